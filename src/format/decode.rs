@@ -1,0 +1,310 @@
+//! Primitives shared by every file decoder: a bounds-checked cursor, Go varints,
+//! and the `len | body | CRC32C` frame used by most index sections.
+//!
+//! Every integer in TSDB files is big-endian. `uvarint` is Go's
+//! `encoding/binary` unsigned LEB128; `varint` is ZigZag over it (not signed
+//! LEB128). Every CRC is CRC-32C (Castagnoli).
+
+use super::error::{DecodeError, Result, Section};
+
+/// CRC-32C (Castagnoli) of `bytes`, as every Prometheus TSDB file uses.
+#[inline]
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    crc32c::crc32c(bytes)
+}
+
+/// A zero-copy cursor over bytes taken from one file.
+///
+/// Every read either succeeds or returns a [`DecodeError`] naming the absolute
+/// file offset where it failed. No method panics, whatever the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoder<'a> {
+    rest: &'a [u8],
+    offset: u64,
+}
+
+impl<'a> Decoder<'a> {
+    /// A cursor over `bytes`, whose first byte lies at absolute `offset` in its file.
+    pub fn new(bytes: &'a [u8], offset: u64) -> Self {
+        Self {
+            rest: bytes,
+            offset,
+        }
+    }
+
+    /// Absolute offset of the next unread byte.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Number of unread bytes.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    /// True when every byte has been read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The unread bytes.
+    #[inline]
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Reads `n` bytes.
+    #[inline]
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
+        let (head, tail) = self.rest.split_at_checked(n).ok_or_else(|| self.eof(n))?;
+        self.advance(tail, n);
+        Ok(head)
+    }
+
+    /// Skips `n` bytes.
+    #[inline]
+    pub fn skip(&mut self, n: usize) -> Result<()> {
+        self.bytes(n).map(|_| ())
+    }
+
+    /// Reads a fixed-size array.
+    #[inline]
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let (head, tail) = self
+            .rest
+            .split_first_chunk::<N>()
+            .ok_or_else(|| self.eof(N))?;
+        self.advance(tail, N);
+        Ok(*head)
+    }
+
+    /// Reads one byte.
+    #[inline]
+    pub fn u8(&mut self) -> Result<u8> {
+        self.array::<1>().map(|[b]| b)
+    }
+
+    /// Reads a big-endian u16.
+    #[inline]
+    pub fn be_u16(&mut self) -> Result<u16> {
+        self.array().map(u16::from_be_bytes)
+    }
+
+    /// Reads a big-endian u32.
+    #[inline]
+    pub fn be_u32(&mut self) -> Result<u32> {
+        self.array().map(u32::from_be_bytes)
+    }
+
+    /// Reads a big-endian u64.
+    #[inline]
+    pub fn be_u64(&mut self) -> Result<u64> {
+        self.array().map(u64::from_be_bytes)
+    }
+
+    /// Reads a big-endian i64.
+    #[inline]
+    pub fn be_i64(&mut self) -> Result<i64> {
+        self.array().map(i64::from_be_bytes)
+    }
+
+    /// Reads a big-endian IEEE-754 binary64.
+    #[inline]
+    pub fn be_f64(&mut self) -> Result<f64> {
+        self.be_u64().map(f64::from_bits)
+    }
+
+    /// Go `binary.Uvarint`: at most 10 bytes; the 10th byte must be 0 or 1.
+    #[inline]
+    pub fn uvarint(&mut self) -> Result<u64> {
+        let start = self.offset;
+        let mut value = 0u64;
+        for (i, &byte) in self.rest.iter().enumerate().take(10) {
+            if i == 9 && byte > 1 {
+                return Err(DecodeError::Varint { offset: start });
+            }
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                let n = i + 1;
+                let tail = self.rest.get(n..).unwrap_or(&[]);
+                self.advance(tail, n);
+                return Ok(value);
+            }
+        }
+        if self.rest.len() >= 10 {
+            Err(DecodeError::Varint { offset: start })
+        } else {
+            Err(DecodeError::UnexpectedEof {
+                offset: start,
+                wanted: self.rest.len() as u64 + 1,
+                available: self.rest.len() as u64,
+            })
+        }
+    }
+
+    /// A uvarint that must fit in 32 bits (Go's `Uvarint32`).
+    #[inline]
+    pub fn uvarint32(&mut self) -> Result<u32> {
+        let start = self.offset;
+        let v = self.uvarint()?;
+        u32::try_from(v).map_err(|_| DecodeError::Varint { offset: start })
+    }
+
+    /// Go `binary.Varint`: ZigZag over uvarint.
+    #[inline]
+    pub fn varint(&mut self) -> Result<i64> {
+        let u = self.uvarint()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    /// A uvarint-length-prefixed byte string.
+    #[inline]
+    pub fn uvarint_bytes(&mut self) -> Result<&'a [u8]> {
+        let start = self.offset;
+        let n = self.uvarint()?;
+        let n = usize::try_from(n).map_err(|_| DecodeError::OutOfBounds {
+            what: "string length",
+            offset: start,
+            target: n,
+            len: self.rest.len() as u64,
+        })?;
+        self.bytes(n)
+    }
+
+    /// Splits off the next `n` bytes as their own decoder, keeping absolute offsets.
+    pub fn take(&mut self, n: usize) -> Result<Decoder<'a>> {
+        let offset = self.offset;
+        Ok(Decoder::new(self.bytes(n)?, offset))
+    }
+
+    #[inline]
+    fn advance(&mut self, tail: &'a [u8], n: usize) {
+        self.rest = tail;
+        self.offset += n as u64;
+    }
+
+    fn eof(&self, wanted: usize) -> DecodeError {
+        DecodeError::UnexpectedEof {
+            offset: self.offset,
+            wanted: wanted as u64,
+            available: self.rest.len() as u64,
+        }
+    }
+}
+
+/// Bytes of `file` starting at absolute `offset`, or an out-of-bounds error.
+pub fn slice_from<'a>(file: &'a [u8], offset: u64, what: &'static str) -> Result<&'a [u8]> {
+    usize::try_from(offset)
+        .ok()
+        .and_then(|o| file.get(o..))
+        .ok_or(DecodeError::OutOfBounds {
+            what,
+            offset,
+            target: offset,
+            len: file.len() as u64,
+        })
+}
+
+/// Reads `BE32 len | body[len] | BE32 CRC32C(body)` at absolute `offset` of
+/// `file` and returns a decoder over the body, after checking the CRC.
+pub fn crc_section(file: &[u8], offset: u64, section: Section) -> Result<Decoder<'_>> {
+    let mut d = Decoder::new(slice_from(file, offset, section.name())?, offset);
+    let len = d.be_u32()?;
+    let body_offset = d.offset();
+    let body = d.bytes(len as usize)?;
+    let stored = d.be_u32()?;
+    let computed = crc32c(body);
+    if stored != computed {
+        return Err(DecodeError::Checksum {
+            section,
+            offset,
+            stored,
+            computed,
+        });
+    }
+    Ok(Decoder::new(body, body_offset))
+}
+
+/// Total bytes `crc_section` occupies at `offset` (length field + body + CRC),
+/// read without checking the CRC.
+pub fn crc_section_len(file: &[u8], offset: u64, section: Section) -> Result<u64> {
+    let mut d = Decoder::new(slice_from(file, offset, section.name())?, offset);
+    let len = d.be_u32()?;
+    Ok(4 + u64::from(len) + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32c_check_value() {
+        // The CRC-32C check value; IEEE CRC-32 gives 0xCBF43926 instead.
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c(b""), 0);
+    }
+
+    #[test]
+    fn uvarint_go_vectors() {
+        // Values and encodings from Go's encoding/binary tests.
+        let cases: &[(&[u8], u64)] = &[
+            (&[0x00], 0),
+            (&[0x01], 1),
+            (&[0x7f], 127),
+            (&[0x80, 0x01], 128),
+            (&[0xac, 0x02], 300),
+            (
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+                u64::MAX,
+            ),
+        ];
+        for (bytes, want) in cases {
+            let mut d = Decoder::new(bytes, 0);
+            assert_eq!(d.uvarint().unwrap(), *want);
+            assert!(d.is_empty());
+        }
+    }
+
+    #[test]
+    fn uvarint_overflow_and_eof() {
+        let mut d = Decoder::new(&[0xff; 10], 7);
+        assert_eq!(d.uvarint(), Err(DecodeError::Varint { offset: 7 }));
+        let mut d = Decoder::new(&[0x80, 0x80], 3);
+        assert!(matches!(
+            d.uvarint(),
+            Err(DecodeError::UnexpectedEof { offset: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn varint_is_zigzag() {
+        // zigzag: 0->0, 1->-1, 2->1, 3->-2
+        for (b, want) in [(0u8, 0i64), (1, -1), (2, 1), (3, -2)] {
+            assert_eq!(Decoder::new(&[b], 0).varint().unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn crc_section_detects_flip() {
+        let body = [0u8, 0, 0, 1, 1, b'a'];
+        let mut file = vec![0u8; 3];
+        file.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        file.extend_from_slice(&body);
+        file.extend_from_slice(&crc32c(&body).to_be_bytes());
+        let d = crc_section(&file, 3, Section::Symbols).unwrap();
+        assert_eq!(d.offset(), 7);
+        assert_eq!(d.remaining(), 6);
+        file[8] ^= 1;
+        assert!(matches!(
+            crc_section(&file, 3, Section::Symbols),
+            Err(DecodeError::Checksum { offset: 3, .. })
+        ));
+        assert!(matches!(
+            crc_section(&file, 100, Section::Symbols),
+            Err(DecodeError::OutOfBounds { .. })
+        ));
+    }
+}

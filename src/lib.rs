@@ -1,0 +1,14 @@
+//! # promsnap
+//!
+//! Read, verify, inspect and copy Prometheus TSDB storage offline, without
+//! Prometheus: blocks (`meta.json`, `index`, `chunks/`, `tombstones`), the WAL
+//! and its checkpoints, and `chunks_head/`.
+//!
+//! Layers:
+//! - [`format`]: pure decoding over `&[u8]` (no I/O, no panics).
+//! - [`block`], [`layout`]: opening block, data and snapshot directories
+//!   (memory-mapped, read-only).
+//! - [`dump`], [`list`]: what `promsnap dump` and `promsnap ls` print.
+#![deny(missing_docs)]
+
+pub mod format;

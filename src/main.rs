@@ -1,0 +1,2 @@
+//! The `promsnap` command line.
+fn main() {}
