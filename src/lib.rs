@@ -11,4 +11,12 @@
 //! - [`dump`], [`list`]: what `promsnap dump` and `promsnap ls` print.
 #![deny(missing_docs)]
 
+pub mod block;
+pub mod dump;
+pub mod error;
+pub mod fileutil;
 pub mod format;
+pub mod gofmt;
+pub mod layout;
+pub mod list;
+pub mod selector;

@@ -1,2 +1,6 @@
-//! The `promsnap` command line.
-fn main() {}
+//! The `promsnap` binary: a thin layer over the `promsnap` library.
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -92,7 +92,9 @@ pub enum DecodeError {
         available: u64,
     },
     /// A magic number that is not the expected one.
-    #[error("bad {section} magic at offset {offset}: expected {expected:#010x}, found {found:#010x}")]
+    #[error(
+        "bad {section} magic at offset {offset}: expected {expected:#010x}, found {found:#010x}"
+    )]
     BadMagic {
         /// Structure.
         section: Section,

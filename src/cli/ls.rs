@@ -1,0 +1,108 @@
+//! `promsnap ls`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use promsnap::gofmt;
+use promsnap::list::{self, BlockEntry};
+
+use super::{Outcome, table};
+
+/// Arguments of `promsnap ls`.
+#[derive(Debug, clap::Args)]
+pub struct LsArgs {
+    /// Block, data or snapshot directory.
+    pub path: PathBuf,
+    /// Human-readable times and sizes, as `promtool tsdb list -r`.
+    #[arg(short = 'r', long = "human-readable")]
+    pub human: bool,
+    /// One JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ls`.
+pub fn run(args: &LsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let listing = list::list(&args.path)?;
+    let failed = listing.blocks.iter().any(|b| b.error.is_some());
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &listing)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render(&listing.blocks, args.human).as_bytes())?;
+        for b in &listing.blocks {
+            if let Some(e) = &b.error {
+                eprintln!("promsnap: block {} unreadable: {e}", b.dir.display());
+            }
+        }
+    }
+    Ok(if failed {
+        Outcome::Findings
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// The table: promtool's eight columns, then LEVEL and NOTE.
+pub fn render(blocks: &[BlockEntry], human: bool) -> String {
+    let mut rows = vec![
+        [
+            "BLOCK ULID",
+            "MIN TIME",
+            "MAX TIME",
+            "DURATION",
+            "NUM SAMPLES",
+            "NUM CHUNKS",
+            "NUM SERIES",
+            "SIZE",
+            "LEVEL",
+            "NOTE",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let time = |t: i64| {
+        if human {
+            gofmt::utc_seconds(t)
+        } else {
+            t.to_string()
+        }
+    };
+    for b in blocks {
+        let size = if human {
+            gofmt::base2_bytes(b.size as i64)
+        } else {
+            b.size.to_string()
+        };
+        let row = match (b.min_time, b.max_time) {
+            (Some(min), Some(max)) => vec![
+                b.ulid.clone(),
+                time(min),
+                time(max),
+                gofmt::duration_ms(max.saturating_sub(min)),
+                b.num_samples.unwrap_or(0).to_string(),
+                b.num_chunks.unwrap_or(0).to_string(),
+                b.num_series.unwrap_or(0).to_string(),
+                size,
+                b.level.unwrap_or(0).to_string(),
+                if b.snapshot_head {
+                    "snapshot head block".into()
+                } else {
+                    String::new()
+                },
+            ],
+            _ => {
+                let mut r = vec![b.ulid.clone()];
+                r.extend(std::iter::repeat_n("?".to_string(), 6));
+                r.push(size);
+                r.push("?".into());
+                r.push(format!("UNREADABLE: {}", b.error.as_deref().unwrap_or("")));
+                r
+            }
+        };
+        rows.push(row);
+    }
+    let s = table::render(&rows, 13, 2);
+    // No trailing spaces when the last column is empty.
+    s.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}

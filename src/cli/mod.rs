@@ -1,0 +1,65 @@
+//! The command line: parse arguments, call the library, render, exit.
+//!
+//! Exit codes: 0 ok; 1 findings (damaged data, refused blocks, unreadable
+//! blocks); 2 usage error or an I/O failure of the tool itself.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod dump;
+mod ls;
+mod table;
+pub mod time;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked out.
+    Ok,
+    /// The command ran and found problems in the data.
+    Findings,
+}
+
+/// Read, verify, inspect and copy Prometheus TSDB storage offline.
+#[derive(Debug, Parser)]
+#[command(name = "promsnap", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List blocks, like `promtool tsdb list`, plus level and the snapshot head block.
+    Ls(ls::LsArgs),
+    /// Print every sample, byte-identical to `promtool tsdb dump`.
+    Dump(dump::DumpArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = match &cli.command {
+        Command::Ls(a) => ls::run(a, &mut out),
+        Command::Dump(a) => dump::run(a, &mut out),
+    };
+    let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("promsnap: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Times and durations on the command line: RFC 3339 or Unix milliseconds,
+//! as promtool takes them; durations as Prometheus writes them (`2h`, `90m`,
+//! `1h30m`, `15s`, `500ms`, `1d`, `1w`).
+
+/// Parses an RFC 3339 timestamp or Unix milliseconds into Unix ms.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    parse_rfc3339(s).ok_or_else(|| {
+        format!("invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z) or Unix milliseconds")
+    })
+}
+
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    let mut ms = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        let digits = frac.get(..n)?;
+        if n == 0 {
+            return None;
+        }
+        let mut padded = digits.chars().take(3).collect::<String>();
+        while padded.len() < 3 {
+            padded.push('0');
+        }
+        ms = padded.parse().ok()?;
+        rest = frac.get(n..)?;
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes().get(3) != Some(&b':') {
+                return None;
+            }
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (oh * 60 + om)
+        }
+    };
+    let days = promsnap::layout::days_from_civil(y, mo, d);
+    Some(((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
+}
+
+/// Parses a Prometheus duration (`2h`, `1h30m`, `90s`, `500ms`, `1d`, `1w`, `1y`) into ms.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let err = || format!("invalid duration {s:?}: expected e.g. 2h, 90m, 1h30m, 15s, 500ms");
+    if s.is_empty() {
+        return Err(err());
+    }
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let mut total: i64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return Err(err());
+        }
+        let v: i64 = rest.get(..n).and_then(|d| d.parse().ok()).ok_or_else(err)?;
+        rest = rest.get(n..).unwrap_or("");
+        let units: [(&str, i64); 8] = [
+            ("ms", 1),
+            ("s", 1_000),
+            ("m", 60_000),
+            ("h", 3_600_000),
+            ("d", 86_400_000),
+            ("w", 604_800_000),
+            ("y", 31_536_000_000),
+            ("", 0),
+        ];
+        let (u, mult) = units
+            .iter()
+            .find(|(u, _)| !u.is_empty() && rest.starts_with(u))
+            .copied()
+            .ok_or_else(err)?;
+        rest = rest.get(u.len()..).unwrap_or("");
+        total = total
+            .checked_add(v.checked_mul(mult).ok_or_else(err)?)
+            .ok_or_else(err)?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1795597954511"), Ok(1_795_597_954_511));
+        assert_eq!(parse_time("2026-11-25T09:12:34Z"), Ok(1_795_597_954_000));
+        assert_eq!(parse_time("2026-11-25T09:12:34.5Z"), Ok(1_795_597_954_500));
+        assert_eq!(
+            parse_time("2026-11-25T10:12:34+01:00"),
+            Ok(1_795_597_954_000)
+        );
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("15d"), Ok(1_296_000_000));
+        assert!(parse_duration("2x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

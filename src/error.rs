@@ -1,0 +1,62 @@
+//! Errors at the file boundary: a decode error or an I/O error, with the path.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::format::DecodeError;
+
+/// An error tied to one file or directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system refused a read, write, open or listing.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// File or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The bytes of a file are not what the format requires.
+    #[error("{}: {source}", path.display())]
+    Decode {
+        /// File.
+        path: PathBuf,
+        /// What is wrong, and at which offset.
+        #[source]
+        source: DecodeError,
+    },
+    /// A path or argument that cannot be used as given.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl AsRef<Path>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    /// Wraps a decode error with its path.
+    pub fn decode(path: impl AsRef<Path>, source: DecodeError) -> Self {
+        Error::Decode {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    /// The path the error is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Io { path, .. } | Error::Decode { path, .. } => Some(path),
+            Error::Usage(_) => None,
+        }
+    }
+}
+
+/// Result alias of the file layer.
+pub type Result<T> = std::result::Result<T, Error>;

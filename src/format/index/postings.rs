@@ -1,0 +1,180 @@
+//! Postings lists, the postings offset table, and the legacy label index
+//! sections with their offset table.
+//!
+//! ```text
+//! postings list        [pad to 4] BE32 len | BE32 n | n × BE32 series_ref | BE32 CRC32C
+//! postings offset tbl  BE32 len | BE32 n | n × (uvarint 2 | str name | str value | uvarint offset) | BE32 CRC32C
+//! label index (≤3.6)   [pad to 4] BE32 len | BE32 n_names | BE32 n_entries | n_entries × BE32 ref | BE32 CRC32C
+//! label offset table   BE32 len | BE32 n | n × (uvarint 1 | str name | uvarint offset) | BE32 CRC32C
+//! ```
+//! The first postings list is the "all postings" list, keyed ("", "").
+
+use crate::format::decode::{Decoder, crc_section};
+use crate::format::error::{DecodeError, Result, Section};
+
+/// One entry of the postings offset table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostingsEntry<'a> {
+    /// Label name (`""` for the all-postings list).
+    pub name: &'a [u8],
+    /// Label value.
+    pub value: &'a [u8],
+    /// Absolute offset of the postings list's length field.
+    pub offset: u64,
+    /// Absolute offset of this table entry (for findings).
+    pub entry_offset: u64,
+}
+
+/// Parses the postings offset table at `offset`.
+pub fn parse_postings_table(file: &[u8], offset: u64) -> Result<Vec<PostingsEntry<'_>>> {
+    let mut d = crc_section(file, offset, Section::PostingsOffsetTable)?;
+    let n = d.be_u32()?;
+    let mut out = Vec::with_capacity((n as usize).min(d.remaining() / 4));
+    for _ in 0..n {
+        let entry_offset = d.offset();
+        let keys = d.uvarint()?;
+        if keys != 2 {
+            return Err(DecodeError::invalid(
+                Section::PostingsOffsetTable,
+                entry_offset,
+                "key count 2",
+                keys.to_string(),
+            ));
+        }
+        let name = d.uvarint_bytes()?;
+        let value = d.uvarint_bytes()?;
+        let offset = d.uvarint()?;
+        out.push(PostingsEntry {
+            name,
+            value,
+            offset,
+            entry_offset,
+        });
+    }
+    trailing(&d, Section::PostingsOffsetTable, n)?;
+    Ok(out)
+}
+
+/// A checked postings list: series references in file order.
+#[derive(Debug, Clone, Copy)]
+pub struct Postings<'a> {
+    refs: &'a [u8],
+    /// Absolute offset of the list's length field.
+    pub offset: u64,
+}
+
+impl<'a> Postings<'a> {
+    /// Parses the postings list at `offset`, checking CRC and count.
+    pub fn parse(file: &'a [u8], offset: u64) -> Result<Postings<'a>> {
+        let mut d = crc_section(file, offset, Section::Postings)?;
+        let n = d.be_u32()?;
+        let want = u64::from(n) * 4;
+        if want != d.remaining() as u64 {
+            return Err(DecodeError::invalid(
+                Section::Postings,
+                offset,
+                format!("length {} for {n} entries", 4 + want),
+                format!("length {}", 4 + d.remaining()),
+            ));
+        }
+        Ok(Postings {
+            refs: d.rest(),
+            offset,
+        })
+    }
+
+    /// Number of series references.
+    pub fn len(&self) -> usize {
+        self.refs.len() / 4
+    }
+
+    /// True when the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+
+    /// The series references, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + 'a {
+        self.refs
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|a| u32::from_be_bytes(*a))
+    }
+}
+
+/// One entry of the legacy label offset table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelIndexEntry<'a> {
+    /// Label name.
+    pub name: &'a [u8],
+    /// Absolute offset of the label index section.
+    pub offset: u64,
+}
+
+/// Parses the legacy label offset table at `offset`.
+pub fn parse_label_offset_table(file: &[u8], offset: u64) -> Result<Vec<LabelIndexEntry<'_>>> {
+    let mut d = crc_section(file, offset, Section::LabelOffsetTable)?;
+    let n = d.be_u32()?;
+    let mut out = Vec::with_capacity((n as usize).min(d.remaining() / 3));
+    for _ in 0..n {
+        let at = d.offset();
+        let keys = d.uvarint()?;
+        if keys != 1 {
+            return Err(DecodeError::invalid(
+                Section::LabelOffsetTable,
+                at,
+                "key count 1",
+                keys.to_string(),
+            ));
+        }
+        let name = d.uvarint_bytes()?;
+        let offset = d.uvarint()?;
+        out.push(LabelIndexEntry { name, offset });
+    }
+    trailing(&d, Section::LabelOffsetTable, n)?;
+    Ok(out)
+}
+
+/// A checked legacy label index: `n_names`-tuples of symbol references.
+#[derive(Debug, Clone)]
+pub struct LabelIndex {
+    /// Names per tuple (always 1 for files written by 2.x).
+    pub n_names: u32,
+    /// Symbol references of the values.
+    pub refs: Vec<u32>,
+}
+
+/// Parses the label index section at `offset`.
+pub fn parse_label_index(file: &[u8], offset: u64) -> Result<LabelIndex> {
+    let mut d = crc_section(file, offset, Section::LabelIndex)?;
+    let n_names = d.be_u32()?;
+    let n_entries = d.be_u32()?;
+    let want = u64::from(n_entries) * 4;
+    if want != d.remaining() as u64 || n_names == 0 {
+        return Err(DecodeError::invalid(
+            Section::LabelIndex,
+            offset,
+            format!("{n_entries} entries of 4 bytes and at least one name"),
+            format!("{} bytes, {n_names} names", d.remaining()),
+        ));
+    }
+    let mut refs = Vec::with_capacity(n_entries as usize);
+    for _ in 0..n_entries {
+        refs.push(d.be_u32()?);
+    }
+    Ok(LabelIndex { n_names, refs })
+}
+
+fn trailing(d: &Decoder<'_>, section: Section, n: u32) -> Result<()> {
+    if d.is_empty() {
+        Ok(())
+    } else {
+        Err(DecodeError::invalid(
+            section,
+            d.offset(),
+            format!("end of table after {n} entries"),
+            format!("{} bytes left over", d.remaining()),
+        ))
+    }
+}

@@ -1,0 +1,236 @@
+//! Series entries.
+//!
+//! ```text
+//! [zero padding to a 16-byte boundary (v2)]
+//! uvarint len | body[len] | BE32 CRC32C(body)
+//! body: uvarint n_labels | n × (uvarint32 name_ref | uvarint32 value_ref)
+//!       uvarint n_chunks
+//!       chunk 0: varint mint | uvarint (maxt - mint) | uvarint ref
+//!       chunk i: uvarint (mint_i - maxt_{i-1}) | uvarint (maxt_i - mint_i) | varint (ref_i - ref_{i-1})
+//! ```
+//! v2 series id = entry offset / 16; v1 series id = entry offset.
+
+use crate::format::decode::{Decoder, crc32c, slice_from};
+use crate::format::error::{DecodeError, Result, Section};
+
+/// One chunk's entry in a series: time range and where its bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMeta {
+    /// Timestamp of the first sample.
+    pub mint: i64,
+    /// Timestamp of the last sample (inclusive).
+    pub maxt: i64,
+    /// Packed block chunk reference: segment index << 32 | byte offset.
+    pub chunk_ref: u64,
+}
+
+impl ChunkMeta {
+    /// 0-based index of the chunk segment file in the sorted `chunks/` listing.
+    #[inline]
+    pub fn segment(&self) -> u32 {
+        (self.chunk_ref >> 32) as u32
+    }
+    /// Byte offset of the chunk record in its segment.
+    #[inline]
+    pub fn offset(&self) -> u32 {
+        self.chunk_ref as u32
+    }
+}
+
+/// A decoded series entry with unresolved label references.
+///
+/// Reused across entries by [`decode_series_into`] so that a scan over
+/// millions of series allocates nothing per series.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeriesEntry {
+    /// Series id (offset/16 in v2, offset in v1).
+    pub id: u64,
+    /// Absolute offset of the entry's length field.
+    pub offset: u64,
+    /// Total bytes of the entry (length field, body, CRC).
+    pub encoded_len: u64,
+    /// Label (name ref, value ref) pairs in file order.
+    pub labels: Vec<(u32, u32)>,
+    /// Chunk metas in file order.
+    pub chunks: Vec<ChunkMeta>,
+}
+
+/// Decodes the series entry whose length field is at absolute `offset`,
+/// checking its CRC, into `out`.
+pub fn decode_series_into(
+    file: &[u8],
+    offset: u64,
+    version: u8,
+    out: &mut SeriesEntry,
+) -> Result<()> {
+    let mut d = Decoder::new(slice_from(file, offset, "series entry")?, offset);
+    let len = d.uvarint()?;
+    let len_bytes = d.offset() - offset;
+    if len_bytes > 5 {
+        return Err(DecodeError::invalid(
+            Section::Series,
+            offset,
+            "a length of at most 5 varint bytes",
+            format!("{len_bytes} bytes"),
+        ));
+    }
+    let body_start = d.offset();
+    let body = d.bytes(usize::try_from(len).unwrap_or(usize::MAX))?;
+    let stored = d.be_u32()?;
+    let computed = crc32c(body);
+    if stored != computed {
+        return Err(DecodeError::Checksum {
+            section: Section::Series,
+            offset,
+            stored,
+            computed,
+        });
+    }
+    out.offset = offset;
+    out.encoded_len = d.offset() - offset;
+    out.id = if version == 1 { offset } else { offset / 16 };
+    out.labels.clear();
+    out.chunks.clear();
+    let mut b = Decoder::new(body, body_start);
+    let n_labels = b.uvarint()?;
+    for _ in 0..n_labels {
+        let name = b.uvarint32()?;
+        let value = b.uvarint32()?;
+        out.labels.push((name, value));
+    }
+    let n_chunks = b.uvarint()?;
+    if n_chunks > 0 {
+        let mint = b.varint()?;
+        let maxt = (b.uvarint()? as i64).wrapping_add(mint);
+        let r = b.uvarint()?;
+        out.chunks.push(ChunkMeta {
+            mint,
+            maxt,
+            chunk_ref: r,
+        });
+        let (mut prev_maxt, mut prev_ref) = (maxt, r);
+        for _ in 1..n_chunks {
+            let mint = (b.uvarint()? as i64).wrapping_add(prev_maxt);
+            let maxt = (b.uvarint()? as i64).wrapping_add(mint);
+            let r = (b.varint()? as u64).wrapping_add(prev_ref);
+            out.chunks.push(ChunkMeta {
+                mint,
+                maxt,
+                chunk_ref: r,
+            });
+            prev_maxt = maxt;
+            prev_ref = r;
+        }
+    }
+    if !b.is_empty() {
+        return Err(DecodeError::invalid(
+            Section::Series,
+            b.offset(),
+            "end of series entry",
+            format!("{} trailing bytes", b.remaining()),
+        ));
+    }
+    Ok(())
+}
+
+/// Sequential walk over the series region `[start, end)`, yielding the
+/// absolute offset of each entry's length field. In v2 entries are 16-byte
+/// aligned; padding between entries must be zero.
+#[derive(Debug, Clone)]
+pub struct SeriesOffsets<'a> {
+    file: &'a [u8],
+    pos: u64,
+    end: u64,
+    aligned: bool,
+    done: bool,
+}
+
+impl<'a> SeriesOffsets<'a> {
+    /// Walks `[start, end)` of `file`.
+    pub fn new(file: &'a [u8], start: u64, end: u64, version: u8) -> Self {
+        SeriesOffsets {
+            file,
+            pos: start,
+            end: end.min(file.len() as u64),
+            aligned: version != 1,
+            done: false,
+        }
+    }
+
+    /// Advances to the next entry start, skipping padding. Returns `None` at
+    /// the end of the region; an error if the padding is not zero.
+    fn next_start(&mut self) -> Option<Result<u64>> {
+        loop {
+            if self.aligned {
+                let aligned = self.pos.div_ceil(16).saturating_mul(16);
+                // Padding bytes between pos and aligned must be zero.
+                let pad = self
+                    .file
+                    .get(self.pos as usize..(aligned.min(self.end)) as usize)
+                    .unwrap_or(&[]);
+                if let Some(i) = pad.iter().position(|&b| b != 0) {
+                    let at = self.pos + i as u64;
+                    return Some(Err(DecodeError::invalid(
+                        Section::Series,
+                        at,
+                        "zero padding before a 16-byte aligned series entry",
+                        format!("byte {:#04x}", pad.get(i).copied().unwrap_or(0)),
+                    )));
+                }
+                self.pos = aligned;
+            }
+            if self.pos >= self.end {
+                return None;
+            }
+            // A zero byte where an entry would start: an all-zero tail of the
+            // region (the writer pads before the next section).
+            match self.file.get(self.pos as usize) {
+                Some(0) => {
+                    let rest = self
+                        .file
+                        .get(self.pos as usize..self.end as usize)
+                        .unwrap_or(&[]);
+                    if rest.iter().all(|&b| b == 0) {
+                        return None;
+                    }
+                    if self.aligned {
+                        return Some(Err(DecodeError::invalid(
+                            Section::Series,
+                            self.pos,
+                            "a series entry at a 16-byte boundary",
+                            "a zero length",
+                        )));
+                    }
+                    self.pos += 1;
+                    continue;
+                }
+                Some(_) => return Some(Ok(self.pos)),
+                None => return None,
+            }
+        }
+    }
+
+    /// Tells the walker how long the entry at the last yielded offset was.
+    pub fn advance(&mut self, entry_len: u64) {
+        self.pos = self.pos.saturating_add(entry_len.max(1));
+    }
+
+    /// The next entry offset; after an `Err` the walk stops.
+    pub fn next_offset(&mut self) -> Option<Result<u64>> {
+        if self.done {
+            return None;
+        }
+        let r = self.next_start();
+        if matches!(r, Some(Err(_)) | None) {
+            self.done = true;
+        }
+        r
+    }
+
+    /// Length of the entry at `offset` from its length field alone (no CRC check).
+    pub fn entry_len_at(&self, offset: u64) -> Result<u64> {
+        let mut d = Decoder::new(slice_from(self.file, offset, "series entry")?, offset);
+        let len = d.uvarint()?;
+        Ok((d.offset() - offset).saturating_add(len).saturating_add(4))
+    }
+}

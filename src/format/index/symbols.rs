@@ -1,0 +1,96 @@
+//! Symbol table.
+//!
+//! ```text
+//! BE32 len | BE32 n_symbols | n × (uvarint strlen | bytes) | BE32 CRC32C
+//! ```
+//! Strings are unique and strictly ascending. v2 references a symbol by its
+//! ordinal; v1 by the absolute file offset of its `strlen` byte.
+
+use crate::format::decode::crc_section;
+use crate::format::error::{DecodeError, Result, Section};
+
+/// The decoded symbol table.
+#[derive(Debug, Clone)]
+pub struct Symbols<'a> {
+    strings: Vec<&'a [u8]>,
+    /// For v1: absolute offset of each string entry, ascending (parallel to `strings`).
+    offsets: Vec<u32>,
+    v1: bool,
+    /// Absolute offset of the table's length field.
+    pub offset: u64,
+}
+
+impl<'a> Symbols<'a> {
+    /// Parses the table at `offset`, checking its CRC and entry count.
+    pub fn parse(file: &'a [u8], offset: u64, version: u8) -> Result<Symbols<'a>> {
+        let mut d = crc_section(file, offset, Section::Symbols)?;
+        let count_off = d.offset();
+        let n = d.be_u32()?;
+        let v1 = version == 1;
+        // Every symbol takes at least one byte: cap the allocation.
+        let cap = (n as usize).min(d.remaining());
+        let mut strings = Vec::with_capacity(cap);
+        let mut offsets = Vec::with_capacity(if v1 { cap } else { 0 });
+        for _ in 0..n {
+            let at = d.offset();
+            strings.push(d.uvarint_bytes()?);
+            if v1 {
+                offsets.push(u32::try_from(at).map_err(|_| DecodeError::OutOfBounds {
+                    what: "v1 symbol offset",
+                    offset: at,
+                    target: at,
+                    len: u64::from(u32::MAX),
+                })?);
+            }
+        }
+        if !d.is_empty() {
+            return Err(DecodeError::invalid(
+                Section::Symbols,
+                count_off,
+                format!("{n} symbols filling the table"),
+                format!("{} bytes left over after {n} symbols", d.remaining()),
+            ));
+        }
+        Ok(Symbols {
+            strings,
+            offsets,
+            v1,
+            offset,
+        })
+    }
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// True when the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    /// All symbols in table order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.strings.iter().copied()
+    }
+
+    /// Resolves a symbol reference (ordinal for v2, file offset for v1).
+    #[inline]
+    pub fn lookup(&self, r: u32) -> Option<&'a [u8]> {
+        if self.v1 {
+            let i = self.offsets.binary_search(&r).ok()?;
+            self.strings.get(i).copied()
+        } else {
+            self.strings.get(r as usize).copied()
+        }
+    }
+
+    /// Index of the first symbol that is not strictly greater than its
+    /// predecessor (the table must be strictly ascending), if any.
+    pub fn first_unsorted(&self) -> Option<usize> {
+        self.strings
+            .windows(2)
+            .position(|w| matches!(w, [a, b] if a >= b))
+            .map(|i| i + 1)
+    }
+}

@@ -1,0 +1,201 @@
+//! `promsnap ls`: the blocks of a block, data or snapshot directory with
+//! promtool's columns, plus compaction level and the snapshot head block.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::block::{block_size, read_meta};
+use crate::error::Result;
+use crate::format::meta::BlockMeta;
+use crate::layout::{self, DirKind, Layout};
+
+/// Default block range (head chunk range): 2 h.
+pub const DEFAULT_BLOCK_RANGE_MS: i64 = 7_200_000;
+
+/// Block ranges Prometheus setups commonly use, smallest first; used to infer
+/// the grid from block boundaries.
+const COMMON_RANGES_MS: &[i64] = &[
+    60_000, 120_000, 300_000, 360_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000,
+];
+
+/// One listed block.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockEntry {
+    /// Block directory.
+    pub dir: PathBuf,
+    /// ULID (from meta.json, or the directory name when meta.json is unreadable).
+    pub ulid: String,
+    /// Parsed meta.json, when readable.
+    #[serde(skip)]
+    pub meta: Option<BlockMeta>,
+    /// minTime (ms).
+    pub min_time: Option<i64>,
+    /// maxTime (ms, exclusive).
+    pub max_time: Option<i64>,
+    /// stats.numSamples.
+    pub num_samples: Option<u64>,
+    /// stats.numChunks.
+    pub num_chunks: Option<u64>,
+    /// stats.numSeries.
+    pub num_series: Option<u64>,
+    /// index + chunks + tombstones + meta.json bytes.
+    pub size: u64,
+    /// compaction.level.
+    pub level: Option<i64>,
+    /// True for the block a snapshot wrote from the head.
+    pub snapshot_head: bool,
+    /// Why the block could not be read.
+    pub error: Option<String>,
+}
+
+/// The listing of a directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    /// The path listed.
+    pub path: PathBuf,
+    /// What kind of directory it is.
+    pub kind: DirKind,
+    /// Snapshot time from the directory name (ms).
+    pub snapshot_time: Option<i64>,
+    /// Block range used for the head-block rule (ms).
+    pub block_range: i64,
+    /// Blocks sorted by minTime (unreadable ones last, by name).
+    pub blocks: Vec<BlockEntry>,
+}
+
+/// Lists the blocks of `path`. One unreadable block does not stop the listing.
+pub fn list(path: &Path) -> Result<Listing> {
+    let lay = layout::scan(path)?;
+    Ok(list_layout(&lay, None))
+}
+
+/// Lists the blocks of an already scanned layout; `block_range` overrides inference.
+pub fn list_layout(lay: &Layout, block_range: Option<i64>) -> Listing {
+    let mut blocks: Vec<BlockEntry> = lay.blocks.iter().map(|d| entry(d)).collect();
+    blocks.sort_by(|a, b| match (a.min_time, b.min_time) {
+        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.ulid.cmp(&b.ulid)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.ulid.cmp(&b.ulid),
+    });
+    let metas: Vec<&BlockMeta> = blocks.iter().filter_map(|b| b.meta.as_ref()).collect();
+    let range = block_range.unwrap_or_else(|| infer_block_range(&metas));
+    let in_snapshot = lay.kind == DirKind::Snapshot
+        || (lay.kind == DirKind::Block
+            && lay
+                .root
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.parent().and_then(|q| q.file_name()).map(|n| n.to_owned()))
+                .and_then(|n| n.to_str().map(layout::parse_snapshot_name))
+                .flatten()
+                .is_some());
+    if let Some(i) = head_block_index(&metas, range, in_snapshot) {
+        let ulid = metas.get(i).map(|m| m.ulid.clone());
+        for b in &mut blocks {
+            if b.meta.as_ref().map(|m| &m.ulid) == ulid.as_ref() {
+                b.snapshot_head = true;
+            }
+        }
+    }
+    Listing {
+        path: lay.root.clone(),
+        kind: lay.kind,
+        snapshot_time: lay.snapshot_time,
+        block_range: range,
+        blocks,
+    }
+}
+
+fn entry(dir: &Path) -> BlockEntry {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let size = block_size(dir);
+    match read_meta(dir) {
+        Ok(m) => BlockEntry {
+            dir: dir.to_path_buf(),
+            ulid: m.ulid.clone(),
+            min_time: Some(m.min_time),
+            max_time: Some(m.max_time),
+            num_samples: Some(m.stats.num_samples),
+            num_chunks: Some(m.stats.num_chunks),
+            num_series: Some(m.stats.num_series),
+            size,
+            level: Some(m.compaction.level),
+            snapshot_head: false,
+            error: None,
+            meta: Some(m),
+        },
+        Err(e) => BlockEntry {
+            dir: dir.to_path_buf(),
+            ulid: name,
+            meta: None,
+            min_time: None,
+            max_time: None,
+            num_samples: None,
+            num_chunks: None,
+            num_series: None,
+            size,
+            level: None,
+            snapshot_head: false,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a as i64
+}
+
+/// Infers the block range (the head's 2 h grid, or a shorter one set with
+/// `--storage.tsdb.min-block-duration`) from block boundaries.
+///
+/// Every block but the newest (which may be a snapshot head block) is used:
+/// the range must divide the greatest common divisor of their maxTimes and be
+/// at least as long as every level-1 block among them. Falls back to 2 h.
+pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
+    let newest = metas.iter().map(|m| m.max_time).max();
+    let older: Vec<&&BlockMeta> = metas
+        .iter()
+        .filter(|m| Some(m.max_time) != newest)
+        .collect();
+    if older.is_empty() {
+        return DEFAULT_BLOCK_RANGE_MS;
+    }
+    let g = older.iter().fold(0, |g, m| gcd(g, m.max_time));
+    let longest_l1 = older
+        .iter()
+        .filter(|m| m.compaction.level == 1)
+        .map(|m| m.max_time.saturating_sub(m.min_time))
+        .max()
+        .unwrap_or(0);
+    COMMON_RANGES_MS
+        .iter()
+        .copied()
+        .find(|&r| g % r == 0 && r >= longest_l1)
+        .unwrap_or(DEFAULT_BLOCK_RANGE_MS)
+}
+
+/// Index of the snapshot head block among `metas`: the block with the greatest
+/// maxTime when it is level 1, its own only source, and ends off the grid —
+/// and either the directory is a snapshot, or every other level-1 block ends
+/// on the grid (so backfilled blocks, which all end off-grid, are not taken
+/// for one).
+pub fn head_block_index(metas: &[&BlockMeta], range: i64, in_snapshot: bool) -> Option<usize> {
+    let (i, newest) = metas.iter().enumerate().max_by_key(|(_, m)| m.max_time)?;
+    if !newest.is_snapshot_head_block(range) {
+        return None;
+    }
+    let others_on_grid = metas
+        .iter()
+        .enumerate()
+        .all(|(j, m)| j == i || m.compaction.level != 1 || m.max_time.rem_euclid(range) == 0);
+    (in_snapshot || (others_on_grid && metas.len() > 1)).then_some(i)
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, one module per concern.
+
+// Shared helpers: paths to testdata, running the binary, gzip oracles.
+mod util;
+
+// `promsnap ls` against promtool's `tsdb list` output.
+mod ls;
+// `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
+mod dump;

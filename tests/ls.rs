@@ -1,0 +1,144 @@
+//! `promsnap ls` against `promtool tsdb list` on real data.
+
+use crate::util::{promsnap, testdata};
+
+/// Our table starts with promtool's eight columns, aligned the same way; for
+/// every block both list, our line must begin with promtool's line and
+/// continue with only our extra columns (LEVEL, NOTE).
+fn check_against(dir: &str, oracle: &str, extra_args: &[&str]) -> String {
+    let path = testdata(dir);
+    let mut args = vec!["ls", path.to_str().unwrap()];
+    args.extend_from_slice(extra_args);
+    let out = promsnap(&args);
+    assert!(
+        out.status.success(),
+        "ls failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = String::from_utf8(out.stdout).unwrap();
+    let oracle = std::fs::read_to_string(testdata(oracle)).unwrap();
+    let ours_lines: Vec<&str> = ours.lines().collect();
+    let mut checked = 0;
+    for o in oracle.lines().filter(|l| !l.starts_with("exit=")) {
+        let key = o.split_whitespace().next().unwrap();
+        let Some(line) = ours_lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(key))
+        else {
+            continue;
+        };
+        // Same first line shape for the header ("BLOCK ULID ...").
+        assert!(
+            line.starts_with(o),
+            "{dir}: our line\n  {line}\ndoes not start with promtool's\n  {o}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "{dir}: only {checked} lines compared");
+    ours
+}
+
+#[test]
+fn backfill_block_matches_promtool_list() {
+    check_against(
+        "backfill-small/blocks",
+        "backfill-small/oracle/list.txt",
+        &[],
+    );
+}
+
+#[test]
+fn live_data_dir_matches_promtool_list() {
+    let ours = check_against("prom-2.42-live/data", "prom-2.42-live/oracle/list.txt", &[]);
+    assert_eq!(ours.lines().count(), 4);
+    assert!(!ours.contains("snapshot head block"), "{ours}");
+}
+
+#[test]
+fn live_snapshot_with_head_marks_head_block() {
+    let snap = "20261125T091234Z-788eafc011a10c98";
+    let ours = check_against(
+        &format!("prom-2.42-live/data/snapshots/{snap}"),
+        &format!("prom-2.42-live/oracle/list-snapshot-{snap}.txt"),
+        &[],
+    );
+    let head: Vec<&str> = ours
+        .lines()
+        .filter(|l| l.contains("snapshot head block"))
+        .collect();
+    assert_eq!(head.len(), 1, "{ours}");
+    assert!(head[0].starts_with("01M88ZMVFVAB1KCQ879EMPTBEN"), "{ours}");
+}
+
+#[test]
+fn live_snapshot_skip_head_has_no_head_block() {
+    let snap = "20261125T091235Z-7531d0e39246db15";
+    let ours = check_against(
+        &format!("prom-2.42-live/data/snapshots/{snap}"),
+        &format!("prom-2.42-live/oracle/list-snapshot-{snap}.txt"),
+        &[],
+    );
+    assert!(!ours.contains("snapshot head block"), "{ours}");
+}
+
+#[test]
+fn nativehist_snapshot_human_readable_matches_promtool_list_r() {
+    let snap = "20261125T095910Z-571c9d7c71851497";
+    let ours = check_against(
+        &format!("prom-2.42-nativehist/data/snapshots/{snap}"),
+        &format!("prom-2.42-nativehist/oracle/snapshot_{snap}/list_r.txt"),
+        &["-r"],
+    );
+    assert!(ours.contains("snapshot head block"));
+    check_against(
+        &format!("prom-2.42-nativehist/data/snapshots/{snap}"),
+        &format!("prom-2.42-nativehist/oracle/snapshot_{snap}/list.txt"),
+        &[],
+    );
+}
+
+#[test]
+fn json_output_is_one_document() {
+    let path = testdata("prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98");
+    let out = promsnap(&["ls", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "snapshot");
+    assert_eq!(v["snapshot_time"], 1_795_597_954_000i64);
+    assert_eq!(v["block_range"], 120_000);
+    let blocks = v["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 4);
+    assert_eq!(blocks[3]["snapshot_head"], true);
+    assert_eq!(blocks[0]["level"], 2);
+}
+
+#[test]
+fn one_unreadable_block_is_reported_and_the_rest_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::util::copy_dir(
+        &testdata("prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15"),
+        tmp.path(),
+    );
+    std::fs::write(
+        tmp.path().join("01M88ZEAF15198PYN7F74NS04J/meta.json"),
+        b"{garbage",
+    )
+    .unwrap();
+    let out = promsnap(&["ls", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.contains("01M88ZHZPXFRQK5144XJKD707B  1795597432510"),
+        "{s}"
+    );
+    assert!(
+        s.contains("01M88ZHZN1XRWVWM1RH4GVHSAJ  1795597680123"),
+        "{s}"
+    );
+    assert!(
+        s.contains("01M88ZEAF15198PYN7F74NS04J") && s.contains("UNREADABLE"),
+        "{s}"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("meta.json"), "{err}");
+}

@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `testdata/<rel>`.
+pub fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
+}
+
+/// Runs the built `promsnap` binary.
+pub fn promsnap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_promsnap"))
+        .args(args)
+        .output()
+        .expect("run promsnap")
+}
+
+/// Reads a gzip oracle into a string.
+pub fn gunzip(path: &Path) -> String {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(f)
+        .read_to_string(&mut s)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    s
+}
+
+/// Asserts two multi-line texts are equal, showing the first differing line.
+pub fn assert_same_lines(ours: &str, oracle: &str, what: &str) {
+    if ours == oracle {
+        return;
+    }
+    let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), oracle.lines().collect());
+    for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+        if x != y {
+            panic!(
+                "{what}: line {} differs\n ours:   {x}\n oracle: {y}\n({} vs {} lines)",
+                i + 1,
+                a.len(),
+                b.len()
+            );
+        }
+    }
+    panic!(
+        "{what}: {} lines ours vs {} lines oracle (common prefix equal); trailing newline ours={} oracle={}",
+        a.len(),
+        b.len(),
+        ours.ends_with('\n'),
+        oracle.ends_with('\n')
+    );
+}
+
+/// Recursively copies a directory (for damaging copies in tests).
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+            let mut p = std::fs::metadata(&to).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            std::fs::set_permissions(&to, p).unwrap();
+        }
+    }
+}
