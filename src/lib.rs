@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod block;
+pub mod check;
 pub mod dump;
 pub mod error;
 pub mod fileutil;
