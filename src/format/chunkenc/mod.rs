@@ -11,6 +11,16 @@ pub enum Encoding {
     FloatHistogramSt,
 }
 impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Xor => "XOR",
+            Encoding::Histogram => "Histogram",
+            _ => "FloatHistogram",
+        }
+    }
+    pub fn is_float(self) -> bool {
+        matches!(self, Encoding::Xor | Encoding::Xor2)
+    }
     pub fn from_u8(b: u8) -> Option<Encoding> {
         match b {
             1 => Some(Encoding::Xor),
@@ -211,4 +221,14 @@ impl Iterator for XorIter<'_> {
             }
         }
     }
+}
+pub fn num_samples(_e: Encoding, d: &[u8], o: u64) -> Result<u16, DecodeError> {
+    if d.len() < 2 {
+        return Err(DecodeError::UnexpectedEof {
+            offset: o,
+            wanted: 2,
+            available: d.len() as u64,
+        });
+    }
+    Ok(u16::from_be_bytes([d[0], d[1]]))
 }
