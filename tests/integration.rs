@@ -7,3 +7,5 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap verify` on damaged copies of real blocks.
+mod verify;
