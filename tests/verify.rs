@@ -277,7 +277,8 @@ fn series_entry_flip_in_the_middle_of_the_series_section() {
 
 #[test]
 fn toc_symbols_postings_and_postings_table_checksums() {
-    let cases: [(&str, Box<dyn Fn(&IndexReader<'_>, usize) -> u64>, &str); 4] = [
+    type OffsetOf = Box<dyn Fn(&IndexReader<'_>, usize) -> u64>;
+    let cases: [(&str, OffsetOf, &str); 4] = [
         (
             "toc",
             Box::new(|_, len| len as u64 - 52 + 3),

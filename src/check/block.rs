@@ -599,22 +599,21 @@ fn check_postings(cx: &mut Ctx, index: &IndexReader<'_>, table: &SeriesTable, co
         if let Some(w) = entries
             .windows(2)
             .find(|w| matches!(w, [a, b] if (a.name, a.value) >= (b.name, b.value)))
+            && let [_, b] = w
         {
-            if let [_, b] = w {
-                cx.push(
-                    Finding::new(
-                        Severity::Error,
-                        "index_postings_table_unsorted",
-                        &path,
-                        format!(
-                            "postings offset table entry {}={:?} is not after the entry before it",
-                            String::from_utf8_lossy(b.name),
-                            String::from_utf8_lossy(b.value)
-                        ),
-                    )
-                    .at(b.entry_offset),
-                );
-            }
+            cx.push(
+                Finding::new(
+                    Severity::Error,
+                    "index_postings_table_unsorted",
+                    &path,
+                    format!(
+                        "postings offset table entry {}={:?} is not after the entry before it",
+                        String::from_utf8_lossy(b.name),
+                        String::from_utf8_lossy(b.value)
+                    ),
+                )
+                .at(b.entry_offset),
+            );
         }
         if entries
             .first()
@@ -862,11 +861,10 @@ fn check_chunks(
                     if first.is_none() {
                         first = Some(t);
                     }
-                    if let Some(l) = last {
-                        if t <= l && bad.is_none() {
+                    if let Some(l) = last
+                        && t <= l && bad.is_none() {
                             *bad = Some(err("chunk_timestamps_unordered", rec.offset, format!("sample {k} at {t} is not after the previous sample at {l}")));
                         }
-                    }
                     last = Some(t);
                     k += 1;
                 };
@@ -1025,21 +1023,21 @@ fn check_tombstones(
                 .at(s.offset),
             );
         }
-        if let Some(t) = table {
-            if t.ids.binary_search(&s.series_ref).is_err() {
-                cx.push(
-                    Finding::new(
-                        Severity::Warning,
-                        "tombstone_dangling_series",
-                        &path,
-                        format!(
-                            "tombstone names series ref {}, which is not in the index",
-                            s.series_ref
-                        ),
-                    )
-                    .at(s.offset),
-                );
-            }
+        if let Some(t) = table
+            && t.ids.binary_search(&s.series_ref).is_err()
+        {
+            cx.push(
+                Finding::new(
+                    Severity::Warning,
+                    "tombstone_dangling_series",
+                    &path,
+                    format!(
+                        "tombstone names series ref {}, which is not in the index",
+                        s.series_ref
+                    ),
+                )
+                .at(s.offset),
+            );
         }
     }
 }
