@@ -397,15 +397,13 @@ mod tests {
     /// Packs a string of '0'/'1' (spaces ignored) MSB-first, zero-padded.
     pub(crate) fn pack(bits: &str) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut n = 0;
-        for c in bits.chars().filter(|c| !c.is_whitespace()) {
+        for (n, c) in bits.chars().filter(|c| !c.is_whitespace()).enumerate() {
             if n % 8 == 0 {
                 out.push(0);
             }
             if c == '1' {
                 *out.last_mut().unwrap() |= 0x80 >> (n % 8);
             }
-            n += 1;
         }
         out
     }

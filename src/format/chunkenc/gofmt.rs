@@ -34,7 +34,7 @@ pub fn go_format_g(v: f64, out: &mut String) {
         Some((a, b)) => (a, b),
         None => (mantissa, ""),
     };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push_str(first);
         if !rest.is_empty() {
             out.push('.');
