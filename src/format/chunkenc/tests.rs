@@ -535,7 +535,9 @@ fn delta_strategy() -> impl Strategy<Value = i64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    // No regression files outside this module: failures found once are kept
+    // as unit tests below (`proptest_regressions`).
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn xor_round_trip(
@@ -1235,4 +1237,30 @@ fn all_fixture_chunks_decode() {
     // From the fixtures' READMEs: the native-histogram blocks hold XOR 189,
     // Histogram 84 and FloatHistogram 597 chunks.
     assert!(by_enc[2] == 84 && by_enc[3] == 597, "{by_enc:?}");
+}
+
+/// Cases proptest once shrank to (a shift overflow when a 64-bit read found
+/// exactly 64 bits in the register).
+#[test]
+fn proptest_regressions() {
+    let data = [0u8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let got: Vec<_> = samples(Encoding::Xor2, &data, 0).unwrap().collect();
+    assert_eq!(got.len(), 1);
+    let series: Vec<(i64, i64, u64)> = (0..200)
+        .map(|i| {
+            (
+                if i >= 150 { i * 15000 - 7 } else { 0 },
+                i * 15000,
+                (i as u64) << 60,
+            )
+        })
+        .collect();
+    let enc = super::test_encoder::encode_xor2(&series);
+    assert_eq!(
+        samples(Encoding::Xor2, &enc, 0)
+            .unwrap()
+            .map(|s| s.unwrap().st)
+            .collect::<Vec<_>>(),
+        series.iter().map(|s| s.0).collect::<Vec<_>>()
+    );
 }
