@@ -173,6 +173,80 @@ pub fn record_type(rec: &[u8]) -> Option<RecordType> {
 /// Schema number marking custom-bucket histograms (NHCB).
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
 
+/// A cursor for the per-sample hot loops: varints of up to 9 bytes with 10
+/// bytes left, and 8-byte values, are read inline; anything else (10-byte
+/// varints, the end of the data, errors) goes through [`Decoder`], so values
+/// and errors are identical.
+struct Fast<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: u64,
+}
+
+impl<'a> Fast<'a> {
+    fn new(d: &Decoder<'a>) -> Self {
+        Self {
+            buf: d.rest(),
+            pos: 0,
+            base: d.offset(),
+        }
+    }
+
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    #[inline(always)]
+    fn uvarint(&mut self) -> Result<u64> {
+        if let Some(chunk) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<10>()) {
+            let mut v = 0u64;
+            for (i, &b) in chunk.iter().take(9).enumerate() {
+                v |= u64::from(b & 0x7f) << (7 * i);
+                if b < 0x80 {
+                    self.pos += i + 1;
+                    return Ok(v);
+                }
+            }
+        }
+        self.slow(|d| d.uvarint())
+    }
+
+    #[inline(always)]
+    fn varint(&mut self) -> Result<i64> {
+        let u = self.uvarint()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    #[inline(always)]
+    fn be_u64(&mut self) -> Result<u64> {
+        if let Some(b) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
+            self.pos += 8;
+            return Ok(u64::from_be_bytes(*b));
+        }
+        self.slow(|d| d.be_u64())
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Result<u8> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            self.pos += 1;
+            return Ok(b);
+        }
+        self.slow(|d| d.u8())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow<T>(&mut self, f: impl FnOnce(&mut Decoder<'a>) -> Result<T>) -> Result<T> {
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        let mut d = Decoder::new(rest, self.base + self.pos as u64);
+        let v = f(&mut d)?;
+        self.pos += rest.len() - d.remaining();
+        Ok(v)
+    }
+}
+
 /// Checks the type byte and returns a decoder over the body.
 fn body<'a>(
     rec: &'a [u8],
@@ -322,6 +396,15 @@ fn read_st(d: &mut Decoder<'_>, prev_st: i64, first_st: i64) -> Result<i64> {
     })
 }
 
+#[inline(always)]
+fn read_st_fast(d: &mut Fast<'_>, prev_st: i64, first_st: i64) -> Result<i64> {
+    Ok(match d.u8()? {
+        0 => 0,
+        1 => prev_st,
+        _ => first_st.wrapping_add(d.varint()?),
+    })
+}
+
 /// Calls `f` for each sample of a Samples (2) or SamplesV2 (11) record.
 /// Returns the number of samples.
 pub fn for_each_sample_with_st(
@@ -342,10 +425,11 @@ pub fn for_each_sample_with_st(
     if t == RecordType::Samples {
         let base_ref = d.be_u64()?;
         let base_t = d.be_i64()?;
+        let mut d = Fast::new(&d);
         while !d.is_empty() {
             let dref = d.varint()?;
             let dt = d.varint()?;
-            let v = d.be_f64()?;
+            let v = f64::from_bits(d.be_u64()?);
             f(RefSample {
                 series_ref: base_ref.wrapping_add(dref as u64),
                 t: base_t.wrapping_add(dt),
@@ -367,11 +451,12 @@ pub fn for_each_sample_with_st(
         });
         n += 1;
         let (mut prev_ref, mut prev_st) = (first_ref, first_st);
+        let mut d = Fast::new(&d);
         while !d.is_empty() {
             let r = prev_ref.wrapping_add(d.varint()?);
             let t = first_t.wrapping_add(d.varint()?);
-            let st = read_st(&mut d, prev_st, first_st)?;
-            let v = d.be_f64()?;
+            let st = read_st_fast(&mut d, prev_st, first_st)?;
+            let v = f64::from_bits(d.be_u64()?);
             f(RefSample {
                 series_ref: r as u64,
                 t,
@@ -423,11 +508,11 @@ pub fn sample_time_range(rec: &[u8], base_offset: u64) -> Result<(usize, Option<
     let base_t = d.be_i64()?;
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     let mut n = 0usize;
+    let mut d = Fast::new(&d);
     while !d.is_empty() {
         d.uvarint()?;
-        let dt = d.varint()?;
-        d.skip(8)?;
-        let t = base_t.wrapping_add(dt);
+        let t = base_t.wrapping_add(d.varint()?);
+        d.be_u64()?;
         lo = lo.min(t);
         hi = hi.max(t);
         n += 1;
