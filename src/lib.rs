@@ -21,3 +21,4 @@ pub mod gofmt;
 pub mod layout;
 pub mod list;
 pub mod selector;
+pub mod walinfo;
