@@ -928,6 +928,28 @@ mod tests {
     }
 
     #[test]
+    fn uncompressed_wal_recorded_with_prometheus() {
+        // testdata/wal/README.md: counts from an independent walker.
+        let r = inspect(&testdata("uncompressed-2.42")).unwrap();
+        let w = r.wal.unwrap();
+        let s = &w.segments[0];
+        assert!(s.scan.corruption.is_none() && !s.scan.torn_tail);
+        assert_eq!(s.size, 131_072);
+        let t = &w.totals;
+        assert_eq!(t.records, 19);
+        assert_eq!(t.compression.none, 19);
+        assert_eq!(t.records_by_type.get("series"), Some(&2));
+        assert_eq!(t.records_by_type.get("samples"), Some(&17));
+        assert_eq!(t.series_created, 336);
+        assert_eq!(w.series, 336);
+        assert_eq!(t.float_samples, 5674);
+        assert_eq!(w.time.min_t, Some(1_795_604_057_644));
+        assert_eq!(w.time.max_t, Some(1_795_604_073_646));
+        assert_eq!((s.scan.fragments.first, s.scan.fragments.last), (3, 3));
+        assert!(r.chunks_head.is_none());
+    }
+
+    #[test]
     fn live_checkpoint_series() {
         let mut set = HashSet::new();
         let b = fs::read(testdata("live-checkpoint/00000000")).unwrap();

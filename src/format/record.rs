@@ -212,6 +212,20 @@ impl<'a> Fast<'a> {
         self.slow(|d| d.uvarint())
     }
 
+    /// Skips a uvarint of at most 8 bytes branch-free (its length is where
+    /// the first byte without a continuation bit is); else the checked path.
+    #[inline(always)]
+    fn skip_uvarint(&mut self) -> Result<()> {
+        if let Some(w) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
+            let stop = !u64::from_le_bytes(*w) & 0x8080_8080_8080_8080;
+            if stop != 0 {
+                self.pos += (stop.trailing_zeros() / 8 + 1) as usize;
+                return Ok(());
+            }
+        }
+        self.slow(|d| d.uvarint()).map(|_| ())
+    }
+
     #[inline(always)]
     fn varint(&mut self) -> Result<i64> {
         let u = self.uvarint()?;
@@ -510,7 +524,7 @@ pub fn sample_time_range(rec: &[u8], base_offset: u64) -> Result<(usize, Option<
     let mut n = 0usize;
     let mut d = Fast::new(&d);
     while !d.is_empty() {
-        d.uvarint()?;
+        d.skip_uvarint()?;
         let t = base_t.wrapping_add(d.varint()?);
         d.be_u64()?;
         lo = lo.min(t);
