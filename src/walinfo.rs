@@ -421,6 +421,10 @@ pub struct HeadChunkFileReport {
     pub corruption: Option<Problem>,
     /// The file could not be read.
     pub read_error: Option<String>,
+    /// True for the highest-numbered file when it is shorter than 4 bytes or
+    /// its magic reads as 0: Prometheus deletes such a file on startup
+    /// instead of reporting it (its `corruption` is still filled in).
+    pub deleted_on_startup: bool,
 }
 
 /// The `chunks_head/` directory.
@@ -645,6 +649,7 @@ pub fn scan_head_chunk_file(bytes: &[u8]) -> HeadChunkFileReport {
         end_offset: None,
         corruption: None,
         read_error: None,
+        deleted_on_startup: false,
     };
     let problem = |e: crate::format::DecodeError| Problem {
         offset: e.offset(),
@@ -710,6 +715,12 @@ pub fn inspect_chunks_head(dir: &Path) -> Result<ChunksHeadReport, Error> {
         r.index = i;
         r.path = path;
         files.push(r);
+    }
+    if let Some(last) = files.last_mut() {
+        let head = fs::read(&last.path)
+            .map(|b| b.get(..4).map(|m| m == [0, 0, 0, 0]))
+            .unwrap_or(Some(false));
+        last.deleted_on_startup = last.read_error.is_none() && head.unwrap_or(true);
     }
     let idx: Vec<u32> = files.iter().map(|f| f.index).collect();
     let mut time = TimeRange::default();
@@ -854,6 +865,9 @@ mod tests {
         assert!(r.chunk_snapshots.is_empty());
         // The report serialises.
         let json = serde_json::to_value(&r).unwrap();
+        if std::env::var_os("PROMSNAP_PRINT_JSON").is_some() {
+            println!("{}", serde_json::to_string_pretty(&json).unwrap());
+        }
         assert_eq!(json["wal"]["totals"]["float_samples"], 8125);
         assert_eq!(json["wal"]["segments"][0]["torn_tail"], false);
     }
@@ -920,6 +934,11 @@ mod tests {
         assert_eq!(ch.file_gaps, vec![Gap { first: 2, last: 2 }]);
         assert_eq!(ch.chunks, 72 + ch.files[1].chunks);
         assert!(ch.files[1].corruption.is_some());
+        assert!(!ch.files[1].deleted_on_startup && !ch.files[0].deleted_on_startup);
+        // An empty newest file is what Prometheus deletes on startup.
+        fs::write(d.join("chunks_head/000004"), [0u8; 2]).unwrap();
+        let ch = inspect(d).unwrap().chunks_head.unwrap();
+        assert!(ch.files[2].deleted_on_startup && ch.files[2].corruption.is_some());
         assert_eq!(r.chunk_snapshots.len(), 2);
         assert!(r.chunk_snapshots[0].tmp);
         assert_eq!(r.chunk_snapshots[1].wal_segment, 12);
