@@ -355,6 +355,8 @@ pub struct CheckpointReport {
     pub size: u64,
     /// Totals over its segments.
     pub totals: RecordCounts,
+    /// The directory could not be listed.
+    pub read_error: Option<String>,
 }
 
 /// A `wal/` or `wbl/` directory.
@@ -556,7 +558,9 @@ pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
             &mut scratch
         };
         let mut segs = Vec::new();
-        for (i, p) in segments(&path)? {
+        let listed = segments(&path);
+        let read_error = listed.as_ref().err().map(|e| e.to_string());
+        for (i, p) in listed.unwrap_or_default() {
             segs.push(inspect_segment_file(i, &p, set));
         }
         scratch.clear();
@@ -580,6 +584,7 @@ pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
             size: segs.iter().map(|s| s.size).sum(),
             segments: segs,
             totals: cp_totals,
+            read_error,
         });
     }
 
