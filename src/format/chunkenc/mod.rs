@@ -197,7 +197,8 @@ pub struct SampleIter<'a> {
 enum Inner<'a> {
     Xor(XorIter<'a>),
     Xor2(xor2::Xor2Iter<'a>),
-    Hist(histogram::HistIter<'a>),
+    // Boxed: much larger than the float iterators, and it allocates anyway.
+    Hist(Box<histogram::HistIter<'a>>),
 }
 
 impl SampleIter<'_> {
@@ -216,7 +217,11 @@ pub fn samples(encoding: Encoding, data: &[u8], base_offset: u64) -> Result<Samp
     let inner = match encoding {
         Encoding::Xor => Inner::Xor(XorIter::new(data, base_offset)?),
         Encoding::Xor2 => Inner::Xor2(xor2::Xor2Iter::new(data, base_offset)?),
-        _ => Inner::Hist(histogram::HistIter::new(encoding, data, base_offset)?),
+        _ => Inner::Hist(Box::new(histogram::HistIter::new(
+            encoding,
+            data,
+            base_offset,
+        )?)),
     };
     Ok(SampleIter { inner })
 }
