@@ -560,6 +560,17 @@ fn read_layout(br: &mut BitReader<'_>) -> Bits<Layout> {
             schema,
         }));
     }
+    // Sample 0 takes at least one bit per bucket: refuse layouts whose bucket
+    // count the data cannot hold before planning anything per bucket.
+    let buckets = count_buckets(&positive_spans).saturating_add(count_buckets(&negative_spans));
+    if buckets > br.remaining_bits() {
+        let f = Fail::Buckets {
+            offset: schema_at,
+            buckets,
+            bits: br.remaining_bits(),
+        };
+        return Err(br.fail(f));
+    }
     let reduce = if schema > EXPONENTIAL_SCHEMA_MAX {
         let plan = |spans: &[Span]| Reduce::plan(spans, schema, EXPONENTIAL_SCHEMA_MAX);
         match (plan(&positive_spans), plan(&negative_spans)) {

@@ -1347,3 +1347,24 @@ fn reserved_schema_is_reduced_to_8() {
         .unwrap_err();
     assert!(matches!(err, DecodeError::Invalid { .. }), "{err:?}");
 }
+
+/// A reserved-schema layout announcing 2^32 - 1 buckets in a few bytes is an
+/// error before anything is planned or allocated per bucket.
+#[test]
+fn huge_reserved_schema_layout_is_refused() {
+    let mut data = vec![0x00, 0x01, 0x00];
+    data.extend(bits(concat!(
+        "00000000 ",       // zero threshold 0
+        "1110 000001010 ", // schema 10
+        "10001 ",          // one positive span
+        "11111110 00000000000000000000000011111111111111111111111111111111 0 ", // length 2^32-1, offset 0
+        "0 ",                                                                   // no negative spans
+        "0 0 0",
+    )));
+    let err = samples(Encoding::Histogram, &data, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, DecodeError::Invalid { .. }), "{err:?}");
+}
