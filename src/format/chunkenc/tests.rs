@@ -1264,3 +1264,107 @@ fn proptest_regressions() {
         series.iter().map(|s| s.0).collect::<Vec<_>>()
     );
 }
+
+/// Reserved schemas 9..=52 come out reduced to schema 8, as Prometheus's
+/// iterator returns them.
+#[test]
+fn reserved_schema_is_reduced_to_8() {
+    let sp = |offset, length| Span { offset, length };
+    let l = LayoutIn {
+        schema: 10,
+        zero_threshold: 0.0,
+        pos_spans: vec![sp(1, 6), sp(2, 3)],
+        neg_spans: vec![sp(-10, 2), sp(20, 1)],
+        custom_values: vec![],
+    };
+    let h = |t, pos: Vec<u64>, neg: Vec<u64>| HistIn {
+        st: 0,
+        t,
+        count: 50,
+        zero_count: 0,
+        sum: 1.5f64.to_bits(),
+        pos,
+        neg,
+    };
+    let data = encode_hist(
+        Encoding::Histogram,
+        CounterResetHint::Unknown,
+        &l,
+        &[
+            h(1000, vec![1, 2, 3, 4, 5, 6, 7, 8, 9], vec![10, 11, 12]),
+            h(2000, vec![2, 2, 3, 4, 5, 6, 7, 8, 9], vec![10, 11, 13]),
+        ],
+    );
+    let s = collect(Encoding::Histogram, &data);
+    let Value::Histogram(h1) = &s[1].value else {
+        panic!()
+    };
+    // Positive indexes 1..=6 and 9..=11 map to ((i - 1) >> 2) + 1: 1,1,1,1,2,2 and 3,3,3.
+    assert_eq!(h1.schema, 8);
+    assert_eq!(h1.positive_spans, vec![sp(1, 3)]);
+    assert_eq!(h1.positive_buckets, vec![2 + 2 + 3 + 4, 5 + 6, 7 + 8 + 9]);
+    // Negative indexes -10, -9 map to -2; 12 maps to 3.
+    assert_eq!(h1.negative_spans, vec![sp(-2, 1), sp(4, 1)]);
+    assert_eq!(h1.negative_buckets, vec![21, 13]);
+    let f = encode_hist(
+        Encoding::FloatHistogram,
+        CounterResetHint::Gauge,
+        &l,
+        &[HistIn {
+            pos: [0.5f64, 0.25, 1.0, 1.0, 2.0, 2.0, 0.125, 0.125, 0.125]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect(),
+            neg: [1.0f64, 2.0, 3.0].iter().map(|v| v.to_bits()).collect(),
+            ..h(5, vec![], vec![])
+        }],
+    );
+    let s = collect(Encoding::FloatHistogram, &f);
+    let Value::FloatHistogram(fh) = &s[0].value else {
+        panic!()
+    };
+    assert_eq!(
+        (fh.schema, fh.positive_buckets.clone()),
+        (8, vec![2.75, 4.0, 0.375])
+    );
+    assert_eq!(fh.negative_buckets, vec![3.0, 3.0]);
+    // A later span with a negative offset cannot be reduced (Go panics).
+    let bad = LayoutIn {
+        pos_spans: vec![sp(1, 1), sp(-1, 1)],
+        neg_spans: vec![],
+        ..l
+    };
+    let data = encode_hist(
+        Encoding::Histogram,
+        CounterResetHint::Unknown,
+        &bad,
+        &[h(1, vec![1, 1], vec![])],
+    );
+    let err = samples(Encoding::Histogram, &data, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, DecodeError::Invalid { .. }), "{err:?}");
+}
+
+/// A reserved-schema layout announcing 2^32 - 1 buckets in a few bytes is an
+/// error before anything is planned or allocated per bucket.
+#[test]
+fn huge_reserved_schema_layout_is_refused() {
+    let mut data = vec![0x00, 0x01, 0x00];
+    data.extend(bits(concat!(
+        "00000000 ",       // zero threshold 0
+        "1110 000001010 ", // schema 10
+        "10001 ",          // one positive span
+        "11111110 00000000000000000000000011111111111111111111111111111111 0 ", // length 2^32-1, offset 0
+        "0 ",                                                                   // no negative spans
+        "0 0 0",
+    )));
+    let err = samples(Encoding::Histogram, &data, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, DecodeError::Invalid { .. }), "{err:?}");
+}
