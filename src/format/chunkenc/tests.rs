@@ -124,87 +124,6 @@ fn hint_code(h: CounterResetHint) -> u8 {
     }
 }
 
-/// Compares every sample of every chunk listed in the output of a Go program
-/// built on Prometheus v2.45's `tsdb/chunkenc` and `model/histogram` (float
-/// bits; histogram `String()` and hints). Not run by default; run as
-/// `CHUNKENC_GO_ORACLE=out.txt CHUNKENC_FIXTURES=/work/shared/fixtures
-/// cargo test --lib chunkenc -- --ignored`.
-#[test]
-#[ignore]
-fn matches_go_oracle_dump() {
-    let (Ok(oracle), Ok(root)) = (
-        std::env::var("CHUNKENC_GO_ORACLE"),
-        std::env::var("CHUNKENC_FIXTURES"),
-    ) else {
-        eprintln!("CHUNKENC_GO_ORACLE / CHUNKENC_FIXTURES not set; skipped");
-        return;
-    };
-    let text = std::fs::read_to_string(oracle).unwrap();
-    let mut file = Vec::new();
-    let mut expected: Vec<String> = Vec::new();
-    let mut chunk: Option<(usize, u8, usize)> = None;
-    let mut n_chunks = 0;
-    let check = |file: &[u8], chunk: Option<(usize, u8, usize)>, expected: &mut Vec<String>| {
-        let Some((off, enc, len)) = chunk else { return };
-        let data = &file[off..off + len];
-        let mut got = Vec::new();
-        for s in samples(Encoding::from_u8(enc).unwrap(), data, off as u64).unwrap() {
-            let s = s.unwrap();
-            match &s.value {
-                Value::Float(v) => got.push(format!("x {} {:016x}", s.t, v.to_bits())),
-                Value::Histogram(h) => {
-                    got.push(format!(
-                        "h {} {} {}",
-                        s.t,
-                        hint_code(h.counter_reset_hint),
-                        h
-                    ));
-                    let f = h.to_float();
-                    got.push(format!(
-                        "f {} {} {}",
-                        s.t,
-                        hint_code(f.counter_reset_hint),
-                        f
-                    ));
-                }
-                Value::FloatHistogram(f) => got.push(format!(
-                    "f {} {} {}",
-                    s.t,
-                    hint_code(f.counter_reset_hint),
-                    f
-                )),
-            }
-        }
-        for (i, (g, e)) in got.iter().zip(expected.iter()).enumerate() {
-            // v2.45 reported CounterReset (1) for the first sample of a chunk
-            // whose header says reset; current Prometheus reports Unknown (0).
-            let e = match (i, e.split_once(" 1 {")) {
-                (0 | 1, Some((a, b))) if enc == 2 || enc == 3 => format!("{a} 0 {{{b}"),
-                _ => e.clone(),
-            };
-            assert_eq!(*g, e, "chunk at {off}, line {i}");
-        }
-        assert_eq!(got.len(), expected.len(), "chunk at {off}");
-        expected.clear();
-    };
-    for line in text.lines() {
-        if let Some(p) = line.strip_prefix("file ") {
-            check(&file, chunk.take(), &mut expected);
-            file = std::fs::read(std::path::Path::new(&root).join(p)).unwrap();
-        } else if let Some(c) = line.strip_prefix("chunk ") {
-            check(&file, chunk.take(), &mut expected);
-            let v: Vec<usize> = c.split(' ').map(|x| x.parse().unwrap()).collect();
-            chunk = Some((v[0], v[1] as u8, v[2]));
-            n_chunks += 1;
-        } else {
-            expected.push(line.to_string());
-        }
-    }
-    check(&file, chunk.take(), &mut expected);
-    assert!(n_chunks > 0);
-    eprintln!("{n_chunks} chunks match");
-}
-
 fn testdata(name: &str) -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/chunkenc")
@@ -393,17 +312,13 @@ fn real_histograms_match_http_api() {
 
 /// Every histogram sample of the native-histogram fixture's API oracle
 /// (`api_raw_samples.json.gz`, 14,388 samples) must equal a decoded sample of
-/// the fixture's blocks. Not run by default (needs the shared fixtures); run
-/// as `CHUNKENC_FIXTURES=/work/shared/fixtures cargo test --lib chunkenc -- --ignored`.
+/// the fixture's blocks (the samples that are only in the head are matched
+/// by the data-dir dump test).
 #[test]
-#[ignore]
 fn matches_http_api_full() {
     use std::io::Read as _;
-    let Ok(root) = std::env::var("CHUNKENC_FIXTURES") else {
-        eprintln!("CHUNKENC_FIXTURES not set; skipped");
-        return;
-    };
-    let root = std::path::Path::new(&root).join("prom-2.42-nativehist");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/prom-2.42-nativehist");
     let gz = std::fs::read(root.join("oracle/data/api_raw_samples.json.gz")).unwrap();
     let mut text = String::new();
     flate2::read::GzDecoder::new(&gz[..])

@@ -101,7 +101,9 @@ impl<'a> Iterator for PostingsTableIter<'a> {
         }
         if self.left == 0 {
             self.failed = true;
-            return trailing(&self.d, Section::PostingsOffsetTable, self.n).err().map(Err);
+            return trailing(&self.d, Section::PostingsOffsetTable, self.n)
+                .err()
+                .map(Err);
         }
         self.left -= 1;
         let r = self.entry();
