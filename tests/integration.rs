@@ -9,3 +9,5 @@ mod ls;
 mod dump;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
+// Random mutations of real files: never a panic.
+mod robustness;
