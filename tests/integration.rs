@@ -9,3 +9,5 @@ mod ls;
 mod dump;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
+// `promsnap analyze` against promtool's `tsdb analyze` output.
+mod analyze;
