@@ -288,12 +288,9 @@ fn hint(h: u8) -> CounterResetHint {
     }
 }
 
-fn spans(s: &[record::Span]) -> Vec<Span> {
+fn spans(s: &[(i32, u32)]) -> Vec<Span> {
     s.iter()
-        .map(|s| Span {
-            offset: s.offset,
-            length: s.length,
-        })
+        .map(|&(offset, length)| Span { offset, length })
         .collect()
 }
 

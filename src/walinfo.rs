@@ -355,6 +355,8 @@ pub struct CheckpointReport {
     pub size: u64,
     /// Totals over its segments.
     pub totals: RecordCounts,
+    /// The directory could not be listed.
+    pub read_error: Option<String>,
 }
 
 /// A `wal/` or `wbl/` directory.
@@ -421,6 +423,10 @@ pub struct HeadChunkFileReport {
     pub corruption: Option<Problem>,
     /// The file could not be read.
     pub read_error: Option<String>,
+    /// True for the highest-numbered file when it is shorter than 4 bytes or
+    /// its magic reads as 0: Prometheus deletes such a file on startup
+    /// instead of reporting it (its `corruption` is still filled in).
+    pub deleted_on_startup: bool,
 }
 
 /// The `chunks_head/` directory.
@@ -552,7 +558,9 @@ pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
             &mut scratch
         };
         let mut segs = Vec::new();
-        for (i, p) in segments(&path)? {
+        let listed = segments(&path);
+        let read_error = listed.as_ref().err().map(|e| e.to_string());
+        for (i, p) in listed.unwrap_or_default() {
             segs.push(inspect_segment_file(i, &p, set));
         }
         scratch.clear();
@@ -576,6 +584,7 @@ pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
             size: segs.iter().map(|s| s.size).sum(),
             segments: segs,
             totals: cp_totals,
+            read_error,
         });
     }
 
@@ -645,6 +654,7 @@ pub fn scan_head_chunk_file(bytes: &[u8]) -> HeadChunkFileReport {
         end_offset: None,
         corruption: None,
         read_error: None,
+        deleted_on_startup: false,
     };
     let problem = |e: crate::format::DecodeError| Problem {
         offset: e.offset(),
@@ -710,6 +720,12 @@ pub fn inspect_chunks_head(dir: &Path) -> Result<ChunksHeadReport, Error> {
         r.index = i;
         r.path = path;
         files.push(r);
+    }
+    if let Some(last) = files.last_mut() {
+        let head = fs::read(&last.path)
+            .map(|b| b.get(..4).map(|m| m == [0, 0, 0, 0]))
+            .unwrap_or(Some(false));
+        last.deleted_on_startup = last.read_error.is_none() && head.unwrap_or(true);
     }
     let idx: Vec<u32> = files.iter().map(|f| f.index).collect();
     let mut time = TimeRange::default();
@@ -854,6 +870,9 @@ mod tests {
         assert!(r.chunk_snapshots.is_empty());
         // The report serialises.
         let json = serde_json::to_value(&r).unwrap();
+        if std::env::var_os("PROMSNAP_PRINT_JSON").is_some() {
+            println!("{}", serde_json::to_string_pretty(&json).unwrap());
+        }
         assert_eq!(json["wal"]["totals"]["float_samples"], 8125);
         assert_eq!(json["wal"]["segments"][0]["torn_tail"], false);
     }
@@ -920,11 +939,49 @@ mod tests {
         assert_eq!(ch.file_gaps, vec![Gap { first: 2, last: 2 }]);
         assert_eq!(ch.chunks, 72 + ch.files[1].chunks);
         assert!(ch.files[1].corruption.is_some());
+        assert!(!ch.files[1].deleted_on_startup && !ch.files[0].deleted_on_startup);
+        // An empty newest file is what Prometheus deletes on startup.
+        fs::write(d.join("chunks_head/000004"), [0u8; 2]).unwrap();
+        let ch = inspect(d).unwrap().chunks_head.unwrap();
+        assert!(ch.files[2].deleted_on_startup && ch.files[2].corruption.is_some());
         assert_eq!(r.chunk_snapshots.len(), 2);
         assert!(r.chunk_snapshots[0].tmp);
         assert_eq!(r.chunk_snapshots[1].wal_segment, 12);
         assert_eq!(r.chunk_snapshots[1].wal_offset, 1024);
         assert_eq!(r.chunk_snapshots[1].size, 10);
+    }
+
+    #[test]
+    fn uncompressed_wal_recorded_with_prometheus() {
+        // testdata/wal/README.md: counts from an independent walker.
+        let r = inspect(&testdata("uncompressed-2.42")).unwrap();
+        let w = r.wal.unwrap();
+        let s = &w.segments[0];
+        assert!(s.scan.corruption.is_none() && !s.scan.torn_tail);
+        assert_eq!(s.size, 131_072);
+        let t = &w.totals;
+        assert_eq!(t.records, 19);
+        assert_eq!(t.compression.none, 19);
+        assert_eq!(t.records_by_type.get("series"), Some(&2));
+        assert_eq!(t.records_by_type.get("samples"), Some(&17));
+        assert_eq!(t.series_created, 336);
+        assert_eq!(w.series, 336);
+        assert_eq!(t.float_samples, 5674);
+        assert_eq!(w.time.min_t, Some(1_795_604_057_644));
+        assert_eq!(w.time.max_t, Some(1_795_604_073_646));
+        assert_eq!((s.scan.fragments.first, s.scan.fragments.last), (3, 3));
+        assert!(r.chunks_head.is_none());
+    }
+
+    /// `PROMSNAP_INSPECT_DIR=<dir> cargo test --lib -- --ignored --nocapture inspect_env_dir`
+    #[test]
+    #[ignore = "reads the directory named by PROMSNAP_INSPECT_DIR"]
+    fn inspect_env_dir() {
+        let Some(dir) = std::env::var_os("PROMSNAP_INSPECT_DIR") else {
+            return;
+        };
+        let r = inspect(Path::new(&dir)).unwrap();
+        println!("{}", serde_json::to_string_pretty(&r).unwrap());
     }
 
     #[test]

@@ -212,6 +212,20 @@ impl<'a> Fast<'a> {
         self.slow(|d| d.uvarint())
     }
 
+    /// Skips a uvarint of at most 8 bytes branch-free (its length is where
+    /// the first byte without a continuation bit is); else the checked path.
+    #[inline(always)]
+    fn skip_uvarint(&mut self) -> Result<()> {
+        if let Some(w) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
+            let stop = !u64::from_le_bytes(*w) & 0x8080_8080_8080_8080;
+            if stop != 0 {
+                self.pos += (stop.trailing_zeros() / 8 + 1) as usize;
+                return Ok(());
+            }
+        }
+        self.slow(|d| d.uvarint()).map(|_| ())
+    }
+
     #[inline(always)]
     fn varint(&mut self) -> Result<i64> {
         let u = self.uvarint()?;
@@ -510,7 +524,7 @@ pub fn sample_time_range(rec: &[u8], base_offset: u64) -> Result<(usize, Option<
     let mut n = 0usize;
     let mut d = Fast::new(&d);
     while !d.is_empty() {
-        d.uvarint()?;
+        d.skip_uvarint()?;
         let t = base_t.wrapping_add(d.varint()?);
         d.be_u64()?;
         lo = lo.min(t);
@@ -688,14 +702,10 @@ pub fn min_valid_time(rec: &[u8], base_offset: u64) -> Result<i64> {
     Ok(t)
 }
 
-/// A histogram span as stored in WAL records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    /// Gap to the previous span (or the start index for the first).
-    pub offset: i32,
-    /// Number of consecutive buckets.
-    pub length: u32,
-}
+/// A histogram span as stored in WAL records: `(offset, length)`, where
+/// offset is the gap to the previous span (or the start index for the first)
+/// and length the number of consecutive buckets.
+pub type Span = (i32, u32);
 
 /// An integer native histogram as stored in a WAL record.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -712,9 +722,9 @@ pub struct WalHistogram {
     pub count: u64,
     /// Sum of observations.
     pub sum: f64,
-    /// Positive bucket spans.
+    /// Positive bucket spans, `(offset, length)`.
     pub positive_spans: Vec<Span>,
-    /// Negative bucket spans.
+    /// Negative bucket spans, `(offset, length)`.
     pub negative_spans: Vec<Span>,
     /// Positive bucket counts, each a delta to the previous bucket.
     pub positive_deltas: Vec<i64>,
@@ -739,9 +749,9 @@ pub struct WalFloatHistogram {
     pub count: f64,
     /// Sum of observations.
     pub sum: f64,
-    /// Positive bucket spans.
+    /// Positive bucket spans, `(offset, length)`.
     pub positive_spans: Vec<Span>,
-    /// Negative bucket spans.
+    /// Negative bucket spans, `(offset, length)`.
     pub negative_spans: Vec<Span>,
     /// Positive bucket counts (absolute).
     pub positive_buckets: Vec<f64>,
@@ -786,7 +796,7 @@ fn read_spans(d: &mut Decoder<'_>, out: &mut Vec<Span>) -> Result<()> {
     for _ in 0..n {
         let offset = read_i32(d, "span offset")?;
         let length = d.uvarint32()?;
-        out.push(Span { offset, length });
+        out.push((offset, length));
     }
     Ok(())
 }

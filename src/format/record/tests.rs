@@ -55,8 +55,8 @@ impl E {
             .f64(h.sum);
         for spans in [&h.positive_spans, &h.negative_spans] {
             self.uvarint(spans.len() as u64);
-            for s in spans {
-                self.varint(s.offset.into()).uvarint(s.length.into());
+            for &(offset, length) in spans {
+                self.varint(offset.into()).uvarint(length.into());
             }
         }
         for b in [&h.positive_deltas, &h.negative_deltas] {
@@ -82,8 +82,8 @@ impl E {
             .f64(h.sum);
         for spans in [&h.positive_spans, &h.negative_spans] {
             self.uvarint(spans.len() as u64);
-            for s in spans {
-                self.varint(s.offset.into()).uvarint(s.length.into());
+            for &(offset, length) in spans {
+                self.varint(offset.into()).uvarint(length.into());
             }
         }
         for b in [&h.positive_buckets, &h.negative_buckets] {
@@ -309,20 +309,8 @@ fn sample_histogram(schema: i32) -> WalHistogram {
         zero_count: 2,
         count: 19,
         sum: 123.5,
-        positive_spans: vec![
-            Span {
-                offset: -2,
-                length: 2,
-            },
-            Span {
-                offset: 3,
-                length: 1,
-            },
-        ],
-        negative_spans: vec![Span {
-            offset: 0,
-            length: 1,
-        }],
+        positive_spans: vec![(-2, 2), (3, 1)],
+        negative_spans: vec![(0, 1)],
         positive_deltas: vec![5, -2, 4],
         negative_deltas: vec![1],
         custom_values: if schema == CUSTOM_BUCKETS_SCHEMA {
@@ -341,10 +329,7 @@ fn sample_float_histogram(schema: i32) -> WalFloatHistogram {
         zero_count: 1.5,
         count: 10.0,
         sum: -3.25,
-        positive_spans: vec![Span {
-            offset: 1,
-            length: 3,
-        }],
+        positive_spans: vec![(1, 3)],
         negative_spans: vec![],
         positive_buckets: vec![1.0, 2.5, 5.0],
         negative_buckets: vec![],

@@ -24,8 +24,10 @@
 //!
 //! Where we are stricter than Prometheus's `wlog.Reader` (which accepts these):
 //! a page-terminator byte must be exactly `0x00` (Prometheus only looks at the
-//! type bits); a fragment (header or data) must not cross a page boundary; all
-//! fragments of one record must carry the same compression flag.
+//! type bits); all fragments of one record must carry the same compression
+//! flag. Like Prometheus, we accept a fragment with a valid CRC that runs past
+//! its page (writers never do this, but Prometheus's tests say such WALs were
+//! seen in production) and count it in [`FragmentStats::page_crossings`].
 //! Where we are looser: an incomplete fragment at the very end of the data is
 //! reported as a torn tail, not as corruption (Prometheus pads the short page
 //! with zeros and then fails the CRC).
@@ -203,6 +205,10 @@ pub struct Fragment<'a> {
     pub compression: Compression,
     /// The fragment data (possibly compressed bytes of part of a record).
     pub data: &'a [u8],
+    /// True if the fragment (header or data) runs past the end of its page,
+    /// which writers never do but Prometheus's reader accepts (its tests note
+    /// such WALs were seen in production).
+    pub crosses_page: bool,
 }
 
 impl Fragment<'_> {
@@ -214,8 +220,10 @@ impl Fragment<'_> {
 
 /// Iterates over the fragments of one segment, skipping page padding.
 ///
-/// Checks, per fragment: type bits 0-4, length within the page, CRC32C; and
-/// that padding is zero up to the page boundary. It does not check fragment
+/// Checks, per fragment: type bits 0-4, length at most a page minus the
+/// header, CRC32C; and that padding is zero up to the page boundary. A valid
+/// fragment that runs past its page is accepted, as Prometheus does, and
+/// counted ([`FragmentReader::page_crossings`]). It does not check fragment
 /// order (that is [`RecordReader`]'s job). When the data ends inside a
 /// fragment it yields [`WalError::Torn`] with that fragment's offset. Fused
 /// after the first error.
@@ -225,6 +233,7 @@ pub struct FragmentReader<'a> {
     pos: usize,
     page_size: usize,
     done: bool,
+    page_crossings: u64,
 }
 
 impl<'a> FragmentReader<'a> {
@@ -241,7 +250,13 @@ impl<'a> FragmentReader<'a> {
             pos: 0,
             page_size: page_size.max(FRAGMENT_HEADER_SIZE + 1),
             done: false,
+            page_crossings: 0,
         }
+    }
+
+    /// Fragments so far that ran past the end of their page.
+    pub fn page_crossings(&self) -> u64 {
+        self.page_crossings
     }
 
     /// Offset of the next unread byte.
@@ -314,14 +329,6 @@ impl<'a> FragmentReader<'a> {
                     format!("byte {type_byte:#04x}"),
                 )));
             }
-            if page_left < FRAGMENT_HEADER_SIZE {
-                return self.fail(WalError::Corrupt(DecodeError::invalid(
-                    Section::WalFragment,
-                    offset,
-                    format!("zero padding ({page_left} bytes left in the page, fewer than a fragment header)"),
-                    format!("byte {type_byte:#04x}"),
-                )));
-            }
             let Some(header) = rest.first_chunk::<FRAGMENT_HEADER_SIZE>() else {
                 // The data ends inside the header.
                 return self.fail(WalError::Torn {
@@ -332,12 +339,12 @@ impl<'a> FragmentReader<'a> {
             let [_, l0, l1, c0, c1, c2, c3] = *header;
             let len = usize::from(u16::from_be_bytes([l0, l1]));
             let stored = u32::from_be_bytes([c0, c1, c2, c3]);
-            let room = page_left - FRAGMENT_HEADER_SIZE;
-            if len > room {
+            let max = self.page_size - FRAGMENT_HEADER_SIZE;
+            if len > max {
                 return self.fail(WalError::Corrupt(DecodeError::invalid(
                     Section::WalFragment,
                     offset,
-                    format!("fragment length <= {room} (bytes left in the page)"),
+                    format!("fragment length <= {max} (a page minus the header)"),
                     format!("length {len}"),
                 )));
             }
@@ -356,6 +363,8 @@ impl<'a> FragmentReader<'a> {
                     computed,
                 }));
             }
+            let crosses_page = FRAGMENT_HEADER_SIZE + len > page_left;
+            self.page_crossings += u64::from(crosses_page);
             self.pos = pos + FRAGMENT_HEADER_SIZE + len;
             return Some(Ok(Fragment {
                 offset,
@@ -363,6 +372,7 @@ impl<'a> FragmentReader<'a> {
                 kind,
                 compression: Compression::from_type_byte(type_byte),
                 data,
+                crosses_page,
             }));
         }
     }
@@ -447,6 +457,9 @@ pub struct FragmentStats {
     pub middle: u64,
     /// `last` fragments.
     pub last: u64,
+    /// Fragments that ran past the end of their page (never written by
+    /// Prometheus's writer; accepted by its reader).
+    pub page_crossings: u64,
 }
 
 /// Reads the records of one segment (see the module docs).
@@ -529,7 +542,10 @@ impl<'a> RecordReader<'a> {
 
     /// Fragments seen so far, by type.
     pub fn fragment_stats(&self) -> FragmentStats {
-        self.stats
+        FragmentStats {
+            page_crossings: self.fragments.page_crossings(),
+            ..self.stats
+        }
     }
 
     fn fail<T>(&mut self, e: WalError) -> Option<Result<T, WalError>> {

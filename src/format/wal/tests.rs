@@ -250,30 +250,138 @@ fn non_zero_padding() {
     let (e, valid) = corrupt_code(&bad, 64);
     assert_eq!(e.offset(), (pad_start + 5) as u64);
     assert_eq!(valid, pad_start as u64);
-    // A fragment header that would cross the page boundary.
+    // A (valid) fragment header that crosses the page boundary is accepted,
+    // as Prometheus does, and counted.
     let mut w = W::new(32);
     w.log(&payload(0, 20), 0); // 27 bytes, 5 left
-    w.buf.extend_from_slice(&[FULL, 0, 0, 0, 0]);
+    w.frag(FULL, b"abcd");
+    let mut r = RecordReader::with_page_size(&w.buf, 32);
+    assert!(r.next_record().unwrap().is_ok());
+    assert_eq!(r.next_record().unwrap().unwrap().data, b"abcd");
+    assert_eq!(r.fragment_stats().page_crossings, 1);
+    // The same bytes with a broken CRC are corruption at that fragment.
+    w.buf[27 + 7] ^= 1;
     let (e, _) = corrupt_code(&w.buf, 32);
-    assert_eq!(e.offset(), 27);
+    assert_eq!((e.offset(), e.code()), (27, "checksum_mismatch"));
 }
 
 #[test]
 fn length_beyond_page() {
+    // A fragment running past its page but fitting in a page is accepted.
     let mut w = W::new(64);
     w.log(&payload(0, 10), 0);
-    // 47 bytes left in the page: 40 data bytes fit, 41 do not.
+    w.frag(FULL, &payload(1, 41)); // 47 bytes were left in the page
+    let mut r = RecordReader::with_page_size(&w.buf, 64);
+    while let Some(rec) = r.next_record() {
+        rec.unwrap();
+    }
+    assert_eq!(r.fragment_stats().page_crossings, 1);
+    // Longer than a page minus the header: corruption.
+    let mut w = W::new(64);
     let at = w.buf.len();
-    let data = payload(1, 41);
-    w.frag(FULL, &data);
+    w.frag(FULL, &payload(1, 58));
     let (e, _) = corrupt_code(&w.buf, 64);
     assert_eq!(e.offset(), at as u64);
-    assert!(e.to_string().contains("bytes left in the page"), "{e}");
-    // At 32 KiB pages the header length may not exceed 32761 either.
+    assert!(e.to_string().contains("a page minus the header"), "{e}");
+    // At 32 KiB pages the header length may not exceed 32761.
     let mut seg = vec![FULL, 0x7f, 0xfa, 0, 0, 0, 0];
     seg.resize(PAGE_SIZE + 10, 0);
     let (e, _) = corrupt_code(&seg, PAGE_SIZE);
     assert_eq!(e.offset(), 0);
+}
+
+/// The record sequences of Prometheus's `testReaderCases`
+/// (`tsdb/wlog/reader_test.go`), restated.
+#[test]
+fn prometheus_reader_cases() {
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let enc = |t: u8, b: &[u8]| -> Vec<u8> {
+        if t == 0 {
+            let mut v = vec![0u8];
+            v.extend_from_slice(b);
+            return v;
+        }
+        let mut v = vec![t];
+        v.extend_from_slice(&(b.len() as u16).to_be_bytes());
+        v.extend_from_slice(&crc32c(b).to_be_bytes());
+        v.extend_from_slice(b);
+        v
+    };
+    let zeros = |n: usize| vec![0u8; n];
+    type Case<'a> = (Vec<(u8, Vec<u8>)>, Vec<&'a [u8]>, bool);
+    let d = |a: usize, b: usize| data[a..b].to_vec();
+    let cases: Vec<Case<'_>> = vec![
+        (
+            vec![
+                (FULL, d(0, 200)),
+                (FIRST, d(200, 300)),
+                (LAST, d(300, 400)),
+                (FIRST, d(400, 800)),
+                (MIDDLE, d(800, 900)),
+                (0, zeros(PAGE_SIZE - 900 - 7 * 5 - 1)),
+                (LAST, d(900, 900)),
+                (FIRST, d(900, 1000)),
+                (MIDDLE, d(1000, 1200)),
+                (MIDDLE, d(1200, 30000)),
+                (MIDDLE, d(30000, 30001)),
+                (MIDDLE, d(30001, 30001)),
+                (LAST, d(30001, 32000)),
+            ],
+            vec![
+                &data[0..200],
+                &data[200..400],
+                &data[400..900],
+                &data[900..32000],
+            ],
+            false,
+        ),
+        (
+            vec![(FULL, d(0, PAGE_SIZE - 7))],
+            vec![&data[..PAGE_SIZE - 7]],
+            false,
+        ),
+        (vec![(FULL, d(0, PAGE_SIZE + 1))], vec![], true),
+        // Two records that together overflow a page: accepted ("seen in production").
+        (
+            vec![(FULL, d(0, PAGE_SIZE / 2)), (FULL, d(0, PAGE_SIZE / 2))],
+            vec![&data[..PAGE_SIZE / 2], &data[..PAGE_SIZE / 2]],
+            false,
+        ),
+        (vec![(MIDDLE, d(0, 200))], vec![], true),
+        (vec![(LAST, d(0, 200))], vec![], true),
+        (vec![(FIRST, d(0, 200)), (FULL, d(200, 400))], vec![], true),
+        (
+            vec![
+                (FIRST, d(0, 100)),
+                (MIDDLE, d(100, 200)),
+                (FULL, d(200, 400)),
+            ],
+            vec![],
+            true,
+        ),
+        (
+            vec![
+                (FULL, d(0, 100)),
+                (0, {
+                    let mut z = zeros(PAGE_SIZE - 7 - 102);
+                    z.push(1);
+                    z
+                }),
+            ],
+            vec![&data[..100]],
+            true,
+        ),
+    ];
+    for (i, (frags, exp, fail)) in cases.iter().enumerate() {
+        let seg: Vec<u8> = frags.iter().flat_map(|(t, b)| enc(*t, b)).collect();
+        let (recs, err, _) = read_all(&seg, PAGE_SIZE);
+        let got: Vec<&[u8]> = recs.iter().map(|r| &r.data[..]).collect();
+        assert_eq!(&got, exp, "case {i}");
+        assert_eq!(err.is_some(), *fail, "case {i}: {err:?}");
+        if let Some(e) = err {
+            assert!(!e.is_torn(), "case {i}: {e}");
+        }
+    }
 }
 
 #[test]
@@ -472,4 +580,60 @@ fn real_segments_match_oracle() {
     let (m, _, snappy) = count_types(&seg);
     assert_eq!(m.get("series"), Some(&9));
     assert_eq!(snappy, 6);
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Any records written with the page rules read back unchanged, at any
+        /// page size and compression; any cut of the data yields a prefix of
+        /// them and then either nothing or a torn tail, never corruption.
+        #[test]
+        fn roundtrip_and_cuts(
+            page in 8usize..300,
+            recs in proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 0..700), 0u8..3),
+                0..12,
+            ),
+            cut_frac in 0.0f64..1.0,
+        ) {
+            let mut w = W::new(page);
+            let mut ends = Vec::new();
+            for (data, c) in &recs {
+                let (stored, flag) = match c {
+                    1 => (snap::raw::Encoder::new().compress_vec(data).unwrap(), SNAPPY_FLAG),
+                    2 => (zstd::bulk::compress(data, 1).unwrap(), ZSTD_FLAG),
+                    _ => (data.clone(), 0),
+                };
+                w.log(&stored, flag);
+                ends.push(w.buf.len() as u64);
+            }
+            let (got, err, valid) = read_all(&w.buf, page);
+            prop_assert_eq!(err, None);
+            prop_assert_eq!(got.len(), recs.len());
+            for (g, (data, _)) in got.iter().zip(&recs) {
+                prop_assert_eq!(&g.data, data);
+            }
+            prop_assert_eq!(valid, ends.last().copied().unwrap_or(0));
+
+            let cut = (w.buf.len() as f64 * cut_frac) as usize;
+            let (got, err, valid) = read_all(&w.buf[..cut], page);
+            let complete = ends.iter().filter(|&&e| e <= cut as u64).count();
+            prop_assert_eq!(got.len(), complete);
+            prop_assert_eq!(valid, if complete == 0 { 0 } else { ends[complete - 1] });
+            match err {
+                None => prop_assert!(complete == recs.len() || cut as u64 == valid
+                    || w.buf[valid as usize..cut].iter().all(|&b| b == 0)),
+                Some(WalError::Torn { offset, end }) => {
+                    prop_assert!(offset >= valid);
+                    prop_assert_eq!(end, cut as u64);
+                }
+                Some(e) => prop_assert!(false, "corruption on a cut: {e}"),
+            }
+        }
+    }
 }
