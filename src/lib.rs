@@ -11,6 +11,7 @@
 //! - [`dump`], [`list`]: what `promsnap dump` and `promsnap ls` print.
 #![deny(missing_docs)]
 
+pub mod analyze;
 pub mod block;
 pub mod check;
 pub mod dump;

@@ -11,3 +11,5 @@ mod dump;
 mod verify;
 // Random mutations of real files: never a panic.
 mod robustness;
+// `promsnap analyze` against promtool's `tsdb analyze` output.
+mod analyze;

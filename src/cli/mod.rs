@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod dump;
 mod ls;
 mod table;
@@ -39,6 +40,8 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
+    /// Cardinality, churn and chunk statistics of one block, like `promtool tsdb analyze`.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Entry point of the binary.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
+        Command::Analyze(a) => analyze::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
     match result {
