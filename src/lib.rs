@@ -13,6 +13,7 @@
 
 pub mod block;
 pub mod check;
+pub mod copy;
 pub mod dump;
 pub mod error;
 pub mod fileutil;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod copy;
 mod dump;
 mod ls;
 mod table;
@@ -36,6 +37,8 @@ enum Command {
     Ls(ls::LsArgs),
     /// Print every sample, byte-identical to `promtool tsdb dump`.
     Dump(dump::DumpArgs),
+    /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
+    Copy(copy::CopyArgs),
 }
 
 /// Entry point of the binary.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
+        Command::Copy(a) => copy::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
     match result {
