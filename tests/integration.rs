@@ -7,3 +7,5 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
+mod copy;

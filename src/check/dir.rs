@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::block::{BlockCheck, CheckOptions, verify_block};
 use super::Finding;
+use super::block::{BlockCheck, CheckOptions, verify_block};
 use crate::error::Result;
 use crate::layout::{self, Layout};
 
@@ -23,7 +23,11 @@ pub struct DirCheck {
 /// Checks every block of `root` and the directory itself.
 pub fn verify_dir(root: &Path, opts: &CheckOptions) -> Result<DirCheck> {
     let layout = layout::scan(root)?;
-    let blocks = layout.blocks.iter().map(|b| verify_block(b, opts)).collect();
+    let blocks = layout
+        .blocks
+        .iter()
+        .map(|b| verify_block(b, opts))
+        .collect();
     Ok(DirCheck {
         layout,
         blocks,

@@ -63,7 +63,12 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with only the required fields set.
-    pub fn new(severity: Severity, code: &'static str, path: &Path, message: impl Into<String>) -> Self {
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        path: &Path,
+        message: impl Into<String>,
+    ) -> Self {
         Finding {
             severity,
             code,

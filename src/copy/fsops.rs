@@ -299,6 +299,44 @@ pub fn lock_is_held(lockfile: &Path) -> bool {
     }
 }
 
+/// Processes (pid, name) holding a file under `dir` open, found through
+/// `/proc/<pid>/fd` (Linux; only processes this user may inspect). A running
+/// Prometheus always holds its WAL segment and head chunk files open, with or
+/// without its optional `lock` file. Empty where `/proc` is not available.
+pub fn processes_using(dir: &Path) -> Vec<(u32, String)> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut out = Vec::new();
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        let uses = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| target.starts_with(&dir));
+        if uses {
+            let name = std::fs::read_to_string(p.path().join("comm"))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default();
+            out.push((pid, name));
+        }
+    }
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,12 +59,16 @@
 //! Reason = {"code": "overlap", "message": "…"}
 //! ```
 //!
-//! Reason codes: `damaged`, `unreadable`, `ulid_conflict`, `ulid_mismatch`,
-//! `overlap`, `head_overlap`, `retention`, `deletes_dst_blocks`,
-//! `deleted_by_dst`, `deleted_as_parent`, `deletable`, `no_space`, `io`.
+//! Reason codes: `identical` (skipped), `damaged`, `unreadable`, `ulid_conflict`,
+//! `ulid_mismatch`, `overlap`, `head_overlap`, `retention`, `deletes_dst_blocks`,
+//! `deleted_by_dst`, `deleted_as_parent`, `deletable`, `io` (failed).
 //! Warning and notice codes: `overlap_allowed`, `head_overlap_allowed`,
 //! `source_overlap`, `duplicate_sources`, `dst_retention`, `prometheus_running`,
-//! `leftover`, `wal_not_copied`, `link_fallback`, `retention_default`.
+//! `leftover`, `wal_not_copied`, `link_fallback`, `retention_default`,
+//! `target_head`, `unreadable`.
+//!
+//! Not enough free space, an unwritable or unusable target, or a missing
+//! source are errors of the whole run (exit code 2): nothing is written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -414,6 +418,12 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+            return Err(Error::Usage(format!(
+                "{}: cannot be created: a parent is not a directory",
+                dst.display()
+            )));
+        }
         Err(e) => return Err(Error::io(dst, e)),
     };
     let mut notices = Vec::new();
@@ -446,6 +456,16 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
         }
         None
     };
+
+    if let Some(p) = nearest_existing(dst)
+        && !writable(&p)
+    {
+        return Err(Error::Usage(format!(
+            "{}: not writable (permission denied on {}); nothing was written",
+            dst.display(),
+            p.display()
+        )));
+    }
 
     // Selection.
     for want in &opts.blocks {
@@ -555,7 +575,18 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
             }
             target_blocks.push(TargetBlock { ulid, meta });
         }
-        target_head = head::head_range(dst);
+        // Prometheus replays no WAL sample older than its newest block's
+        // maxTime (the head's minValidTime): only the rest is the head.
+        let newest_dst = target_blocks
+            .iter()
+            .filter_map(|t| t.meta.as_ref().map(|m| m.max_time))
+            .max();
+        target_head = head::head_range(dst).and_then(|mut h| {
+            if let Some(n) = newest_dst {
+                h.min_time = h.min_time.max(n);
+            }
+            (h.min_time <= h.max_time).then_some(h)
+        });
         if let Some(h) = target_head {
             notices.push(Reason::new(
                 "target_head",
@@ -566,11 +597,24 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
                 ),
             ));
         }
-        let lock = dst.join("lock");
-        if fsops::lock_is_held(&lock) {
+        let users = fsops::processes_using(dst);
+        let how = if fsops::lock_is_held(&dst.join("lock")) {
+            Some("holds the target's lock file".to_string())
+        } else if !users.is_empty() {
+            let who: Vec<String> = users
+                .iter()
+                .map(|(p, n)| format!("{n} (pid {p})"))
+                .collect();
+            Some(format!("has files of the target open: {}", who.join(", ")))
+        } else {
+            None
+        };
+        if let Some(how) = how {
             notices.push(Reason::new(
                 "prometheus_running",
-                "a running Prometheus holds the target's lock: copied blocks appear at its next block reload (within about a minute), not at once; the hazards below are checked against what is on disk now",
+                format!(
+                    "a running process {how}, presumably Prometheus: copied blocks appear at its next block reload (within about a minute), not at once, and the hazards are checked against what is on disk now"
+                ),
             ));
         }
     }
@@ -840,7 +884,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
         ));
     }
     let free_bytes = fsops::free_space(dst);
-    let mut plan = CopyPlan {
+    let plan = CopyPlan {
         src: src.to_path_buf(),
         src_kind: src_layout.kind,
         dst: dst.to_path_buf(),
@@ -858,15 +902,34 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     if let Some(free) = free_bytes
         && need > free
     {
-        let msg =
-            format!("{need} bytes to copy but only {free} bytes free on the target's filesystem");
-        for b in &mut plan.blocks {
-            if b.action == Action::Copy {
-                b.refuse(Reason::new("no_space", msg.clone()));
-            }
-        }
+        return Err(Error::Usage(format!(
+            "{}: not enough free space: {need} bytes to copy, {free} bytes available; nothing was written",
+            dst.display()
+        )));
     }
     Ok(plan)
+}
+
+fn nearest_existing(p: &Path) -> Option<PathBuf> {
+    let mut p = p;
+    loop {
+        if p.as_os_str().is_empty() {
+            return Some(PathBuf::from("."));
+        }
+        if p.exists() {
+            return Some(p.to_path_buf());
+        }
+        p = p.parent()?;
+    }
+}
+
+fn writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
 /// `None` if `dst` holds exactly the files of `src` (`files`) with the same
