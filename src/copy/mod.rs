@@ -1047,10 +1047,10 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
         .collect();
     if !to_copy.is_empty() {
         std::fs::create_dir_all(&plan.dst).map_err(|e| Error::io(&plan.dst, e))?;
-        if !plan.dst_exists {
-            if let Some(parent) = plan.dst.parent().filter(|p| !p.as_os_str().is_empty()) {
-                let _ = fsops::sync_dir(parent);
-            }
+        if !plan.dst_exists
+            && let Some(parent) = plan.dst.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            let _ = fsops::sync_dir(parent);
         }
     }
     let bytes = AtomicU64::new(0);
