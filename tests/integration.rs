@@ -9,3 +9,5 @@ mod ls;
 mod dump;
 // `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
 mod copy;
+// `promsnap verify` on damaged copies of real blocks.
+mod verify;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub mod block;
+pub mod codes;
 pub mod dir;
 
 pub use block::{BlockCheck, CheckOptions, verify_block};

@@ -13,6 +13,7 @@ mod dump;
 mod ls;
 mod table;
 pub mod time;
+mod verify;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,8 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
     Copy(copy::CopyArgs),
+    /// Check every checksum, structure and sample; findings name file, offset and series.
+    Verify(verify::VerifyArgs),
 }
 
 /// Entry point of the binary.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
         Command::Copy(a) => copy::run(a, &mut out),
+        Command::Verify(a) => verify::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
     match result {
