@@ -76,8 +76,8 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         check: CheckOptions::default(),
     };
     let mut plan = copy::plan(&args.src, &args.dst, &opts)?;
-    copy::verify_sources(&mut plan, &opts);
     let report = if args.dry_run {
+        copy::verify_sources(&mut plan, &opts);
         CopyReport::from_plan(&plan, started)
     } else {
         let bar = if !args.json && std::io::stderr().is_terminal() {
@@ -96,6 +96,8 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             ProgressBar::hidden()
         };
         let bar = Bar(bar);
+        // execute() verifies each block right before copying it, so
+        // verification and copying of different blocks overlap.
         let r = copy::execute(&plan, &opts, &bar);
         bar.0.finish_and_clear();
         let mut r = r?;

@@ -145,7 +145,18 @@ pub fn copy_file(src: &Path, dst: &Path, on_bytes: &(dyn Fn(u64) + Sync)) -> io:
     }
     let _ = &mut from;
     to.sync_all()?;
+    // The data is on disk now: drop it from the page cache so that the
+    // re-read that follows reads what the device returns, not our own pages.
+    drop_cached_pages(&to);
     Ok(Digest { size, crc })
+}
+
+/// Asks the kernel to forget a (synced, hence clean) file's cached pages.
+fn drop_cached_pages(f: &File) {
+    // SAFETY: fadvise on a descriptor we own; advisory, cannot corrupt anything.
+    unsafe {
+        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+    }
 }
 
 /// One `copy_file_range` call at explicit offsets (the file positions are not used).

@@ -13,12 +13,15 @@
 //! 2. [`verify_sources`] fully verifies every block still marked for copy
 //!    ([`crate::check::verify_block`]); a damaged block is refused, the others
 //!    are unaffected. (`--dry-run` stops after this step.)
-//! 3. [`execute`] copies, in parallel across blocks and files, each block
-//!    into `<dst>/<ULID>.tmp-for-creation/` (chunks, index, tombstones,
-//!    `meta.json` last), fsyncs every file and the directories, re-reads every
-//!    copied file and compares size and CRC32C with what was read from the
-//!    source, parses the copy's `meta.json`, renames the directory to
-//!    `<dst>/<ULID>` (never replacing anything) and fsyncs `<dst>`.
+//! 3. [`execute`] verifies each block not verified yet, then copies it, in
+//!    parallel across blocks and files, into `<dst>/<ULID>.tmp-for-creation/`
+//!    (chunks, index, tombstones, `meta.json` last), fsyncs every file and the
+//!    directories, re-reads every copied file (its cached pages dropped after
+//!    the fsync, so the bytes come from the device) and compares size and
+//!    CRC32C with what was read from the source, parses the copy's
+//!    `meta.json`, renames the directory to `<dst>/<ULID>` (never replacing
+//!    anything) and fsyncs `<dst>`. Memory stays bounded: files are streamed
+//!    in 1 MiB pieces (`copy_file_range` where the kernel offers it).
 //!
 //! A run killed at any point leaves only complete blocks plus
 //! `*.tmp-for-creation` directories, which Prometheus deletes on start and
@@ -63,7 +66,7 @@
 //! `ulid_mismatch`, `overlap`, `head_overlap`, `retention`, `deletes_dst_blocks`,
 //! `deleted_by_dst`, `deleted_as_parent`, `deletable`, `io` (failed).
 //! Warning and notice codes: `overlap_allowed`, `head_overlap_allowed`,
-//! `source_overlap`, `duplicate_sources`, `dst_retention`, `prometheus_running`,
+//! `source_overlap`, `dst_retention`, `prometheus_running`,
 //! `leftover`, `wal_not_copied`, `link_fallback`, `retention_default`,
 //! `target_head`, `unreadable`.
 //!
@@ -1109,19 +1112,30 @@ fn copy_block(
     progress: &dyn Progress,
     bytes: &AtomicU64,
 ) -> Outcome {
-    if !b.verified {
-        let mut v = b.clone();
-        verify_one(&mut v, &opts.check);
-        if v.action == Action::Refuse {
-            return Outcome::Refused(
+    let tmp = plan.dst.join(format!("{}{TMP_SUFFIX}", b.ulid));
+    // Verify the source while copying it (the copy stays in the tmp dir,
+    // invisible to Prometheus, until both are done): the block costs
+    // max(verify, copy) instead of their sum.
+    let (verdict, copied) = rayon::join(
+        || {
+            if b.verified {
+                return None;
+            }
+            let mut v = b.clone();
+            verify_one(&mut v, &opts.check);
+            (v.action == Action::Refuse).then(|| {
                 v.reasons
                     .pop()
-                    .unwrap_or_else(|| Reason::new("damaged", "source verification failed")),
-            );
-        }
+                    .unwrap_or_else(|| Reason::new("damaged", "source verification failed"))
+            })
+        },
+        || copy_into_tmp(b, &tmp, plan.link, progress, bytes),
+    );
+    if let Some(r) = verdict {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Outcome::Refused(r);
     }
-    let tmp = plan.dst.join(format!("{}{TMP_SUFFIX}", b.ulid));
-    match copy_into_tmp(b, &tmp, plan.link, progress, bytes) {
+    match copied {
         Ok(method) => {
             let fin = plan.dst.join(&b.ulid);
             fsops::test_pause("before_rename", &b.ulid);
