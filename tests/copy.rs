@@ -538,15 +538,11 @@ fn spawn_copy(src: &Path, dst: &Path, env: &[(&str, &str)]) -> Child {
     c.spawn().expect("spawn promsnap")
 }
 
-fn rerun_completes(src: &Path, dst: &Path) {
-    let out = promsnap(&["copy", s(src), s(dst)]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "re-run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn rerun_completes(src: &Path, dst: &Path) -> Report {
+    let (code, r, err) = copy_json(&[s(src), s(dst)]);
+    assert_eq!(code, 0, "re-run failed: {err}");
     assert_complete(src, dst);
+    r
 }
 
 #[test]
@@ -595,11 +591,14 @@ fn sigkill_at_many_points_leaves_only_complete_blocks() {
         child.kill().unwrap();
         child.wait().unwrap();
         let (b, t, _) = assert_only_complete_blocks(&src, &dst);
+        let r = rerun_completes(&src, &dst);
         match point {
             "after_rename" => assert!(b >= 1, "{point}: renamed block missing"),
-            _ => assert!(t >= 1, "{point}: tmp dir missing"),
+            _ => {
+                assert!(t >= 1, "{point}: tmp dir missing");
+                assert!(r.notice("leftover"), "{point}: {:?}", r.notices);
+            }
         }
-        rerun_completes(&src, &dst);
     }
     assert_eq!(tree(&src), before, "the source changed");
 }
@@ -764,27 +763,18 @@ fn real_prometheus_serves_what_was_copied() {
             ("end", &end),
         ],
     );
-    // Every raw sample in the range, as a range-vector instant query.
-    let q = format!("{{__name__=~\".+\"}}[{}ms]", hi - lo + 1);
-    let v = srv.api("/api/v1/query", &[("query", &q), ("time", &end)]);
-    let mut got: BTreeMap<String, usize> = BTreeMap::new();
-    for m in v["result"].as_array().unwrap() {
-        let labels: Vec<String> = m["metric"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        got.insert(labels.join(","), m["values"].as_array().unwrap().len());
-    }
-    let got_samples: usize = got.values().sum();
+    let got = raw_sample_counts(&srv, lo, hi);
     assert_eq!(series.as_array().unwrap().len(), want_series);
     assert_eq!(got.len(), want_series);
-    assert_eq!(got_samples, want_samples, "samples over [{lo}, {hi}]");
+    assert_eq!(
+        got.values().sum::<usize>(),
+        want_samples,
+        "samples over [{lo}, {hi}]"
+    );
 
     // While it runs: a block that duplicates one of the seeded blocks' data
     // under another ULID is refused as an overlap, and the running server is
-    // noticed through its lock.
+    // noticed (it holds the target's files open).
     let other = tmp.path().join("other");
     std::fs::create_dir(&other).unwrap();
     reulid(
@@ -801,4 +791,49 @@ fn real_prometheus_serves_what_was_copied() {
     );
     assert!(r.notice("prometheus_running"), "{:?}", r.notices);
     drop(srv);
+
+    // Copied anyway, the duplicate is merged by Prometheus: after a restart
+    // it loads both blocks and serves exactly the same samples.
+    let (code, r, _) = copy_json(&[
+        "--allow-overlap",
+        "--retention",
+        "100y",
+        s(&other),
+        s(&data),
+    ]);
+    assert_eq!((code, r.copied.len()), (0, 1));
+    let srv = Server::start(&bin, &data, tmp.path());
+    let again = raw_sample_counts(&srv, lo, hi);
+    assert_eq!(
+        again, got,
+        "samples after copying an overlapping duplicate block"
+    );
+    let (_, metrics) = srv.get("/metrics").unwrap();
+    let loaded = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("prometheus_tsdb_blocks_loaded "))
+        .unwrap_or("?");
+    eprintln!("after --allow-overlap: prometheus_tsdb_blocks_loaded {loaded}");
+    assert_eq!(loaded, "5", "{}", srv.log_text());
+    drop(srv);
+}
+
+/// Per series (labels as text), the raw samples the server returns for
+/// `[lo, hi]`: a range-vector instant query over everything.
+fn raw_sample_counts(srv: &Server, lo: i64, hi: i64) -> BTreeMap<String, usize> {
+    // Every raw sample in the range, as a range-vector instant query.
+    let q = format!("{{__name__=~\".+\"}}[{}ms]", hi - lo + 1);
+    let end = format!("{:.3}", hi as f64 / 1000.0);
+    let v = srv.api("/api/v1/query", &[("query", &q), ("time", &end)]);
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    for m in v["result"].as_array().unwrap() {
+        let labels: Vec<String> = m["metric"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        got.insert(labels.join(","), m["values"].as_array().unwrap().len());
+    }
+    got
 }
