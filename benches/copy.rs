@@ -53,7 +53,7 @@ fn main() {
         .sum();
     println!("source {} ({:.1} MB)", src.display(), size as f64 / 1e6);
     println!(
-        "round | cp -r+sync | copy (verify ∥ copy) | ratio | verify only | copy only (verified) | --link"
+        "round | cp -r+sync | copy (verify ∥ copy) | ratio | verify only | copy only (verified) | copy only, re-read from disk | --link"
     );
     for r in 1..=rounds {
         let (cp, ps, only, ln) = (
@@ -89,6 +89,18 @@ fn main() {
         let (_, t_verify) = timed(|| copy::verify_sources(&mut plan, &opts));
         let (rep, t_copy) = timed(|| copy::execute(&plan, &opts, &NoProgress).unwrap());
         assert_eq!(rep.copied.len(), plan.blocks.len());
+        // The same, re-reading the copy from the device (--reread-from-disk).
+        let dev = work.join("dev");
+        let dopts = CopyOptions {
+            reread_from_device: true,
+            ..opts.clone()
+        };
+        let mut dplan = copy::plan(src, &dev, &dopts).unwrap();
+        for b in &mut dplan.blocks {
+            b.verified = true;
+        }
+        let (_, t_dev) = timed(|| copy::execute(&dplan, &dopts, &NoProgress).unwrap());
+        rm(&dev);
         let lopts = CopyOptions {
             link: true,
             ..opts.clone()
@@ -105,13 +117,15 @@ fn main() {
         rm(&work.join("ln2"));
         let (_, t_link_only) = timed(|| copy::execute(&lplan, &lopts, &NoProgress).unwrap());
         println!(
-            "{r:5} | {:9.2}s | {:19.2}s | {:4.1}x | {:10.2}s | {:19.2}s ({:.1}x) | {:.3}s ({:.0} ms without verify)",
+            "{r:5} | {:9.2}s | {:19.2}s | {:4.1}x | {:10.2}s | {:12.2}s ({:.1}x) | {:20.2}s ({:.1}x) | {:.3}s ({:.0} ms without verify)",
             secs(t_cp),
             secs(t_full),
             secs(t_full) / secs(t_cp),
             secs(t_verify),
             secs(t_copy),
             secs(t_copy) / secs(t_cp),
+            secs(t_dev),
+            secs(t_dev) / secs(t_cp),
             secs(t_link),
             secs(t_link_only) * 1000.0
         );

@@ -146,7 +146,7 @@ fn copies_a_snapshot_and_a_rerun_skips_everything() {
     let dst = tmp.path().join("new/data");
     let before = tree(&src);
 
-    let (code, r, err) = copy_json(&[s(&src), s(&dst), "--jobs", "2"]);
+    let (code, r, err) = copy_json(&[s(&src), s(&dst), "--jobs", "2", "--reread-from-disk"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(r.copied.len(), 4);
     assert!(r.copied.iter().all(|b| b.method.as_deref() == Some("copy")));

@@ -48,6 +48,10 @@ pub struct CopyArgs {
     /// The target Prometheus' --storage.tsdb.retention.time (default 15d).
     #[arg(long, value_parser = parse_duration)]
     pub retention: Option<i64>,
+    /// Re-read every copied file from the storage device, not the page cache
+    /// (slower; also catches a device returning wrong bytes).
+    #[arg(long)]
+    pub reread_from_disk: bool,
     /// One JSON document on stdout (see the README's "copy JSON format").
     #[arg(long)]
     pub json: bool,
@@ -74,6 +78,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         allow_overlap: args.allow_overlap,
         retention: args.retention,
         check: CheckOptions::default(),
+        reread_from_device: args.reread_from_disk,
     };
     let mut plan = copy::plan(&args.src, &args.dst, &opts)?;
     let report = if args.dry_run {

@@ -87,11 +87,18 @@ fn digest_reader(f: &mut File) -> io::Result<Digest> {
 }
 
 /// Copies `src` to the new file `dst` (which must not exist), fsyncs it and
-/// returns the digest of the bytes read from the source. Bytes move with
+/// returns the digest of the bytes read from the source. With `from_device`
+/// the copy's cached pages are dropped after the fsync, so that a following
+/// [`digest`] reads the bytes back from the storage device. Bytes move with
 /// `copy_file_range` when possible (the source range is then read back from
 /// the page cache for the checksum), else through one fixed buffer. `on_bytes`
 /// is called after each piece.
-pub fn copy_file(src: &Path, dst: &Path, on_bytes: &(dyn Fn(u64) + Sync)) -> io::Result<Digest> {
+pub fn copy_file(
+    src: &Path,
+    dst: &Path,
+    from_device: bool,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> io::Result<Digest> {
     let mut from = File::open(src)?;
     let mut to = OpenOptions::new()
         .write(true)
@@ -145,9 +152,11 @@ pub fn copy_file(src: &Path, dst: &Path, on_bytes: &(dyn Fn(u64) + Sync)) -> io:
     }
     let _ = &mut from;
     to.sync_all()?;
-    // The data is on disk now: drop it from the page cache so that the
-    // re-read that follows reads what the device returns, not our own pages.
-    drop_cached_pages(&to);
+    // With `from_device`: the data is on disk now; drop it from the page
+    // cache so that the re-read that follows reads what the device returns.
+    if from_device {
+        drop_cached_pages(&to);
+    }
     Ok(Digest { size, crc })
 }
 
@@ -359,17 +368,17 @@ mod tests {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&src, &data).unwrap();
         let dst = dir.path().join("dst");
-        let d = copy_file(&src, &dst, &|_| {}).unwrap();
+        let d = copy_file(&src, &dst, true, &|_| {}).unwrap();
         assert_eq!(d.size, data.len() as u64);
         assert_eq!(d.crc, crc32c::crc32c(&data));
         assert_eq!(digest(&dst).unwrap(), d);
         assert_eq!(std::fs::read(&dst).unwrap(), data);
         // Never overwrites.
-        assert!(copy_file(&src, &dst, &|_| {}).is_err());
+        assert!(copy_file(&src, &dst, true, &|_| {}).is_err());
         // Empty file.
         let e = dir.path().join("empty");
         std::fs::write(&e, b"").unwrap();
-        let d = copy_file(&e, &dir.path().join("empty2"), &|_| {}).unwrap();
+        let d = copy_file(&e, &dir.path().join("empty2"), false, &|_| {}).unwrap();
         assert_eq!(d, Digest { size: 0, crc: 0 });
     }
 

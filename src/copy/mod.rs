@@ -16,9 +16,9 @@
 //! 3. [`execute`] verifies each block not verified yet, then copies it, in
 //!    parallel across blocks and files, into `<dst>/<ULID>.tmp-for-creation/`
 //!    (chunks, index, tombstones, `meta.json` last), fsyncs every file and the
-//!    directories, re-reads every copied file (its cached pages dropped after
-//!    the fsync, so the bytes come from the device) and compares size and
-//!    CRC32C with what was read from the source, parses the copy's
+//!    directories, re-reads every copied file (from the page cache, or with
+//!    [`CopyOptions::reread_from_device`] from the device) and compares size
+//!    and CRC32C with what was read from the source, parses the copy's
 //!    `meta.json`, renames the directory to `<dst>/<ULID>` (never replacing
 //!    anything) and fsyncs `<dst>`. Memory stays bounded: files are streamed
 //!    in 1 MiB pieces (`copy_file_range` where the kernel offers it).
@@ -120,6 +120,10 @@ pub struct CopyOptions {
     pub retention: Option<i64>,
     /// How to verify source blocks.
     pub check: CheckOptions,
+    /// Re-read each copied file from the storage device (its cached pages
+    /// dropped after the fsync) instead of from the page cache: also catches
+    /// what the device returns wrong, at the cost of reading every byte back.
+    pub reread_from_device: bool,
 }
 
 /// What happens to a block.
@@ -553,7 +557,7 @@ fn copy_block(
                     .unwrap_or_else(|| Reason::new("damaged", "source verification failed"))
             })
         },
-        || copy_into_tmp(b, &tmp, plan.link, progress, bytes),
+        || copy_into_tmp(b, &tmp, plan.link, opts.reread_from_device, progress, bytes),
     );
     if let Some(r) = verdict {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -586,6 +590,7 @@ fn copy_into_tmp(
     b: &PlannedBlock,
     tmp: &Path,
     link: bool,
+    from_device: bool,
     progress: &dyn Progress,
     bytes: &AtomicU64,
 ) -> Result<&'static str> {
@@ -630,7 +635,7 @@ fn copy_into_tmp(
             progress.bytes(n);
             bytes.fetch_add(n, Ordering::Relaxed);
         };
-        let got = fsops::copy_file(&s, &d, &on).map_err(|e| Error::io(&s, e))?;
+        let got = fsops::copy_file(&s, &d, from_device, &on).map_err(|e| Error::io(&s, e))?;
         if got.size != f.size {
             return Err(Error::io(
                 &s,
