@@ -24,7 +24,7 @@ pub struct CopyArgs {
     /// Target Prometheus data directory (created if missing).
     pub dst: PathBuf,
     /// Parallel workers (default: one per core).
-    #[arg(short = 'j', long, default_value_t = 0)]
+    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
     /// Plan and verify only: print what would be copied, skipped and refused.
     #[arg(long)]
@@ -80,7 +80,10 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         check: CheckOptions::default(),
         reread_from_device: args.reread_from_disk,
     };
-    let mut plan = copy::plan(&args.src, &args.dst, &opts)?;
+    // The library's errors already name the path and the OS error; printed
+    // once (not again as anyhow's cause chain).
+    let plain = |e: promsnap::error::Error| anyhow::anyhow!("{e}");
+    let mut plan = copy::plan(&args.src, &args.dst, &opts).map_err(plain)?;
     let report = if args.dry_run {
         copy::verify_sources(&mut plan, &opts);
         CopyReport::from_plan(&plan, started)
@@ -105,7 +108,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         // verification and copying of different blocks overlap.
         let r = copy::execute(&plan, &opts, &bar);
         bar.0.finish_and_clear();
-        let mut r = r?;
+        let mut r = r.map_err(plain)?;
         r.duration_ms = started.elapsed().as_millis() as u64;
         r
     };
