@@ -19,6 +19,8 @@ pub mod error;
 pub mod fileutil;
 pub mod format;
 pub mod gofmt;
+pub mod head;
 pub mod layout;
 pub mod list;
 pub mod selector;
+pub mod walinfo;
