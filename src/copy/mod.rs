@@ -40,6 +40,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Test hooks
+//!
+//! Two environment variables exist only so that the kill tests
+//! (`tests/copy.rs`) can land a SIGKILL where they want; they are not an
+//! interface:
+//!
+//! - `PROMSNAP_TEST_THROTTLE_US=N`: copy in 64 KiB pieces and sleep `N` µs
+//!   after each, so that kills land mid-file;
+//! - `PROMSNAP_TEST_PAUSE_AT=point[,point…]`: at each named point print
+//!   `promsnap: test pause at <point> <ULID>` on stderr and sleep a minute.
+//!   Points: `tmp_created`, `before_rename`, `after_rename` (the block has
+//!   its final name, the target directory is not fsynced yet).
+//!
 //! # JSON
 //!
 //! [`CopyReport`] serializes to the document `promsnap copy --json` prints:
@@ -86,7 +99,7 @@ use crate::error::{Error, Result};
 use crate::format::meta::BlockMeta;
 use crate::layout::DirKind;
 
-pub mod fsops;
+pub(crate) mod fsops;
 pub mod head;
 mod plan;
 
