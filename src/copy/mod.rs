@@ -614,8 +614,15 @@ fn copy_into_tmp(
     }
     std::fs::create_dir(tmp).map_err(|e| Error::io(tmp, e))?;
     fsops::test_pause("tmp_created", &b.ulid);
-    // Sub-directories first (chunks/).
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    // Sub-directories first (chunks/), empty ones included: Prometheus
+    // opens `chunks/` even when a block has no chunk file.
+    let mut dirs: BTreeSet<PathBuf> = walkdir::WalkDir::new(&b.src)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_dir())
+        .filter_map(|e| e.path().strip_prefix(&b.src).ok().map(Path::to_path_buf))
+        .collect();
     for f in &b.files {
         let mut p = f.rel.parent();
         while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
