@@ -178,7 +178,7 @@ fn copies_a_snapshot_and_a_rerun_skips_everything() {
     let out = promsnap(&["copy", s(&src), s(&dst)]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("0 copied (0B), 4 skipped, 0 refused"),
+        text.contains("0 copied (0 B), 4 skipped, 0 refused"),
         "{text}"
     );
 }
@@ -486,6 +486,30 @@ fn bad_targets_and_sources_are_clear_usage_errors() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(s(&dst)), "{err}");
     assert!(!dst.exists());
+}
+
+#[test]
+fn an_io_failure_on_one_block_is_exit_2_and_leaves_nothing_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = testdata(LIVE_SNAP);
+    let dst = tmp.path().join("data");
+    std::fs::create_dir(&dst).unwrap();
+    // A regular file where the block's tmp dir must go: creating it fails.
+    let blocker = dst.join("01M88ZEAF15198PYN7F74NS04J.tmp-for-creation");
+    std::fs::write(&blocker, b"not ours").unwrap();
+    let (code, r, err) = copy_json(&[s(&src), s(&dst)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("could not be copied"), "{err}");
+    assert_eq!(Report::ulids(&r.failed), ["01M88ZEAF15198PYN7F74NS04J"]);
+    assert_eq!(r.failed[0].reasons[0].code, "io");
+    assert_eq!(r.copied.len(), 3);
+    assert!(!dst.join("01M88ZEAF15198PYN7F74NS04J").exists());
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not ours");
+    // Once the obstacle is gone, a re-run copies the missing block.
+    std::fs::remove_file(&blocker).unwrap();
+    let (code, r, _) = copy_json(&[s(&src), s(&dst)]);
+    assert_eq!((code, r.copied.len(), r.skipped.len()), (0, 1, 3));
+    assert_complete(&src, &dst);
 }
 
 // ---------------------------------------------------------------------------
