@@ -88,7 +88,19 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         copy::verify_sources(&mut plan, &opts);
         CopyReport::from_plan(&plan, started)
     } else {
-        let bar = if !args.json && std::io::stderr().is_terminal() {
+        let attended = !args.json && std::io::stderr().is_terminal();
+        if attended {
+            let n = |a: copy::Action| plan.blocks.iter().filter(|b| b.action == a).count();
+            eprintln!(
+                "plan: {} to copy ({}{}), {} already present, {} refused; verifying and copying",
+                n(copy::Action::Copy),
+                human_bytes(plan.bytes_to_copy()),
+                if plan.link { ", hard links" } else { "" },
+                n(copy::Action::Skip),
+                n(copy::Action::Refuse)
+            );
+        }
+        let bar = if attended {
             let b = ProgressBar::with_draw_target(
                 Some(plan.bytes_to_copy()),
                 ProgressDrawTarget::stderr(),
