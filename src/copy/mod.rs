@@ -512,9 +512,6 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
         Some(p) => p.install(run),
         None => run(),
     };
-    if !to_copy.is_empty() {
-        fsops::sync_dir(&plan.dst).map_err(|e| Error::io(&plan.dst, e))?;
-    }
     let mut outcomes = outcomes.into_iter();
     for b in &plan.blocks {
         match b.action {
@@ -588,6 +585,13 @@ fn copy_block(
                 ));
             }
             fsops::test_pause("after_rename", &b.ulid);
+            // The rename is durable only once the target directory is synced.
+            if let Err(e) = fsops::sync_dir(&plan.dst) {
+                return Outcome::Failed(Reason::new(
+                    "io",
+                    format!("fsync {}: {e}", plan.dst.display()),
+                ));
+            }
             Outcome::Copied(method)
         }
         Err(e) => {
