@@ -14,6 +14,7 @@
 pub mod analyze;
 pub mod block;
 pub mod check;
+pub mod copy;
 pub mod dump;
 pub mod error;
 pub mod fileutil;

@@ -7,6 +7,8 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
+mod copy;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
 // Random mutations of real files: never a panic.

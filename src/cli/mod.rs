@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod copy;
 mod dump;
 mod ls;
 mod table;
@@ -38,6 +39,8 @@ enum Command {
     Ls(ls::LsArgs),
     /// Print every sample, byte-identical to `promtool tsdb dump`.
     Dump(dump::DumpArgs),
+    /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
+    Copy(copy::CopyArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
     /// Cardinality, churn and chunk statistics of one block, like `promtool tsdb analyze`.
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
+        Command::Copy(a) => copy::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
         Command::Analyze(a) => analyze::run(a, &mut out),
     };
