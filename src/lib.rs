@@ -13,6 +13,7 @@
 
 pub mod block;
 pub mod check;
+pub mod coverage;
 pub mod dump;
 pub mod error;
 pub mod fileutil;
