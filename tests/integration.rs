@@ -7,3 +7,9 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap coverage`: snapshot timelines and loss windows.
+mod coverage;
+// `promsnap gaps`: per-series holes and losses against another directory.
+mod gaps;
+// The seed's procedure with real Prometheus 2.42 servers (about 7 minutes).
+mod realserver;
