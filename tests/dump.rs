@@ -203,6 +203,21 @@ fn parse_our_histogram(s: &str) -> Hist {
     (count, sum, buckets)
 }
 
+/// Equal, except for one documented difference between the two renderings:
+/// the API's bucket iterator clamps the buckets next to the zero bucket to
+/// the zero threshold (the first positive bucket's lower bound, the last
+/// negative bucket's upper bound), while `String()` prints the schema's bound.
+fn same_histogram(ours: &Hist, api: &Hist) -> bool {
+    if ours.0 != api.0 || ours.1 != api.1 || ours.2.len() != api.2.len() {
+        return false;
+    }
+    ours.2.iter().zip(&api.2).all(|(o, a)| {
+        let clamped_lower = o.0 == 0 && a.1 > o.1 && a.1 < o.2 && o.1 > 0.0;
+        let clamped_upper = o.0 == 1 && a.2 < o.2 && a.2 > o.1 && o.2 < 0.0;
+        o.0 == a.0 && (o.1 == a.1 || clamped_lower) && (o.2 == a.2 || clamped_upper) && o.3 == a.3
+    })
+}
+
 #[test]
 fn histogram_samples_equal_the_real_servers_api() {
     let s = "20261125T095910Z-571c9d7c71851497";
@@ -214,6 +229,11 @@ fn histogram_samples_equal_the_real_servers_api() {
         let Some(i) = line.find("} {count:") else {
             continue;
         };
+        // Stale markers (sum = StaleNaN): range selectors drop them, and so
+        // does the API oracle.
+        if line.contains(", sum:NaN") {
+            continue;
+        }
         let labels = &line[..=i];
         let (h, ts) = line[i + 2..].rsplit_once(' ').unwrap();
         got.entry(labels.to_string())
@@ -266,7 +286,13 @@ fn histogram_samples_equal_the_real_servers_api() {
         let g = &got[k];
         assert_eq!(g.len(), w.len(), "{k}: sample count");
         for (ts, wh) in w {
-            assert_eq!(g.get(ts), Some(wh), "{k} @ {ts}");
+            let gh = g
+                .get(ts)
+                .unwrap_or_else(|| panic!("{k} @ {ts}: missing in our dump"));
+            assert!(
+                same_histogram(gh, wh),
+                "{k} @ {ts}:\n ours {gh:?}\n api  {wh:?}"
+            );
         }
     }
 }

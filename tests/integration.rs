@@ -13,3 +13,5 @@ mod coverage;
 mod gaps;
 // The seed's procedure with real Prometheus 2.42 servers (about 7 minutes).
 mod realserver;
+// `promsnap verify` on damaged copies of real blocks.
+mod verify;

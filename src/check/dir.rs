@@ -1,32 +1,239 @@
-//! Checks of a whole directory: block names, leftovers, overlaps, parents.
+//! Checks of a whole directory: every block (in parallel), temporary
+//! leftovers, stray entries, duplicate ULIDs, overlapping blocks (each
+//! explained), blocks Prometheus would delete on open, and encodings too new
+//! for a target Prometheus version.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::block::{BlockCheck, CheckOptions, verify_block};
-use super::Finding;
+use super::{Finding, Severity};
 use crate::error::Result;
-use crate::layout::{self, Layout};
+use crate::layout::{self, DirKind, Layout};
 
 /// The result of checking a block, data or snapshot directory.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirCheck {
     /// What the directory holds.
     pub layout: Layout,
-    /// One result per block, sorted by minTime.
+    /// One result per block, sorted by minTime (unreadable ones last).
     pub blocks: Vec<BlockCheck>,
     /// Directory-level findings (leftovers, overlaps, parents).
     pub findings: Vec<Finding>,
 }
 
-/// Checks every block of `root` and the directory itself.
-pub fn verify_dir(root: &Path, opts: &CheckOptions) -> Result<DirCheck> {
+impl DirCheck {
+    /// Every finding: directory-level first, then per block in block order.
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .chain(self.blocks.iter().flat_map(|b| b.findings.iter()))
+    }
+}
+
+/// Checks every block of `root` (in parallel on the current rayon pool),
+/// calling `progress` after each block, and the directory itself.
+pub fn verify_dir_with(
+    root: &Path,
+    opts: &CheckOptions,
+    progress: &(dyn Fn(&BlockCheck) + Sync),
+) -> Result<DirCheck> {
     let layout = layout::scan(root)?;
-    let blocks = layout.blocks.iter().map(|b| verify_block(b, opts)).collect();
+    let mut blocks: Vec<BlockCheck> = layout
+        .blocks
+        .par_iter()
+        .map(|b| {
+            let r = verify_block(b, opts);
+            progress(&r);
+            r
+        })
+        .collect();
+    blocks.sort_by(|a, b| {
+        let ka = a.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
+        let kb = b.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
+        (ka, &a.ulid).cmp(&(kb, &b.ulid))
+    });
+    let mut findings = Vec::new();
+    check_entries(&layout, &mut findings);
+    if layout.kind != DirKind::Block {
+        check_blocks_together(&blocks, &mut findings);
+    }
+    if let Some(v) = &opts.target_version {
+        check_target_version(&blocks, v, &mut findings);
+    }
     Ok(DirCheck {
         layout,
         blocks,
-        findings: Vec::new(),
+        findings,
     })
+}
+
+/// Checks every block of `root` and the directory itself.
+pub fn verify_dir(root: &Path, opts: &CheckOptions) -> Result<DirCheck> {
+    verify_dir_with(root, opts, &|_| {})
+}
+
+fn check_entries(layout: &Layout, out: &mut Vec<Finding>) {
+    for t in &layout.tmp_dirs {
+        out.push(Finding::new(
+            Severity::Warning,
+            "tmp_dir_leftover",
+            t,
+            "temporary directory left by an interrupted write or delete: Prometheus removes it on start; it is not a usable block",
+        ));
+    }
+    for s in &layout.stray {
+        out.push(Finding::new(
+            Severity::Info,
+            "stray_entry",
+            s,
+            "entry that is neither a block nor a Prometheus file: ignored by Prometheus",
+        ));
+    }
+    for c in &layout.chunk_snapshots {
+        out.push(Finding::new(Severity::Info, "chunk_snapshot_present", c, "in-memory snapshot of the head (memory-snapshot-on-shutdown): used instead of WAL replay on start"));
+    }
+}
+
+fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
+    let metas: Vec<(&BlockCheck, &crate::format::meta::BlockMeta)> = blocks
+        .iter()
+        .filter_map(|b| b.meta.as_ref().map(|m| (b, m)))
+        .collect();
+    // Duplicate ULIDs (two directories with the same meta.json ulid).
+    let mut by_ulid: HashMap<&str, Vec<&BlockCheck>> = HashMap::new();
+    for (b, m) in &metas {
+        by_ulid.entry(m.ulid.as_str()).or_default().push(b);
+    }
+    let mut dups: Vec<_> = by_ulid.into_iter().filter(|(_, v)| v.len() > 1).collect();
+    dups.sort_by_key(|(u, _)| *u);
+    for (u, v) in dups {
+        for b in v.iter().skip(1) {
+            out.push(
+                Finding::new(
+                    Severity::Error,
+                    "duplicate_block_ulid",
+                    &b.dir.join("meta.json"),
+                    format!("meta.json ulid {u} is used by another block directory too"),
+                )
+                .in_block(u),
+            );
+        }
+    }
+    // Parents present: Prometheus deletes every block listed as a parent of a loaded block.
+    let present: HashMap<&str, &BlockCheck> =
+        metas.iter().map(|(b, m)| (m.ulid.as_str(), *b)).collect();
+    for (_, m) in &metas {
+        for p in &m.compaction.parents {
+            if let Some(pb) = present.get(p.ulid.as_str()) {
+                out.push(
+                    Finding::new(
+                        Severity::Warning,
+                        "parent_block_present",
+                        &pb.dir,
+                        format!("block {} is listed as a parent of block {}: Prometheus deletes it when it opens this directory", p.ulid, m.ulid),
+                    )
+                    .in_block(&p.ulid)
+                    .costs(p.min_time, p.max_time),
+                );
+            }
+        }
+    }
+    // Overlaps, each explained.
+    for (i, (a, ma)) in metas.iter().enumerate() {
+        for (b, mb) in metas.iter().skip(i + 1) {
+            if mb.min_time >= ma.max_time || ma.min_time >= mb.max_time || ma.ulid == mb.ulid {
+                continue;
+            }
+            let (from, to) = (ma.min_time.max(mb.min_time), ma.max_time.min(mb.max_time));
+            let sa: BTreeSet<&String> = ma.compaction.sources.iter().collect();
+            let sb: BTreeSet<&String> = mb.compaction.sources.iter().collect();
+            let (code, why) = if !sa.is_empty() && sa == sb {
+                (
+                    "overlap_duplicate_block",
+                    format!(
+                        "blocks {} and {} have the same sources: one is a copy of the other; the data is served once (merged), but the copy wastes space",
+                        ma.ulid, mb.ulid
+                    ),
+                )
+            } else if !sa.is_empty() && !sb.is_empty() && (sa.is_subset(&sb) || sb.is_subset(&sa)) {
+                (
+                    "overlap_parent_and_child",
+                    format!(
+                        "blocks {} and {} overlap and one's sources contain the other's: a compaction child and its parent are both present (interrupted compaction or a copied parent)",
+                        ma.ulid, mb.ulid
+                    ),
+                )
+            } else {
+                (
+                    "overlap_vertical_merge",
+                    format!(
+                        "blocks {} and {} overlap in time: Prometheus (≥ 2.39) merges them vertically at the next compaction; samples at equal timestamps are deduplicated",
+                        ma.ulid, mb.ulid
+                    ),
+                )
+            };
+            out.push(
+                Finding::new(Severity::Warning, code, &b.dir, why)
+                    .in_block(&mb.ulid)
+                    .costs(from, to),
+            );
+            let _ = a;
+        }
+    }
+}
+
+/// Parses "2.42" / "v3.7.1" into (major, minor).
+fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let v = v.trim_start_matches('v');
+    let mut it = v.split('.');
+    Some((
+        it.next()?.parse().ok()?,
+        it.next().unwrap_or("0").parse().ok()?,
+    ))
+}
+
+fn check_target_version(blocks: &[BlockCheck], target: &str, out: &mut Vec<Finding>) {
+    let Some(t) = parse_version(target) else {
+        return;
+    };
+    for b in blocks {
+        for (enc, n) in &b.counts.encodings {
+            let since = match enc.as_str() {
+                "Histogram" => (2, 40),
+                "FloatHistogram" => (2, 42),
+                "XOR2" => (3, 11),
+                "HistogramST" | "FloatHistogramST" => (3, 14),
+                _ => (2, 0),
+            };
+            if t < since {
+                out.push(
+                    Finding::new(
+                        Severity::Error,
+                        "encoding_too_new",
+                        &b.dir.join("chunks"),
+                        format!("{n} {enc} chunks: Prometheus {target} cannot read them (needs {}.{} or later)", since.0, since.1),
+                    )
+                    .in_block(&b.ulid),
+                );
+            }
+        }
+        if b.counts.index_version >= 3 && t < (2, 55) {
+            out.push(
+                Finding::new(
+                    Severity::Error,
+                    "index_version_too_new",
+                    &b.dir.join("index"),
+                    format!(
+                        "index format {} needs Prometheus 2.55 or later",
+                        b.counts.index_version
+                    ),
+                )
+                .in_block(&b.ulid),
+            );
+        }
+    }
 }

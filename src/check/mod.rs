@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub mod block;
+pub mod codes;
 pub mod dir;
 
 pub use block::{BlockCheck, CheckOptions, verify_block};
@@ -63,7 +64,12 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with only the required fields set.
-    pub fn new(severity: Severity, code: &'static str, path: &Path, message: impl Into<String>) -> Self {
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        path: &Path,
+        message: impl Into<String>,
+    ) -> Self {
         Finding {
             severity,
             code,

@@ -12,6 +12,7 @@ mod dump;
 mod ls;
 mod table;
 pub mod time;
+mod verify;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ enum Command {
     Ls(ls::LsArgs),
     /// Print every sample, byte-identical to `promtool tsdb dump`.
     Dump(dump::DumpArgs),
+    /// Check every checksum, structure and sample; findings name file, offset and series.
+    Verify(verify::VerifyArgs),
 }
 
 /// Entry point of the binary.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
+        Command::Verify(a) => verify::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
     match result {

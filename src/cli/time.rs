@@ -69,6 +69,7 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
 }
 
+#[allow(dead_code)] // used by the commands that take durations (coverage, copy)
 /// Parses a Prometheus duration (`2h`, `1h30m`, `90s`, `500ms`, `1d`, `1w`, `1y`) into ms.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let err = || format!("invalid duration {s:?}: expected e.g. 2h, 90m, 1h30m, 15s, 500ms");

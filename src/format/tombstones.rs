@@ -202,8 +202,15 @@ mod tests {
         t.add(1, Interval { mint: 0, maxt: 5 });
         t.add(1, Interval { mint: 21, maxt: 30 });
         t.add(1, Interval { mint: 6, maxt: 6 });
-        assert_eq!(t.get(1), &[Interval { mint: 0, maxt: 30 }]);
-        assert!(is_deleted(7, t.get(1)));
+        assert_eq!(
+            t.get(1),
+            &[
+                Interval { mint: 0, maxt: 6 },
+                Interval { mint: 10, maxt: 30 }
+            ]
+        );
+        assert!(is_deleted(6, t.get(1)));
+        assert!(!is_deleted(7, t.get(1)));
         assert!(!is_deleted(31, t.get(1)));
     }
 }

@@ -1,214 +1,266 @@
-//! TEMPORARY shim (replaced by the full chunkenc module): XOR only.
-#![allow(missing_docs, clippy::indexing_slicing)]
-use crate::format::error::{DecodeError, Section};
+//! Chunk encodings: the sample data inside one chunk, decoded bit by bit.
+//!
+//! A chunk record (see [`crate::format::chunks`]) is
+//! `uvarint len | u8 encoding | data[len] | BE32 CRC32C(encoding + data)`.
+//! This module decodes `data` for every encoding byte Prometheus writes:
+//!
+//! | byte | [`Encoding`] | header | samples | module |
+//! |---|---|---|---|---|
+//! | 1 | `XOR` | BE16 count | float, Gorilla | `xor` |
+//! | 2 | `Histogram` | BE16 count, counter-reset byte | integer native histograms | `histogram` |
+//! | 3 | `FloatHistogram` | same | float native histograms | `histogram` |
+//! | 4 | `XOR2` | BE16 count, ST byte | float + start timestamp | `xor2` |
+//! | 5 | `HistogramST` | 2-bit counter reset + 14-bit count, ST byte | as 2, + ST | `histogram`, `st` |
+//! | 6 | `FloatHistogramST` | same | as 3, + ST | `histogram`, `st` |
+//!
+//! Every bit stream is MSB-first (`bstream`). Decoders stop after the header's
+//! sample count and never require the data to be exhausted: writers older
+//! than 3.0 may leave one extra zero byte.
+//!
+//! Errors are [`DecodeError`]s with [`Section::ChunkData`] and absolute
+//! offsets: callers pass `base_offset`, the file offset of `data[0]`; an error
+//! inside the bit stream names the byte that holds the failing bit.
+//!
+//! Facts: FORMAT.md §3, Prometheus `tsdb/chunkenc/*.go` and
+//! `model/histogram/*.go`.
+
+mod bounds;
+mod bstream;
+mod gofmt;
+mod hist_types;
+mod histogram;
+mod st;
+mod xor;
+mod xor2;
+
+pub use bounds::{CUSTOM_BUCKETS_SCHEMA, bucket_bound, exponential_bound};
+pub use gofmt::{go_format_g, go_g};
+pub use hist_types::{CounterResetHint, FloatHistogram, Histogram, Span};
+pub use xor::XorIter;
+
+use crate::format::decode::Decoder;
+use crate::format::error::{DecodeError, Result};
+
+/// Bit pattern of Prometheus's stale marker (`value.StaleNaN`).
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// The encoding byte of a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Encoding {
+    /// 1: Gorilla-compressed floats.
     Xor,
+    /// 2: integer native histograms.
     Histogram,
+    /// 3: float native histograms.
     FloatHistogram,
+    /// 4: floats with optional start timestamps (Prometheus >= 3.11).
     Xor2,
+    /// 5: integer native histograms with start timestamps (>= 3.14).
     HistogramSt,
+    /// 6: float native histograms with start timestamps (>= 3.14).
     FloatHistogramSt,
 }
+
 impl Encoding {
+    /// The encoding for an encoding byte (1..=6), if known.
     pub fn from_u8(b: u8) -> Option<Encoding> {
-        match b {
-            1 => Some(Encoding::Xor),
-            2 => Some(Encoding::Histogram),
-            3 => Some(Encoding::FloatHistogram),
+        Some(match b {
+            1 => Encoding::Xor,
+            2 => Encoding::Histogram,
+            3 => Encoding::FloatHistogram,
+            4 => Encoding::Xor2,
+            5 => Encoding::HistogramSt,
+            6 => Encoding::FloatHistogramSt,
+            _ => return None,
+        })
+    }
+
+    /// The encoding byte.
+    pub fn to_u8(self) -> u8 {
+        match self {
+            Encoding::Xor => 1,
+            Encoding::Histogram => 2,
+            Encoding::FloatHistogram => 3,
+            Encoding::Xor2 => 4,
+            Encoding::HistogramSt => 5,
+            Encoding::FloatHistogramSt => 6,
+        }
+    }
+
+    /// Prometheus's name for the encoding (`Encoding.String()`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Xor => "XOR",
+            Encoding::Histogram => "Histogram",
+            Encoding::FloatHistogram => "FloatHistogram",
+            Encoding::Xor2 => "XOR2",
+            Encoding::HistogramSt => "HistogramST",
+            Encoding::FloatHistogramSt => "FloatHistogramST",
+        }
+    }
+
+    /// True for the float-sample encodings (XOR, XOR2).
+    pub fn is_float(self) -> bool {
+        matches!(self, Encoding::Xor | Encoding::Xor2)
+    }
+
+    /// Length of the fixed header before the bit stream (2 or 3 bytes).
+    pub fn header_len(self) -> usize {
+        match self {
+            Encoding::Xor => 2,
+            _ => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The value of one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A float sample (XOR, XOR2). Stale markers are [`STALE_NAN_BITS`].
+    Float(f64),
+    /// An integer native histogram.
+    Histogram(Box<Histogram>),
+    /// A float native histogram.
+    FloatHistogram(Box<FloatHistogram>),
+}
+
+impl Value {
+    /// True for a stale marker (a float or histogram sum that is StaleNaN).
+    pub fn is_stale(&self) -> bool {
+        match self {
+            Value::Float(v) => v.to_bits() == STALE_NAN_BITS,
+            Value::Histogram(h) => h.is_stale(),
+            Value::FloatHistogram(h) => h.is_stale(),
+        }
+    }
+}
+
+/// One decoded sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Timestamp, ms since the Unix epoch.
+    pub t: i64,
+    /// Start timestamp (ST encodings), 0 if none.
+    pub st: i64,
+    /// The value.
+    pub value: Value,
+}
+
+/// Number of samples from the chunk header (BE16, or the low 14 bits for the
+/// ST histogram encodings).
+pub fn num_samples(encoding: Encoding, data: &[u8], base_offset: u64) -> Result<u16> {
+    let n = Decoder::new(data, base_offset).be_u16()?;
+    Ok(match encoding {
+        Encoding::HistogramSt | Encoding::FloatHistogramSt => n & 0x3fff,
+        _ => n,
+    })
+}
+
+/// The counter-reset header of a histogram-family chunk; `None` for the float
+/// encodings.
+pub fn counter_reset_header(
+    encoding: Encoding,
+    data: &[u8],
+    base_offset: u64,
+) -> Result<Option<CounterResetHint>> {
+    if encoding.is_float() {
+        return Ok(None);
+    }
+    histogram::read_header(encoding, data, base_offset).map(|(_, h, _)| Some(h))
+}
+
+/// The first timestamp of an XOR chunk, read without bit decoding (a varint
+/// at data offset 2). `None` for an empty chunk.
+pub fn xor_first_timestamp(data: &[u8], base_offset: u64) -> Result<Option<i64>> {
+    let mut d = Decoder::new(data, base_offset);
+    if d.be_u16()? == 0 {
+        return Ok(None);
+    }
+    d.varint().map(Some)
+}
+
+/// Iterator over all samples of one chunk's data (the bytes after the
+/// encoding byte). Yields `num_samples` items, or fewer followed by one
+/// `Err` if the data is damaged; it is fused after the first error.
+#[derive(Debug, Clone)]
+pub struct SampleIter<'a> {
+    inner: Inner<'a>,
+}
+
+#[derive(Debug, Clone)]
+enum Inner<'a> {
+    Xor(XorIter<'a>),
+    Xor2(xor2::Xor2Iter<'a>),
+    Hist(histogram::HistIter<'a>),
+}
+
+impl SampleIter<'_> {
+    /// The chunk's counter-reset header (histogram encodings only).
+    pub fn counter_reset_header(&self) -> Option<CounterResetHint> {
+        match &self.inner {
+            Inner::Hist(h) => Some(h.header()),
             _ => None,
         }
     }
 }
-#[derive(Debug, Clone, PartialEq)]
-pub struct Histogram;
-impl std::fmt::Display for Histogram {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("{}")
-    }
+
+/// Iterator over all samples of one chunk's data (the bytes after the
+/// encoding byte), whose first byte lies at absolute `base_offset`.
+pub fn samples(encoding: Encoding, data: &[u8], base_offset: u64) -> Result<SampleIter<'_>> {
+    let inner = match encoding {
+        Encoding::Xor => Inner::Xor(XorIter::new(data, base_offset)?),
+        Encoding::Xor2 => Inner::Xor2(xor2::Xor2Iter::new(data, base_offset)?),
+        _ => Inner::Hist(histogram::HistIter::new(encoding, data, base_offset)?),
+    };
+    Ok(SampleIter { inner })
 }
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Float(f64),
-    Histogram(Box<Histogram>),
-    FloatHistogram(Box<Histogram>),
+
+/// [`samples`] for a raw encoding byte: an unknown byte is
+/// [`DecodeError::UnsupportedEncoding`] at `encoding_offset`.
+pub fn samples_for_byte(
+    encoding: u8,
+    encoding_offset: u64,
+    data: &[u8],
+    base_offset: u64,
+) -> Result<SampleIter<'_>> {
+    let enc = Encoding::from_u8(encoding).ok_or(DecodeError::UnsupportedEncoding {
+        offset: encoding_offset,
+        encoding,
+    })?;
+    samples(enc, data, base_offset)
 }
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub t: i64,
-    pub st: i64,
-    pub value: Value,
-}
-pub struct SampleIter;
-impl Iterator for SampleIter {
-    type Item = Result<Sample, DecodeError>;
+
+impl Iterator for SampleIter<'_> {
+    type Item = std::result::Result<Sample, DecodeError>;
+
     fn next(&mut self) -> Option<Self::Item> {
-        None
-    }
-}
-pub fn samples(_e: Encoding, _d: &[u8], _o: u64) -> Result<SampleIter, DecodeError> {
-    Ok(SampleIter)
-}
-pub fn go_format_g(v: f64, out: &mut String) {
-    if v.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
-        return;
-    }
-    let e = format!("{v:e}");
-    let (mant, exp) = e.split_once('e').unwrap();
-    let exp: i32 = exp.parse().unwrap();
-    if exp < -4 || exp >= 6 {
-        out.push_str(mant);
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        out.push_str(&format!("{:02}", exp.abs()));
-    } else {
-        out.push_str(&format!("{v}"));
-    }
-}
-struct Bits<'a> {
-    d: &'a [u8],
-    pos: usize,
-}
-impl Bits<'_> {
-    fn bit(&mut self) -> Option<bool> {
-        let b = self.d.get(self.pos / 8)?;
-        let r = (b >> (7 - self.pos % 8)) & 1 == 1;
-        self.pos += 1;
-        Some(r)
-    }
-    fn bits(&mut self, n: u32) -> Option<u64> {
-        let mut v = 0u64;
-        for _ in 0..n {
-            v = (v << 1) | self.bit()? as u64;
-        }
-        Some(v)
-    }
-    fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let b = self.bits(8)?;
-            v |= (b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-    fn varint(&mut self) -> Option<i64> {
-        let u = self.uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-}
-pub struct XorIter<'a> {
-    b: Bits<'a>,
-    n: u16,
-    i: u16,
-    t: i64,
-    delta: u64,
-    v: u64,
-    lead: u32,
-    trail: u32,
-    off: u64,
-    failed: bool,
-}
-impl<'a> XorIter<'a> {
-    pub fn new(data: &'a [u8], base_offset: u64) -> Result<Self, DecodeError> {
-        if data.len() < 2 {
-            return Err(DecodeError::UnexpectedEof {
-                offset: base_offset,
-                wanted: 2,
-                available: data.len() as u64,
-            });
-        }
-        let n = u16::from_be_bytes([data[0], data[1]]);
-        Ok(XorIter {
-            b: Bits {
-                d: &data[2..],
-                pos: 0,
-            },
-            n,
-            i: 0,
-            t: 0,
-            delta: 0,
-            v: 0,
-            lead: 0,
-            trail: 0,
-            off: base_offset + 2,
-            failed: false,
-        })
-    }
-    fn step(&mut self) -> Option<(i64, f64)> {
-        if self.i == 0 {
-            self.t = self.b.varint()?;
-            self.v = self.b.bits(64)?;
-        } else {
-            if self.i == 1 {
-                self.delta = self.b.uvarint()?;
-                self.t = self.t.wrapping_add(self.delta as i64);
-            } else {
-                let mut p = 0;
-                for _ in 0..4 {
-                    if self.b.bit()? { p += 1 } else { break }
-                }
-                let sz = match p {
-                    0 => 0,
-                    1 => 14,
-                    2 => 17,
-                    3 => 20,
-                    _ => 64,
-                };
-                let mut dod = self.b.bits(sz)? as i64;
-                if sz != 0 && sz != 64 && dod > (1i64 << (sz - 1)) {
-                    dod -= 1i64 << sz;
-                }
-                self.delta = self.delta.wrapping_add(dod as u64);
-                self.t = self.t.wrapping_add(self.delta as i64);
-            }
-            if self.b.bit()? {
-                if self.b.bit()? {
-                    self.lead = self.b.bits(5)? as u32;
-                    let mut s = self.b.bits(6)? as u32;
-                    if s == 0 {
-                        s = 64
-                    }
-                    self.trail = 64u32.checked_sub(self.lead + s)?;
-                }
-                let m = 64 - self.lead - self.trail;
-                let bits = self.b.bits(m)?;
-                self.v ^= bits << self.trail;
-            }
-        }
-        Some((self.t, f64::from_bits(self.v)))
-    }
-}
-impl Iterator for XorIter<'_> {
-    type Item = Result<(i64, f64), DecodeError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.i >= self.n {
-            return None;
-        }
-        let r = self.step();
-        self.i += 1;
-        match r {
-            Some(s) => Some(Ok(s)),
-            None => {
-                self.failed = true;
-                Some(Err(DecodeError::invalid(
-                    Section::ChunkData,
-                    self.off,
-                    "sample",
-                    "eof",
-                )))
-            }
+        match &mut self.inner {
+            Inner::Xor(it) => it.next().map(|r| {
+                r.map(|(t, v)| Sample {
+                    t,
+                    st: 0,
+                    value: Value::Float(v),
+                })
+            }),
+            Inner::Xor2(it) => it.next().map(|r| {
+                r.map(|(st, t, v)| Sample {
+                    t,
+                    st,
+                    value: Value::Float(v),
+                })
+            }),
+            Inner::Hist(it) => it.next(),
         }
     }
 }
+
+impl std::iter::FusedIterator for SampleIter<'_> {}
+
+#[cfg(test)]
+mod tests;

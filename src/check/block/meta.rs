@@ -1,0 +1,212 @@
+//! meta.json on its own, tombstones, and meta.json's stats against the recount.
+
+use super::index::SeriesTable;
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
+    let path = cx.dir.join("meta.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                "file_missing"
+            } else {
+                "file_unreadable"
+            };
+            cx.push(Finding::new(
+                Severity::Error,
+                code,
+                &path,
+                format!("cannot read meta.json: {e}"),
+            ));
+            return None;
+        }
+    };
+    let meta = match BlockMeta::parse(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            cx.decode(FileKind::Meta, &path, &e);
+            return None;
+        }
+    };
+    let f = |sev, code, msg: String| Finding::new(sev, code, &path, msg);
+    if meta.version == 2 {
+        cx.push(f(
+            Severity::Warning,
+            "meta_version_2",
+            "meta.json version 2 (Prometheus 2.1 bug): Prometheus rewrites the index header and meta.json on open".into(),
+        ));
+    }
+    if !is_valid_ulid(&meta.ulid) {
+        cx.push(f(
+            Severity::Error,
+            "meta_ulid_invalid",
+            format!("ulid {:?} is not a valid ULID", meta.ulid),
+        ));
+    } else if meta.ulid != dir_name {
+        cx.push(f(
+            Severity::Error,
+            "meta_ulid_mismatch",
+            format!(
+                "ulid {} differs from the directory name {dir_name}",
+                meta.ulid
+            ),
+        ));
+    }
+    if meta.min_time >= meta.max_time {
+        cx.push(f(
+            Severity::Error,
+            "meta_time_range_invalid",
+            format!(
+                "minTime {} is not before maxTime {}",
+                meta.min_time, meta.max_time
+            ),
+        ));
+    }
+    if meta.compaction.level < 1 {
+        cx.push(f(
+            Severity::Error,
+            "meta_level_invalid",
+            format!("compaction level {} is below 1", meta.compaction.level),
+        ));
+    }
+    let srcs = &meta.compaction.sources;
+    if let Some(bad) = srcs.iter().find(|s| !is_valid_ulid(s)) {
+        cx.push(f(
+            Severity::Error,
+            "meta_sources_invalid",
+            format!("source {bad:?} is not a valid ULID"),
+        ));
+    } else if srcs.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
+        cx.push(f(
+            Severity::Warning,
+            "meta_sources_unsorted",
+            "compaction sources are not sorted and unique".into(),
+        ));
+    }
+    if meta.compaction.level == 1 && !srcs.is_empty() && !srcs.contains(&meta.ulid) {
+        cx.push(f(
+            Severity::Info,
+            "meta_level1_foreign_source",
+            "level-1 block does not list itself as its source".into(),
+        ));
+    }
+    for p in &meta.compaction.parents {
+        let ooo_quirk = p.ulid == "00000000000000000000000000";
+        if !ooo_quirk && !is_valid_ulid(&p.ulid) {
+            cx.push(f(
+                Severity::Error,
+                "meta_parents_invalid",
+                format!("parent {:?} is not a valid ULID", p.ulid),
+            ));
+        } else if !ooo_quirk && p.min_time >= p.max_time {
+            cx.push(f(
+                Severity::Warning,
+                "meta_parents_invalid",
+                format!(
+                    "parent {} has minTime {} not before maxTime {}",
+                    p.ulid, p.min_time, p.max_time
+                ),
+            ));
+        }
+    }
+    if meta.compaction.deletable {
+        cx.push(f(
+            Severity::Warning,
+            "meta_deletable",
+            "block is marked deletable: Prometheus deletes it at the next reload".into(),
+        ));
+    }
+    if meta.compaction.failed {
+        cx.push(f(
+            Severity::Warning,
+            "meta_compaction_failed",
+            "block is marked failed: a compaction using it failed and the planner skips it".into(),
+        ));
+    }
+    Some(meta)
+}
+
+pub(super) fn check_tombstones(
+    cx: &mut Ctx,
+    files: &BlockFiles,
+    table: Option<&SeriesTable>,
+    counts: &mut Counts,
+) {
+    let path = files.tombstones_path();
+    let Some(bytes) = &files.tombstones else {
+        return;
+    };
+    let stones = match tombstones::parse(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            cx.decode(FileKind::Tombstones, &path, &e);
+            return;
+        }
+    };
+    counts.tombstones = stones.len() as u64;
+    for s in &stones {
+        if s.interval.mint > s.interval.maxt {
+            cx.push(
+                Finding::new(
+                    Severity::Error,
+                    "tombstone_interval_invalid",
+                    &path,
+                    format!(
+                        "interval [{}, {}] of series ref {} is reversed",
+                        s.interval.mint, s.interval.maxt, s.series_ref
+                    ),
+                )
+                .at(s.offset),
+            );
+        }
+        if let Some(t) = table
+            && t.ids.binary_search(&s.series_ref).is_err()
+        {
+            cx.push(
+                Finding::new(
+                    Severity::Warning,
+                    "tombstone_dangling_series",
+                    &path,
+                    format!(
+                        "tombstone names series ref {}, which is not in the index",
+                        s.series_ref
+                    ),
+                )
+                .at(s.offset),
+            );
+        }
+    }
+}
+
+pub(super) fn check_stats(cx: &mut Ctx, meta: &BlockMeta, counts: &Counts) {
+    let path = cx.dir.join("meta.json");
+    let st = &meta.stats;
+    let mut cmp = |name: &str, stored: u64, found: u64, skip_zero: bool| {
+        if stored != found && !(skip_zero && stored == 0) {
+            cx.push(Finding::new(
+                Severity::Error,
+                "meta_stats_mismatch",
+                &path,
+                format!("stats.{name} is {stored}, but the data holds {found}"),
+            ));
+        }
+    };
+    cmp("numSeries", st.num_series, counts.series, false);
+    cmp("numChunks", st.num_chunks, counts.chunks, false);
+    cmp("numSamples", st.num_samples, counts.samples, false);
+    cmp(
+        "numFloatSamples",
+        st.num_float_samples,
+        counts.float_samples,
+        true,
+    );
+    cmp(
+        "numHistogramSamples",
+        st.num_histogram_samples,
+        counts.histogram_samples,
+        true,
+    );
+    cmp("numTombstones", st.num_tombstones, counts.tombstones, false);
+}

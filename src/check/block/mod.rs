@@ -1,0 +1,218 @@
+//! Checks of one block directory: meta.json, index, chunks, tombstones and
+//! their agreement with each other.
+//!
+//! Order of work: meta.json → files present → index header/TOC/symbols →
+//! every series entry (labels, chunk metas) → postings and their agreement
+//! with the series → every chunk (framing, CRC, samples; in parallel) →
+//! tombstones → meta.json stats against the recount.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::codes::{FileKind, decode_code};
+use super::{Finding, Severity, Tally};
+use crate::block::{BlockFiles, chunk_segment_paths};
+use crate::dump::format_labels;
+use crate::format::chunkenc::{self, Encoding};
+use crate::format::chunks;
+use crate::format::index::{ChunkMeta, IndexReader, SeriesEntry};
+use crate::format::meta::{BlockMeta, is_valid_ulid};
+use crate::format::{DecodeError, tombstones};
+
+/// What to check.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Skip sample decoding (`--quick`): framing and CRCs only.
+    pub quick: bool,
+    /// Report index/chunk encodings newer than this Prometheus version (e.g. "2.42").
+    pub target_version: Option<String>,
+}
+
+/// What was counted while checking a block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Series entries.
+    pub series: u64,
+    /// Chunk metas.
+    pub chunks: u64,
+    /// Samples (from chunk headers).
+    pub samples: u64,
+    /// Samples in float chunks.
+    pub float_samples: u64,
+    /// Samples in histogram chunks.
+    pub histogram_samples: u64,
+    /// Samples actually decoded (0 with `quick`).
+    pub samples_decoded: u64,
+    /// Postings lists checked.
+    pub postings: u64,
+    /// Tombstone intervals.
+    pub tombstones: u64,
+    /// Bytes of block files.
+    pub bytes: u64,
+    /// Index format version.
+    pub index_version: u8,
+    /// Chunks per encoding name.
+    pub encodings: BTreeMap<String, u64>,
+}
+
+/// The result of checking one block.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockCheck {
+    /// Block directory.
+    pub dir: PathBuf,
+    /// ULID (meta.json's, else the directory name).
+    pub ulid: String,
+    /// meta.json when readable.
+    #[serde(skip)]
+    pub meta: Option<BlockMeta>,
+    /// What was counted.
+    pub counts: Counts,
+    /// Findings, sorted by file and offset.
+    pub findings: Vec<Finding>,
+}
+
+impl BlockCheck {
+    /// True if any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+
+    /// `ok`, `warnings` or `errors`.
+    pub fn status(&self) -> &'static str {
+        let t = Tally::of(&self.findings);
+        if t.errors > 0 {
+            "errors"
+        } else if t.warnings > 0 {
+            "warnings"
+        } else {
+            "ok"
+        }
+    }
+}
+
+struct Ctx {
+    dir: PathBuf,
+    ulid: String,
+    findings: Vec<Finding>,
+}
+
+impl Ctx {
+    fn push(&mut self, f: Finding) {
+        self.findings.push(f.in_block(&self.ulid));
+    }
+    fn decode(&mut self, kind: FileKind, path: &Path, e: &DecodeError) {
+        let f =
+            Finding::new(Severity::Error, decode_code(kind, e), path, e.to_string()).at(e.offset());
+        self.push(f);
+    }
+}
+
+/// Checks one block directory completely. Never fails: every problem is a finding.
+pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut cx = Ctx {
+        dir: dir.to_path_buf(),
+        ulid: name.clone(),
+        findings: Vec::new(),
+    };
+    let mut counts = Counts::default();
+    let meta = check_meta(&mut cx, &name);
+    if let Some(m) = &meta {
+        cx.ulid = m.ulid.clone();
+    }
+    check_files(&mut cx);
+    counts.bytes = crate::block::block_size(dir);
+    if let Some(meta) = &meta {
+        match BlockFiles::open(dir) {
+            Ok(files) => check_contents(&mut cx, &files, meta, opts, &mut counts),
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| dir.to_path_buf());
+                cx.push(Finding::new(
+                    Severity::Error,
+                    "file_unreadable",
+                    &path,
+                    e.to_string(),
+                ));
+            }
+        }
+    }
+    let mut findings = cx.findings;
+    findings.sort_by(|a, b| (&a.path, a.offset, a.code).cmp(&(&b.path, b.offset, b.code)));
+    BlockCheck {
+        dir: dir.to_path_buf(),
+        ulid: cx.ulid,
+        meta,
+        counts,
+        findings,
+    }
+}
+
+fn check_files(cx: &mut Ctx) {
+    let dir = cx.dir.clone();
+    for name in ["index", "chunks"] {
+        let p = dir.join(name);
+        if !p.exists() {
+            cx.push(Finding::new(
+                Severity::Error,
+                "file_missing",
+                &p,
+                format!("{name} is missing"),
+            ));
+        }
+    }
+    if !dir.join("tombstones").exists() {
+        cx.push(Finding::new(
+            Severity::Info,
+            "tombstones_missing",
+            &dir.join("tombstones"),
+            "no tombstones file: read as no deletions",
+        ));
+    }
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if !matches!(n.as_str(), "index" | "chunks" | "tombstones" | "meta.json") {
+                let sev = if n.ends_with(".tmp") || n.starts_with("index_tmp") {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                };
+                cx.push(Finding::new(
+                    sev,
+                    "block_stray_file",
+                    &e.path(),
+                    format!("unexpected entry {n:?} in the block directory"),
+                ));
+            }
+        }
+    }
+    if let Ok(paths) = chunk_segment_paths(&dir) {
+        for (i, p) in paths.iter().enumerate() {
+            let want = format!("{:06}", i + 1);
+            if p.file_name().and_then(|n| n.to_str()) != Some(want.as_str()) {
+                cx.push(Finding::new(
+                    Severity::Warning,
+                    "chunk_segment_numbering",
+                    p,
+                    format!("chunk segment #{i} is named {:?}, expected {want}: chunk references use the position in the listing", p.file_name().unwrap_or_default()),
+                ));
+            }
+        }
+    }
+}
+
+mod index;
+mod meta;
+mod samples;
+
+use index::check_contents;
+use meta::check_meta;

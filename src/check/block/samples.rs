@@ -1,0 +1,217 @@
+//! Every chunk: framing, CRC, encoding, and every sample decoded.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_chunks(
+    cx: &mut Ctx,
+    files: &BlockFiles,
+    index: &IndexReader<'_>,
+    series_offsets: &[u64],
+    all: &[(u32, ChunkMeta)],
+    seg_ok: &[bool],
+    opts: &CheckOptions,
+    counts: &mut Counts,
+) {
+    // Per piece: findings (without series names yet), counts, and the end of
+    // the furthest chunk per segment.
+    struct Piece {
+        findings: Vec<(u32, Finding)>,
+        samples: u64,
+        float_samples: u64,
+        histogram_samples: u64,
+        decoded: u64,
+        encodings: BTreeMap<&'static str, u64>,
+        ends: Vec<u64>,
+    }
+    let nseg = files.chunks.len();
+    let pieces: Vec<Piece> = all
+        .par_chunks(4096)
+        .map(|part| {
+            let mut p = Piece { findings: Vec::new(), samples: 0, float_samples: 0, histogram_samples: 0, decoded: 0, encodings: BTreeMap::new(), ends: vec![0; nseg] };
+            for (ord, c) in part {
+                let seg = c.segment() as usize;
+                let Some((path, bytes)) = files.chunks.get(seg) else { continue };
+                if !seg_ok.get(seg).copied().unwrap_or(false) {
+                    continue;
+                }
+                let err = |code: &'static str, off: u64, msg: String| {
+                    Finding::new(Severity::Error, code, path, msg).at(off).costs(c.mint, c.maxt.saturating_add(1))
+                };
+                let rec = match chunks::read_chunk(bytes, u64::from(c.offset())) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        p.findings.push((*ord, err(decode_code(FileKind::Chunks, &e), e.offset(), e.to_string())));
+                        continue;
+                    }
+                };
+                if let Some(end) = p.ends.get_mut(seg) {
+                    *end = (*end).max(rec.offset + rec.len);
+                }
+                if let Err(e) = rec.check_crc() {
+                    p.findings.push((*ord, err("chunk_checksum_mismatch", rec.offset, e.to_string())));
+                    continue;
+                }
+                let Some(enc) = Encoding::from_u8(rec.encoding) else {
+                    p.findings.push((*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding))));
+                    continue;
+                };
+                *p.encodings.entry(enc.name()).or_default() += 1;
+                let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
+                    Ok(n) => u64::from(n),
+                    Err(e) => {
+                        p.findings.push((*ord, err("chunk_decode_failed", e.offset(), e.to_string())));
+                        continue;
+                    }
+                };
+                p.samples += n;
+                if enc.is_float() {
+                    p.float_samples += n;
+                } else {
+                    p.histogram_samples += n;
+                }
+                if n == 0 {
+                    p.findings.push((*ord, err("chunk_empty", rec.offset, "chunk holds 0 samples".into())));
+                    continue;
+                }
+                if opts.quick {
+                    continue;
+                }
+                // Decode every sample.
+                let mut first: Option<i64> = None;
+                let mut last: Option<i64> = None;
+                let mut k = 0u64;
+                let mut bad: Option<Finding> = None;
+                let mut on_sample = |t: i64, bad: &mut Option<Finding>| {
+                    if first.is_none() {
+                        first = Some(t);
+                    }
+                    if let Some(l) = last
+                        && t <= l && bad.is_none() {
+                            *bad = Some(err("chunk_timestamps_unordered", rec.offset, format!("sample {k} at {t} is not after the previous sample at {l}")));
+                        }
+                    last = Some(t);
+                    k += 1;
+                };
+                if enc == Encoding::Xor {
+                    match chunkenc::XorIter::new(rec.data, rec.data_offset) {
+                        Ok(it) => {
+                            for s in it {
+                                match s {
+                                    Ok((t, _)) => on_sample(t, &mut bad),
+                                    Err(e) => {
+                                        bad.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
+                    }
+                } else {
+                    match chunkenc::samples(enc, rec.data, rec.data_offset) {
+                        Ok(it) => {
+                            for s in it {
+                                match s {
+                                    Ok(s) => on_sample(s.t, &mut bad),
+                                    Err(e) => {
+                                        bad.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
+                    }
+                }
+                p.decoded += k;
+                if bad.is_none() && (first != Some(c.mint) || last != Some(c.maxt)) {
+                    bad = Some(err(
+                        "chunk_meta_mismatch",
+                        rec.offset,
+                        format!(
+                            "samples span [{}, {}] but the index says [{}, {}]",
+                            first.unwrap_or(0),
+                            last.unwrap_or(0),
+                            c.mint,
+                            c.maxt
+                        ),
+                    ));
+                }
+                if let Some(f) = bad {
+                    p.findings.push((*ord, f));
+                }
+            }
+            p
+        })
+        .collect();
+    let mut ends = vec![0u64; nseg];
+    let mut encodings: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for p in pieces {
+        counts.samples += p.samples;
+        counts.float_samples += p.float_samples;
+        counts.histogram_samples += p.histogram_samples;
+        counts.samples_decoded += p.decoded;
+        for (k, v) in p.encodings {
+            *encodings.entry(k).or_default() += v;
+        }
+        for (e, pe) in ends.iter_mut().zip(p.ends) {
+            *e = (*e).max(pe);
+        }
+        for (ord, f) in p.findings {
+            let series = series_name(index, series_offsets.get(ord as usize).copied());
+            let f = match series {
+                Some(s) => f.series(s),
+                None => f,
+            };
+            cx.push(f);
+        }
+    }
+    counts.encodings = encodings
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    for (i, ((path, bytes), end)) in files.chunks.iter().zip(ends).enumerate() {
+        if !seg_ok.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let len = bytes.len() as u64;
+        if end > 0 && end < len {
+            cx.push(
+                Finding::new(
+                    Severity::Info,
+                    "chunk_segment_trailing_bytes",
+                    path,
+                    format!(
+                        "{} bytes after the last referenced chunk are not used by the index",
+                        len - end
+                    ),
+                )
+                .at(end),
+            );
+        } else if end == 0 && len > chunks::SEGMENT_HEADER_LEN as u64 {
+            cx.push(
+                Finding::new(
+                    Severity::Warning,
+                    "chunk_segment_unreferenced",
+                    path,
+                    "no chunk of this segment is referenced by the index".to_string(),
+                )
+                .at(8),
+            );
+        }
+    }
+}
+
+pub(super) fn series_name(index: &IndexReader<'_>, offset: Option<u64>) -> Option<String> {
+    let offset = offset?;
+    let mut e = SeriesEntry::default();
+    crate::format::index::series::decode_series_into(index.bytes(), offset, index.version, &mut e)
+        .ok()?;
+    let mut res = Vec::new();
+    index.resolve_labels(&e, &mut res).ok()?;
+    let mut s = String::new();
+    format_labels(&mut s, &res);
+    Some(s)
+}

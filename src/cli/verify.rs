@@ -1,0 +1,200 @@
+//! `promsnap verify`: the offline fsck.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use promsnap::check::{self, CheckOptions, Finding, Tally};
+use serde_json::json;
+
+use super::Outcome;
+
+/// Arguments of `promsnap verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Block, data or snapshot directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// One JSON document on stdout (format in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Skip sample decoding: framing, structure and CRCs only.
+    #[arg(long)]
+    pub quick: bool,
+    /// Report encodings a Prometheus of this version cannot read (e.g. 2.42).
+    #[arg(long)]
+    pub target_version: Option<String>,
+}
+
+fn rel(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Runs `verify`.
+pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if let Some(j) = args.jobs {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(j.max(1))
+            .build_global();
+    }
+    let opts = CheckOptions {
+        quick: args.quick,
+        target_version: args.target_version.clone(),
+    };
+    let mut results = Vec::new();
+    for p in &args.paths {
+        let pb = progress_bar();
+        let r = check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1))?;
+        pb.finish_and_clear();
+        results.push((p.clone(), r));
+    }
+    let all: Vec<(&Path, &Finding)> = results
+        .iter()
+        .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f)))
+        .collect();
+    let tally = Tally::of(&all.iter().map(|(_, f)| (*f).clone()).collect::<Vec<_>>());
+    if args.json {
+        let findings: Vec<_> = all
+            .iter()
+            .map(|(root, f)| {
+                json!({
+                    "severity": f.severity,
+                    "code": f.code,
+                    "root": root,
+                    "path": rel(&f.path, root),
+                    "offset": f.offset,
+                    "block": f.block,
+                    "series": f.series,
+                    "time_range": f.time_range,
+                    "message": f.message,
+                })
+            })
+            .collect();
+        let blocks: Vec<_> = results
+            .iter()
+            .flat_map(|(root, r)| {
+                r.blocks.iter().map(move |b| {
+                    let t = Tally::of(&b.findings);
+                    json!({
+                        "ulid": b.ulid,
+                        "root": root,
+                        "path": rel(&b.dir, root),
+                        "status": b.status(),
+                        "min_time": b.meta.as_ref().map(|m| m.min_time),
+                        "max_time": b.meta.as_ref().map(|m| m.max_time),
+                        "errors": t.errors,
+                        "warnings": t.warnings,
+                        "counts": b.counts,
+                    })
+                })
+            })
+            .collect();
+        let nblocks: usize = results.iter().map(|(_, r)| r.blocks.len()).sum();
+        let bad = results
+            .iter()
+            .flat_map(|(_, r)| &r.blocks)
+            .filter(|b| b.has_errors())
+            .count();
+        let doc = json!({
+            "ok": tally.errors == 0,
+            "findings": findings,
+            "blocks": blocks,
+            "summary": {
+                "paths": args.paths,
+                "blocks": nblocks,
+                "blocks_with_errors": bad,
+                "errors": tally.errors,
+                "warnings": tally.warnings,
+                "infos": tally.infos,
+                "quick": args.quick,
+            },
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)?;
+    } else {
+        for (root, r) in &results {
+            writeln!(
+                out,
+                "{} ({:?}, {} blocks)",
+                root.display(),
+                r.layout.kind,
+                r.blocks.len()
+            )?;
+            for f in &r.findings {
+                line(out, root, f)?;
+            }
+            for b in &r.blocks {
+                let t = Tally::of(&b.findings);
+                let c = &b.counts;
+                let state = match b.status() {
+                    "ok" => "OK".to_string(),
+                    _ => format!("{} errors, {} warnings", t.errors, t.warnings),
+                };
+                writeln!(
+                    out,
+                    "BLOCK {}  {state}  ({} series, {} chunks, {} samples{})",
+                    b.ulid,
+                    c.series,
+                    c.chunks,
+                    c.samples,
+                    if args.quick {
+                        ", samples not decoded"
+                    } else {
+                        ""
+                    }
+                )?;
+                for f in &b.findings {
+                    line(out, root, f)?;
+                }
+            }
+        }
+        writeln!(
+            out,
+            "summary: {} errors, {} warnings, {} infos",
+            tally.errors, tally.warnings, tally.infos
+        )?;
+    }
+    Ok(if tally.errors > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn line(out: &mut dyn Write, root: &Path, f: &Finding) -> std::io::Result<()> {
+    let at = f.offset.map(|o| format!("@{o}")).unwrap_or_default();
+    let series = f
+        .series
+        .as_ref()
+        .map(|s| format!(" [series {s}]"))
+        .unwrap_or_default();
+    let range = f
+        .time_range
+        .map(|[a, b]| format!(" [loses {a}..{b}]"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{} {} {}{at}: {}{series}{range}",
+        f.severity.label(),
+        f.code,
+        rel(&f.path, root),
+        f.message
+    )
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message("verifying blocks");
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}

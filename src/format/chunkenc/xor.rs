@@ -1,0 +1,138 @@
+//! XOR float chunks (encoding 1): Gorilla timestamps and values.
+//!
+//! ```text
+//! bytes 0-1   BE16 num_samples
+//! sample 0    varint t0 (8-bit groups)        | 64 raw bits of v0
+//! sample 1    uvarint (t1 - t0)               | varbit_xor(v1 ^ v0)
+//! sample i>=2 dod prefix 0 | 10+14 | 110+17 | 1110+20 | 1111+64 bits
+//!                                             | varbit_xor(v_i ^ v_{i-1})
+//! padding to a byte (and, from writers < 3.0, possibly one more zero byte)
+//! ```
+//!
+//! See FORMAT.md §3.8. Deltas accumulate with wrapping arithmetic, as Go's
+//! two's-complement arithmetic does.
+
+use super::bstream::{BitReader, sign_extend_asym};
+use crate::format::decode::Decoder;
+use crate::format::error::{DecodeError, Result};
+
+/// Fast iterator over the `(t, v)` samples of an XOR chunk.
+///
+/// Yields exactly `num_samples` items unless the data is damaged, in which
+/// case it yields one `Err` and then stops (it is fused).
+#[derive(Debug, Clone)]
+pub struct XorIter<'a> {
+    br: BitReader<'a>,
+    total: u16,
+    read: u16,
+    t: i64,
+    delta: u64,
+    val: u64,
+    leading: u8,
+    trailing: u8,
+    failed: bool,
+}
+
+impl<'a> XorIter<'a> {
+    /// An iterator over the XOR chunk `data` (the bytes after the encoding
+    /// byte), whose first byte lies at absolute offset `base_offset`.
+    pub fn new(data: &'a [u8], base_offset: u64) -> Result<Self> {
+        let mut d = Decoder::new(data, base_offset);
+        let total = d.be_u16()?;
+        Ok(XorIter {
+            br: BitReader::new(d.rest(), d.offset()),
+            total,
+            read: 0,
+            t: 0,
+            delta: 0,
+            val: 0,
+            leading: 0,
+            trailing: 0,
+            failed: false,
+        })
+    }
+
+    /// The sample count from the chunk header.
+    pub fn num_samples(&self) -> u16 {
+        self.total
+    }
+
+    /// Absolute offset of the byte holding the next unread bit.
+    pub fn offset(&self) -> u64 {
+        self.br.offset()
+    }
+
+    #[inline(always)]
+    fn step(&mut self) -> Result<(i64, f64)> {
+        match self.read {
+            0 => {
+                self.t = self.br.read_varint()?;
+                self.val = self.br.read_u64()?;
+            }
+            1 => {
+                self.delta = self.br.read_uvarint()?;
+                self.t = self.t.wrapping_add(self.delta as i64);
+                self.br
+                    .read_xor(&mut self.val, &mut self.leading, &mut self.trailing)?;
+            }
+            _ => {
+                if self.br.read_bit()? {
+                    let dod = self.read_dod()?;
+                    self.delta = self.delta.wrapping_add(dod as u64);
+                }
+                self.t = self.t.wrapping_add(self.delta as i64);
+                self.br
+                    .read_xor(&mut self.val, &mut self.leading, &mut self.trailing)?;
+            }
+        }
+        Ok((self.t, f64::from_bits(self.val)))
+    }
+
+    /// The rest of a non-zero delta-of-delta, after its leading `1` bit.
+    #[inline(never)]
+    fn read_dod(&mut self) -> Result<i64> {
+        let sz = if !self.br.read_bit()? {
+            14
+        } else if !self.br.read_bit()? {
+            17
+        } else if !self.br.read_bit()? {
+            20
+        } else {
+            return Ok(self.br.read_u64()? as i64);
+        };
+        let bits = self.br.read_bits(sz)?;
+        Ok(sign_extend_asym(bits, sz))
+    }
+}
+
+impl Iterator for XorIter<'_> {
+    type Item = std::result::Result<(i64, f64), DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.read >= self.total {
+            return None;
+        }
+        match self.step() {
+            Ok(s) => {
+                self.read += 1;
+                Some(Ok(s))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.failed {
+            (0, Some(0))
+        } else {
+            let n = usize::from(self.total - self.read.min(self.total));
+            (0, Some(n))
+        }
+    }
+}
+
+impl std::iter::FusedIterator for XorIter<'_> {}

@@ -1,0 +1,629 @@
+//! `promsnap verify` on real blocks damaged in the test itself, at
+//! structure-aware offsets found with the library's own readers. Every test
+//! asserts the finding's code, severity, path and offset — not just the exit code.
+
+use std::path::{Path, PathBuf};
+
+use promsnap::format::index::{IndexReader, SeriesEntry};
+use serde_json::Value;
+
+use crate::util::{copy_dir, promsnap, testdata};
+
+const SNAP: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
+const BLOCK: &str = "01M88ZEAF15198PYN7F74NS04J";
+
+/// A temp dir holding a copy of the skip-head snapshot (3 real blocks).
+fn snapshot_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    copy_dir(&testdata(SNAP), &dir);
+    (tmp, dir)
+}
+
+fn verify_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["verify", "--json", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = promsnap(&args);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+/// The findings with `code`.
+fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}
+
+/// Asserts exactly the expected finding exists and returns it.
+#[track_caller]
+fn expect(v: &Value, code: &str, severity: &str, path: &str, offset: Option<u64>) -> Value {
+    let fs = with_code(v, code);
+    let f = fs
+        .iter()
+        .find(|f| f["path"] == path && offset.is_none_or(|o| f["offset"] == o));
+    match f {
+        Some(f) => {
+            assert_eq!(f["severity"], severity, "{f}");
+            (*f).clone()
+        }
+        None => panic!(
+            "no {code} finding at {path}@{offset:?}; findings: {}",
+            serde_json::to_string_pretty(&v["findings"]).unwrap()
+        ),
+    }
+}
+
+fn flip(path: &Path, offset: u64, mask: u8) {
+    let mut b = std::fs::read(path).unwrap();
+    b[offset as usize] ^= mask;
+    std::fs::write(path, b).unwrap();
+}
+
+fn write_json(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// The middle series entry of a block's index: (offset, chunk refs, labels string).
+fn middle_series(index: &Path) -> (u64, Vec<(u64, i64, i64)>) {
+    let bytes = std::fs::read(index).unwrap();
+    let r = IndexReader::open(&bytes).unwrap();
+    let mut it = r.series();
+    let mut e = SeriesEntry::default();
+    let mut all = Vec::new();
+    while let Some(x) = it.next_into(&mut e) {
+        x.unwrap();
+        all.push((
+            e.offset,
+            e.chunks
+                .iter()
+                .map(|c| (c.chunk_ref, c.mint, c.maxt))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    all.swap_remove(all.len() / 2)
+}
+
+#[test]
+fn clean_real_fixtures_have_no_errors() {
+    for d in [
+        "prom-2.42-live/data",
+        "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98",
+        SNAP,
+        "backfill-small/blocks",
+        "prom-2.42-nativehist/data/snapshots/20261125T095910Z-571c9d7c71851497",
+    ] {
+        let (code, v) = verify_json(&testdata(d), &[]);
+        let errors: Vec<_> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .collect();
+        assert!(errors.is_empty(), "{d}: {errors:#?}");
+        assert_eq!(code, 0, "{d}");
+        assert_eq!(v["ok"], true);
+        for b in v["blocks"].as_array().unwrap() {
+            assert_eq!(
+                b["counts"]["samples"], b["counts"]["samples_decoded"],
+                "{d}: every sample decoded"
+            );
+        }
+    }
+}
+
+#[test]
+fn chunk_flip_deep_in_segment_names_chunk_series_and_lost_range() {
+    let (_t, dir) = snapshot_copy();
+    let (_, chunks) = middle_series(&dir.join(BLOCK).join("index"));
+    let (cref, mint, maxt) = chunks[0];
+    let off = cref & 0xffff_ffff;
+    flip(&dir.join(BLOCK).join("chunks/000001"), off + 20, 0x10);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let f = expect(
+        &v,
+        "chunk_checksum_mismatch",
+        "error",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(off),
+    );
+    assert_eq!(f["block"], BLOCK);
+    assert!(
+        f["series"].as_str().unwrap().starts_with("{__name__="),
+        "{f}"
+    );
+    assert_eq!(f["time_range"], serde_json::json!([mint, maxt + 1]));
+    // The other blocks are still checked and clean.
+    let blocks = v["blocks"].as_array().unwrap();
+    assert_eq!(blocks.iter().filter(|b| b["status"] == "ok").count(), 2);
+}
+
+#[test]
+fn chunk_data_rewritten_with_valid_crc_is_caught_by_decoding() {
+    let (_t, dir) = snapshot_copy();
+    let (_, chunks) = middle_series(&dir.join(BLOCK).join("index"));
+    let off = (chunks[0].0 & 0xffff_ffff) as usize;
+    let seg = dir.join(BLOCK).join("chunks/000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    // record: uvarint len | enc | data; first timestamp varint starts at data+2.
+    let len = b[off] as usize; // small chunks: one-byte length
+    assert!(len < 128);
+    b[off + 2 + 2] ^= 0x02; // change t0
+    let crc = crc32c::crc32c(&b[off + 1..off + 2 + len]);
+    b[off + 2 + len..off + 6 + len].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&seg, b).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "chunk_meta_mismatch",
+        "error",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(off as u64),
+    );
+    // --quick does not decode samples, so it cannot see this.
+    let (qcode, qv) = verify_json(&dir, &["--quick"]);
+    assert_eq!(qcode, 0, "{qv}");
+}
+
+#[test]
+fn unknown_chunk_encoding() {
+    let (_t, dir) = snapshot_copy();
+    let (_, chunks) = middle_series(&dir.join(BLOCK).join("index"));
+    let off = (chunks[0].0 & 0xffff_ffff) as usize;
+    let seg = dir.join(BLOCK).join("chunks/000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    let len = b[off] as usize;
+    b[off + 1] = 9;
+    let crc = crc32c::crc32c(&b[off + 1..off + 2 + len]);
+    b[off + 2 + len..off + 6 + len].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&seg, b).unwrap();
+    let (_, v) = verify_json(&dir, &[]);
+    expect(
+        &v,
+        "chunk_encoding_unknown",
+        "error",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(off as u64),
+    );
+}
+
+#[test]
+fn chunk_segment_bad_magic() {
+    let (_t, dir) = snapshot_copy();
+    flip(&dir.join(BLOCK).join("chunks/000001"), 1, 0xff);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "chunk_segment_bad_magic",
+        "error",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(0),
+    );
+}
+
+#[test]
+fn truncated_chunk_segment() {
+    let (_t, dir) = snapshot_copy();
+    let seg = dir.join(BLOCK).join("chunks/000001");
+    let len = std::fs::metadata(&seg).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    f.set_len(len / 2).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let refs = with_code(&v, "index_chunk_ref_invalid");
+    let trunc = with_code(&v, "chunk_truncated");
+    assert!(!refs.is_empty() || !trunc.is_empty(), "{v}");
+    for f in refs {
+        assert_eq!(f["path"], format!("{BLOCK}/index"));
+        assert!(f["series"].is_string() && f["time_range"].is_array());
+    }
+}
+
+#[test]
+fn missing_chunk_file_and_missing_index() {
+    let (_t, dir) = snapshot_copy();
+    std::fs::remove_file(dir.join(BLOCK).join("chunks/000001")).unwrap();
+    std::fs::remove_file(dir.join("01M88ZHZN1XRWVWM1RH4GVHSAJ/index")).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "index_chunk_ref_invalid",
+        "error",
+        &format!("{BLOCK}/index"),
+        None,
+    );
+    expect(
+        &v,
+        "file_missing",
+        "error",
+        "01M88ZHZN1XRWVWM1RH4GVHSAJ/index",
+        None,
+    );
+}
+
+#[test]
+fn series_entry_flip_in_the_middle_of_the_series_section() {
+    let (_t, dir) = snapshot_copy();
+    let (off, _) = middle_series(&dir.join(BLOCK).join("index"));
+    flip(&dir.join(BLOCK).join("index"), off + 3, 0x01);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "index_series_checksum",
+        "error",
+        &format!("{BLOCK}/index"),
+        Some(off),
+    );
+    // The walk goes on: the damaged series is missing from the recount, so the stats differ.
+    expect(
+        &v,
+        "meta_stats_mismatch",
+        "error",
+        &format!("{BLOCK}/meta.json"),
+        None,
+    );
+}
+
+#[test]
+fn toc_symbols_postings_and_postings_table_checksums() {
+    type OffsetOf = Box<dyn Fn(&IndexReader<'_>, usize) -> u64>;
+    let cases: [(&str, OffsetOf, &str); 4] = [
+        (
+            "toc",
+            Box::new(|_, len| len as u64 - 52 + 3),
+            "index_toc_checksum",
+        ),
+        (
+            "symbols",
+            Box::new(|r, _| r.toc.symbols + 10),
+            "index_symbols_checksum",
+        ),
+        (
+            "postings",
+            Box::new(|r, _| r.postings_table().unwrap()[5].offset + 8),
+            "index_postings_checksum",
+        ),
+        (
+            "postings_table",
+            Box::new(|r, _| r.toc.postings_table + 12),
+            "index_postings_table_checksum",
+        ),
+    ];
+    for (name, at, code) in cases {
+        let (_t, dir) = snapshot_copy();
+        let index = dir.join(BLOCK).join("index");
+        let bytes = std::fs::read(&index).unwrap();
+        let r = IndexReader::open(&bytes).unwrap();
+        let off = at(&r, bytes.len());
+        let section_start = match name {
+            "toc" => bytes.len() as u64 - 52,
+            "symbols" => r.toc.symbols,
+            "postings" => r.postings_table().unwrap()[5].offset,
+            _ => r.toc.postings_table,
+        };
+        drop(r);
+        flip(&index, off, 0x04);
+        let (exit, v) = verify_json(&dir, &[]);
+        assert_eq!(exit, 1, "{name}");
+        expect(
+            &v,
+            code,
+            "error",
+            &format!("{BLOCK}/index"),
+            Some(section_start),
+        );
+    }
+}
+
+#[test]
+fn index_bad_magic_and_truncation() {
+    let (_t, dir) = snapshot_copy();
+    flip(&dir.join(BLOCK).join("index"), 0, 0xff);
+    let idx2 = dir.join("01M88ZHZN1XRWVWM1RH4GVHSAJ/index");
+    let len = std::fs::metadata(&idx2).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&idx2)
+        .unwrap()
+        .set_len(len - 30)
+        .unwrap();
+    let (_, v) = verify_json(&dir, &[]);
+    expect(
+        &v,
+        "index_bad_magic",
+        "error",
+        &format!("{BLOCK}/index"),
+        Some(0),
+    );
+    // A cut index loses its TOC: the last 52 bytes are no longer a valid TOC.
+    expect(
+        &v,
+        "index_toc_checksum",
+        "error",
+        "01M88ZHZN1XRWVWM1RH4GVHSAJ/index",
+        Some(len - 30 - 52),
+    );
+}
+
+#[test]
+fn meta_json_damage_classes() {
+    let (_t, dir) = snapshot_copy();
+    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
+    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    std::fs::write(
+        dir.join(b1).join("meta.json"),
+        b"{\"ulid\": \"01M88ZHZPXFRQK5144XJKD707B\",\n \"minTime\": oops}",
+    )
+    .unwrap();
+    write_json(&dir.join(b2).join("meta.json"), |m| m["version"] = 3.into());
+    write_json(&dir.join(BLOCK).join("meta.json"), |m| {
+        m["ulid"] = "01M88ZEAF15198PYN7F74NS04K".into();
+        m["stats"]["numSamples"] = 5.into();
+    });
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let f = expect(
+        &v,
+        "meta_invalid",
+        "error",
+        &format!("{b1}/meta.json"),
+        None,
+    );
+    assert!(
+        f["offset"].as_u64().unwrap() > 40,
+        "offset points into the JSON: {f}"
+    );
+    expect(
+        &v,
+        "meta_version_unsupported",
+        "error",
+        &format!("{b2}/meta.json"),
+        None,
+    );
+    expect(
+        &v,
+        "meta_ulid_mismatch",
+        "error",
+        &format!("{BLOCK}/meta.json"),
+        None,
+    );
+    let s = expect(
+        &v,
+        "meta_stats_mismatch",
+        "error",
+        &format!("{BLOCK}/meta.json"),
+        None,
+    );
+    assert!(
+        s["message"].as_str().unwrap().contains("numSamples is 5"),
+        "{s}"
+    );
+}
+
+#[test]
+fn meta_time_range_reversed_and_chunks_outside() {
+    let (_t, dir) = snapshot_copy();
+    write_json(&dir.join(BLOCK).join("meta.json"), |m| {
+        let min = m["minTime"].as_i64().unwrap();
+        m["maxTime"] = (min + 1000).into();
+    });
+    write_json(&dir.join("01M88ZHZN1XRWVWM1RH4GVHSAJ/meta.json"), |m| {
+        m["maxTime"] = m["minTime"].clone();
+    });
+    let (_, v) = verify_json(&dir, &[]);
+    let out = expect(
+        &v,
+        "chunk_outside_block",
+        "error",
+        &format!("{BLOCK}/index"),
+        None,
+    );
+    assert!(out["series"].is_string() && out["time_range"].is_array());
+    expect(
+        &v,
+        "meta_time_range_invalid",
+        "error",
+        "01M88ZHZN1XRWVWM1RH4GVHSAJ/meta.json",
+        None,
+    );
+}
+
+#[test]
+fn deletable_and_failed_flags_are_warnings() {
+    let (_t, dir) = snapshot_copy();
+    write_json(&dir.join(BLOCK).join("meta.json"), |m| {
+        m["compaction"]["deletable"] = true.into();
+        m["compaction"]["failed"] = true.into();
+    });
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 0, "warnings only");
+    expect(
+        &v,
+        "meta_deletable",
+        "warning",
+        &format!("{BLOCK}/meta.json"),
+        None,
+    );
+    expect(
+        &v,
+        "meta_compaction_failed",
+        "warning",
+        &format!("{BLOCK}/meta.json"),
+        None,
+    );
+}
+
+#[test]
+fn tombstones_damage_classes() {
+    let (_t, dir) = snapshot_copy();
+    // A valid file whose one entry names a series that does not exist.
+    let body = [0x7f_u8, 0x02, 0x04];
+    let mut t = vec![0x01, 0x30, 0xBA, 0x30, 0x01];
+    t.extend_from_slice(&body);
+    t.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
+    std::fs::write(dir.join(BLOCK).join("tombstones"), &t).unwrap();
+    // A flipped CRC, and a bad magic.
+    let t2 = dir.join("01M88ZHZN1XRWVWM1RH4GVHSAJ/tombstones");
+    flip(&t2, 7, 0x01);
+    let t3 = dir.join("01M88ZHZPXFRQK5144XJKD707B/tombstones");
+    flip(&t3, 0, 0x01);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "tombstone_dangling_series",
+        "warning",
+        &format!("{BLOCK}/tombstones"),
+        Some(5),
+    );
+    expect(
+        &v,
+        "tombstones_checksum",
+        "error",
+        "01M88ZHZN1XRWVWM1RH4GVHSAJ/tombstones",
+        Some(5),
+    );
+    expect(
+        &v,
+        "tombstones_bad_magic",
+        "error",
+        "01M88ZHZPXFRQK5144XJKD707B/tombstones",
+        Some(0),
+    );
+}
+
+#[test]
+fn overlapping_duplicate_block_and_tmp_leftover() {
+    let (_t, dir) = snapshot_copy();
+    let dup = "01M88ZEAF15198PYN7F74NS04Z";
+    copy_dir(&dir.join(BLOCK), &dir.join(dup));
+    write_json(&dir.join(dup).join("meta.json"), |m| m["ulid"] = dup.into());
+    copy_dir(
+        &dir.join(BLOCK),
+        &dir.join(format!("{BLOCK}.tmp-for-creation")),
+    );
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 0, "overlaps and leftovers are warnings: {v}");
+    let f = expect(&v, "overlap_duplicate_block", "warning", dup, None);
+    assert!(f["time_range"].is_array());
+    expect(
+        &v,
+        "tmp_dir_leftover",
+        "warning",
+        &format!("{BLOCK}.tmp-for-creation"),
+        None,
+    );
+}
+
+#[test]
+fn true_overlap_and_parent_present_are_explained() {
+    let (_t, dir) = snapshot_copy();
+    // A block that overlaps another and is not a copy of it: vertical merge.
+    let other = "01M88ZEAF15198PYN7F74NS05Z";
+    copy_dir(&dir.join(BLOCK), &dir.join(other));
+    write_json(&dir.join(other).join("meta.json"), |m| {
+        m["ulid"] = other.into();
+        m["compaction"]["sources"] = serde_json::json!([other]);
+    });
+    // The level-2 block lists BLOCK as a parent: Prometheus would delete BLOCK.
+    write_json(&dir.join("01M88ZHZPXFRQK5144XJKD707B/meta.json"), |m| {
+        m["compaction"]["parents"] = serde_json::json!([{"ulid": BLOCK, "minTime": 1795597560123i64, "maxTime": 1795597680000i64}]);
+    });
+    let (_, v) = verify_json(&dir, &[]);
+    expect(&v, "overlap_vertical_merge", "warning", other, None);
+    let p = expect(&v, "parent_block_present", "warning", BLOCK, None);
+    assert_eq!(
+        p["time_range"],
+        serde_json::json!([1795597560123i64, 1795597680000i64])
+    );
+}
+
+#[test]
+fn target_version_reports_encodings_too_new() {
+    let d = testdata("prom-2.42-nativehist/data/snapshots/20261125T095912Z-632fd1ed663fcbfa");
+    let (code, v) = verify_json(&d, &["--target-version", "2.39"]);
+    assert_eq!(code, 1);
+    let fs = with_code(&v, "encoding_too_new");
+    assert!(fs.len() >= 4, "{fs:?}");
+    assert!(
+        fs.iter()
+            .all(|f| f["path"].as_str().unwrap().ends_with("/chunks"))
+    );
+    let (code, _) = verify_json(&d, &["--target-version", "2.42"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn verify_is_read_only() {
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::PermissionsExt;
+    let (_t, dir) = snapshot_copy();
+    // Make the tree read-only, then hash and stat every file before and after.
+    fn walk(d: &Path, out: &mut BTreeMap<PathBuf, (u32, Option<std::time::SystemTime>, Vec<u8>)>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                walk(&e.path(), out);
+            }
+            let content = if m.is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            out.insert(
+                e.path(),
+                (
+                    crc32c::crc32c(&content),
+                    m.modified().ok(),
+                    content.len().to_le_bytes().to_vec(),
+                ),
+            );
+        }
+    }
+    fn set_ro(d: &Path, ro: bool) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                set_ro(&e.path(), ro);
+            }
+            let mode = if e.file_type().unwrap().is_dir() {
+                if ro { 0o555 } else { 0o755 }
+            } else if ro {
+                0o444
+            } else {
+                0o644
+            };
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+    set_ro(&dir, true);
+    let mut before = BTreeMap::new();
+    walk(&dir, &mut before);
+    for args in [vec!["verify"], vec!["ls"], vec!["dump"]] {
+        let mut a = args.clone();
+        a.push(dir.to_str().unwrap());
+        let out = promsnap(&a);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut after = BTreeMap::new();
+    walk(&dir, &mut after);
+    set_ro(&dir, false);
+    assert_eq!(before, after, "the source tree changed");
+}
