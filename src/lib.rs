@@ -18,6 +18,7 @@ pub mod dump;
 pub mod error;
 pub mod fileutil;
 pub mod format;
+pub mod gaps;
 pub mod gofmt;
 pub mod layout;
 pub mod list;

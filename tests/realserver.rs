@@ -286,7 +286,10 @@ fn run_servers(base: &Path) -> Run {
     let snapshot_taken = now_ms();
     assert_eq!(st, 200, "snapshot: {body}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("snapshot json");
-    let name = v["data"]["name"].as_str().expect("snapshot name").to_string();
+    let name = v["data"]["name"]
+        .as_str()
+        .expect("snapshot name")
+        .to_string();
     let snapshot = master_data.join("snapshots").join(name);
     eprintln!("realserver: snapshot {}", snapshot.display());
 
@@ -362,7 +365,11 @@ fn shared_run() -> Option<&'static Run> {
                 .keep(),
         };
         let run = run_servers(&base);
-        std::fs::write(base.join("run.json"), serde_json::to_string_pretty(&run).unwrap()).unwrap();
+        std::fs::write(
+            base.join("run.json"),
+            serde_json::to_string_pretty(&run).unwrap(),
+        )
+        .unwrap();
         Some(run)
     })
     .as_ref()
@@ -401,10 +408,23 @@ struct Outcome {
 fn evaluate(run: &Run, s: &SlaveRun) -> Outcome {
     let snap = run.snapshot.to_str().unwrap();
     let master = s.master_at_start.to_str().unwrap();
-    let (obs, up, t0) = (s.observed_at.to_string(), s.up.to_string(), run.t0.to_string());
+    let (obs, up, t0) = (
+        s.observed_at.to_string(),
+        s.up.to_string(),
+        run.t0.to_string(),
+    );
     let cov = json(&[
-        "coverage", snap, "--master", master, "--observed-at", &obs, "--slave-up", &up, "--rw-start",
-        &t0, "--json",
+        "coverage",
+        snap,
+        "--master",
+        master,
+        "--observed-at",
+        &obs,
+        "--slave-up",
+        &up,
+        "--rw-start",
+        &t0,
+        "--json",
     ]);
     let coverage_end = cov["coverage_end"].as_i64().expect("coverage_end");
     let predicted = cov["loss_windows"]

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod coverage;
 mod dump;
+mod gaps;
 mod ls;
 mod table;
 pub mod time;
@@ -37,6 +39,10 @@ enum Command {
     Ls(ls::LsArgs),
     /// Print every sample, byte-identical to `promtool tsdb dump`.
     Dump(dump::DumpArgs),
+    /// The data-loss window of a snapshot + remote-write replica, from files.
+    Coverage(coverage::CoverageArgs),
+    /// Per-series holes; with --against, what another directory has and this one has not.
+    Gaps(gaps::GapsArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
 }
@@ -49,6 +55,8 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
+        Command::Coverage(a) => coverage::run(a, &mut out),
+        Command::Gaps(a) => gaps::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));

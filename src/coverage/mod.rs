@@ -138,6 +138,10 @@ pub struct CoverageReport {
     pub snapshot_time_source: Source,
     /// `C_snap` (ms): the slave's minValidTime.
     pub coverage_end: Option<i64>,
+    /// Slave ready time as given (ms).
+    pub slave_up: Option<i64>,
+    /// Remote write start as given (ms); absent: assumed before the snapshot.
+    pub rw_start: Option<i64>,
     /// Master block range `R` (ms).
     pub block_range: i64,
     /// Where `block_range` came from.
@@ -267,6 +271,8 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         snapshot_time,
         snapshot_time_source: snap.snapshot_time_source,
         coverage_end: snap.coverage_end,
+        slave_up: opts.slave_up,
+        rw_start: opts.rw_start,
         block_range: r,
         block_range_source: snap.block_range_source,
         head_included: snap.head_included,

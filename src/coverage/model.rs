@@ -165,7 +165,17 @@ pub fn truncation_times(head_min: i64, r: i64, delay: i64, after: i64, n: usize)
     if r <= 0 {
         return out;
     }
-    let aligned = head_min.div_euclid(r) * r;
+    let mut aligned = head_min.div_euclid(r) * r;
+    // A head min a little past a grid line is the first sample's phase, not
+    // a fresh start.
+    let head_min = if head_min - aligned <= r / 10 {
+        aligned
+    } else {
+        head_min
+    };
+    if head_min != aligned {
+        aligned = head_min.div_euclid(r) * r;
+    }
     // Grid of compaction times: aligned + (k + 1.5) R + delay, k ∈ ℤ; the
     // head-min special case only moves k = 0 when head_min is unaligned.
     let base = aligned + r + r / 2 + delay;

@@ -195,6 +195,15 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             run_max = Some((b.max_time, &b.ulid));
         }
     }
+    // A step shorter than a scrape is the samples' phase (blocks start at
+    // their first sample), not a hole.
+    let newest_dir = listing.blocks.last().map(|b| b.dir.clone());
+    let phase = newest_dir
+        .as_deref()
+        .and_then(infer_interval)
+        .unwrap_or(15_000)
+        .max(r / 100);
+    holes.retain(|h| h.to - h.from > phase);
     for h in &holes {
         findings.push(Finding::warning(format!(
             "hole between blocks: no data from {} to {} ({})",
@@ -250,7 +259,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             .map(|b| b.max_time)
             .max();
         if let Some(p) = prev
-            && p != h.min_time
+            && (h.min_time - p).abs() > phase
         {
             findings.push(Finding::note(format!(
                 "the head block starts at {} but the previous block ends at {}: the master had a gap or a fresh \
