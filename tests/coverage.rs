@@ -117,7 +117,7 @@ fn write_block(dir: &Path, id: &str, min: i64, max: i64) {
     let b = dir.join(id);
     std::fs::create_dir_all(&b).unwrap();
     let meta = format!(
-        r#"{{"ulid":"{id}","minTime":{min},"maxTime":{max},"stats":{{"numSamples":1,"numSeries":1,"numChunks":1}},"compaction":{{"level":1,"sources":["{id}"]}},"version":1}}"#
+        r#"{{"ulid":"{id}","minTime":{min},"maxTime":{max},"stats":{{"numSamples":1,"numSeries":100000,"numChunks":1}},"compaction":{{"level":1,"sources":["{id}"]}},"version":1}}"#
     );
     std::fs::write(b.join("meta.json"), meta).unwrap();
 }

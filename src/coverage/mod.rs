@@ -239,6 +239,11 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         inp.slave_up = opts.slave_up;
         inp.wal = wal.clone();
         inp.scrape_interval = scrape_interval;
+        inp.series = snap
+            .head_block
+            .as_ref()
+            .or(snap.blocks.last())
+            .map(|b| b.num_series);
         if snap.compaction_delay.is_none() {
             assumptions.push(
                 "master compaction phase not calibrated (no level-1 block besides the head block): block writes \
@@ -377,7 +382,7 @@ pub fn fmt_dur(ms: i64) -> String {
         s.push_str(&format!("{m}m"));
     }
     if v > 0 {
-        if v % 1000 == 0 {
+        if v.is_multiple_of(1000) {
             s.push_str(&format!("{}s", v / 1000));
         } else if v < 1000 && d == 0 && h == 0 && m == 0 {
             s.push_str(&format!("{v}ms"));

@@ -117,6 +117,13 @@ pub struct ModelInput {
     pub max_backoff: i64,
     /// Wait of the WAL watcher before it restarts after an error (5 s).
     pub restart_delay: i64,
+    /// Series the master scrapes (the head block's numSeries), for L3.
+    pub series: Option<u64>,
+    /// `max_samples_per_send × max_shards` of the queue: 500 × 200 before
+    /// v2.44, 2000 × 50 since; 100 000 either way.
+    pub queue_span_samples: u64,
+    /// How often the queue reshards (10 s) plus its `batch_send_deadline` (5 s).
+    pub reshard_and_flush: i64,
 }
 
 impl ModelInput {
@@ -136,6 +143,9 @@ impl ModelInput {
             scrape_timeout: 10 * SECOND,
             max_backoff: 5 * SECOND,
             restart_delay: 5 * SECOND,
+            series: None,
+            queue_span_samples: 100_000,
+            reshard_and_flush: 15 * SECOND,
         }
     }
 }
@@ -222,11 +232,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let t_ws = match inp.rw_start {
         Some(t) => t,
         None => {
-            assumptions.push(format!(
+            assumptions.push(
                 "remote write to the slave was already running before the snapshot and was not restarted \
                  (no --rw-start): the stall position is taken as just before the coverage end; an earlier \
                  start can only bring the deadline forward"
-            ));
+                    .to_string(),
+            );
             c.min(inp.snapshot_time) - 1
         }
     };
@@ -304,10 +315,9 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 latest: lo.max(hi),
                 watcher_position: t_b,
                 basis: "high_volume".into(),
-                why: format!(
-                    "the first master truncation more than R/2 after the stall position deletes the segments \
-                     after the watcher's; low-volume masters are overtaken 3R–5R after it"
-                ),
+                why: "the first master truncation more than R/2 after the stall position deletes the segments \
+                      after the watcher's; low-volume masters are overtaken 3R–5R after it"
+                    .to_string(),
             }
         }
     };
@@ -346,16 +356,39 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
     if !l1 && !l2 && t_ws < c {
+        // Each shard's request that crosses C_snap is refused whole. A shard
+        // holds series/shards series, so one batch spans up to
+        // max_samples_per_send·shards/series scrapes; and it cannot hold
+        // samples newer than the catch-up (backoff + reshard + flush after up).
+        let scrapes = inp
+            .series
+            .filter(|&n| n > 0)
+            .map(|n| inp.queue_span_samples.div_ceil(n).max(1) as i64);
+        let by_batches = scrapes.map(|k| k.saturating_mul(inp.scrape_interval));
+        let by_catchup = inp
+            .slave_up
+            .map(|u| u.max(c) + inp.max_backoff + inp.reshard_and_flush - c);
+        let extent = match (by_batches, by_catchup) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => inp.scrape_interval,
+        }
+        .max(inp.scrape_interval);
         windows.push(LossWindow {
             cause: Cause::L3,
             from: c,
-            to: c + inp.scrape_interval,
+            to: c + extent,
             to_earliest: None,
             certainty: Certainty::Bound,
-            why: "PRW 1.0: the request that mixes samples older than the coverage end (rejected as out of bounds) \
-                  with newer ones is refused whole (400) and dropped: at most one batch per shard, about one scrape \
-                  just after the coverage end, for some series"
-                .into(),
+            why: format!(
+                "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+                 is refused whole (400) and dropped: one such batch per shard, for the series of that shard; with \
+                 {} series a batch spans up to {} (max_samples_per_send × max_shards = {} samples), and no more than \
+                 the catch-up after the slave is up",
+                inp.series.map_or("an unknown number of".into(), |n| n.to_string()),
+                by_batches.map_or("?".into(), crate::coverage::fmt_dur),
+                inp.queue_span_samples
+            ),
         });
         if inp.head_included {
             windows.push(LossWindow {
@@ -450,6 +483,7 @@ mod tests {
     fn seed(rw: Option<i64>, snap: i64, up: i64) -> ModelOutput {
         // Blocks every 2 h on even hours; head min 00:00; C_snap = snapshot.
         let mut inp = ModelInput::new(2 * H, snap, DAY, snap);
+        inp.series = Some(100_000);
         inp.rw_start = rw;
         inp.slave_up = Some(up);
         compute(&inp)
@@ -459,9 +493,12 @@ mod tests {
     fn truncations_on_odd_hours() {
         let t = truncation_times(DAY, 2 * H, 0, DAY, 3);
         assert_eq!(t, vec![DAY + H, DAY + 3 * H, DAY + 5 * H]);
-        // Unaligned fresh start at 00:10: first block written at 03:10, then 05:00.
-        let t = truncation_times(DAY + 10 * M, 2 * H, 0, DAY, 2);
-        assert_eq!(t, vec![DAY + 3 * H + 10 * M, DAY + 5 * H]);
+        // Unaligned fresh start at 00:30: first block written at 03:30, then 05:00.
+        let t = truncation_times(DAY + 30 * M, 2 * H, 0, DAY, 2);
+        assert_eq!(t, vec![DAY + 3 * H + 30 * M, DAY + 5 * H]);
+        // A head min a few seconds past the grid is sample phase, not a fresh start.
+        let t = truncation_times(DAY + 1_000, 2 * H, 0, DAY, 1);
+        assert_eq!(t, vec![DAY + H]);
         let t = truncation_times(DAY, 2 * H, 0, DAY + 90 * M, 2);
         assert_eq!(t, vec![DAY + 3 * H, DAY + 5 * H]);
     }

@@ -129,7 +129,8 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
 
     // Which segment holds the watcher's next sample (the first after t_b)?
     let w: u32;
-    if oldest_live.is_some_and(|m| t_b >= m) || oldest_live.is_none() {
+    let nothing_deleted = wal.checkpoint.is_none() && first == 0;
+    if oldest_live.is_none_or(|m| t_b >= m) || nothing_deleted {
         w = segs
             .iter()
             .find(|s| s.max_t.is_some_and(|m| m > t_b))
