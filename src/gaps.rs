@@ -187,11 +187,25 @@ fn read_block(dir: &Path, opts: &GapsOptions, out: &mut SeriesTimes) -> crate::e
 }
 
 /// Adds the head's samples from `wal/` (checkpoint + segments).
-fn read_wal_times(wal: &Path, _opts: &GapsOptions, out: &mut SeriesTimes) {
-    out.errors.push(format!(
-        "{}: head samples not read (WAL reader not available yet): only blocks are compared",
-        wal.display()
-    ));
+fn read_wal_times(wal: &Path, opts: &GapsOptions, out: &mut SeriesTimes) {
+    let sels = &opts.selectors;
+    let mut keep = |ls: &[(String, String)]| -> Option<String> {
+        let v: Vec<(&[u8], &[u8])> = ls
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        if !matches_any(sels, &v) {
+            return None;
+        }
+        let mut key = String::new();
+        format_labels(&mut key, &v);
+        Some(key)
+    };
+    let (errors, max_t) =
+        crate::coverage::walread::head_times(wal, &mut keep, (opts.from, opts.to), &mut out.series);
+    out.sources.wal = true;
+    out.sources.wal_until = max_t;
+    out.errors.extend(errors);
 }
 
 /// A hole in one series: no sample strictly between `from` and `to`.

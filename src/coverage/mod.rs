@@ -20,7 +20,7 @@
 pub mod model;
 pub mod snapshot;
 pub mod wal;
-mod walread;
+pub(crate) mod walread;
 
 use std::path::{Path, PathBuf};
 
@@ -239,6 +239,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         inp.slave_up = opts.slave_up;
         inp.wal = wal.clone();
         inp.scrape_interval = scrape_interval;
+        inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
         inp.series = snap
             .head_block
             .as_ref()

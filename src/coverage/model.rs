@@ -119,6 +119,9 @@ pub struct ModelInput {
     pub restart_delay: i64,
     /// Series the master scrapes (the head block's numSeries), for L3.
     pub series: Option<u64>,
+    /// The oldest sample of the snapshot (its oldest block's minTime): no
+    /// compaction happened before `first_sample + 1.5R`.
+    pub first_sample: Option<i64>,
     /// `max_samples_per_send × max_shards` of the queue: 500 × 200 before
     /// v2.44, 2000 × 50 since; 100 000 either way.
     pub queue_span_samples: u64,
@@ -144,6 +147,7 @@ impl ModelInput {
             max_backoff: 5 * SECOND,
             restart_delay: 5 * SECOND,
             series: None,
+            first_sample: None,
             queue_span_samples: 100_000,
             reshard_and_flush: 15 * SECOND,
         }
@@ -275,7 +279,22 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // negligible) from the start of remote write until the slave is up.
     let t_b = t_ws;
     let truncs_from = t_b.min(inp.snapshot_time);
-    let truncations = truncation_times(inp.head_min, r, inp.compaction_delay, truncs_from, 12);
+    let mut truncations = truncation_times(inp.head_min, r, inp.compaction_delay, truncs_from, 12);
+    // A master that started (fresh) at `first_sample` wrote its first block
+    // 1.5 R later and none before; its later blocks are on the grid.
+    if let Some(m0) = inp.first_sample {
+        let aligned = m0.div_euclid(r) * r;
+        if m0 - aligned > r / 10 {
+            let first = m0 + r + r / 2 + inp.compaction_delay;
+            let grid_from = aligned + r + r + r / 2;
+            truncations.retain(|&t| t >= grid_from);
+            if first >= truncs_from {
+                truncations.insert(0, first);
+            }
+        } else {
+            truncations.retain(|&t| t >= m0 + r + r / 2);
+        }
+    }
 
     // Deadline: exact on the real WAL if we have it, closed forms otherwise.
     let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))

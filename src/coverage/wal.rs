@@ -154,12 +154,21 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
                 fmt_dur(span)
             ));
         } else {
+            // The truncation that made the checkpoint: the last forecast one
+            // before the observation (and the checkpoint's mtime, if older).
+            let bound = wal
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.mtime)
+                .unwrap_or(wal.observed_at)
+                .min(wal.observed_at);
             out.overtaken_at = Some(
-                wal.checkpoint
-                    .as_ref()
-                    .and_then(|c| c.mtime)
-                    .unwrap_or(wal.observed_at)
-                    .min(wal.observed_at),
+                truncations
+                    .iter()
+                    .copied()
+                    .filter(|&t| t <= bound)
+                    .max()
+                    .unwrap_or(bound),
             );
             out.already = true;
             out.watcher_segment = None;
@@ -310,9 +319,9 @@ mod tests {
             segment_size: DEFAULT_SEGMENT_SIZE,
             findings: vec![],
         };
-        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 330_000], M);
+        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M);
         assert!(o.already);
-        assert_eq!(o.overtaken_at, Some(t0 + 5 * M));
+        assert_eq!(o.overtaken_at, Some(t0 + 270_000));
         // In the last deleted segment: survives the next truncation.
         let o = simulate_overtake(&wal, t0 + 100_000, &[t0 + 330_000], M);
         assert!(!o.already);
