@@ -278,3 +278,36 @@ fn wal_with_missing_segment_is_a_finding() {
     assert_eq!(v["wal"]["segments"].as_array().unwrap().len(), 2);
     assert!(v["deadline"].is_object());
 }
+
+/// The master's WAL as it was 6 s after the snapshot: low volume (segments
+/// rotate only at truncations), so the reader stalled at C_snap in segment 4
+/// is overtaken when the 2/3 rule first deletes segment 5: at 09:19.
+#[test]
+fn master_wal_gives_the_exact_deadline() {
+    let p = testdata(WITH_HEAD);
+    let m = testdata("prom-2.42-live/data");
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--master",
+        m.to_str().unwrap(),
+        "--observed-at",
+        "2026-11-25T09:12:40Z",
+        "--slave-up",
+        "2026-11-25T09:13:00Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{:#}", v["findings"]);
+    let segs = v["wal"]["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 3);
+    for w in segs.windows(2) {
+        assert!(w[0]["max_t"].as_i64().unwrap() < w[1]["min_t"].as_i64().unwrap());
+    }
+    assert_eq!(v["wal"]["checkpoint"]["name"], "checkpoint.00000001");
+    assert_eq!(v["wal"]["coverage_end_in_live_segment"], true);
+    assert_eq!(v["deadline"]["basis"], "wal");
+    // 09:19:00 plus the compaction delay calibrated from the level-1 ULIDs.
+    let d = v["deadline"]["at"].as_i64().unwrap();
+    assert!((1_795_598_340_000..1_795_598_345_000).contains(&d), "{d}");
+    assert!(v["verdict"].as_str().unwrap().starts_with("No real loss"));
+}

@@ -97,3 +97,29 @@ fn holes_in_a_single_series_are_found() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Holes in dir"));
 }
+
+/// The data dir's head is only in its WAL: read through it, the data dir has
+/// every sample the snapshot's head block has.
+#[test]
+fn data_dir_head_is_read_from_the_wal() {
+    let data = testdata("prom-2.42-live/data");
+    let snap = testdata(WITH_HEAD);
+    let (code, v) = run_json(&[
+        "gaps",
+        data.to_str().unwrap(),
+        "--against",
+        snap.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{:#}", v["errors"]);
+    assert_eq!(v["dir"]["wal"], true);
+    assert!(v["dir"]["wal_until"].as_i64().unwrap() >= 1_795_597_954_510);
+    assert_eq!(
+        v["missing"]["merged"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        v["missing"]["merged"]
+    );
+    // Series born after the snapshot are only in the data dir.
+    assert!(v["dir"]["series"].as_u64() >= v["against"]["series"].as_u64());
+}
