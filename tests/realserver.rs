@@ -26,6 +26,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::util::{copy_dir, promsnap};
 
+/// Copies a directory that a running server may change: files deleted
+/// meanwhile (a WAL truncation) are skipped.
+fn copy_live_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    let Ok(rd) = std::fs::read_dir(src) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() {
+            copy_live_dir(&e.path(), &to);
+        } else if let Err(err) = std::fs::copy(e.path(), &to)
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            panic!("copy {}: {err}", e.path().display());
+        }
+    }
+}
+
 const SCRAPE_MS: i64 = 1_000;
 
 fn now_ms() -> i64 {
@@ -234,10 +253,8 @@ fn start_slave(
     // The master's WAL as it is at slave start: the input of `coverage --master`.
     let copy = base.join(format!("master-at-{name}-start"));
     let observed_at = now_ms();
-    copy_dir(&master_data.join("wal"), &copy.join("wal"));
-    if master_data.join("chunks_head").is_dir() {
-        copy_dir(&master_data.join("chunks_head"), &copy.join("chunks_head"));
-    }
+    copy_live_dir(&master_data.join("wal"), &copy.join("wal"));
+    copy_live_dir(&master_data.join("chunks_head"), &copy.join("chunks_head"));
     let data = base.join(name);
     copy_dir(snapshot, &data);
     let mut s = Server::start(

@@ -248,6 +248,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     assumptions.push(
         "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
     );
+    assumptions.push(
+        "not modelled, none assumed: L5 (sample_age_limit), L7 (404/413/429 answers: the slave must run with \
+         --web.enable-remote-write-receiver), L9 (native histograms need send_native_histograms), L10 (masters \
+         v2.51.0–v2.53.0 skip samples after a long stall)"
+            .to_string(),
+    );
     assumptions.push(format!(
         "master not restarted and its remote_write block unchanged until the slave has caught up; \
          default queue backoff (max {}s) and watcher restart delay ({}s)",
