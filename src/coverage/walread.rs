@@ -112,6 +112,12 @@ fn decompress(type_byte: u8, data: Vec<u8>, at: usize) -> Item {
     }
 }
 
+/// A label set as read from a Series record.
+pub(crate) type LabelPairs = Vec<(String, String)>;
+
+/// Maps a series' labels to the key its samples are kept under (`None`: skip).
+pub(crate) type KeepFn<'a> = dyn FnMut(&[(String, String)]) -> Option<String> + 'a;
+
 struct Cur<'a> {
     b: &'a [u8],
     p: usize,
@@ -151,7 +157,7 @@ impl Cur<'_> {
 }
 
 /// Series refs and labels of a Series (1) record.
-pub(crate) fn series(rec: &[u8]) -> Option<Vec<(u64, Vec<(String, String)>)>> {
+pub(crate) fn series(rec: &[u8]) -> Option<Vec<(u64, LabelPairs)>> {
     let mut c = Cur { b: rec, p: 1 };
     let mut out = Vec::new();
     while !c.done() {
@@ -400,7 +406,7 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
 /// by the label set; calls `keep` to filter series. Returns errors found.
 pub(crate) fn head_times(
     dir: &Path,
-    keep: &mut dyn FnMut(&[(String, String)]) -> Option<String>,
+    keep: &mut KeepFn<'_>,
     range: (i64, i64),
     out: &mut HashMap<String, Vec<i64>>,
 ) -> (Vec<String>, Option<i64>) {
