@@ -286,7 +286,7 @@ pub struct GapsReport {
 pub fn median_step(ts: &[i64]) -> Option<i64> {
     let mut d: Vec<i64> = ts
         .windows(2)
-        .filter_map(|w| Some(w.get(1)? - w.first()?))
+        .filter_map(|w| Some(w.get(1)?.saturating_sub(*w.first()?)))
         .collect();
     if d.is_empty() {
         return None;
@@ -300,7 +300,7 @@ pub fn holes(ts: &[i64], interval: i64) -> Vec<Hole> {
     let limit = interval.saturating_mul(3) / 2;
     ts.windows(2)
         .filter_map(|w| match w {
-            [a, b] if b - a > limit => Some(Hole { from: *a, to: *b }),
+            [a, b] if b.saturating_sub(*a) > limit => Some(Hole { from: *a, to: *b }),
             _ => None,
         })
         .collect()

@@ -311,3 +311,38 @@ fn master_wal_gives_the_exact_deadline() {
     assert!((1_795_598_340_000..1_795_598_345_000).contains(&d), "{d}");
     assert!(v["verdict"].as_str().unwrap().starts_with("No real loss"));
 }
+
+/// meta.json times at the ends of i64 (damage): findings, no overflow.
+#[test]
+fn implausible_block_times_are_left_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("20261125T091234Z-0000000000000000");
+    let id = ulid(DAY, 7);
+    let b = snap.join(&id);
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(
+        b.join("meta.json"),
+        format!(
+            r#"{{"ulid":"{id}","minTime":-9223372036854775808,"maxTime":9223372036854775807,"compaction":{{"level":1,"sources":["{id}"]}},"version":1}}"#
+        ),
+    )
+    .unwrap();
+    write_block(&snap, &ulid(DAY + H, 8), DAY, DAY + 2 * H);
+    let s = snap.to_str().unwrap();
+    let (code, v) = run_json(&[
+        "coverage",
+        s,
+        "--slave-up",
+        "0",
+        "--rw-start",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["blocks"].as_array().unwrap().len(), 1);
+    assert_eq!(v["coverage_end"], DAY + 2 * H);
+    let out = promsnap(&["coverage", s, "--slave-up", "9223372036854775807"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = promsnap(&["coverage", s]);
+    assert_eq!(out.status.code(), Some(1));
+}

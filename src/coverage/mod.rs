@@ -190,6 +190,31 @@ impl CoverageReport {
 /// Computes the report. Errors only when the snapshot path is unusable;
 /// bad blocks and WAL damage become findings and a partial answer.
 pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
+    for (name, t) in [
+        ("--observed-at", opts.observed_at),
+        ("--slave-up", opts.slave_up),
+        ("--rw-start", opts.rw_start),
+    ] {
+        if let Some(t) = t
+            && !plausible(t)
+        {
+            return Err(crate::error::Error::Usage(format!(
+                "{name} {t}: not a plausible time (Unix ms within ±10^13)"
+            )));
+        }
+    }
+    for (name, d) in [
+        ("--block-range", opts.block_range),
+        ("--scrape-interval", opts.scrape_interval),
+    ] {
+        if let Some(d) = d
+            && !(1..=PLAUSIBLE_MS / 100).contains(&d)
+        {
+            return Err(crate::error::Error::Usage(format!(
+                "{name}: must be positive and under about 3 years"
+            )));
+        }
+    }
     let snap = snapshot::analyze(snapshot, opts.block_range)?;
     let mut findings = snap.findings.clone();
     let mut assumptions = Vec::new();
@@ -331,6 +356,16 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
         Err(e) => findings.push(Finding::error(format!("slave dir unreadable: {e}"))),
     }
     part
+}
+
+/// Times beyond ±10¹³ ms (about ±316 years around 1970) are not taken as
+/// real: they come from damaged files or typos, and would overflow the
+/// arithmetic.
+pub const PLAUSIBLE_MS: i64 = 10_000_000_000_000;
+
+/// True for a time `coverage` can reason about.
+pub fn plausible(t: i64) -> bool {
+    (-PLAUSIBLE_MS..=PLAUSIBLE_MS).contains(&t)
 }
 
 /// Unix ms as RFC 3339 UTC (`2026-11-25T09:12:34.511Z`; `.000` omitted).

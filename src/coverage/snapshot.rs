@@ -127,6 +127,13 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             )));
             continue;
         };
+        if !super::plausible(m.min_time) || !super::plausible(m.max_time) {
+            findings.push(Finding::error(format!(
+                "block {} has an implausible range [{}, {}): left out",
+                m.ulid, m.min_time, m.max_time
+            )));
+            continue;
+        }
         if m.max_time <= m.min_time {
             findings.push(Finding::error(format!(
                 "block {} has a reversed or empty range [{}, {}): left out",

@@ -238,6 +238,12 @@ fn scan_file(path: &Path, kind: SegmentKind, index: u32, name: String) -> Segmen
                     match sample_times(rec) {
                         Some(v) => {
                             for (_, t) in v {
+                                if !super::plausible(t) {
+                                    r.problem.get_or_insert_with(|| {
+                                        format!("implausible sample time {t} ignored")
+                                    });
+                                    continue;
+                                }
                                 r.min_t = Some(r.min_t.map_or(t, |m| m.min(t)));
                                 r.max_t = Some(r.max_t.map_or(t, |m| m.max(t)));
                             }
