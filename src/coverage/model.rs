@@ -127,6 +127,8 @@ pub struct ModelInput {
     pub queue_span_samples: u64,
     /// How often the queue reshards (10 s) plus its `batch_send_deadline` (5 s).
     pub reshard_and_flush: i64,
+    /// Time to drain the rest of the overtaken reader's segment (10 s).
+    pub drain_allowance: i64,
 }
 
 impl ModelInput {
@@ -150,6 +152,7 @@ impl ModelInput {
             first_sample: None,
             queue_span_samples: 100_000,
             reshard_and_flush: 15 * SECOND,
+            drain_allowance: 10 * SECOND,
         }
     }
 }
@@ -353,7 +356,11 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     {
         let restart_from = up.max(d);
         let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_ws + 1);
-        let to = restart_from + inp.max_backoff + inp.restart_delay;
+        // Up to one backoff until the queue's retry reaches the slave, the
+        // drain of the rest of the reader's segment (all out of bounds, sent
+        // as fast as the queue goes: within one 10 s reshard period in the
+        // real runs), then the watcher's restart delay.
+        let to = restart_from + inp.max_backoff + inp.drain_allowance + inp.restart_delay;
         let to_earliest = restart_from + inp.restart_delay;
         if to >= from {
             windows.push(LossWindow {
@@ -369,7 +376,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 why: format!(
                     "the master's WAL truncation at {} deleted the segment after the one the stalled remote-write \
                      reader was in; once the slave is up the reader finishes its segment, fails to open the next, \
-                     waits {}s and restarts from 'now': everything after its segment up to the restart is never sent",
+                     waits {}s and restarts from 'now': everything after its segment up to the restart is never sent \
+                     (the restart comes after the queue's retry backoff and the drain of that segment)",
                     crate::coverage::fmt_time(d),
                     inp.restart_delay / SECOND
                 ),
@@ -581,7 +589,7 @@ mod tests {
             .find(|w| w.cause == Cause::L2)
             .expect("L2");
         assert_eq!(l2.from, DAY + 2 * H + 55 * M);
-        assert_eq!(l2.to, DAY + 3 * H + M + 10 * SECOND);
+        assert_eq!(l2.to, DAY + 3 * H + M + 20 * SECOND);
         assert_eq!(out.deadline.at, DAY + 3 * H);
     }
 
