@@ -16,6 +16,17 @@ for t in $targets; do
   # Seed each target with the regression inputs kept in the repo, if any.
   mkdir -p "corpus/$t"
   if [ -d "../testdata/fuzz-regressions/$t" ]; then cp -n ../testdata/fuzz-regressions/$t/* "corpus/$t/" 2>/dev/null || true; fi
+  # ... and with real files written by Prometheus, small ones first.
+  case $t in
+    meta) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/meta.json) ;;
+    index) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/index) ;;
+    tombstones) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/tombstones) ;;
+    chunk_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/01M891T624Z2K2QSYVTNJGBBMK/chunks/*) ;;
+    wal_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/wal/0* 2>/dev/null | head -1) ;;
+    head_chunks) seeds=$(ls ../testdata/prom-2.42-nativehist/data/chunks_head/* 2>/dev/null) ;;
+    *) seeds= ;;
+  esac
+  i=0; for f in $seeds; do i=$((i+1)); cp "$f" "corpus/$t/seed-$i" 2>/dev/null || true; done
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3
 done
 echo "fuzz: all targets ran without a crash"

@@ -627,3 +627,47 @@ fn verify_is_read_only() {
     set_ro(&dir, false);
     assert_eq!(before, after, "the source tree changed");
 }
+
+#[test]
+fn postings_list_with_valid_crc_but_wrong_series_is_named() {
+    let (_t, dir) = snapshot_copy();
+    let index = dir.join(BLOCK).join("index");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let (list_off, all_first) = {
+        let r = IndexReader::open(&bytes).unwrap();
+        let t = r.postings_table().unwrap();
+        let all = r.postings(t[0].offset).unwrap();
+        let first = all.iter().next().unwrap();
+        // A label list of a single series that is not the first series.
+        let pe = t
+            .iter()
+            .skip(1)
+            .find(|p| {
+                let l = r.postings(p.offset).unwrap();
+                l.len() == 1 && l.iter().next() != Some(first)
+            })
+            .unwrap();
+        (pe.offset as usize, first)
+    };
+    // Point the list at the first series instead, and fix its CRC.
+    bytes[list_off + 8..list_off + 12].copy_from_slice(&all_first.to_be_bytes());
+    let crc = crc32c::crc32c(&bytes[list_off + 4..list_off + 12]);
+    bytes[list_off + 12..list_off + 16].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&index, &bytes).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let f = expect(
+        &v,
+        "index_postings_mismatch",
+        "error",
+        &format!("{BLOCK}/index"),
+        Some(list_off as u64),
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not have that label"),
+        "{f}"
+    );
+}

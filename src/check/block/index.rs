@@ -1,15 +1,66 @@
 //! The index: series entries, chunk metas, postings and legacy label indices.
 
 use super::meta::{check_stats, check_tombstones};
-use super::samples::check_chunks;
+use super::samples::{check_chunks, series_name};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-/// Per-series facts kept for the postings cross-check, compactly.
-pub(super) struct SeriesTable {
-    pub(super) ids: Vec<u64>,
+/// Per-series label refs, for the precise postings diagnosis (built only
+/// when the fingerprints disagree).
+struct SeriesTable {
+    ids: Vec<u64>,
     label_start: Vec<u32>,
     labels: Vec<(u32, u32)>,
+}
+
+/// Order-independent fingerprint of a multiset of (label name, label value,
+/// series id) triples: the series side and the postings side must agree.
+/// Two independent 64-bit combinations make an accidental match of damaged
+/// data vanishingly unlikely; any disagreement triggers the precise check.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Fingerprint {
+    sum: u64,
+    xor: u64,
+    count: u64,
+}
+
+#[inline]
+fn mix(mut x: u64) -> u64 {
+    // splitmix64 finalizer
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A fast hash of a byte string (8 bytes at a time).
+#[inline]
+pub(super) fn hash_bytes(b: &[u8]) -> u64 {
+    let (words, tail) = b.as_chunks::<8>();
+    let mut h = 0x51_7CC1_B727_220A_u64 ^ (b.len() as u64);
+    for w in words {
+        h = mix(h ^ u64::from_le_bytes(*w));
+    }
+    let mut last = [0u8; 8];
+    for (d, s) in last.iter_mut().zip(tail) {
+        *d = *s;
+    }
+    mix(h ^ u64::from_le_bytes(last))
+}
+
+impl Fingerprint {
+    #[inline]
+    fn add(&mut self, pair_hash: u64, id: u64) {
+        let h = mix(pair_hash ^ mix(id));
+        self.sum = self.sum.wrapping_add(h);
+        self.xor ^= mix(h ^ 0xA5A5_A5A5_A5A5_A5A5);
+        self.count += 1;
+    }
+}
+
+#[inline]
+fn pair_hash(name: &[u8], value: &[u8]) -> u64 {
+    hash_bytes(name) ^ mix(hash_bytes(value))
 }
 
 pub(super) fn check_contents(
@@ -59,15 +110,21 @@ pub(super) fn check_contents(
         );
     }
     // Series pass.
-    let mut table = SeriesTable {
-        ids: Vec::new(),
-        label_start: Vec::new(),
-        labels: Vec::new(),
-    };
+    let mut ids: Vec<u64> = Vec::new();
+    let mut fp = Fingerprint::default();
     let mut all_chunks: Vec<(u32, ChunkMeta)> = Vec::new();
     let mut entry = SeriesEntry::default();
-    let mut prev_labels: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut prev_resolved: Vec<(&[u8], &[u8])> = Vec::new();
     let mut resolved: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut prev_refs: Vec<(u32, u32)> = Vec::new();
+    let mut prev_offset: Option<u64> = None;
+    let fast = index.version >= 2 && index.symbols.first_unsorted().is_none();
+    let sym_hash: Vec<u64> = if fast {
+        index.symbols.iter().map(hash_bytes).collect()
+    } else {
+        Vec::new()
+    };
+    let empty_ref = (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32);
     let mut series_offsets: Vec<u64> = Vec::new();
     let mut it = index.series();
     let mut last_ref: u64 = 0;
@@ -76,10 +133,8 @@ pub(super) fn check_contents(
             cx.decode(FileKind::Index, &index_path, &e);
             continue;
         }
-        let ordinal = table.ids.len() as u32;
-        table.ids.push(entry.id);
-        table.label_start.push(table.labels.len() as u32);
-        table.labels.extend_from_slice(&entry.labels);
+        let ordinal = ids.len() as u32;
+        ids.push(entry.id);
         series_offsets.push(entry.offset);
         counts.series += 1;
         counts.chunks += entry.chunks.len() as u64;
@@ -88,98 +143,91 @@ pub(super) fn check_contents(
             format_labels(&mut s, res);
             s
         };
-        if let Err(e) = index.resolve_labels(&entry, &mut resolved) {
-            cx.decode(FileKind::Index, &index_path, &e);
-            resolved.clear();
+        // Label refs are checked and fingerprinted without touching the
+        // strings when the symbol table is strictly sorted (v2): then ref
+        // order is string order. Otherwise every label is resolved.
+        let labels_ok = if fast {
+            let n = sym_hash.len() as u32;
+            if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
+                for &(a, b) in &entry.labels {
+                    let (ha, hb) = (
+                        sym_hash.get(a as usize).copied().unwrap_or(0),
+                        sym_hash.get(b as usize).copied().unwrap_or(0),
+                    );
+                    fp.add(ha ^ mix(hb), entry.id);
+                }
+                true
+            } else {
+                if let Err(e) = index.resolve_labels(&entry, &mut resolved) {
+                    cx.decode(FileKind::Index, &index_path, &e);
+                }
+                false
+            }
         } else {
-            let sf = || Finding::new(Severity::Error, "", &index_path, "").at(entry.offset);
-            if resolved.is_empty() {
-                cx.push(Finding {
-                    code: "index_series_empty_labels",
-                    message: "series has an empty label set".into(),
-                    ..sf()
-                });
+            match index.resolve_labels(&entry, &mut resolved) {
+                Ok(()) => {
+                    for (n, v) in &resolved {
+                        fp.add(pair_hash(n, v), entry.id);
+                    }
+                    true
+                }
+                Err(e) => {
+                    cx.decode(FileKind::Index, &index_path, &e);
+                    false
+                }
             }
-            if resolved
-                .windows(2)
-                .any(|w| matches!(w, [a, b] if a.0 >= b.0))
-            {
-                let dup = resolved
-                    .windows(2)
-                    .any(|w| matches!(w, [a, b] if a.0 == b.0));
-                cx.push(Finding {
-                    code: if dup {
-                        "index_series_duplicate_label"
-                    } else {
-                        "index_series_labels_unsorted"
-                    },
-                    message: if dup {
-                        "series has a label name twice".into()
-                    } else {
-                        "label names of the series are not sorted".into()
-                    },
-                    series: Some(series_str(&resolved)),
-                    ..sf()
-                });
-            }
-            if resolved.iter().any(|(_, v)| v.is_empty()) {
-                cx.push(Finding {
-                    severity: Severity::Warning,
-                    code: "index_series_empty_label_value",
-                    message:
-                        "series has a label with an empty value (Prometheus drops such labels)"
-                            .into(),
-                    series: Some(series_str(&resolved)),
-                    ..sf()
-                });
-            }
-            let cur: Vec<(&[u8], &[u8])> = resolved.clone();
-            let prev: Vec<(&[u8], &[u8])> = prev_labels
-                .iter()
-                .map(|(a, b)| (a.as_slice(), b.as_slice()))
-                .collect();
-            if ordinal > 0 && cur <= prev {
-                let dup = cur == prev;
-                cx.push(Finding {
-                    code: if dup {
-                        "index_series_duplicate"
-                    } else {
-                        "index_series_unsorted"
-                    },
-                    message: if dup {
-                        "series has the same label set as the series before it".into()
-                    } else {
-                        format!(
-                            "series sorts before the series before it ({})",
-                            series_str(&prev)
-                        )
-                    },
-                    series: Some(series_str(&cur)),
-                    ..sf()
-                });
-            }
-            prev_labels = resolved
-                .iter()
-                .map(|(a, b)| (a.to_vec(), b.to_vec()))
-                .collect();
-        }
-        // Chunk metas.
-        let sname = || {
-            let mut s = String::new();
-            format_labels(&mut s, &resolved);
-            s
         };
+        if labels_ok {
+            let issues = if fast {
+                let r = label_issues(&entry.labels, &prev_refs, ordinal > 0, |v| {
+                    Some(*v) == empty_ref
+                });
+                prev_refs.clone_from(&entry.labels);
+                r
+            } else {
+                let r = label_issues(&resolved, &prev_resolved, ordinal > 0, |v| v.is_empty());
+                prev_resolved.clone_from(&resolved);
+                r
+            };
+            if !issues.is_empty() {
+                let _ = index.resolve_labels(&entry, &mut resolved);
+                let this = series_str(&resolved);
+                for (severity, code, message) in issues {
+                    let message = if code == "index_series_unsorted" {
+                        let prev_s = prev_offset
+                            .and_then(|o| series_name(&index, Some(o)))
+                            .unwrap_or_default();
+                        format!("{message} ({prev_s})")
+                    } else {
+                        message.to_string()
+                    };
+                    cx.push(
+                        Finding {
+                            severity,
+                            series: Some(this.clone()),
+                            ..Finding::new(severity, code, &index_path, message)
+                        }
+                        .at(entry.offset),
+                    );
+                }
+            }
+        }
+        prev_offset = Some(entry.offset);
+        // Chunk metas.
+        let sname = || series_name(&index, Some(entry.offset)).unwrap_or_default();
         let mut prev: Option<ChunkMeta> = None;
         for c in &entry.chunks {
-            let base = Finding::new(Severity::Error, "", &index_path, "")
-                .at(entry.offset)
-                .series(sname())
-                .costs(c.mint, c.maxt.saturating_add(1));
+            let base = || {
+                Finding::new(Severity::Error, "", &index_path, "")
+                    .at(entry.offset)
+                    .series(sname())
+                    .costs(c.mint, c.maxt.saturating_add(1))
+            };
             if c.mint > c.maxt {
                 cx.push(Finding {
                     code: "index_chunk_meta_invalid",
                     message: format!("chunk mint {} is after maxt {}", c.mint, c.maxt),
-                    ..base.clone()
+                    ..base()
                 });
             }
             if c.mint < meta.min_time || c.maxt >= meta.max_time {
@@ -189,7 +237,7 @@ pub(super) fn check_contents(
                         "chunk [{}, {}] lies outside the block's [{}, {})",
                         c.mint, c.maxt, meta.min_time, meta.max_time
                     ),
-                    ..base.clone()
+                    ..base()
                 });
             }
             if let Some(p) = prev {
@@ -197,7 +245,7 @@ pub(super) fn check_contents(
                     cx.push(Finding {
                         code: "index_chunk_duplicate",
                         message: "two chunk metas of the series point to the same chunk".into(),
-                        ..base.clone()
+                        ..base()
                     });
                 } else if c.mint <= p.maxt {
                     let code = if c.mint < p.mint {
@@ -211,7 +259,7 @@ pub(super) fn check_contents(
                             "chunk [{}, {}] starts before the previous chunk [{}, {}] ends",
                             c.mint, c.maxt, p.mint, p.maxt
                         ),
-                        ..base.clone()
+                        ..base()
                     });
                 }
             }
@@ -220,7 +268,7 @@ pub(super) fn check_contents(
                     severity: Severity::Info,
                     code: "index_chunk_refs_unordered",
                     message: "chunk reference is lower than the one before it (Prometheus ≥ 2.51 writes them ascending)".into(),
-                    ..base.clone()
+                    ..base()
                 });
             }
             let seg = c.segment() as usize;
@@ -228,12 +276,12 @@ pub(super) fn check_contents(
                 None => cx.push(Finding {
                     code: "index_chunk_ref_invalid",
                     message: format!("chunk reference {:#x} names segment #{seg}, but the block has {} chunk files", c.chunk_ref, files.chunks.len()),
-                    ..base.clone()
+                    ..base()
                 }),
                 Some((_, bytes)) if u64::from(c.offset()) >= bytes.len() as u64 || (c.offset() as usize) < chunks::SEGMENT_HEADER_LEN => cx.push(Finding {
                     code: "index_chunk_ref_invalid",
                     message: format!("chunk reference {:#x} points to offset {} outside segment #{seg} ({} bytes)", c.chunk_ref, c.offset(), bytes.len()),
-                    ..base.clone()
+                    ..base()
                 }),
                 Some(_) => all_chunks.push((ordinal, *c)),
             }
@@ -241,7 +289,7 @@ pub(super) fn check_contents(
             prev = Some(*c);
         }
     }
-    check_postings(cx, &index, &table, counts);
+    check_postings(cx, &index, &ids, fp, counts);
     check_label_indices(cx, &index);
     check_chunks(
         cx,
@@ -253,14 +301,15 @@ pub(super) fn check_contents(
         opts,
         counts,
     );
-    check_tombstones(cx, files, Some(&table), counts);
+    check_tombstones(cx, files, Some(&ids), counts);
     check_stats(cx, meta, counts);
 }
 
 pub(super) fn check_postings(
     cx: &mut Ctx,
     index: &IndexReader<'_>,
-    table: &SeriesTable,
+    ids: &[u64],
+    series_fp: Fingerprint,
     counts: &mut Counts,
 ) {
     let path = cx.dir.join("index");
@@ -298,6 +347,38 @@ pub(super) fn check_postings(
             cx.push(Finding::new(Severity::Warning, "index_postings_all_missing", &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
         }
     }
+    // Fast path: every list CRC-checked and sorted; the all-postings list
+    // equal to the series ids; the (name, value, id) multiset of all other
+    // lists equal to the series' (fingerprints).
+    let mut lists_fp = Fingerprint::default();
+    let mut all_ok = false;
+    let mut structural = false;
+    for pe in &entries {
+        let list = match index.postings(pe.offset) {
+            Ok(l) => l,
+            Err(e) => {
+                cx.decode(FileKind::Index, &path, &e);
+                structural = true;
+                continue;
+            }
+        };
+        counts.postings += 1;
+        if pe.name.is_empty() && pe.value.is_empty() {
+            all_ok =
+                list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id);
+            continue;
+        }
+        let ph = pair_hash(pe.name, pe.value);
+        for r in list.iter() {
+            lists_fp.add(ph, u64::from(r));
+        }
+    }
+    if all_ok && lists_fp == series_fp && !structural {
+        return;
+    }
+    // Slow path: name the lists that disagree.
+    let table = series_table(index, ids.len());
+    let table = &table;
     // Expected number of series per (name, value), from the series entries.
     let mut expected: HashMap<(&[u8], &[u8]), u64> = HashMap::new();
     for &(n, v) in &table.labels {
@@ -417,6 +498,80 @@ pub(super) fn check_postings(
             .at(index.toc.postings_table),
         );
     }
+}
+
+/// The label-set rules of one series, given its labels and the previous
+/// series' labels as comparable keys: non-empty, names strictly ascending,
+/// no empty values, and strictly after the previous series.
+fn label_issues<K: Ord>(
+    cur: &[(K, K)],
+    prev: &[(K, K)],
+    has_prev: bool,
+    is_empty_value: impl Fn(&K) -> bool,
+) -> Vec<(Severity, &'static str, &'static str)> {
+    let mut out = Vec::new();
+    if cur.is_empty() {
+        out.push((
+            Severity::Error,
+            "index_series_empty_labels",
+            "series has an empty label set",
+        ));
+    }
+    if cur.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
+        out.push((
+            Severity::Error,
+            "index_series_duplicate_label",
+            "series has a label name twice",
+        ));
+    } else if cur.windows(2).any(|w| matches!(w, [a, b] if a.0 > b.0)) {
+        out.push((
+            Severity::Error,
+            "index_series_labels_unsorted",
+            "label names of the series are not sorted",
+        ));
+    }
+    if cur.iter().any(|(_, v)| is_empty_value(v)) {
+        out.push((
+            Severity::Warning,
+            "index_series_empty_label_value",
+            "series has a label with an empty value (Prometheus drops such labels)",
+        ));
+    }
+    if has_prev && cur <= prev {
+        if cur == prev {
+            out.push((
+                Severity::Error,
+                "index_series_duplicate",
+                "series has the same label set as the series before it",
+            ));
+        } else {
+            out.push((
+                Severity::Error,
+                "index_series_unsorted",
+                "series sorts before the series before it",
+            ));
+        }
+    }
+    out
+}
+
+/// Re-walks the series section collecting label refs (slow path only).
+fn series_table(index: &IndexReader<'_>, n: usize) -> SeriesTable {
+    let mut t = SeriesTable {
+        ids: Vec::with_capacity(n),
+        label_start: Vec::with_capacity(n),
+        labels: Vec::new(),
+    };
+    let mut it = index.series();
+    let mut e = SeriesEntry::default();
+    while let Some(r) = it.next_into(&mut e) {
+        if r.is_ok() {
+            t.ids.push(e.id);
+            t.label_start.push(t.labels.len() as u32);
+            t.labels.extend_from_slice(&e.labels);
+        }
+    }
+    t
 }
 
 pub(super) fn check_label_indices(cx: &mut Ctx, index: &IndexReader<'_>) {

@@ -1,6 +1,5 @@
 //! meta.json on its own, tombstones, and meta.json's stats against the recount.
 
-use super::index::SeriesTable;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -131,7 +130,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
 pub(super) fn check_tombstones(
     cx: &mut Ctx,
     files: &BlockFiles,
-    table: Option<&SeriesTable>,
+    ids: Option<&[u64]>,
     counts: &mut Counts,
 ) {
     let path = files.tombstones_path();
@@ -161,8 +160,8 @@ pub(super) fn check_tombstones(
                 .at(s.offset),
             );
         }
-        if let Some(t) = table
-            && t.ids.binary_search(&s.series_ref).is_err()
+        if let Some(ids) = ids
+            && ids.binary_search(&s.series_ref).is_err()
         {
             cx.push(
                 Finding::new(

@@ -9,14 +9,49 @@
 //! the XOR decoder touch memory about once per 7 bytes. Errors carry the
 //! absolute offset of the byte that holds the current bit position.
 
-use crate::format::error::{DecodeError, Result, Section};
+use crate::format::error::{DecodeError, Section};
+
+/// A read failed; the reader holds the [`DecodeError`] (see
+/// [`BitReader::take_error`]). Keeping the error out of the hot `Result`s lets
+/// them travel in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stop;
+
+/// Result of a bit-level read.
+pub(crate) type Bits<T> = std::result::Result<T, Stop>;
+
+/// What made the reader stop: plain data, so the reader stays `Copy` and its
+/// hot fields can live in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fail {
+    /// Not stopped.
+    None,
+    /// Fewer than `want` bits were left.
+    Eof { want: u32 },
+    /// A bit-stream varint longer than 64 bits, starting at `offset`.
+    Varint { offset: u64 },
+    /// An XOR window with `leading + significant > 64`.
+    Window {
+        offset: u64,
+        leading: u32,
+        significant: u32,
+    },
+    /// More buckets than the remaining bits could hold.
+    Buckets {
+        offset: u64,
+        buckets: u64,
+        bits: u64,
+    },
+    /// A histogram schema outside `-9..=52` and `-53`.
+    Schema { offset: u64, schema: i32 },
+}
 
 /// Bit widths of the `varbit_int` / `varbit_uint` payloads, indexed by the
 /// number of leading one bits in the prefix (0..=8; 8 means a raw 64-bit value).
 const VARBIT_WIDTHS: [u32; 9] = [0, 3, 6, 9, 12, 18, 25, 56, 64];
 
 /// MSB-first reader over a chunk's bit stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     /// Bytes of `data` already (at least partly) moved into `buf`.
@@ -29,6 +64,8 @@ pub(crate) struct BitReader<'a> {
     nbits: u32,
     /// Absolute file offset of `data[0]`.
     base: u64,
+    /// The reason for the last [`Stop`].
+    fail: Fail,
 }
 
 impl<'a> BitReader<'a> {
@@ -40,6 +77,7 @@ impl<'a> BitReader<'a> {
             buf: 0,
             nbits: 0,
             base,
+            fail: Fail::None,
         };
         r.refill();
         r
@@ -79,7 +117,7 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    #[cold]
+    #[inline]
     fn refill_slow(&mut self) {
         while self.nbits <= 56 {
             let Some(&b) = self.data.get(self.pos) else {
@@ -89,6 +127,54 @@ impl<'a> BitReader<'a> {
             self.pos += 1;
             self.nbits += 8;
         }
+    }
+
+    /// Records `f` as the reason of the returned [`Stop`].
+    #[inline(always)]
+    pub(crate) fn fail(&mut self, f: Fail) -> Stop {
+        self.fail = f;
+        Stop
+    }
+
+    /// The error behind the last [`Stop`].
+    #[cold]
+    pub(crate) fn take_error(&self) -> DecodeError {
+        let inv = |offset, expected: &str, found: String| {
+            DecodeError::invalid(Section::ChunkData, offset, expected, found)
+        };
+        match self.fail {
+            Fail::None => self.eof(0),
+            Fail::Eof { want } => self.eof(want),
+            Fail::Varint { offset } => DecodeError::Varint { offset },
+            Fail::Window {
+                offset,
+                leading,
+                significant,
+            } => inv(
+                offset,
+                "XOR window with leading + significant bits <= 64",
+                format!("leading {leading}, significant {significant}"),
+            ),
+            Fail::Buckets {
+                offset,
+                buckets,
+                bits,
+            } => inv(
+                offset,
+                "bucket count that fits in the chunk",
+                format!("{buckets} buckets in {bits} bits"),
+            ),
+            Fail::Schema { offset, schema } => inv(
+                offset,
+                "histogram schema -9..=52 or -53",
+                schema.to_string(),
+            ),
+        }
+    }
+
+    #[inline(always)]
+    fn fail_eof(&mut self, nbits: u32) -> Stop {
+        self.fail(Fail::Eof { want: nbits })
     }
 
     #[cold]
@@ -102,24 +188,14 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// An `Invalid` error at the current position.
-    #[cold]
-    pub(crate) fn invalid(
-        &self,
-        expected: impl Into<String>,
-        found: impl Into<String>,
-    ) -> DecodeError {
-        DecodeError::invalid(Section::ChunkData, self.offset(), expected, found)
-    }
-
     /// Reads `n` bits, 1 <= n <= 56.
     #[inline(always)]
-    pub(crate) fn read_bits(&mut self, n: u32) -> Result<u64> {
+    pub(crate) fn read_bits(&mut self, n: u32) -> Bits<u64> {
         debug_assert!((1..=56).contains(&n));
         if self.nbits < n {
             self.refill();
             if self.nbits < n {
-                return Err(self.eof(n));
+                return Err(self.fail_eof(n));
             }
         }
         let v = self.buf >> (64 - n);
@@ -130,19 +206,29 @@ impl<'a> BitReader<'a> {
 
     /// Reads one bit.
     #[inline(always)]
-    pub(crate) fn read_bit(&mut self) -> Result<bool> {
+    pub(crate) fn read_bit(&mut self) -> Bits<bool> {
         self.read_bits(1).map(|b| b != 0)
     }
 
     /// Reads `n` bits, 0 <= n <= 64.
-    #[inline]
-    pub(crate) fn read_bits_wide(&mut self, n: u32) -> Result<u64> {
+    #[inline(always)]
+    pub(crate) fn read_bits_wide(&mut self, n: u32) -> Bits<u64> {
         match n {
             0 => Ok(0),
             1..=56 => self.read_bits(n),
             _ => {
+                if self.nbits < n {
+                    self.refill();
+                }
+                if n < 64 && self.nbits >= n {
+                    // 57..=63 bits, all in the register.
+                    let v = self.buf >> (64 - n);
+                    self.buf <<= n;
+                    self.nbits -= n;
+                    return Ok(v);
+                }
                 if self.remaining_bits() < u64::from(n) {
-                    return Err(self.eof(n));
+                    return Err(self.fail_eof(n));
                 }
                 let hi = self.read_bits(n - 32)?;
                 let lo = self.read_bits(32)?;
@@ -153,30 +239,32 @@ impl<'a> BitReader<'a> {
 
     /// Reads 64 raw bits.
     #[inline]
-    pub(crate) fn read_u64(&mut self) -> Result<u64> {
+    pub(crate) fn read_u64(&mut self) -> Bits<u64> {
         self.read_bits_wide(64)
     }
 
     /// Go `binary.ReadUvarint` over 8-bit groups of the bit stream (which need
     /// not be byte-aligned). At most 10 groups; the 10th must be 0 or 1.
-    pub(crate) fn read_uvarint(&mut self) -> Result<u64> {
+    #[inline]
+    pub(crate) fn read_uvarint(&mut self) -> Bits<u64> {
         let start = self.offset();
         let mut x = 0u64;
         for i in 0..10u32 {
             let b = self.read_bits(8)?;
             if b < 0x80 {
                 if i == 9 && b > 1 {
-                    return Err(DecodeError::Varint { offset: start });
+                    return Err(self.fail(Fail::Varint { offset: start }));
                 }
                 return Ok(x | (b << (7 * i)));
             }
             x |= (b & 0x7f) << (7 * i);
         }
-        Err(DecodeError::Varint { offset: start })
+        Err(self.fail(Fail::Varint { offset: start }))
     }
 
     /// Go `binary.ReadVarint` (ZigZag over [`Self::read_uvarint`]).
-    pub(crate) fn read_varint(&mut self) -> Result<i64> {
+    #[inline]
+    pub(crate) fn read_varint(&mut self) -> Bits<i64> {
         let u = self.read_uvarint()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
@@ -184,7 +272,7 @@ impl<'a> BitReader<'a> {
     /// Number of leading one bits of a `varbit` prefix (0..=8), consuming the
     /// terminating zero bit when there are fewer than 8.
     #[inline]
-    fn varbit_prefix(&mut self) -> Result<usize> {
+    fn varbit_prefix(&mut self) -> Bits<usize> {
         if self.nbits < 9 {
             self.refill();
         }
@@ -206,7 +294,7 @@ impl<'a> BitReader<'a> {
     /// `varbit_int`: prefix of up to 8 bits, then a payload whose n-bit
     /// pattern `u` means `u - 2^n` when `u > 2^(n-1)` (FORMAT.md §3.7).
     #[inline]
-    pub(crate) fn read_varbit_int(&mut self) -> Result<i64> {
+    pub(crate) fn read_varbit_int(&mut self) -> Bits<i64> {
         let prefix = self.varbit_prefix()?;
         match VARBIT_WIDTHS.get(prefix).copied().unwrap_or(64) {
             0 => Ok(0),
@@ -220,7 +308,7 @@ impl<'a> BitReader<'a> {
 
     /// `varbit_uint`: as [`Self::read_varbit_int`], payload taken as-is.
     #[inline]
-    pub(crate) fn read_varbit_uint(&mut self) -> Result<u64> {
+    pub(crate) fn read_varbit_uint(&mut self) -> Bits<u64> {
         let prefix = self.varbit_prefix()?;
         match VARBIT_WIDTHS.get(prefix).copied().unwrap_or(64) {
             0 => Ok(0),
@@ -228,15 +316,58 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// Makes at least `n` bits (n <= 56) available in the register if the
+    /// data has them; returns whether it did.
+    #[inline(always)]
+    pub(crate) fn ensure(&mut self, n: u32) -> bool {
+        if self.nbits < n {
+            self.refill();
+        }
+        self.nbits >= n
+    }
+
+    /// The next `n` bits (1 <= n <= `nbits`), not consumed.
+    #[inline(always)]
+    pub(crate) fn peek(&self, n: u32) -> u64 {
+        self.buf >> (64 - n)
+    }
+
+    /// Drops `n` bits (n <= `nbits`).
+    #[inline(always)]
+    pub(crate) fn consume(&mut self, n: u32) {
+        self.buf <<= n;
+        self.nbits -= n;
+    }
+
     /// Gorilla value XOR (FORMAT.md §3.7 `varbit_xor`): updates `value`
     /// (bit pattern), `leading` and `trailing` in place.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_xor(
         &mut self,
         value: &mut u64,
         leading: &mut u8,
         trailing: &mut u8,
-    ) -> Result<()> {
+    ) -> Bits<()> {
+        if !self.ensure(2) {
+            return self.read_xor_slow(value, leading, trailing);
+        }
+        let control = self.peek(2);
+        if control < 0b10 {
+            self.consume(1);
+            return Ok(());
+        }
+        self.consume(2);
+        if control == 0b10 {
+            let mbits = 64 - u32::from(*leading) - u32::from(*trailing);
+            let bits = self.read_bits_wide(mbits)?;
+            *value ^= bits << *trailing;
+            return Ok(());
+        }
+        self.read_xor_new_window(value, leading, trailing)
+    }
+
+    #[inline]
+    fn read_xor_slow(&mut self, value: &mut u64, leading: &mut u8, trailing: &mut u8) -> Bits<()> {
         if !self.read_bit()? {
             return Ok(());
         }
@@ -251,13 +382,13 @@ impl<'a> BitReader<'a> {
 
     /// The `11` (or XOR2 `110`) form after its control bits: 5 bits of leading
     /// zeros, 6 bits of significant-bit count (0 meaning 64), then the bits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_xor_new_window(
         &mut self,
         value: &mut u64,
         leading: &mut u8,
         trailing: &mut u8,
-    ) -> Result<()> {
+    ) -> Bits<()> {
         let at = self.offset();
         let lm = self.read_bits(11)?;
         let l = (lm >> 6) as u32;
@@ -266,12 +397,11 @@ impl<'a> BitReader<'a> {
             m = 64;
         }
         if l + m > 64 {
-            return Err(DecodeError::invalid(
-                Section::ChunkData,
-                at,
-                "XOR window with leading + significant bits <= 64",
-                format!("leading {l}, significant {m}"),
-            ));
+            return Err(self.fail(Fail::Window {
+                offset: at,
+                leading: l,
+                significant: m,
+            }));
         }
         let t = 64 - l - m;
         let bits = self.read_bits_wide(m)?;
@@ -314,9 +444,9 @@ mod tests {
         assert_eq!(r.read_u64().unwrap(), 0x0b0c_0d0e_0f10_1112);
         assert_eq!(r.read_bits(8).unwrap(), 0x13);
         assert_eq!(r.remaining_bits(), 0);
-        let e = r.read_bit().unwrap_err();
+        assert_eq!(r.read_bit(), Err(Stop));
         assert_eq!(
-            e,
+            r.take_error(),
             DecodeError::UnexpectedEof {
                 offset: 120,
                 wanted: 1,
@@ -330,9 +460,9 @@ mod tests {
         let data = [0xffu8, 0x00];
         let mut r = BitReader::new(&data, 10);
         r.read_bits(9).unwrap();
-        let e = r.read_bits(8).unwrap_err();
+        assert_eq!(r.read_bits(8), Err(Stop));
         assert_eq!(
-            e,
+            r.take_error(),
             DecodeError::UnexpectedEof {
                 offset: 11,
                 wanted: 2,
@@ -388,24 +518,21 @@ mod tests {
         assert_eq!(r.read_bits(3).unwrap(), 0b101);
         assert_eq!(r.read_uvarint().unwrap(), 300);
         let data = [0xffu8; 10];
-        assert_eq!(
-            BitReader::new(&data, 5).read_uvarint(),
-            Err(DecodeError::Varint { offset: 5 })
-        );
+        let mut r = BitReader::new(&data, 5);
+        assert_eq!(r.read_uvarint(), Err(Stop));
+        assert_eq!(r.take_error(), DecodeError::Varint { offset: 5 });
     }
 
     /// Packs a string of '0'/'1' (spaces ignored) MSB-first, zero-padded.
     pub(crate) fn pack(bits: &str) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut n = 0;
-        for c in bits.chars().filter(|c| !c.is_whitespace()) {
+        for (n, c) in bits.chars().filter(|c| !c.is_whitespace()).enumerate() {
             if n % 8 == 0 {
                 out.push(0);
             }
             if c == '1' {
                 *out.last_mut().unwrap() |= 0x80 >> (n % 8);
             }
-            n += 1;
         }
         out
     }

@@ -35,12 +35,12 @@
 //! would first reduce them to schema 8).
 
 use super::bounds::{CUSTOM_BUCKETS_SCHEMA, ldexp};
-use super::bstream::BitReader;
+use super::bstream::{BitReader, Bits, Fail};
 use super::hist_types::{CounterResetHint, FloatHistogram, Histogram, Span};
 use super::st::StState;
 use super::{Encoding, STALE_NAN_BITS, Sample, Value};
 use crate::format::decode::Decoder;
-use crate::format::error::{DecodeError, Result, Section};
+use crate::format::error::{DecodeError, Result};
 
 /// Bucket layout shared by all samples of a chunk.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +62,7 @@ struct XorField {
 
 impl XorField {
     #[inline]
-    fn read(&mut self, br: &mut BitReader<'_>) -> Result<()> {
+    fn read(&mut self, br: &mut BitReader<'_>) -> Bits<()> {
         br.read_xor(&mut self.bits, &mut self.leading, &mut self.trailing)
     }
 }
@@ -179,7 +179,7 @@ impl<'a> HistIter<'a> {
         }
     }
 
-    fn step(&mut self) -> Result<Sample> {
+    fn step(&mut self) -> Bits<Sample> {
         let prev_t = self.t;
         let value = if self.read == 0 {
             self.first()?
@@ -200,7 +200,7 @@ impl<'a> HistIter<'a> {
         })
     }
 
-    fn first(&mut self) -> Result<Value> {
+    fn first(&mut self) -> Bits<Value> {
         self.layout = read_layout(&mut self.br)?;
         let n_pos = count_buckets(&self.layout.positive_spans);
         let n_neg = count_buckets(&self.layout.negative_spans);
@@ -211,14 +211,12 @@ impl<'a> HistIter<'a> {
         };
         let need = n_pos.saturating_add(n_neg).saturating_mul(per_bucket);
         if need > self.br.remaining_bits() {
-            return Err(self.br.invalid(
-                "bucket count that fits in the chunk",
-                format!(
-                    "{} buckets in {} bits",
-                    n_pos.saturating_add(n_neg),
-                    self.br.remaining_bits()
-                ),
-            ));
+            let f = Fail::Buckets {
+                offset: self.br.offset(),
+                buckets: n_pos.saturating_add(n_neg),
+                bits: self.br.remaining_bits(),
+            };
+            return Err(self.br.fail(f));
         }
         // Both fit in the remaining bits, so in usize.
         let (n_pos, n_neg) = (n_pos as usize, n_neg as usize);
@@ -271,7 +269,7 @@ impl<'a> HistIter<'a> {
         Ok(self.value())
     }
 
-    fn later(&mut self) -> Result<Value> {
+    fn later(&mut self) -> Bits<Value> {
         let br = &mut self.br;
         let tdod = br.read_varbit_int()?;
         self.t_delta = self.t_delta.wrapping_add(tdod);
@@ -388,9 +386,9 @@ impl Iterator for HistIter<'_> {
                 self.read += 1;
                 Some(Ok(s))
             }
-            Err(e) => {
+            Err(_) => {
                 self.failed = true;
-                Some(Err(e))
+                Some(Err(self.br.take_error()))
             }
         }
     }
@@ -418,7 +416,7 @@ fn go_count(n: u64) -> u64 {
     if n > i64::MAX as u64 { 0 } else { n }
 }
 
-fn read_layout(br: &mut BitReader<'_>) -> Result<Layout> {
+fn read_layout(br: &mut BitReader<'_>) -> Bits<Layout> {
     let zero_threshold = match br.read_bits(8)? {
         0 => 0.0,
         255 => f64::from_bits(br.read_u64()?),
@@ -443,12 +441,10 @@ fn read_layout(br: &mut BitReader<'_>) -> Result<Layout> {
         }
     }
     if !(schema == CUSTOM_BUCKETS_SCHEMA || (-9..=52).contains(&schema)) {
-        return Err(DecodeError::invalid(
-            Section::ChunkData,
-            schema_at,
-            "histogram schema -9..=52 or -53",
-            schema.to_string(),
-        ));
+        return Err(br.fail(Fail::Schema {
+            offset: schema_at,
+            schema,
+        }));
     }
     Ok(Layout {
         schema,
@@ -459,7 +455,7 @@ fn read_layout(br: &mut BitReader<'_>) -> Result<Layout> {
     })
 }
 
-fn read_spans(br: &mut BitReader<'_>) -> Result<Vec<Span>> {
+fn read_spans(br: &mut BitReader<'_>) -> Bits<Vec<Span>> {
     let n = go_count(br.read_varbit_uint()?);
     // Each span takes at least two bits.
     let mut spans = Vec::with_capacity((n.min(br.remaining_bits() / 2)) as usize);

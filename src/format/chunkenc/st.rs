@@ -13,8 +13,7 @@
 //! Without a field, a sample's ST is the previous one (st0, or 0 when
 //! `first_st_known` is clear).
 
-use super::bstream::BitReader;
-use crate::format::error::Result;
+use super::bstream::{BitReader, Bits};
 
 /// Decoder state of the ST fields of one chunk.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,7 +50,7 @@ impl StState {
         index: u16,
         t: i64,
         prev_t: i64,
-    ) -> Result<()> {
+    ) -> Bits<()> {
         match index {
             0 => {
                 if self.first_known {

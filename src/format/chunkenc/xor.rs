@@ -12,7 +12,7 @@
 //! See FORMAT.md §3.8. Deltas accumulate with wrapping arithmetic, as Go's
 //! two's-complement arithmetic does.
 
-use super::bstream::{BitReader, sign_extend_asym};
+use super::bstream::{BitReader, Bits, sign_extend_asym};
 use crate::format::decode::Decoder;
 use crate::format::error::{DecodeError, Result};
 
@@ -63,34 +63,45 @@ impl<'a> XorIter<'a> {
     }
 
     #[inline(always)]
-    fn step(&mut self) -> Result<(i64, f64)> {
-        match self.read {
-            0 => {
-                self.t = self.br.read_varint()?;
-                self.val = self.br.read_u64()?;
-            }
-            1 => {
-                self.delta = self.br.read_uvarint()?;
-                self.t = self.t.wrapping_add(self.delta as i64);
-                self.br
-                    .read_xor(&mut self.val, &mut self.leading, &mut self.trailing)?;
-            }
-            _ => {
-                if self.br.read_bit()? {
-                    let dod = self.read_dod()?;
-                    self.delta = self.delta.wrapping_add(dod as u64);
-                }
-                self.t = self.t.wrapping_add(self.delta as i64);
-                self.br
-                    .read_xor(&mut self.val, &mut self.leading, &mut self.trailing)?;
-            }
+    fn step(&mut self) -> Bits<(i64, f64)> {
+        if self.read < 2 {
+            return self.start();
+        }
+        // Most samples keep the scrape interval (dod `0`), and many keep
+        // their value too (`0` again).
+        if self.br.ensure(2) && self.br.peek(2) == 0 {
+            self.br.consume(2);
+            self.t = self.t.wrapping_add(self.delta as i64);
+            return Ok((self.t, f64::from_bits(self.val)));
+        }
+        if self.br.read_bit()? {
+            let dod = self.read_dod()?;
+            self.delta = self.delta.wrapping_add(dod as u64);
+        }
+        self.t = self.t.wrapping_add(self.delta as i64);
+        self.br
+            .read_xor(&mut self.val, &mut self.leading, &mut self.trailing)?;
+        Ok((self.t, f64::from_bits(self.val)))
+    }
+
+    /// Samples 0 and 1.
+    #[inline(never)]
+    fn start(&mut self) -> Bits<(i64, f64)> {
+        if self.read == 0 {
+            self.t = self.br.read_varint()?;
+            self.val = self.br.read_u64()?;
+        } else {
+            self.delta = self.br.read_uvarint()?;
+            self.t = self.t.wrapping_add(self.delta as i64);
+            self.br
+                .read_xor(&mut self.val, &mut self.leading, &mut self.trailing)?;
         }
         Ok((self.t, f64::from_bits(self.val)))
     }
 
     /// The rest of a non-zero delta-of-delta, after its leading `1` bit.
-    #[inline(never)]
-    fn read_dod(&mut self) -> Result<i64> {
+    #[inline(always)]
+    fn read_dod(&mut self) -> Bits<i64> {
         let sz = if !self.br.read_bit()? {
             14
         } else if !self.br.read_bit()? {
@@ -118,9 +129,9 @@ impl Iterator for XorIter<'_> {
                 self.read += 1;
                 Some(Ok(s))
             }
-            Err(e) => {
+            Err(_) => {
                 self.failed = true;
-                Some(Err(e))
+                Some(Err(self.br.take_error()))
             }
         }
     }

@@ -21,7 +21,7 @@
 //! The XOR baseline is the last non-stale value.
 
 use super::STALE_NAN_BITS;
-use super::bstream::BitReader;
+use super::bstream::{BitReader, Bits};
 use super::st::StState;
 use crate::format::decode::Decoder;
 use crate::format::error::{DecodeError, Result};
@@ -64,7 +64,7 @@ impl<'a> Xor2Iter<'a> {
 
     /// Joint control code of samples >= 2 (0..=5, see the module doc).
     #[inline]
-    fn control(&mut self) -> Result<u8> {
+    fn control(&mut self) -> Bits<u8> {
         for code in 0..5u8 {
             if !self.br.read_bit()? {
                 return Ok(code);
@@ -73,7 +73,7 @@ impl<'a> Xor2Iter<'a> {
         Ok(5)
     }
 
-    fn reuse_window(&mut self) -> Result<()> {
+    fn reuse_window(&mut self) -> Bits<()> {
         let m = 64 - u32::from(self.leading) - u32::from(self.trailing);
         let bits = self.br.read_bits_wide(m)?;
         self.val = self.baseline ^ (bits << self.trailing);
@@ -81,7 +81,7 @@ impl<'a> Xor2Iter<'a> {
         Ok(())
     }
 
-    fn new_window(&mut self) -> Result<()> {
+    fn new_window(&mut self) -> Bits<()> {
         let mut v = self.baseline;
         self.br
             .read_xor_new_window(&mut v, &mut self.leading, &mut self.trailing)?;
@@ -91,7 +91,7 @@ impl<'a> Xor2Iter<'a> {
     }
 
     /// `<xor2>` value form.
-    fn value(&mut self) -> Result<()> {
+    fn value(&mut self) -> Bits<()> {
         if !self.br.read_bit()? {
             self.val = self.baseline;
         } else if !self.br.read_bit()? {
@@ -104,7 +104,7 @@ impl<'a> Xor2Iter<'a> {
         Ok(())
     }
 
-    fn dod(&mut self, w: u32) -> Result<()> {
+    fn dod(&mut self, w: u32) -> Bits<()> {
         let b = self.br.read_bits_wide(w)?;
         let dod = if w < 64 && b >= 1u64 << (w - 1) {
             b.wrapping_sub(1u64 << w)
@@ -116,7 +116,7 @@ impl<'a> Xor2Iter<'a> {
         Ok(())
     }
 
-    fn step(&mut self) -> Result<(i64, i64, f64)> {
+    fn step(&mut self) -> Bits<(i64, i64, f64)> {
         let prev_t = self.t;
         match self.read {
             0 => {
@@ -179,9 +179,9 @@ impl Iterator for Xor2Iter<'_> {
                 self.read += 1;
                 Some(Ok(s))
             }
-            Err(e) => {
+            Err(_) => {
                 self.failed = true;
-                Some(Err(e))
+                Some(Err(self.br.take_error()))
             }
         }
     }
