@@ -13,13 +13,16 @@
 //! and samples are buffered only for a series whose chunks overlap.
 
 use std::io::Write;
+use std::path::Path;
 
-use crate::block::BlockReader;
+use crate::block::{BlockFiles, BlockReader};
 use crate::error::{Error, Result};
 use crate::format::chunkenc::{self, Encoding, Value};
 use crate::format::index::{ChunkMeta, SeriesEntry, SeriesIter};
 use crate::format::tombstones::{Interval, is_deleted};
 use crate::gofmt;
+use crate::head::{self, Head, HeadSeries};
+use crate::layout::{self, DirKind};
 use crate::selector::{Matcher, matches_any};
 
 /// What to print.
@@ -67,49 +70,85 @@ pub enum DumpValue {
     Histogram(String),
 }
 
-struct BlockCursor<'a> {
-    block: &'a BlockReader<'a>,
-    iter: SeriesIter<'a>,
-    entry: SeriesEntry,
+enum Source<'a> {
+    Block {
+        block: &'a BlockReader<'a>,
+        iter: SeriesIter<'a>,
+        entry: SeriesEntry,
+    },
+    Head {
+        head: &'a Head,
+        next: usize,
+        current: Option<&'a HeadSeries>,
+    },
+}
+
+struct Cursor<'a> {
+    source: Source<'a>,
     labels: Vec<(&'a [u8], &'a [u8])>,
     live: bool,
 }
 
-impl<'a> BlockCursor<'a> {
+impl<'a> Cursor<'a> {
     fn advance(&mut self, opts: &DumpOptions, errors: &mut Vec<String>) {
-        loop {
-            match self.iter.next_into(&mut self.entry) {
-                None => {
-                    self.live = false;
-                    return;
+        match &mut self.source {
+            Source::Block { block, iter, entry } => loop {
+                match iter.next_into(entry) {
+                    None => {
+                        self.live = false;
+                        return;
+                    }
+                    Some(Err(e)) => {
+                        errors.push(Error::decode(block.files.index_path(), e).to_string());
+                        continue;
+                    }
+                    Some(Ok(())) => {}
                 }
-                Some(Err(e)) => {
-                    errors.push(Error::decode(self.block.files.index_path(), e).to_string());
+                if let Err(e) = block.index.resolve_labels(entry, &mut self.labels) {
+                    errors.push(Error::decode(block.files.index_path(), e).to_string());
                     continue;
                 }
-                Some(Ok(())) => {}
-            }
-            if let Err(e) = self
-                .block
-                .index
-                .resolve_labels(&self.entry, &mut self.labels)
-            {
-                errors.push(Error::decode(self.block.files.index_path(), e).to_string());
-                continue;
-            }
-            if !matches_any(&opts.selectors, &self.labels) {
-                continue;
-            }
-            if !self
-                .entry
-                .chunks
-                .iter()
-                .any(|c| c.maxt >= opts.min_time && c.mint <= opts.max_time)
-            {
-                continue;
-            }
-            self.live = true;
-            return;
+                if !matches_any(&opts.selectors, &self.labels) {
+                    continue;
+                }
+                if !entry
+                    .chunks
+                    .iter()
+                    .any(|c| c.maxt >= opts.min_time && c.mint <= opts.max_time)
+                {
+                    continue;
+                }
+                self.live = true;
+                return;
+            },
+            Source::Head {
+                head,
+                next,
+                current,
+            } => loop {
+                let Some(s) = head.series.get(*next) else {
+                    self.live = false;
+                    *current = None;
+                    return;
+                };
+                *next += 1;
+                self.labels.clear();
+                self.labels
+                    .extend(s.labels.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+                if !matches_any(&opts.selectors, &self.labels) {
+                    continue;
+                }
+                if !s
+                    .samples
+                    .iter()
+                    .any(|(t, _)| *t >= opts.min_time && *t <= opts.max_time)
+                {
+                    continue;
+                }
+                *current = Some(s);
+                self.live = true;
+                return;
+            },
         }
     }
 }
@@ -121,29 +160,127 @@ struct PendingChunk<'a> {
     deleted: &'a [Interval],
 }
 
-/// Writes the dump of `blocks` (sorted by minTime) to `out`.
-pub fn dump_blocks(
+/// A piece of the series being printed: a block chunk, or the head's samples.
+enum Pending<'a> {
+    Chunk(PendingChunk<'a>),
+    Head(&'a HeadSeries),
+}
+
+impl Pending<'_> {
+    fn range(&self) -> (i64, i64) {
+        match self {
+            Pending::Chunk(c) => (c.meta.mint, c.meta.maxt),
+            Pending::Head(h) => (
+                h.samples.first().map_or(i64::MAX, |s| s.0),
+                h.samples.last().map_or(i64::MIN, |s| s.0),
+            ),
+        }
+    }
+
+    fn decode(
+        &self,
+        opts: &DumpOptions,
+        errors: &mut Vec<String>,
+        f: &mut dyn FnMut(i64, DumpValue),
+    ) {
+        match self {
+            Pending::Chunk(c) => decode_chunk(c, opts, errors, f),
+            Pending::Head(h) => {
+                for (t, v) in &h.samples {
+                    if *t >= opts.min_time && *t <= opts.max_time && !is_deleted(*t, &h.deleted) {
+                        f(*t, to_dump_value(v));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Dumps a block, data or snapshot directory: its blocks and, for a data
+/// directory with a `wal/`, the head — as promtool 2.42 does: the head is
+/// read only when the requested range reaches the last block's maxTime, and
+/// only samples from that time on are taken from it.
+pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result<DumpReport> {
+    let lay = layout::scan(path)?;
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for dir in &lay.blocks {
+        match BlockFiles::open(dir) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.push(format!("skipping unreadable block: {e}")),
+        }
+    }
+    let mut readers = Vec::new();
+    for f in &files {
+        match f.reader() {
+            Ok(r) => readers.push(r),
+            Err(e) => errors.push(format!("skipping unreadable block: {e}")),
+        }
+    }
+    readers.sort_by_key(|r| (r.files.meta.min_time, r.files.meta.ulid.clone()));
+    let max_block_time = readers.last().map_or(i64::MIN, |r| r.files.meta.max_time);
+    let mut head = match &lay.wal {
+        Some(_) if lay.kind == DirKind::Data && max_block_time <= opts.max_time => {
+            let h = head::replay(path, max_block_time)?;
+            errors.extend(h.problems.iter().cloned());
+            Some(h)
+        }
+        _ => None,
+    };
+    // Only blocks that overlap the closed range [min, max] are queried. When
+    // the head is the only thing queried, Prometheus does not sort: series
+    // come in head series id order.
+    readers.retain(|r| {
+        r.files.meta.min_time <= opts.max_time && opts.min_time < r.files.meta.max_time
+    });
+    if readers.is_empty() {
+        if let Some(h) = &mut head {
+            h.series.sort_by_key(|s| s.series_ref);
+        }
+    }
+    let mut report = dump(&readers, head.as_ref(), opts, out)?;
+    errors.append(&mut report.errors);
+    report.errors = errors;
+    Ok(report)
+}
+
+/// Writes the dump of `blocks` (sorted by minTime) and `head` to `out`.
+pub fn dump(
     blocks: &[BlockReader<'_>],
+    head: Option<&Head>,
     opts: &DumpOptions,
     out: &mut dyn Write,
 ) -> Result<DumpReport> {
     let mut report = DumpReport::default();
-    let mut cursors: Vec<BlockCursor<'_>> = blocks
+    let mut cursors: Vec<Cursor<'_>> = blocks
         .iter()
-        .map(|b| BlockCursor {
-            block: b,
-            iter: b.index.series(),
-            entry: SeriesEntry::default(),
+        .map(|b| Cursor {
+            source: Source::Block {
+                block: b,
+                iter: b.index.series(),
+                entry: SeriesEntry::default(),
+            },
             labels: Vec::new(),
             live: true,
         })
         .collect();
+    if let Some(h) = head {
+        cursors.push(Cursor {
+            source: Source::Head {
+                head: h,
+                next: 0,
+                current: None,
+            },
+            labels: Vec::new(),
+            live: true,
+        });
+    }
     for c in &mut cursors {
         c.advance(opts, &mut report.errors);
     }
     let mut buf = String::with_capacity(1 << 16);
     let mut prefix = String::new();
-    let mut pending: Vec<PendingChunk<'_>> = Vec::new();
+    let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut members: Vec<usize> = Vec::new();
     loop {
         // The smallest current label set across cursors.
@@ -170,15 +307,23 @@ pub fn dump_blocks(
         pending.clear();
         for &i in &members {
             let Some(c) = cursors.get(i) else { continue };
-            let deleted = c.block.tombstones.get(c.entry.id);
-            for meta in &c.entry.chunks {
-                if meta.maxt >= opts.min_time && meta.mint <= opts.max_time {
-                    pending.push(PendingChunk {
-                        block: c.block,
-                        meta: *meta,
-                        deleted,
-                    });
+            match &c.source {
+                Source::Block { block, entry, .. } => {
+                    let deleted = block.tombstones.get(entry.id);
+                    for meta in &entry.chunks {
+                        if meta.maxt >= opts.min_time && meta.mint <= opts.max_time {
+                            pending.push(Pending::Chunk(PendingChunk {
+                                block,
+                                meta: *meta,
+                                deleted,
+                            }));
+                        }
+                    }
                 }
+                Source::Head {
+                    current: Some(s), ..
+                } => pending.push(Pending::Head(s)),
+                Source::Head { .. } => {}
             }
         }
         prefix.clear();
@@ -261,7 +406,7 @@ fn itoa_buf(v: i64) -> Itoa {
 /// Prints one merged series; returns the number of lines printed.
 fn print_series(
     prefix: &str,
-    chunks: &[PendingChunk<'_>],
+    chunks: &[Pending<'_>],
     opts: &DumpOptions,
     buf: &mut String,
     out: &mut dyn Write,
@@ -269,7 +414,7 @@ fn print_series(
 ) -> Result<u64> {
     let ordered = chunks
         .windows(2)
-        .all(|w| matches!(w, [a, b] if b.meta.mint > a.meta.maxt));
+        .all(|w| matches!(w, [a, b] if b.range().0 > a.range().1));
     let mut printed = 0u64;
     let mut stopped = false;
     let mut emit = |t: i64, v: DumpValue, buf: &mut String, stopped: &mut bool| {
@@ -285,7 +430,7 @@ fn print_series(
     };
     if ordered {
         for c in chunks {
-            decode_chunk(c, opts, errors, &mut |t, v| emit(t, v, buf, &mut stopped));
+            c.decode(opts, errors, &mut |t, v| emit(t, v, buf, &mut stopped));
             if buf.len() >= 1 << 16 {
                 out.write_all(buf.as_bytes())
                     .map_err(|e| Error::io("<stdout>", e))?;
@@ -300,7 +445,7 @@ fn print_series(
         // timestamps the first source wins, as Prometheus' merge does.
         let mut all: Vec<(i64, usize, DumpValue)> = Vec::new();
         for (i, c) in chunks.iter().enumerate() {
-            decode_chunk(c, opts, errors, &mut |t, v| all.push((t, i, v)));
+            c.decode(opts, errors, &mut |t, v| all.push((t, i, v)));
         }
         all.sort_by_key(|(t, i, _)| (*t, *i));
         all.dedup_by_key(|(t, _, _)| *t);

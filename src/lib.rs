@@ -20,6 +20,8 @@ pub mod fileutil;
 pub mod format;
 pub mod gaps;
 pub mod gofmt;
+pub mod head;
 pub mod layout;
 pub mod list;
 pub mod selector;
+pub mod walinfo;

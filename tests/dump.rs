@@ -221,7 +221,24 @@ fn same_histogram(ours: &Hist, api: &Hist) -> bool {
 #[test]
 fn histogram_samples_equal_the_real_servers_api() {
     let s = "20261125T095910Z-571c9d7c71851497";
-    let p = testdata(&format!("prom-2.42-nativehist/data/snapshots/{s}"));
+    check_histograms_against_api(
+        &format!("prom-2.42-nativehist/data/snapshots/{s}"),
+        &format!("prom-2.42-nativehist/oracle/snapshot_{s}/api_raw_samples.json.gz"),
+        14_300,
+    );
+}
+
+#[test]
+fn data_dir_histograms_from_blocks_wal_and_head_chunks_equal_the_api() {
+    check_histograms_against_api(
+        "prom-2.42-nativehist/data",
+        "prom-2.42-nativehist/oracle/data/api_raw_samples.json.gz",
+        14_388,
+    );
+}
+
+fn check_histograms_against_api(dir: &str, oracle: &str, expected_total: usize) {
+    let p = testdata(dir);
     let ours = dump(&["dump", p.to_str().unwrap()]);
     // ours: series label string -> ts -> histogram
     let mut got: BTreeMap<String, BTreeMap<i64, Hist>> = BTreeMap::new();
@@ -240,10 +257,7 @@ fn histogram_samples_equal_the_real_servers_api() {
             .or_default()
             .insert(ts.parse().unwrap(), parse_our_histogram(h));
     }
-    let api: serde_json::Value = serde_json::from_str(&gunzip(&testdata(&format!(
-        "prom-2.42-nativehist/oracle/snapshot_{s}/api_raw_samples.json.gz"
-    ))))
-    .unwrap();
+    let api: serde_json::Value = serde_json::from_str(&gunzip(&testdata(oracle))).unwrap();
     let mut want: BTreeMap<String, BTreeMap<i64, Hist>> = BTreeMap::new();
     for series in api["results"]
         .as_object()
@@ -274,10 +288,7 @@ fn histogram_samples_equal_the_real_servers_api() {
         }
     }
     let total: usize = want.values().map(|v| v.len()).sum();
-    assert_eq!(
-        total, 14_300,
-        "API histogram samples in the snapshot with head"
-    );
+    assert_eq!(total, expected_total, "API histogram samples in {dir}");
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
         want.keys().collect::<Vec<_>>()
@@ -295,4 +306,41 @@ fn histogram_samples_equal_the_real_servers_api() {
             );
         }
     }
+}
+
+#[test]
+fn live_data_dir_with_head_is_byte_identical_to_promtool() {
+    // promtool replays chunks_head/ and the WAL after the checkpoint.
+    let p = testdata("prom-2.42-live/data");
+    let ours = dump(&["dump", p.to_str().unwrap()]);
+    let oracle = gunzip(&testdata("prom-2.42-live/oracle/dump-data.txt.gz"));
+    assert_same_lines(&ours, &oracle, "live data dir");
+}
+
+#[test]
+fn nativehist_data_dir_floats_only_is_byte_identical_to_promtool() {
+    let p = testdata("prom-2.42-nativehist/data");
+    let ours = dump(&["dump", "--floats-only", p.to_str().unwrap()]);
+    let oracle = strip_oracle_frame(&gunzip(&testdata(
+        "prom-2.42-nativehist/oracle/data/dump_all.txt.gz",
+    )));
+    assert_same_lines(&ours, &oracle, "nativehist data");
+}
+
+#[test]
+fn head_only_range_keeps_prometheus_head_series_order() {
+    // Past the newest block only the head is queried, and Prometheus does
+    // not sort then: series come in head series id order.
+    let p = testdata("prom-2.42-nativehist/data");
+    let ours = dump(&[
+        "dump",
+        "--floats-only",
+        "--min-time",
+        "1795600680000",
+        p.to_str().unwrap(),
+    ]);
+    let oracle = strip_oracle_frame(&gunzip(&testdata(
+        "prom-2.42-nativehist/oracle/data/dump_head.txt.gz",
+    )));
+    assert_same_lines(&ours, &oracle, "nativehist head only");
 }

@@ -3,9 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use promsnap::block::BlockFiles;
 use promsnap::dump::{self, DumpOptions};
-use promsnap::{layout, selector};
+use promsnap::selector;
 
 use super::Outcome;
 use super::time::parse_time;
@@ -46,35 +45,11 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         opts.selectors
             .push(selector::parse(m).map_err(anyhow::Error::msg)?);
     }
-    let lay = layout::scan(&args.path)?;
-    let mut findings = false;
-    let mut files = Vec::new();
-    for dir in &lay.blocks {
-        match BlockFiles::open(dir) {
-            Ok(f) => files.push(f),
-            Err(e) => {
-                eprintln!("promsnap: skipping unreadable block: {e}");
-                findings = true;
-            }
-        }
-    }
-    let mut readers = Vec::new();
-    for f in &files {
-        match f.reader() {
-            Ok(r) => readers.push(r),
-            Err(e) => {
-                eprintln!("promsnap: skipping unreadable block: {e}");
-                findings = true;
-            }
-        }
-    }
-    readers.sort_by_key(|r| (r.files.meta.min_time, r.files.meta.ulid.clone()));
-    let report = dump::dump_blocks(&readers, &opts, out)?;
+    let report = dump::dump_path(&args.path, &opts, out)?;
     for e in &report.errors {
         eprintln!("promsnap: {e}");
     }
-    findings |= !report.errors.is_empty();
-    Ok(if findings {
+    Ok(if !report.errors.is_empty() {
         Outcome::Findings
     } else {
         Outcome::Ok

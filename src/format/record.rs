@@ -1,1 +1,984 @@
-//! (stub: being written)
+//! WAL record payloads (`tsdb/record/record.go`, `tsdb/docs/format/wal.md`):
+//! the bytes a [`crate::format::wal::RecordReader`] yields, first byte = type.
+//!
+//! ```text
+//! 1  Series       (BE64 ref, uvarint n, n × (uvarint-str name, uvarint-str value))*
+//! 2  Samples      [BE64 ref0, BE64 t0, (varint ref-ref0, varint t-t0, BE64 value)*]
+//! 3  Tombstones   (BE64 ref, varint mint, varint maxt)*
+//! 4  Exemplars    [BE64 ref0, BE64 t0, (varint dref, varint dt, BE64 value, labels)*]
+//! 5  MmapMarkers  (BE64 ref, BE64 chunk ref)*
+//! 6  Metadata     (uvarint ref, u8 type, uvarint n, n × (str name, str value))*
+//! 7/9   HistogramSamples       [BE64 ref0, BE64 t0, (varint dref, varint dt, histogram)*]
+//! 8/10  FloatHistogramSamples  [same, float histogram]
+//! 11 SamplesV2    [varint ref0, varint t0, varint st0, BE64 v0,
+//!                  (varint ref-prev, varint t-t0, u8 st marker [varint st-st0], BE64 v)*]
+//! 12/13 (Float)HistogramSamplesV2  [varint ref0, varint t0, varint st0, h0,
+//!                  (varint ref-prev, varint t-t0, u8 st marker [varint], h)*]
+//! 14 MinValidTime BE64 mint (checkpoints only; since 3.x)
+//! ```
+//!
+//! `varint` is zigzag (Go `PutVarint`); in V1 records every row, including
+//! the first, carries deltas relative to the first sample (FORMAT.md §11.1).
+//! Histogram spans are stored `(varint offset, uvarint length)` here, the
+//! other way round from chunks. The ST marker is 0 = no start time, 1 = same
+//! as the previous sample, anything else = explicit (as Prometheus reads it).
+//!
+//! Decoders are callback-style and allocate nothing per sample. Errors carry
+//! `base_offset` plus the position in the record's (decompressed) bytes, so
+//! pass 0 for record-relative positions. Unlike Prometheus, histogram samples
+//! with unknown schemas are passed through as stored, not dropped or
+//! down-scaled.
+
+use super::decode::Decoder;
+use super::error::{DecodeError, Result, Section};
+
+/// The type of a WAL record (its first byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordType {
+    /// 1: series labels for new head series refs.
+    Series,
+    /// 2: float samples (v1).
+    Samples,
+    /// 3: deletion intervals.
+    Tombstones,
+    /// 4: exemplars.
+    Exemplars,
+    /// 5: out-of-order m-map markers (WBL only).
+    MmapMarkers,
+    /// 6: metric metadata.
+    Metadata,
+    /// 7: integer histogram samples.
+    HistogramSamples,
+    /// 8: float histogram samples.
+    FloatHistogramSamples,
+    /// 9: integer histogram samples with custom buckets (NHCB).
+    CustomBucketsHistogramSamples,
+    /// 10: float histogram samples with custom buckets.
+    CustomBucketsFloatHistogramSamples,
+    /// 11: float samples with start timestamps.
+    SamplesV2,
+    /// 12: integer histogram samples with start timestamps.
+    HistogramSamplesV2,
+    /// 13: float histogram samples with start timestamps.
+    FloatHistogramSamplesV2,
+    /// 14: the min valid time a WAL truncation used (checkpoints only).
+    MinValidTime,
+    /// Any other type byte; Prometheus skips such records.
+    Unknown(u8),
+}
+
+impl RecordType {
+    /// The type of a type byte.
+    pub fn from_byte(b: u8) -> Self {
+        match b {
+            1 => Self::Series,
+            2 => Self::Samples,
+            3 => Self::Tombstones,
+            4 => Self::Exemplars,
+            5 => Self::MmapMarkers,
+            6 => Self::Metadata,
+            7 => Self::HistogramSamples,
+            8 => Self::FloatHistogramSamples,
+            9 => Self::CustomBucketsHistogramSamples,
+            10 => Self::CustomBucketsFloatHistogramSamples,
+            11 => Self::SamplesV2,
+            12 => Self::HistogramSamplesV2,
+            13 => Self::FloatHistogramSamplesV2,
+            14 => Self::MinValidTime,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The type byte.
+    pub fn byte(self) -> u8 {
+        match self {
+            Self::Series => 1,
+            Self::Samples => 2,
+            Self::Tombstones => 3,
+            Self::Exemplars => 4,
+            Self::MmapMarkers => 5,
+            Self::Metadata => 6,
+            Self::HistogramSamples => 7,
+            Self::FloatHistogramSamples => 8,
+            Self::CustomBucketsHistogramSamples => 9,
+            Self::CustomBucketsFloatHistogramSamples => 10,
+            Self::SamplesV2 => 11,
+            Self::HistogramSamplesV2 => 12,
+            Self::FloatHistogramSamplesV2 => 13,
+            Self::MinValidTime => 14,
+            Self::Unknown(b) => b,
+        }
+    }
+
+    /// Prometheus's name for the type (`record.Type.String()`), except
+    /// `mmap_markers` (Prometheus: `mmapmarkers`); `unknown` for others.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Series => "series",
+            Self::Samples => "samples",
+            Self::Tombstones => "tombstones",
+            Self::Exemplars => "exemplars",
+            Self::MmapMarkers => "mmap_markers",
+            Self::Metadata => "metadata",
+            Self::HistogramSamples => "histogram_samples",
+            Self::FloatHistogramSamples => "float_histogram_samples",
+            Self::CustomBucketsHistogramSamples => "custom_buckets_histogram_samples",
+            Self::CustomBucketsFloatHistogramSamples => "custom_buckets_float_histogram_samples",
+            Self::SamplesV2 => "samples_v2",
+            Self::HistogramSamplesV2 => "histogram_samples_v2",
+            Self::FloatHistogramSamplesV2 => "float_histogram_samples_v2",
+            Self::MinValidTime => "min_valid_time",
+            Self::Unknown(_) => "unknown",
+        }
+    }
+
+    /// True for the types that carry float samples (2, 11).
+    pub fn is_float_samples(self) -> bool {
+        matches!(self, Self::Samples | Self::SamplesV2)
+    }
+
+    /// True for the types that carry integer histograms (7, 9, 12).
+    pub fn is_histogram_samples(self) -> bool {
+        matches!(
+            self,
+            Self::HistogramSamples | Self::CustomBucketsHistogramSamples | Self::HistogramSamplesV2
+        )
+    }
+
+    /// True for the types that carry float histograms (8, 10, 13).
+    pub fn is_float_histogram_samples(self) -> bool {
+        matches!(
+            self,
+            Self::FloatHistogramSamples
+                | Self::CustomBucketsFloatHistogramSamples
+                | Self::FloatHistogramSamplesV2
+        )
+    }
+}
+
+impl std::fmt::Display for RecordType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unknown(b) => write!(f, "unknown({b})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// The type of a record, or `None` for an empty record.
+pub fn record_type(rec: &[u8]) -> Option<RecordType> {
+    rec.first().map(|&b| RecordType::from_byte(b))
+}
+
+/// Schema number marking custom-bucket histograms (NHCB).
+pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
+
+/// A cursor for the per-sample hot loops: varints of up to 9 bytes with 10
+/// bytes left, and 8-byte values, are read inline; anything else (10-byte
+/// varints, the end of the data, errors) goes through [`Decoder`], so values
+/// and errors are identical.
+struct Fast<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: u64,
+}
+
+impl<'a> Fast<'a> {
+    fn new(d: &Decoder<'a>) -> Self {
+        Self {
+            buf: d.rest(),
+            pos: 0,
+            base: d.offset(),
+        }
+    }
+
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    #[inline(always)]
+    fn uvarint(&mut self) -> Result<u64> {
+        if let Some(chunk) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<10>()) {
+            let mut v = 0u64;
+            for (i, &b) in chunk.iter().take(9).enumerate() {
+                v |= u64::from(b & 0x7f) << (7 * i);
+                if b < 0x80 {
+                    self.pos += i + 1;
+                    return Ok(v);
+                }
+            }
+        }
+        self.slow(|d| d.uvarint())
+    }
+
+    /// Skips a uvarint of at most 8 bytes branch-free (its length is where
+    /// the first byte without a continuation bit is); else the checked path.
+    #[inline(always)]
+    fn skip_uvarint(&mut self) -> Result<()> {
+        if let Some(w) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
+            let stop = !u64::from_le_bytes(*w) & 0x8080_8080_8080_8080;
+            if stop != 0 {
+                self.pos += (stop.trailing_zeros() / 8 + 1) as usize;
+                return Ok(());
+            }
+        }
+        self.slow(|d| d.uvarint()).map(|_| ())
+    }
+
+    #[inline(always)]
+    fn varint(&mut self) -> Result<i64> {
+        let u = self.uvarint()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    #[inline(always)]
+    fn be_u64(&mut self) -> Result<u64> {
+        if let Some(b) = self.buf.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
+            self.pos += 8;
+            return Ok(u64::from_be_bytes(*b));
+        }
+        self.slow(|d| d.be_u64())
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Result<u8> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            self.pos += 1;
+            return Ok(b);
+        }
+        self.slow(|d| d.u8())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow<T>(&mut self, f: impl FnOnce(&mut Decoder<'a>) -> Result<T>) -> Result<T> {
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        let mut d = Decoder::new(rest, self.base + self.pos as u64);
+        let v = f(&mut d)?;
+        self.pos += rest.len() - d.remaining();
+        Ok(v)
+    }
+}
+
+/// Checks the type byte and returns a decoder over the body.
+fn body<'a>(
+    rec: &'a [u8],
+    base: u64,
+    want: &[RecordType],
+    what: &str,
+) -> Result<(RecordType, Decoder<'a>)> {
+    let mut d = Decoder::new(rec, base);
+    let b = d.u8()?;
+    let t = RecordType::from_byte(b);
+    if !want.contains(&t) {
+        return Err(DecodeError::invalid(
+            Section::WalRecord,
+            base,
+            what.to_string(),
+            format!("record type {t} (byte {b})"),
+        ));
+    }
+    Ok((t, d))
+}
+
+/// A label set inside a record, validated when the record was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels<'a> {
+    bytes: &'a [u8],
+    len: usize,
+}
+
+impl<'a> Labels<'a> {
+    /// Reads `uvarint n, n × (name, value)` and checks it is well-formed.
+    fn read(d: &mut Decoder<'a>) -> Result<Self> {
+        let start = d.rest();
+        let start_off = d.offset();
+        let n = d.uvarint()?;
+        let mut len = 0usize;
+        for _ in 0..n {
+            d.uvarint_bytes()?;
+            d.uvarint_bytes()?;
+            len += 1;
+        }
+        let used = usize::try_from(d.offset() - start_off).unwrap_or(usize::MAX);
+        Ok(Self {
+            bytes: start.get(..used).unwrap_or(&[]),
+            len,
+        })
+    }
+
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `(name, value)` pairs, as stored (sorted by name by writers).
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let mut d = Decoder::new(self.bytes, 0);
+        let n = d.uvarint().unwrap_or(0);
+        (0..n).map_while(move |_| Some((d.uvarint_bytes().ok()?, d.uvarint_bytes().ok()?)))
+    }
+
+    /// Owned `(name, value)` strings (invalid UTF-8 replaced).
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The value of label `name`, if present.
+    pub fn get(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// Calls `f(series_ref, labels)` for each entry of a Series record (type 1).
+/// Returns the number of series.
+pub fn for_each_series<'a>(
+    rec: &'a [u8],
+    base_offset: u64,
+    mut f: impl FnMut(u64, Labels<'a>),
+) -> Result<usize> {
+    let (_, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::Series],
+        "series record (type 1)",
+    )?;
+    let mut n = 0;
+    while !d.is_empty() {
+        let r = d.be_u64()?;
+        let labels = Labels::read(&mut d)?;
+        f(r, labels);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One series of a Series record, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefSeries {
+    /// Head series reference.
+    pub series_ref: u64,
+    /// Labels, sorted by name.
+    pub labels: Vec<(String, String)>,
+}
+
+/// Decodes a Series record into owned values.
+pub fn decode_series(rec: &[u8], base_offset: u64) -> Result<Vec<RefSeries>> {
+    let mut out = Vec::new();
+    for_each_series(rec, base_offset, |series_ref, l| {
+        out.push(RefSeries {
+            series_ref,
+            labels: l.to_vec(),
+        })
+    })?;
+    Ok(out)
+}
+
+/// One float sample, with its start timestamp (0 when none, and for v1 records).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefSample {
+    /// Head series reference.
+    pub series_ref: u64,
+    /// Timestamp (ms).
+    pub t: i64,
+    /// Start timestamp (ms), 0 if none.
+    pub st: i64,
+    /// Value.
+    pub v: f64,
+}
+
+/// Reads an ST marker and returns the sample's start time.
+#[inline]
+fn read_st(d: &mut Decoder<'_>, prev_st: i64, first_st: i64) -> Result<i64> {
+    Ok(match d.u8()? {
+        0 => 0,
+        1 => prev_st,
+        _ => first_st.wrapping_add(d.varint()?),
+    })
+}
+
+#[inline(always)]
+fn read_st_fast(d: &mut Fast<'_>, prev_st: i64, first_st: i64) -> Result<i64> {
+    Ok(match d.u8()? {
+        0 => 0,
+        1 => prev_st,
+        _ => first_st.wrapping_add(d.varint()?),
+    })
+}
+
+/// Calls `f` for each sample of a Samples (2) or SamplesV2 (11) record.
+/// Returns the number of samples.
+pub fn for_each_sample_with_st(
+    rec: &[u8],
+    base_offset: u64,
+    mut f: impl FnMut(RefSample),
+) -> Result<usize> {
+    let (t, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::Samples, RecordType::SamplesV2],
+        "samples record (type 2 or 11)",
+    )?;
+    if d.is_empty() {
+        return Ok(0);
+    }
+    let mut n = 0usize;
+    if t == RecordType::Samples {
+        let base_ref = d.be_u64()?;
+        let base_t = d.be_i64()?;
+        let mut d = Fast::new(&d);
+        while !d.is_empty() {
+            let dref = d.varint()?;
+            let dt = d.varint()?;
+            let v = f64::from_bits(d.be_u64()?);
+            f(RefSample {
+                series_ref: base_ref.wrapping_add(dref as u64),
+                t: base_t.wrapping_add(dt),
+                st: 0,
+                v,
+            });
+            n += 1;
+        }
+    } else {
+        let first_ref = d.varint()?;
+        let first_t = d.varint()?;
+        let first_st = d.varint()?;
+        let v = d.be_f64()?;
+        f(RefSample {
+            series_ref: first_ref as u64,
+            t: first_t,
+            st: first_st,
+            v,
+        });
+        n += 1;
+        let (mut prev_ref, mut prev_st) = (first_ref, first_st);
+        let mut d = Fast::new(&d);
+        while !d.is_empty() {
+            let r = prev_ref.wrapping_add(d.varint()?);
+            let t = first_t.wrapping_add(d.varint()?);
+            let st = read_st_fast(&mut d, prev_st, first_st)?;
+            let v = f64::from_bits(d.be_u64()?);
+            f(RefSample {
+                series_ref: r as u64,
+                t,
+                st,
+                v,
+            });
+            (prev_ref, prev_st) = (r, st);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Calls `f(series_ref, t, v)` for each sample of a Samples (2) or SamplesV2
+/// (11) record. Returns the number of samples.
+#[inline]
+pub fn for_each_sample(
+    rec: &[u8],
+    base_offset: u64,
+    mut f: impl FnMut(u64, i64, f64),
+) -> Result<usize> {
+    for_each_sample_with_st(rec, base_offset, |s| f(s.series_ref, s.t, s.v))
+}
+
+/// Counts the samples of a Samples (2) or SamplesV2 (11) record and their
+/// min/max timestamp, fully validating the record. Faster than
+/// [`for_each_sample`] for summaries: values are skipped, not decoded.
+pub fn sample_time_range(rec: &[u8], base_offset: u64) -> Result<(usize, Option<(i64, i64)>)> {
+    let (t, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::Samples, RecordType::SamplesV2],
+        "samples record (type 2 or 11)",
+    )?;
+    if d.is_empty() {
+        return Ok((0, None));
+    }
+    if t == RecordType::SamplesV2 {
+        let mut n = 0;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for_each_sample_with_st(rec, base_offset, |s| {
+            n += 1;
+            lo = lo.min(s.t);
+            hi = hi.max(s.t);
+        })?;
+        return Ok((n, (n > 0).then_some((lo, hi))));
+    }
+    d.skip(8)?;
+    let base_t = d.be_i64()?;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    let mut n = 0usize;
+    let mut d = Fast::new(&d);
+    while !d.is_empty() {
+        d.skip_uvarint()?;
+        let t = base_t.wrapping_add(d.varint()?);
+        d.be_u64()?;
+        lo = lo.min(t);
+        hi = hi.max(t);
+        n += 1;
+    }
+    Ok((n, (n > 0).then_some((lo, hi))))
+}
+
+/// Calls `f(series_ref, mint, maxt)` for each entry of a Tombstones record
+/// (type 3). Returns the number of intervals.
+pub fn for_each_tombstone(
+    rec: &[u8],
+    base_offset: u64,
+    mut f: impl FnMut(u64, i64, i64),
+) -> Result<usize> {
+    let (_, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::Tombstones],
+        "tombstones record (type 3)",
+    )?;
+    let mut n = 0;
+    while !d.is_empty() {
+        let r = d.be_u64()?;
+        let mint = d.varint()?;
+        let maxt = d.varint()?;
+        f(r, mint, maxt);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One exemplar of an Exemplars record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefExemplar<'a> {
+    /// Head series reference.
+    pub series_ref: u64,
+    /// Timestamp (ms).
+    pub t: i64,
+    /// Value.
+    pub v: f64,
+    /// Exemplar labels.
+    pub labels: Labels<'a>,
+}
+
+/// Calls `f` for each exemplar of an Exemplars record (type 4). Returns the
+/// number of exemplars.
+pub fn for_each_exemplar<'a>(
+    rec: &'a [u8],
+    base_offset: u64,
+    mut f: impl FnMut(RefExemplar<'a>),
+) -> Result<usize> {
+    let (_, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::Exemplars],
+        "exemplars record (type 4)",
+    )?;
+    if d.is_empty() {
+        return Ok(0);
+    }
+    let base_ref = d.be_u64()?;
+    let base_t = d.be_i64()?;
+    let mut n = 0;
+    while !d.is_empty() {
+        let dref = d.varint()?;
+        let dt = d.varint()?;
+        let v = d.be_f64()?;
+        let labels = Labels::read(&mut d)?;
+        f(RefExemplar {
+            series_ref: base_ref.wrapping_add(dref as u64),
+            t: base_t.wrapping_add(dt),
+            v,
+            labels,
+        });
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Calls `f(series_ref, chunk_disk_mapper_ref)` for each marker of an
+/// MmapMarkers record (type 5). Returns the number of markers.
+pub fn for_each_mmap_marker(
+    rec: &[u8],
+    base_offset: u64,
+    mut f: impl FnMut(u64, u64),
+) -> Result<usize> {
+    let (_, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::MmapMarkers],
+        "mmap markers record (type 5)",
+    )?;
+    let mut n = 0;
+    while !d.is_empty() {
+        let r = d.be_u64()?;
+        let c = d.be_u64()?;
+        f(r, c);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One entry of a Metadata record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefMetadata<'a> {
+    /// Head series reference.
+    pub series_ref: u64,
+    /// Metric type: 0 unknown, 1 counter, 2 gauge, 3 histogram,
+    /// 4 gauge histogram, 5 summary, 6 info, 7 stateset.
+    pub metric_type: u8,
+    /// The `UNIT` field (empty if absent).
+    pub unit: &'a [u8],
+    /// The `HELP` field (empty if absent).
+    pub help: &'a [u8],
+}
+
+/// Calls `f` for each entry of a Metadata record (type 6); fields other than
+/// `UNIT` and `HELP` are skipped. Returns the number of entries.
+pub fn for_each_metadata<'a>(
+    rec: &'a [u8],
+    base_offset: u64,
+    mut f: impl FnMut(RefMetadata<'a>),
+) -> Result<usize> {
+    let (_, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::Metadata],
+        "metadata record (type 6)",
+    )?;
+    let mut n = 0;
+    while !d.is_empty() {
+        let series_ref = d.uvarint()?;
+        let metric_type = d.u8()?;
+        let fields = d.uvarint()?;
+        let (mut unit, mut help): (&[u8], &[u8]) = (&[], &[]);
+        for _ in 0..fields {
+            let name = d.uvarint_bytes()?;
+            let value = d.uvarint_bytes()?;
+            match name {
+                b"UNIT" => unit = value,
+                b"HELP" => help = value,
+                _ => {}
+            }
+        }
+        f(RefMetadata {
+            series_ref,
+            metric_type,
+            unit,
+            help,
+        });
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The mint of a MinValidTime record (type 14).
+pub fn min_valid_time(rec: &[u8], base_offset: u64) -> Result<i64> {
+    let (_, mut d) = body(
+        rec,
+        base_offset,
+        &[RecordType::MinValidTime],
+        "min valid time record (type 14)",
+    )?;
+    let t = d.be_i64()?;
+    if !d.is_empty() {
+        return Err(DecodeError::invalid(
+            Section::WalRecord,
+            d.offset(),
+            "end of record",
+            format!("{} more bytes", d.remaining()),
+        ));
+    }
+    Ok(t)
+}
+
+/// A histogram span as stored in WAL records: `(offset, length)`, where
+/// offset is the gap to the previous span (or the start index for the first)
+/// and length the number of consecutive buckets.
+pub type Span = (i32, u32);
+
+/// An integer native histogram as stored in a WAL record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WalHistogram {
+    /// 0 unknown, 1 counter reset, 2 not a reset, 3 gauge.
+    pub counter_reset_hint: u8,
+    /// Resolution; −53 = custom buckets.
+    pub schema: i32,
+    /// Width of the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// Total observations.
+    pub count: u64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Positive bucket spans, `(offset, length)`.
+    pub positive_spans: Vec<Span>,
+    /// Negative bucket spans, `(offset, length)`.
+    pub negative_spans: Vec<Span>,
+    /// Positive bucket counts, each a delta to the previous bucket.
+    pub positive_deltas: Vec<i64>,
+    /// Negative bucket counts, delta-encoded.
+    pub negative_deltas: Vec<i64>,
+    /// Upper bounds of custom buckets (schema −53 only).
+    pub custom_values: Vec<f64>,
+}
+
+/// A float native histogram as stored in a WAL record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WalFloatHistogram {
+    /// 0 unknown, 1 counter reset, 2 not a reset, 3 gauge.
+    pub counter_reset_hint: u8,
+    /// Resolution; −53 = custom buckets.
+    pub schema: i32,
+    /// Width of the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: f64,
+    /// Total observations.
+    pub count: f64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Positive bucket spans, `(offset, length)`.
+    pub positive_spans: Vec<Span>,
+    /// Negative bucket spans, `(offset, length)`.
+    pub negative_spans: Vec<Span>,
+    /// Positive bucket counts (absolute).
+    pub positive_buckets: Vec<f64>,
+    /// Negative bucket counts (absolute).
+    pub negative_buckets: Vec<f64>,
+    /// Upper bounds of custom buckets (schema −53 only).
+    pub custom_values: Vec<f64>,
+}
+
+/// Reads a uvarint count and checks that `count × min_size` bytes could follow.
+fn count(d: &mut Decoder<'_>, min_size: usize, what: &'static str) -> Result<usize> {
+    let at = d.offset();
+    let n = d.uvarint()?;
+    let fits = usize::try_from(n)
+        .ok()
+        .filter(|&n| n.checked_mul(min_size).is_some_and(|b| b <= d.remaining()));
+    fits.ok_or(DecodeError::OutOfBounds {
+        what,
+        offset: at,
+        target: n,
+        len: d.remaining() as u64,
+    })
+}
+
+fn read_i32(d: &mut Decoder<'_>, what: &str) -> Result<i32> {
+    let at = d.offset();
+    let v = d.varint()?;
+    i32::try_from(v).map_err(|_| {
+        DecodeError::invalid(
+            Section::WalRecord,
+            at,
+            format!("{what} within 32 bits"),
+            v.to_string(),
+        )
+    })
+}
+
+fn read_spans(d: &mut Decoder<'_>, out: &mut Vec<Span>) -> Result<()> {
+    out.clear();
+    let n = count(d, 2, "histogram span count")?;
+    out.reserve(n);
+    for _ in 0..n {
+        let offset = read_i32(d, "span offset")?;
+        let length = d.uvarint32()?;
+        out.push((offset, length));
+    }
+    Ok(())
+}
+
+fn read_custom_values(d: &mut Decoder<'_>, schema: i32, out: &mut Vec<f64>) -> Result<()> {
+    out.clear();
+    if schema == CUSTOM_BUCKETS_SCHEMA {
+        let n = count(d, 8, "custom bucket count")?;
+        out.reserve(n);
+        for _ in 0..n {
+            out.push(d.be_f64()?);
+        }
+    }
+    Ok(())
+}
+
+impl WalHistogram {
+    /// Decodes one histogram in place (reusing the vectors' memory).
+    pub fn read_from(&mut self, d: &mut Decoder<'_>) -> Result<()> {
+        self.counter_reset_hint = d.u8()?;
+        self.schema = read_i32(d, "schema")?;
+        self.zero_threshold = d.be_f64()?;
+        self.zero_count = d.uvarint()?;
+        self.count = d.uvarint()?;
+        self.sum = d.be_f64()?;
+        read_spans(d, &mut self.positive_spans)?;
+        read_spans(d, &mut self.negative_spans)?;
+        for buckets in [&mut self.positive_deltas, &mut self.negative_deltas] {
+            buckets.clear();
+            let n = count(d, 1, "histogram bucket count")?;
+            buckets.reserve(n);
+            for _ in 0..n {
+                buckets.push(d.varint()?);
+            }
+        }
+        read_custom_values(d, self.schema, &mut self.custom_values)
+    }
+}
+
+impl WalFloatHistogram {
+    /// Decodes one float histogram in place (reusing the vectors' memory).
+    pub fn read_from(&mut self, d: &mut Decoder<'_>) -> Result<()> {
+        self.counter_reset_hint = d.u8()?;
+        self.schema = read_i32(d, "schema")?;
+        self.zero_threshold = d.be_f64()?;
+        self.zero_count = d.be_f64()?;
+        self.count = d.be_f64()?;
+        self.sum = d.be_f64()?;
+        read_spans(d, &mut self.positive_spans)?;
+        read_spans(d, &mut self.negative_spans)?;
+        for buckets in [&mut self.positive_buckets, &mut self.negative_buckets] {
+            buckets.clear();
+            let n = count(d, 8, "histogram bucket count")?;
+            buckets.reserve(n);
+            for _ in 0..n {
+                buckets.push(d.be_f64()?);
+            }
+        }
+        read_custom_values(d, self.schema, &mut self.custom_values)
+    }
+}
+
+/// Where a histogram sample sits: series, time, start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistogramSampleRef {
+    /// Head series reference.
+    pub series_ref: u64,
+    /// Timestamp (ms).
+    pub t: i64,
+    /// Start timestamp (ms), 0 if none or for v1 records.
+    pub st: i64,
+}
+
+/// Shared framing of histogram records (v1: BE64 bases, v2: varints + ST).
+fn for_each_histogram_framed<H>(
+    rec: &[u8],
+    base_offset: u64,
+    types: &[RecordType; 3],
+    what: &str,
+    h: &mut H,
+    read: impl Fn(&mut H, &mut Decoder<'_>) -> Result<()>,
+    mut f: impl FnMut(HistogramSampleRef, &H),
+) -> Result<usize> {
+    let (t, mut d) = body(rec, base_offset, types, what)?;
+    if d.is_empty() {
+        return Ok(0);
+    }
+    let mut n = 0;
+    if t != types[2] {
+        let base_ref = d.be_u64()?;
+        let base_t = d.be_i64()?;
+        while !d.is_empty() {
+            let dref = d.varint()?;
+            let dt = d.varint()?;
+            read(h, &mut d)?;
+            let at = HistogramSampleRef {
+                series_ref: base_ref.wrapping_add(dref as u64),
+                t: base_t.wrapping_add(dt),
+                st: 0,
+            };
+            f(at, h);
+            n += 1;
+        }
+    } else {
+        let first_ref = d.varint()?;
+        let first_t = d.varint()?;
+        let first_st = d.varint()?;
+        let (mut prev_ref, mut prev_st) = (first_ref, first_st);
+        let mut first = true;
+        while !d.is_empty() {
+            let (r, t, st) = if first {
+                first = false;
+                (first_ref, first_t, first_st)
+            } else {
+                let r = prev_ref.wrapping_add(d.varint()?);
+                let t = first_t.wrapping_add(d.varint()?);
+                let st = read_st(&mut d, prev_st, first_st)?;
+                (r, t, st)
+            };
+            (prev_ref, prev_st) = (r, st);
+            read(h, &mut d)?;
+            f(
+                HistogramSampleRef {
+                    series_ref: r as u64,
+                    t,
+                    st,
+                },
+                h,
+            );
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Calls `f` for each sample of an integer histogram record (types 7, 9 and
+/// 12). The histogram passed to `f` is reused between samples. Returns the
+/// number of samples.
+pub fn for_each_histogram(
+    rec: &[u8],
+    base_offset: u64,
+    f: impl FnMut(HistogramSampleRef, &WalHistogram),
+) -> Result<usize> {
+    let mut h = WalHistogram::default();
+    for_each_histogram_framed(
+        rec,
+        base_offset,
+        &[
+            RecordType::HistogramSamples,
+            RecordType::CustomBucketsHistogramSamples,
+            RecordType::HistogramSamplesV2,
+        ],
+        "histogram samples record (type 7, 9 or 12)",
+        &mut h,
+        WalHistogram::read_from,
+        f,
+    )
+}
+
+/// Calls `f` for each sample of a float histogram record (types 8, 10 and
+/// 13). The histogram passed to `f` is reused between samples. Returns the
+/// number of samples.
+pub fn for_each_float_histogram(
+    rec: &[u8],
+    base_offset: u64,
+    f: impl FnMut(HistogramSampleRef, &WalFloatHistogram),
+) -> Result<usize> {
+    let mut h = WalFloatHistogram::default();
+    for_each_histogram_framed(
+        rec,
+        base_offset,
+        &[
+            RecordType::FloatHistogramSamples,
+            RecordType::CustomBucketsFloatHistogramSamples,
+            RecordType::FloatHistogramSamplesV2,
+        ],
+        "float histogram samples record (type 8, 10 or 13)",
+        &mut h,
+        WalFloatHistogram::read_from,
+        f,
+    )
+}
+
+#[cfg(test)]
+mod tests;

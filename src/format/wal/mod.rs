@@ -1,1 +1,800 @@
-//! (stub: being written)
+//! WAL, WBL and checkpoint segments: 32 KiB pages of CRC'd fragments that
+//! reassemble into records (`tsdb/wlog`, `tsdb/docs/format/wal.md`).
+//!
+//! ```text
+//! segment = page*                        (no file header, no magic)
+//! page    = fragment* [0x00 padding to the page boundary]     32768 bytes
+//! fragment:
+//! ┌──────────────┬──────────────┬───────────────────┬────────────────┐
+//! │ type <1b>    │ len <BE16>   │ CRC32C(data) <4b> │ data <len>     │
+//! └──────────────┴──────────────┴───────────────────┴────────────────┘
+//! type: bits 2-0 = 0 page terminator, 1 full, 2 first, 3 middle, 4 last
+//!       bit 3 (0x08) = snappy, bit 4 (0x10) = zstd (snappy wins if both)
+//! ```
+//!
+//! A record is one `full` fragment or `first middle* last`; compression is
+//! applied to the whole record before it is split. A fragment never crosses a
+//! page boundary, and a page with fewer than 7 bytes left is zero-padded.
+//!
+//! [`RecordReader`] reads one segment held in memory, validates every rule
+//! above and yields the (decompressed) records. It tells a *torn tail* (the
+//! data ends inside a record, as after a crash mid-write) from *corruption*
+//! ([`WalError`]), and reports [`RecordReader::valid_offset`]: the end of the
+//! last good record, where Prometheus's repair would cut.
+//!
+//! Where we are stricter than Prometheus's `wlog.Reader` (which accepts these):
+//! a page-terminator byte must be exactly `0x00` (Prometheus only looks at the
+//! type bits); all fragments of one record must carry the same compression
+//! flag. Like Prometheus, we accept a fragment with a valid CRC that runs past
+//! its page (writers never do this, but Prometheus's tests say such WALs were
+//! seen in production) and count it in [`FragmentStats::page_crossings`].
+//! Where we are looser: an incomplete fragment at the very end of the data is
+//! reported as a torn tail, not as corruption (Prometheus pads the short page
+//! with zeros and then fails the CRC).
+
+pub mod segment;
+
+use std::fmt;
+use std::io::Read as _;
+
+use super::decode::crc32c;
+use super::error::{DecodeError, Section};
+
+/// WAL page size in bytes (`tsdb/wlog/wlog.go` `pageSize`).
+pub const PAGE_SIZE: usize = 32768;
+/// Size of a fragment header: type byte, BE16 length, BE32 CRC32C.
+pub const FRAGMENT_HEADER_SIZE: usize = 7;
+/// Largest fragment data length in a 32 KiB page.
+pub const MAX_FRAGMENT_LEN: usize = PAGE_SIZE - FRAGMENT_HEADER_SIZE;
+/// Type-byte bit marking a snappy-compressed (block format) record.
+pub const SNAPPY_FLAG: u8 = 0x08;
+/// Type-byte bit marking a zstd-compressed record.
+pub const ZSTD_FLAG: u8 = 0x10;
+/// Mask of the fragment type bits in the type byte.
+pub const FRAGMENT_TYPE_MASK: u8 = 0x07;
+
+/// Largest decompressed record this reader accepts, whatever the input.
+///
+/// Not a format limit: a guard against decompression bombs. Prometheus writes
+/// records of at most a few MiB.
+pub const MAX_DECOMPRESSED_RECORD: usize = 1 << 30;
+/// A compressed record may expand at most this many times (plus 1 MiB)
+/// before it is refused; snappy cannot exceed ~22x by construction.
+pub const MAX_EXPANSION: usize = 1024;
+
+/// The kind of a fragment (type-byte bits 2-0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FragmentType {
+    /// 0: the rest of the page is zero.
+    PageTerm,
+    /// 1: a whole record.
+    Full,
+    /// 2: the first fragment of a split record.
+    First,
+    /// 3: an inner fragment of a split record.
+    Middle,
+    /// 4: the last fragment of a split record.
+    Last,
+}
+
+impl FragmentType {
+    /// Decodes the low three bits of a type byte; 5-7 are invalid.
+    pub fn from_bits(bits: u8) -> Option<Self> {
+        match bits & FRAGMENT_TYPE_MASK {
+            0 => Some(Self::PageTerm),
+            1 => Some(Self::Full),
+            2 => Some(Self::First),
+            3 => Some(Self::Middle),
+            4 => Some(Self::Last),
+            _ => None,
+        }
+    }
+
+    /// A short lowercase name: `page_term`, `full`, `first`, `middle`, `last`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PageTerm => "page_term",
+            Self::Full => "full",
+            Self::First => "first",
+            Self::Middle => "middle",
+            Self::Last => "last",
+        }
+    }
+}
+
+impl fmt::Display for FragmentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a record's bytes are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// Stored as is.
+    #[default]
+    None,
+    /// Snappy block format (flag `0x08`).
+    Snappy,
+    /// Zstandard frame(s) (flag `0x10`).
+    Zstd,
+}
+
+impl Compression {
+    /// The compression a fragment type byte announces (snappy wins over zstd,
+    /// as in Prometheus).
+    pub fn from_type_byte(b: u8) -> Self {
+        if b & SNAPPY_FLAG != 0 {
+            Self::Snappy
+        } else if b & ZSTD_FLAG != 0 {
+            Self::Zstd
+        } else {
+            Self::None
+        }
+    }
+
+    /// `none`, `snappy` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Snappy => "snappy",
+            Self::Zstd => "zstd",
+        }
+    }
+}
+
+/// Why reading a segment stopped early.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalError {
+    /// The data ends inside a record: its first fragment(s) are there, its
+    /// last is not, or the data ends inside a fragment. This is what a crash
+    /// in the middle of a write leaves in the newest segment.
+    #[error("last record is torn: it starts at offset {offset} and the data ends at {end}")]
+    Torn {
+        /// Offset of the torn record's first fragment.
+        offset: u64,
+        /// Where the data ends.
+        end: u64,
+    },
+    /// The bytes break a rule of the format; `DecodeError::offset` is the
+    /// start of the bad fragment (or the bad padding byte).
+    #[error(transparent)]
+    Corrupt(DecodeError),
+}
+
+impl WalError {
+    /// The offset the error is about (torn record start, or corruption offset).
+    pub fn offset(&self) -> u64 {
+        match self {
+            WalError::Torn { offset, .. } => *offset,
+            WalError::Corrupt(e) => e.offset(),
+        }
+    }
+
+    /// True for a torn tail (not corruption).
+    pub fn is_torn(&self) -> bool {
+        matches!(self, WalError::Torn { .. })
+    }
+
+    /// A stable snake_case code: `torn_tail`, or the [`DecodeError::code`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            WalError::Torn { .. } => "torn_tail",
+            WalError::Corrupt(e) => e.code(),
+        }
+    }
+}
+
+impl From<DecodeError> for WalError {
+    fn from(e: DecodeError) -> Self {
+        WalError::Corrupt(e)
+    }
+}
+
+/// One fragment, checked for type, length, page bounds and CRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    /// Offset of the fragment header in the segment.
+    pub offset: u64,
+    /// The raw type byte (type bits and compression flags).
+    pub type_byte: u8,
+    /// Fragment type (never [`FragmentType::PageTerm`]: padding is skipped).
+    pub kind: FragmentType,
+    /// The compression announced by the type byte.
+    pub compression: Compression,
+    /// The fragment data (possibly compressed bytes of part of a record).
+    pub data: &'a [u8],
+    /// True if the fragment (header or data) runs past the end of its page,
+    /// which writers never do but Prometheus's reader accepts (its tests note
+    /// such WALs were seen in production).
+    pub crosses_page: bool,
+}
+
+impl Fragment<'_> {
+    /// Offset just past the fragment's data.
+    pub fn end_offset(&self) -> u64 {
+        self.offset + (FRAGMENT_HEADER_SIZE + self.data.len()) as u64
+    }
+}
+
+/// Iterates over the fragments of one segment, skipping page padding.
+///
+/// Checks, per fragment: type bits 0-4, length at most a page minus the
+/// header, CRC32C; and that padding is zero up to the page boundary. A valid
+/// fragment that runs past its page is accepted, as Prometheus does, and
+/// counted ([`FragmentReader::page_crossings`]). It does not check fragment
+/// order (that is [`RecordReader`]'s job). When the data ends inside a
+/// fragment it yields [`WalError::Torn`] with that fragment's offset. Fused
+/// after the first error.
+#[derive(Debug, Clone)]
+pub struct FragmentReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    page_size: usize,
+    done: bool,
+    page_crossings: u64,
+}
+
+impl<'a> FragmentReader<'a> {
+    /// A reader over one segment's bytes, with 32 KiB pages.
+    pub fn new(segment: &'a [u8]) -> Self {
+        Self::with_page_size(segment, PAGE_SIZE)
+    }
+
+    /// A reader with another page size (tests use tiny pages). Page sizes
+    /// below 8 bytes are raised to 8.
+    pub(crate) fn with_page_size(segment: &'a [u8], page_size: usize) -> Self {
+        Self {
+            data: segment,
+            pos: 0,
+            page_size: page_size.max(FRAGMENT_HEADER_SIZE + 1),
+            done: false,
+            page_crossings: 0,
+        }
+    }
+
+    /// Fragments so far that ran past the end of their page.
+    pub fn page_crossings(&self) -> u64 {
+        self.page_crossings
+    }
+
+    /// Offset of the next unread byte.
+    pub fn position(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// Length of the segment.
+    pub fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    /// True if the segment is empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn fail(&mut self, e: WalError) -> Option<Result<Fragment<'a>, WalError>> {
+        self.done = true;
+        Some(Err(e))
+    }
+
+    /// The next fragment, or `None` at the end of the data.
+    #[inline]
+    fn next_fragment(&mut self) -> Option<Result<Fragment<'a>, WalError>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let pos = self.pos;
+            let rest = self.data.get(pos..).unwrap_or(&[]);
+            let Some(&type_byte) = rest.first() else {
+                self.done = true;
+                return None;
+            };
+            let page_left = self.page_size - pos % self.page_size;
+            if type_byte == 0 {
+                // Page terminator: zeros up to the page boundary (or the end of
+                // the data, which reads as zero padding).
+                let pad = rest.get(..page_left).unwrap_or(rest);
+                if let Some(i) = pad.iter().position(|&b| b != 0) {
+                    let off = (pos + i) as u64;
+                    return self.fail(WalError::Corrupt(DecodeError::invalid(
+                        Section::WalFragment,
+                        off,
+                        "zero padding up to the page boundary",
+                        format!("byte {:#04x}", pad.get(i).copied().unwrap_or(0)),
+                    )));
+                }
+                self.pos = pos + pad.len();
+                continue;
+            }
+            let offset = pos as u64;
+            let Some(kind) = FragmentType::from_bits(type_byte) else {
+                return self.fail(WalError::Corrupt(DecodeError::invalid(
+                    Section::WalFragment,
+                    offset,
+                    "fragment type 0-4",
+                    format!(
+                        "type {} (byte {type_byte:#04x})",
+                        type_byte & FRAGMENT_TYPE_MASK
+                    ),
+                )));
+            };
+            if kind == FragmentType::PageTerm {
+                return self.fail(WalError::Corrupt(DecodeError::invalid(
+                    Section::WalFragment,
+                    offset,
+                    "a zero byte for a page terminator",
+                    format!("byte {type_byte:#04x}"),
+                )));
+            }
+            let Some(header) = rest.first_chunk::<FRAGMENT_HEADER_SIZE>() else {
+                // The data ends inside the header.
+                return self.fail(WalError::Torn {
+                    offset,
+                    end: self.data.len() as u64,
+                });
+            };
+            let [_, l0, l1, c0, c1, c2, c3] = *header;
+            let len = usize::from(u16::from_be_bytes([l0, l1]));
+            let stored = u32::from_be_bytes([c0, c1, c2, c3]);
+            let max = self.page_size - FRAGMENT_HEADER_SIZE;
+            if len > max {
+                return self.fail(WalError::Corrupt(DecodeError::invalid(
+                    Section::WalFragment,
+                    offset,
+                    format!("fragment length <= {max} (a page minus the header)"),
+                    format!("length {len}"),
+                )));
+            }
+            let Some(data) = rest.get(FRAGMENT_HEADER_SIZE..FRAGMENT_HEADER_SIZE + len) else {
+                return self.fail(WalError::Torn {
+                    offset,
+                    end: self.data.len() as u64,
+                });
+            };
+            let computed = crc32c(data);
+            if computed != stored {
+                return self.fail(WalError::Corrupt(DecodeError::Checksum {
+                    section: Section::WalFragment,
+                    offset,
+                    stored,
+                    computed,
+                }));
+            }
+            let crosses_page = FRAGMENT_HEADER_SIZE + len > page_left;
+            self.page_crossings += u64::from(crosses_page);
+            self.pos = pos + FRAGMENT_HEADER_SIZE + len;
+            return Some(Ok(Fragment {
+                offset,
+                type_byte,
+                kind,
+                compression: Compression::from_type_byte(type_byte),
+                data,
+                crosses_page,
+            }));
+        }
+    }
+}
+
+impl<'a> Iterator for FragmentReader<'a> {
+    type Item = Result<Fragment<'a>, WalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_fragment()
+    }
+}
+
+/// A record as read from a segment, borrowed from the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRecord<'a> {
+    /// The record bytes, decompressed. The first byte is the record type
+    /// (see [`crate::format::record`]); an empty record is valid.
+    pub data: &'a [u8],
+    /// Offset of the record's first fragment in the segment.
+    pub offset: u64,
+    /// Offset just past the record's last fragment.
+    pub end_offset: u64,
+    /// The compression the record was stored with.
+    pub compression: Compression,
+    /// How many fragments the record was split into (1 for `full`).
+    pub fragments: u32,
+    /// Stored (possibly compressed) length of the record's data.
+    pub stored_len: usize,
+}
+
+impl RawRecord<'_> {
+    /// An owned copy.
+    pub fn to_owned_record(&self) -> Record {
+        Record {
+            data: self.data.to_vec(),
+            offset: self.offset,
+            end_offset: self.end_offset,
+            compression: self.compression,
+            fragments: self.fragments,
+        }
+    }
+}
+
+/// An owned record, as yielded by the [`Iterator`] impl of [`RecordReader`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The decompressed record bytes.
+    pub data: Vec<u8>,
+    /// Offset of the record's first fragment.
+    pub offset: u64,
+    /// Offset just past the record's last fragment.
+    pub end_offset: u64,
+    /// Compression used on disk.
+    pub compression: Compression,
+    /// Number of fragments.
+    pub fragments: u32,
+}
+
+/// Reassembly state: the explicit fragment-order state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No record open: `full` or `first` may come.
+    Idle,
+    /// A record is open: `middle` or `last` may come.
+    InRecord {
+        offset: u64,
+        compression: Compression,
+        type_byte: u8,
+        fragments: u32,
+    },
+}
+
+/// Counts of what a [`RecordReader`] has seen so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FragmentStats {
+    /// `full` fragments.
+    pub full: u64,
+    /// `first` fragments.
+    pub first: u64,
+    /// `middle` fragments.
+    pub middle: u64,
+    /// `last` fragments.
+    pub last: u64,
+    /// Fragments that ran past the end of their page (never written by
+    /// Prometheus's writer; accepted by its reader).
+    pub page_crossings: u64,
+}
+
+/// Reads the records of one segment (see the module docs).
+///
+/// Use [`RecordReader::next_record`] to borrow each record without copying
+/// (single-fragment uncompressed records point into the segment; others into
+/// buffers reused from record to record), or the [`Iterator`] impl for owned
+/// [`Record`]s. Fused after the first error.
+pub struct RecordReader<'a> {
+    fragments: FragmentReader<'a>,
+    state: State,
+    /// Reassembled stored bytes of a split record.
+    assembly: Vec<u8>,
+    /// Decompressed bytes (its `len` is a high-water mark for snappy).
+    out: Vec<u8>,
+    snappy: snap::raw::Decoder,
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
+    valid_offset: u64,
+    records: u64,
+    stats: FragmentStats,
+    done: bool,
+}
+
+impl fmt::Debug for RecordReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordReader")
+            .field("position", &self.fragments.position())
+            .field("state", &self.state)
+            .field("valid_offset", &self.valid_offset)
+            .field("records", &self.records)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the bytes of the record being emitted live.
+enum Src {
+    /// In the segment: `data[start..end]`.
+    Segment(usize, usize),
+    /// In `assembly`.
+    Assembly,
+}
+
+impl<'a> RecordReader<'a> {
+    /// A reader over one segment's bytes, with 32 KiB pages.
+    pub fn new(segment: &'a [u8]) -> Self {
+        Self::with_page_size(segment, PAGE_SIZE)
+    }
+
+    /// A reader with another page size (tests use tiny pages).
+    pub(crate) fn with_page_size(segment: &'a [u8], page_size: usize) -> Self {
+        Self {
+            fragments: FragmentReader::with_page_size(segment, page_size),
+            state: State::Idle,
+            assembly: Vec::new(),
+            out: Vec::new(),
+            snappy: snap::raw::Decoder::new(),
+            zstd: None,
+            valid_offset: 0,
+            records: 0,
+            stats: FragmentStats::default(),
+            done: false,
+        }
+    }
+
+    /// End of the last good record (0 before the first): everything before
+    /// this offset decoded cleanly.
+    pub fn valid_offset(&self) -> u64 {
+        self.valid_offset
+    }
+
+    /// Offset of the next unread byte.
+    pub fn position(&self) -> u64 {
+        self.fragments.position()
+    }
+
+    /// Number of records yielded so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Fragments seen so far, by type.
+    pub fn fragment_stats(&self) -> FragmentStats {
+        FragmentStats {
+            page_crossings: self.fragments.page_crossings(),
+            ..self.stats
+        }
+    }
+
+    fn fail<T>(&mut self, e: WalError) -> Option<Result<T, WalError>> {
+        self.done = true;
+        Some(Err(e))
+    }
+
+    /// The next record, borrowed until the next call; `None` at the end.
+    pub fn next_record(&mut self) -> Option<Result<RawRecord<'_>, WalError>> {
+        if self.done {
+            return None;
+        }
+        let segment = self.fragments.data;
+        let (src, offset, end_offset, compression, fragments) = loop {
+            let frag = match self.fragments.next_fragment() {
+                None => {
+                    self.done = true;
+                    if let State::InRecord { offset, .. } = self.state {
+                        return Some(Err(WalError::Torn {
+                            offset,
+                            end: self.fragments.len(),
+                        }));
+                    }
+                    return None;
+                }
+                Some(Err(WalError::Torn { offset, end })) => {
+                    // The data ends inside a fragment; the torn record starts
+                    // at the open record's first fragment, if one is open.
+                    let offset = match self.state {
+                        State::InRecord { offset, .. } => offset,
+                        State::Idle => offset,
+                    };
+                    return self.fail(WalError::Torn { offset, end });
+                }
+                Some(Err(e)) => return self.fail(e),
+                Some(Ok(f)) => f,
+            };
+            match (self.state, frag.kind) {
+                (State::Idle, FragmentType::Full) => {
+                    self.stats.full += 1;
+                    let start = (frag.offset as usize) + FRAGMENT_HEADER_SIZE;
+                    break (
+                        Src::Segment(start, start + frag.data.len()),
+                        frag.offset,
+                        frag.end_offset(),
+                        frag.compression,
+                        1,
+                    );
+                }
+                (State::Idle, FragmentType::First) => {
+                    self.stats.first += 1;
+                    self.assembly.clear();
+                    self.assembly.extend_from_slice(frag.data);
+                    self.state = State::InRecord {
+                        offset: frag.offset,
+                        compression: frag.compression,
+                        type_byte: frag.type_byte,
+                        fragments: 1,
+                    };
+                }
+                (
+                    State::InRecord {
+                        offset,
+                        compression,
+                        type_byte,
+                        fragments,
+                    },
+                    FragmentType::Middle | FragmentType::Last,
+                ) => {
+                    if frag.compression != compression {
+                        return self.fail(WalError::Corrupt(DecodeError::invalid(
+                            Section::WalFragment,
+                            frag.offset,
+                            format!(
+                                "the compression of the record's first fragment ({}, type byte {type_byte:#04x})",
+                                compression.name()
+                            ),
+                            format!(
+                                "{} (type byte {:#04x})",
+                                frag.compression.name(),
+                                frag.type_byte
+                            ),
+                        )));
+                    }
+                    self.assembly.extend_from_slice(frag.data);
+                    let fragments = fragments.saturating_add(1);
+                    if frag.kind == FragmentType::Last {
+                        self.stats.last += 1;
+                        self.state = State::Idle;
+                        break (
+                            Src::Assembly,
+                            offset,
+                            frag.end_offset(),
+                            compression,
+                            fragments,
+                        );
+                    }
+                    self.stats.middle += 1;
+                    self.state = State::InRecord {
+                        offset,
+                        compression,
+                        type_byte,
+                        fragments,
+                    };
+                }
+                (State::Idle, kind @ (FragmentType::Middle | FragmentType::Last)) => {
+                    return self.fail(WalError::Corrupt(DecodeError::invalid(
+                        Section::WalFragment,
+                        frag.offset,
+                        "a full or first fragment (no record is open)",
+                        format!("a {kind} fragment"),
+                    )));
+                }
+                (
+                    State::InRecord { offset, .. },
+                    kind @ (FragmentType::Full | FragmentType::First),
+                ) => {
+                    return self.fail(WalError::Corrupt(DecodeError::invalid(
+                        Section::WalFragment,
+                        frag.offset,
+                        format!(
+                            "a middle or last fragment (the record at offset {offset} is open)"
+                        ),
+                        format!("a {kind} fragment"),
+                    )));
+                }
+                (_, FragmentType::PageTerm) => {
+                    // FragmentReader skips padding; never reached.
+                    continue;
+                }
+            }
+        };
+        let stored: &[u8] = match src {
+            Src::Segment(s, e) => segment.get(s..e).unwrap_or(&[]),
+            Src::Assembly => &self.assembly,
+        };
+        let stored_len = stored.len();
+        let data: &[u8] = if stored.is_empty() || compression == Compression::None {
+            // Prometheus treats an empty compressed record as empty.
+            stored
+        } else {
+            let res = match compression {
+                Compression::Snappy => snappy_into(&mut self.snappy, stored, &mut self.out),
+                _ => zstd_into(&mut self.zstd, stored, &mut self.out),
+            };
+            match res {
+                Ok(n) => self.out.get(..n).unwrap_or(&[]),
+                Err(msg) => {
+                    self.done = true;
+                    return Some(Err(WalError::Corrupt(DecodeError::invalid(
+                        Section::WalFragment,
+                        offset,
+                        format!("a valid {} record", compression.name()),
+                        msg,
+                    ))));
+                }
+            }
+        };
+        self.valid_offset = end_offset;
+        self.records += 1;
+        Some(Ok(RawRecord {
+            data,
+            offset,
+            end_offset,
+            compression,
+            fragments,
+            stored_len,
+        }))
+    }
+}
+
+impl Iterator for RecordReader<'_> {
+    type Item = Result<Record, WalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record()
+            .map(|r| r.map(|rec| rec.to_owned_record()))
+    }
+}
+
+/// The most a record of `stored` compressed bytes may expand to.
+fn expansion_limit(stored: usize) -> usize {
+    stored
+        .saturating_mul(MAX_EXPANSION)
+        .saturating_add(1 << 20)
+        .min(MAX_DECOMPRESSED_RECORD)
+}
+
+/// Snappy-decompresses `input` into `out[..n]`, returning `n`. `out.len()` is
+/// kept as a high-water mark so the buffer is not re-zeroed for every record.
+fn snappy_into(
+    dec: &mut snap::raw::Decoder,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<usize, String> {
+    let n = snap::raw::decompress_len(input).map_err(|e| e.to_string())?;
+    if n > expansion_limit(input.len()).min(input.len().saturating_mul(32).saturating_add(64)) {
+        return Err(format!(
+            "a snappy header claiming {n} bytes from {} compressed bytes",
+            input.len()
+        ));
+    }
+    if out.len() < n {
+        out.resize(n, 0);
+    }
+    let dst = out.get_mut(..n).unwrap_or(&mut []);
+    dec.decompress(input, dst).map_err(|e| e.to_string())
+}
+
+/// Zstd-decompresses `input` (one or more frames) into `out`, returning the
+/// length. Refuses output beyond [`expansion_limit`].
+fn zstd_into(
+    dec: &mut Option<zstd::bulk::Decompressor<'static>>,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<usize, String> {
+    let limit = expansion_limit(input.len());
+    // Fast path: a single frame that states its size (klauspost's EncodeAll does).
+    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(input) {
+        if let Ok(size) = usize::try_from(size) {
+            if size <= limit {
+                if dec.is_none() {
+                    *dec = zstd::bulk::Decompressor::new().ok();
+                }
+                if let Some(d) = dec.as_mut() {
+                    out.clear();
+                    out.reserve(size);
+                    if let Ok(n) = d.decompress_to_buffer(input, out) {
+                        if n == size {
+                            return Ok(n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // General path: stream with a cap.
+    out.clear();
+    let decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(|e| e.to_string())?;
+    let mut limited = decoder.take(limit as u64 + 1);
+    limited.read_to_end(out).map_err(|e| e.to_string())?;
+    if out.len() > limit {
+        return Err(format!(
+            "a record decompressing to more than {limit} bytes from {} bytes",
+            input.len()
+        ));
+    }
+    Ok(out.len())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! WAL read throughput: framing + CRC + decompression, then record decoding.
+//!
+//! Input: the segment named by `PROMSNAP_BENCH_WAL`, else the real 128 MiB
+//! segment `bench/data/wal-12m/storage/wal/00000000` made by
+//! `/work/shared/bench/make-bench-data.sh bench/data wal` (promtool 2.42
+//! `tsdb bench write`), else the small segments in `testdata/wal/`.
+//!
+//! `cargo bench --bench wal`; throughput is per core (single-threaded).
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use promsnap::format::record::{self, RecordType};
+use promsnap::format::wal::RecordReader;
+use promsnap::walinfo::scan_segment;
+
+fn input() -> (String, Vec<u8>) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("PROMSNAP_BENCH_WAL").map(PathBuf::from),
+        Some(root.join("bench/data/wal-12m/storage/wal/00000000")),
+    ];
+    for p in candidates.into_iter().flatten() {
+        if let Ok(b) = std::fs::read(&p) {
+            return (p.display().to_string(), b);
+        }
+    }
+    let mut all = Vec::new();
+    for s in ["00000004", "00000005", "00000006"] {
+        let p = root.join("testdata/wal/nativehist/wal").join(s);
+        all.extend(std::fs::read(p).unwrap_or_default());
+    }
+    (
+        "testdata/wal/nativehist/wal/0000000{4,5,6} (concatenated)".into(),
+        all,
+    )
+}
+
+/// Re-frames the records of `seg` as a snappy WAL (each record compressed
+/// with `snap`, split into 32 KiB pages as Prometheus does), to measure a
+/// snappy WAL made of real records when the input is uncompressed.
+fn snappy_reframe(seg: &[u8]) -> Vec<u8> {
+    const PAGE: usize = 32768;
+    let mut out = Vec::with_capacity(seg.len());
+    let mut enc = snap::raw::Encoder::new();
+    let mut r = RecordReader::new(seg);
+    while let Some(Ok(rec)) = r.next_record() {
+        let c = enc.compress_vec(rec.data).unwrap_or_default();
+        let (mut rest, flag) = if c.len() < rec.data.len() {
+            (&c[..], 0x08u8)
+        } else {
+            (rec.data, 0)
+        };
+        let mut i = 0;
+        loop {
+            let left = PAGE - out.len() % PAGE;
+            if left < 7 {
+                out.resize(out.len() + left, 0);
+                continue;
+            }
+            let (part, r2) = rest.split_at(rest.len().min(left - 7));
+            let typ = match (i == 0, r2.is_empty()) {
+                (true, true) => 1,
+                (true, false) => 2,
+                (false, true) => 4,
+                (false, false) => 3,
+            };
+            out.push(typ | flag);
+            out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            out.extend_from_slice(&promsnap::format::decode::crc32c(part).to_be_bytes());
+            out.extend_from_slice(part);
+            rest = r2;
+            i += 1;
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Prints what the input holds; returns its number of snappy records.
+fn describe(name: &str, seg: &[u8]) -> usize {
+    let mut r = RecordReader::new(seg);
+    let (mut decoded, mut snappy, mut samples) = (0usize, 0usize, 0usize);
+    while let Some(Ok(rec)) = r.next_record() {
+        decoded += rec.data.len();
+        snappy += usize::from(rec.compression == promsnap::format::wal::Compression::Snappy);
+        if let Ok((n, _)) = record::sample_time_range(rec.data, 0) {
+            samples += n;
+        }
+    }
+    eprintln!(
+        "bench input: {name}: {} bytes on disk, {decoded} decoded ({:.2}x), {} records ({snappy} snappy), {samples} float samples",
+        seg.len(),
+        decoded as f64 / seg.len().max(1) as f64,
+        r.records()
+    );
+    snappy
+}
+
+fn bench(c: &mut Criterion) {
+    let (name, raw) = input();
+    let snappy = describe(&name, &raw);
+    let mut inputs = vec![("", raw)];
+    if snappy == 0 {
+        let re = snappy_reframe(&inputs[0].1);
+        describe("same records, snappy re-framed", &re);
+        inputs.push(("snappy-reframed ", re));
+    }
+    for (prefix, seg) in &inputs {
+        bench_one(c, prefix, seg);
+    }
+}
+
+fn bench_one(c: &mut Criterion, prefix: &str, seg: &[u8]) {
+    let mut g = c.benchmark_group(format!("wal {prefix}").trim_end().to_string());
+    g.throughput(Throughput::Bytes(seg.len() as u64));
+    g.sample_size(10);
+
+    g.bench_function("records (framing+crc+decompress)", |b| {
+        b.iter(|| {
+            let mut r = RecordReader::new(black_box(seg));
+            let mut n = 0usize;
+            while let Some(rec) = r.next_record() {
+                n += rec.map(|r| r.data.len()).unwrap_or(0);
+            }
+            n
+        })
+    });
+
+    g.bench_function("records + count samples", |b| {
+        b.iter(|| {
+            let mut r = RecordReader::new(black_box(seg));
+            let (mut samples, mut lo, mut hi) = (0usize, i64::MAX, i64::MIN);
+            while let Some(Ok(rec)) = r.next_record() {
+                if record::record_type(rec.data) == Some(RecordType::Samples) {
+                    if let Ok((n, Some((a, z)))) = record::sample_time_range(rec.data, 0) {
+                        samples += n;
+                        lo = lo.min(a);
+                        hi = hi.max(z);
+                    }
+                }
+            }
+            (samples, lo, hi)
+        })
+    });
+
+    g.bench_function("records + for_each_sample", |b| {
+        b.iter(|| {
+            let mut r = RecordReader::new(black_box(seg));
+            let mut sum = 0f64;
+            while let Some(Ok(rec)) = r.next_record() {
+                if record::record_type(rec.data) == Some(RecordType::Samples) {
+                    let _ = record::for_each_sample(rec.data, 0, |_, _, v| sum += v);
+                }
+            }
+            sum
+        })
+    });
+
+    g.bench_function("walinfo::scan_segment", |b| {
+        b.iter(|| {
+            let mut series = HashSet::new();
+            scan_segment(black_box(seg), &mut series)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,340 @@
+//! The head of a data directory — the data not yet in blocks — rebuilt
+//! read-only from `chunks_head/` and `wal/` the way Prometheus 2.42 replays it
+//! when promtool opens a directory read-only:
+//!
+//! 1. `minValidTime` = maxTime of the last block (blocks sorted by minTime);
+//!    nothing older is taken from the head.
+//! 2. `chunks_head/` files: every in-order chunk whose maxt ≥ minValidTime,
+//!    keyed by head series ref.
+//! 3. The newest complete `wal/checkpoint.N/`, then WAL segments after N, in
+//!    order. Series records create series (a second ref for the same labels
+//!    is mapped onto the first); a series gets its m-mapped chunks when
+//!    created. Float and histogram samples older than minValidTime, not newer
+//!    than the series' last m-mapped chunk, or not newer than the series'
+//!    last sample are dropped (as the head's appender drops them). Tombstone
+//!    records delete intervals.
+//!
+//! Memory: every head sample is held (as Prometheus holds the head); the head
+//! is bounded by the block range.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::format::chunkenc::{
+    self, CounterResetHint, Encoding, FloatHistogram, Histogram, Span, Value,
+};
+use crate::format::record::{self, RecordType, WalFloatHistogram, WalHistogram};
+use crate::format::tombstones::{Interval, Tombstones};
+use crate::format::wal::RecordReader;
+use crate::format::{head_chunks, wal::segment};
+use crate::walinfo;
+
+/// One series of the head.
+#[derive(Debug, Clone)]
+pub struct HeadSeries {
+    /// The head series ref (Prometheus' series id: the WAL ref of the
+    /// series' first Series record).
+    pub series_ref: u64,
+    /// Labels, sorted by name.
+    pub labels: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Samples in time order.
+    pub samples: Vec<(i64, Value)>,
+    /// Deleted intervals (sorted, disjoint).
+    pub deleted: Vec<Interval>,
+}
+
+/// The replayed head.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    /// Series with at least one sample, sorted by labels.
+    pub series: Vec<HeadSeries>,
+    /// The minValidTime used.
+    pub min_valid_time: i64,
+    /// What could not be read (the replay goes on after each).
+    pub problems: Vec<String>,
+    /// Samples dropped because their series ref was never defined.
+    pub unknown_refs: u64,
+    /// Samples dropped as out of order or already covered.
+    pub dropped: u64,
+}
+
+struct Building {
+    series_ref: u64,
+    labels: Vec<(Vec<u8>, Vec<u8>)>,
+    samples: Vec<(i64, Value)>,
+    mm_max_time: i64,
+}
+
+/// Replays the head of `data_dir` (which has `wal/`, maybe `chunks_head/`).
+pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
+    let wal_dir = data_dir.join("wal");
+    let mut head = Head {
+        min_valid_time,
+        ..Head::default()
+    };
+    // 2. m-mapped chunks.
+    let mut mmapped: HashMap<u64, Vec<(i64, i64, u8, Vec<u8>)>> = HashMap::new();
+    let ch_dir = data_dir.join("chunks_head");
+    if ch_dir.is_dir() {
+        let files = walinfo::head_chunk_files(&ch_dir).map_err(|e| Error::Usage(e.to_string()))?;
+        for (_, path) in files {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let it = match head_chunks::chunks(&bytes) {
+                Ok(it) => it,
+                Err(e) => {
+                    head.problems.push(Error::decode(&path, e).to_string());
+                    continue;
+                }
+            };
+            for c in it {
+                match c {
+                    Ok(c) if !c.ooo && c.maxt >= min_valid_time => {
+                        mmapped.entry(c.series_ref).or_default().push((
+                            c.mint,
+                            c.maxt,
+                            c.encoding,
+                            c.data.to_vec(),
+                        ));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        head.problems.push(Error::decode(&path, e).to_string());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // 3. checkpoint + segments.
+    let mut files: Vec<PathBuf> = Vec::new();
+    let checkpoints = walinfo::checkpoints(&wal_dir).map_err(|e| Error::Usage(e.to_string()))?;
+    let last_cp = checkpoints.iter().filter(|(c, _)| !c.tmp).next_back();
+    let start_from = match last_cp {
+        Some((c, p)) => {
+            for (_, s) in walinfo::segments(p).map_err(|e| Error::Usage(e.to_string()))? {
+                files.push(s);
+            }
+            Some(c.index)
+        }
+        None => None,
+    };
+    for (i, s) in walinfo::segments(&wal_dir).map_err(|e| Error::Usage(e.to_string()))? {
+        if start_from.is_none_or(|n| i > n) {
+            files.push(s);
+        }
+    }
+    let _ = segment::segment_name;
+    let mut series: Vec<Building> = Vec::new();
+    let mut by_labels: HashMap<Vec<(Vec<u8>, Vec<u8>)>, usize> = HashMap::new();
+    let mut by_ref: HashMap<u64, usize> = HashMap::new();
+    let mut stones = Tombstones::default();
+    for path in files {
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let mut rr = RecordReader::new(&bytes);
+        while let Some(r) = rr.next_record() {
+            let rec = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    if !e.is_torn() {
+                        head.problems.push(format!("{}: {e}", path.display()));
+                    }
+                    break;
+                }
+            };
+            let data = rec.data;
+            let off = rec.offset;
+            let res = match record::record_type(data) {
+                Some(RecordType::Series) => record::for_each_series(data, off, |r, labels| {
+                    let ls: Vec<(Vec<u8>, Vec<u8>)> = labels
+                        .iter()
+                        .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                        .collect();
+                    if let Some(&i) = by_labels.get(&ls) {
+                        by_ref.insert(r, i);
+                        return;
+                    }
+                    let i = series.len();
+                    let mut b = Building {
+                        series_ref: r,
+                        labels: ls.clone(),
+                        samples: Vec::new(),
+                        mm_max_time: i64::MIN,
+                    };
+                    if let Some(chunks) = mmapped.remove(&r) {
+                        for (_, maxt, enc, data) in chunks {
+                            decode_into(enc, &data, &mut b.samples);
+                            b.mm_max_time = b.mm_max_time.max(maxt);
+                        }
+                    }
+                    series.push(b);
+                    by_labels.insert(ls, i);
+                    by_ref.insert(r, i);
+                }),
+                Some(t) if t.is_float_samples() => record::for_each_sample(data, off, |r, t, v| {
+                    push(
+                        &mut head,
+                        &mut series,
+                        &by_ref,
+                        r,
+                        t,
+                        min_valid_time,
+                        Value::Float(v),
+                    )
+                }),
+                Some(t) if t.is_histogram_samples() => {
+                    record::for_each_histogram(data, off, |s, h| {
+                        let v = Value::Histogram(Box::new(int_histogram(h)));
+                        push(
+                            &mut head,
+                            &mut series,
+                            &by_ref,
+                            s.series_ref,
+                            s.t,
+                            min_valid_time,
+                            v,
+                        )
+                    })
+                }
+                Some(t) if t.is_float_histogram_samples() => {
+                    record::for_each_float_histogram(data, off, |s, h| {
+                        let v = Value::FloatHistogram(Box::new(float_histogram(h)));
+                        push(
+                            &mut head,
+                            &mut series,
+                            &by_ref,
+                            s.series_ref,
+                            s.t,
+                            min_valid_time,
+                            v,
+                        )
+                    })
+                }
+                Some(RecordType::Tombstones) => {
+                    record::for_each_tombstone(data, off, |r, mint, maxt| {
+                        if let Some(&i) = by_ref.get(&r) {
+                            stones.add(i as u64, Interval { mint, maxt });
+                        }
+                    })
+                }
+                _ => Ok(0),
+            };
+            if let Err(e) = res {
+                head.problems.push(Error::decode(&path, e).to_string());
+            }
+        }
+    }
+    let mut out: Vec<HeadSeries> = series
+        .into_iter()
+        .enumerate()
+        .filter(|(_, b)| !b.samples.is_empty())
+        .map(|(i, b)| HeadSeries {
+            series_ref: b.series_ref,
+            deleted: stones.get(i as u64).to_vec(),
+            labels: b.labels,
+            samples: b.samples,
+        })
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    head.series = out;
+    Ok(head)
+}
+
+fn push(
+    head: &mut Head,
+    series: &mut [Building],
+    by_ref: &HashMap<u64, usize>,
+    r: u64,
+    t: i64,
+    min_valid_time: i64,
+    v: Value,
+) {
+    let Some(b) = by_ref.get(&r).and_then(|&i| series.get_mut(i)) else {
+        head.unknown_refs += 1;
+        return;
+    };
+    if t < min_valid_time || t <= b.mm_max_time || b.samples.last().is_some_and(|(lt, _)| t <= *lt)
+    {
+        head.dropped += 1;
+        return;
+    }
+    b.samples.push((t, v));
+}
+
+fn decode_into(encoding: u8, data: &[u8], out: &mut Vec<(i64, Value)>) {
+    let Some(enc) = Encoding::from_u8(encoding & 0x7f) else {
+        return;
+    };
+    if let Ok(it) = chunkenc::samples(enc, data, 0) {
+        for s in it {
+            match s {
+                Ok(s) => {
+                    if out.last().is_none_or(|(lt, _)| s.t > *lt) {
+                        out.push((s.t, s.value));
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+fn hint(h: u8) -> CounterResetHint {
+    match h {
+        1 => CounterResetHint::CounterReset,
+        2 => CounterResetHint::NotCounterReset,
+        3 => CounterResetHint::Gauge,
+        _ => CounterResetHint::Unknown,
+    }
+}
+
+fn spans(s: &[(i32, u32)]) -> Vec<Span> {
+    s.iter()
+        .map(|&(offset, length)| Span { offset, length })
+        .collect()
+}
+
+fn absolute(deltas: &[i64]) -> Vec<i64> {
+    let mut acc = 0i64;
+    deltas
+        .iter()
+        .map(|d| {
+            acc = acc.wrapping_add(*d);
+            acc
+        })
+        .collect()
+}
+
+/// A WAL integer histogram as the chunk decoder's type (buckets absolute).
+pub fn int_histogram(h: &WalHistogram) -> Histogram {
+    Histogram {
+        counter_reset_hint: hint(h.counter_reset_hint),
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        zero_count: h.zero_count,
+        count: h.count,
+        sum: h.sum,
+        positive_spans: spans(&h.positive_spans),
+        negative_spans: spans(&h.negative_spans),
+        positive_buckets: absolute(&h.positive_deltas),
+        negative_buckets: absolute(&h.negative_deltas),
+        custom_values: h.custom_values.clone(),
+    }
+}
+
+/// A WAL float histogram as the chunk decoder's type.
+pub fn float_histogram(h: &WalFloatHistogram) -> FloatHistogram {
+    FloatHistogram {
+        counter_reset_hint: hint(h.counter_reset_hint),
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        zero_count: h.zero_count,
+        count: h.count,
+        sum: h.sum,
+        positive_spans: spans(&h.positive_spans),
+        negative_spans: spans(&h.negative_spans),
+        positive_buckets: h.positive_buckets.clone(),
+        negative_buckets: h.negative_buckets.clone(),
+        custom_values: h.custom_values.clone(),
+    }
+}

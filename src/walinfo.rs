@@ -1,0 +1,1104 @@
+//! A summary of the write-ahead state of a Prometheus data directory: `wal/`
+//! (segments and checkpoints), `wbl/`, `chunks_head/` and `chunk_snapshot.*`.
+//!
+//! [`inspect`] reads every file with plain reads (WAL segments are never
+//! memory-mapped: the newest one may be growing), one file at a time, so
+//! memory stays at one segment plus one set of series references. Damage in
+//! one segment is recorded in its [`SegmentReport`] and the walk goes on.
+//!
+//! The report is a stable, documented JSON shape (`serde::Serialize`); field
+//! names are `snake_case` and only ever added to.
+//!
+//! ```no_run
+//! let report = promsnap::walinfo::inspect(std::path::Path::new("data"))?;
+//! if let Some(wal) = &report.wal {
+//!     println!("WAL covers {:?}..{:?}", wal.time.min_t, wal.time.max_t);
+//! }
+//! # Ok::<(), promsnap::walinfo::Error>(())
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::format::head_chunks;
+use crate::format::record::{self, RecordType};
+use crate::format::wal::segment::{self as names, CheckpointName};
+use crate::format::wal::{Compression, FragmentStats, RecordReader, WalError};
+
+/// At most this many record-payload errors are kept per segment (all are counted).
+pub const MAX_RECORD_ERRORS: usize = 10;
+
+/// An I/O failure on a path that [`inspect`] cannot do without.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", .path.display())]
+pub struct Error {
+    /// The path.
+    pub path: PathBuf,
+    /// What went wrong.
+    #[source]
+    pub source: io::Error,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What a problem is, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Offset in the file (for record errors: the record's first fragment).
+    pub offset: u64,
+    /// Stable code (`checksum_mismatch`, `invalid_structure`, `truncated`, ...).
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// Inclusive sample-time range in ms; both `None` when there were no samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TimeRange {
+    /// Lowest sample timestamp.
+    pub min_t: Option<i64>,
+    /// Highest sample timestamp.
+    pub max_t: Option<i64>,
+}
+
+impl TimeRange {
+    fn add(&mut self, t: i64) {
+        self.min_t = Some(self.min_t.map_or(t, |m| m.min(t)));
+        self.max_t = Some(self.max_t.map_or(t, |m| m.max(t)));
+    }
+
+    fn merge(&mut self, o: TimeRange) {
+        if let Some(t) = o.min_t {
+            self.add(t);
+        }
+        if let Some(t) = o.max_t {
+            self.add(t);
+        }
+    }
+}
+
+/// Records by compression.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CompressionCounts {
+    /// Uncompressed records.
+    pub none: u64,
+    /// Snappy records.
+    pub snappy: u64,
+    /// Zstd records.
+    pub zstd: u64,
+}
+
+/// What a set of records holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecordCounts {
+    /// Records read.
+    pub records: u64,
+    /// Records per type name (`series`, `samples`, ..., `unknown(N)`, `empty`).
+    pub records_by_type: BTreeMap<String, u64>,
+    /// Records per compression.
+    pub compression: CompressionCounts,
+    /// Series entries in Series records.
+    pub series_created: u64,
+    /// Float samples (records 2 and 11).
+    pub float_samples: u64,
+    /// Integer histogram samples (records 7, 9, 12).
+    pub histogram_samples: u64,
+    /// Float histogram samples (records 8, 10, 13).
+    pub float_histogram_samples: u64,
+    /// Exemplars.
+    pub exemplars: u64,
+    /// Tombstone intervals.
+    pub tombstones: u64,
+    /// Metadata entries.
+    pub metadata: u64,
+    /// M-map markers (WBL).
+    pub mmap_markers: u64,
+    /// Records whose payload did not decode (the framing was fine).
+    pub malformed_records: u64,
+    /// Sample time range (floats and histograms).
+    #[serde(flatten)]
+    pub time: TimeRange,
+}
+
+impl RecordCounts {
+    fn merge(&mut self, o: &RecordCounts) {
+        self.records += o.records;
+        for (k, v) in &o.records_by_type {
+            *self.records_by_type.entry(k.clone()).or_insert(0) += v;
+        }
+        self.compression.none += o.compression.none;
+        self.compression.snappy += o.compression.snappy;
+        self.compression.zstd += o.compression.zstd;
+        self.series_created += o.series_created;
+        self.float_samples += o.float_samples;
+        self.histogram_samples += o.histogram_samples;
+        self.float_histogram_samples += o.float_histogram_samples;
+        self.exemplars += o.exemplars;
+        self.tombstones += o.tombstones;
+        self.metadata += o.metadata;
+        self.mmap_markers += o.mmap_markers;
+        self.malformed_records += o.malformed_records;
+        self.time.merge(o.time);
+    }
+}
+
+/// The result of reading one segment's bytes (no file information).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SegmentScan {
+    /// What the records hold.
+    #[serde(flatten)]
+    pub counts: RecordCounts,
+    /// Fragments by type.
+    pub fragments: FragmentStats,
+    /// True if the data ends inside a record (a crash mid-write).
+    pub torn_tail: bool,
+    /// Offset of the torn record's first fragment.
+    pub torn_offset: Option<u64>,
+    /// End of the last good record: everything before decoded cleanly.
+    pub valid_offset: u64,
+    /// The framing damage that stopped the read, if any.
+    pub corruption: Option<Problem>,
+    /// The first [`MAX_RECORD_ERRORS`] record-payload errors.
+    pub record_errors: Vec<Problem>,
+    /// `min_valid_time` of a MinValidTime record, if any (checkpoints, 3.x).
+    pub min_valid_time: Option<i64>,
+}
+
+/// Reads one segment's records and summarises them. Series refs created by
+/// Series records are added to `series`.
+pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+    let mut scan = SegmentScan::default();
+    let mut by_type = [0u64; 256];
+    let mut empty = 0u64;
+    let mut reader = RecordReader::new(bytes);
+    let c = &mut scan.counts;
+    while let Some(item) = reader.next_record() {
+        let rec = match item {
+            Ok(rec) => rec,
+            Err(WalError::Torn { offset, .. }) => {
+                scan.torn_tail = true;
+                scan.torn_offset = Some(offset);
+                break;
+            }
+            Err(WalError::Corrupt(e)) => {
+                scan.corruption = Some(Problem {
+                    offset: e.offset(),
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                });
+                break;
+            }
+        };
+        c.records += 1;
+        match rec.compression {
+            Compression::None => c.compression.none += 1,
+            Compression::Snappy => c.compression.snappy += 1,
+            Compression::Zstd => c.compression.zstd += 1,
+        }
+        let Some(ty) = record::record_type(rec.data) else {
+            empty += 1;
+            continue;
+        };
+        if let Some(slot) = by_type.get_mut(usize::from(ty.byte())) {
+            *slot += 1;
+        }
+        let data = rec.data;
+        let res =
+            match ty {
+                RecordType::Series => record::for_each_series(data, 0, |r, _| {
+                    series.insert(r);
+                })
+                .map(|n| c.series_created += n as u64),
+                RecordType::Samples | RecordType::SamplesV2 => record::sample_time_range(data, 0)
+                    .map(|(n, range)| {
+                        c.float_samples += n as u64;
+                        if let Some((lo, hi)) = range {
+                            c.time.add(lo);
+                            c.time.add(hi);
+                        }
+                    }),
+                t if t.is_histogram_samples() => {
+                    let time = &mut c.time;
+                    record::for_each_histogram(data, 0, |at, _| time.add(at.t))
+                        .map(|n| c.histogram_samples += n as u64)
+                }
+                t if t.is_float_histogram_samples() => {
+                    let time = &mut c.time;
+                    record::for_each_float_histogram(data, 0, |at, _| time.add(at.t))
+                        .map(|n| c.float_histogram_samples += n as u64)
+                }
+                RecordType::Tombstones => record::for_each_tombstone(data, 0, |_, _, _| {})
+                    .map(|n| c.tombstones += n as u64),
+                RecordType::Exemplars => {
+                    record::for_each_exemplar(data, 0, |_| {}).map(|n| c.exemplars += n as u64)
+                }
+                RecordType::Metadata => {
+                    record::for_each_metadata(data, 0, |_| {}).map(|n| c.metadata += n as u64)
+                }
+                RecordType::MmapMarkers => record::for_each_mmap_marker(data, 0, |_, _| {})
+                    .map(|n| c.mmap_markers += n as u64),
+                RecordType::MinValidTime => {
+                    record::min_valid_time(data, 0).map(|t| scan.min_valid_time = Some(t))
+                }
+                _ => Ok(()),
+            };
+        if let Err(e) = res {
+            c.malformed_records += 1;
+            if scan.record_errors.len() < MAX_RECORD_ERRORS {
+                scan.record_errors.push(Problem {
+                    offset: rec.offset,
+                    code: e.code().to_string(),
+                    message: format!("{ty} record: {e} (offset in the decoded record)"),
+                });
+            }
+        }
+    }
+    scan.valid_offset = reader.valid_offset();
+    scan.fragments = reader.fragment_stats();
+    for (b, &n) in by_type.iter().enumerate() {
+        if n > 0 {
+            let ty = RecordType::from_byte(b as u8);
+            scan.counts.records_by_type.insert(ty.to_string(), n);
+        }
+    }
+    if empty > 0 {
+        scan.counts.records_by_type.insert("empty".into(), empty);
+    }
+    scan
+}
+
+/// One WAL (or checkpoint, or WBL) segment file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentReport {
+    /// File name (`00000012`).
+    pub name: String,
+    /// Segment number.
+    pub index: u32,
+    /// Path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// What was read.
+    #[serde(flatten)]
+    pub scan: SegmentScan,
+    /// The file could not be read.
+    pub read_error: Option<String>,
+}
+
+fn inspect_segment_file(index: u32, path: &Path, series: &mut HashSet<u64>) -> SegmentReport {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (size, scan, read_error) = match fs::read(path) {
+        Ok(bytes) => (bytes.len() as u64, scan_segment(&bytes, series), None),
+        Err(e) => (
+            fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            SegmentScan::default(),
+            Some(e.to_string()),
+        ),
+    };
+    SegmentReport {
+        name,
+        index,
+        path: path.to_path_buf(),
+        size,
+        scan,
+        read_error,
+    }
+}
+
+/// A missing run of segment numbers (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    /// First missing number.
+    pub first: u32,
+    /// Last missing number.
+    pub last: u32,
+}
+
+fn gaps_of(segments: &[SegmentReport]) -> Vec<Gap> {
+    let idx: Vec<u32> = segments.iter().map(|s| s.index).collect();
+    names::gaps(&idx)
+        .into_iter()
+        .map(|(first, last)| Gap { first, last })
+        .collect()
+}
+
+/// One `checkpoint.NNNNNNNN[.tmp]` directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckpointReport {
+    /// Directory name.
+    pub name: String,
+    /// Path.
+    pub path: PathBuf,
+    /// N: the last WAL segment folded in.
+    pub index: u32,
+    /// True for an unfinished `.tmp` checkpoint (a leftover Prometheus ignores).
+    pub tmp: bool,
+    /// True for the checkpoint replay would use (the newest complete one).
+    pub current: bool,
+    /// Its segments.
+    pub segments: Vec<SegmentReport>,
+    /// Missing segment numbers.
+    pub segment_gaps: Vec<Gap>,
+    /// Total bytes.
+    pub size: u64,
+    /// Totals over its segments.
+    pub totals: RecordCounts,
+    /// The directory could not be listed.
+    pub read_error: Option<String>,
+}
+
+/// A `wal/` or `wbl/` directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WalDirReport {
+    /// Path.
+    pub path: PathBuf,
+    /// Segments, by number.
+    pub segments: Vec<SegmentReport>,
+    /// Lowest segment number.
+    pub first_segment: Option<u32>,
+    /// Highest segment number.
+    pub last_segment: Option<u32>,
+    /// Missing segment numbers between first and last (Prometheus refuses these).
+    pub segment_gaps: Vec<Gap>,
+    /// Checkpoints, by number (`.tmp` ones included, flagged).
+    pub checkpoints: Vec<CheckpointReport>,
+    /// Entries that are neither segments nor checkpoints.
+    pub other_entries: Vec<String>,
+    /// Number of the checkpoint replay starts from.
+    pub replay_checkpoint: Option<u32>,
+    /// Segments replay reads after the checkpoint (numbers > its N), first..last.
+    pub replay_segments: Option<(u32, u32)>,
+    /// Segments with a torn tail.
+    pub torn_segments: Vec<u32>,
+    /// Segments with corruption.
+    pub corrupt_segments: Vec<u32>,
+    /// Totals over what replay reads: the current checkpoint plus the
+    /// segments after it.
+    pub totals: RecordCounts,
+    /// Sample-time coverage of what replay reads (= `totals` time range).
+    pub time: TimeRange,
+    /// Distinct series refs created in what replay reads.
+    pub series: u64,
+    /// Total bytes of segments and checkpoints.
+    pub size: u64,
+}
+
+/// One `chunks_head/NNNNNN` file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeadChunkFileReport {
+    /// File name.
+    pub name: String,
+    /// File number.
+    pub index: u32,
+    /// Path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Chunks read.
+    pub chunks: u64,
+    /// Out-of-order chunks among them.
+    pub ooo_chunks: u64,
+    /// Distinct series refs.
+    pub series: u64,
+    /// Chunks per encoding name (`XOR`, `Histogram`, `FloatHistogram`, ...).
+    pub encodings: BTreeMap<String, u64>,
+    /// Lowest chunk mint and highest chunk maxt.
+    #[serde(flatten)]
+    pub time: TimeRange,
+    /// Where the chunk data ends (zeros follow), if it ended cleanly.
+    pub end_offset: Option<u64>,
+    /// The damage that stopped the read, if any.
+    pub corruption: Option<Problem>,
+    /// The file could not be read.
+    pub read_error: Option<String>,
+    /// True for the highest-numbered file when it is shorter than 4 bytes or
+    /// its magic reads as 0: Prometheus deletes such a file on startup
+    /// instead of reporting it (its `corruption` is still filled in).
+    pub deleted_on_startup: bool,
+}
+
+/// The `chunks_head/` directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChunksHeadReport {
+    /// Path.
+    pub path: PathBuf,
+    /// Files, by number.
+    pub files: Vec<HeadChunkFileReport>,
+    /// Missing file numbers (Prometheus refuses these).
+    pub file_gaps: Vec<Gap>,
+    /// Time range over all files.
+    pub time: TimeRange,
+    /// Total chunks.
+    pub chunks: u64,
+}
+
+/// A `chunk_snapshot.NNNNNN.MMMMMMMMMM[.tmp]` directory (listed, not decoded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChunkSnapshotReport {
+    /// Directory name.
+    pub name: String,
+    /// Path.
+    pub path: PathBuf,
+    /// WAL segment the snapshot is consistent with.
+    pub wal_segment: u32,
+    /// Offset in that segment.
+    pub wal_offset: u64,
+    /// True for an unfinished `.tmp` snapshot.
+    pub tmp: bool,
+    /// Its files (name, size).
+    pub files: Vec<(String, u64)>,
+    /// Total bytes.
+    pub size: u64,
+}
+
+/// What [`inspect`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WalReport {
+    /// The directory given.
+    pub path: PathBuf,
+    /// `data_dir` or `wal_dir` (when given a WAL directory itself).
+    pub kind: &'static str,
+    /// `wal/` (or the directory itself).
+    pub wal: Option<WalDirReport>,
+    /// `wbl/`.
+    pub wbl: Option<WalDirReport>,
+    /// `chunks_head/`.
+    pub chunks_head: Option<ChunksHeadReport>,
+    /// `chunk_snapshot.*` directories, oldest first.
+    pub chunk_snapshots: Vec<ChunkSnapshotReport>,
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>, Error> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let ft = entry.file_type().map_err(io_err(&entry.path()))?;
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+            ft,
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// The numbered segment files of a WAL (or checkpoint) directory, sorted.
+pub fn segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, Error> {
+    let mut v: Vec<(u32, PathBuf)> = list_dir(dir)?
+        .into_iter()
+        .filter(|(_, _, ft)| !ft.is_dir())
+        .filter_map(|(n, p, _)| names::parse_segment_name(&n).map(|i| (i, p)))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// The `checkpoint.N[.tmp]` directories of a WAL directory, sorted by N
+/// (a `.tmp` after the complete one of the same N).
+pub fn checkpoints(dir: &Path) -> Result<Vec<(CheckpointName, PathBuf)>, Error> {
+    let mut v: Vec<(CheckpointName, PathBuf)> = list_dir(dir)?
+        .into_iter()
+        .filter(|(_, _, ft)| ft.is_dir())
+        .filter_map(|(n, p, _)| names::parse_checkpoint_name(&n).map(|c| (c, p)))
+        .collect();
+    v.sort_by_key(|(c, _)| (c.index, c.tmp));
+    Ok(v)
+}
+
+/// The numbered files of a `chunks_head/` directory, sorted.
+pub fn head_chunk_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>, Error> {
+    segments(dir)
+}
+
+/// Reads a `wal/` or `wbl/` directory.
+pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
+    let entries = list_dir(dir)?;
+    let mut other_entries = Vec::new();
+    let mut seg_paths = Vec::new();
+    let mut cp_paths = Vec::new();
+    for (name, path, ft) in entries {
+        if let (false, Some(i)) = (ft.is_dir(), names::parse_segment_name(&name)) {
+            seg_paths.push((i, path));
+        } else if let (true, Some(c)) = (ft.is_dir(), names::parse_checkpoint_name(&name)) {
+            cp_paths.push((c, path));
+        } else {
+            other_entries.push(name);
+        }
+    }
+    seg_paths.sort();
+    cp_paths.sort_by_key(|(c, _)| (c.index, c.tmp));
+    let replay_checkpoint = cp_paths
+        .iter()
+        .filter(|(c, _)| !c.tmp)
+        .map(|(c, _)| c.index)
+        .next_back();
+
+    let mut replay_series = HashSet::new();
+    let mut scratch = HashSet::new();
+    let mut totals = RecordCounts::default();
+    let mut checkpoints = Vec::new();
+    for (c, path) in cp_paths {
+        let current = !c.tmp && Some(c.index) == replay_checkpoint;
+        let set = if current {
+            &mut replay_series
+        } else {
+            &mut scratch
+        };
+        let mut segs = Vec::new();
+        let listed = segments(&path);
+        let read_error = listed.as_ref().err().map(|e| e.to_string());
+        for (i, p) in listed.unwrap_or_default() {
+            segs.push(inspect_segment_file(i, &p, set));
+        }
+        scratch.clear();
+        let mut cp_totals = RecordCounts::default();
+        for s in &segs {
+            cp_totals.merge(&s.scan.counts);
+        }
+        if current {
+            totals.merge(&cp_totals);
+        }
+        checkpoints.push(CheckpointReport {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
+            index: c.index,
+            tmp: c.tmp,
+            current,
+            segment_gaps: gaps_of(&segs),
+            size: segs.iter().map(|s| s.size).sum(),
+            segments: segs,
+            totals: cp_totals,
+            read_error,
+        });
+    }
+
+    let mut segs = Vec::new();
+    for (i, p) in seg_paths {
+        let replayed = replay_checkpoint.is_none_or(|n| i > n);
+        let set = if replayed {
+            &mut replay_series
+        } else {
+            &mut scratch
+        };
+        let s = inspect_segment_file(i, &p, set);
+        scratch.clear();
+        if replayed {
+            totals.merge(&s.scan.counts);
+        }
+        segs.push(s);
+    }
+    let replay_segments = {
+        let mut it = segs
+            .iter()
+            .map(|s| s.index)
+            .filter(|&i| replay_checkpoint.is_none_or(|n| i > n));
+        it.next()
+            .map(|first| (first, it.next_back().unwrap_or(first)))
+    };
+    Ok(WalDirReport {
+        path: dir.to_path_buf(),
+        first_segment: segs.first().map(|s| s.index),
+        last_segment: segs.last().map(|s| s.index),
+        segment_gaps: gaps_of(&segs),
+        torn_segments: segs
+            .iter()
+            .filter(|s| s.scan.torn_tail)
+            .map(|s| s.index)
+            .collect(),
+        corrupt_segments: segs
+            .iter()
+            .filter(|s| s.scan.corruption.is_some() || s.read_error.is_some())
+            .map(|s| s.index)
+            .collect(),
+        size: segs.iter().map(|s| s.size).sum::<u64>()
+            + checkpoints.iter().map(|c| c.size).sum::<u64>(),
+        segments: segs,
+        checkpoints,
+        other_entries,
+        replay_checkpoint,
+        replay_segments,
+        time: totals.time,
+        totals,
+        series: replay_series.len() as u64,
+    })
+}
+
+/// Reads one head chunk file's bytes.
+pub fn scan_head_chunk_file(bytes: &[u8]) -> HeadChunkFileReport {
+    let mut r = HeadChunkFileReport {
+        name: String::new(),
+        index: 0,
+        path: PathBuf::new(),
+        size: bytes.len() as u64,
+        chunks: 0,
+        ooo_chunks: 0,
+        series: 0,
+        encodings: BTreeMap::new(),
+        time: TimeRange::default(),
+        end_offset: None,
+        corruption: None,
+        read_error: None,
+        deleted_on_startup: false,
+    };
+    let problem = |e: crate::format::DecodeError| Problem {
+        offset: e.offset(),
+        code: e.code().to_string(),
+        message: e.to_string(),
+    };
+    let mut it = match head_chunks::chunks(bytes) {
+        Ok(it) => it,
+        Err(e) => {
+            r.corruption = Some(problem(e));
+            return r;
+        }
+    };
+    let mut series = HashSet::new();
+    let mut enc = [0u64; 128];
+    for c in it.by_ref() {
+        match c {
+            Ok(c) => {
+                r.chunks += 1;
+                r.ooo_chunks += u64::from(c.ooo);
+                series.insert(c.series_ref);
+                if let Some(slot) = enc.get_mut(usize::from(c.encoding)) {
+                    *slot += 1;
+                }
+                r.time.add(c.mint);
+                r.time.add(c.maxt);
+            }
+            Err(e) => r.corruption = Some(problem(e)),
+        }
+    }
+    r.end_offset = it.end_offset();
+    r.series = series.len() as u64;
+    for (e, &n) in enc.iter().enumerate() {
+        if n > 0 {
+            let name = match head_chunks::encoding_name(e as u8) {
+                "unknown" => format!("unknown({e})"),
+                known => known.to_string(),
+            };
+            r.encodings.insert(name, n);
+        }
+    }
+    r
+}
+
+/// Reads a `chunks_head/` directory.
+pub fn inspect_chunks_head(dir: &Path) -> Result<ChunksHeadReport, Error> {
+    let mut files = Vec::new();
+    for (i, path) in head_chunk_files(dir)? {
+        let mut r = match fs::read(&path) {
+            Ok(b) => scan_head_chunk_file(&b),
+            Err(e) => {
+                let mut r = scan_head_chunk_file(&[]);
+                r.corruption = None;
+                r.size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                r.read_error = Some(e.to_string());
+                r
+            }
+        };
+        r.name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        r.index = i;
+        r.path = path;
+        files.push(r);
+    }
+    if let Some(last) = files.last_mut() {
+        let head = fs::read(&last.path)
+            .map(|b| b.get(..4).map(|m| m == [0, 0, 0, 0]))
+            .unwrap_or(Some(false));
+        last.deleted_on_startup = last.read_error.is_none() && head.unwrap_or(true);
+    }
+    let idx: Vec<u32> = files.iter().map(|f| f.index).collect();
+    let mut time = TimeRange::default();
+    for f in &files {
+        time.merge(f.time);
+    }
+    Ok(ChunksHeadReport {
+        path: dir.to_path_buf(),
+        file_gaps: names::gaps(&idx)
+            .into_iter()
+            .map(|(first, last)| Gap { first, last })
+            .collect(),
+        time,
+        chunks: files.iter().map(|f| f.chunks).sum(),
+        files,
+    })
+}
+
+fn inspect_chunk_snapshot(name: &str, path: &Path) -> Option<ChunkSnapshotReport> {
+    let n = names::parse_chunk_snapshot_name(name)?;
+    let mut files = Vec::new();
+    if let Ok(entries) = list_dir(path) {
+        for (fname, p, _) in entries {
+            let size = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            files.push((fname, size));
+        }
+    }
+    Some(ChunkSnapshotReport {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        wal_segment: n.segment,
+        wal_offset: n.offset,
+        tmp: n.tmp,
+        size: files.iter().map(|(_, s)| s).sum(),
+        files,
+    })
+}
+
+/// Summarises the WAL state of `dir`: a data directory (its `wal/`, `wbl/`,
+/// `chunks_head/` and `chunk_snapshot.*`), or a WAL directory itself.
+///
+/// Fails only when `dir` (or a directory in it) cannot be listed; unreadable
+/// or damaged files are reported inside the [`WalReport`].
+pub fn inspect(dir: &Path) -> Result<WalReport, Error> {
+    let entries = list_dir(dir)?;
+    let has_dir = |n: &str| entries.iter().any(|(name, _, ft)| name == n && ft.is_dir());
+    let is_data_dir = has_dir("wal") || has_dir("wbl") || has_dir("chunks_head");
+    if !is_data_dir {
+        return Ok(WalReport {
+            path: dir.to_path_buf(),
+            kind: "wal_dir",
+            wal: Some(inspect_wal_dir(dir)?),
+            wbl: None,
+            chunks_head: None,
+            chunk_snapshots: Vec::new(),
+        });
+    }
+    let sub = |n: &str| -> Result<Option<PathBuf>, Error> { Ok(has_dir(n).then(|| dir.join(n))) };
+    let wal = sub("wal")?.map(|p| inspect_wal_dir(&p)).transpose()?;
+    let wbl = sub("wbl")?.map(|p| inspect_wal_dir(&p)).transpose()?;
+    let chunks_head = sub("chunks_head")?
+        .map(|p| inspect_chunks_head(&p))
+        .transpose()?;
+    let mut chunk_snapshots: Vec<ChunkSnapshotReport> = entries
+        .iter()
+        .filter(|(_, _, ft)| ft.is_dir())
+        .filter_map(|(n, p, _)| inspect_chunk_snapshot(n, p))
+        .collect();
+    chunk_snapshots.sort_by_key(|s| (s.wal_segment, s.wal_offset, s.tmp));
+    Ok(WalReport {
+        path: dir.to_path_buf(),
+        kind: "data_dir",
+        wal,
+        wbl,
+        chunks_head,
+        chunk_snapshots,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testdata(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/wal")
+            .join(rel)
+    }
+
+    #[test]
+    fn nativehist_data_dir_matches_oracle() {
+        let r = inspect(&testdata("nativehist")).unwrap();
+        assert_eq!(r.kind, "data_dir");
+        let wal = r.wal.as_ref().unwrap();
+        assert_eq!(wal.first_segment, Some(4));
+        assert_eq!(wal.last_segment, Some(6));
+        assert!(wal.segment_gaps.is_empty());
+        assert_eq!(wal.replay_checkpoint, Some(3));
+        assert_eq!(wal.replay_segments, Some((4, 6)));
+        assert!(wal.torn_segments.is_empty() && wal.corrupt_segments.is_empty());
+        // oracle/inspect_data.json "total_wal_record_types" and "total_wal_decoded".
+        let t = &wal.totals;
+        let by = |k: &str| t.records_by_type.get(k).copied();
+        assert_eq!(by("float_histogram_samples"), Some(1242));
+        assert_eq!(by("histogram_samples"), Some(254));
+        assert_eq!(by("samples"), Some(760));
+        assert_eq!(by("series"), Some(9));
+        assert_eq!(by("tombstones"), Some(1));
+        assert_eq!(t.records, 1242 + 254 + 760 + 9 + 1);
+        assert_eq!(t.float_samples, 8125);
+        assert_eq!(t.histogram_samples, 3302);
+        assert_eq!(t.float_histogram_samples, 2234);
+        assert_eq!(t.series_created, 55);
+        assert_eq!(t.tombstones, 1);
+        assert_eq!(t.malformed_records, 0);
+        assert_eq!(wal.series, 55);
+        assert_eq!(t.compression.none, 3);
+        let (lo, hi) = (wal.time.min_t.unwrap(), wal.time.max_t.unwrap());
+        assert!(lo < hi);
+        // The head covers [09:58:00.091, 09:59:10.092] (README), the WAL starts earlier.
+        assert!(
+            lo <= 1_795_600_680_091 && hi >= 1_795_600_750_092,
+            "{lo} {hi}"
+        );
+        let cp = &wal.checkpoints[0];
+        assert!(cp.current && !cp.tmp);
+        assert_eq!(cp.totals.series_created, 55);
+        let s4 = &wal.segments[0];
+        assert_eq!((s4.name.as_str(), s4.size), ("00000004", 294_912));
+        assert!(s4.scan.valid_offset <= s4.size);
+        assert_eq!(s4.scan.fragments.first, 8);
+        // chunks_head/000006: 72 chunks, XOR 32, Histogram 14, FloatHistogram 26.
+        let ch = r.chunks_head.as_ref().unwrap();
+        let f = &ch.files[0];
+        assert_eq!(f.chunks, 72);
+        assert_eq!(f.encodings.get("XOR"), Some(&32));
+        assert_eq!(f.encodings.get("Histogram"), Some(&14));
+        assert_eq!(f.encodings.get("FloatHistogram"), Some(&26));
+        assert!(f.corruption.is_none());
+        assert!(f.series > 0 && f.series <= 55);
+        assert!(r.wbl.is_none());
+        assert!(r.chunk_snapshots.is_empty());
+        // The report serialises.
+        let json = serde_json::to_value(&r).unwrap();
+        if std::env::var_os("PROMSNAP_PRINT_JSON").is_some() {
+            println!("{}", serde_json::to_string_pretty(&json).unwrap());
+        }
+        assert_eq!(json["wal"]["totals"]["float_samples"], 8125);
+        assert_eq!(json["wal"]["segments"][0]["torn_tail"], false);
+    }
+
+    #[test]
+    fn wal_dir_itself_and_damage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wal = tmp.path();
+        let src = testdata("nativehist/wal");
+        // Segments 4 and 6 only (gap at 5), 6 torn, a corrupt copy as 7,
+        // a leftover .tmp checkpoint, and a stray file.
+        fs::copy(src.join("00000004"), wal.join("00000004")).unwrap();
+        let six = fs::read(src.join("00000006")).unwrap();
+        // Cut segment 6 inside a record: find the second record's offset.
+        let mut rr = RecordReader::new(&six);
+        rr.next_record().unwrap().unwrap();
+        let second = rr.next_record().unwrap().unwrap().offset as usize;
+        fs::write(wal.join("00000006"), &six[..second + 10]).unwrap();
+        let mut bad = six.clone();
+        bad[second + 20] ^= 0xff;
+        fs::write(wal.join("00000007"), &bad).unwrap();
+        fs::create_dir(wal.join("checkpoint.00000002.tmp")).unwrap();
+        fs::write(wal.join("series_state.json"), b"{}").unwrap();
+        let r = inspect(wal).unwrap();
+        assert_eq!(r.kind, "wal_dir");
+        let w = r.wal.unwrap();
+        assert_eq!(w.segment_gaps, vec![Gap { first: 5, last: 5 }]);
+        assert_eq!(w.torn_segments, vec![6]);
+        assert_eq!(w.corrupt_segments, vec![7]);
+        let s6 = &w.segments[1];
+        assert_eq!(s6.scan.torn_offset, Some(second as u64));
+        assert_eq!(s6.scan.valid_offset, second as u64);
+        assert_eq!(s6.scan.counts.records, 1);
+        let s7 = &w.segments[2];
+        let c = s7.scan.corruption.as_ref().unwrap();
+        assert_eq!(c.offset, second as u64);
+        assert_eq!(c.code, "checksum_mismatch");
+        assert_eq!(s7.scan.valid_offset, second as u64);
+        assert_eq!(w.checkpoints.len(), 1);
+        assert!(w.checkpoints[0].tmp && !w.checkpoints[0].current);
+        assert_eq!(w.replay_checkpoint, None);
+        assert_eq!(w.other_entries, vec!["series_state.json".to_string()]);
+        // Segment 4 is still fully counted (the walk went on).
+        assert_eq!(w.segments[0].scan.counts.records, 1058);
+    }
+
+    #[test]
+    fn snapshots_and_head_chunk_gaps_listed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        fs::create_dir(d.join("wal")).unwrap();
+        fs::create_dir(d.join("chunks_head")).unwrap();
+        let hc = fs::read(testdata("nativehist/chunks_head/000006")).unwrap();
+        fs::write(d.join("chunks_head/000001"), &hc).unwrap();
+        fs::write(d.join("chunks_head/000003"), &hc[..200]).unwrap();
+        let snap = d.join("chunk_snapshot.000012.0000001024");
+        fs::create_dir(&snap).unwrap();
+        fs::write(snap.join("00000000"), [0u8; 10]).unwrap();
+        fs::create_dir(d.join("chunk_snapshot.000011.0000000000.tmp")).unwrap();
+        let r = inspect(d).unwrap();
+        let w = r.wal.unwrap();
+        assert!(w.segments.is_empty() && w.time.min_t.is_none());
+        let ch = r.chunks_head.unwrap();
+        assert_eq!(ch.file_gaps, vec![Gap { first: 2, last: 2 }]);
+        assert_eq!(ch.chunks, 72 + ch.files[1].chunks);
+        assert!(ch.files[1].corruption.is_some());
+        assert!(!ch.files[1].deleted_on_startup && !ch.files[0].deleted_on_startup);
+        // An empty newest file is what Prometheus deletes on startup.
+        fs::write(d.join("chunks_head/000004"), [0u8; 2]).unwrap();
+        let ch = inspect(d).unwrap().chunks_head.unwrap();
+        assert!(ch.files[2].deleted_on_startup && ch.files[2].corruption.is_some());
+        assert_eq!(r.chunk_snapshots.len(), 2);
+        assert!(r.chunk_snapshots[0].tmp);
+        assert_eq!(r.chunk_snapshots[1].wal_segment, 12);
+        assert_eq!(r.chunk_snapshots[1].wal_offset, 1024);
+        assert_eq!(r.chunk_snapshots[1].size, 10);
+    }
+
+    #[test]
+    fn uncompressed_wal_recorded_with_prometheus() {
+        // testdata/wal/README.md: counts from an independent walker.
+        let r = inspect(&testdata("uncompressed-2.42")).unwrap();
+        let w = r.wal.unwrap();
+        let s = &w.segments[0];
+        assert!(s.scan.corruption.is_none() && !s.scan.torn_tail);
+        assert_eq!(s.size, 131_072);
+        let t = &w.totals;
+        assert_eq!(t.records, 19);
+        assert_eq!(t.compression.none, 19);
+        assert_eq!(t.records_by_type.get("series"), Some(&2));
+        assert_eq!(t.records_by_type.get("samples"), Some(&17));
+        assert_eq!(t.series_created, 336);
+        assert_eq!(w.series, 336);
+        assert_eq!(t.float_samples, 5674);
+        assert_eq!(w.time.min_t, Some(1_795_604_057_644));
+        assert_eq!(w.time.max_t, Some(1_795_604_073_646));
+        assert_eq!((s.scan.fragments.first, s.scan.fragments.last), (3, 3));
+        assert!(r.chunks_head.is_none());
+    }
+
+    /// `PROMSNAP_INSPECT_DIR=<dir> cargo test --lib -- --ignored --nocapture inspect_env_dir`
+    #[test]
+    #[ignore = "reads the directory named by PROMSNAP_INSPECT_DIR"]
+    fn inspect_env_dir() {
+        let Some(dir) = std::env::var_os("PROMSNAP_INSPECT_DIR") else {
+            return;
+        };
+        let r = inspect(Path::new(&dir)).unwrap();
+        println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    }
+
+    #[test]
+    fn live_checkpoint_series() {
+        let mut set = HashSet::new();
+        let b = fs::read(testdata("live-checkpoint/00000000")).unwrap();
+        let s = scan_segment(&b, &mut set);
+        assert!(s.corruption.is_none() && !s.torn_tail);
+        assert!(s.counts.series_created > 0);
+        assert_eq!(set.len() as u64, s.counts.series_created);
+    }
+}
+
+/// Per-core throughput, measured in CPU time of this thread (so it holds on a
+/// busy machine): `cargo test --release --lib -- --ignored --nocapture throughput`.
+/// Input: `PROMSNAP_BENCH_WAL` (a segment), else the bench segment made by
+/// `/work/shared/bench/make-bench-data.sh bench/data wal`, else testdata; an
+/// uncompressed input is also measured re-compressed with snappy record by record.
+#[cfg(test)]
+mod throughput {
+    use super::*;
+    use crate::format::wal::RecordReader;
+
+    /// CPU time of the calling thread in ns (`/proc/thread-self/schedstat`).
+    fn cpu_ns() -> u64 {
+        fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn reframe_snappy(seg: &[u8]) -> Vec<u8> {
+        const PAGE: usize = 32768;
+        let mut out = Vec::new();
+        let mut enc = snap::raw::Encoder::new();
+        let mut r = RecordReader::new(seg);
+        while let Some(Ok(rec)) = r.next_record() {
+            let c = enc.compress_vec(rec.data).unwrap_or_default();
+            let mut rest = &c[..];
+            let mut i = 0;
+            loop {
+                let left = PAGE - out.len() % PAGE;
+                if left < 7 {
+                    out.resize(out.len() + left, 0);
+                    continue;
+                }
+                let (part, r2) = rest.split_at(rest.len().min(left - 7));
+                let typ = match (i == 0, r2.is_empty()) {
+                    (true, true) => 1u8,
+                    (true, false) => 2,
+                    (false, true) => 4,
+                    (false, false) => 3,
+                };
+                out.push(typ | 0x08);
+                out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+                out.extend_from_slice(&crate::format::decode::crc32c(part).to_be_bytes());
+                out.extend_from_slice(part);
+                rest = r2;
+                i += 1;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn measure(name: &str, seg: &[u8]) {
+        let mut iters = 0u64;
+        let start = cpu_ns();
+        let mut samples = 0;
+        while cpu_ns() - start < 3_000_000_000 || iters < 3 {
+            let s = scan_segment(seg, &mut HashSet::new());
+            samples = s.counts.float_samples + s.counts.histogram_samples;
+            iters += 1;
+        }
+        let ns = (cpu_ns() - start) as f64;
+        let bytes = seg.len() as f64 * iters as f64;
+        eprintln!(
+            "{name}: {} bytes, {samples} samples: scan_segment {:.2} GB/s per core (CPU time), {:.1} M samples/s",
+            seg.len(),
+            bytes / ns,
+            samples as f64 * iters as f64 / ns * 1e3
+        );
+        let start = cpu_ns();
+        let mut n = 0u64;
+        for _ in 0..iters {
+            let mut r = RecordReader::new(seg);
+            while let Some(Ok(rec)) = r.next_record() {
+                n += rec.data.len() as u64;
+            }
+        }
+        let ns = (cpu_ns() - start) as f64;
+        eprintln!(
+            "{name}: framing+crc+decompress only {:.2} GB/s per core ({n} bytes out)",
+            bytes / ns
+        );
+    }
+
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn throughput() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = std::env::var_os("PROMSNAP_BENCH_WAL")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("bench/data/wal-12m/storage/wal/00000000"));
+        let seg = fs::read(&path)
+            .or_else(|_| fs::read(root.join("testdata/wal/nativehist/wal/00000004")))
+            .unwrap_or_default();
+        measure(&path.display().to_string(), &seg);
+        let snappy = scan_segment(&seg, &mut HashSet::new())
+            .counts
+            .compression
+            .snappy;
+        if snappy == 0 {
+            let re = reframe_snappy(&seg);
+            measure("same records, snappy re-framed", &re);
+        }
+    }
+}
