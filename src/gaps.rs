@@ -67,9 +67,9 @@ pub struct Sources {
     pub blocks: usize,
     /// Max maxTime over the blocks (ms).
     pub blocks_until: Option<i64>,
-    /// True if the head's WAL was read.
+    /// True if the head (`chunks_head/`, `wal/`) was read.
     pub wal: bool,
-    /// Newest sample time read from the WAL (ms).
+    /// Newest sample time of the head (ms).
     pub wal_until: Option<i64>,
     /// Series read.
     pub series: usize,
@@ -87,14 +87,22 @@ pub fn read_times(dir: &Path, opts: &GapsOptions) -> crate::error::Result<Series
         },
         ..SeriesTimes::default()
     };
+    // The head starts at the maxTime of the last block by minTime, as
+    // Prometheus opens it.
+    let mut last: Option<(i64, i64)> = None;
     for b in &lay.blocks {
+        if let Ok(m) = crate::block::read_meta(b)
+            && last.is_none_or(|(min, _)| m.min_time >= min)
+        {
+            last = Some((m.min_time, m.max_time));
+        }
         if let Err(e) = read_block(b, opts, &mut out) {
             out.errors
                 .push(format!("block {} skipped: {e}", b.display()));
         }
     }
-    if let Some(wal) = &lay.wal {
-        read_wal_times(wal, opts, &mut out);
+    if lay.wal.is_some() && lay.kind == layout::DirKind::Data {
+        read_head_times(dir, last.map_or(i64::MIN, |(_, max)| max), opts, &mut out);
     }
     for v in out.series.values_mut() {
         v.sort_unstable();
@@ -186,26 +194,43 @@ fn read_block(dir: &Path, opts: &GapsOptions, out: &mut SeriesTimes) -> crate::e
     Ok(())
 }
 
-/// Adds the head's samples from `wal/` (checkpoint + segments).
-fn read_wal_times(wal: &Path, opts: &GapsOptions, out: &mut SeriesTimes) {
-    let sels = &opts.selectors;
-    let mut keep = |ls: &[(String, String)]| -> Option<String> {
-        let v: Vec<(&[u8], &[u8])> = ls
-            .iter()
-            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-            .collect();
-        if !matches_any(sels, &v) {
-            return None;
+/// Adds the head's samples: `chunks_head/`, checkpoint and WAL replayed as
+/// Prometheus does ([`crate::head::replay`]), from the last block's maxTime on.
+fn read_head_times(dir: &Path, min_valid_time: i64, opts: &GapsOptions, out: &mut SeriesTimes) {
+    let head = match crate::head::replay(dir, min_valid_time) {
+        Ok(h) => h,
+        Err(e) => {
+            out.errors
+                .push(format!("head of {} not read: {e}", dir.display()));
+            return;
         }
-        let mut key = String::new();
-        format_labels(&mut key, &v);
-        Some(key)
     };
-    let (errors, max_t) =
-        crate::coverage::walread::head_times(wal, &mut keep, (opts.from, opts.to), &mut out.series);
     out.sources.wal = true;
-    out.sources.wal_until = max_t;
-    out.errors.extend(errors);
+    out.errors.extend(head.problems.iter().cloned());
+    let mut key = String::new();
+    for s in &head.series {
+        let labels: Vec<(&[u8], &[u8])> = s
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
+        if !matches_any(&opts.selectors, &labels) {
+            continue;
+        }
+        out.sources.wal_until = out.sources.wal_until.max(s.samples.last().map(|(t, _)| *t));
+        let times: Vec<i64> = s
+            .samples
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|&t| t >= opts.from && t <= opts.to && !is_deleted(t, &s.deleted))
+            .collect();
+        if times.is_empty() {
+            continue;
+        }
+        key.clear();
+        format_labels(&mut key, &labels);
+        out.series.entry(key.clone()).or_default().extend(times);
+    }
 }
 
 /// A hole in one series: no sample strictly between `from` and `to`.
