@@ -107,8 +107,7 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
     for s in &segments {
         if let Some(p) = &s.problem {
             // A torn tail of the segment being written is normal in a live copy.
-            let live_tail =
-                Some(s.index) == last && s.last_record_ok == false && p.starts_with("torn");
+            let live_tail = Some(s.index) == last && !s.last_record_ok && p.starts_with("torn");
             if !live_tail {
                 findings.push(format!("segment {}: {p}", s.name));
             }
