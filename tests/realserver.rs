@@ -444,6 +444,25 @@ fn evaluate(run: &Run, s: &SlaveRun) -> Outcome {
         "--json",
     ]);
     let coverage_end = cov["coverage_end"].as_i64().expect("coverage_end");
+    // The human report too: timeline and verdict, no panic.
+    let human = promsnap(&[
+        "coverage",
+        snap,
+        "--master",
+        master,
+        "--observed-at",
+        &obs,
+        "--slave-up",
+        &up,
+        "--rw-start",
+        &t0,
+    ]);
+    assert!(human.status.success());
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("Timeline") && text.contains("Verdict:"),
+        "{text}"
+    );
     let predicted = cov["loss_windows"]
         .as_array()
         .unwrap()

@@ -400,7 +400,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         let by_batches = scrapes.map(|k| k.saturating_mul(inp.scrape_interval));
         let by_catchup = inp
             .slave_up
-            .map(|u| u.max(c) + inp.max_backoff + inp.reshard_and_flush - c);
+            .map(|u| u.max(c) + inp.max_backoff + inp.reshard_and_flush + inp.drain_allowance - c);
         let extent = match (by_batches, by_catchup) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
