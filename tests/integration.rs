@@ -9,6 +9,12 @@ mod ls;
 mod dump;
 // `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
 mod copy;
+// `promsnap coverage`: snapshot timelines and loss windows.
+mod coverage;
+// `promsnap gaps`: per-series holes and losses against another directory.
+mod gaps;
+// The seed's procedure with real Prometheus 2.42 servers (about 7 minutes).
+mod realserver;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
 // Random mutations of real files: never a panic.

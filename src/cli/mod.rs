@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 
 mod analyze;
 mod copy;
+mod coverage;
 mod dump;
+mod gaps;
 mod ls;
 mod table;
 pub mod time;
@@ -41,6 +43,10 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
     Copy(copy::CopyArgs),
+    /// The data-loss window of a snapshot + remote-write replica, from files.
+    Coverage(coverage::CoverageArgs),
+    /// Per-series holes; with --against, what another directory has and this one has not.
+    Gaps(gaps::GapsArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
     /// Cardinality, churn and chunk statistics of one block, like `promtool tsdb analyze`.
@@ -56,6 +62,8 @@ pub fn main() -> ExitCode {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
         Command::Copy(a) => copy::run(a, &mut out),
+        Command::Coverage(a) => coverage::run(a, &mut out),
+        Command::Gaps(a) => gaps::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
         Command::Analyze(a) => analyze::run(a, &mut out),
     };
