@@ -45,7 +45,8 @@ fn build(v1: bool) -> (Vec<u8>, Vec<u64>) {
     }
     framed(&mut f, &body);
     let toc_series = f.len() as u64;
-    let series: [(&[(usize, usize)], &[(i64, i64, u64)]); 2] = [
+    type Series<'a> = (&'a [(usize, usize)], &'a [(i64, i64, u64)]);
+    let series: [Series<'_>; 2] = [
         (&[(0, 2)], &[(1000, 2000, 8)]),
         (&[(0, 3), (1, 2)], &[(1000, 1500, 40), (1600, 2000, 80)]),
     ];
@@ -89,7 +90,7 @@ fn build(v1: bool) -> (Vec<u8>, Vec<u64>) {
     while f.len() % 4 != 0 {
         f.push(0);
     }
-    let mut list = |f: &mut Vec<u8>, refs: &[u64]| -> u64 {
+    let list = |f: &mut Vec<u8>, refs: &[u64]| -> u64 {
         let off = f.len() as u64;
         let mut b = (refs.len() as u32).to_be_bytes().to_vec();
         for r in refs {
