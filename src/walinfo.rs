@@ -171,11 +171,74 @@ pub struct SegmentScan {
     pub record_errors: Vec<Problem>,
     /// `min_valid_time` of a MinValidTime record, if any (checkpoints, 3.x).
     pub min_valid_time: Option<i64>,
+    /// The first record of a type this crate does not know (Prometheus
+    /// replay skips such records), if any.
+    pub unknown_record: Option<Problem>,
+    /// After framing damage: what could still be read by resynchronising at
+    /// later page boundaries. Prometheus's repair drops all of it.
+    pub after_damage: Option<AfterDamage>,
+}
+
+/// Records found after the damage in a segment (see [`SegmentScan::after_damage`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AfterDamage {
+    /// Offset where reading resumed (a page boundary).
+    pub resumed_at: Option<u64>,
+    /// Records read after the damage.
+    pub records: u64,
+    /// Samples (float + histogram) in them.
+    pub samples: u64,
+    /// Their sample time range.
+    #[serde(flatten)]
+    pub time: TimeRange,
+}
+
+/// The time range of `r`, `None` if it has no samples.
+pub fn range_of(t: TimeRange) -> Option<(i64, i64)> {
+    Some((t.min_t?, t.max_t?))
 }
 
 /// Reads one segment's records and summarises them. Series refs created by
-/// Series records are added to `series`.
+/// Series records are added to `series`. After framing damage (not a torn
+/// tail), the rest of the segment is read from later page boundaries to tell
+/// what the damage costs ([`SegmentScan::after_damage`]).
 pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+    let mut scan = scan_records(bytes, series);
+    if let Some(c) = &scan.corruption {
+        scan.after_damage = Some(resync(bytes, c.offset));
+    }
+    scan
+}
+
+/// Reads records from the page boundaries after `damage` on, skipping
+/// pages that start inside a record and re-synchronising after further damage.
+fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
+    let page = crate::format::wal::PAGE_SIZE;
+    let mut after = AfterDamage::default();
+    let mut scratch = HashSet::new();
+    let mut p = (damage as usize / page + 1) * page;
+    while p < bytes.len() {
+        let Some(rest) = bytes.get(p..) else { break };
+        let s = scan_records(rest, &mut scratch);
+        scratch.clear();
+        let c = &s.counts;
+        if c.records > 0 {
+            after.resumed_at.get_or_insert(p as u64);
+            after.records += c.records;
+            after.samples += c.float_samples + c.histogram_samples + c.float_histogram_samples;
+            after.time.merge(c.time);
+        }
+        let stop = match (&s.corruption, s.torn_offset) {
+            (Some(e), _) => e.offset,
+            (None, Some(t)) => t,
+            (None, None) => break,
+        };
+        p += (stop as usize / page + 1) * page;
+    }
+    after
+}
+
+fn scan_records(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
     let mut scan = SegmentScan::default();
     let mut by_type = [0u64; 256];
     let mut empty = 0u64;
@@ -189,10 +252,10 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
                 scan.torn_offset = Some(offset);
                 break;
             }
-            Err(WalError::Corrupt(e)) => {
+            Err(e) => {
                 scan.corruption = Some(Problem {
                     offset: e.offset(),
-                    code: e.code().to_string(),
+                    code: e.kind().code().to_string(),
                     message: e.to_string(),
                 });
                 break;
@@ -249,6 +312,16 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
                 RecordType::MinValidTime => {
                     record::min_valid_time(data, 0).map(|t| scan.min_valid_time = Some(t))
                 }
+                RecordType::Unknown(b) => {
+                    if scan.unknown_record.is_none() {
+                        scan.unknown_record = Some(Problem {
+                            offset: rec.offset,
+                            code: "record_unknown_type".into(),
+                            message: format!("record of unknown type {b}"),
+                        });
+                    }
+                    Ok(())
+                }
                 _ => Ok(()),
             };
         if let Err(e) = res {
@@ -256,7 +329,7 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
             if scan.record_errors.len() < MAX_RECORD_ERRORS {
                 scan.record_errors.push(Problem {
                     offset: rec.offset,
-                    code: e.code().to_string(),
+                    code: "wal_record_corrupt".into(),
                     message: format!("{ty} record: {e} (offset in the decoded record)"),
                 });
             }
@@ -909,7 +982,7 @@ mod tests {
         let s7 = &w.segments[2];
         let c = s7.scan.corruption.as_ref().unwrap();
         assert_eq!(c.offset, second as u64);
-        assert_eq!(c.code, "checksum_mismatch");
+        assert_eq!(c.code, "wal_checksum");
         assert_eq!(s7.scan.valid_offset, second as u64);
         assert_eq!(w.checkpoints.len(), 1);
         assert!(w.checkpoints[0].tmp && !w.checkpoints[0].current);

@@ -177,6 +177,28 @@ impl WalError {
         matches!(self, WalError::Torn { .. })
     }
 
+    /// What kind of damage this is, for finding codes.
+    pub fn kind(&self) -> WalErrorKind {
+        match self {
+            WalError::Torn { .. } => WalErrorKind::Torn,
+            WalError::Corrupt(DecodeError::Checksum { .. }) => WalErrorKind::Checksum,
+            WalError::Corrupt(DecodeError::Invalid { expected, .. }) => {
+                if expected.starts_with(EXPECT_PADDING) {
+                    WalErrorKind::Padding
+                } else if expected.starts_with(EXPECT_NO_RECORD_OPEN)
+                    || expected.starts_with(EXPECT_RECORD_OPEN)
+                {
+                    WalErrorKind::FragmentOrder
+                } else if expected.starts_with(EXPECT_DECOMPRESS) {
+                    WalErrorKind::Decompress
+                } else {
+                    WalErrorKind::FragmentInvalid
+                }
+            }
+            WalError::Corrupt(_) => WalErrorKind::FragmentInvalid,
+        }
+    }
+
     /// A stable snake_case code: `torn_tail`, or the [`DecodeError::code`].
     pub fn code(&self) -> &'static str {
         match self {
@@ -185,6 +207,44 @@ impl WalError {
         }
     }
 }
+
+/// The kinds of [`WalError`], each with its own finding code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WalErrorKind {
+    /// The data ends inside a record (`wal_torn_tail`).
+    Torn,
+    /// A fragment's CRC32C does not match (`wal_checksum`).
+    Checksum,
+    /// A fragment out of sequence: `middle`/`last` with no record open, or
+    /// `full`/`first` while one is (`wal_fragment_order`).
+    FragmentOrder,
+    /// Non-zero bytes where the page padding must be zero (`wal_padding_nonzero`).
+    Padding,
+    /// A record that does not decompress (`wal_decompress`).
+    Decompress,
+    /// A bad fragment type, a length beyond the page, or compression flags
+    /// changing inside a record (`wal_fragment_invalid`).
+    FragmentInvalid,
+}
+
+impl WalErrorKind {
+    /// The stable finding code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Torn => "wal_torn_tail",
+            Self::Checksum => "wal_checksum",
+            Self::FragmentOrder => "wal_fragment_order",
+            Self::Padding => "wal_padding_nonzero",
+            Self::Decompress => "wal_decompress",
+            Self::FragmentInvalid => "wal_fragment_invalid",
+        }
+    }
+}
+
+const EXPECT_PADDING: &str = "zero padding up to the page boundary";
+const EXPECT_NO_RECORD_OPEN: &str = "a full or first fragment (no record is open)";
+const EXPECT_RECORD_OPEN: &str = "a middle or last fragment (the record at offset";
+const EXPECT_DECOMPRESS: &str = "a valid ";
 
 impl From<DecodeError> for WalError {
     fn from(e: DecodeError) -> Self {
@@ -302,7 +362,7 @@ impl<'a> FragmentReader<'a> {
                     return self.fail(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         off,
-                        "zero padding up to the page boundary",
+                        EXPECT_PADDING,
                         format!("byte {:#04x}", pad.get(i).copied().unwrap_or(0)),
                     )));
                 }
@@ -655,7 +715,7 @@ impl<'a> RecordReader<'a> {
                     return self.fail(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         frag.offset,
-                        "a full or first fragment (no record is open)",
+                        EXPECT_NO_RECORD_OPEN,
                         format!("a {kind} fragment"),
                     )));
                 }
@@ -666,9 +726,7 @@ impl<'a> RecordReader<'a> {
                     return self.fail(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         frag.offset,
-                        format!(
-                            "a middle or last fragment (the record at offset {offset} is open)"
-                        ),
+                        format!("{EXPECT_RECORD_OPEN} {offset} is open)"),
                         format!("a {kind} fragment"),
                     )));
                 }
@@ -698,7 +756,7 @@ impl<'a> RecordReader<'a> {
                     return Some(Err(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         offset,
-                        format!("a valid {} record", compression.name()),
+                        format!("{EXPECT_DECOMPRESS}{} record", compression.name()),
                         msg,
                     ))));
                 }
