@@ -13,6 +13,7 @@ mod ls;
 mod table;
 pub mod time;
 mod verify;
+mod wal;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,8 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
+    /// Summarise the WAL, WBL, checkpoints and head chunk files: per segment records, samples, time range, torn tail.
+    Wal(wal::WalArgs),
 }
 
 /// Entry point of the binary.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
+        Command::Wal(a) => wal::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
     match result {
