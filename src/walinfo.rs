@@ -203,27 +203,36 @@ pub fn range_of(t: TimeRange) -> Option<(i64, i64)> {
 /// tail), the rest of the segment is read from later page boundaries to tell
 /// what the damage costs ([`SegmentScan::after_damage`]).
 pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
-    let mut scan = scan_records(bytes, series);
+    let mut scan = scan_records(RecordReader::new(bytes), series);
     if let Some(c) = &scan.corruption {
         scan.after_damage = Some(resync(bytes, c.offset));
     }
     scan
 }
 
-/// Reads records from the page boundaries after `damage` on, skipping
-/// pages that start inside a record and re-synchronising after further damage.
+/// Reads on after damage at `damage`: from each later page boundary, skips
+/// the fragments that continue a record begun before it, and reads records
+/// from the first `full`/`first` fragment, re-synchronising after further damage.
 fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
-    let page = crate::format::wal::PAGE_SIZE;
+    use crate::format::wal::{FragmentReader, FragmentType, PAGE_SIZE};
+    let page = PAGE_SIZE as u64;
     let mut after = AfterDamage::default();
     let mut scratch = HashSet::new();
-    let mut p = (damage as usize / page + 1) * page;
-    while p < bytes.len() {
-        let Some(rest) = bytes.get(p..) else { break };
-        let s = scan_records(rest, &mut scratch);
+    let mut p = (damage / page + 1) * page;
+    while p < bytes.len() as u64 {
+        let start = FragmentReader::starting_at(bytes, p)
+            .map_while(Result::ok)
+            .find(|f| matches!(f.kind, FragmentType::Full | FragmentType::First))
+            .map(|f| f.offset);
+        let Some(start) = start.filter(|&s| s < p + page) else {
+            p += page;
+            continue;
+        };
+        let s = scan_records(RecordReader::starting_at(bytes, start), &mut scratch);
         scratch.clear();
         let c = &s.counts;
         if c.records > 0 {
-            after.resumed_at.get_or_insert(p as u64);
+            after.resumed_at.get_or_insert(start);
             after.records += c.records;
             after.samples += c.float_samples + c.histogram_samples + c.float_histogram_samples;
             after.time.merge(c.time);
@@ -233,16 +242,15 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
             (None, Some(t)) => t,
             (None, None) => break,
         };
-        p += (stop as usize / page + 1) * page;
+        p = (stop.max(p) / page + 1) * page;
     }
     after
 }
 
-fn scan_records(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+fn scan_records(mut reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
     let mut scan = SegmentScan::default();
     let mut by_type = [0u64; 256];
     let mut empty = 0u64;
-    let mut reader = RecordReader::new(bytes);
     let c = &mut scan.counts;
     while let Some(item) = reader.next_record() {
         let rec = match item {

@@ -9,3 +9,5 @@ mod ls;
 mod dump;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
+// `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.
+mod wal;

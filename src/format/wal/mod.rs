@@ -314,6 +314,17 @@ impl<'a> FragmentReader<'a> {
         }
     }
 
+    /// A reader over one segment's bytes that starts at `offset` (which
+    /// must be where a fragment or the page padding starts), with 32 KiB
+    /// pages counted from the start of the segment.
+    pub fn starting_at(segment: &'a [u8], offset: u64) -> Self {
+        let mut r = Self::new(segment);
+        r.pos = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(segment.len());
+        r
+    }
+
     /// Fragments so far that ran past the end of their page.
     pub fn page_crossings(&self) -> u64 {
         self.page_crossings
@@ -566,6 +577,16 @@ impl<'a> RecordReader<'a> {
     /// A reader over one segment's bytes, with 32 KiB pages.
     pub fn new(segment: &'a [u8]) -> Self {
         Self::with_page_size(segment, PAGE_SIZE)
+    }
+
+    /// A reader that starts at `offset`, which must be where a `full` or
+    /// `first` fragment starts (used to read on after damage); pages are
+    /// counted from the start of the segment.
+    pub fn starting_at(segment: &'a [u8], offset: u64) -> Self {
+        let mut r = Self::new(segment);
+        r.fragments = FragmentReader::starting_at(segment, offset);
+        r.valid_offset = r.fragments.position();
+        r
     }
 
     /// A reader with another page size (tests use tiny pages).
