@@ -247,7 +247,15 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
     after
 }
 
-fn scan_records(mut reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
+fn scan_records(reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
+    scan_records_committed(reader, series).0
+}
+
+/// [`scan_records`], plus the fragment counts of the complete records only.
+fn scan_records_committed(
+    mut reader: RecordReader<'_>,
+    series: &mut HashSet<u64>,
+) -> (SegmentScan, FragmentStats) {
     let mut scan = SegmentScan::default();
     let mut by_type = [0u64; 256];
     let mut empty = 0u64;
@@ -354,7 +362,97 @@ fn scan_records(mut reader: RecordReader<'_>, series: &mut HashSet<u64>) -> Segm
     if empty > 0 {
         scan.counts.records_by_type.insert("empty".into(), empty);
     }
-    scan
+    (scan, reader.committed_fragment_stats())
+}
+
+/// Bytes read at a time by [`scan_segment_file`] (a page multiple).
+pub const READ_WINDOW: usize = 8 << 20;
+
+/// [`scan_segment`] over a file, read [`READ_WINDOW`] bytes at a time so
+/// memory stays bounded (a window grows only for a record larger than it).
+/// Damaged segments are read whole, to re-synchronise after the damage.
+/// Returns the size read and the scan.
+pub fn scan_segment_file(path: &Path, series: &mut HashSet<u64>) -> io::Result<(u64, SegmentScan)> {
+    scan_segment_file_with(path, series, READ_WINDOW)
+}
+
+fn scan_segment_file_with(
+    path: &Path,
+    series: &mut HashSet<u64>,
+    window: usize,
+) -> io::Result<(u64, SegmentScan)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let page = crate::format::wal::PAGE_SIZE as u64;
+    let mut f = fs::File::open(path)?;
+    let mut buf = Vec::new();
+    let mut total = SegmentScan::default();
+    let mut stats = FragmentStats::default();
+    let page_us = crate::format::wal::PAGE_SIZE;
+    let (mut base, mut start, mut win) = (0u64, 0u64, window.div_ceil(page_us).max(1) * page_us);
+    loop {
+        buf.clear();
+        f.seek(SeekFrom::Start(base))?;
+        (&mut f).take(win as u64).read_to_end(&mut buf)?;
+        let at_eof = buf.len() < win;
+        let (s, committed) = scan_records_committed(RecordReader::starting_at(&buf, start), series);
+        if s.corruption.is_some() {
+            // Rare: read it whole for the re-synchronisation.
+            let bytes = fs::read(path)?;
+            return Ok((bytes.len() as u64, scan_segment(&bytes, series)));
+        }
+        let torn_inside = s.torn_offset.filter(|_| !at_eof);
+        let st = if torn_inside.is_some() {
+            committed
+        } else {
+            s.fragments
+        };
+        stats.full += st.full;
+        stats.first += st.first;
+        stats.middle += st.middle;
+        stats.last += st.last;
+        stats.page_crossings += st.page_crossings;
+        total.counts.merge(&s.counts);
+        if s.counts.records > 0 {
+            total.valid_offset = base + s.valid_offset;
+        }
+        for mut e in s.record_errors {
+            if total.record_errors.len() < MAX_RECORD_ERRORS {
+                e.offset += base;
+                total.record_errors.push(e);
+            }
+        }
+        if let (None, Some(mut u)) = (&total.unknown_record, s.unknown_record) {
+            u.offset += base;
+            total.unknown_record = Some(u);
+        }
+        if s.min_valid_time.is_some() {
+            total.min_valid_time = s.min_valid_time;
+        }
+        match (torn_inside, s.torn_offset) {
+            (Some(t), _) => {
+                // The window ends inside a record: go on from its start.
+                let abs = base + t;
+                let new_base = abs / page * page;
+                if abs == base + start {
+                    win = win.saturating_mul(2);
+                }
+                base = new_base;
+                start = abs - new_base;
+            }
+            (None, Some(t)) => {
+                total.torn_tail = true;
+                total.torn_offset = Some(base + t);
+                break;
+            }
+            (None, None) if at_eof => break,
+            (None, None) => {
+                base += buf.len() as u64;
+                start = 0;
+            }
+        }
+    }
+    total.fragments = stats;
+    Ok((base + buf.len() as u64, total))
 }
 
 /// One WAL (or checkpoint, or WBL) segment file.
@@ -380,8 +478,8 @@ fn inspect_segment_file(index: u32, path: &Path, series: &mut HashSet<u64>) -> S
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (size, scan, read_error) = match fs::read(path) {
-        Ok(bytes) => (bytes.len() as u64, scan_segment(&bytes, series), None),
+    let (size, scan, read_error) = match scan_segment_file(path, series) {
+        Ok((size, scan)) => (size, scan, None),
         Err(e) => (
             fs::metadata(path).map(|m| m.len()).unwrap_or(0),
             SegmentScan::default(),
@@ -1063,6 +1161,40 @@ mod tests {
         };
         let r = inspect(Path::new(&dir)).unwrap();
         println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    }
+
+    #[test]
+    fn windowed_file_scan_equals_whole_scan() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut files: Vec<PathBuf> = [
+            "nativehist/wal/00000004",
+            "nativehist/wal/00000005",
+            "nativehist/wal/00000006",
+            "uncompressed-2.42/wal/00000000",
+            "live-checkpoint/00000000",
+        ]
+        .iter()
+        .map(|r| testdata(r))
+        .collect();
+        // Torn copies: cut inside a record, inside a page.
+        let b = fs::read(testdata("nativehist/wal/00000005")).unwrap();
+        for cut in [100_000usize, 131_072, 200_003] {
+            let p = tmp.path().join(format!("cut{cut}"));
+            fs::write(&p, &b[..cut]).unwrap();
+            files.push(p);
+        }
+        for f in &files {
+            let bytes = fs::read(f).unwrap();
+            let mut s1 = HashSet::new();
+            let whole = scan_segment(&bytes, &mut s1);
+            for w in [32768, 65536, 3 * 32768, READ_WINDOW] {
+                let mut s2 = HashSet::new();
+                let (size, win) = scan_segment_file_with(f, &mut s2, w).unwrap();
+                assert_eq!(size, bytes.len() as u64);
+                assert_eq!(win, whole, "{} window {w}", f.display());
+                assert_eq!(s1, s2);
+            }
+        }
     }
 
     #[test]

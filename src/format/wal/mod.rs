@@ -551,6 +551,8 @@ pub struct RecordReader<'a> {
     valid_offset: u64,
     records: u64,
     stats: FragmentStats,
+    /// `stats` as of the end of the last record yielded.
+    committed: FragmentStats,
     done: bool,
 }
 
@@ -601,6 +603,7 @@ impl<'a> RecordReader<'a> {
             valid_offset: 0,
             records: 0,
             stats: FragmentStats::default(),
+            committed: FragmentStats::default(),
             done: false,
         }
     }
@@ -621,7 +624,12 @@ impl<'a> RecordReader<'a> {
         self.records
     }
 
-    /// Fragments seen so far, by type.
+    /// Fragments of the records yielded so far (not of an open record).
+    pub fn committed_fragment_stats(&self) -> FragmentStats {
+        self.committed
+    }
+
+    /// Fragments seen so far, by type, including those of a record still open.
     pub fn fragment_stats(&self) -> FragmentStats {
         FragmentStats {
             page_crossings: self.fragments.page_crossings(),
@@ -784,6 +792,10 @@ impl<'a> RecordReader<'a> {
             }
         };
         self.valid_offset = end_offset;
+        self.committed = FragmentStats {
+            page_crossings: self.fragments.page_crossings(),
+            ..self.stats
+        };
         self.records += 1;
         Some(Ok(RawRecord {
             data,
