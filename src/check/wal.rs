@@ -89,9 +89,10 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
             ),
         ));
     }
-    if let (Some(n), Some(first)) = (r.replay_checkpoint, r.first_segment) {
-        if first > n.saturating_add(1) {
-            out.push(Finding::new(
+    if let (Some(n), Some(first)) = (r.replay_checkpoint, r.first_segment)
+        && first > n.saturating_add(1)
+    {
+        out.push(Finding::new(
                 Severity::Error,
                 "wal_segment_gap",
                 &r.path,
@@ -101,7 +102,6 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
                     walinfo_name(first - 1)
                 ),
             ));
-        }
     }
     for cp in &r.checkpoints {
         if cp.tmp {
@@ -245,10 +245,8 @@ fn segment_findings(
         )
     };
     let with_lost = |mut f: Finding| {
-        if replayed {
-            if let Some((a, b)) = range_of(lost) {
-                f = f.costs(a, b.saturating_add(1));
-            }
+        if replayed && let Some((a, b)) = range_of(lost) {
+            f = f.costs(a, b.saturating_add(1));
         }
         f
     };
@@ -450,9 +448,10 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
                     if c.ooo || c.maxt < mvt {
                         continue;
                     }
-                    if let Some(&(pmint, pmaxt, pf, po)) = last.get(&c.series_ref) {
-                        if pmaxt >= c.mint {
-                            out.push(
+                    if let Some(&(pmint, pmaxt, pf, po)) = last.get(&c.series_ref)
+                        && pmaxt >= c.mint
+                    {
+                        out.push(
                                 Finding::new(
                                     Severity::Error,
                                     "head_chunk_out_of_order",
@@ -465,7 +464,6 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
                                 .at(c.offset)
                                 .costs(c.mint, c.maxt.saturating_add(1)),
                             );
-                        }
                     }
                     last.insert(c.series_ref, (c.mint, c.maxt, *i, c.offset));
                 }

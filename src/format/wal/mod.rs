@@ -855,21 +855,20 @@ fn zstd_into(
 ) -> Result<usize, String> {
     let limit = expansion_limit(input.len());
     // Fast path: a single frame that states its size (klauspost's EncodeAll does).
-    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(input) {
-        if let Ok(size) = usize::try_from(size) {
-            if size <= limit {
-                if dec.is_none() {
-                    *dec = zstd::bulk::Decompressor::new().ok();
-                }
-                if let Some(d) = dec.as_mut() {
-                    out.clear();
-                    out.reserve(size);
-                    if let Ok(n) = d.decompress_to_buffer(input, out) {
-                        if n == size {
-                            return Ok(n);
-                        }
-                    }
-                }
+    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(input)
+        && let Ok(size) = usize::try_from(size)
+        && size <= limit
+    {
+        if dec.is_none() {
+            *dec = zstd::bulk::Decompressor::new().ok();
+        }
+        if let Some(d) = dec.as_mut() {
+            out.clear();
+            out.reserve(size);
+            if let Ok(n) = d.decompress_to_buffer(input, out)
+                && n == size
+            {
+                return Ok(n);
             }
         }
     }
