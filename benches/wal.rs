@@ -136,12 +136,12 @@ fn bench_one(c: &mut Criterion, prefix: &str, seg: &[u8]) {
             let mut r = RecordReader::new(black_box(seg));
             let (mut samples, mut lo, mut hi) = (0usize, i64::MAX, i64::MIN);
             while let Some(Ok(rec)) = r.next_record() {
-                if record::record_type(rec.data) == Some(RecordType::Samples) {
-                    if let Ok((n, Some((a, z)))) = record::sample_time_range(rec.data, 0) {
-                        samples += n;
-                        lo = lo.min(a);
-                        hi = hi.max(z);
-                    }
+                if record::record_type(rec.data) == Some(RecordType::Samples)
+                    && let Ok((n, Some((a, z)))) = record::sample_time_range(rec.data, 0)
+                {
+                    samples += n;
+                    lo = lo.min(a);
+                    hi = hi.max(z);
                 }
             }
             (samples, lo, hi)

@@ -233,10 +233,10 @@ pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result
     readers.retain(|r| {
         r.files.meta.min_time <= opts.max_time && opts.min_time < r.files.meta.max_time
     });
-    if readers.is_empty() {
-        if let Some(h) = &mut head {
-            h.series.sort_by_key(|s| s.series_ref);
-        }
+    if readers.is_empty()
+        && let Some(h) = &mut head
+    {
+        h.series.sort_by_key(|s| s.series_ref);
     }
     let mut report = dump(&readers, head.as_ref(), opts, out)?;
     errors.append(&mut report.errors);

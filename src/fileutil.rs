@@ -28,6 +28,33 @@ impl Deref for FileBytes {
     }
 }
 
+impl FileBytes {
+    /// Tells the kernel this process is done with `[start, end)` of the file
+    /// for now, so its pages stop counting against our resident memory (they
+    /// stay in the page cache; a later read faults them back in). Keeps the
+    /// RSS of a pass over a large file bounded by the part being read.
+    pub fn release(&self, start: u64, end: u64) {
+        let FileBytes::Mapped(m) = self else { return };
+        const PAGE: u64 = 4096;
+        let start = start.div_ceil(PAGE) * PAGE;
+        let end = end.min(m.len() as u64) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping only
+            // drops this process' copies of the pages; the bytes read after
+            // it are the file's bytes again, so every outstanding reference
+            // keeps seeing the same content (the files are immutable, see
+            // `map_file`).
+            let _ = unsafe {
+                m.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start as usize,
+                    (end - start) as usize,
+                )
+            };
+        }
+    }
+}
+
 /// Maps `path` read-only.
 ///
 /// Contract: the file must not be truncated while mapped (another process

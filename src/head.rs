@@ -24,10 +24,10 @@ use crate::error::{Error, Result};
 use crate::format::chunkenc::{
     self, CounterResetHint, Encoding, FloatHistogram, Histogram, Span, Value,
 };
+use crate::format::head_chunks;
 use crate::format::record::{self, RecordType, WalFloatHistogram, WalHistogram};
 use crate::format::tombstones::{Interval, Tombstones};
 use crate::format::wal::RecordReader;
-use crate::format::{head_chunks, wal::segment};
 use crate::walinfo;
 
 /// One series of the head.
@@ -59,6 +59,11 @@ pub struct Head {
     pub dropped: u64,
 }
 
+/// Owned label pairs of one series.
+type OwnedLabels = Vec<(Vec<u8>, Vec<u8>)>;
+/// An m-mapped head chunk: mint, maxt, encoding, data.
+type MmappedChunk = (i64, i64, u8, Vec<u8>);
+
 struct Building {
     series_ref: u64,
     labels: Vec<(Vec<u8>, Vec<u8>)>,
@@ -74,7 +79,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         ..Head::default()
     };
     // 2. m-mapped chunks.
-    let mut mmapped: HashMap<u64, Vec<(i64, i64, u8, Vec<u8>)>> = HashMap::new();
+    let mut mmapped: HashMap<u64, Vec<MmappedChunk>> = HashMap::new();
     let ch_dir = data_dir.join("chunks_head");
     if ch_dir.is_dir() {
         let files = walinfo::head_chunk_files(&ch_dir).map_err(|e| Error::Usage(e.to_string()))?;
@@ -109,7 +114,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     // 3. checkpoint + segments.
     let mut files: Vec<PathBuf> = Vec::new();
     let checkpoints = walinfo::checkpoints(&wal_dir).map_err(|e| Error::Usage(e.to_string()))?;
-    let last_cp = checkpoints.iter().filter(|(c, _)| !c.tmp).next_back();
+    let last_cp = checkpoints.iter().rfind(|(c, _)| !c.tmp);
     let start_from = match last_cp {
         Some((c, p)) => {
             for (_, s) in walinfo::segments(p).map_err(|e| Error::Usage(e.to_string()))? {
@@ -124,9 +129,8 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
             files.push(s);
         }
     }
-    let _ = segment::segment_name;
     let mut series: Vec<Building> = Vec::new();
-    let mut by_labels: HashMap<Vec<(Vec<u8>, Vec<u8>)>, usize> = HashMap::new();
+    let mut by_labels: HashMap<OwnedLabels, usize> = HashMap::new();
     let mut by_ref: HashMap<u64, usize> = HashMap::new();
     let mut stones = Tombstones::default();
     for path in files {

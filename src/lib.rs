@@ -11,12 +11,16 @@
 //! - [`dump`], [`list`]: what `promsnap dump` and `promsnap ls` print.
 #![deny(missing_docs)]
 
+pub mod analyze;
 pub mod block;
 pub mod check;
+pub mod copy;
+pub mod coverage;
 pub mod dump;
 pub mod error;
 pub mod fileutil;
 pub mod format;
+pub mod gaps;
 pub mod gofmt;
 pub mod head;
 pub mod layout;

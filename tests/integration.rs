@@ -7,7 +7,19 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
+mod copy;
+// `promsnap coverage`: snapshot timelines and loss windows.
+mod coverage;
+// `promsnap gaps`: per-series holes and losses against another directory.
+mod gaps;
+// The seed's procedure with real Prometheus 2.42 servers (about 7 minutes).
+mod realserver;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
 // `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.
 mod wal;
+// Random mutations of real files: never a panic.
+mod robustness;
+// `promsnap analyze` against promtool's `tsdb analyze` output.
+mod analyze;

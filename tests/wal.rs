@@ -420,3 +420,28 @@ fn uncompressed_wal_fragments_across_pages_and_damage() {
         Some(end + 10),
     );
 }
+
+/// A WBL (same segment format, no checkpoints): real WAL sample records as
+/// `wbl/00000000..1`; a torn newest WBL segment is a warning, a flip in the
+/// older one an error, both under `wbl/`.
+#[test]
+fn wbl_torn_tail_and_checksum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir_all(dir.join("wbl")).unwrap();
+    let src = testdata(LIVE);
+    std::fs::copy(src.join("wal/00000002"), dir.join("wbl/00000000")).unwrap();
+    let b = std::fs::read(src.join("wal/00000003")).unwrap();
+    let recs = records(&src.join("wal/00000003"));
+    let (cut, _) = recs[20];
+    std::fs::write(dir.join("wbl/00000001"), &b[..cut as usize + 30]).unwrap();
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 0, "{v}");
+    expect(&v, "wal_torn_tail", "warning", "wbl/00000001", Some(cut));
+    let (flip_at, _) = records(&dir.join("wbl/00000000"))[5];
+    flip(&dir.join("wbl/00000000"), flip_at + 7 + 12, 0x40);
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 1);
+    let f = expect(&v, "wal_checksum", "error", "wbl/00000000", Some(flip_at));
+    assert!(f["message"].as_str().unwrap().starts_with("WBL segment 00000000"));
+}

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
+mod copy;
+mod coverage;
 mod dump;
+mod gaps;
 mod ls;
 mod table;
 pub mod time;
@@ -38,10 +42,18 @@ enum Command {
     Ls(ls::LsArgs),
     /// Print every sample, byte-identical to `promtool tsdb dump`.
     Dump(dump::DumpArgs),
+    /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
+    Copy(copy::CopyArgs),
+    /// The data-loss window of a snapshot + remote-write replica, from files.
+    Coverage(coverage::CoverageArgs),
+    /// Per-series holes; with --against, what another directory has and this one has not.
+    Gaps(gaps::GapsArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
     /// Summarise the WAL, WBL, checkpoints and head chunk files: per segment records, samples, time range, torn tail.
     Wal(wal::WalArgs),
+    /// Cardinality, churn and chunk statistics of one block, like `promtool tsdb analyze`.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Entry point of the binary.
@@ -52,8 +64,12 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
+        Command::Copy(a) => copy::run(a, &mut out),
+        Command::Coverage(a) => coverage::run(a, &mut out),
+        Command::Gaps(a) => gaps::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
         Command::Wal(a) => wal::run(a, &mut out),
+        Command::Analyze(a) => analyze::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));
     match result {

@@ -118,6 +118,7 @@ pub(super) fn check_contents(
     let mut resolved: Vec<(&[u8], &[u8])> = Vec::new();
     let mut prev_refs: Vec<(u32, u32)> = Vec::new();
     let mut prev_offset: Option<u64> = None;
+    let mut released = index.series_region().0;
     let fast = index.version >= 2 && index.symbols.first_unsorted().is_none();
     let sym_hash: Vec<u64> = if fast {
         index.symbols.iter().map(hash_bytes).collect()
@@ -132,6 +133,10 @@ pub(super) fn check_contents(
         if let Err(e) = r {
             cx.decode(FileKind::Index, &index_path, &e);
             continue;
+        }
+        if entry.offset > released + (8 << 20) {
+            files.index.release(released, entry.offset);
+            released = entry.offset;
         }
         let ordinal = ids.len() as u32;
         ids.push(entry.id);
@@ -289,8 +294,12 @@ pub(super) fn check_contents(
             prev = Some(*c);
         }
     }
+    // The series section is done: release its pages (see FileBytes::release).
+    let (series_start, series_end) = index.series_region();
+    files.index.release(series_start, series_end);
     check_postings(cx, &index, &ids, fp, counts);
     check_label_indices(cx, &index);
+    files.index.release(0, files.index.len() as u64);
     check_chunks(
         cx,
         files,
@@ -313,47 +322,56 @@ pub(super) fn check_postings(
     counts: &mut Counts,
 ) {
     let path = cx.dir.join("index");
-    let entries = match index.postings_table() {
+    if index.toc.postings_table == 0 {
+        return;
+    }
+    let entries = match index.postings_table_iter() {
         Ok(e) => e,
         Err(e) => {
             cx.decode(FileKind::Index, &path, &e);
             return;
         }
     };
-    if index.version >= 2 {
-        if let Some(w) = entries
-            .windows(2)
-            .find(|w| matches!(w, [a, b] if (a.name, a.value) >= (b.name, b.value)))
-            && let [_, b] = w
-        {
-            cx.push(
-                Finding::new(
-                    Severity::Error,
-                    "index_postings_table_unsorted",
-                    &path,
-                    format!(
-                        "postings offset table entry {}={:?} is not after the entry before it",
-                        String::from_utf8_lossy(b.name),
-                        String::from_utf8_lossy(b.value)
-                    ),
-                )
-                .at(b.entry_offset),
-            );
-        }
-        if entries
-            .first()
-            .is_some_and(|e| !e.name.is_empty() || !e.value.is_empty())
-        {
-            cx.push(Finding::new(Severity::Warning, "index_postings_all_missing", &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
-        }
-    }
-    // Fast path: every list CRC-checked and sorted; the all-postings list
-    // equal to the series ids; the (name, value, id) multiset of all other
-    // lists equal to the series' (fingerprints).
+    // Fast path, streaming the table: the table sorted; every list
+    // CRC-checked; the all-postings list equal to the series ids; the
+    // (name, value, id) multiset of all other lists equal to the series'
+    // (fingerprints).
     let mut lists_fp = Fingerprint::default();
     let mut all_ok = false;
     let mut structural = false;
-    for pe in &entries {
+    let mut prev: Option<(&[u8], &[u8])> = None;
+    let mut first = true;
+    for pe in entries {
+        let pe = match pe {
+            Ok(pe) => pe,
+            Err(e) => {
+                cx.decode(FileKind::Index, &path, &e);
+                structural = true;
+                break;
+            }
+        };
+        if index.version >= 2 {
+            if first && (!pe.name.is_empty() || !pe.value.is_empty()) {
+                cx.push(Finding::new(Severity::Warning, "index_postings_all_missing", &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
+            }
+            if prev.is_some_and(|p| p >= (pe.name, pe.value)) {
+                cx.push(
+                    Finding::new(
+                        Severity::Error,
+                        "index_postings_table_unsorted",
+                        &path,
+                        format!(
+                            "postings offset table entry {}={:?} is not after the entry before it",
+                            String::from_utf8_lossy(pe.name),
+                            String::from_utf8_lossy(pe.value)
+                        ),
+                    )
+                    .at(pe.entry_offset),
+                );
+            }
+        }
+        first = false;
+        prev = Some((pe.name, pe.value));
         let list = match index.postings(pe.offset) {
             Ok(l) => l,
             Err(e) => {
@@ -376,6 +394,9 @@ pub(super) fn check_postings(
     if all_ok && lists_fp == series_fp && !structural {
         return;
     }
+    let Ok(entries) = index.postings_table() else {
+        return;
+    };
     // Slow path: name the lists that disagree.
     let table = series_table(index, ids.len());
     let table = &table;
@@ -398,14 +419,10 @@ pub(super) fn check_postings(
     };
     let mut seen_pairs = 0usize;
     for pe in &entries {
-        let list = match index.postings(pe.offset) {
-            Ok(l) => l,
-            Err(e) => {
-                cx.decode(FileKind::Index, &path, &e);
-                continue;
-            }
+        // Damaged lists were reported by the fast path.
+        let Ok(list) = index.postings(pe.offset) else {
+            continue;
         };
-        counts.postings += 1;
         let key = format!(
             "{}={:?}",
             String::from_utf8_lossy(pe.name),

@@ -143,6 +143,14 @@ pub(super) fn check_chunks(
                     p.findings.push((*ord, f));
                 }
             }
+            // This piece's byte range is done: let its pages go from our RSS.
+            if let (Some((_, first)), Some((_, last))) = (part.first(), part.last())
+                && first.segment() == last.segment()
+                && let Some((_, bytes)) = files.chunks.get(first.segment() as usize)
+            {
+                let end = p.ends.get(first.segment() as usize).copied().unwrap_or(0);
+                bytes.release(u64::from(first.offset()), end);
+            }
             p
         })
         .collect();

@@ -15,8 +15,9 @@
 //!   and `len` meaning +Inf.
 //!
 //! Schemas 9..=52 are reserved; Prometheus never computes bounds for them (it
-//! first reduces such histograms to schema 8). Here they get an `exp2`
-//! approximation that is not guaranteed to be bit-exact.
+//! first reduces such histograms to schema 8, and so does this crate's
+//! decoder). Should a hand-made histogram carry one, its bounds here use an
+//! `exp2` approximation that is not guaranteed to be bit-exact.
 
 /// The custom-buckets schema (NHCB).
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;

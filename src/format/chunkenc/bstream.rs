@@ -44,6 +44,8 @@ pub(crate) enum Fail {
     },
     /// A histogram schema outside `-9..=52` and `-53`.
     Schema { offset: u64, schema: i32 },
+    /// Spans of a reserved schema that cannot be reduced to schema 8.
+    Reduce { offset: u64, schema: i32 },
 }
 
 /// Bit widths of the `varbit_int` / `varbit_uint` payloads, indexed by the
@@ -163,6 +165,11 @@ impl<'a> BitReader<'a> {
                 offset,
                 "bucket count that fits in the chunk",
                 format!("{buckets} buckets in {bits} bits"),
+            ),
+            Fail::Reduce { offset, schema } => inv(
+                offset,
+                "spans that can be reduced to schema 8 (no negative offset after the first span)",
+                format!("schema {schema}"),
             ),
             Fail::Schema { offset, schema } => inv(
                 offset,

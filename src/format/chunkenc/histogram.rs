@@ -31,8 +31,9 @@
 //! Decoding follows Prometheus's iterator: the schema, span lengths and span
 //! offsets are truncated to 32 bits as Go does; a schema outside `-9..=52`
 //! and `-53` is an error; a stale sample (sum = StaleNaN) is returned with only
-//! its sum set. Reserved schemas 9..=52 are returned as stored (Prometheus
-//! would first reduce them to schema 8).
+//! its sum set. Samples of the reserved schemas 9..=52 are reduced to schema
+//! 8, as Prometheus's iterator does (merging buckets; a layout Go would panic
+//! on is a decode error here).
 
 use super::bounds::{CUSTOM_BUCKETS_SCHEMA, ldexp};
 use super::bstream::{BitReader, Bits, Fail};
@@ -50,6 +51,84 @@ struct Layout {
     positive_spans: Vec<Span>,
     negative_spans: Vec<Span>,
     custom_values: Vec<f64>,
+    /// For reserved schemas 9..=52: how to reduce (positive, negative) to 8.
+    reduce: Option<(Reduce, Reduce)>,
+}
+
+/// How the buckets of one side map onto schema 8 (Go `reduceResolution`).
+#[derive(Debug, Clone, Default)]
+struct Reduce {
+    spans: Vec<Span>,
+    /// Target bucket of each origin bucket (`None`: dropped, as Go does for
+    /// an index that wrapped backwards).
+    map: Vec<Option<usize>>,
+    len: usize,
+}
+
+/// The largest schema Prometheus computes bounds for.
+const EXPONENTIAL_SCHEMA_MAX: i32 = 8;
+
+impl Reduce {
+    /// Plans the reduction of `spans` from `origin` to `target` schema;
+    /// `None` when Go would reject the spans (a later span with a negative
+    /// offset).
+    fn plan(spans: &[Span], origin: i32, target: i32) -> Option<Reduce> {
+        let shift = (origin - target).clamp(0, 31) as u32;
+        let mut r = Reduce::default();
+        let mut idx = 0i32;
+        let mut last = 0i32;
+        for (n, span) in spans.iter().enumerate() {
+            if n > 0 && span.offset < 0 {
+                return None;
+            }
+            idx = idx.wrapping_add(span.offset);
+            for _ in 0..span.length {
+                let t = (idx.wrapping_sub(1) >> shift).wrapping_add(1);
+                let slot = if r.spans.is_empty() {
+                    r.spans.push(Span {
+                        offset: t,
+                        length: 1,
+                    });
+                    last = t;
+                    r.len += 1;
+                    Some(r.len - 1)
+                } else if last == t {
+                    Some(r.len - 1)
+                } else if last.wrapping_add(1) == t {
+                    if let Some(s) = r.spans.last_mut() {
+                        s.length += 1;
+                    }
+                    last = last.wrapping_add(1);
+                    r.len += 1;
+                    Some(r.len - 1)
+                } else if last.wrapping_add(1) < t {
+                    r.spans.push(Span {
+                        offset: t.wrapping_sub(last).wrapping_sub(1),
+                        length: 1,
+                    });
+                    last = t;
+                    r.len += 1;
+                    Some(r.len - 1)
+                } else {
+                    None
+                };
+                r.map.push(slot);
+                idx = idx.wrapping_add(1);
+            }
+        }
+        Some(r)
+    }
+
+    /// The reduced counts, adding in bucket order.
+    fn apply<T: Copy + Default>(&self, counts: &[T], add: impl Fn(T, T) -> T) -> Vec<T> {
+        let mut out = vec![T::default(); self.len];
+        for (c, slot) in counts.iter().zip(&self.map) {
+            if let Some(o) = slot.and_then(|j| out.get_mut(j)) {
+                *o = add(*o, *c);
+            }
+        }
+        out
+    }
 }
 
 /// A Gorilla-XOR coded float field with its own window.
@@ -332,17 +411,33 @@ impl<'a> HistIter<'a> {
                 if sum.bits == STALE_NAN_BITS {
                     return Value::Histogram(Box::new(Histogram::stale()));
                 }
+                let (schema, ps, ns, pb, nb) = match &l.reduce {
+                    None => (
+                        l.schema,
+                        l.positive_spans.clone(),
+                        l.negative_spans.clone(),
+                        absolute(pos),
+                        absolute(neg),
+                    ),
+                    Some((rp, rn)) => (
+                        EXPONENTIAL_SCHEMA_MAX,
+                        rp.spans.clone(),
+                        rn.spans.clone(),
+                        rp.apply(&absolute(pos), i64::wrapping_add),
+                        rn.apply(&absolute(neg), i64::wrapping_add),
+                    ),
+                };
                 Value::Histogram(Box::new(Histogram {
                     counter_reset_hint: hint,
-                    schema: l.schema,
+                    schema,
                     zero_threshold: l.zero_threshold,
                     zero_count: *zcnt,
                     count: *cnt,
                     sum: f64::from_bits(sum.bits),
-                    positive_spans: l.positive_spans.clone(),
-                    negative_spans: l.negative_spans.clone(),
-                    positive_buckets: absolute(pos),
-                    negative_buckets: absolute(neg),
+                    positive_spans: ps,
+                    negative_spans: ns,
+                    positive_buckets: pb,
+                    negative_buckets: nb,
                     custom_values: l.custom_values.clone(),
                 }))
             }
@@ -356,17 +451,36 @@ impl<'a> HistIter<'a> {
                 if sum.bits == STALE_NAN_BITS {
                     return Value::FloatHistogram(Box::new(FloatHistogram::stale()));
                 }
+                let floats = |v: &[XorField]| -> Vec<f64> {
+                    v.iter().map(|f| f64::from_bits(f.bits)).collect()
+                };
+                let (schema, ps, ns, pb, nb) = match &l.reduce {
+                    None => (
+                        l.schema,
+                        l.positive_spans.clone(),
+                        l.negative_spans.clone(),
+                        floats(pos),
+                        floats(neg),
+                    ),
+                    Some((rp, rn)) => (
+                        EXPONENTIAL_SCHEMA_MAX,
+                        rp.spans.clone(),
+                        rn.spans.clone(),
+                        rp.apply(&floats(pos), |a, b| a + b),
+                        rn.apply(&floats(neg), |a, b| a + b),
+                    ),
+                };
                 Value::FloatHistogram(Box::new(FloatHistogram {
                     counter_reset_hint: hint,
-                    schema: l.schema,
+                    schema,
                     zero_threshold: l.zero_threshold,
                     zero_count: f64::from_bits(zcnt.bits),
                     count: f64::from_bits(cnt.bits),
                     sum: f64::from_bits(sum.bits),
-                    positive_spans: l.positive_spans.clone(),
-                    negative_spans: l.negative_spans.clone(),
-                    positive_buckets: pos.iter().map(|f| f64::from_bits(f.bits)).collect(),
-                    negative_buckets: neg.iter().map(|f| f64::from_bits(f.bits)).collect(),
+                    positive_spans: ps,
+                    negative_spans: ns,
+                    positive_buckets: pb,
+                    negative_buckets: nb,
                     custom_values: l.custom_values.clone(),
                 }))
             }
@@ -446,12 +560,38 @@ fn read_layout(br: &mut BitReader<'_>) -> Bits<Layout> {
             schema,
         }));
     }
+    // Sample 0 takes at least one bit per bucket: refuse layouts whose bucket
+    // count the data cannot hold before planning anything per bucket.
+    let buckets = count_buckets(&positive_spans).saturating_add(count_buckets(&negative_spans));
+    if buckets > br.remaining_bits() {
+        let f = Fail::Buckets {
+            offset: schema_at,
+            buckets,
+            bits: br.remaining_bits(),
+        };
+        return Err(br.fail(f));
+    }
+    let reduce = if schema > EXPONENTIAL_SCHEMA_MAX {
+        let plan = |spans: &[Span]| Reduce::plan(spans, schema, EXPONENTIAL_SCHEMA_MAX);
+        match (plan(&positive_spans), plan(&negative_spans)) {
+            (Some(p), Some(n)) => Some((p, n)),
+            _ => {
+                return Err(br.fail(Fail::Reduce {
+                    offset: schema_at,
+                    schema,
+                }));
+            }
+        }
+    } else {
+        None
+    };
     Ok(Layout {
         schema,
         zero_threshold,
         positive_spans,
         negative_spans,
         custom_values,
+        reduce,
     })
 }
 

@@ -17,7 +17,7 @@
 //! sample count and never require the data to be exhausted: writers older
 //! than 3.0 may leave one extra zero byte.
 //!
-//! Errors are [`DecodeError`]s with [`Section::ChunkData`] and absolute
+//! Errors are [`DecodeError`]s with [`Section::ChunkData`](crate::format::Section::ChunkData) and absolute
 //! offsets: callers pass `base_offset`, the file offset of `data[0]`; an error
 //! inside the bit stream names the byte that holds the failing bit.
 //!
@@ -197,7 +197,8 @@ pub struct SampleIter<'a> {
 enum Inner<'a> {
     Xor(XorIter<'a>),
     Xor2(xor2::Xor2Iter<'a>),
-    Hist(histogram::HistIter<'a>),
+    // Boxed: much larger than the float iterators, and it allocates anyway.
+    Hist(Box<histogram::HistIter<'a>>),
 }
 
 impl SampleIter<'_> {
@@ -216,7 +217,11 @@ pub fn samples(encoding: Encoding, data: &[u8], base_offset: u64) -> Result<Samp
     let inner = match encoding {
         Encoding::Xor => Inner::Xor(XorIter::new(data, base_offset)?),
         Encoding::Xor2 => Inner::Xor2(xor2::Xor2Iter::new(data, base_offset)?),
-        _ => Inner::Hist(histogram::HistIter::new(encoding, data, base_offset)?),
+        _ => Inner::Hist(Box::new(histogram::HistIter::new(
+            encoding,
+            data,
+            base_offset,
+        )?)),
     };
     Ok(SampleIter { inner })
 }

@@ -124,87 +124,6 @@ fn hint_code(h: CounterResetHint) -> u8 {
     }
 }
 
-/// Compares every sample of every chunk listed in the output of a Go program
-/// built on Prometheus v2.45's `tsdb/chunkenc` and `model/histogram` (float
-/// bits; histogram `String()` and hints). Not run by default; run as
-/// `CHUNKENC_GO_ORACLE=out.txt CHUNKENC_FIXTURES=/work/shared/fixtures
-/// cargo test --lib chunkenc -- --ignored`.
-#[test]
-#[ignore]
-fn matches_go_oracle_dump() {
-    let (Ok(oracle), Ok(root)) = (
-        std::env::var("CHUNKENC_GO_ORACLE"),
-        std::env::var("CHUNKENC_FIXTURES"),
-    ) else {
-        eprintln!("CHUNKENC_GO_ORACLE / CHUNKENC_FIXTURES not set; skipped");
-        return;
-    };
-    let text = std::fs::read_to_string(oracle).unwrap();
-    let mut file = Vec::new();
-    let mut expected: Vec<String> = Vec::new();
-    let mut chunk: Option<(usize, u8, usize)> = None;
-    let mut n_chunks = 0;
-    let check = |file: &[u8], chunk: Option<(usize, u8, usize)>, expected: &mut Vec<String>| {
-        let Some((off, enc, len)) = chunk else { return };
-        let data = &file[off..off + len];
-        let mut got = Vec::new();
-        for s in samples(Encoding::from_u8(enc).unwrap(), data, off as u64).unwrap() {
-            let s = s.unwrap();
-            match &s.value {
-                Value::Float(v) => got.push(format!("x {} {:016x}", s.t, v.to_bits())),
-                Value::Histogram(h) => {
-                    got.push(format!(
-                        "h {} {} {}",
-                        s.t,
-                        hint_code(h.counter_reset_hint),
-                        h
-                    ));
-                    let f = h.to_float();
-                    got.push(format!(
-                        "f {} {} {}",
-                        s.t,
-                        hint_code(f.counter_reset_hint),
-                        f
-                    ));
-                }
-                Value::FloatHistogram(f) => got.push(format!(
-                    "f {} {} {}",
-                    s.t,
-                    hint_code(f.counter_reset_hint),
-                    f
-                )),
-            }
-        }
-        for (i, (g, e)) in got.iter().zip(expected.iter()).enumerate() {
-            // v2.45 reported CounterReset (1) for the first sample of a chunk
-            // whose header says reset; current Prometheus reports Unknown (0).
-            let e = match (i, e.split_once(" 1 {")) {
-                (0 | 1, Some((a, b))) if enc == 2 || enc == 3 => format!("{a} 0 {{{b}"),
-                _ => e.clone(),
-            };
-            assert_eq!(*g, e, "chunk at {off}, line {i}");
-        }
-        assert_eq!(got.len(), expected.len(), "chunk at {off}");
-        expected.clear();
-    };
-    for line in text.lines() {
-        if let Some(p) = line.strip_prefix("file ") {
-            check(&file, chunk.take(), &mut expected);
-            file = std::fs::read(std::path::Path::new(&root).join(p)).unwrap();
-        } else if let Some(c) = line.strip_prefix("chunk ") {
-            check(&file, chunk.take(), &mut expected);
-            let v: Vec<usize> = c.split(' ').map(|x| x.parse().unwrap()).collect();
-            chunk = Some((v[0], v[1] as u8, v[2]));
-            n_chunks += 1;
-        } else {
-            expected.push(line.to_string());
-        }
-    }
-    check(&file, chunk.take(), &mut expected);
-    assert!(n_chunks > 0);
-    eprintln!("{n_chunks} chunks match");
-}
-
 fn testdata(name: &str) -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/chunkenc")
@@ -393,17 +312,13 @@ fn real_histograms_match_http_api() {
 
 /// Every histogram sample of the native-histogram fixture's API oracle
 /// (`api_raw_samples.json.gz`, 14,388 samples) must equal a decoded sample of
-/// the fixture's blocks. Not run by default (needs the shared fixtures); run
-/// as `CHUNKENC_FIXTURES=/work/shared/fixtures cargo test --lib chunkenc -- --ignored`.
+/// the fixture's blocks (the samples that are only in the head are matched
+/// by the data-dir dump test).
 #[test]
-#[ignore]
 fn matches_http_api_full() {
     use std::io::Read as _;
-    let Ok(root) = std::env::var("CHUNKENC_FIXTURES") else {
-        eprintln!("CHUNKENC_FIXTURES not set; skipped");
-        return;
-    };
-    let root = std::path::Path::new(&root).join("prom-2.42-nativehist");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/prom-2.42-nativehist");
     let gz = std::fs::read(root.join("oracle/data/api_raw_samples.json.gz")).unwrap();
     let mut text = String::new();
     flate2::read::GzDecoder::new(&gz[..])
@@ -1263,4 +1178,108 @@ fn proptest_regressions() {
             .collect::<Vec<_>>(),
         series.iter().map(|s| s.0).collect::<Vec<_>>()
     );
+}
+
+/// Reserved schemas 9..=52 come out reduced to schema 8, as Prometheus's
+/// iterator returns them.
+#[test]
+fn reserved_schema_is_reduced_to_8() {
+    let sp = |offset, length| Span { offset, length };
+    let l = LayoutIn {
+        schema: 10,
+        zero_threshold: 0.0,
+        pos_spans: vec![sp(1, 6), sp(2, 3)],
+        neg_spans: vec![sp(-10, 2), sp(20, 1)],
+        custom_values: vec![],
+    };
+    let h = |t, pos: Vec<u64>, neg: Vec<u64>| HistIn {
+        st: 0,
+        t,
+        count: 50,
+        zero_count: 0,
+        sum: 1.5f64.to_bits(),
+        pos,
+        neg,
+    };
+    let data = encode_hist(
+        Encoding::Histogram,
+        CounterResetHint::Unknown,
+        &l,
+        &[
+            h(1000, vec![1, 2, 3, 4, 5, 6, 7, 8, 9], vec![10, 11, 12]),
+            h(2000, vec![2, 2, 3, 4, 5, 6, 7, 8, 9], vec![10, 11, 13]),
+        ],
+    );
+    let s = collect(Encoding::Histogram, &data);
+    let Value::Histogram(h1) = &s[1].value else {
+        panic!()
+    };
+    // Positive indexes 1..=6 and 9..=11 map to ((i - 1) >> 2) + 1: 1,1,1,1,2,2 and 3,3,3.
+    assert_eq!(h1.schema, 8);
+    assert_eq!(h1.positive_spans, vec![sp(1, 3)]);
+    assert_eq!(h1.positive_buckets, vec![2 + 2 + 3 + 4, 5 + 6, 7 + 8 + 9]);
+    // Negative indexes -10, -9 map to -2; 12 maps to 3.
+    assert_eq!(h1.negative_spans, vec![sp(-2, 1), sp(4, 1)]);
+    assert_eq!(h1.negative_buckets, vec![21, 13]);
+    let f = encode_hist(
+        Encoding::FloatHistogram,
+        CounterResetHint::Gauge,
+        &l,
+        &[HistIn {
+            pos: [0.5f64, 0.25, 1.0, 1.0, 2.0, 2.0, 0.125, 0.125, 0.125]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect(),
+            neg: [1.0f64, 2.0, 3.0].iter().map(|v| v.to_bits()).collect(),
+            ..h(5, vec![], vec![])
+        }],
+    );
+    let s = collect(Encoding::FloatHistogram, &f);
+    let Value::FloatHistogram(fh) = &s[0].value else {
+        panic!()
+    };
+    assert_eq!(
+        (fh.schema, fh.positive_buckets.clone()),
+        (8, vec![2.75, 4.0, 0.375])
+    );
+    assert_eq!(fh.negative_buckets, vec![3.0, 3.0]);
+    // A later span with a negative offset cannot be reduced (Go panics).
+    let bad = LayoutIn {
+        pos_spans: vec![sp(1, 1), sp(-1, 1)],
+        neg_spans: vec![],
+        ..l
+    };
+    let data = encode_hist(
+        Encoding::Histogram,
+        CounterResetHint::Unknown,
+        &bad,
+        &[h(1, vec![1, 1], vec![])],
+    );
+    let err = samples(Encoding::Histogram, &data, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, DecodeError::Invalid { .. }), "{err:?}");
+}
+
+/// A reserved-schema layout announcing 2^32 - 1 buckets in a few bytes is an
+/// error before anything is planned or allocated per bucket.
+#[test]
+fn huge_reserved_schema_layout_is_refused() {
+    let mut data = vec![0x00, 0x01, 0x00];
+    data.extend(bits(concat!(
+        "00000000 ",       // zero threshold 0
+        "1110 000001010 ", // schema 10
+        "10001 ",          // one positive span
+        "11111110 00000000000000000000000011111111111111111111111111111111 0 ", // length 2^32-1, offset 0
+        "0 ",                                                                   // no negative spans
+        "0 0 0",
+    )));
+    let err = samples(Encoding::Histogram, &data, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, DecodeError::Invalid { .. }), "{err:?}");
 }

@@ -85,7 +85,7 @@ impl<'a> XorIter<'a> {
     }
 
     /// Samples 0 and 1.
-    #[inline(never)]
+    #[inline(always)]
     fn start(&mut self) -> Bits<(i64, f64)> {
         if self.read == 0 {
             self.t = self.br.read_varint()?;

@@ -125,6 +125,12 @@ impl<'a> IndexReader<'a> {
         postings::parse_postings_table(self.file, self.toc.postings_table)
     }
 
+    /// Streams the postings offset table (CRC checked up front). An absent
+    /// table yields nothing.
+    pub fn postings_table_iter(&self) -> Result<postings::PostingsTableIter<'a>> {
+        postings::PostingsTableIter::new(self.file, self.toc.postings_table)
+    }
+
     /// The postings list at `offset` (CRC checked).
     pub fn postings(&self, offset: u64) -> Result<Postings<'a>> {
         Postings::parse(self.file, offset)

@@ -27,10 +27,49 @@ pub struct PostingsEntry<'a> {
 
 /// Parses the postings offset table at `offset`.
 pub fn parse_postings_table(file: &[u8], offset: u64) -> Result<Vec<PostingsEntry<'_>>> {
-    let mut d = crc_section(file, offset, Section::PostingsOffsetTable)?;
-    let n = d.be_u32()?;
-    let mut out = Vec::with_capacity((n as usize).min(d.remaining() / 4));
-    for _ in 0..n {
+    let it = PostingsTableIter::new(file, offset)?;
+    let mut out = Vec::with_capacity(it.len().min(1 << 20));
+    for e in it {
+        out.push(e?);
+    }
+    Ok(out)
+}
+
+/// Streams the entries of the postings offset table (CRC checked up front),
+/// so a walk over millions of label pairs holds one entry at a time.
+#[derive(Debug, Clone)]
+pub struct PostingsTableIter<'a> {
+    d: Decoder<'a>,
+    left: u32,
+    n: u32,
+    failed: bool,
+}
+
+impl<'a> PostingsTableIter<'a> {
+    /// Checks the table's CRC and prepares the walk.
+    pub fn new(file: &'a [u8], offset: u64) -> Result<Self> {
+        let mut d = crc_section(file, offset, Section::PostingsOffsetTable)?;
+        let n = d.be_u32()?;
+        Ok(PostingsTableIter {
+            d,
+            left: n,
+            n,
+            failed: false,
+        })
+    }
+
+    /// Number of entries the table says it has.
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    /// True when the table says it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    fn entry(&mut self) -> Result<PostingsEntry<'a>> {
+        let d = &mut self.d;
         let entry_offset = d.offset();
         let keys = d.uvarint()?;
         if keys != 2 {
@@ -44,15 +83,35 @@ pub fn parse_postings_table(file: &[u8], offset: u64) -> Result<Vec<PostingsEntr
         let name = d.uvarint_bytes()?;
         let value = d.uvarint_bytes()?;
         let offset = d.uvarint()?;
-        out.push(PostingsEntry {
+        Ok(PostingsEntry {
             name,
             value,
             offset,
             entry_offset,
-        });
+        })
     }
-    trailing(&d, Section::PostingsOffsetTable, n)?;
-    Ok(out)
+}
+
+impl<'a> Iterator for PostingsTableIter<'a> {
+    type Item = Result<PostingsEntry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.left == 0 {
+            self.failed = true;
+            return trailing(&self.d, Section::PostingsOffsetTable, self.n)
+                .err()
+                .map(Err);
+        }
+        self.left -= 1;
+        let r = self.entry();
+        if r.is_err() {
+            self.failed = true;
+        }
+        Some(r)
+    }
 }
 
 /// A checked postings list: series references in file order.

@@ -1,0 +1,238 @@
+//! `promsnap copy`: the thin layer over [`promsnap::copy`].
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use promsnap::check::CheckOptions;
+use promsnap::copy::{self, BlockReport, CopyOptions, CopyReport, Progress, Reason};
+use promsnap::gofmt;
+
+use super::Outcome;
+use super::time::{parse_duration, parse_time};
+
+/// Arguments of `promsnap copy`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 every selected block copied or already present; \
+1 some block refused (damaged or hazardous); 2 usage or I/O failure."
+)]
+pub struct CopyArgs {
+    /// Source: a snapshot, data or block directory.
+    pub src: PathBuf,
+    /// Target Prometheus data directory (created if missing).
+    pub dst: PathBuf,
+    /// Parallel workers (default: one per core).
+    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
+    pub jobs: usize,
+    /// Plan and verify only: print what would be copied, skipped and refused.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Hard-link files instead of copying when on the same filesystem.
+    #[arg(long)]
+    pub link: bool,
+    /// Only blocks reaching at or after this time (RFC 3339 or Unix ms).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub min_time: Option<i64>,
+    /// Only blocks starting at or before this time (RFC 3339 or Unix ms).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub max_time: Option<i64>,
+    /// Only this block (repeatable).
+    #[arg(long = "block", value_name = "ULID")]
+    pub blocks: Vec<String>,
+    /// Copy blocks that overlap target blocks or the target's head
+    /// (Prometheus merges them by vertical compaction).
+    #[arg(long)]
+    pub allow_overlap: bool,
+    /// The target Prometheus' --storage.tsdb.retention.time (default 15d).
+    #[arg(long, value_parser = parse_duration)]
+    pub retention: Option<i64>,
+    /// Re-read every copied file from the storage device, not the page cache
+    /// (slower; also catches a device returning wrong bytes).
+    #[arg(long)]
+    pub reread_from_disk: bool,
+    /// One JSON document on stdout (see the README's "copy JSON format").
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn bytes(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn block_done(&self, _: &str) {}
+}
+
+/// Runs `copy`.
+pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let opts = CopyOptions {
+        jobs: args.jobs,
+        link: args.link,
+        min_time: args.min_time,
+        max_time: args.max_time,
+        blocks: args.blocks.clone(),
+        allow_overlap: args.allow_overlap,
+        retention: args.retention,
+        check: CheckOptions::default(),
+        reread_from_device: args.reread_from_disk,
+    };
+    // The library's errors already name the path and the OS error; printed
+    // once (not again as anyhow's cause chain).
+    let plain = |e: promsnap::error::Error| anyhow::anyhow!("{e}");
+    let mut plan = copy::plan(&args.src, &args.dst, &opts).map_err(plain)?;
+    let report = if args.dry_run {
+        copy::verify_sources(&mut plan, &opts);
+        CopyReport::from_plan(&plan, started)
+    } else {
+        let attended = !args.json && std::io::stderr().is_terminal();
+        if attended {
+            let n = |a: copy::Action| plan.blocks.iter().filter(|b| b.action == a).count();
+            eprintln!(
+                "plan: {} to copy ({}{}), {} already present, {} refused; verifying and copying",
+                n(copy::Action::Copy),
+                human_bytes(plan.bytes_to_copy()),
+                if plan.link { ", hard links" } else { "" },
+                n(copy::Action::Skip),
+                n(copy::Action::Refuse)
+            );
+        }
+        let bar = if attended {
+            let b = ProgressBar::with_draw_target(
+                Some(plan.bytes_to_copy()),
+                ProgressDrawTarget::stderr(),
+            );
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        let bar = Bar(bar);
+        // execute() verifies each block right before copying it, so
+        // verification and copying of different blocks overlap.
+        let r = copy::execute(&plan, &opts, &bar);
+        bar.0.finish_and_clear();
+        let mut r = r.map_err(plain)?;
+        r.duration_ms = started.elapsed().as_millis() as u64;
+        r
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render(&report).as_bytes())?;
+    }
+    if !report.failed.is_empty() {
+        anyhow::bail!(
+            "{} block(s) could not be copied (I/O errors above); nothing half-written is visible in {}",
+            report.failed.len(),
+            report.dst.display()
+        );
+    }
+    Ok(if report.refused.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Findings
+    })
+}
+
+fn range(b: &BlockReport) -> String {
+    match (b.min_time, b.max_time) {
+        (Some(a), Some(z)) => format!("[{}, {})", gofmt::utc_seconds(a), gofmt::utc_seconds(z)),
+        _ => "[?, ?)".into(),
+    }
+}
+
+fn reasons(s: &mut String, label: &str, rs: &[Reason]) {
+    for r in rs {
+        s.push_str(&format!("    {label} {}: {}\n", r.code, r.message));
+    }
+}
+
+/// The human summary.
+pub fn render(r: &CopyReport) -> String {
+    let mut s = String::new();
+    let verb = if r.dry_run { "would copy" } else { "copied" };
+    for n in &r.notices {
+        s.push_str(&format!("notice {}: {}\n", n.code, n.message));
+    }
+    let mut rows: Vec<(&str, &BlockReport)> = Vec::new();
+    rows.extend(r.copied.iter().map(|b| (verb, b)));
+    rows.extend(r.skipped.iter().map(|b| ("skipped", b)));
+    rows.extend(r.refused.iter().map(|b| ("REFUSED", b)));
+    rows.extend(r.failed.iter().map(|b| ("FAILED", b)));
+    rows.sort_by_key(|(_, b)| (b.min_time, b.ulid.clone()));
+    for (what, b) in rows {
+        let how = b.method.map(|m| format!(" ({m})")).unwrap_or_default();
+        s.push_str(&format!(
+            "{what:<10} {} {} {}{how}\n",
+            b.ulid,
+            range(b),
+            human_bytes(b.bytes)
+        ));
+        let label = if what == "skipped" {
+            "because"
+        } else {
+            "reason"
+        };
+        reasons(&mut s, label, &b.reasons);
+        reasons(&mut s, "warning", &b.warnings);
+    }
+    let bytes = if r.dry_run { r.bytes_planned } else { r.bytes };
+    s.push_str(&format!(
+        "{} {} ({}{}), {} skipped, {} refused{}{} in {:.2}s\n",
+        r.copied.len(),
+        verb,
+        human_bytes(bytes),
+        if r.link { ", hard links" } else { "" },
+        r.skipped.len(),
+        r.refused.len(),
+        if r.failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} failed", r.failed.len())
+        },
+        if r.excluded > 0 {
+            format!(", {} not selected", r.excluded)
+        } else {
+            String::new()
+        },
+        r.duration_ms as f64 / 1000.0
+    ));
+    s
+}
+
+/// `812 B`, `227.5 KiB`, `195.6 MiB`, `1.2 GiB`.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_bytes() {
+        assert_eq!(super::human_bytes(0), "0 B");
+        assert_eq!(super::human_bytes(1023), "1023 B");
+        assert_eq!(super::human_bytes(1536), "1.5 KiB");
+        assert_eq!(super::human_bytes(205_071_092), "195.6 MiB");
+    }
+}

@@ -1,0 +1,430 @@
+//! `promsnap coverage`: the loss window of a snapshot + remote-write replica.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use promsnap::coverage::{
+    self, Certainty, CoverageOptions, CoverageReport, Severity, Source, fmt_dur, fmt_time,
+};
+
+use super::Outcome;
+use super::time::{parse_duration, parse_time};
+
+/// Arguments of `promsnap coverage`.
+#[derive(Debug, clap::Args)]
+pub struct CoverageArgs {
+    /// The snapshot directory (`snapshots/<YYYYMMDDTHHMMSSZ>-<hex>`), or any block/data directory.
+    pub snapshot: PathBuf,
+    /// The master's data dir, or a copy of its `wal/` (+ `chunks_head/`), as it was at --observed-at.
+    #[arg(long)]
+    pub master: Option<PathBuf>,
+    /// When --master was observed (RFC 3339 or Unix ms); default: newest mtime in it.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub observed_at: Option<i64>,
+    /// When the slave was (or will be) up and accepting remote write.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub slave_up: Option<i64>,
+    /// When the master's remote_write to the slave started (default: assumed before the snapshot).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub rw_start: Option<i64>,
+    /// The master's block range (--storage.tsdb.min-block-duration); default: inferred, else 2h.
+    #[arg(long, value_parser = parse_duration)]
+    pub block_range: Option<i64>,
+    /// The master's scrape interval; default: inferred from the newest block.
+    #[arg(long, value_parser = parse_duration)]
+    pub scrape_interval: Option<i64>,
+    /// The slave's data directory, to check what it holds.
+    #[arg(long)]
+    pub slave: Option<PathBuf>,
+    /// One JSON document on stdout (format in the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `coverage`.
+pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let opts = CoverageOptions {
+        block_range: args.block_range,
+        master: args.master.clone(),
+        observed_at: args.observed_at,
+        slave_up: args.slave_up,
+        rw_start: args.rw_start,
+        slave: args.slave.clone(),
+        scrape_interval: args.scrape_interval,
+    };
+    let report = coverage::coverage(&args.snapshot, &opts)?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render(&report).as_bytes())?;
+    }
+    Ok(if report.has_errors() {
+        Outcome::Findings
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn source(s: Source) -> &'static str {
+    match s {
+        Source::Flag => "given",
+        Source::Inferred => "from the files",
+        Source::Default => "Prometheus' default",
+        Source::Unknown => "unknown",
+    }
+}
+
+fn rel(t: i64, base: Option<i64>) -> String {
+    match base {
+        Some(b) if t != i64::MAX => {
+            let d = t - b;
+            if d >= 0 {
+                format!("{} after the snapshot", fmt_dur(d))
+            } else {
+                format!("{} before the snapshot", fmt_dur(-d))
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// The human report.
+pub fn render(r: &CoverageReport) -> String {
+    let mut s = String::new();
+    let snap = r.snapshot_time;
+    s.push_str(&format!("Snapshot      {}\n", r.snapshot.display()));
+    match snap {
+        Some(t) => s.push_str(&format!(
+            "Taken at      {} ({})\n",
+            fmt_time(t),
+            source(r.snapshot_time_source)
+        )),
+        None => s.push_str("Taken at      unknown (no snapshot directory name, no head block)\n"),
+    }
+    s.push_str(&format!(
+        "Block range   {} ({})\n",
+        fmt_dur(r.block_range),
+        source(r.block_range_source)
+    ));
+    s.push_str(&format!("\nBlocks ({}):\n", r.blocks.len()));
+    for b in &r.blocks {
+        s.push_str(&format!(
+            "  {}  {} → {}  {:>8}  level {}{}{}\n",
+            b.ulid,
+            fmt_time(b.min_time),
+            fmt_time(b.max_time),
+            fmt_dur(b.max_time - b.min_time),
+            b.level,
+            if b.head_block { "  HEAD BLOCK" } else { "" },
+            if b.in_order { "" } else { "  (out-of-order)" }
+        ));
+    }
+    if r.holes.is_empty() {
+        s.push_str("Holes         none\n");
+    }
+    for h in &r.holes {
+        s.push_str(&format!(
+            "Hole          {} → {} ({})\n",
+            fmt_time(h.from),
+            fmt_time(h.to),
+            fmt_dur(h.to - h.from)
+        ));
+    }
+    match &r.head_block {
+        Some(h) => s.push_str(&format!(
+            "Head          included: head block {} covers {} → {}\n",
+            h.ulid,
+            fmt_time(h.min_time),
+            fmt_time(h.max_time)
+        )),
+        None => s.push_str("Head          NOT included (skip_head=true, or an empty head)\n"),
+    }
+    if let Some(c) = r.coverage_end {
+        s.push_str(&format!(
+            "Coverage end  C_snap = {} {}\n              the slave rejects every sample older than this\n",
+            fmt_time(c),
+            paren(&rel(c, snap))
+        ));
+    }
+    if let Some(f) = &r.first_slave_block {
+        s.push_str(&format!(
+            "Slave's first block  {} → {}\n",
+            fmt_time(f.from),
+            fmt_time(f.to)
+        ));
+    }
+    s.push('\n');
+    s.push_str(&timeline(r));
+
+    if let Some(w) = &r.wal {
+        s.push_str(&format!(
+            "\nMaster WAL    {} observed at {}\n",
+            w.view.dir.display(),
+            fmt_time(w.view.observed_at)
+        ));
+        if let Some(c) = &w.view.checkpoint {
+            s.push_str(&format!(
+                "  {:<20} {}  (segments ≤ {:08} deleted)\n",
+                c.name,
+                range(c.min_t, c.max_t),
+                c.index
+            ));
+        }
+        for g in &w.view.segments {
+            s.push_str(&format!(
+                "  {:<20} {}  {} bytes{}\n",
+                g.name,
+                range(g.min_t, g.max_t),
+                g.size,
+                g.problem
+                    .as_ref()
+                    .map(|p| format!("  DAMAGED: {p}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(live) = w.coverage_end_in_live_segment {
+            s.push_str(&format!(
+                "  samples just after C_snap: {}\n",
+                if live {
+                    "still in a live segment (remote write can still read them)"
+                } else {
+                    "only in a checkpoint or deleted (remote write can no longer send them)"
+                }
+            ));
+        }
+    }
+    if !r.next_truncations.is_empty() {
+        s.push_str(
+            "\nMaster head compactions + WAL truncations (forecast from the block grid):\n  ",
+        );
+        let v: Vec<String> = r
+            .next_truncations
+            .iter()
+            .take(6)
+            .map(|&t| fmt_time(t))
+            .collect();
+        s.push_str(&v.join(", "));
+        s.push('\n');
+    }
+    if let Some(d) = &r.deadline
+        && d.at == i64::MAX
+    {
+        s.push_str(&format!(
+            "\nDeadline      none within the forecast\n              {}\n",
+            d.why
+        ));
+    } else if let Some(d) = &r.deadline {
+        s.push_str(&format!(
+            "\nDeadline      {} {}\n              the slave must be up and caught up by then ({})\n              {}\n",
+            fmt_time(d.at),
+            paren(&rel(d.at, snap)),
+            d.basis,
+            d.why
+        ));
+        if d.latest != d.at {
+            s.push_str(&format!(
+                "              a low-volume master tolerates up to {}\n",
+                fmt_time(d.latest)
+            ));
+        }
+    }
+    s.push_str("\nLoss windows:\n");
+    if r.loss_windows.is_empty() {
+        s.push_str("  none (give --slave-up for the windows)\n");
+    }
+    for w in &r.loss_windows {
+        s.push_str(&format!(
+            "  {:?} {:<8} {} → {} ({}){}\n      {}\n",
+            w.cause,
+            match w.certainty {
+                Certainty::Expected => "expected",
+                Certainty::Bound => "at most",
+                Certainty::Risk => "risk",
+            },
+            fmt_time(w.from),
+            fmt_time(w.to),
+            fmt_dur(w.to - w.from + 1),
+            w.to_earliest
+                .map(|e| format!(", ends between {} and {}", fmt_time(e), fmt_time(w.to)))
+                .unwrap_or_default(),
+            w.why
+        ));
+    }
+    if !r.assumptions.is_empty() {
+        s.push_str("\nAssumptions:\n");
+        for a in &r.assumptions {
+            s.push_str(&format!("  - {a}\n"));
+        }
+    }
+    if let Some(sl) = &r.slave {
+        s.push_str(&format!("\nSlave         {}\n", sl.path.display()));
+        s.push_str(&format!(
+            "  own blocks: {}; first received sample in blocks: {}\n",
+            sl.own_blocks.len(),
+            sl.first_received.map_or("-".into(), fmt_time)
+        ));
+    }
+    if let Some(v) = &r.verdict {
+        s.push_str(&format!("\nVerdict: {v}\n"));
+    }
+    for f in &r.findings {
+        s.push_str(&format!(
+            "{}: {}\n",
+            match f.severity {
+                Severity::Note => "note",
+                Severity::Warning => "warning",
+                Severity::Error => "ERROR",
+            },
+            f.message
+        ));
+    }
+    s
+}
+
+fn paren(x: &str) -> String {
+    if x.is_empty() {
+        String::new()
+    } else {
+        format!("({x})")
+    }
+}
+
+fn range(a: Option<i64>, b: Option<i64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) => format!("{} → {} ({})", fmt_time(a), fmt_time(b), fmt_dur(b - a)),
+        _ => "no samples (or not read)".into(),
+    }
+}
+
+const WIDTH: usize = 64;
+
+/// The terminal drawing: grid, blocks, head block, WAL, loss windows, marks.
+pub fn timeline(r: &CoverageReport) -> String {
+    let Some(c) = r.coverage_end else {
+        return "Timeline      nothing to draw (no blocks)\n".into();
+    };
+    let rr = r.block_range.max(1);
+    let first = r.blocks.iter().map(|b| b.min_time).min().unwrap_or(c);
+    let lo = first.max(c - 4 * rr);
+    let mut hi = c + rr / 4;
+    for t in [r.snapshot_time, r.loss_windows.iter().map(|w| w.to).max()]
+        .into_iter()
+        .flatten()
+    {
+        hi = hi.max(t);
+    }
+    if let Some(d) = &r.deadline
+        && d.at != i64::MAX
+        && d.at < c + 6 * rr
+    {
+        hi = hi.max(d.at);
+    }
+    if let Some(w) = &r.wal
+        && let (_, Some(m)) = w.view.live_range()
+    {
+        hi = hi.max(m.min(c + 6 * rr));
+    }
+    hi += (hi - lo) / 20 + 1;
+    let span = (hi - lo).max(1);
+    let col = |t: i64| -> usize {
+        (((t.clamp(lo, hi) - lo) as i128 * (WIDTH as i128 - 1) / span as i128) as usize)
+            .min(WIDTH - 1)
+    };
+    let mut grid = vec![b' '; WIDTH];
+    let mut blocks = vec![b' '; WIDTH];
+    let mut wal = vec![b' '; WIDTH];
+    let mut loss = vec![b' '; WIDTH];
+    let mut marks = vec![b' '; WIDTH];
+    if (rr as i128) * (WIDTH as i128) / (span as i128) >= 2 {
+        let mut g = lo.div_euclid(rr) * rr;
+        while g <= hi {
+            if g >= lo {
+                grid[col(g)] = b'|';
+            }
+            g += rr;
+        }
+    }
+    for b in &r.blocks {
+        if b.max_time <= lo {
+            continue;
+        }
+        let (a, e) = (col(b.min_time), col(b.max_time - 1));
+        for (i, x) in blocks.iter_mut().enumerate().take(e + 1).skip(a) {
+            let ch = if b.head_block { b'#' } else { b'=' };
+            *x = if *x == b' ' || i == a { ch } else { b'X' };
+        }
+        blocks[a] = b'[';
+    }
+    if let Some(w) = &r.wal {
+        if let (Some(a), Some(e)) = (
+            w.view.checkpoint.as_ref().and_then(|c| c.min_t),
+            w.view.checkpoint.as_ref().and_then(|c| c.max_t),
+        ) {
+            for x in wal.iter_mut().take(col(e) + 1).skip(col(a)) {
+                *x = b'~';
+            }
+        }
+        for g in &w.view.segments {
+            if let (Some(a), Some(e)) = (g.min_t, g.max_t) {
+                for x in wal.iter_mut().take(col(e) + 1).skip(col(a)) {
+                    *x = b'-';
+                }
+                wal[col(a)] = b'|';
+            }
+        }
+    }
+    for w in &r.loss_windows {
+        let ch = if w.certainty == Certainty::Bound {
+            b'?'
+        } else {
+            b'!'
+        };
+        for x in loss.iter_mut().take(col(w.to) + 1).skip(col(w.from)) {
+            if *x != b'!' {
+                *x = ch;
+            }
+        }
+    }
+    for &t in &r.next_truncations {
+        if (lo..=hi).contains(&t) {
+            marks[col(t)] = b't';
+        }
+    }
+    let mut put = |t: Option<i64>, ch: u8| {
+        if let Some(t) = t
+            && (lo..=hi).contains(&t)
+        {
+            marks[col(t)] = ch;
+        }
+    };
+    put(r.rw_start, b'R');
+    put(r.slave_up, b'U');
+    put(r.snapshot_time, b'S');
+    put(Some(c), b'C');
+    put(r.deadline.as_ref().map(|d| d.at), b'D');
+    let row = |name: &str, v: &[u8]| format!("  {name:<7}{}\n", String::from_utf8_lossy(v));
+    let mut s = format!(
+        "Timeline      one column ≈ {}; grid lines every {}\n",
+        fmt_dur(span / WIDTH as i64),
+        fmt_dur(rr)
+    );
+    s.push_str(&row("grid", &grid));
+    s.push_str(&row("blocks", &blocks));
+    if r.wal.is_some() {
+        s.push_str(&row("wal", &wal));
+    }
+    if !r.loss_windows.is_empty() {
+        s.push_str(&row("loss", &loss));
+    }
+    s.push_str(&row("marks", &marks));
+    let left = fmt_time(lo);
+    let right = fmt_time(hi);
+    let pad = (WIDTH + 9).saturating_sub(left.len() + right.len() + 2);
+    s.push_str(&format!("  {left}{}{right}\n", " ".repeat(pad)));
+    s.push_str(
+        "  [=== block  [### head block  X overlap  | wal segment  ~ checkpoint  ! loss  ? boundary sliver (at most)\n  \
+         R remote write start  S snapshot  C coverage end  U slave up  t master truncation  D deadline\n",
+    );
+    s
+}

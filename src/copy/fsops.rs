@@ -1,0 +1,413 @@
+//! The durable-write primitives of `copy`: a streamed, checksummed file copy
+//! (`copy_file_range` where the kernel offers it, a fixed buffer otherwise),
+//! hard links, fsync of files and directories, a no-replace rename, free
+//! space and the Prometheus `lock` probe. Nothing here ever opens a source
+//! file for writing.
+//!
+//! # Test hooks
+//!
+//! Two environment variables exist only so the kill tests can land a SIGKILL
+//! at chosen places; they are not part of the interface:
+//!
+//! - `PROMSNAP_TEST_THROTTLE_US=N`: copy in 64 KiB pieces and sleep `N` µs
+//!   after each, so a kill lands mid-file.
+//! - `PROMSNAP_TEST_PAUSE_AT=point[,point…]`: at each named point print
+//!   `promsnap: test pause at <point> <ULID>` on stderr and sleep for a minute.
+//!   Points: `tmp_created`, `before_rename`, `after_rename` (renamed, parent
+//!   directory not yet fsynced).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Size of one copy piece (and of the read buffer).
+const PIECE: usize = 1 << 20;
+/// Piece size while throttled by the test hook.
+const THROTTLED_PIECE: usize = 64 << 10;
+
+/// Microseconds to sleep after each piece (`PROMSNAP_TEST_THROTTLE_US`).
+fn throttle_us() -> u64 {
+    static T: OnceLock<u64> = OnceLock::new();
+    *T.get_or_init(|| {
+        std::env::var("PROMSNAP_TEST_THROTTLE_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// Sleeps at `point` if `PROMSNAP_TEST_PAUSE_AT` names it (test hook).
+pub fn test_pause(point: &str, ulid: &str) {
+    static P: OnceLock<Vec<String>> = OnceLock::new();
+    let points = P.get_or_init(|| {
+        std::env::var("PROMSNAP_TEST_PAUSE_AT")
+            .map(|v| v.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    });
+    if points.iter().any(|p| p == point) {
+        eprintln!("promsnap: test pause at {point} {ulid}");
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Size and CRC32C of a file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Bytes.
+    pub size: u64,
+    /// CRC32C of all bytes.
+    pub crc: u32,
+}
+
+/// Reads `path` through a fixed buffer and returns its size and CRC32C.
+pub fn digest(path: &Path) -> io::Result<Digest> {
+    let mut f = File::open(path)?;
+    digest_reader(&mut f)
+}
+
+fn digest_reader(f: &mut File) -> io::Result<Digest> {
+    let mut buf = vec![0u8; PIECE];
+    let (mut size, mut crc) = (0u64, 0u32);
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let piece = buf.get(..n).unwrap_or_default();
+        crc = crc32c::crc32c_append(crc, piece);
+        size += n as u64;
+    }
+    Ok(Digest { size, crc })
+}
+
+/// Copies `src` to the new file `dst` (which must not exist), fsyncs it and
+/// returns the digest of the bytes read from the source. With `from_device`
+/// the copy's cached pages are dropped after the fsync, so that a following
+/// [`digest`] reads the bytes back from the storage device. Bytes move with
+/// `copy_file_range` when possible (the source range is then read back from
+/// the page cache for the checksum), else through one fixed buffer. `on_bytes`
+/// is called after each piece.
+pub fn copy_file(
+    src: &Path,
+    dst: &Path,
+    from_device: bool,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> io::Result<Digest> {
+    let mut from = File::open(src)?;
+    let mut to = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(dst)?;
+    let throttle = throttle_us();
+    let piece = if throttle > 0 { THROTTLED_PIECE } else { PIECE };
+    let mut buf = vec![0u8; piece];
+    let (mut size, mut crc) = (0u64, 0u32);
+    let mut kernel_copy = true;
+    loop {
+        let n = if kernel_copy {
+            match copy_range(&from, &to, size, piece) {
+                Ok(n) => {
+                    // Checksum the same source range (now in the page cache).
+                    read_exact_at(&from, buf.get_mut(..n).unwrap_or_default(), size)?;
+                    n
+                }
+                Err(e) if size == 0 && kernel_copy_unsupported(&e) => {
+                    kernel_copy = false;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            let n = match from.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            to.write_all(buf.get(..n).unwrap_or_default())?;
+            n
+        };
+        if n == 0 {
+            break;
+        }
+        crc = crc32c::crc32c_append(crc, buf.get(..n).unwrap_or_default());
+        size += n as u64;
+        on_bytes(n as u64);
+        if throttle > 0 {
+            std::thread::sleep(Duration::from_micros(throttle));
+        }
+    }
+    // The source must not have changed size under us.
+    let src_len = from.metadata()?.len();
+    if src_len != size {
+        return Err(io::Error::other(format!(
+            "source changed while copying: read {size} bytes, file now has {src_len}"
+        )));
+    }
+    let _ = &mut from;
+    to.sync_all()?;
+    // With `from_device`: the data is on disk now; drop it from the page
+    // cache so that the re-read that follows reads what the device returns.
+    if from_device {
+        drop_cached_pages(&to);
+    }
+    Ok(Digest { size, crc })
+}
+
+/// Asks the kernel to forget a (synced, hence clean) file's cached pages.
+fn drop_cached_pages(f: &File) {
+    // SAFETY: fadvise on a descriptor we own; advisory, cannot corrupt anything.
+    unsafe {
+        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+    }
+}
+
+/// One `copy_file_range` call at explicit offsets (the file positions are not used).
+fn copy_range(from: &File, to: &File, off: u64, len: usize) -> io::Result<usize> {
+    let mut off_in = off as libc::loff_t;
+    let mut off_out = off as libc::loff_t;
+    loop {
+        // SAFETY: both descriptors are open for the duration of the call and
+        // the offset pointers point at live locals.
+        let r = unsafe {
+            libc::copy_file_range(
+                from.as_raw_fd(),
+                &mut off_in,
+                to.as_raw_fd(),
+                &mut off_out,
+                len,
+                0,
+            )
+        };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+fn kernel_copy_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL | libc::EPERM)
+    )
+}
+
+fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    f.read_exact_at(buf, off)
+}
+
+/// Hard-links `src` to `dst`. Returns `Ok(false)` when the two are on
+/// different filesystems (EXDEV) or the filesystem has no hard links, so the
+/// caller can copy instead.
+pub fn try_hard_link(src: &Path, dst: &Path) -> io::Result<bool> {
+    match std::fs::hard_link(src, dst) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EXDEV | libc::EPERM | libc::EOPNOTSUPP | libc::EMLINK)
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// fsyncs a directory (its entries).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Renames `from` to `to`, failing with `AlreadyExists` instead of replacing
+/// an existing `to` (Linux `renameat2(RENAME_NOREPLACE)`; elsewhere a check
+/// then a rename).
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let f = CString::new(from.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        let t = CString::new(to.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        // SAFETY: valid NUL-terminated paths; AT_FDCWD resolves them relative
+        // to the working directory like rename(2).
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    if to.symlink_metadata().is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} already exists", to.display()),
+        ));
+    }
+    std::fs::rename(from, to)
+}
+
+/// Bytes available to an unprivileged user on the filesystem holding `path`
+/// (or its nearest existing ancestor).
+pub fn free_space(path: &Path) -> Option<u64> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let mut p = path;
+    while !p.exists() {
+        p = p.parent()?;
+    }
+    let p = if p.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        p
+    };
+    let c = CString::new(p.as_os_str().as_bytes()).ok()?;
+    // SAFETY: zeroed statvfs is a valid out-parameter; `c` is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (r == 0).then(|| (st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// The device of the filesystem holding `path` (or its nearest existing ancestor).
+pub fn device_of(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut p = path;
+    loop {
+        if let Ok(m) = std::fs::metadata(p) {
+            return Some(m.dev());
+        }
+        p = p.parent()?;
+    }
+}
+
+/// True if another process holds the `flock` on `lockfile` — what a running
+/// Prometheus does on `<data>/lock`. Opens the file read-only and releases
+/// the probe lock at once; never writes.
+pub fn lock_is_held(lockfile: &Path) -> bool {
+    let Ok(f) = File::open(lockfile) else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor we own.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        // SAFETY: as above.
+        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
+        false
+    } else {
+        io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+    }
+}
+
+/// Processes (pid, name) holding a file under `dir` open, found through
+/// `/proc/<pid>/fd` (Linux; only processes this user may inspect). A running
+/// Prometheus always holds its WAL segment and head chunk files open, with or
+/// without its optional `lock` file. Empty where `/proc` is not available.
+pub fn processes_using(dir: &Path) -> Vec<(u32, String)> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut out = Vec::new();
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        let uses = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| target.starts_with(&dir));
+        if uses {
+            let name = std::fs::read_to_string(p.path().join("comm"))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default();
+            out.push((pid, name));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_and_digest_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let dst = dir.path().join("dst");
+        let d = copy_file(&src, &dst, true, &|_| {}).unwrap();
+        assert_eq!(d.size, data.len() as u64);
+        assert_eq!(d.crc, crc32c::crc32c(&data));
+        assert_eq!(digest(&dst).unwrap(), d);
+        assert_eq!(std::fs::read(&dst).unwrap(), data);
+        // Never overwrites.
+        assert!(copy_file(&src, &dst, true, &|_| {}).is_err());
+        // Empty file.
+        let e = dir.path().join("empty");
+        std::fs::write(&e, b"").unwrap();
+        let d = copy_file(&e, &dir.path().join("empty2"), false, &|_| {}).unwrap();
+        assert_eq!(d, Digest { size: 0, crc: 0 });
+    }
+
+    #[test]
+    fn rename_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let e = rename_noreplace(&a, &b).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        std::fs::remove_dir(&b).unwrap();
+        rename_noreplace(&a, &b).unwrap();
+        assert!(b.is_dir() && !a.exists());
+    }
+
+    #[test]
+    fn lock_probe() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = dir.path().join("lock");
+        assert!(!lock_is_held(&l));
+        let f = File::create(&l).unwrap();
+        assert!(!lock_is_held(&l));
+        // SAFETY: flock on our own descriptor.
+        assert_eq!(
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+        assert!(lock_is_held(&l));
+        assert!(free_space(dir.path()).unwrap() > 0);
+    }
+}

@@ -1,0 +1,707 @@
+//! `promsnap copy`: seed a Prometheus data directory with the blocks of a
+//! snapshot, data or block directory — verified, parallel, atomic, resumable.
+//!
+//! Three steps, each usable alone:
+//!
+//! 1. [`plan`] reads the source and the target (never writing either) and
+//!    decides, per block, [`Action::Copy`], [`Action::Skip`] (already in the
+//!    target with identical content) or [`Action::Refuse`], with reasons. It
+//!    checks every hazard of dropping a block into a Prometheus data dir:
+//!    time overlap with target blocks or with the target's head (WAL and
+//!    `chunks_head/`), retention, `compaction.parents`, `deletable`, a
+//!    running Prometheus, free space.
+//! 2. [`verify_sources`] fully verifies every block still marked for copy
+//!    ([`crate::check::verify_block`]); a damaged block is refused, the others
+//!    are unaffected. (`--dry-run` stops after this step.)
+//! 3. [`execute`] verifies each block not verified yet, then copies it, in
+//!    parallel across blocks and files, into `<dst>/<ULID>.tmp-for-creation/`
+//!    (chunks, index, tombstones, `meta.json` last), fsyncs every file and the
+//!    directories, re-reads every copied file (from the page cache, or with
+//!    [`CopyOptions::reread_from_device`] from the device) and compares size
+//!    and CRC32C with what was read from the source, parses the copy's
+//!    `meta.json`, renames the directory to `<dst>/<ULID>` (never replacing
+//!    anything) and fsyncs `<dst>`. Memory stays bounded: files are streamed
+//!    in 1 MiB pieces (`copy_file_range` where the kernel offers it).
+//!
+//! A run killed at any point leaves only complete blocks plus
+//! `*.tmp-for-creation` directories, which Prometheus deletes on start and
+//! the next `copy` removes and redoes. An existing block is never modified;
+//! the source is only read.
+//!
+//! ```no_run
+//! use promsnap::copy::{self, CopyOptions};
+//! # fn main() -> promsnap::error::Result<()> {
+//! let opts = CopyOptions::default();
+//! let mut plan = copy::plan("snapshots/20261125T091234Z-788eafc011a10c98".as_ref(),
+//!                           "/var/lib/prometheus".as_ref(), &opts)?;
+//! copy::verify_sources(&mut plan, &opts);
+//! let report = copy::execute(&plan, &opts, &copy::NoProgress)?;
+//! println!("{} copied, {} refused", report.copied.len(), report.refused.len());
+//! # Ok(()) }
+//! ```
+//!
+//! # Test hooks
+//!
+//! Two environment variables exist only so that the kill tests
+//! (`tests/copy.rs`) can land a SIGKILL where they want; they are not an
+//! interface:
+//!
+//! - `PROMSNAP_TEST_THROTTLE_US=N`: copy in 64 KiB pieces and sleep `N` µs
+//!   after each, so that kills land mid-file;
+//! - `PROMSNAP_TEST_PAUSE_AT=point[,point…]`: at each named point print
+//!   `promsnap: test pause at <point> <ULID>` on stderr and sleep a minute.
+//!   Points: `tmp_created`, `before_rename`, `after_rename` (the block has
+//!   its final name, the target directory is not fsynced yet).
+//!
+//! # JSON
+//!
+//! [`CopyReport`] serializes to the document `promsnap copy --json` prints:
+//!
+//! ```text
+//! {
+//!   "src": "…", "dst": "…", "dry_run": false, "link": false,
+//!   "copied":  [Block…],   blocks now in dst (copied or hard-linked by this run)
+//!   "skipped": [Block…],   already in dst with identical files (sizes + CRC32C)
+//!   "refused": [Block…],   not copied; `reasons` says why
+//!   "failed":  [Block…],   an I/O error while copying (exit code 2)
+//!   "notices": [Reason…],  target-level facts (running Prometheus, leftovers, …)
+//!   "excluded": 3,         source blocks outside --min-time/--max-time/--block
+//!   "bytes": 1234,         bytes copied (or linked) by this run
+//!   "bytes_planned": 1234, bytes of the blocks planned for copy
+//!   "duration_ms": 42
+//! }
+//! Block  = {"ulid", "src", "min_time", "max_time", "bytes", "method": "copy"|"link"|null,
+//!           "reasons": [Reason…], "warnings": [Reason…]}
+//! Reason = {"code": "overlap", "message": "…"}
+//! ```
+//!
+//! Reason codes: `identical` (skipped), `damaged`, `unreadable`, `ulid_conflict`,
+//! `ulid_mismatch`, `overlap`, `head_overlap`, `retention`, `deletes_dst_blocks`,
+//! `deleted_by_dst`, `deleted_as_parent`, `deletable`, `io` (failed).
+//! Warning and notice codes: `overlap_allowed`, `head_overlap_allowed`,
+//! `source_overlap`, `dst_retention`, `prometheus_running`,
+//! `leftover`, `wal_not_copied`, `link_fallback`, `retention_default`,
+//! `target_head`, `unreadable`.
+//!
+//! Not enough free space, an unwritable or unusable target, or a missing
+//! source are errors of the whole run (exit code 2): nothing is written.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::check::{self, CheckOptions};
+use crate::error::{Error, Result};
+use crate::format::meta::BlockMeta;
+use crate::layout::DirKind;
+
+pub(crate) mod fsops;
+pub mod head;
+mod plan;
+
+pub use head::HeadRange;
+pub use plan::plan;
+
+/// Suffix of the directory a block is written into before its final rename.
+pub const TMP_SUFFIX: &str = ".tmp-for-creation";
+
+/// Prometheus' default time retention (15 d), used when none is given.
+pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 3_600_000;
+
+/// What to copy and how.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+    /// Hard-link files instead of copying them when source and target share
+    /// a filesystem; copy (with a notice) otherwise.
+    pub link: bool,
+    /// Only blocks whose `[minTime, maxTime)` intersects `[min_time, max_time]`.
+    pub min_time: Option<i64>,
+    /// See `min_time`.
+    pub max_time: Option<i64>,
+    /// Only these block ULIDs (empty: all).
+    pub blocks: Vec<String>,
+    /// Copy blocks that overlap target blocks or the target's head (a
+    /// warning instead of a refusal).
+    pub allow_overlap: bool,
+    /// The target's time retention in ms (`None`: Prometheus' default 15 d).
+    pub retention: Option<i64>,
+    /// How to verify source blocks.
+    pub check: CheckOptions,
+    /// Re-read each copied file from the storage device (its cached pages
+    /// dropped after the fsync) instead of from the page cache: also catches
+    /// what the device returns wrong, at the cost of reading every byte back.
+    pub reread_from_device: bool,
+}
+
+/// What happens to a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// To be copied.
+    Copy,
+    /// Already in the target with identical content.
+    Skip,
+    /// Not copied (see the reasons).
+    Refuse,
+}
+
+/// A reason, warning or notice: a stable code and one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// One or two sentences for a human.
+    pub message: String,
+}
+
+impl Reason {
+    fn new(code: &'static str, message: impl Into<String>) -> Reason {
+        Reason {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// One regular file of a source block, relative to the block directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockFile {
+    /// Relative path (`index`, `chunks/000001`, `meta.json` …).
+    pub rel: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// One source block and what the plan decided for it.
+#[derive(Debug, Clone)]
+pub struct PlannedBlock {
+    /// ULID (the directory name).
+    pub ulid: String,
+    /// Source block directory.
+    pub src: PathBuf,
+    /// Parsed `meta.json` (None if unreadable; the block is then refused).
+    pub meta: Option<BlockMeta>,
+    /// Files to copy, `meta.json` last.
+    pub files: Vec<BlockFile>,
+    /// Sum of file sizes.
+    pub bytes: u64,
+    /// The decision.
+    pub action: Action,
+    /// Why it is skipped or refused.
+    pub reasons: Vec<Reason>,
+    /// Hazards that do not stop the copy.
+    pub warnings: Vec<Reason>,
+    /// True once [`verify_sources`] has verified it.
+    pub verified: bool,
+}
+
+impl PlannedBlock {
+    fn refuse(&mut self, r: Reason) {
+        self.action = Action::Refuse;
+        self.reasons.push(r);
+    }
+}
+
+/// An existing block of the target.
+#[derive(Debug, Clone)]
+pub struct TargetBlock {
+    /// ULID (directory name).
+    pub ulid: String,
+    /// meta.json when readable.
+    pub meta: Option<BlockMeta>,
+}
+
+/// What `copy` will do, decided before anything is written.
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    /// Source directory as given.
+    pub src: PathBuf,
+    /// Source kind.
+    pub src_kind: DirKind,
+    /// Target data directory as given.
+    pub dst: PathBuf,
+    /// False if the target does not exist yet (it will be created).
+    pub dst_exists: bool,
+    /// Source blocks selected, sorted by minTime.
+    pub blocks: Vec<PlannedBlock>,
+    /// Blocks of the target before the copy.
+    pub target_blocks: Vec<TargetBlock>,
+    /// The target head's time range, if it has one.
+    pub target_head: Option<HeadRange>,
+    /// `<ULID>.tmp-for-creation` leftovers in the target that this run will
+    /// remove (those of blocks it copies).
+    pub leftovers: Vec<PathBuf>,
+    /// Target-level notices.
+    pub notices: Vec<Reason>,
+    /// Source blocks left out by `--min-time`/`--max-time`/`--block`.
+    pub excluded: usize,
+    /// Free bytes on the target's filesystem.
+    pub free_bytes: Option<u64>,
+    /// Hard links will be used (`--link` and same filesystem).
+    pub link: bool,
+}
+
+impl CopyPlan {
+    /// Bytes of the blocks marked [`Action::Copy`].
+    pub fn bytes_to_copy(&self) -> u64 {
+        self.blocks
+            .iter()
+            .filter(|b| b.action == Action::Copy)
+            .map(|b| b.bytes)
+            .sum()
+    }
+}
+
+/// Receives progress from [`execute`]; called from worker threads.
+pub trait Progress: Sync {
+    /// `n` more bytes copied or linked.
+    fn bytes(&self, n: u64);
+    /// A block is finished (copied, refused or failed).
+    fn block_done(&self, ulid: &str);
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn bytes(&self, _: u64) {}
+    fn block_done(&self, _: &str) {}
+}
+
+/// One block in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockReport {
+    /// ULID.
+    pub ulid: String,
+    /// Source block directory.
+    pub src: PathBuf,
+    /// minTime (ms), when meta.json was readable.
+    pub min_time: Option<i64>,
+    /// maxTime (ms, exclusive).
+    pub max_time: Option<i64>,
+    /// Bytes of the block's files.
+    pub bytes: u64,
+    /// `copy` or `link` for copied blocks.
+    pub method: Option<&'static str>,
+    /// Why skipped, refused or failed.
+    pub reasons: Vec<Reason>,
+    /// Hazards that did not stop the copy.
+    pub warnings: Vec<Reason>,
+}
+
+/// The outcome of a copy (or of a dry run). See the module docs for the JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyReport {
+    /// Source directory.
+    pub src: PathBuf,
+    /// Target directory.
+    pub dst: PathBuf,
+    /// True if nothing was written.
+    pub dry_run: bool,
+    /// True if hard links were used.
+    pub link: bool,
+    /// Blocks copied (or, in a dry run, that would be).
+    pub copied: Vec<BlockReport>,
+    /// Blocks already in the target with identical content.
+    pub skipped: Vec<BlockReport>,
+    /// Blocks not copied, with reasons.
+    pub refused: Vec<BlockReport>,
+    /// Blocks whose copy failed with an I/O error.
+    pub failed: Vec<BlockReport>,
+    /// Target-level notices.
+    pub notices: Vec<Reason>,
+    /// Source blocks left out by the filters.
+    pub excluded: usize,
+    /// Bytes copied or linked by this run.
+    pub bytes: u64,
+    /// Bytes of the blocks planned for copy.
+    pub bytes_planned: u64,
+    /// Wall time in ms.
+    pub duration_ms: u64,
+}
+
+impl CopyReport {
+    /// The report of a dry run: what the plan would do.
+    pub fn from_plan(plan: &CopyPlan, started: Instant) -> CopyReport {
+        let mut r = empty_report(plan, true);
+        for b in &plan.blocks {
+            let method =
+                (b.action == Action::Copy).then_some(if plan.link { "link" } else { "copy" });
+            let br = block_report(b, method);
+            match b.action {
+                Action::Copy => r.copied.push(br),
+                Action::Skip => r.skipped.push(br),
+                Action::Refuse => r.refused.push(br),
+            }
+        }
+        r.duration_ms = started.elapsed().as_millis() as u64;
+        r
+    }
+}
+
+fn empty_report(plan: &CopyPlan, dry_run: bool) -> CopyReport {
+    CopyReport {
+        src: plan.src.clone(),
+        dst: plan.dst.clone(),
+        dry_run,
+        link: plan.link,
+        copied: Vec::new(),
+        skipped: Vec::new(),
+        refused: Vec::new(),
+        failed: Vec::new(),
+        notices: plan.notices.clone(),
+        excluded: plan.excluded,
+        bytes: 0,
+        bytes_planned: plan.bytes_to_copy(),
+        duration_ms: 0,
+    }
+}
+
+fn block_report(b: &PlannedBlock, method: Option<&'static str>) -> BlockReport {
+    BlockReport {
+        ulid: b.ulid.clone(),
+        src: b.src.clone(),
+        min_time: b.meta.as_ref().map(|m| m.min_time),
+        max_time: b.meta.as_ref().map(|m| m.max_time),
+        bytes: b.bytes,
+        method,
+        reasons: b.reasons.clone(),
+        warnings: b.warnings.clone(),
+    }
+}
+
+/// Lists the regular files of a block directory (recursively), `meta.json`
+/// last, everything else in name order (so chunks and index come first).
+pub fn block_files(dir: &Path) -> Result<Vec<BlockFile>> {
+    let mut out = Vec::new();
+    let mut meta = None;
+    for ent in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+        let ent = ent.map_err(|e| {
+            let p = e.path().unwrap_or(dir).to_path_buf();
+            Error::io(&p, e.into())
+        })?;
+        let ft = ent.file_type();
+        let rel = ent
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(ent.path())
+            .to_path_buf();
+        if ft.is_dir() {
+            continue;
+        }
+        if !ft.is_file() {
+            return Err(Error::Usage(format!(
+                "{}: not a regular file (blocks hold only regular files)",
+                ent.path().display()
+            )));
+        }
+        let size = ent
+            .metadata()
+            .map_err(|e| Error::io(ent.path(), e.into()))?
+            .len();
+        let f = BlockFile { rel, size };
+        if f.rel == Path::new("meta.json") {
+            meta = Some(f);
+        } else {
+            out.push(f);
+        }
+    }
+    out.extend(meta);
+    Ok(out)
+}
+
+/// How many findings to quote in a refusal.
+const QUOTED_FINDINGS: usize = 3;
+
+fn verify_one(b: &mut PlannedBlock, opts: &CheckOptions) {
+    let c = check::verify_block(&b.src, opts);
+    b.verified = true;
+    if c.has_errors() {
+        let errors: Vec<_> = c.findings.iter().filter(|f| f.is_error()).collect();
+        let mut msg = format!("source verification found {} error(s): ", errors.len());
+        let quoted: Vec<String> = errors
+            .iter()
+            .take(QUOTED_FINDINGS)
+            .map(|f| {
+                let at = f
+                    .offset
+                    .map(|o| format!(" at offset {o}"))
+                    .unwrap_or_default();
+                format!("{}{at}: {} ({})", f.path.display(), f.message, f.code)
+            })
+            .collect();
+        msg.push_str(&quoted.join("; "));
+        if errors.len() > QUOTED_FINDINGS {
+            msg.push_str("; …");
+        }
+        b.refuse(Reason::new("damaged", msg));
+    }
+}
+
+/// Fully verifies every block still marked [`Action::Copy`], in parallel;
+/// refuses the damaged ones. Blocks already verified are not checked again.
+pub fn verify_sources(plan: &mut CopyPlan, opts: &CopyOptions) {
+    let run = |plan: &mut CopyPlan| {
+        plan.blocks
+            .par_iter_mut()
+            .filter(|b| b.action == Action::Copy && !b.verified)
+            .for_each(|b| verify_one(b, &opts.check));
+    };
+    match pool(opts.jobs) {
+        Some(p) => p.install(|| run(plan)),
+        None => run(plan),
+    }
+}
+
+fn pool(jobs: usize) -> Option<rayon::ThreadPool> {
+    (jobs > 0)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .build()
+                .ok()
+        })
+        .flatten()
+}
+
+enum Outcome {
+    Copied(&'static str),
+    Refused(Reason),
+    Failed(Reason),
+}
+
+/// Carries out a plan: verifies (if not done yet) and copies every block
+/// marked [`Action::Copy`]. Blocks are independent: one refused or failed
+/// block does not stop the others. Errors only for a failure of the run as a
+/// whole (the target directory cannot be created or synced).
+pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> Result<CopyReport> {
+    let started = Instant::now();
+    let mut report = empty_report(plan, false);
+    let to_copy: Vec<&PlannedBlock> = plan
+        .blocks
+        .iter()
+        .filter(|b| b.action == Action::Copy)
+        .collect();
+    if !to_copy.is_empty() {
+        std::fs::create_dir_all(&plan.dst).map_err(|e| Error::io(&plan.dst, e))?;
+        if !plan.dst_exists
+            && let Some(parent) = plan.dst.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            let _ = fsops::sync_dir(parent);
+        }
+    }
+    let bytes = AtomicU64::new(0);
+    let run = || -> Vec<Outcome> {
+        to_copy
+            .par_iter()
+            .map(|b| {
+                let o = copy_block(b, plan, opts, progress, &bytes);
+                progress.block_done(&b.ulid);
+                o
+            })
+            .collect()
+    };
+    let outcomes = match pool(opts.jobs) {
+        Some(p) => p.install(run),
+        None => run(),
+    };
+    let mut outcomes = outcomes.into_iter();
+    for b in &plan.blocks {
+        match b.action {
+            Action::Skip => report.skipped.push(block_report(b, None)),
+            Action::Refuse => report.refused.push(block_report(b, None)),
+            Action::Copy => match outcomes.next() {
+                Some(Outcome::Copied(method)) => report.copied.push(block_report(b, Some(method))),
+                Some(Outcome::Refused(r)) => {
+                    let mut br = block_report(b, None);
+                    br.reasons.push(r);
+                    report.refused.push(br);
+                }
+                Some(Outcome::Failed(r)) => {
+                    let mut br = block_report(b, None);
+                    br.reasons.push(r);
+                    report.failed.push(br);
+                }
+                None => {
+                    let mut br = block_report(b, None);
+                    br.reasons.push(Reason::new("io", "no outcome recorded"));
+                    report.failed.push(br);
+                }
+            },
+        }
+    }
+    report.bytes = bytes.load(Ordering::Relaxed);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Copies one block; every failure is an outcome, never a panic.
+fn copy_block(
+    b: &PlannedBlock,
+    plan: &CopyPlan,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+    bytes: &AtomicU64,
+) -> Outcome {
+    let tmp = plan.dst.join(format!("{}{TMP_SUFFIX}", b.ulid));
+    // Verify the source while copying it (the copy stays in the tmp dir,
+    // invisible to Prometheus, until both are done): the block costs
+    // max(verify, copy) instead of their sum.
+    let (verdict, copied) = rayon::join(
+        || {
+            if b.verified {
+                return None;
+            }
+            let mut v = b.clone();
+            verify_one(&mut v, &opts.check);
+            (v.action == Action::Refuse).then(|| {
+                v.reasons
+                    .pop()
+                    .unwrap_or_else(|| Reason::new("damaged", "source verification failed"))
+            })
+        },
+        || copy_into_tmp(b, &tmp, plan.link, opts.reread_from_device, progress, bytes),
+    );
+    if let Some(r) = verdict {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Outcome::Refused(r);
+    }
+    match copied {
+        Ok(method) => {
+            let fin = plan.dst.join(&b.ulid);
+            fsops::test_pause("before_rename", &b.ulid);
+            if let Err(e) = fsops::rename_noreplace(&tmp, &fin) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Outcome::Failed(Reason::new(
+                    "io",
+                    format!("rename {} -> {}: {e}", tmp.display(), fin.display()),
+                ));
+            }
+            fsops::test_pause("after_rename", &b.ulid);
+            // The rename is durable only once the target directory is synced.
+            if let Err(e) = fsops::sync_dir(&plan.dst) {
+                return Outcome::Failed(Reason::new(
+                    "io",
+                    format!("fsync {}: {e}", plan.dst.display()),
+                ));
+            }
+            Outcome::Copied(method)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Outcome::Failed(Reason::new("io", e.to_string()))
+        }
+    }
+}
+
+/// Writes the block into `tmp` (removing a leftover first), syncs and
+/// re-verifies it. Returns the method used.
+fn copy_into_tmp(
+    b: &PlannedBlock,
+    tmp: &Path,
+    link: bool,
+    from_device: bool,
+    progress: &dyn Progress,
+    bytes: &AtomicU64,
+) -> Result<&'static str> {
+    match std::fs::symlink_metadata(tmp) {
+        Ok(_) => std::fs::remove_dir_all(tmp).map_err(|e| Error::io(tmp, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(tmp, e)),
+    }
+    std::fs::create_dir(tmp).map_err(|e| Error::io(tmp, e))?;
+    fsops::test_pause("tmp_created", &b.ulid);
+    // Sub-directories first (chunks/), empty ones included: Prometheus
+    // opens `chunks/` even when a block has no chunk file.
+    let mut dirs: BTreeSet<PathBuf> = walkdir::WalkDir::new(&b.src)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_dir())
+        .filter_map(|e| e.path().strip_prefix(&b.src).ok().map(Path::to_path_buf))
+        .collect();
+    for f in &b.files {
+        let mut p = f.rel.parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_path_buf());
+            p = d.parent();
+        }
+    }
+    for d in &dirs {
+        let p = tmp.join(d);
+        std::fs::create_dir(&p).map_err(|e| Error::io(&p, e))?;
+    }
+    let (body, meta) = b.files.split_at(b.files.len().saturating_sub(1));
+    let mut method = if link { "link" } else { "copy" };
+    let linked = std::sync::atomic::AtomicBool::new(link);
+    let one = |f: &BlockFile| -> Result<fsops::Digest> {
+        let (s, d) = (b.src.join(&f.rel), tmp.join(&f.rel));
+        if linked.load(Ordering::Relaxed) {
+            if fsops::try_hard_link(&s, &d).map_err(|e| Error::io(&d, e))? {
+                progress.bytes(f.size);
+                bytes.fetch_add(f.size, Ordering::Relaxed);
+                // A link shares the inode: nothing to re-read, sizes say it all.
+                return Ok(fsops::Digest {
+                    size: f.size,
+                    crc: 0,
+                });
+            }
+            linked.store(false, Ordering::Relaxed);
+        }
+        let on = |n: u64| {
+            progress.bytes(n);
+            bytes.fetch_add(n, Ordering::Relaxed);
+        };
+        let got = fsops::copy_file(&s, &d, from_device, &on).map_err(|e| Error::io(&s, e))?;
+        if got.size != f.size {
+            return Err(Error::io(
+                &s,
+                std::io::Error::other(format!(
+                    "source changed since planning: {} bytes, planned {}",
+                    got.size, f.size
+                )),
+            ));
+        }
+        // Re-read what was written and compare with what was read.
+        let back = fsops::digest(&d).map_err(|e| Error::io(&d, e))?;
+        if back != got {
+            return Err(Error::io(
+                &d,
+                std::io::Error::other(format!(
+                    "copy differs from the source after writing: size {} crc32c {:08x}, source size {} crc32c {:08x}",
+                    back.size, back.crc, got.size, got.crc
+                )),
+            ));
+        }
+        Ok(got)
+    };
+    body.par_iter().map(one).collect::<Result<Vec<_>>>()?;
+    // meta.json last: the block is complete only with it.
+    meta.iter().map(one).collect::<Result<Vec<_>>>()?;
+    if link && !linked.load(Ordering::Relaxed) {
+        method = "copy";
+    }
+    for d in dirs.iter().rev() {
+        let p = tmp.join(d);
+        fsops::sync_dir(&p).map_err(|e| Error::io(&p, e))?;
+    }
+    fsops::sync_dir(tmp).map_err(|e| Error::io(tmp, e))?;
+    // The copy's meta.json must parse and name this block.
+    let m = crate::block::read_meta(tmp)?;
+    if m.ulid != b.ulid {
+        return Err(Error::Usage(format!(
+            "{}: copied meta.json names {}, expected {}",
+            tmp.display(),
+            m.ulid,
+            b.ulid
+        )));
+    }
+    Ok(method)
+}

@@ -1,0 +1,648 @@
+//! [`plan`]: what `copy` will do, decided from what is on disk before
+//! anything is written. Every hazard of dropping blocks into a Prometheus
+//! data directory is checked here (the facts are Prometheus' own rules, see
+//! FORMAT.md §1.3 and §8: parents deletion, `deletable`, time retention
+//! relative to the newest block, the head's `minValidTime`, vertical
+//! compaction of overlapping blocks).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{
+    Action, BlockFile, CopyOptions, CopyPlan, DEFAULT_RETENTION_MS, HeadRange, PlannedBlock,
+    Reason, TMP_SUFFIX, TargetBlock, block_files, fsops, head,
+};
+use crate::error::{Error, Result};
+use crate::layout::{self, DirKind, Layout};
+
+fn overlaps(a: (i64, i64), b: (i64, i64)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// Formats a ms timestamp for messages: RFC 3339 UTC.
+fn ts(ms: i64) -> String {
+    crate::gofmt::utc_seconds(ms)
+}
+
+/// Decides what to copy, skip and refuse. Reads the source and the target,
+/// writes nothing.
+pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
+    let src_layout = layout::scan(src)?;
+    let (dst_exists, dst_layout) = check_target_path(dst)?;
+    let (mut blocks, excluded) = select(src, &src_layout, opts)?;
+    let mut notices = Vec::new();
+    if src_layout.kind == DirKind::Data
+        && (src_layout.wal.is_some() || src_layout.chunks_head.is_some())
+    {
+        notices.push(Reason::new(
+            "wal_not_copied",
+            "the source is a data directory: only its blocks are copied; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head (the default of /api/v1/admin/tsdb/snapshot) to include it",
+        ));
+    }
+
+    let (target_blocks, target_head) = match &dst_layout {
+        Some(l) => scan_target(dst, l, &mut notices),
+        None => (Vec::new(), None),
+    };
+    against_target(&mut blocks, dst, &target_blocks, target_head, opts);
+    among_copied(&mut blocks);
+    retention(&mut blocks, &target_blocks, opts, &mut notices);
+    let mut leftovers = Vec::new();
+    // Leftovers of an earlier run for blocks we are about to copy.
+    if let Some(l) = &dst_layout {
+        for t in &l.tmp_dirs {
+            let name = t
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Some(u) = name.strip_suffix(TMP_SUFFIX)
+                && blocks
+                    .iter()
+                    .any(|b| b.ulid == u && b.action == Action::Copy)
+            {
+                notices.push(Reason::new(
+                    "leftover",
+                    format!("{name}: an unfinished copy; it is removed and the block copied again"),
+                ));
+                leftovers.push(t.clone());
+            }
+        }
+    }
+
+    // Link or copy; free space.
+    let same_fs = fsops::device_of(src).is_some() && fsops::device_of(src) == fsops::device_of(dst);
+    let link = opts.link && same_fs;
+    if opts.link && !same_fs {
+        notices.push(Reason::new(
+            "link_fallback",
+            "--link: the source and the target are on different filesystems; copying instead",
+        ));
+    }
+    let free_bytes = fsops::free_space(dst);
+    let plan = CopyPlan {
+        src: src.to_path_buf(),
+        src_kind: src_layout.kind,
+        dst: dst.to_path_buf(),
+        dst_exists,
+        blocks,
+        target_blocks,
+        target_head,
+        leftovers,
+        notices,
+        excluded,
+        free_bytes,
+        link,
+    };
+    let need = if link { 0 } else { plan.bytes_to_copy() };
+    if let Some(free) = free_bytes
+        && need > free
+    {
+        return Err(Error::Usage(format!(
+            "{}: not enough free space: {need} bytes to copy, {free} bytes available; nothing was written",
+            dst.display()
+        )));
+    }
+    Ok(plan)
+}
+
+/// The target must be a directory (or creatable as one) and writable, and
+/// not a block directory.
+fn check_target_path(dst: &Path) -> Result<(bool, Option<Layout>)> {
+    // The target: a data directory, created if missing.
+    let dst_exists = match std::fs::metadata(dst) {
+        Ok(m) if m.is_dir() => true,
+        Ok(_) => {
+            return Err(Error::Usage(format!(
+                "{}: exists and is not a directory (the target must be a Prometheus data directory)",
+                dst.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+            return Err(Error::Usage(format!(
+                "{}: cannot be created: a parent is not a directory",
+                dst.display()
+            )));
+        }
+        Err(e) => return Err(Error::io(dst, e)),
+    };
+    let dst_layout = if dst_exists {
+        let l = layout::scan(dst)?;
+        if l.kind == DirKind::Block {
+            return Err(Error::Usage(format!(
+                "{}: is a block directory; the target must be a Prometheus data directory",
+                dst.display()
+            )));
+        }
+        Some(l)
+    } else {
+        // Its nearest existing ancestor must be a directory.
+        let mut p = dst.parent();
+        while let Some(a) = p {
+            if a.as_os_str().is_empty() || a.exists() {
+                break;
+            }
+            p = a.parent();
+        }
+        if let Some(a) = p.filter(|a| !a.as_os_str().is_empty())
+            && !a.is_dir()
+        {
+            return Err(Error::Usage(format!(
+                "{}: cannot be created: {} is not a directory",
+                dst.display(),
+                a.display()
+            )));
+        }
+        None
+    };
+
+    if let Some(p) = nearest_existing(dst)
+        && !writable(&p)
+    {
+        return Err(Error::Usage(format!(
+            "{}: not writable (permission denied on {}); nothing was written",
+            dst.display(),
+            p.display()
+        )));
+    }
+
+    Ok((dst_exists, dst_layout))
+}
+
+/// The source blocks selected by `--block`, `--min-time`, `--max-time`,
+/// sorted by minTime, each with its files; unreadable ones refused.
+fn select(
+    src: &Path,
+    src_layout: &Layout,
+    opts: &CopyOptions,
+) -> Result<(Vec<PlannedBlock>, usize)> {
+    for want in &opts.blocks {
+        if !src_layout
+            .blocks
+            .iter()
+            .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
+        {
+            return Err(Error::Usage(format!(
+                "--block {want}: no such block in {}",
+                src.display()
+            )));
+        }
+    }
+    let mut blocks = Vec::new();
+    let mut excluded = 0;
+    for dir in &src_layout.blocks {
+        let ulid = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !opts.blocks.is_empty() && !opts.blocks.contains(&ulid) {
+            excluded += 1;
+            continue;
+        }
+        let meta = crate::block::read_meta(dir);
+        if let Ok(m) = &meta {
+            let lo = opts.min_time.unwrap_or(i64::MIN);
+            let hi = opts.max_time.unwrap_or(i64::MAX);
+            if m.max_time <= lo || m.min_time > hi {
+                excluded += 1;
+                continue;
+            }
+        }
+        let mut pb = PlannedBlock {
+            ulid: ulid.clone(),
+            src: dir.clone(),
+            meta: None,
+            files: Vec::new(),
+            bytes: 0,
+            action: Action::Copy,
+            reasons: Vec::new(),
+            warnings: Vec::new(),
+            verified: false,
+        };
+        match meta {
+            Ok(m) => pb.meta = Some(m),
+            Err(e) => pb.refuse(Reason::new(
+                "unreadable",
+                format!("meta.json unreadable: {e}"),
+            )),
+        }
+        match block_files(dir) {
+            Ok(f) => {
+                pb.bytes = f.iter().map(|f| f.size).sum();
+                pb.files = f;
+            }
+            Err(e) => pb.refuse(Reason::new("unreadable", e.to_string())),
+        }
+        if let Some(m) = &pb.meta
+            && m.ulid != ulid
+        {
+            pb.refuse(Reason::new(
+                "ulid_mismatch",
+                format!(
+                    "meta.json says ulid {} but the directory is {ulid}; Prometheus keys blocks by meta.json",
+                    m.ulid
+                ),
+            ));
+        }
+        blocks.push(pb);
+    }
+    blocks.sort_by_key(|b| {
+        (
+            b.meta.as_ref().map_or(i64::MIN, |m| m.min_time),
+            b.ulid.clone(),
+        )
+    });
+
+    Ok((blocks, excluded))
+}
+
+/// The target's blocks, its head range, and whether something runs on it.
+fn scan_target(
+    dst: &Path,
+    l: &Layout,
+    notices: &mut Vec<Reason>,
+) -> (Vec<TargetBlock>, Option<HeadRange>) {
+    let mut target_blocks = Vec::new();
+    for d in &l.blocks {
+        let ulid = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let meta = crate::block::read_meta(d).ok();
+        if meta.is_none() {
+            notices.push(Reason::new(
+                "unreadable",
+                format!(
+                    "target block {ulid} has no readable meta.json; hazards against it cannot \
+                     be checked"
+                ),
+            ));
+        }
+        target_blocks.push(TargetBlock { ulid, meta });
+    }
+    // Prometheus replays no WAL sample older than its newest block's
+    // maxTime (the head's minValidTime): only the rest is the head.
+    let newest_dst = target_blocks
+        .iter()
+        .filter_map(|t| t.meta.as_ref().map(|m| m.max_time))
+        .max();
+    let target_head = head::head_range(dst).and_then(|mut h| {
+        if let Some(n) = newest_dst {
+            h.min_time = h.min_time.max(n);
+        }
+        (h.min_time <= h.max_time).then_some(h)
+    });
+    if let Some(h) = target_head {
+        notices.push(Reason::new(
+            "target_head",
+            format!(
+                "the target has a head (wal/, chunks_head/) with samples from {} to {}",
+                ts(h.min_time),
+                ts(h.max_time)
+            ),
+        ));
+    }
+    let users = fsops::processes_using(dst);
+    let how = if fsops::lock_is_held(&dst.join("lock")) {
+        Some("holds the target's lock file".to_string())
+    } else if !users.is_empty() {
+        let who: Vec<String> = users
+            .iter()
+            .map(|(p, n)| format!("{n} (pid {p})"))
+            .collect();
+        Some(format!("has files of the target open: {}", who.join(", ")))
+    } else {
+        None
+    };
+    if let Some(how) = how {
+        notices.push(Reason::new(
+            "prometheus_running",
+            format!(
+                "a running process {how}, presumably Prometheus: copied blocks appear at its next \
+                 block reload (within about a minute), not at once, and the hazards are checked \
+                 against what is on disk now"
+            ),
+        ));
+    }
+
+    (target_blocks, target_head)
+}
+
+/// Hazards of each block against what the target holds: same ULID,
+/// `deletable`, parents, overlap with blocks and with the head.
+fn against_target(
+    blocks: &mut [PlannedBlock],
+    dst: &Path,
+    target_blocks: &[TargetBlock],
+    target_head: Option<HeadRange>,
+    opts: &CopyOptions,
+) {
+    let by_ulid: BTreeMap<&str, &TargetBlock> =
+        target_blocks.iter().map(|t| (t.ulid.as_str(), t)).collect();
+    for b in blocks.iter_mut() {
+        if b.action == Action::Refuse {
+            continue;
+        }
+        let Some(m) = b.meta.clone() else { continue };
+        if let Some(t) = by_ulid.get(b.ulid.as_str()) {
+            match same_content(&b.src, &dst.join(&b.ulid), &b.files) {
+                Ok(None) => {
+                    b.action = Action::Skip;
+                    b.reasons.push(Reason::new(
+                        "identical",
+                        "already in the target with identical files (names, sizes, CRC32C)",
+                    ));
+                }
+                Ok(Some(diff)) => b.refuse(Reason::new(
+                    "ulid_conflict",
+                    format!(
+                        "the target already has a block {} with different content ({diff}); existing blocks are never overwritten",
+                        t.ulid
+                    ),
+                )),
+                Err(e) => b.refuse(Reason::new(
+                    "ulid_conflict",
+                    format!("the target already has a block {}, unreadable: {e}", t.ulid),
+                )),
+            }
+            continue;
+        }
+        if m.compaction.deletable {
+            b.refuse(Reason::new(
+                "deletable",
+                "meta.json marks the block deletable: Prometheus deletes it at its next reload",
+            ));
+        }
+        // Parents: Prometheus deletes every block named as a parent of a loaded block.
+        let parents_in_dst: Vec<&str> = m
+            .compaction
+            .parents
+            .iter()
+            .filter(|p| by_ulid.contains_key(p.ulid.as_str()))
+            .map(|p| p.ulid.as_str())
+            .collect();
+        if !parents_in_dst.is_empty() {
+            b.refuse(Reason::new(
+                "deletes_dst_blocks",
+                format!(
+                    "its compaction.parents name target blocks {}: Prometheus would delete them when it loads this block",
+                    parents_in_dst.join(", ")
+                ),
+            ));
+        }
+        let killers: Vec<&str> = target_blocks
+            .iter()
+            .filter(|t| {
+                t.meta
+                    .as_ref()
+                    .is_some_and(|tm| tm.compaction.parents.iter().any(|p| p.ulid == b.ulid))
+            })
+            .map(|t| t.ulid.as_str())
+            .collect();
+        if !killers.is_empty() {
+            b.refuse(Reason::new(
+                "deleted_by_dst",
+                format!(
+                    "target blocks {} name it as a compaction parent: Prometheus would delete it at once",
+                    killers.join(", ")
+                ),
+            ));
+        }
+        // Time overlap with target blocks.
+        for t in target_blocks {
+            let Some(tm) = &t.meta else { continue };
+            if !overlaps((m.min_time, m.max_time), (tm.min_time, tm.max_time)) {
+                continue;
+            }
+            let shared: BTreeSet<&String> = m
+                .compaction
+                .sources
+                .iter()
+                .filter(|s| tm.compaction.sources.contains(s))
+                .collect();
+            let dup = if shared.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; both were compacted from the same source blocks ({}), so the samples are duplicates",
+                    shared.into_iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            let msg = format!(
+                "[{}, {}) overlaps target block {} [{}, {}): Prometheus will merge the two by vertical compaction{dup}",
+                ts(m.min_time),
+                ts(m.max_time),
+                t.ulid,
+                ts(tm.min_time),
+                ts(tm.max_time)
+            );
+            if opts.allow_overlap {
+                b.warnings.push(Reason::new("overlap_allowed", msg));
+            } else {
+                b.refuse(Reason::new(
+                    "overlap",
+                    format!("{msg}; pass --allow-overlap to copy it anyway"),
+                ));
+            }
+        }
+        // The target's head: Prometheus replays no WAL sample older than the
+        // newest block's maxTime, and rejects appends below it.
+        if let Some(h) = target_head
+            && m.max_time > h.min_time
+        {
+            let msg = format!(
+                "[{}, {}) reaches into the target head's samples ({} .. {}): at its next start Prometheus drops WAL samples older than the newest block's maxTime and rejects appends below it",
+                ts(m.min_time),
+                ts(m.max_time),
+                ts(h.min_time),
+                ts(h.max_time)
+            );
+            if opts.allow_overlap {
+                b.warnings.push(Reason::new("head_overlap_allowed", msg));
+            } else {
+                b.refuse(Reason::new(
+                    "head_overlap",
+                    format!("{msg}; pass --allow-overlap to copy it anyway"),
+                ));
+            }
+        }
+    }
+}
+
+/// Hazards among the blocks to copy: one naming another as a parent, overlaps.
+fn among_copied(blocks: &mut [PlannedBlock]) {
+    let copy_ix: Vec<usize> = (0..blocks.len())
+        .filter(|&i| blocks[i].action == Action::Copy)
+        .collect();
+    let mut parent_of: BTreeMap<String, String> = BTreeMap::new();
+    for &i in &copy_ix {
+        if let Some(m) = &blocks[i].meta {
+            for p in &m.compaction.parents {
+                parent_of.insert(p.ulid.clone(), blocks[i].ulid.clone());
+            }
+        }
+    }
+    for &i in &copy_ix {
+        if let Some(child) = parent_of.get(&blocks[i].ulid) {
+            let msg = format!(
+                "block {child}, also copied, names it as a compaction parent: Prometheus would delete it at once"
+            );
+            blocks[i].refuse(Reason::new("deleted_as_parent", msg));
+        }
+    }
+    for a in 0..copy_ix.len() {
+        for c in a + 1..copy_ix.len() {
+            let (i, j) = (copy_ix[a], copy_ix[c]);
+            let (Some(mi), Some(mj)) = (&blocks[i].meta, &blocks[j].meta) else {
+                continue;
+            };
+            if overlaps((mi.min_time, mi.max_time), (mj.min_time, mj.max_time)) {
+                let msg = format!(
+                    "overlaps {} from the same source: Prometheus will merge them by vertical compaction",
+                    blocks[j].ulid
+                );
+                blocks[i].warnings.push(Reason::new("source_overlap", msg));
+            }
+        }
+    }
+}
+
+/// Time retention relative to the newest block (Prometheus' rule): copied
+/// blocks deleted at once are refused; target blocks pushed out are noticed.
+fn retention(
+    blocks: &mut [PlannedBlock],
+    target_blocks: &[TargetBlock],
+    opts: &CopyOptions,
+    notices: &mut Vec<Reason>,
+) {
+    // Retention: the newest maxTime among target blocks and blocks copied;
+    // a block whose maxTime is a retention or more older is deleted at once.
+    let retention = opts.retention.unwrap_or(DEFAULT_RETENTION_MS);
+    if opts.retention.is_none() {
+        notices.push(Reason::new(
+            "retention_default",
+            "retention checked against Prometheus' default of 15d; pass --retention with the target's --storage.tsdb.retention.time",
+        ));
+    }
+    if retention > 0 {
+        let newest = blocks
+            .iter()
+            .filter(|b| b.action == Action::Copy)
+            .filter_map(|b| b.meta.as_ref().map(|m| m.max_time))
+            .chain(
+                target_blocks
+                    .iter()
+                    .filter_map(|t| t.meta.as_ref().map(|m| m.max_time)),
+            )
+            .max();
+        if let Some(newest) = newest {
+            for b in blocks.iter_mut() {
+                if b.action != Action::Copy {
+                    continue;
+                }
+                let Some(m) = &b.meta else { continue };
+                if newest - m.max_time >= retention {
+                    let msg = format!(
+                        "maxTime {} is {} or more older than the newest block's maxTime {}: retention deletes it at once",
+                        ts(m.max_time),
+                        crate::gofmt::duration_ms(retention),
+                        ts(newest)
+                    );
+                    b.refuse(Reason::new("retention", msg));
+                }
+            }
+            // Recompute with only the blocks still copied: target blocks pushed out.
+            let newest_copied = blocks
+                .iter()
+                .filter(|b| b.action == Action::Copy)
+                .filter_map(|b| b.meta.as_ref().map(|m| m.max_time))
+                .max();
+            if let Some(nc) = newest_copied {
+                for t in target_blocks {
+                    let Some(tm) = &t.meta else { continue };
+                    let newest_before = target_blocks
+                        .iter()
+                        .filter_map(|t| t.meta.as_ref().map(|m| m.max_time))
+                        .max()
+                        .unwrap_or(i64::MIN);
+                    if nc - tm.max_time >= retention && newest_before - tm.max_time < retention {
+                        notices.push(Reason::new(
+                            "dst_retention",
+                            format!(
+                                "target block {} (maxTime {}) falls out of the retention of {} once the copied blocks are loaded: Prometheus will delete it",
+                                t.ulid,
+                                ts(tm.max_time),
+                                crate::gofmt::duration_ms(retention)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn nearest_existing(p: &Path) -> Option<PathBuf> {
+    let mut p = p;
+    loop {
+        if p.as_os_str().is_empty() {
+            return Some(PathBuf::from("."));
+        }
+        if p.exists() {
+            return Some(p.to_path_buf());
+        }
+        p = p.parent()?;
+    }
+}
+
+fn writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// `None` if `dst` holds exactly the files of `src` (`files`) with the same
+/// sizes and CRC32C; else a short description of the first difference.
+fn same_content(
+    src: &Path,
+    dst: &Path,
+    files: &[BlockFile],
+) -> std::result::Result<Option<String>, Error> {
+    let theirs = block_files(dst)?;
+    let mine: BTreeMap<&Path, u64> = files.iter().map(|f| (f.rel.as_path(), f.size)).collect();
+    let other: BTreeMap<&Path, u64> = theirs.iter().map(|f| (f.rel.as_path(), f.size)).collect();
+    if mine.keys().ne(other.keys()) {
+        return Ok(Some("different file list".into()));
+    }
+    for (rel, size) in &mine {
+        if other.get(rel) != Some(size) {
+            return Ok(Some(format!("{} differs in size", rel.display())));
+        }
+    }
+    let diff = files
+        .par_iter()
+        .map(|f| -> std::result::Result<Option<String>, Error> {
+            let (a, b) = (src.join(&f.rel), dst.join(&f.rel));
+            if same_inode(&a, &b) {
+                return Ok(None);
+            }
+            let da = fsops::digest(&a).map_err(|e| Error::io(&a, e))?;
+            let db = fsops::digest(&b).map_err(|e| Error::io(&b, e))?;
+            Ok((da != db).then(|| format!("{} differs in content", f.rel.display())))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(diff.into_iter().flatten().next())
+}
+
+fn same_inode(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}

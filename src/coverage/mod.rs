@@ -1,0 +1,468 @@
+//! `promsnap coverage`: the data-loss window of an admin-API snapshot plus a
+//! remote-write replica ("master" → "slave"), computed from files.
+//!
+//! The model is `shared/LOSS-MODEL.md`: the snapshot covers up to `C_snap`
+//! (the head block's end, or the last block boundary with `skip_head`); a
+//! slave opened on it rejects older samples; the master's remote-write reader
+//! stalls at its start position while the slave is down, and is overtaken
+//! when a head compaction's WAL truncation deletes the segment after its own.
+//!
+//! ```no_run
+//! use promsnap::coverage::{CoverageOptions, coverage};
+//! let opts = CoverageOptions { slave_up: Some(1_795_600_000_000), ..Default::default() };
+//! let report = coverage("snapshots/20261125T091234Z-788eafc011a10c98".as_ref(), &opts)?;
+//! for w in &report.loss_windows {
+//!     println!("{:?} {}..{} {}", w.cause, w.from, w.to, w.why);
+//! }
+//! # Ok::<(), promsnap::error::Error>(())
+//! ```
+
+pub mod model;
+pub mod snapshot;
+pub mod wal;
+pub(crate) mod walread;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use model::{Cause, Certainty, Deadline, LossWindow};
+pub use snapshot::{BlockSpan, Overlap, SnapshotInfo, Source};
+pub use wal::{SegmentKind, SegmentRange, WalView};
+
+/// A half-open time range `[from, to)` in Unix ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// Start (inclusive).
+    pub from: i64,
+    /// End (exclusive).
+    pub to: i64,
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Information.
+    Note,
+    /// Worth a look; the answer still holds.
+    Warning,
+    /// Damaged or unusable input; the answer is partial.
+    Error,
+}
+
+/// A problem or remark about the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Severity.
+    pub severity: Severity,
+    /// Plain words.
+    pub message: String,
+}
+
+impl Finding {
+    /// A note.
+    pub fn note(message: String) -> Self {
+        Finding {
+            severity: Severity::Note,
+            message,
+        }
+    }
+    /// A warning.
+    pub fn warning(message: String) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            message,
+        }
+    }
+    /// An error.
+    pub fn error(message: String) -> Self {
+        Finding {
+            severity: Severity::Error,
+            message,
+        }
+    }
+}
+
+/// What `coverage` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct CoverageOptions {
+    /// Block range override (ms).
+    pub block_range: Option<i64>,
+    /// The master's data dir or `wal/` copy.
+    pub master: Option<PathBuf>,
+    /// When the master dir was observed (ms); default: its newest mtime.
+    pub observed_at: Option<i64>,
+    /// Slave ready time (ms).
+    pub slave_up: Option<i64>,
+    /// Remote write start on the master (ms).
+    pub rw_start: Option<i64>,
+    /// Slave data dir.
+    pub slave: Option<PathBuf>,
+    /// Scrape interval override (ms); default: inferred from the newest block.
+    pub scrape_interval: Option<i64>,
+}
+
+/// The master WAL part of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct WalPart {
+    /// The WAL as read.
+    #[serde(flatten)]
+    pub view: WalView,
+    /// True if the samples just after `C_snap` are still in a live segment
+    /// (not only in a checkpoint) at `observed_at`.
+    pub coverage_end_in_live_segment: Option<bool>,
+}
+
+/// What the slave's data dir shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlavePart {
+    /// The directory.
+    pub path: PathBuf,
+    /// Snapshot blocks missing from it (slave retention deleted them? L8).
+    pub missing_snapshot_blocks: Vec<String>,
+    /// The slave's own blocks (not from the snapshot).
+    pub own_blocks: Vec<BlockSpan>,
+    /// Earliest sample time in the slave's own blocks (ms).
+    pub first_received: Option<i64>,
+}
+
+/// The whole answer; its JSON form is documented in the README.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageReport {
+    /// Snapshot directory.
+    pub snapshot: PathBuf,
+    /// Snapshot wall time (ms).
+    pub snapshot_time: Option<i64>,
+    /// Where it came from (directory name / head block ULID).
+    pub snapshot_time_source: Source,
+    /// `C_snap` (ms): the slave's minValidTime.
+    pub coverage_end: Option<i64>,
+    /// Slave ready time as given (ms).
+    pub slave_up: Option<i64>,
+    /// Remote write start as given (ms); absent: assumed before the snapshot.
+    pub rw_start: Option<i64>,
+    /// Master block range `R` (ms).
+    pub block_range: i64,
+    /// Where `block_range` came from.
+    pub block_range_source: Source,
+    /// True if the snapshot has a head block (`skip_head` not used).
+    pub head_included: bool,
+    /// The head block.
+    pub head_block: Option<BlockSpan>,
+    /// Blocks by minTime.
+    pub blocks: Vec<BlockSpan>,
+    /// Holes between blocks.
+    pub holes: Vec<Span>,
+    /// Overlapping blocks.
+    pub overlaps: Vec<Overlap>,
+    /// The slave's first block.
+    pub first_slave_block: Option<Span>,
+    /// Compaction delay calibrated from level-1 ULIDs (ms).
+    pub compaction_delay: Option<i64>,
+    /// Scrape interval used for the boundary slivers (ms).
+    pub scrape_interval: i64,
+    /// Forecast master head compactions / WAL truncations (ms).
+    pub next_truncations: Vec<i64>,
+    /// The master WAL, when `--master` was given.
+    pub wal: Option<WalPart>,
+    /// The catch-up deadline (absent without a coverage end).
+    pub deadline: Option<Deadline>,
+    /// Loss windows, sorted.
+    pub loss_windows: Vec<LossWindow>,
+    /// What no file tells and was assumed.
+    pub assumptions: Vec<String>,
+    /// Plain-words verdict (with `--slave-up`).
+    pub verdict: Option<String>,
+    /// The slave's side, with `--slave`.
+    pub slave: Option<SlavePart>,
+    /// Problems found in the input.
+    pub findings: Vec<Finding>,
+}
+
+impl CoverageReport {
+    /// True if any finding is an error (exit code 1).
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Computes the report. Errors only when the snapshot path is unusable;
+/// bad blocks and WAL damage become findings and a partial answer.
+pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
+    for (name, t) in [
+        ("--observed-at", opts.observed_at),
+        ("--slave-up", opts.slave_up),
+        ("--rw-start", opts.rw_start),
+    ] {
+        if let Some(t) = t
+            && !plausible(t)
+        {
+            return Err(crate::error::Error::Usage(format!(
+                "{name} {t}: not a plausible time (Unix ms within ±10^13)"
+            )));
+        }
+    }
+    for (name, d) in [
+        ("--block-range", opts.block_range),
+        ("--scrape-interval", opts.scrape_interval),
+    ] {
+        if let Some(d) = d
+            && !(1..=PLAUSIBLE_MS / 100).contains(&d)
+        {
+            return Err(crate::error::Error::Usage(format!(
+                "{name}: must be positive and under about 3 years"
+            )));
+        }
+    }
+    let snap = snapshot::analyze(snapshot, opts.block_range)?;
+    let mut findings = snap.findings.clone();
+    let mut assumptions = Vec::new();
+    let r = snap.block_range;
+    let scrape_interval = match (opts.scrape_interval, snap.scrape_interval) {
+        (Some(s), _) => s,
+        (None, Some(s)) => s,
+        (None, None) => {
+            assumptions
+                .push("scrape interval not inferable from the newest block: 15s assumed".into());
+            15_000
+        }
+    };
+
+    let wal = opts
+        .master
+        .as_ref()
+        .and_then(|m| match wal::read_wal(m, opts.observed_at) {
+            Ok(v) => {
+                for f in &v.findings {
+                    findings.push(Finding::error(format!("master WAL: {f}")));
+                }
+                Some(v)
+            }
+            Err(e) => {
+                findings.push(Finding::error(format!(
+                    "master WAL {} unreadable: {e}; answering from the snapshot alone",
+                    m.display()
+                )));
+                None
+            }
+        });
+
+    let snapshot_time = snap.snapshot_time;
+    let mut out = None;
+    if let (Some(c), Some(hmin)) = (snap.coverage_end, snap.head_min) {
+        let t_snap = snapshot_time.unwrap_or(c);
+        if snapshot_time.is_none() {
+            assumptions.push(
+                "snapshot time unknown (no snapshot directory name, no head block): taken as the coverage end".into(),
+            );
+        }
+        let mut inp = model::ModelInput::new(r, c, hmin, t_snap);
+        inp.head_included = snap.head_included;
+        inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
+        inp.rw_start = opts.rw_start;
+        inp.slave_up = opts.slave_up;
+        inp.wal = wal.clone();
+        inp.scrape_interval = scrape_interval;
+        inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
+        inp.series = snap
+            .head_block
+            .as_ref()
+            .or(snap.blocks.last())
+            .map(|b| b.num_series);
+        if snap.compaction_delay.is_none() {
+            assumptions.push(
+                "master compaction phase not calibrated (no level-1 block besides the head block): block writes \
+                 assumed exactly 1.5R after each block start"
+                    .into(),
+            );
+        }
+        out = Some(model::compute(&inp));
+    }
+    let wal_part = wal.map(|view| {
+        let live = snap.coverage_end.map(|c| view.live_at(c));
+        WalPart {
+            view,
+            coverage_end_in_live_segment: live,
+        }
+    });
+    let slave = opts
+        .slave
+        .as_ref()
+        .map(|s| slave_part(s, &snap, &mut findings));
+    let (next_truncations, deadline, loss_windows, verdict) = match out {
+        Some(o) => {
+            assumptions.extend(o.assumptions);
+            (o.truncations, Some(o.deadline), o.loss_windows, o.verdict)
+        }
+        None => (Vec::new(), None, Vec::new(), None),
+    };
+    Ok(CoverageReport {
+        snapshot: snapshot.to_path_buf(),
+        snapshot_time,
+        snapshot_time_source: snap.snapshot_time_source,
+        coverage_end: snap.coverage_end,
+        slave_up: opts.slave_up,
+        rw_start: opts.rw_start,
+        block_range: r,
+        block_range_source: snap.block_range_source,
+        head_included: snap.head_included,
+        head_block: snap.head_block,
+        blocks: snap.blocks,
+        holes: snap.holes,
+        overlaps: snap.overlaps,
+        first_slave_block: snap.first_slave_block,
+        compaction_delay: snap.compaction_delay,
+        scrape_interval,
+        next_truncations,
+        wal: wal_part,
+        deadline,
+        loss_windows,
+        assumptions,
+        verdict,
+        slave,
+        findings,
+    })
+}
+
+fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> SlavePart {
+    let mut part = SlavePart {
+        path: dir.to_path_buf(),
+        missing_snapshot_blocks: Vec::new(),
+        own_blocks: Vec::new(),
+        first_received: None,
+    };
+    match snapshot::analyze(dir, Some(snap.block_range)) {
+        Ok(s) => {
+            for b in &snap.blocks {
+                if !s.blocks.iter().any(|x| x.ulid == b.ulid) {
+                    part.missing_snapshot_blocks.push(b.ulid.clone());
+                }
+            }
+            if !part.missing_snapshot_blocks.is_empty() {
+                findings.push(Finding::warning(format!(
+                    "{} snapshot block(s) are not in the slave (retention deleted them, or they were compacted \
+                     into larger blocks: L8 if the former)",
+                    part.missing_snapshot_blocks.len()
+                )));
+            }
+            part.own_blocks = s
+                .blocks
+                .into_iter()
+                .filter(|b| !snap.blocks.iter().any(|x| x.ulid == b.ulid))
+                .collect();
+            part.first_received = part.own_blocks.iter().map(|b| b.min_time).min();
+        }
+        Err(e) => findings.push(Finding::error(format!("slave dir unreadable: {e}"))),
+    }
+    part
+}
+
+/// Times beyond ±10¹³ ms (about ±316 years around 1970) are not taken as
+/// real: they come from damaged files or typos, and would overflow the
+/// arithmetic.
+pub const PLAUSIBLE_MS: i64 = 10_000_000_000_000;
+
+/// True for a time `coverage` can reason about.
+pub fn plausible(t: i64) -> bool {
+    (-PLAUSIBLE_MS..=PLAUSIBLE_MS).contains(&t)
+}
+
+/// Unix ms as RFC 3339 UTC (`2026-11-25T09:12:34.511Z`; `.000` omitted).
+pub fn fmt_time(ms: i64) -> String {
+    if ms == i64::MAX {
+        return "never".into();
+    }
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
+    if frac == 0 {
+        format!("{base}Z")
+    } else {
+        format!("{base}.{frac:03}Z")
+    }
+}
+
+/// A duration in ms as `1h2m3.5s` (`-` prefix when negative).
+pub fn fmt_dur(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let neg = ms < 0;
+    let mut v = ms.unsigned_abs();
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    let d = v / 86_400_000;
+    v %= 86_400_000;
+    let h = v / 3_600_000;
+    v %= 3_600_000;
+    let m = v / 60_000;
+    v %= 60_000;
+    if d > 0 {
+        s.push_str(&format!("{d}d"));
+    }
+    if h > 0 {
+        s.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        s.push_str(&format!("{m}m"));
+    }
+    if v > 0 {
+        if v.is_multiple_of(1000) {
+            s.push_str(&format!("{}s", v / 1000));
+        } else if v < 1000 && d == 0 && h == 0 && m == 0 {
+            s.push_str(&format!("{v}ms"));
+        } else {
+            let t = format!("{:.3}", v as f64 / 1000.0);
+            s.push_str(t.trim_end_matches('0').trim_end_matches('.'));
+            s.push('s');
+        }
+    }
+    s
+}
+
+/// Inverse of [`days_from_civil`].
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::days_from_civil;
+
+    #[test]
+    fn times_and_durations() {
+        assert_eq!(fmt_time(1_795_597_954_000), "2026-11-25T09:12:34Z");
+        assert_eq!(fmt_time(1_795_597_954_511), "2026-11-25T09:12:34.511Z");
+        assert_eq!(fmt_time(0), "1970-01-01T00:00:00Z");
+        for d in [0, 1, 59, 60, 365, 11_017, 20_000, -1, -800] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+        assert_eq!(fmt_dur(6 * 60_000), "6m");
+        assert_eq!(fmt_dur(7_500_000), "2h5m");
+        assert_eq!(fmt_dur(1_500), "1.5s");
+        assert_eq!(fmt_dur(250), "250ms");
+        assert_eq!(fmt_dur(-61_000), "-1m1s");
+    }
+}

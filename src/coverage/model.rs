@@ -1,0 +1,608 @@
+//! The loss-window calculator: pure arithmetic over named timestamps
+//! (`shared/LOSS-MODEL.md` §2), no I/O.
+//!
+//! Inputs are what the snapshot's files tell (`C_snap`, the head min, the
+//! block range, the compaction phase), optionally the master's WAL segment
+//! ranges at some observation time, and the operator's times (remote write
+//! start, slave ready). Output: the next master truncations, the deadline by
+//! which the slave must be caught up, and the loss windows with their causes.
+
+use serde::Serialize;
+
+use super::wal::{WalView, simulate_overtake};
+
+/// One second in ms.
+pub const SECOND: i64 = 1_000;
+/// One minute in ms.
+pub const MINUTE: i64 = 60 * SECOND;
+
+/// A loss cause of `LOSS-MODEL.md` §2.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Cause {
+    /// Gap between the snapshot and the start of remote write.
+    L1,
+    /// WAL truncation overtook the stalled remote-write reader.
+    L2,
+    /// PRW 1.0 batch poisoning at the snapshot boundary.
+    L3,
+    /// Isolation race: samples committed after the snapshot read the head.
+    L4,
+    /// `sample_age_limit`.
+    L5,
+    /// Master restart or remote_write config change before catch-up.
+    L6,
+    /// Non-recoverable receiver answers (404, 413, 429, ...).
+    L7,
+    /// Slave retention.
+    L8,
+    /// Native histograms not sent.
+    L9,
+    /// Version bug (2.51.0–2.53.0).
+    L10,
+}
+
+/// How sure a window is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Certainty {
+    /// Follows from the files and the given times.
+    Expected,
+    /// An upper bound: at most this is lost, possibly nothing (boundary slivers).
+    Bound,
+    /// Depends on something no file tells (catch-up speed, WAL regime).
+    Risk,
+}
+
+/// A time range of samples that the slave will not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LossWindow {
+    /// L1 … L10.
+    pub cause: Cause,
+    /// First lost sample time, inclusive (Unix ms).
+    pub from: i64,
+    /// Last lost sample time, inclusive (Unix ms): the latest the window can end.
+    pub to: i64,
+    /// The earliest the window can end, when its end is uncertain (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_earliest: Option<i64>,
+    /// How sure the window is.
+    pub certainty: Certainty,
+    /// Why, in plain words.
+    pub why: String,
+}
+
+/// The deadline by which the slave must be up and caught up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    /// The first master truncation that overtakes a watcher still stalled at
+    /// `watcher_position` (Unix ms). Conservative: the earliest candidate.
+    pub at: i64,
+    /// The latest candidate when the WAL regime is unknown (Unix ms).
+    pub latest: i64,
+    /// The stall position assumed: the oldest sample not yet sent (Unix ms).
+    pub watcher_position: i64,
+    /// `wal` (simulated on the master's real segments), `high_volume` or
+    /// `low_volume` (closed forms of §2.5), or `already_overtaken`.
+    pub basis: String,
+    /// Plain words.
+    pub why: String,
+}
+
+/// What the calculator needs.
+#[derive(Debug, Clone)]
+pub struct ModelInput {
+    /// Master block range `R` (ms).
+    pub block_range: i64,
+    /// `C_snap`: the snapshot's coverage end = the slave's minValidTime.
+    pub coverage_end: i64,
+    /// Head min at the snapshot (`H_min`), or `B_last` with `skip_head`.
+    pub head_min: i64,
+    /// True if the snapshot holds a head block.
+    pub head_included: bool,
+    /// Snapshot wall time.
+    pub snapshot_time: i64,
+    /// Compaction delay `δ` after the `1.5 R` trigger (calibrated from ULIDs).
+    pub compaction_delay: i64,
+    /// Remote write start (`T_ws`); `None`: assumed just before the snapshot.
+    pub rw_start: Option<i64>,
+    /// Slave ready time.
+    pub slave_up: Option<i64>,
+    /// The master WAL as observed, for the exact truncation simulation.
+    pub wal: Option<WalView>,
+    /// Scrape interval of the master (ms), for the boundary slivers.
+    pub scrape_interval: i64,
+    /// Longest scrape timeout (ms), for L4.
+    pub scrape_timeout: i64,
+    /// Remote write `max_backoff` (5 s by default).
+    pub max_backoff: i64,
+    /// Wait of the WAL watcher before it restarts after an error (5 s).
+    pub restart_delay: i64,
+    /// Series the master scrapes (the head block's numSeries), for L3.
+    pub series: Option<u64>,
+    /// The oldest sample of the snapshot (its oldest block's minTime): no
+    /// compaction happened before `first_sample + 1.5R`.
+    pub first_sample: Option<i64>,
+    /// `max_samples_per_send × max_shards` of the queue: 500 × 200 before
+    /// v2.44, 2000 × 50 since; 100 000 either way.
+    pub queue_span_samples: u64,
+    /// How often the queue reshards (10 s) plus its `batch_send_deadline` (5 s).
+    pub reshard_and_flush: i64,
+    /// Time to drain the rest of the overtaken reader's segment (10 s).
+    pub drain_allowance: i64,
+}
+
+impl ModelInput {
+    /// Defaults for the sender's constants.
+    pub fn new(block_range: i64, coverage_end: i64, head_min: i64, snapshot_time: i64) -> Self {
+        ModelInput {
+            block_range,
+            coverage_end,
+            head_min,
+            head_included: true,
+            snapshot_time,
+            compaction_delay: 0,
+            rw_start: None,
+            slave_up: None,
+            wal: None,
+            scrape_interval: 15 * SECOND,
+            scrape_timeout: 10 * SECOND,
+            max_backoff: 5 * SECOND,
+            restart_delay: 5 * SECOND,
+            series: None,
+            first_sample: None,
+            queue_span_samples: 100_000,
+            reshard_and_flush: 15 * SECOND,
+            drain_allowance: 10 * SECOND,
+        }
+    }
+}
+
+/// What the calculator found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelOutput {
+    /// Forecast master head compactions + WAL truncations (Unix ms), from the
+    /// first one after the watcher's stall position.
+    pub truncations: Vec<i64>,
+    /// The catch-up deadline.
+    pub deadline: Deadline,
+    /// The loss windows (the union is the loss), sorted by `from`.
+    pub loss_windows: Vec<LossWindow>,
+    /// What was assumed because no file tells it.
+    pub assumptions: Vec<String>,
+    /// Plain-words verdict (present when `slave_up` was given).
+    pub verdict: Option<String>,
+}
+
+/// Head compactions (each followed by a WAL truncation) at or after `after`:
+/// the block `[kR, kR+R)` is written when the head reaches `kR + 1.5R`, plus
+/// the compaction delay. The first block after a fresh start begins at the
+/// head min itself; later ones are aligned.
+pub fn truncation_times(head_min: i64, r: i64, delay: i64, after: i64, n: usize) -> Vec<i64> {
+    let mut out = Vec::with_capacity(n);
+    if r <= 0 {
+        return out;
+    }
+    let mut aligned = head_min.div_euclid(r) * r;
+    // A head min a little past a grid line is the first sample's phase, not
+    // a fresh start.
+    let head_min = if head_min - aligned <= r / 10 {
+        aligned
+    } else {
+        head_min
+    };
+    if head_min != aligned {
+        aligned = head_min.div_euclid(r) * r;
+    }
+    // Grid of compaction times: aligned + (k + 1.5) R + delay, k ∈ ℤ; the
+    // head-min special case only moves k = 0 when head_min is unaligned.
+    let base = aligned + r + r / 2 + delay;
+    let mut k = (after - base).div_euclid(r);
+    while out.len() < n {
+        let t = base + k * r;
+        let t = if k == 0 && head_min != aligned {
+            head_min + r + r / 2 + delay
+        } else {
+            t
+        };
+        // A fresh start (unaligned head min) had no compaction before it.
+        if t >= after && (k >= 0 || head_min == aligned) {
+            out.push(t);
+        }
+        k += 1;
+    }
+    out
+}
+
+/// High-volume rule (§2.5): the first truncation later than `R/2` after `t_b`.
+fn deadline_high_volume(truncs: &[i64], t_b: i64, r: i64) -> Option<i64> {
+    truncs
+        .iter()
+        .copied()
+        .find(|&tc| tc > t_b && tc - t_b > r / 2)
+}
+
+/// Low-volume rule (≤ 1 segment per R): segments rotate only at truncations;
+/// the watcher's segment starts at the last truncation ≤ `t_b`, and is
+/// overtaken by the 4th or 5th truncation after that (checkpoint parity).
+fn deadline_low_volume(truncs: &[i64], t_b: i64) -> Option<(i64, i64)> {
+    let after: Vec<i64> = truncs.iter().copied().filter(|&t| t > t_b).collect();
+    Some((*after.get(3)?, *after.get(4)?))
+}
+
+/// Runs the calculator.
+pub fn compute(inp: &ModelInput) -> ModelOutput {
+    let r = inp.block_range.max(1);
+    let c = inp.coverage_end;
+    let mut assumptions = Vec::new();
+    let mut windows = Vec::new();
+
+    let t_ws = match inp.rw_start {
+        Some(t) => t,
+        None => {
+            assumptions.push(
+                "remote write to the slave was already running before the snapshot and was not restarted \
+                 (no --rw-start): the stall position is taken as just before the coverage end; an earlier \
+                 start can only bring the deadline forward"
+                    .to_string(),
+            );
+            c.min(inp.snapshot_time) - 1
+        }
+    };
+    assumptions.push(
+        "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
+    );
+    assumptions.push(
+        "not modelled, none assumed: L5 (sample_age_limit), L7 (404/413/429 answers: the slave must run with \
+         --web.enable-remote-write-receiver), L9 (native histograms need send_native_histograms), L10 (masters \
+         v2.51.0–v2.53.0 skip samples after a long stall)"
+            .to_string(),
+    );
+    assumptions.push(format!(
+        "master not restarted and its remote_write block unchanged until the slave has caught up; \
+         default queue backoff (max {}s) and watcher restart delay ({}s)",
+        inp.max_backoff / SECOND,
+        inp.restart_delay / SECOND
+    ));
+
+    // L1: remote write started after the coverage end.
+    if t_ws >= c {
+        windows.push(LossWindow {
+            cause: Cause::L1,
+            from: c,
+            to: t_ws,
+            to_earliest: None,
+            certainty: Certainty::Expected,
+            why: format!(
+                "remote write started at or after the snapshot's coverage end: the watcher never sends \
+                 samples older than its start{}",
+                if inp.head_included {
+                    ""
+                } else {
+                    "; without the head block (skip_head) the snapshot ends at the last block boundary"
+                }
+            ),
+        });
+    }
+
+    // The watcher stalls at t_b (the queue's few thousand buffered samples are
+    // negligible) from the start of remote write until the slave is up.
+    let t_b = t_ws;
+    let truncs_from = t_b.min(inp.snapshot_time);
+    let mut truncations = truncation_times(inp.head_min, r, inp.compaction_delay, truncs_from, 12);
+    // A master that started (fresh) at `first_sample` wrote its first block
+    // 1.5 R later and none before; its later blocks are on the grid.
+    if let Some(m0) = inp.first_sample {
+        let aligned = m0.div_euclid(r) * r;
+        if m0 - aligned > r / 10 {
+            let first = m0 + r + r / 2 + inp.compaction_delay;
+            let grid_from = aligned + r + r + r / 2;
+            truncations.retain(|&t| t >= grid_from);
+            if first >= truncs_from {
+                truncations.insert(0, first);
+            }
+        } else {
+            truncations.retain(|&t| t >= m0 + r + r / 2);
+        }
+    }
+
+    // Deadline: exact on the real WAL if we have it, closed forms otherwise.
+    let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
+    let deadline = match &inp.wal {
+        Some(wal) => {
+            let sim = simulate_overtake(wal, t_b, &truncations, r);
+            assumptions.extend(sim.assumptions.iter().cloned());
+            let d = sim.overtaken_at.unwrap_or(i64::MAX);
+            if let Some(at) = sim.overtaken_at {
+                overtake = Some((at, c, sim.watcher_segment_end));
+            }
+            Deadline {
+                at: d,
+                latest: d,
+                watcher_position: t_b,
+                basis: if sim.already {
+                    "already_overtaken".into()
+                } else {
+                    "wal".into()
+                },
+                why: sim.why,
+            }
+        }
+        None => {
+            let hi = deadline_high_volume(&truncations, t_b, r).unwrap_or(i64::MAX);
+            let lo = deadline_low_volume(&truncations, t_b).map_or(i64::MAX, |(_, b)| b);
+            assumptions.push(
+                "no master WAL given (--master): the deadline uses the high-volume rule (many WAL segments per \
+                 block range); a small master (under one segment per block range) tolerates up to `latest`"
+                    .into(),
+            );
+            if inp.slave_up.is_some_and(|u| u >= hi) {
+                overtake = Some((hi, c, None));
+            }
+            Deadline {
+                at: hi,
+                latest: lo.max(hi),
+                watcher_position: t_b,
+                basis: "high_volume".into(),
+                why: "the first master truncation more than R/2 after the stall position deletes the segments \
+                      after the watcher's; low-volume masters are overtaken 3R–5R after it"
+                    .to_string(),
+            }
+        }
+    };
+
+    // L2: the slave comes up after the overtaking truncation.
+    if let (Some((d, _, seg_end)), Some(up)) = (overtake, inp.slave_up)
+        && up >= d
+    {
+        let restart_from = up.max(d);
+        let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_ws + 1);
+        // Up to one backoff until the queue's retry reaches the slave, the
+        // drain of the rest of the reader's segment (all out of bounds, sent
+        // as fast as the queue goes: within one 10 s reshard period in the
+        // real runs), then the watcher's restart delay.
+        let to = restart_from + inp.max_backoff + inp.drain_allowance + inp.restart_delay;
+        let to_earliest = restart_from + inp.restart_delay;
+        if to >= from {
+            windows.push(LossWindow {
+                cause: Cause::L2,
+                from,
+                to,
+                to_earliest: Some(to_earliest),
+                certainty: if inp.wal.is_some() {
+                    Certainty::Expected
+                } else {
+                    Certainty::Risk
+                },
+                why: format!(
+                    "the master's WAL truncation at {} deleted the segment after the one the stalled remote-write \
+                     reader was in; once the slave is up the reader finishes its segment, fails to open the next, \
+                     waits {}s and restarts from 'now': everything after its segment up to the restart is never sent \
+                     (the restart comes after the queue's retry backoff and the drain of that segment)",
+                    crate::coverage::fmt_time(d),
+                    inp.restart_delay / SECOND
+                ),
+            });
+        }
+    }
+    let l2 = windows.iter().any(|w| w.cause == Cause::L2);
+    let l1 = windows.iter().any(|w| w.cause == Cause::L1);
+
+    // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
+    if !l1 && !l2 && t_ws < c {
+        // Each shard's request that crosses C_snap is refused whole. A shard
+        // holds series/shards series, so one batch spans up to
+        // max_samples_per_send·shards/series scrapes; and it cannot hold
+        // samples newer than the catch-up (backoff + reshard + flush after up).
+        let scrapes = inp
+            .series
+            .filter(|&n| n > 0)
+            .map(|n| inp.queue_span_samples.div_ceil(n).max(1) as i64);
+        let by_batches = scrapes.map(|k| k.saturating_mul(inp.scrape_interval));
+        let by_catchup = inp
+            .slave_up
+            .map(|u| u.max(c) + inp.max_backoff + inp.reshard_and_flush + inp.drain_allowance - c);
+        let extent = match (by_batches, by_catchup) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => inp.scrape_interval,
+        }
+        .max(inp.scrape_interval);
+        windows.push(LossWindow {
+            cause: Cause::L3,
+            from: c,
+            to: c + extent,
+            to_earliest: None,
+            certainty: Certainty::Bound,
+            why: format!(
+                "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+                 is refused whole (400) and dropped: one such batch per shard, for the series of that shard; with \
+                 {} series a batch spans up to {} (max_samples_per_send × max_shards = {} samples), and no more than \
+                 the catch-up after the slave is up",
+                inp.series.map_or("an unknown number of".into(), |n| n.to_string()),
+                by_batches.map_or("?".into(), crate::coverage::fmt_dur),
+                inp.queue_span_samples
+            ),
+        });
+        if inp.head_included {
+            windows.push(LossWindow {
+                cause: Cause::L4,
+                from: c - inp.scrape_timeout,
+                to: c - 1,
+                to_earliest: None,
+                certainty: Certainty::Bound,
+                why: "samples of scrapes still being committed when the snapshot read the head carry timestamps \
+                      before its end: neither in the snapshot nor accepted by the slave (only with several \
+                      targets or rules whose commits interleave)"
+                    .into(),
+            });
+        }
+    }
+    windows.sort_by_key(|w| (w.from, w.to));
+
+    let verdict = inp.slave_up.map(|up| verdict(&windows, up, &deadline, c));
+    ModelOutput {
+        truncations,
+        deadline,
+        loss_windows: windows,
+        assumptions,
+        verdict,
+    }
+}
+
+fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
+    use crate::coverage::{fmt_dur, fmt_time};
+    let real: Vec<&LossWindow> = windows
+        .iter()
+        .filter(|w| w.certainty != Certainty::Bound)
+        .collect();
+    if real.is_empty() {
+        let sliver = windows.iter().map(|w| w.to - w.from + 1).max().unwrap_or(0);
+        let mut s = format!(
+            "No real loss: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
+             remote-write reader ({}), so everything after the coverage end {} is re-sent.",
+            fmt_time(up),
+            if d.at == i64::MAX {
+                "not within the forecast".to_string()
+            } else {
+                fmt_time(d.at)
+            },
+            fmt_time(c)
+        );
+        if sliver > 0 {
+            s.push_str(&format!(
+                " At most a sliver of {} at the boundary may be missing for some series (L3/L4).",
+                fmt_dur(sliver)
+            ));
+        }
+        if d.at != i64::MAX {
+            s.push_str(&format!(
+                " The slave must be caught up before {} ({} after it is up).",
+                fmt_time(d.at),
+                fmt_dur(d.at - up)
+            ));
+        }
+        s
+    } else {
+        let total: i64 = real.iter().map(|w| w.to - w.from + 1).sum();
+        let parts: Vec<String> = real
+            .iter()
+            .map(|w| {
+                format!(
+                    "{:?} {} → {} ({})",
+                    w.cause,
+                    fmt_time(w.from),
+                    fmt_time(w.to),
+                    fmt_dur(w.to - w.from + 1)
+                )
+            })
+            .collect();
+        format!(
+            "Loss expected: about {} of samples after the coverage end: {}.",
+            fmt_dur(total),
+            parts.join("; ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000;
+    const M: i64 = MINUTE;
+    // A day on an even UTC hour, far from the epoch.
+    const DAY: i64 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+
+    fn seed(rw: Option<i64>, snap: i64, up: i64) -> ModelOutput {
+        // Blocks every 2 h on even hours; head min 00:00; C_snap = snapshot.
+        let mut inp = ModelInput::new(2 * H, snap, DAY, snap);
+        inp.series = Some(100_000);
+        inp.rw_start = rw;
+        inp.slave_up = Some(up);
+        compute(&inp)
+    }
+
+    #[test]
+    fn truncations_on_odd_hours() {
+        let t = truncation_times(DAY, 2 * H, 0, DAY, 3);
+        assert_eq!(t, vec![DAY + H, DAY + 3 * H, DAY + 5 * H]);
+        // Unaligned fresh start at 00:30: first block written at 03:30, then 05:00.
+        let t = truncation_times(DAY + 30 * M, 2 * H, 0, DAY, 2);
+        assert_eq!(t, vec![DAY + 3 * H + 30 * M, DAY + 5 * H]);
+        // A head min a few seconds past the grid is sample phase, not a fresh start.
+        let t = truncation_times(DAY + 1_000, 2 * H, 0, DAY, 1);
+        assert_eq!(t, vec![DAY + H]);
+        let t = truncation_times(DAY, 2 * H, 0, DAY + 90 * M, 2);
+        assert_eq!(t, vec![DAY + 3 * H, DAY + 5 * H]);
+    }
+
+    /// The seed's question: "blocks every 2h; snapshot at 1h55m; slave up at
+    /// 2h01m — lost 5 minutes?" (LOSS-MODEL.md §2.7).
+    #[test]
+    fn seed_question_snapshot_1h55_slave_2h01() {
+        // A: remote write added at 02:50, snapshot at 02:55, slave up at 03:01.
+        let out = seed(
+            Some(DAY + 2 * H + 50 * M),
+            DAY + 2 * H + 55 * M,
+            DAY + 3 * H + M,
+        );
+        assert!(
+            out.loss_windows
+                .iter()
+                .all(|w| w.certainty == Certainty::Bound && w.to - w.from < 20 * SECOND),
+            "{:#?}",
+            out.loss_windows
+        );
+        // The 03:00 truncation is survived (10 min < R/2); 05:00 overtakes.
+        assert_eq!(out.deadline.at, DAY + 5 * H);
+        assert!(out.verdict.unwrap().starts_with("No real loss"));
+
+        // B: remote write added only when the slave is up: ≈ 6 min lost, not 5.
+        let out = seed(Some(DAY + 3 * H + M), DAY + 2 * H + 55 * M, DAY + 3 * H + M);
+        let l1: Vec<_> = out
+            .loss_windows
+            .iter()
+            .filter(|w| w.cause == Cause::L1)
+            .collect();
+        assert_eq!(l1.len(), 1);
+        assert_eq!(
+            (l1[0].from, l1[0].to),
+            (DAY + 2 * H + 55 * M, DAY + 3 * H + M)
+        );
+
+        // D: "1h55m" on the 2 h grid: snapshot 01:55, remote write 01:50,
+        // slave 02:01. No compaction at 02:00; 03:00 is 70 min away: deadline.
+        let out = seed(Some(DAY + H + 50 * M), DAY + H + 55 * M, DAY + 2 * H + M);
+        assert_eq!(out.deadline.at, DAY + 3 * H);
+        assert!(
+            out.loss_windows
+                .iter()
+                .all(|w| w.certainty == Certainty::Bound)
+        );
+
+        // E: remote write since 00:30: the 03:00 truncation overtakes (2h30 > 1h)
+        // before the slave is up at 03:01: about 7 minutes lost.
+        let out = seed(Some(DAY + 30 * M), DAY + 2 * H + 55 * M, DAY + 3 * H + M);
+        let l2 = out
+            .loss_windows
+            .iter()
+            .find(|w| w.cause == Cause::L2)
+            .expect("L2");
+        assert_eq!(l2.from, DAY + 2 * H + 55 * M);
+        assert_eq!(l2.to, DAY + 3 * H + M + 20 * SECOND);
+        assert_eq!(out.deadline.at, DAY + 3 * H);
+    }
+
+    #[test]
+    fn skip_head_loses_from_last_block() {
+        // skip_head: C_snap = B_last = 00:00; remote write from the slave start.
+        let mut inp = ModelInput::new(2 * H, DAY, DAY, DAY + 2 * H + 55 * M);
+        inp.head_included = false;
+        inp.rw_start = Some(DAY + 3 * H + M);
+        inp.slave_up = Some(DAY + 3 * H + M);
+        let out = compute(&inp);
+        let l1 = &out.loss_windows[0];
+        assert_eq!(l1.cause, Cause::L1);
+        assert_eq!(l1.to - l1.from, 3 * H + M);
+    }
+}

@@ -1,0 +1,369 @@
+//! What a snapshot directory tells on its own (`LOSS-MODEL.md` §3.1): block
+//! ranges on a timeline, holes and overlaps, the block-range grid, the head
+//! block (or `skip_head`), the coverage end `C_snap`, the slave's first
+//! block, and the master's compaction phase from level-1 ULID times.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::block::BlockFiles;
+use crate::format::chunkenc::XorIter;
+use crate::format::meta::ulid_time;
+use crate::layout::{self, DirKind};
+use crate::list::{self, DEFAULT_BLOCK_RANGE_MS};
+
+use super::{Finding, Span, fmt_dur, fmt_time};
+
+/// Hints that keep a block out of `inOrderBlocksMaxTime`.
+const NOT_IN_ORDER_HINTS: &[&str] = &[
+    "from-out-of-order",
+    "from-stale-series",
+    "from-selected-series",
+];
+
+/// One block on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockSpan {
+    /// ULID.
+    pub ulid: String,
+    /// minTime (ms, inclusive).
+    pub min_time: i64,
+    /// maxTime (ms, exclusive).
+    pub max_time: i64,
+    /// Compaction level.
+    pub level: i64,
+    /// Samples.
+    pub num_samples: u64,
+    /// Series.
+    pub num_series: u64,
+    /// The snapshot's head block.
+    pub head_block: bool,
+    /// Counts for `inOrderBlocksMaxTime` (no out-of-order / stale-series hint).
+    pub in_order: bool,
+    /// Creation time from the ULID (ms).
+    pub created: Option<i64>,
+}
+
+/// A pair of blocks whose ranges overlap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overlap {
+    /// Earlier block.
+    pub a: String,
+    /// Later block.
+    pub b: String,
+    /// Overlapping range.
+    pub from: i64,
+    /// End of the overlapping range (exclusive).
+    pub to: i64,
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Given on the command line.
+    Flag,
+    /// Derived from the files.
+    Inferred,
+    /// Neither: Prometheus' default.
+    Default,
+    /// Not known.
+    Unknown,
+}
+
+/// The snapshot side of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotInfo {
+    /// The directory.
+    pub path: PathBuf,
+    /// Its kind (`snapshot`, `data`, `block`).
+    pub kind: DirKind,
+    /// Snapshot wall time (ms): the directory name, else the head block's ULID.
+    pub snapshot_time: Option<i64>,
+    /// Where `snapshot_time` came from.
+    pub snapshot_time_source: Source,
+    /// Master block range `R` (ms).
+    pub block_range: i64,
+    /// Where `block_range` came from.
+    pub block_range_source: Source,
+    /// Readable blocks with sane ranges, by minTime.
+    pub blocks: Vec<BlockSpan>,
+    /// Holes between blocks (no block covers them).
+    pub holes: Vec<Span>,
+    /// Overlapping block pairs.
+    pub overlaps: Vec<Overlap>,
+    /// The head block, if the snapshot has one.
+    pub head_block: Option<BlockSpan>,
+    /// True if the head was included (a head block exists).
+    pub head_included: bool,
+    /// `C_snap`: max maxTime of in-order blocks = the slave's minValidTime.
+    pub coverage_end: Option<i64>,
+    /// Head min at snapshot time (`H_min`; `B_last` without a head block).
+    pub head_min: Option<i64>,
+    /// The slave's first block `[C_snap, next grid line)`.
+    pub first_slave_block: Option<Span>,
+    /// Compaction delay after the 1.5 R trigger, calibrated from level-1 ULIDs (ms).
+    pub compaction_delay: Option<i64>,
+    /// Usual sample interval of the newest block (ms).
+    pub scrape_interval: Option<i64>,
+    /// Problems and notes.
+    pub findings: Vec<Finding>,
+}
+
+/// Reads a snapshot (or data, or block) directory. Never fails on bad
+/// blocks: they become findings.
+pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<SnapshotInfo> {
+    let lay = layout::scan(path)?;
+    let listing = list::list_layout(&lay, block_range);
+    let mut findings = Vec::new();
+    let mut blocks = Vec::new();
+    for b in &listing.blocks {
+        let Some(m) = &b.meta else {
+            findings.push(Finding::error(format!(
+                "block {} unreadable, left out: {}",
+                b.dir.display(),
+                b.error.as_deref().unwrap_or("?")
+            )));
+            continue;
+        };
+        if !super::plausible(m.min_time) || !super::plausible(m.max_time) {
+            findings.push(Finding::error(format!(
+                "block {} has an implausible range [{}, {}): left out",
+                m.ulid, m.min_time, m.max_time
+            )));
+            continue;
+        }
+        if m.max_time <= m.min_time {
+            findings.push(Finding::error(format!(
+                "block {} has a reversed or empty range [{}, {}): left out",
+                m.ulid, m.min_time, m.max_time
+            )));
+            continue;
+        }
+        blocks.push(BlockSpan {
+            ulid: m.ulid.clone(),
+            min_time: m.min_time,
+            max_time: m.max_time,
+            level: m.compaction.level,
+            num_samples: m.stats.num_samples,
+            num_series: m.stats.num_series,
+            head_block: b.snapshot_head,
+            in_order: !m
+                .compaction
+                .hints
+                .iter()
+                .any(|h| NOT_IN_ORDER_HINTS.contains(&h.as_str())),
+            created: ulid_time(&m.ulid).map(|t| t as i64),
+        });
+    }
+    let r = listing.block_range;
+    let block_range_source = if block_range.is_some() {
+        Source::Flag
+    } else if listing.blocks.iter().filter(|b| b.meta.is_some()).count() > 1 {
+        Source::Inferred
+    } else {
+        Source::Default
+    };
+    if block_range_source == Source::Default && r == DEFAULT_BLOCK_RANGE_MS {
+        findings.push(Finding::note(
+            "block range not inferable from fewer than two blocks: assuming Prometheus' default 2h (--block-range)"
+                .into(),
+        ));
+    }
+    if blocks.is_empty() {
+        findings.push(Finding::error(format!(
+            "{}: no readable block: no coverage to report",
+            path.display()
+        )));
+    }
+
+    // Holes and overlaps on the sorted list.
+    let mut holes = Vec::new();
+    let mut overlaps = Vec::new();
+    let mut run_max: Option<(i64, &str)> = None;
+    for b in &blocks {
+        if let Some((mx, who)) = run_max {
+            if b.min_time > mx {
+                holes.push(Span {
+                    from: mx,
+                    to: b.min_time,
+                });
+            } else if b.min_time < mx {
+                overlaps.push(Overlap {
+                    a: who.to_string(),
+                    b: b.ulid.clone(),
+                    from: b.min_time,
+                    to: mx.min(b.max_time),
+                });
+            }
+        }
+        if run_max.is_none_or(|(mx, _)| b.max_time > mx) {
+            run_max = Some((b.max_time, &b.ulid));
+        }
+    }
+    // A step shorter than a scrape is the samples' phase (blocks start at
+    // their first sample), not a hole.
+    let newest_dir = listing.blocks.last().map(|b| b.dir.clone());
+    let phase = newest_dir
+        .as_deref()
+        .and_then(infer_interval)
+        .unwrap_or(15_000)
+        .max(r / 100);
+    holes.retain(|h| h.to - h.from > phase);
+    for h in &holes {
+        findings.push(Finding::warning(format!(
+            "hole between blocks: no data from {} to {} ({})",
+            fmt_time(h.from),
+            fmt_time(h.to),
+            fmt_dur(h.to - h.from)
+        )));
+    }
+    for o in &overlaps {
+        findings.push(Finding::warning(format!(
+            "blocks {} and {} overlap from {} to {}: Prometheus merges them (vertical compaction)",
+            o.a,
+            o.b,
+            fmt_time(o.from),
+            fmt_time(o.to)
+        )));
+    }
+
+    let head_block = blocks.iter().find(|b| b.head_block).cloned();
+    let coverage_end = blocks
+        .iter()
+        .filter(|b| b.in_order)
+        .map(|b| b.max_time)
+        .max();
+    let (snapshot_time, snapshot_time_source) = match (lay.snapshot_time, &head_block) {
+        (Some(t), _) => (Some(t), Source::Inferred),
+        (None, Some(h)) => (h.created, Source::Inferred),
+        _ => (None, Source::Unknown),
+    };
+    if lay.kind == DirKind::Snapshot && head_block.is_none() && !blocks.is_empty() {
+        findings.push(Finding::warning(
+            "no head block: the snapshot was taken with skip_head=true (or the head was empty); it ends at the last \
+             block boundary and the head's 0.5R–1.5R of data is not in it"
+                .into(),
+        ));
+    }
+    if let (Some(h), Some(t)) = (&head_block, lay.snapshot_time)
+        && let Some(c) = h.created
+        && (c - t).abs() > 10 * 60_000
+    {
+        findings.push(Finding::warning(format!(
+            "the head block's ULID time {} is far from the snapshot directory's time {}",
+            fmt_time(c),
+            fmt_time(t)
+        )));
+    }
+    // H_min: the head block's min; else the last in-order block's max.
+    let head_min = head_block.as_ref().map(|h| h.min_time).or(coverage_end);
+    if let Some(h) = &head_block {
+        let prev = blocks
+            .iter()
+            .filter(|b| !b.head_block && b.in_order)
+            .map(|b| b.max_time)
+            .max();
+        if let Some(p) = prev
+            && (h.min_time - p).abs() > phase
+        {
+            findings.push(Finding::note(format!(
+                "the head block starts at {} but the previous block ends at {}: the master had a gap or a fresh \
+                 start",
+                fmt_time(h.min_time),
+                fmt_time(p)
+            )));
+        }
+    }
+    let first_slave_block = coverage_end.map(|c| Span {
+        from: c,
+        to: c.div_euclid(r) * r + r,
+    });
+
+    // Compaction phase: a level-1 block is written at ≈ minTime + 1.5R + δ.
+    let mut delays: Vec<i64> = blocks
+        .iter()
+        .filter(|b| b.level == 1 && !b.head_block && b.in_order)
+        .filter_map(|b| Some(b.created? - (b.min_time + r + r / 2)))
+        .filter(|&d| (0..=r / 2).contains(&d))
+        .collect();
+    delays.sort_unstable();
+    let compaction_delay = delays.get(delays.len() / 2).copied();
+
+    let newest = head_block
+        .as_ref()
+        .map(|h| h.ulid.clone())
+        .or_else(|| blocks.last().map(|b| b.ulid.clone()));
+    let scrape_interval = newest.and_then(|u| {
+        listing
+            .blocks
+            .iter()
+            .find(|b| b.ulid == u)
+            .and_then(|b| infer_interval(&b.dir))
+    });
+
+    Ok(SnapshotInfo {
+        path: path.to_path_buf(),
+        kind: lay.kind,
+        snapshot_time,
+        snapshot_time_source,
+        block_range: r,
+        block_range_source,
+        blocks,
+        holes,
+        overlaps,
+        head_included: head_block.is_some(),
+        head_block,
+        coverage_end,
+        head_min,
+        first_slave_block,
+        compaction_delay,
+        scrape_interval,
+        findings,
+    })
+}
+
+/// The median step between samples over the first chunks of up to 200
+/// series of a block: the usual scrape interval.
+pub fn infer_interval(dir: &Path) -> Option<i64> {
+    let files = BlockFiles::open(dir).ok()?;
+    let reader = files.reader().ok()?;
+    let mut steps = Vec::new();
+    let mut entry = crate::format::index::SeriesEntry::default();
+    let mut it = reader.index.series();
+    let mut n = 0;
+    while let Some(res) = it.next_into(&mut entry) {
+        if res.is_err() {
+            continue;
+        }
+        n += 1;
+        if n > 200 {
+            break;
+        }
+        let Some(meta) = entry.chunks.first() else {
+            continue;
+        };
+        let Ok(rec) = reader.chunk(meta) else {
+            continue;
+        };
+        if rec.encoding != 1 {
+            continue;
+        }
+        let Ok(xs) = XorIter::new(rec.data, rec.data_offset) else {
+            continue;
+        };
+        let mut prev = None;
+        for s in xs.take(64) {
+            let Ok((t, _)) = s else { break };
+            if let Some(p) = prev
+                && t > p
+            {
+                steps.push(t - p);
+            }
+            prev = Some(t);
+        }
+    }
+    steps.sort_unstable();
+    steps.get(steps.len() / 2).copied()
+}

@@ -1,0 +1,330 @@
+//! The master's WAL as `coverage` needs it: the time range of every segment
+//! and checkpoint, and the exact truncation rule of `head.truncateWAL`
+//! (`LOSS-MODEL.md` §1.3, §2.5) replayed forward on the real segment numbers.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{fmt_dur, fmt_time};
+
+/// A segment file or a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// `wal/NNNNNNNN`.
+    Segment,
+    /// `wal/checkpoint.NNNNNNNN/` (all its segments together).
+    Checkpoint,
+}
+
+/// The time range one WAL segment or checkpoint holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentRange {
+    /// File or directory name.
+    pub name: String,
+    /// Segment number (for a checkpoint: the last segment folded in).
+    pub index: u32,
+    /// Segment or checkpoint.
+    pub kind: SegmentKind,
+    /// Lowest sample timestamp (ms), if any sample.
+    pub min_t: Option<i64>,
+    /// Highest sample timestamp (ms), if any sample.
+    pub max_t: Option<i64>,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time (ms), if known.
+    pub mtime: Option<i64>,
+    /// The first record decoded cleanly.
+    pub first_record_ok: bool,
+    /// The data ended cleanly (no torn or corrupt tail).
+    pub last_record_ok: bool,
+    /// What was wrong, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The master WAL at one observation time.
+#[derive(Debug, Clone, Serialize)]
+pub struct WalView {
+    /// The `wal/` directory read.
+    pub dir: PathBuf,
+    /// When it was observed (ms): `--observed-at`, or the newest mtime in it.
+    pub observed_at: i64,
+    /// Live segments, by number.
+    pub segments: Vec<SegmentRange>,
+    /// The newest complete checkpoint.
+    pub checkpoint: Option<SegmentRange>,
+    /// Segment size limit assumed for rotations (bytes).
+    pub segment_size: u64,
+    /// Problems: gaps in the numbering, damage, unreadable files.
+    pub findings: Vec<String>,
+}
+
+impl WalView {
+    /// The time range of all live segments.
+    pub fn live_range(&self) -> (Option<i64>, Option<i64>) {
+        let min = self.segments.iter().filter_map(|s| s.min_t).min();
+        let max = self.segments.iter().filter_map(|s| s.max_t).max();
+        (min, max)
+    }
+
+    /// True if samples at `t` are still in a live segment (not only in a
+    /// checkpoint): the oldest live segment starts at or before `t`.
+    pub fn live_at(&self, t: i64) -> bool {
+        // A live segment that starts before t holds t, or the segment after it does.
+        self.segments
+            .iter()
+            .filter_map(|s| s.min_t)
+            .min()
+            .is_some_and(|m| m <= t)
+    }
+}
+
+/// Default WAL segment size (128 MiB).
+pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
+
+/// What the truncation simulation found.
+#[derive(Debug, Clone, Default)]
+pub struct Overtake {
+    /// The truncation that deletes the segment after the watcher's (ms).
+    pub overtaken_at: Option<i64>,
+    /// True when that happened before the observation.
+    pub already: bool,
+    /// The watcher's segment number.
+    pub watcher_segment: Option<u32>,
+    /// Time of the last sample of the watcher's segment (ms), if known.
+    pub watcher_segment_end: Option<i64>,
+    /// Plain words.
+    pub why: String,
+    /// What was estimated.
+    pub assumptions: Vec<String>,
+}
+
+fn median(mut v: Vec<i64>) -> Option<i64> {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
+/// Replays `truncateWAL` on the observed segments for each forecast
+/// truncation time, with the remote-write watcher stalled at `t_b`.
+pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -> Overtake {
+    let mut out = Overtake::default();
+    let segs: Vec<&SegmentRange> = wal.segments.iter().collect();
+    let (Some(first_seg), Some(last_seg)) = (segs.first(), segs.last()) else {
+        out.why = "the WAL has no segments: nothing to simulate".into();
+        return out;
+    };
+    let mut first = first_seg.index;
+    let mut active = last_seg.index;
+    // Typical time span of a closed segment, for estimates.
+    let spans: Vec<i64> = segs
+        .iter()
+        .take(segs.len().saturating_sub(1))
+        .filter_map(|s| Some(s.max_t? - s.min_t?))
+        .filter(|&d| d > 0)
+        .collect();
+    let span = median(spans).unwrap_or(r);
+    let oldest_live = segs.iter().filter_map(|s| s.min_t).min();
+
+    // Which segment holds the watcher's next sample (the first after t_b)?
+    let w: u32;
+    let nothing_deleted = wal.checkpoint.is_none() && first == 0;
+    if oldest_live.is_none_or(|m| t_b >= m) || nothing_deleted {
+        w = segs
+            .iter()
+            .find(|s| s.max_t.is_some_and(|m| m > t_b))
+            .map_or(active, |s| s.index);
+        out.watcher_segment_end = segs
+            .iter()
+            .find(|s| s.index == w && s.index != active)
+            .and_then(|s| s.max_t);
+    } else {
+        // Its samples are no longer in a live segment: only in the checkpoint,
+        // or gone. The watcher survives only if it was in the very last
+        // deleted segment (it keeps that file open).
+        let oldest = oldest_live.unwrap_or(t_b);
+        let n = first.saturating_sub(1);
+        if t_b >= oldest - span {
+            w = n;
+            out.assumptions.push(format!(
+                "the remote-write reader's position {} is no longer in a live WAL segment; it is taken to be in \
+                 segment {n:08} (the last one deleted, ≈{} long like the live ones), which it keeps open",
+                fmt_time(t_b),
+                fmt_dur(span)
+            ));
+        } else {
+            // The truncation that made the checkpoint: the last forecast one
+            // before the observation (and the checkpoint's mtime, if older).
+            let bound = wal
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.mtime)
+                .unwrap_or(wal.observed_at)
+                .min(wal.observed_at);
+            out.overtaken_at = Some(
+                truncations
+                    .iter()
+                    .copied()
+                    .filter(|&t| t <= bound)
+                    .max()
+                    .unwrap_or(bound),
+            );
+            out.already = true;
+            out.watcher_segment = None;
+            out.watcher_segment_end = Some(oldest - span - 1);
+            out.why = format!(
+                "already overtaken when the WAL was observed ({}): samples at the reader's position {} are only in \
+                 {} or deleted, and so is the segment after it (segments < {first:08} are gone); the truncation \
+                 that did it ran at or before {}",
+                fmt_time(wal.observed_at),
+                fmt_time(t_b),
+                wal.checkpoint
+                    .as_ref()
+                    .map_or("no checkpoint".to_string(), |c| c.name.clone()),
+                fmt_time(out.overtaken_at.unwrap_or(wal.observed_at))
+            );
+            return out;
+        }
+    }
+    out.watcher_segment = Some(w);
+
+    // Ingest rate and segment size, for size rotations.
+    let closed: Vec<&&SegmentRange> = segs.iter().filter(|s| s.index != active).collect();
+    let bytes: u64 = closed.iter().map(|s| s.size).sum();
+    let time: i64 = closed
+        .iter()
+        .filter_map(|s| Some(s.max_t? - s.min_t?))
+        .sum();
+    let rate = if time > 0 {
+        bytes as f64 / time as f64
+    } else {
+        0.0
+    };
+    let seg_size = wal.segment_size.max(1) as f64;
+    let mut active_bytes = last_seg.size as f64;
+    let mut now = wal.observed_at;
+
+    for &tc in truncations.iter().filter(|&&t| t > wal.observed_at) {
+        // Size rotations before this truncation.
+        let grow = rate * (tc - now).max(0) as f64;
+        let mut total = active_bytes + grow;
+        while total >= seg_size {
+            if active == w && out.watcher_segment_end.is_none() {
+                let left = (seg_size - active_bytes).max(0.0);
+                out.watcher_segment_end =
+                    Some(now + if rate > 0.0 { (left / rate) as i64 } else { 0 });
+            }
+            active += 1;
+            total -= seg_size;
+            active_bytes = 0.0;
+        }
+        now = tc;
+        // truncateWAL: NextSegment, never the last, lower 2/3.
+        let last_before = active;
+        if active == w && out.watcher_segment_end.is_none() {
+            out.watcher_segment_end = Some(tc);
+        }
+        active += 1;
+        active_bytes = 0.0;
+        let Some(last) = last_before.checked_sub(1) else {
+            continue;
+        };
+        if last < first {
+            continue;
+        }
+        let m = first + (last - first) * 2 / 3;
+        if m <= first {
+            continue;
+        }
+        if m > w {
+            out.overtaken_at = Some(tc);
+            out.why = format!(
+                "the truncation at {tc_s} checkpoints segments {first:08}..{m:08} and deletes them, including \
+                 {next:08}, the one after the reader's segment {w:08}: the slave must be caught up before {tc_s}",
+                tc_s = fmt_time(tc),
+                next = w + 1
+            );
+            return out;
+        }
+        first = m + 1;
+    }
+    out.why = format!(
+        "no forecast truncation (until {}) deletes the segment after the reader's segment {w:08}",
+        truncations.last().map_or("-".into(), |&t| fmt_time(t))
+    );
+    out
+}
+
+/// Reads a master `wal/` directory (or a data directory holding one).
+pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView> {
+    super::walread::read_wal(dir, observed_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: i64 = 60_000;
+
+    fn seg(i: u32, min: i64, max: i64) -> SegmentRange {
+        SegmentRange {
+            name: format!("{i:08}"),
+            index: i,
+            kind: SegmentKind::Segment,
+            min_t: Some(min),
+            max_t: Some(max),
+            size: 1000,
+            mtime: None,
+            first_record_ok: true,
+            last_record_ok: true,
+            problem: None,
+        }
+    }
+
+    /// Low volume, R = 1 min: segments rotate only at truncations (:30).
+    /// Watcher stalled in segment 0: overtaken by the 4th truncation.
+    #[test]
+    fn low_volume_overtakes_at_fourth_truncation() {
+        let t0 = 1_000 * M;
+        let wal = WalView {
+            dir: PathBuf::new(),
+            observed_at: t0 + 2 * M,
+            segments: vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
+            checkpoint: None,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            findings: vec![],
+        };
+        // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
+        let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
+        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M);
+        assert_eq!(o.watcher_segment, Some(0));
+        // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
+        // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
+        assert_eq!(o.overtaken_at, Some(t0 + 90_000 + 3 * M));
+    }
+
+    #[test]
+    fn already_overtaken_when_position_far_before_live_segments() {
+        let t0 = 1_000 * M;
+        let wal = WalView {
+            dir: PathBuf::new(),
+            observed_at: t0 + 5 * M,
+            segments: vec![
+                seg(2, t0 + 150_000, t0 + 210_000),
+                seg(3, t0 + 210_000, t0 + 270_000),
+                seg(4, t0 + 270_000, t0 + 5 * M),
+            ],
+            checkpoint: None,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            findings: vec![],
+        };
+        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M);
+        assert!(o.already);
+        assert_eq!(o.overtaken_at, Some(t0 + 270_000));
+        // In the last deleted segment: survives the next truncation.
+        let o = simulate_overtake(&wal, t0 + 100_000, &[t0 + 330_000], M);
+        assert!(!o.already);
+        assert_eq!(o.watcher_segment, Some(1));
+    }
+}

@@ -1,0 +1,144 @@
+//! Filling a [`WalView`] from a master `wal/` directory with
+//! [`crate::walinfo`]: every segment's and the current checkpoint's sample
+//! time range, and what is damaged or missing.
+
+use std::path::{Path, PathBuf};
+
+use super::plausible;
+use super::wal::{DEFAULT_SEGMENT_SIZE, SegmentKind, SegmentRange, WalView};
+use crate::walinfo::{self, SegmentReport, TimeRange};
+
+fn mtime_ms(p: &Path) -> Option<i64> {
+    let m = std::fs::metadata(p).ok()?.modified().ok()?;
+    Some(m.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64)
+}
+
+/// The `wal/` under `dir`, or `dir` itself.
+pub(crate) fn wal_dir(dir: &Path) -> PathBuf {
+    if dir.join("wal").is_dir() {
+        dir.join("wal")
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// A time range, with implausible ends (damage) dropped.
+fn times(t: TimeRange) -> (Option<i64>, Option<i64>) {
+    match (t.min_t, t.max_t) {
+        (Some(a), Some(b)) if plausible(a) && plausible(b) => (Some(a), Some(b)),
+        _ => (None, None),
+    }
+}
+
+fn problem(s: &SegmentReport) -> Option<String> {
+    if let Some(e) = &s.read_error {
+        return Some(format!("unreadable: {e}"));
+    }
+    if let Some(c) = &s.scan.corruption {
+        return Some(format!(
+            "damaged at offset {} ({}): {}; the rest is unread",
+            c.offset, c.code, c.message
+        ));
+    }
+    if s.scan.torn_tail {
+        return Some(format!(
+            "torn record at offset {} (a crash, or a copy taken mid-write)",
+            s.scan.torn_offset.unwrap_or(s.scan.valid_offset)
+        ));
+    }
+    s.scan.record_errors.first().map(|e| {
+        format!(
+            "{} malformed record(s), first: {}",
+            s.scan.counts.malformed_records, e.message
+        )
+    })
+}
+
+fn range_of(s: &SegmentReport, kind: SegmentKind) -> SegmentRange {
+    let (min_t, max_t) = times(s.scan.counts.time);
+    let damaged = s.read_error.is_some() || s.scan.corruption.is_some();
+    SegmentRange {
+        name: s.name.clone(),
+        index: s.index,
+        kind,
+        min_t,
+        max_t,
+        size: s.size,
+        mtime: mtime_ms(&s.path),
+        first_record_ok: !damaged || s.scan.valid_offset > 0,
+        last_record_ok: !damaged && !s.scan.torn_tail,
+        problem: problem(s),
+    }
+}
+
+/// Reads `dir` (a `wal/` directory, or a data dir holding one).
+pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView> {
+    let wal = wal_dir(dir);
+    let rep = walinfo::inspect_wal_dir(&wal).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let segments: Vec<SegmentRange> = rep
+        .segments
+        .iter()
+        .map(|s| range_of(s, SegmentKind::Segment))
+        .collect();
+    let checkpoint = rep.checkpoints.iter().find(|c| c.current).map(|c| {
+        let (min_t, max_t) = times(c.totals.time);
+        let problems: Vec<String> = c.segments.iter().filter_map(problem).collect();
+        SegmentRange {
+            name: c.name.clone(),
+            index: c.index,
+            kind: SegmentKind::Checkpoint,
+            min_t,
+            max_t,
+            size: c.size,
+            mtime: mtime_ms(&c.path),
+            first_record_ok: problems.is_empty(),
+            last_record_ok: problems.is_empty(),
+            problem: problems.first().cloned(),
+        }
+    });
+    let mut findings = Vec::new();
+    for g in &rep.segment_gaps {
+        findings.push(format!(
+            "segments {:08}..{:08} missing: Prometheus' WAL watcher fails on non-sequential segments",
+            g.first, g.last
+        ));
+    }
+    let last = segments.last().map(|s| s.index);
+    for s in &segments {
+        if let Some(p) = &s.problem {
+            // A torn tail of the segment being written is normal in a live copy.
+            let live_tail = Some(s.index) == last && !s.last_record_ok && p.starts_with("torn");
+            if !live_tail {
+                findings.push(format!("segment {}: {p}", s.name));
+            }
+        }
+    }
+    if let Some(c) = &checkpoint {
+        if let Some(p) = &c.problem {
+            findings.push(format!("{}: {p}", c.name));
+        }
+        if let Some(f) = segments.first()
+            && f.index != c.index + 1
+        {
+            findings.push(format!(
+                "{} is followed by segment {}, not {:08}",
+                c.name,
+                f.name,
+                c.index + 1
+            ));
+        }
+    }
+    let newest = segments
+        .iter()
+        .filter_map(|s| s.mtime)
+        .chain(checkpoint.as_ref().and_then(|c| c.mtime))
+        .max();
+    Ok(WalView {
+        dir: wal,
+        observed_at: observed_at.or(newest).unwrap_or(0),
+        segments,
+        checkpoint,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings,
+    })
+}

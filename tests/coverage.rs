@@ -1,0 +1,348 @@
+//! `promsnap coverage` on the real 2.42 snapshots in testdata, on the seed's
+//! question built as files, and on bad input.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::util::{copy_dir, promsnap, testdata};
+
+const WITH_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
+const SKIP_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
+
+fn run_json(args: &[&str]) -> (Option<i32>, Value) {
+    let out = promsnap(args);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+#[test]
+fn snapshot_with_head_block() {
+    let p = testdata(WITH_HEAD);
+    let (code, v) = run_json(&["coverage", p.to_str().unwrap(), "--json"]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["snapshot_time"], 1_795_597_954_000i64);
+    assert_eq!(v["head_included"], true);
+    assert_eq!(v["head_block"]["ulid"], "01M88ZMVFVAB1KCQ879EMPTBEN");
+    // C_snap = the head block's maxTime = H_max + 1.
+    assert_eq!(v["coverage_end"], 1_795_597_954_511i64);
+    assert_eq!(v["block_range"], 120_000);
+    assert_eq!(v["blocks"].as_array().unwrap().len(), 4);
+    assert_eq!(v["holes"].as_array().unwrap().len(), 0);
+    assert_eq!(v["scrape_interval"], 1_000);
+    // The slave's first block runs from C_snap to the next 2 min grid line.
+    assert_eq!(v["first_slave_block"]["to"], 1_795_598_040_000i64);
+    // Without --slave-up only the boundary slivers (bounds) are listed.
+    for w in v["loss_windows"].as_array().unwrap() {
+        assert_eq!(w["certainty"], "bound", "{w}");
+    }
+    assert!(v["deadline"]["at"].as_i64().unwrap() > 1_795_597_954_511);
+    assert!(!v["assumptions"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn snapshot_with_skip_head_loses_the_head() {
+    let p = testdata(SKIP_HEAD);
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--rw-start",
+        "2026-11-25T09:12:35Z",
+        "--slave-up",
+        "2026-11-25T09:13:00Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["head_included"], false);
+    assert!(v["head_block"].is_null());
+    // Ends at the last block boundary, 09:10:00.
+    assert_eq!(v["coverage_end"], 1_795_597_800_000i64);
+    let w = &v["loss_windows"][0];
+    assert_eq!(w["cause"], "L1");
+    assert_eq!(w["from"], 1_795_597_800_000i64);
+    assert_eq!(w["to"], 1_795_597_955_000i64);
+    assert!(v["verdict"].as_str().unwrap().starts_with("Loss expected"));
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("skip_head"))
+    );
+}
+
+#[test]
+fn human_output_draws_a_timeline() {
+    let p = testdata(WITH_HEAD);
+    let out = promsnap(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-up",
+        "2026-11-25T09:13:00Z",
+    ]);
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "Timeline",
+        "[###",
+        "Coverage end  C_snap = 2026-11-25T09:12:34.511Z",
+        "HEAD BLOCK",
+        "Deadline",
+        "Verdict: No real loss",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+}
+
+/// A ULID for a given time (ms), with a fixed random part.
+fn ulid(ms: i64, tag: u8) -> String {
+    const A: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut s = String::new();
+    for i in (0..10).rev() {
+        s.push(A[((ms >> (5 * i)) & 31) as usize] as char);
+    }
+    for i in 0..16 {
+        s.push(A[((tag as usize) + i) % 32] as char);
+    }
+    s
+}
+
+fn write_block(dir: &Path, id: &str, min: i64, max: i64) {
+    let b = dir.join(id);
+    std::fs::create_dir_all(&b).unwrap();
+    let meta = format!(
+        r#"{{"ulid":"{id}","minTime":{min},"maxTime":{max},"stats":{{"numSamples":1,"numSeries":100000,"numChunks":1}},"compaction":{{"level":1,"sources":["{id}"]}},"version":1}}"#
+    );
+    std::fs::write(b.join("meta.json"), meta).unwrap();
+}
+
+const H: i64 = 3_600_000;
+const DAY: i64 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+
+/// The seed's question as files: blocks every 2 h (even UTC hours, written
+/// at odd hours), snapshot at 02:55 with its head block [00:00, 02:55),
+/// slave up at 03:01. "Lost 5 minutes?"
+#[test]
+fn seed_question_answered_from_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("20261125T025500Z-00000000000000aa");
+    write_block(&snap, &ulid(DAY - H, 1), DAY - 4 * H, DAY - 2 * H);
+    write_block(&snap, &ulid(DAY + H, 2), DAY - 2 * H, DAY);
+    // The head block: level 1, own ULID, ends at H_max + 1 off the grid.
+    write_block(
+        &snap,
+        &ulid(DAY + 2 * H + 55 * 60_000, 3),
+        DAY,
+        DAY + 2 * H + 55 * 60_000 - 14_000,
+    );
+    let s = snap.to_str().unwrap();
+
+    // A: remote write on since 02:50 → no 5-minute gap, only a boundary sliver.
+    let (_, v) = run_json(&[
+        "coverage",
+        s,
+        "--rw-start",
+        "2026-11-25T02:50:00Z",
+        "--slave-up",
+        "2026-11-25T03:01:00Z",
+        "--scrape-interval",
+        "15s",
+        "--json",
+    ]);
+    assert_eq!(v["block_range"], 2 * H);
+    assert_eq!(v["head_included"], true);
+    for w in v["loss_windows"].as_array().unwrap() {
+        assert_eq!(w["certainty"], "bound", "{w}");
+        assert!(w["to"].as_i64().unwrap() - w["from"].as_i64().unwrap() <= 15_000);
+    }
+    // The 03:00 truncation is 10 min after the stall: survived. 05:00 is the deadline.
+    assert_eq!(v["deadline"]["at"], DAY + 5 * H);
+    assert!(
+        v["verdict"].as_str().unwrap().starts_with("No real loss"),
+        "{}",
+        v["verdict"]
+    );
+
+    // B: remote write added only when the slave came up → about 6 minutes.
+    let (_, v) = run_json(&[
+        "coverage",
+        s,
+        "--rw-start",
+        "2026-11-25T03:01:00Z",
+        "--slave-up",
+        "2026-11-25T03:01:00Z",
+        "--json",
+    ]);
+    let w = &v["loss_windows"][0];
+    assert_eq!(w["cause"], "L1");
+    let lost = w["to"].as_i64().unwrap() - w["from"].as_i64().unwrap();
+    assert!((6 * 60_000..=6 * 60_000 + 15_000).contains(&lost), "{lost}");
+}
+
+#[test]
+fn snapshot_with_no_blocks_is_a_finding_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("20261125T091234Z-0000000000000000");
+    std::fs::create_dir_all(&snap).unwrap();
+    let (code, v) = run_json(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--slave-up",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(v["coverage_end"].is_null());
+    assert_eq!(v["snapshot_time"], 1_795_597_954_000i64);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("no readable block"))
+    );
+    let out = promsnap(&["coverage", snap.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to draw"));
+}
+
+#[test]
+fn overlapping_and_reversed_blocks_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("20261125T091234Z-788eafc011a10c98");
+    copy_dir(&testdata(WITH_HEAD), &snap);
+    // Make one level-1 block overlap its neighbour, and damage another's range.
+    let m = snap.join("01M88ZHZN1XRWVWM1RH4GVHSAJ/meta.json");
+    let s = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("1795597680123", "1795597600000");
+    std::fs::write(&m, s).unwrap();
+    let m = snap.join("01M88ZHZPXFRQK5144XJKD707B/meta.json");
+    let s = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("\"maxTime\": 1795597560000", "\"maxTime\": 1795597000000");
+    std::fs::write(&m, s).unwrap();
+    let (code, v) = run_json(&["coverage", snap.to_str().unwrap(), "--json"]);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert_eq!(v["overlaps"].as_array().unwrap().len(), 1);
+    assert_eq!(v["blocks"].as_array().unwrap().len(), 3);
+    let msgs: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(msgs.iter().any(|m| m.contains("reversed")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("overlap")), "{msgs:?}");
+    // Still a partial answer.
+    assert_eq!(v["coverage_end"], 1_795_597_954_511i64);
+}
+
+#[test]
+fn wal_with_missing_segment_is_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let master = tmp.path().join("master");
+    copy_dir(&testdata("prom-2.42-live/data/wal"), &master.join("wal"));
+    std::fs::remove_file(master.join("wal/00000003")).unwrap();
+    // And a damaged tail on the last one.
+    let last = master.join("wal/00000004");
+    let mut b = std::fs::read(&last).unwrap();
+    for x in b.iter_mut().skip(100).take(64) {
+        *x ^= 0x5a;
+    }
+    std::fs::write(&last, b).unwrap();
+    let p = testdata(WITH_HEAD);
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--master",
+        master.to_str().unwrap(),
+        "--observed-at",
+        "2026-11-25T09:12:40Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(1));
+    let msgs: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(msgs.iter().any(|m| m.contains("00000003")), "{msgs:?}");
+    assert_eq!(v["wal"]["segments"].as_array().unwrap().len(), 2);
+    assert!(v["deadline"].is_object());
+}
+
+/// The master's WAL as it was 6 s after the snapshot: low volume (segments
+/// rotate only at truncations), so the reader stalled at C_snap in segment 4
+/// is overtaken when the 2/3 rule first deletes segment 5: at 09:19.
+#[test]
+fn master_wal_gives_the_exact_deadline() {
+    let p = testdata(WITH_HEAD);
+    let m = testdata("prom-2.42-live/data");
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--master",
+        m.to_str().unwrap(),
+        "--observed-at",
+        "2026-11-25T09:12:40Z",
+        "--slave-up",
+        "2026-11-25T09:13:00Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{:#}", v["findings"]);
+    let segs = v["wal"]["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 3);
+    for w in segs.windows(2) {
+        assert!(w[0]["max_t"].as_i64().unwrap() < w[1]["min_t"].as_i64().unwrap());
+    }
+    assert_eq!(v["wal"]["checkpoint"]["name"], "checkpoint.00000001");
+    assert_eq!(v["wal"]["coverage_end_in_live_segment"], true);
+    assert_eq!(v["deadline"]["basis"], "wal");
+    // 09:19:00 plus the compaction delay calibrated from the level-1 ULIDs.
+    let d = v["deadline"]["at"].as_i64().unwrap();
+    assert!((1_795_598_340_000..1_795_598_345_000).contains(&d), "{d}");
+    assert!(v["verdict"].as_str().unwrap().starts_with("No real loss"));
+}
+
+/// meta.json times at the ends of i64 (damage): findings, no overflow.
+#[test]
+fn implausible_block_times_are_left_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("20261125T091234Z-0000000000000000");
+    let id = ulid(DAY, 7);
+    let b = snap.join(&id);
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(
+        b.join("meta.json"),
+        format!(
+            r#"{{"ulid":"{id}","minTime":-9223372036854775808,"maxTime":9223372036854775807,"compaction":{{"level":1,"sources":["{id}"]}},"version":1}}"#
+        ),
+    )
+    .unwrap();
+    write_block(&snap, &ulid(DAY + H, 8), DAY, DAY + 2 * H);
+    let s = snap.to_str().unwrap();
+    let (code, v) = run_json(&[
+        "coverage",
+        s,
+        "--slave-up",
+        "0",
+        "--rw-start",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["blocks"].as_array().unwrap().len(), 1);
+    assert_eq!(v["coverage_end"], DAY + 2 * H);
+    let out = promsnap(&["coverage", s, "--slave-up", "9223372036854775807"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = promsnap(&["coverage", s]);
+    assert_eq!(out.status.code(), Some(1));
+}
