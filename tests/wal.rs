@@ -443,5 +443,10 @@ fn wbl_torn_tail_and_checksum() {
     let (code, v) = verify(&dir);
     assert_eq!(code, 1);
     let f = expect(&v, "wal_checksum", "error", "wbl/00000000", Some(flip_at));
-    assert!(f["message"].as_str().unwrap().starts_with("WBL segment 00000000"));
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("WBL segment 00000000")
+    );
 }
