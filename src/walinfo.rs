@@ -411,6 +411,10 @@ fn scan_segment_file_with(
         stats.middle += st.middle;
         stats.last += st.last;
         stats.page_crossings += st.page_crossings;
+        stats.odd_type_bytes += st.odd_type_bytes;
+        if stats.first_odd_type_byte.is_none() {
+            stats.first_odd_type_byte = st.first_odd_type_byte.map(|o| o + base);
+        }
         total.counts.merge(&s.counts);
         if s.counts.records > 0 {
             total.valid_offset = base + s.valid_offset;

@@ -144,6 +144,23 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
             ));
         }
         for s in &cp.segments {
+            if s.read_error.is_none()
+                && !s.size.is_multiple_of(crate::format::wal::PAGE_SIZE as u64)
+                && s.scan.torn_offset.is_none()
+            {
+                out.push(
+                    Finding::new(
+                        Severity::Warning,
+                        "wal_segment_short",
+                        &s.path,
+                        format!(
+                            "checkpoint segment {} is {} bytes, not a whole number of 32 KiB pages: Prometheus pads every segment it closes, so it was cut; it reads cleanly up to offset {}",
+                            s.name, s.size, s.scan.valid_offset
+                        ),
+                    )
+                    .at(s.size),
+                );
+            }
             let (offset, why) = if let Some(e) = &s.read_error {
                 (None, format!("unreadable: {e}"))
             } else if let Some(c) = &s.scan.corruption {
@@ -329,6 +346,35 @@ fn segment_findings(
             )
             .at(e.offset),
         ));
+    }
+    let page = crate::format::wal::PAGE_SIZE as u64;
+    if !newest && !s.size.is_multiple_of(page) && s.scan.torn_offset.is_none() {
+        out.push(
+            Finding::new(
+                Severity::Warning,
+                "wal_segment_short",
+                &s.path,
+                format!(
+                    "{what} segment {} is {} bytes, not a whole number of 32 KiB pages, although it is not the newest: Prometheus pads every segment it closes, so this one was cut (copied while being written, or truncated); it reads cleanly up to offset {}, and records written after the cut, if any, are gone",
+                    s.name, s.size, s.scan.valid_offset
+                ),
+            )
+            .at(s.size),
+        );
+    }
+    if let Some(o) = s.scan.fragments.first_odd_type_byte {
+        out.push(
+            Finding::new(
+                Severity::Warning,
+                "wal_fragment_flags",
+                &s.path,
+                format!(
+                    "{} fragment(s) with reserved type bits or both compression flags set, the first at offset {o}: Prometheus never writes these and its reader ignores the extra bits (a flipped bit that the CRC, which covers only the data, cannot catch)",
+                    s.scan.fragments.odd_type_bytes
+                ),
+            )
+            .at(o),
+        );
     }
     if let Some(u) = &s.scan.unknown_record {
         let n: u64 = s

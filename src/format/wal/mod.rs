@@ -531,6 +531,12 @@ pub struct FragmentStats {
     /// Fragments that ran past the end of their page (never written by
     /// Prometheus's writer; accepted by its reader).
     pub page_crossings: u64,
+    /// Fragments whose type byte has reserved bits (7-5) set, or both
+    /// compression flags: never written by Prometheus, ignored by its
+    /// reader (snappy wins), so a sign of a flipped bit.
+    pub odd_type_bytes: u64,
+    /// Offset of the first such fragment.
+    pub first_odd_type_byte: Option<u64>,
 }
 
 /// Reads the records of one segment (see the module docs).
@@ -672,6 +678,12 @@ impl<'a> RecordReader<'a> {
                 Some(Err(e)) => return self.fail(e),
                 Some(Ok(f)) => f,
             };
+            if frag.type_byte & 0xE0 != 0
+                || frag.type_byte & (SNAPPY_FLAG | ZSTD_FLAG) == SNAPPY_FLAG | ZSTD_FLAG
+            {
+                self.stats.odd_type_bytes += 1;
+                self.stats.first_odd_type_byte.get_or_insert(frag.offset);
+            }
             match (self.state, frag.kind) {
                 (State::Idle, FragmentType::Full) => {
                     self.stats.full += 1;
