@@ -1,7 +1,7 @@
 //! The index: series entries, chunk metas, postings and legacy label indices.
 
 use super::meta::{check_stats, check_tombstones};
-use super::samples::{check_chunks, series_name};
+use super::samples::{Piece, check_piece, merge_pieces, series_name};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -56,6 +56,12 @@ impl Fingerprint {
         self.xor ^= mix(h ^ 0xA5A5_A5A5_A5A5_A5A5);
         self.count += 1;
     }
+}
+
+/// The pair key by symbol refs (v2, strictly sorted symbol table).
+#[inline]
+fn ref_pair_hash(name: u32, value: u32) -> u64 {
+    mix((u64::from(name) << 32) | u64::from(value))
 }
 
 #[inline]
@@ -120,164 +126,170 @@ pub(super) fn check_contents(
     let mut prev_offset: Option<u64> = None;
     let mut released = index.series_region().0;
     let fast = index.version >= 2 && index.symbols.first_unsorted().is_none();
-    let sym_hash: Vec<u64> = if fast {
-        index.symbols.iter().map(hash_bytes).collect()
-    } else {
-        Vec::new()
-    };
     let empty_ref = (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32);
     let mut series_offsets: Vec<u64> = Vec::new();
     let mut it = index.series();
     let mut last_ref: u64 = 0;
-    while let Some(r) = it.next_into(&mut entry) {
-        if let Err(e) = r {
-            cx.decode(FileKind::Index, &index_path, &e);
-            continue;
-        }
-        if entry.offset > released + (8 << 20) {
-            files.index.release(released, entry.offset);
-            released = entry.offset;
-        }
-        let ordinal = ids.len() as u32;
-        ids.push(entry.id);
-        series_offsets.push(entry.offset);
-        counts.series += 1;
-        counts.chunks += entry.chunks.len() as u64;
-        let series_str = |res: &[(&[u8], &[u8])]| {
-            let mut s = String::new();
-            format_labels(&mut s, res);
-            s
+    // Chunks are checked by the pool while this thread walks the series:
+    // every 4096 chunk metas become a job.
+    let pieces: std::sync::Mutex<Vec<(usize, Piece)>> = std::sync::Mutex::new(Vec::new());
+    let mut n_pieces = 0usize;
+    let seg_ok_ref: &[bool] = &seg_ok;
+    rayon::in_place_scope(|scope| {
+        let spawn = |part: Vec<(u32, ChunkMeta)>, k: usize| {
+            let pieces = &pieces;
+            scope.spawn(move |_| {
+                let p = check_piece(files, seg_ok_ref, opts, &part);
+                if let Ok(mut g) = pieces.lock() {
+                    g.push((k, p));
+                }
+            });
         };
-        // Label refs are checked and fingerprinted without touching the
-        // strings when the symbol table is strictly sorted (v2): then ref
-        // order is string order. Otherwise every label is resolved.
-        let labels_ok = if fast {
-            let n = sym_hash.len() as u32;
-            if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
-                for &(a, b) in &entry.labels {
-                    let (ha, hb) = (
-                        sym_hash.get(a as usize).copied().unwrap_or(0),
-                        sym_hash.get(b as usize).copied().unwrap_or(0),
-                    );
-                    fp.add(ha ^ mix(hb), entry.id);
-                }
-                true
-            } else {
-                if let Err(e) = index.resolve_labels(&entry, &mut resolved) {
-                    cx.decode(FileKind::Index, &index_path, &e);
-                }
-                false
+        while let Some(r) = it.next_into(&mut entry) {
+            if let Err(e) = r {
+                cx.decode(FileKind::Index, &index_path, &e);
+                continue;
             }
-        } else {
-            match index.resolve_labels(&entry, &mut resolved) {
-                Ok(()) => {
-                    for (n, v) in &resolved {
-                        fp.add(pair_hash(n, v), entry.id);
+            if entry.offset > released + (8 << 20) {
+                files.index.release(released, entry.offset);
+                released = entry.offset;
+            }
+            let ordinal = ids.len() as u32;
+            ids.push(entry.id);
+            series_offsets.push(entry.offset);
+            counts.series += 1;
+            counts.chunks += entry.chunks.len() as u64;
+            let series_str = |res: &[(&[u8], &[u8])]| {
+                let mut s = String::new();
+                format_labels(&mut s, res);
+                s
+            };
+            // Label refs are checked and fingerprinted without touching the
+            // strings when the symbol table is strictly sorted (v2): then ref
+            // order is string order. Otherwise every label is resolved.
+            let labels_ok = if fast {
+                let n = index.symbols.len() as u32;
+                if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
+                    for &(a, b) in &entry.labels {
+                        fp.add(ref_pair_hash(a, b), entry.id);
                     }
                     true
-                }
-                Err(e) => {
-                    cx.decode(FileKind::Index, &index_path, &e);
+                } else {
+                    if let Err(e) = index.resolve_labels(&entry, &mut resolved) {
+                        cx.decode(FileKind::Index, &index_path, &e);
+                    }
                     false
                 }
-            }
-        };
-        if labels_ok {
-            let issues = if fast {
-                let r = label_issues(&entry.labels, &prev_refs, ordinal > 0, |v| {
-                    Some(*v) == empty_ref
-                });
-                prev_refs.clone_from(&entry.labels);
-                r
             } else {
-                let r = label_issues(&resolved, &prev_resolved, ordinal > 0, |v| v.is_empty());
-                prev_resolved.clone_from(&resolved);
-                r
-            };
-            if !issues.is_empty() {
-                let _ = index.resolve_labels(&entry, &mut resolved);
-                let this = series_str(&resolved);
-                for (severity, code, message) in issues {
-                    let message = if code == "index_series_unsorted" {
-                        let prev_s = prev_offset
-                            .and_then(|o| series_name(&index, Some(o)))
-                            .unwrap_or_default();
-                        format!("{message} ({prev_s})")
-                    } else {
-                        message.to_string()
-                    };
-                    cx.push(
-                        Finding {
-                            severity,
-                            series: Some(this.clone()),
-                            ..Finding::new(severity, code, &index_path, message)
+                match index.resolve_labels(&entry, &mut resolved) {
+                    Ok(()) => {
+                        for (n, v) in &resolved {
+                            fp.add(pair_hash(n, v), entry.id);
                         }
-                        .at(entry.offset),
-                    );
+                        true
+                    }
+                    Err(e) => {
+                        cx.decode(FileKind::Index, &index_path, &e);
+                        false
+                    }
+                }
+            };
+            if labels_ok {
+                let issues = if fast {
+                    let r = label_issues(&entry.labels, &prev_refs, ordinal > 0, |v| {
+                        Some(*v) == empty_ref
+                    });
+                    prev_refs.clone_from(&entry.labels);
+                    r
+                } else {
+                    let r = label_issues(&resolved, &prev_resolved, ordinal > 0, |v| v.is_empty());
+                    prev_resolved.clone_from(&resolved);
+                    r
+                };
+                if !issues.is_empty() {
+                    let _ = index.resolve_labels(&entry, &mut resolved);
+                    let this = series_str(&resolved);
+                    for (severity, code, message) in issues {
+                        let message = if code == "index_series_unsorted" {
+                            let prev_s = prev_offset
+                                .and_then(|o| series_name(&index, Some(o)))
+                                .unwrap_or_default();
+                            format!("{message} ({prev_s})")
+                        } else {
+                            message.to_string()
+                        };
+                        cx.push(
+                            Finding {
+                                severity,
+                                series: Some(this.clone()),
+                                ..Finding::new(severity, code, &index_path, message)
+                            }
+                            .at(entry.offset),
+                        );
+                    }
                 }
             }
-        }
-        prev_offset = Some(entry.offset);
-        // Chunk metas.
-        let sname = || series_name(&index, Some(entry.offset)).unwrap_or_default();
-        let mut prev: Option<ChunkMeta> = None;
-        for c in &entry.chunks {
-            let base = || {
-                Finding::new(Severity::Error, "", &index_path, "")
-                    .at(entry.offset)
-                    .series(sname())
-                    .costs(c.mint, c.maxt.saturating_add(1))
-            };
-            if c.mint > c.maxt {
-                cx.push(Finding {
-                    code: "index_chunk_meta_invalid",
-                    message: format!("chunk mint {} is after maxt {}", c.mint, c.maxt),
-                    ..base()
-                });
-            }
-            if c.mint < meta.min_time || c.maxt >= meta.max_time {
-                cx.push(Finding {
-                    code: "chunk_outside_block",
-                    message: format!(
-                        "chunk [{}, {}] lies outside the block's [{}, {})",
-                        c.mint, c.maxt, meta.min_time, meta.max_time
-                    ),
-                    ..base()
-                });
-            }
-            if let Some(p) = prev {
-                if c.chunk_ref == p.chunk_ref {
+            prev_offset = Some(entry.offset);
+            // Chunk metas.
+            let sname = || series_name(&index, Some(entry.offset)).unwrap_or_default();
+            let mut prev: Option<ChunkMeta> = None;
+            for c in &entry.chunks {
+                let base = || {
+                    Finding::new(Severity::Error, "", &index_path, "")
+                        .at(entry.offset)
+                        .series(sname())
+                        .costs(c.mint, c.maxt.saturating_add(1))
+                };
+                if c.mint > c.maxt {
                     cx.push(Finding {
-                        code: "index_chunk_duplicate",
-                        message: "two chunk metas of the series point to the same chunk".into(),
+                        code: "index_chunk_meta_invalid",
+                        message: format!("chunk mint {} is after maxt {}", c.mint, c.maxt),
                         ..base()
                     });
-                } else if c.mint <= p.maxt {
-                    let code = if c.mint < p.mint {
-                        "index_chunks_unordered"
-                    } else {
-                        "index_chunks_overlap"
-                    };
+                }
+                if c.mint < meta.min_time || c.maxt >= meta.max_time {
                     cx.push(Finding {
-                        code,
+                        code: "chunk_outside_block",
                         message: format!(
-                            "chunk [{}, {}] starts before the previous chunk [{}, {}] ends",
-                            c.mint, c.maxt, p.mint, p.maxt
+                            "chunk [{}, {}] lies outside the block's [{}, {})",
+                            c.mint, c.maxt, meta.min_time, meta.max_time
                         ),
                         ..base()
                     });
                 }
-            }
-            if c.chunk_ref < last_ref {
-                cx.push(Finding {
+                if let Some(p) = prev {
+                    if c.chunk_ref == p.chunk_ref {
+                        cx.push(Finding {
+                            code: "index_chunk_duplicate",
+                            message: "two chunk metas of the series point to the same chunk".into(),
+                            ..base()
+                        });
+                    } else if c.mint <= p.maxt {
+                        let code = if c.mint < p.mint {
+                            "index_chunks_unordered"
+                        } else {
+                            "index_chunks_overlap"
+                        };
+                        cx.push(Finding {
+                            code,
+                            message: format!(
+                                "chunk [{}, {}] starts before the previous chunk [{}, {}] ends",
+                                c.mint, c.maxt, p.mint, p.maxt
+                            ),
+                            ..base()
+                        });
+                    }
+                }
+                if c.chunk_ref < last_ref {
+                    cx.push(Finding {
                     severity: Severity::Info,
                     code: "index_chunk_refs_unordered",
                     message: "chunk reference is lower than the one before it (Prometheus ≥ 2.51 writes them ascending)".into(),
                     ..base()
                 });
-            }
-            let seg = c.segment() as usize;
-            match files.chunks.get(seg) {
+                }
+                let seg = c.segment() as usize;
+                match files.chunks.get(seg) {
                 None => cx.push(Finding {
                     code: "index_chunk_ref_invalid",
                     message: format!("chunk reference {:#x} names segment #{seg}, but the block has {} chunk files", c.chunk_ref, files.chunks.len()),
@@ -288,28 +300,32 @@ pub(super) fn check_contents(
                     message: format!("chunk reference {:#x} points to offset {} outside segment #{seg} ({} bytes)", c.chunk_ref, c.offset(), bytes.len()),
                     ..base()
                 }),
-                Some(_) => all_chunks.push((ordinal, *c)),
+                Some(_) => {
+                    all_chunks.push((ordinal, *c));
+                    if all_chunks.len() >= 4096 {
+                        spawn(std::mem::take(&mut all_chunks), n_pieces);
+                        n_pieces += 1;
+                    }
+                }
             }
-            last_ref = last_ref.max(c.chunk_ref);
-            prev = Some(*c);
+                last_ref = last_ref.max(c.chunk_ref);
+                prev = Some(*c);
+            }
         }
-    }
+        if !all_chunks.is_empty() {
+            spawn(std::mem::take(&mut all_chunks), n_pieces);
+        }
+    });
+    let mut pieces = pieces.into_inner().unwrap_or_default();
+    pieces.sort_by_key(|(k, _)| *k);
+    let pieces: Vec<Piece> = pieces.into_iter().map(|(_, p)| p).collect();
     // The series section is done: release its pages (see FileBytes::release).
     let (series_start, series_end) = index.series_region();
     files.index.release(series_start, series_end);
-    check_postings(cx, &index, &ids, fp, counts);
+    check_postings(cx, &index, &ids, fp, fast, counts);
     check_label_indices(cx, &index);
     files.index.release(0, files.index.len() as u64);
-    check_chunks(
-        cx,
-        files,
-        &index,
-        &series_offsets,
-        &all_chunks,
-        &seg_ok,
-        opts,
-        counts,
-    );
+    merge_pieces(cx, files, &index, &series_offsets, pieces, &seg_ok, counts);
     check_tombstones(cx, files, Some(&ids), counts);
     check_stats(cx, meta, counts);
 }
@@ -319,6 +335,7 @@ pub(super) fn check_postings(
     index: &IndexReader<'_>,
     ids: &[u64],
     series_fp: Fingerprint,
+    by_ref: bool,
     counts: &mut Counts,
 ) {
     let path = cx.dir.join("index");
@@ -341,6 +358,8 @@ pub(super) fn check_postings(
     let mut structural = false;
     let mut prev: Option<(&[u8], &[u8])> = None;
     let mut first = true;
+    // (current name, its symbol ordinal, ordinal of the last value found)
+    let mut cursor: (Option<&[u8]>, Option<usize>, usize) = (None, None, 0);
     for pe in entries {
         let pe = match pe {
             Ok(pe) => pe,
@@ -386,7 +405,25 @@ pub(super) fn check_postings(
                 list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id);
             continue;
         }
-        let ph = pair_hash(pe.name, pe.value);
+        let ph = if by_ref {
+            // The table and the symbols are both sorted: a name's values come
+            // in ascending order, so each value is found by a short forward
+            // search from the previous one.
+            if cursor.0 != Some(pe.name) {
+                cursor = (Some(pe.name), index.symbols.position_from(pe.name, 0), 0);
+                cursor.2 = 0;
+            }
+            let v = index.symbols.position_from(pe.value, cursor.2);
+            if let Some(v) = v {
+                cursor.2 = v;
+            }
+            match (cursor.1, v) {
+                (Some(n), Some(v)) => ref_pair_hash(n as u32, v as u32),
+                _ => u64::MAX, // not a symbol: cannot match any series
+            }
+        } else {
+            pair_hash(pe.name, pe.value)
+        };
         for r in list.iter() {
             lists_fp.add(ph, u64::from(r));
         }

@@ -3,157 +3,198 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn check_chunks(
+/// The result of checking one piece of chunks: findings (without series
+/// names yet), counts, and the end of the furthest chunk per segment.
+pub(super) struct Piece {
+    findings: Vec<(u32, Finding)>,
+    samples: u64,
+    float_samples: u64,
+    histogram_samples: u64,
+    decoded: u64,
+    encodings: BTreeMap<&'static str, u64>,
+    ends: Vec<u64>,
+}
+
+/// Checks one piece of chunk metas (series ordinal, meta); runs on any thread.
+pub(super) fn check_piece(
+    files: &BlockFiles,
+    seg_ok: &[bool],
+    opts: &CheckOptions,
+    part: &[(u32, ChunkMeta)],
+) -> Piece {
+    let nseg = files.chunks.len();
+    let mut p = Piece {
+        findings: Vec::new(),
+        samples: 0,
+        float_samples: 0,
+        histogram_samples: 0,
+        decoded: 0,
+        encodings: BTreeMap::new(),
+        ends: vec![0; nseg],
+    };
+    for (ord, c) in part {
+        let seg = c.segment() as usize;
+        let Some((path, bytes)) = files.chunks.get(seg) else {
+            continue;
+        };
+        if !seg_ok.get(seg).copied().unwrap_or(false) {
+            continue;
+        }
+        let err = |code: &'static str, off: u64, msg: String| {
+            Finding::new(Severity::Error, code, path, msg)
+                .at(off)
+                .costs(c.mint, c.maxt.saturating_add(1))
+        };
+        let rec = match chunks::read_chunk(bytes, u64::from(c.offset())) {
+            Ok(r) => r,
+            Err(e) => {
+                p.findings.push((
+                    *ord,
+                    err(decode_code(FileKind::Chunks, &e), e.offset(), e.to_string()),
+                ));
+                continue;
+            }
+        };
+        if let Some(end) = p.ends.get_mut(seg) {
+            *end = (*end).max(rec.offset + rec.len);
+        }
+        if let Err(e) = rec.check_crc() {
+            p.findings.push((
+                *ord,
+                err("chunk_checksum_mismatch", rec.offset, e.to_string()),
+            ));
+            continue;
+        }
+        let Some(enc) = Encoding::from_u8(rec.encoding) else {
+            p.findings.push((*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding))));
+            continue;
+        };
+        *p.encodings.entry(enc.name()).or_default() += 1;
+        let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
+            Ok(n) => u64::from(n),
+            Err(e) => {
+                p.findings
+                    .push((*ord, err("chunk_decode_failed", e.offset(), e.to_string())));
+                continue;
+            }
+        };
+        p.samples += n;
+        if enc.is_float() {
+            p.float_samples += n;
+        } else {
+            p.histogram_samples += n;
+        }
+        if n == 0 {
+            p.findings.push((
+                *ord,
+                err("chunk_empty", rec.offset, "chunk holds 0 samples".into()),
+            ));
+            continue;
+        }
+        if opts.quick {
+            continue;
+        }
+        // Decode every sample.
+        let mut first: Option<i64> = None;
+        let mut last: Option<i64> = None;
+        let mut k = 0u64;
+        let mut bad: Option<Finding> = None;
+        let mut on_sample = |t: i64, bad: &mut Option<Finding>| {
+            if first.is_none() {
+                first = Some(t);
+            }
+            if let Some(l) = last
+                && t <= l
+                && bad.is_none()
+            {
+                *bad = Some(err(
+                    "chunk_timestamps_unordered",
+                    rec.offset,
+                    format!("sample {k} at {t} is not after the previous sample at {l}"),
+                ));
+            }
+            last = Some(t);
+            k += 1;
+        };
+        if enc == Encoding::Xor {
+            match chunkenc::XorIter::new(rec.data, rec.data_offset) {
+                Ok(it) => {
+                    for s in it {
+                        match s {
+                            Ok((t, _)) => on_sample(t, &mut bad),
+                            Err(e) => {
+                                bad.get_or_insert(err(
+                                    "chunk_decode_failed",
+                                    e.offset(),
+                                    e.to_string(),
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
+            }
+        } else {
+            match chunkenc::samples(enc, rec.data, rec.data_offset) {
+                Ok(it) => {
+                    for s in it {
+                        match s {
+                            Ok(s) => on_sample(s.t, &mut bad),
+                            Err(e) => {
+                                bad.get_or_insert(err(
+                                    "chunk_decode_failed",
+                                    e.offset(),
+                                    e.to_string(),
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
+            }
+        }
+        p.decoded += k;
+        if bad.is_none() && (first != Some(c.mint) || last != Some(c.maxt)) {
+            bad = Some(err(
+                "chunk_meta_mismatch",
+                rec.offset,
+                format!(
+                    "samples span [{}, {}] but the index says [{}, {}]",
+                    first.unwrap_or(0),
+                    last.unwrap_or(0),
+                    c.mint,
+                    c.maxt
+                ),
+            ));
+        }
+        if let Some(f) = bad {
+            p.findings.push((*ord, f));
+        }
+    }
+    // This piece's byte range is done: let its pages go from our RSS.
+    if let (Some((_, first)), Some((_, last))) = (part.first(), part.last())
+        && first.segment() == last.segment()
+        && let Some((_, bytes)) = files.chunks.get(first.segment() as usize)
+    {
+        let end = p.ends.get(first.segment() as usize).copied().unwrap_or(0);
+        bytes.release(u64::from(first.offset()), end);
+    }
+    p
+}
+
+/// Folds the pieces' results into the block's counts and findings.
+pub(super) fn merge_pieces(
     cx: &mut Ctx,
     files: &BlockFiles,
     index: &IndexReader<'_>,
     series_offsets: &[u64],
-    all: &[(u32, ChunkMeta)],
+    pieces: Vec<Piece>,
     seg_ok: &[bool],
-    opts: &CheckOptions,
     counts: &mut Counts,
 ) {
-    // Per piece: findings (without series names yet), counts, and the end of
-    // the furthest chunk per segment.
-    struct Piece {
-        findings: Vec<(u32, Finding)>,
-        samples: u64,
-        float_samples: u64,
-        histogram_samples: u64,
-        decoded: u64,
-        encodings: BTreeMap<&'static str, u64>,
-        ends: Vec<u64>,
-    }
     let nseg = files.chunks.len();
-    let pieces: Vec<Piece> = all
-        .par_chunks(4096)
-        .map(|part| {
-            let mut p = Piece { findings: Vec::new(), samples: 0, float_samples: 0, histogram_samples: 0, decoded: 0, encodings: BTreeMap::new(), ends: vec![0; nseg] };
-            for (ord, c) in part {
-                let seg = c.segment() as usize;
-                let Some((path, bytes)) = files.chunks.get(seg) else { continue };
-                if !seg_ok.get(seg).copied().unwrap_or(false) {
-                    continue;
-                }
-                let err = |code: &'static str, off: u64, msg: String| {
-                    Finding::new(Severity::Error, code, path, msg).at(off).costs(c.mint, c.maxt.saturating_add(1))
-                };
-                let rec = match chunks::read_chunk(bytes, u64::from(c.offset())) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        p.findings.push((*ord, err(decode_code(FileKind::Chunks, &e), e.offset(), e.to_string())));
-                        continue;
-                    }
-                };
-                if let Some(end) = p.ends.get_mut(seg) {
-                    *end = (*end).max(rec.offset + rec.len);
-                }
-                if let Err(e) = rec.check_crc() {
-                    p.findings.push((*ord, err("chunk_checksum_mismatch", rec.offset, e.to_string())));
-                    continue;
-                }
-                let Some(enc) = Encoding::from_u8(rec.encoding) else {
-                    p.findings.push((*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding))));
-                    continue;
-                };
-                *p.encodings.entry(enc.name()).or_default() += 1;
-                let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
-                    Ok(n) => u64::from(n),
-                    Err(e) => {
-                        p.findings.push((*ord, err("chunk_decode_failed", e.offset(), e.to_string())));
-                        continue;
-                    }
-                };
-                p.samples += n;
-                if enc.is_float() {
-                    p.float_samples += n;
-                } else {
-                    p.histogram_samples += n;
-                }
-                if n == 0 {
-                    p.findings.push((*ord, err("chunk_empty", rec.offset, "chunk holds 0 samples".into())));
-                    continue;
-                }
-                if opts.quick {
-                    continue;
-                }
-                // Decode every sample.
-                let mut first: Option<i64> = None;
-                let mut last: Option<i64> = None;
-                let mut k = 0u64;
-                let mut bad: Option<Finding> = None;
-                let mut on_sample = |t: i64, bad: &mut Option<Finding>| {
-                    if first.is_none() {
-                        first = Some(t);
-                    }
-                    if let Some(l) = last
-                        && t <= l && bad.is_none() {
-                            *bad = Some(err("chunk_timestamps_unordered", rec.offset, format!("sample {k} at {t} is not after the previous sample at {l}")));
-                        }
-                    last = Some(t);
-                    k += 1;
-                };
-                if enc == Encoding::Xor {
-                    match chunkenc::XorIter::new(rec.data, rec.data_offset) {
-                        Ok(it) => {
-                            for s in it {
-                                match s {
-                                    Ok((t, _)) => on_sample(t, &mut bad),
-                                    Err(e) => {
-                                        bad.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
-                    }
-                } else {
-                    match chunkenc::samples(enc, rec.data, rec.data_offset) {
-                        Ok(it) => {
-                            for s in it {
-                                match s {
-                                    Ok(s) => on_sample(s.t, &mut bad),
-                                    Err(e) => {
-                                        bad.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
-                    }
-                }
-                p.decoded += k;
-                if bad.is_none() && (first != Some(c.mint) || last != Some(c.maxt)) {
-                    bad = Some(err(
-                        "chunk_meta_mismatch",
-                        rec.offset,
-                        format!(
-                            "samples span [{}, {}] but the index says [{}, {}]",
-                            first.unwrap_or(0),
-                            last.unwrap_or(0),
-                            c.mint,
-                            c.maxt
-                        ),
-                    ));
-                }
-                if let Some(f) = bad {
-                    p.findings.push((*ord, f));
-                }
-            }
-            // This piece's byte range is done: let its pages go from our RSS.
-            if let (Some((_, first)), Some((_, last))) = (part.first(), part.last())
-                && first.segment() == last.segment()
-                && let Some((_, bytes)) = files.chunks.get(first.segment() as usize)
-            {
-                let end = p.ends.get(first.segment() as usize).copied().unwrap_or(0);
-                bytes.release(u64::from(first.offset()), end);
-            }
-            p
-        })
-        .collect();
     let mut ends = vec![0u64; nseg];
     let mut encodings: BTreeMap<&'static str, u64> = BTreeMap::new();
     for p in pieces {

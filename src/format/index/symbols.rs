@@ -85,6 +85,21 @@ impl<'a> Symbols<'a> {
         }
     }
 
+    /// Ordinal of `s` in a sorted table, searching from ordinal `from` on:
+    /// an exponential (galloping) probe, then a binary search, so a run of
+    /// ascending look-ups touches memory mostly forward.
+    pub fn position_from(&self, s: &[u8], from: usize) -> Option<usize> {
+        let tail = self.strings.get(from..)?;
+        let mut hi = 1usize;
+        while hi < tail.len() && tail.get(hi).is_some_and(|x| *x < s) {
+            hi = hi.saturating_mul(2);
+        }
+        let lo = hi / 2;
+        let hi = hi.min(tail.len().saturating_sub(1)) + 1;
+        let window = tail.get(lo..hi.max(lo))?;
+        window.binary_search(&s).ok().map(|i| from + lo + i)
+    }
+
     /// Index of the first symbol that is not strictly greater than its
     /// predecessor (the table must be strictly ascending), if any.
     pub fn first_unsorted(&self) -> Option<usize> {
@@ -92,5 +107,45 @@ impl<'a> Symbols<'a> {
             .windows(2)
             .position(|w| matches!(w, [a, b] if a >= b))
             .map(|i| i + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::decode::crc32c;
+
+    fn table(strings: &[&str]) -> Vec<u8> {
+        let mut body = (strings.len() as u32).to_be_bytes().to_vec();
+        for s in strings {
+            body.push(s.len() as u8);
+            body.extend_from_slice(s.as_bytes());
+        }
+        let mut f = (body.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(&body);
+        f.extend_from_slice(&crc32c(&body).to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn position_from_finds_every_symbol_from_any_start() {
+        let strs: Vec<String> = (0..300).map(|i| format!("s{i:04}")).collect();
+        let refs: Vec<&str> = strs.iter().map(String::as_str).collect();
+        let f = table(&refs);
+        let s = Symbols::parse(&f, 0, 2).unwrap();
+        for (i, x) in refs.iter().enumerate() {
+            assert_eq!(s.position_from(x.as_bytes(), 0), Some(i));
+            for from in [0, i / 2, i.saturating_sub(1), i] {
+                assert_eq!(
+                    s.position_from(x.as_bytes(), from),
+                    Some(i),
+                    "{x} from {from}"
+                );
+            }
+            assert_eq!(s.position_from(x.as_bytes(), i + 1), None);
+        }
+        assert_eq!(s.position_from(b"zzz", 0), None);
+        assert_eq!(s.position_from(b"s0000a", 0), None);
+        assert_eq!(s.position_from(b"", 0), None);
     }
 }

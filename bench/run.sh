@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks of promsnap against the real tools, on real data
+# built by promtool 2.42. Writes BENCHMARKS.md at the repository root.
+#
+# usage: bench/run.sh [DATA_DIR]    (default: bench/data; ~6 GB free needed once)
+# needs: promtool + prometheus (apt-get install -y prometheus), hyperfine
+#        (apt-get install -y hyperfine), python3 with pypdu + numpy (pip).
+# Every comparison runs the tools back to back in the same run, page cache
+# warm (hyperfine --warmup), and reports medians and their ratio.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+data=${1:-$here/data}
+runs=${BENCH_RUNS:-5}
+mkdir -p "$data"
+data=$(cd "$data" && pwd)
+need() { command -v "$1" >/dev/null || { echo "missing $1: $2" >&2; exit 2; }; }
+need promtool "apt-get install -y prometheus"
+need hyperfine "apt-get install -y hyperfine"
+python3 -c 'import pypdu, numpy' 2>/dev/null || pip install -q pypdu numpy
+
+# Data: the shared script builds it with the real promtool when missing.
+make_data=${MAKE_BENCH_DATA:-$root/../shared/bench/make-bench-data.sh}
+for which in 100k 1m wal; do
+  case $which in 100k) d=bench-100k ;; 1m) d=bench-1m ;; wal) d=wal-12m ;; esac
+  [ -d "$data/$d" ] || bash "$make_data" "$data" "$which"
+done
+mkdir -p "$data/bench-100k/wal" "$data/bench-1m/wal"   # promtool refuses a dir without wal/
+
+(cd "$root" && cargo build --release --locked -q)
+P="$root/target/release/promsnap"
+out="$data/results"; rm -rf "$out"; mkdir -p "$out"
+W="$data/work"; rm -rf "$W"; mkdir -p "$W"
+
+cat > "$out/pdu_count.py" <<'PY'
+import sys, pypdu
+n = 0
+for series in pypdu.load(sys.argv[1]):
+    n += len(series.samples.as_array())
+print(n)
+PY
+
+hf() { # name, then commands
+  local name=$1; shift
+  hyperfine -N --style basic --warmup 1 --runs "$runs" --export-json "$out/$name.json" "$@" >/dev/null
+}
+hf_shell() { local name=$1; shift; hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$out/$name.json" "$@" >/dev/null; }
+rss() { # name cmd... : peak RSS in KB
+  local name=$1; shift
+  /usr/bin/time -f "%M" -o "$out/$name.rss" "$@" >/dev/null 2>&1 || true
+}
+
+echo "== verify bench-1m vs promtool tsdb analyze"
+hf verify-1m "$P verify $data/bench-1m" "promtool tsdb analyze $data/bench-1m" "promtool tsdb analyze --extended $data/bench-1m"
+rss verify-1m-promsnap "$P" verify "$data/bench-1m"
+rss verify-1m-promtool promtool tsdb analyze "$data/bench-1m"
+
+echo "== verify bench-100k vs pypdu (decode every sample, check nothing)"
+hf verify-100k "$P verify $data/bench-100k" "python3 $out/pdu_count.py $data/bench-100k"
+
+echo "== verify --jobs 1 vs --jobs 2"
+hf jobs-1m "$P verify --jobs 1 $data/bench-1m" "$P verify --jobs 2 $data/bench-1m"
+hf jobs-100k "$P verify --jobs 1 $data/bench-100k" "$P verify --jobs 2 $data/bench-100k"
+
+echo "== dump bench-100k vs promtool tsdb dump (and identical bytes)"
+"$P" dump "$data/bench-100k" > "$W/dump-promsnap.txt"
+promtool tsdb dump "$data/bench-100k" > "$W/dump-promtool.txt"
+if cmp -s "$W/dump-promsnap.txt" "$W/dump-promtool.txt"; then echo identical > "$out/dump-identical"; else echo DIFFERENT > "$out/dump-identical"; fi
+rm -f "$W"/dump-*.txt
+hyperfine --style basic --warmup 0 --runs 2 --export-json "$out/dump-100k.json" \
+  "$P dump $data/bench-100k > /dev/null" "promtool tsdb dump $data/bench-100k > /dev/null" >/dev/null
+
+echo "== copy bench-1m (verified) vs cp -r + sync"
+hf_shell copy-1m --prepare "rm -rf $W/dst $W/cp; sync" \
+  "$P copy $data/bench-1m $W/dst > /dev/null" "cp -r $data/bench-1m $W/cp && sync"
+hf_shell link-1m --prepare "rm -rf $W/dst" "$P copy --link $data/bench-1m $W/dst > /dev/null"
+rm -rf "$W/dst" "$W/cp"
+
+echo "== wal over wal-12m"
+walbytes=$(du -sb "$data/wal-12m/storage/wal" | cut -f1)
+echo "$walbytes" > "$out/wal-bytes"
+if "$P" wal --help >/dev/null 2>&1; then
+  hf wal "$P wal $data/wal-12m/storage"
+  hf wal-j1 "taskset -c 0 $P wal $data/wal-12m/storage"
+fi
+
+echo "== ls and analyze vs promtool"
+hf ls "$P ls $data/bench-1m" "promtool tsdb list $data/bench-1m"
+hf analyze-1m "$P analyze $data/bench-1m" "promtool tsdb analyze $data/bench-1m"
+rss analyze-1m-promsnap "$P" analyze "$data/bench-1m"
+rss analyze-1m-promtool promtool tsdb analyze "$data/bench-1m"
+
+python3 "$here/report.py" "$out" "$root/BENCHMARKS.md"
+echo "wrote $root/BENCHMARKS.md"
