@@ -127,6 +127,12 @@ pub(super) fn check_contents(
     let mut released = index.series_region().0;
     let fast = index.version >= 2 && index.symbols.first_unsorted().is_none();
     let empty_ref = (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32);
+    // Symbols referenced by some series (fast path only): a bitset that stays in cache.
+    let used: Vec<u64> = if fast {
+        vec![0; index.symbols.len().div_ceil(64)]
+    } else {
+        Vec::new()
+    };
     let mut series_offsets: Vec<u64> = Vec::new();
     let mut it = index.series();
     let mut last_ref: u64 = 0;
@@ -319,6 +325,21 @@ pub(super) fn check_contents(
     let mut pieces = pieces.into_inner().unwrap_or_default();
     pieces.sort_by_key(|(k, _)| *k);
     let pieces: Vec<Piece> = pieces.into_iter().map(|(_, p)| p).collect();
+    if fast && !structural_series(cx) {
+        let unused = index.symbols.len() as u64
+            - used.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+        if unused > 0 {
+            cx.push(
+                Finding::new(
+                    Severity::Info,
+                    "index_symbols_unused",
+                    &index_path,
+                    format!("{unused} symbols are referenced by no series (compaction keeps the symbols of its inputs; harmless)"),
+                )
+                .at(index.toc.symbols),
+            );
+        }
+    }
     // The series section is done: release its pages (see FileBytes::release).
     let (series_start, series_end) = index.series_region();
     files.index.release(series_start, series_end);
@@ -607,6 +628,13 @@ fn label_issues<K: Ord>(
         }
     }
     out
+}
+
+/// True if a series entry could not be read (then "unused" is not known).
+fn structural_series(cx: &Ctx) -> bool {
+    cx.findings
+        .iter()
+        .any(|f| f.code.starts_with("index_series") || f.code == "index_out_of_bounds")
 }
 
 /// Re-walks the series section collecting label refs (slow path only).

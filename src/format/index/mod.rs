@@ -203,3 +203,6 @@ impl Section {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! Hand-built index files for the layouts the real fixtures do not have:
+//! v1 (Prometheus 2.0: symbol refs and series ids are file offsets, no
+//! alignment) and the ≥ 3.7 layout (no label index sections; the TOC's
+//! label-index slots point at the postings).
+
+use super::*;
+use crate::format::decode::crc32c;
+
+fn uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn varint(out: &mut Vec<u8>, v: i64) {
+    uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn framed(out: &mut Vec<u8>, body: &[u8]) {
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&crc32c(body).to_be_bytes());
+}
+
+/// Builds an index with symbols "a", "b", "x", "y" and two series
+/// {a="x"} (one chunk) and {a="y", b="x"} (two chunks).
+/// `v1`: offsets as refs, no alignment. Else v2 with the ≥ 3.7 TOC.
+fn build(v1: bool) -> (Vec<u8>, Vec<u64>) {
+    let mut f = vec![0xBA, 0xAA, 0xD7, 0x00, if v1 { 1 } else { 2 }];
+    let syms = ["a", "b", "x", "y"];
+    let toc_symbols = f.len() as u64;
+    let mut body = (syms.len() as u32).to_be_bytes().to_vec();
+    let mut sym_ref = Vec::new();
+    for (i, s) in syms.iter().enumerate() {
+        // v1: absolute offset of the entry (after the 4-byte length + 4-byte count).
+        sym_ref.push(if v1 {
+            toc_symbols as u32 + 4 + body.len() as u32
+        } else {
+            i as u32
+        });
+        uvarint(&mut body, s.len() as u64);
+        body.extend_from_slice(s.as_bytes());
+    }
+    framed(&mut f, &body);
+    let toc_series = f.len() as u64;
+    type Series<'a> = (&'a [(usize, usize)], &'a [(i64, i64, u64)]);
+    let series: [Series<'_>; 2] = [
+        (&[(0, 2)], &[(1000, 2000, 8)]),
+        (&[(0, 3), (1, 2)], &[(1000, 1500, 40), (1600, 2000, 80)]),
+    ];
+    let mut ids = Vec::new();
+    for (labels, chunks) in series {
+        if !v1 {
+            while f.len() % 16 != 0 {
+                f.push(0);
+            }
+        }
+        let off = f.len() as u64;
+        ids.push(if v1 { off } else { off / 16 });
+        let mut b = Vec::new();
+        uvarint(&mut b, labels.len() as u64);
+        for &(n, v) in labels {
+            uvarint(&mut b, u64::from(sym_ref[n]));
+            uvarint(&mut b, u64::from(sym_ref[v]));
+        }
+        uvarint(&mut b, chunks.len() as u64);
+        let mut prev: Option<(i64, u64)> = None;
+        for &(mint, maxt, r) in chunks {
+            match prev {
+                None => {
+                    varint(&mut b, mint);
+                    uvarint(&mut b, (maxt - mint) as u64);
+                    uvarint(&mut b, r);
+                }
+                Some((pmaxt, pref)) => {
+                    uvarint(&mut b, (mint - pmaxt) as u64);
+                    uvarint(&mut b, (maxt - mint) as u64);
+                    varint(&mut b, r as i64 - pref as i64);
+                }
+            }
+            prev = Some((maxt, r));
+        }
+        uvarint(&mut f, b.len() as u64);
+        f.extend_from_slice(&b);
+        f.extend_from_slice(&crc32c(&b).to_be_bytes());
+    }
+    let toc_postings = f.len() as u64;
+    while f.len() % 4 != 0 {
+        f.push(0);
+    }
+    let list = |f: &mut Vec<u8>, refs: &[u64]| -> u64 {
+        let off = f.len() as u64;
+        let mut b = (refs.len() as u32).to_be_bytes().to_vec();
+        for r in refs {
+            b.extend_from_slice(&(*r as u32).to_be_bytes());
+        }
+        framed(f, &b);
+        off
+    };
+    let all = list(&mut f, &ids);
+    let ax = list(&mut f, &ids[..1]);
+    let ay = list(&mut f, &ids[1..]);
+    let bx = list(&mut f, &ids[1..]);
+    let toc_table = f.len() as u64;
+    let mut b = 4u32.to_be_bytes().to_vec();
+    for (n, v, off) in [
+        ("", "", all),
+        ("a", "x", ax),
+        ("a", "y", ay),
+        ("b", "x", bx),
+    ] {
+        uvarint(&mut b, 2);
+        uvarint(&mut b, n.len() as u64);
+        b.extend_from_slice(n.as_bytes());
+        uvarint(&mut b, v.len() as u64);
+        b.extend_from_slice(v.as_bytes());
+        uvarint(&mut b, off);
+    }
+    framed(&mut f, &b);
+    // ≥ 3.7 TOC: label_indices == postings, label_indices_table == postings_table.
+    let toc = [
+        toc_symbols,
+        toc_series,
+        toc_postings,
+        toc_table,
+        toc_postings,
+        toc_table,
+    ];
+    let mut t = Vec::new();
+    for v in toc {
+        t.extend_from_slice(&v.to_be_bytes());
+    }
+    f.extend_from_slice(&t);
+    f.extend_from_slice(&crc32c(&t).to_be_bytes());
+    (f, ids)
+}
+
+fn check(v1: bool) {
+    let (f, ids) = build(v1);
+    let r = IndexReader::open(&f).unwrap();
+    assert_eq!(r.version, if v1 { 1 } else { 2 });
+    assert!(!r.toc.has_label_indices());
+    assert!(r.label_offset_table().unwrap().is_empty());
+    let mut it = r.series();
+    let mut e = SeriesEntry::default();
+    let mut labels = Vec::new();
+    let mut got = Vec::new();
+    while let Some(x) = it.next_into(&mut e) {
+        x.unwrap();
+        r.resolve_labels(&e, &mut labels).unwrap();
+        let ls: Vec<(String, String)> = labels
+            .iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into(),
+                    String::from_utf8_lossy(v).into(),
+                )
+            })
+            .collect();
+        got.push((
+            e.id,
+            ls,
+            e.chunks
+                .iter()
+                .map(|c| (c.mint, c.maxt, c.chunk_ref))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        got,
+        vec![
+            (ids[0], vec![s("a", "x")], vec![(1000, 2000, 8)]),
+            (
+                ids[1],
+                vec![s("a", "y"), s("b", "x")],
+                vec![(1000, 1500, 40), (1600, 2000, 80)]
+            ),
+        ]
+    );
+    let table = r.postings_table().unwrap();
+    assert_eq!(table.len(), 4);
+    let all: Vec<u64> = r
+        .postings(table[0].offset)
+        .unwrap()
+        .iter()
+        .map(u64::from)
+        .collect();
+    assert_eq!(all, ids);
+    for id in ids {
+        let mut e = SeriesEntry::default();
+        r.series_by_id(id, &mut e).unwrap();
+        assert_eq!(e.id, id);
+    }
+}
+
+#[test]
+fn v1_index_offsets_as_refs_unaligned_series() {
+    check(true);
+}
+
+#[test]
+fn v2_index_with_the_3_7_toc_without_label_indices() {
+    check(false);
+}
