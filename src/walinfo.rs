@@ -171,15 +171,94 @@ pub struct SegmentScan {
     pub record_errors: Vec<Problem>,
     /// `min_valid_time` of a MinValidTime record, if any (checkpoints, 3.x).
     pub min_valid_time: Option<i64>,
+    /// The first record of a type this crate does not know (Prometheus
+    /// replay skips such records), if any.
+    pub unknown_record: Option<Problem>,
+    /// After framing damage: what could still be read by resynchronising at
+    /// later page boundaries. Prometheus's repair drops all of it.
+    pub after_damage: Option<AfterDamage>,
+}
+
+/// Records found after the damage in a segment (see [`SegmentScan::after_damage`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AfterDamage {
+    /// Offset where reading resumed (a page boundary).
+    pub resumed_at: Option<u64>,
+    /// Records read after the damage.
+    pub records: u64,
+    /// Samples (float + histogram) in them.
+    pub samples: u64,
+    /// Their sample time range.
+    #[serde(flatten)]
+    pub time: TimeRange,
+}
+
+/// The time range of `r`, `None` if it has no samples.
+pub fn range_of(t: TimeRange) -> Option<(i64, i64)> {
+    Some((t.min_t?, t.max_t?))
 }
 
 /// Reads one segment's records and summarises them. Series refs created by
-/// Series records are added to `series`.
+/// Series records are added to `series`. After framing damage (not a torn
+/// tail), the rest of the segment is read from later page boundaries to tell
+/// what the damage costs ([`SegmentScan::after_damage`]).
 pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+    let mut scan = scan_records(RecordReader::new(bytes), series);
+    if let Some(c) = &scan.corruption {
+        scan.after_damage = Some(resync(bytes, c.offset));
+    }
+    scan
+}
+
+/// Reads on after damage at `damage`: from each later page boundary, skips
+/// the fragments that continue a record begun before it, and reads records
+/// from the first `full`/`first` fragment, re-synchronising after further damage.
+fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
+    use crate::format::wal::{FragmentReader, FragmentType, PAGE_SIZE};
+    let page = PAGE_SIZE as u64;
+    let mut after = AfterDamage::default();
+    let mut scratch = HashSet::new();
+    let mut p = (damage / page + 1) * page;
+    while p < bytes.len() as u64 {
+        let start = FragmentReader::starting_at(bytes, p)
+            .map_while(Result::ok)
+            .find(|f| matches!(f.kind, FragmentType::Full | FragmentType::First))
+            .map(|f| f.offset);
+        let Some(start) = start.filter(|&s| s < p + page) else {
+            p += page;
+            continue;
+        };
+        let s = scan_records(RecordReader::starting_at(bytes, start), &mut scratch);
+        scratch.clear();
+        let c = &s.counts;
+        if c.records > 0 {
+            after.resumed_at.get_or_insert(start);
+            after.records += c.records;
+            after.samples += c.float_samples + c.histogram_samples + c.float_histogram_samples;
+            after.time.merge(c.time);
+        }
+        let stop = match (&s.corruption, s.torn_offset) {
+            (Some(e), _) => e.offset,
+            (None, Some(t)) => t,
+            (None, None) => break,
+        };
+        p = (stop.max(p) / page + 1) * page;
+    }
+    after
+}
+
+fn scan_records(reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
+    scan_records_committed(reader, series).0
+}
+
+/// [`scan_records`], plus the fragment counts of the complete records only.
+fn scan_records_committed(
+    mut reader: RecordReader<'_>,
+    series: &mut HashSet<u64>,
+) -> (SegmentScan, FragmentStats) {
     let mut scan = SegmentScan::default();
     let mut by_type = [0u64; 256];
     let mut empty = 0u64;
-    let mut reader = RecordReader::new(bytes);
     let c = &mut scan.counts;
     while let Some(item) = reader.next_record() {
         let rec = match item {
@@ -189,10 +268,10 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
                 scan.torn_offset = Some(offset);
                 break;
             }
-            Err(WalError::Corrupt(e)) => {
+            Err(e) => {
                 scan.corruption = Some(Problem {
                     offset: e.offset(),
-                    code: e.code().to_string(),
+                    code: e.kind().code().to_string(),
                     message: e.to_string(),
                 });
                 break;
@@ -249,6 +328,16 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
                 RecordType::MinValidTime => {
                     record::min_valid_time(data, 0).map(|t| scan.min_valid_time = Some(t))
                 }
+                RecordType::Unknown(b) => {
+                    if scan.unknown_record.is_none() {
+                        scan.unknown_record = Some(Problem {
+                            offset: rec.offset,
+                            code: "record_unknown_type".into(),
+                            message: format!("record of unknown type {b}"),
+                        });
+                    }
+                    Ok(())
+                }
                 _ => Ok(()),
             };
         if let Err(e) = res {
@@ -256,7 +345,7 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
             if scan.record_errors.len() < MAX_RECORD_ERRORS {
                 scan.record_errors.push(Problem {
                     offset: rec.offset,
-                    code: e.code().to_string(),
+                    code: "wal_record_corrupt".into(),
                     message: format!("{ty} record: {e} (offset in the decoded record)"),
                 });
             }
@@ -273,7 +362,101 @@ pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
     if empty > 0 {
         scan.counts.records_by_type.insert("empty".into(), empty);
     }
-    scan
+    (scan, reader.committed_fragment_stats())
+}
+
+/// Bytes read at a time by [`scan_segment_file`] (a page multiple).
+pub const READ_WINDOW: usize = 8 << 20;
+
+/// [`scan_segment`] over a file, read [`READ_WINDOW`] bytes at a time so
+/// memory stays bounded (a window grows only for a record larger than it).
+/// Damaged segments are read whole, to re-synchronise after the damage.
+/// Returns the size read and the scan.
+pub fn scan_segment_file(path: &Path, series: &mut HashSet<u64>) -> io::Result<(u64, SegmentScan)> {
+    scan_segment_file_with(path, series, READ_WINDOW)
+}
+
+fn scan_segment_file_with(
+    path: &Path,
+    series: &mut HashSet<u64>,
+    window: usize,
+) -> io::Result<(u64, SegmentScan)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let page = crate::format::wal::PAGE_SIZE as u64;
+    let mut f = fs::File::open(path)?;
+    let mut buf = Vec::new();
+    let mut total = SegmentScan::default();
+    let mut stats = FragmentStats::default();
+    let page_us = crate::format::wal::PAGE_SIZE;
+    let (mut base, mut start, mut win) = (0u64, 0u64, window.div_ceil(page_us).max(1) * page_us);
+    loop {
+        buf.clear();
+        f.seek(SeekFrom::Start(base))?;
+        (&mut f).take(win as u64).read_to_end(&mut buf)?;
+        let at_eof = buf.len() < win;
+        let (s, committed) = scan_records_committed(RecordReader::starting_at(&buf, start), series);
+        if s.corruption.is_some() {
+            // Rare: read it whole for the re-synchronisation.
+            let bytes = fs::read(path)?;
+            return Ok((bytes.len() as u64, scan_segment(&bytes, series)));
+        }
+        let torn_inside = s.torn_offset.filter(|_| !at_eof);
+        let st = if torn_inside.is_some() {
+            committed
+        } else {
+            s.fragments
+        };
+        stats.full += st.full;
+        stats.first += st.first;
+        stats.middle += st.middle;
+        stats.last += st.last;
+        stats.page_crossings += st.page_crossings;
+        stats.odd_type_bytes += st.odd_type_bytes;
+        if stats.first_odd_type_byte.is_none() {
+            stats.first_odd_type_byte = st.first_odd_type_byte.map(|o| o + base);
+        }
+        total.counts.merge(&s.counts);
+        if s.counts.records > 0 {
+            total.valid_offset = base + s.valid_offset;
+        }
+        for mut e in s.record_errors {
+            if total.record_errors.len() < MAX_RECORD_ERRORS {
+                e.offset += base;
+                total.record_errors.push(e);
+            }
+        }
+        if let (None, Some(mut u)) = (&total.unknown_record, s.unknown_record) {
+            u.offset += base;
+            total.unknown_record = Some(u);
+        }
+        if s.min_valid_time.is_some() {
+            total.min_valid_time = s.min_valid_time;
+        }
+        match (torn_inside, s.torn_offset) {
+            (Some(t), _) => {
+                // The window ends inside a record: go on from its start.
+                let abs = base + t;
+                let new_base = abs / page * page;
+                if abs == base + start {
+                    win = win.saturating_mul(2);
+                }
+                base = new_base;
+                start = abs - new_base;
+            }
+            (None, Some(t)) => {
+                total.torn_tail = true;
+                total.torn_offset = Some(base + t);
+                break;
+            }
+            (None, None) if at_eof => break,
+            (None, None) => {
+                base += buf.len() as u64;
+                start = 0;
+            }
+        }
+    }
+    total.fragments = stats;
+    Ok((base + buf.len() as u64, total))
 }
 
 /// One WAL (or checkpoint, or WBL) segment file.
@@ -299,8 +482,8 @@ fn inspect_segment_file(index: u32, path: &Path, series: &mut HashSet<u64>) -> S
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (size, scan, read_error) = match fs::read(path) {
-        Ok(bytes) => (bytes.len() as u64, scan_segment(&bytes, series), None),
+    let (size, scan, read_error) = match scan_segment_file(path, series) {
+        Ok((size, scan)) => (size, scan, None),
         Err(e) => (
             fs::metadata(path).map(|m| m.len()).unwrap_or(0),
             SegmentScan::default(),
@@ -909,7 +1092,7 @@ mod tests {
         let s7 = &w.segments[2];
         let c = s7.scan.corruption.as_ref().unwrap();
         assert_eq!(c.offset, second as u64);
-        assert_eq!(c.code, "checksum_mismatch");
+        assert_eq!(c.code, "wal_checksum");
         assert_eq!(s7.scan.valid_offset, second as u64);
         assert_eq!(w.checkpoints.len(), 1);
         assert!(w.checkpoints[0].tmp && !w.checkpoints[0].current);
@@ -982,6 +1165,40 @@ mod tests {
         };
         let r = inspect(Path::new(&dir)).unwrap();
         println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    }
+
+    #[test]
+    fn windowed_file_scan_equals_whole_scan() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut files: Vec<PathBuf> = [
+            "nativehist/wal/00000004",
+            "nativehist/wal/00000005",
+            "nativehist/wal/00000006",
+            "uncompressed-2.42/wal/00000000",
+            "live-checkpoint/00000000",
+        ]
+        .iter()
+        .map(|r| testdata(r))
+        .collect();
+        // Torn copies: cut inside a record, inside a page.
+        let b = fs::read(testdata("nativehist/wal/00000005")).unwrap();
+        for cut in [100_000usize, 131_072, 200_003] {
+            let p = tmp.path().join(format!("cut{cut}"));
+            fs::write(&p, &b[..cut]).unwrap();
+            files.push(p);
+        }
+        for f in &files {
+            let bytes = fs::read(f).unwrap();
+            let mut s1 = HashSet::new();
+            let whole = scan_segment(&bytes, &mut s1);
+            for w in [32768, 65536, 3 * 32768, READ_WINDOW] {
+                let mut s2 = HashSet::new();
+                let (size, win) = scan_segment_file_with(f, &mut s2, w).unwrap();
+                assert_eq!(size, bytes.len() as u64);
+                assert_eq!(win, whole, "{} window {w}", f.display());
+                assert_eq!(s1, s2);
+            }
+        }
     }
 
     #[test]

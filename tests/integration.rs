@@ -17,6 +17,8 @@ mod gaps;
 mod realserver;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
+// `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.
+mod wal;
 // Random mutations of real files: never a panic.
 mod robustness;
 // `promsnap analyze` against promtool's `tsdb analyze` output.

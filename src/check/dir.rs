@@ -61,6 +61,15 @@ pub fn verify_dir_with(
     if layout.kind != DirKind::Block {
         check_blocks_together(&blocks, &mut findings);
     }
+    if layout.kind == DirKind::Data {
+        // WAL, WBL, checkpoints and head chunks (src/check/wal.rs).
+        let min_valid_time = blocks
+            .iter()
+            .filter_map(|b| b.meta.as_ref())
+            .map(|m| m.max_time)
+            .max();
+        findings.extend(super::wal::verify(&layout, min_valid_time));
+    }
     if let Some(v) = &opts.target_version {
         check_target_version(&blocks, v, &mut findings);
     }

@@ -17,6 +17,7 @@ mod ls;
 mod table;
 pub mod time;
 mod verify;
+mod wal;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,8 @@ enum Command {
     Gaps(gaps::GapsArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
+    /// Summarise the WAL, WBL, checkpoints and head chunk files: per segment records, samples, time range, torn tail.
+    Wal(wal::WalArgs),
     /// Cardinality, churn and chunk statistics of one block, like `promtool tsdb analyze`.
     Analyze(analyze::AnalyzeArgs),
 }
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Coverage(a) => coverage::run(a, &mut out),
         Command::Gaps(a) => gaps::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
+        Command::Wal(a) => wal::run(a, &mut out),
         Command::Analyze(a) => analyze::run(a, &mut out),
     };
     let result = result.and_then(|o| out.flush().map(|_| o).map_err(Into::into));

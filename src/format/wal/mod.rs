@@ -177,6 +177,28 @@ impl WalError {
         matches!(self, WalError::Torn { .. })
     }
 
+    /// What kind of damage this is, for finding codes.
+    pub fn kind(&self) -> WalErrorKind {
+        match self {
+            WalError::Torn { .. } => WalErrorKind::Torn,
+            WalError::Corrupt(DecodeError::Checksum { .. }) => WalErrorKind::Checksum,
+            WalError::Corrupt(DecodeError::Invalid { expected, .. }) => {
+                if expected.starts_with(EXPECT_PADDING) {
+                    WalErrorKind::Padding
+                } else if expected.starts_with(EXPECT_NO_RECORD_OPEN)
+                    || expected.starts_with(EXPECT_RECORD_OPEN)
+                {
+                    WalErrorKind::FragmentOrder
+                } else if expected.starts_with(EXPECT_DECOMPRESS) {
+                    WalErrorKind::Decompress
+                } else {
+                    WalErrorKind::FragmentInvalid
+                }
+            }
+            WalError::Corrupt(_) => WalErrorKind::FragmentInvalid,
+        }
+    }
+
     /// A stable snake_case code: `torn_tail`, or the [`DecodeError::code`].
     pub fn code(&self) -> &'static str {
         match self {
@@ -185,6 +207,44 @@ impl WalError {
         }
     }
 }
+
+/// The kinds of [`WalError`], each with its own finding code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WalErrorKind {
+    /// The data ends inside a record (`wal_torn_tail`).
+    Torn,
+    /// A fragment's CRC32C does not match (`wal_checksum`).
+    Checksum,
+    /// A fragment out of sequence: `middle`/`last` with no record open, or
+    /// `full`/`first` while one is (`wal_fragment_order`).
+    FragmentOrder,
+    /// Non-zero bytes where the page padding must be zero (`wal_padding_nonzero`).
+    Padding,
+    /// A record that does not decompress (`wal_decompress`).
+    Decompress,
+    /// A bad fragment type, a length beyond the page, or compression flags
+    /// changing inside a record (`wal_fragment_invalid`).
+    FragmentInvalid,
+}
+
+impl WalErrorKind {
+    /// The stable finding code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Torn => "wal_torn_tail",
+            Self::Checksum => "wal_checksum",
+            Self::FragmentOrder => "wal_fragment_order",
+            Self::Padding => "wal_padding_nonzero",
+            Self::Decompress => "wal_decompress",
+            Self::FragmentInvalid => "wal_fragment_invalid",
+        }
+    }
+}
+
+const EXPECT_PADDING: &str = "zero padding up to the page boundary";
+const EXPECT_NO_RECORD_OPEN: &str = "a full or first fragment (no record is open)";
+const EXPECT_RECORD_OPEN: &str = "a middle or last fragment (the record at offset";
+const EXPECT_DECOMPRESS: &str = "a valid ";
 
 impl From<DecodeError> for WalError {
     fn from(e: DecodeError) -> Self {
@@ -254,6 +314,17 @@ impl<'a> FragmentReader<'a> {
         }
     }
 
+    /// A reader over one segment's bytes that starts at `offset` (which
+    /// must be where a fragment or the page padding starts), with 32 KiB
+    /// pages counted from the start of the segment.
+    pub fn starting_at(segment: &'a [u8], offset: u64) -> Self {
+        let mut r = Self::new(segment);
+        r.pos = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(segment.len());
+        r
+    }
+
     /// Fragments so far that ran past the end of their page.
     pub fn page_crossings(&self) -> u64 {
         self.page_crossings
@@ -302,7 +373,7 @@ impl<'a> FragmentReader<'a> {
                     return self.fail(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         off,
-                        "zero padding up to the page boundary",
+                        EXPECT_PADDING,
                         format!("byte {:#04x}", pad.get(i).copied().unwrap_or(0)),
                     )));
                 }
@@ -460,6 +531,12 @@ pub struct FragmentStats {
     /// Fragments that ran past the end of their page (never written by
     /// Prometheus's writer; accepted by its reader).
     pub page_crossings: u64,
+    /// Fragments whose type byte has reserved bits (7-5) set, or both
+    /// compression flags: never written by Prometheus, ignored by its
+    /// reader (snappy wins), so a sign of a flipped bit.
+    pub odd_type_bytes: u64,
+    /// Offset of the first such fragment.
+    pub first_odd_type_byte: Option<u64>,
 }
 
 /// Reads the records of one segment (see the module docs).
@@ -480,6 +557,8 @@ pub struct RecordReader<'a> {
     valid_offset: u64,
     records: u64,
     stats: FragmentStats,
+    /// `stats` as of the end of the last record yielded.
+    committed: FragmentStats,
     done: bool,
 }
 
@@ -508,6 +587,16 @@ impl<'a> RecordReader<'a> {
         Self::with_page_size(segment, PAGE_SIZE)
     }
 
+    /// A reader that starts at `offset`, which must be where a `full` or
+    /// `first` fragment starts (used to read on after damage); pages are
+    /// counted from the start of the segment.
+    pub fn starting_at(segment: &'a [u8], offset: u64) -> Self {
+        let mut r = Self::new(segment);
+        r.fragments = FragmentReader::starting_at(segment, offset);
+        r.valid_offset = r.fragments.position();
+        r
+    }
+
     /// A reader with another page size (tests use tiny pages).
     pub(crate) fn with_page_size(segment: &'a [u8], page_size: usize) -> Self {
         Self {
@@ -520,6 +609,7 @@ impl<'a> RecordReader<'a> {
             valid_offset: 0,
             records: 0,
             stats: FragmentStats::default(),
+            committed: FragmentStats::default(),
             done: false,
         }
     }
@@ -540,7 +630,12 @@ impl<'a> RecordReader<'a> {
         self.records
     }
 
-    /// Fragments seen so far, by type.
+    /// Fragments of the records yielded so far (not of an open record).
+    pub fn committed_fragment_stats(&self) -> FragmentStats {
+        self.committed
+    }
+
+    /// Fragments seen so far, by type, including those of a record still open.
     pub fn fragment_stats(&self) -> FragmentStats {
         FragmentStats {
             page_crossings: self.fragments.page_crossings(),
@@ -583,6 +678,12 @@ impl<'a> RecordReader<'a> {
                 Some(Err(e)) => return self.fail(e),
                 Some(Ok(f)) => f,
             };
+            if frag.type_byte & 0xE0 != 0
+                || frag.type_byte & (SNAPPY_FLAG | ZSTD_FLAG) == SNAPPY_FLAG | ZSTD_FLAG
+            {
+                self.stats.odd_type_bytes += 1;
+                self.stats.first_odd_type_byte.get_or_insert(frag.offset);
+            }
             match (self.state, frag.kind) {
                 (State::Idle, FragmentType::Full) => {
                     self.stats.full += 1;
@@ -655,7 +756,7 @@ impl<'a> RecordReader<'a> {
                     return self.fail(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         frag.offset,
-                        "a full or first fragment (no record is open)",
+                        EXPECT_NO_RECORD_OPEN,
                         format!("a {kind} fragment"),
                     )));
                 }
@@ -666,9 +767,7 @@ impl<'a> RecordReader<'a> {
                     return self.fail(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         frag.offset,
-                        format!(
-                            "a middle or last fragment (the record at offset {offset} is open)"
-                        ),
+                        format!("{EXPECT_RECORD_OPEN} {offset} is open)"),
                         format!("a {kind} fragment"),
                     )));
                 }
@@ -698,13 +797,17 @@ impl<'a> RecordReader<'a> {
                     return Some(Err(WalError::Corrupt(DecodeError::invalid(
                         Section::WalFragment,
                         offset,
-                        format!("a valid {} record", compression.name()),
+                        format!("{EXPECT_DECOMPRESS}{} record", compression.name()),
                         msg,
                     ))));
                 }
             }
         };
         self.valid_offset = end_offset;
+        self.committed = FragmentStats {
+            page_crossings: self.fragments.page_crossings(),
+            ..self.stats
+        };
         self.records += 1;
         Some(Ok(RawRecord {
             data,

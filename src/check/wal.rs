@@ -1,0 +1,558 @@
+//! Checks of the write-ahead state of a data directory: `wal/` (segments and
+//! checkpoints), `wbl/` and `chunks_head/`.
+//!
+//! Policy, as Prometheus 2.42 has it (`tsdb/db.go` `Open`, `tsdb/head.go`
+//! `Init`, `tsdb/wlog/wlog.go` `Repair`, `tsdb/chunks/head_chunks.go`):
+//!
+//! * A torn record at the end of the **newest** WAL/WBL segment is a
+//!   warning: a crash mid-write leaves it, and Prometheus's repair drops it.
+//! * Any other damage in a segment is an error naming segment and offset:
+//!   Prometheus's repair keeps the records before the offset and deletes
+//!   everything after it, later segments included. The finding's
+//!   `time_range` is the sample-time range of the records that repair would
+//!   drop and that could still be read (by re-synchronising at later page
+//!   boundaries, and from the later segments).
+//! * A gap in segment numbers, or a corrupt checkpoint, stops Prometheus from
+//!   starting (error).
+//! * Head chunks: a CRC or framing error makes Prometheus delete that file
+//!   and every later one, then rebuild the head from the WAL; an
+//!   out-of-sequence chunk (`mint` not after the previous chunk's `maxt` of
+//!   the same series) makes it discard all head chunk files; a gap in file
+//!   numbers stops it from starting. All errors.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::codes::{FileKind, decode_code};
+use super::{Finding, Severity};
+use crate::format::head_chunks;
+use crate::layout::Layout;
+use crate::walinfo::{self, SegmentReport, TimeRange, WalDirReport, range_of};
+
+/// Checks `wal/`, `wbl/` and `chunks_head/` of a data directory.
+/// `min_valid_time` is the highest `maxTime` of the blocks: Prometheus
+/// ignores head chunks that end before it.
+pub fn verify(layout: &Layout, min_valid_time: Option<i64>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(w) = &layout.wal {
+        out.extend(verify_wal_dir(w, false));
+    }
+    if let Some(w) = &layout.wbl {
+        out.extend(verify_wal_dir(w, true));
+    }
+    if let Some(c) = &layout.chunks_head {
+        out.extend(verify_chunks_head(c, min_valid_time));
+    }
+    out
+}
+
+/// Checks a `wal/` directory (`wbl = false`) or a `wbl/` directory.
+pub fn verify_wal_dir(dir: &Path, wbl: bool) -> Vec<Finding> {
+    match walinfo::inspect_wal_dir(dir) {
+        Ok(r) => findings_of_wal_report(&r, wbl),
+        Err(e) => vec![Finding::new(
+            Severity::Error,
+            "wal_dir_unreadable",
+            dir,
+            format!("cannot list the directory: {}", e.source),
+        )],
+    }
+}
+
+fn fmt_range(t: TimeRange) -> String {
+    match range_of(t) {
+        Some((a, b)) => format!(
+            "{}..{}",
+            crate::gofmt::rfc3339_ms(a),
+            crate::gofmt::rfc3339_ms(b)
+        ),
+        None => "no samples".into(),
+    }
+}
+
+/// Turns a WAL/WBL report into findings (see the module docs for the policy).
+pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
+    let what = if wbl { "WBL" } else { "WAL" };
+    let mut out = Vec::new();
+    for g in &r.segment_gaps {
+        out.push(Finding::new(
+            Severity::Error,
+            "wal_segment_gap",
+            &r.path,
+            format!(
+                "{what} segments {}..{} are missing (segments {} to {} are present): Prometheus refuses to open a {what} whose segments are not sequential",
+                walinfo_name(g.first),
+                walinfo_name(g.last),
+                r.first_segment.map(walinfo_name).unwrap_or_default(),
+                r.last_segment.map(walinfo_name).unwrap_or_default(),
+            ),
+        ));
+    }
+    if let (Some(n), Some(first)) = (r.replay_checkpoint, r.first_segment)
+        && first > n.saturating_add(1)
+    {
+        out.push(Finding::new(
+                Severity::Error,
+                "wal_segment_gap",
+                &r.path,
+                format!(
+                    "segments {}..{} between checkpoint.{n:08} and the first segment are missing: Prometheus fails to open them during replay",
+                    walinfo_name(n + 1),
+                    walinfo_name(first - 1)
+                ),
+            ));
+    }
+    for cp in &r.checkpoints {
+        if cp.tmp {
+            out.push(Finding::new(
+                Severity::Warning,
+                "wal_checkpoint_tmp_leftover",
+                &cp.path,
+                "unfinished checkpoint left by an interrupted truncation: ignored, and removed by Prometheus on start",
+            ));
+            continue;
+        }
+        if !cp.current {
+            out.push(Finding::new(
+                Severity::Info,
+                "wal_checkpoint_stale",
+                &cp.path,
+                "older checkpoint: replay uses only the newest one; Prometheus deletes this at the next truncation",
+            ));
+            continue;
+        }
+        let consequence = "Prometheus will not start: a corrupt checkpoint is a hard error that needs user intervention (2.42 then still runs its WAL repair with this segment number, which deletes the WAL segments numbered above it before failing: keep a copy)";
+        if let Some(e) = &cp.read_error {
+            out.push(Finding::new(
+                Severity::Error,
+                "wal_checkpoint_corrupt",
+                &cp.path,
+                format!("cannot list the checkpoint: {e}; {consequence}"),
+            ));
+        }
+        for g in &cp.segment_gaps {
+            out.push(Finding::new(
+                Severity::Error,
+                "wal_checkpoint_corrupt",
+                &cp.path,
+                format!(
+                    "checkpoint segments {}..{} are missing; {consequence}",
+                    walinfo_name(g.first),
+                    walinfo_name(g.last)
+                ),
+            ));
+        }
+        for s in &cp.segments {
+            if s.read_error.is_none()
+                && !s.size.is_multiple_of(crate::format::wal::PAGE_SIZE as u64)
+                && s.scan.torn_offset.is_none()
+            {
+                out.push(
+                    Finding::new(
+                        Severity::Warning,
+                        "wal_segment_short",
+                        &s.path,
+                        format!(
+                            "checkpoint segment {} is {} bytes, not a whole number of 32 KiB pages: Prometheus pads every segment it closes, so it was cut; it reads cleanly up to offset {}",
+                            s.name, s.size, s.scan.valid_offset
+                        ),
+                    )
+                    .at(s.size),
+                );
+            }
+            let (offset, why) = if let Some(e) = &s.read_error {
+                (None, format!("unreadable: {e}"))
+            } else if let Some(c) = &s.scan.corruption {
+                (Some(c.offset), format!("{} ({})", c.message, c.code))
+            } else if let Some(t) = s.scan.torn_offset {
+                (
+                    Some(t),
+                    format!(
+                        "last record is torn at offset {t} (a checkpoint is complete before it is renamed into place, so this is damage)"
+                    ),
+                )
+            } else if let Some(e) = s.scan.record_errors.first() {
+                (Some(e.offset), format!("{} ({})", e.message, e.code))
+            } else {
+                continue;
+            };
+            let mut f = Finding::new(
+                Severity::Error,
+                "wal_checkpoint_corrupt",
+                &s.path,
+                format!(
+                    "checkpoint segment {}: {why}; valid up to offset {}; {consequence}",
+                    s.name, s.scan.valid_offset
+                ),
+            );
+            if let Some(o) = offset {
+                f = f.at(o);
+            }
+            if let Some((a, b)) = range_of(cp.totals.time) {
+                f = f.costs(a, b.saturating_add(1));
+            }
+            out.push(f);
+        }
+    }
+    for (i, s) in r.segments.iter().enumerate() {
+        let later = r.segments.get(i + 1..).unwrap_or(&[]);
+        segment_findings(r, s, later, what, &mut out);
+    }
+    out
+}
+
+fn walinfo_name(i: u32) -> String {
+    crate::format::wal::segment::segment_name(i)
+}
+
+fn segment_findings(
+    r: &WalDirReport,
+    s: &SegmentReport,
+    later: &[SegmentReport],
+    what: &str,
+    out: &mut Vec<Finding>,
+) {
+    let newest = r.last_segment == Some(s.index);
+    let replayed = r.replay_checkpoint.is_none_or(|n| s.index > n);
+    let not_replayed = |n: u32| {
+        format!(
+            "; the segment precedes checkpoint.{n:08}, so Prometheus does not replay it and deletes it at the next truncation"
+        )
+    };
+    if let Some(e) = &s.read_error {
+        out.push(Finding::new(
+            Severity::Error,
+            "wal_segment_unreadable",
+            &s.path,
+            format!("cannot read {what} segment {}: {e}", s.name),
+        ));
+        return;
+    }
+    // What Prometheus's repair drops after damage in this segment.
+    let mut lost = TimeRange::default();
+    let mut lost_records = 0u64;
+    if let Some(a) = &s.scan.after_damage {
+        lost = a.time;
+        lost_records = a.records;
+    }
+    for l in later {
+        if let Some((a, b)) = range_of(l.scan.counts.time) {
+            lost.min_t = Some(lost.min_t.map_or(a, |m| m.min(a)));
+            lost.max_t = Some(lost.max_t.map_or(b, |m| m.max(b)));
+        }
+        lost_records += l.scan.counts.records;
+    }
+    let repair = |offset: u64| {
+        let dropped = match (later.first(), later.last()) {
+            (Some(f), Some(l)) => format!(
+                ", and deletes segments {}..{} ({lost_records} readable records after the damage, samples {})",
+                f.name,
+                l.name,
+                fmt_range(lost)
+            ),
+            _ => format!(
+                " ({lost_records} readable records after the damage, samples {})",
+                fmt_range(lost)
+            ),
+        };
+        format!(
+            "Prometheus's repair keeps the records of segment {} before offset {offset} and drops the rest of it{dropped}",
+            s.name
+        )
+    };
+    let with_lost = |mut f: Finding| {
+        if replayed && let Some((a, b)) = range_of(lost) {
+            f = f.costs(a, b.saturating_add(1));
+        }
+        f
+    };
+    if let Some(t) = s.scan.torn_offset {
+        let size = s.size;
+        if newest && replayed {
+            out.push(
+                Finding::new(
+                    Severity::Warning,
+                    "wal_torn_tail",
+                    &s.path,
+                    format!(
+                        "last record is torn: it starts at offset {t} and the data ends at {size} (a crash mid-write); Prometheus repairs this on start by dropping the partial record; valid up to offset {}",
+                        s.scan.valid_offset
+                    ),
+                )
+                .at(t),
+            );
+        } else {
+            let tail = match r.replay_checkpoint.filter(|_| !replayed) {
+                Some(n) => not_replayed(n),
+                None => format!("; {}", repair(t)),
+            };
+            out.push(with_lost(
+                Finding::new(
+                    Severity::Error,
+                    "wal_torn_tail",
+                    &s.path,
+                    format!(
+                        "{what} segment {} is not the newest but its last record is torn (starts at offset {t}, data ends at {size}){tail}",
+                        s.name
+                    ),
+                )
+                .at(t),
+            ));
+        }
+    }
+    if let Some(c) = &s.scan.corruption {
+        let code = match c.code.as_str() {
+            "wal_checksum" => "wal_checksum",
+            "wal_fragment_order" => "wal_fragment_order",
+            "wal_padding_nonzero" => "wal_padding_nonzero",
+            "wal_decompress" => "wal_decompress",
+            _ => "wal_fragment_invalid",
+        };
+        let tail = match r.replay_checkpoint.filter(|_| !replayed) {
+            Some(n) => not_replayed(n),
+            None => format!("; {}", repair(c.offset)),
+        };
+        out.push(with_lost(
+            Finding::new(
+                Severity::Error,
+                code,
+                &s.path,
+                format!(
+                    "{what} segment {}: {}; valid up to offset {}{tail}",
+                    s.name, c.message, s.scan.valid_offset
+                ),
+            )
+            .at(c.offset),
+        ));
+    }
+    for e in &s.scan.record_errors {
+        let tail = match r.replay_checkpoint.filter(|_| !replayed) {
+            Some(n) => not_replayed(n),
+            None => format!(
+                "; replay stops here and {}",
+                repair(e.offset).replacen("Prometheus's", "its", 1)
+            ),
+        };
+        out.push(with_lost(
+            Finding::new(
+                Severity::Error,
+                "wal_record_corrupt",
+                &s.path,
+                format!(
+                    "{what} segment {}: the record at offset {} has a valid frame but does not decode: {}{tail}",
+                    s.name, e.offset, e.message
+                ),
+            )
+            .at(e.offset),
+        ));
+    }
+    let page = crate::format::wal::PAGE_SIZE as u64;
+    if !newest && !s.size.is_multiple_of(page) && s.scan.torn_offset.is_none() {
+        out.push(
+            Finding::new(
+                Severity::Warning,
+                "wal_segment_short",
+                &s.path,
+                format!(
+                    "{what} segment {} is {} bytes, not a whole number of 32 KiB pages, although it is not the newest: Prometheus pads every segment it closes, so this one was cut (copied while being written, or truncated); it reads cleanly up to offset {}, and records written after the cut, if any, are gone",
+                    s.name, s.size, s.scan.valid_offset
+                ),
+            )
+            .at(s.size),
+        );
+    }
+    if let Some(o) = s.scan.fragments.first_odd_type_byte {
+        out.push(
+            Finding::new(
+                Severity::Warning,
+                "wal_fragment_flags",
+                &s.path,
+                format!(
+                    "{} fragment(s) with reserved type bits or both compression flags set, the first at offset {o}: Prometheus never writes these and its reader ignores the extra bits (a flipped bit that the CRC, which covers only the data, cannot catch)",
+                    s.scan.fragments.odd_type_bytes
+                ),
+            )
+            .at(o),
+        );
+    }
+    if let Some(u) = &s.scan.unknown_record {
+        let n: u64 = s
+            .scan
+            .counts
+            .records_by_type
+            .iter()
+            .filter(|(k, _)| k.starts_with("unknown"))
+            .map(|(_, v)| v)
+            .sum();
+        out.push(
+            Finding::new(
+                Severity::Info,
+                "record_unknown_type",
+                &s.path,
+                format!(
+                    "{n} record(s) of a type this tool does not know, the first at offset {} ({}): Prometheus replay skips record types it does not know",
+                    u.offset, u.message
+                ),
+            )
+            .at(u.offset),
+        );
+    }
+}
+
+/// Checks a `chunks_head/` directory: file numbering, headers, every chunk's
+/// CRC, and per-series chunk order (for chunks ending at or after
+/// `min_valid_time`, as Prometheus checks them).
+pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let files = match walinfo::head_chunk_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            out.push(Finding::new(
+                Severity::Error,
+                "head_chunk_dir_unreadable",
+                dir,
+                format!("cannot list the directory: {}", e.source),
+            ));
+            return out;
+        }
+    };
+    let idx: Vec<u32> = files.iter().map(|(i, _)| *i).collect();
+    for (a, b) in crate::format::wal::segment::gaps(&idx) {
+        out.push(Finding::new(
+            Severity::Error,
+            "head_chunk_file_gap",
+            dir,
+            format!(
+                "head chunk files {a:06}..{b:06} are missing: Prometheus refuses to start (\"found unsequential head chunk files\")"
+            ),
+        ));
+    }
+    // Per series: (maxt of the last chunk, where it is).
+    let mut last: HashMap<u64, (i64, i64, u32, u64)> = HashMap::new();
+    let mvt = min_valid_time.unwrap_or(i64::MIN);
+    let newest = idx.last().copied();
+    for (n, (i, path)) in files.iter().enumerate() {
+        let later: Vec<String> = files
+            .get(n + 1..)
+            .unwrap_or(&[])
+            .iter()
+            .map(|(j, _)| format!("{j:06}"))
+            .collect();
+        let deletes = if later.is_empty() {
+            format!("deletes file {i:06}")
+        } else {
+            format!(
+                "deletes file {i:06} and the later files {}",
+                later.join(", ")
+            )
+        };
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.push(Finding::new(
+                    Severity::Error,
+                    "head_chunk_unreadable",
+                    path,
+                    format!("cannot read: {e}"),
+                ));
+                continue;
+            }
+        };
+        if Some(*i) == newest
+            && *i > 0
+            && (bytes.len() < 4 || bytes.get(..4) == Some(&[0, 0, 0, 0][..]))
+        {
+            out.push(Finding::new(
+                Severity::Warning,
+                "head_chunk_file_deleted_on_startup",
+                path,
+                "newest head chunk file is empty (shorter than 4 bytes or zero magic), as an abrupt shutdown leaves it: Prometheus deletes it on start",
+            ));
+            continue;
+        }
+        let mut it = match head_chunks::chunks(&bytes) {
+            Ok(it) => it,
+            Err(e) => {
+                out.push(
+                    Finding::new(
+                        Severity::Error,
+                        decode_code(FileKind::HeadChunks, &e),
+                        path,
+                        format!(
+                            "{e}: Prometheus refuses to open the head chunk files (\"invalid magic number\" / \"invalid chunk format version\")"
+                        ),
+                    )
+                    .at(e.offset()),
+                );
+                continue;
+            }
+        };
+        for c in it.by_ref() {
+            match c {
+                Ok(c) => {
+                    if c.ooo || c.maxt < mvt {
+                        continue;
+                    }
+                    if let Some(&(pmint, pmaxt, pf, po)) = last.get(&c.series_ref)
+                        && pmaxt >= c.mint
+                    {
+                        out.push(
+                                Finding::new(
+                                    Severity::Error,
+                                    "head_chunk_out_of_order",
+                                    path,
+                                    format!(
+                                        "out of sequence m-mapped chunk for series ref {}: chunk [{}, {}] does not start after the previous chunk [{pmint}, {pmaxt}] ({pf:06}@{po}); Prometheus discards all head chunk files on start and rebuilds the head from the WAL",
+                                        c.series_ref, c.mint, c.maxt
+                                    ),
+                                )
+                                .at(c.offset)
+                                .costs(c.mint, c.maxt.saturating_add(1)),
+                            );
+                    }
+                    last.insert(c.series_ref, (c.mint, c.maxt, *i, c.offset));
+                }
+                Err(e) => {
+                    let off = e.offset();
+                    let o = off as usize;
+                    let be = |a: usize| {
+                        bytes
+                            .get(a..a + 8)
+                            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                            .map(u64::from_be_bytes)
+                    };
+                    let mut f = Finding::new(
+                        Severity::Error,
+                        decode_code(FileKind::HeadChunks, &e),
+                        path,
+                        String::new(),
+                    )
+                    .at(off);
+                    let mut who = String::new();
+                    if let (Some(r), Some(mint), Some(maxt)) = (be(o), be(o + 8), be(o + 16)) {
+                        let (mint, maxt) = (mint as i64, maxt as i64);
+                        who = format!(" (series ref {r}, chunk [{mint}, {maxt}] as stored)");
+                        if mint <= maxt {
+                            f = f.costs(mint, maxt.saturating_add(1));
+                        }
+                    }
+                    f.message = format!(
+                        "{e}{who}; Prometheus {deletes} on start, then rebuilds the head from the WAL (samples the WAL no longer holds are lost)"
+                    );
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The paths [`verify`] looks at (for callers that list what was checked).
+pub fn checked_dirs(layout: &Layout) -> Vec<PathBuf> {
+    [&layout.wal, &layout.wbl, &layout.chunks_head]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+}
