@@ -1156,17 +1156,6 @@ mod tests {
         assert!(r.chunks_head.is_none());
     }
 
-    /// `PROMSNAP_INSPECT_DIR=<dir> cargo test --lib -- --ignored --nocapture inspect_env_dir`
-    #[test]
-    #[ignore = "reads the directory named by PROMSNAP_INSPECT_DIR"]
-    fn inspect_env_dir() {
-        let Some(dir) = std::env::var_os("PROMSNAP_INSPECT_DIR") else {
-            return;
-        };
-        let r = inspect(Path::new(&dir)).unwrap();
-        println!("{}", serde_json::to_string_pretty(&r).unwrap());
-    }
-
     #[test]
     fn windowed_file_scan_equals_whole_scan() {
         let tmp = tempfile::tempdir().unwrap();
