@@ -31,7 +31,7 @@ rows = []
 
 
 def row(what, ours, theirs, target, ok, note=""):
-    f = lambda x: "–" if x is None else (f"{x:.3f} s" if isinstance(x, float) else str(x))
+    f = lambda x: "–" if x is None else (f"{x:.3f} s" if isinstance(x, float) else str(x))  # noqa: E731
     rows.append(f"| {what} | {f(ours)} | {f(theirs)} | {target} | {'met' if ok else 'NOT met'} | {note} |")
 
 
@@ -60,7 +60,7 @@ row("`copy --link` bench-1m (verified)", l, None, "milliseconds", l is not None 
 w = med("wal-j1", 0)
 wb = int(open(os.path.join(out, "wal-bytes")).read()) if os.path.exists(os.path.join(out, "wal-bytes")) else None
 gbps = (wb / w / 1e9) if (w and wb) else None
-row("`wal` wal-12m, one core (GB/s)", gbps and round(gbps, 2), None, "≥ 1 GB/s/core", gbps is not None and gbps >= 1, f"{wb/1e6:.0f} MB in {w:.3f} s" if gbps else "no `wal` command")
+row("`wal` wal-12m, one core", f"{gbps:.2f} GB/s" if gbps else None, None, "≥ 1 GB/s/core", gbps is not None and gbps >= 1, f"{wb/1e6:.0f} MB in {w:.3f} s" if gbps else "no `wal` command")
 j1, j2 = med("jobs-1m", 0), med("jobs-1m", 1)
 r = ratio(j1, j2)
 row("`verify --jobs 2` vs `--jobs 1` bench-1m (speed-up)", j2, j1, "≥ 1.7×", r is not None and r >= 1.7, f"{r:.2f}×" if r else "")
