@@ -3,24 +3,10 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use crate::util::{copy_dir, promsnap, run_json, testdata};
 
-use crate::util::{copy_dir, promsnap, testdata};
-
-const WITH_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
-const SKIP_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
-
-fn run_json(args: &[&str]) -> (Option<i32>, Value) {
-    let out = promsnap(args);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: {e}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), v)
-}
+const WITH_HEAD: &str = crate::util::LIVE_WITH_HEAD;
+const SKIP_HEAD: &str = crate::util::LIVE_SKIP_HEAD;
 
 #[test]
 fn snapshot_with_head_block() {

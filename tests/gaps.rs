@@ -1,23 +1,9 @@
 //! `promsnap gaps` on the real 2.42 data in testdata.
 
-use serde_json::Value;
+use crate::util::{promsnap, run_json, testdata};
 
-use crate::util::{promsnap, testdata};
-
-const WITH_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
-const SKIP_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
-
-fn run_json(args: &[&str]) -> (Option<i32>, Value) {
-    let out = promsnap(args);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: {e}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), v)
-}
+const WITH_HEAD: &str = crate::util::LIVE_WITH_HEAD;
+const SKIP_HEAD: &str = crate::util::LIVE_SKIP_HEAD;
 
 /// The skip_head snapshot, held against the one with the head block: what
 /// is missing is exactly the head block's range, for every series.

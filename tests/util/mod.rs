@@ -72,3 +72,21 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// The live fixture's snapshot with the head written as a block.
+pub const LIVE_WITH_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
+/// The live fixture's `skip_head` snapshot.
+pub const LIVE_SKIP_HEAD: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
+
+/// Runs `promsnap` with `args` (which include `--json`) and parses stdout.
+pub fn run_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = promsnap(args);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
