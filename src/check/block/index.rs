@@ -1,6 +1,8 @@
 //! The index: series entries, chunk metas, postings and legacy label indices.
 
 use super::meta::{check_stats, check_tombstones};
+use rayon::prelude::*;
+
 use super::samples::{Piece, check_piece, merge_pieces, series_name};
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -49,6 +51,12 @@ pub(super) fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 impl Fingerprint {
+    fn merge(&mut self, o: Fingerprint) {
+        self.sum = self.sum.wrapping_add(o.sum);
+        self.xor ^= o.xor;
+        self.count += o.count;
+    }
+
     #[inline]
     fn add(&mut self, pair_hash: u64, id: u64) {
         let h = mix(pair_hash ^ mix(id));
@@ -115,45 +123,52 @@ pub(super) fn check_contents(
             .at(index.symbols.offset),
         );
     }
-    // Series pass.
-    let mut ids: Vec<u64> = Vec::new();
-    let mut fp = Fingerprint::default();
-    let mut all_chunks: Vec<(u32, ChunkMeta)> = Vec::new();
-    let mut entry = SeriesEntry::default();
-    let mut prev_resolved: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut resolved: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut prev_refs: Vec<(u32, u32)> = Vec::new();
-    let mut prev_offset: Option<u64> = None;
-    let mut released = index.series_region().0;
+    // Series pass: the series section is cut into parts at series starts
+    // taken from the all-postings list (when it is intact), each part walked
+    // by its own task; every 4096 chunk metas become a chunk-checking job.
     let fast = index.version >= 2 && index.symbols.first_unsorted().is_none();
     let empty_ref = (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32);
-    // Symbols referenced by some series (fast path only): a bitset that stays in cache.
-    let used: Vec<u64> = if fast {
-        vec![0; index.symbols.len().div_ceil(64)]
+    let parts = if fast {
+        series_parts(&index, (rayon::current_num_threads() * 2).max(2))
     } else {
-        Vec::new()
+        vec![index.series_region()]
     };
-    let mut series_offsets: Vec<u64> = Vec::new();
-    let mut it = index.series();
-    let mut last_ref: u64 = 0;
-    // Chunks are checked by the pool while this thread walks the series:
-    // every 4096 chunk metas become a job.
-    let pieces: std::sync::Mutex<Vec<(usize, Piece)>> = std::sync::Mutex::new(Vec::new());
-    let mut n_pieces = 0usize;
-    let seg_ok_ref: &[bool] = &seg_ok;
-    rayon::in_place_scope(|scope| {
-        let spawn = |part: Vec<(u32, ChunkMeta)>, k: usize| {
-            let pieces = &pieces;
-            scope.spawn(move |_| {
-                let p = check_piece(files, seg_ok_ref, opts, &part);
-                if let Ok(mut g) = pieces.lock() {
-                    g.push((k, p));
-                }
-            });
+    let nsym_words = if fast {
+        index.symbols.len().div_ceil(64)
+    } else {
+        0
+    };
+    let (dir, ulid) = (cx.dir.clone(), cx.ulid.clone());
+    let index_ref = &index;
+    let index_path_ref: &Path = &index_path;
+    let walk = |part_start: u64, part_end: u64| -> PartResult {
+        let index = index_ref;
+        let index_path = index_path_ref;
+        let mut local = Ctx {
+            dir: dir.clone(),
+            ulid: ulid.clone(),
+            findings: Vec::new(),
         };
+        let cx = &mut local;
+        let mut counts = Counts::default();
+        let mut ids: Vec<u64> = Vec::new();
+        let mut series_offsets: Vec<u64> = Vec::new();
+        let mut fp = Fingerprint::default();
+        let mut used: Vec<u64> = vec![0; nsym_words];
+        let mut all_chunks: Vec<(u32, ChunkMeta)> = Vec::new();
+        let mut entry = SeriesEntry::default();
+        let mut prev_resolved: Vec<(&[u8], &[u8])> = Vec::new();
+        let mut resolved: Vec<(&[u8], &[u8])> = Vec::new();
+        let mut prev_refs: Vec<(u32, u32)> = Vec::new();
+        let mut first_refs: Option<Vec<(u32, u32)>> = None;
+        let mut first_offset: Option<u64> = None;
+        let mut prev_offset: Option<u64> = None;
+        let mut released = part_start;
+        let mut last_ref: u64 = 0;
+        let mut it = index.series_range(part_start, part_end);
         while let Some(r) = it.next_into(&mut entry) {
             if let Err(e) = r {
-                cx.decode(FileKind::Index, &index_path, &e);
+                cx.decode(FileKind::Index, index_path, &e);
                 continue;
             }
             if entry.offset > released + (8 << 20) {
@@ -178,11 +193,16 @@ pub(super) fn check_contents(
                 if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
                     for &(a, b) in &entry.labels {
                         fp.add(ref_pair_hash(a, b), entry.id);
+                        for r in [a, b] {
+                            if let Some(w) = used.get_mut(r as usize / 64) {
+                                *w |= 1 << (r % 64);
+                            }
+                        }
                     }
                     true
                 } else {
                     if let Err(e) = index.resolve_labels(&entry, &mut resolved) {
-                        cx.decode(FileKind::Index, &index_path, &e);
+                        cx.decode(FileKind::Index, index_path, &e);
                     }
                     false
                 }
@@ -195,7 +215,7 @@ pub(super) fn check_contents(
                         true
                     }
                     Err(e) => {
-                        cx.decode(FileKind::Index, &index_path, &e);
+                        cx.decode(FileKind::Index, index_path, &e);
                         false
                     }
                 }
@@ -218,7 +238,7 @@ pub(super) fn check_contents(
                     for (severity, code, message) in issues {
                         let message = if code == "index_series_unsorted" {
                             let prev_s = prev_offset
-                                .and_then(|o| series_name(&index, Some(o)))
+                                .and_then(|o| series_name(index, Some(o)))
                                 .unwrap_or_default();
                             format!("{message} ({prev_s})")
                         } else {
@@ -228,20 +248,24 @@ pub(super) fn check_contents(
                             Finding {
                                 severity,
                                 series: Some(this.clone()),
-                                ..Finding::new(severity, code, &index_path, message)
+                                ..Finding::new(severity, code, index_path, message)
                             }
                             .at(entry.offset),
                         );
                     }
                 }
             }
+            if first_offset.is_none() {
+                first_offset = Some(entry.offset);
+                first_refs = Some(entry.labels.clone());
+            }
             prev_offset = Some(entry.offset);
             // Chunk metas.
-            let sname = || series_name(&index, Some(entry.offset)).unwrap_or_default();
+            let sname = || series_name(index, Some(entry.offset)).unwrap_or_default();
             let mut prev: Option<ChunkMeta> = None;
             for c in &entry.chunks {
                 let base = || {
-                    Finding::new(Severity::Error, "", &index_path, "")
+                    Finding::new(Severity::Error, "", index_path, "")
                         .at(entry.offset)
                         .series(sname())
                         .costs(c.mint, c.maxt.saturating_add(1))
@@ -308,24 +332,87 @@ pub(super) fn check_contents(
                 }),
                 Some(_) => {
                     all_chunks.push((ordinal, *c));
-                    if all_chunks.len() >= 4096 {
-                        spawn(std::mem::take(&mut all_chunks), n_pieces);
-                        n_pieces += 1;
-                    }
                 }
             }
                 last_ref = last_ref.max(c.chunk_ref);
                 prev = Some(*c);
             }
         }
-        if !all_chunks.is_empty() {
-            spawn(std::mem::take(&mut all_chunks), n_pieces);
+        PartResult {
+            all_chunks,
+            findings: local.findings,
+            ids,
+            offsets: series_offsets,
+            fp,
+            used,
+            series: counts.series,
+            chunks: counts.chunks,
+            first_refs,
+            last_refs: prev_refs,
+            first_offset,
+            last_offset: prev_offset,
         }
-    });
-    let mut pieces = pieces.into_inner().unwrap_or_default();
-    pieces.sort_by_key(|(k, _)| *k);
-    let pieces: Vec<Piece> = pieces.into_iter().map(|(_, p)| p).collect();
+    };
+    let results: Vec<PartResult> = parts.par_iter().map(|&(a, b)| walk(a, b)).collect();
+    // Merge the parts in order: ids, offsets, fingerprints, findings, and the
+    // order of the series across each cut.
+    let mut ids: Vec<u64> = Vec::new();
+    let mut series_offsets: Vec<u64> = Vec::new();
+    let mut fp = Fingerprint::default();
+    let mut used: Vec<u64> = vec![0; nsym_words];
+    let mut all_chunks: Vec<(u32, ChunkMeta)> = Vec::new();
+    let mut prev_last: Option<(Vec<(u32, u32)>, u64)> = None;
+    for r in results {
+        let base = ids.len() as u32;
+        all_chunks.extend(r.all_chunks.iter().map(|&(o, c)| (o + base, c)));
+        if let (Some((pl, _)), Some(first), Some(fo)) = (&prev_last, &r.first_refs, r.first_offset)
+            && first <= pl
+        {
+            let code = if first == pl {
+                "index_series_duplicate"
+            } else {
+                "index_series_unsorted"
+            };
+            let series = series_name(&index, Some(fo)).unwrap_or_default();
+            cx.push(
+                Finding::new(
+                    Severity::Error,
+                    code,
+                    &index_path,
+                    "series does not sort after the series before it",
+                )
+                .at(fo)
+                .series(series),
+            );
+        }
+        if let Some(lo) = r.last_offset {
+            prev_last = Some((r.last_refs.clone(), lo));
+        }
+        for f in r.findings {
+            cx.findings.push(f);
+        }
+        ids.extend_from_slice(&r.ids);
+        series_offsets.extend_from_slice(&r.offsets);
+        fp.merge(r.fp);
+        for (w, x) in used.iter_mut().zip(&r.used) {
+            *w |= x;
+        }
+        counts.series += r.series;
+        counts.chunks += r.chunks;
+    }
+    // Then every chunk, in parallel pieces.
+    let pieces: Vec<Piece> = all_chunks
+        .par_chunks(4096)
+        .map(|part| check_piece(files, &seg_ok, opts, part))
+        .collect();
+    drop(all_chunks);
     if fast && !structural_series(cx) {
+        // The empty string is always in the table (writers add it) and is not unused.
+        if index.symbols.lookup(0) == Some(b"")
+            && let Some(w) = used.first_mut()
+        {
+            *w |= 1;
+        }
         let unused = index.symbols.len() as u64
             - used.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
         if unused > 0 {
@@ -635,6 +722,65 @@ fn structural_series(cx: &Ctx) -> bool {
     cx.findings
         .iter()
         .any(|f| f.code.starts_with("index_series") || f.code == "index_out_of_bounds")
+}
+
+/// What one task found walking one part of the series section.
+struct PartResult {
+    all_chunks: Vec<(u32, ChunkMeta)>,
+    findings: Vec<Finding>,
+    ids: Vec<u64>,
+    offsets: Vec<u64>,
+    fp: Fingerprint,
+    used: Vec<u64>,
+    series: u64,
+    chunks: u64,
+    first_refs: Option<Vec<(u32, u32)>>,
+    last_refs: Vec<(u32, u32)>,
+    first_offset: Option<u64>,
+    last_offset: Option<u64>,
+}
+
+/// Cuts the series section into about `n` parts at series starts, taken
+/// from the all-postings list (v2: id × 16). One part when the list is
+/// unusable (then the sequential walk finds what is wrong).
+fn series_parts(index: &IndexReader<'_>, n: usize) -> Vec<(u64, u64)> {
+    let whole = vec![index.series_region()];
+    let (start, end) = index.series_region();
+    let Ok(mut t) = index.postings_table_iter() else {
+        return whole;
+    };
+    let Some(Ok(all)) = t.next() else {
+        return whole;
+    };
+    if !all.name.is_empty() || !all.value.is_empty() || n < 2 {
+        return whole;
+    }
+    let Ok(list) = index.postings(all.offset) else {
+        return whole;
+    };
+    let len = list.len();
+    // Small indexes are cut too, so the tests run the merge of parts.
+    if len < 64 {
+        return whole;
+    }
+    let mut cuts = vec![start];
+    for k in 1..n {
+        let Some(id) = list.iter().nth(k * len / n) else {
+            return whole;
+        };
+        let off = u64::from(id) * 16;
+        if off <= *cuts.last().unwrap_or(&start) || off >= end {
+            return whole;
+        }
+        cuts.push(off);
+    }
+    cuts.push(end);
+    cuts.windows(2)
+        .filter_map(|w| match w {
+            [a, b] => Some((*a, *b)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Re-walks the series section collecting label refs (slow path only).

@@ -83,6 +83,16 @@ impl<'a> IndexReader<'a> {
         }
     }
 
+    /// Walk over the entries in `[start, end)` of the series section; `start`
+    /// must be an entry start (or the section start).
+    pub fn series_range(&self, start: u64, end: u64) -> SeriesIter<'a> {
+        SeriesIter {
+            file: self.file,
+            version: self.version,
+            offsets: series::SeriesOffsets::new(self.file, start, end, self.version),
+        }
+    }
+
     /// Decodes the series with id `id` into `out`.
     pub fn series_by_id(&self, id: u64, out: &mut SeriesEntry) -> Result<()> {
         let offset = if self.version == 1 {
