@@ -211,6 +211,7 @@ fn check_files(cx: &mut Ctx) {
 
 mod index;
 mod meta;
+mod postings;
 mod samples;
 
 use index::check_contents;

@@ -1,0 +1,353 @@
+//! Postings: the offset table, every list, and their agreement with the
+//! series (order-independent fingerprints; a precise diagnosis on mismatch);
+//! the legacy label indices.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// Per-series label refs, for the precise postings diagnosis (built only
+/// when the fingerprints disagree).
+pub(super) struct SeriesTable {
+    ids: Vec<u64>,
+    label_start: Vec<u32>,
+    labels: Vec<(u32, u32)>,
+}
+
+/// Order-independent fingerprint of a multiset of (label name, label value,
+/// series id) triples: the series side and the postings side must agree.
+/// Two independent 64-bit combinations make an accidental match of damaged
+/// data vanishingly unlikely; any disagreement triggers the precise check.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Fingerprint {
+    sum: u64,
+    xor: u64,
+    count: u64,
+}
+
+#[inline]
+pub(super) fn mix(mut x: u64) -> u64 {
+    // splitmix64 finalizer
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A fast hash of a byte string (8 bytes at a time).
+#[inline]
+pub(super) fn hash_bytes(b: &[u8]) -> u64 {
+    let (words, tail) = b.as_chunks::<8>();
+    let mut h = 0x51_7CC1_B727_220A_u64 ^ (b.len() as u64);
+    for w in words {
+        h = mix(h ^ u64::from_le_bytes(*w));
+    }
+    let mut last = [0u8; 8];
+    for (d, s) in last.iter_mut().zip(tail) {
+        *d = *s;
+    }
+    mix(h ^ u64::from_le_bytes(last))
+}
+
+impl Fingerprint {
+    pub(super) fn merge(&mut self, o: Fingerprint) {
+        self.sum = self.sum.wrapping_add(o.sum);
+        self.xor ^= o.xor;
+        self.count += o.count;
+    }
+
+    #[inline]
+    pub(super) fn add(&mut self, pair_hash: u64, id: u64) {
+        let h = mix(pair_hash ^ mix(id));
+        self.sum = self.sum.wrapping_add(h);
+        self.xor ^= mix(h ^ 0xA5A5_A5A5_A5A5_A5A5);
+        self.count += 1;
+    }
+}
+
+/// The pair key by symbol refs (v2, strictly sorted symbol table).
+#[inline]
+pub(super) fn ref_pair_hash(name: u32, value: u32) -> u64 {
+    mix((u64::from(name) << 32) | u64::from(value))
+}
+
+#[inline]
+pub(super) fn pair_hash(name: &[u8], value: &[u8]) -> u64 {
+    hash_bytes(name) ^ mix(hash_bytes(value))
+}
+
+pub(super) fn check_postings(
+    cx: &mut Ctx,
+    index: &IndexReader<'_>,
+    ids: &[u64],
+    series_fp: Fingerprint,
+    by_ref: bool,
+    counts: &mut Counts,
+) {
+    let path = cx.dir.join("index");
+    if index.toc.postings_table == 0 {
+        return;
+    }
+    let entries = match index.postings_table_iter() {
+        Ok(e) => e,
+        Err(e) => {
+            cx.decode(FileKind::Index, &path, &e);
+            return;
+        }
+    };
+    // Fast path, streaming the table: the table sorted; every list
+    // CRC-checked; the all-postings list equal to the series ids; the
+    // (name, value, id) multiset of all other lists equal to the series'
+    // (fingerprints).
+    let mut lists_fp = Fingerprint::default();
+    let mut all_ok = false;
+    let mut structural = false;
+    let mut prev: Option<(&[u8], &[u8])> = None;
+    let mut first = true;
+    // (current name, its symbol ordinal, ordinal of the last value found)
+    let mut cursor: (Option<&[u8]>, Option<usize>, usize) = (None, None, 0);
+    for pe in entries {
+        let pe = match pe {
+            Ok(pe) => pe,
+            Err(e) => {
+                cx.decode(FileKind::Index, &path, &e);
+                structural = true;
+                break;
+            }
+        };
+        if index.version >= 2 {
+            if first && (!pe.name.is_empty() || !pe.value.is_empty()) {
+                cx.push(Finding::new(Severity::Warning, "index_postings_all_missing", &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
+            }
+            if prev.is_some_and(|p| p >= (pe.name, pe.value)) {
+                cx.push(
+                    Finding::new(
+                        Severity::Error,
+                        "index_postings_table_unsorted",
+                        &path,
+                        format!(
+                            "postings offset table entry {}={:?} is not after the entry before it",
+                            String::from_utf8_lossy(pe.name),
+                            String::from_utf8_lossy(pe.value)
+                        ),
+                    )
+                    .at(pe.entry_offset),
+                );
+            }
+        }
+        first = false;
+        prev = Some((pe.name, pe.value));
+        let list = match index.postings(pe.offset) {
+            Ok(l) => l,
+            Err(e) => {
+                cx.decode(FileKind::Index, &path, &e);
+                structural = true;
+                continue;
+            }
+        };
+        counts.postings += 1;
+        if pe.name.is_empty() && pe.value.is_empty() {
+            all_ok =
+                list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id);
+            continue;
+        }
+        let ph = if by_ref {
+            // The table and the symbols are both sorted: a name's values come
+            // in ascending order, so each value is found by a short forward
+            // search from the previous one.
+            if cursor.0 != Some(pe.name) {
+                cursor = (Some(pe.name), index.symbols.position_from(pe.name, 0), 0);
+                cursor.2 = 0;
+            }
+            let v = index.symbols.position_from(pe.value, cursor.2);
+            if let Some(v) = v {
+                cursor.2 = v;
+            }
+            match (cursor.1, v) {
+                (Some(n), Some(v)) => ref_pair_hash(n as u32, v as u32),
+                _ => u64::MAX, // not a symbol: cannot match any series
+            }
+        } else {
+            pair_hash(pe.name, pe.value)
+        };
+        for r in list.iter() {
+            lists_fp.add(ph, u64::from(r));
+        }
+    }
+    if all_ok && lists_fp == series_fp && !structural {
+        return;
+    }
+    let Ok(entries) = index.postings_table() else {
+        return;
+    };
+    // Slow path: name the lists that disagree.
+    let table = series_table(index, ids.len());
+    let table = &table;
+    // Expected number of series per (name, value), from the series entries.
+    let mut expected: HashMap<(&[u8], &[u8]), u64> = HashMap::new();
+    for &(n, v) in &table.labels {
+        if let (Some(n), Some(v)) = (index.symbols.lookup(n), index.symbols.lookup(v)) {
+            *expected.entry((n, v)).or_default() += 1;
+        }
+    }
+    let labels_of = |ord: usize| -> &[(u32, u32)] {
+        let s = table.label_start.get(ord).copied().unwrap_or(0) as usize;
+        let e = table
+            .label_start
+            .get(ord + 1)
+            .copied()
+            .map(|x| x as usize)
+            .unwrap_or(table.labels.len());
+        table.labels.get(s..e).unwrap_or(&[])
+    };
+    let mut seen_pairs = 0usize;
+    for pe in &entries {
+        // Damaged lists were reported by the fast path.
+        let Ok(list) = index.postings(pe.offset) else {
+            continue;
+        };
+        let key = format!(
+            "{}={:?}",
+            String::from_utf8_lossy(pe.name),
+            String::from_utf8_lossy(pe.value)
+        );
+        let mut prev: Option<u32> = None;
+        let mut reported = false;
+        for r in list.iter() {
+            if prev.is_some_and(|p| r <= p) && !reported {
+                cx.push(
+                    Finding::new(
+                        Severity::Error,
+                        "index_postings_unsorted",
+                        &path,
+                        format!("postings list {key} is not strictly ascending at series ref {r}"),
+                    )
+                    .at(pe.offset),
+                );
+                reported = true;
+            }
+            prev = Some(r);
+            match table.ids.binary_search(&u64::from(r)) {
+                Err(_) => {
+                    if !reported {
+                        cx.push(Finding::new(Severity::Error, "index_postings_dangling", &path, format!("postings list {key} names series ref {r}, which is not a series entry")).at(pe.offset));
+                        reported = true;
+                    }
+                }
+                Ok(ord) => {
+                    if pe.name.is_empty() && pe.value.is_empty() {
+                        continue;
+                    }
+                    let has = labels_of(ord).iter().any(|&(n, v)| {
+                        index.symbols.lookup(n) == Some(pe.name)
+                            && index.symbols.lookup(v) == Some(pe.value)
+                    });
+                    if !has && !reported {
+                        cx.push(Finding::new(Severity::Error, "index_postings_mismatch", &path, format!("postings list {key} names series ref {r}, which does not have that label")).at(pe.offset));
+                        reported = true;
+                    }
+                }
+            }
+        }
+        if pe.name.is_empty() && pe.value.is_empty() {
+            if list.len() != table.ids.len() && !reported {
+                cx.push(
+                    Finding::new(
+                        Severity::Error,
+                        "index_postings_all_mismatch",
+                        &path,
+                        format!(
+                            "the all-postings list has {} series, the series section {}",
+                            list.len(),
+                            table.ids.len()
+                        ),
+                    )
+                    .at(pe.offset),
+                );
+            }
+        } else {
+            seen_pairs += 1;
+            let want = expected.get(&(pe.name, pe.value)).copied().unwrap_or(0);
+            if list.len() as u64 != want && !reported {
+                cx.push(
+                    Finding::new(
+                        Severity::Error,
+                        "index_postings_mismatch",
+                        &path,
+                        format!(
+                            "postings list {key} has {} series, but {want} series carry that label",
+                            list.len()
+                        ),
+                    )
+                    .at(pe.offset),
+                );
+            }
+        }
+    }
+    if seen_pairs < expected.len() {
+        cx.push(
+            Finding::new(
+                Severity::Error,
+                "index_postings_missing",
+                &path,
+                format!(
+                    "{} label pairs of the series have no postings list",
+                    expected.len() - seen_pairs
+                ),
+            )
+            .at(index.toc.postings_table),
+        );
+    }
+}
+
+/// Re-walks the series section collecting label refs (slow path only).
+fn series_table(index: &IndexReader<'_>, n: usize) -> SeriesTable {
+    let mut t = SeriesTable {
+        ids: Vec::with_capacity(n),
+        label_start: Vec::with_capacity(n),
+        labels: Vec::new(),
+    };
+    let mut it = index.series();
+    let mut e = SeriesEntry::default();
+    while let Some(r) = it.next_into(&mut e) {
+        if r.is_ok() {
+            t.ids.push(e.id);
+            t.label_start.push(t.labels.len() as u32);
+            t.labels.extend_from_slice(&e.labels);
+        }
+    }
+    t
+}
+
+pub(super) fn check_label_indices(cx: &mut Ctx, index: &IndexReader<'_>) {
+    let path = cx.dir.join("index");
+    let table = match index.label_offset_table() {
+        Ok(t) => t,
+        Err(e) => {
+            cx.decode(FileKind::Index, &path, &e);
+            return;
+        }
+    };
+    for le in table {
+        match crate::format::index::postings::parse_label_index(index.bytes(), le.offset) {
+            Ok(li) => {
+                if let Some(r) = li.refs.iter().find(|&&r| index.symbols.lookup(r).is_none()) {
+                    cx.push(
+                        Finding::new(
+                            Severity::Error,
+                            "index_label_index_bad_symbol",
+                            &path,
+                            format!(
+                                "label index for {:?} names symbol {r}, which does not exist",
+                                String::from_utf8_lossy(le.name)
+                            ),
+                        )
+                        .at(le.offset),
+                    );
+                }
+            }
+            Err(e) => {
+                cx.decode(FileKind::Index, &path, &e);
+            }
+        }
+    }
+}
