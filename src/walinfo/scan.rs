@@ -1,0 +1,375 @@
+//! Scanning one WAL segment: records, series, samples, time range, torn
+//! tail or corruption, and what Prometheus' repair would drop after damage.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The result of reading one segment's bytes (no file information).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SegmentScan {
+    /// What the records hold.
+    #[serde(flatten)]
+    pub counts: RecordCounts,
+    /// Fragments by type.
+    pub fragments: FragmentStats,
+    /// True if the data ends inside a record (a crash mid-write).
+    pub torn_tail: bool,
+    /// Offset of the torn record's first fragment.
+    pub torn_offset: Option<u64>,
+    /// End of the last good record: everything before decoded cleanly.
+    pub valid_offset: u64,
+    /// The framing damage that stopped the read, if any.
+    pub corruption: Option<Problem>,
+    /// The first [`MAX_RECORD_ERRORS`] record-payload errors.
+    pub record_errors: Vec<Problem>,
+    /// `min_valid_time` of a MinValidTime record, if any (checkpoints, 3.x).
+    pub min_valid_time: Option<i64>,
+    /// The first record of a type this crate does not know (Prometheus
+    /// replay skips such records), if any.
+    pub unknown_record: Option<Problem>,
+    /// After framing damage: what could still be read by resynchronising at
+    /// later page boundaries. Prometheus's repair drops all of it.
+    pub after_damage: Option<AfterDamage>,
+}
+
+/// Records found after the damage in a segment (see [`SegmentScan::after_damage`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AfterDamage {
+    /// Offset where reading resumed (a page boundary).
+    pub resumed_at: Option<u64>,
+    /// Records read after the damage.
+    pub records: u64,
+    /// Samples (float + histogram) in them.
+    pub samples: u64,
+    /// Their sample time range.
+    #[serde(flatten)]
+    pub time: TimeRange,
+}
+
+/// The time range of `r`, `None` if it has no samples.
+pub fn range_of(t: TimeRange) -> Option<(i64, i64)> {
+    Some((t.min_t?, t.max_t?))
+}
+
+/// Reads one segment's records and summarises them. Series refs created by
+/// Series records are added to `series`. After framing damage (not a torn
+/// tail), the rest of the segment is read from later page boundaries to tell
+/// what the damage costs ([`SegmentScan::after_damage`]).
+pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+    let mut scan = scan_records(RecordReader::new(bytes), series);
+    if let Some(c) = &scan.corruption {
+        scan.after_damage = Some(resync(bytes, c.offset));
+    }
+    scan
+}
+
+/// Reads on after damage at `damage`: from each later page boundary, skips
+/// the fragments that continue a record begun before it, and reads records
+/// from the first `full`/`first` fragment, re-synchronising after further damage.
+fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
+    use crate::format::wal::{FragmentReader, FragmentType, PAGE_SIZE};
+    let page = PAGE_SIZE as u64;
+    let mut after = AfterDamage::default();
+    let mut scratch = HashSet::new();
+    let mut p = (damage / page + 1) * page;
+    while p < bytes.len() as u64 {
+        let start = FragmentReader::starting_at(bytes, p)
+            .map_while(Result::ok)
+            .find(|f| matches!(f.kind, FragmentType::Full | FragmentType::First))
+            .map(|f| f.offset);
+        let Some(start) = start.filter(|&s| s < p + page) else {
+            p += page;
+            continue;
+        };
+        let s = scan_records(RecordReader::starting_at(bytes, start), &mut scratch);
+        scratch.clear();
+        let c = &s.counts;
+        if c.records > 0 {
+            after.resumed_at.get_or_insert(start);
+            after.records += c.records;
+            after.samples += c.float_samples + c.histogram_samples + c.float_histogram_samples;
+            after.time.merge(c.time);
+        }
+        let stop = match (&s.corruption, s.torn_offset) {
+            (Some(e), _) => e.offset,
+            (None, Some(t)) => t,
+            (None, None) => break,
+        };
+        p = (stop.max(p) / page + 1) * page;
+    }
+    after
+}
+
+fn scan_records(reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
+    scan_records_committed(reader, series).0
+}
+
+/// [`scan_records`], plus the fragment counts of the complete records only.
+fn scan_records_committed(
+    mut reader: RecordReader<'_>,
+    series: &mut HashSet<u64>,
+) -> (SegmentScan, FragmentStats) {
+    let mut scan = SegmentScan::default();
+    let mut by_type = [0u64; 256];
+    let mut empty = 0u64;
+    let c = &mut scan.counts;
+    while let Some(item) = reader.next_record() {
+        let rec = match item {
+            Ok(rec) => rec,
+            Err(WalError::Torn { offset, .. }) => {
+                scan.torn_tail = true;
+                scan.torn_offset = Some(offset);
+                break;
+            }
+            Err(e) => {
+                scan.corruption = Some(Problem {
+                    offset: e.offset(),
+                    code: e.kind().code().to_string(),
+                    message: e.to_string(),
+                });
+                break;
+            }
+        };
+        c.records += 1;
+        match rec.compression {
+            Compression::None => c.compression.none += 1,
+            Compression::Snappy => c.compression.snappy += 1,
+            Compression::Zstd => c.compression.zstd += 1,
+        }
+        let Some(ty) = record::record_type(rec.data) else {
+            empty += 1;
+            continue;
+        };
+        if let Some(slot) = by_type.get_mut(usize::from(ty.byte())) {
+            *slot += 1;
+        }
+        let data = rec.data;
+        let res =
+            match ty {
+                RecordType::Series => record::for_each_series(data, 0, |r, _| {
+                    series.insert(r);
+                })
+                .map(|n| c.series_created += n as u64),
+                RecordType::Samples | RecordType::SamplesV2 => record::sample_time_range(data, 0)
+                    .map(|(n, range)| {
+                        c.float_samples += n as u64;
+                        if let Some((lo, hi)) = range {
+                            c.time.add(lo);
+                            c.time.add(hi);
+                        }
+                    }),
+                t if t.is_histogram_samples() => {
+                    let time = &mut c.time;
+                    record::for_each_histogram(data, 0, |at, _| time.add(at.t))
+                        .map(|n| c.histogram_samples += n as u64)
+                }
+                t if t.is_float_histogram_samples() => {
+                    let time = &mut c.time;
+                    record::for_each_float_histogram(data, 0, |at, _| time.add(at.t))
+                        .map(|n| c.float_histogram_samples += n as u64)
+                }
+                RecordType::Tombstones => record::for_each_tombstone(data, 0, |_, _, _| {})
+                    .map(|n| c.tombstones += n as u64),
+                RecordType::Exemplars => {
+                    record::for_each_exemplar(data, 0, |_| {}).map(|n| c.exemplars += n as u64)
+                }
+                RecordType::Metadata => {
+                    record::for_each_metadata(data, 0, |_| {}).map(|n| c.metadata += n as u64)
+                }
+                RecordType::MmapMarkers => record::for_each_mmap_marker(data, 0, |_, _| {})
+                    .map(|n| c.mmap_markers += n as u64),
+                RecordType::MinValidTime => {
+                    record::min_valid_time(data, 0).map(|t| scan.min_valid_time = Some(t))
+                }
+                RecordType::Unknown(b) => {
+                    if scan.unknown_record.is_none() {
+                        scan.unknown_record = Some(Problem {
+                            offset: rec.offset,
+                            code: "record_unknown_type".into(),
+                            message: format!("record of unknown type {b}"),
+                        });
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+        if let Err(e) = res {
+            c.malformed_records += 1;
+            if scan.record_errors.len() < MAX_RECORD_ERRORS {
+                scan.record_errors.push(Problem {
+                    offset: rec.offset,
+                    code: "wal_record_corrupt".into(),
+                    message: format!("{ty} record: {e} (offset in the decoded record)"),
+                });
+            }
+        }
+    }
+    scan.valid_offset = reader.valid_offset();
+    scan.fragments = reader.fragment_stats();
+    for (b, &n) in by_type.iter().enumerate() {
+        if n > 0 {
+            let ty = RecordType::from_byte(b as u8);
+            scan.counts.records_by_type.insert(ty.to_string(), n);
+        }
+    }
+    if empty > 0 {
+        scan.counts.records_by_type.insert("empty".into(), empty);
+    }
+    (scan, reader.committed_fragment_stats())
+}
+
+/// Bytes read at a time by [`scan_segment_file`] (a page multiple).
+pub const READ_WINDOW: usize = 8 << 20;
+
+/// [`scan_segment`] over a file, read [`READ_WINDOW`] bytes at a time so
+/// memory stays bounded (a window grows only for a record larger than it).
+/// Damaged segments are read whole, to re-synchronise after the damage.
+/// Returns the size read and the scan.
+pub fn scan_segment_file(path: &Path, series: &mut HashSet<u64>) -> io::Result<(u64, SegmentScan)> {
+    scan_segment_file_with(path, series, READ_WINDOW)
+}
+
+pub(super) fn scan_segment_file_with(
+    path: &Path,
+    series: &mut HashSet<u64>,
+    window: usize,
+) -> io::Result<(u64, SegmentScan)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let page = crate::format::wal::PAGE_SIZE as u64;
+    let mut f = fs::File::open(path)?;
+    let mut buf = Vec::new();
+    let mut total = SegmentScan::default();
+    let mut stats = FragmentStats::default();
+    let page_us = crate::format::wal::PAGE_SIZE;
+    let (mut base, mut start, mut win) = (0u64, 0u64, window.div_ceil(page_us).max(1) * page_us);
+    loop {
+        buf.clear();
+        f.seek(SeekFrom::Start(base))?;
+        (&mut f).take(win as u64).read_to_end(&mut buf)?;
+        let at_eof = buf.len() < win;
+        let (s, committed) = scan_records_committed(RecordReader::starting_at(&buf, start), series);
+        if s.corruption.is_some() {
+            // Rare: read it whole for the re-synchronisation.
+            let bytes = fs::read(path)?;
+            return Ok((bytes.len() as u64, scan_segment(&bytes, series)));
+        }
+        let torn_inside = s.torn_offset.filter(|_| !at_eof);
+        let st = if torn_inside.is_some() {
+            committed
+        } else {
+            s.fragments
+        };
+        stats.full += st.full;
+        stats.first += st.first;
+        stats.middle += st.middle;
+        stats.last += st.last;
+        stats.page_crossings += st.page_crossings;
+        stats.odd_type_bytes += st.odd_type_bytes;
+        if stats.first_odd_type_byte.is_none() {
+            stats.first_odd_type_byte = st.first_odd_type_byte.map(|o| o + base);
+        }
+        total.counts.merge(&s.counts);
+        if s.counts.records > 0 {
+            total.valid_offset = base + s.valid_offset;
+        }
+        for mut e in s.record_errors {
+            if total.record_errors.len() < MAX_RECORD_ERRORS {
+                e.offset += base;
+                total.record_errors.push(e);
+            }
+        }
+        if let (None, Some(mut u)) = (&total.unknown_record, s.unknown_record) {
+            u.offset += base;
+            total.unknown_record = Some(u);
+        }
+        if s.min_valid_time.is_some() {
+            total.min_valid_time = s.min_valid_time;
+        }
+        match (torn_inside, s.torn_offset) {
+            (Some(t), _) => {
+                // The window ends inside a record: go on from its start.
+                let abs = base + t;
+                let new_base = abs / page * page;
+                if abs == base + start {
+                    win = win.saturating_mul(2);
+                }
+                base = new_base;
+                start = abs - new_base;
+            }
+            (None, Some(t)) => {
+                total.torn_tail = true;
+                total.torn_offset = Some(base + t);
+                break;
+            }
+            (None, None) if at_eof => break,
+            (None, None) => {
+                base += buf.len() as u64;
+                start = 0;
+            }
+        }
+    }
+    total.fragments = stats;
+    Ok((base + buf.len() as u64, total))
+}
+
+/// One WAL (or checkpoint, or WBL) segment file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentReport {
+    /// File name (`00000012`).
+    pub name: String,
+    /// Segment number.
+    pub index: u32,
+    /// Path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// What was read.
+    #[serde(flatten)]
+    pub scan: SegmentScan,
+    /// The file could not be read.
+    pub read_error: Option<String>,
+}
+
+pub(super) fn inspect_segment_file(
+    index: u32,
+    path: &Path,
+    series: &mut HashSet<u64>,
+) -> SegmentReport {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (size, scan, read_error) = match scan_segment_file(path, series) {
+        Ok((size, scan)) => (size, scan, None),
+        Err(e) => (
+            fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            SegmentScan::default(),
+            Some(e.to_string()),
+        ),
+    };
+    SegmentReport {
+        name,
+        index,
+        path: path.to_path_buf(),
+        size,
+        scan,
+        read_error,
+    }
+}
+
+/// A missing run of segment numbers (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    /// First missing number.
+    pub first: u32,
+    /// Last missing number.
+    pub last: u32,
+}
+
+pub(super) fn gaps_of(segments: &[SegmentReport]) -> Vec<Gap> {
+    let idx: Vec<u32> = segments.iter().map(|s| s.index).collect();
+    names::gaps(&idx)
+        .into_iter()
+        .map(|(first, last)| Gap { first, last })
+        .collect()
+}
