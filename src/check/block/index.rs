@@ -3,7 +3,9 @@
 use super::meta::{check_stats, check_tombstones};
 use rayon::prelude::*;
 
-use super::postings::{Fingerprint, check_label_indices, check_postings, pair_hash, ref_pair_hash};
+use super::postings::{
+    Fingerprint, check_label_indices, check_postings, pair_hash, postings_pass, ref_pair_hash,
+};
 use super::samples::{Piece, check_piece, merge_pieces, series_name};
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -269,6 +271,7 @@ pub(super) fn check_contents(
                 prev = Some(*c);
             }
         }
+        files.index.release(released, part_end);
         PartResult {
             all_chunks,
             findings: local.findings,
@@ -284,18 +287,49 @@ pub(super) fn check_contents(
             last_offset: prev_offset,
         }
     };
-    let results: Vec<PartResult> = parts.par_iter().map(|&(a, b)| walk(a, b)).collect();
+    // The parts' walks, then their chunks in pieces of 4096, run beside the
+    // postings pass and the label indices (which need nothing from the walk).
+    let seg_ok_ref: &[bool] = &seg_ok;
+    let (walked, (pass, label_cx)) = rayon::join(
+        || {
+            let results: Vec<PartResult> = parts.par_iter().map(|&(a, b)| walk(a, b)).collect();
+            let mut bases = Vec::with_capacity(results.len());
+            let mut base = 0u32;
+            for r in &results {
+                bases.push(base);
+                base = base.saturating_add(r.ids.len() as u32);
+            }
+            let pieces: Vec<Piece> = results
+                .par_iter()
+                .zip(bases)
+                .flat_map(|(r, base)| {
+                    r.all_chunks
+                        .par_chunks(4096)
+                        .map(move |part| check_piece(files, seg_ok_ref, opts, base, part))
+                })
+                .collect();
+            (results, pieces)
+        },
+        || {
+            let pass = postings_pass(&dir, &ulid, index_ref, &files.index, fast);
+            let mut lcx = Ctx {
+                dir: dir.clone(),
+                ulid: ulid.clone(),
+                findings: Vec::new(),
+            };
+            check_label_indices(&mut lcx, index_ref);
+            (pass, lcx)
+        },
+    );
+    let (results, pieces) = walked;
     // Merge the parts in order: ids, offsets, fingerprints, findings, and the
     // order of the series across each cut.
-    let mut ids: Vec<u64> = Vec::new();
-    let mut series_offsets: Vec<u64> = Vec::new();
+    let mut ids: Vec<u64> = Vec::with_capacity(results.iter().map(|r| r.ids.len()).sum());
+    let mut series_offsets: Vec<u64> = Vec::with_capacity(ids.capacity());
     let mut fp = Fingerprint::default();
     let mut used: Vec<u64> = vec![0; nsym_words];
-    let mut all_chunks: Vec<(u32, ChunkMeta)> = Vec::new();
     let mut prev_last: Option<(Vec<(u32, u32)>, u64)> = None;
     for r in results {
-        let base = ids.len() as u32;
-        all_chunks.extend(r.all_chunks.iter().map(|&(o, c)| (o + base, c)));
         if let (Some((pl, _)), Some(first), Some(fo)) = (&prev_last, &r.first_refs, r.first_offset)
             && first <= pl
         {
@@ -331,12 +365,6 @@ pub(super) fn check_contents(
         counts.series += r.series;
         counts.chunks += r.chunks;
     }
-    // Then every chunk, in parallel pieces.
-    let pieces: Vec<Piece> = all_chunks
-        .par_chunks(4096)
-        .map(|part| check_piece(files, &seg_ok, opts, part))
-        .collect();
-    drop(all_chunks);
     if fast && !structural_series(cx) {
         // The empty string is always in the table (writers add it) and is not unused.
         if index.symbols.lookup(0) == Some(b"")
@@ -361,8 +389,8 @@ pub(super) fn check_contents(
     // The series section is done: release its pages (see FileBytes::release).
     let (series_start, series_end) = index.series_region();
     files.index.release(series_start, series_end);
-    check_postings(cx, &index, &ids, fp, fast, counts);
-    check_label_indices(cx, &index);
+    check_postings(cx, &index, pass, &ids, fp, counts);
+    cx.findings.extend(label_cx.findings);
     files.index.release(0, files.index.len() as u64);
     merge_pieces(cx, files, &index, &series_offsets, pieces, &seg_ok, counts);
     check_tombstones(cx, files, Some(&ids), counts);

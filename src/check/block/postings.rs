@@ -75,34 +75,60 @@ pub(super) fn pair_hash(name: &[u8], value: &[u8]) -> u64 {
     hash_bytes(name) ^ mix(hash_bytes(value))
 }
 
-pub(super) fn check_postings(
-    cx: &mut Ctx,
+/// What the streaming postings pass found, before it is compared with the
+/// series walk (the two run at the same time).
+pub(super) struct PostingsPass {
+    findings: Vec<Finding>,
+    lists_fp: Fingerprint,
+    /// Offset of the all-postings list, when it came first and was readable.
+    all_list: Option<u64>,
+    structural: bool,
+    lists: u64,
+    /// False when the index has no postings table at all.
+    ran: bool,
+}
+
+/// Streams the postings offset table and every list: the table sorted,
+/// every list CRC-checked, and the (name, value, id) multiset of all lists
+/// but the all-postings one fingerprinted. Needs nothing from the series
+/// walk, so it runs beside it.
+pub(super) fn postings_pass(
+    dir: &Path,
+    ulid: &str,
     index: &IndexReader<'_>,
-    ids: &[u64],
-    series_fp: Fingerprint,
+    index_bytes: &crate::fileutil::FileBytes,
     by_ref: bool,
-    counts: &mut Counts,
-) {
-    let path = cx.dir.join("index");
+) -> PostingsPass {
+    let mut cx = Ctx {
+        dir: dir.to_path_buf(),
+        ulid: ulid.to_string(),
+        findings: Vec::new(),
+    };
+    let mut pass = PostingsPass {
+        findings: Vec::new(),
+        lists_fp: Fingerprint::default(),
+        all_list: None,
+        structural: false,
+        lists: 0,
+        ran: false,
+    };
+    let path = dir.join("index");
     if index.toc.postings_table == 0 {
-        return;
+        return pass;
     }
+    pass.ran = true;
     let entries = match index.postings_table_iter() {
         Ok(e) => e,
         Err(e) => {
             cx.decode(FileKind::Index, &path, &e);
-            return;
+            pass.structural = true;
+            pass.findings = cx.findings;
+            return pass;
         }
     };
-    // Fast path, streaming the table: the table sorted; every list
-    // CRC-checked; the all-postings list equal to the series ids; the
-    // (name, value, id) multiset of all other lists equal to the series'
-    // (fingerprints).
-    let mut lists_fp = Fingerprint::default();
-    let mut all_ok = false;
-    let mut structural = false;
     let mut prev: Option<(&[u8], &[u8])> = None;
     let mut first = true;
+    let mut released: Option<u64> = None;
     // (current name, its symbol ordinal, ordinal of the last value found)
     let mut cursor: (Option<&[u8]>, Option<usize>, usize) = (None, None, 0);
     for pe in entries {
@@ -110,7 +136,7 @@ pub(super) fn check_postings(
             Ok(pe) => pe,
             Err(e) => {
                 cx.decode(FileKind::Index, &path, &e);
-                structural = true;
+                pass.structural = true;
                 break;
             }
         };
@@ -136,18 +162,26 @@ pub(super) fn check_postings(
         }
         first = false;
         prev = Some((pe.name, pe.value));
+        // Lists are read in file order: let the pages behind go.
+        match released {
+            Some(r) if pe.offset > r + (8 << 20) => {
+                index_bytes.release(r, pe.offset);
+                released = Some(pe.offset);
+            }
+            None => released = Some(pe.offset),
+            _ => {}
+        }
         let list = match index.postings(pe.offset) {
             Ok(l) => l,
             Err(e) => {
                 cx.decode(FileKind::Index, &path, &e);
-                structural = true;
+                pass.structural = true;
                 continue;
             }
         };
-        counts.postings += 1;
+        pass.lists += 1;
         if pe.name.is_empty() && pe.value.is_empty() {
-            all_ok =
-                list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id);
+            pass.all_list = Some(pe.offset);
             continue;
         }
         let ph = if by_ref {
@@ -156,7 +190,6 @@ pub(super) fn check_postings(
             // search from the previous one.
             if cursor.0 != Some(pe.name) {
                 cursor = (Some(pe.name), index.symbols.position_from(pe.name, 0), 0);
-                cursor.2 = 0;
             }
             let v = index.symbols.position_from(pe.value, cursor.2);
             if let Some(v) = v {
@@ -170,10 +203,36 @@ pub(super) fn check_postings(
             pair_hash(pe.name, pe.value)
         };
         for r in list.iter() {
-            lists_fp.add(ph, u64::from(r));
+            pass.lists_fp.add(ph, u64::from(r));
         }
     }
-    if all_ok && lists_fp == series_fp && !structural {
+    pass.findings = cx.findings;
+    pass
+}
+
+/// Compares the postings pass with the series walk: the all-postings list
+/// equal to the series ids and the fingerprints equal; on any disagreement,
+/// names the lists that disagree.
+pub(super) fn check_postings(
+    cx: &mut Ctx,
+    index: &IndexReader<'_>,
+    pass: PostingsPass,
+    ids: &[u64],
+    series_fp: Fingerprint,
+    counts: &mut Counts,
+) {
+    counts.postings += pass.lists;
+    cx.findings.extend(pass.findings);
+    if !pass.ran {
+        return;
+    }
+    let path = cx.dir.join("index");
+    let all_ok = pass.all_list.is_some_and(|off| {
+        index.postings(off).is_ok_and(|list| {
+            list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id)
+        })
+    });
+    if all_ok && pass.lists_fp == series_fp && !pass.structural {
         return;
     }
     let Ok(entries) = index.postings_table() else {

@@ -11,15 +11,18 @@ pub(super) struct Piece {
     float_samples: u64,
     histogram_samples: u64,
     decoded: u64,
-    encodings: BTreeMap<&'static str, u64>,
+    /// Chunks per encoding byte.
+    encodings: [u64; 256],
     ends: Vec<u64>,
 }
 
-/// Checks one piece of chunk metas (series ordinal, meta); runs on any thread.
+/// Checks one piece of chunk metas (series ordinal relative to `base`,
+/// meta); runs on any thread.
 pub(super) fn check_piece(
     files: &BlockFiles,
     seg_ok: &[bool],
     opts: &CheckOptions,
+    base: u32,
     part: &[(u32, ChunkMeta)],
 ) -> Piece {
     let nseg = files.chunks.len();
@@ -29,10 +32,11 @@ pub(super) fn check_piece(
         float_samples: 0,
         histogram_samples: 0,
         decoded: 0,
-        encodings: BTreeMap::new(),
+        encodings: [0; 256],
         ends: vec![0; nseg],
     };
     for (ord, c) in part {
+        let ord = &(base + ord);
         let seg = c.segment() as usize;
         let Some((path, bytes)) = files.chunks.get(seg) else {
             continue;
@@ -69,7 +73,9 @@ pub(super) fn check_piece(
             p.findings.push((*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding))));
             continue;
         };
-        *p.encodings.entry(enc.name()).or_default() += 1;
+        if let Some(n) = p.encodings.get_mut(usize::from(rec.encoding)) {
+            *n += 1;
+        }
         let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
             Ok(n) => u64::from(n),
             Err(e) => {
@@ -202,8 +208,12 @@ pub(super) fn merge_pieces(
         counts.float_samples += p.float_samples;
         counts.histogram_samples += p.histogram_samples;
         counts.samples_decoded += p.decoded;
-        for (k, v) in p.encodings {
-            *encodings.entry(k).or_default() += v;
+        for (byte, &n) in p.encodings.iter().enumerate() {
+            if n > 0
+                && let Some(enc) = u8::try_from(byte).ok().and_then(Encoding::from_u8)
+            {
+                *encodings.entry(enc.name()).or_default() += n;
+            }
         }
         for (e, pe) in ends.iter_mut().zip(p.ends) {
             *e = (*e).max(pe);
