@@ -45,7 +45,8 @@ pub(super) fn check_contents(
         return;
     };
     counts.index_version = index.version;
-    if let Some(i) = index.symbols.first_unsorted() {
+    let symbols_unsorted_at = index.symbols.first_unsorted();
+    if let Some(i) = symbols_unsorted_at {
         cx.push(
             Finding::new(
                 Severity::Error,
@@ -59,7 +60,7 @@ pub(super) fn check_contents(
     // Series pass: the series section is cut into parts at series starts
     // taken from the all-postings list (when it is intact), each part walked
     // by its own task; every 4096 chunk metas become a chunk-checking job.
-    let fast = index.version >= 2 && index.symbols.first_unsorted().is_none();
+    let fast = index.version >= 2 && symbols_unsorted_at.is_none();
     let empty_ref = (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32);
     let parts = if fast {
         series_parts(&index, (rayon::current_num_threads() * 2).max(2))
@@ -500,7 +501,7 @@ fn series_parts(index: &IndexReader<'_>, n: usize) -> Vec<(u64, u64)> {
     }
     let mut cuts = vec![start];
     for k in 1..n {
-        let Some(id) = list.iter().nth(k * len / n) else {
+        let Some(id) = list.get(k * len / n) else {
             return whole;
         };
         let off = u64::from(id) * 16;

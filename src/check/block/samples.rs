@@ -124,20 +124,12 @@ pub(super) fn check_piece(
         };
         if enc == Encoding::Xor {
             match chunkenc::XorIter::new(rec.data, rec.data_offset) {
-                Ok(it) => {
-                    for s in it {
-                        match s {
-                            Ok((t, _)) => on_sample(t, &mut bad),
-                            Err(e) => {
-                                bad.get_or_insert(err(
-                                    "chunk_decode_failed",
-                                    e.offset(),
-                                    e.to_string(),
-                                ));
-                                break;
-                            }
-                        }
+                Ok(mut it) => {
+                    let mut out = None;
+                    if let Err(e) = it.try_for_each_sample(|t, _| on_sample(t, &mut out)) {
+                        out.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
                     }
+                    bad = out;
                 }
                 Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
             }

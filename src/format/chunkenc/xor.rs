@@ -116,6 +116,34 @@ impl<'a> XorIter<'a> {
     }
 }
 
+impl XorIter<'_> {
+    /// Decodes every remaining sample, calling `f(t, v)` for each: the
+    /// same samples the iterator yields, in a tight loop (no per-sample
+    /// `Result` crosses a call). Stops at the first damage and returns it.
+    #[inline]
+    pub fn try_for_each_sample(
+        &mut self,
+        mut f: impl FnMut(i64, f64),
+    ) -> std::result::Result<(), DecodeError> {
+        if self.failed {
+            return Ok(());
+        }
+        while self.read < self.total {
+            match self.step() {
+                Ok((t, v)) => {
+                    self.read += 1;
+                    f(t, v);
+                }
+                Err(_) => {
+                    self.failed = true;
+                    return Err(self.br.take_error());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Iterator for XorIter<'_> {
     type Item = std::result::Result<(i64, f64), DecodeError>;
 

@@ -152,6 +152,13 @@ impl<'a> Postings<'a> {
         self.refs.is_empty()
     }
 
+    /// The `i`-th series reference, if the list is that long.
+    pub fn get(&self, i: usize) -> Option<u32> {
+        let at = i.checked_mul(4)?;
+        let b = self.refs.get(at..at.checked_add(4)?)?;
+        b.try_into().ok().map(u32::from_be_bytes)
+    }
+
     /// The series references, in file order.
     pub fn iter(&self) -> impl Iterator<Item = u32> + 'a {
         self.refs

@@ -16,6 +16,8 @@ pub struct Symbols<'a> {
     /// For v1: absolute offset of each string entry, ascending (parallel to `strings`).
     offsets: Vec<u32>,
     v1: bool,
+    /// Index of the first symbol not greater than the one before it.
+    unsorted_at: Option<usize>,
     /// Absolute offset of the table's length field.
     pub offset: u64,
 }
@@ -31,9 +33,18 @@ impl<'a> Symbols<'a> {
         let cap = (n as usize).min(d.remaining());
         let mut strings = Vec::with_capacity(cap);
         let mut offsets = Vec::with_capacity(if v1 { cap } else { 0 });
-        for _ in 0..n {
+        let mut unsorted_at = None;
+        let mut prev: Option<&[u8]> = None;
+        for i in 0..n as usize {
             let at = d.offset();
-            strings.push(d.uvarint_bytes()?);
+            let sym = d.uvarint_bytes()?;
+            // The order check rides along the parse, while both strings
+            // are in cache.
+            if unsorted_at.is_none() && prev.is_some_and(|p| p >= sym) {
+                unsorted_at = Some(i);
+            }
+            prev = Some(sym);
+            strings.push(sym);
             if v1 {
                 offsets.push(u32::try_from(at).map_err(|_| DecodeError::OutOfBounds {
                     what: "v1 symbol offset",
@@ -55,6 +66,7 @@ impl<'a> Symbols<'a> {
             strings,
             offsets,
             v1,
+            unsorted_at,
             offset,
         })
     }
@@ -103,10 +115,7 @@ impl<'a> Symbols<'a> {
     /// Index of the first symbol that is not strictly greater than its
     /// predecessor (the table must be strictly ascending), if any.
     pub fn first_unsorted(&self) -> Option<usize> {
-        self.strings
-            .windows(2)
-            .position(|w| matches!(w, [a, b] if a >= b))
-            .map(|i| i + 1)
+        self.unsorted_at
     }
 }
 
