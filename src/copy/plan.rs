@@ -598,12 +598,7 @@ fn nearest_existing(p: &Path) -> Option<PathBuf> {
 }
 
 fn writable(p: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    crate::fileutil::is_writable(p)
 }
 
 /// `None` if `dst` holds exactly the files of `src` (`files`) with the same
