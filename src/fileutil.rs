@@ -88,6 +88,20 @@ pub fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
+/// Bytes of every entry under `dir` that is not a directory (recursively,
+/// symbolic links not followed, their own size counted), as Prometheus sizes
+/// its WAL and `chunks_head/`. 0 for a missing directory; entries that
+/// cannot be read are not counted.
+pub fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .fold(0u64, u64::saturating_add)
+}
+
 /// `path` as a NUL-terminated C string (an `InvalidInput` error for a path
 /// with an interior NUL byte).
 fn c_path(path: &Path) -> io::Result<CString> {
