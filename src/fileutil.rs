@@ -1,8 +1,15 @@
-//! File access: read-only memory maps (the only `unsafe` in the crate) and
-//! small helpers. Nothing here ever writes to a source tree.
+//! File access and the crate's OS-level helpers: read-only memory maps and
+//! small safe wrappers over the libc calls `copy` needs (`copy_file_range`,
+//! `posix_fadvise`, `renameat2`, `statvfs`, `flock`, `access`). This module
+//! holds every `unsafe` block of the crate, each with its `SAFETY:` reason.
+//! Nothing here ever writes to a source tree.
 
+use std::ffi::CString;
 use std::fs::File;
+use std::io;
 use std::ops::Deref;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -79,4 +86,213 @@ pub fn map_file(path: &Path) -> Result<FileBytes> {
 /// Size of a file in bytes, 0 if it cannot be read.
 pub fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Bytes of every entry under `dir` that is not a directory (recursively,
+/// symbolic links not followed, their own size counted), as Prometheus sizes
+/// its WAL and `chunks_head/`. 0 for a missing directory; entries that
+/// cannot be read are not counted.
+pub fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .fold(0u64, u64::saturating_add)
+}
+
+/// `path` as a NUL-terminated C string (an `InvalidInput` error for a path
+/// with an interior NUL byte).
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: path contains a NUL byte", path.display()),
+        )
+    })
+}
+
+/// One `copy_file_range(2)` call moving up to `len` bytes from offset `off`
+/// of `from` to the same offset of `to`, retried on `EINTR`. The files'
+/// positions are neither used nor moved. Returns the bytes copied (0 at the
+/// end of `from`).
+pub fn copy_file_range_at(from: &File, to: &File, off: u64, len: usize) -> io::Result<usize> {
+    let start = libc::loff_t::try_from(off).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("copy_file_range: offset {off} out of range"),
+        )
+    })?;
+    loop {
+        let (mut off_in, mut off_out) = (start, start);
+        // SAFETY: both descriptors are open for the duration of the call (the
+        // `File`s are borrowed), the offset pointers point at live locals, and
+        // the kernel touches no memory of ours beyond them.
+        let r = unsafe {
+            libc::copy_file_range(
+                from.as_raw_fd(),
+                &mut off_in,
+                to.as_raw_fd(),
+                &mut off_out,
+                len,
+                0,
+            )
+        };
+        if let Ok(n) = usize::try_from(r) {
+            return Ok(n);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Asks the kernel to drop the cached pages of `f` (`posix_fadvise
+/// DONTNEED`). Advisory: pages that are dirty stay; a synced file is read
+/// back from the device afterwards. Errors are ignored.
+pub fn drop_cached_pages(f: &File) {
+    // SAFETY: fadvise on a descriptor we own, borrowed for the call; it is
+    // advisory and reads or writes no memory of ours.
+    unsafe {
+        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+    }
+}
+
+/// `renameat2(from, to, RENAME_NOREPLACE)`: renames atomically, failing with
+/// `EEXIST` (`AlreadyExists`) instead of replacing an existing `to`. Where the
+/// kernel or filesystem does not offer it, the error is `EINVAL` or `ENOSYS`
+/// (Linux) or `Unsupported` (elsewhere), and nothing was renamed.
+pub fn renameat2_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let f = c_path(from)?;
+        let t = c_path(to)?;
+        // SAFETY: `f` and `t` are valid NUL-terminated paths that outlive the
+        // call; AT_FDCWD resolves them relative to the working directory like
+        // rename(2).
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (from, to);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "renameat2(RENAME_NOREPLACE) is Linux-only",
+        ))
+    }
+}
+
+/// Bytes available to an unprivileged user on the filesystem holding the
+/// existing `path` (`statvfs`: `f_bavail × f_frsize`).
+pub fn statvfs_available(path: &Path) -> io::Result<u64> {
+    let c = c_path(path)?;
+    // SAFETY: an all-zero `statvfs` is a valid value of this plain C struct
+    // (integers only), used as the out-parameter.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a live, writable
+    // `statvfs`; both outlive the call.
+    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// Tries to take an exclusive `flock` on `f` without blocking: `Ok(true)` if
+/// taken (it lasts until [`flock_unlock`] or until `f` is closed),
+/// `Ok(false)` if another open file description holds a conflicting lock
+/// (`EWOULDBLOCK`), an error otherwise.
+pub fn flock_try_exclusive(f: &File) -> io::Result<bool> {
+    // SAFETY: flock on a descriptor we own, borrowed for the call; it touches
+    // no memory of ours.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// Releases a `flock` taken on `f` with [`flock_try_exclusive`]. Errors are
+/// ignored (closing `f` releases it anyway).
+pub fn flock_unlock(f: &File) {
+    // SAFETY: flock on a descriptor we own, borrowed for the call; it touches
+    // no memory of ours.
+    unsafe {
+        libc::flock(f.as_raw_fd(), libc::LOCK_UN);
+    }
+}
+
+/// True if this process may write to `path` (`access(path, W_OK)`, with the
+/// real user and group IDs). False for a path that does not exist or cannot
+/// be expressed as a C string.
+pub fn is_writable(path: &Path) -> bool {
+    let Ok(c) = c_path(path) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_wrappers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"0123456789").unwrap();
+        // copy_file_range at an offset: the target gets the same offset.
+        let from = File::open(&a).unwrap();
+        let to = File::create(&b).unwrap();
+        match copy_file_range_at(&from, &to, 4, 100) {
+            Ok(n) => {
+                assert_eq!(n, 6);
+                assert_eq!(copy_file_range_at(&from, &to, 10, 100).unwrap(), 0);
+                assert_eq!(std::fs::read(&b).unwrap(), b"\x00\x00\x00\x00456789");
+            }
+            // Kernels or filesystems without it: the caller falls back.
+            Err(e) => assert!(e.raw_os_error().is_some(), "{e}"),
+        }
+        drop_cached_pages(&from);
+        // No-replace rename.
+        match renameat2_noreplace(&a, &b) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {}
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::AlreadyExists),
+            Ok(()) => panic!("replaced an existing file"),
+        }
+        assert!(a.exists());
+        assert!(statvfs_available(dir.path()).unwrap() > 0);
+        assert!(statvfs_available(&dir.path().join("missing")).is_err());
+        // flock: a second open file description conflicts.
+        let l1 = File::open(&a).unwrap();
+        let l2 = File::open(&a).unwrap();
+        assert!(flock_try_exclusive(&l1).unwrap());
+        assert!(!flock_try_exclusive(&l2).unwrap());
+        flock_unlock(&l1);
+        assert!(flock_try_exclusive(&l2).unwrap());
+        assert!(is_writable(dir.path()));
+        assert!(!is_writable(&dir.path().join("missing")));
+        assert!(!is_writable(Path::new("a\0b")));
+    }
 }

@@ -1,6 +1,7 @@
 //! Go's text formats that promtool's output uses, so ours can equal it byte
 //! for byte: `time.Duration.String`, `strconv.Quote`, `time.Time.String` in
-//! UTC, and `units.Base2Bytes.String`.
+//! UTC, and `units.Base2Bytes.String` (and its parser, for the sizes
+//! Prometheus takes on its command line).
 
 use std::fmt::Write as _;
 
@@ -180,9 +181,145 @@ pub fn base2_bytes(n: i64) -> String {
     parts.concat()
 }
 
+/// Parses a size as Prometheus' `--storage.tsdb.retention.size` does
+/// (`units.ParseBase2Bytes`): one or more `<number><unit>` terms, summed
+/// (`1GB512MB`), a number may have a fraction (`1.5GB`), and the units are
+/// powers of 1024: `B`, `KB`, `MB`, `GB`, `TB`, `PB`, `EB`, or all of the
+/// terms in the `KiB`, `MiB` … `EiB` spelling (the two spellings do not mix;
+/// `B` goes with either). A unit is required except for a bare `0`; units are
+/// case-sensitive (`kB` is not accepted). Negative sizes are refused.
+pub fn parse_base2_bytes(s: &str) -> crate::error::Result<u64> {
+    const IB: [(&str, u32); 7] = [
+        ("B", 0),
+        ("KiB", 1),
+        ("MiB", 2),
+        ("GiB", 3),
+        ("TiB", 4),
+        ("PiB", 5),
+        ("EiB", 6),
+    ];
+    const B: [(&str, u32); 7] = [
+        ("B", 0),
+        ("KB", 1),
+        ("MB", 2),
+        ("GB", 3),
+        ("TB", 4),
+        ("PB", 5),
+        ("EB", 6),
+    ];
+    let bad = |why: &str| {
+        crate::error::Error::Usage(format!(
+            "invalid size {s:?}: {why}; expected a number and a unit B, KB, MB, GB, TB, PB or EB (powers of 1024, also spelt KiB … EiB), e.g. 512MB or 1.5GB"
+        ))
+    };
+    let body = s.strip_prefix('+').unwrap_or(s);
+    if body.starts_with('-') || s.starts_with('-') {
+        return Err(bad("negative"));
+    }
+    if body == "0" {
+        return Ok(0);
+    }
+    if body.is_empty() {
+        return Err(bad("empty"));
+    }
+    let total = sum_units(body, &IB)
+        .or_else(|| sum_units(body, &B))
+        .ok_or_else(|| bad("not a size"))?;
+    // Go converts the float sum to int64 (truncating); from 2^63 on it fails.
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if !(0.0..TWO_POW_63).contains(&total) {
+        return Err(bad("too large"));
+    }
+    Ok(total as u64)
+}
+
+/// `units.ParseUnit` over one unit spelling: the float sum of the terms, or
+/// `None` if a term has no digits, an unknown unit, or too many digits.
+fn sum_units(s: &str, units: &[(&str, u32)]) -> Option<f64> {
+    // Go's leadingInt: digits, failing before the value could overflow.
+    fn digits(s: &str) -> Option<(f64, usize, &str)> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        let (d, rest) = (s.get(..n)?, s.get(n..)?);
+        let mut x: i64 = 0;
+        for c in d.bytes() {
+            if x >= (i64::MAX - 10) / 10 {
+                return None;
+            }
+            x = x * 10 + i64::from(c - b'0');
+        }
+        Some((x as f64, n, rest))
+    }
+    let mut rest = s;
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let (mut value, whole, r) = digits(rest)?;
+        rest = r;
+        let mut frac = 0;
+        if let Some(r) = rest.strip_prefix('.') {
+            let (f, n, r) = digits(r)?;
+            value += f / 10f64.powi(i32::try_from(n).ok()?);
+            frac = n;
+            rest = r;
+        }
+        if whole == 0 && frac == 0 {
+            return None;
+        }
+        let n = rest
+            .bytes()
+            .take_while(|c| *c != b'.' && !c.is_ascii_digit())
+            .count();
+        let (unit, r) = (rest.get(..n)?, rest.get(n..)?);
+        rest = r;
+        let power = units.iter().find(|(u, _)| *u == unit)?.1;
+        total += value * 1024f64.powi(i32::try_from(power).ok()?);
+    }
+    Some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base2_bytes_parse_like_prometheus() {
+        let p = |s: &str| parse_base2_bytes(s).ok();
+        assert_eq!(p("512MB"), Some(512 << 20));
+        assert_eq!(p("512MiB"), Some(512 << 20));
+        assert_eq!(p("1KB"), Some(1024));
+        assert_eq!(p("100B"), Some(100));
+        assert_eq!(p("1.5GB"), Some(3 << 29));
+        assert_eq!(p("1GB512MB"), Some((1 << 30) + (512 << 20)));
+        assert_eq!(p("2TB"), Some(2 << 40));
+        assert_eq!(p("1PB"), Some(1 << 50));
+        assert_eq!(p("1EB"), Some(1 << 60));
+        assert_eq!(p("+1KB"), Some(1024));
+        assert_eq!(p(".5KB"), Some(512));
+        assert_eq!(p("1.KB"), Some(1024));
+        assert_eq!(p("0"), Some(0));
+        assert_eq!(p("0B"), Some(0));
+        // Refused: no unit, SI kB, mixed spellings, unknown units, junk.
+        for bad in [
+            "",
+            "512",
+            "1kB",
+            "1kb",
+            "1GiB512MB",
+            "1XB",
+            "GB",
+            ".GB",
+            "-1GB",
+            "1 GB",
+            "8EB",
+            "99999999999999999999B",
+            "1.5",
+            "+",
+            "-0",
+        ] {
+            assert!(parse_base2_bytes(bad).is_err(), "{bad:?}");
+        }
+        let e = parse_base2_bytes("1kB").unwrap_err().to_string();
+        assert!(e.contains("\"1kB\"") && e.contains("KB"), "{e}");
+    }
 
     #[test]
     fn durations_like_go() {

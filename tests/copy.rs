@@ -370,6 +370,148 @@ fn parents_deletable_and_retention_hazards() {
     assert_eq!(block_dirs(&dst), ["01M88ZAE2K7Z90T01WSVK8A74N"]);
 }
 
+/// Bytes of the regular files under `dir` (what Prometheus counts for a
+/// block of index, tombstones, meta.json and chunks/NNNNNN, and for its WAL
+/// and chunks_head/).
+fn bytes_under(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+fn reason<'a>(v: &'a [Block], ulid: &str) -> &'a str {
+    v.iter()
+        .find(|b| b.ulid == ulid)
+        .and_then(|b| b.reasons.first())
+        .map_or("", |r| r.message.as_str())
+}
+
+#[test]
+fn time_retention_deletes_a_block_exactly_at_the_limit() {
+    // The snapshot's newest block ends at 1795597954511, its oldest
+    // (01M88ZHZPX…, level 2) at 1795597560000: 394511 ms older. Prometheus
+    // (2.52 and later) deletes a block whose maxTime is the retention or
+    // more older than the newest block's.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = testdata(LIVE_SNAP);
+    let dst = tmp.path().join("data");
+    let oldest = "01M88ZHZPXFRQK5144XJKD707B";
+    for (retention, refused) in [("394510", true), ("394511", true), ("394512", false)] {
+        let (code, r, err) = copy_json(&["--dry-run", "--retention", retention, s(&src), s(&dst)]);
+        if refused {
+            assert_eq!(code, 1, "{err}");
+            assert_eq!(Report::codes(&r.refused, oldest), ["retention"]);
+            assert_eq!(r.copied.len(), 3);
+            let exact = reason(&r.refused, oldest).contains("exactly");
+            assert_eq!(
+                exact,
+                retention == "394511",
+                "{}",
+                reason(&r.refused, oldest)
+            );
+        } else {
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(r.copied.len(), 4);
+        }
+        assert!(!r.notice("retention_default"));
+    }
+    assert!(!dst.exists());
+}
+
+#[test]
+fn size_retention_counts_the_head_and_refuses_what_prometheus_deletes() {
+    // Target: the live server's wal/ and chunks_head/ (its head) and an old
+    // block; source: the snapshot's four blocks. Prometheus adds the head's
+    // bytes, then the blocks newest first; the block that takes the total
+    // over the limit goes, and every older one.
+    let tmp = tempfile::tempdir().unwrap();
+    let live = testdata("prom-2.42-live/data");
+    let dst = tmp.path().join("data");
+    copy_dir(&live.join("wal"), &dst.join("wal"));
+    copy_dir(&live.join("chunks_head"), &dst.join("chunks_head"));
+    copy_dir(&testdata(BACKFILL), &dst.join("01M88Z547SWC2057Y39068VCCB"));
+    let src = testdata(LIVE_SNAP);
+    let head = bytes_under(&dst.join("wal")) + bytes_under(&dst.join("chunks_head"));
+    let size = |ulid: &str| bytes_under(&src.join(ulid));
+    // Newest maxTime first.
+    let newest_first = [
+        "01M88ZMVFVAB1KCQ879EMPTBEN",
+        "01M88ZHZN1XRWVWM1RH4GVHSAJ",
+        "01M88ZEAF15198PYN7F74NS04J",
+        "01M88ZHZPXFRQK5144XJKD707B",
+    ];
+    let copied: u64 = newest_first.iter().map(|u| size(u)).sum();
+    let all = head + copied + bytes_under(&dst.join("01M88Z547SWC2057Y39068VCCB"));
+    let run = |limit: u64| {
+        let limit = format!("{limit}B");
+        // The head overlaps the snapshot: --allow-overlap makes that a warning.
+        copy_json(&[
+            "--dry-run",
+            "--allow-overlap",
+            "--retention-size",
+            &limit,
+            s(&src),
+            s(&dst),
+        ])
+    };
+    // Everything fits, exactly.
+    let (code, r, err) = run(all);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r.copied.len(), 4);
+    assert!(!r.notice("dst_size_retention") && !r.notice("retention_default"));
+    // One byte less: the old target block would be deleted once the copies load.
+    let (code, r, err) = run(all - 1);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r.copied.len(), 4);
+    assert!(r.notice("dst_size_retention"));
+    // Room for the head and the three newest blocks exactly: the oldest
+    // copied block is refused (it would go at once). The target block is
+    // beyond that limit already without the copies: no notice.
+    let (code, r, err) = run(head + copied - size(newest_first[3]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        Report::codes(&r.refused, newest_first[3]),
+        ["size_retention"]
+    );
+    assert_eq!(r.copied.len(), 3);
+    assert!(!r.notice("dst_size_retention"));
+    // Less than the head and the newest block: nothing would survive.
+    let (code, r, err) = run(head + size(newest_first[0]) - 1);
+    assert_eq!(code, 1, "{err}");
+    assert!(r.copied.is_empty());
+    assert_eq!(r.refused.len(), 4);
+    let msg = reason(&r.refused, newest_first[0]);
+    assert!(
+        msg.contains("size retention") && msg.contains("head"),
+        "{msg}"
+    );
+    // Prometheus' units: powers of 1024, a unit required.
+    let (code, r, err) = copy_json(&[
+        "--dry-run",
+        "--allow-overlap",
+        "--retention-size",
+        "1KB",
+        s(&src),
+        s(&dst),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(reason(&r.refused, newest_first[0]).contains("more than the size retention of 1KiB"));
+    for bad in ["512", "1kB", "1GiB512MB", "-1GB"] {
+        let out = promsnap(&["copy", "--retention-size", bad, s(&src), s(&dst)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("invalid size"), "{bad}: {err}");
+    }
+    // Nothing was written.
+    assert_eq!(
+        block_dirs(&dst),
+        ["01M88Z547SWC2057Y39068VCCB", "chunks_head", "wal"]
+    );
+}
+
 #[test]
 fn damaged_source_blocks_are_refused_and_the_others_copied() {
     let tmp = tempfile::tempdir().unwrap();

@@ -45,9 +45,15 @@ pub struct CopyArgs {
     /// (Prometheus merges them by vertical compaction).
     #[arg(long)]
     pub allow_overlap: bool,
-    /// The target Prometheus' --storage.tsdb.retention.time (default 15d).
+    /// The target Prometheus' --storage.tsdb.retention.time (default 15d,
+    /// unless --retention-size is given: then none, as in Prometheus).
     #[arg(long, value_parser = parse_duration)]
     pub retention: Option<i64>,
+    /// The target Prometheus' --storage.tsdb.retention.size: B, KB, MB, GB,
+    /// TB, PB, EB, powers of 1024 (e.g. 512MB). Blocks its size retention
+    /// would delete at once are refused.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, allow_hyphen_values = true)]
+    pub retention_size: Option<u64>,
     /// Re-read every copied file from the storage device, not the page cache
     /// (slower; also catches a device returning wrong bytes).
     #[arg(long)]
@@ -55,6 +61,10 @@ pub struct CopyArgs {
     /// One JSON document on stdout (see the README's "copy JSON format").
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    gofmt::parse_base2_bytes(s).map_err(|e| e.to_string())
 }
 
 struct Bar(ProgressBar);
@@ -77,6 +87,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         blocks: args.blocks.clone(),
         allow_overlap: args.allow_overlap,
         retention: args.retention,
+        retention_size: args.retention_size,
         check: CheckOptions::default(),
         reread_from_device: args.reread_from_disk,
     };

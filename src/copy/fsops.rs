@@ -2,7 +2,8 @@
 //! (`copy_file_range` where the kernel offers it, a fixed buffer otherwise),
 //! hard links, fsync of files and directories, a no-replace rename, free
 //! space and the Prometheus `lock` probe. Nothing here ever opens a source
-//! file for writing.
+//! file for writing. The system calls themselves are the safe wrappers of
+//! [`crate::fileutil`]; this module makes no libc call of its own.
 //!
 //! # Test hooks
 //!
@@ -19,10 +20,11 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use crate::fileutil;
 
 /// Size of one copy piece (and of the read buffer).
 const PIECE: usize = 1 << 20;
@@ -112,7 +114,7 @@ pub fn copy_file(
     let mut kernel_copy = true;
     loop {
         let n = if kernel_copy {
-            match copy_range(&from, &to, size, piece) {
+            match fileutil::copy_file_range_at(&from, &to, size, piece) {
                 Ok(n) => {
                     // Checksum the same source range (now in the page cache).
                     read_exact_at(&from, buf.get_mut(..n).unwrap_or_default(), size)?;
@@ -155,44 +157,9 @@ pub fn copy_file(
     // With `from_device`: the data is on disk now; drop it from the page
     // cache so that the re-read that follows reads what the device returns.
     if from_device {
-        drop_cached_pages(&to);
+        fileutil::drop_cached_pages(&to);
     }
     Ok(Digest { size, crc })
-}
-
-/// Asks the kernel to forget a (synced, hence clean) file's cached pages.
-fn drop_cached_pages(f: &File) {
-    // SAFETY: fadvise on a descriptor we own; advisory, cannot corrupt anything.
-    unsafe {
-        libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-    }
-}
-
-/// One `copy_file_range` call at explicit offsets (the file positions are not used).
-fn copy_range(from: &File, to: &File, off: u64, len: usize) -> io::Result<usize> {
-    let mut off_in = off as libc::loff_t;
-    let mut off_out = off as libc::loff_t;
-    loop {
-        // SAFETY: both descriptors are open for the duration of the call and
-        // the offset pointers point at live locals.
-        let r = unsafe {
-            libc::copy_file_range(
-                from.as_raw_fd(),
-                &mut off_in,
-                to.as_raw_fd(),
-                &mut off_out,
-                len,
-                0,
-            )
-        };
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
 }
 
 fn kernel_copy_unsupported(e: &io::Error) -> bool {
@@ -234,30 +201,12 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// an existing `to` (Linux `renameat2(RENAME_NOREPLACE)`; elsewhere a check
 /// then a rename).
 pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let f = CString::new(from.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        let t = CString::new(to.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        // SAFETY: valid NUL-terminated paths; AT_FDCWD resolves them relative
-        // to the working directory like rename(2).
-        let r = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                f.as_ptr(),
-                libc::AT_FDCWD,
-                t.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if r == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
-            return Err(e);
-        }
+    match fileutil::renameat2_noreplace(from, to) {
+        Ok(()) => return Ok(()),
+        Err(e)
+            if e.kind() == io::ErrorKind::Unsupported
+                || matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {}
+        Err(e) => return Err(e),
     }
     if to.symlink_metadata().is_ok() {
         return Err(io::Error::new(
@@ -271,8 +220,6 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 /// Bytes available to an unprivileged user on the filesystem holding `path`
 /// (or its nearest existing ancestor).
 pub fn free_space(path: &Path) -> Option<u64> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
     let mut p = path;
     while !p.exists() {
         p = p.parent()?;
@@ -282,11 +229,7 @@ pub fn free_space(path: &Path) -> Option<u64> {
     } else {
         p
     };
-    let c = CString::new(p.as_os_str().as_bytes()).ok()?;
-    // SAFETY: zeroed statvfs is a valid out-parameter; `c` is NUL-terminated.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (r == 0).then(|| (st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    fileutil::statvfs_available(p).ok()
 }
 
 /// The device of the filesystem holding `path` (or its nearest existing ancestor).
@@ -308,14 +251,13 @@ pub fn lock_is_held(lockfile: &Path) -> bool {
     let Ok(f) = File::open(lockfile) else {
         return false;
     };
-    // SAFETY: flock on a descriptor we own.
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if r == 0 {
-        // SAFETY: as above.
-        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
-        false
-    } else {
-        io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+    match fileutil::flock_try_exclusive(&f) {
+        Ok(true) => {
+            fileutil::flock_unlock(&f);
+            false
+        }
+        Ok(false) => true,
+        Err(_) => false,
     }
 }
 
@@ -402,11 +344,7 @@ mod tests {
         assert!(!lock_is_held(&l));
         let f = File::create(&l).unwrap();
         assert!(!lock_is_held(&l));
-        // SAFETY: flock on our own descriptor.
-        assert_eq!(
-            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-            0
-        );
+        assert!(fileutil::flock_try_exclusive(&f).unwrap());
         assert!(lock_is_held(&l));
         assert!(free_space(dir.path()).unwrap() > 0);
     }

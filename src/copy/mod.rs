@@ -8,7 +8,7 @@
 //!    target with identical content) or [`Action::Refuse`], with reasons. It
 //!    checks every hazard of dropping a block into a Prometheus data dir:
 //!    time overlap with target blocks or with the target's head (WAL and
-//!    `chunks_head/`), retention, `compaction.parents`, `deletable`, a
+//!    `chunks_head/`), time and size retention, `compaction.parents`, `deletable`, a
 //!    running Prometheus, free space.
 //! 2. [`verify_sources`] fully verifies every block still marked for copy
 //!    ([`crate::check::verify_block`]); a damaged block is refused, the others
@@ -76,10 +76,11 @@
 //! ```
 //!
 //! Reason codes: `identical` (skipped), `damaged`, `unreadable`, `ulid_conflict`,
-//! `ulid_mismatch`, `overlap`, `head_overlap`, `retention`, `deletes_dst_blocks`,
-//! `deleted_by_dst`, `deleted_as_parent`, `deletable`, `io` (failed).
+//! `ulid_mismatch`, `overlap`, `head_overlap`, `retention`, `size_retention`,
+//! `deletes_dst_blocks`, `deleted_by_dst`, `deleted_as_parent`, `deletable`,
+//! `io` (failed).
 //! Warning and notice codes: `overlap_allowed`, `head_overlap_allowed`,
-//! `source_overlap`, `dst_retention`, `prometheus_running`,
+//! `source_overlap`, `dst_retention`, `dst_size_retention`, `prometheus_running`,
 //! `leftover`, `wal_not_copied`, `link_fallback`, `retention_default`,
 //! `target_head`, `unreadable`.
 //!
@@ -129,8 +130,12 @@ pub struct CopyOptions {
     /// Copy blocks that overlap target blocks or the target's head (a
     /// warning instead of a refusal).
     pub allow_overlap: bool,
-    /// The target's time retention in ms (`None`: Prometheus' default 15 d).
+    /// The target's time retention in ms (`None`: Prometheus' default 15 d,
+    /// unless `retention_size` is set: then, as in Prometheus, none).
     pub retention: Option<i64>,
+    /// The target's size retention in bytes (`--storage.tsdb.retention.size`;
+    /// `None` or 0: none).
+    pub retention_size: Option<u64>,
     /// How to verify source blocks.
     pub check: CheckOptions,
     /// Re-read each copied file from the storage device (its cached pages
