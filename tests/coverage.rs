@@ -332,3 +332,317 @@ fn implausible_block_times_are_left_out() {
     let out = promsnap(&["coverage", s]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+// ---- Loss causes L5–L10: the operator's facts ----
+
+const NATIVE: &str = "prom-2.42-nativehist/data/snapshots/20261125T095910Z-571c9d7c71851497";
+
+fn windows_of<'a>(v: &'a serde_json::Value, cause: &str) -> Vec<&'a serde_json::Value> {
+    v["loss_windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["cause"] == cause)
+        .collect()
+}
+
+fn assumes(v: &serde_json::Value, what: &str) -> bool {
+    v["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str().unwrap().contains(what))
+}
+
+/// (minTime, maxTime) of every block of a snapshot from its meta.json
+/// files, newest maxTime first.
+fn metas(dir: &Path) -> Vec<(i64, i64)> {
+    let mut v: Vec<(i64, i64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.unwrap().path().join("meta.json")).ok())
+        .map(|m| {
+            let j: serde_json::Value = serde_json::from_slice(&m).unwrap();
+            (
+                j["minTime"].as_i64().unwrap(),
+                j["maxTime"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
+    v
+}
+
+/// L8: a slave with 5 minutes of time retention, started on the live
+/// snapshot, deletes every block whose maxTime is 5 min or more before the
+/// newest block's.
+#[test]
+fn slave_retention_deletes_old_snapshot_blocks() {
+    let p = testdata(WITH_HEAD);
+    let m = metas(&p);
+    let ret = 5 * 60_000;
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-up",
+        "2026-11-25T09:13:00Z",
+        "--slave-retention",
+        "5m",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["facts"]["slave_retention"], ret);
+    let newest = m[0].1;
+    let mut want: Vec<(i64, i64)> = m
+        .iter()
+        .skip(1)
+        .filter(|b| newest - b.1 >= ret)
+        .map(|b| (b.0, b.1 - 1))
+        .collect();
+    want.sort_unstable();
+    assert!(!want.is_empty());
+    let got: Vec<(i64, i64)> = windows_of(&v, "L8")
+        .iter()
+        .map(|w| (w["from"].as_i64().unwrap(), w["to"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(got, want);
+    assert!(v["verdict"].as_str().unwrap().starts_with("Loss expected"));
+    assert!(
+        v["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("of the snapshot's history")
+    );
+    // Without the flag: 15d assumed, nothing this young deleted.
+    let (_, v) = run_json(&["coverage", p.to_str().unwrap(), "--json"]);
+    assert!(windows_of(&v, "L8").is_empty());
+    assert!(assumes(&v, "15d"));
+}
+
+/// L8 by size: a budget of the newest block's bytes (from `bytes` in the
+/// JSON, checked against the files) keeps only it.
+#[test]
+fn slave_size_retention_keeps_what_fits() {
+    let p = testdata(WITH_HEAD);
+    let (_, v) = run_json(&["coverage", p.to_str().unwrap(), "--json"]);
+    let blocks = v["blocks"].as_array().unwrap();
+    let newest = blocks
+        .iter()
+        .max_by_key(|b| b["max_time"].as_i64().unwrap())
+        .unwrap();
+    let dir = p.join(newest["ulid"].as_str().unwrap());
+    let on_disk: u64 = ["index", "tombstones", "meta.json", "chunks/000001"]
+        .iter()
+        .map(|f| std::fs::metadata(dir.join(f)).unwrap().len())
+        .sum();
+    assert_eq!(newest["bytes"], on_disk);
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-retention-size",
+        &format!("{on_disk}B"),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0));
+    let l8 = windows_of(&v, "L8");
+    assert_eq!(l8.len(), blocks.len() - 1);
+    assert!(
+        l8.iter()
+            .all(|w| w["to"].as_i64().unwrap() < newest["min_time"].as_i64().unwrap())
+    );
+    // Units as Prometheus takes them: 1KB = 1024 bytes is less than any block.
+    let (_, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-retention-size",
+        "1KB",
+        "--json",
+    ]);
+    assert_eq!(v["facts"]["slave_retention_size"], 1024);
+    assert_eq!(windows_of(&v, "L8").len(), blocks.len());
+}
+
+/// L9 on the real native-histogram snapshot: the series the server's own
+/// HTTP API returned histogram samples for in the head block's range are
+/// the ones whose native histograms after C_snap are not sent by default.
+#[test]
+fn native_histograms_are_not_sent_by_default() {
+    let p = testdata(NATIVE);
+    let (code, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-up",
+        "2026-11-25T10:05:00Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{:#}", v["findings"]);
+    let head = &v["head_block"];
+    let (lo, hi) = (
+        head["min_time"].as_i64().unwrap(),
+        head["max_time"].as_i64().unwrap(),
+    );
+    let api: serde_json::Value = serde_json::from_str(&crate::util::gunzip(&testdata(
+        "prom-2.42-nativehist/oracle/snapshot_20261125T095910Z-571c9d7c71851497/api_raw_samples.json.gz",
+    )))
+    .unwrap();
+    let (mut series, mut samples) = (0u64, 0u64);
+    for res in api["results"].as_object().unwrap().values() {
+        for s in res.as_array().unwrap() {
+            let n = s["histograms"].as_array().map_or(0, |h| {
+                h.iter()
+                    .filter(|x| {
+                        let t = (x[0].as_f64().unwrap() * 1000.0).round() as i64;
+                        (lo..hi).contains(&t)
+                    })
+                    .count() as u64
+            });
+            if n > 0 {
+                series += 1;
+                samples += n;
+            }
+        }
+    }
+    assert!(series > 0);
+    assert_eq!(v["native_histograms"]["series"], series);
+    assert_eq!(v["native_histograms"]["samples"], samples);
+    let l9 = windows_of(&v, "L9");
+    assert_eq!(l9.len(), 1);
+    assert_eq!(l9[0]["from"], v["coverage_end"]);
+    // Up to the latest time the inputs name: the slave's start, 10:05.
+    assert_eq!(l9[0]["to"], DAY + 10 * H + 5 * 60_000);
+    assert_eq!(l9[0]["series"], series);
+    assert_eq!(l9[0]["ongoing"], true);
+    assert!(assumes(&v, "send_native_histograms not given"));
+
+    let (_, v) = run_json(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-up",
+        "2026-11-25T10:05:00Z",
+        "--send-native-histograms",
+        "true",
+        "--json",
+    ]);
+    assert!(windows_of(&v, "L9").is_empty());
+    assert_eq!(v["facts"]["send_native_histograms"], true);
+}
+
+/// L5, L6, L7 and L10 on the seed's files: each window from the given
+/// times by the model's formula.
+#[test]
+fn operator_facts_give_l5_l6_l7_l10_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("20261125T025500Z-00000000000000aa");
+    write_block(&snap, &ulid(DAY - H, 1), DAY - 4 * H, DAY - 2 * H);
+    write_block(&snap, &ulid(DAY + H, 2), DAY - 2 * H, DAY);
+    let c = DAY + 2 * H + 55 * 60_000 - 14_000;
+    write_block(&snap, &ulid(DAY + 2 * H + 55 * 60_000, 3), DAY, c);
+    let s = snap.to_str().unwrap();
+    let up = DAY + 3 * H + 60_000; // 03:01
+    let base = [
+        "coverage",
+        s,
+        "--rw-start",
+        "2026-11-25T02:50:00Z",
+        "--slave-up",
+        "2026-11-25T03:01:00Z",
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        run_json(&a)
+    };
+
+    // L5: sample_age_limit 2m, catch-up 10m → [C_snap, up + 10m − 2m].
+    let (code, v) = run(&["--sample-age-limit", "2m", "--catch-up", "10m"]);
+    assert_eq!(code, Some(0), "{v:#}");
+    let l5 = windows_of(&v, "L5");
+    assert_eq!(l5.len(), 1);
+    assert_eq!(l5[0]["from"], c);
+    assert_eq!(l5[0]["to"], up + 10 * 60_000 - 2 * 60_000);
+    assert_eq!(l5[0]["to_earliest"], up - 2 * 60_000);
+
+    // L6: a restart at 02:58, before the slave is up → [C_snap, 02:58].
+    let (_, v) = run(&["--master-restart", "2026-11-25T02:58:00Z"]);
+    let l6 = windows_of(&v, "L6");
+    assert_eq!(l6.len(), 1);
+    assert_eq!(l6[0]["from"], c);
+    assert_eq!(l6[0]["to"], DAY + 2 * H + 58 * 60_000);
+    assert!(windows_of(&v, "L3").is_empty());
+    assert!(v["verdict"].as_str().unwrap().starts_with("Loss expected"));
+
+    // L7: 404 until 03:30 → [C_snap, 03:30].
+    let (_, v) = run(&[
+        "--receiver-rejects",
+        "404",
+        "--rejects-until",
+        "2026-11-25T03:30:00Z",
+    ]);
+    let l7 = windows_of(&v, "L7");
+    assert_eq!(l7.len(), 1);
+    assert_eq!(l7[0]["from"], c);
+    assert_eq!(l7[0]["to"], DAY + 3 * H + 30 * 60_000);
+    assert_eq!(l7[0]["certainty"], "expected");
+    assert!(l7[0].get("ongoing").is_none());
+
+    // L10: v2.52.0 without the master WAL → at most [C_snap, up].
+    let (_, v) = run(&["--master-version", "v2.52.0"]);
+    let l10 = windows_of(&v, "L10");
+    assert_eq!(l10.len(), 1);
+    assert_eq!(
+        (l10[0]["from"].as_i64(), l10[0]["to"].as_i64()),
+        (Some(c), Some(up))
+    );
+    assert_eq!(l10[0]["certainty"], "bound");
+    assert_eq!(v["facts"]["master_version"]["minor"], 52);
+    // The seed is otherwise loss-free: the bound is named in the verdict.
+    assert!(v["verdict"].as_str().unwrap().contains("Possibly also"));
+
+    // Nothing given: each cause's default is stated.
+    let (_, v) = run(&[]);
+    for what in [
+        "sample_age_limit not given",
+        "--master-restart",
+        "--receiver-rejects",
+        "15d",
+        "master version not given",
+    ] {
+        assert!(assumes(&v, what), "{what}: {:#}", v["assumptions"]);
+    }
+    for cause in ["L5", "L6", "L7", "L8", "L9", "L10"] {
+        assert!(windows_of(&v, cause).is_empty(), "{cause}");
+    }
+
+    // Bad values are usage errors (exit 2), not panics.
+    for bad in [
+        &["--receiver-rejects", "200"][..],
+        &["--master-version", "two"][..],
+        &["--slave-retention-size", "1kB"][..],
+        &["--send-native-histograms", "maybe"][..],
+        &["--master-restart", "9223372036854775807"][..],
+    ] {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(bad);
+        assert_eq!(promsnap(&a).status.code(), Some(2), "{bad:?}");
+    }
+}
+
+/// The real masters' WAL segments all start at a head-compaction
+/// truncation (neither master was restarted): no L6 restart hint. The rule
+/// itself is unit-tested (`coverage::wal::tests`).
+#[test]
+fn real_master_wals_have_no_restart_hints() {
+    for (snap, data) in [
+        (WITH_HEAD, "prom-2.42-live/data"),
+        (NATIVE, "prom-2.42-nativehist/data"),
+    ] {
+        let (_, v) = run_json(&[
+            "coverage",
+            testdata(snap).to_str().unwrap(),
+            "--master",
+            testdata(data).to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(v["wal"]["restarts"].as_array().unwrap().len(), 0, "{data}");
+    }
+}

@@ -52,7 +52,7 @@ pub struct CopyArgs {
     /// The target Prometheus' --storage.tsdb.retention.size: B, KB, MB, GB,
     /// TB, PB, EB, powers of 1024 (e.g. 512MB). Blocks its size retention
     /// would delete at once are refused.
-    #[arg(long, value_name = "BYTES", value_parser = parse_size, allow_hyphen_values = true)]
+    #[arg(long, value_name = "BYTES", value_parser = super::time::parse_bytes, allow_hyphen_values = true)]
     pub retention_size: Option<u64>,
     /// Re-read every copied file from the storage device, not the page cache
     /// (slower; also catches a device returning wrong bytes).
@@ -61,10 +61,6 @@ pub struct CopyArgs {
     /// One JSON document on stdout (see the README's "copy JSON format").
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    gofmt::parse_base2_bytes(s).map_err(|e| e.to_string())
 }
 
 struct Bar(ProgressBar);

@@ -4,11 +4,16 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use promsnap::coverage::{
-    self, Certainty, CoverageOptions, CoverageReport, Severity, Source, fmt_dur, fmt_time,
+    self, Certainty, CoverageOptions, CoverageReport, OperatorFacts, Severity, Source, Version,
+    fmt_dur, fmt_time,
 };
 
 use super::Outcome;
-use super::time::{parse_duration, parse_time};
+use super::time::{parse_bytes, parse_duration, parse_time};
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    Version::parse(s).map_err(|e| e.to_string())
+}
 
 /// Arguments of `promsnap coverage`.
 #[derive(Debug, clap::Args)]
@@ -36,6 +41,33 @@ pub struct CoverageArgs {
     /// The slave's data directory, to check what it holds.
     #[arg(long)]
     pub slave: Option<PathBuf>,
+    /// L5: the master's remote_write queue_config.sample_age_limit (default 0 = off).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub sample_age_limit: Option<i64>,
+    /// How long the queue took (takes) to send its backlog once the slave was up (default: instant).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub catch_up: Option<i64>,
+    /// L6: a master restart, or a change of its remote_write block or external labels (repeatable).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true, value_name = "TIME")]
+    pub master_restart: Vec<i64>,
+    /// L7: the HTTP status the slave's receiver answered remote write with (e.g. 404, 413, 429, 400).
+    #[arg(long, value_name = "CODE")]
+    pub receiver_rejects: Option<u16>,
+    /// L7: when the receiver stopped answering --receiver-rejects (default: it still does).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true, value_name = "TIME", requires = "receiver_rejects")]
+    pub rejects_until: Option<i64>,
+    /// L8: the slave's --storage.tsdb.retention.time (default 15d if no size retention either; 0 = off).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub slave_retention: Option<i64>,
+    /// L8: the slave's --storage.tsdb.retention.size (512MB, 1GiB, …: base 2, as Prometheus; 0 = off).
+    #[arg(long, value_parser = parse_bytes, value_name = "BYTES")]
+    pub slave_retention_size: Option<u64>,
+    /// L9: the master's remote_write send_native_histograms (default false, as Prometheus).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set, value_parser = clap::value_parser!(bool))]
+    pub send_native_histograms: Option<bool>,
+    /// L10: the master's Prometheus version (2.51.0–2.53.0 skip samples after a long stall).
+    #[arg(long, value_parser = parse_version, value_name = "X.Y.Z")]
+    pub master_version: Option<Version>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
@@ -51,6 +83,17 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         rw_start: args.rw_start,
         slave: args.slave.clone(),
         scrape_interval: args.scrape_interval,
+        facts: OperatorFacts {
+            sample_age_limit: args.sample_age_limit,
+            catch_up: args.catch_up,
+            master_restarts: args.master_restart.clone(),
+            receiver_rejects: args.receiver_rejects,
+            rejects_until: args.rejects_until,
+            slave_retention: args.slave_retention,
+            slave_retention_size: args.slave_retention_size,
+            send_native_histograms: args.send_native_histograms,
+            master_version: args.master_version,
+        },
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
     if args.json {
@@ -194,6 +237,21 @@ pub fn render(r: &CoverageReport) -> String {
             ));
         }
     }
+    if let Some(n) = &r.native_histograms
+        && n.present()
+    {
+        let mut parts = Vec::new();
+        if let (Some(series), Some(b)) = (n.series, &n.block) {
+            parts.push(format!(
+                "{series} series, {} samples in block {b}",
+                n.samples.unwrap_or(0)
+            ));
+        }
+        if let Some(k) = n.wal_samples_after_coverage_end {
+            parts.push(format!("{k} samples in master WAL segments after C_snap"));
+        }
+        s.push_str(&format!("\nNative histograms  {}\n", parts.join("; ")));
+    }
     if !r.next_truncations.is_empty() {
         s.push_str(
             "\nMaster head compactions + WAL truncations (forecast from the block grid):\n  ",
@@ -234,8 +292,21 @@ pub fn render(r: &CoverageReport) -> String {
         s.push_str("  none (give --slave-up for the windows)\n");
     }
     for w in &r.loss_windows {
+        let earliest = w
+            .to_earliest
+            .map(|e| format!(", ends between {} and {}", fmt_time(e), fmt_time(w.to)))
+            .unwrap_or_default();
+        let series = w
+            .series
+            .map(|n| format!(", {n} series only"))
+            .unwrap_or_default();
+        let ongoing = if w.ongoing {
+            ", and on past the inputs' end"
+        } else {
+            ""
+        };
         s.push_str(&format!(
-            "  {:?} {:<8} {} → {} ({}){}\n      {}\n",
+            "  {:?} {:<8} {} → {} ({}){earliest}{series}{ongoing}\n      {}\n",
             w.cause,
             match w.certainty {
                 Certainty::Expected => "expected",
@@ -244,10 +315,7 @@ pub fn render(r: &CoverageReport) -> String {
             },
             fmt_time(w.from),
             fmt_time(w.to),
-            fmt_dur(w.to - w.from + 1),
-            w.to_earliest
-                .map(|e| format!(", ends between {} and {}", fmt_time(e), fmt_time(w.to)))
-                .unwrap_or_default(),
+            fmt_dur(w.to.saturating_sub(w.from).saturating_add(1)),
             w.why
         ));
     }

@@ -111,6 +111,12 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// Parses a byte size as Prometheus' `--storage.tsdb.retention.size` takes
+/// it (see [`promsnap::gofmt::parse_base2_bytes`]: `512MB` = 512 × 2²⁰, `1.5GiB`).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    promsnap::gofmt::parse_base2_bytes(s).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +140,13 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(500));
         assert_eq!(parse_duration("15d"), Ok(1_296_000_000));
         assert!(parse_duration("2x").is_err());
+        assert_eq!(parse_bytes("512MB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("1.5KB"), Ok(1536));
+        assert!(parse_bytes("4096").is_err(), "Prometheus requires a unit");
+        assert!(parse_bytes("1kB").is_err());
+        assert!(parse_bytes("MB").is_err());
+        assert!(parse_bytes("99999999EB").is_err());
         assert!(parse_duration("").is_err());
     }
 }

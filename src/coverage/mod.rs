@@ -17,6 +17,7 @@
 //! # Ok::<(), promsnap::error::Error>(())
 //! ```
 
+pub mod causes;
 pub mod model;
 pub mod snapshot;
 pub mod wal;
@@ -26,9 +27,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use causes::{NativeHistograms, OperatorFacts, Version, VersionError};
 pub use model::{Cause, Certainty, Deadline, LossWindow};
 pub use snapshot::{BlockSpan, Overlap, SnapshotInfo, Source};
-pub use wal::{SegmentKind, SegmentRange, WalView};
+pub use wal::{RestartHint, SegmentKind, SegmentRange, WalView};
 
 /// A half-open time range `[from, to)` in Unix ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,6 +103,8 @@ pub struct CoverageOptions {
     pub slave: Option<PathBuf>,
     /// Scrape interval override (ms); default: inferred from the newest block.
     pub scrape_interval: Option<i64>,
+    /// What the operator says about loss causes L5–L10.
+    pub facts: OperatorFacts,
 }
 
 /// The master WAL part of the report.
@@ -112,6 +116,8 @@ pub struct WalPart {
     /// True if the samples just after `C_snap` are still in a live segment
     /// (not only in a checkpoint) at `observed_at`.
     pub coverage_end_in_live_segment: Option<bool>,
+    /// Segments that start for no reason but a master start (L6 hints).
+    pub restarts: Vec<RestartHint>,
 }
 
 /// What the slave's data dir shows.
@@ -142,6 +148,10 @@ pub struct CoverageReport {
     pub slave_up: Option<i64>,
     /// Remote write start as given (ms); absent: assumed before the snapshot.
     pub rw_start: Option<i64>,
+    /// The operator's facts for L5–L10 as given (absent ones are null / empty).
+    pub facts: OperatorFacts,
+    /// Native histograms in the snapshot's newest block and the master WAL (L9).
+    pub native_histograms: Option<NativeHistograms>,
     /// Master block range `R` (ms).
     pub block_range: i64,
     /// Where `block_range` came from.
@@ -190,11 +200,19 @@ impl CoverageReport {
 /// Computes the report. Errors only when the snapshot path is unusable;
 /// bad blocks and WAL damage become findings and a partial answer.
 pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
+    let f = &opts.facts;
     for (name, t) in [
         ("--observed-at", opts.observed_at),
         ("--slave-up", opts.slave_up),
         ("--rw-start", opts.rw_start),
-    ] {
+        ("--rejects-until", f.rejects_until),
+    ]
+    .into_iter()
+    .chain(
+        f.master_restarts
+            .iter()
+            .map(|&t| ("--master-restart", Some(t))),
+    ) {
         if let Some(t) = t
             && !plausible(t)
         {
@@ -214,6 +232,26 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
                 "{name}: must be positive and under about 3 years"
             )));
         }
+    }
+    for (name, d) in [
+        ("--sample-age-limit", f.sample_age_limit),
+        ("--catch-up", f.catch_up),
+        ("--slave-retention", f.slave_retention),
+    ] {
+        if let Some(d) = d
+            && !(0..=PLAUSIBLE_MS).contains(&d)
+        {
+            return Err(crate::error::Error::Usage(format!(
+                "{name}: must be 0 or positive and under about 300 years"
+            )));
+        }
+    }
+    if let Some(code) = f.receiver_rejects
+        && !(400..=599).contains(&code)
+    {
+        return Err(crate::error::Error::Usage(format!(
+            "--receiver-rejects {code}: give the HTTP status the receiver answered, 400…599"
+        )));
     }
     let snap = snapshot::analyze(snapshot, opts.block_range)?;
     let mut findings = snap.findings.clone();
@@ -248,6 +286,25 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             }
         });
 
+    // Native histograms: the newest block's, plus the master WAL's after C_snap.
+    let mut native_histograms = snap.native_histograms.clone();
+    if let (Some(w), Some(c)) = (&wal, snap.coverage_end) {
+        let n: u64 = w
+            .segments
+            .iter()
+            .filter(|s| s.max_t.is_some_and(|m| m >= c))
+            .map(|s| s.histogram_samples)
+            .sum();
+        native_histograms
+            .get_or_insert(NativeHistograms {
+                block: None,
+                series: None,
+                samples: None,
+                wal_samples_after_coverage_end: None,
+            })
+            .wal_samples_after_coverage_end = Some(n);
+    }
+
     let snapshot_time = snap.snapshot_time;
     let mut out = None;
     if let (Some(c), Some(hmin)) = (snap.coverage_end, snap.head_min) {
@@ -270,6 +327,9 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             .as_ref()
             .or(snap.blocks.last())
             .map(|b| b.num_series);
+        inp.facts = opts.facts.clone();
+        inp.native = native_histograms.clone();
+        inp.blocks = snap.blocks.clone();
         if snap.compaction_delay.is_none() {
             assumptions.push(
                 "master compaction phase not calibrated (no level-1 block besides the head block): block writes \
@@ -281,9 +341,27 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     }
     let wal_part = wal.map(|view| {
         let live = snap.coverage_end.map(|c| view.live_at(c));
+        let restarts = wal::restart_hints(
+            &view,
+            r,
+            snap.compaction_delay.unwrap_or(0),
+            scrape_interval,
+        );
+        for h in &restarts {
+            findings.push(Finding::warning(format!(
+                "master WAL segment {} starts at {} ({} after the previous one's last sample) at no size rotation \
+                 and no head-compaction truncation: a master restart? If it came after remote write to the slave \
+                 started and before the slave caught up, pass --master-restart {} (L6)",
+                h.segment,
+                fmt_time(h.at),
+                fmt_dur(h.gap),
+                fmt_time(h.at)
+            )));
+        }
         WalPart {
             view,
             coverage_end_in_live_segment: live,
+            restarts,
         }
     });
     let slave = opts
@@ -304,6 +382,8 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         coverage_end: snap.coverage_end,
         slave_up: opts.slave_up,
         rw_start: opts.rw_start,
+        facts: opts.facts.clone(),
+        native_histograms,
         block_range: r,
         block_range_source: snap.block_range_source,
         head_included: snap.head_included,

@@ -9,6 +9,8 @@
 
 use serde::Serialize;
 
+use super::causes::{self, NativeHistograms, OperatorFacts, Timeline};
+use super::snapshot::BlockSpan;
 use super::wal::{WalView, simulate_overtake};
 
 /// One second in ms.
@@ -67,6 +69,13 @@ pub struct LossWindow {
     pub to_earliest: Option<i64>,
     /// How sure the window is.
     pub certainty: Certainty,
+    /// How many series the window concerns, when only some (L9); absent: all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<u64>,
+    /// True when the loss goes on past `to` (the latest time the inputs
+    /// name) until the cause is removed (L7 without an end, L9).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ongoing: bool,
     /// Why, in plain words.
     pub why: String,
 }
@@ -129,6 +138,12 @@ pub struct ModelInput {
     pub reshard_and_flush: i64,
     /// Time to drain the rest of the overtaken reader's segment (10 s).
     pub drain_allowance: i64,
+    /// The operator's facts for L5–L10.
+    pub facts: OperatorFacts,
+    /// Native histograms seen in the snapshot and the master WAL (L9).
+    pub native: Option<NativeHistograms>,
+    /// The snapshot's blocks (L8).
+    pub blocks: Vec<BlockSpan>,
 }
 
 impl ModelInput {
@@ -153,6 +168,9 @@ impl ModelInput {
             queue_span_samples: 100_000,
             reshard_and_flush: 15 * SECOND,
             drain_allowance: 10 * SECOND,
+            facts: OperatorFacts::default(),
+            native: None,
+            blocks: Vec::new(),
         }
     }
 }
@@ -251,18 +269,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     assumptions.push(
         "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
     );
-    assumptions.push(
-        "not modelled, none assumed: L5 (sample_age_limit), L7 (404/413/429 answers: the slave must run with \
-         --web.enable-remote-write-receiver), L9 (native histograms need send_native_histograms), L10 (masters \
-         v2.51.0–v2.53.0 skip samples after a long stall)"
-            .to_string(),
-    );
     assumptions.push(format!(
-        "master not restarted and its remote_write block unchanged until the slave has caught up; \
-         default queue backoff (max {}s) and watcher restart delay ({}s)",
+        "default queue backoff (max {}s) and watcher restart delay ({}s)",
         inp.max_backoff / SECOND,
         inp.restart_delay / SECOND
     ));
+    let catch_up = inp.facts.catch_up.unwrap_or(0);
 
     // L1: remote write started after the coverage end.
     if t_ws >= c {
@@ -272,6 +284,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             to: t_ws,
             to_earliest: None,
             certainty: Certainty::Expected,
+            series: None,
+            ongoing: false,
             why: format!(
                 "remote write started at or after the snapshot's coverage end: the watcher never sends \
                  samples older than its start{}",
@@ -284,9 +298,18 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         });
     }
 
-    // The watcher stalls at t_b (the queue's few thousand buffered samples are
-    // negligible) from the start of remote write until the slave is up.
-    let t_b = t_ws;
+    // L6: a master restart before the slave is up starts a new watcher at
+    // that instant. The watcher then stalls at t_b (the queue's few thousand
+    // buffered samples are negligible) until the slave is up.
+    let (l6, t_b) = causes::restart_windows(
+        c,
+        t_ws,
+        inp.slave_up,
+        catch_up,
+        &inp.facts.master_restarts,
+        &mut assumptions,
+    );
+    windows.extend(l6);
     let truncs_from = t_b.min(inp.snapshot_time);
     let mut truncations = truncation_times(inp.head_min, r, inp.compaction_delay, truncs_from, 12);
     // A master that started (fresh) at `first_sample` wrote its first block
@@ -307,10 +330,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
     // Deadline: exact on the real WAL if we have it, closed forms otherwise.
     let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
+    let mut watcher_segment = None;
     let deadline = match &inp.wal {
         Some(wal) => {
             let sim = simulate_overtake(wal, t_b, &truncations, r);
             assumptions.extend(sim.assumptions.iter().cloned());
+            watcher_segment = sim.watcher_segment.map(|w| (w, sim.watcher_segment_end));
             let d = sim.overtaken_at.unwrap_or(i64::MAX);
             if let Some(at) = sim.overtaken_at {
                 overtake = Some((at, c, sim.watcher_segment_end));
@@ -355,7 +380,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         && up >= d
     {
         let restart_from = up.max(d);
-        let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_ws + 1);
+        let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
         // Up to one backoff until the queue's retry reaches the slave, the
         // drain of the rest of the reader's segment (all out of bounds, sent
         // as fast as the queue goes: within one 10 s reshard period in the
@@ -373,6 +398,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 } else {
                     Certainty::Risk
                 },
+                series: None,
+                ongoing: false,
                 why: format!(
                     "the master's WAL truncation at {} deleted the segment after the one the stalled remote-write \
                      reader was in; once the slave is up the reader finishes its segment, fails to open the next, \
@@ -388,7 +415,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
-    if !l1 && !l2 && t_ws < c {
+    if !l1 && !l2 && t_b < c {
         // Each shard's request that crosses C_snap is refused whole. A shard
         // holds series/shards series, so one batch spans up to
         // max_samples_per_send·shards/series scrapes; and it cannot hold
@@ -413,6 +440,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             to: c + extent,
             to_earliest: None,
             certainty: Certainty::Bound,
+            series: None,
+            ongoing: false,
             why: format!(
                 "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
                  is refused whole (400) and dropped: one such batch per shard, for the series of that shard; with \
@@ -430,6 +459,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 to: c - 1,
                 to_earliest: None,
                 certainty: Certainty::Bound,
+                series: None,
+                ongoing: false,
                 why: "samples of scrapes still being committed when the snapshot read the head carry timestamps \
                       before its end: neither in the snapshot nor accepted by the slave (only with several \
                       targets or rules whose commits interleave)"
@@ -437,6 +468,49 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             });
         }
     }
+
+    // L5, L7, L8, L9, L10: the operator's facts.
+    let horizon = [
+        Some(c),
+        Some(inp.snapshot_time),
+        inp.slave_up.map(|u| u.saturating_add(catch_up)),
+        inp.wal.as_ref().map(|w| w.observed_at),
+        inp.facts.rejects_until,
+        inp.facts.master_restarts.iter().copied().max(),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(c);
+    let tl = Timeline {
+        coverage_end: c,
+        stall: t_b,
+        slave_up: inp.slave_up,
+        catch_up,
+        horizon,
+        wal: inp.wal.as_ref(),
+        watcher_segment,
+        truncations: &truncations,
+        facts: &inp.facts,
+    };
+    windows.extend(causes::sample_age_window(
+        &tl,
+        inp.facts.master_version,
+        &mut assumptions,
+    ));
+    windows.extend(causes::reject_window(&tl, &mut assumptions));
+    windows.extend(causes::native_histogram_window(
+        &tl,
+        inp.native.as_ref(),
+        &mut assumptions,
+    ));
+    windows.extend(causes::version_window(&tl, &mut assumptions));
+    windows.extend(causes::retention_windows(
+        &inp.blocks,
+        inp.facts.slave_retention,
+        inp.facts.slave_retention_size,
+        &mut assumptions,
+    ));
     windows.sort_by_key(|w| (w.from, w.to));
 
     let verdict = inp.slave_up.map(|up| verdict(&windows, up, &deadline, c));
@@ -449,14 +523,67 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
 }
 
+/// Total length of the union of `[from, to]` ranges (ms).
+fn union_len(mut spans: Vec<(i64, i64)>) -> i64 {
+    spans.sort_unstable();
+    let mut total: i64 = 0;
+    let mut cur: Option<(i64, i64)> = None;
+    for (a, b) in spans {
+        match cur {
+            Some((ca, cb)) if a <= cb.saturating_add(1) => cur = Some((ca, cb.max(b))),
+            _ => {
+                if let Some((ca, cb)) = cur {
+                    total = total.saturating_add(cb.saturating_sub(ca).saturating_add(1));
+                }
+                cur = Some((a, b));
+            }
+        }
+    }
+    if let Some((ca, cb)) = cur {
+        total = total.saturating_add(cb.saturating_sub(ca).saturating_add(1));
+    }
+    total
+}
+
+fn describe(w: &LossWindow) -> String {
+    use crate::coverage::{fmt_dur, fmt_time};
+    let mut extra = Vec::new();
+    if let Some(n) = w.series {
+        extra.push(format!("{n} series"));
+    }
+    if w.ongoing {
+        extra.push("and ongoing".to_string());
+    }
+    format!(
+        "{:?} {} → {} ({}{}{})",
+        w.cause,
+        fmt_time(w.from),
+        fmt_time(w.to),
+        fmt_dur(w.to.saturating_sub(w.from).saturating_add(1)),
+        if extra.is_empty() { "" } else { ", " },
+        extra.join(", ")
+    )
+}
+
 fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
     use crate::coverage::{fmt_dur, fmt_time};
     let real: Vec<&LossWindow> = windows
         .iter()
         .filter(|w| w.certainty != Certainty::Bound)
         .collect();
-    if real.is_empty() {
-        let sliver = windows.iter().map(|w| w.to - w.from + 1).max().unwrap_or(0);
+    // Upper bounds other than the boundary slivers, worth naming.
+    let bounds: Vec<String> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Bound && !matches!(w.cause, Cause::L3 | Cause::L4))
+        .map(describe)
+        .collect();
+    let mut s = if real.is_empty() {
+        let sliver = windows
+            .iter()
+            .filter(|w| matches!(w.cause, Cause::L3 | Cause::L4))
+            .map(|w| w.to.saturating_sub(w.from).saturating_add(1))
+            .max()
+            .unwrap_or(0);
         let mut s = format!(
             "No real loss: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
              remote-write reader ({}), so everything after the coverage end {} is re-sent.",
@@ -478,30 +605,49 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
             s.push_str(&format!(
                 " The slave must be caught up before {} ({} after it is up).",
                 fmt_time(d.at),
-                fmt_dur(d.at - up)
+                fmt_dur(d.at.saturating_sub(up))
             ));
         }
         s
     } else {
-        let total: i64 = real.iter().map(|w| w.to - w.from + 1).sum();
-        let parts: Vec<String> = real
-            .iter()
-            .map(|w| {
-                format!(
-                    "{:?} {} → {} ({})",
-                    w.cause,
-                    fmt_time(w.from),
-                    fmt_time(w.to),
-                    fmt_dur(w.to - w.from + 1)
-                )
-            })
-            .collect();
+        // All-series loss after C_snap (union, overlaps counted once), and
+        // history before it (slave retention).
+        let after = union_len(
+            real.iter()
+                .filter(|w| w.series.is_none() && w.to >= c)
+                .map(|w| (w.from.max(c), w.to))
+                .collect(),
+        );
+        let before = union_len(
+            real.iter()
+                .filter(|w| w.from < c)
+                .map(|w| (w.from, w.to.min(c - 1)))
+                .collect(),
+        );
+        let mut summary = Vec::new();
+        if after > 0 {
+            summary.push(format!(
+                "about {} of samples after the coverage end",
+                fmt_dur(after)
+            ));
+        }
+        if before > 0 {
+            summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+        }
+        if summary.is_empty() {
+            summary.push("part of the series after the coverage end".into());
+        }
+        let parts: Vec<String> = real.iter().map(|w| describe(w)).collect();
         format!(
-            "Loss expected: about {} of samples after the coverage end: {}.",
-            fmt_dur(total),
+            "Loss expected: {}: {}.",
+            summary.join(" and "),
             parts.join("; ")
         )
+    };
+    if !bounds.is_empty() {
+        s.push_str(&format!(" Possibly also (at most): {}.", bounds.join("; ")));
     }
+    s
 }
 
 #[cfg(test)]

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::block::BlockFiles;
-use crate::format::chunkenc::XorIter;
+use crate::format::chunkenc::{self, Encoding, XorIter};
 use crate::format::meta::ulid_time;
 use crate::layout::{self, DirKind};
 use crate::list::{self, DEFAULT_BLOCK_RANGE_MS};
 
+use super::causes::NativeHistograms;
 use super::{Finding, Span, fmt_dur, fmt_time};
 
 /// Hints that keep a block out of `inOrderBlocksMaxTime`.
@@ -43,6 +44,9 @@ pub struct BlockSpan {
     pub in_order: bool,
     /// Creation time from the ULID (ms).
     pub created: Option<i64>,
+    /// Bytes on disk (index, chunks, tombstones, meta.json), as Prometheus'
+    /// size retention counts them.
+    pub bytes: u64,
 }
 
 /// A pair of blocks whose ranges overlap.
@@ -107,6 +111,8 @@ pub struct SnapshotInfo {
     pub compaction_delay: Option<i64>,
     /// Usual sample interval of the newest block (ms).
     pub scrape_interval: Option<i64>,
+    /// Native histograms in the newest block.
+    pub native_histograms: Option<NativeHistograms>,
     /// Problems and notes.
     pub findings: Vec<Finding>,
 }
@@ -155,6 +161,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
                 .iter()
                 .any(|h| NOT_IN_ORDER_HINTS.contains(&h.as_str())),
             created: ulid_time(&m.ulid).map(|t| t as i64),
+            bytes: crate::block::block_size(&b.dir),
         });
     }
     let r = listing.block_range;
@@ -295,12 +302,26 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         .as_ref()
         .map(|h| h.ulid.clone())
         .or_else(|| blocks.last().map(|b| b.ulid.clone()));
-    let scrape_interval = newest.and_then(|u| {
-        listing
-            .blocks
-            .iter()
-            .find(|b| b.ulid == u)
-            .and_then(|b| infer_interval(&b.dir))
+    let newest_listed = newest
+        .as_ref()
+        .and_then(|u| listing.blocks.iter().find(|b| &b.ulid == u));
+    let scrape_interval = newest_listed.and_then(|b| infer_interval(&b.dir));
+    let native_histograms = newest_listed.map(|b| {
+        let from_meta = b
+            .meta
+            .as_ref()
+            .map(|m| m.stats.num_histogram_samples)
+            .filter(|&n| n > 0);
+        let (series, samples) = match count_native_histograms(&b.dir) {
+            Some((series, samples)) => (Some(series), Some(samples)),
+            None => (None, from_meta),
+        };
+        NativeHistograms {
+            block: Some(b.ulid.clone()),
+            series,
+            samples,
+            wal_samples_after_coverage_end: None,
+        }
     });
 
     Ok(SnapshotInfo {
@@ -320,8 +341,43 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         first_slave_block,
         compaction_delay,
         scrape_interval,
+        native_histograms,
         findings,
     })
+}
+
+/// Series with a native histogram chunk in a block, and the samples in those
+/// chunks (from the chunk headers). `None` if the block cannot be read or its
+/// index is damaged (the count would be partial).
+pub fn count_native_histograms(dir: &Path) -> Option<(u64, u64)> {
+    let files = BlockFiles::open(dir).ok()?;
+    let reader = files.reader().ok()?;
+    let mut entry = crate::format::index::SeriesEntry::default();
+    let mut it = reader.index.series();
+    let (mut series, mut samples) = (0u64, 0u64);
+    while let Some(res) = it.next_into(&mut entry) {
+        res.ok()?;
+        let mut any = false;
+        for meta in &entry.chunks {
+            let Ok(rec) = reader.chunk(meta) else {
+                continue;
+            };
+            let Some(enc) = Encoding::from_u8(rec.encoding) else {
+                continue;
+            };
+            if enc.is_float() {
+                continue;
+            }
+            any = true;
+            if let Ok(n) = chunkenc::num_samples(enc, rec.data, rec.data_offset) {
+                samples += u64::from(n);
+            }
+        }
+        if any {
+            series += 1;
+        }
+    }
+    Some((series, samples))
 }
 
 /// The median step between samples over the first chunks of up to 200

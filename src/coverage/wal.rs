@@ -33,6 +33,8 @@ pub struct SegmentRange {
     pub max_t: Option<i64>,
     /// Bytes.
     pub size: u64,
+    /// Native histogram samples (integer and float) in it.
+    pub histogram_samples: u64,
     /// Modification time (ms), if known.
     pub mtime: Option<i64>,
     /// The first record decoded cleanly.
@@ -256,6 +258,54 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
     out
 }
 
+/// A WAL segment that starts for no reason but a process start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartHint {
+    /// The segment.
+    pub segment: String,
+    /// Its first sample (ms): about when the master came back.
+    pub at: i64,
+    /// Time between the previous segment's last sample and this one's first (ms).
+    pub gap: i64,
+}
+
+/// Segments whose start is neither a size rotation (the previous segment
+/// is nearly full) nor a head-compaction truncation (every truncation
+/// starts a new segment, at `T_c`: the grid phase `1.5R + delay` mod `R`):
+/// Prometheus opens a new segment at every start, so these mark master
+/// restarts (`LOSS-MODEL.md` §3.2), which reset the remote-write reader (L6).
+pub fn restart_hints(wal: &WalView, r: i64, delay: i64, scrape_interval: i64) -> Vec<RestartHint> {
+    let mut out = Vec::new();
+    if r <= 0 {
+        return out;
+    }
+    let tolerance = (3 * scrape_interval).max(r / 10);
+    let full = wal.segment_size - wal.segment_size / 16;
+    let phase = (r + r / 2 + delay).rem_euclid(r);
+    for pair in wal.segments.windows(2) {
+        let [prev, seg] = pair else { continue };
+        if seg.index != prev.index + 1 || prev.size >= full {
+            continue;
+        }
+        let (Some(start), Some(prev_end)) = (seg.min_t, prev.max_t) else {
+            continue;
+        };
+        // Distance of the segment's first sample after the nearest truncation
+        // on the grid (samples are stamped at most a scrape before they are
+        // written, so the first one lands just before or after T_c).
+        let off = (start - phase).rem_euclid(r);
+        if off <= tolerance || r - off <= tolerance {
+            continue;
+        }
+        out.push(RestartHint {
+            segment: seg.name.clone(),
+            at: start,
+            gap: start - prev_end,
+        });
+    }
+    out
+}
+
 /// Reads a master `wal/` directory (or a data directory holding one).
 pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView> {
     super::walread::read_wal(dir, observed_at)
@@ -275,6 +325,7 @@ mod tests {
             min_t: Some(min),
             max_t: Some(max),
             size: 1000,
+            histogram_samples: 0,
             mtime: None,
             first_record_ok: true,
             last_record_ok: true,
@@ -302,6 +353,36 @@ mod tests {
         // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
         // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
         assert_eq!(o.overtaken_at, Some(t0 + 90_000 + 3 * M));
+    }
+
+    /// R = 1 min, truncations at :30 past each minute: segments 1 and 2 start
+    /// there; segment 3 starts at :10 after a 40 s gap: a restart.
+    #[test]
+    fn restart_hint_for_unexplained_segment_start() {
+        let t0 = 1_000 * M;
+        let wal = WalView {
+            dir: PathBuf::new(),
+            observed_at: t0 + 5 * M,
+            segments: vec![
+                seg(0, t0, t0 + 30_000),
+                seg(1, t0 + 30_500, t0 + 90_000),
+                seg(2, t0 + 90_400, t0 + 130_000),
+                seg(3, t0 + 190_000, t0 + 4 * M),
+            ],
+            checkpoint: None,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            findings: vec![],
+        };
+        // Phase: 1.5 R mod R = 30 s.
+        let h = restart_hints(&wal, M, 0, 1_000);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h[0].segment, "00000003");
+        assert_eq!(h[0].at, t0 + 190_000);
+        assert_eq!(h[0].gap, 60_000);
+        // A full previous segment is a size rotation, not a restart.
+        let mut full = wal.clone();
+        full.segments[2].size = DEFAULT_SEGMENT_SIZE;
+        assert!(restart_hints(&full, M, 0, 1_000).is_empty());
     }
 
     #[test]

@@ -64,6 +64,11 @@ fn range_of(s: &SegmentReport, kind: SegmentKind) -> SegmentRange {
         min_t,
         max_t,
         size: s.size,
+        histogram_samples: s
+            .scan
+            .counts
+            .histogram_samples
+            .saturating_add(s.scan.counts.float_histogram_samples),
         mtime: mtime_ms(&s.path),
         first_record_ok: !damaged || s.scan.valid_offset > 0,
         last_record_ok: !damaged && !s.scan.torn_tail,
@@ -90,6 +95,10 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
             min_t,
             max_t,
             size: c.size,
+            histogram_samples: c
+                .totals
+                .histogram_samples
+                .saturating_add(c.totals.float_histogram_samples),
             mtime: mtime_ms(&c.path),
             first_record_ok: problems.is_empty(),
             last_record_ok: problems.is_empty(),

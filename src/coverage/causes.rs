@@ -1,0 +1,1165 @@
+//! Loss causes L5–L10 (`LOSS-MODEL.md` §2.4): facts no file holds, given by
+//! the operator (queue settings, master restarts, receiver answers, the
+//! slave's retention, `send_native_histograms`, the master's version), turned
+//! into loss windows. Each function states what it assumed when its input is
+//! absent.
+//!
+//! | cause | input | window |
+//! |---|---|---|
+//! | L5 | `sample_age_limit` A, catch-up time | `[t_b, T_slave_up + catch-up − A]` (from `C_snap` on) |
+//! | L6 | master restarts / remote_write config changes | `(t_b, T_restart]` for each one before catch-up |
+//! | L7 | a non-recoverable HTTP status of the receiver | everything sent while it answers so |
+//! | L8 | slave time / size retention | each snapshot block the slave deletes at start |
+//! | L9 | `send_native_histograms: false` | native histogram samples after `C_snap` |
+//! | L10 | master v2.51.0–v2.53.0 | samples of the WAL segments between the stalled reader's and the live one |
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::model::{Cause, Certainty, LossWindow};
+use super::snapshot::BlockSpan;
+use super::wal::WalView;
+use super::{fmt_dur, fmt_time};
+
+/// One day in ms.
+const DAY: i64 = 86_400_000;
+
+/// Prometheus' default time retention (`--storage.tsdb.retention.time`),
+/// used only when neither a time nor a size retention is set.
+pub const DEFAULT_RETENTION: i64 = 15 * DAY;
+
+/// What the operator says about L5–L10; `None` / empty: not given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OperatorFacts {
+    /// remote_write `queue_config.sample_age_limit` (ms); 0 = off (the default).
+    pub sample_age_limit: Option<i64>,
+    /// How long the queue needs, once the slave is up, to send its backlog (ms).
+    pub catch_up: Option<i64>,
+    /// Master restarts or changes of its remote_write block / external labels (ms).
+    pub master_restarts: Vec<i64>,
+    /// The HTTP status the slave's receiver answered with (e.g. 404).
+    pub receiver_rejects: Option<u16>,
+    /// When the receiver stopped answering so (ms); absent: it still does.
+    pub rejects_until: Option<i64>,
+    /// The slave's `--storage.tsdb.retention.time` (ms); 0 = off.
+    pub slave_retention: Option<i64>,
+    /// The slave's `--storage.tsdb.retention.size` (bytes); 0 = off.
+    pub slave_retention_size: Option<u64>,
+    /// The master's remote_write `send_native_histograms`.
+    pub send_native_histograms: Option<bool>,
+    /// The master's Prometheus version.
+    pub master_version: Option<Version>,
+}
+
+/// A Prometheus release number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Version {
+    /// Major.
+    pub major: u32,
+    /// Minor.
+    pub minor: u32,
+    /// Patch.
+    pub patch: u32,
+}
+
+/// A version string that is not `X.Y.Z`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid version {0:?}: expected X.Y.Z, e.g. 2.53.0 (a leading v and a -rc/+build suffix are allowed)"
+)]
+pub struct VersionError(pub String);
+
+impl Version {
+    /// `X.Y.Z`, with an optional leading `v` and `-…` / `+…` suffix
+    /// (`v2.53.0`, `2.42.0+ds`, `3.0.0-rc.1`). `X.Y` means `X.Y.0`.
+    pub fn parse(s: &str) -> Result<Version, VersionError> {
+        let err = || VersionError(s.to_string());
+        let t = s.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        let core = t.split(['-', '+']).next().unwrap_or("");
+        let mut parts = core.split('.');
+        let mut num = |required: bool| -> Result<u32, VersionError> {
+            match parts.next() {
+                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                    p.parse().map_err(|_| err())
+                }
+                None if !required => Ok(0),
+                _ => Err(err()),
+            }
+        };
+        let v = Version {
+            major: num(true)?,
+            minor: num(true)?,
+            patch: num(false)?,
+        };
+        if parts.next().is_some() {
+            return Err(err());
+        }
+        Ok(v)
+    }
+
+    /// Versions whose WAL watcher skips samples after a stall longer than one
+    /// segment (prometheus#14087; from v2.51.0, fixed in v2.53.1).
+    pub fn has_watcher_bug(self) -> bool {
+        (WATCHER_BUG_FIRST..=WATCHER_BUG_LAST).contains(&self)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// First release with the watcher stall bug.
+pub const WATCHER_BUG_FIRST: Version = Version {
+    major: 2,
+    minor: 51,
+    patch: 0,
+};
+/// Last release with it (v2.53.1 reverted the change).
+pub const WATCHER_BUG_LAST: Version = Version {
+    major: 2,
+    minor: 53,
+    patch: 0,
+};
+/// First release with `sample_age_limit`.
+pub const SAMPLE_AGE_LIMIT_SINCE: Version = Version {
+    major: 2,
+    minor: 50,
+    patch: 0,
+};
+
+/// Native histograms found in the snapshot and the master WAL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NativeHistograms {
+    /// The block counted (the snapshot's newest: its head block, normally).
+    pub block: Option<String>,
+    /// Series of that block with a native histogram chunk.
+    pub series: Option<u64>,
+    /// Native histogram samples in that block.
+    pub samples: Option<u64>,
+    /// Native histogram samples (integer and float) in the master WAL
+    /// segments that reach past the coverage end.
+    pub wal_samples_after_coverage_end: Option<u64>,
+}
+
+impl NativeHistograms {
+    /// True if any were seen.
+    pub fn present(&self) -> bool {
+        self.series.unwrap_or(0) > 0
+            || self.samples.unwrap_or(0) > 0
+            || self.wal_samples_after_coverage_end.unwrap_or(0) > 0
+    }
+}
+
+fn window(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -> LossWindow {
+    LossWindow {
+        cause,
+        from,
+        to,
+        to_earliest: None,
+        certainty,
+        series: None,
+        ongoing: false,
+        why,
+    }
+}
+
+/// L8: the snapshot blocks a slave with this retention deletes when it
+/// starts. Time retention: blocks by maxTime, newest first; the first one
+/// (not the newest) whose maxTime is at least the retention before the
+/// newest one's, and every older one, go (`>=` since v2.52.0, `>` before).
+/// Size retention: running sum of block sizes, newest first, plus the
+/// slave's WAL and head chunks (empty at start); the block that crosses the
+/// budget and every older one go.
+pub fn retention_windows(
+    blocks: &[BlockSpan],
+    time: Option<i64>,
+    size: Option<u64>,
+    assumptions: &mut Vec<String>,
+) -> Vec<LossWindow> {
+    let (time, time_why) = match (time, size) {
+        (Some(t), _) => (t, format!("--storage.tsdb.retention.time {}", fmt_dur(t))),
+        (None, None) => {
+            assumptions.push(format!(
+                "slave retention not given (--slave-retention, --slave-retention-size): Prometheus' default {} of \
+                 time retention and no size retention assumed",
+                fmt_dur(DEFAULT_RETENTION)
+            ));
+            (
+                DEFAULT_RETENTION,
+                format!("the default time retention {}", fmt_dur(DEFAULT_RETENTION)),
+            )
+        }
+        // Prometheus applies its default time retention only when no size
+        // retention is set either.
+        (None, Some(_)) => (0, String::new()),
+    };
+    let size = size.unwrap_or(0);
+    let mut sorted: Vec<&BlockSpan> = blocks.iter().collect();
+    sorted.sort_by_key(|b| std::cmp::Reverse(b.max_time));
+    let Some(newest) = sorted.first().map(|b| b.max_time) else {
+        return Vec::new();
+    };
+    let mut deleted: Vec<(&BlockSpan, String)> = Vec::new();
+    if time > 0
+        && let Some(i) = sorted
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|(_, b)| newest.saturating_sub(b.max_time) >= time)
+            .map(|(i, _)| i)
+    {
+        for b in sorted.iter().skip(i) {
+            deleted.push((
+                b,
+                format!(
+                    "the slave's {time_why}: the newest block ends at {}, this one {} earlier (at least the \
+                     retention), so the slave deletes it and every older block when it starts (before v2.52.0 only \
+                     when strictly more)",
+                    fmt_time(newest),
+                    fmt_dur(newest.saturating_sub(b.max_time))
+                ),
+            ));
+        }
+    }
+    if size > 0 {
+        let mut sum: u64 = 0;
+        if let Some(i) = sorted.iter().position(|b| {
+            sum = sum.saturating_add(b.bytes);
+            sum > size
+        }) {
+            let kept: u64 = sorted.iter().take(i).map(|b| b.bytes).sum();
+            for b in sorted.iter().skip(i) {
+                if deleted.iter().any(|(d, _)| d.ulid == b.ulid) {
+                    continue;
+                }
+                deleted.push((
+                    b,
+                    format!(
+                        "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take {kept} bytes and \
+                         this one {} more, over the budget, so the slave deletes it and every older block when it \
+                         starts (its WAL and head chunks, empty at start, count too and only grow)",
+                        b.bytes
+                    ),
+                ));
+            }
+            assumptions.push(
+                "size retention counted from the snapshot's block files (index, chunks, tombstones, meta.json) with an \
+                 empty slave WAL and head: as the slave's WAL grows, more old blocks go"
+                    .into(),
+            );
+        }
+    }
+    deleted
+        .into_iter()
+        .map(|(b, why)| {
+            window(
+                Cause::L8,
+                b.min_time,
+                b.max_time - 1,
+                Certainty::Expected,
+                format!("block {}: {why}", b.ulid),
+            )
+        })
+        .collect()
+}
+
+/// What the L5–L10 windows that depend on the remote-write timeline need.
+#[derive(Debug, Clone)]
+pub struct Timeline<'a> {
+    /// `C_snap`.
+    pub coverage_end: i64,
+    /// Effective watcher start (remote write start or the last restart
+    /// before the slave was up): the oldest unsent sample is after it.
+    pub stall: i64,
+    /// Slave ready time.
+    pub slave_up: Option<i64>,
+    /// Catch-up time after `slave_up` (0 when not given).
+    pub catch_up: i64,
+    /// The latest time the inputs name: the end of windows that go on.
+    pub horizon: i64,
+    /// The master WAL, if read.
+    pub wal: Option<&'a WalView>,
+    /// The stalled reader's segment and the time of its last sample.
+    pub watcher_segment: Option<(u32, Option<i64>)>,
+    /// Forecast master truncations (each starts a new WAL segment).
+    pub truncations: &'a [i64],
+    /// What the operator said.
+    pub facts: &'a OperatorFacts,
+}
+
+impl Timeline<'_> {
+    /// The oldest sample that is both unsent and not in the snapshot.
+    fn first_unsent(&self) -> i64 {
+        self.coverage_end.max(self.stall.saturating_add(1))
+    }
+}
+
+/// L6: master restarts (or remote_write config / external label changes).
+/// Each one before the slave is up restarts the WAL watcher at that instant:
+/// everything unsent before it is never sent. Returns the windows and the
+/// effective stall position (the watcher start after the last such restart).
+pub fn restart_windows(
+    coverage_end: i64,
+    rw_start: i64,
+    slave_up: Option<i64>,
+    catch_up: i64,
+    restarts: &[i64],
+    assumptions: &mut Vec<String>,
+) -> (Vec<LossWindow>, i64) {
+    let mut out = Vec::new();
+    if restarts.is_empty() {
+        assumptions.push(
+            "no master restart and no change of its remote_write block or external labels until the slave has caught \
+             up (--master-restart): each one would restart the WAL reader from 'now' (L6)"
+                .into(),
+        );
+        return (out, rw_start);
+    }
+    let mut sorted = restarts.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if slave_up.is_none() {
+        assumptions.push(
+            "--master-restart without --slave-up: every restart is taken to be before the slave was up".into(),
+        );
+    }
+    let mut stall = rw_start;
+    for r in sorted {
+        if r <= stall {
+            continue; // before remote write started: no reader to reset
+        }
+        let from = coverage_end.max(stall.saturating_add(1));
+        match slave_up {
+            Some(up) if r >= up.saturating_add(catch_up) => {
+                assumptions.push(format!(
+                    "master restart at {} is after the slave was up and caught up: only what was still queued at \
+                     shutdown and not flushed within the flush deadline (1m) is at risk; no window",
+                    fmt_time(r)
+                ));
+            }
+            Some(up) if r >= up => {
+                if r >= from {
+                    out.push(window(
+                        Cause::L6,
+                        from,
+                        r,
+                        Certainty::Bound,
+                        format!(
+                            "the master restarted (or its remote_write block changed) at {} while the queue was \
+                             still catching up (slave up {}, catch-up {}): the new WAL reader starts at the restart, \
+                             so whatever the old one had not sent yet, at most this range, is never sent",
+                            fmt_time(r),
+                            fmt_time(up),
+                            fmt_dur(catch_up)
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                if r >= from {
+                    out.push(window(
+                        Cause::L6,
+                        from,
+                        r,
+                        Certainty::Expected,
+                        format!(
+                            "the master restarted (or its remote_write block changed) at {} before the slave was \
+                             up: the new WAL reader sends only samples newer than the restart, and the old one's \
+                             backlog (everything after {}) is never sent",
+                            fmt_time(r),
+                            fmt_time(from.saturating_sub(1))
+                        ),
+                    ));
+                }
+                stall = r;
+            }
+        }
+    }
+    (out, stall)
+}
+
+/// L5: `sample_age_limit`. Samples whose send time minus their timestamp
+/// exceeds A are dropped. The backlog from the stall position is sent
+/// between the slave's start and the end of its catch-up, so the window is
+/// `[t_b, T_slave_up + catch-up − A]`, ending no earlier than
+/// `T_slave_up − A` (an instant catch-up).
+pub fn sample_age_window(
+    tl: &Timeline<'_>,
+    version: Option<Version>,
+    assumptions: &mut Vec<String>,
+) -> Option<LossWindow> {
+    let a = match tl.facts.sample_age_limit {
+        None => {
+            assumptions.push(
+                "sample_age_limit not given (--sample-age-limit): Prometheus' default 0 (off) assumed: old samples are \
+                 retried, not dropped (L5)"
+                    .into(),
+            );
+            return None;
+        }
+        Some(a) if a <= 0 => return None,
+        Some(a) => a,
+    };
+    if let Some(v) = version
+        && v < SAMPLE_AGE_LIMIT_SINCE
+    {
+        assumptions.push(format!(
+            "--sample-age-limit ignored: master v{v} predates sample_age_limit (v{SAMPLE_AGE_LIMIT_SINCE})"
+        ));
+        return None;
+    }
+    let Some(up) = tl.slave_up else {
+        assumptions.push(
+            "--sample-age-limit without --slave-up: the L5 window needs the slave's start".into(),
+        );
+        return None;
+    };
+    if tl.facts.catch_up.is_none() {
+        assumptions.push(
+            "catch-up time not given (--catch-up): the queue is taken to send its backlog the instant the slave is \
+             up; a slower catch-up makes the L5 window end later by as much"
+                .into(),
+        );
+    }
+    let from = tl.first_unsent();
+    let to = up.saturating_add(tl.catch_up).saturating_sub(a);
+    if to < from {
+        return None;
+    }
+    let earliest = up.saturating_sub(a);
+    let mut w = window(
+        Cause::L5,
+        from,
+        to,
+        if earliest >= from {
+            Certainty::Expected
+        } else {
+            Certainty::Risk
+        },
+        format!(
+            "sample_age_limit {}: the backlog since {} is sent between the slave's start {} and the end of the \
+             catch-up ({} later); every sample older than {} at that moment is dropped, not sent",
+            fmt_dur(a),
+            fmt_time(from),
+            fmt_time(up),
+            fmt_dur(tl.catch_up),
+            fmt_dur(a)
+        ),
+    );
+    if tl.catch_up > 0 && earliest >= from && earliest < to {
+        w.to_earliest = Some(earliest);
+    }
+    Some(w)
+}
+
+/// L7: the receiver answers with a status remote write does not retry
+/// (any 4xx; 429 only without `retry_on_http_429`): every batch is dropped.
+/// A 5xx is retried forever: no window here, but the queue stalls as if the
+/// slave were down.
+pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option<LossWindow> {
+    let Some(code) = tl.facts.receiver_rejects else {
+        assumptions.push(
+            "the slave's receiver accepts the writes (--receiver-rejects): it runs with \
+             --web.enable-remote-write-receiver (else 404) and answers no 4xx to whole batches (L7)"
+                .into(),
+        );
+        return None;
+    };
+    if (500..=599).contains(&code) {
+        assumptions.push(format!(
+            "receiver answers {code}: remote write retries 5xx forever, so nothing is dropped by it, but the queue \
+             stalls as if the slave were down: give the time the answers stopped as --slave-up"
+        ));
+        return None;
+    }
+    let from = tl.first_unsent();
+    let (to, ongoing) = match tl.facts.rejects_until {
+        Some(u) => (u, false),
+        None => (tl.horizon.max(from), true),
+    };
+    if let (Some(up), Some(u)) = (tl.slave_up, tl.facts.rejects_until)
+        && u < up
+    {
+        assumptions.push(format!(
+            "receiver answered {code} only until {}, before the slave was up ({}): nothing was sent then, no L7 window",
+            fmt_time(u),
+            fmt_time(up)
+        ));
+        return None;
+    }
+    if to < from {
+        return None;
+    }
+    let (certainty, what) = match code {
+        400 => (
+            Certainty::Bound,
+            "400: the batches with an invalid sample are dropped whole; at most everything sent in that time",
+        ),
+        413 => (
+            Certainty::Bound,
+            "413: the batches over the receiver's size limit are dropped; at most everything sent in that time",
+        ),
+        429 => (
+            Certainty::Bound,
+            "429 without retry_on_http_429: each rate-limited batch is dropped; at most everything sent in that time",
+        ),
+        404 => (
+            Certainty::Expected,
+            "404: the slave runs without --web.enable-remote-write-receiver; every batch is dropped",
+        ),
+        _ => (
+            Certainty::Expected,
+            "a 4xx is not retried: every batch answered so is dropped",
+        ),
+    };
+    let mut w = window(
+        Cause::L7,
+        from,
+        to,
+        certainty,
+        format!(
+            "the receiver answers {code} ({what}): remote write counts the samples as failed and moves on, so \
+             the backlog from {} and everything written until {} is lost",
+            fmt_time(from),
+            if ongoing {
+                "the answers change (still so at the end of the inputs)".to_string()
+            } else {
+                fmt_time(to)
+            }
+        ),
+    );
+    w.ongoing = ongoing;
+    Some(w)
+}
+
+/// L9: with `send_native_histograms: false` (the default) the WAL reader
+/// skips histogram records: every native histogram sample after `C_snap` is
+/// missing on the slave, for the series that carry them, for as long as the
+/// setting stays off.
+pub fn native_histogram_window(
+    tl: &Timeline<'_>,
+    native: Option<&NativeHistograms>,
+    assumptions: &mut Vec<String>,
+) -> Option<LossWindow> {
+    let send = tl.facts.send_native_histograms;
+    let present = native.is_some_and(NativeHistograms::present);
+    if !present {
+        assumptions.push(format!(
+            "no native histogram found in the snapshot's newest block{}: L9 does not apply{}",
+            if tl.wal.is_some() {
+                " or the master WAL"
+            } else {
+                ""
+            },
+            if send.is_none() {
+                " (send_native_histograms taken as Prometheus' default false)"
+            } else {
+                ""
+            }
+        ));
+        return None;
+    }
+    if send == Some(true) {
+        assumptions.push(
+            "send_native_histograms true: the slave must accept native histograms (v3.8+, or \
+             --enable-feature=native-histograms before): otherwise it answers 500, the queue is stuck and L2 follows"
+                .into(),
+        );
+        return None;
+    }
+    if send.is_none() {
+        assumptions.push(
+            "send_native_histograms not given (--send-native-histograms): Prometheus' default false assumed (L9)"
+                .into(),
+        );
+    }
+    let n = native?;
+    let from = tl.coverage_end;
+    let to = tl.horizon.max(from);
+    let mut seen = Vec::new();
+    if let (Some(s), Some(b)) = (n.series, &n.block) {
+        seen.push(format!(
+            "{s} series with {} native histogram samples in block {b}",
+            n.samples.unwrap_or(0)
+        ));
+    }
+    if let Some(k) = n.wal_samples_after_coverage_end.filter(|&k| k > 0) {
+        seen.push(format!(
+            "{k} native histogram samples in the master WAL segments after the coverage end"
+        ));
+    }
+    let mut w = window(
+        Cause::L9,
+        from,
+        to,
+        Certainty::Expected,
+        format!(
+            "send_native_histograms is false: the master's WAL reader skips histogram records, so no native \
+             histogram sample after the coverage end reaches the slave until it is turned on ({}); float series \
+             are not affected",
+            seen.join("; ")
+        ),
+    );
+    w.series = n.series.filter(|&s| s > 0);
+    w.ongoing = true;
+    Some(w)
+}
+
+/// L10: masters v2.51.0–v2.53.0 read every segment that is not the newest
+/// for series records only once their reader fell behind by more than one
+/// segment: the samples of the segments between the stalled reader's and
+/// the one live when it catches up are skipped.
+pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option<LossWindow> {
+    let Some(v) = tl.facts.master_version else {
+        assumptions.push(format!(
+            "master version not given (--master-version): taken not to be v{WATCHER_BUG_FIRST}–v{WATCHER_BUG_LAST}, \
+             whose WAL reader skips samples after a stall longer than one segment (L10)"
+        ));
+        return None;
+    };
+    if !v.has_watcher_bug() {
+        return None;
+    }
+    let Some(up) = tl.slave_up else {
+        assumptions.push(format!(
+            "master v{v} skips samples after a stall longer than one WAL segment (L10): give --slave-up for the window"
+        ));
+        return None;
+    };
+    let from = tl.first_unsent();
+    let up = up.saturating_add(tl.catch_up);
+    if up < from {
+        return None;
+    }
+    let why_bug = format!(
+        "master v{v} (v{WATCHER_BUG_FIRST}–v{WATCHER_BUG_LAST}, fixed in v2.53.1): once its WAL reader has fallen more \
+         than one segment behind, it reads the segments between its own and the newest for series only and skips \
+         their samples"
+    );
+    let (Some(wal), Some((w, end))) = (tl.wal, tl.watcher_segment) else {
+        return Some(window(
+            Cause::L10,
+            from,
+            up,
+            Certainty::Bound,
+            format!(
+                "{why_bug}; without the master WAL (--master) the segment boundaries are unknown: at most everything \
+                 from the stall position to the slave's start, nothing if the master wrote no more than one new \
+                 segment meanwhile"
+            ),
+        ));
+    };
+    // Segment starts after the reader's segment, up to the catch-up: the
+    // observed ones, then one per forecast truncation after the observation.
+    let mut starts: Vec<i64> = wal
+        .segments
+        .iter()
+        .filter(|s| s.index > w)
+        .filter_map(|s| s.min_t)
+        .chain(
+            tl.truncations
+                .iter()
+                .copied()
+                .filter(|&t| t > wal.observed_at),
+        )
+        .filter(|&t| t <= up)
+        .collect();
+    if let Some(e) = end {
+        // A forecast rotation ends the reader's segment and starts the next
+        // at the same instant.
+        starts.retain(|&t| t >= e);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let (Some(&first), Some(&live)) = (starts.first(), starts.last()) else {
+        return None;
+    };
+    if starts.len() < 2 {
+        return None; // the reader's segment was followed by the live one only
+    }
+    let from = from.max(first);
+    let to = live - 1;
+    if to < from {
+        return None;
+    }
+    assumptions.push(
+        "L10 from the observed segment starts and one new segment per forecast truncation (size rotations after the \
+         observation are not forecast)"
+            .into(),
+    );
+    Some(window(
+        Cause::L10,
+        from,
+        to,
+        Certainty::Expected,
+        format!(
+            "{why_bug}: the reader stalled in segment {w:08}; {} segment(s) started after it before the catch-up ({}), \
+             and the samples of all but the last are skipped",
+            starts.len(),
+            fmt_time(up)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::coverage::model::{ModelInput, ModelOutput, compute};
+    use crate::coverage::snapshot::{SnapshotInfo, analyze};
+
+    const H: i64 = 3_600_000;
+    const M: i64 = 60_000;
+    const S: i64 = 1_000;
+    const DAY0: i64 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+
+    fn testdata(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(rel)
+    }
+    const LIVE: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
+    const NATIVE: &str = "prom-2.42-nativehist/data/snapshots/20261125T095910Z-571c9d7c71851497";
+
+    /// (ulid, minTime, maxTime, bytes) of every block, read here from the
+    /// directories themselves, newest maxTime first.
+    fn blocks_on_disk(dir: &Path) -> Vec<(String, i64, i64, u64)> {
+        fn du(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    if e.file_type().unwrap().is_dir() {
+                        du(&e.path())
+                    } else {
+                        e.metadata().unwrap().len()
+                    }
+                })
+                .sum()
+        }
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let Ok(m) = std::fs::read(p.join("meta.json")) else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_slice(&m).unwrap();
+            out.push((
+                v["ulid"].as_str().unwrap().to_string(),
+                v["minTime"].as_i64().unwrap(),
+                v["maxTime"].as_i64().unwrap(),
+                du(&p),
+            ));
+        }
+        out.sort_by_key(|b| std::cmp::Reverse(b.2));
+        out
+    }
+
+    fn spans(ws: &[LossWindow]) -> Vec<(i64, i64)> {
+        let mut v: Vec<(i64, i64)> = ws.iter().map(|w| (w.from, w.to)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn expect_deleted(disk: &[(String, i64, i64, u64)], from: usize) -> Vec<(i64, i64)> {
+        let mut v: Vec<(i64, i64)> = disk.iter().skip(from).map(|b| (b.1, b.2 - 1)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn l8_time_retention_deletes_blocks_at_least_the_retention_before_the_newest() {
+        let dir = testdata(LIVE);
+        let snap = analyze(&dir, None).unwrap();
+        let disk = blocks_on_disk(&dir);
+        assert_eq!(disk.len(), 4);
+        let newest = disk[0].2;
+        // A retention reaching exactly back to the 3rd newest block's end
+        // deletes it and the older one (`>=`, Prometheus v2.52+).
+        let ret = newest - disk[2].2;
+        let mut a = Vec::new();
+        let ws = retention_windows(&snap.blocks, Some(ret), None, &mut a);
+        assert!(ws.iter().all(|w| w.cause == Cause::L8));
+        assert!(ws.iter().all(|w| w.certainty == Certainty::Expected));
+        assert_eq!(spans(&ws), expect_deleted(&disk, 2));
+        assert!(ws.iter().any(|w| w.why.contains(&disk[2].0)));
+        // One ms longer keeps it; only the oldest goes.
+        let ws = retention_windows(&snap.blocks, Some(ret + 1), None, &mut a);
+        assert_eq!(spans(&ws), expect_deleted(&disk, 3));
+        // The newest block is never deleted by time, whatever the retention.
+        let ws = retention_windows(&snap.blocks, Some(1), None, &mut a);
+        assert_eq!(spans(&ws), expect_deleted(&disk, 1));
+        assert!(a.is_empty(), "{a:?}");
+        // No retention given: Prometheus' 15d default, stated; nothing this young goes.
+        let ws = retention_windows(&snap.blocks, None, None, &mut a);
+        assert!(ws.is_empty());
+        assert!(a.iter().any(|s| s.contains("15d")), "{a:?}");
+    }
+
+    #[test]
+    fn l8_size_retention_deletes_oldest_blocks_past_the_budget() {
+        let dir = testdata(LIVE);
+        let snap = analyze(&dir, None).unwrap();
+        let disk = blocks_on_disk(&dir);
+        for (b, d) in disk
+            .iter()
+            .map(|d| (snap.blocks.iter().find(|b| b.ulid == d.0), d))
+        {
+            assert_eq!(b.map(|b| b.bytes), Some(d.3), "{}", d.0);
+        }
+        let two = disk[0].3 + disk[1].3;
+        let mut a = Vec::new();
+        // Exactly the two newest fit: the 3rd and 4th go.
+        let ws = retention_windows(&snap.blocks, None, Some(two), &mut a);
+        assert_eq!(spans(&ws), expect_deleted(&disk, 2));
+        // One byte less: the 2nd crosses the budget too.
+        let ws = retention_windows(&snap.blocks, None, Some(two - 1), &mut a);
+        assert_eq!(spans(&ws), expect_deleted(&disk, 1));
+        // Smaller than the newest block: everything goes.
+        let ws = retention_windows(&snap.blocks, None, Some(1), &mut a);
+        assert_eq!(spans(&ws), expect_deleted(&disk, 0));
+        // A size retention alone turns the 15d default off.
+        assert!(!a.iter().any(|s| s.contains("15d")), "{a:?}");
+        let total: u64 = disk.iter().map(|d| d.3).sum();
+        assert!(retention_windows(&snap.blocks, None, Some(total), &mut a).is_empty());
+    }
+
+    fn model_of(snap: &SnapshotInfo, facts: OperatorFacts, up: Option<i64>) -> ModelOutput {
+        let c = snap.coverage_end.unwrap();
+        let mut inp = ModelInput::new(
+            snap.block_range,
+            c,
+            snap.head_min.unwrap(),
+            snap.snapshot_time.unwrap(),
+        );
+        inp.slave_up = up;
+        inp.native = snap.native_histograms.clone();
+        inp.blocks = snap.blocks.clone();
+        inp.facts = facts;
+        compute(&inp)
+    }
+
+    #[test]
+    fn l9_native_histograms_of_the_real_snapshot() {
+        let dir = testdata(NATIVE);
+        let snap = analyze(&dir, None).unwrap();
+        // The oracle walked the head block: one chunk per series
+        // (numChunks == numSeries), 13 Histogram + 9 FloatHistogram chunks.
+        let oracle: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(testdata(
+                "prom-2.42-nativehist/oracle/inspect_snapshot_20261125T095910Z-571c9d7c71851497.json",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let head = snap.head_block.as_ref().unwrap();
+        let o = &oracle["blocks"][&head.ulid];
+        assert_eq!(o["stats"]["numChunks"], o["stats"]["numSeries"]);
+        let enc = &o["walked_encodings"];
+        let hist_series =
+            enc["Histogram"].as_u64().unwrap() + enc["FloatHistogram"].as_u64().unwrap();
+        let n = snap.native_histograms.clone().unwrap();
+        assert_eq!(n.block.as_deref(), Some(head.ulid.as_str()));
+        assert_eq!(n.series, Some(hist_series));
+
+        let up = snap.coverage_end.unwrap() + 5 * M;
+        let out = model_of(&snap, OperatorFacts::default(), Some(up));
+        let l9: Vec<_> = out
+            .loss_windows
+            .iter()
+            .filter(|w| w.cause == Cause::L9)
+            .collect();
+        assert_eq!(l9.len(), 1, "{:#?}", out.loss_windows);
+        assert_eq!(l9[0].from, snap.coverage_end.unwrap());
+        assert_eq!(l9[0].to, up);
+        assert_eq!(l9[0].series, Some(hist_series));
+        assert!(l9[0].ongoing);
+        assert!(
+            out.assumptions
+                .iter()
+                .any(|a| a.contains("send_native_histograms not given"))
+        );
+        assert!(out.verdict.unwrap().contains("L9"));
+
+        let facts = OperatorFacts {
+            send_native_histograms: Some(true),
+            ..Default::default()
+        };
+        let out = model_of(&snap, facts, Some(up));
+        assert!(out.loss_windows.iter().all(|w| w.cause != Cause::L9));
+        assert!(out.assumptions.iter().any(|a| a.contains("v3.8+")));
+
+        // The float-only live snapshot has none: no L9 window.
+        let live = analyze(&testdata(LIVE), None).unwrap();
+        assert_eq!(live.native_histograms.as_ref().unwrap().series, Some(0));
+        let out = model_of(&live, OperatorFacts::default(), Some(up));
+        assert!(out.loss_windows.iter().all(|w| w.cause != Cause::L9));
+    }
+
+    /// The seed's timeline: blocks every 2 h, snapshot and C_snap at 02:55,
+    /// remote write since 02:50, slave up at 03:01.
+    fn seed(facts: OperatorFacts) -> (ModelOutput, i64, i64) {
+        let c = DAY0 + 2 * H + 55 * M;
+        let up = DAY0 + 3 * H + M;
+        let mut inp = ModelInput::new(2 * H, c, DAY0, c);
+        inp.series = Some(100_000);
+        inp.rw_start = Some(DAY0 + 2 * H + 50 * M);
+        inp.slave_up = Some(up);
+        inp.facts = facts;
+        (compute(&inp), c, up)
+    }
+
+    fn only(out: &ModelOutput, cause: Cause) -> Vec<LossWindow> {
+        out.loss_windows
+            .iter()
+            .filter(|w| w.cause == cause)
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn l5_sample_age_limit_drops_the_old_part_of_the_backlog() {
+        let (a, catch) = (2 * M, 10 * M);
+        let (out, c, up) = seed(OperatorFacts {
+            sample_age_limit: Some(a),
+            catch_up: Some(catch),
+            ..Default::default()
+        });
+        let l5 = only(&out, Cause::L5);
+        assert_eq!(l5.len(), 1);
+        // [t_b, T_up + catch-up − A], t_b = the first sample after C_snap.
+        assert_eq!(l5[0].from, c);
+        assert_eq!(l5[0].to, up + catch - a);
+        assert_eq!(l5[0].to_earliest, Some(up - a));
+        assert_eq!(l5[0].certainty, Certainty::Expected);
+        assert!(out.verdict.unwrap().starts_with("Loss expected"));
+
+        // Catch-up unknown: instant, stated.
+        let (out, c, up) = seed(OperatorFacts {
+            sample_age_limit: Some(a),
+            ..Default::default()
+        });
+        let l5 = only(&out, Cause::L5);
+        assert_eq!((l5[0].from, l5[0].to), (c, up - a));
+        assert!(out.assumptions.iter().any(|s| s.contains("--catch-up")));
+
+        // A limit longer than the outage: nothing dropped.
+        let (out, _, _) = seed(OperatorFacts {
+            sample_age_limit: Some(H),
+            ..Default::default()
+        });
+        assert!(only(&out, Cause::L5).is_empty());
+        // Not given: default off, stated.
+        let (out, _, _) = seed(OperatorFacts::default());
+        assert!(only(&out, Cause::L5).is_empty());
+        assert!(
+            out.assumptions
+                .iter()
+                .any(|s| s.contains("sample_age_limit not given"))
+        );
+        // A master older than v2.50 has no such setting.
+        let (out, _, _) = seed(OperatorFacts {
+            sample_age_limit: Some(a),
+            master_version: Version::parse("2.49.1").ok(),
+            ..Default::default()
+        });
+        assert!(only(&out, Cause::L5).is_empty());
+    }
+
+    #[test]
+    fn l6_master_restart_before_the_slave_is_up() {
+        let restart = DAY0 + 2 * H + 58 * M;
+        let (out, c, _) = seed(OperatorFacts {
+            master_restarts: vec![restart],
+            ..Default::default()
+        });
+        let l6 = only(&out, Cause::L6);
+        assert_eq!(l6.len(), 1);
+        assert_eq!((l6[0].from, l6[0].to), (c, restart));
+        assert_eq!(l6[0].certainty, Certainty::Expected);
+        // The new reader starts after C_snap: no boundary sliver any more.
+        assert!(only(&out, Cause::L3).is_empty());
+        // Its stall position is the restart: the 03:00 truncation is 2 min
+        // after it (< R/2), 05:00 is the deadline.
+        assert_eq!(out.deadline.watcher_position, restart);
+        assert_eq!(out.deadline.at, DAY0 + 5 * H);
+
+        // Two restarts: two adjacent windows.
+        let r1 = DAY0 + 2 * H + 57 * M;
+        let (out, c, _) = seed(OperatorFacts {
+            master_restarts: vec![restart, r1],
+            ..Default::default()
+        });
+        let l6 = only(&out, Cause::L6);
+        assert_eq!(spans(&l6), vec![(c, r1), (r1 + 1, restart)]);
+
+        // During the catch-up: at most the backlog; after it: nothing.
+        let (out, c, up) = seed(OperatorFacts {
+            master_restarts: vec![DAY0 + 3 * H + 2 * M],
+            catch_up: Some(5 * M),
+            ..Default::default()
+        });
+        let l6 = only(&out, Cause::L6);
+        assert_eq!((l6[0].from, l6[0].to), (c, up + M));
+        assert_eq!(l6[0].certainty, Certainty::Bound);
+        let (out, _, _) = seed(OperatorFacts {
+            master_restarts: vec![DAY0 + 3 * H + 2 * M],
+            ..Default::default()
+        });
+        assert!(only(&out, Cause::L6).is_empty());
+        // Before remote write started: no reader to reset.
+        let (out, _, _) = seed(OperatorFacts {
+            master_restarts: vec![DAY0 + 2 * H],
+            ..Default::default()
+        });
+        assert!(only(&out, Cause::L6).is_empty());
+    }
+
+    #[test]
+    fn l7_receiver_rejects() {
+        let fixed = DAY0 + 3 * H + 30 * M;
+        let (out, c, _) = seed(OperatorFacts {
+            receiver_rejects: Some(404),
+            rejects_until: Some(fixed),
+            ..Default::default()
+        });
+        let l7 = only(&out, Cause::L7);
+        assert_eq!(l7.len(), 1);
+        assert_eq!((l7[0].from, l7[0].to), (c, fixed));
+        assert_eq!(l7[0].certainty, Certainty::Expected);
+        assert!(!l7[0].ongoing);
+
+        // Still rejecting: up to the latest time the inputs name (slave up
+        // + catch-up here), and ongoing.
+        let (out, c, up) = seed(OperatorFacts {
+            receiver_rejects: Some(413),
+            catch_up: Some(M),
+            ..Default::default()
+        });
+        let l7 = only(&out, Cause::L7);
+        assert_eq!((l7[0].from, l7[0].to), (c, up + M));
+        assert!(l7[0].ongoing);
+        assert_eq!(l7[0].certainty, Certainty::Bound);
+
+        // 5xx is retried: no window, but said.
+        let (out, _, _) = seed(OperatorFacts {
+            receiver_rejects: Some(503),
+            ..Default::default()
+        });
+        assert!(only(&out, Cause::L7).is_empty());
+        assert!(out.assumptions.iter().any(|s| s.contains("retries 5xx")));
+        // Fixed before the slave was up: nothing was sent while rejected.
+        let (out, _, _) = seed(OperatorFacts {
+            receiver_rejects: Some(404),
+            rejects_until: Some(DAY0 + 3 * H),
+            ..Default::default()
+        });
+        assert!(only(&out, Cause::L7).is_empty());
+    }
+
+    #[test]
+    fn l10_watcher_bug_versions() {
+        // Without the master WAL: at most from the stall to the slave's start.
+        let (out, c, up) = seed(OperatorFacts {
+            master_version: Version::parse("2.52.0").ok(),
+            ..Default::default()
+        });
+        let l10 = only(&out, Cause::L10);
+        assert_eq!(l10.len(), 1);
+        assert_eq!((l10[0].from, l10[0].to), (c, up));
+        assert_eq!(l10[0].certainty, Certainty::Bound);
+        // Fixed and older versions: none.
+        for v in ["2.53.1", "2.50.1", "3.14.0"] {
+            let (out, _, _) = seed(OperatorFacts {
+                master_version: Version::parse(v).ok(),
+                ..Default::default()
+            });
+            assert!(only(&out, Cause::L10).is_empty(), "{v}");
+        }
+        // Unknown: assumed fine, stated.
+        let (out, _, _) = seed(OperatorFacts::default());
+        assert!(
+            out.assumptions
+                .iter()
+                .any(|s| s.contains("master version not given"))
+        );
+    }
+
+    #[test]
+    fn l10_on_the_real_master_wal_skips_the_segments_in_between() {
+        // The native-histogram master's WAL at shutdown (09:59:14): the
+        // reader stalls in the active segment 6; each forecast truncation
+        // opens a new segment; with the slave up 6 minutes later, the
+        // segments between the reader's and the live one are skipped.
+        let dir = testdata(NATIVE);
+        let snap = analyze(&dir, None).unwrap();
+        let observed = DAY0 + 9 * H + 59 * M + 14 * S;
+        let wal =
+            crate::coverage::wal::read_wal(&testdata("prom-2.42-nativehist/data"), Some(observed))
+                .unwrap();
+        assert!(
+            crate::coverage::wal::restart_hints(&wal, snap.block_range, 0, 1_000).is_empty(),
+            "the real segments all start at truncations"
+        );
+        let c = snap.coverage_end.unwrap();
+        let up = c + 6 * M;
+        let mut inp = ModelInput::new(
+            snap.block_range,
+            c,
+            snap.head_min.unwrap(),
+            snap.snapshot_time.unwrap(),
+        );
+        inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
+        inp.wal = Some(wal);
+        inp.slave_up = Some(up);
+        inp.facts.master_version = Version::parse("2.51.2").ok();
+        let out = compute(&inp);
+        let starts: Vec<i64> = out
+            .truncations
+            .iter()
+            .copied()
+            .filter(|&t| t > observed && t <= up)
+            .collect();
+        assert!(starts.len() >= 2, "{:?}", out.truncations);
+        let l10 = only(&out, Cause::L10);
+        assert_eq!(l10.len(), 1, "{:#?}", out.loss_windows);
+        assert_eq!(l10[0].from, starts[0]);
+        assert_eq!(l10[0].to, starts[starts.len() - 1] - 1);
+        assert_eq!(l10[0].certainty, Certainty::Expected);
+    }
+
+    #[test]
+    fn versions() {
+        let v = |s| Version::parse(s).unwrap();
+        assert_eq!(
+            v("v2.53.0"),
+            Version {
+                major: 2,
+                minor: 53,
+                patch: 0
+            }
+        );
+        assert_eq!(v("2.42.0+ds").to_string(), "2.42.0");
+        assert_eq!(v("3.0.0-rc.1").to_string(), "3.0.0");
+        assert_eq!(v("2.51").to_string(), "2.51.0");
+        assert!(Version::parse("two").is_err());
+        assert!(Version::parse("2.x.1").is_err());
+        assert!(Version::parse("1.2.3.4").is_err());
+        assert!(Version::parse("").is_err());
+        for (s, bug) in [
+            ("2.50.1", false),
+            ("2.51.0", true),
+            ("2.52.2", true),
+            ("2.53.0", true),
+            ("2.53.1", false),
+            ("3.0.0", false),
+        ] {
+            assert_eq!(v(s).has_watcher_bug(), bug, "{s}");
+        }
+    }
+}
