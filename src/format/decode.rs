@@ -118,8 +118,40 @@ impl<'a> Decoder<'a> {
     }
 
     /// Go `binary.Uvarint`: at most 10 bytes; the 10th byte must be 0 or 1.
-    #[inline]
+    #[inline(always)]
     pub fn uvarint(&mut self) -> Result<u64> {
+        // Most varints of the index and chunks (label refs, lengths, deltas)
+        // fit in one byte.
+        if let Some((&b, tail)) = self.rest.split_first()
+            && b < 0x80
+        {
+            self.advance(tail, 1);
+            return Ok(u64::from(b));
+        }
+        self.uvarint_long()
+    }
+
+    #[inline(never)]
+    fn uvarint_long(&mut self) -> Result<u64> {
+        // Ten bytes available: no bounds check per byte.
+        if let Some(bytes) = self.rest.first_chunk::<10>() {
+            let mut value = 0u64;
+            for (i, &byte) in bytes.iter().enumerate() {
+                value |= u64::from(byte & 0x7f) << (7 * i);
+                if byte < 0x80 {
+                    if i == 9 && byte > 1 {
+                        break;
+                    }
+                    let n = i + 1;
+                    let tail = self.rest.get(n..).unwrap_or(&[]);
+                    self.advance(tail, n);
+                    return Ok(value);
+                }
+            }
+            return Err(DecodeError::Varint {
+                offset: self.offset,
+            });
+        }
         let start = self.offset;
         let mut value = 0u64;
         for (i, &byte) in self.rest.iter().enumerate().take(10) {

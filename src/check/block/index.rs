@@ -63,7 +63,7 @@ pub(super) fn check_contents(
     let fast = index.version >= 2 && symbols_unsorted_at.is_none();
     let empty_ref = (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32);
     let parts = if fast {
-        series_parts(&index, (rayon::current_num_threads() * 2).max(2))
+        series_parts(&index, (rayon::current_num_threads() * 4).max(2))
     } else {
         vec![index.series_region()]
     };
@@ -73,6 +73,7 @@ pub(super) fn check_contents(
         0
     };
     let (dir, ulid) = (cx.dir.clone(), cx.ulid.clone());
+    let seg_ok_ref: &[bool] = &seg_ok;
     let index_ref = &index;
     let index_path_ref: &Path = &index_path;
     let walk = |part_start: u64, part_end: u64| -> PartResult {
@@ -89,7 +90,11 @@ pub(super) fn check_contents(
         let mut series_offsets: Vec<u64> = Vec::new();
         let mut fp = Fingerprint::default();
         let mut used: Vec<u64> = vec![0; nsym_words];
-        let mut all_chunks: Vec<(u32, ChunkMeta)> = Vec::new();
+        // Chunk metas wait here until a piece is full, then the piece's
+        // chunks are checked on this thread: the metas of a whole block are
+        // never held at once.
+        let mut batch: Vec<(u32, ChunkMeta)> = Vec::with_capacity(PIECE_CHUNKS);
+        let mut pieces: Vec<Piece> = Vec::new();
         let mut entry = SeriesEntry::default();
         let mut prev_resolved: Vec<(&[u8], &[u8])> = Vec::new();
         let mut resolved: Vec<(&[u8], &[u8])> = Vec::new();
@@ -265,16 +270,23 @@ pub(super) fn check_contents(
                     ..base()
                 }),
                 Some(_) => {
-                    all_chunks.push((ordinal, *c));
+                    batch.push((ordinal, *c));
                 }
             }
                 last_ref = last_ref.max(c.chunk_ref);
                 prev = Some(*c);
             }
+            if batch.len() >= PIECE_CHUNKS {
+                pieces.push(check_piece(files, seg_ok_ref, opts, 0, &batch));
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            pieces.push(check_piece(files, seg_ok_ref, opts, 0, &batch));
         }
         files.index.release(released, part_end);
         PartResult {
-            all_chunks,
+            pieces,
             findings: local.findings,
             ids,
             offsets: series_offsets,
@@ -288,27 +300,21 @@ pub(super) fn check_contents(
             last_offset: prev_offset,
         }
     };
-    // The parts' walks, then their chunks in pieces of 4096, run beside the
-    // postings pass and the label indices (which need nothing from the walk).
-    let seg_ok_ref: &[bool] = &seg_ok;
+    // The parts' walks, each checking its chunks in pieces as it goes, run
+    // beside the postings pass and the label indices (which need nothing
+    // from the walk).
     let (walked, (pass, label_cx)) = rayon::join(
         || {
-            let results: Vec<PartResult> = parts.par_iter().map(|&(a, b)| walk(a, b)).collect();
-            let mut bases = Vec::with_capacity(results.len());
+            let mut results: Vec<PartResult> = parts.par_iter().map(|&(a, b)| walk(a, b)).collect();
+            let mut pieces: Vec<Piece> = Vec::new();
             let mut base = 0u32;
-            for r in &results {
-                bases.push(base);
+            for r in &mut results {
+                for mut p in r.pieces.drain(..) {
+                    p.rebase(base);
+                    pieces.push(p);
+                }
                 base = base.saturating_add(r.ids.len() as u32);
             }
-            let pieces: Vec<Piece> = results
-                .par_iter()
-                .zip(bases)
-                .flat_map(|(r, base)| {
-                    r.all_chunks
-                        .par_chunks(4096)
-                        .map(move |part| check_piece(files, seg_ok_ref, opts, base, part))
-                })
-                .collect();
             (results, pieces)
         },
         || {
@@ -460,9 +466,13 @@ fn structural_series(cx: &Ctx) -> bool {
         .any(|f| f.code.starts_with("index_series") || f.code == "index_out_of_bounds")
 }
 
+/// Chunk metas checked together by one call of [`check_piece`].
+const PIECE_CHUNKS: usize = 4096;
+
 /// What one task found walking one part of the series section.
 struct PartResult {
-    all_chunks: Vec<(u32, ChunkMeta)>,
+    /// This part's chunks, checked (series ordinals relative to the part).
+    pieces: Vec<Piece>,
     findings: Vec<Finding>,
     ids: Vec<u64>,
     offsets: Vec<u64>,

@@ -16,6 +16,15 @@ pub(super) struct Piece {
     ends: Vec<u64>,
 }
 
+impl Piece {
+    /// Adds `base` to the series ordinals of the findings.
+    pub(super) fn rebase(&mut self, base: u32) {
+        for (ord, _) in &mut self.findings {
+            *ord = ord.saturating_add(base);
+        }
+    }
+}
+
 /// Checks one piece of chunk metas (series ordinal relative to `base`,
 /// meta); runs on any thread.
 pub(super) fn check_piece(
@@ -125,11 +134,18 @@ pub(super) fn check_piece(
         if enc == Encoding::Xor {
             match chunkenc::XorIter::new(rec.data, rec.data_offset) {
                 Ok(mut it) => {
-                    let mut out = None;
-                    if let Err(e) = it.try_for_each_sample(|t, _| on_sample(t, &mut out)) {
-                        out.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
+                    let (scan, failed) = it.scan_times();
+                    (first, last, k) = (scan.first, scan.last, scan.count);
+                    if let Some((i, t, l)) = scan.unordered {
+                        bad = Some(err(
+                            "chunk_timestamps_unordered",
+                            rec.offset,
+                            format!("sample {i} at {t} is not after the previous sample at {l}"),
+                        ));
                     }
-                    bad = out;
+                    if let Some(e) = failed {
+                        bad.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
+                    }
                 }
                 Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
             }

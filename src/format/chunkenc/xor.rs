@@ -144,6 +144,60 @@ impl XorIter<'_> {
     }
 }
 
+/// What [`XorIter::scan_times`] found: the count and bounds of the
+/// timestamps, and where they first fail to increase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeScan {
+    /// Samples decoded.
+    pub count: u64,
+    /// First timestamp.
+    pub first: Option<i64>,
+    /// Last timestamp.
+    pub last: Option<i64>,
+    /// The first sample (index, its time, the previous time) whose time is
+    /// not after the previous sample's.
+    pub unordered: Option<(u64, i64, i64)>,
+}
+
+impl XorIter<'_> {
+    /// Decodes every remaining sample (values included: their bits must
+    /// parse) and summarises the timestamps, in one tight loop. Returns the
+    /// summary of the samples read and, if the data is damaged, the error
+    /// that stopped it.
+    pub fn scan_times(&mut self) -> (TimeScan, Option<DecodeError>) {
+        let mut s = TimeScan::default();
+        if self.failed {
+            return (s, None);
+        }
+        let mut prev = i64::MIN;
+        while self.read < self.total {
+            match self.step() {
+                Ok((t, _)) => {
+                    self.read += 1;
+                    if s.count == 0 {
+                        s.first = Some(t);
+                    } else if t <= prev && s.unordered.is_none() {
+                        s.unordered = Some((s.count, t, prev));
+                    }
+                    prev = t;
+                    s.count += 1;
+                }
+                Err(_) => {
+                    self.failed = true;
+                    if s.count > 0 {
+                        s.last = Some(prev);
+                    }
+                    return (s, Some(self.br.take_error()));
+                }
+            }
+        }
+        if s.count > 0 {
+            s.last = Some(prev);
+        }
+        (s, None)
+    }
+}
+
 impl Iterator for XorIter<'_> {
     type Item = std::result::Result<(i64, f64), DecodeError>;
 
