@@ -529,12 +529,6 @@ fn damaged_source_blocks_are_refused_and_the_others_copied() {
     let at = bytes.len() / 2;
     bytes[at] ^= 0x40;
     std::fs::write(&chunk, bytes).unwrap();
-    let stub = !promsnap::check::verify_block(
-        &src.join("01M88ZHZN1XRWVWM1RH4GVHSAJ"),
-        &Default::default(),
-    )
-    .has_errors();
-
     let dst = tmp.path().join("data");
     let before = tree(&src);
     let (code, r, err) = copy_json(&[s(&src), s(&dst)]);
@@ -543,15 +537,11 @@ fn damaged_source_blocks_are_refused_and_the_others_copied() {
         Report::codes(&r.refused, "01M88ZEAF15198PYN7F74NS04J"),
         ["unreadable"]
     );
-    if stub {
-        eprintln!("check::verify_block is still the stub: chunk damage is not detected yet");
-    } else {
-        assert_eq!(
-            Report::codes(&r.refused, "01M88ZHZN1XRWVWM1RH4GVHSAJ"),
-            ["damaged"]
-        );
-        assert_eq!(r.copied.len(), 2);
-    }
+    assert_eq!(
+        Report::codes(&r.refused, "01M88ZHZN1XRWVWM1RH4GVHSAJ"),
+        ["damaged"]
+    );
+    assert_eq!(r.copied.len(), 2);
     assert!(
         r.copied
             .iter()
@@ -564,6 +554,32 @@ fn damaged_source_blocks_are_refused_and_the_others_copied() {
         "{present:?}"
     );
     assert!(!present.iter().any(|n| n.ends_with(".tmp-for-creation")));
+    assert_eq!(tree(&src), before);
+
+    // --verify quick checks every chunk's CRC: the flip is still refused.
+    let quick = tmp.path().join("quick");
+    let (code, r, err) = copy_json(&[s(&src), s(&quick), "--verify", "quick"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(r.notice("verified_quick"));
+    assert_eq!(
+        Report::codes(&r.refused, "01M88ZHZN1XRWVWM1RH4GVHSAJ"),
+        ["damaged"]
+    );
+    // --verify none trusts the source and says so: the damaged chunk file
+    // lands as it is (byte for byte), the unparsable meta.json is still refused.
+    let none = tmp.path().join("none");
+    let (code, r, err) = copy_json(&[s(&src), s(&none), "--verify", "none"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(r.notice("not_verified"));
+    assert!(
+        r.copied
+            .iter()
+            .any(|b| b.ulid == "01M88ZHZN1XRWVWM1RH4GVHSAJ")
+    );
+    assert_eq!(
+        std::fs::read(none.join("01M88ZHZN1XRWVWM1RH4GVHSAJ/chunks/000001")).unwrap(),
+        std::fs::read(&chunk).unwrap()
+    );
     assert_eq!(tree(&src), before);
 }
 

@@ -54,6 +54,12 @@ pub struct CopyArgs {
     /// would delete at once are refused.
     #[arg(long, value_name = "BYTES", value_parser = super::time::parse_bytes, allow_hyphen_values = true)]
     pub retention_size: Option<u64>,
+    /// How to verify each source block before it lands: `full` (every
+    /// checksum, every structural invariant, every sample decoded), `quick`
+    /// (checksums and structure, no sample decoding) or `none` (the source
+    /// was verified already; each copied file is still compared with it).
+    #[arg(long, value_enum, default_value_t = VerifyLevel::Full)]
+    pub verify: VerifyLevel,
     /// Re-read every copied file from the storage device, not the page cache
     /// (slower; also catches a device returning wrong bytes).
     #[arg(long)]
@@ -61,6 +67,17 @@ pub struct CopyArgs {
     /// One JSON document on stdout (see the README's "copy JSON format").
     #[arg(long)]
     pub json: bool,
+}
+
+/// How much of the source `copy` verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyLevel {
+    /// Everything `promsnap verify` checks.
+    Full,
+    /// `promsnap verify --quick`.
+    Quick,
+    /// Nothing.
+    None,
 }
 
 struct Bar(ProgressBar);
@@ -84,7 +101,11 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         allow_overlap: args.allow_overlap,
         retention: args.retention,
         retention_size: args.retention_size,
-        check: CheckOptions::default(),
+        check: CheckOptions {
+            quick: args.verify == VerifyLevel::Quick,
+            ..CheckOptions::default()
+        },
+        skip_verify: args.verify == VerifyLevel::None,
         reread_from_device: args.reread_from_disk,
     };
     // The library's errors already name the path and the OS error; printed

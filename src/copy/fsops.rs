@@ -65,8 +65,20 @@ pub struct Digest {
     pub crc: u32,
 }
 
-/// Reads `path` through a fixed buffer and returns its size and CRC32C.
+/// Reads `path` and returns its size and CRC32C: through a read-only map
+/// (no copy into this process), else through a fixed buffer.
 pub fn digest(path: &Path) -> io::Result<Digest> {
+    if let Ok(bytes) = fileutil::map_file(path) {
+        let mut crc = 0u32;
+        let mut at = 0u64;
+        for piece in bytes.chunks(PIECE * 8) {
+            crc = crc32c::crc32c_append(crc, piece);
+            let next = at + piece.len() as u64;
+            bytes.release(at, next);
+            at = next;
+        }
+        return Ok(Digest { size: at, crc });
+    }
     let mut f = File::open(path)?;
     digest_reader(&mut f)
 }
@@ -109,17 +121,37 @@ pub fn copy_file(
         .open(dst)?;
     let throttle = throttle_us();
     let piece = if throttle > 0 { THROTTLED_PIECE } else { PIECE };
-    let mut buf = vec![0u8; piece];
+    // The source's bytes for the checksum: mapped read-only (block files are
+    // immutable, see `fileutil::map_file`), else read into the buffer.
+    let mapped = fileutil::map_file(src).ok();
+    let mut buf = vec![0u8; if mapped.is_some() { 0 } else { piece }];
     let (mut size, mut crc) = (0u64, 0u32);
     let mut kernel_copy = true;
     loop {
         let n = if kernel_copy {
             match fileutil::copy_file_range_at(&from, &to, size, piece) {
-                Ok(n) => {
-                    // Checksum the same source range (now in the page cache).
-                    read_exact_at(&from, buf.get_mut(..n).unwrap_or_default(), size)?;
-                    n
-                }
+                // Checksum the same source range (now in the page cache).
+                Ok(n) => match &mapped {
+                    Some(m) => {
+                        let end = size + n as u64;
+                        let got = m.get(size as usize..end as usize).ok_or_else(|| {
+                            io::Error::other(format!(
+                                "source changed while copying: {} bytes mapped, copied up to {end}",
+                                m.len()
+                            ))
+                        })?;
+                        crc = crc32c::crc32c_append(crc, got);
+                        m.release(size, end);
+                        n
+                    }
+                    None => {
+                        buf.resize(piece.max(n), 0);
+                        let got = buf.get_mut(..n).unwrap_or_default();
+                        read_exact_at(&from, got, size)?;
+                        crc = crc32c::crc32c_append(crc, got);
+                        n
+                    }
+                },
                 Err(e) if size == 0 && kernel_copy_unsupported(&e) => {
                     kernel_copy = false;
                     continue;
@@ -127,18 +159,20 @@ pub fn copy_file(
                 Err(e) => return Err(e),
             }
         } else {
+            buf.resize(piece, 0);
             let n = match from.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            to.write_all(buf.get(..n).unwrap_or_default())?;
+            let got = buf.get(..n).unwrap_or_default();
+            to.write_all(got)?;
+            crc = crc32c::crc32c_append(crc, got);
             n
         };
         if n == 0 {
             break;
         }
-        crc = crc32c::crc32c_append(crc, buf.get(..n).unwrap_or_default());
         size += n as u64;
         on_bytes(n as u64);
         if throttle > 0 {

@@ -138,6 +138,9 @@ pub struct CopyOptions {
     pub retention_size: Option<u64>,
     /// How to verify source blocks.
     pub check: CheckOptions,
+    /// Do not verify source blocks at all (`--verify none`): for sources
+    /// already verified. Copies are still compared with their source.
+    pub skip_verify: bool,
     /// Re-read each copied file from the storage device (its cached pages
     /// dropped after the fsync) instead of from the page cache: also catches
     /// what the device returns wrong, at the cost of reading every byte back.
@@ -357,7 +360,7 @@ pub fn verify_sources(plan: &mut CopyPlan, opts: &CopyOptions) {
     let run = |plan: &mut CopyPlan| {
         plan.blocks
             .par_iter_mut()
-            .filter(|b| b.action == Action::Copy && !b.verified)
+            .filter(|b| b.action == Action::Copy && !b.verified && !opts.skip_verify)
             .for_each(|b| verify_one(b, &opts.check));
     };
     match pool(opts.jobs) {
@@ -462,7 +465,7 @@ fn copy_block(
     // max(verify, copy) instead of their sum.
     let (verdict, copied) = rayon::join(
         || {
-            if b.verified {
+            if b.verified || opts.skip_verify {
                 return None;
             }
             let mut v = b.clone();

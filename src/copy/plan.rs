@@ -41,6 +41,17 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
             "the source is a data directory: only its blocks are copied; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head (the default of /api/v1/admin/tsdb/snapshot) to include it",
         ));
     }
+    if opts.skip_verify {
+        notices.push(Reason::new(
+            "not_verified",
+            "--verify none: the source blocks are not checked before copying (each copied file is still compared with its source); run `promsnap verify` on the source first",
+        ));
+    } else if opts.check.quick {
+        notices.push(Reason::new(
+            "verified_quick",
+            "--verify quick: the source blocks' checksums and structure are checked, their samples not decoded",
+        ));
+    }
 
     let (target_blocks, target_head) = match &dst_layout {
         Some(l) => scan_target(dst, l, &mut notices),

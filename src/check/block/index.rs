@@ -4,7 +4,7 @@ use super::meta::{check_stats, check_tombstones};
 use rayon::prelude::*;
 
 use super::postings::{
-    Fingerprint, check_label_indices, check_postings, pair_hash, postings_pass, ref_pair_hash,
+    Fingerprint, check_label_indices, check_postings, mix, pair_hash, postings_pass, ref_pair_hash,
 };
 use super::samples::{Piece, check_piece, merge_pieces, series_name};
 #[allow(clippy::wildcard_imports)]
@@ -130,8 +130,9 @@ pub(super) fn check_contents(
             let labels_ok = if fast {
                 let n = index.symbols.len() as u32;
                 if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
+                    let mixed_id = mix(entry.id);
                     for &(a, b) in &entry.labels {
-                        fp.add(ref_pair_hash(a, b), entry.id);
+                        fp.add_mixed(ref_pair_hash(a, b), mixed_id);
                         for r in [a, b] {
                             if let Some(w) = used.get_mut(r as usize / 64) {
                                 *w |= 1 << (r % 64);

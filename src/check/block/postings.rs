@@ -57,9 +57,17 @@ impl Fingerprint {
 
     #[inline]
     pub(super) fn add(&mut self, pair_hash: u64, id: u64) {
-        let h = mix(pair_hash ^ mix(id));
+        self.add_mixed(pair_hash, mix(id));
+    }
+
+    /// [`Self::add`] with `mix(id)` computed once by the caller (a series
+    /// adds all its labels with the same id).
+    #[inline]
+    pub(super) fn add_mixed(&mut self, pair_hash: u64, mixed_id: u64) {
+        let h = mix(pair_hash ^ mixed_id);
         self.sum = self.sum.wrapping_add(h);
-        self.xor ^= mix(h ^ 0xA5A5_A5A5_A5A5_A5A5);
+        // A second, independent-looking function of the already mixed h.
+        self.xor ^= h.rotate_left(29).wrapping_mul(0xD6E8_FEB8_6659_FD93);
         self.count += 1;
     }
 }
