@@ -31,6 +31,14 @@ fn records(bytes: &[u8], start: usize) -> Vec<(Encoding, Vec<u8>)> {
 }
 
 fn load() -> (Vec<(Encoding, Vec<u8>)>, &'static str) {
+    // A real chunk segment, e.g. one of the bench blocks (random values:
+    // the decoder's hard case; the fixtures' self-scrapes are mostly constant).
+    if let Ok(seg) = std::env::var("CHUNKENC_SEGMENT") {
+        let file = std::fs::read(&seg).unwrap();
+        let mut chunks = records(&file, 8);
+        chunks.truncate(200_000);
+        return (chunks, "segment");
+    }
     let root = std::env::var("CHUNKENC_FIXTURES").map_or_else(
         |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
         PathBuf::from,
@@ -85,6 +93,17 @@ fn bench(c: &mut Criterion) {
                     let (t, v) = s.unwrap();
                     acc = acc.wrapping_add(t as u64 ^ v.to_bits());
                 }
+            }
+            acc
+        })
+    });
+    g.bench_function("xor_scan_times", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for (_, d) in &xor {
+                let (scan, err) = XorIter::new(black_box(d), 0).unwrap().scan_times();
+                assert!(err.is_none());
+                acc = acc.wrapping_add(scan.count ^ scan.last.unwrap_or(0) as u64);
             }
             acc
         })

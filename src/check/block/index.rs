@@ -87,7 +87,6 @@ pub(super) fn check_contents(
         let cx = &mut local;
         let mut counts = Counts::default();
         let mut ids: Vec<u64> = Vec::new();
-        let mut series_offsets: Vec<u64> = Vec::new();
         let mut fp = Fingerprint::default();
         let mut used: Vec<u64> = vec![0; nsym_words];
         // Chunk metas wait here until a piece is full, then the piece's
@@ -116,7 +115,6 @@ pub(super) fn check_contents(
             }
             let ordinal = ids.len() as u32;
             ids.push(entry.id);
-            series_offsets.push(entry.offset);
             counts.series += 1;
             counts.chunks += entry.chunks.len() as u64;
             let series_str = |res: &[(&[u8], &[u8])]| {
@@ -290,7 +288,6 @@ pub(super) fn check_contents(
             pieces,
             findings: local.findings,
             ids,
-            offsets: series_offsets,
             fp,
             used,
             series: counts.series,
@@ -333,7 +330,6 @@ pub(super) fn check_contents(
     // Merge the parts in order: ids, offsets, fingerprints, findings, and the
     // order of the series across each cut.
     let mut ids: Vec<u64> = Vec::with_capacity(results.iter().map(|r| r.ids.len()).sum());
-    let mut series_offsets: Vec<u64> = Vec::with_capacity(ids.capacity());
     let mut fp = Fingerprint::default();
     let mut used: Vec<u64> = vec![0; nsym_words];
     let mut prev_last: Option<(Vec<(u32, u32)>, u64)> = None;
@@ -365,7 +361,6 @@ pub(super) fn check_contents(
             cx.findings.push(f);
         }
         ids.extend_from_slice(&r.ids);
-        series_offsets.extend_from_slice(&r.offsets);
         fp.merge(r.fp);
         for (w, x) in used.iter_mut().zip(&r.used) {
             *w |= x;
@@ -400,7 +395,7 @@ pub(super) fn check_contents(
     check_postings(cx, &index, pass, &ids, fp, counts);
     cx.findings.extend(label_cx.findings);
     files.index.release(0, files.index.len() as u64);
-    merge_pieces(cx, files, &index, &series_offsets, pieces, &seg_ok, counts);
+    merge_pieces(cx, files, &index, &ids, pieces, &seg_ok, counts);
     check_tombstones(cx, files, Some(&ids), counts);
     check_stats(cx, meta, counts);
 }
@@ -476,7 +471,6 @@ struct PartResult {
     pieces: Vec<Piece>,
     findings: Vec<Finding>,
     ids: Vec<u64>,
-    offsets: Vec<u64>,
     fp: Fingerprint,
     used: Vec<u64>,
     series: u64,

@@ -203,7 +203,7 @@ pub(super) fn merge_pieces(
     cx: &mut Ctx,
     files: &BlockFiles,
     index: &IndexReader<'_>,
-    series_offsets: &[u64],
+    ids: &[u64],
     pieces: Vec<Piece>,
     seg_ok: &[bool],
     counts: &mut Counts,
@@ -227,7 +227,8 @@ pub(super) fn merge_pieces(
             *e = (*e).max(pe);
         }
         for (ord, f) in p.findings {
-            let series = series_name(index, series_offsets.get(ord as usize).copied());
+            let offset = ids.get(ord as usize).map(|&id| index.series_offset(id));
+            let series = series_name(index, offset);
             let f = match series {
                 Some(s) => f.series(s),
                 None => f,

@@ -93,14 +93,19 @@ impl<'a> IndexReader<'a> {
         }
     }
 
-    /// Decodes the series with id `id` into `out`.
-    pub fn series_by_id(&self, id: u64, out: &mut SeriesEntry) -> Result<()> {
-        let offset = if self.version == 1 {
+    /// The offset of the series entry with id `id` (v1: the offset itself;
+    /// v2: offset / 16).
+    pub fn series_offset(&self, id: u64) -> u64 {
+        if self.version == 1 {
             id
         } else {
             id.saturating_mul(16)
-        };
-        series::decode_series_into(self.file, offset, self.version, out)
+        }
+    }
+
+    /// Decodes the series with id `id` into `out`.
+    pub fn series_by_id(&self, id: u64, out: &mut SeriesEntry) -> Result<()> {
+        series::decode_series_into(self.file, self.series_offset(id), self.version, out)
     }
 
     /// Resolves a symbol reference, with an error naming `at` if it dangles.
