@@ -72,8 +72,13 @@ hyperfine --style basic --warmup 0 --runs 2 --export-json "$out/dump-100k.json" 
 
 echo "== copy bench-1m (verified) vs cp -r + sync"
 hf_shell copy-1m --prepare "rm -rf $W/dst $W/cp; sync" \
-  "$P copy $data/bench-1m $W/dst > /dev/null" "cp -r $data/bench-1m $W/cp && sync"
-hf_shell link-1m --prepare "rm -rf $W/dst" "$P copy --link $data/bench-1m $W/dst > /dev/null"
+  "$P copy $data/bench-1m $W/dst > /dev/null" "cp -r $data/bench-1m $W/cp && sync" \
+  "$P verify $data/bench-1m > /dev/null"
+hf_shell copy-modes-1m --prepare "rm -rf $W/dst $W/cp; sync" \
+  "$P copy --verify quick $data/bench-1m $W/dst > /dev/null" \
+  "$P copy --verify none $data/bench-1m $W/dst > /dev/null" "cp -r $data/bench-1m $W/cp && sync"
+hf_shell link-1m --prepare "rm -rf $W/dst" "$P copy --link --verify none $data/bench-1m $W/dst > /dev/null" \
+  "$P copy --link $data/bench-1m $W/dst > /dev/null"
 rm -rf "$W/dst" "$W/cp"
 
 echo "== wal over wal-12m"
@@ -84,11 +89,26 @@ if "$P" wal --help >/dev/null 2>&1; then
   hf wal-j1 "taskset -c 0 $P wal $data/wal-12m/storage"
 fi
 
+echo "== scaling: verify per byte, bench-100k vs bench-1m"
+du -sb "$data/bench-100k" | cut -f1 > "$out/bytes-100k"
+du -sb "$data/bench-1m" | cut -f1 > "$out/bytes-1m"
+
 echo "== ls and analyze vs promtool"
 hf ls "$P ls $data/bench-1m" "promtool tsdb list $data/bench-1m"
 hf analyze-1m "$P analyze $data/bench-1m" "promtool tsdb analyze $data/bench-1m"
 rss analyze-1m-promsnap "$P" analyze "$data/bench-1m"
 rss analyze-1m-promtool promtool tsdb analyze "$data/bench-1m"
+
+if [ "${BENCH_KERNELS:-1}" = 1 ]; then
+  echo "== kernels (criterion, short runs)"
+  seg=$(ls "$data"/bench-100k/*/chunks/000001 | head -1)
+  quick="--warm-up-time 1 --measurement-time 3"
+  (cd "$root" && rm -rf target/criterion &&
+    CHUNKENC_SEGMENT=$seg cargo bench --locked -q --bench chunkenc -- $quick >/dev/null 2>&1 &&
+    cargo bench --locked -q --bench index -- $quick >/dev/null 2>&1 &&
+    cargo bench --locked -q --bench wal -- $quick >/dev/null 2>&1) || echo "kernel benches failed" >&2
+  cp -r "$root/target/criterion" "$out/criterion" 2>/dev/null || true
+fi
 
 python3 "$here/report.py" "$out" "$root/BENCHMARKS.md"
 echo "wrote $root/BENCHMARKS.md"
