@@ -359,17 +359,29 @@ impl<'a> BitReader<'a> {
             return self.read_xor_slow(value, leading, trailing);
         }
         let control = self.peek(2);
-        if control < 0b10 {
-            self.consume(1);
-            return Ok(());
-        }
-        self.consume(2);
-        if control == 0b10 {
+        if control != 0b11 {
+            // `0` (same value) and `10` (same window) without a branch on
+            // which, when the window's bits are already in the register:
+            // random values make that branch a coin toss.
             let mbits = 64 - u32::from(*leading) - u32::from(*trailing);
+            if mbits <= 61 && mbits + 2 <= self.nbits {
+                let differs = control >> 1; // 1 for `10`, 0 for `0`
+                let bits = (self.buf << 2) >> (63 - mbits) >> 1;
+                *value ^= (bits << *trailing) & differs.wrapping_neg();
+                let used = 1 + (differs as u32) * (mbits + 1);
+                self.consume(used);
+                return Ok(());
+            }
+            if control < 0b10 {
+                self.consume(1);
+                return Ok(());
+            }
+            self.consume(2);
             let bits = self.read_bits_wide(mbits)?;
             *value ^= bits << *trailing;
             return Ok(());
         }
+        self.consume(2);
         self.read_xor_new_window(value, leading, trailing)
     }
 
