@@ -300,6 +300,34 @@ mod tests {
         }
     }
 
+    /// Every encoded length (1–10 bytes), with and without bytes after it,
+    /// through the one-byte, eight-byte, ten-byte and short-buffer paths.
+    #[test]
+    fn uvarint_all_lengths_and_paths() {
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = x >> (i % 64);
+            let mut enc = Vec::new();
+            let mut u = v;
+            while u >= 0x80 {
+                enc.push((u as u8) | 0x80);
+                u >>= 7;
+            }
+            enc.push(u as u8);
+            for pad in [0usize, 1, 9] {
+                let mut buf = enc.clone();
+                buf.extend(std::iter::repeat_n(0xffu8, pad));
+                let mut d = Decoder::new(&buf, 100);
+                assert_eq!(d.uvarint().unwrap(), v, "{enc:x?} pad {pad}");
+                assert_eq!(d.offset(), 100 + enc.len() as u64);
+                assert_eq!(d.remaining(), pad);
+            }
+        }
+    }
+
     #[test]
     fn uvarint_overflow_and_eof() {
         let mut d = Decoder::new(&[0xff; 10], 7);
