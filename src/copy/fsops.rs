@@ -56,63 +56,18 @@ pub fn test_pause(point: &str, ulid: &str) {
     }
 }
 
-/// Size and CRC32C of a file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Digest {
-    /// Bytes.
-    pub size: u64,
-    /// CRC32C of all bytes.
-    pub crc: u32,
-}
-
-/// Reads `path` and returns its size and CRC32C: through a read-only map
-/// (no copy into this process), else through a fixed buffer.
-pub fn digest(path: &Path) -> io::Result<Digest> {
-    if let Ok(bytes) = fileutil::map_file(path) {
-        let mut crc = 0u32;
-        let mut at = 0u64;
-        for piece in bytes.chunks(PIECE * 8) {
-            crc = crc32c::crc32c_append(crc, piece);
-            let next = at + piece.len() as u64;
-            bytes.release(at, next);
-            at = next;
-        }
-        return Ok(Digest { size: at, crc });
-    }
-    let mut f = File::open(path)?;
-    digest_reader(&mut f)
-}
-
-fn digest_reader(f: &mut File) -> io::Result<Digest> {
-    let mut buf = vec![0u8; PIECE];
-    let (mut size, mut crc) = (0u64, 0u32);
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let piece = buf.get(..n).unwrap_or_default();
-        crc = crc32c::crc32c_append(crc, piece);
-        size += n as u64;
-    }
-    Ok(Digest { size, crc })
-}
-
 /// Copies `src` to the new file `dst` (which must not exist), fsyncs it and
-/// returns the digest of the bytes read from the source. With `from_device`
-/// the copy's cached pages are dropped after the fsync, so that a following
-/// [`digest`] reads the bytes back from the storage device. Bytes move with
-/// `copy_file_range` when possible (the source range is then read back from
-/// the page cache for the checksum), else through one fixed buffer. `on_bytes`
-/// is called after each piece.
+/// returns the number of bytes copied. With `from_device` the copy's cached
+/// pages are dropped after the fsync, so that a following
+/// [`first_difference`] reads the bytes back from the storage device. Bytes
+/// move with `copy_file_range` when possible (inside the kernel), else
+/// through one fixed buffer. `on_bytes` is called after each piece.
 pub fn copy_file(
     src: &Path,
     dst: &Path,
     from_device: bool,
     on_bytes: &(dyn Fn(u64) + Sync),
-) -> io::Result<Digest> {
+) -> io::Result<u64> {
     let mut from = File::open(src)?;
     let mut to = OpenOptions::new()
         .write(true)
@@ -121,37 +76,13 @@ pub fn copy_file(
         .open(dst)?;
     let throttle = throttle_us();
     let piece = if throttle > 0 { THROTTLED_PIECE } else { PIECE };
-    // The source's bytes for the checksum: mapped read-only (block files are
-    // immutable, see `fileutil::map_file`), else read into the buffer.
-    let mapped = fileutil::map_file(src).ok();
-    let mut buf = vec![0u8; if mapped.is_some() { 0 } else { piece }];
-    let (mut size, mut crc) = (0u64, 0u32);
+    let mut buf = Vec::new();
+    let mut size = 0u64;
     let mut kernel_copy = true;
     loop {
         let n = if kernel_copy {
             match fileutil::copy_file_range_at(&from, &to, size, piece) {
-                // Checksum the same source range (now in the page cache).
-                Ok(n) => match &mapped {
-                    Some(m) => {
-                        let end = size + n as u64;
-                        let got = m.get(size as usize..end as usize).ok_or_else(|| {
-                            io::Error::other(format!(
-                                "source changed while copying: {} bytes mapped, copied up to {end}",
-                                m.len()
-                            ))
-                        })?;
-                        crc = crc32c::crc32c_append(crc, got);
-                        m.release(size, end);
-                        n
-                    }
-                    None => {
-                        buf.resize(piece.max(n), 0);
-                        let got = buf.get_mut(..n).unwrap_or_default();
-                        read_exact_at(&from, got, size)?;
-                        crc = crc32c::crc32c_append(crc, got);
-                        n
-                    }
-                },
+                Ok(n) => n,
                 Err(e) if size == 0 && kernel_copy_unsupported(&e) => {
                     kernel_copy = false;
                     continue;
@@ -165,9 +96,7 @@ pub fn copy_file(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            let got = buf.get(..n).unwrap_or_default();
-            to.write_all(got)?;
-            crc = crc32c::crc32c_append(crc, got);
+            to.write_all(buf.get(..n).unwrap_or_default())?;
             n
         };
         if n == 0 {
@@ -193,7 +122,62 @@ pub fn copy_file(
     if from_device {
         fileutil::drop_cached_pages(&to);
     }
-    Ok(Digest { size, crc })
+    Ok(size)
+}
+
+/// Compares two files byte for byte. `None` if they are identical; else
+/// the offset of the first byte that differs (the shorter file's length if
+/// one is a prefix of the other). Reads through read-only maps (block files
+/// are immutable, see `fileutil::map_file`), releasing the pages behind the
+/// comparison; through two fixed buffers when a file cannot be mapped.
+pub fn first_difference(a: &Path, b: &Path) -> io::Result<Option<u64>> {
+    if let (Ok(ma), Ok(mb)) = (fileutil::map_file(a), fileutil::map_file(b)) {
+        let mut at = 0u64;
+        for (pa, pb) in ma.chunks(PIECE * 8).zip(mb.chunks(PIECE * 8)) {
+            if pa != pb {
+                let i = pa.iter().zip(pb).position(|(x, y)| x != y);
+                return Ok(Some(at + i.unwrap_or(pa.len().min(pb.len())) as u64));
+            }
+            let next = at + pa.len() as u64;
+            ma.release(at, next);
+            mb.release(at, next);
+            at = next;
+        }
+        return Ok((ma.len() != mb.len()).then_some(at));
+    }
+    let (mut fa, mut fb) = (File::open(a)?, File::open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; PIECE], vec![0u8; PIECE]);
+    let mut at = 0u64;
+    loop {
+        let na = read_full(&mut fa, &mut ba)?;
+        let nb = read_full(&mut fb, &mut bb)?;
+        let (pa, pb) = (
+            ba.get(..na).unwrap_or_default(),
+            bb.get(..nb).unwrap_or_default(),
+        );
+        if pa != pb {
+            let i = pa.iter().zip(pb).position(|(x, y)| x != y);
+            return Ok(Some(at + i.unwrap_or(na.min(nb)) as u64));
+        }
+        if na == 0 {
+            return Ok(None);
+        }
+        at += na as u64;
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+        match f.read(rest) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 fn kernel_copy_unsupported(e: &io::Error) -> bool {
@@ -201,11 +185,6 @@ fn kernel_copy_unsupported(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL | libc::EPERM)
     )
-}
-
-fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.read_exact_at(buf, off)
 }
 
 /// Hard-links `src` to `dst`. Returns `Ok(false)` when the two are on
@@ -338,24 +317,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_and_digest_agree() {
+    fn copy_and_compare() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&src, &data).unwrap();
         let dst = dir.path().join("dst");
-        let d = copy_file(&src, &dst, true, &|_| {}).unwrap();
-        assert_eq!(d.size, data.len() as u64);
-        assert_eq!(d.crc, crc32c::crc32c(&data));
-        assert_eq!(digest(&dst).unwrap(), d);
+        assert_eq!(
+            copy_file(&src, &dst, true, &|_| {}).unwrap(),
+            data.len() as u64
+        );
+        assert_eq!(first_difference(&src, &dst).unwrap(), None);
         assert_eq!(std::fs::read(&dst).unwrap(), data);
         // Never overwrites.
         assert!(copy_file(&src, &dst, true, &|_| {}).is_err());
-        // Empty file.
+        // A flipped byte and a cut file are found where they are.
+        let mut other = data.clone();
+        other[2_500_001] ^= 4;
+        let o = dir.path().join("other");
+        std::fs::write(&o, &other).unwrap();
+        assert_eq!(first_difference(&src, &o).unwrap(), Some(2_500_001));
+        std::fs::write(&o, &data[..1000]).unwrap();
+        assert_eq!(first_difference(&src, &o).unwrap(), Some(1000));
+        assert_eq!(first_difference(&o, &src).unwrap(), Some(1000));
+        // Empty files (not mappable: the buffered path).
         let e = dir.path().join("empty");
         std::fs::write(&e, b"").unwrap();
-        let d = copy_file(&e, &dir.path().join("empty2"), false, &|_| {}).unwrap();
-        assert_eq!(d, Digest { size: 0, crc: 0 });
+        let e2 = dir.path().join("empty2");
+        assert_eq!(copy_file(&e, &e2, false, &|_| {}).unwrap(), 0);
+        assert_eq!(first_difference(&e, &e2).unwrap(), None);
+        assert_eq!(first_difference(&e, &src).unwrap(), Some(0));
     }
 
     #[test]

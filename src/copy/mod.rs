@@ -17,8 +17,8 @@
 //!    parallel across blocks and files, into `<dst>/<ULID>.tmp-for-creation/`
 //!    (chunks, index, tombstones, `meta.json` last), fsyncs every file and the
 //!    directories, re-reads every copied file (from the page cache, or with
-//!    [`CopyOptions::reread_from_device`] from the device) and compares size
-//!    and CRC32C with what was read from the source, parses the copy's
+//!    [`CopyOptions::reread_from_device`] from the device) and compares it
+//!    byte for byte with the source, parses the copy's
 //!    `meta.json`, renames the directory to `<dst>/<ULID>` (never replacing
 //!    anything) and fsyncs `<dst>`. Memory stays bounded: files are streamed
 //!    in 1 MiB pieces (`copy_file_range` where the kernel offers it).
@@ -61,7 +61,7 @@
 //! {
 //!   "src": "…", "dst": "…", "dry_run": false, "link": false,
 //!   "copied":  [Block…],   blocks now in dst (copied or hard-linked by this run)
-//!   "skipped": [Block…],   already in dst with identical files (sizes + CRC32C)
+//!   "skipped": [Block…],   already in dst with identical files (compared byte for byte)
 //!   "refused": [Block…],   not copied; `reasons` says why
 //!   "failed":  [Block…],   an I/O error while copying (exit code 2)
 //!   "notices": [Reason…],  target-level facts (running Prometheus, leftovers, …)
@@ -550,17 +550,14 @@ fn copy_into_tmp(
     let (body, meta) = b.files.split_at(b.files.len().saturating_sub(1));
     let mut method = if link { "link" } else { "copy" };
     let linked = std::sync::atomic::AtomicBool::new(link);
-    let one = |f: &BlockFile| -> Result<fsops::Digest> {
+    let one = |f: &BlockFile| -> Result<()> {
         let (s, d) = (b.src.join(&f.rel), tmp.join(&f.rel));
         if linked.load(Ordering::Relaxed) {
             if fsops::try_hard_link(&s, &d).map_err(|e| Error::io(&d, e))? {
                 progress.bytes(f.size);
                 bytes.fetch_add(f.size, Ordering::Relaxed);
-                // A link shares the inode: nothing to re-read, sizes say it all.
-                return Ok(fsops::Digest {
-                    size: f.size,
-                    crc: 0,
-                });
+                // A link shares the inode: nothing to re-read.
+                return Ok(());
             }
             linked.store(false, Ordering::Relaxed);
         }
@@ -569,27 +566,27 @@ fn copy_into_tmp(
             bytes.fetch_add(n, Ordering::Relaxed);
         };
         let got = fsops::copy_file(&s, &d, from_device, &on).map_err(|e| Error::io(&s, e))?;
-        if got.size != f.size {
+        if got != f.size {
             return Err(Error::io(
                 &s,
                 std::io::Error::other(format!(
-                    "source changed since planning: {} bytes, planned {}",
-                    got.size, f.size
+                    "source changed since planning: {got} bytes, planned {}",
+                    f.size
                 )),
             ));
         }
-        // Re-read what was written and compare with what was read.
-        let back = fsops::digest(&d).map_err(|e| Error::io(&d, e))?;
-        if back != got {
+        // Re-read what was written and compare it with the source, byte for
+        // byte (stronger than comparing checksums, and cheaper).
+        if let Some(at) = fsops::first_difference(&s, &d).map_err(|e| Error::io(&d, e))? {
             return Err(Error::io(
                 &d,
                 std::io::Error::other(format!(
-                    "copy differs from the source after writing: size {} crc32c {:08x}, source size {} crc32c {:08x}",
-                    back.size, back.crc, got.size, got.crc
+                    "copy differs from the source after writing, first at byte {at} (source {} bytes)",
+                    f.size
                 )),
             ));
         }
-        Ok(got)
+        Ok(())
     };
     body.par_iter().map(one).collect::<Result<Vec<_>>>()?;
     // meta.json last: the block is complete only with it.

@@ -364,7 +364,7 @@ fn against_target(
                     b.action = Action::Skip;
                     b.reasons.push(Reason::new(
                         "identical",
-                        "already in the target with identical files (names, sizes, CRC32C)",
+                        "already in the target with identical files (names, sizes, bytes)",
                     ));
                 }
                 Ok(Some(diff)) => b.refuse(Reason::new(
@@ -849,7 +849,7 @@ fn writable(p: &Path) -> bool {
 }
 
 /// `None` if `dst` holds exactly the files of `src` (`files`) with the same
-/// sizes and CRC32C; else a short description of the first difference.
+/// sizes and bytes; else a short description of the first difference.
 fn same_content(
     src: &Path,
     dst: &Path,
@@ -873,9 +873,13 @@ fn same_content(
             if same_inode(&a, &b) {
                 return Ok(None);
             }
-            let da = fsops::digest(&a).map_err(|e| Error::io(&a, e))?;
-            let db = fsops::digest(&b).map_err(|e| Error::io(&b, e))?;
-            Ok((da != db).then(|| format!("{} differs in content", f.rel.display())))
+            let at = fsops::first_difference(&a, &b).map_err(|e| Error::io(&b, e))?;
+            Ok(at.map(|at| {
+                format!(
+                    "{} differs in content (first at byte {at})",
+                    f.rel.display()
+                )
+            }))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(diff.into_iter().flatten().next())
