@@ -65,7 +65,7 @@ row("`copy --link --verify none` bench-1m", f"{l * 1000:.1f} ms" if l else None,
 w = med("wal-j1", 0)
 wb = int(open(os.path.join(out, "wal-bytes")).read()) if os.path.exists(os.path.join(out, "wal-bytes")) else None
 gbps = (wb / w / 1e9) if (w and wb) else None
-row("`wal` wal-12m, one core", f"{gbps:.2f} GB/s" if gbps else None, None, "≥ 1 GB/s/core", gbps is not None and gbps >= 1, f"{wb/1e6:.0f} MB in {w:.3f} s" if gbps else "no `wal` command")
+row("`wal` wal-12m, one core", f"{gbps:.2f} GB/s" if gbps else None, None, "≥ 1 GB/s/core", gbps is not None and gbps >= 1, f"{wb/1e6:.0f} MB (WAL + chunks_head) in {w:.3f} s, whole process" if gbps else "no `wal` command")
 j1, j2 = med("jobs-1m", 0), med("jobs-1m", 1)
 r = ratio(j1, j2)
 row("`verify --jobs 2` vs `--jobs 1` bench-1m (speed-up)", j2, j1, "≥ 1.7×", r is not None and r >= 1.7, f"{r:.2f}×" if r else "")
@@ -98,6 +98,8 @@ for dirpath, dirs, files in sorted(os.walk(crit)):
     est = json.load(open(os.path.join(dirpath, "estimates.json")))["median"]["point_estimate"]
     b = json.load(open(os.path.join(dirpath, "benchmark.json")))
     tp = b.get("throughput") or {}
+    if not any(tp.values()):
+        continue  # nothing measured (e.g. no histogram chunks in the input)
     if "Elements" in tp:
         fig = f"{est / tp['Elements']:.2f} ns/element ({tp['Elements'] / est * 1e3:.0f} M/s)"
     elif "Bytes" in tp:
