@@ -65,9 +65,11 @@ impl FileBytes {
 /// Maps `path` read-only.
 ///
 /// Contract: the file must not be truncated while mapped (another process
-/// shrinking it would raise SIGBUS). Block files are immutable once their
-/// directory has its final name, which is all promsnap maps; WAL segments,
-/// which may still grow, are read with plain reads instead.
+/// shrinking it would raise SIGBUS). promsnap maps block files, immutable
+/// once their directory has its final name, and `chunks_head/` files, which
+/// Prometheus maps itself and only appends to or deletes, never shrinks in
+/// place. WAL segments are read with plain reads in 1 MiB windows instead
+/// (as fast here, and no mapping of the segment a live server writes).
 pub fn map_file(path: &Path) -> Result<FileBytes> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();

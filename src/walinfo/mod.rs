@@ -519,11 +519,24 @@ pub fn scan_head_chunk_file(bytes: &[u8]) -> HeadChunkFileReport {
     r
 }
 
+/// The first `N` bytes of a file (`None`: it is shorter).
+fn first_bytes<const N: usize>(path: &Path) -> std::io::Result<Option<[u8; N]>> {
+    use std::io::Read;
+    let mut b = [0u8; N];
+    match fs::File::open(path)?.read_exact(&mut b) {
+        Ok(()) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads a `chunks_head/` directory.
 pub fn inspect_chunks_head(dir: &Path) -> Result<ChunksHeadReport, Error> {
     let mut files = Vec::new();
     for (i, path) in head_chunk_files(dir)? {
-        let mut r = match fs::read(&path) {
+        // Mapped, not read: Prometheus maps these files itself and only ever
+        // appends to or deletes them, never shrinks one in place.
+        let mut r = match crate::fileutil::map_file(&path) {
             Ok(b) => scan_head_chunk_file(&b),
             Err(e) => {
                 let mut r = scan_head_chunk_file(&[]);
@@ -542,10 +555,9 @@ pub fn inspect_chunks_head(dir: &Path) -> Result<ChunksHeadReport, Error> {
         files.push(r);
     }
     if let Some(last) = files.last_mut() {
-        let head = fs::read(&last.path)
-            .map(|b| b.get(..4).map(|m| m == [0, 0, 0, 0]))
-            .unwrap_or(Some(false));
-        last.deleted_on_startup = last.read_error.is_none() && head.unwrap_or(true);
+        let head = first_bytes::<4>(&last.path).map(|b| b.map(|m| m == [0, 0, 0, 0]));
+        last.deleted_on_startup =
+            last.read_error.is_none() && head.unwrap_or(Some(false)).unwrap_or(true);
     }
     let idx: Vec<u32> = files.iter().map(|f| f.index).collect();
     let mut time = TimeRange::default();

@@ -219,7 +219,7 @@ fn scan_records_committed(
 }
 
 /// Bytes read at a time by [`scan_segment_file`] (a page multiple).
-pub const READ_WINDOW: usize = 8 << 20;
+pub const READ_WINDOW: usize = 1 << 20;
 
 /// [`scan_segment`] over a file, read [`READ_WINDOW`] bytes at a time so
 /// memory stays bounded (a window grows only for a record larger than it).
@@ -234,10 +234,30 @@ pub(super) fn scan_segment_file_with(
     series: &mut HashSet<u64>,
     window: usize,
 ) -> io::Result<(u64, SegmentScan)> {
+    let mut f = fs::File::open(path)?;
+    // One buffer per thread, kept across segments: a fresh one would cost
+    // the kernel a page clear per page on every file.
+    let mut buf = READ_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    let r = scan_windows(&mut f, path, series, window, &mut buf);
+    if buf.capacity() <= 4 * READ_WINDOW {
+        READ_BUF.with(|b| *b.borrow_mut() = buf);
+    }
+    r
+}
+
+thread_local! {
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn scan_windows(
+    f: &mut fs::File,
+    path: &Path,
+    series: &mut HashSet<u64>,
+    window: usize,
+    buf: &mut Vec<u8>,
+) -> io::Result<(u64, SegmentScan)> {
     use std::io::{Read, Seek, SeekFrom};
     let page = crate::format::wal::PAGE_SIZE as u64;
-    let mut f = fs::File::open(path)?;
-    let mut buf = Vec::new();
     let mut total = SegmentScan::default();
     let mut stats = FragmentStats::default();
     let page_us = crate::format::wal::PAGE_SIZE;
@@ -245,9 +265,9 @@ pub(super) fn scan_segment_file_with(
     loop {
         buf.clear();
         f.seek(SeekFrom::Start(base))?;
-        (&mut f).take(win as u64).read_to_end(&mut buf)?;
+        (&mut *f).take(win as u64).read_to_end(buf)?;
         let at_eof = buf.len() < win;
-        let (s, committed) = scan_records_committed(RecordReader::starting_at(&buf, start), series);
+        let (s, committed) = scan_records_committed(RecordReader::starting_at(buf, start), series);
         if s.corruption.is_some() {
             // Rare: read it whole for the re-synchronisation.
             let bytes = fs::read(path)?;
