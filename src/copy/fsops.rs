@@ -28,6 +28,9 @@ use crate::fileutil;
 
 /// Size of one copy piece (and of the read buffer).
 const PIECE: usize = 1 << 20;
+/// Piece size of a copy compared as it goes: small enough that the piece
+/// just copied is still in the CPU caches when it is read back.
+const COMPARED_PIECE: usize = 256 << 10;
 /// Piece size while throttled by the test hook.
 const THROTTLED_PIECE: usize = 64 << 10;
 
@@ -56,28 +59,52 @@ pub fn test_pause(point: &str, ulid: &str) {
     }
 }
 
-/// Copies `src` to the new file `dst` (which must not exist), fsyncs it and
-/// returns the number of bytes copied. With `from_device` the copy's cached
-/// pages are dropped after the fsync, so that a following
-/// [`first_difference`] reads the bytes back from the storage device. Bytes
-/// move with `copy_file_range` when possible (inside the kernel), else
-/// through one fixed buffer. `on_bytes` is called after each piece.
+/// What [`copy_file`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    /// Bytes copied.
+    pub size: u64,
+    /// True if every piece was read back from the copy right after it was
+    /// written and compared with the source (the page cache's bytes).
+    pub compared: bool,
+    /// The first byte at which the copy read back differs from the source.
+    pub differs_at: Option<u64>,
+}
+
+/// Copies `src` to the new file `dst` (which must not exist) and fsyncs it.
+///
+/// Without `from_device`, each piece is read back from the copy right after
+/// it was written and compared with the source, byte for byte, while both
+/// are still in the CPU caches (the cheapest complete re-read there is).
+/// With `from_device`, nothing is compared here: the copy's cached pages are
+/// dropped after the fsync, so that a following [`first_difference`] reads
+/// the bytes back from the storage device. Bytes move with
+/// `copy_file_range` when possible (inside the kernel), else through one
+/// fixed buffer. `on_bytes` is called after each piece.
 pub fn copy_file(
     src: &Path,
     dst: &Path,
     from_device: bool,
     on_bytes: &(dyn Fn(u64) + Sync),
-) -> io::Result<u64> {
+) -> io::Result<Copied> {
+    use std::os::unix::fs::FileExt;
     let mut from = File::open(src)?;
-    let mut to = OpenOptions::new()
+    let to = OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(0o644)
         .open(dst)?;
     let throttle = throttle_us();
-    let piece = if throttle > 0 { THROTTLED_PIECE } else { PIECE };
-    let mut buf = Vec::new();
+    let piece = if throttle > 0 {
+        THROTTLED_PIECE
+    } else {
+        COMPARED_PIECE
+    };
+    let compare = !from_device;
+    let (mut buf, mut back, mut orig) = (Vec::new(), Vec::new(), Vec::new());
     let mut size = 0u64;
+    let mut differs_at = None;
     let mut kernel_copy = true;
     loop {
         let n = if kernel_copy {
@@ -96,11 +123,26 @@ pub fn copy_file(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            to.write_all(buf.get(..n).unwrap_or_default())?;
+            (&to).write_all(buf.get(..n).unwrap_or_default())?;
             n
         };
         if n == 0 {
             break;
+        }
+        if compare && differs_at.is_none() {
+            back.resize(n, 0);
+            to.read_exact_at(&mut back, size)?;
+            let source: &[u8] = if kernel_copy {
+                orig.resize(n, 0);
+                from.read_exact_at(&mut orig, size)?;
+                &orig
+            } else {
+                buf.get(..n).unwrap_or_default()
+            };
+            if source != back.as_slice() {
+                let i = source.iter().zip(&back).position(|(x, y)| x != y);
+                differs_at = Some(size + i.unwrap_or(n) as u64);
+            }
         }
         size += n as u64;
         on_bytes(n as u64);
@@ -122,7 +164,11 @@ pub fn copy_file(
     if from_device {
         fileutil::drop_cached_pages(&to);
     }
-    Ok(size)
+    Ok(Copied {
+        size,
+        compared: compare,
+        differs_at,
+    })
 }
 
 /// Compares two files byte for byte. `None` if they are identical; else
@@ -323,11 +369,17 @@ mod tests {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&src, &data).unwrap();
         let dst = dir.path().join("dst");
-        assert_eq!(
-            copy_file(&src, &dst, true, &|_| {}).unwrap(),
-            data.len() as u64
-        );
+        let c = copy_file(&src, &dst, true, &|_| {}).unwrap();
+        assert_eq!((c.size, c.compared), (data.len() as u64, false));
         assert_eq!(first_difference(&src, &dst).unwrap(), None);
+        // Compared while copying.
+        let dst2 = dir.path().join("dst2");
+        let c = copy_file(&src, &dst2, false, &|_| {}).unwrap();
+        assert_eq!(
+            (c.size, c.compared, c.differs_at),
+            (data.len() as u64, true, None)
+        );
+        assert_eq!(std::fs::read(&dst2).unwrap(), data);
         assert_eq!(std::fs::read(&dst).unwrap(), data);
         // Never overwrites.
         assert!(copy_file(&src, &dst, true, &|_| {}).is_err());
@@ -344,7 +396,7 @@ mod tests {
         let e = dir.path().join("empty");
         std::fs::write(&e, b"").unwrap();
         let e2 = dir.path().join("empty2");
-        assert_eq!(copy_file(&e, &e2, false, &|_| {}).unwrap(), 0);
+        assert_eq!(copy_file(&e, &e2, false, &|_| {}).unwrap().size, 0);
         assert_eq!(first_difference(&e, &e2).unwrap(), None);
         assert_eq!(first_difference(&e, &src).unwrap(), Some(0));
     }

@@ -13,15 +13,19 @@
 //! 2. [`verify_sources`] fully verifies every block still marked for copy
 //!    ([`crate::check::verify_block`]); a damaged block is refused, the others
 //!    are unaffected. (`--dry-run` stops after this step.)
-//! 3. [`execute`] verifies each block not verified yet, then copies it, in
-//!    parallel across blocks and files, into `<dst>/<ULID>.tmp-for-creation/`
-//!    (chunks, index, tombstones, `meta.json` last), fsyncs every file and the
-//!    directories, re-reads every copied file (from the page cache, or with
-//!    [`CopyOptions::reread_from_device`] from the device) and compares it
-//!    byte for byte with the source, parses the copy's
-//!    `meta.json`, renames the directory to `<dst>/<ULID>` (never replacing
-//!    anything) and fsyncs `<dst>`. Memory stays bounded: files are streamed
-//!    in 1 MiB pieces (`copy_file_range` where the kernel offers it).
+//! 3. [`execute`] verifies each block not verified yet while copying it
+//!    (the copy on threads of its own, so that a core waiting for the disk
+//!    is never one the verification could use), in parallel across blocks
+//!    and files, into `<dst>/<ULID>.tmp-for-creation/` (chunks, index,
+//!    tombstones, `meta.json` last), re-reads every piece of every copied
+//!    file right after writing it (or, with
+//!    [`CopyOptions::reread_from_device`], every file after the fsync, from
+//!    the device) and compares it byte for byte with the source, fsyncs every
+//!    file and the directories, parses the copy's `meta.json`, and only once
+//!    the verification passed renames the directory to `<dst>/<ULID>` (never
+//!    replacing anything) and fsyncs `<dst>`. Memory stays bounded: files are
+//!    streamed in 256 KiB pieces (`copy_file_range` where the kernel offers
+//!    it).
 //!
 //! A run killed at any point leaves only complete blocks plus
 //! `*.tmp-for-creation` directories, which Prometheus deletes on start and
@@ -462,22 +466,47 @@ fn copy_block(
     let tmp = plan.dst.join(format!("{}{TMP_SUFFIX}", b.ulid));
     // Verify the source while copying it (the copy stays in the tmp dir,
     // invisible to Prometheus, until both are done): the block costs
-    // max(verify, copy) instead of their sum.
-    let (verdict, copied) = rayon::join(
-        || {
-            if b.verified || opts.skip_verify {
-                return None;
+    // max(verify, copy) instead of their sum. The copy runs on its own
+    // threads, outside the worker pool: it mostly waits for the kernel and
+    // the disk (copy_file_range, fsync), and a pool worker blocked there
+    // would leave a core idle that the verification could use.
+    let threads = copy_threads(opts.jobs, b.files.len());
+    let copy = || {
+        copy_into_tmp(
+            b,
+            &tmp,
+            plan.link,
+            opts.reread_from_device,
+            threads,
+            progress,
+            bytes,
+        )
+    };
+    let verify = || {
+        if b.verified || opts.skip_verify {
+            return None;
+        }
+        let mut v = b.clone();
+        verify_one(&mut v, &opts.check);
+        (v.action == Action::Refuse).then(|| {
+            v.reasons
+                .pop()
+                .unwrap_or_else(|| Reason::new("damaged", "source verification failed"))
+        })
+    };
+    let (verdict, copied) = std::thread::scope(|s| {
+        match std::thread::Builder::new().spawn_scoped(s, copy) {
+            Ok(h) => {
+                let verdict = verify();
+                let copied = h
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Usage("the copy thread failed".into())));
+                (verdict, copied)
             }
-            let mut v = b.clone();
-            verify_one(&mut v, &opts.check);
-            (v.action == Action::Refuse).then(|| {
-                v.reasons
-                    .pop()
-                    .unwrap_or_else(|| Reason::new("damaged", "source verification failed"))
-            })
-        },
-        || copy_into_tmp(b, &tmp, plan.link, opts.reread_from_device, progress, bytes),
-    );
+            // No thread to be had: one after the other.
+            Err(_) => (verify(), copy()),
+        }
+    });
     if let Some(r) = verdict {
         let _ = std::fs::remove_dir_all(&tmp);
         return Outcome::Refused(r);
@@ -510,6 +539,52 @@ fn copy_block(
     }
 }
 
+/// Threads copying the files of one block: one per file, at most one per
+/// core (or `jobs`), at most 4.
+fn copy_threads(jobs: usize, files: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = if jobs == 0 { cores } else { jobs };
+    jobs.min(files).clamp(1, 4)
+}
+
+/// Runs `f` over `items` on up to `threads` threads (this one included),
+/// each taking the next item; the first error is returned once all are
+/// done. Falls back to fewer threads when the OS gives none.
+fn for_each_parallel<T: Sync>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Result<()> + Sync,
+) -> Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || -> Result<()> {
+        let mut first = Ok(());
+        while let Some(it) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if let Err(e) = f(it) {
+                next.store(items.len(), Ordering::Relaxed);
+                first = first.and(Err(e));
+            }
+        }
+        first
+    };
+    let n = threads.min(items.len());
+    if n <= 1 {
+        return worker();
+    }
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..n)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, worker).ok())
+            .collect();
+        let mut r = worker();
+        for h in helpers {
+            let other = h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Usage("a copy thread failed".into())));
+            r = r.and(other);
+        }
+        r
+    })
+}
+
 /// Writes the block into `tmp` (removing a leftover first), syncs and
 /// re-verifies it. Returns the method used.
 fn copy_into_tmp(
@@ -517,6 +592,7 @@ fn copy_into_tmp(
     tmp: &Path,
     link: bool,
     from_device: bool,
+    threads: usize,
     progress: &dyn Progress,
     bytes: &AtomicU64,
 ) -> Result<&'static str> {
@@ -565,7 +641,8 @@ fn copy_into_tmp(
             progress.bytes(n);
             bytes.fetch_add(n, Ordering::Relaxed);
         };
-        let got = fsops::copy_file(&s, &d, from_device, &on).map_err(|e| Error::io(&s, e))?;
+        let c = fsops::copy_file(&s, &d, from_device, &on).map_err(|e| Error::io(&s, e))?;
+        let got = c.size;
         if got != f.size {
             return Err(Error::io(
                 &s,
@@ -576,8 +653,14 @@ fn copy_into_tmp(
             ));
         }
         // Re-read what was written and compare it with the source, byte for
-        // byte (stronger than comparing checksums, and cheaper).
-        if let Some(at) = fsops::first_difference(&s, &d).map_err(|e| Error::io(&d, e))? {
+        // byte (stronger than comparing checksums, and cheaper): done piece
+        // by piece during the copy, or now, from the device.
+        let differs_at = if c.compared {
+            c.differs_at
+        } else {
+            fsops::first_difference(&s, &d).map_err(|e| Error::io(&d, e))?
+        };
+        if let Some(at) = differs_at {
             return Err(Error::io(
                 &d,
                 std::io::Error::other(format!(
@@ -588,9 +671,9 @@ fn copy_into_tmp(
         }
         Ok(())
     };
-    body.par_iter().map(one).collect::<Result<Vec<_>>>()?;
+    for_each_parallel(body, threads, one)?;
     // meta.json last: the block is complete only with it.
-    meta.iter().map(one).collect::<Result<Vec<_>>>()?;
+    meta.iter().try_for_each(one)?;
     if link && !linked.load(Ordering::Relaxed) {
         method = "copy";
     }
