@@ -107,6 +107,7 @@ use crate::layout::DirKind;
 pub(crate) mod fsops;
 pub mod head;
 mod plan;
+mod retention;
 
 pub use head::HeadRange;
 pub use plan::plan;
