@@ -67,6 +67,12 @@ impl<'a> XorIter<'a> {
         if self.read < 2 {
             return self.start();
         }
+        self.step_rest()
+    }
+
+    /// A sample after the first two.
+    #[inline(always)]
+    fn step_rest(&mut self) -> Bits<(i64, f64)> {
         // Most samples keep the scrape interval (dod `0`), and many keep
         // their value too (`0` again).
         if self.br.ensure(2) && self.br.peek(2) == 0 {
@@ -169,33 +175,81 @@ impl XorIter<'_> {
         if self.failed {
             return (s, None);
         }
-        let mut prev = i64::MIN;
-        while self.read < self.total {
+        let begin = self.clone();
+        let first_read = self.read;
+        let (mut first, mut prev) = (None, i64::MIN);
+        // Whether some time is not after the one before it: the tight loop
+        // only notes that; where is found again, off the hot path.
+        let mut disorder = false;
+        let mut failed = false;
+        let mut note = |t: i64, first: &mut Option<i64>, prev: &mut i64| {
+            if first.is_none() {
+                *first = Some(t);
+            } else {
+                disorder |= t <= *prev;
+            }
+            *prev = t;
+        };
+        while self.read < self.total && (self.read < 2 || first.is_none()) {
             match self.step() {
                 Ok((t, _)) => {
                     self.read += 1;
-                    if s.count == 0 {
-                        s.first = Some(t);
-                    } else if t <= prev && s.unordered.is_none() {
-                        s.unordered = Some((s.count, t, prev));
-                    }
-                    prev = t;
-                    s.count += 1;
+                    note(t, &mut first, &mut prev);
                 }
                 Err(_) => {
-                    self.failed = true;
-                    if s.count > 0 {
-                        s.last = Some(prev);
-                    }
-                    return (s, Some(self.br.take_error()));
+                    failed = true;
+                    break;
                 }
             }
         }
+        if !failed {
+            let mut left = self.total - self.read;
+            while left > 0 {
+                match self.step_rest() {
+                    Ok((t, _)) => {
+                        disorder |= t <= prev;
+                        prev = t;
+                        left -= 1;
+                    }
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            self.read = self.total - left;
+        }
+        s.count = u64::from(self.read - first_read);
+        s.first = first;
         if s.count > 0 {
             s.last = Some(prev);
         }
+        if disorder {
+            s.unordered = first_unordered(begin, s.count);
+        }
+        if failed {
+            self.failed = true;
+            return (s, Some(self.br.take_error()));
+        }
         (s, None)
     }
+}
+
+/// The first of the next `count` samples of `it` whose time is not after the
+/// previous one's: (its index among them, its time, the previous time).
+#[cold]
+fn first_unordered(mut it: XorIter<'_>, count: u64) -> Option<(u64, i64, i64)> {
+    let mut prev = None;
+    for i in 0..count {
+        let (t, _) = it.next()?.ok()?;
+        if let Some(p) = prev
+            && t <= p
+        {
+            return Some((i, t, p));
+        }
+        prev = Some(t);
+    }
+    None
 }
 
 impl Iterator for XorIter<'_> {
