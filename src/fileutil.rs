@@ -1,7 +1,8 @@
 //! File access and the crate's OS-level helpers: read-only memory maps and
 //! small safe wrappers over the libc calls `copy` needs (`copy_file_range`,
 //! `posix_fadvise`, `renameat2`, `statvfs`, `flock`, `access`). This module
-//! holds every `unsafe` block of the crate, each with its `SAFETY:` reason.
+//! holds every `unsafe` block of the crate but one (the SSE4.2 CRC of
+//! `format::crc`), each with its `SAFETY:` reason.
 //! Nothing here ever writes to a source tree.
 
 use std::ffi::CString;

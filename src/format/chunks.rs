@@ -73,8 +73,8 @@ pub struct ChunkRecord<'a> {
 impl ChunkRecord<'_> {
     /// CRC32C over encoding byte and data, as Prometheus computes it.
     pub fn computed_crc(&self) -> u32 {
-        let c = crc32c::crc32c_append(0, &[self.encoding]);
-        crc32c::crc32c_append(c, self.data)
+        let c = super::crc::crc32c_append(0, &[self.encoding]);
+        super::crc::crc32c_append(c, self.data)
     }
 
     /// Checks the stored CRC.

@@ -10,7 +10,7 @@ use super::error::{DecodeError, Result, Section};
 /// CRC-32C (Castagnoli) of `bytes`, as every Prometheus TSDB file uses.
 #[inline]
 pub fn crc32c(bytes: &[u8]) -> u32 {
-    crc32c::crc32c(bytes)
+    super::crc::crc32c(bytes)
 }
 
 /// A zero-copy cursor over bytes taken from one file.

@@ -23,6 +23,7 @@
 
 pub mod chunkenc;
 pub mod chunks;
+pub mod crc;
 pub mod decode;
 pub mod error;
 pub mod head_chunks;
