@@ -72,10 +72,14 @@ impl Fingerprint {
     }
 }
 
-/// The pair key by symbol refs (v2, strictly sorted symbol table).
+/// The pair key by symbol refs (v2, strictly sorted symbol table): the two
+/// ordinals side by side, one key per pair. Not mixed here: every key goes
+/// into [`Fingerprint::add_mixed`] xored with a mixed series id and mixed
+/// again, which is what makes two different (pair, id) entries collide only
+/// by chance (one mix less per label of every series).
 #[inline]
 pub(super) fn ref_pair_hash(name: u32, value: u32) -> u64 {
-    mix((u64::from(name) << 32) | u64::from(value))
+    (u64::from(name) << 32) | u64::from(value)
 }
 
 #[inline]

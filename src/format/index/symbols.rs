@@ -102,6 +102,13 @@ impl<'a> Symbols<'a> {
     /// ascending look-ups touches memory mostly forward.
     pub fn position_from(&self, s: &[u8], from: usize) -> Option<usize> {
         let tail = self.strings.get(from..)?;
+        // Ascending look-ups mostly land on the start or right after it.
+        if tail.first() == Some(&s) {
+            return Some(from);
+        }
+        if tail.get(1) == Some(&s) {
+            return Some(from + 1);
+        }
         let mut hi = 1usize;
         while hi < tail.len() && tail.get(hi).is_some_and(|x| *x < s) {
             hi = hi.saturating_mul(2);
