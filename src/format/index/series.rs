@@ -93,10 +93,30 @@ pub fn decode_series_into(
     out.chunks.clear();
     let mut b = Decoder::new(body, body_start);
     let n_labels = b.uvarint()?;
+    // Label refs in one tight pass over the bytes; anything unusual (a ref
+    // longer than 3 bytes, the body ending) is decoded again by the
+    // checked cursor, which says what is wrong and where.
+    let refs = b.rest();
+    let mut at = 0usize;
+    let mut fast = true;
     for _ in 0..n_labels {
-        let name = b.uvarint32()?;
-        let value = b.uvarint32()?;
-        out.labels.push((name, value));
+        match (short_ref(refs, &mut at), short_ref(refs, &mut at)) {
+            (Some(name), Some(value)) => out.labels.push((name, value)),
+            _ => {
+                fast = false;
+                break;
+            }
+        }
+    }
+    if fast {
+        b.skip(at)?;
+    } else {
+        out.labels.clear();
+        for _ in 0..n_labels {
+            let name = b.uvarint32()?;
+            let value = b.uvarint32()?;
+            out.labels.push((name, value));
+        }
     }
     let n_chunks = b.uvarint()?;
     if n_chunks > 0 {
@@ -131,6 +151,29 @@ pub fn decode_series_into(
         ));
     }
     Ok(())
+}
+
+/// A uvarint of at most 3 bytes (a symbol ref below 2^21) at `bytes[*at..]`,
+/// advancing `at`; `None` for anything longer or cut short.
+#[inline(always)]
+fn short_ref(bytes: &[u8], at: &mut usize) -> Option<u32> {
+    let i = *at;
+    let b0 = u32::from(*bytes.get(i)?);
+    if b0 < 0x80 {
+        *at = i + 1;
+        return Some(b0);
+    }
+    let b1 = u32::from(*bytes.get(i + 1)?);
+    if b1 < 0x80 {
+        *at = i + 2;
+        return Some((b0 & 0x7f) | (b1 << 7));
+    }
+    let b2 = u32::from(*bytes.get(i + 2)?);
+    if b2 < 0x80 {
+        *at = i + 3;
+        return Some((b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14));
+    }
+    None
 }
 
 /// Sequential walk over the series region `[start, end)`, yielding the

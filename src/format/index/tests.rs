@@ -205,3 +205,66 @@ fn v1_index_offsets_as_refs_unaligned_series() {
 fn v2_index_with_the_3_7_toc_without_label_indices() {
     check(false);
 }
+
+/// One series entry (length, body, CRC) whose label refs are written with
+/// the given raw bytes each.
+fn entry_with_refs(refs: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    uvarint(&mut body, (refs.len() / 2) as u64);
+    for r in refs {
+        body.extend_from_slice(r);
+    }
+    uvarint(&mut body, 0); // no chunks
+    let mut e = Vec::new();
+    uvarint(&mut e, body.len() as u64);
+    e.extend_from_slice(&body);
+    e.extend_from_slice(&crc32c(&body).to_be_bytes());
+    e
+}
+
+#[test]
+fn series_label_refs_of_every_length_decode_alike() {
+    let minimal = |v: u64| {
+        let mut b = Vec::new();
+        uvarint(&mut b, v);
+        b
+    };
+    // Minimal encodings of 1 to 5 bytes, and longer non-minimal ones
+    // (Go's Uvarint accepts them; the tight path hands them over).
+    let cases: Vec<(Vec<u8>, u32)> = vec![
+        (minimal(0), 0),
+        (minimal(127), 127),
+        (minimal(128), 128),
+        (minimal(16_383), 16_383),
+        (minimal(16_384), 16_384),
+        (minimal((1 << 21) - 1), (1 << 21) - 1),
+        (minimal(1 << 21), 1 << 21),
+        (minimal(u64::from(u32::MAX)), u32::MAX),
+        (vec![0x85, 0x00], 5),
+        (vec![0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 0),
+    ];
+    for (a, va) in &cases {
+        for (b, vb) in &cases {
+            let e = entry_with_refs(&[a.clone(), b.clone(), b.clone(), a.clone()]);
+            let mut out = series::SeriesEntry::default();
+            series::decode_series_into(&e, 0, 2, &mut out).unwrap();
+            assert_eq!(out.labels, vec![(*va, *vb), (*vb, *va)]);
+            assert_eq!(out.encoded_len, e.len() as u64);
+        }
+    }
+    // A ref beyond 32 bits is an error at its offset, as before.
+    let e = entry_with_refs(&[minimal(1), minimal(1 << 32)]);
+    let mut out = series::SeriesEntry::default();
+    let err = series::decode_series_into(&e, 0, 2, &mut out).unwrap_err();
+    assert!(matches!(err, DecodeError::Varint { offset: 3 }), "{err:?}");
+    // Cut inside a ref: the CRC no longer covers it, so build the cut body.
+    let e = entry_with_refs(&[minimal(1), vec![0x80, 0x80]]);
+    let err = series::decode_series_into(&e, 0, 2, &mut out).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DecodeError::UnexpectedEof { .. } | DecodeError::Varint { .. }
+        ),
+        "{err:?}"
+    );
+}
