@@ -1,5 +1,6 @@
-//! XOR chunk data (the bytes after the encoding byte): the fast iterator and
-//! the generic one must agree, and neither may panic.
+//! XOR chunk data (the bytes after the encoding byte): the fast iterator,
+//! the generic one and the time scan `verify` uses must agree, and none may
+//! panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,4 +23,19 @@ fuzz_target!(|data: &[u8]| {
         })
         .collect();
     assert_eq!(fast, slow);
+    // The time scan: count, first, last, first unordered, error.
+    let Ok(mut it) = XorIter::new(data, 0) else {
+        return;
+    };
+    let (scan, err) = it.scan_times();
+    let times: Vec<i64> = fast.iter().filter_map(|r| r.as_ref().ok().map(|s| s.0)).collect();
+    assert_eq!(scan.count, times.len() as u64);
+    assert_eq!(scan.first, times.first().copied());
+    assert_eq!(scan.last, times.last().copied());
+    let unordered = times
+        .windows(2)
+        .position(|w| w[1] <= w[0])
+        .map(|i| ((i + 1) as u64, times[i + 1], times[i]));
+    assert_eq!(scan.unordered, unordered);
+    assert_eq!(err, fast.last().and_then(|r| r.as_ref().err().cloned()));
 });

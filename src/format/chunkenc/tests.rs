@@ -449,6 +449,17 @@ fn delta_strategy() -> impl Strategy<Value = i64> {
     ]
 }
 
+/// Samples from a first time and (delta, value bits) rows.
+fn accumulate(t0: i64, rows: &[(i64, u64)]) -> Vec<(i64, u64)> {
+    let mut t = t0;
+    rows.iter()
+        .map(|(d, v)| {
+            t = t.wrapping_add(*d);
+            (t, *v)
+        })
+        .collect()
+}
+
 proptest! {
     // No regression files outside this module: failures found once are kept
     // as unit tests below (`proptest_regressions`).
@@ -459,14 +470,7 @@ proptest! {
         t0 in any::<i64>(),
         rows in proptest::collection::vec((delta_strategy(), value_strategy()), 0..300),
     ) {
-        let mut t = t0;
-        let series: Vec<(i64, u64)> = rows
-            .iter()
-            .map(|(d, v)| {
-                t = t.wrapping_add(*d);
-                (t, *v)
-            })
-            .collect();
+        let series = accumulate(t0, &rows);
         let data = encode_xor(&series);
         let got: Vec<(i64, u64)> = XorIter::new(&data, 0)
             .unwrap()
@@ -498,14 +502,7 @@ proptest! {
         cut in any::<u16>(),
         skip in 0usize..4,
     ) {
-        let mut t = t0;
-        let series: Vec<(i64, u64)> = rows
-            .iter()
-            .map(|(d, v)| {
-                t = t.wrapping_add(*d);
-                (t, *v)
-            })
-            .collect();
+        let series = accumulate(t0, &rows);
         let mut data = encode_xor(&series);
         // Sometimes cut short, so that the scan meets damage.
         if cut % 3 == 0 && data.len() > 2 {
