@@ -20,6 +20,7 @@
 pub mod causes;
 pub mod model;
 pub mod snapshot;
+pub mod version;
 pub mod wal;
 pub(crate) mod walread;
 

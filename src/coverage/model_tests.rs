@@ -1,0 +1,100 @@
+//! Tests of the loss-window calculator (`model.rs`).
+use super::*;
+
+const H: i64 = 3_600_000;
+const M: i64 = MINUTE;
+// A day on an even UTC hour, far from the epoch.
+const DAY: i64 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+
+fn seed(rw: Option<i64>, snap: i64, up: i64) -> ModelOutput {
+    // Blocks every 2 h on even hours; head min 00:00; C_snap = snapshot.
+    let mut inp = ModelInput::new(2 * H, snap, DAY, snap);
+    inp.series = Some(100_000);
+    inp.rw_start = rw;
+    inp.slave_up = Some(up);
+    compute(&inp)
+}
+
+#[test]
+fn truncations_on_odd_hours() {
+    let t = truncation_times(DAY, 2 * H, 0, DAY, 3);
+    assert_eq!(t, vec![DAY + H, DAY + 3 * H, DAY + 5 * H]);
+    // Unaligned fresh start at 00:30: first block written at 03:30, then 05:00.
+    let t = truncation_times(DAY + 30 * M, 2 * H, 0, DAY, 2);
+    assert_eq!(t, vec![DAY + 3 * H + 30 * M, DAY + 5 * H]);
+    // A head min a few seconds past the grid is sample phase, not a fresh start.
+    let t = truncation_times(DAY + 1_000, 2 * H, 0, DAY, 1);
+    assert_eq!(t, vec![DAY + H]);
+    let t = truncation_times(DAY, 2 * H, 0, DAY + 90 * M, 2);
+    assert_eq!(t, vec![DAY + 3 * H, DAY + 5 * H]);
+}
+
+/// The seed's question: "blocks every 2h; snapshot at 1h55m; slave up at
+/// 2h01m — lost 5 minutes?" (LOSS-MODEL.md §2.7).
+#[test]
+fn seed_question_snapshot_1h55_slave_2h01() {
+    // A: remote write added at 02:50, snapshot at 02:55, slave up at 03:01.
+    let out = seed(
+        Some(DAY + 2 * H + 50 * M),
+        DAY + 2 * H + 55 * M,
+        DAY + 3 * H + M,
+    );
+    assert!(
+        out.loss_windows
+            .iter()
+            .all(|w| w.certainty == Certainty::Bound && w.to - w.from < 20 * SECOND),
+        "{:#?}",
+        out.loss_windows
+    );
+    // The 03:00 truncation is survived (10 min < R/2); 05:00 overtakes.
+    assert_eq!(out.deadline.at, DAY + 5 * H);
+    assert!(out.verdict.unwrap().starts_with("No real loss"));
+
+    // B: remote write added only when the slave is up: ≈ 6 min lost, not 5.
+    let out = seed(Some(DAY + 3 * H + M), DAY + 2 * H + 55 * M, DAY + 3 * H + M);
+    let l1: Vec<_> = out
+        .loss_windows
+        .iter()
+        .filter(|w| w.cause == Cause::L1)
+        .collect();
+    assert_eq!(l1.len(), 1);
+    assert_eq!(
+        (l1[0].from, l1[0].to),
+        (DAY + 2 * H + 55 * M, DAY + 3 * H + M)
+    );
+
+    // D: "1h55m" on the 2 h grid: snapshot 01:55, remote write 01:50,
+    // slave 02:01. No compaction at 02:00; 03:00 is 70 min away: deadline.
+    let out = seed(Some(DAY + H + 50 * M), DAY + H + 55 * M, DAY + 2 * H + M);
+    assert_eq!(out.deadline.at, DAY + 3 * H);
+    assert!(
+        out.loss_windows
+            .iter()
+            .all(|w| w.certainty == Certainty::Bound)
+    );
+
+    // E: remote write since 00:30: the 03:00 truncation overtakes (2h30 > 1h)
+    // before the slave is up at 03:01: about 7 minutes lost.
+    let out = seed(Some(DAY + 30 * M), DAY + 2 * H + 55 * M, DAY + 3 * H + M);
+    let l2 = out
+        .loss_windows
+        .iter()
+        .find(|w| w.cause == Cause::L2)
+        .expect("L2");
+    assert_eq!(l2.from, DAY + 2 * H + 55 * M);
+    assert_eq!(l2.to, DAY + 3 * H + M + 20 * SECOND);
+    assert_eq!(out.deadline.at, DAY + 3 * H);
+}
+
+#[test]
+fn skip_head_loses_from_last_block() {
+    // skip_head: C_snap = B_last = 00:00; remote write from the slave start.
+    let mut inp = ModelInput::new(2 * H, DAY, DAY, DAY + 2 * H + 55 * M);
+    inp.head_included = false;
+    inp.rw_start = Some(DAY + 3 * H + M);
+    inp.slave_up = Some(DAY + 3 * H + M);
+    let out = compute(&inp);
+    let l1 = &out.loss_windows[0];
+    assert_eq!(l1.cause, Cause::L1);
+    assert_eq!(l1.to - l1.from, 3 * H + M);
+}
