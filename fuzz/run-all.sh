@@ -24,6 +24,7 @@ for t in $targets; do
     chunk_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/01M891T624Z2K2QSYVTNJGBBMK/chunks/*) ;;
     wal_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/wal/0* 2>/dev/null | head -1) ;;
     head_chunks) seeds=$(ls ../testdata/prom-2.42-nativehist/data/chunks_head/* 2>/dev/null) ;;
+    http_response) printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' > "corpus/$t/seed-chunked"; seeds= ;;
     *) seeds= ;;
   esac
   i=0; for f in $seeds; do i=$((i+1)); cp "$f" "corpus/$t/seed-$i" 2>/dev/null || true; done

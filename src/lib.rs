@@ -25,5 +25,6 @@ pub mod gofmt;
 pub mod head;
 pub mod layout;
 pub mod list;
+pub mod seed;
 pub mod selector;
 pub mod walinfo;

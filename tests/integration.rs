@@ -15,6 +15,8 @@ mod coverage;
 mod gaps;
 // The seed's procedure with real Prometheus 2.42 servers (about 7 minutes).
 mod realserver;
+// `promsnap seed`: a live Prometheus 2.42 primary seeds a replica that then serves it (about 30 s).
+mod seed;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
 // `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.

@@ -14,6 +14,7 @@ mod coverage;
 mod dump;
 mod gaps;
 mod ls;
+mod seed;
 mod table;
 pub mod time;
 mod verify;
@@ -44,6 +45,8 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
     Copy(copy::CopyArgs),
+    /// Seed a replica from a live primary: snapshot, verify, copy, coverage and deadline.
+    Seed(seed::SeedArgs),
     /// The data-loss window of a snapshot + remote-write replica, from files.
     Coverage(coverage::CoverageArgs),
     /// Per-series holes; with --against, what another directory has and this one has not.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
         Command::Copy(a) => copy::run(a, &mut out),
+        Command::Seed(a) => seed::run(a, &mut out),
         Command::Coverage(a) => coverage::run(a, &mut out),
         Command::Gaps(a) => gaps::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),

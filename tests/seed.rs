@@ -1,0 +1,519 @@
+//! `promsnap seed` against a live Prometheus 2.42 on loopback (short clock:
+//! 1 min blocks, 1 s scrapes), and against fake servers for what a live one
+//! cannot be made to do on demand (a non-Prometheus answer, the
+//! "outside of compacted" snapshot failure).
+//!
+//! The live tests need `prometheus` and `promtool` on the PATH (CI installs
+//! Debian's 2.42); without them they are skipped, and fail under CI=true.
+//! About 30 s of wall time.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::util::{copy_dir, promsnap, testdata};
+
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn tools_available() -> bool {
+    let ok = ["prometheus", "promtool"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prometheus/promtool not installed but CI is set"
+        );
+        eprintln!("seed: prometheus/promtool not on PATH: skipped");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A minimal HTTP/1.1 GET on loopback with 5 s timeouts.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
+    Some((status, body))
+}
+
+/// A running Prometheus, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(base: &Path, name: &str, scrape: bool, data: &Path, extra: &[&str]) -> Server {
+        let port = free_port();
+        let cfg = base.join(format!("{name}.yml"));
+        let text = if scrape {
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
+            )
+        } else {
+            "global:\n  scrape_interval: 1m\n".to_string()
+        };
+        std::fs::write(&cfg, text).unwrap();
+        let log = std::fs::File::create(base.join(format!("{name}.log"))).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.min-block-duration=1m")
+            .arg("--storage.tsdb.max-block-duration=1m")
+            .arg("--storage.tsdb.retention.time=1d")
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn prometheus");
+        let mut s = Server { child, port };
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some((200, _)) = get(port, "/-/ready") {
+                return s;
+            }
+            if let Ok(Some(st)) = s.child.try_wait() {
+                panic!("{name} exited early: {st}");
+            }
+            assert!(Instant::now() < end, "{name} not ready after 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The result vector of an instant query at `t` (Unix s).
+    fn query(&self, q: &str, t: f64) -> Vec<serde_json::Value> {
+        let (st, body) = get(
+            self.port,
+            &format!("/api/v1/query?query={}&time={t:.3}", encode(q)),
+        )
+        .expect("query");
+        assert_eq!(st, 200, "{q}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Percent-encodes a query parameter.
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn seed(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = promsnap(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), v, stderr)
+}
+
+fn block_dirs(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.len() == 26)
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn max_time(block: &Path) -> i64 {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(block.join("meta.json")).unwrap()).unwrap();
+    m["maxTime"].as_i64().unwrap()
+}
+
+fn files_equal(a: &Path, b: &Path) {
+    for e in walkdir(a) {
+        let rel = e.strip_prefix(a).unwrap();
+        assert_eq!(
+            std::fs::read(&e).unwrap(),
+            std::fs::read(b.join(rel)).unwrap(),
+            "{} differs",
+            rel.display()
+        );
+    }
+}
+
+fn walkdir(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walkdir(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+fn steps(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const STEPS: [&str; 6] = ["flags", "snapshot", "locate", "verify", "copy", "coverage"];
+
+/// A primary with an older backfilled block and a scraped head: seed a
+/// replica with the head, start a real Prometheus on it and query both;
+/// then seed another with --skip-head and check what it says was skipped.
+#[test]
+fn seed_live_primary_then_replica_serves_it() {
+    if !tools_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let data = base.join("primary");
+    // A persisted block of about 8 minutes ending 2 to 3 minutes ago,
+    // written by promtool. Its last sample is 1 ms before a minute, so
+    // that its maxTime lies on the 1 min grid as a compacted block's does
+    // (coverage tells the snapshot's head block by a maxTime off the grid).
+    let end = (now_s() - 120) / 60 * 60;
+    let mut om = String::from("# TYPE seed_backfill gauge\n");
+    let times: Vec<i64> = (end - 480..end).step_by(15).collect();
+    for t in &times {
+        om.push_str(&format!("seed_backfill{{job=\"bf\"}} {} {t}\n", t % 97));
+    }
+    om.push_str(&format!("seed_backfill{{job=\"bf\"}} 1 {}.999\n", end - 1));
+    om.push_str("# EOF\n");
+    std::fs::write(base.join("bf.om"), om).unwrap();
+    let st = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(base.join("bf.om"))
+        .arg(&data)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let backfilled = block_dirs(&data);
+    assert_eq!(backfilled.len(), 1);
+    let backfill_end = max_time(&data.join(&backfilled[0]));
+    assert_eq!(backfill_end, end * 1000);
+
+    let primary = Server::start(base, "primary", true, &data, &["--web.enable-admin-api"]);
+    std::thread::sleep(Duration::from_secs(6));
+
+    // With the head; the data dir comes from the primary's flags.
+    let replica = base.join("replica");
+    let (code, v, err) = seed(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        replica.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    let st = steps(&v);
+    assert_eq!(st.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), STEPS);
+    assert!(st.iter().all(|s| s.1 == "ok"), "{st:?}");
+    assert_eq!(v["data_dir_source"], "flags");
+    assert_eq!(v["snapshot"]["skip_head"], false);
+    let snap = PathBuf::from(v["snapshot"]["path"].as_str().unwrap());
+    assert!(snap.starts_with(data.join("snapshots")));
+    // The replica holds exactly the snapshot's blocks, byte for byte, and
+    // our verify finds them sound.
+    let blocks = block_dirs(&snap);
+    assert_eq!(blocks.len(), 2, "backfilled block + head block");
+    assert_eq!(block_dirs(&replica), blocks);
+    for b in &blocks {
+        files_equal(&snap.join(b), &replica.join(b));
+    }
+    assert_eq!(v["verify"]["errors"], 0);
+    assert_eq!(v["copy"]["copied"].as_array().unwrap().len(), 2);
+    let out = promsnap(&["verify", replica.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    // C_snap is the head block's end; the deadline lies after it.
+    let c_snap = v["coverage_end"].as_i64().unwrap();
+    let newest = blocks
+        .iter()
+        .map(|b| max_time(&snap.join(b)))
+        .max()
+        .unwrap();
+    assert_eq!(c_snap, newest);
+    assert_eq!(v["coverage"]["head_included"], true);
+    assert_eq!(
+        v["coverage"]["block_range"], 60_000,
+        "from the primary's flags"
+    );
+    assert!(v["deadline"]["at"].as_i64().unwrap() > c_snap);
+    assert!(v["skipped_head"].is_null());
+    let fill = v["fill_command"].as_str().unwrap();
+    assert_eq!(
+        fill,
+        format!(
+            "promsnap fill {} --from {}",
+            replica.display(),
+            data.canonicalize().unwrap().display()
+        )
+    );
+
+    // A real Prometheus starts on the seed and serves both blocks.
+    let r = Server::start(base, "replica", false, &replica, &[]);
+    let t = times[times.len() / 2];
+    let got = r.query("seed_backfill", t as f64);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["value"][1], (t % 97).to_string());
+    // Every sample up to C_snap, as the primary itself serves it.
+    let at = (c_snap - 1) as f64 / 1000.0;
+    for q in [
+        "count_over_time(up[1h])",
+        "count_over_time(prometheus_tsdb_head_series[1h])",
+        "count({__name__=~\".+\"})",
+    ] {
+        let (mine, theirs) = (r.query(q, at), primary.query(q, at));
+        assert!(!mine.is_empty(), "{q}: nothing served");
+        assert_eq!(mine, theirs, "{q} at {at}: replica vs primary");
+    }
+    drop(r);
+
+    // --skip-head: only the backfilled block; the head's range is named.
+    let replica2 = base.join("replica2");
+    let (code, v, err) = seed(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        replica2.to_str().unwrap(),
+        "--skip-head",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    assert_eq!(v["snapshot"]["skip_head"], true);
+    assert!(v["snapshot"]["fallback"].is_null());
+    let st = steps(&v);
+    assert_eq!(st.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), STEPS);
+    assert_eq!(st[5].1, "warning", "coverage warns of the skipped head");
+    let snap2 = PathBuf::from(v["snapshot"]["path"].as_str().unwrap());
+    let blocks2 = block_dirs(&snap2);
+    assert_eq!(block_dirs(&replica2), blocks2);
+    // The primary may have compacted its head meanwhile (1 min blocks):
+    // C_snap is the newest persisted block's end either way.
+    let c2 = v["coverage_end"].as_i64().unwrap();
+    let newest2 = blocks2
+        .iter()
+        .map(|b| max_time(&snap2.join(b)))
+        .max()
+        .unwrap();
+    assert_eq!(c2, newest2);
+    assert!(c2 >= backfill_end);
+    assert_eq!(v["coverage"]["head_included"], false);
+    let sh = &v["skipped_head"];
+    assert_eq!(sh["from"].as_i64(), Some(c2));
+    // The head held the samples the first seed got (up to c_snap) and more.
+    assert!(sh["to"].as_i64().unwrap() >= c_snap - 1, "{sh}");
+    assert!(sh["head_series"].as_u64().unwrap() > 0);
+    assert!(sh["why"].as_str().unwrap().contains("not in the seed"));
+}
+
+/// The admin API off: a clear error, exit 2, nothing written anywhere.
+#[test]
+fn seed_admin_api_off_writes_nothing() {
+    if !tools_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("primary");
+    let primary = Server::start(tmp.path(), "primary", false, &data, &[]);
+    let replica = tmp.path().join("replica");
+    let (code, _, err) = seed(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        replica.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("admin API is disabled"), "{err}");
+    assert!(err.contains("--web.enable-admin-api"), "{err}");
+    assert!(!replica.exists());
+    assert!(!data.join("snapshots").exists());
+}
+
+/// A fake server on loopback answering each request with `answer(request line)`.
+fn fake_server(answer: impl Fn(&str) -> String + Send + 'static) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let line = req.lines().next().unwrap_or("").to_string();
+            let _ = s.write_all(answer(&line).as_bytes());
+        }
+    });
+    port
+}
+
+fn json_answer(status: u16, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Bad URLs, a refused connection, a server that is not Prometheus: exit 2,
+/// a clear message, nothing written.
+#[test]
+fn seed_bad_primary_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let replica = tmp.path().join("replica");
+    let r = replica.to_str().unwrap();
+    let html = fake_server(|_| {
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<html></html>"
+            .into()
+    });
+    let not_found = fake_server(|_| json_answer(404, "404 page not found"));
+    let refused = free_port();
+    for (url, expect) in [
+        ("127.0.0.1:9090".to_string(), "no http:// scheme"),
+        ("https://127.0.0.1:9090".into(), "https is not supported"),
+        ("http://127.0.0.1:99999".into(), "port must be a number"),
+        (format!("http://127.0.0.1:{refused}"), "refused"),
+        (
+            format!("http://127.0.0.1:{html}"),
+            "not a Prometheus API answer: HTTP 200 (text/html)",
+        ),
+        (
+            format!("http://127.0.0.1:{not_found}"),
+            "not a Prometheus API answer: HTTP 404",
+        ),
+    ] {
+        let (code, _, err) = seed(&["seed", "--from", &url, "--to", r]);
+        assert_eq!(code, Some(2), "{url}: {err}");
+        assert!(err.contains(expect), "{url}: {err}");
+        assert!(!replica.exists(), "{url}: something written");
+    }
+}
+
+/// Prometheus' "found chunk … outside of compacted" failure of a snapshot
+/// with the head (prometheus/prometheus#5105, #5686): seed takes it again
+/// with skip_head and says what that costs. The fake primary serves the
+/// committed 2.42 data directory and its real skip_head snapshot.
+#[test]
+fn seed_falls_back_to_skip_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("primary");
+    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    let d = data.to_str().unwrap().replace('\\', "\\\\");
+    let port = fake_server(move |line| {
+        if line.starts_with("GET /api/v1/status/flags ") {
+            json_answer(
+                200,
+                &format!(r#"{{"status":"success","data":{{"storage.tsdb.path":"{d}"}}}}"#),
+            )
+        } else if line.starts_with("POST /api/v1/admin/tsdb/snapshot?skip_head=true ") {
+            json_answer(
+                200,
+                r#"{"status":"success","data":{"name":"20261125T091235Z-7531d0e39246db15"}}"#,
+            )
+        } else if line.starts_with("POST /api/v1/admin/tsdb/snapshot ") {
+            json_answer(
+                500,
+                r#"{"status":"error","errorType":"internal","error":"create snapshot: snapshot head block: populate block: found chunk with minTime: 1795597680123 maxTime: 1795597799510 outside of compacted minTime: 1795597680000 maxTime: 1795597740000"}"#,
+            )
+        } else if line.starts_with("GET /api/v1/status/tsdb ") {
+            json_answer(
+                200,
+                r#"{"status":"success","data":{"headStats":{"numSeries":916,"chunkCount":1832,"minTime":1795597680123,"maxTime":1795597954510}}}"#,
+            )
+        } else {
+            json_answer(404, "404 page not found")
+        }
+    });
+    let replica = tmp.path().join("replica");
+    let (code, v, err) = seed(&[
+        "seed",
+        "--from",
+        &format!("http://127.0.0.1:{port}"),
+        "--to",
+        replica.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    assert_eq!(v["snapshot"]["skip_head"], true);
+    let fb = v["snapshot"]["fallback"].as_str().unwrap();
+    assert!(
+        fb.contains("outside of compacted") && fb.contains("5686"),
+        "{fb}"
+    );
+    assert_eq!(
+        steps(&v)[1],
+        ("snapshot".to_string(), "warning".to_string())
+    );
+    let snap = data.join("snapshots/20261125T091235Z-7531d0e39246db15");
+    assert_eq!(block_dirs(&replica), block_dirs(&snap));
+    let c = v["coverage_end"].as_i64().unwrap();
+    let newest = block_dirs(&snap)
+        .iter()
+        .map(|b| max_time(&snap.join(b)))
+        .max()
+        .unwrap();
+    assert_eq!(c, newest);
+    assert_eq!(v["skipped_head"]["from"].as_i64(), Some(c));
+    assert_eq!(v["skipped_head"]["to"].as_i64(), Some(1_795_597_954_510));
+    assert_eq!(v["skipped_head"]["head_series"].as_u64(), Some(916));
+}
