@@ -9,7 +9,6 @@
 //! - [`block`], [`layout`]: opening block, data and snapshot directories
 //!   (memory-mapped, read-only).
 //! - [`dump`], [`list`]: what `promsnap dump` and `promsnap ls` print.
-#![deny(missing_docs)]
 
 pub mod analyze;
 pub mod block;
