@@ -65,19 +65,28 @@ impl FileBytes {
 
 /// Maps `path` read-only.
 ///
-/// Contract: the file must not be truncated while mapped (another process
-/// shrinking it would raise SIGBUS). promsnap maps block files, immutable
-/// once their directory has its final name, and `chunks_head/` files, which
-/// Prometheus maps itself and only appends to or deletes, never shrinks in
-/// place. WAL segments are read with plain reads in 1 MiB windows instead
-/// (as fast here, and no mapping of the segment a live server writes).
-pub fn map_file(path: &Path) -> Result<FileBytes> {
+/// Crate-private: safe to call only under the contract below, which the
+/// type system cannot check, so it is not offered to other crates.
+///
+/// # Safety
+///
+/// The file must not be truncated (or rewritten in place) while the map
+/// lives: another process shrinking it would raise SIGBUS on the next read
+/// of a page past the new end, and rewriting it would change bytes behind
+/// a `&[u8]`. Every caller maps only files that keep this contract: block
+/// files, immutable once their directory has its final name, and
+/// `chunks_head/` files, which Prometheus maps itself and only appends to
+/// or deletes, never shrinks in place. WAL segments are read with plain
+/// reads in 1 MiB windows instead (as fast here, and no mapping of the
+/// segment a live server writes).
+pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len == 0 {
         return Ok(FileBytes::Owned(Vec::new()));
     }
-    // SAFETY: read-only mapping of an immutable block file; see the contract above.
+    // SAFETY: read-only mapping of a file the caller guarantees is not
+    // truncated or rewritten while mapped (the `# Safety` section above).
     let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
     #[cfg(unix)]
     {
