@@ -5,10 +5,12 @@
 //! file for writing. The system calls themselves are the safe wrappers of
 //! [`crate::fileutil`]; this module makes no libc call of its own.
 //!
-//! # Test hooks
+//! # Test hooks (cargo feature `failpoints`)
 //!
-//! Two environment variables exist only so the kill tests can land a SIGKILL
-//! at chosen places; they are not part of the interface:
+//! Built only with the `failpoints` feature (which `cargo test` enables
+//! through the crate's dev-dependency on itself; no user build has it), two
+//! environment variables let the kill tests land a SIGKILL at chosen places;
+//! they are not part of the interface:
 //!
 //! - `PROMSNAP_TEST_THROTTLE_US=N`: copy in 64 KiB pieces and sleep `N` µs
 //!   after each, so a kill lands mid-file.
@@ -21,6 +23,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+#[cfg(feature = "failpoints")]
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,7 +37,18 @@ const COMPARED_PIECE: usize = 256 << 10;
 /// Piece size while throttled by the test hook.
 const THROTTLED_PIECE: usize = 64 << 10;
 
+/// Without the test hooks: never throttled.
+#[cfg(not(feature = "failpoints"))]
+fn throttle_us() -> u64 {
+    0
+}
+
+/// Without the test hooks: never pauses.
+#[cfg(not(feature = "failpoints"))]
+pub fn test_pause(_point: &str, _ulid: &str) {}
+
 /// Microseconds to sleep after each piece (`PROMSNAP_TEST_THROTTLE_US`).
+#[cfg(feature = "failpoints")]
 fn throttle_us() -> u64 {
     static T: OnceLock<u64> = OnceLock::new();
     *T.get_or_init(|| {
@@ -46,6 +60,7 @@ fn throttle_us() -> u64 {
 }
 
 /// Sleeps at `point` if `PROMSNAP_TEST_PAUSE_AT` names it (test hook).
+#[cfg(feature = "failpoints")]
 pub fn test_pause(point: &str, ulid: &str) {
     static P: OnceLock<Vec<String>> = OnceLock::new();
     let points = P.get_or_init(|| {

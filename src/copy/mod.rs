@@ -46,8 +46,9 @@
 //!
 //! # Test hooks
 //!
-//! Two environment variables exist only so that the kill tests
-//! (`tests/copy.rs`) can land a SIGKILL where they want; they are not an
+//! Only in builds with the cargo feature `failpoints` (on under `cargo test`,
+//! off otherwise), two environment variables let the kill tests
+//! (`tests/copy.rs`) land a SIGKILL where they want; they are not an
 //! interface:
 //!
 //! - `PROMSNAP_TEST_THROTTLE_US=N`: copy in 64 KiB pieces and sleep `N` µs
