@@ -19,8 +19,8 @@ need promtool "apt-get install -y prometheus"
 need hyperfine "apt-get install -y hyperfine"
 python3 -c 'import pypdu, numpy' 2>/dev/null || pip install -q pypdu numpy
 
-# Data: the shared script builds it with the real promtool when missing.
-make_data=${MAKE_BENCH_DATA:-$root/../shared/bench/make-bench-data.sh}
+# Data: bench/make-bench-data.sh builds it with the real promtool when missing.
+make_data=${MAKE_BENCH_DATA:-$root/bench/make-bench-data.sh}
 for which in 100k 1m wal; do
   case $which in 100k) d=bench-100k ;; 1m) d=bench-1m ;; wal) d=wal-12m ;; esac
   [ -d "$data/$d" ] || bash "$make_data" "$data" "$which"

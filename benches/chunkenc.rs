@@ -1,8 +1,9 @@
 //! Chunk decoding speed over real chunks: XOR (the `XorIter` fast path and
 //! the generic `samples` iterator) and native histograms.
 //!
-//! Input: every chunk of the block chunk files under `../shared/fixtures`
-//! (or `$CHUNKENC_FIXTURES`) when present, else the 13 chunks of
+//! Input: every chunk of the block chunk files under `$CHUNKENC_FIXTURES`
+//! (default `../shared/fixtures`, an optional data set outside the
+//! repository) when present, else the 13 chunks of
 //! `testdata/chunkenc/chunks.bin`. Throughput is reported per sample, so
 //! criterion's "time per element" is the ns/sample figure.
 

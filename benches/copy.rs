@@ -3,7 +3,7 @@
 //! and `--link`.
 //!
 //! ```sh
-//! ../shared/bench/make-bench-data.sh /tmp/bench 1m
+//! bench/make-bench-data.sh /tmp/bench 1m
 //! cargo bench --bench copy -- /tmp/bench/bench-1m /tmp/bench/work 3
 //! ```
 //! WORK should be on SRC's filesystem so that `--link` can link. The page

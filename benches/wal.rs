@@ -2,7 +2,7 @@
 //!
 //! Input: the segment named by `PROMSNAP_BENCH_WAL`, else the real 128 MiB
 //! segment `bench/data/wal-12m/storage/wal/00000000` made by
-//! `../shared/bench/make-bench-data.sh bench/data wal` (promtool 2.42
+//! `bench/make-bench-data.sh bench/data wal` (promtool 2.42
 //! `tsdb bench write`), else the small segments in `testdata/wal/`.
 //!
 //! `cargo bench --bench wal`; throughput is per core (single-threaded).

@@ -1,7 +1,7 @@
 //! [`plan`]: what `copy` will do, decided from what is on disk before
 //! anything is written. Every hazard of dropping blocks into a Prometheus
 //! data directory is checked here (the facts are Prometheus' own rules, see
-//! FORMAT.md §1.3 and §8: parents deletion, `deletable`, time retention
+//! docs/FORMAT.md §1.3 and §8: parents deletion, `deletable`, time retention
 //! relative to the newest block, size retention counted newest block first,
 //! the head's `minValidTime`, vertical compaction of overlapping blocks).
 

@@ -1,5 +1,5 @@
 //! Time and size retention as Prometheus applies them to a data directory
-//! (FORMAT.md §8): which copied blocks it would delete at once (refused) and
+//! (docs/FORMAT.md §8): which copied blocks it would delete at once (refused) and
 //! which target blocks the copy pushes out (noticed).
 
 use std::path::Path;

@@ -136,7 +136,7 @@ pub fn crc(bytes: &[u8]) -> u32 {
 mod tests {
     use super::*;
 
-    /// The worked XOR record of FORMAT.md §3.8.
+    /// The worked XOR record of docs/FORMAT.md §3.8.
     #[rustfmt::skip]
     const RECORD: &[u8] = &[
         0x1d,                   // data_len 29

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! `varint` is zigzag (Go `PutVarint`); in V1 records every row, including
-//! the first, carries deltas relative to the first sample (FORMAT.md §11.1).
+//! the first, carries deltas relative to the first sample (docs/FORMAT.md §11.1).
 //! Histogram spans are stored `(varint offset, uvarint length)` here, the
 //! other way round from chunks. The ST marker is 0 = no start time, 1 = same
 //! as the previous sample, anything else = explicit (as Prometheus reads it).

@@ -643,7 +643,7 @@ mod tests;
 /// Per-core throughput, measured in CPU time of this thread (so it holds on a
 /// busy machine): `cargo test --release --lib -- --ignored --nocapture throughput`.
 /// Input: `PROMSNAP_BENCH_WAL` (a segment), else the bench segment made by
-/// `../shared/bench/make-bench-data.sh bench/data wal`, else testdata; an
+/// `bench/make-bench-data.sh bench/data wal`, else testdata; an
 /// uncompressed input is also measured re-compressed with snappy record by record.
 #[cfg(test)]
 mod throughput;

@@ -2,7 +2,7 @@
 //! integer codes built on it (`varbit_int`, `varbit_uint`, Gorilla XOR).
 //!
 //! The first bit of the stream is bit 7 of its first byte; an n-bit field is
-//! stored most-significant bit first (FORMAT.md §0, §3.7).
+//! stored most-significant bit first (docs/FORMAT.md §0, §3.7).
 //!
 //! The reader keeps up to 64 unread bits in a register, left-aligned. A refill
 //! loads eight bytes at once while at least eight remain, so the hot loops of
@@ -299,7 +299,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// `varbit_int`: prefix of up to 8 bits, then a payload whose n-bit
-    /// pattern `u` means `u - 2^n` when `u > 2^(n-1)` (FORMAT.md §3.7).
+    /// pattern `u` means `u - 2^n` when `u > 2^(n-1)` (docs/FORMAT.md §3.7).
     #[inline]
     pub(crate) fn read_varbit_int(&mut self) -> Bits<i64> {
         let prefix = self.varbit_prefix()?;
@@ -346,7 +346,7 @@ impl<'a> BitReader<'a> {
         self.nbits -= n;
     }
 
-    /// Gorilla value XOR (FORMAT.md §3.7 `varbit_xor`): updates `value`
+    /// Gorilla value XOR (docs/FORMAT.md §3.7 `varbit_xor`): updates `value`
     /// (bit pattern), `leading` and `trailing` in place.
     #[inline(always)]
     pub(crate) fn read_xor(
@@ -432,7 +432,7 @@ impl<'a> BitReader<'a> {
 }
 
 /// Interprets the low `sz` bits of `bits` with the asymmetric rule of
-/// FORMAT.md §3.7: values above `2^(sz-1)` are negative.
+/// docs/FORMAT.md §3.7: values above `2^(sz-1)` are negative.
 #[inline(always)]
 pub(crate) fn sign_extend_asym(bits: u64, sz: u32) -> i64 {
     if bits > (1u64 << (sz - 1)) {

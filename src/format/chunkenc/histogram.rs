@@ -26,7 +26,7 @@
 //! ```
 //!
 //! Integer bucket values are deltas between neighbouring buckets; this module
-//! returns absolute counts. See FORMAT.md §3.9, §3.10, §3.12.
+//! returns absolute counts. See docs/FORMAT.md §3.9, §3.10, §3.12.
 //!
 //! Decoding follows Prometheus's iterator: the schema, span lengths and span
 //! offsets are truncated to 32 bits as Go does; a schema outside `-9..=52`

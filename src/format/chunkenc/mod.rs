@@ -21,7 +21,7 @@
 //! offsets: callers pass `base_offset`, the file offset of `data[0]`; an error
 //! inside the bit stream names the byte that holds the failing bit.
 //!
-//! Facts: FORMAT.md §3, Prometheus `tsdb/chunkenc/*.go` and
+//! Facts: docs/FORMAT.md §3, Prometheus `tsdb/chunkenc/*.go` and
 //! `model/histogram/*.go`.
 
 mod bounds;

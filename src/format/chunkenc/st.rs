@@ -1,5 +1,5 @@
 //! Start-timestamp (ST) fields of the XOR2, HistogramST and FloatHistogramST
-//! encodings (FORMAT.md §3.11, §3.12).
+//! encodings (docs/FORMAT.md §3.11, §3.12).
 //!
 //! ```text
 //! ST header byte: bit 7 = first_st_known, bits 6-0 = st_changed_on

@@ -1,4 +1,4 @@
-//! A test-only encoder for every chunk encoding, written from FORMAT.md §3 (not
+//! A test-only encoder for every chunk encoding, written from docs/FORMAT.md §3 (not
 //! from Prometheus's appenders): it makes streams for round-trip tests of the
 //! decoders, including XOR2 and the ST encodings for which no real data exists.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -97,7 +97,7 @@ impl BitWriter {
     }
 }
 
-/// FORMAT.md §3.7: `-(2^(n-1) - 1) <= x <= 2^(n-1)`.
+/// docs/FORMAT.md §3.7: `-(2^(n-1) - 1) <= x <= 2^(n-1)`.
 pub(crate) fn bit_range(x: i64, n: u32) -> bool {
     let h = 1i64 << (n - 1);
     -(h - 1) <= x && x <= h

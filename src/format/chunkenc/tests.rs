@@ -1,4 +1,4 @@
-//! Unit tests over hand-annotated byte strings (FORMAT.md worked examples and
+//! Unit tests over hand-annotated byte strings (docs/FORMAT.md worked examples and
 //! hand-built streams), real chunks from Prometheus 2.42, and round trips
 //! through a tiny test-only XOR encoder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -16,7 +16,7 @@ fn collect(enc: Encoding, data: &[u8]) -> Vec<Sample> {
 
 #[test]
 fn xor_worked_example() {
-    // FORMAT.md §3.8.
+    // docs/FORMAT.md §3.8.
     #[rustfmt::skip]
     let data = [
         0x00, 0x05,                                     // num_samples 5
@@ -45,7 +45,7 @@ fn xor_worked_example() {
     let s = collect(Encoding::Xor, &data);
     assert_eq!(s[4].value, Value::Float(3.5));
     assert_eq!(s[4].st, 0);
-    // The record's CRC from FORMAT.md covers the encoding byte + data.
+    // The record's CRC from docs/FORMAT.md covers the encoding byte + data.
     let mut rec = vec![1u8];
     rec.extend_from_slice(&data);
     assert_eq!(crate::format::decode::crc32c(&rec), 0x878B_550E);
@@ -53,7 +53,7 @@ fn xor_worked_example() {
 
 #[test]
 fn histogram_worked_example() {
-    // FORMAT.md §3.9: t=1000, count 3, zero count 1, sum 5, schema 0,
+    // docs/FORMAT.md §3.9: t=1000, count 3, zero count 1, sum 5, schema 0,
     // threshold 2^-128, one positive span {0, 2}, buckets [1, 1].
     let data = [
         0x00, 0x01, 0x00, 0x74, 0x46, 0x47, 0x8f, 0xa2, 0x71, 0x40, 0x14, 0, 0, 0, 0, 0, 0, 0x88,

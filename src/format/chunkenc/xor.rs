@@ -9,7 +9,7 @@
 //! padding to a byte (and, from writers < 3.0, possibly one more zero byte)
 //! ```
 //!
-//! See FORMAT.md §3.8. Deltas accumulate with wrapping arithmetic, as Go's
+//! See docs/FORMAT.md §3.8. Deltas accumulate with wrapping arithmetic, as Go's
 //! two's-complement arithmetic does.
 
 use super::bstream::{BitReader, Bits, sign_extend_asym};

@@ -1,6 +1,6 @@
 //! XOR2 float chunks (encoding 4, Prometheus >= 3.11): XOR with a joint
 //! timestamp/value control code, explicit stale markers and optional start
-//! timestamps (FORMAT.md §3.11).
+//! timestamps (docs/FORMAT.md §3.11).
 //!
 //! ```text
 //! bytes 0-1   BE16 num_samples

@@ -125,7 +125,7 @@ fn types_and_names() {
 
 #[test]
 fn samples_v1_format_md_example() {
-    // FORMAT.md §5.5: refs 1,2; t=1700000000000; 1.0, 0.5.
+    // docs/FORMAT.md §5.5: refs 1,2; t=1700000000000; 1.0, 0.5.
     let rec: Vec<u8> = vec![
         0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 0x00, 0x00, 0x00, 0x3f,
         0xf0, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0,

@@ -83,7 +83,7 @@ fn payload(i: usize, len: usize) -> Vec<u8> {
 
 #[test]
 fn format_md_example_fragment() {
-    // FORMAT.md §5.2: an uncompressed Series record for ref 1,
+    // docs/FORMAT.md §5.2: an uncompressed Series record for ref 1,
     // labels __name__="up", job="a".
     let seg: Vec<u8> = vec![
         0x01, 0x00, 0x1c, 0xe2, 0x13, 0x77, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
