@@ -9,6 +9,9 @@
 //! - [`block`], [`layout`]: opening block, data and snapshot directories
 //!   (memory-mapped, read-only).
 //! - [`dump`], [`list`]: what `promsnap dump` and `promsnap ls` print.
+//! - [`write`]: the block writer (chunks, index, meta.json, tombstones) whose
+//!   blocks promtool and Prometheus 2.42 read; [`fill`] uses it to write
+//!   into a replica the samples it lacks.
 #![deny(missing_docs)]
 
 pub mod analyze;
