@@ -145,6 +145,13 @@ struct Window {
     samples: u64,
 }
 
+fn stream_borrowed(labels: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect()
+}
+
 /// Usage errors on the pair of directories, before anything is read.
 fn check_paths(target: &Path, source: &Path) -> Result<(PathBuf, PathBuf)> {
     let t = target.canonicalize().map_err(|e| Error::io(target, e))?;
@@ -293,6 +300,16 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
             }
             let write = missing.get(..split).unwrap_or(&[]);
             if write.is_empty() {
+                continue;
+            }
+            // A label set Prometheus could not have written (no labels, an
+            // empty name or value): skipped and named.
+            if labels.is_empty() || labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
+                let mut l = String::new();
+                crate::dump::format_labels(&mut l, &stream_borrowed(&labels));
+                report.errors.push(format!(
+                    "source: series {l} not written: an empty label name or value"
+                ));
                 continue;
             }
             report.series_added += 1;
