@@ -20,7 +20,10 @@
 //!   promtool's.
 //! - One module per command: [`list`] (`ls`), [`dump`], [`check`]
 //!   (`verify`), [`walinfo`] (`wal`), [`analyze`], [`gaps`], [`coverage`],
-//!   [`copy`], [`seed`].
+//!   [`copy`], [`seed`], [`fill`].
+//! - [`write`]: the block writer (chunks, index, meta.json, tombstones) whose
+//!   blocks promtool and Prometheus 2.42 read; [`fill`] uses it to write
+//!   into a replica the samples it lacks.
 //!
 //! The library never prints and never names a command-line flag; the
 //! `promsnap` binary is a thin layer over it.
@@ -97,6 +100,7 @@ pub mod coverage;
 pub mod dump;
 pub mod error;
 pub mod fileutil;
+pub mod fill;
 pub mod format;
 pub mod gaps;
 pub mod gofmt;
@@ -106,3 +110,4 @@ pub mod list;
 pub mod seed;
 pub mod selector;
 pub mod walinfo;
+pub mod write;

@@ -25,3 +25,7 @@ mod wal;
 mod robustness;
 // `promsnap analyze` against promtool's `tsdb analyze` output.
 mod analyze;
+// The block writer against promtool and a real Prometheus.
+mod write;
+// `promsnap fill`: promtool, bad input, and a running late replica.
+mod fill;

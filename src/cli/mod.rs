@@ -12,6 +12,7 @@ mod analyze;
 mod copy;
 mod coverage;
 mod dump;
+mod fill;
 mod gaps;
 mod ls;
 mod seed;
@@ -51,6 +52,8 @@ enum Command {
     Coverage(coverage::CoverageArgs),
     /// Per-series holes; with --against, what another directory has and this one has not.
     Gaps(gaps::GapsArgs),
+    /// Write into a replica, as new blocks, the samples another directory has and it lacks.
+    Fill(fill::FillArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     Verify(verify::VerifyArgs),
     /// Summarise the WAL, WBL, checkpoints and head chunk files: per segment records, samples, time range, torn tail.
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Seed(a) => seed::run(a, &mut out),
         Command::Coverage(a) => coverage::run(a, &mut out),
         Command::Gaps(a) => gaps::run(a, &mut out),
+        Command::Fill(a) => fill::run(a, &mut out),
         Command::Verify(a) => verify::run(a, &mut out),
         Command::Wal(a) => wal::run(a, &mut out),
         Command::Analyze(a) => analyze::run(a, &mut out),

@@ -268,6 +268,4 @@ impl Iterator for SampleIter<'_> {
 impl std::iter::FusedIterator for SampleIter<'_> {}
 
 #[cfg(test)]
-mod test_encoder;
-#[cfg(test)]
 mod tests;

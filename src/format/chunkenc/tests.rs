@@ -405,7 +405,7 @@ fn matches_http_api_full() {
 
 // ---- Round trips through the test-only encoder -------------------------------
 
-use super::test_encoder::{HistIn, LayoutIn, encode_hist, encode_xor, encode_xor2};
+use crate::write::encode::{HistIn, LayoutIn, encode_hist, encode_xor, encode_xor2};
 use proptest::prelude::*;
 
 /// A small deterministic generator (xorshift64*), for the histogram cases.
@@ -819,7 +819,7 @@ fn histogram_round_trips() {
 
 /// Packs '0'/'1' characters (other characters ignored) MSB-first.
 fn bits(s: &str) -> Vec<u8> {
-    let mut w = super::test_encoder::BitWriter::default();
+    let mut w = crate::write::encode::BitWriter::default();
     for c in s.chars() {
         match c {
             '0' => w.bit(false),
@@ -863,7 +863,7 @@ fn xor2_hand_built() {
     );
     // The same through the test encoder.
     assert_eq!(
-        super::test_encoder::encode_xor2(&[
+        crate::write::encode::encode_xor2(&[
             (900, 1000, 1.0f64.to_bits()),
             (900, 2000, 1.0f64.to_bits()),
             (1500, 3000, 2.0f64.to_bits()),
@@ -1215,7 +1215,7 @@ fn proptest_regressions() {
             )
         })
         .collect();
-    let enc = super::test_encoder::encode_xor2(&series);
+    let enc = crate::write::encode::encode_xor2(&series);
     assert_eq!(
         samples(Encoding::Xor2, &enc, 0)
             .unwrap()

@@ -1,9 +1,19 @@
-//! A test-only encoder for every chunk encoding, written from docs/FORMAT.md §3 (not
-//! from Prometheus's appenders): it makes streams for round-trip tests of the
-//! decoders, including XOR2 and the ST encodings for which no real data exists.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+//! Chunk encoders for every chunk encoding, written from the format facts
+//! (docs/FORMAT.md §3): the
+//! bit-level mirror of the decoders in [`crate::format::chunkenc`].
+//!
+//! The block writer uses [`encode_xor`] and [`encode_hist`] (encodings 1, 2
+//! and 3, what Prometheus 2.42 writes); the decoder tests also use the
+//! XOR2 and ST encoders, for which no real data exists.
+//!
+//! Callers keep a chunk within what its header can count (≤ 65535 samples,
+//! 14 bits for the ST histograms): the block writer cuts chunks at 120.
+//! Indexing below is by positions the loops just checked (`i >= 1`).
+#![allow(clippy::indexing_slicing)]
 
-use super::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, Encoding, STALE_NAN_BITS, Span};
+use crate::format::chunkenc::{
+    CUSTOM_BUCKETS_SCHEMA, CounterResetHint, Encoding, STALE_NAN_BITS, Span,
+};
 
 /// MSB-first bit writer.
 #[derive(Default)]
@@ -17,16 +27,27 @@ impl BitWriter {
         if self.used == 0 {
             self.bytes.push(0);
         }
-        if b {
-            *self.bytes.last_mut().unwrap() |= 0x80 >> self.used;
+        if b && let Some(last) = self.bytes.last_mut() {
+            *last |= 0x80 >> self.used;
         }
         self.used = (self.used + 1) % 8;
     }
 
     /// The low `n` bits of `v`, most significant first.
     pub(crate) fn bits(&mut self, v: u64, n: u32) {
-        for i in (0..n).rev() {
-            self.bit((v >> i) & 1 == 1);
+        let mut n = n.min(64);
+        while n > 0 {
+            if self.used == 0 {
+                self.bytes.push(0);
+            }
+            let free = 8 - self.used;
+            let take = free.min(n);
+            let part = ((v >> (n - take)) & ((1u64 << take) - 1)) as u8;
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= part << (free - take);
+            }
+            self.used = (self.used + take) % 8;
+            n -= take;
         }
     }
 
@@ -249,6 +270,7 @@ impl StWriter {
 }
 
 /// XOR2 chunk data for `(st, t, v bits)` samples.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn encode_xor2(s: &[(i64, i64, u64)]) -> Vec<u8> {
     let sts: Vec<i64> = s.iter().map(|x| x.0).collect();
     let (mut stw, st_byte) = StWriter::new(&sts);

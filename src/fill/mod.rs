@@ -1,0 +1,420 @@
+//! `promsnap fill`: write into a replica (TARGET) the samples that a source
+//! (SOURCE: the primary's data directory, a snapshot or a copy) has and
+//! TARGET lacks, as new blocks that Prometheus loads at its next block
+//! reload (every minute) and merges with its own.
+//!
+//! Both directories are read as `gaps --against` reads them (every block,
+//! tombstones applied, and the head: `chunks_head/` + WAL), series streaming
+//! by in label order, the two joined by label set. For each SOURCE series,
+//! the samples whose timestamps TARGET does not have are cut along TARGET's
+//! block-range grid (the range inferred from TARGET's blocks as `ls` does,
+//! else SOURCE's, else 2 h) and written, one block per grid window, with
+//! [`crate::write::BlockWriter`]. A block spans `[first, last + 1)` of its
+//! samples, inside one window. Every block is checked with `verify` in its
+//! `*.tmp-for-creation` directory, then renamed into place without replacing
+//! anything. TARGET's own blocks and files are never touched; samples it
+//! has (same series, same timestamp) are never written again, so a second
+//! run adds nothing.
+//!
+//! **What Prometheus 2.42 does with the new blocks.** While running, it
+//! loads them at the next reload and merges overlapping blocks vertically
+//! (queries merge them at once; compaction merges them later). On a
+//! restart it replays its WAL only from the maxTime of its last block by
+//! minTime (`minValidTime`): a new block that became the last one and ends
+//! after the oldest sample of TARGET's head would make Prometheus drop head
+//! samples older than that block's end. So samples at or after the cutoff
+//! `max(maxTime of TARGET's last block, oldest sample of TARGET's head)` are
+//! not written: they are reported as `deferred` (run `fill` again once
+//! TARGET has compacted its head past them).
+//!
+//! Memory: one series per block of each directory, both heads (as
+//! Prometheus holds them), and per window being written the labels and
+//! chunk metas of its series.
+
+pub mod stream;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::check::block::{CheckOptions, verify_block};
+use crate::error::{Error, Result};
+use crate::format::chunkenc::Value;
+use crate::layout::DirKind;
+use crate::list::infer_block_range;
+use crate::selector::Matcher;
+use crate::write::{BlockWriter, UnplacedBlock, WrittenBlock};
+use stream::{Opened, Select};
+
+/// What to fill.
+#[derive(Debug, Clone)]
+pub struct FillOptions {
+    /// Series selectors (union); empty: all series.
+    pub selectors: Vec<Vec<Matcher>>,
+    /// Inclusive lower time bound (ms).
+    pub min_time: i64,
+    /// Inclusive upper time bound (ms).
+    pub max_time: i64,
+    /// Compute and report, write nothing.
+    pub dry_run: bool,
+    /// The block range grid; `None`: inferred.
+    pub block_range: Option<i64>,
+}
+
+impl Default for FillOptions {
+    fn default() -> Self {
+        FillOptions {
+            selectors: Vec::new(),
+            min_time: i64::MIN,
+            max_time: i64::MAX,
+            dry_run: false,
+            block_range: None,
+        }
+    }
+}
+
+/// One grid window with samples added (or to add, on a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct FillRange {
+    /// Window start (ms, on the grid).
+    pub window_start: i64,
+    /// Window end (ms, exclusive).
+    pub window_end: i64,
+    /// The block's minTime: the first sample written (ms).
+    pub min_time: i64,
+    /// The block's maxTime: last sample written + 1 (ms).
+    pub max_time: i64,
+    /// Series with samples added.
+    pub series: u64,
+    /// Samples added.
+    pub samples: u64,
+    /// The block written (`None` on a dry run).
+    pub block: Option<String>,
+}
+
+/// Samples not written because they lie at or after the cutoff.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Deferred {
+    /// The cutoff (ms): the oldest sample of TARGET's head, or its last
+    /// block's maxTime if later.
+    pub cutoff: Option<i64>,
+    /// Series with deferred samples.
+    pub series: u64,
+    /// Deferred samples.
+    pub samples: u64,
+    /// Their first time (ms).
+    pub from: Option<i64>,
+    /// Their last time (ms).
+    pub to: Option<i64>,
+}
+
+/// The answer of `fill`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FillReport {
+    /// TARGET.
+    pub target: PathBuf,
+    /// SOURCE.
+    pub source: PathBuf,
+    /// The grid used (ms).
+    pub block_range: i64,
+    /// True if nothing was written.
+    pub dry_run: bool,
+    /// Series read from SOURCE.
+    pub source_series: u64,
+    /// Samples read from SOURCE.
+    pub source_samples: u64,
+    /// Per window, by time.
+    pub ranges: Vec<FillRange>,
+    /// Series with samples added (over all windows; a series counts once).
+    pub series_added: u64,
+    /// Samples added.
+    pub samples_added: u64,
+    /// Samples TARGET lacks that were not written (see the module docs).
+    pub deferred: Deferred,
+    /// What could not be read (damaged chunks of SOURCE, …); each names the
+    /// file and series.
+    pub errors: Vec<String>,
+}
+
+struct Window {
+    writer: Option<BlockWriter>,
+    min: i64,
+    max: i64,
+    series: u64,
+    samples: u64,
+}
+
+fn stream_borrowed(labels: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect()
+}
+
+/// Usage errors on the pair of directories, before anything is read.
+fn check_paths(target: &Path, source: &Path) -> Result<(PathBuf, PathBuf)> {
+    let t = target.canonicalize().map_err(|e| Error::io(target, e))?;
+    let s = source.canonicalize().map_err(|e| Error::io(source, e))?;
+    if t == s {
+        return Err(Error::Usage(format!(
+            "TARGET {} and SOURCE {} are the same directory",
+            target.display(),
+            source.display()
+        )));
+    }
+    if t.starts_with(&s) {
+        return Err(Error::Usage(format!(
+            "TARGET {} is inside SOURCE {}: fill writes into TARGET and never modifies SOURCE",
+            target.display(),
+            source.display()
+        )));
+    }
+    Ok((t, s))
+}
+
+/// Fills TARGET from SOURCE. See the module documentation.
+pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
+    if opts.min_time > opts.max_time {
+        return Err(Error::Usage("--min-time is after --max-time".into()));
+    }
+    if opts.block_range.is_some_and(|r| r <= 0) {
+        return Err(Error::Usage("the block range must be positive".into()));
+    }
+    check_paths(target, source)?;
+    let mine = Opened::open(target)?;
+    if mine.kind != DirKind::Data {
+        return Err(Error::Usage(format!(
+            "TARGET {}: not a Prometheus data directory (it is a {} directory)",
+            target.display(),
+            match mine.kind {
+                DirKind::Block => "block",
+                DirKind::Snapshot => "snapshot",
+                DirKind::Data => "data",
+            }
+        )));
+    }
+    if mine.files.is_empty() && mine.head.is_none() && !target.join("wal").is_dir() {
+        return Err(Error::Usage(format!(
+            "TARGET {}: not a Prometheus data directory (no blocks, no wal/)",
+            target.display()
+        )));
+    }
+    let theirs = Opened::open(source)?;
+    if theirs.files.is_empty() && theirs.head.is_none() {
+        return Err(Error::Usage(format!(
+            "SOURCE {}: no blocks and no head found",
+            source.display()
+        )));
+    }
+    let block_range = opts.block_range.unwrap_or_else(|| {
+        let m: Vec<_> = if mine.metas.is_empty() {
+            theirs.metas.iter().collect()
+        } else {
+            mine.metas.iter().collect()
+        };
+        infer_block_range(&m)
+    });
+    // The cutoff: nothing at or after it is written (see the module docs).
+    let last_max = mine
+        .metas
+        .iter()
+        .max_by_key(|m| m.min_time)
+        .map(|m| m.max_time);
+    let head_min = mine.head.as_ref().and_then(|h| {
+        h.series
+            .iter()
+            .filter_map(|s| s.samples.first().map(|x| x.0))
+            .min()
+    });
+    let cutoff = match (last_max, head_min) {
+        (_, None) => None,
+        (None, Some(h)) => Some(h),
+        (Some(l), Some(h)) => Some(l.max(h)),
+    };
+
+    let sel = Select {
+        selectors: opts.selectors.clone(),
+        from: opts.min_time,
+        to: opts.max_time,
+    };
+    let my_readers = mine.readers(sel.from, sel.to);
+    let their_readers = theirs.readers(sel.from, sel.to);
+    let mut a = stream::series(&my_readers, &mine, &sel).peekable();
+    let b = stream::series(&their_readers, &theirs, &sel);
+
+    let mut report = FillReport {
+        target: target.to_path_buf(),
+        source: source.to_path_buf(),
+        block_range,
+        dry_run: opts.dry_run,
+        source_series: 0,
+        source_samples: 0,
+        ranges: Vec::new(),
+        series_added: 0,
+        samples_added: 0,
+        deferred: Deferred {
+            cutoff,
+            ..Deferred::default()
+        },
+        errors: Vec::new(),
+    };
+    let mut windows: BTreeMap<i64, Window> = BTreeMap::new();
+    let mut missing: Vec<(i64, Value)> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (labels, samples) in b {
+            report.source_series += 1;
+            report.source_samples += samples.len() as u64;
+            // Advance TARGET to this label set.
+            while a.peek().is_some_and(|(l, _)| *l < labels) {
+                a.next();
+            }
+            let have: &[(i64, Value)] = match a.peek() {
+                Some((l, s)) if *l == labels => s,
+                _ => &[],
+            };
+            missing.clear();
+            let mut j = 0usize;
+            for (t, v) in samples {
+                while have.get(j).is_some_and(|x| x.0 < t) {
+                    j += 1;
+                }
+                if have.get(j).is_some_and(|x| x.0 == t) {
+                    continue;
+                }
+                missing.push((t, v));
+            }
+            if missing.is_empty() {
+                continue;
+            }
+            let split = cutoff.map_or(missing.len(), |c| missing.partition_point(|x| x.0 < c));
+            if let Some(rest) = missing.get(split..)
+                && !rest.is_empty()
+            {
+                let d = &mut report.deferred;
+                d.series += 1;
+                d.samples += rest.len() as u64;
+                let (f, l) = (rest.first().map(|x| x.0), rest.last().map(|x| x.0));
+                d.from = d.from.min(f).or(f);
+                d.to = d.to.max(l);
+            }
+            let write = missing.get(..split).unwrap_or(&[]);
+            if write.is_empty() {
+                continue;
+            }
+            // A label set Prometheus could not have written (no labels, an
+            // empty name or value): skipped and named.
+            if labels.is_empty() || labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
+                let mut l = String::new();
+                crate::dump::format_labels(&mut l, &stream_borrowed(&labels));
+                report.errors.push(format!(
+                    "source: series {l} not written: an empty label name or value"
+                ));
+                continue;
+            }
+            report.series_added += 1;
+            let mut i = 0usize;
+            while let Some(&(t0, _)) = write.get(i) {
+                let w0 = t0.div_euclid(block_range) * block_range;
+                let w1 = w0.saturating_add(block_range);
+                let n = write.get(i..).unwrap_or(&[]).partition_point(|x| x.0 < w1);
+                let part = write.get(i..i + n).unwrap_or(&[]);
+                let win = match windows.entry(w0) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        let writer = if opts.dry_run {
+                            None
+                        } else {
+                            Some(BlockWriter::create(target, w0, w1)?)
+                        };
+                        e.insert(Window {
+                            writer,
+                            min: i64::MAX,
+                            max: i64::MIN,
+                            series: 0,
+                            samples: 0,
+                        })
+                    }
+                };
+                if let Some(w) = win.writer.as_mut() {
+                    w.add_series(&labels, part)?;
+                }
+                win.series += 1;
+                win.samples += part.len() as u64;
+                win.min = win.min.min(part.first().map_or(i64::MAX, |x| x.0));
+                win.max = win.max.max(part.last().map_or(i64::MIN, |x| x.0));
+                report.samples_added += part.len() as u64;
+                i += n.max(1);
+            }
+        }
+        Ok(())
+    })();
+    report
+        .errors
+        .extend(mine.errors.borrow().iter().map(|e| format!("target: {e}")));
+    report.errors.extend(
+        theirs
+            .errors
+            .borrow()
+            .iter()
+            .map(|e| format!("source: {e}")),
+    );
+    // On any error the writers are dropped: their tmp dirs are removed.
+    result?;
+
+    // Finish, verify, then place every block; nothing is placed unless all
+    // of them verified.
+    let mut unplaced: Vec<(i64, Window, Option<UnplacedBlock>)> = Vec::new();
+    for (w0, mut win) in windows {
+        let u = match win.writer.take() {
+            Some(w) => w.finish_unplaced_range(win.min, win.max.saturating_add(1))?,
+            None => None,
+        };
+        unplaced.push((w0, win, u));
+    }
+    let opts_check = CheckOptions::default();
+    for (_, _, u) in &unplaced {
+        if let Some(u) = u {
+            let c = verify_block(&u.tmp, &opts_check);
+            if c.findings
+                .iter()
+                .any(|f| f.is_error() && f.code != "meta_ulid_mismatch")
+            {
+                let what: Vec<String> = c
+                    .findings
+                    .iter()
+                    // The name check is for the final directory; the
+                    // block is checked in its temporary one.
+                    .filter(|f| f.is_error() && f.code != "meta_ulid_mismatch")
+                    .map(|f| format!("{} {}: {}", f.code, f.path.display(), f.message))
+                    .collect();
+                let msg = format!(
+                    "a written block failed verification, nothing placed: {}",
+                    what.join("; ")
+                );
+                for (_, _, u) in unplaced {
+                    if let Some(u) = u {
+                        u.discard();
+                    }
+                }
+                return Err(Error::io(target, std::io::Error::other(msg)));
+            }
+        }
+    }
+    for (w0, win, u) in unplaced {
+        let placed: Option<WrittenBlock> = match u {
+            Some(u) => Some(u.place()?),
+            None => None,
+        };
+        report.ranges.push(FillRange {
+            window_start: w0,
+            window_end: w0.saturating_add(block_range),
+            min_time: win.min,
+            max_time: win.max.saturating_add(1),
+            series: win.series,
+            samples: win.samples,
+            block: placed.map(|b| b.ulid),
+        });
+    }
+    Ok(report)
+}

@@ -1,0 +1,107 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::*;
+use crate::format::chunkenc::{self, CounterResetHint, Histogram, STALE_NAN_BITS, Span};
+
+fn decode(c: &EncodedChunk) -> Vec<(i64, Value)> {
+    chunkenc::samples(c.encoding, &c.data, 0)
+        .unwrap()
+        .map(|s| {
+            let s = s.unwrap();
+            (s.t, s.value)
+        })
+        .collect()
+}
+
+fn hist(count: u64, buckets: [i64; 2]) -> Value {
+    Value::Histogram(Box::new(Histogram {
+        counter_reset_hint: CounterResetHint::Unknown,
+        schema: 1,
+        zero_threshold: 1e-128,
+        zero_count: 0,
+        count,
+        sum: count as f64 * 1.5,
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 2,
+        }],
+        negative_spans: Vec::new(),
+        positive_buckets: buckets.to_vec(),
+        negative_buckets: Vec::new(),
+        custom_values: Vec::new(),
+    }))
+}
+
+/// Floats are cut every 120 samples and decode to the same bits (stale
+/// markers included).
+#[test]
+fn floats_cut_at_120_and_round_trip() {
+    let s: Vec<(i64, Value)> = (0..300)
+        .map(|i| {
+            let v = if i == 150 {
+                f64::from_bits(STALE_NAN_BITS)
+            } else {
+                (i as f64).sin()
+            };
+            (i * 15_000 + (i % 3), Value::Float(v))
+        })
+        .collect();
+    let chunks = encode_chunks(&s);
+    assert_eq!(
+        chunks.iter().map(|c| c.samples).collect::<Vec<_>>(),
+        vec![120, 120, 60]
+    );
+    let back: Vec<_> = chunks.iter().flat_map(decode).collect();
+    assert_eq!(back.len(), s.len());
+    for ((t1, v1), (t2, v2)) in s.iter().zip(&back) {
+        assert_eq!(t1, t2);
+        match (v1, v2) {
+            (Value::Float(a), Value::Float(b)) => assert_eq!(a.to_bits(), b.to_bits()),
+            _ => panic!("kind changed"),
+        }
+    }
+}
+
+/// Histograms: a counter reset and a stale marker followed by data cut new
+/// chunks; values come back exactly.
+#[test]
+fn histograms_cut_at_resets_and_after_stale() {
+    let stale = Value::Histogram(Box::new(Histogram::stale()));
+    let s = vec![
+        (1000, hist(3, [1, 2])),
+        (2000, hist(5, [2, 3])),
+        (3000, hist(1, [0, 1])),
+        (4000, stale),
+        (5000, hist(2, [1, 1])),
+        (6000, Value::Float(1.0)),
+    ];
+    let chunks = encode_chunks(&s);
+    assert_eq!(
+        chunks.iter().map(|c| c.samples).collect::<Vec<_>>(),
+        vec![2, 2, 1, 1]
+    );
+    assert_eq!(
+        chunkenc::counter_reset_header(chunks[1].encoding, &chunks[1].data, 0).unwrap(),
+        Some(CounterResetHint::CounterReset)
+    );
+    let back: Vec<_> = chunks.iter().flat_map(decode).collect();
+    for (i, ((t1, v1), (t2, v2))) in s.iter().zip(&back).enumerate() {
+        assert_eq!(t1, t2);
+        assert_eq!(v1.is_stale(), v2.is_stale(), "sample {i}");
+        if let (Value::Histogram(a), Value::Histogram(b)) = (v1, v2)
+            && !a.is_stale()
+        {
+            assert_eq!(a.count, b.count);
+            assert_eq!(a.positive_buckets, b.positive_buckets);
+            assert_eq!(a.positive_spans, b.positive_spans);
+        }
+    }
+}
+
+#[test]
+fn ulids_are_valid_and_distinct() {
+    let a = new_ulid();
+    let b = new_ulid();
+    assert!(crate::format::meta::is_valid_ulid(&a), "{a}");
+    assert_ne!(a, b);
+}
