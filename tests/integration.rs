@@ -23,3 +23,6 @@ mod wal;
 mod robustness;
 // `promsnap analyze` against promtool's `tsdb analyze` output.
 mod analyze;
+// Live and crashed data dirs: a held lock, cut snapshots, and kill -9 of a real
+// Prometheus 2.42 against verify's verdicts (about 4 minutes).
+mod live;

@@ -34,6 +34,14 @@ use crate::walinfo::{self, SegmentReport, TimeRange, WalDirReport, range_of};
 /// `min_valid_time` is the highest `maxTime` of the blocks: Prometheus
 /// ignores head chunks that end before it.
 pub fn verify(layout: &Layout, min_valid_time: Option<i64>) -> Vec<Finding> {
+    verify_live(layout, min_valid_time, false)
+}
+
+/// [`verify`] of a directory a running Prometheus may be writing (`live`):
+/// the newest WAL segment's and head chunk file's unfinished tails are the
+/// writes in progress (info), and files deleted during the read (WAL
+/// truncation, head chunk truncation) are re-resolved, never damage.
+pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     // What WAL replay rebuilds the head from: head chunks Prometheus deletes
     // are lost only where the WAL no longer holds their samples.
@@ -42,7 +50,34 @@ pub fn verify(layout: &Layout, min_valid_time: Option<i64>) -> Vec<Finding> {
         match walinfo::inspect_wal_dir(w) {
             Ok(r) => {
                 wal_time = Some(r.time);
-                out.extend(findings_of_wal_report(&r, false));
+                if r.rereads > 0 {
+                    out.push(Finding::new(
+                        Severity::Info,
+                        "wal_reread",
+                        w,
+                        format!(
+                            "WAL files were deleted while they were read (a truncation by the running Prometheus; the new checkpoint holds their series): the directory was read again {} time(s)",
+                            r.rereads
+                        ),
+                    ));
+                }
+                let mut fs = findings_of_wal_report(&r, false);
+                if live {
+                    for f in &mut fs {
+                        if f.code == "wal_checkpoint_tmp_leftover" {
+                            f.severity = Severity::Info;
+                            f.message = "checkpoint being written by the running Prometheus (a WAL truncation in progress)".into();
+                        }
+                        if f.code == "wal_torn_tail" && f.severity == Severity::Warning {
+                            f.severity = Severity::Info;
+                            f.message = format!(
+                                "the newest segment is being written by the running Prometheus: its last record is not complete yet ({})",
+                                f.message
+                            );
+                        }
+                    }
+                }
+                out.extend(fs);
             }
             Err(e) => out.push(Finding::new(
                 Severity::Error,
@@ -56,7 +91,28 @@ pub fn verify(layout: &Layout, min_valid_time: Option<i64>) -> Vec<Finding> {
         out.extend(verify_wal_dir(w, true));
     }
     if let Some(c) = &layout.chunks_head {
-        out.extend(verify_chunks_head_with_wal(c, min_valid_time, wal_time));
+        let mut fs = verify_chunks_head_with_wal(c, min_valid_time, wal_time);
+        if live {
+            // The newest file is being appended to (through a buffer): a
+            // chunk cut at its end is the write in progress.
+            let newest = walinfo::head_chunk_files(c)
+                .ok()
+                .and_then(|f| f.last().map(|(_, p)| p.clone()));
+            for f in &mut fs {
+                if Some(&f.path) == newest.as_ref()
+                    && f.code != "head_chunk_out_of_order"
+                    && f.code != "head_chunk_bad_magic"
+                {
+                    f.severity = Severity::Info;
+                    f.time_range = None;
+                    f.message = format!(
+                        "the newest head chunk file is being written by the running Prometheus: {}",
+                        f.message
+                    );
+                }
+            }
+        }
+        out.extend(fs);
     }
     out
 }
@@ -490,6 +546,15 @@ pub fn verify_chunks_head_with_wal(
         };
         let bytes = match fs::read(path) {
             Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.push(Finding::new(
+                    Severity::Info,
+                    "head_chunk_file_deleted_during_read",
+                    path,
+                    "head chunk file deleted while it was read (a head truncation by the running Prometheus: its chunks are in a block now)",
+                ));
+                continue;
+            }
             Err(e) => {
                 out.push(Finding::new(
                     Severity::Error,
