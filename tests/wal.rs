@@ -207,6 +207,37 @@ fn cut_middle_segment_mid_record_is_an_error() {
 }
 
 #[test]
+fn cut_middle_segment_loss_starts_at_the_torn_records_samples() {
+    // The repair drops the torn record itself, from its first fragment on:
+    // the samples its bytes before the cut hold are part of the loss.
+    let (_t, dir) = copy(LIVE);
+    let seg = dir.join("wal/00000002");
+    let b = std::fs::read(&seg).unwrap();
+    let mut rr = RecordReader::new(&b);
+    let mut pick = None;
+    while let Some(rec) = rr.next_record() {
+        let rec = rec.unwrap();
+        if rec.data.first() == Some(&2) && rec.end_offset - rec.offset > 400 {
+            let (_, r) = promsnap::format::record::sample_time_range(rec.data, 0).unwrap();
+            pick = Some((rec.offset, rec.end_offset, r.unwrap()));
+            break;
+        }
+    }
+    let (off, end, (lo, _)) = pick.expect("a samples record of 400+ bytes");
+    // Before: what the later records and segments hold starts after it.
+    let cut = (off + (end - off) * 3 / 4) as usize;
+    std::fs::write(&seg, &b[..cut]).unwrap();
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 1);
+    let f = expect(&v, "wal_torn_tail", "error", "wal/00000002", Some(off));
+    let from = f["time_range"][0].as_i64().unwrap();
+    assert!(
+        from <= lo,
+        "loss starts at {from}, the torn record's samples at {lo}"
+    );
+}
+
+#[test]
 fn middle_segment_ending_on_a_whole_record_is_the_shape_a_crash_leaves() {
     // After a crash Prometheus starts a new segment without padding the last
     // one; such a segment ends on a record boundary and is replayed fully.

@@ -313,6 +313,18 @@ fn segment_findings(
         }
         lost_records += l.scan.counts.records;
     }
+    // A torn record that is not the tail of the newest segment (a segment
+    // cut mid-file): the repair drops it too, from its first fragment on,
+    // with the samples its bytes before the cut hold.
+    if let Some(t) = s.scan.torn_offset
+        && !(newest && replayed)
+        && let Ok(bytes) = fs::read(&s.path)
+        && let Some((a, b)) = range_of(walinfo::torn_record_time(&bytes, t))
+    {
+        lost.min_t = Some(lost.min_t.map_or(a, |m| m.min(a)));
+        lost.max_t = Some(lost.max_t.map_or(b, |m| m.max(b)));
+        lost_records += 1;
+    }
     let repair = |offset: u64| {
         let dropped = match (later.first(), later.last()) {
             (Some(f), Some(l)) => format!(
