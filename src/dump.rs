@@ -232,10 +232,10 @@ pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result
 /// we read: a block or WAL file that vanishes, or a block set that changed
 /// during the read, makes us list and read again (up to 8 times); blocks
 /// once opened stay readable (their files are mapped).
-fn open_consistent(
-    path: &Path,
-    opts: &DumpOptions,
-) -> Result<(layout::Layout, Vec<BlockFiles>, Option<Head>, Vec<String>)> {
+/// What [`open_consistent`] returns: layout, opened blocks, head, problems.
+type Opened = (layout::Layout, Vec<BlockFiles>, Option<Head>, Vec<String>);
+
+fn open_consistent(path: &Path, opts: &DumpOptions) -> Result<Opened> {
     let mut attempt = 0;
     loop {
         attempt += 1;

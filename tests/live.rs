@@ -4,7 +4,7 @@
 //! held (as a running Prometheus holds it) and a snapshot cut short.
 //!
 //! Real-server tests (one shared run of a real Prometheus 2.42 on loopback,
-//! 1 s scrapes, 1 m blocks, 3 m retention, 10 MB segments, about 4 minutes):
+//! 1 s scrapes, 1 m blocks, 1 m retention, 10 MB segments, about 4 minutes):
 //! - `kill9_verdicts_match_prometheus_startup`: the server is killed with
 //!   SIGKILL at ≥ 10 moments (random; as soon as a block is being written;
 //!   while a checkpoint is being written; during an admin-API snapshot; right
@@ -441,12 +441,12 @@ fn live_checks(data: &Path, base: &Path, n: usize, out: &mut Vec<LiveCheck>) {
 fn kill_at(k: usize, master: &mut Server, data: &Path, rng: &mut Rng) -> String {
     match k {
         0 => {
-            std::thread::sleep(rng.ms(1_000, 8_000));
+            std::thread::sleep(rng.ms(1_000, 6_000));
             master.kill9();
             "random".into()
         }
         1 => {
-            let caught = poll(Duration::from_secs(40), || {
+            let caught = poll(Duration::from_secs(25), || {
                 list_names(data)
                     .iter()
                     .any(|n| n.ends_with(".tmp-for-creation"))
@@ -456,7 +456,7 @@ fn kill_at(k: usize, master: &mut Server, data: &Path, rng: &mut Rng) -> String 
         }
         2 => {
             let wal = data.join("wal");
-            let caught = poll(Duration::from_secs(40), || {
+            let caught = poll(Duration::from_secs(25), || {
                 list_names(&wal)
                     .iter()
                     .any(|n| n.starts_with("checkpoint.") && n.ends_with(".tmp"))
@@ -483,7 +483,7 @@ fn kill_at(k: usize, master: &mut Server, data: &Path, rng: &mut Rng) -> String 
                     .map(|m| (names.len(), m.len()))
             };
             let before = size();
-            let caught = poll(Duration::from_secs(40), || size() != before);
+            let caught = poll(Duration::from_secs(10), || size() != before);
             master.kill9();
             format!("head chunk flush (caught: {caught})")
         }
@@ -574,40 +574,53 @@ fn shared_run() -> Option<&'static Run> {
         std::fs::create_dir_all(&data).unwrap();
         let port = free_port();
         let check_port = free_port();
-        let master_args = ["--storage.tsdb.retention.time=3m"];
+        let master_args = ["--storage.tsdb.retention.time=1m"];
         let mut master = Server::start(&base, "master", MASTER_CFG, &data, port, &master_args);
         assert!(master.ready(Duration::from_secs(60)), "master did not start");
         let started = Instant::now();
         let mut moments = Vec::new();
         let mut live = Vec::new();
-        let mut blocks: BTreeSet<String> = BTreeSet::new();
-        let mut deleted: BTreeSet<String> = BTreeSet::new();
-        let mut checkpoints: BTreeSet<String> = BTreeSet::new();
-        let mut observe = |data: &Path| {
-            let now: BTreeSet<String> = list_names(data)
-                .into_iter()
-                .filter(|n| n.len() == 26)
-                .collect();
-            for b in &blocks {
-                if !now.contains(b) {
-                    deleted.insert(b.clone());
+        // Watches the master's directory every 50 ms: blocks that appear
+        // (compactions), blocks that go (retention), checkpoints.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let (stop, data) = (stop.clone(), data.clone());
+            std::thread::spawn(move || {
+                let mut blocks: BTreeSet<String> = BTreeSet::new();
+                let mut deleted: BTreeSet<String> = BTreeSet::new();
+                let mut checkpoints: BTreeSet<String> = BTreeSet::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let now: BTreeSet<String> = list_names(&data)
+                        .into_iter()
+                        .filter(|n| n.len() == 26)
+                        .collect();
+                    for b in &blocks {
+                        if !now.contains(b) {
+                            deleted.insert(b.clone());
+                        }
+                    }
+                    blocks.extend(now);
+                    checkpoints.extend(
+                        list_names(&data.join("wal"))
+                            .into_iter()
+                            .filter(|n| n.starts_with("checkpoint."))
+                            .map(|n| n.trim_end_matches(".tmp").to_string()),
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
                 }
-            }
-            blocks.extend(now);
-            checkpoints.extend(
-                list_names(&data.join("wal"))
-                    .into_iter()
-                    .filter(|n| n.starts_with("checkpoint.") && !n.ends_with(".tmp")),
-            );
+                (blocks.len(), deleted.len(), checkpoints.len())
+            })
         };
-        std::thread::sleep(Duration::from_secs(20));
+        std::thread::sleep(Duration::from_secs(10));
         let mut i = 0;
-        while moments.len() < 12 && started.elapsed() < Duration::from_secs(200) {
-            observe(&data);
+        // At least 11 kills, and long enough (≥ 230 s) for several head
+        // compactions, retention deletions and WAL truncations.
+        while (moments.len() < 11 || started.elapsed() < Duration::from_secs(230))
+            && started.elapsed() < Duration::from_secs(300)
+        {
             live_checks(&data, &base, i, &mut live);
             let kind = i % 5;
             let what = kill_at(kind, &mut master, &data, &mut rng);
-            observe(&data);
             let copy = base.join(format!("moment-{i}"));
             copy_dir(&data, &copy);
             let _ = std::fs::remove_file(copy.join("lock"));
@@ -624,24 +637,25 @@ fn shared_run() -> Option<&'static Run> {
             assert!(master.ready(Duration::from_secs(60)), "master did not restart");
             i += 1;
         }
-        observe(&data);
         live_checks(&data, &base, i, &mut live);
         master.stop();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (blocks_seen, blocks_deleted, checkpoints_seen) = watcher.join().unwrap();
         eprintln!(
             "live: {} moments, {} live reads, {} blocks seen, {} deleted, {} checkpoints, {:?}",
             moments.len(),
             live.len(),
-            blocks.len(),
-            deleted.len(),
-            checkpoints.len(),
+            blocks_seen,
+            blocks_deleted,
+            checkpoints_seen,
             started.elapsed()
         );
         Some(Run {
             moments,
             live,
-            blocks_seen: blocks.len(),
-            blocks_deleted: deleted.len(),
-            checkpoints_seen: checkpoints.len(),
+            blocks_seen,
+            blocks_deleted,
+            checkpoints_seen,
         })
     })
     .as_ref()

@@ -112,7 +112,7 @@ pub fn verify_dir_with(
                 Severity::Info,
                 "prometheus_running",
                 root,
-                "a running Prometheus holds this directory's lock: this is a live directory; blocks, WAL segments and head chunk files it deletes during the read are re-resolved, and the files it is writing are not damage",
+                "a running Prometheus uses this directory (its lock is held, or its files are open): this is a live directory; blocks, WAL segments and head chunk files it deletes during the read are re-resolved, and the files it is writing are not damage",
             ),
         );
     }
@@ -140,10 +140,13 @@ pub fn verify_dir_with(
     })
 }
 
-/// True if a running Prometheus holds `<root>/lock` (it takes an exclusive
-/// `flock` on it unless started with `--storage.tsdb.no-lockfile`).
+/// True if a running Prometheus uses `root`: another process holds the
+/// `flock` on `<root>/lock`, or (some builds, and `--storage.tsdb.no-lockfile`,
+/// have no lock file) holds files under `root` open, as a running Prometheus
+/// always holds its WAL segment and head chunk files (Linux `/proc`).
 pub fn is_live(root: &Path) -> bool {
     crate::copy::fsops::lock_is_held(&root.join("lock"))
+        || !crate::copy::fsops::processes_using(root).is_empty()
 }
 
 /// Checks every block of `root` and the directory itself.

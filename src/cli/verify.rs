@@ -144,7 +144,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             )?;
             if r.layout.kind != promsnap::layout::DirKind::Block {
                 let who = if r.live {
-                    " (live: a running Prometheus holds the lock)"
+                    " (live: a running Prometheus uses this directory)"
                 } else {
                     ""
                 };

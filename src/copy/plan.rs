@@ -56,10 +56,10 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
             }
         }
     }
-    if src_layout.kind == DirKind::Data && fsops::lock_is_held(&src.join("lock")) {
+    if src_layout.kind == DirKind::Data && crate::check::dir::is_live(src) {
         notices.push(Reason::new(
             "source_live",
-            "a running Prometheus holds the source's lock: it compacts and deletes blocks while we copy; a block that vanishes is re-planned from the source as it is then (its data is in the block that replaced it)",
+            "a running Prometheus uses the source (its lock is held, or its files are open): it compacts and deletes blocks while we copy; a block that vanishes is re-planned from the source as it is then (its data is in the block that replaced it)",
         ));
     }
     if opts.skip_verify {
