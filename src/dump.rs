@@ -201,15 +201,7 @@ impl Pending<'_> {
 /// read only when the requested range reaches the last block's maxTime, and
 /// only samples from that time on are taken from it.
 pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result<DumpReport> {
-    let lay = layout::scan(path)?;
-    let mut errors = Vec::new();
-    let mut files = Vec::new();
-    for dir in &lay.blocks {
-        match BlockFiles::open(dir) {
-            Ok(f) => files.push(f),
-            Err(e) => errors.push(format!("skipping unreadable block: {e}")),
-        }
-    }
+    let (_lay, files, mut head, mut errors) = open_consistent(path, opts)?;
     let mut readers = Vec::new();
     for f in &files {
         match f.reader() {
@@ -218,15 +210,6 @@ pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result
         }
     }
     readers.sort_by_key(|r| (r.files.meta.min_time, r.files.meta.ulid.clone()));
-    let max_block_time = readers.last().map_or(i64::MIN, |r| r.files.meta.max_time);
-    let mut head = match &lay.wal {
-        Some(_) if lay.kind == DirKind::Data && max_block_time <= opts.max_time => {
-            let h = head::replay(path, max_block_time)?;
-            errors.extend(h.problems.iter().cloned());
-            Some(h)
-        }
-        _ => None,
-    };
     // Only blocks that overlap the closed range [min, max] are queried. When
     // the head is the only thing queried, Prometheus does not sort: series
     // come in head series id order.
@@ -242,6 +225,61 @@ pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result
     errors.append(&mut report.errors);
     report.errors = errors;
     Ok(report)
+}
+
+/// Opens the blocks of `path` and replays its head as one consistent state.
+/// A running Prometheus compacts, deletes blocks and truncates its WAL while
+/// we read: a block or WAL file that vanishes, or a block set that changed
+/// during the read, makes us list and read again (up to 8 times); blocks
+/// once opened stay readable (their files are mapped).
+/// What [`open_consistent`] returns: layout, opened blocks, head, problems.
+type Opened = (layout::Layout, Vec<BlockFiles>, Option<Head>, Vec<String>);
+
+fn open_consistent(path: &Path, opts: &DumpOptions) -> Result<Opened> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last_try = attempt >= 8;
+        let lay = layout::scan(path)?;
+        let mut errors = Vec::new();
+        let mut files = Vec::new();
+        let mut changed = false;
+        for dir in &lay.blocks {
+            match BlockFiles::open(dir) {
+                Ok(f) => files.push(f),
+                Err(_) if !dir.exists() && !last_try => changed = true,
+                Err(e) => errors.push(format!("skipping unreadable block: {e}")),
+            }
+        }
+        if changed {
+            continue;
+        }
+        let max_block_time = files
+            .iter()
+            .map(|f| (f.meta.min_time, &f.meta.ulid, f.meta.max_time))
+            .max()
+            .map_or(i64::MIN, |(_, _, max)| max);
+        let head = match &lay.wal {
+            Some(_) if lay.kind == DirKind::Data && max_block_time <= opts.max_time => {
+                match head::replay(path, max_block_time) {
+                    Ok(h) => {
+                        errors.extend(h.problems.iter().cloned());
+                        Some(h)
+                    }
+                    Err(e) if head::vanished(&e) && !last_try => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => None,
+        };
+        if !last_try
+            && lay.kind == DirKind::Data
+            && layout::scan(path).ok().map(|l| l.blocks).as_ref() != Some(&lay.blocks)
+        {
+            continue;
+        }
+        return Ok((lay, files, head, errors));
+    }
 }
 
 /// Writes the dump of `blocks` (sorted by minTime) and `head` to `out`.

@@ -71,7 +71,26 @@ struct Building {
     mm_max_time: i64,
 }
 
+/// True if `e` is a file that vanished while it was read (a running
+/// Prometheus deleted it: WAL truncation, head chunk truncation, block
+/// compaction or retention). The caller lists and reads again.
+pub fn vanished(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// A listing error: a directory deleted meanwhile stays an I/O error (see
+/// [`vanished`]), anything else a usage error as before.
+fn listing_error(e: walinfo::Error) -> Error {
+    if e.source.kind() == std::io::ErrorKind::NotFound {
+        Error::io(&e.path, e.source)
+    } else {
+        Error::Usage(e.to_string())
+    }
+}
+
 /// Replays the head of `data_dir` (which has `wal/`, maybe `chunks_head/`).
+/// A file deleted during the replay is an I/O error for which [`vanished`]
+/// is true.
 pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     let wal_dir = data_dir.join("wal");
     let mut head = Head {
@@ -117,7 +136,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     let last_cp = checkpoints.iter().rfind(|(c, _)| !c.tmp);
     let start_from = match last_cp {
         Some((c, p)) => {
-            for (_, s) in walinfo::segments(p).map_err(|e| Error::Usage(e.to_string()))? {
+            for (_, s) in walinfo::segments(p).map_err(listing_error)? {
                 files.push(s);
             }
             Some(c.index)

@@ -29,3 +29,6 @@ mod analyze;
 mod write;
 // `promsnap fill`: promtool, bad input, and a running late replica.
 mod fill;
+// Live and crashed data dirs: a held lock, cut snapshots, and kill -9 of a real
+// Prometheus 2.42 against verify's verdicts (about 4 minutes).
+mod live;

@@ -207,6 +207,55 @@ fn cut_middle_segment_mid_record_is_an_error() {
 }
 
 #[test]
+fn cut_middle_segment_loss_starts_at_the_torn_records_samples() {
+    // The repair drops the torn record itself, from its first fragment on:
+    // the samples its bytes before the cut hold are part of the loss.
+    let (_t, dir) = copy(LIVE);
+    let seg = dir.join("wal/00000002");
+    let b = std::fs::read(&seg).unwrap();
+    let mut rr = RecordReader::new(&b);
+    let mut pick = None;
+    while let Some(rec) = rr.next_record() {
+        let rec = rec.unwrap();
+        if rec.data.first() == Some(&2) && rec.end_offset - rec.offset > 400 {
+            let (_, r) = promsnap::format::record::sample_time_range(rec.data, 0).unwrap();
+            pick = Some((rec.offset, rec.end_offset, r.unwrap()));
+            break;
+        }
+    }
+    let (off, end, (lo, _)) = pick.expect("a samples record of 400+ bytes");
+    // Before: what the later records and segments hold starts after it.
+    let cut = (off + (end - off) * 3 / 4) as usize;
+    std::fs::write(&seg, &b[..cut]).unwrap();
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 1);
+    let f = expect(&v, "wal_torn_tail", "error", "wal/00000002", Some(off));
+    let from = f["time_range"][0].as_i64().unwrap();
+    assert!(
+        from <= lo,
+        "loss starts at {from}, the torn record's samples at {lo}"
+    );
+}
+
+#[test]
+fn middle_segment_ending_on_a_whole_record_is_the_shape_a_crash_leaves() {
+    // After a crash Prometheus starts a new segment without padding the last
+    // one; such a segment ends on a record boundary and is replayed fully.
+    let (_t, dir) = copy(LIVE);
+    let seg = dir.join("wal/00000002");
+    let recs = records(&seg);
+    let (off, _) = recs[10];
+    assert!(off % 32768 != 0);
+    let b = std::fs::read(&seg).unwrap();
+    std::fs::write(&seg, &b[..off as usize]).unwrap();
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 0, "{v}");
+    let f = expect(&v, "wal_segment_short", "info", "wal/00000002", Some(off));
+    assert!(f["message"].as_str().unwrap().contains("after a crash"));
+    assert_eq!(f["time_range"], Value::Null);
+}
+
+#[test]
 fn removed_middle_segment_is_a_gap() {
     let (_t, dir) = copy(LIVE);
     std::fs::remove_file(dir.join("wal/00000003")).unwrap();
@@ -257,7 +306,7 @@ fn damaged_checkpoint_is_an_error() {
 }
 
 #[test]
-fn damaged_head_chunk_names_series_ref_and_time_range() {
+fn damaged_head_chunk_names_series_ref_and_loses_only_what_the_wal_lacks() {
     let (_t, dir) = copy(LIVE);
     let file = dir.join("chunks_head/000004");
     let bytes = std::fs::read(&file).unwrap();
@@ -268,6 +317,29 @@ fn damaged_head_chunk_names_series_ref_and_time_range() {
         .unwrap();
     let (off, r, mint, maxt) = (c.offset, c.series_ref, c.mint, c.maxt);
     flip(&file, off + 8 + 8 + 8 + 1 + 1 + 5, 0x04);
+    // The WAL behind it (what Prometheus replays after deleting the bad
+    // file) starts before the chunk: nothing is lost, a warning.
+    let wal = promsnap::walinfo::inspect_wal_dir(&dir.join("wal")).unwrap();
+    let (wmin, _) = promsnap::walinfo::range_of(wal.time).unwrap();
+    assert!(
+        wmin <= mint,
+        "fixture: WAL starts at {wmin}, chunk at {mint}"
+    );
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 0, "{v}");
+    let f = expect(
+        &v,
+        "head_chunk_checksum",
+        "warning",
+        "chunks_head/000004",
+        Some(off),
+    );
+    assert_eq!(f["time_range"], Value::Null);
+    let m = f["message"].as_str().unwrap();
+    assert!(m.contains(&format!("series ref {r}")), "{m}");
+    assert!(m.contains("nothing is lost"), "{m}");
+    // Without the WAL, replay cannot rebuild it: the chunk's range is lost.
+    std::fs::remove_dir_all(dir.join("wal")).unwrap();
     let (code, v) = verify(&dir);
     assert_eq!(code, 1);
     let f = expect(
@@ -278,11 +350,33 @@ fn damaged_head_chunk_names_series_ref_and_time_range() {
         Some(off),
     );
     assert_eq!(f["time_range"], serde_json::json!([mint, maxt + 1]));
+}
+
+#[test]
+fn head_chunk_cut_mid_chunk_names_the_chunk_it_cut() {
+    let (_t, dir) = copy(LIVE);
+    let file = dir.join("chunks_head/000004");
+    let bytes = std::fs::read(&file).unwrap();
+    let cs: Vec<_> = head_chunks::chunks(&bytes)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let c = cs[cs.len() / 2];
+    // Cut inside the chunk's data, as a copy of a file being written does.
+    let cut = c.offset as usize + 8 + 8 + 8 + 1 + 1 + c.data.len() / 2;
+    std::fs::write(&file, &bytes[..cut]).unwrap();
+    let (_, v) = verify(&dir);
+    let f = wal_findings(&v)
+        .into_iter()
+        .find(|f| f["path"] == "chunks_head/000004")
+        .unwrap_or_else(|| panic!("{v}"));
+    let m = f["message"].as_str().unwrap();
     assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("series ref {r}"))
+        m.contains(&format!(
+            "chunk at offset {}: series ref {}, [{}, {}]",
+            c.offset, c.series_ref, c.mint, c.maxt
+        )),
+        "{m}"
     );
 }
 

@@ -23,9 +23,18 @@ pub struct DirCheck {
     pub blocks: Vec<BlockCheck>,
     /// Directory-level findings (leftovers, overlaps, parents).
     pub findings: Vec<Finding>,
+    /// A running Prometheus holds the directory's `lock`: blocks and WAL
+    /// files that vanished during the read were re-resolved (see
+    /// [`verify_dir_with`]).
+    pub live: bool,
 }
 
 impl DirCheck {
+    /// What Prometheus' startup will do with this directory.
+    pub fn startup(&self) -> super::verdict::Startup {
+        super::verdict::startup(self.all_findings())
+    }
+
     /// Every finding: directory-level first, then per block in block order.
     pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings
@@ -41,23 +50,73 @@ pub fn verify_dir_with(
     opts: &CheckOptions,
     progress: &(dyn Fn(&BlockCheck) + Sync),
 ) -> Result<DirCheck> {
-    let layout = layout::scan(root)?;
-    let mut blocks: Vec<BlockCheck> = layout
-        .blocks
-        .par_iter()
-        .map(|b| {
-            let r = verify_block(b, opts);
-            progress(&r);
-            r
-        })
-        .collect();
+    let mut layout = layout::scan(root)?;
+    let live = layout.kind != DirKind::Block && is_live(root);
+    let check = |dirs: &[std::path::PathBuf]| -> Vec<BlockCheck> {
+        dirs.par_iter()
+            .map(|b| {
+                let r = verify_block(b, opts);
+                progress(&r);
+                r
+            })
+            .collect()
+    };
+    let mut blocks = check(&layout.blocks);
+    let mut findings = Vec::new();
+    // A running Prometheus compacts and deletes blocks while we read: a
+    // block gone by the end of its check is no damage; its data is in the
+    // block that replaced it (a compaction writes the child before it
+    // deletes the parents), which the next listing shows. List again until
+    // the set of blocks is stable (up to 8 times).
+    for _ in 0..8 {
+        let Ok(now) = layout::scan(root) else { break };
+        let gone: Vec<usize> = (0..blocks.len())
+            .filter(|&i| blocks.get(i).is_some_and(|b| !now.blocks.contains(&b.dir)))
+            .collect();
+        let new: Vec<std::path::PathBuf> = now
+            .blocks
+            .iter()
+            .filter(|d| !blocks.iter().any(|b| &b.dir == *d))
+            .cloned()
+            .collect();
+        if gone.is_empty() && new.is_empty() {
+            break;
+        }
+        for &i in gone.iter().rev() {
+            let b = blocks.remove(i);
+            let range = b.meta.as_ref().map(|m| (m.min_time, m.max_time));
+            let mut f = Finding::new(
+                Severity::Info,
+                "block_deleted_during_read",
+                &b.dir,
+                "block deleted while it was read (a running Prometheus compacted it into a new block, or retention deleted it): not damage; its data, if kept, is in the block that replaced it, checked instead",
+            )
+            .in_block(&b.ulid);
+            if let Some((a, z)) = range {
+                f.message.push_str(&format!(" (it covered {a}..{z})"));
+            }
+            findings.push(f);
+        }
+        blocks.extend(check(&new));
+        layout = now;
+    }
     blocks.sort_by(|a, b| {
         let ka = a.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
         let kb = b.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
         (ka, &a.ulid).cmp(&(kb, &b.ulid))
     });
-    let mut findings = Vec::new();
-    check_entries(&layout, &mut findings);
+    if live {
+        findings.insert(
+            0,
+            Finding::new(
+                Severity::Info,
+                "prometheus_running",
+                root,
+                "a running Prometheus uses this directory (its lock is held, or its files are open): this is a live directory; blocks, WAL segments and head chunk files it deletes during the read are re-resolved, and the files it is writing are not damage",
+            ),
+        );
+    }
+    check_entries(&layout, &blocks, live, &mut findings);
     if layout.kind != DirKind::Block {
         check_blocks_together(&blocks, &mut findings);
     }
@@ -68,7 +127,7 @@ pub fn verify_dir_with(
             .filter_map(|b| b.meta.as_ref())
             .map(|m| m.max_time)
             .max();
-        findings.extend(super::wal::verify(&layout, min_valid_time));
+        findings.extend(super::wal::verify_live(&layout, min_valid_time, live));
     }
     if let Some(v) = &opts.target_version {
         check_target_version(&blocks, v, &mut findings);
@@ -77,7 +136,17 @@ pub fn verify_dir_with(
         layout,
         blocks,
         findings,
+        live,
     })
+}
+
+/// True if a running Prometheus uses `root`: another process holds the
+/// `flock` on `<root>/lock`, or (some builds, and `--storage.tsdb.no-lockfile`,
+/// have no lock file) holds files under `root` open, as a running Prometheus
+/// always holds its WAL segment and head chunk files (Linux `/proc`).
+pub fn is_live(root: &Path) -> bool {
+    crate::copy::fsops::lock_is_held(&root.join("lock"))
+        || !crate::copy::fsops::processes_using(root).is_empty()
 }
 
 /// Checks every block of `root` and the directory itself.
@@ -85,14 +154,34 @@ pub fn verify_dir(root: &Path, opts: &CheckOptions) -> Result<DirCheck> {
     verify_dir_with(root, opts, &|_| {})
 }
 
-fn check_entries(layout: &Layout, out: &mut Vec<Finding>) {
+fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut Vec<Finding>) {
     for t in &layout.tmp_dirs {
-        out.push(Finding::new(
-            Severity::Warning,
-            "tmp_dir_leftover",
-            t,
-            "temporary directory left by an interrupted write or delete: Prometheus removes it on start; it is not a usable block",
-        ));
+        let name = t
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let creation = name.ends_with(".tmp-for-creation");
+        if live {
+            out.push(Finding::new(
+                Severity::Info,
+                "tmp_dir_in_progress",
+                t,
+                if creation {
+                    "block being written by the running Prometheus (a compaction or a head block): not a usable block yet"
+                } else {
+                    "block being deleted by the running Prometheus"
+                },
+            ));
+        } else if layout.kind == DirKind::Snapshot && creation {
+            out.push(snapshot_incomplete(layout, blocks, t, &name));
+        } else {
+            out.push(Finding::new(
+                Severity::Warning,
+                "tmp_dir_leftover",
+                t,
+                "temporary directory left by an interrupted write or delete: Prometheus removes it on start; it is not a usable block",
+            ));
+        }
     }
     for s in &layout.stray {
         out.push(Finding::new(
@@ -105,6 +194,47 @@ fn check_entries(layout: &Layout, out: &mut Vec<Finding>) {
     for c in &layout.chunk_snapshots {
         out.push(Finding::new(Severity::Info, "chunk_snapshot_present", c, "in-memory snapshot of the head (memory-snapshot-on-shutdown): used instead of WAL replay on start"));
     }
+}
+
+/// A snapshot holding a `<ULID>.tmp-for-creation`: Prometheus died (or the
+/// snapshot failed) while writing the snapshot's last block, the head. The
+/// complete blocks end at their highest `maxTime`; the unfinished block was
+/// to cover the head up to the moment its ULID was made (the snapshot
+/// time). That range is missing from this backup.
+fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &str) -> Finding {
+    let from = blocks
+        .iter()
+        .filter_map(|b| b.meta.as_ref())
+        .map(|m| m.max_time)
+        .max();
+    let ulid = name.trim_end_matches(".tmp-for-creation");
+    // The unfinished block's own meta.json, if it got that far.
+    let own = std::fs::read(t.join("meta.json"))
+        .ok()
+        .and_then(|b| crate::format::meta::BlockMeta::parse(&b).ok());
+    let to = own
+        .as_ref()
+        .map(|m| m.max_time)
+        .or_else(|| crate::format::meta::ulid_time(ulid).and_then(|t| i64::try_from(t).ok()))
+        .or(layout.snapshot_time);
+    let from = own.as_ref().map(|m| m.min_time).or(from);
+    let mut f =
+        Finding::new(Severity::Error, "snapshot_incomplete", t, String::new()).in_block(ulid);
+    let what = match (from, to) {
+        (Some(a), Some(b)) if a < b => {
+            f = f.costs(a, b);
+            format!(
+                "the data from {} to {} is missing from this backup",
+                crate::gofmt::rfc3339_ms(a),
+                crate::gofmt::rfc3339_ms(b)
+            )
+        }
+        _ => "the head's data is missing from this backup".to_string(),
+    };
+    f.message = format!(
+        "unfinished block in a snapshot: the snapshot was cut short (Prometheus died while writing its head block, which it does last); {what}; take the snapshot again"
+    );
+    f
 }
 
 fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {

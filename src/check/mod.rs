@@ -13,6 +13,7 @@ use serde::Serialize;
 pub mod block;
 pub mod codes;
 pub mod dir;
+pub mod verdict;
 pub mod wal;
 
 pub use block::{BlockCheck, CheckOptions, verify_block};

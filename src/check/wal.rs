@@ -34,15 +34,85 @@ use crate::walinfo::{self, SegmentReport, TimeRange, WalDirReport, range_of};
 /// `min_valid_time` is the highest `maxTime` of the blocks: Prometheus
 /// ignores head chunks that end before it.
 pub fn verify(layout: &Layout, min_valid_time: Option<i64>) -> Vec<Finding> {
+    verify_live(layout, min_valid_time, false)
+}
+
+/// [`verify`] of a directory a running Prometheus may be writing (`live`):
+/// the newest WAL segment's and head chunk file's unfinished tails are the
+/// writes in progress (info), and files deleted during the read (WAL
+/// truncation, head chunk truncation) are re-resolved, never damage.
+pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> Vec<Finding> {
     let mut out = Vec::new();
+    // What WAL replay rebuilds the head from: head chunks Prometheus deletes
+    // are lost only where the WAL no longer holds their samples.
+    let mut wal_time = None;
     if let Some(w) = &layout.wal {
-        out.extend(verify_wal_dir(w, false));
+        match walinfo::inspect_wal_dir(w) {
+            Ok(r) => {
+                wal_time = Some(r.time);
+                if r.rereads > 0 {
+                    out.push(Finding::new(
+                        Severity::Info,
+                        "wal_reread",
+                        w,
+                        format!(
+                            "WAL files were deleted while they were read (a truncation by the running Prometheus; the new checkpoint holds their series): the directory was read again {} time(s)",
+                            r.rereads
+                        ),
+                    ));
+                }
+                let mut fs = findings_of_wal_report(&r, false);
+                if live {
+                    for f in &mut fs {
+                        if f.code == "wal_checkpoint_tmp_leftover" {
+                            f.severity = Severity::Info;
+                            f.message = "checkpoint being written by the running Prometheus (a WAL truncation in progress)".into();
+                        }
+                        if f.code == "wal_torn_tail" && f.severity == Severity::Warning {
+                            f.severity = Severity::Info;
+                            f.message = format!(
+                                "the newest segment is being written by the running Prometheus: its last record is not complete yet ({})",
+                                f.message
+                            );
+                        }
+                    }
+                }
+                out.extend(fs);
+            }
+            Err(e) => out.push(Finding::new(
+                Severity::Error,
+                "wal_dir_unreadable",
+                w,
+                format!("cannot list the directory: {}", e.source),
+            )),
+        }
     }
     if let Some(w) = &layout.wbl {
         out.extend(verify_wal_dir(w, true));
     }
     if let Some(c) = &layout.chunks_head {
-        out.extend(verify_chunks_head(c, min_valid_time));
+        let mut fs = verify_chunks_head_with_wal(c, min_valid_time, wal_time);
+        if live {
+            // The newest file is being appended to (through a buffer): a
+            // chunk cut at its end is the write in progress.
+            let newest = walinfo::head_chunk_files(c)
+                .ok()
+                .and_then(|f| f.last().map(|(_, p)| p.clone()));
+            for f in &mut fs {
+                if Some(&f.path) == newest.as_ref()
+                    && f.code != "head_chunk_out_of_order"
+                    && f.code != "head_chunk_bad_magic"
+                {
+                    f.severity = Severity::Info;
+                    f.time_range = None;
+                    f.message = format!(
+                        "the newest head chunk file is being written by the running Prometheus: {}",
+                        f.message
+                    );
+                }
+            }
+        }
+        out.extend(fs);
     }
     out
 }
@@ -243,6 +313,18 @@ fn segment_findings(
         }
         lost_records += l.scan.counts.records;
     }
+    // A torn record that is not the tail of the newest segment (a segment
+    // cut mid-file): the repair drops it too, from its first fragment on,
+    // with the samples its bytes before the cut hold.
+    if let Some(t) = s.scan.torn_offset
+        && !(newest && replayed)
+        && let Ok(bytes) = fs::read(&s.path)
+        && let Some((a, b)) = range_of(walinfo::torn_record_time(&bytes, t))
+    {
+        lost.min_t = Some(lost.min_t.map_or(a, |m| m.min(a)));
+        lost.max_t = Some(lost.max_t.map_or(b, |m| m.max(b)));
+        lost_records += 1;
+    }
     let repair = |offset: u64| {
         let dropped = match (later.first(), later.last()) {
             (Some(f), Some(l)) => format!(
@@ -351,11 +433,11 @@ fn segment_findings(
     if !newest && !s.size.is_multiple_of(page) && s.scan.torn_offset.is_none() {
         out.push(
             Finding::new(
-                Severity::Warning,
+                Severity::Info,
                 "wal_segment_short",
                 &s.path,
                 format!(
-                    "{what} segment {} is {} bytes, not a whole number of 32 KiB pages, although it is not the newest: Prometheus pads every segment it closes, so this one was cut (copied while being written, or truncated); it reads cleanly up to offset {}, and records written after the cut, if any, are gone",
+                    "{what} segment {} is {} bytes, not a whole number of 32 KiB pages, although it is not the newest, and it ends on a whole record: Prometheus pads the segments it closes, but after a crash it starts a new segment without padding the old one and replays this one fully (it reads cleanly up to offset {}); the same shape can come from a copy cut exactly between records",
                     s.name, s.size, s.scan.valid_offset
                 ),
             )
@@ -404,6 +486,33 @@ fn segment_findings(
 /// CRC, and per-series chunk order (for chunks ending at or after
 /// `min_valid_time`, as Prometheus checks them).
 pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Finding> {
+    verify_chunks_head_with_wal(dir, min_valid_time, None)
+}
+
+/// The part of the head chunk `[mint, maxt]` that WAL replay cannot rebuild,
+/// given the sample-time coverage `wal` of what replay reads (`None`: no WAL
+/// known, all of it). Prometheus rebuilds the head from the checkpoint and
+/// the segments after it; only samples older than their first one are gone.
+pub fn head_chunk_loss(mint: i64, maxt: i64, wal: Option<TimeRange>) -> Option<(i64, i64)> {
+    if mint > maxt {
+        return None;
+    }
+    let end = maxt.saturating_add(1);
+    match wal.and_then(range_of) {
+        None => Some((mint, end)),
+        Some((wmin, _)) if mint < wmin => Some((mint, end.min(wmin))),
+        Some(_) => None,
+    }
+}
+
+/// [`verify_chunks_head`], with the sample-time coverage `wal` of the WAL
+/// replay behind the head chunks: a loss is claimed only for what the WAL
+/// does not hold.
+pub fn verify_chunks_head_with_wal(
+    dir: &Path,
+    min_valid_time: Option<i64>,
+    wal: Option<TimeRange>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let files = match walinfo::head_chunk_files(dir) {
         Ok(f) => f,
@@ -449,6 +558,15 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
         };
         let bytes = match fs::read(path) {
             Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.push(Finding::new(
+                    Severity::Info,
+                    "head_chunk_file_deleted_during_read",
+                    path,
+                    "head chunk file deleted while it was read (a head truncation by the running Prometheus: its chunks are in a block now)",
+                ));
+                continue;
+            }
             Err(e) => {
                 out.push(Finding::new(
                     Severity::Error,
@@ -488,7 +606,7 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
                 continue;
             }
         };
-        for c in it.by_ref() {
+        while let Some(c) = it.next() {
             match c {
                 Ok(c) => {
                     if c.ooo || c.maxt < mvt {
@@ -515,7 +633,9 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
                 }
                 Err(e) => {
                     let off = e.offset();
-                    let o = off as usize;
+                    // The chunk that failed starts where the iterator stands
+                    // (the error offset may be inside it: its length or CRC).
+                    let o = usize::try_from(it.position()).unwrap_or(usize::MAX);
                     let be = |a: usize| {
                         bytes
                             .get(a..a + 8)
@@ -530,15 +650,33 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
                     )
                     .at(off);
                     let mut who = String::new();
-                    if let (Some(r), Some(mint), Some(maxt)) = (be(o), be(o + 8), be(o + 16)) {
+                    let mut loss = if wal.is_some() {
+                        "nothing is lost: the WAL still holds the samples of the deleted chunks"
+                            .to_string()
+                    } else {
+                        "samples the WAL no longer holds are lost".to_string()
+                    };
+                    if let (Some(r), Some(mint), Some(maxt)) =
+                        (be(o), be(o.saturating_add(8)), be(o.saturating_add(16)))
+                    {
                         let (mint, maxt) = (mint as i64, maxt as i64);
-                        who = format!(" (series ref {r}, chunk [{mint}, {maxt}] as stored)");
-                        if mint <= maxt {
-                            f = f.costs(mint, maxt.saturating_add(1));
+                        who = format!(
+                            " (chunk at offset {o}: series ref {r}, [{mint}, {maxt}] as stored)"
+                        );
+                        if let Some((a, b)) = head_chunk_loss(mint, maxt, wal) {
+                            f = f.costs(a, b);
+                            if wal.is_some() {
+                                loss = format!(
+                                    "samples {a}..{b} of this chunk are older than anything the WAL holds and are lost"
+                                );
+                            }
                         }
                     }
+                    if f.time_range.is_none() && wal.is_some() {
+                        f.severity = Severity::Warning;
+                    }
                     f.message = format!(
-                        "{e}{who}; Prometheus {deletes} on start, then rebuilds the head from the WAL (samples the WAL no longer holds are lost)"
+                        "{e}{who}; Prometheus {deletes} on start, then rebuilds the head from the WAL: {loss}"
                     );
                     out.push(f);
                 }

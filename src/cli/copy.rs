@@ -146,7 +146,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         let bar = Bar(bar);
         // execute() verifies each block right before copying it, so
         // verification and copying of different blocks overlap.
-        let r = copy::execute(&plan, &opts, &bar);
+        let r = copy::execute_replanning(&plan, &args.src, &args.dst, &opts, &bar);
         bar.0.finish_and_clear();
         let mut r = r.map_err(plain)?;
         r.duration_ms = started.elapsed().as_millis() as u64;
@@ -165,7 +165,11 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             report.dst.display()
         );
     }
-    Ok(if report.refused.is_empty() {
+    let incomplete = report
+        .notices
+        .iter()
+        .any(|n| n.code == copy::SNAPSHOT_INCOMPLETE);
+    Ok(if report.refused.is_empty() && !incomplete {
         Outcome::Ok
     } else {
         Outcome::Findings

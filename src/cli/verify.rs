@@ -102,8 +102,23 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .flat_map(|(_, r)| &r.blocks)
             .filter(|b| b.has_errors())
             .count();
+        let startup: Vec<_> = results
+            .iter()
+            .map(|(root, r)| {
+                let s = r.startup();
+                json!({
+                    "root": root,
+                    "kind": r.layout.kind,
+                    "live": r.live,
+                    "outcome": s.outcome,
+                    "because": s.because,
+                    "drops": s.drops,
+                })
+            })
+            .collect();
         let doc = json!({
             "ok": tally.errors == 0,
+            "startup": startup,
             "findings": findings,
             "blocks": blocks,
             "summary": {
@@ -127,6 +142,14 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 r.layout.kind,
                 r.blocks.len()
             )?;
+            if r.layout.kind != promsnap::layout::DirKind::Block {
+                let who = if r.live {
+                    " (live: a running Prometheus uses this directory)"
+                } else {
+                    ""
+                };
+                writeln!(out, "VERDICT {}{who}", r.startup().sentence())?;
+            }
             for f in &r.findings {
                 line(out, root, f)?;
             }

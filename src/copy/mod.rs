@@ -427,6 +427,18 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
         Some(p) => p.install(run),
         None => run(),
     };
+    // A source block deleted during the copy (a running Prometheus compacted
+    // it, or retention deleted it) is not damaged: say so.
+    let outcomes = outcomes
+        .into_iter()
+        .zip(&to_copy)
+        .map(|(o, b)| match o {
+            Outcome::Refused(_) | Outcome::Failed(_) if !b.src.exists() => {
+                Outcome::Refused(vanished_reason(b))
+            }
+            o => o,
+        })
+        .collect::<Vec<_>>();
     let mut outcomes = outcomes.into_iter();
     for b in &plan.blocks {
         match b.action {
@@ -453,6 +465,105 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
         }
     }
     report.bytes = bytes.load(Ordering::Relaxed);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Notice code of a snapshot source holding an unfinished block (an
+/// incomplete backup): the run exits with findings.
+pub const SNAPSHOT_INCOMPLETE: &str = "snapshot_incomplete";
+
+/// Reason code of a source block deleted while it was copied.
+pub const SOURCE_VANISHED: &str = "source_vanished";
+
+fn vanished_reason(b: &PlannedBlock) -> Reason {
+    let range = match &b.meta {
+        Some(m) => format!(
+            "{}..{}",
+            crate::gofmt::rfc3339_ms(m.min_time),
+            crate::gofmt::rfc3339_ms(m.max_time)
+        ),
+        None => "its range".into(),
+    };
+    Reason::new(
+        SOURCE_VANISHED,
+        format!(
+            "the source block was deleted during the copy (a running Prometheus compacted it into a new block, or retention deleted it); nothing of it is in the target, and {range} is not covered by this block"
+        ),
+    )
+}
+
+/// [`execute`] `first` (the plan of `src` into `dst`), then, while source blocks vanished during the
+/// copy (a running Prometheus compacting), plan and execute again (up to 4
+/// rounds) so their data is taken from the blocks that replaced them. The
+/// report joins the rounds: every block copied in any round; the refusals
+/// and failures of the last round; a `source_replanned` notice per round
+/// naming the vanished blocks. A vanished block's range that no later round
+/// covered stays in `refused` with reason `source_vanished`.
+pub fn execute_replanning(
+    first: &CopyPlan,
+    src: &Path,
+    dst: &Path,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let started = Instant::now();
+    let mut report = execute(first, opts, progress)?;
+    for _ in 0..3 {
+        let vanished: Vec<BlockReport> = report
+            .refused
+            .iter()
+            .filter(|b| b.reasons.iter().any(|r| r.code == SOURCE_VANISHED))
+            .cloned()
+            .collect();
+        if vanished.is_empty() {
+            break;
+        }
+        let again = plan(src, dst, opts)?;
+        let next = execute(&again, opts, progress)?;
+        let mut joined = next.clone();
+        let copied_before: Vec<BlockReport> = report.copied.clone();
+        joined
+            .skipped
+            .retain(|s| !copied_before.iter().any(|c| c.ulid == s.ulid));
+        joined.copied = copied_before.into_iter().chain(next.copied).collect();
+        let mut notices = report.notices.clone();
+        notices.push(Reason::new(
+            "source_replanned",
+            format!(
+                "source block(s) {} vanished during the copy (a running Prometheus compacted them): the copy was planned again from the source as it is now",
+                vanished
+                    .iter()
+                    .map(|b| b.ulid.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+        for n in joined.notices.drain(..) {
+            if !notices
+                .iter()
+                .any(|m| m.code == n.code && m.message == n.message)
+            {
+                notices.push(n);
+            }
+        }
+        joined.notices = notices;
+        // A vanished block whose range no copied block covers stays refused.
+        for v in vanished {
+            let (Some(a), Some(z)) = (v.min_time, v.max_time) else {
+                continue;
+            };
+            let covered =
+                joined.copied.iter().chain(&joined.skipped).any(|c| {
+                    c.min_time.is_some_and(|m| m <= a) && c.max_time.is_some_and(|m| m >= z)
+                });
+            if !covered && !joined.refused.iter().any(|r| r.ulid == v.ulid) {
+                joined.refused.push(v);
+            }
+        }
+        joined.bytes = report.bytes + next.bytes;
+        report = joined;
+    }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -42,6 +42,26 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
             "the source is a data directory: only its blocks are copied; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head (the default of /api/v1/admin/tsdb/snapshot) to include it",
         ));
     }
+    if src_layout.kind == DirKind::Snapshot {
+        for t in &src_layout.tmp_dirs {
+            if t.to_string_lossy().ends_with(".tmp-for-creation") {
+                notices.push(Reason::new(
+                    super::SNAPSHOT_INCOMPLETE,
+                    format!(
+                        "{} is an unfinished block: the snapshot was cut short (Prometheus died while writing its head block), so the head's data is missing from this backup ({}); take the snapshot again",
+                        t.display(),
+                        "`promsnap verify` names the range"
+                    ),
+                ));
+            }
+        }
+    }
+    if src_layout.kind == DirKind::Data && crate::check::dir::is_live(src) {
+        notices.push(Reason::new(
+            "source_live",
+            "a running Prometheus uses the source (its lock is held, or its files are open): it compacts and deletes blocks while we copy; a block that vanishes is re-planned from the source as it is then (its data is in the block that replaced it)",
+        ));
+    }
     if opts.skip_verify {
         notices.push(Reason::new(
             "not_verified",

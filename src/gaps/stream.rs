@@ -23,7 +23,27 @@ pub(super) struct Opened {
 }
 
 impl Opened {
+    /// Opens `dir` as one consistent state: a running Prometheus compacts,
+    /// deletes blocks and truncates its WAL while we read, so a block or WAL
+    /// file that vanishes, or a block set that changed during the read,
+    /// makes us list and read again (up to 8 times).
     pub(super) fn open(dir: &Path, opts: &GapsOptions) -> crate::error::Result<Opened> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(o) = Self::open_once(dir, opts, attempt >= 8)? {
+                return Ok(o);
+            }
+        }
+    }
+
+    /// One attempt of [`Opened::open`]; `None` when something changed
+    /// during the read (never on the last try).
+    fn open_once(
+        dir: &Path,
+        opts: &GapsOptions,
+        last_try: bool,
+    ) -> crate::error::Result<Option<Opened>> {
         let lay = layout::scan(dir)?;
         let mut out = Opened {
             files: Vec::new(),
@@ -46,6 +66,7 @@ impl Opened {
             }
             match BlockFiles::open(b) {
                 Ok(f) => out.files.push(f),
+                Err(_) if !b.exists() && !last_try => return Ok(None),
                 Err(e) => errors.push(format!("block {} skipped: {e}", b.display())),
             }
         }
@@ -63,10 +84,17 @@ impl Opened {
                         .max();
                     out.head = Some(h);
                 }
+                Err(e) if crate::head::vanished(&e) && !last_try => return Ok(None),
                 Err(e) => errors.push(format!("head of {} not read: {e}", dir.display())),
             }
         }
-        Ok(out)
+        if !last_try
+            && lay.kind == layout::DirKind::Data
+            && layout::scan(dir).ok().map(|l| l.blocks).as_ref() != Some(&lay.blocks)
+        {
+            return Ok(None);
+        }
+        Ok(Some(out))
     }
 }
 

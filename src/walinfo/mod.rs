@@ -213,6 +213,10 @@ pub struct WalDirReport {
     pub series: u64,
     /// Total bytes of segments and checkpoints.
     pub size: u64,
+    /// How many times the directory was read again because files listed
+    /// vanished while they were read (a running Prometheus truncating its
+    /// WAL: the checkpoint written before the deletion holds their series).
+    pub rereads: u32,
 }
 
 /// One `chunks_head/NNNNNN` file.
@@ -343,8 +347,39 @@ pub fn head_chunk_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>, Error> {
     segments(dir)
 }
 
-/// Reads a `wal/` or `wbl/` directory.
+/// Reads a `wal/` or `wbl/` directory. On a live directory, segments and
+/// checkpoints deleted by a truncation while they were read are re-resolved:
+/// the directory is listed and read again (up to 8 times), so the report is
+/// one consistent state, never a vanished file reported as damage.
 pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
+    let mut rereads = 0;
+    loop {
+        let mut r = inspect_wal_dir_once(dir)?;
+        r.rereads = rereads;
+        if rereads >= 8 || !r.has_vanished_files() {
+            return Ok(r);
+        }
+        rereads += 1;
+    }
+}
+
+impl WalDirReport {
+    /// True if a file or directory listed in this report could not be read
+    /// and no longer exists: deleted while it was read.
+    pub fn has_vanished_files(&self) -> bool {
+        let gone = |p: &Path| std::fs::symlink_metadata(p).is_err();
+        self.segments
+            .iter()
+            .chain(self.checkpoints.iter().flat_map(|c| c.segments.iter()))
+            .any(|s| s.read_error.is_some() && gone(&s.path))
+            || self
+                .checkpoints
+                .iter()
+                .any(|c| c.read_error.is_some() && gone(&c.path))
+    }
+}
+
+fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
     let entries = list_dir(dir)?;
     let mut other_entries = Vec::new();
     let mut seg_paths = Vec::new();
@@ -456,6 +491,7 @@ pub fn inspect_wal_dir(dir: &Path) -> Result<WalDirReport, Error> {
         time: totals.time,
         totals,
         series: replay_series.len() as u64,
+        rereads: 0,
     })
 }
 

@@ -393,3 +393,158 @@ pub(super) fn gaps_of(segments: &[SegmentReport]) -> Vec<Gap> {
         .map(|(first, last)| Gap { first, last })
         .collect()
 }
+
+/// The sample-time range of what can be read of the torn record that starts
+/// at `torn_offset` in `bytes`: its complete fragments and the bytes of the
+/// cut one, decompressed as far as they go (snappy or none), decoded as a
+/// samples record as far as whole samples go. Prometheus's repair drops this
+/// record with the rest of the segment, so its samples are part of the loss.
+pub fn torn_record_time(bytes: &[u8], torn_offset: u64) -> TimeRange {
+    use crate::format::wal::{Compression, FRAGMENT_HEADER_SIZE, FragmentReader};
+    let mut data = Vec::new();
+    let mut compression = None;
+    let mut next = torn_offset;
+    for f in FragmentReader::starting_at(bytes, torn_offset) {
+        let Ok(f) = f else { break };
+        compression.get_or_insert(f.compression);
+        data.extend_from_slice(f.data);
+        next = f.end_offset();
+    }
+    // The cut fragment: its header, then whatever data is left.
+    let start = usize::try_from(next).unwrap_or(usize::MAX);
+    if let Some(h) = bytes.get(start..start.saturating_add(FRAGMENT_HEADER_SIZE))
+        && let Some(&t) = h.first().filter(|&&b| b != 0)
+    {
+        {
+            compression.get_or_insert(Compression::from_type_byte(t));
+            let end = bytes.len().min(start + FRAGMENT_HEADER_SIZE + 65536);
+            data.extend_from_slice(bytes.get(start + FRAGMENT_HEADER_SIZE..end).unwrap_or(&[]));
+        }
+    }
+    let rec = match compression {
+        Some(Compression::Snappy) => snappy_prefix(&data),
+        Some(Compression::None) => data,
+        _ => return TimeRange::default(),
+    };
+    samples_prefix_time(&rec)
+}
+
+/// Decompresses as much of a snappy block as `src` holds (bounded by the
+/// block's declared length and 64 MiB); stops at the first cut or bad element.
+fn snappy_prefix(src: &[u8]) -> Vec<u8> {
+    let mut i = 0usize;
+    let mut total: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let Some(&b) = src.get(i) else {
+            return Vec::new();
+        };
+        i += 1;
+        total |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+        if shift > 35 {
+            return Vec::new();
+        }
+    }
+    let cap = usize::try_from(total).unwrap_or(0).min(64 << 20);
+    let mut out: Vec<u8> = Vec::with_capacity(cap.min(1 << 20));
+    while out.len() < cap {
+        let Some(&tag) = src.get(i) else { break };
+        i += 1;
+        let le = |bs: &[u8]| {
+            bs.iter()
+                .rev()
+                .fold(0usize, |a, &b| (a << 8) | usize::from(b))
+        };
+        let (len, offset) = match tag & 3 {
+            0 => {
+                let mut len = usize::from(tag >> 2);
+                if len >= 60 {
+                    let n = len - 59;
+                    let Some(bs) = src.get(i..i + n) else { break };
+                    len = le(bs);
+                    i += n;
+                }
+                let len = len + 1;
+                let avail = src.get(i..).unwrap_or(&[]);
+                let take = len.min(avail.len()).min(cap - out.len());
+                out.extend_from_slice(avail.get(..take).unwrap_or(&[]));
+                i += take;
+                if take < len {
+                    break;
+                }
+                continue;
+            }
+            1 => {
+                let Some(&b) = src.get(i) else { break };
+                i += 1;
+                (
+                    4 + usize::from((tag >> 2) & 7),
+                    (usize::from(tag & 0xe0) << 3) | usize::from(b),
+                )
+            }
+            2 => {
+                let Some(bs) = src.get(i..i + 2) else { break };
+                i += 2;
+                (usize::from(tag >> 2) + 1, le(bs))
+            }
+            _ => {
+                let Some(bs) = src.get(i..i + 4) else { break };
+                i += 4;
+                (usize::from(tag >> 2) + 1, le(bs))
+            }
+        };
+        if offset == 0 || offset > out.len() {
+            break;
+        }
+        for _ in 0..len.min(cap - out.len()) {
+            let b = out[out.len() - offset];
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Min/max time of the whole samples at the start of a (possibly cut)
+/// samples record (type 2): type, first ref, base time, then per sample a
+/// ref delta, a time delta and an 8-byte value.
+fn samples_prefix_time(rec: &[u8]) -> TimeRange {
+    let mut t = TimeRange::default();
+    if rec.first() != Some(&2) {
+        return t;
+    }
+    let Some(base) = rec.get(9..17).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+        return t;
+    };
+    let base = i64::from_be_bytes(base);
+    let mut i = 17usize;
+    let varint = |i: &mut usize| -> Option<u64> {
+        let mut v = 0u64;
+        for k in 0..10 {
+            let b = *rec.get(*i)?;
+            *i += 1;
+            v |= u64::from(b & 0x7f) << (7 * k);
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    };
+    loop {
+        let mut j = i;
+        let Some(_) = varint(&mut j) else { break };
+        let Some(dt) = varint(&mut j) else { break };
+        if rec.get(j..j + 8).is_none() {
+            break;
+        }
+        let dt = ((dt >> 1) as i64) ^ -((dt & 1) as i64);
+        let ts = base.wrapping_add(dt);
+        t.min_t = Some(t.min_t.map_or(ts, |m| m.min(ts)));
+        t.max_t = Some(t.max_t.map_or(ts, |m| m.max(ts)));
+        i = j + 8;
+    }
+    t
+}
