@@ -23,3 +23,5 @@ mod wal;
 mod robustness;
 // `promsnap analyze` against promtool's `tsdb analyze` output.
 mod analyze;
+// The peer corpus (other projects' TSDB bytes) through run.sh, when present.
+mod peer;
