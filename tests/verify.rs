@@ -671,3 +671,51 @@ fn postings_list_with_valid_crc_but_wrong_series_is_named() {
         "{f}"
     );
 }
+
+#[test]
+fn shifted_meta_findings_are_counted_not_all_held() {
+    // Every chunk lies outside a block whose meta.json times were shifted:
+    // one finding per chunk. Only the first few are listed; the group counts
+    // every one, with the union of the time ranges they cost.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("01M88Z547SWC2057Y39068VCCB");
+    copy_dir(
+        &testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB"),
+        &b,
+    );
+    let meta_path = b.join("meta.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let (lo, hi) = (
+        meta["minTime"].as_i64().unwrap(),
+        meta["maxTime"].as_i64().unwrap(),
+    );
+    let shift = 1_000_000_000_000i64;
+    meta["minTime"] = (lo + shift).into();
+    meta["maxTime"] = (hi + shift).into();
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let (code, v) = verify_json(&b, &[]);
+    assert_eq!(code, 1);
+    let chunks = v["blocks"][0]["counts"]["chunks"].as_u64().unwrap();
+    assert!(chunks > 1000, "{chunks}");
+    let listed = with_code(&v, "chunk_outside_block");
+    assert_eq!(listed.len() as u64, promsnap::check::KEEP_PER_GROUP);
+    let groups: Vec<&Value> = v["finding_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["code"] == "chunk_outside_block")
+        .collect();
+    assert_eq!(groups.len(), 1);
+    let g = groups[0];
+    assert_eq!(g["count"].as_u64().unwrap(), chunks);
+    assert_eq!(g["listed"], promsnap::check::KEEP_PER_GROUP);
+    assert!(g["path"].as_str().unwrap().ends_with("index"));
+    // Every chunk costs a range inside the block's original time range.
+    let ranges = g["time_ranges"].as_array().unwrap();
+    assert!(!ranges.is_empty() && ranges.len() <= promsnap::check::MAX_GROUP_RANGES);
+    assert!(ranges[0][0].as_i64().unwrap() >= lo);
+    assert!(ranges[ranges.len() - 1][1].as_i64().unwrap() <= hi + 1);
+    // The summary counts every finding, listed or not.
+    assert!(v["summary"]["errors"].as_u64().unwrap() >= chunks);
+    assert_eq!(v["blocks"][0]["errors"], v["summary"]["errors"]);
+}

@@ -59,7 +59,21 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .iter()
         .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f)))
         .collect();
-    let tally = Tally::of(&all.iter().map(|(_, f)| (*f).clone()).collect::<Vec<_>>());
+    // Every finding counted, also those past the first few of their code and
+    // file (which only their group counts).
+    let mut tally = Tally::default();
+    for (_, r) in &results {
+        let t = Tally::of(&r.findings);
+        for b in &r.blocks {
+            let bt = b.tally();
+            tally.add(check::Severity::Error, bt.errors);
+            tally.add(check::Severity::Warning, bt.warnings);
+            tally.add(check::Severity::Info, bt.infos);
+        }
+        tally.add(check::Severity::Error, t.errors);
+        tally.add(check::Severity::Warning, t.warnings);
+        tally.add(check::Severity::Info, t.infos);
+    }
     if args.json {
         let findings: Vec<_> = all
             .iter()
@@ -81,7 +95,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .iter()
             .flat_map(|(root, r)| {
                 r.blocks.iter().map(move |b| {
-                    let t = Tally::of(&b.findings);
+                    let t = b.tally();
                     json!({
                         "ulid": b.ulid,
                         "root": root,
@@ -96,6 +110,26 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 })
             })
             .collect();
+        let groups: Vec<_> = results
+            .iter()
+            .flat_map(|(root, r)| {
+                r.blocks.iter().flat_map(move |b| {
+                    b.finding_groups.iter().map(move |g| {
+                        json!({
+                            "severity": g.severity,
+                            "code": g.code,
+                            "root": root,
+                            "path": rel(&g.path, root),
+                            "block": g.block,
+                            "count": g.count,
+                            "listed": g.listed,
+                            "time_ranges": g.time_ranges,
+                            "time_ranges_widened": g.time_ranges_widened,
+                        })
+                    })
+                })
+            })
+            .collect();
         let nblocks: usize = results.iter().map(|(_, r)| r.blocks.len()).sum();
         let bad = results
             .iter()
@@ -105,6 +139,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         let doc = json!({
             "ok": tally.errors == 0,
             "findings": findings,
+            "finding_groups": groups,
             "blocks": blocks,
             "summary": {
                 "paths": args.paths,
@@ -131,7 +166,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 line(out, root, f)?;
             }
             for b in &r.blocks {
-                let t = Tally::of(&b.findings);
+                let t = b.tally();
                 let c = &b.counts;
                 let state = match b.status() {
                     "ok" => "OK".to_string(),
@@ -152,6 +187,29 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 )?;
                 for f in &b.findings {
                     line(out, root, f)?;
+                }
+                for g in &b.finding_groups {
+                    let ranges: Vec<String> = g
+                        .time_ranges
+                        .iter()
+                        .take(3)
+                        .map(|&[a, b]| format!("{a}..{b}"))
+                        .collect();
+                    let more = if g.time_ranges.len() > 3 { ", ..." } else { "" };
+                    writeln!(
+                        out,
+                        "{} {} {}: {} more not listed ({} in all){}",
+                        g.severity.label(),
+                        g.code,
+                        rel(&g.path, root),
+                        g.count - g.listed,
+                        g.count,
+                        if ranges.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [loses {}{more}]", ranges.join(", "))
+                        }
+                    )?;
                 }
             }
         }
