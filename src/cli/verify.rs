@@ -49,19 +49,34 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         target_version: args.target_version.clone(),
     };
     let mut results = Vec::new();
+    // A path that cannot be read at all does not stop the others: it is
+    // reported (a finding, and exit 2 at the end) after every path is checked.
+    let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
     for p in &args.paths {
         let pb = progress_bar();
-        let r = check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1))?;
+        let r = check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1));
         pb.finish_and_clear();
-        results.push((p.clone(), r));
+        match r {
+            Ok(r) => results.push((p.clone(), r)),
+            Err(e) => unreadable.push((p.clone(), e.to_string())),
+        }
     }
-    let all: Vec<(&Path, &Finding)> = results
+    let failed: Vec<Finding> = unreadable
         .iter()
-        .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f)))
+        .map(|(p, e)| Finding::new(check::Severity::Error, "path_unreadable", p, e.clone()))
+        .collect();
+    let all: Vec<(&Path, &Finding)> = failed
+        .iter()
+        .map(|f| (f.path.as_path(), f))
+        .chain(
+            results
+                .iter()
+                .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f))),
+        )
         .collect();
     // Every finding counted, also those past the first few of their code and
     // file (which only their group counts).
-    let mut tally = Tally::default();
+    let mut tally = Tally::of(&failed);
     for (_, r) in &results {
         let t = Tally::of(&r.findings);
         for b in &r.blocks {
@@ -154,6 +169,9 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
+        for f in &failed {
+            line(out, &f.path, f)?;
+        }
         for (root, r) in &results {
             writeln!(
                 out,
@@ -218,6 +236,14 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             "summary: {} errors, {} warnings, {} infos",
             tally.errors, tally.warnings, tally.infos
         )?;
+    }
+    if let Some((_, e)) = unreadable.first() {
+        out.flush()?;
+        anyhow::bail!(
+            "{} of {} paths could not be checked (the others were): {e}",
+            unreadable.len(),
+            args.paths.len(),
+        );
     }
     Ok(if tally.errors > 0 {
         Outcome::Findings

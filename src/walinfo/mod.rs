@@ -300,6 +300,26 @@ pub struct WalReport {
     pub chunk_snapshots: Vec<ChunkSnapshotReport>,
 }
 
+impl WalReport {
+    /// False when the directory given is neither a data directory (with
+    /// `wal/`, `wbl/` or `chunks_head/`) nor a WAL directory: no segment, no
+    /// checkpoint, and either other entries or a name other than `wal`/`wbl`
+    /// (an empty `wal/` is a WAL with nothing in it yet).
+    pub fn is_recognisable(&self) -> bool {
+        if self.kind != "wal_dir" {
+            return true;
+        }
+        let Some(w) = &self.wal else { return false };
+        let named = self
+            .path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .is_some_and(|n| n == "wal" || n == "wbl");
+        !w.segments.is_empty() || !w.checkpoints.is_empty() || (named && w.other_entries.is_empty())
+    }
+}
+
 fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>, Error> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err(dir))? {
