@@ -109,3 +109,19 @@ fn mutated_wal_and_head_chunks_never_panic() {
         std::fs::write(&path, &orig).unwrap();
     }
 }
+
+#[test]
+fn closed_stdout_exits_2() {
+    let p = crate::util::testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' dump '{}' >&-",
+            env!("CARGO_BIN_EXE_promsnap"),
+            p.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdout is closed"));
+}
