@@ -125,3 +125,66 @@ fn closed_stdout_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("stdout is closed"));
 }
+
+#[test]
+fn bad_ranges_and_bare_durations_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = crate::util::testdata(crate::util::LIVE_SKIP_HEAD);
+    let s = snap.to_str().unwrap();
+    let dst = tmp.path().join("dst");
+    let d = dst.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["dump", "--min-time", "2000", "--max-time", "1000", s],
+        vec!["copy", s, d, "--min-time", "2000", "--max-time", "1000"],
+        vec!["gaps", s, "--from", "2000", "--to", "1000"],
+        vec!["copy", s, d, "--retention", "15"],
+        vec!["gaps", s, "--interval", "15"],
+    ];
+    for args in cases {
+        let out = crate::util::promsnap(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("reversed") || err.contains("unit is required"),
+            "{args:?}: {err}"
+        );
+        assert!(!dst.exists(), "{args:?} wrote something");
+    }
+    // A time in Unix seconds is taken as ms, with a warning.
+    let out = crate::util::promsnap(&[
+        "dump",
+        "--min-time",
+        "1795597954",
+        "--max-time",
+        "1795597955",
+        s,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("as Unix seconds"));
+}
+
+#[test]
+fn copy_into_its_own_source_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snap");
+    crate::util::copy_dir(&crate::util::testdata(crate::util::LIVE_SKIP_HEAD), &snap);
+    let before: Vec<_> = std::fs::read_dir(&snap)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let s = snap.to_str().unwrap();
+    let inside = snap.join("replica");
+    let dotted = format!("{s}/./");
+    for dst in [inside.to_str().unwrap(), s, dotted.as_str()] {
+        let out = crate::util::promsnap(&["copy", s, dst]);
+        assert_eq!(out.status.code(), Some(2), "{dst}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nothing written"), "{err}");
+    }
+    assert!(!inside.exists());
+    let after: Vec<_> = std::fs::read_dir(&snap)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before.len(), after.len());
+}
