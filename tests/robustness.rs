@@ -188,3 +188,16 @@ fn copy_into_its_own_source_is_a_usage_error() {
         .collect();
     assert_eq!(before.len(), after.len());
 }
+
+#[test]
+fn os_errors_are_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let m = missing.to_str().unwrap();
+    for cmd in ["ls", "wal", "dump", "analyze"] {
+        let out = crate::util::promsnap(&[cmd, m]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches("os error 2").count(), 1, "{cmd}: {err}");
+    }
+}

@@ -55,7 +55,7 @@ pub fn verify_wal_dir(dir: &Path, wbl: bool) -> Vec<Finding> {
             Severity::Error,
             "wal_dir_unreadable",
             dir,
-            format!("cannot list the directory: {}", e.source),
+            format!("cannot list the directory: {}", e.cause),
         )],
     }
 }
@@ -412,7 +412,7 @@ pub fn verify_chunks_head(dir: &Path, min_valid_time: Option<i64>) -> Vec<Findin
                 Severity::Error,
                 "head_chunk_dir_unreadable",
                 dir,
-                format!("cannot list the directory: {}", e.source),
+                format!("cannot list the directory: {}", e.cause),
             ));
             return out;
         }

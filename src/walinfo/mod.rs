@@ -34,19 +34,19 @@ pub const MAX_RECORD_ERRORS: usize = 10;
 
 /// An I/O failure on a path that [`inspect`] cannot do without.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", .path.display())]
+#[error("{}: {cause}", .path.display())]
 pub struct Error {
     /// The path.
     pub path: PathBuf,
-    /// What went wrong.
-    #[source]
-    pub source: io::Error,
+    /// What went wrong (in the message, so not also a `source()`: printed
+    /// once).
+    pub cause: io::Error,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
-    move |source| Error {
+    move |cause| Error {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
