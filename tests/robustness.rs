@@ -201,3 +201,20 @@ fn os_errors_are_printed_once() {
         assert_eq!(err.matches("os error 2").count(), 1, "{cmd}: {err}");
     }
 }
+
+#[test]
+fn release_profile_ships_no_debug_info() {
+    // `cargo install` builds the release profile: it must not carry ~30 MB
+    // of debug info; the `profiling` profile keeps line tables for perf.
+    let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let section = |name: &str| -> String {
+        let start = toml
+            .find(&format!("[profile.{name}]"))
+            .unwrap_or_else(|| panic!("{name}"));
+        let rest = &toml[start + 1..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
+    };
+    let release = section("release");
+    assert!(release.contains("debug = false"), "{release}");
+    assert!(section("profiling").contains("debug = 1"));
+}
