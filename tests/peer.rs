@@ -30,3 +30,30 @@ fn peer_corpus_has_no_difference_and_no_crash() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn wal_samples_without_series_record_are_an_error() {
+    // nightingale's data dir: samples whose Series record is gone (its
+    // segment was truncated away); Prometheus drops them on replay.
+    let Some(dir) = peer_data() else {
+        eprintln!("peer corpus not present: skipped");
+        return;
+    };
+    let d = dir.join("ccfos+nightingale/prometheus/data");
+    let out = crate::util::promsnap(&["verify", "--json", d.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "wal_unknown_series")
+        .collect();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["severity"], "info");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown series references")
+    );
+}

@@ -124,6 +124,12 @@ pub struct RecordCounts {
     pub mmap_markers: u64,
     /// Records whose payload did not decode (the framing was fine).
     pub malformed_records: u64,
+    /// Float samples whose series ref has no Series record before them (in
+    /// the replayed checkpoint and segments): Prometheus drops them on
+    /// replay ("Unknown series references"). Meaningful in the totals and
+    /// in replayed segments; a segment before the checkpoint is scanned on
+    /// its own.
+    pub unknown_series_samples: u64,
     /// Sample time range (floats and histograms).
     #[serde(flatten)]
     pub time: TimeRange,
@@ -140,6 +146,7 @@ impl RecordCounts {
         self.compression.zstd += o.compression.zstd;
         self.series_created += o.series_created;
         self.float_samples += o.float_samples;
+        self.unknown_series_samples += o.unknown_series_samples;
         self.histogram_samples += o.histogram_samples;
         self.float_histogram_samples += o.float_histogram_samples;
         self.exemplars += o.exemplars;
