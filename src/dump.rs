@@ -210,14 +210,20 @@ pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result
         }
     }
     readers.sort_by_key(|r| (r.files.meta.min_time, r.files.meta.ulid.clone()));
-    // Only blocks that overlap the closed range [min, max] are queried. When
-    // the head is the only thing queried, Prometheus does not sort: series
-    // come in head series id order.
+    // Only blocks that overlap the closed range [min, max] are queried. With
+    // more than one querier Prometheus merges them and sorts every one by
+    // labels; when the in-order head is the only querier it does not sort:
+    // series come in head series id order. The out-of-order head querier
+    // counts too, and it is opened (empty) for a query over the whole time
+    // line (promtool's default range) even when there is no out-of-order
+    // data — so a full dump of a head-only directory is sorted by labels, a
+    // dump of a narrower range is in series id order.
     readers.retain(|r| {
         r.files.meta.min_time <= opts.max_time && opts.min_time < r.files.meta.max_time
     });
     if readers.is_empty()
         && let Some(h) = &mut head
+        && !h.opens_ooo_querier(opts.min_time, opts.max_time)
     {
         h.series.sort_by_key(|s| s.series_ref);
     }

@@ -10,22 +10,22 @@ use crate::format::DecodeError;
 #[non_exhaustive]
 pub enum Error {
     /// The operating system refused a read, write, open or listing.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// File or directory.
         path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: io::Error,
+        /// The OS error (in the message, so not also a `source()`: printed
+        /// once).
+        cause: io::Error,
     },
     /// The bytes of a file are not what the format requires.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Decode {
         /// File.
         path: PathBuf,
-        /// What is wrong, and at which offset.
-        #[source]
-        source: DecodeError,
+        /// What is wrong, and at which offset (in the message, not also a
+        /// `source()`).
+        cause: DecodeError,
     },
     /// A path or argument that cannot be used as given.
     #[error("{0}")]
@@ -37,7 +37,7 @@ impl Error {
     pub fn io(path: impl AsRef<Path>, source: io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
-            source,
+            cause: source,
         }
     }
 
@@ -45,7 +45,7 @@ impl Error {
     pub fn decode(path: impl AsRef<Path>, source: DecodeError) -> Self {
         Error::Decode {
             path: path.as_ref().to_path_buf(),
-            source,
+            cause: source,
         }
     }
 

@@ -57,6 +57,22 @@ pub struct Head {
     pub unknown_refs: u64,
     /// Samples dropped as out of order or already covered.
     pub dropped: u64,
+    /// The time range of the out-of-order chunks found in `chunks_head/`
+    /// (Prometheus' `MinOOOTime`/`MaxOOOTime`), or `None` when there is none:
+    /// then Prometheus keeps `MaxInt64`/`MinInt64` there.
+    pub ooo_range: Option<(i64, i64)>,
+}
+
+impl Head {
+    /// Whether a query over the closed range `[mint, maxt]` also opens the
+    /// out-of-order head querier: Prometheus 2.42 does when the range overlaps
+    /// `[MinOOOTime, MaxOOOTime]`, which, with no out-of-order data, are
+    /// `MaxInt64` and `MinInt64` — so a query over the whole time line
+    /// (promtool's default `--min-time`/`--max-time`) always opens it.
+    pub fn opens_ooo_querier(&self, mint: i64, maxt: i64) -> bool {
+        let (lo, hi) = self.ooo_range.unwrap_or((i64::MAX, i64::MIN));
+        mint <= hi && lo <= maxt
+    }
 }
 
 /// Owned label pairs of one series.
@@ -75,14 +91,14 @@ struct Building {
 /// Prometheus deleted it: WAL truncation, head chunk truncation, block
 /// compaction or retention). The caller lists and reads again.
 pub fn vanished(e: &Error) -> bool {
-    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    matches!(e, Error::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// A listing error: a directory deleted meanwhile stays an I/O error (see
 /// [`vanished`]), anything else a usage error as before.
 fn listing_error(e: walinfo::Error) -> Error {
-    if e.source.kind() == std::io::ErrorKind::NotFound {
-        Error::io(&e.path, e.source)
+    if e.cause.kind() == std::io::ErrorKind::NotFound {
+        Error::io(&e.path, e.cause)
     } else {
         Error::Usage(e.to_string())
     }
@@ -120,6 +136,10 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
                             c.encoding,
                             c.data.to_vec(),
                         ));
+                    }
+                    Ok(c) if c.ooo => {
+                        let (lo, hi) = head.ooo_range.unwrap_or((i64::MAX, i64::MIN));
+                        head.ooo_range = Some((lo.min(c.mint), hi.max(c.maxt)));
                     }
                     Ok(_) => {}
                     Err(e) => {

@@ -126,7 +126,7 @@ fn entry(dir: &Path) -> BlockEntry {
             size,
             level: Some(m.compaction.level),
             snapshot_head: false,
-            error: None,
+            error: missing_files(dir),
             meta: Some(m),
         },
         Err(e) => BlockEntry {
@@ -144,6 +144,26 @@ fn entry(dir: &Path) -> BlockEntry {
             error: Some(e.to_string()),
         },
     }
+}
+
+/// Prometheus opens a block's `index` file and `chunks/` directory (only
+/// `tombstones` may be missing): without them it cannot open the block, and
+/// `promtool tsdb list` fails.
+fn missing_files(dir: &Path) -> Option<String> {
+    let missing: Vec<&str> = [("index", false), ("chunks", true)]
+        .into_iter()
+        .filter(|&(n, is_dir)| {
+            let p = dir.join(n);
+            if is_dir { !p.is_dir() } else { !p.is_file() }
+        })
+        .map(|(n, _)| n)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} missing: Prometheus cannot open the block",
+            missing.join(" and ")
+        )
+    })
 }
 
 fn gcd(a: i64, b: i64) -> i64 {

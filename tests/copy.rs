@@ -399,7 +399,7 @@ fn time_retention_deletes_a_block_exactly_at_the_limit() {
     let src = testdata(LIVE_SNAP);
     let dst = tmp.path().join("data");
     let oldest = "01M88ZHZPXFRQK5144XJKD707B";
-    for (retention, refused) in [("394510", true), ("394511", true), ("394512", false)] {
+    for (retention, refused) in [("394510ms", true), ("394511ms", true), ("394512ms", false)] {
         let (code, r, err) = copy_json(&["--dry-run", "--retention", retention, s(&src), s(&dst)]);
         if refused {
             assert_eq!(code, 1, "{err}");
@@ -408,7 +408,7 @@ fn time_retention_deletes_a_block_exactly_at_the_limit() {
             let exact = reason(&r.refused, oldest).contains("exactly");
             assert_eq!(
                 exact,
-                retention == "394511",
+                retention == "394511ms",
                 "{}",
                 reason(&r.refused, oldest)
             );

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::util::{assert_same_lines, gunzip, promsnap, testdata};
+use crate::util::{assert_same_lines, copy_dir, gunzip, promsnap, promtool_available, testdata};
 
 fn dump(args: &[&str]) -> String {
     let out = promsnap(args);
@@ -343,4 +343,30 @@ fn head_only_range_keeps_prometheus_head_series_order() {
         "prom-2.42-nativehist/oracle/data/dump_head.txt.gz",
     )));
     assert_same_lines(&ours, &oracle, "nativehist head only");
+}
+
+#[test]
+fn head_only_full_dump_is_sorted_by_labels_as_promtool() {
+    // A data dir with a WAL and no block: over the whole time line promtool
+    // also opens the (empty) out-of-order head querier, so the two are merged
+    // and sorted by labels; over a narrower range (the test above) the head
+    // is alone and keeps series id order.
+    if !promtool_available("head-only dump") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = testdata("prom-2.42-nativehist/data");
+    for d in ["wal", "chunks_head"] {
+        copy_dir(&src.join(d), &tmp.path().join(d));
+    }
+    let p = tmp.path().to_str().unwrap();
+    let oracle = std::process::Command::new("promtool")
+        .args(["tsdb", "dump", p])
+        .output()
+        .unwrap();
+    assert!(oracle.status.success());
+    let oracle = String::from_utf8(oracle.stdout).unwrap();
+    assert!(oracle.lines().count() > 1000);
+    let ours = dump(&["dump", "--floats-only", p]);
+    assert_same_lines(&ours, &oracle, "head-only full dump");
 }

@@ -32,3 +32,5 @@ mod fill;
 // Live and crashed data dirs: a held lock, cut snapshots, and kill -9 of a real
 // Prometheus 2.42 against verify's verdicts (about 4 minutes).
 mod live;
+// The peer corpus (other projects' TSDB bytes) through run.sh, when present.
+mod peer;

@@ -142,3 +142,19 @@ fn one_unreadable_block_is_reported_and_the_rest_listed() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("meta.json"), "{err}");
 }
+
+#[test]
+fn block_without_index_is_unreadable_as_promtool_fails_it() {
+    // Thanos ships meta-only block fixtures: promtool cannot open them.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("01M88Z547SWC2057Y39068VCCB");
+    crate::util::copy_dir(
+        &crate::util::testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB"),
+        &b,
+    );
+    std::fs::remove_file(b.join("index")).unwrap();
+    let out = crate::util::promsnap(&["ls", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("UNREADABLE: index missing"), "{s}");
+}

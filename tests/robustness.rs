@@ -109,3 +109,112 @@ fn mutated_wal_and_head_chunks_never_panic() {
         std::fs::write(&path, &orig).unwrap();
     }
 }
+
+#[test]
+fn closed_stdout_exits_2() {
+    let p = crate::util::testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' dump '{}' >&-",
+            env!("CARGO_BIN_EXE_promsnap"),
+            p.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdout is closed"));
+}
+
+#[test]
+fn bad_ranges_and_bare_durations_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = crate::util::testdata(crate::util::LIVE_SKIP_HEAD);
+    let s = snap.to_str().unwrap();
+    let dst = tmp.path().join("dst");
+    let d = dst.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["dump", "--min-time", "2000", "--max-time", "1000", s],
+        vec!["copy", s, d, "--min-time", "2000", "--max-time", "1000"],
+        vec!["gaps", s, "--from", "2000", "--to", "1000"],
+        vec!["copy", s, d, "--retention", "15"],
+        vec!["gaps", s, "--interval", "15"],
+    ];
+    for args in cases {
+        let out = crate::util::promsnap(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("reversed") || err.contains("unit is required"),
+            "{args:?}: {err}"
+        );
+        assert!(!dst.exists(), "{args:?} wrote something");
+    }
+    // A time in Unix seconds is taken as ms, with a warning.
+    let out = crate::util::promsnap(&[
+        "dump",
+        "--min-time",
+        "1795597954",
+        "--max-time",
+        "1795597955",
+        s,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("as Unix seconds"));
+}
+
+#[test]
+fn copy_into_its_own_source_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snap");
+    crate::util::copy_dir(&crate::util::testdata(crate::util::LIVE_SKIP_HEAD), &snap);
+    let before: Vec<_> = std::fs::read_dir(&snap)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let s = snap.to_str().unwrap();
+    let inside = snap.join("replica");
+    let dotted = format!("{s}/./");
+    for dst in [inside.to_str().unwrap(), s, dotted.as_str()] {
+        let out = crate::util::promsnap(&["copy", s, dst]);
+        assert_eq!(out.status.code(), Some(2), "{dst}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nothing written"), "{err}");
+    }
+    assert!(!inside.exists());
+    let after: Vec<_> = std::fs::read_dir(&snap)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before.len(), after.len());
+}
+
+#[test]
+fn os_errors_are_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let m = missing.to_str().unwrap();
+    for cmd in ["ls", "wal", "dump", "analyze"] {
+        let out = crate::util::promsnap(&[cmd, m]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches("os error 2").count(), 1, "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn release_profile_ships_no_debug_info() {
+    // `cargo install` builds the release profile: it must not carry ~30 MB
+    // of debug info; the `profiling` profile keeps line tables for perf.
+    let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let section = |name: &str| -> String {
+        let start = toml
+            .find(&format!("[profile.{name}]"))
+            .unwrap_or_else(|| panic!("{name}"));
+        let rest = &toml[start + 1..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
+    };
+    let release = section("release");
+    assert!(release.contains("debug = false"), "{release}");
+    assert!(section("profiling").contains("debug = 1"));
+}

@@ -671,3 +671,120 @@ fn postings_list_with_valid_crc_but_wrong_series_is_named() {
         "{f}"
     );
 }
+
+#[test]
+fn shifted_meta_findings_are_counted_not_all_held() {
+    // Every chunk lies outside a block whose meta.json times were shifted:
+    // one finding per chunk. Only the first few are listed; the group counts
+    // every one, with the union of the time ranges they cost.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("01M88Z547SWC2057Y39068VCCB");
+    copy_dir(
+        &testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB"),
+        &b,
+    );
+    let meta_path = b.join("meta.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let (lo, hi) = (
+        meta["minTime"].as_i64().unwrap(),
+        meta["maxTime"].as_i64().unwrap(),
+    );
+    let shift = 1_000_000_000_000i64;
+    meta["minTime"] = (lo + shift).into();
+    meta["maxTime"] = (hi + shift).into();
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let (code, v) = verify_json(&b, &[]);
+    assert_eq!(code, 1);
+    let chunks = v["blocks"][0]["counts"]["chunks"].as_u64().unwrap();
+    assert!(chunks > 1000, "{chunks}");
+    let listed = with_code(&v, "chunk_outside_block");
+    assert_eq!(listed.len() as u64, promsnap::check::KEEP_PER_GROUP);
+    let groups: Vec<&Value> = v["finding_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["code"] == "chunk_outside_block")
+        .collect();
+    assert_eq!(groups.len(), 1);
+    let g = groups[0];
+    assert_eq!(g["count"].as_u64().unwrap(), chunks);
+    assert_eq!(g["listed"], promsnap::check::KEEP_PER_GROUP);
+    assert!(g["path"].as_str().unwrap().ends_with("index"));
+    // Every chunk costs a range inside the block's original time range.
+    let ranges = g["time_ranges"].as_array().unwrap();
+    assert!(!ranges.is_empty() && ranges.len() <= promsnap::check::MAX_GROUP_RANGES);
+    assert!(ranges[0][0].as_i64().unwrap() >= lo);
+    assert!(ranges[ranges.len() - 1][1].as_i64().unwrap() <= hi + 1);
+    // The summary counts every finding, listed or not.
+    assert!(v["summary"]["errors"].as_u64().unwrap() >= chunks);
+    assert_eq!(v["blocks"][0]["errors"], v["summary"]["errors"]);
+}
+
+#[test]
+fn block_opened_by_a_path_not_named_by_its_ulid_is_not_an_error() {
+    // Prometheus' own tsdb/testdata blocks are opened by path, under names
+    // like `index_format_v1`: the name is not a finding worth an error there.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("index_format_v1");
+    copy_dir(
+        &testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB"),
+        &b,
+    );
+    let (code, v) = verify_json(&b, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["summary"]["errors"], 0);
+    let f = with_code(&v, "meta_ulid_dir_name");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "info");
+    assert!(with_code(&v, "meta_ulid_mismatch").is_empty());
+}
+
+#[test]
+fn nothing_recognisable_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    let junk = tmp.path().join("junk");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(junk.join("sub")).unwrap();
+    std::fs::write(junk.join("notes.txt"), b"hello").unwrap();
+    for d in [&empty, &junk] {
+        let (code, v) = verify_json(d, &[]);
+        assert_eq!(code, 1, "{v}");
+        assert_eq!(v["ok"], false);
+        let f = with_code(&v, "dir_unrecognised");
+        assert_eq!(f.len(), 1, "{v}");
+        assert_eq!(f[0]["severity"], "error");
+        // The human output says so too.
+        let out = promsnap(&["verify", d.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("nothing recognisable"));
+    }
+    // A data dir that a Prometheus has only just started in is recognisable.
+    let fresh = tmp.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::write(fresh.join("lock"), b"").unwrap();
+    let (code, v) = verify_json(&fresh, &[]);
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn a_missing_path_does_not_stop_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_t, snap) = snapshot_copy();
+    let missing = tmp.path().join("does-not-exist");
+    let out = promsnap(&[
+        "verify",
+        "--json",
+        missing.to_str().unwrap(),
+        snap.to_str().unwrap(),
+    ]);
+    // Exit 2 for the path that could not be read, after checking the other.
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["blocks"], 3, "{v}");
+    let f = with_code(&v, "path_unreadable");
+    assert_eq!(f.len(), 1);
+    assert!(f[0]["message"].as_str().unwrap().contains("No such file"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 of 2 paths"), "{err}");
+}

@@ -603,3 +603,30 @@ fn random_damage_never_panics_and_is_found() {
         std::fs::write(&path, &orig).unwrap();
     }
 }
+
+#[test]
+fn wal_on_a_directory_that_is_no_wal_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("junk");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("notes.txt"), b"hello").unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    for d in [&junk, &empty] {
+        let out = promsnap(&["wal", d.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing recognisable"));
+    }
+    // An empty `wal/` is a WAL with nothing in it yet; a real one is read.
+    let wal = tmp.path().join("wal");
+    std::fs::create_dir_all(&wal).unwrap();
+    assert_eq!(
+        promsnap(&["wal", wal.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    let real = testdata("prom-2.42-live/data/wal");
+    assert_eq!(
+        promsnap(&["wal", real.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+}

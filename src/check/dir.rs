@@ -116,6 +116,14 @@ pub fn verify_dir_with(
             ),
         );
     }
+    if nothing_recognisable(&layout) {
+        findings.push(Finding::new(
+            Severity::Error,
+            "dir_unrecognised",
+            root,
+            "nothing recognisable: no block, no wal/, no chunks_head/ — not a block, data or snapshot directory",
+        ));
+    }
     check_entries(&layout, &blocks, live, &mut findings);
     if layout.kind != DirKind::Block {
         check_blocks_together(&blocks, &mut findings);
@@ -147,6 +155,22 @@ pub fn verify_dir_with(
 pub fn is_live(root: &Path) -> bool {
     crate::copy::fsops::lock_is_held(&root.join("lock"))
         || !crate::copy::fsops::processes_using(root).is_empty()
+}
+
+/// True for a "data directory" that holds nothing Prometheus writes: no
+/// block, no WAL, WBL or head chunks, no leftover of a block write, not even
+/// the `lock` or `queries.active` a running Prometheus leaves.
+pub fn nothing_recognisable(layout: &Layout) -> bool {
+    layout.kind == DirKind::Data
+        && layout.blocks.is_empty()
+        && layout.wal.is_none()
+        && layout.wbl.is_none()
+        && layout.chunks_head.is_none()
+        && layout.tmp_dirs.is_empty()
+        && layout.chunk_snapshots.is_empty()
+        && !["lock", "queries.active", "snapshots"]
+            .iter()
+            .any(|n| layout.root.join(n).exists())
 }
 
 /// Checks every block of `root` and the directory itself.

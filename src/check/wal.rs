@@ -83,7 +83,7 @@ pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> 
                 Severity::Error,
                 "wal_dir_unreadable",
                 w,
-                format!("cannot list the directory: {}", e.source),
+                format!("cannot list the directory: {}", e.cause),
             )),
         }
     }
@@ -125,7 +125,7 @@ pub fn verify_wal_dir(dir: &Path, wbl: bool) -> Vec<Finding> {
             Severity::Error,
             "wal_dir_unreadable",
             dir,
-            format!("cannot list the directory: {}", e.source),
+            format!("cannot list the directory: {}", e.cause),
         )],
     }
 }
@@ -145,6 +145,20 @@ fn fmt_range(t: TimeRange) -> String {
 pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
     let what = if wbl { "WBL" } else { "WAL" };
     let mut out = Vec::new();
+    if !wbl && r.totals.unknown_series_samples > 0 {
+        out.push(Finding::new(
+            // Info, not error: samples of series that head GC removed (their
+            // Series record dropped from the checkpoint) are old and usually
+            // already in blocks; the time of each is not weighed here yet.
+            Severity::Info,
+            "wal_unknown_series",
+            &r.path,
+            format!(
+                "{} samples refer to series with no Series record in the checkpoint or segments before them: Prometheus drops them on replay (\"Unknown series references\"); those older than the newest block are usually in blocks already",
+                r.totals.unknown_series_samples
+            ),
+        ));
+    }
     for g in &r.segment_gaps {
         out.push(Finding::new(
             Severity::Error,
@@ -521,7 +535,7 @@ pub fn verify_chunks_head_with_wal(
                 Severity::Error,
                 "head_chunk_dir_unreadable",
                 dir,
-                format!("cannot list the directory: {}", e.source),
+                format!("cannot list the directory: {}", e.cause),
             ));
             return out;
         }

@@ -92,6 +92,7 @@ impl Progress for Bar {
 /// Runs `copy`.
 pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    super::time::check_range("--min-time", args.min_time, "--max-time", args.max_time)?;
     let opts = CopyOptions {
         jobs: args.jobs,
         link: args.link,

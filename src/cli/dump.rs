@@ -31,6 +31,7 @@ pub struct DumpArgs {
 
 /// Runs `dump`.
 pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    super::time::check_range("--min-time", args.min_time, "--max-time", args.max_time)?;
     let mut opts = DumpOptions {
         floats_only: args.floats_only,
         ..DumpOptions::default()

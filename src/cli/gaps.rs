@@ -40,6 +40,7 @@ pub struct GapsArgs {
 
 /// Runs `gaps`.
 pub fn run(args: &GapsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    super::time::check_range("--from", args.from, "--to", args.to)?;
     let mut opts = GapsOptions::default();
     if args.interval != "auto" {
         opts.interval = Some(parse_duration(&args.interval).map_err(anyhow::Error::msg)?);

@@ -74,8 +74,8 @@ pub fn render(blocks: &[BlockEntry], human: bool) -> String {
         } else {
             b.size.to_string()
         };
-        let row = match (b.min_time, b.max_time) {
-            (Some(min), Some(max)) => vec![
+        let row = match (b.min_time, b.max_time, &b.error) {
+            (Some(min), Some(max), None) => vec![
                 b.ulid.clone(),
                 time(min),
                 time(max),

@@ -62,9 +62,36 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
 }
 
+/// True when the process was started with fd 1 closed (`promsnap dump X >&-`).
+/// Rust's runtime reopens a closed standard descriptor on `/dev/null`
+/// read-write before `main`, so every write would silently "succeed"; a
+/// shell's `>/dev/null` opens it write-only, which stays allowed.
+fn stdout_was_closed() -> bool {
+    // SAFETY: fcntl/fstat/stat only query; the structs are plain data.
+    unsafe {
+        let fl = libc::fcntl(1, libc::F_GETFL);
+        if fl == -1 {
+            return true;
+        }
+        if fl & libc::O_ACCMODE != libc::O_RDWR {
+            return false;
+        }
+        let mut a: libc::stat = std::mem::zeroed();
+        let mut b: libc::stat = std::mem::zeroed();
+        libc::fstat(1, &mut a) == 0
+            && libc::stat(c"/dev/null".as_ptr(), &mut b) == 0
+            && (a.st_mode & libc::S_IFMT) == libc::S_IFCHR
+            && a.st_rdev == b.st_rdev
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if stdout_was_closed() {
+        eprintln!("promsnap: stdout is closed: nothing could be written");
+        return ExitCode::from(2);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = match &cli.command {

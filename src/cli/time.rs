@@ -5,11 +5,46 @@
 /// Parses an RFC 3339 timestamp or Unix milliseconds into Unix ms.
 pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(ms) = s.parse::<i64>() {
+        if let Some(w) = implausible_ms(ms) {
+            eprintln!("promsnap: warning: {w}");
+        }
         return Ok(ms);
     }
     parse_rfc3339(s).ok_or_else(|| {
         format!("invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z) or Unix milliseconds")
     })
+}
+
+/// A warning when a Unix-millisecond time reads far better as Unix seconds:
+/// 10⁹..10¹¹ is 1970-01-12..1973-03-03 in ms, but 2001..5138 in seconds.
+pub fn implausible_ms(ms: i64) -> Option<String> {
+    (1_000_000_000..100_000_000_000).contains(&ms).then(|| {
+        format!(
+            "{ms} is taken as Unix milliseconds ({}); as Unix seconds it would be {}: give {}000 or an RFC 3339 time if seconds were meant",
+            promsnap::gofmt::rfc3339_ms(ms),
+            promsnap::gofmt::rfc3339_ms(ms.saturating_mul(1000)),
+            ms
+        )
+    })
+}
+
+/// Usage error when `from` is after `to` (a reversed range selects nothing).
+pub fn check_range(
+    from_flag: &str,
+    from: Option<i64>,
+    to_flag: &str,
+    to: Option<i64>,
+) -> anyhow::Result<()> {
+    if let (Some(a), Some(b)) = (from, to)
+        && a > b
+    {
+        anyhow::bail!(
+            "{from_flag} {} is after {to_flag} {}: the range is reversed and would select nothing",
+            promsnap::gofmt::rfc3339_ms(a),
+            promsnap::gofmt::rfc3339_ms(b)
+        );
+    }
+    Ok(())
 }
 
 fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -76,8 +111,15 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     if s.is_empty() {
         return Err(err());
     }
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
+    // Prometheus requires a unit (only a bare 0 is unit-free): a bare
+    // number is refused, not taken as milliseconds.
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.parse::<i64>().is_ok() {
+        return Err(format!(
+            "invalid duration {s:?}: a unit is required, e.g. {s}s, {s}m or {s}h (Prometheus takes no bare numbers)"
+        ));
     }
     let mut total: i64 = 0;
     let mut rest = s;
@@ -148,5 +190,16 @@ mod tests {
         assert!(parse_bytes("MB").is_err());
         assert!(parse_bytes("99999999EB").is_err());
         assert!(parse_duration("").is_err());
+        // Prometheus requires a unit: bare numbers are refused (except 0).
+        for bare in ["15", "5", "7200", "-1"] {
+            let e = parse_duration(bare).unwrap_err();
+            assert!(e.contains("unit is required"), "{bare}: {e}");
+        }
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert!(implausible_ms(1_795_597_954).is_some(), "Unix seconds");
+        assert!(implausible_ms(1_795_597_954_000).is_none());
+        assert!(implausible_ms(0).is_none());
+        assert!(check_range("--from", Some(2), "--to", Some(1)).is_err());
+        assert!(check_range("--from", Some(1), "--to", Some(1)).is_ok());
     }
 }

@@ -49,17 +49,46 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         target_version: args.target_version.clone(),
     };
     let mut results = Vec::new();
+    // A path that cannot be read at all does not stop the others: it is
+    // reported (a finding, and exit 2 at the end) after every path is checked.
+    let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
     for p in &args.paths {
         let pb = progress_bar();
-        let r = check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1))?;
+        let r = check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1));
         pb.finish_and_clear();
-        results.push((p.clone(), r));
+        match r {
+            Ok(r) => results.push((p.clone(), r)),
+            Err(e) => unreadable.push((p.clone(), e.to_string())),
+        }
     }
-    let all: Vec<(&Path, &Finding)> = results
+    let failed: Vec<Finding> = unreadable
         .iter()
-        .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f)))
+        .map(|(p, e)| Finding::new(check::Severity::Error, "path_unreadable", p, e.clone()))
         .collect();
-    let tally = Tally::of(&all.iter().map(|(_, f)| (*f).clone()).collect::<Vec<_>>());
+    let all: Vec<(&Path, &Finding)> = failed
+        .iter()
+        .map(|f| (f.path.as_path(), f))
+        .chain(
+            results
+                .iter()
+                .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f))),
+        )
+        .collect();
+    // Every finding counted, also those past the first few of their code and
+    // file (which only their group counts).
+    let mut tally = Tally::of(&failed);
+    for (_, r) in &results {
+        let t = Tally::of(&r.findings);
+        for b in &r.blocks {
+            let bt = b.tally();
+            tally.add(check::Severity::Error, bt.errors);
+            tally.add(check::Severity::Warning, bt.warnings);
+            tally.add(check::Severity::Info, bt.infos);
+        }
+        tally.add(check::Severity::Error, t.errors);
+        tally.add(check::Severity::Warning, t.warnings);
+        tally.add(check::Severity::Info, t.infos);
+    }
     if args.json {
         let findings: Vec<_> = all
             .iter()
@@ -81,7 +110,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .iter()
             .flat_map(|(root, r)| {
                 r.blocks.iter().map(move |b| {
-                    let t = Tally::of(&b.findings);
+                    let t = b.tally();
                     json!({
                         "ulid": b.ulid,
                         "root": root,
@@ -92,6 +121,26 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                         "errors": t.errors,
                         "warnings": t.warnings,
                         "counts": b.counts,
+                    })
+                })
+            })
+            .collect();
+        let groups: Vec<_> = results
+            .iter()
+            .flat_map(|(root, r)| {
+                r.blocks.iter().flat_map(move |b| {
+                    b.finding_groups.iter().map(move |g| {
+                        json!({
+                            "severity": g.severity,
+                            "code": g.code,
+                            "root": root,
+                            "path": rel(&g.path, root),
+                            "block": g.block,
+                            "count": g.count,
+                            "listed": g.listed,
+                            "time_ranges": g.time_ranges,
+                            "time_ranges_widened": g.time_ranges_widened,
+                        })
                     })
                 })
             })
@@ -120,6 +169,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             "ok": tally.errors == 0,
             "startup": startup,
             "findings": findings,
+            "finding_groups": groups,
             "blocks": blocks,
             "summary": {
                 "paths": args.paths,
@@ -134,6 +184,9 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
+        for f in &failed {
+            line(out, &f.path, f)?;
+        }
         for (root, r) in &results {
             writeln!(
                 out,
@@ -154,7 +207,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 line(out, root, f)?;
             }
             for b in &r.blocks {
-                let t = Tally::of(&b.findings);
+                let t = b.tally();
                 let c = &b.counts;
                 let state = match b.status() {
                     "ok" => "OK".to_string(),
@@ -176,6 +229,29 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 for f in &b.findings {
                     line(out, root, f)?;
                 }
+                for g in &b.finding_groups {
+                    let ranges: Vec<String> = g
+                        .time_ranges
+                        .iter()
+                        .take(3)
+                        .map(|&[a, b]| format!("{a}..{b}"))
+                        .collect();
+                    let more = if g.time_ranges.len() > 3 { ", ..." } else { "" };
+                    writeln!(
+                        out,
+                        "{} {} {}: {} more not listed ({} in all){}",
+                        g.severity.label(),
+                        g.code,
+                        rel(&g.path, root),
+                        g.count - g.listed,
+                        g.count,
+                        if ranges.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [loses {}{more}]", ranges.join(", "))
+                        }
+                    )?;
+                }
             }
         }
         writeln!(
@@ -183,6 +259,14 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             "summary: {} errors, {} warnings, {} infos",
             tally.errors, tally.warnings, tally.infos
         )?;
+    }
+    if let Some((_, e)) = unreadable.first() {
+        out.flush()?;
+        anyhow::bail!(
+            "{} of {} paths could not be checked (the others were): {e}",
+            unreadable.len(),
+            args.paths.len(),
+        );
     }
     Ok(if tally.errors > 0 {
         Outcome::Findings

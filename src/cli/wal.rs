@@ -22,6 +22,12 @@ pub struct WalArgs {
 /// damaged or unreadable (a torn tail of the newest segment is not damage).
 pub fn run(args: &WalArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let report = walinfo::inspect(&args.path)?;
+    if !report.is_recognisable() {
+        anyhow::bail!(
+            "{}: nothing recognisable: not a WAL directory (no segment 00000000…, no checkpoint.N) nor a data directory (no wal/, wbl/ or chunks_head/)",
+            args.path.display()
+        );
+    }
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;

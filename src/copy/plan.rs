@@ -27,11 +27,50 @@ fn ts(ms: i64) -> String {
     crate::gofmt::utc_seconds(ms)
 }
 
+/// `dst` resolved through its nearest existing ancestor (it may not exist yet).
+fn resolve(p: &Path) -> Option<std::path::PathBuf> {
+    let mut rest = Vec::new();
+    let mut cur = p;
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            return Some(rest.iter().rev().fold(c, |acc, n| acc.join(n)));
+        }
+        rest.push(cur.file_name()?.to_owned());
+        cur = cur.parent()?;
+        if cur.as_os_str().is_empty() {
+            cur = Path::new(".");
+        }
+    }
+}
+
+/// A target that is the source, or inside it, is a usage error: the copy
+/// would write into the data it reads.
+fn check_not_inside(src: &Path, dst: &Path) -> Result<()> {
+    let (Ok(s), Some(d)) = (src.canonicalize(), resolve(dst)) else {
+        return Ok(());
+    };
+    if d == s {
+        return Err(crate::error::Error::Usage(format!(
+            "the target {} is the source itself: nothing written",
+            dst.display()
+        )));
+    }
+    if d.starts_with(&s) {
+        return Err(crate::error::Error::Usage(format!(
+            "the target {} is inside the source {}: a copy must not write into the data it reads; nothing written",
+            dst.display(),
+            src.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Decides what to copy, skip and refuse. Reads the source and the target,
 /// writes nothing.
 pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     let src_layout = layout::scan(src)?;
     let (dst_exists, dst_layout) = check_target_path(dst)?;
+    check_not_inside(src, dst)?;
     let (mut blocks, excluded) = select(src, &src_layout, opts)?;
     let mut notices = Vec::new();
     if src_layout.kind == DirKind::Data

@@ -34,19 +34,19 @@ pub const MAX_RECORD_ERRORS: usize = 10;
 
 /// An I/O failure on a path that [`inspect`] cannot do without.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", .path.display())]
+#[error("{}: {cause}", .path.display())]
 pub struct Error {
     /// The path.
     pub path: PathBuf,
-    /// What went wrong.
-    #[source]
-    pub source: io::Error,
+    /// What went wrong (in the message, so not also a `source()`: printed
+    /// once).
+    pub cause: io::Error,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
-    move |source| Error {
+    move |cause| Error {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -124,6 +124,12 @@ pub struct RecordCounts {
     pub mmap_markers: u64,
     /// Records whose payload did not decode (the framing was fine).
     pub malformed_records: u64,
+    /// Float samples whose series ref has no Series record before them (in
+    /// the replayed checkpoint and segments): Prometheus drops them on
+    /// replay ("Unknown series references"). Meaningful in the totals and
+    /// in replayed segments; a segment before the checkpoint is scanned on
+    /// its own.
+    pub unknown_series_samples: u64,
     /// Sample time range (floats and histograms).
     #[serde(flatten)]
     pub time: TimeRange,
@@ -140,6 +146,7 @@ impl RecordCounts {
         self.compression.zstd += o.compression.zstd;
         self.series_created += o.series_created;
         self.float_samples += o.float_samples;
+        self.unknown_series_samples += o.unknown_series_samples;
         self.histogram_samples += o.histogram_samples;
         self.float_histogram_samples += o.float_histogram_samples;
         self.exemplars += o.exemplars;
@@ -302,6 +309,26 @@ pub struct WalReport {
     pub chunks_head: Option<ChunksHeadReport>,
     /// `chunk_snapshot.*` directories, oldest first.
     pub chunk_snapshots: Vec<ChunkSnapshotReport>,
+}
+
+impl WalReport {
+    /// False when the directory given is neither a data directory (with
+    /// `wal/`, `wbl/` or `chunks_head/`) nor a WAL directory: no segment, no
+    /// checkpoint, and either other entries or a name other than `wal`/`wbl`
+    /// (an empty `wal/` is a WAL with nothing in it yet).
+    pub fn is_recognisable(&self) -> bool {
+        if self.kind != "wal_dir" {
+            return true;
+        }
+        let Some(w) = &self.wal else { return false };
+        let named = self
+            .path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .is_some_and(|n| n == "wal" || n == "wbl");
+        !w.segments.is_empty() || !w.checkpoints.is_empty() || (named && w.other_entries.is_empty())
+    }
 }
 
 fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>, Error> {

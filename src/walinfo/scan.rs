@@ -157,6 +157,21 @@ fn scan_records_committed(
                             c.time.add(lo);
                             c.time.add(hi);
                         }
+                    })
+                    .and_then(|()| {
+                        let mut unknown = 0u64;
+                        let r = if ty == RecordType::Samples {
+                            record::for_each_sample(data, 0, |r, _, _| {
+                                if !series.contains(&r) {
+                                    unknown += 1;
+                                }
+                            })
+                            .map(|_| ())
+                        } else {
+                            Ok(())
+                        };
+                        c.unknown_series_samples += unknown;
+                        r
                     }),
                 t if t.is_histogram_samples() => {
                     let time = &mut c.time;

@@ -90,3 +90,35 @@ pub fn run_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     });
     (out.status.code(), v)
 }
+
+/// Whether `promtool` is on the PATH. Without it, oracle tests that run it
+/// are skipped — except under `CI=true`, where its absence is a failure.
+pub fn promtool_available(what: &str) -> bool {
+    let ok = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{what}: promtool is not installed but CI is set"
+        );
+        eprintln!("{what}: promtool not on PATH: skipped");
+    }
+    ok
+}
+
+/// The peer corpus (real TSDB bytes other projects ship, with promtool
+/// oracles), when present: `$PEER_DATA`, else `../shared/peer-data` or
+/// `../../shared/peer-data` from the repository (the layout of the machine
+/// this project is built on; a worktree sits one level deeper).
+pub fn peer_data() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PEER_DATA") {
+        return Some(PathBuf::from(p)).filter(|p| p.join("datasets.tsv").is_file());
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["../shared/peer-data", "../../shared/peer-data"]
+        .iter()
+        .map(|r| root.join(r))
+        .find(|p| p.join("datasets.tsv").is_file())
+}

@@ -82,7 +82,7 @@ pub(super) fn check_contents(
         let mut local = Ctx {
             dir: dir.clone(),
             ulid: ulid.clone(),
-            findings: Vec::new(),
+            findings: Findings::default(),
         };
         let cx = &mut local;
         let mut counts = Counts::default();
@@ -320,7 +320,7 @@ pub(super) fn check_contents(
             let mut lcx = Ctx {
                 dir: dir.clone(),
                 ulid: ulid.clone(),
-                findings: Vec::new(),
+                findings: Findings::default(),
             };
             check_label_indices(&mut lcx, index_ref);
             (pass, lcx)
@@ -357,9 +357,7 @@ pub(super) fn check_contents(
         if let Some(lo) = r.last_offset {
             prev_last = Some((r.last_refs.clone(), lo));
         }
-        for f in r.findings {
-            cx.findings.push(f);
-        }
+        cx.findings.absorb(r.findings);
         ids.extend_from_slice(&r.ids);
         fp.merge(r.fp);
         for (w, x) in used.iter_mut().zip(&r.used) {
@@ -393,7 +391,7 @@ pub(super) fn check_contents(
     let (series_start, series_end) = index.series_region();
     files.index.release(series_start, series_end);
     check_postings(cx, &index, pass, &ids, fp, counts);
-    cx.findings.extend(label_cx.findings);
+    cx.findings.absorb(label_cx.findings);
     files.index.release(0, files.index.len() as u64);
     merge_pieces(cx, files, &index, &ids, pieces, &seg_ok, counts);
     check_tombstones(cx, files, Some(&ids), counts);
@@ -469,7 +467,7 @@ const PIECE_CHUNKS: usize = 4096;
 struct PartResult {
     /// This part's chunks, checked (series ordinals relative to the part).
     pieces: Vec<Piece>,
-    findings: Vec<Finding>,
+    findings: Findings,
     ids: Vec<u64>,
     fp: Fingerprint,
     used: Vec<u64>,

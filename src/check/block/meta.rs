@@ -43,6 +43,18 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
             "meta_ulid_invalid",
             format!("ulid {:?} is not a valid ULID", meta.ulid),
         ));
+    } else if meta.ulid != dir_name && !is_valid_ulid(dir_name) {
+        // A block opened by its path (as Prometheus' own tests open theirs):
+        // the name does not matter there; only inside a data directory,
+        // where Prometheus loads nothing not named by a ULID.
+        cx.push(f(
+            Severity::Info,
+            "meta_ulid_dir_name",
+            format!(
+                "directory {dir_name:?} is not named by the block's ULID {}: fine when the block is opened by path; inside a data directory Prometheus would not load it",
+                meta.ulid
+            ),
+        ));
     } else if meta.ulid != dir_name {
         cx.push(f(
             Severity::Error,

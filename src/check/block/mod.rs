@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::codes::{FileKind, decode_code};
-use super::{Finding, Severity, Tally};
+use super::{Finding, FindingGroup, Findings, Severity, Tally};
 use crate::block::{BlockFiles, chunk_segment_paths};
 use crate::dump::format_labels;
 use crate::format::chunkenc::{self, Encoding};
@@ -69,19 +69,28 @@ pub struct BlockCheck {
     pub meta: Option<BlockMeta>,
     /// What was counted.
     pub counts: Counts,
-    /// Findings, sorted by file and offset.
+    /// Findings, sorted by file and offset: the first few of each code in
+    /// each file (see [`super::KEEP_PER_GROUP`]).
     pub findings: Vec<Finding>,
+    /// The codes and files with more findings than are listed: every one
+    /// counted, with the union of their time ranges.
+    pub finding_groups: Vec<FindingGroup>,
 }
 
 impl BlockCheck {
     /// True if any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(Finding::is_error)
+        self.tally().errors > 0
+    }
+
+    /// Every finding counted, listed or not.
+    pub fn tally(&self) -> Tally {
+        Tally::of_all(&self.findings, &self.finding_groups)
     }
 
     /// `ok`, `warnings` or `errors`.
     pub fn status(&self) -> &'static str {
-        let t = Tally::of(&self.findings);
+        let t = self.tally();
         if t.errors > 0 {
             "errors"
         } else if t.warnings > 0 {
@@ -95,7 +104,7 @@ impl BlockCheck {
 struct Ctx {
     dir: PathBuf,
     ulid: String,
-    findings: Vec<Finding>,
+    findings: Findings,
 }
 
 impl Ctx {
@@ -118,7 +127,7 @@ pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
     let mut cx = Ctx {
         dir: dir.to_path_buf(),
         ulid: name.clone(),
-        findings: Vec::new(),
+        findings: Findings::default(),
     };
     let mut counts = Counts::default();
     let meta = check_meta(&mut cx, &name);
@@ -144,7 +153,10 @@ pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
             }
         }
     }
-    let mut findings = cx.findings;
+    let (mut findings, mut finding_groups) = cx.findings.into_parts();
+    for g in &mut finding_groups {
+        g.block = Some(cx.ulid.clone());
+    }
     findings.sort_by(|a, b| (&a.path, a.offset, a.code).cmp(&(&b.path, b.offset, b.code)));
     BlockCheck {
         dir: dir.to_path_buf(),
@@ -152,6 +164,7 @@ pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
         meta,
         counts,
         findings,
+        finding_groups,
     }
 }
 

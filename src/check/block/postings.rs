@@ -90,7 +90,7 @@ pub(super) fn pair_hash(name: &[u8], value: &[u8]) -> u64 {
 /// What the streaming postings pass found, before it is compared with the
 /// series walk (the two run at the same time).
 pub(super) struct PostingsPass {
-    findings: Vec<Finding>,
+    findings: Findings,
     lists_fp: Fingerprint,
     /// Offset of the all-postings list, when it came first and was readable.
     all_list: Option<u64>,
@@ -114,10 +114,10 @@ pub(super) fn postings_pass(
     let mut cx = Ctx {
         dir: dir.to_path_buf(),
         ulid: ulid.to_string(),
-        findings: Vec::new(),
+        findings: Findings::default(),
     };
     let mut pass = PostingsPass {
-        findings: Vec::new(),
+        findings: Findings::default(),
         lists_fp: Fingerprint::default(),
         all_list: None,
         structural: false,
@@ -234,7 +234,7 @@ pub(super) fn check_postings(
     counts: &mut Counts,
 ) {
     counts.postings += pass.lists;
-    cx.findings.extend(pass.findings);
+    cx.findings.absorb(pass.findings);
     if !pass.ran {
         return;
     }

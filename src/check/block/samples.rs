@@ -6,7 +6,10 @@ use super::*;
 /// The result of checking one piece of chunks: findings (without series
 /// names yet), counts, and the end of the furthest chunk per segment.
 pub(super) struct Piece {
+    /// The first few findings of each code (see [`Piece::add`]).
     findings: Vec<(u32, Finding)>,
+    /// Findings past those: counted only.
+    overflow: Findings,
     samples: u64,
     float_samples: u64,
     histogram_samples: u64,
@@ -17,6 +20,22 @@ pub(super) struct Piece {
 }
 
 impl Piece {
+    /// Keeps `f` (of series `ord`) if fewer than [`super::super::KEEP_PER_GROUP`]
+    /// findings of its code and file are kept in this piece, else counts it:
+    /// a piece's memory is bounded whatever the damage.
+    fn add(&mut self, ord: u32, f: Finding) {
+        let same = self
+            .findings
+            .iter()
+            .filter(|(_, k)| k.code == f.code && k.path == f.path)
+            .count() as u64;
+        if same < super::super::KEEP_PER_GROUP {
+            self.findings.push((ord, f));
+        } else {
+            self.overflow.count_only(&f);
+        }
+    }
+
     /// Adds `base` to the series ordinals of the findings.
     pub(super) fn rebase(&mut self, base: u32) {
         for (ord, _) in &mut self.findings {
@@ -37,6 +56,7 @@ pub(super) fn check_piece(
     let nseg = files.chunks.len();
     let mut p = Piece {
         findings: Vec::new(),
+        overflow: Findings::default(),
         samples: 0,
         float_samples: 0,
         histogram_samples: 0,
@@ -61,10 +81,10 @@ pub(super) fn check_piece(
         let rec = match chunks::read_chunk(bytes, u64::from(c.offset())) {
             Ok(r) => r,
             Err(e) => {
-                p.findings.push((
+                p.add(
                     *ord,
                     err(decode_code(FileKind::Chunks, &e), e.offset(), e.to_string()),
-                ));
+                );
                 continue;
             }
         };
@@ -72,14 +92,14 @@ pub(super) fn check_piece(
             *end = (*end).max(rec.offset + rec.len);
         }
         if let Err(e) = rec.check_crc() {
-            p.findings.push((
+            p.add(
                 *ord,
                 err("chunk_checksum_mismatch", rec.offset, e.to_string()),
-            ));
+            );
             continue;
         }
         let Some(enc) = Encoding::from_u8(rec.encoding) else {
-            p.findings.push((*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding))));
+            p.add(*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding)));
             continue;
         };
         if let Some(n) = p.encodings.get_mut(usize::from(rec.encoding)) {
@@ -88,8 +108,7 @@ pub(super) fn check_piece(
         let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
             Ok(n) => u64::from(n),
             Err(e) => {
-                p.findings
-                    .push((*ord, err("chunk_decode_failed", e.offset(), e.to_string())));
+                p.add(*ord, err("chunk_decode_failed", e.offset(), e.to_string()));
                 continue;
             }
         };
@@ -100,10 +119,10 @@ pub(super) fn check_piece(
             p.histogram_samples += n;
         }
         if n == 0 {
-            p.findings.push((
+            p.add(
                 *ord,
                 err("chunk_empty", rec.offset, "chunk holds 0 samples".into()),
-            ));
+            );
             continue;
         }
         if opts.quick {
@@ -184,7 +203,7 @@ pub(super) fn check_piece(
             ));
         }
         if let Some(f) = bad {
-            p.findings.push((*ord, f));
+            p.add(*ord, f);
         }
     }
     // This piece's byte range is done: let its pages go from our RSS.
@@ -227,6 +246,10 @@ pub(super) fn merge_pieces(
             *e = (*e).max(pe);
         }
         for (ord, f) in p.findings {
+            if !cx.findings.has_room(f.code, &f.path) {
+                cx.findings.count_only(&f);
+                continue;
+            }
             let offset = ids.get(ord as usize).map(|&id| index.series_offset(id));
             let series = series_name(index, offset);
             let f = match series {
@@ -235,6 +258,7 @@ pub(super) fn merge_pieces(
             };
             cx.push(f);
         }
+        cx.findings.absorb(p.overflow);
     }
     counts.encodings = encodings
         .into_iter()
