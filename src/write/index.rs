@@ -101,7 +101,12 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
         .collect();
     symbols.sort_unstable();
     symbols.dedup();
-    let ordinal = |s: &[u8]| -> u32 { symbols.binary_search(&s).map_or(0, |i| i as u32) };
+    let ordinals: std::collections::HashMap<&[u8], u32> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u32))
+        .collect();
+    let ordinal = |s: &[u8]| -> u32 { ordinals.get(s).copied().unwrap_or(0) };
 
     let mut p = Pos { w, pos: 0 };
     let mut head = MAGIC.to_be_bytes().to_vec();
