@@ -45,7 +45,7 @@ enum Command {
     /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
     Copy(copy::CopyArgs),
     /// The data-loss window of a snapshot + remote-write replica, from files.
-    Coverage(coverage::CoverageArgs),
+    Coverage(Box<coverage::CoverageArgs>),
     /// Per-series holes; with --against, what another directory has and this one has not.
     Gaps(gaps::GapsArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.

@@ -19,6 +19,7 @@
 
 pub mod causes;
 pub mod model;
+pub mod queue;
 pub mod snapshot;
 pub mod version;
 pub mod wal;
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 pub use causes::{NativeHistograms, OperatorFacts, Version, VersionError};
 pub use model::{Cause, Certainty, Deadline, LossWindow};
+pub use queue::{Queue, QueueSettings};
 pub use snapshot::{BlockSpan, Overlap, SnapshotInfo, Source};
 pub use wal::{RestartHint, SegmentKind, SegmentRange, WalView};
 
@@ -331,6 +333,11 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         inp.facts = opts.facts.clone();
         inp.native = native_histograms.clone();
         inp.blocks = snap.blocks.clone();
+        inp.queue = opts
+            .facts
+            .queue
+            .resolve(opts.facts.master_version, &mut assumptions);
+        inp.targets = snap.targets;
         if snap.compaction_delay.is_none() {
             assumptions.push(
                 "master compaction phase not calibrated (no level-1 block besides the head block): block writes \

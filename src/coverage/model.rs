@@ -10,6 +10,8 @@
 use serde::Serialize;
 
 use super::causes::{self, NativeHistograms, OperatorFacts, Timeline};
+use super::fmt_time;
+use super::queue::{self, Queue};
 use super::snapshot::BlockSpan;
 use super::wal::{WalView, simulate_overtake};
 
@@ -67,6 +69,11 @@ pub struct LossWindow {
     /// The earliest the window can end, when its end is uncertain (Unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_earliest: Option<i64>,
+    /// The latest the window could end if the less likely of the queue's
+    /// paths is taken (L3: a reshard before the crossing, or none); `to` is
+    /// the expected end (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_to: Option<i64>,
     /// How sure the window is.
     pub certainty: Certainty,
     /// How many series the window concerns, when only some (L9); absent: all.
@@ -142,8 +149,12 @@ pub struct ModelInput {
     pub facts: OperatorFacts,
     /// Native histograms seen in the snapshot and the master WAL (L9).
     pub native: Option<NativeHistograms>,
-    /// The snapshot's blocks (L8).
+    /// The snapshot's blocks (L8; level-1 ULID times are past truncations).
     pub blocks: Vec<BlockSpan>,
+    /// The remote-write queue settings in force.
+    pub queue: Queue,
+    /// Scrape targets (distinct `job`/`instance` of `up`), for L4.
+    pub targets: Option<u64>,
 }
 
 impl ModelInput {
@@ -171,6 +182,8 @@ impl ModelInput {
             facts: OperatorFacts::default(),
             native: None,
             blocks: Vec::new(),
+            queue: super::queue::QueueSettings::default().resolve(None, &mut Vec::new()),
+            targets: None,
         }
     }
 }
@@ -283,6 +296,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             from: c,
             to: t_ws,
             to_earliest: None,
+            bound_to: None,
             certainty: Certainty::Expected,
             series: None,
             ongoing: false,
@@ -328,12 +342,56 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         }
     }
 
+    // Past truncations are exact: a level-1 block's ULID time is the head
+    // compaction that wrote it, and `Compact` truncates the WAL right after.
+    for t in inp
+        .blocks
+        .iter()
+        .filter(|b| b.level == 1 && !b.head_block && b.in_order)
+        .filter_map(|b| b.created)
+    {
+        if let Some(x) = truncations.iter_mut().find(|x| (**x - t).abs() <= r / 4) {
+            *x = t;
+        } else if t >= truncs_from - r {
+            truncations.push(t);
+        }
+    }
+    truncations.sort_unstable();
+    truncations.dedup();
+
+    // Where the reader stalls: the queue's buffer after the first sample
+    // it forwards (`queue.rs`).
+    let series = inp.series.filter(|&n| n > 0);
+    let (first_after, phase_known) = first_sample_after(inp, t_b);
+    let stall = series.map(|n| queue::stall(&inp.queue, t_b, first_after, n, inp.scrape_interval));
+    let position = match (stall, inp.slave_up) {
+        (Some(st), Some(up)) => st.position.min(up.max(t_b)),
+        (Some(st), None) => st.position,
+        _ => t_b,
+    };
+    if let Some(st) = stall {
+        assumptions.push(format!(
+            "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
+             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
+            fmt_time(t_b),
+            fmt_time(st.first_sample),
+            if phase_known {
+                ", from the files"
+            } else {
+                ", on the scrape grid of the coverage end"
+            },
+            st.buffered,
+            inp.queue.min_shards,
+            fmt_time(st.position)
+        ));
+    }
+
     // Deadline: exact on the real WAL if we have it, closed forms otherwise.
     let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
     let mut watcher_segment = None;
     let deadline = match &inp.wal {
         Some(wal) => {
-            let sim = simulate_overtake(wal, t_b, &truncations, r);
+            let sim = simulate_overtake(wal, position, &truncations, r);
             assumptions.extend(sim.assumptions.iter().cloned());
             watcher_segment = sim.watcher_segment.map(|w| (w, sim.watcher_segment_end));
             let d = sim.overtaken_at.unwrap_or(i64::MAX);
@@ -343,7 +401,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             Deadline {
                 at: d,
                 latest: d,
-                watcher_position: t_b,
+                watcher_position: position,
                 basis: if sim.already {
                     "already_overtaken".into()
                 } else {
@@ -353,8 +411,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             }
         }
         None => {
-            let hi = deadline_high_volume(&truncations, t_b, r).unwrap_or(i64::MAX);
-            let lo = deadline_low_volume(&truncations, t_b).map_or(i64::MAX, |(_, b)| b);
+            let hi = deadline_high_volume(&truncations, position, r).unwrap_or(i64::MAX);
+            let lo = deadline_low_volume(&truncations, position).map_or(i64::MAX, |(_, b)| b);
             assumptions.push(
                 "no master WAL given (--master): the deadline uses the high-volume rule (many WAL segments per \
                  block range); a small master (under one segment per block range) tolerates up to `latest`"
@@ -366,7 +424,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             Deadline {
                 at: hi,
                 latest: lo.max(hi),
-                watcher_position: t_b,
+                watcher_position: position,
                 basis: "high_volume".into(),
                 why: "the first master truncation more than R/2 after the stall position deletes the segments \
                       after the watcher's; low-volume masters are overtaken 3R–5R after it"
@@ -381,6 +439,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     {
         let restart_from = up.max(d);
         let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+        let _ = position;
         // Up to one backoff until the queue's retry reaches the slave, the
         // drain of the rest of the reader's segment (all out of bounds, sent
         // as fast as the queue goes: within one 10 s reshard period in the
@@ -393,6 +452,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 from,
                 to,
                 to_earliest: Some(to_earliest),
+                bound_to: None,
                 certainty: if inp.wal.is_some() {
                     Certainty::Expected
                 } else {
@@ -416,56 +476,99 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
     if !l1 && !l2 && t_b < c {
-        // Each shard's request that crosses C_snap is refused whole. A shard
-        // holds series/shards series, so one batch spans up to
-        // max_samples_per_send·shards/series scrapes; and it cannot hold
-        // samples newer than the catch-up (backoff + reshard + flush after up).
-        let scrapes = inp
-            .series
-            .filter(|&n| n > 0)
-            .map(|n| inp.queue_span_samples.div_ceil(n).max(1) as i64);
-        let by_batches = scrapes.map(|k| k.saturating_mul(inp.scrape_interval));
-        let by_catchup = inp
-            .slave_up
-            .map(|u| u.max(c) + inp.max_backoff + inp.reshard_and_flush + inp.drain_allowance - c);
-        let extent = match (by_batches, by_catchup) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => inp.scrape_interval,
+        let q = &inp.queue;
+        let b = q.max_samples_per_send;
+        match (series, inp.slave_up, stall) {
+            (Some(n), Some(up), Some(st)) => {
+                let cr = queue::crossing(q, &st, t_b, c, up, n, inp.scrape_interval, phase_known);
+                windows.push(LossWindow {
+                    cause: Cause::L3,
+                    from: c,
+                    to: cr.expected_end,
+                    to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
+                    bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+                    certainty: Certainty::Expected,
+                    series: None,
+                    ongoing: false,
+                    why: format!(
+                        "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
+                         ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
+                         Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
+                        cr.why,
+                        n,
+                        if cr.resharded {
+                            "not resharded"
+                        } else {
+                            "resharded"
+                        },
+                        fmt_time(cr.bound_end.max(cr.expected_end))
+                    ),
+                });
+            }
+            _ => {
+                // Without the slave's start or the series count: a bound only.
+                let k = series
+                    .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
+                    .unwrap_or(1);
+                let by_batches = k.saturating_mul(inp.scrape_interval);
+                let by_catchup = inp.slave_up.map(|u| {
+                    u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c
+                });
+                let extent = by_catchup
+                    .map_or(by_batches, |x| x.min(by_batches))
+                    .max(inp.scrape_interval);
+                windows.push(LossWindow {
+                    cause: Cause::L3,
+                    from: c,
+                    to: c - 1 + extent,
+                    to_earliest: None,
+                    bound_to: None,
+                    certainty: Certainty::Bound,
+                    series: None,
+                    ongoing: false,
+                    why: format!(
+                        "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+                         is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
+                         samples on up to {} shards spans up to {} (give --slave-up for the expected sliver)",
+                        series.map_or("an unknown number of".into(), |n| n.to_string()),
+                        q.max_shards,
+                        crate::coverage::fmt_dur(by_batches)
+                    ),
+                });
+            }
         }
-        .max(inp.scrape_interval);
-        windows.push(LossWindow {
-            cause: Cause::L3,
-            from: c,
-            to: c + extent,
-            to_earliest: None,
-            certainty: Certainty::Bound,
-            series: None,
-            ongoing: false,
-            why: format!(
-                "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
-                 is refused whole (400) and dropped: one such batch per shard, for the series of that shard; with \
-                 {} series a batch spans up to {} (max_samples_per_send × max_shards = {} samples), and no more than \
-                 the catch-up after the slave is up",
-                inp.series.map_or("an unknown number of".into(), |n| n.to_string()),
-                by_batches.map_or("?".into(), crate::coverage::fmt_dur),
-                inp.queue_span_samples
-            ),
-        });
         if inp.head_included {
-            windows.push(LossWindow {
-                cause: Cause::L4,
-                from: c - inp.scrape_timeout,
-                to: c - 1,
-                to_earliest: None,
-                certainty: Certainty::Bound,
-                series: None,
-                ongoing: false,
-                why: "samples of scrapes still being committed when the snapshot read the head carry timestamps \
-                      before its end: neither in the snapshot nor accepted by the slave (only with several \
-                      targets or rules whose commits interleave)"
-                    .into(),
-            });
+            // Scrape timeouts never exceed the interval.
+            let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
+            match inp.targets {
+                Some(1) => assumptions.push(
+                    "one scrape target in the newest block (one `up` series): no other commit can land between its \
+                     scrape's timestamp and the snapshot's head read, so the isolation race (L4) loses nothing \
+                     (recording rules, if any, are not visible in the files)"
+                        .into(),
+                ),
+                k => windows.push(LossWindow {
+                    cause: Cause::L4,
+                    from: c - w,
+                    to: c - 1,
+                    to_earliest: None,
+                    bound_to: None,
+                    certainty: Certainty::Bound,
+                    series: None,
+                    ongoing: false,
+                    why: format!(
+                        "{}: a target's scrape still being committed when the snapshot read the head carries a timestamp \
+                         before the newest sample of another, so it is neither in the snapshot nor accepted by the \
+                         slave: at most the last scrape interval ({}) before the coverage end, for the series of the \
+                         targets whose scrapes were in flight",
+                        match k {
+                            Some(k) => format!("{k} scrape targets in the newest block (distinct job/instance of `up`)"),
+                            None => "scrape targets unknown (no `up` series in the newest block)".to_string(),
+                        },
+                        crate::coverage::fmt_dur(w)
+                    ),
+                }),
+            }
         }
     }
 
@@ -521,6 +624,36 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         assumptions,
         verdict,
     }
+}
+
+/// The first sample the reader forwards after `t`: a block or WAL segment
+/// that starts within the scrape manager's first application of targets
+/// (up to 5 s after a start) plus one interval; else the next point of the
+/// scrape grid through the coverage end's last sample. True if from files.
+fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
+    let i = inp.scrape_interval.max(1);
+    let lim = t + 6 * SECOND + i;
+    let from_files = inp
+        .blocks
+        .iter()
+        .map(|b| b.min_time)
+        .chain(
+            inp.wal
+                .iter()
+                .flat_map(|w| w.segments.iter().filter_map(|s| s.min_t)),
+        )
+        .filter(|&m| m > t && m <= lim)
+        .min();
+    if let Some(m) = from_files {
+        return (m, true);
+    }
+    let last = inp.coverage_end - 1;
+    let k = (last - t).div_euclid(i);
+    let mut f = last - k * i;
+    if f <= t {
+        f += i;
+    }
+    (f, false)
 }
 
 /// Total length of the union of `[from, to]` ranges (ms).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{fmt_dur, fmt_time};
+use super::fmt_time;
 
 /// A segment file or a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,52 +142,95 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
             .find(|s| s.index == w && s.index != active)
             .and_then(|s| s.max_t);
     } else {
-        // Its samples are no longer in a live segment: only in the checkpoint,
-        // or gone. The watcher survives only if it was in the very last
-        // deleted segment (it keeps that file open).
+        // The reader's segment was deleted (segments < `first` are gone).
+        // Which one it was, and where it ended, follows from the rotation
+        // rule: every truncation starts a new segment (`truncateWAL` calls
+        // `NextSegment` first), and so does a full segment. A WAL whose
+        // closed segments are all far below the size limit rotates only at
+        // truncations: the reader's segment then ended at the first
+        // truncation after its position, and the segment after it began
+        // there.
         let oldest = oldest_live.unwrap_or(t_b);
+        let low_volume = rotates_only_at_truncations(wal, truncations, (r / 4).max(1));
         let n = first.saturating_sub(1);
-        if t_b >= oldest - span {
-            w = n;
-            out.assumptions.push(format!(
-                "the remote-write reader's position {} is no longer in a live WAL segment; it is taken to be in \
-                 segment {n:08} (the last one deleted, ≈{} long like the live ones), which it keeps open",
-                fmt_time(t_b),
-                fmt_dur(span)
-            ));
+        let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
+        let tol = (r / 4).max(1);
+        if low_volume && let Some(t1) = next_trunc {
+            out.watcher_segment_end = Some(t1 - 1);
+            if (t1 - oldest).abs() <= tol {
+                // The segment after the reader's is the oldest live one:
+                // the reader sits in the last deleted segment, open.
+                w = n;
+                out.assumptions.push(format!(
+                    "the remote-write reader's position {} is in segment {n:08}, deleted but kept open by the reader: \
+                     segments rotate only at truncations here (all closed ones far below the size limit), and the \
+                     oldest live one starts at the first truncation after that position ({})",
+                    fmt_time(t_b),
+                    fmt_time(t1)
+                ));
+            } else {
+                let bound = wal
+                    .checkpoint
+                    .as_ref()
+                    .and_then(|c| c.mtime)
+                    .unwrap_or(wal.observed_at)
+                    .min(wal.observed_at);
+                out.overtaken_at = Some(
+                    truncations
+                        .iter()
+                        .copied()
+                        .filter(|&t| t <= bound && t > t1)
+                        .max()
+                        .unwrap_or(bound),
+                );
+                out.already = true;
+                out.why = format!(
+                    "already overtaken when the WAL was observed ({}): the reader's position {} lies in a segment that \
+                     ended at the first truncation after it ({}), and the segment after that one is deleted too \
+                     (segments < {first:08} are gone, {}): segments rotate only at truncations here, all closed ones \
+                     being far below the size limit",
+                    fmt_time(wal.observed_at),
+                    fmt_time(t_b),
+                    fmt_time(t1),
+                    wal.checkpoint
+                        .as_ref()
+                        .map_or("no checkpoint".to_string(), |c| c.name.clone())
+                );
+                return out;
+            }
         } else {
-            // The truncation that made the checkpoint: the last forecast one
-            // before the observation (and the checkpoint's mtime, if older).
-            let bound = wal
-                .checkpoint
-                .as_ref()
-                .and_then(|c| c.mtime)
-                .unwrap_or(wal.observed_at)
-                .min(wal.observed_at);
+            // Size rotations: the reader's segment ended somewhere between its
+            // position and the oldest live segment's start. Taken as early as
+            // possible, and as overtaken: the side that never understates.
             out.overtaken_at = Some(
                 truncations
                     .iter()
                     .copied()
-                    .filter(|&t| t <= bound)
+                    .filter(|&t| t <= wal.observed_at && t > t_b)
                     .max()
-                    .unwrap_or(bound),
+                    .unwrap_or(wal.observed_at),
             );
             out.already = true;
-            out.watcher_segment = None;
-            out.watcher_segment_end = Some(oldest - span - 1);
+            out.watcher_segment_end = Some(t_b);
             out.why = format!(
-                "already overtaken when the WAL was observed ({}): samples at the reader's position {} are only in \
-                 {} or deleted, and so is the segment after it (segments < {first:08} are gone); the truncation \
-                 that did it ran at or before {}",
-                fmt_time(wal.observed_at),
+                "the reader's position {} is older than every live segment (segments < {first:08} are gone, {}); the WAL \
+                 rotates by size too, so which deleted segment held it is not decidable: its end is bounded by that \
+                 position and the oldest live segment's start {}, and it is taken as overtaken, ending at the position \
+                 (never understating the loss)",
                 fmt_time(t_b),
                 wal.checkpoint
                     .as_ref()
                     .map_or("no checkpoint".to_string(), |c| c.name.clone()),
-                fmt_time(out.overtaken_at.unwrap_or(wal.observed_at))
+                fmt_time(oldest)
+            );
+            out.assumptions.push(
+                "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the reader's position \
+                 and the reader as overtaken (never understating the loss)"
+                    .into(),
             );
             return out;
         }
+        let _ = span;
     }
     out.watcher_segment = Some(w);
 
@@ -256,6 +299,26 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
         truncations.last().map_or("-".into(), |&t| fmt_time(t))
     );
     out
+}
+
+/// True when the WAL evidently rotates only at truncations: every closed
+/// live segment is far below the segment size limit (under half of it), and
+/// every live segment after the first starts at a truncation (within `tol`)
+/// of `truncations` (a copy whose records were thinned keeps its times, not
+/// its sizes). A start elsewhere is a size rotation or a process start.
+pub fn rotates_only_at_truncations(wal: &WalView, truncations: &[i64], tol: i64) -> bool {
+    let n = wal.segments.len();
+    let small = wal
+        .segments
+        .iter()
+        .take(n.saturating_sub(1))
+        .all(|s| s.size < wal.segment_size / 2);
+    let first_known = truncations.first().copied().unwrap_or(i64::MAX);
+    let at_truncations = wal.segments.iter().skip(1).all(|s| match s.min_t {
+        Some(t) if t + tol >= first_known => truncations.iter().any(|&c| (t - c).abs() <= tol),
+        _ => true,
+    });
+    small && at_truncations
 }
 
 /// A WAL segment that starts for no reason but a process start.
