@@ -391,7 +391,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let mut watcher_segment = None;
     let deadline = match &inp.wal {
         Some(wal) => {
-            let sim = simulate_overtake(wal, position, &truncations, r);
+            let sim =
+                simulate_overtake(wal, position, &truncations, r, inp.scrape_interval + SECOND);
             assumptions.extend(sim.assumptions.iter().cloned());
             watcher_segment = sim.watcher_segment.map(|w| (w, sim.watcher_segment_end));
             let d = sim.overtaken_at.unwrap_or(i64::MAX);
@@ -481,14 +482,22 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         match (series, inp.slave_up, stall) {
             (Some(n), Some(up), Some(st)) => {
                 let cr = queue::crossing(q, &st, t_b, c, up, n, inp.scrape_interval, phase_known);
-                windows.push(LossWindow {
+                if cr.expected_end < c {
+                    assumptions.push(format!(
+                        "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
+                         ({}); at most until {} otherwise",
+                        cr.why,
+                        fmt_time(cr.bound_end)
+                    ));
+                } else {
+                    windows.push(LossWindow {
                     cause: Cause::L3,
                     from: c,
                     to: cr.expected_end,
                     to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
                     bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
                     certainty: Certainty::Expected,
-                    series: None,
+                    series: cr.series,
                     ongoing: false,
                     why: format!(
                         "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
@@ -504,6 +513,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                         fmt_time(cr.bound_end.max(cr.expected_end))
                     ),
                 });
+                }
             }
             _ => {
                 // Without the slave's start or the series count: a bound only.
@@ -628,23 +638,30 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
 /// The first sample the reader forwards after `t`: a block or WAL segment
 /// that starts within the scrape manager's first application of targets
-/// (up to 5 s after a start) plus one interval; else the next point of the
-/// scrape grid through the coverage end's last sample. True if from files.
+/// (up to 5 s after a start) plus one interval, or the next start on file
+/// when nothing on file covers `t` (a master down or not yet started); else
+/// the next point of the scrape grid through the coverage end's last sample.
+/// True if from files.
 fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
     let i = inp.scrape_interval.max(1);
     let lim = t + 6 * SECOND + i;
-    let from_files = inp
+    let spans: Vec<(i64, i64)> = inp
         .blocks
         .iter()
-        .map(|b| b.min_time)
+        .map(|b| (b.min_time, b.max_time - 1))
         .chain(
             inp.wal
                 .iter()
-                .flat_map(|w| w.segments.iter().filter_map(|s| s.min_t)),
+                .flat_map(|w| w.segments.iter().filter_map(|s| Some((s.min_t?, s.max_t?)))),
         )
-        .filter(|&m| m > t && m <= lim)
-        .min();
-    if let Some(m) = from_files {
+        .collect();
+    let starts_after = spans.iter().map(|s| s.0).filter(|&m| m > t).min();
+    // Nothing on file covers `t` (the master was down, or had not started):
+    // the first sample after it is the next start on file.
+    let covered = spans.iter().any(|&(a, b)| a <= t && t < b);
+    if let Some(m) = starts_after
+        && (m <= lim || !covered)
+    {
         return (m, true);
     }
     let last = inp.coverage_end - 1;

@@ -157,6 +157,8 @@ pub struct Stall {
     pub first_sample: i64,
     /// When the first batch was handed to the (failing) send.
     pub first_send: i64,
+    /// Samples in that first batch (batches are cut every B samples after it).
+    pub first_batch: u64,
     /// Samples the queue holds when the reader stalls.
     pub buffered: u64,
     /// Timestamp of the sample the reader stalls at (`t_b`).
@@ -189,6 +191,7 @@ pub fn stall(q: &Queue, t_ws: i64, first: i64, series: u64, interval: i64) -> St
     Stall {
         first_sample: first,
         first_send,
+        first_batch: n1,
         buffered,
         position: first + scrapes as i64 * i,
     }
@@ -244,6 +247,8 @@ pub struct Crossing {
     pub earliest_end: i64,
     /// Latest end whichever case happens.
     pub bound_end: i64,
+    /// Series that lose the sliver, when fewer than all (the short case).
+    pub series: Option<u64>,
     /// Plain words.
     pub why: String,
 }
@@ -275,8 +280,28 @@ pub fn crossing(
     // Phase uncertainty: the first sample's time, the queue's start.
     let eps = if scrape_phase_known { 300 } else { i / 2 + 300 };
     let resharded = tick <= cross + eps;
-    // Short case: min_shards shards.
-    let short_scrapes = ((b - 1) * q.min_shards).div_ceil(s).max(1) as i64;
+    // Short case: min_shards shards. With one shard the batches are cut
+    // every B samples after the first batch, in WAL order (the deadline
+    // timer cannot fire while the backlog is read: it is reset at every send
+    // and the reader is back within one backoff period), so the crossing
+    // batch's samples after C follow from counting: S samples per scrape
+    // from the first sample to the last scrape before C.
+    let mut short_scrapes = ((b - 1) * q.min_shards).div_ceil(s).max(1) as i64;
+    let mut short_series = None;
+    let mut exact = false;
+    if q.min_shards == 1 && c > st.first_sample {
+        let nc = s * ((c - 1 - st.first_sample).div_euclid(i) as u64 + 1);
+        let n1 = st.first_batch;
+        let end = if nc <= n1 {
+            n1
+        } else {
+            n1 + (nc - n1).div_ceil(b) * b
+        };
+        let lost = end - nc;
+        short_scrapes = lost.div_ceil(s) as i64;
+        short_series = (lost < s).then_some(lost);
+        exact = scrape_phase_known;
+    }
     let short_end = c - 1 + short_scrapes * i;
     // Long case: shards from the desired-shards formula at the tick.
     let outage = (r - st.first_send).max(1) as f64 / 1000.0;
@@ -307,8 +332,10 @@ pub fn crossing(
             long_end,
             (c - 1 + fill(n).min(fill(q.min_shards).max(i))).min(long_end),
         )
+    } else if exact {
+        (short_end, short_end)
     } else {
-        (short_end, c - 1 + i)
+        (short_end, (c - 1 + i).min(short_end))
     };
     let why = if resharded {
         format!(
@@ -326,7 +353,7 @@ pub fn crossing(
         format!(
             "the first send after the slave is up is expected at {}, the reader wakes at {} and is through the backlog \
              older than C_snap ({} samples) before the queue's next reshard tick ({}): the crossing batch is one of \
-             {} shard(s) of {} samples, at most {} scrape(s) of {} series",
+             {} shard(s) of {} samples cut in WAL order: {} scrape(s) after C_snap{}",
             fmt_time(r),
             fmt_time(wake),
             pre,
@@ -334,7 +361,7 @@ pub fn crossing(
             q.min_shards,
             b,
             short_scrapes,
-            s
+            short_series.map_or(String::new(), |k| format!(", {k} of {s} series"))
         )
     };
     Crossing {
@@ -343,6 +370,7 @@ pub fn crossing(
         expected_end,
         earliest_end: earliest_end.min(expected_end),
         bound_end: long_bound.max(expected_end),
+        series: if resharded { None } else { short_series },
         why,
     }
 }

@@ -110,7 +110,16 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
 
 /// Replays `truncateWAL` on the observed segments for each forecast
 /// truncation time, with the remote-write watcher stalled at `t_b`.
-pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -> Overtake {
+///
+/// `tol`: how far from a truncation a segment's first sample may be and
+/// still have been started by it (one scrape interval and a second).
+pub fn simulate_overtake(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    r: i64,
+    tol: i64,
+) -> Overtake {
     let mut out = Overtake::default();
     let segs: Vec<&SegmentRange> = wal.segments.iter().collect();
     let (Some(first_seg), Some(last_seg)) = (segs.first(), segs.last()) else {
@@ -151,13 +160,12 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
         // truncation after its position, and the segment after it began
         // there.
         let oldest = oldest_live.unwrap_or(t_b);
-        let low_volume = rotates_only_at_truncations(wal, truncations, (r / 4).max(1));
+        let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
         let n = first.saturating_sub(1);
         let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
-        let tol = (r / 4).max(1);
         if low_volume && let Some(t1) = next_trunc {
             out.watcher_segment_end = Some(t1 - 1);
-            if (t1 - oldest).abs() <= tol {
+            if (t1 - oldest).abs() <= tol.max(r / 4) {
                 // The segment after the reader's is the oldest live one:
                 // the reader sits in the last deleted segment, open.
                 w = n;
@@ -303,21 +311,33 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
 
 /// True when the WAL evidently rotates only at truncations: every closed
 /// live segment is far below the segment size limit (under half of it), and
-/// every live segment after the first starts at a truncation (within `tol`)
+/// every live segment but `00000000` starts at a truncation (within `tol`)
 /// of `truncations` (a copy whose records were thinned keeps its times, not
 /// its sizes). A start elsewhere is a size rotation or a process start.
-pub fn rotates_only_at_truncations(wal: &WalView, truncations: &[i64], tol: i64) -> bool {
+/// `truncations` must hold every truncation after `since`; segments that
+/// start before it are not judged.
+pub fn rotates_only_at_truncations(
+    wal: &WalView,
+    truncations: &[i64],
+    since: i64,
+    tol: i64,
+) -> bool {
     let n = wal.segments.len();
     let small = wal
         .segments
         .iter()
         .take(n.saturating_sub(1))
         .all(|s| s.size < wal.segment_size / 2);
-    let first_known = truncations.first().copied().unwrap_or(i64::MAX);
-    let at_truncations = wal.segments.iter().skip(1).all(|s| match s.min_t {
-        Some(t) if t + tol >= first_known => truncations.iter().any(|&c| (t - c).abs() <= tol),
-        _ => true,
-    });
+    // Segment 0 begins at the master's first start; every other one at a
+    // rotation (or a later start, which this counts as not a truncation).
+    let at_truncations = wal
+        .segments
+        .iter()
+        .filter(|s| s.index > 0)
+        .all(|s| match s.min_t {
+            Some(t) if t > since => truncations.iter().any(|&c| (t - c).abs() <= tol),
+            _ => true,
+        });
     small && at_truncations
 }
 
@@ -411,7 +431,7 @@ mod tests {
         };
         // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
         let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
-        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M);
+        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000);
         assert_eq!(o.watcher_segment, Some(0));
         // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
         // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
@@ -463,11 +483,11 @@ mod tests {
             segment_size: DEFAULT_SEGMENT_SIZE,
             findings: vec![],
         };
-        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M);
+        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M, 2_000);
         assert!(o.already);
         assert_eq!(o.overtaken_at, Some(t0 + 270_000));
         // In the last deleted segment: survives the next truncation.
-        let o = simulate_overtake(&wal, t0 + 100_000, &[t0 + 330_000], M);
+        let o = simulate_overtake(&wal, t0 + 100_000, &[t0 + 330_000], M, 2_000);
         assert!(!o.already);
         assert_eq!(o.watcher_segment, Some(1));
     }
