@@ -319,10 +319,16 @@ pub fn render(r: &CoverageReport) -> String {
         s.push_str("  none (give --slave-up for the windows)\n");
     }
     for w in &r.loss_windows {
-        let earliest = w
+        let mut earliest = w
             .to_earliest
             .map(|e| format!(", ends between {} and {}", fmt_time(e), fmt_time(w.to)))
             .unwrap_or_default();
+        if let Some(b) = w.bound_to {
+            earliest.push_str(&format!(
+                ", at most to {} on the queue's other path",
+                fmt_time(b)
+            ));
+        }
         let series = w
             .series
             .map(|n| format!(", {n} series only"))

@@ -6,6 +6,14 @@
 //! ranges at some observation time, and the operator's times (remote write
 //! start, slave ready). Output: the next master truncations, the deadline by
 //! which the slave must be caught up, and the loss windows with their causes.
+//!
+//! The remote-write reader's stall position is the queue's buffer past its
+//! first sample (`queue.rs`); the segment it sits in, and where that segment
+//! ended, come from the WAL's rotation rule (`wal.rs`); the boundary sliver
+//! L3 from the queue's batches, retries and reshard ticks (`queue.rs`), as
+//! an expected end plus the end on the queue's other path (`bound_to`); L4
+//! only with several scrape targets. Past truncations are the level-1
+//! blocks' ULID times; later ones are forecast on the block grid.
 
 use serde::Serialize;
 
@@ -510,7 +518,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                         } else {
                             "resharded"
                         },
-                        fmt_time(cr.bound_end.max(cr.expected_end))
+                        fmt_time(cr.other_end)
                     ),
                 });
                 }
@@ -626,7 +634,52 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     ));
     windows.sort_by_key(|w| (w.from, w.to));
 
-    let verdict = inp.slave_up.map(|up| verdict(&windows, up, &deadline, c));
+    let mut verdict = inp.slave_up.map(|up| verdict(&windows, up, &deadline, c));
+    if inp.rw_start.is_none()
+        && let (Some(v), Some(up)) = (verdict.as_mut(), inp.slave_up)
+    {
+        // The case assumed, and the two others.
+        v.push_str(&format!(
+            " Assumed (no --rw-start): remote write to the slave was on from just before the coverage end {}.",
+            fmt_time(c)
+        ));
+        if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
+            let mut early = inp.clone();
+            early.rw_start = Some(m0 - 1);
+            let out = compute(&early);
+            let lost = union_len(
+                out.loss_windows
+                    .iter()
+                    .filter(|w| w.certainty != Certainty::Bound && w.series.is_none() && w.to >= c)
+                    .map(|w| (w.from.max(c), w.to))
+                    .collect(),
+            );
+            v.push_str(&format!(
+                " Had it run since the snapshot's oldest sample ({}): {}.",
+                fmt_time(m0),
+                if lost > 0 {
+                    format!(
+                        "about {} lost after the coverage end ({})",
+                        crate::coverage::fmt_dur(lost),
+                        out.loss_windows
+                            .iter()
+                            .filter(|w| w.certainty != Certainty::Bound)
+                            .map(describe)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                } else {
+                    "no more than the boundary sliver".to_string()
+                }
+            ));
+        }
+        if up > c {
+            v.push_str(&format!(
+                " Had it started only when the slave came up: L1 loses everything from the coverage end to then ({}).",
+                crate::coverage::fmt_dur(up - c + 1)
+            ));
+        }
+    }
     ModelOutput {
         truncations,
         deadline,
@@ -717,26 +770,57 @@ fn describe(w: &LossWindow) -> String {
 
 fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
     use crate::coverage::{fmt_dur, fmt_time};
+    let sliver = |w: &&LossWindow| matches!(w.cause, Cause::L3 | Cause::L4);
+    // Expected losses beyond the boundary slivers; risks (a path no file
+    // decides) named as such, never as expected.
     let real: Vec<&LossWindow> = windows
         .iter()
-        .filter(|w| w.certainty != Certainty::Bound)
+        .filter(|w| w.certainty == Certainty::Expected && !sliver(w))
         .collect();
+    let risks: Vec<&LossWindow> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Risk)
+        .collect();
+    let slivers: Vec<&LossWindow> = windows.iter().filter(sliver).collect();
     // Upper bounds other than the boundary slivers, worth naming.
     let bounds: Vec<String> = windows
         .iter()
-        .filter(|w| w.certainty == Certainty::Bound && !matches!(w.cause, Cause::L3 | Cause::L4))
+        .filter(|w| w.certainty == Certainty::Bound && !sliver(w))
         .map(describe)
         .collect();
-    let mut s = if real.is_empty() {
-        let sliver = windows
+    let sliver_text = || -> Option<String> {
+        let parts: Vec<String> = slivers
             .iter()
-            .filter(|w| matches!(w.cause, Cause::L3 | Cause::L4))
-            .map(|w| w.to.saturating_sub(w.from).saturating_add(1))
-            .max()
-            .unwrap_or(0);
+            .map(|w| {
+                let len = w.to.saturating_sub(w.from).saturating_add(1);
+                let who = w
+                    .series
+                    .map_or("all series".to_string(), |n| format!("{n} series"));
+                match (w.certainty, w.bound_to) {
+                    (Certainty::Expected, Some(b)) => format!(
+                        "{:?} {} expected for {who} (at most {} if the queue takes its other path)",
+                        w.cause,
+                        fmt_dur(len),
+                        fmt_dur(b.saturating_sub(w.from).saturating_add(1))
+                    ),
+                    (Certainty::Expected, None) => {
+                        format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))
+                    }
+                    _ => format!("{:?} at most {}", w.cause, fmt_dur(len)),
+                }
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    };
+    let mut s = if real.is_empty() && risks.is_empty() {
         let mut s = format!(
-            "No real loss: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
+            "No real loss{}: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
              remote-write reader ({}), so everything after the coverage end {} is re-sent.",
+            if slivers.is_empty() {
+                ""
+            } else {
+                " beyond the boundary sliver"
+            },
             fmt_time(up),
             if d.at == i64::MAX {
                 "not within the forecast".to_string()
@@ -745,11 +829,8 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
             },
             fmt_time(c)
         );
-        if sliver > 0 {
-            s.push_str(&format!(
-                " At most a sliver of {} at the boundary may be missing for some series (L3/L4).",
-                fmt_dur(sliver)
-            ));
+        if let Some(t) = sliver_text() {
+            s.push_str(&format!(" At the boundary: {t}."));
         }
         if d.at != i64::MAX {
             s.push_str(&format!(
@@ -760,39 +841,54 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
         }
         s
     } else {
-        // All-series loss after C_snap (union, overlaps counted once), and
-        // history before it (slave retention).
-        let after = union_len(
-            real.iter()
-                .filter(|w| w.series.is_none() && w.to >= c)
-                .map(|w| (w.from.max(c), w.to))
-                .collect(),
-        );
-        let before = union_len(
-            real.iter()
-                .filter(|w| w.from < c)
-                .map(|w| (w.from, w.to.min(c - 1)))
-                .collect(),
-        );
-        let mut summary = Vec::new();
-        if after > 0 {
-            summary.push(format!(
-                "about {} of samples after the coverage end",
-                fmt_dur(after)
+        let summarize = |ws: &[&LossWindow]| -> String {
+            // All-series loss after C_snap (union, overlaps counted once), and
+            // history before it (slave retention).
+            let after = union_len(
+                ws.iter()
+                    .filter(|w| w.series.is_none() && w.to >= c)
+                    .map(|w| (w.from.max(c), w.to))
+                    .collect(),
+            );
+            let before = union_len(
+                ws.iter()
+                    .filter(|w| w.from < c)
+                    .map(|w| (w.from, w.to.min(c - 1)))
+                    .collect(),
+            );
+            let mut summary = Vec::new();
+            if after > 0 {
+                summary.push(format!(
+                    "about {} of samples after the coverage end",
+                    fmt_dur(after)
+                ));
+            }
+            if before > 0 {
+                summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+            }
+            if summary.is_empty() {
+                summary.push("part of the series after the coverage end".into());
+            }
+            let parts: Vec<String> = ws.iter().map(|w| describe(w)).collect();
+            format!("{}: {}", summary.join(" and "), parts.join("; "))
+        };
+        let mut s = String::new();
+        if !real.is_empty() {
+            s.push_str(&format!("Loss expected: {}.", summarize(&real)));
+        }
+        if !risks.is_empty() {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(&format!(
+                "Loss at risk (it depends on what no file given tells, see each window): {}.",
+                summarize(&risks)
             ));
         }
-        if before > 0 {
-            summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+        if let Some(t) = sliver_text() {
+            s.push_str(&format!(" At the boundary: {t}."));
         }
-        if summary.is_empty() {
-            summary.push("part of the series after the coverage end".into());
-        }
-        let parts: Vec<String> = real.iter().map(|w| describe(w)).collect();
-        format!(
-            "Loss expected: {}: {}.",
-            summary.join(" and "),
-            parts.join("; ")
-        )
+        s
     };
     if !bounds.is_empty() {
         s.push_str(&format!(" Possibly also (at most): {}.", bounds.join("; ")));

@@ -247,6 +247,8 @@ pub struct Crossing {
     pub earliest_end: i64,
     /// Latest end whichever case happens.
     pub bound_end: i64,
+    /// The end if the queue takes the other path (resharded or not).
+    pub other_end: i64,
     /// Series that lose the sliver, when fewer than all (the short case).
     pub series: Option<u64>,
     /// Plain words.
@@ -370,6 +372,7 @@ pub fn crossing(
         expected_end,
         earliest_end: earliest_end.min(expected_end),
         bound_end: long_bound.max(expected_end),
+        other_end: if resharded { short_end } else { long_bound },
         series: if resharded { None } else { short_series },
         why,
     }

@@ -51,8 +51,10 @@ pub struct SegmentRange {
 pub struct WalView {
     /// The `wal/` directory read.
     pub dir: PathBuf,
-    /// When it was observed (ms): `--observed-at`, or the newest mtime in it.
+    /// When it was observed (ms): `--observed-at`, or the newest sample in it.
     pub observed_at: i64,
+    /// How `observed_at` was obtained.
+    pub observed_at_source: String,
     /// Live segments, by number.
     pub segments: Vec<SegmentRange>,
     /// The newest complete checkpoint.
@@ -424,6 +426,7 @@ mod tests {
         let wal = WalView {
             dir: PathBuf::new(),
             observed_at: t0 + 2 * M,
+            observed_at_source: String::new(),
             segments: vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
             checkpoint: None,
             segment_size: DEFAULT_SEGMENT_SIZE,
@@ -446,6 +449,7 @@ mod tests {
         let wal = WalView {
             dir: PathBuf::new(),
             observed_at: t0 + 5 * M,
+            observed_at_source: String::new(),
             segments: vec![
                 seg(0, t0, t0 + 30_000),
                 seg(1, t0 + 30_500, t0 + 90_000),
@@ -474,6 +478,7 @@ mod tests {
         let wal = WalView {
             dir: PathBuf::new(),
             observed_at: t0 + 5 * M,
+            observed_at_source: String::new(),
             segments: vec![
                 seg(2, t0 + 150_000, t0 + 210_000),
                 seg(3, t0 + 210_000, t0 + 270_000),
@@ -487,7 +492,11 @@ mod tests {
         assert!(o.already);
         assert_eq!(o.overtaken_at, Some(t0 + 270_000));
         // In the last deleted segment: survives the next truncation.
-        let o = simulate_overtake(&wal, t0 + 100_000, &[t0 + 330_000], M, 2_000);
+        // Segments 2..4 start at truncations: the reader's segment (1) ended
+        // at the one after its position (150 s), where the oldest live one
+        // begins.
+        let tr = [t0 + 150_000, t0 + 210_000, t0 + 270_000, t0 + 330_000];
+        let o = simulate_overtake(&wal, t0 + 100_000, &tr, M, 2_000);
         assert!(!o.already);
         assert_eq!(o.watcher_segment, Some(1));
     }
