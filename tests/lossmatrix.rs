@@ -13,8 +13,10 @@
 //! it starts (`/-/reload`: remote write enabled late), and a master may be
 //! restarted during the outage. At each slave start the master's `wal/` is
 //! copied: with the snapshot's block metas and the recorded wall times that is
-//! what `coverage` is given. When every slave has caught up, the master is
-//! stopped and `gaps SLAVE --against MASTER` measures the real loss.
+//! what `coverage` is given. A fixed settle time (45–60 s) after the last
+//! slave is up, the master is stopped, then the slaves, and
+//! `gaps SLAVE --against MASTER` measures the real loss (up to 10 s before
+//! the master's stop).
 //!
 //! Every slave's evidence goes to `<out>/<master>-<slave>/` in the format that
 //! `testdata/loss-runs/README.md` describes, and `lossruns.rs` judges the
