@@ -500,7 +500,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 } else {
                     windows.push(LossWindow {
                     cause: Cause::L3,
-                    from: c,
+                    from: cr.start.max(c),
                     to: cr.expected_end,
                     to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
                     bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),

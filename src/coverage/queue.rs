@@ -241,6 +241,8 @@ pub struct Crossing {
     pub resharded: bool,
     /// Shards at the crossing (expected).
     pub shards: u64,
+    /// First sample time after `C_snap` (the expected start).
+    pub start: i64,
     /// Expected last lost sample time.
     pub expected_end: i64,
     /// Earliest end of the expected case.
@@ -304,7 +306,14 @@ pub fn crossing(
         short_series = (lost < s).then_some(lost);
         exact = scrape_phase_known;
     }
-    let short_end = c - 1 + short_scrapes * i;
+    // The scrapes after C are on the grid of the first sample (a skip_head
+    // coverage end is a block boundary, off that grid).
+    let first_after_c = if exact {
+        st.first_sample + (c - st.first_sample + i - 1).div_euclid(i) * i
+    } else {
+        c - 1 + i
+    };
+    let short_end = first_after_c + (short_scrapes - 1) * i;
     // Long case: shards from the desired-shards formula at the tick.
     let outage = (r - st.first_send).max(1) as f64 / 1000.0;
     let sent = (st.buffered.max(1)) as f64;
@@ -367,6 +376,11 @@ pub fn crossing(
         )
     };
     Crossing {
+        start: if resharded {
+            c
+        } else {
+            first_after_c.min(c.max(short_end))
+        },
         resharded,
         shards: if resharded { n } else { q.min_shards },
         expected_end,
