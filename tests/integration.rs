@@ -13,10 +13,16 @@ mod copy;
 mod coverage;
 // `promsnap gaps`: per-series holes and losses against another directory.
 mod gaps;
-// The seed's procedure with real Prometheus 2.42 servers (about 7 minutes).
+// Machinery to run real Prometheus 2.42 servers on loopback.
 mod realserver;
 // `promsnap seed`: a live Prometheus 2.42 primary seeds a replica that then serves it (about 30 s).
 mod seed;
+// The loss-run matrix on real servers (recorded by scripts/loss-matrix.sh; CI subset ≈5 min).
+mod lossmatrix;
+// The fast judge: `coverage` against every recorded loss run in testdata/loss-runs/.
+mod lossruns;
+// Thinned copies of big master WALs for the recorded runs.
+mod walthin;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
 // `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use promsnap::coverage::{
-    self, Certainty, CoverageOptions, CoverageReport, OperatorFacts, Severity, Source, Version,
-    fmt_dur, fmt_time,
+    self, Certainty, CoverageOptions, CoverageReport, OperatorFacts, QueueSettings, Severity,
+    Source, Version, fmt_dur, fmt_time,
 };
 
 use super::Outcome;
@@ -68,6 +68,24 @@ pub struct CoverageArgs {
     /// L10: the master's Prometheus version (2.51.0–2.53.0 skip samples after a long stall).
     #[arg(long, value_parser = parse_version, value_name = "X.Y.Z")]
     pub master_version: Option<Version>,
+    /// The master's remote_write queue_config.max_samples_per_send (default: 500 before v2.44, 2000 since).
+    #[arg(long, value_name = "N")]
+    pub max_samples_per_send: Option<u64>,
+    /// The master's remote_write queue_config.capacity (default: 2500 before v2.44, 10000 since).
+    #[arg(long, value_name = "N")]
+    pub queue_capacity: Option<u64>,
+    /// The master's remote_write queue_config.min_shards (default 1).
+    #[arg(long, value_name = "N")]
+    pub min_shards: Option<u64>,
+    /// The master's remote_write queue_config.max_shards (default: 200 before v2.44, 50 since).
+    #[arg(long, value_name = "N")]
+    pub max_shards: Option<u64>,
+    /// The master's remote_write queue_config.batch_send_deadline (default 5s).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub batch_send_deadline: Option<i64>,
+    /// The master's remote_write queue_config.max_backoff (default 5s).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub max_backoff: Option<i64>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
@@ -93,6 +111,15 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             slave_retention_size: args.slave_retention_size,
             send_native_histograms: args.send_native_histograms,
             master_version: args.master_version,
+            queue: QueueSettings {
+                max_samples_per_send: args.max_samples_per_send,
+                capacity: args.queue_capacity,
+                min_shards: args.min_shards,
+                max_shards: args.max_shards,
+                batch_send_deadline: args.batch_send_deadline,
+                min_backoff: None,
+                max_backoff: args.max_backoff,
+            },
         },
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
@@ -292,10 +319,16 @@ pub fn render(r: &CoverageReport) -> String {
         s.push_str("  none (give --slave-up for the windows)\n");
     }
     for w in &r.loss_windows {
-        let earliest = w
+        let mut earliest = w
             .to_earliest
             .map(|e| format!(", ends between {} and {}", fmt_time(e), fmt_time(w.to)))
             .unwrap_or_default();
+        if let Some(b) = w.bound_to {
+            earliest.push_str(&format!(
+                ", at most to {} on the queue's other path",
+                fmt_time(b)
+            ));
+        }
         let series = w
             .series
             .map(|n| format!(", {n} series only"))

@@ -49,7 +49,7 @@ enum Command {
     /// Seed a replica from a live primary: snapshot, verify, copy, coverage and deadline.
     Seed(seed::SeedArgs),
     /// The data-loss window of a snapshot + remote-write replica, from files.
-    Coverage(coverage::CoverageArgs),
+    Coverage(Box<coverage::CoverageArgs>),
     /// Per-series holes; with --against, what another directory has and this one has not.
     Gaps(gaps::GapsArgs),
     /// Write into a replica, as new blocks, the samples another directory has and it lacks.

@@ -51,6 +51,9 @@ pub struct OperatorFacts {
     pub send_native_histograms: Option<bool>,
     /// The master's Prometheus version.
     pub master_version: Option<Version>,
+    /// The master's remote_write `queue_config` (absent fields: the
+    /// version's defaults).
+    pub queue: super::queue::QueueSettings,
 }
 
 /// Native histograms found in the snapshot and the master WAL.
@@ -82,6 +85,7 @@ fn window(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -
         from,
         to,
         to_earliest: None,
+        bound_to: None,
         certainty,
         series: None,
         ongoing: false,

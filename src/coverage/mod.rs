@@ -19,6 +19,7 @@
 
 pub mod causes;
 pub mod model;
+pub mod queue;
 pub mod snapshot;
 pub mod version;
 pub mod wal;
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 pub use causes::{NativeHistograms, OperatorFacts, Version, VersionError};
 pub use model::{Cause, Certainty, Deadline, LossWindow};
+pub use queue::{Queue, QueueSettings};
 pub use snapshot::{BlockSpan, Overlap, SnapshotInfo, Source};
 pub use wal::{RestartHint, SegmentKind, SegmentRange, WalView};
 
@@ -255,6 +257,17 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         )));
     }
     let snap = snapshot::analyze(snapshot, opts.block_range)?;
+    // The slave starts on the snapshot: it cannot be up before it was taken.
+    if let (Some(up), Some(t)) = (opts.slave_up, snap.snapshot_time.or(snap.coverage_end))
+        && up < t
+    {
+        return Err(crate::error::Error::Usage(format!(
+            "--slave-up {} is before the snapshot ({}): a slave started on the snapshot cannot be up before it was \
+             taken (was a time zone or another snapshot meant?)",
+            fmt_time(up),
+            fmt_time(t)
+        )));
+    }
     let mut findings = snap.findings.clone();
     let mut assumptions = Vec::new();
     let r = snap.block_range;
@@ -273,6 +286,12 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         .as_ref()
         .and_then(|m| match wal::read_wal(m, opts.observed_at) {
             Ok(v) => {
+                if opts.observed_at.is_none() {
+                    assumptions.push(format!(
+                        "master WAL observation time {}",
+                        v.observed_at_source
+                    ));
+                }
                 for f in &v.findings {
                     findings.push(Finding::error(format!("master WAL: {f}")));
                 }
@@ -331,6 +350,11 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         inp.facts = opts.facts.clone();
         inp.native = native_histograms.clone();
         inp.blocks = snap.blocks.clone();
+        inp.queue = opts
+            .facts
+            .queue
+            .resolve(opts.facts.master_version, &mut assumptions);
+        inp.targets = snap.targets;
         if snap.compaction_delay.is_none() {
             assumptions.push(
                 "master compaction phase not calibrated (no level-1 block besides the head block): block writes \
@@ -369,13 +393,53 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         .slave
         .as_ref()
         .map(|s| slave_part(s, &snap, &mut findings));
-    let (next_truncations, deadline, loss_windows, verdict) = match out {
+    let (next_truncations, deadline, loss_windows, mut verdict) = match out {
         Some(o) => {
             assumptions.extend(o.assumptions);
             (o.truncations, Some(o.deadline), o.loss_windows, o.verdict)
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
+    // What the snapshot itself lacks (holes between blocks, blocks left out
+    // as unreadable) the slave lacks too: remote write never re-sends
+    // samples older than the coverage end.
+    let unreadable = snap
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && f.message.starts_with("block "))
+        .count();
+    if let Some(v) = verdict.as_mut()
+        && (!snap.holes.is_empty() || unreadable > 0)
+    {
+        let mut parts: Vec<String> = snap
+            .holes
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} → {} ({})",
+                    fmt_time(h.from),
+                    fmt_time(h.to),
+                    fmt_dur(h.to - h.from)
+                )
+            })
+            .collect();
+        if unreadable > 0 {
+            parts.push(format!(
+                "{unreadable} unreadable block(s) left out (their range is unknown: the slave may refuse to start on \
+                 them or lack their data)"
+            ));
+        }
+        let lead = format!(
+            "Loss in the snapshot itself: {}; remote write does not fill it (the slave rejects samples older than the \
+             coverage end).",
+            parts.join("; ")
+        );
+        let rest = v
+            .strip_prefix("No real loss")
+            .map(|r| format!("Beyond that, no loss from remote write{r}"))
+            .unwrap_or_else(|| v.clone());
+        *v = format!("{lead} {rest}");
+    }
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
         snapshot_time,

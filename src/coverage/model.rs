@@ -6,10 +6,20 @@
 //! ranges at some observation time, and the operator's times (remote write
 //! start, slave ready). Output: the next master truncations, the deadline by
 //! which the slave must be caught up, and the loss windows with their causes.
+//!
+//! The remote-write reader's stall position is the queue's buffer past its
+//! first sample (`queue.rs`); the segment it sits in, and where that segment
+//! ended, come from the WAL's rotation rule (`wal.rs`); the boundary sliver
+//! L3 from the queue's batches, retries and reshard ticks (`queue.rs`), as
+//! an expected end plus the end on the queue's other path (`bound_to`); L4
+//! only with several scrape targets. Past truncations are the level-1
+//! blocks' ULID times; later ones are forecast on the block grid.
 
 use serde::Serialize;
 
 use super::causes::{self, NativeHistograms, OperatorFacts, Timeline};
+use super::fmt_time;
+use super::queue::{self, Queue};
 use super::snapshot::BlockSpan;
 use super::wal::{WalView, simulate_overtake};
 
@@ -67,6 +77,11 @@ pub struct LossWindow {
     /// The earliest the window can end, when its end is uncertain (Unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_earliest: Option<i64>,
+    /// The latest the window could end if the less likely of the queue's
+    /// paths is taken (L3: a reshard before the crossing, or none); `to` is
+    /// the expected end (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_to: Option<i64>,
     /// How sure the window is.
     pub certainty: Certainty,
     /// How many series the window concerns, when only some (L9); absent: all.
@@ -142,8 +157,12 @@ pub struct ModelInput {
     pub facts: OperatorFacts,
     /// Native histograms seen in the snapshot and the master WAL (L9).
     pub native: Option<NativeHistograms>,
-    /// The snapshot's blocks (L8).
+    /// The snapshot's blocks (L8; level-1 ULID times are past truncations).
     pub blocks: Vec<BlockSpan>,
+    /// The remote-write queue settings in force.
+    pub queue: Queue,
+    /// Scrape targets (distinct `job`/`instance` of `up`), for L4.
+    pub targets: Option<u64>,
 }
 
 impl ModelInput {
@@ -171,6 +190,8 @@ impl ModelInput {
             facts: OperatorFacts::default(),
             native: None,
             blocks: Vec::new(),
+            queue: super::queue::QueueSettings::default().resolve(None, &mut Vec::new()),
+            targets: None,
         }
     }
 }
@@ -283,6 +304,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             from: c,
             to: t_ws,
             to_earliest: None,
+            bound_to: None,
             certainty: Certainty::Expected,
             series: None,
             ongoing: false,
@@ -328,12 +350,57 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         }
     }
 
+    // Past truncations are exact: a level-1 block's ULID time is the head
+    // compaction that wrote it, and `Compact` truncates the WAL right after.
+    for t in inp
+        .blocks
+        .iter()
+        .filter(|b| b.level == 1 && !b.head_block && b.in_order)
+        .filter_map(|b| b.created)
+    {
+        if let Some(x) = truncations.iter_mut().find(|x| (**x - t).abs() <= r / 4) {
+            *x = t;
+        } else if t >= truncs_from - r {
+            truncations.push(t);
+        }
+    }
+    truncations.sort_unstable();
+    truncations.dedup();
+
+    // Where the reader stalls: the queue's buffer after the first sample
+    // it forwards (`queue.rs`).
+    let series = inp.series.filter(|&n| n > 0);
+    let (first_after, phase_known) = first_sample_after(inp, t_b);
+    let stall = series.map(|n| queue::stall(&inp.queue, t_b, first_after, n, inp.scrape_interval));
+    let position = match (stall, inp.slave_up) {
+        (Some(st), Some(up)) => st.position.min(up.max(t_b)),
+        (Some(st), None) => st.position,
+        _ => t_b,
+    };
+    if let Some(st) = stall {
+        assumptions.push(format!(
+            "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
+             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
+            fmt_time(t_b),
+            fmt_time(st.first_sample),
+            if phase_known {
+                ", from the files"
+            } else {
+                ", on the scrape grid of the coverage end"
+            },
+            st.buffered,
+            inp.queue.min_shards,
+            fmt_time(st.position)
+        ));
+    }
+
     // Deadline: exact on the real WAL if we have it, closed forms otherwise.
     let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
     let mut watcher_segment = None;
     let deadline = match &inp.wal {
         Some(wal) => {
-            let sim = simulate_overtake(wal, t_b, &truncations, r);
+            let sim =
+                simulate_overtake(wal, position, &truncations, r, inp.scrape_interval + SECOND);
             assumptions.extend(sim.assumptions.iter().cloned());
             watcher_segment = sim.watcher_segment.map(|w| (w, sim.watcher_segment_end));
             let d = sim.overtaken_at.unwrap_or(i64::MAX);
@@ -343,7 +410,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             Deadline {
                 at: d,
                 latest: d,
-                watcher_position: t_b,
+                watcher_position: position,
                 basis: if sim.already {
                     "already_overtaken".into()
                 } else {
@@ -353,8 +420,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             }
         }
         None => {
-            let hi = deadline_high_volume(&truncations, t_b, r).unwrap_or(i64::MAX);
-            let lo = deadline_low_volume(&truncations, t_b).map_or(i64::MAX, |(_, b)| b);
+            let hi = deadline_high_volume(&truncations, position, r).unwrap_or(i64::MAX);
+            let lo = deadline_low_volume(&truncations, position).map_or(i64::MAX, |(_, b)| b);
             assumptions.push(
                 "no master WAL given (--master): the deadline uses the high-volume rule (many WAL segments per \
                  block range); a small master (under one segment per block range) tolerates up to `latest`"
@@ -366,7 +433,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             Deadline {
                 at: hi,
                 latest: lo.max(hi),
-                watcher_position: t_b,
+                watcher_position: position,
                 basis: "high_volume".into(),
                 why: "the first master truncation more than R/2 after the stall position deletes the segments \
                       after the watcher's; low-volume masters are overtaken 3R–5R after it"
@@ -381,6 +448,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     {
         let restart_from = up.max(d);
         let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+        let _ = position;
         // Up to one backoff until the queue's retry reaches the slave, the
         // drain of the rest of the reader's segment (all out of bounds, sent
         // as fast as the queue goes: within one 10 s reshard period in the
@@ -393,6 +461,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 from,
                 to,
                 to_earliest: Some(to_earliest),
+                bound_to: None,
                 certainty: if inp.wal.is_some() {
                     Certainty::Expected
                 } else {
@@ -416,56 +485,108 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
     if !l1 && !l2 && t_b < c {
-        // Each shard's request that crosses C_snap is refused whole. A shard
-        // holds series/shards series, so one batch spans up to
-        // max_samples_per_send·shards/series scrapes; and it cannot hold
-        // samples newer than the catch-up (backoff + reshard + flush after up).
-        let scrapes = inp
-            .series
-            .filter(|&n| n > 0)
-            .map(|n| inp.queue_span_samples.div_ceil(n).max(1) as i64);
-        let by_batches = scrapes.map(|k| k.saturating_mul(inp.scrape_interval));
-        let by_catchup = inp
-            .slave_up
-            .map(|u| u.max(c) + inp.max_backoff + inp.reshard_and_flush + inp.drain_allowance - c);
-        let extent = match (by_batches, by_catchup) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => inp.scrape_interval,
+        let q = &inp.queue;
+        let b = q.max_samples_per_send;
+        match (series, inp.slave_up, stall) {
+            (Some(n), Some(up), Some(st)) => {
+                let cr = queue::crossing(q, &st, t_b, c, up, n, inp.scrape_interval, phase_known);
+                if cr.expected_end < c {
+                    assumptions.push(format!(
+                        "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
+                         ({}); at most until {} otherwise",
+                        cr.why,
+                        fmt_time(cr.bound_end)
+                    ));
+                } else {
+                    windows.push(LossWindow {
+                    cause: Cause::L3,
+                    from: cr.start.max(c),
+                    to: cr.expected_end,
+                    to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
+                    bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+                    certainty: Certainty::Expected,
+                    series: cr.series,
+                    ongoing: false,
+                    why: format!(
+                        "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
+                         ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
+                         Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
+                        cr.why,
+                        n,
+                        if cr.resharded {
+                            "not resharded"
+                        } else {
+                            "resharded"
+                        },
+                        fmt_time(cr.other_end)
+                    ),
+                });
+                }
+            }
+            _ => {
+                // Without the slave's start or the series count: a bound only.
+                let k = series
+                    .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
+                    .unwrap_or(1);
+                let by_batches = k.saturating_mul(inp.scrape_interval);
+                let by_catchup = inp.slave_up.map(|u| {
+                    u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c
+                });
+                let extent = by_catchup
+                    .map_or(by_batches, |x| x.min(by_batches))
+                    .max(inp.scrape_interval);
+                windows.push(LossWindow {
+                    cause: Cause::L3,
+                    from: c,
+                    to: c - 1 + extent,
+                    to_earliest: None,
+                    bound_to: None,
+                    certainty: Certainty::Bound,
+                    series: None,
+                    ongoing: false,
+                    why: format!(
+                        "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+                         is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
+                         samples on up to {} shards spans up to {} (give --slave-up for the expected sliver)",
+                        series.map_or("an unknown number of".into(), |n| n.to_string()),
+                        q.max_shards,
+                        crate::coverage::fmt_dur(by_batches)
+                    ),
+                });
+            }
         }
-        .max(inp.scrape_interval);
-        windows.push(LossWindow {
-            cause: Cause::L3,
-            from: c,
-            to: c + extent,
-            to_earliest: None,
-            certainty: Certainty::Bound,
-            series: None,
-            ongoing: false,
-            why: format!(
-                "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
-                 is refused whole (400) and dropped: one such batch per shard, for the series of that shard; with \
-                 {} series a batch spans up to {} (max_samples_per_send × max_shards = {} samples), and no more than \
-                 the catch-up after the slave is up",
-                inp.series.map_or("an unknown number of".into(), |n| n.to_string()),
-                by_batches.map_or("?".into(), crate::coverage::fmt_dur),
-                inp.queue_span_samples
-            ),
-        });
         if inp.head_included {
-            windows.push(LossWindow {
-                cause: Cause::L4,
-                from: c - inp.scrape_timeout,
-                to: c - 1,
-                to_earliest: None,
-                certainty: Certainty::Bound,
-                series: None,
-                ongoing: false,
-                why: "samples of scrapes still being committed when the snapshot read the head carry timestamps \
-                      before its end: neither in the snapshot nor accepted by the slave (only with several \
-                      targets or rules whose commits interleave)"
-                    .into(),
-            });
+            // Scrape timeouts never exceed the interval.
+            let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
+            match inp.targets {
+                Some(1) => assumptions.push(
+                    "one scrape target in the newest block (one `up` series): no other commit can land between its \
+                     scrape's timestamp and the snapshot's head read, so the isolation race (L4) loses nothing \
+                     (recording rules, if any, are not visible in the files)"
+                        .into(),
+                ),
+                k => windows.push(LossWindow {
+                    cause: Cause::L4,
+                    from: c - w,
+                    to: c - 1,
+                    to_earliest: None,
+                    bound_to: None,
+                    certainty: Certainty::Bound,
+                    series: None,
+                    ongoing: false,
+                    why: format!(
+                        "{}: a target's scrape still being committed when the snapshot read the head carries a timestamp \
+                         before the newest sample of another, so it is neither in the snapshot nor accepted by the \
+                         slave: at most the last scrape interval ({}) before the coverage end, for the series of the \
+                         targets whose scrapes were in flight",
+                        match k {
+                            Some(k) => format!("{k} scrape targets in the newest block (distinct job/instance of `up`)"),
+                            None => "scrape targets unknown (no `up` series in the newest block)".to_string(),
+                        },
+                        crate::coverage::fmt_dur(w)
+                    ),
+                }),
+            }
         }
     }
 
@@ -513,7 +634,52 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     ));
     windows.sort_by_key(|w| (w.from, w.to));
 
-    let verdict = inp.slave_up.map(|up| verdict(&windows, up, &deadline, c));
+    let mut verdict = inp.slave_up.map(|up| verdict(&windows, up, &deadline, c));
+    if inp.rw_start.is_none()
+        && let (Some(v), Some(up)) = (verdict.as_mut(), inp.slave_up)
+    {
+        // The case assumed, and the two others.
+        v.push_str(&format!(
+            " Assumed (no --rw-start): remote write to the slave was on from just before the coverage end {}.",
+            fmt_time(c)
+        ));
+        if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
+            let mut early = inp.clone();
+            early.rw_start = Some(m0 - 1);
+            let out = compute(&early);
+            let lost = union_len(
+                out.loss_windows
+                    .iter()
+                    .filter(|w| w.certainty != Certainty::Bound && w.series.is_none() && w.to >= c)
+                    .map(|w| (w.from.max(c), w.to))
+                    .collect(),
+            );
+            v.push_str(&format!(
+                " Had it run since the snapshot's oldest sample ({}): {}.",
+                fmt_time(m0),
+                if lost > 0 {
+                    format!(
+                        "about {} lost after the coverage end ({})",
+                        crate::coverage::fmt_dur(lost),
+                        out.loss_windows
+                            .iter()
+                            .filter(|w| w.certainty != Certainty::Bound)
+                            .map(describe)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                } else {
+                    "no more than the boundary sliver".to_string()
+                }
+            ));
+        }
+        if up > c {
+            v.push_str(&format!(
+                " Had it started only when the slave came up: L1 loses everything from the coverage end to then ({}).",
+                crate::coverage::fmt_dur(up - c + 1)
+            ));
+        }
+    }
     ModelOutput {
         truncations,
         deadline,
@@ -521,6 +687,43 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         assumptions,
         verdict,
     }
+}
+
+/// The first sample the reader forwards after `t`: a block or WAL segment
+/// that starts within the scrape manager's first application of targets
+/// (up to 5 s after a start) plus one interval, or the next start on file
+/// when nothing on file covers `t` (a master down or not yet started); else
+/// the next point of the scrape grid through the coverage end's last sample.
+/// True if from files.
+fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
+    let i = inp.scrape_interval.max(1);
+    let lim = t + 6 * SECOND + i;
+    let spans: Vec<(i64, i64)> = inp
+        .blocks
+        .iter()
+        .map(|b| (b.min_time, b.max_time - 1))
+        .chain(
+            inp.wal
+                .iter()
+                .flat_map(|w| w.segments.iter().filter_map(|s| Some((s.min_t?, s.max_t?)))),
+        )
+        .collect();
+    let starts_after = spans.iter().map(|s| s.0).filter(|&m| m > t).min();
+    // Nothing on file covers `t` (the master was down, or had not started):
+    // the first sample after it is the next start on file.
+    let covered = spans.iter().any(|&(a, b)| a <= t && t < b);
+    if let Some(m) = starts_after
+        && (m <= lim || !covered)
+    {
+        return (m, true);
+    }
+    let last = inp.coverage_end - 1;
+    let k = (last - t).div_euclid(i);
+    let mut f = last - k * i;
+    if f <= t {
+        f += i;
+    }
+    (f, false)
 }
 
 /// Total length of the union of `[from, to]` ranges (ms).
@@ -567,26 +770,57 @@ fn describe(w: &LossWindow) -> String {
 
 fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
     use crate::coverage::{fmt_dur, fmt_time};
+    let sliver = |w: &&LossWindow| matches!(w.cause, Cause::L3 | Cause::L4);
+    // Expected losses beyond the boundary slivers; risks (a path no file
+    // decides) named as such, never as expected.
     let real: Vec<&LossWindow> = windows
         .iter()
-        .filter(|w| w.certainty != Certainty::Bound)
+        .filter(|w| w.certainty == Certainty::Expected && !sliver(w))
         .collect();
+    let risks: Vec<&LossWindow> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Risk)
+        .collect();
+    let slivers: Vec<&LossWindow> = windows.iter().filter(sliver).collect();
     // Upper bounds other than the boundary slivers, worth naming.
     let bounds: Vec<String> = windows
         .iter()
-        .filter(|w| w.certainty == Certainty::Bound && !matches!(w.cause, Cause::L3 | Cause::L4))
+        .filter(|w| w.certainty == Certainty::Bound && !sliver(w))
         .map(describe)
         .collect();
-    let mut s = if real.is_empty() {
-        let sliver = windows
+    let sliver_text = || -> Option<String> {
+        let parts: Vec<String> = slivers
             .iter()
-            .filter(|w| matches!(w.cause, Cause::L3 | Cause::L4))
-            .map(|w| w.to.saturating_sub(w.from).saturating_add(1))
-            .max()
-            .unwrap_or(0);
+            .map(|w| {
+                let len = w.to.saturating_sub(w.from).saturating_add(1);
+                let who = w
+                    .series
+                    .map_or("all series".to_string(), |n| format!("{n} series"));
+                match (w.certainty, w.bound_to) {
+                    (Certainty::Expected, Some(b)) => format!(
+                        "{:?} {} expected for {who} (at most {} if the queue takes its other path)",
+                        w.cause,
+                        fmt_dur(len),
+                        fmt_dur(b.saturating_sub(w.from).saturating_add(1))
+                    ),
+                    (Certainty::Expected, None) => {
+                        format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))
+                    }
+                    _ => format!("{:?} at most {}", w.cause, fmt_dur(len)),
+                }
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    };
+    let mut s = if real.is_empty() && risks.is_empty() {
         let mut s = format!(
-            "No real loss: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
+            "No real loss{}: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
              remote-write reader ({}), so everything after the coverage end {} is re-sent.",
+            if slivers.is_empty() {
+                ""
+            } else {
+                " beyond the boundary sliver"
+            },
             fmt_time(up),
             if d.at == i64::MAX {
                 "not within the forecast".to_string()
@@ -595,11 +829,8 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
             },
             fmt_time(c)
         );
-        if sliver > 0 {
-            s.push_str(&format!(
-                " At most a sliver of {} at the boundary may be missing for some series (L3/L4).",
-                fmt_dur(sliver)
-            ));
+        if let Some(t) = sliver_text() {
+            s.push_str(&format!(" At the boundary: {t}."));
         }
         if d.at != i64::MAX {
             s.push_str(&format!(
@@ -610,39 +841,54 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
         }
         s
     } else {
-        // All-series loss after C_snap (union, overlaps counted once), and
-        // history before it (slave retention).
-        let after = union_len(
-            real.iter()
-                .filter(|w| w.series.is_none() && w.to >= c)
-                .map(|w| (w.from.max(c), w.to))
-                .collect(),
-        );
-        let before = union_len(
-            real.iter()
-                .filter(|w| w.from < c)
-                .map(|w| (w.from, w.to.min(c - 1)))
-                .collect(),
-        );
-        let mut summary = Vec::new();
-        if after > 0 {
-            summary.push(format!(
-                "about {} of samples after the coverage end",
-                fmt_dur(after)
+        let summarize = |ws: &[&LossWindow]| -> String {
+            // All-series loss after C_snap (union, overlaps counted once), and
+            // history before it (slave retention).
+            let after = union_len(
+                ws.iter()
+                    .filter(|w| w.series.is_none() && w.to >= c)
+                    .map(|w| (w.from.max(c), w.to))
+                    .collect(),
+            );
+            let before = union_len(
+                ws.iter()
+                    .filter(|w| w.from < c)
+                    .map(|w| (w.from, w.to.min(c - 1)))
+                    .collect(),
+            );
+            let mut summary = Vec::new();
+            if after > 0 {
+                summary.push(format!(
+                    "about {} of samples after the coverage end",
+                    fmt_dur(after)
+                ));
+            }
+            if before > 0 {
+                summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+            }
+            if summary.is_empty() {
+                summary.push("part of the series after the coverage end".into());
+            }
+            let parts: Vec<String> = ws.iter().map(|w| describe(w)).collect();
+            format!("{}: {}", summary.join(" and "), parts.join("; "))
+        };
+        let mut s = String::new();
+        if !real.is_empty() {
+            s.push_str(&format!("Loss expected: {}.", summarize(&real)));
+        }
+        if !risks.is_empty() {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(&format!(
+                "Loss at risk (it depends on what no file given tells, see each window): {}.",
+                summarize(&risks)
             ));
         }
-        if before > 0 {
-            summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+        if let Some(t) = sliver_text() {
+            s.push_str(&format!(" At the boundary: {t}."));
         }
-        if summary.is_empty() {
-            summary.push("part of the series after the coverage end".into());
-        }
-        let parts: Vec<String> = real.iter().map(|w| describe(w)).collect();
-        format!(
-            "Loss expected: {}: {}.",
-            summary.join(" and "),
-            parts.join("; ")
-        )
+        s
     };
     if !bounds.is_empty() {
         s.push_str(&format!(" Possibly also (at most): {}.", bounds.join("; ")));

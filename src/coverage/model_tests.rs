@@ -42,7 +42,7 @@ fn seed_question_snapshot_1h55_slave_2h01() {
     assert!(
         out.loss_windows
             .iter()
-            .all(|w| w.certainty == Certainty::Bound && w.to - w.from < 20 * SECOND),
+            .all(|w| matches!(w.cause, Cause::L3 | Cause::L4) && w.to - w.from < 20 * SECOND),
         "{:#?}",
         out.loss_windows
     );
@@ -70,7 +70,7 @@ fn seed_question_snapshot_1h55_slave_2h01() {
     assert!(
         out.loss_windows
             .iter()
-            .all(|w| w.certainty == Certainty::Bound)
+            .all(|w| matches!(w.cause, Cause::L3 | Cause::L4))
     );
 
     // E: remote write since 00:30: the 03:00 truncation overtakes (2h30 > 1h)

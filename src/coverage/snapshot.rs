@@ -113,6 +113,9 @@ pub struct SnapshotInfo {
     pub scrape_interval: Option<i64>,
     /// Native histograms in the newest block.
     pub native_histograms: Option<NativeHistograms>,
+    /// Scrape targets in the newest block: distinct `(job, instance)` of its
+    /// `up` series (absent: none found or unreadable).
+    pub targets: Option<u64>,
     /// Problems and notes.
     pub findings: Vec<Finding>,
 }
@@ -306,6 +309,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         .as_ref()
         .and_then(|u| listing.blocks.iter().find(|b| &b.ulid == u));
     let scrape_interval = newest_listed.and_then(|b| infer_interval(&b.dir));
+    let targets = newest_listed.and_then(|b| count_targets(&b.dir));
     let native_histograms = newest_listed.map(|b| {
         let from_meta = b
             .meta
@@ -342,8 +346,37 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         compaction_delay,
         scrape_interval,
         native_histograms,
+        targets,
         findings,
     })
+}
+
+/// Scrape targets of a block: the distinct `(job, instance)` label pairs of
+/// its `up` series (Prometheus writes one `up` series per target). `None`
+/// if the block cannot be read or has no `up` series.
+pub fn count_targets(dir: &Path) -> Option<u64> {
+    let files = BlockFiles::open(dir).ok()?;
+    let reader = files.reader().ok()?;
+    let mut entry = crate::format::index::SeriesEntry::default();
+    let mut it = reader.index.series();
+    let mut labels = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(res) = it.next_into(&mut entry) {
+        if res.is_err() || reader.index.resolve_labels(&entry, &mut labels).is_err() {
+            continue;
+        }
+        let get = |n: &[u8]| {
+            labels
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_vec())
+        };
+        if get(b"__name__").as_deref() != Some(b"up".as_slice()) {
+            continue;
+        }
+        seen.insert((get(b"job"), get(b"instance")));
+    }
+    (!seen.is_empty()).then_some(seen.len() as u64)
 }
 
 /// Series with a native histogram chunk in a block, and the samples in those

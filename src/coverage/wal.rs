@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{fmt_dur, fmt_time};
+use super::fmt_time;
 
 /// A segment file or a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,8 +51,10 @@ pub struct SegmentRange {
 pub struct WalView {
     /// The `wal/` directory read.
     pub dir: PathBuf,
-    /// When it was observed (ms): `--observed-at`, or the newest mtime in it.
+    /// When it was observed (ms): `--observed-at`, or the newest sample in it.
     pub observed_at: i64,
+    /// How `observed_at` was obtained.
+    pub observed_at_source: String,
     /// Live segments, by number.
     pub segments: Vec<SegmentRange>,
     /// The newest complete checkpoint.
@@ -110,7 +112,16 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
 
 /// Replays `truncateWAL` on the observed segments for each forecast
 /// truncation time, with the remote-write watcher stalled at `t_b`.
-pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -> Overtake {
+///
+/// `tol`: how far from a truncation a segment's first sample may be and
+/// still have been started by it (one scrape interval and a second).
+pub fn simulate_overtake(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    r: i64,
+    tol: i64,
+) -> Overtake {
     let mut out = Overtake::default();
     let segs: Vec<&SegmentRange> = wal.segments.iter().collect();
     let (Some(first_seg), Some(last_seg)) = (segs.first(), segs.last()) else {
@@ -142,52 +153,94 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
             .find(|s| s.index == w && s.index != active)
             .and_then(|s| s.max_t);
     } else {
-        // Its samples are no longer in a live segment: only in the checkpoint,
-        // or gone. The watcher survives only if it was in the very last
-        // deleted segment (it keeps that file open).
+        // The reader's segment was deleted (segments < `first` are gone).
+        // Which one it was, and where it ended, follows from the rotation
+        // rule: every truncation starts a new segment (`truncateWAL` calls
+        // `NextSegment` first), and so does a full segment. A WAL whose
+        // closed segments are all far below the size limit rotates only at
+        // truncations: the reader's segment then ended at the first
+        // truncation after its position, and the segment after it began
+        // there.
         let oldest = oldest_live.unwrap_or(t_b);
+        let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
         let n = first.saturating_sub(1);
-        if t_b >= oldest - span {
-            w = n;
-            out.assumptions.push(format!(
-                "the remote-write reader's position {} is no longer in a live WAL segment; it is taken to be in \
-                 segment {n:08} (the last one deleted, ≈{} long like the live ones), which it keeps open",
-                fmt_time(t_b),
-                fmt_dur(span)
-            ));
+        let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
+        if low_volume && let Some(t1) = next_trunc {
+            out.watcher_segment_end = Some(t1 - 1);
+            if (t1 - oldest).abs() <= tol.max(r / 4) {
+                // The segment after the reader's is the oldest live one:
+                // the reader sits in the last deleted segment, open.
+                w = n;
+                out.assumptions.push(format!(
+                    "the remote-write reader's position {} is in segment {n:08}, deleted but kept open by the reader: \
+                     segments rotate only at truncations here (all closed ones far below the size limit), and the \
+                     oldest live one starts at the first truncation after that position ({})",
+                    fmt_time(t_b),
+                    fmt_time(t1)
+                ));
+            } else {
+                let bound = wal
+                    .checkpoint
+                    .as_ref()
+                    .and_then(|c| c.mtime)
+                    .unwrap_or(wal.observed_at)
+                    .min(wal.observed_at);
+                out.overtaken_at = Some(
+                    truncations
+                        .iter()
+                        .copied()
+                        .filter(|&t| t <= bound && t > t1)
+                        .max()
+                        .unwrap_or(bound),
+                );
+                out.already = true;
+                out.why = format!(
+                    "already overtaken when the WAL was observed ({}): the reader's position {} lies in a segment that \
+                     ended at the first truncation after it ({}), and the segment after that one is deleted too \
+                     (segments < {first:08} are gone, {}): segments rotate only at truncations here, all closed ones \
+                     being far below the size limit",
+                    fmt_time(wal.observed_at),
+                    fmt_time(t_b),
+                    fmt_time(t1),
+                    wal.checkpoint
+                        .as_ref()
+                        .map_or("no checkpoint".to_string(), |c| c.name.clone())
+                );
+                return out;
+            }
         } else {
-            // The truncation that made the checkpoint: the last forecast one
-            // before the observation (and the checkpoint's mtime, if older).
-            let bound = wal
-                .checkpoint
-                .as_ref()
-                .and_then(|c| c.mtime)
-                .unwrap_or(wal.observed_at)
-                .min(wal.observed_at);
+            // Size rotations: the reader's segment ended somewhere between its
+            // position and the oldest live segment's start. Taken as early as
+            // possible, and as overtaken: the side that never understates.
             out.overtaken_at = Some(
                 truncations
                     .iter()
                     .copied()
-                    .filter(|&t| t <= bound)
+                    .filter(|&t| t <= wal.observed_at && t > t_b)
                     .max()
-                    .unwrap_or(bound),
+                    .unwrap_or(wal.observed_at),
             );
             out.already = true;
-            out.watcher_segment = None;
-            out.watcher_segment_end = Some(oldest - span - 1);
+            out.watcher_segment_end = Some(t_b);
             out.why = format!(
-                "already overtaken when the WAL was observed ({}): samples at the reader's position {} are only in \
-                 {} or deleted, and so is the segment after it (segments < {first:08} are gone); the truncation \
-                 that did it ran at or before {}",
-                fmt_time(wal.observed_at),
+                "the reader's position {} is older than every live segment (segments < {first:08} are gone, {}); the WAL \
+                 rotates by size too, so which deleted segment held it is not decidable: its end is bounded by that \
+                 position and the oldest live segment's start {}, and it is taken as overtaken, ending at the position \
+                 (never understating the loss)",
                 fmt_time(t_b),
                 wal.checkpoint
                     .as_ref()
                     .map_or("no checkpoint".to_string(), |c| c.name.clone()),
-                fmt_time(out.overtaken_at.unwrap_or(wal.observed_at))
+                fmt_time(oldest)
+            );
+            out.assumptions.push(
+                "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the reader's position \
+                 and the reader as overtaken (never understating the loss)"
+                    .into(),
             );
             return out;
         }
+        let _ = span;
     }
     out.watcher_segment = Some(w);
 
@@ -256,6 +309,38 @@ pub fn simulate_overtake(wal: &WalView, t_b: i64, truncations: &[i64], r: i64) -
         truncations.last().map_or("-".into(), |&t| fmt_time(t))
     );
     out
+}
+
+/// True when the WAL evidently rotates only at truncations: every closed
+/// live segment is far below the segment size limit (under half of it), and
+/// every live segment but `00000000` starts at a truncation (within `tol`)
+/// of `truncations` (a copy whose records were thinned keeps its times, not
+/// its sizes). A start elsewhere is a size rotation or a process start.
+/// `truncations` must hold every truncation after `since`; segments that
+/// start before it are not judged.
+pub fn rotates_only_at_truncations(
+    wal: &WalView,
+    truncations: &[i64],
+    since: i64,
+    tol: i64,
+) -> bool {
+    let n = wal.segments.len();
+    let small = wal
+        .segments
+        .iter()
+        .take(n.saturating_sub(1))
+        .all(|s| s.size < wal.segment_size / 2);
+    // Segment 0 begins at the master's first start; every other one at a
+    // rotation (or a later start, which this counts as not a truncation).
+    let at_truncations = wal
+        .segments
+        .iter()
+        .filter(|s| s.index > 0)
+        .all(|s| match s.min_t {
+            Some(t) if t > since => truncations.iter().any(|&c| (t - c).abs() <= tol),
+            _ => true,
+        });
+    small && at_truncations
 }
 
 /// A WAL segment that starts for no reason but a process start.
@@ -341,6 +426,7 @@ mod tests {
         let wal = WalView {
             dir: PathBuf::new(),
             observed_at: t0 + 2 * M,
+            observed_at_source: String::new(),
             segments: vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
             checkpoint: None,
             segment_size: DEFAULT_SEGMENT_SIZE,
@@ -348,7 +434,7 @@ mod tests {
         };
         // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
         let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
-        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M);
+        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000);
         assert_eq!(o.watcher_segment, Some(0));
         // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
         // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
@@ -363,6 +449,7 @@ mod tests {
         let wal = WalView {
             dir: PathBuf::new(),
             observed_at: t0 + 5 * M,
+            observed_at_source: String::new(),
             segments: vec![
                 seg(0, t0, t0 + 30_000),
                 seg(1, t0 + 30_500, t0 + 90_000),
@@ -391,6 +478,7 @@ mod tests {
         let wal = WalView {
             dir: PathBuf::new(),
             observed_at: t0 + 5 * M,
+            observed_at_source: String::new(),
             segments: vec![
                 seg(2, t0 + 150_000, t0 + 210_000),
                 seg(3, t0 + 210_000, t0 + 270_000),
@@ -400,11 +488,15 @@ mod tests {
             segment_size: DEFAULT_SEGMENT_SIZE,
             findings: vec![],
         };
-        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M);
+        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M, 2_000);
         assert!(o.already);
         assert_eq!(o.overtaken_at, Some(t0 + 270_000));
         // In the last deleted segment: survives the next truncation.
-        let o = simulate_overtake(&wal, t0 + 100_000, &[t0 + 330_000], M);
+        // Segments 2..4 start at truncations: the reader's segment (1) ended
+        // at the one after its position (150 s), where the oldest live one
+        // begins.
+        let tr = [t0 + 150_000, t0 + 210_000, t0 + 270_000, t0 + 330_000];
+        let o = simulate_overtake(&wal, t0 + 100_000, &tr, M, 2_000);
         assert!(!o.already);
         assert_eq!(o.watcher_segment, Some(1));
     }

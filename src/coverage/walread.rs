@@ -137,14 +137,44 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
             ));
         }
     }
-    let newest = segments
+    // The observation time: given, or the newest sample in the segments (a
+    // live master writes one every scrape). File times are not used: a
+    // copied `wal/` carries the copy's time, which would move the
+    // observation later and silently drop the truncations in between.
+    let newest_sample = segments.iter().filter_map(|s| s.max_t).max();
+    let newest_mtime = segments
         .iter()
         .filter_map(|s| s.mtime)
         .chain(checkpoint.as_ref().and_then(|c| c.mtime))
         .max();
+    let (observed, source) = match (observed_at, newest_sample, newest_mtime) {
+        (Some(t), _, _) => (t, "given (--observed-at)".to_string()),
+        (None, Some(t), m) => (
+            t,
+            format!(
+                "derived from the newest sample in the WAL segments ({}); file times are not trusted (a copy carries \
+                 the copy's time{}): give --observed-at when the WAL was copied from a stopped or lagging master",
+                super::fmt_time(t),
+                m.map_or(String::new(), |m| format!(", here {}", super::fmt_time(m)))
+            ),
+        ),
+        (None, None, Some(m)) => (
+            m,
+            format!(
+                "no sample in the WAL: taken from the newest file time ({}), which a copy moves to the copy's time: \
+                 give --observed-at",
+                super::fmt_time(m)
+            ),
+        ),
+        (None, None, None) => (
+            0,
+            "unknown: no sample and no file time: give --observed-at".to_string(),
+        ),
+    };
     Ok(WalView {
         dir: wal,
-        observed_at: observed_at.or(newest).unwrap_or(0),
+        observed_at: observed,
+        observed_at_source: source,
         segments,
         checkpoint,
         segment_size: DEFAULT_SEGMENT_SIZE,

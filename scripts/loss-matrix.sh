@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The loss-run matrix (issue 14): record runs of real Prometheus 2.42 masters
+# and slaves, or judge the recorded ones.
+#
+#   scripts/loss-matrix.sh all            record every master (concurrently)
+#   scripts/loss-matrix.sh ci             record the CI subset's master
+#   scripts/loss-matrix.sh NAME...        record these masters (see matrix() in tests/lossmatrix.rs)
+#   scripts/loss-matrix.sh table          judge testdata/loss-runs/*, write testdata/loss-runs/MATRIX.md
+#   scripts/loss-matrix.sh package NAME... write the evidence again from a recording's raw data
+#
+# PROMSNAP_LOSS_TAG=r2 suffixes the run names (<master>-<slave>-r2) of a repeated recording.
+#
+# Evidence goes to testdata/loss-runs/<master>-<slave>/ (PROMSNAP_LOSS_OUT to change it); the raw
+# data dirs and server logs to PROMSNAP_LOSS_RAW (default: /tmp/promsnap-loss-raw). Each master
+# runs in its own process; logs in $PROMSNAP_LOSS_RAW/<master>.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { sed -n '2,16p' "$0"; exit 2; }
+
+if [ "$1" = table ]; then
+  PROMSNAP_WRITE_MATRIX=1 exec cargo test --test integration lossruns:: -- --nocapture
+fi
+
+raw=${PROMSNAP_LOSS_RAW:-/tmp/promsnap-loss-raw}
+if [ "$1" = package ]; then
+  shift
+  names=$(IFS=,; echo "$*")
+  PROMSNAP_LOSS_MATRIX=$names PROMSNAP_LOSS_RAW=$raw \
+    exec cargo test --test integration lossmatrix::package -- --ignored --nocapture
+fi
+
+masters=("$@")
+if [ "$1" = all ]; then
+  masters=(ci s50 s500x2-5s s20k-busy s500-restart)
+fi
+mkdir -p "$raw"
+cargo test --test integration --no-run
+pids=()
+for m in "${masters[@]}"; do
+  PROMSNAP_LOSS_MATRIX=$m PROMSNAP_LOSS_RAW=$raw \
+    cargo test --test integration lossmatrix::record -- --ignored --nocapture >"$raw/$m.log" 2>&1 &
+  pids+=($!)
+  echo "recording $m (pid $!, log $raw/$m.log)"
+done
+rc=0
+for i in "${!pids[@]}"; do
+  if wait "${pids[$i]}"; then echo "${masters[$i]}: recorded"; else echo "${masters[$i]}: FAILED"; rc=1; fi
+done
+exit $rc

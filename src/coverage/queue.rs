@@ -1,0 +1,440 @@
+//! The master's remote-write queue, as the loss model needs it: where the
+//! WAL reader stalls while the slave is down, and how long the batch that
+//! crosses `C_snap` is when the slave comes up (L3).
+//!
+//! Every rule here is read from Prometheus' `storage/remote/queue_manager.go`
+//! and `config/config.go` (v2.42.0; the v2.44.0 defaults noted):
+//!
+//! * **Defaults.** v2.42/v2.43: `max_samples_per_send` B = 500, `capacity`
+//!   = 2500, `min_shards` 1, `max_shards` 200, `batch_send_deadline` 5 s,
+//!   `min_backoff` 30 ms, `max_backoff` 5 s. From v2.44.0: B = 2000,
+//!   capacity 10 000, `max_shards` 50 (same backoffs and deadline).
+//! * **Buffer before the stall.** The queue starts with `min_shards` shards.
+//!   A shard takes a batch when B samples are queued or its deadline timer
+//!   (started with the shard) fires with a non-empty batch, and retries
+//!   that send forever while the slave is down (a refused connection or a
+//!   503 is recoverable). Its channel holds `capacity / B` more batches and
+//!   one partial batch of up to B − 1 samples; when that is full,
+//!   `QueueManager.Append` blocks and the WAL reader stops. So the reader
+//!   stalls about `first batch + capacity + B − 1` samples (per shard) after
+//!   the first sample it forwards.
+//! * **Retries.** The blocked send sleeps `min_backoff`, doubling up to
+//!   `max_backoff`, between attempts: after `30 ms·(2^k − 1)` it retries
+//!   every 5 s. The first attempt at or after the slave's ready time
+//!   succeeds (or is answered 400): the shard then drains its channel.
+//! * **The reader's own wait.** `Append` sleeps 5 ms, doubling up to
+//!   `max_backoff`, between attempts to enqueue: it resumes at its own next
+//!   wake-up after the shard drained, not at once.
+//! * **Resharding.** `updateShardsLoop` ticks every 10 s from the queue's
+//!   start. While nothing was sent for `2 × batch_send_deadline`, it never
+//!   reshards. The first tick after sends resume computes the desired shards
+//!   as `timePerSample × inRate × (1 + 0.05 × delay)`, where timePerSample
+//!   includes the whole outage spent in the first retried send: the queue
+//!   jumps to tens or hundreds of shards (`max_shards` at most).
+//! * **The crossing batch (L3).** With PRW 1.0 the slave refuses a request
+//!   whole (400) when one sample is older than `C_snap`. The batch that
+//!   crosses `C_snap` loses its newer samples too.
+//!   * No reshard before the crossing (the reader is back and through the
+//!     backlog older than `C_snap` before the first tick after the first
+//!     successful send): `min_shards` shards, each batch holding B samples
+//!     of S/shards series per scrape: the loss is at most
+//!     ⌈(B − 1)·shards / S⌉ scrapes after `C_snap`.
+//!   * A reshard tick between the first successful send and the crossing:
+//!     the new shards each hold a few series, their batches fill slowly, and
+//!     the crossing batches are flushed by the deadline timer once the
+//!     reader has caught up with the live WAL: the loss runs to about the
+//!     reader's wake-up after the tick plus `batch_send_deadline`.
+
+use serde::Serialize;
+
+use super::version::Version;
+use super::{fmt_dur, fmt_time};
+
+/// One second in ms.
+const SECOND: i64 = 1_000;
+/// `shardUpdateDuration`: how often the queue considers resharding.
+pub const SHARD_UPDATE: i64 = 10 * SECOND;
+/// `QueueManager.Append`'s first wait when a shard is full.
+pub const APPEND_FIRST_BACKOFF: i64 = 5;
+/// The watcher reads the live segment every 10 ms (`readPeriod`).
+pub const READ_PERIOD: i64 = 10;
+/// Time per refused connection attempt while the slave is down (measured
+/// on loopback: the retry instants drift by about this per attempt).
+pub const ATTEMPT_DRIFT: i64 = 2;
+/// Assumed time per request the slave answers 400 on loopback, for the
+/// drain of the backlog older than `C_snap` (a few ms each).
+pub const REQUEST_TIME: i64 = 5;
+
+/// `queue_config` as the operator gives it; absent fields take the
+/// defaults of the master's version (v2.42 when unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueSettings {
+    /// `max_samples_per_send`.
+    pub max_samples_per_send: Option<u64>,
+    /// `capacity` (per shard).
+    pub capacity: Option<u64>,
+    /// `min_shards`.
+    pub min_shards: Option<u64>,
+    /// `max_shards`.
+    pub max_shards: Option<u64>,
+    /// `batch_send_deadline` (ms).
+    pub batch_send_deadline: Option<i64>,
+    /// `min_backoff` (ms).
+    pub min_backoff: Option<i64>,
+    /// `max_backoff` (ms).
+    pub max_backoff: Option<i64>,
+}
+
+/// The queue settings in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Queue {
+    /// `max_samples_per_send`.
+    pub max_samples_per_send: u64,
+    /// `capacity`.
+    pub capacity: u64,
+    /// `min_shards`.
+    pub min_shards: u64,
+    /// `max_shards`.
+    pub max_shards: u64,
+    /// `batch_send_deadline` (ms).
+    pub batch_send_deadline: i64,
+    /// `min_backoff` (ms).
+    pub min_backoff: i64,
+    /// `max_backoff` (ms).
+    pub max_backoff: i64,
+}
+
+/// First release with B = 2000, capacity 10 000, 50 shards.
+const NEW_DEFAULTS: Version = Version {
+    major: 2,
+    minor: 44,
+    patch: 0,
+};
+
+impl QueueSettings {
+    /// The settings with the version's defaults filled in; says what was
+    /// assumed.
+    pub fn resolve(&self, version: Option<Version>, assumptions: &mut Vec<String>) -> Queue {
+        let new = version.is_some_and(|v| v >= NEW_DEFAULTS);
+        let (b, cap, max) = if new {
+            (2000, 10_000, 50)
+        } else {
+            (500, 2500, 200)
+        };
+        let q = Queue {
+            max_samples_per_send: self.max_samples_per_send.unwrap_or(b).max(1),
+            capacity: self.capacity.unwrap_or(cap),
+            min_shards: self.min_shards.unwrap_or(1).max(1),
+            max_shards: self.max_shards.unwrap_or(max).max(1),
+            batch_send_deadline: self.batch_send_deadline.unwrap_or(5 * SECOND).max(1),
+            min_backoff: self.min_backoff.unwrap_or(30).max(1),
+            max_backoff: self.max_backoff.unwrap_or(5 * SECOND).max(1),
+        };
+        if *self == QueueSettings::default() {
+            assumptions.push(format!(
+                "remote_write queue_config not given (--max-samples-per-send, --queue-capacity, --min-shards, \
+                 --max-shards, --batch-send-deadline, --max-backoff): the defaults of {} assumed (max_samples_per_send \
+                 {}, capacity {}, shards {}..{}, deadline {}, backoff 30ms..5s)",
+                match version {
+                    Some(v) => format!("v{v}"),
+                    None => "v2.42 (no --master-version; v2.44+ defaults are 2000 / 10000 / 50 shards)".into(),
+                },
+                q.max_samples_per_send,
+                q.capacity,
+                q.min_shards,
+                q.max_shards,
+                fmt_dur(q.batch_send_deadline)
+            ));
+        }
+        q
+    }
+}
+
+/// Where and when the reader stalled, and the retry schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stall {
+    /// First sample forwarded (its timestamp ≈ its write time).
+    pub first_sample: i64,
+    /// When the first batch was handed to the (failing) send.
+    pub first_send: i64,
+    /// Samples in that first batch (batches are cut every B samples after it).
+    pub first_batch: u64,
+    /// Samples the queue holds when the reader stalls.
+    pub buffered: u64,
+    /// Timestamp of the sample the reader stalls at (`t_b`).
+    pub position: i64,
+}
+
+/// The reader's stall from the queue start `t_ws`, the first sample after it
+/// (`first`), `series` samples per scrape every `interval`.
+pub fn stall(q: &Queue, t_ws: i64, first: i64, series: u64, interval: i64) -> Stall {
+    let s = series.max(1);
+    let i = interval.max(1);
+    let b = q.max_samples_per_send;
+    let shards = q.min_shards;
+    // Per shard: s / shards samples per scrape.
+    let per = s.div_ceil(shards).max(1);
+    // The first batch: full after ⌈B/per⌉ scrapes, or the deadline tick.
+    let full_at = first + (b.div_ceil(per) as i64 - 1) * i + READ_PERIOD;
+    let d = q.batch_send_deadline;
+    let tick = t_ws + ((first - t_ws).max(0) / d + 1) * d;
+    let (first_send, n1) = if full_at <= tick {
+        (full_at, b)
+    } else {
+        let scrapes = ((tick - first) / i + 1).max(1) as u64;
+        (tick, (scrapes * per).min(b))
+    };
+    let slots = (q.capacity / b).max(1);
+    let per_shard = n1 + slots * b + (b - 1);
+    let buffered = per_shard.saturating_mul(shards);
+    let scrapes = buffered / s; // scrapes fully read before the stalled one
+    Stall {
+        first_sample: first,
+        first_send,
+        first_batch: n1,
+        buffered,
+        position: first + scrapes as i64 * i,
+    }
+}
+
+/// The retry instants of a send first attempted at `start`: the first at or
+/// after `t`.
+pub fn next_retry(q: &Queue, start: i64, t: i64) -> i64 {
+    backoff_instant(start, q.min_backoff, q.max_backoff, ATTEMPT_DRIFT, t)
+}
+
+/// The reader's wake-ups in `Append` after it stalled at `start`: the first
+/// at or after `t`.
+pub fn next_wake(q: &Queue, start: i64, t: i64) -> i64 {
+    backoff_instant(start, APPEND_FIRST_BACKOFF, q.max_backoff, 0, t)
+}
+
+fn backoff_instant(start: i64, first: i64, max: i64, drift: i64, t: i64) -> i64 {
+    let mut at = start;
+    let mut sleep = first.max(1);
+    while at < t {
+        if sleep >= max {
+            // Constant period from here on.
+            let period = max + drift;
+            let k = (t - at + period - 1) / period;
+            return at + k * period;
+        }
+        at += sleep + drift;
+        sleep = (sleep * 2).min(max);
+    }
+    at
+}
+
+/// The first reshard tick at or after `t` (ticks every 10 s from `t_ws`).
+pub fn next_tick(t_ws: i64, t: i64) -> i64 {
+    let k = (t - t_ws + SHARD_UPDATE - 1)
+        .div_euclid(SHARD_UPDATE)
+        .max(1);
+    t_ws + k * SHARD_UPDATE
+}
+
+/// The L3 prediction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Crossing {
+    /// True if a reshard tick is expected between the first successful send
+    /// and the crossing.
+    pub resharded: bool,
+    /// Shards at the crossing (expected).
+    pub shards: u64,
+    /// First sample time after `C_snap` (the expected start).
+    pub start: i64,
+    /// Expected last lost sample time.
+    pub expected_end: i64,
+    /// Earliest end of the expected case.
+    pub earliest_end: i64,
+    /// Latest end whichever case happens.
+    pub bound_end: i64,
+    /// The end if the queue takes the other path (resharded or not).
+    pub other_end: i64,
+    /// Series that lose the sliver, when fewer than all (the short case).
+    pub series: Option<u64>,
+    /// Plain words.
+    pub why: String,
+}
+
+/// Predicts the batch that crosses `c` (`C_snap`) once the slave is up at
+/// `up`.
+#[allow(clippy::too_many_arguments)]
+pub fn crossing(
+    q: &Queue,
+    st: &Stall,
+    t_ws: i64,
+    c: i64,
+    up: i64,
+    series: u64,
+    interval: i64,
+    scrape_phase_known: bool,
+) -> Crossing {
+    let s = series.max(1);
+    let i = interval.max(1);
+    let b = q.max_samples_per_send;
+    // First successful send and the reader's wake-up after it.
+    let r = next_retry(q, st.first_send, up.max(st.first_send));
+    let wake = next_wake(q, st.position + READ_PERIOD, r);
+    // The backlog older than C still to send after the wake-up.
+    let pre = ((c - st.position).max(0) / i) as u64 * s;
+    let drain = (pre / b) as i64 * REQUEST_TIME;
+    let cross = wake + drain;
+    let tick = next_tick(t_ws, r);
+    // Phase uncertainty: the first sample's time, the queue's start.
+    let eps = if scrape_phase_known { 300 } else { i / 2 + 300 };
+    let resharded = tick <= cross + eps;
+    // Short case: min_shards shards. With one shard the batches are cut
+    // every B samples after the first batch, in WAL order (the deadline
+    // timer cannot fire while the backlog is read: it is reset at every send
+    // and the reader is back within one backoff period), so the crossing
+    // batch's samples after C follow from counting: S samples per scrape
+    // from the first sample to the last scrape before C.
+    let mut short_scrapes = ((b - 1) * q.min_shards).div_ceil(s).max(1) as i64;
+    let mut short_series = None;
+    let mut exact = false;
+    if q.min_shards == 1 && c > st.first_sample {
+        let nc = s * ((c - 1 - st.first_sample).div_euclid(i) as u64 + 1);
+        let n1 = st.first_batch;
+        let end = if nc <= n1 {
+            n1
+        } else {
+            n1 + (nc - n1).div_ceil(b) * b
+        };
+        let lost = end - nc;
+        short_scrapes = lost.div_ceil(s) as i64;
+        short_series = (lost < s).then_some(lost);
+        exact = scrape_phase_known;
+    }
+    // The scrapes after C are on the grid of the first sample (a skip_head
+    // coverage end is a block boundary, off that grid).
+    let first_after_c = if exact {
+        st.first_sample + (c - st.first_sample + i - 1).div_euclid(i) * i
+    } else {
+        c - 1 + i
+    };
+    let short_end = first_after_c + (short_scrapes - 1) * i;
+    // Long case: shards from the desired-shards formula at the tick.
+    let outage = (r - st.first_send).max(1) as f64 / 1000.0;
+    let sent = (st.buffered.max(1)) as f64;
+    let in_rate = s as f64 / (i as f64 / 1000.0);
+    let delay = ((tick - st.position) as f64 / 1000.0).max(0.0);
+    let desired = (outage / sent * in_rate * (1.0 + 0.05 * delay)).ceil();
+    let n = if desired.is_finite() {
+        (desired as u64).clamp(q.min_shards, q.max_shards)
+    } else {
+        q.max_shards
+    };
+    let wake2 = next_wake(q, st.position + READ_PERIOD, tick.max(r));
+    let flush = wake2 + q.batch_send_deadline;
+    let fill = |shards: u64| ((b - 1) * shards).div_ceil(s).max(1) as i64 * i;
+    let long_end = (c - 1 + fill(n)).min(flush).max(short_end);
+    let long_bound = (c - 1 + fill(q.max_shards))
+        .min(
+            next_wake(
+                q,
+                st.position + READ_PERIOD,
+                next_tick(t_ws, cross + eps).max(r),
+            ) + q.batch_send_deadline,
+        )
+        .max(long_end);
+    let (expected_end, earliest_end) = if resharded {
+        (
+            long_end,
+            (c - 1 + fill(n).min(fill(q.min_shards).max(i))).min(long_end),
+        )
+    } else if exact {
+        (short_end, short_end)
+    } else {
+        (short_end, (c - 1 + i).min(short_end))
+    };
+    let why = if resharded {
+        format!(
+            "the first send after the slave is up is expected at {} (the blocked send's retries), the reader wakes at {} \
+             and the queue's reshard tick at {} comes before the backlog older than C_snap is through: the queue \
+             reshards to about {n} shards, whose crossing batches are flushed by the {} deadline after the reader \
+             caught up (about {})",
+            fmt_time(r),
+            fmt_time(wake),
+            fmt_time(tick),
+            fmt_dur(q.batch_send_deadline),
+            fmt_time(flush)
+        )
+    } else {
+        format!(
+            "the first send after the slave is up is expected at {}, the reader wakes at {} and is through the backlog \
+             older than C_snap ({} samples) before the queue's next reshard tick ({}): the crossing batch is one of \
+             {} shard(s) of {} samples cut in WAL order: {} scrape(s) after C_snap{}",
+            fmt_time(r),
+            fmt_time(wake),
+            pre,
+            fmt_time(tick),
+            q.min_shards,
+            b,
+            short_scrapes,
+            short_series.map_or(String::new(), |k| format!(", {k} of {s} series"))
+        )
+    };
+    Crossing {
+        start: if resharded {
+            c
+        } else {
+            first_after_c.min(c.max(short_end))
+        },
+        resharded,
+        shards: if resharded { n } else { q.min_shards },
+        expected_end,
+        earliest_end: earliest_end.min(expected_end),
+        bound_end: long_bound.max(expected_end),
+        other_end: if resharded { short_end } else { long_bound },
+        series: if resharded { None } else { short_series },
+        why,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q242() -> Queue {
+        QueueSettings::default().resolve(None, &mut Vec::new())
+    }
+
+    #[test]
+    fn defaults_by_version() {
+        let q = q242();
+        assert_eq!(
+            (q.max_samples_per_send, q.capacity, q.max_shards),
+            (500, 2500, 200)
+        );
+        let v = Version::parse("2.44.0").unwrap();
+        let q = QueueSettings::default().resolve(Some(v), &mut Vec::new());
+        assert_eq!(
+            (q.max_samples_per_send, q.capacity, q.max_shards),
+            (2000, 10_000, 50)
+        );
+    }
+
+    #[test]
+    fn backoff_schedule() {
+        let q = q242();
+        // 30, 60, ..., 3840 ms, then every 5 s (+ drift).
+        assert_eq!(next_retry(&q, 0, 1), 30 + ATTEMPT_DRIFT);
+        let t = next_retry(&q, 0, 20_000);
+        assert!((20_000..25_100).contains(&t), "{t}");
+        // The reader: 5 ms doubling to 5 s.
+        assert_eq!(next_wake(&q, 0, 1), 5);
+        assert_eq!(next_wake(&q, 0, 5_116), 10_115);
+    }
+
+    /// A fresh master, ≈ 490 series, 1 s scrapes: the reader stalls about
+    /// 7 scrapes after the first sample (500 + 2500 + 499 samples).
+    #[test]
+    fn stall_after_buffer() {
+        let q = q242();
+        let st = stall(&q, 0, 5_500, 493, 1_000);
+        assert_eq!(st.first_send, 6_500 + READ_PERIOD);
+        assert_eq!(st.buffered, 3_499);
+        assert_eq!(st.position, 5_500 + 7_000);
+    }
+}

@@ -1,0 +1,928 @@
+//! The run matrix that judges `promsnap coverage`'s loss estimate against the
+//! real Prometheus 2.42 (issue 14, measurement side).
+//!
+//! Each *master* is a real Prometheus on a short clock (1 min blocks) scraping
+//! a small exporter thread in this process (N series on loopback, every value
+//! changing at every scrape), with one `remote_write` queue per *slave* URL,
+//! all down at first. Once its first block is written, the master's snapshot
+//! is taken with the admin API (also with `skip_head=true` when a slave wants
+//! it); then each slave is started on a copy of a snapshot at its own moment:
+//! a few seconds later, ≈40 s later (before the next truncation), once a WAL
+//! checkpoint newer than the snapshot appears (the stalled reader overtaken),
+//! or after several more head truncations. A slave may get its queue only when
+//! it starts (`/-/reload`: remote write enabled late), and a master may be
+//! restarted during the outage. At each slave start the master's `wal/` is
+//! copied: with the snapshot's block metas and the recorded wall times that is
+//! what `coverage` is given. A fixed settle time (45–60 s) after the last
+//! slave is up, the master is stopped, then the slaves, and
+//! `gaps SLAVE --against MASTER` measures the real loss (up to 10 s before
+//! the master's stop).
+//!
+//! Every slave's evidence goes to `<out>/<master>-<slave>/` in the format that
+//! `testdata/loss-runs/README.md` describes, and `lossruns.rs` judges the
+//! estimator on it without servers.
+//!
+//! `scripts/loss-matrix.sh` records masters (`lossmatrix::record`, ignored in
+//! the normal test run: 6–12 minutes of wall time per master). The test
+//! `lossmatrix::ci_subset` runs the small `ci` master (three slaves, ≈5 min)
+//! into a temporary directory and judges it; it is skipped without
+//! `prometheus` on the PATH (and fails then under CI=true).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::realserver::{
+    Server, copy_live_dir, free_port, has_block, http, now_ms, prometheus_available, sleep_until,
+    wait_for,
+};
+use crate::util::{copy_dir, promsnap};
+
+/// An exporter serving `series` gauges in the text format on loopback; the
+/// values change at every scrape.
+pub(crate) struct Exporter {
+    pub(crate) port: u16,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn exposition(target: &str, series: usize, n: u64) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(series * 48 + 64);
+    s.push_str("# TYPE lm_value gauge\n");
+    for i in 0..series {
+        let v = n * (i as u64 % 13 + 1);
+        let _ = writeln!(s, "lm_value{{target=\"{target}\",i=\"{i}\"}} {v}");
+    }
+    s
+}
+
+impl Exporter {
+    pub(crate) fn start(target: &str, series: usize) -> Exporter {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("exporter bind");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let target = target.to_string();
+        let handle = std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => req.extend_from_slice(&buf[..k]),
+                    }
+                }
+                n += 1;
+                let body = exposition(&target, series, n);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(body.as_bytes());
+            }
+        });
+        Exporter {
+            port,
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+/// When a step of a master's run happens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Trigger {
+    /// This long after the snapshot call returned (ms).
+    AfterSnapshot(i64),
+    /// 3 s after a WAL checkpoint that was not there at the snapshot appears.
+    NewCheckpoint,
+    /// 3 s after this many head compactions (blocks) since the snapshot.
+    Truncations(usize),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    /// Start a slave.
+    Slave {
+        name: &'static str,
+        /// Started on the `skip_head=true` snapshot.
+        skip_head: bool,
+        /// Its queue is added by a config reload just before it starts.
+        late_rw: bool,
+    },
+    /// Stop the master (SIGTERM) and start it again after `down_ms`.
+    Restart { down_ms: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub(crate) trigger: Trigger,
+    pub(crate) action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MasterSpec {
+    pub(crate) name: &'static str,
+    /// Series in all (split evenly over the targets).
+    pub(crate) series: usize,
+    pub(crate) targets: usize,
+    pub(crate) scrape_ms: i64,
+    /// `--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression`.
+    pub(crate) busy: bool,
+    /// In order of time.
+    pub(crate) steps: Vec<Step>,
+    /// Wait after the last slave is up before stopping the master (ms).
+    pub(crate) settle_ms: i64,
+}
+
+fn slave(name: &'static str, trigger: Trigger) -> Step {
+    Step {
+        trigger,
+        action: Action::Slave {
+            name,
+            skip_head: false,
+            late_rw: false,
+        },
+    }
+}
+
+/// The whole matrix.
+pub(crate) fn matrix() -> Vec<MasterSpec> {
+    use Trigger::*;
+    let skiphead = |t| Step {
+        trigger: t,
+        action: Action::Slave {
+            name: "skiphead",
+            skip_head: true,
+            late_rw: false,
+        },
+    };
+    vec![
+        // The CI subset: the former realserver soon/late pair plus skip_head.
+        MasterSpec {
+            name: "ci",
+            series: 500,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                skiphead(AfterSnapshot(8_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 45_000,
+        },
+        MasterSpec {
+            name: "s50",
+            series: 50,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                skiphead(AfterSnapshot(8_000)),
+                slave("t40", AfterSnapshot(40_000)),
+                Step {
+                    trigger: AfterSnapshot(60_000),
+                    action: Action::Slave {
+                        name: "laterw",
+                        skip_head: false,
+                        late_rw: true,
+                    },
+                },
+                slave("overtaken", NewCheckpoint),
+                slave("late6", Truncations(6)),
+            ],
+            settle_ms: 45_000,
+        },
+        MasterSpec {
+            name: "s500x2-5s",
+            series: 500,
+            targets: 2,
+            scrape_ms: 5_000,
+            busy: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("t40", AfterSnapshot(40_000)),
+                slave("overtaken", NewCheckpoint),
+                slave("late6", Truncations(6)),
+            ],
+            settle_ms: 60_000,
+        },
+        MasterSpec {
+            name: "s20k-busy",
+            series: 20_000,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: true,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("t40", AfterSnapshot(40_000)),
+                slave("overtaken", NewCheckpoint),
+                slave("late6", Truncations(6)),
+            ],
+            settle_ms: 60_000,
+        },
+        MasterSpec {
+            name: "s500-restart",
+            series: 500,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: false,
+            steps: vec![
+                Step {
+                    trigger: AfterSnapshot(15_000),
+                    action: Action::Restart { down_ms: 10_000 },
+                },
+                slave("soon", AfterSnapshot(45_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 45_000,
+        },
+    ]
+}
+
+/// One slave's recorded facts (`run.json`), all times in ms since the epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RunRecord {
+    /// `<master>-<slave>`.
+    pub(crate) run: String,
+    pub(crate) master: String,
+    pub(crate) slave: String,
+    pub(crate) prometheus_version: String,
+    pub(crate) series: usize,
+    pub(crate) targets: usize,
+    pub(crate) scrape_interval_ms: i64,
+    pub(crate) master_flags: Vec<String>,
+    /// Just before the master process was spawned.
+    pub(crate) master_start: i64,
+    pub(crate) master_ready: i64,
+    /// When this slave's queue began: the master start, or the reload that
+    /// added it (remote write enabled late).
+    pub(crate) rw_start: i64,
+    pub(crate) rw_late: bool,
+    /// The reload call for a late queue: sent / answered.
+    pub(crate) reload_called: Option<i64>,
+    pub(crate) reload_done: Option<i64>,
+    /// The snapshot call: sent / answered; the snapshot's directory name.
+    pub(crate) snapshot_called: i64,
+    pub(crate) snapshot_taken: i64,
+    pub(crate) snapshot_name: String,
+    pub(crate) skip_head: bool,
+    /// Master restarts during the outage: `{stopped, exited, started, ready}`.
+    pub(crate) restarts: Vec<Restart>,
+    /// When the master's `wal/` copy began / ended.
+    pub(crate) wal_observed_at: i64,
+    pub(crate) wal_copied_at: i64,
+    /// Slave process spawned / answered ready.
+    pub(crate) slave_started: i64,
+    pub(crate) slave_up: i64,
+    /// Head compactions (blocks) of the master at the snapshot and at the
+    /// slave start; checkpoints in its `wal/` then.
+    pub(crate) master_blocks_at_snapshot: usize,
+    pub(crate) master_blocks_at_slave_start: usize,
+    pub(crate) checkpoints_at_snapshot: Vec<String>,
+    pub(crate) checkpoints_at_slave_start: Vec<String>,
+    /// SIGTERM to the master at the end.
+    pub(crate) master_stopped: i64,
+    /// The range `gaps --against` measured: master start .. stop − 10 s.
+    pub(crate) gaps_from: i64,
+    pub(crate) gaps_to: i64,
+    /// How the evidence keeps the `wal/` copy: "real" or "thinned".
+    pub(crate) wal_evidence: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Restart {
+    /// SIGTERM sent.
+    pub(crate) stopped: i64,
+    /// The old process exited (a 2.42 shutdown waits up to a minute for its
+    /// remote-write queues); absent in the first recordings.
+    #[serde(default)]
+    pub(crate) exited: Option<i64>,
+    /// It did not exit within 90 s of the SIGTERM and was killed (SIGKILL).
+    #[serde(default)]
+    pub(crate) killed: Option<bool>,
+    pub(crate) started: i64,
+    pub(crate) ready: i64,
+}
+
+struct SlaveLive {
+    name: &'static str,
+    server: Server,
+    data: PathBuf,
+    wal_copy: PathBuf,
+    rec: RunRecord,
+}
+
+fn block_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.flatten()
+            .filter(|e| e.file_name().len() == 26 && e.path().join("meta.json").is_file())
+            .count()
+    })
+}
+
+fn checkpoints(wal: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(wal).map_or(Vec::new(), |rd| {
+        rd.flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("checkpoint.") && !n.ends_with(".tmp"))
+            .collect()
+    });
+    v.sort();
+    v
+}
+
+fn master_config(spec: &MasterSpec, exporters: &[Exporter], queues: &[(String, u16)]) -> String {
+    let s = spec.scrape_ms / 1000;
+    let targets: Vec<String> = exporters
+        .iter()
+        .map(|e| format!("\"127.0.0.1:{}\"", e.port))
+        .collect();
+    let mut c = format!(
+        "global:\n  scrape_interval: {s}s\n  scrape_timeout: {s}s\nscrape_configs:\n  - job_name: lm\n    static_configs:\n      - targets: [{}]\n",
+        targets.join(", ")
+    );
+    if !queues.is_empty() {
+        c.push_str("remote_write:\n");
+        for (name, port) in queues {
+            c.push_str(&format!(
+                "  - url: http://127.0.0.1:{port}/api/v1/write\n    name: {name}\n"
+            ));
+        }
+    }
+    c
+}
+
+fn prometheus_version() -> String {
+    std::process::Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .map(|o| {
+            let t = String::from_utf8_lossy(&o.stdout).into_owned()
+                + &String::from_utf8_lossy(&o.stderr);
+            t.lines().next().unwrap_or("").to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn snapshot(port: u16, data: &Path, skip_head: bool) -> (i64, i64, String, PathBuf) {
+    let called = now_ms();
+    let path = if skip_head {
+        "/api/v1/admin/tsdb/snapshot?skip_head=true"
+    } else {
+        "/api/v1/admin/tsdb/snapshot"
+    };
+    let (st, body) = http(port, "POST", path).expect("snapshot");
+    let taken = now_ms();
+    assert_eq!(st, 200, "snapshot: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("snapshot json");
+    let name = v["data"]["name"]
+        .as_str()
+        .expect("snapshot name")
+        .to_string();
+    let dir = data.join("snapshots").join(&name);
+    (called, taken, name, dir)
+}
+
+/// Runs one master with its slaves in `raw/<master>/` and writes each
+/// slave's evidence to `out/<master>-<slave>/`. Returns the run names.
+pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<String> {
+    let base = raw.join(spec.name);
+    if base.exists() {
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+    std::fs::create_dir_all(&base).unwrap();
+    let log = |m: &str| eprintln!("lossmatrix {}: {m}", spec.name);
+    let per = spec.series / spec.targets;
+    let exporters: Vec<Exporter> = (0..spec.targets)
+        .map(|i| Exporter::start(&format!("t{i}"), per))
+        .collect();
+    // One queue per slave; a late queue is configured only at its slave's start.
+    let mut ports = Vec::new();
+    let mut queues = Vec::new();
+    for st in &spec.steps {
+        if let Action::Slave { name, late_rw, .. } = &st.action {
+            let p = free_port();
+            ports.push((name.to_string(), p));
+            if !late_rw {
+                queues.push((name.to_string(), p));
+            }
+        }
+    }
+    let port_of = |n: &str| ports.iter().find(|x| x.0 == n).unwrap().1;
+    let mut flags: Vec<String> = vec![
+        "--storage.tsdb.min-block-duration=1m".into(),
+        "--storage.tsdb.max-block-duration=1m".into(),
+        "--storage.tsdb.retention.time=1d".into(),
+        "--web.enable-admin-api".into(),
+        "--web.enable-lifecycle".into(),
+    ];
+    if spec.busy {
+        flags.push("--storage.tsdb.wal-segment-size=10MB".into());
+        flags.push("--no-storage.tsdb.wal-compression".into());
+    }
+    let extra: Vec<&str> = flags[3..].iter().map(|s| s.as_str()).collect();
+    let master_data = base.join("master");
+    let master_port = free_port();
+    let mut cfg = master_config(spec, &exporters, &queues);
+    let master_start = now_ms();
+    let mut master = Server::start("master", &base, &cfg, &master_data, master_port, &extra);
+    let master_ready = master.wait_ready(Duration::from_secs(60));
+    log("master up; waiting for its first block");
+    wait_for("the master's first block", Duration::from_secs(300), || {
+        has_block(&master_data)
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let (snapshot_called, snapshot_taken, snap_name, snap_dir) =
+        snapshot(master.port, &master_data, false);
+    let wants_skip = spec.steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::Slave {
+                skip_head: true,
+                ..
+            }
+        )
+    });
+    let skip = wants_skip.then(|| snapshot(master.port, &master_data, true));
+    let blocks_at_snapshot = block_count(&master_data);
+    let ckpt_at_snapshot = checkpoints(&master_data.join("wal"));
+    log(&format!(
+        "snapshot {snap_name} ({blocks_at_snapshot} blocks)"
+    ));
+
+    let version = prometheus_version();
+    let mut restarts: Vec<Restart> = Vec::new();
+    let mut slaves: Vec<SlaveLive> = Vec::new();
+    for st in &spec.steps {
+        match st.trigger {
+            Trigger::AfterSnapshot(d) => sleep_until(snapshot_taken + d),
+            Trigger::NewCheckpoint => {
+                wait_for("a new WAL checkpoint", Duration::from_secs(600), || {
+                    checkpoints(&master_data.join("wal"))
+                        .iter()
+                        .any(|c| !ckpt_at_snapshot.contains(c))
+                });
+                std::thread::sleep(Duration::from_secs(3));
+            }
+            Trigger::Truncations(n) => {
+                wait_for("head truncations", Duration::from_secs(900), || {
+                    block_count(&master_data) >= blocks_at_snapshot + n
+                });
+                std::thread::sleep(Duration::from_secs(3));
+            }
+        }
+        match &st.action {
+            Action::Restart { down_ms } => {
+                let stopped = now_ms();
+                let killed = master.stop(Duration::from_secs(90));
+                let exited = Some(now_ms());
+                log("master stopped (restart)");
+                sleep_until(stopped + down_ms);
+                let started = now_ms();
+                master = Server::start("master", &base, &cfg, &master_data, master_port, &extra);
+                let ready = master.wait_ready(Duration::from_secs(120));
+                restarts.push(Restart {
+                    stopped,
+                    exited,
+                    killed: Some(killed),
+                    started,
+                    ready,
+                });
+                log("master restarted");
+            }
+            Action::Slave {
+                name,
+                skip_head,
+                late_rw,
+            } => {
+                let port = port_of(name);
+                let (mut reload_called, mut reload_done, mut rw_start) = (None, None, master_start);
+                if *late_rw {
+                    queues.push((name.to_string(), port));
+                    cfg = master_config(spec, &exporters, &queues);
+                    std::fs::write(base.join("master.yml"), &cfg).unwrap();
+                    let called = now_ms();
+                    let (code, body) = http(master.port, "POST", "/-/reload").expect("reload");
+                    assert_eq!(code, 200, "reload: {body}");
+                    let done = now_ms();
+                    reload_called = Some(called);
+                    reload_done = Some(done);
+                    rw_start = done;
+                }
+                let wal_copy = base.join(format!("wal-at-{name}"));
+                let wal_observed_at = now_ms();
+                copy_live_dir(&master_data.join("wal"), &wal_copy);
+                let wal_copied_at = now_ms();
+                let ck_now = checkpoints(&master_data.join("wal"));
+                let blocks_now = block_count(&master_data);
+                let data = base.join(format!("slave-{name}"));
+                let (called, taken, sname, sdir) = match (skip_head, &skip) {
+                    (true, Some(s)) => s.clone(),
+                    _ => (
+                        snapshot_called,
+                        snapshot_taken,
+                        snap_name.clone(),
+                        snap_dir.clone(),
+                    ),
+                };
+                copy_dir(&sdir, &data);
+                let slave_started = now_ms();
+                let mut server = Server::start(
+                    &format!("slave-{name}"),
+                    &base,
+                    "global:\n  scrape_interval: 1m\n",
+                    &data,
+                    port,
+                    &["--web.enable-remote-write-receiver"],
+                );
+                let slave_up = server.wait_ready(Duration::from_secs(120));
+                log(&format!(
+                    "slave {name} up {:.1}s after the snapshot",
+                    (slave_up - snapshot_taken) as f64 / 1e3
+                ));
+                slaves.push(SlaveLive {
+                    name,
+                    server,
+                    data,
+                    wal_copy,
+                    rec: RunRecord {
+                        run: format!("{}-{name}{}", spec.name, run_tag()),
+                        master: spec.name.to_string(),
+                        slave: name.to_string(),
+                        prometheus_version: version.clone(),
+                        series: spec.series,
+                        targets: spec.targets,
+                        scrape_interval_ms: spec.scrape_ms,
+                        master_flags: flags.clone(),
+                        master_start,
+                        master_ready,
+                        rw_start,
+                        rw_late: *late_rw,
+                        reload_called,
+                        reload_done,
+                        snapshot_called: called,
+                        snapshot_taken: taken,
+                        snapshot_name: sname,
+                        skip_head: *skip_head,
+                        restarts: restarts.clone(),
+                        wal_observed_at,
+                        wal_copied_at,
+                        slave_started,
+                        slave_up,
+                        master_blocks_at_snapshot: blocks_at_snapshot,
+                        master_blocks_at_slave_start: blocks_now,
+                        checkpoints_at_snapshot: ckpt_at_snapshot.clone(),
+                        checkpoints_at_slave_start: ck_now,
+                        master_stopped: 0,
+                        gaps_from: 0,
+                        gaps_to: 0,
+                        wal_evidence: String::new(),
+                    },
+                });
+            }
+        }
+    }
+    let last_up = slaves.iter().map(|s| s.rec.slave_up).max().unwrap_or(0);
+    log("all slaves up; letting them catch up");
+    sleep_until(last_up + spec.settle_ms);
+    let master_stopped = now_ms();
+    master.stop(Duration::from_secs(90));
+    std::thread::sleep(Duration::from_secs(2));
+    for s in &mut slaves {
+        s.server.stop(Duration::from_secs(60));
+    }
+    drop(exporters);
+    log("servers stopped; measuring");
+
+    for s in &mut slaves {
+        s.rec.master_stopped = master_stopped;
+        s.rec.gaps_from = master_start;
+        s.rec.gaps_to = master_stopped - 10_000;
+    }
+    // The records, so that the evidence can be written again from raw data.
+    let recs: Vec<&RunRecord> = slaves.iter().map(|s| &s.rec).collect();
+    std::fs::write(
+        base.join("records.json"),
+        serde_json::to_string_pretty(&recs).unwrap(),
+    )
+    .unwrap();
+    let mut names = Vec::new();
+    for (i, s) in slaves.iter_mut().enumerate() {
+        let snap = if s.rec.skip_head {
+            skip.as_ref().unwrap().3.clone()
+        } else {
+            snap_dir.clone()
+        };
+        let dir = out.join(&s.rec.run);
+        write_evidence(
+            &dir,
+            &mut s.rec,
+            &snap,
+            &s.wal_copy,
+            &s.data,
+            &master_data,
+            i == 0,
+        );
+        eprintln!("lossmatrix {}: recorded {}", spec.name, dir.display());
+        let _ = s.name;
+        names.push(s.rec.run.clone());
+    }
+    names
+}
+
+/// `PROMSNAP_LOSS_TAG`: a suffix for the run names of a repeated recording.
+fn run_tag() -> String {
+    std::env::var("PROMSNAP_LOSS_TAG")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("-{t}"))
+        .unwrap_or_default()
+}
+
+/// Above this the `wal/` copy is kept thinned (see the README of the runs).
+const REAL_WAL_LIMIT: u64 = 1 << 20;
+
+fn dir_size(d: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(d) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                dir_size(&e.path())
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
+        })
+        .sum()
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = promsnap(args);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "promsnap {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("promsnap {args:?}: {e}"))
+}
+
+fn mtime_ms(p: &Path) -> Option<i64> {
+    let m = std::fs::metadata(p).ok()?.modified().ok()?;
+    Some(m.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64)
+}
+
+/// Name, size and mtime of every file under `dir` (relative paths).
+fn file_list(dir: &Path, rel: &str, out: &mut Vec<serde_json::Value>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut es: Vec<_> = rd.flatten().collect();
+    es.sort_by_key(|e| e.file_name());
+    for e in es {
+        let name = format!("{rel}{}", e.file_name().to_string_lossy());
+        if e.path().is_dir() {
+            file_list(&e.path(), &format!("{name}/"), out);
+        } else {
+            out.push(serde_json::json!({
+                "name": name,
+                "size": e.metadata().map_or(0, |m| m.len()),
+                "mtime": mtime_ms(&e.path()),
+            }));
+        }
+    }
+}
+
+fn write_evidence(
+    dir: &Path,
+    rec: &mut RunRecord,
+    snapshot: &Path,
+    wal_copy: &Path,
+    slave_data: &Path,
+    master_data: &Path,
+    crosscheck: bool,
+) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    // The snapshot: every block's meta.json (coverage reads the chunks only
+    // to infer the scrape interval and count native histograms; the judge
+    // gives --scrape-interval, and these runs have no histograms).
+    let sdir = dir.join("snapshot").join(&rec.snapshot_name);
+    std::fs::create_dir_all(&sdir).unwrap();
+    for e in std::fs::read_dir(snapshot).unwrap().flatten() {
+        let m = e.path().join("meta.json");
+        if m.is_file() {
+            let to = sdir.join(e.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            std::fs::copy(&m, to.join("meta.json")).unwrap();
+        }
+    }
+    // The master's wal/ at slave start.
+    let mut files = Vec::new();
+    file_list(wal_copy, "", &mut files);
+    std::fs::write(
+        dir.join("wal-files.json"),
+        serde_json::to_string_pretty(&files).unwrap(),
+    )
+    .unwrap();
+    let summary = json_of(&["wal", wal_copy.to_str().unwrap(), "--json"]);
+    std::fs::write(
+        dir.join("wal-summary.json"),
+        serde_json::to_string_pretty(&summary).unwrap(),
+    )
+    .unwrap();
+    let wdir = dir.join("master-wal");
+    if dir_size(wal_copy) <= REAL_WAL_LIMIT {
+        copy_dir(wal_copy, &wdir);
+        rec.wal_evidence = "real".into();
+    } else {
+        crate::walthin::thin_dir(wal_copy, &wdir);
+        rec.wal_evidence = "thinned".into();
+    }
+    // The real loss.
+    let (from, to) = (rec.gaps_from.to_string(), rec.gaps_to.to_string());
+    let g = json_of(&[
+        "gaps",
+        slave_data.to_str().unwrap(),
+        "--against",
+        master_data.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--json",
+    ]);
+    let missing = &g["missing"];
+    let per = missing["per_series"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let series_with_loss = per
+        .iter()
+        .filter(|s| s["ranges"].as_array().is_some_and(|r| !r.is_empty()))
+        .count();
+    let real = serde_json::json!({
+        "from": rec.gaps_from,
+        "to": rec.gaps_to,
+        "dir": g["dir"],
+        "against": g["against"],
+        "merged": missing["merged"],
+        "series_with_loss": series_with_loss,
+        "errors": g["errors"],
+    });
+    std::fs::write(
+        dir.join("real-loss.json"),
+        serde_json::to_string_pretty(&real).unwrap(),
+    )
+    .unwrap();
+    if crosscheck {
+        let c =
+            crate::lossruns::crosscheck(master_data, slave_data, rec.gaps_from, rec.gaps_to, &per);
+        std::fs::write(
+            dir.join("crosscheck.json"),
+            serde_json::to_string_pretty(&c).unwrap(),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("run.json"),
+        serde_json::to_string_pretty(&rec).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Records the masters named in `PROMSNAP_LOSS_MATRIX` (comma-separated, or
+/// `all`), concurrently, raw data in `PROMSNAP_LOSS_RAW` (default: a temp
+/// dir), evidence in `PROMSNAP_LOSS_OUT` (default `testdata/loss-runs`).
+#[test]
+#[ignore = "real servers for 6–12 minutes per master: run by scripts/loss-matrix.sh"]
+fn record() {
+    assert!(prometheus_available(), "prometheus is not on the PATH");
+    let want = std::env::var("PROMSNAP_LOSS_MATRIX").unwrap_or_else(|_| "all".into());
+    let raw = std::env::var_os("PROMSNAP_LOSS_RAW")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            tempfile::Builder::new()
+                .prefix("promsnap-lossmatrix-")
+                .tempdir()
+                .unwrap()
+                .keep()
+        });
+    let out = std::env::var_os("PROMSNAP_LOSS_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::util::testdata("loss-runs"));
+    let specs: Vec<MasterSpec> = matrix()
+        .into_iter()
+        .filter(|m| want == "all" || want.split(',').any(|w| w == m.name))
+        .collect();
+    assert!(!specs.is_empty(), "no master named {want}");
+    let handles: Vec<_> = specs
+        .into_iter()
+        .map(|m| {
+            let (raw, out) = (raw.clone(), out.clone());
+            std::thread::spawn(move || record_master(&m, &raw, &out))
+        })
+        .collect();
+    let mut failed = 0;
+    for h in handles {
+        match h.join() {
+            Ok(names) => eprintln!("lossmatrix: recorded {names:?}"),
+            Err(_) => failed += 1,
+        }
+    }
+    assert_eq!(failed, 0, "{failed} master run(s) failed");
+}
+
+/// The CI subset: the `ci` master recorded afresh and judged like the
+/// recorded runs.
+#[test]
+fn ci_subset() {
+    if !prometheus_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prometheus is not installed but CI is set"
+        );
+        eprintln!("lossmatrix: prometheus not on PATH: skipped");
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("promsnap-lossmatrix-ci-")
+        .tempdir()
+        .unwrap();
+    let spec = matrix().into_iter().find(|m| m.name == "ci").unwrap();
+    let out = tmp.path().join("runs");
+    let names = record_master(&spec, &tmp.path().join("raw"), &out);
+    let results: Vec<_> = names
+        .iter()
+        .map(|n| crate::lossruns::judge(&out.join(n)))
+        .collect();
+    eprintln!("{}", crate::lossruns::table(&results));
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.failures.is_empty())
+        .map(|r| r.run.as_str())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "runs failing the done criteria: {failed:?}"
+    );
+}
+
+/// Writes the evidence again from the raw data of recorded masters
+/// (`PROMSNAP_LOSS_RAW/<master>/records.json` and the data dirs next to it),
+/// for the masters in `PROMSNAP_LOSS_MATRIX`.
+#[test]
+#[ignore = "needs the raw data of a recording: run by scripts/loss-matrix.sh package"]
+fn package() {
+    let raw = PathBuf::from(std::env::var_os("PROMSNAP_LOSS_RAW").expect("PROMSNAP_LOSS_RAW"));
+    let out = std::env::var_os("PROMSNAP_LOSS_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::util::testdata("loss-runs"));
+    let want = std::env::var("PROMSNAP_LOSS_MATRIX").expect("PROMSNAP_LOSS_MATRIX");
+    for m in want.split(',') {
+        let base = raw.join(m);
+        let recs: Vec<RunRecord> =
+            serde_json::from_str(&std::fs::read_to_string(base.join("records.json")).unwrap())
+                .unwrap();
+        let master = base.join("master");
+        for (i, mut rec) in recs.into_iter().enumerate() {
+            let snap = master.join("snapshots").join(&rec.snapshot_name);
+            let wal = base.join(format!("wal-at-{}", rec.slave));
+            let data = base.join(format!("slave-{}", rec.slave));
+            let dir = out.join(&rec.run);
+            write_evidence(&dir, &mut rec, &snap, &wal, &data, &master, i == 0);
+            eprintln!("lossmatrix {m}: packaged {}", dir.display());
+        }
+    }
+}

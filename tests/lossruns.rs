@@ -1,0 +1,504 @@
+//! The fast judge of `promsnap coverage` (issue 14): every run recorded under
+//! `testdata/loss-runs/` (see its README.md) is given to `coverage` exactly as
+//! an operator would give it — the snapshot, the master's `wal/` copied at
+//! the slave's start, the observation time, the slave's ready time, the
+//! remote-write start (and when the master was stopped for a restart, an
+//! operator's fact) — and the
+//! predicted loss windows are held against the real loss that
+//! `gaps SLAVE --against MASTER` measured in that run:
+//!
+//! 1. every real loss longer than two scrape intervals lies in a predicted
+//!    window whose start is within one scrape interval of the real start and
+//!    whose end range (`to_earliest` … `to`) contains the real end ± one
+//!    scrape interval;
+//! 2. nothing longer than two scrape intervals is predicted that did not
+//!    happen (each such window is matched by a real loss as in 1);
+//! 3. where the real loss is only a boundary sliver (nothing longer than two
+//!    scrape intervals), the predicted windows (length of their union) are
+//!    at most the real ones plus 10 s.
+//!
+//! The test prints a table, predicted vs real per run (relative to `C_snap`),
+//! and fails listing the runs that miss a criterion.
+//! `PROMSNAP_WRITE_MATRIX=1` also writes it to `testdata/loss-runs/MATRIX.md`.
+
+use std::path::{Path, PathBuf};
+
+use crate::lossmatrix::RunRecord;
+use crate::util::{promsnap, testdata};
+
+/// A window, inclusive ms.
+#[derive(Debug, Clone)]
+pub(crate) struct Win {
+    pub(crate) cause: String,
+    pub(crate) certainty: String,
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    pub(crate) to_earliest: i64,
+    pub(crate) series: Option<u64>,
+}
+
+/// One run judged.
+#[derive(Debug, Clone)]
+pub(crate) struct Judged {
+    pub(crate) run: String,
+    pub(crate) rec: Option<RunRecord>,
+    pub(crate) coverage_end: Option<i64>,
+    pub(crate) predicted: Vec<Win>,
+    pub(crate) real: Vec<Win>,
+    pub(crate) failures: Vec<String>,
+}
+
+fn sec(ms: i64) -> String {
+    format!("{:+.1}s", ms as f64 / 1000.0)
+}
+
+/// Copies the evidence's `master-wal/` to a temporary dir with the files'
+/// mtimes as they were at the copy (`wal-files.json`; git does not keep them).
+fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
+    let dst = tmp.join("wal");
+    crate::util::copy_dir(&ev.join("master-wal"), &dst);
+    if let Ok(s) = std::fs::read_to_string(ev.join("wal-files.json"))
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&s)
+    {
+        for f in v.as_array().into_iter().flatten() {
+            let (Some(name), Some(mt)) = (f["name"].as_str(), f["mtime"].as_i64()) else {
+                continue;
+            };
+            let p = dst.join(name);
+            if let Ok(file) = std::fs::File::options().write(true).open(&p) {
+                let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(mt as u64);
+                let _ = file.set_modified(t);
+            }
+        }
+    }
+    dst
+}
+
+fn parse_windows(v: &serde_json::Value) -> Vec<Win> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| {
+            let from = w["from"].as_i64()?;
+            let to = w["to"].as_i64()?;
+            Some(Win {
+                cause: w["cause"].as_str().unwrap_or("?").to_string(),
+                certainty: w["certainty"].as_str().unwrap_or("").to_string(),
+                from,
+                to,
+                to_earliest: w["to_earliest"].as_i64().unwrap_or(to),
+                series: w["series"].as_u64(),
+            })
+        })
+        .collect()
+}
+
+/// Total length of the union of windows (ms).
+fn union_len(ws: &[Win]) -> i64 {
+    let mut v: Vec<(i64, i64)> = ws.iter().map(|w| (w.from, w.to)).collect();
+    v.sort_unstable();
+    let mut total = 0;
+    let mut cur: Option<(i64, i64)> = None;
+    for (a, b) in v {
+        cur = match cur {
+            Some((ca, cb)) if a <= cb => Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                total += cb - ca;
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    total + cur.map_or(0, |(a, b)| b - a)
+}
+
+/// Runs `coverage` on one run's evidence and applies the done criteria.
+pub(crate) fn judge(ev: &Path) -> Judged {
+    let run = ev
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut j = Judged {
+        run,
+        rec: None,
+        coverage_end: None,
+        predicted: Vec::new(),
+        real: Vec::new(),
+        failures: Vec::new(),
+    };
+    let rec: RunRecord = match std::fs::read_to_string(ev.join("run.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            j.failures.push(format!("run.json: {e}"));
+            return j;
+        }
+    };
+    let real: serde_json::Value = std::fs::read_to_string(ev.join("real-loss.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(serde_json::Value::Null);
+    j.real = real["merged"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(Win {
+                cause: "real".into(),
+                certainty: String::new(),
+                from: m["from"].as_i64()?,
+                to: m["to"].as_i64()?,
+                to_earliest: m["to"].as_i64()?,
+                series: m["series"].as_u64(),
+            })
+        })
+        .collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let wal = wal_with_mtimes(ev, tmp.path());
+    let snap = ev.join("snapshot").join(&rec.snapshot_name);
+    let scrape = rec.scrape_interval_ms;
+    let mut args: Vec<String> = vec![
+        "coverage".into(),
+        snap.to_string_lossy().into_owned(),
+        "--master".into(),
+        wal.to_string_lossy().into_owned(),
+        "--observed-at".into(),
+        rec.wal_observed_at.to_string(),
+        "--slave-up".into(),
+        rec.slave_up.to_string(),
+        "--rw-start".into(),
+        rec.rw_start.to_string(),
+        "--scrape-interval".into(),
+        format!("{scrape}ms"),
+    ];
+    // The operator's fact of a restart: when the master was stopped (SIGTERM;
+    // it scrapes nothing after that, until it is up again).
+    for r in &rec.restarts {
+        args.push("--master-restart".into());
+        args.push(r.stopped.to_string());
+    }
+    args.push("--json".into());
+    let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let out = promsnap(&argv);
+    let cov: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
+    let Some(cov) = cov else {
+        j.failures.push(format!(
+            "coverage failed (exit {:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+        j.rec = Some(rec);
+        return j;
+    };
+    j.coverage_end = cov["coverage_end"].as_i64();
+    j.predicted = parse_windows(&cov["loss_windows"]);
+    let c = j.coverage_end.unwrap_or(0);
+    let long = |w: &Win| w.to - w.from > 2 * scrape;
+
+    // 1. Every long real loss lies in a matching predicted window.
+    let matches = |p: &Win, r: &Win| {
+        (p.from - r.from).abs() <= scrape && r.to >= p.to_earliest - scrape && r.to <= p.to + scrape
+    };
+    for r in j.real.iter().filter(|r| long(r)) {
+        if !j.predicted.iter().any(|p| matches(p, r)) {
+            j.failures.push(format!(
+                "real loss {}..{} not in a predicted window (start ±{} s, end in its range ±{} s)",
+                sec(r.from - c),
+                sec(r.to - c),
+                scrape as f64 / 1e3,
+                scrape as f64 / 1e3
+            ));
+        }
+    }
+    // 2. Nothing long predicted that did not happen.
+    for p in j.predicted.iter().filter(|p| long(p)) {
+        if !j.real.iter().filter(|r| long(r)).any(|r| matches(p, r)) {
+            j.failures.push(format!(
+                "predicted {} ({}) {}..{} (end from {}) did not happen",
+                p.cause,
+                p.certainty,
+                sec(p.from - c),
+                sec(p.to - c),
+                sec(p.to_earliest - c)
+            ));
+        }
+    }
+    // 3. A boundary sliver is predicted at most 10 s longer than it is
+    //    (lengths of the windows' union, so that a lone missing sample far
+    //    from the boundary adds nothing).
+    if !j.real.iter().any(long) {
+        let (ps, rs) = (union_len(&j.predicted), union_len(&j.real));
+        if ps > rs + 10_000 {
+            j.failures.push(format!(
+                "boundary sliver predicted {:.1} s long, real {:.1} s (+10 s allowed)",
+                ps as f64 / 1e3,
+                rs as f64 / 1e3
+            ));
+        }
+    }
+    j.rec = Some(rec);
+    j
+}
+
+/// Every recorded run under `dir` (directories holding a run.json).
+pub(crate) fn recorded(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("run.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn wins(ws: &[Win], c: i64) -> String {
+    if ws.is_empty() {
+        return "none".into();
+    }
+    ws.iter()
+        .map(|w| {
+            let end = if w.to_earliest != w.to {
+                format!("{} … {}", sec(w.to_earliest - c), sec(w.to - c))
+            } else {
+                sec(w.to - c)
+            };
+            let ser = w
+                .series
+                .map(|n| format!(" ({n} series)"))
+                .unwrap_or_default();
+            if w.cause == "real" {
+                format!("[{}, {}]{ser}", sec(w.from - c), end)
+            } else {
+                format!(
+                    "{} {} [{}, {}]{ser}",
+                    w.cause,
+                    w.certainty,
+                    sec(w.from - c),
+                    end
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The matrix as a markdown table.
+pub(crate) fn table(rs: &[Judged]) -> String {
+    let mut s = String::from(
+        "| run | series × targets | scrape | skip_head | rw late | restarts | slave up (after C_snap) | predicted | real (gaps --against) | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for j in rs {
+        let c = j.coverage_end.unwrap_or(0);
+        let (meta, up) = match &j.rec {
+            Some(r) => (
+                format!(
+                    "{} × {} | {} s | {} | {} | {}",
+                    r.series / r.targets.max(1),
+                    r.targets,
+                    r.scrape_interval_ms / 1000,
+                    if r.skip_head { "yes" } else { "no" },
+                    if r.rw_late { "yes" } else { "no" },
+                    r.restarts.len()
+                ),
+                sec(r.slave_up - c),
+            ),
+            None => ("? | ? | ? | ? | ?".into(), "?".into()),
+        };
+        let verdict = if j.failures.is_empty() {
+            "PASS".to_string()
+        } else {
+            format!("FAIL: {}", j.failures.join("; "))
+        };
+        s.push_str(&format!(
+            "| {} | {meta} | {up} | {} | {} | {verdict} |\n",
+            j.run,
+            wins(&j.predicted, c),
+            wins(&j.real, c)
+        ));
+    }
+    s
+}
+
+/// `promtool tsdb dump` of the series `i="0"` of both dirs: the master's
+/// samples the slave lacks, as runs, against what `gaps` found for them.
+pub(crate) fn crosscheck(
+    master: &Path,
+    slave: &Path,
+    from: i64,
+    to: i64,
+    per_series: &[serde_json::Value],
+) -> serde_json::Value {
+    let dump = |dir: &Path| -> std::collections::BTreeMap<String, Vec<i64>> {
+        let out = std::process::Command::new("promtool")
+            .args([
+                "tsdb",
+                "dump",
+                &format!("--min-time={from}"),
+                &format!("--max-time={to}"),
+                "--match={i=\"0\"}",
+            ])
+            .arg(dir)
+            .output()
+            .expect("promtool");
+        let mut m: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut it = line.rsplitn(3, ' ');
+            let (Some(ts), Some(_v), Some(labels)) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            if let Ok(t) = ts.parse::<i64>() {
+                m.entry(labels.to_string()).or_default().push(t);
+            }
+        }
+        for v in m.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        m
+    };
+    let (mm, sm) = (dump(master), dump(slave));
+    let mut series = Vec::new();
+    for (labels, ts) in &mm {
+        let have: std::collections::HashSet<i64> = sm
+            .get(labels)
+            .map(|v| v.iter().copied().collect())
+            .unwrap_or_default();
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        let mut cur: Option<(i64, i64)> = None;
+        for &t in ts {
+            if have.contains(&t) {
+                if let Some(r) = cur.take() {
+                    runs.push(r);
+                }
+            } else {
+                cur = Some(cur.map_or((t, t), |(a, _)| (a, t)));
+            }
+        }
+        runs.extend(cur);
+        let target = labels
+            .split("target=\"")
+            .nth(1)
+            .and_then(|x| x.split('"').next())
+            .unwrap_or("");
+        let ours: Vec<(i64, i64)> = per_series
+            .iter()
+            .filter(|p| {
+                let s = p["series"].to_string();
+                s.contains("i=\\\"0\\\"") && s.contains(&format!("target=\\\"{target}\\\""))
+            })
+            .flat_map(|p| {
+                p["ranges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|r| Some((r["from"].as_i64()?, r["to"].as_i64()?)))
+            })
+            .collect();
+        series.push(serde_json::json!({
+            "series": labels,
+            "master_samples": ts.len(),
+            "slave_samples": have.len(),
+            "promtool_missing_runs": runs,
+            "gaps_missing_runs": ours,
+            "agree": runs == ours,
+        }));
+    }
+    serde_json::json!({
+        "what": "promtool tsdb dump --match='{i=\"0\"}' of master and slave over [from, to]",
+        "from": from,
+        "to": to,
+        "series": series,
+    })
+}
+
+/// Judges every recorded run; fails listing the runs that miss a criterion.
+#[test]
+fn recorded_runs_meet_the_done_criteria() {
+    let dir = testdata("loss-runs");
+    let runs = recorded(&dir);
+    if runs.is_empty() {
+        eprintln!("lossruns: no recorded runs under {}", dir.display());
+        return;
+    }
+    let results: Vec<Judged> = runs.iter().map(|r| judge(r)).collect();
+    let t = table(&results);
+    eprintln!("{t}");
+    if std::env::var_os("PROMSNAP_WRITE_MATRIX").is_some() {
+        let head = "# The loss-run matrix: `coverage` predicted vs `gaps --against` real\n\n\
+            Generated by `scripts/loss-matrix.sh table` from the runs in this directory \
+            (README.md). Times are relative to `C_snap` (the coverage end `coverage` reports). \
+            A verdict is the three done criteria of `tests/lossruns.rs`.\n\n";
+        std::fs::write(dir.join("MATRIX.md"), format!("{head}{t}")).unwrap();
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.failures.is_empty())
+        .map(|r| r.run.as_str())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} recorded runs miss the done criteria: {failed:?}",
+        failed.len(),
+        results.len()
+    );
+}
+
+/// Per segment (and checkpoint segment) of a `promsnap wal --json`: name →
+/// (min_t, max_t, records).
+fn wal_segments(v: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let w = &v["wal"];
+    let mut out = Vec::new();
+    let seg = |s: &serde_json::Value| serde_json::json!([s["min_t"], s["max_t"], s["records"]]);
+    for s in w["segments"].as_array().into_iter().flatten() {
+        out.push((s["name"].as_str().unwrap_or("").to_string(), seg(s)));
+    }
+    for c in w["checkpoints"].as_array().into_iter().flatten() {
+        for s in c["segments"].as_array().into_iter().flatten() {
+            let n = format!(
+                "{}/{}",
+                c["name"].as_str().unwrap_or(""),
+                s["name"].as_str().unwrap_or("")
+            );
+            out.push((n, seg(s)));
+        }
+    }
+    out
+}
+
+/// A thinned `master-wal/` keeps every segment's sample time range and
+/// record count of the real copy (its `wal-summary.json`), and reads clean.
+#[test]
+fn thinned_wal_copies_keep_segment_time_ranges() {
+    let mut n = 0;
+    for ev in recorded(&testdata("loss-runs")) {
+        let Ok(s) = std::fs::read_to_string(ev.join("run.json")) else {
+            continue;
+        };
+        let rec: RunRecord = serde_json::from_str(&s).unwrap();
+        if rec.wal_evidence != "thinned" {
+            continue;
+        }
+        n += 1;
+        let real: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(ev.join("wal-summary.json")).unwrap())
+                .unwrap();
+        let out = promsnap(&["wal", ev.join("master-wal").to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}: wal exit", rec.run);
+        let thin: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (a, b) = (wal_segments(&real), wal_segments(&thin));
+        assert!(!a.is_empty(), "{}: no segments", rec.run);
+        assert_eq!(
+            a, b,
+            "{}: thinned segments differ from the real ones",
+            rec.run
+        );
+    }
+    eprintln!("lossruns: {n} thinned WAL copies checked");
+}

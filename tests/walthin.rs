@@ -1,0 +1,170 @@
+//! A *thinned* copy of a master's `wal/` for the recorded loss runs: the same
+//! segment and checkpoint names, every record in the same order, but each
+//! samples record cut to its first 3 samples plus the ones with the smallest
+//! and largest timestamp, and each series record to its first 3 series
+//! (other records kept when ≤ 4 KiB). Every segment keeps its sample time
+//! range and record sequence while a 10 MB segment of a 20 000-series master
+//! shrinks to a few KiB. Records are written uncompressed, in Prometheus'
+//! page format (32 KiB pages of CRC32C'd fragments).
+
+use std::path::Path;
+
+use promsnap::format::crc::crc32c;
+use promsnap::format::wal::RecordReader;
+
+const PAGE: usize = 32 * 1024;
+const HDR: usize = 7;
+
+/// Appends records to a segment in the WAL page format.
+struct SegWriter {
+    buf: Vec<u8>,
+}
+
+impl SegWriter {
+    fn page_left(&self) -> usize {
+        PAGE - self.buf.len() % PAGE
+    }
+
+    fn pad(&mut self) {
+        let n = self.page_left();
+        if n < PAGE {
+            self.buf.resize(self.buf.len() + n, 0);
+        }
+    }
+
+    fn record(&mut self, rec: &[u8]) {
+        let mut rest = rec;
+        let mut first = true;
+        loop {
+            if self.page_left() < HDR + 1 {
+                self.pad();
+            }
+            let room = self.page_left() - HDR;
+            let n = rest.len().min(room);
+            let last = n == rest.len();
+            let typ: u8 = match (first, last) {
+                (true, true) => 1,
+                (true, false) => 2,
+                (false, false) => 3,
+                (false, true) => 4,
+            };
+            let frag = &rest[..n];
+            self.buf.push(typ);
+            self.buf.extend_from_slice(&(n as u16).to_be_bytes());
+            self.buf.extend_from_slice(&crc32c(frag).to_be_bytes());
+            self.buf.extend_from_slice(frag);
+            rest = &rest[n..];
+            first = false;
+            if last {
+                return;
+            }
+        }
+    }
+}
+
+fn uvarint(b: &[u8], at: &mut usize) -> Option<u64> {
+    let mut x = 0u64;
+    let mut s = 0;
+    while *at < b.len() && s < 70 {
+        let c = b[*at];
+        *at += 1;
+        x |= u64::from(c & 0x7f) << s;
+        if c < 0x80 {
+            return Some(x);
+        }
+        s += 7;
+    }
+    None
+}
+
+fn varint(b: &[u8], at: &mut usize) -> Option<i64> {
+    let u = uvarint(b, at)?;
+    Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+}
+
+/// A samples record (type 2) cut to a few samples; `None` if unparsable.
+fn thin_samples(rec: &[u8]) -> Option<Vec<u8>> {
+    if rec.len() < 17 {
+        return None;
+    }
+    let mut at = 17;
+    let mut entries: Vec<(usize, usize, i64)> = Vec::new();
+    while at < rec.len() {
+        let s = at;
+        varint(rec, &mut at)?;
+        let dt = varint(rec, &mut at)?;
+        at += 8;
+        if at > rec.len() {
+            return None;
+        }
+        entries.push((s, at, dt));
+    }
+    let mut keep: Vec<usize> = (0..entries.len().min(3)).collect();
+    if let Some(i) = (0..entries.len()).min_by_key(|&i| entries[i].2) {
+        keep.push(i);
+    }
+    if let Some(i) = (0..entries.len()).max_by_key(|&i| entries[i].2) {
+        keep.push(i);
+    }
+    keep.sort_unstable();
+    keep.dedup();
+    let mut out = rec[..17].to_vec();
+    for i in keep {
+        out.extend_from_slice(&rec[entries[i].0..entries[i].1]);
+    }
+    Some(out)
+}
+
+/// A series record (type 1) cut to its first 3 series.
+fn thin_series(rec: &[u8]) -> Option<Vec<u8>> {
+    let mut at = 1;
+    for _ in 0..3 {
+        if at >= rec.len() {
+            break;
+        }
+        at += 8;
+        let n = uvarint(rec, &mut at)?;
+        for _ in 0..2 * n {
+            let l = uvarint(rec, &mut at)? as usize;
+            at += l;
+        }
+        if at > rec.len() {
+            return None;
+        }
+    }
+    Some(rec[..at.min(rec.len())].to_vec())
+}
+
+fn thin_segment(src: &Path, dst: &Path) {
+    let bytes = std::fs::read(src).unwrap();
+    let mut w = SegWriter { buf: Vec::new() };
+    for r in RecordReader::new(&bytes) {
+        let Ok(r) = r else { break };
+        let d = &r.data;
+        let out = match d.first() {
+            Some(2) => thin_samples(d),
+            Some(1) => thin_series(d),
+            _ if d.len() <= 4096 => Some(d.clone()),
+            _ => None,
+        };
+        if let Some(o) = out {
+            w.record(&o);
+        }
+    }
+    std::fs::write(dst, &w.buf).unwrap();
+}
+
+/// Thins every segment under `src` (and its checkpoint dirs) into `dst`.
+pub(crate) fn thin_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    let mut es: Vec<_> = std::fs::read_dir(src).unwrap().flatten().collect();
+    es.sort_by_key(|e| e.file_name());
+    for e in es {
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() {
+            thin_dir(&e.path(), &to);
+        } else {
+            thin_segment(&e.path(), &to);
+        }
+    }
+}
