@@ -338,9 +338,13 @@ pub fn crossing(
             ) + q.batch_send_deadline,
         )
         .max(long_end);
+    // Resharded: the shard count Prometheus picks comes from rates it
+    // measures itself (moving averages no file records), so the crossing
+    // batches may hold anything from what `n` shards fill to everything up to
+    // their flush; the end is that range, never a point inside it.
     let (expected_end, earliest_end) = if resharded {
         (
-            long_end,
+            long_bound,
             (c - 1 + fill(n).min(fill(q.min_shards).max(i))).min(long_end),
         )
     } else if exact {
