@@ -1,4 +1,4 @@
-//! Loss causes L5–L10 (`LOSS-MODEL.md` §2.4): facts no file holds, given by
+//! Loss causes L5–L10: facts no file holds, given by
 //! the operator (queue settings, master restarts, receiver answers, the
 //! slave's retention, `send_native_histograms`, the master's version), turned
 //! into loss windows. Each function states what it assumed when its input is

@@ -1,11 +1,41 @@
 //! `promsnap coverage`: the data-loss window of an admin-API snapshot plus a
 //! remote-write replica ("master" → "slave"), computed from files.
 //!
-//! The model is `shared/LOSS-MODEL.md`: the snapshot covers up to `C_snap`
-//! (the head block's end, or the last block boundary with `skip_head`); a
-//! slave opened on it rejects older samples; the master's remote-write reader
-//! stalls at its start position while the slave is down, and is overtaken
-//! when a head compaction's WAL truncation deletes the segment after its own.
+//! # The loss model
+//!
+//! The snapshot covers up to `C_snap` (the head block's end, or the last block
+//! boundary with `skip_head`); a slave opened on it rejects older samples; the
+//! master's remote-write reader stalls at its start position while the slave
+//! is down, and is overtaken when a head compaction's WAL truncation deletes
+//! the segment after its own. The facts it stands on, as Prometheus' code
+//! has them (times in ms, `R` = the master's block range, 2 h by default):
+//!
+//! - **Snapshot** (admin API): every block hard-linked; unless `skip_head`,
+//!   one more level-1 block `[head min, newest head sample + 1)` whose only
+//!   source is its own ULID (in-order head data only). `C_snap` = the largest
+//!   maxTime of the in-order blocks; a slave started on it takes that as its
+//!   minimum valid time and answers older samples with 400 (out of bounds).
+//! - **Head compaction**: when the head spans more than `1.5 R` the block
+//!   `[⌊min/R⌋·R, +R)` is written, so blocks start on the `R` grid and are
+//!   written `0.5 R` after their end; each compaction ends with one WAL
+//!   truncation.
+//! - **WAL truncation** (the 2/3 rule): a new segment is started; of the
+//!   segments `first..last−1` the lower two thirds by count
+//!   (`m = first + (last−1−first)·2/3`, skipped when `m ≤ first`) are folded
+//!   into `checkpoint.m` (samples at or after the new head min only) and
+//!   deleted. Segments also rotate when full and at every process start.
+//! - **Remote-write reader** (the WAL watcher): sends only samples newer than
+//!   its own start time; reads samples from segments only, never from a
+//!   checkpoint; blocks while its queue is full (the backlog lives in the
+//!   WAL, [`queue`] says where it stalls); when the segment after its own was
+//!   deleted it fails, waits 5 s and restarts from "now" — everything between
+//!   the end of its segment and that restart is lost (L2).
+//! - **Receiver** (PRW 1.0): the first rejected sample fails the whole
+//!   request; 4xx answers are not retried, so one request mixing samples
+//!   older than `C_snap` with newer ones loses the newer ones too (L3).
+//!
+//! The causes L1–L10 ([`Cause`]) and their windows are in [`model`] and
+//! [`causes`]; docs/LOSS-WINDOWS.md holds them against real runs.
 //!
 //! ```no_run
 //! use promsnap::coverage::{CoverageOptions, coverage};

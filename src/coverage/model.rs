@@ -1,5 +1,5 @@
 //! The loss-window calculator: pure arithmetic over named timestamps
-//! (`shared/LOSS-MODEL.md` §2), no I/O.
+//! (the [`crate::coverage`] module doc), no I/O.
 //!
 //! Inputs are what the snapshot's files tell (`C_snap`, the head min, the
 //! block range, the compaction phase), optionally the master's WAL segment
@@ -28,7 +28,7 @@ pub const SECOND: i64 = 1_000;
 /// One minute in ms.
 pub const MINUTE: i64 = 60 * SECOND;
 
-/// A loss cause of `LOSS-MODEL.md` §2.4.
+/// A loss cause (L1–L10, see the [`crate::coverage`] module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Cause {
     /// Gap between the snapshot and the start of remote write.

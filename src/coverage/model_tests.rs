@@ -30,7 +30,7 @@ fn truncations_on_odd_hours() {
 }
 
 /// The seed's question: "blocks every 2h; snapshot at 1h55m; slave up at
-/// 2h01m — lost 5 minutes?" (LOSS-MODEL.md §2.7).
+/// 2h01m — lost 5 minutes?" (docs/LOSS-WINDOWS.md).
 #[test]
 fn seed_question_snapshot_1h55_slave_2h01() {
     // A: remote write added at 02:50, snapshot at 02:55, slave up at 03:01.

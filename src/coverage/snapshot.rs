@@ -1,4 +1,4 @@
-//! What a snapshot directory tells on its own (`LOSS-MODEL.md` §3.1): block
+//! What a snapshot directory tells on its own: block
 //! ranges on a timeline, holes and overlaps, the block-range grid, the head
 //! block (or `skip_head`), the coverage end `C_snap`, the slave's first
 //! block, and the master's compaction phase from level-1 ULID times.

@@ -1,6 +1,6 @@
 //! The master's WAL as `coverage` needs it: the time range of every segment
 //! and checkpoint, and the exact truncation rule of `head.truncateWAL`
-//! (`LOSS-MODEL.md` §1.3, §2.5) replayed forward on the real segment numbers.
+//! (the 2/3 rule in the [`crate::coverage`] module doc) replayed forward on the real segment numbers.
 
 use std::path::{Path, PathBuf};
 
@@ -358,7 +358,7 @@ pub struct RestartHint {
 /// is nearly full) nor a head-compaction truncation (every truncation
 /// starts a new segment, at `T_c`: the grid phase `1.5R + delay` mod `R`):
 /// Prometheus opens a new segment at every start, so these mark master
-/// restarts (`LOSS-MODEL.md` §3.2), which reset the remote-write reader (L6).
+/// restarts (every process start opens a new segment), which reset the remote-write reader (L6).
 pub fn restart_hints(wal: &WalView, r: i64, delay: i64, scrape_interval: i64) -> Vec<RestartHint> {
     let mut out = Vec::new();
     if r <= 0 {
