@@ -19,7 +19,7 @@ for t in $targets; do
   # ... and with real files written by Prometheus, small ones first.
   case $t in
     meta) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/meta.json) ;;
-    index) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/index) ;;
+    index|salvage_index) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/index) ;;
     tombstones) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/tombstones) ;;
     chunk_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/01M891T624Z2K2QSYVTNJGBBMK/chunks/*) ;;
     wal_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/wal/0* 2>/dev/null | head -1) ;;

@@ -9,13 +9,15 @@
 #   scripts/loss-matrix.sh package NAME... write the evidence again from a recording's raw data
 #
 # PROMSNAP_LOSS_TAG=r2 suffixes the run names (<master>-<slave>-r2) of a repeated recording.
+# PROMSNAP_LOSS_START_PHASE=S starts each master S seconds past a block boundary (wall clock);
+# S=52 with 1m blocks puts two head compactions, 3 s apart, before the snapshot (ci-*-p52).
 #
 # Evidence goes to testdata/loss-runs/<master>-<slave>/ (PROMSNAP_LOSS_OUT to change it); the raw
 # data dirs and server logs to PROMSNAP_LOSS_RAW (default: /tmp/promsnap-loss-raw). Each master
 # runs in its own process; logs in $PROMSNAP_LOSS_RAW/<master>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,16p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
 
 if [ "$1" = table ]; then
   PROMSNAP_WRITE_MATRIX=1 exec cargo test --test integration lossruns:: -- --nocapture
@@ -31,7 +33,7 @@ fi
 
 masters=("$@")
 if [ "$1" = all ]; then
-  masters=(ci s50 s500x2-5s s20k-busy s500-restart)
+  masters=(ci s50 s500x2-5s s20k-busy s500-restart s2k-2s s300x3-10s s5k-2m s800-q)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::format::chunkenc::{self, Encoding, Value};
 use crate::format::index::{ChunkMeta, SeriesEntry, SeriesIter};
 use crate::format::tombstones::{Interval, is_deleted};
-use crate::gofmt;
 use crate::head::{self, Head, HeadSeries};
 use crate::layout::{self, DirKind};
 use crate::selector::{Matcher, matches_any};
@@ -389,19 +388,8 @@ pub fn dump(
     Ok(report)
 }
 
-/// `{name="value", ...}` as Go's `labels.Labels.String()`.
-pub fn format_labels(out: &mut String, labels: &[(&[u8], &[u8])]) {
-    out.push('{');
-    for (i, (n, v)) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(&String::from_utf8_lossy(n));
-        out.push('=');
-        gofmt::quote(out, v);
-    }
-    out.push('}');
-}
+/// `{name="value", ...}` (its home is [`crate::vocab`]).
+pub use crate::vocab::format_labels;
 
 fn push_line(buf: &mut String, prefix: &str, t: i64, v: &DumpValue) {
     buf.push_str(prefix);

@@ -49,6 +49,15 @@ impl Error {
         }
     }
 
+    /// The message without the path: what went wrong.
+    pub fn cause_message(&self) -> String {
+        match self {
+            Error::Io { cause, .. } => cause.to_string(),
+            Error::Decode { cause, .. } => cause.to_string(),
+            Error::Usage(m) => m.clone(),
+        }
+    }
+
     /// The path the error is about, if any.
     pub fn path(&self) -> Option<&Path> {
         match self {

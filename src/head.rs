@@ -94,16 +94,6 @@ pub fn vanished(e: &Error) -> bool {
     matches!(e, Error::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound)
 }
 
-/// A listing error: a directory deleted meanwhile stays an I/O error (see
-/// [`vanished`]), anything else a usage error as before.
-fn listing_error(e: walinfo::Error) -> Error {
-    if e.cause.kind() == std::io::ErrorKind::NotFound {
-        Error::io(&e.path, e.cause)
-    } else {
-        Error::Usage(e.to_string())
-    }
-}
-
 /// Replays the head of `data_dir` (which has `wal/`, maybe `chunks_head/`).
 /// A file deleted during the replay is an I/O error for which [`vanished`]
 /// is true.
@@ -117,7 +107,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     let mut mmapped: HashMap<u64, Vec<MmappedChunk>> = HashMap::new();
     let ch_dir = data_dir.join("chunks_head");
     if ch_dir.is_dir() {
-        let files = walinfo::head_chunk_files(&ch_dir).map_err(|e| Error::Usage(e.to_string()))?;
+        let files = walinfo::head_chunk_files(&ch_dir)?;
         for (_, path) in files {
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
             let it = match head_chunks::chunks(&bytes) {
@@ -152,18 +142,18 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     }
     // 3. checkpoint + segments.
     let mut files: Vec<PathBuf> = Vec::new();
-    let checkpoints = walinfo::checkpoints(&wal_dir).map_err(|e| Error::Usage(e.to_string()))?;
+    let checkpoints = walinfo::checkpoints(&wal_dir)?;
     let last_cp = checkpoints.iter().rfind(|(c, _)| !c.tmp);
     let start_from = match last_cp {
         Some((c, p)) => {
-            for (_, s) in walinfo::segments(p).map_err(listing_error)? {
+            for (_, s) in walinfo::segments(p)? {
                 files.push(s);
             }
             Some(c.index)
         }
         None => None,
     };
-    for (i, s) in walinfo::segments(&wal_dir).map_err(|e| Error::Usage(e.to_string()))? {
+    for (i, s) in walinfo::segments(&wal_dir)? {
         if start_from.is_none_or(|n| i > n) {
             files.push(s);
         }

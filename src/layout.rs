@@ -81,16 +81,8 @@ pub fn parse_snapshot_name(name: &str) -> Option<i64> {
     Some((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// Days since 1970-01-01 (its home is [`crate::vocab`]).
+pub use crate::vocab::days_from_civil;
 
 /// Classifies `root` and lists what it holds. Never writes anything.
 pub fn scan(root: &Path) -> Result<Layout> {

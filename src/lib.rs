@@ -18,12 +18,15 @@
 //! - [`selector`]: PromQL series selectors (`--match`).
 //! - [`gofmt`]: Go's float and time formatting, for output identical to
 //!   promtool's.
+//! - [`vocab`]: the project's vocabulary below the commands: times (RFC 3339
+//!   with ms, the one human format), ranges with their duration, label sets.
 //! - One module per command: [`list`] (`ls`), [`dump`], [`check`]
 //!   (`verify`), [`walinfo`] (`wal`), [`analyze`], [`gaps`], [`coverage`],
 //!   [`copy`], [`seed`], [`fill`].
 //! - [`write`]: the block writer (chunks, index, meta.json, tombstones) whose
 //!   blocks promtool and Prometheus 2.42 read; [`fill`] uses it to write
-//!   into a replica the samples it lacks.
+//!   into a replica the samples it lacks, and [`snapshot`] to write a data
+//!   dir's head as the snapshot's head block.
 //!
 //! The library never prints and never names a command-line flag; the
 //! `promsnap` binary is a thin layer over it.
@@ -107,7 +110,12 @@ pub mod gofmt;
 pub mod head;
 pub mod layout;
 pub mod list;
+#[cfg(feature = "s3")]
+pub mod objstore;
+pub mod salvage;
 pub mod seed;
 pub mod selector;
+pub mod snapshot;
+pub mod vocab;
 pub mod walinfo;
 pub mod write;

@@ -359,3 +359,48 @@ fn json_has_the_same_figures() {
     assert_eq!(f + h, 470);
     assert!(c["histogram"]["samples"]["max"].as_u64().unwrap() <= 120 * 2);
 }
+
+#[test]
+fn index_without_all_postings_list_matches_promtool() {
+    // Prometheus' repair_index_version fixture (peer corpus), repaired as
+    // Prometheus 2.42's repairBadIndexVersion does (index byte 4 := 2, meta
+    // version := 1), with the empty chunks/ dir promtool needs to open it:
+    // its postings offset table has no all-postings entry, so promtool walks
+    // no series. promtool runs on the same bytes.
+    let Some(peer) = crate::util::peer_data() else {
+        eprintln!("peer corpus not present: skipped");
+        return;
+    };
+    if !crate::util::promtool_available("analyze without all-postings") {
+        return;
+    }
+    let src = peer.join("prometheus+prometheus/tsdb/testdata/repair_index_version");
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    crate::util::copy_dir(&src, &d);
+    let b = d.join("01BZJ9WJQPWHGNC2W4J9TA62KC");
+    let mut index = std::fs::read(b.join("index")).unwrap();
+    index[4] = 2;
+    std::fs::write(b.join("index"), &index).unwrap();
+    let meta = std::fs::read_to_string(b.join("meta.json")).unwrap();
+    std::fs::write(
+        b.join("meta.json"),
+        meta.replace("\"version\": 2", "\"version\": 1"),
+    )
+    .unwrap();
+    std::fs::create_dir(b.join("chunks")).unwrap();
+
+    let theirs = std::process::Command::new("promtool")
+        .args(["tsdb", "analyze", d.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(theirs.status.success(), "{theirs:?}");
+    let theirs = String::from_utf8(theirs.stdout).unwrap();
+    // The case this test is about: promtool saw no series, but label names.
+    assert!(
+        theirs.contains("Postings (unique label pairs): 0\n"),
+        "{theirs}"
+    );
+    let ours = run_ok(&["analyze", d.to_str().unwrap()]);
+    assert_same_lines(&ours, &theirs, "repaired 2.1 block");
+}

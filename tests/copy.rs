@@ -73,7 +73,7 @@ impl Report {
     }
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -319,6 +319,12 @@ fn head_overlap_against_a_real_data_dir() {
     let other = tmp.path().join("other");
     let (_, r, _) = copy_json(&["--dry-run", s(&dst), s(&other)]);
     assert!(r.notice("wal_not_copied"));
+    // Without wal/ and chunks_head/ there is no head to leave behind: no
+    // notice says one was not copied.
+    std::fs::remove_dir_all(dst.join("wal")).unwrap();
+    std::fs::remove_dir_all(dst.join("chunks_head")).unwrap();
+    let (_, r, _) = copy_json(&["--dry-run", s(&dst), s(&other)]);
+    assert!(!r.notice("wal_not_copied"));
 }
 
 #[test]
@@ -797,7 +803,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// Kills the server when dropped, whatever happens in the test.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -811,7 +817,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(bin: &Path, data: &Path, work: &Path) -> Server {
+    pub(crate) fn start(bin: &Path, data: &Path, work: &Path) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -891,7 +897,7 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn prometheus_or_skip() -> Option<PathBuf> {
+pub(crate) fn prometheus_or_skip() -> Option<PathBuf> {
     match find_on_path("prometheus") {
         Some(p) => Some(p),
         None if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -905,7 +911,7 @@ fn prometheus_or_skip() -> Option<PathBuf> {
 }
 
 /// Series and samples that `promsnap dump` reads from `src`.
-fn dump_counts(src: &Path) -> (usize, usize, i64, i64) {
+pub(crate) fn dump_counts(src: &Path) -> (usize, usize, i64, i64) {
     let out: Output = promsnap(&["dump", s(src)]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
@@ -1002,7 +1008,7 @@ fn real_prometheus_serves_what_was_copied() {
 
 /// Per series (labels as text), the raw samples the server returns for
 /// `[lo, hi]`: a range-vector instant query over everything.
-fn raw_sample_counts(srv: &Server, lo: i64, hi: i64) -> BTreeMap<String, usize> {
+pub(crate) fn raw_sample_counts(srv: &Server, lo: i64, hi: i64) -> BTreeMap<String, usize> {
     // Every raw sample in the range, as a range-vector instant query.
     let q = format!("{{__name__=~\".+\"}}[{}ms]", hi - lo + 1);
     let end = format!("{:.3}", hi as f64 / 1000.0);

@@ -370,3 +370,27 @@ fn head_only_full_dump_is_sorted_by_labels_as_promtool() {
     let ours = dump(&["dump", "--floats-only", p]);
     assert_same_lines(&ours, &oracle, "head-only full dump");
 }
+
+#[test]
+fn empty_chunks_dir_is_one_error_line() {
+    // A block whose chunks/ is empty: every chunk reference points outside
+    // the 0 bytes there; `dump` says so once, with the count, exit 1.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("01M88Z547SWC2057Y39068VCCB");
+    crate::util::copy_dir(
+        &crate::util::testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB"),
+        &b,
+    );
+    for e in std::fs::read_dir(b.join("chunks")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let out = crate::util::promsnap(&["dump", b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("outside the 0 bytes available (and ") && lines[0].contains(" in all)"),
+        "{err}"
+    );
+}

@@ -35,8 +35,17 @@ mod analyze;
 mod write;
 // `promsnap fill`: promtool, bad input, and a running late replica.
 mod fill;
+// `promsnap snapshot`: promtool and the real server on fixture dirs, and a live
+// 2.42 snapshotted by its admin API and by us at the same moment (about 20 s).
+mod snapshot;
+// `promsnap salvage`: each damage class against promtool, bad input, and
+// `--in-place` then a real Prometheus 2.42 serving the salvaged dir.
+mod salvage;
 // Live and crashed data dirs: a held lock, cut snapshots, and kill -9 of a real
 // Prometheus 2.42 against verify's verdicts (about 4 minutes).
 mod live;
+// Object storage: upload, verify, ls and restore against a real S3 server
+// (SeaweedFS `weed mini` on loopback), kills at every upload point.
+mod s3;
 // The peer corpus (other projects' TSDB bytes) through run.sh, when present.
 mod peer;

@@ -34,6 +34,8 @@ pub(crate) struct Win {
     pub(crate) from: i64,
     pub(crate) to: i64,
     pub(crate) to_earliest: i64,
+    /// The most likely end inside the range (`to_expected`), if given.
+    pub(crate) to_expected: Option<i64>,
     pub(crate) series: Option<u64>,
 }
 
@@ -74,6 +76,64 @@ fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
     dst
 }
 
+/// Copies the evidence's `snapshot/` (block metas) to a temporary dir and,
+/// when the run has a `targets.json`, writes a stand-in `index` (and
+/// `chunks/`) into its newest block holding exactly the snapshot's `up`
+/// series, one sample each, so that `coverage` counts the scrape targets
+/// (L4) from a block as it does on a real snapshot. The block keeps its
+/// recorded meta.json.
+fn snapshot_with_targets(ev: &Path, name: &str, tmp: &Path) -> PathBuf {
+    let dst = tmp.join("snapshot").join(name);
+    crate::util::copy_dir(&ev.join("snapshot").join(name), &dst);
+    let Some(t) = std::fs::read_to_string(ev.join("targets.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+    else {
+        return dst;
+    };
+    let Some(ulid) = t["block"].as_str() else {
+        return dst;
+    };
+    let bdir = dst.join(ulid);
+    let Some(meta) = std::fs::read_to_string(bdir.join("meta.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+    else {
+        return dst;
+    };
+    let (Some(min), Some(max)) = (meta["minTime"].as_i64(), meta["maxTime"].as_i64()) else {
+        return dst;
+    };
+    let mut series: Vec<Vec<(Vec<u8>, Vec<u8>)>> = t["up"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            let mut l = vec![(b"__name__".to_vec(), b"up".to_vec())];
+            for k in ["instance", "job"] {
+                if let Some(v) = u[k].as_str().filter(|v| !v.is_empty()) {
+                    l.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+                }
+            }
+            l
+        })
+        .collect();
+    series.sort();
+    series.dedup();
+    let scratch = tmp.join("targets-block");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut w = promsnap::write::BlockWriter::create(&scratch, min, max).unwrap();
+    for l in &series {
+        w.add_series(l, &[(min, promsnap::format::chunkenc::Value::Float(1.0))])
+            .unwrap();
+    }
+    if let Some(b) = w.finish().unwrap() {
+        std::fs::copy(b.dir.join("index"), bdir.join("index")).unwrap();
+        crate::util::copy_dir(&b.dir.join("chunks"), &bdir.join("chunks"));
+    }
+    dst
+}
+
 fn parse_windows(v: &serde_json::Value) -> Vec<Win> {
     v.as_array()
         .into_iter()
@@ -87,6 +147,7 @@ fn parse_windows(v: &serde_json::Value) -> Vec<Win> {
                 from,
                 to,
                 to_earliest: w["to_earliest"].as_i64().unwrap_or(to),
+                to_expected: w["to_expected"].as_i64(),
                 series: w["series"].as_u64(),
             })
         })
@@ -151,6 +212,7 @@ pub(crate) fn judge(ev: &Path) -> Judged {
                 from: m["from"].as_i64()?,
                 to: m["to"].as_i64()?,
                 to_earliest: m["to"].as_i64()?,
+                to_expected: None,
                 series: m["series"].as_u64(),
             })
         })
@@ -158,7 +220,7 @@ pub(crate) fn judge(ev: &Path) -> Judged {
 
     let tmp = tempfile::tempdir().unwrap();
     let wal = wal_with_mtimes(ev, tmp.path());
-    let snap = ev.join("snapshot").join(&rec.snapshot_name);
+    let snap = snapshot_with_targets(ev, &rec.snapshot_name, tmp.path());
     let scrape = rec.scrape_interval_ms;
     let mut args: Vec<String> = vec![
         "coverage".into(),
@@ -179,6 +241,19 @@ pub(crate) fn judge(ev: &Path) -> Judged {
     for r in &rec.restarts {
         args.push("--master-restart".into());
         args.push(r.stopped.to_string());
+    }
+    // The master's queue_config, as an operator knows it from its config.
+    if let Some(q) = rec.queue_config {
+        for (flag, v) in [
+            ("--queue-capacity", q.capacity),
+            ("--max-samples-per-send", q.max_samples_per_send),
+            ("--max-shards", q.max_shards),
+        ] {
+            if let Some(v) = v {
+                args.push(flag.into());
+                args.push(v.to_string());
+            }
+        }
     }
     args.push("--json".into());
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
@@ -264,7 +339,15 @@ fn wins(ws: &[Win], c: i64) -> String {
     ws.iter()
         .map(|w| {
             let end = if w.to_earliest != w.to {
-                format!("{} … {}", sec(w.to_earliest - c), sec(w.to - c))
+                match w.to_expected {
+                    Some(x) => format!(
+                        "{} … **{}** … {}",
+                        sec(w.to_earliest - c),
+                        sec(x - c),
+                        sec(w.to - c)
+                    ),
+                    None => format!("{} … {}", sec(w.to_earliest - c), sec(w.to - c)),
+                }
             } else {
                 sec(w.to - c)
             };
@@ -291,7 +374,7 @@ fn wins(ws: &[Win], c: i64) -> String {
 /// The matrix as a markdown table.
 pub(crate) fn table(rs: &[Judged]) -> String {
     let mut s = String::from(
-        "| run | series × targets | scrape | skip_head | rw late | restarts | slave up (after C_snap) | predicted | real (gaps --against) | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| run | series × targets | scrape | skip_head | rw late | restarts | slave up (after C_snap) | predicted | real (gaps --against) | end range | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for j in rs {
         let c = j.coverage_end.unwrap_or(0);
@@ -316,13 +399,30 @@ pub(crate) fn table(rs: &[Judged]) -> String {
             format!("FAIL: {}", j.failures.join("; "))
         };
         s.push_str(&format!(
-            "| {} | {meta} | {up} | {} | {} | {verdict} |\n",
+            "| {} | {meta} | {up} | {} | {} | {:.1} s | {verdict} |\n",
             j.run,
             wins(&j.predicted, c),
-            wins(&j.real, c)
+            wins(&j.real, c),
+            range_width(&j.predicted) as f64 / 1e3
         ));
     }
+    let widths: Vec<i64> = rs.iter().map(|j| range_width(&j.predicted)).collect();
+    let n = widths.len().max(1) as f64;
+    s.push_str(&format!(
+        "\nEnd range (the widest `to_earliest … to` of a run's predicted windows): mean {:.1} s, max {:.1} s over {} runs; {} of {} runs pass.\n",
+        widths.iter().sum::<i64>() as f64 / 1e3 / n,
+        widths.iter().copied().max().unwrap_or(0) as f64 / 1e3,
+        widths.len(),
+        rs.iter().filter(|j| j.failures.is_empty()).count(),
+        rs.len()
+    ));
     s
+}
+
+/// The usefulness of a prediction: the widest end range (`to − to_earliest`)
+/// of its windows (0 when every end is a point).
+pub(crate) fn range_width(ws: &[Win]) -> i64 {
+    ws.iter().map(|w| w.to - w.to_earliest).max().unwrap_or(0)
 }
 
 /// `promtool tsdb dump` of the series `i="0"` of both dirs: the master's
@@ -418,15 +518,42 @@ pub(crate) fn crosscheck(
     })
 }
 
+/// Masters recorded after the estimator was fitted, with parameter values
+/// never recorded before: the out-of-sample evidence (MATRIX.md lists them
+/// apart).
+const OUT_OF_SAMPLE_MASTERS: &[&str] = &["s2k-2s", "s300x3-10s", "s5k-2m", "s800-q"];
+
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
-const KNOWN_MISSES: &[(&str, &str)] = &[(
-    "s500-restart-overtaken-r2",
-    "after the restarted master's reader was overtaken and restarted, the slave received samples for 7 s \
-     (until +183 s) and nothing after, with no error in either log and 2 499 samples left unsent at \
-     shutdown: a second loss to the end of the observation that no rule of the model (nor of 2.42's \
-     queue as read) produces",
-)];
+const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s500-restart-overtaken-r2",
+        "after the restarted master's reader was overtaken and restarted, the slave received samples for 7 s \
+         (until +183 s) and nothing after, with no error in either log and 2 499 samples left unsent at \
+         shutdown: a second loss to the end of the observation that no rule of the model (nor of 2.42's \
+         queue as read) produces",
+    ),
+    (
+        "s5k-2m-up90",
+        "out of sample. Besides the predicted sliver (+1..+4 s, all series), 116 series (= 5 005 / 43: one \
+         shard of the 43 the queue resharded to) lost +68..+73 s, 24..19 s before the slave was up: the \
+         slave logged that batch 'out of bounds' 13 s after the reshard (07:22:03.9, sample 07:21:18.7). \
+         tsdb/head.go appendableMinValidTime: the slave's head refuses samples older than its newest \
+         sample minus half its block range (30 s with 1m blocks), so a shard lagging that far behind \
+         the others loses its batch whole. Explained from the code, not predictable from files: which \
+         shard lags, and by how much, depends on send timing",
+    ),
+    (
+        "s5k-2m-overtaken",
+        "out of sample. The L2 end (+320 s) is 4.7 s past the predicted range (+300.3..+315.3 s): the \
+         master logged 'error tailing WAL' 14.1 s after the queue's first send once the slave was up, \
+         i.e. the reader took 14 s to read the rest of its segment (segment 0 of a 2m-block master: \
+         ≈ 3 minutes of 5 005 series, ≈ 0.9 M samples) before failing on the deleted next one. The \
+         model allows 10 s for that drain (a constant from the 1m-block runs, not a rule from the \
+         code); counting the drain from the segment's samples needs the reader's segment end, which \
+         the simulation does not place well enough yet (a try made 11 fitted runs miss)",
+    ),
+];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion
 /// (other than the known misses above).
@@ -439,13 +566,27 @@ fn recorded_runs_meet_the_done_criteria() {
         return;
     }
     let results: Vec<Judged> = runs.iter().map(|r| judge(r)).collect();
-    let t = table(&results);
+    let oos = |j: &Judged| {
+        j.rec
+            .as_ref()
+            .is_some_and(|r| OUT_OF_SAMPLE_MASTERS.contains(&r.master.as_str()))
+    };
+    let (fresh, fitted): (Vec<Judged>, Vec<Judged>) = results.iter().cloned().partition(oos);
+    let t = format!(
+        "## Runs the estimator was fitted on\n\n{}\n## Out-of-sample runs\n\n\
+         Masters {OUT_OF_SAMPLE_MASTERS:?}: parameter values never recorded before (series count, scrape \
+         interval, targets, slave-up times, block range, queue_config), recorded after the estimator was \
+         fitted.\n\n{}",
+        table(&fitted),
+        table(&fresh)
+    );
     eprintln!("{t}");
     if std::env::var_os("PROMSNAP_WRITE_MATRIX").is_some() {
         let head = "# The loss-run matrix: `coverage` predicted vs `gaps --against` real\n\n\
             Generated by `scripts/loss-matrix.sh table` from the runs in this directory \
             (README.md). Times are relative to `C_snap` (the coverage end `coverage` reports). \
-            A verdict is the three done criteria of `tests/lossruns.rs`.\n\n";
+            A verdict is the three done criteria of `tests/lossruns.rs`; `end range` is the widest \
+            `to_earliest … to` of the run's predicted windows (how far the prediction is from a point).\n\n";
         std::fs::write(dir.join("MATRIX.md"), format!("{head}{t}")).unwrap();
     }
     let failed: Vec<&str> = results

@@ -158,3 +158,82 @@ fn block_without_index_is_unreadable_as_promtool_fails_it() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("UNREADABLE: index missing"), "{s}");
 }
+
+#[test]
+fn every_command_help_has_a_runnable_example_and_completions_and_man_work() {
+    // Each command's --help ends with an example; the examples that use the
+    // committed data run from the repository root and end with 0 or 1 (never a
+    // usage error).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_promsnap");
+    let cmds = [
+        "ls",
+        "dump",
+        "copy",
+        "seed",
+        "coverage",
+        "gaps",
+        "fill",
+        "verify",
+        "wal",
+        "analyze",
+        "completions",
+        "man",
+    ];
+    let mut ran = 0;
+    for c in cmds {
+        let out = std::process::Command::new(bin)
+            .args([c, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{c} --help");
+        let help = String::from_utf8(out.stdout).unwrap();
+        let ex = help
+            .split_once("\nExample")
+            .unwrap_or_else(|| panic!("{c} --help has no example:\n{help}"))
+            .1;
+        for line in ex.lines().filter(|l| l.starts_with("  promsnap ")) {
+            if !line.contains("testdata/") || line.contains("/tmp/") {
+                continue;
+            }
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(line.trim().replacen("promsnap", bin, 1))
+                .current_dir(root)
+                .output()
+                .unwrap();
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{line}: {:?}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.stdout.is_empty(), "{line}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 8, "{ran} examples ran");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(bin)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let s = String::from_utf8(out.stdout).unwrap();
+        // The script knows the subcommands.
+        assert!(s.contains("verify") && s.contains("coverage"), "{shell}");
+    }
+    let out = std::process::Command::new(bin).arg("man").output().unwrap();
+    assert!(out.status.success());
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        man.contains(".TH promsnap 1") && man.contains("verify"),
+        "{man}"
+    );
+    // A bad shell is a usage error.
+    let out = std::process::Command::new(bin)
+        .args(["completions", "cmd.exe"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

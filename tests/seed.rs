@@ -517,3 +517,87 @@ fn seed_falls_back_to_skip_head() {
     assert_eq!(v["skipped_head"]["to"].as_i64(), Some(1_795_597_954_510));
     assert_eq!(v["skipped_head"]["head_series"].as_u64(), Some(916));
 }
+
+/// A primary whose newest block is backfilled and ends off the block-range
+/// grid, as promtool's blocks do: `--skip-head` says the head is not in the
+/// seed (the head block is told from the snapshot's contents against the
+/// primary's blocks, not from the grid, which would take the backfilled
+/// block for it); with the head, the new block is named, not the backfill.
+#[test]
+fn seed_skip_head_with_an_off_grid_backfilled_block() {
+    if !tools_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let data = base.join("primary");
+    let end = (now_s() - 120) / 60 * 60;
+    let mut om = String::from("# TYPE seed_offgrid gauge\n");
+    for t in (end - 300..end).step_by(15) {
+        om.push_str(&format!("seed_offgrid{{job=\"bf\"}} {} {t}\n", t % 7));
+    }
+    om.push_str("# EOF\n");
+    std::fs::write(base.join("bf.om"), om).unwrap();
+    let st = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(base.join("bf.om"))
+        .arg(&data)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let backfilled = block_dirs(&data);
+    assert_eq!(backfilled.len(), 1);
+    let bf = &backfilled[0];
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join(bf).join("meta.json")).unwrap()).unwrap();
+    // The premise: level 1, its own source, off the 1 min grid.
+    assert_eq!(m["compaction"]["level"], 1);
+    assert_eq!(m["compaction"]["sources"], serde_json::json!([bf]));
+    assert_ne!(m["maxTime"].as_i64().unwrap() % 60_000, 0);
+
+    let primary = Server::start(base, "primary", true, &data, &["--web.enable-admin-api"]);
+    // Until the head holds a few scrapes.
+    let end = Instant::now() + Duration::from_secs(30);
+    while primary
+        .query("count_over_time(up[1m])", now_s() as f64 + 1.0)
+        .first()
+        .and_then(|r| r["value"][1].as_str().and_then(|s| s.parse::<u32>().ok()))
+        .is_none_or(|n| n < 3)
+    {
+        assert!(Instant::now() < end, "no scrapes after 30 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, v, err) = seed(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        base.join("r1").to_str().unwrap(),
+        "--skip-head",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    assert_eq!(v["coverage"]["head_included"], false, "{:#}", v["coverage"]);
+    assert!(v["coverage"]["head_block"].is_null());
+    assert_eq!(v["coverage_end"], m["maxTime"]);
+    assert!(
+        v["skipped_head"]["to"].as_i64().unwrap() > m["maxTime"].as_i64().unwrap(),
+        "{:#} {m:#}",
+        v["skipped_head"]
+    );
+
+    let (code, v, err) = seed(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        base.join("r2").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    assert_eq!(v["coverage"]["head_included"], true);
+    let head = v["coverage"]["head_block"]["ulid"].as_str().unwrap();
+    assert_ne!(head, bf.as_str());
+    assert!(v["coverage_end"].as_i64().unwrap() > m["maxTime"].as_i64().unwrap());
+}

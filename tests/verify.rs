@@ -346,13 +346,13 @@ fn index_bad_magic_and_truncation() {
         &format!("{BLOCK}/index"),
         Some(0),
     );
-    // A cut index loses its TOC: the last 52 bytes are no longer a valid TOC.
+    // A cut index loses its TOC: the walk of its sections shows the cut.
     expect(
         &v,
-        "index_toc_checksum",
+        "index_truncated",
         "error",
         "01M88ZHZN1XRWVWM1RH4GVHSAJ/index",
-        Some(len - 30 - 52),
+        None,
     );
 }
 
@@ -516,7 +516,13 @@ fn overlapping_duplicate_block_and_tmp_leftover() {
     let (code, v) = verify_json(&dir, &[]);
     assert_eq!(code, 0, "overlaps and leftovers are warnings: {v}");
     let f = expect(&v, "overlap_duplicate_block", "warning", dup, None);
-    assert!(f["time_range"].is_array());
+    // A copy is served once: nothing is lost, so no loss range, but the
+    // overlap is named.
+    assert!(f["time_range"].is_null(), "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("(overlap 20"),
+        "{f}"
+    );
     expect(
         &v,
         "tmp_dir_leftover",
@@ -541,7 +547,16 @@ fn true_overlap_and_parent_present_are_explained() {
         m["compaction"]["parents"] = serde_json::json!([{"ulid": BLOCK, "minTime": 1795597560123i64, "maxTime": 1795597680000i64}]);
     });
     let (_, v) = verify_json(&dir, &[]);
-    expect(&v, "overlap_vertical_merge", "warning", other, None);
+    let m = expect(&v, "overlap_vertical_merge", "warning", other, None);
+    // A vertical merge drops only duplicates: no `[loses …]`, no loss range.
+    assert!(m["time_range"].is_null(), "{m}");
+    let out = crate::util::promsnap(&["verify", dir.to_str().unwrap()]);
+    let human = String::from_utf8_lossy(&out.stdout);
+    let line = human
+        .lines()
+        .find(|l| l.contains("overlap_vertical_merge"))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(!line.contains("[loses"), "{line}");
     let p = expect(&v, "parent_block_present", "warning", BLOCK, None);
     assert_eq!(
         p["time_range"],
@@ -787,4 +802,43 @@ fn a_missing_path_does_not_stop_the_others() {
     assert!(f[0]["message"].as_str().unwrap().contains("No such file"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("1 of 2 paths"), "{err}");
+}
+
+#[test]
+fn cut_index_is_truncated_not_a_toc_checksum() {
+    // The index Prometheus 2.42 wrote, cut at 10%..99% of its length and
+    // a few bytes into its TOC: each is `index_truncated`, never the TOC
+    // checksum error the missing end used to read as. A flipped TOC byte in
+    // the whole file stays a TOC checksum error.
+    let (_t, dir) = snapshot_copy();
+    let index = dir.join(BLOCK).join("index");
+    let whole = std::fs::read(&index).unwrap();
+    let cuts: Vec<usize> = [10, 25, 50, 75, 90, 99]
+        .iter()
+        .map(|p| whole.len() * p / 100)
+        .chain([whole.len() - 3])
+        .collect();
+    for cut in cuts {
+        std::fs::write(&index, &whole[..cut]).unwrap();
+        let (code, v) = verify_json(&dir, &[]);
+        assert_eq!(code, 1);
+        let path = format!("{BLOCK}/index");
+        expect(&v, "index_truncated", "error", &path, None);
+        assert!(
+            with_code(&v, "index_toc_checksum").is_empty(),
+            "cut {cut}: {v}"
+        );
+    }
+    let mut flipped = whole.clone();
+    let at = whole.len() - 20;
+    flipped[at] ^= 0x10;
+    std::fs::write(&index, &flipped).unwrap();
+    let (_, v) = verify_json(&dir, &[]);
+    expect(
+        &v,
+        "index_toc_checksum",
+        "error",
+        &format!("{BLOCK}/index"),
+        None,
+    );
 }

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::block::{BlockCheck, CheckOptions, verify_block};
-use super::{Finding, Severity};
+use super::{Finding, FindingCode, Severity};
 use crate::error::Result;
 use crate::layout::{self, DirKind, Layout};
 
@@ -87,7 +87,7 @@ pub fn verify_dir_with(
             let range = b.meta.as_ref().map(|m| (m.min_time, m.max_time));
             let mut f = Finding::new(
                 Severity::Info,
-                "block_deleted_during_read",
+                FindingCode::BlockDeletedDuringRead,
                 &b.dir,
                 "block deleted while it was read (a running Prometheus compacted it into a new block, or retention deleted it): not damage; its data, if kept, is in the block that replaced it, checked instead",
             )
@@ -110,7 +110,7 @@ pub fn verify_dir_with(
             0,
             Finding::new(
                 Severity::Info,
-                "prometheus_running",
+                FindingCode::PrometheusRunning,
                 root,
                 "a running Prometheus uses this directory (its lock is held, or its files are open): this is a live directory; blocks, WAL segments and head chunk files it deletes during the read are re-resolved, and the files it is writing are not damage",
             ),
@@ -119,7 +119,7 @@ pub fn verify_dir_with(
     if nothing_recognisable(&layout) {
         findings.push(Finding::new(
             Severity::Error,
-            "dir_unrecognised",
+            FindingCode::DirUnrecognised,
             root,
             "nothing recognisable: no block, no wal/, no chunks_head/ — not a block, data or snapshot directory",
         ));
@@ -188,7 +188,7 @@ fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut V
         if live {
             out.push(Finding::new(
                 Severity::Info,
-                "tmp_dir_in_progress",
+                FindingCode::TmpDirInProgress,
                 t,
                 if creation {
                     "block being written by the running Prometheus (a compaction or a head block): not a usable block yet"
@@ -201,7 +201,7 @@ fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut V
         } else {
             out.push(Finding::new(
                 Severity::Warning,
-                "tmp_dir_leftover",
+                FindingCode::TmpDirLeftover,
                 t,
                 "temporary directory left by an interrupted write or delete: Prometheus removes it on start; it is not a usable block",
             ));
@@ -210,13 +210,13 @@ fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut V
     for s in &layout.stray {
         out.push(Finding::new(
             Severity::Info,
-            "stray_entry",
+            FindingCode::StrayEntry,
             s,
             "entry that is neither a block nor a Prometheus file: ignored by Prometheus",
         ));
     }
     for c in &layout.chunk_snapshots {
-        out.push(Finding::new(Severity::Info, "chunk_snapshot_present", c, "in-memory snapshot of the head (memory-snapshot-on-shutdown): used instead of WAL replay on start"));
+        out.push(Finding::new(Severity::Info, FindingCode::ChunkSnapshotPresent, c, "in-memory snapshot of the head (memory-snapshot-on-shutdown): used instead of WAL replay on start"));
     }
 }
 
@@ -242,8 +242,13 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
         .or_else(|| crate::format::meta::ulid_time(ulid).and_then(|t| i64::try_from(t).ok()))
         .or(layout.snapshot_time);
     let from = own.as_ref().map(|m| m.min_time).or(from);
-    let mut f =
-        Finding::new(Severity::Error, "snapshot_incomplete", t, String::new()).in_block(ulid);
+    let mut f = Finding::new(
+        Severity::Error,
+        FindingCode::SnapshotIncomplete,
+        t,
+        String::new(),
+    )
+    .in_block(ulid);
     let what = match (from, to) {
         (Some(a), Some(b)) if a < b => {
             f = f.costs(a, b);
@@ -261,7 +266,7 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
     f
 }
 
-fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
+pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
     let metas: Vec<(&BlockCheck, &crate::format::meta::BlockMeta)> = blocks
         .iter()
         .filter_map(|b| b.meta.as_ref().map(|m| (b, m)))
@@ -278,7 +283,7 @@ fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     Severity::Error,
-                    "duplicate_block_ulid",
+                    FindingCode::DuplicateBlockUlid,
                     &b.dir.join("meta.json"),
                     format!("meta.json ulid {u} is used by another block directory too"),
                 )
@@ -295,7 +300,7 @@ fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
                 out.push(
                     Finding::new(
                         Severity::Warning,
-                        "parent_block_present",
+                        FindingCode::ParentBlockPresent,
                         &pb.dir,
                         format!("block {} is listed as a parent of block {}: Prometheus deletes it when it opens this directory", p.ulid, m.ulid),
                     )
@@ -316,7 +321,7 @@ fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
             let sb: BTreeSet<&String> = mb.compaction.sources.iter().collect();
             let (code, why) = if !sa.is_empty() && sa == sb {
                 (
-                    "overlap_duplicate_block",
+                    FindingCode::OverlapDuplicateBlock,
                     format!(
                         "blocks {} and {} have the same sources: one is a copy of the other; the data is served once (merged), but the copy wastes space",
                         ma.ulid, mb.ulid
@@ -324,7 +329,7 @@ fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
                 )
             } else if !sa.is_empty() && !sb.is_empty() && (sa.is_subset(&sb) || sb.is_subset(&sa)) {
                 (
-                    "overlap_parent_and_child",
+                    FindingCode::OverlapParentAndChild,
                     format!(
                         "blocks {} and {} overlap and one's sources contain the other's: a compaction child and its parent are both present (interrupted compaction or a copied parent)",
                         ma.ulid, mb.ulid
@@ -332,18 +337,23 @@ fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
                 )
             } else {
                 (
-                    "overlap_vertical_merge",
+                    FindingCode::OverlapVerticalMerge,
                     format!(
                         "blocks {} and {} overlap in time: Prometheus (≥ 2.39) merges them vertically at the next compaction; samples at equal timestamps are deduplicated",
                         ma.ulid, mb.ulid
                     ),
                 )
             };
-            out.push(
-                Finding::new(Severity::Warning, code, &b.dir, why)
-                    .in_block(&mb.ulid)
-                    .costs(from, to),
+            // No `costs`: none of the three loses a sample (a vertical merge
+            // drops only samples at equal timestamps, duplicates; a copy is
+            // served once; a parent is deleted because its child holds its
+            // data), so the overlap is named in the message, not as a loss.
+            let why = format!(
+                "{why} (overlap {}..{})",
+                crate::gofmt::rfc3339_ms(from),
+                crate::gofmt::rfc3339_ms(to)
             );
+            out.push(Finding::new(Severity::Warning, code, &b.dir, why).in_block(&mb.ulid));
             let _ = a;
         }
     }
@@ -376,7 +386,7 @@ fn check_target_version(blocks: &[BlockCheck], target: &str, out: &mut Vec<Findi
                 out.push(
                     Finding::new(
                         Severity::Error,
-                        "encoding_too_new",
+                        FindingCode::EncodingTooNew,
                         &b.dir.join("chunks"),
                         format!("{n} {enc} chunks: Prometheus {target} cannot read them (needs {}.{} or later)", since.0, since.1),
                     )
@@ -388,7 +398,7 @@ fn check_target_version(blocks: &[BlockCheck], target: &str, out: &mut Vec<Findi
             out.push(
                 Finding::new(
                     Severity::Error,
-                    "index_version_too_new",
+                    FindingCode::IndexVersionTooNew,
                     &b.dir.join("index"),
                     format!(
                         "index format {} needs Prometheus 2.55 or later",

@@ -4,7 +4,8 @@
 //!
 //! Severities: `error` (data is damaged or Prometheus will refuse or lose it),
 //! `warning` (sound but surprising: Prometheus will repair, merge or delete
-//! something), `info` (worth knowing). Codes are stable snake_case strings.
+//! something), `info` (worth knowing). Codes are one enum, [`FindingCode`],
+//! serialized as stable snake_case strings.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ pub mod verdict;
 pub mod wal;
 
 pub use block::{BlockCheck, CheckOptions, verify_block};
+pub use codes::FindingCode;
 pub use dir::{DirCheck, verify_dir};
 
 /// How bad a finding is.
@@ -48,7 +50,7 @@ pub struct Finding {
     /// Severity.
     pub severity: Severity,
     /// Stable snake_case code, e.g. `chunk_checksum_mismatch`.
-    pub code: &'static str,
+    pub code: FindingCode,
     /// The file or directory the finding is about.
     pub path: PathBuf,
     /// Absolute byte offset in that file, when meaningful.
@@ -68,7 +70,7 @@ impl Finding {
     /// A finding with only the required fields set.
     pub fn new(
         severity: Severity,
-        code: &'static str,
+        code: FindingCode,
         path: &Path,
         message: impl Into<String>,
     ) -> Self {
@@ -156,7 +158,7 @@ pub struct FindingGroup {
     /// The most severe severity seen.
     pub severity: Severity,
     /// The code.
-    pub code: &'static str,
+    pub code: FindingCode,
     /// The file.
     pub path: PathBuf,
     /// ULID of the block, when inside one.
@@ -226,7 +228,7 @@ impl FindingGroup {
 pub struct Findings {
     kept: Vec<Finding>,
     groups: Vec<FindingGroup>,
-    by_code: std::collections::HashMap<&'static str, Vec<usize>>,
+    by_code: std::collections::HashMap<FindingCode, Vec<usize>>,
 }
 
 impl Findings {
@@ -268,8 +270,8 @@ impl Findings {
     }
 
     /// True if a group with this code has room for one more kept finding.
-    pub fn has_room(&self, code: &str, path: &Path) -> bool {
-        self.by_code.get(code).is_none_or(|idx| {
+    pub fn has_room(&self, code: FindingCode, path: &Path) -> bool {
+        self.by_code.get(&code).is_none_or(|idx| {
             idx.iter()
                 .find(|&&i| self.groups[i].path == path)
                 .is_none_or(|&i| self.groups[i].listed < KEEP_PER_GROUP)
@@ -358,7 +360,12 @@ mod group_tests {
 
     #[test]
     fn ranges_merge_and_stay_bounded() {
-        let f = Finding::new(Severity::Error, "x", Path::new("p"), "");
+        let f = Finding::new(
+            Severity::Error,
+            FindingCode::ChunkCorrupt,
+            Path::new("p"),
+            "",
+        );
         let mut g = FindingGroup::new(&f);
         g.add_range(10, 20);
         g.add_range(30, 40);
@@ -383,7 +390,13 @@ mod group_tests {
         let mut a = Findings::default();
         let mut b = Findings::default();
         for i in 0..100 {
-            let f = Finding::new(Severity::Error, "c", Path::new("p"), "").costs(i, i + 1);
+            let f = Finding::new(
+                Severity::Error,
+                FindingCode::ChunkCorrupt,
+                Path::new("p"),
+                "",
+            )
+            .costs(i, i + 1);
             if i % 2 == 0 { a.push(f) } else { b.push(f) }
         }
         a.absorb(b);

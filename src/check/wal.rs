@@ -25,7 +25,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::codes::{FileKind, decode_code};
-use super::{Finding, Severity};
+use super::{Finding, FindingCode, Severity};
 use crate::format::head_chunks;
 use crate::layout::Layout;
 use crate::walinfo::{self, SegmentReport, TimeRange, WalDirReport, range_of};
@@ -53,7 +53,7 @@ pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> 
                 if r.rereads > 0 {
                     out.push(Finding::new(
                         Severity::Info,
-                        "wal_reread",
+                        FindingCode::WalReread,
                         w,
                         format!(
                             "WAL files were deleted while they were read (a truncation by the running Prometheus; the new checkpoint holds their series): the directory was read again {} time(s)",
@@ -64,11 +64,11 @@ pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> 
                 let mut fs = findings_of_wal_report(&r, false);
                 if live {
                     for f in &mut fs {
-                        if f.code == "wal_checkpoint_tmp_leftover" {
+                        if f.code == FindingCode::WalCheckpointTmpLeftover {
                             f.severity = Severity::Info;
                             f.message = "checkpoint being written by the running Prometheus (a WAL truncation in progress)".into();
                         }
-                        if f.code == "wal_torn_tail" && f.severity == Severity::Warning {
+                        if f.code == FindingCode::WalTornTail && f.severity == Severity::Warning {
                             f.severity = Severity::Info;
                             f.message = format!(
                                 "the newest segment is being written by the running Prometheus: its last record is not complete yet ({})",
@@ -81,9 +81,9 @@ pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> 
             }
             Err(e) => out.push(Finding::new(
                 Severity::Error,
-                "wal_dir_unreadable",
+                FindingCode::WalDirUnreadable,
                 w,
-                format!("cannot list the directory: {}", e.cause),
+                format!("cannot list the directory: {}", e.cause_message()),
             )),
         }
     }
@@ -100,8 +100,8 @@ pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> 
                 .and_then(|f| f.last().map(|(_, p)| p.clone()));
             for f in &mut fs {
                 if Some(&f.path) == newest.as_ref()
-                    && f.code != "head_chunk_out_of_order"
-                    && f.code != "head_chunk_bad_magic"
+                    && f.code != FindingCode::HeadChunkOutOfOrder
+                    && f.code != FindingCode::HeadChunkBadMagic
                 {
                     f.severity = Severity::Info;
                     f.time_range = None;
@@ -123,9 +123,9 @@ pub fn verify_wal_dir(dir: &Path, wbl: bool) -> Vec<Finding> {
         Ok(r) => findings_of_wal_report(&r, wbl),
         Err(e) => vec![Finding::new(
             Severity::Error,
-            "wal_dir_unreadable",
+            FindingCode::WalDirUnreadable,
             dir,
-            format!("cannot list the directory: {}", e.cause),
+            format!("cannot list the directory: {}", e.cause_message()),
         )],
     }
 }
@@ -145,24 +145,28 @@ fn fmt_range(t: TimeRange) -> String {
 pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
     let what = if wbl { "WBL" } else { "WAL" };
     let mut out = Vec::new();
-    if !wbl && r.totals.unknown_series_samples > 0 {
+    let unknown = r.totals.unknown_series_samples + r.totals.unknown_series_histograms;
+    if !wbl && unknown > 0 {
         out.push(Finding::new(
-            // Info, not error: samples of series that head GC removed (their
-            // Series record dropped from the checkpoint) are old and usually
-            // already in blocks; the time of each is not weighed here yet.
+            // Info: replay (Head.loadWAL in 2.42) skips each such sample,
+            // counts it in no metric and logs one warn-level line; the start
+            // goes on. Samples of series that head GC removed before the
+            // checkpoint are usually in blocks already (real data dirs show
+            // this after every checkpoint), so this claims no loss; their
+            // times are not weighed against the blocks yet.
             Severity::Info,
-            "wal_unknown_series",
+            FindingCode::WalUnknownSeries,
             &r.path,
             format!(
-                "{} samples refer to series with no Series record in the checkpoint or segments before them: Prometheus drops them on replay (\"Unknown series references\"); those older than the newest block are usually in blocks already",
-                r.totals.unknown_series_samples
+                "{} float and {} histogram samples refer to series with no Series record in the checkpoint or the segments before them: Prometheus' replay skips them (no query or block will have them; it counts them in no metric, only in one warn-level log line \"Unknown series references\"); `wal` does not count them as data; those older than the newest block are usually in blocks already",
+                r.totals.unknown_series_samples, r.totals.unknown_series_histograms
             ),
         ));
     }
     for g in &r.segment_gaps {
         out.push(Finding::new(
             Severity::Error,
-            "wal_segment_gap",
+            FindingCode::WalSegmentGap,
             &r.path,
             format!(
                 "{what} segments {}..{} are missing (segments {} to {} are present): Prometheus refuses to open a {what} whose segments are not sequential",
@@ -178,7 +182,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
     {
         out.push(Finding::new(
                 Severity::Error,
-                "wal_segment_gap",
+                FindingCode::WalSegmentGap,
                 &r.path,
                 format!(
                     "segments {}..{} between checkpoint.{n:08} and the first segment are missing: Prometheus fails to open them during replay",
@@ -191,7 +195,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
         if cp.tmp {
             out.push(Finding::new(
                 Severity::Warning,
-                "wal_checkpoint_tmp_leftover",
+                FindingCode::WalCheckpointTmpLeftover,
                 &cp.path,
                 "unfinished checkpoint left by an interrupted truncation: ignored, and removed by Prometheus on start",
             ));
@@ -200,7 +204,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
         if !cp.current {
             out.push(Finding::new(
                 Severity::Info,
-                "wal_checkpoint_stale",
+                FindingCode::WalCheckpointStale,
                 &cp.path,
                 "older checkpoint: replay uses only the newest one; Prometheus deletes this at the next truncation",
             ));
@@ -210,7 +214,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
         if let Some(e) = &cp.read_error {
             out.push(Finding::new(
                 Severity::Error,
-                "wal_checkpoint_corrupt",
+                FindingCode::WalCheckpointCorrupt,
                 &cp.path,
                 format!("cannot list the checkpoint: {e}; {consequence}"),
             ));
@@ -218,7 +222,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
         for g in &cp.segment_gaps {
             out.push(Finding::new(
                 Severity::Error,
-                "wal_checkpoint_corrupt",
+                FindingCode::WalCheckpointCorrupt,
                 &cp.path,
                 format!(
                     "checkpoint segments {}..{} are missing; {consequence}",
@@ -235,7 +239,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
                 out.push(
                     Finding::new(
                         Severity::Warning,
-                        "wal_segment_short",
+                        FindingCode::WalSegmentShort,
                         &s.path,
                         format!(
                             "checkpoint segment {} is {} bytes, not a whole number of 32 KiB pages: Prometheus pads every segment it closes, so it was cut; it reads cleanly up to offset {}",
@@ -263,7 +267,7 @@ pub fn findings_of_wal_report(r: &WalDirReport, wbl: bool) -> Vec<Finding> {
             };
             let mut f = Finding::new(
                 Severity::Error,
-                "wal_checkpoint_corrupt",
+                FindingCode::WalCheckpointCorrupt,
                 &s.path,
                 format!(
                     "checkpoint segment {}: {why}; valid up to offset {}; {consequence}",
@@ -307,7 +311,7 @@ fn segment_findings(
     if let Some(e) = &s.read_error {
         out.push(Finding::new(
             Severity::Error,
-            "wal_segment_unreadable",
+            FindingCode::WalSegmentUnreadable,
             &s.path,
             format!("cannot read {what} segment {}: {e}", s.name),
         ));
@@ -369,7 +373,7 @@ fn segment_findings(
             out.push(
                 Finding::new(
                     Severity::Warning,
-                    "wal_torn_tail",
+                    FindingCode::WalTornTail,
                     &s.path,
                     format!(
                         "last record is torn: it starts at offset {t} and the data ends at {size} (a crash mid-write); Prometheus repairs this on start by dropping the partial record; valid up to offset {}",
@@ -386,7 +390,7 @@ fn segment_findings(
             out.push(with_lost(
                 Finding::new(
                     Severity::Error,
-                    "wal_torn_tail",
+                    FindingCode::WalTornTail,
                     &s.path,
                     format!(
                         "{what} segment {} is not the newest but its last record is torn (starts at offset {t}, data ends at {size}){tail}",
@@ -398,12 +402,12 @@ fn segment_findings(
         }
     }
     if let Some(c) = &s.scan.corruption {
-        let code = match c.code.as_str() {
-            "wal_checksum" => "wal_checksum",
-            "wal_fragment_order" => "wal_fragment_order",
-            "wal_padding_nonzero" => "wal_padding_nonzero",
-            "wal_decompress" => "wal_decompress",
-            _ => "wal_fragment_invalid",
+        let code = match c.code {
+            FindingCode::WalChecksum
+            | FindingCode::WalFragmentOrder
+            | FindingCode::WalPaddingNonzero
+            | FindingCode::WalDecompress => c.code,
+            _ => FindingCode::WalFragmentInvalid,
         };
         let tail = match r.replay_checkpoint.filter(|_| !replayed) {
             Some(n) => not_replayed(n),
@@ -433,7 +437,7 @@ fn segment_findings(
         out.push(with_lost(
             Finding::new(
                 Severity::Error,
-                "wal_record_corrupt",
+                FindingCode::WalRecordCorrupt,
                 &s.path,
                 format!(
                     "{what} segment {}: the record at offset {} has a valid frame but does not decode: {}{tail}",
@@ -448,7 +452,7 @@ fn segment_findings(
         out.push(
             Finding::new(
                 Severity::Info,
-                "wal_segment_short",
+                FindingCode::WalSegmentShort,
                 &s.path,
                 format!(
                     "{what} segment {} is {} bytes, not a whole number of 32 KiB pages, although it is not the newest, and it ends on a whole record: Prometheus pads the segments it closes, but after a crash it starts a new segment without padding the old one and replays this one fully (it reads cleanly up to offset {}); the same shape can come from a copy cut exactly between records",
@@ -462,7 +466,7 @@ fn segment_findings(
         out.push(
             Finding::new(
                 Severity::Warning,
-                "wal_fragment_flags",
+                FindingCode::WalFragmentFlags,
                 &s.path,
                 format!(
                     "{} fragment(s) with reserved type bits or both compression flags set, the first at offset {o}: Prometheus never writes these and its reader ignores the extra bits (a flipped bit that the CRC, which covers only the data, cannot catch)",
@@ -484,7 +488,7 @@ fn segment_findings(
         out.push(
             Finding::new(
                 Severity::Info,
-                "record_unknown_type",
+                FindingCode::RecordUnknownType,
                 &s.path,
                 format!(
                     "{n} record(s) of a type this tool does not know, the first at offset {} ({}): Prometheus replay skips record types it does not know",
@@ -533,9 +537,9 @@ pub fn verify_chunks_head_with_wal(
         Err(e) => {
             out.push(Finding::new(
                 Severity::Error,
-                "head_chunk_dir_unreadable",
+                FindingCode::HeadChunkDirUnreadable,
                 dir,
-                format!("cannot list the directory: {}", e.cause),
+                format!("cannot list the directory: {}", e.cause_message()),
             ));
             return out;
         }
@@ -544,7 +548,7 @@ pub fn verify_chunks_head_with_wal(
     for (a, b) in crate::format::wal::segment::gaps(&idx) {
         out.push(Finding::new(
             Severity::Error,
-            "head_chunk_file_gap",
+            FindingCode::HeadChunkFileGap,
             dir,
             format!(
                 "head chunk files {a:06}..{b:06} are missing: Prometheus refuses to start (\"found unsequential head chunk files\")"
@@ -575,7 +579,7 @@ pub fn verify_chunks_head_with_wal(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.push(Finding::new(
                     Severity::Info,
-                    "head_chunk_file_deleted_during_read",
+                    FindingCode::HeadChunkFileDeletedDuringRead,
                     path,
                     "head chunk file deleted while it was read (a head truncation by the running Prometheus: its chunks are in a block now)",
                 ));
@@ -584,7 +588,7 @@ pub fn verify_chunks_head_with_wal(
             Err(e) => {
                 out.push(Finding::new(
                     Severity::Error,
-                    "head_chunk_unreadable",
+                    FindingCode::HeadChunkUnreadable,
                     path,
                     format!("cannot read: {e}"),
                 ));
@@ -597,7 +601,7 @@ pub fn verify_chunks_head_with_wal(
         {
             out.push(Finding::new(
                 Severity::Warning,
-                "head_chunk_file_deleted_on_startup",
+                FindingCode::HeadChunkFileDeletedOnStartup,
                 path,
                 "newest head chunk file is empty (shorter than 4 bytes or zero magic), as an abrupt shutdown leaves it: Prometheus deletes it on start",
             ));
@@ -632,7 +636,7 @@ pub fn verify_chunks_head_with_wal(
                         out.push(
                                 Finding::new(
                                     Severity::Error,
-                                    "head_chunk_out_of_order",
+                                    FindingCode::HeadChunkOutOfOrder,
                                     path,
                                     format!(
                                         "out of sequence m-mapped chunk for series ref {}: chunk [{}, {}] does not start after the previous chunk [{pmint}, {pmaxt}] ({pf:06}@{po}); Prometheus discards all head chunk files on start and rebuilds the head from the WAL",

@@ -7,7 +7,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use promsnap::check::CheckOptions;
 use promsnap::copy::{self, BlockReport, CopyOptions, CopyReport, Progress, Reason};
-use promsnap::gofmt;
+use promsnap::vocab;
 
 use super::Outcome;
 use super::time::{parse_duration, parse_time};
@@ -16,12 +16,15 @@ use super::time::{parse_duration, parse_time};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 every selected block copied or already present; \
-1 some block refused (damaged or hazardous); 2 usage or I/O failure."
+1 some block refused (damaged or hazardous); 2 usage or I/O failure.\n\nExample:\n  \
+promsnap copy --dry-run testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98 /tmp/seeded\n  \
+promsnap copy --retention 30d /var/lib/prometheus/snapshots/SNAP /var/lib/prometheus-replica"
 )]
 pub struct CopyArgs {
-    /// Source: a snapshot, data or block directory.
+    /// Source: a snapshot, data or block directory, or s3://BUCKET/PREFIX (restore).
     pub src: PathBuf,
-    /// Target Prometheus data directory (created if missing).
+    /// Target Prometheus data directory (created if missing), or
+    /// s3://BUCKET/PREFIX (upload in the Thanos/Mimir layout).
     pub dst: PathBuf,
     /// Parallel workers (default: one per core).
     #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
@@ -67,6 +70,13 @@ pub struct CopyArgs {
     /// One JSON document on stdout (see the README's "copy JSON format").
     #[arg(long)]
     pub json: bool,
+    /// Uploads: an external label written into meta.json's thanos.labels
+    /// (NAME=VALUE, repeatable).
+    #[arg(long = "external-label", value_name = "NAME=VALUE")]
+    pub external_labels: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub s3: super::s3::S3Args,
 }
 
 /// How much of the source `copy` verifies.
@@ -91,6 +101,9 @@ impl Progress for Bar {
 
 /// Runs `copy`.
 pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if let Some(o) = super::s3::copy(args, out)? {
+        return Ok(o);
+    }
     let started = Instant::now();
     super::time::check_range("--min-time", args.min_time, "--max-time", args.max_time)?;
     let opts = CopyOptions {
@@ -179,7 +192,12 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
 
 fn range(b: &BlockReport) -> String {
     match (b.min_time, b.max_time) {
-        (Some(a), Some(z)) => format!("[{}, {})", gofmt::utc_seconds(a), gofmt::utc_seconds(z)),
+        (Some(a), Some(z)) => format!(
+            "[{}, {}) ({})",
+            vocab::time(a),
+            vocab::time(z),
+            vocab::duration(z.saturating_sub(a))
+        ),
         _ => "[?, ?)".into(),
     }
 }

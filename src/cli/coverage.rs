@@ -121,6 +121,7 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
                 max_backoff: args.max_backoff,
             },
         },
+        head_block: None,
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
     if args.json {

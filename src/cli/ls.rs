@@ -11,7 +11,7 @@ use super::{Outcome, table};
 /// Arguments of `promsnap ls`.
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
-    /// Block, data or snapshot directory.
+    /// Block, data or snapshot directory, or s3://BUCKET/PREFIX.
     pub path: PathBuf,
     /// Human-readable times and sizes, as `promtool tsdb list -r`.
     #[arg(short = 'r', long = "human-readable")]
@@ -19,17 +19,34 @@ pub struct LsArgs {
     /// One JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub s3: super::s3::S3Args,
 }
 
 /// Runs `ls`.
 pub fn run(args: &LsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let listing = list::list(&args.path)?;
+    let (listing, marks) = match super::s3::s3_arg(&args.path) {
+        Some(url) => super::s3::ls(url, &args.s3)?,
+        None => (list::list(&args.path)?, Vec::new()),
+    };
     let failed = listing.blocks.iter().any(|b| b.error.is_some());
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &listing)?;
+        let mut doc = serde_json::to_value(&listing)?;
+        if let Some(o) = doc.as_object_mut().filter(|_| !marks.is_empty()) {
+            let m: Vec<_> = marks
+                .iter()
+                .map(|(u, f)| serde_json::json!({"ulid": u, "marker": f}))
+                .collect();
+            o.insert("markers".into(), m.into());
+        }
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
         out.write_all(render(&listing.blocks, args.human).as_bytes())?;
+        for (u, f) in &marks {
+            writeln!(out, "marker {u} {f}")?;
+        }
         for b in &listing.blocks {
             if let Some(e) = &b.error {
                 eprintln!("promsnap: block {} unreadable: {e}", b.dir.display());

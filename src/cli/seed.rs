@@ -14,7 +14,8 @@ use super::Outcome;
 #[command(
     after_help = "Exit codes: 0 seeded; 1 the snapshot is damaged, a block was refused, or the \
 coverage could not be computed (see the steps); 2 usage, connection or I/O failure, or the \
-admin API is off (nothing written)."
+admin API is off (nothing written).\n\nExample:\n  \
+promsnap seed --from http://127.0.0.1:9090 --to /var/lib/prometheus-replica"
 )]
 pub struct SeedArgs {
     /// The primary Prometheus' URL: http://HOST:PORT[/route-prefix] (plain HTTP, loopback or LAN).

@@ -100,7 +100,7 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
             sign * (oh * 60 + om)
         }
     };
-    let days = promsnap::layout::days_from_civil(y, mo, d);
+    let days = promsnap::vocab::days_from_civil(y, mo, d);
     Some(((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
 }
 

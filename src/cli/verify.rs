@@ -3,15 +3,15 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use promsnap::check::{self, CheckOptions, Finding, Tally};
-use serde_json::json;
+use promsnap::check::{self, CheckOptions, Finding, FindingCode, Tally};
+use serde::Serialize;
 
 use super::Outcome;
 
 /// Arguments of `promsnap verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Block, data or snapshot directories.
+    /// Block, data or snapshot directories, or s3://BUCKET/PREFIX.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// One JSON document on stdout (format in the README).
@@ -26,6 +26,9 @@ pub struct VerifyArgs {
     /// Report encodings a Prometheus of this version cannot read (e.g. 2.42).
     #[arg(long)]
     pub target_version: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub s3: super::s3::S3Args,
 }
 
 fn rel(path: &Path, root: &Path) -> String {
@@ -54,7 +57,10 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
     for p in &args.paths {
         let pb = progress_bar();
-        let r = check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1));
+        let r = match super::s3::s3_arg(p) {
+            Some(url) => super::s3::verify(url, &args.s3, &opts, &|_b| pb.inc(1)),
+            None => check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1)),
+        };
         pb.finish_and_clear();
         match r {
             Ok(r) => results.push((p.clone(), r)),
@@ -63,7 +69,14 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     }
     let failed: Vec<Finding> = unreadable
         .iter()
-        .map(|(p, e)| Finding::new(check::Severity::Error, "path_unreadable", p, e.clone()))
+        .map(|(p, e)| {
+            Finding::new(
+                check::Severity::Error,
+                FindingCode::PathUnreadable,
+                p,
+                e.clone(),
+            )
+        })
         .collect();
     let all: Vec<(&Path, &Finding)> = failed
         .iter()
@@ -90,57 +103,53 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         tally.add(check::Severity::Info, t.infos);
     }
     if args.json {
-        let findings: Vec<_> = all
+        let findings: Vec<FindingJson> = all
             .iter()
-            .map(|(root, f)| {
-                json!({
-                    "severity": f.severity,
-                    "code": f.code,
-                    "root": root,
-                    "path": rel(&f.path, root),
-                    "offset": f.offset,
-                    "block": f.block,
-                    "series": f.series,
-                    "time_range": f.time_range,
-                    "message": f.message,
-                })
+            .map(|&(root, f)| FindingJson {
+                severity: f.severity,
+                code: f.code,
+                root,
+                path: rel(&f.path, root),
+                offset: f.offset,
+                block: f.block.as_deref(),
+                series: f.series.as_deref(),
+                time_range: f.time_range,
+                message: &f.message,
             })
             .collect();
-        let blocks: Vec<_> = results
+        let blocks: Vec<BlockJson> = results
             .iter()
             .flat_map(|(root, r)| {
                 r.blocks.iter().map(move |b| {
                     let t = b.tally();
-                    json!({
-                        "ulid": b.ulid,
-                        "root": root,
-                        "path": rel(&b.dir, root),
-                        "status": b.status(),
-                        "min_time": b.meta.as_ref().map(|m| m.min_time),
-                        "max_time": b.meta.as_ref().map(|m| m.max_time),
-                        "errors": t.errors,
-                        "warnings": t.warnings,
-                        "counts": b.counts,
-                    })
+                    BlockJson {
+                        ulid: &b.ulid,
+                        root,
+                        path: rel(&b.dir, root),
+                        status: b.status(),
+                        min_time: b.meta.as_ref().map(|m| m.min_time),
+                        max_time: b.meta.as_ref().map(|m| m.max_time),
+                        errors: t.errors,
+                        warnings: t.warnings,
+                        counts: &b.counts,
+                    }
                 })
             })
             .collect();
-        let groups: Vec<_> = results
+        let groups: Vec<GroupJson> = results
             .iter()
             .flat_map(|(root, r)| {
                 r.blocks.iter().flat_map(move |b| {
-                    b.finding_groups.iter().map(move |g| {
-                        json!({
-                            "severity": g.severity,
-                            "code": g.code,
-                            "root": root,
-                            "path": rel(&g.path, root),
-                            "block": g.block,
-                            "count": g.count,
-                            "listed": g.listed,
-                            "time_ranges": g.time_ranges,
-                            "time_ranges_widened": g.time_ranges_widened,
-                        })
+                    b.finding_groups.iter().map(move |g| GroupJson {
+                        severity: g.severity,
+                        code: g.code,
+                        root,
+                        path: rel(&g.path, root),
+                        block: g.block.as_deref(),
+                        count: g.count,
+                        listed: g.listed,
+                        time_ranges: &g.time_ranges,
+                        time_ranges_widened: g.time_ranges_widened,
                     })
                 })
             })
@@ -151,36 +160,34 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .flat_map(|(_, r)| &r.blocks)
             .filter(|b| b.has_errors())
             .count();
-        let startup: Vec<_> = results
+        let startup: Vec<StartupJson> = results
             .iter()
-            .map(|(root, r)| {
-                let s = r.startup();
-                json!({
-                    "root": root,
-                    "kind": r.layout.kind,
-                    "live": r.live,
-                    "outcome": s.outcome,
-                    "because": s.because,
-                    "drops": s.drops,
-                })
+            .map(|(root, r)| StartupJson {
+                root,
+                kind: r.layout.kind,
+                live: r.live,
+                verdict: r.startup(),
             })
             .collect();
-        let doc = json!({
-            "ok": tally.errors == 0,
-            "startup": startup,
-            "findings": findings,
-            "finding_groups": groups,
-            "blocks": blocks,
-            "summary": {
-                "paths": args.paths,
-                "blocks": nblocks,
-                "blocks_with_errors": bad,
-                "errors": tally.errors,
-                "warnings": tally.warnings,
-                "infos": tally.infos,
-                "quick": args.quick,
+        let doc = VerifyJson {
+            ok: tally.errors == 0,
+            startup,
+            findings,
+            finding_groups: groups,
+            blocks,
+            summary: SummaryJson {
+                paths: &args.paths,
+                blocks: nblocks,
+                blocks_with_errors: bad,
+                errors: tally.errors,
+                warnings: tally.warnings,
+                infos: tally.infos,
+                quick: args.quick,
             },
-        });
+        };
+        // Through a `Value`, whose objects keep their keys sorted: the
+        // document's key order is the one it always had.
+        let doc = serde_json::to_value(&doc)?;
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
@@ -198,6 +205,8 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             if r.layout.kind != promsnap::layout::DirKind::Block {
                 let who = if r.live {
                     " (live: a running Prometheus uses this directory)"
+                } else if super::s3::s3_arg(root).is_some() {
+                    " (once these blocks are restored into an empty data directory)"
                 } else {
                     ""
                 };
@@ -234,7 +243,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                         .time_ranges
                         .iter()
                         .take(3)
-                        .map(|&[a, b]| format!("{a}..{b}"))
+                        .map(|&[a, b]| promsnap::vocab::range(a, b))
                         .collect();
                     let more = if g.time_ranges.len() > 3 { ", ..." } else { "" };
                     writeln!(
@@ -284,7 +293,7 @@ fn line(out: &mut dyn Write, root: &Path, f: &Finding) -> std::io::Result<()> {
         .unwrap_or_default();
     let range = f
         .time_range
-        .map(|[a, b]| format!(" [loses {a}..{b}]"))
+        .map(|[a, b]| format!(" [loses {}]", promsnap::vocab::range(a, b)))
         .unwrap_or_default();
     writeln!(
         out,
@@ -304,4 +313,79 @@ fn progress_bar() -> indicatif::ProgressBar {
     } else {
         indicatif::ProgressBar::hidden()
     }
+}
+
+/// The `verify --json` document (README "`verify` output").
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    ok: bool,
+    startup: Vec<StartupJson<'a>>,
+    findings: Vec<FindingJson<'a>>,
+    finding_groups: Vec<GroupJson<'a>>,
+    blocks: Vec<BlockJson<'a>>,
+    summary: SummaryJson<'a>,
+}
+
+/// One finding, its path relative to the PATH (`root`) it was found under.
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    severity: check::Severity,
+    code: FindingCode,
+    root: &'a Path,
+    path: String,
+    offset: Option<u64>,
+    block: Option<&'a str>,
+    series: Option<&'a str>,
+    time_range: Option<[i64; 2]>,
+    message: &'a str,
+}
+
+/// The findings of one code in one file past the listed ones.
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    severity: check::Severity,
+    code: FindingCode,
+    root: &'a Path,
+    path: String,
+    block: Option<&'a str>,
+    count: u64,
+    listed: u64,
+    time_ranges: &'a [[i64; 2]],
+    time_ranges_widened: bool,
+}
+
+/// One block and its counts.
+#[derive(Serialize)]
+struct BlockJson<'a> {
+    ulid: &'a str,
+    root: &'a Path,
+    path: String,
+    status: &'static str,
+    min_time: Option<i64>,
+    max_time: Option<i64>,
+    errors: u64,
+    warnings: u64,
+    counts: &'a check::block::Counts,
+}
+
+/// Prometheus' startup on one PATH.
+#[derive(Serialize)]
+struct StartupJson<'a> {
+    root: &'a Path,
+    kind: promsnap::layout::DirKind,
+    live: bool,
+    #[serde(flatten)]
+    verdict: check::verdict::Startup,
+}
+
+/// The totals.
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    paths: &'a [PathBuf],
+    blocks: usize,
+    blocks_with_errors: usize,
+    errors: u64,
+    warnings: u64,
+    infos: u64,
+    quick: bool,
 }

@@ -100,7 +100,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::check::{self, CheckOptions};
+use crate::check::{self, CheckOptions, FindingCode};
 use crate::error::{Error, Result};
 use crate::format::meta::BlockMeta;
 use crate::layout::DirKind;
@@ -169,13 +169,13 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reason {
     /// Stable snake_case code.
-    pub code: &'static str,
+    pub code: FindingCode,
     /// One or two sentences for a human.
     pub message: String,
 }
 
 impl Reason {
-    fn new(code: &'static str, message: impl Into<String>) -> Reason {
+    fn new(code: FindingCode, message: impl Into<String>) -> Reason {
         Reason {
             code,
             message: message.into(),
@@ -356,7 +356,7 @@ fn verify_one(b: &mut PlannedBlock, opts: &CheckOptions) {
         if errors.len() > QUOTED_FINDINGS {
             msg.push_str("; …");
         }
-        b.refuse(Reason::new("damaged", msg));
+        b.refuse(Reason::new(FindingCode::Damaged, msg));
     }
 }
 
@@ -458,7 +458,8 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
                 }
                 None => {
                     let mut br = block_report(b, None);
-                    br.reasons.push(Reason::new("io", "no outcome recorded"));
+                    br.reasons
+                        .push(Reason::new(FindingCode::Io, "no outcome recorded"));
                     report.failed.push(br);
                 }
             },
@@ -471,10 +472,10 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
 
 /// Notice code of a snapshot source holding an unfinished block (an
 /// incomplete backup): the run exits with findings.
-pub const SNAPSHOT_INCOMPLETE: &str = "snapshot_incomplete";
+pub const SNAPSHOT_INCOMPLETE: FindingCode = FindingCode::SnapshotIncomplete;
 
 /// Reason code of a source block deleted while it was copied.
-pub const SOURCE_VANISHED: &str = "source_vanished";
+pub const SOURCE_VANISHED: FindingCode = FindingCode::SourceVanished;
 
 fn vanished_reason(b: &PlannedBlock) -> Reason {
     let range = match &b.meta {
@@ -529,7 +530,7 @@ pub fn execute_replanning(
         joined.copied = copied_before.into_iter().chain(next.copied).collect();
         let mut notices = report.notices.clone();
         notices.push(Reason::new(
-            "source_replanned",
+            FindingCode::SourceReplanned,
             format!(
                 "source block(s) {} vanished during the copy (a running Prometheus compacted them): the copy was planned again from the source as it is now",
                 vanished
@@ -604,7 +605,7 @@ fn copy_block(
         (v.action == Action::Refuse).then(|| {
             v.reasons
                 .pop()
-                .unwrap_or_else(|| Reason::new("damaged", "source verification failed"))
+                .unwrap_or_else(|| Reason::new(FindingCode::Damaged, "source verification failed"))
         })
     };
     let (verdict, copied) = std::thread::scope(|s| {
@@ -631,7 +632,7 @@ fn copy_block(
             if let Err(e) = fsops::rename_noreplace(&tmp, &fin) {
                 let _ = std::fs::remove_dir_all(&tmp);
                 return Outcome::Failed(Reason::new(
-                    "io",
+                    FindingCode::Io,
                     format!("rename {} -> {}: {e}", tmp.display(), fin.display()),
                 ));
             }
@@ -639,7 +640,7 @@ fn copy_block(
             // The rename is durable only once the target directory is synced.
             if let Err(e) = fsops::sync_dir(&plan.dst) {
                 return Outcome::Failed(Reason::new(
-                    "io",
+                    FindingCode::Io,
                     format!("fsync {}: {e}", plan.dst.display()),
                 ));
             }
@@ -647,7 +648,7 @@ fn copy_block(
         }
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
-            Outcome::Failed(Reason::new("io", e.to_string()))
+            Outcome::Failed(Reason::new(FindingCode::Io, e.to_string()))
         }
     }
 }

@@ -15,6 +15,7 @@ use super::{
     Action, BlockFile, CopyOptions, CopyPlan, HeadRange, PlannedBlock, Reason, TMP_SUFFIX,
     TargetBlock, block_files, fsops, head,
 };
+use crate::check::FindingCode;
 use crate::error::{Error, Result};
 use crate::layout::{self, DirKind, Layout};
 
@@ -24,7 +25,7 @@ fn overlaps(a: (i64, i64), b: (i64, i64)) -> bool {
 
 /// Formats a ms timestamp for messages: RFC 3339 UTC.
 fn ts(ms: i64) -> String {
-    crate::gofmt::utc_seconds(ms)
+    crate::vocab::time(ms)
 }
 
 /// `dst` resolved through its nearest existing ancestor (it may not exist yet).
@@ -77,7 +78,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
         && (src_layout.wal.is_some() || src_layout.chunks_head.is_some())
     {
         notices.push(Reason::new(
-            "wal_not_copied",
+            FindingCode::WalNotCopied,
             "the source is a data directory: only its blocks are copied; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head (the default of /api/v1/admin/tsdb/snapshot) to include it",
         ));
     }
@@ -97,18 +98,18 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     }
     if src_layout.kind == DirKind::Data && crate::check::dir::is_live(src) {
         notices.push(Reason::new(
-            "source_live",
+            FindingCode::SourceLive,
             "a running Prometheus uses the source (its lock is held, or its files are open): it compacts and deletes blocks while we copy; a block that vanishes is re-planned from the source as it is then (its data is in the block that replaced it)",
         ));
     }
     if opts.skip_verify {
         notices.push(Reason::new(
-            "not_verified",
+            FindingCode::NotVerified,
             "--verify none: the source blocks are not checked before copying (each copied file is still compared with its source); run `promsnap verify` on the source first",
         ));
     } else if opts.check.quick {
         notices.push(Reason::new(
-            "verified_quick",
+            FindingCode::VerifiedQuick,
             "--verify quick: the source blocks' checksums and structure are checked, their samples not decoded",
         ));
     }
@@ -135,7 +136,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
                     .any(|b| b.ulid == u && b.action == Action::Copy)
             {
                 notices.push(Reason::new(
-                    "leftover",
+                    FindingCode::Leftover,
                     format!("{name}: an unfinished copy; it is removed and the block copied again"),
                 ));
                 leftovers.push(t.clone());
@@ -148,7 +149,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     let link = opts.link && same_fs;
     if opts.link && !same_fs {
         notices.push(Reason::new(
-            "link_fallback",
+            FindingCode::LinkFallback,
             "--link: the source and the target are on different filesystems; copying instead",
         ));
     }
@@ -296,7 +297,7 @@ fn select(
         match meta {
             Ok(m) => pb.meta = Some(m),
             Err(e) => pb.refuse(Reason::new(
-                "unreadable",
+                FindingCode::Unreadable,
                 format!("meta.json unreadable: {e}"),
             )),
         }
@@ -305,13 +306,13 @@ fn select(
                 pb.bytes = f.iter().map(|f| f.size).sum();
                 pb.files = f;
             }
-            Err(e) => pb.refuse(Reason::new("unreadable", e.to_string())),
+            Err(e) => pb.refuse(Reason::new(FindingCode::Unreadable, e.to_string())),
         }
         if let Some(m) = &pb.meta
             && m.ulid != ulid
         {
             pb.refuse(Reason::new(
-                "ulid_mismatch",
+                FindingCode::UlidMismatch,
                 format!(
                     "meta.json says ulid {} but the directory is {ulid}; Prometheus keys blocks by meta.json",
                     m.ulid
@@ -345,7 +346,7 @@ fn scan_target(
         let meta = crate::block::read_meta(d).ok();
         if meta.is_none() {
             notices.push(Reason::new(
-                "unreadable",
+                FindingCode::Unreadable,
                 format!(
                     "target block {ulid} has no readable meta.json; hazards against it cannot \
                      be checked"
@@ -368,7 +369,7 @@ fn scan_target(
     });
     if let Some(h) = target_head {
         notices.push(Reason::new(
-            "target_head",
+            FindingCode::TargetHead,
             format!(
                 "the target has a head (wal/, chunks_head/) with samples from {} to {}",
                 ts(h.min_time),
@@ -390,7 +391,7 @@ fn scan_target(
     };
     if let Some(how) = how {
         notices.push(Reason::new(
-            "prometheus_running",
+            FindingCode::PrometheusRunning,
             format!(
                 "a running process {how}, presumably Prometheus: copied blocks appear at its next \
                  block reload (within about a minute), not at once, and the hazards are checked \
@@ -423,19 +424,19 @@ fn against_target(
                 Ok(None) => {
                     b.action = Action::Skip;
                     b.reasons.push(Reason::new(
-                        "identical",
+                        FindingCode::Identical,
                         "already in the target with identical files (names, sizes, bytes)",
                     ));
                 }
                 Ok(Some(diff)) => b.refuse(Reason::new(
-                    "ulid_conflict",
+                    FindingCode::UlidConflict,
                     format!(
                         "the target already has a block {} with different content ({diff}); existing blocks are never overwritten",
                         t.ulid
                     ),
                 )),
                 Err(e) => b.refuse(Reason::new(
-                    "ulid_conflict",
+                    FindingCode::UlidConflict,
                     format!("the target already has a block {}, unreadable: {e}", t.ulid),
                 )),
             }
@@ -443,7 +444,7 @@ fn against_target(
         }
         if m.compaction.deletable {
             b.refuse(Reason::new(
-                "deletable",
+                FindingCode::Deletable,
                 "meta.json marks the block deletable: Prometheus deletes it at its next reload",
             ));
         }
@@ -457,7 +458,7 @@ fn against_target(
             .collect();
         if !parents_in_dst.is_empty() {
             b.refuse(Reason::new(
-                "deletes_dst_blocks",
+                FindingCode::DeletesDstBlocks,
                 format!(
                     "its compaction.parents name target blocks {}: Prometheus would delete them when it loads this block",
                     parents_in_dst.join(", ")
@@ -475,7 +476,7 @@ fn against_target(
             .collect();
         if !killers.is_empty() {
             b.refuse(Reason::new(
-                "deleted_by_dst",
+                FindingCode::DeletedByDst,
                 format!(
                     "target blocks {} name it as a compaction parent: Prometheus would delete it at once",
                     killers.join(", ")
@@ -511,10 +512,11 @@ fn against_target(
                 ts(tm.max_time)
             );
             if opts.allow_overlap {
-                b.warnings.push(Reason::new("overlap_allowed", msg));
+                b.warnings
+                    .push(Reason::new(FindingCode::OverlapAllowed, msg));
             } else {
                 b.refuse(Reason::new(
-                    "overlap",
+                    FindingCode::Overlap,
                     format!("{msg}; pass --allow-overlap to copy it anyway"),
                 ));
             }
@@ -532,10 +534,11 @@ fn against_target(
                 ts(h.max_time)
             );
             if opts.allow_overlap {
-                b.warnings.push(Reason::new("head_overlap_allowed", msg));
+                b.warnings
+                    .push(Reason::new(FindingCode::HeadOverlapAllowed, msg));
             } else {
                 b.refuse(Reason::new(
-                    "head_overlap",
+                    FindingCode::HeadOverlap,
                     format!("{msg}; pass --allow-overlap to copy it anyway"),
                 ));
             }
@@ -561,7 +564,7 @@ fn among_copied(blocks: &mut [PlannedBlock]) {
             let msg = format!(
                 "block {child}, also copied, names it as a compaction parent: Prometheus would delete it at once"
             );
-            blocks[i].refuse(Reason::new("deleted_as_parent", msg));
+            blocks[i].refuse(Reason::new(FindingCode::DeletedAsParent, msg));
         }
     }
     for a in 0..copy_ix.len() {
@@ -575,7 +578,9 @@ fn among_copied(blocks: &mut [PlannedBlock]) {
                     "overlaps {} from the same source: Prometheus will merge them by vertical compaction",
                     blocks[j].ulid
                 );
-                blocks[i].warnings.push(Reason::new("source_overlap", msg));
+                blocks[i]
+                    .warnings
+                    .push(Reason::new(FindingCode::SourceOverlap, msg));
             }
         }
     }

@@ -8,7 +8,8 @@ use super::{
     Action, BlockFile, CopyOptions, DEFAULT_RETENTION_MS, PlannedBlock, Reason, TargetBlock,
     block_files,
 };
-use crate::gofmt::utc_seconds as ts;
+use crate::check::FindingCode;
+use crate::vocab::time as ts;
 
 /// One block as Prometheus' retention sees it.
 #[derive(Debug, Clone, Copy)]
@@ -170,7 +171,7 @@ pub(super) fn retention(
         None if size_set => return,
         None => {
             notices.push(Reason::new(
-                "retention_default",
+                FindingCode::RetentionDefault,
                 "retention checked against Prometheus' default of 15d; pass --retention with the target's --storage.tsdb.retention.time",
             ));
             DEFAULT_RETENTION_MS
@@ -209,7 +210,7 @@ pub(super) fn retention(
                 " (Prometheus 2.52 and later delete a block exactly at the limit; earlier versions keep it)",
             );
         }
-        b.refuse(Reason::new("retention", msg));
+        b.refuse(Reason::new(FindingCode::Retention, msg));
     }
     // Target blocks pushed out by the blocks still copied.
     let (before, _) = retained(&[], target_blocks, &[]);
@@ -227,7 +228,7 @@ pub(super) fn retention(
         };
         let Some(tm) = &t.meta else { continue };
         notices.push(Reason::new(
-            "dst_retention",
+            FindingCode::DstRetention,
             format!(
                 "target block {} (maxTime {}) falls out of the retention of {} once the copied blocks are loaded: Prometheus will delete it",
                 t.ulid,
@@ -266,7 +267,7 @@ pub(super) fn size_retention(
                 Ok(f) => prometheus_block_size(&f),
                 Err(e) => {
                     notices.push(Reason::new(
-                        "unreadable",
+                        FindingCode::Unreadable,
                         format!(
                             "target block {}: its size cannot be read ({e}); size retention counts it as 0 bytes",
                             t.ulid
@@ -296,7 +297,7 @@ pub(super) fn size_retention(
             size(*total),
             size(max_bytes)
         );
-        b.refuse(Reason::new("size_retention", msg));
+        b.refuse(Reason::new(FindingCode::SizeRetention, msg));
     }
     // Target blocks pushed out by the blocks still copied.
     let (before, _) = retained(&[], target_blocks, &target_bytes);
@@ -313,7 +314,7 @@ pub(super) fn size_retention(
             continue;
         };
         notices.push(Reason::new(
-            "dst_size_retention",
+            FindingCode::DstSizeRetention,
             format!(
                 "target block {} ({}) falls beyond the size retention of {} once the copied blocks are loaded: Prometheus will delete it",
                 t.ulid,
@@ -382,7 +383,7 @@ mod tests {
     }
 
     fn codes(b: &PlannedBlock) -> Vec<&'static str> {
-        b.reasons.iter().map(|r| r.code).collect()
+        b.reasons.iter().map(|r| r.code.as_str()).collect()
     }
 
     #[test]

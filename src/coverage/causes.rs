@@ -85,6 +85,7 @@ fn window(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -
         from,
         to,
         to_earliest: None,
+        to_expected: None,
         bound_to: None,
         certainty,
         series: None,

@@ -138,6 +138,10 @@ pub struct CoverageOptions {
     pub scrape_interval: Option<i64>,
     /// What the operator says about loss causes L5–L10.
     pub facts: OperatorFacts,
+    /// The snapshot's head block when the caller knows it from the
+    /// snapshot's contents (`Some(None)`: it has none), instead of the grid
+    /// rule of [`crate::list::head_block_index`] (`None`).
+    pub head_block: Option<Option<String>>,
 }
 
 /// The master WAL part of the report.
@@ -286,7 +290,10 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             "--receiver-rejects {code}: give the HTTP status the receiver answered, 400…599"
         )));
     }
-    let snap = snapshot::analyze(snapshot, opts.block_range)?;
+    let mut snap = snapshot::analyze(snapshot, opts.block_range)?;
+    if let Some(h) = &opts.head_block {
+        snap.set_head_block(h.as_deref());
+    }
     // The slave starts on the snapshot: it cannot be up before it was taken.
     if let (Some(up), Some(t)) = (opts.slave_up, snap.snapshot_time.or(snap.coverage_end))
         && up < t

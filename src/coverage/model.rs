@@ -77,6 +77,10 @@ pub struct LossWindow {
     /// The earliest the window can end, when its end is uncertain (Unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_earliest: Option<i64>,
+    /// The most likely end inside `to_earliest … to`, when the end is a
+    /// range the model can still point into (L2, L3) (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_expected: Option<i64>,
     /// The latest the window could end if the less likely of the queue's
     /// paths is taken (L3: a reshard before the crossing, or none); `to` is
     /// the expected end (Unix ms).
@@ -304,6 +308,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
             from: c,
             to: t_ws,
             to_earliest: None,
+            to_expected: None,
             bound_to: None,
             certainty: Certainty::Expected,
             series: None,
@@ -351,17 +356,34 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
 
     // Past truncations are exact: a level-1 block's ULID time is the head
-    // compaction that wrote it, and `Compact` truncates the WAL right after.
-    for t in inp
+    // compaction that wrote it, and `Compact` truncates the WAL right after
+    // its last head block. Each block replaces the nearest forecast not
+    // already replaced by another block: two blocks seconds apart (a fresh
+    // start late in the block range, or a compaction that fell behind) stay
+    // two entries, never one. Whether they were one `Compact` call (one
+    // truncation) or two is not in their metas: `wal.rs` decides from the
+    // segment numbers where it can.
+    let mut blocks_t: Vec<i64> = inp
         .blocks
         .iter()
         .filter(|b| b.level == 1 && !b.head_block && b.in_order)
         .filter_map(|b| b.created)
-    {
-        if let Some(x) = truncations.iter_mut().find(|x| (**x - t).abs() <= r / 4) {
-            *x = t;
+        .collect();
+    blocks_t.sort_unstable();
+    let mut exact: Vec<bool> = vec![false; truncations.len()];
+    for t in blocks_t {
+        let nearest = truncations
+            .iter()
+            .enumerate()
+            .filter(|(i, x)| !exact[*i] && (**x - t).abs() <= r / 4)
+            .min_by_key(|(_, x)| (**x - t).abs())
+            .map(|(i, _)| i);
+        if let Some(i) = nearest {
+            truncations[i] = t;
+            exact[i] = true;
         } else if t >= truncs_from - r {
             truncations.push(t);
+            exact.push(true);
         }
     }
     truncations.sort_unstable();
@@ -397,10 +419,30 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // Deadline: exact on the real WAL if we have it, closed forms otherwise.
     let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
     let mut watcher_segment = None;
+    let mut undecided = false;
     let deadline = match &inp.wal {
         Some(wal) => {
-            let sim =
-                simulate_overtake(wal, position, &truncations, r, inp.scrape_interval + SECOND);
+            // A master started fresh writes segment 00000000 first and
+            // truncates no earlier than 1.5 R after its first sample: a
+            // reader stalled before that (and no restart) is in segment 0.
+            let reader_segment = inp
+                .first_sample
+                .filter(|&m0| {
+                    inp.facts.master_restarts.is_empty()
+                        && position >= m0
+                        && position < m0 + r + r / 2
+                        && m0 - m0.div_euclid(r) * r > r / 10
+                })
+                .map(|_| 0);
+            let sim = simulate_overtake(
+                wal,
+                position,
+                &truncations,
+                r,
+                inp.scrape_interval + SECOND,
+                reader_segment,
+            );
+            undecided = sim.undecided;
             assumptions.extend(sim.assumptions.iter().cloned());
             watcher_segment = sim.watcher_segment.map(|w| (w, sim.watcher_segment_end));
             let d = sim.overtaken_at.unwrap_or(i64::MAX);
@@ -461,8 +503,9 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                 from,
                 to,
                 to_earliest: Some(to_earliest),
+                to_expected: None,
                 bound_to: None,
-                certainty: if inp.wal.is_some() {
+                certainty: if inp.wal.is_some() && !undecided {
                     Certainty::Expected
                 } else {
                     Certainty::Risk
@@ -503,6 +546,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                     from: cr.start.max(c),
                     to: cr.expected_end,
                     to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
+                    to_expected: (cr.earliest_end < cr.expected_end).then_some(cr.point_end),
                     bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
                     certainty: Certainty::Expected,
                     series: cr.series,
@@ -540,6 +584,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                     from: c,
                     to: c - 1 + extent,
                     to_earliest: None,
+                    to_expected: None,
                     bound_to: None,
                     certainty: Certainty::Bound,
                     series: None,
@@ -570,6 +615,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
                     from: c - w,
                     to: c - 1,
                     to_earliest: None,
+                    to_expected: None,
                     bound_to: None,
                     certainty: Certainty::Bound,
                     series: None,

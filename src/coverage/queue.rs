@@ -34,16 +34,45 @@
 //! * **The crossing batch (L3).** With PRW 1.0 the slave refuses a request
 //!   whole (400) when one sample is older than `C_snap`. The batch that
 //!   crosses `C_snap` loses its newer samples too.
+//!   * When the reader stalled past `C_snap` (few series, long interval:
+//!     the buffer holds more than the time to `C_snap`), the crossing batch
+//!     is already in the shard's channel and goes out right after the first
+//!     successful send: no reshard tick can come first.
 //!   * No reshard before the crossing (the reader is back and through the
 //!     backlog older than `C_snap` before the first tick after the first
 //!     successful send): `min_shards` shards, each batch holding B samples
 //!     of S/shards series per scrape: the loss is at most
 //!     ⌈(B − 1)·shards / S⌉ scrapes after `C_snap`.
-//!   * A reshard tick between the first successful send and the crossing:
-//!     the new shards each hold a few series, their batches fill slowly, and
-//!     the crossing batches are flushed by the deadline timer once the
-//!     reader has caught up with the live WAL: the loss runs to about the
-//!     reader's wake-up after the tick plus `batch_send_deadline`.
+//!   * A reshard tick between the first successful send and the crossing
+//!     (`reshardLoop`: the old shards are stopped — their partial batches
+//!     flushed — and N new ones started empty): the new shards' batches
+//!     start at the reader's position *at the tick* (`p`, still before
+//!     `C_snap`), not at `C_snap`. A sample goes to shard `ref mod N`
+//!     (`shards.enqueue`) and head series refs are consecutive, so a shard
+//!     holds ⌊S/N⌋ or ⌈S/N⌉ series and cuts a batch every B of their
+//!     samples: every B/s scrapes from `p`. Its crossing batch is lost
+//!     whole and ends when it is full, or when the shard's
+//!     `batch_send_deadline` timer (started with the shard, reset at each
+//!     send, `runShard`) fires first — with what the reader has read by
+//!     then. N comes from `calculateDesiredShards` at the tick: the whole
+//!     outage is the duration of the first send (`sendSamples` counts it
+//!     whether the send succeeded or was refused), the samples sent in the
+//!     tick are the buffer plus what the reader sent before the tick,
+//!     `dataInRate` is the master's ingestion rate (S per interval), the
+//!     delay is the newest sample appended minus the newest sent: N =
+//!     ⌈outage / sent · S/i · (1 + 0.05 · delay)⌉ within `min_shards` …
+//!     `max_shards`. The rates are moving averages no file records, so N is
+//!     taken within the reshard tolerance (±30 %), and the reader's speed
+//!     through the backlog ([`READ_RATE`], a machine property) within its
+//!     range: the end is the range over both, the expected end the point at
+//!     N and [`READ_RATE`] (`to_expected`).
+//!
+//! The slave itself refuses more than `C_snap`'s past: its head accepts no
+//! sample older than its newest sample minus half its block range
+//! (`appendableMinValidTime` in tsdb/head.go). A shard lagging that far
+//! behind the others after a reshard loses its batch whole; which shard
+//! lags depends on send timing no file records, so no window predicts it
+//! (one out-of-sample run, `s5k-2m-up90`, shows it: 116 series, 6 s).
 
 use serde::Serialize;
 
@@ -64,6 +93,13 @@ pub const ATTEMPT_DRIFT: i64 = 2;
 /// Assumed time per request the slave answers 400 on loopback, for the
 /// drain of the backlog older than `C_snap` (a few ms each).
 pub const REQUEST_TIME: i64 = 5;
+/// Samples per second the WAL reader forwards to many shards once the
+/// slave answers (decoding and enqueueing, not sending, is the limit):
+/// measured on loopback on the loaded 2-core machine of the recorded runs
+/// from the slave's 400 answers (≈ 50 000 samples in 1.9 s).
+pub const READ_RATE: f64 = 25_000.0;
+/// The slow end of [`READ_RATE`] for the latest end of a crossing.
+pub const READ_RATE_SLOW: f64 = 10_000.0;
 
 /// `queue_config` as the operator gives it; absent fields take the
 /// defaults of the master's version (v2.42 when unknown).
@@ -247,6 +283,8 @@ pub struct Crossing {
     pub expected_end: i64,
     /// Earliest end of the expected case.
     pub earliest_end: i64,
+    /// The most likely end inside `earliest_end … expected_end`.
+    pub point_end: i64,
     /// Latest end whichever case happens.
     pub bound_end: i64,
     /// The end if the queue takes the other path (resharded or not).
@@ -279,7 +317,17 @@ pub fn crossing(
     // The backlog older than C still to send after the wake-up.
     let pre = ((c - st.position).max(0) / i) as u64 * s;
     let drain = (pre / b) as i64 * REQUEST_TIME;
-    let cross = wake + drain;
+    // When the batch holding C is sent: if the reader stalled past C, that
+    // batch is already in the shard's channel and goes out right after the
+    // first successful send (the shard drains its channel on its own, the
+    // reader is not needed); otherwise once the reader woke and read the
+    // backlog older than C.
+    let buffered_batches = (st.buffered / b) as i64 + 1;
+    let cross = if st.position >= c {
+        r + buffered_batches * REQUEST_TIME
+    } else {
+        wake + drain
+    };
     let tick = next_tick(t_ws, r);
     // Phase uncertainty: the first sample's time, the queue's start.
     let eps = if scrape_phase_known { 300 } else { i / 2 + 300 };
@@ -314,21 +362,92 @@ pub fn crossing(
         c - 1 + i
     };
     let short_end = first_after_c + (short_scrapes - 1) * i;
-    // Long case: shards from the desired-shards formula at the tick.
-    let outage = (r - st.first_send).max(1) as f64 / 1000.0;
-    let sent = (st.buffered.max(1)) as f64;
-    let in_rate = s as f64 / (i as f64 / 1000.0);
-    let delay = ((tick - st.position) as f64 / 1000.0).max(0.0);
-    let desired = (outage / sent * in_rate * (1.0 + 0.05 * delay)).ceil();
-    let n = if desired.is_finite() {
-        (desired as u64).clamp(q.min_shards, q.max_shards)
+    // Long case: the reader's position at the tick (asleep until `wake`,
+    // then through the backlog at one request of B samples per REQUEST_TIME).
+    let p = if tick <= wake {
+        st.position
     } else {
-        q.max_shards
+        let scrapes = ((tick - wake) / REQUEST_TIME) as u64 * b / s;
+        (st.position + scrapes as i64 * i).min(st.position.max(c - 1))
     };
-    let wake2 = next_wake(q, st.position + READ_PERIOD, tick.max(r));
-    let flush = wake2 + q.batch_send_deadline;
+    // Shards from the desired-shards formula at the tick: the whole outage
+    // counts as the duration of the first send; the samples sent in the
+    // tick are the buffer plus what the reader sent before the tick; the
+    // delay is the newest sample appended (≈ the tick) minus the newest sent.
+    let outage = (r - st.first_send).max(1) as f64 / 1000.0;
+    let sent = (st.buffered + (p - st.position).max(0) as u64 / i as u64 * s).max(1) as f64;
+    let in_rate = s as f64 / (i as f64 / 1000.0);
+    let delay = ((tick - p) as f64 / 1000.0).max(0.0);
+    let desired = (outage / sent * in_rate * (1.0 + 0.05 * delay)).ceil();
+    let clamp = |x: f64| {
+        if x.is_finite() {
+            (x.max(0.0) as u64).clamp(q.min_shards, q.max_shards)
+        } else {
+            q.max_shards
+        }
+    };
+    let n = clamp(desired);
+    // Within the reshard tolerance (30 %) the decision is the same; the
+    // rates are moving averages no file records: the shard count is known
+    // to that fraction.
+    let (n_lo, n_hi) = (
+        clamp((desired * 0.7).floor()),
+        clamp((desired * 1.3).ceil()),
+    );
+    // After the reshard the new shards start empty at the reader's position
+    // `p` (the old ones flushed at their stop); series go to shard
+    // `ref mod N` (refs are consecutive), so a shard holds ⌊S/N⌋ or ⌈S/N⌉
+    // series and cuts a batch every B of their samples. A shard's crossing
+    // batch is lost whole: it ends when it is full, or when its
+    // `batch_send_deadline` timer (started with the shard, reset at each
+    // send) fires first, with what the reader has read by then.
+    let end_for = |nsh: u64, rate: f64| -> i64 {
+        let nsh = nsh.max(1);
+        // Sample time the reader has reached at wall time t ≥ tick, and the
+        // wall time it reaches sample time x.
+        let pos_at = |t: i64| -> i64 {
+            let adv = ((t - tick).max(0) as f64 / 1000.0 * rate / s as f64) as i64 * i;
+            (p + adv).min(t)
+        };
+        let reach = |x: i64| -> i64 {
+            let lag = ((x - p).max(0) / i) as f64 * s as f64 / rate * 1000.0;
+            (tick + lag as i64).max(x)
+        };
+        let k_c = (c - p + i - 1).div_euclid(i).max(0);
+        let mut worst = c - 1;
+        for per in [s / nsh, s.div_ceil(nsh)] {
+            let f = b as f64 / per.max(1) as f64;
+            let j = (k_c as f64 / f).floor();
+            let last_k = ((j + 1.0) * f).ceil() as i64 - 1;
+            let t_end = p + last_k * i;
+            let opened = if j < 1.0 {
+                tick
+            } else {
+                reach(p + (((j * f).ceil() as i64) - 1) * i)
+            };
+            let tf = opened + q.batch_send_deadline;
+            let end = if reach(t_end) <= tf {
+                t_end
+            } else {
+                let x = pos_at(tf);
+                p + (x - p).div_euclid(i) * i
+            };
+            worst = worst.max(end);
+        }
+        worst
+    };
+    let long_end = end_for(n, READ_RATE).max(c - 1 + i);
+    let (mut long_lo, mut long_hi) = (long_end, long_end);
+    for nsh in [n_lo, n, n_hi] {
+        for rate in [1e12, READ_RATE, READ_RATE_SLOW] {
+            let e = end_for(nsh, rate);
+            long_lo = long_lo.min(e);
+            long_hi = long_hi.max(e);
+        }
+    }
+    let long_lo = long_lo.max(c - 1 + i).min(long_end);
     let fill = |shards: u64| ((b - 1) * shards).div_ceil(s).max(1) as i64 * i;
-    let long_end = (c - 1 + fill(n)).min(flush).max(short_end);
+    let flush = next_wake(q, st.position + READ_PERIOD, tick.max(r)) + q.batch_send_deadline;
     let long_bound = (c - 1 + fill(q.max_shards))
         .min(
             next_wake(
@@ -337,16 +456,9 @@ pub fn crossing(
                 next_tick(t_ws, cross + eps).max(r),
             ) + q.batch_send_deadline,
         )
-        .max(long_end);
-    // Resharded: the shard count Prometheus picks comes from rates it
-    // measures itself (moving averages no file records), so the crossing
-    // batches may hold anything from what `n` shards fill to everything up to
-    // their flush; the end is that range, never a point inside it.
+        .max(long_hi);
     let (expected_end, earliest_end) = if resharded {
-        (
-            long_bound,
-            (c - 1 + fill(n).min(fill(q.min_shards).max(i))).min(long_end),
-        )
+        (long_hi, long_lo)
     } else if exact {
         (short_end, short_end)
     } else {
@@ -356,11 +468,16 @@ pub fn crossing(
         format!(
             "the first send after the slave is up is expected at {} (the blocked send's retries), the reader wakes at {} \
              and the queue's reshard tick at {} comes before the backlog older than C_snap is through: the queue \
-             reshards to about {n} shards, whose crossing batches are flushed by the {} deadline after the reader \
-             caught up (about {})",
+             reshards to about {n} shards ({n_lo}–{n_hi}), which start empty at the reader's position then (the sample \
+             of {}); each holds {}–{} series and cuts a batch every {} of their samples, and its batch holding C_snap \
+             is lost whole: it ends when full, or when the shard's {} deadline fires first (the latest by about {})",
             fmt_time(r),
             fmt_time(wake),
             fmt_time(tick),
+            fmt_time(p),
+            s / n.max(1),
+            s.div_ceil(n.max(1)),
+            b,
             fmt_dur(q.batch_send_deadline),
             fmt_time(flush)
         )
@@ -380,8 +497,10 @@ pub fn crossing(
         )
     };
     Crossing {
-        start: if resharded {
+        start: if resharded && !scrape_phase_known {
             c
+        } else if resharded {
+            st.first_sample + (c - st.first_sample + i - 1).div_euclid(i) * i
         } else {
             first_after_c.min(c.max(short_end))
         },
@@ -389,6 +508,11 @@ pub fn crossing(
         shards: if resharded { n } else { q.min_shards },
         expected_end,
         earliest_end: earliest_end.min(expected_end),
+        point_end: if resharded {
+            long_end.clamp(earliest_end.min(expected_end), expected_end)
+        } else {
+            expected_end
+        },
         bound_end: long_bound.max(expected_end),
         other_end: if resharded { short_end } else { long_bound },
         series: if resharded { None } else { short_series },
@@ -440,5 +564,41 @@ mod tests {
         assert_eq!(st.first_send, 6_500 + READ_PERIOD);
         assert_eq!(st.buffered, 3_499);
         assert_eq!(st.position, 5_500 + 7_000);
+    }
+}
+
+#[cfg(test)]
+mod reshard_tests {
+    use super::*;
+
+    /// `ci-skiphead`'s shape: 505 series at 1 s, the reader stalled early,
+    /// the slave up long after `C_snap`, the reshard tick before the reader
+    /// wakes. The crossing batches start at the reader's stall position, so
+    /// the expected end is one batch of the least-loaded shard after it, not
+    /// a batch after `C_snap`.
+    #[test]
+    fn reshard_batches_start_at_the_reader() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 5_000, 505, 1_000);
+        // C_snap = the newest sample in the snapshot + 1 ms.
+        let c = st.position + 20_001;
+        let up = c + 78_000;
+        // Queue start phase so that the tick after the first send comes
+        // before the reader's wake-up.
+        let cr = (0..10_000)
+            .step_by(250)
+            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true))
+            .find(|cr| cr.resharded)
+            .expect("a resharded case");
+        assert!(cr.shards >= 2);
+        let per = 505 / cr.shards;
+        let batch_end = st.position + 500_u64.div_ceil(per) as i64 * 1_000 - 1_000;
+        assert!(
+            (cr.point_end - batch_end).abs() <= 1_000,
+            "{cr:?} vs a batch of {per} series from the reader: {batch_end}"
+        );
+        assert!(cr.earliest_end <= cr.point_end && cr.point_end <= cr.expected_end);
+        // Starts at the first scrape after C_snap, not at C_snap.
+        assert!(cr.start > c && cr.start <= c + 1_000, "{cr:?}");
     }
 }

@@ -120,6 +120,40 @@ pub struct SnapshotInfo {
     pub findings: Vec<Finding>,
 }
 
+impl SnapshotInfo {
+    /// Takes block `head` (or none) as the snapshot's head block instead of
+    /// the one the grid rule found: for a caller who knows it from the
+    /// snapshot's contents (a backfilled block also ends off the grid).
+    pub fn set_head_block(&mut self, head: Option<&str>) {
+        for b in &mut self.blocks {
+            b.head_block = Some(b.ulid.as_str()) == head;
+        }
+        self.head_block = self.blocks.iter().find(|b| b.head_block).cloned();
+        self.head_included = self.head_block.is_some();
+        self.head_min = self
+            .head_block
+            .as_ref()
+            .map(|h| h.min_time)
+            .or(self.coverage_end);
+        if self.kind != DirKind::Snapshot {
+            self.snapshot_time = self.head_block.as_ref().and_then(|h| h.created);
+            self.snapshot_time_source = if self.snapshot_time.is_some() {
+                Source::Inferred
+            } else {
+                Source::Unknown
+            };
+        }
+        const NO_HEAD: &str = "no head block: ";
+        self.findings.retain(|f| !f.message.starts_with(NO_HEAD));
+        if self.kind == DirKind::Snapshot && self.head_block.is_none() && !self.blocks.is_empty() {
+            self.findings.push(Finding::warning(format!(
+                "{NO_HEAD}the snapshot was taken with skip_head=true (or the head was empty); it ends at the last \
+                 block boundary and the head's 0.5R–1.5R of data is not in it"
+            )));
+        }
+    }
+}
+
 /// Reads a snapshot (or data, or block) directory. Never fails on bad
 /// blocks: they become findings.
 pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<SnapshotInfo> {

@@ -99,6 +99,9 @@ pub struct Overtake {
     pub watcher_segment: Option<u32>,
     /// Time of the last sample of the watcher's segment (ms), if known.
     pub watcher_segment_end: Option<i64>,
+    /// True when the files cannot decide whether the reader was overtaken
+    /// and it is taken as overtaken (never understating): an L2 risk.
+    pub undecided: bool,
     /// Plain words.
     pub why: String,
     /// What was estimated.
@@ -115,12 +118,17 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
 ///
 /// `tol`: how far from a truncation a segment's first sample may be and
 /// still have been started by it (one scrape interval and a second).
+///
+/// `reader_segment`: the reader's segment number when the caller knows it
+/// (a master started fresh with segment `00000000` and a position before
+/// its first possible truncation: segment 0).
 pub fn simulate_overtake(
     wal: &WalView,
     t_b: i64,
     truncations: &[i64],
     r: i64,
     tol: i64,
+    reader_segment: Option<u32>,
 ) -> Overtake {
     let mut out = Overtake::default();
     let segs: Vec<&SegmentRange> = wal.segments.iter().collect();
@@ -165,9 +173,54 @@ pub fn simulate_overtake(
         let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
         let n = first.saturating_sub(1);
         let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
+        // The truncations after the position that may have started the
+        // oldest live segment (within `slack` of its first sample), and
+        // those clearly before it (each started a deleted segment after the
+        // reader's). Two candidates seconds apart (two level-1 blocks) are
+        // one truncation when one `Compact` call wrote both, two when two
+        // calls did; the times cannot tell, the segment numbers can: with
+        // the reader's segment known, the reader is overtaken exactly when
+        // a segment lies between it and the oldest live one.
+        let slack = tol.max(r / 4);
+        let at_oldest = truncations
+            .iter()
+            .filter(|&&t| t > t_b && (t - oldest).abs() <= slack)
+            .count();
+        let before_oldest = truncations.iter().any(|&t| t > t_b && t < oldest - slack);
+        let decided = match reader_segment {
+            Some(rw) if rw < first => Some(rw + 1 == first),
+            _ if before_oldest => Some(false),
+            _ if at_oldest == 1 => Some(true),
+            _ if at_oldest == 0 => Some(false),
+            _ => None,
+        };
         if low_volume && let Some(t1) = next_trunc {
             out.watcher_segment_end = Some(t1 - 1);
-            if (t1 - oldest).abs() <= tol.max(r / 4) {
+            if let (Some(rw), true) = (reader_segment, at_oldest > 1 && !before_oldest) {
+                out.assumptions.push(format!(
+                    "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
+                     live segment's start {} (level-1 blocks written seconds apart); the segment numbers decide: the \
+                     master started fresh (segment 00000000) and the reader stalled before its first truncation, in \
+                     segment {rw:08}, and the oldest live segment is {first:08}",
+                    fmt_time(t_b),
+                    slack / 1000,
+                    fmt_time(oldest)
+                ));
+            }
+            if decided.is_none() {
+                out.undecided = true;
+                out.assumptions.push(format!(
+                    "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
+                     live segment's start {} (level-1 blocks written seconds apart): one `Compact` call (one \
+                     truncation: the reader's segment is the last deleted one, its successor live) or several (a \
+                     segment between them deleted: overtaken); the files cannot tell, and the reader is taken as \
+                     overtaken (never understating the loss: an L2 risk)",
+                    fmt_time(t_b),
+                    slack / 1000,
+                    fmt_time(oldest)
+                ));
+            }
+            if decided == Some(true) {
                 // The segment after the reader's is the oldest live one:
                 // the reader sits in the last deleted segment, open.
                 w = n;
@@ -434,7 +487,7 @@ mod tests {
         };
         // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
         let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
-        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000);
+        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
         assert_eq!(o.watcher_segment, Some(0));
         // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
         // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
@@ -472,6 +525,52 @@ mod tests {
         assert!(restart_hints(&full, M, 0, 1_000).is_empty());
     }
 
+    /// Two truncations 3 s apart (a master started 52 s past a block
+    /// boundary: its first block holds 2.5 s, the second comes at the
+    /// boundary + 1.5 R), as in the recorded `ci-overtaken-p52`: the reader
+    /// stalled in segment 0, segment 1 lasted 3 s, and the checkpoint of
+    /// segments 0..1 deletes it: overtaken, though the first truncation after
+    /// the position lies within R/4 of the oldest live segment's start.
+    #[test]
+    fn two_truncations_seconds_apart_overtake_the_reader_in_segment_0() {
+        let a = 1_000 * M;
+        let (t1, t2) = (a + 148_500, a + 151_500);
+        let mut wal = WalView {
+            dir: PathBuf::new(),
+            observed_at: t2 + 2 * M + 3_000,
+            observed_at_source: String::new(),
+            segments: vec![
+                seg(2, t2 + 100, t2 + M),
+                seg(3, t2 + M + 100, t2 + 2 * M),
+                seg(4, t2 + 2 * M + 100, t2 + 2 * M + 3_000),
+            ],
+            checkpoint: None,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            findings: vec![],
+        };
+        wal.checkpoint = Some(SegmentRange {
+            name: "checkpoint.00000001".into(),
+            index: 1,
+            kind: SegmentKind::Checkpoint,
+            ..seg(1, t1, t2)
+        });
+        let tr = [t1, t2, t2 + M, t2 + 2 * M, t2 + 3 * M];
+        let pos = a + 59_500;
+        // The segment numbers decide: segment 0, and segment 1 is gone.
+        let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(0));
+        assert!(o.already && !o.undecided, "{o:?}");
+        assert_eq!(o.overtaken_at, Some(t2 + 2 * M));
+        // Without them the times cannot tell one Compact call from two:
+        // taken as overtaken, and said to be undecided.
+        let o = simulate_overtake(&wal, pos, &tr, M, 2_000, None);
+        assert!(o.already && o.undecided, "{o:?}");
+        // One truncation (one Compact call wrote both blocks): the reader's
+        // segment is the last deleted one, its successor live.
+        let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(1));
+        assert!(!o.already && o.overtaken_at.is_none(), "{o:?}");
+        assert_eq!(o.watcher_segment, Some(1));
+    }
+
     #[test]
     fn already_overtaken_when_position_far_before_live_segments() {
         let t0 = 1_000 * M;
@@ -488,7 +587,14 @@ mod tests {
             segment_size: DEFAULT_SEGMENT_SIZE,
             findings: vec![],
         };
-        let o = simulate_overtake(&wal, t0 + 5_000, &[t0 + 270_000, t0 + 330_000], M, 2_000);
+        let o = simulate_overtake(
+            &wal,
+            t0 + 5_000,
+            &[t0 + 270_000, t0 + 330_000],
+            M,
+            2_000,
+            None,
+        );
         assert!(o.already);
         assert_eq!(o.overtaken_at, Some(t0 + 270_000));
         // In the last deleted segment: survives the next truncation.
@@ -496,7 +602,7 @@ mod tests {
         // at the one after its position (150 s), where the oldest live one
         // begins.
         let tr = [t0 + 150_000, t0 + 210_000, t0 + 270_000, t0 + 330_000];
-        let o = simulate_overtake(&wal, t0 + 100_000, &tr, M, 2_000);
+        let o = simulate_overtake(&wal, t0 + 100_000, &tr, M, 2_000, None);
         assert!(!o.already);
         assert_eq!(o.watcher_segment, Some(1));
     }

@@ -161,6 +161,50 @@ pub enum DecodeError {
         /// What was there.
         found: String,
     },
+    /// WAL: a non-zero byte where the page padding must be zero.
+    #[error(
+        "invalid WAL fragment at offset {offset}: expected zero padding up to the page boundary, found byte {found:#04x}"
+    )]
+    WalPadding {
+        /// Offset of the non-zero byte.
+        offset: u64,
+        /// The byte.
+        found: u8,
+    },
+    /// WAL: a `middle` or `last` fragment while no record is open.
+    #[error(
+        "invalid WAL fragment at offset {offset}: expected a full or first fragment (no record is open), found a {found} fragment"
+    )]
+    WalNoRecordOpen {
+        /// Offset of the fragment.
+        offset: u64,
+        /// Its type name (`middle`, `last`).
+        found: &'static str,
+    },
+    /// WAL: a `full` or `first` fragment while a record is still open.
+    #[error(
+        "invalid WAL fragment at offset {offset}: expected a middle or last fragment (the record at offset {open} is open), found a {found} fragment"
+    )]
+    WalRecordOpen {
+        /// Offset of the fragment.
+        offset: u64,
+        /// Offset of the open record's first fragment.
+        open: u64,
+        /// Its type name (`full`, `first`).
+        found: &'static str,
+    },
+    /// WAL: a record that does not decompress.
+    #[error(
+        "invalid WAL fragment at offset {offset}: expected a valid {compression} record, found {cause}"
+    )]
+    WalDecompress {
+        /// Offset of the record's first fragment.
+        offset: u64,
+        /// `snappy` or `zstd`.
+        compression: &'static str,
+        /// The decompressor's complaint.
+        cause: String,
+    },
     /// A chunk or record encoding this reader cannot decode.
     #[error("unsupported encoding {encoding} at offset {offset}")]
     UnsupportedEncoding {
@@ -182,6 +226,10 @@ impl DecodeError {
             | DecodeError::Varint { offset }
             | DecodeError::OutOfBounds { offset, .. }
             | DecodeError::Invalid { offset, .. }
+            | DecodeError::WalPadding { offset, .. }
+            | DecodeError::WalNoRecordOpen { offset, .. }
+            | DecodeError::WalRecordOpen { offset, .. }
+            | DecodeError::WalDecompress { offset, .. }
             | DecodeError::UnsupportedEncoding { offset, .. } => *offset,
         }
     }
@@ -210,7 +258,11 @@ impl DecodeError {
             DecodeError::Checksum { .. } => "checksum_mismatch",
             DecodeError::Varint { .. } => "bad_varint",
             DecodeError::OutOfBounds { .. } => "out_of_bounds",
-            DecodeError::Invalid { .. } => "invalid_structure",
+            DecodeError::Invalid { .. }
+            | DecodeError::WalPadding { .. }
+            | DecodeError::WalNoRecordOpen { .. }
+            | DecodeError::WalRecordOpen { .. }
+            | DecodeError::WalDecompress { .. } => "invalid_structure",
             DecodeError::UnsupportedEncoding { .. } => "unsupported_encoding",
         }
     }

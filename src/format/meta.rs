@@ -95,7 +95,12 @@ impl BlockMeta {
         let meta: BlockMeta = serde_json::from_slice(bytes).map_err(|e| {
             // serde_json reports line/column; turn it into a byte offset.
             let offset = line_col_offset(bytes, e.line(), e.column());
-            DecodeError::invalid(Section::Meta, offset, "valid meta.json", e.to_string())
+            DecodeError::invalid(
+                Section::Meta,
+                offset,
+                "a JSON object with ulid, minTime, maxTime and version",
+                describe_bad_json(bytes, &e),
+            )
         })?;
         if meta.version != 1 && meta.version != 2 {
             return Err(DecodeError::BadVersion {
@@ -116,6 +121,25 @@ impl BlockMeta {
             && self.compaction.sources.first() == Some(&self.ulid)
             && block_range > 0
             && self.max_time.rem_euclid(block_range) != 0
+    }
+}
+
+/// What a meta.json that does not parse holds, in words: an empty file,
+/// bytes that are not JSON at all (with the first few, in hex), or JSON
+/// with serde's complaint.
+fn describe_bad_json(bytes: &[u8], e: &serde_json::Error) -> String {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    match start.and_then(|i| bytes.get(i)) {
+        None => format!("{} (an empty or blank file)", e),
+        Some(b'{' | b'[' | b'"') => e.to_string(),
+        Some(_) => {
+            let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            format!(
+                "{} bytes that are not JSON (the file starts {}…)",
+                bytes.len(),
+                head.join(" ")
+            )
+        }
     }
 }
 
@@ -162,6 +186,20 @@ pub fn ulid_time(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn garbage_meta_is_described_as_not_json() {
+        let garbage: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 + 0x81) as u8).collect();
+        let msg = BlockMeta::parse(&garbage).unwrap_err().to_string();
+        assert!(msg.contains("1000000 bytes that are not JSON"), "{msg}");
+        assert!(msg.contains("the file starts 81 88 8f"), "{msg}");
+        assert!(!msg.contains("expected value"), "{msg}");
+        let msg = BlockMeta::parse(b"").unwrap_err().to_string();
+        assert!(msg.contains("an empty or blank file"), "{msg}");
+        // JSON that is not a meta.json keeps serde's words.
+        let msg = BlockMeta::parse(br#"{"ulid": 3}"#).unwrap_err().to_string();
+        assert!(msg.contains("invalid type"), "{msg}");
+    }
 
     #[test]
     fn parses_level1_and_tolerates_unknown_keys() {

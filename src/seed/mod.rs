@@ -57,6 +57,7 @@
 //! # Ok::<(), promsnap::seed::SeedError>(())
 //! ```
 
+mod head;
 pub mod http;
 
 use std::path::{Component, Path, PathBuf};
@@ -720,6 +721,9 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         block_range,
         master: Some(data_dir.clone()),
         observed_at: Some(now_ms()),
+        // The head block from the snapshot's contents, not the grid (a
+        // backfilled block ends off the grid too).
+        head_block: head::head_block_by_contents(&path, &data_dir),
         ..CoverageOptions::default()
     };
     let cov = coverage::coverage(&path, &copts)?;

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::check::FindingCode;
 use crate::format::head_chunks;
 use crate::format::record::{self, RecordType};
 use crate::format::wal::segment::{self as names, CheckpointName};
@@ -32,22 +33,12 @@ use crate::format::wal::{Compression, FragmentStats, RecordReader, WalError};
 /// At most this many record-payload errors are kept per segment (all are counted).
 pub const MAX_RECORD_ERRORS: usize = 10;
 
-/// An I/O failure on a path that [`inspect`] cannot do without.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {cause}", .path.display())]
-pub struct Error {
-    /// The path.
-    pub path: PathBuf,
-    /// What went wrong (in the message, so not also a `source()`: printed
-    /// once).
-    pub cause: io::Error,
-}
+/// The error of this layer is the crate's: an I/O failure on a path that
+/// [`inspect`] cannot do without is [`Error::Io`].
+pub use crate::error::Error;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
-    move |cause| Error {
-        path: path.to_path_buf(),
-        cause,
-    }
+    move |cause| Error::io(path, cause)
 }
 
 /// What a problem is, and where.
@@ -55,8 +46,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 pub struct Problem {
     /// Offset in the file (for record errors: the record's first fragment).
     pub offset: u64,
-    /// Stable code (`checksum_mismatch`, `invalid_structure`, `truncated`, ...).
-    pub code: String,
+    /// Stable code: a `wal_*` code for a segment, the decode error's kind
+    /// (`checksum_mismatch`, `invalid_structure`, `truncated`, ...) for a head chunk file.
+    pub code: FindingCode,
     /// Human-readable message.
     pub message: String,
 }
@@ -125,11 +117,17 @@ pub struct RecordCounts {
     /// Records whose payload did not decode (the framing was fine).
     pub malformed_records: u64,
     /// Float samples whose series ref has no Series record before them (in
-    /// the replayed checkpoint and segments): Prometheus drops them on
-    /// replay ("Unknown series references"). Meaningful in the totals and
-    /// in replayed segments; a segment before the checkpoint is scanned on
-    /// its own.
+    /// the replayed checkpoint and segments). Prometheus 2.42's replay
+    /// (`Head.loadWAL`) skips them: they are in no query, no block, no
+    /// metric; one warn-level log line "Unknown series references" counts
+    /// them (with exemplars, histograms and metadata). They are not in
+    /// `float_samples` nor in the time range. Segments that replay does not
+    /// read (before the checkpoint) are scanned on their own and count none.
     pub unknown_series_samples: u64,
+    /// Histogram samples (integer and float) with no Series record before
+    /// them: dropped on replay as [`Self::unknown_series_samples`]; not in
+    /// `histogram_samples`, `float_histogram_samples` nor the time range.
+    pub unknown_series_histograms: u64,
     /// Sample time range (floats and histograms).
     #[serde(flatten)]
     pub time: TimeRange,
@@ -147,6 +145,7 @@ impl RecordCounts {
         self.series_created += o.series_created;
         self.float_samples += o.float_samples;
         self.unknown_series_samples += o.unknown_series_samples;
+        self.unknown_series_histograms += o.unknown_series_histograms;
         self.histogram_samples += o.histogram_samples;
         self.float_histogram_samples += o.float_histogram_samples;
         self.exemplars += o.exemplars;
@@ -429,7 +428,9 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
         .next_back();
 
     let mut replay_series = HashSet::new();
-    let mut scratch = HashSet::new();
+    // Segments replay does not read are scanned on their own: no sample of
+    // theirs is called unknown.
+    let mut scratch = HashSet::from([ALL_SERIES_KNOWN]);
     let mut totals = RecordCounts::default();
     let mut checkpoints = Vec::new();
     for (c, path) in cp_paths {
@@ -446,6 +447,7 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
             segs.push(inspect_segment_file(i, &p, set));
         }
         scratch.clear();
+        scratch.insert(ALL_SERIES_KNOWN);
         let mut cp_totals = RecordCounts::default();
         for s in &segs {
             cp_totals.merge(&s.scan.counts);
@@ -480,6 +482,7 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
         };
         let s = inspect_segment_file(i, &p, set);
         scratch.clear();
+        scratch.insert(ALL_SERIES_KNOWN);
         if replayed {
             totals.merge(&s.scan.counts);
         }
@@ -541,7 +544,7 @@ pub fn scan_head_chunk_file(bytes: &[u8]) -> HeadChunkFileReport {
     };
     let problem = |e: crate::format::DecodeError| Problem {
         offset: e.offset(),
-        code: e.code().to_string(),
+        code: FindingCode::of_decode(&e),
         message: e.to_string(),
     };
     let mut it = match head_chunks::chunks(bytes) {

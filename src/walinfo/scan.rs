@@ -70,7 +70,9 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
     use crate::format::wal::{FragmentReader, FragmentType, PAGE_SIZE};
     let page = PAGE_SIZE as u64;
     let mut after = AfterDamage::default();
-    let mut scratch = HashSet::new();
+    // What the damage costs: every sample after it, whether or not its
+    // Series record was read.
+    let mut scratch = HashSet::from([ALL_SERIES_KNOWN]);
     let mut p = (damage / page + 1) * page;
     while p < bytes.len() as u64 {
         let start = FragmentReader::starting_at(bytes, p)
@@ -82,7 +84,6 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
             continue;
         };
         let s = scan_records(RecordReader::starting_at(bytes, start), &mut scratch);
-        scratch.clear();
         let c = &s.counts;
         if c.records > 0 {
             after.resumed_at.get_or_insert(start);
@@ -99,6 +100,12 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
     }
     after
 }
+
+/// A series reference no WAL holds (Prometheus hands out refs counting up
+/// from 1): a `series` set containing it treats every sample as having its
+/// Series record. For segments scanned on their own (before the replayed
+/// checkpoint), where the records that created their series are elsewhere.
+pub const ALL_SERIES_KNOWN: u64 = u64::MAX;
 
 fn scan_records(reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
     scan_records_committed(reader, series).0
@@ -124,7 +131,7 @@ fn scan_records_committed(
             Err(e) => {
                 scan.corruption = Some(Problem {
                     offset: e.offset(),
-                    code: e.kind().code().to_string(),
+                    code: FindingCode::of_wal(e.kind()),
                     message: e.to_string(),
                 });
                 break;
@@ -150,38 +157,47 @@ fn scan_records_committed(
                     series.insert(r);
                 })
                 .map(|n| c.series_created += n as u64),
-                RecordType::Samples | RecordType::SamplesV2 => record::sample_time_range(data, 0)
-                    .map(|(n, range)| {
-                        c.float_samples += n as u64;
-                        if let Some((lo, hi)) = range {
-                            c.time.add(lo);
-                            c.time.add(hi);
+                RecordType::Samples | RecordType::SamplesV2 => {
+                    let all_known = series.contains(&ALL_SERIES_KNOWN);
+                    let (time, unknown) = (&mut c.time, &mut c.unknown_series_samples);
+                    let mut known = 0u64;
+                    record::for_each_sample_with_st(data, 0, |s| {
+                        if all_known || series.contains(&s.series_ref) {
+                            known += 1;
+                            time.add(s.t);
+                        } else {
+                            *unknown += 1;
                         }
                     })
-                    .and_then(|()| {
-                        let mut unknown = 0u64;
-                        let r = if ty == RecordType::Samples {
-                            record::for_each_sample(data, 0, |r, _, _| {
-                                if !series.contains(&r) {
-                                    unknown += 1;
-                                }
-                            })
-                            .map(|_| ())
-                        } else {
-                            Ok(())
-                        };
-                        c.unknown_series_samples += unknown;
-                        r
-                    }),
+                    .map(|_| c.float_samples += known)
+                }
                 t if t.is_histogram_samples() => {
-                    let time = &mut c.time;
-                    record::for_each_histogram(data, 0, |at, _| time.add(at.t))
-                        .map(|n| c.histogram_samples += n as u64)
+                    let all_known = series.contains(&ALL_SERIES_KNOWN);
+                    let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
+                    let mut known = 0u64;
+                    record::for_each_histogram(data, 0, |at, _| {
+                        if all_known || series.contains(&at.series_ref) {
+                            known += 1;
+                            time.add(at.t);
+                        } else {
+                            *unknown += 1;
+                        }
+                    })
+                    .map(|_| c.histogram_samples += known)
                 }
                 t if t.is_float_histogram_samples() => {
-                    let time = &mut c.time;
-                    record::for_each_float_histogram(data, 0, |at, _| time.add(at.t))
-                        .map(|n| c.float_histogram_samples += n as u64)
+                    let all_known = series.contains(&ALL_SERIES_KNOWN);
+                    let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
+                    let mut known = 0u64;
+                    record::for_each_float_histogram(data, 0, |at, _| {
+                        if all_known || series.contains(&at.series_ref) {
+                            known += 1;
+                            time.add(at.t);
+                        } else {
+                            *unknown += 1;
+                        }
+                    })
+                    .map(|_| c.float_histogram_samples += known)
                 }
                 RecordType::Tombstones => record::for_each_tombstone(data, 0, |_, _, _| {})
                     .map(|n| c.tombstones += n as u64),
@@ -200,7 +216,7 @@ fn scan_records_committed(
                     if scan.unknown_record.is_none() {
                         scan.unknown_record = Some(Problem {
                             offset: rec.offset,
-                            code: "record_unknown_type".into(),
+                            code: FindingCode::RecordUnknownType,
                             message: format!("record of unknown type {b}"),
                         });
                     }
@@ -213,7 +229,7 @@ fn scan_records_committed(
             if scan.record_errors.len() < MAX_RECORD_ERRORS {
                 scan.record_errors.push(Problem {
                     offset: rec.offset,
-                    code: "wal_record_corrupt".into(),
+                    code: FindingCode::WalRecordCorrupt,
                     message: format!("{ty} record: {e} (offset in the decoded record)"),
                 });
             }

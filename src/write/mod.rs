@@ -161,7 +161,21 @@ pub struct BlockWriter {
     stats: WrittenStats,
     first_t: Option<i64>,
     last_t: Option<i64>,
+    lineage: Option<Lineage>,
     done: bool,
+}
+
+/// Where a rewritten block came from: its meta.json's `compaction` then says
+/// `level`, `sources` (the level-1 ancestors) and `parents` (the direct
+/// inputs) instead of "level 1, its own source".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lineage {
+    /// Compaction level.
+    pub level: i64,
+    /// ULIDs of the level-1 ancestors, sorted.
+    pub sources: Vec<String>,
+    /// The direct inputs.
+    pub parents: Vec<crate::format::meta::BlockDesc>,
 }
 
 impl BlockWriter {
@@ -193,6 +207,7 @@ impl BlockWriter {
             stats: WrittenStats::default(),
             first_t: None,
             last_t: None,
+            lineage: None,
             done: false,
         };
         std::fs::create_dir(&chunks).map_err(|e| Error::io(&chunks, e))?;
@@ -202,6 +217,11 @@ impl BlockWriter {
     /// The block's ULID.
     pub fn ulid(&self) -> &str {
         &self.ulid
+    }
+
+    /// Records the block as rewritten from others (see [`Lineage`]).
+    pub fn set_lineage(&mut self, lineage: Lineage) {
+        self.lineage = Some(lineage);
     }
 
     /// The temporary directory being written.
@@ -370,7 +390,9 @@ impl BlockWriter {
         #[derive(Serialize)]
         struct Compaction<'a> {
             level: i64,
-            sources: [&'a str; 1],
+            sources: Vec<&'a str>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            parents: &'a [crate::format::meta::BlockDesc],
         }
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -391,9 +413,17 @@ impl BlockWriter {
                 num_series: self.stats.series,
                 num_chunks: self.stats.chunks,
             },
-            compaction: Compaction {
-                level: 1,
-                sources: [&self.ulid],
+            compaction: match &self.lineage {
+                None => Compaction {
+                    level: 1,
+                    sources: vec![&self.ulid],
+                    parents: &[],
+                },
+                Some(l) => Compaction {
+                    level: l.level,
+                    sources: l.sources.iter().map(String::as_str).collect(),
+                    parents: &l.parents,
+                },
             },
             version: 1,
         };

@@ -50,7 +50,7 @@ pub(super) fn check_contents(
         cx.push(
             Finding::new(
                 Severity::Error,
-                "index_symbols_unsorted",
+                FindingCode::IndexSymbolsUnsorted,
                 &index_path,
                 format!("symbol #{i} is not greater than the one before it: the table must be strictly ascending"),
             )
@@ -174,7 +174,7 @@ pub(super) fn check_contents(
                     let _ = index.resolve_labels(&entry, &mut resolved);
                     let this = series_str(&resolved);
                     for (severity, code, message) in issues {
-                        let message = if code == "index_series_unsorted" {
+                        let message = if code == FindingCode::IndexSeriesUnsorted {
                             let prev_s = prev_offset
                                 .and_then(|o| series_name(index, Some(o)))
                                 .unwrap_or_default();
@@ -202,22 +202,28 @@ pub(super) fn check_contents(
             let sname = || series_name(index, Some(entry.offset)).unwrap_or_default();
             let mut prev: Option<ChunkMeta> = None;
             for c in &entry.chunks {
+                // Each finding below sets its own code and message.
                 let base = || {
-                    Finding::new(Severity::Error, "", index_path, "")
-                        .at(entry.offset)
-                        .series(sname())
-                        .costs(c.mint, c.maxt.saturating_add(1))
+                    Finding::new(
+                        Severity::Error,
+                        FindingCode::IndexChunkMetaInvalid,
+                        index_path,
+                        "",
+                    )
+                    .at(entry.offset)
+                    .series(sname())
+                    .costs(c.mint, c.maxt.saturating_add(1))
                 };
                 if c.mint > c.maxt {
                     cx.push(Finding {
-                        code: "index_chunk_meta_invalid",
+                        code: FindingCode::IndexChunkMetaInvalid,
                         message: format!("chunk mint {} is after maxt {}", c.mint, c.maxt),
                         ..base()
                     });
                 }
                 if c.mint < meta.min_time || c.maxt >= meta.max_time {
                     cx.push(Finding {
-                        code: "chunk_outside_block",
+                        code: FindingCode::ChunkOutsideBlock,
                         message: format!(
                             "chunk [{}, {}] lies outside the block's [{}, {})",
                             c.mint, c.maxt, meta.min_time, meta.max_time
@@ -228,15 +234,15 @@ pub(super) fn check_contents(
                 if let Some(p) = prev {
                     if c.chunk_ref == p.chunk_ref {
                         cx.push(Finding {
-                            code: "index_chunk_duplicate",
+                            code: FindingCode::IndexChunkDuplicate,
                             message: "two chunk metas of the series point to the same chunk".into(),
                             ..base()
                         });
                     } else if c.mint <= p.maxt {
                         let code = if c.mint < p.mint {
-                            "index_chunks_unordered"
+                            FindingCode::IndexChunksUnordered
                         } else {
-                            "index_chunks_overlap"
+                            FindingCode::IndexChunksOverlap
                         };
                         cx.push(Finding {
                             code,
@@ -251,7 +257,7 @@ pub(super) fn check_contents(
                 if c.chunk_ref < last_ref {
                     cx.push(Finding {
                     severity: Severity::Info,
-                    code: "index_chunk_refs_unordered",
+                    code: FindingCode::IndexChunkRefsUnordered,
                     message: "chunk reference is lower than the one before it (Prometheus ≥ 2.51 writes them ascending)".into(),
                     ..base()
                 });
@@ -259,12 +265,12 @@ pub(super) fn check_contents(
                 let seg = c.segment() as usize;
                 match files.chunks.get(seg) {
                 None => cx.push(Finding {
-                    code: "index_chunk_ref_invalid",
+                    code: FindingCode::IndexChunkRefInvalid,
                     message: format!("chunk reference {:#x} names segment #{seg}, but the block has {} chunk files", c.chunk_ref, files.chunks.len()),
                     ..base()
                 }),
                 Some((_, bytes)) if u64::from(c.offset()) >= bytes.len() as u64 || (c.offset() as usize) < chunks::SEGMENT_HEADER_LEN => cx.push(Finding {
-                    code: "index_chunk_ref_invalid",
+                    code: FindingCode::IndexChunkRefInvalid,
                     message: format!("chunk reference {:#x} points to offset {} outside segment #{seg} ({} bytes)", c.chunk_ref, c.offset(), bytes.len()),
                     ..base()
                 }),
@@ -338,9 +344,9 @@ pub(super) fn check_contents(
             && first <= pl
         {
             let code = if first == pl {
-                "index_series_duplicate"
+                FindingCode::IndexSeriesDuplicate
             } else {
-                "index_series_unsorted"
+                FindingCode::IndexSeriesUnsorted
             };
             let series = series_name(&index, Some(fo)).unwrap_or_default();
             cx.push(
@@ -379,7 +385,7 @@ pub(super) fn check_contents(
             cx.push(
                 Finding::new(
                     Severity::Info,
-                    "index_symbols_unused",
+                    FindingCode::IndexSymbolsUnused,
                     &index_path,
                     format!("{unused} symbols are referenced by no series (compaction keeps the symbols of its inputs; harmless)"),
                 )
@@ -406,32 +412,32 @@ fn label_issues<K: Ord>(
     prev: &[(K, K)],
     has_prev: bool,
     is_empty_value: impl Fn(&K) -> bool,
-) -> Vec<(Severity, &'static str, &'static str)> {
+) -> Vec<(Severity, FindingCode, &'static str)> {
     let mut out = Vec::new();
     if cur.is_empty() {
         out.push((
             Severity::Error,
-            "index_series_empty_labels",
+            FindingCode::IndexSeriesEmptyLabels,
             "series has an empty label set",
         ));
     }
     if cur.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
         out.push((
             Severity::Error,
-            "index_series_duplicate_label",
+            FindingCode::IndexSeriesDuplicateLabel,
             "series has a label name twice",
         ));
     } else if cur.windows(2).any(|w| matches!(w, [a, b] if a.0 > b.0)) {
         out.push((
             Severity::Error,
-            "index_series_labels_unsorted",
+            FindingCode::IndexSeriesLabelsUnsorted,
             "label names of the series are not sorted",
         ));
     }
     if cur.iter().any(|(_, v)| is_empty_value(v)) {
         out.push((
             Severity::Warning,
-            "index_series_empty_label_value",
+            FindingCode::IndexSeriesEmptyLabelValue,
             "series has a label with an empty value (Prometheus drops such labels)",
         ));
     }
@@ -439,13 +445,13 @@ fn label_issues<K: Ord>(
         if cur == prev {
             out.push((
                 Severity::Error,
-                "index_series_duplicate",
+                FindingCode::IndexSeriesDuplicate,
                 "series has the same label set as the series before it",
             ));
         } else {
             out.push((
                 Severity::Error,
-                "index_series_unsorted",
+                FindingCode::IndexSeriesUnsorted,
                 "series sorts before the series before it",
             ));
         }
@@ -455,9 +461,9 @@ fn label_issues<K: Ord>(
 
 /// True if a series entry could not be read (then "unused" is not known).
 fn structural_series(cx: &Ctx) -> bool {
-    cx.findings
-        .iter()
-        .any(|f| f.code.starts_with("index_series") || f.code == "index_out_of_bounds")
+    cx.findings.iter().any(|f| {
+        f.code.as_str().starts_with("index_series") || f.code == FindingCode::IndexOutOfBounds
+    })
 }
 
 /// Chunk metas checked together by one call of [`check_piece`].

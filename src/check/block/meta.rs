@@ -9,9 +9,9 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
         Ok(b) => b,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {
-                "file_missing"
+                FindingCode::FileMissing
             } else {
-                "file_unreadable"
+                FindingCode::FileUnreadable
             };
             cx.push(Finding::new(
                 Severity::Error,
@@ -33,14 +33,14 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     if meta.version == 2 {
         cx.push(f(
             Severity::Warning,
-            "meta_version_2",
+            FindingCode::MetaVersion2,
             "meta.json version 2 (Prometheus 2.1 bug): Prometheus rewrites the index header and meta.json on open".into(),
         ));
     }
     if !is_valid_ulid(&meta.ulid) {
         cx.push(f(
             Severity::Error,
-            "meta_ulid_invalid",
+            FindingCode::MetaUlidInvalid,
             format!("ulid {:?} is not a valid ULID", meta.ulid),
         ));
     } else if meta.ulid != dir_name && !is_valid_ulid(dir_name) {
@@ -49,7 +49,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
         // where Prometheus loads nothing not named by a ULID.
         cx.push(f(
             Severity::Info,
-            "meta_ulid_dir_name",
+            FindingCode::MetaUlidDirName,
             format!(
                 "directory {dir_name:?} is not named by the block's ULID {}: fine when the block is opened by path; inside a data directory Prometheus would not load it",
                 meta.ulid
@@ -58,7 +58,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     } else if meta.ulid != dir_name {
         cx.push(f(
             Severity::Error,
-            "meta_ulid_mismatch",
+            FindingCode::MetaUlidMismatch,
             format!(
                 "ulid {} differs from the directory name {dir_name}",
                 meta.ulid
@@ -68,7 +68,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     if meta.min_time >= meta.max_time {
         cx.push(f(
             Severity::Error,
-            "meta_time_range_invalid",
+            FindingCode::MetaTimeRangeInvalid,
             format!(
                 "minTime {} is not before maxTime {}",
                 meta.min_time, meta.max_time
@@ -78,7 +78,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     if meta.compaction.level < 1 {
         cx.push(f(
             Severity::Error,
-            "meta_level_invalid",
+            FindingCode::MetaLevelInvalid,
             format!("compaction level {} is below 1", meta.compaction.level),
         ));
     }
@@ -86,20 +86,20 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     if let Some(bad) = srcs.iter().find(|s| !is_valid_ulid(s)) {
         cx.push(f(
             Severity::Error,
-            "meta_sources_invalid",
+            FindingCode::MetaSourcesInvalid,
             format!("source {bad:?} is not a valid ULID"),
         ));
     } else if srcs.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
         cx.push(f(
             Severity::Warning,
-            "meta_sources_unsorted",
+            FindingCode::MetaSourcesUnsorted,
             "compaction sources are not sorted and unique".into(),
         ));
     }
     if meta.compaction.level == 1 && !srcs.is_empty() && !srcs.contains(&meta.ulid) {
         cx.push(f(
             Severity::Info,
-            "meta_level1_foreign_source",
+            FindingCode::MetaLevel1ForeignSource,
             "level-1 block does not list itself as its source".into(),
         ));
     }
@@ -108,13 +108,13 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
         if !ooo_quirk && !is_valid_ulid(&p.ulid) {
             cx.push(f(
                 Severity::Error,
-                "meta_parents_invalid",
+                FindingCode::MetaParentsInvalid,
                 format!("parent {:?} is not a valid ULID", p.ulid),
             ));
         } else if !ooo_quirk && p.min_time >= p.max_time {
             cx.push(f(
                 Severity::Warning,
-                "meta_parents_invalid",
+                FindingCode::MetaParentsInvalid,
                 format!(
                     "parent {} has minTime {} not before maxTime {}",
                     p.ulid, p.min_time, p.max_time
@@ -125,14 +125,14 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     if meta.compaction.deletable {
         cx.push(f(
             Severity::Warning,
-            "meta_deletable",
+            FindingCode::MetaDeletable,
             "block is marked deletable: Prometheus deletes it at the next reload".into(),
         ));
     }
     if meta.compaction.failed {
         cx.push(f(
             Severity::Warning,
-            "meta_compaction_failed",
+            FindingCode::MetaCompactionFailed,
             "block is marked failed: a compaction using it failed and the planner skips it".into(),
         ));
     }
@@ -162,7 +162,7 @@ pub(super) fn check_tombstones(
             cx.push(
                 Finding::new(
                     Severity::Error,
-                    "tombstone_interval_invalid",
+                    FindingCode::TombstoneIntervalInvalid,
                     &path,
                     format!(
                         "interval [{}, {}] of series ref {} is reversed",
@@ -178,7 +178,7 @@ pub(super) fn check_tombstones(
             cx.push(
                 Finding::new(
                     Severity::Warning,
-                    "tombstone_dangling_series",
+                    FindingCode::TombstoneDanglingSeries,
                     &path,
                     format!(
                         "tombstone names series ref {}, which is not in the index",
@@ -198,7 +198,7 @@ pub(super) fn check_stats(cx: &mut Ctx, meta: &BlockMeta, counts: &Counts) {
         if stored != found && !(skip_zero && stored == 0) {
             cx.push(Finding::new(
                 Severity::Error,
-                "meta_stats_mismatch",
+                FindingCode::MetaStatsMismatch,
                 &path,
                 format!("stats.{name} is {stored}, but the data holds {found}"),
             ));

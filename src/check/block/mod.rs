@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::codes::{FileKind, decode_code};
-use super::{Finding, FindingGroup, Findings, Severity, Tally};
+use super::{Finding, FindingCode, FindingGroup, Findings, Severity, Tally};
 use crate::block::{BlockFiles, chunk_segment_paths};
-use crate::dump::format_labels;
 use crate::format::chunkenc::{self, Encoding};
 use crate::format::chunks;
 use crate::format::index::{ChunkMeta, IndexReader, SeriesEntry};
 use crate::format::meta::{BlockMeta, is_valid_ulid};
 use crate::format::{DecodeError, tombstones};
+use crate::vocab::format_labels;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]
@@ -146,7 +146,7 @@ pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
                     .unwrap_or_else(|| dir.to_path_buf());
                 cx.push(Finding::new(
                     Severity::Error,
-                    "file_unreadable",
+                    FindingCode::FileUnreadable,
                     &path,
                     e.to_string(),
                 ));
@@ -175,7 +175,7 @@ fn check_files(cx: &mut Ctx) {
         if !p.exists() {
             cx.push(Finding::new(
                 Severity::Error,
-                "file_missing",
+                FindingCode::FileMissing,
                 &p,
                 format!("{name} is missing"),
             ));
@@ -184,7 +184,7 @@ fn check_files(cx: &mut Ctx) {
     if !dir.join("tombstones").exists() {
         cx.push(Finding::new(
             Severity::Info,
-            "tombstones_missing",
+            FindingCode::TombstonesMissing,
             &dir.join("tombstones"),
             "no tombstones file: read as no deletions",
         ));
@@ -200,7 +200,7 @@ fn check_files(cx: &mut Ctx) {
                 };
                 cx.push(Finding::new(
                     sev,
-                    "block_stray_file",
+                    FindingCode::BlockStrayFile,
                     &e.path(),
                     format!("unexpected entry {n:?} in the block directory"),
                 ));
@@ -213,7 +213,7 @@ fn check_files(cx: &mut Ctx) {
             if p.file_name().and_then(|n| n.to_str()) != Some(want.as_str()) {
                 cx.push(Finding::new(
                     Severity::Warning,
-                    "chunk_segment_numbering",
+                    FindingCode::ChunkSegmentNumbering,
                     p,
                     format!("chunk segment #{i} is named {:?}, expected {want}: chunk references use the position in the listing", p.file_name().unwrap_or_default()),
                 ));

@@ -154,13 +154,13 @@ pub(super) fn postings_pass(
         };
         if index.version >= 2 {
             if first && (!pe.name.is_empty() || !pe.value.is_empty()) {
-                cx.push(Finding::new(Severity::Warning, "index_postings_all_missing", &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
+                cx.push(Finding::new(Severity::Warning, FindingCode::IndexPostingsAllMissing, &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
             }
             if prev.is_some_and(|p| p >= (pe.name, pe.value)) {
                 cx.push(
                     Finding::new(
                         Severity::Error,
-                        "index_postings_table_unsorted",
+                        FindingCode::IndexPostingsTableUnsorted,
                         &path,
                         format!(
                             "postings offset table entry {}={:?} is not after the entry before it",
@@ -288,7 +288,7 @@ pub(super) fn check_postings(
                 cx.push(
                     Finding::new(
                         Severity::Error,
-                        "index_postings_unsorted",
+                        FindingCode::IndexPostingsUnsorted,
                         &path,
                         format!("postings list {key} is not strictly ascending at series ref {r}"),
                     )
@@ -300,7 +300,7 @@ pub(super) fn check_postings(
             match table.ids.binary_search(&u64::from(r)) {
                 Err(_) => {
                     if !reported {
-                        cx.push(Finding::new(Severity::Error, "index_postings_dangling", &path, format!("postings list {key} names series ref {r}, which is not a series entry")).at(pe.offset));
+                        cx.push(Finding::new(Severity::Error, FindingCode::IndexPostingsDangling, &path, format!("postings list {key} names series ref {r}, which is not a series entry")).at(pe.offset));
                         reported = true;
                     }
                 }
@@ -313,7 +313,7 @@ pub(super) fn check_postings(
                             && index.symbols.lookup(v) == Some(pe.value)
                     });
                     if !has && !reported {
-                        cx.push(Finding::new(Severity::Error, "index_postings_mismatch", &path, format!("postings list {key} names series ref {r}, which does not have that label")).at(pe.offset));
+                        cx.push(Finding::new(Severity::Error, FindingCode::IndexPostingsMismatch, &path, format!("postings list {key} names series ref {r}, which does not have that label")).at(pe.offset));
                         reported = true;
                     }
                 }
@@ -324,7 +324,7 @@ pub(super) fn check_postings(
                 cx.push(
                     Finding::new(
                         Severity::Error,
-                        "index_postings_all_mismatch",
+                        FindingCode::IndexPostingsAllMismatch,
                         &path,
                         format!(
                             "the all-postings list has {} series, the series section {}",
@@ -342,7 +342,7 @@ pub(super) fn check_postings(
                 cx.push(
                     Finding::new(
                         Severity::Error,
-                        "index_postings_mismatch",
+                        FindingCode::IndexPostingsMismatch,
                         &path,
                         format!(
                             "postings list {key} has {} series, but {want} series carry that label",
@@ -358,7 +358,7 @@ pub(super) fn check_postings(
         cx.push(
             Finding::new(
                 Severity::Error,
-                "index_postings_missing",
+                FindingCode::IndexPostingsMissing,
                 &path,
                 format!(
                     "{} label pairs of the series have no postings list",
@@ -405,7 +405,7 @@ pub(super) fn check_label_indices(cx: &mut Ctx, index: &IndexReader<'_>) {
                     cx.push(
                         Finding::new(
                             Severity::Error,
-                            "index_label_index_bad_symbol",
+                            FindingCode::IndexLabelIndexBadSymbol,
                             &path,
                             format!(
                                 "label index for {:?} names symbol {r}, which does not exist",

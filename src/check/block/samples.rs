@@ -73,7 +73,7 @@ pub(super) fn check_piece(
         if !seg_ok.get(seg).copied().unwrap_or(false) {
             continue;
         }
-        let err = |code: &'static str, off: u64, msg: String| {
+        let err = |code: FindingCode, off: u64, msg: String| {
             Finding::new(Severity::Error, code, path, msg)
                 .at(off)
                 .costs(c.mint, c.maxt.saturating_add(1))
@@ -94,12 +94,16 @@ pub(super) fn check_piece(
         if let Err(e) = rec.check_crc() {
             p.add(
                 *ord,
-                err("chunk_checksum_mismatch", rec.offset, e.to_string()),
+                err(
+                    FindingCode::ChunkChecksumMismatch,
+                    rec.offset,
+                    e.to_string(),
+                ),
             );
             continue;
         }
         let Some(enc) = Encoding::from_u8(rec.encoding) else {
-            p.add(*ord, err("chunk_encoding_unknown", rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding)));
+            p.add(*ord, err(FindingCode::ChunkEncodingUnknown, rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding)));
             continue;
         };
         if let Some(n) = p.encodings.get_mut(usize::from(rec.encoding)) {
@@ -108,7 +112,10 @@ pub(super) fn check_piece(
         let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
             Ok(n) => u64::from(n),
             Err(e) => {
-                p.add(*ord, err("chunk_decode_failed", e.offset(), e.to_string()));
+                p.add(
+                    *ord,
+                    err(FindingCode::ChunkDecodeFailed, e.offset(), e.to_string()),
+                );
                 continue;
             }
         };
@@ -121,7 +128,11 @@ pub(super) fn check_piece(
         if n == 0 {
             p.add(
                 *ord,
-                err("chunk_empty", rec.offset, "chunk holds 0 samples".into()),
+                err(
+                    FindingCode::ChunkEmpty,
+                    rec.offset,
+                    "chunk holds 0 samples".into(),
+                ),
             );
             continue;
         }
@@ -142,7 +153,7 @@ pub(super) fn check_piece(
                 && bad.is_none()
             {
                 *bad = Some(err(
-                    "chunk_timestamps_unordered",
+                    FindingCode::ChunkTimestampsUnordered,
                     rec.offset,
                     format!("sample {k} at {t} is not after the previous sample at {l}"),
                 ));
@@ -157,16 +168,26 @@ pub(super) fn check_piece(
                     (first, last, k) = (scan.first, scan.last, scan.count);
                     if let Some((i, t, l)) = scan.unordered {
                         bad = Some(err(
-                            "chunk_timestamps_unordered",
+                            FindingCode::ChunkTimestampsUnordered,
                             rec.offset,
                             format!("sample {i} at {t} is not after the previous sample at {l}"),
                         ));
                     }
                     if let Some(e) = failed {
-                        bad.get_or_insert(err("chunk_decode_failed", e.offset(), e.to_string()));
+                        bad.get_or_insert(err(
+                            FindingCode::ChunkDecodeFailed,
+                            e.offset(),
+                            e.to_string(),
+                        ));
                     }
                 }
-                Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
+                Err(e) => {
+                    bad = Some(err(
+                        FindingCode::ChunkDecodeFailed,
+                        e.offset(),
+                        e.to_string(),
+                    ))
+                }
             }
         } else {
             match chunkenc::samples(enc, rec.data, rec.data_offset) {
@@ -176,7 +197,7 @@ pub(super) fn check_piece(
                             Ok(s) => on_sample(s.t, &mut bad),
                             Err(e) => {
                                 bad.get_or_insert(err(
-                                    "chunk_decode_failed",
+                                    FindingCode::ChunkDecodeFailed,
                                     e.offset(),
                                     e.to_string(),
                                 ));
@@ -185,13 +206,19 @@ pub(super) fn check_piece(
                         }
                     }
                 }
-                Err(e) => bad = Some(err("chunk_decode_failed", e.offset(), e.to_string())),
+                Err(e) => {
+                    bad = Some(err(
+                        FindingCode::ChunkDecodeFailed,
+                        e.offset(),
+                        e.to_string(),
+                    ))
+                }
             }
         }
         p.decoded += k;
         if bad.is_none() && (first != Some(c.mint) || last != Some(c.maxt)) {
             bad = Some(err(
-                "chunk_meta_mismatch",
+                FindingCode::ChunkMetaMismatch,
                 rec.offset,
                 format!(
                     "samples span [{}, {}] but the index says [{}, {}]",
@@ -273,7 +300,7 @@ pub(super) fn merge_pieces(
             cx.push(
                 Finding::new(
                     Severity::Info,
-                    "chunk_segment_trailing_bytes",
+                    FindingCode::ChunkSegmentTrailingBytes,
                     path,
                     format!(
                         "{} bytes after the last referenced chunk are not used by the index",
@@ -286,7 +313,7 @@ pub(super) fn merge_pieces(
             cx.push(
                 Finding::new(
                     Severity::Warning,
-                    "chunk_segment_unreferenced",
+                    FindingCode::ChunkSegmentUnreferenced,
                     path,
                     "no chunk of this segment is referenced by the index".to_string(),
                 )

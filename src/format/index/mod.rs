@@ -63,6 +63,37 @@ impl<'a> IndexReader<'a> {
         Ok(r)
     }
 
+    /// Like [`IndexReader::open`] (with `as_v2` as in
+    /// [`IndexReader::open_as_v2`]), but a symbol table whose CRC fails is
+    /// still parsed, unchecked, and the checksum error returned beside the
+    /// reader: for salvage, which confirms each symbol before trusting it.
+    pub fn open_unchecked_symbols(
+        file: &'a [u8],
+        as_v2: bool,
+    ) -> Result<(IndexReader<'a>, Option<DecodeError>)> {
+        let mut version = toc::parse_header(file)?;
+        if as_v2 && version == 1 {
+            version = 2;
+        }
+        let toc = toc::parse_toc(file)?;
+        let (symbols, err) = match Symbols::parse(file, toc.symbols, version) {
+            Ok(s) => (s, None),
+            Err(e) => (
+                Symbols::parse_unchecked(file, toc.symbols, version)?,
+                Some(e),
+            ),
+        };
+        Ok((
+            IndexReader {
+                file,
+                version,
+                toc,
+                symbols,
+            },
+            err,
+        ))
+    }
+
     /// The raw file bytes.
     pub fn bytes(&self) -> &'a [u8] {
         self.file

@@ -6,7 +6,7 @@
 //! Strings are unique and strictly ascending. v2 references a symbol by its
 //! ordinal; v1 by the absolute file offset of its `strlen` byte.
 
-use crate::format::decode::crc_section;
+use crate::format::decode::{Decoder, crc_section, slice_from};
 use crate::format::error::{DecodeError, Result, Section};
 
 /// The decoded symbol table.
@@ -25,7 +25,22 @@ pub struct Symbols<'a> {
 impl<'a> Symbols<'a> {
     /// Parses the table at `offset`, checking its CRC and entry count.
     pub fn parse(file: &'a [u8], offset: u64, version: u8) -> Result<Symbols<'a>> {
-        let mut d = crc_section(file, offset, Section::Symbols)?;
+        let d = crc_section(file, offset, Section::Symbols)?;
+        Self::parse_body(d, offset, version)
+    }
+
+    /// Parses the table at `offset` without checking its CRC: for salvaging
+    /// a table whose checksum fails. Every string read this way is suspect;
+    /// a caller must confirm each one elsewhere before trusting it.
+    pub fn parse_unchecked(file: &'a [u8], offset: u64, version: u8) -> Result<Symbols<'a>> {
+        let mut d = Decoder::new(slice_from(file, offset, Section::Symbols.name())?, offset);
+        let len = d.be_u32()?;
+        let body_offset = d.offset();
+        let body = d.bytes(len as usize)?;
+        Self::parse_body(Decoder::new(body, body_offset), offset, version)
+    }
+
+    fn parse_body(mut d: Decoder<'a>, offset: u64, version: u8) -> Result<Symbols<'a>> {
         let count_off = d.offset();
         let n = d.be_u32()?;
         let v1 = version == 1;

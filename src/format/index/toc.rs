@@ -102,6 +102,11 @@ pub fn parse_toc(file: &[u8]) -> Result<Toc> {
     let stored = d.be_u32()?;
     let computed = crc32c(body);
     if stored != computed {
+        // A file cut short has no TOC at its end: say it is truncated when
+        // the sections, walked from the start, run past the end.
+        if let Some(e) = truncation(file) {
+            return Err(e);
+        }
         return Err(DecodeError::Checksum {
             section: Section::Toc,
             offset: off,
@@ -137,4 +142,106 @@ pub fn parse_toc(file: &[u8]) -> Result<Toc> {
         }
     }
     Ok(toc)
+}
+
+/// Walks an index whose TOC does not check from its start (symbol table,
+/// series entries, then the length-prefixed sections: label indices,
+/// postings, the offset tables), each with its CRC, and returns the
+/// [`DecodeError::UnexpectedEof`] of the first one that runs past the end of
+/// the file: proof the file was cut. `None` when a section fails its CRC
+/// first (damage, or the end of what can be walked) or all fit (the TOC
+/// itself is damaged).
+pub fn truncation(file: &[u8]) -> Option<DecodeError> {
+    let len = file.len() as u64;
+    let version = *file.get(4)?;
+    let eof = |offset: u64, wanted: u64| {
+        Some(DecodeError::UnexpectedEof {
+            offset,
+            wanted,
+            available: len.saturating_sub(offset),
+        })
+    };
+    let be32 = |at: u64| -> Option<u32> {
+        let b = file.get(at as usize..at.checked_add(4)? as usize)?;
+        Some(u32::from_be_bytes(b.try_into().ok()?))
+    };
+    // A length-prefixed section with a CRC: Ok(end) when whole and checked,
+    // Err(Some(eof)) when it runs past the end, Err(None) when it fails.
+    let section = |at: u64| -> std::result::Result<u64, Option<DecodeError>> {
+        let Some(n) = be32(at) else {
+            return Err(eof(at, 4));
+        };
+        let want = 4 + u64::from(n) + 4;
+        if at + want > len {
+            return Err(eof(at, want));
+        }
+        let body = file
+            .get((at + 4) as usize..(at + 4 + u64::from(n)) as usize)
+            .ok_or(None)?;
+        let crc = be32(at + 4 + u64::from(n)).ok_or(None)?;
+        if n == 0 || crc32c(body) != crc {
+            return Err(None);
+        }
+        Ok(at + want)
+    };
+    let align = |x: u64, a: u64| x.div_ceil(a) * a;
+    let mut pos = match section(HEADER_LEN as u64) {
+        Ok(end) => end,
+        Err(e) => return e,
+    };
+    // Series entries: uvarint length, body, CRC; 16-byte aligned in v2.
+    loop {
+        let at = if version >= 2 { align(pos, 16) } else { pos };
+        let (n, w) = match uvarint(file.get(at as usize..).unwrap_or(&[])) {
+            Some(x) => x,
+            None if at >= len => return eof(at, 1),
+            None => break,
+        };
+        if n == 0 {
+            break;
+        }
+        let want = w.saturating_add(n).saturating_add(4);
+        if at.saturating_add(want) > len {
+            // Only a plausible entry: a length past the end by more than the
+            // whole file is not one.
+            if n <= len {
+                return eof(at, want);
+            }
+            break;
+        }
+        let Some(body) = file.get((at + w) as usize..(at + w + n) as usize) else {
+            break;
+        };
+        if be32(at + w + n) != Some(crc32c(body)) {
+            break;
+        }
+        pos = at + want;
+    }
+    // Label indices, postings lists and the offset tables: 4-byte aligned.
+    loop {
+        let toc_at = Toc::offset(file.len());
+        if pos == toc_at || align(pos, 4) == toc_at {
+            return None;
+        }
+        match section(align(pos, 4)) {
+            Ok(end) => pos = end,
+            // Runs past the end: truncated; does not check: damage, not
+            // provably a cut.
+            Err(e) => return e,
+        }
+        if pos + TOC_LEN as u64 > len {
+            return eof(pos, TOC_LEN as u64);
+        }
+    }
+}
+
+fn uvarint(b: &[u8]) -> Option<(u64, u64)> {
+    let mut x = 0u64;
+    for (i, &c) in b.iter().enumerate().take(10) {
+        x |= u64::from(c & 0x7f) << (7 * i);
+        if c < 0x80 {
+            return Some((x, i as u64 + 1));
+        }
+    }
+    None
 }

@@ -122,12 +122,10 @@ impl<'a> FragmentReader<'a> {
                 let pad = rest.get(..page_left).unwrap_or(rest);
                 if let Some(i) = pad.iter().position(|&b| b != 0) {
                     let off = (pos + i) as u64;
-                    return self.fail(WalError::Corrupt(DecodeError::invalid(
-                        Section::WalFragment,
-                        off,
-                        EXPECT_PADDING,
-                        format!("byte {:#04x}", pad.get(i).copied().unwrap_or(0)),
-                    )));
+                    return self.fail(WalError::Corrupt(DecodeError::WalPadding {
+                        offset: off,
+                        found: pad.get(i).copied().unwrap_or(0),
+                    }));
                 }
                 self.pos = pos + pad.len();
                 continue;

@@ -182,19 +182,11 @@ impl WalError {
         match self {
             WalError::Torn { .. } => WalErrorKind::Torn,
             WalError::Corrupt(DecodeError::Checksum { .. }) => WalErrorKind::Checksum,
-            WalError::Corrupt(DecodeError::Invalid { expected, .. }) => {
-                if expected.starts_with(EXPECT_PADDING) {
-                    WalErrorKind::Padding
-                } else if expected.starts_with(EXPECT_NO_RECORD_OPEN)
-                    || expected.starts_with(EXPECT_RECORD_OPEN)
-                {
-                    WalErrorKind::FragmentOrder
-                } else if expected.starts_with(EXPECT_DECOMPRESS) {
-                    WalErrorKind::Decompress
-                } else {
-                    WalErrorKind::FragmentInvalid
-                }
-            }
+            WalError::Corrupt(DecodeError::WalPadding { .. }) => WalErrorKind::Padding,
+            WalError::Corrupt(
+                DecodeError::WalNoRecordOpen { .. } | DecodeError::WalRecordOpen { .. },
+            ) => WalErrorKind::FragmentOrder,
+            WalError::Corrupt(DecodeError::WalDecompress { .. }) => WalErrorKind::Decompress,
             WalError::Corrupt(_) => WalErrorKind::FragmentInvalid,
         }
     }
@@ -226,25 +218,6 @@ pub enum WalErrorKind {
     /// changing inside a record (`wal_fragment_invalid`).
     FragmentInvalid,
 }
-
-impl WalErrorKind {
-    /// The stable finding code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Torn => "wal_torn_tail",
-            Self::Checksum => "wal_checksum",
-            Self::FragmentOrder => "wal_fragment_order",
-            Self::Padding => "wal_padding_nonzero",
-            Self::Decompress => "wal_decompress",
-            Self::FragmentInvalid => "wal_fragment_invalid",
-        }
-    }
-}
-
-const EXPECT_PADDING: &str = "zero padding up to the page boundary";
-const EXPECT_NO_RECORD_OPEN: &str = "a full or first fragment (no record is open)";
-const EXPECT_RECORD_OPEN: &str = "a middle or last fragment (the record at offset";
-const EXPECT_DECOMPRESS: &str = "a valid ";
 
 impl From<DecodeError> for WalError {
     fn from(e: DecodeError) -> Self {
@@ -554,23 +527,20 @@ impl<'a> RecordReader<'a> {
                     };
                 }
                 (State::Idle, kind @ (FragmentType::Middle | FragmentType::Last)) => {
-                    return self.fail(WalError::Corrupt(DecodeError::invalid(
-                        Section::WalFragment,
-                        frag.offset,
-                        EXPECT_NO_RECORD_OPEN,
-                        format!("a {kind} fragment"),
-                    )));
+                    return self.fail(WalError::Corrupt(DecodeError::WalNoRecordOpen {
+                        offset: frag.offset,
+                        found: kind.name(),
+                    }));
                 }
                 (
                     State::InRecord { offset, .. },
                     kind @ (FragmentType::Full | FragmentType::First),
                 ) => {
-                    return self.fail(WalError::Corrupt(DecodeError::invalid(
-                        Section::WalFragment,
-                        frag.offset,
-                        format!("{EXPECT_RECORD_OPEN} {offset} is open)"),
-                        format!("a {kind} fragment"),
-                    )));
+                    return self.fail(WalError::Corrupt(DecodeError::WalRecordOpen {
+                        offset: frag.offset,
+                        open: offset,
+                        found: kind.name(),
+                    }));
                 }
                 (_, FragmentType::PageTerm) => {
                     // FragmentReader skips padding; never reached.
@@ -595,12 +565,11 @@ impl<'a> RecordReader<'a> {
                 Ok(n) => self.out.get(..n).unwrap_or(&[]),
                 Err(msg) => {
                     self.done = true;
-                    return Some(Err(WalError::Corrupt(DecodeError::invalid(
-                        Section::WalFragment,
+                    return Some(Err(WalError::Corrupt(DecodeError::WalDecompress {
                         offset,
-                        format!("{EXPECT_DECOMPRESS}{} record", compression.name()),
-                        msg,
-                    ))));
+                        compression: compression.name(),
+                        cause: msg,
+                    })));
                 }
             }
         };

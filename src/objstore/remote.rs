@@ -1,0 +1,392 @@
+//! `verify s3://…` and `copy s3://… DIR`: blocks fetched with ranged GETs
+//! into a scratch or staging directory, then the local checks and copy.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{Bucket, RemoteBlock};
+use crate::check::block::{BlockCheck, CheckOptions};
+use crate::check::codes::FindingCode;
+use crate::check::dir::DirCheck;
+use crate::check::{self, Finding, Severity};
+use crate::copy::{self, CopyOptions, CopyReport, Progress, Reason};
+use crate::error::{Error, Result};
+use crate::format::meta::BlockMeta;
+use crate::layout::{DirKind, Layout};
+
+/// Objects of a block that are not TSDB files (Thanos/Mimir markers).
+fn is_marker(rel: &str) -> bool {
+    matches!(rel, "deletion-mark.json" | "no-compact-mark.json")
+}
+
+/// A directory removed (recursively) when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(path: PathBuf) -> Result<Scratch> {
+        std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
+}
+
+/// Fetches the TSDB objects of a block (not the markers) into `dir/<ULID>/`,
+/// in parallel, each object's size checked against the listing.
+fn fetch_block(bucket: &Bucket, b: &RemoteBlock, dir: &Path, only_meta: bool) -> Result<PathBuf> {
+    let bdir = dir.join(&b.ulid);
+    std::fs::create_dir_all(bdir.join("chunks")).map_err(|e| Error::io(&bdir, e))?;
+    let objs: Vec<&(String, u64)> = b
+        .objects
+        .iter()
+        .filter(|(r, _)| !is_marker(r) && (!only_meta || r == "meta.json"))
+        .filter(|(r, _)| !r.split('/').any(|s| s.is_empty() || s == "." || s == ".."))
+        .collect();
+    let res: Vec<Result<()>> = objs
+        .par_iter()
+        .map(|(r, size)| bucket.download(&format!("{}/{r}", b.ulid), *size, &bdir.join(r)))
+        .collect();
+    res.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(bdir)
+}
+
+fn rewrite(p: &mut PathBuf, from: &Path, to: &str) {
+    if let Ok(rest) = p.strip_prefix(from) {
+        let rest = rest.to_string_lossy();
+        *p = if rest.is_empty() {
+            PathBuf::from(to)
+        } else {
+            PathBuf::from(format!("{to}/{rest}"))
+        };
+    }
+}
+
+/// Names local scratch paths by their objects.
+fn to_remote(c: &mut BlockCheck, local: &Path, remote: &str) {
+    rewrite(&mut c.dir, local, remote);
+    for f in &mut c.findings {
+        rewrite(&mut f.path, local, remote);
+    }
+    for g in &mut c.finding_groups {
+        rewrite(&mut g.path, local, remote);
+    }
+}
+
+/// Verifies every block under the bucket prefix with every check of the
+/// local verify (see the module docs), calling `progress` after each block.
+/// The result reads like a data directory's: its paths are `s3://` URLs.
+pub fn verify(
+    bucket: &Bucket,
+    opts: &CheckOptions,
+    progress: &(dyn Fn(&BlockCheck) + Sync),
+) -> Result<DirCheck> {
+    let url = bucket.url().clone();
+    let (listed, stray) = bucket.blocks()?;
+    let root = PathBuf::from(url.show(""));
+    let mut findings = Vec::new();
+    for b in &listed {
+        let at = PathBuf::from(url.show(&b.ulid));
+        if !b.complete {
+            findings.push(
+                Finding::new(
+                    Severity::Warning,
+                    FindingCode::PartialUpload,
+                    &at,
+                    format!(
+                        "no meta.json: an unfinished or interrupted upload ({} object(s), {} bytes); Thanos and Mimir ignore it (their compactors delete it after a delay); run the upload again to finish it",
+                        b.objects.len(),
+                        b.bytes()
+                    ),
+                )
+                .in_block(&b.ulid),
+            );
+        }
+        if b.deletion_mark {
+            findings.push(
+                Finding::new(
+                    Severity::Info,
+                    FindingCode::DeletionMarked,
+                    &at.join("deletion-mark.json"),
+                    "deletion-mark.json: marked for deletion; the Thanos/Mimir compactor deletes the block once the deletion delay has passed, and store gateways stop serving it",
+                )
+                .in_block(&b.ulid),
+            );
+        }
+        if b.no_compact_mark {
+            findings.push(
+                Finding::new(
+                    Severity::Info,
+                    FindingCode::NoCompactMarked,
+                    &at.join("no-compact-mark.json"),
+                    "no-compact-mark.json: the compactor leaves this block out of compaction",
+                )
+                .in_block(&b.ulid),
+            );
+        }
+    }
+    for s in &stray {
+        findings.push(Finding::new(
+            Severity::Info,
+            FindingCode::BucketStrayObject,
+            &PathBuf::from(url.show(s)),
+            "not part of a block (<ULID>/…): ignored by Thanos and Mimir readers",
+        ));
+    }
+    let complete: Vec<&RemoteBlock> = listed.iter().filter(|b| b.complete).collect();
+    if listed.is_empty() {
+        findings.push(Finding::new(
+            Severity::Error,
+            FindingCode::DirUnrecognised,
+            &root,
+            "no block under this prefix (no <ULID>/ keys)",
+        ));
+    }
+    let scratch = Scratch::new(std::env::temp_dir().join(unique("promsnap-verify")))?;
+    // Fetching the next block overlaps the check of this one: at most two
+    // blocks are in the scratch directory at a time.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<PathBuf>)>(1);
+    let mut blocks: Vec<BlockCheck> = std::thread::scope(|s| {
+        let complete = &complete;
+        let sdir = &scratch.0;
+        s.spawn(move || {
+            for (i, b) in complete.iter().enumerate() {
+                if tx.send((i, fetch_block(bucket, b, sdir, false))).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut out = Vec::new();
+        for (i, fetched) in rx {
+            let b = complete[i];
+            let remote = url.show(&b.ulid);
+            let c = match fetched {
+                Ok(local) => {
+                    let mut c = check::verify_block(&local, opts);
+                    let _ = std::fs::remove_dir_all(&local);
+                    to_remote(&mut c, &local, &remote);
+                    c
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(scratch.0.join(&b.ulid));
+                    BlockCheck {
+                        dir: PathBuf::from(&remote),
+                        ulid: b.ulid.clone(),
+                        meta: None,
+                        counts: Default::default(),
+                        findings: vec![
+                            Finding::new(
+                                Severity::Error,
+                                FindingCode::FileUnreadable,
+                                Path::new(&remote),
+                                e.to_string(),
+                            )
+                            .in_block(&b.ulid),
+                        ],
+                        finding_groups: Vec::new(),
+                    }
+                }
+            };
+            progress(&c);
+            out.push(c);
+        }
+        out
+    });
+    blocks.sort_by(|a, b| {
+        let ka = a.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
+        let kb = b.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
+        (ka, &a.ulid).cmp(&(kb, &b.ulid))
+    });
+    check::dir::check_blocks_together(&blocks, &mut findings);
+    let layout = Layout {
+        root: root.clone(),
+        kind: DirKind::Data,
+        blocks: complete
+            .iter()
+            .map(|b| PathBuf::from(url.show(&b.ulid)))
+            .collect(),
+        snapshot_time: None,
+        wal: None,
+        wbl: None,
+        chunks_head: None,
+        tmp_dirs: Vec::new(),
+        chunk_snapshots: Vec::new(),
+        stray: stray.iter().map(|s| PathBuf::from(url.show(s))).collect(),
+    };
+    Ok(DirCheck {
+        layout,
+        blocks,
+        findings,
+        live: false,
+    })
+}
+
+/// How to restore.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// The local copy's options (`blocks`, `min_time`, `max_time` select the
+    /// bucket's blocks; `link` is set internally).
+    pub copy: CopyOptions,
+    /// Plan only: only the `meta.json` objects are fetched.
+    pub dry_run: bool,
+}
+
+/// Restores the complete blocks under the bucket prefix into the data
+/// directory `dst` (see the module docs). The report's `src` fields are
+/// `s3://` URLs.
+pub fn restore(
+    bucket: &Bucket,
+    dst: &Path,
+    opts: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let started = Instant::now();
+    let url = bucket.url().clone();
+    let (listed, _) = bucket.blocks()?;
+    for want in &opts.copy.blocks {
+        if !listed.iter().any(|b| &b.ulid == want && b.complete) {
+            return Err(Error::Usage(format!(
+                "--block {want}: no such complete block in {url}"
+            )));
+        }
+    }
+    let mut notices = Vec::new();
+    let partial: Vec<&str> = listed
+        .iter()
+        .filter(|b| !b.complete)
+        .map(|b| b.ulid.as_str())
+        .collect();
+    if !partial.is_empty() {
+        notices.push(Reason {
+            code: FindingCode::PartialUpload,
+            message: format!(
+                "{} partial upload(s) without meta.json not restored: {}",
+                partial.len(),
+                partial.join(", ")
+            ),
+        });
+    }
+    let parent = dst
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "restore".into());
+    // Beside the target (hard links from it into the target); a dry run
+    // fetches only meta.json objects, into the temporary directory.
+    let staging = if opts.dry_run {
+        Scratch::new(std::env::temp_dir().join(unique("promsnap-restore-plan")))?
+    } else {
+        Scratch::new(parent.join(unique(&format!(".{base}.promsnap-staging"))))?
+    };
+    // Selection from the meta.json objects.
+    let mut selected = Vec::new();
+    let mut excluded = 0;
+    for b in listed.iter().filter(|b| b.complete) {
+        if !opts.copy.blocks.is_empty() && !opts.copy.blocks.contains(&b.ulid) {
+            excluded += 1;
+            continue;
+        }
+        let dir = fetch_block(bucket, b, &staging.0, true)?;
+        if let Some(m) = std::fs::read(dir.join("meta.json"))
+            .ok()
+            .and_then(|r| BlockMeta::parse(&r).ok())
+        {
+            let after = opts.copy.min_time.is_some_and(|t| m.max_time < t);
+            let before = opts.copy.max_time.is_some_and(|t| m.min_time > t);
+            if after || before {
+                let _ = std::fs::remove_dir_all(&dir);
+                excluded += 1;
+                continue;
+            }
+        }
+        if b.deletion_mark {
+            notices.push(Reason {
+                code: FindingCode::DeletionMarked,
+                message: format!("{}: marked for deletion in the bucket (deletion-mark.json); restored all the same", b.ulid),
+            });
+        }
+        selected.push(b);
+    }
+    if !opts.dry_run {
+        for b in &selected {
+            fetch_block(bucket, b, &staging.0, false)?;
+        }
+    }
+    let mut copts = opts.copy.clone();
+    copts.blocks.clear();
+    copts.min_time = None;
+    copts.max_time = None;
+    copts.link = true;
+    let mut report = if selected.is_empty() {
+        CopyReport {
+            src: url.show("").into(),
+            dst: dst.to_path_buf(),
+            dry_run: opts.dry_run,
+            link: false,
+            copied: Vec::new(),
+            skipped: Vec::new(),
+            refused: Vec::new(),
+            failed: Vec::new(),
+            notices: Vec::new(),
+            excluded: 0,
+            bytes: 0,
+            bytes_planned: 0,
+            duration_ms: 0,
+        }
+    } else {
+        let mut plan = copy::plan(&staging.0, dst, &copts)?;
+        if opts.dry_run {
+            for pb in &mut plan.blocks {
+                if let Some(b) = selected.iter().find(|b| b.ulid == pb.ulid) {
+                    pb.bytes = b.bytes();
+                }
+            }
+            CopyReport::from_plan(&plan, started)
+        } else {
+            copy::execute(&plan, &copts, progress)?
+        }
+    };
+    report.notices.retain(|n| n.code != "link_fallback");
+    report.notices.extend(notices);
+    report.src = url.show("").into();
+    report.link = false;
+    report.excluded += excluded;
+    for b in report
+        .copied
+        .iter_mut()
+        .chain(&mut report.skipped)
+        .chain(&mut report.refused)
+        .chain(&mut report.failed)
+    {
+        b.src = url.show(&b.ulid).into();
+        if b.method.is_some() {
+            b.method = Some("download");
+        }
+        let staged = staging.0.display().to_string();
+        for r in b.reasons.iter_mut().chain(&mut b.warnings) {
+            r.message = r.message.replace(&staged, &url.show(""));
+        }
+    }
+    if opts.dry_run {
+        report.bytes_planned = report.copied.iter().map(|b| b.bytes).sum();
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    drop(staging);
+    Ok(report)
+}

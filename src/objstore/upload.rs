@@ -1,0 +1,506 @@
+//! `copy DIR s3://…`: verified, resumable uploads in the Thanos/Mimir layout.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{Bucket, RemoteBlock, exit_point, file_crc};
+use crate::check::codes::FindingCode;
+use crate::check::{self, CheckOptions};
+use crate::copy::{self, BlockFile, BlockReport, CopyReport, Progress, Reason};
+use crate::error::{Error, Result};
+use crate::format::meta::BlockMeta;
+use crate::layout::{self, DirKind};
+
+/// What to upload and how.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    /// Only blocks whose `[minTime, maxTime)` reaches at or after this time (ms).
+    pub min_time: Option<i64>,
+    /// Only blocks starting at or before this time (ms).
+    pub max_time: Option<i64>,
+    /// Only these ULIDs (empty: all).
+    pub blocks: Vec<String>,
+    /// External labels written into `meta.json`'s `thanos.labels`.
+    pub external_labels: Vec<(String, String)>,
+    /// How to verify source blocks.
+    pub check: CheckOptions,
+    /// Do not verify the source blocks (each object is still read back).
+    pub skip_verify: bool,
+    /// Plan and verify only: nothing is written to the bucket.
+    pub dry_run: bool,
+}
+
+/// The `thanos.source` Thanos' own uploaders (the sidecar's shipper) write.
+pub const THANOS_SOURCE: &str = "sidecar";
+
+fn reason(code: FindingCode, message: impl Into<String>) -> Reason {
+    Reason {
+        code,
+        message: message.into(),
+    }
+}
+
+/// True for a valid Prometheus label name.
+fn valid_label_name(n: &str) -> bool {
+    let mut b = n.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// `meta.json` as it goes into the bucket: the source's, with the `thanos`
+/// section Thanos' readers expect (external labels, downsampling resolution
+/// 0, source, and the block's files with their sizes). An existing `thanos`
+/// section is kept; its labels are replaced only when labels are given.
+pub fn thanos_meta(
+    raw: &[u8],
+    labels: &[(String, String)],
+    files: &[BlockFile],
+) -> Result<Vec<u8>> {
+    use serde_json::{Map, Value, json};
+    let bad = |why: &str| Error::Usage(format!("meta.json: {why}"));
+    let mut v: Value = serde_json::from_slice(raw).map_err(|e| bad(&e.to_string()))?;
+    let obj = v.as_object_mut().ok_or_else(|| bad("not a JSON object"))?;
+    let mut thanos = match obj.remove("thanos") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if !labels.is_empty() || !thanos.contains_key("labels") {
+        let m: Map<String, Value> = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        thanos.insert("labels".into(), Value::Object(m));
+    }
+    thanos
+        .entry("downsample")
+        .or_insert_with(|| json!({"resolution": 0}));
+    thanos
+        .entry("source")
+        .or_insert_with(|| Value::String(THANOS_SOURCE.into()));
+    let mut fl: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            let rel = f.rel.to_string_lossy();
+            if rel == "meta.json" {
+                json!({"rel_path": rel})
+            } else {
+                json!({"rel_path": rel, "size_bytes": f.size})
+            }
+        })
+        .collect();
+    if !files.iter().any(|f| f.rel == Path::new("meta.json")) {
+        fl.push(json!({"rel_path": "meta.json"}));
+    }
+    thanos.insert("files".into(), Value::Array(fl));
+    obj.insert("thanos".into(), Value::Object(thanos));
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    serde::Serialize::serialize(&v, &mut ser).map_err(|e| bad(&e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// What became of a block: uploaded (or would be, in a dry run), or why not.
+type Outcome = std::result::Result<Option<&'static str>, Reason>;
+
+struct Planned {
+    ulid: String,
+    src: std::path::PathBuf,
+    meta: Option<BlockMeta>,
+    files: Vec<BlockFile>,
+    new_meta: Vec<u8>,
+    bytes: u64,
+    remote: Option<RemoteBlock>,
+}
+
+fn report(p: &Planned, method: Option<&'static str>, reasons: Vec<Reason>) -> BlockReport {
+    BlockReport {
+        ulid: p.ulid.clone(),
+        src: p.src.clone(),
+        min_time: p.meta.as_ref().map(|m| m.min_time),
+        max_time: p.meta.as_ref().map(|m| m.max_time),
+        bytes: p.bytes,
+        method,
+        reasons,
+        warnings: Vec::new(),
+    }
+}
+
+/// Uploads the blocks of `src` (a snapshot, data or block directory) to the
+/// bucket: see the module docs. Blocks are independent: a refused or failed
+/// block does not stop the others. Errors only for the run as a whole (the
+/// source unreadable, the bucket unreachable for listing).
+pub fn upload(
+    src: &Path,
+    bucket: &Bucket,
+    opts: &UploadOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let started = Instant::now();
+    for (k, _) in &opts.external_labels {
+        if !valid_label_name(k) {
+            return Err(Error::Usage(format!(
+                "--external-label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+            )));
+        }
+    }
+    let lay = layout::scan(src)?;
+    for want in &opts.blocks {
+        if !lay
+            .blocks
+            .iter()
+            .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
+        {
+            return Err(Error::Usage(format!(
+                "--block {want}: no such block in {}",
+                src.display()
+            )));
+        }
+    }
+    let mut report_ = CopyReport {
+        src: src.to_path_buf(),
+        dst: bucket.url().show("").into(),
+        dry_run: opts.dry_run,
+        link: false,
+        copied: Vec::new(),
+        skipped: Vec::new(),
+        refused: Vec::new(),
+        failed: Vec::new(),
+        notices: Vec::new(),
+        excluded: 0,
+        bytes: 0,
+        bytes_planned: 0,
+        duration_ms: 0,
+    };
+    if lay.kind == DirKind::Data && (lay.wal.is_some() || lay.chunks_head.is_some()) {
+        report_.notices.push(reason(
+            FindingCode::WalNotCopied,
+            "the source is a data directory: only its blocks are uploaded; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head to include it",
+        ));
+    }
+    if opts.skip_verify {
+        report_.notices.push(reason(
+            FindingCode::NotVerified,
+            "--verify none: the source blocks are not checked before the upload (every object is still read back and compared with what was sent)",
+        ));
+    }
+    let (remote, _) = bucket.blocks()?;
+    let mut planned = Vec::new();
+    for dir in &lay.blocks {
+        let ulid = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !opts.blocks.is_empty() && !opts.blocks.contains(&ulid) {
+            report_.excluded += 1;
+            continue;
+        }
+        let raw = std::fs::read(dir.join("meta.json"));
+        let meta = raw.as_ref().ok().and_then(|r| BlockMeta::parse(r).ok());
+        if let Some(m) = &meta {
+            let after = opts.min_time.is_some_and(|t| m.max_time < t);
+            let before = opts.max_time.is_some_and(|t| m.min_time > t);
+            if after || before {
+                report_.excluded += 1;
+                continue;
+            }
+        }
+        let files = copy::block_files(dir).unwrap_or_default();
+        let bytes = files.iter().map(|f| f.size).sum();
+        let mut p = Planned {
+            ulid: ulid.clone(),
+            src: dir.clone(),
+            meta,
+            files,
+            new_meta: Vec::new(),
+            bytes,
+            remote: remote.iter().find(|r| r.ulid == ulid).cloned(),
+        };
+        let (Ok(raw), Some(_)) = (raw, &p.meta) else {
+            report_.refused.push(report(
+                &p,
+                None,
+                vec![reason(
+                    FindingCode::Unreadable,
+                    format!("{}: meta.json is missing or unreadable", dir.display()),
+                )],
+            ));
+            continue;
+        };
+        match thanos_meta(&raw, &opts.external_labels, &p.files) {
+            Ok(m) => p.new_meta = m,
+            Err(e) => {
+                report_.refused.push(report(
+                    &p,
+                    None,
+                    vec![reason(FindingCode::Unreadable, e.to_string())],
+                ));
+                continue;
+            }
+        }
+        planned.push(p);
+    }
+    // Blocks complete in the bucket: identical (skip) or a conflict (refuse).
+    let mut todo = Vec::new();
+    for p in planned {
+        match &p.remote {
+            Some(r) if r.complete => match same_as_remote(bucket, &p) {
+                Ok(None) => report_.skipped.push(report(
+                    &p,
+                    None,
+                    vec![reason(
+                        FindingCode::Identical,
+                        "already in the bucket: meta.json identical, every object of the same size and CRC32C",
+                    )],
+                )),
+                Ok(Some(diff)) => report_.refused.push(report(
+                    &p,
+                    None,
+                    vec![reason(
+                        FindingCode::UlidConflict,
+                        format!("a complete block with this ULID is in the bucket and differs ({diff}); it is never overwritten"),
+                    )],
+                )),
+                Err(e) => report_
+                    .failed
+                    .push(report(&p, None, vec![reason(FindingCode::Io, e.to_string())])),
+            },
+            _ => todo.push(p),
+        }
+    }
+    report_.bytes_planned = todo.iter().map(|p| p.bytes).sum();
+    let bytes = AtomicU64::new(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads((bucket.concurrency() / 4).max(2))
+        .build()
+        .map_err(|e| Error::io(src, std::io::Error::other(e)))?;
+    // Verification of the next block overlaps the upload of this one.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Option<Reason>)>(1);
+    let verify_one = |p: &Planned| -> Option<Reason> {
+        if opts.skip_verify {
+            return None;
+        }
+        let c = check::verify_block(&p.src, &opts.check);
+        let errors: Vec<_> = c.findings.iter().filter(|f| f.is_error()).collect();
+        c.has_errors().then(|| {
+            let quoted: Vec<String> = errors
+                .iter()
+                .take(3)
+                .map(|f| {
+                    let at = f
+                        .offset
+                        .map(|o| format!(" at offset {o}"))
+                        .unwrap_or_default();
+                    format!("{}{at}: {} ({})", f.path.display(), f.message, f.code)
+                })
+                .collect();
+            reason(
+                FindingCode::Damaged,
+                format!(
+                    "source verification found {} error(s): {}",
+                    c.tally().errors,
+                    quoted.join("; ")
+                ),
+            )
+        })
+    };
+    let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|s| {
+        let todo = &todo;
+        s.spawn(move || {
+            for (i, p) in todo.iter().enumerate() {
+                if tx.send((i, verify_one(p))).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut out = Vec::new();
+        for (i, refusal) in rx {
+            let p = &todo[i];
+            if let Some(r) = refusal {
+                out.push((i, Err(r)));
+            } else if opts.dry_run {
+                out.push((i, Ok(None)));
+            } else {
+                let r = pool.install(|| upload_block(bucket, p, progress, &bytes));
+                out.push((
+                    i,
+                    r.map(|()| Some("upload"))
+                        .map_err(|e| reason(FindingCode::Io, e.to_string())),
+                ));
+            }
+            progress.block_done(&p.ulid);
+        }
+        out
+    });
+    for (i, o) in outcomes {
+        let p = &todo[i];
+        match o {
+            Ok(m) => report_
+                .copied
+                .push(report(p, m.or(Some("upload")), Vec::new())),
+            Err(r) if r.code == "io" => report_.failed.push(report(p, None, vec![r])),
+            Err(r) => report_.refused.push(report(p, None, vec![r])),
+        }
+    }
+    report_.bytes = bytes.load(Ordering::Relaxed);
+    report_.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report_)
+}
+
+/// `None` when the complete remote block equals what we would upload; else
+/// what differs.
+fn same_as_remote(bucket: &Bucket, p: &Planned) -> Result<Option<String>> {
+    let rel = |f: &str| format!("{}/{f}", p.ulid);
+    match bucket.get_opt(&rel("meta.json"))? {
+        Some(m) if m == p.new_meta => {}
+        Some(_) => return Ok(Some("meta.json differs".into())),
+        None => return Ok(Some("meta.json vanished".into())),
+    }
+    let results: Vec<Result<Option<String>>> = p
+        .files
+        .par_iter()
+        .filter(|f| f.rel != Path::new("meta.json"))
+        .map(|f| {
+            let r = f.rel.to_string_lossy();
+            let local = file_crc(&p.src.join(&f.rel))?;
+            Ok(match bucket.head(&rel(&r))? {
+                None => Some(format!("{r} is missing")),
+                Some((size, _)) if size != local.0 => {
+                    Some(format!("{r}: {size} bytes, the source has {}", local.0))
+                }
+                Some((_, Some(crc))) if crc != local.1 => Some(format!(
+                    "{r}: CRC32C {crc:08x}, the source's is {:08x}",
+                    local.1
+                )),
+                Some((_, None)) => Some(format!("{r}: no recorded CRC32C to compare")),
+                Some(_) => None,
+            })
+        })
+        .collect();
+    for r in results {
+        if let Some(d) = r? {
+            return Ok(Some(d));
+        }
+    }
+    Ok(None)
+}
+
+/// Uploads one block's files (objects already up with the same size and CRC
+/// kept), reads every object back, then uploads `meta.json` and reads it back.
+fn upload_block(
+    bucket: &Bucket,
+    p: &Planned,
+    progress: &dyn Progress,
+    bytes: &AtomicU64,
+) -> Result<()> {
+    let rel = |f: &str| format!("{}/{f}", p.ulid);
+    let data: Vec<&BlockFile> = p
+        .files
+        .iter()
+        .filter(|f| f.rel != Path::new("meta.json"))
+        .collect();
+    let sent: Vec<Result<(String, u64, u32)>> = data
+        .par_iter()
+        .map(|f| {
+            let r = f.rel.to_string_lossy().into_owned();
+            let path = p.src.join(&f.rel);
+            let key = rel(&r);
+            // Resume: an object of the same size whose recorded CRC equals
+            // the source file's is already up.
+            if let Some(listed) = p.remote.as_ref().and_then(|b| b.size_of(&r))
+                && listed == f.size
+                && let Some((size, Some(crc))) = bucket.head(&key)?
+            {
+                let local = file_crc(&path)?;
+                if local == (size, crc) {
+                    return Ok((r, size, crc));
+                }
+            }
+            exit_point();
+            let (n, crc) = bucket.put_file(&key, &path, f.size)?;
+            exit_point();
+            bytes.fetch_add(n, Ordering::Relaxed);
+            progress.bytes(n);
+            Ok((r, n, crc))
+        })
+        .collect();
+    let sent: Vec<(String, u64, u32)> = sent.into_iter().collect::<Result<_>>()?;
+    // Every object read back before meta.json makes the block visible.
+    let checked: Vec<Result<()>> = sent
+        .par_iter()
+        .map(|(r, n, crc)| {
+            let got = bucket.read_back(&rel(r), *n)?;
+            if got != (*n, *crc) {
+                return Err(bucket.err(
+                    &rel(r),
+                    "read back",
+                    format!(
+                        "{} bytes with CRC32C {:08x} in the bucket, {n} bytes with CRC32C {crc:08x} sent",
+                        got.0, got.1
+                    ),
+                ));
+            }
+            Ok(())
+        })
+        .collect();
+    checked.into_iter().collect::<Result<Vec<()>>>()?;
+    exit_point();
+    let (n, crc) = bucket.put_small(&rel("meta.json"), p.new_meta.clone())?;
+    exit_point();
+    let got = bucket.read_back(&rel("meta.json"), n)?;
+    if got != (n, crc) {
+        return Err(bucket.err(
+            &rel("meta.json"),
+            "read back",
+            format!(
+                "{} bytes with CRC32C {:08x} in the bucket, {n} bytes with CRC32C {crc:08x} sent",
+                got.0, got.1
+            ),
+        ));
+    }
+    bytes.fetch_add(n, Ordering::Relaxed);
+    progress.bytes(n);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thanos_section() {
+        let raw = br#"{"ulid":"01ARZ3NDEKTSV4RRFFQ69G5FAV","minTime":1,"maxTime":2,"stats":{},"compaction":{"level":1,"sources":["01ARZ3NDEKTSV4RRFFQ69G5FAV"]},"version":1}"#;
+        let files = vec![
+            BlockFile {
+                rel: "chunks/000001".into(),
+                size: 10,
+            },
+            BlockFile {
+                rel: "index".into(),
+                size: 20,
+            },
+            BlockFile {
+                rel: "meta.json".into(),
+                size: 5,
+            },
+        ];
+        let labels = vec![("cluster".to_string(), "eu1".to_string())];
+        let out = thanos_meta(raw, &labels, &files).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["thanos"]["labels"]["cluster"], "eu1");
+        assert_eq!(v["thanos"]["source"], THANOS_SOURCE);
+        assert_eq!(v["thanos"]["downsample"]["resolution"], 0);
+        assert_eq!(v["thanos"]["files"][1]["size_bytes"], 20);
+        assert_eq!(v["thanos"]["files"][2]["rel_path"], "meta.json");
+        assert_eq!(v["minTime"], 1);
+        // Still a Prometheus meta.json.
+        assert!(BlockMeta::parse(&out).is_ok());
+        // Idempotent: the same bytes again from its own output.
+        assert_eq!(thanos_meta(&out, &labels, &files).unwrap(), out);
+        assert!(valid_label_name("a_1") && !valid_label_name("1a") && !valid_label_name(""));
+    }
+}

