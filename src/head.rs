@@ -163,6 +163,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     let mut by_ref: HashMap<u64, usize> = HashMap::new();
     let mut stones = Tombstones::default();
     for path in files {
+        crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let mut rr = RecordReader::new(&bytes);
         while let Some(r) = rr.next_record() {
@@ -370,4 +371,123 @@ pub fn float_histogram(h: &WalFloatHistogram) -> FloatHistogram {
         negative_buckets: h.negative_buckets.clone(),
         custom_values: h.custom_values.clone(),
     }
+}
+
+/// Size of a WAL page.
+const WAL_PAGE: u64 = 32 * 1024;
+
+/// Largest m-mapped in-order chunk end per series ref in `chunks_head/`
+/// (a file stops at its first damaged chunk, as Prometheus stops there).
+fn mmapped_max_times(dir: &Path) -> HashMap<u64, (i64, i64)> {
+    let mut out: HashMap<u64, (i64, i64)> = HashMap::new();
+    for (_, path) in walinfo::head_chunk_files(dir).unwrap_or_default() {
+        let Ok(bytes) = crate::fileutil::map_file(&path) else {
+            continue;
+        };
+        let Ok(it) = head_chunks::chunks(&bytes) else {
+            continue;
+        };
+        for c in it.map_while(|c| c.ok()).filter(|c| !c.ooo) {
+            let e = out.entry(c.series_ref).or_insert((c.mint, c.maxt));
+            *e = (e.0.min(c.mint), e.1.max(c.maxt));
+        }
+    }
+    out
+}
+
+/// What Prometheus 2.42's WAL repair really loses when it cuts `segment`
+/// at the damaged record starting at `offset` and deletes the later
+/// segments: `[first, last]` (ms) of the samples of the records it drops
+/// (those still readable: from the next page after the damage on, and the
+/// later segments whole) that nothing else rebuilds. A sample older than
+/// `min_valid_time` is in a block; one not newer than its series' last
+/// m-mapped chunk in `chunks_head/` is served from that chunk (the replay
+/// skips WAL samples there). A series whose Series record is dropped loses
+/// its samples and its m-mapped chunks (nothing defines it any more).
+/// `None` when nothing readable is lost.
+pub fn wal_repair_loss(
+    chunks_head: Option<&Path>,
+    segment: &Path,
+    offset: u64,
+    min_valid_time: i64,
+) -> Option<(i64, i64)> {
+    let mm = chunks_head.map(mmapped_max_times).unwrap_or_default();
+    let index = segment
+        .file_name()
+        .and_then(|n| crate::format::wal::segment::parse_segment_name(&n.to_string_lossy()))?;
+    let dir = segment.parent()?;
+    let later: Vec<PathBuf> = walinfo::segments(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(i, _)| *i > index)
+        .map(|(_, p)| p)
+        .collect();
+    let mut span: Option<(i64, i64)> = None;
+    let mut add = |t: i64| {
+        span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+    };
+    let mut dropped_series: std::collections::HashSet<u64> = Default::default();
+    let lost = |r: u64, t: i64, dropped: &std::collections::HashSet<u64>| {
+        let covered = mm.get(&r).is_some_and(|&(_, m)| t <= m);
+        t >= min_valid_time && (dropped.contains(&r) || !covered)
+    };
+    let mut take = |rec: &[u8], add: &mut dyn FnMut(i64)| {
+        let Some(ty) = record::record_type(rec) else {
+            return;
+        };
+        if ty == RecordType::Series {
+            let _ = record::for_each_series(rec, 0, |r, _| {
+                dropped_series.insert(r);
+            });
+            return;
+        }
+        let dropped = &dropped_series;
+        let mut sample = |r: u64, t: i64| {
+            if lost(r, t, dropped) {
+                add(t);
+            }
+        };
+        if matches!(ty, RecordType::Samples | RecordType::SamplesV2) {
+            let _ = record::for_each_sample(rec, 0, |r, t, _| sample(r, t));
+        } else if ty.is_histogram_samples() {
+            let _ = record::for_each_histogram(rec, 0, |s, _| sample(s.series_ref, s.t));
+        } else if ty.is_float_histogram_samples() {
+            let _ = record::for_each_float_histogram(rec, 0, |s, _| sample(s.series_ref, s.t));
+        }
+    };
+    // The damaged segment from the page after the damage on: whatever
+    // frames read there (a record cut by a page start is skipped).
+    if let Ok(bytes) = crate::fileutil::map_file(segment) {
+        let len = bytes.len() as u64;
+        let mut pos = (offset / WAL_PAGE + 1) * WAL_PAGE;
+        while pos < len {
+            let mut rr = RecordReader::starting_at(&bytes, pos);
+            let damaged = loop {
+                match rr.next_record() {
+                    None => break false,
+                    Some(Ok(rec)) => take(rec.data, &mut add),
+                    Some(Err(_)) => break true,
+                }
+            };
+            let stop = if damaged { rr.position().max(pos) } else { len };
+            pos = (stop / WAL_PAGE + 1) * WAL_PAGE;
+        }
+    }
+    for p in &later {
+        let Ok(bytes) = crate::fileutil::map_file(p) else {
+            continue;
+        };
+        let mut rr = RecordReader::new(&bytes);
+        while let Some(Ok(rec)) = rr.next_record() {
+            take(rec.data, &mut add);
+        }
+    }
+    // The m-mapped chunks of series only the dropped records defined.
+    for (r, &(a, b)) in &mm {
+        if dropped_series.contains(r) && b >= min_valid_time {
+            add(a.max(min_valid_time));
+            add(b);
+        }
+    }
+    span
 }

@@ -33,6 +33,13 @@ use serde_json::Value;
 
 use crate::util::{copy_dir, promsnap, testdata};
 
+// Torn WAL tails and damaged head chunk files against the real server.
+mod damage;
+// Blocks and WAL segments deleted mid-read, through the `failpoints` hooks.
+mod failpoints;
+// salvage, snapshot and fill on a full filesystem (a small tmpfs).
+mod nospace;
+
 fn run_json(args: &[&str]) -> (i32, Value) {
     let out = promsnap(args);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -237,3 +237,34 @@ fn every_command_help_has_a_runnable_example_and_completions_and_man_work() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `ls --human`: the times as every other human output writes them (RFC 3339
+/// UTC with ms), the same rows as the promtool-identical default otherwise.
+#[test]
+fn human_mode_writes_rfc3339_times() {
+    let path = testdata("prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98");
+    let p = path.to_str().unwrap();
+    let out = promsnap(&["ls", p, "--human"]);
+    assert!(out.status.success());
+    let human = String::from_utf8(out.stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&promsnap(&["ls", p, "--json"]).stdout).unwrap();
+    let blocks = json["blocks"].as_array().unwrap();
+    assert_eq!(human.lines().count(), blocks.len() + 1, "{human}");
+    for b in blocks {
+        let (min, max) = (
+            b["min_time"].as_i64().unwrap(),
+            b["max_time"].as_i64().unwrap(),
+        );
+        let line = human
+            .lines()
+            .find(|l| l.starts_with(b["ulid"].as_str().unwrap()))
+            .unwrap();
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[1], promsnap::vocab::time(min), "{line}");
+        assert_eq!(cols[2], promsnap::vocab::time(max), "{line}");
+        assert!(cols[1].ends_with('Z') && cols[1].contains('T'), "{line}");
+    }
+    // -r and --human are two different formats: not both.
+    assert_eq!(promsnap(&["ls", p, "--human", "-r"]).status.code(), Some(2));
+}

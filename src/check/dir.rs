@@ -55,6 +55,10 @@ pub fn verify_dir_with(
     let check = |dirs: &[std::path::PathBuf]| -> Vec<BlockCheck> {
         dirs.par_iter()
             .map(|b| {
+                crate::copy::fsops::test_pause(
+                    "verify_block",
+                    &b.file_name().unwrap_or_default().to_string_lossy(),
+                );
                 let r = verify_block(b, opts);
                 progress(&r);
                 r
@@ -93,7 +97,8 @@ pub fn verify_dir_with(
             )
             .in_block(&b.ulid);
             if let Some((a, z)) = range {
-                f.message.push_str(&format!(" (it covered {a}..{z})"));
+                f.message
+                    .push_str(&format!(" (it covered {})", crate::vocab::range(a, z)));
             }
             findings.push(f);
         }

@@ -62,6 +62,11 @@ pub fn verify_live(layout: &Layout, min_valid_time: Option<i64>, live: bool) -> 
                     ));
                 }
                 let mut fs = findings_of_wal_report(&r, false);
+                super::verdict::narrow_wal_losses(
+                    &mut fs,
+                    layout.chunks_head.as_deref(),
+                    min_valid_time,
+                );
                 if live {
                     for f in &mut fs {
                         if f.code == FindingCode::WalCheckpointTmpLeftover {

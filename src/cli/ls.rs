@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use promsnap::gofmt;
 use promsnap::list::{self, BlockEntry};
+use promsnap::{gofmt, vocab};
 
 use super::{Outcome, table};
 
@@ -13,8 +13,13 @@ use super::{Outcome, table};
 pub struct LsArgs {
     /// Block, data or snapshot directory, or s3://BUCKET/PREFIX.
     pub path: PathBuf,
-    /// Human-readable times and sizes, as `promtool tsdb list -r`.
+    /// Human-readable times and sizes, as `promtool tsdb list -r` (Go's
+    /// `2026-11-25 09:03:52 +0000 UTC`, byte-identical to promtool).
     #[arg(short = 'r', long = "human-readable")]
+    pub human_readable: bool,
+    /// Times in promsnap's human format (RFC 3339 UTC with milliseconds,
+    /// as every other command writes them) and sizes in KiB/MiB/GiB.
+    #[arg(long, conflicts_with = "human_readable")]
     pub human: bool,
     /// One JSON document on stdout.
     #[arg(long)]
@@ -43,7 +48,14 @@ pub fn run(args: &LsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
-        out.write_all(render(&listing.blocks, args.human).as_bytes())?;
+        let style = if args.human {
+            Style::Human
+        } else if args.human_readable {
+            Style::Promtool
+        } else {
+            Style::Raw
+        };
+        out.write_all(render(&listing.blocks, style).as_bytes())?;
         for (u, f) in &marks {
             writeln!(out, "marker {u} {f}")?;
         }
@@ -60,8 +72,19 @@ pub fn run(args: &LsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     })
 }
 
+/// How the table writes times and sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Unix ms and bytes: `promtool tsdb list`, byte for byte.
+    Raw,
+    /// Go's time and size formats: `promtool tsdb list -r`, byte for byte.
+    Promtool,
+    /// promsnap's human format: RFC 3339 UTC with ms, sizes in KiB/MiB/GiB.
+    Human,
+}
+
 /// The table: promtool's eight columns, then LEVEL and NOTE.
-pub fn render(blocks: &[BlockEntry], human: bool) -> String {
+pub fn render(blocks: &[BlockEntry], style: Style) -> String {
     let mut rows = vec![
         [
             "BLOCK ULID",
@@ -78,15 +101,13 @@ pub fn render(blocks: &[BlockEntry], human: bool) -> String {
         .map(String::from)
         .to_vec(),
     ];
-    let time = |t: i64| {
-        if human {
-            gofmt::utc_seconds(t)
-        } else {
-            t.to_string()
-        }
+    let time = |t: i64| match style {
+        Style::Raw => t.to_string(),
+        Style::Promtool => gofmt::utc_seconds(t),
+        Style::Human => vocab::time(t),
     };
     for b in blocks {
-        let size = if human {
+        let size = if style != Style::Raw {
             gofmt::base2_bytes(b.size as i64)
         } else {
             b.size.to_string()

@@ -148,6 +148,19 @@ pub fn render(r: &SalvageReport) -> String {
             s.push_str("wal: ok\n");
         }
     }
+    if let Some(c) = &r.checkpoint {
+        s.push_str(&format!(
+            "checkpoint: {} damaged at offset {} ({}): {verb}cut to its first {} bytes ({} whole records, {} series), {} later checkpoint segment(s) {verb}moved to quarantine; {} series the WAL or head chunks use are no longer defined\n",
+            c.segment.display(),
+            c.damage_offset,
+            c.code.as_str(),
+            c.kept_bytes,
+            c.kept_records,
+            c.series_kept,
+            c.later_segments.len(),
+            c.series_unknown,
+        ));
+    }
     if let Some(h) = &r.chunks_head
         && !h.moved.is_empty()
     {

@@ -15,9 +15,14 @@
 //! - `PROMSNAP_TEST_THROTTLE_US=N`: copy in 64 KiB pieces and sleep `N` µs
 //!   after each, so a kill lands mid-file.
 //! - `PROMSNAP_TEST_PAUSE_AT=point[,point…]`: at each named point print
-//!   `promsnap: test pause at <point> <ULID>` on stderr and sleep for a minute.
+//!   `promsnap: test pause at <point> <ULID>` on stderr and sleep for a minute
+//!   — or, with `PROMSNAP_TEST_RESUME=<file>`, until that file exists (60 s at
+//!   most), so a test can change the source as a running Prometheus would.
+//!   `point:SUFFIX` pauses only where the ULID (or path) ends with SUFFIX.
 //!   Points: `tmp_created`, `before_rename`, `after_rename` (renamed, parent
-//!   directory not yet fsynced).
+//!   directory not yet fsynced); `verify_block` (verify about to read a
+//!   listed block); `wal_segment` (a WAL or checkpoint segment about to be
+//!   read by verify's WAL check or by the head replay of `dump`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -68,9 +73,23 @@ pub fn test_pause(point: &str, ulid: &str) {
             .map(|v| v.split(',').map(str::to_owned).collect())
             .unwrap_or_default()
     });
-    if points.iter().any(|p| p == point) {
+    // `point` alone, or `point:SUFFIX` for the calls whose detail ends so.
+    let named = |p: &String| match p.split_once(':') {
+        Some((name, suffix)) => name == point && ulid.ends_with(suffix),
+        None => p == point,
+    };
+    if points.iter().any(named) {
         eprintln!("promsnap: test pause at {point} {ulid}");
-        std::thread::sleep(Duration::from_secs(60));
+        match std::env::var_os("PROMSNAP_TEST_RESUME") {
+            // Until the test has changed the directory (60 s at most).
+            Some(resume) => {
+                let end = std::time::Instant::now() + Duration::from_secs(60);
+                while !Path::new(&resume).exists() && std::time::Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            None => std::thread::sleep(Duration::from_secs(60)),
+        }
     }
 }
 

@@ -31,6 +31,7 @@
 //! The library never prints; the CLI renders [`SalvageReport`].
 
 pub mod block;
+pub mod checkpoint;
 mod chunk;
 mod series;
 pub mod wal;
@@ -114,6 +115,9 @@ pub struct SalvageReport {
     pub wal: Option<wal::WalCut>,
     /// Damaged `chunks_head` files moved (in place).
     pub chunks_head: Option<wal::HeadChunksCut>,
+    /// The cut of a damaged WAL checkpoint (in place; absent when the
+    /// checkpoint reads cleanly).
+    pub checkpoint: Option<checkpoint::CheckpointCut>,
     /// Series dropped whole, over all blocks.
     pub series_dropped: u64,
     /// Samples dropped from blocks, where counted.
@@ -135,6 +139,7 @@ impl SalvageReport {
             || self.samples_dropped_inexact
             || self.blocks_unreadable > 0
             || self.wal.as_ref().is_some_and(|w| w.cut)
+            || self.checkpoint.is_some()
             || self
                 .chunks_head
                 .as_ref()
@@ -251,6 +256,9 @@ fn tally(report: &mut SalvageReport) {
     {
         ranges.push(r);
     }
+    if let Some(r) = report.checkpoint.as_ref().and_then(|c| c.lost_range) {
+        ranges.push(r);
+    }
     ranges.sort_unstable();
     let mut merged: Vec<[i64; 2]> = Vec::new();
     for r in ranges {
@@ -364,6 +372,7 @@ pub fn salvage(path: &Path, out: &Path, opts: &SalvageOptions) -> Result<Salvage
         quarantine: None,
         wal: None,
         chunks_head: None,
+        checkpoint: None,
         series_dropped: 0,
         samples_dropped: 0,
         samples_dropped_inexact: false,
@@ -540,6 +549,7 @@ pub fn salvage_in_place(data: &Path, opts: &SalvageOptions) -> Result<SalvageRep
         quarantine: None,
         wal: None,
         chunks_head: None,
+        checkpoint: None,
         series_dropped: 0,
         samples_dropped: 0,
         samples_dropped_inexact: false,
@@ -618,7 +628,18 @@ pub fn salvage_in_place(data: &Path, opts: &SalvageOptions) -> Result<SalvageRep
         }
         report.blocks.push(b);
     }
-    // The WAL and the head chunks.
+    // The WAL (its checkpoint first) and the head chunks.
+    if let Some(w) = &layout.wal {
+        let cc = checkpoint::plan_checkpoint_cut(w, layout.chunks_head.as_deref())?;
+        if let Some(c) = cc.as_ref().filter(|_| !opts.dry_run) {
+            ensure_q(false)?;
+            let qdir = quarantine
+                .join("wal")
+                .join(c.dir.file_name().unwrap_or_default());
+            checkpoint::apply_checkpoint_cut(c, &qdir)?;
+        }
+        report.checkpoint = cc;
+    }
     if let Some(w) = &layout.wal {
         let cut = wal::plan_wal_cut(w)?;
         if cut.cut && !opts.dry_run {
@@ -640,6 +661,7 @@ pub fn salvage_in_place(data: &Path, opts: &SalvageOptions) -> Result<SalvageRep
     }
     let something_moved = report.blocks.iter().any(|b| b.quarantined_to.is_some())
         || report.wal.as_ref().is_some_and(|w| w.cut)
+        || report.checkpoint.is_some()
         || report
             .chunks_head
             .as_ref()

@@ -390,6 +390,7 @@ pub(super) fn inspect_segment_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
     let (size, scan, read_error) = match scan_segment_file(path, series) {
         Ok((size, scan)) => (size, scan, None),
         Err(e) => (
