@@ -402,13 +402,15 @@ fn mmapped_max_times(dir: &Path) -> HashMap<u64, (i64, i64)> {
 /// later segments whole) that nothing else rebuilds. A sample older than
 /// `min_valid_time` is in a block; one not newer than its series' last
 /// m-mapped chunk in `chunks_head/` is served from that chunk (the replay
-/// skips WAL samples there). A series whose Series record is dropped loses
+/// skips WAL samples there). With `torn`, the damaged record is a torn one
+/// and its readable samples count too. A series whose Series record is dropped loses
 /// its samples and its m-mapped chunks (nothing defines it any more).
 /// `None` when nothing readable is lost.
 pub fn wal_repair_loss(
     chunks_head: Option<&Path>,
     segment: &Path,
     offset: u64,
+    torn: bool,
     min_valid_time: i64,
 ) -> Option<(i64, i64)> {
     let mm = chunks_head.map(mmapped_max_times).unwrap_or_default();
@@ -458,6 +460,24 @@ pub fn wal_repair_loss(
     // The damaged segment from the page after the damage on: whatever
     // frames read there (a record cut by a page start is skipped).
     if let Ok(bytes) = crate::fileutil::map_file(segment) {
+        // A torn record itself, as far as it reads (its fragments before
+        // the cut; a record with a bad CRC is not trusted): its series are
+        // not known here, so a
+        // time counts as held by chunks_head/ only when every series'
+        // m-mapped chunks reach it.
+        let all_mm = mm.values().map(|&(_, m)| m).min().unwrap_or(i64::MIN);
+        let r = if torn {
+            walinfo::torn_record_time(&bytes, offset)
+        } else {
+            walinfo::TimeRange::default()
+        };
+        if let (Some(a), Some(b)) = (r.min_t, r.max_t)
+            && b > all_mm
+            && b >= min_valid_time
+        {
+            add(a.max(all_mm.saturating_add(1)).max(min_valid_time));
+            add(b);
+        }
         let len = bytes.len() as u64;
         let mut pos = (offset / WAL_PAGE + 1) * WAL_PAGE;
         while pos < len {

@@ -179,7 +179,8 @@ pub fn narrow_wal_losses(
             continue;
         }
         let mvt = min_valid_time.unwrap_or(i64::MIN);
-        match crate::head::wal_repair_loss(chunks_head, &f.path, offset, mvt) {
+        let torn = f.code == FindingCode::WalTornTail;
+        match crate::head::wal_repair_loss(chunks_head, &f.path, offset, torn, mvt) {
             Some((a, b)) => {
                 f.time_range = Some([a, b.saturating_add(1)]);
                 f.message.push_str(&format!(

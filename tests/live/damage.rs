@@ -222,6 +222,11 @@ fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
             code: "wal_torn_tail",
         },
         Case {
+            name: "wal-middle-segment-cut",
+            damage: Damage::Cut("wal/00000002", 400_007),
+            code: "wal_torn_tail",
+        },
+        Case {
             name: "wal-middle-segment-flipped-byte",
             damage: Damage::Flip("wal/00000003", 300_001),
             code: "wal_checksum",
