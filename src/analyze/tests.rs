@@ -1,4 +1,6 @@
-use super::*;
+use super::chunks::{ChunkAcc, Counts, distribution};
+use super::rank::top;
+use crate::format::chunkenc::Encoding;
 
 #[test]
 fn fullness_buckets_like_promtool() {
