@@ -8,10 +8,9 @@
 //! About 30 s of wall time.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::realserver::{
     NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, free_port, now_s, wait_scrapes,

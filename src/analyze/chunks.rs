@@ -21,7 +21,7 @@ pub(super) struct ChunkAcc {
 /// number of distinct values, not with the number of chunks.
 pub(super) type Counts = BTreeMap<u64, u64>;
 
-fn bump(counts: &mut Counts, v: u64) {
+pub(super) fn bump(counts: &mut Counts, v: u64) {
     *counts.entry(v).or_insert(0) += 1;
 }
 

@@ -1,4 +1,5 @@
-use super::chunks::{ChunkAcc, Counts, distribution};
+use super::Ranked;
+use super::chunks::{ChunkAcc, Counts, bump, distribution};
 use super::rank::top;
 use crate::format::chunkenc::Encoding;
 

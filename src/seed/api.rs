@@ -78,8 +78,6 @@ pub(super) fn call(
     }
 }
 
-/// A duration as Prometheus prints its flags (`2h`, `1h30m`, `90s`, `1m`,
-
 /// The start of an answer's body, for a message.
 fn snippet(s: &str) -> String {
     let t: String = s.trim().chars().take(120).collect();
