@@ -77,29 +77,17 @@ pub(super) fn without_all_postings(
         |i| metrics.get(i).map_or(&b""[..], |m| m.1),
         |i| lossy(metrics.get(i).map_or(&b""[..], |m| m.1)),
     );
-    let duration_ms = meta.max_time.wrapping_sub(meta.min_time);
     Ok(Analysis {
-        block_id: meta.ulid.clone(),
-        dir: dir.to_path_buf(),
-        min_time: meta.min_time,
-        max_time: meta.max_time,
-        duration: crate::gofmt::duration_ms(duration_ms),
-        duration_ms,
         series: if opts.selectors.is_empty() {
             meta.stats.num_series
         } else {
             0
         },
-        series_analyzed: 0,
         label_names: names.len() as u64,
-        postings: 0,
-        postings_entries: 0,
-        churn_label_pairs: Vec::new(),
-        churn_label_names: Vec::new(),
-        common_label_pairs: Vec::new(),
         label_value_length,
         label_cardinality,
         metric_cardinality,
         compaction: opts.extended.then(|| ChunkAcc::default().finish()),
+        ..Analysis::of_block(dir, meta)
     })
 }

@@ -241,14 +241,7 @@ pub fn analyze_block(dir: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
     } else {
         pass.series_analyzed
     };
-    let duration_ms = meta.max_time.wrapping_sub(meta.min_time);
     Ok(Analysis {
-        block_id: meta.ulid.clone(),
-        dir: dir.to_path_buf(),
-        min_time: meta.min_time,
-        max_time: meta.max_time,
-        duration: crate::gofmt::duration_ms(duration_ms),
-        duration_ms,
         series,
         series_analyzed: pass.series_analyzed,
         label_names: names.len() as u64,
@@ -261,7 +254,35 @@ pub fn analyze_block(dir: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
         label_cardinality: lists.label_cardinality,
         metric_cardinality: lists.metric_cardinality,
         compaction: pass.chunks.map(chunks::ChunkAcc::finish),
+        ..Analysis::of_block(dir, meta)
     })
+}
+
+impl Analysis {
+    /// The block's identity and range, every figure empty.
+    fn of_block(dir: &Path, meta: &BlockMeta) -> Analysis {
+        let duration_ms = meta.max_time.wrapping_sub(meta.min_time);
+        Analysis {
+            block_id: meta.ulid.clone(),
+            dir: dir.to_path_buf(),
+            min_time: meta.min_time,
+            max_time: meta.max_time,
+            duration: crate::gofmt::duration_ms(duration_ms),
+            duration_ms,
+            series: 0,
+            series_analyzed: 0,
+            label_names: 0,
+            postings: 0,
+            postings_entries: 0,
+            churn_label_pairs: Vec::new(),
+            churn_label_names: Vec::new(),
+            common_label_pairs: Vec::new(),
+            label_value_length: Vec::new(),
+            label_cardinality: Vec::new(),
+            metric_cardinality: Vec::new(),
+            compaction: None,
+        }
+    }
 }
 
 #[cfg(test)]
