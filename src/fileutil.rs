@@ -11,7 +11,7 @@ use std::io;
 use std::ops::Deref;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
@@ -112,6 +112,35 @@ pub fn dir_size(dir: &Path) -> u64 {
         .filter_map(|e| e.metadata().ok())
         .map(|m| m.len())
         .fold(0u64, u64::saturating_add)
+}
+
+/// `path` made absolute (against the working directory) with its nearest
+/// existing ancestor canonicalized and the rest kept as given: the path a
+/// directory that does not exist yet will have.
+pub fn absolute(path: &Path) -> io::Result<PathBuf> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let mut rest = Vec::new();
+    let mut p = abs.as_path();
+    loop {
+        if let Ok(c) = p.canonicalize() {
+            let mut out = c;
+            for r in rest.iter().rev() {
+                out.push(r);
+            }
+            return Ok(out);
+        }
+        match (p.file_name(), p.parent()) {
+            (Some(n), Some(parent)) => {
+                rest.push(n.to_owned());
+                p = parent;
+            }
+            _ => return Ok(abs),
+        }
+    }
 }
 
 /// `path` as a NUL-terminated C string (an `InvalidInput` error for a path

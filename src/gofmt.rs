@@ -148,19 +148,7 @@ pub fn rfc3339_ms(ms: i64) -> String {
     )
 }
 
-/// Proleptic Gregorian (year, month, day) of days since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+pub use crate::vocab::civil_from_days;
 
 /// `units.Base2Bytes(n).String()` as promtool's `-r` prints sizes: `35KiB609B`.
 pub fn base2_bytes(n: i64) -> String {

@@ -9,15 +9,7 @@ use crate::block::{block_size, read_meta};
 use crate::error::Result;
 use crate::format::meta::BlockMeta;
 use crate::layout::{self, DirKind, Layout};
-
-/// Default block range (head chunk range): 2 h.
-pub const DEFAULT_BLOCK_RANGE_MS: i64 = 7_200_000;
-
-/// Block ranges Prometheus setups commonly use, smallest first; used to infer
-/// the grid from block boundaries.
-const COMMON_RANGES_MS: &[i64] = &[
-    60_000, 120_000, 300_000, 360_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000,
-];
+pub use crate::vocab::{DEFAULT_BLOCK_RANGE_MS, head_block_index, infer_block_range};
 
 /// One listed block.
 #[derive(Debug, Clone, Serialize)]
@@ -164,58 +156,4 @@ fn missing_files(dir: &Path) -> Option<String> {
             missing.join(" and ")
         )
     })
-}
-
-fn gcd(a: i64, b: i64) -> i64 {
-    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a as i64
-}
-
-/// Infers the block range (the head's 2 h grid, or a shorter one set with
-/// `--storage.tsdb.min-block-duration`) from block boundaries.
-///
-/// Every block but the newest (which may be a snapshot head block) is used:
-/// the range must divide the greatest common divisor of their maxTimes and be
-/// at least as long as every level-1 block among them. Falls back to 2 h.
-pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
-    let newest = metas.iter().map(|m| m.max_time).max();
-    let older: Vec<&&BlockMeta> = metas
-        .iter()
-        .filter(|m| Some(m.max_time) != newest)
-        .collect();
-    if older.is_empty() {
-        return DEFAULT_BLOCK_RANGE_MS;
-    }
-    let g = older.iter().fold(0, |g, m| gcd(g, m.max_time));
-    let longest_l1 = older
-        .iter()
-        .filter(|m| m.compaction.level == 1)
-        .map(|m| m.max_time.saturating_sub(m.min_time))
-        .max()
-        .unwrap_or(0);
-    COMMON_RANGES_MS
-        .iter()
-        .copied()
-        .find(|&r| g % r == 0 && r >= longest_l1)
-        .unwrap_or(DEFAULT_BLOCK_RANGE_MS)
-}
-
-/// Index of the snapshot head block among `metas`: the block with the greatest
-/// maxTime when it is level 1, its own only source, and ends off the grid —
-/// and either the directory is a snapshot, or every other level-1 block ends
-/// on the grid (so backfilled blocks, which all end off-grid, are not taken
-/// for one).
-pub fn head_block_index(metas: &[&BlockMeta], range: i64, in_snapshot: bool) -> Option<usize> {
-    let (i, newest) = metas.iter().enumerate().max_by_key(|(_, m)| m.max_time)?;
-    if !newest.is_snapshot_head_block(range) {
-        return None;
-    }
-    let others_on_grid = metas
-        .iter()
-        .enumerate()
-        .all(|(j, m)| j == i || m.compaction.level != 1 || m.max_time.rem_euclid(range) == 0);
-    (in_snapshot || (others_on_grid && metas.len() > 1)).then_some(i)
 }

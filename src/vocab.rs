@@ -1,5 +1,7 @@
-//! The project's vocabulary, below the commands: how a time, a time range
-//! and a label set read for a human, and the calendar arithmetic behind them.
+//! The project's vocabulary, below the commands: how a time, a time range,
+//! a byte size and a label set read for a human, how a duration is written,
+//! the calendar arithmetic behind them, and the block range (the grid blocks
+//! are cut on) inferred from block boundaries.
 //! Commands and the policy layer (`check`, `copy`, `coverage`) both stand on
 //! this module instead of borrowing one another's formatting.
 //!
@@ -8,6 +10,7 @@
 //! milliseconds. Go's own formats, for output equal to promtool's, live in
 //! [`crate::gofmt`].
 
+use crate::format::meta::BlockMeta;
 use crate::gofmt;
 
 /// A time for a human: RFC 3339 UTC with milliseconds,
@@ -32,6 +35,23 @@ pub fn range(from: i64, to: i64) -> String {
     )
 }
 
+/// A byte size for a human, in powers of 1024: `812 B`, `227.5 KiB`,
+/// `195.6 MiB`, `1.2 GiB`. (Go's `units.Base2Bytes` spelling, which promtool
+/// prints, is [`gofmt::base2_bytes`].)
+pub fn size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    match UNITS.get(u) {
+        Some(unit) if u > 0 => format!("{v:.1} {unit}"),
+        _ => format!("{n} B"),
+    }
+}
+
 /// `{name="value", ...}` as Go's `labels.Labels.String()`.
 pub fn format_labels(out: &mut String, labels: &[(&[u8], &[u8])]) {
     out.push('{');
@@ -46,6 +66,35 @@ pub fn format_labels(out: &mut String, labels: &[(&[u8], &[u8])]) {
     out.push('}');
 }
 
+/// A duration as Prometheus writes one (`2h`, `1h30m`, `90s`, `1m`,
+/// `500ms`, `1d`, `1w`, `1y`: units summed, each after its number) in ms;
+/// `None` for anything else, a bare number included, and on overflow.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    const UNITS: [(&str, i64); 7] = [
+        ("ms", 1),
+        ("s", 1_000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+        ("w", 604_800_000),
+        ("y", 31_536_000_000),
+    ];
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let v: i64 = rest.get(..n)?.parse().ok()?;
+        rest = rest.get(n..)?;
+        let (unit, mult) = UNITS.into_iter().find(|(u, _)| rest.starts_with(u))?;
+        rest = rest.get(unit.len()..)?;
+        total = total.checked_add(v.checked_mul(mult)?)?;
+    }
+    Some(total)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -55,6 +104,86 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Proleptic Gregorian (year, month, day) of days since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+// Block ranges.
+
+/// Default block range (head chunk range): 2 h.
+pub const DEFAULT_BLOCK_RANGE_MS: i64 = 7_200_000;
+
+/// Block ranges Prometheus setups commonly use, smallest first; used to infer
+/// the grid from block boundaries.
+const COMMON_RANGES_MS: &[i64] = &[
+    60_000, 120_000, 300_000, 360_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000,
+];
+
+/// Greatest common divisor.
+fn gcd(a: i64, b: i64) -> i64 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a as i64
+}
+
+/// Infers the block range (the head's 2 h grid, or a shorter one set with
+/// `--storage.tsdb.min-block-duration`) from block boundaries.
+///
+/// Every block but the newest (which may be a snapshot head block) is used:
+/// the range must divide the greatest common divisor of their maxTimes and be
+/// at least as long as every level-1 block among them. Falls back to 2 h.
+pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
+    let newest = metas.iter().map(|m| m.max_time).max();
+    let older: Vec<&&BlockMeta> = metas
+        .iter()
+        .filter(|m| Some(m.max_time) != newest)
+        .collect();
+    if older.is_empty() {
+        return DEFAULT_BLOCK_RANGE_MS;
+    }
+    let g = older.iter().fold(0, |g, m| gcd(g, m.max_time));
+    let longest_l1 = older
+        .iter()
+        .filter(|m| m.compaction.level == 1)
+        .map(|m| m.max_time.saturating_sub(m.min_time))
+        .max()
+        .unwrap_or(0);
+    COMMON_RANGES_MS
+        .iter()
+        .copied()
+        .find(|&r| g % r == 0 && r >= longest_l1)
+        .unwrap_or(DEFAULT_BLOCK_RANGE_MS)
+}
+
+/// Index of the snapshot head block among `metas`: the block with the greatest
+/// maxTime when it is level 1, its own only source, and ends off the grid —
+/// and either the directory is a snapshot, or every other level-1 block ends
+/// on the grid (so backfilled blocks, which all end off-grid, are not taken
+/// for one).
+pub fn head_block_index(metas: &[&BlockMeta], range: i64, in_snapshot: bool) -> Option<usize> {
+    let (i, newest) = metas.iter().enumerate().max_by_key(|(_, m)| m.max_time)?;
+    if !newest.is_snapshot_head_block(range) {
+        return None;
+    }
+    let others_on_grid = metas
+        .iter()
+        .enumerate()
+        .all(|(j, m)| j == i || m.compaction.level != 1 || m.max_time.rem_euclid(range) == 0);
+    (in_snapshot || (others_on_grid && metas.len() > 1)).then_some(i)
 }
 
 #[cfg(test)]
@@ -70,5 +199,25 @@ mod tests {
         );
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn sizes_in_powers_of_1024() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(1536), "1.5 KiB");
+        assert_eq!(size(205_071_092), "195.6 MiB");
+    }
+
+    #[test]
+    fn durations_as_prometheus_writes_them() {
+        assert_eq!(parse_duration("2h"), Some(7_200_000));
+        assert_eq!(parse_duration("1m"), Some(60_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration("500ms"), Some(500));
+        assert_eq!(parse_duration("0s"), Some(0));
+        for bad in ["", "2", "h", "2x", "99999999999999999999y"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
     }
 }

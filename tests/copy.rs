@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::realserver::encode;
 use crate::util::{copy_dir, promsnap, testdata};
 
 const LIVE_SNAP: &str = "prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98";
@@ -876,7 +877,7 @@ impl Server {
     fn api(&self, path: &str, params: &[(&str, &str)]) -> serde_json::Value {
         let q: Vec<String> = params
             .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
         let (code, body) = self.get(&format!("{path}?{}", q.join("&"))).unwrap();
         assert_eq!(code, 200, "{path}: {body}");
@@ -884,17 +885,6 @@ impl Server {
         assert_eq!(v["status"], "success", "{body}");
         v["data"].clone()
     }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub(crate) fn prometheus_or_skip() -> Option<PathBuf> {

@@ -23,14 +23,15 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::realserver::{free_port, now_ms, prometheus_available};
 use crate::util::{copy_dir, promsnap, testdata};
 
 // Torn WAL tails and damaged head chunk files against the real server.
@@ -142,20 +143,6 @@ fn snapshot_with_unfinished_head_block_is_an_incomplete_backup() {
 
 // ---------------------------------------------------------------------------
 // Real server.
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -325,15 +312,6 @@ struct Run {
     blocks_seen: usize,
     blocks_deleted: usize,
     checkpoints_seen: usize,
-}
-
-fn prometheus_available() -> bool {
-    Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// A small deterministic generator (the moments vary by seed; the seed is

@@ -1,8 +1,10 @@
 //! Machinery for tests that run the real Prometheus 2.42 on loopback: a
-//! server killed on drop, free ports, a tiny HTTP client, waits on the data
-//! dir (first block, first checkpoint), a copy of a live directory. The run
-//! matrix of snapshot + remote-write replicas that uses it is in
-//! `lossmatrix.rs` (it folded in the former "slave up soon / late" tests).
+//! server killed on drop, free ports, a tiny HTTP client and instant
+//! queries, waits on the data dir (first block, first checkpoint), a copy of
+//! a live directory, the skip-or-fail check for the tools. The run matrix of
+//! snapshot + remote-write replicas that uses it is in `lossmatrix.rs` (it
+//! folded in the former "slave up soon / late" tests); `seed.rs` and
+//! `snapshot.rs` use it too.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -34,6 +36,39 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Now, in Unix seconds.
+pub(crate) fn now_s() -> i64 {
+    now_ms() / 1000
+}
+
+/// A configuration that scrapes the server itself every second
+/// (`SELF_PORT` is replaced by its port).
+pub(crate) const SELF_SCRAPE_1S: &str = "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"127.0.0.1:SELF_PORT\"]\n";
+
+/// A configuration without targets: the server adds no data.
+pub(crate) const NO_SCRAPE: &str = "global:\n  scrape_interval: 1m\n";
+
+/// True if `prometheus` and `promtool` run. Without them a test is skipped
+/// with a message naming `who`, unless `CI` is set: then it fails.
+pub(crate) fn tools_available(who: &str) -> bool {
+    let ok = ["prometheus", "promtool"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prometheus/promtool not installed but CI is set"
+        );
+        eprintln!("{who}: prometheus/promtool not on PATH: skipped");
+    }
+    ok
 }
 
 /// A running Prometheus, killed when dropped.
@@ -88,6 +123,30 @@ impl Server {
         }
     }
 
+    /// [`Server::start`] on a free port, then waits up to 60 s until it is
+    /// ready.
+    pub(crate) fn launch(
+        name: &str,
+        base: &Path,
+        config: &str,
+        data: &Path,
+        extra: &[&str],
+    ) -> Server {
+        let mut s = Server::start(name, base, config, data, free_port(), extra);
+        s.wait_ready(Duration::from_secs(60));
+        s
+    }
+
+    /// Its base URL.
+    pub(crate) fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The result vector of an instant query at `t` (Unix s).
+    pub(crate) fn query(&self, q: &str, t: f64) -> Vec<serde_json::Value> {
+        query(self.port, q, t)
+    }
+
     /// Waits until `/-/ready` answers 200; returns that time.
     pub(crate) fn wait_ready(&mut self, timeout: Duration) -> i64 {
         let end = Instant::now() + timeout;
@@ -134,14 +193,15 @@ pub(crate) fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// A minimal HTTP/1.1 exchange on loopback with 5 s timeouts.
+/// A minimal HTTP exchange on loopback with 5 s timeouts. HTTP/1.0, so
+/// that no answer comes chunked.
 pub(crate) fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.set_write_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
     )
     .ok()?;
     let mut buf = Vec::new();
@@ -150,6 +210,62 @@ pub(crate) fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)>
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
     let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
     Some((status, body))
+}
+
+/// Percent-encodes a query parameter.
+pub(crate) fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The result vector of an instant query at `t` (Unix s) to the server on
+/// `port`; panics unless it answers 200.
+pub(crate) fn query(port: u16, q: &str, t: f64) -> Vec<serde_json::Value> {
+    let (st, body) = http(
+        port,
+        "GET",
+        &format!("/api/v1/query?query={}&time={t:.3}", encode(q)),
+    )
+    .expect("query");
+    assert_eq!(st, 200, "{q}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// Writes the OpenMetrics text `om` to `base/bf.om` and backfills it into
+/// `data` with `promtool tsdb create-blocks-from openmetrics`.
+pub(crate) fn backfill(base: &Path, om: &str, data: &Path) {
+    std::fs::write(base.join("bf.om"), om).unwrap();
+    let st = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(base.join("bf.om"))
+        .arg(data)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "promtool create-blocks-from failed");
+}
+
+/// Waits (up to 30 s) until the server on `port` holds at least `n`
+/// scrapes of itself in the last minute.
+pub(crate) fn wait_scrapes(port: u16, n: u32) {
+    wait_for(&format!("{n} scrapes"), Duration::from_secs(30), || {
+        query(
+            port,
+            "count_over_time(up[1m])",
+            now_ms() as f64 / 1000.0 + 1.0,
+        )
+        .first()
+        .and_then(|r| r["value"][1].as_str().and_then(|s| s.parse::<u32>().ok()))
+        .is_some_and(|c| c >= n)
+    });
 }
 
 pub(crate) fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {

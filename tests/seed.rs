@@ -8,145 +8,14 @@
 //! About 30 s of wall time.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use crate::realserver::{
+    NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, free_port, now_s, wait_scrapes,
+};
 use crate::util::{copy_dir, promsnap, testdata};
-
-fn now_s() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn tools_available() -> bool {
-    let ok = ["prometheus", "promtool"].iter().all(|t| {
-        Command::new(t)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus/promtool not installed but CI is set"
-        );
-        eprintln!("seed: prometheus/promtool not on PATH: skipped");
-    }
-    ok
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A minimal HTTP/1.1 GET on loopback with 5 s timeouts.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
-    Some((status, body))
-}
-
-/// A running Prometheus, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(base: &Path, name: &str, scrape: bool, data: &Path, extra: &[&str]) -> Server {
-        let port = free_port();
-        let cfg = base.join(format!("{name}.yml"));
-        let text = if scrape {
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
-            )
-        } else {
-            "global:\n  scrape_interval: 1m\n".to_string()
-        };
-        std::fs::write(&cfg, text).unwrap();
-        let log = std::fs::File::create(base.join(format!("{name}.log"))).unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.min-block-duration=1m")
-            .arg("--storage.tsdb.max-block-duration=1m")
-            .arg("--storage.tsdb.retention.time=1d")
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn prometheus");
-        let mut s = Server { child, port };
-        let end = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some((200, _)) = get(port, "/-/ready") {
-                return s;
-            }
-            if let Ok(Some(st)) = s.child.try_wait() {
-                panic!("{name} exited early: {st}");
-            }
-            assert!(Instant::now() < end, "{name} not ready after 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The result vector of an instant query at `t` (Unix s).
-    fn query(&self, q: &str, t: f64) -> Vec<serde_json::Value> {
-        let (st, body) = get(
-            self.port,
-            &format!("/api/v1/query?query={}&time={t:.3}", encode(q)),
-        )
-        .expect("query");
-        assert_eq!(st, 200, "{q}: {body}");
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        v["data"]["result"].as_array().cloned().unwrap_or_default()
-    }
-}
-
-/// Percent-encodes a query parameter.
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 fn seed(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     let out = promsnap(args);
@@ -219,7 +88,7 @@ const STEPS: [&str; 6] = ["flags", "snapshot", "locate", "verify", "copy", "cove
 /// then seed another with --skip-head and check what it says was skipped.
 #[test]
 fn seed_live_primary_then_replica_serves_it() {
-    if !tools_available() {
+    if !crate::realserver::tools_available("seed") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -237,21 +106,19 @@ fn seed_live_primary_then_replica_serves_it() {
     }
     om.push_str(&format!("seed_backfill{{job=\"bf\"}} 1 {}.999\n", end - 1));
     om.push_str("# EOF\n");
-    std::fs::write(base.join("bf.om"), om).unwrap();
-    let st = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(base.join("bf.om"))
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    backfill(base, &om, &data);
     let backfilled = block_dirs(&data);
     assert_eq!(backfilled.len(), 1);
     let backfill_end = max_time(&data.join(&backfilled[0]));
     assert_eq!(backfill_end, end * 1000);
 
-    let primary = Server::start(base, "primary", true, &data, &["--web.enable-admin-api"]);
+    let primary = Server::launch(
+        "primary",
+        base,
+        SELF_SCRAPE_1S,
+        &data,
+        &["--web.enable-admin-api"],
+    );
     std::thread::sleep(Duration::from_secs(6));
 
     // With the head; the data dir comes from the primary's flags.
@@ -310,7 +177,7 @@ fn seed_live_primary_then_replica_serves_it() {
     );
 
     // A real Prometheus starts on the seed and serves both blocks.
-    let r = Server::start(base, "replica", false, &replica, &[]);
+    let r = Server::launch("replica", base, NO_SCRAPE, &replica, &[]);
     let t = times[times.len() / 2];
     let got = r.query("seed_backfill", t as f64);
     assert_eq!(got.len(), 1, "{got:?}");
@@ -370,12 +237,12 @@ fn seed_live_primary_then_replica_serves_it() {
 /// The admin API off: a clear error, exit 2, nothing written anywhere.
 #[test]
 fn seed_admin_api_off_writes_nothing() {
-    if !tools_available() {
+    if !crate::realserver::tools_available("seed") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("primary");
-    let primary = Server::start(tmp.path(), "primary", false, &data, &[]);
+    let primary = Server::launch("primary", tmp.path(), NO_SCRAPE, &data, &[]);
     let replica = tmp.path().join("replica");
     let (code, _, err) = seed(&[
         "seed",
@@ -525,7 +392,7 @@ fn seed_falls_back_to_skip_head() {
 /// block for it); with the head, the new block is named, not the backfill.
 #[test]
 fn seed_skip_head_with_an_off_grid_backfilled_block() {
-    if !tools_available() {
+    if !crate::realserver::tools_available("seed") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -537,15 +404,7 @@ fn seed_skip_head_with_an_off_grid_backfilled_block() {
         om.push_str(&format!("seed_offgrid{{job=\"bf\"}} {} {t}\n", t % 7));
     }
     om.push_str("# EOF\n");
-    std::fs::write(base.join("bf.om"), om).unwrap();
-    let st = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(base.join("bf.om"))
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    backfill(base, &om, &data);
     let backfilled = block_dirs(&data);
     assert_eq!(backfilled.len(), 1);
     let bf = &backfilled[0];
@@ -556,18 +415,15 @@ fn seed_skip_head_with_an_off_grid_backfilled_block() {
     assert_eq!(m["compaction"]["sources"], serde_json::json!([bf]));
     assert_ne!(m["maxTime"].as_i64().unwrap() % 60_000, 0);
 
-    let primary = Server::start(base, "primary", true, &data, &["--web.enable-admin-api"]);
+    let primary = Server::launch(
+        "primary",
+        base,
+        SELF_SCRAPE_1S,
+        &data,
+        &["--web.enable-admin-api"],
+    );
     // Until the head holds a few scrapes.
-    let end = Instant::now() + Duration::from_secs(30);
-    while primary
-        .query("count_over_time(up[1m])", now_s() as f64 + 1.0)
-        .first()
-        .and_then(|r| r["value"][1].as_str().and_then(|s| s.parse::<u32>().ok()))
-        .is_none_or(|n| n < 3)
-    {
-        assert!(Instant::now() < end, "no scrapes after 30 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_scrapes(primary.port, 3);
     let (code, v, err) = seed(&[
         "seed",
         "--from",

@@ -11,27 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::realserver::{Server, free_port, now_ms};
+use crate::realserver::{
+    NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, encode, http, now_ms, now_s, query,
+    tools_available, wait_scrapes,
+};
 use crate::util::{copy_dir, gunzip, promsnap, testdata};
-
-fn tools_available() -> bool {
-    let ok = ["prometheus", "promtool"].iter().all(|t| {
-        Command::new(t)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus/promtool not installed but CI is set"
-        );
-        eprintln!("snapshot: prometheus/promtool not on PATH: skipped");
-    }
-    ok
-}
 
 fn snapshot(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     let out = promsnap(args);
@@ -232,7 +216,7 @@ fn stopped_data_dir_snapshot_equals_promtool_dump_of_the_data_dir() {
 /// it still equals its dump of the original data dir.
 #[test]
 fn blocks_compacted_during_the_read_are_taken_again_not_damage() {
-    if !tools_available() {
+    if !tools_available("snapshot") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -436,7 +420,7 @@ fn snapshot_usage_errors_write_nothing() {
 /// raw sample exactly as the real server served them from the data dir.
 #[test]
 fn native_histogram_snapshot_served_like_the_data_dir() {
-    if !tools_available() {
+    if !tools_available("snapshot") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -455,16 +439,14 @@ fn native_histogram_snapshot_served_like_the_data_dir() {
     assert!(v["head_block"]["samples"].as_u64().unwrap() > 0);
     let replica = tmp.path().join("replica");
     copy_dir(&out, &replica);
-    let port = free_port();
-    let mut s = Server::start(
+    let s = Server::launch(
         "replica",
         tmp.path(),
-        "global:\n  scrape_interval: 1m\n",
+        NO_SCRAPE,
         &replica,
-        port,
         &["--enable-feature=native-histograms"],
     );
-    s.wait_ready(Duration::from_secs(60));
+    let port = s.port;
     let oracle: serde_json::Value = serde_json::from_str(&gunzip(&testdata(
         "prom-2.42-nativehist/oracle/data/api_raw_samples.json.gz",
     )))
@@ -494,53 +476,6 @@ fn native_histogram_snapshot_served_like_the_data_dir() {
     assert_eq!(histograms, 14_388, "histogram samples compared");
 }
 
-/// An HTTP/1.0 exchange on loopback (no chunked answer), 5 s timeouts.
-fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
-    Some((status, body))
-}
-
-/// Percent-encodes a query parameter.
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn now_s() -> i64 {
-    now_ms() / 1000
-}
-
-fn query(port: u16, q: &str, t: f64) -> Vec<serde_json::Value> {
-    let (st, body) = http(
-        port,
-        "GET",
-        &format!("/api/v1/query?query={}&time={t:.3}", encode(q)),
-    )
-    .expect("query");
-    assert_eq!(st, 200, "{q}: {body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    v["data"]["result"].as_array().cloned().unwrap_or_default()
-}
-
 /// A live 2.42 (a backfilled block, 1 s self-scrapes in the head), snapshotted
 /// by its admin API and by `promsnap snapshot` at the same moment: promtool's
 /// dumps of the two are equal up to the last scrape before the calls;
@@ -548,7 +483,7 @@ fn query(port: u16, q: &str, t: f64) -> Vec<serde_json::Value> {
 /// serves the head's range as the primary does.
 #[test]
 fn live_server_snapshot_equals_the_admin_api_snapshot() {
-    if !tools_available() {
+    if !tools_available("snapshot") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -561,32 +496,16 @@ fn live_server_snapshot_equals_the_admin_api_snapshot() {
         om.push_str(&format!("snap_backfill{{job=\"bf\"}} {} {t}\n", t % 89));
     }
     om.push_str("# EOF\n");
-    std::fs::write(base.join("bf.om"), om).unwrap();
-    let st = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(base.join("bf.om"))
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let port = free_port();
-    let cfg = "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"127.0.0.1:SELF_PORT\"]\n";
-    let mut primary = Server::start(
+    backfill(base, &om, &data);
+    let mut primary = Server::launch(
         "primary",
         base,
-        cfg,
+        SELF_SCRAPE_1S,
         &data,
-        port,
         &["--web.enable-admin-api"],
     );
-    primary.wait_ready(Duration::from_secs(60));
-    crate::realserver::wait_for("6 scrapes", Duration::from_secs(30), || {
-        query(port, "count_over_time(up[1m])", now_ms() as f64 / 1000.0)
-            .first()
-            .and_then(|r| r["value"][1].as_str().and_then(|s| s.parse::<u32>().ok()))
-            .is_some_and(|n| n >= 6)
-    });
+    let port = primary.port;
+    wait_scrapes(port, 6);
 
     // Both at the same moment.
     let t_call = now_ms();
@@ -657,16 +576,8 @@ fn live_server_snapshot_equals_the_admin_api_snapshot() {
     // A replica on a copy of ours serves the head's range as the primary.
     let replica = base.join("replica");
     copy_dir(&ours, &replica);
-    let rport = free_port();
-    let mut r = Server::start(
-        "replica",
-        base,
-        "global:\n  scrape_interval: 1m\n",
-        &replica,
-        rport,
-        &[],
-    );
-    r.wait_ready(Duration::from_secs(60));
+    let mut r = Server::launch("replica", base, NO_SCRAPE, &replica, &[]);
+    let rport = r.port;
     let at = cutoff as f64 / 1000.0;
     for q in [
         "count_over_time(up[1m])",

@@ -1,4 +1,7 @@
-use super::*;
+use super::Ranked;
+use super::chunks::{ChunkAcc, Counts, bump, distribution};
+use super::rank::top;
+use crate::format::chunkenc::Encoding;
 
 #[test]
 fn fullness_buckets_like_promtool() {

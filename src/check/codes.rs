@@ -310,13 +310,7 @@ pub fn decode_code(kind: FileKind, e: &DecodeError) -> FindingCode {
         (K::Index, _) => C::IndexCorrupt,
         (K::Chunks, E::BadMagic { .. }) => C::ChunkSegmentBadMagic,
         (K::Chunks, E::BadVersion { .. }) => C::ChunkSegmentBadVersion,
-        (
-            K::Chunks,
-            E::Invalid {
-                section: S::ChunkSegmentHeader,
-                ..
-            },
-        ) => C::ChunkSegmentBadHeader,
+        (K::Chunks, E::SegmentPadding { .. }) => C::ChunkSegmentBadHeader,
         (K::Chunks, E::Checksum { .. }) => C::ChunkChecksumMismatch,
         (K::Chunks, E::UnexpectedEof { .. }) => C::ChunkTruncated,
         (K::Chunks, E::UnsupportedEncoding { .. }) => C::ChunkEncodingUnknown,

@@ -136,7 +136,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             eprintln!(
                 "plan: {} to copy ({}{}), {} already present, {} refused; verifying and copying",
                 n(copy::Action::Copy),
-                human_bytes(plan.bytes_to_copy()),
+                promsnap::vocab::size(plan.bytes_to_copy()),
                 if plan.link { ", hard links" } else { "" },
                 n(copy::Action::Skip),
                 n(copy::Action::Refuse)
@@ -227,7 +227,7 @@ pub fn render(r: &CopyReport) -> String {
             "{what:<10} {} {} {}{how}\n",
             b.ulid,
             range(b),
-            human_bytes(b.bytes)
+            promsnap::vocab::size(b.bytes)
         ));
         let label = if what == "skipped" {
             "because"
@@ -242,7 +242,7 @@ pub fn render(r: &CopyReport) -> String {
         "{} {} ({}{}), {} skipped, {} refused{}{} in {:.2}s\n",
         r.copied.len(),
         verb,
-        human_bytes(bytes),
+        promsnap::vocab::size(bytes),
         if r.link { ", hard links" } else { "" },
         r.skipped.len(),
         r.refused.len(),
@@ -259,31 +259,4 @@ pub fn render(r: &CopyReport) -> String {
         r.duration_ms as f64 / 1000.0
     ));
     s
-}
-
-/// `812 B`, `227.5 KiB`, `195.6 MiB`, `1.2 GiB`.
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn human_bytes() {
-        assert_eq!(super::human_bytes(0), "0 B");
-        assert_eq!(super::human_bytes(1023), "1023 B");
-        assert_eq!(super::human_bytes(1536), "1.5 KiB");
-        assert_eq!(super::human_bytes(205_071_092), "195.6 MiB");
-    }
 }

@@ -121,36 +121,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             "invalid duration {s:?}: a unit is required, e.g. {s}s, {s}m or {s}h (Prometheus takes no bare numbers)"
         ));
     }
-    let mut total: i64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return Err(err());
-        }
-        let v: i64 = rest.get(..n).and_then(|d| d.parse().ok()).ok_or_else(err)?;
-        rest = rest.get(n..).unwrap_or("");
-        let units: [(&str, i64); 8] = [
-            ("ms", 1),
-            ("s", 1_000),
-            ("m", 60_000),
-            ("h", 3_600_000),
-            ("d", 86_400_000),
-            ("w", 604_800_000),
-            ("y", 31_536_000_000),
-            ("", 0),
-        ];
-        let (u, mult) = units
-            .iter()
-            .find(|(u, _)| !u.is_empty() && rest.starts_with(u))
-            .copied()
-            .ok_or_else(err)?;
-        rest = rest.get(u.len()..).unwrap_or("");
-        total = total
-            .checked_add(v.checked_mul(mult).ok_or_else(err)?)
-            .ok_or_else(err)?;
-    }
-    Ok(total)
+    promsnap::vocab::parse_duration(s).ok_or_else(err)
 }
 
 /// Parses a byte size as Prometheus' `--storage.tsdb.retention.size` takes

@@ -43,12 +43,10 @@ pub fn parse_segment_header(file: &[u8]) -> Result<()> {
     }
     let pad = d.array::<3>()?;
     if pad != [0, 0, 0] {
-        return Err(DecodeError::invalid(
-            Section::ChunkSegmentHeader,
-            5,
-            "3 zero padding bytes",
-            format!("{pad:02x?}"),
-        ));
+        return Err(DecodeError::SegmentPadding {
+            offset: 5,
+            found: pad,
+        });
     }
     Ok(())
 }
@@ -106,12 +104,10 @@ pub fn read_chunk(file: &[u8], offset: u64) -> Result<ChunkRecord<'_>> {
     let mut d = Decoder::new(slice_from(file, offset, "chunk reference")?, offset);
     let len = d.uvarint()?;
     if d.offset() - offset > MAX_DATA_LEN_BYTES {
-        return Err(DecodeError::invalid(
-            Section::Chunk,
+        return Err(DecodeError::ChunkLengthTooLong {
             offset,
-            "a chunk length of at most 5 varint bytes",
-            format!("{} bytes", d.offset() - offset),
-        ));
+            found: d.offset() - offset,
+        });
     }
     let encoding = d.u8()?;
     let data_offset = d.offset();

@@ -149,7 +149,8 @@ pub enum DecodeError {
         /// The size of what it points into.
         len: u64,
     },
-    /// Any other violated structural rule.
+    /// A violated structural rule of the WAL's fragments and records that
+    /// has no variant of its own yet (every other rule has one below).
     #[error("invalid {section} at offset {offset}: expected {expected}, found {found}")]
     Invalid {
         /// Structure.
@@ -160,6 +161,241 @@ pub enum DecodeError {
         expected: String,
         /// What was there.
         found: String,
+    },
+    /// Chunk segment header: the 3 bytes after the version are not zero.
+    #[error(
+        "invalid chunk segment header at offset {offset}: expected 3 zero padding bytes, found {found:02x?}"
+    )]
+    SegmentPadding {
+        /// Offset of the padding.
+        offset: u64,
+        /// The bytes found.
+        found: [u8; 3],
+    },
+    /// Chunk: its length varint takes more than 5 bytes.
+    #[error(
+        "invalid chunk at offset {offset}: expected a chunk length of at most 5 varint bytes, found {found} bytes"
+    )]
+    ChunkLengthTooLong {
+        /// Offset of the chunk.
+        offset: u64,
+        /// Bytes the varint took.
+        found: u64,
+    },
+    /// Head chunk: its data length varint takes more than 5 bytes.
+    #[error(
+        "invalid head chunk at offset {offset}: expected a data length of at most 5 bytes, found {found} bytes"
+    )]
+    HeadChunkLengthTooLong {
+        /// Offset of the length.
+        offset: u64,
+        /// Bytes the varint took.
+        found: u64,
+    },
+    /// Head chunk file: a tail too short for a chunk that is neither zeros
+    /// nor a complete chunk.
+    #[error(
+        "invalid head chunk at offset {offset}: expected a complete chunk or zeros up to the end of the file, found {left} bytes left, non-zero at offset {nonzero}"
+    )]
+    HeadChunkTail {
+        /// Offset of the tail.
+        offset: u64,
+        /// Bytes left in the file.
+        left: u64,
+        /// Offset of the first non-zero byte.
+        nonzero: u64,
+    },
+    /// Series entry: its length varint takes more than 5 bytes.
+    #[error(
+        "invalid series entry at offset {offset}: expected a length of at most 5 varint bytes, found {found} bytes"
+    )]
+    SeriesLengthTooLong {
+        /// Offset of the entry.
+        offset: u64,
+        /// Bytes the varint took.
+        found: u64,
+    },
+    /// Series entry: bytes after its last chunk meta.
+    #[error(
+        "invalid series entry at offset {offset}: expected end of series entry, found {found} trailing bytes"
+    )]
+    SeriesTrailingBytes {
+        /// Offset of the first extra byte.
+        offset: u64,
+        /// How many.
+        found: u64,
+    },
+    /// Series section: a non-zero byte in the padding before an aligned entry.
+    #[error(
+        "invalid series entry at offset {offset}: expected zero padding before a 16-byte aligned series entry, found byte {found:#04x}"
+    )]
+    SeriesPadding {
+        /// Offset of the byte.
+        offset: u64,
+        /// The byte.
+        found: u8,
+    },
+    /// Series section: a zero length where an aligned entry starts, with
+    /// data after it.
+    #[error(
+        "invalid series entry at offset {offset}: expected a series entry at a 16-byte boundary, found a zero length"
+    )]
+    SeriesZeroLength {
+        /// Offset of the zero byte.
+        offset: u64,
+    },
+    /// Symbol table: bytes after the symbols it counts.
+    #[error(
+        "invalid symbol table at offset {offset}: expected {count} symbols filling the table, found {left} bytes left over after {count} symbols"
+    )]
+    SymbolsTrailingBytes {
+        /// Offset of the symbol count.
+        offset: u64,
+        /// Symbols counted.
+        count: u64,
+        /// Bytes left over.
+        left: u64,
+    },
+    /// Postings offset table or label offset table: an entry whose key
+    /// count is not the table's (2: name and value; 1: a name).
+    #[error("invalid {section} at offset {offset}: expected key count {expected}, found {found}")]
+    KeyCount {
+        /// Which table.
+        section: Section,
+        /// Offset of the entry.
+        offset: u64,
+        /// The table's key count.
+        expected: u64,
+        /// The count found.
+        found: u64,
+    },
+    /// Postings list: a length that does not hold its entries.
+    #[error(
+        "invalid postings list at offset {offset}: expected length {} for {entries} entries, found length {}", 4 + 4 * u64::from(*entries), 4 + found
+    )]
+    PostingsLength {
+        /// Offset of the list.
+        offset: u64,
+        /// Entries it counts.
+        entries: u32,
+        /// Bytes after the count.
+        found: u64,
+    },
+    /// Legacy label index: a length that does not hold its entries, or no
+    /// name.
+    #[error(
+        "invalid label index at offset {offset}: expected {entries} entries of 4 bytes and at least one name, found {found} bytes, {names} names"
+    )]
+    LabelIndexLength {
+        /// Offset of the section.
+        offset: u64,
+        /// Entries it counts.
+        entries: u32,
+        /// Names per entry.
+        names: u32,
+        /// Bytes after the counts.
+        found: u64,
+    },
+    /// An offset table: bytes after the entries it counts.
+    #[error(
+        "invalid {section} at offset {offset}: expected end of table after {entries} entries, found {left} bytes left over"
+    )]
+    TableTrailingBytes {
+        /// Which table.
+        section: Section,
+        /// Offset of the first extra byte.
+        offset: u64,
+        /// Entries counted.
+        entries: u32,
+        /// Bytes left over.
+        left: u64,
+    },
+    /// `meta.json` that is not the JSON object a block's meta is.
+    #[error(
+        "invalid meta.json at offset {offset}: expected a JSON object with ulid, minTime, maxTime and version, found {found}"
+    )]
+    MetaJson {
+        /// Byte offset of the JSON error.
+        offset: u64,
+        /// What the JSON parser found, in words.
+        found: String,
+    },
+    /// WAL record: a type other than the decoder reads.
+    #[error(
+        "invalid WAL record at offset {offset}: expected {expected}, found record type {} (byte {byte})", crate::format::record::RecordType::from_byte(*byte)
+    )]
+    RecordType {
+        /// Offset of the record.
+        offset: u64,
+        /// The record wanted, in words.
+        expected: &'static str,
+        /// The type byte found.
+        byte: u8,
+    },
+    /// WAL record: bytes after its last field.
+    #[error(
+        "invalid WAL record at offset {offset}: expected end of record, found {found} more bytes"
+    )]
+    RecordTrailingBytes {
+        /// Offset of the first extra byte.
+        offset: u64,
+        /// How many.
+        found: u64,
+    },
+    /// WAL histogram record: a field beyond 32 bits.
+    #[error("invalid WAL record at offset {offset}: expected {what} within 32 bits, found {found}")]
+    RecordFieldRange {
+        /// Offset of the field.
+        offset: u64,
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        found: i64,
+    },
+    /// XOR chunk: a window with `leading + significant > 64`.
+    #[error(
+        "invalid chunk data at offset {offset}: expected XOR window with leading + significant bits <= 64, found leading {leading}, significant {significant}"
+    )]
+    XorWindow {
+        /// Offset of the window.
+        offset: u64,
+        /// Leading zero bits.
+        leading: u32,
+        /// Significant bits.
+        significant: u32,
+    },
+    /// Histogram chunk: more buckets than the remaining bits could hold.
+    #[error(
+        "invalid chunk data at offset {offset}: expected bucket count that fits in the chunk, found {buckets} buckets in {bits} bits"
+    )]
+    HistogramBuckets {
+        /// Offset of the count.
+        offset: u64,
+        /// Buckets counted.
+        buckets: u64,
+        /// Bits left.
+        bits: u64,
+    },
+    /// Histogram chunk: a schema outside `-9..=52` and `-53`.
+    #[error(
+        "invalid chunk data at offset {offset}: expected histogram schema -9..=52 or -53, found {schema}"
+    )]
+    HistogramSchema {
+        /// Offset of the schema.
+        offset: u64,
+        /// The schema.
+        schema: i32,
+    },
+    /// Histogram chunk: spans of a reserved schema that cannot be reduced
+    /// to schema 8.
+    #[error(
+        "invalid chunk data at offset {offset}: expected spans that can be reduced to schema 8 (no negative offset after the first span), found schema {schema}"
+    )]
+    HistogramSpans {
+        /// Offset of the spans.
+        offset: u64,
+        /// The schema.
+        schema: i32,
     },
     /// WAL: a non-zero byte where the page padding must be zero.
     #[error(
@@ -226,6 +462,27 @@ impl DecodeError {
             | DecodeError::Varint { offset }
             | DecodeError::OutOfBounds { offset, .. }
             | DecodeError::Invalid { offset, .. }
+            | DecodeError::SegmentPadding { offset, .. }
+            | DecodeError::ChunkLengthTooLong { offset, .. }
+            | DecodeError::HeadChunkLengthTooLong { offset, .. }
+            | DecodeError::HeadChunkTail { offset, .. }
+            | DecodeError::SeriesLengthTooLong { offset, .. }
+            | DecodeError::SeriesTrailingBytes { offset, .. }
+            | DecodeError::SeriesPadding { offset, .. }
+            | DecodeError::SeriesZeroLength { offset }
+            | DecodeError::SymbolsTrailingBytes { offset, .. }
+            | DecodeError::KeyCount { offset, .. }
+            | DecodeError::PostingsLength { offset, .. }
+            | DecodeError::LabelIndexLength { offset, .. }
+            | DecodeError::TableTrailingBytes { offset, .. }
+            | DecodeError::MetaJson { offset, .. }
+            | DecodeError::RecordType { offset, .. }
+            | DecodeError::RecordTrailingBytes { offset, .. }
+            | DecodeError::RecordFieldRange { offset, .. }
+            | DecodeError::XorWindow { offset, .. }
+            | DecodeError::HistogramBuckets { offset, .. }
+            | DecodeError::HistogramSchema { offset, .. }
+            | DecodeError::HistogramSpans { offset, .. }
             | DecodeError::WalPadding { offset, .. }
             | DecodeError::WalNoRecordOpen { offset, .. }
             | DecodeError::WalRecordOpen { offset, .. }
@@ -234,7 +491,8 @@ impl DecodeError {
         }
     }
 
-    /// Shorthand for [`DecodeError::Invalid`].
+    /// Shorthand for [`DecodeError::Invalid`] (the WAL's rules without a
+    /// variant of their own).
     pub fn invalid(
         section: Section,
         offset: u64,
@@ -259,6 +517,27 @@ impl DecodeError {
             DecodeError::Varint { .. } => "bad_varint",
             DecodeError::OutOfBounds { .. } => "out_of_bounds",
             DecodeError::Invalid { .. }
+            | DecodeError::SegmentPadding { .. }
+            | DecodeError::ChunkLengthTooLong { .. }
+            | DecodeError::HeadChunkLengthTooLong { .. }
+            | DecodeError::HeadChunkTail { .. }
+            | DecodeError::SeriesLengthTooLong { .. }
+            | DecodeError::SeriesTrailingBytes { .. }
+            | DecodeError::SeriesPadding { .. }
+            | DecodeError::SeriesZeroLength { .. }
+            | DecodeError::SymbolsTrailingBytes { .. }
+            | DecodeError::KeyCount { .. }
+            | DecodeError::PostingsLength { .. }
+            | DecodeError::LabelIndexLength { .. }
+            | DecodeError::TableTrailingBytes { .. }
+            | DecodeError::MetaJson { .. }
+            | DecodeError::RecordType { .. }
+            | DecodeError::RecordTrailingBytes { .. }
+            | DecodeError::RecordFieldRange { .. }
+            | DecodeError::XorWindow { .. }
+            | DecodeError::HistogramBuckets { .. }
+            | DecodeError::HistogramSchema { .. }
+            | DecodeError::HistogramSpans { .. }
             | DecodeError::WalPadding { .. }
             | DecodeError::WalNoRecordOpen { .. }
             | DecodeError::WalRecordOpen { .. }

@@ -149,18 +149,13 @@ impl<'a> HeadChunkIter<'a> {
                 return Ok(None);
             };
             // Prometheus stops here; we still accept a small complete chunk.
-            return self.parse_chunk(start, rest).map_err(|_| {
-                DecodeError::invalid(
-                    Section::HeadChunk,
+            return self
+                .parse_chunk(start, rest)
+                .map_err(|_| DecodeError::HeadChunkTail {
                     offset,
-                    "a complete chunk or zeros up to the end of the file",
-                    format!(
-                        "{} bytes left, non-zero at offset {}",
-                        rest.len(),
-                        offset + i as u64
-                    ),
-                )
-            });
+                    left: rest.len() as u64,
+                    nonzero: offset + i as u64,
+                });
         }
         self.parse_chunk(start, rest)
     }
@@ -180,12 +175,10 @@ impl<'a> HeadChunkIter<'a> {
         let before = d.remaining();
         let len = d.uvarint()?;
         if before - d.remaining() > MAX_LEN_FIELD {
-            return Err(DecodeError::invalid(
-                Section::HeadChunk,
-                len_at,
-                format!("a data length of at most {MAX_LEN_FIELD} bytes"),
-                format!("{} bytes", before - d.remaining()),
-            ));
+            return Err(DecodeError::HeadChunkLengthTooLong {
+                offset: len_at,
+                found: (before - d.remaining()) as u64,
+            });
         }
         let data = usize::try_from(len)
             .ok()
@@ -359,7 +352,10 @@ mod tests {
         }
         bad[second as usize + 30] = 0;
         let res: Vec<_> = chunks(&bad).unwrap().collect();
-        assert!(matches!(res[1], Err(DecodeError::Invalid { .. })));
+        assert!(matches!(
+            res[1],
+            Err(DecodeError::HeadChunkLengthTooLong { found: 6, .. })
+        ));
         // Bad magic / version / short header.
         let mut bad = f.clone();
         bad[0] = 0;

@@ -95,12 +95,10 @@ impl BlockMeta {
         let meta: BlockMeta = serde_json::from_slice(bytes).map_err(|e| {
             // serde_json reports line/column; turn it into a byte offset.
             let offset = line_col_offset(bytes, e.line(), e.column());
-            DecodeError::invalid(
-                Section::Meta,
+            DecodeError::MetaJson {
                 offset,
-                "a JSON object with ulid, minTime, maxTime and version",
-                describe_bad_json(bytes, &e),
-            )
+                found: describe_bad_json(bytes, &e),
+            }
         })?;
         if meta.version != 1 && meta.version != 2 {
             return Err(DecodeError::BadVersion {
@@ -222,7 +220,7 @@ mod tests {
             Err(DecodeError::BadVersion { found: 3, .. })
         ));
         let e = BlockMeta::parse(b"{\n \"ulid\": 5").unwrap_err();
-        assert!(matches!(e, DecodeError::Invalid { .. }));
+        assert!(matches!(e, DecodeError::MetaJson { .. }));
     }
 
     #[test]

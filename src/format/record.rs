@@ -30,7 +30,7 @@
 //! down-scaled.
 
 use super::decode::Decoder;
-use super::error::{DecodeError, Result, Section};
+use super::error::{DecodeError, Result};
 
 /// The type of a WAL record (its first byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -266,18 +266,17 @@ fn body<'a>(
     rec: &'a [u8],
     base: u64,
     want: &[RecordType],
-    what: &str,
+    what: &'static str,
 ) -> Result<(RecordType, Decoder<'a>)> {
     let mut d = Decoder::new(rec, base);
     let b = d.u8()?;
     let t = RecordType::from_byte(b);
     if !want.contains(&t) {
-        return Err(DecodeError::invalid(
-            Section::WalRecord,
-            base,
-            what.to_string(),
-            format!("record type {t} (byte {b})"),
-        ));
+        return Err(DecodeError::RecordType {
+            offset: base,
+            expected: what,
+            byte: b,
+        });
     }
     Ok((t, d))
 }

@@ -37,12 +37,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::block::{chunk_segment_paths, read_meta};
-use crate::check::codes::FindingCode;
-use crate::check::codes::{FileKind, decode_code};
-use crate::dump::format_labels;
+use crate::check::codes::{FileKind, FindingCode, decode_code};
 use crate::error::{Error, Result};
 use crate::fileutil::{FileBytes, map_file};
-use crate::format::chunkenc::Value;
 use crate::format::index::{IndexReader, SeriesEntry};
 use crate::format::meta::{BlockDesc, BlockMeta};
 use crate::format::tombstones::{self, Tombstones};
@@ -164,7 +161,7 @@ impl Ctx<'_> {
 
 /// Best-effort decode of a series entry whose CRC fails: its body decoded as
 /// if the CRC held. `None` when even the framing is unreadable.
-fn decode_damaged_entry(file: &[u8], offset: u64, version: u8) -> Option<SeriesEntry> {
+pub(super) fn decode_damaged_entry(file: &[u8], offset: u64, version: u8) -> Option<SeriesEntry> {
     let start = usize::try_from(offset).ok()?;
     let rest = file.get(start..)?;
     let (len, n) = uvarint(rest)?;
@@ -209,83 +206,21 @@ pub fn rewrite_block(dir: &Path, parent: &Path, dry_run: bool) -> Result<Rewrite
         }
     };
     let mut notes = Vec::new();
+    let trusted = sym_err
+        .as_ref()
+        .map(|e| confirmed_symbols(&index, e, &index_path, &mut notes));
     let mut cx = Ctx {
-        index_path: index_path.clone(),
+        index_path,
         dropped: Vec::new(),
         range: src.meta.as_ref().map(|m| (m.min_time, m.max_time)),
-        trusted: None,
+        trusted,
     };
-    if let Some(e) = &sym_err {
-        // Confirm symbols against the postings offset table's strings.
-        let mut set = HashSet::new();
-        match index.postings_table_iter() {
-            Ok(it) => {
-                for pe in it {
-                    match pe {
-                        Ok(pe) => {
-                            set.insert(pe.name);
-                            set.insert(pe.value);
-                        }
-                        Err(_) => break,
-                    }
-                }
-            }
-            Err(pe) => notes.push(format!(
-                "{}: the symbol table's checksum fails ({e}) and the postings offset table cannot confirm its strings ({pe}): no series can be trusted",
-                index_path.display()
-            )),
-        }
-        notes.push(format!(
-            "{}: the symbol table's checksum fails ({e}): only symbols confirmed by the postings offset table are trusted",
-            index_path.display()
-        ));
-        cx.trusted = Some(set);
-    }
-    let stones = match std::fs::read(dir.join("tombstones")) {
-        Ok(b) => match tombstones::parse(&b) {
-            Ok(s) => Tombstones::from_stones(&s),
-            Err(e) => {
-                notes.push(format!(
-                    "{}: unreadable ({e}): no deletion applied, so samples it deleted are back in the rewritten block",
-                    dir.join("tombstones").display()
-                ));
-                Tombstones::default()
-            }
-        },
-        Err(_) => Tombstones::default(),
-    };
+    let stones = read_tombstones(dir, &mut notes);
     let (wmin, wmax) = cx.range.unwrap_or((i64::MIN, i64::MAX));
-    let mut writer = if dry_run {
+    let writer = if dry_run {
         None
     } else {
-        let mut w = BlockWriter::create(parent, wmin, wmax)?;
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (ulid, level, mut sources) = match &src.meta {
-            Some(m) => (
-                m.ulid.clone(),
-                m.compaction.level,
-                m.compaction.sources.clone(),
-            ),
-            None => (name, 1, Vec::new()),
-        };
-        if sources.is_empty() {
-            sources.push(ulid.clone());
-        }
-        sources.sort();
-        sources.dedup();
-        w.set_lineage(Lineage {
-            level: level.max(1) + 1,
-            sources,
-            parents: vec![BlockDesc {
-                ulid,
-                min_time: src.meta.as_ref().map_or(wmin, |m| m.min_time),
-                max_time: src.meta.as_ref().map_or(wmax, |m| m.max_time),
-            }],
-        });
-        Some(w)
+        Some(new_writer(&src, parent, wmin, wmax)?)
     };
     let mut rw = Rewrite {
         series_read: 0,
@@ -297,264 +232,16 @@ pub fn rewrite_block(dir: &Path, parent: &Path, dry_run: bool) -> Result<Rewrite
         samples_dropped: 0,
         samples_dropped_inexact: false,
         dropped: Vec::new(),
-        notes: std::mem::take(&mut notes),
+        notes,
         min_time: wmin,
         max_time: wmax,
     };
-    let mut first_t: Option<i64> = None;
-    let mut last_t: Option<i64> = None;
-    let mut prev: Option<Vec<(Vec<u8>, Vec<u8>)>> = None;
     // Pass 1: which series need their labels from the postings (a damaged
     // entry, or labels using symbols that cannot be trusted)?
-    let mut need: Recovered<'_> = HashMap::new();
-    {
-        let mut w = Walker::new(&index);
-        let mut e = SeriesEntry::default();
-        while let Some(r) = w.next(&mut e) {
-            match r {
-                Ok(()) => {
-                    if !labels_trusted(&index, &cx.trusted, &e) {
-                        need.insert(e.id, Vec::new());
-                    }
-                }
-                Err((Some(off), _)) => {
-                    need.insert(series_id(index.version, off), Vec::new());
-                }
-                Err((None, _)) => {}
-            }
-        }
-    }
-    if !need.is_empty() {
-        recover_labels(&index, &mut need);
-    }
+    let need = labels_to_recover(&index, &cx.trusted);
     // Pass 2: the rewrite.
-    let mut it = Walker::new(&index);
-    let mut entry = SeriesEntry::default();
-    let mut samples: Vec<(i64, Value)> = Vec::new();
-    let mut labels: Vec<(&[u8], &[u8])> = Vec::new();
-    while let Some(r) = it.next(&mut entry) {
-        rw.series_read += 1;
-        if let Err((at, e)) = r {
-            let code = decode_code(FileKind::Index, &e);
-            let Some(off) = at else {
-                // The framing of the series section is lost from here on.
-                rw.series_read -= 1;
-                if it.lost_nothing {
-                    rw.notes.push(format!(
-                        "{}: non-zero padding at offset {}: the walk resumed at the next entry the all-postings list names; nothing lost",
-                        index_path.display(),
-                        e.offset()
-                    ));
-                    continue;
-                }
-                cx.push(Dropped {
-                    series: String::new(),
-                    labels_trusted: false,
-                    from: cx.range.map(|r| r.0),
-                    to: cx.range.map(|r| r.1),
-                    samples: None,
-                    samples_exact: false,
-                    code,
-                    path: index_path.clone(),
-                    offset: Some(e.offset()),
-                    detail: format!(
-                        "the series section cannot be walked past this offset ({e}): series entries between here and the next one the all-postings list names are lost (their number is unknown)"
-                    ),
-                });
-                continue;
-            };
-            // A damaged entry: the labels from the postings lists (whose
-            // CRCs hold) when they name it; its chunks as its bytes say.
-            let damaged = decode_damaged_entry(&src.index, off, index.version);
-            let mut series = String::new();
-            let recovered = need.get(&series_id(index.version, off)).filter(|l| {
-                !l.is_empty() && damaged.as_ref().is_none_or(|d| d.labels.len() == l.len())
-            });
-            let trusted_labels = recovered.is_some();
-            match (recovered, &damaged) {
-                (Some(l), _) => format_labels(&mut series, l),
-                (None, Some(d)) => {
-                    let mut ls = Vec::new();
-                    for &(a, b) in &d.labels {
-                        if let (Some(a), Some(b)) =
-                            (index.symbols.lookup(a), index.symbols.lookup(b))
-                        {
-                            ls.push((a, b));
-                        }
-                    }
-                    format_labels(&mut series, &ls);
-                }
-                (None, None) => {}
-            }
-            let (from, to, n) = match &damaged {
-                Some(d) => damaged_extent(&src.segs, &d.chunks),
-                None => (None, None, None),
-            };
-            let (from, to) = match (from, to) {
-                (Some(a), Some(b)) => (Some(a), Some(b)),
-                _ => (cx.range.map(|r| r.0), cx.range.map(|r| r.1)),
-            };
-            rw.series_dropped += 1;
-            cx.push(Dropped {
-                series,
-                labels_trusted: trusted_labels,
-                from,
-                to,
-                samples: n,
-                samples_exact: false,
-                code,
-                path: index_path.clone(),
-                offset: Some(off),
-                detail: format!(
-                    "series entry damaged ({e}): its chunk references cannot be trusted, the whole series is dropped{}",
-                    if trusted_labels { "; labels from the postings lists" } else { "; labels as the damaged bytes say" }
-                ),
-            });
-            continue;
-        }
-        // Labels.
-        let mut why: Option<(FindingCode, String)> = None;
-        labels.clear();
-        if labels_trusted(&index, &cx.trusted, &entry) {
-            for &(a, b) in &entry.labels {
-                if let (Some(x), Some(y)) = (index.symbols.lookup(a), index.symbols.lookup(b)) {
-                    labels.push((x, y));
-                }
-            }
-        } else {
-            match need.get(&entry.id) {
-                Some(l) if !l.is_empty() && l.len() == entry.labels.len() => {
-                    labels.extend_from_slice(l);
-                }
-                _ => {
-                    for &(a, b) in &entry.labels {
-                        if let (Some(x), Some(y)) =
-                            (index.symbols.lookup(a), index.symbols.lookup(b))
-                        {
-                            labels.push((x, y));
-                        }
-                    }
-                    why = Some(if labels.len() < entry.labels.len() {
-                        (
-                            FindingCode::IndexOutOfBounds,
-                            "a label refers to a symbol that does not exist, and the postings lists do not name the series".into(),
-                        )
-                    } else {
-                        (
-                            FindingCode::IndexSymbolsChecksum,
-                            "a label uses a symbol of the damaged symbol table, and the postings lists do not name the series with all its labels".into(),
-                        )
-                    });
-                }
-            }
-        }
-        if why.is_none() {
-            if labels.is_empty() {
-                why = Some((
-                    FindingCode::IndexSeriesEmptyLabels,
-                    "the series has no labels".into(),
-                ));
-            } else if labels.windows(2).any(|w| w[0].0 >= w[1].0) {
-                why = Some((
-                    FindingCode::IndexSeriesLabelsUnsorted,
-                    "labels are not sorted by name (or a name repeats)".into(),
-                ));
-            } else if labels.iter().any(|(a, b)| a.is_empty() || b.is_empty()) {
-                why = Some((
-                    FindingCode::IndexSeriesEmptyLabelValue,
-                    "a label name or value is empty".into(),
-                ));
-            } else if let Some(p) = &prev {
-                let cmp = p
-                    .iter()
-                    .map(|(a, b)| (a.as_slice(), b.as_slice()))
-                    .cmp(labels.iter().copied());
-                if cmp == std::cmp::Ordering::Equal {
-                    why = Some((
-                        FindingCode::IndexSeriesDuplicate,
-                        "the same label set as the series before it".into(),
-                    ));
-                } else if cmp == std::cmp::Ordering::Greater {
-                    why = Some((
-                        FindingCode::IndexSeriesUnsorted,
-                        "sorts before the series kept before it".into(),
-                    ));
-                }
-            }
-        }
-        let mut series = String::new();
-        format_labels(&mut series, &labels);
-        if let Some((code, msg)) = why {
-            let (from, to, n) = damaged_extent(&src.segs, &entry.chunks);
-            rw.series_dropped += 1;
-            cx.push(Dropped {
-                series,
-                labels_trusted: code != FindingCode::IndexSymbolsChecksum
-                    && code != FindingCode::IndexOutOfBounds,
-                from,
-                to,
-                samples: n,
-                samples_exact: n.is_some(),
-                code,
-                path: index_path.clone(),
-                offset: Some(entry.offset),
-                detail: format!("{msg}: the whole series is dropped"),
-            });
-            continue;
-        }
-        // Chunks.
-        samples.clear();
-        let deleted = stones.get(entry.id);
-        let first_drop = cx.dropped.len();
-        let mut last_dropped_chunk: Option<usize> = None;
-        for (ci, c) in entry.chunks.iter().enumerate() {
-            let before = cx.dropped.len();
-            read_chunk_into(&mut cx, &src, c, &series, deleted, &mut samples, &mut rw);
-            if cx.dropped.len() > before {
-                // Merge with the previous drop when it was the chunk just
-                // before, of the same code: one entry per run.
-                if last_dropped_chunk == Some(ci.wrapping_sub(1)) && cx.dropped.len() >= 2 {
-                    let n = cx.dropped.len();
-                    let (a, b) = cx.dropped.split_at_mut(n - 1);
-                    if let (Some(p), Some(d)) = (a.last_mut(), b.first())
-                        && p.code == d.code
-                        && n >= first_drop + 2
-                        && p.series == d.series
-                    {
-                        p.from = min_opt(p.from, d.from);
-                        p.to = max_opt(p.to, d.to);
-                        p.samples = p.samples.zip(d.samples).map(|(x, y)| x + y);
-                        p.samples_exact &= d.samples_exact;
-                        cx.dropped.pop();
-                    }
-                }
-                last_dropped_chunk = Some(ci);
-            }
-        }
-        if samples.windows(2).any(|w| w[0].0 >= w[1].0) {
-            samples.sort_by_key(|s| s.0);
-            samples.dedup_by_key(|s| s.0);
-        }
-        if samples.is_empty() {
-            if cx.dropped.len() > first_drop {
-                rw.series_dropped += 1;
-            }
-            continue;
-        }
-        let (f, l) = (samples[0].0, samples[samples.len() - 1].0);
-        first_t = Some(first_t.map_or(f, |x| x.min(f)));
-        last_t = Some(last_t.map_or(l, |x| x.max(l)));
-        rw.series_written += 1;
-        rw.samples_written += samples.len() as u64;
-        let owned: Vec<(Vec<u8>, Vec<u8>)> = labels
-            .iter()
-            .map(|(a, b)| (a.to_vec(), b.to_vec()))
-            .collect();
-        if let Some(w) = writer.as_mut() {
-            w.add_series(&owned, &samples)?;
-        }
-        prev = Some(owned);
-    }
+    let mut pass = Pass::new(&src, &index, &stones, &need, writer);
+    pass.run(&mut cx, &mut rw)?;
     for d in &cx.dropped {
         match d.samples {
             Some(n) => rw.samples_dropped += n,
@@ -566,35 +253,22 @@ pub fn rewrite_block(dir: &Path, parent: &Path, dry_run: bool) -> Result<Rewrite
     }
     rw.dropped = std::mem::take(&mut cx.dropped);
     if cx.range.is_none() {
-        match (first_t, last_t) {
-            (Some(a), Some(b)) => {
-                rw.min_time = a;
-                rw.max_time = b.saturating_add(1);
-            }
-            _ => {
-                rw.min_time = 0;
-                rw.max_time = 0;
-            }
-        }
+        // The samples' own span.
+        (rw.min_time, rw.max_time) = pass.span.map_or((0, 0), |(a, b)| (a, b.saturating_add(1)));
         rw.notes.push(format!(
             "{}: meta.json unreadable: the new block spans its samples' own range",
             src.dir.display()
         ));
     }
-    let block = match writer {
-        None => None,
-        Some(w) => {
-            if rw.series_written == 0 {
-                drop(w);
-                None
-            } else {
-                let u = w.finish_unplaced_range(rw.min_time, rw.max_time)?;
-                if let Some(u) = &u {
-                    rw.chunks_written = u.block.stats.chunks;
-                }
-                u
+    let block = match pass.writer.take() {
+        Some(w) if rw.series_written > 0 => {
+            let u = w.finish_unplaced_range(rw.min_time, rw.max_time)?;
+            if let Some(u) = &u {
+                rw.chunks_written = u.block.stats.chunks;
             }
+            u
         }
+        _ => None,
     };
     if !dry_run && block.is_none() && rw.series_written > 0 {
         return Err(Error::Usage(
@@ -607,6 +281,118 @@ pub fn rewrite_block(dir: &Path, parent: &Path, dry_run: bool) -> Result<Rewrite
     })
 }
 
-use super::chunk::*;
+/// The symbol table's checksum fails (`e`): the strings the postings offset
+/// table confirms (under its own CRC), with notes saying so.
+fn confirmed_symbols<'a>(
+    index: &IndexReader<'a>,
+    e: &crate::format::DecodeError,
+    index_path: &Path,
+    notes: &mut Vec<String>,
+) -> HashSet<&'a [u8]> {
+    let mut set = HashSet::new();
+    match index.postings_table_iter() {
+        Ok(it) => {
+            for pe in it {
+                match pe {
+                    Ok(pe) => {
+                        set.insert(pe.name);
+                        set.insert(pe.value);
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        Err(pe) => notes.push(format!(
+            "{}: the symbol table's checksum fails ({e}) and the postings offset table cannot confirm its strings ({pe}): no series can be trusted",
+            index_path.display()
+        )),
+    }
+    notes.push(format!(
+        "{}: the symbol table's checksum fails ({e}): only symbols confirmed by the postings offset table are trusted",
+        index_path.display()
+    ));
+    set
+}
 
+/// The block's deletions; none (with a note) when the file is unreadable.
+fn read_tombstones(dir: &Path, notes: &mut Vec<String>) -> Tombstones {
+    match std::fs::read(dir.join("tombstones")) {
+        Ok(b) => match tombstones::parse(&b) {
+            Ok(s) => Tombstones::from_stones(&s),
+            Err(e) => {
+                notes.push(format!(
+                    "{}: unreadable ({e}): no deletion applied, so samples it deleted are back in the rewritten block",
+                    dir.join("tombstones").display()
+                ));
+                Tombstones::default()
+            }
+        },
+        Err(_) => Tombstones::default(),
+    }
+}
+
+/// The new block's writer: `[wmin, wmax)`, one compaction level above the
+/// source, the source its parent.
+fn new_writer(src: &Src, parent: &Path, wmin: i64, wmax: i64) -> Result<BlockWriter> {
+    let mut w = BlockWriter::create(parent, wmin, wmax)?;
+    let name = src
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (ulid, level, mut sources) = match &src.meta {
+        Some(m) => (
+            m.ulid.clone(),
+            m.compaction.level,
+            m.compaction.sources.clone(),
+        ),
+        None => (name, 1, Vec::new()),
+    };
+    if sources.is_empty() {
+        sources.push(ulid.clone());
+    }
+    sources.sort();
+    sources.dedup();
+    w.set_lineage(Lineage {
+        level: level.max(1) + 1,
+        sources,
+        parents: vec![BlockDesc {
+            ulid,
+            min_time: src.meta.as_ref().map_or(wmin, |m| m.min_time),
+            max_time: src.meta.as_ref().map_or(wmax, |m| m.max_time),
+        }],
+    });
+    Ok(w)
+}
+
+/// The series whose labels must come from the postings lists: a damaged
+/// entry, or labels using symbols that cannot be trusted.
+fn labels_to_recover<'a>(
+    index: &IndexReader<'a>,
+    trusted: &Option<HashSet<&'a [u8]>>,
+) -> Recovered<'a> {
+    let mut need: Recovered<'a> = HashMap::new();
+    let mut w = Walker::new(index);
+    let mut e = SeriesEntry::default();
+    while let Some(r) = w.next(&mut e) {
+        match r {
+            Ok(()) => {
+                if !labels_trusted(index, trusted, &e) {
+                    need.insert(e.id, Vec::new());
+                }
+            }
+            Err((Some(off), _)) => {
+                need.insert(series_id(index.version, off), Vec::new());
+            }
+            Err((None, _)) => {}
+        }
+    }
+    if !need.is_empty() {
+        recover_labels(index, &mut need);
+    }
+    need
+}
+
+use super::chunk::*;
+use super::rewrite::Pass;
 use super::series::*;

@@ -33,6 +33,8 @@
 pub mod block;
 pub mod checkpoint;
 mod chunk;
+mod in_place;
+mod rewrite;
 mod series;
 pub mod wal;
 
@@ -47,6 +49,7 @@ use crate::copy::fsops;
 use crate::error::{Error, Result};
 use crate::layout::{DirKind, scan};
 use block::{Dropped, Rewrite, RewriteResult, rewrite_block};
+pub use in_place::salvage_in_place;
 
 /// What to do.
 #[derive(Debug, Clone, Default)]
@@ -160,6 +163,7 @@ impl SalvageReport {
     }
 }
 
+/// The codes of a block's error findings, sorted, unique.
 fn error_codes(c: &BlockCheck) -> Vec<FindingCode> {
     let mut v: Vec<FindingCode> = c
         .findings
@@ -178,6 +182,7 @@ fn error_codes(c: &BlockCheck) -> Vec<FindingCode> {
     v
 }
 
+/// A usage error.
 fn usage(m: String) -> Error {
     Error::Usage(m)
 }
@@ -185,31 +190,10 @@ fn usage(m: String) -> Error {
 /// The absolute, symlink-free form of `p`, or of its nearest existing
 /// ancestor joined with the rest.
 fn resolve(p: &Path) -> PathBuf {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(p)
-    };
-    let mut head = abs.as_path();
-    let mut tail = Vec::new();
-    loop {
-        if let Ok(c) = head.canonicalize() {
-            let mut r = c;
-            for t in tail.iter().rev() {
-                r.push(t);
-            }
-            return r;
-        }
-        match (head.parent(), head.file_name()) {
-            (Some(p), Some(n)) => {
-                tail.push(n.to_os_string());
-                head = p;
-            }
-            _ => return abs,
-        }
-    }
+    crate::fileutil::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// Verifies every block, in parallel.
 fn verify_all(blocks: &[PathBuf]) -> Vec<BlockCheck> {
     use rayon::prelude::*;
     blocks
@@ -218,6 +202,7 @@ fn verify_all(blocks: &[PathBuf]) -> Vec<BlockCheck> {
         .collect()
 }
 
+/// The span `[from, to)` of a rewrite's drops.
 fn lost_range(r: &Rewrite) -> Option<[i64; 2]> {
     let mut lo = None::<i64>;
     let mut hi = None::<i64>;
@@ -232,6 +217,7 @@ fn lost_range(r: &Rewrite) -> Option<[i64; 2]> {
     Some([lo?, hi?])
 }
 
+/// Sums the blocks' and the WAL's losses into the report.
 fn tally(report: &mut SalvageReport) {
     let mut ranges = Vec::new();
     for b in &report.blocks {
@@ -268,6 +254,80 @@ fn tally(report: &mut SalvageReport) {
         }
     }
     report.lost_ranges = merged;
+}
+
+impl SalvageReport {
+    /// An empty report of a run on `source`.
+    fn new(source: &Path, out: Option<&Path>, opts: &SalvageOptions) -> SalvageReport {
+        SalvageReport {
+            source: source.to_path_buf(),
+            out: out.map(Path::to_path_buf),
+            in_place: out.is_none(),
+            dry_run: opts.dry_run,
+            blocks: Vec::new(),
+            quarantine: None,
+            wal: None,
+            chunks_head: None,
+            checkpoint: None,
+            series_dropped: 0,
+            samples_dropped: 0,
+            samples_dropped_inexact: false,
+            blocks_unreadable: 0,
+            lost_ranges: Vec::new(),
+        }
+    }
+}
+
+impl BlockSalvage {
+    /// The outcome of the block `c` checked, before anything is done.
+    fn new(c: &BlockCheck, action: BlockAction) -> BlockSalvage {
+        BlockSalvage {
+            source: c.dir.clone(),
+            ulid: c.ulid.clone(),
+            action,
+            error_codes: error_codes(c),
+            new_ulid: None,
+            new_dir: None,
+            quarantined_to: None,
+            rewrite: None,
+            reason: None,
+        }
+    }
+
+    /// Records a rewrite and the block it placed.
+    fn rewritten(&mut self, rewrite: Rewrite, placed: Option<crate::write::WrittenBlock>) {
+        self.action = BlockAction::Rewritten;
+        self.rewrite = Some(rewrite);
+        if let Some(w) = placed {
+            self.new_ulid = Some(w.ulid);
+            self.new_dir = Some(w.dir);
+        }
+    }
+}
+
+/// Refuses to start when `at` has less free space than the blocks `checks`
+/// that `needs_room` selects take.
+fn check_room(
+    checks: &[BlockCheck],
+    needs_room: impl Fn(&BlockCheck) -> bool,
+    at: &Path,
+) -> Result<()> {
+    let need: u64 = checks
+        .iter()
+        .filter(|c| needs_room(c))
+        .map(|c| crate::block::block_size(&c.dir))
+        .sum();
+    if let Some(free) = fsops::free_space(at)
+        && free < need
+    {
+        return Err(Error::io(
+            at,
+            std::io::Error::other(format!(
+                "no space: salvage needs about {need} bytes, {free} are free"
+            )),
+        ));
+    }
+    Ok(())
 }
 
 /// Rewrites `src` into `parent`, checks the result with verify, places it.
@@ -310,15 +370,9 @@ fn rewrite_and_place(
     Ok((res, placed))
 }
 
-/// Salvages the block or directory `path` into `out`. See the module docs.
-pub fn salvage(path: &Path, out: &Path, opts: &SalvageOptions) -> Result<SalvageReport> {
-    let layout = scan(path)?;
-    if layout.kind != DirKind::Block && crate::check::dir::nothing_recognisable(&layout) {
-        return Err(usage(format!(
-            "{}: nothing recognisable (no block, no WAL): not a Prometheus data directory",
-            path.display()
-        )));
-    }
+/// Usage errors on PATH and OUT, before anything is written: OUT must be a
+/// separate, empty directory.
+fn check_out(path: &Path, out: &Path) -> Result<()> {
     let (rp, ro) = (resolve(path), resolve(out));
     if ro.starts_with(&rp) {
         return Err(usage(format!(
@@ -344,56 +398,30 @@ pub fn salvage(path: &Path, out: &Path, opts: &SalvageOptions) -> Result<Salvage
     } else if out.exists() {
         return Err(usage(format!("OUT {} is not a directory", out.display())));
     }
+    Ok(())
+}
+
+/// Salvages the block or directory `path` into `out`. See the module docs.
+pub fn salvage(path: &Path, out: &Path, opts: &SalvageOptions) -> Result<SalvageReport> {
+    let layout = scan(path)?;
+    if layout.kind != DirKind::Block && crate::check::dir::nothing_recognisable(&layout) {
+        return Err(usage(format!(
+            "{}: nothing recognisable (no block, no WAL): not a Prometheus data directory",
+            path.display()
+        )));
+    }
+    check_out(path, out)?;
     let checks = verify_all(&layout.blocks);
     // Room: rewritten blocks take about their source's size; unchanged
     // ones take nothing when hard links work (same filesystem).
     let same_fs = fsops::device_of(path) == fsops::device_of(out);
-    let need: u64 = checks
-        .iter()
-        .filter(|c| c.has_errors() || !same_fs)
-        .map(|c| crate::block::block_size(&c.dir))
-        .sum();
-    if let Some(free) = fsops::free_space(out)
-        && free < need
-    {
-        return Err(Error::io(
-            out,
-            std::io::Error::other(format!(
-                "no space: salvage needs about {need} bytes, {free} are free"
-            )),
-        ));
-    }
-    let mut report = SalvageReport {
-        source: path.to_path_buf(),
-        out: Some(out.to_path_buf()),
-        in_place: false,
-        dry_run: opts.dry_run,
-        blocks: Vec::new(),
-        quarantine: None,
-        wal: None,
-        chunks_head: None,
-        checkpoint: None,
-        series_dropped: 0,
-        samples_dropped: 0,
-        samples_dropped_inexact: false,
-        blocks_unreadable: 0,
-        lost_ranges: Vec::new(),
-    };
+    check_room(&checks, |c| c.has_errors() || !same_fs, out)?;
+    let mut report = SalvageReport::new(path, Some(out), opts);
     if !opts.dry_run {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     }
     for c in &checks {
-        let mut b = BlockSalvage {
-            source: c.dir.clone(),
-            ulid: c.ulid.clone(),
-            action: BlockAction::Linked,
-            error_codes: error_codes(c),
-            new_ulid: None,
-            new_dir: None,
-            quarantined_to: None,
-            rewrite: None,
-            reason: None,
-        };
+        let mut b = BlockSalvage::new(c, BlockAction::Linked);
         if !c.has_errors() {
             if !opts.dry_run {
                 let (dir, linked) = link_block(&c.dir, out)?;
@@ -413,14 +441,7 @@ pub fn salvage(path: &Path, out: &Path, opts: &SalvageOptions) -> Result<Salvage
                     b.action = BlockAction::Unreadable;
                     b.reason = Some(reason);
                 }
-                RewriteResult::Done { rewrite, .. } => {
-                    b.action = BlockAction::Rewritten;
-                    b.rewrite = Some(*rewrite);
-                    if let Some(w) = placed {
-                        b.new_ulid = Some(w.ulid.clone());
-                        b.new_dir = Some(w.dir.clone());
-                    }
-                }
+                RewriteResult::Done { rewrite, .. } => b.rewritten(*rewrite, placed),
             }
         }
         report.blocks.push(b);
@@ -473,207 +494,4 @@ fn link_block(src: &Path, parent: &Path) -> Result<(PathBuf, bool)> {
         return Err(e);
     }
     Ok((fin, all_linked))
-}
-
-/// `YYYYMMDDTHHMMSSZ` of the current time.
-fn stamp() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let t = crate::coverage::fmt_time(ms);
-    // 2026-12-05T07:15:00.123Z → 20261205T071500Z
-    let core: String = t
-        .chars()
-        .take(19)
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
-    format!("{core}Z")
-}
-
-/// Salvages the data directory `data` in place. See the module docs.
-pub fn salvage_in_place(data: &Path, opts: &SalvageOptions) -> Result<SalvageReport> {
-    let layout = scan(data)?;
-    if layout.kind != DirKind::Data {
-        return Err(usage(format!(
-            "{}: --in-place needs a Prometheus data directory (this is a {:?} directory)",
-            data.display(),
-            layout.kind
-        )));
-    }
-    if crate::check::dir::nothing_recognisable(&layout) {
-        return Err(usage(format!(
-            "{}: nothing recognisable (no block, no WAL): not a Prometheus data directory",
-            data.display()
-        )));
-    }
-    if crate::check::dir::is_live(data) {
-        return Err(usage(format!(
-            "{}: a running Prometheus (or another process) uses this directory: stop it first; salvage --in-place never changes a live data directory",
-            data.display()
-        )));
-    }
-    let root = resolve(data);
-    let qparent = root
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or_else(|| usage(format!("{}: has no parent directory", data.display())))?;
-    let quarantine = qparent.join(format!("promsnap-quarantine-{}", stamp()));
-    if quarantine.exists() {
-        return Err(usage(format!(
-            "{} already exists: run again in a second",
-            quarantine.display()
-        )));
-    }
-    let checks = verify_all(&layout.blocks);
-    let need: u64 = checks
-        .iter()
-        .filter(|c| c.has_errors())
-        .map(|c| crate::block::block_size(&c.dir))
-        .sum();
-    if let Some(free) = fsops::free_space(data)
-        && free < need
-    {
-        return Err(Error::io(
-            data,
-            std::io::Error::other(format!(
-                "no space: salvage needs about {need} bytes, {free} are free"
-            )),
-        ));
-    }
-    let mut report = SalvageReport {
-        source: data.to_path_buf(),
-        out: None,
-        in_place: true,
-        dry_run: opts.dry_run,
-        blocks: Vec::new(),
-        quarantine: None,
-        wal: None,
-        chunks_head: None,
-        checkpoint: None,
-        series_dropped: 0,
-        samples_dropped: 0,
-        samples_dropped_inexact: false,
-        blocks_unreadable: 0,
-        lost_ranges: Vec::new(),
-    };
-    let mut q_made = false;
-    let mut ensure_q = |dry: bool| -> Result<()> {
-        if !dry && !q_made {
-            std::fs::create_dir(&quarantine).map_err(|e| Error::io(&quarantine, e))?;
-            q_made = true;
-        }
-        Ok(())
-    };
-    let move_into_q = |p: &Path, sub: Option<&str>| -> Result<PathBuf> {
-        let mut dst = quarantine.clone();
-        if let Some(s) = sub {
-            dst.push(s);
-            if !dst.exists() {
-                std::fs::create_dir(&dst).map_err(|e| Error::io(&dst, e))?;
-            }
-        }
-        dst.push(p.file_name().unwrap_or_default());
-        fsops::rename_noreplace(p, &dst).map_err(|e| {
-            Error::io(
-                p,
-                std::io::Error::new(e.kind(), format!("cannot move into {}: {e}", dst.display())),
-            )
-        })?;
-        Ok(dst)
-    };
-    for c in &checks {
-        let mut b = BlockSalvage {
-            source: c.dir.clone(),
-            ulid: c.ulid.clone(),
-            action: BlockAction::Kept,
-            error_codes: error_codes(c),
-            new_ulid: None,
-            new_dir: None,
-            quarantined_to: None,
-            rewrite: None,
-            reason: None,
-        };
-        if c.has_errors() {
-            let qdst = quarantine.join(c.dir.file_name().unwrap_or_default());
-            let mut moved = false;
-            let (res, placed) = rewrite_and_place(&c.dir, data, opts.dry_run, &mut || {
-                ensure_q(false)?;
-                move_into_q(&c.dir, None)?;
-                moved = true;
-                Ok(())
-            })?;
-            match res {
-                RewriteResult::Unreadable { reason } => {
-                    b.action = BlockAction::Unreadable;
-                    b.reason = Some(reason);
-                    if !opts.dry_run {
-                        ensure_q(false)?;
-                        b.quarantined_to = Some(move_into_q(&c.dir, None)?);
-                    } else {
-                        b.quarantined_to = Some(qdst);
-                    }
-                }
-                RewriteResult::Done { rewrite, .. } => {
-                    b.action = BlockAction::Rewritten;
-                    b.rewrite = Some(*rewrite);
-                    if moved || opts.dry_run {
-                        b.quarantined_to = Some(qdst);
-                    }
-                    if let Some(w) = placed {
-                        b.new_ulid = Some(w.ulid.clone());
-                        b.new_dir = Some(w.dir.clone());
-                    }
-                }
-            }
-        }
-        report.blocks.push(b);
-    }
-    // The WAL (its checkpoint first) and the head chunks.
-    if let Some(w) = &layout.wal {
-        let cc = checkpoint::plan_checkpoint_cut(w, layout.chunks_head.as_deref())?;
-        if let Some(c) = cc.as_ref().filter(|_| !opts.dry_run) {
-            ensure_q(false)?;
-            let qdir = quarantine
-                .join("wal")
-                .join(c.dir.file_name().unwrap_or_default());
-            checkpoint::apply_checkpoint_cut(c, &qdir)?;
-        }
-        report.checkpoint = cc;
-    }
-    if let Some(w) = &layout.wal {
-        let cut = wal::plan_wal_cut(w)?;
-        if cut.cut && !opts.dry_run {
-            ensure_q(false)?;
-            wal::apply_wal_cut(&cut, &quarantine.join("wal"))?;
-        }
-        report.wal = Some(cut);
-    }
-    if let Some(h) = &layout.chunks_head {
-        let hc = wal::plan_head_chunks_cut(h);
-        if !hc.moved.is_empty() && !opts.dry_run {
-            ensure_q(false)?;
-            for p in &hc.moved {
-                move_into_q(p, Some("chunks_head"))?;
-            }
-            fsops::sync_dir(h).map_err(|e| Error::io(h, e))?;
-        }
-        report.chunks_head = Some(hc);
-    }
-    let something_moved = report.blocks.iter().any(|b| b.quarantined_to.is_some())
-        || report.wal.as_ref().is_some_and(|w| w.cut)
-        || report.checkpoint.is_some()
-        || report
-            .chunks_head
-            .as_ref()
-            .is_some_and(|c| !c.moved.is_empty());
-    if something_moved {
-        report.quarantine = Some(quarantine.clone());
-    }
-    if q_made {
-        fsops::sync_dir(&quarantine).map_err(|e| Error::io(&quarantine, e))?;
-        fsops::sync_dir(&qparent).map_err(|e| Error::io(&qparent, e))?;
-        fsops::sync_dir(data).map_err(|e| Error::io(data, e))?;
-    }
-    tally(&mut report);
-    Ok(report)
 }

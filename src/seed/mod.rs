@@ -57,18 +57,21 @@
 //! # Ok::<(), promsnap::seed::SeedError>(())
 //! ```
 
+mod api;
 mod head;
 pub mod http;
+mod paths;
+mod steps;
 
-use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::check::{self, Tally};
-use crate::copy::{self, CopyOptions, CopyReport};
-use crate::coverage::{self, CoverageOptions, CoverageReport, Deadline};
-use http::{Response, Timeouts, Url};
+use crate::check;
+use crate::copy::{CopyOptions, CopyReport};
+use crate::coverage::{CoverageReport, Deadline};
+use http::Url;
 
 /// What to seed and how.
 #[derive(Debug, Clone)]
@@ -275,235 +278,20 @@ impl SeedReport {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// A Prometheus API answer: `{"status":"success","data":…}` or
-/// `{"status":"error","errorType":…,"error":…}`.
-enum Api {
-    Success(serde_json::Value),
-    Error { status: u16, message: String },
-}
-
-fn call(
-    url: &Url,
-    method: &str,
-    path: &str,
-    read: Duration,
-    connect: Duration,
-) -> Result<Api, SeedError> {
-    let full = url.join(path);
-    let t = Timeouts { connect, io: read };
-    let r: Response = http::request(url, method, path, t).map_err(|e| SeedError::Http {
-        url: full.clone(),
-        message: match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => {
-                format!("{e} (is Prometheus listening there?)")
-            }
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                format!("no answer within the time-out ({e})")
-            }
-            _ => e.to_string(),
-        },
-    })?;
-    let text = String::from_utf8_lossy(&r.body);
-    let v: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
-    let status = v
-        .as_ref()
-        .and_then(|v| v.get("status"))
-        .and_then(|s| s.as_str());
-    match (status, v.as_ref()) {
-        (Some("success"), Some(v)) => Ok(Api::Success(v.get("data").cloned().unwrap_or_default())),
-        (Some("error"), Some(v)) => Ok(Api::Error {
-            status: r.status,
-            message: v
-                .get("error")
-                .and_then(|e| e.as_str())
-                .unwrap_or("(no message)")
-                .to_string(),
-        }),
-        _ if matches!(r.status, 404 | 405) => Ok(Api::Error {
-            status: r.status,
-            message: format!("HTTP {}: {}", r.status, snippet(&text)),
-        }),
-        _ => Err(SeedError::NotPrometheus {
-            url: full,
-            message: format!(
-                "HTTP {}{}: {}",
-                r.status,
-                r.content_type
-                    .as_deref()
-                    .map(|c| format!(" ({c})"))
-                    .unwrap_or_default(),
-                snippet(&text)
-            ),
-        }),
-    }
-}
-
-/// A duration as Prometheus prints its flags (`2h`, `1h30m`, `90s`, `1m`,
-/// `500ms`, `1d`, `1w`, `1y`) in ms.
-fn parse_model_duration(s: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let v: i64 = rest.get(..n)?.parse().ok()?;
-        rest = &rest[n..];
-        let (unit, mult) = [
-            ("ms", 1),
-            ("s", 1_000),
-            ("m", 60_000),
-            ("h", 3_600_000),
-            ("d", 86_400_000),
-            ("w", 604_800_000),
-            ("y", 31_536_000_000),
-        ]
-        .into_iter()
-        .find(|(u, _)| rest.starts_with(u))?;
-        rest = &rest[unit.len()..];
-        total = total.checked_add(v.checked_mul(mult)?)?;
-    }
-    Some(total)
-}
-
-fn snippet(s: &str) -> String {
-    let t: String = s.trim().chars().take(120).collect();
-    if t.is_empty() {
-        "empty body".into()
-    } else {
-        format!("{t:?}")
-    }
-}
-
-/// The nearest existing ancestor canonicalized, plus the rest as given.
-fn absolute(p: &Path) -> PathBuf {
-    let p = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(p)
-    };
-    let mut rest = Vec::new();
-    let mut cur = p.as_path();
-    loop {
-        if let Ok(c) = cur.canonicalize() {
-            let mut out = c;
-            for r in rest.iter().rev() {
-                out.push(r);
-            }
-            return out;
-        }
-        match (cur.parent(), cur.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                cur = parent;
-            }
-            _ => return p,
-        }
-    }
-}
-
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Runs the procedure. `Err` for what stops it before anything is known
 /// (usage, connection, the admin API off, I/O); damage found and blocks
 /// refused are in the report (`ok: false`).
 pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let url = Url::parse(opts.url.trim()).map_err(SeedError::Usage)?;
-    let (connect, read) = (opts.connect_timeout, opts.read_timeout);
 
     // 1. flags
     let t = Instant::now();
-    let flags_url = url.join("/api/v1/status/flags");
-    let flags = match call(&url, "GET", "/api/v1/status/flags", read, connect)? {
-        Api::Success(d) => d,
-        Api::Error { status, message } => {
-            return Err(SeedError::NotPrometheus {
-                url: flags_url,
-                message: format!("HTTP {status}: {message}"),
-            });
-        }
-    };
-    let flag_path = flags
-        .get("storage.tsdb.path")
-        .and_then(|v| v.as_str())
-        .map(PathBuf::from);
-    // The primary's block range, a fact the coverage would otherwise infer.
-    let block_range = flags
-        .get("storage.tsdb.min-block-duration")
-        .and_then(|v| v.as_str())
-        .and_then(parse_model_duration)
-        .filter(|&d| d > 0);
-    let (data_dir, source) = match (&opts.data_dir, &flag_path) {
-        (Some(d), _) => (d.clone(), "given"),
-        (None, Some(p)) => (p.clone(), "flags"),
-        (None, None) => {
-            return Err(SeedError::NotPrometheus {
-                url: flags_url,
-                message: "no storage.tsdb.path among the flags (an agent-mode Prometheus has no TSDB to snapshot)".into(),
-            });
-        }
-    };
-    if !data_dir.join("wal").is_dir()
-        && !data_dir.join("snapshots").is_dir()
-        && !data_dir.join("chunks_head").is_dir()
-    {
-        let how = if source == "flags" && data_dir.is_relative() {
-            format!(
-                "its storage.tsdb.path {} is relative to the primary's working directory, not this one; give the data directory",
-                data_dir.display()
-            )
-        } else if source == "flags" {
-            "the primary may run in a container or on another host; give its data directory as seen from here".into()
-        } else {
-            "give the directory the primary's storage.tsdb.path points to".into()
-        };
-        return Err(SeedError::Usage(format!(
-            "{}: not the primary's data directory (no wal/, chunks_head/ or snapshots/ in it): {how}",
-            data_dir.display()
-        )));
-    }
-    let (abs_data, abs_to) = (
-        normalize(&absolute(&data_dir)),
-        normalize(&absolute(&opts.to)),
-    );
-    if abs_to.starts_with(&abs_data) || abs_data.starts_with(&abs_to) {
-        return Err(SeedError::Usage(format!(
-            "{}: the replica's directory may be neither inside the primary's data directory {} nor contain it",
-            opts.to.display(),
-            data_dir.display()
-        )));
-    }
-    if opts.to.exists() && !opts.to.is_dir() {
-        return Err(SeedError::Usage(format!(
-            "{}: exists and is not a directory",
-            opts.to.display()
-        )));
-    }
+    let primary = steps::primary(&url, opts)?;
     let mut report = SeedReport {
         url: opts.url.clone(),
         to: opts.to.clone(),
-        data_dir: data_dir.clone(),
-        data_dir_source: source,
+        data_dir: primary.data_dir.clone(),
+        data_dir_source: primary.source,
         steps: Vec::new(),
         snapshot: None,
         skipped_head: None,
@@ -512,117 +300,26 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         coverage_end: None,
         deadline: None,
         coverage: None,
-        fill_from: abs_data.clone(),
+        fill_from: primary.abs_data.clone(),
         ok: true,
     };
-    let flag_msg = match (&flag_path, source) {
-        (Some(p), "given") if p != &data_dir => format!(
-            "a Prometheus; its storage.tsdb.path {} is {} as seen from here (given)",
-            p.display(),
-            data_dir.display()
-        ),
-        _ => format!("a Prometheus with its data in {}", data_dir.display()),
-    };
-    report.step("flags", StepStatus::Ok, t, flag_msg);
+    report.step("flags", StepStatus::Ok, t, primary.describe());
 
     // 2. snapshot
     let t = Instant::now();
-    let snap_path = |skip: bool| {
-        if skip {
-            "/api/v1/admin/tsdb/snapshot?skip_head=true"
-        } else {
-            "/api/v1/admin/tsdb/snapshot"
-        }
-    };
-    let take = |skip: bool| -> Result<Result<String, String>, SeedError> {
-        let path = snap_path(skip);
-        let full = url.join(path);
-        match call(&url, "POST", path, opts.snapshot_timeout, connect)? {
-            Api::Success(d) => {
-                let name = d.get("name").and_then(|n| n.as_str()).unwrap_or("");
-                if crate::layout::parse_snapshot_name(name).is_none() {
-                    return Err(SeedError::NotPrometheus {
-                        url: full,
-                        message: format!(
-                            "snapshot name {name:?} is not <YYYYMMDDTHHMMSSZ>-<16 hex digits>"
-                        ),
-                    });
-                }
-                Ok(Ok(name.to_string()))
-            }
-            Api::Error { status, message } => {
-                let m = message.to_ascii_lowercase();
-                if m.contains("admin apis disabled") || matches!(status, 404 | 405) {
-                    Err(SeedError::AdminApiDisabled {
-                        url: full,
-                        message: format!("HTTP {status}: {message}"),
-                    })
-                } else {
-                    Ok(Err(message))
-                }
-            }
-        }
-    };
-    let (name, skip_head, fallback) = match take(opts.skip_head)? {
-        Ok(n) => (n, opts.skip_head, None),
-        Err(m) if !opts.skip_head && m.contains("outside of compacted") => {
-            let why = format!(
-                "the snapshot with the head failed ({m}), a known Prometheus failure while a head compaction runs (prometheus/prometheus#5105, #5686); taken again without the head"
-            );
-            match take(true)? {
-                Ok(n) => (n, true, Some(why)),
-                Err(m2) => {
-                    return Err(SeedError::Snapshot {
-                        url: url.join(snap_path(true)),
-                        message: format!("{m2} (after: {why})"),
-                    });
-                }
-            }
-        }
-        Err(m) => {
-            return Err(SeedError::Snapshot {
-                url: url.join(snap_path(opts.skip_head)),
-                message: m,
-            });
-        }
-    };
+    let mut taken = steps::snapshot(&url, opts)?;
     // The head as it stood when the snapshot was taken (what skip_head costs).
+    let skip_head = taken.skip_head;
     let head = if skip_head {
-        match call(&url, "GET", "/api/v1/status/tsdb", read, connect) {
-            Ok(Api::Success(d)) => d.get("headStats").cloned(),
-            _ => None,
-        }
+        steps::head_stats(&url, opts)
     } else {
         None
     };
-    let path = data_dir.join("snapshots").join(&name);
-    report.snapshot = Some(SnapshotTaken {
-        name: name.clone(),
-        path: path.clone(),
-        skip_head,
-        fallback: fallback.clone(),
-    });
-    match &fallback {
-        Some(why) => report.step(
-            "snapshot",
-            StepStatus::Warning,
-            t,
-            format!("{name} without the head: {why}"),
-        ),
-        None => report.step(
-            "snapshot",
-            StepStatus::Ok,
-            t,
-            format!(
-                "{name}{}",
-                if skip_head {
-                    " without the head (skip_head)"
-                } else {
-                    " with the head"
-                }
-            ),
-        ),
-    }
+    let path = primary.data_dir.join("snapshots").join(&taken.name);
+    taken.path = path.clone();
+    let (status, message) = taken.outcome();
+    report.snapshot = Some(taken);
+    report.step("snapshot", status, t, message);
 
     // 3. locate
     let t = Instant::now();
@@ -630,7 +327,7 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         return Err(SeedError::Usage(format!(
             "{}: the snapshot Prometheus reported is not there; is {} the primary's data directory as seen from here?",
             path.display(),
-            data_dir.display()
+            primary.data_dir.display()
         )));
     }
     let layout = crate::layout::scan(&path)?;
@@ -641,171 +338,10 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         format!("{} ({} blocks)", path.display(), layout.blocks.len()),
     );
 
-    // 4. verify
-    let t = Instant::now();
-    let dc = check::verify_dir(&path, &opts.copy.check)?;
-    let findings: Vec<check::Finding> = dc.all_findings().cloned().collect();
-    let tally = Tally::of(&findings);
-    let blocks = dc.blocks.len();
-    report.verify = Some(VerifySummary {
-        blocks,
-        errors: tally.errors,
-        warnings: tally.warnings,
-        infos: tally.infos,
-        findings,
-    });
-    if tally.errors > 0 {
-        report.step(
-            "verify",
-            StepStatus::Failed,
-            t,
-            format!(
-                "{} errors, {} warnings in {blocks} blocks: nothing copied (the findings name the damage)",
-                tally.errors, tally.warnings
-            ),
-        );
-        report.step(
-            "copy",
-            StepStatus::Skipped,
-            Instant::now(),
-            "the snapshot has errors".into(),
-        );
-    } else {
-        report.step(
-            "verify",
-            if tally.warnings > 0 {
-                StepStatus::Warning
-            } else {
-                StepStatus::Ok
-            },
-            t,
-            format!("{blocks} blocks, 0 errors, {} warnings", tally.warnings),
-        );
-
-        // 5. copy
-        let t = Instant::now();
-        let copts = CopyOptions {
-            skip_verify: true,
-            ..opts.copy.clone()
-        };
-        let mut plan = copy::plan(&path, &opts.to, &copts)?;
-        // Verified just above: drop the notice saying the source was not.
-        plan.notices.retain(|n| n.code != "not_verified");
-        let r = copy::execute(&plan, &copts, &copy::NoProgress)?;
-        let status = if !r.failed.is_empty() || !r.refused.is_empty() {
-            StepStatus::Failed
-        } else if r.copied.is_empty() && r.skipped.is_empty() {
-            StepStatus::Warning
-        } else {
-            StepStatus::Ok
-        };
-        report.step(
-            "copy",
-            status,
-            t,
-            format!(
-                "{} copied ({} bytes), {} already present, {} refused, {} failed",
-                r.copied.len(),
-                r.bytes,
-                r.skipped.len(),
-                r.refused.len(),
-                r.failed.len()
-            ),
-        );
-        report.copy = Some(r);
-    }
+    // 4. verify, 5. copy
+    steps::verify_and_copy(&mut report, &path, opts)?;
 
     // 6. coverage
-    let t = Instant::now();
-    let copts = CoverageOptions {
-        block_range,
-        master: Some(data_dir.clone()),
-        observed_at: Some(now_ms()),
-        // The head block from the snapshot's contents, not the grid (a
-        // backfilled block ends off the grid too).
-        head_block: head::head_block_by_contents(&path, &data_dir),
-        ..CoverageOptions::default()
-    };
-    let cov = coverage::coverage(&path, &copts)?;
-    report.coverage_end = cov.coverage_end;
-    report.deadline = cov.deadline.clone();
-    if skip_head {
-        let num = |k: &str| {
-            head.as_ref()
-                .and_then(|h| h.get(k))
-                .and_then(|v| v.as_i64())
-        };
-        let (hmin, hmax) = (num("minTime"), num("maxTime"));
-        // An empty head reports minTime = MaxInt64 and maxTime = MinInt64.
-        let hmax = hmax.filter(|&m| coverage::plausible(m));
-        let hmin = hmin.filter(|&m| coverage::plausible(m));
-        let from = cov.coverage_end;
-        let why = match (from, hmax) {
-            (Some(c), Some(m)) if m >= c => format!(
-                "the snapshot holds no head block: the samples from {} to {} (the head's newest when the snapshot was taken) are not in the seed; the replica gets them only from remote write if the primary's WAL still holds them when the replica reads it, or by filling them in from {}",
-                coverage::fmt_time(c),
-                coverage::fmt_time(m),
-                data_dir.display()
-            ),
-            (Some(c), _) => format!(
-                "the snapshot holds no head block: no sample from {} on is in the seed (the head's time range was not reported); the replica gets them only from remote write or by filling them in from {}",
-                coverage::fmt_time(c),
-                data_dir.display()
-            ),
-            (None, _) => "the snapshot holds no block at all: everything is in the primary's head, none of it in the seed".into(),
-        };
-        report.skipped_head = Some(SkippedHead {
-            from,
-            to: hmax,
-            head_min_time: hmin,
-            head_series: head
-                .as_ref()
-                .and_then(|h| h.get("numSeries"))
-                .and_then(|v| v.as_u64()),
-            why,
-        });
-    }
-    let msg = match (&cov.coverage_end, &cov.deadline) {
-        (Some(c), Some(d)) => format!(
-            "C_snap {}; the replica must be up and caught up before {}",
-            coverage::fmt_time(*c),
-            coverage::fmt_time(d.at)
-        ),
-        (Some(c), None) => format!("C_snap {}; no deadline computed", coverage::fmt_time(*c)),
-        (None, _) => "no block in the snapshot: no coverage".into(),
-    };
-    let status = if cov.has_errors() {
-        StepStatus::Failed
-    } else if cov.coverage_end.is_none() || skip_head {
-        StepStatus::Warning
-    } else {
-        StepStatus::Ok
-    };
-    report.step("coverage", status, t, msg);
-    report.coverage = Some(cov);
+    steps::coverage(&mut report, &path, &primary, head.as_ref(), skip_head)?;
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn model_durations() {
-        assert_eq!(parse_model_duration("2h"), Some(7_200_000));
-        assert_eq!(parse_model_duration("1m"), Some(60_000));
-        assert_eq!(parse_model_duration("1h30m"), Some(5_400_000));
-        assert_eq!(parse_model_duration("500ms"), Some(500));
-        assert_eq!(parse_model_duration("0s"), Some(0));
-        for bad in ["", "2", "h", "2x", "99999999999999999999y"] {
-            assert_eq!(parse_model_duration(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn paths() {
-        assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
-        let d = absolute(Path::new("/nonexistent-promsnap/x/y"));
-        assert_eq!(d, PathBuf::from("/nonexistent-promsnap/x/y"));
-    }
 }

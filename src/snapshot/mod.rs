@@ -53,21 +53,19 @@
 //! Memory: the head's samples, as Prometheus holds them; blocks are only
 //! linked.
 
+mod head_block;
 mod link;
+mod paths;
+mod take;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::check::block::{CheckOptions, verify_block};
 use crate::copy::fsops;
 use crate::error::{Error, Result};
-use crate::format::meta::{BlockMeta, is_valid_ulid};
-use crate::format::tombstones::is_deleted;
-use crate::head::{self, Head};
-use crate::layout::{self, DirKind};
-use crate::write::BlockWriter;
+use crate::layout;
 
 pub use link::Method;
 
@@ -179,7 +177,7 @@ pub fn snapshot_name(t_ms: i64, rnd: u64) -> String {
     let secs = t_ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let s = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::vocab::civil_from_days(days);
     format!(
         "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{rnd:016x}",
         s / 3600,
@@ -188,182 +186,10 @@ pub fn snapshot_name(t_ms: i64, rnd: u64) -> String {
     )
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// `path` made absolute with its nearest existing ancestor canonicalized.
-fn absolute(path: &Path) -> Result<PathBuf> {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| Error::io(path, e))?
-            .join(path)
-    };
-    let mut rest = Vec::new();
-    let mut p = abs.as_path();
-    loop {
-        if let Ok(c) = p.canonicalize() {
-            let mut out = c;
-            for r in rest.iter().rev() {
-                out.push(r);
-            }
-            return Ok(out);
-        }
-        match (p.file_name(), p.parent()) {
-            (Some(n), Some(parent)) => {
-                rest.push(n.to_owned());
-                p = parent;
-            }
-            _ => return Ok(abs),
-        }
-    }
-}
-
-/// Usage errors on DATA_DIR and OUT, before anything is written. Returns
-/// the absolute OUT.
-fn check_paths(data_dir: &Path, out: &Path) -> Result<PathBuf> {
-    let lay = layout::scan(data_dir)?;
-    if lay.kind != DirKind::Data {
-        return Err(Error::Usage(format!(
-            "{}: not a Prometheus data directory (it is a {} directory)",
-            data_dir.display(),
-            if lay.kind == DirKind::Block {
-                "block"
-            } else {
-                "snapshot"
-            }
-        )));
-    }
-    if lay.blocks.is_empty() && lay.wal.is_none() {
-        return Err(Error::Usage(format!(
-            "{}: not a Prometheus data directory (no blocks, no wal/)",
-            data_dir.display()
-        )));
-    }
-    let data = data_dir
-        .canonicalize()
-        .map_err(|e| Error::io(data_dir, e))?;
-    let out_abs = absolute(out)?;
-    let Some(name) = out_abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-    else {
-        return Err(Error::Usage(format!(
-            "OUT {}: needs a directory name",
-            out.display()
-        )));
-    };
-    if is_valid_ulid(&name) {
-        return Err(Error::Usage(format!(
-            "OUT {}: a snapshot directory must not be named like a block (a ULID)",
-            out.display()
-        )));
-    }
-    if data.starts_with(&out_abs) {
-        return Err(Error::Usage(format!(
-            "OUT {} contains DATA_DIR {}",
-            out.display(),
-            data_dir.display()
-        )));
-    }
-    if out_abs.starts_with(&data) && out_abs.parent() != Some(data.join("snapshots").as_path()) {
-        return Err(Error::Usage(format!(
-            "OUT {} is inside DATA_DIR {}: only DATA_DIR/snapshots/<name> is allowed there (as the admin API does); the data directory is never modified otherwise",
-            out.display(),
-            data_dir.display()
-        )));
-    }
-    match std::fs::symlink_metadata(&out_abs) {
-        Ok(md) if !md.is_dir() => {
-            return Err(Error::Usage(format!(
-                "OUT {}: exists and is not a directory",
-                out.display()
-            )));
-        }
-        Ok(_) => {
-            let mut rd = std::fs::read_dir(&out_abs).map_err(|e| Error::io(&out_abs, e))?;
-            if rd.next().is_some() {
-                return Err(Error::Usage(format!(
-                    "OUT {}: not empty (a snapshot is written into a new or empty directory; nothing is replaced)",
-                    out.display()
-                )));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(&out_abs, e)),
-    }
-    Ok(out_abs)
-}
-
-/// Removes the temporary directory unless disarmed, and the parent
-/// directories created for OUT (those still empty).
-struct TmpGuard {
-    tmp: Option<PathBuf>,
-    created: Vec<PathBuf>,
-    done: bool,
-}
-
-impl Drop for TmpGuard {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        if let Some(p) = self.tmp.take() {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        for d in &self.created {
-            let _ = std::fs::remove_dir(d);
-        }
-    }
-}
-
-/// The blocks of one listing: `(ulid, dir, meta)`, compaction parents of
-/// other blocks set apart.
-struct Listing {
-    blocks: Vec<(String, PathBuf, Option<BlockMeta>)>,
-    excluded: Vec<String>,
-}
-
-fn list_blocks(data_dir: &Path) -> Result<Listing> {
-    let lay = layout::scan(data_dir)?;
-    let mut all = Vec::new();
-    for dir in &lay.blocks {
-        let ulid = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let meta = crate::block::read_meta(dir).ok();
-        all.push((ulid, dir.clone(), meta));
-    }
-    let parents: std::collections::HashSet<String> = all
-        .iter()
-        .filter_map(|(_, _, m)| m.as_ref())
-        .flat_map(|m| m.compaction.parents.iter().map(|p| p.ulid.clone()))
-        .collect();
-    let (excluded, blocks): (Vec<_>, Vec<_>) = all.into_iter().partition(|(u, _, m)| {
-        parents.contains(u) || m.as_ref().is_some_and(|m| m.compaction.deletable)
-    });
-    Ok(Listing {
-        blocks,
-        excluded: excluded.into_iter().map(|(u, _, _)| u).collect(),
-    })
-}
-
 /// Takes a snapshot of `data_dir` into `out`. See the module documentation.
 pub fn snapshot(data_dir: &Path, out: &Path, opts: &SnapshotOptions) -> Result<SnapshotReport> {
     let started = Instant::now();
-    let out_abs = check_paths(data_dir, out)?;
+    let out_abs = paths::check_paths(data_dir, out)?;
     let name = out_abs
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -390,196 +216,14 @@ pub fn snapshot(data_dir: &Path, out: &Path, opts: &SnapshotOptions) -> Result<S
         bytes_written: 0,
         duration_ms: 0,
     };
-    // The parents to create, deepest first (removed again on failure).
-    let created: Vec<PathBuf> = parent
-        .ancestors()
-        .take_while(|a| a.symlink_metadata().is_err())
-        .map(Path::to_path_buf)
-        .collect();
-    let mut guard = TmpGuard {
-        tmp: None,
-        created,
-        done: false,
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let tmp = parent.join(format!(".{name}.tmp-for-creation"));
-    if tmp.symlink_metadata().is_ok() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        report.notices.push(format!(
-            "removed {}, left by an interrupted snapshot",
-            tmp.display()
-        ));
+    let (mut guard, tmp) = paths::TmpGuard::create(&parent, &name, &mut report.notices)?;
+    let taken = take::take(data_dir, &tmp, opts, &mut report)?;
+    if let Some(h) = &taken.head {
+        head_block::record_head_read(h, taken.min_valid_time, data_dir, &mut report);
     }
-    std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    guard.tmp = Some(tmp.clone());
-    let allow_link = true;
-    let mut link_fallback = false;
-
-    // Taken blocks by ULID: (dir in tmp, SnapBlock).
-    let mut taken: std::collections::BTreeMap<String, SnapBlock> = Default::default();
-    let mut head: Option<Head>;
-    let mut listing;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let last_try = attempt >= 8;
-        listing = list_blocks(data_dir)?;
-        // Drop what is gone from the listing (compacted away meanwhile).
-        let keep: std::collections::HashSet<&str> =
-            listing.blocks.iter().map(|(u, _, _)| u.as_str()).collect();
-        let gone: Vec<String> = taken
-            .keys()
-            .filter(|u| !keep.contains(u.as_str()))
-            .cloned()
-            .collect();
-        for u in gone {
-            let d = tmp.join(&u);
-            std::fs::remove_dir_all(&d).map_err(|e| Error::io(&d, e))?;
-            taken.remove(&u);
-        }
-        let mut changed = false;
-        for (ulid, dir, meta) in &listing.blocks {
-            if taken.contains_key(ulid) {
-                continue;
-            }
-            let dst = tmp.join(ulid);
-            match link::take_block(dir, &dst, allow_link) {
-                Ok((method, bytes)) => {
-                    if method == Method::Copy {
-                        link_fallback = true;
-                    }
-                    taken.insert(
-                        ulid.clone(),
-                        SnapBlock {
-                            ulid: ulid.clone(),
-                            min_time: meta.as_ref().map(|m| m.min_time),
-                            max_time: meta.as_ref().map(|m| m.max_time),
-                            method,
-                            bytes,
-                        },
-                    );
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !last_try => {
-                    changed = true;
-                }
-                Err(e) => return Err(Error::io(dir, e)),
-            }
-        }
-        if changed {
-            report.rereads += 1;
-            continue;
-        }
-        if attempt == 1 {
-            test_pause("snapshot_blocks_taken");
-        }
-        // The head, from the in-order blocks' greatest maxTime.
-        let min_valid_time = listing
-            .blocks
-            .iter()
-            .filter_map(|(_, _, m)| m.as_ref())
-            .filter(|m| {
-                !m.compaction
-                    .hints
-                    .iter()
-                    .any(|h| h.as_str() == "from-out-of-order")
-            })
-            .map(|m| m.max_time)
-            .max();
-        head = None;
-        if !opts.skip_head && data_dir.join("wal").is_dir() {
-            match head::replay(data_dir, min_valid_time.unwrap_or(i64::MIN)) {
-                Ok(h) => head = Some(h),
-                Err(e) if head::vanished(&e) && !last_try => {
-                    report.rereads += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        // Consistent if the block list did not change meanwhile.
-        let again = list_blocks(data_dir)?;
-        let same = again.blocks.len() == listing.blocks.len()
-            && again
-                .blocks
-                .iter()
-                .zip(&listing.blocks)
-                .all(|(a, b)| a.0 == b.0);
-        if !same && !last_try {
-            report.rereads += 1;
-            continue;
-        }
-        if !same {
-            report.notices.push(
-                "the block list kept changing during 8 reads: the last one is taken as it was"
-                    .into(),
-            );
-        }
-        if let Some(h) = &head {
-            report.head = Some(HeadRead {
-                min_valid_time,
-                series: h.series.len() as u64,
-                samples: h.series.iter().map(|s| s.samples.len() as u64).sum(),
-                deleted_samples: 0,
-                dropped_samples: h.dropped,
-                unknown_ref_samples: h.unknown_refs,
-                skipped_series: 0,
-            });
-            // The newest head chunk file of a running Prometheus may end in
-            // a chunk being written (its samples are in the WAL).
-            let newest_chunk_file = crate::walinfo::head_chunk_files(&data_dir.join("chunks_head"))
-                .ok()
-                .and_then(|f| f.last().map(|(_, p)| p.display().to_string()));
-            for p in &h.problems {
-                match &newest_chunk_file {
-                    Some(f) if report.prometheus_running && p.contains(f.as_str()) => {
-                        report.notices.push(format!(
-                            "{p} (the newest head chunk file of a running Prometheus: a chunk being written; its samples are read from the WAL)"
-                        ))
-                    }
-                    _ => report.problems.push(p.clone()),
-                }
-            }
-        }
-        break;
-    }
-    report.excluded = listing.excluded.clone();
-    if !report.excluded.is_empty() {
-        report.notices.push(format!(
-            "not taken: {} (compaction parents of a later block, or marked deletable: Prometheus deletes them at its next reload)",
-            report.excluded.join(", ")
-        ));
-    }
-    for (ulid, _, meta) in &listing.blocks {
-        if meta.is_none() {
-            report.problems.push(format!(
-                "block {ulid}: meta.json unreadable (taken as it is; Prometheus will not open it)"
-            ));
-        }
-    }
-    if report.rereads > 0 {
-        report.notices.push(format!(
-            "a running Prometheus changed its blocks or WAL during the read: read again {} time(s)",
-            report.rereads
-        ));
-    }
-    if link_fallback {
-        report.notices.push(
-            "OUT is on another filesystem (or it has no hard links): block files were copied, not linked"
-                .into(),
-        );
-    }
-    for b in taken.values() {
-        match b.method {
-            Method::Link => report.bytes_linked += b.bytes,
-            Method::Copy => report.bytes_written += b.bytes,
-        }
-    }
-    let mut blocks: Vec<SnapBlock> = taken.into_values().collect();
-    blocks.sort_by(|a, b| (a.min_time, &a.ulid).cmp(&(b.min_time, &b.ulid)));
-    report.blocks = blocks;
-
-    if let Some(h) = &head {
-        report.head_block = write_head_block(h, &tmp, &mut report)?;
+    record_blocks(&taken, &mut report);
+    if let Some(h) = &taken.head {
+        report.head_block = head_block::write_head_block(h, &tmp, &mut report)?;
     }
 
     fsops::sync_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -596,122 +240,44 @@ pub fn snapshot(data_dir: &Path, out: &Path, opts: &SnapshotOptions) -> Result<S
     Ok(report)
 }
 
-/// Test hook, only in builds with the cargo feature `failpoints` (on under
-/// `cargo test`; not an interface): with `PROMSNAP_TEST_PAUSE_AT` naming
-/// `point` and `PROMSNAP_TEST_RESUME` a file path, prints `promsnap: test
-/// pause at <point>` on stderr and waits until that file exists (60 s at
-/// most), so that a test can change the data directory mid-read as a
-/// running Prometheus would.
-#[cfg(feature = "failpoints")]
-fn test_pause(point: &str) {
-    let named =
-        std::env::var("PROMSNAP_TEST_PAUSE_AT").is_ok_and(|v| v.split(',').any(|p| p == point));
-    let Some(resume) = std::env::var_os("PROMSNAP_TEST_RESUME") else {
-        return;
-    };
-    if !named {
-        return;
-    }
-    eprintln!("promsnap: test pause at {point}");
-    let end = Instant::now() + std::time::Duration::from_secs(60);
-    while !Path::new(&resume).exists() && Instant::now() < end {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// Without the test hooks: never pauses.
-#[cfg(not(feature = "failpoints"))]
-fn test_pause(_point: &str) {}
-
-/// Writes the head's samples (deleted intervals left out) as one block in
-/// `dir`, checks it, places it.
-fn write_head_block(
-    h: &Head,
-    dir: &Path,
-    report: &mut SnapshotReport,
-) -> Result<Option<HeadBlock>> {
-    let valid = |l: &[(Vec<u8>, Vec<u8>)]| {
-        !l.is_empty() && l.iter().all(|(n, v)| !n.is_empty() && !v.is_empty())
-    };
-    let mut deleted = 0u64;
-    let mut skipped = 0u64;
-    let (mut min, mut max) = (i64::MAX, i64::MIN);
-    for s in &h.series {
-        if !valid(&s.labels) {
-            skipped += 1;
-            continue;
-        }
-        let mut kept = s
-            .samples
-            .iter()
-            .filter(|(t, _)| !is_deleted(*t, &s.deleted));
-        if let Some(f) = kept.next() {
-            min = min.min(f.0);
-            max = max.max(kept.next_back().map_or(f.0, |x| x.0));
-        }
-    }
-    if min > max {
-        if let Some(r) = report.head.as_mut() {
-            r.skipped_series = skipped;
-        }
-        return Ok(None);
-    }
-    let mut w = BlockWriter::create(dir, min, max.saturating_add(1))?;
-    let mut buf = Vec::new();
-    for s in &h.series {
-        if !valid(&s.labels) {
-            continue;
-        }
-        buf.clear();
-        for x in &s.samples {
-            if is_deleted(x.0, &s.deleted) {
-                deleted += 1;
-            } else {
-                buf.push(x.clone());
-            }
-        }
-        w.add_series(&s.labels, &buf)?;
-    }
-    if let Some(r) = report.head.as_mut() {
-        r.deleted_samples = deleted;
-        r.skipped_series = skipped;
-    }
-    if skipped > 0 {
-        report.problems.push(format!(
-            "{skipped} head series not written: an empty label name or value"
+/// The blocks taken, the ones left out and what to say about them, into
+/// the report.
+fn record_blocks(taken: &take::Taken, report: &mut SnapshotReport) {
+    report.excluded = taken.listing.excluded.clone();
+    if !report.excluded.is_empty() {
+        report.notices.push(format!(
+            "not taken: {} (compaction parents of a later block, or marked deletable: Prometheus deletes them at its next reload)",
+            report.excluded.join(", ")
         ));
     }
-    let Some(u) = w.finish_unplaced()? else {
-        return Ok(None);
-    };
-    let c = verify_block(&u.tmp, &CheckOptions::default());
-    let bad: Vec<String> = c
-        .findings
-        .iter()
-        // The name check is for the final directory.
-        .filter(|f| f.is_error() && f.code != "meta_ulid_mismatch")
-        .map(|f| format!("{} {}: {}", f.code, f.path.display(), f.message))
-        .collect();
-    if !bad.is_empty() {
-        u.discard();
-        return Err(Error::io(
-            dir,
-            std::io::Error::other(format!(
-                "the head block written failed verification, nothing written: {}",
-                bad.join("; ")
-            )),
+    for (ulid, _, meta) in &taken.listing.blocks {
+        if meta.is_none() {
+            report.problems.push(format!(
+                "block {ulid}: meta.json unreadable (taken as it is; Prometheus will not open it)"
+            ));
+        }
+    }
+    if report.rereads > 0 {
+        report.notices.push(format!(
+            "a running Prometheus changed its blocks or WAL during the read: read again {} time(s)",
+            report.rereads
         ));
     }
-    report.bytes_written += crate::block::block_size(&u.tmp);
-    let b = u.place()?;
-    Ok(Some(HeadBlock {
-        ulid: b.ulid,
-        min_time: b.min_time,
-        max_time: b.max_time,
-        series: b.stats.series,
-        samples: b.stats.samples,
-        chunks: b.stats.chunks,
-    }))
+    if taken.link_fallback {
+        report.notices.push(
+            "OUT is on another filesystem (or it has no hard links): block files were copied, not linked"
+                .into(),
+        );
+    }
+    for b in taken.blocks.values() {
+        match b.method {
+            Method::Link => report.bytes_linked += b.bytes,
+            Method::Copy => report.bytes_written += b.bytes,
+        }
+    }
+    let mut blocks: Vec<SnapBlock> = taken.blocks.values().cloned().collect();
+    blocks.sort_by(|a, b| (a.min_time, &a.ulid).cmp(&(b.min_time, &b.ulid)));
+    report.blocks = blocks;
 }
 
 #[cfg(test)]

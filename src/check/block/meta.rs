@@ -3,9 +3,25 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
+/// One meta.json rule broken: severity, code, message.
+type MetaIssue = (Severity, FindingCode, String);
+
+/// Reads and checks the block's meta.json; `None` when it cannot be read.
 pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     let path = cx.dir.join("meta.json");
-    let bytes = match std::fs::read(&path) {
+    let meta = read_meta_file(cx, &path)?;
+    let mut issues = Vec::new();
+    identity_issues(&meta, dir_name, &mut issues);
+    compaction_issues(&meta, &mut issues);
+    for (severity, code, message) in issues {
+        cx.push(Finding::new(severity, code, &path, message));
+    }
+    Some(meta)
+}
+
+/// meta.json parsed, or a finding.
+fn read_meta_file(cx: &mut Ctx, path: &Path) -> Option<BlockMeta> {
+    let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {
@@ -16,29 +32,32 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
             cx.push(Finding::new(
                 Severity::Error,
                 code,
-                &path,
+                path,
                 format!("cannot read meta.json: {e}"),
             ));
             return None;
         }
     };
-    let meta = match BlockMeta::parse(&bytes) {
-        Ok(m) => m,
+    match BlockMeta::parse(&bytes) {
+        Ok(m) => Some(m),
         Err(e) => {
-            cx.decode(FileKind::Meta, &path, &e);
-            return None;
+            cx.decode(FileKind::Meta, path, &e);
+            None
         }
-    };
-    let f = |sev, code, msg: String| Finding::new(sev, code, &path, msg);
+    }
+}
+
+/// The version, the ULID against the directory name, the time range.
+fn identity_issues(meta: &BlockMeta, dir_name: &str, out: &mut Vec<MetaIssue>) {
     if meta.version == 2 {
-        cx.push(f(
+        out.push((
             Severity::Warning,
             FindingCode::MetaVersion2,
             "meta.json version 2 (Prometheus 2.1 bug): Prometheus rewrites the index header and meta.json on open".into(),
         ));
     }
     if !is_valid_ulid(&meta.ulid) {
-        cx.push(f(
+        out.push((
             Severity::Error,
             FindingCode::MetaUlidInvalid,
             format!("ulid {:?} is not a valid ULID", meta.ulid),
@@ -47,7 +66,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
         // A block opened by its path (as Prometheus' own tests open theirs):
         // the name does not matter there; only inside a data directory,
         // where Prometheus loads nothing not named by a ULID.
-        cx.push(f(
+        out.push((
             Severity::Info,
             FindingCode::MetaUlidDirName,
             format!(
@@ -56,7 +75,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
             ),
         ));
     } else if meta.ulid != dir_name {
-        cx.push(f(
+        out.push((
             Severity::Error,
             FindingCode::MetaUlidMismatch,
             format!(
@@ -66,7 +85,7 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
         ));
     }
     if meta.min_time >= meta.max_time {
-        cx.push(f(
+        out.push((
             Severity::Error,
             FindingCode::MetaTimeRangeInvalid,
             format!(
@@ -75,8 +94,12 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
             ),
         ));
     }
+}
+
+/// The compaction section: level, sources, parents, the markers.
+fn compaction_issues(meta: &BlockMeta, out: &mut Vec<MetaIssue>) {
     if meta.compaction.level < 1 {
-        cx.push(f(
+        out.push((
             Severity::Error,
             FindingCode::MetaLevelInvalid,
             format!("compaction level {} is below 1", meta.compaction.level),
@@ -84,20 +107,20 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     }
     let srcs = &meta.compaction.sources;
     if let Some(bad) = srcs.iter().find(|s| !is_valid_ulid(s)) {
-        cx.push(f(
+        out.push((
             Severity::Error,
             FindingCode::MetaSourcesInvalid,
             format!("source {bad:?} is not a valid ULID"),
         ));
     } else if srcs.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
-        cx.push(f(
+        out.push((
             Severity::Warning,
             FindingCode::MetaSourcesUnsorted,
             "compaction sources are not sorted and unique".into(),
         ));
     }
     if meta.compaction.level == 1 && !srcs.is_empty() && !srcs.contains(&meta.ulid) {
-        cx.push(f(
+        out.push((
             Severity::Info,
             FindingCode::MetaLevel1ForeignSource,
             "level-1 block does not list itself as its source".into(),
@@ -106,13 +129,13 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     for p in &meta.compaction.parents {
         let ooo_quirk = p.ulid == "00000000000000000000000000";
         if !ooo_quirk && !is_valid_ulid(&p.ulid) {
-            cx.push(f(
+            out.push((
                 Severity::Error,
                 FindingCode::MetaParentsInvalid,
                 format!("parent {:?} is not a valid ULID", p.ulid),
             ));
         } else if !ooo_quirk && p.min_time >= p.max_time {
-            cx.push(f(
+            out.push((
                 Severity::Warning,
                 FindingCode::MetaParentsInvalid,
                 format!(
@@ -123,20 +146,19 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
         }
     }
     if meta.compaction.deletable {
-        cx.push(f(
+        out.push((
             Severity::Warning,
             FindingCode::MetaDeletable,
             "block is marked deletable: Prometheus deletes it at the next reload".into(),
         ));
     }
     if meta.compaction.failed {
-        cx.push(f(
+        out.push((
             Severity::Warning,
             FindingCode::MetaCompactionFailed,
             "block is marked failed: a compaction using it failed and the planner skips it".into(),
         ));
     }
-    Some(meta)
 }
 
 pub(super) fn check_tombstones(

@@ -226,6 +226,7 @@ mod index;
 mod meta;
 mod postings;
 mod samples;
+mod walk;
 
 use index::check_contents;
 use meta::check_meta;

@@ -9,7 +9,7 @@
 //! the XOR decoder touch memory about once per 7 bytes. Errors carry the
 //! absolute offset of the byte that holds the current bit position.
 
-use crate::format::error::{DecodeError, Section};
+use crate::format::error::DecodeError;
 
 /// A read failed; the reader holds the [`DecodeError`] (see
 /// [`BitReader::take_error`]). Keeping the error out of the hot `Result`s lets
@@ -141,9 +141,6 @@ impl<'a> BitReader<'a> {
     /// The error behind the last [`Stop`].
     #[cold]
     pub(crate) fn take_error(&self) -> DecodeError {
-        let inv = |offset, expected: &str, found: String| {
-            DecodeError::invalid(Section::ChunkData, offset, expected, found)
-        };
         match self.fail {
             Fail::None => self.eof(0),
             Fail::Eof { want } => self.eof(want),
@@ -152,30 +149,22 @@ impl<'a> BitReader<'a> {
                 offset,
                 leading,
                 significant,
-            } => inv(
+            } => DecodeError::XorWindow {
                 offset,
-                "XOR window with leading + significant bits <= 64",
-                format!("leading {leading}, significant {significant}"),
-            ),
+                leading,
+                significant,
+            },
             Fail::Buckets {
                 offset,
                 buckets,
                 bits,
-            } => inv(
+            } => DecodeError::HistogramBuckets {
                 offset,
-                "bucket count that fits in the chunk",
-                format!("{buckets} buckets in {bits} bits"),
-            ),
-            Fail::Reduce { offset, schema } => inv(
-                offset,
-                "spans that can be reduced to schema 8 (no negative offset after the first span)",
-                format!("schema {schema}"),
-            ),
-            Fail::Schema { offset, schema } => inv(
-                offset,
-                "histogram schema -9..=52 or -53",
-                schema.to_string(),
-            ),
+                buckets,
+                bits,
+            },
+            Fail::Reduce { offset, schema } => DecodeError::HistogramSpans { offset, schema },
+            Fail::Schema { offset, schema } => DecodeError::HistogramSchema { offset, schema },
         }
     }
 

@@ -73,12 +73,12 @@ impl<'a> PostingsTableIter<'a> {
         let entry_offset = d.offset();
         let keys = d.uvarint()?;
         if keys != 2 {
-            return Err(DecodeError::invalid(
-                Section::PostingsOffsetTable,
-                entry_offset,
-                "key count 2",
-                keys.to_string(),
-            ));
+            return Err(DecodeError::KeyCount {
+                section: Section::PostingsOffsetTable,
+                offset: entry_offset,
+                expected: 2,
+                found: keys,
+            });
         }
         let name = d.uvarint_bytes()?;
         let value = d.uvarint_bytes()?;
@@ -129,12 +129,11 @@ impl<'a> Postings<'a> {
         let n = d.be_u32()?;
         let want = u64::from(n) * 4;
         if want != d.remaining() as u64 {
-            return Err(DecodeError::invalid(
-                Section::Postings,
+            return Err(DecodeError::PostingsLength {
                 offset,
-                format!("length {} for {n} entries", 4 + want),
-                format!("length {}", 4 + d.remaining()),
-            ));
+                entries: n,
+                found: d.remaining() as u64,
+            });
         }
         Ok(Postings {
             refs: d.rest(),
@@ -187,12 +186,12 @@ pub fn parse_label_offset_table(file: &[u8], offset: u64) -> Result<Vec<LabelInd
         let at = d.offset();
         let keys = d.uvarint()?;
         if keys != 1 {
-            return Err(DecodeError::invalid(
-                Section::LabelOffsetTable,
-                at,
-                "key count 1",
-                keys.to_string(),
-            ));
+            return Err(DecodeError::KeyCount {
+                section: Section::LabelOffsetTable,
+                offset: at,
+                expected: 1,
+                found: keys,
+            });
         }
         let name = d.uvarint_bytes()?;
         let offset = d.uvarint()?;
@@ -218,12 +217,12 @@ pub fn parse_label_index(file: &[u8], offset: u64) -> Result<LabelIndex> {
     let n_entries = d.be_u32()?;
     let want = u64::from(n_entries) * 4;
     if want != d.remaining() as u64 || n_names == 0 {
-        return Err(DecodeError::invalid(
-            Section::LabelIndex,
+        return Err(DecodeError::LabelIndexLength {
             offset,
-            format!("{n_entries} entries of 4 bytes and at least one name"),
-            format!("{} bytes, {n_names} names", d.remaining()),
-        ));
+            entries: n_entries,
+            names: n_names,
+            found: d.remaining() as u64,
+        });
     }
     let mut refs = Vec::with_capacity(n_entries as usize);
     for _ in 0..n_entries {
@@ -236,11 +235,11 @@ fn trailing(d: &Decoder<'_>, section: Section, n: u32) -> Result<()> {
     if d.is_empty() {
         Ok(())
     } else {
-        Err(DecodeError::invalid(
+        Err(DecodeError::TableTrailingBytes {
             section,
-            d.offset(),
-            format!("end of table after {n} entries"),
-            format!("{} bytes left over", d.remaining()),
-        ))
+            offset: d.offset(),
+            entries: n,
+            left: d.remaining() as u64,
+        })
     }
 }

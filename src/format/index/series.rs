@@ -67,12 +67,10 @@ pub fn decode_series_into(
     let len = d.uvarint()?;
     let len_bytes = d.offset() - offset;
     if len_bytes > 5 {
-        return Err(DecodeError::invalid(
-            Section::Series,
+        return Err(DecodeError::SeriesLengthTooLong {
             offset,
-            "a length of at most 5 varint bytes",
-            format!("{len_bytes} bytes"),
-        ));
+            found: len_bytes,
+        });
     }
     let body_start = d.offset();
     let body = d.bytes(usize::try_from(len).unwrap_or(usize::MAX))?;
@@ -143,12 +141,10 @@ pub fn decode_series_into(
         }
     }
     if !b.is_empty() {
-        return Err(DecodeError::invalid(
-            Section::Series,
-            b.offset(),
-            "end of series entry",
-            format!("{} trailing bytes", b.remaining()),
-        ));
+        return Err(DecodeError::SeriesTrailingBytes {
+            offset: b.offset(),
+            found: b.remaining() as u64,
+        });
     }
     Ok(())
 }
@@ -213,12 +209,10 @@ impl<'a> SeriesOffsets<'a> {
                     .unwrap_or(&[]);
                 if let Some(i) = pad.iter().position(|&b| b != 0) {
                     let at = self.pos + i as u64;
-                    return Some(Err(DecodeError::invalid(
-                        Section::Series,
-                        at,
-                        "zero padding before a 16-byte aligned series entry",
-                        format!("byte {:#04x}", pad.get(i).copied().unwrap_or(0)),
-                    )));
+                    return Some(Err(DecodeError::SeriesPadding {
+                        offset: at,
+                        found: pad.get(i).copied().unwrap_or(0),
+                    }));
                 }
                 self.pos = aligned;
             }
@@ -237,12 +231,7 @@ impl<'a> SeriesOffsets<'a> {
                         return None;
                     }
                     if self.aligned {
-                        return Some(Err(DecodeError::invalid(
-                            Section::Series,
-                            self.pos,
-                            "a series entry at a 16-byte boundary",
-                            "a zero length",
-                        )));
+                        return Some(Err(DecodeError::SeriesZeroLength { offset: self.pos }));
                     }
                     self.pos += 1;
                     continue;

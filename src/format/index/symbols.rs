@@ -70,12 +70,11 @@ impl<'a> Symbols<'a> {
             }
         }
         if !d.is_empty() {
-            return Err(DecodeError::invalid(
-                Section::Symbols,
-                count_off,
-                format!("{n} symbols filling the table"),
-                format!("{} bytes left over after {n} symbols", d.remaining()),
-            ));
+            return Err(DecodeError::SymbolsTrailingBytes {
+                offset: count_off,
+                count: u64::from(n),
+                left: d.remaining() as u64,
+            });
         }
         Ok(Symbols {
             strings,

@@ -79,16 +79,13 @@ fn count(d: &mut Decoder<'_>, min_size: usize, what: &'static str) -> Result<usi
     })
 }
 
-fn read_i32(d: &mut Decoder<'_>, what: &str) -> Result<i32> {
+fn read_i32(d: &mut Decoder<'_>, what: &'static str) -> Result<i32> {
     let at = d.offset();
     let v = d.varint()?;
-    i32::try_from(v).map_err(|_| {
-        DecodeError::invalid(
-            Section::WalRecord,
-            at,
-            format!("{what} within 32 bits"),
-            v.to_string(),
-        )
+    i32::try_from(v).map_err(|_| DecodeError::RecordFieldRange {
+        offset: at,
+        what,
+        found: v,
     })
 }
 
@@ -178,7 +175,7 @@ fn for_each_histogram_framed<H>(
     rec: &[u8],
     base_offset: u64,
     types: &[RecordType; 3],
-    what: &str,
+    what: &'static str,
     h: &mut H,
     read: impl Fn(&mut H, &mut Decoder<'_>) -> Result<()>,
     mut f: impl FnMut(HistogramSampleRef, &H),

@@ -138,12 +138,10 @@ pub fn min_valid_time(rec: &[u8], base_offset: u64) -> Result<i64> {
     )?;
     let t = d.be_i64()?;
     if !d.is_empty() {
-        return Err(DecodeError::invalid(
-            Section::WalRecord,
-            d.offset(),
-            "end of record",
-            format!("{} more bytes", d.remaining()),
-        ));
+        return Err(DecodeError::RecordTrailingBytes {
+            offset: d.offset(),
+            found: d.remaining() as u64,
+        });
     }
     Ok(t)
 }

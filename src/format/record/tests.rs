@@ -215,7 +215,11 @@ fn series_records() {
     // Wrong type.
     assert!(matches!(
         for_each_series(&[2], 7, |_, _| {}),
-        Err(DecodeError::Invalid { offset: 7, .. })
+        Err(DecodeError::RecordType {
+            offset: 7,
+            byte: 2,
+            ..
+        })
     ));
     // A huge label count cannot allocate: it just runs out of bytes.
     let mut e = E::default();
