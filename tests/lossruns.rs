@@ -55,7 +55,10 @@ fn sec(ms: i64) -> String {
 }
 
 /// Copies the evidence's `master-wal/` to a temporary dir with the files'
-/// mtimes as they were at the copy (`wal-files.json`; git does not keep them).
+/// mtimes and sizes as they were at the copy (`wal-files.json`; git does not
+/// keep mtimes, and a thinned segment is shorter than the real one: it is
+/// extended with zeros, which a WAL reader takes for page padding, so that
+/// `coverage` sees the real segment sizes).
 fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
     let dst = tmp.join("wal");
     crate::util::copy_dir(&ev.join("master-wal"), &dst);
@@ -68,6 +71,11 @@ fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
             };
             let p = dst.join(name);
             if let Ok(file) = std::fs::File::options().write(true).open(&p) {
+                if let Some(size) = f["size"].as_u64()
+                    && file.metadata().is_ok_and(|m| m.len() < size)
+                {
+                    let _ = file.set_len(size);
+                }
                 let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(mt as u64);
                 let _ = file.set_modified(t);
             }
