@@ -28,11 +28,18 @@
 //!   its own start time; reads samples from segments only, never from a
 //!   checkpoint; blocks while its queue is full (the backlog lives in the
 //!   WAL, [`queue`] says where it stalls); when the segment after its own was
-//!   deleted it fails, waits 5 s and restarts from "now" — everything between
-//!   the end of its segment and that restart is lost (L2).
+//!   deleted it first reads the rest of its own (still open) segment, then
+//!   fails on the next, waits 5 s and restarts from "now" — everything
+//!   between the end of its segment and that restart is lost (L2). The read
+//!   of the rest takes as long as its samples need at the reader's speed, so
+//!   the restart comes later the more series and the longer the segment.
 //! - **Receiver** (PRW 1.0): the first rejected sample fails the whole
 //!   request; 4xx answers are not retried, so one request mixing samples
-//!   older than `C_snap` with newer ones loses the newer ones too (L3).
+//!   older than `C_snap` with newer ones loses the newer ones too (L3). Its
+//!   head also refuses any sample older than its newest one minus half its
+//!   block range: during a catch-up on several shards, a shard lagging that
+//!   far behind another loses its batch (an L3 risk: which shard lags, no
+//!   file tells).
 //!
 //! The causes L1–L10 ([`Cause`]) and their windows are in [`model`] and
 //! [`causes`]; docs/LOSS-WINDOWS.md holds them against real runs.

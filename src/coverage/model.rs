@@ -162,8 +162,6 @@ pub struct ModelInput {
     pub queue_span_samples: u64,
     /// How often the queue reshards (10 s) plus its `batch_send_deadline` (5 s).
     pub reshard_and_flush: i64,
-    /// Time to drain the rest of the overtaken reader's segment (10 s).
-    pub drain_allowance: i64,
     /// The operator's facts for L5–L10.
     pub facts: OperatorFacts,
     /// Native histograms seen in the snapshot and the master WAL (L9).
@@ -197,7 +195,6 @@ impl ModelInput {
             first_sample: None,
             queue_span_samples: 100_000,
             reshard_and_flush: 15 * SECOND,
-            drain_allowance: 10 * SECOND,
             facts: OperatorFacts::default(),
             native: None,
             blocks: Vec::new(),
@@ -318,7 +315,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
 
     let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
-    windows.extend(l2::window(inp, &ov, t_b));
+    windows.extend(l2::window(inp, &ov, t_b, position));
     let l2 = windows.iter().any(|w| w.cause == Cause::L2);
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 

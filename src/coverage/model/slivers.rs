@@ -21,6 +21,7 @@ pub(super) fn windows(
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let cr = queue::crossing(q, &st, t_b, c, up, n, inp.scrape_interval, phase_known);
+            windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
             if cr.expected_end < c {
                 assumptions.push(format!(
                     "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
@@ -122,4 +123,48 @@ pub(super) fn windows(
             }),
         }
     }
+}
+
+/// A shard lagging behind the others during the catch-up (an L3 risk):
+/// the slave's head accepts no sample older than its newest one minus half
+/// its block range (`appendableMinValidTime`, tsdb/head.go), and once the
+/// queue runs several shards each sends its own series' backlog at its own
+/// pace; a shard whose batch is more than that behind the newest sample
+/// another shard delivered loses the batch whole ("out of bounds"). It can
+/// happen only when the backlog the queue sends after the slave is up
+/// (`C_snap` … slave up) is longer than that half range, and only with more
+/// than one shard. Which shard lags, and by how much, depends on send timing
+/// no file records: a risk for the series of one shard, not a prediction.
+/// The slave's block range is taken as the master's (the snapshot's blocks).
+fn lagging_shard(
+    inp: &ModelInput,
+    c: i64,
+    up: i64,
+    series: u64,
+    shards: u64,
+) -> Option<LossWindow> {
+    let half = inp.block_range / 2;
+    if shards < 2 || up - c <= half {
+        return None;
+    }
+    Some(LossWindow {
+        cause: Cause::L3,
+        from: c,
+        to: up,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Risk,
+        series: Some(series.div_ceil(shards)),
+        ongoing: false,
+        why: format!(
+            "the queue sends the backlog from the coverage end to the slave's start ({}) on about {shards} shards, \
+             each at its own pace; the slave's head refuses a sample older than its newest one minus half its block \
+             range ({}, the master's range assumed for the slave): a shard lagging that far behind loses its batch \
+             whole, for its {} series. Which shard lags, and how far, no file tells",
+            crate::coverage::fmt_dur(up - c),
+            crate::coverage::fmt_dur(half),
+            series.div_ceil(shards)
+        ),
+    })
 }

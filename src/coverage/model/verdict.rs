@@ -105,7 +105,10 @@ fn describe(w: &LossWindow) -> String {
 
 fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
     use crate::coverage::{fmt_dur, fmt_time};
-    let sliver = |w: &&LossWindow| matches!(w.cause, Cause::L3 | Cause::L4);
+    // A risk is named as a risk, never as a sliver.
+    let sliver = |w: &&LossWindow| {
+        matches!(w.cause, Cause::L3 | Cause::L4) && w.certainty != Certainty::Risk
+    };
     // Expected losses beyond the boundary slivers; risks (a path no file
     // decides) named as such, never as expected.
     let real: Vec<&LossWindow> = windows
