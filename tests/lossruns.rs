@@ -575,6 +575,15 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          shard of the 43 expected), but which shard lags, and where in the backlog, depends on send \
          timing no file records: the loss's start and end are not predicted",
     ),
+    (
+        "s600x2-1s5s-soon",
+        "out of sample (second set): two targets scraped at 1 s and 5 s, coverage given the global 1 s. \
+         It lost one scrape of 230 series (+1 s), the queue's short path; the estimator (before the \
+         per-scrape samples from the head block's stats: +1..+20 s; after: +1..+9 s, 374 samples per \
+         1 s instead of 610) still expects a reshard tick before the crossing. The queue model cuts \
+         batches on one scrape grid; with two intervals the 5 s target's samples come as a burst every \
+         fifth second, which that model does not follow",
+    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion

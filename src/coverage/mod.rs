@@ -390,7 +390,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             .head_block
             .as_ref()
             .or(snap.blocks.last())
-            .map(|b| b.num_series);
+            .map(|b| samples_per_scrape(b, scrape_interval));
         inp.facts = opts.facts.clone();
         inp.native = native_histograms.clone();
         inp.blocks = snap.blocks.clone();
@@ -547,6 +547,25 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
     part
 }
 
+/// The samples the master appends per scrape interval, from a block's stats
+/// (the snapshot's head block, as the queue sees them): its series count, or
+/// fewer when its samples over its time span say some series are scraped
+/// less often than `interval` (targets with longer intervals of their own).
+/// Every series scraped at `interval` puts one sample per interval in the
+/// block, so the rate over the span is never below the series count then.
+fn samples_per_scrape(b: &snapshot::BlockSpan, interval: i64) -> u64 {
+    let span = b.max_time.saturating_sub(b.min_time);
+    if interval <= 0 || span <= 3 * interval || b.num_samples == 0 {
+        return b.num_series;
+    }
+    let per = (b.num_samples as f64 * interval as f64 / span as f64).ceil();
+    if per.is_finite() && per >= 1.0 && (per as u64) < b.num_series {
+        per as u64
+    } else {
+        b.num_series
+    }
+}
+
 /// Times beyond ±10¹³ ms (about ±316 years around 1970) are not taken as
 /// real: they come from damaged files or typos, and would overflow the
 /// arithmetic.
@@ -642,5 +661,27 @@ mod tests {
         assert_eq!(fmt_dur(1_500), "1.5s");
         assert_eq!(fmt_dur(250), "250ms");
         assert_eq!(fmt_dur(-61_000), "-1m1s");
+    }
+
+    /// One target at 1 s: the series count; a second one at 5 s: its
+    /// series count a fifth (the s600x2-1s5s head block: 21 655 samples of
+    /// 610 series over 58 s).
+    #[test]
+    fn samples_per_scrape_from_block_stats() {
+        let b = |num_samples, num_series, span| snapshot::BlockSpan {
+            ulid: String::new(),
+            min_time: 0,
+            max_time: span,
+            level: 1,
+            num_samples,
+            num_series,
+            head_block: true,
+            in_order: true,
+            created: None,
+            bytes: 0,
+        };
+        assert_eq!(samples_per_scrape(&b(505 * 59, 505, 58_001), 1_000), 505);
+        assert_eq!(samples_per_scrape(&b(21_655, 610, 58_001), 1_000), 374);
+        assert_eq!(samples_per_scrape(&b(100, 610, 2_000), 1_000), 610);
     }
 }
