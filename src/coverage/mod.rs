@@ -555,7 +555,9 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
 /// block, so the rate over the span is never below the series count then.
 fn samples_per_scrape(b: &snapshot::BlockSpan, interval: i64) -> u64 {
     let span = b.max_time.saturating_sub(b.min_time);
-    if interval <= 0 || span <= 3 * interval || b.num_samples == 0 {
+    // Every series of a block has a sample: stats saying otherwise are not
+    // a block's, and tell no rate.
+    if interval <= 0 || span <= 3 * interval || b.num_samples < b.num_series {
         return b.num_series;
     }
     let per = (b.num_samples as f64 * interval as f64 / span as f64).ceil();
@@ -683,5 +685,9 @@ mod tests {
         assert_eq!(samples_per_scrape(&b(505 * 59, 505, 58_001), 1_000), 505);
         assert_eq!(samples_per_scrape(&b(21_655, 610, 58_001), 1_000), 374);
         assert_eq!(samples_per_scrape(&b(100, 610, 2_000), 1_000), 610);
+        assert_eq!(
+            samples_per_scrape(&b(1, 100_000, 7_200_000), 15_000),
+            100_000
+        );
     }
 }
