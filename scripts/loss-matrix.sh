@@ -7,6 +7,7 @@
 #   scripts/loss-matrix.sh NAME...        record these masters (see matrix() in tests/lossmatrix.rs)
 #   scripts/loss-matrix.sh table          judge testdata/loss-runs/*, write testdata/loss-runs/MATRIX.md
 #   scripts/loss-matrix.sh package NAME... write the evidence again from a recording's raw data
+#   scripts/loss-matrix.sh thin           thin the master-wal/ copies still kept whole (in place)
 #
 # PROMSNAP_LOSS_TAG=r2 suffixes the run names (<master>-<slave>-r2) of a repeated recording.
 # PROMSNAP_LOSS_START_PHASE=S starts each master S seconds past a block boundary (wall clock);
@@ -17,10 +18,14 @@
 # runs in its own process; logs in $PROMSNAP_LOSS_RAW/<master>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,18p' "$0"; exit 2; }
 
 if [ "$1" = table ]; then
   PROMSNAP_WRITE_MATRIX=1 exec cargo test --test integration lossruns:: -- --nocapture
+fi
+
+if [ "$1" = thin ]; then
+  exec cargo test --test integration lossmatrix::thin_recorded -- --ignored --nocapture
 fi
 
 raw=${PROMSNAP_LOSS_RAW:-/tmp/promsnap-loss-raw}
@@ -33,7 +38,7 @@ fi
 
 masters=("$@")
 if [ "$1" = all ]; then
-  masters=(ci s50 s500x2-5s s20k-busy s500-restart s2k-2s s300x3-10s s5k-2m s800-q)
+  masters=(ci s50 s500x2-5s s20k-busy s500-restart s2k-2s s300x3-10s s5k-2m s800-q s1k-15s s3k-q s600x2-1s5s s400-3m)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

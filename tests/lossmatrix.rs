@@ -163,6 +163,10 @@ pub(crate) struct MasterSpec {
     pub(crate) block: &'static str,
     /// A non-default `queue_config` for every remote-write queue.
     pub(crate) queue: Option<QueueCfg>,
+    /// Per target, its own scrape interval (ms), one job per target; empty:
+    /// every target at `scrape_ms` (the global interval, recorded as
+    /// `scrape_interval_ms`).
+    pub(crate) intervals: &'static [i64],
 }
 
 /// A master's `remote_write` `queue_config` (only the fields set are
@@ -211,6 +215,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 45_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -236,6 +241,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 45_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -252,6 +258,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 60_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -268,6 +275,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 60_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -286,6 +294,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 45_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         // Out of sample (recorded after the estimator was fitted; nothing in
@@ -305,6 +314,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 60_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -321,6 +331,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 60_000,
             block: "1m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -336,6 +347,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 60_000,
             block: "2m",
+            intervals: &[],
             queue: None,
         },
         MasterSpec {
@@ -351,11 +363,83 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             ],
             settle_ms: 45_000,
             block: "1m",
+            intervals: &[],
             queue: Some(QueueCfg {
                 capacity: Some(500),
                 max_samples_per_send: Some(100),
                 max_shards: Some(4),
             }),
+        },
+        // Out of sample, second set (recorded after the first out-of-sample
+        // set and before any rule change it led to): a 15 s scrape, a 3 000-
+        // series master with capacity and max_shards set, two targets at
+        // different intervals, a 3m block range.
+        MasterSpec {
+            name: "s1k-15s",
+            series: 1_000,
+            targets: 1,
+            scrape_ms: 15_000,
+            busy: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up40", AfterSnapshot(40_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 60_000,
+            block: "1m",
+            intervals: &[],
+            queue: None,
+        },
+        MasterSpec {
+            name: "s3k-q",
+            series: 3_000,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up30", AfterSnapshot(30_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 45_000,
+            block: "1m",
+            intervals: &[],
+            queue: Some(QueueCfg {
+                capacity: Some(1_500),
+                max_samples_per_send: None,
+                max_shards: Some(6),
+            }),
+        },
+        MasterSpec {
+            name: "s600x2-1s5s",
+            series: 600,
+            targets: 2,
+            scrape_ms: 1_000,
+            busy: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up40", AfterSnapshot(40_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 60_000,
+            block: "1m",
+            intervals: &[1_000, 5_000],
+            queue: None,
+        },
+        MasterSpec {
+            name: "s400-3m",
+            series: 400,
+            targets: 1,
+            scrape_ms: 2_000,
+            busy: false,
+            steps: vec![
+                slave("up30", AfterSnapshot(30_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 45_000,
+            block: "3m",
+            intervals: &[],
+            queue: None,
         },
     ]
 }
@@ -411,6 +495,10 @@ pub(crate) struct RunRecord {
     /// The master's non-default `queue_config` (absent: 2.42's defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) queue_config: Option<QueueCfg>,
+    /// Per target its own scrape interval (ms), when they differ
+    /// (`scrape_interval_ms` is then the global one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) target_intervals_ms: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -461,10 +549,23 @@ fn master_config(spec: &MasterSpec, exporters: &[Exporter], queues: &[(String, u
         .iter()
         .map(|e| format!("\"127.0.0.1:{}\"", e.port))
         .collect();
-    let mut c = format!(
-        "global:\n  scrape_interval: {s}s\n  scrape_timeout: {s}s\nscrape_configs:\n  - job_name: lm\n    static_configs:\n      - targets: [{}]\n",
-        targets.join(", ")
-    );
+    let mut c =
+        format!("global:\n  scrape_interval: {s}s\n  scrape_timeout: {s}s\nscrape_configs:\n");
+    if spec.intervals.is_empty() {
+        c.push_str(&format!(
+            "  - job_name: lm\n    static_configs:\n      - targets: [{}]\n",
+            targets.join(", ")
+        ));
+    } else {
+        // One job per target, each at its own interval (a timeout no longer
+        // than the shortest interval).
+        for (i, (t, iv)) in targets.iter().zip(spec.intervals).enumerate() {
+            c.push_str(&format!(
+                "  - job_name: lm{i}\n    scrape_interval: {}ms\n    scrape_timeout: {s}s\n    static_configs:\n      - targets: [{t}]\n",
+                iv
+            ));
+        }
+    }
     if !queues.is_empty() {
         c.push_str("remote_write:\n");
         for (name, port) in queues {
@@ -596,7 +697,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
         .ok()
         .and_then(|v| v.parse::<i64>().ok())
     {
-        let r: i64 = if spec.block == "2m" { 120_000 } else { 60_000 };
+        let r: i64 = spec.block.trim_end_matches('m').parse::<i64>().unwrap_or(1) * 60_000;
         let now = now_ms();
         let mut at = now.div_euclid(r) * r + ph * 1_000;
         if at < now + 2_000 {
@@ -612,7 +713,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     let mut master = start_master(&base, &cfg, &master_data, master_port, &flags);
     let master_ready = master.wait_ready(Duration::from_secs(60));
     log("master up; waiting for its first block");
-    wait_for("the master's first block", Duration::from_secs(300), || {
+    wait_for("the master's first block", Duration::from_secs(600), || {
         has_block(&master_data)
     });
     std::thread::sleep(Duration::from_secs(3));
@@ -641,7 +742,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
         match st.trigger {
             Trigger::AfterSnapshot(d) => sleep_until(snapshot_taken + d),
             Trigger::NewCheckpoint => {
-                wait_for("a new WAL checkpoint", Duration::from_secs(600), || {
+                wait_for("a new WAL checkpoint", Duration::from_secs(900), || {
                     checkpoints(&master_data.join("wal"))
                         .iter()
                         .any(|c| !ckpt_at_snapshot.contains(c))
@@ -762,6 +863,8 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                         gaps_to: 0,
                         wal_evidence: String::new(),
                         queue_config: spec.queue,
+                        target_intervals_ms: (!spec.intervals.is_empty())
+                            .then(|| spec.intervals.to_vec()),
                     },
                 });
             }
@@ -822,24 +925,6 @@ fn run_tag() -> String {
         .filter(|t| !t.is_empty())
         .map(|t| format!("-{t}"))
         .unwrap_or_default()
-}
-
-/// Above this the `wal/` copy is kept thinned (see the README of the runs).
-const REAL_WAL_LIMIT: u64 = 1 << 20;
-
-fn dir_size(d: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(d) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                dir_size(&e.path())
-            } else {
-                e.metadata().map_or(0, |m| m.len())
-            }
-        })
-        .sum()
 }
 
 fn json_of(args: &[&str]) -> serde_json::Value {
@@ -925,14 +1010,10 @@ fn write_evidence(
         serde_json::to_string_pretty(&summary).unwrap(),
     )
     .unwrap();
-    let wdir = dir.join("master-wal");
-    if dir_size(wal_copy) <= REAL_WAL_LIMIT {
-        copy_dir(wal_copy, &wdir);
-        rec.wal_evidence = "real".into();
-    } else {
-        crate::walthin::thin_dir(wal_copy, &wdir);
-        rec.wal_evidence = "thinned".into();
-    }
+    // Always thinned: the estimator reads of a segment its name, size
+    // (wal-files.json, restored by the judge), mtime and sample time range.
+    crate::walthin::thin_dir(wal_copy, &dir.join("master-wal"));
+    rec.wal_evidence = "thinned".into();
     // The real loss.
     let (from, to) = (rec.gaps_from.to_string(), rec.gaps_to.to_string());
     let g = json_of(&[
@@ -1142,5 +1223,30 @@ fn package() {
             write_evidence(&dir, &mut rec, &snap, &wal, &data, &master, i == 0);
             eprintln!("lossmatrix {m}: packaged {}", dir.display());
         }
+    }
+}
+
+/// Thins the `master-wal/` of every recorded run kept `real` (the runs
+/// recorded when copies up to 1 MiB were kept whole), in place; `run.json`
+/// then says `thinned`. The judge restores the real sizes from
+/// `wal-files.json`.
+#[test]
+#[ignore = "rewrites testdata/loss-runs: run by scripts/loss-matrix.sh thin"]
+fn thin_recorded() {
+    let dir = crate::util::testdata("loss-runs");
+    for ev in crate::lossruns::recorded(&dir) {
+        let p = ev.join("run.json");
+        let text = std::fs::read_to_string(&p).unwrap();
+        let real = "\"wal_evidence\": \"real\"";
+        if !text.contains(real) {
+            continue;
+        }
+        let wal = ev.join("master-wal");
+        let tmp = ev.join("master-wal.thin");
+        crate::walthin::thin_dir(&wal, &tmp);
+        std::fs::remove_dir_all(&wal).unwrap();
+        std::fs::rename(&tmp, &wal).unwrap();
+        std::fs::write(&p, text.replace(real, "\"wal_evidence\": \"thinned\"")).unwrap();
+        eprintln!("thinned {}", ev.display());
     }
 }

@@ -55,7 +55,10 @@ fn sec(ms: i64) -> String {
 }
 
 /// Copies the evidence's `master-wal/` to a temporary dir with the files'
-/// mtimes as they were at the copy (`wal-files.json`; git does not keep them).
+/// mtimes and sizes as they were at the copy (`wal-files.json`; git does not
+/// keep mtimes, and a thinned segment is shorter than the real one: it is
+/// extended with zeros, which a WAL reader takes for page padding, so that
+/// `coverage` sees the real segment sizes).
 fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
     let dst = tmp.join("wal");
     crate::util::copy_dir(&ev.join("master-wal"), &dst);
@@ -68,6 +71,11 @@ fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
             };
             let p = dst.join(name);
             if let Ok(file) = std::fs::File::options().write(true).open(&p) {
+                if let Some(size) = f["size"].as_u64()
+                    && file.metadata().is_ok_and(|m| m.len() < size)
+                {
+                    let _ = file.set_len(size);
+                }
                 let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(mt as u64);
                 let _ = file.set_modified(t);
             }
@@ -289,7 +297,13 @@ pub(crate) fn judge(ev: &Path) -> Judged {
         }
     }
     // 2. Nothing long predicted that did not happen.
-    for p in j.predicted.iter().filter(|p| long(p)) {
+    //    A `risk` window (a loss that can happen, on a path no file
+    //    decides) is not a prediction that it does.
+    for p in j
+        .predicted
+        .iter()
+        .filter(|p| long(p) && p.certainty != "risk")
+    {
         if !j.real.iter().filter(|r| long(r)).any(|r| matches(p, r)) {
             j.failures.push(format!(
                 "predicted {} ({}) {}..{} (end from {}) did not happen",
@@ -305,7 +319,13 @@ pub(crate) fn judge(ev: &Path) -> Judged {
     //    (lengths of the windows' union, so that a lone missing sample far
     //    from the boundary adds nothing).
     if !j.real.iter().any(long) {
-        let (ps, rs) = (union_len(&j.predicted), union_len(&j.real));
+        let expected: Vec<Win> = j
+            .predicted
+            .iter()
+            .filter(|p| p.certainty != "risk")
+            .cloned()
+            .collect();
+        let (ps, rs) = (union_len(&expected), union_len(&j.real));
         if ps > rs + 10_000 {
             j.failures.push(format!(
                 "boundary sliver predicted {:.1} s long, real {:.1} s (+10 s allowed)",
@@ -520,8 +540,19 @@ pub(crate) fn crosscheck(
 
 /// Masters recorded after the estimator was fitted, with parameter values
 /// never recorded before: the out-of-sample evidence (MATRIX.md lists them
-/// apart).
-const OUT_OF_SAMPLE_MASTERS: &[&str] = &["s2k-2s", "s300x3-10s", "s5k-2m", "s800-q"];
+/// apart). The second set (`s1k-15s` …) was recorded before the rule
+/// changes the first set led to were made (the L2 drain, the lagging-shard
+/// risk).
+const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
+    "s2k-2s",
+    "s300x3-10s",
+    "s5k-2m",
+    "s800-q",
+    "s1k-15s",
+    "s3k-q",
+    "s600x2-1s5s",
+    "s400-3m",
+];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
@@ -539,19 +570,19 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          shard of the 43 the queue resharded to) lost +68..+73 s, 24..19 s before the slave was up: the \
          slave logged that batch 'out of bounds' 13 s after the reshard (07:22:03.9, sample 07:21:18.7). \
          tsdb/head.go appendableMinValidTime: the slave's head refuses samples older than its newest \
-         sample minus half its block range (30 s with 1m blocks), so a shard lagging that far behind \
-         the others loses its batch whole. Explained from the code, not predictable from files: which \
-         shard lags, and by how much, depends on send timing",
+         sample minus half its block range, so a shard lagging that far behind the others loses its \
+         batch whole. coverage now states it as an L3 risk window (C_snap .. slave up, 117 series: one \
+         shard of the 43 expected), but which shard lags, and where in the backlog, depends on send \
+         timing no file records: the loss's start and end are not predicted",
     ),
     (
-        "s5k-2m-overtaken",
-        "out of sample. The L2 end (+320 s) is 4.7 s past the predicted range (+300.3..+315.3 s): the \
-         master logged 'error tailing WAL' 14.1 s after the queue's first send once the slave was up, \
-         i.e. the reader took 14 s to read the rest of its segment (segment 0 of a 2m-block master: \
-         ≈ 3 minutes of 5 005 series, ≈ 0.9 M samples) before failing on the deleted next one. The \
-         model allows 10 s for that drain (a constant from the 1m-block runs, not a rule from the \
-         code); counting the drain from the segment's samples needs the reader's segment end, which \
-         the simulation does not place well enough yet (a try made 11 fitted runs miss)",
+        "s600x2-1s5s-soon",
+        "out of sample (second set): two targets scraped at 1 s and 5 s, coverage given the global 1 s. \
+         It lost one scrape of 230 series (+1 s), the queue's short path; the estimator (before the \
+         per-scrape samples from the head block's stats: +1..+20 s; after: +1..+9 s, 374 samples per \
+         1 s instead of 610) still expects a reshard tick before the crossing. The queue model cuts \
+         batches on one scrape grid; with two intervals the 5 s target's samples come as a burst every \
+         fifth second, which that model does not follow",
     ),
 ];
 

@@ -28,11 +28,18 @@
 //!   its own start time; reads samples from segments only, never from a
 //!   checkpoint; blocks while its queue is full (the backlog lives in the
 //!   WAL, [`queue`] says where it stalls); when the segment after its own was
-//!   deleted it fails, waits 5 s and restarts from "now" — everything between
-//!   the end of its segment and that restart is lost (L2).
+//!   deleted it first reads the rest of its own (still open) segment, then
+//!   fails on the next, waits 5 s and restarts from "now" — everything
+//!   between the end of its segment and that restart is lost (L2). The read
+//!   of the rest takes as long as its samples need at the reader's speed, so
+//!   the restart comes later the more series and the longer the segment.
 //! - **Receiver** (PRW 1.0): the first rejected sample fails the whole
 //!   request; 4xx answers are not retried, so one request mixing samples
-//!   older than `C_snap` with newer ones loses the newer ones too (L3).
+//!   older than `C_snap` with newer ones loses the newer ones too (L3). Its
+//!   head also refuses any sample older than its newest one minus half its
+//!   block range: during a catch-up on several shards, a shard lagging that
+//!   far behind another loses its batch (an L3 risk: which shard lags, no
+//!   file tells).
 //!
 //! The causes L1–L10 ([`Cause`]) and their windows are in [`model`] and
 //! [`causes`]; docs/LOSS-WINDOWS.md holds them against real runs.
@@ -383,7 +390,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             .head_block
             .as_ref()
             .or(snap.blocks.last())
-            .map(|b| b.num_series);
+            .map(|b| samples_per_scrape(b, scrape_interval));
         inp.facts = opts.facts.clone();
         inp.native = native_histograms.clone();
         inp.blocks = snap.blocks.clone();
@@ -540,6 +547,27 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
     part
 }
 
+/// The samples the master appends per scrape interval, from a block's stats
+/// (the snapshot's head block, as the queue sees them): its series count, or
+/// fewer when its samples over its time span say some series are scraped
+/// less often than `interval` (targets with longer intervals of their own).
+/// Every series scraped at `interval` puts one sample per interval in the
+/// block, so the rate over the span is never below the series count then.
+fn samples_per_scrape(b: &snapshot::BlockSpan, interval: i64) -> u64 {
+    let span = b.max_time.saturating_sub(b.min_time);
+    // Every series of a block has a sample: stats saying otherwise are not
+    // a block's, and tell no rate.
+    if interval <= 0 || span <= 3 * interval || b.num_samples < b.num_series {
+        return b.num_series;
+    }
+    let per = (b.num_samples as f64 * interval as f64 / span as f64).ceil();
+    if per.is_finite() && per >= 1.0 && (per as u64) < b.num_series {
+        per as u64
+    } else {
+        b.num_series
+    }
+}
+
 /// Times beyond ±10¹³ ms (about ±316 years around 1970) are not taken as
 /// real: they come from damaged files or typos, and would overflow the
 /// arithmetic.
@@ -635,5 +663,31 @@ mod tests {
         assert_eq!(fmt_dur(1_500), "1.5s");
         assert_eq!(fmt_dur(250), "250ms");
         assert_eq!(fmt_dur(-61_000), "-1m1s");
+    }
+
+    /// One target at 1 s: the series count; a second one at 5 s: its
+    /// series count a fifth (the s600x2-1s5s head block: 21 655 samples of
+    /// 610 series over 58 s).
+    #[test]
+    fn samples_per_scrape_from_block_stats() {
+        let b = |num_samples, num_series, span| snapshot::BlockSpan {
+            ulid: String::new(),
+            min_time: 0,
+            max_time: span,
+            level: 1,
+            num_samples,
+            num_series,
+            head_block: true,
+            in_order: true,
+            created: None,
+            bytes: 0,
+        };
+        assert_eq!(samples_per_scrape(&b(505 * 59, 505, 58_001), 1_000), 505);
+        assert_eq!(samples_per_scrape(&b(21_655, 610, 58_001), 1_000), 374);
+        assert_eq!(samples_per_scrape(&b(100, 610, 2_000), 1_000), 610);
+        assert_eq!(
+            samples_per_scrape(&b(1, 100_000, 7_200_000), 15_000),
+            100_000
+        );
     }
 }

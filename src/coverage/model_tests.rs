@@ -82,8 +82,75 @@ fn seed_question_snapshot_1h55_slave_2h01() {
         .find(|w| w.cause == Cause::L2)
         .expect("L2");
     assert_eq!(l2.from, DAY + 2 * H + 55 * M);
-    assert_eq!(l2.to, DAY + 3 * H + M + 20 * SECOND);
+    // The restart: after the retry backoff, the read of the rest of the
+    // reader's segment (no WAL given: at most one block range of samples,
+    // at the slowest reader speed), and the restart delay.
+    assert_eq!(l2.to_earliest, Some(DAY + 3 * H + M + 5 * SECOND));
+    assert!(l2.to > DAY + 3 * H + M + 10 * SECOND);
     assert_eq!(out.deadline.at, DAY + 3 * H);
+}
+
+/// The L2 end counts the read of the rest of the reader's segment from its
+/// samples: more series, a later latest end; the earliest end (an instant
+/// read) stays one restart delay after the slave is up.
+#[test]
+fn l2_end_grows_with_the_segment_samples() {
+    let l2_of = |series: u64| {
+        let mut inp = ModelInput::new(2 * H, DAY + 2 * H + 55 * M, DAY, DAY + 2 * H + 55 * M);
+        inp.series = Some(series);
+        inp.rw_start = Some(DAY + 30 * M);
+        inp.slave_up = Some(DAY + 3 * H + M);
+        compute(&inp)
+            .loss_windows
+            .into_iter()
+            .find(|w| w.cause == Cause::L2)
+            .expect("L2")
+    };
+    let (small, big) = (l2_of(100), l2_of(10_000));
+    assert_eq!(small.to_earliest, big.to_earliest);
+    assert!(big.to > small.to, "{small:?} {big:?}");
+    // 100 series, one 2 h segment of 15 s scrapes: 48 100 samples, 4.8 s at
+    // 10 000 samples/s, after the 5 s backoff, then the 5 s restart delay.
+    let up = DAY + 3 * H + M;
+    assert_eq!(small.to, up + 5 * SECOND + 4_810 + 5 * SECOND);
+    let e = small.to_expected.expect("to_expected");
+    assert!(small.to_earliest.unwrap() <= e && e <= small.to);
+}
+
+/// A backlog longer than half the block range, sent on several shards, is
+/// at risk of a lagging shard's batch being refused by the slave's
+/// appendable min time: a risk window (never "No real loss"); a shorter
+/// backlog carries no such risk.
+#[test]
+fn lagging_shard_risk_only_past_half_the_block_range() {
+    let run = |up: i64| {
+        let mut inp = ModelInput::new(2 * H, DAY + 2 * H + 55 * M, DAY, DAY + 2 * H + 55 * M);
+        inp.series = Some(100_000);
+        inp.rw_start = Some(DAY + 2 * H + 50 * M);
+        inp.slave_up = Some(up);
+        compute(&inp)
+    };
+    let short = run(DAY + 3 * H + M);
+    assert!(
+        short
+            .loss_windows
+            .iter()
+            .all(|w| w.certainty != Certainty::Risk)
+    );
+    let long = run(DAY + 4 * H);
+    let risk = long
+        .loss_windows
+        .iter()
+        .find(|w| w.certainty == Certainty::Risk)
+        .expect("a lagging-shard risk");
+    assert_eq!(risk.cause, Cause::L3);
+    assert_eq!((risk.from, risk.to), (DAY + 2 * H + 55 * M, DAY + 4 * H));
+    assert!(risk.series.is_some_and(|n| n < 100_000));
+    let v = long.verdict.expect("verdict");
+    assert!(
+        !v.starts_with("No real loss") && v.contains("at risk"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -71,8 +71,11 @@
 //! sample older than its newest sample minus half its block range
 //! (`appendableMinValidTime` in tsdb/head.go). A shard lagging that far
 //! behind the others after a reshard loses its batch whole; which shard
-//! lags depends on send timing no file records, so no window predicts it
-//! (one out-of-sample run, `s5k-2m-up90`, shows it: 116 series, 6 s).
+//! lags depends on send timing no file records, so it is stated as a risk
+//! (`model/slivers.rs`: the backlog `C_snap` … slave up, the series of one
+//! of the shards the queue is expected to run — [`Crossing::catch_up_shards`])
+//! wherever that backlog is longer than half the block range; one
+//! out-of-sample run, `s5k-2m-up90`, shows it: 116 series, 6 s).
 
 use serde::Serialize;
 
@@ -277,6 +280,9 @@ pub struct Crossing {
     pub resharded: bool,
     /// Shards at the crossing (expected).
     pub shards: u64,
+    /// Shards the queue is expected to run once it reshards after the
+    /// slave is up (the desired-shards formula at the first tick).
+    pub catch_up_shards: u64,
     /// First sample time after `C_snap` (the expected start).
     pub start: i64,
     /// Expected last lost sample time.
@@ -506,6 +512,7 @@ pub fn crossing(
         },
         resharded,
         shards: if resharded { n } else { q.min_shards },
+        catch_up_shards: n,
         expected_end,
         earliest_end: earliest_end.min(expected_end),
         point_end: if resharded {

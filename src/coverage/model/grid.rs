@@ -1,0 +1,156 @@
+//! The master's head-compaction grid: when it truncated its WAL (the
+//! snapshot's level-1 blocks) and when it will (forecast on the block
+//! grid), and the first sample the remote-write reader forwards after a time.
+
+use super::{ModelInput, SECOND};
+
+/// Head compactions (each followed by a WAL truncation) at or after `after`:
+/// the block `[kR, kR+R)` is written when the head reaches `kR + 1.5R`, plus
+/// the compaction delay. The first block after a fresh start begins at the
+/// head min itself; later ones are aligned.
+pub fn truncation_times(head_min: i64, r: i64, delay: i64, after: i64, n: usize) -> Vec<i64> {
+    let mut out = Vec::with_capacity(n);
+    if r <= 0 {
+        return out;
+    }
+    let mut aligned = head_min.div_euclid(r) * r;
+    // A head min a little past a grid line is the first sample's phase, not
+    // a fresh start.
+    let head_min = if head_min - aligned <= r / 10 {
+        aligned
+    } else {
+        head_min
+    };
+    if head_min != aligned {
+        aligned = head_min.div_euclid(r) * r;
+    }
+    // Grid of compaction times: aligned + (k + 1.5) R + delay, k ∈ ℤ; the
+    // head-min special case only moves k = 0 when head_min is unaligned.
+    let base = aligned + r + r / 2 + delay;
+    let mut k = (after - base).div_euclid(r);
+    while out.len() < n {
+        let t = base + k * r;
+        let t = if k == 0 && head_min != aligned {
+            head_min + r + r / 2 + delay
+        } else {
+            t
+        };
+        // A fresh start (unaligned head min) had no compaction before it.
+        if t >= after && (k >= 0 || head_min == aligned) {
+            out.push(t);
+        }
+        k += 1;
+    }
+    out
+}
+
+/// High-volume rule (§2.5): the first truncation later than `R/2` after `t_b`.
+pub(super) fn deadline_high_volume(truncs: &[i64], t_b: i64, r: i64) -> Option<i64> {
+    truncs
+        .iter()
+        .copied()
+        .find(|&tc| tc > t_b && tc - t_b > r / 2)
+}
+
+/// Low-volume rule (≤ 1 segment per R): segments rotate only at truncations;
+/// the watcher's segment starts at the last truncation ≤ `t_b`, and is
+/// overtaken by the 4th or 5th truncation after that (checkpoint parity).
+pub(super) fn deadline_low_volume(truncs: &[i64], t_b: i64) -> Option<(i64, i64)> {
+    let after: Vec<i64> = truncs.iter().copied().filter(|&t| t > t_b).collect();
+    Some((*after.get(3)?, *after.get(4)?))
+}
+
+/// The truncations from the first one after `t_b` (or the snapshot, if
+/// earlier): forecast on the grid, the fresh start's first one, and the
+/// past ones exact from the level-1 blocks' ULID times.
+pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
+    let truncs_from = t_b.min(inp.snapshot_time);
+    let mut truncations = truncation_times(inp.head_min, r, inp.compaction_delay, truncs_from, 12);
+    // A master that started (fresh) at `first_sample` wrote its first block
+    // 1.5 R later and none before; its later blocks are on the grid.
+    if let Some(m0) = inp.first_sample {
+        let aligned = m0.div_euclid(r) * r;
+        if m0 - aligned > r / 10 {
+            let first = m0 + r + r / 2 + inp.compaction_delay;
+            let grid_from = aligned + r + r + r / 2;
+            truncations.retain(|&t| t >= grid_from);
+            if first >= truncs_from {
+                truncations.insert(0, first);
+            }
+        } else {
+            truncations.retain(|&t| t >= m0 + r + r / 2);
+        }
+    }
+
+    // Past truncations are exact: a level-1 block's ULID time is the head
+    // compaction that wrote it, and `Compact` truncates the WAL right after
+    // its last head block. Each block replaces the nearest forecast not
+    // already replaced by another block: two blocks seconds apart (a fresh
+    // start late in the block range, or a compaction that fell behind) stay
+    // two entries, never one. Whether they were one `Compact` call (one
+    // truncation) or two is not in their metas: `wal.rs` decides from the
+    // segment numbers where it can.
+    let mut blocks_t: Vec<i64> = inp
+        .blocks
+        .iter()
+        .filter(|b| b.level == 1 && !b.head_block && b.in_order)
+        .filter_map(|b| b.created)
+        .collect();
+    blocks_t.sort_unstable();
+    let mut exact: Vec<bool> = vec![false; truncations.len()];
+    for t in blocks_t {
+        let nearest = truncations
+            .iter()
+            .enumerate()
+            .filter(|(i, x)| !exact[*i] && (**x - t).abs() <= r / 4)
+            .min_by_key(|(_, x)| (**x - t).abs())
+            .map(|(i, _)| i);
+        if let Some(i) = nearest {
+            truncations[i] = t;
+            exact[i] = true;
+        } else if t >= truncs_from - r {
+            truncations.push(t);
+            exact.push(true);
+        }
+    }
+    truncations.sort_unstable();
+    truncations.dedup();
+    truncations
+}
+
+/// The first sample the reader forwards after `t`: a block or WAL segment
+/// that starts within the scrape manager's first application of targets
+/// (up to 5 s after a start) plus one interval, or the next start on file
+/// when nothing on file covers `t` (a master down or not yet started); else
+/// the next point of the scrape grid through the coverage end's last sample.
+/// True if from files.
+pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
+    let i = inp.scrape_interval.max(1);
+    let lim = t + 6 * SECOND + i;
+    let spans: Vec<(i64, i64)> = inp
+        .blocks
+        .iter()
+        .map(|b| (b.min_time, b.max_time - 1))
+        .chain(
+            inp.wal
+                .iter()
+                .flat_map(|w| w.segments.iter().filter_map(|s| Some((s.min_t?, s.max_t?)))),
+        )
+        .collect();
+    let starts_after = spans.iter().map(|s| s.0).filter(|&m| m > t).min();
+    // Nothing on file covers `t` (the master was down, or had not started):
+    // the first sample after it is the next start on file.
+    let covered = spans.iter().any(|&(a, b)| a <= t && t < b);
+    if let Some(m) = starts_after
+        && (m <= lim || !covered)
+    {
+        return (m, true);
+    }
+    let last = inp.coverage_end - 1;
+    let k = (last - t).div_euclid(i);
+    let mut f = last - k * i;
+    if f <= t {
+        f += i;
+    }
+    (f, false)
+}

@@ -1,0 +1,198 @@
+//! L2: where the stalled remote-write reader is overtaken by the master's
+//! WAL truncations (the deadline), and the window lost when the slave comes
+//! up after that.
+
+use super::grid::{deadline_high_volume, deadline_low_volume};
+use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND};
+use crate::coverage::queue::{READ_RATE, READ_RATE_SLOW};
+use crate::coverage::wal::simulate_overtake;
+
+/// What the overtake simulation (or the closed forms) found.
+pub(super) struct Overtaking {
+    /// The catch-up deadline.
+    pub(super) deadline: Deadline,
+    /// `(D, from, end of the reader's segment)` when the slave comes up
+    /// after the overtaking truncation.
+    pub(super) overtake: Option<(i64, i64, Option<i64>)>,
+    /// The reader's segment and its end, when placed.
+    pub(super) watcher_segment: Option<(u32, Option<i64>)>,
+    /// True when the files cannot decide whether the reader was overtaken.
+    pub(super) undecided: bool,
+}
+
+/// The deadline: exact on the real WAL if given, closed forms otherwise.
+pub(super) fn overtaking(
+    inp: &ModelInput,
+    position: i64,
+    truncations: &[i64],
+    r: i64,
+    assumptions: &mut Vec<String>,
+) -> Overtaking {
+    let c = inp.coverage_end;
+    let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
+    let mut watcher_segment = None;
+    let mut undecided = false;
+    let deadline = match &inp.wal {
+        Some(wal) => {
+            // A master started fresh writes segment 00000000 first and
+            // truncates no earlier than 1.5 R after its first sample: a
+            // reader stalled before that (and no restart) is in segment 0.
+            let reader_segment = inp
+                .first_sample
+                .filter(|&m0| {
+                    inp.facts.master_restarts.is_empty()
+                        && position >= m0
+                        && position < m0 + r + r / 2
+                        && m0 - m0.div_euclid(r) * r > r / 10
+                })
+                .map(|_| 0);
+            let sim = simulate_overtake(
+                wal,
+                position,
+                truncations,
+                r,
+                inp.scrape_interval + SECOND,
+                reader_segment,
+            );
+            undecided = sim.undecided;
+            assumptions.extend(sim.assumptions.iter().cloned());
+            watcher_segment = sim.watcher_segment.map(|w| (w, sim.watcher_segment_end));
+            let d = sim.overtaken_at.unwrap_or(i64::MAX);
+            if let Some(at) = sim.overtaken_at {
+                overtake = Some((at, c, sim.watcher_segment_end));
+            }
+            Deadline {
+                at: d,
+                latest: d,
+                watcher_position: position,
+                basis: if sim.already {
+                    "already_overtaken".into()
+                } else {
+                    "wal".into()
+                },
+                why: sim.why,
+            }
+        }
+        None => {
+            let hi = deadline_high_volume(truncations, position, r).unwrap_or(i64::MAX);
+            let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
+            assumptions.push(
+                "no master WAL given (--master): the deadline uses the high-volume rule (many WAL segments per \
+                 block range); a small master (under one segment per block range) tolerates up to `latest`"
+                    .into(),
+            );
+            if inp.slave_up.is_some_and(|u| u >= hi) {
+                overtake = Some((hi, c, None));
+            }
+            Deadline {
+                at: hi,
+                latest: lo.max(hi),
+                watcher_position: position,
+                basis: "high_volume".into(),
+                why: "the first master truncation more than R/2 after the stall position deletes the segments \
+                      after the watcher's; low-volume masters are overtaken 3R–5R after it"
+                    .to_string(),
+            }
+        }
+    };
+    Overtaking {
+        deadline,
+        overtake,
+        watcher_segment,
+        undecided,
+    }
+}
+
+/// L2: the slave comes up after the overtaking truncation.
+///
+/// The window ends when the reader restarts: up to one retry backoff after
+/// the slave is up (the blocked send retries every `max_backoff`), then the
+/// reader reads the rest of its (deleted, still open) segment — every sample
+/// of it older than `C_snap`, refused and dropped — fails to open the next
+/// one, and waits `restart_delay` before it starts again from "now"
+/// (wlog/watcher.go). The read takes the segment's samples at the reader's
+/// speed ([`READ_RATE`], [`READ_RATE_SLOW`] at the slowest), so the end is
+/// the range from an instant read (`to_earliest`) to the slowest one (`to`).
+pub(super) fn window(
+    inp: &ModelInput,
+    ov: &Overtaking,
+    t_b: i64,
+    position: i64,
+) -> Option<LossWindow> {
+    let c = inp.coverage_end;
+    let (Some((d, _, seg_end)), Some(up)) = (ov.overtake, inp.slave_up) else {
+        return None;
+    };
+    if up < d {
+        return None;
+    }
+    let restart_from = up.max(d);
+    let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+    let (rest, how) = rest_of_segment(inp, ov, position);
+    let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
+    let to = restart_from + inp.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
+    let to_expected = restart_from + inp.max_backoff / 2 + drain(READ_RATE) + inp.restart_delay;
+    let to_earliest = restart_from + inp.restart_delay;
+    (to >= from).then(|| LossWindow {
+        cause: Cause::L2,
+        from,
+        to,
+        to_earliest: Some(to_earliest),
+        to_expected: Some(to_expected.clamp(to_earliest, to)),
+        bound_to: None,
+        certainty: if inp.wal.is_some() && !ov.undecided {
+            Certainty::Expected
+        } else {
+            Certainty::Risk
+        },
+        series: None,
+        ongoing: false,
+        why: format!(
+            "the master's WAL truncation at {} deleted the segment after the one the stalled remote-write \
+             reader was in; once the slave is up the reader finishes its segment, fails to open the next, \
+             waits {}s and restarts from 'now': everything after its segment up to the restart is never sent. \
+             The restart comes after the queue's retry backoff (up to {}s) and the read of the rest of that \
+             segment: about {rest} samples ({how}), {}s at {} samples/s, up to {}s at {}",
+            crate::coverage::fmt_time(d),
+            inp.restart_delay / SECOND,
+            inp.max_backoff / SECOND,
+            drain(READ_RATE) / SECOND,
+            READ_RATE as u64,
+            drain(READ_RATE_SLOW) / SECOND,
+            READ_RATE_SLOW as u64
+        ),
+    })
+}
+
+/// Samples the reader still has to send of its segment once the slave is
+/// up: every series once per scrape from its position to the segment's end.
+/// Where the end is not placed (a size-rotated segment, taken to end at the
+/// position so that the window starts as early as it can), the rest is at
+/// most one whole segment: the median span of the closed live segments.
+fn rest_of_segment(inp: &ModelInput, ov: &Overtaking, position: i64) -> (u64, String) {
+    let series = inp.series.filter(|&n| n > 0).unwrap_or(0);
+    let i = inp.scrape_interval.max(1);
+    let seg_end = ov.overtake.and_then(|o| o.2);
+    let span = inp.wal.as_ref().and_then(|w| {
+        let n = w.segments.len().saturating_sub(1);
+        let mut v: Vec<i64> = w.segments[..n]
+            .iter()
+            .filter_map(|s| Some(s.max_t? - s.min_t?))
+            .filter(|&d| d > 0)
+            .collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    });
+    let (len, how) = match seg_end {
+        Some(e) if e > position => (
+            e - position,
+            "from the reader's position to its segment's end",
+        ),
+        _ => (
+            span.unwrap_or(inp.block_range),
+            "at most one whole segment (the median span of the closed live ones; its end is not placed)",
+        ),
+    };
+    let scrapes = (len / i + 1) as u64;
+    (series.saturating_mul(scrapes), how.to_string())
+}

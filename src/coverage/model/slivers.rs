@@ -1,0 +1,170 @@
+//! L3 and L4: the boundary slivers, when remote write crosses the coverage
+//! end (no L1, no L2).
+
+use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::queue::{self, Stall};
+
+/// The sliver windows (L3 from the queue's crossing batch, L4 with several
+/// scrape targets) into `windows`.
+pub(super) fn windows(
+    inp: &ModelInput,
+    t_b: i64,
+    stall: Option<Stall>,
+    phase_known: bool,
+    windows: &mut Vec<LossWindow>,
+    assumptions: &mut Vec<String>,
+) {
+    let c = inp.coverage_end;
+    let series = inp.series.filter(|&n| n > 0);
+    let q = &inp.queue;
+    let b = q.max_samples_per_send;
+    match (series, inp.slave_up, stall) {
+        (Some(n), Some(up), Some(st)) => {
+            let cr = queue::crossing(q, &st, t_b, c, up, n, inp.scrape_interval, phase_known);
+            windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
+            if cr.expected_end < c {
+                assumptions.push(format!(
+                    "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
+                     ({}); at most until {} otherwise",
+                    cr.why,
+                    crate::coverage::fmt_time(cr.bound_end)
+                ));
+            } else {
+                windows.push(LossWindow {
+                cause: Cause::L3,
+                from: cr.start.max(c),
+                to: cr.expected_end,
+                to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
+                to_expected: (cr.earliest_end < cr.expected_end).then_some(cr.point_end),
+                bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+                certainty: Certainty::Expected,
+                series: cr.series,
+                ongoing: false,
+                why: format!(
+                    "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
+                     ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
+                     Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
+                    cr.why,
+                    n,
+                    if cr.resharded {
+                        "not resharded"
+                    } else {
+                        "resharded"
+                    },
+                    crate::coverage::fmt_time(cr.other_end)
+                ),
+            });
+            }
+        }
+        _ => {
+            // Without the slave's start or the series count: a bound only.
+            let k = series
+                .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
+                .unwrap_or(1);
+            let by_batches = k.saturating_mul(inp.scrape_interval);
+            let by_catchup = inp.slave_up.map(|u| {
+                u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c
+            });
+            let extent = by_catchup
+                .map_or(by_batches, |x| x.min(by_batches))
+                .max(inp.scrape_interval);
+            windows.push(LossWindow {
+                cause: Cause::L3,
+                from: c,
+                to: c - 1 + extent,
+                to_earliest: None,
+                to_expected: None,
+                bound_to: None,
+                certainty: Certainty::Bound,
+                series: None,
+                ongoing: false,
+                why: format!(
+                    "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+                     is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
+                     samples on up to {} shards spans up to {} (give --slave-up for the expected sliver)",
+                    series.map_or("an unknown number of".into(), |n| n.to_string()),
+                    q.max_shards,
+                    crate::coverage::fmt_dur(by_batches)
+                ),
+            });
+        }
+    }
+    if inp.head_included {
+        // Scrape timeouts never exceed the interval.
+        let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
+        match inp.targets {
+            Some(1) => assumptions.push(
+                "one scrape target in the newest block (one `up` series): no other commit can land between its \
+                 scrape's timestamp and the snapshot's head read, so the isolation race (L4) loses nothing \
+                 (recording rules, if any, are not visible in the files)"
+                    .into(),
+            ),
+            k => windows.push(LossWindow {
+                cause: Cause::L4,
+                from: c - w,
+                to: c - 1,
+                to_earliest: None,
+                to_expected: None,
+                bound_to: None,
+                certainty: Certainty::Bound,
+                series: None,
+                ongoing: false,
+                why: format!(
+                    "{}: a target's scrape still being committed when the snapshot read the head carries a timestamp \
+                     before the newest sample of another, so it is neither in the snapshot nor accepted by the \
+                     slave: at most the last scrape interval ({}) before the coverage end, for the series of the \
+                     targets whose scrapes were in flight",
+                    match k {
+                        Some(k) => format!("{k} scrape targets in the newest block (distinct job/instance of `up`)"),
+                        None => "scrape targets unknown (no `up` series in the newest block)".to_string(),
+                    },
+                    crate::coverage::fmt_dur(w)
+                ),
+            }),
+        }
+    }
+}
+
+/// A shard lagging behind the others during the catch-up (an L3 risk):
+/// the slave's head accepts no sample older than its newest one minus half
+/// its block range (`appendableMinValidTime`, tsdb/head.go), and once the
+/// queue runs several shards each sends its own series' backlog at its own
+/// pace; a shard whose batch is more than that behind the newest sample
+/// another shard delivered loses the batch whole ("out of bounds"). It can
+/// happen only when the backlog the queue sends after the slave is up
+/// (`C_snap` … slave up) is longer than that half range, and only with more
+/// than one shard. Which shard lags, and by how much, depends on send timing
+/// no file records: a risk for the series of one shard, not a prediction.
+/// The slave's block range is taken as the master's (the snapshot's blocks).
+fn lagging_shard(
+    inp: &ModelInput,
+    c: i64,
+    up: i64,
+    series: u64,
+    shards: u64,
+) -> Option<LossWindow> {
+    let half = inp.block_range / 2;
+    if shards < 2 || up - c <= half {
+        return None;
+    }
+    Some(LossWindow {
+        cause: Cause::L3,
+        from: c,
+        to: up,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Risk,
+        series: Some(series.div_ceil(shards)),
+        ongoing: false,
+        why: format!(
+            "the queue sends the backlog from the coverage end to the slave's start ({}) on about {shards} shards, \
+             each at its own pace; the slave's head refuses a sample older than its newest one minus half its block \
+             range ({}, the master's range assumed for the slave): a shard lagging that far behind loses its batch \
+             whole, for its {} series. Which shard lags, and how far, no file tells",
+            crate::coverage::fmt_dur(up - c),
+            crate::coverage::fmt_dur(half),
+            series.div_ceil(shards)
+        ),
+    })
+}

@@ -1,0 +1,235 @@
+//! The plain-words verdict of a run of the calculator, and what changes
+//! when remote write started earlier or later than assumed.
+
+use super::{Cause, Certainty, Deadline, LossWindow, ModelInput};
+use crate::coverage::fmt_time;
+
+/// The verdict (when the slave's ready time is given); without
+/// `--rw-start`, the case assumed and the two others.
+pub(super) fn full(
+    inp: &ModelInput,
+    windows: &[LossWindow],
+    deadline: &Deadline,
+    c: i64,
+) -> Option<String> {
+    let mut verdict = inp.slave_up.map(|up| verdict(windows, up, deadline, c));
+    if inp.rw_start.is_none()
+        && let (Some(v), Some(up)) = (verdict.as_mut(), inp.slave_up)
+    {
+        // The case assumed, and the two others.
+        v.push_str(&format!(
+            " Assumed (no --rw-start): remote write to the slave was on from just before the coverage end {}.",
+            fmt_time(c)
+        ));
+        if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
+            let mut early = inp.clone();
+            early.rw_start = Some(m0 - 1);
+            let out = super::compute(&early);
+            let lost = union_len(
+                out.loss_windows
+                    .iter()
+                    .filter(|w| w.certainty != Certainty::Bound && w.series.is_none() && w.to >= c)
+                    .map(|w| (w.from.max(c), w.to))
+                    .collect(),
+            );
+            v.push_str(&format!(
+                " Had it run since the snapshot's oldest sample ({}): {}.",
+                fmt_time(m0),
+                if lost > 0 {
+                    format!(
+                        "about {} lost after the coverage end ({})",
+                        crate::coverage::fmt_dur(lost),
+                        out.loss_windows
+                            .iter()
+                            .filter(|w| w.certainty != Certainty::Bound)
+                            .map(describe)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                } else {
+                    "no more than the boundary sliver".to_string()
+                }
+            ));
+        }
+        if up > c {
+            v.push_str(&format!(
+                " Had it started only when the slave came up: L1 loses everything from the coverage end to then ({}).",
+                crate::coverage::fmt_dur(up - c + 1)
+            ));
+        }
+    }
+    verdict
+}
+
+/// Total length of the union of `[from, to]` ranges (ms).
+pub(super) fn union_len(mut spans: Vec<(i64, i64)>) -> i64 {
+    spans.sort_unstable();
+    let mut total: i64 = 0;
+    let mut cur: Option<(i64, i64)> = None;
+    for (a, b) in spans {
+        match cur {
+            Some((ca, cb)) if a <= cb.saturating_add(1) => cur = Some((ca, cb.max(b))),
+            _ => {
+                if let Some((ca, cb)) = cur {
+                    total = total.saturating_add(cb.saturating_sub(ca).saturating_add(1));
+                }
+                cur = Some((a, b));
+            }
+        }
+    }
+    if let Some((ca, cb)) = cur {
+        total = total.saturating_add(cb.saturating_sub(ca).saturating_add(1));
+    }
+    total
+}
+
+fn describe(w: &LossWindow) -> String {
+    use crate::coverage::{fmt_dur, fmt_time};
+    let mut extra = Vec::new();
+    if let Some(n) = w.series {
+        extra.push(format!("{n} series"));
+    }
+    if w.ongoing {
+        extra.push("and ongoing".to_string());
+    }
+    format!(
+        "{:?} {} → {} ({}{}{})",
+        w.cause,
+        fmt_time(w.from),
+        fmt_time(w.to),
+        fmt_dur(w.to.saturating_sub(w.from).saturating_add(1)),
+        if extra.is_empty() { "" } else { ", " },
+        extra.join(", ")
+    )
+}
+
+fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
+    use crate::coverage::{fmt_dur, fmt_time};
+    // A risk is named as a risk, never as a sliver.
+    let sliver = |w: &&LossWindow| {
+        matches!(w.cause, Cause::L3 | Cause::L4) && w.certainty != Certainty::Risk
+    };
+    // Expected losses beyond the boundary slivers; risks (a path no file
+    // decides) named as such, never as expected.
+    let real: Vec<&LossWindow> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Expected && !sliver(w))
+        .collect();
+    let risks: Vec<&LossWindow> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Risk)
+        .collect();
+    let slivers: Vec<&LossWindow> = windows.iter().filter(sliver).collect();
+    // Upper bounds other than the boundary slivers, worth naming.
+    let bounds: Vec<String> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Bound && !sliver(w))
+        .map(describe)
+        .collect();
+    let sliver_text = || -> Option<String> {
+        let parts: Vec<String> = slivers
+            .iter()
+            .map(|w| {
+                let len = w.to.saturating_sub(w.from).saturating_add(1);
+                let who = w
+                    .series
+                    .map_or("all series".to_string(), |n| format!("{n} series"));
+                match (w.certainty, w.bound_to) {
+                    (Certainty::Expected, Some(b)) => format!(
+                        "{:?} {} expected for {who} (at most {} if the queue takes its other path)",
+                        w.cause,
+                        fmt_dur(len),
+                        fmt_dur(b.saturating_sub(w.from).saturating_add(1))
+                    ),
+                    (Certainty::Expected, None) => {
+                        format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))
+                    }
+                    _ => format!("{:?} at most {}", w.cause, fmt_dur(len)),
+                }
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    };
+    let mut s = if real.is_empty() && risks.is_empty() {
+        let mut s = format!(
+            "No real loss{}: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
+             remote-write reader ({}), so everything after the coverage end {} is re-sent.",
+            if slivers.is_empty() {
+                ""
+            } else {
+                " beyond the boundary sliver"
+            },
+            fmt_time(up),
+            if d.at == i64::MAX {
+                "not within the forecast".to_string()
+            } else {
+                fmt_time(d.at)
+            },
+            fmt_time(c)
+        );
+        if let Some(t) = sliver_text() {
+            s.push_str(&format!(" At the boundary: {t}."));
+        }
+        if d.at != i64::MAX {
+            s.push_str(&format!(
+                " The slave must be caught up before {} ({} after it is up).",
+                fmt_time(d.at),
+                fmt_dur(d.at.saturating_sub(up))
+            ));
+        }
+        s
+    } else {
+        let summarize = |ws: &[&LossWindow]| -> String {
+            // All-series loss after C_snap (union, overlaps counted once), and
+            // history before it (slave retention).
+            let after = union_len(
+                ws.iter()
+                    .filter(|w| w.series.is_none() && w.to >= c)
+                    .map(|w| (w.from.max(c), w.to))
+                    .collect(),
+            );
+            let before = union_len(
+                ws.iter()
+                    .filter(|w| w.from < c)
+                    .map(|w| (w.from, w.to.min(c - 1)))
+                    .collect(),
+            );
+            let mut summary = Vec::new();
+            if after > 0 {
+                summary.push(format!(
+                    "about {} of samples after the coverage end",
+                    fmt_dur(after)
+                ));
+            }
+            if before > 0 {
+                summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+            }
+            if summary.is_empty() {
+                summary.push("part of the series after the coverage end".into());
+            }
+            let parts: Vec<String> = ws.iter().map(|w| describe(w)).collect();
+            format!("{}: {}", summary.join(" and "), parts.join("; "))
+        };
+        let mut s = String::new();
+        if !real.is_empty() {
+            s.push_str(&format!("Loss expected: {}.", summarize(&real)));
+        }
+        if !risks.is_empty() {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(&format!(
+                "Loss at risk (it depends on what no file given tells, see each window): {}.",
+                summarize(&risks)
+            ));
+        }
+        if let Some(t) = sliver_text() {
+            s.push_str(&format!(" At the boundary: {t}."));
+        }
+        s
+    };
+    if !bounds.is_empty() {
+        s.push_str(&format!(" Possibly also (at most): {}.", bounds.join("; ")));
+    }
+    s
+}
