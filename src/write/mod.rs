@@ -52,6 +52,10 @@ pub const MAX_SEGMENT_SIZE: u64 = 512 * 1024 * 1024;
 
 const SEGMENT_MAGIC: u32 = 0x85BD_40DD;
 
+/// One series for [`BlockWriter::add_batch`]: labels (sorted by name) and
+/// samples (by time).
+pub type SeriesIn<L> = (Vec<(L, L)>, Vec<(i64, Value)>);
+
 /// Stats of a written block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WrittenStats {
@@ -297,7 +301,7 @@ impl BlockWriter {
     /// same). On an error, the series before the failing one are added.
     pub fn add_batch<L: AsRef<[u8]> + Sync>(
         &mut self,
-        batch: &[(Vec<(L, L)>, Vec<(i64, Value)>)],
+        batch: &[SeriesIn<L>],
     ) -> Result<()> {
         use rayon::prelude::*;
         /// Series encoded together: their chunks' metas (series index in
