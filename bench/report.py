@@ -90,6 +90,20 @@ ra, rpa = rss("analyze-1m-promsnap"), rss("analyze-1m-promtool")
 rr = ratio(ra, rpa)
 row("`analyze` bench-1m peak RSS (MB)", ra and round(ra), rpa and round(rpa), "≤ 0.5×", rr is not None and rr <= 0.5, f"ratio {rr:.2f}" if rr else "")
 
+# The block writer (writer_bench in run.sh).
+rw, rwcp = med("rewrite-1m", 0), med("rewrite-1m", 1)
+r = ratio(rw, rwcp)
+rwr = rss("rewrite-1m")
+row("rewrite bench-1m (decode every chunk, re-encode, write, fsync) vs `cp -r` + `sync`", rw, rwcp, "≤ 4×", r is not None and r <= 4, (f"ratio {r:.2f}; peak RSS {rwr:.0f} MB (1M series); `examples/rewrite_block`" if r and rwr else ""))
+fl = med("fill-100k", 0)
+try:
+    fr = json.load(open(os.path.join(out, "fill-100k.report.json")))
+    fnote = f"{fr['series_added']} series, {fr['samples_added']} samples added; reads both directories whole"
+except Exception:
+    fnote = ""
+flr = rss("fill-100k")
+row("`fill` of a 10-minute hole across bench-100k's 100k series", fl, None, "≤ 2 s", fl is not None and fl <= 2, fnote + (f"; peak RSS {flr:.0f} MB" if flr else ""))
+
 kernels = []
 crit = os.path.join(out, "criterion")
 for dirpath, dirs, files in sorted(os.walk(crit)):

@@ -101,6 +101,44 @@ hf analyze-1m "$P analyze $data/bench-1m" "promtool tsdb analyze $data/bench-1m"
 rss analyze-1m-promsnap "$P" analyze "$data/bench-1m"
 rss analyze-1m-promtool promtool tsdb analyze "$data/bench-1m"
 
+# The block writer (issue 15): rewrite bench-1m sample for sample, and fill a
+# 10-minute hole across bench-100k's 100k series.
+writer_bench() {
+  echo "== writer: rewrite bench-1m (decode, re-encode, write, fsync) vs cp -r + sync"
+  (cd "$root" && cargo build --release --locked -q --example rewrite_block)
+  local RW="$root/target/release/examples/rewrite_block"
+  hf_shell rewrite-1m --prepare "rm -rf $W/rw $W/cp; mkdir -p $W/rw; sync" \
+    "$RW $data/bench-1m/01* $W/rw" "cp -r $data/bench-1m $W/cp && sync"
+  rm -rf "$W/rw"; mkdir -p "$W/rw"
+  rss rewrite-1m "$RW" "$data"/bench-1m/01* "$W/rw"
+  rm -rf "$W/rw" "$W/cp"
+
+  echo "== writer: fill a 10-minute hole across bench-100k"
+  # TARGET: bench-100k's block with 10 minutes of every series deleted by a
+  # real Prometheus (admin API delete_series, which writes the tombstones).
+  local ft="$W/fill-target" blk port pid start
+  rm -rf "$ft"; mkdir -p "$ft"
+  cp -r "$data"/bench-100k/01* "$ft/"
+  blk=$(basename "$(ls -d "$ft"/01* | head -1)")
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'global:\n  scrape_interval: 1h\n' > "$W/fill-prom.yml"
+  prometheus --config.file="$W/fill-prom.yml" --storage.tsdb.path="$ft" --web.enable-admin-api \
+    --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$port" >"$W/fill-prom.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 120); do curl -fs "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+  start=$(python3 -c "import json; m=json.load(open('$ft/$blk/meta.json')); print((m['minTime']+m['maxTime'])//2000)")
+  curl -fs -X POST -g "http://127.0.0.1:$port/api/v1/admin/tsdb/delete_series?match[]={__name__=~\".+\"}&start=$start&end=$((start + 599))" >/dev/null
+  kill "$pid"; wait "$pid" || true
+  [ -s "$ft/$blk/tombstones" ] || { echo "no tombstones written" >&2; return 1; }
+  local clean="find $ft -maxdepth 1 -name '01*' ! -name $blk -exec rm -rf {} +"
+  "$P" fill "$ft" --from "$data/bench-100k" --dry-run --json > "$out/fill-100k.report.json" || true
+  hf_shell fill-100k --prepare "$clean" "$P fill $ft --from $data/bench-100k > /dev/null"
+  eval "$clean"
+  rss fill-100k "$P" fill "$ft" --from "$data/bench-100k"
+  rm -rf "$ft"
+}
+[ "${BENCH_WRITER:-1}" = 1 ] && writer_bench
+
 if [ "${BENCH_KERNELS:-1}" = 1 ]; then
   echo "== kernels (criterion, short runs)"
   seg=$(ls "$data"/bench-100k/*/chunks/000001 | head -1)

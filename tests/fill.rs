@@ -160,6 +160,157 @@ fn fill_bad_input_is_a_usage_error_and_writes_nothing() {
     assert!(!entries(&dst).iter().any(|e| e.contains("tmp")));
 }
 
+/// TARGETs that are no Prometheus data directory (an empty directory, a
+/// directory of unrelated files, a regular file): exit 2 with a message
+/// naming TARGET; nothing is written into them.
+#[test]
+fn fill_into_something_not_a_data_dir_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, _) = pair(tmp.path());
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), b"not prometheus").unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    for (target, why) in [
+        (&empty, "empty"),
+        (&other, "unrelated files"),
+        (&file, "a file"),
+    ] {
+        let before = if target.is_dir() {
+            entries(target)
+        } else {
+            vec![]
+        };
+        let out = promsnap(&[
+            "fill",
+            target.to_str().unwrap(),
+            "--from",
+            src.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(target.to_str().unwrap()), "{why}: {err}");
+        if target.is_dir() {
+            assert_eq!(entries(target), before, "{why}");
+        }
+    }
+}
+
+/// A tmpfs mounted for one test (root only: where mounting is impossible
+/// the tests using it say so and return); unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size_kib: u64) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_kib}k"), "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(Tmpfs(at.to_path_buf()))
+    }
+
+    fn remount_read_only(&self) {
+        let st = std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn du_kib(dir: &Path) -> u64 {
+    let out = std::process::Command::new("du")
+        .args(["-sk"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A TARGET on a read-only filesystem (a replica the user may not write
+/// to): exit 2, an error naming the read-only filesystem, TARGET unchanged.
+#[test]
+fn fill_into_a_read_only_target_fails_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = pair(tmp.path());
+    let mnt = tmp.path().join("ro");
+    let Some(fs) = Tmpfs::mount(&mnt, du_kib(&dst) + 4096) else {
+        return;
+    };
+    let target = mnt.join("data");
+    copy_dir(&dst, &target);
+    fs.remount_read_only();
+    let before = entries(&target);
+    let out = promsnap(&[
+        "fill",
+        target.to_str().unwrap(),
+        "--from",
+        src.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("read-only"), "{err}");
+    assert_eq!(entries(&target), before);
+}
+
+/// A TARGET whose filesystem fills up while the block is written: exit 2,
+/// an error naming the full device, and nothing new in TARGET but (at
+/// most) a `*.tmp-for-creation` directory, which Prometheus deletes.
+#[test]
+fn fill_onto_a_full_disk_fails_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = pair(tmp.path());
+    let mnt = tmp.path().join("full");
+    // Room for TARGET and a few pages: less than the block to write.
+    let Some(_fs) = Tmpfs::mount(&mnt, du_kib(&dst) + 64) else {
+        return;
+    };
+    let target = mnt.join("data");
+    copy_dir(&dst, &target);
+    let before = entries(&target);
+    let out = promsnap(&[
+        "fill",
+        target.to_str().unwrap(),
+        "--from",
+        src.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No space left"), "{err}");
+    let after: Vec<String> = entries(&target)
+        .into_iter()
+        .filter(|e| !e.ends_with(".tmp-for-creation"))
+        .collect();
+    assert_eq!(after, before);
+}
+
 /// A source with a damaged chunk: fill writes what it can read, names the
 /// damaged file and series, and exits 1; what it wrote verifies clean.
 #[test]
@@ -353,16 +504,24 @@ fn fill_heals_a_running_late_replica() {
     drop(s1);
     let lost_to = now_ms();
     let slave = start_on(base, "slave2", scfg, &sdata, slave_port, &slave_args(true));
-    // Wait until the slave receives data again.
+    // Wait until the slave holds 12 s of the master's samples after the
+    // outage: everything up to check_to has then reached it or is lost for
+    // good (the master sends in order, batches every second).
     let series = "prometheus_tsdb_head_samples_appended_total";
+    let newest = || -> i64 {
+        let r = slave.query(&format!("timestamp({series})"), now_ms() as f64 / 1000.0);
+        r.iter()
+            .filter_map(|s| s["value"][1].as_str()?.parse::<f64>().ok())
+            .map(|t| (t * 1000.0) as i64)
+            .min()
+            .unwrap_or(i64::MIN)
+    };
     wait_until(
-        "remote write to reach the slave",
-        Duration::from_secs(60),
-        || !slave.query(series, now_ms() as f64 / 1000.0).is_empty(),
+        "remote write to reach the slave again",
+        Duration::from_secs(90),
+        || newest() >= lost_to + 12_000,
     );
-    // Everything up to check_to has reached the slave or is lost for good.
-    std::thread::sleep(Duration::from_secs(20));
-    let check_to = now_ms() - 10_000;
+    let check_to = newest() - 5_000;
     assert!(check_to > lost_to + 5_000);
 
     let gaps = |to: i64| {
@@ -503,10 +662,24 @@ fn fill_heals_a_running_late_replica() {
                 && filled.iter().any(|(u, _, _)| l.contains(u.as_str()))
         })
     };
-    // Its head block must span 1.5 block ranges first, then the next
-    // minute's compaction cycle merges the overlap: on a loaded 2-core CI
-    // machine 150 s and once 300 s were not enough.
-    let end = Instant::now() + Duration::from_secs(420);
+    // The bound follows from the configured block range (Prom::start:
+    // 1m): the slave cuts its head block of the filled window once its head
+    // spans 1.5 ranges, i.e. half a range after the window ends; its
+    // reload-and-compact loop runs every minute, and the vertical compaction
+    // comes in the cycle after the block appears. Two more cycles of slack
+    // for a loaded 2-core machine.
+    const BLOCK_RANGE_MS: i64 = 60_000;
+    const CYCLE_MS: i64 = 60_000;
+    let last_window_end = r["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["window_end"].as_i64())
+        .max()
+        .unwrap_or_else(now_ms);
+    let due = last_window_end + BLOCK_RANGE_MS / 2 + 2 * CYCLE_MS;
+    let bound = due + 2 * CYCLE_MS - now_ms();
+    let end = Instant::now() + Duration::from_millis(bound.max(CYCLE_MS) as u64);
     loop {
         if compacted(&slave.log_text()) {
             break;
@@ -539,7 +712,7 @@ fn fill_heals_a_running_late_replica() {
                 })
                 .collect();
             panic!(
-                "timed out waiting for the slave to compact the filled block(s) {filled:?} with {blocks:?}\n{}",
+                "timed out ({bound} ms, from the block range) waiting for the slave to compact the filled block(s) {filled:?} with {blocks:?}\n{}",
                 tail.join("\n")
             );
         }

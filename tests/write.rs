@@ -198,7 +198,7 @@ pub(crate) fn rewrite(from: &Path, to: &Path, min: i64, max: i64) -> PathBuf {
     for (labels, samples) in stream::series(&readers, &o, &sel) {
         w.add_series(&labels, &samples).unwrap();
     }
-    assert!(o.errors.borrow().is_empty(), "{:?}", o.errors.borrow());
+    assert!(o.take_errors().is_empty());
     w.finish().unwrap().expect("a block").dir
 }
 

@@ -27,11 +27,15 @@
 //! not written: they are reported as `deferred` (run `fill` again once
 //! TARGET has compacted its head past them).
 //!
-//! Memory: one series per block of each directory, both heads (as
-//! Prometheus holds them), and per window being written the labels and
-//! chunk metas of its series.
+//! TARGET is read on a second thread (times only: its values are never
+//! needed), SOURCE on the calling one, which also writes.
+//!
+//! Memory: one series per block of each directory (and a few batches of
+//! TARGET's series in flight), both heads (as Prometheus holds them), and
+//! per window being written what the index needs of its series.
 
-pub mod stream;
+/// The series streams `fill` reads (shared with `gaps`).
+pub use crate::gaps::stream;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +50,10 @@ use crate::list::infer_block_range;
 use crate::selector::Matcher;
 use crate::write::{BlockWriter, UnplacedBlock, WrittenBlock};
 use stream::{Opened, Select};
+
+/// TARGET's series are handed from its reading thread in batches of this
+/// many.
+const TARGET_BATCH: usize = 512;
 
 /// What to fill.
 #[derive(Debug, Clone)]
@@ -145,13 +153,6 @@ struct Window {
     samples: u64,
 }
 
-fn stream_borrowed(labels: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
-    labels
-        .iter()
-        .map(|(k, v)| (k.as_slice(), v.as_slice()))
-        .collect()
-}
-
 /// Usage errors on the pair of directories, before anything is read.
 fn check_paths(target: &Path, source: &Path) -> Result<(PathBuf, PathBuf)> {
     let t = target.canonicalize().map_err(|e| Error::io(target, e))?;
@@ -238,10 +239,8 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         from: opts.min_time,
         to: opts.max_time,
     };
-    let my_readers = mine.readers(sel.from, sel.to);
     let their_readers = theirs.readers(sel.from, sel.to);
-    let mut a = stream::series(&my_readers, &mine, &sel).peekable();
-    let b = stream::series(&their_readers, &theirs, &sel);
+    let b = stream::series::<(i64, Value)>(&their_readers, &theirs, &sel);
 
     let mut report = FillReport {
         target: target.to_path_buf(),
@@ -261,7 +260,26 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
     };
     let mut windows: BTreeMap<i64, Window> = BTreeMap::new();
     let mut missing: Vec<(i64, Value)> = Vec::new();
-    let result = (|| -> Result<()> {
+    // TARGET's series (times only) are read on a second thread, in
+    // batches, while this one reads SOURCE's and writes.
+    let result = std::thread::scope(|sc| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<stream::SeriesOf<i64>>>(8);
+        let (mine, sel) = (&mine, &sel);
+        sc.spawn(move || {
+            let readers = mine.readers(sel.from, sel.to);
+            let mut batch = Vec::with_capacity(TARGET_BATCH);
+            for s in stream::series::<i64>(&readers, mine, sel) {
+                batch.push(s);
+                if batch.len() == TARGET_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(TARGET_BATCH));
+                    if tx.send(full).is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(batch);
+        });
+        let mut a = rx.into_iter().flatten().peekable();
         for (labels, samples) in b {
             report.source_series += 1;
             report.source_samples += samples.len() as u64;
@@ -269,17 +287,17 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
             while a.peek().is_some_and(|(l, _)| *l < labels) {
                 a.next();
             }
-            let have: &[(i64, Value)] = match a.peek() {
+            let have: &[i64] = match a.peek() {
                 Some((l, s)) if *l == labels => s,
                 _ => &[],
             };
             missing.clear();
             let mut j = 0usize;
             for (t, v) in samples {
-                while have.get(j).is_some_and(|x| x.0 < t) {
+                while have.get(j).is_some_and(|&x| x < t) {
                     j += 1;
                 }
-                if have.get(j).is_some_and(|x| x.0 == t) {
+                if have.get(j) == Some(&t) {
                     continue;
                 }
                 missing.push((t, v));
@@ -306,7 +324,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
             // empty name or value): skipped and named.
             if labels.is_empty() || labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
                 let mut l = String::new();
-                crate::dump::format_labels(&mut l, &stream_borrowed(&labels));
+                crate::dump::format_labels(&mut l, &stream::borrowed(&labels));
                 report.errors.push(format!(
                     "source: series {l} not written: an empty label name or value"
                 ));
@@ -348,15 +366,16 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
             }
         }
         Ok(())
-    })();
-    report
-        .errors
-        .extend(mine.errors.borrow().iter().map(|e| format!("target: {e}")));
+    });
+    report.errors.extend(
+        mine.take_errors()
+            .into_iter()
+            .map(|e| format!("target: {e}")),
+    );
     report.errors.extend(
         theirs
-            .errors
-            .borrow()
-            .iter()
+            .take_errors()
+            .into_iter()
             .map(|e| format!("source: {e}")),
     );
     // On any error the writers are dropped: their tmp dirs are removed.

@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::dump::format_labels;
 use crate::selector::Matcher;
 
-mod stream;
-use stream::{Opened, borrowed, readers_of, series_of};
+pub mod stream;
+use stream::{Opened, Select, borrowed};
 
 /// What to look at.
 #[derive(Debug, Clone)]
@@ -47,8 +47,7 @@ impl Default for GapsOptions {
     }
 }
 
-/// A label set, owned, in the order the index sorts series.
-pub type Labels = Vec<(Vec<u8>, Vec<u8>)>;
+pub use stream::Labels;
 
 /// What a directory's samples were read from.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -304,6 +303,31 @@ fn count(sources: &mut Sources, ts: &[i64]) {
     sources.samples += ts.len() as u64;
 }
 
+/// What was read of an opened directory: its blocks reaching into the
+/// range, its head.
+fn sources_of(
+    dir: &Path,
+    o: &Opened,
+    readers: &[crate::block::BlockReader<'_>],
+    opts: &GapsOptions,
+) -> Sources {
+    Sources {
+        path: dir.to_path_buf(),
+        blocks: readers.len(),
+        blocks_until: readers.iter().map(|r| r.files.meta.max_time).max(),
+        wal: o.head.is_some(),
+        wal_until: o.head.as_ref().and_then(|h| {
+            h.series
+                .iter()
+                .filter(|s| crate::selector::matches_any(&opts.selectors, &borrowed(&s.labels)))
+                .filter_map(|s| s.samples.last().map(|(t, _)| *t))
+                .max()
+        }),
+        series: 0,
+        samples: 0,
+    }
+}
+
 /// Reads `dir` (and `against`) and computes the report. Series stream by
 /// in label order, merged across blocks and the head, the two directories
 /// joined by label set: memory holds one series per block (and the head,
@@ -313,28 +337,27 @@ pub fn gaps(
     against: Option<&Path>,
     opts: &GapsOptions,
 ) -> crate::error::Result<GapsReport> {
-    let mine = Opened::open(dir, opts)?;
+    let sel = Select {
+        selectors: opts.selectors.clone(),
+        from: opts.from,
+        to: opts.to,
+    };
+    let mine = Opened::open(dir)?;
     let theirs = match against {
-        Some(p) => Some(Opened::open(p, opts)?),
+        Some(p) => Some(Opened::open(p)?),
         None => None,
     };
-    let mut dir_sources = mine.sources.clone();
-    let my_readers = readers_of(&mine, opts, &mut dir_sources);
+    let my_readers = mine.readers(opts.from, opts.to);
+    let mut dir_sources = sources_of(dir, &mine, &my_readers, opts);
     let mut holes = Fold::<Hole>::default();
     let mut missing = Fold::<Run>::default();
     let mut other_sources = None;
-    match &theirs {
-        None => {
-            for (labels, ts) in series_of(&my_readers, &mine, opts) {
-                count(&mut dir_sources, &ts);
-                fold_holes(&mut holes, &labels, &ts, opts);
-            }
-        }
-        Some(o) => {
-            let mut os = o.sources.clone();
-            let their_readers = readers_of(o, opts, &mut os);
-            let mut a = series_of(&my_readers, &mine, opts).peekable();
-            let mut b = series_of(&their_readers, o, opts).peekable();
+    match (&theirs, against) {
+        (Some(o), Some(path)) => {
+            let their_readers = o.readers(opts.from, opts.to);
+            let mut os = sources_of(path, o, &their_readers, opts);
+            let mut a = stream::series::<i64>(&my_readers, &mine, &sel).peekable();
+            let mut b = stream::series::<i64>(&their_readers, o, &sel).peekable();
             loop {
                 let order = match (a.peek(), b.peek()) {
                     (None, None) => break,
@@ -359,20 +382,21 @@ pub fn gaps(
             }
             other_sources = Some(os);
         }
+        _ => {
+            for (labels, ts) in stream::series::<i64>(&my_readers, &mine, &sel) {
+                count(&mut dir_sources, &ts);
+                fold_holes(&mut holes, &labels, &ts, opts);
+            }
+        }
     }
     let typical = holes.typical().unwrap_or(0);
     let missing = other_sources.is_some().then(|| {
         let join = missing.typical().unwrap_or(typical);
         missing.finish(join.saturating_mul(3) / 2)
     });
-    let mut errors = mine.errors.into_inner();
+    let mut errors = mine.take_errors();
     if let Some(o) = theirs {
-        errors.extend(
-            o.errors
-                .into_inner()
-                .into_iter()
-                .map(|e| format!("against: {e}")),
-        );
+        errors.extend(o.take_errors().into_iter().map(|e| format!("against: {e}")));
     }
     Ok(GapsReport {
         dir: dir_sources,

@@ -21,7 +21,7 @@
 
 use crate::format::chunkenc::{CounterResetHint, Encoding, FloatHistogram, Histogram, Value};
 
-use super::encode::{HistIn, LayoutIn, encode_hist, encode_xor};
+use super::encode::{HistIn, LayoutIn, encode_hist, encode_xor_into};
 
 /// At most this many samples go into one chunk.
 pub const SAMPLES_PER_CHUNK: usize = 120;
@@ -166,6 +166,26 @@ fn cut_before(n_in_chunk: usize, prev: &Value, cur: &Value, layout: Option<&Valu
 /// Encodes one series' samples (times strictly increasing) into chunks.
 pub fn encode_chunks(samples: &[(i64, Value)]) -> Vec<EncodedChunk> {
     let mut out = Vec::new();
+    encode_chunks_into(samples, &mut out);
+    out
+}
+
+/// [`encode_chunks`] into `out`, replacing its contents and reusing the
+/// data buffers of the chunks it held.
+pub fn encode_chunks_into(samples: &[(i64, Value)], out: &mut Vec<EncodedChunk>) {
+    let mut n = 0usize;
+    let mut emit = |s: &[(i64, Value)], cut: Cut| {
+        let buf = out
+            .get_mut(n)
+            .map(|c| std::mem::take(&mut c.data))
+            .unwrap_or_default();
+        let c = encode_group(s, cut, buf);
+        match out.get_mut(n) {
+            Some(slot) => *slot = c,
+            None => out.push(c),
+        }
+        n += 1;
+    };
     let mut start = 0usize;
     let mut start_cut = Cut::None;
     let mut layout: Option<&Value> = None;
@@ -174,7 +194,7 @@ pub fn encode_chunks(samples: &[(i64, Value)]) -> Vec<EncodedChunk> {
             let prev = &samples[i - 1].1;
             let c = cut_before(i - start, prev, v, layout);
             if c != Cut::None {
-                out.push(encode_group(&samples[start..i], start_cut));
+                emit(&samples[start..i], start_cut);
                 start = i;
                 start_cut = c;
                 layout = None;
@@ -185,26 +205,24 @@ pub fn encode_chunks(samples: &[(i64, Value)]) -> Vec<EncodedChunk> {
         }
     }
     if start < samples.len() {
-        out.push(encode_group(&samples[start..], start_cut));
+        emit(&samples[start..], start_cut);
     }
-    out
+    out.truncate(n);
 }
 
-fn encode_group(s: &[(i64, Value)], cut: Cut) -> EncodedChunk {
+/// One chunk of `s`; `buf` is an allocation to reuse for its data.
+fn encode_group(s: &[(i64, Value)], cut: Cut, buf: Vec<u8>) -> EncodedChunk {
     let mint = s.first().map_or(0, |x| x.0);
     let maxt = s.last().map_or(0, |x| x.0);
     let n = s.len().min(usize::from(u16::MAX)) as u16;
     let first = s.first().map(|x| &x.1);
     let (encoding, data) = match first {
         None | Some(Value::Float(_)) => {
-            let fl: Vec<(i64, u64)> = s
-                .iter()
-                .map(|(t, v)| match v {
-                    Value::Float(f) => (*t, f.to_bits()),
-                    _ => (*t, 0),
-                })
-                .collect();
-            (Encoding::Xor, encode_xor(&fl))
+            let fl = s.iter().map(|(t, v)| match v {
+                Value::Float(f) => (*t, f.to_bits()),
+                _ => (*t, 0),
+            });
+            (Encoding::Xor, encode_xor_into(buf, s.len(), fl))
         }
         Some(v) => {
             let float = matches!(v, Value::FloatHistogram(_));

@@ -36,18 +36,40 @@ impl BitWriter {
     /// The low `n` bits of `v`, most significant first.
     pub(crate) fn bits(&mut self, v: u64, n: u32) {
         let mut n = n.min(64);
-        while n > 0 {
-            if self.used == 0 {
-                self.bytes.push(0);
-            }
+        if n == 0 {
+            return;
+        }
+        if n < 64 {
+            // Only the low n bits count.
+            let v = v & ((1u64 << n) - 1);
+            return self.bits_masked(v, n);
+        }
+        // 64 bits: the high byte first, then the rest (masked).
+        n -= 8;
+        self.bits_masked(v >> 56, 8);
+        self.bits_masked(v & ((1u64 << n) - 1), n);
+    }
+
+    /// `bits` for `v < 2^n`, `n < 64`.
+    fn bits_masked(&mut self, v: u64, mut n: u32) {
+        if self.used != 0 {
+            // Fill the partial last byte.
             let free = 8 - self.used;
             let take = free.min(n);
-            let part = ((v >> (n - take)) & ((1u64 << take) - 1)) as u8;
+            let part = (v >> (n - take)) as u8;
             if let Some(last) = self.bytes.last_mut() {
                 *last |= part << (free - take);
             }
             self.used = (self.used + take) % 8;
             n -= take;
+        }
+        while n >= 8 {
+            n -= 8;
+            self.bytes.push((v >> n) as u8);
+        }
+        if n > 0 {
+            self.bytes.push((v << (8 - n)) as u8);
+            self.used = n;
         }
     }
 
@@ -174,24 +196,41 @@ fn header(w: &mut BitWriter, n: u16) {
 }
 
 /// XOR chunk data for `(t, v bits)` samples.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn encode_xor(s: &[(i64, u64)]) -> Vec<u8> {
-    let mut w = BitWriter::default();
-    header(&mut w, s.len() as u16);
+    encode_xor_into(Vec::new(), s.len(), s.iter().copied())
+}
+
+/// XOR chunk data for `n` samples `(t, v bits)` from `it`, written into
+/// `out` (cleared first; its allocation reused).
+pub(crate) fn encode_xor_into(
+    mut out: Vec<u8>,
+    n: usize,
+    it: impl Iterator<Item = (i64, u64)>,
+) -> Vec<u8> {
+    out.clear();
+    // Typical floats take 1–10 bytes a sample; one growth at most.
+    out.reserve(16 + 4 * n);
+    let mut w = BitWriter {
+        bytes: out,
+        used: 0,
+    };
+    header(&mut w, n as u16);
     let mut x = XorState::default();
-    let mut delta = 0i64;
-    for (i, &(t, v)) in s.iter().enumerate() {
+    let (mut delta, mut prev_t, mut prev_v) = (0i64, 0i64, 0u64);
+    for (i, (t, v)) in it.enumerate() {
         match i {
             0 => {
                 w.varint(t);
                 w.bits(v, 64);
             }
             1 => {
-                delta = t.wrapping_sub(s[0].0);
+                delta = t.wrapping_sub(prev_t);
                 w.uvarint(delta as u64);
-                x.write(&mut w, v, s[0].1);
+                x.write(&mut w, v, prev_v);
             }
             _ => {
-                let d = t.wrapping_sub(s[i - 1].0);
+                let d = t.wrapping_sub(prev_t);
                 let dod = d.wrapping_sub(delta);
                 delta = d;
                 if dod == 0 {
@@ -209,9 +248,10 @@ pub(crate) fn encode_xor(s: &[(i64, u64)]) -> Vec<u8> {
                     w.bits(0b1111, 4);
                     w.bits(dod as u64, 64);
                 }
-                x.write(&mut w, v, s[i - 1].1);
+                x.write(&mut w, v, prev_v);
             }
         }
+        (prev_t, prev_v) = (t, v);
     }
     w.bytes
 }

@@ -18,20 +18,129 @@
 //! Every CRC covers exactly the bytes between the length field and the CRC.
 //! The TOC's series, label indices and postings offsets are taken before the
 //! alignment padding, as Prometheus takes them.
+//!
+//! While a block is written, [`SeriesTable`] holds what the index needs of
+//! every series: label strings interned once (a series holds symbol ids,
+//! 8 bytes per label), chunk metas flat. When the index is written, the
+//! symbols are sorted once, and the postings are built by counting sorts
+//! (by label name, then by value within each name), never by comparing
+//! label sets.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 use crate::format::crc::crc32c;
 use crate::format::index::ChunkMeta;
 
-/// One series as the index writer needs it.
-pub(crate) struct IndexSeries {
-    pub labels: Vec<(Vec<u8>, Vec<u8>)>,
-    pub chunks: Vec<ChunkMeta>,
+const MAGIC: u32 = 0xBAAA_D700;
+
+/// A fast hasher for interned label strings (FxHash's mixing step). Label
+/// strings come from blocks and WALs; a crafted set of colliding strings
+/// only slows the interning.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(FX_K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            if let Some(d) = w.get_mut(..rest.len()) {
+                d.copy_from_slice(rest);
+            }
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(FX_K);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(FX_K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
-const MAGIC: u32 = 0xBAAA_D700;
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+fn overflow(what: &str) -> io::Error {
+    io::Error::other(format!("too many {what} for one block (more than 2^32)"))
+}
+
+/// The labels (as symbol ids) and chunk metas of every series of a block,
+/// in the order added (= label order).
+#[derive(Default)]
+pub(crate) struct SeriesTable {
+    syms: FxMap<Box<[u8]>, u32>,
+    /// `(name id, value id)` of every label of every series.
+    labels: Vec<(u32, u32)>,
+    /// Series `i`'s labels are `labels[label_end[i-1]..label_end[i]]`.
+    label_end: Vec<u32>,
+    chunks: Vec<ChunkMeta>,
+    chunk_end: Vec<u32>,
+    /// The previous series' ids, to skip hashing labels it shares.
+    prev: Vec<(u32, u32)>,
+}
+
+impl SeriesTable {
+    /// Series added.
+    pub(crate) fn len(&self) -> usize {
+        self.label_end.len()
+    }
+
+    fn intern(&mut self, s: &[u8]) -> io::Result<u32> {
+        if let Some(&id) = self.syms.get(s) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.syms.len()).map_err(|_| overflow("label strings"))?;
+        self.syms.insert(s.into(), id);
+        Ok(id)
+    }
+
+    /// Adds a series. `prev_labels` are the previous series' labels (the
+    /// ids of the strings it shares with this one are reused unhashed).
+    pub(crate) fn push<L: AsRef<[u8]>>(
+        &mut self,
+        labels: &[(L, L)],
+        prev_labels: &[(Vec<u8>, Vec<u8>)],
+        chunks: impl Iterator<Item = ChunkMeta>,
+    ) -> io::Result<()> {
+        // `self.prev` holds the previous series' ids: reused in place.
+        let start = self.labels.len();
+        for (i, (n, v)) in labels.iter().enumerate() {
+            let (n, v) = (n.as_ref(), v.as_ref());
+            let same = prev_labels.get(i).zip(self.prev.get(i).copied());
+            let nid = match same {
+                Some(((pn, _), (id, _))) if pn.as_slice() == n => id,
+                _ => self.intern(n)?,
+            };
+            let vid = match same {
+                Some(((_, pv), (_, id))) if pv.as_slice() == v => id,
+                _ => self.intern(v)?,
+            };
+            self.labels.push((nid, vid));
+        }
+        self.prev.clear();
+        if let Some(ids) = self.labels.get(start..) {
+            self.prev.extend_from_slice(ids);
+        }
+        self.chunks.extend(chunks);
+        let le = u32::try_from(self.labels.len()).map_err(|_| overflow("labels"))?;
+        let ce = u32::try_from(self.chunks.len()).map_err(|_| overflow("chunks"))?;
+        self.label_end.push(le);
+        self.chunk_end.push(ce);
+        Ok(())
+    }
+}
 
 pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -87,26 +196,108 @@ fn too_big() -> io::Error {
     io::Error::other("index larger than 64 GiB: series ids no longer fit in 32 bits")
 }
 
-/// Writes the index of `series` (sorted by label set, labels sorted by
-/// name) to `w`; returns the bytes written.
-pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<u64> {
-    // Symbols: every label name and value, sorted, unique.
-    let mut symbols: Vec<&[u8]> = series
-        .iter()
-        .flat_map(|s| {
-            s.labels
-                .iter()
-                .flat_map(|(n, v)| [n.as_slice(), v.as_slice()])
-        })
-        .collect();
-    symbols.sort_unstable();
-    symbols.dedup();
-    let ordinals: std::collections::HashMap<&[u8], u32> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (*s, i as u32))
-        .collect();
-    let ordinal = |s: &[u8]| -> u32 { ordinals.get(s).copied().unwrap_or(0) };
+/// The symbols sorted: `strings[rank]`, and `rank[id]` for every interned id.
+struct Sorted {
+    strings: Vec<Box<[u8]>>,
+    rank: Vec<u32>,
+}
+
+fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted {
+    use rayon::slice::ParallelSliceMut;
+    let mut all: Vec<(Box<[u8]>, u32)> = syms.into_iter().collect();
+    all.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut rank = vec![0u32; all.len()];
+    for (r, (_, id)) in all.iter().enumerate() {
+        if let Some(x) = rank.get_mut(*id as usize) {
+            *x = r as u32;
+        }
+    }
+    Sorted {
+        strings: all.into_iter().map(|(s, _)| s).collect(),
+        rank,
+    }
+}
+
+/// Every label of every series as `(value rank, series index)`, grouped by
+/// label name (names in sorted order), series in order within a name.
+struct ByName {
+    /// Name ranks, sorted.
+    names: Vec<u32>,
+    /// `entries[end[k-1]..end[k]]` are name `names[k]`'s.
+    end: Vec<usize>,
+    entries: Vec<(u32, u32)>,
+}
+
+fn group_by_name(t: &SeriesTable, rank: &[u32]) -> ByName {
+    let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
+    // Dense slot per name (by symbol id), slots in name order.
+    let mut slot = vec![u32::MAX; rank.len()];
+    let mut name_ids: Vec<u32> = Vec::new();
+    for &(n, _) in &t.labels {
+        if let Some(s) = slot.get_mut(n as usize)
+            && *s == u32::MAX
+        {
+            *s = 0;
+            name_ids.push(n);
+        }
+    }
+    name_ids.sort_unstable_by_key(|&n| r(n));
+    let names: Vec<u32> = name_ids.iter().map(|&n| r(n)).collect();
+    for (k, &n) in name_ids.iter().enumerate() {
+        if let Some(s) = slot.get_mut(n as usize) {
+            *s = k as u32;
+        }
+    }
+    let slot_of = |n: u32| slot.get(n as usize).copied().unwrap_or(0) as usize;
+    // Counting sort of the labels by name slot (stable: series order kept).
+    let mut at = vec![0usize; names.len() + 1];
+    for &(n, _) in &t.labels {
+        if let Some(c) = at.get_mut(slot_of(n) + 1) {
+            *c += 1;
+        }
+    }
+    for k in 1..at.len() {
+        let prev = at.get(k - 1).copied().unwrap_or(0);
+        if let Some(c) = at.get_mut(k) {
+            *c += prev;
+        }
+    }
+    let end: Vec<usize> = at.iter().skip(1).copied().collect();
+    let mut entries = vec![(0u32, 0u32); t.labels.len()];
+    let mut l0 = 0usize;
+    for (series, &le) in t.label_end.iter().enumerate() {
+        for &(n, v) in t.labels.get(l0..le as usize).unwrap_or(&[]) {
+            if let Some(a) = at.get_mut(slot_of(n)) {
+                if let Some(e) = entries.get_mut(*a) {
+                    *e = (r(v), series as u32);
+                }
+                *a += 1;
+            }
+        }
+        l0 = le as usize;
+    }
+    ByName {
+        names,
+        end,
+        entries,
+    }
+}
+
+/// Writes the index of the series in `t` (added in label order, labels
+/// sorted by name) to `w`; returns the bytes written.
+pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
+    let SeriesTable {
+        syms,
+        labels,
+        label_end,
+        chunks,
+        chunk_end,
+        prev: _,
+    } = t;
+    let sorted = sort_symbols(syms);
+    let nsyms = sorted.strings.len();
+    let rank = |id: u32| sorted.rank.get(id as usize).copied().unwrap_or(0);
+    let sym = |r: u32| -> &[u8] { sorted.strings.get(r as usize).map_or(&[], |s| &s[..]) };
 
     let mut p = Pos { w, pos: 0 };
     let mut head = MAGIC.to_be_bytes().to_vec();
@@ -115,31 +306,31 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
 
     let toc_symbols = p.pos;
     let mut buf = Vec::new();
-    buf.extend_from_slice(&(symbols.len() as u32).to_be_bytes());
-    for s in &symbols {
+    buf.extend_from_slice(&(u32::try_from(nsyms).map_err(|_| overflow("symbols"))?).to_be_bytes());
+    for s in &sorted.strings {
         put_str(&mut buf, s);
     }
     p.section(&buf)?;
 
-    // Series; postings collected by (name ordinal, value ordinal).
+    // Series.
     let toc_series = p.pos;
-    let mut postings: BTreeMap<(u32, u32), Vec<u32>> = BTreeMap::new();
-    let mut all = Vec::with_capacity(series.len());
-    for s in series {
+    let mut ids: Vec<u32> = Vec::with_capacity(label_end.len());
+    let (mut l0, mut c0) = (0usize, 0usize);
+    for (&le, &ce) in label_end.iter().zip(&chunk_end) {
+        let (le, ce) = (le as usize, ce as usize);
         p.pad(16)?;
-        let id = u32::try_from(p.pos / 16).map_err(|_| too_big())?;
-        all.push(id);
+        ids.push(u32::try_from(p.pos / 16).map_err(|_| too_big())?);
         buf.clear();
-        put_uvarint(&mut buf, s.labels.len() as u64);
-        for (n, v) in &s.labels {
-            let (n, v) = (ordinal(n), ordinal(v));
-            put_uvarint(&mut buf, u64::from(n));
-            put_uvarint(&mut buf, u64::from(v));
-            postings.entry((n, v)).or_default().push(id);
+        let ls = labels.get(l0..le).unwrap_or(&[]);
+        put_uvarint(&mut buf, ls.len() as u64);
+        for &(n, v) in ls {
+            put_uvarint(&mut buf, u64::from(rank(n)));
+            put_uvarint(&mut buf, u64::from(rank(v)));
         }
-        put_uvarint(&mut buf, s.chunks.len() as u64);
+        let cs = chunks.get(c0..ce).unwrap_or(&[]);
+        put_uvarint(&mut buf, cs.len() as u64);
         let mut prev: Option<&ChunkMeta> = None;
-        for c in &s.chunks {
+        for c in cs {
             match prev {
                 None => {
                     put_varint(&mut buf, c.mint);
@@ -159,22 +350,49 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
         p.put(&len)?;
         p.put(&buf)?;
         p.put(&crc32c(&buf).to_be_bytes())?;
+        (l0, c0) = (le, ce);
     }
+    drop(chunks);
+    drop(chunk_end);
 
-    // Label indices: one per name, its values sorted.
+    let by = group_by_name(
+        &SeriesTable {
+            labels,
+            label_end,
+            ..SeriesTable::default()
+        },
+        &sorted.rank,
+    );
+
+    // Label indices: one per name, its distinct values sorted. `mark[v]`
+    // says which name last saw value rank `v`; `count[v]` how many series.
     let toc_label_indices = p.pos;
-    let mut label_offsets: Vec<(u32, u64)> = Vec::new();
-    let mut i = 0usize;
-    let keys: Vec<(u32, u32)> = postings.keys().copied().collect();
-    while let Some(&(name, _)) = keys.get(i) {
-        let values: Vec<u32> = keys
-            .get(i..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .collect();
-        i += values.len();
+    let mut label_offsets: Vec<(u32, u64)> = Vec::with_capacity(by.names.len());
+    let mut mark = vec![u32::MAX; nsyms];
+    let mut values: Vec<u32> = Vec::new();
+    let segment = |k: usize| -> &[(u32, u32)] {
+        let start = if k == 0 {
+            0
+        } else {
+            by.end.get(k - 1).copied().unwrap_or(0)
+        };
+        let end = by.end.get(k).copied().unwrap_or(start);
+        by.entries.get(start..end).unwrap_or(&[])
+    };
+    let distinct = |k: usize, mark: &mut Vec<u32>, values: &mut Vec<u32>| {
+        values.clear();
+        for &(v, _) in segment(k) {
+            if let Some(m) = mark.get_mut(v as usize)
+                && *m != k as u32
+            {
+                *m = k as u32;
+                values.push(v);
+            }
+        }
+        values.sort_unstable();
+    };
+    for (k, &name) in by.names.iter().enumerate() {
+        distinct(k, &mut mark, &mut values);
         p.pad(4)?;
         label_offsets.push((name, p.pos));
         buf.clear();
@@ -186,9 +404,10 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
         p.section(&buf)?;
     }
 
-    // Postings: all postings first, then by (name, value).
+    // Postings: all postings first, then by (name, value); within a name a
+    // counting sort by value (stable: series ids stay increasing).
     let toc_postings = p.pos;
-    let mut postings_offsets: Vec<(&[u8], &[u8], u64)> = Vec::new();
+    let mut postings_offsets: Vec<(u32, u32, u64)> = Vec::new();
     let write_list = |p: &mut Pos<W>, ids: &[u32], buf: &mut Vec<u8>| -> io::Result<u64> {
         p.pad(4)?;
         let at = p.pos;
@@ -200,13 +419,53 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
         p.section(buf)?;
         Ok(at)
     };
-    let at = write_list(&mut p, &all, &mut buf)?;
-    postings_offsets.push((b"", b"", at));
-    for (&(n, v), ids) in &postings {
-        let at = write_list(&mut p, ids, &mut buf)?;
-        let name = symbols.get(n as usize).copied().unwrap_or(b"");
-        let value = symbols.get(v as usize).copied().unwrap_or(b"");
-        postings_offsets.push((name, value, at));
+    let all_at = write_list(&mut p, &ids, &mut buf)?;
+    let mut mark = vec![u32::MAX; nsyms];
+    let mut start = vec![0u32; nsyms];
+    let mut list: Vec<u32> = Vec::new();
+    for (k, &name) in by.names.iter().enumerate() {
+        distinct(k, &mut mark, &mut values);
+        let seg = segment(k);
+        // start[v] = where value v's list begins in `list`.
+        for &v in &values {
+            if let Some(s) = start.get_mut(v as usize) {
+                *s = 0;
+            }
+        }
+        for &(v, _) in seg {
+            if let Some(s) = start.get_mut(v as usize) {
+                *s += 1;
+            }
+        }
+        let mut at = 0u32;
+        for &v in &values {
+            if let Some(s) = start.get_mut(v as usize) {
+                let n = *s;
+                *s = at;
+                at += n;
+            }
+        }
+        list.clear();
+        list.resize(seg.len(), 0);
+        let mut fill = |v: u32, id: u32| {
+            if let Some(s) = start.get_mut(v as usize) {
+                if let Some(x) = list.get_mut(*s as usize) {
+                    *x = id;
+                }
+                *s += 1;
+            }
+        };
+        for &(v, series) in seg {
+            fill(v, ids.get(series as usize).copied().unwrap_or(0));
+        }
+        // After the fill, start[v] is the end of v's list.
+        let mut from = 0usize;
+        for &v in &values {
+            let to = start.get(v as usize).copied().unwrap_or(0) as usize;
+            let at = write_list(&mut p, list.get(from..to).unwrap_or(&[]), &mut buf)?;
+            postings_offsets.push((name, v, at));
+            from = to;
+        }
     }
 
     // Label offset table.
@@ -215,7 +474,7 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
     buf.extend_from_slice(&(label_offsets.len() as u32).to_be_bytes());
     for (n, at) in &label_offsets {
         put_uvarint(&mut buf, 1);
-        put_str(&mut buf, symbols.get(*n as usize).copied().unwrap_or(b""));
+        put_str(&mut buf, sym(*n));
         put_uvarint(&mut buf, *at);
     }
     p.section(&buf)?;
@@ -223,11 +482,15 @@ pub(crate) fn write_index<W: Write>(w: W, series: &[IndexSeries]) -> io::Result<
     // Postings offset table.
     let toc_postings_table = p.pos;
     buf.clear();
-    buf.extend_from_slice(&(postings_offsets.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&(postings_offsets.len() as u32 + 1).to_be_bytes());
+    put_uvarint(&mut buf, 2);
+    put_str(&mut buf, b"");
+    put_str(&mut buf, b"");
+    put_uvarint(&mut buf, all_at);
     for (n, v, at) in &postings_offsets {
         put_uvarint(&mut buf, 2);
-        put_str(&mut buf, n);
-        put_str(&mut buf, v);
+        put_str(&mut buf, sym(*n));
+        put_str(&mut buf, sym(*v));
         put_uvarint(&mut buf, *at);
     }
     p.section(&buf)?;

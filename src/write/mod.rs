@@ -24,9 +24,10 @@
 //! which Prometheus deletes on start. A writer dropped before
 //! [`BlockWriter::finish`] removes its temporary directory.
 //!
-//! Memory: the chunks of the series being added, plus labels and chunk metas
-//! of every series of the block (the index is written last, since its symbol
-//! table comes first); samples are never held beyond one series.
+//! Memory: the chunks of the series being added, plus what the index needs
+//! of every series of the block (the index is written last, since its
+//! symbol table comes first): each distinct label string once, 8 bytes per
+//! label and 24 per chunk; samples are never held beyond one series.
 
 pub mod chunk;
 pub(crate) mod encode;
@@ -43,13 +44,17 @@ use crate::format::chunkenc::Value;
 use crate::format::crc::crc32c_append;
 use crate::format::index::ChunkMeta;
 
-pub use chunk::{EncodedChunk, SAMPLES_PER_CHUNK, encode_chunks};
-use index::{IndexSeries, put_uvarint, write_index};
+pub use chunk::{EncodedChunk, SAMPLES_PER_CHUNK, encode_chunks, encode_chunks_into};
+use index::{SeriesTable, write_index};
 
 /// Largest chunk segment file before a new one is cut (Prometheus default).
 pub const MAX_SEGMENT_SIZE: u64 = 512 * 1024 * 1024;
 
 const SEGMENT_MAGIC: u32 = 0x85BD_40DD;
+
+/// One series for [`BlockWriter::add_batch`]: labels (sorted by name) and
+/// samples (by time).
+pub type SeriesIn<L> = (Vec<(L, L)>, Vec<(i64, Value)>);
 
 /// Stats of a written block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -114,39 +119,68 @@ impl Segments {
         Ok(())
     }
 
-    /// Writes one series' chunks as one batch; returns their refs.
-    fn write(&mut self, chunks: &[EncodedChunk]) -> Result<Vec<u64>> {
+    /// Writes one series' chunks as one batch; their refs into `refs`.
+    fn write(&mut self, chunks: &[ChunkOut<'_>], refs: &mut Vec<u64>) -> Result<()> {
         let batch: u64 = chunks.iter().map(|c| c.data.len() as u64 + 1 + 4 + 5).sum();
         if self.cur.is_none() || (self.size > 8 && self.size + batch > MAX_SEGMENT_SIZE) {
             self.cut()?;
         }
         let seg = (self.files.len() as u64).saturating_sub(1);
-        let path = self.files.last().cloned().unwrap_or_default();
+        let files = &self.files;
+        let io = |e| Error::io(files.last().cloned().unwrap_or_default(), e);
         let Some(w) = self.cur.as_mut() else {
             return Err(Error::Usage("internal: no chunk segment open".into()));
         };
-        let mut refs = Vec::with_capacity(chunks.len());
-        let mut head = Vec::with_capacity(6);
+        refs.clear();
+        let mut head = [0u8; 11];
         for c in chunks {
             if self.size > u64::from(u32::MAX) {
-                return Err(Error::io(
-                    &path,
-                    io::Error::other("chunk segment offset past 4 GiB (one series too large)"),
-                ));
+                return Err(io(io::Error::other(
+                    "chunk segment offset past 4 GiB (one series too large)",
+                )));
             }
             refs.push((seg << 32) | self.size);
-            head.clear();
-            put_uvarint(&mut head, c.data.len() as u64);
-            head.push(c.encoding.to_u8());
-            let crc = crc32c_append(crc32c_append(0, &[c.encoding.to_u8()]), &c.data);
-            let io = |e| Error::io(&path, e);
-            w.write_all(&head).map_err(io)?;
-            w.write_all(&c.data).map_err(io)?;
+            let hn = put_uvarint_array(&mut head, c.data.len() as u64);
+            let enc = c.encoding.to_u8();
+            if let Some(h) = head.get_mut(hn) {
+                *h = enc;
+            }
+            let crc = crc32c_append(crc32c_append(0, &[enc]), c.data);
+            w.write_all(head.get(..hn + 1).unwrap_or(&[])).map_err(io)?;
+            w.write_all(c.data).map_err(io)?;
             w.write_all(&crc.to_be_bytes()).map_err(io)?;
-            self.size += (head.len() + c.data.len() + 4) as u64;
+            self.size += (hn + 1 + c.data.len() + 4) as u64;
         }
-        Ok(refs)
+        Ok(())
     }
+}
+
+/// One encoded chunk to write, its data borrowed.
+#[derive(Clone, Copy)]
+struct ChunkOut<'a> {
+    encoding: crate::format::chunkenc::Encoding,
+    mint: i64,
+    maxt: i64,
+    data: &'a [u8],
+}
+
+impl<'a> From<&'a EncodedChunk> for ChunkOut<'a> {
+    fn from(c: &'a EncodedChunk) -> Self {
+        ChunkOut {
+            encoding: c.encoding,
+            mint: c.mint,
+            maxt: c.maxt,
+            data: &c.data,
+        }
+    }
+}
+
+/// Labels compared as the index orders series: pair by pair, name then
+/// value, bytewise.
+fn cmp_labels<L: AsRef<[u8]>>(a: &[(Vec<u8>, Vec<u8>)], b: &[(L, L)]) -> std::cmp::Ordering {
+    a.iter()
+        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+        .cmp(b.iter().map(|(n, v)| (n.as_ref(), v.as_ref())))
 }
 
 /// Writes one block. See the module documentation.
@@ -157,7 +191,10 @@ pub struct BlockWriter {
     min_time: i64,
     max_time: i64,
     segments: Segments,
-    series: Vec<IndexSeries>,
+    table: SeriesTable,
+    prev_labels: Vec<(Vec<u8>, Vec<u8>)>,
+    scratch: Vec<EncodedChunk>,
+    refs: Vec<u64>,
     stats: WrittenStats,
     first_t: Option<i64>,
     last_t: Option<i64>,
@@ -203,7 +240,10 @@ impl BlockWriter {
                 cur: None,
                 size: 0,
             },
-            series: Vec::new(),
+            table: SeriesTable::default(),
+            prev_labels: Vec::new(),
+            scratch: Vec::new(),
+            refs: Vec::new(),
             stats: WrittenStats::default(),
             first_t: None,
             last_t: None,
@@ -238,27 +278,104 @@ impl BlockWriter {
     /// values), greater than the previous series' label set; `samples` in
     /// strictly increasing time order, all inside the block's range. A
     /// series without samples is skipped.
-    pub fn add_series(
+    pub fn add_series<L: AsRef<[u8]>>(
         &mut self,
-        labels: &[(Vec<u8>, Vec<u8>)],
+        labels: &[(L, L)],
         samples: &[(i64, Value)],
     ) -> Result<()> {
         if samples.is_empty() {
             return Ok(());
         }
+        let span = self.check(labels, samples)?;
+        let mut chunks = std::mem::take(&mut self.scratch);
+        encode_chunks_into(samples, &mut chunks);
+        let outs: Vec<ChunkOut<'_>> = chunks.iter().map(ChunkOut::from).collect();
+        let r = self.append(labels, samples.len(), span, &outs);
+        drop(outs);
+        self.scratch = chunks;
+        r
+    }
+
+    /// Adds series as [`add_series`](Self::add_series) does, one after the
+    /// other, their chunks encoded in parallel (the bytes written are the
+    /// same). On an error, the series before the failing one are added.
+    pub fn add_batch<L: AsRef<[u8]> + Sync>(
+        &mut self,
+        batch: &[SeriesIn<L>],
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        /// Series encoded together: their chunks' metas (series index in
+        /// the part, encoding, mint, maxt, data end) and data, flat.
+        type Part = (Vec<(usize, EncodedMeta)>, Vec<u8>);
+        type EncodedMeta = (crate::format::chunkenc::Encoding, i64, i64, usize);
+        const PART: usize = 256;
+        let parts: Vec<Part> = batch
+            .par_chunks(PART)
+            .map(|part| {
+                let mut metas = Vec::with_capacity(part.len());
+                let mut data = Vec::new();
+                let mut scratch = Vec::new();
+                for (k, (_, samples)) in part.iter().enumerate() {
+                    encode_chunks_into(samples, &mut scratch);
+                    for c in &scratch {
+                        data.extend_from_slice(&c.data);
+                        metas.push((k, (c.encoding, c.mint, c.maxt, data.len())));
+                    }
+                }
+                (metas, data)
+            })
+            .collect();
+        let mut outs: Vec<ChunkOut<'_>> = Vec::new();
+        for (part, (metas, data)) in batch.chunks(PART).zip(&parts) {
+            let (mut m, mut start) = (0usize, 0usize);
+            for (k, (labels, samples)) in part.iter().enumerate() {
+                outs.clear();
+                while let Some(&(kk, (encoding, mint, maxt, end))) = metas.get(m)
+                    && kk == k
+                {
+                    outs.push(ChunkOut {
+                        encoding,
+                        mint,
+                        maxt,
+                        data: data.get(start..end).unwrap_or(&[]),
+                    });
+                    start = end;
+                    m += 1;
+                }
+                if samples.is_empty() {
+                    continue;
+                }
+                let span = self.check(labels, samples)?;
+                self.append(labels, samples.len(), span, &outs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks of [`add_series`](Self::add_series); the first and last
+    /// sample time of a non-empty series.
+    fn check<L: AsRef<[u8]>>(
+        &self,
+        labels: &[(L, L)],
+        samples: &[(i64, Value)],
+    ) -> Result<(i64, i64)> {
         let bad = |m: String| Err(Error::Usage(m));
         if labels.is_empty() {
             return bad("a series needs at least one label".into());
         }
-        if labels.windows(2).any(|w| matches!(w, [a, b] if a.0 >= b.0)) {
+        if labels
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.0.as_ref() >= b.0.as_ref()))
+        {
             return bad("labels must be sorted by name, names unique".into());
         }
-        if labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
+        if labels
+            .iter()
+            .any(|(n, v)| n.as_ref().is_empty() || v.as_ref().is_empty())
+        {
             return bad("label names and values must not be empty".into());
         }
-        if let Some(prev) = self.series.last()
-            && prev.labels.as_slice() >= labels
-        {
+        if self.table.len() > 0 && cmp_labels(&self.prev_labels, labels).is_ge() {
             return bad("series must be added in strictly increasing label order".into());
         }
         if samples
@@ -277,25 +394,45 @@ impl BlockWriter {
                 self.min_time, self.max_time
             ));
         }
-        let chunks = encode_chunks(samples);
-        let refs = self.segments.write(&chunks)?;
+        Ok((first, last))
+    }
+
+    /// Writes a checked series' chunks and records it for the index.
+    fn append<L: AsRef<[u8]>>(
+        &mut self,
+        labels: &[(L, L)],
+        samples: usize,
+        (first, last): (i64, i64),
+        chunks: &[ChunkOut<'_>],
+    ) -> Result<()> {
+        self.segments.write(chunks, &mut self.refs)?;
         self.stats.series += 1;
         self.stats.chunks += chunks.len() as u64;
-        self.stats.samples += samples.len() as u64;
+        self.stats.samples += samples as u64;
         self.first_t = Some(self.first_t.map_or(first, |t| t.min(first)));
         self.last_t = Some(self.last_t.map_or(last, |t| t.max(last)));
-        self.series.push(IndexSeries {
-            labels: labels.to_vec(),
-            chunks: chunks
-                .iter()
-                .zip(refs)
-                .map(|(c, r)| ChunkMeta {
-                    mint: c.mint,
-                    maxt: c.maxt,
-                    chunk_ref: r,
-                })
-                .collect(),
+        let metas = chunks.iter().zip(&self.refs).map(|(c, &r)| ChunkMeta {
+            mint: c.mint,
+            maxt: c.maxt,
+            chunk_ref: r,
         });
+        self.table
+            .push(labels, &self.prev_labels, metas)
+            .map_err(|e| Error::io(&self.tmp, e))?;
+        // Kept for the order check, reusing the previous series' buffers.
+        self.prev_labels.truncate(labels.len());
+        for (i, (n, v)) in labels.iter().enumerate() {
+            let (n, v) = (n.as_ref(), v.as_ref());
+            match self.prev_labels.get_mut(i) {
+                Some((pn, pv)) => {
+                    pn.clear();
+                    pn.extend_from_slice(n);
+                    pv.clear();
+                    pv.extend_from_slice(v);
+                }
+                None => self.prev_labels.push((n.to_vec(), v.to_vec())),
+            }
+        }
         Ok(())
     }
 
@@ -337,7 +474,7 @@ impl BlockWriter {
         }
         self.min_time = min_time;
         self.max_time = max_time;
-        if self.series.is_empty() {
+        if self.table.len() == 0 {
             self.remove_tmp();
             self.done = true;
             return Ok(None);
@@ -350,12 +487,11 @@ impl BlockWriter {
             .open(&idx)
             .map_err(|e| Error::io(&idx, e))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
-        write_index(&mut w, &self.series).map_err(|e| Error::io(&idx, e))?;
+        write_index(&mut w, std::mem::take(&mut self.table)).map_err(|e| Error::io(&idx, e))?;
         let f = w
             .into_inner()
             .map_err(|e| Error::io(&idx, e.into_error()))?;
         f.sync_all().map_err(|e| Error::io(&idx, e))?;
-        self.series = Vec::new();
         let mut ts = vec![0x01, 0x30, 0xBA, 0x30, 0x01];
         ts.extend_from_slice(&0u32.to_be_bytes());
         write_synced(&self.tmp.join("tombstones"), &ts)?;
@@ -474,6 +610,22 @@ impl UnplacedBlock {
     pub fn discard(self) {
         let _ = std::fs::remove_dir_all(&self.tmp);
     }
+}
+
+/// `v` as a uvarint into `out`; returns its length.
+fn put_uvarint_array(out: &mut [u8; 11], mut v: u64) -> usize {
+    let mut i = 0;
+    while v >= 0x80 {
+        if let Some(b) = out.get_mut(i) {
+            *b = (v as u8) | 0x80;
+        }
+        v >>= 7;
+        i += 1;
+    }
+    if let Some(b) = out.get_mut(i) {
+        *b = v as u8;
+    }
+    i + 1
 }
 
 fn is_zero(v: &u64) -> bool {
