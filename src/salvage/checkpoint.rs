@@ -273,25 +273,5 @@ pub fn apply_checkpoint_cut(cut: &CheckpointCut, qdir: &Path) -> Result<()> {
             .map_err(|e| Error::io(&qseg, e))?;
     }
     fsops::sync_dir(qdir).map_err(|e| Error::io(qdir, e))?;
-    let bytes = std::fs::read(seg).map_err(|e| Error::io(seg, e))?;
-    let keep = usize::try_from(cut.kept_bytes)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    let mut tmpname = name.to_os_string();
-    tmpname.push(".promsnap-repair");
-    let tmp = cut.dir.join(tmpname);
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes.get(..keep).unwrap_or(&[]))
-            .map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, seg).map_err(|e| Error::io(seg, e))?;
-    fsops::sync_dir(&cut.dir).map_err(|e| Error::io(&cut.dir, e))?;
-    Ok(())
+    super::wal::shorten_file(&cut.dir, seg, cut.kept_bytes)
 }

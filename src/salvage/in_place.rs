@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    BlockAction, BlockSalvage, RewriteResult, SalvageOptions, SalvageReport, check_room, resolve,
-    checkpoint, rewrite_and_place, tally, usage, verify_all, wal,
+    BlockAction, BlockSalvage, RewriteResult, SalvageOptions, SalvageReport, check_room,
+    checkpoint, resolve, rewrite_and_place, tally, usage, verify_all, wal,
 };
 use crate::check::BlockCheck;
 use crate::copy::fsops;

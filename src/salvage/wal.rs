@@ -230,25 +230,7 @@ pub fn apply_wal_cut(cut: &WalCut, qwal: &Path) -> Result<()> {
             .map_err(|e| Error::io(&qseg, e))?;
     }
     fsops::sync_dir(qwal).map_err(|e| Error::io(qwal, e))?;
-    let bytes = std::fs::read(seg).map_err(|e| Error::io(seg, e))?;
-    let keep = usize::try_from(keep).unwrap_or(usize::MAX).min(bytes.len());
-    let mut tmpname = name.to_os_string();
-    tmpname.push(".promsnap-repair");
-    let tmp = cut.dir.join(tmpname);
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes.get(..keep).unwrap_or(&[]))
-            .map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, seg).map_err(|e| Error::io(seg, e))?;
-    fsops::sync_dir(&cut.dir).map_err(|e| Error::io(&cut.dir, e))?;
-    Ok(())
+    shorten_file(&cut.dir, seg, keep)
 }
 
 /// Damaged `chunks_head` files (planned).
@@ -304,4 +286,30 @@ pub fn plan_head_chunks_cut(dir: &Path) -> HeadChunksCut {
         codes,
         lost_range: lo.zip(hi).map(|(a, b)| [a, b]),
     }
+}
+
+/// Cuts the file `seg` in `dir` to its first `keep` bytes without ever
+/// leaving it half-written: the kept bytes go to a new file beside it,
+/// fsynced, renamed over it, and the directory fsynced.
+pub(super) fn shorten_file(dir: &Path, seg: &Path, keep: u64) -> Result<()> {
+    use std::io::Write;
+    let name = seg.file_name().unwrap_or_default();
+    let bytes = std::fs::read(seg).map_err(|e| Error::io(seg, e))?;
+    let keep = usize::try_from(keep).unwrap_or(usize::MAX).min(bytes.len());
+    let mut tmpname = name.to_os_string();
+    tmpname.push(".promsnap-repair");
+    let tmp = dir.join(tmpname);
+    {
+        let mut f = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes.get(..keep).unwrap_or(&[]))
+            .map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, seg).map_err(|e| Error::io(seg, e))?;
+    fsops::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(())
 }

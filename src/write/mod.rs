@@ -299,10 +299,7 @@ impl BlockWriter {
     /// Adds series as [`add_series`](Self::add_series) does, one after the
     /// other, their chunks encoded in parallel (the bytes written are the
     /// same). On an error, the series before the failing one are added.
-    pub fn add_batch<L: AsRef<[u8]> + Sync>(
-        &mut self,
-        batch: &[SeriesIn<L>],
-    ) -> Result<()> {
+    pub fn add_batch<L: AsRef<[u8]> + Sync>(&mut self, batch: &[SeriesIn<L>]) -> Result<()> {
         use rayon::prelude::*;
         /// Series encoded together: their chunks' metas (series index in
         /// the part, encoding, mint, maxt, data end) and data, flat.
