@@ -258,9 +258,8 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
         (Some(a), Some(b)) if a < b => {
             f = f.costs(a, b);
             format!(
-                "the data from {} to {} is missing from this backup",
-                crate::gofmt::rfc3339_ms(a),
-                crate::gofmt::rfc3339_ms(b)
+                "the data of {} is missing from this backup",
+                crate::vocab::range(a, b)
             )
         }
         _ => "the head's data is missing from this backup".to_string(),

@@ -132,7 +132,7 @@ pub fn verify_wal_dir(dir: &Path, wbl: bool) -> Vec<Finding> {
 /// A sample-time range for a message.
 fn fmt_range(t: TimeRange) -> String {
     match range_of(t) {
-        Some((a, b)) => format!("{}..{}", crate::vocab::time(a), crate::vocab::time(b)),
+        Some((a, b)) => crate::vocab::range(a, b),
         None => "no samples".into(),
     }
 }
