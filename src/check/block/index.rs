@@ -6,13 +6,14 @@ use rayon::prelude::*;
 use super::postings::{
     Fingerprint, check_label_indices, check_postings, mix, pair_hash, postings_pass, ref_pair_hash,
 };
-use super::samples::{Piece, check_piece, merge_pieces, series_name};
+use super::samples::{Piece, check_piece, check_segment_headers, merge_pieces, series_name};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(super) fn check_contents(
     cx: &mut Ctx,
     files: &BlockFiles,
+    chunks: &dyn ChunkSource,
     meta: &BlockMeta,
     opts: &CheckOptions,
     counts: &mut Counts,
@@ -30,16 +31,7 @@ pub(super) fn check_contents(
             None
         }
     };
-    let mut seg_ok = Vec::with_capacity(files.chunks.len());
-    for (p, bytes) in &files.chunks {
-        match chunks::parse_segment_header(bytes) {
-            Ok(()) => seg_ok.push(true),
-            Err(e) => {
-                cx.decode(FileKind::Chunks, p, &e);
-                seg_ok.push(false);
-            }
-        }
-    }
+    let seg_ok = check_segment_headers(cx, chunks);
     let Some(index) = index else {
         check_tombstones(cx, files, None, counts);
         return;
@@ -263,15 +255,15 @@ pub(super) fn check_contents(
                 });
                 }
                 let seg = c.segment() as usize;
-                match files.chunks.get(seg) {
+                match (seg < chunks.count()).then(|| chunks.len(seg)) {
                 None => cx.push(Finding {
                     code: FindingCode::IndexChunkRefInvalid,
-                    message: format!("chunk reference {:#x} names segment #{seg}, but the block has {} chunk files", c.chunk_ref, files.chunks.len()),
+                    message: format!("chunk reference {:#x} names segment #{seg}, but the block has {} chunk files", c.chunk_ref, chunks.count()),
                     ..base()
                 }),
-                Some((_, bytes)) if u64::from(c.offset()) >= bytes.len() as u64 || (c.offset() as usize) < chunks::SEGMENT_HEADER_LEN => cx.push(Finding {
+                Some(len) if u64::from(c.offset()) >= len || (c.offset() as usize) < crate::format::chunks::SEGMENT_HEADER_LEN => cx.push(Finding {
                     code: FindingCode::IndexChunkRefInvalid,
-                    message: format!("chunk reference {:#x} points to offset {} outside segment #{seg} ({} bytes)", c.chunk_ref, c.offset(), bytes.len()),
+                    message: format!("chunk reference {:#x} points to offset {} outside segment #{seg} ({len} bytes)", c.chunk_ref, c.offset()),
                     ..base()
                 }),
                 Some(_) => {
@@ -282,12 +274,12 @@ pub(super) fn check_contents(
                 prev = Some(*c);
             }
             if batch.len() >= PIECE_CHUNKS {
-                pieces.push(check_piece(files, seg_ok_ref, opts, 0, &batch));
+                pieces.push(check_piece(chunks, seg_ok_ref, opts, 0, &batch));
                 batch.clear();
             }
         }
         if !batch.is_empty() {
-            pieces.push(check_piece(files, seg_ok_ref, opts, 0, &batch));
+            pieces.push(check_piece(chunks, seg_ok_ref, opts, 0, &batch));
         }
         files.index.release(released, part_end);
         PartResult {
@@ -399,7 +391,7 @@ pub(super) fn check_contents(
     check_postings(cx, &index, pass, &ids, fp, counts);
     cx.findings.absorb(label_cx.findings);
     files.index.release(0, files.index.len() as u64);
-    merge_pieces(cx, files, &index, &ids, pieces, &seg_ok, counts);
+    merge_pieces(cx, chunks, &index, &ids, pieces, &seg_ok, counts);
     check_tombstones(cx, files, Some(&ids), counts);
     check_stats(cx, meta, counts);
 }

@@ -3,9 +3,13 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
+pub(super) fn check_meta(
+    cx: &mut Ctx,
+    dir_name: &str,
+    read: std::io::Result<Vec<u8>>,
+) -> Option<BlockMeta> {
     let path = cx.dir.join("meta.json");
-    let bytes = match std::fs::read(&path) {
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {
