@@ -28,6 +28,15 @@ pub fn thanos_meta(
     use serde_json::{Map, Value, json};
     let bad = |why: &str| Error::Usage(format!("meta.json: {why}"));
     let mut v: Value = serde_json::from_slice(raw).map_err(|e| bad(&e.to_string()))?;
+    // Prometheus, Thanos and Mimir write integers only; a fraction or an
+    // integer beyond 64 bits would be rewritten as a rounded float, and the
+    // output would not be its own encoding (a bucket-to-bucket copy would
+    // then see a conflict where nothing changed).
+    if has_non_integer(&v) {
+        return Err(bad(
+            "a number that is not a 64-bit integer (Prometheus writes integers only)",
+        ));
+    }
     let obj = v.as_object_mut().ok_or_else(|| bad("not a JSON object"))?;
     let mut thanos = match obj.remove("thanos") {
         Some(Value::Object(m)) => m,
@@ -70,6 +79,17 @@ pub fn thanos_meta(
     Ok(out)
 }
 
+/// True if some number in `v` is not an `i64`/`u64`.
+fn has_non_integer(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => !(n.is_i64() || n.is_u64()),
+        Value::Array(a) => a.iter().any(has_non_integer),
+        Value::Object(m) => m.values().any(has_non_integer),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +126,25 @@ mod tests {
         // Idempotent: the same bytes again from its own output.
         assert_eq!(thanos_meta(&out, &labels, &files).unwrap(), out);
         assert!(valid_label_name("a_1") && !valid_label_name("1a") && !valid_label_name(""));
+    }
+
+    /// Found by the `thanos_meta` fuzz target: a number beyond 64 bits was
+    /// rewritten as a float whose own encoding differed.
+    #[test]
+    fn non_integer_numbers_are_refused() {
+        let files = Vec::new();
+        for raw in [
+            r#"{"ulid":"x","minTime":1795611111111111111111111111111111,"maxTime":2}"#,
+            r#"{"ulid":"x","minTime":1,"maxTime":2,"extra":1.5}"#,
+        ] {
+            assert!(thanos_meta(raw.as_bytes(), &[], &files).is_err(), "{raw}");
+        }
+        let crash = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/fuzz-regressions/thanos_meta/crash-2ebb55bd502044fd198bc4e4114d8bf1f31ba8a9"
+        ))
+        .unwrap();
+        let end = crash.iter().position(|&b| b == 0xff).unwrap();
+        assert!(thanos_meta(&crash[..end], &[], &files).is_err());
     }
 }
