@@ -110,7 +110,6 @@ pub mod gofmt;
 pub mod head;
 pub mod layout;
 pub mod list;
-#[cfg(feature = "s3")]
 pub mod objstore;
 pub mod salvage;
 pub mod seed;

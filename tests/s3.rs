@@ -469,6 +469,65 @@ fn damage_in_the_bucket_is_named_by_object_and_offset() {
         off <= at as u64,
         "offset {off}: the flipped byte is at {at}"
     );
+    // Read in place, nothing on disk: the same findings and counts as the
+    // local verify of the same bytes, and $TMPDIR stays empty.
+    let scratch = tempfile::tempdir().unwrap();
+    let tmpdir = scratch.path().to_str().unwrap();
+    let o = promsnap_s3_env(&w, &["verify", "--json", &url], &[("TMPDIR", tmpdir)]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).unwrap().count(),
+        0,
+        "verify s3:// wrote to $TMPDIR"
+    );
+    let remote = json(&o);
+    let o = crate::util::promsnap(&["verify", "--json", s(&dmg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let local = json(&o);
+    let norm = |v: &serde_json::Value, root: &str| -> Vec<String> {
+        let findings = v["findings"].as_array().unwrap().iter().map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["code"], f["severity"], f["path"], f["offset"], f["message"]
+            )
+        });
+        let counts = v["blocks"].as_array().unwrap().iter().map(|b| {
+            // The bucket's meta.json is larger (the thanos section):
+            // the byte counts differ by that alone.
+            let mut c = b["counts"].clone();
+            c.as_object_mut().unwrap().remove("bytes");
+            format!("{} {c} {}", b["ulid"], b["status"])
+        });
+        let mut out: Vec<String> = findings
+            .chain(counts)
+            .map(|l| l.replace(root, "ROOT"))
+            .collect();
+        out.sort();
+        out
+    };
+    let (a, b) = (norm(&local, s(&dmg)), norm(&remote, &url));
+    assert!(a.len() > local_blocks(&dmg).len(), "{a:?}");
+    assert_eq!(a, b, "verify s3:// and the local verify disagree");
+    // A bucket-to-bucket copy verifies its source where it lies: refused.
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            &url,
+            &format!("s3://{BUCKET}/damaged-copy"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["refused"][0]["reasons"][0]["code"], "damaged", "{r}");
+    assert!(
+        r["refused"][0]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&object),
+        "{r}"
+    );
     // The human output names the object's URL.
     let o = promsnap_s3(&w, &["verify", &url]);
     let text = String::from_utf8_lossy(&o.stdout);
@@ -504,5 +563,95 @@ fn damage_in_the_bucket_is_named_by_object_and_offset() {
             .iter()
             .any(|f| f["code"] == "partial_upload"),
         "{v}"
+    );
+}
+
+/// Creates a bucket with an anonymous `PUT /BUCKET` (SeaweedFS allows it).
+fn create_bucket(w: &Weed, name: &str) {
+    use std::io::{Read, Write};
+    let addr = w.endpoint.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        c,
+        "PUT /{name} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn bucket_to_bucket_copies_verify_and_write_meta_last() {
+    let Some(w) = weed_or_skip() else { return };
+    let src = testdata(LIVE_SNAP);
+    let nblocks = local_blocks(&src).len();
+    let from = format!("s3://{BUCKET}/b2b/src");
+    let o = promsnap_s3(&w, &["copy", "--json", s(&src), &from]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // One bucket: copied on the server, each block verified first and its
+    // objects read back; meta.json gets the new labels.
+    let to = format!("s3://{BUCKET}/b2b/dst");
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            &from,
+            &to,
+            "--external-label",
+            "cluster=eu2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["copied"].as_array().unwrap().len(), nblocks, "{r}");
+    assert_eq!(r["copied"][0]["method"], "server-side copy");
+    assert_eq!(complete_blocks_are_whole(&w, &to, &src), nblocks);
+    let o = promsnap_s3(&w, &["verify", "--json", &to]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // Again: identical, skipped.
+    let o = promsnap_s3(
+        &w,
+        &[
+            "copy",
+            "--json",
+            &from,
+            &to,
+            "--external-label",
+            "cluster=eu2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(json(&o)["skipped"].as_array().unwrap().len(), nblocks);
+    // Another bucket: streamed through; restored, it dumps as the source.
+    create_bucket(&w, "other");
+    let far = "s3://other/x";
+    let o = promsnap_s3(&w, &["copy", "--json", &to, far]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let r = json(&o);
+    assert_eq!(r["copied"].as_array().unwrap().len(), nblocks, "{r}");
+    assert_eq!(r["copied"][0]["method"], "stream");
+    assert_eq!(complete_blocks_are_whole(&w, far, &src), nblocks);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = promsnap_s3(&w, &["copy", far, s(&data), "--retention", "100y"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join(&local_blocks(&src)[0].0).join("meta.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["thanos"]["labels"]["cluster"], "eu2");
+    let a = crate::util::promsnap(&["dump", s(&src)]);
+    let b = crate::util::promsnap(&["dump", s(&data)]);
+    assert!(a.status.success() && !a.stdout.is_empty());
+    assert!(a.stdout == b.stdout, "dump after two bucket copies differs");
+    // A prefix inside the source is refused before any write.
+    let o = promsnap_s3(&w, &["copy", &from, &format!("{from}/inner")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("one prefix holds the other"),
+        "{}",
+        err(&o)
     );
 }

@@ -21,7 +21,8 @@ promsnap copy --dry-run testdata/prom-2.42-live/data/snapshots/20261125T091234Z-
 promsnap copy --retention 30d /var/lib/prometheus/snapshots/SNAP /var/lib/prometheus-replica"
 )]
 pub struct CopyArgs {
-    /// Source: a snapshot, data or block directory, or s3://BUCKET/PREFIX (restore).
+    /// Source: a snapshot, data or block directory, or s3://BUCKET/PREFIX (restore, or
+    /// a bucket-to-bucket copy when the target is one too).
     pub src: PathBuf,
     /// Target Prometheus data directory (created if missing), or
     /// s3://BUCKET/PREFIX (upload in the Thanos/Mimir layout).

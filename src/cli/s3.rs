@@ -98,6 +98,21 @@ mod imp {
             .collect()
     }
 
+    fn upload_options(
+        args: &CopyArgs,
+        check: CheckOptions,
+    ) -> anyhow::Result<objstore::UploadOptions> {
+        Ok(objstore::UploadOptions {
+            min_time: args.min_time,
+            max_time: args.max_time,
+            blocks: args.blocks.clone(),
+            external_labels: labels(args)?,
+            check,
+            skip_verify: args.verify == VerifyLevel::None,
+            dry_run: args.dry_run,
+        })
+    }
+
     /// `copy` with an `s3://` source or target; `None` when neither is one.
     pub fn copy(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Option<Outcome>> {
         let (src, dst) = (s3_arg(&args.src), s3_arg(&args.dst));
@@ -119,9 +134,21 @@ mod imp {
         let attended = !args.json && std::io::stderr().is_terminal();
         let progress = bar(attended);
         let report: CopyReport = match (src, dst) {
-            (Some(_), Some(_)) => anyhow::bail!(
-                "copy between two buckets is not supported: restore into a directory, then upload it"
-            ),
+            (Some(s), Some(d)) => {
+                if args.link
+                    || args.allow_overlap
+                    || args.retention.is_some()
+                    || args.retention_size.is_some()
+                {
+                    anyhow::bail!(
+                        "--link, --allow-overlap, --retention and --retention-size apply to a local target only"
+                    );
+                }
+                let from = open(s, &args.s3, args.jobs)?;
+                let to = open(d, &args.s3, args.jobs)?;
+                objstore::transfer(&from, &to, &upload_options(args, check)?, &progress)
+                    .map_err(plain)?
+            }
             (None, Some(d)) => {
                 if args.link
                     || args.allow_overlap
@@ -133,15 +160,7 @@ mod imp {
                     );
                 }
                 let bucket = open(d, &args.s3, args.jobs)?;
-                let opts = objstore::UploadOptions {
-                    min_time: args.min_time,
-                    max_time: args.max_time,
-                    blocks: args.blocks.clone(),
-                    external_labels: labels(args)?,
-                    check,
-                    skip_verify: args.verify == VerifyLevel::None,
-                    dry_run: args.dry_run,
-                };
+                let opts = upload_options(args, check)?;
                 objstore::upload(&args.src, &bucket, &opts, &progress).map_err(plain)?
             }
             (Some(s), None) => {

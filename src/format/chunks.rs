@@ -93,15 +93,31 @@ impl ChunkRecord<'_> {
 /// Reads the chunk record at absolute `offset` of a segment file.
 #[inline]
 pub fn read_chunk(file: &[u8], offset: u64) -> Result<ChunkRecord<'_>> {
-    if offset < SEGMENT_HEADER_LEN as u64 {
+    read_chunk_at(file, 0, offset)
+}
+
+/// Reads the chunk record at absolute `offset` of a segment of which
+/// `window` holds the bytes from absolute offset `base` on (a ranged read);
+/// offsets in the record and in errors are the segment's.
+#[inline]
+pub fn read_chunk_at(window: &[u8], base: u64, offset: u64) -> Result<ChunkRecord<'_>> {
+    if offset < SEGMENT_HEADER_LEN as u64 || offset < base {
         return Err(DecodeError::OutOfBounds {
             what: "chunk reference",
             offset,
             target: offset,
-            len: file.len() as u64,
+            len: base + window.len() as u64,
         });
     }
-    let mut d = Decoder::new(slice_from(file, offset, "chunk reference")?, offset);
+    let rel = slice_from(window, offset - base, "chunk reference").map_err(|_| {
+        DecodeError::OutOfBounds {
+            what: "chunk reference",
+            offset,
+            target: offset,
+            len: base + window.len() as u64,
+        }
+    })?;
+    let mut d = Decoder::new(rel, offset);
     let len = d.uvarint()?;
     if d.offset() - offset > MAX_DATA_LEN_BYTES {
         return Err(DecodeError::ChunkLengthTooLong {

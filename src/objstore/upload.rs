@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{Bucket, RemoteBlock, exit_point, file_crc};
+use super::bucket::{Bucket, RemoteBlock, exit_point, file_crc};
+use super::thanos::{thanos_meta, valid_label_name};
 use crate::check::codes::FindingCode;
 use crate::check::{self, CheckOptions};
 use crate::copy::{self, BlockFile, BlockReport, CopyReport, Progress, Reason};
@@ -33,75 +34,11 @@ pub struct UploadOptions {
     pub dry_run: bool,
 }
 
-/// The `thanos.source` Thanos' own uploaders (the sidecar's shipper) write.
-pub const THANOS_SOURCE: &str = "sidecar";
-
-fn reason(code: FindingCode, message: impl Into<String>) -> Reason {
+pub(super) fn reason(code: FindingCode, message: impl Into<String>) -> Reason {
     Reason {
         code,
         message: message.into(),
     }
-}
-
-/// True for a valid Prometheus label name.
-fn valid_label_name(n: &str) -> bool {
-    let mut b = n.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
-/// `meta.json` as it goes into the bucket: the source's, with the `thanos`
-/// section Thanos' readers expect (external labels, downsampling resolution
-/// 0, source, and the block's files with their sizes). An existing `thanos`
-/// section is kept; its labels are replaced only when labels are given.
-pub fn thanos_meta(
-    raw: &[u8],
-    labels: &[(String, String)],
-    files: &[BlockFile],
-) -> Result<Vec<u8>> {
-    use serde_json::{Map, Value, json};
-    let bad = |why: &str| Error::Usage(format!("meta.json: {why}"));
-    let mut v: Value = serde_json::from_slice(raw).map_err(|e| bad(&e.to_string()))?;
-    let obj = v.as_object_mut().ok_or_else(|| bad("not a JSON object"))?;
-    let mut thanos = match obj.remove("thanos") {
-        Some(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    if !labels.is_empty() || !thanos.contains_key("labels") {
-        let m: Map<String, Value> = labels
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        thanos.insert("labels".into(), Value::Object(m));
-    }
-    thanos
-        .entry("downsample")
-        .or_insert_with(|| json!({"resolution": 0}));
-    thanos
-        .entry("source")
-        .or_insert_with(|| Value::String(THANOS_SOURCE.into()));
-    let mut fl: Vec<Value> = files
-        .iter()
-        .map(|f| {
-            let rel = f.rel.to_string_lossy();
-            if rel == "meta.json" {
-                json!({"rel_path": rel})
-            } else {
-                json!({"rel_path": rel, "size_bytes": f.size})
-            }
-        })
-        .collect();
-    if !files.iter().any(|f| f.rel == Path::new("meta.json")) {
-        fl.push(json!({"rel_path": "meta.json"}));
-    }
-    thanos.insert("files".into(), Value::Array(fl));
-    obj.insert("thanos".into(), Value::Object(thanos));
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    serde::Serialize::serialize(&v, &mut ser).map_err(|e| bad(&e.to_string()))?;
-    out.push(b'\n');
-    Ok(out)
 }
 
 /// What became of a block: uploaded (or would be, in a dry run), or why not.
@@ -403,7 +340,9 @@ fn upload_block(
         .iter()
         .filter(|f| f.rel != Path::new("meta.json"))
         .collect();
-    let sent: Vec<Result<(String, u64, u32)>> = data
+    // Each object is read back as soon as it is up (while the others are
+    // still going up), and all before meta.json makes the block visible.
+    let sent: Vec<Result<()>> = data
         .par_iter()
         .map(|f| {
             let r = f.rel.to_string_lossy().into_owned();
@@ -411,32 +350,28 @@ fn upload_block(
             let key = rel(&r);
             // Resume: an object of the same size whose recorded CRC equals
             // the source file's is already up.
-            if let Some(listed) = p.remote.as_ref().and_then(|b| b.size_of(&r))
-                && listed == f.size
-                && let Some((size, Some(crc))) = bucket.head(&key)?
-            {
-                let local = file_crc(&path)?;
-                if local == (size, crc) {
-                    return Ok((r, size, crc));
+            let resumed = match p.remote.as_ref().and_then(|b| b.size_of(&r)) {
+                Some(listed) if listed == f.size => match bucket.head(&key)? {
+                    Some((size, Some(crc))) if file_crc(&path)? == (size, crc) => Some((size, crc)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let (n, crc) = match resumed {
+                Some(up) => up,
+                None => {
+                    exit_point();
+                    let (n, crc) = bucket.put_file(&key, &path, f.size)?;
+                    exit_point();
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                    progress.bytes(n);
+                    (n, crc)
                 }
-            }
-            exit_point();
-            let (n, crc) = bucket.put_file(&key, &path, f.size)?;
-            exit_point();
-            bytes.fetch_add(n, Ordering::Relaxed);
-            progress.bytes(n);
-            Ok((r, n, crc))
-        })
-        .collect();
-    let sent: Vec<(String, u64, u32)> = sent.into_iter().collect::<Result<_>>()?;
-    // Every object read back before meta.json makes the block visible.
-    let checked: Vec<Result<()>> = sent
-        .par_iter()
-        .map(|(r, n, crc)| {
-            let got = bucket.read_back(&rel(r), *n)?;
-            if got != (*n, *crc) {
+            };
+            let got = bucket.read_back(&key, n)?;
+            if got != (n, crc) {
                 return Err(bucket.err(
-                    &rel(r),
+                    &key,
                     "read back",
                     format!(
                         "{} bytes with CRC32C {:08x} in the bucket, {n} bytes with CRC32C {crc:08x} sent",
@@ -447,7 +382,7 @@ fn upload_block(
             Ok(())
         })
         .collect();
-    checked.into_iter().collect::<Result<Vec<()>>>()?;
+    sent.into_iter().collect::<Result<Vec<()>>>()?;
     exit_point();
     let (n, crc) = bucket.put_small(&rel("meta.json"), p.new_meta.clone())?;
     exit_point();
@@ -465,42 +400,4 @@ fn upload_block(
     bytes.fetch_add(n, Ordering::Relaxed);
     progress.bytes(n);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thanos_section() {
-        let raw = br#"{"ulid":"01ARZ3NDEKTSV4RRFFQ69G5FAV","minTime":1,"maxTime":2,"stats":{},"compaction":{"level":1,"sources":["01ARZ3NDEKTSV4RRFFQ69G5FAV"]},"version":1}"#;
-        let files = vec![
-            BlockFile {
-                rel: "chunks/000001".into(),
-                size: 10,
-            },
-            BlockFile {
-                rel: "index".into(),
-                size: 20,
-            },
-            BlockFile {
-                rel: "meta.json".into(),
-                size: 5,
-            },
-        ];
-        let labels = vec![("cluster".to_string(), "eu1".to_string())];
-        let out = thanos_meta(raw, &labels, &files).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["thanos"]["labels"]["cluster"], "eu1");
-        assert_eq!(v["thanos"]["source"], THANOS_SOURCE);
-        assert_eq!(v["thanos"]["downsample"]["resolution"], 0);
-        assert_eq!(v["thanos"]["files"][1]["size_bytes"], 20);
-        assert_eq!(v["thanos"]["files"][2]["rel_path"], "meta.json");
-        assert_eq!(v["minTime"], 1);
-        // Still a Prometheus meta.json.
-        assert!(BlockMeta::parse(&out).is_ok());
-        // Idempotent: the same bytes again from its own output.
-        assert_eq!(thanos_meta(&out, &labels, &files).unwrap(), out);
-        assert!(valid_label_name("a_1") && !valid_label_name("1a") && !valid_label_name(""));
-    }
 }

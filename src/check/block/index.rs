@@ -4,7 +4,7 @@ use super::meta::{check_stats, check_tombstones};
 use rayon::prelude::*;
 
 use super::postings::{Fingerprint, check_label_indices, check_postings, postings_pass};
-use super::samples::{Piece, merge_pieces, series_name};
+use super::samples::{Piece, check_segment_headers, merge_pieces, series_name};
 use super::walk::{PartResult, Shared, walk_part};
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -12,12 +12,13 @@ use super::*;
 pub(super) fn check_contents(
     cx: &mut Ctx,
     files: &BlockFiles,
+    chunks: &dyn ChunkSource,
     meta: &BlockMeta,
     opts: &CheckOptions,
     counts: &mut Counts,
 ) {
     let index_path = files.index_path();
-    let (index, seg_ok) = open_index(cx, files, meta, &index_path);
+    let (index, seg_ok) = open_index(cx, files, chunks, meta, &index_path);
     let Some(index) = index else {
         check_tombstones(cx, files, None, counts);
         return;
@@ -48,6 +49,7 @@ pub(super) fn check_contents(
         dir: cx.dir.clone(),
         ulid: cx.ulid.clone(),
         files,
+        chunks,
         meta,
         opts,
         seg_ok: &seg_ok,
@@ -87,7 +89,7 @@ pub(super) fn check_contents(
     check_postings(cx, &index, pass, &ids, fp, counts);
     cx.findings.absorb(label_cx.findings);
     files.index.release(0, files.index.len() as u64);
-    merge_pieces(cx, files, &index, &ids, pieces, &seg_ok, counts);
+    merge_pieces(cx, chunks, &index, &ids, pieces, &seg_ok, counts);
     check_tombstones(cx, files, Some(&ids), counts);
     check_stats(cx, meta, counts);
 }
@@ -98,6 +100,7 @@ pub(super) fn check_contents(
 fn open_index<'f>(
     cx: &mut Ctx,
     files: &'f BlockFiles,
+    chunks: &dyn ChunkSource,
     meta: &BlockMeta,
     index_path: &Path,
 ) -> (Option<IndexReader<'f>>, Vec<bool>) {
@@ -113,16 +116,7 @@ fn open_index<'f>(
             None
         }
     };
-    let mut seg_ok = Vec::with_capacity(files.chunks.len());
-    for (p, bytes) in &files.chunks {
-        match chunks::parse_segment_header(bytes) {
-            Ok(()) => seg_ok.push(true),
-            Err(e) => {
-                cx.decode(FileKind::Chunks, p, &e);
-                seg_ok.push(false);
-            }
-        }
-    }
+    let seg_ok = check_segment_headers(cx, chunks);
     (index, seg_ok)
 }
 

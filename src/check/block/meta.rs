@@ -7,9 +7,13 @@ use super::*;
 type MetaIssue = (Severity, FindingCode, String);
 
 /// Reads and checks the block's meta.json; `None` when it cannot be read.
-pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
+pub(super) fn check_meta(
+    cx: &mut Ctx,
+    dir_name: &str,
+    read: std::io::Result<Vec<u8>>,
+) -> Option<BlockMeta> {
     let path = cx.dir.join("meta.json");
-    let meta = read_meta_file(cx, &path)?;
+    let meta = read_meta_file(cx, &path, read)?;
     let mut issues = Vec::new();
     identity_issues(&meta, dir_name, &mut issues);
     compaction_issues(&meta, &mut issues);
@@ -19,9 +23,9 @@ pub(super) fn check_meta(cx: &mut Ctx, dir_name: &str) -> Option<BlockMeta> {
     Some(meta)
 }
 
-/// meta.json parsed, or a finding.
-fn read_meta_file(cx: &mut Ctx, path: &Path) -> Option<BlockMeta> {
-    let bytes = match std::fs::read(path) {
+/// meta.json (its bytes as `read`) parsed, or a finding.
+fn read_meta_file(cx: &mut Ctx, path: &Path, read: std::io::Result<Vec<u8>>) -> Option<BlockMeta> {
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::codes::{FileKind, decode_code};
 use super::{Finding, FindingCode, FindingGroup, Findings, Severity, Tally};
-use crate::block::{BlockFiles, chunk_segment_paths};
+use crate::block::BlockFiles;
 use crate::format::chunkenc::{self, Encoding};
 use crate::format::chunks;
 use crate::format::index::{ChunkMeta, IndexReader, SeriesEntry};
@@ -120,6 +120,13 @@ impl Ctx {
 
 /// Checks one block directory completely. Never fails: every problem is a finding.
 pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
+    verify_block_in(&LocalBlock(dir), opts)
+}
+
+/// Checks one block wherever it is stored ([`BlockSource`]): every check of
+/// [`verify_block`]. Never fails: every problem is a finding.
+pub fn verify_block_in(src: &dyn BlockSource, opts: &CheckOptions) -> BlockCheck {
+    let dir = src.dir();
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -130,15 +137,17 @@ pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
         findings: Findings::default(),
     };
     let mut counts = Counts::default();
-    let meta = check_meta(&mut cx, &name);
+    let meta = check_meta(&mut cx, &name, src.read("meta.json"));
     if let Some(m) = &meta {
         cx.ulid = m.ulid.clone();
     }
-    check_files(&mut cx);
-    counts.bytes = crate::block::block_size(dir);
+    check_files(&mut cx, src);
+    counts.bytes = src.size();
     if let Some(meta) = &meta {
-        match BlockFiles::open(dir) {
-            Ok(files) => check_contents(&mut cx, &files, meta, opts, &mut counts),
+        match src.open() {
+            Ok((files, chunks)) => {
+                check_contents(&mut cx, &files, chunks.as_ref(), meta, opts, &mut counts);
+            }
             Err(e) => {
                 let path = e
                     .path()
@@ -168,20 +177,21 @@ pub fn verify_block(dir: &Path, opts: &CheckOptions) -> BlockCheck {
     }
 }
 
-fn check_files(cx: &mut Ctx) {
+fn check_files(cx: &mut Ctx, src: &dyn BlockSource) {
     let dir = cx.dir.clone();
+    let entries = src.entries();
+    let has = |n: &str| entries.as_ref().is_ok_and(|e| e.iter().any(|x| x == n));
     for name in ["index", "chunks"] {
-        let p = dir.join(name);
-        if !p.exists() {
+        if !has(name) {
             cx.push(Finding::new(
                 Severity::Error,
                 FindingCode::FileMissing,
-                &p,
+                &dir.join(name),
                 format!("{name} is missing"),
             ));
         }
     }
-    if !dir.join("tombstones").exists() {
+    if !has("tombstones") {
         cx.push(Finding::new(
             Severity::Info,
             FindingCode::TombstonesMissing,
@@ -189,9 +199,8 @@ fn check_files(cx: &mut Ctx) {
             "no tombstones file: read as no deletions",
         ));
     }
-    if let Ok(rd) = std::fs::read_dir(&dir) {
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
+    if let Ok(names) = &entries {
+        for n in names {
             if !matches!(n.as_str(), "index" | "chunks" | "tombstones" | "meta.json") {
                 let sev = if n.ends_with(".tmp") || n.starts_with("index_tmp") {
                     Severity::Warning
@@ -201,13 +210,13 @@ fn check_files(cx: &mut Ctx) {
                 cx.push(Finding::new(
                     sev,
                     FindingCode::BlockStrayFile,
-                    &e.path(),
+                    &dir.join(n),
                     format!("unexpected entry {n:?} in the block directory"),
                 ));
             }
         }
     }
-    if let Ok(paths) = chunk_segment_paths(&dir) {
+    if let Ok(paths) = src.segment_paths() {
         for (i, p) in paths.iter().enumerate() {
             let want = format!("{:06}", i + 1);
             if p.file_name().and_then(|n| n.to_str()) != Some(want.as_str()) {
@@ -226,7 +235,10 @@ mod index;
 mod meta;
 mod postings;
 mod samples;
+mod source;
 mod walk;
+mod windows;
 
 use index::check_contents;
 use meta::check_meta;
+pub use source::{BlockSource, ChunkSource, LocalBlock, MappedChunks, Window};

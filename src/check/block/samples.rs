@@ -1,5 +1,6 @@
 //! Every chunk: framing, CRC, encoding, and every sample decoded.
 
+use super::windows::{Windows, record_window, unreadable};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -47,13 +48,13 @@ impl Piece {
 /// Checks one piece of chunk metas (series ordinal relative to `base`,
 /// meta); runs on any thread.
 pub(super) fn check_piece(
-    files: &BlockFiles,
+    chunks: &dyn ChunkSource,
     seg_ok: &[bool],
     opts: &CheckOptions,
     base: u32,
     part: &[(u32, ChunkMeta)],
 ) -> Piece {
-    let nseg = files.chunks.len();
+    let nseg = chunks.count();
     let mut p = Piece {
         findings: Vec::new(),
         overflow: Findings::default(),
@@ -64,21 +65,38 @@ pub(super) fn check_piece(
         encodings: [0; 256],
         ends: vec![0; nseg],
     };
+    let windows = Windows::read(chunks, seg_ok, part);
     for (ord, c) in part {
         let ord = &(base + ord);
         let seg = c.segment() as usize;
-        let Some((path, bytes)) = files.chunks.get(seg) else {
-            continue;
-        };
-        if !seg_ok.get(seg).copied().unwrap_or(false) {
+        if seg >= nseg || !seg_ok.get(seg).copied().unwrap_or(false) {
             continue;
         }
+        let path = chunks.path(seg);
         let err = |code: FindingCode, off: u64, msg: String| {
             Finding::new(Severity::Error, code, path, msg)
                 .at(off)
                 .costs(c.mint, c.maxt.saturating_add(1))
         };
-        let rec = match chunks::read_chunk(bytes, u64::from(c.offset())) {
+        let extra: Window<'_>;
+        let rec = match windows.record(chunks, seg, u64::from(c.offset())) {
+            Ok(Some(r)) => r,
+            Ok(None) => match record_window(chunks, seg, u64::from(c.offset())) {
+                Ok(w) => {
+                    extra = w;
+                    chunks::read_chunk_at(&extra.bytes, extra.base, u64::from(c.offset()))
+                }
+                Err(e) => {
+                    p.add(*ord, unreadable(path, u64::from(c.offset()), &e));
+                    continue;
+                }
+            },
+            Err(e) => {
+                p.add(*ord, unreadable(path, u64::from(c.offset()), &e));
+                continue;
+            }
+        };
+        let rec = match rec {
             Ok(r) => r,
             Err(e) => {
                 p.add(
@@ -236,10 +254,9 @@ pub(super) fn check_piece(
     // This piece's byte range is done: let its pages go from our RSS.
     if let (Some((_, first)), Some((_, last))) = (part.first(), part.last())
         && first.segment() == last.segment()
-        && let Some((_, bytes)) = files.chunks.get(first.segment() as usize)
     {
         let end = p.ends.get(first.segment() as usize).copied().unwrap_or(0);
-        bytes.release(u64::from(first.offset()), end);
+        chunks.release(first.segment() as usize, u64::from(first.offset()), end);
     }
     p
 }
@@ -247,14 +264,14 @@ pub(super) fn check_piece(
 /// Folds the pieces' results into the block's counts and findings.
 pub(super) fn merge_pieces(
     cx: &mut Ctx,
-    files: &BlockFiles,
+    chunks: &dyn ChunkSource,
     index: &IndexReader<'_>,
     ids: &[u64],
     pieces: Vec<Piece>,
     seg_ok: &[bool],
     counts: &mut Counts,
 ) {
-    let nseg = files.chunks.len();
+    let nseg = chunks.count();
     let mut ends = vec![0u64; nseg];
     let mut encodings: BTreeMap<&'static str, u64> = BTreeMap::new();
     for p in pieces {
@@ -291,11 +308,11 @@ pub(super) fn merge_pieces(
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    for (i, ((path, bytes), end)) in files.chunks.iter().zip(ends).enumerate() {
+    for (i, end) in ends.into_iter().enumerate() {
         if !seg_ok.get(i).copied().unwrap_or(false) {
             continue;
         }
-        let len = bytes.len() as u64;
+        let (path, len) = (chunks.path(i), chunks.len(i));
         if end > 0 && end < len {
             cx.push(
                 Finding::new(
@@ -321,6 +338,30 @@ pub(super) fn merge_pieces(
             );
         }
     }
+}
+
+/// Checks every segment's header: which segments can be read on.
+pub(super) fn check_segment_headers(cx: &mut Ctx, chunks: &dyn ChunkSource) -> Vec<bool> {
+    let ranges: Vec<(usize, u64, u64)> = (0..chunks.count())
+        .map(|i| (i, 0, chunks::SEGMENT_HEADER_LEN as u64))
+        .collect();
+    let headers = chunks.read(&ranges);
+    let mut ok = Vec::with_capacity(ranges.len());
+    for (i, h) in headers.into_iter().enumerate() {
+        let path = chunks.path(i).to_path_buf();
+        match h.map(|w| chunks::parse_segment_header(&w.bytes)) {
+            Ok(Ok(())) => ok.push(true),
+            Ok(Err(e)) => {
+                cx.decode(FileKind::Chunks, &path, &e);
+                ok.push(false);
+            }
+            Err(e) => {
+                cx.push(unreadable(&path, 0, &e));
+                ok.push(false);
+            }
+        }
+    }
+    ok
 }
 
 pub(super) fn series_name(index: &IndexReader<'_>, offset: Option<u64>) -> Option<String> {

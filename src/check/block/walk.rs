@@ -15,6 +15,8 @@ pub(super) struct Shared<'s, 'a> {
     pub(super) dir: PathBuf,
     pub(super) ulid: String,
     pub(super) files: &'s BlockFiles,
+    /// The chunk segments, wherever they are stored.
+    pub(super) chunks: &'s dyn ChunkSource,
     pub(super) meta: &'s BlockMeta,
     pub(super) opts: &'s CheckOptions,
     /// Per chunk segment: its header reads.
@@ -109,7 +111,7 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
     }
     if !w.batch.is_empty() {
         w.pieces
-            .push(check_piece(files, sh.seg_ok, sh.opts, 0, &w.batch));
+            .push(check_piece(sh.chunks, sh.seg_ok, sh.opts, 0, &w.batch));
     }
     files.index.release(released, part_end);
     PartResult {
@@ -146,7 +148,7 @@ impl PartWalk<'_, '_> {
         if self.batch.len() >= PIECE_CHUNKS {
             let sh = self.sh;
             self.pieces
-                .push(check_piece(sh.files, sh.seg_ok, sh.opts, 0, &self.batch));
+                .push(check_piece(sh.chunks, sh.seg_ok, sh.opts, 0, &self.batch));
             self.batch.clear();
         }
     }
@@ -326,23 +328,22 @@ impl PartWalk<'_, '_> {
     /// True if `c` points into one of the block's segments, past its
     /// header; a finding otherwise.
     fn points_into_segment(&mut self, entry: &SeriesEntry, c: &ChunkMeta) -> bool {
-        let segs = &self.sh.files.chunks;
+        let segs = self.sh.chunks;
         let seg = c.segment() as usize;
-        let message = match segs.get(seg) {
+        let message = match (seg < segs.count()).then(|| segs.len(seg)) {
             None => format!(
                 "chunk reference {:#x} names segment #{seg}, but the block has {} chunk files",
                 c.chunk_ref,
-                segs.len()
+                segs.count()
             ),
-            Some((_, bytes))
-                if u64::from(c.offset()) >= bytes.len() as u64
+            Some(len)
+                if u64::from(c.offset()) >= len
                     || (c.offset() as usize) < chunks::SEGMENT_HEADER_LEN =>
             {
                 format!(
-                    "chunk reference {:#x} points to offset {} outside segment #{seg} ({} bytes)",
+                    "chunk reference {:#x} points to offset {} outside segment #{seg} ({len} bytes)",
                     c.chunk_ref,
                     c.offset(),
-                    bytes.len()
                 )
             }
             Some(_) => return true,

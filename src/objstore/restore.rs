@@ -1,25 +1,16 @@
-//! `verify s3://…` and `copy s3://… DIR`: blocks fetched with ranged GETs
-//! into a scratch or staging directory, then the local checks and copy.
+//! `copy s3://… DIR`: blocks fetched with ranged GETs into a staging
+//! directory beside the target, then the local copy.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{Bucket, RemoteBlock};
-use crate::check::block::{BlockCheck, CheckOptions};
+use super::bucket::{Bucket, RemoteBlock, is_marker};
 use crate::check::codes::FindingCode;
-use crate::check::dir::DirCheck;
-use crate::check::{self, Finding, Severity};
 use crate::copy::{self, CopyOptions, CopyReport, Progress, Reason};
 use crate::error::{Error, Result};
 use crate::format::meta::BlockMeta;
-use crate::layout::{DirKind, Layout};
-
-/// Objects of a block that are not TSDB files (Thanos/Mimir markers).
-fn is_marker(rel: &str) -> bool {
-    matches!(rel, "deletion-mark.json" | "no-compact-mark.json")
-}
 
 /// A directory removed (recursively) when dropped.
 struct Scratch(PathBuf);
@@ -62,176 +53,6 @@ fn fetch_block(bucket: &Bucket, b: &RemoteBlock, dir: &Path, only_meta: bool) ->
         .collect();
     res.into_iter().collect::<Result<Vec<()>>>()?;
     Ok(bdir)
-}
-
-fn rewrite(p: &mut PathBuf, from: &Path, to: &str) {
-    if let Ok(rest) = p.strip_prefix(from) {
-        let rest = rest.to_string_lossy();
-        *p = if rest.is_empty() {
-            PathBuf::from(to)
-        } else {
-            PathBuf::from(format!("{to}/{rest}"))
-        };
-    }
-}
-
-/// Names local scratch paths by their objects.
-fn to_remote(c: &mut BlockCheck, local: &Path, remote: &str) {
-    rewrite(&mut c.dir, local, remote);
-    for f in &mut c.findings {
-        rewrite(&mut f.path, local, remote);
-    }
-    for g in &mut c.finding_groups {
-        rewrite(&mut g.path, local, remote);
-    }
-}
-
-/// Verifies every block under the bucket prefix with every check of the
-/// local verify (see the module docs), calling `progress` after each block.
-/// The result reads like a data directory's: its paths are `s3://` URLs.
-pub fn verify(
-    bucket: &Bucket,
-    opts: &CheckOptions,
-    progress: &(dyn Fn(&BlockCheck) + Sync),
-) -> Result<DirCheck> {
-    let url = bucket.url().clone();
-    let (listed, stray) = bucket.blocks()?;
-    let root = PathBuf::from(url.show(""));
-    let mut findings = Vec::new();
-    for b in &listed {
-        let at = PathBuf::from(url.show(&b.ulid));
-        if !b.complete {
-            findings.push(
-                Finding::new(
-                    Severity::Warning,
-                    FindingCode::PartialUpload,
-                    &at,
-                    format!(
-                        "no meta.json: an unfinished or interrupted upload ({} object(s), {} bytes); Thanos and Mimir ignore it (their compactors delete it after a delay); run the upload again to finish it",
-                        b.objects.len(),
-                        b.bytes()
-                    ),
-                )
-                .in_block(&b.ulid),
-            );
-        }
-        if b.deletion_mark {
-            findings.push(
-                Finding::new(
-                    Severity::Info,
-                    FindingCode::DeletionMarked,
-                    &at.join("deletion-mark.json"),
-                    "deletion-mark.json: marked for deletion; the Thanos/Mimir compactor deletes the block once the deletion delay has passed, and store gateways stop serving it",
-                )
-                .in_block(&b.ulid),
-            );
-        }
-        if b.no_compact_mark {
-            findings.push(
-                Finding::new(
-                    Severity::Info,
-                    FindingCode::NoCompactMarked,
-                    &at.join("no-compact-mark.json"),
-                    "no-compact-mark.json: the compactor leaves this block out of compaction",
-                )
-                .in_block(&b.ulid),
-            );
-        }
-    }
-    for s in &stray {
-        findings.push(Finding::new(
-            Severity::Info,
-            FindingCode::BucketStrayObject,
-            &PathBuf::from(url.show(s)),
-            "not part of a block (<ULID>/…): ignored by Thanos and Mimir readers",
-        ));
-    }
-    let complete: Vec<&RemoteBlock> = listed.iter().filter(|b| b.complete).collect();
-    if listed.is_empty() {
-        findings.push(Finding::new(
-            Severity::Error,
-            FindingCode::DirUnrecognised,
-            &root,
-            "no block under this prefix (no <ULID>/ keys)",
-        ));
-    }
-    let scratch = Scratch::new(std::env::temp_dir().join(unique("promsnap-verify")))?;
-    // Fetching the next block overlaps the check of this one: at most two
-    // blocks are in the scratch directory at a time.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<PathBuf>)>(1);
-    let mut blocks: Vec<BlockCheck> = std::thread::scope(|s| {
-        let complete = &complete;
-        let sdir = &scratch.0;
-        s.spawn(move || {
-            for (i, b) in complete.iter().enumerate() {
-                if tx.send((i, fetch_block(bucket, b, sdir, false))).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut out = Vec::new();
-        for (i, fetched) in rx {
-            let b = complete[i];
-            let remote = url.show(&b.ulid);
-            let c = match fetched {
-                Ok(local) => {
-                    let mut c = check::verify_block(&local, opts);
-                    let _ = std::fs::remove_dir_all(&local);
-                    to_remote(&mut c, &local, &remote);
-                    c
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_dir_all(scratch.0.join(&b.ulid));
-                    BlockCheck {
-                        dir: PathBuf::from(&remote),
-                        ulid: b.ulid.clone(),
-                        meta: None,
-                        counts: Default::default(),
-                        findings: vec![
-                            Finding::new(
-                                Severity::Error,
-                                FindingCode::FileUnreadable,
-                                Path::new(&remote),
-                                e.to_string(),
-                            )
-                            .in_block(&b.ulid),
-                        ],
-                        finding_groups: Vec::new(),
-                    }
-                }
-            };
-            progress(&c);
-            out.push(c);
-        }
-        out
-    });
-    blocks.sort_by(|a, b| {
-        let ka = a.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
-        let kb = b.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
-        (ka, &a.ulid).cmp(&(kb, &b.ulid))
-    });
-    check::dir::check_blocks_together(&blocks, &mut findings);
-    let layout = Layout {
-        root: root.clone(),
-        kind: DirKind::Data,
-        blocks: complete
-            .iter()
-            .map(|b| PathBuf::from(url.show(&b.ulid)))
-            .collect(),
-        snapshot_time: None,
-        wal: None,
-        wbl: None,
-        chunks_head: None,
-        tmp_dirs: Vec::new(),
-        chunk_snapshots: Vec::new(),
-        stray: stray.iter().map(|s| PathBuf::from(url.show(s))).collect(),
-    };
-    Ok(DirCheck {
-        layout,
-        blocks,
-        findings,
-        live: false,
-    })
 }
 
 /// How to restore.

@@ -1,0 +1,380 @@
+//! `copy s3://… s3://…`: blocks from one bucket prefix to another, checked
+//! as an upload from a directory is. Each selected complete block of the
+//! source is verified where it lies (every check of the local verify); its
+//! objects are copied on the server (S3 CopyObject) when both prefixes are
+//! in one bucket and the source object carries its CRC32C, else streamed
+//! through (ranged GETs into multipart PUTs, the CRC32C recorded); every
+//! copied object is read back and its size and CRC32C compared with the
+//! source's; `meta.json` (with the `thanos` section and the external labels)
+//! goes up last. Complete blocks already in the target are skipped when
+//! identical and never overwritten; a killed run leaves partial uploads that
+//! a re-run finishes. The source is only read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::bucket::{Bucket, RemoteBlock, is_marker};
+use super::thanos::{thanos_meta, valid_label_name};
+use super::upload::{UploadOptions, reason};
+use super::verify::{BucketBlock, THREADS};
+use crate::check::block::verify_block_in;
+use crate::check::codes::FindingCode;
+use crate::copy::{BlockFile, BlockReport, CopyReport, Progress, Reason};
+use crate::error::{Error, Result};
+use crate::format::meta::BlockMeta;
+
+/// One source block on its way.
+struct Planned<'a> {
+    block: &'a RemoteBlock,
+    meta: BlockMeta,
+    new_meta: Vec<u8>,
+    files: Vec<BlockFile>,
+    bytes: u64,
+}
+
+fn report(
+    src: &Bucket,
+    b: &RemoteBlock,
+    meta: Option<&BlockMeta>,
+    method: Option<&'static str>,
+    reasons: Vec<Reason>,
+) -> BlockReport {
+    BlockReport {
+        ulid: b.ulid.clone(),
+        src: src.url().show(&b.ulid).into(),
+        min_time: meta.map(|m| m.min_time),
+        max_time: meta.map(|m| m.max_time),
+        bytes: b.bytes(),
+        method,
+        reasons,
+        warnings: Vec::new(),
+    }
+}
+
+/// True when the two prefixes are in one bucket and one holds the other
+/// (a copy would list its own output as input).
+fn nested(src: &Bucket, dst: &Bucket) -> bool {
+    let (a, b) = (src.url(), dst.url());
+    a.bucket == b.bucket
+        && (a.prefix.is_empty()
+            || b.prefix.is_empty()
+            || a.prefix == b.prefix
+            || b.prefix.starts_with(&format!("{}/", a.prefix))
+            || a.prefix.starts_with(&format!("{}/", b.prefix)))
+}
+
+/// Copies the complete blocks of `src` to `dst` (see the module docs).
+/// Blocks are independent: a refused or failed block does not stop the
+/// others. Errors only for the run as a whole.
+pub fn transfer(
+    src: &Bucket,
+    dst: &Bucket,
+    opts: &UploadOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let started = Instant::now();
+    for (k, _) in &opts.external_labels {
+        if !valid_label_name(k) {
+            return Err(Error::Usage(format!(
+                "--external-label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+            )));
+        }
+    }
+    if nested(src, dst) {
+        return Err(Error::Usage(format!(
+            "{} and {}: one prefix holds the other; copy to a prefix outside the source",
+            src.url(),
+            dst.url()
+        )));
+    }
+    let (listed, _) = src.blocks()?;
+    for want in &opts.blocks {
+        if !listed.iter().any(|b| &b.ulid == want && b.complete) {
+            return Err(Error::Usage(format!(
+                "--block {want}: no such complete block in {}",
+                src.url()
+            )));
+        }
+    }
+    let mut rep = CopyReport {
+        src: src.url().show("").into(),
+        dst: dst.url().show("").into(),
+        dry_run: opts.dry_run,
+        link: false,
+        copied: Vec::new(),
+        skipped: Vec::new(),
+        refused: Vec::new(),
+        failed: Vec::new(),
+        notices: Vec::new(),
+        excluded: 0,
+        bytes: 0,
+        bytes_planned: 0,
+        duration_ms: 0,
+    };
+    let partial: Vec<&str> = listed
+        .iter()
+        .filter(|b| !b.complete)
+        .map(|b| b.ulid.as_str())
+        .collect();
+    if !partial.is_empty() {
+        rep.notices.push(reason(
+            FindingCode::PartialUpload,
+            format!(
+                "{} partial upload(s) without meta.json not copied: {}",
+                partial.len(),
+                partial.join(", ")
+            ),
+        ));
+    }
+    if opts.skip_verify {
+        rep.notices.push(reason(
+            FindingCode::NotVerified,
+            "--verify none: the source blocks are not checked before the copy (every object is still read back and compared with the source's)",
+        ));
+    }
+    let (remote, _) = dst.blocks()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()
+        .map_err(|e| Error::io(src.url().show(""), std::io::Error::other(e)))?;
+    let bytes = AtomicU64::new(0);
+    for b in listed.iter().filter(|b| b.complete) {
+        if !opts.blocks.is_empty() && !opts.blocks.contains(&b.ulid) {
+            rep.excluded += 1;
+            continue;
+        }
+        let p = match plan(src, b, opts) {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                rep.excluded += 1;
+                continue;
+            }
+            Err(r) => {
+                rep.refused.push(report(src, b, None, None, vec![r]));
+                continue;
+            }
+        };
+        let done = |method, reasons| report(src, b, Some(&p.meta), method, reasons);
+        if let Some(r) = remote.iter().find(|r| r.ulid == b.ulid && r.complete) {
+            match same(src, dst, &p, r) {
+                Ok(None) => rep.skipped.push(done(None, vec![reason(
+                    FindingCode::Identical,
+                    "already in the target: meta.json identical, every object of the same size and CRC32C",
+                )])),
+                Ok(Some(diff)) => rep.refused.push(done(None, vec![reason(
+                    FindingCode::UlidConflict,
+                    format!("a complete block with this ULID is in the target and differs ({diff}); it is never overwritten"),
+                )])),
+                Err(e) => rep.failed.push(done(None, vec![reason(FindingCode::Io, e.to_string())])),
+            }
+            progress.block_done(&b.ulid);
+            continue;
+        }
+        rep.bytes_planned += p.bytes;
+        if !opts.skip_verify {
+            let source = BucketBlock {
+                bucket: src,
+                block: b,
+                dir: src.url().show(&b.ulid).into(),
+            };
+            let c = pool.install(|| verify_block_in(&source, &opts.check));
+            if c.has_errors() {
+                let first = c.findings.iter().find(|f| f.is_error()).map(|f| {
+                    let at = f
+                        .offset
+                        .map(|o| format!(" at offset {o}"))
+                        .unwrap_or_default();
+                    format!(": {}{at}: {} ({})", f.path.display(), f.message, f.code)
+                });
+                rep.refused.push(done(
+                    None,
+                    vec![reason(
+                        FindingCode::Damaged,
+                        format!(
+                            "source verification found {} error(s){}",
+                            c.tally().errors,
+                            first.unwrap_or_default()
+                        ),
+                    )],
+                ));
+                progress.block_done(&b.ulid);
+                continue;
+            }
+        }
+        if opts.dry_run {
+            rep.copied.push(done(Some("copy"), Vec::new()));
+        } else {
+            let partial = remote.iter().find(|r| r.ulid == b.ulid);
+            match pool.install(|| copy_block(src, dst, &p, partial, progress, &bytes)) {
+                Ok(method) => rep.copied.push(done(Some(method), Vec::new())),
+                Err(e) => rep
+                    .failed
+                    .push(done(None, vec![reason(FindingCode::Io, e.to_string())])),
+            }
+        }
+        progress.block_done(&b.ulid);
+    }
+    rep.bytes = bytes.load(Ordering::Relaxed);
+    rep.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(rep)
+}
+
+/// The block's meta.json, selection and the meta.json it gets in the
+/// target; `None` when the time range leaves it out.
+fn plan<'a>(
+    src: &Bucket,
+    b: &'a RemoteBlock,
+    opts: &UploadOptions,
+) -> std::result::Result<Option<Planned<'a>>, Reason> {
+    let rel = format!("{}/meta.json", b.ulid);
+    let unreadable = |why: String| {
+        reason(
+            FindingCode::Unreadable,
+            format!("{}: {why}", src.url().show(&rel)),
+        )
+    };
+    let raw = match src.get_opt(&rel) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(unreadable("vanished".into())),
+        Err(e) => return Err(reason(FindingCode::Io, e.to_string())),
+    };
+    let meta = BlockMeta::parse(&raw).map_err(|e| unreadable(e.to_string()))?;
+    let after = opts.min_time.is_some_and(|t| meta.max_time < t);
+    let before = opts.max_time.is_some_and(|t| meta.min_time > t);
+    if after || before {
+        return Ok(None);
+    }
+    let files: Vec<BlockFile> = b
+        .objects
+        .iter()
+        .filter(|(r, _)| !is_marker(r) && r != "meta.json")
+        .map(|(r, s)| BlockFile {
+            rel: r.into(),
+            size: *s,
+        })
+        .collect();
+    let new_meta =
+        thanos_meta(&raw, &opts.external_labels, &files).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = files.iter().map(|f| f.size).sum::<u64>() + new_meta.len() as u64;
+    Ok(Some(Planned {
+        block: b,
+        meta,
+        new_meta,
+        files,
+        bytes,
+    }))
+}
+
+/// `None` when the complete target block equals what the copy would write;
+/// else what differs.
+fn same(src: &Bucket, dst: &Bucket, p: &Planned<'_>, r: &RemoteBlock) -> Result<Option<String>> {
+    let rel = |f: &str| format!("{}/{f}", p.block.ulid);
+    match dst.get_opt(&rel("meta.json"))? {
+        Some(m) if m == p.new_meta => {}
+        Some(_) => return Ok(Some("meta.json differs".into())),
+        None => return Ok(Some("meta.json vanished".into())),
+    }
+    for f in &p.files {
+        let r_ = f.rel.to_string_lossy();
+        if r.size_of(&r_) != Some(f.size) {
+            return Ok(Some(format!("{r_} differs in size or is missing")));
+        }
+        let (a, b) = (src.head(&rel(&r_))?, dst.head(&rel(&r_))?);
+        match (a.and_then(|x| x.1), b.and_then(|x| x.1)) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(x), Some(y)) => {
+                return Ok(Some(format!(
+                    "{r_}: CRC32C {y:08x}, the source's is {x:08x}"
+                )));
+            }
+            _ => return Ok(Some(format!("{r_}: no recorded CRC32C to compare"))),
+        }
+    }
+    Ok(None)
+}
+
+/// Copies one block's objects (those already in a partial upload of the
+/// target with the source's size and CRC32C kept), reads each back, then
+/// writes meta.json and reads it back. The method: `server-side copy` when
+/// every object was copied on the server, else `stream`.
+fn copy_block(
+    src: &Bucket,
+    dst: &Bucket,
+    p: &Planned<'_>,
+    partial: Option<&RemoteBlock>,
+    progress: &dyn Progress,
+    bytes: &AtomicU64,
+) -> Result<&'static str> {
+    let rel = |f: &str| format!("{}/{f}", p.block.ulid);
+    let one_bucket = src.url().bucket == dst.url().bucket;
+    let methods: Vec<Result<bool>> = p
+        .files
+        .par_iter()
+        .map(|f| {
+            let r = rel(&f.rel.to_string_lossy());
+            // The source's CRC32C: recorded by its uploader, else read.
+            let recorded = src.head(&r)?.and_then(|h| h.1);
+            let crc = match recorded {
+                Some(c) => c,
+                None => src.read_back(&r, f.size)?.1,
+            };
+            let up = partial.and_then(|b| b.size_of(&f.rel.to_string_lossy())) == Some(f.size)
+                && dst.head(&r)?.and_then(|h| h.1) == Some(crc);
+            let mut server = false;
+            if !up {
+                if one_bucket && recorded.is_some() {
+                    dst.copy_in_bucket(&src.url().key(&r), &r)?;
+                    server = true;
+                } else {
+                    let (n, sent) = dst.put_pieces(&r, f.size, crc, |a, z| src.get_range(&r, a, z))?;
+                    if (n, sent) != (f.size, crc) {
+                        return Err(Error::io(
+                            src.url().show(&r),
+                            std::io::Error::other(format!(
+                                "the source changed while it was read: {n} bytes with CRC32C {sent:08x} sent, {} bytes with CRC32C {crc:08x} listed",
+                                f.size
+                            )),
+                        ));
+                    }
+                }
+                bytes.fetch_add(f.size, Ordering::Relaxed);
+                progress.bytes(f.size);
+            }
+            let got = dst.read_back(&r, f.size)?;
+            if got != (f.size, crc) {
+                return Err(Error::io(
+                    dst.url().show(&r),
+                    std::io::Error::other(format!(
+                        "read back: {} bytes with CRC32C {:08x} in the target, {} bytes with CRC32C {crc:08x} in the source",
+                        got.0, got.1, f.size
+                    )),
+                ));
+            }
+            Ok(server)
+        })
+        .collect();
+    let methods: Vec<bool> = methods.into_iter().collect::<Result<_>>()?;
+    let m = rel("meta.json");
+    let (n, crc) = dst.put_pieces(&m, p.new_meta.len() as u64, 0, |_, _| {
+        Ok(bytes::Bytes::from(p.new_meta.clone()))
+    })?;
+    let got = dst.read_back(&m, n)?;
+    if got != (n, crc) {
+        return Err(Error::io(
+            dst.url().show(&m),
+            std::io::Error::other(format!(
+                "read back: {} bytes with CRC32C {:08x}, {n} bytes with CRC32C {crc:08x} sent",
+                got.0, got.1
+            )),
+        ));
+    }
+    bytes.fetch_add(n, Ordering::Relaxed);
+    progress.bytes(n);
+    Ok(if methods.iter().all(|&s| s) {
+        "server-side copy"
+    } else {
+        "stream"
+    })
+}
