@@ -226,6 +226,7 @@ impl From<DecodeError> for WalError {
 }
 
 mod compress;
+pub mod snappy;
 mod fragment;
 
 use compress::*;
