@@ -2,8 +2,8 @@
 """Times commands in alternation (A B C A B C ...) from this one process, so
 that a change in the machine's load hits every command alike, and writes
 hyperfine-shaped JSON (results[i].median/mean/min/max/times) plus what the
-harness needs to stay honest: each run's peak RSS, and the load average
-before and after.
+harness needs to stay honest: each run's peak RSS and CPU time, and the load
+average before and after.
 
 usage: alt.py NAME OUT_DIR [--runs N] [--warmup N] [--prepare CMD]
               [--shell] [--cpu CPU] -- CMD [-- CMD ...]
@@ -45,14 +45,15 @@ def parse(argv):
 
 
 def run_once(cmd, shell):
-    """Wall time (s) and peak RSS (KB) of one run; the command's output is discarded."""
+    """Wall time (s), peak RSS (KB), exit code and CPU time (user + system, s)
+    of one run; the command's output is discarded."""
     args = ["/bin/sh", "-c", cmd] if shell else shlex.split(cmd)
     t0 = time.perf_counter()
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    return dt, ru.ru_maxrss, p.returncode
+    return dt, ru.ru_maxrss, p.returncode, ru.ru_utime + ru.ru_stime
 
 
 def main():
@@ -63,6 +64,7 @@ def main():
     times = [[] for _ in cmds]
     rss = [[] for _ in cmds]
     codes = [set() for _ in cmds]
+    cpu = [[] for _ in cmds]
     for r in range(o["warmup"] + o["runs"]):
         # Alternate, and flip the order every other round (A B, B A, ...) so
         # that neither command always runs right after the other.
@@ -73,8 +75,9 @@ def main():
             if o["prepare"]:
                 subprocess.run(["/bin/sh", "-c", o["prepare"]], check=False,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            dt, kb, code = run_once(cmds[i], o["shell"])
+            dt, kb, code, c = run_once(cmds[i], o["shell"])
             if r >= o["warmup"]:
+                cpu[i].append(c)
                 times[i].append(dt)
                 rss[i].append(kb)
                 codes[i].add(code)
@@ -90,6 +93,10 @@ def main():
             "max": max(t),
             "times": t,
             "max_rss_kb": rss[i],
+            # CPU time (user + system) of the process tree: what the
+            # machine's load does not stretch.
+            "cpu_median": statistics.median(cpu[i]),
+            "cpu_times": cpu[i],
             "exit_codes": sorted(codes[i]),
         })
     doc = {"results": results, "load_before": load_before, "load_after": load_after,
@@ -97,7 +104,7 @@ def main():
     with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump(doc, f, indent=1)
     for r in results:
-        print(f"{name}: {r['median']:.3f} s [{r['min']:.3f}..{r['max']:.3f}]  {r['command']}")
+        print(f"{name}: {r['median']:.3f} s [{r['min']:.3f}..{r['max']:.3f}] cpu {r['cpu_median']:.3f} s  {r['command']}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,20 @@ def spread(name, i=0):
     return r and (r["max"] - r["min"])
 
 
+def cpu(name, i=0):
+    r = res(name, i)
+    return r and r.get("cpu_median")
+
+
+def cpu_note(name, ours=0, theirs=1):
+    """The CPU-time ratio (user + system) of the same runs: the machine's load
+    stretches wall times, not CPU times."""
+    a, b = cpu(name, ours), cpu(name, theirs)
+    if not a or not b:
+        return ""
+    return f"CPU time {a:.2f} s vs {b:.2f} s ({b / a:.1f}×)"
+
+
 def rss_mb(name, i=0):
     r = res(name, i)
     if not r or not r.get("max_rss_kb"):
@@ -96,7 +110,7 @@ def ratio(a, b):
 v1, a1, ae1 = med("verify-1m", 0), med("verify-1m", 1), med("verify-1m", 2)
 r = ratio(v1, a1)
 row("full `verify` bench-1m vs `promtool tsdb analyze`", v1, a1, "≤ 0.05×", r is not None and r <= 0.05,
-    f"ratio {r:.3f}; vs analyze --extended ({ae1:.3f} s): {ratio(v1, ae1):.3f}" if r else "", "verify-1m")
+    f"ratio {r:.3f}; vs analyze --extended ({ae1:.3f} s): {ratio(v1, ae1):.3f}; {cpu_note('verify-1m')}" if r else "", "verify-1m")
 rv, rp = rss_mb("verify-1m", 0), rss_mb("verify-1m", 1)
 rr = ratio(rv, rp)
 row("`verify` bench-1m peak RSS (MB)", rv and round(rv), rp and round(rp), "≤ 0.5×", rr is not None and rr <= 0.5, f"ratio {rr:.2f}" if rr else "")
@@ -109,7 +123,7 @@ for kind, name, target in (("full", "dump-100k", 30), ("window", "dump-window", 
     r = ratio(pd, d)
     what = "`dump` bench-100k vs `promtool tsdb dump`" if kind == "full" else "`dump` bench-100k, 10-minute window, vs `promtool tsdb dump`"
     row(what, d, pd, f"≥ {target}× faster, identical", r is not None and r >= target and ident.startswith("identical"),
-        f"{r:.1f}× faster; output {ident}" if r else ident, name)
+        (f"{r:.1f}× faster; output {ident}; " + cpu_note(name)) if r else ident, name)
 f1, fc = med("dump-floor", 0), med("dump-floor", 1)
 if f1 and d:
     row("`dump` bench-100k on one core (`taskset -c 0`); through a pipe", f1, fc, "(floor)", True,
@@ -117,7 +131,7 @@ if f1 and d:
 c, cp, cv = med("copy-1m", 0), med("copy-1m", 1), med("copy-1m", 2)
 r = ratio(c, cp)
 row("verified `copy` bench-1m vs `cp -r` + `sync`", c, cp, "≤ 1.6×", r is not None and r <= 1.6,
-    f"ratio {r:.2f}; `verify` alone {cv:.3f} s = {ratio(cv, cp):.2f}× cp" if r and cv else "", "copy-1m")
+    f"ratio {r:.2f}; `verify` alone {cv:.3f} s = {ratio(cv, cp):.2f}× cp; CPU time {cpu('copy-1m', 0):.2f} s vs cp {cpu('copy-1m', 1):.2f} s" if r and cv else "", "copy-1m")
 cq, cn, cp2 = med("copy-modes-1m", 0), med("copy-modes-1m", 1), med("copy-modes-1m", 2)
 r = ratio(cq, cp2)
 row("`copy --verify quick` bench-1m vs `cp -r` + `sync`", cq, cp2, "(≤ 2×)", r is not None and r <= 2, f"ratio {r:.2f}; checksums and structure, no sample decoding" if r else "", "copy-modes-1m")
@@ -138,7 +152,7 @@ for i, (label, bytes_file) in enumerate((("wal-12m (uncompressed, `promtool tsdb
     gbps = (wb / w / 1e9) if (w and wb) else None
     sp = spread("wal-j1", i)
     row(f"`wal` {label}, one core", f"{gbps:.2f} GB/s" if gbps else None, None, "≥ 1 GB/s/core", gbps is not None and gbps >= 1,
-        f"{wb / 1e6:.0f} MB on disk (WAL + chunks_head) in {w:.3f} s, whole process; spread {sp:.3f} s; {loadavg('wal-j1')}" if gbps else "no `wal` command")
+        f"{wb / 1e6:.0f} MB on disk (WAL + chunks_head) in {w:.3f} s, whole process; by CPU time {wb / cpu('wal-j1', i) / 1e9:.2f} GB/s; spread {sp:.3f} s; {loadavg('wal-j1')}" if gbps else "no `wal` command")
 j1, j2 = med("jobs-1m", 0), med("jobs-1m", 1)
 r = ratio(j1, j2)
 row("`verify --jobs 2` vs `--jobs 1` bench-1m (speed-up)", j2, j1, "≥ 1.7×", r is not None and r >= 1.7, f"{r:.2f}×" if r else "", "jobs-1m", 1)
@@ -209,8 +223,9 @@ Data: real blocks and real WALs built by promtool and Prometheus 2.42 with
 server recorded;{walnote} scale-20: 20 hard-linked bench-1m blocks with their own ULIDs and ranges).
 
 Every comparison alternates its commands run by run (A B A B …, order flipped every other
-round) from one process (`bench/alt.py`); figures are medians, and each row gives the
-spread (slowest − fastest run) and the load average before → after its runs. A figure that
+round) from one process (`bench/alt.py`); figures are medians of wall time, and each row
+gives the spread (slowest − fastest run), the load average before → after its runs and,
+where the load stretches wall times, the CPU time (user + system) of the same runs. A figure that
 moved by more than its spread since the previous BENCHMARKS.md says so. Optimisations were
 judged by instruction counts (`valgrind --tool=callgrind`), which hold on a loaded machine.
 

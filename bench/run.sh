@@ -44,9 +44,6 @@ PY
 # flipped every other round) from one process (bench/alt.py), and the load
 # average before and after is kept with the times.
 alt() { python3 "$here/alt.py" "$1" "$out" --runs "$runs" --warmup 1 "${@:2}"; }
-one() { # name, command (one process, no comparison)
-  local name=$1; shift; python3 "$here/alt.py" "$name" "$out" --runs "$runs" --warmup 1 -- "$*"
-}
 
 echo "== verify bench-1m vs promtool tsdb analyze (time and peak RSS of the same runs)"
 alt verify-1m -- "$P verify $data/bench-1m" -- "promtool tsdb analyze $data/bench-1m" \

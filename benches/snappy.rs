@@ -27,7 +27,9 @@ fn input() -> (String, Vec<u8>) {
     }
     let mut all = Vec::new();
     for s in ["00000004", "00000005", "00000006"] {
-        all.extend(std::fs::read(root.join("testdata/wal/nativehist/wal").join(s)).unwrap_or_default());
+        all.extend(
+            std::fs::read(root.join("testdata/wal/nativehist/wal").join(s)).unwrap_or_default(),
+        );
     }
     ("testdata/wal/nativehist/wal".into(), all)
 }

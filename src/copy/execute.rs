@@ -89,7 +89,6 @@ pub fn execute(plan: &CopyPlan, opts: &CopyOptions, progress: &dyn Progress) -> 
     Ok(report)
 }
 
-
 fn vanished_reason(b: &PlannedBlock) -> Reason {
     let range = match &b.meta {
         Some(m) => format!(

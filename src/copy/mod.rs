@@ -105,11 +105,11 @@ use crate::error::{Error, Result};
 use crate::format::meta::BlockMeta;
 use crate::layout::DirKind;
 
+mod execute;
 pub(crate) mod fsops;
 pub mod head;
 mod plan;
 mod retention;
-mod execute;
 pub use execute::{execute, execute_replanning};
 
 pub use head::HeadRange;

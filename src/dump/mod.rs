@@ -345,7 +345,12 @@ pub fn dump(
     let mut writer = Writer::default();
     let mut members: Vec<usize> = Vec::new();
     while let Some(job) = next_series(&mut cursors, &mut members, opts, &mut report.errors) {
-        batch_chunks += job.pending.iter().map(Pending::weight).sum::<usize>().max(1);
+        batch_chunks += job
+            .pending
+            .iter()
+            .map(Pending::weight)
+            .sum::<usize>()
+            .max(1);
         batch.push(job);
         if batch_chunks >= BATCH_CHUNKS {
             writer.flush_batch(&batch, opts, out, &mut report)?;

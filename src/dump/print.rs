@@ -292,9 +292,9 @@ fn decode_record(
             }
             Err(e) => errors.push(Error::decode(path(), e).to_string()),
         },
-        None => errors.push(
-            Error::decode(path(), crate::block::unsupported_encoding(rec)).to_string(),
-        ),
+        None => {
+            errors.push(Error::decode(path(), crate::block::unsupported_encoding(rec)).to_string())
+        }
     }
 }
 

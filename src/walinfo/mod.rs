@@ -158,8 +158,8 @@ impl RecordCounts {
 }
 
 mod chunks_head;
-pub use chunks_head::{inspect_chunks_head, scan_head_chunk_file};
 use chunks_head::inspect_chunk_snapshot;
+pub use chunks_head::{inspect_chunks_head, scan_head_chunk_file};
 mod refset;
 pub use refset::RefSet;
 mod scan;

@@ -392,11 +392,7 @@ pub struct SegmentReport {
     pub read_error: Option<String>,
 }
 
-pub(super) fn inspect_segment_file(
-    index: u32,
-    path: &Path,
-    series: &mut RefSet,
-) -> SegmentReport {
+pub(super) fn inspect_segment_file(index: u32, path: &Path, series: &mut RefSet) -> SegmentReport {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

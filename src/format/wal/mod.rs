@@ -226,8 +226,8 @@ impl From<DecodeError> for WalError {
 }
 
 mod compress;
-pub mod snappy;
 mod fragment;
+pub mod snappy;
 
 use compress::*;
 pub use fragment::*;

@@ -104,13 +104,19 @@ pub fn decompress_into(
                     2 => {
                         let b = input.get(i..i + 2).ok_or(SnappyError::Truncated)?;
                         i += 2;
-                        let o = b.iter().rev().fold(0usize, |a, &x| (a << 8) | usize::from(x));
+                        let o = b
+                            .iter()
+                            .rev()
+                            .fold(0usize, |a, &x| (a << 8) | usize::from(x));
                         (usize::from(tag >> 2) + 1, o)
                     }
                     _ => {
                         let b = input.get(i..i + 4).ok_or(SnappyError::Truncated)?;
                         i += 4;
-                        let o = b.iter().rev().fold(0usize, |a, &x| (a << 8) | usize::from(x));
+                        let o = b
+                            .iter()
+                            .rev()
+                            .fold(0usize, |a, &x| (a << 8) | usize::from(x));
                         (usize::from(tag >> 2) + 1, o)
                     }
                 };
@@ -171,8 +177,14 @@ mod tests {
         let mut x: u64 = 1;
         let mut v = Vec::new();
         for i in 0..200_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            v.push(if i % 3 == 0 { (x >> 56) as u8 } else { (i % 17) as u8 });
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            v.push(if i % 3 == 0 {
+                (x >> 56) as u8
+            } else {
+                (i % 17) as u8
+            });
         }
         check(&v);
     }
@@ -189,7 +201,13 @@ mod tests {
             assert_eq!(ours, theirs, "cut {cut}");
         }
         // An offset before the start, a zero offset, a limit.
-        assert_eq!(decompress_into(&[4, 0x01 | (0 << 2), 9], &mut Vec::new(), 99), Err(SnappyError::Offset));
-        assert_eq!(decompress_into(&[200, 1], &mut Vec::new(), 100), Err(SnappyError::Header));
+        assert_eq!(
+            decompress_into(&[4, 0x01 | (0 << 2), 9], &mut Vec::new(), 99),
+            Err(SnappyError::Offset)
+        );
+        assert_eq!(
+            decompress_into(&[200, 1], &mut Vec::new(), 100),
+            Err(SnappyError::Header)
+        );
     }
 }
