@@ -48,10 +48,13 @@ def run_once(cmd, shell):
     """Wall time (s), peak RSS (KB), exit code and CPU time (user + system, s)
     of one run; the command's output is discarded."""
     args = ["/bin/sh", "-c", cmd] if shell else shlex.split(cmd)
-    t0 = time.perf_counter()
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
+    # /dev/null opened write-only, as a shell's `> /dev/null` does (promsnap
+    # takes a read-write /dev/null on fd 1 for a closed stdout).
+    with open(os.devnull, "wb") as null:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(args, stdout=null, stderr=null)
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
     return dt, ru.ru_maxrss, p.returncode, ru.ru_utime + ru.ru_stime
 

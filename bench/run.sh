@@ -27,7 +27,7 @@ for which in 100k 1m wal walsnappy scale; do
 done
 mkdir -p "$data/bench-100k/wal" "$data/bench-1m/wal"   # promtool refuses a dir without wal/
 
-(cd "$root" && cargo build --release --locked -q)
+[ "${BENCH_BUILD:-1}" = 1 ] && (cd "$root" && cargo build --release --locked -q)   # BENCH_BUILD=0: binary as built
 P="$root/target/release/promsnap"
 out="$data/results"; rm -rf "$out"; mkdir -p "$out"
 W="$data/work"; rm -rf "$W"; mkdir -p "$W"
@@ -43,7 +43,8 @@ PY
 # Every comparison: the commands alternate run by run (A B A B ..., the order
 # flipped every other round) from one process (bench/alt.py), and the load
 # average before and after is kept with the times.
-alt() { python3 "$here/alt.py" "$1" "$out" --runs "$runs" --warmup 1 "${@:2}"; }
+warm=${BENCH_WARMUP:-1}
+alt() { python3 "$here/alt.py" "$1" "$out" --runs "$runs" --warmup "$warm" "${@:2}"; }
 
 echo "== verify bench-1m vs promtool tsdb analyze (time and peak RSS of the same runs)"
 alt verify-1m -- "$P verify $data/bench-1m" -- "promtool tsdb analyze $data/bench-1m" \
@@ -68,7 +69,7 @@ for kind in full window; do
 done
 python3 "$here/alt.py" dump-100k "$out" --runs "${DUMP_RUNS:-3}" --warmup 0 --shell \
   -- "$P dump $data/bench-100k > /dev/null" -- "promtool tsdb dump $data/bench-100k > /dev/null"
-python3 "$here/alt.py" dump-window "$out" --runs "$runs" --warmup 1 --shell \
+python3 "$here/alt.py" dump-window "$out" --runs "$runs" --warmup "$warm" --shell \
   -- "$P dump $win $data/bench-100k > /dev/null" -- "promtool tsdb dump $win $data/bench-100k > /dev/null"
 # What the output alone costs: the same bytes through cat, and promsnap's
 # dump on one core.
@@ -96,7 +97,8 @@ alt wal-j1 -- "taskset -c 0 $P wal $data/wal-12m/storage" -- "taskset -c 0 $P wa
 echo "== scaling: verify per byte, bench-100k vs bench-1m; 20 blocks vs one"
 du -sb "$data/bench-100k" | cut -f1 > "$out/bytes-100k"
 du -sb "$data/bench-1m" | cut -f1 > "$out/bytes-1m"
-alt scale-20 -- "$P verify --jobs 1 $data/bench-1m" -- "$P verify --jobs 1 $data/scale-20"
+python3 "$here/alt.py" scale-20 "$out" --runs "${SCALE_RUNS:-$runs}" --warmup "$warm" \
+  -- "$P verify --jobs 1 $data/bench-1m" -- "$P verify --jobs 1 $data/scale-20"
 
 echo "== ls and analyze vs promtool"
 alt ls -- "$P ls $data/bench-1m" -- "promtool tsdb list $data/bench-1m"
