@@ -205,7 +205,7 @@ walnote = ""
 if walrep:
     try:
         w = json.loads(walrep)["wal"]
-        walnote = f" wal-snappy: {len(w['segments'])} segment(s)"
+        walnote = f" {len(w['segments'])} segments, {sum(x['float_samples'] for x in w['segments']) / 1e6:.1f}M samples;"
     except Exception:
         pass
 
@@ -233,6 +233,7 @@ judged by instruction counts (`valgrind --tool=callgrind`), which hold on a load
 |---|---|---|---|---|---|
 """ + "\n".join(rows) + """
 
+""" + ("" if kernels else "Kernels were not run in this run (`BENCH_KERNELS=0`: a bench-profile build\ndid not fit on the loaded machine); run them with `cargo bench --bench NAME`.\n") + """
 Kernels (criterion, short runs in the same session; `benches/`): `chunkenc` on bench-100k's
 real chunks (random values: the decoder's hard case), `index` (CRC32C, series entries of a real
 index), `wal` (fragment reassembly, CRC, decompression, record decoding of a real WAL:
