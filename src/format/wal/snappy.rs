@@ -46,7 +46,9 @@ impl std::fmt::Display for SnappyError {
 /// The uncompressed length a block announces, and the header's size.
 pub fn decompress_len(input: &[u8]) -> Result<(usize, usize), SnappyError> {
     let mut v: u64 = 0;
-    for (i, &b) in input.iter().take(10).enumerate() {
+    // At most 5 bytes: the length is a u32 (the reference implementation
+    // and `snap` refuse a longer header).
+    for (i, &b) in input.iter().take(5).enumerate() {
         v |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             let n = usize::try_from(v).map_err(|_| SnappyError::Header)?;
@@ -204,6 +206,13 @@ mod tests {
         assert_eq!(
             decompress_into(&[4, 0x01, 9], &mut Vec::new(), 99),
             Err(SnappyError::Offset)
+        );
+        // A header padded past 5 bytes, as `snap` refuses it.
+        let long = [0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert!(snap::raw::Decoder::new().decompress_vec(&long).is_err());
+        assert_eq!(
+            decompress_into(&long, &mut Vec::new(), 100),
+            Err(SnappyError::Header)
         );
         assert_eq!(
             decompress_into(&[200, 1], &mut Vec::new(), 100),
