@@ -3,10 +3,11 @@
 # built by promtool 2.42. Writes BENCHMARKS.md at the repository root.
 #
 # usage: bench/run.sh [DATA_DIR]    (default: bench/data; ~6 GB free needed once)
-# needs: promtool + prometheus (apt-get install -y prometheus), hyperfine
-#        (apt-get install -y hyperfine), python3 with pypdu + numpy (pip).
-# Every comparison runs the tools back to back in the same run, page cache
-# warm (hyperfine --warmup), and reports medians and their ratio.
+# needs: promtool + prometheus (apt-get install -y prometheus), python3 with
+#        pypdu + numpy (pip).
+# Every comparison alternates the tools run by run in the same process tree
+# (bench/alt.py), page cache warm (a warm-up round), and reports medians,
+# their ratio, the spread of the runs and the load of the machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -16,18 +17,17 @@ mkdir -p "$data"
 data=$(cd "$data" && pwd)
 need() { command -v "$1" >/dev/null || { echo "missing $1: $2" >&2; exit 2; }; }
 need promtool "apt-get install -y prometheus"
-need hyperfine "apt-get install -y hyperfine"
 python3 -c 'import pypdu, numpy' 2>/dev/null || pip install -q pypdu numpy
 
 # Data: bench/make-bench-data.sh builds it with the real promtool when missing.
 make_data=${MAKE_BENCH_DATA:-$root/bench/make-bench-data.sh}
-for which in 100k 1m wal; do
-  case $which in 100k) d=bench-100k ;; 1m) d=bench-1m ;; wal) d=wal-12m ;; esac
+for which in 100k 1m wal walsnappy scale; do
+  case $which in 100k) d=bench-100k ;; 1m) d=bench-1m ;; wal) d=wal-12m ;; walsnappy) d=wal-snappy ;; scale) d=scale-20 ;; esac
   [ -d "$data/$d" ] || bash "$make_data" "$data" "$which"
 done
 mkdir -p "$data/bench-100k/wal" "$data/bench-1m/wal"   # promtool refuses a dir without wal/
 
-(cd "$root" && cargo build --release --locked -q)
+[ "${BENCH_BUILD:-1}" = 1 ] && (cd "$root" && cargo build --release --locked -q)   # BENCH_BUILD=0: binary as built
 P="$root/target/release/promsnap"
 out="$data/results"; rm -rf "$out"; mkdir -p "$out"
 W="$data/work"; rm -rf "$W"; mkdir -p "$W"
@@ -40,66 +40,69 @@ for series in pypdu.load(sys.argv[1]):
 print(n)
 PY
 
-hf() { # name, then commands
-  local name=$1; shift
-  hyperfine -N --style basic --warmup 1 --runs "$runs" --export-json "$out/$name.json" "$@" >/dev/null
-}
-hf_shell() { local name=$1; shift; hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$out/$name.json" "$@" >/dev/null; }
-rss() { # name cmd... : peak RSS in KB
-  local name=$1; shift
-  /usr/bin/time -f "%M" -o "$out/$name.rss" "$@" >/dev/null 2>&1 || true
-}
+# Every comparison: the commands alternate run by run (A B A B ..., the order
+# flipped every other round) from one process (bench/alt.py), and the load
+# average before and after is kept with the times.
+warm=${BENCH_WARMUP:-1}
+alt() { python3 "$here/alt.py" "$1" "$out" --runs "$runs" --warmup "$warm" "${@:2}"; }
 
-echo "== verify bench-1m vs promtool tsdb analyze"
-hf verify-1m "$P verify $data/bench-1m" "promtool tsdb analyze $data/bench-1m" "promtool tsdb analyze --extended $data/bench-1m"
-rss verify-1m-promsnap "$P" verify "$data/bench-1m"
-rss verify-1m-promtool promtool tsdb analyze "$data/bench-1m"
+echo "== verify bench-1m vs promtool tsdb analyze (time and peak RSS of the same runs)"
+alt verify-1m -- "$P verify $data/bench-1m" -- "promtool tsdb analyze $data/bench-1m" \
+  -- "promtool tsdb analyze --extended $data/bench-1m"
 
 echo "== verify bench-100k vs pypdu (decode every sample, check nothing)"
-hf verify-100k "$P verify $data/bench-100k" "python3 $out/pdu_count.py $data/bench-100k"
+alt verify-100k -- "$P verify $data/bench-100k" -- "python3 $out/pdu_count.py $data/bench-100k"
 
 echo "== verify --jobs 1 vs --jobs 2"
-hf jobs-1m "$P verify --jobs 1 $data/bench-1m" "$P verify --jobs 2 $data/bench-1m"
-hf jobs-100k "$P verify --jobs 1 $data/bench-100k" "$P verify --jobs 2 $data/bench-100k"
+alt jobs-1m -- "$P verify --jobs 1 $data/bench-1m" -- "$P verify --jobs 2 $data/bench-1m"
+alt jobs-100k -- "$P verify --jobs 1 $data/bench-100k" -- "$P verify --jobs 2 $data/bench-100k"
 
-echo "== dump bench-100k vs promtool tsdb dump (and identical bytes)"
-"$P" dump "$data/bench-100k" > "$W/dump-promsnap.txt"
-promtool tsdb dump "$data/bench-100k" > "$W/dump-promtool.txt"
-if cmp -s "$W/dump-promsnap.txt" "$W/dump-promtool.txt"; then echo identical > "$out/dump-identical"; else echo DIFFERENT > "$out/dump-identical"; fi
-rm -f "$W"/dump-*.txt
-hyperfine --style basic --warmup 0 --runs 2 --export-json "$out/dump-100k.json" \
-  "$P dump $data/bench-100k > /dev/null" "promtool tsdb dump $data/bench-100k > /dev/null" >/dev/null
+echo "== dump bench-100k vs promtool tsdb dump (and identical bytes), full and a 10-minute window"
+win="--min-time=1764028800000 --max-time=1764029400000"
+for kind in full window; do
+  a=""; [ $kind = window ] && a=$win
+  "$P" dump $a "$data/bench-100k" > "$W/dump-promsnap.txt"
+  promtool tsdb dump $a "$data/bench-100k" > "$W/dump-promtool.txt"
+  if cmp -s "$W/dump-promsnap.txt" "$W/dump-promtool.txt"; then r=identical; else r=DIFFERENT; fi
+  echo "$r $(wc -l < "$W/dump-promsnap.txt") lines, $(stat -c %s "$W/dump-promsnap.txt") bytes" > "$out/dump-$kind-identical"
+  rm -f "$W"/dump-*.txt
+done
+python3 "$here/alt.py" dump-100k "$out" --runs "${DUMP_RUNS:-3}" --warmup 0 --shell \
+  -- "$P dump $data/bench-100k > /dev/null" -- "promtool tsdb dump $data/bench-100k > /dev/null"
+python3 "$here/alt.py" dump-window "$out" --runs "$runs" --warmup "$warm" --shell \
+  -- "$P dump $win $data/bench-100k > /dev/null" -- "promtool tsdb dump $win $data/bench-100k > /dev/null"
+# What the output alone costs: the same bytes through cat, and promsnap's
+# dump on one core.
+alt dump-floor --shell -- "taskset -c 0 $P dump $data/bench-100k > /dev/null" \
+  -- "$P dump $data/bench-100k | cat > /dev/null"
 
 echo "== copy bench-1m (verified) vs cp -r + sync"
-hf_shell copy-1m --prepare "rm -rf $W/dst $W/cp; sync" \
-  "$P copy $data/bench-1m $W/dst > /dev/null" "cp -r $data/bench-1m $W/cp && sync" \
-  "$P verify $data/bench-1m > /dev/null"
-hf_shell copy-modes-1m --prepare "rm -rf $W/dst $W/cp; sync" \
-  "$P copy --verify quick $data/bench-1m $W/dst > /dev/null" \
-  "$P copy --verify none $data/bench-1m $W/dst > /dev/null" "cp -r $data/bench-1m $W/cp && sync"
-hf_shell link-1m --prepare "rm -rf $W/dst" "$P copy --link --verify none $data/bench-1m $W/dst > /dev/null" \
-  "$P copy --link $data/bench-1m $W/dst > /dev/null"
+alt copy-1m --shell --prepare "rm -rf $W/dst $W/cp; sync" \
+  -- "$P copy $data/bench-1m $W/dst > /dev/null" -- "cp -r $data/bench-1m $W/cp && sync" \
+  -- "$P verify $data/bench-1m > /dev/null"
+alt copy-modes-1m --shell --prepare "rm -rf $W/dst $W/cp; sync" \
+  -- "$P copy --verify quick $data/bench-1m $W/dst > /dev/null" \
+  -- "$P copy --verify none $data/bench-1m $W/dst > /dev/null" -- "cp -r $data/bench-1m $W/cp && sync"
+alt link-1m --shell --prepare "rm -rf $W/dst" -- "$P copy --link --verify none $data/bench-1m $W/dst > /dev/null" \
+  -- "$P copy --link $data/bench-1m $W/dst > /dev/null"
 rm -rf "$W/dst" "$W/cp"
 
-echo "== wal over wal-12m"
-# Every byte the command reads: the WAL segments and chunks_head/ (wal-12m
-# as make-bench-data.sh describes it, ~165 MB).
-walbytes=$(du -sb "$data/wal-12m/storage" | cut -f1)
-echo "$walbytes" > "$out/wal-bytes"
-if "$P" wal --help >/dev/null 2>&1; then
-  hf wal "$P wal $data/wal-12m/storage"
-  hf wal-j1 "taskset -c 0 $P wal $data/wal-12m/storage"
-fi
+echo "== wal: wal-12m (uncompressed, promtool tsdb bench write) and wal-snappy (the real server, snappy)"
+# Every byte the command reads: the WAL segments and chunks_head/.
+du -sb "$data/wal-12m/storage" | cut -f1 > "$out/wal-bytes"
+du -sb "$data/wal-snappy/storage" | cut -f1 > "$out/wal-snappy-bytes"
+"$P" wal --json "$data/wal-snappy/storage" > "$out/wal-snappy-report.json" || true
+alt wal-j1 -- "taskset -c 0 $P wal $data/wal-12m/storage" -- "taskset -c 0 $P wal $data/wal-snappy/storage"
 
-echo "== scaling: verify per byte, bench-100k vs bench-1m"
+echo "== scaling: verify per byte, bench-100k vs bench-1m; 20 blocks vs one"
 du -sb "$data/bench-100k" | cut -f1 > "$out/bytes-100k"
 du -sb "$data/bench-1m" | cut -f1 > "$out/bytes-1m"
+python3 "$here/alt.py" scale-20 "$out" --runs "${SCALE_RUNS:-$runs}" --warmup "$warm" \
+  -- "$P verify --jobs 1 $data/bench-1m" -- "$P verify --jobs 1 $data/scale-20"
 
 echo "== ls and analyze vs promtool"
-hf ls "$P ls $data/bench-1m" "promtool tsdb list $data/bench-1m"
-hf analyze-1m "$P analyze $data/bench-1m" "promtool tsdb analyze $data/bench-1m"
-rss analyze-1m-promsnap "$P" analyze "$data/bench-1m"
-rss analyze-1m-promtool promtool tsdb analyze "$data/bench-1m"
+alt ls -- "$P ls $data/bench-1m" -- "promtool tsdb list $data/bench-1m"
+alt analyze-1m -- "$P analyze $data/bench-1m" -- "promtool tsdb analyze $data/bench-1m"
 
 # The block writer (issue 15): rewrite bench-1m sample for sample, and fill a
 # 10-minute hole across bench-100k's 100k series.

@@ -56,6 +56,14 @@ pub fn range_of(t: TimeRange) -> Option<(i64, i64)> {
 /// tail), the rest of the segment is read from later page boundaries to tell
 /// what the damage costs ([`SegmentScan::after_damage`]).
 pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+    let mut refs = RefSet::from_set(series);
+    let scan = scan_segment_refs(bytes, &mut refs);
+    series.extend(refs.to_hash_set());
+    scan
+}
+
+/// [`scan_segment`] with the references in a [`RefSet`].
+pub fn scan_segment_refs(bytes: &[u8], series: &mut RefSet) -> SegmentScan {
     let mut scan = scan_records(RecordReader::new(bytes), series);
     if let Some(c) = &scan.corruption {
         scan.after_damage = Some(resync(bytes, c.offset));
@@ -72,7 +80,7 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
     let mut after = AfterDamage::default();
     // What the damage costs: every sample after it, whether or not its
     // Series record was read.
-    let mut scratch = HashSet::from([ALL_SERIES_KNOWN]);
+    let mut scratch = RefSet::all_known();
     let mut p = (damage / page + 1) * page;
     while p < bytes.len() as u64 {
         let start = FragmentReader::starting_at(bytes, p)
@@ -107,14 +115,14 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
 /// checkpoint), where the records that created their series are elsewhere.
 pub const ALL_SERIES_KNOWN: u64 = u64::MAX;
 
-fn scan_records(reader: RecordReader<'_>, series: &mut HashSet<u64>) -> SegmentScan {
+fn scan_records(reader: RecordReader<'_>, series: &mut RefSet) -> SegmentScan {
     scan_records_committed(reader, series).0
 }
 
 /// [`scan_records`], plus the fragment counts of the complete records only.
 fn scan_records_committed(
     mut reader: RecordReader<'_>,
-    series: &mut HashSet<u64>,
+    series: &mut RefSet,
 ) -> (SegmentScan, FragmentStats) {
     let mut scan = SegmentScan::default();
     let mut by_type = [0u64; 256];
@@ -158,11 +166,11 @@ fn scan_records_committed(
                 })
                 .map(|n| c.series_created += n as u64),
                 RecordType::Samples | RecordType::SamplesV2 => {
-                    let all_known = series.contains(&ALL_SERIES_KNOWN);
+                    let all_known = series.contains(ALL_SERIES_KNOWN);
                     let (time, unknown) = (&mut c.time, &mut c.unknown_series_samples);
                     let mut known = 0u64;
                     record::for_each_sample_with_st(data, 0, |s| {
-                        if all_known || series.contains(&s.series_ref) {
+                        if all_known || series.contains(s.series_ref) {
                             known += 1;
                             time.add(s.t);
                         } else {
@@ -172,11 +180,11 @@ fn scan_records_committed(
                     .map(|_| c.float_samples += known)
                 }
                 t if t.is_histogram_samples() => {
-                    let all_known = series.contains(&ALL_SERIES_KNOWN);
+                    let all_known = series.contains(ALL_SERIES_KNOWN);
                     let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
                     let mut known = 0u64;
                     record::for_each_histogram(data, 0, |at, _| {
-                        if all_known || series.contains(&at.series_ref) {
+                        if all_known || series.contains(at.series_ref) {
                             known += 1;
                             time.add(at.t);
                         } else {
@@ -186,11 +194,11 @@ fn scan_records_committed(
                     .map(|_| c.histogram_samples += known)
                 }
                 t if t.is_float_histogram_samples() => {
-                    let all_known = series.contains(&ALL_SERIES_KNOWN);
+                    let all_known = series.contains(ALL_SERIES_KNOWN);
                     let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
                     let mut known = 0u64;
                     record::for_each_float_histogram(data, 0, |at, _| {
-                        if all_known || series.contains(&at.series_ref) {
+                        if all_known || series.contains(at.series_ref) {
                             known += 1;
                             time.add(at.t);
                         } else {
@@ -257,12 +265,15 @@ pub const READ_WINDOW: usize = 1 << 20;
 /// Damaged segments are read whole, to re-synchronise after the damage.
 /// Returns the size read and the scan.
 pub fn scan_segment_file(path: &Path, series: &mut HashSet<u64>) -> io::Result<(u64, SegmentScan)> {
-    scan_segment_file_with(path, series, READ_WINDOW)
+    let mut refs = RefSet::from_set(series);
+    let r = scan_segment_file_with(path, &mut refs, READ_WINDOW);
+    series.extend(refs.to_hash_set());
+    r
 }
 
 pub(super) fn scan_segment_file_with(
     path: &Path,
-    series: &mut HashSet<u64>,
+    series: &mut RefSet,
     window: usize,
 ) -> io::Result<(u64, SegmentScan)> {
     let mut f = fs::File::open(path)?;
@@ -283,7 +294,7 @@ thread_local! {
 fn scan_windows(
     f: &mut fs::File,
     path: &Path,
-    series: &mut HashSet<u64>,
+    series: &mut RefSet,
     window: usize,
     buf: &mut Vec<u8>,
 ) -> io::Result<(u64, SegmentScan)> {
@@ -302,7 +313,7 @@ fn scan_windows(
         if s.corruption.is_some() {
             // Rare: read it whole for the re-synchronisation.
             let bytes = fs::read(path)?;
-            return Ok((bytes.len() as u64, scan_segment(&bytes, series)));
+            return Ok((bytes.len() as u64, scan_segment_refs(&bytes, series)));
         }
         let torn_inside = s.torn_offset.filter(|_| !at_eof);
         let st = if torn_inside.is_some() {
@@ -381,17 +392,13 @@ pub struct SegmentReport {
     pub read_error: Option<String>,
 }
 
-pub(super) fn inspect_segment_file(
-    index: u32,
-    path: &Path,
-    series: &mut HashSet<u64>,
-) -> SegmentReport {
+pub(super) fn inspect_segment_file(index: u32, path: &Path, series: &mut RefSet) -> SegmentReport {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-    let (size, scan, read_error) = match scan_segment_file(path, series) {
+    let (size, scan, read_error) = match scan_segment_file_with(path, series, READ_WINDOW) {
         Ok((size, scan)) => (size, scan, None),
         Err(e) => (
             fs::metadata(path).map(|m| m.len()).unwrap_or(0),

@@ -11,6 +11,7 @@
 //!
 //! Rust's `{:e}` yields the same shortest round-trip digits.
 
+#[cfg(test)]
 use std::fmt::Write as _;
 
 /// Appends Go's `%g` rendering of `v` to `out`.
@@ -26,46 +27,177 @@ pub fn go_format_g(v: f64, out: &mut String) {
     if v.is_sign_negative() {
         out.push('-');
     }
+    let a = v.abs();
+    if a == 0.0 {
+        out.push('0');
+        return;
+    }
+    if a < 1e15 && a.fract() == 0.0 {
+        // An integer (below 2^53, so its shortest round-trip digits are its
+        // own digits without trailing zeros): no float-to-decimal search.
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut u = a as u64;
+        while u > 0 && i > 0 {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (u % 10) as u8;
+            }
+            u /= 10;
+        }
+        let all = digits.get(i..).unwrap_or(&[]);
+        let mut n = all.len();
+        while n > 1 && all.get(n - 1) == Some(&b'0') {
+            n -= 1;
+        }
+        push_go_layout(all.get(..n).unwrap_or(&[]), all.len() as i32, out);
+        return;
+    }
+    let mut ryu_buf = ryu::Buffer::new();
+    let (digits, n, point) = shortest_digits(ryu_buf.format_finite(a).as_bytes());
+    let digits = digits.get(..n).unwrap_or(&[]);
+    push_go_layout(digits, point, out);
+}
+
+/// The shortest round-trip digits of a finite positive float as `ryu`
+/// prints it (`1.234e30`, `0.001234`, `12340000000.0`): the significant
+/// digits (no leading or trailing zeros), their count, and the position of
+/// the decimal point relative to the first digit (value = 0.d1d2… × 10^point).
+fn shortest_digits(s: &[u8]) -> ([u8; 24], usize, i32) {
+    let (mant, exp) = match s.iter().position(|&b| b == b'e') {
+        Some(i) => (s.get(..i).unwrap_or(&[]), s.get(i + 1..).unwrap_or(&[])),
+        None => (s, &[][..]),
+    };
+    let mut e: i32 = 0;
+    let neg = exp.first() == Some(&b'-');
+    for &b in exp {
+        if b.is_ascii_digit() {
+            e = e * 10 + i32::from(b - b'0');
+        }
+    }
+    if neg {
+        e = -e;
+    }
+    let mut digits = [0u8; 24];
+    let (mut n, mut point, mut seen_dot) = (0usize, 0i32, false);
+    for &b in mant {
+        if b == b'.' {
+            seen_dot = true;
+            continue;
+        }
+        if n == 0 && b == b'0' {
+            point -= i32::from(seen_dot);
+            continue;
+        }
+        if let Some(d) = digits.get_mut(n) {
+            *d = b;
+            n += 1;
+        }
+        point += i32::from(!seen_dot);
+    }
+    while n > 0 && digits.get(n - 1) == Some(&b'0') {
+        n -= 1;
+    }
+    (digits, n, point + e)
+}
+
+/// A few bytes of ASCII built on the stack, then appended at once.
+struct Small {
+    b: [u8; 64],
+    n: usize,
+}
+
+impl Small {
+    #[inline]
+    fn push(&mut self, c: u8) {
+        if let Some(x) = self.b.get_mut(self.n) {
+            *x = c;
+            self.n += 1;
+        }
+    }
+    #[inline]
+    fn extend(&mut self, s: &[u8]) {
+        if let Some(x) = self.b.get_mut(self.n..self.n + s.len()) {
+            x.copy_from_slice(s);
+            self.n += s.len();
+        }
+    }
+    fn push_to(&self, out: &mut String) {
+        out.push_str(std::str::from_utf8(self.b.get(..self.n).unwrap_or(&[])).unwrap_or(""));
+    }
+}
+
+/// Go's `%g` layout of the significant `digits` (at most 20) with the
+/// decimal point `point` digits after the first: exponent form when the
+/// decimal exponent of the first digit is below -4 or at least 6, plain
+/// decimal otherwise.
+fn push_go_layout(digits: &[u8], point: i32, out: &mut String) {
+    let mut o = Small { b: [0; 64], n: 0 };
+    let x = point - 1;
+    if !(-4..6).contains(&x) {
+        let (first, rest) = digits.split_at(digits.len().min(1));
+        o.extend(first);
+        if !rest.is_empty() {
+            o.push(b'.');
+            o.extend(rest);
+        }
+        o.push(b'e');
+        o.push(if x < 0 { b'-' } else { b'+' });
+        let x = x.unsigned_abs();
+        if x >= 100 {
+            o.push(b'0' + (x / 100) as u8);
+        }
+        o.push(b'0' + (x / 10 % 10) as u8);
+        o.push(b'0' + (x % 10) as u8);
+    } else if point <= 0 {
+        o.extend(b"0.");
+        for _ in 0..(-point) {
+            o.push(b'0');
+        }
+        o.extend(digits);
+    } else {
+        let point = point as usize;
+        if digits.len() <= point {
+            o.extend(digits);
+            for _ in digits.len()..point {
+                o.push(b'0');
+            }
+        } else {
+            let (int, frac) = digits.split_at(point);
+            o.extend(int);
+            o.push(b'.');
+            o.extend(frac);
+        }
+    }
+    o.push_to(out);
+}
+
+/// The former implementation through Rust's `{:e}` (shortest round-trip
+/// digits too): the reference the `ryu` path is tested against.
+#[cfg(test)]
+fn go_format_g_std(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        return;
+    }
+    if v.is_sign_negative() {
+        out.push('-');
+    }
     let mut buf = String::with_capacity(32);
     let _ = write!(buf, "{:e}", v.abs());
     let (mantissa, exp) = buf.split_once('e').unwrap_or((buf.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let (first, rest) = match mantissa.split_once('.') {
-        Some((a, b)) => (a, b),
-        None => (mantissa, ""),
-    };
-    if !(-4..6).contains(&exp) {
-        out.push_str(first);
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let _ = write!(out, "{:02}", exp.unsigned_abs());
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        out.push('0');
         return;
     }
-    // Plain decimal: digits d1 d2 ... with the point after `exp + 1` digits.
-    let digits_len = first.len() + rest.len();
-    let point = exp + 1; // digits before the decimal point (may be <= 0)
-    if point <= 0 {
-        out.push_str("0.");
-        for _ in 0..(-point) {
-            out.push('0');
-        }
-        out.push_str(first);
-        out.push_str(rest);
-        return;
-    }
-    let point = point as usize;
-    let mut digits = first.chars().chain(rest.chars());
-    for _ in 0..point {
-        out.push(digits.next().unwrap_or('0'));
-    }
-    if digits_len > point {
-        out.push('.');
-        out.extend(digits);
-    }
+    push_go_layout(digits.as_bytes(), exp + 1, out);
 }
 
 /// Go's `%g` of `v` as a new `String`.
@@ -79,6 +211,42 @@ pub fn go_g(v: f64) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn ryu_path_matches_std_shortest_digits() {
+        // Random bit patterns (every exponent, subnormals) and random
+        // decimal-ish values: the fast path prints what `{:e}` digits give.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let (mut a, mut b) = (String::new(), String::new());
+        let mut ties = 0;
+        for i in 0..400_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = if i % 2 == 0 {
+                f64::from_bits(x)
+            } else {
+                (x % 100_000_000) as f64 / [1.0, 10.0, 1000.0, 1e6][(x >> 60) as usize % 4]
+            };
+            a.clear();
+            b.clear();
+            go_format_g(v, &mut a);
+            go_format_g_std(v, &mut b);
+            if a != b {
+                // An exact tie between two shortest digit strings (the value
+                // lies halfway): Go's ryuDigits32 rounds half to even, as
+                // `ryu` does; Rust's `{:e}` rounds half up. Same length, both
+                // round-trip, and the fast path's last digit is even.
+                let mantissa_end = |s: &str| s.split('e').next().unwrap().bytes().last().unwrap();
+                assert_eq!(a.len(), b.len(), "{:#x}: {a} vs {b}", v.to_bits());
+                assert_eq!(a.parse::<f64>().unwrap(), v, "{a}");
+                assert_eq!(b.parse::<f64>().unwrap(), v, "{b}");
+                assert_eq!((mantissa_end(&a) - b'0') % 2, 0, "{a} vs {b}");
+                ties += 1;
+            }
+        }
+        assert!(ties < 100, "{ties} ties");
+    }
 
     #[test]
     fn go_vectors() {

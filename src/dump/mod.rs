@@ -17,7 +17,7 @@ use std::path::Path;
 
 use crate::block::{BlockFiles, BlockReader};
 use crate::error::{Error, Result};
-use crate::format::chunkenc::{self, Encoding, Value};
+use crate::format::chunkenc::Value;
 use crate::format::index::{ChunkMeta, SeriesEntry, SeriesIter};
 use crate::format::tombstones::{Interval, is_deleted};
 use crate::head::{self, Head, HeadSeries};
@@ -166,6 +166,14 @@ enum Pending<'a> {
 }
 
 impl Pending<'_> {
+    /// Roughly how many chunks' worth of samples this piece holds.
+    fn weight(&self) -> usize {
+        match self {
+            Pending::Chunk(_) => 1,
+            Pending::Head(h) => h.samples.len() / 120 + 1,
+        }
+    }
+
     fn range(&self) -> (i64, i64) {
         match self {
             Pending::Chunk(c) => (c.meta.mint, c.meta.maxt),
@@ -287,7 +295,18 @@ fn open_consistent(path: &Path, opts: &DumpOptions) -> Result<Opened> {
     }
 }
 
+/// Series chunks per batch: a batch is formatted in parallel (in groups of
+/// [`GROUP`] series, each into its own reused buffer) while the previous one
+/// is written, so memory stays at two batches' text.
+const BATCH_CHUNKS: usize = 512;
+/// Series per formatting task.
+const GROUP: usize = 16;
+
 /// Writes the dump of `blocks` (sorted by minTime) and `head` to `out`.
+///
+/// Series are merged across sources on this thread (an index walk that
+/// touches only the chunk metas); their lines are formatted on the rayon
+/// pool, a batch at a time, and written in order.
 pub fn dump(
     blocks: &[BlockReader<'_>],
     head: Option<&Head>,
@@ -321,234 +340,170 @@ pub fn dump(
     for c in &mut cursors {
         c.advance(opts, &mut report.errors);
     }
-    let mut buf = String::with_capacity(1 << 16);
-    let mut prefix = String::new();
-    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let mut batch: Vec<Job<'_>> = Vec::new();
+    let mut batch_chunks = 0usize;
+    let mut writer = Writer::default();
     let mut members: Vec<usize> = Vec::new();
-    loop {
-        // The smallest current label set across cursors.
-        let mut min: Option<usize> = None;
-        for (i, c) in cursors.iter().enumerate() {
-            if !c.live {
-                continue;
-            }
-            match min {
-                Some(m) if cursors.get(m).is_some_and(|mc| mc.labels <= c.labels) => {}
-                _ => min = Some(i),
-            }
+    while let Some(job) = next_series(&mut cursors, &mut members, opts, &mut report.errors) {
+        batch_chunks += job
+            .pending
+            .iter()
+            .map(Pending::weight)
+            .sum::<usize>()
+            .max(1);
+        batch.push(job);
+        if batch_chunks >= BATCH_CHUNKS {
+            writer.flush_batch(&batch, opts, out, &mut report)?;
+            batch.clear();
+            batch_chunks = 0;
         }
-        let Some(m) = min else { break };
-        members.clear();
-        let Some(min_labels) = cursors.get(m).map(|c| c.labels.clone()) else {
-            break;
-        };
+    }
+    writer.flush_batch(&batch, opts, out, &mut report)?;
+    writer.flush_batch(&[], opts, out, &mut report)?;
+    Ok(report)
+}
+
+/// The next series in label order, merged across the cursors that hold it
+/// (which are advanced); `None` when all are done.
+fn next_series<'a>(
+    cursors: &mut [Cursor<'a>],
+    members: &mut Vec<usize>,
+    opts: &DumpOptions,
+    errors: &mut Vec<String>,
+) -> Option<Job<'a>> {
+    // The smallest current label set across cursors.
+    let mut min: Option<usize> = None;
+    for (i, c) in cursors.iter().enumerate() {
+        if !c.live {
+            continue;
+        }
+        match min {
+            Some(m) if cursors.get(m).is_some_and(|mc| mc.labels <= c.labels) => {}
+            _ => min = Some(i),
+        }
+    }
+    let min = min?;
+    let labels = cursors.get(min)?.labels.clone();
+    members.clear();
+    if cursors.len() == 1 {
+        // One block and no head (the common case): nothing to merge.
+        members.push(min);
+    } else {
         for (i, c) in cursors.iter().enumerate() {
-            if c.live && c.labels == min_labels {
+            if c.live && c.labels == labels {
                 members.push(i);
             }
         }
-        pending.clear();
-        for &i in &members {
-            let Some(c) = cursors.get(i) else { continue };
-            match &c.source {
-                Source::Block { block, entry, .. } => {
-                    let deleted = block.tombstones.get(entry.id);
-                    for meta in &entry.chunks {
-                        if meta.maxt >= opts.min_time && meta.mint <= opts.max_time {
-                            pending.push(Pending::Chunk(PendingChunk {
-                                block,
-                                meta: *meta,
-                                deleted,
-                            }));
-                        }
+    }
+    let mut pending = Vec::new();
+    for &i in members.iter() {
+        let Some(c) = cursors.get(i) else { continue };
+        match &c.source {
+            Source::Block { block, entry, .. } => {
+                let deleted = block.tombstones.get(entry.id);
+                for meta in &entry.chunks {
+                    if meta.maxt >= opts.min_time && meta.mint <= opts.max_time {
+                        pending.push(Pending::Chunk(PendingChunk {
+                            block,
+                            meta: *meta,
+                            deleted,
+                        }));
                     }
                 }
-                Source::Head {
-                    current: Some(s), ..
-                } => pending.push(Pending::Head(s)),
-                Source::Head { .. } => {}
             }
-        }
-        prefix.clear();
-        format_labels(&mut prefix, &min_labels);
-        prefix.push(' ');
-        let n = print_series(&prefix, &pending, opts, &mut buf, out, &mut report.errors)?;
-        if n > 0 {
-            report.series += 1;
-            report.samples += n;
-        }
-        for &i in &members {
-            if let Some(c) = cursors.get_mut(i) {
-                c.advance(opts, &mut report.errors);
-            }
+            Source::Head {
+                current: Some(s), ..
+            } => pending.push(Pending::Head(s)),
+            Source::Head { .. } => {}
         }
     }
-    out.write_all(buf.as_bytes())
-        .map_err(|e| Error::io("<stdout>", e))?;
-    Ok(report)
+    for &i in members.iter() {
+        if let Some(c) = cursors.get_mut(i) {
+            c.advance(opts, errors);
+        }
+    }
+    Some(Job { labels, pending })
+}
+
+/// Formats batches in parallel and writes the previous batch meanwhile.
+#[derive(Default)]
+struct Writer {
+    /// Text formatted and not yet written.
+    ready: Vec<Formatted>,
+    /// Buffers to format the next batch into.
+    spare: Vec<Formatted>,
+}
+
+impl Writer {
+    /// Formats `batch` while writing what was formatted before; with an empty
+    /// batch, only writes.
+    fn flush_batch(
+        &mut self,
+        batch: &[Job<'_>],
+        opts: &DumpOptions,
+        out: &mut dyn Write,
+        report: &mut DumpReport,
+    ) -> Result<()> {
+        let ready = std::mem::take(&mut self.ready);
+        if batch.is_empty() {
+            let w = write_formatted(&ready, out, report);
+            self.spare = ready;
+            return w;
+        }
+        let groups = batch.len().div_ceil(GROUP);
+        let mut slots = std::mem::take(&mut self.spare);
+        slots.resize_with(groups, Formatted::default);
+        let (written, formatted) = std::thread::scope(|s| {
+            let h = std::thread::Builder::new().spawn_scoped(s, move || {
+                format_batch(&mut slots, batch, opts);
+                slots
+            });
+            let w = write_formatted(&ready, out, report);
+            let formatted = match h.map(|h| h.join()) {
+                Ok(Ok(f)) => f,
+                // No thread to be had: format here, after the write.
+                _ => {
+                    let mut f = Vec::new();
+                    f.resize_with(groups, Formatted::default);
+                    format_batch(&mut f, batch, opts);
+                    f
+                }
+            };
+            (w, formatted)
+        });
+        self.spare = ready;
+        self.ready = formatted;
+        written
+    }
+}
+
+/// Formats `batch` into `slots` (one per [`GROUP`] series), on the rayon pool.
+fn format_batch(slots: &mut [Formatted], batch: &[Job<'_>], opts: &DumpOptions) {
+    use rayon::prelude::*;
+    slots
+        .par_iter_mut()
+        .zip(batch.par_chunks(GROUP))
+        .for_each(|(slot, jobs)| slot.fill(jobs, opts));
+}
+
+/// Writes the text of `ready` in order and adds up what it printed.
+fn write_formatted(
+    ready: &[Formatted],
+    out: &mut dyn Write,
+    report: &mut DumpReport,
+) -> Result<()> {
+    for f in ready {
+        out.write_all(f.text.as_bytes())
+            .map_err(|e| Error::io("<stdout>", e))?;
+        report.series += f.series;
+        report.samples += f.samples;
+        report.errors.extend(f.errors.iter().cloned());
+    }
+    Ok(())
 }
 
 /// `{name="value", ...}` (its home is [`crate::vocab`]).
 pub use crate::vocab::format_labels;
-
-fn push_line(buf: &mut String, prefix: &str, t: i64, v: &DumpValue) {
-    buf.push_str(prefix);
-    match v {
-        DumpValue::Float(f) => chunkenc::go_format_g(*f, buf),
-        DumpValue::Histogram(h) => buf.push_str(h),
-    }
-    buf.push(' ');
-    buf.push_str(itoa_buf(t).as_str());
-    buf.push('\n');
-}
-
-struct Itoa {
-    bytes: [u8; 20],
-    start: usize,
-}
-impl Itoa {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(self.bytes.get(self.start..).unwrap_or(&[])).unwrap_or("")
-    }
-}
-fn itoa_buf(v: i64) -> Itoa {
-    let mut bytes = [0u8; 20];
-    let mut i = 20;
-    let neg = v < 0;
-    let mut u = v.unsigned_abs();
-    loop {
-        i -= 1;
-        if let Some(b) = bytes.get_mut(i) {
-            *b = b'0' + (u % 10) as u8;
-        }
-        u /= 10;
-        if u == 0 || i == 1 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        if let Some(b) = bytes.get_mut(i) {
-            *b = b'-';
-        }
-    }
-    Itoa { bytes, start: i }
-}
-
-/// Prints one merged series; returns the number of lines printed.
-fn print_series(
-    prefix: &str,
-    chunks: &[Pending<'_>],
-    opts: &DumpOptions,
-    buf: &mut String,
-    out: &mut dyn Write,
-    errors: &mut Vec<String>,
-) -> Result<u64> {
-    let ordered = chunks
-        .windows(2)
-        .all(|w| matches!(w, [a, b] if b.range().0 > a.range().1));
-    let mut printed = 0u64;
-    let mut stopped = false;
-    let mut emit = |t: i64, v: DumpValue, buf: &mut String, stopped: &mut bool| {
-        if *stopped {
-            return;
-        }
-        if opts.floats_only && !matches!(v, DumpValue::Float(_)) {
-            *stopped = true;
-            return;
-        }
-        push_line(buf, prefix, t, &v);
-        printed += 1;
-    };
-    if ordered {
-        for c in chunks {
-            c.decode(opts, errors, &mut |t, v| emit(t, v, buf, &mut stopped));
-            if buf.len() >= 1 << 16 {
-                out.write_all(buf.as_bytes())
-                    .map_err(|e| Error::io("<stdout>", e))?;
-                buf.clear();
-            }
-            if stopped {
-                break;
-            }
-        }
-    } else {
-        // Overlapping chunks (overlapping blocks): merge by time; for equal
-        // timestamps the first source wins, as Prometheus' merge does.
-        let mut all: Vec<(i64, usize, DumpValue)> = Vec::new();
-        for (i, c) in chunks.iter().enumerate() {
-            c.decode(opts, errors, &mut |t, v| all.push((t, i, v)));
-        }
-        all.sort_by_key(|(t, i, _)| (*t, *i));
-        all.dedup_by_key(|(t, _, _)| *t);
-        for (t, _, v) in all {
-            emit(t, v, buf, &mut stopped);
-        }
-    }
-    if buf.len() >= 1 << 16 {
-        out.write_all(buf.as_bytes())
-            .map_err(|e| Error::io("<stdout>", e))?;
-        buf.clear();
-    }
-    Ok(printed)
-}
-
-/// Decodes one chunk, applying the time range and tombstones.
-fn decode_chunk(
-    c: &PendingChunk<'_>,
-    opts: &DumpOptions,
-    errors: &mut Vec<String>,
-    f: &mut dyn FnMut(i64, DumpValue),
-) {
-    let path = || c.block.segment_path(c.meta.segment());
-    let rec = match c.block.chunk(&c.meta) {
-        Ok(r) => r,
-        Err(e) => {
-            errors.push(e.to_string());
-            return;
-        }
-    };
-    if let Err(e) = rec.check_crc() {
-        errors.push(Error::decode(path(), e).to_string());
-        return;
-    }
-    let keep = |t: i64| t >= opts.min_time && t <= opts.max_time && !is_deleted(t, c.deleted);
-    match Encoding::from_u8(rec.encoding) {
-        Some(Encoding::Xor) => match chunkenc::XorIter::new(rec.data, rec.data_offset) {
-            Ok(it) => {
-                for s in it {
-                    match s {
-                        Ok((t, v)) if keep(t) => f(t, DumpValue::Float(v)),
-                        Ok(_) => {}
-                        Err(e) => {
-                            errors.push(Error::decode(path(), e).to_string());
-                            return;
-                        }
-                    }
-                }
-            }
-            Err(e) => errors.push(Error::decode(path(), e).to_string()),
-        },
-        Some(enc) => match chunkenc::samples(enc, rec.data, rec.data_offset) {
-            Ok(it) => {
-                for s in it {
-                    match s {
-                        Ok(s) if keep(s.t) => f(s.t, to_dump_value(&s.value)),
-                        Ok(_) => {}
-                        Err(e) => {
-                            errors.push(Error::decode(path(), e).to_string());
-                            return;
-                        }
-                    }
-                }
-            }
-            Err(e) => errors.push(Error::decode(path(), e).to_string()),
-        },
-        None => {
-            errors.push(Error::decode(path(), crate::block::unsupported_encoding(&rec)).to_string())
-        }
-    }
-}
 
 fn to_dump_value(v: &Value) -> DumpValue {
     match v {
@@ -558,16 +513,12 @@ fn to_dump_value(v: &Value) -> DumpValue {
     }
 }
 
+mod print;
+use print::{Formatted, Job, decode_chunk};
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn itoa_matches_std() {
-        for v in [0i64, 1, -1, 1795597432510, i64::MIN, i64::MAX, -42] {
-            assert_eq!(itoa_buf(v).as_str(), v.to_string());
-        }
-    }
 
     #[test]
     fn labels_like_go() {

@@ -1,0 +1,313 @@
+//! Formatting the lines of a series: `{labels} value timestamp_ms`.
+//!
+//! The hot path is a float (XOR) chunk: its samples go straight from the
+//! decoder into the output text, with Go's `%g` through `ryu` and the
+//! timestamp through a small integer formatter. Decoding stops at the first
+//! sample past the requested range (a chunk's samples are in time order, and
+//! Prometheus' chunk iterator stops there too).
+
+use crate::error::Error;
+use crate::format::chunkenc::{self, Encoding};
+use crate::format::tombstones::is_deleted;
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// One series to print: its label set and the pieces its samples come from.
+pub(super) struct Job<'a> {
+    pub(super) labels: Vec<(&'a [u8], &'a [u8])>,
+    pub(super) pending: Vec<Pending<'a>>,
+}
+
+/// The text of a group of series, with what printing them found.
+#[derive(Default)]
+pub(super) struct Formatted {
+    pub(super) text: String,
+    pub(super) series: u64,
+    pub(super) samples: u64,
+    pub(super) errors: Vec<String>,
+}
+
+impl Formatted {
+    /// Formats `jobs` (in order) into this slot, replacing what it held but
+    /// keeping its buffer.
+    pub(super) fn fill(&mut self, jobs: &[Job<'_>], opts: &DumpOptions) {
+        self.text.clear();
+        self.series = 0;
+        self.samples = 0;
+        self.errors.clear();
+        let mut prefix = String::new();
+        for j in jobs {
+            prefix.clear();
+            format_labels(&mut prefix, &j.labels);
+            prefix.push(' ');
+            let n = print_series(&prefix, &j.pending, opts, &mut self.text, &mut self.errors);
+            if n > 0 {
+                self.series += 1;
+                self.samples += n;
+            }
+        }
+    }
+}
+
+/// Appends one line.
+#[inline]
+fn push_float_line(buf: &mut String, prefix: &str, t: i64, v: f64) {
+    buf.push_str(prefix);
+    chunkenc::go_format_g(v, buf);
+    buf.push(' ');
+    push_i64(buf, t);
+    buf.push('\n');
+}
+
+fn push_line(buf: &mut String, prefix: &str, t: i64, v: &DumpValue) {
+    match v {
+        DumpValue::Float(f) => push_float_line(buf, prefix, t, *f),
+        DumpValue::Histogram(h) => {
+            buf.push_str(prefix);
+            buf.push_str(h);
+            buf.push(' ');
+            push_i64(buf, t);
+            buf.push('\n');
+        }
+    }
+}
+
+/// Two decimal digits of every number below 100.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends the decimal digits of `v`.
+#[inline]
+pub(super) fn push_i64(buf: &mut String, v: i64) {
+    let mut bytes = [0u8; 20];
+    let mut i = bytes.len();
+    let mut u = v.unsigned_abs();
+    while u >= 100 {
+        let r = (u % 100) as usize * 2;
+        u /= 100;
+        i -= 2;
+        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r..r + 2)) {
+            d.copy_from_slice(p);
+        }
+    }
+    if u >= 10 {
+        let r = u as usize * 2;
+        i -= 2;
+        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r..r + 2)) {
+            d.copy_from_slice(p);
+        }
+    } else {
+        i -= 1;
+        if let Some(d) = bytes.get_mut(i) {
+            *d = b'0' + u as u8;
+        }
+    }
+    if v < 0 {
+        buf.push('-');
+    }
+    buf.push_str(std::str::from_utf8(bytes.get(i..).unwrap_or(&[])).unwrap_or(""));
+}
+
+/// Prints one merged series into `buf`; returns the number of lines printed.
+fn print_series(
+    prefix: &str,
+    chunks: &[Pending<'_>],
+    opts: &DumpOptions,
+    buf: &mut String,
+    errors: &mut Vec<String>,
+) -> u64 {
+    let ordered = chunks
+        .windows(2)
+        .all(|w| matches!(w, [a, b] if b.range().0 > a.range().1));
+    let mut printed = 0u64;
+    if ordered {
+        for c in chunks {
+            let (n, stopped) = match c {
+                Pending::Chunk(c) => print_chunk(c, prefix, opts, buf, errors),
+                Pending::Head(_) => {
+                    let mut n = 0;
+                    let mut stopped = false;
+                    c.decode(opts, errors, &mut |t, v| {
+                        if stopped || (opts.floats_only && !matches!(v, DumpValue::Float(_))) {
+                            stopped = true;
+                            return;
+                        }
+                        push_line(buf, prefix, t, &v);
+                        n += 1;
+                    });
+                    (n, stopped)
+                }
+            };
+            printed += n;
+            if stopped {
+                break;
+            }
+        }
+    } else {
+        // Overlapping chunks (overlapping blocks): merge by time; for equal
+        // timestamps the first source wins, as Prometheus' merge does.
+        let mut all: Vec<(i64, usize, DumpValue)> = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            c.decode(opts, errors, &mut |t, v| all.push((t, i, v)));
+        }
+        all.sort_by_key(|(t, i, _)| (*t, *i));
+        all.dedup_by_key(|(t, _, _)| *t);
+        for (t, _, v) in all {
+            if opts.floats_only && !matches!(v, DumpValue::Float(_)) {
+                break;
+            }
+            push_line(buf, prefix, t, &v);
+            printed += 1;
+        }
+    }
+    printed
+}
+
+/// Prints the samples of one block chunk in the range, not deleted; returns
+/// the lines printed and whether the series stops here (a histogram sample
+/// with `floats_only`).
+fn print_chunk(
+    c: &PendingChunk<'_>,
+    prefix: &str,
+    opts: &DumpOptions,
+    buf: &mut String,
+    errors: &mut Vec<String>,
+) -> (u64, bool) {
+    let Some(rec) = chunk_record(c, errors) else {
+        return (0, false);
+    };
+    if Encoding::from_u8(rec.encoding) != Some(Encoding::Xor) {
+        let mut n = 0;
+        let mut stopped = false;
+        decode_record(c, &rec, opts, errors, &mut |t, v| {
+            if stopped || (opts.floats_only && !matches!(v, DumpValue::Float(_))) {
+                stopped = true;
+                return;
+            }
+            push_line(buf, prefix, t, &v);
+            n += 1;
+        });
+        return (n, stopped);
+    }
+    let it = match chunkenc::XorIter::new(rec.data, rec.data_offset) {
+        Ok(it) => it,
+        Err(e) => {
+            errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
+            return (0, false);
+        }
+    };
+    let mut n = 0;
+    for s in it {
+        match s {
+            Ok((t, _)) if t > opts.max_time => break,
+            Ok((t, v)) if t >= opts.min_time && !is_deleted(t, c.deleted) => {
+                push_float_line(buf, prefix, t, v);
+                n += 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
+                break;
+            }
+        }
+    }
+    (n, false)
+}
+
+/// The chunk's record, CRC checked; `None` (with the error noted) when it
+/// cannot be read.
+fn chunk_record<'a>(
+    c: &PendingChunk<'a>,
+    errors: &mut Vec<String>,
+) -> Option<crate::format::chunks::ChunkRecord<'a>> {
+    let rec = match c.block.chunk(&c.meta) {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push(e.to_string());
+            return None;
+        }
+    };
+    if let Err(e) = rec.check_crc() {
+        errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
+        return None;
+    }
+    Some(rec)
+}
+
+/// Decodes one chunk, applying the time range and tombstones.
+pub(super) fn decode_chunk(
+    c: &PendingChunk<'_>,
+    opts: &DumpOptions,
+    errors: &mut Vec<String>,
+    f: &mut dyn FnMut(i64, DumpValue),
+) {
+    if let Some(rec) = chunk_record(c, errors) {
+        decode_record(c, &rec, opts, errors, f);
+    }
+}
+
+fn decode_record(
+    c: &PendingChunk<'_>,
+    rec: &crate::format::chunks::ChunkRecord<'_>,
+    opts: &DumpOptions,
+    errors: &mut Vec<String>,
+    f: &mut dyn FnMut(i64, DumpValue),
+) {
+    let path = || c.block.segment_path(c.meta.segment());
+    let keep = |t: i64| t >= opts.min_time && !is_deleted(t, c.deleted);
+    match Encoding::from_u8(rec.encoding) {
+        Some(Encoding::Xor) => match chunkenc::XorIter::new(rec.data, rec.data_offset) {
+            Ok(it) => {
+                for s in it {
+                    match s {
+                        Ok((t, _)) if t > opts.max_time => return,
+                        Ok((t, v)) if keep(t) => f(t, DumpValue::Float(v)),
+                        Ok(_) => {}
+                        Err(e) => {
+                            errors.push(Error::decode(path(), e).to_string());
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(e) => errors.push(Error::decode(path(), e).to_string()),
+        },
+        Some(enc) => match chunkenc::samples(enc, rec.data, rec.data_offset) {
+            Ok(it) => {
+                for s in it {
+                    match s {
+                        Ok(s) if s.t > opts.max_time => return,
+                        Ok(s) if keep(s.t) => f(s.t, to_dump_value(&s.value)),
+                        Ok(_) => {}
+                        Err(e) => {
+                            errors.push(Error::decode(path(), e).to_string());
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(e) => errors.push(Error::decode(path(), e).to_string()),
+        },
+        None => {
+            errors.push(Error::decode(path(), crate::block::unsupported_encoding(rec)).to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_match_std() {
+        for v in [0i64, 1, -1, 9, 10, 1795597432510, i64::MIN, i64::MAX, -42] {
+            let mut s = String::new();
+            push_i64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
+}
