@@ -1192,10 +1192,15 @@ fn ci_subset() {
         .filter(|r| !r.failures.is_empty())
         .map(|r| r.run.as_str())
         .collect();
-    assert!(
-        failed.is_empty(),
-        "runs failing the done criteria: {failed:?}"
-    );
+    if !failed.is_empty() {
+        // Keep the failing recording: the evidence to find what the model
+        // missed (a fresh run is never repeated exactly).
+        let kept = tmp.keep();
+        panic!(
+            "runs failing the done criteria: {failed:?} (the recording is kept in {})",
+            kept.display()
+        );
+    }
 }
 
 /// Writes the evidence again from the raw data of recorded masters
