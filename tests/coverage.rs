@@ -690,7 +690,10 @@ fn verdict_names_its_assumptions() {
     ]);
     let verdict = v["verdict"].as_str().unwrap();
     assert!(verdict.starts_with("No real loss"), "{verdict}");
-    assert!(verdict.contains("Assumed (no --rw-start)"), "{verdict}");
+    assert!(
+        verdict.contains("Assumed (no remote write start given)"),
+        "{verdict}"
+    );
     assert!(verdict.contains("Had it run since"), "{verdict}");
     assert!(
         verdict.contains("Had it started only when the slave came up"),

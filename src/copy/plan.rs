@@ -105,12 +105,12 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     if opts.skip_verify {
         notices.push(Reason::new(
             FindingCode::NotVerified,
-            "--verify none: the source blocks are not checked before copying (each copied file is still compared with its source); run `promsnap verify` on the source first",
+            "verification off: the source blocks are not checked before copying (each copied file is still compared with its source); verify the source first",
         ));
     } else if opts.check.quick {
         notices.push(Reason::new(
             FindingCode::VerifiedQuick,
-            "--verify quick: the source blocks' checksums and structure are checked, their samples not decoded",
+            "quick verification: the source blocks' checksums and structure are checked, their samples not decoded",
         ));
     }
 
@@ -150,7 +150,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     if opts.link && !same_fs {
         notices.push(Reason::new(
             FindingCode::LinkFallback,
-            "--link: the source and the target are on different filesystems; copying instead",
+            "hard links asked for, but the source and the target are on different filesystems; copying instead",
         ));
     }
     let free_bytes = fsops::free_space(dst);
@@ -257,10 +257,10 @@ fn select(
             .iter()
             .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
         {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such block in {}",
-                src.display()
-            )));
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such block in {}", src.display()),
+            ));
         }
     }
     let mut blocks = Vec::new();
@@ -517,7 +517,7 @@ fn against_target(
             } else {
                 b.refuse(Reason::new(
                     FindingCode::Overlap,
-                    format!("{msg}; pass --allow-overlap to copy it anyway"),
+                    format!("{msg}; allow overlaps to copy it anyway"),
                 ));
             }
         }
@@ -539,7 +539,7 @@ fn against_target(
             } else {
                 b.refuse(Reason::new(
                     FindingCode::HeadOverlap,
-                    format!("{msg}; pass --allow-overlap to copy it anyway"),
+                    format!("{msg}; allow overlaps to copy it anyway"),
                 ));
             }
         }

@@ -79,9 +79,10 @@ pub fn restore(
     let (listed, _) = bucket.blocks()?;
     for want in &opts.copy.blocks {
         if !listed.iter().any(|b| &b.ulid == want && b.complete) {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such complete block in {url}"
-            )));
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such complete block in {url}"),
+            ));
         }
     }
     let mut notices = Vec::new();

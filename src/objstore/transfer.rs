@@ -77,9 +77,10 @@ pub fn transfer(
     let started = Instant::now();
     for (k, _) in &opts.external_labels {
         if !valid_label_name(k) {
-            return Err(Error::Usage(format!(
-                "--external-label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-            )));
+            return Err(Error::bad_option(
+                "external_labels",
+                format!("external label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"),
+            ));
         }
     }
     if nested(src, dst) {
@@ -92,10 +93,10 @@ pub fn transfer(
     let (listed, _) = src.blocks()?;
     for want in &opts.blocks {
         if !listed.iter().any(|b| &b.ulid == want && b.complete) {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such complete block in {}",
-                src.url()
-            )));
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such complete block in {}", src.url()),
+            ));
         }
     }
     let mut rep = CopyReport {
@@ -131,7 +132,7 @@ pub fn transfer(
     if opts.skip_verify {
         rep.notices.push(reason(
             FindingCode::NotVerified,
-            "--verify none: the source blocks are not checked before the copy (every object is still read back and compared with the source's)",
+            "verification off: the source blocks are not checked before the copy (every object is still read back and compared with the source's)",
         ));
     }
     let (remote, _) = dst.blocks()?;

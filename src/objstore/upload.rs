@@ -80,9 +80,10 @@ pub fn upload(
     let started = Instant::now();
     for (k, _) in &opts.external_labels {
         if !valid_label_name(k) {
-            return Err(Error::Usage(format!(
-                "--external-label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-            )));
+            return Err(Error::bad_option(
+                "external_labels",
+                format!("external label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"),
+            ));
         }
     }
     let lay = layout::scan(src)?;
@@ -92,10 +93,10 @@ pub fn upload(
             .iter()
             .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
         {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such block in {}",
-                src.display()
-            )));
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such block in {}", src.display()),
+            ));
         }
     }
     let mut report_ = CopyReport {
@@ -122,7 +123,7 @@ pub fn upload(
     if opts.skip_verify {
         report_.notices.push(reason(
             FindingCode::NotVerified,
-            "--verify none: the source blocks are not checked before the upload (every object is still read back and compared with what was sent)",
+            "verification off: the source blocks are not checked before the upload (every object is still read back and compared with what was sent)",
         ));
     }
     let (remote, _) = bucket.blocks()?;
