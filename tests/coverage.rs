@@ -604,8 +604,8 @@ fn operator_facts_give_l5_l6_l7_l10_windows() {
     let (_, v) = run(&[]);
     for what in [
         "sample_age_limit not given",
-        "--master-restart",
-        "--receiver-rejects",
+        "no master restart",
+        "the slave's receiver accepts the writes",
         "15d",
         "master version not given",
     ] {
