@@ -133,6 +133,26 @@ fn json(o: &Output) -> serde_json::Value {
     })
 }
 
+/// `copy --json SRC URL` with the external labels `cluster=eu1`,
+/// `replica=r0`: exit 0, its report.
+fn upload_eu1(w: &Weed, src: &Path, url: &str) -> serde_json::Value {
+    let o = promsnap_s3(
+        w,
+        &[
+            "copy",
+            "--json",
+            src.to_str().unwrap(),
+            url,
+            "--external-label",
+            "cluster=eu1",
+            "--external-label",
+            "replica=r0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    json(&o)
+}
+
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -208,21 +228,7 @@ fn upload_verify_restore_and_prometheus_reads_it() {
     let Some(w) = weed_or_skip() else { return };
     let src = testdata(LIVE_SNAP);
     let url = format!("s3://{BUCKET}/snap/a");
-    let o = promsnap_s3(
-        &w,
-        &[
-            "copy",
-            "--json",
-            s(&src),
-            &url,
-            "--external-label",
-            "cluster=eu1",
-            "--external-label",
-            "replica=r0",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let r = json(&o);
+    let r = upload_eu1(&w, &src, &url);
     let local = local_blocks(&src);
     assert_eq!(r["copied"].as_array().unwrap().len(), local.len());
     assert_eq!(r["copied"][0]["method"], "upload");
@@ -250,21 +256,7 @@ fn upload_verify_restore_and_prometheus_reads_it() {
     assert_eq!(v["summary"]["errors"], 0);
 
     // Again: every block identical, skipped, nothing written.
-    let o = promsnap_s3(
-        &w,
-        &[
-            "copy",
-            "--json",
-            s(&src),
-            &url,
-            "--external-label",
-            "cluster=eu1",
-            "--external-label",
-            "replica=r0",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let r = json(&o);
+    let r = upload_eu1(&w, &src, &url);
     assert_eq!(r["copied"].as_array().unwrap().len(), 0);
     assert_eq!(r["skipped"].as_array().unwrap().len(), local.len());
     assert_eq!(r["bytes"], 0);

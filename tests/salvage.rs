@@ -47,16 +47,7 @@ fn promtool_dump_block(block: &Path, tmp: &Path) -> Dump {
     ));
     std::fs::create_dir_all(dir.join("wal")).unwrap();
     copy_dir(block, &dir.join(block.file_name().unwrap()));
-    let out = std::process::Command::new("promtool")
-        .args(["tsdb", "dump", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_dump(&String::from_utf8(out.stdout).unwrap(), None)
+    parse_dump(&crate::util::promtool_tsdb_dump(&dir), None)
 }
 
 fn meta_range(block: &Path) -> (i64, i64) {

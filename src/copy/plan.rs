@@ -244,15 +244,11 @@ fn check_target_path(dst: &Path) -> Result<(bool, Option<Layout>)> {
     Ok((dst_exists, dst_layout))
 }
 
-/// The source blocks selected by `--block`, `--min-time`, `--max-time`,
-/// sorted by minTime, each with its files; unreadable ones refused.
-fn select(
-    src: &Path,
-    src_layout: &Layout,
-    opts: &CopyOptions,
-) -> Result<(Vec<PlannedBlock>, usize)> {
-    for want in &opts.blocks {
-        if !src_layout
+/// Refuses a selected block name that is not a block of `layout` (of
+/// `src`).
+pub(crate) fn check_selected(blocks: &[String], layout: &Layout, src: &Path) -> Result<()> {
+    for want in blocks {
+        if !layout
             .blocks
             .iter()
             .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
@@ -263,6 +259,17 @@ fn select(
             ));
         }
     }
+    Ok(())
+}
+
+/// The source blocks selected by `--block`, `--min-time`, `--max-time`,
+/// sorted by minTime, each with its files; unreadable ones refused.
+fn select(
+    src: &Path,
+    src_layout: &Layout,
+    opts: &CopyOptions,
+) -> Result<(Vec<PlannedBlock>, usize)> {
+    check_selected(&opts.blocks, src_layout, src)?;
     let mut blocks = Vec::new();
     let mut excluded = 0;
     for dir in &src_layout.blocks {

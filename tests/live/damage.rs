@@ -109,6 +109,20 @@ fn dump_damaged(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// True (the test is skipped) when `prometheus` is not installed, which CI
+/// does not allow.
+fn skip_without_prometheus() -> bool {
+    if prometheus_available() {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "prometheus is not installed but CI is set"
+    );
+    eprintln!("live damage: prometheus not on PATH: skipped");
+    true
+}
+
 fn run_case(base: &Path, c: &Case) -> Seen {
     let dir = base.join(c.name);
     copy_dir(&testdata(FIXTURE), &dir);
@@ -197,12 +211,7 @@ fn run_case(base: &Path, c: &Case) -> Seen {
 
 #[test]
 fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
-    if !prometheus_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus is not installed but CI is set"
-        );
-        eprintln!("live damage: prometheus not on PATH: skipped");
+    if skip_without_prometheus() {
         return;
     }
     let tmp = tempfile::Builder::new()
@@ -326,12 +335,7 @@ fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
 /// serves every sample of the undamaged original outside the reported range.
 #[test]
 fn salvaged_corrupt_checkpoint_starts_and_serves_outside_the_range() {
-    if !prometheus_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus is not installed but CI is set"
-        );
-        eprintln!("live damage: prometheus not on PATH: skipped");
+    if skip_without_prometheus() {
         return;
     }
     let tmp = tempfile::Builder::new()
