@@ -123,6 +123,22 @@ fn skip_without_prometheus() -> bool {
     true
 }
 
+/// Starts 2.42 on `dir` (as `name`), waits up to a minute for it to be
+/// ready and stops it: whether it was, and its log.
+fn start_and_stop(base: &Path, name: &str, dir: &Path) -> (bool, String) {
+    let mut srv = Server::start(
+        base,
+        name,
+        CHECK_CFG,
+        dir,
+        free_port(),
+        &["--storage.tsdb.retention.time=100y"],
+    );
+    let ok = srv.ready(Duration::from_secs(60));
+    srv.stop();
+    (ok, std::fs::read_to_string(&srv.log).unwrap_or_default())
+}
+
 fn run_case(base: &Path, c: &Case) -> Seen {
     let dir = base.join(c.name);
     copy_dir(&testdata(FIXTURE), &dir);
@@ -147,32 +163,10 @@ fn run_case(base: &Path, c: &Case) -> Seen {
         .iter()
         .filter_map(|f| f["code"].as_str().map(str::to_owned))
         .collect();
-    let mut srv = Server::start(
-        base,
-        &format!("check-{}", c.name),
-        CHECK_CFG,
-        &dir,
-        free_port(),
-        &["--storage.tsdb.retention.time=100y"],
-    );
-    let started = srv.ready(Duration::from_secs(60));
-    srv.stop();
-    let log = std::fs::read_to_string(&srv.log).unwrap_or_default();
+    let (started, log) = start_and_stop(base, &format!("check-{}", c.name), &dir);
     let segments_after = numbered_segments(&dir.join("wal"));
     // After a refusal: what a second start does with what the first left.
-    let restarted = (!started).then(|| {
-        let mut again = Server::start(
-            base,
-            &format!("again-{}", c.name),
-            CHECK_CFG,
-            &dir,
-            free_port(),
-            &["--storage.tsdb.retention.time=100y"],
-        );
-        let ok = again.ready(Duration::from_secs(60));
-        again.stop();
-        ok
-    });
+    let restarted = (!started).then(|| start_and_stop(base, &format!("again-{}", c.name), &dir).0);
     let after = if started {
         dump_lines(&dir)
     } else {
