@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{CHECK_CFG, Server, dump_lines, free_port, line_time, prometheus_available, verify};
-use crate::util::{copy_dir, promsnap, testdata};
+use crate::util::{copy_dir, testdata};
 
 const FIXTURE: &str = "prom-2.42-live/data";
 
@@ -96,17 +96,7 @@ fn numbered_segments(wal: &Path) -> usize {
 /// `dump` of a damaged directory: it names what it cannot read (exit 1) and
 /// prints everything else.
 fn dump_damaged(dir: &Path) -> BTreeSet<String> {
-    let out = promsnap(&["dump", dir.to_str().unwrap()]);
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "dump {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    super::dump_of(dir, true)
 }
 
 /// True (the test is skipped) when `prometheus` is not installed, which CI
