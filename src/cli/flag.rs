@@ -2,6 +2,7 @@
 //! ([`promsnap::error::Error::BadOption`]); this is where the field becomes
 //! the flag the user typed.
 
+use promsnap::check::FindingCode;
 use promsnap::error::Error;
 
 /// The flag of a library option field.
@@ -29,6 +30,21 @@ pub fn describe(e: &anyhow::Error) -> String {
     match e.downcast_ref::<Error>() {
         Some(lib) if e.chain().count() == 1 => message(lib),
         _ => format!("{e:#}"),
+    }
+}
+
+/// A copy notice's or refusal's message with the flag it is about (the
+/// library's reason says what, by its code), for the human summary.
+pub fn with_reason_flag(code: FindingCode, message: &str) -> String {
+    match code {
+        FindingCode::Overlap | FindingCode::HeadOverlap => {
+            format!("{message} (--allow-overlap copies it anyway)")
+        }
+        FindingCode::RetentionDefault => format!("{message} (--retention gives it)"),
+        FindingCode::NotVerified => format!("--verify none: {message}"),
+        FindingCode::VerifiedQuick => format!("--verify quick: {message}"),
+        FindingCode::LinkFallback => format!("--link: {message}"),
+        _ => message.to_string(),
     }
 }
 
