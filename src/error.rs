@@ -30,6 +30,17 @@ pub enum Error {
     /// A path or argument that cannot be used as given.
     #[error("{0}")]
     Usage(String),
+    /// An option's value that cannot be used as given. The message names
+    /// the option by its meaning; a front end that spells options its own
+    /// way (a command-line flag) finds which one by `option`.
+    #[error("{message}")]
+    BadOption {
+        /// The option, as the snake_case name of its field in the options
+        /// struct (`observed_at`, `master_restarts`, `external_labels`).
+        option: &'static str,
+        /// What is wrong with the value.
+        message: String,
+    },
 }
 
 impl Error {
@@ -38,6 +49,14 @@ impl Error {
         Error::Io {
             path: path.as_ref().to_path_buf(),
             cause: source,
+        }
+    }
+
+    /// An option's value that cannot be used as given.
+    pub fn bad_option(option: &'static str, message: impl Into<String>) -> Self {
+        Error::BadOption {
+            option,
+            message: message.into(),
         }
     }
 
@@ -55,6 +74,7 @@ impl Error {
             Error::Io { cause, .. } => cause.to_string(),
             Error::Decode { cause, .. } => cause.to_string(),
             Error::Usage(m) => m.clone(),
+            Error::BadOption { message, .. } => message.clone(),
         }
     }
 
@@ -62,7 +82,7 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Error::Io { path, .. } | Error::Decode { path, .. } => Some(path),
-            Error::Usage(_) => None,
+            Error::Usage(_) | Error::BadOption { .. } => None,
         }
     }
 }

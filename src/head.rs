@@ -377,10 +377,14 @@ pub fn float_histogram(h: &WalFloatHistogram) -> FloatHistogram {
 const WAL_PAGE: u64 = 32 * 1024;
 
 /// Largest m-mapped in-order chunk end per series ref in `chunks_head/`
-/// (a file stops at its first damaged chunk, as Prometheus stops there).
-fn mmapped_max_times(dir: &Path) -> HashMap<u64, (i64, i64)> {
+/// (a file stops at its first damaged chunk, as Prometheus stops there);
+/// the files named in `skip` hold nothing.
+fn mmapped_max_times(dir: &Path, skip: &[PathBuf]) -> HashMap<u64, (i64, i64)> {
     let mut out: HashMap<u64, (i64, i64)> = HashMap::new();
     for (_, path) in walinfo::head_chunk_files(dir).unwrap_or_default() {
+        if skip.iter().any(|g| g.file_name() == path.file_name()) {
+            continue;
+        }
         let Ok(bytes) = crate::fileutil::map_file(&path) else {
             continue;
         };
@@ -413,7 +417,23 @@ pub fn wal_repair_loss(
     torn: bool,
     min_valid_time: i64,
 ) -> Option<(i64, i64)> {
-    let mm = chunks_head.map(mmapped_max_times).unwrap_or_default();
+    wal_repair_loss_without(chunks_head, &[], segment, offset, torn, min_valid_time)
+}
+
+/// [`wal_repair_loss`] when the `chunks_head/` files in `gone` are gone
+/// before the restart (deleted as damaged, or moved into a quarantine):
+/// their chunks hold nothing.
+pub fn wal_repair_loss_without(
+    chunks_head: Option<&Path>,
+    gone: &[PathBuf],
+    segment: &Path,
+    offset: u64,
+    torn: bool,
+    min_valid_time: i64,
+) -> Option<(i64, i64)> {
+    let mm = chunks_head
+        .map(|d| mmapped_max_times(d, gone))
+        .unwrap_or_default();
     let index = segment
         .file_name()
         .and_then(|n| crate::format::wal::segment::parse_segment_name(&n.to_string_lossy()))?;

@@ -41,6 +41,55 @@ pub struct BlockEntry {
     pub error: Option<String>,
 }
 
+impl BlockEntry {
+    /// The entry of a block whose meta.json reads; `error` says what else
+    /// is wrong with it.
+    pub fn of_meta(dir: PathBuf, m: BlockMeta, size: u64, error: Option<String>) -> Self {
+        BlockEntry {
+            dir,
+            ulid: m.ulid.clone(),
+            min_time: Some(m.min_time),
+            max_time: Some(m.max_time),
+            num_samples: Some(m.stats.num_samples),
+            num_chunks: Some(m.stats.num_chunks),
+            num_series: Some(m.stats.num_series),
+            size,
+            level: Some(m.compaction.level),
+            snapshot_head: false,
+            error,
+            meta: Some(m),
+        }
+    }
+
+    /// The entry of a block whose meta.json does not read (named `ulid`).
+    pub fn unreadable(dir: PathBuf, ulid: String, size: u64, error: String) -> Self {
+        BlockEntry {
+            dir,
+            ulid,
+            meta: None,
+            min_time: None,
+            max_time: None,
+            num_samples: None,
+            num_chunks: None,
+            num_series: None,
+            size,
+            level: None,
+            snapshot_head: false,
+            error: Some(error),
+        }
+    }
+}
+
+/// Sorts blocks by minTime, then ULID; unreadable ones last, by ULID.
+pub fn sort_entries(blocks: &mut [BlockEntry]) {
+    blocks.sort_by(|a, b| match (a.min_time, b.min_time) {
+        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.ulid.cmp(&b.ulid)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.ulid.cmp(&b.ulid),
+    });
+}
+
 /// The listing of a directory.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
@@ -65,12 +114,7 @@ pub fn list(path: &Path) -> Result<Listing> {
 /// Lists the blocks of an already scanned layout; `block_range` overrides inference.
 pub fn list_layout(lay: &Layout, block_range: Option<i64>) -> Listing {
     let mut blocks: Vec<BlockEntry> = lay.blocks.iter().map(|d| entry(d)).collect();
-    blocks.sort_by(|a, b| match (a.min_time, b.min_time) {
-        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.ulid.cmp(&b.ulid)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.ulid.cmp(&b.ulid),
-    });
+    sort_entries(&mut blocks);
     let metas: Vec<&BlockMeta> = blocks.iter().filter_map(|b| b.meta.as_ref()).collect();
     let range = block_range.unwrap_or_else(|| infer_block_range(&metas));
     let in_snapshot = lay.kind == DirKind::Snapshot
@@ -107,34 +151,8 @@ fn entry(dir: &Path) -> BlockEntry {
         .unwrap_or_default();
     let size = block_size(dir);
     match read_meta(dir) {
-        Ok(m) => BlockEntry {
-            dir: dir.to_path_buf(),
-            ulid: m.ulid.clone(),
-            min_time: Some(m.min_time),
-            max_time: Some(m.max_time),
-            num_samples: Some(m.stats.num_samples),
-            num_chunks: Some(m.stats.num_chunks),
-            num_series: Some(m.stats.num_series),
-            size,
-            level: Some(m.compaction.level),
-            snapshot_head: false,
-            error: missing_files(dir),
-            meta: Some(m),
-        },
-        Err(e) => BlockEntry {
-            dir: dir.to_path_buf(),
-            ulid: name,
-            meta: None,
-            min_time: None,
-            max_time: None,
-            num_samples: None,
-            num_chunks: None,
-            num_series: None,
-            size,
-            level: None,
-            snapshot_head: false,
-            error: Some(e.to_string()),
-        },
+        Ok(m) => BlockEntry::of_meta(dir.to_path_buf(), m, size, missing_files(dir)),
+        Err(e) => BlockEntry::unreadable(dir.to_path_buf(), name, size, e.to_string()),
     }
 }
 

@@ -1015,3 +1015,40 @@ pub(crate) fn raw_sample_counts(srv: &Server, lo: i64, hi: i64) -> BTreeMap<Stri
     }
     got
 }
+
+/// An option the library refuses is named by its meaning in the library's
+/// error, and the CLI leads it with the flag the user typed: exit 2,
+/// nothing written.
+#[test]
+fn refused_options_are_named_by_their_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("dst");
+    let src = testdata("prom-2.42-live/data");
+    let out = promsnap(&[
+        "copy",
+        src.to_str().unwrap(),
+        dst.to_str().unwrap(),
+        "--block",
+        "01ZZZZZZZZZZZZZZZZZZZZZZZZ",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("promsnap: --block: block 01ZZZZZZZZZZZZZZZZZZZZZZZZ: no such block in "),
+        "{err}"
+    );
+    assert!(!dst.exists());
+    let snap = testdata("prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98");
+    let out = promsnap(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--receiver-rejects",
+        "200",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("promsnap: --receiver-rejects: the receiver's reject status 200:"),
+        "{err}"
+    );
+}

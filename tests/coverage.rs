@@ -604,8 +604,8 @@ fn operator_facts_give_l5_l6_l7_l10_windows() {
     let (_, v) = run(&[]);
     for what in [
         "sample_age_limit not given",
-        "--master-restart",
-        "--receiver-rejects",
+        "no master restart",
+        "the slave's receiver accepts the writes",
         "15d",
         "master version not given",
     ] {
@@ -690,7 +690,10 @@ fn verdict_names_its_assumptions() {
     ]);
     let verdict = v["verdict"].as_str().unwrap();
     assert!(verdict.starts_with("No real loss"), "{verdict}");
-    assert!(verdict.contains("Assumed (no --rw-start)"), "{verdict}");
+    assert!(
+        verdict.contains("Assumed (no remote write start given)"),
+        "{verdict}"
+    );
     assert!(verdict.contains("Had it run since"), "{verdict}");
     assert!(
         verdict.contains("Had it started only when the slave came up"),

@@ -32,16 +32,7 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 fn promtool_dump(dir: &Path) -> String {
-    let out = std::process::Command::new("promtool")
-        .args(["tsdb", "dump", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::util::promtool_tsdb_dump(dir)
 }
 
 /// A replica missing one block: fill writes exactly its samples back, and

@@ -133,6 +133,31 @@ fn json(o: &Output) -> serde_json::Value {
     })
 }
 
+/// `copy --json SRC URL` with the external labels `cluster=eu1`,
+/// `replica=r0`: exit 0, its report.
+fn upload_eu1(w: &Weed, src: &Path, url: &str) -> serde_json::Value {
+    ok_json(
+        w,
+        &[
+            "copy",
+            "--json",
+            src.to_str().unwrap(),
+            url,
+            "--external-label",
+            "cluster=eu1",
+            "--external-label",
+            "replica=r0",
+        ],
+    )
+}
+
+/// `promsnap ARGS` against the test server: exit 0, its JSON report.
+fn ok_json(w: &Weed, args: &[&str]) -> serde_json::Value {
+    let o = promsnap_s3(w, args);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    json(&o)
+}
+
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -208,21 +233,7 @@ fn upload_verify_restore_and_prometheus_reads_it() {
     let Some(w) = weed_or_skip() else { return };
     let src = testdata(LIVE_SNAP);
     let url = format!("s3://{BUCKET}/snap/a");
-    let o = promsnap_s3(
-        &w,
-        &[
-            "copy",
-            "--json",
-            s(&src),
-            &url,
-            "--external-label",
-            "cluster=eu1",
-            "--external-label",
-            "replica=r0",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let r = json(&o);
+    let r = upload_eu1(&w, &src, &url);
     let local = local_blocks(&src);
     assert_eq!(r["copied"].as_array().unwrap().len(), local.len());
     assert_eq!(r["copied"][0]["method"], "upload");
@@ -250,21 +261,7 @@ fn upload_verify_restore_and_prometheus_reads_it() {
     assert_eq!(v["summary"]["errors"], 0);
 
     // Again: every block identical, skipped, nothing written.
-    let o = promsnap_s3(
-        &w,
-        &[
-            "copy",
-            "--json",
-            s(&src),
-            &url,
-            "--external-label",
-            "cluster=eu1",
-            "--external-label",
-            "replica=r0",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let r = json(&o);
+    let r = upload_eu1(&w, &src, &url);
     assert_eq!(r["copied"].as_array().unwrap().len(), 0);
     assert_eq!(r["skipped"].as_array().unwrap().len(), local.len());
     assert_eq!(r["bytes"], 0);
@@ -592,7 +589,7 @@ fn bucket_to_bucket_copies_verify_and_write_meta_last() {
     // One bucket: copied on the server, each block verified first and its
     // objects read back; meta.json gets the new labels.
     let to = format!("s3://{BUCKET}/b2b/dst");
-    let o = promsnap_s3(
+    let r = ok_json(
         &w,
         &[
             "copy",
@@ -603,15 +600,13 @@ fn bucket_to_bucket_copies_verify_and_write_meta_last() {
             "cluster=eu2",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let r = json(&o);
     assert_eq!(r["copied"].as_array().unwrap().len(), nblocks, "{r}");
     assert_eq!(r["copied"][0]["method"], "server-side copy");
     assert_eq!(complete_blocks_are_whole(&w, &to, &src), nblocks);
     let o = promsnap_s3(&w, &["verify", "--json", &to]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     // Again: identical, skipped.
-    let o = promsnap_s3(
+    let r = ok_json(
         &w,
         &[
             "copy",
@@ -622,8 +617,7 @@ fn bucket_to_bucket_copies_verify_and_write_meta_last() {
             "cluster=eu2",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert_eq!(json(&o)["skipped"].as_array().unwrap().len(), nblocks);
+    assert_eq!(r["skipped"].as_array().unwrap().len(), nblocks);
     // Another bucket: streamed through; restored, it dumps as the source.
     create_bucket(&w, "other");
     let far = "s3://other/x";

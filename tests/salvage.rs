@@ -47,16 +47,7 @@ fn promtool_dump_block(block: &Path, tmp: &Path) -> Dump {
     ));
     std::fs::create_dir_all(dir.join("wal")).unwrap();
     copy_dir(block, &dir.join(block.file_name().unwrap()));
-    let out = std::process::Command::new("promtool")
-        .args(["tsdb", "dump", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_dump(&String::from_utf8(out.stdout).unwrap(), None)
+    parse_dump(&crate::util::promtool_tsdb_dump(&dir), None)
 }
 
 fn meta_range(block: &Path) -> (i64, i64) {
@@ -526,4 +517,71 @@ fn salvage_in_place_then_prometheus_serves_all_outside_the_reported_range() {
     );
     drop(prom);
     std::thread::sleep(Duration::from_millis(10));
+}
+
+/// The WAL cut's `lost_range` is the loss `verify` predicts for the same
+/// damage (what neither a block nor an m-mapped head chunk still holds),
+/// and head chunk files salvage moves into quarantine serve nothing: with a
+/// damaged chunks_head file too, the range is what verify predicts for the
+/// data dir without those files — on the real bytes of a 2.42 data dir.
+#[test]
+fn salvage_wal_loss_is_verifys_repair_loss_without_the_quarantined_head_chunks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    std::fs::remove_dir_all(data.join("snapshots")).unwrap();
+    flip(&data.join("wal/00000003"), |b| b.len() / 2);
+    let wal_loss = |dir: &Path| {
+        let (_, v) = run_json(&["verify", "--json", dir.to_str().unwrap()]);
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "wal_checksum")
+            .unwrap_or_else(|| panic!("{v:#}"))
+            .clone();
+        f["time_range"].clone()
+    };
+    let salvage_loss = |dir: &Path| {
+        let (code, r) = run_json(&[
+            "salvage",
+            "--in-place",
+            "--dry-run",
+            "--json",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1), "{r:#}");
+        assert_eq!(r["wal"]["cut"], true, "{r:#}");
+        r
+    };
+    // The WAL alone: the same range as verify's.
+    let predicted = wal_loss(&data);
+    assert!(predicted.is_array(), "{predicted}");
+    let r = salvage_loss(&data);
+    assert_eq!(r["wal"]["lost_range"], predicted, "{:#}", r["wal"]);
+    assert_eq!(r["chunks_head"]["moved"].as_array().unwrap().len(), 0);
+
+    // A damaged first chunks_head file: it and the later one leave.
+    flip(&data.join("chunks_head/000003"), |b| b.len() / 2);
+    let r = salvage_loss(&data);
+    let moved: Vec<&str> = r["chunks_head"]["moved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(moved.len(), 2, "{:#}", r["chunks_head"]);
+    let without = tmp.path().join("without");
+    copy_dir(&data, &without);
+    for p in &moved {
+        let name = Path::new(p).file_name().unwrap();
+        std::fs::remove_file(without.join("chunks_head").join(name)).unwrap();
+    }
+    let predicted_without = wal_loss(&without);
+    assert_eq!(r["wal"]["lost_range"], predicted_without, "{:#}", r["wal"]);
+    // The m-mapped chunks held part of it: without them the loss starts earlier.
+    assert!(
+        predicted_without[0].as_i64() < predicted[0].as_i64(),
+        "{predicted_without} vs {predicted}"
+    );
 }

@@ -24,6 +24,15 @@ fn seed(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     (out.status.code(), v, stderr)
 }
 
+/// Backfills the OpenMetrics text `om` into `data` with promtool: the one
+/// block it writes.
+fn backfill_one(base: &Path, om: &str, data: &Path) -> String {
+    backfill(base, om, data);
+    let blocks = block_dirs(data);
+    assert_eq!(blocks.len(), 1, "{blocks:?}");
+    blocks.into_iter().next().unwrap_or_default()
+}
+
 fn block_dirs(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -106,10 +115,8 @@ fn seed_live_primary_then_replica_serves_it() {
     }
     om.push_str(&format!("seed_backfill{{job=\"bf\"}} 1 {}.999\n", end - 1));
     om.push_str("# EOF\n");
-    backfill(base, &om, &data);
-    let backfilled = block_dirs(&data);
-    assert_eq!(backfilled.len(), 1);
-    let backfill_end = max_time(&data.join(&backfilled[0]));
+    let bf = backfill_one(base, &om, &data);
+    let backfill_end = max_time(&data.join(&bf));
     assert_eq!(backfill_end, end * 1000);
 
     let primary = Server::launch(
@@ -404,10 +411,7 @@ fn seed_skip_head_with_an_off_grid_backfilled_block() {
         om.push_str(&format!("seed_offgrid{{job=\"bf\"}} {} {t}\n", t % 7));
     }
     om.push_str("# EOF\n");
-    backfill(base, &om, &data);
-    let backfilled = block_dirs(&data);
-    assert_eq!(backfilled.len(), 1);
-    let bf = &backfilled[0];
+    let bf = &backfill_one(base, &om, &data);
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data.join(bf).join("meta.json")).unwrap()).unwrap();
     // The premise: level 1, its own source, off the 1 min grid.

@@ -24,6 +24,15 @@ fn snapshot(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     (out.status.code(), v, stderr)
 }
 
+/// A scratch directory holding a copy of the fixture data dir `rel` as
+/// `data/`.
+fn data_copy(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    copy_dir(&testdata(rel), &data);
+    (tmp, data)
+}
+
 fn meta(block: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(block.join("meta.json")).unwrap()).unwrap()
 }
@@ -34,17 +43,7 @@ fn promtool_dump(snap: &Path, scratch: &Path) -> String {
     let _ = std::fs::remove_dir_all(scratch);
     copy_dir(snap, scratch);
     std::fs::create_dir_all(scratch.join("wal")).unwrap();
-    let out = Command::new("promtool")
-        .args(["tsdb", "dump"])
-        .arg(scratch)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool dump: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::util::promtool_tsdb_dump(scratch)
 }
 
 /// The dump's lines whose timestamp is at most `t`.
@@ -97,9 +96,7 @@ fn block_names(dir: &Path) -> Vec<String> {
 /// its dump of the real admin-API snapshot; the source is unchanged.
 #[test]
 fn stopped_data_dir_snapshot_equals_promtool_dump_of_the_data_dir() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    let (tmp, data) = data_copy("prom-2.42-live/data");
     let out = data.join("snapshots/20261205T000000Z-0123456789abcdef");
     let before = listing(&data, &out);
     let (code, v, err) = snapshot(&[
@@ -219,9 +216,7 @@ fn blocks_compacted_during_the_read_are_taken_again_not_damage() {
     if !tools_available("snapshot") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    let (tmp, data) = data_copy("prom-2.42-live/data");
     let (a, b) = ("01M88ZEAF15198PYN7F74NS04J", "01M88ZHZN1XRWVWM1RH4GVHSAJ");
     let side = tmp.path().join("side");
     std::fs::create_dir(&side).unwrap();
@@ -344,9 +339,7 @@ fn snapshot_across_filesystems_copies_the_blocks() {
 /// Bad input: a clear error, exit 2, nothing written, the source untouched.
 #[test]
 fn snapshot_usage_errors_write_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    let (tmp, data) = data_copy("prom-2.42-live/data");
     let full = tmp.path().join("full");
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("x"), b"x").unwrap();
@@ -423,9 +416,7 @@ fn native_histogram_snapshot_served_like_the_data_dir() {
     if !tools_available("snapshot") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    copy_dir(&testdata("prom-2.42-nativehist/data"), &data);
+    let (tmp, data) = data_copy("prom-2.42-nativehist/data");
     let out = tmp
         .path()
         .join("snapshots/20261205T000000Z-00000000000000aa");

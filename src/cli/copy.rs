@@ -125,7 +125,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     };
     // The library's errors already name the path and the OS error; printed
     // once (not again as anyhow's cause chain).
-    let plain = |e: promsnap::error::Error| anyhow::anyhow!("{e}");
+    let plain = |e: promsnap::error::Error| anyhow::anyhow!("{}", super::flag::message(&e));
     let mut plan = copy::plan(&args.src, &args.dst, &opts).map_err(plain)?;
     let report = if args.dry_run {
         copy::verify_sources(&mut plan, &opts);
@@ -205,7 +205,8 @@ fn range(b: &BlockReport) -> String {
 
 fn reasons(s: &mut String, label: &str, rs: &[Reason]) {
     for r in rs {
-        s.push_str(&format!("    {label} {}: {}\n", r.code, r.message));
+        let m = super::flag::with_reason_flag(r.code, &r.message);
+        s.push_str(&format!("    {label} {}: {m}\n", r.code));
     }
 }
 
@@ -214,7 +215,8 @@ pub fn render(r: &CopyReport) -> String {
     let mut s = String::new();
     let verb = if r.dry_run { "would copy" } else { "copied" };
     for n in &r.notices {
-        s.push_str(&format!("notice {}: {}\n", n.code, n.message));
+        let m = super::flag::with_reason_flag(n.code, &n.message);
+        s.push_str(&format!("notice {}: {m}\n", n.code));
     }
     let mut rows: Vec<(&str, &BlockReport)> = Vec::new();
     rows.extend(r.copied.iter().map(|b| (verb, b)));

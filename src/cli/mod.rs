@@ -13,6 +13,7 @@ mod copy;
 mod coverage;
 mod dump;
 mod fill;
+mod flag;
 mod gaps;
 mod ls;
 mod s3;
@@ -175,7 +176,7 @@ pub fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("promsnap: {e:#}");
+            eprintln!("promsnap: {}", flag::describe(&e));
             ExitCode::from(2)
         }
     }

@@ -63,7 +63,7 @@ mod imp {
             anonymous: a.anonymous,
             concurrency: if jobs == 0 { 0 } else { jobs * 8 },
         };
-        Bucket::open(&u, &opts).map_err(|e| anyhow::anyhow!("{e}"))
+        Bucket::open(&u, &opts).map_err(|e| anyhow::anyhow!("{}", crate::cli::flag::message(&e)))
     }
 
     struct Bar(ProgressBar);
@@ -130,7 +130,8 @@ mod imp {
             quick: args.verify == VerifyLevel::Quick,
             ..CheckOptions::default()
         };
-        let plain = |e: promsnap::error::Error| anyhow::anyhow!("{e}");
+        let plain =
+            |e: promsnap::error::Error| anyhow::anyhow!("{}", crate::cli::flag::message(&e));
         let attended = !args.json && std::io::stderr().is_terminal();
         let progress = bar(attended);
         let report: CopyReport = match (src, dst) {

@@ -113,6 +113,7 @@ mod retention;
 pub use execute::{execute, execute_replanning};
 
 pub use head::HeadRange;
+pub(crate) use plan::check_selected;
 pub use plan::plan;
 
 /// Suffix of the directory a block is written into before its final rename.
@@ -340,7 +341,15 @@ const QUOTED_FINDINGS: usize = 3;
 fn verify_one(b: &mut PlannedBlock, opts: &CheckOptions) {
     let c = check::verify_block(&b.src, opts);
     b.verified = true;
-    if c.has_errors() {
+    if let Some(r) = damage_reason(&c) {
+        b.refuse(r);
+    }
+}
+
+/// The refusal of a block its verification found errors in, quoting the
+/// first few.
+pub(crate) fn damage_reason(c: &check::BlockCheck) -> Option<Reason> {
+    c.has_errors().then(|| {
         let errors: Vec<_> = c.findings.iter().filter(|f| f.is_error()).collect();
         let mut msg = format!("source verification found {} error(s): ", errors.len());
         let quoted: Vec<String> = errors
@@ -358,8 +367,8 @@ fn verify_one(b: &mut PlannedBlock, opts: &CheckOptions) {
         if errors.len() > QUOTED_FINDINGS {
             msg.push_str("; …");
         }
-        b.refuse(Reason::new(FindingCode::Damaged, msg));
-    }
+        Reason::new(FindingCode::Damaged, msg)
+    })
 }
 
 /// Fully verifies every block still marked [`Action::Copy`], in parallel;

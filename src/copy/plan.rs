@@ -105,12 +105,12 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     if opts.skip_verify {
         notices.push(Reason::new(
             FindingCode::NotVerified,
-            "--verify none: the source blocks are not checked before copying (each copied file is still compared with its source); run `promsnap verify` on the source first",
+            "verification off: the source blocks are not checked before copying (each copied file is still compared with its source); verify the source first",
         ));
     } else if opts.check.quick {
         notices.push(Reason::new(
             FindingCode::VerifiedQuick,
-            "--verify quick: the source blocks' checksums and structure are checked, their samples not decoded",
+            "quick verification: the source blocks' checksums and structure are checked, their samples not decoded",
         ));
     }
 
@@ -150,7 +150,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     if opts.link && !same_fs {
         notices.push(Reason::new(
             FindingCode::LinkFallback,
-            "--link: the source and the target are on different filesystems; copying instead",
+            "hard links asked for, but the source and the target are on different filesystems; copying instead",
         ));
     }
     let free_bytes = fsops::free_space(dst);
@@ -244,6 +244,24 @@ fn check_target_path(dst: &Path) -> Result<(bool, Option<Layout>)> {
     Ok((dst_exists, dst_layout))
 }
 
+/// Refuses a selected block name that is not a block of `layout` (of
+/// `src`).
+pub(crate) fn check_selected(blocks: &[String], layout: &Layout, src: &Path) -> Result<()> {
+    for want in blocks {
+        if !layout
+            .blocks
+            .iter()
+            .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
+        {
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such block in {}", src.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The source blocks selected by `--block`, `--min-time`, `--max-time`,
 /// sorted by minTime, each with its files; unreadable ones refused.
 fn select(
@@ -251,18 +269,7 @@ fn select(
     src_layout: &Layout,
     opts: &CopyOptions,
 ) -> Result<(Vec<PlannedBlock>, usize)> {
-    for want in &opts.blocks {
-        if !src_layout
-            .blocks
-            .iter()
-            .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
-        {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such block in {}",
-                src.display()
-            )));
-        }
-    }
+    check_selected(&opts.blocks, src_layout, src)?;
     let mut blocks = Vec::new();
     let mut excluded = 0;
     for dir in &src_layout.blocks {
@@ -517,7 +524,7 @@ fn against_target(
             } else {
                 b.refuse(Reason::new(
                     FindingCode::Overlap,
-                    format!("{msg}; pass --allow-overlap to copy it anyway"),
+                    format!("{msg}; allow overlaps to copy it anyway"),
                 ));
             }
         }
@@ -539,7 +546,7 @@ fn against_target(
             } else {
                 b.refuse(Reason::new(
                     FindingCode::HeadOverlap,
-                    format!("{msg}; pass --allow-overlap to copy it anyway"),
+                    format!("{msg}; allow overlaps to copy it anyway"),
                 ));
             }
         }

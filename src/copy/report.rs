@@ -56,6 +56,25 @@ pub struct CopyReport {
 }
 
 impl CopyReport {
+    /// A report from `src` to `dst` with nothing in it yet.
+    pub fn new(src: PathBuf, dst: PathBuf, dry_run: bool) -> CopyReport {
+        CopyReport {
+            src,
+            dst,
+            dry_run,
+            link: false,
+            copied: Vec::new(),
+            skipped: Vec::new(),
+            refused: Vec::new(),
+            failed: Vec::new(),
+            notices: Vec::new(),
+            excluded: 0,
+            bytes: 0,
+            bytes_planned: 0,
+            duration_ms: 0,
+        }
+    }
+
     /// The report of a dry run: what the plan would do.
     pub fn from_plan(plan: &CopyPlan, started: Instant) -> CopyReport {
         let mut r = empty_report(plan, true);
@@ -76,19 +95,11 @@ impl CopyReport {
 
 pub(super) fn empty_report(plan: &CopyPlan, dry_run: bool) -> CopyReport {
     CopyReport {
-        src: plan.src.clone(),
-        dst: plan.dst.clone(),
-        dry_run,
         link: plan.link,
-        copied: Vec::new(),
-        skipped: Vec::new(),
-        refused: Vec::new(),
-        failed: Vec::new(),
         notices: plan.notices.clone(),
         excluded: plan.excluded,
-        bytes: 0,
         bytes_planned: plan.bytes_to_copy(),
-        duration_ms: 0,
+        ..CopyReport::new(plan.src.clone(), plan.dst.clone(), dry_run)
     }
 }
 

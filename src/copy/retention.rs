@@ -172,7 +172,7 @@ pub(super) fn retention(
         None => {
             notices.push(Reason::new(
                 FindingCode::RetentionDefault,
-                "retention checked against Prometheus' default of 15d; pass --retention with the target's --storage.tsdb.retention.time",
+                "retention checked against Prometheus' default of 15d; give the target's retention, its --storage.tsdb.retention.time",
             ));
             DEFAULT_RETENTION_MS
         }

@@ -111,7 +111,7 @@ pub fn retention_windows(
         (Some(t), _) => (t, format!("--storage.tsdb.retention.time {}", fmt_dur(t))),
         (None, None) => {
             assumptions.push(format!(
-                "slave retention not given (--slave-retention, --slave-retention-size): Prometheus' default {} of \
+                "slave retention not given (neither time nor size): Prometheus' default {} of \
                  time retention and no size retention assumed",
                 fmt_dur(DEFAULT_RETENTION)
             ));
@@ -241,7 +241,7 @@ pub fn restart_windows(
     if restarts.is_empty() {
         assumptions.push(
             "no master restart and no change of its remote_write block or external labels until the slave has caught \
-             up (--master-restart): each one would restart the WAL reader from 'now' (L6)"
+             up (none given): each one would restart the WAL reader from 'now' (L6)"
                 .into(),
         );
         return (out, rw_start);
@@ -251,7 +251,7 @@ pub fn restart_windows(
     sorted.dedup();
     if slave_up.is_none() {
         assumptions.push(
-            "--master-restart without --slave-up: every restart is taken to be before the slave was up".into(),
+            "master restarts without the slave's ready time: every restart is taken to be before the slave was up".into(),
         );
     }
     let mut stall = rw_start;
@@ -322,7 +322,7 @@ pub fn sample_age_window(
     let a = match tl.facts.sample_age_limit {
         None => {
             assumptions.push(
-                "sample_age_limit not given (--sample-age-limit): Prometheus' default 0 (off) assumed: old samples are \
+                "sample_age_limit not given: Prometheus' default 0 (off) assumed: old samples are \
                  retried, not dropped (L5)"
                     .into(),
             );
@@ -335,19 +335,19 @@ pub fn sample_age_window(
         && v < SAMPLE_AGE_LIMIT_SINCE
     {
         assumptions.push(format!(
-            "--sample-age-limit ignored: master v{v} predates sample_age_limit (v{SAMPLE_AGE_LIMIT_SINCE})"
+            "the sample age limit is ignored: master v{v} predates sample_age_limit (v{SAMPLE_AGE_LIMIT_SINCE})"
         ));
         return None;
     }
     let Some(up) = tl.slave_up else {
         assumptions.push(
-            "--sample-age-limit without --slave-up: the L5 window needs the slave's start".into(),
+            "the sample age limit without the slave's ready time: the L5 window needs the slave's start".into(),
         );
         return None;
     };
     if tl.facts.catch_up.is_none() {
         assumptions.push(
-            "catch-up time not given (--catch-up): the queue is taken to send its backlog the instant the slave is \
+            "catch-up time not given: the queue is taken to send its backlog the instant the slave is \
              up; a slower catch-up makes the L5 window end later by as much"
                 .into(),
         );
@@ -390,7 +390,7 @@ pub fn sample_age_window(
 pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option<LossWindow> {
     let Some(code) = tl.facts.receiver_rejects else {
         assumptions.push(
-            "the slave's receiver accepts the writes (--receiver-rejects): it runs with \
+            "the slave's receiver accepts the writes (no reject status given): it runs with \
              --web.enable-remote-write-receiver (else 404) and answers no 4xx to whole batches (L7)"
                 .into(),
         );
@@ -399,7 +399,7 @@ pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option
     if (500..=599).contains(&code) {
         assumptions.push(format!(
             "receiver answers {code}: remote write retries 5xx forever, so nothing is dropped by it, but the queue \
-             stalls as if the slave were down: give the time the answers stopped as --slave-up"
+             stalls as if the slave were down: give the time the answers stopped as the slave's ready time"
         ));
         return None;
     }
@@ -500,8 +500,7 @@ pub fn native_histogram_window(
     }
     if send.is_none() {
         assumptions.push(
-            "send_native_histograms not given (--send-native-histograms): Prometheus' default false assumed (L9)"
-                .into(),
+            "send_native_histograms not given: Prometheus' default false assumed (L9)".into(),
         );
     }
     let n = native?;
@@ -543,7 +542,7 @@ pub fn native_histogram_window(
 pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option<LossWindow> {
     let Some(v) = tl.facts.master_version else {
         assumptions.push(format!(
-            "master version not given (--master-version): taken not to be v{WATCHER_BUG_FIRST}–v{WATCHER_BUG_LAST}, \
+            "master version not given: taken not to be v{WATCHER_BUG_FIRST}–v{WATCHER_BUG_LAST}, \
              whose WAL reader skips samples after a stall longer than one segment (L10)"
         ));
         return None;
@@ -553,7 +552,7 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
     }
     let Some(up) = tl.slave_up else {
         assumptions.push(format!(
-            "master v{v} skips samples after a stall longer than one WAL segment (L10): give --slave-up for the window"
+            "master v{v} skips samples after a stall longer than one WAL segment (L10): give the slave's ready time for the window"
         ));
         return None;
     };
@@ -574,7 +573,7 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
             up,
             Certainty::Bound,
             format!(
-                "{why_bug}; without the master WAL (--master) the segment boundaries are unknown: at most everything \
+                "{why_bug}; without the master WAL the segment boundaries are unknown: at most everything \
                  from the stall position to the slave's start, nothing if the master wrote no more than one new \
                  segment meanwhile"
             ),

@@ -237,7 +237,11 @@ fn l5_sample_age_limit_drops_the_old_part_of_the_backlog() {
     });
     let l5 = only(&out, Cause::L5);
     assert_eq!((l5[0].from, l5[0].to), (c, up - a));
-    assert!(out.assumptions.iter().any(|s| s.contains("--catch-up")));
+    assert!(
+        out.assumptions
+            .iter()
+            .any(|s| s.contains("catch-up time not given"))
+    );
 
     // A limit longer than the outage: nothing dropped.
     let (out, _, _) = seed(OperatorFacts {

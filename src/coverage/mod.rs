@@ -56,6 +56,7 @@
 
 pub mod causes;
 pub mod model;
+mod options;
 pub mod queue;
 pub mod snapshot;
 pub mod version;
@@ -244,59 +245,7 @@ impl CoverageReport {
 /// Computes the report. Errors only when the snapshot path is unusable;
 /// bad blocks and WAL damage become findings and a partial answer.
 pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
-    let f = &opts.facts;
-    for (name, t) in [
-        ("--observed-at", opts.observed_at),
-        ("--slave-up", opts.slave_up),
-        ("--rw-start", opts.rw_start),
-        ("--rejects-until", f.rejects_until),
-    ]
-    .into_iter()
-    .chain(
-        f.master_restarts
-            .iter()
-            .map(|&t| ("--master-restart", Some(t))),
-    ) {
-        if let Some(t) = t
-            && !plausible(t)
-        {
-            return Err(crate::error::Error::Usage(format!(
-                "{name} {t}: not a plausible time (Unix ms within ±10^13)"
-            )));
-        }
-    }
-    for (name, d) in [
-        ("--block-range", opts.block_range),
-        ("--scrape-interval", opts.scrape_interval),
-    ] {
-        if let Some(d) = d
-            && !(1..=PLAUSIBLE_MS / 100).contains(&d)
-        {
-            return Err(crate::error::Error::Usage(format!(
-                "{name}: must be positive and under about 3 years"
-            )));
-        }
-    }
-    for (name, d) in [
-        ("--sample-age-limit", f.sample_age_limit),
-        ("--catch-up", f.catch_up),
-        ("--slave-retention", f.slave_retention),
-    ] {
-        if let Some(d) = d
-            && !(0..=PLAUSIBLE_MS).contains(&d)
-        {
-            return Err(crate::error::Error::Usage(format!(
-                "{name}: must be 0 or positive and under about 300 years"
-            )));
-        }
-    }
-    if let Some(code) = f.receiver_rejects
-        && !(400..=599).contains(&code)
-    {
-        return Err(crate::error::Error::Usage(format!(
-            "--receiver-rejects {code}: give the HTTP status the receiver answered, 400…599"
-        )));
-    }
+    options::check(opts)?;
     let mut snap = snapshot::analyze(snapshot, opts.block_range)?;
     if let Some(h) = &opts.head_block {
         snap.set_head_block(h.as_deref());
@@ -305,12 +254,15 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     if let (Some(up), Some(t)) = (opts.slave_up, snap.snapshot_time.or(snap.coverage_end))
         && up < t
     {
-        return Err(crate::error::Error::Usage(format!(
-            "--slave-up {} is before the snapshot ({}): a slave started on the snapshot cannot be up before it was \
-             taken (was a time zone or another snapshot meant?)",
-            fmt_time(up),
-            fmt_time(t)
-        )));
+        return Err(crate::error::Error::bad_option(
+            "slave_up",
+            format!(
+                "the slave's ready time {} is before the snapshot ({}): a slave started on the snapshot cannot be up \
+                 before it was taken (was a time zone or another snapshot meant?)",
+                fmt_time(up),
+                fmt_time(t)
+            ),
+        ));
     }
     let mut findings = snap.findings.clone();
     let mut assumptions = Vec::new();
@@ -420,7 +372,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             findings.push(Finding::warning(format!(
                 "master WAL segment {} starts at {} ({} after the previous one's last sample) at no size rotation \
                  and no head-compaction truncation: a master restart? If it came after remote write to the slave \
-                 started and before the slave caught up, pass --master-restart {} (L6)",
+                 started and before the slave caught up, give it as a master restart at {} (L6)",
                 h.segment,
                 fmt_time(h.at),
                 fmt_dur(h.gap),

@@ -232,7 +232,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         None => {
             assumptions.push(
                 "remote write to the slave was already running before the snapshot and was not restarted \
-                 (no --rw-start): the stall position is taken as just before the coverage end; an earlier \
+                 (no remote write start given): the stall position is taken as just before the coverage end; an earlier \
                  start can only bring the deadline forward"
                     .to_string(),
             );

@@ -171,12 +171,12 @@ impl QueueSettings {
         };
         if *self == QueueSettings::default() {
             assumptions.push(format!(
-                "remote_write queue_config not given (--max-samples-per-send, --queue-capacity, --min-shards, \
-                 --max-shards, --batch-send-deadline, --max-backoff): the defaults of {} assumed (max_samples_per_send \
+                "remote_write queue_config not given (max_samples_per_send, capacity, min_shards, max_shards, \
+                 batch_send_deadline, max_backoff): the defaults of {} assumed (max_samples_per_send \
                  {}, capacity {}, shards {}..{}, deadline {}, backoff 30ms..5s)",
                 match version {
                     Some(v) => format!("v{v}"),
-                    None => "v2.42 (no --master-version; v2.44+ defaults are 2000 / 10000 / 50 shards)".into(),
+                    None => "v2.42 (no master version given; v2.44+ defaults are 2000 / 10000 / 50 shards)".into(),
                 },
                 q.max_samples_per_send,
                 q.capacity,

@@ -211,7 +211,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
     };
     if block_range_source == Source::Default && r == DEFAULT_BLOCK_RANGE_MS {
         findings.push(Finding::note(
-            "block range not inferable from fewer than two blocks: assuming Prometheus' default 2h (--block-range)"
+            "block range not inferable from fewer than two blocks: assuming Prometheus' default 2h (give the block range to override)"
                 .into(),
         ));
     }

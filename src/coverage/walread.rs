@@ -148,12 +148,12 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
         .chain(checkpoint.as_ref().and_then(|c| c.mtime))
         .max();
     let (observed, source) = match (observed_at, newest_sample, newest_mtime) {
-        (Some(t), _, _) => (t, "given (--observed-at)".to_string()),
+        (Some(t), _, _) => (t, "given".to_string()),
         (None, Some(t), m) => (
             t,
             format!(
                 "derived from the newest sample in the WAL segments ({}); file times are not trusted (a copy carries \
-                 the copy's time{}): give --observed-at when the WAL was copied from a stopped or lagging master",
+                 the copy's time{}): give the observation time when the WAL was copied from a stopped or lagging master",
                 super::fmt_time(t),
                 m.map_or(String::new(), |m| format!(", here {}", super::fmt_time(m)))
             ),
@@ -162,13 +162,13 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
             m,
             format!(
                 "no sample in the WAL: taken from the newest file time ({}), which a copy moves to the copy's time: \
-                 give --observed-at",
+                 give the observation time",
                 super::fmt_time(m)
             ),
         ),
         (None, None, None) => (
             0,
-            "unknown: no sample and no file time: give --observed-at".to_string(),
+            "unknown: no sample and no file time: give the observation time".to_string(),
         ),
     };
     Ok(WalView {

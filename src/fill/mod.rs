@@ -177,7 +177,10 @@ fn check_paths(target: &Path, source: &Path) -> Result<(PathBuf, PathBuf)> {
 /// Fills TARGET from SOURCE. See the module documentation.
 pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
     if opts.min_time > opts.max_time {
-        return Err(Error::Usage("--min-time is after --max-time".into()));
+        return Err(Error::bad_option(
+            "min_time",
+            "the time range's start is after its end",
+        ));
     }
     if opts.block_range.is_some_and(|r| r <= 0) {
         return Err(Error::Usage("the block range must be positive".into()));

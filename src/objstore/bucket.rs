@@ -112,9 +112,13 @@ impl Bucket {
             signed = true;
         }
         if opts.profile.is_some() && !signed {
-            return Err(Error::Usage(format!(
-                "--profile {profile}: no aws_access_key_id/aws_secret_access_key for it in the AWS credentials or config file"
-            )));
+            return Err(Error::bad_option(
+                "profile",
+                format!(
+                    "AWS profile {profile}: no aws_access_key_id/aws_secret_access_key for it in the AWS credentials or \
+                     config file"
+                ),
+            ));
         }
         // Without credentials the requests go unsigned (public buckets,
         // test servers); never to the EC2 instance metadata service.
@@ -138,9 +142,10 @@ impl Bucket {
         let mut allow_http = false;
         if let Some(e) = endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(Error::Usage(format!(
-                    "--endpoint {e}: expected http://HOST:PORT or https://HOST[:PORT]"
-                )));
+                return Err(Error::bad_option(
+                    "endpoint",
+                    format!("endpoint {e}: expected http://HOST:PORT or https://HOST[:PORT]"),
+                ));
             }
             allow_http = e.starts_with("http://");
             b = b

@@ -47,43 +47,12 @@ pub fn listing(bucket: &Bucket) -> Result<(crate::list::Listing, Vec<RemoteBlock
             .then(|| "index or chunks/ missing: Prometheus cannot open the block".to_string());
             let dir = PathBuf::from(bucket.url().show(&b.ulid));
             match meta {
-                Ok(m) => BlockEntry {
-                    dir,
-                    ulid: m.ulid.clone(),
-                    min_time: Some(m.min_time),
-                    max_time: Some(m.max_time),
-                    num_samples: Some(m.stats.num_samples),
-                    num_chunks: Some(m.stats.num_chunks),
-                    num_series: Some(m.stats.num_series),
-                    size,
-                    level: Some(m.compaction.level),
-                    snapshot_head: false,
-                    error: missing,
-                    meta: Some(m),
-                },
-                Err(e) => BlockEntry {
-                    dir,
-                    ulid: b.ulid.clone(),
-                    meta: None,
-                    min_time: None,
-                    max_time: None,
-                    num_samples: None,
-                    num_chunks: None,
-                    num_series: None,
-                    size,
-                    level: None,
-                    snapshot_head: false,
-                    error: Some(e.to_string()),
-                },
+                Ok(m) => BlockEntry::of_meta(dir, m, size, missing),
+                Err(e) => BlockEntry::unreadable(dir, b.ulid.clone(), size, e.to_string()),
             }
         })
         .collect();
-    entries.sort_by(|a, b| match (a.min_time, b.min_time) {
-        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.ulid.cmp(&b.ulid)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.ulid.cmp(&b.ulid),
-    });
+    crate::list::sort_entries(&mut entries);
     let metas: Vec<&crate::format::meta::BlockMeta> =
         entries.iter().filter_map(|b| b.meta.as_ref()).collect();
     let block_range = infer_block_range(&metas);

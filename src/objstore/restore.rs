@@ -79,9 +79,10 @@ pub fn restore(
     let (listed, _) = bucket.blocks()?;
     for want in &opts.copy.blocks {
         if !listed.iter().any(|b| &b.ulid == want && b.complete) {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such complete block in {url}"
-            )));
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such complete block in {url}"),
+            ));
         }
     }
     let mut notices = Vec::new();
@@ -155,21 +156,7 @@ pub fn restore(
     copts.max_time = None;
     copts.link = true;
     let mut report = if selected.is_empty() {
-        CopyReport {
-            src: url.show("").into(),
-            dst: dst.to_path_buf(),
-            dry_run: opts.dry_run,
-            link: false,
-            copied: Vec::new(),
-            skipped: Vec::new(),
-            refused: Vec::new(),
-            failed: Vec::new(),
-            notices: Vec::new(),
-            excluded: 0,
-            bytes: 0,
-            bytes_planned: 0,
-            duration_ms: 0,
-        }
+        CopyReport::new(url.show("").into(), dst.to_path_buf(), opts.dry_run)
     } else {
         let mut plan = copy::plan(&staging.0, dst, &copts)?;
         if opts.dry_run {

@@ -16,7 +16,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::bucket::{Bucket, RemoteBlock, is_marker};
-use super::thanos::{thanos_meta, valid_label_name};
+use super::thanos::thanos_meta;
 use super::upload::{UploadOptions, reason};
 use super::verify::{BucketBlock, THREADS};
 use crate::check::block::verify_block_in;
@@ -75,13 +75,7 @@ pub fn transfer(
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
     let started = Instant::now();
-    for (k, _) in &opts.external_labels {
-        if !valid_label_name(k) {
-            return Err(Error::Usage(format!(
-                "--external-label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-            )));
-        }
-    }
+    super::upload::check_external_labels(&opts.external_labels)?;
     if nested(src, dst) {
         return Err(Error::Usage(format!(
             "{} and {}: one prefix holds the other; copy to a prefix outside the source",
@@ -92,27 +86,17 @@ pub fn transfer(
     let (listed, _) = src.blocks()?;
     for want in &opts.blocks {
         if !listed.iter().any(|b| &b.ulid == want && b.complete) {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such complete block in {}",
-                src.url()
-            )));
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such complete block in {}", src.url()),
+            ));
         }
     }
-    let mut rep = CopyReport {
-        src: src.url().show("").into(),
-        dst: dst.url().show("").into(),
-        dry_run: opts.dry_run,
-        link: false,
-        copied: Vec::new(),
-        skipped: Vec::new(),
-        refused: Vec::new(),
-        failed: Vec::new(),
-        notices: Vec::new(),
-        excluded: 0,
-        bytes: 0,
-        bytes_planned: 0,
-        duration_ms: 0,
-    };
+    let mut rep = CopyReport::new(
+        src.url().show("").into(),
+        dst.url().show("").into(),
+        opts.dry_run,
+    );
     let partial: Vec<&str> = listed
         .iter()
         .filter(|b| !b.complete)
@@ -131,7 +115,7 @@ pub fn transfer(
     if opts.skip_verify {
         rep.notices.push(reason(
             FindingCode::NotVerified,
-            "--verify none: the source blocks are not checked before the copy (every object is still read back and compared with the source's)",
+            "verification off: the source blocks are not checked before the copy (every object is still read back and compared with the source's)",
         ));
     }
     let (remote, _) = dst.blocks()?;

@@ -67,6 +67,17 @@ fn report(p: &Planned, method: Option<&'static str>, reasons: Vec<Reason>) -> Bl
     }
 }
 
+/// Refuses an external label whose name is not a valid label name.
+pub(super) fn check_external_labels(labels: &[(String, String)]) -> Result<()> {
+    match labels.iter().find(|(k, _)| !valid_label_name(k)) {
+        Some((k, _)) => Err(Error::bad_option(
+            "external_labels",
+            format!("external label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Uploads the blocks of `src` (a snapshot, data or block directory) to the
 /// bucket: see the module docs. Blocks are independent: a refused or failed
 /// block does not stop the others. Errors only for the run as a whole (the
@@ -78,41 +89,14 @@ pub fn upload(
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
     let started = Instant::now();
-    for (k, _) in &opts.external_labels {
-        if !valid_label_name(k) {
-            return Err(Error::Usage(format!(
-                "--external-label {k}=…: not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-            )));
-        }
-    }
+    check_external_labels(&opts.external_labels)?;
     let lay = layout::scan(src)?;
-    for want in &opts.blocks {
-        if !lay
-            .blocks
-            .iter()
-            .any(|b| b.file_name().and_then(|n| n.to_str()) == Some(want))
-        {
-            return Err(Error::Usage(format!(
-                "--block {want}: no such block in {}",
-                src.display()
-            )));
-        }
-    }
-    let mut report_ = CopyReport {
-        src: src.to_path_buf(),
-        dst: bucket.url().show("").into(),
-        dry_run: opts.dry_run,
-        link: false,
-        copied: Vec::new(),
-        skipped: Vec::new(),
-        refused: Vec::new(),
-        failed: Vec::new(),
-        notices: Vec::new(),
-        excluded: 0,
-        bytes: 0,
-        bytes_planned: 0,
-        duration_ms: 0,
-    };
+    crate::copy::check_selected(&opts.blocks, &lay, src)?;
+    let mut report_ = CopyReport::new(
+        src.to_path_buf(),
+        bucket.url().show("").into(),
+        opts.dry_run,
+    );
     if lay.kind == DirKind::Data && (lay.wal.is_some() || lay.chunks_head.is_some()) {
         report_.notices.push(reason(
             FindingCode::WalNotCopied,
@@ -122,7 +106,7 @@ pub fn upload(
     if opts.skip_verify {
         report_.notices.push(reason(
             FindingCode::NotVerified,
-            "--verify none: the source blocks are not checked before the upload (every object is still read back and compared with what was sent)",
+            "verification off: the source blocks are not checked before the upload (every object is still read back and compared with what was sent)",
         ));
     }
     let (remote, _) = bucket.blocks()?;
@@ -221,29 +205,7 @@ pub fn upload(
         if opts.skip_verify {
             return None;
         }
-        let c = check::verify_block(&p.src, &opts.check);
-        let errors: Vec<_> = c.findings.iter().filter(|f| f.is_error()).collect();
-        c.has_errors().then(|| {
-            let quoted: Vec<String> = errors
-                .iter()
-                .take(3)
-                .map(|f| {
-                    let at = f
-                        .offset
-                        .map(|o| format!(" at offset {o}"))
-                        .unwrap_or_default();
-                    format!("{}{at}: {} ({})", f.path.display(), f.message, f.code)
-                })
-                .collect();
-            reason(
-                FindingCode::Damaged,
-                format!(
-                    "source verification found {} error(s): {}",
-                    c.tally().errors,
-                    quoted.join("; ")
-                ),
-            )
-        })
+        crate::copy::damage_reason(&check::verify_block(&p.src, &opts.check))
     };
     let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|s| {
         let todo = &todo;

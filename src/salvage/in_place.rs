@@ -116,7 +116,16 @@ pub fn salvage_in_place(data: &Path, opts: &SalvageOptions) -> Result<SalvageRep
         let b = salvage_block(c, data, opts, &mut q)?;
         report.blocks.push(b);
     }
-    cut_head(&layout, opts, &mut q, &mut report)?;
+    // The newest block's end once salvage is done: the restart takes the
+    // WAL's older samples to be in blocks.
+    let min_valid_time = checks
+        .iter()
+        .zip(&report.blocks)
+        .filter(|(_, b)| b.action != BlockAction::Unreadable)
+        .filter_map(|(c, _)| c.meta.as_ref().map(|m| m.max_time))
+        .max()
+        .unwrap_or(i64::MIN);
+    cut_head(&layout, opts, &mut q, &mut report, min_valid_time)?;
     let something_moved = report.blocks.iter().any(|b| b.quarantined_to.is_some())
         || report.wal.as_ref().is_some_and(|w| w.cut)
         || report.checkpoint.is_some()
@@ -183,6 +192,7 @@ fn cut_head(
     opts: &SalvageOptions,
     q: &mut Quarantine,
     report: &mut SalvageReport,
+    min_valid_time: i64,
 ) -> Result<()> {
     // The WAL's checkpoint first, then its segments, then the head chunks.
     if let Some(w) = &layout.wal {
@@ -197,16 +207,19 @@ fn cut_head(
         }
         report.checkpoint = cc;
     }
+    // The head chunk files that leave are planned first: the WAL cut's loss
+    // counts what the chunks still in place serve.
+    let hc = layout.chunks_head.as_deref().map(wal::plan_head_chunks_cut);
     if let Some(w) = &layout.wal {
-        let cut = wal::plan_wal_cut(w)?;
+        let gone = hc.as_ref().map_or(&[][..], |h| &h.moved[..]);
+        let cut = wal::plan_wal_cut(w, layout.chunks_head.as_deref(), gone, min_valid_time)?;
         if cut.cut && !opts.dry_run {
             q.ensure()?;
             wal::apply_wal_cut(&cut, &q.dir.join("wal"))?;
         }
         report.wal = Some(cut);
     }
-    if let Some(h) = &layout.chunks_head {
-        let hc = wal::plan_head_chunks_cut(h);
+    if let (Some(h), Some(hc)) = (&layout.chunks_head, hc) {
         if !hc.moved.is_empty() && !opts.dry_run {
             q.ensure()?;
             for p in &hc.moved {

@@ -14,15 +14,14 @@
 //! to the end of the last good record, which reads identically), every
 //! later segment leaves `wal/` — but nothing is deleted: the original
 //! damaged segment and every later one are kept in the quarantine
-//! directory. The records still readable in the cut part (those of the later
-//! segments) are decoded to say which sample times the restarted Prometheus
-//! will not have; the unreadable bytes between the damage and the next
-//! segment are assumed to hold samples from the time of the last records
-//! kept (samples are appended roughly in time order, as a scraping
-//! Prometheus writes them), so the range starts at the earliest sample of
-//! the records written just before the damage. Samples also held in
-//! `chunks_head/` for series created before the cut are still served, so
-//! the range is what the restarted server *may* miss.
+//! directory. The records still readable in the cut part (the rest of the
+//! damaged segment from the page after the damage, and the later segments)
+//! are decoded to say which sample times the restarted Prometheus will not
+//! have, by the rule `verify` predicts the repair's loss with
+//! ([`crate::head::wal_repair_loss`]): a sample counts when no block holds
+//! it (it is not older than the newest block's end) and no m-mapped chunk
+//! in `chunks_head/` still serves it — the chunk files salvage moves into
+//! quarantine serve nothing. The bytes that do not read are not guessed at.
 //!
 //! **Head chunks**: Prometheus 2.42 deletes a damaged `chunks_head` file and
 //! every later one on startup, then rebuilds their samples from the WAL
@@ -39,9 +38,6 @@ use crate::fileutil::map_file;
 use crate::format::record::{self, RecordType};
 use crate::format::wal::RecordReader;
 use crate::format::wal::segment::{parse_checkpoint_name, parse_segment_name};
-
-/// How far before the damage the records count as "written just before it".
-const BEFORE_DAMAGE_WINDOW: u64 = 64 * 1024;
 
 /// The WAL cut (planned, then applied).
 #[derive(Debug, Clone, Serialize)]
@@ -69,8 +65,8 @@ pub struct WalCut {
     pub cut_records_readable: u64,
     /// Samples in those records.
     pub cut_samples_readable: u64,
-    /// `[from, to)` (ms): the sample times the restarted Prometheus may
-    /// miss (see the module docs).
+    /// `[from, to)` (ms): the sample times the restarted Prometheus
+    /// misses of those that still read (see the module docs).
     pub lost_range: Option<[i64; 2]>,
     /// True when `lost_range` ends at the last readable sample while
     /// unreadable bytes after it may hold later ones (damage in the newest
@@ -123,7 +119,15 @@ fn sample_range(rec: &[u8]) -> Option<(usize, (i64, i64))> {
 }
 
 /// Finds the first damage in the WAL replay reads and plans the cut.
-pub fn plan_wal_cut(dir: &Path) -> Result<WalCut> {
+/// `chunks_head` is the head chunk directory, `gone` its files that leave
+/// it (moved into quarantine) and `min_valid_time` the newest block's end
+/// once salvage is done: what the restart still has besides the WAL.
+pub fn plan_wal_cut(
+    dir: &Path,
+    chunks_head: Option<&Path>,
+    gone: &[PathBuf],
+    min_valid_time: i64,
+) -> Result<WalCut> {
     let mut cut = WalCut {
         dir: dir.to_path_buf(),
         cut: false,
@@ -140,28 +144,16 @@ pub fn plan_wal_cut(dir: &Path) -> Result<WalCut> {
         lost_range_end_unknown: false,
     };
     let segs = segments(dir)?;
-    let mut lo: Option<i64> = None;
-    let mut hi: Option<i64> = None;
-    let mut widen = |a: i64, b: i64| {
-        lo = Some(lo.map_or(a, |x| x.min(a)));
-        hi = Some(hi.map_or(b, |x| x.max(b)));
-    };
     let mut damaged_at: Option<usize> = None;
     for (k, (_, p)) in segs.iter().enumerate() {
         let bytes = map_file(p)?;
         let mut r = RecordReader::new(&bytes);
-        let mut recent: Vec<(u64, i64)> = Vec::new();
         let mut n = 0u64;
         let err = loop {
             match r.next_record() {
                 None => break None,
                 Some(Err(e)) => break Some(e),
-                Some(Ok(rec)) => {
-                    n += 1;
-                    if let Some((_, (a, _))) = sample_range(rec.data) {
-                        recent.push((rec.end_offset, a));
-                    }
-                }
+                Some(Ok(_)) => n += 1,
             }
         };
         if let Some(e) = err {
@@ -172,16 +164,12 @@ pub fn plan_wal_cut(dir: &Path) -> Result<WalCut> {
             cut.detail = Some(e.to_string());
             cut.kept_bytes = Some(r.valid_offset());
             cut.kept_records = n;
-            let floor = e.offset().saturating_sub(BEFORE_DAMAGE_WINDOW);
-            for (end, a) in recent.iter().filter(|(end, _)| *end >= floor) {
-                let _ = end;
-                widen(*a, *a);
-            }
             damaged_at = Some(k);
             break;
         }
     }
-    let Some(k) = damaged_at else {
+    let (Some(k), Some(seg), Some(offset)) = (damaged_at, cut.segment.clone(), cut.damage_offset)
+    else {
         return Ok(cut);
     };
     for (_, p) in segs.iter().skip(k + 1) {
@@ -190,16 +178,16 @@ pub fn plan_wal_cut(dir: &Path) -> Result<WalCut> {
         let mut r = RecordReader::new(&bytes);
         while let Some(Ok(rec)) = r.next_record() {
             cut.cut_records_readable += 1;
-            if let Some((n, (a, b))) = sample_range(rec.data) {
+            if let Some((n, _)) = sample_range(rec.data) {
                 cut.cut_samples_readable += n as u64;
-                widen(a, b);
             }
         }
     }
     cut.lost_range_end_unknown = cut.later_segments.is_empty();
-    if let (Some(a), Some(b)) = (lo, hi) {
-        cut.lost_range = Some([a, b.saturating_add(1)]);
-    }
+    let torn = cut.code == Some(FindingCode::WalTornTail);
+    cut.lost_range =
+        crate::head::wal_repair_loss_without(chunks_head, gone, &seg, offset, torn, min_valid_time)
+            .map(|(a, b)| [a, b.saturating_add(1)]);
     Ok(cut)
 }
 

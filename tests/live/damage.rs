@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{CHECK_CFG, Server, dump_lines, free_port, line_time, prometheus_available, verify};
-use crate::util::{copy_dir, promsnap, testdata};
+use crate::util::{copy_dir, testdata};
 
 const FIXTURE: &str = "prom-2.42-live/data";
 
@@ -96,17 +96,37 @@ fn numbered_segments(wal: &Path) -> usize {
 /// `dump` of a damaged directory: it names what it cannot read (exit 1) and
 /// prints everything else.
 fn dump_damaged(dir: &Path) -> BTreeSet<String> {
-    let out = promsnap(&["dump", dir.to_str().unwrap()]);
+    super::dump_of(dir, true)
+}
+
+/// True (the test is skipped) when `prometheus` is not installed, which CI
+/// does not allow.
+fn skip_without_prometheus() -> bool {
+    if prometheus_available() {
+        return false;
+    }
     assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "dump {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
+        std::env::var_os("CI").is_none(),
+        "prometheus is not installed but CI is set"
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    eprintln!("live damage: prometheus not on PATH: skipped");
+    true
+}
+
+/// Starts 2.42 on `dir` (as `name`), waits up to a minute for it to be
+/// ready and stops it: whether it was, and its log.
+fn start_and_stop(base: &Path, name: &str, dir: &Path) -> (bool, String) {
+    let mut srv = Server::start(
+        base,
+        name,
+        CHECK_CFG,
+        dir,
+        free_port(),
+        &["--storage.tsdb.retention.time=100y"],
+    );
+    let ok = srv.ready(Duration::from_secs(60));
+    srv.stop();
+    (ok, std::fs::read_to_string(&srv.log).unwrap_or_default())
 }
 
 fn run_case(base: &Path, c: &Case) -> Seen {
@@ -133,32 +153,10 @@ fn run_case(base: &Path, c: &Case) -> Seen {
         .iter()
         .filter_map(|f| f["code"].as_str().map(str::to_owned))
         .collect();
-    let mut srv = Server::start(
-        base,
-        &format!("check-{}", c.name),
-        CHECK_CFG,
-        &dir,
-        free_port(),
-        &["--storage.tsdb.retention.time=100y"],
-    );
-    let started = srv.ready(Duration::from_secs(60));
-    srv.stop();
-    let log = std::fs::read_to_string(&srv.log).unwrap_or_default();
+    let (started, log) = start_and_stop(base, &format!("check-{}", c.name), &dir);
     let segments_after = numbered_segments(&dir.join("wal"));
     // After a refusal: what a second start does with what the first left.
-    let restarted = (!started).then(|| {
-        let mut again = Server::start(
-            base,
-            &format!("again-{}", c.name),
-            CHECK_CFG,
-            &dir,
-            free_port(),
-            &["--storage.tsdb.retention.time=100y"],
-        );
-        let ok = again.ready(Duration::from_secs(60));
-        again.stop();
-        ok
-    });
+    let restarted = (!started).then(|| start_and_stop(base, &format!("again-{}", c.name), &dir).0);
     let after = if started {
         dump_lines(&dir)
     } else {
@@ -197,12 +195,7 @@ fn run_case(base: &Path, c: &Case) -> Seen {
 
 #[test]
 fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
-    if !prometheus_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus is not installed but CI is set"
-        );
-        eprintln!("live damage: prometheus not on PATH: skipped");
+    if skip_without_prometheus() {
         return;
     }
     let tmp = tempfile::Builder::new()
@@ -326,12 +319,7 @@ fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
 /// serves every sample of the undamaged original outside the reported range.
 #[test]
 fn salvaged_corrupt_checkpoint_starts_and_serves_outside_the_range() {
-    if !prometheus_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "prometheus is not installed but CI is set"
-        );
-        eprintln!("live damage: prometheus not on PATH: skipped");
+    if skip_without_prometheus() {
         return;
     }
     let tmp = tempfile::Builder::new()

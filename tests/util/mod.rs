@@ -93,6 +93,22 @@ pub fn run_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
 
 /// Whether `promtool` is on the PATH. Without it, oracle tests that run it
 /// are skipped — except under `CI=true`, where its absence is a failure.
+/// `promtool tsdb dump` of a data directory: its stdout (asserting success).
+pub fn promtool_tsdb_dump(dir: &Path) -> String {
+    let out = Command::new("promtool")
+        .args(["tsdb", "dump"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool tsdb dump {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 pub fn promtool_available(what: &str) -> bool {
     let ok = Command::new("promtool")
         .arg("--version")

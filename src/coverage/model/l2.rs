@@ -77,7 +77,7 @@ pub(super) fn overtaking(
             let hi = deadline_high_volume(truncations, position, r).unwrap_or(i64::MAX);
             let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
             assumptions.push(
-                "no master WAL given (--master): the deadline uses the high-volume rule (many WAL segments per \
+                "no master WAL given: the deadline uses the high-volume rule (many WAL segments per \
                  block range); a small master (under one segment per block range) tolerates up to `latest`"
                     .into(),
             );

@@ -81,7 +81,7 @@ pub(super) fn windows(
                 why: format!(
                     "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
                      is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
-                     samples on up to {} shards spans up to {} (give --slave-up for the expected sliver)",
+                     samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
                     series.map_or("an unknown number of".into(), |n| n.to_string()),
                     q.max_shards,
                     crate::coverage::fmt_dur(by_batches)

@@ -18,7 +18,7 @@ pub(super) fn full(
     {
         // The case assumed, and the two others.
         v.push_str(&format!(
-            " Assumed (no --rw-start): remote write to the slave was on from just before the coverage end {}.",
+            " Assumed (no remote write start given): remote write to the slave was on from just before the coverage end {}.",
             fmt_time(c)
         ));
         if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
