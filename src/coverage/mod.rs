@@ -386,7 +386,12 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         inp.slave_up = opts.slave_up;
         inp.wal = wal.clone();
         inp.scrape_interval = scrape_interval;
-        inp.scrape_grids = scrape_grids(wal.as_ref(), &snap, scrape_interval, &mut assumptions);
+        inp.scrape_grids = scrapes::from_master(
+            wal.as_ref(),
+            snap.head_block.as_ref().or(snap.blocks.last()),
+            scrape_interval,
+            &mut assumptions,
+        );
         inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
         inp.series = snap
             .head_block
@@ -555,33 +560,6 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
 /// less often than `interval` (targets with longer intervals of their own).
 /// Every series scraped at `interval` puts one sample per interval in the
 /// block, so the rate over the span is never below the series count then.
-/// The targets' scrape grids from the master's WAL, and an assumption when
-/// the interval given disagrees with what the WAL shows.
-fn scrape_grids(
-    wal: Option<&wal::WalView>,
-    snap: &snapshot::SnapshotInfo,
-    interval: i64,
-    assumptions: &mut Vec<String>,
-) -> Option<scrapes::Schedule> {
-    let head = snap.head_block.as_ref().or(snap.blocks.last())?;
-    let g = scrapes::Schedule::from_wal(&wal?.dir, head.num_series)?;
-    let seen: Vec<String> = g
-        .grids
-        .iter()
-        .map(|x| format!("{} series every {}", x.series, fmt_dur(x.interval)))
-        .collect();
-    if g.grids.iter().any(|x| x.interval != interval) {
-        assumptions.push(format!(
-            "the master's WAL shows {} scrape grids ({}), not one every {} as given: the boundary sliver (L3) is cut \
-             on the grids the WAL shows; other estimates keep the interval given",
-            g.grids.len(),
-            seen.join(", "),
-            fmt_dur(interval)
-        ));
-    }
-    Some(g)
-}
-
 fn samples_per_scrape(b: &snapshot::BlockSpan, interval: i64) -> u64 {
     let span = b.max_time.saturating_sub(b.min_time);
     // Every series of a block has a sample: stats saying otherwise are not

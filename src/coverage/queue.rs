@@ -67,6 +67,18 @@
 //!     range: the end is the range over both, the expected end the point at
 //!     N and [`READ_RATE`] (`to_expected`).
 //!
+//! * **Several scrape grids.** Targets scraped at different intervals
+//!   (`scrapes.rs`: one grid per target, from the samples records of the
+//!   master's WAL) add different samples per second: a 5 s target's come
+//!   as one burst every fifth second. The one-shard count above then walks
+//!   the grids' scrapes in time order instead of one grid of S samples, and
+//!   so does the backlog before `C_snap`.
+//! * **A tick at the crossing.** The reshard tick and the crossing are
+//!   known to the phase uncertainty (the queue's start, the first scrape);
+//!   a tick within it of the crossing may come on either side: the
+//!   resharded end stays the expected one, the un-resharded end is the
+//!   range's earliest (`to_earliest`).
+//!
 //! The slave itself refuses more than `C_snap`'s past: its head accepts no
 //! sample older than its newest sample minus half its block range
 //! (`appendableMinValidTime` in tsdb/head.go). A shard lagging that far

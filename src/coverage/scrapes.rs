@@ -188,6 +188,32 @@ impl Schedule {
     }
 }
 
+/// The targets' scrape grids from the master's WAL, and an assumption when
+/// the interval given disagrees with what the WAL shows.
+pub(super) fn from_master(
+    wal: Option<&super::wal::WalView>,
+    head: Option<&super::snapshot::BlockSpan>,
+    interval: i64,
+    assumptions: &mut Vec<String>,
+) -> Option<Schedule> {
+    let g = Schedule::from_wal(&wal?.dir, head?.num_series)?;
+    let seen: Vec<String> = g
+        .grids
+        .iter()
+        .map(|x| format!("{} series every {}", x.series, super::fmt_dur(x.interval)))
+        .collect();
+    if g.grids.iter().any(|x| x.interval != interval) {
+        assumptions.push(format!(
+            "the master's WAL shows {} scrape grids ({}), not one every {} as given: the boundary sliver (L3) is cut \
+             on the grids the WAL shows; other estimates keep the interval given",
+            g.grids.len(),
+            seen.join(", "),
+            super::fmt_dur(interval)
+        ));
+    }
+    Some(g)
+}
+
 fn note(a: &mut Acc, t: i64) {
     a.records += 1;
     if let Some(l) = a.last
