@@ -662,3 +662,63 @@ mod reshard_tests {
         assert!(cr.start > c && cr.start <= c + 1_000, "{cr:?}");
     }
 }
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    /// `s600x2-1s5s`'s shape: 305 series every 1 s and 305 every 5 s on
+    /// the same phase, one shard. The crossing batch ends where the samples
+    /// counted scrape by scrape (a burst every fifth second) reach a batch
+    /// boundary, and a batch ending inside one scrape loses part of its
+    /// series.
+    #[test]
+    fn crossing_batch_cut_on_two_grids() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let g = Schedule {
+            grids: vec![
+                crate::coverage::scrapes::ScrapeGrid {
+                    interval: 1_000,
+                    phase: 825,
+                    series: 305,
+                },
+                crate::coverage::scrapes::ScrapeGrid {
+                    interval: 5_000,
+                    phase: 825,
+                    series: 305,
+                },
+            ],
+        };
+        let st = stall(&q, 0, 5_825, 366, 1_000);
+        for c in (95_826..105_826).step_by(1_000) {
+            let cr = (0..10_000)
+                .step_by(250)
+                .map(|ws| crossing(&q, &st, ws, c, c + 5_500, 366, 1_000, true, Some(&g)))
+                .find(|cr| !cr.resharded)
+                .expect("an un-resharded case");
+            // Scrape by scrape from the first sample.
+            let (mut n, mut t) = (0u64, st.first_sample);
+            let per = |t: i64| 305 + if (t - 825) % 5_000 == 0 { 305 } else { 0 };
+            while t < c {
+                n += per(t);
+                t += 1_000;
+            }
+            let end = st.first_batch + (n - st.first_batch).div_ceil(500) * 500;
+            let lost = end - n;
+            let mut got = 0;
+            let mut last = c - 1;
+            while got < lost {
+                got += per(t);
+                last = t;
+                t += 1_000;
+            }
+            if lost == 0 {
+                assert!(cr.expected_end < c, "{c}: {cr:?}");
+                continue;
+            }
+            assert_eq!(cr.expected_end, last, "{c}: {cr:?}");
+            let one = lost <= per(c - 1 + 1_000 - (c - 1 - 825).rem_euclid(1_000));
+            assert_eq!(cr.series.is_some(), one, "{c}: {cr:?}");
+        }
+    }
+}
