@@ -14,8 +14,8 @@
 //! the next target's first ref the series it appends per scrape (the
 //! newest target's: up to the series count of the head).
 //!
-//! Only the live segments are read, one record at a time; the memory kept
-//! is a few counters per target.
+//! Only the newest live segments are read (three), one record at a time;
+//! the memory kept is one segment and a few counters per target.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +30,8 @@ const MIN_RECORDS: u64 = 3;
 /// Distinct timestamp differences kept per target (the interval is the most
 /// frequent; jitter spreads the rest).
 const MAX_DIFFS: usize = 32;
+/// Newest live segments read.
+const MAX_SEGMENTS: usize = 3;
 /// Targets followed at most (the rest are ignored: no grid).
 const MAX_TARGETS: usize = 10_000;
 
@@ -75,6 +77,9 @@ impl Schedule {
             })
             .collect();
         names.sort();
+        // The newest segments hold enough scrapes of every target; older
+        // ones (a busy master's WAL can hold gigabytes) are not read.
+        let names = names.split_off(names.len().saturating_sub(MAX_SEGMENTS));
         let mut acc: BTreeMap<u64, Acc> = BTreeMap::new();
         for n in names {
             let Ok(bytes) = std::fs::read(wal.join(&n)) else {
