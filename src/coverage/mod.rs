@@ -58,6 +58,7 @@ pub mod causes;
 pub mod model;
 mod options;
 pub mod queue;
+pub mod scrapes;
 pub mod snapshot;
 pub mod version;
 pub mod wal;
@@ -337,6 +338,12 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         inp.slave_up = opts.slave_up;
         inp.wal = wal.clone();
         inp.scrape_interval = scrape_interval;
+        inp.scrape_grids = scrapes::from_master(
+            wal.as_ref(),
+            snap.head_block.as_ref().or(snap.blocks.last()),
+            scrape_interval,
+            &mut assumptions,
+        );
         inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
         inp.series = snap
             .head_block

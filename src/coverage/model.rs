@@ -172,6 +172,9 @@ pub struct ModelInput {
     pub queue: Queue,
     /// Scrape targets (distinct `job`/`instance` of `up`), for L4.
     pub targets: Option<u64>,
+    /// The targets' scrape grids as the master's WAL shows them (L3 when
+    /// they differ in interval).
+    pub scrape_grids: Option<super::scrapes::Schedule>,
 }
 
 impl ModelInput {
@@ -200,6 +203,7 @@ impl ModelInput {
             blocks: Vec::new(),
             queue: super::queue::QueueSettings::default().resolve(None, &mut Vec::new()),
             targets: None,
+            scrape_grids: None,
         }
     }
 }

@@ -67,6 +67,18 @@
 //!     range: the end is the range over both, the expected end the point at
 //!     N and [`READ_RATE`] (`to_expected`).
 //!
+//! * **Several scrape grids.** Targets scraped at different intervals
+//!   (`scrapes.rs`: one grid per target, from the samples records of the
+//!   master's WAL) add different samples per second: a 5 s target's come
+//!   as one burst every fifth second. The one-shard count above then walks
+//!   the grids' scrapes in time order instead of one grid of S samples, and
+//!   so does the backlog before `C_snap`.
+//! * **A tick at the crossing.** The reshard tick and the crossing are
+//!   known to the phase uncertainty (the queue's start, the first scrape);
+//!   a tick within it of the crossing may come on either side: the
+//!   resharded end stays the expected one, the un-resharded end is the
+//!   range's earliest (`to_earliest`).
+//!
 //! The slave itself refuses more than `C_snap`'s past: its head accepts no
 //! sample older than its newest sample minus half its block range
 //! (`appendableMinValidTime` in tsdb/head.go). A shard lagging that far
@@ -79,6 +91,7 @@
 
 use serde::Serialize;
 
+use super::scrapes::Schedule;
 use super::version::Version;
 use super::{fmt_dur, fmt_time};
 
@@ -313,6 +326,7 @@ pub fn crossing(
     series: u64,
     interval: i64,
     scrape_phase_known: bool,
+    grids: Option<&Schedule>,
 ) -> Crossing {
     let s = series.max(1);
     let i = interval.max(1);
@@ -321,7 +335,10 @@ pub fn crossing(
     let r = next_retry(q, st.first_send, up.max(st.first_send));
     let wake = next_wake(q, st.position + READ_PERIOD, r);
     // The backlog older than C still to send after the wake-up.
-    let pre = ((c - st.position).max(0) / i) as u64 * s;
+    let pre = match grids {
+        Some(g) => g.samples_between(st.position, c - 1),
+        None => ((c - st.position).max(0) / i) as u64 * s,
+    };
     let drain = (pre / b) as i64 * REQUEST_TIME;
     // When the batch holding C is sent: if the reader stalled past C, that
     // batch is already in the shard's channel and goes out right after the
@@ -338,6 +355,9 @@ pub fn crossing(
     // Phase uncertainty: the first sample's time, the queue's start.
     let eps = if scrape_phase_known { 300 } else { i / 2 + 300 };
     let resharded = tick <= cross + eps;
+    // A tick within that uncertainty of the crossing may come before or
+    // after it: the end range spans both paths (earliest: no reshard).
+    let either = (tick - cross).abs() <= eps;
     // Short case: min_shards shards. With one shard the batches are cut
     // every B samples after the first batch, in WAL order (the deadline
     // timer cannot fire while the backlog is read: it is reset at every send
@@ -347,7 +367,27 @@ pub fn crossing(
     let mut short_scrapes = ((b - 1) * q.min_shards).div_ceil(s).max(1) as i64;
     let mut short_series = None;
     let mut exact = false;
-    if q.min_shards == 1 && c > st.first_sample {
+    // Several scrape grids (targets at different intervals, from the WAL):
+    // the same count, on the samples each grid really adds per scrape.
+    let mut grid_after_c = None;
+    if let Some(g) = grids.filter(|_| q.min_shards == 1 && c > st.first_sample) {
+        let nc = g.samples_between(st.first_sample, c - 1);
+        let n1 = st.first_batch;
+        let end = if nc <= n1 {
+            n1
+        } else {
+            n1 + (nc - n1).div_ceil(b) * b
+        };
+        let lost = end - nc;
+        if let (Some((first, _)), Some((last, k))) = (
+            g.nth_sample_after(c - 1, 1),
+            g.nth_sample_after(c - 1, lost),
+        ) {
+            short_scrapes = if lost == 0 { 0 } else { k as i64 };
+            short_series = (k == 1 && lost > 0).then_some(lost);
+            grid_after_c = Some((first, if lost == 0 { c - 1 } else { last }));
+        }
+    } else if q.min_shards == 1 && c > st.first_sample {
         let nc = s * ((c - 1 - st.first_sample).div_euclid(i) as u64 + 1);
         let n1 = st.first_batch;
         let end = if nc <= n1 {
@@ -367,7 +407,9 @@ pub fn crossing(
     } else {
         c - 1 + i
     };
-    let short_end = first_after_c + (short_scrapes - 1) * i;
+    let (first_after_c, short_end) =
+        grid_after_c.unwrap_or((first_after_c, first_after_c + (short_scrapes - 1) * i));
+    let exact = exact || grid_after_c.is_some();
     // Long case: the reader's position at the tick (asleep until `wake`,
     // then through the backlog at one request of B samples per REQUEST_TIME).
     let p = if tick <= wake {
@@ -463,7 +505,9 @@ pub fn crossing(
             ) + q.batch_send_deadline,
         )
         .max(long_hi);
-    let (expected_end, earliest_end) = if resharded {
+    let (expected_end, earliest_end) = if resharded && either {
+        (long_hi, long_lo.min(short_end.max(c - 1 + i)))
+    } else if resharded {
         (long_hi, long_lo)
     } else if exact {
         (short_end, short_end)
@@ -486,7 +530,16 @@ pub fn crossing(
             b,
             fmt_dur(q.batch_send_deadline),
             fmt_time(flush)
-        )
+        ) + &if either {
+            format!(
+                "; the tick is within {} of the crossing, which may come first: then the sliver ends at {} \
+                 (to_earliest)",
+                fmt_dur(eps),
+                fmt_time(short_end.max(c - 1 + i))
+            )
+        } else {
+            String::new()
+        }
     } else {
         format!(
             "the first send after the slave is up is expected at {}, the reader wakes at {} and is through the backlog \
@@ -594,7 +647,7 @@ mod reshard_tests {
         // before the reader's wake-up.
         let cr = (0..10_000)
             .step_by(250)
-            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true))
+            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true, None))
             .find(|cr| cr.resharded)
             .expect("a resharded case");
         assert!(cr.shards >= 2);
@@ -607,5 +660,65 @@ mod reshard_tests {
         assert!(cr.earliest_end <= cr.point_end && cr.point_end <= cr.expected_end);
         // Starts at the first scrape after C_snap, not at C_snap.
         assert!(cr.start > c && cr.start <= c + 1_000, "{cr:?}");
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    /// `s600x2-1s5s`'s shape: 305 series every 1 s and 305 every 5 s on
+    /// the same phase, one shard. The crossing batch ends where the samples
+    /// counted scrape by scrape (a burst every fifth second) reach a batch
+    /// boundary, and a batch ending inside one scrape loses part of its
+    /// series.
+    #[test]
+    fn crossing_batch_cut_on_two_grids() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let g = Schedule {
+            grids: vec![
+                crate::coverage::scrapes::ScrapeGrid {
+                    interval: 1_000,
+                    phase: 825,
+                    series: 305,
+                },
+                crate::coverage::scrapes::ScrapeGrid {
+                    interval: 5_000,
+                    phase: 825,
+                    series: 305,
+                },
+            ],
+        };
+        let st = stall(&q, 0, 5_825, 366, 1_000);
+        for c in (95_826..105_826).step_by(1_000) {
+            let cr = (0..10_000)
+                .step_by(250)
+                .map(|ws| crossing(&q, &st, ws, c, c + 5_500, 366, 1_000, true, Some(&g)))
+                .find(|cr| !cr.resharded)
+                .expect("an un-resharded case");
+            // Scrape by scrape from the first sample.
+            let (mut n, mut t) = (0u64, st.first_sample);
+            let per = |t: i64| 305 + if (t - 825) % 5_000 == 0 { 305 } else { 0 };
+            while t < c {
+                n += per(t);
+                t += 1_000;
+            }
+            let end = st.first_batch + (n - st.first_batch).div_ceil(500) * 500;
+            let lost = end - n;
+            let mut got = 0;
+            let mut last = c - 1;
+            while got < lost {
+                got += per(t);
+                last = t;
+                t += 1_000;
+            }
+            if lost == 0 {
+                assert!(cr.expected_end < c, "{c}: {cr:?}");
+                continue;
+            }
+            assert_eq!(cr.expected_end, last, "{c}: {cr:?}");
+            let one = lost <= per(c - 1 + 1_000 - (c - 1 - 825).rem_euclid(1_000));
+            assert_eq!(cr.series.is_some(), one, "{c}: {cr:?}");
+        }
     }
 }

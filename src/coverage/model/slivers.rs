@@ -20,7 +20,17 @@ pub(super) fn windows(
     let b = q.max_samples_per_send;
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
-            let cr = queue::crossing(q, &st, t_b, c, up, n, inp.scrape_interval, phase_known);
+            let cr = queue::crossing(
+                q,
+                &st,
+                t_b,
+                c,
+                up,
+                n,
+                inp.scrape_interval,
+                phase_known,
+                inp.scrape_grids.as_ref().filter(|g| g.several_intervals()),
+            );
             windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
             if cr.expected_end < c {
                 assumptions.push(format!(

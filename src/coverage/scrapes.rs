@@ -1,0 +1,292 @@
+//! The master's scrape grids as its WAL shows them: one grid per scrape
+//! target, so that the queue's batches can be cut on the samples the
+//! reader really forwards when targets are scraped at different intervals.
+//!
+//! The facts (Prometheus 2.42, `tsdb/head_append.go`, `scrape/scrape.go`):
+//! a scrape loop appends one target's samples and commits them once, and
+//! the commit writes one samples record holding all of them, every sample
+//! with the scrape's timestamp, in the order of the scrape (the same order
+//! at every scrape). A series' ref is handed out when it is created, from
+//! a counter: the series a target's first scrape creates get consecutive
+//! refs. So the samples records that start with the same ref are one
+//! target's scrapes: the differences between their timestamps give its
+//! interval, the last one its phase, and the distance from its first ref to
+//! the next target's first ref the series it appends per scrape (the
+//! newest target's: up to the series count of the head).
+//!
+//! Only the newest live segments are read (three), one record at a time;
+//! the memory kept is one segment and a few counters per target.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::format::record::{self, RecordType};
+use crate::format::wal::RecordReader;
+
+/// Records of one target needed before its grid is trusted.
+const MIN_RECORDS: u64 = 3;
+/// Distinct timestamp differences kept per target (the interval is the most
+/// frequent; jitter spreads the rest).
+const MAX_DIFFS: usize = 32;
+/// Newest live segments read.
+const MAX_SEGMENTS: usize = 3;
+/// Targets followed at most (the rest are ignored: no grid).
+const MAX_TARGETS: usize = 10_000;
+
+/// One target's scrape grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScrapeGrid {
+    /// Its interval (ms): the most frequent difference between successive
+    /// scrapes.
+    pub interval: i64,
+    /// The timestamp of its newest scrape in the WAL (a point on the grid).
+    pub phase: i64,
+    /// Samples per scrape (its series).
+    pub series: u64,
+}
+
+/// The grids of all targets seen in the WAL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Schedule {
+    /// One per target, by first series ref.
+    pub grids: Vec<ScrapeGrid>,
+}
+
+#[derive(Default)]
+struct Acc {
+    records: u64,
+    last: Option<i64>,
+    diffs: BTreeMap<i64, u64>,
+}
+
+impl Schedule {
+    /// Reads the samples records of the live segments in `wal` (a `wal/`
+    /// directory); `head_series` is the head's series count (the newest
+    /// target's share is what the others leave of it). `None` when no
+    /// target with a grid is found, or the refs do not add up.
+    pub fn from_wal(wal: &Path, head_series: u64) -> Option<Schedule> {
+        let mut names: Vec<_> = std::fs::read_dir(wal)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                (n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
+            })
+            .collect();
+        names.sort();
+        // The newest segments hold enough scrapes of every target; older
+        // ones (a busy master's WAL can hold gigabytes) are not read.
+        let names = names.split_off(names.len().saturating_sub(MAX_SEGMENTS));
+        let mut acc: BTreeMap<u64, Acc> = BTreeMap::new();
+        for n in names {
+            let Ok(bytes) = std::fs::read(wal.join(&n)) else {
+                continue;
+            };
+            let mut rd = RecordReader::new(&bytes);
+            while let Some(Ok(rec)) = rd.next_record() {
+                if record::record_type(rec.data) != Some(RecordType::Samples) {
+                    continue;
+                }
+                let mut first: Option<(u64, i64)> = None;
+                let _ = record::for_each_sample(rec.data, rec.offset, |r, t, _| {
+                    if first.is_none() {
+                        first = Some((r, t));
+                    }
+                });
+                let Some((r, t)) = first else { continue };
+                if acc.len() >= MAX_TARGETS && !acc.contains_key(&r) {
+                    continue;
+                }
+                note(acc.entry(r).or_default(), t);
+            }
+        }
+        Self::from_targets(
+            acc.into_iter()
+                .filter(|(_, a)| a.records >= MIN_RECORDS)
+                .filter_map(|(r, a)| {
+                    let (&d, _) = a
+                        .diffs
+                        .iter()
+                        .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))?;
+                    Some((r, d, a.last?))
+                })
+                .collect(),
+            head_series,
+        )
+    }
+
+    /// From `(first ref, interval, last timestamp)` per target, sorted by ref.
+    fn from_targets(t: Vec<(u64, i64, i64)>, head_series: u64) -> Option<Schedule> {
+        if t.is_empty() {
+            return None;
+        }
+        let base = t[0].0;
+        let mut grids = Vec::with_capacity(t.len());
+        for (k, &(r, interval, phase)) in t.iter().enumerate() {
+            let next = match t.get(k + 1) {
+                Some(n) => n.0,
+                None => base.checked_add(head_series)?,
+            };
+            let series = next.checked_sub(r).filter(|&n| n > 0)?;
+            grids.push(ScrapeGrid {
+                interval,
+                phase,
+                series,
+            });
+        }
+        Some(Schedule { grids })
+    }
+
+    /// True if the targets are scraped at more than one interval.
+    pub fn several_intervals(&self) -> bool {
+        self.grids
+            .windows(2)
+            .any(|w| w[0].interval != w[1].interval)
+    }
+
+    /// Samples scraped at timestamps in `[from, to]`.
+    pub fn samples_between(&self, from: i64, to: i64) -> u64 {
+        if to < from {
+            return 0;
+        }
+        self.grids
+            .iter()
+            .map(|g| {
+                let i = g.interval.max(1);
+                let first = g.phase + (from - g.phase).div_euclid(i) * i;
+                let first = if first < from { first + i } else { first };
+                let n = if first > to { 0 } else { (to - first) / i + 1 };
+                n as u64 * g.series
+            })
+            .sum()
+    }
+
+    /// Walks the scrapes after `t` in time order until `n` samples are
+    /// taken: the timestamp of the last scrape taken, and how many distinct
+    /// scrape timestamps that took (targets scraped at the same instant
+    /// count once: one sample per series either way).
+    pub fn nth_sample_after(&self, t: i64, n: u64) -> Option<(i64, u64)> {
+        let n = n.max(1);
+        let mut next: Vec<i64> = self
+            .grids
+            .iter()
+            .map(|g| {
+                let i = g.interval.max(1);
+                g.phase + ((t - g.phase).div_euclid(i) + 1) * i
+            })
+            .collect();
+        let mut taken = 0u64;
+        let mut scrapes = 0u64;
+        let mut prev = i64::MIN;
+        // Bounded: every round takes at least one target's samples.
+        for _ in 0..1_000_000 {
+            let (k, &at) = next.iter().enumerate().min_by_key(|(_, x)| **x)?;
+            taken = taken.saturating_add(self.grids[k].series);
+            if at != prev {
+                scrapes += 1;
+                prev = at;
+            }
+            if taken >= n {
+                return Some((at, scrapes));
+            }
+            next[k] = at.saturating_add(self.grids[k].interval.max(1));
+        }
+        None
+    }
+}
+
+/// The targets' scrape grids from the master's WAL, and an assumption when
+/// the interval given disagrees with what the WAL shows.
+pub(super) fn from_master(
+    wal: Option<&super::wal::WalView>,
+    head: Option<&super::snapshot::BlockSpan>,
+    interval: i64,
+    assumptions: &mut Vec<String>,
+) -> Option<Schedule> {
+    let g = Schedule::from_wal(&wal?.dir, head?.num_series)?;
+    let seen: Vec<String> = g
+        .grids
+        .iter()
+        .map(|x| format!("{} series every {}", x.series, super::fmt_dur(x.interval)))
+        .collect();
+    if g.grids.iter().any(|x| x.interval != interval) {
+        assumptions.push(format!(
+            "the master's WAL shows {} scrape grids ({}), not one every {} as given: the boundary sliver (L3) is cut \
+             on the grids the WAL shows; other estimates keep the interval given",
+            g.grids.len(),
+            seen.join(", "),
+            super::fmt_dur(interval)
+        ));
+    }
+    Some(g)
+}
+
+fn note(a: &mut Acc, t: i64) {
+    a.records += 1;
+    if let Some(l) = a.last
+        && t > l
+        && (a.diffs.len() < MAX_DIFFS || a.diffs.contains_key(&(t - l)))
+    {
+        *a.diffs.entry(t - l).or_default() += 1;
+    }
+    a.last = Some(a.last.map_or(t, |l| l.max(t)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two() -> Schedule {
+        Schedule::from_targets(vec![(1, 1_000, 100_825), (306, 5_000, 100_825)], 610).unwrap()
+    }
+
+    #[test]
+    fn series_per_target_from_ref_distances() {
+        let s = two();
+        assert_eq!(s.grids[0].series, 305);
+        assert_eq!(s.grids[1].series, 305);
+        assert!(s.several_intervals());
+        assert!(
+            !Schedule::from_targets(vec![(1, 1_000, 0)], 10)
+                .unwrap()
+                .several_intervals()
+        );
+        assert!(Schedule::from_targets(vec![], 10).is_none());
+        // Refs beyond the head's series count do not add up.
+        assert!(Schedule::from_targets(vec![(1, 1_000, 0), (50, 1_000, 0)], 10).is_none());
+    }
+
+    #[test]
+    fn samples_follow_both_grids() {
+        let s = two();
+        // 10 s from a common scrape: 10 + 2 scrapes of the fast and slow target.
+        assert_eq!(s.samples_between(100_825, 110_824), 10 * 305 + 2 * 305);
+        assert_eq!(s.samples_between(100_826, 100_826), 0);
+        assert_eq!(s.samples_between(101_825, 104_825), 4 * 305);
+    }
+
+    #[test]
+    fn nth_sample_walks_scrapes_in_time_order() {
+        let s = two();
+        assert_eq!(s.nth_sample_after(100_825, 100), Some((101_825, 1)));
+        assert_eq!(s.nth_sample_after(100_825, 306), Some((102_825, 2)));
+        // 4 fast scrapes, then the fast and slow ones at 105.825.
+        assert_eq!(s.nth_sample_after(100_825, 5 * 305 + 1), Some((105_825, 5)));
+    }
+
+    #[test]
+    fn note_keeps_the_interval() {
+        let mut a = Acc::default();
+        for t in [0, 1_000, 2_000, 3_001, 4_000, 5_000] {
+            note(&mut a, t);
+        }
+        assert_eq!(a.records, 6);
+        assert_eq!(
+            a.diffs.iter().max_by_key(|(_, n)| **n).map(|(d, _)| *d),
+            Some(1_000)
+        );
+    }
+}
