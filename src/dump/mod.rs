@@ -493,7 +493,7 @@ fn write_formatted(
     report: &mut DumpReport,
 ) -> Result<()> {
     for f in ready {
-        out.write_all(f.text.as_bytes())
+        out.write_all(&f.text)
             .map_err(|e| Error::io("<stdout>", e))?;
         report.series += f.series;
         report.samples += f.samples;

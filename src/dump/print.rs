@@ -22,7 +22,8 @@ pub(super) struct Job<'a> {
 /// The text of a group of series, with what printing them found.
 #[derive(Default)]
 pub(super) struct Formatted {
-    pub(super) text: String,
+    /// ASCII and the label bytes as they are (written as bytes).
+    pub(super) text: Vec<u8>,
     pub(super) series: u64,
     pub(super) samples: u64,
     pub(super) errors: Vec<String>,
@@ -41,7 +42,13 @@ impl Formatted {
             prefix.clear();
             format_labels(&mut prefix, &j.labels);
             prefix.push(' ');
-            let n = print_series(&prefix, &j.pending, opts, &mut self.text, &mut self.errors);
+            let n = print_series(
+                prefix.as_bytes(),
+                &j.pending,
+                opts,
+                &mut self.text,
+                &mut self.errors,
+            );
             if n > 0 {
                 self.series += 1;
                 self.samples += n;
@@ -52,23 +59,23 @@ impl Formatted {
 
 /// Appends one line.
 #[inline]
-fn push_float_line(buf: &mut String, prefix: &str, t: i64, v: f64) {
-    buf.push_str(prefix);
-    chunkenc::go_format_g(v, buf);
-    buf.push(' ');
+fn push_float_line(buf: &mut Vec<u8>, prefix: &[u8], t: i64, v: f64) {
+    buf.extend_from_slice(prefix);
+    chunkenc::go_format_g_bytes(v, buf);
+    buf.push(b' ');
     push_i64(buf, t);
-    buf.push('\n');
+    buf.push(b'\n');
 }
 
-fn push_line(buf: &mut String, prefix: &str, t: i64, v: &DumpValue) {
+fn push_line(buf: &mut Vec<u8>, prefix: &[u8], t: i64, v: &DumpValue) {
     match v {
         DumpValue::Float(f) => push_float_line(buf, prefix, t, *f),
         DumpValue::Histogram(h) => {
-            buf.push_str(prefix);
-            buf.push_str(h);
-            buf.push(' ');
+            buf.extend_from_slice(prefix);
+            buf.extend_from_slice(h.as_bytes());
+            buf.push(b' ');
             push_i64(buf, t);
-            buf.push('\n');
+            buf.push(b'\n');
         }
     }
 }
@@ -80,44 +87,51 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// Appends the decimal digits of `v`.
+/// Appends the decimal digits of `v`, four at a time.
 #[inline]
-pub(super) fn push_i64(buf: &mut String, v: i64) {
+pub(super) fn push_i64(buf: &mut Vec<u8>, v: i64) {
     let mut bytes = [0u8; 20];
     let mut i = bytes.len();
     let mut u = v.unsigned_abs();
-    while u >= 100 {
-        let r = (u % 100) as usize * 2;
-        u /= 100;
-        i -= 2;
-        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r..r + 2)) {
+    let pair = |i: usize, r: usize, bytes: &mut [u8; 20]| {
+        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r * 2..r * 2 + 2)) {
             d.copy_from_slice(p);
         }
+    };
+    while u >= 10_000 {
+        let r = (u % 10_000) as usize;
+        u /= 10_000;
+        i = i.saturating_sub(4);
+        pair(i, r / 100, &mut bytes);
+        pair(i + 2, r % 100, &mut bytes);
+    }
+    let mut u = u as usize;
+    if u >= 100 {
+        i = i.saturating_sub(2);
+        pair(i, u % 100, &mut bytes);
+        u /= 100;
     }
     if u >= 10 {
-        let r = u as usize * 2;
-        i -= 2;
-        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r..r + 2)) {
-            d.copy_from_slice(p);
-        }
+        i = i.saturating_sub(2);
+        pair(i, u, &mut bytes);
     } else {
-        i -= 1;
+        i = i.saturating_sub(1);
         if let Some(d) = bytes.get_mut(i) {
             *d = b'0' + u as u8;
         }
     }
     if v < 0 {
-        buf.push('-');
+        buf.push(b'-');
     }
-    buf.push_str(std::str::from_utf8(bytes.get(i..).unwrap_or(&[])).unwrap_or(""));
+    buf.extend_from_slice(bytes.get(i..).unwrap_or(&[]));
 }
 
 /// Prints one merged series into `buf`; returns the number of lines printed.
 fn print_series(
-    prefix: &str,
+    prefix: &[u8],
     chunks: &[Pending<'_>],
     opts: &DumpOptions,
-    buf: &mut String,
+    buf: &mut Vec<u8>,
     errors: &mut Vec<String>,
 ) -> u64 {
     let ordered = chunks
@@ -172,9 +186,9 @@ fn print_series(
 /// with `floats_only`).
 fn print_chunk(
     c: &PendingChunk<'_>,
-    prefix: &str,
+    prefix: &[u8],
     opts: &DumpOptions,
-    buf: &mut String,
+    buf: &mut Vec<u8>,
     errors: &mut Vec<String>,
 ) -> (u64, bool) {
     let Some(rec) = chunk_record(c, errors) else {
@@ -193,7 +207,7 @@ fn print_chunk(
         });
         return (n, stopped);
     }
-    let it = match chunkenc::XorIter::new(rec.data, rec.data_offset) {
+    let mut it = match chunkenc::XorIter::new(rec.data, rec.data_offset) {
         Ok(it) => it,
         Err(e) => {
             errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
@@ -201,19 +215,19 @@ fn print_chunk(
         }
     };
     let mut n = 0;
-    for s in it {
-        match s {
-            Ok((t, _)) if t > opts.max_time => break,
-            Ok((t, v)) if t >= opts.min_time && !is_deleted(t, c.deleted) => {
-                push_float_line(buf, prefix, t, v);
-                n += 1;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
-                break;
-            }
+    let (min, max) = (opts.min_time, opts.max_time);
+    let res = it.try_for_each_until(|t, v| {
+        if t > max {
+            return false;
         }
+        if t >= min && !is_deleted(t, c.deleted) {
+            push_float_line(buf, prefix, t, v);
+            n += 1;
+        }
+        true
+    });
+    if let Err(e) = res {
+        errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
     }
     (n, false)
 }
@@ -304,10 +318,28 @@ mod tests {
 
     #[test]
     fn integers_match_std() {
-        for v in [0i64, 1, -1, 9, 10, 1795597432510, i64::MIN, i64::MAX, -42] {
-            let mut s = String::new();
+        for v in [
+            0i64,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            9999,
+            10_000,
+            100_000,
+            1_000_000,
+            1795597432510,
+            i64::MIN,
+            i64::MAX,
+            -42,
+        ] {
+            let mut s = Vec::new();
             push_i64(&mut s, v);
-            assert_eq!(s, v.to_string());
+            assert_eq!(s, v.to_string().as_bytes());
         }
     }
 }
