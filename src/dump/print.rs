@@ -67,6 +67,16 @@ fn push_float_line(buf: &mut Vec<u8>, prefix: &[u8], t: i64, v: f64) {
     buf.push(b'\n');
 }
 
+/// [`push_float_line`] with the timestamp through `stamp`.
+#[inline]
+fn push_stamped_line(buf: &mut Vec<u8>, prefix: &[u8], stamp: &mut Stamp, t: i64, v: f64) {
+    buf.extend_from_slice(prefix);
+    chunkenc::go_format_g_bytes(v, buf);
+    buf.push(b' ');
+    stamp.push(buf, t);
+    buf.push(b'\n');
+}
+
 fn push_line(buf: &mut Vec<u8>, prefix: &[u8], t: i64, v: &DumpValue) {
     match v {
         DumpValue::Float(f) => push_float_line(buf, prefix, t, *f),
@@ -87,43 +97,95 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// Appends the decimal digits of `v`, four at a time.
+/// Appends the decimal digits of `v`.
 #[inline]
 pub(super) fn push_i64(buf: &mut Vec<u8>, v: i64) {
     let mut bytes = [0u8; 20];
+    let i = write_digits(v.unsigned_abs(), &mut bytes);
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(bytes.get(i..).unwrap_or(&[]));
+}
+
+/// Writes the decimal digits of `u` right-aligned into `bytes`, four at a
+/// time; returns where they start.
+#[inline]
+fn write_digits(mut u: u64, bytes: &mut [u8; 20]) -> usize {
     let mut i = bytes.len();
-    let mut u = v.unsigned_abs();
-    let pair = |i: usize, r: usize, bytes: &mut [u8; 20]| {
-        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r * 2..r * 2 + 2)) {
-            d.copy_from_slice(p);
-        }
-    };
     while u >= 10_000 {
         let r = (u % 10_000) as usize;
         u /= 10_000;
         i = i.saturating_sub(4);
-        pair(i, r / 100, &mut bytes);
-        pair(i + 2, r % 100, &mut bytes);
+        put_pair(bytes, i, r / 100);
+        put_pair(bytes, i + 2, r % 100);
     }
     let mut u = u as usize;
     if u >= 100 {
         i = i.saturating_sub(2);
-        pair(i, u % 100, &mut bytes);
+        put_pair(bytes, i, u % 100);
         u /= 100;
     }
     if u >= 10 {
         i = i.saturating_sub(2);
-        pair(i, u, &mut bytes);
+        put_pair(bytes, i, u);
     } else {
         i = i.saturating_sub(1);
         if let Some(d) = bytes.get_mut(i) {
             *d = b'0' + u as u8;
         }
     }
-    if v < 0 {
-        buf.push(b'-');
+    i
+}
+
+/// The two digits of `r` (< 100) at `bytes[i..i + 2]`.
+#[inline(always)]
+fn put_pair(bytes: &mut [u8; 20], i: usize, r: usize) {
+    if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r * 2..r * 2 + 2)) {
+        d.copy_from_slice(p);
     }
-    buf.extend_from_slice(bytes.get(i..).unwrap_or(&[]));
+}
+
+/// The text of the last timestamp printed from a chunk: the samples of a
+/// chunk share all but their last six digits (16 minutes), so only those
+/// are formatted again.
+struct Stamp {
+    /// The timestamp divided by 10^6 (`u64::MAX` before the first).
+    hi: u64,
+    text: [u8; 20],
+    start: usize,
+}
+
+impl Stamp {
+    fn new() -> Self {
+        Stamp {
+            hi: u64::MAX,
+            text: [0; 20],
+            start: 20,
+        }
+    }
+
+    /// Appends the decimal digits of `t`.
+    #[inline]
+    fn push(&mut self, buf: &mut Vec<u8>, t: i64) {
+        if t < 1_000_000 {
+            push_i64(buf, t);
+            return;
+        }
+        let u = t as u64;
+        let hi = u / 1_000_000;
+        if hi == self.hi {
+            // Seven digits or more, so the last six sit at 14..20.
+            let lo = (u % 1_000_000) as usize;
+            put_pair(&mut self.text, 14, lo / 10_000);
+            put_pair(&mut self.text, 16, lo / 100 % 100);
+            put_pair(&mut self.text, 18, lo % 100);
+        } else {
+            self.start = write_digits(u, &mut self.text);
+            self.hi = hi;
+        }
+        buf.extend_from_slice(self.text.get(self.start..).unwrap_or(&[]));
+    }
 }
 
 /// Prints one merged series into `buf`; returns the number of lines printed.
@@ -216,12 +278,13 @@ fn print_chunk(
     };
     let mut n = 0;
     let (min, max) = (opts.min_time, opts.max_time);
+    let mut stamp = Stamp::new();
     let res = it.try_for_each_until(|t, v| {
         if t > max {
             return false;
         }
         if t >= min && !is_deleted(t, c.deleted) {
-            push_float_line(buf, prefix, t, v);
+            push_stamped_line(buf, prefix, &mut stamp, t, v);
             n += 1;
         }
         true
@@ -340,6 +403,38 @@ mod tests {
             let mut s = Vec::new();
             push_i64(&mut s, v);
             assert_eq!(s, v.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn stamps_match_std() {
+        // Runs that keep, cross and leave the shared leading digits.
+        let mut stamp = Stamp::new();
+        let mut t: i64 = -20_000;
+        let mut step = 7i64;
+        while t < 3_000_000_000_000 {
+            let mut s = Vec::new();
+            stamp.push(&mut s, t);
+            assert_eq!(s, t.to_string().as_bytes(), "{t}");
+            t += step;
+            step = step * 3 / 2 + 1;
+        }
+        for t in (1_795_597_000_000..1_795_600_000_000).step_by(15_000) {
+            let mut s = Vec::new();
+            stamp.push(&mut s, t);
+            assert_eq!(s, t.to_string().as_bytes(), "{t}");
+        }
+        for t in [
+            999_999,
+            1_000_000,
+            1_999_999,
+            2_000_000,
+            1_000_000,
+            1_795_597_432_510,
+        ] {
+            let mut s = Vec::new();
+            stamp.push(&mut s, t);
+            assert_eq!(s, t.to_string().as_bytes(), "{t}");
         }
     }
 }
