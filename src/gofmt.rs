@@ -65,6 +65,14 @@ fn frac(v: u128, prec: u32) -> (String, u128) {
 /// does (`\n`, `\x01`, `\u00a0`, …); bytes that are not UTF-8 become `\xNN`.
 pub fn quote(out: &mut String, s: &[u8]) {
     out.push('"');
+    // Printable ASCII with nothing to escape (nearly every label value): as is.
+    if s.iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(std::str::from_utf8(s).unwrap_or(""));
+        out.push('"');
+        return;
+    }
     for chunk in s.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {

@@ -299,8 +299,12 @@ fn open_consistent(path: &Path, opts: &DumpOptions) -> Result<Opened> {
 /// [`GROUP`] series, each into its own reused buffer) while the previous one
 /// is written, so memory stays at two batches' text.
 const BATCH_CHUNKS: usize = 512;
-/// Series per formatting task.
+/// Series per formatting task, at least.
 const GROUP: usize = 16;
+/// Text per formatting task aimed at: above the CLI's 64 KiB `BufWriter`,
+/// which then passes each group's text straight through instead of copying
+/// it (a narrow time window prints few lines per series).
+const GROUP_BYTES: usize = 256 << 10;
 
 /// Writes the dump of `blocks` (sorted by minTime) and `head` to `out`.
 ///
@@ -432,6 +436,8 @@ struct Writer {
     ready: Vec<Formatted>,
     /// Buffers to format the next batch into.
     spare: Vec<Formatted>,
+    /// Text per series in the last batch formatted (0 before the first).
+    bytes_per_series: usize,
 }
 
 impl Writer {
@@ -450,12 +456,13 @@ impl Writer {
             self.spare = ready;
             return w;
         }
-        let groups = batch.len().div_ceil(GROUP);
+        let group = self.group_size(batch.len());
+        let groups = batch.len().div_ceil(group);
         let mut slots = std::mem::take(&mut self.spare);
         slots.resize_with(groups, Formatted::default);
         let (written, formatted) = std::thread::scope(|s| {
             let h = std::thread::Builder::new().spawn_scoped(s, move || {
-                format_batch(&mut slots, batch, opts);
+                format_batch(&mut slots, batch, group, opts);
                 slots
             });
             let w = write_formatted(&ready, out, report);
@@ -465,24 +472,39 @@ impl Writer {
                 _ => {
                     let mut f = Vec::new();
                     f.resize_with(groups, Formatted::default);
-                    format_batch(&mut f, batch, opts);
+                    format_batch(&mut f, batch, group, opts);
                     f
                 }
             };
             (w, formatted)
         });
+        let bytes: usize = formatted.iter().map(|f| f.text.len()).sum();
+        self.bytes_per_series = bytes / batch.len().max(1);
         self.spare = ready;
         self.ready = formatted;
         written
     }
 }
 
-/// Formats `batch` into `slots` (one per [`GROUP`] series), on the rayon pool.
-fn format_batch(slots: &mut [Formatted], batch: &[Job<'_>], opts: &DumpOptions) {
+impl Writer {
+    /// Series per formatting task: [`GROUP`], or more when the last batch
+    /// printed little per series (up to [`GROUP_BYTES`] of text), keeping a
+    /// few tasks per thread.
+    fn group_size(&self, batch_len: usize) -> usize {
+        let by_bytes = GROUP_BYTES
+            .checked_div(self.bytes_per_series)
+            .unwrap_or(GROUP);
+        let by_threads = batch_len / (4 * rayon::current_num_threads().max(1));
+        by_bytes.min(by_threads).max(GROUP)
+    }
+}
+
+/// Formats `batch` into `slots` (one per `group` series), on the rayon pool.
+fn format_batch(slots: &mut [Formatted], batch: &[Job<'_>], group: usize, opts: &DumpOptions) {
     use rayon::prelude::*;
     slots
         .par_iter_mut()
-        .zip(batch.par_chunks(GROUP))
+        .zip(batch.par_chunks(group.max(1)))
         .for_each(|(slot, jobs)| slot.fill(jobs, opts));
 }
 
@@ -493,7 +515,7 @@ fn write_formatted(
     report: &mut DumpReport,
 ) -> Result<()> {
     for f in ready {
-        out.write_all(f.text.as_bytes())
+        out.write_all(&f.text)
             .map_err(|e| Error::io("<stdout>", e))?;
         report.series += f.series;
         report.samples += f.samples;

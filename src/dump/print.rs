@@ -22,7 +22,8 @@ pub(super) struct Job<'a> {
 /// The text of a group of series, with what printing them found.
 #[derive(Default)]
 pub(super) struct Formatted {
-    pub(super) text: String,
+    /// ASCII and the label bytes as they are (written as bytes).
+    pub(super) text: Vec<u8>,
     pub(super) series: u64,
     pub(super) samples: u64,
     pub(super) errors: Vec<String>,
@@ -41,7 +42,13 @@ impl Formatted {
             prefix.clear();
             format_labels(&mut prefix, &j.labels);
             prefix.push(' ');
-            let n = print_series(&prefix, &j.pending, opts, &mut self.text, &mut self.errors);
+            let n = print_series(
+                prefix.as_bytes(),
+                &j.pending,
+                opts,
+                &mut self.text,
+                &mut self.errors,
+            );
             if n > 0 {
                 self.series += 1;
                 self.samples += n;
@@ -52,23 +59,33 @@ impl Formatted {
 
 /// Appends one line.
 #[inline]
-fn push_float_line(buf: &mut String, prefix: &str, t: i64, v: f64) {
-    buf.push_str(prefix);
-    chunkenc::go_format_g(v, buf);
-    buf.push(' ');
+fn push_float_line(buf: &mut Vec<u8>, prefix: &[u8], t: i64, v: f64) {
+    buf.extend_from_slice(prefix);
+    chunkenc::go_format_g_bytes(v, buf);
+    buf.push(b' ');
     push_i64(buf, t);
-    buf.push('\n');
+    buf.push(b'\n');
 }
 
-fn push_line(buf: &mut String, prefix: &str, t: i64, v: &DumpValue) {
+/// [`push_float_line`] with the timestamp through `stamp`.
+#[inline]
+fn push_stamped_line(buf: &mut Vec<u8>, prefix: &[u8], stamp: &mut Stamp, t: i64, v: f64) {
+    buf.extend_from_slice(prefix);
+    chunkenc::go_format_g_bytes(v, buf);
+    buf.push(b' ');
+    stamp.push(buf, t);
+    buf.push(b'\n');
+}
+
+fn push_line(buf: &mut Vec<u8>, prefix: &[u8], t: i64, v: &DumpValue) {
     match v {
         DumpValue::Float(f) => push_float_line(buf, prefix, t, *f),
         DumpValue::Histogram(h) => {
-            buf.push_str(prefix);
-            buf.push_str(h);
-            buf.push(' ');
+            buf.extend_from_slice(prefix);
+            buf.extend_from_slice(h.as_bytes());
+            buf.push(b' ');
             push_i64(buf, t);
-            buf.push('\n');
+            buf.push(b'\n');
         }
     }
 }
@@ -82,42 +99,101 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 
 /// Appends the decimal digits of `v`.
 #[inline]
-pub(super) fn push_i64(buf: &mut String, v: i64) {
+pub(super) fn push_i64(buf: &mut Vec<u8>, v: i64) {
     let mut bytes = [0u8; 20];
+    let i = write_digits(v.unsigned_abs(), &mut bytes);
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(bytes.get(i..).unwrap_or(&[]));
+}
+
+/// Writes the decimal digits of `u` right-aligned into `bytes`, four at a
+/// time; returns where they start.
+#[inline]
+fn write_digits(mut u: u64, bytes: &mut [u8; 20]) -> usize {
     let mut i = bytes.len();
-    let mut u = v.unsigned_abs();
-    while u >= 100 {
-        let r = (u % 100) as usize * 2;
+    while u >= 10_000 {
+        let r = (u % 10_000) as usize;
+        u /= 10_000;
+        i = i.saturating_sub(4);
+        put_pair(bytes, i, r / 100);
+        put_pair(bytes, i + 2, r % 100);
+    }
+    let mut u = u as usize;
+    if u >= 100 {
+        i = i.saturating_sub(2);
+        put_pair(bytes, i, u % 100);
         u /= 100;
-        i -= 2;
-        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r..r + 2)) {
-            d.copy_from_slice(p);
-        }
     }
     if u >= 10 {
-        let r = u as usize * 2;
-        i -= 2;
-        if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r..r + 2)) {
-            d.copy_from_slice(p);
-        }
+        i = i.saturating_sub(2);
+        put_pair(bytes, i, u);
     } else {
-        i -= 1;
+        i = i.saturating_sub(1);
         if let Some(d) = bytes.get_mut(i) {
             *d = b'0' + u as u8;
         }
     }
-    if v < 0 {
-        buf.push('-');
+    i
+}
+
+/// The two digits of `r` (< 100) at `bytes[i..i + 2]`.
+#[inline(always)]
+fn put_pair(bytes: &mut [u8; 20], i: usize, r: usize) {
+    if let (Some(d), Some(p)) = (bytes.get_mut(i..i + 2), PAIRS.get(r * 2..r * 2 + 2)) {
+        d.copy_from_slice(p);
     }
-    buf.push_str(std::str::from_utf8(bytes.get(i..).unwrap_or(&[])).unwrap_or(""));
+}
+
+/// The text of the last timestamp printed from a chunk: the samples of a
+/// chunk share all but their last six digits (16 minutes), so only those
+/// are formatted again.
+struct Stamp {
+    /// The timestamp divided by 10^6 (`u64::MAX` before the first).
+    hi: u64,
+    text: [u8; 20],
+    start: usize,
+}
+
+impl Stamp {
+    fn new() -> Self {
+        Stamp {
+            hi: u64::MAX,
+            text: [0; 20],
+            start: 20,
+        }
+    }
+
+    /// Appends the decimal digits of `t`.
+    #[inline]
+    fn push(&mut self, buf: &mut Vec<u8>, t: i64) {
+        if t < 1_000_000 {
+            push_i64(buf, t);
+            return;
+        }
+        let u = t as u64;
+        let hi = u / 1_000_000;
+        if hi == self.hi {
+            // Seven digits or more, so the last six sit at 14..20.
+            let lo = (u % 1_000_000) as usize;
+            put_pair(&mut self.text, 14, lo / 10_000);
+            put_pair(&mut self.text, 16, lo / 100 % 100);
+            put_pair(&mut self.text, 18, lo % 100);
+        } else {
+            self.start = write_digits(u, &mut self.text);
+            self.hi = hi;
+        }
+        buf.extend_from_slice(self.text.get(self.start..).unwrap_or(&[]));
+    }
 }
 
 /// Prints one merged series into `buf`; returns the number of lines printed.
 fn print_series(
-    prefix: &str,
+    prefix: &[u8],
     chunks: &[Pending<'_>],
     opts: &DumpOptions,
-    buf: &mut String,
+    buf: &mut Vec<u8>,
     errors: &mut Vec<String>,
 ) -> u64 {
     let ordered = chunks
@@ -172,9 +248,9 @@ fn print_series(
 /// with `floats_only`).
 fn print_chunk(
     c: &PendingChunk<'_>,
-    prefix: &str,
+    prefix: &[u8],
     opts: &DumpOptions,
-    buf: &mut String,
+    buf: &mut Vec<u8>,
     errors: &mut Vec<String>,
 ) -> (u64, bool) {
     let Some(rec) = chunk_record(c, errors) else {
@@ -193,7 +269,7 @@ fn print_chunk(
         });
         return (n, stopped);
     }
-    let it = match chunkenc::XorIter::new(rec.data, rec.data_offset) {
+    let mut it = match chunkenc::XorIter::new(rec.data, rec.data_offset) {
         Ok(it) => it,
         Err(e) => {
             errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
@@ -201,19 +277,20 @@ fn print_chunk(
         }
     };
     let mut n = 0;
-    for s in it {
-        match s {
-            Ok((t, _)) if t > opts.max_time => break,
-            Ok((t, v)) if t >= opts.min_time && !is_deleted(t, c.deleted) => {
-                push_float_line(buf, prefix, t, v);
-                n += 1;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
-                break;
-            }
+    let (min, max) = (opts.min_time, opts.max_time);
+    let mut stamp = Stamp::new();
+    let res = it.try_for_each_until(|t, v| {
+        if t > max {
+            return false;
         }
+        if t >= min && !is_deleted(t, c.deleted) {
+            push_stamped_line(buf, prefix, &mut stamp, t, v);
+            n += 1;
+        }
+        true
+    });
+    if let Err(e) = res {
+        errors.push(Error::decode(c.block.segment_path(c.meta.segment()), e).to_string());
     }
     (n, false)
 }
@@ -304,10 +381,60 @@ mod tests {
 
     #[test]
     fn integers_match_std() {
-        for v in [0i64, 1, -1, 9, 10, 1795597432510, i64::MIN, i64::MAX, -42] {
-            let mut s = String::new();
+        for v in [
+            0i64,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            9999,
+            10_000,
+            100_000,
+            1_000_000,
+            1795597432510,
+            i64::MIN,
+            i64::MAX,
+            -42,
+        ] {
+            let mut s = Vec::new();
             push_i64(&mut s, v);
-            assert_eq!(s, v.to_string());
+            assert_eq!(s, v.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn stamps_match_std() {
+        // Runs that keep, cross and leave the shared leading digits.
+        let mut stamp = Stamp::new();
+        let mut t: i64 = -20_000;
+        let mut step = 7i64;
+        while t < 3_000_000_000_000 {
+            let mut s = Vec::new();
+            stamp.push(&mut s, t);
+            assert_eq!(s, t.to_string().as_bytes(), "{t}");
+            t += step;
+            step = step * 3 / 2 + 1;
+        }
+        for t in (1_795_597_000_000..1_795_600_000_000).step_by(15_000) {
+            let mut s = Vec::new();
+            stamp.push(&mut s, t);
+            assert_eq!(s, t.to_string().as_bytes(), "{t}");
+        }
+        for t in [
+            999_999,
+            1_000_000,
+            1_999_999,
+            2_000_000,
+            1_000_000,
+            1_795_597_432_510,
+        ] {
+            let mut s = Vec::new();
+            stamp.push(&mut s, t);
+            assert_eq!(s, t.to_string().as_bytes(), "{t}");
         }
     }
 }

@@ -34,7 +34,7 @@ mod xor;
 mod xor2;
 
 pub use bounds::{CUSTOM_BUCKETS_SCHEMA, bucket_bound, exponential_bound};
-pub use gofmt::{go_format_g, go_g};
+pub use gofmt::{go_format_g, go_format_g_bytes, go_g};
 pub use hist_types::{CounterResetHint, FloatHistogram, Histogram, Span};
 pub use xor::{TimeScan, XorIter};
 

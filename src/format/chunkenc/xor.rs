@@ -131,6 +131,20 @@ impl XorIter<'_> {
         &mut self,
         mut f: impl FnMut(i64, f64),
     ) -> std::result::Result<(), DecodeError> {
+        self.try_for_each_until(|t, v| {
+            f(t, v);
+            true
+        })
+    }
+
+    /// Like [`XorIter::try_for_each_sample`], but stops (without error)
+    /// after the first sample for which `f` returns `false`; the samples
+    /// after it stay unread.
+    #[inline]
+    pub fn try_for_each_until(
+        &mut self,
+        mut f: impl FnMut(i64, f64) -> bool,
+    ) -> std::result::Result<(), DecodeError> {
         if self.failed {
             return Ok(());
         }
@@ -138,7 +152,9 @@ impl XorIter<'_> {
             match self.step() {
                 Ok((t, v)) => {
                     self.read += 1;
-                    f(t, v);
+                    if !f(t, v) {
+                        return Ok(());
+                    }
                 }
                 Err(_) => {
                     self.failed = true;
