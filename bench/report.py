@@ -184,7 +184,7 @@ row("`analyze` bench-1m peak RSS (MB)", ra and round(ra), rpa and round(rpa), "�
 # The block writer (writer_bench in run.sh).
 rw, rwcp = med("rewrite-1m", 0), med("rewrite-1m", 1)
 r = ratio(rw, rwcp)
-rwr = rss("rewrite-1m")
+rwr = rss_mb("rewrite-1m")
 row("rewrite bench-1m (decode every chunk, re-encode, write, fsync) vs `cp -r` + `sync`", rw, rwcp, "≤ 4×", r is not None and r <= 4, (f"ratio {r:.2f}; peak RSS {rwr:.0f} MB (1M series); `examples/rewrite_block`" if r and rwr else ""))
 fl = med("fill-100k", 0)
 try:
@@ -192,7 +192,7 @@ try:
     fnote = f"{fr['series_added']} series, {fr['samples_added']} samples added; reads both directories whole"
 except Exception:
     fnote = ""
-flr = rss("fill-100k")
+flr = rss_mb("fill-100k")
 row("`fill` of a 10-minute hole across bench-100k's 100k series", fl, None, "≤ 2 s", fl is not None and fl <= 2, fnote + (f"; peak RSS {flr:.0f} MB" if flr else ""))
 
 kernels = []
@@ -225,6 +225,18 @@ if walrep:
 
 cores = os.cpu_count()
 la = open("/proc/loadavg").read().split()[:3]
+# The object-storage section is measured by bench/s3.sh (a loopback S3
+# server), not by this run: kept as it stands in the previous file, with its
+# own date and load.
+s3_section = ""
+try:
+    prev = open(md).read()
+    i = prev.find("\nObject storage (")
+    if i >= 0:
+        s3_section = "\n" + prev[i + 1:].rstrip("\n") + "\n"
+except OSError:
+    pass
+
 text = f"""# Benchmarks
 
 Made by `bench/run.sh` (whole-process, page cache warm) on
@@ -247,11 +259,10 @@ judged by instruction counts (`valgrind --tool=callgrind`), which hold on a load
 |---|---|---|---|---|---|
 """ + "\n".join(rows) + """
 
-""" + ("" if kernels else "Kernels were not run in this run (`BENCH_KERNELS=0`: a bench-profile build\ndid not fit on the loaded machine); run them with `cargo bench --bench NAME`.\n") + """
+""" + ("" if kernels else "Kernels were not run in this run (`BENCH_KERNELS=0`); run them with\n`cargo bench --bench NAME`.\n") + """
 Kernels (criterion, short runs in the same session; `benches/`): `chunkenc` on bench-100k's
 real chunks (random values: the decoder's hard case), `index` (CRC32C, series entries of a real
 index), `wal` (fragment reassembly, CRC, decompression, record decoding of a real WAL:
-`PROMSNAP_BENCH_WAL`), `snappy` (decoders side by side on the records of a real snappy WAL),
-`gofmt` (Go's `%g` of real sample values).""" + ktext + "\n"
+`PROMSNAP_BENCH_WAL`), `gofmt` (Go's `%g` of real sample values).""" + ktext + "\n" + s3_section
 open(md, "w").write(text)
 print(text)

@@ -106,14 +106,21 @@ alt analyze-1m -- "$P analyze $data/bench-1m" -- "promtool tsdb analyze $data/be
 
 # The block writer (issue 15): rewrite bench-1m sample for sample, and fill a
 # 10-minute hole across bench-100k's 100k series.
+# hf_shell NAME [--prepare CMD] CMD...: shell commands timed in alternation
+# by alt.py (peak RSS and CPU time of the same runs included).
+hf_shell() {
+  local name=$1 prep=() args=()
+  shift
+  if [ "$1" = --prepare ]; then prep=(--prepare "$2"); shift 2; fi
+  for c in "$@"; do args+=(-- "$c"); done
+  python3 "$here/alt.py" "$name" "$out" --runs "$runs" --warmup "$warm" "${prep[@]}" --shell "${args[@]}"
+}
 writer_bench() {
   echo "== writer: rewrite bench-1m (decode, re-encode, write, fsync) vs cp -r + sync"
   (cd "$root" && cargo build --release --locked -q --example rewrite_block)
   local RW="$root/target/release/examples/rewrite_block"
   hf_shell rewrite-1m --prepare "rm -rf $W/rw $W/cp; mkdir -p $W/rw; sync" \
     "$RW $data/bench-1m/01* $W/rw" "cp -r $data/bench-1m $W/cp && sync"
-  rm -rf "$W/rw"; mkdir -p "$W/rw"
-  rss rewrite-1m "$RW" "$data"/bench-1m/01* "$W/rw"
   rm -rf "$W/rw" "$W/cp"
 
   echo "== writer: fill a 10-minute hole across bench-100k"
@@ -130,14 +137,12 @@ writer_bench() {
   pid=$!
   for _ in $(seq 120); do curl -fs "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break; sleep 0.5; done
   start=$(python3 -c "import json; m=json.load(open('$ft/$blk/meta.json')); print((m['minTime']+m['maxTime'])//2000)")
-  curl -fs -X POST -g "http://127.0.0.1:$port/api/v1/admin/tsdb/delete_series?match[]={__name__=~\".+\"}&start=$start&end=$((start + 599))" >/dev/null
+  curl -fs -X POST -g "http://127.0.0.1:$port/api/v1/admin/tsdb/delete_series?match[]={__name__=~\".%2B\"}&start=$start&end=$((start + 599))" >/dev/null
   kill "$pid"; wait "$pid" || true
-  [ -s "$ft/$blk/tombstones" ] || { echo "no tombstones written" >&2; return 1; }
+  [ "$(stat -c %s "$ft/$blk/tombstones")" -gt 9 ] || { echo "no deletion in the tombstones" >&2; return 1; }
   local clean="find $ft -maxdepth 1 -name '01*' ! -name $blk -exec rm -rf {} +"
   "$P" fill "$ft" --from "$data/bench-100k" --dry-run --json > "$out/fill-100k.report.json" || true
   hf_shell fill-100k --prepare "$clean" "$P fill $ft --from $data/bench-100k > /dev/null"
-  eval "$clean"
-  rss fill-100k "$P" fill "$ft" --from "$data/bench-100k"
   rm -rf "$ft"
 }
 [ "${BENCH_WRITER:-1}" = 1 ] && writer_bench
