@@ -1,0 +1,144 @@
+//! Tests of the queue model: 2.42's defaults, resharding, and the crossing
+//! batch on one or several scrape grids.
+
+use super::*;
+
+mod tests {
+    use super::*;
+
+    fn q242() -> Queue {
+        QueueSettings::default().resolve(None, &mut Vec::new())
+    }
+
+    #[test]
+    fn defaults_by_version() {
+        let q = q242();
+        assert_eq!(
+            (q.max_samples_per_send, q.capacity, q.max_shards),
+            (500, 2500, 200)
+        );
+        let v = Version::parse("2.44.0").unwrap();
+        let q = QueueSettings::default().resolve(Some(v), &mut Vec::new());
+        assert_eq!(
+            (q.max_samples_per_send, q.capacity, q.max_shards),
+            (2000, 10_000, 50)
+        );
+    }
+
+    #[test]
+    fn backoff_schedule() {
+        let q = q242();
+        // 30, 60, ..., 3840 ms, then every 5 s (+ drift).
+        assert_eq!(next_retry(&q, 0, 1), 30 + ATTEMPT_DRIFT);
+        let t = next_retry(&q, 0, 20_000);
+        assert!((20_000..25_100).contains(&t), "{t}");
+        // The reader: 5 ms doubling to 5 s.
+        assert_eq!(next_wake(&q, 0, 1), 5);
+        assert_eq!(next_wake(&q, 0, 5_116), 10_115);
+    }
+
+    /// A fresh master, ≈ 490 series, 1 s scrapes: the reader stalls about
+    /// 7 scrapes after the first sample (500 + 2500 + 499 samples).
+    #[test]
+    fn stall_after_buffer() {
+        let q = q242();
+        let st = stall(&q, 0, 5_500, 493, 1_000);
+        assert_eq!(st.first_send, 6_500 + READ_PERIOD);
+        assert_eq!(st.buffered, 3_499);
+        assert_eq!(st.position, 5_500 + 7_000);
+    }
+}
+
+mod reshard_tests {
+    use super::*;
+
+    /// `ci-skiphead`'s shape: 505 series at 1 s, the reader stalled early,
+    /// the slave up long after `C_snap`, the reshard tick before the reader
+    /// wakes. The crossing batches start at the reader's stall position, so
+    /// the expected end is one batch of the least-loaded shard after it, not
+    /// a batch after `C_snap`.
+    #[test]
+    fn reshard_batches_start_at_the_reader() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 5_000, 505, 1_000);
+        // C_snap = the newest sample in the snapshot + 1 ms.
+        let c = st.position + 20_001;
+        let up = c + 78_000;
+        // Queue start phase so that the tick after the first send comes
+        // before the reader's wake-up.
+        let cr = (0..10_000)
+            .step_by(250)
+            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true, None))
+            .find(|cr| cr.resharded)
+            .expect("a resharded case");
+        assert!(cr.shards >= 2);
+        let per = 505 / cr.shards;
+        let batch_end = st.position + 500_u64.div_ceil(per) as i64 * 1_000 - 1_000;
+        assert!(
+            (cr.point_end - batch_end).abs() <= 1_000,
+            "{cr:?} vs a batch of {per} series from the reader: {batch_end}"
+        );
+        assert!(cr.earliest_end <= cr.point_end && cr.point_end <= cr.expected_end);
+        // Starts at the first scrape after C_snap, not at C_snap.
+        assert!(cr.start > c && cr.start <= c + 1_000, "{cr:?}");
+    }
+}
+
+mod grid_tests {
+    use super::*;
+
+    /// `s600x2-1s5s`'s shape: 305 series every 1 s and 305 every 5 s on
+    /// the same phase, one shard. The crossing batch ends where the samples
+    /// counted scrape by scrape (a burst every fifth second) reach a batch
+    /// boundary, and a batch ending inside one scrape loses part of its
+    /// series.
+    #[test]
+    fn crossing_batch_cut_on_two_grids() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let g = Schedule {
+            grids: vec![
+                crate::coverage::scrapes::ScrapeGrid {
+                    interval: 1_000,
+                    phase: 825,
+                    series: 305,
+                },
+                crate::coverage::scrapes::ScrapeGrid {
+                    interval: 5_000,
+                    phase: 825,
+                    series: 305,
+                },
+            ],
+        };
+        let st = stall(&q, 0, 5_825, 366, 1_000);
+        for c in (95_826..105_826).step_by(1_000) {
+            let cr = (0..10_000)
+                .step_by(250)
+                .map(|ws| crossing(&q, &st, ws, c, c + 5_500, 366, 1_000, true, Some(&g)))
+                .find(|cr| !cr.resharded)
+                .expect("an un-resharded case");
+            // Scrape by scrape from the first sample.
+            let (mut n, mut t) = (0u64, st.first_sample);
+            let per = |t: i64| 305 + if (t - 825) % 5_000 == 0 { 305 } else { 0 };
+            while t < c {
+                n += per(t);
+                t += 1_000;
+            }
+            let end = st.first_batch + (n - st.first_batch).div_ceil(500) * 500;
+            let lost = end - n;
+            let mut got = 0;
+            let mut last = c - 1;
+            while got < lost {
+                got += per(t);
+                last = t;
+                t += 1_000;
+            }
+            if lost == 0 {
+                assert!(cr.expected_end < c, "{c}: {cr:?}");
+                continue;
+            }
+            assert_eq!(cr.expected_end, last, "{c}: {cr:?}");
+            let one = lost <= per(c - 1 + 1_000 - (c - 1 - 825).rem_euclid(1_000));
+            assert_eq!(cr.series.is_some(), one, "{c}: {cr:?}");
+        }
+    }
+}
