@@ -148,21 +148,12 @@ pub fn plan_checkpoint_cut(
     let mut found = None;
     for (k, (_, p)) in segs.iter().enumerate() {
         let bytes = map_file(p)?;
-        let mut r = RecordReader::new(&bytes);
-        let mut n = 0u64;
-        let err = loop {
-            match r.next_record() {
-                None => break None,
-                Some(Err(e)) => break Some(e),
-                Some(Ok(rec)) => {
-                    n += 1;
-                    add_series(rec.data, &mut known);
-                    for_each_sample_time(rec.data, |_, t| span.add(t, t));
-                }
-            }
-        };
+        let (n, err, valid) = super::wal::read_until_damage(&bytes, |data| {
+            add_series(data, &mut known);
+            for_each_sample_time(data, |_, t| span.add(t, t));
+        });
         if let Some(e) = err {
-            found = Some((k, p.clone(), e, r.valid_offset(), n));
+            found = Some((k, p.clone(), e, valid, n));
             break;
         }
     }

@@ -147,22 +147,14 @@ pub fn plan_wal_cut(
     let mut damaged_at: Option<usize> = None;
     for (k, (_, p)) in segs.iter().enumerate() {
         let bytes = map_file(p)?;
-        let mut r = RecordReader::new(&bytes);
-        let mut n = 0u64;
-        let err = loop {
-            match r.next_record() {
-                None => break None,
-                Some(Err(e)) => break Some(e),
-                Some(Ok(_)) => n += 1,
-            }
-        };
+        let (n, err, valid) = read_until_damage(&bytes, |_| {});
         if let Some(e) = err {
             cut.cut = true;
             cut.segment = Some(p.clone());
             cut.damage_offset = Some(e.offset());
             cut.code = Some(FindingCode::of_wal(e.kind()));
             cut.detail = Some(e.to_string());
-            cut.kept_bytes = Some(r.valid_offset());
+            cut.kept_bytes = Some(valid);
             cut.kept_records = n;
             damaged_at = Some(k);
             break;
@@ -300,4 +292,26 @@ pub(super) fn shorten_file(dir: &Path, seg: &Path, keep: u64) -> Result<()> {
     std::fs::rename(&tmp, seg).map_err(|e| Error::io(seg, e))?;
     fsops::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     Ok(())
+}
+
+/// Reads the records of one WAL (or checkpoint) segment up to its first
+/// damage, handing each whole record's bytes to `each`: the number of whole
+/// records, the damage (if any), and the offset where the whole records end.
+pub(super) fn read_until_damage(
+    bytes: &[u8],
+    mut each: impl FnMut(&[u8]),
+) -> (u64, Option<crate::format::wal::WalError>, u64) {
+    let mut r = RecordReader::new(bytes);
+    let mut n = 0u64;
+    let err = loop {
+        match r.next_record() {
+            None => break None,
+            Some(Err(e)) => break Some(e),
+            Some(Ok(rec)) => {
+                n += 1;
+                each(rec.data);
+            }
+        }
+    };
+    (n, err, r.valid_offset())
 }
