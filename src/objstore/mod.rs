@@ -65,8 +65,8 @@
 //! Only in builds with the cargo feature `failpoints`:
 //! `PROMSNAP_TEST_S3_EXIT_AT=N` ends the process (exit status 137, as a
 //! SIGKILL would) at the N-th upload point (1-based), the points being
-//! "before" and "after" each object's upload, `meta.json` included. Not an
-//! interface.
+//! "before" and "after" each object's upload (or copy, bucket to bucket),
+//! `meta.json` included. Not an interface.
 //!
 //! # Modules
 //!

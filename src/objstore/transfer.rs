@@ -8,14 +8,18 @@
 //! source's; `meta.json` (with the `thanos` section and the external labels)
 //! goes up last. Complete blocks already in the target are skipped when
 //! identical and never overwritten; a killed run leaves partial uploads that
-//! a re-run finishes. The source is only read.
+//! a re-run finishes (objects already copied with the source's size and
+//! CRC32C are kept). The source is only read. The test hook of the upload
+//! (`PROMSNAP_TEST_S3_EXIT_AT`, see the module docs of `objstore`) counts
+//! the same points here: before and after each object's copy, `meta.json`
+//! included.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::bucket::{Bucket, RemoteBlock, is_marker};
+use super::bucket::{Bucket, RemoteBlock, exit_point, is_marker};
 use super::thanos::thanos_meta;
 use super::upload::{UploadOptions, reason};
 use super::verify::{BucketBlock, THREADS};
@@ -308,6 +312,7 @@ fn copy_block(
                 && dst.head(&r)?.and_then(|h| h.1) == Some(crc);
             let mut server = false;
             if !up {
+                exit_point();
                 if one_bucket && recorded.is_some() {
                     dst.copy_in_bucket(&src.url().key(&r), &r)?;
                     server = true;
@@ -323,6 +328,7 @@ fn copy_block(
                         ));
                     }
                 }
+                exit_point();
                 bytes.fetch_add(f.size, Ordering::Relaxed);
                 progress.bytes(f.size);
             }
@@ -341,9 +347,11 @@ fn copy_block(
         .collect();
     let methods: Vec<bool> = methods.into_iter().collect::<Result<_>>()?;
     let m = rel("meta.json");
+    exit_point();
     let (n, crc) = dst.put_pieces(&m, p.new_meta.len() as u64, 0, |_, _| {
         Ok(bytes::Bytes::from(p.new_meta.clone()))
     })?;
+    exit_point();
     let got = dst.read_back(&m, n)?;
     if got != (n, crc) {
         return Err(Error::io(

@@ -82,10 +82,11 @@ pub(super) fn check_piece(
         let rec = match windows.record(chunks, seg, u64::from(c.offset())) {
             Ok(Some(r)) => r,
             Ok(None) => match record_window(chunks, seg, u64::from(c.offset())) {
-                Ok(w) => {
+                Ok(Ok(w)) => {
                     extra = w;
                     chunks::read_chunk_at(&extra.bytes, extra.base, u64::from(c.offset()))
                 }
+                Ok(Err(e)) => Err(e),
                 Err(e) => {
                     p.add(*ord, unreadable(path, u64::from(c.offset()), &e));
                     continue;

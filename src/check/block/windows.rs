@@ -9,10 +9,10 @@ use std::path::Path;
 
 use super::source::{ChunkSource, Window};
 use super::{Finding, FindingCode, Severity};
-use crate::format::DecodeError;
 use crate::format::chunks::{self, ChunkRecord};
 use crate::format::decode::Decoder;
 use crate::format::index::ChunkMeta;
+use crate::format::{DecodeError, Section};
 
 /// A run of chunk offsets ends where the next offset is further than this
 /// from the last one (the bytes between would be read for nothing)…
@@ -124,13 +124,17 @@ impl<'a> Windows<'a> {
 }
 
 /// Reads the chunk record at `off` of segment `seg` on its own: its first
-/// bytes, then (when its length says it is longer) all of it, up to
-/// [`MAX_RECORD`].
+/// bytes, then (when its length says it is longer) all of it. A length that
+/// puts the record's end past the segment's end, or makes it longer than
+/// [`MAX_RECORD`], is damage whatever the bytes: nothing more is read, the
+/// record is reported from its length alone (truncated at the segment's
+/// end, as the decoder reports it on the whole segment, or too long), never
+/// a read past the end or of a damaged length's worth.
 pub(super) fn record_window(
     chunks: &dyn ChunkSource,
     seg: usize,
     off: u64,
-) -> io::Result<Window<'_>> {
+) -> io::Result<Result<Window<'_>, DecodeError>> {
     let len = chunks.len(seg);
     let one = |a: u64, z: u64| {
         chunks
@@ -141,17 +145,39 @@ pub(super) fn record_window(
     let w = one(off, off.saturating_add(FIRST).min(len))?;
     let mut d = Decoder::new(&w.bytes, off);
     let Ok(n) = d.uvarint() else {
-        return Ok(w);
+        return Ok(Ok(w));
     };
-    // varint + encoding byte + data + CRC
-    let total = (d.offset() - off)
-        .saturating_add(1)
-        .saturating_add(n)
-        .saturating_add(4);
-    if total <= w.bytes.len() as u64 || w.end() >= len {
-        return Ok(w);
+    if d.offset() - off > chunks::MAX_DATA_LEN_BYTES {
+        return Ok(Ok(w));
     }
-    one(off, off.saturating_add(total.min(MAX_RECORD)).min(len))
+    // varint + encoding byte + data + CRC
+    let data = d.offset().saturating_add(1);
+    let end = data.saturating_add(n).saturating_add(4);
+    if end <= w.end() || w.end() >= len || data > len {
+        return Ok(Ok(w));
+    }
+    if end > len {
+        // What the decoder finds on the whole segment: the data or the CRC
+        // cut by the end.
+        let (at, wanted) = match data.checked_add(n) {
+            Some(e) if e <= len => (e, 4),
+            _ => (data, n),
+        };
+        return Ok(Err(DecodeError::UnexpectedEof {
+            offset: at,
+            wanted,
+            available: len - at,
+        }));
+    }
+    if end - off > MAX_RECORD {
+        return Ok(Err(DecodeError::Invalid {
+            section: Section::Chunk,
+            offset: off,
+            expected: format!("a chunk of at most {MAX_RECORD} bytes"),
+            found: format!("a length of {n} bytes"),
+        }));
+    }
+    one(off, end).map(Ok)
 }
 
 /// A chunk segment's bytes that could not be read.
@@ -244,6 +270,100 @@ mod tests {
                 serde_json::to_value(verify_block_in(&Ranged(LocalBlock(dir)), &opts)).unwrap();
             assert_eq!(mapped, ranged, "{what} (quick: {quick})");
         }
+    }
+
+    /// A segment of `len` bytes, `head` then zeros, read by ranges only;
+    /// it keeps the largest range asked for.
+    struct Lazy {
+        head: Vec<u8>,
+        len: u64,
+        largest: std::sync::atomic::AtomicU64,
+    }
+
+    impl ChunkSource for Lazy {
+        fn count(&self) -> usize {
+            1
+        }
+        fn path(&self, _: usize) -> &Path {
+            Path::new("s3://b/p/chunks/000001")
+        }
+        fn len(&self, _: usize) -> u64 {
+            self.len
+        }
+        fn whole(&self, _: usize) -> Option<&[u8]> {
+            None
+        }
+        fn read(&self, ranges: &[(usize, u64, u64)]) -> Vec<io::Result<Window<'_>>> {
+            ranges
+                .iter()
+                .map(|&(_, a, z)| {
+                    assert!(a <= z && z <= self.len, "range {a}..{z} past {}", self.len);
+                    self.largest
+                        .fetch_max(z - a, std::sync::atomic::Ordering::Relaxed);
+                    let bytes = (a..z)
+                        .map(|i| {
+                            usize::try_from(i)
+                                .ok()
+                                .and_then(|i| self.head.get(i))
+                                .copied()
+                                .unwrap_or(0)
+                        })
+                        .collect();
+                    Ok(Window {
+                        base: a,
+                        bytes: Cow::Owned(bytes),
+                    })
+                })
+                .collect()
+        }
+    }
+
+    /// A segment header, then a chunk record at offset 8 whose length
+    /// field says `n`.
+    fn lazy(n: u64, len: u64) -> Lazy {
+        let mut head = vec![0x85, 0xbd, 0x40, 0xdd, 1, 0, 0, 0];
+        let mut v = n;
+        while v >= 0x80 {
+            head.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        head.push(v as u8);
+        head.push(1);
+        Lazy {
+            head,
+            len,
+            largest: Default::default(),
+        }
+    }
+
+    /// A damaged length is reported from the length alone: past the
+    /// segment's end as the decoder reports it on the whole segment, longer
+    /// than 64 MiB as such; never a read past the end, nor a large one.
+    #[test]
+    fn damaged_lengths_read_nothing_more() {
+        // Past the end (data, then only the CRC): the whole segment's error.
+        for (n, len) in [(1000, 200), (187, 200), (5 << 30, 200), (1 << 31, 1 << 30)] {
+            let src = lazy(n, len);
+            let got = record_window(&src, 0, 8).unwrap().unwrap_err();
+            if len <= 200 {
+                let mut whole = src.head.clone();
+                whole.resize(len as usize, 0);
+                let want = chunks::read_chunk(&whole, 8).unwrap_err();
+                assert_eq!(got, want, "length {n} in {len} bytes");
+            }
+            assert!(matches!(got, DecodeError::UnexpectedEof { .. }), "{got}");
+            assert!(src.largest.into_inner() <= FIRST);
+        }
+        // Within a large segment but longer than 64 MiB: corrupt, unread.
+        let src = lazy(100 << 20, 1 << 30);
+        let got = record_window(&src, 0, 8).unwrap().unwrap_err();
+        assert_eq!(got.offset(), 8);
+        assert!(got.to_string().contains("at most 67108864 bytes"), "{got}");
+        assert!(src.largest.into_inner() <= FIRST);
+        // A long record within bounds is read whole, once more.
+        let src = lazy(1000, 1 << 30);
+        let w = record_window(&src, 0, 8).unwrap().unwrap();
+        assert_eq!((w.base, w.end()), (8, 8 + 2 + 1 + 1000 + 4));
     }
 
     /// Ranged reads find what mapped files find, on every block of the
