@@ -250,6 +250,31 @@ fn complete_blocks_are_whole(w: &Weed, url: &str, src: &Path) -> usize {
     complete
 }
 
+/// A verify report's findings and per-block counts, one line each, sorted,
+/// with `root` (the directory or the URL) replaced by `ROOT`: what a local
+/// and a bucket verify of the same bytes must share.
+fn norm(v: &serde_json::Value, root: &str) -> Vec<String> {
+    let findings = v["findings"].as_array().unwrap().iter().map(|f| {
+        format!(
+            "{} {} {} {} {}",
+            f["code"], f["severity"], f["path"], f["offset"], f["message"]
+        )
+    });
+    let counts = v["blocks"].as_array().unwrap().iter().map(|b| {
+        // The bucket's meta.json is larger (the thanos section):
+        // the byte counts differ by that alone.
+        let mut c = b["counts"].clone();
+        c.as_object_mut().unwrap().remove("bytes");
+        format!("{} {c} {}", b["ulid"], b["status"])
+    });
+    let mut out: Vec<String> = findings
+        .chain(counts)
+        .map(|l| l.replace(root, "ROOT"))
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn upload_verify_restore_and_prometheus_reads_it() {
     let Some(w) = weed_or_skip() else { return };
@@ -503,27 +528,6 @@ fn damage_in_the_bucket_is_named_by_object_and_offset() {
     let o = crate::util::promsnap(&["verify", "--json", s(&dmg)]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     let local = json(&o);
-    let norm = |v: &serde_json::Value, root: &str| -> Vec<String> {
-        let findings = v["findings"].as_array().unwrap().iter().map(|f| {
-            format!(
-                "{} {} {} {} {}",
-                f["code"], f["severity"], f["path"], f["offset"], f["message"]
-            )
-        });
-        let counts = v["blocks"].as_array().unwrap().iter().map(|b| {
-            // The bucket's meta.json is larger (the thanos section):
-            // the byte counts differ by that alone.
-            let mut c = b["counts"].clone();
-            c.as_object_mut().unwrap().remove("bytes");
-            format!("{} {c} {}", b["ulid"], b["status"])
-        });
-        let mut out: Vec<String> = findings
-            .chain(counts)
-            .map(|l| l.replace(root, "ROOT"))
-            .collect();
-        out.sort();
-        out
-    };
     let (a, b) = (norm(&local, s(&dmg)), norm(&remote, &url));
     assert!(a.len() > local_blocks(&dmg).len(), "{a:?}");
     assert_eq!(a, b, "verify s3:// and the local verify disagree");
@@ -670,4 +674,134 @@ fn bucket_to_bucket_copies_verify_and_write_meta_last() {
         "{}",
         err(&o)
     );
+}
+
+/// The bytes of `s3://BUCKET/KEY` (`path` is `BUCKET/KEY`), by an anonymous
+/// HTTP/1.0 GET (SeaweedFS allows it): a reader independent of promsnap's.
+fn get_object(w: &Weed, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let addr = w.endpoint.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(c, "GET /{path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    c.read_to_end(&mut answer).unwrap();
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&answer[..head_end]).into_owned();
+    assert!(head.contains(" 200 "), "GET /{path}: {head}");
+    answer.split_off(head_end + 4)
+}
+
+/// Every object of each source block in `to` (`BUCKET/PREFIX`) equals the
+/// one in `from`, byte for byte, and the data objects equal the files of
+/// the local snapshot `src` they came from.
+fn same_bytes(w: &Weed, from: &str, to: &str, src: &Path) {
+    for (ulid, files) in local_blocks(src) {
+        for (rel, _) in files {
+            let a = get_object(w, &format!("{from}/{ulid}/{rel}"));
+            let b = get_object(w, &format!("{to}/{ulid}/{rel}"));
+            assert!(a == b, "{to}/{ulid}/{rel} differs from {from}/{ulid}/{rel}");
+            if rel != "meta.json" {
+                let local = std::fs::read(src.join(&ulid).join(&rel)).unwrap();
+                assert!(b == local, "{to}/{ulid}/{rel} differs from the source file");
+            }
+        }
+    }
+}
+
+#[test]
+fn killed_bucket_copies_never_show_an_incomplete_block_and_a_rerun_finishes() {
+    let Some(w) = weed_or_skip() else { return };
+    let src = testdata(LIVE_SNAP);
+    let blocks = local_blocks(&src);
+    let nblocks = blocks.len();
+    let from = format!("{BUCKET}/bkill/src");
+    let o = promsnap_s3(&w, &["copy", "--json", s(&src), &format!("s3://{from}")]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    create_bucket(&w, "far");
+    // Points: before and after each object's copy (meta.json included).
+    let points: usize = blocks.iter().map(|(_, f)| 2 * f.len()).sum();
+    assert!(points >= 20, "{points} kill points");
+    let mut killed = 0;
+    for at in 1..=points {
+        // In one bucket (copied on the server) and into another (streamed).
+        for to in [format!("{BUCKET}/bkill/{at}"), format!("far/{at}")] {
+            let url = format!("s3://{to}");
+            let o = promsnap_s3_env(
+                &w,
+                &["copy", "--json", &format!("s3://{from}"), &url],
+                &[("PROMSNAP_TEST_S3_EXIT_AT", &at.to_string())],
+            );
+            assert_eq!(o.status.code(), Some(137), "{url}: {}", err(&o));
+            killed += 1;
+            // Blocks are copied one after the other, meta.json last: only
+            // the last point sees them all complete.
+            let done = complete_blocks_are_whole(&w, &url, &src);
+            assert_eq!(
+                done == nblocks,
+                at == points,
+                "{url}: {done} of {nblocks} complete"
+            );
+            let o = promsnap_s3(&w, &["copy", "--json", &format!("s3://{from}"), &url]);
+            assert_eq!(o.status.code(), Some(0), "re-run into {url}: {}", err(&o));
+            let r = json(&o);
+            assert_eq!(
+                r["copied"].as_array().unwrap().len() + r["skipped"].as_array().unwrap().len(),
+                nblocks,
+                "{r}"
+            );
+            assert_eq!(complete_blocks_are_whole(&w, &url, &src), nblocks);
+            same_bytes(&w, &from, &to, &src);
+            if at % 8 == 0 {
+                let o = promsnap_s3(&w, &["verify", "--json", &url]);
+                assert_eq!(o.status.code(), Some(0), "verify {url}: {}", err(&o));
+            }
+        }
+    }
+    assert_eq!(killed, 2 * points);
+}
+
+#[test]
+fn a_damaged_chunk_length_in_the_bucket_is_reported_not_read() {
+    let Some(w) = weed_or_skip() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dmg = tmp.path().join("snap");
+    copy_dir(&testdata(LIVE_SNAP), &dmg);
+    let (ulid, _) = local_blocks(&dmg).into_iter().next().unwrap();
+    let seg = dmg.join(&ulid).join("chunks/000001");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // The first chunk (offset 8, after the segment header): its length
+    // field now says 2^35 - 1 bytes, far past the object's end.
+    bytes[8..13].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x7f]);
+    std::fs::write(&seg, &bytes).unwrap();
+    let url = format!("s3://{BUCKET}/length");
+    let o = promsnap_s3(&w, &["copy", "--json", "--verify", "none", s(&dmg), &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = promsnap_s3(&w, &["verify", "--json", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let remote = json(&o);
+    let object = format!("{ulid}/chunks/000001");
+    let f = remote["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "chunk_truncated")
+        .unwrap_or_else(|| panic!("no chunk_truncated finding: {remote}"));
+    assert_eq!(
+        (&f["root"], &f["path"]),
+        (&url.as_str().into(), &object.as_str().into()),
+        "{f}"
+    );
+    // The data would start after the 5 length bytes and the encoding byte.
+    assert_eq!(f["offset"], 8 + 5 + 1, "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("34359738367"),
+        "{f}"
+    );
+    // The local verify of the same bytes says the same.
+    let o = crate::util::promsnap(&["verify", "--json", s(&dmg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(norm(&json(&o), s(&dmg)), norm(&remote, &url));
 }
