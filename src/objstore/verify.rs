@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bucket::{Bucket, RemoteBlock, is_marker};
 use crate::block::BlockFiles;
@@ -134,15 +135,102 @@ impl BlockSource for BucketBlock<'_> {
                 .into_iter()
                 .map(|(r, s)| (self.dir.join(r), self.rel(r), s))
                 .collect(),
+            kept: Mutex::new(Vec::new()),
         };
         Ok((files, Box::new(chunks)))
     }
 }
 
-/// A block's chunk segments in the bucket: (path in findings, key, size).
+/// Chunk segments are read in aligned blocks of this many bytes, kept for
+/// the next reads: the checking threads walk the segments in order, so a
+/// few large ranged GETs serve the many small runs of the pieces (each
+/// request costs the server far more than its bytes).
+const SEG_BLOCK: u64 = 4 << 20;
+/// Blocks kept (least recently used dropped): the memory of the chunk
+/// reads, whatever the block's size.
+const SEG_BLOCKS_KEPT: usize = 16;
+
+/// One block of a segment: fetched once, by the first thread that needs it.
+type SegBlock = Arc<OnceLock<std::result::Result<bytes::Bytes, String>>>;
+
+/// A block's chunk segments in the bucket: (path in findings, key, size),
+/// and the blocks read (segment, block number, bytes; most recently used
+/// last).
 struct BucketChunks<'a> {
     bucket: &'a Bucket,
     segs: Vec<(PathBuf, String, u64)>,
+    kept: Mutex<Vec<(usize, u64, SegBlock)>>,
+}
+
+impl BucketChunks<'_> {
+    /// Block `blk` of segment `seg`, from the kept ones or read.
+    fn block(&self, seg: usize, blk: u64) -> io::Result<bytes::Bytes> {
+        let (key, len) = self
+            .segs
+            .get(seg)
+            .map(|s| (s.1.as_str(), s.2))
+            .unwrap_or_default();
+        let cell = {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            let cell = match kept.iter().position(|(s, b, _)| (*s, *b) == (seg, blk)) {
+                Some(i) => kept.remove(i).2,
+                None => Arc::new(OnceLock::new()),
+            };
+            kept.push((seg, blk, Arc::clone(&cell)));
+            if kept.len() > SEG_BLOCKS_KEPT {
+                kept.remove(0);
+            }
+            cell
+        };
+        let a = blk.saturating_mul(SEG_BLOCK).min(len);
+        let z = a.saturating_add(SEG_BLOCK).min(len);
+        cell.get_or_init(|| self.bucket.get_range(key, a, z).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(io::Error::other)
+    }
+
+    /// `[a, z)` of segment `seg` (clamped to its length).
+    fn range(&self, seg: usize, a: u64, z: u64) -> io::Result<Window<'_>> {
+        let (key, len) = self
+            .segs
+            .get(seg)
+            .map(|s| (s.1.as_str(), s.2))
+            .unwrap_or_default();
+        let z = z.min(len);
+        let a = a.min(z);
+        if z - a > SEG_BLOCK {
+            // Larger than a block: read on its own.
+            let b = self
+                .bucket
+                .get_range(key, a, z)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            return Ok(Window {
+                base: a,
+                bytes: Cow::Owned(Vec::from(b)),
+            });
+        }
+        let mut out = Vec::with_capacity(usize::try_from(z - a).unwrap_or(0));
+        let mut at = a;
+        while at < z {
+            let blk = at / SEG_BLOCK;
+            let b = self.block(seg, blk)?;
+            let from = usize::try_from(at - blk * SEG_BLOCK).unwrap_or(usize::MAX);
+            let to = usize::try_from(z.min((blk + 1) * SEG_BLOCK) - blk * SEG_BLOCK)
+                .unwrap_or(usize::MAX);
+            let piece = b.get(from..to).ok_or_else(|| {
+                io::Error::other(format!(
+                    "{}: range {at}..{z}: the object is shorter than listed",
+                    self.bucket.url().show(key)
+                ))
+            })?;
+            out.extend_from_slice(piece);
+            at += piece.len() as u64;
+        }
+        Ok(Window {
+            base: a,
+            bytes: Cow::Owned(out),
+        })
+    }
 }
 
 impl ChunkSource for BucketChunks<'_> {
@@ -162,28 +250,9 @@ impl ChunkSource for BucketChunks<'_> {
         None
     }
     fn read(&self, ranges: &[(usize, u64, u64)]) -> Vec<io::Result<Window<'_>>> {
-        let reqs: Vec<(String, u64, u64)> = ranges
+        ranges
             .iter()
-            .map(|&(seg, a, z)| {
-                let (key, len) = self
-                    .segs
-                    .get(seg)
-                    .map(|s| (s.1.clone(), s.2))
-                    .unwrap_or_default();
-                let z = z.min(len);
-                (key, a.min(z), z)
-            })
-            .collect();
-        let got = self.bucket.get_many(&reqs);
-        got.into_iter()
-            .zip(&reqs)
-            .map(|(r, (_, a, _))| {
-                r.map(|b| Window {
-                    base: *a,
-                    bytes: Cow::Owned(Vec::from(b)),
-                })
-                .map_err(|e| io::Error::other(e.to_string()))
-            })
+            .map(|&(seg, a, z)| self.range(seg, a, z))
             .collect()
     }
 }
