@@ -117,7 +117,19 @@ impl BlockSource for BucketBlock<'_> {
         {
             return Err(missing("chunks"));
         }
-        let index = self.bucket.get_whole(&self.rel("index"), isize)?;
+        let chunks = BucketChunks {
+            bucket: self.bucket,
+            segs: segs
+                .into_iter()
+                .map(|(r, s)| (self.dir.join(r), self.rel(r), s))
+                .collect(),
+            kept: Mutex::new(Vec::new()),
+        };
+        // The first blocks of the segments come in while the index does.
+        let index = std::thread::scope(|s| {
+            s.spawn(|| chunks.prefetch());
+            self.bucket.get_whole(&self.rel("index"), isize)
+        })?;
         let tombstones = match self.block.size_of("tombstones") {
             Some(n) => Some(self.bucket.get_whole(&self.rel("tombstones"), n)?),
             None => None,
@@ -128,14 +140,6 @@ impl BlockSource for BucketBlock<'_> {
             index: FileBytes::Owned(index),
             chunks: Vec::new(),
             tombstones,
-        };
-        let chunks = BucketChunks {
-            bucket: self.bucket,
-            segs: segs
-                .into_iter()
-                .map(|(r, s)| (self.dir.join(r), self.rel(r), s))
-                .collect(),
-            kept: Mutex::new(Vec::new()),
         };
         Ok((files, Box::new(chunks)))
     }
@@ -187,6 +191,33 @@ impl BucketChunks<'_> {
         cell.get_or_init(|| self.bucket.get_range(key, a, z).map_err(|e| e.to_string()))
             .clone()
             .map_err(io::Error::other)
+    }
+
+    /// Reads the first [`SEG_BLOCKS_KEPT`] blocks of the segments (in
+    /// parallel) and keeps them; a block that fails is read again when
+    /// needed (and its error reported then).
+    fn prefetch(&self) {
+        let mut want: Vec<(usize, u64, (String, u64, u64))> = Vec::new();
+        for (seg, (_, key, len)) in self.segs.iter().enumerate() {
+            let mut a = 0;
+            while a < *len && want.len() < SEG_BLOCKS_KEPT {
+                let z = a.saturating_add(SEG_BLOCK).min(*len);
+                want.push((seg, a / SEG_BLOCK, (key.clone(), a, z)));
+                a = z;
+            }
+        }
+        let reqs: Vec<(String, u64, u64)> = want.iter().map(|w| w.2.clone()).collect();
+        let got = self.bucket.get_many(&reqs);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        for ((seg, blk, _), r) in want.into_iter().zip(got) {
+            if let Ok(b) = r
+                && !kept.iter().any(|(s, k, _)| (*s, *k) == (seg, blk))
+            {
+                kept.push((seg, blk, Arc::new(OnceLock::from(Ok(b)))));
+            }
+        }
+        let over = kept.len().saturating_sub(SEG_BLOCKS_KEPT);
+        kept.drain(..over);
     }
 
     /// `[a, z)` of segment `seg` (clamped to its length).
