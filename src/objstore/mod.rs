@@ -31,10 +31,11 @@
 //!   local verify on each complete block where it lies
 //!   ([`crate::check::block::verify_block_in`]): `meta.json` and
 //!   `tombstones` read whole, the index read into memory with parallel
-//!   ranged GETs, chunk segments read by ranged GETs of the byte runs each
-//!   piece of chunk metas needs (several in flight, on more threads than
-//!   cores so that the waits overlap the decoding). Nothing goes to disk;
-//!   memory is one block's index plus the runs in flight. The findings name
+//!   ranged GETs, chunk segments read in aligned blocks by ranged GETs and
+//!   kept for the next reads (the first ones while the index comes in;
+//!   the pieces of chunk metas checked on more threads than cores so that
+//!   the waits overlap the decoding). Nothing goes to disk; memory is one
+//!   block's index plus the blocks kept. The findings name
 //!   the objects (`s3://…/chunks/000001`) and offsets.
 //! - [`restore`]: `copy s3://… DIR`. The selected complete blocks are fetched
 //!   (ranged GETs, each object's size checked against the listing) into a

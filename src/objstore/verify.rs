@@ -1,9 +1,11 @@
 //! `verify s3://…`: every check of the local verify on the blocks of a
 //! bucket prefix, read where they are: `meta.json` and `tombstones` whole,
-//! the index whole into memory (parallel ranged GETs), chunk segments by
-//! ranged GETs of the byte runs each piece of chunk metas needs, several in
-//! flight. Nothing is written to disk; memory is bounded by one block's
-//! index plus the runs in flight, not by its chunks.
+//! the index whole into memory (parallel ranged GETs), chunk segments in
+//! aligned blocks of a few MiB, kept for the next reads (the checking
+//! threads walk the segments in order: a few large GETs serve the many
+//! small runs of chunk records the pieces need), the first blocks read
+//! while the index comes in. Nothing is written to disk; memory is bounded
+//! by one block's index plus the blocks kept, not by its chunks.
 
 use std::borrow::Cow;
 use std::io;
