@@ -32,9 +32,8 @@
 //!   ([`crate::check::block::verify_block_in`]): `meta.json` and
 //!   `tombstones` read whole, the index read into memory with parallel
 //!   ranged GETs, chunk segments read in aligned blocks by ranged GETs and
-//!   kept for the next reads (the first ones while the index comes in;
-//!   the pieces of chunk metas checked on more threads than cores so that
-//!   the waits overlap the decoding). Nothing goes to disk; memory is one
+//!   kept for the next reads (the pieces of chunk metas checked on more
+//!   threads than cores so that the waits overlap the decoding). Nothing goes to disk; memory is one
 //!   block's index plus the blocks kept. The findings name
 //!   the objects (`s3://…/chunks/000001`) and offsets.
 //! - [`restore`]: `copy s3://… DIR`. The selected complete blocks are fetched

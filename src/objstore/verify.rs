@@ -3,9 +3,9 @@
 //! the index whole into memory (parallel ranged GETs), chunk segments in
 //! aligned blocks of a few MiB, kept for the next reads (the checking
 //! threads walk the segments in order: a few large GETs serve the many
-//! small runs of chunk records the pieces need), the first blocks read
-//! while the index comes in. Nothing is written to disk; memory is bounded
-//! by one block's index plus the blocks kept, not by its chunks.
+//! small runs of chunk records the pieces need). Nothing is written to
+//! disk; memory is bounded by one block's index plus the blocks kept, not
+//! by its chunks.
 
 use std::borrow::Cow;
 use std::io;
@@ -127,11 +127,7 @@ impl BlockSource for BucketBlock<'_> {
                 .collect(),
             kept: Mutex::new(Vec::new()),
         };
-        // The first blocks of the segments come in while the index does.
-        let index = std::thread::scope(|s| {
-            s.spawn(|| chunks.prefetch());
-            self.bucket.get_whole(&self.rel("index"), isize)
-        })?;
+        let index = self.bucket.get_whole(&self.rel("index"), isize)?;
         let tombstones = match self.block.size_of("tombstones") {
             Some(n) => Some(self.bucket.get_whole(&self.rel("tombstones"), n)?),
             None => None,
@@ -195,33 +191,6 @@ impl BucketChunks<'_> {
             .map_err(io::Error::other)
     }
 
-    /// Reads the first [`SEG_BLOCKS_KEPT`] blocks of the segments (in
-    /// parallel) and keeps them; a block that fails is read again when
-    /// needed (and its error reported then).
-    fn prefetch(&self) {
-        let mut want: Vec<(usize, u64, (String, u64, u64))> = Vec::new();
-        for (seg, (_, key, len)) in self.segs.iter().enumerate() {
-            let mut a = 0;
-            while a < *len && want.len() < SEG_BLOCKS_KEPT {
-                let z = a.saturating_add(SEG_BLOCK).min(*len);
-                want.push((seg, a / SEG_BLOCK, (key.clone(), a, z)));
-                a = z;
-            }
-        }
-        let reqs: Vec<(String, u64, u64)> = want.iter().map(|w| w.2.clone()).collect();
-        let got = self.bucket.get_many(&reqs);
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        for ((seg, blk, _), r) in want.into_iter().zip(got) {
-            if let Ok(b) = r
-                && !kept.iter().any(|(s, k, _)| (*s, *k) == (seg, blk))
-            {
-                kept.push((seg, blk, Arc::new(OnceLock::from(Ok(b)))));
-            }
-        }
-        let over = kept.len().saturating_sub(SEG_BLOCKS_KEPT);
-        kept.drain(..over);
-    }
-
     /// `[a, z)` of segment `seg` (clamped to its length).
     fn range(&self, seg: usize, a: u64, z: u64) -> io::Result<Window<'_>> {
         let (key, len) = self
@@ -242,28 +211,40 @@ impl BucketChunks<'_> {
                 bytes: Cow::Owned(Vec::from(b)),
             });
         }
-        let mut out = Vec::with_capacity(usize::try_from(z - a).unwrap_or(0));
-        let mut at = a;
-        while at < z {
-            let blk = at / SEG_BLOCK;
-            let b = self.block(seg, blk)?;
-            let from = usize::try_from(at - blk * SEG_BLOCK).unwrap_or(usize::MAX);
-            let to = usize::try_from(z.min((blk + 1) * SEG_BLOCK) - blk * SEG_BLOCK)
-                .unwrap_or(usize::MAX);
-            let piece = b.get(from..to).ok_or_else(|| {
-                io::Error::other(format!(
-                    "{}: range {at}..{z}: the object is shorter than listed",
-                    self.bucket.url().show(key)
-                ))
-            })?;
-            out.extend_from_slice(piece);
-            at += piece.len() as u64;
-        }
+        let out = assemble(a, z, SEG_BLOCK, |blk| self.block(seg, blk)).map_err(|e| {
+            io::Error::new(e.kind(), format!("{}: {e}", self.bucket.url().show(key)))
+        })?;
         Ok(Window {
             base: a,
             bytes: Cow::Owned(out),
         })
     }
+}
+
+/// `[a, z)` of a segment put together from its aligned blocks of `size`
+/// bytes, `block(n)` giving block `n`.
+fn assemble(
+    a: u64,
+    z: u64,
+    size: u64,
+    mut block: impl FnMut(u64) -> io::Result<bytes::Bytes>,
+) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(usize::try_from(z.saturating_sub(a)).unwrap_or(0));
+    let mut at = a;
+    while at < z {
+        let blk = at / size;
+        let b = block(blk)?;
+        let from = usize::try_from(at - blk * size).unwrap_or(usize::MAX);
+        let to = usize::try_from(z.min((blk + 1) * size) - blk * size).unwrap_or(usize::MAX);
+        let piece = b.get(from..to).filter(|p| !p.is_empty()).ok_or_else(|| {
+            io::Error::other(format!(
+                "range {at}..{z}: the object is shorter than listed"
+            ))
+        })?;
+        out.extend_from_slice(piece);
+        at += piece.len() as u64;
+    }
+    Ok(out)
 }
 
 impl ChunkSource for BucketChunks<'_> {
@@ -401,4 +382,35 @@ pub fn verify(
         findings,
         live: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every range of a segment put together from blocks (of a size that
+    /// does not divide it) is the segment's bytes; a block shorter than it
+    /// should be is an error, never a short window.
+    #[test]
+    fn ranges_from_blocks_are_the_bytes() {
+        let seg: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 256) as u8).collect();
+        let size = 64u64;
+        let block = |n: u64| -> io::Result<bytes::Bytes> {
+            let a = (n * size) as usize;
+            let z = (a + size as usize).min(seg.len());
+            Ok(bytes::Bytes::copy_from_slice(&seg[a.min(z)..z]))
+        };
+        for a in (0..1000u64).step_by(13) {
+            for len in [0u64, 1, 63, 64, 65, 200, 1000] {
+                let z = (a + len).min(1000);
+                let got = assemble(a, z, size, block).unwrap();
+                assert_eq!(got, &seg[a as usize..z as usize], "{a}..{z}");
+            }
+        }
+        let short = |n: u64| -> io::Result<bytes::Bytes> {
+            block(n).map(|b| if n == 3 { b.slice(..10) } else { b })
+        };
+        assert!(assemble(150, 250, size, short).is_err());
+        assert!(assemble(0, 1001, size, block).is_err());
+    }
 }
