@@ -1,6 +1,6 @@
 //! Every chunk: framing, CRC, encoding, and every sample decoded.
 
-use super::windows::{Windows, record_window, unreadable};
+use super::windows::{Windows, record_window, too_long, unreadable};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -97,7 +97,10 @@ pub(super) fn check_piece(
                 continue;
             }
         };
-        let rec = match rec {
+        let rec = match rec.and_then(|r| match too_long(r.offset, r.len, r.data.len() as u64) {
+            Some(e) => Err(e),
+            None => Ok(r),
+        }) {
             Ok(r) => r,
             Err(e) => {
                 p.add(

@@ -25,8 +25,9 @@ const SPAN: u64 = 16 << 20;
 const SLACK: u64 = if cfg!(test) { 40 } else { 16 << 10 };
 /// The first read of a record on its own.
 const FIRST: u64 = if cfg!(test) { 24 } else { 64 << 10 };
-/// At most this much of one record is read (a damaged length beyond it
-/// reads as a record cut short).
+/// No chunk record is longer than this (Prometheus writes chunks of a few
+/// KiB): a length field saying more is damage, reported as such without
+/// reading the record, mapped or not ([`too_long`]).
 const MAX_RECORD: u64 = 64 << 20;
 
 /// One planned range and what reading it gave.
@@ -169,15 +170,21 @@ pub(super) fn record_window(
             available: len - at,
         }));
     }
-    if end - off > MAX_RECORD {
-        return Ok(Err(DecodeError::Invalid {
-            section: Section::Chunk,
-            offset: off,
-            expected: format!("a chunk of at most {MAX_RECORD} bytes"),
-            found: format!("a length of {n} bytes"),
-        }));
+    if let Some(e) = too_long(off, end - off, n) {
+        return Ok(Err(e));
     }
     one(off, end).map(Ok)
+}
+
+/// The error for a chunk record at `off` of `len` bytes in all (its data
+/// `n` bytes) when that is more than [`MAX_RECORD`].
+pub(super) fn too_long(off: u64, len: u64, n: u64) -> Option<DecodeError> {
+    (len > MAX_RECORD).then(|| DecodeError::Invalid {
+        section: Section::Chunk,
+        offset: off,
+        expected: format!("a chunk of at most {MAX_RECORD} bytes"),
+        found: format!("a length of {n} bytes"),
+    })
 }
 
 /// A chunk segment's bytes that could not be read.
