@@ -153,8 +153,11 @@ pub(crate) struct MasterSpec {
     pub(crate) series: usize,
     pub(crate) targets: usize,
     pub(crate) scrape_ms: i64,
-    /// `--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression`.
+    /// `--storage.tsdb.wal-segment-size=10MB`, and
+    /// `--no-storage.tsdb.wal-compression` unless `wal_compression`.
     pub(crate) busy: bool,
+    /// With `busy`: keep 2.42's default WAL compression (snappy).
+    pub(crate) wal_compression: bool,
     /// In order of time.
     pub(crate) steps: Vec<Step>,
     /// Wait after the last slave is up before stopping the master (ms).
@@ -167,6 +170,9 @@ pub(crate) struct MasterSpec {
     /// every target at `scrape_ms` (the global interval, recorded as
     /// `scrape_interval_ms`).
     pub(crate) intervals: &'static [i64],
+    /// Per target its own series count (sums to `series`); empty: `series`
+    /// split evenly over the targets.
+    pub(crate) sizes: &'static [usize],
 }
 
 /// A master's `remote_write` `queue_config` (only the fields set are
@@ -208,6 +214,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 skiphead(AfterSnapshot(8_000)),
@@ -216,6 +223,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 45_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -224,6 +232,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 skiphead(AfterSnapshot(8_000)),
@@ -242,6 +251,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 45_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -250,6 +260,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 2,
             scrape_ms: 5_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("t40", AfterSnapshot(40_000)),
@@ -259,6 +270,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -267,6 +279,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: true,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("t40", AfterSnapshot(40_000)),
@@ -276,6 +289,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -284,6 +298,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 Step {
                     trigger: AfterSnapshot(15_000),
@@ -295,6 +310,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 45_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         // Out of sample (recorded after the estimator was fitted; nothing in
@@ -306,6 +322,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 2_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("up20", AfterSnapshot(20_000)),
                 skiphead(AfterSnapshot(30_000)),
@@ -315,6 +332,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -323,6 +341,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 3,
             scrape_ms: 10_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("up20", AfterSnapshot(20_000)),
@@ -332,6 +351,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -340,6 +360,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("up20", AfterSnapshot(20_000)),
                 slave("up90", AfterSnapshot(90_000)),
@@ -348,6 +369,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "2m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -356,6 +378,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("up20", AfterSnapshot(20_000)),
@@ -364,6 +387,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 45_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: Some(QueueCfg {
                 capacity: Some(500),
                 max_samples_per_send: Some(100),
@@ -380,6 +404,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 15_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("up40", AfterSnapshot(40_000)),
@@ -388,6 +413,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -396,6 +422,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("up30", AfterSnapshot(30_000)),
@@ -404,6 +431,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 45_000,
             block: "1m",
             intervals: &[],
+            sizes: &[],
             queue: Some(QueueCfg {
                 capacity: Some(1_500),
                 max_samples_per_send: None,
@@ -416,6 +444,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 2,
             scrape_ms: 1_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("soon", AfterSnapshot(5_000)),
                 slave("up40", AfterSnapshot(40_000)),
@@ -424,6 +453,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 60_000,
             block: "1m",
             intervals: &[1_000, 5_000],
+            sizes: &[],
             queue: None,
         },
         MasterSpec {
@@ -432,6 +462,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             targets: 1,
             scrape_ms: 2_000,
             busy: false,
+            wal_compression: false,
             steps: vec![
                 slave("up30", AfterSnapshot(30_000)),
                 slave("overtaken", NewCheckpoint),
@@ -439,6 +470,127 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             settle_ms: 45_000,
             block: "3m",
             intervals: &[],
+            sizes: &[],
+            queue: None,
+        },
+        // Out of sample, third set (recorded against the estimator as it was
+        // after the second set's rule changes): a busy master with 10 MB
+        // segments and WAL compression kept, a 30 s scrape on 2m blocks,
+        // three targets of different sizes, a non-default batch size, a
+        // restart at another size and interval, a slave up after several
+        // truncations of 2m blocks.
+        MasterSpec {
+            name: "s9k-busyz",
+            series: 9_000,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: true,
+            wal_compression: true,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up25", AfterSnapshot(25_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 60_000,
+            block: "1m",
+            intervals: &[],
+            sizes: &[],
+            queue: None,
+        },
+        MasterSpec {
+            name: "s300-30s-2m",
+            series: 300,
+            targets: 1,
+            scrape_ms: 30_000,
+            busy: false,
+            wal_compression: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up50", AfterSnapshot(50_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 90_000,
+            block: "2m",
+            intervals: &[],
+            sizes: &[],
+            queue: None,
+        },
+        MasterSpec {
+            name: "s1700x3-2s",
+            series: 1_700,
+            targets: 3,
+            scrape_ms: 2_000,
+            busy: false,
+            wal_compression: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up15", AfterSnapshot(15_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 60_000,
+            block: "1m",
+            intervals: &[],
+            sizes: &[100, 400, 1_200],
+            queue: None,
+        },
+        MasterSpec {
+            name: "s1500-q2k",
+            series: 1_500,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: false,
+            wal_compression: false,
+            steps: vec![
+                slave("soon", AfterSnapshot(5_000)),
+                slave("up25", AfterSnapshot(25_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 45_000,
+            block: "1m",
+            intervals: &[],
+            sizes: &[],
+            queue: Some(QueueCfg {
+                capacity: Some(6_000),
+                max_samples_per_send: Some(2_000),
+                max_shards: Some(12),
+            }),
+        },
+        MasterSpec {
+            name: "s1200-restart-2s",
+            series: 1_200,
+            targets: 1,
+            scrape_ms: 2_000,
+            busy: false,
+            wal_compression: false,
+            steps: vec![
+                Step {
+                    trigger: AfterSnapshot(25_000),
+                    action: Action::Restart { down_ms: 15_000 },
+                },
+                slave("soon", AfterSnapshot(40_000)),
+                slave("overtaken", NewCheckpoint),
+            ],
+            settle_ms: 45_000,
+            block: "1m",
+            intervals: &[],
+            sizes: &[],
+            queue: None,
+        },
+        MasterSpec {
+            name: "s250-late-2m",
+            series: 250,
+            targets: 1,
+            scrape_ms: 1_000,
+            busy: false,
+            wal_compression: false,
+            steps: vec![
+                slave("up10", AfterSnapshot(10_000)),
+                slave("late3", Truncations(3)),
+            ],
+            settle_ms: 45_000,
+            block: "2m",
+            intervals: &[],
+            sizes: &[],
             queue: None,
         },
     ]
@@ -499,6 +651,9 @@ pub(crate) struct RunRecord {
     /// (`scrape_interval_ms` is then the global one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) target_intervals_ms: Option<Vec<i64>>,
+    /// Per target its series count, when they differ (`series` is the sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) target_series: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -660,7 +815,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     let log = |m: &str| eprintln!("lossmatrix {}: {m}", spec.name);
     let per = spec.series / spec.targets;
     let exporters: Vec<Exporter> = (0..spec.targets)
-        .map(|i| Exporter::start(&format!("t{i}"), per))
+        .map(|i| Exporter::start(&format!("t{i}"), spec.sizes.get(i).copied().unwrap_or(per)))
         .collect();
     // One queue per slave; a late queue is configured only at its slave's start.
     let mut ports = Vec::new();
@@ -684,7 +839,9 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     ];
     if spec.busy {
         flags.push("--storage.tsdb.wal-segment-size=10MB".into());
-        flags.push("--no-storage.tsdb.wal-compression".into());
+        if !spec.wal_compression {
+            flags.push("--no-storage.tsdb.wal-compression".into());
+        }
     }
     let master_data = base.join("master");
     let master_port = free_port();
@@ -865,6 +1022,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                         queue_config: spec.queue,
                         target_intervals_ms: (!spec.intervals.is_empty())
                             .then(|| spec.intervals.to_vec()),
+                        target_series: (!spec.sizes.is_empty()).then(|| spec.sizes.to_vec()),
                     },
                 });
             }
