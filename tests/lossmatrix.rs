@@ -431,7 +431,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         // segments and WAL compression kept, a 30 s scrape on 2m blocks,
         // three targets of different sizes, a non-default batch size, a
         // restart at another size and interval, a slave up after several
-        // truncations of 2m blocks.
+        // truncations of 2m blocks, skip_head at a 3 s scrape.
         MasterSpec::new(
             "s9k-busyz",
             9_000,
@@ -476,6 +476,16 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("up10", 10_000), slave("late3", Truncations(3))],
         )
         .block("2m"),
+        MasterSpec::new(
+            "s700-3s-skip",
+            700,
+            3_000,
+            vec![
+                skiphead(AfterSnapshot(12_000)),
+                at("up35", 35_000),
+                overtaken(),
+            ],
+        ),
     ]
 }
 
