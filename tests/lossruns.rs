@@ -599,8 +599,11 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          batches, 305 + 500 + 135 samples, HTTP 400 at +10.4 s and +15.4 s), and the +30 s scrape went \
          through: no loss at all. coverage predicts the L3 sliver +30 s .. +60 s (305 series), which is \
          what the up50 and overtaken slaves of the same master lost (305 series at +30 s, 60 at +60 s: \
-         the 500-sample batch that crossed C_snap), but a slave up before the first scrape after C_snap \
-         leaves no batch that can cross it",
+         the 500-sample batch that crossed C_snap). Here the queue had 22 s between the slave's start and \
+         the next scrape, more than a retry backoff (at most 5 s) and a batch_send_deadline (5 s): it \
+         sent and lost its whole pre-C_snap backlog, the last partial batch included, before a new \
+         sample came. s1k-15s-soon, up only 6.4 s before its next scrape, did lose that scrape (460 \
+         series), as predicted",
     ),
 ];
 
