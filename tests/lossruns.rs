@@ -560,6 +560,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s700-3s-skip",
     "s250-late-2m",
     "s450-20s",
+    "s150-5s-laterw",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
