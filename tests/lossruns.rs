@@ -561,6 +561,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s250-late-2m",
     "s450-20s",
     "s150-5s-laterw",
+    "s120-20s",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
@@ -653,6 +654,16 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          the crossing batch only, +30 s .. +60 s (305 series at +30 s, 60 at +60 s; batches of 305 and \
          500 samples refused 'out of bounds'): as in s450-20s-overtaken(-r2), a quiet master's reader \
          was not overtaken by the checkpoint that appeared after the snapshot",
+    ),
+    (
+        "s120-20s-up30",
+        "out of sample (third set): 120 series scraped every 20 s, slave up +33.2 s. coverage predicts \
+         the crossing batch as +20 s .. +60 s (three scrapes, filling a 500-sample batch); the queue \
+         flushed that batch (250 samples: the last of the backlog up to C_snap and the +20 s scrape, \
+         refused 'out of bounds') on its 5 s batch_send_deadline at +38.8 s, 1.2 s before the +40 s \
+         scrape: only +20 s was lost (125 series). On a sparse master the deadline, not \
+         max_samples_per_send, closes the crossing batch (also s300-30s-2m-up50-r2); its \
+         overtaken and late4 slaves lost +20 s .. +60 s as predicted",
     ),
 ];
 
