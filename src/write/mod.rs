@@ -32,6 +32,7 @@
 pub mod chunk;
 pub(crate) mod encode;
 mod index;
+mod xor;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
