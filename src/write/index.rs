@@ -106,28 +106,25 @@ impl SeriesTable {
         Ok(id)
     }
 
-    /// Adds a series. `prev_labels` are the previous series' labels (the
-    /// ids of the strings it shares with this one are reused unhashed).
+    /// Adds a series. `shared` says which of its labels the previous
+    /// series has (their ids are reused unhashed).
     pub(crate) fn push<L: AsRef<[u8]>>(
         &mut self,
         labels: &[(L, L)],
-        prev_labels: &[(Vec<u8>, Vec<u8>)],
+        shared: super::Shared,
         chunks: impl Iterator<Item = ChunkMeta>,
     ) -> io::Result<()> {
-        // `self.prev` holds the previous series' ids: reused in place.
+        // `self.prev` holds the previous series' ids.
         let start = self.labels.len();
         for (i, (n, v)) in labels.iter().enumerate() {
             let (n, v) = (n.as_ref(), v.as_ref());
-            let same = prev_labels.get(i).zip(self.prev.get(i).copied());
-            let nid = match same {
-                Some(((pn, _), (id, _))) if pn.as_slice() == n => id,
-                _ => self.intern(n)?,
+            let prev = self.prev.get(i).copied();
+            let ids = match prev {
+                Some(ids) if i < shared.pairs => ids,
+                Some((nid, _)) if i == shared.pairs && shared.name => (nid, self.intern(v)?),
+                _ => (self.intern(n)?, self.intern(v)?),
             };
-            let vid = match same {
-                Some(((_, pv), (_, id))) if pv.as_slice() == v => id,
-                _ => self.intern(v)?,
-            };
-            self.labels.push((nid, vid));
+            self.labels.push(ids);
         }
         self.prev.clear();
         if let Some(ids) = self.labels.get(start..) {
