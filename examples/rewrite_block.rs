@@ -98,6 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !errors.is_empty() {
         return Err(format!("read errors: {}", errors.join("; ")).into());
     }
+    // The source's mappings are not needed for the index: unmapped before
+    // it is built, so they do not add to the peak memory.
+    drop(readers);
+    drop(o);
     let b = w.finish()?.ok_or("empty block")?;
     eprintln!(
         "{} series, {} samples -> {} in {:.2?}",

@@ -225,6 +225,58 @@ struct ByName {
     entries: Vec<(u32, u32)>,
 }
 
+impl ByName {
+    /// Name `k`'s entries.
+    fn segment(&self, k: usize) -> &[(u32, u32)] {
+        let start = match k {
+            0 => 0,
+            _ => self.end.get(k - 1).copied().unwrap_or(0),
+        };
+        let end = self.end.get(k).copied().unwrap_or(start);
+        self.entries.get(start..end).unwrap_or(&[])
+    }
+
+    /// Every name's distinct value ranks, sorted: `values[end[k-1]..end[k]]`
+    /// are name `k`'s. A name with few values has them sorted; one with
+    /// many (at least one per 64 symbols) read off a bitmap of the ranks.
+    fn distinct_values(&self, nsyms: usize) -> (Vec<u32>, Vec<usize>) {
+        let mut mark = vec![u32::MAX; nsyms];
+        let mut bits = vec![0u64; nsyms.div_ceil(64)];
+        let (mut values, mut end) = (Vec::new(), Vec::with_capacity(self.names.len()));
+        for k in 0..self.names.len() {
+            let from = values.len();
+            for &(v, _) in self.segment(k) {
+                if let Some(m) = mark.get_mut(v as usize)
+                    && *m != k as u32
+                {
+                    *m = k as u32;
+                    values.push(v);
+                }
+            }
+            let n = values.len() - from;
+            if n > 0 && n >= bits.len() {
+                for &v in values.get(from..).unwrap_or(&[]) {
+                    if let Some(w) = bits.get_mut(v as usize / 64) {
+                        *w |= 1 << (v % 64);
+                    }
+                }
+                values.truncate(from);
+                for (i, word) in bits.iter_mut().enumerate() {
+                    let mut x = std::mem::take(word);
+                    while x != 0 {
+                        values.push((i * 64) as u32 + x.trailing_zeros());
+                        x &= x - 1;
+                    }
+                }
+            } else if let Some(vs) = values.get_mut(from..) {
+                vs.sort_unstable();
+            }
+            end.push(values.len());
+        }
+        (values, end)
+    }
+}
+
 fn group_by_name(t: &SeriesTable, rank: &[u32]) -> ByName {
     let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
     // Dense slot per name (by symbol id), slots in name order.
@@ -361,41 +413,26 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         &sorted.rank,
     );
 
-    // Label indices: one per name, its distinct values sorted. `mark[v]`
-    // says which name last saw value rank `v`; `count[v]` how many series.
+    // Label indices: one per name, its distinct values sorted.
     let toc_label_indices = p.pos;
     let mut label_offsets: Vec<(u32, u64)> = Vec::with_capacity(by.names.len());
-    let mut mark = vec![u32::MAX; nsyms];
-    let mut values: Vec<u32> = Vec::new();
-    let segment = |k: usize| -> &[(u32, u32)] {
-        let start = if k == 0 {
-            0
-        } else {
-            by.end.get(k - 1).copied().unwrap_or(0)
+    let (dvalues, dend) = by.distinct_values(nsyms);
+    let values_of = |k: usize| -> &[u32] {
+        let start = match k {
+            0 => 0,
+            _ => dend.get(k - 1).copied().unwrap_or(0),
         };
-        let end = by.end.get(k).copied().unwrap_or(start);
-        by.entries.get(start..end).unwrap_or(&[])
-    };
-    let distinct = |k: usize, mark: &mut Vec<u32>, values: &mut Vec<u32>| {
-        values.clear();
-        for &(v, _) in segment(k) {
-            if let Some(m) = mark.get_mut(v as usize)
-                && *m != k as u32
-            {
-                *m = k as u32;
-                values.push(v);
-            }
-        }
-        values.sort_unstable();
+        let end = dend.get(k).copied().unwrap_or(start);
+        dvalues.get(start..end).unwrap_or(&[])
     };
     for (k, &name) in by.names.iter().enumerate() {
-        distinct(k, &mut mark, &mut values);
+        let values = values_of(k);
         p.pad(4)?;
         label_offsets.push((name, p.pos));
         buf.clear();
         buf.extend_from_slice(&1u32.to_be_bytes());
         buf.extend_from_slice(&(values.len() as u32).to_be_bytes());
-        for v in &values {
+        for v in values {
             buf.extend_from_slice(&v.to_be_bytes());
         }
         p.section(&buf)?;
@@ -417,14 +454,13 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         Ok(at)
     };
     let all_at = write_list(&mut p, &ids, &mut buf)?;
-    let mut mark = vec![u32::MAX; nsyms];
     let mut start = vec![0u32; nsyms];
     let mut list: Vec<u32> = Vec::new();
     for (k, &name) in by.names.iter().enumerate() {
-        distinct(k, &mut mark, &mut values);
-        let seg = segment(k);
+        let values = values_of(k);
+        let seg = by.segment(k);
         // start[v] = where value v's list begins in `list`.
-        for &v in &values {
+        for &v in values {
             if let Some(s) = start.get_mut(v as usize) {
                 *s = 0;
             }
@@ -435,7 +471,7 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
             }
         }
         let mut at = 0u32;
-        for &v in &values {
+        for &v in values {
             if let Some(s) = start.get_mut(v as usize) {
                 let n = *s;
                 *s = at;
@@ -457,7 +493,7 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         }
         // After the fill, start[v] is the end of v's list.
         let mut from = 0usize;
-        for &v in &values {
+        for &v in values {
             let to = start.get(v as usize).copied().unwrap_or(0) as usize;
             let at = write_list(&mut p, list.get(from..to).unwrap_or(&[]), &mut buf)?;
             postings_offsets.push((name, v, at));

@@ -419,19 +419,20 @@ impl BlockWriter {
             self.done = true;
             return Ok(None);
         }
-        self.segments.close()?;
+        // The last segment's fsync runs while the index is written.
+        let sync_chunks = self.segments.close_unsynced()?;
+        let table = std::mem::take(&mut self.table);
         let idx = self.tmp.join("index");
-        let f = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&idx)
-            .map_err(|e| Error::io(&idx, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
-        write_index(&mut w, std::mem::take(&mut self.table)).map_err(|e| Error::io(&idx, e))?;
-        let f = w
-            .into_inner()
-            .map_err(|e| Error::io(&idx, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&idx, e))?;
+        std::thread::scope(|sc| -> Result<()> {
+            let chunks = sync_chunks.map(|f| sc.spawn(f));
+            let index = write_index_file(&idx, table);
+            let chunks = chunks.map_or(Ok(()), |h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage("internal: chunk fsync thread panicked".into()))
+                })
+            });
+            index.and(chunks)
+        })?;
         let mut ts = vec![0x01, 0x30, 0xBA, 0x30, 0x01];
         ts.extend_from_slice(&0u32.to_be_bytes());
         write_synced(&self.tmp.join("tombstones"), &ts)?;
@@ -554,6 +555,21 @@ impl UnplacedBlock {
 
 fn is_zero(v: &u64) -> bool {
     *v == 0
+}
+
+/// Writes and fsyncs the index of `table` at `path`.
+fn write_index_file(path: &Path, table: SeriesTable) -> Result<()> {
+    let f = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    write_index(&mut w, table).map_err(|e| Error::io(path, e))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| Error::io(path, e.into_error()))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

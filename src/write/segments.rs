@@ -35,14 +35,23 @@ impl Segments {
     }
 
     pub(super) fn close(&mut self) -> Result<()> {
-        if let Some(w) = self.cur.take() {
-            let path = self.files.last().cloned().unwrap_or_default();
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(&path, e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(&path, e))?;
+        if let Some(sync) = self.close_unsynced()? {
+            sync()?;
         }
         Ok(())
+    }
+
+    /// Flushes the open segment and closes it; returns its fsync, for the
+    /// caller to run (on another thread while it writes the index).
+    pub(super) fn close_unsynced(&mut self) -> Result<Option<impl FnOnce() -> Result<()> + Send>> {
+        let Some(w) = self.cur.take() else {
+            return Ok(None);
+        };
+        let path = self.files.last().cloned().unwrap_or_default();
+        let f = w
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        Ok(Some(move || f.sync_all().map_err(|e| Error::io(&path, e))))
     }
 
     /// Writes one series' chunks as one batch; their refs into `refs`.
