@@ -3,21 +3,24 @@
 //! The bytes are those [`BlockWriter::add_series`] writes.
 
 use crate::error::{Error, Result};
-use crate::format::chunkenc::{Encoding, Value};
+use crate::format::chunkenc::Value;
+use crate::format::crc::crc32c;
 
 use super::chunk::{EncodedChunk, encode_chunks_into};
-use super::{BlockWriter, ChunkOut, SampleSum, SeriesIn};
+use super::index::put_uvarint;
+use super::{BlockWriter, Framed, SampleSum, SeriesIn};
 
 /// The chunks of consecutive series, encoded ahead of adding them with
 /// [`BlockWriter::add_encoded`] (on any thread: it holds no writer
-/// state). Holds the chunks' bytes, not the samples.
+/// state), framed as chunk records (`uvarint len | encoding | data |
+/// CRC32C`). Holds the records' bytes, not the samples.
 #[derive(Default)]
 pub struct Encoded {
-    /// Per series: what the checks need, and where its chunks end in
-    /// `chunks`.
-    series: Vec<(SampleSum, usize)>,
-    /// Per chunk: encoding, mint, maxt, where its data ends in `data`.
-    chunks: Vec<(Encoding, i64, i64, usize)>,
+    /// Per series: what the checks need, where its chunks end in
+    /// `chunks`, where its records end in `data`, its segment-cut estimate.
+    series: Vec<(SampleSum, usize, usize, u64)>,
+    /// Per chunk: mint, maxt, where its record starts in its series' bytes.
+    chunks: Vec<(i64, i64, usize)>,
     data: Vec<u8>,
     scratch: Vec<EncodedChunk>,
 }
@@ -27,11 +30,25 @@ impl Encoded {
     /// [`BlockWriter::add_encoded`]).
     pub fn push(&mut self, samples: &[(i64, Value)]) {
         encode_chunks_into(samples, &mut self.scratch);
+        let series_start = self.data.len();
+        let mut estimate = 0u64;
         for c in &self.scratch {
+            let start = self.data.len();
+            put_uvarint(&mut self.data, c.data.len() as u64);
+            let enc = self.data.len();
+            self.data.push(c.encoding.to_u8());
             self.data.extend_from_slice(&c.data);
-            self.chunks.push((c.encoding, c.mint, c.maxt, self.data.len()));
+            let crc = crc32c(self.data.get(enc..).unwrap_or(&[]));
+            self.data.extend_from_slice(&crc.to_be_bytes());
+            self.chunks.push((c.mint, c.maxt, start - series_start));
+            estimate += c.data.len() as u64 + 1 + 4 + 5;
         }
-        self.series.push((SampleSum::of(samples), self.chunks.len()));
+        self.series.push((
+            SampleSum::of(samples),
+            self.chunks.len(),
+            self.data.len(),
+            estimate,
+        ));
     }
 
     /// Series pushed.
@@ -62,31 +79,23 @@ impl BlockWriter {
         labels: impl IntoIterator<Item = &'l [(L, L)]>,
         enc: &Encoded,
     ) -> Result<()> {
-        let mut outs: Vec<ChunkOut<'_>> = Vec::new();
         let mut labels = labels.into_iter();
         let (mut c0, mut d0) = (0usize, 0usize);
-        for &(sum, c_end) in &enc.series {
+        for &(sum, c_end, d_end, estimate) in &enc.series {
             let Some(ls) = labels.next() else {
-                return Err(Error::Usage(
-                    "fewer label sets than series encoded".into(),
-                ));
+                return Err(Error::Usage("fewer label sets than series encoded".into()));
             };
-            outs.clear();
-            for &(encoding, mint, maxt, d_end) in enc.chunks.get(c0..c_end).unwrap_or(&[]) {
-                outs.push(ChunkOut {
-                    encoding,
-                    mint,
-                    maxt,
-                    data: enc.data.get(d0..d_end).unwrap_or(&[]),
-                });
-                d0 = d_end;
-            }
-            c0 = c_end;
+            let framed = Framed {
+                bytes: enc.data.get(d0..d_end).unwrap_or(&[]),
+                chunks: enc.chunks.get(c0..c_end).unwrap_or(&[]),
+                estimate,
+            };
+            (c0, d0) = (c_end, d_end);
             if sum.n == 0 {
                 continue;
             }
             let (span, shared) = self.check(ls, &sum)?;
-            self.append(ls, shared, sum.n, span, &outs)?;
+            self.append(ls, shared, sum.n, span, framed)?;
         }
         if labels.next().is_some() {
             return Err(Error::Usage("more label sets than series encoded".into()));

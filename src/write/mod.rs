@@ -86,24 +86,14 @@ pub struct WrittenBlock {
     pub stats: WrittenStats,
 }
 
-/// One encoded chunk to write, its data borrowed.
-#[derive(Clone, Copy)]
-struct ChunkOut<'a> {
-    encoding: crate::format::chunkenc::Encoding,
-    mint: i64,
-    maxt: i64,
-    data: &'a [u8],
-}
-
-impl<'a> From<&'a EncodedChunk> for ChunkOut<'a> {
-    fn from(c: &'a EncodedChunk) -> Self {
-        ChunkOut {
-            encoding: c.encoding,
-            mint: c.mint,
-            maxt: c.maxt,
-            data: &c.data,
-        }
-    }
+/// One series' chunk records, framed as the segment holds them: `bytes`,
+/// chunk `k` starting at `chunks[k].2` (with its mint and maxt);
+/// `estimate` is what the segment-cut check counts (data + 10 bytes a
+/// chunk).
+struct Framed<'a> {
+    bytes: &'a [u8],
+    chunks: &'a [(i64, i64, usize)],
+    estimate: u64,
 }
 
 /// What the checks need of a series' samples: how many, the first and
@@ -178,7 +168,7 @@ pub struct BlockWriter {
     segments: Segments,
     table: SeriesTable,
     prev_labels: Vec<(Vec<u8>, Vec<u8>)>,
-    scratch: Vec<EncodedChunk>,
+    scratch: Encoded,
     refs: Vec<u64>,
     stats: WrittenStats,
     first_t: Option<i64>,
@@ -227,7 +217,7 @@ impl BlockWriter {
             },
             table: SeriesTable::default(),
             prev_labels: Vec::new(),
-            scratch: Vec::new(),
+            scratch: Encoded::default(),
             refs: Vec::new(),
             stats: WrittenStats::default(),
             first_t: None,
@@ -271,13 +261,11 @@ impl BlockWriter {
         if samples.is_empty() {
             return Ok(());
         }
-        let (span, shared) = self.check(labels, &SampleSum::of(samples))?;
-        let mut chunks = std::mem::take(&mut self.scratch);
-        encode_chunks_into(samples, &mut chunks);
-        let outs: Vec<ChunkOut<'_>> = chunks.iter().map(ChunkOut::from).collect();
-        let r = self.append(labels, shared, samples.len(), span, &outs);
-        drop(outs);
-        self.scratch = chunks;
+        let mut e = std::mem::take(&mut self.scratch);
+        e.clear();
+        e.push(samples);
+        let r = self.add_encoded(std::iter::once(labels), &e);
+        self.scratch = e;
         r
     }
 
@@ -340,17 +328,18 @@ impl BlockWriter {
         shared: Shared,
         samples: usize,
         (first, last): (i64, i64),
-        chunks: &[ChunkOut<'_>],
+        framed: Framed<'_>,
     ) -> Result<()> {
-        self.segments.write(chunks, &mut self.refs)?;
+        self.segments.write(&framed, &mut self.refs)?;
+        let chunks = framed.chunks;
         self.stats.series += 1;
         self.stats.chunks += chunks.len() as u64;
         self.stats.samples += samples as u64;
         self.first_t = Some(self.first_t.map_or(first, |t| t.min(first)));
         self.last_t = Some(self.last_t.map_or(last, |t| t.max(last)));
         let metas = chunks.iter().zip(&self.refs).map(|(c, &r)| ChunkMeta {
-            mint: c.mint,
-            maxt: c.maxt,
+            mint: c.0,
+            maxt: c.1,
             chunk_ref: r,
         });
         self.table

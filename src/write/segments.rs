@@ -4,9 +4,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use super::{ChunkOut, MAX_SEGMENT_SIZE, SEGMENT_MAGIC};
+use super::{Framed, MAX_SEGMENT_SIZE, SEGMENT_MAGIC};
 use crate::error::{Error, Result};
-use crate::format::crc::crc32c_append;
 
 pub(super) struct Segments {
     pub(super) dir: PathBuf,
@@ -54,10 +53,9 @@ impl Segments {
         Ok(Some(move || f.sync_all().map_err(|e| Error::io(&path, e))))
     }
 
-    /// Writes one series' chunks as one batch; their refs into `refs`.
-    pub(super) fn write(&mut self, chunks: &[ChunkOut<'_>], refs: &mut Vec<u64>) -> Result<()> {
-        let batch: u64 = chunks.iter().map(|c| c.data.len() as u64 + 1 + 4 + 5).sum();
-        if self.cur.is_none() || (self.size > 8 && self.size + batch > MAX_SEGMENT_SIZE) {
+    /// Writes one series' framed chunk records; their refs into `refs`.
+    pub(super) fn write(&mut self, f: &Framed<'_>, refs: &mut Vec<u64>) -> Result<()> {
+        if self.cur.is_none() || (self.size > 8 && self.size + f.estimate > MAX_SEGMENT_SIZE) {
             self.cut()?;
         }
         let seg = (self.files.len() as u64).saturating_sub(1);
@@ -67,42 +65,17 @@ impl Segments {
             return Err(Error::Usage("internal: no chunk segment open".into()));
         };
         refs.clear();
-        let mut head = [0u8; 11];
-        for c in chunks {
-            if self.size > u64::from(u32::MAX) {
+        for &(_, _, start) in f.chunks {
+            let at = self.size + start as u64;
+            if at > u64::from(u32::MAX) {
                 return Err(io(io::Error::other(
                     "chunk segment offset past 4 GiB (one series too large)",
                 )));
             }
-            refs.push((seg << 32) | self.size);
-            let hn = put_uvarint_array(&mut head, c.data.len() as u64);
-            let enc = c.encoding.to_u8();
-            if let Some(h) = head.get_mut(hn) {
-                *h = enc;
-            }
-            let crc = crc32c_append(crc32c_append(0, &[enc]), c.data);
-            w.write_all(head.get(..hn + 1).unwrap_or(&[])).map_err(io)?;
-            w.write_all(c.data).map_err(io)?;
-            w.write_all(&crc.to_be_bytes()).map_err(io)?;
-            self.size += (hn + 1 + c.data.len() + 4) as u64;
+            refs.push((seg << 32) | at);
         }
+        w.write_all(f.bytes).map_err(io)?;
+        self.size += f.bytes.len() as u64;
         Ok(())
     }
 }
-
-/// `v` as a uvarint into `out`; returns its length.
-fn put_uvarint_array(out: &mut [u8; 11], mut v: u64) -> usize {
-    let mut i = 0;
-    while v >= 0x80 {
-        if let Some(b) = out.get_mut(i) {
-            *b = (v as u8) | 0x80;
-        }
-        v >>= 7;
-        i += 1;
-    }
-    if let Some(b) = out.get_mut(i) {
-        *b = v as u8;
-    }
-    i + 1
-}
-
