@@ -332,6 +332,67 @@ fn group_by_name(t: &SeriesTable, rank: &[u32]) -> ByName {
     }
 }
 
+/// What the series section is written from.
+struct Entries<'a> {
+    labels: &'a [(u32, u32)],
+    label_end: &'a [u32],
+    chunks: &'a [ChunkMeta],
+    chunk_end: &'a [u32],
+    rank: &'a [u32],
+}
+
+impl Entries<'_> {
+    /// Series `s0..s1`'s entries (`uvarint len | labels | chunk metas |
+    /// CRC32C`) back to back, and where each ends.
+    fn encode(&self, s0: usize, s1: usize) -> (Vec<u8>, Vec<usize>) {
+        let rank = |id: u32| self.rank.get(id as usize).copied().unwrap_or(0);
+        let end_before = |ends: &[u32], i: usize| match i {
+            0 => 0,
+            _ => ends.get(i - 1).copied().unwrap_or(0) as usize,
+        };
+        let (mut out, mut ends) = (Vec::new(), Vec::with_capacity(s1.saturating_sub(s0)));
+        let mut buf = Vec::new();
+        for i in s0..s1 {
+            let (l0, c0) = (
+                end_before(self.label_end, i),
+                end_before(self.chunk_end, i),
+            );
+            let le = self.label_end.get(i).copied().unwrap_or(0) as usize;
+            let ce = self.chunk_end.get(i).copied().unwrap_or(0) as usize;
+            buf.clear();
+            let ls = self.labels.get(l0..le).unwrap_or(&[]);
+            put_uvarint(&mut buf, ls.len() as u64);
+            for &(n, v) in ls {
+                put_uvarint(&mut buf, u64::from(rank(n)));
+                put_uvarint(&mut buf, u64::from(rank(v)));
+            }
+            let cs = self.chunks.get(c0..ce).unwrap_or(&[]);
+            put_uvarint(&mut buf, cs.len() as u64);
+            let mut prev: Option<&ChunkMeta> = None;
+            for c in cs {
+                match prev {
+                    None => {
+                        put_varint(&mut buf, c.mint);
+                        put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
+                        put_uvarint(&mut buf, c.chunk_ref);
+                    }
+                    Some(pc) => {
+                        put_uvarint(&mut buf, c.mint.wrapping_sub(pc.maxt) as u64);
+                        put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
+                        put_varint(&mut buf, c.chunk_ref.wrapping_sub(pc.chunk_ref) as i64);
+                    }
+                }
+                prev = Some(c);
+            }
+            put_uvarint(&mut out, buf.len() as u64);
+            out.extend_from_slice(&buf);
+            out.extend_from_slice(&crc32c(&buf).to_be_bytes());
+            ends.push(out.len());
+        }
+        (out, ends)
+    }
+}
+
 /// Writes the index of the series in `t` (added in label order, labels
 /// sorted by name) to `w`; returns the bytes written.
 pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
@@ -345,7 +406,6 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     } = t;
     let sorted = sort_symbols(syms);
     let nsyms = sorted.strings.len();
-    let rank = |id: u32| sorted.rank.get(id as usize).copied().unwrap_or(0);
     let sym = |r: u32| -> &[u8] { sorted.strings.get(r as usize).map_or(&[], |s| &s[..]) };
 
     let mut p = Pos { w, pos: 0 };
@@ -364,42 +424,37 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     // Series.
     let toc_series = p.pos;
     let mut ids: Vec<u32> = Vec::with_capacity(label_end.len());
-    let (mut l0, mut c0) = (0usize, 0usize);
-    for (&le, &ce) in label_end.iter().zip(&chunk_end) {
-        let (le, ce) = (le as usize, ce as usize);
-        p.pad(16)?;
-        ids.push(u32::try_from(p.pos / 16).map_err(|_| too_big())?);
-        buf.clear();
-        let ls = labels.get(l0..le).unwrap_or(&[]);
-        put_uvarint(&mut buf, ls.len() as u64);
-        for &(n, v) in ls {
-            put_uvarint(&mut buf, u64::from(rank(n)));
-            put_uvarint(&mut buf, u64::from(rank(v)));
-        }
-        let cs = chunks.get(c0..ce).unwrap_or(&[]);
-        put_uvarint(&mut buf, cs.len() as u64);
-        let mut prev: Option<&ChunkMeta> = None;
-        for c in cs {
-            match prev {
-                None => {
-                    put_varint(&mut buf, c.mint);
-                    put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                    put_uvarint(&mut buf, c.chunk_ref);
-                }
-                Some(pc) => {
-                    put_uvarint(&mut buf, c.mint.wrapping_sub(pc.maxt) as u64);
-                    put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                    put_varint(&mut buf, c.chunk_ref.wrapping_sub(pc.chunk_ref) as i64);
-                }
+    // Entries encoded in parallel, a window at a time, then written in
+    // order with their padding.
+    const PART: usize = 4096;
+    const WINDOW: usize = 16 * PART;
+    let tab = Entries {
+        labels: &labels,
+        label_end: &label_end,
+        chunks: &chunks,
+        chunk_end: &chunk_end,
+        rank: &sorted.rank,
+    };
+    let n = label_end.len();
+    let mut w0 = 0usize;
+    while w0 < n {
+        use rayon::prelude::*;
+        let w1 = (w0 + WINDOW).min(n);
+        let starts: Vec<usize> = (w0..w1).step_by(PART).collect();
+        let parts: Vec<(Vec<u8>, Vec<usize>)> = starts
+            .into_par_iter()
+            .map(|s0| tab.encode(s0, (s0 + PART).min(w1)))
+            .collect();
+        for (bytes, ends) in &parts {
+            let mut from = 0usize;
+            for &end in ends {
+                p.pad(16)?;
+                ids.push(u32::try_from(p.pos / 16).map_err(|_| too_big())?);
+                p.put(bytes.get(from..end).unwrap_or(&[]))?;
+                from = end;
             }
-            prev = Some(c);
         }
-        let mut len = Vec::with_capacity(5);
-        put_uvarint(&mut len, buf.len() as u64);
-        p.put(&len)?;
-        p.put(&buf)?;
-        p.put(&crc32c(&buf).to_be_bytes())?;
-        (l0, c0) = (le, ce);
+        w0 = w1;
     }
     drop(chunks);
     drop(chunk_end);
