@@ -22,9 +22,10 @@
 //! While a block is written, [`SeriesTable`] holds what the index needs of
 //! every series: label strings interned once (a series holds symbol ids,
 //! 8 bytes per label), chunk metas flat. When the index is written, the
-//! symbols are sorted once, and the postings are built by counting sorts
-//! (by label name, then by value within each name), never by comparing
-//! label sets.
+//! symbols are sorted once, the series entries are encoded in parallel (a
+//! window of series at a time) and written in order, and the postings are
+//! built by counting sorts (by label name, then by value within each name),
+//! never by comparing label sets.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -353,10 +354,7 @@ impl Entries<'_> {
         let (mut out, mut ends) = (Vec::new(), Vec::with_capacity(s1.saturating_sub(s0)));
         let mut buf = Vec::new();
         for i in s0..s1 {
-            let (l0, c0) = (
-                end_before(self.label_end, i),
-                end_before(self.chunk_end, i),
-            );
+            let (l0, c0) = (end_before(self.label_end, i), end_before(self.chunk_end, i));
             let le = self.label_end.get(i).copied().unwrap_or(0) as usize;
             let ce = self.chunk_end.get(i).copied().unwrap_or(0) as usize;
             buf.clear();

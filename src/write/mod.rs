@@ -21,17 +21,25 @@
 //! directory is fsynced, then the directory is renamed to `<parent>/<ULID>`
 //! without replacing anything, and the parent is fsynced — Prometheus's own
 //! sequence, so a crash leaves at most a `*.tmp-for-creation` directory,
-//! which Prometheus deletes on start. A writer dropped before
+//! which Prometheus deletes on start (the last chunk segment is fsynced
+//! while the index is written). A writer dropped before
 //! [`BlockWriter::finish`] removes its temporary directory.
+//!
+//! Speed: series can be added one at a time ([`BlockWriter::add_series`]),
+//! or with their chunks encoded ahead on other threads ([`Encoded`], then
+//! [`BlockWriter::add_encoded`]; [`BlockWriter::add_batch`] does both), the
+//! writer then only appending framed chunk records and recording labels.
+//! The labels a series shares with the previous one (series come sorted:
+//! most of them) are compared once and never hashed again.
 //!
 //! Memory: the chunks of the series being added, plus what the index needs
 //! of every series of the block (the index is written last, since its
 //! symbol table comes first): each distinct label string once, 8 bytes per
 //! label and 24 per chunk; samples are never held beyond one series.
 
+mod batch;
 pub mod chunk;
 pub(crate) mod encode;
-mod batch;
 mod index;
 mod segments;
 mod xor;
@@ -46,8 +54,8 @@ use crate::error::{Error, Result};
 use crate::format::chunkenc::Value;
 use crate::format::index::ChunkMeta;
 
-pub use chunk::{EncodedChunk, SAMPLES_PER_CHUNK, encode_chunks, encode_chunks_into};
 pub use batch::Encoded;
+pub use chunk::{EncodedChunk, SAMPLES_PER_CHUNK, encode_chunks, encode_chunks_into};
 use index::{SeriesTable, write_index};
 use segments::Segments;
 

@@ -122,7 +122,9 @@ fn order_checked_past_the_shared_prefix() {
     let mut w = BlockWriter::create(dir.path(), 0, 1_000_000).unwrap();
     let s = floats(3, 1000);
     let l = |ls: &[(&'static str, &'static str)]| -> Vec<(&[u8], &[u8])> {
-        ls.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect()
+        ls.iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect()
     };
     w.add_series(&l(&[("a", "1"), ("b", "2")]), &s).unwrap();
     for bad in [
@@ -152,7 +154,12 @@ fn batches_write_the_bytes_series_do() {
             let labels = names
                 .iter()
                 .enumerate()
-                .map(|(k, n)| (n.as_bytes().to_vec(), format!("v{}", (i >> k) % 97).into_bytes()))
+                .map(|(k, n)| {
+                    (
+                        n.as_bytes().to_vec(),
+                        format!("v{}", (i >> k) % 97).into_bytes(),
+                    )
+                })
                 .collect();
             (labels, floats(1 + i % 300, 15_000 + i))
         })

@@ -179,15 +179,19 @@ mod tests {
     #[test]
     fn same_bytes_as_the_bit_writer() {
         let mut r = rng(0x9e37_79b9_7f4a_7c15);
-        let values: [&dyn Fn(&mut dyn FnMut() -> u64, u64) -> u64; 7] = [
-            &|_, prev| prev,
-            &|r, prev| prev ^ (r() & 0xff) << 20,
-            &|r, _| r(),
-            &|r, _| r() | 1 | (1 << 63),
-            &|r, prev| prev ^ ((r() | 1) & 0x7fff_ffff_ffff_ffff),
-            &|_, _| crate::format::chunkenc::STALE_NAN_BITS,
-            &|r, _| (r() % 1000) as f64 as u64,
-        ];
+        // A value after `prev`: equal, a few bits changed, random, all
+        // 64 bits significant, 63 bits, stale NaN, a small integer.
+        let next_value = |r: &mut dyn FnMut() -> u64, prev: u64, kind: u64| -> u64 {
+            match kind {
+                0 => prev,
+                1 => prev ^ ((r() & 0xff) << 20),
+                2 => r(),
+                3 => r() | 1 | (1 << 63),
+                4 => prev ^ ((r() | 1) & 0x7fff_ffff_ffff_ffff),
+                5 => crate::format::chunkenc::STALE_NAN_BITS,
+                _ => ((r() % 1000) as f64).to_bits(),
+            }
+        };
         let steps: [i64; 9] = [0, 1, 15_000, 8191, 8192, 65_536, 524_288, 1 << 40, -3];
         for round in 0..400 {
             let n = 1 + (r() % 130) as usize;
@@ -201,9 +205,14 @@ mod tests {
             for _ in 0..n {
                 s.push((t, v));
                 let k = (r() % 9) as usize;
-                d = d.wrapping_add(steps[k].wrapping_mul(if r() % 2 == 0 { 1 } else { -1 }));
+                d = d.wrapping_add(steps[k].wrapping_mul(if r().is_multiple_of(2) {
+                    1
+                } else {
+                    -1
+                }));
                 t = t.wrapping_add(d);
-                v = values[(r() % 7) as usize](&mut r, v);
+                let kind = r() % 7;
+                v = next_value(&mut r, v, kind);
             }
             assert_eq!(fast(&s), encode_xor_bitwise(&s), "round {round}: {s:?}");
         }
