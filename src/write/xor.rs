@@ -42,6 +42,20 @@ impl Acc {
     }
 
     fn uvarint(&mut self, mut v: u64) {
+        if v < 1 << 56 {
+            // At most 8 bytes: gathered into one word, appended at once.
+            let (mut word, mut nb) = (0u64, 0u32);
+            loop {
+                let b = v & 0x7f;
+                v >>= 7;
+                nb += 8;
+                if v == 0 {
+                    word = (word << 8) | b;
+                    return self.put(word, nb);
+                }
+                word = (word << 8) | b | 0x80;
+            }
+        }
         while v >= 0x80 {
             self.put((v & 0x7f) | 0x80, 8);
             v >>= 7;
