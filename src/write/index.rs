@@ -203,7 +203,10 @@ struct Sorted {
 fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted {
     use rayon::slice::ParallelSliceMut;
     let mut all: Vec<(Box<[u8]>, u32)> = syms.into_iter().collect();
-    all.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // Stable (run-detecting) merge sort: ids were handed out in series
+    // order, so the strings come in long sorted runs. They are distinct:
+    // the order is the unstable sort's.
+    all.par_sort_by(|a, b| a.0.cmp(&b.0));
     let mut rank = vec![0u32; all.len()];
     for (r, (_, id)) in all.iter().enumerate() {
         if let Some(x) = rank.get_mut(*id as usize) {
