@@ -3,10 +3,12 @@
 //! throughput, for comparison with `cp -r` + `sync` of the same block
 //! (`bench/run.sh`).
 //!
-//! One thread reads and decodes the series (labels borrowed from the
-//! source index, samples as `fill` reads them), handing batches to the
-//! writer, which encodes each batch's chunks in parallel
-//! ([`BlockWriter::add_batch`]) and writes them in order.
+//! One thread walks the source index (labels borrowed from it, chunk
+//! metas copied) in batches; each batch's series are decoded (samples as
+//! `fill` reads them) and their chunks re-encoded in parallel
+//! ([`Encoded`]), while the calling thread adds the previous batch with
+//! [`BlockWriter::add_encoded`] (chunks written in order, index table
+//! built).
 //!
 //! usage: cargo run --release --example rewrite_block BLOCK_DIR OUT_DATA_DIR
 
@@ -15,13 +17,17 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use promsnap::fill::stream::{self, Opened, Select};
-use promsnap::format::chunkenc::Value;
-use promsnap::write::BlockWriter;
+use promsnap::format::index::series::SeriesEntry;
+use promsnap::write::{BlockWriter, Encoded};
+use rayon::prelude::*;
 
-const BATCH: usize = 2048;
+/// Series walked, then decoded and encoded, together.
+const BATCH: usize = 4096;
+/// Series decoded and encoded by one task.
+const PART: usize = 256;
 
-/// One series, its labels borrowed from the source index.
-type Series<'a> = (Vec<(&'a [u8], &'a [u8])>, Vec<(i64, Value)>);
+/// Labels borrowed from the source index.
+type Labels<'a> = Vec<(&'a [u8], &'a [u8])>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -38,30 +44,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         from: i64::MIN,
         to: i64::MAX,
     };
-    let (mut series, mut samples) = (0u64, 0u64);
+    let readers = o.readers(i64::MIN, i64::MAX);
     std::thread::scope(|sc| -> Result<(), Box<dyn std::error::Error>> {
-        let (tx, rx) = sync_channel::<Vec<Series<'_>>>(4);
-        let (o, sel) = (&o, &sel);
+        let (tx, rx) = sync_channel::<(Vec<Labels<'_>>, Vec<Encoded>)>(2);
+        let (o, readers, sel) = (&o, &readers, &sel);
         sc.spawn(move || {
-            for r in o.readers(i64::MIN, i64::MAX) {
-                let mut batch = Vec::with_capacity(BATCH);
-                stream::for_each_block_series(&r, sel, &o.errors, |labels, s| {
-                    batch.push((labels.to_vec(), s));
-                    if batch.len() < BATCH {
-                        return true;
+            for r in readers {
+                let mut it = r.index.series();
+                let mut entry = SeriesEntry::default();
+                let mut labels = Vec::new();
+                let mut batch: Vec<(Labels<'_>, SeriesEntry)> = Vec::with_capacity(BATCH);
+                let mut more = true;
+                while more {
+                    batch.clear();
+                    while batch.len() < BATCH {
+                        let Some(res) = it.next_into(&mut entry) else {
+                            more = false;
+                            break;
+                        };
+                        match res.and_then(|()| r.index.resolve_labels(&entry, &mut labels)) {
+                            Ok(()) => batch.push((labels.clone(), std::mem::take(&mut entry))),
+                            Err(e) => o.error(format!("{}: {e}", r.files.index_path().display())),
+                        }
                     }
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    tx.send(full).is_ok()
-                });
-                if !batch.is_empty() && tx.send(batch).is_err() {
-                    return;
+                    let encoded: Vec<Encoded> = batch
+                        .par_chunks(PART)
+                        .map(|part| {
+                            let (mut e, mut s) = (Encoded::default(), Vec::new());
+                            for (labels, entry) in part {
+                                stream::read_samples(r, entry, sel, &mut s, &mut |err| {
+                                    o.error(format!("{err} (series {labels:?})"));
+                                });
+                                e.push(&s);
+                            }
+                            e
+                        })
+                        .collect();
+                    let labels = batch.drain(..).map(|(l, _)| l).collect();
+                    if tx.send((labels, encoded)).is_err() {
+                        return;
+                    }
                 }
             }
         });
-        for batch in rx {
-            series += batch.len() as u64;
-            samples += batch.iter().map(|(_, s)| s.len() as u64).sum::<u64>();
-            w.add_batch(&batch)?;
+        for (labels, encoded) in rx {
+            for (ls, e) in labels.chunks(PART).zip(&encoded) {
+                w.add_encoded(ls.iter().map(Vec::as_slice), e)?;
+            }
         }
         Ok(())
     })?;
@@ -69,11 +98,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !errors.is_empty() {
         return Err(format!("read errors: {}", errors.join("; ")).into());
     }
+    // The source's mappings are not needed for the index: unmapped before
+    // it is built, so they do not add to the peak memory.
+    drop(readers);
+    drop(o);
     let b = w.finish()?.ok_or("empty block")?;
     eprintln!(
         "{} series, {} samples -> {} in {:.2?}",
-        series,
-        samples,
+        b.stats.series,
+        b.stats.samples,
         b.dir.display(),
         started.elapsed()
     );

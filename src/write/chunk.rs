@@ -21,7 +21,8 @@
 
 use crate::format::chunkenc::{CounterResetHint, Encoding, FloatHistogram, Histogram, Value};
 
-use super::encode::{HistIn, LayoutIn, encode_hist, encode_xor_into};
+use super::encode::{HistIn, LayoutIn, encode_hist};
+use super::xor::encode_xor_into;
 
 /// At most this many samples go into one chunk.
 pub const SAMPLES_PER_CHUNK: usize = 120;
@@ -186,6 +187,14 @@ pub fn encode_chunks_into(samples: &[(i64, Value)], out: &mut Vec<EncodedChunk>)
         }
         n += 1;
     };
+    if samples.iter().all(|(_, v)| matches!(v, Value::Float(_))) {
+        // Floats only: a chunk every SAMPLES_PER_CHUNK samples.
+        for s in samples.chunks(SAMPLES_PER_CHUNK) {
+            emit(s, Cut::None);
+        }
+        out.truncate(n);
+        return;
+    }
     let mut start = 0usize;
     let mut start_cut = Cut::None;
     let mut layout: Option<&Value> = None;

@@ -198,27 +198,18 @@ fn header(w: &mut BitWriter, n: u16) {
 /// XOR chunk data for `(t, v bits)` samples.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn encode_xor(s: &[(i64, u64)]) -> Vec<u8> {
-    encode_xor_into(Vec::new(), s.len(), s.iter().copied())
+    super::xor::encode_xor_into(Vec::new(), s.len(), s.iter().copied())
 }
 
-/// XOR chunk data for `n` samples `(t, v bits)` from `it`, written into
-/// `out` (cleared first; its allocation reused).
-pub(crate) fn encode_xor_into(
-    mut out: Vec<u8>,
-    n: usize,
-    it: impl Iterator<Item = (i64, u64)>,
-) -> Vec<u8> {
-    out.clear();
-    // Typical floats take 1–10 bytes a sample; one growth at most.
-    out.reserve(16 + 4 * n);
-    let mut w = BitWriter {
-        bytes: out,
-        used: 0,
-    };
-    header(&mut w, n as u16);
+/// [`encode_xor`] written bit by bit with [`BitWriter`]: the reference the
+/// fast encoder (`super::xor`) is held against.
+#[cfg(test)]
+pub(crate) fn encode_xor_bitwise(s: &[(i64, u64)]) -> Vec<u8> {
+    let mut w = BitWriter::default();
+    header(&mut w, s.len() as u16);
     let mut x = XorState::default();
     let (mut delta, mut prev_t, mut prev_v) = (0i64, 0i64, 0u64);
-    for (i, (t, v)) in it.enumerate() {
+    for (i, &(t, v)) in s.iter().enumerate() {
         match i {
             0 => {
                 w.varint(t);

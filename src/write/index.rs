@@ -22,9 +22,10 @@
 //! While a block is written, [`SeriesTable`] holds what the index needs of
 //! every series: label strings interned once (a series holds symbol ids,
 //! 8 bytes per label), chunk metas flat. When the index is written, the
-//! symbols are sorted once, and the postings are built by counting sorts
-//! (by label name, then by value within each name), never by comparing
-//! label sets.
+//! symbols are sorted once, the series entries are encoded in parallel (a
+//! window of series at a time) and written in order, and the postings are
+//! built by counting sorts (by label name, then by value within each name),
+//! never by comparing label sets.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -106,28 +107,25 @@ impl SeriesTable {
         Ok(id)
     }
 
-    /// Adds a series. `prev_labels` are the previous series' labels (the
-    /// ids of the strings it shares with this one are reused unhashed).
+    /// Adds a series. `shared` says which of its labels the previous
+    /// series has (their ids are reused unhashed).
     pub(crate) fn push<L: AsRef<[u8]>>(
         &mut self,
         labels: &[(L, L)],
-        prev_labels: &[(Vec<u8>, Vec<u8>)],
+        shared: super::Shared,
         chunks: impl Iterator<Item = ChunkMeta>,
     ) -> io::Result<()> {
-        // `self.prev` holds the previous series' ids: reused in place.
+        // `self.prev` holds the previous series' ids.
         let start = self.labels.len();
         for (i, (n, v)) in labels.iter().enumerate() {
             let (n, v) = (n.as_ref(), v.as_ref());
-            let same = prev_labels.get(i).zip(self.prev.get(i).copied());
-            let nid = match same {
-                Some(((pn, _), (id, _))) if pn.as_slice() == n => id,
-                _ => self.intern(n)?,
+            let prev = self.prev.get(i).copied();
+            let ids = match prev {
+                Some(ids) if i < shared.pairs => ids,
+                Some((nid, _)) if i == shared.pairs && shared.name => (nid, self.intern(v)?),
+                _ => (self.intern(n)?, self.intern(v)?),
             };
-            let vid = match same {
-                Some(((_, pv), (_, id))) if pv.as_slice() == v => id,
-                _ => self.intern(v)?,
-            };
-            self.labels.push((nid, vid));
+            self.labels.push(ids);
         }
         self.prev.clear();
         if let Some(ids) = self.labels.get(start..) {
@@ -205,7 +203,10 @@ struct Sorted {
 fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted {
     use rayon::slice::ParallelSliceMut;
     let mut all: Vec<(Box<[u8]>, u32)> = syms.into_iter().collect();
-    all.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // Stable (run-detecting) merge sort: ids were handed out in series
+    // order, so the strings come in long sorted runs. They are distinct:
+    // the order is the unstable sort's.
+    all.par_sort_by(|a, b| a.0.cmp(&b.0));
     let mut rank = vec![0u32; all.len()];
     for (r, (_, id)) in all.iter().enumerate() {
         if let Some(x) = rank.get_mut(*id as usize) {
@@ -226,6 +227,58 @@ struct ByName {
     /// `entries[end[k-1]..end[k]]` are name `names[k]`'s.
     end: Vec<usize>,
     entries: Vec<(u32, u32)>,
+}
+
+impl ByName {
+    /// Name `k`'s entries.
+    fn segment(&self, k: usize) -> &[(u32, u32)] {
+        let start = match k {
+            0 => 0,
+            _ => self.end.get(k - 1).copied().unwrap_or(0),
+        };
+        let end = self.end.get(k).copied().unwrap_or(start);
+        self.entries.get(start..end).unwrap_or(&[])
+    }
+
+    /// Every name's distinct value ranks, sorted: `values[end[k-1]..end[k]]`
+    /// are name `k`'s. A name with few values has them sorted; one with
+    /// many (at least one per 64 symbols) read off a bitmap of the ranks.
+    fn distinct_values(&self, nsyms: usize) -> (Vec<u32>, Vec<usize>) {
+        let mut mark = vec![u32::MAX; nsyms];
+        let mut bits = vec![0u64; nsyms.div_ceil(64)];
+        let (mut values, mut end) = (Vec::new(), Vec::with_capacity(self.names.len()));
+        for k in 0..self.names.len() {
+            let from = values.len();
+            for &(v, _) in self.segment(k) {
+                if let Some(m) = mark.get_mut(v as usize)
+                    && *m != k as u32
+                {
+                    *m = k as u32;
+                    values.push(v);
+                }
+            }
+            let n = values.len() - from;
+            if n > 0 && n >= bits.len() {
+                for &v in values.get(from..).unwrap_or(&[]) {
+                    if let Some(w) = bits.get_mut(v as usize / 64) {
+                        *w |= 1 << (v % 64);
+                    }
+                }
+                values.truncate(from);
+                for (i, word) in bits.iter_mut().enumerate() {
+                    let mut x = std::mem::take(word);
+                    while x != 0 {
+                        values.push((i * 64) as u32 + x.trailing_zeros());
+                        x &= x - 1;
+                    }
+                }
+            } else if let Some(vs) = values.get_mut(from..) {
+                vs.sort_unstable();
+            }
+            end.push(values.len());
+        }
+        (values, end)
+    }
 }
 
 fn group_by_name(t: &SeriesTable, rank: &[u32]) -> ByName {
@@ -283,6 +336,64 @@ fn group_by_name(t: &SeriesTable, rank: &[u32]) -> ByName {
     }
 }
 
+/// What the series section is written from.
+struct Entries<'a> {
+    labels: &'a [(u32, u32)],
+    label_end: &'a [u32],
+    chunks: &'a [ChunkMeta],
+    chunk_end: &'a [u32],
+    rank: &'a [u32],
+}
+
+impl Entries<'_> {
+    /// Series `s0..s1`'s entries (`uvarint len | labels | chunk metas |
+    /// CRC32C`) back to back, and where each ends.
+    fn encode(&self, s0: usize, s1: usize) -> (Vec<u8>, Vec<usize>) {
+        let rank = |id: u32| self.rank.get(id as usize).copied().unwrap_or(0);
+        let end_before = |ends: &[u32], i: usize| match i {
+            0 => 0,
+            _ => ends.get(i - 1).copied().unwrap_or(0) as usize,
+        };
+        let (mut out, mut ends) = (Vec::new(), Vec::with_capacity(s1.saturating_sub(s0)));
+        let mut buf = Vec::new();
+        for i in s0..s1 {
+            let (l0, c0) = (end_before(self.label_end, i), end_before(self.chunk_end, i));
+            let le = self.label_end.get(i).copied().unwrap_or(0) as usize;
+            let ce = self.chunk_end.get(i).copied().unwrap_or(0) as usize;
+            buf.clear();
+            let ls = self.labels.get(l0..le).unwrap_or(&[]);
+            put_uvarint(&mut buf, ls.len() as u64);
+            for &(n, v) in ls {
+                put_uvarint(&mut buf, u64::from(rank(n)));
+                put_uvarint(&mut buf, u64::from(rank(v)));
+            }
+            let cs = self.chunks.get(c0..ce).unwrap_or(&[]);
+            put_uvarint(&mut buf, cs.len() as u64);
+            let mut prev: Option<&ChunkMeta> = None;
+            for c in cs {
+                match prev {
+                    None => {
+                        put_varint(&mut buf, c.mint);
+                        put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
+                        put_uvarint(&mut buf, c.chunk_ref);
+                    }
+                    Some(pc) => {
+                        put_uvarint(&mut buf, c.mint.wrapping_sub(pc.maxt) as u64);
+                        put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
+                        put_varint(&mut buf, c.chunk_ref.wrapping_sub(pc.chunk_ref) as i64);
+                    }
+                }
+                prev = Some(c);
+            }
+            put_uvarint(&mut out, buf.len() as u64);
+            out.extend_from_slice(&buf);
+            out.extend_from_slice(&crc32c(&buf).to_be_bytes());
+            ends.push(out.len());
+        }
+        (out, ends)
+    }
+}
+
 /// Writes the index of the series in `t` (added in label order, labels
 /// sorted by name) to `w`; returns the bytes written.
 pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
@@ -296,7 +407,6 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     } = t;
     let sorted = sort_symbols(syms);
     let nsyms = sorted.strings.len();
-    let rank = |id: u32| sorted.rank.get(id as usize).copied().unwrap_or(0);
     let sym = |r: u32| -> &[u8] { sorted.strings.get(r as usize).map_or(&[], |s| &s[..]) };
 
     let mut p = Pos { w, pos: 0 };
@@ -315,42 +425,37 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     // Series.
     let toc_series = p.pos;
     let mut ids: Vec<u32> = Vec::with_capacity(label_end.len());
-    let (mut l0, mut c0) = (0usize, 0usize);
-    for (&le, &ce) in label_end.iter().zip(&chunk_end) {
-        let (le, ce) = (le as usize, ce as usize);
-        p.pad(16)?;
-        ids.push(u32::try_from(p.pos / 16).map_err(|_| too_big())?);
-        buf.clear();
-        let ls = labels.get(l0..le).unwrap_or(&[]);
-        put_uvarint(&mut buf, ls.len() as u64);
-        for &(n, v) in ls {
-            put_uvarint(&mut buf, u64::from(rank(n)));
-            put_uvarint(&mut buf, u64::from(rank(v)));
-        }
-        let cs = chunks.get(c0..ce).unwrap_or(&[]);
-        put_uvarint(&mut buf, cs.len() as u64);
-        let mut prev: Option<&ChunkMeta> = None;
-        for c in cs {
-            match prev {
-                None => {
-                    put_varint(&mut buf, c.mint);
-                    put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                    put_uvarint(&mut buf, c.chunk_ref);
-                }
-                Some(pc) => {
-                    put_uvarint(&mut buf, c.mint.wrapping_sub(pc.maxt) as u64);
-                    put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                    put_varint(&mut buf, c.chunk_ref.wrapping_sub(pc.chunk_ref) as i64);
-                }
+    // Entries encoded in parallel, a window at a time, then written in
+    // order with their padding.
+    const PART: usize = 4096;
+    const WINDOW: usize = 16 * PART;
+    let tab = Entries {
+        labels: &labels,
+        label_end: &label_end,
+        chunks: &chunks,
+        chunk_end: &chunk_end,
+        rank: &sorted.rank,
+    };
+    let n = label_end.len();
+    let mut w0 = 0usize;
+    while w0 < n {
+        use rayon::prelude::*;
+        let w1 = (w0 + WINDOW).min(n);
+        let starts: Vec<usize> = (w0..w1).step_by(PART).collect();
+        let parts: Vec<(Vec<u8>, Vec<usize>)> = starts
+            .into_par_iter()
+            .map(|s0| tab.encode(s0, (s0 + PART).min(w1)))
+            .collect();
+        for (bytes, ends) in &parts {
+            let mut from = 0usize;
+            for &end in ends {
+                p.pad(16)?;
+                ids.push(u32::try_from(p.pos / 16).map_err(|_| too_big())?);
+                p.put(bytes.get(from..end).unwrap_or(&[]))?;
+                from = end;
             }
-            prev = Some(c);
         }
-        let mut len = Vec::with_capacity(5);
-        put_uvarint(&mut len, buf.len() as u64);
-        p.put(&len)?;
-        p.put(&buf)?;
-        p.put(&crc32c(&buf).to_be_bytes())?;
-        (l0, c0) = (le, ce);
+        w0 = w1;
     }
     drop(chunks);
     drop(chunk_end);
@@ -364,41 +469,26 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         &sorted.rank,
     );
 
-    // Label indices: one per name, its distinct values sorted. `mark[v]`
-    // says which name last saw value rank `v`; `count[v]` how many series.
+    // Label indices: one per name, its distinct values sorted.
     let toc_label_indices = p.pos;
     let mut label_offsets: Vec<(u32, u64)> = Vec::with_capacity(by.names.len());
-    let mut mark = vec![u32::MAX; nsyms];
-    let mut values: Vec<u32> = Vec::new();
-    let segment = |k: usize| -> &[(u32, u32)] {
-        let start = if k == 0 {
-            0
-        } else {
-            by.end.get(k - 1).copied().unwrap_or(0)
+    let (dvalues, dend) = by.distinct_values(nsyms);
+    let values_of = |k: usize| -> &[u32] {
+        let start = match k {
+            0 => 0,
+            _ => dend.get(k - 1).copied().unwrap_or(0),
         };
-        let end = by.end.get(k).copied().unwrap_or(start);
-        by.entries.get(start..end).unwrap_or(&[])
-    };
-    let distinct = |k: usize, mark: &mut Vec<u32>, values: &mut Vec<u32>| {
-        values.clear();
-        for &(v, _) in segment(k) {
-            if let Some(m) = mark.get_mut(v as usize)
-                && *m != k as u32
-            {
-                *m = k as u32;
-                values.push(v);
-            }
-        }
-        values.sort_unstable();
+        let end = dend.get(k).copied().unwrap_or(start);
+        dvalues.get(start..end).unwrap_or(&[])
     };
     for (k, &name) in by.names.iter().enumerate() {
-        distinct(k, &mut mark, &mut values);
+        let values = values_of(k);
         p.pad(4)?;
         label_offsets.push((name, p.pos));
         buf.clear();
         buf.extend_from_slice(&1u32.to_be_bytes());
         buf.extend_from_slice(&(values.len() as u32).to_be_bytes());
-        for v in &values {
+        for v in values {
             buf.extend_from_slice(&v.to_be_bytes());
         }
         p.section(&buf)?;
@@ -420,14 +510,13 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         Ok(at)
     };
     let all_at = write_list(&mut p, &ids, &mut buf)?;
-    let mut mark = vec![u32::MAX; nsyms];
     let mut start = vec![0u32; nsyms];
     let mut list: Vec<u32> = Vec::new();
     for (k, &name) in by.names.iter().enumerate() {
-        distinct(k, &mut mark, &mut values);
-        let seg = segment(k);
+        let values = values_of(k);
+        let seg = by.segment(k);
         // start[v] = where value v's list begins in `list`.
-        for &v in &values {
+        for &v in values {
             if let Some(s) = start.get_mut(v as usize) {
                 *s = 0;
             }
@@ -438,7 +527,7 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
             }
         }
         let mut at = 0u32;
-        for &v in &values {
+        for &v in values {
             if let Some(s) = start.get_mut(v as usize) {
                 let n = *s;
                 *s = at;
@@ -460,7 +549,7 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         }
         // After the fill, start[v] is the end of v's list.
         let mut from = 0usize;
-        for &v in &values {
+        for &v in values {
             let to = start.get(v as usize).copied().unwrap_or(0) as usize;
             let at = write_list(&mut p, list.get(from..to).unwrap_or(&[]), &mut buf)?;
             postings_offsets.push((name, v, at));

@@ -21,17 +21,28 @@
 //! directory is fsynced, then the directory is renamed to `<parent>/<ULID>`
 //! without replacing anything, and the parent is fsynced — Prometheus's own
 //! sequence, so a crash leaves at most a `*.tmp-for-creation` directory,
-//! which Prometheus deletes on start. A writer dropped before
+//! which Prometheus deletes on start (the last chunk segment is fsynced
+//! while the index is written). A writer dropped before
 //! [`BlockWriter::finish`] removes its temporary directory.
+//!
+//! Speed: series can be added one at a time ([`BlockWriter::add_series`]),
+//! or with their chunks encoded ahead on other threads ([`Encoded`], then
+//! [`BlockWriter::add_encoded`]; [`BlockWriter::add_batch`] does both), the
+//! writer then only appending framed chunk records and recording labels.
+//! The labels a series shares with the previous one (series come sorted:
+//! most of them) are compared once and never hashed again.
 //!
 //! Memory: the chunks of the series being added, plus what the index needs
 //! of every series of the block (the index is written last, since its
 //! symbol table comes first): each distinct label string once, 8 bytes per
 //! label and 24 per chunk; samples are never held beyond one series.
 
+mod batch;
 pub mod chunk;
 pub(crate) mod encode;
 mod index;
+mod segments;
+mod xor;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -41,11 +52,12 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::format::chunkenc::Value;
-use crate::format::crc::crc32c_append;
 use crate::format::index::ChunkMeta;
 
+pub use batch::Encoded;
 pub use chunk::{EncodedChunk, SAMPLES_PER_CHUNK, encode_chunks, encode_chunks_into};
 use index::{SeriesTable, write_index};
+use segments::Segments;
 
 /// Largest chunk segment file before a new one is cut (Prometheus default).
 pub const MAX_SEGMENT_SIZE: u64 = 512 * 1024 * 1024;
@@ -82,105 +94,76 @@ pub struct WrittenBlock {
     pub stats: WrittenStats,
 }
 
-struct Segments {
-    dir: PathBuf,
-    files: Vec<PathBuf>,
-    cur: Option<BufWriter<File>>,
-    size: u64,
+/// One series' chunk records, framed as the segment holds them: `bytes`,
+/// chunk `k` starting at `chunks[k].2` (with its mint and maxt);
+/// `estimate` is what the segment-cut check counts (data + 10 bytes a
+/// chunk).
+struct Framed<'a> {
+    bytes: &'a [u8],
+    chunks: &'a [(i64, i64, usize)],
+    estimate: u64,
 }
 
-impl Segments {
-    fn cut(&mut self) -> Result<()> {
-        self.close()?;
-        let path = self.dir.join(format!("{:06}", self.files.len() + 1));
-        let f = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
-        let mut h = SEGMENT_MAGIC.to_be_bytes().to_vec();
-        h.extend_from_slice(&[1, 0, 0, 0]);
-        w.write_all(&h).map_err(|e| Error::io(&path, e))?;
-        self.files.push(path);
-        self.cur = Some(w);
-        self.size = 8;
-        Ok(())
-    }
-
-    fn close(&mut self) -> Result<()> {
-        if let Some(w) = self.cur.take() {
-            let path = self.files.last().cloned().unwrap_or_default();
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(&path, e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(&path, e))?;
-        }
-        Ok(())
-    }
-
-    /// Writes one series' chunks as one batch; their refs into `refs`.
-    fn write(&mut self, chunks: &[ChunkOut<'_>], refs: &mut Vec<u64>) -> Result<()> {
-        let batch: u64 = chunks.iter().map(|c| c.data.len() as u64 + 1 + 4 + 5).sum();
-        if self.cur.is_none() || (self.size > 8 && self.size + batch > MAX_SEGMENT_SIZE) {
-            self.cut()?;
-        }
-        let seg = (self.files.len() as u64).saturating_sub(1);
-        let files = &self.files;
-        let io = |e| Error::io(files.last().cloned().unwrap_or_default(), e);
-        let Some(w) = self.cur.as_mut() else {
-            return Err(Error::Usage("internal: no chunk segment open".into()));
-        };
-        refs.clear();
-        let mut head = [0u8; 11];
-        for c in chunks {
-            if self.size > u64::from(u32::MAX) {
-                return Err(io(io::Error::other(
-                    "chunk segment offset past 4 GiB (one series too large)",
-                )));
-            }
-            refs.push((seg << 32) | self.size);
-            let hn = put_uvarint_array(&mut head, c.data.len() as u64);
-            let enc = c.encoding.to_u8();
-            if let Some(h) = head.get_mut(hn) {
-                *h = enc;
-            }
-            let crc = crc32c_append(crc32c_append(0, &[enc]), c.data);
-            w.write_all(head.get(..hn + 1).unwrap_or(&[])).map_err(io)?;
-            w.write_all(c.data).map_err(io)?;
-            w.write_all(&crc.to_be_bytes()).map_err(io)?;
-            self.size += (hn + 1 + c.data.len() + 4) as u64;
-        }
-        Ok(())
-    }
+/// What the checks need of a series' samples: how many, the first and
+/// last time, whether the times strictly increase.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SampleSum {
+    n: usize,
+    first: i64,
+    last: i64,
+    increasing: bool,
 }
 
-/// One encoded chunk to write, its data borrowed.
-#[derive(Clone, Copy)]
-struct ChunkOut<'a> {
-    encoding: crate::format::chunkenc::Encoding,
-    mint: i64,
-    maxt: i64,
-    data: &'a [u8],
-}
-
-impl<'a> From<&'a EncodedChunk> for ChunkOut<'a> {
-    fn from(c: &'a EncodedChunk) -> Self {
-        ChunkOut {
-            encoding: c.encoding,
-            mint: c.mint,
-            maxt: c.maxt,
-            data: &c.data,
+impl SampleSum {
+    fn of(samples: &[(i64, Value)]) -> SampleSum {
+        SampleSum {
+            n: samples.len(),
+            first: samples.first().map_or(0, |s| s.0),
+            last: samples.last().map_or(0, |s| s.0),
+            increasing: !samples
+                .windows(2)
+                .any(|w| matches!(w, [a, b] if a.0 >= b.0)),
         }
     }
 }
 
-/// Labels compared as the index orders series: pair by pair, name then
-/// value, bytewise.
-fn cmp_labels<L: AsRef<[u8]>>(a: &[(Vec<u8>, Vec<u8>)], b: &[(L, L)]) -> std::cmp::Ordering {
-    a.iter()
-        .map(|(n, v)| (n.as_slice(), v.as_slice()))
-        .cmp(b.iter().map(|(n, v)| (n.as_ref(), v.as_ref())))
+/// How a series' labels start like the previous series' (in the index's
+/// order: pair by pair, name then value, bytewise): the first `pairs`
+/// labels are equal, and `name` says whether label `pairs` has the same
+/// name (then its value differs). `ord` is the previous series against
+/// this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shared {
+    pub(crate) pairs: usize,
+    pub(crate) name: bool,
+    ord: std::cmp::Ordering,
+}
+
+fn shared_prefix<L: AsRef<[u8]>>(prev: &[(Vec<u8>, Vec<u8>)], labels: &[(L, L)]) -> Shared {
+    use std::cmp::Ordering::Equal;
+    for (i, ((pn, pv), (n, v))) in prev.iter().zip(labels).enumerate() {
+        let o = pn.as_slice().cmp(n.as_ref());
+        if o != Equal {
+            return Shared {
+                pairs: i,
+                name: false,
+                ord: o,
+            };
+        }
+        let o = pv.as_slice().cmp(v.as_ref());
+        if o != Equal {
+            return Shared {
+                pairs: i,
+                name: true,
+                ord: o,
+            };
+        }
+    }
+    Shared {
+        pairs: prev.len().min(labels.len()),
+        name: false,
+        ord: prev.len().cmp(&labels.len()),
+    }
 }
 
 /// Writes one block. See the module documentation.
@@ -193,7 +176,7 @@ pub struct BlockWriter {
     segments: Segments,
     table: SeriesTable,
     prev_labels: Vec<(Vec<u8>, Vec<u8>)>,
-    scratch: Vec<EncodedChunk>,
+    scratch: Encoded,
     refs: Vec<u64>,
     stats: WrittenStats,
     first_t: Option<i64>,
@@ -242,7 +225,7 @@ impl BlockWriter {
             },
             table: SeriesTable::default(),
             prev_labels: Vec::new(),
-            scratch: Vec::new(),
+            scratch: Encoded::default(),
             refs: Vec::new(),
             stats: WrittenStats::default(),
             first_t: None,
@@ -286,144 +269,101 @@ impl BlockWriter {
         if samples.is_empty() {
             return Ok(());
         }
-        let span = self.check(labels, samples)?;
-        let mut chunks = std::mem::take(&mut self.scratch);
-        encode_chunks_into(samples, &mut chunks);
-        let outs: Vec<ChunkOut<'_>> = chunks.iter().map(ChunkOut::from).collect();
-        let r = self.append(labels, samples.len(), span, &outs);
-        drop(outs);
-        self.scratch = chunks;
+        let mut e = std::mem::take(&mut self.scratch);
+        e.clear();
+        e.push(samples);
+        let r = self.add_encoded(std::iter::once(labels), &e);
+        self.scratch = e;
         r
     }
 
-    /// Adds series as [`add_series`](Self::add_series) does, one after the
-    /// other, their chunks encoded in parallel (the bytes written are the
-    /// same). On an error, the series before the failing one are added.
-    pub fn add_batch<L: AsRef<[u8]> + Sync>(&mut self, batch: &[SeriesIn<L>]) -> Result<()> {
-        use rayon::prelude::*;
-        /// Series encoded together: their chunks' metas (series index in
-        /// the part, encoding, mint, maxt, data end) and data, flat.
-        type Part = (Vec<(usize, EncodedMeta)>, Vec<u8>);
-        type EncodedMeta = (crate::format::chunkenc::Encoding, i64, i64, usize);
-        const PART: usize = 256;
-        let parts: Vec<Part> = batch
-            .par_chunks(PART)
-            .map(|part| {
-                let mut metas = Vec::with_capacity(part.len());
-                let mut data = Vec::new();
-                let mut scratch = Vec::new();
-                for (k, (_, samples)) in part.iter().enumerate() {
-                    encode_chunks_into(samples, &mut scratch);
-                    for c in &scratch {
-                        data.extend_from_slice(&c.data);
-                        metas.push((k, (c.encoding, c.mint, c.maxt, data.len())));
-                    }
-                }
-                (metas, data)
-            })
-            .collect();
-        let mut outs: Vec<ChunkOut<'_>> = Vec::new();
-        for (part, (metas, data)) in batch.chunks(PART).zip(&parts) {
-            let (mut m, mut start) = (0usize, 0usize);
-            for (k, (labels, samples)) in part.iter().enumerate() {
-                outs.clear();
-                while let Some(&(kk, (encoding, mint, maxt, end))) = metas.get(m)
-                    && kk == k
-                {
-                    outs.push(ChunkOut {
-                        encoding,
-                        mint,
-                        maxt,
-                        data: data.get(start..end).unwrap_or(&[]),
-                    });
-                    start = end;
-                    m += 1;
-                }
-                if samples.is_empty() {
-                    continue;
-                }
-                let span = self.check(labels, samples)?;
-                self.append(labels, samples.len(), span, &outs)?;
-            }
-        }
-        Ok(())
-    }
-
     /// The checks of [`add_series`](Self::add_series); the first and last
-    /// sample time of a non-empty series.
+    /// sample time of a non-empty series, and what its labels share with
+    /// the previous series' (the labels they share were checked then).
     fn check<L: AsRef<[u8]>>(
         &self,
         labels: &[(L, L)],
-        samples: &[(i64, Value)],
-    ) -> Result<(i64, i64)> {
+        samples: &SampleSum,
+    ) -> Result<((i64, i64), Shared)> {
         let bad = |m: String| Err(Error::Usage(m));
         if labels.is_empty() {
             return bad("a series needs at least one label".into());
         }
+        let shared = if self.table.len() > 0 {
+            shared_prefix(&self.prev_labels, labels)
+        } else {
+            Shared {
+                pairs: 0,
+                name: false,
+                ord: std::cmp::Ordering::Less,
+            }
+        };
+        if shared.ord.is_ge() {
+            return bad("series must be added in strictly increasing label order".into());
+        }
+        let new = labels.get(shared.pairs..).unwrap_or(&[]);
         if labels
+            .get(shared.pairs.saturating_sub(1)..)
+            .unwrap_or(&[])
             .windows(2)
             .any(|w| matches!(w, [a, b] if a.0.as_ref() >= b.0.as_ref()))
         {
             return bad("labels must be sorted by name, names unique".into());
         }
-        if labels
+        if new
             .iter()
             .any(|(n, v)| n.as_ref().is_empty() || v.as_ref().is_empty())
         {
             return bad("label names and values must not be empty".into());
         }
-        if self.table.len() > 0 && cmp_labels(&self.prev_labels, labels).is_ge() {
-            return bad("series must be added in strictly increasing label order".into());
-        }
-        if samples
-            .windows(2)
-            .any(|w| matches!(w, [a, b] if a.0 >= b.0))
-        {
+        if !samples.increasing {
             return bad("sample times must strictly increase".into());
         }
-        let (first, last) = (
-            samples.first().map_or(0, |s| s.0),
-            samples.last().map_or(0, |s| s.0),
-        );
+        let (first, last) = (samples.first, samples.last);
         if first < self.min_time || last >= self.max_time {
             return bad(format!(
                 "samples [{first}, {last}] outside the block's range [{}, {})",
                 self.min_time, self.max_time
             ));
         }
-        Ok((first, last))
+        Ok(((first, last), shared))
     }
 
     /// Writes a checked series' chunks and records it for the index.
     fn append<L: AsRef<[u8]>>(
         &mut self,
         labels: &[(L, L)],
+        shared: Shared,
         samples: usize,
         (first, last): (i64, i64),
-        chunks: &[ChunkOut<'_>],
+        framed: Framed<'_>,
     ) -> Result<()> {
-        self.segments.write(chunks, &mut self.refs)?;
+        self.segments.write(&framed, &mut self.refs)?;
+        let chunks = framed.chunks;
         self.stats.series += 1;
         self.stats.chunks += chunks.len() as u64;
         self.stats.samples += samples as u64;
         self.first_t = Some(self.first_t.map_or(first, |t| t.min(first)));
         self.last_t = Some(self.last_t.map_or(last, |t| t.max(last)));
         let metas = chunks.iter().zip(&self.refs).map(|(c, &r)| ChunkMeta {
-            mint: c.mint,
-            maxt: c.maxt,
+            mint: c.0,
+            maxt: c.1,
             chunk_ref: r,
         });
         self.table
-            .push(labels, &self.prev_labels, metas)
+            .push(labels, shared, metas)
             .map_err(|e| Error::io(&self.tmp, e))?;
-        // Kept for the order check, reusing the previous series' buffers.
+        // Kept for the order check, reusing the previous series' buffers;
+        // the shared labels are there already.
         self.prev_labels.truncate(labels.len());
-        for (i, (n, v)) in labels.iter().enumerate() {
+        for (i, (n, v)) in labels.iter().enumerate().skip(shared.pairs) {
             let (n, v) = (n.as_ref(), v.as_ref());
             match self.prev_labels.get_mut(i) {
                 Some((pn, pv)) => {
-                    pn.clear();
-                    pn.extend_from_slice(n);
+                    if !(i == shared.pairs && shared.name) {
+                        pn.clear();
+                        pn.extend_from_slice(n);
+                    }
                     pv.clear();
                     pv.extend_from_slice(v);
                 }
@@ -476,19 +416,20 @@ impl BlockWriter {
             self.done = true;
             return Ok(None);
         }
-        self.segments.close()?;
+        // The last segment's fsync runs while the index is written.
+        let sync_chunks = self.segments.close_unsynced()?;
+        let table = std::mem::take(&mut self.table);
         let idx = self.tmp.join("index");
-        let f = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&idx)
-            .map_err(|e| Error::io(&idx, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
-        write_index(&mut w, std::mem::take(&mut self.table)).map_err(|e| Error::io(&idx, e))?;
-        let f = w
-            .into_inner()
-            .map_err(|e| Error::io(&idx, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&idx, e))?;
+        std::thread::scope(|sc| -> Result<()> {
+            let chunks = sync_chunks.map(|f| sc.spawn(f));
+            let index = write_index_file(&idx, table);
+            let chunks = chunks.map_or(Ok(()), |h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage("internal: chunk fsync thread panicked".into()))
+                })
+            });
+            index.and(chunks)
+        })?;
         let mut ts = vec![0x01, 0x30, 0xBA, 0x30, 0x01];
         ts.extend_from_slice(&0u32.to_be_bytes());
         write_synced(&self.tmp.join("tombstones"), &ts)?;
@@ -609,24 +550,23 @@ impl UnplacedBlock {
     }
 }
 
-/// `v` as a uvarint into `out`; returns its length.
-fn put_uvarint_array(out: &mut [u8; 11], mut v: u64) -> usize {
-    let mut i = 0;
-    while v >= 0x80 {
-        if let Some(b) = out.get_mut(i) {
-            *b = (v as u8) | 0x80;
-        }
-        v >>= 7;
-        i += 1;
-    }
-    if let Some(b) = out.get_mut(i) {
-        *b = v as u8;
-    }
-    i + 1
-}
-
 fn is_zero(v: &u64) -> bool {
     *v == 0
+}
+
+/// Writes and fsyncs the index of `table` at `path`.
+fn write_index_file(path: &Path, table: SeriesTable) -> Result<()> {
+    let f = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    write_index(&mut w, table).map_err(|e| Error::io(path, e))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| Error::io(path, e.into_error()))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -105,3 +105,97 @@ fn ulids_are_valid_and_distinct() {
     assert!(crate::format::meta::is_valid_ulid(&a), "{a}");
     assert_ne!(a, b);
 }
+
+fn floats(n: i64, step: i64) -> Vec<(i64, Value)> {
+    (0..n)
+        .map(|i| (1000 + i * step, Value::Float(i as f64 * 0.5)))
+        .collect()
+}
+
+/// The order check compares a series with the previous one from their
+/// first differing label on: equal, smaller and prefix label sets are
+/// refused, and labels after a shared prefix are still checked (sorted,
+/// non-empty); a refused series adds nothing and the next good one goes in.
+#[test]
+fn order_checked_past_the_shared_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::create(dir.path(), 0, 1_000_000).unwrap();
+    let s = floats(3, 1000);
+    let l = |ls: &[(&'static str, &'static str)]| -> Vec<(&[u8], &[u8])> {
+        ls.iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect()
+    };
+    w.add_series(&l(&[("a", "1"), ("b", "2")]), &s).unwrap();
+    for bad in [
+        l(&[("a", "1"), ("b", "2")]),
+        l(&[("a", "1"), ("b", "1")]),
+        l(&[("a", "1")]),
+        l(&[("a", "1"), ("b", "2"), ("d", "1"), ("c", "1")]),
+        l(&[("a", "1"), ("b", "2"), ("c", "")]),
+        l(&[("a", "1"), ("b", "3"), ("b", "4")]),
+    ] {
+        assert!(w.add_series(&bad, &s).is_err(), "{bad:?} accepted");
+    }
+    w.add_series(&l(&[("a", "1"), ("b", "2"), ("c", "1")]), &s)
+        .unwrap();
+    w.add_series(&l(&[("a", "1"), ("b", "3")]), &s).unwrap();
+    assert_eq!(w.series(), 3);
+}
+
+/// A block written series by series and the same series written in
+/// batches (chunks encoded in parallel, by `add_batch` and by `Encoded` +
+/// `add_encoded`) have the same chunk and index bytes.
+#[test]
+fn batches_write_the_bytes_series_do() {
+    let names = ["instance", "job", "zone"];
+    let series: Vec<SeriesIn<Vec<u8>>> = (0..700)
+        .map(|i| {
+            let labels = names
+                .iter()
+                .enumerate()
+                .map(|(k, n)| {
+                    (
+                        n.as_bytes().to_vec(),
+                        format!("v{}", (i >> k) % 97).into_bytes(),
+                    )
+                })
+                .collect();
+            (labels, floats(1 + i % 300, 15_000 + i))
+        })
+        .collect();
+    let mut series = series;
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    series.dedup_by(|a, b| a.0 == b.0);
+    let write = |how: u8| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 10_000_000).unwrap();
+        match how {
+            0 => series.iter().for_each(|(l, s)| w.add_series(l, s).unwrap()),
+            1 => series.chunks(64).for_each(|b| w.add_batch(b).unwrap()),
+            _ => {
+                let mut e = Encoded::default();
+                series.iter().for_each(|(_, s)| e.push(s));
+                assert_eq!(e.len(), series.len());
+                w.add_encoded(series.iter().map(|(l, _)| l.as_slice()), &e)
+                    .unwrap();
+            }
+        }
+        let b = w.finish().unwrap().unwrap();
+        let read = |f: &str| std::fs::read(b.dir.join(f)).unwrap();
+        (read("index"), read("chunks/000001"), dir)
+    };
+    let (index, chunks, _d) = write(0);
+    for how in [1, 2] {
+        let (i, c, _d) = write(how);
+        assert!(i == index, "index differs ({how})");
+        assert!(c == chunks, "chunks differ ({how})");
+    }
+    // More label sets than series encoded: refused.
+    let mut e = Encoded::default();
+    e.push(&series[0].1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::create(dir.path(), 0, 10_000_000).unwrap();
+    let too_many = series.iter().take(2).map(|(l, _)| l.as_slice());
+    assert!(w.add_encoded(too_many, &e).is_err());
+}
