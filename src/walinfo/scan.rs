@@ -1,6 +1,7 @@
 //! Scanning one WAL segment: records, series, samples, time range, torn
 //! tail or corruption, and what Prometheus' repair would drop after damage.
 
+use super::samples_fast::summarise_samples;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -166,6 +167,15 @@ fn scan_records_committed(
                 })
                 .map(|n| c.series_created += n as u64),
                 RecordType::Samples | RecordType::SamplesV2 => {
+                    if let Some(s) = summarise_samples(data, series) {
+                        c.float_samples += s.known;
+                        c.unknown_series_samples += s.unknown;
+                        if let Some((lo, hi)) = s.range {
+                            c.time.add(lo);
+                            c.time.add(hi);
+                        }
+                        continue;
+                    }
                     let all_known = series.contains(ALL_SERIES_KNOWN);
                     let (time, unknown) = (&mut c.time, &mut c.unknown_series_samples);
                     let mut known = 0u64;
