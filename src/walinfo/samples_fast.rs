@@ -25,7 +25,8 @@ pub(crate) struct SamplesSummary {
 }
 
 /// Reads a zigzag varint of at most eight bytes from the front of `b`,
-/// advancing `b`. `None` for a longer or cut varint.
+/// advancing `b`. `None` for a longer or cut varint. (A branch-free
+/// eight-byte decode of it measured slower on a real WAL.)
 #[inline(always)]
 fn varint(b: &mut &[u8]) -> Option<i64> {
     let mut x = 0u64;
@@ -42,6 +43,7 @@ fn varint(b: &mut &[u8]) -> Option<i64> {
 
 /// Summarises the Samples record (type 2) `rec`, or `None` when the full
 /// decoder must look at it (see the module docs).
+#[inline(never)]
 pub(crate) fn summarise_samples(rec: &[u8], series: &RefSet) -> Option<SamplesSummary> {
     let body = rec.strip_prefix(&[2u8])?;
     let mut s = SamplesSummary {
@@ -57,6 +59,7 @@ pub(crate) fn summarise_samples(rec: &[u8], series: &RefSet) -> Option<SamplesSu
     let base_ref = u64::from_be_bytes(*base_ref);
     let base_t = i64::from_be_bytes(*base_t);
     let all_known = series.contains(ALL_SERIES_KNOWN);
+    let dense = series.dense();
     let (mut min, mut max) = (i64::MAX, i64::MIN);
     let (mut known, mut unknown) = (0u64, 0u64);
     while !rest.is_empty() {
@@ -65,7 +68,11 @@ pub(crate) fn summarise_samples(rec: &[u8], series: &RefSet) -> Option<SamplesSu
         // The value: eight bytes, not looked at.
         rest = rest.get(8..)?;
         let r = base_ref.wrapping_add(dref as u64);
-        if all_known || series.contains(r) {
+        let in_bitmap = usize::try_from(r >> 6)
+            .ok()
+            .and_then(|w| dense.get(w))
+            .is_some_and(|w| w & (1u64 << (r & 63)) != 0);
+        if all_known || in_bitmap || series.contains(r) {
             let t = base_t.wrapping_add(dt);
             min = min.min(t);
             max = max.max(t);
