@@ -41,21 +41,6 @@ fn varint(b: &mut &[u8]) -> Option<i64> {
     None
 }
 
-/// The zigzag varint at the low end of `w` (its first byte lowest) and its
-/// length; `None` if it is longer than eight bytes.
-#[inline(always)]
-fn varint_in(w: u64) -> Option<(i64, u32)> {
-    let mut x = 0u64;
-    for i in 0..8 {
-        let byte = (w >> (8 * i)) as u8;
-        x |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            return Some((((x >> 1) as i64) ^ -((x & 1) as i64), i + 1));
-        }
-    }
-    None
-}
-
 /// Summarises the Samples record (type 2) `rec`, or `None` when the full
 /// decoder must look at it (see the module docs).
 #[inline(never)]
@@ -78,24 +63,10 @@ pub(crate) fn summarise_samples(rec: &[u8], series: &RefSet) -> Option<SamplesSu
     let (mut min, mut max) = (i64::MAX, i64::MIN);
     let (mut known, mut unknown) = (0u64, 0u64);
     while !rest.is_empty() {
-        // Two varints of at most eight bytes and a value take at most 24
-        // bytes: away from the end, decode both from one 16-byte load.
-        let (dref, dt) = match rest.first_chunk::<16>().filter(|_| rest.len() >= 24) {
-            Some(head) => {
-                let w = u128::from_le_bytes(*head);
-                let (r, i) = varint_in(w as u64)?;
-                let (t, j) = varint_in((w >> (8 * i)) as u64)?;
-                // The value: eight bytes, not looked at.
-                rest = rest.get((i + j + 8) as usize..)?;
-                (r, t)
-            }
-            None => {
-                let r = varint(&mut rest)?;
-                let t = varint(&mut rest)?;
-                rest = rest.get(8..)?;
-                (r, t)
-            }
-        };
+        let dref = varint(&mut rest)?;
+        let dt = varint(&mut rest)?;
+        // The value: eight bytes, not looked at.
+        rest = rest.get(8..)?;
         let r = base_ref.wrapping_add(dref as u64);
         let in_bitmap = usize::try_from(r >> 6)
             .ok()
