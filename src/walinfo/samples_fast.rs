@@ -103,7 +103,7 @@ mod tests {
             range: None,
         };
         record::for_each_sample_with_st(rec, 0, |x| {
-            if all_known || series.contains(u64::from(x.series_ref)) {
+            if all_known || series.contains(x.series_ref) {
                 s.known += 1;
                 s.range = Some(match s.range {
                     None => (x.t, x.t),
