@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use criterion::{Criterion, Throughput, criterion_main};
 use promsnap::format::record::{self, RecordType};
 use promsnap::format::wal::RecordReader;
-use promsnap::walinfo::scan_segment;
+use promsnap::walinfo::{scan_segment, scan_segment_file};
 
 fn input() -> (String, Vec<u8>) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -167,6 +167,21 @@ fn bench_one(c: &mut Criterion, prefix: &str, seg: &[u8]) {
             scan_segment(black_box(seg), &mut series)
         })
     });
+    // The file read window by window, as `promsnap wal` reads it (page
+    // cache warm): re-reads of records cut by a window end, buffers handed
+    // from window to window.
+    if prefix.is_empty()
+        && let Some(path) = std::env::var_os("PROMSNAP_BENCH_WAL")
+    {
+        g.bench_function("walinfo::scan_segment_file", |b| {
+            b.iter(|| {
+                let mut series = HashSet::new();
+                scan_segment_file(black_box(std::path::Path::new(&path)), &mut series)
+                    .map(|(n, _)| n)
+                    .unwrap_or(0)
+            })
+        });
+    }
     g.finish();
 }
 

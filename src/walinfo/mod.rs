@@ -161,6 +161,7 @@ mod chunks_head;
 use chunks_head::inspect_chunk_snapshot;
 pub use chunks_head::{inspect_chunks_head, scan_head_chunk_file};
 mod refset;
+mod samples_fast;
 pub use refset::RefSet;
 mod scan;
 pub use scan::*;

@@ -73,6 +73,14 @@ impl RefSet {
         new
     }
 
+    /// The bitmap part: bit `r % 64` of word `r / 64` is set for a known
+    /// `r` it covers (a clear or missing bit proves nothing: see
+    /// [`RefSet::contains`]).
+    #[inline]
+    pub(crate) fn dense(&self) -> &[u64] {
+        &self.bits
+    }
+
     /// True if `r` is in the set, or the set holds [`ALL_SERIES_KNOWN`].
     #[inline]
     pub fn contains(&self, r: u64) -> bool {

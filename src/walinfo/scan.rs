@@ -1,6 +1,7 @@
 //! Scanning one WAL segment: records, series, samples, time range, torn
 //! tail or corruption, and what Prometheus' repair would drop after damage.
 
+use super::samples_fast::summarise_samples;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -115,13 +116,13 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
 /// checkpoint), where the records that created their series are elsewhere.
 pub const ALL_SERIES_KNOWN: u64 = u64::MAX;
 
-fn scan_records(reader: RecordReader<'_>, series: &mut RefSet) -> SegmentScan {
-    scan_records_committed(reader, series).0
+fn scan_records(mut reader: RecordReader<'_>, series: &mut RefSet) -> SegmentScan {
+    scan_records_committed(&mut reader, series).0
 }
 
 /// [`scan_records`], plus the fragment counts of the complete records only.
 fn scan_records_committed(
-    mut reader: RecordReader<'_>,
+    reader: &mut RecordReader<'_>,
     series: &mut RefSet,
 ) -> (SegmentScan, FragmentStats) {
     let mut scan = SegmentScan::default();
@@ -166,6 +167,15 @@ fn scan_records_committed(
                 })
                 .map(|n| c.series_created += n as u64),
                 RecordType::Samples | RecordType::SamplesV2 => {
+                    if let Some(s) = summarise_samples(data, series) {
+                        c.float_samples += s.known;
+                        c.unknown_series_samples += s.unknown;
+                        if let Some((lo, hi)) = s.range {
+                            c.time.add(lo);
+                            c.time.add(hi);
+                        }
+                        continue;
+                    }
                     let all_known = series.contains(ALL_SERIES_KNOWN);
                     let (time, unknown) = (&mut c.time, &mut c.unknown_series_samples);
                     let mut known = 0u64;
@@ -258,7 +268,7 @@ fn scan_records_committed(
 }
 
 /// Bytes read at a time by [`scan_segment_file`] (a page multiple).
-pub const READ_WINDOW: usize = 1 << 20;
+pub const READ_WINDOW: usize = 4 << 20;
 
 /// [`scan_segment`] over a file, read [`READ_WINDOW`] bytes at a time so
 /// memory stays bounded (a window grows only for a record larger than it).
@@ -304,12 +314,16 @@ fn scan_windows(
     let mut stats = FragmentStats::default();
     let page_us = crate::format::wal::PAGE_SIZE;
     let (mut base, mut start, mut win) = (0u64, 0u64, window.div_ceil(page_us).max(1) * page_us);
+    let mut bufs = crate::format::wal::RecordBuffers::default();
     loop {
         buf.clear();
         f.seek(SeekFrom::Start(base))?;
         (&mut *f).take(win as u64).read_to_end(buf)?;
         let at_eof = buf.len() < win;
-        let (s, committed) = scan_records_committed(RecordReader::starting_at(buf, start), series);
+        let mut reader =
+            RecordReader::starting_at(buf, start).with_buffers(std::mem::take(&mut bufs));
+        let (s, committed) = scan_records_committed(&mut reader, series);
+        bufs = reader.into_buffers();
         if s.corruption.is_some() {
             // Rare: read it whole for the re-synchronisation.
             let bytes = fs::read(path)?;

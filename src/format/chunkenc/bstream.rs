@@ -85,6 +85,27 @@ impl<'a> BitReader<'a> {
         r
     }
 
+    /// The bytes of the stream.
+    #[inline(always)]
+    pub(crate) fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Moves the reader to bit `bit` of the stream (at most its length in
+    /// bits; beyond that, to its end), as if the bits before had been read.
+    #[inline]
+    pub(crate) fn seek_bit(&mut self, bit: u64) {
+        let bit = bit.min((self.data.len() as u64) * 8);
+        self.pos = (bit / 8) as usize;
+        self.buf = 0;
+        self.nbits = 0;
+        self.refill();
+        let skip = (bit % 8) as u32;
+        if skip > 0 && self.nbits >= skip {
+            self.consume(skip);
+        }
+    }
+
     /// Number of bits consumed so far.
     #[inline]
     pub(crate) fn bit_pos(&self) -> u64 {

@@ -220,7 +220,16 @@ impl XorIter<'_> {
         }
         if !failed {
             let mut left = self.total - self.read;
+            // The fast path while it can; after it stops near the end, the
+            // careful path alone.
+            let mut skim = true;
             while left > 0 {
+                if skim {
+                    skim = self.skim(&mut left, &mut prev, &mut disorder);
+                    if left == 0 {
+                        break;
+                    }
+                }
                 match self.step_rest() {
                     Ok((t, _)) => {
                         disorder |= t <= prev;
@@ -248,6 +257,96 @@ impl XorIter<'_> {
             return (s, Some(self.br.take_error()));
         }
         (s, None)
+    }
+}
+
+impl XorIter<'_> {
+    /// The scan's fast path over samples after the first two: reads each
+    /// sample's time and the width of its value (not the value: after it,
+    /// the iterator's value is stale, which [`XorIter::scan_times`] never
+    /// reads) straight from the bytes, one load per sample.
+    /// Stops before the first sample it leaves to the careful path: one
+    /// that runs past the end, a 64-bit delta of delta, an impossible value
+    /// window (the careful path reports their errors). Returns whether it
+    /// stopped at an odd sample (not at the end), after which it is worth
+    /// calling again.
+    #[inline(always)]
+    fn skim(&mut self, left: &mut u16, prev: &mut i64, disorder: &mut bool) -> bool {
+        let data = self.br.data();
+        let end = (data.len() as u64) * 8;
+        // The last bytes, zero-padded: loads near the end read from here.
+        let tail_at = data.len().saturating_sub(8);
+        let mut tail = [0u8; 16];
+        for (d, s) in tail.iter_mut().zip(data.get(tail_at..).unwrap_or(&[])) {
+            *d = *s;
+        }
+        let mut p = self.br.bit_pos();
+        let (mut t, mut delta) = (self.t, self.delta);
+        let (mut lead, mut trail) = (u32::from(self.leading), u32::from(self.trailing));
+        let (mut n, mut pv, mut dis) = (*left, *prev, false);
+        let mut odd = false;
+        while n > 0 {
+            let b = (p >> 3) as usize;
+            let w = match data.get(b..).and_then(|s| s.first_chunk::<8>()) {
+                Some(w) => *w,
+                None => match tail
+                    .get(b.wrapping_sub(tail_at)..)
+                    .and_then(|s| s.first_chunk::<8>())
+                {
+                    Some(w) => *w,
+                    None => break,
+                },
+            };
+            // At least 57 bits of the sample, left-aligned.
+            let x = u64::from_be_bytes(w) << (p & 7);
+            let (used, dod) = match x.leading_ones() {
+                0 => (1, 0),
+                1 => (16, sign_extend_asym((x << 2) >> 50, 14)),
+                2 => (20, sign_extend_asym((x << 3) >> 47, 17)),
+                3 => (24, sign_extend_asym((x << 4) >> 44, 20)),
+                _ => {
+                    odd = true;
+                    break;
+                }
+            };
+            let v = x << used;
+            let (vused, l, tr) = if v >> 63 == 0 {
+                (1, lead, trail)
+            } else if (v >> 62) & 1 == 0 {
+                (2 + 64 - lead - trail, lead, trail)
+            } else {
+                let l = ((v >> 57) & 31) as u32;
+                let m = match ((v >> 51) & 63) as u32 {
+                    0 => 64,
+                    m => m,
+                };
+                if l + m > 64 {
+                    odd = true;
+                    break;
+                }
+                (13 + m, l, 64 - l - m)
+            };
+            let next = p + u64::from(used + vused);
+            if next > end {
+                break;
+            }
+            delta = delta.wrapping_add(dod as u64);
+            t = t.wrapping_add(delta as i64);
+            (lead, trail) = (l, tr);
+            p = next;
+            dis |= t <= pv;
+            pv = t;
+            n -= 1;
+        }
+        if n == *left {
+            return odd;
+        }
+        (self.t, self.delta) = (t, delta);
+        (self.leading, self.trailing) = (lead as u8, trail as u8);
+        self.br.seek_bit(p);
+        (*left, *prev) = (n, pv);
+        *disorder |= dis;
+        odd
     }
 }
 

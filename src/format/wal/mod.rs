@@ -347,6 +347,14 @@ impl fmt::Debug for RecordReader<'_> {
     }
 }
 
+/// The buffers a [`RecordReader`] reuses from record to record, handed from
+/// one reader to the next ([`RecordReader::with_buffers`]).
+#[derive(Debug, Default)]
+pub struct RecordBuffers {
+    assembly: Vec<u8>,
+    out: Vec<u8>,
+}
+
 /// Where the bytes of the record being emitted live.
 enum Src {
     /// In the segment: `data[start..end]`.
@@ -369,6 +377,22 @@ impl<'a> RecordReader<'a> {
         r.fragments = FragmentReader::starting_at(segment, offset);
         r.valid_offset = r.fragments.position();
         r
+    }
+
+    /// Takes over the buffers of an earlier reader (see
+    /// [`RecordReader::into_buffers`]): a scan that reads a file window by
+    /// window then neither reallocates nor re-zeroes them for each window.
+    pub fn with_buffers(mut self, bufs: RecordBuffers) -> Self {
+        (self.assembly, self.out) = (bufs.assembly, bufs.out);
+        self
+    }
+
+    /// The reader's reassembly and decompression buffers, for the next one.
+    pub fn into_buffers(self) -> RecordBuffers {
+        RecordBuffers {
+            assembly: self.assembly,
+            out: self.out,
+        }
     }
 
     /// A reader with another page size (tests use tiny pages).

@@ -9,6 +9,7 @@ use super::*;
 
 mod histogram;
 mod real;
+mod xor_scan;
 
 use real::{testdata, walk_records, walk_segment};
 
