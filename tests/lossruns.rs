@@ -575,17 +575,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          shard of the 43 expected), but which shard lags, and where in the backlog, depends on send \
          timing no file records: the loss's start and end are not predicted",
     ),
-    (
-        "s600x2-1s5s-soon",
-        "out of sample (second set): two targets scraped at 1 s and 5 s, coverage given the global 1 s. \
-         It lost one scrape of 230 series (+1 s), the queue's short path (no reshard before the \
-         crossing). The batches are now cut on the two grids the master's WAL shows (305 series every \
-         1 s, 305 every 5 s): that count gives exactly the real 230 series at +1 s (here the end range's \
-         earliest end, and in s600x2-1s5s-up40 the whole prediction). What remains: the queue's reshard \
-         tick is predicted 99 ms before the crossing, inside the ±300 ms the queue's start and the \
-         scrape phase leave open; the estimator takes the reshard as expected (+5 s, up to +9 s), the \
-         side that never understates, and the real queue crossed first. No file tells which came first",
-    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion

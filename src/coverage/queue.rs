@@ -75,9 +75,12 @@
 //!   so does the backlog before `C_snap`.
 //! * **A tick at the crossing.** The reshard tick and the crossing are
 //!   known to the phase uncertainty (the queue's start, the first scrape);
-//!   a tick within it of the crossing may come on either side: the
-//!   resharded end stays the expected one, the un-resharded end is the
-//!   range's earliest (`to_earliest`).
+//!   a tick within it of the crossing may come on either side, and no file
+//!   orders them. The un-resharded sliver is lost on both paths (the
+//!   resharded one starts at the same first scrape after `C_snap` and ends
+//!   later): it is the expected window ([`Crossing::undecided_short`]); the
+//!   rest of the resharded path's sliver is a risk, its range from the
+//!   un-resharded end to the resharded one.
 //!
 //! The slave itself refuses more than `C_snap`'s past: its head accepts no
 //! sample older than its newest sample minus half its block range
@@ -310,6 +313,10 @@ pub struct Crossing {
     pub other_end: i64,
     /// Series that lose the sliver, when fewer than all (the short case).
     pub series: Option<u64>,
+    /// When the reshard tick is within the phase uncertainty of the
+    /// crossing (the files cannot order them): the un-resharded path's
+    /// sliver `(from, to, series)`, the part lost whichever comes first.
+    pub undecided_short: Option<(i64, i64, Option<u64>)>,
     /// Plain words.
     pub why: String,
 }
@@ -576,6 +583,10 @@ pub fn crossing(
         bound_end: long_bound.max(expected_end),
         other_end: if resharded { short_end } else { long_bound },
         series: if resharded { None } else { short_series },
+        undecided_short: (resharded && either).then(|| {
+            let to = short_end.max(c - 1 + i);
+            (first_after_c.min(c.max(to)), to, short_series)
+        }),
         why,
     }
 }

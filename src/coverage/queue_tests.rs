@@ -82,6 +82,38 @@ mod reshard_tests {
         // Starts at the first scrape after C_snap, not at C_snap.
         assert!(cr.start > c && cr.start <= c + 1_000, "{cr:?}");
     }
+
+    /// A reshard tick within the phase uncertainty of the crossing: no file
+    /// orders them, so the un-resharded sliver (lost on both paths) is given
+    /// apart, starting where the resharded one starts and ending no later;
+    /// a tick far from the crossing leaves nothing undecided.
+    #[test]
+    fn tick_at_the_crossing_is_undecided() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 5_000, 505, 1_000);
+        let c = st.position + 20_001;
+        let up = c + 5_500;
+        let all: Vec<Crossing> = (0..10_000)
+            .step_by(50)
+            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true, None))
+            .collect();
+        let und: Vec<&Crossing> = all
+            .iter()
+            .filter(|cr| cr.undecided_short.is_some())
+            .collect();
+        assert!(!und.is_empty(), "no phase puts the tick at the crossing");
+        for cr in &und {
+            let (from, to, _) = cr.undecided_short.unwrap();
+            assert!(cr.resharded, "{cr:?}");
+            assert!(from <= to && to <= cr.expected_end, "{cr:?}");
+            assert!(from >= c && from <= c + 1_000, "{cr:?}");
+        }
+        assert!(
+            all.iter()
+                .any(|cr| cr.resharded && cr.undecided_short.is_none()),
+            "a tick far before the crossing is decided"
+        );
+    }
 }
 
 mod grid_tests {

@@ -39,6 +39,8 @@ pub(super) fn windows(
                     cr.why,
                     crate::coverage::fmt_time(cr.bound_end)
                 ));
+            } else if let Some((from, to, short_series)) = cr.undecided_short {
+                undecided(windows, &cr, c, n, b, from, to, short_series);
             } else {
                 windows.push(LossWindow {
                 cause: Cause::L3,
@@ -132,6 +134,55 @@ pub(super) fn windows(
                 ),
             }),
         }
+    }
+}
+
+/// The crossing when the reshard tick is within the phase uncertainty of
+/// it (`queue::Crossing::undecided_short`): no file orders the two. The
+/// un-resharded sliver is lost either way (the resharded one starts at the
+/// same scrape and ends later): expected; the resharded path's longer end
+/// is a risk, its range from the un-resharded end to the resharded one.
+#[allow(clippy::too_many_arguments)]
+fn undecided(
+    windows: &mut Vec<LossWindow>,
+    cr: &queue::Crossing,
+    c: i64,
+    n: u64,
+    b: u64,
+    from: i64,
+    to: i64,
+    short_series: Option<u64>,
+) {
+    windows.push(LossWindow {
+        cause: Cause::L3,
+        from,
+        to,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: Some(cr.expected_end.max(cr.bound_end)),
+        certainty: Certainty::Expected,
+        series: short_series,
+        ongoing: false,
+        why: format!(
+            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer ones is \
+             refused whole (400) and dropped, one per shard; the queue's reshard tick and the crossing are too close \
+             for the files to order them: if the crossing comes first, one shard's batch of {b} samples is cut in WAL \
+             order and this is the whole sliver ({n} series); it is lost on both paths"
+        ),
+    });
+    if cr.expected_end > to {
+        windows.push(LossWindow {
+            cause: Cause::L3,
+            from: cr.start.max(c),
+            to: cr.expected_end,
+            to_earliest: Some(to.min(cr.expected_end)),
+            to_expected: Some(cr.point_end.max(to)),
+            bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+            certainty: Certainty::Risk,
+            series: None,
+            ongoing: false,
+            why: format!("if the reshard tick comes first: {}", cr.why),
+        });
     }
 }
 
