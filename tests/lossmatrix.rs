@@ -153,8 +153,11 @@ pub(crate) struct MasterSpec {
     pub(crate) series: usize,
     pub(crate) targets: usize,
     pub(crate) scrape_ms: i64,
-    /// `--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression`.
+    /// `--storage.tsdb.wal-segment-size=10MB`, and
+    /// `--no-storage.tsdb.wal-compression` unless `wal_compression`.
     pub(crate) busy: bool,
+    /// With `busy`: keep 2.42's default WAL compression (snappy).
+    pub(crate) wal_compression: bool,
     /// In order of time.
     pub(crate) steps: Vec<Step>,
     /// Wait after the last slave is up before stopping the master (ms).
@@ -167,6 +170,9 @@ pub(crate) struct MasterSpec {
     /// every target at `scrape_ms` (the global interval, recorded as
     /// `scrape_interval_ms`).
     pub(crate) intervals: &'static [i64],
+    /// Per target its own series count (sums to `series`); empty: `series`
+    /// split evenly over the targets.
+    pub(crate) sizes: &'static [usize],
 }
 
 /// A master's `remote_write` `queue_config` (only the fields set are
@@ -189,6 +195,87 @@ fn slave(name: &'static str, trigger: Trigger) -> Step {
     }
 }
 
+/// A slave started `ms` after the snapshot.
+fn at(name: &'static str, ms: i64) -> Step {
+    slave(name, Trigger::AfterSnapshot(ms))
+}
+
+/// The slave started once the stalled reader's segment is gone.
+fn overtaken() -> Step {
+    slave("overtaken", Trigger::NewCheckpoint)
+}
+
+impl MasterSpec {
+    /// One target scraped every `scrape_ms`, 1m blocks, 2.42's default WAL
+    /// and queue, 45 s settle time; the builders below change one of these.
+    fn new(name: &'static str, series: usize, scrape_ms: i64, steps: Vec<Step>) -> MasterSpec {
+        MasterSpec {
+            name,
+            series,
+            targets: 1,
+            scrape_ms,
+            busy: false,
+            wal_compression: false,
+            steps,
+            settle_ms: 45_000,
+            block: "1m",
+            queue: None,
+            intervals: &[],
+            sizes: &[],
+        }
+    }
+
+    fn targets(mut self, targets: usize) -> MasterSpec {
+        self.targets = targets;
+        self
+    }
+
+    /// Targets of these sizes (`series` is their sum).
+    fn sizes(mut self, sizes: &'static [usize]) -> MasterSpec {
+        self.targets = sizes.len();
+        self.sizes = sizes;
+        self
+    }
+
+    /// One job per target, each at its own interval.
+    fn intervals(mut self, intervals: &'static [i64]) -> MasterSpec {
+        self.targets = intervals.len();
+        self.intervals = intervals;
+        self
+    }
+
+    fn settle(mut self, ms: i64) -> MasterSpec {
+        self.settle_ms = ms;
+        self
+    }
+
+    fn block(mut self, block: &'static str) -> MasterSpec {
+        self.block = block;
+        self
+    }
+
+    /// 10 MB WAL segments, compressed or not.
+    fn busy(mut self, wal_compression: bool) -> MasterSpec {
+        self.busy = true;
+        self.wal_compression = wal_compression;
+        self
+    }
+
+    fn queue(
+        mut self,
+        capacity: Option<u64>,
+        max_samples_per_send: Option<u64>,
+        max_shards: Option<u64>,
+    ) -> MasterSpec {
+        self.queue = Some(QueueCfg {
+            capacity,
+            max_samples_per_send,
+            max_shards,
+        });
+        self
+    }
+}
+
 /// The whole matrix.
 pub(crate) fn matrix() -> Vec<MasterSpec> {
     use Trigger::*;
@@ -200,247 +287,195 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             late_rw: false,
         },
     };
+    let laterw = |t| Step {
+        trigger: t,
+        action: Action::Slave {
+            name: "laterw",
+            skip_head: false,
+            late_rw: true,
+        },
+    };
+    let restart = |ms, down_ms| Step {
+        trigger: AfterSnapshot(ms),
+        action: Action::Restart { down_ms },
+    };
     vec![
         // The CI subset: the former realserver soon/late pair plus skip_head.
-        MasterSpec {
-            name: "ci",
-            series: 500,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
+        MasterSpec::new(
+            "ci",
+            500,
+            1_000,
+            vec![
+                at("soon", 5_000),
                 skiphead(AfterSnapshot(8_000)),
-                slave("overtaken", NewCheckpoint),
+                overtaken(),
             ],
-            settle_ms: 45_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s50",
-            series: 50,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
+        ),
+        MasterSpec::new(
+            "s50",
+            50,
+            1_000,
+            vec![
+                at("soon", 5_000),
                 skiphead(AfterSnapshot(8_000)),
-                slave("t40", AfterSnapshot(40_000)),
-                Step {
-                    trigger: AfterSnapshot(60_000),
-                    action: Action::Slave {
-                        name: "laterw",
-                        skip_head: false,
-                        late_rw: true,
-                    },
-                },
-                slave("overtaken", NewCheckpoint),
+                at("t40", 40_000),
+                laterw(AfterSnapshot(60_000)),
+                overtaken(),
                 slave("late6", Truncations(6)),
             ],
-            settle_ms: 45_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s500x2-5s",
-            series: 500,
-            targets: 2,
-            scrape_ms: 5_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("t40", AfterSnapshot(40_000)),
-                slave("overtaken", NewCheckpoint),
+        ),
+        MasterSpec::new(
+            "s500x2-5s",
+            500,
+            5_000,
+            vec![
+                at("soon", 5_000),
+                at("t40", 40_000),
+                overtaken(),
                 slave("late6", Truncations(6)),
             ],
-            settle_ms: 60_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s20k-busy",
-            series: 20_000,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: true,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("t40", AfterSnapshot(40_000)),
-                slave("overtaken", NewCheckpoint),
+        )
+        .targets(2)
+        .settle(60_000),
+        MasterSpec::new(
+            "s20k-busy",
+            20_000,
+            1_000,
+            vec![
+                at("soon", 5_000),
+                at("t40", 40_000),
+                overtaken(),
                 slave("late6", Truncations(6)),
             ],
-            settle_ms: 60_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s500-restart",
-            series: 500,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                Step {
-                    trigger: AfterSnapshot(15_000),
-                    action: Action::Restart { down_ms: 10_000 },
-                },
-                slave("soon", AfterSnapshot(45_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 45_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
+        )
+        .busy(false)
+        .settle(60_000),
+        MasterSpec::new(
+            "s500-restart",
+            500,
+            1_000,
+            vec![restart(15_000, 10_000), at("soon", 45_000), overtaken()],
+        ),
         // Out of sample (recorded after the estimator was fitted; nothing in
         // it was tuned to these): other series counts, scrape intervals,
         // target counts, slave-up times, block range and queue settings.
-        MasterSpec {
-            name: "s2k-2s",
-            series: 2_000,
-            targets: 1,
-            scrape_ms: 2_000,
-            busy: false,
-            steps: vec![
-                slave("up20", AfterSnapshot(20_000)),
+        MasterSpec::new(
+            "s2k-2s",
+            2_000,
+            2_000,
+            vec![
+                at("up20", 20_000),
                 skiphead(AfterSnapshot(30_000)),
-                slave("up90", AfterSnapshot(90_000)),
-                slave("overtaken", NewCheckpoint),
+                at("up90", 90_000),
+                overtaken(),
             ],
-            settle_ms: 60_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s300x3-10s",
-            series: 300,
-            targets: 3,
-            scrape_ms: 10_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("up20", AfterSnapshot(20_000)),
-                slave("up90", AfterSnapshot(90_000)),
-                slave("overtaken", NewCheckpoint),
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s300x3-10s",
+            300,
+            10_000,
+            vec![
+                at("soon", 5_000),
+                at("up20", 20_000),
+                at("up90", 90_000),
+                overtaken(),
             ],
-            settle_ms: 60_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s5k-2m",
-            series: 5_000,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                slave("up20", AfterSnapshot(20_000)),
-                slave("up90", AfterSnapshot(90_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 60_000,
-            block: "2m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s800-q",
-            series: 800,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("up20", AfterSnapshot(20_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 45_000,
-            block: "1m",
-            intervals: &[],
-            queue: Some(QueueCfg {
-                capacity: Some(500),
-                max_samples_per_send: Some(100),
-                max_shards: Some(4),
-            }),
-        },
+        )
+        .targets(3)
+        .settle(60_000),
+        MasterSpec::new(
+            "s5k-2m",
+            5_000,
+            1_000,
+            vec![at("up20", 20_000), at("up90", 90_000), overtaken()],
+        )
+        .settle(60_000)
+        .block("2m"),
+        MasterSpec::new(
+            "s800-q",
+            800,
+            1_000,
+            vec![at("soon", 5_000), at("up20", 20_000), overtaken()],
+        )
+        .queue(Some(500), Some(100), Some(4)),
         // Out of sample, second set (recorded after the first out-of-sample
         // set and before any rule change it led to): a 15 s scrape, a 3 000-
         // series master with capacity and max_shards set, two targets at
         // different intervals, a 3m block range.
-        MasterSpec {
-            name: "s1k-15s",
-            series: 1_000,
-            targets: 1,
-            scrape_ms: 15_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("up40", AfterSnapshot(40_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 60_000,
-            block: "1m",
-            intervals: &[],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s3k-q",
-            series: 3_000,
-            targets: 1,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("up30", AfterSnapshot(30_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 45_000,
-            block: "1m",
-            intervals: &[],
-            queue: Some(QueueCfg {
-                capacity: Some(1_500),
-                max_samples_per_send: None,
-                max_shards: Some(6),
-            }),
-        },
-        MasterSpec {
-            name: "s600x2-1s5s",
-            series: 600,
-            targets: 2,
-            scrape_ms: 1_000,
-            busy: false,
-            steps: vec![
-                slave("soon", AfterSnapshot(5_000)),
-                slave("up40", AfterSnapshot(40_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 60_000,
-            block: "1m",
-            intervals: &[1_000, 5_000],
-            queue: None,
-        },
-        MasterSpec {
-            name: "s400-3m",
-            series: 400,
-            targets: 1,
-            scrape_ms: 2_000,
-            busy: false,
-            steps: vec![
-                slave("up30", AfterSnapshot(30_000)),
-                slave("overtaken", NewCheckpoint),
-            ],
-            settle_ms: 45_000,
-            block: "3m",
-            intervals: &[],
-            queue: None,
-        },
+        MasterSpec::new(
+            "s1k-15s",
+            1_000,
+            15_000,
+            vec![at("soon", 5_000), at("up40", 40_000), overtaken()],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s3k-q",
+            3_000,
+            1_000,
+            vec![at("soon", 5_000), at("up30", 30_000), overtaken()],
+        )
+        .queue(Some(1_500), None, Some(6)),
+        MasterSpec::new(
+            "s600x2-1s5s",
+            600,
+            1_000,
+            vec![at("soon", 5_000), at("up40", 40_000), overtaken()],
+        )
+        .intervals(&[1_000, 5_000])
+        .settle(60_000),
+        MasterSpec::new("s400-3m", 400, 2_000, vec![at("up30", 30_000), overtaken()]).block("3m"),
+        // Out of sample, third set (recorded against the estimator as it was
+        // after the second set's rule changes): a busy master with 10 MB
+        // segments and WAL compression kept, a 30 s scrape on 2m blocks,
+        // three targets of different sizes, a non-default batch size, a
+        // restart at another size and interval, a slave up after several
+        // truncations of 2m blocks.
+        MasterSpec::new(
+            "s9k-busyz",
+            9_000,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
+        )
+        .busy(true)
+        .settle(60_000),
+        MasterSpec::new(
+            "s300-30s-2m",
+            300,
+            30_000,
+            vec![at("soon", 5_000), at("up50", 50_000), overtaken()],
+        )
+        .settle(90_000)
+        .block("2m"),
+        MasterSpec::new(
+            "s1700x3-2s",
+            1_700,
+            2_000,
+            vec![at("soon", 5_000), at("up15", 15_000), overtaken()],
+        )
+        .sizes(&[100, 400, 1_200])
+        .settle(60_000),
+        MasterSpec::new(
+            "s1500-q2k",
+            1_500,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
+        )
+        .queue(Some(6_000), Some(2_000), Some(12)),
+        MasterSpec::new(
+            "s1200-restart-2s",
+            1_200,
+            2_000,
+            vec![restart(25_000, 15_000), at("soon", 40_000), overtaken()],
+        ),
+        MasterSpec::new(
+            "s250-late-2m",
+            250,
+            1_000,
+            vec![at("up10", 10_000), slave("late3", Truncations(3))],
+        )
+        .block("2m"),
     ]
 }
 
@@ -499,6 +534,9 @@ pub(crate) struct RunRecord {
     /// (`scrape_interval_ms` is then the global one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) target_intervals_ms: Option<Vec<i64>>,
+    /// Per target its series count, when they differ (`series` is the sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) target_series: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -660,7 +698,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     let log = |m: &str| eprintln!("lossmatrix {}: {m}", spec.name);
     let per = spec.series / spec.targets;
     let exporters: Vec<Exporter> = (0..spec.targets)
-        .map(|i| Exporter::start(&format!("t{i}"), per))
+        .map(|i| Exporter::start(&format!("t{i}"), spec.sizes.get(i).copied().unwrap_or(per)))
         .collect();
     // One queue per slave; a late queue is configured only at its slave's start.
     let mut ports = Vec::new();
@@ -684,7 +722,9 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     ];
     if spec.busy {
         flags.push("--storage.tsdb.wal-segment-size=10MB".into());
-        flags.push("--no-storage.tsdb.wal-compression".into());
+        if !spec.wal_compression {
+            flags.push("--no-storage.tsdb.wal-compression".into());
+        }
     }
     let master_data = base.join("master");
     let master_port = free_port();
@@ -865,6 +905,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                         queue_config: spec.queue,
                         target_intervals_ms: (!spec.intervals.is_empty())
                             .then(|| spec.intervals.to_vec()),
+                        target_series: (!spec.sizes.is_empty()).then(|| spec.sizes.to_vec()),
                     },
                 });
             }
