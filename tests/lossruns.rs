@@ -552,6 +552,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s3k-q",
     "s600x2-1s5s",
     "s400-3m",
+    "s9k-busyz",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
