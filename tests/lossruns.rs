@@ -591,17 +591,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          need that speed to 1.5 %. coverage states it as an L3 risk window (C_snap .. slave up, 117 \
          series: one shard of the 43 expected); the loss's start and end are not predicted",
     ),
-    (
-        "s300-30s-2m-soon",
-        "out of sample (third set, judged before any rule change): 300 series scraped every 30 s, 2m \
-         blocks. The slave was up +8.2 s after C_snap, 22 s before the first scrape after it (+30 s): \
-         the queue held only samples up to C_snap, refused whole by the slave as 'out of bounds' (three \
-         batches, 305 + 500 + 135 samples, HTTP 400 at +10.4 s and +15.4 s), and the +30 s scrape went \
-         through: no loss at all. coverage predicts the L3 sliver +30 s .. +60 s (305 series), which is \
-         what the up50 and overtaken slaves of the same master lost (305 series at +30 s, 60 at +60 s: \
-         the 500-sample batch that crossed C_snap), but a slave up before the first scrape after C_snap \
-         leaves no batch that can cross it",
-    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion

@@ -38,6 +38,12 @@
 //!     the buffer holds more than the time to `C_snap`), the crossing batch
 //!     is already in the shard's channel and goes out right after the first
 //!     successful send: no reshard tick can come first.
+//!   * The crossing batch is flushed by the shard's deadline timer
+//!     (`runShard`: `batch_send_deadline` after its last send) with what
+//!     the reader has read by then: when the scrape that would fill it
+//!     comes later (a long scrape interval, a slave up soon after
+//!     `C_snap`), it ends with the last scrape read — none after `C_snap`
+//!     if the next scrape comes after the flush: no sliver.
 //!   * No reshard before the crossing (the reader is back and through the
 //!     backlog older than `C_snap` before the first tick after the first
 //!     successful send): `min_shards` shards, each batch holding B samples
@@ -417,6 +423,28 @@ pub fn crossing(
     let (first_after_c, short_end) =
         grid_after_c.unwrap_or((first_after_c, first_after_c + (short_scrapes - 1) * i));
     let exact = exact || grid_after_c.is_some();
+    // The crossing batch can be flushed by its deadline before it fills:
+    // once the shard has sent the backlog before it (≈ `cross`), its timer
+    // (`runShard`: reset at every send) fires `batch_send_deadline` later
+    // with what the reader has read by then. When the scrape that would
+    // fill the batch comes after that, the batch ends with the last scrape
+    // read by the flush — before the first scrape after C_snap: no batch
+    // mixes both sides, no L3 sliver. Within the phase uncertainty of the
+    // flush the count above stands (the longer loss).
+    let flush = cross + q.batch_send_deadline;
+    let flushed = !resharded && q.min_shards == 1 && short_end > flush + eps;
+    let (short_end, short_series) = if !flushed {
+        (short_end, short_series)
+    } else if first_after_c > flush + eps {
+        (c - 1, None)
+    } else if grid_after_c.is_none() {
+        (
+            first_after_c + (flush + eps - first_after_c).div_euclid(i) * i,
+            None,
+        )
+    } else {
+        (short_end, short_series)
+    };
     // Long case: the reader's position at the tick (asleep until `wake`,
     // then through the backlog at one request of B samples per REQUEST_TIME).
     let p = if tick <= wake {
@@ -560,7 +588,21 @@ pub fn crossing(
             b,
             short_scrapes,
             short_series.map_or(String::new(), |k| format!(", {k} of {s} series"))
-        )
+        ) + &if flushed {
+            format!(
+                "; but the shard's {} deadline flushes the batch holding C_snap at about {}, before the scrape \
+                 that would fill it: {}",
+                fmt_dur(q.batch_send_deadline),
+                fmt_time(flush),
+                if short_end < c {
+                    "it holds nothing after C_snap".to_string()
+                } else {
+                    format!("it ends with the scrape of {}", fmt_time(short_end))
+                }
+            )
+        } else {
+            String::new()
+        }
     };
     Crossing {
         start: if resharded && !scrape_phase_known {

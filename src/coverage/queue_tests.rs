@@ -116,6 +116,33 @@ mod reshard_tests {
     }
 }
 
+mod flush_tests {
+    use super::*;
+
+    /// `s300-30s-2m`'s shape: 305 series every 30 s, the queue holding
+    /// every sample up to `C_snap` when the slave comes up. Up 8 s after
+    /// `C_snap`, the shard's deadline flushes the batch holding `C_snap`
+    /// before the next scrape: no sliver. Up 53 s after it, the +30 s scrape
+    /// is already queued and the count decides: it is lost.
+    #[test]
+    fn deadline_flush_before_the_next_scrape_loses_nothing() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 500, 305, 30_000);
+        let c = 500 + 6 * 30_000 + 1;
+        let at = |up: i64| {
+            (0..10_000)
+                .step_by(500)
+                .map(|ws| crossing(&q, &st, ws, c, up, 305, 30_000, true, None))
+                .find(|cr| !cr.resharded)
+                .expect("an un-resharded case")
+        };
+        let soon = at(c + 8_000);
+        assert!(soon.expected_end < c, "{soon:?}");
+        let later = at(c + 53_000);
+        assert!(later.expected_end >= c + 29_999, "{later:?}");
+    }
+}
+
 mod grid_tests {
     use super::*;
 
