@@ -554,6 +554,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s400-3m",
     "s9k-busyz",
     "s300-30s-2m",
+    "s1700x3-2s",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
