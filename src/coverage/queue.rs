@@ -73,12 +73,14 @@
 //!     range: the end is the range over both, the expected end the point at
 //!     N and [`READ_RATE`] (`to_expected`).
 //!
-//! * **Several scrape grids.** Targets scraped at different intervals
-//!   (`scrapes.rs`: one grid per target, from the samples records of the
-//!   master's WAL) add different samples per second: a 5 s target's come
-//!   as one burst every fifth second. The one-shard count above then walks
-//!   the grids' scrapes in time order instead of one grid of S samples, and
-//!   so does the backlog before `C_snap`.
+//! * **Several scrape grids.** Targets scraped at different intervals or
+//!   phases (`scrapes.rs`: one grid per target, from the samples records
+//!   of the master's WAL) add their samples as one burst per scrape: a 5 s
+//!   target's every fifth second, two targets at the same interval at
+//!   their own phases. The one-shard count above then walks the grids'
+//!   scrapes in time order instead of one grid of S samples, and so does
+//!   the backlog before `C_snap`; the lost samples spanning less than the
+//!   shortest interval are as many series.
 //! * **A tick at the crossing.** The reshard tick and the crossing are
 //!   known to the phase uncertainty (the queue's start, the first scrape);
 //!   a tick within it of the crossing may come on either side, and no file
@@ -380,7 +382,7 @@ pub fn crossing(
     let mut short_scrapes = ((b - 1) * q.min_shards).div_ceil(s).max(1) as i64;
     let mut short_series = None;
     let mut exact = false;
-    // Several scrape grids (targets at different intervals, from the WAL):
+    // Several scrape grids (targets at their own intervals and phases, from the WAL):
     // the same count, on the samples each grid really adds per scrape.
     let mut grid_after_c = None;
     if let Some(g) = grids.filter(|_| q.min_shards == 1 && c > st.first_sample) {
@@ -397,7 +399,10 @@ pub fn crossing(
             g.nth_sample_after(c - 1, lost),
         ) {
             short_scrapes = if lost == 0 { 0 } else { k as i64 };
-            short_series = (k == 1 && lost > 0).then_some(lost);
+            // Within less than the shortest interval each target's series
+            // come once: the lost samples are as many series.
+            let shortest = g.grids.iter().map(|x| x.interval).min().unwrap_or(i);
+            short_series = (lost > 0 && (k == 1 || last - first < shortest)).then_some(lost);
             grid_after_c = Some((first, if lost == 0 { c - 1 } else { last }));
         }
     } else if q.min_shards == 1 && c > st.first_sample {

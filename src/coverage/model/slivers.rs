@@ -29,7 +29,7 @@ pub(super) fn windows(
                 n,
                 inp.scrape_interval,
                 phase_known,
-                inp.scrape_grids.as_ref().filter(|g| g.several_intervals()),
+                inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
             );
             windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
             if cr.expected_end < c {
