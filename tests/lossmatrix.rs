@@ -431,7 +431,7 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         // segments and WAL compression kept, a 30 s scrape on 2m blocks,
         // three targets of different sizes, a non-default batch size, a
         // restart at another size and interval, a slave up after several
-        // truncations of 2m blocks.
+        // truncations of 2m blocks, skip_head at a 3 s scrape.
         MasterSpec::new(
             "s9k-busyz",
             9_000,
@@ -476,6 +476,16 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("up10", 10_000), slave("late3", Truncations(3))],
         )
         .block("2m"),
+        MasterSpec::new(
+            "s700-3s-skip",
+            700,
+            3_000,
+            vec![
+                skiphead(AfterSnapshot(12_000)),
+                at("up35", 35_000),
+                overtaken(),
+            ],
+        ),
     ]
 }
 
@@ -851,6 +861,15 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                     ),
                 };
                 copy_dir(&sdir, &data);
+                // The slave's port was picked, and left free, when the master
+                // started: a process bound to it since (another test's server)
+                // has been taking this slave's remote-write stream.
+                assert!(
+                    TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                    "lossmatrix {}: port {port} of slave {name} was taken by another process while \
+                     the master's queue pointed at it: not a run of this master",
+                    spec.name
+                );
                 let slave_started = now_ms();
                 let mut server = Server::start(
                     &format!("slave-{name}"),
@@ -1233,11 +1252,14 @@ fn ci_subset() {
             .map(|n| crate::lossruns::judge(&out.join(n)))
             .collect();
         eprintln!("{}", crate::lossruns::table(&results));
-        let failed: Vec<String> = results
+        let mut failed: Vec<String> = results
             .iter()
             .filter(|r| !r.failures.is_empty())
             .map(|r| r.run.clone())
             .collect();
+        // A recording another process wrote into is no run of this master:
+        // reported apart, and recorded again like a failing one.
+        failed.extend(names.iter().filter_map(|n| foreign_writes(&out.join(n))));
         if failed.is_empty() {
             if !kept.is_empty() {
                 eprintln!(
@@ -1256,6 +1278,25 @@ fn ci_subset() {
         kept.push((failed, dir));
     }
     panic!("two fresh recordings in a row fail the done criteria: {kept:?}");
+}
+
+/// A slave holding more series than its master: another process wrote into
+/// it (another test's master whose queue pointed at the same port, picked
+/// twice), so its loss is not this master's. Its slave started on the
+/// master's snapshot and received only the master's samples otherwise.
+fn foreign_writes(ev: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(ev.join("real-loss.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let (slave, master) = (
+        v["dir"]["series"].as_u64()?,
+        v["against"]["series"].as_u64()?,
+    );
+    (slave > master).then(|| {
+        format!(
+            "{} (foreign writes: the slave holds {slave} series, its master {master})",
+            ev.file_name().unwrap_or_default().to_string_lossy()
+        )
+    })
 }
 
 /// Writes the evidence again from the raw data of recorded masters

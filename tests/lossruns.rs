@@ -555,6 +555,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s9k-busyz",
     "s300-30s-2m",
     "s1700x3-2s",
+    "s1500-q2k",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
