@@ -476,6 +476,15 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("up10", 10_000), slave("late3", Truncations(3))],
         )
         .block("2m"),
+        // A slave up long before the first scrape after C_snap (s300-30s-2m-soon
+        // lost nothing) and one up a few seconds before it.
+        MasterSpec::new(
+            "s450-20s",
+            450,
+            20_000,
+            vec![at("soon", 5_000), at("up14", 14_000), overtaken()],
+        )
+        .settle(60_000),
         MasterSpec::new(
             "s700-3s-skip",
             700,

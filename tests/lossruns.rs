@@ -556,6 +556,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s300-30s-2m",
     "s1700x3-2s",
     "s1500-q2k",
+    "s1200-restart-2s",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
