@@ -557,6 +557,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1700x3-2s",
     "s1500-q2k",
     "s1200-restart-2s",
+    "s700-3s-skip",
+    "s250-late-2m",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
