@@ -485,6 +485,17 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up14", 14_000), overtaken()],
         )
         .settle(60_000),
+        // Remote write enabled late, at another size, interval and time.
+        MasterSpec::new(
+            "s150-5s-laterw",
+            150,
+            5_000,
+            vec![
+                at("soon", 5_000),
+                laterw(AfterSnapshot(25_000)),
+                overtaken(),
+            ],
+        ),
         MasterSpec::new(
             "s700-3s-skip",
             700,
