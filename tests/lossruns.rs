@@ -598,18 +598,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          need that speed to 1.5 %. coverage states it as an L3 risk window (C_snap .. slave up, 117 \
          series: one shard of the 43 expected); the loss's start and end are not predicted",
     ),
-    (
-        "s450-20s-overtaken",
-        "out of sample (third set, judged before any rule change): 450 series scraped every 20 s, slave \
-         up +183.4 s, when the master's wal/ held checkpoint.00000001 and segments 2-4. coverage predicts \
-         L2 expected +40 s .. +188.4 s (up to +193.5 s): the stalled reader overtaken, everything lost. \
-         That did not happen: 373 samples were lost in all, the crossing batch's +20 s scrape of 225 \
-         series (the L3 sliver, as up14 lost it) and 20 series (one shard's share after the queue \
-         resharded 1 -> 22 at +188 s) from +40 s or +60 s to +180 s, their batch refused whole as 'out \
-         of bounds' at +193 s: the lagging-shard loss of s5k-2m-up90. The other 210 series lost \
-         nothing after C_snap, so the reader was not overtaken; merged, the real loss spans +20 s .. \
-         +180 s, which no predicted window starts within 20 s of",
-    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion

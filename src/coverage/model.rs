@@ -28,7 +28,7 @@ mod l2;
 mod slivers;
 mod verdict;
 
-pub use grid::truncation_times;
+pub use grid::{truncation_times, truncation_times_phased};
 
 /// One second in ms.
 pub const SECOND: i64 = 1_000;
