@@ -598,15 +598,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          need that speed to 1.5 %. coverage states it as an L3 risk window (C_snap .. slave up, 117 \
          series: one shard of the 43 expected); the loss's start and end are not predicted",
     ),
-    (
-        "s450-20s-overtaken-r2",
-        "the same master recorded again (third set, r2): slave up +163.2 s, the master's wal/ again \
-         checkpoint.00000001 and segments 2-4. coverage predicts L2 expected +40 s .. +168.2 s (up to \
-         +173.3 s); the real loss was the +20 s scrape of 225 series only (the crossing batch; two \
-         batches of 455 and 500 samples refused 'out of bounds', then a reshard 1 -> 19 and no lagging \
-         shard this time). The checkpoint that appeared after the snapshot did not take the reader's \
-         segment: the stalled reader was not overtaken, and the 133 s L2 window did not happen",
-    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion
