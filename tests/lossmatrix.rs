@@ -485,6 +485,18 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up14", 14_000), overtaken()],
         )
         .settle(60_000),
+        // A quiet master's stalled reader: overtaken or not (s450-20s).
+        MasterSpec::new(
+            "s120-20s",
+            120,
+            20_000,
+            vec![
+                at("up30", 30_000),
+                overtaken(),
+                slave("late4", Truncations(4)),
+            ],
+        )
+        .settle(60_000),
         // Remote write enabled late, at another size, interval and time.
         MasterSpec::new(
             "s150-5s-laterw",
