@@ -598,16 +598,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          need that speed to 1.5 %. coverage states it as an L3 risk window (C_snap .. slave up, 117 \
          series: one shard of the 43 expected); the loss's start and end are not predicted",
     ),
-    (
-        "s300-30s-2m-up50-r2",
-        "third set, r2: up +53.3 s, 6.7 s before the +60 s scrape. The queue's last refused batch (440 \
-         samples: the rest of the backlog up to C_snap and the +30 s scrape) was flushed by the 5 s \
-         batch_send_deadline at +59.65 s, 0.35 s before that scrape: only +30 s was lost (305 series). \
-         In the first recording (up +53.2 s) that flush came at +60.01 s, just after the scrape, and took \
-         60 of its samples along (+30 s .. +60 s, as predicted). Which side of the scrape the deadline \
-         falls on is a matter of tenths of a second; coverage takes the longer side, and with a 30 s \
-         scrape one scrape more than happened is past the 10 s sliver allowance",
-    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion

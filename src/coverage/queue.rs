@@ -438,6 +438,16 @@ pub fn crossing(
     // flush the count above stands (the longer loss).
     let flush = cross + q.batch_send_deadline;
     let flushed = !resharded && q.min_shards == 1 && short_end > flush + eps;
+    // The scrape that fills the batch within the uncertainty of the flush:
+    // either may come first. The batch without that scrape is lost either
+    // way; the count's end is the longer path (`undecided_short`).
+    let flush_undecided = !resharded
+        && q.min_shards == 1
+        && !flushed
+        && grid_after_c.is_none()
+        && short_end >= first_after_c
+        && (short_end - flush).abs() <= eps;
+    let flushed_end = short_end - i;
     let (short_end, short_series) = if !flushed {
         (short_end, short_series)
     } else if first_after_c > flush + eps {
@@ -630,10 +640,12 @@ pub fn crossing(
         bound_end: long_bound.max(expected_end),
         other_end: if resharded { short_end } else { long_bound },
         series: if resharded { None } else { short_series },
-        undecided_short: (resharded && either).then(|| {
-            let to = short_end.max(c - 1 + i);
-            (first_after_c.min(c.max(to)), to, short_series)
-        }),
+        undecided_short: (resharded && either)
+            .then(|| {
+                let to = short_end.max(c - 1 + i);
+                (first_after_c.min(c.max(to)), to, short_series)
+            })
+            .or(flush_undecided.then_some((first_after_c, flushed_end, None))),
         why,
     }
 }

@@ -153,7 +153,8 @@ fn undecided(
     to: i64,
     short_series: Option<u64>,
 ) {
-    windows.push(LossWindow {
+    if to >= from {
+        windows.push(LossWindow {
         cause: Cause::L3,
         from,
         to,
@@ -165,23 +166,24 @@ fn undecided(
         ongoing: false,
         why: format!(
             "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer ones is \
-             refused whole (400) and dropped, one per shard; the queue's reshard tick and the crossing are too close \
-             for the files to order them: if the crossing comes first, one shard's batch of {b} samples is cut in WAL \
-             order and this is the whole sliver ({n} series); it is lost on both paths"
+             refused whole (400) and dropped, one per shard; the crossing is too close to the queue's reshard tick \
+             or to the crossing batch's deadline flush for the files to order them: on the shorter path one shard's \
+             batch (at most {b} samples) ends here ({n} series); it is lost on both paths"
         ),
-    });
+        });
+    }
     if cr.expected_end > to {
         windows.push(LossWindow {
             cause: Cause::L3,
             from: cr.start.max(c),
             to: cr.expected_end,
-            to_earliest: Some(to.min(cr.expected_end)),
+            to_earliest: Some(to.max(from.min(cr.expected_end)).min(cr.expected_end)),
             to_expected: Some(cr.point_end.max(to)),
             bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
             certainty: Certainty::Risk,
             series: None,
             ongoing: false,
-            why: format!("if the reshard tick comes first: {}", cr.why),
+            why: format!("on the longer path: {}", cr.why),
         });
     }
 }
