@@ -599,16 +599,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          need that speed to 1.5 %. coverage states it as an L3 risk window (C_snap .. slave up, 117 \
          series: one shard of the 43 expected); the loss's start and end are not predicted",
     ),
-    (
-        "s120-20s-up30",
-        "out of sample (third set): 120 series scraped every 20 s, slave up +33.2 s. coverage predicts \
-         the crossing batch as +20 s .. +60 s (three scrapes, filling a 500-sample batch); the queue \
-         flushed that batch (250 samples: the last of the backlog up to C_snap and the +20 s scrape, \
-         refused 'out of bounds') on its 5 s batch_send_deadline at +38.8 s, 1.2 s before the +40 s \
-         scrape: only +20 s was lost (125 series). On a sparse master the deadline, not \
-         max_samples_per_send, closes the crossing batch (also s300-30s-2m-up50-r2); its \
-         overtaken and late4 slaves lost +20 s .. +60 s as predicted",
-    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion
