@@ -28,7 +28,7 @@ mod l2;
 mod slivers;
 mod verdict;
 
-pub use grid::truncation_times;
+pub use grid::{truncation_times, truncation_times_phased};
 
 /// One second in ms.
 pub const SECOND: i64 = 1_000;
@@ -172,8 +172,8 @@ pub struct ModelInput {
     pub queue: Queue,
     /// Scrape targets (distinct `job`/`instance` of `up`), for L4.
     pub targets: Option<u64>,
-    /// The targets' scrape grids as the master's WAL shows them (L3 when
-    /// they differ in interval).
+    /// The targets' scrape grids as the master's WAL shows them (L3 with
+    /// more than one target).
     pub scrape_grids: Option<super::scrapes::Schedule>,
 }
 

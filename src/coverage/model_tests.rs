@@ -29,6 +29,27 @@ fn truncations_on_odd_hours() {
     assert_eq!(t, vec![DAY + 3 * H, DAY + 5 * H]);
 }
 
+/// `s450-20s`'s grid: 1m blocks, a scrape every 20 s, the head's first
+/// sample 11.6 s past the block boundary. Each head after a truncation starts
+/// at the first scrape past its boundary, so every compaction comes that
+/// phase after the aligned time, not only the first.
+#[test]
+fn truncations_keep_a_coarse_scrape_phase() {
+    let b = DAY + 2 * M;
+    let t = truncation_times_phased(b + 11_600, M, 10_000, b, 3, 20_000);
+    assert_eq!(
+        t,
+        vec![
+            b + 11_600 + 100_000,
+            b + 11_600 + 160_000,
+            b + 11_600 + 220_000
+        ]
+    );
+    // 1 s scrapes: the phase is within the alignment tolerance, unchanged.
+    let t = truncation_times_phased(b + 400, M, 0, b, 2, 1_000);
+    assert_eq!(t, truncation_times(b + 400, M, 0, b, 2));
+}
+
 /// The seed's question: "blocks every 2h; snapshot at 1h55m; slave up at
 /// 2h01m — lost 5 minutes?" (docs/LOSS-WINDOWS.md).
 #[test]

@@ -38,6 +38,12 @@
 //!     the buffer holds more than the time to `C_snap`), the crossing batch
 //!     is already in the shard's channel and goes out right after the first
 //!     successful send: no reshard tick can come first.
+//!   * The crossing batch is flushed by the shard's deadline timer
+//!     (`runShard`: `batch_send_deadline` after its last send) with what
+//!     the reader has read by then: when the scrape that would fill it
+//!     comes later (a long scrape interval, a slave up soon after
+//!     `C_snap`), it ends with the last scrape read — none after `C_snap`
+//!     if the next scrape comes after the flush: no sliver.
 //!   * No reshard before the crossing (the reader is back and through the
 //!     backlog older than `C_snap` before the first tick after the first
 //!     successful send): `min_shards` shards, each batch holding B samples
@@ -67,17 +73,22 @@
 //!     range: the end is the range over both, the expected end the point at
 //!     N and [`READ_RATE`] (`to_expected`).
 //!
-//! * **Several scrape grids.** Targets scraped at different intervals
-//!   (`scrapes.rs`: one grid per target, from the samples records of the
-//!   master's WAL) add different samples per second: a 5 s target's come
-//!   as one burst every fifth second. The one-shard count above then walks
-//!   the grids' scrapes in time order instead of one grid of S samples, and
-//!   so does the backlog before `C_snap`.
+//! * **Several scrape grids.** Targets scraped at different intervals or
+//!   phases (`scrapes.rs`: one grid per target, from the samples records
+//!   of the master's WAL) add their samples as one burst per scrape: a 5 s
+//!   target's every fifth second, two targets at the same interval at
+//!   their own phases. The one-shard count above then walks the grids'
+//!   scrapes in time order instead of one grid of S samples, and so does
+//!   the backlog before `C_snap`; the lost samples spanning less than the
+//!   shortest interval are as many series.
 //! * **A tick at the crossing.** The reshard tick and the crossing are
 //!   known to the phase uncertainty (the queue's start, the first scrape);
-//!   a tick within it of the crossing may come on either side: the
-//!   resharded end stays the expected one, the un-resharded end is the
-//!   range's earliest (`to_earliest`).
+//!   a tick within it of the crossing may come on either side, and no file
+//!   orders them. The un-resharded sliver is lost on both paths (the
+//!   resharded one starts at the same first scrape after `C_snap` and ends
+//!   later): it is the expected window ([`Crossing::undecided_short`]); the
+//!   rest of the resharded path's sliver is a risk, its range from the
+//!   un-resharded end to the resharded one.
 //!
 //! The slave itself refuses more than `C_snap`'s past: its head accepts no
 //! sample older than its newest sample minus half its block range
@@ -310,6 +321,10 @@ pub struct Crossing {
     pub other_end: i64,
     /// Series that lose the sliver, when fewer than all (the short case).
     pub series: Option<u64>,
+    /// When the reshard tick is within the phase uncertainty of the
+    /// crossing (the files cannot order them): the un-resharded path's
+    /// sliver `(from, to, series)`, the part lost whichever comes first.
+    pub undecided_short: Option<(i64, i64, Option<u64>)>,
     /// Plain words.
     pub why: String,
 }
@@ -367,7 +382,7 @@ pub fn crossing(
     let mut short_scrapes = ((b - 1) * q.min_shards).div_ceil(s).max(1) as i64;
     let mut short_series = None;
     let mut exact = false;
-    // Several scrape grids (targets at different intervals, from the WAL):
+    // Several scrape grids (targets at their own intervals and phases, from the WAL):
     // the same count, on the samples each grid really adds per scrape.
     let mut grid_after_c = None;
     if let Some(g) = grids.filter(|_| q.min_shards == 1 && c > st.first_sample) {
@@ -384,7 +399,10 @@ pub fn crossing(
             g.nth_sample_after(c - 1, lost),
         ) {
             short_scrapes = if lost == 0 { 0 } else { k as i64 };
-            short_series = (k == 1 && lost > 0).then_some(lost);
+            // Within less than the shortest interval each target's series
+            // come once: the lost samples are as many series.
+            let shortest = g.grids.iter().map(|x| x.interval).min().unwrap_or(i);
+            short_series = (lost > 0 && (k == 1 || last - first < shortest)).then_some(lost);
             grid_after_c = Some((first, if lost == 0 { c - 1 } else { last }));
         }
     } else if q.min_shards == 1 && c > st.first_sample {
@@ -410,6 +428,38 @@ pub fn crossing(
     let (first_after_c, short_end) =
         grid_after_c.unwrap_or((first_after_c, first_after_c + (short_scrapes - 1) * i));
     let exact = exact || grid_after_c.is_some();
+    // The crossing batch can be flushed by its deadline before it fills:
+    // once the shard has sent the backlog before it (≈ `cross`), its timer
+    // (`runShard`: reset at every send) fires `batch_send_deadline` later
+    // with what the reader has read by then. When the scrape that would
+    // fill the batch comes after that, the batch ends with the last scrape
+    // read by the flush — before the first scrape after C_snap: no batch
+    // mixes both sides, no L3 sliver. Within the phase uncertainty of the
+    // flush the count above stands (the longer loss).
+    let flush = cross + q.batch_send_deadline;
+    let flushed = !resharded && q.min_shards == 1 && short_end > flush + eps;
+    // The scrape that fills the batch within the uncertainty of the flush:
+    // either may come first. The batch without that scrape is lost either
+    // way; the count's end is the longer path (`undecided_short`).
+    let flush_undecided = !resharded
+        && q.min_shards == 1
+        && !flushed
+        && grid_after_c.is_none()
+        && short_end >= first_after_c
+        && (short_end - flush).abs() <= eps;
+    let flushed_end = short_end - i;
+    let (short_end, short_series) = if !flushed {
+        (short_end, short_series)
+    } else if first_after_c > flush + eps {
+        (c - 1, None)
+    } else if grid_after_c.is_none() {
+        (
+            first_after_c + (flush + eps - first_after_c).div_euclid(i) * i,
+            None,
+        )
+    } else {
+        (short_end, short_series)
+    };
     // Long case: the reader's position at the tick (asleep until `wake`,
     // then through the backlog at one request of B samples per REQUEST_TIME).
     let p = if tick <= wake {
@@ -553,7 +603,21 @@ pub fn crossing(
             b,
             short_scrapes,
             short_series.map_or(String::new(), |k| format!(", {k} of {s} series"))
-        )
+        ) + &if flushed {
+            format!(
+                "; but the shard's {} deadline flushes the batch holding C_snap at about {}, before the scrape \
+                 that would fill it: {}",
+                fmt_dur(q.batch_send_deadline),
+                fmt_time(flush),
+                if short_end < c {
+                    "it holds nothing after C_snap".to_string()
+                } else {
+                    format!("it ends with the scrape of {}", fmt_time(short_end))
+                }
+            )
+        } else {
+            String::new()
+        }
     };
     Crossing {
         start: if resharded && !scrape_phase_known {
@@ -576,6 +640,12 @@ pub fn crossing(
         bound_end: long_bound.max(expected_end),
         other_end: if resharded { short_end } else { long_bound },
         series: if resharded { None } else { short_series },
+        undecided_short: (resharded && either)
+            .then(|| {
+                let to = short_end.max(c - 1 + i);
+                (first_after_c.min(c.max(to)), to, short_series)
+            })
+            .or(flush_undecided.then_some((first_after_c, flushed_end, None))),
         why,
     }
 }

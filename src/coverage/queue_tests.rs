@@ -82,6 +82,65 @@ mod reshard_tests {
         // Starts at the first scrape after C_snap, not at C_snap.
         assert!(cr.start > c && cr.start <= c + 1_000, "{cr:?}");
     }
+
+    /// A reshard tick within the phase uncertainty of the crossing: no file
+    /// orders them, so the un-resharded sliver (lost on both paths) is given
+    /// apart, starting where the resharded one starts and ending no later;
+    /// a tick far from the crossing leaves nothing undecided.
+    #[test]
+    fn tick_at_the_crossing_is_undecided() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 5_000, 505, 1_000);
+        let c = st.position + 20_001;
+        let up = c + 5_500;
+        let all: Vec<Crossing> = (0..10_000)
+            .step_by(50)
+            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true, None))
+            .collect();
+        let und: Vec<&Crossing> = all
+            .iter()
+            .filter(|cr| cr.undecided_short.is_some())
+            .collect();
+        assert!(!und.is_empty(), "no phase puts the tick at the crossing");
+        for cr in &und {
+            let (from, to, _) = cr.undecided_short.unwrap();
+            assert!(cr.resharded, "{cr:?}");
+            assert!(from <= to && to <= cr.expected_end, "{cr:?}");
+            assert!(from >= c && from <= c + 1_000, "{cr:?}");
+        }
+        assert!(
+            all.iter()
+                .any(|cr| cr.resharded && cr.undecided_short.is_none()),
+            "a tick far before the crossing is decided"
+        );
+    }
+}
+
+mod flush_tests {
+    use super::*;
+
+    /// `s300-30s-2m`'s shape: 305 series every 30 s, the queue holding
+    /// every sample up to `C_snap` when the slave comes up. Up 8 s after
+    /// `C_snap`, the shard's deadline flushes the batch holding `C_snap`
+    /// before the next scrape: no sliver. Up 53 s after it, the +30 s scrape
+    /// is already queued and the count decides: it is lost.
+    #[test]
+    fn deadline_flush_before_the_next_scrape_loses_nothing() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 500, 305, 30_000);
+        let c = 500 + 6 * 30_000 + 1;
+        let at = |up: i64| {
+            (0..10_000)
+                .step_by(500)
+                .map(|ws| crossing(&q, &st, ws, c, up, 305, 30_000, true, None))
+                .find(|cr| !cr.resharded)
+                .expect("an un-resharded case")
+        };
+        let soon = at(c + 8_000);
+        assert!(soon.expected_end < c, "{soon:?}");
+        let later = at(c + 53_000);
+        assert!(later.expected_end >= c + 29_999, "{later:?}");
+    }
 }
 
 mod grid_tests {

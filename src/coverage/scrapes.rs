@@ -1,6 +1,7 @@
 //! The master's scrape grids as its WAL shows them: one grid per scrape
 //! target, so that the queue's batches can be cut on the samples the
-//! reader really forwards when targets are scraped at different intervals.
+//! reader really forwards when targets are scraped at different intervals
+//! or phases.
 //!
 //! The facts (Prometheus 2.42, `tsdb/head_append.go`, `scrape/scrape.go`):
 //! a scrape loop appends one target's samples and commits them once, and

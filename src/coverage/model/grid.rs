@@ -9,6 +9,31 @@ use super::{ModelInput, SECOND};
 /// the compaction delay. The first block after a fresh start begins at the
 /// head min itself; later ones are aligned.
 pub fn truncation_times(head_min: i64, r: i64, delay: i64, after: i64, n: usize) -> Vec<i64> {
+    truncation_times_phased(head_min, r, delay, after, n, 1)
+}
+
+/// [`truncation_times`] on a scrape grid of `interval`: after a truncation
+/// the head's min time is its first sample at or after the block boundary,
+/// so each later compaction (the head spanning 1.5 R from that sample, and
+/// `compactable()` is checked at an append) comes that scrape phase after
+/// the aligned time: `(head_min − boundary) mod interval`, up to one
+/// interval, on a scrape grid coarser than R/10 (11.6 s of a 20 s grid
+/// with 1m blocks).
+pub fn truncation_times_phased(
+    head_min: i64,
+    r: i64,
+    delay: i64,
+    after: i64,
+    n: usize,
+    interval: i64,
+) -> Vec<i64> {
+    // Within R/10 the head min counts as aligned (below); a scrape phase
+    // matters only on a grid coarser than that.
+    let phase = if r > 0 && interval > r / 10 {
+        (head_min - head_min.div_euclid(r) * r).rem_euclid(interval.max(1))
+    } else {
+        0
+    };
     let mut out = Vec::with_capacity(n);
     if r <= 0 {
         return out;
@@ -26,7 +51,7 @@ pub fn truncation_times(head_min: i64, r: i64, delay: i64, after: i64, n: usize)
     }
     // Grid of compaction times: aligned + (k + 1.5) R + delay, k ∈ ℤ; the
     // head-min special case only moves k = 0 when head_min is unaligned.
-    let base = aligned + r + r / 2 + delay;
+    let base = aligned + r + r / 2 + delay + phase;
     let mut k = (after - base).div_euclid(r);
     while out.len() < n {
         let t = base + k * r;
@@ -65,7 +90,14 @@ pub(super) fn deadline_low_volume(truncs: &[i64], t_b: i64) -> Option<(i64, i64)
 /// past ones exact from the level-1 blocks' ULID times.
 pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
     let truncs_from = t_b.min(inp.snapshot_time);
-    let mut truncations = truncation_times(inp.head_min, r, inp.compaction_delay, truncs_from, 12);
+    let mut truncations = truncation_times_phased(
+        inp.head_min,
+        r,
+        inp.compaction_delay,
+        truncs_from,
+        12,
+        inp.scrape_interval,
+    );
     // A master that started (fresh) at `first_sample` wrote its first block
     // 1.5 R later and none before; its later blocks are on the grid.
     if let Some(m0) = inp.first_sample {

@@ -128,10 +128,17 @@ pub(super) fn window(
     }
     let restart_from = up.max(d);
     let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
-    let (rest, how) = rest_of_segment(inp, ov, position);
+    let (rest, how, placed) = rest_of_segment(inp, ov, position);
     let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
     let to = restart_from + inp.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
-    let to_expected = restart_from + inp.max_backoff / 2 + drain(READ_RATE) + inp.restart_delay;
+    // Where the segment's end is not placed, the reader is anywhere in a
+    // whole segment: half of it is left on average (the bound keeps all).
+    let expected_drain = if placed {
+        drain(READ_RATE)
+    } else {
+        drain(READ_RATE) / 2
+    };
+    let to_expected = restart_from + inp.max_backoff / 2 + expected_drain + inp.restart_delay;
     let to_earliest = restart_from + inp.restart_delay;
     (to >= from).then(|| LossWindow {
         cause: Cause::L2,
@@ -156,7 +163,7 @@ pub(super) fn window(
             crate::coverage::fmt_time(d),
             inp.restart_delay / SECOND,
             inp.max_backoff / SECOND,
-            drain(READ_RATE) / SECOND,
+            expected_drain / SECOND,
             READ_RATE as u64,
             drain(READ_RATE_SLOW) / SECOND,
             READ_RATE_SLOW as u64
@@ -168,8 +175,9 @@ pub(super) fn window(
 /// up: every series once per scrape from its position to the segment's end.
 /// Where the end is not placed (a size-rotated segment, taken to end at the
 /// position so that the window starts as early as it can), the rest is at
-/// most one whole segment: the median span of the closed live segments.
-fn rest_of_segment(inp: &ModelInput, ov: &Overtaking, position: i64) -> (u64, String) {
+/// most one whole segment: the median span of the closed live segments
+/// (the flag: false).
+fn rest_of_segment(inp: &ModelInput, ov: &Overtaking, position: i64) -> (u64, String, bool) {
     let series = inp.series.filter(|&n| n > 0).unwrap_or(0);
     let i = inp.scrape_interval.max(1);
     let seg_end = ov.overtake.and_then(|o| o.2);
@@ -183,16 +191,19 @@ fn rest_of_segment(inp: &ModelInput, ov: &Overtaking, position: i64) -> (u64, St
         v.sort_unstable();
         v.get(v.len() / 2).copied()
     });
-    let (len, how) = match seg_end {
+    let (len, how, placed) = match seg_end {
         Some(e) if e > position => (
             e - position,
             "from the reader's position to its segment's end",
+            true,
         ),
         _ => (
             span.unwrap_or(inp.block_range),
-            "at most one whole segment (the median span of the closed live ones; its end is not placed)",
+            "at most one whole segment (the median span of the closed live ones; its end is not placed: \
+             half of it expected)",
+            false,
         ),
     };
     let scrapes = (len / i + 1) as u64;
-    (series.saturating_mul(scrapes), how.to_string())
+    (series.saturating_mul(scrapes), how.to_string(), placed)
 }

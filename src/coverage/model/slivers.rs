@@ -29,7 +29,7 @@ pub(super) fn windows(
                 n,
                 inp.scrape_interval,
                 phase_known,
-                inp.scrape_grids.as_ref().filter(|g| g.several_intervals()),
+                inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
             );
             windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
             if cr.expected_end < c {
@@ -39,6 +39,8 @@ pub(super) fn windows(
                     cr.why,
                     crate::coverage::fmt_time(cr.bound_end)
                 ));
+            } else if let Some((from, to, short_series)) = cr.undecided_short {
+                undecided(windows, &cr, c, n, b, from, to, short_series);
             } else {
                 windows.push(LossWindow {
                 cause: Cause::L3,
@@ -132,6 +134,57 @@ pub(super) fn windows(
                 ),
             }),
         }
+    }
+}
+
+/// The crossing when the reshard tick is within the phase uncertainty of
+/// it (`queue::Crossing::undecided_short`): no file orders the two. The
+/// un-resharded sliver is lost either way (the resharded one starts at the
+/// same scrape and ends later): expected; the resharded path's longer end
+/// is a risk, its range from the un-resharded end to the resharded one.
+#[allow(clippy::too_many_arguments)]
+fn undecided(
+    windows: &mut Vec<LossWindow>,
+    cr: &queue::Crossing,
+    c: i64,
+    n: u64,
+    b: u64,
+    from: i64,
+    to: i64,
+    short_series: Option<u64>,
+) {
+    if to >= from {
+        windows.push(LossWindow {
+        cause: Cause::L3,
+        from,
+        to,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: Some(cr.expected_end.max(cr.bound_end)),
+        certainty: Certainty::Expected,
+        series: short_series,
+        ongoing: false,
+        why: format!(
+            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer ones is \
+             refused whole (400) and dropped, one per shard; the crossing is too close to the queue's reshard tick \
+             or to the crossing batch's deadline flush for the files to order them: on the shorter path one shard's \
+             batch (at most {b} samples) ends here ({n} series); it is lost on both paths"
+        ),
+        });
+    }
+    if cr.expected_end > to {
+        windows.push(LossWindow {
+            cause: Cause::L3,
+            from: cr.start.max(c),
+            to: cr.expected_end,
+            to_earliest: Some(to.max(from.min(cr.expected_end)).min(cr.expected_end)),
+            to_expected: Some(cr.point_end.max(to)),
+            bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+            certainty: Certainty::Risk,
+            series: None,
+            ongoing: false,
+            why: format!("on the longer path: {}", cr.why),
+        });
     }
 }
 
