@@ -26,6 +26,7 @@ use crate::format::chunkenc::{
 };
 use crate::format::head_chunks;
 use crate::format::record::{self, RecordType, WalFloatHistogram, WalHistogram};
+use crate::format::refs::SeriesRef;
 use crate::format::tombstones::{Interval, Tombstones};
 use crate::format::wal::RecordReader;
 use crate::walinfo;
@@ -35,7 +36,7 @@ use crate::walinfo;
 pub struct HeadSeries {
     /// The head series ref (Prometheus' series id: the WAL ref of the
     /// series' first Series record).
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Labels, sorted by name.
     pub labels: Vec<(Vec<u8>, Vec<u8>)>,
     /// Samples in time order.
@@ -81,7 +82,7 @@ type OwnedLabels = Vec<(Vec<u8>, Vec<u8>)>;
 type MmappedChunk = (i64, i64, u8, Vec<u8>);
 
 struct Building {
-    series_ref: u64,
+    series_ref: SeriesRef,
     labels: Vec<(Vec<u8>, Vec<u8>)>,
     samples: Vec<(i64, Value)>,
     mm_max_time: i64,
@@ -104,7 +105,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         ..Head::default()
     };
     // 2. m-mapped chunks.
-    let mut mmapped: HashMap<u64, Vec<MmappedChunk>> = HashMap::new();
+    let mut mmapped: HashMap<SeriesRef, Vec<MmappedChunk>> = HashMap::new();
     let ch_dir = data_dir.join("chunks_head");
     if ch_dir.is_dir() {
         let files = walinfo::head_chunk_files(&ch_dir)?;
@@ -160,7 +161,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     }
     let mut series: Vec<Building> = Vec::new();
     let mut by_labels: HashMap<OwnedLabels, usize> = HashMap::new();
-    let mut by_ref: HashMap<u64, usize> = HashMap::new();
+    let mut by_ref: HashMap<SeriesRef, usize> = HashMap::new();
     let mut stones = Tombstones::default();
     for path in files {
         crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
@@ -247,7 +248,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
                 Some(RecordType::Tombstones) => {
                     record::for_each_tombstone(data, off, |r, mint, maxt| {
                         if let Some(&i) = by_ref.get(&r) {
-                            stones.add(i as u64, Interval { mint, maxt });
+                            stones.add(SeriesRef(i as u64), Interval { mint, maxt });
                         }
                     })
                 }
@@ -264,7 +265,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         .filter(|(_, b)| !b.samples.is_empty())
         .map(|(i, b)| HeadSeries {
             series_ref: b.series_ref,
-            deleted: stones.get(i as u64).to_vec(),
+            deleted: stones.get(SeriesRef(i as u64)).to_vec(),
             labels: b.labels,
             samples: b.samples,
         })
@@ -277,8 +278,8 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
 fn push(
     head: &mut Head,
     series: &mut [Building],
-    by_ref: &HashMap<u64, usize>,
-    r: u64,
+    by_ref: &HashMap<SeriesRef, usize>,
+    r: SeriesRef,
     t: i64,
     min_valid_time: i64,
     v: Value,
@@ -379,8 +380,8 @@ const WAL_PAGE: u64 = 32 * 1024;
 /// Largest m-mapped in-order chunk end per series ref in `chunks_head/`
 /// (a file stops at its first damaged chunk, as Prometheus stops there);
 /// the files named in `skip` hold nothing.
-fn mmapped_max_times(dir: &Path, skip: &[PathBuf]) -> HashMap<u64, (i64, i64)> {
-    let mut out: HashMap<u64, (i64, i64)> = HashMap::new();
+fn mmapped_max_times(dir: &Path, skip: &[PathBuf]) -> HashMap<SeriesRef, (i64, i64)> {
+    let mut out: HashMap<SeriesRef, (i64, i64)> = HashMap::new();
     for (_, path) in walinfo::head_chunk_files(dir).unwrap_or_default() {
         if skip.iter().any(|g| g.file_name() == path.file_name()) {
             continue;
@@ -448,8 +449,8 @@ pub fn wal_repair_loss_without(
     let mut add = |t: i64| {
         span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
     };
-    let mut dropped_series: std::collections::HashSet<u64> = Default::default();
-    let lost = |r: u64, t: i64, dropped: &std::collections::HashSet<u64>| {
+    let mut dropped_series: std::collections::HashSet<SeriesRef> = Default::default();
+    let lost = |r: SeriesRef, t: i64, dropped: &std::collections::HashSet<SeriesRef>| {
         let covered = mm.get(&r).is_some_and(|&(_, m)| t <= m);
         t >= min_valid_time && (dropped.contains(&r) || !covered)
     };
@@ -464,7 +465,7 @@ pub fn wal_repair_loss_without(
             return;
         }
         let dropped = &dropped_series;
-        let mut sample = |r: u64, t: i64| {
+        let mut sample = |r: SeriesRef, t: i64| {
             if lost(r, t, dropped) {
                 add(t);
             }

@@ -83,7 +83,7 @@ fn middle_series(index: &Path) -> (u64, Vec<(u64, i64, i64)>) {
             e.offset,
             e.chunks
                 .iter()
-                .map(|c| (c.chunk_ref, c.mint, c.maxt))
+                .map(|c| (c.chunk_ref.get(), c.mint, c.maxt))
                 .collect::<Vec<_>>(),
         ));
     }

@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::format::ChunkRef;
 use crate::format::chunkenc::Value;
 use crate::format::crc::crc32c_append;
 use crate::format::index::ChunkMeta;
@@ -120,7 +121,7 @@ impl Segments {
     }
 
     /// Writes one series' chunks as one batch; their refs into `refs`.
-    fn write(&mut self, chunks: &[ChunkOut<'_>], refs: &mut Vec<u64>) -> Result<()> {
+    fn write(&mut self, chunks: &[ChunkOut<'_>], refs: &mut Vec<ChunkRef>) -> Result<()> {
         let batch: u64 = chunks.iter().map(|c| c.data.len() as u64 + 1 + 4 + 5).sum();
         if self.cur.is_none() || (self.size > 8 && self.size + batch > MAX_SEGMENT_SIZE) {
             self.cut()?;
@@ -139,7 +140,7 @@ impl Segments {
                     "chunk segment offset past 4 GiB (one series too large)",
                 )));
             }
-            refs.push((seg << 32) | self.size);
+            refs.push(ChunkRef((seg << 32) | self.size));
             let hn = put_uvarint_array(&mut head, c.data.len() as u64);
             let enc = c.encoding.to_u8();
             if let Some(h) = head.get_mut(hn) {
@@ -194,7 +195,7 @@ pub struct BlockWriter {
     table: SeriesTable,
     prev_labels: Vec<(Vec<u8>, Vec<u8>)>,
     scratch: Vec<EncodedChunk>,
-    refs: Vec<u64>,
+    refs: Vec<ChunkRef>,
     stats: WrittenStats,
     first_t: Option<i64>,
     last_t: Option<i64>,

@@ -8,7 +8,7 @@ use super::*;
 /// Per-series label refs, for the precise postings diagnosis (built only
 /// when the fingerprints disagree).
 pub(super) struct SeriesTable {
-    ids: Vec<u64>,
+    ids: Vec<SeriesRef>,
     label_start: Vec<u32>,
     labels: Vec<(u32, u32)>,
 }
@@ -229,7 +229,7 @@ pub(super) fn check_postings(
     cx: &mut Ctx,
     index: &IndexReader<'_>,
     pass: PostingsPass,
-    ids: &[u64],
+    ids: &[SeriesRef],
     series_fp: Fingerprint,
     counts: &mut Counts,
 ) {
@@ -241,7 +241,7 @@ pub(super) fn check_postings(
     let path = cx.dir.join("index");
     let all_ok = pass.all_list.is_some_and(|off| {
         index.postings(off).is_ok_and(|list| {
-            list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id)
+            list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| id == r.into())
         })
     });
     if all_ok && pass.lists_fp == series_fp && !pass.structural {
@@ -297,7 +297,7 @@ pub(super) fn check_postings(
                 reported = true;
             }
             prev = Some(r);
-            match table.ids.binary_search(&u64::from(r)) {
+            match table.ids.binary_search(&SeriesRef::from(r)) {
                 Err(_) => {
                     if !reported {
                         cx.push(Finding::new(Severity::Error, FindingCode::IndexPostingsDangling, &path, format!("postings list {key} names series ref {r}, which is not a series entry")).at(pe.offset));
