@@ -842,3 +842,170 @@ fn cut_index_is_truncated_not_a_toc_checksum() {
         None,
     );
 }
+
+/// Writes a tombstones file: magic, `version`, `body`, CRC32C of the body.
+fn write_tombstones(path: &Path, version: u8, body: &[u8]) {
+    let mut t = vec![0x01, 0x30, 0xBA, 0x30, version];
+    t.extend_from_slice(body);
+    t.extend_from_slice(&crc32c::crc32c(body).to_be_bytes());
+    std::fs::write(path, &t).unwrap();
+}
+
+/// meta.json fields Prometheus reads but does not check: each wrong value
+/// has its own code.
+#[test]
+fn meta_identity_and_compaction_classes() {
+    let (_t, dir) = snapshot_copy();
+    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
+    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    write_json(&dir.join(BLOCK).join("meta.json"), |m| {
+        m["version"] = 2.into();
+        m["compaction"]["level"] = 0.into();
+    });
+    write_json(&dir.join(b1).join("meta.json"), |m| {
+        m["ulid"] = "not-a-ulid".into();
+        m["compaction"]["sources"] = serde_json::json!(["not-a-ulid-either"]);
+        m["compaction"]["parents"] =
+            serde_json::json!([{"ulid": "bad parent", "minTime": 0, "maxTime": 1}]);
+    });
+    // Level 1, valid sources but descending and not its own ULID.
+    write_json(&dir.join(b2).join("meta.json"), |m| {
+        m["compaction"]["level"] = 1.into();
+        m["compaction"]["sources"] = serde_json::json!([b1, BLOCK]);
+    });
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let meta = |b: &str| format!("{b}/meta.json");
+    expect(&v, "meta_version_2", "warning", &meta(BLOCK), None);
+    expect(&v, "meta_level_invalid", "error", &meta(BLOCK), None);
+    expect(&v, "meta_ulid_invalid", "error", &meta(b1), None);
+    expect(&v, "meta_sources_invalid", "error", &meta(b1), None);
+    expect(&v, "meta_parents_invalid", "error", &meta(b1), None);
+    expect(&v, "meta_sources_unsorted", "warning", &meta(b2), None);
+    expect(&v, "meta_level1_foreign_source", "info", &meta(b2), None);
+}
+
+/// Chunk segment headers, segment names, tombstones and stray entries, one
+/// damage per file of the real 2.42 snapshot.
+#[test]
+fn block_file_damage_classes() {
+    let (_t, dir) = snapshot_copy();
+    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
+    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    // Header: magic(4) version(1) padding(3).
+    flip(&dir.join(BLOCK).join("chunks/000001"), 4, 0x03);
+    flip(&dir.join(b2).join("chunks/000001"), 5, 0x01);
+    std::fs::rename(
+        dir.join(b1).join("chunks/000001"),
+        dir.join(b1).join("chunks/000002"),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join(BLOCK).join("tombstones")).unwrap();
+    write_tombstones(&dir.join(b2).join("tombstones"), 2, &[]);
+    // Series ref 1, mint 4, maxt 1: zigzag varints 8 and 2.
+    write_tombstones(&dir.join(b1).join("tombstones"), 1, &[0x01, 0x08, 0x02]);
+    std::fs::write(dir.join(BLOCK).join("notes.txt"), b"x").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"x").unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let seg = |b: &str, n: &str| format!("{b}/chunks/{n}");
+    expect(
+        &v,
+        "chunk_segment_bad_version",
+        "error",
+        &seg(BLOCK, "000001"),
+        Some(4),
+    );
+    expect(
+        &v,
+        "chunk_segment_bad_header",
+        "error",
+        &seg(b2, "000001"),
+        None,
+    );
+    expect(
+        &v,
+        "chunk_segment_numbering",
+        "warning",
+        &seg(b1, "000002"),
+        None,
+    );
+    let ts = |b: &str| format!("{b}/tombstones");
+    expect(&v, "tombstones_missing", "info", &ts(BLOCK), None);
+    expect(&v, "tombstones_bad_version", "error", &ts(b2), Some(4));
+    expect(&v, "tombstone_interval_invalid", "error", &ts(b1), Some(5));
+    expect(
+        &v,
+        "block_stray_file",
+        "info",
+        &format!("{BLOCK}/notes.txt"),
+        None,
+    );
+    expect(&v, "stray_entry", "info", "notes.txt", None);
+
+    // A body whose varint runs past its end, under a valid CRC.
+    let (_t2, dir) = snapshot_copy();
+    write_tombstones(&dir.join(BLOCK).join("tombstones"), 1, &[0x01, 0x80]);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(&v, "tombstones_corrupt", "error", &ts(BLOCK), None);
+}
+
+/// Bytes after a segment's last referenced chunk, a segment no chunk
+/// reference names, an index version no Prometheus writes, and index
+/// format 3 for a target older than 2.55.
+#[test]
+fn segment_tails_and_index_version() {
+    let (_t, dir) = snapshot_copy();
+    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
+    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    let seg = dir.join(BLOCK).join("chunks/000001");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let len = bytes.len() as u64;
+    bytes.extend_from_slice(&[0u8; 16]);
+    std::fs::write(&seg, bytes).unwrap();
+    std::fs::copy(
+        dir.join(b2).join("chunks/000001"),
+        dir.join(b2).join("chunks/000002"),
+    )
+    .unwrap();
+    // Index header: magic(4) version(1); 2 becomes 7, and 3 in b2.
+    flip(&dir.join(b1).join("index"), 4, 0x05);
+    flip(&dir.join(b2).join("index"), 4, 0x01);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let f = expect(
+        &v,
+        "chunk_segment_trailing_bytes",
+        "info",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(len),
+    );
+    assert!(
+        f["message"].as_str().unwrap().starts_with("16 bytes"),
+        "{f}"
+    );
+    expect(
+        &v,
+        "chunk_segment_unreferenced",
+        "warning",
+        &format!("{b2}/chunks/000002"),
+        Some(8),
+    );
+    expect(
+        &v,
+        "index_bad_version",
+        "error",
+        &format!("{b1}/index"),
+        Some(4),
+    );
+    assert!(with_code(&v, "index_version_too_new").is_empty(), "{v:#}");
+    let (_, v) = verify_json(&dir, &["--target-version", "2.42"]);
+    expect(
+        &v,
+        "index_version_too_new",
+        "error",
+        &format!("{b2}/index"),
+        None,
+    );
+}

@@ -641,3 +641,41 @@ fn wal_on_a_directory_that_is_no_wal_is_an_error() {
         Some(0)
     );
 }
+
+/// A record whose type byte is one Prometheus does not know, under a valid
+/// fragment CRC: replay skips it, an info; a chunks_head file with a
+/// damaged magic is named as such.
+#[test]
+fn unknown_record_type_and_head_chunk_bad_magic() {
+    let (_t, dir) = copy(UNCOMPRESSED);
+    let seg = dir.join("wal/00000000");
+    let mut b = std::fs::read(&seg).unwrap();
+    let full = FragmentReader::new(&b)
+        .map(|f| f.unwrap())
+        .filter(|f| f.kind == FragmentType::Full)
+        .nth(3)
+        .unwrap();
+    let (at, start, end) = (
+        full.offset,
+        full.offset as usize + 7,
+        full.end_offset() as usize,
+    );
+    b[start] = 200;
+    let crc = crc32c::crc32c(&b[start..end]).to_be_bytes();
+    b[start - 4..start].copy_from_slice(&crc);
+    std::fs::write(&seg, b).unwrap();
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 0, "{v}");
+    let f = expect(&v, "record_unknown_type", "info", "wal/00000000", Some(at));
+    assert!(f["message"].as_str().unwrap().contains("type 200"), "{f}");
+
+    let (_t2, dir) = copy(LIVE);
+    flip(&dir.join("chunks_head/000004"), 0, 0x01);
+    let (_, v) = verify(&dir);
+    let f = wal_findings(&v)
+        .into_iter()
+        .find(|f| f["code"] == "head_chunk_bad_magic")
+        .unwrap_or_else(|| panic!("no head_chunk_bad_magic: {v:#}"));
+    assert_eq!(f["path"], "chunks_head/000004");
+    assert_eq!(f["offset"], 0);
+}

@@ -17,6 +17,40 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// `From` both ways with `u64`, and `Display`/`LowerHex` as the number.
+macro_rules! plain_number {
+    ($t:ident) => {
+        impl From<u64> for $t {
+            #[inline]
+            fn from(v: u64) -> Self {
+                $t(v)
+            }
+        }
+
+        impl From<$t> for u64 {
+            #[inline]
+            fn from(r: $t) -> u64 {
+                r.0
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::LowerHex for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+plain_number!(SeriesRef);
+plain_number!(ChunkRef);
+
 /// A series reference: index series id, or head/WAL series ref.
 #[repr(transparent)]
 #[derive(
@@ -33,36 +67,10 @@ impl SeriesRef {
     }
 }
 
-impl From<u64> for SeriesRef {
-    #[inline]
-    fn from(v: u64) -> Self {
-        SeriesRef(v)
-    }
-}
-
 impl From<u32> for SeriesRef {
     #[inline]
     fn from(v: u32) -> Self {
         SeriesRef(u64::from(v))
-    }
-}
-
-impl From<SeriesRef> for u64 {
-    #[inline]
-    fn from(r: SeriesRef) -> u64 {
-        r.0
-    }
-}
-
-impl fmt::Display for SeriesRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl fmt::LowerHex for SeriesRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::LowerHex::fmt(&self.0, f)
     }
 }
 
@@ -99,32 +107,6 @@ impl ChunkRef {
     #[inline]
     pub const fn offset(self) -> u32 {
         self.0 as u32
-    }
-}
-
-impl From<u64> for ChunkRef {
-    #[inline]
-    fn from(v: u64) -> Self {
-        ChunkRef(v)
-    }
-}
-
-impl From<ChunkRef> for u64 {
-    #[inline]
-    fn from(r: ChunkRef) -> u64 {
-        r.0
-    }
-}
-
-impl fmt::Display for ChunkRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl fmt::LowerHex for ChunkRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::LowerHex::fmt(&self.0, f)
     }
 }
 

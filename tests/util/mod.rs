@@ -125,16 +125,8 @@ pub fn promtool_available(what: &str) -> bool {
 }
 
 /// The peer corpus (real TSDB bytes other projects ship, with promtool
-/// oracles), when present: `$PEER_DATA`, else `../shared/peer-data` or
-/// `../../shared/peer-data` from the repository (the layout of the machine
-/// this project is built on; a worktree sits one level deeper).
+/// oracles), when `$PEER_DATA` names one (`.ci/run` sets it).
 pub fn peer_data() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PEER_DATA") {
-        return Some(PathBuf::from(p)).filter(|p| p.join("datasets.tsv").is_file());
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared/peer-data", "../../shared/peer-data"]
-        .iter()
-        .map(|r| root.join(r))
-        .find(|p| p.join("datasets.tsv").is_file())
+    let p = PathBuf::from(std::env::var_os("PEER_DATA")?);
+    p.join("datasets.tsv").is_file().then_some(p)
 }
