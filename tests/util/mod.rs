@@ -130,3 +130,21 @@ pub fn peer_data() -> Option<PathBuf> {
     let p = PathBuf::from(std::env::var_os("PEER_DATA")?);
     p.join("datasets.tsv").is_file().then_some(p)
 }
+
+/// OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`: the
+/// gauge `name{job="bf"}` with value `t % modulo` at each second `t` of
+/// `times`, then the lines of `extra`, then `# EOF`.
+pub fn gauge_om(
+    name: &str,
+    times: impl IntoIterator<Item = i64>,
+    modulo: i64,
+    extra: &str,
+) -> String {
+    let mut om = format!("# TYPE {name} gauge\n");
+    for t in times {
+        om.push_str(&format!("{name}{{job=\"bf\"}} {} {t}\n", t % modulo));
+    }
+    om.push_str(extra);
+    om.push_str("# EOF\n");
+    om
+}
