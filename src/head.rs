@@ -104,61 +104,8 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         min_valid_time,
         ..Head::default()
     };
-    // 2. m-mapped chunks.
-    let mut mmapped: HashMap<SeriesRef, Vec<MmappedChunk>> = HashMap::new();
-    let ch_dir = data_dir.join("chunks_head");
-    if ch_dir.is_dir() {
-        let files = walinfo::head_chunk_files(&ch_dir)?;
-        for (_, path) in files {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let it = match head_chunks::chunks(&bytes) {
-                Ok(it) => it,
-                Err(e) => {
-                    head.problems.push(Error::decode(&path, e).to_string());
-                    continue;
-                }
-            };
-            for c in it {
-                match c {
-                    Ok(c) if !c.ooo && c.maxt >= min_valid_time => {
-                        mmapped.entry(c.series_ref).or_default().push((
-                            c.mint,
-                            c.maxt,
-                            c.encoding,
-                            c.data.to_vec(),
-                        ));
-                    }
-                    Ok(c) if c.ooo => {
-                        let (lo, hi) = head.ooo_range.unwrap_or((i64::MAX, i64::MIN));
-                        head.ooo_range = Some((lo.min(c.mint), hi.max(c.maxt)));
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        head.problems.push(Error::decode(&path, e).to_string());
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    // 3. checkpoint + segments.
-    let mut files: Vec<PathBuf> = Vec::new();
-    let checkpoints = walinfo::checkpoints(&wal_dir)?;
-    let last_cp = checkpoints.iter().rfind(|(c, _)| !c.tmp);
-    let start_from = match last_cp {
-        Some((c, p)) => {
-            for (_, s) in walinfo::segments(p)? {
-                files.push(s);
-            }
-            Some(c.index)
-        }
-        None => None,
-    };
-    for (i, s) in walinfo::segments(&wal_dir)? {
-        if start_from.is_none_or(|n| i > n) {
-            files.push(s);
-        }
-    }
+    let mut mmapped = read_mmapped(data_dir, &mut head)?;
+    let files = replay_files(&wal_dir)?;
     let mut series: Vec<Building> = Vec::new();
     let mut by_labels: HashMap<OwnedLabels, usize> = HashMap::new();
     let mut by_ref: HashMap<SeriesRef, usize> = HashMap::new();
@@ -273,6 +220,72 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     head.series = out;
     Ok(head)
+}
+
+/// The in-order m-mapped chunks of `chunks_head/` from `head.min_valid_time`
+/// on, by series ref (Prometheus' replay step 2); out-of-order chunks only
+/// widen `head.ooo_range`; a file stops at its first damage (a problem).
+fn read_mmapped(data_dir: &Path, head: &mut Head) -> Result<HashMap<SeriesRef, Vec<MmappedChunk>>> {
+    let mut mmapped: HashMap<SeriesRef, Vec<MmappedChunk>> = HashMap::new();
+    let ch_dir = data_dir.join("chunks_head");
+    if ch_dir.is_dir() {
+        let files = walinfo::head_chunk_files(&ch_dir)?;
+        for (_, path) in files {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let it = match head_chunks::chunks(&bytes) {
+                Ok(it) => it,
+                Err(e) => {
+                    head.problems.push(Error::decode(&path, e).to_string());
+                    continue;
+                }
+            };
+            for c in it {
+                match c {
+                    Ok(c) if !c.ooo && c.maxt >= head.min_valid_time => {
+                        mmapped.entry(c.series_ref).or_default().push((
+                            c.mint,
+                            c.maxt,
+                            c.encoding,
+                            c.data.to_vec(),
+                        ));
+                    }
+                    Ok(c) if c.ooo => {
+                        let (lo, hi) = head.ooo_range.unwrap_or((i64::MAX, i64::MIN));
+                        head.ooo_range = Some((lo.min(c.mint), hi.max(c.maxt)));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        head.problems.push(Error::decode(&path, e).to_string());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(mmapped)
+}
+
+/// The WAL files replay reads, in order (step 3): the newest complete
+/// checkpoint's segments, then the WAL segments after it.
+fn replay_files(wal_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let checkpoints = walinfo::checkpoints(wal_dir)?;
+    let last_cp = checkpoints.iter().rfind(|(c, _)| !c.tmp);
+    let start_from = match last_cp {
+        Some((c, p)) => {
+            for (_, s) in walinfo::segments(p)? {
+                files.push(s);
+            }
+            Some(c.index)
+        }
+        None => None,
+    };
+    for (i, s) in walinfo::segments(wal_dir)? {
+        if start_from.is_none_or(|n| i > n) {
+            files.push(s);
+        }
+    }
+    Ok(files)
 }
 
 fn push(

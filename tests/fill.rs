@@ -170,7 +170,7 @@ fn fill_into_something_not_a_data_dir_is_refused() {
         } else {
             vec![]
         };
-        let out = run_fill(&target, &src, &[]);
+        let out = run_fill(target, &src, &[]);
         assert_eq!(out.status.code(), Some(2), "{why}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(target.to_str().unwrap()), "{why}: {err}");

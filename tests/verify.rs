@@ -11,6 +11,9 @@ use crate::util::{copy_dir, promsnap, testdata};
 
 const SNAP: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
 const BLOCK: &str = "01M88ZEAF15198PYN7F74NS04J";
+/// The snapshot's two other blocks.
+const B1: &str = "01M88ZHZPXFRQK5144XJKD707B";
+const B2: &str = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
 
 /// A temp dir holding a copy of the skip-head snapshot (3 real blocks).
 fn snapshot_copy() -> (tempfile::TempDir, PathBuf) {
@@ -856,8 +859,7 @@ fn write_tombstones(path: &Path, version: u8, body: &[u8]) {
 #[test]
 fn meta_identity_and_compaction_classes() {
     let (_t, dir) = snapshot_copy();
-    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
-    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    let (b1, b2) = (B1, B2);
     write_json(&dir.join(BLOCK).join("meta.json"), |m| {
         m["version"] = 2.into();
         m["compaction"]["level"] = 0.into();
@@ -890,8 +892,7 @@ fn meta_identity_and_compaction_classes() {
 #[test]
 fn block_file_damage_classes() {
     let (_t, dir) = snapshot_copy();
-    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
-    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    let (b1, b2) = (B1, B2);
     // Header: magic(4) version(1) padding(3).
     flip(&dir.join(BLOCK).join("chunks/000001"), 4, 0x03);
     flip(&dir.join(b2).join("chunks/000001"), 5, 0x01);
@@ -957,8 +958,7 @@ fn block_file_damage_classes() {
 #[test]
 fn segment_tails_and_index_version() {
     let (_t, dir) = snapshot_copy();
-    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
-    let b2 = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    let (b1, b2) = (B1, B2);
     let seg = dir.join(BLOCK).join("chunks/000001");
     let mut bytes = std::fs::read(&seg).unwrap();
     let len = bytes.len() as u64;
