@@ -1009,3 +1009,116 @@ fn segment_tails_and_index_version() {
         None,
     );
 }
+
+/// A uvarint at `b[*at..]`, advancing `at`.
+fn uvarint_at(b: &[u8], at: &mut usize) -> u64 {
+    let (mut x, mut shift) = (0u64, 0);
+    loop {
+        let c = b[*at];
+        *at += 1;
+        x |= u64::from(c & 0x7f) << shift;
+        if c < 0x80 {
+            return x;
+        }
+        shift += 7;
+    }
+}
+
+/// Rewrites the encoded (name ref, value ref) pairs of the first series
+/// entry of `index` that `pick` accepts (given the pairs' bytes) with
+/// `edit`, keeping the entry's length, and fixes the entry's CRC.
+fn edit_series_labels(
+    index: &Path,
+    pick: impl Fn(&[Vec<u8>]) -> bool,
+    edit: impl FnOnce(&mut Vec<Vec<u8>>),
+) {
+    let mut b = std::fs::read(index).unwrap();
+    let r = IndexReader::open(&b).unwrap();
+    let mut it = r.series();
+    let mut e = SeriesEntry::default();
+    let mut found = None;
+    while let Some(x) = it.next_into(&mut e) {
+        x.unwrap();
+        let mut at = e.offset as usize;
+        let len = uvarint_at(&b, &mut at) as usize;
+        let body = at;
+        let n = uvarint_at(&b, &mut at);
+        let mut pairs = Vec::new();
+        for _ in 0..n {
+            let start = at;
+            uvarint_at(&b, &mut at);
+            uvarint_at(&b, &mut at);
+            pairs.push(b[start..at].to_vec());
+        }
+        if pick(&pairs) {
+            found = Some((body, len, at - pairs.concat().len(), pairs));
+            break;
+        }
+    }
+    let (body, len, labels_at, mut pairs) = found.expect("no series entry to edit");
+    let before = pairs.concat().len();
+    edit(&mut pairs);
+    let bytes = pairs.concat();
+    assert_eq!(bytes.len(), before, "the edit must keep the length");
+    b[labels_at..labels_at + bytes.len()].copy_from_slice(&bytes);
+    let crc = crc32c::crc32c(&b[body..body + len]).to_be_bytes();
+    b[body + len..body + len + 4].copy_from_slice(&crc);
+    std::fs::write(index, b).unwrap();
+}
+
+/// Sets the sample count (the first two data bytes) of the first chunk of
+/// a block's chunk segment `seg` to `n`, and fixes its CRC.
+fn set_first_chunk_samples(seg: &Path, n: u16) {
+    let mut b = std::fs::read(seg).unwrap();
+    let mut at = 8;
+    let len = uvarint_at(&b, &mut at) as usize;
+    let (enc, data) = (at, at + 1);
+    b[data..data + 2].copy_from_slice(&n.to_be_bytes());
+    let crc = crc32c::crc32c(&b[enc..data + len]).to_be_bytes();
+    b[data + len..data + len + 4].copy_from_slice(&crc);
+    std::fs::write(seg, b).unwrap();
+}
+
+/// Series entries and chunks rewritten under valid CRCs: label names out
+/// of order, a label name twice, a chunk of no samples, a chunk claiming
+/// more samples than its bytes hold.
+#[test]
+fn series_labels_and_chunk_sample_counts() {
+    let (_t, dir) = snapshot_copy();
+    edit_series_labels(
+        &dir.join(B1).join("index"),
+        |p| p.len() >= 2,
+        |p| p.swap(0, 1),
+    );
+    // The second label's name ref becomes the first's (same encoded size).
+    let name_len = |pair: &[u8]| pair.iter().position(|&c| c < 0x80).unwrap() + 1;
+    edit_series_labels(
+        &dir.join(B2).join("index"),
+        |p| p.len() >= 2 && name_len(&p[0]) == name_len(&p[1]),
+        |p| {
+            let n = name_len(&p[0]);
+            p[1] = [&p[0][..n], &p[1][n..]].concat();
+        },
+    );
+    set_first_chunk_samples(&dir.join(BLOCK).join("chunks/000001"), 0);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let idx = |b: &str| format!("{b}/index");
+    expect(&v, "index_series_labels_unsorted", "error", &idx(B1), None);
+    expect(&v, "index_series_duplicate_label", "error", &idx(B2), None);
+    let seg = format!("{BLOCK}/chunks/000001");
+    expect(&v, "chunk_empty", "error", &seg, None);
+
+    let (_t2, dir) = snapshot_copy();
+    set_first_chunk_samples(&dir.join(BLOCK).join("chunks/000001"), 0x7fff);
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == seg.as_str())
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["chunk_decode_failed"], "{v:#}");
+}
