@@ -1122,3 +1122,61 @@ fn series_labels_and_chunk_sample_counts() {
         .collect();
     assert_eq!(codes, ["chunk_decode_failed"], "{v:#}");
 }
+
+/// The stopped live data dir: a stale checkpoint beside the current one, a
+/// memory snapshot of the head, a block copied under another name, and a
+/// block whose sources hold another block's and whose range overlaps it.
+#[test]
+fn data_dir_layout_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    copy_dir(&testdata("prom-2.42-live/data"), &dir);
+    std::fs::remove_dir_all(dir.join("snapshots")).unwrap();
+    copy_dir(
+        &dir.join("wal/checkpoint.00000001"),
+        &dir.join("wal/checkpoint.00000000"),
+    );
+    std::fs::create_dir(dir.join("chunk_snapshot.000003.0000000000")).unwrap();
+    let copy = "01M88ZHZPXFRQK5144XJKD707C";
+    copy_dir(&dir.join(B1), &dir.join(copy));
+    let block_min = {
+        let m: Value =
+            serde_json::from_slice(&std::fs::read(dir.join(BLOCK).join("meta.json")).unwrap())
+                .unwrap();
+        m["minTime"].clone()
+    };
+    write_json(&dir.join(B2).join("meta.json"), |m| {
+        m["minTime"] = block_min;
+        m["compaction"]["level"] = 2.into();
+        m["compaction"]["sources"] = serde_json::json!([BLOCK, B2]);
+    });
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "wal_checkpoint_stale",
+        "info",
+        "wal/checkpoint.00000000",
+        None,
+    );
+    expect(
+        &v,
+        "chunk_snapshot_present",
+        "info",
+        "chunk_snapshot.000003.0000000000",
+        None,
+    );
+    let dup = expect(
+        &v,
+        "duplicate_block_ulid",
+        "error",
+        &format!("{copy}/meta.json"),
+        None,
+    );
+    assert_eq!(dup["block"], B1);
+    assert_eq!(with_code(&v, "duplicate_block_ulid").len(), 1);
+    let o = with_code(&v, "overlap_parent_and_child");
+    assert_eq!(o.len(), 1, "{v:#}");
+    let m = o[0]["message"].as_str().unwrap();
+    assert!(m.contains(BLOCK) && m.contains(B2), "{m}");
+}
