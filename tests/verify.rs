@@ -1180,3 +1180,53 @@ fn data_dir_layout_classes() {
     let m = o[0]["message"].as_str().unwrap();
     assert!(m.contains(BLOCK) && m.contains(B2), "{m}");
 }
+
+/// Rewrites the series refs of the first label postings list of `index`
+/// that `pick` accepts, keeping its length, and fixes the list's CRC.
+fn edit_postings(index: &Path, pick: impl Fn(&[u32]) -> bool, edit: impl FnOnce(&mut [u32])) {
+    let mut b = std::fs::read(index).unwrap();
+    let r = IndexReader::open(&b).unwrap();
+    let be32 = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let (at, mut refs) = r
+        .postings_table()
+        .unwrap()
+        .iter()
+        .filter(|pe| !pe.name.is_empty())
+        .map(|pe| {
+            let at = pe.offset as usize;
+            let n = be32(&b, at + 4) as usize;
+            (
+                at,
+                (0..n).map(|i| be32(&b, at + 8 + 4 * i)).collect::<Vec<_>>(),
+            )
+        })
+        .find(|(_, refs)| pick(refs))
+        .expect("no postings list to edit");
+    edit(&mut refs);
+    for (i, r) in refs.iter().enumerate() {
+        b[at + 8 + 4 * i..at + 12 + 4 * i].copy_from_slice(&r.to_be_bytes());
+    }
+    let len = be32(&b, at) as usize;
+    let crc = crc32c::crc32c(&b[at + 4..at + 4 + len]).to_be_bytes();
+    b[at + 4 + len..at + 8 + len].copy_from_slice(&crc);
+    std::fs::write(index, b).unwrap();
+}
+
+/// Postings lists rewritten under valid CRCs: a ref that names no series
+/// entry, and, in the same index, two series refs swapped. (A swap alone is
+/// not reported: the fast pass compares order-independent fingerprints, and
+/// only a disagreement runs the list-by-list pass that checks the order.)
+#[test]
+fn postings_dangling_and_unsorted() {
+    let (_t, dir) = snapshot_copy();
+    let index = dir.join(B2).join("index");
+    // Entries are longer than 16 bytes: the id after an entry's is none.
+    edit_postings(&index, |r| r.len() == 1, |r| r[0] += 1);
+    edit_postings(&index, |r| r.len() >= 2, |r| r.swap(0, 1));
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    let path = format!("{B2}/index");
+    let dangling = expect(&v, "index_postings_dangling", "error", &path, None);
+    let unsorted = expect(&v, "index_postings_unsorted", "error", &path, None);
+    assert_ne!(dangling["offset"], unsorted["offset"], "two lists");
+}
