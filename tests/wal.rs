@@ -679,3 +679,38 @@ fn unknown_record_type_and_head_chunk_bad_magic() {
     assert_eq!(f["path"], "chunks_head/000004");
     assert_eq!(f["offset"], 0);
 }
+
+/// `wal --json` names a head chunk file's decode error by its kind: a
+/// damaged magic, a damaged version, a chunk length that is no varint.
+#[test]
+fn head_chunk_file_corruption_codes() {
+    let (_t, dir) = copy(LIVE);
+    flip(&dir.join("chunks_head/000003"), 0, 0x01);
+    flip(&dir.join("chunks_head/000004"), 4, 0x02);
+    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
+    let files = v["chunks_head"]["files"].as_array().unwrap();
+    let code_of = |name: &str| {
+        let f = files.iter().find(|f| f["name"] == name).unwrap();
+        f["corruption"]["code"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(code_of("000003"), "bad_magic", "{files:#?}");
+    assert_eq!(code_of("000004"), "bad_version", "{files:#?}");
+
+    // The first chunk's length (after its 8-byte series ref and two 8-byte
+    // times, and its encoding byte) made ten continuation bytes.
+    let (_t2, dir) = copy(LIVE);
+    let file = dir.join("chunks_head/000004");
+    let mut b = std::fs::read(&file).unwrap();
+    b[8 + 25..8 + 35].fill(0xff);
+    std::fs::write(&file, b).unwrap();
+    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
+    let f = v["chunks_head"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "000004")
+        .unwrap()
+        .clone();
+    assert_eq!(f["corruption"]["code"], "bad_varint", "{f:#}");
+    assert_eq!(f["corruption"]["offset"], 8 + 25, "{f:#}");
+}

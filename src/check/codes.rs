@@ -495,9 +495,6 @@ mod tests {
         "bucket_stray_object",
         "deletion_marked",
         "no_compact_marked",
-        "bad_magic",
-        "bad_varint",
-        "bad_version",
         "out_of_bounds",
         "unsupported_encoding",
     ];
