@@ -681,7 +681,8 @@ fn unknown_record_type_and_head_chunk_bad_magic() {
 }
 
 /// `wal --json` names a head chunk file's decode error by its kind: a
-/// damaged magic, a damaged version, a chunk length that is no varint.
+/// damaged magic, a damaged version, a chunk length that is no varint, a
+/// chunk length past the file's end.
 #[test]
 fn head_chunk_file_corruption_codes() {
     let (_t, dir) = copy(LIVE);
@@ -713,4 +714,20 @@ fn head_chunk_file_corruption_codes() {
         .clone();
     assert_eq!(f["corruption"]["code"], "bad_varint", "{f:#}");
     assert_eq!(f["corruption"]["offset"], 8 + 25, "{f:#}");
+
+    // A length of 2^32 - 1: the data would end past the file.
+    let (_t3, dir) = copy(LIVE);
+    let file = dir.join("chunks_head/000003");
+    let mut b = std::fs::read(&file).unwrap();
+    b[8 + 25..8 + 30].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    std::fs::write(&file, b).unwrap();
+    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
+    let f = v["chunks_head"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "000003")
+        .unwrap()
+        .clone();
+    assert_eq!(f["corruption"]["code"], "out_of_bounds", "{f:#}");
 }

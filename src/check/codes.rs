@@ -495,7 +495,6 @@ mod tests {
         "bucket_stray_object",
         "deletion_marked",
         "no_compact_marked",
-        "out_of_bounds",
         "unsupported_encoding",
     ];
 
