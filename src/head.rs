@@ -99,127 +99,162 @@ pub fn vanished(e: &Error) -> bool {
 /// A file deleted during the replay is an I/O error for which [`vanished`]
 /// is true.
 pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
-    let wal_dir = data_dir.join("wal");
     let mut head = Head {
         min_valid_time,
         ..Head::default()
     };
-    let mut mmapped = read_mmapped(data_dir, &mut head)?;
-    let files = replay_files(&wal_dir)?;
-    let mut series: Vec<Building> = Vec::new();
-    let mut by_labels: HashMap<OwnedLabels, usize> = HashMap::new();
-    let mut by_ref: HashMap<SeriesRef, usize> = HashMap::new();
-    let mut stones = Tombstones::default();
+    let mmapped = read_mmapped(data_dir, &mut head)?;
+    let files = replay_files(&data_dir.join("wal"))?;
+    let mut replay = Replay {
+        head,
+        mmapped,
+        series: Vec::new(),
+        by_labels: HashMap::new(),
+        by_ref: HashMap::new(),
+        stones: Tombstones::default(),
+    };
     for path in files {
+        replay.segment(&path)?;
+    }
+    Ok(replay.finish())
+}
+
+/// The head being rebuilt from the WAL's records, in order (Prometheus'
+/// replay step 3, on top of the m-mapped chunks of step 2).
+struct Replay {
+    head: Head,
+    /// The m-mapped chunks not yet claimed by a series record.
+    mmapped: HashMap<SeriesRef, Vec<MmappedChunk>>,
+    series: Vec<Building>,
+    by_labels: HashMap<OwnedLabels, usize>,
+    by_ref: HashMap<SeriesRef, usize>,
+    stones: Tombstones,
+}
+
+impl Replay {
+    /// Applies every record of one segment or checkpoint file, up to its
+    /// first damage (a problem unless it is a torn tail).
+    fn segment(&mut self, path: &Path) -> Result<()> {
         crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let mut rr = RecordReader::new(&bytes);
         while let Some(r) = rr.next_record() {
             let rec = match r {
                 Ok(r) => r,
                 Err(e) => {
                     if !e.is_torn() {
-                        head.problems.push(format!("{}: {e}", path.display()));
+                        self.head.problems.push(format!("{}: {e}", path.display()));
                     }
                     break;
                 }
             };
-            let data = rec.data;
-            let off = rec.offset;
-            let res = match record::record_type(data) {
-                Some(RecordType::Series) => record::for_each_series(data, off, |r, labels| {
-                    let ls: Vec<(Vec<u8>, Vec<u8>)> = labels
-                        .iter()
-                        .map(|(n, v)| (n.to_vec(), v.to_vec()))
-                        .collect();
-                    if let Some(&i) = by_labels.get(&ls) {
-                        by_ref.insert(r, i);
-                        return;
-                    }
-                    let i = series.len();
-                    let mut b = Building {
-                        series_ref: r,
-                        labels: ls.clone(),
-                        samples: Vec::new(),
-                        mm_max_time: i64::MIN,
-                    };
-                    if let Some(chunks) = mmapped.remove(&r) {
-                        for (_, maxt, enc, data) in chunks {
-                            decode_into(enc, &data, &mut b.samples);
-                            b.mm_max_time = b.mm_max_time.max(maxt);
-                        }
-                    }
-                    series.push(b);
-                    by_labels.insert(ls, i);
-                    by_ref.insert(r, i);
-                }),
-                Some(t) if t.is_float_samples() => record::for_each_sample(data, off, |r, t, v| {
-                    push(
-                        &mut head,
-                        &mut series,
-                        &by_ref,
-                        r,
-                        t,
-                        min_valid_time,
-                        Value::Float(v),
-                    )
-                }),
-                Some(t) if t.is_histogram_samples() => {
-                    record::for_each_histogram(data, off, |s, h| {
-                        let v = Value::Histogram(Box::new(int_histogram(h)));
-                        push(
-                            &mut head,
-                            &mut series,
-                            &by_ref,
-                            s.series_ref,
-                            s.t,
-                            min_valid_time,
-                            v,
-                        )
-                    })
-                }
-                Some(t) if t.is_float_histogram_samples() => {
-                    record::for_each_float_histogram(data, off, |s, h| {
-                        let v = Value::FloatHistogram(Box::new(float_histogram(h)));
-                        push(
-                            &mut head,
-                            &mut series,
-                            &by_ref,
-                            s.series_ref,
-                            s.t,
-                            min_valid_time,
-                            v,
-                        )
-                    })
-                }
-                Some(RecordType::Tombstones) => {
-                    record::for_each_tombstone(data, off, |r, mint, maxt| {
-                        if let Some(&i) = by_ref.get(&r) {
-                            stones.add(SeriesRef(i as u64), Interval { mint, maxt });
-                        }
-                    })
-                }
-                _ => Ok(0),
-            };
-            if let Err(e) = res {
-                head.problems.push(Error::decode(&path, e).to_string());
+            if let Err(e) = self.record(rec.data, rec.offset) {
+                self.head.problems.push(Error::decode(path, e).to_string());
             }
         }
+        Ok(())
     }
-    let mut out: Vec<HeadSeries> = series
-        .into_iter()
-        .enumerate()
-        .filter(|(_, b)| !b.samples.is_empty())
-        .map(|(i, b)| HeadSeries {
-            series_ref: b.series_ref,
-            deleted: stones.get(SeriesRef(i as u64)).to_vec(),
-            labels: b.labels,
-            samples: b.samples,
-        })
-        .collect();
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    head.series = out;
-    Ok(head)
+
+    /// Applies one record: series, samples of each kind, tombstones.
+    fn record(
+        &mut self,
+        data: &[u8],
+        off: u64,
+    ) -> std::result::Result<usize, crate::format::error::DecodeError> {
+        match record::record_type(data) {
+            Some(RecordType::Series) => {
+                record::for_each_series(data, off, |r, labels| self.add_series(r, labels))
+            }
+            Some(t) if t.is_float_samples() => {
+                record::for_each_sample(data, off, |r, t, v| self.sample(r, t, Value::Float(v)))
+            }
+            Some(t) if t.is_histogram_samples() => record::for_each_histogram(data, off, |s, h| {
+                let v = Value::Histogram(Box::new(int_histogram(h)));
+                self.sample(s.series_ref, s.t, v);
+            }),
+            Some(t) if t.is_float_histogram_samples() => {
+                record::for_each_float_histogram(data, off, |s, h| {
+                    let v = Value::FloatHistogram(Box::new(float_histogram(h)));
+                    self.sample(s.series_ref, s.t, v);
+                })
+            }
+            Some(RecordType::Tombstones) => {
+                record::for_each_tombstone(data, off, |r, mint, maxt| {
+                    if let Some(&i) = self.by_ref.get(&r) {
+                        self.stones
+                            .add(SeriesRef(i as u64), Interval { mint, maxt });
+                    }
+                })
+            }
+            _ => Ok(0),
+        }
+    }
+
+    /// A series record: a new series (with its m-mapped chunks) or another
+    /// ref for labels already seen.
+    fn add_series(&mut self, r: SeriesRef, labels: record::Labels<'_>) {
+        let ls: OwnedLabels = labels
+            .iter()
+            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+            .collect();
+        if let Some(&i) = self.by_labels.get(&ls) {
+            self.by_ref.insert(r, i);
+            return;
+        }
+        let i = self.series.len();
+        let mut b = Building {
+            series_ref: r,
+            labels: ls.clone(),
+            samples: Vec::new(),
+            mm_max_time: i64::MIN,
+        };
+        if let Some(chunks) = self.mmapped.remove(&r) {
+            for (_, maxt, enc, data) in chunks {
+                decode_into(enc, &data, &mut b.samples);
+                b.mm_max_time = b.mm_max_time.max(maxt);
+            }
+        }
+        self.series.push(b);
+        self.by_labels.insert(ls, i);
+        self.by_ref.insert(r, i);
+    }
+
+    fn sample(&mut self, r: SeriesRef, t: i64, v: Value) {
+        let min_valid_time = self.head.min_valid_time;
+        push(
+            &mut self.head,
+            &mut self.series,
+            &self.by_ref,
+            r,
+            t,
+            min_valid_time,
+            v,
+        );
+    }
+
+    /// The series with samples, sorted by labels, with their deletions.
+    fn finish(self) -> Head {
+        let Replay {
+            mut head,
+            series,
+            stones,
+            ..
+        } = self;
+        let mut out: Vec<HeadSeries> = series
+            .into_iter()
+            .enumerate()
+            .filter(|(_, b)| !b.samples.is_empty())
+            .map(|(i, b)| HeadSeries {
+                series_ref: b.series_ref,
+                deleted: stones.get(SeriesRef(i as u64)).to_vec(),
+                labels: b.labels,
+                samples: b.samples,
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        head.series = out;
+        head
+    }
 }
 
 /// The in-order m-mapped chunks of `chunks_head/` from `head.min_valid_time`
