@@ -163,6 +163,19 @@ fn rel(t: i64, base: Option<i64>) -> String {
 /// The human report.
 pub fn render(r: &CoverageReport) -> String {
     let mut s = String::new();
+    render_blocks(&mut s, r);
+    s.push('\n');
+    s.push_str(&timeline(r));
+    render_wal(&mut s, r);
+    render_native_histograms(&mut s, r);
+    render_forecast(&mut s, r);
+    render_loss_windows(&mut s, r);
+    render_tail(&mut s, r);
+    s
+}
+
+/// The snapshot, its blocks, holes and head, and the coverage end.
+fn render_blocks(s: &mut String, r: &CoverageReport) {
     let snap = r.snapshot_time;
     s.push_str(&format!("Snapshot      {}\n", r.snapshot.display()));
     match snap {
@@ -225,9 +238,10 @@ pub fn render(r: &CoverageReport) -> String {
             fmt_time(f.to)
         ));
     }
-    s.push('\n');
-    s.push_str(&timeline(r));
+}
 
+/// The master WAL's checkpoint and segments.
+fn render_wal(s: &mut String, r: &CoverageReport) {
     if let Some(w) = &r.wal {
         s.push_str(&format!(
             "\nMaster WAL    {} observed at {}\n",
@@ -265,6 +279,10 @@ pub fn render(r: &CoverageReport) -> String {
             ));
         }
     }
+}
+
+/// Native histograms in the block and the WAL.
+fn render_native_histograms(s: &mut String, r: &CoverageReport) {
     if let Some(n) = &r.native_histograms
         && n.present()
     {
@@ -280,6 +298,11 @@ pub fn render(r: &CoverageReport) -> String {
         }
         s.push_str(&format!("\nNative histograms  {}\n", parts.join("; ")));
     }
+}
+
+/// The forecast head compactions and the deadline.
+fn render_forecast(s: &mut String, r: &CoverageReport) {
+    let snap = r.snapshot_time;
     if !r.next_truncations.is_empty() {
         s.push_str(
             "\nMaster head compactions + WAL truncations (forecast from the block grid):\n  ",
@@ -315,6 +338,10 @@ pub fn render(r: &CoverageReport) -> String {
             ));
         }
     }
+}
+
+/// Each loss window, its certainty and why.
+fn render_loss_windows(s: &mut String, r: &CoverageReport) {
     s.push_str("\nLoss windows:\n");
     if r.loss_windows.is_empty() {
         s.push_str("  none (give --slave-up for the windows)\n");
@@ -353,6 +380,10 @@ pub fn render(r: &CoverageReport) -> String {
             w.why
         ));
     }
+}
+
+/// Assumptions, the slave, the verdict and the findings.
+fn render_tail(s: &mut String, r: &CoverageReport) {
     if !r.assumptions.is_empty() {
         s.push_str("\nAssumptions:\n");
         for a in &r.assumptions {
@@ -381,7 +412,6 @@ pub fn render(r: &CoverageReport) -> String {
             f.message
         ));
     }
-    s
 }
 
 fn paren(x: &str) -> String {
