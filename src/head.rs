@@ -17,7 +17,7 @@
 //! Memory: every head sample is held (as Prometheus holds the head); the head
 //! is bounded by the block range.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -493,74 +493,19 @@ pub fn wal_repair_loss_without(
         .filter(|(i, _)| *i > index)
         .map(|(_, p)| p)
         .collect();
-    let mut span: Option<(i64, i64)> = None;
-    let mut add = |t: i64| {
-        span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
-    };
-    let mut dropped_series: std::collections::HashSet<SeriesRef> = Default::default();
-    let lost = |r: SeriesRef, t: i64, dropped: &std::collections::HashSet<SeriesRef>| {
-        let covered = mm.get(&r).is_some_and(|&(_, m)| t <= m);
-        t >= min_valid_time && (dropped.contains(&r) || !covered)
-    };
-    let mut take = |rec: &[u8], add: &mut dyn FnMut(i64)| {
-        let Some(ty) = record::record_type(rec) else {
-            return;
-        };
-        if ty == RecordType::Series {
-            let _ = record::for_each_series(rec, 0, |r, _| {
-                dropped_series.insert(r);
-            });
-            return;
-        }
-        let dropped = &dropped_series;
-        let mut sample = |r: SeriesRef, t: i64| {
-            if lost(r, t, dropped) {
-                add(t);
-            }
-        };
-        if matches!(ty, RecordType::Samples | RecordType::SamplesV2) {
-            let _ = record::for_each_sample(rec, 0, |r, t, _| sample(r, t));
-        } else if ty.is_histogram_samples() {
-            let _ = record::for_each_histogram(rec, 0, |s, _| sample(s.series_ref, s.t));
-        } else if ty.is_float_histogram_samples() {
-            let _ = record::for_each_float_histogram(rec, 0, |s, _| sample(s.series_ref, s.t));
-        }
+    let mut loss = RepairLoss {
+        mm,
+        min_valid_time,
+        dropped_series: HashSet::new(),
+        span: None,
     };
     // The damaged segment from the page after the damage on: whatever
     // frames read there (a record cut by a page start is skipped).
     if let Ok(bytes) = crate::fileutil::map_file(segment) {
-        // A torn record itself, as far as it reads (its fragments before
-        // the cut; a record with a bad CRC is not trusted): its series are
-        // not known here, so a
-        // time counts as held by chunks_head/ only when every series'
-        // m-mapped chunks reach it.
-        let all_mm = mm.values().map(|&(_, m)| m).min().unwrap_or(i64::MIN);
-        let r = if torn {
-            walinfo::torn_record_time(&bytes, offset)
-        } else {
-            walinfo::TimeRange::default()
-        };
-        if let (Some(a), Some(b)) = (r.min_t, r.max_t)
-            && b > all_mm
-            && b >= min_valid_time
-        {
-            add(a.max(all_mm.saturating_add(1)).max(min_valid_time));
-            add(b);
+        if torn {
+            loss.torn_record(&bytes, offset);
         }
-        let len = bytes.len() as u64;
-        let mut pos = (offset / WAL_PAGE + 1) * WAL_PAGE;
-        while pos < len {
-            let mut rr = RecordReader::starting_at(&bytes, pos);
-            let damaged = loop {
-                match rr.next_record() {
-                    None => break false,
-                    Some(Ok(rec)) => take(rec.data, &mut add),
-                    Some(Err(_)) => break true,
-                }
-            };
-            let stop = if damaged { rr.position().max(pos) } else { len };
-            pos = (stop / WAL_PAGE + 1) * WAL_PAGE;
-        }
+        loss.after_damage(&bytes, offset);
     }
     for p in &later {
         let Ok(bytes) = crate::fileutil::map_file(p) else {
@@ -568,15 +513,100 @@ pub fn wal_repair_loss_without(
         };
         let mut rr = RecordReader::new(&bytes);
         while let Some(Ok(rec)) = rr.next_record() {
-            take(rec.data, &mut add);
+            loss.take(rec.data);
         }
     }
-    // The m-mapped chunks of series only the dropped records defined.
-    for (r, &(a, b)) in &mm {
-        if dropped_series.contains(r) && b >= min_valid_time {
-            add(a.max(min_valid_time));
-            add(b);
+    loss.dropped_mmapped();
+    loss.span
+}
+
+/// The span of sample times the WAL records dropped by a repair held that
+/// nothing else (the m-mapped chunks) holds.
+struct RepairLoss {
+    /// Min and max time of each series' m-mapped chunks.
+    mm: HashMap<SeriesRef, (i64, i64)>,
+    min_valid_time: i64,
+    /// Series the dropped records define: all their samples are lost.
+    dropped_series: HashSet<SeriesRef>,
+    span: Option<(i64, i64)>,
+}
+
+impl RepairLoss {
+    fn add(&mut self, t: i64) {
+        self.span = Some(self.span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+    }
+
+    fn sample(&mut self, r: SeriesRef, t: i64) {
+        let covered = self.mm.get(&r).is_some_and(|&(_, m)| t <= m);
+        if t >= self.min_valid_time && (self.dropped_series.contains(&r) || !covered) {
+            self.add(t);
         }
     }
-    span
+
+    /// One dropped record: its series, or its samples.
+    fn take(&mut self, rec: &[u8]) {
+        let Some(ty) = record::record_type(rec) else {
+            return;
+        };
+        if ty == RecordType::Series {
+            let _ = record::for_each_series(rec, 0, |r, _| {
+                self.dropped_series.insert(r);
+            });
+        } else if matches!(ty, RecordType::Samples | RecordType::SamplesV2) {
+            let _ = record::for_each_sample(rec, 0, |r, t, _| self.sample(r, t));
+        } else if ty.is_histogram_samples() {
+            let _ = record::for_each_histogram(rec, 0, |s, _| self.sample(s.series_ref, s.t));
+        } else if ty.is_float_histogram_samples() {
+            let _ = record::for_each_float_histogram(rec, 0, |s, _| self.sample(s.series_ref, s.t));
+        }
+    }
+
+    /// A torn record itself, as far as it reads (its fragments before the
+    /// cut; a record with a bad CRC is not trusted): its series are not
+    /// known here, so a time counts as held by chunks_head/ only when every
+    /// series' m-mapped chunks reach it.
+    fn torn_record(&mut self, bytes: &[u8], offset: u64) {
+        let all_mm = self.mm.values().map(|&(_, m)| m).min().unwrap_or(i64::MIN);
+        let r = walinfo::torn_record_time(bytes, offset);
+        if let (Some(a), Some(b)) = (r.min_t, r.max_t)
+            && b > all_mm
+            && b >= self.min_valid_time
+        {
+            self.add(a.max(all_mm.saturating_add(1)).max(self.min_valid_time));
+            self.add(b);
+        }
+    }
+
+    /// The damaged segment from the page after the damage at `offset` on:
+    /// whatever records read there, each damage skipped to the next page.
+    fn after_damage(&mut self, bytes: &[u8], offset: u64) {
+        let len = bytes.len() as u64;
+        let mut pos = (offset / WAL_PAGE + 1) * WAL_PAGE;
+        while pos < len {
+            let mut rr = RecordReader::starting_at(bytes, pos);
+            let damaged = loop {
+                match rr.next_record() {
+                    None => break false,
+                    Some(Ok(rec)) => self.take(rec.data),
+                    Some(Err(_)) => break true,
+                }
+            };
+            let stop = if damaged { rr.position().max(pos) } else { len };
+            pos = (stop / WAL_PAGE + 1) * WAL_PAGE;
+        }
+    }
+
+    /// The m-mapped chunks of series only the dropped records defined.
+    fn dropped_mmapped(&mut self) {
+        let spans: Vec<(i64, i64)> = self
+            .mm
+            .iter()
+            .filter(|&(r, &(_, b))| self.dropped_series.contains(r) && b >= self.min_valid_time)
+            .map(|(_, &ab)| ab)
+            .collect();
+        for (a, b) in spans {
+            self.add(a.max(self.min_valid_time));
+            self.add(b);
+        }
+    }
 }
