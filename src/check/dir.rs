@@ -286,14 +286,25 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
     f
 }
 
+/// Blocks checked together: duplicate ULIDs, parents still present, and
+/// overlaps, each explained.
 pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
     let metas: Vec<(&BlockCheck, &crate::format::meta::BlockMeta)> = blocks
         .iter()
         .filter_map(|b| b.meta.as_ref().map(|m| (b, m)))
         .collect();
-    // Duplicate ULIDs (two directories with the same meta.json ulid).
+    duplicate_ulids(&metas, out);
+    parents_present(&metas, out);
+    overlaps(&metas, out);
+}
+
+/// Blocks with their meta.json.
+type Metas<'a> = [(&'a BlockCheck, &'a crate::format::meta::BlockMeta)];
+
+/// Two directories with the same meta.json ulid.
+fn duplicate_ulids(metas: &Metas<'_>, out: &mut Vec<Finding>) {
     let mut by_ulid: HashMap<&str, Vec<&BlockCheck>> = HashMap::new();
-    for (b, m) in &metas {
+    for (b, m) in metas {
         by_ulid.entry(m.ulid.as_str()).or_default().push(b);
     }
     let mut dups: Vec<_> = by_ulid.into_iter().filter(|(_, v)| v.len() > 1).collect();
@@ -311,10 +322,13 @@ pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding
             );
         }
     }
-    // Parents present: Prometheus deletes every block listed as a parent of a loaded block.
+}
+
+/// Prometheus deletes every block listed as a parent of a loaded block.
+fn parents_present(metas: &Metas<'_>, out: &mut Vec<Finding>) {
     let present: HashMap<&str, &BlockCheck> =
         metas.iter().map(|(b, m)| (m.ulid.as_str(), *b)).collect();
-    for (_, m) in &metas {
+    for (_, m) in metas {
         for p in &m.compaction.parents {
             if let Some(pb) = present.get(p.ulid.as_str()) {
                 out.push(
@@ -330,7 +344,10 @@ pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding
             }
         }
     }
-    // Overlaps, each explained.
+}
+
+/// Overlapping blocks, each explained.
+fn overlaps(metas: &Metas<'_>, out: &mut Vec<Finding>) {
     for (i, (a, ma)) in metas.iter().enumerate() {
         for (b, mb) in metas.iter().skip(i + 1) {
             if mb.min_time >= ma.max_time || ma.min_time >= mb.max_time || ma.ulid == mb.ulid {
