@@ -278,10 +278,17 @@ fn series_entry_flip_in_the_middle_of_the_series_section() {
     );
 }
 
+/// Offset of the first legacy label index (after its section's alignment
+/// padding), as the label index offset table names it.
+fn first_label_index(r: &IndexReader<'_>) -> u64 {
+    let table = r.label_offset_table().unwrap();
+    table.into_iter().next().expect("a label index").offset
+}
+
 #[test]
 fn toc_symbols_postings_and_postings_table_checksums() {
     type OffsetOf = Box<dyn Fn(&IndexReader<'_>, usize) -> u64>;
-    let cases: [(&str, OffsetOf, &str); 4] = [
+    let cases: [(&str, OffsetOf, &str); 6] = [
         (
             "toc",
             Box::new(|_, len| len as u64 - 52 + 3),
@@ -302,6 +309,16 @@ fn toc_symbols_postings_and_postings_table_checksums() {
             Box::new(|r, _| r.toc.postings_table + 12),
             "index_postings_table_checksum",
         ),
+        (
+            "label_index",
+            Box::new(|r, _| first_label_index(r) + 12),
+            "index_label_index_checksum",
+        ),
+        (
+            "label_table",
+            Box::new(|r, _| r.toc.label_indices_table + 12),
+            "index_label_table_checksum",
+        ),
     ];
     for (name, at, code) in cases {
         let (_t, dir) = snapshot_copy();
@@ -313,6 +330,8 @@ fn toc_symbols_postings_and_postings_table_checksums() {
             "toc" => bytes.len() as u64 - 52,
             "symbols" => r.toc.symbols,
             "postings" => r.postings_table().unwrap()[5].offset,
+            "label_index" => first_label_index(&r),
+            "label_table" => r.toc.label_indices_table,
             _ => r.toc.postings_table,
         };
         drop(r);

@@ -461,8 +461,6 @@ mod tests {
         "index_chunks_unordered",
         "index_corrupt",
         "index_label_index_bad_symbol",
-        "index_label_index_checksum",
-        "index_label_table_checksum",
         "index_out_of_bounds",
         "index_postings_all_mismatch",
         "index_postings_all_missing",
