@@ -1237,6 +1237,44 @@ fn edit_postings(
     at as u64
 }
 
+/// The all-postings list shortened by its last ref (its length, count and
+/// CRC rewritten): index_postings_all_mismatch at that list.
+#[test]
+fn all_postings_list_short_of_a_series() {
+    let (_t, dir) = snapshot_copy();
+    let index = dir.join(B2).join("index");
+    let mut b = std::fs::read(&index).unwrap();
+    let r = IndexReader::open(&b).unwrap();
+    let at = r
+        .postings_table()
+        .unwrap()
+        .iter()
+        .find(|pe| pe.name.is_empty() && pe.value.is_empty())
+        .expect("an all-postings list")
+        .offset as usize;
+    drop(r);
+    let be32 = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let (len, n) = (be32(&b, at), be32(&b, at + 4));
+    assert!(n >= 2 && len == 4 + 4 * n, "len {len}, n {n}");
+    b[at..at + 4].copy_from_slice(&(len - 4).to_be_bytes());
+    b[at + 4..at + 8].copy_from_slice(&(n - 1).to_be_bytes());
+    let end = at + 4 + (len as usize - 4);
+    let crc = crc32c::crc32c(&b[at + 4..end]).to_be_bytes();
+    b[end..end + 4].copy_from_slice(&crc);
+    std::fs::write(&index, b).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let path = format!("{B2}/index");
+    expect(
+        &v,
+        "index_postings_all_mismatch",
+        "error",
+        &path,
+        Some(at as u64),
+    );
+    assert_eq!(with_code(&v, "index_postings_all_mismatch").len(), 1);
+}
+
 /// The (code, path, offset) of every finding, for comparing two runs.
 fn finding_keys(v: &Value) -> Vec<(String, String, Option<u64>)> {
     let mut k: Vec<_> = v["findings"]

@@ -462,7 +462,6 @@ mod tests {
         "index_corrupt",
         "index_label_index_bad_symbol",
         "index_out_of_bounds",
-        "index_postings_all_mismatch",
         "index_postings_all_missing",
         "index_postings_missing",
         "index_postings_table_unsorted",
