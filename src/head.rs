@@ -17,7 +17,7 @@
 //! Memory: every head sample is held (as Prometheus holds the head); the head
 //! is bounded by the block range.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -26,6 +26,7 @@ use crate::format::chunkenc::{
 };
 use crate::format::head_chunks;
 use crate::format::record::{self, RecordType, WalFloatHistogram, WalHistogram};
+use crate::format::refs::SeriesRef;
 use crate::format::tombstones::{Interval, Tombstones};
 use crate::format::wal::RecordReader;
 use crate::walinfo;
@@ -35,7 +36,7 @@ use crate::walinfo;
 pub struct HeadSeries {
     /// The head series ref (Prometheus' series id: the WAL ref of the
     /// series' first Series record).
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Labels, sorted by name.
     pub labels: Vec<(Vec<u8>, Vec<u8>)>,
     /// Samples in time order.
@@ -81,7 +82,7 @@ type OwnedLabels = Vec<(Vec<u8>, Vec<u8>)>;
 type MmappedChunk = (i64, i64, u8, Vec<u8>);
 
 struct Building {
-    series_ref: u64,
+    series_ref: SeriesRef,
     labels: Vec<(Vec<u8>, Vec<u8>)>,
     samples: Vec<(i64, Value)>,
     mm_max_time: i64,
@@ -98,13 +99,169 @@ pub fn vanished(e: &Error) -> bool {
 /// A file deleted during the replay is an I/O error for which [`vanished`]
 /// is true.
 pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
-    let wal_dir = data_dir.join("wal");
     let mut head = Head {
         min_valid_time,
         ..Head::default()
     };
-    // 2. m-mapped chunks.
-    let mut mmapped: HashMap<u64, Vec<MmappedChunk>> = HashMap::new();
+    let mmapped = read_mmapped(data_dir, &mut head)?;
+    let files = replay_files(&data_dir.join("wal"))?;
+    let mut replay = Replay {
+        head,
+        mmapped,
+        series: Vec::new(),
+        by_labels: HashMap::new(),
+        by_ref: HashMap::new(),
+        stones: Tombstones::default(),
+    };
+    for path in files {
+        replay.segment(&path)?;
+    }
+    Ok(replay.finish())
+}
+
+/// The head being rebuilt from the WAL's records, in order (Prometheus'
+/// replay step 3, on top of the m-mapped chunks of step 2).
+struct Replay {
+    head: Head,
+    /// The m-mapped chunks not yet claimed by a series record.
+    mmapped: HashMap<SeriesRef, Vec<MmappedChunk>>,
+    series: Vec<Building>,
+    by_labels: HashMap<OwnedLabels, usize>,
+    by_ref: HashMap<SeriesRef, usize>,
+    stones: Tombstones,
+}
+
+impl Replay {
+    /// Applies every record of one segment or checkpoint file, up to its
+    /// first damage (a problem unless it is a torn tail).
+    fn segment(&mut self, path: &Path) -> Result<()> {
+        crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut rr = RecordReader::new(&bytes);
+        while let Some(r) = rr.next_record() {
+            let rec = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    if !e.is_torn() {
+                        self.head.problems.push(format!("{}: {e}", path.display()));
+                    }
+                    break;
+                }
+            };
+            if let Err(e) = self.record(rec.data, rec.offset) {
+                self.head.problems.push(Error::decode(path, e).to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one record: series, samples of each kind, tombstones.
+    fn record(
+        &mut self,
+        data: &[u8],
+        off: u64,
+    ) -> std::result::Result<usize, crate::format::error::DecodeError> {
+        match record::record_type(data) {
+            Some(RecordType::Series) => {
+                record::for_each_series(data, off, |r, labels| self.add_series(r, labels))
+            }
+            Some(t) if t.is_float_samples() => {
+                record::for_each_sample(data, off, |r, t, v| self.sample(r, t, Value::Float(v)))
+            }
+            Some(t) if t.is_histogram_samples() => record::for_each_histogram(data, off, |s, h| {
+                let v = Value::Histogram(Box::new(int_histogram(h)));
+                self.sample(s.series_ref, s.t, v);
+            }),
+            Some(t) if t.is_float_histogram_samples() => {
+                record::for_each_float_histogram(data, off, |s, h| {
+                    let v = Value::FloatHistogram(Box::new(float_histogram(h)));
+                    self.sample(s.series_ref, s.t, v);
+                })
+            }
+            Some(RecordType::Tombstones) => {
+                record::for_each_tombstone(data, off, |r, mint, maxt| {
+                    if let Some(&i) = self.by_ref.get(&r) {
+                        self.stones
+                            .add(SeriesRef(i as u64), Interval { mint, maxt });
+                    }
+                })
+            }
+            _ => Ok(0),
+        }
+    }
+
+    /// A series record: a new series (with its m-mapped chunks) or another
+    /// ref for labels already seen.
+    fn add_series(&mut self, r: SeriesRef, labels: record::Labels<'_>) {
+        let ls: OwnedLabels = labels
+            .iter()
+            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+            .collect();
+        if let Some(&i) = self.by_labels.get(&ls) {
+            self.by_ref.insert(r, i);
+            return;
+        }
+        let i = self.series.len();
+        let mut b = Building {
+            series_ref: r,
+            labels: ls.clone(),
+            samples: Vec::new(),
+            mm_max_time: i64::MIN,
+        };
+        if let Some(chunks) = self.mmapped.remove(&r) {
+            for (_, maxt, enc, data) in chunks {
+                decode_into(enc, &data, &mut b.samples);
+                b.mm_max_time = b.mm_max_time.max(maxt);
+            }
+        }
+        self.series.push(b);
+        self.by_labels.insert(ls, i);
+        self.by_ref.insert(r, i);
+    }
+
+    fn sample(&mut self, r: SeriesRef, t: i64, v: Value) {
+        let min_valid_time = self.head.min_valid_time;
+        push(
+            &mut self.head,
+            &mut self.series,
+            &self.by_ref,
+            r,
+            t,
+            min_valid_time,
+            v,
+        );
+    }
+
+    /// The series with samples, sorted by labels, with their deletions.
+    fn finish(self) -> Head {
+        let Replay {
+            mut head,
+            series,
+            stones,
+            ..
+        } = self;
+        let mut out: Vec<HeadSeries> = series
+            .into_iter()
+            .enumerate()
+            .filter(|(_, b)| !b.samples.is_empty())
+            .map(|(i, b)| HeadSeries {
+                series_ref: b.series_ref,
+                deleted: stones.get(SeriesRef(i as u64)).to_vec(),
+                labels: b.labels,
+                samples: b.samples,
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        head.series = out;
+        head
+    }
+}
+
+/// The in-order m-mapped chunks of `chunks_head/` from `head.min_valid_time`
+/// on, by series ref (Prometheus' replay step 2); out-of-order chunks only
+/// widen `head.ooo_range`; a file stops at its first damage (a problem).
+fn read_mmapped(data_dir: &Path, head: &mut Head) -> Result<HashMap<SeriesRef, Vec<MmappedChunk>>> {
+    let mut mmapped: HashMap<SeriesRef, Vec<MmappedChunk>> = HashMap::new();
     let ch_dir = data_dir.join("chunks_head");
     if ch_dir.is_dir() {
         let files = walinfo::head_chunk_files(&ch_dir)?;
@@ -119,7 +276,7 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
             };
             for c in it {
                 match c {
-                    Ok(c) if !c.ooo && c.maxt >= min_valid_time => {
+                    Ok(c) if !c.ooo && c.maxt >= head.min_valid_time => {
                         mmapped.entry(c.series_ref).or_default().push((
                             c.mint,
                             c.maxt,
@@ -140,9 +297,14 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
             }
         }
     }
-    // 3. checkpoint + segments.
+    Ok(mmapped)
+}
+
+/// The WAL files replay reads, in order (step 3): the newest complete
+/// checkpoint's segments, then the WAL segments after it.
+fn replay_files(wal_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = Vec::new();
-    let checkpoints = walinfo::checkpoints(&wal_dir)?;
+    let checkpoints = walinfo::checkpoints(wal_dir)?;
     let last_cp = checkpoints.iter().rfind(|(c, _)| !c.tmp);
     let start_from = match last_cp {
         Some((c, p)) => {
@@ -153,132 +315,19 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         }
         None => None,
     };
-    for (i, s) in walinfo::segments(&wal_dir)? {
+    for (i, s) in walinfo::segments(wal_dir)? {
         if start_from.is_none_or(|n| i > n) {
             files.push(s);
         }
     }
-    let mut series: Vec<Building> = Vec::new();
-    let mut by_labels: HashMap<OwnedLabels, usize> = HashMap::new();
-    let mut by_ref: HashMap<u64, usize> = HashMap::new();
-    let mut stones = Tombstones::default();
-    for path in files {
-        crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        let mut rr = RecordReader::new(&bytes);
-        while let Some(r) = rr.next_record() {
-            let rec = match r {
-                Ok(r) => r,
-                Err(e) => {
-                    if !e.is_torn() {
-                        head.problems.push(format!("{}: {e}", path.display()));
-                    }
-                    break;
-                }
-            };
-            let data = rec.data;
-            let off = rec.offset;
-            let res = match record::record_type(data) {
-                Some(RecordType::Series) => record::for_each_series(data, off, |r, labels| {
-                    let ls: Vec<(Vec<u8>, Vec<u8>)> = labels
-                        .iter()
-                        .map(|(n, v)| (n.to_vec(), v.to_vec()))
-                        .collect();
-                    if let Some(&i) = by_labels.get(&ls) {
-                        by_ref.insert(r, i);
-                        return;
-                    }
-                    let i = series.len();
-                    let mut b = Building {
-                        series_ref: r,
-                        labels: ls.clone(),
-                        samples: Vec::new(),
-                        mm_max_time: i64::MIN,
-                    };
-                    if let Some(chunks) = mmapped.remove(&r) {
-                        for (_, maxt, enc, data) in chunks {
-                            decode_into(enc, &data, &mut b.samples);
-                            b.mm_max_time = b.mm_max_time.max(maxt);
-                        }
-                    }
-                    series.push(b);
-                    by_labels.insert(ls, i);
-                    by_ref.insert(r, i);
-                }),
-                Some(t) if t.is_float_samples() => record::for_each_sample(data, off, |r, t, v| {
-                    push(
-                        &mut head,
-                        &mut series,
-                        &by_ref,
-                        r,
-                        t,
-                        min_valid_time,
-                        Value::Float(v),
-                    )
-                }),
-                Some(t) if t.is_histogram_samples() => {
-                    record::for_each_histogram(data, off, |s, h| {
-                        let v = Value::Histogram(Box::new(int_histogram(h)));
-                        push(
-                            &mut head,
-                            &mut series,
-                            &by_ref,
-                            s.series_ref,
-                            s.t,
-                            min_valid_time,
-                            v,
-                        )
-                    })
-                }
-                Some(t) if t.is_float_histogram_samples() => {
-                    record::for_each_float_histogram(data, off, |s, h| {
-                        let v = Value::FloatHistogram(Box::new(float_histogram(h)));
-                        push(
-                            &mut head,
-                            &mut series,
-                            &by_ref,
-                            s.series_ref,
-                            s.t,
-                            min_valid_time,
-                            v,
-                        )
-                    })
-                }
-                Some(RecordType::Tombstones) => {
-                    record::for_each_tombstone(data, off, |r, mint, maxt| {
-                        if let Some(&i) = by_ref.get(&r) {
-                            stones.add(i as u64, Interval { mint, maxt });
-                        }
-                    })
-                }
-                _ => Ok(0),
-            };
-            if let Err(e) = res {
-                head.problems.push(Error::decode(&path, e).to_string());
-            }
-        }
-    }
-    let mut out: Vec<HeadSeries> = series
-        .into_iter()
-        .enumerate()
-        .filter(|(_, b)| !b.samples.is_empty())
-        .map(|(i, b)| HeadSeries {
-            series_ref: b.series_ref,
-            deleted: stones.get(i as u64).to_vec(),
-            labels: b.labels,
-            samples: b.samples,
-        })
-        .collect();
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    head.series = out;
-    Ok(head)
+    Ok(files)
 }
 
 fn push(
     head: &mut Head,
     series: &mut [Building],
-    by_ref: &HashMap<u64, usize>,
-    r: u64,
+    by_ref: &HashMap<SeriesRef, usize>,
+    r: SeriesRef,
     t: i64,
     min_valid_time: i64,
     v: Value,
@@ -379,8 +428,8 @@ const WAL_PAGE: u64 = 32 * 1024;
 /// Largest m-mapped in-order chunk end per series ref in `chunks_head/`
 /// (a file stops at its first damaged chunk, as Prometheus stops there);
 /// the files named in `skip` hold nothing.
-fn mmapped_max_times(dir: &Path, skip: &[PathBuf]) -> HashMap<u64, (i64, i64)> {
-    let mut out: HashMap<u64, (i64, i64)> = HashMap::new();
+fn mmapped_max_times(dir: &Path, skip: &[PathBuf]) -> HashMap<SeriesRef, (i64, i64)> {
+    let mut out: HashMap<SeriesRef, (i64, i64)> = HashMap::new();
     for (_, path) in walinfo::head_chunk_files(dir).unwrap_or_default() {
         if skip.iter().any(|g| g.file_name() == path.file_name()) {
             continue;
@@ -444,74 +493,19 @@ pub fn wal_repair_loss_without(
         .filter(|(i, _)| *i > index)
         .map(|(_, p)| p)
         .collect();
-    let mut span: Option<(i64, i64)> = None;
-    let mut add = |t: i64| {
-        span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
-    };
-    let mut dropped_series: std::collections::HashSet<u64> = Default::default();
-    let lost = |r: u64, t: i64, dropped: &std::collections::HashSet<u64>| {
-        let covered = mm.get(&r).is_some_and(|&(_, m)| t <= m);
-        t >= min_valid_time && (dropped.contains(&r) || !covered)
-    };
-    let mut take = |rec: &[u8], add: &mut dyn FnMut(i64)| {
-        let Some(ty) = record::record_type(rec) else {
-            return;
-        };
-        if ty == RecordType::Series {
-            let _ = record::for_each_series(rec, 0, |r, _| {
-                dropped_series.insert(r);
-            });
-            return;
-        }
-        let dropped = &dropped_series;
-        let mut sample = |r: u64, t: i64| {
-            if lost(r, t, dropped) {
-                add(t);
-            }
-        };
-        if matches!(ty, RecordType::Samples | RecordType::SamplesV2) {
-            let _ = record::for_each_sample(rec, 0, |r, t, _| sample(r, t));
-        } else if ty.is_histogram_samples() {
-            let _ = record::for_each_histogram(rec, 0, |s, _| sample(s.series_ref, s.t));
-        } else if ty.is_float_histogram_samples() {
-            let _ = record::for_each_float_histogram(rec, 0, |s, _| sample(s.series_ref, s.t));
-        }
+    let mut loss = RepairLoss {
+        mm,
+        min_valid_time,
+        dropped_series: HashSet::new(),
+        span: None,
     };
     // The damaged segment from the page after the damage on: whatever
     // frames read there (a record cut by a page start is skipped).
     if let Ok(bytes) = crate::fileutil::map_file(segment) {
-        // A torn record itself, as far as it reads (its fragments before
-        // the cut; a record with a bad CRC is not trusted): its series are
-        // not known here, so a
-        // time counts as held by chunks_head/ only when every series'
-        // m-mapped chunks reach it.
-        let all_mm = mm.values().map(|&(_, m)| m).min().unwrap_or(i64::MIN);
-        let r = if torn {
-            walinfo::torn_record_time(&bytes, offset)
-        } else {
-            walinfo::TimeRange::default()
-        };
-        if let (Some(a), Some(b)) = (r.min_t, r.max_t)
-            && b > all_mm
-            && b >= min_valid_time
-        {
-            add(a.max(all_mm.saturating_add(1)).max(min_valid_time));
-            add(b);
+        if torn {
+            loss.torn_record(&bytes, offset);
         }
-        let len = bytes.len() as u64;
-        let mut pos = (offset / WAL_PAGE + 1) * WAL_PAGE;
-        while pos < len {
-            let mut rr = RecordReader::starting_at(&bytes, pos);
-            let damaged = loop {
-                match rr.next_record() {
-                    None => break false,
-                    Some(Ok(rec)) => take(rec.data, &mut add),
-                    Some(Err(_)) => break true,
-                }
-            };
-            let stop = if damaged { rr.position().max(pos) } else { len };
-            pos = (stop / WAL_PAGE + 1) * WAL_PAGE;
-        }
+        loss.after_damage(&bytes, offset);
     }
     for p in &later {
         let Ok(bytes) = crate::fileutil::map_file(p) else {
@@ -519,15 +513,100 @@ pub fn wal_repair_loss_without(
         };
         let mut rr = RecordReader::new(&bytes);
         while let Some(Ok(rec)) = rr.next_record() {
-            take(rec.data, &mut add);
+            loss.take(rec.data);
         }
     }
-    // The m-mapped chunks of series only the dropped records defined.
-    for (r, &(a, b)) in &mm {
-        if dropped_series.contains(r) && b >= min_valid_time {
-            add(a.max(min_valid_time));
-            add(b);
+    loss.dropped_mmapped();
+    loss.span
+}
+
+/// The span of sample times the WAL records dropped by a repair held that
+/// nothing else (the m-mapped chunks) holds.
+struct RepairLoss {
+    /// Min and max time of each series' m-mapped chunks.
+    mm: HashMap<SeriesRef, (i64, i64)>,
+    min_valid_time: i64,
+    /// Series the dropped records define: all their samples are lost.
+    dropped_series: HashSet<SeriesRef>,
+    span: Option<(i64, i64)>,
+}
+
+impl RepairLoss {
+    fn add(&mut self, t: i64) {
+        self.span = Some(self.span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+    }
+
+    fn sample(&mut self, r: SeriesRef, t: i64) {
+        let covered = self.mm.get(&r).is_some_and(|&(_, m)| t <= m);
+        if t >= self.min_valid_time && (self.dropped_series.contains(&r) || !covered) {
+            self.add(t);
         }
     }
-    span
+
+    /// One dropped record: its series, or its samples.
+    fn take(&mut self, rec: &[u8]) {
+        let Some(ty) = record::record_type(rec) else {
+            return;
+        };
+        if ty == RecordType::Series {
+            let _ = record::for_each_series(rec, 0, |r, _| {
+                self.dropped_series.insert(r);
+            });
+        } else if matches!(ty, RecordType::Samples | RecordType::SamplesV2) {
+            let _ = record::for_each_sample(rec, 0, |r, t, _| self.sample(r, t));
+        } else if ty.is_histogram_samples() {
+            let _ = record::for_each_histogram(rec, 0, |s, _| self.sample(s.series_ref, s.t));
+        } else if ty.is_float_histogram_samples() {
+            let _ = record::for_each_float_histogram(rec, 0, |s, _| self.sample(s.series_ref, s.t));
+        }
+    }
+
+    /// A torn record itself, as far as it reads (its fragments before the
+    /// cut; a record with a bad CRC is not trusted): its series are not
+    /// known here, so a time counts as held by chunks_head/ only when every
+    /// series' m-mapped chunks reach it.
+    fn torn_record(&mut self, bytes: &[u8], offset: u64) {
+        let all_mm = self.mm.values().map(|&(_, m)| m).min().unwrap_or(i64::MIN);
+        let r = walinfo::torn_record_time(bytes, offset);
+        if let (Some(a), Some(b)) = (r.min_t, r.max_t)
+            && b > all_mm
+            && b >= self.min_valid_time
+        {
+            self.add(a.max(all_mm.saturating_add(1)).max(self.min_valid_time));
+            self.add(b);
+        }
+    }
+
+    /// The damaged segment from the page after the damage at `offset` on:
+    /// whatever records read there, each damage skipped to the next page.
+    fn after_damage(&mut self, bytes: &[u8], offset: u64) {
+        let len = bytes.len() as u64;
+        let mut pos = (offset / WAL_PAGE + 1) * WAL_PAGE;
+        while pos < len {
+            let mut rr = RecordReader::starting_at(bytes, pos);
+            let damaged = loop {
+                match rr.next_record() {
+                    None => break false,
+                    Some(Ok(rec)) => self.take(rec.data),
+                    Some(Err(_)) => break true,
+                }
+            };
+            let stop = if damaged { rr.position().max(pos) } else { len };
+            pos = (stop / WAL_PAGE + 1) * WAL_PAGE;
+        }
+    }
+
+    /// The m-mapped chunks of series only the dropped records defined.
+    fn dropped_mmapped(&mut self) {
+        let spans: Vec<(i64, i64)> = self
+            .mm
+            .iter()
+            .filter(|&(r, &(_, b))| self.dropped_series.contains(r) && b >= self.min_valid_time)
+            .map(|(_, &ab)| ab)
+            .collect();
+        for (a, b) in spans {
+            self.add(a.max(self.min_valid_time));
+            self.add(b);
+        }
+    }
 }

@@ -21,6 +21,29 @@ fn pair(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (src, dst)
 }
 
+/// The arguments of `promsnap fill TARGET --from SOURCE`, then `extra`.
+fn fill_args<'a>(target: &'a Path, source: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "fill",
+        target.to_str().unwrap(),
+        "--from",
+        source.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn run_fill(target: &Path, source: &Path, extra: &[&str]) -> std::process::Output {
+    promsnap(&fill_args(target, source, extra))
+}
+
+/// [`run_fill`] with `--json` last: the exit code and the report.
+fn run_fill_json(target: &Path, source: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = fill_args(target, source, extra);
+    args.push("--json");
+    run_json(&args)
+}
+
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -44,27 +67,14 @@ fn fill_restores_a_lost_block_as_promtool_sees_it() {
     let (src, dst) = pair(tmp.path());
     let before = entries(&dst);
 
-    let (code, dry) = run_json(&[
-        "fill",
-        dst.to_str().unwrap(),
-        "--from",
-        src.to_str().unwrap(),
-        "--dry-run",
-        "--json",
-    ]);
+    let (code, dry) = run_fill_json(&dst, &src, &["--dry-run"]);
     assert_eq!(code, Some(0), "{dry}");
     assert_eq!(entries(&dst), before, "a dry run writes nothing");
     // The lost block held 109920 samples of 916 series (its meta.json).
     assert_eq!(dry["samples_added"], 109920, "{dry}");
     assert_eq!(dry["series_added"], 916);
 
-    let (code, r) = run_json(&[
-        "fill",
-        dst.to_str().unwrap(),
-        "--from",
-        src.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, r) = run_fill_json(&dst, &src, &[]);
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["samples_added"], 109920, "{r}");
     assert_eq!(r["deferred"]["samples"], 0, "{r}");
@@ -104,13 +114,7 @@ fn fill_restores_a_lost_block_as_promtool_sees_it() {
     assert_eq!(code, Some(0));
     assert_eq!(g["missing"]["merged"].as_array().unwrap().len(), 0, "{g}");
 
-    let (code, again) = run_json(&[
-        "fill",
-        dst.to_str().unwrap(),
-        "--from",
-        src.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, again) = run_fill_json(&dst, &src, &[]);
     assert_eq!(code, Some(0));
     assert_eq!(again["samples_added"], 0, "{again}");
     assert_eq!(entries(&dst).len(), before.len() + added);
@@ -136,16 +140,7 @@ fn fill_bad_input_is_a_usage_error_and_writes_nothing() {
         assert_eq!(out.status.code(), Some(2), "{why}");
         assert!(!out.stderr.is_empty(), "{why}: an error message");
     }
-    let out = promsnap(&[
-        "fill",
-        dst.to_str().unwrap(),
-        "--from",
-        s,
-        "--min-time",
-        "2000",
-        "--max-time",
-        "1000",
-    ]);
+    let out = run_fill(&dst, &src, &["--min-time", "2000", "--max-time", "1000"]);
     assert_eq!(out.status.code(), Some(2), "reversed range");
     assert_eq!(entries(&src), before);
     assert!(!entries(&dst).iter().any(|e| e.contains("tmp")));
@@ -175,12 +170,7 @@ fn fill_into_something_not_a_data_dir_is_refused() {
         } else {
             vec![]
         };
-        let out = promsnap(&[
-            "fill",
-            target.to_str().unwrap(),
-            "--from",
-            src.to_str().unwrap(),
-        ]);
+        let out = run_fill(target, &src, &[]);
         assert_eq!(out.status.code(), Some(2), "{why}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(target.to_str().unwrap()), "{why}: {err}");
@@ -254,12 +244,7 @@ fn fill_into_a_read_only_target_fails_cleanly() {
     copy_dir(&dst, &target);
     fs.remount_read_only();
     let before = entries(&target);
-    let out = promsnap(&[
-        "fill",
-        target.to_str().unwrap(),
-        "--from",
-        src.to_str().unwrap(),
-    ]);
+    let out = run_fill(&target, &src, &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.to_lowercase().contains("read-only"), "{err}");
@@ -281,12 +266,7 @@ fn fill_onto_a_full_disk_fails_cleanly() {
     let target = mnt.join("data");
     copy_dir(&dst, &target);
     let before = entries(&target);
-    let out = promsnap(&[
-        "fill",
-        target.to_str().unwrap(),
-        "--from",
-        src.to_str().unwrap(),
-    ]);
+    let out = run_fill(&target, &src, &[]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -315,13 +295,7 @@ fn fill_from_a_damaged_source_fills_what_it_can() {
         *b ^= 0x5a;
     }
     std::fs::write(&seg, &bytes).unwrap();
-    let (code, r) = run_json(&[
-        "fill",
-        dst.to_str().unwrap(),
-        "--from",
-        src.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, r) = run_fill_json(&dst, &src, &[]);
     assert_eq!(code, Some(1), "{r}");
     let errors = r["errors"].as_array().unwrap();
     assert!(!errors.is_empty());
@@ -536,15 +510,7 @@ fn fill_heals_a_running_late_replica() {
         .sum();
     assert!(lost > 0, "the scenario must lose samples: {g}");
 
-    let (code, r) = run_json(&[
-        "fill",
-        sdata.to_str().unwrap(),
-        "--from",
-        mdata.to_str().unwrap(),
-        "--max-time",
-        &check_to.to_string(),
-        "--json",
-    ]);
+    let (code, r) = run_fill_json(&sdata, &mdata, &["--max-time", &check_to.to_string()]);
     assert!(code == Some(0) || code == Some(1), "{r}");
     // Samples at or after the slave head's oldest sample are deferred, not
     // written (a block there would make the slave drop head samples on its

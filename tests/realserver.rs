@@ -43,6 +43,22 @@ pub(crate) fn now_s() -> i64 {
     now_ms() / 1000
 }
 
+/// The end (Unix seconds, on the minute) of a backfill `span_s` long that
+/// ends 2 to 3 minutes ago and lies inside one 2h range: promtool cuts
+/// backfilled blocks on the 2h grid, so a span across a 2h line (in the
+/// minutes after an even hour) would give two blocks. Such a span ends on
+/// that line instead.
+pub(crate) fn backfill_end_s(span_s: i64) -> i64 {
+    const TWO_HOURS: i64 = 7_200;
+    let end = (now_s() - 120) / 60 * 60;
+    let line = end.div_euclid(TWO_HOURS) * TWO_HOURS;
+    if end - span_s < line && end != line {
+        line
+    } else {
+        end
+    }
+}
+
 /// A configuration that scrapes the server itself every second
 /// (`SELF_PORT` is replaced by its port).
 pub(crate) const SELF_SCRAPE_1S: &str = "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"127.0.0.1:SELF_PORT\"]\n";

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::realserver::{
-    NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, free_port, now_s, wait_scrapes,
+    NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, backfill_end_s, free_port, wait_scrapes,
 };
-use crate::util::{copy_dir, promsnap, testdata};
+use crate::util::{copy_dir, gauge_om, promsnap, testdata};
 
 fn seed(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     let out = promsnap(args);
@@ -46,10 +46,40 @@ fn block_dirs(dir: &Path) -> Vec<String> {
     v
 }
 
+fn meta(block: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(block.join("meta.json")).unwrap()).unwrap()
+}
+
 fn max_time(block: &Path) -> i64 {
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(block.join("meta.json")).unwrap()).unwrap();
-    m["maxTime"].as_i64().unwrap()
+    meta(block)["maxTime"].as_i64().unwrap()
+}
+
+/// The greatest maxTime of the blocks in `dir`.
+fn newest_max_time(dir: &Path) -> i64 {
+    block_dirs(dir)
+        .iter()
+        .map(|b| max_time(&dir.join(b)))
+        .max()
+        .unwrap()
+}
+
+/// `promsnap seed --from FROM --to TO`, `extra` arguments and `--json`.
+fn seed_json(from: &str, to: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut args = vec!["seed", "--from", from, "--to", to.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    seed(&args)
+}
+
+/// A real 2.42 primary on `data`: 1 s self-scrapes, the admin API on.
+fn launch_primary(base: &Path, data: &Path) -> Server {
+    Server::launch(
+        "primary",
+        base,
+        SELF_SCRAPE_1S,
+        data,
+        &["--web.enable-admin-api"],
+    )
 }
 
 fn files_equal(a: &Path, b: &Path) {
@@ -107,37 +137,20 @@ fn seed_live_primary_then_replica_serves_it() {
     // written by promtool. Its last sample is 1 ms before a minute, so
     // that its maxTime lies on the 1 min grid as a compacted block's does
     // (coverage tells the snapshot's head block by a maxTime off the grid).
-    let end = (now_s() - 120) / 60 * 60;
-    let mut om = String::from("# TYPE seed_backfill gauge\n");
+    let end = backfill_end_s(480);
     let times: Vec<i64> = (end - 480..end).step_by(15).collect();
-    for t in &times {
-        om.push_str(&format!("seed_backfill{{job=\"bf\"}} {} {t}\n", t % 97));
-    }
-    om.push_str(&format!("seed_backfill{{job=\"bf\"}} 1 {}.999\n", end - 1));
-    om.push_str("# EOF\n");
+    let last = format!("seed_backfill{{job=\"bf\"}} 1 {}.999\n", end - 1);
+    let om = gauge_om("seed_backfill", times.iter().copied(), 97, &last);
     let bf = backfill_one(base, &om, &data);
     let backfill_end = max_time(&data.join(&bf));
     assert_eq!(backfill_end, end * 1000);
 
-    let primary = Server::launch(
-        "primary",
-        base,
-        SELF_SCRAPE_1S,
-        &data,
-        &["--web.enable-admin-api"],
-    );
+    let primary = launch_primary(base, &data);
     std::thread::sleep(Duration::from_secs(6));
 
     // With the head; the data dir comes from the primary's flags.
     let replica = base.join("replica");
-    let (code, v, err) = seed(&[
-        "seed",
-        "--from",
-        &primary.url(),
-        "--to",
-        replica.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = seed_json(&primary.url(), &replica, &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     let st = steps(&v);
     assert_eq!(st.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), STEPS);
@@ -160,11 +173,7 @@ fn seed_live_primary_then_replica_serves_it() {
     assert_eq!(out.status.code(), Some(0));
     // C_snap is the head block's end; the deadline lies after it.
     let c_snap = v["coverage_end"].as_i64().unwrap();
-    let newest = blocks
-        .iter()
-        .map(|b| max_time(&snap.join(b)))
-        .max()
-        .unwrap();
+    let newest = newest_max_time(&snap);
     assert_eq!(c_snap, newest);
     assert_eq!(v["coverage"]["head_included"], true);
     assert_eq!(
@@ -204,15 +213,7 @@ fn seed_live_primary_then_replica_serves_it() {
 
     // --skip-head: only the backfilled block; the head's range is named.
     let replica2 = base.join("replica2");
-    let (code, v, err) = seed(&[
-        "seed",
-        "--from",
-        &primary.url(),
-        "--to",
-        replica2.to_str().unwrap(),
-        "--skip-head",
-        "--json",
-    ]);
+    let (code, v, err) = seed_json(&primary.url(), &replica2, &["--skip-head"]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert_eq!(v["snapshot"]["skip_head"], true);
     assert!(v["snapshot"]["fallback"].is_null());
@@ -225,11 +226,7 @@ fn seed_live_primary_then_replica_serves_it() {
     // The primary may have compacted its head meanwhile (1 min blocks):
     // C_snap is the newest persisted block's end either way.
     let c2 = v["coverage_end"].as_i64().unwrap();
-    let newest2 = blocks2
-        .iter()
-        .map(|b| max_time(&snap2.join(b)))
-        .max()
-        .unwrap();
+    let newest2 = newest_max_time(&snap2);
     assert_eq!(c2, newest2);
     assert!(c2 >= backfill_end);
     assert_eq!(v["coverage"]["head_included"], false);
@@ -359,14 +356,7 @@ fn seed_falls_back_to_skip_head() {
         }
     });
     let replica = tmp.path().join("replica");
-    let (code, v, err) = seed(&[
-        "seed",
-        "--from",
-        &format!("http://127.0.0.1:{port}"),
-        "--to",
-        replica.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = seed_json(&format!("http://127.0.0.1:{port}"), &replica, &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert_eq!(v["snapshot"]["skip_head"], true);
     let fb = v["snapshot"]["fallback"].as_str().unwrap();
@@ -381,11 +371,7 @@ fn seed_falls_back_to_skip_head() {
     let snap = data.join("snapshots/20261125T091235Z-7531d0e39246db15");
     assert_eq!(block_dirs(&replica), block_dirs(&snap));
     let c = v["coverage_end"].as_i64().unwrap();
-    let newest = block_dirs(&snap)
-        .iter()
-        .map(|b| max_time(&snap.join(b)))
-        .max()
-        .unwrap();
+    let newest = newest_max_time(&snap);
     assert_eq!(c, newest);
     assert_eq!(v["skipped_head"]["from"].as_i64(), Some(c));
     assert_eq!(v["skipped_head"]["to"].as_i64(), Some(1_795_597_954_510));
@@ -405,38 +391,19 @@ fn seed_skip_head_with_an_off_grid_backfilled_block() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path();
     let data = base.join("primary");
-    let end = (now_s() - 120) / 60 * 60;
-    let mut om = String::from("# TYPE seed_offgrid gauge\n");
-    for t in (end - 300..end).step_by(15) {
-        om.push_str(&format!("seed_offgrid{{job=\"bf\"}} {} {t}\n", t % 7));
-    }
-    om.push_str("# EOF\n");
+    let end = backfill_end_s(300);
+    let om = gauge_om("seed_offgrid", (end - 300..end).step_by(15), 7, "");
     let bf = &backfill_one(base, &om, &data);
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(data.join(bf).join("meta.json")).unwrap()).unwrap();
+    let m = meta(&data.join(bf));
     // The premise: level 1, its own source, off the 1 min grid.
     assert_eq!(m["compaction"]["level"], 1);
     assert_eq!(m["compaction"]["sources"], serde_json::json!([bf]));
     assert_ne!(m["maxTime"].as_i64().unwrap() % 60_000, 0);
 
-    let primary = Server::launch(
-        "primary",
-        base,
-        SELF_SCRAPE_1S,
-        &data,
-        &["--web.enable-admin-api"],
-    );
+    let primary = launch_primary(base, &data);
     // Until the head holds a few scrapes.
     wait_scrapes(primary.port, 3);
-    let (code, v, err) = seed(&[
-        "seed",
-        "--from",
-        &primary.url(),
-        "--to",
-        base.join("r1").to_str().unwrap(),
-        "--skip-head",
-        "--json",
-    ]);
+    let (code, v, err) = seed_json(&primary.url(), &base.join("r1"), &["--skip-head"]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert_eq!(v["coverage"]["head_included"], false, "{:#}", v["coverage"]);
     assert!(v["coverage"]["head_block"].is_null());
@@ -447,14 +414,7 @@ fn seed_skip_head_with_an_off_grid_backfilled_block() {
         v["skipped_head"]
     );
 
-    let (code, v, err) = seed(&[
-        "seed",
-        "--from",
-        &primary.url(),
-        "--to",
-        base.join("r2").to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = seed_json(&primary.url(), &base.join("r2"), &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert_eq!(v["coverage"]["head_included"], true);
     let head = v["coverage"]["head_block"]["ulid"].as_str().unwrap();

@@ -12,16 +12,28 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::realserver::{
-    NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, encode, http, now_ms, now_s, query,
+    NO_SCRAPE, SELF_SCRAPE_1S, Server, backfill, backfill_end_s, encode, http, now_ms, query,
     tools_available, wait_scrapes,
 };
-use crate::util::{copy_dir, gunzip, promsnap, testdata};
+use crate::util::{copy_dir, gauge_om, gunzip, promsnap, testdata};
 
 fn snapshot(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     let out = promsnap(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code(), v, stderr)
+}
+
+/// `promsnap snapshot DATA OUT`, `extra` arguments and `--json`.
+fn snapshot_json(
+    data: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut args = vec!["snapshot", data.to_str().unwrap(), out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    snapshot(&args)
 }
 
 /// A scratch directory holding a copy of the fixture data dir `rel` as
@@ -99,12 +111,7 @@ fn stopped_data_dir_snapshot_equals_promtool_dump_of_the_data_dir() {
     let (tmp, data) = data_copy("prom-2.42-live/data");
     let out = data.join("snapshots/20261205T000000Z-0123456789abcdef");
     let before = listing(&data, &out);
-    let (code, v, err) = snapshot(&[
-        "snapshot",
-        data.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = snapshot_json(&data, &out, &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert_eq!(listing(&data, &out), before, "the data dir changed");
     assert!(v["snapshot_name"].as_bool().unwrap());
@@ -193,13 +200,7 @@ fn stopped_data_dir_snapshot_equals_promtool_dump_of_the_data_dir() {
 
     // --skip-head: the blocks only.
     let out2 = tmp.path().join("snap2");
-    let (code, v, err) = snapshot(&[
-        "snapshot",
-        data.to_str().unwrap(),
-        out2.to_str().unwrap(),
-        "--skip-head",
-        "--json",
-    ]);
+    let (code, v, err) = snapshot_json(&data, &out2, &["--skip-head"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(v["head_block"].is_null());
     assert_eq!(block_names(&out2), src_blocks);
@@ -300,12 +301,7 @@ fn snapshot_across_filesystems_copies_the_blocks() {
     let data = tmp.path().join("data");
     copy_dir(&testdata("prom-2.42-live/data"), &data);
     let out = other.path().join("20261205T000000Z-00000000000000dd");
-    let (code, v, err) = snapshot(&[
-        "snapshot",
-        data.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = snapshot_json(&data, &out, &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert_eq!(v["bytes_linked"], 0);
     assert!(
@@ -345,6 +341,13 @@ fn snapshot_usage_errors_write_nothing() {
     std::fs::write(full.join("x"), b"x").unwrap();
     let snapdir = testdata("prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98");
     let d = data.to_str().unwrap().to_string();
+    // DATA_DIR `from`, OUT the scratch `o`.
+    let into_o = |from: &Path| {
+        vec![
+            from.to_str().unwrap().to_string(),
+            tmp.path().join("o").to_str().unwrap().to_string(),
+        ]
+    };
     let before = listing(&data, Path::new("/nonexistent"));
     for (args, expect) in [
         (vec![d.clone(), full.to_str().unwrap().into()], "not empty"),
@@ -365,27 +368,9 @@ fn snapshot_usage_errors_write_nothing() {
             ],
             "named like a block",
         ),
-        (
-            vec![
-                snapdir.to_str().unwrap().into(),
-                tmp.path().join("o").to_str().unwrap().into(),
-            ],
-            "not a Prometheus data directory",
-        ),
-        (
-            vec![
-                full.to_str().unwrap().into(),
-                tmp.path().join("o").to_str().unwrap().into(),
-            ],
-            "not a Prometheus data directory",
-        ),
-        (
-            vec![
-                tmp.path().join("missing").to_str().unwrap().into(),
-                tmp.path().join("o").to_str().unwrap().into(),
-            ],
-            "missing",
-        ),
+        (into_o(&snapdir), "not a Prometheus data directory"),
+        (into_o(&full), "not a Prometheus data directory"),
+        (into_o(&tmp.path().join("missing")), "missing"),
     ] {
         let mut a = vec!["snapshot"];
         a.extend(args.iter().map(String::as_str));
@@ -420,12 +405,7 @@ fn native_histogram_snapshot_served_like_the_data_dir() {
     let out = tmp
         .path()
         .join("snapshots/20261205T000000Z-00000000000000aa");
-    let (code, v, err) = snapshot(&[
-        "snapshot",
-        data.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = snapshot_json(&data, &out, &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert!(v["head_block"]["samples"].as_u64().unwrap() > 0);
     let replica = tmp.path().join("replica");
@@ -481,12 +461,8 @@ fn live_server_snapshot_equals_the_admin_api_snapshot() {
     let base = tmp.path();
     let data = base.join("primary");
     // A block of 8 minutes ending 2 to 3 minutes ago, by promtool.
-    let end = (now_s() - 120) / 60 * 60;
-    let mut om = String::from("# TYPE snap_backfill gauge\n");
-    for t in (end - 480..end).step_by(15) {
-        om.push_str(&format!("snap_backfill{{job=\"bf\"}} {} {t}\n", t % 89));
-    }
-    om.push_str("# EOF\n");
+    let end = backfill_end_s(480);
+    let om = gauge_om("snap_backfill", (end - 480..end).step_by(15), 89, "");
     backfill(base, &om, &data);
     let mut primary = Server::launch(
         "primary",
@@ -502,12 +478,7 @@ fn live_server_snapshot_equals_the_admin_api_snapshot() {
     let t_call = now_ms();
     let admin = std::thread::spawn(move || http(port, "POST", "/api/v1/admin/tsdb/snapshot"));
     let ours = base.join("snapshots/20261205T000000Z-00000000000000bb");
-    let (code, v, err) = snapshot(&[
-        "snapshot",
-        data.to_str().unwrap(),
-        ours.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v, err) = snapshot_json(&data, &ours, &[]);
     let (st, body) = admin.join().unwrap().expect("admin snapshot");
     assert_eq!(st, 200, "{body}");
     assert_eq!(code, Some(0), "{err}\n{v:#}");

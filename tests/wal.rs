@@ -641,3 +641,93 @@ fn wal_on_a_directory_that_is_no_wal_is_an_error() {
         Some(0)
     );
 }
+
+/// A record whose type byte is one Prometheus does not know, under a valid
+/// fragment CRC: replay skips it, an info; a chunks_head file with a
+/// damaged magic is named as such.
+#[test]
+fn unknown_record_type_and_head_chunk_bad_magic() {
+    let (_t, dir) = copy(UNCOMPRESSED);
+    let seg = dir.join("wal/00000000");
+    let mut b = std::fs::read(&seg).unwrap();
+    let full = FragmentReader::new(&b)
+        .map(|f| f.unwrap())
+        .filter(|f| f.kind == FragmentType::Full)
+        .nth(3)
+        .unwrap();
+    let (at, start, end) = (
+        full.offset,
+        full.offset as usize + 7,
+        full.end_offset() as usize,
+    );
+    b[start] = 200;
+    let crc = crc32c::crc32c(&b[start..end]).to_be_bytes();
+    b[start - 4..start].copy_from_slice(&crc);
+    std::fs::write(&seg, b).unwrap();
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 0, "{v}");
+    let f = expect(&v, "record_unknown_type", "info", "wal/00000000", Some(at));
+    assert!(f["message"].as_str().unwrap().contains("type 200"), "{f}");
+
+    let (_t2, dir) = copy(LIVE);
+    flip(&dir.join("chunks_head/000004"), 0, 0x01);
+    let (_, v) = verify(&dir);
+    let f = wal_findings(&v)
+        .into_iter()
+        .find(|f| f["code"] == "head_chunk_bad_magic")
+        .unwrap_or_else(|| panic!("no head_chunk_bad_magic: {v:#}"));
+    assert_eq!(f["path"], "chunks_head/000004");
+    assert_eq!(f["offset"], 0);
+}
+
+/// `wal --json` names a head chunk file's decode error by its kind: a
+/// damaged magic, a damaged version, a chunk length that is no varint, a
+/// chunk length past the file's end.
+#[test]
+fn head_chunk_file_corruption_codes() {
+    let (_t, dir) = copy(LIVE);
+    flip(&dir.join("chunks_head/000003"), 0, 0x01);
+    flip(&dir.join("chunks_head/000004"), 4, 0x02);
+    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
+    let files = v["chunks_head"]["files"].as_array().unwrap();
+    let code_of = |name: &str| {
+        let f = files.iter().find(|f| f["name"] == name).unwrap();
+        f["corruption"]["code"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(code_of("000003"), "bad_magic", "{files:#?}");
+    assert_eq!(code_of("000004"), "bad_version", "{files:#?}");
+
+    // The first chunk's length (after its 8-byte series ref and two 8-byte
+    // times, and its encoding byte) made ten continuation bytes.
+    let (_t2, dir) = copy(LIVE);
+    let file = dir.join("chunks_head/000004");
+    let mut b = std::fs::read(&file).unwrap();
+    b[8 + 25..8 + 35].fill(0xff);
+    std::fs::write(&file, b).unwrap();
+    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
+    let f = v["chunks_head"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "000004")
+        .unwrap()
+        .clone();
+    assert_eq!(f["corruption"]["code"], "bad_varint", "{f:#}");
+    assert_eq!(f["corruption"]["offset"], 8 + 25, "{f:#}");
+
+    // A length of 2^32 - 1: the data would end past the file.
+    let (_t3, dir) = copy(LIVE);
+    let file = dir.join("chunks_head/000003");
+    let mut b = std::fs::read(&file).unwrap();
+    b[8 + 25..8 + 30].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    std::fs::write(&file, b).unwrap();
+    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
+    let f = v["chunks_head"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "000003")
+        .unwrap()
+        .clone();
+    assert_eq!(f["corruption"]["code"], "out_of_bounds", "{f:#}");
+}

@@ -405,6 +405,116 @@ mod tests {
         );
     }
 
+    /// The test code of the crate: every file under `tests/`, and under
+    /// `src/` the test files and whatever follows a file's first
+    /// `#[cfg(test)]`. This file is left out: its lists name every code.
+    fn test_sources() -> String {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut text = String::new();
+        for (dir, whole) in [("tests", true), ("src", false)] {
+            let mut files = Vec::new();
+            walk(&root.join(dir), &mut files);
+            for f in files {
+                let rel = f
+                    .strip_prefix(root)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if rel == "src/check/codes.rs" {
+                    continue;
+                }
+                let s = std::fs::read_to_string(&f).unwrap_or_default();
+                let name = rel.rsplit('/').next().unwrap_or("");
+                if whole || rel.contains("/tests/") || name.ends_with("tests.rs") {
+                    text.push_str(&s);
+                } else if let Some(i) = s.find("#[cfg(test)]") {
+                    text.push_str(&s[i..]);
+                }
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    /// Codes no test names yet (each is reported on real bytes by code a
+    /// test of its kind runs, but no test asserts it). The list only
+    /// shrinks: a code a test comes to name must leave it.
+    const UNTESTED: &[&str] = &[
+        "index_checksum",
+        "index_chunk_duplicate",
+        "index_chunk_meta_invalid",
+        "index_chunk_refs_unordered",
+        "index_chunks_overlap",
+        "index_chunks_unordered",
+        "index_corrupt",
+        "index_label_index_bad_symbol",
+        "index_out_of_bounds",
+        "index_postings_all_missing",
+        "index_postings_missing",
+        "index_postings_table_unsorted",
+        "index_series_duplicate",
+        "index_series_empty_label_value",
+        "index_series_empty_labels",
+        "index_series_unsorted",
+        "index_symbols_unsorted",
+        "index_symbols_unused",
+        "chunk_corrupt",
+        "chunk_timestamps_unordered",
+        "file_unreadable",
+        "wal_dir_unreadable",
+        "wal_fragment_flags",
+        "wal_reread",
+        "wal_segment_unreadable",
+        "head_chunk_dir_unreadable",
+        "head_chunk_file_deleted_during_read",
+        "head_chunk_file_deleted_on_startup",
+        "head_chunk_unreadable",
+        "deleted_as_parent",
+        "deleted_by_dst",
+        "head_overlap_allowed",
+        "link_fallback",
+        "source_overlap",
+        "source_vanished",
+        "ulid_mismatch",
+        "bucket_stray_object",
+        "deletion_marked",
+        "no_compact_marked",
+        "unsupported_encoding",
+    ];
+
+    /// One search for a code's snake_case name finds its definition here,
+    /// its README line and a test that asserts it.
+    #[test]
+    fn every_code_is_named_by_a_test() {
+        let tests = test_sources();
+        assert!(tests.len() > 100_000, "test sources not found");
+        let untested: Vec<&str> = FindingCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| !has_word(&tests, c))
+            .collect();
+        let new: Vec<&&str> = untested.iter().filter(|c| !UNTESTED.contains(c)).collect();
+        assert!(new.is_empty(), "codes no test names: {new:?}");
+        let stale: Vec<&&str> = UNTESTED.iter().filter(|c| !untested.contains(c)).collect();
+        assert!(
+            stale.is_empty(),
+            "codes a test now names (take them off UNTESTED): {stale:?}"
+        );
+    }
+
     #[test]
     fn names_round_trip_and_serialize_as_the_name() {
         for &c in FindingCode::ALL {

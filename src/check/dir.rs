@@ -4,7 +4,7 @@
 //! for a target Prometheus version.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -43,6 +43,59 @@ impl DirCheck {
     }
 }
 
+/// A running Prometheus compacts and deletes blocks while we read: a block
+/// gone by the end of its check is no damage; its data is in the block that
+/// replaced it (a compaction writes the child before it deletes the
+/// parents), which the next listing shows. Lists `root` again, dropping the
+/// gone blocks (an info finding each) and checking the new ones, until the
+/// set of blocks is stable (up to 8 times).
+fn relist_until_stable(
+    root: &Path,
+    layout: &mut Layout,
+    blocks: &mut Vec<BlockCheck>,
+    findings: &mut Vec<Finding>,
+    check: impl Fn(&[PathBuf]) -> Vec<BlockCheck>,
+) {
+    for _ in 0..8 {
+        let Ok(now) = layout::scan(root) else { break };
+        let gone: Vec<usize> = (0..blocks.len())
+            .filter(|&i| blocks.get(i).is_some_and(|b| !now.blocks.contains(&b.dir)))
+            .collect();
+        let new: Vec<PathBuf> = now
+            .blocks
+            .iter()
+            .filter(|d| !blocks.iter().any(|b| &b.dir == *d))
+            .cloned()
+            .collect();
+        if gone.is_empty() && new.is_empty() {
+            break;
+        }
+        for &i in gone.iter().rev() {
+            findings.push(deleted_during_read(&blocks.remove(i)));
+        }
+        blocks.extend(check(&new));
+        *layout = now;
+    }
+}
+
+/// The finding for a block deleted while it was read.
+fn deleted_during_read(b: &BlockCheck) -> Finding {
+    let mut f = Finding::new(
+        Severity::Info,
+        FindingCode::BlockDeletedDuringRead,
+        &b.dir,
+        "block deleted while it was read (a running Prometheus compacted it into a new block, or retention deleted it): not damage; its data, if kept, is in the block that replaced it, checked instead",
+    )
+    .in_block(&b.ulid);
+    if let Some(m) = &b.meta {
+        f.message.push_str(&format!(
+            " (it covered {})",
+            crate::vocab::range(m.min_time, m.max_time)
+        ));
+    }
+    f
+}
+
 /// Checks every block of `root` (in parallel on the current rayon pool),
 /// calling `progress` after each block, and the directory itself.
 pub fn verify_dir_with(
@@ -52,7 +105,7 @@ pub fn verify_dir_with(
 ) -> Result<DirCheck> {
     let mut layout = layout::scan(root)?;
     let live = layout.kind != DirKind::Block && is_live(root);
-    let check = |dirs: &[std::path::PathBuf]| -> Vec<BlockCheck> {
+    let check = |dirs: &[PathBuf]| -> Vec<BlockCheck> {
         dirs.par_iter()
             .map(|b| {
                 crate::copy::fsops::test_pause(
@@ -67,44 +120,7 @@ pub fn verify_dir_with(
     };
     let mut blocks = check(&layout.blocks);
     let mut findings = Vec::new();
-    // A running Prometheus compacts and deletes blocks while we read: a
-    // block gone by the end of its check is no damage; its data is in the
-    // block that replaced it (a compaction writes the child before it
-    // deletes the parents), which the next listing shows. List again until
-    // the set of blocks is stable (up to 8 times).
-    for _ in 0..8 {
-        let Ok(now) = layout::scan(root) else { break };
-        let gone: Vec<usize> = (0..blocks.len())
-            .filter(|&i| blocks.get(i).is_some_and(|b| !now.blocks.contains(&b.dir)))
-            .collect();
-        let new: Vec<std::path::PathBuf> = now
-            .blocks
-            .iter()
-            .filter(|d| !blocks.iter().any(|b| &b.dir == *d))
-            .cloned()
-            .collect();
-        if gone.is_empty() && new.is_empty() {
-            break;
-        }
-        for &i in gone.iter().rev() {
-            let b = blocks.remove(i);
-            let range = b.meta.as_ref().map(|m| (m.min_time, m.max_time));
-            let mut f = Finding::new(
-                Severity::Info,
-                FindingCode::BlockDeletedDuringRead,
-                &b.dir,
-                "block deleted while it was read (a running Prometheus compacted it into a new block, or retention deleted it): not damage; its data, if kept, is in the block that replaced it, checked instead",
-            )
-            .in_block(&b.ulid);
-            if let Some((a, z)) = range {
-                f.message
-                    .push_str(&format!(" (it covered {})", crate::vocab::range(a, z)));
-            }
-            findings.push(f);
-        }
-        blocks.extend(check(&new));
-        layout = now;
-    }
+    relist_until_stable(root, &mut layout, &mut blocks, &mut findings, check);
     blocks.sort_by(|a, b| {
         let ka = a.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
         let kb = b.meta.as_ref().map(|m| m.min_time).unwrap_or(i64::MAX);
@@ -270,14 +286,25 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
     f
 }
 
+/// Blocks checked together: duplicate ULIDs, parents still present, and
+/// overlaps, each explained.
 pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding>) {
     let metas: Vec<(&BlockCheck, &crate::format::meta::BlockMeta)> = blocks
         .iter()
         .filter_map(|b| b.meta.as_ref().map(|m| (b, m)))
         .collect();
-    // Duplicate ULIDs (two directories with the same meta.json ulid).
+    duplicate_ulids(&metas, out);
+    parents_present(&metas, out);
+    overlaps(&metas, out);
+}
+
+/// Blocks with their meta.json.
+type Metas<'a> = [(&'a BlockCheck, &'a crate::format::meta::BlockMeta)];
+
+/// Two directories with the same meta.json ulid.
+fn duplicate_ulids(metas: &Metas<'_>, out: &mut Vec<Finding>) {
     let mut by_ulid: HashMap<&str, Vec<&BlockCheck>> = HashMap::new();
-    for (b, m) in &metas {
+    for (b, m) in metas {
         by_ulid.entry(m.ulid.as_str()).or_default().push(b);
     }
     let mut dups: Vec<_> = by_ulid.into_iter().filter(|(_, v)| v.len() > 1).collect();
@@ -295,10 +322,13 @@ pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding
             );
         }
     }
-    // Parents present: Prometheus deletes every block listed as a parent of a loaded block.
+}
+
+/// Prometheus deletes every block listed as a parent of a loaded block.
+fn parents_present(metas: &Metas<'_>, out: &mut Vec<Finding>) {
     let present: HashMap<&str, &BlockCheck> =
         metas.iter().map(|(b, m)| (m.ulid.as_str(), *b)).collect();
-    for (_, m) in &metas {
+    for (_, m) in metas {
         for p in &m.compaction.parents {
             if let Some(pb) = present.get(p.ulid.as_str()) {
                 out.push(
@@ -314,7 +344,10 @@ pub(crate) fn check_blocks_together(blocks: &[BlockCheck], out: &mut Vec<Finding
             }
         }
     }
-    // Overlaps, each explained.
+}
+
+/// Overlapping blocks, each explained.
+fn overlaps(metas: &Metas<'_>, out: &mut Vec<Finding>) {
     for (i, (a, ma)) in metas.iter().enumerate() {
         for (b, mb) in metas.iter().skip(i + 1) {
             if mb.min_time >= ma.max_time || ma.min_time >= mb.max_time || ma.ulid == mb.ulid {

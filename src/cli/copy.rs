@@ -100,14 +100,9 @@ impl Progress for Bar {
     fn block_done(&self, _: &str) {}
 }
 
-/// Runs `copy`.
-pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    if let Some(o) = super::s3::copy(args, out)? {
-        return Ok(o);
-    }
-    let started = Instant::now();
-    super::time::check_range("--min-time", args.min_time, "--max-time", args.max_time)?;
-    let opts = CopyOptions {
+/// The library's options from the flags.
+fn copy_options(args: &CopyArgs) -> CopyOptions {
+    CopyOptions {
         jobs: args.jobs,
         link: args.link,
         min_time: args.min_time,
@@ -122,7 +117,47 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         },
         skip_verify: args.verify == VerifyLevel::None,
         reread_from_device: args.reread_from_disk,
+    }
+}
+
+/// When someone watches (`attended`): the plan in one line on stderr and a
+/// progress bar over the bytes to copy; otherwise a hidden bar.
+fn plan_bar(plan: &copy::CopyPlan, attended: bool) -> Bar {
+    if attended {
+        let n = |a: copy::Action| plan.blocks.iter().filter(|b| b.action == a).count();
+        eprintln!(
+            "plan: {} to copy ({}{}), {} already present, {} refused; verifying and copying",
+            n(copy::Action::Copy),
+            promsnap::vocab::size(plan.bytes_to_copy()),
+            if plan.link { ", hard links" } else { "" },
+            n(copy::Action::Skip),
+            n(copy::Action::Refuse)
+        );
+    }
+    let bar = if attended {
+        let b =
+            ProgressBar::with_draw_target(Some(plan.bytes_to_copy()), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
     };
+    Bar(bar)
+}
+
+/// Runs `copy`.
+pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if let Some(o) = super::s3::copy(args, out)? {
+        return Ok(o);
+    }
+    let started = Instant::now();
+    super::time::check_range("--min-time", args.min_time, "--max-time", args.max_time)?;
+    let opts = copy_options(args);
     // The library's errors already name the path and the OS error; printed
     // once (not again as anyhow's cause chain).
     let plain = |e: promsnap::error::Error| anyhow::anyhow!("{}", super::flag::message(&e));
@@ -132,33 +167,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         CopyReport::from_plan(&plan, started)
     } else {
         let attended = !args.json && std::io::stderr().is_terminal();
-        if attended {
-            let n = |a: copy::Action| plan.blocks.iter().filter(|b| b.action == a).count();
-            eprintln!(
-                "plan: {} to copy ({}{}), {} already present, {} refused; verifying and copying",
-                n(copy::Action::Copy),
-                promsnap::vocab::size(plan.bytes_to_copy()),
-                if plan.link { ", hard links" } else { "" },
-                n(copy::Action::Skip),
-                n(copy::Action::Refuse)
-            );
-        }
-        let bar = if attended {
-            let b = ProgressBar::with_draw_target(
-                Some(plan.bytes_to_copy()),
-                ProgressDrawTarget::stderr(),
-            );
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        } else {
-            ProgressBar::hidden()
-        };
-        let bar = Bar(bar);
+        let bar = plan_bar(&plan, attended);
         // execute() verifies each block right before copying it, so
         // verification and copying of different blocks overlap.
         let r = copy::execute_replanning(&plan, &args.src, &args.dst, &opts, &bar);

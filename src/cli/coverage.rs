@@ -163,6 +163,19 @@ fn rel(t: i64, base: Option<i64>) -> String {
 /// The human report.
 pub fn render(r: &CoverageReport) -> String {
     let mut s = String::new();
+    render_blocks(&mut s, r);
+    s.push('\n');
+    s.push_str(&timeline(r));
+    render_wal(&mut s, r);
+    render_native_histograms(&mut s, r);
+    render_forecast(&mut s, r);
+    render_loss_windows(&mut s, r);
+    render_tail(&mut s, r);
+    s
+}
+
+/// The snapshot, its blocks, holes and head, and the coverage end.
+fn render_blocks(s: &mut String, r: &CoverageReport) {
     let snap = r.snapshot_time;
     s.push_str(&format!("Snapshot      {}\n", r.snapshot.display()));
     match snap {
@@ -225,9 +238,10 @@ pub fn render(r: &CoverageReport) -> String {
             fmt_time(f.to)
         ));
     }
-    s.push('\n');
-    s.push_str(&timeline(r));
+}
 
+/// The master WAL's checkpoint and segments.
+fn render_wal(s: &mut String, r: &CoverageReport) {
     if let Some(w) = &r.wal {
         s.push_str(&format!(
             "\nMaster WAL    {} observed at {}\n",
@@ -265,6 +279,10 @@ pub fn render(r: &CoverageReport) -> String {
             ));
         }
     }
+}
+
+/// Native histograms in the block and the WAL.
+fn render_native_histograms(s: &mut String, r: &CoverageReport) {
     if let Some(n) = &r.native_histograms
         && n.present()
     {
@@ -280,6 +298,11 @@ pub fn render(r: &CoverageReport) -> String {
         }
         s.push_str(&format!("\nNative histograms  {}\n", parts.join("; ")));
     }
+}
+
+/// The forecast head compactions and the deadline.
+fn render_forecast(s: &mut String, r: &CoverageReport) {
+    let snap = r.snapshot_time;
     if !r.next_truncations.is_empty() {
         s.push_str(
             "\nMaster head compactions + WAL truncations (forecast from the block grid):\n  ",
@@ -315,6 +338,10 @@ pub fn render(r: &CoverageReport) -> String {
             ));
         }
     }
+}
+
+/// Each loss window, its certainty and why.
+fn render_loss_windows(s: &mut String, r: &CoverageReport) {
     s.push_str("\nLoss windows:\n");
     if r.loss_windows.is_empty() {
         s.push_str("  none (give --slave-up for the windows)\n");
@@ -353,6 +380,10 @@ pub fn render(r: &CoverageReport) -> String {
             w.why
         ));
     }
+}
+
+/// Assumptions, the slave, the verdict and the findings.
+fn render_tail(s: &mut String, r: &CoverageReport) {
     if !r.assumptions.is_empty() {
         s.push_str("\nAssumptions:\n");
         for a in &r.assumptions {
@@ -381,7 +412,6 @@ pub fn render(r: &CoverageReport) -> String {
             f.message
         ));
     }
-    s
 }
 
 fn paren(x: &str) -> String {
@@ -401,103 +431,131 @@ fn range(a: Option<i64>, b: Option<i64>) -> String {
 
 const WIDTH: usize = 64;
 
-/// The terminal drawing: grid, blocks, head block, WAL, loss windows, marks.
-pub fn timeline(r: &CoverageReport) -> String {
-    let Some(c) = r.coverage_end else {
-        return "Timeline      nothing to draw (no blocks)\n".into();
-    };
-    let rr = r.block_range.max(1);
-    let first = r.blocks.iter().map(|b| b.min_time).min().unwrap_or(c);
-    let lo = first.max(c - 4 * rr);
-    let mut hi = c + rr / 4;
-    for t in [r.snapshot_time, r.loss_windows.iter().map(|w| w.to).max()]
-        .into_iter()
-        .flatten()
-    {
-        hi = hi.max(t);
-    }
-    if let Some(d) = &r.deadline
-        && d.at != i64::MAX
-        && d.at < c + 6 * rr
-    {
-        hi = hi.max(d.at);
-    }
-    if let Some(w) = &r.wal
-        && let (_, Some(m)) = w.view.live_range()
-    {
-        hi = hi.max(m.min(c + 6 * rr));
-    }
-    hi += (hi - lo) / 20 + 1;
-    let span = (hi - lo).max(1);
-    let col = |t: i64| -> usize {
-        (((t.clamp(lo, hi) - lo) as i128 * (WIDTH as i128 - 1) / span as i128) as usize)
-            .min(WIDTH - 1)
-    };
-    let mut grid = vec![b' '; WIDTH];
-    let mut blocks = vec![b' '; WIDTH];
-    let mut wal = vec![b' '; WIDTH];
-    let mut loss = vec![b' '; WIDTH];
-    let mut marks = vec![b' '; WIDTH];
-    if (rr as i128) * (WIDTH as i128) / (span as i128) >= 2 {
-        let mut g = lo.div_euclid(rr) * rr;
-        while g <= hi {
-            if g >= lo {
-                grid[col(g)] = b'|';
-            }
-            g += rr;
+/// The drawn time range [lo, hi] and its mapping onto the columns.
+struct Scale {
+    lo: i64,
+    hi: i64,
+    span: i64,
+}
+
+impl Scale {
+    /// From four block ranges before the coverage end `c` to past the
+    /// snapshot, the loss windows, a near deadline and the live WAL.
+    fn of(r: &CoverageReport, c: i64, rr: i64) -> Scale {
+        let first = r.blocks.iter().map(|b| b.min_time).min().unwrap_or(c);
+        let lo = first.max(c - 4 * rr);
+        let mut hi = c + rr / 4;
+        for t in [r.snapshot_time, r.loss_windows.iter().map(|w| w.to).max()]
+            .into_iter()
+            .flatten()
+        {
+            hi = hi.max(t);
+        }
+        if let Some(d) = &r.deadline
+            && d.at != i64::MAX
+            && d.at < c + 6 * rr
+        {
+            hi = hi.max(d.at);
+        }
+        if let Some(w) = &r.wal
+            && let (_, Some(m)) = w.view.live_range()
+        {
+            hi = hi.max(m.min(c + 6 * rr));
+        }
+        hi += (hi - lo) / 20 + 1;
+        Scale {
+            lo,
+            hi,
+            span: (hi - lo).max(1),
         }
     }
+
+    fn col(&self, t: i64) -> usize {
+        (((t.clamp(self.lo, self.hi) - self.lo) as i128 * (WIDTH as i128 - 1) / self.span as i128)
+            as usize)
+            .min(WIDTH - 1)
+    }
+
+    fn contains(&self, t: i64) -> bool {
+        (self.lo..=self.hi).contains(&t)
+    }
+}
+
+/// The blocks row: `[===` per block, `[###` for the head block, `X` where
+/// blocks overlap.
+fn draw_blocks(r: &CoverageReport, sc: &Scale) -> Vec<u8> {
+    let mut blocks = vec![b' '; WIDTH];
     for b in &r.blocks {
-        if b.max_time <= lo {
+        if b.max_time <= sc.lo {
             continue;
         }
-        let (a, e) = (col(b.min_time), col(b.max_time - 1));
+        let (a, e) = (sc.col(b.min_time), sc.col(b.max_time - 1));
         for (i, x) in blocks.iter_mut().enumerate().take(e + 1).skip(a) {
             let ch = if b.head_block { b'#' } else { b'=' };
             *x = if *x == b' ' || i == a { ch } else { b'X' };
         }
         blocks[a] = b'[';
     }
-    if let Some(w) = &r.wal {
-        if let (Some(a), Some(e)) = (
-            w.view.checkpoint.as_ref().and_then(|c| c.min_t),
-            w.view.checkpoint.as_ref().and_then(|c| c.max_t),
-        ) {
-            for x in wal.iter_mut().take(col(e) + 1).skip(col(a)) {
-                *x = b'~';
-            }
-        }
-        for g in &w.view.segments {
-            if let (Some(a), Some(e)) = (g.min_t, g.max_t) {
-                for x in wal.iter_mut().take(col(e) + 1).skip(col(a)) {
-                    *x = b'-';
-                }
-                wal[col(a)] = b'|';
-            }
+    blocks
+}
+
+/// The WAL row: `~` for the checkpoint, `|---` per segment.
+fn draw_wal(r: &CoverageReport, sc: &Scale) -> Vec<u8> {
+    let mut wal = vec![b' '; WIDTH];
+    let Some(w) = &r.wal else {
+        return wal;
+    };
+    if let (Some(a), Some(e)) = (
+        w.view.checkpoint.as_ref().and_then(|c| c.min_t),
+        w.view.checkpoint.as_ref().and_then(|c| c.max_t),
+    ) {
+        for x in wal.iter_mut().take(sc.col(e) + 1).skip(sc.col(a)) {
+            *x = b'~';
         }
     }
+    for g in &w.view.segments {
+        if let (Some(a), Some(e)) = (g.min_t, g.max_t) {
+            for x in wal.iter_mut().take(sc.col(e) + 1).skip(sc.col(a)) {
+                *x = b'-';
+            }
+            wal[sc.col(a)] = b'|';
+        }
+    }
+    wal
+}
+
+/// The loss row: `!` for a loss, `?` for a bound (a loss wins).
+fn draw_loss(r: &CoverageReport, sc: &Scale) -> Vec<u8> {
+    let mut loss = vec![b' '; WIDTH];
     for w in &r.loss_windows {
         let ch = if w.certainty == Certainty::Bound {
             b'?'
         } else {
             b'!'
         };
-        for x in loss.iter_mut().take(col(w.to) + 1).skip(col(w.from)) {
+        for x in loss.iter_mut().take(sc.col(w.to) + 1).skip(sc.col(w.from)) {
             if *x != b'!' {
                 *x = ch;
             }
         }
     }
+    loss
+}
+
+/// The marks row: truncations, then remote write start, slave up,
+/// snapshot, coverage end and deadline (a later one wins a column).
+fn draw_marks(r: &CoverageReport, sc: &Scale, c: i64) -> Vec<u8> {
+    let mut marks = vec![b' '; WIDTH];
     for &t in &r.next_truncations {
-        if (lo..=hi).contains(&t) {
-            marks[col(t)] = b't';
+        if sc.contains(t) {
+            marks[sc.col(t)] = b't';
         }
     }
     let mut put = |t: Option<i64>, ch: u8| {
         if let Some(t) = t
-            && (lo..=hi).contains(&t)
+            && sc.contains(t)
         {
-            marks[col(t)] = ch;
+            marks[sc.col(t)] = ch;
         }
     };
     put(r.rw_start, b'R');
@@ -505,6 +563,31 @@ pub fn timeline(r: &CoverageReport) -> String {
     put(r.snapshot_time, b'S');
     put(Some(c), b'C');
     put(r.deadline.as_ref().map(|d| d.at), b'D');
+    marks
+}
+
+/// The terminal drawing: grid, blocks, head block, WAL, loss windows, marks.
+pub fn timeline(r: &CoverageReport) -> String {
+    let Some(c) = r.coverage_end else {
+        return "Timeline      nothing to draw (no blocks)\n".into();
+    };
+    let rr = r.block_range.max(1);
+    let sc = Scale::of(r, c, rr);
+    let (lo, hi, span) = (sc.lo, sc.hi, sc.span);
+    let mut grid = vec![b' '; WIDTH];
+    if (rr as i128) * (WIDTH as i128) / (span as i128) >= 2 {
+        let mut g = lo.div_euclid(rr) * rr;
+        while g <= hi {
+            if g >= lo {
+                grid[sc.col(g)] = b'|';
+            }
+            g += rr;
+        }
+    }
+    let blocks = draw_blocks(r, &sc);
+    let wal = draw_wal(r, &sc);
+    let loss = draw_loss(r, &sc);
+    let marks = draw_marks(r, &sc, c);
     let row = |name: &str, v: &[u8]| format!("  {name:<7}{}\n", String::from_utf8_lossy(v));
     let mut s = format!(
         "Timeline      one column ≈ {}; grid lines every {}\n",

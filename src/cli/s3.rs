@@ -113,6 +113,40 @@ mod imp {
         })
     }
 
+    /// Refuses the flags that only a local target takes.
+    fn local_target_only(args: &CopyArgs) -> anyhow::Result<()> {
+        if args.link
+            || args.allow_overlap
+            || args.retention.is_some()
+            || args.retention_size.is_some()
+        {
+            anyhow::bail!(
+                "--link, --allow-overlap, --retention and --retention-size apply to a local target only"
+            );
+        }
+        Ok(())
+    }
+
+    /// A restore's options from the flags.
+    fn restore_options(args: &CopyArgs, check: CheckOptions) -> objstore::RestoreOptions {
+        objstore::RestoreOptions {
+            copy: CopyOptions {
+                jobs: args.jobs,
+                link: true,
+                min_time: args.min_time,
+                max_time: args.max_time,
+                blocks: args.blocks.clone(),
+                allow_overlap: args.allow_overlap,
+                retention: args.retention,
+                retention_size: args.retention_size,
+                check,
+                skip_verify: args.verify == VerifyLevel::None,
+                reread_from_device: args.reread_from_disk,
+            },
+            dry_run: args.dry_run,
+        }
+    }
+
     /// `copy` with an `s3://` source or target; `None` when neither is one.
     pub fn copy(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Option<Outcome>> {
         let (src, dst) = (s3_arg(&args.src), s3_arg(&args.dst));
@@ -136,30 +170,14 @@ mod imp {
         let progress = bar(attended);
         let report: CopyReport = match (src, dst) {
             (Some(s), Some(d)) => {
-                if args.link
-                    || args.allow_overlap
-                    || args.retention.is_some()
-                    || args.retention_size.is_some()
-                {
-                    anyhow::bail!(
-                        "--link, --allow-overlap, --retention and --retention-size apply to a local target only"
-                    );
-                }
+                local_target_only(args)?;
                 let from = open(s, &args.s3, args.jobs)?;
                 let to = open(d, &args.s3, args.jobs)?;
                 objstore::transfer(&from, &to, &upload_options(args, check)?, &progress)
                     .map_err(plain)?
             }
             (None, Some(d)) => {
-                if args.link
-                    || args.allow_overlap
-                    || args.retention.is_some()
-                    || args.retention_size.is_some()
-                {
-                    anyhow::bail!(
-                        "--link, --allow-overlap, --retention and --retention-size apply to a local target only"
-                    );
-                }
+                local_target_only(args)?;
                 let bucket = open(d, &args.s3, args.jobs)?;
                 let opts = upload_options(args, check)?;
                 objstore::upload(&args.src, &bucket, &opts, &progress).map_err(plain)?
@@ -169,22 +187,7 @@ mod imp {
                     anyhow::bail!("--external-label applies to uploads only");
                 }
                 let bucket = open(s, &args.s3, args.jobs)?;
-                let opts = objstore::RestoreOptions {
-                    copy: CopyOptions {
-                        jobs: args.jobs,
-                        link: true,
-                        min_time: args.min_time,
-                        max_time: args.max_time,
-                        blocks: args.blocks.clone(),
-                        allow_overlap: args.allow_overlap,
-                        retention: args.retention,
-                        retention_size: args.retention_size,
-                        check,
-                        skip_verify: args.verify == VerifyLevel::None,
-                        reread_from_device: args.reread_from_disk,
-                    },
-                    dry_run: args.dry_run,
-                };
+                let opts = restore_options(args, check);
                 objstore::restore(&bucket, &args.dst, &opts, &progress).map_err(plain)?
             }
             // Neither is a bucket: returned above; local copy goes on.

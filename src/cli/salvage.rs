@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use promsnap::coverage::fmt_time;
-use promsnap::salvage::{self, BlockAction, SalvageOptions, SalvageReport};
+use promsnap::salvage::block::Rewrite;
+use promsnap::salvage::{self, BlockAction, BlockSalvage, SalvageOptions, SalvageReport};
 
 use super::Outcome;
 
@@ -65,72 +66,109 @@ pub fn render(r: &SalvageReport) -> String {
     let verb = if r.dry_run { "would be " } else { "" };
     let mut s = String::new();
     for b in &r.blocks {
-        let codes = if b.error_codes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", join_codes(&b.error_codes))
-        };
-        match b.action {
-            BlockAction::Kept => s.push_str(&format!("block {}: ok, kept\n", b.ulid)),
-            BlockAction::Linked => s.push_str(&format!("block {}: ok, {verb}linked\n", b.ulid)),
-            BlockAction::Copied => s.push_str(&format!("block {}: ok, {verb}copied\n", b.ulid)),
-            BlockAction::Unreadable => s.push_str(&format!(
-                "block {}: UNREADABLE{codes}: {}; {}\n",
+        render_block(&mut s, b, verb);
+    }
+    render_wal(&mut s, r, verb);
+    for l in &r.lost_ranges {
+        s.push_str(&format!(
+            "{}: [{}, {})\n",
+            if r.in_place {
+                "the restarted Prometheus may miss samples in"
+            } else {
+                "samples lost in"
+            },
+            fmt_time(l[0]),
+            fmt_time(l[1])
+        ));
+    }
+    if r.wal
+        .as_ref()
+        .is_some_and(|w| w.lost_range_end_unknown && w.cut)
+    {
+        s.push_str("  (the damage is in the newest WAL segment: samples after the last readable one may be lost too)\n");
+    }
+    if !r.has_losses() {
+        s.push_str("nothing lost\n");
+    }
+    s
+}
+
+/// One block's lines: what was done with it and, when rewritten, what the
+/// rewrite kept and dropped.
+fn render_block(s: &mut String, b: &BlockSalvage, verb: &str) {
+    let codes = if b.error_codes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", join_codes(&b.error_codes))
+    };
+    match b.action {
+        BlockAction::Kept => s.push_str(&format!("block {}: ok, kept\n", b.ulid)),
+        BlockAction::Linked => s.push_str(&format!("block {}: ok, {verb}linked\n", b.ulid)),
+        BlockAction::Copied => s.push_str(&format!("block {}: ok, {verb}copied\n", b.ulid)),
+        BlockAction::Unreadable => s.push_str(&format!(
+            "block {}: UNREADABLE{codes}: {}; {}\n",
+            b.ulid,
+            b.reason.as_deref().unwrap_or(""),
+            match &b.quarantined_to {
+                Some(q) => format!("{verb}moved whole to {}", q.display()),
+                None => "not carried into OUT".into(),
+            }
+        )),
+        BlockAction::Rewritten => {
+            s.push_str(&format!(
+                "block {}: damaged{codes}: {verb}rewritten as {}{}\n",
                 b.ulid,
-                b.reason.as_deref().unwrap_or(""),
-                match &b.quarantined_to {
-                    Some(q) => format!("{verb}moved whole to {}", q.display()),
-                    None => "not carried into OUT".into(),
-                }
-            )),
-            BlockAction::Rewritten => {
-                let rw = b.rewrite.as_ref();
-                s.push_str(&format!(
-                    "block {}: damaged{codes}: {verb}rewritten as {}{}\n",
-                    b.ulid,
-                    b.new_ulid.as_deref().unwrap_or("a new block"),
-                    b.quarantined_to
-                        .as_ref()
-                        .map(|q| format!("; original {verb}moved to {}", q.display()))
-                        .unwrap_or_default()
-                ));
-                if let Some(rw) = rw {
-                    s.push_str(&format!(
-                        "  kept {} series, {} samples; dropped {} whole series, {} samples{}\n",
-                        rw.series_written,
-                        rw.samples_written,
-                        rw.series_dropped,
-                        rw.samples_dropped,
-                        if rw.samples_dropped_inexact {
-                            " counted (some from a damaged header, or not countable)"
-                        } else {
-                            ""
-                        }
-                    ));
-                    for d in &rw.dropped {
-                        s.push_str(&format!(
-                            "  DROPPED {} {} {} samples: {} ({}{})\n",
-                            if d.series.is_empty() {
-                                "<unknown series>"
-                            } else {
-                                &d.series
-                            },
-                            range(d.from, d.to),
-                            d.samples
-                                .map(|n| format!("{}{n}", if d.samples_exact { "" } else { "~" }))
-                                .unwrap_or_else(|| "?".into()),
-                            d.code,
-                            d.path.display(),
-                            d.offset.map(|o| format!(" @{o}")).unwrap_or_default()
-                        ));
-                    }
-                    for n in &rw.notes {
-                        s.push_str(&format!("  note: {n}\n"));
-                    }
-                }
+                b.new_ulid.as_deref().unwrap_or("a new block"),
+                b.quarantined_to
+                    .as_ref()
+                    .map(|q| format!("; original {verb}moved to {}", q.display()))
+                    .unwrap_or_default()
+            ));
+            if let Some(rw) = &b.rewrite {
+                render_rewrite(s, rw);
             }
         }
     }
+}
+
+/// What a rewrite kept, each dropped range, and its notes.
+fn render_rewrite(s: &mut String, rw: &Rewrite) {
+    s.push_str(&format!(
+        "  kept {} series, {} samples; dropped {} whole series, {} samples{}\n",
+        rw.series_written,
+        rw.samples_written,
+        rw.series_dropped,
+        rw.samples_dropped,
+        if rw.samples_dropped_inexact {
+            " counted (some from a damaged header, or not countable)"
+        } else {
+            ""
+        }
+    ));
+    for d in &rw.dropped {
+        s.push_str(&format!(
+            "  DROPPED {} {} {} samples: {} ({}{})\n",
+            if d.series.is_empty() {
+                "<unknown series>"
+            } else {
+                &d.series
+            },
+            range(d.from, d.to),
+            d.samples
+                .map(|n| format!("{}{n}", if d.samples_exact { "" } else { "~" }))
+                .unwrap_or_else(|| "?".into()),
+            d.code,
+            d.path.display(),
+            d.offset.map(|o| format!(" @{o}")).unwrap_or_default()
+        ));
+    }
+    for n in &rw.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+}
+
+/// The WAL, checkpoint, head chunk and quarantine lines.
+fn render_wal(s: &mut String, r: &SalvageReport, verb: &str) {
     if let Some(w) = &r.wal {
         if w.cut {
             s.push_str(&format!(
@@ -174,28 +212,6 @@ pub fn render(r: &SalvageReport) -> String {
     if let Some(q) = &r.quarantine {
         s.push_str(&format!("quarantine: {}\n", q.display()));
     }
-    for l in &r.lost_ranges {
-        s.push_str(&format!(
-            "{}: [{}, {})\n",
-            if r.in_place {
-                "the restarted Prometheus may miss samples in"
-            } else {
-                "samples lost in"
-            },
-            fmt_time(l[0]),
-            fmt_time(l[1])
-        ));
-    }
-    if r.wal
-        .as_ref()
-        .is_some_and(|w| w.lost_range_end_unknown && w.cut)
-    {
-        s.push_str("  (the damage is in the newest WAL segment: samples after the last readable one may be lost too)\n");
-    }
-    if !r.has_losses() {
-        s.push_str("nothing lost\n");
-    }
-    s
 }
 
 /// Codes as the comma-separated list the human report shows.

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use promsnap::check::{self, CheckOptions, Finding, FindingCode, Tally};
+use promsnap::check::{self, BlockCheck, CheckOptions, DirCheck, Finding, FindingCode, Tally};
 use serde::Serialize;
 
 use super::Outcome;
@@ -47,26 +47,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .num_threads(j.max(1))
             .build_global();
     }
-    let opts = CheckOptions {
-        quick: args.quick,
-        target_version: args.target_version.clone(),
-    };
-    let mut results = Vec::new();
-    // A path that cannot be read at all does not stop the others: it is
-    // reported (a finding, and exit 2 at the end) after every path is checked.
-    let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
-    for p in &args.paths {
-        let pb = progress_bar();
-        let r = match super::s3::s3_arg(p) {
-            Some(url) => super::s3::verify(url, &args.s3, &opts, &|_b| pb.inc(1)),
-            None => check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1)),
-        };
-        pb.finish_and_clear();
-        match r {
-            Ok(r) => results.push((p.clone(), r)),
-            Err(e) => unreadable.push((p.clone(), e.to_string())),
-        }
-    }
+    let (results, unreadable) = check_paths(args);
     let failed: Vec<Finding> = unreadable
         .iter()
         .map(|(p, e)| {
@@ -78,190 +59,15 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             )
         })
         .collect();
-    let all: Vec<(&Path, &Finding)> = failed
-        .iter()
-        .map(|f| (f.path.as_path(), f))
-        .chain(
-            results
-                .iter()
-                .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f))),
-        )
-        .collect();
-    // Every finding counted, also those past the first few of their code and
-    // file (which only their group counts).
-    let mut tally = Tally::of(&failed);
-    for (_, r) in &results {
-        let t = Tally::of(&r.findings);
-        for b in &r.blocks {
-            let bt = b.tally();
-            tally.add(check::Severity::Error, bt.errors);
-            tally.add(check::Severity::Warning, bt.warnings);
-            tally.add(check::Severity::Info, bt.infos);
-        }
-        tally.add(check::Severity::Error, t.errors);
-        tally.add(check::Severity::Warning, t.warnings);
-        tally.add(check::Severity::Info, t.infos);
-    }
+    let tally = total_tally(&failed, &results);
     if args.json {
-        let findings: Vec<FindingJson> = all
-            .iter()
-            .map(|&(root, f)| FindingJson {
-                severity: f.severity,
-                code: f.code,
-                root,
-                path: rel(&f.path, root),
-                offset: f.offset,
-                block: f.block.as_deref(),
-                series: f.series.as_deref(),
-                time_range: f.time_range,
-                message: &f.message,
-            })
-            .collect();
-        let blocks: Vec<BlockJson> = results
-            .iter()
-            .flat_map(|(root, r)| {
-                r.blocks.iter().map(move |b| {
-                    let t = b.tally();
-                    BlockJson {
-                        ulid: &b.ulid,
-                        root,
-                        path: rel(&b.dir, root),
-                        status: b.status(),
-                        min_time: b.meta.as_ref().map(|m| m.min_time),
-                        max_time: b.meta.as_ref().map(|m| m.max_time),
-                        errors: t.errors,
-                        warnings: t.warnings,
-                        counts: &b.counts,
-                    }
-                })
-            })
-            .collect();
-        let groups: Vec<GroupJson> = results
-            .iter()
-            .flat_map(|(root, r)| {
-                r.blocks.iter().flat_map(move |b| {
-                    b.finding_groups.iter().map(move |g| GroupJson {
-                        severity: g.severity,
-                        code: g.code,
-                        root,
-                        path: rel(&g.path, root),
-                        block: g.block.as_deref(),
-                        count: g.count,
-                        listed: g.listed,
-                        time_ranges: &g.time_ranges,
-                        time_ranges_widened: g.time_ranges_widened,
-                    })
-                })
-            })
-            .collect();
-        let nblocks: usize = results.iter().map(|(_, r)| r.blocks.len()).sum();
-        let bad = results
-            .iter()
-            .flat_map(|(_, r)| &r.blocks)
-            .filter(|b| b.has_errors())
-            .count();
-        let startup: Vec<StartupJson> = results
-            .iter()
-            .map(|(root, r)| StartupJson {
-                root,
-                kind: r.layout.kind,
-                live: r.live,
-                verdict: r.startup(),
-            })
-            .collect();
-        let doc = VerifyJson {
-            ok: tally.errors == 0,
-            startup,
-            findings,
-            finding_groups: groups,
-            blocks,
-            summary: SummaryJson {
-                paths: &args.paths,
-                blocks: nblocks,
-                blocks_with_errors: bad,
-                errors: tally.errors,
-                warnings: tally.warnings,
-                infos: tally.infos,
-                quick: args.quick,
-            },
-        };
-        // Through a `Value`, whose objects keep their keys sorted: the
-        // document's key order is the one it always had.
-        let doc = serde_json::to_value(&doc)?;
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        writeln!(out)?;
+        write_json(args, out, &failed, &results, &tally)?;
     } else {
         for f in &failed {
             line(out, &f.path, f)?;
         }
         for (root, r) in &results {
-            writeln!(
-                out,
-                "{} ({:?}, {} blocks)",
-                root.display(),
-                r.layout.kind,
-                r.blocks.len()
-            )?;
-            if r.layout.kind != promsnap::layout::DirKind::Block {
-                let who = if r.live {
-                    " (live: a running Prometheus uses this directory)"
-                } else if super::s3::s3_arg(root).is_some() {
-                    " (once these blocks are restored into an empty data directory)"
-                } else {
-                    ""
-                };
-                writeln!(out, "VERDICT {}{who}", r.startup().sentence())?;
-            }
-            for f in &r.findings {
-                line(out, root, f)?;
-            }
-            for b in &r.blocks {
-                let t = b.tally();
-                let c = &b.counts;
-                let state = match b.status() {
-                    "ok" => "OK".to_string(),
-                    _ => format!("{} errors, {} warnings", t.errors, t.warnings),
-                };
-                writeln!(
-                    out,
-                    "BLOCK {}  {state}  ({} series, {} chunks, {} samples{})",
-                    b.ulid,
-                    c.series,
-                    c.chunks,
-                    c.samples,
-                    if args.quick {
-                        ", samples not decoded"
-                    } else {
-                        ""
-                    }
-                )?;
-                for f in &b.findings {
-                    line(out, root, f)?;
-                }
-                for g in &b.finding_groups {
-                    let ranges: Vec<String> = g
-                        .time_ranges
-                        .iter()
-                        .take(3)
-                        .map(|&[a, b]| promsnap::vocab::range(a, b))
-                        .collect();
-                    let more = if g.time_ranges.len() > 3 { ", ..." } else { "" };
-                    writeln!(
-                        out,
-                        "{} {} {}: {} more not listed ({} in all){}",
-                        g.severity.label(),
-                        g.code,
-                        rel(&g.path, root),
-                        g.count - g.listed,
-                        g.count,
-                        if ranges.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" [loses {}{more}]", ranges.join(", "))
-                        }
-                    )?;
-                }
-            }
+            write_dir_text(args, out, root, r)?;
         }
         writeln!(
             out,
@@ -282,6 +88,231 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Ok
     })
+}
+
+/// Each PATH checked and the ones that could not be read at all, with why.
+type Checked = (Vec<(PathBuf, DirCheck)>, Vec<(PathBuf, String)>);
+
+/// Checks every PATH. A path that cannot be read at all does not stop the
+/// others: it is reported (a finding, and exit 2 at the end) after every
+/// path is checked.
+fn check_paths(args: &VerifyArgs) -> Checked {
+    let opts = CheckOptions {
+        quick: args.quick,
+        target_version: args.target_version.clone(),
+    };
+    let mut results = Vec::new();
+    let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
+    for p in &args.paths {
+        let pb = progress_bar();
+        let r = match super::s3::s3_arg(p) {
+            Some(url) => super::s3::verify(url, &args.s3, &opts, &|_b| pb.inc(1)),
+            None => check::dir::verify_dir_with(p, &opts, &|_b| pb.inc(1)),
+        };
+        pb.finish_and_clear();
+        match r {
+            Ok(r) => results.push((p.clone(), r)),
+            Err(e) => unreadable.push((p.clone(), e.to_string())),
+        }
+    }
+    (results, unreadable)
+}
+
+/// Every finding counted, also those past the first few of their code and
+/// file (which only their group counts).
+fn total_tally(failed: &[Finding], results: &[(PathBuf, DirCheck)]) -> Tally {
+    let mut tally = Tally::of(failed);
+    for (_, r) in results {
+        let t = Tally::of(&r.findings);
+        for b in &r.blocks {
+            let bt = b.tally();
+            tally.add(check::Severity::Error, bt.errors);
+            tally.add(check::Severity::Warning, bt.warnings);
+            tally.add(check::Severity::Info, bt.infos);
+        }
+        tally.add(check::Severity::Error, t.errors);
+        tally.add(check::Severity::Warning, t.warnings);
+        tally.add(check::Severity::Info, t.infos);
+    }
+    tally
+}
+
+/// Writes the `verify --json` document.
+fn write_json(
+    args: &VerifyArgs,
+    out: &mut dyn Write,
+    failed: &[Finding],
+    results: &[(PathBuf, DirCheck)],
+    tally: &Tally,
+) -> anyhow::Result<()> {
+    let findings: Vec<FindingJson> = failed
+        .iter()
+        .map(|f| (f.path.as_path(), f))
+        .chain(
+            results
+                .iter()
+                .flat_map(|(p, r)| r.all_findings().map(move |f| (p.as_path(), f))),
+        )
+        .map(|(root, f)| FindingJson {
+            severity: f.severity,
+            code: f.code,
+            root,
+            path: rel(&f.path, root),
+            offset: f.offset,
+            block: f.block.as_deref(),
+            series: f.series.as_deref(),
+            time_range: f.time_range,
+            message: &f.message,
+        })
+        .collect();
+    let blocks: Vec<BlockJson> = results
+        .iter()
+        .flat_map(|(root, r)| r.blocks.iter().map(move |b| BlockJson::of(root, b)))
+        .collect();
+    let groups: Vec<GroupJson> = results
+        .iter()
+        .flat_map(|(root, r)| {
+            r.blocks.iter().flat_map(move |b| {
+                b.finding_groups.iter().map(move |g| GroupJson {
+                    severity: g.severity,
+                    code: g.code,
+                    root,
+                    path: rel(&g.path, root),
+                    block: g.block.as_deref(),
+                    count: g.count,
+                    listed: g.listed,
+                    time_ranges: &g.time_ranges,
+                    time_ranges_widened: g.time_ranges_widened,
+                })
+            })
+        })
+        .collect();
+    let nblocks: usize = results.iter().map(|(_, r)| r.blocks.len()).sum();
+    let bad = results
+        .iter()
+        .flat_map(|(_, r)| &r.blocks)
+        .filter(|b| b.has_errors())
+        .count();
+    let startup: Vec<StartupJson> = results
+        .iter()
+        .map(|(root, r)| StartupJson {
+            root,
+            kind: r.layout.kind,
+            live: r.live,
+            verdict: r.startup(),
+        })
+        .collect();
+    let doc = VerifyJson {
+        ok: tally.errors == 0,
+        startup,
+        findings,
+        finding_groups: groups,
+        blocks,
+        summary: SummaryJson {
+            paths: &args.paths,
+            blocks: nblocks,
+            blocks_with_errors: bad,
+            errors: tally.errors,
+            warnings: tally.warnings,
+            infos: tally.infos,
+            quick: args.quick,
+        },
+    };
+    // Through a `Value`, whose objects keep their keys sorted: the
+    // document's key order is the one it always had.
+    let doc = serde_json::to_value(&doc)?;
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Writes the text report of one PATH: its kind, the startup verdict, its
+/// own findings and each block's.
+fn write_dir_text(
+    args: &VerifyArgs,
+    out: &mut dyn Write,
+    root: &Path,
+    r: &DirCheck,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} ({:?}, {} blocks)",
+        root.display(),
+        r.layout.kind,
+        r.blocks.len()
+    )?;
+    if r.layout.kind != promsnap::layout::DirKind::Block {
+        let who = if r.live {
+            " (live: a running Prometheus uses this directory)"
+        } else if super::s3::s3_arg(root).is_some() {
+            " (once these blocks are restored into an empty data directory)"
+        } else {
+            ""
+        };
+        writeln!(out, "VERDICT {}{who}", r.startup().sentence())?;
+    }
+    for f in &r.findings {
+        line(out, root, f)?;
+    }
+    for b in &r.blocks {
+        write_block_text(args, out, root, b)?;
+    }
+    Ok(())
+}
+
+/// Writes one block's line, its findings and its finding groups.
+fn write_block_text(
+    args: &VerifyArgs,
+    out: &mut dyn Write,
+    root: &Path,
+    b: &BlockCheck,
+) -> std::io::Result<()> {
+    let t = b.tally();
+    let c = &b.counts;
+    let state = match b.status() {
+        "ok" => "OK".to_string(),
+        _ => format!("{} errors, {} warnings", t.errors, t.warnings),
+    };
+    writeln!(
+        out,
+        "BLOCK {}  {state}  ({} series, {} chunks, {} samples{})",
+        b.ulid,
+        c.series,
+        c.chunks,
+        c.samples,
+        if args.quick {
+            ", samples not decoded"
+        } else {
+            ""
+        }
+    )?;
+    for f in &b.findings {
+        line(out, root, f)?;
+    }
+    for g in &b.finding_groups {
+        let ranges: Vec<String> = g
+            .time_ranges
+            .iter()
+            .take(3)
+            .map(|&[a, b]| promsnap::vocab::range(a, b))
+            .collect();
+        let more = if g.time_ranges.len() > 3 { ", ..." } else { "" };
+        writeln!(
+            out,
+            "{} {} {}: {} more not listed ({} in all){}",
+            g.severity.label(),
+            g.code,
+            rel(&g.path, root),
+            g.count - g.listed,
+            g.count,
+            if ranges.is_empty() {
+                String::new()
+            } else {
+                format!(" [loses {}{more}]", ranges.join(", "))
+            }
+        )?;
+    }
+    Ok(())
 }
 
 fn line(out: &mut dyn Write, root: &Path, f: &Finding) -> std::io::Result<()> {
@@ -366,6 +397,23 @@ struct BlockJson<'a> {
     errors: u64,
     warnings: u64,
     counts: &'a check::block::Counts,
+}
+
+impl<'a> BlockJson<'a> {
+    fn of(root: &'a Path, b: &'a BlockCheck) -> Self {
+        let t = b.tally();
+        BlockJson {
+            ulid: &b.ulid,
+            root,
+            path: rel(&b.dir, root),
+            status: b.status(),
+            min_time: b.meta.as_ref().map(|m| m.min_time),
+            max_time: b.meta.as_ref().map(|m| m.max_time),
+            errors: t.errors,
+            warnings: t.warnings,
+            counts: &b.counts,
+        }
+    }
 }
 
 /// Prometheus' startup on one PATH.

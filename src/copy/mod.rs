@@ -113,6 +113,7 @@ mod retention;
 pub use execute::{execute, execute_replanning};
 
 pub use head::HeadRange;
+#[cfg(feature = "s3")]
 pub(crate) use plan::check_selected;
 pub use plan::plan;
 

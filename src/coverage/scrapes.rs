@@ -94,7 +94,7 @@ impl Schedule {
                 let mut first: Option<(u64, i64)> = None;
                 let _ = record::for_each_sample(rec.data, rec.offset, |r, t, _| {
                     if first.is_none() {
-                        first = Some((r, t));
+                        first = Some((r.get(), t));
                     }
                 });
                 let Some((r, t)) = first else { continue };

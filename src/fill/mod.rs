@@ -174,8 +174,9 @@ fn check_paths(target: &Path, source: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((t, s))
 }
 
-/// Fills TARGET from SOURCE. See the module documentation.
-pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
+/// Checks the options and opens TARGET and SOURCE: TARGET must be a data
+/// directory with blocks or a WAL, SOURCE must hold blocks or a head.
+fn open_pair(target: &Path, source: &Path, opts: &FillOptions) -> Result<(Opened, Opened)> {
     if opts.min_time > opts.max_time {
         return Err(Error::bad_option(
             "min_time",
@@ -211,15 +212,12 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
             source.display()
         )));
     }
-    let block_range = opts.block_range.unwrap_or_else(|| {
-        let m: Vec<_> = if mine.metas.is_empty() {
-            theirs.metas.iter().collect()
-        } else {
-            mine.metas.iter().collect()
-        };
-        infer_block_range(&m)
-    });
-    // The cutoff: nothing at or after it is written (see the module docs).
+    Ok((mine, theirs))
+}
+
+/// The cutoff of TARGET: the end of its newest block or the start of its
+/// head, whichever is later; `None` without a head.
+fn cutoff(mine: &Opened) -> Option<i64> {
     let last_max = mine
         .metas
         .iter()
@@ -231,11 +229,26 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
             .filter_map(|s| s.samples.first().map(|x| x.0))
             .min()
     });
-    let cutoff = match (last_max, head_min) {
+    match (last_max, head_min) {
         (_, None) => None,
         (None, Some(h)) => Some(h),
         (Some(l), Some(h)) => Some(l.max(h)),
-    };
+    }
+}
+
+/// Fills TARGET from SOURCE. See the module documentation.
+pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
+    let (mine, theirs) = open_pair(target, source, opts)?;
+    let block_range = opts.block_range.unwrap_or_else(|| {
+        let m: Vec<_> = if mine.metas.is_empty() {
+            theirs.metas.iter().collect()
+        } else {
+            mine.metas.iter().collect()
+        };
+        infer_block_range(&m)
+    });
+    // The cutoff: nothing at or after it is written (see the module docs).
+    let cutoff = cutoff(&mine);
 
     let sel = Select {
         selectors: opts.selectors.clone(),

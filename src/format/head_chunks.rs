@@ -22,6 +22,7 @@
 
 use super::decode::{Decoder, crc32c};
 use super::error::{DecodeError, Result, Section};
+use super::refs::{ChunkRef, SeriesRef};
 
 /// Head chunk file magic number.
 pub const MAGIC_HEAD_CHUNKS: u32 = 0x0130_BC91;
@@ -42,7 +43,7 @@ pub struct HeadChunk<'a> {
     /// Offset of the chunk (its series ref field) in the file.
     pub offset: u64,
     /// Head series reference.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// First sample time (ms).
     pub mint: i64,
     /// Last sample time (ms).
@@ -58,14 +59,14 @@ pub struct HeadChunk<'a> {
 
 impl HeadChunk<'_> {
     /// The `ChunkDiskMapperRef` of this chunk in file number `file`.
-    pub fn chunk_ref(&self, file: u32) -> u64 {
+    pub fn chunk_ref(&self, file: u32) -> ChunkRef {
         chunk_ref(file, self.offset)
     }
 }
 
 /// `ChunkDiskMapperRef`: file number in the upper 32 bits, offset in the lower.
-pub fn chunk_ref(file: u32, offset: u64) -> u64 {
-    (u64::from(file) << 32) | (offset & 0xFFFF_FFFF)
+pub fn chunk_ref(file: u32, offset: u64) -> ChunkRef {
+    ChunkRef::new(file, offset as u32)
 }
 
 /// A readable name for a chunk encoding (without the OOO flag).
@@ -163,10 +164,10 @@ impl<'a> HeadChunkIter<'a> {
     fn parse_chunk(&mut self, start: usize, rest: &'a [u8]) -> Result<Option<HeadChunk<'a>>> {
         let offset = start as u64;
         let mut d = Decoder::new(rest, offset);
-        let series_ref = d.be_u64()?;
+        let series_ref = SeriesRef(d.be_u64()?);
         let mint = d.be_i64()?;
         let maxt = d.be_i64()?;
-        if series_ref == 0 && mint == 0 && maxt == 0 {
+        if series_ref.get() == 0 && mint == 0 && maxt == 0 {
             self.end = Some(offset);
             return Ok(None);
         }
@@ -286,7 +287,7 @@ mod tests {
         assert_eq!(
             (
                 c1.offset,
-                c1.series_ref,
+                c1.series_ref.get(),
                 c1.mint,
                 c1.maxt,
                 c1.encoding,
@@ -302,7 +303,7 @@ mod tests {
         );
         assert!(it.next().is_none());
         assert_eq!(it.end_offset(), Some(f.len() as u64 - 100));
-        assert_eq!(c2.chunk_ref(3), (3 << 32) | b);
+        assert_eq!(c2.chunk_ref(3).get(), (3 << 32) | b);
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub mod head_chunks;
 pub mod index;
 pub mod meta;
 pub mod record;
+pub mod refs;
 pub mod tombstones;
 pub mod wal;
 
 pub use error::{DecodeError, Section};
+pub use refs::{ChunkRef, SeriesRef};

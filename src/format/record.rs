@@ -31,6 +31,7 @@
 
 use super::decode::Decoder;
 use super::error::{DecodeError, Result};
+use super::refs::{ChunkRef, SeriesRef};
 
 /// The type of a WAL record (its first byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -347,7 +348,7 @@ impl<'a> Labels<'a> {
 pub fn for_each_series<'a>(
     rec: &'a [u8],
     base_offset: u64,
-    mut f: impl FnMut(u64, Labels<'a>),
+    mut f: impl FnMut(SeriesRef, Labels<'a>),
 ) -> Result<usize> {
     let (_, mut d) = body(
         rec,
@@ -357,7 +358,7 @@ pub fn for_each_series<'a>(
     )?;
     let mut n = 0;
     while !d.is_empty() {
-        let r = d.be_u64()?;
+        let r = SeriesRef(d.be_u64()?);
         let labels = Labels::read(&mut d)?;
         f(r, labels);
         n += 1;
@@ -369,7 +370,7 @@ pub fn for_each_series<'a>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefSeries {
     /// Head series reference.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Labels, sorted by name.
     pub labels: Vec<(String, String)>,
 }
@@ -390,7 +391,7 @@ pub fn decode_series(rec: &[u8], base_offset: u64) -> Result<Vec<RefSeries>> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefSample {
     /// Head series reference.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Timestamp (ms).
     pub t: i64,
     /// Start timestamp (ms), 0 if none.
@@ -444,7 +445,7 @@ pub fn for_each_sample_with_st(
             let dt = d.varint()?;
             let v = f64::from_bits(d.be_u64()?);
             f(RefSample {
-                series_ref: base_ref.wrapping_add(dref as u64),
+                series_ref: SeriesRef(base_ref.wrapping_add(dref as u64)),
                 t: base_t.wrapping_add(dt),
                 st: 0,
                 v,
@@ -457,7 +458,7 @@ pub fn for_each_sample_with_st(
         let first_st = d.varint()?;
         let v = d.be_f64()?;
         f(RefSample {
-            series_ref: first_ref as u64,
+            series_ref: SeriesRef(first_ref as u64),
             t: first_t,
             st: first_st,
             v,
@@ -471,7 +472,7 @@ pub fn for_each_sample_with_st(
             let st = read_st_fast(&mut d, prev_st, first_st)?;
             let v = f64::from_bits(d.be_u64()?);
             f(RefSample {
-                series_ref: r as u64,
+                series_ref: SeriesRef(r as u64),
                 t,
                 st,
                 v,
@@ -489,7 +490,7 @@ pub fn for_each_sample_with_st(
 pub fn for_each_sample(
     rec: &[u8],
     base_offset: u64,
-    mut f: impl FnMut(u64, i64, f64),
+    mut f: impl FnMut(SeriesRef, i64, f64),
 ) -> Result<usize> {
     for_each_sample_with_st(rec, base_offset, |s| f(s.series_ref, s.t, s.v))
 }
@@ -538,7 +539,7 @@ pub fn sample_time_range(rec: &[u8], base_offset: u64) -> Result<(usize, Option<
 pub fn for_each_tombstone(
     rec: &[u8],
     base_offset: u64,
-    mut f: impl FnMut(u64, i64, i64),
+    mut f: impl FnMut(SeriesRef, i64, i64),
 ) -> Result<usize> {
     let (_, mut d) = body(
         rec,
@@ -548,7 +549,7 @@ pub fn for_each_tombstone(
     )?;
     let mut n = 0;
     while !d.is_empty() {
-        let r = d.be_u64()?;
+        let r = SeriesRef(d.be_u64()?);
         let mint = d.varint()?;
         let maxt = d.varint()?;
         f(r, mint, maxt);

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use crate::format::decode::{Decoder, crc32c};
 use crate::format::error::{DecodeError, Result, Section};
+use crate::format::refs::SeriesRef;
 
 /// Tombstones magic number.
 pub const MAGIC_TOMBSTONES: u32 = 0x0130_BA30;
@@ -30,7 +31,7 @@ pub struct Interval {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stone {
     /// Block series id.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Interval.
     pub interval: Interval,
     /// Absolute offset of the entry.
@@ -87,7 +88,7 @@ pub fn parse(file: &[u8]) -> Result<Vec<Stone>> {
     let mut out = Vec::new();
     while !body.is_empty() {
         let offset = body.offset();
-        let series_ref = body.uvarint()?;
+        let series_ref = SeriesRef(body.uvarint()?);
         let mint = body.varint()?;
         let maxt = body.varint()?;
         out.push(Stone {
@@ -102,7 +103,7 @@ pub fn parse(file: &[u8]) -> Result<Vec<Stone>> {
 /// Deleted intervals per series, merged and sorted, as Prometheus applies them.
 #[derive(Debug, Clone, Default)]
 pub struct Tombstones {
-    by_series: HashMap<u64, Vec<Interval>>,
+    by_series: HashMap<SeriesRef, Vec<Interval>>,
 }
 
 impl Tombstones {
@@ -117,7 +118,7 @@ impl Tombstones {
     }
 
     /// Adds one interval for `series_ref`.
-    pub fn add(&mut self, series_ref: u64, iv: Interval) {
+    pub fn add(&mut self, series_ref: SeriesRef, iv: Interval) {
         let v = self.by_series.entry(series_ref).or_default();
         v.push(iv);
         v.sort_by_key(|i| i.mint);
@@ -134,7 +135,7 @@ impl Tombstones {
     }
 
     /// Deleted intervals of one series (sorted, disjoint).
-    pub fn get(&self, series_ref: u64) -> &[Interval] {
+    pub fn get(&self, series_ref: SeriesRef) -> &[Interval] {
         self.by_series
             .get(&series_ref)
             .map(Vec::as_slice)
@@ -147,7 +148,7 @@ impl Tombstones {
     }
 
     /// Series with tombstones.
-    pub fn series(&self) -> impl Iterator<Item = u64> + '_ {
+    pub fn series(&self) -> impl Iterator<Item = SeriesRef> + '_ {
         self.by_series.keys().copied()
     }
 }
@@ -179,7 +180,7 @@ mod tests {
         f.extend_from_slice(&crc32c(&body).to_be_bytes());
         let s = parse(&f).unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].series_ref, 16);
+        assert_eq!(s[0].series_ref.get(), 16);
         assert_eq!(
             s[0].interval,
             Interval {
@@ -198,19 +199,19 @@ mod tests {
     #[test]
     fn merges_overlapping_and_adjacent() {
         let mut t = Tombstones::default();
-        t.add(1, Interval { mint: 10, maxt: 20 });
-        t.add(1, Interval { mint: 0, maxt: 5 });
-        t.add(1, Interval { mint: 21, maxt: 30 });
-        t.add(1, Interval { mint: 6, maxt: 6 });
+        t.add(SeriesRef(1), Interval { mint: 10, maxt: 20 });
+        t.add(SeriesRef(1), Interval { mint: 0, maxt: 5 });
+        t.add(SeriesRef(1), Interval { mint: 21, maxt: 30 });
+        t.add(SeriesRef(1), Interval { mint: 6, maxt: 6 });
         assert_eq!(
-            t.get(1),
+            t.get(SeriesRef(1)),
             &[
                 Interval { mint: 0, maxt: 6 },
                 Interval { mint: 10, maxt: 30 }
             ]
         );
-        assert!(is_deleted(6, t.get(1)));
-        assert!(!is_deleted(7, t.get(1)));
-        assert!(!is_deleted(31, t.get(1)));
+        assert!(is_deleted(6, t.get(SeriesRef(1))));
+        assert!(!is_deleted(7, t.get(SeriesRef(1))));
+        assert!(!is_deleted(31, t.get(SeriesRef(1))));
     }
 }

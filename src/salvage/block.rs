@@ -185,6 +185,41 @@ fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
+impl Rewrite {
+    /// Nothing read or written yet; the new block spans `min_time..max_time`.
+    fn empty(notes: Vec<String>, min_time: i64, max_time: i64) -> Rewrite {
+        Rewrite {
+            series_read: 0,
+            series_written: 0,
+            samples_written: 0,
+            chunks_written: 0,
+            samples_deleted_by_tombstones: 0,
+            series_dropped: 0,
+            samples_dropped: 0,
+            samples_dropped_inexact: false,
+            dropped: Vec::new(),
+            notes,
+            min_time,
+            max_time,
+        }
+    }
+
+    /// Takes the dropped parts, adding up their samples (inexact when one
+    /// is uncounted or estimated).
+    fn take_dropped(&mut self, dropped: Vec<Dropped>) {
+        for d in &dropped {
+            match d.samples {
+                Some(n) => self.samples_dropped += n,
+                None => self.samples_dropped_inexact = true,
+            }
+            if !d.samples_exact {
+                self.samples_dropped_inexact = true;
+            }
+        }
+        self.dropped = dropped;
+    }
+}
+
 /// Rewrites the block at `dir` into `parent` (a new ULID, in its
 /// `*.tmp-for-creation` directory, not yet placed): every sample that can
 /// be read and trusted, as the module documentation says. `dry_run`: count
@@ -222,36 +257,14 @@ pub fn rewrite_block(dir: &Path, parent: &Path, dry_run: bool) -> Result<Rewrite
     } else {
         Some(new_writer(&src, parent, wmin, wmax)?)
     };
-    let mut rw = Rewrite {
-        series_read: 0,
-        series_written: 0,
-        samples_written: 0,
-        chunks_written: 0,
-        samples_deleted_by_tombstones: 0,
-        series_dropped: 0,
-        samples_dropped: 0,
-        samples_dropped_inexact: false,
-        dropped: Vec::new(),
-        notes,
-        min_time: wmin,
-        max_time: wmax,
-    };
+    let mut rw = Rewrite::empty(notes, wmin, wmax);
     // Pass 1: which series need their labels from the postings (a damaged
     // entry, or labels using symbols that cannot be trusted)?
     let need = labels_to_recover(&index, &cx.trusted);
     // Pass 2: the rewrite.
     let mut pass = Pass::new(&src, &index, &stones, &need, writer);
     pass.run(&mut cx, &mut rw)?;
-    for d in &cx.dropped {
-        match d.samples {
-            Some(n) => rw.samples_dropped += n,
-            None => rw.samples_dropped_inexact = true,
-        }
-        if !d.samples_exact {
-            rw.samples_dropped_inexact = true;
-        }
-    }
-    rw.dropped = std::mem::take(&mut cx.dropped);
+    rw.take_dropped(std::mem::take(&mut cx.dropped));
     if cx.range.is_none() {
         // The samples' own span.
         (rw.min_time, rw.max_time) = pass.span.map_or((0, 0), |(a, b)| (a, b.saturating_add(1)));

@@ -37,6 +37,7 @@ use crate::check::codes::FindingCode;
 use crate::copy::fsops;
 use crate::error::{Error, Result};
 use crate::fileutil::map_file;
+use crate::format::SeriesRef;
 use crate::format::head_chunks;
 use crate::format::record::{self, RecordType};
 use crate::format::wal::RecordReader;
@@ -110,7 +111,7 @@ impl Span {
 }
 
 /// Calls `f(series_ref, t)` for every float or histogram sample of `rec`.
-fn for_each_sample_time(rec: &[u8], mut f: impl FnMut(u64, i64)) {
+fn for_each_sample_time(rec: &[u8], mut f: impl FnMut(SeriesRef, i64)) {
     let Some(t) = record::record_type(rec) else {
         return;
     };
@@ -124,7 +125,7 @@ fn for_each_sample_time(rec: &[u8], mut f: impl FnMut(u64, i64)) {
 }
 
 /// Adds the series a Series record defines to `known`.
-fn add_series(rec: &[u8], known: &mut HashSet<u64>) {
+fn add_series(rec: &[u8], known: &mut HashSet<SeriesRef>) {
     if record::record_type(rec) == Some(RecordType::Series) {
         let _ = record::for_each_series(rec, 0, |r, _| {
             known.insert(r);
@@ -143,7 +144,7 @@ pub fn plan_checkpoint_cut(
         return Ok(None);
     };
     let segs = numbered(&dir)?;
-    let mut known: HashSet<u64> = HashSet::new();
+    let mut known: HashSet<SeriesRef> = HashSet::new();
     let mut span = Span::default();
     let mut found = None;
     for (k, (_, p)) in segs.iter().enumerate() {
@@ -176,7 +177,7 @@ pub fn plan_checkpoint_cut(
         .file_name()
         .and_then(|n| parse_checkpoint_name(&n.to_string_lossy()))
         .map_or(0, |c| c.index);
-    let mut unknown: HashSet<u64> = HashSet::new();
+    let mut unknown: HashSet<SeriesRef> = HashSet::new();
     let mut first_after: Option<i64> = None;
     for (_, p) in numbered(wal)?.into_iter().filter(|(i, _)| *i > index) {
         let bytes = map_file(&p)?;

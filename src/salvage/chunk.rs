@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::codes::{FileKind, FindingCode, decode_code};
 use crate::fileutil::FileBytes;
+use crate::format::SeriesRef;
 use crate::format::chunkenc::{self, Value};
 use crate::format::chunks;
 use crate::format::index::ChunkMeta;
@@ -12,8 +13,8 @@ use crate::format::tombstones::{self, is_deleted};
 
 use super::block::*;
 
-pub(super) fn series_id(version: u8, offset: u64) -> u64 {
-    if version == 1 { offset } else { offset / 16 }
+pub(super) fn series_id(version: u8, offset: u64) -> SeriesRef {
+    SeriesRef(if version == 1 { offset } else { offset / 16 })
 }
 
 pub(super) fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {

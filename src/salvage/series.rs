@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::fileutil::FileBytes;
-use crate::format::DecodeError;
 use crate::format::index::series::{SeriesOffsets, decode_series_into};
 use crate::format::index::{ChunkMeta, IndexReader, SeriesEntry};
+use crate::format::{DecodeError, SeriesRef};
 use crate::format::{chunkenc, chunks};
 
 /// Series id → its labels as the postings lists name them.
-pub(super) type Recovered<'a> = HashMap<u64, Vec<(&'a [u8], &'a [u8])>>;
+pub(super) type Recovered<'a> = HashMap<SeriesRef, Vec<(&'a [u8], &'a [u8])>>;
 
 /// True when every label reference of `e` resolves to a trusted symbol.
 pub(super) fn labels_trusted(
@@ -46,7 +46,7 @@ pub(super) fn recover_labels<'a>(index: &IndexReader<'a>, need: &mut Recovered<'
             continue;
         };
         for id in list.iter() {
-            if let Some(v) = need.get_mut(&u64::from(id))
+            if let Some(v) = need.get_mut(&SeriesRef::from(id))
                 && v.last().is_none_or(|l| l.0 != pe.name)
             {
                 v.push((pe.name, pe.value));
@@ -99,7 +99,7 @@ pub(super) struct Walker<'a> {
     pub(super) index: IndexReader<'a>,
     pub(super) offs: SeriesOffsets<'a>,
     /// After the framing is lost: the ids still to decode, descending.
-    pub(super) ids: Option<Vec<u64>>,
+    pub(super) ids: Option<Vec<SeriesRef>>,
     /// True when the framing was lost in padding and the all-postings list
     /// names the very next aligned entry: then no entry can be missing.
     pub(super) lost_nothing: bool,
@@ -117,7 +117,7 @@ impl<'a> Walker<'a> {
     }
 
     pub(super) fn lost_at(&mut self, at: u64) {
-        let mut ids: Vec<u64> = Vec::new();
+        let mut ids: Vec<SeriesRef> = Vec::new();
         if let Ok(table) = self.index.postings_table_iter() {
             for pe in table {
                 let Ok(pe) = pe else { break };
@@ -125,7 +125,7 @@ impl<'a> Walker<'a> {
                     if let Ok(list) = self.index.postings(pe.offset) {
                         ids.extend(
                             list.iter()
-                                .map(u64::from)
+                                .map(SeriesRef::from)
                                 .filter(|&id| self.index.series_offset(id) > at),
                         );
                     }

@@ -17,26 +17,8 @@ pub(super) fn write_head_block(
     dir: &Path,
     report: &mut SnapshotReport,
 ) -> Result<Option<HeadBlock>> {
-    let valid = |l: &[(Vec<u8>, Vec<u8>)]| {
-        !l.is_empty() && l.iter().all(|(n, v)| !n.is_empty() && !v.is_empty())
-    };
+    let (min, max, skipped) = kept_range(h);
     let mut deleted = 0u64;
-    let mut skipped = 0u64;
-    let (mut min, mut max) = (i64::MAX, i64::MIN);
-    for s in &h.series {
-        if !valid(&s.labels) {
-            skipped += 1;
-            continue;
-        }
-        let mut kept = s
-            .samples
-            .iter()
-            .filter(|(t, _)| !is_deleted(*t, &s.deleted));
-        if let Some(f) = kept.next() {
-            min = min.min(f.0);
-            max = max.max(kept.next_back().map_or(f.0, |x| x.0));
-        }
-    }
     if min > max {
         if let Some(r) = report.head.as_mut() {
             r.skipped_series = skipped;
@@ -71,21 +53,12 @@ pub(super) fn write_head_block(
     let Some(u) = w.finish_unplaced()? else {
         return Ok(None);
     };
-    let c = verify_block(&u.tmp, &CheckOptions::default());
-    let bad: Vec<String> = c
-        .findings
-        .iter()
-        // The name check is for the final directory.
-        .filter(|f| f.is_error() && f.code != "meta_ulid_mismatch")
-        .map(|f| format!("{} {}: {}", f.code, f.path.display(), f.message))
-        .collect();
-    if !bad.is_empty() {
+    if let Some(bad) = verification_errors(&u.tmp) {
         u.discard();
         return Err(Error::io(
             dir,
             std::io::Error::other(format!(
-                "the head block written failed verification, nothing written: {}",
-                bad.join("; ")
+                "the head block written failed verification, nothing written: {bad}"
             )),
         ));
     }
@@ -99,6 +72,47 @@ pub(super) fn write_head_block(
         samples: b.stats.samples,
         chunks: b.stats.chunks,
     }))
+}
+
+/// A series' labels can be written: at least one, no empty name or value.
+fn valid(l: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    !l.is_empty() && l.iter().all(|(n, v)| !n.is_empty() && !v.is_empty())
+}
+
+/// The time range of the samples to write (min > max when there are
+/// none), and the number of series left out for their labels.
+fn kept_range(h: &Head) -> (i64, i64, u64) {
+    let mut skipped = 0u64;
+    let (mut min, mut max) = (i64::MAX, i64::MIN);
+    for s in &h.series {
+        if !valid(&s.labels) {
+            skipped += 1;
+            continue;
+        }
+        let mut kept = s
+            .samples
+            .iter()
+            .filter(|(t, _)| !is_deleted(*t, &s.deleted));
+        if let Some(f) = kept.next() {
+            min = min.min(f.0);
+            max = max.max(kept.next_back().map_or(f.0, |x| x.0));
+        }
+    }
+    (min, max, skipped)
+}
+
+/// The error findings of the block written in `tmp`, joined; `None` when
+/// it has none.
+fn verification_errors(tmp: &Path) -> Option<String> {
+    let c = verify_block(tmp, &CheckOptions::default());
+    let bad: Vec<String> = c
+        .findings
+        .iter()
+        // The name check is for the final directory.
+        .filter(|f| f.is_error() && f.code != "meta_ulid_mismatch")
+        .map(|f| format!("{} {}: {}", f.code, f.path.display(), f.message))
+        .collect();
+    (!bad.is_empty()).then(|| bad.join("; "))
 }
 
 /// What the head replay read, into the report; problems in the newest head

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::check::FindingCode;
+use crate::format::SeriesRef;
 use crate::format::head_chunks;
 use crate::format::record::{self, RecordType};
 use crate::format::wal::segment::{self as names, CheckpointName};

@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 
 use super::ALL_SERIES_KNOWN;
+use crate::format::SeriesRef;
 
 /// Bits the bitmap may cover beyond 64 per inserted reference.
 const SLACK_WORDS: usize = 1024;
@@ -19,7 +20,7 @@ const SLACK_WORDS: usize = 1024;
 #[derive(Debug, Clone, Default)]
 pub struct RefSet {
     bits: Vec<u64>,
-    sparse: HashSet<u64>,
+    sparse: HashSet<SeriesRef>,
     len: usize,
     all_known: bool,
 }
@@ -38,7 +39,7 @@ impl RefSet {
     }
 
     /// The references of `set`.
-    pub fn from_set(set: &HashSet<u64>) -> Self {
+    pub fn from_set(set: &HashSet<SeriesRef>) -> Self {
         let mut s = Self::default();
         for &r in set {
             s.insert(r);
@@ -48,15 +49,15 @@ impl RefSet {
 
     /// Adds `r`; true if it was not there.
     #[inline]
-    pub fn insert(&mut self, r: u64) -> bool {
+    pub fn insert(&mut self, r: SeriesRef) -> bool {
         if r == ALL_SERIES_KNOWN {
             let new = !self.all_known;
             self.all_known = true;
             self.len += usize::from(new);
             return new;
         }
-        let w = usize::try_from(r >> 6).unwrap_or(usize::MAX);
-        let bit = 1u64 << (r & 63);
+        let w = usize::try_from(r.0 >> 6).unwrap_or(usize::MAX);
+        let bit = 1u64 << (r.0 & 63);
         if w >= self.bits.len() && w < self.len.saturating_add(SLACK_WORDS) {
             self.bits.resize(w + 1, 0);
         }
@@ -83,13 +84,13 @@ impl RefSet {
 
     /// True if `r` is in the set, or the set holds [`ALL_SERIES_KNOWN`].
     #[inline]
-    pub fn contains(&self, r: u64) -> bool {
+    pub fn contains(&self, r: SeriesRef) -> bool {
         if self.all_known {
             return true;
         }
-        let w = usize::try_from(r >> 6).unwrap_or(usize::MAX);
+        let w = usize::try_from(r.0 >> 6).unwrap_or(usize::MAX);
         match self.bits.get(w) {
-            Some(word) if word & (1u64 << (r & 63)) != 0 => true,
+            Some(word) if word & (1u64 << (r.0 & 63)) != 0 => true,
             _ => !self.sparse.is_empty() && self.sparse.contains(&r),
         }
     }
@@ -113,13 +114,13 @@ impl RefSet {
     }
 
     /// The references, as a hash set.
-    pub fn to_hash_set(&self) -> HashSet<u64> {
-        let mut out: HashSet<u64> = self.sparse.clone();
+    pub fn to_hash_set(&self) -> HashSet<SeriesRef> {
+        let mut out: HashSet<SeriesRef> = self.sparse.clone();
         for (i, &w) in self.bits.iter().enumerate() {
             let mut w = w;
             while w != 0 {
                 let b = u64::from(w.trailing_zeros());
-                out.insert(((i as u64) << 6) | b);
+                out.insert(SeriesRef(((i as u64) << 6) | b));
                 w &= w - 1;
             }
         }
@@ -144,29 +145,29 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Mostly dense refs counting up, some far out, some repeated.
-            let r = match i % 7 {
+            let r = SeriesRef(match i % 7 {
                 0 => x,
                 1 => i / 2,
                 _ => i,
-            };
+            });
             assert_eq!(s.insert(r), h.insert(r), "{r}");
-            let probe = x % 400_000;
+            let probe = SeriesRef(x % 400_000);
             assert_eq!(s.contains(probe), h.contains(&probe), "{probe}");
         }
         assert_eq!(s.len(), h.len());
         assert_eq!(s.to_hash_set(), h);
         assert!(!s.contains(ALL_SERIES_KNOWN) || h.contains(&ALL_SERIES_KNOWN));
         s.insert(ALL_SERIES_KNOWN);
-        assert!(s.contains(u64::MAX - 1));
+        assert!(s.contains(SeriesRef(u64::MAX - 1)));
         s.clear();
-        assert!(s.is_empty() && !s.contains(1));
+        assert!(s.is_empty() && !s.contains(SeriesRef(1)));
     }
 
     #[test]
     fn memory_follows_the_count_not_the_refs() {
         let mut s = RefSet::new();
         for i in 0..1000u64 {
-            s.insert(i << 40);
+            s.insert(SeriesRef(i << 40));
         }
         assert!(s.bits.len() <= SLACK_WORDS + 1000);
         assert_eq!(s.len(), 1000);

@@ -12,6 +12,7 @@
 
 use super::RefSet;
 use super::scan::ALL_SERIES_KNOWN;
+use crate::format::SeriesRef;
 
 /// What a Samples record holds, as the WAL scan counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub(crate) fn summarise_samples(rec: &[u8], series: &RefSet) -> Option<SamplesSu
             .ok()
             .and_then(|w| dense.get(w))
             .is_some_and(|w| w & (1u64 << (r & 63)) != 0);
-        if all_known || in_bitmap || series.contains(r) {
+        if all_known || in_bitmap || series.contains(SeriesRef(r)) {
             let t = base_t.wrapping_add(dt);
             min = min.min(t);
             max = max.max(t);
@@ -145,7 +146,7 @@ mod tests {
     fn agrees_with_the_full_decoder() {
         let mut series = RefSet::new();
         for r in [5u64, 6, 7, 1000, 70_000] {
-            series.insert(r);
+            series.insert(SeriesRef(r));
         }
         let samples = [
             (0, 0, 1.5),

@@ -56,7 +56,7 @@ pub fn range_of(t: TimeRange) -> Option<(i64, i64)> {
 /// Series records are added to `series`. After framing damage (not a torn
 /// tail), the rest of the segment is read from later page boundaries to tell
 /// what the damage costs ([`SegmentScan::after_damage`]).
-pub fn scan_segment(bytes: &[u8], series: &mut HashSet<u64>) -> SegmentScan {
+pub fn scan_segment(bytes: &[u8], series: &mut HashSet<SeriesRef>) -> SegmentScan {
     let mut refs = RefSet::from_set(series);
     let scan = scan_segment_refs(bytes, &mut refs);
     series.extend(refs.to_hash_set());
@@ -114,7 +114,7 @@ fn resync(bytes: &[u8], damage: u64) -> AfterDamage {
 /// from 1): a `series` set containing it treats every sample as having its
 /// Series record. For segments scanned on their own (before the replayed
 /// checkpoint), where the records that created their series are elsewhere.
-pub const ALL_SERIES_KNOWN: u64 = u64::MAX;
+pub const ALL_SERIES_KNOWN: SeriesRef = SeriesRef(u64::MAX);
 
 fn scan_records(mut reader: RecordReader<'_>, series: &mut RefSet) -> SegmentScan {
     scan_records_committed(&mut reader, series).0
@@ -274,7 +274,10 @@ pub const READ_WINDOW: usize = 4 << 20;
 /// memory stays bounded (a window grows only for a record larger than it).
 /// Damaged segments are read whole, to re-synchronise after the damage.
 /// Returns the size read and the scan.
-pub fn scan_segment_file(path: &Path, series: &mut HashSet<u64>) -> io::Result<(u64, SegmentScan)> {
+pub fn scan_segment_file(
+    path: &Path,
+    series: &mut HashSet<SeriesRef>,
+) -> io::Result<(u64, SegmentScan)> {
     let mut refs = RefSet::from_set(series);
     let r = scan_segment_file_with(path, &mut refs, READ_WINDOW);
     series.extend(refs.to_hash_set());

@@ -375,12 +375,15 @@ impl Entries<'_> {
                     None => {
                         put_varint(&mut buf, c.mint);
                         put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                        put_uvarint(&mut buf, c.chunk_ref);
+                        put_uvarint(&mut buf, c.chunk_ref.get());
                     }
                     Some(pc) => {
                         put_uvarint(&mut buf, c.mint.wrapping_sub(pc.maxt) as u64);
                         put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                        put_varint(&mut buf, c.chunk_ref.wrapping_sub(pc.chunk_ref) as i64);
+                        put_varint(
+                            &mut buf,
+                            c.chunk_ref.get().wrapping_sub(pc.chunk_ref.get()) as i64,
+                        );
                     }
                 }
                 prev = Some(c);

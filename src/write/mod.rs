@@ -51,6 +51,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::format::ChunkRef;
 use crate::format::chunkenc::Value;
 use crate::format::index::ChunkMeta;
 
@@ -348,7 +349,7 @@ impl BlockWriter {
         let metas = chunks.iter().zip(&self.refs).map(|(c, &r)| ChunkMeta {
             mint: c.0,
             maxt: c.1,
-            chunk_ref: r,
+            chunk_ref: ChunkRef(r),
         });
         self.table
             .push(labels, shared, metas)

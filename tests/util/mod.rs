@@ -125,16 +125,26 @@ pub fn promtool_available(what: &str) -> bool {
 }
 
 /// The peer corpus (real TSDB bytes other projects ship, with promtool
-/// oracles), when present: `$PEER_DATA`, else `../shared/peer-data` or
-/// `../../shared/peer-data` from the repository (the layout of the machine
-/// this project is built on; a worktree sits one level deeper).
+/// oracles), when `$PEER_DATA` names one (`.ci/run` sets it).
 pub fn peer_data() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PEER_DATA") {
-        return Some(PathBuf::from(p)).filter(|p| p.join("datasets.tsv").is_file());
+    let p = PathBuf::from(std::env::var_os("PEER_DATA")?);
+    p.join("datasets.tsv").is_file().then_some(p)
+}
+
+/// OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`: the
+/// gauge `name{job="bf"}` with value `t % modulo` at each second `t` of
+/// `times`, then the lines of `extra`, then `# EOF`.
+pub fn gauge_om(
+    name: &str,
+    times: impl IntoIterator<Item = i64>,
+    modulo: i64,
+    extra: &str,
+) -> String {
+    let mut om = format!("# TYPE {name} gauge\n");
+    for t in times {
+        om.push_str(&format!("{name}{{job=\"bf\"}} {} {t}\n", t % modulo));
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared/peer-data", "../../shared/peer-data"]
-        .iter()
-        .map(|r| root.join(r))
-        .find(|p| p.join("datasets.tsv").is_file())
+    om.push_str(extra);
+    om.push_str("# EOF\n");
+    om
 }

@@ -148,8 +148,8 @@ fn merge_parts(
     results: Vec<PartResult>,
     nsym_words: usize,
     counts: &mut Counts,
-) -> (Vec<u64>, Fingerprint, Vec<u64>) {
-    let mut ids: Vec<u64> = Vec::with_capacity(results.iter().map(|r| r.ids.len()).sum());
+) -> (Vec<SeriesRef>, Fingerprint, Vec<u64>) {
+    let mut ids: Vec<SeriesRef> = Vec::with_capacity(results.iter().map(|r| r.ids.len()).sum());
     let mut fp = Fingerprint::default();
     let mut used: Vec<u64> = vec![0; nsym_words];
     let mut prev_last: Option<(Vec<(u32, u32)>, u64)> = None;

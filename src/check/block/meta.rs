@@ -168,7 +168,7 @@ fn compaction_issues(meta: &BlockMeta, out: &mut Vec<MetaIssue>) {
 pub(super) fn check_tombstones(
     cx: &mut Ctx,
     files: &BlockFiles,
-    ids: Option<&[u64]>,
+    ids: Option<&[SeriesRef]>,
     counts: &mut Counts,
 ) {
     let path = files.tombstones_path();

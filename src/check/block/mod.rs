@@ -18,7 +18,7 @@ use crate::format::chunkenc::{self, Encoding};
 use crate::format::chunks;
 use crate::format::index::{ChunkMeta, IndexReader, SeriesEntry};
 use crate::format::meta::{BlockMeta, is_valid_ulid};
-use crate::format::{DecodeError, tombstones};
+use crate::format::{ChunkRef, DecodeError, SeriesRef, tombstones};
 use crate::vocab::format_labels;
 
 /// What to check.

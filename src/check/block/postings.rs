@@ -8,7 +8,7 @@ use super::*;
 /// Per-series label refs, for the precise postings diagnosis (built only
 /// when the fingerprints disagree).
 pub(super) struct SeriesTable {
-    ids: Vec<u64>,
+    ids: Vec<SeriesRef>,
     label_start: Vec<u32>,
     labels: Vec<(u32, u32)>,
 }
@@ -95,6 +95,8 @@ pub(super) struct PostingsPass {
     /// Offset of the all-postings list, when it came first and was readable.
     all_list: Option<u64>,
     structural: bool,
+    /// Some list (the all-postings one included) is not strictly ascending.
+    unsorted: bool,
     lists: u64,
     /// False when the index has no postings table at all.
     ran: bool,
@@ -121,6 +123,7 @@ pub(super) fn postings_pass(
         lists_fp: Fingerprint::default(),
         all_list: None,
         structural: false,
+        unsorted: false,
         lists: 0,
         ran: false,
     };
@@ -193,6 +196,7 @@ pub(super) fn postings_pass(
         };
         pass.lists += 1;
         if pe.name.is_empty() && pe.value.is_empty() {
+            // Its order is checked against the series ids in check_postings.
             pass.all_list = Some(pe.offset);
             continue;
         }
@@ -214,22 +218,31 @@ pub(super) fn postings_pass(
         } else {
             pair_hash(pe.name, pe.value)
         };
+        // The fingerprint ignores order, so a reordered list would match:
+        // check the strict ascent here (one compare per ref, no branch).
+        let mut next_min = 0u64;
+        let mut ascending = true;
         for r in list.iter() {
-            pass.lists_fp.add(ph, u64::from(r));
+            let r = u64::from(r);
+            ascending &= r >= next_min;
+            next_min = r + 1;
+            pass.lists_fp.add(ph, r);
         }
+        pass.unsorted |= !ascending;
     }
     pass.findings = cx.findings;
     pass
 }
 
 /// Compares the postings pass with the series walk: the all-postings list
-/// equal to the series ids and the fingerprints equal; on any disagreement,
-/// names the lists that disagree.
+/// equal to the series ids (so in their ascending order), the fingerprints
+/// equal and every list ascending; on any disagreement, names the lists
+/// that disagree.
 pub(super) fn check_postings(
     cx: &mut Ctx,
     index: &IndexReader<'_>,
     pass: PostingsPass,
-    ids: &[u64],
+    ids: &[SeriesRef],
     series_fp: Fingerprint,
     counts: &mut Counts,
 ) {
@@ -241,10 +254,10 @@ pub(super) fn check_postings(
     let path = cx.dir.join("index");
     let all_ok = pass.all_list.is_some_and(|off| {
         index.postings(off).is_ok_and(|list| {
-            list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| u64::from(r) == id)
+            list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| id == r.into())
         })
     });
-    if all_ok && pass.lists_fp == series_fp && !pass.structural {
+    if all_ok && pass.lists_fp == series_fp && !pass.structural && !pass.unsorted {
         return;
     }
     let Ok(entries) = index.postings_table() else {
@@ -297,7 +310,7 @@ pub(super) fn check_postings(
                 reported = true;
             }
             prev = Some(r);
-            match table.ids.binary_search(&u64::from(r)) {
+            match table.ids.binary_search(&SeriesRef::from(r)) {
                 Err(_) => {
                     if !reported {
                         cx.push(Finding::new(Severity::Error, FindingCode::IndexPostingsDangling, &path, format!("postings list {key} names series ref {r}, which is not a series entry")).at(pe.offset));

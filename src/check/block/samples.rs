@@ -270,7 +270,7 @@ pub(super) fn merge_pieces(
     cx: &mut Ctx,
     chunks: &dyn ChunkSource,
     index: &IndexReader<'_>,
-    ids: &[u64],
+    ids: &[SeriesRef],
     pieces: Vec<Piece>,
     seg_ok: &[bool],
     counts: &mut Counts,

@@ -37,7 +37,7 @@ pub(super) struct PartResult {
     /// This part's chunks, checked (series ordinals relative to the part).
     pub(super) pieces: Vec<Piece>,
     pub(super) findings: Findings,
-    pub(super) ids: Vec<u64>,
+    pub(super) ids: Vec<SeriesRef>,
     pub(super) fp: Fingerprint,
     pub(super) used: Vec<u64>,
     pub(super) series: u64,
@@ -53,7 +53,7 @@ struct PartWalk<'s, 'a> {
     sh: &'s Shared<'s, 'a>,
     cx: Ctx,
     counts: Counts,
-    ids: Vec<u64>,
+    ids: Vec<SeriesRef>,
     fp: Fingerprint,
     used: Vec<u64>,
     /// Chunk metas wait here until a piece is full, then the piece's
@@ -68,7 +68,7 @@ struct PartWalk<'s, 'a> {
     first_offset: Option<u64>,
     prev_offset: Option<u64>,
     /// The greatest chunk reference so far.
-    last_ref: u64,
+    last_ref: ChunkRef,
 }
 
 /// Walks the series entries in `[part_start, part_end)` of the index.
@@ -92,7 +92,7 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
         first_refs: None,
         first_offset: None,
         prev_offset: None,
-        last_ref: 0,
+        last_ref: ChunkRef(0),
     };
     let files = sh.files;
     let mut entry = SeriesEntry::default();
@@ -163,7 +163,7 @@ impl PartWalk<'_, '_> {
         if self.sh.fast {
             let n = index.symbols.len() as u32;
             if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
-                let mixed_id = mix(entry.id);
+                let mixed_id = mix(entry.id.get());
                 for &(a, b) in &entry.labels {
                     self.fp.add_mixed(ref_pair_hash(a, b), mixed_id);
                     for r in [a, b] {
@@ -183,7 +183,7 @@ impl PartWalk<'_, '_> {
             match index.resolve_labels(entry, &mut self.resolved) {
                 Ok(()) => {
                     for (n, v) in &self.resolved {
-                        self.fp.add(pair_hash(n, v), entry.id);
+                        self.fp.add(pair_hash(n, v), entry.id.get());
                     }
                     true
                 }

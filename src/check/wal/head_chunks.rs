@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::check::codes::{FileKind, decode_code};
 use crate::check::{Finding, FindingCode, Severity};
+use crate::format::SeriesRef;
 use crate::format::head_chunks;
 use crate::walinfo::{self, TimeRange, range_of};
 
@@ -34,7 +35,7 @@ pub fn head_chunk_loss(mint: i64, maxt: i64, wal: Option<TimeRange>) -> Option<(
 }
 
 /// Per series ref: the last chunk seen (mint, maxt, file number, offset).
-type LastChunks = HashMap<u64, (i64, i64, u32, u64)>;
+type LastChunks = HashMap<SeriesRef, (i64, i64, u32, u64)>;
 
 /// [`verify_chunks_head`], with the sample-time coverage `wal` of the WAL
 /// replay behind the head chunks: a loss is claimed only for what the WAL

@@ -24,6 +24,7 @@ pub use symbols::Symbols;
 pub use toc::Toc;
 
 use crate::format::error::{DecodeError, Result, Section};
+use crate::format::refs::SeriesRef;
 
 /// An opened index: header, TOC and symbol table checked; series and
 /// postings decoded on demand.
@@ -126,16 +127,16 @@ impl<'a> IndexReader<'a> {
 
     /// The offset of the series entry with id `id` (v1: the offset itself;
     /// v2: offset / 16).
-    pub fn series_offset(&self, id: u64) -> u64 {
+    pub fn series_offset(&self, id: SeriesRef) -> u64 {
         if self.version == 1 {
-            id
+            id.get()
         } else {
-            id.saturating_mul(16)
+            id.get().saturating_mul(16)
         }
     }
 
     /// Decodes the series with id `id` into `out`.
-    pub fn series_by_id(&self, id: u64, out: &mut SeriesEntry) -> Result<()> {
+    pub fn series_by_id(&self, id: SeriesRef, out: &mut SeriesEntry) -> Result<()> {
         series::decode_series_into(self.file, self.series_offset(id), self.version, out)
     }
 

@@ -12,6 +12,7 @@
 
 use crate::format::decode::{Decoder, crc32c, slice_from};
 use crate::format::error::{DecodeError, Result, Section};
+use crate::format::refs::{ChunkRef, SeriesRef};
 
 /// One chunk's entry in a series: time range and where its bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,19 +22,19 @@ pub struct ChunkMeta {
     /// Timestamp of the last sample (inclusive).
     pub maxt: i64,
     /// Packed block chunk reference: segment index << 32 | byte offset.
-    pub chunk_ref: u64,
+    pub chunk_ref: ChunkRef,
 }
 
 impl ChunkMeta {
     /// 0-based index of the chunk segment file in the sorted `chunks/` listing.
     #[inline]
     pub fn segment(&self) -> u32 {
-        (self.chunk_ref >> 32) as u32
+        self.chunk_ref.segment()
     }
     /// Byte offset of the chunk record in its segment.
     #[inline]
     pub fn offset(&self) -> u32 {
-        self.chunk_ref as u32
+        self.chunk_ref.offset()
     }
 }
 
@@ -44,7 +45,7 @@ impl ChunkMeta {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeriesEntry {
     /// Series id (offset/16 in v2, offset in v1).
-    pub id: u64,
+    pub id: SeriesRef,
     /// Absolute offset of the entry's length field.
     pub offset: u64,
     /// Total bytes of the entry (length field, body, CRC).
@@ -86,7 +87,7 @@ pub fn decode_series_into(
     }
     out.offset = offset;
     out.encoded_len = d.offset() - offset;
-    out.id = if version == 1 { offset } else { offset / 16 };
+    out.id = SeriesRef(if version == 1 { offset } else { offset / 16 });
     out.labels.clear();
     out.chunks.clear();
     let mut b = Decoder::new(body, body_start);
@@ -124,7 +125,7 @@ pub fn decode_series_into(
         out.chunks.push(ChunkMeta {
             mint,
             maxt,
-            chunk_ref: r,
+            chunk_ref: ChunkRef(r),
         });
         let (mut prev_maxt, mut prev_ref) = (maxt, r);
         for _ in 1..n_chunks {
@@ -134,7 +135,7 @@ pub fn decode_series_into(
             out.chunks.push(ChunkMeta {
                 mint,
                 maxt,
-                chunk_ref: r,
+                chunk_ref: ChunkRef(r),
             });
             prev_maxt = maxt;
             prev_ref = r;

@@ -160,11 +160,11 @@ fn check(v1: bool) {
             })
             .collect();
         got.push((
-            e.id,
+            e.id.get(),
             ls,
             e.chunks
                 .iter()
-                .map(|c| (c.mint, c.maxt, c.chunk_ref))
+                .map(|c| (c.mint, c.maxt, c.chunk_ref.get()))
                 .collect::<Vec<_>>(),
         ));
     }
@@ -191,8 +191,8 @@ fn check(v1: bool) {
     assert_eq!(all, ids);
     for id in ids {
         let mut e = SeriesEntry::default();
-        r.series_by_id(id, &mut e).unwrap();
-        assert_eq!(e.id, id);
+        r.series_by_id(SeriesRef(id), &mut e).unwrap();
+        assert_eq!(e.id.get(), id);
     }
 }
 

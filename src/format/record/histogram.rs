@@ -163,7 +163,7 @@ impl WalFloatHistogram {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistogramSampleRef {
     /// Head series reference.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Timestamp (ms).
     pub t: i64,
     /// Start timestamp (ms), 0 if none or for v1 records.
@@ -193,7 +193,7 @@ fn for_each_histogram_framed<H>(
             let dt = d.varint()?;
             read(h, &mut d)?;
             let at = HistogramSampleRef {
-                series_ref: base_ref.wrapping_add(dref as u64),
+                series_ref: SeriesRef(base_ref.wrapping_add(dref as u64)),
                 t: base_t.wrapping_add(dt),
                 st: 0,
             };
@@ -220,7 +220,7 @@ fn for_each_histogram_framed<H>(
             read(h, &mut d)?;
             f(
                 HistogramSampleRef {
-                    series_ref: r as u64,
+                    series_ref: SeriesRef(r as u64),
                     t,
                     st,
                 },

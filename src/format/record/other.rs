@@ -8,7 +8,7 @@ use super::*;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefExemplar<'a> {
     /// Head series reference.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Timestamp (ms).
     pub t: i64,
     /// Value.
@@ -42,7 +42,7 @@ pub fn for_each_exemplar<'a>(
         let v = d.be_f64()?;
         let labels = Labels::read(&mut d)?;
         f(RefExemplar {
-            series_ref: base_ref.wrapping_add(dref as u64),
+            series_ref: SeriesRef(base_ref.wrapping_add(dref as u64)),
             t: base_t.wrapping_add(dt),
             v,
             labels,
@@ -57,7 +57,7 @@ pub fn for_each_exemplar<'a>(
 pub fn for_each_mmap_marker(
     rec: &[u8],
     base_offset: u64,
-    mut f: impl FnMut(u64, u64),
+    mut f: impl FnMut(SeriesRef, ChunkRef),
 ) -> Result<usize> {
     let (_, mut d) = body(
         rec,
@@ -67,8 +67,8 @@ pub fn for_each_mmap_marker(
     )?;
     let mut n = 0;
     while !d.is_empty() {
-        let r = d.be_u64()?;
-        let c = d.be_u64()?;
+        let r = SeriesRef(d.be_u64()?);
+        let c = ChunkRef(d.be_u64()?);
         f(r, c);
         n += 1;
     }
@@ -79,7 +79,7 @@ pub fn for_each_mmap_marker(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefMetadata<'a> {
     /// Head series reference.
-    pub series_ref: u64,
+    pub series_ref: SeriesRef,
     /// Metric type: 0 unknown, 1 counter, 2 gauge, 3 histogram,
     /// 4 gauge histogram, 5 summary, 6 info, 7 stateset.
     pub metric_type: u8,
@@ -104,7 +104,7 @@ pub fn for_each_metadata<'a>(
     )?;
     let mut n = 0;
     while !d.is_empty() {
-        let series_ref = d.uvarint()?;
+        let series_ref = SeriesRef(d.uvarint()?);
         let metric_type = d.u8()?;
         let fields = d.uvarint()?;
         let (mut unit, mut help): (&[u8], &[u8]) = (&[], &[]);

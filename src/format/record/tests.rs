@@ -131,7 +131,7 @@ fn samples_v1_format_md_example() {
         0xf0, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0,
     ];
     let mut got = Vec::new();
-    let n = for_each_sample(&rec, 0, |r, t, v| got.push((r, t, v))).unwrap();
+    let n = for_each_sample(&rec, 0, |r, t, v| got.push((r.get(), t, v))).unwrap();
     assert_eq!(n, 2);
     assert_eq!(
         got,
@@ -154,7 +154,7 @@ fn samples_v1_negative_deltas() {
         e.varint(dr).varint(dt).f64(v);
     }
     let mut got = Vec::new();
-    for_each_sample(&e.0, 0, |r, t, v| got.push((r, t, v))).unwrap();
+    for_each_sample(&e.0, 0, |r, t, v| got.push((r.get(), t, v))).unwrap();
     assert_eq!(got, vec![(10, 1000, 1.5), (7, 500, 2.0), (15, 1070, -1.0)]);
     assert_eq!(sample_time_range(&e.0, 0).unwrap(), (3, Some((500, 1070))));
 }
@@ -171,7 +171,8 @@ fn samples_v2() {
     // ref +2, t -5, explicit ST = 4000 + 7
     e.varint(2).varint(-5).u8(2).varint(7).f64(4.0);
     let mut got = Vec::new();
-    let n = for_each_sample_with_st(&e.0, 0, |s| got.push((s.series_ref, s.t, s.st, s.v))).unwrap();
+    let n = for_each_sample_with_st(&e.0, 0, |s| got.push((s.series_ref.get(), s.t, s.st, s.v)))
+        .unwrap();
     assert_eq!(n, 4);
     assert_eq!(
         got,
@@ -201,7 +202,7 @@ fn series_records() {
         .labels(&[]);
     let mut seen = Vec::new();
     let n = for_each_series(&e.0, 0, |r, l| {
-        seen.push((r, l.len(), l.get(b"job").map(|v| v.to_vec())));
+        seen.push((r.get(), l.len(), l.get(b"job").map(|v| v.to_vec())));
     })
     .unwrap();
     assert_eq!(n, 2);
@@ -239,7 +240,7 @@ fn tombstones_exemplars_markers_metadata() {
         .varint(i64::MAX);
     let mut t = Vec::new();
     assert_eq!(
-        for_each_tombstone(&e.0, 0, |r, a, b| t.push((r, a, b))).unwrap(),
+        for_each_tombstone(&e.0, 0, |r, a, b| t.push((r.get(), a, b))).unwrap(),
         2
     );
     assert_eq!(t, vec![(5, -10, 20), (6, 0, i64::MAX)]);
@@ -253,7 +254,7 @@ fn tombstones_exemplars_markers_metadata() {
     e.varint(2).varint(-1).f64(2.0).labels(&[]);
     let mut x = Vec::new();
     for_each_exemplar(&e.0, 0, |ex| {
-        x.push((ex.series_ref, ex.t, ex.v, ex.labels.to_vec()))
+        x.push((ex.series_ref.get(), ex.t, ex.v, ex.labels.to_vec()))
     })
     .unwrap();
     assert_eq!(
@@ -268,7 +269,7 @@ fn tombstones_exemplars_markers_metadata() {
     let mut e = E::default();
     e.u8(5).be64(1).be64((3 << 32) | 8).be64(2).be64(0);
     let mut m = Vec::new();
-    for_each_mmap_marker(&e.0, 0, |a, b| m.push((a, b))).unwrap();
+    for_each_mmap_marker(&e.0, 0, |a, b| m.push((a.get(), b.get()))).unwrap();
     assert_eq!(m, vec![(1, (3 << 32) | 8), (2, 0)]);
 
     let mut e = E::default();
@@ -283,7 +284,7 @@ fn tombstones_exemplars_markers_metadata() {
     let mut md = Vec::new();
     for_each_metadata(&e.0, 0, |m| {
         md.push((
-            m.series_ref,
+            m.series_ref.get(),
             m.metric_type,
             m.unit.to_vec(),
             m.help.to_vec(),
@@ -362,7 +363,7 @@ fn histogram_records_v1_and_custom_buckets() {
         assert_eq!(
             got[0].0,
             HistogramSampleRef {
-                series_ref: 40,
+                series_ref: SeriesRef(40),
                 t: 9000,
                 st: 0
             }
@@ -371,7 +372,7 @@ fn histogram_records_v1_and_custom_buckets() {
         assert_eq!(
             got[1].0,
             HistogramSampleRef {
-                series_ref: 39,
+                series_ref: SeriesRef(39),
                 t: 9015,
                 st: 0
             }
@@ -405,7 +406,7 @@ fn float_histogram_records() {
             got,
             vec![(
                 HistogramSampleRef {
-                    series_ref: 7,
+                    series_ref: SeriesRef(7),
                     t: 0,
                     st: 0
                 },
@@ -423,7 +424,10 @@ fn histogram_records_v2() {
     e.varint(3).varint(30).u8(1).histogram(&h);
     e.varint(-1).varint(60).u8(2).varint(-100).histogram(&h);
     let mut got = Vec::new();
-    for_each_histogram(&e.0, 0, |at, _| got.push((at.series_ref, at.t, at.st))).unwrap();
+    for_each_histogram(&e.0, 0, |at, _| {
+        got.push((at.series_ref.get(), at.t, at.st))
+    })
+    .unwrap();
     assert_eq!(
         got,
         vec![(50, 7000, 6000), (53, 7030, 6000), (52, 7060, 5900)]
@@ -436,7 +440,7 @@ fn histogram_records_v2() {
     let mut got = Vec::new();
     for_each_float_histogram(&e.0, 0, |at, h| {
         assert_eq!(h, &fh);
-        got.push((at.series_ref, at.t, at.st))
+        got.push((at.series_ref.get(), at.t, at.st))
     })
     .unwrap();
     assert_eq!(got, vec![(1, 2, 0), (2, 3, 0)]);

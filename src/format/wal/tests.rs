@@ -99,7 +99,7 @@ fn format_md_example_fragment() {
     assert_eq!(record::record_type(rec.data), Some(RecordType::Series));
     let series = record::decode_series(rec.data, 0).unwrap();
     assert_eq!(series.len(), 1);
-    assert_eq!(series[0].series_ref, 1);
+    assert_eq!(series[0].series_ref.get(), 1);
     assert_eq!(
         series[0].labels,
         vec![

@@ -5,6 +5,18 @@
 
 use super::*;
 
+/// The error of the first sample of a one-sample `enc` chunk at `base`:
+/// the sample count, then the `body` bits.
+pub(super) fn first_sample_error(enc: Encoding, body: &str, base: u64) -> DecodeError {
+    let mut data = vec![0x00, 0x01, 0x00];
+    data.extend(bits(body));
+    samples(enc, &data, base)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err()
+}
+
 /// Histogram layouts for the round trips: (layout, number of positive and
 /// negative buckets).
 fn layouts() -> Vec<LayoutIn> {
@@ -317,20 +329,15 @@ fn reserved_schema_is_reduced_to_8() {
 /// error before anything is planned or allocated per bucket.
 #[test]
 fn huge_reserved_schema_layout_is_refused() {
-    let mut data = vec![0x00, 0x01, 0x00];
-    data.extend(bits(concat!(
+    let body = concat!(
         "00000000 ",       // zero threshold 0
         "1110 000001010 ", // schema 10
         "10001 ",          // one positive span
         "11111110 00000000000000000000000011111111111111111111111111111111 0 ", // length 2^32-1, offset 0
         "0 ",                                                                   // no negative spans
         "0 0 0",
-    )));
-    let err = samples(Encoding::Histogram, &data, 0)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap_err();
+    );
+    let err = first_sample_error(Encoding::Histogram, body, 0);
     assert!(
         matches!(err, DecodeError::HistogramBuckets { .. }),
         "{err:?}"

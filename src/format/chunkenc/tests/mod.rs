@@ -11,6 +11,7 @@ mod histogram;
 mod real;
 mod xor_scan;
 
+use histogram::first_sample_error;
 use real::{testdata, walk_records, walk_segment};
 
 // ---- Round trips through the test-only encoder -------------------------------
@@ -531,34 +532,31 @@ fn encoding_names_and_headers() {
 #[test]
 fn corrupt_streams_give_errors_with_offsets() {
     // Unknown schema 60 in an otherwise valid layout: error at the schema field.
-    let mut data = vec![0x00, 0x01, 0x00];
-    data.extend(bits("00000000 111110 000000000000111100 0 0 110000101 0 0"));
-    let err = samples(Encoding::Histogram, &data, 1000)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap_err();
+    let err = first_sample_error(
+        Encoding::Histogram,
+        "00000000 111110 000000000000111100 0 0 110000101 0 0",
+        1000,
+    );
     let schema_60 = DecodeError::HistogramSchema {
         offset: 1004,
         schema: 60,
     };
     assert_eq!(err, schema_60);
     // A span count too large for the data: an error, not a huge allocation.
-    let mut data = vec![0x00, 0x01, 0x00];
-    data.extend(bits("00000000 0 1111111 1111111111111111111111111 0"));
-    let err = samples(Encoding::Histogram, &data, 0)
-        .unwrap()
-        .next()
-        .unwrap();
-    assert!(err.is_err());
+    first_sample_error(
+        Encoding::Histogram,
+        "00000000 0 1111111 1111111111111111111111111 0",
+        0,
+    );
     // Bucket lengths summing far beyond the data.
-    let mut data = vec![0x00, 0x01, 0x00];
-    data.extend(bits("00000000 0 10001 11111110 11111111111111111111111111111111111111111111111111111111 0 0 0000000000000000"));
-    let err = samples(Encoding::FloatHistogram, &data, 0)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap_err();
+    let err = first_sample_error(
+        Encoding::FloatHistogram,
+        concat!(
+            "00000000 0 10001 11111110 ",
+            "11111111111111111111111111111111111111111111111111111111 0 0 0000000000000000",
+        ),
+        0,
+    );
     assert!(
         matches!(err, DecodeError::HistogramBuckets { .. }),
         "{err:?}"
@@ -611,15 +609,14 @@ fn truncated_and_bit_flipped_real_chunks() {
     assert!(outcomes[0] > 1000 && outcomes[1] > 1000, "{outcomes:?}");
 }
 
-/// Every chunk of every block chunk file of the shared fixtures decodes;
-/// sample counts add up and timestamps strictly increase within a chunk.
-/// Skipped when the fixtures (next to the repository, as on CI) are absent.
+/// Every chunk of every block chunk file of the fixture data sets under
+/// `$CHUNKENC_FIXTURES` (`.ci/run` sets it) decodes; sample counts add up
+/// and timestamps strictly increase within a chunk. Skipped without it.
 #[test]
 fn all_fixture_chunks_decode() {
-    let root = std::env::var("CHUNKENC_FIXTURES").map_or_else(
-        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
-        std::path::PathBuf::from,
-    );
+    let Some(root) = std::env::var_os("CHUNKENC_FIXTURES").map(std::path::PathBuf::from) else {
+        return;
+    };
     let sets = [
         "prom-2.42-nativehist/data",
         "prom-2.42-live/data",

@@ -9,6 +9,29 @@ pub(super) fn walk_segment(file: &[u8]) -> Vec<(u64, u8, &[u8])> {
     walk_records(file, 8)
 }
 
+/// The samples of the histogram chunks among `records` (as
+/// [`walk_records`] yields them), each as (t, float histogram): integer
+/// histograms converted.
+fn histogram_samples(records: &[(u64, u8, &[u8])]) -> Vec<(i64, FloatHistogram)> {
+    let mut out = Vec::new();
+    for &(off, enc, data) in records {
+        let encoding = Encoding::from_u8(enc).unwrap();
+        if encoding.is_float() {
+            continue;
+        }
+        for s in samples(encoding, data, off).unwrap() {
+            let s = s.unwrap();
+            let f = match &s.value {
+                Value::Histogram(h) => h.to_float(),
+                Value::FloatHistogram(f) => (**f).clone(),
+                Value::Float(_) => unreachable!(),
+            };
+            out.push((s.t, f));
+        }
+    }
+    out
+}
+
 /// Walks chunk records from `start`: (absolute offset of data, encoding, data).
 pub(super) fn walk_records(file: &[u8], start: usize) -> Vec<(u64, u8, &[u8])> {
     let mut out = Vec::new();
@@ -182,37 +205,23 @@ fn real_histograms_match_http_api() {
     let rows = api_rows();
     assert_eq!(rows.len(), 200);
     let mut matched = vec![false; rows.len()];
-    for (off, enc, data) in walk_records(&bin, 0) {
-        let encoding = Encoding::from_u8(enc).unwrap();
-        if encoding.is_float() {
+    for (st, f) in histogram_samples(&walk_records(&bin, 0)) {
+        if f.is_stale() {
             continue;
         }
-        for s in samples(encoding, data, off).unwrap() {
-            let s = s.unwrap();
-            let f = match &s.value {
-                Value::Histogram(h) => h.to_float(),
-                Value::FloatHistogram(f) => (**f).clone(),
-                Value::Float(_) => unreachable!(),
-            };
-            if f.is_stale() {
-                continue;
-            }
-            let ours = f.api_buckets();
-            for (i, (t, count, sum, buckets)) in rows.iter().enumerate() {
-                if *t == s.t
-                    && count.to_bits() == f.count.to_bits()
-                    && sum.to_bits() == f.sum.to_bits()
-                {
-                    let same = ours.len() == buckets.len()
-                        && ours.iter().zip(buckets).all(|(a, b)| {
-                            a.0 == b.0
-                                && a.1.to_bits() == b.1.to_bits()
-                                && a.2.to_bits() == b.2.to_bits()
-                                && a.3.to_bits() == b.3.to_bits()
-                        });
-                    assert!(same, "t {t}: ours {ours:?}\n api {buckets:?}");
-                    matched[i] = true;
-                }
+        let ours = f.api_buckets();
+        for (i, (t, count, sum, buckets)) in rows.iter().enumerate() {
+            if *t == st && count.to_bits() == f.count.to_bits() && sum.to_bits() == f.sum.to_bits()
+            {
+                let same = ours.len() == buckets.len()
+                    && ours.iter().zip(buckets).all(|(a, b)| {
+                        a.0 == b.0
+                            && a.1.to_bits() == b.1.to_bits()
+                            && a.2.to_bits() == b.2.to_bits()
+                            && a.3.to_bits() == b.3.to_bits()
+                    });
+                assert!(same, "t {t}: ours {ours:?}\n api {buckets:?}");
+                matched[i] = true;
             }
         }
     }
@@ -249,22 +258,10 @@ fn matches_http_api_full() {
         let Ok(file) = std::fs::read(&p) else {
             continue;
         };
-        for (off, enc, data) in walk_segment(&file) {
-            let encoding = Encoding::from_u8(enc).unwrap();
-            if encoding.is_float() {
-                continue;
-            }
-            for s in samples(encoding, data, off).unwrap() {
-                let s = s.unwrap();
-                let f = match &s.value {
-                    Value::Histogram(h) => h.to_float(),
-                    Value::FloatHistogram(f) => (**f).clone(),
-                    Value::Float(_) => unreachable!(),
-                };
-                ours.entry((s.t, f.count.to_bits(), f.sum.to_bits()))
-                    .or_default()
-                    .push(f.api_buckets());
-            }
+        for (t, f) in histogram_samples(&walk_segment(&file)) {
+            ours.entry((t, f.count.to_bits(), f.sum.to_bits()))
+                .or_default()
+                .push(f.api_buckets());
         }
     }
     // Samples after the newest block are in the head (WAL), not in blocks.
