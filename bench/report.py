@@ -233,7 +233,10 @@ try:
     prev = open(md).read()
     i = prev.find("\nObject storage (")
     if i >= 0:
-        s3_section = "\n" + prev[i + 1:].rstrip("\n") + "\n"
+        # Only the section itself: a kernels paragraph after it belongs to
+        # the run that wrote the previous file.
+        j = prev.find("\nKernels (criterion", i + 1)
+        s3_section = "\n" + prev[i + 1:j if j >= 0 else len(prev)].rstrip("\n") + "\n"
 except OSError:
     pass
 
