@@ -475,3 +475,30 @@ fn label_index_naming_no_symbol() {
         Some(at as u64),
     );
 }
+
+/// A postings offset table entry pointing past the end of the index (the
+/// table's CRC fixed): index_out_of_bounds at that entry's list.
+#[test]
+fn postings_table_entry_past_the_end() {
+    let (_t, dir) = snapshot_copy();
+    let index = dir.join(B2).join("index");
+    let b = std::fs::read(&index).unwrap();
+    let (start, spans) = postings_table_entries(&b);
+    let mut bytes: Vec<Vec<u8>> = spans.iter().map(|r| b[r.clone()].to_vec()).collect();
+    // The entry's last field, the list's offset, becomes one past the file.
+    let e = &mut bytes[1];
+    let mut at = 0;
+    uvarint(e, &mut at);
+    for _ in 0..2 {
+        let l = uvarint(e, &mut at) as usize;
+        at += l;
+    }
+    e.truncate(at);
+    let past = b.len() as u64 + 1000;
+    put_uvarint(e, past);
+    std::fs::write(&index, with_postings_table(&b, start, &bytes)).unwrap();
+    let (status, v) = verify_json(&dir, &[]);
+    assert_eq!(status, 1, "{v:#}");
+    let path = format!("{B2}/index");
+    expect(&v, "index_out_of_bounds", "error", &path, None);
+}

@@ -455,7 +455,6 @@ mod tests {
     const UNTESTED: &[&str] = &[
         "index_checksum",
         "index_corrupt",
-        "index_out_of_bounds",
         "index_symbols_unused",
         "chunk_corrupt",
         "chunk_timestamps_unordered",
