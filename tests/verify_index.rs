@@ -502,3 +502,81 @@ fn postings_table_entry_past_the_end() {
     let path = format!("{B2}/index");
     expect(&v, "index_out_of_bounds", "error", &path, None);
 }
+
+/// A non-zero byte in the padding between two series entries (no CRC
+/// covers it): index_corrupt at that byte.
+#[test]
+fn series_padding_not_zero() {
+    let (_t, dir) = snapshot_copy();
+    let index = dir.join(B1).join("index");
+    let mut b = std::fs::read(&index).unwrap();
+    let all = entries(&b);
+    let pad = (1..all.len())
+        .map(|i| all[i - 1].offset + encode(&all[i - 1]).len())
+        .zip(all.iter().skip(1))
+        .find(|&(end, next)| end < next.offset)
+        .expect("two series entries with padding between them")
+        .0;
+    assert_eq!(b[pad], 0);
+    b[pad] = 1;
+    std::fs::write(&index, &b).unwrap();
+    let (status, v) = verify_json(&dir, &[]);
+    assert_eq!(status, 1, "{v:#}");
+    let path = format!("{B1}/index");
+    expect(&v, "index_corrupt", "error", &path, Some(pad as u64));
+}
+
+/// The one series carrying some symbol given the neighbouring symbol
+/// instead, its order among the series kept: that symbol is then
+/// referenced by no series, index_symbols_unused (an info) at the table.
+#[test]
+fn symbol_no_series_references() {
+    let (_t, dir) = snapshot_copy();
+    let (_, clean) = verify_json(&dir, &[]);
+    let codes = |v: &Value| -> Vec<String> {
+        let fs = v["findings"].as_array().unwrap();
+        fs.iter().map(|f| f["code"].to_string()).collect()
+    };
+    assert!(!codes(&clean).contains(&"\"index_symbols_unused\"".to_string()));
+    let index = dir.join(B2).join("index");
+    let mut b = std::fs::read(&index).unwrap();
+    let all = entries(&b);
+    let mut uses = std::collections::HashMap::<u64, usize>::new();
+    for e in &all {
+        for &(n, v) in &e.labels {
+            *uses.entry(n).or_default() += 1;
+            *uses.entry(v).or_default() += 1;
+        }
+    }
+    let fits = |i: usize, l: &[(u64, u64)]| {
+        (i == 0 || all[i - 1].labels.as_slice() < l)
+            && all.get(i + 1).is_none_or(|n| l < n.labels.as_slice())
+    };
+    let done = (0..all.len()).any(|i| {
+        let mut e = all[i].clone();
+        let Some(&(_, v)) = e.labels.last() else {
+            return false;
+        };
+        if uses.get(&v) != Some(&1) {
+            return false;
+        }
+        for w in [v + 1, v.saturating_sub(1)] {
+            if w == 0 || w == v || !uses.contains_key(&w) {
+                continue;
+            }
+            if let Some(l) = e.labels.last_mut() {
+                l.1 = w;
+            }
+            if fits(i, &e.labels) && put_entry(&mut b, &all, i, &e) {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(done, "no series to rewrite");
+    std::fs::write(&index, &b).unwrap();
+    let toc = IndexReader::open(&b).unwrap().toc.symbols;
+    let (_, v) = verify_json(&dir, &[]);
+    let path = format!("{B2}/index");
+    expect(&v, "index_symbols_unused", "info", &path, Some(toc));
+}

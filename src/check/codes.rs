@@ -454,8 +454,6 @@ mod tests {
     /// shrinks: a code a test comes to name must leave it.
     const UNTESTED: &[&str] = &[
         "index_checksum",
-        "index_corrupt",
-        "index_symbols_unused",
         "chunk_corrupt",
         "chunk_timestamps_unordered",
         "file_unreadable",
