@@ -10,20 +10,20 @@ use serde_json::Value;
 use crate::util::{copy_dir, promsnap, testdata};
 
 const SNAP: &str = "prom-2.42-live/data/snapshots/20261125T091235Z-7531d0e39246db15";
-const BLOCK: &str = "01M88ZEAF15198PYN7F74NS04J";
+pub(crate) const BLOCK: &str = "01M88ZEAF15198PYN7F74NS04J";
 /// The snapshot's two other blocks.
-const B1: &str = "01M88ZHZPXFRQK5144XJKD707B";
-const B2: &str = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+pub(crate) const B1: &str = "01M88ZHZPXFRQK5144XJKD707B";
+pub(crate) const B2: &str = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
 
 /// A temp dir holding a copy of the skip-head snapshot (3 real blocks).
-fn snapshot_copy() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn snapshot_copy() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
     copy_dir(&testdata(SNAP), &dir);
     (tmp, dir)
 }
 
-fn verify_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn verify_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["verify", "--json", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     let out = promsnap(&args);
@@ -44,7 +44,13 @@ fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
 
 /// Asserts exactly the expected finding exists and returns it.
 #[track_caller]
-fn expect(v: &Value, code: &str, severity: &str, path: &str, offset: Option<u64>) -> Value {
+pub(crate) fn expect(
+    v: &Value,
+    code: &str,
+    severity: &str,
+    path: &str,
+    offset: Option<u64>,
+) -> Value {
     let fs = with_code(v, code);
     let f = fs
         .iter()
@@ -280,7 +286,7 @@ fn series_entry_flip_in_the_middle_of_the_series_section() {
 
 /// Offset of the first legacy label index (after its section's alignment
 /// padding), as the label index offset table names it.
-fn first_label_index(r: &IndexReader<'_>) -> u64 {
+pub(crate) fn first_label_index(r: &IndexReader<'_>) -> u64 {
     let table = r.label_offset_table().unwrap();
     table.into_iter().next().expect("a label index").offset
 }

@@ -311,6 +311,58 @@ fn for_each_parallel<T: Sync>(
     })
 }
 
+/// The block's sub-directories (relative), empty ones included, and the
+/// parents of its files.
+fn block_dirs(b: &PlannedBlock) -> BTreeSet<PathBuf> {
+    let mut dirs: BTreeSet<PathBuf> = walkdir::WalkDir::new(&b.src)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_dir())
+        .filter_map(|e| e.path().strip_prefix(&b.src).ok().map(Path::to_path_buf))
+        .collect();
+    for f in &b.files {
+        let mut p = f.rel.parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_path_buf());
+            p = d.parent();
+        }
+    }
+    dirs
+}
+
+/// Copies `s` to `d` (`size` bytes as planned) and compares the copy with
+/// the source.
+fn copy_and_compare(
+    s: &Path,
+    d: &Path,
+    size: u64,
+    from_device: bool,
+    on: &(dyn Fn(u64) + Sync),
+) -> Result<()> {
+    let c = fsops::copy_file(s, d, from_device, on).map_err(|e| Error::io(s, e))?;
+    let got = c.size;
+    if got != size {
+        let e = format!("source changed since planning: {got} bytes, planned {size}");
+        return Err(Error::io(s, std::io::Error::other(e)));
+    }
+    // Re-read what was written and compare it with the source, byte for
+    // byte (stronger than comparing checksums, and cheaper): done piece
+    // by piece during the copy, or now, from the device.
+    let differs_at = if c.compared {
+        c.differs_at
+    } else {
+        fsops::first_difference(s, d).map_err(|e| Error::io(d, e))?
+    };
+    if let Some(at) = differs_at {
+        let e = format!(
+            "copy differs from the source after writing, first at byte {at} (source {size} bytes)"
+        );
+        return Err(Error::io(d, std::io::Error::other(e)));
+    }
+    Ok(())
+}
+
 /// Writes the block into `tmp` (removing a leftover first), syncs and
 /// re-verifies it. Returns the method used.
 fn copy_into_tmp(
@@ -331,20 +383,7 @@ fn copy_into_tmp(
     fsops::test_pause("tmp_created", &b.ulid);
     // Sub-directories first (chunks/), empty ones included: Prometheus
     // opens `chunks/` even when a block has no chunk file.
-    let mut dirs: BTreeSet<PathBuf> = walkdir::WalkDir::new(&b.src)
-        .min_depth(1)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_dir())
-        .filter_map(|e| e.path().strip_prefix(&b.src).ok().map(Path::to_path_buf))
-        .collect();
-    for f in &b.files {
-        let mut p = f.rel.parent();
-        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
-            dirs.insert(d.to_path_buf());
-            p = d.parent();
-        }
-    }
+    let dirs = block_dirs(b);
     for d in &dirs {
         let p = tmp.join(d);
         std::fs::create_dir(&p).map_err(|e| Error::io(&p, e))?;
@@ -367,35 +406,7 @@ fn copy_into_tmp(
             progress.bytes(n);
             bytes.fetch_add(n, Ordering::Relaxed);
         };
-        let c = fsops::copy_file(&s, &d, from_device, &on).map_err(|e| Error::io(&s, e))?;
-        let got = c.size;
-        if got != f.size {
-            return Err(Error::io(
-                &s,
-                std::io::Error::other(format!(
-                    "source changed since planning: {got} bytes, planned {}",
-                    f.size
-                )),
-            ));
-        }
-        // Re-read what was written and compare it with the source, byte for
-        // byte (stronger than comparing checksums, and cheaper): done piece
-        // by piece during the copy, or now, from the device.
-        let differs_at = if c.compared {
-            c.differs_at
-        } else {
-            fsops::first_difference(&s, &d).map_err(|e| Error::io(&d, e))?
-        };
-        if let Some(at) = differs_at {
-            return Err(Error::io(
-                &d,
-                std::io::Error::other(format!(
-                    "copy differs from the source after writing, first at byte {at} (source {} bytes)",
-                    f.size
-                )),
-            ));
-        }
-        Ok(())
+        copy_and_compare(&s, &d, f.size, from_device, &on)
     };
     for_each_parallel(body, threads, one)?;
     // meta.json last: the block is complete only with it.

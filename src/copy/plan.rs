@@ -12,12 +12,16 @@ use rayon::prelude::*;
 
 use super::retention::{retention, size_retention};
 use super::{
-    Action, BlockFile, CopyOptions, CopyPlan, HeadRange, PlannedBlock, Reason, TMP_SUFFIX,
-    TargetBlock, block_files, fsops, head,
+    Action, BlockFile, CopyOptions, CopyPlan, HeadRange, PlannedBlock, Reason, TargetBlock,
+    block_files, fsops, head,
 };
 use crate::check::FindingCode;
 use crate::error::{Error, Result};
+use crate::format::meta::BlockMeta;
 use crate::layout::{self, DirKind, Layout};
+
+mod notices;
+use notices::{LINK_FALLBACK, leftovers, source_notices};
 
 fn overlaps(a: (i64, i64), b: (i64, i64)) -> bool {
     a.0 < b.1 && b.0 < a.1
@@ -58,9 +62,10 @@ fn check_not_inside(src: &Path, dst: &Path) -> Result<()> {
     }
     if d.starts_with(&s) {
         return Err(crate::error::Error::Usage(format!(
-            "the target {} is inside the source {}: a copy must not write into the data it reads; nothing written",
+            "the target {} is inside the source {}: {}",
             dst.display(),
-            src.display()
+            src.display(),
+            "a copy must not write into the data it reads; nothing written"
         )));
     }
     Ok(())
@@ -73,47 +78,7 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     let (dst_exists, dst_layout) = check_target_path(dst)?;
     check_not_inside(src, dst)?;
     let (mut blocks, excluded) = select(src, &src_layout, opts)?;
-    let mut notices = Vec::new();
-    if src_layout.kind == DirKind::Data
-        && (src_layout.wal.is_some() || src_layout.chunks_head.is_some())
-    {
-        notices.push(Reason::new(
-            FindingCode::WalNotCopied,
-            "the source is a data directory: only its blocks are copied; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head (the default of /api/v1/admin/tsdb/snapshot) to include it",
-        ));
-    }
-    if src_layout.kind == DirKind::Snapshot {
-        for t in &src_layout.tmp_dirs {
-            if t.to_string_lossy().ends_with(".tmp-for-creation") {
-                notices.push(Reason::new(
-                    super::SNAPSHOT_INCOMPLETE,
-                    format!(
-                        "{} is an unfinished block: the snapshot was cut short (Prometheus died while writing its head block), so the head's data is missing from this backup ({}); take the snapshot again",
-                        t.display(),
-                        "`promsnap verify` names the range"
-                    ),
-                ));
-            }
-        }
-    }
-    if src_layout.kind == DirKind::Data && crate::check::dir::is_live(src) {
-        notices.push(Reason::new(
-            FindingCode::SourceLive,
-            "a running Prometheus uses the source (its lock is held, or its files are open): it compacts and deletes blocks while we copy; a block that vanishes is re-planned from the source as it is then (its data is in the block that replaced it)",
-        ));
-    }
-    if opts.skip_verify {
-        notices.push(Reason::new(
-            FindingCode::NotVerified,
-            "verification off: the source blocks are not checked before copying (each copied file is still compared with its source); verify the source first",
-        ));
-    } else if opts.check.quick {
-        notices.push(Reason::new(
-            FindingCode::VerifiedQuick,
-            "quick verification: the source blocks' checksums and structure are checked, their samples not decoded",
-        ));
-    }
-
+    let mut notices = source_notices(src, &src_layout, opts);
     let (target_blocks, target_head) = match &dst_layout {
         Some(l) => scan_target(dst, l, &mut notices),
         None => (Vec::new(), None),
@@ -122,36 +87,16 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
     among_copied(&mut blocks);
     retention(&mut blocks, &target_blocks, opts, &mut notices);
     size_retention(&mut blocks, dst, &target_blocks, opts, &mut notices);
-    let mut leftovers = Vec::new();
-    // Leftovers of an earlier run for blocks we are about to copy.
-    if let Some(l) = &dst_layout {
-        for t in &l.tmp_dirs {
-            let name = t
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if let Some(u) = name.strip_suffix(TMP_SUFFIX)
-                && blocks
-                    .iter()
-                    .any(|b| b.ulid == u && b.action == Action::Copy)
-            {
-                notices.push(Reason::new(
-                    FindingCode::Leftover,
-                    format!("{name}: an unfinished copy; it is removed and the block copied again"),
-                ));
-                leftovers.push(t.clone());
-            }
-        }
-    }
+    let leftovers = dst_layout
+        .as_ref()
+        .map(|l| leftovers(l, &blocks, &mut notices))
+        .unwrap_or_default();
 
     // Link or copy; free space.
     let same_fs = fsops::device_of(src).is_some() && fsops::device_of(src) == fsops::device_of(dst);
     let link = opts.link && same_fs;
     if opts.link && !same_fs {
-        notices.push(Reason::new(
-            FindingCode::LinkFallback,
-            "hard links asked for, but the source and the target are on different filesystems; copying instead",
-        ));
+        notices.push(Reason::new(FindingCode::LinkFallback, LINK_FALLBACK));
     }
     let free_bytes = fsops::free_space(dst);
     let plan = CopyPlan {
@@ -173,8 +118,9 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
         && need > free
     {
         return Err(Error::Usage(format!(
-            "{}: not enough free space: {need} bytes to copy, {free} bytes available; nothing was written",
-            dst.display()
+            "{}: not enough free space: {need} bytes to copy, {free} bytes available; {}",
+            dst.display(),
+            "nothing was written"
         )));
     }
     Ok(plan)
@@ -188,8 +134,9 @@ fn check_target_path(dst: &Path) -> Result<(bool, Option<Layout>)> {
         Ok(m) if m.is_dir() => true,
         Ok(_) => {
             return Err(Error::Usage(format!(
-                "{}: exists and is not a directory (the target must be a Prometheus data directory)",
-                dst.display()
+                "{}: exists and is not a directory ({})",
+                dst.display(),
+                "the target must be a Prometheus data directory"
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -321,8 +268,8 @@ fn select(
             pb.refuse(Reason::new(
                 FindingCode::UlidMismatch,
                 format!(
-                    "meta.json says ulid {} but the directory is {ulid}; Prometheus keys blocks by meta.json",
-                    m.ulid
+                    "meta.json says ulid {} but the directory is {ulid}; {}",
+                    m.ulid, "Prometheus keys blocks by meta.json"
                 ),
             ));
         }
@@ -427,26 +374,7 @@ fn against_target(
         }
         let Some(m) = b.meta.clone() else { continue };
         if let Some(t) = by_ulid.get(b.ulid.as_str()) {
-            match same_content(&b.src, &dst.join(&b.ulid), &b.files) {
-                Ok(None) => {
-                    b.action = Action::Skip;
-                    b.reasons.push(Reason::new(
-                        FindingCode::Identical,
-                        "already in the target with identical files (names, sizes, bytes)",
-                    ));
-                }
-                Ok(Some(diff)) => b.refuse(Reason::new(
-                    FindingCode::UlidConflict,
-                    format!(
-                        "the target already has a block {} with different content ({diff}); existing blocks are never overwritten",
-                        t.ulid
-                    ),
-                )),
-                Err(e) => b.refuse(Reason::new(
-                    FindingCode::UlidConflict,
-                    format!("the target already has a block {}, unreadable: {e}", t.ulid),
-                )),
-            }
+            already_in_target(b, dst, t);
             continue;
         }
         if m.compaction.deletable {
@@ -455,101 +383,161 @@ fn against_target(
                 "meta.json marks the block deletable: Prometheus deletes it at its next reload",
             ));
         }
-        // Parents: Prometheus deletes every block named as a parent of a loaded block.
-        let parents_in_dst: Vec<&str> = m
+        parents_in_target(b, &m, &by_ulid, target_blocks);
+        overlaps_target_blocks(b, &m, target_blocks, opts);
+        overlaps_target_head(b, &m, target_head, opts);
+    }
+}
+
+/// A block whose ULID the target has: skipped if the files are the same,
+/// refused otherwise.
+fn already_in_target(b: &mut PlannedBlock, dst: &Path, t: &TargetBlock) {
+    match same_content(&b.src, &dst.join(&b.ulid), &b.files) {
+        Ok(None) => {
+            b.action = Action::Skip;
+            b.reasons.push(Reason::new(
+                FindingCode::Identical,
+                "already in the target with identical files (names, sizes, bytes)",
+            ));
+        }
+        Ok(Some(diff)) => b.refuse(Reason::new(
+            FindingCode::UlidConflict,
+            format!(
+                "the target already has a block {} with different content ({diff}); {}",
+                t.ulid, "existing blocks are never overwritten"
+            ),
+        )),
+        Err(e) => b.refuse(Reason::new(
+            FindingCode::UlidConflict,
+            format!("the target already has a block {}, unreadable: {e}", t.ulid),
+        )),
+    }
+}
+
+/// Prometheus deletes every block named as a parent of a loaded block:
+/// refused if it names target blocks as parents, or target blocks name it.
+fn parents_in_target(
+    b: &mut PlannedBlock,
+    m: &BlockMeta,
+    by_ulid: &BTreeMap<&str, &TargetBlock>,
+    target_blocks: &[TargetBlock],
+) {
+    let parents_in_dst: Vec<&str> = m
+        .compaction
+        .parents
+        .iter()
+        .filter(|p| by_ulid.contains_key(p.ulid.as_str()))
+        .map(|p| p.ulid.as_str())
+        .collect();
+    if !parents_in_dst.is_empty() {
+        b.refuse(Reason::new(
+            FindingCode::DeletesDstBlocks,
+            format!(
+                "its compaction.parents name target blocks {}: {}",
+                parents_in_dst.join(", "),
+                "Prometheus would delete them when it loads this block"
+            ),
+        ));
+    }
+    let killers: Vec<&str> = target_blocks
+        .iter()
+        .filter(|t| {
+            t.meta
+                .as_ref()
+                .is_some_and(|tm| tm.compaction.parents.iter().any(|p| p.ulid == b.ulid))
+        })
+        .map(|t| t.ulid.as_str())
+        .collect();
+    if !killers.is_empty() {
+        b.refuse(Reason::new(
+            FindingCode::DeletedByDst,
+            format!(
+                "target blocks {} name it as a compaction parent: {}",
+                killers.join(", "),
+                "Prometheus would delete it at once"
+            ),
+        ));
+    }
+}
+
+/// Time overlap with target blocks: a warning when overlaps are allowed,
+/// else refused.
+fn overlaps_target_blocks(
+    b: &mut PlannedBlock,
+    m: &BlockMeta,
+    target_blocks: &[TargetBlock],
+    opts: &CopyOptions,
+) {
+    for t in target_blocks {
+        let Some(tm) = &t.meta else { continue };
+        if !overlaps((m.min_time, m.max_time), (tm.min_time, tm.max_time)) {
+            continue;
+        }
+        let shared: BTreeSet<&String> = m
             .compaction
-            .parents
+            .sources
             .iter()
-            .filter(|p| by_ulid.contains_key(p.ulid.as_str()))
-            .map(|p| p.ulid.as_str())
+            .filter(|s| tm.compaction.sources.contains(s))
             .collect();
-        if !parents_in_dst.is_empty() {
+        let dup = if shared.is_empty() {
+            String::new()
+        } else {
+            let shared = shared.into_iter().cloned().collect::<Vec<_>>().join(", ");
+            format!(
+                "; both were compacted from the same source blocks ({shared}), {}",
+                "so the samples are duplicates"
+            )
+        };
+        let msg = format!(
+            "[{}, {}) overlaps target block {} [{}, {}): {}{dup}",
+            ts(m.min_time),
+            ts(m.max_time),
+            t.ulid,
+            ts(tm.min_time),
+            ts(tm.max_time),
+            "Prometheus will merge the two by vertical compaction"
+        );
+        if opts.allow_overlap {
+            b.warnings
+                .push(Reason::new(FindingCode::OverlapAllowed, msg));
+        } else {
             b.refuse(Reason::new(
-                FindingCode::DeletesDstBlocks,
-                format!(
-                    "its compaction.parents name target blocks {}: Prometheus would delete them when it loads this block",
-                    parents_in_dst.join(", ")
-                ),
+                FindingCode::Overlap,
+                format!("{msg}; allow overlaps to copy it anyway"),
             ));
         }
-        let killers: Vec<&str> = target_blocks
-            .iter()
-            .filter(|t| {
-                t.meta
-                    .as_ref()
-                    .is_some_and(|tm| tm.compaction.parents.iter().any(|p| p.ulid == b.ulid))
-            })
-            .map(|t| t.ulid.as_str())
-            .collect();
-        if !killers.is_empty() {
-            b.refuse(Reason::new(
-                FindingCode::DeletedByDst,
-                format!(
-                    "target blocks {} name it as a compaction parent: Prometheus would delete it at once",
-                    killers.join(", ")
-                ),
-            ));
-        }
-        // Time overlap with target blocks.
-        for t in target_blocks {
-            let Some(tm) = &t.meta else { continue };
-            if !overlaps((m.min_time, m.max_time), (tm.min_time, tm.max_time)) {
-                continue;
-            }
-            let shared: BTreeSet<&String> = m
-                .compaction
-                .sources
-                .iter()
-                .filter(|s| tm.compaction.sources.contains(s))
-                .collect();
-            let dup = if shared.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; both were compacted from the same source blocks ({}), so the samples are duplicates",
-                    shared.into_iter().cloned().collect::<Vec<_>>().join(", ")
-                )
-            };
-            let msg = format!(
-                "[{}, {}) overlaps target block {} [{}, {}): Prometheus will merge the two by vertical compaction{dup}",
-                ts(m.min_time),
-                ts(m.max_time),
-                t.ulid,
-                ts(tm.min_time),
-                ts(tm.max_time)
-            );
-            if opts.allow_overlap {
-                b.warnings
-                    .push(Reason::new(FindingCode::OverlapAllowed, msg));
-            } else {
-                b.refuse(Reason::new(
-                    FindingCode::Overlap,
-                    format!("{msg}; allow overlaps to copy it anyway"),
-                ));
-            }
-        }
-        // The target's head: Prometheus replays no WAL sample older than the
-        // newest block's maxTime, and rejects appends below it.
-        if let Some(h) = target_head
-            && m.max_time > h.min_time
-        {
-            let msg = format!(
-                "[{}, {}) reaches into the target head's samples ({} .. {}): at its next start Prometheus drops WAL samples older than the newest block's maxTime and rejects appends below it",
-                ts(m.min_time),
-                ts(m.max_time),
-                ts(h.min_time),
-                ts(h.max_time)
-            );
-            if opts.allow_overlap {
-                b.warnings
-                    .push(Reason::new(FindingCode::HeadOverlapAllowed, msg));
-            } else {
-                b.refuse(Reason::new(
-                    FindingCode::HeadOverlap,
-                    format!("{msg}; allow overlaps to copy it anyway"),
-                ));
-            }
-        }
+    }
+}
+
+/// The target's head: Prometheus replays no WAL sample older than the
+/// newest block's maxTime, and rejects appends below it.
+fn overlaps_target_head(
+    b: &mut PlannedBlock,
+    m: &BlockMeta,
+    target_head: Option<HeadRange>,
+    opts: &CopyOptions,
+) {
+    let Some(h) = target_head else { return };
+    if m.max_time <= h.min_time {
+        return;
+    }
+    let msg = format!(
+        "[{}, {}) reaches into the target head's samples ({} .. {}): {}",
+        ts(m.min_time),
+        ts(m.max_time),
+        ts(h.min_time),
+        ts(h.max_time),
+        "at its next start Prometheus drops WAL samples older than the newest block's maxTime \
+         and rejects appends below it"
+    );
+    if opts.allow_overlap {
+        b.warnings
+            .push(Reason::new(FindingCode::HeadOverlapAllowed, msg));
+    } else {
+        b.refuse(Reason::new(
+            FindingCode::HeadOverlap,
+            format!("{msg}; allow overlaps to copy it anyway"),
+        ));
     }
 }
 
@@ -569,7 +557,8 @@ fn among_copied(blocks: &mut [PlannedBlock]) {
     for &i in &copy_ix {
         if let Some(child) = parent_of.get(&blocks[i].ulid) {
             let msg = format!(
-                "block {child}, also copied, names it as a compaction parent: Prometheus would delete it at once"
+                "block {child}, also copied, names it as a compaction parent: {}",
+                "Prometheus would delete it at once"
             );
             blocks[i].refuse(Reason::new(FindingCode::DeletedAsParent, msg));
         }
@@ -582,8 +571,8 @@ fn among_copied(blocks: &mut [PlannedBlock]) {
             };
             if overlaps((mi.min_time, mi.max_time), (mj.min_time, mj.max_time)) {
                 let msg = format!(
-                    "overlaps {} from the same source: Prometheus will merge them by vertical compaction",
-                    blocks[j].ulid
+                    "overlaps {} from the same source: {}",
+                    blocks[j].ulid, "Prometheus will merge them by vertical compaction"
                 );
                 blocks[i]
                     .warnings

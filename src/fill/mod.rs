@@ -236,6 +236,208 @@ fn cutoff(mine: &Opened) -> Option<i64> {
     }
 }
 
+/// The samples of `samples` whose times are not in `have` (both ascending),
+/// into `missing`.
+fn missing_from(samples: Vec<(i64, Value)>, have: &[i64], missing: &mut Vec<(i64, Value)>) {
+    missing.clear();
+    let mut j = 0usize;
+    for (t, v) in samples {
+        while have.get(j).is_some_and(|&x| x < t) {
+            j += 1;
+        }
+        if have.get(j) == Some(&t) {
+            continue;
+        }
+        missing.push((t, v));
+    }
+}
+
+impl Deferred {
+    /// One series' samples at or after the cutoff (none: nothing).
+    fn add(&mut self, rest: &[(i64, Value)]) {
+        let (Some(f), Some(l)) = (rest.first().map(|x| x.0), rest.last().map(|x| x.0)) else {
+            return;
+        };
+        self.series += 1;
+        self.samples += rest.len() as u64;
+        self.from = self.from.min(Some(f)).or(Some(f));
+        self.to = self.to.max(Some(l));
+    }
+}
+
+/// Adds one series' samples to the windows of `block_range` they fall in
+/// (a window's writer created at its first series, none on a dry run);
+/// the number of samples added.
+fn add_to_windows(
+    windows: &mut BTreeMap<i64, Window>,
+    target: &Path,
+    dry_run: bool,
+    block_range: i64,
+    labels: &stream::Labels,
+    write: &[(i64, Value)],
+) -> Result<u64> {
+    let mut added = 0u64;
+    let mut i = 0usize;
+    while let Some(&(t0, _)) = write.get(i) {
+        let w0 = t0.div_euclid(block_range) * block_range;
+        let w1 = w0.saturating_add(block_range);
+        let n = write.get(i..).unwrap_or(&[]).partition_point(|x| x.0 < w1);
+        let part = write.get(i..i + n).unwrap_or(&[]);
+        let win = match windows.entry(w0) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let writer = if dry_run {
+                    None
+                } else {
+                    Some(BlockWriter::create(target, w0, w1)?)
+                };
+                e.insert(Window {
+                    writer,
+                    min: i64::MAX,
+                    max: i64::MIN,
+                    series: 0,
+                    samples: 0,
+                })
+            }
+        };
+        if let Some(w) = win.writer.as_mut() {
+            w.add_series(labels, part)?;
+        }
+        win.series += 1;
+        win.samples += part.len() as u64;
+        win.min = win.min.min(part.first().map_or(i64::MAX, |x| x.0));
+        win.max = win.max.max(part.last().map_or(i64::MIN, |x| x.0));
+        added += part.len() as u64;
+        i += n.max(1);
+    }
+    Ok(added)
+}
+
+/// A finished window: its start, its tally and its block, not yet placed.
+type Unplaced = (i64, Window, Option<UnplacedBlock>);
+
+/// Finishes every window's block and verifies them all; on any error in
+/// one, every block is discarded and nothing is placed.
+fn finish_verified(windows: BTreeMap<i64, Window>, target: &Path) -> Result<Vec<Unplaced>> {
+    let mut unplaced: Vec<Unplaced> = Vec::new();
+    for (w0, mut win) in windows {
+        let u = match win.writer.take() {
+            Some(w) => w.finish_unplaced_range(win.min, win.max.saturating_add(1))?,
+            None => None,
+        };
+        unplaced.push((w0, win, u));
+    }
+    let opts_check = CheckOptions::default();
+    for (_, _, u) in &unplaced {
+        if let Some(u) = u {
+            let c = verify_block(&u.tmp, &opts_check);
+            // The name check is for the final directory; the block is
+            // checked in its temporary one.
+            let what: Vec<String> = c
+                .findings
+                .iter()
+                .filter(|f| f.is_error() && f.code != "meta_ulid_mismatch")
+                .map(|f| format!("{} {}: {}", f.code, f.path.display(), f.message))
+                .collect();
+            if !what.is_empty() {
+                let msg = format!(
+                    "a written block failed verification, nothing placed: {}",
+                    what.join("; ")
+                );
+                for (_, _, u) in unplaced {
+                    if let Some(u) = u {
+                        u.discard();
+                    }
+                }
+                return Err(Error::io(target, std::io::Error::other(msg)));
+            }
+        }
+    }
+    Ok(unplaced)
+}
+
+/// Places every verified block, each window's range into the report.
+fn place(report: &mut FillReport, unplaced: Vec<Unplaced>) -> Result<()> {
+    let block_range = report.block_range;
+    for (w0, win, u) in unplaced {
+        let placed: Option<WrittenBlock> = match u {
+            Some(u) => Some(u.place()?),
+            None => None,
+        };
+        report.ranges.push(FillRange {
+            window_start: w0,
+            window_end: w0.saturating_add(block_range),
+            min_time: win.min,
+            max_time: win.max.saturating_add(1),
+            series: win.series,
+            samples: win.samples,
+            block: placed.map(|b| b.ulid),
+        });
+    }
+    Ok(())
+}
+
+/// TARGET's series (times only), sent in batches of [`TARGET_BATCH`]
+/// until the receiver hangs up.
+fn send_in_batches(
+    mine: &Opened,
+    sel: &Select,
+    tx: &std::sync::mpsc::SyncSender<Vec<stream::SeriesOf<i64>>>,
+) {
+    let readers = mine.readers(sel.from, sel.to);
+    let mut batch = Vec::with_capacity(TARGET_BATCH);
+    for s in stream::series::<i64>(&readers, mine, sel) {
+        batch.push(s);
+        if batch.len() == TARGET_BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(TARGET_BATCH));
+            if tx.send(full).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(batch);
+}
+
+/// One series' samples TARGET lacks (`missing`): those at or after the
+/// cutoff deferred, the rest written into their windows, unless the label
+/// set is one Prometheus could not have written (no labels, an empty name
+/// or value): then skipped and named.
+fn write_series(
+    report: &mut FillReport,
+    windows: &mut BTreeMap<i64, Window>,
+    target: &Path,
+    labels: &stream::Labels,
+    missing: &[(i64, Value)],
+) -> Result<()> {
+    let split = report
+        .deferred
+        .cutoff
+        .map_or(missing.len(), |c| missing.partition_point(|x| x.0 < c));
+    report.deferred.add(missing.get(split..).unwrap_or(&[]));
+    let write = missing.get(..split).unwrap_or(&[]);
+    if write.is_empty() {
+        return Ok(());
+    }
+    if labels.is_empty() || labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
+        let mut l = String::new();
+        crate::dump::format_labels(&mut l, &stream::borrowed(labels));
+        report.errors.push(format!(
+            "source: series {l} not written: an empty label name or value"
+        ));
+        return Ok(());
+    }
+    report.series_added += 1;
+    report.samples_added += add_to_windows(
+        windows,
+        target,
+        report.dry_run,
+        report.block_range,
+        labels,
+        write,
+    )?;
+    Ok(())
+}
+
 /// Fills TARGET from SOURCE. See the module documentation.
 pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
     let (mine, theirs) = open_pair(target, source, opts)?;
@@ -263,15 +465,15 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         source: source.to_path_buf(),
         block_range,
         dry_run: opts.dry_run,
+        deferred: Deferred {
+            cutoff,
+            ..Deferred::default()
+        },
         source_series: 0,
         source_samples: 0,
         ranges: Vec::new(),
         series_added: 0,
         samples_added: 0,
-        deferred: Deferred {
-            cutoff,
-            ..Deferred::default()
-        },
         errors: Vec::new(),
     };
     let mut windows: BTreeMap<i64, Window> = BTreeMap::new();
@@ -281,20 +483,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
     let result = std::thread::scope(|sc| -> Result<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<stream::SeriesOf<i64>>>(8);
         let (mine, sel) = (&mine, &sel);
-        sc.spawn(move || {
-            let readers = mine.readers(sel.from, sel.to);
-            let mut batch = Vec::with_capacity(TARGET_BATCH);
-            for s in stream::series::<i64>(&readers, mine, sel) {
-                batch.push(s);
-                if batch.len() == TARGET_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(TARGET_BATCH));
-                    if tx.send(full).is_err() {
-                        return;
-                    }
-                }
-            }
-            let _ = tx.send(batch);
-        });
+        sc.spawn(move || send_in_batches(mine, sel, &tx));
         let mut a = rx.into_iter().flatten().peekable();
         for (labels, samples) in b {
             report.source_series += 1;
@@ -307,79 +496,11 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
                 Some((l, s)) if *l == labels => s,
                 _ => &[],
             };
-            missing.clear();
-            let mut j = 0usize;
-            for (t, v) in samples {
-                while have.get(j).is_some_and(|&x| x < t) {
-                    j += 1;
-                }
-                if have.get(j) == Some(&t) {
-                    continue;
-                }
-                missing.push((t, v));
-            }
+            missing_from(samples, have, &mut missing);
             if missing.is_empty() {
                 continue;
             }
-            let split = cutoff.map_or(missing.len(), |c| missing.partition_point(|x| x.0 < c));
-            if let Some(rest) = missing.get(split..)
-                && !rest.is_empty()
-            {
-                let d = &mut report.deferred;
-                d.series += 1;
-                d.samples += rest.len() as u64;
-                let (f, l) = (rest.first().map(|x| x.0), rest.last().map(|x| x.0));
-                d.from = d.from.min(f).or(f);
-                d.to = d.to.max(l);
-            }
-            let write = missing.get(..split).unwrap_or(&[]);
-            if write.is_empty() {
-                continue;
-            }
-            // A label set Prometheus could not have written (no labels, an
-            // empty name or value): skipped and named.
-            if labels.is_empty() || labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
-                let mut l = String::new();
-                crate::dump::format_labels(&mut l, &stream::borrowed(&labels));
-                report.errors.push(format!(
-                    "source: series {l} not written: an empty label name or value"
-                ));
-                continue;
-            }
-            report.series_added += 1;
-            let mut i = 0usize;
-            while let Some(&(t0, _)) = write.get(i) {
-                let w0 = t0.div_euclid(block_range) * block_range;
-                let w1 = w0.saturating_add(block_range);
-                let n = write.get(i..).unwrap_or(&[]).partition_point(|x| x.0 < w1);
-                let part = write.get(i..i + n).unwrap_or(&[]);
-                let win = match windows.entry(w0) {
-                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        let writer = if opts.dry_run {
-                            None
-                        } else {
-                            Some(BlockWriter::create(target, w0, w1)?)
-                        };
-                        e.insert(Window {
-                            writer,
-                            min: i64::MAX,
-                            max: i64::MIN,
-                            series: 0,
-                            samples: 0,
-                        })
-                    }
-                };
-                if let Some(w) = win.writer.as_mut() {
-                    w.add_series(&labels, part)?;
-                }
-                win.series += 1;
-                win.samples += part.len() as u64;
-                win.min = win.min.min(part.first().map_or(i64::MAX, |x| x.0));
-                win.max = win.max.max(part.last().map_or(i64::MIN, |x| x.0));
-                report.samples_added += part.len() as u64;
-                i += n.max(1);
-            }
+            write_series(&mut report, &mut windows, target, &labels, &missing)?;
         }
         Ok(())
     });
@@ -399,57 +520,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
 
     // Finish, verify, then place every block; nothing is placed unless all
     // of them verified.
-    let mut unplaced: Vec<(i64, Window, Option<UnplacedBlock>)> = Vec::new();
-    for (w0, mut win) in windows {
-        let u = match win.writer.take() {
-            Some(w) => w.finish_unplaced_range(win.min, win.max.saturating_add(1))?,
-            None => None,
-        };
-        unplaced.push((w0, win, u));
-    }
-    let opts_check = CheckOptions::default();
-    for (_, _, u) in &unplaced {
-        if let Some(u) = u {
-            let c = verify_block(&u.tmp, &opts_check);
-            if c.findings
-                .iter()
-                .any(|f| f.is_error() && f.code != "meta_ulid_mismatch")
-            {
-                let what: Vec<String> = c
-                    .findings
-                    .iter()
-                    // The name check is for the final directory; the
-                    // block is checked in its temporary one.
-                    .filter(|f| f.is_error() && f.code != "meta_ulid_mismatch")
-                    .map(|f| format!("{} {}: {}", f.code, f.path.display(), f.message))
-                    .collect();
-                let msg = format!(
-                    "a written block failed verification, nothing placed: {}",
-                    what.join("; ")
-                );
-                for (_, _, u) in unplaced {
-                    if let Some(u) = u {
-                        u.discard();
-                    }
-                }
-                return Err(Error::io(target, std::io::Error::other(msg)));
-            }
-        }
-    }
-    for (w0, win, u) in unplaced {
-        let placed: Option<WrittenBlock> = match u {
-            Some(u) => Some(u.place()?),
-            None => None,
-        };
-        report.ranges.push(FillRange {
-            window_start: w0,
-            window_end: w0.saturating_add(block_range),
-            min_time: win.min,
-            max_time: win.max.saturating_add(1),
-            series: win.series,
-            samples: win.samples,
-            block: placed.map(|b| b.ulid),
-        });
-    }
+    let unplaced = finish_verified(windows, target)?;
+    place(&mut report, unplaced)?;
     Ok(report)
 }

@@ -90,45 +90,86 @@ pub struct Bucket {
     concurrency: usize,
 }
 
+/// The builder with the credentials of the environment or the AWS
+/// profile; unsigned requests when there are none (or `anonymous`).
+fn with_credentials(
+    mut b: AmazonS3Builder,
+    opts: &StoreOptions,
+    prof: &Profile,
+) -> Result<AmazonS3Builder> {
+    let profile = prof.name.clone();
+    let get = |k: &str| prof.get(k);
+    let mut signed = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|k| env(k).is_some());
+    if !signed
+        && let (Some(id), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key"))
+    {
+        b = b.with_access_key_id(id).with_secret_access_key(secret);
+        if let Some(t) = get("aws_session_token") {
+            b = b.with_token(t);
+        }
+        signed = true;
+    }
+    if opts.profile.is_some() && !signed {
+        return Err(Error::bad_option(
+            "profile",
+            format!(
+                "AWS profile {profile}: no aws_access_key_id/aws_secret_access_key for it in the AWS credentials or \
+                 config file"
+            ),
+        ));
+    }
+    // Without credentials the requests go unsigned (public buckets,
+    // test servers); never to the EC2 instance metadata service.
+    if !signed || opts.anonymous {
+        b = b.with_skip_signature(true);
+    }
+    Ok(b)
+}
+
+/// The builder with the endpoint of the options, the environment or the
+/// profile (path-style requests), and whether it is plain http.
+fn with_endpoint(
+    mut b: AmazonS3Builder,
+    opts: &StoreOptions,
+    prof: &Profile,
+) -> Result<(AmazonS3Builder, bool)> {
+    let get = |k: &str| prof.get(k);
+    let endpoint = opts
+        .endpoint
+        .clone()
+        .or_else(|| env("AWS_ENDPOINT_URL_S3"))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .or_else(|| get("endpoint_url"));
+    let mut allow_http = false;
+    if let Some(e) = endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(Error::bad_option(
+                "endpoint",
+                format!("endpoint {e}: expected http://HOST:PORT or https://HOST[:PORT]"),
+            ));
+        }
+        allow_http = e.starts_with("http://");
+        b = b
+            .with_endpoint(e.trim_end_matches('/'))
+            .with_virtual_hosted_style_request(false);
+    }
+    Ok((b, allow_http))
+}
+
 impl Bucket {
     /// Opens `url` (no request is made yet).
     pub fn open(url: &S3Url, opts: &StoreOptions) -> Result<Bucket> {
         let mut b = AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
         let prof = Profile::load(opts.profile.as_deref());
-        let profile = prof.name.clone();
+        b = with_credentials(b, opts, &prof)?;
         let get = |k: &str| prof.get(k);
-        let mut signed = [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        ]
-        .iter()
-        .any(|k| env(k).is_some());
-        if !signed
-            && let (Some(id), Some(secret)) =
-                (get("aws_access_key_id"), get("aws_secret_access_key"))
-        {
-            b = b.with_access_key_id(id).with_secret_access_key(secret);
-            if let Some(t) = get("aws_session_token") {
-                b = b.with_token(t);
-            }
-            signed = true;
-        }
-        if opts.profile.is_some() && !signed {
-            return Err(Error::bad_option(
-                "profile",
-                format!(
-                    "AWS profile {profile}: no aws_access_key_id/aws_secret_access_key for it in the AWS credentials or \
-                     config file"
-                ),
-            ));
-        }
-        // Without credentials the requests go unsigned (public buckets,
-        // test servers); never to the EC2 instance metadata service.
-        if !signed || opts.anonymous {
-            b = b.with_skip_signature(true);
-        }
         let region = opts
             .region
             .clone()
@@ -137,25 +178,7 @@ impl Bucket {
             .or_else(|| get("region"))
             .unwrap_or_else(|| "us-east-1".into());
         b = b.with_region(region);
-        let endpoint = opts
-            .endpoint
-            .clone()
-            .or_else(|| env("AWS_ENDPOINT_URL_S3"))
-            .or_else(|| env("AWS_ENDPOINT_URL"))
-            .or_else(|| get("endpoint_url"));
-        let mut allow_http = false;
-        if let Some(e) = endpoint {
-            if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(Error::bad_option(
-                    "endpoint",
-                    format!("endpoint {e}: expected http://HOST:PORT or https://HOST[:PORT]"),
-                ));
-            }
-            allow_http = e.starts_with("http://");
-            b = b
-                .with_endpoint(e.trim_end_matches('/'))
-                .with_virtual_hosted_style_request(false);
-        }
+        let (mut b, allow_http) = with_endpoint(b, opts, &prof)?;
         let concurrency = if opts.concurrency == 0 {
             16
         } else {

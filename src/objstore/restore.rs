@@ -7,6 +7,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::bucket::{Bucket, RemoteBlock, is_marker};
+use super::url::S3Url;
 use crate::check::codes::FindingCode;
 use crate::copy::{self, CopyOptions, CopyReport, Progress, Reason};
 use crate::error::{Error, Result};
@@ -65,6 +66,106 @@ pub struct RestoreOptions {
     pub dry_run: bool,
 }
 
+/// The notice about blocks without `meta.json` (not restored), if any.
+fn partial_uploads(listed: &[RemoteBlock]) -> Option<Reason> {
+    let partial: Vec<&str> = listed
+        .iter()
+        .filter(|b| !b.complete)
+        .map(|b| b.ulid.as_str())
+        .collect();
+    (!partial.is_empty()).then(|| Reason {
+        code: FindingCode::PartialUpload,
+        message: format!(
+            "{} partial upload(s) without meta.json not restored: {}",
+            partial.len(),
+            partial.join(", ")
+        ),
+    })
+}
+
+/// The staging directory: beside the target (hard links from it into the
+/// target); a dry run fetches only meta.json objects, into the temporary
+/// directory.
+fn staging(dst: &Path, dry_run: bool) -> Result<Scratch> {
+    let parent = dst
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "restore".into());
+    if dry_run {
+        Scratch::new(std::env::temp_dir().join(unique("promsnap-restore-plan")))
+    } else {
+        Scratch::new(parent.join(unique(&format!(".{base}.promsnap-staging"))))
+    }
+}
+
+/// The complete blocks the options select, by their meta.json objects
+/// (fetched into `staging`), and how many were left out.
+fn select<'l>(
+    bucket: &Bucket,
+    listed: &'l [RemoteBlock],
+    opts: &RestoreOptions,
+    staging: &Path,
+    notices: &mut Vec<Reason>,
+) -> Result<(Vec<&'l RemoteBlock>, usize)> {
+    let mut selected = Vec::new();
+    let mut excluded = 0;
+    for b in listed.iter().filter(|b| b.complete) {
+        if !opts.copy.blocks.is_empty() && !opts.copy.blocks.contains(&b.ulid) {
+            excluded += 1;
+            continue;
+        }
+        let dir = fetch_block(bucket, b, staging, true)?;
+        if let Some(m) = std::fs::read(dir.join("meta.json"))
+            .ok()
+            .and_then(|r| BlockMeta::parse(&r).ok())
+        {
+            let after = opts.copy.min_time.is_some_and(|t| m.max_time < t);
+            let before = opts.copy.max_time.is_some_and(|t| m.min_time > t);
+            if after || before {
+                let _ = std::fs::remove_dir_all(&dir);
+                excluded += 1;
+                continue;
+            }
+        }
+        if b.deletion_mark {
+            notices.push(Reason {
+                code: FindingCode::DeletionMarked,
+                message: format!(
+                    "{}: marked for deletion in the bucket (deletion-mark.json); {}",
+                    b.ulid, "restored all the same"
+                ),
+            });
+        }
+        selected.push(b);
+    }
+    Ok((selected, excluded))
+}
+
+/// The report's blocks named by their place in the bucket, not the
+/// staging directory they were copied from.
+fn name_the_bucket(report: &mut CopyReport, url: &S3Url, staging: &Path) {
+    for b in report
+        .copied
+        .iter_mut()
+        .chain(&mut report.skipped)
+        .chain(&mut report.refused)
+        .chain(&mut report.failed)
+    {
+        b.src = url.show(&b.ulid).into();
+        if b.method.is_some() {
+            b.method = Some("download");
+        }
+        let staged = staging.display().to_string();
+        for r in b.reasons.iter_mut().chain(&mut b.warnings) {
+            r.message = r.message.replace(&staged, &url.show(""));
+        }
+    }
+}
+
 /// Restores the complete blocks under the bucket prefix into the data
 /// directory `dst` (see the module docs). The report's `src` fields are
 /// `s3://` URLs.
@@ -85,66 +186,9 @@ pub fn restore(
             ));
         }
     }
-    let mut notices = Vec::new();
-    let partial: Vec<&str> = listed
-        .iter()
-        .filter(|b| !b.complete)
-        .map(|b| b.ulid.as_str())
-        .collect();
-    if !partial.is_empty() {
-        notices.push(Reason {
-            code: FindingCode::PartialUpload,
-            message: format!(
-                "{} partial upload(s) without meta.json not restored: {}",
-                partial.len(),
-                partial.join(", ")
-            ),
-        });
-    }
-    let parent = dst
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let base = dst
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "restore".into());
-    // Beside the target (hard links from it into the target); a dry run
-    // fetches only meta.json objects, into the temporary directory.
-    let staging = if opts.dry_run {
-        Scratch::new(std::env::temp_dir().join(unique("promsnap-restore-plan")))?
-    } else {
-        Scratch::new(parent.join(unique(&format!(".{base}.promsnap-staging"))))?
-    };
-    // Selection from the meta.json objects.
-    let mut selected = Vec::new();
-    let mut excluded = 0;
-    for b in listed.iter().filter(|b| b.complete) {
-        if !opts.copy.blocks.is_empty() && !opts.copy.blocks.contains(&b.ulid) {
-            excluded += 1;
-            continue;
-        }
-        let dir = fetch_block(bucket, b, &staging.0, true)?;
-        if let Some(m) = std::fs::read(dir.join("meta.json"))
-            .ok()
-            .and_then(|r| BlockMeta::parse(&r).ok())
-        {
-            let after = opts.copy.min_time.is_some_and(|t| m.max_time < t);
-            let before = opts.copy.max_time.is_some_and(|t| m.min_time > t);
-            if after || before {
-                let _ = std::fs::remove_dir_all(&dir);
-                excluded += 1;
-                continue;
-            }
-        }
-        if b.deletion_mark {
-            notices.push(Reason {
-                code: FindingCode::DeletionMarked,
-                message: format!("{}: marked for deletion in the bucket (deletion-mark.json); restored all the same", b.ulid),
-            });
-        }
-        selected.push(b);
-    }
+    let mut notices: Vec<Reason> = partial_uploads(&listed).into_iter().collect();
+    let staging = staging(dst, opts.dry_run)?;
+    let (selected, excluded) = select(bucket, &listed, opts, &staging.0, &mut notices)?;
     if !opts.dry_run {
         for b in &selected {
             fetch_block(bucket, b, &staging.0, false)?;
@@ -175,22 +219,7 @@ pub fn restore(
     report.src = url.show("").into();
     report.link = false;
     report.excluded += excluded;
-    for b in report
-        .copied
-        .iter_mut()
-        .chain(&mut report.skipped)
-        .chain(&mut report.refused)
-        .chain(&mut report.failed)
-    {
-        b.src = url.show(&b.ulid).into();
-        if b.method.is_some() {
-            b.method = Some("download");
-        }
-        let staged = staging.0.display().to_string();
-        for r in b.reasons.iter_mut().chain(&mut b.warnings) {
-            r.message = r.message.replace(&staged, &url.show(""));
-        }
-    }
+    name_the_bucket(&mut report, &url, &staging.0);
     if opts.dry_run {
         report.bytes_planned = report.copied.iter().map(|b| b.bytes).sum();
     }

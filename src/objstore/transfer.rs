@@ -23,7 +23,7 @@ use super::bucket::{Bucket, RemoteBlock, exit_point, is_marker};
 use super::thanos::thanos_meta;
 use super::upload::{UploadOptions, reason};
 use super::verify::{BucketBlock, THREADS};
-use crate::check::block::verify_block_in;
+use crate::check::block::{BlockCheck, verify_block_in};
 use crate::check::codes::FindingCode;
 use crate::copy::{BlockFile, BlockReport, CopyReport, Progress, Reason};
 use crate::error::{Error, Result};
@@ -69,6 +69,103 @@ fn nested(src: &Bucket, dst: &Bucket) -> bool {
             || a.prefix.starts_with(&format!("{}/", b.prefix)))
 }
 
+const IDENTICAL: &str =
+    "already in the target: meta.json identical, every object of the same size and CRC32C";
+const NOT_VERIFIED: &str = concat!(
+    "verification off: the source blocks are not checked before the copy (every object is ",
+    "still read back and compared with the source's)"
+);
+
+/// Every block asked for by name is a complete block of `src`.
+fn check_wanted(src: &Bucket, listed: &[RemoteBlock], opts: &UploadOptions) -> Result<()> {
+    for want in &opts.blocks {
+        if !listed.iter().any(|b| &b.ulid == want && b.complete) {
+            return Err(Error::bad_option(
+                "blocks",
+                format!("block {want}: no such complete block in {}", src.url()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The notices about the source's partial uploads and the options.
+fn source_notices(listed: &[RemoteBlock], opts: &UploadOptions, rep: &mut CopyReport) {
+    let partial: Vec<&str> = listed
+        .iter()
+        .filter(|b| !b.complete)
+        .map(|b| b.ulid.as_str())
+        .collect();
+    if !partial.is_empty() {
+        rep.notices.push(reason(
+            FindingCode::PartialUpload,
+            format!(
+                "{} partial upload(s) without meta.json not copied: {}",
+                partial.len(),
+                partial.join(", ")
+            ),
+        ));
+    }
+    if opts.skip_verify {
+        rep.notices
+            .push(reason(FindingCode::NotVerified, NOT_VERIFIED));
+    }
+}
+
+/// The refusal of a block the source verification found errors in: their
+/// count and the first.
+fn damaged(c: &BlockCheck) -> Option<Reason> {
+    if !c.has_errors() {
+        return None;
+    }
+    let first = c.findings.iter().find(|f| f.is_error()).map(|f| {
+        let at = f
+            .offset
+            .map(|o| format!(" at offset {o}"))
+            .unwrap_or_default();
+        format!(": {}{at}: {} ({})", f.path.display(), f.message, f.code)
+    });
+    Some(reason(
+        FindingCode::Damaged,
+        format!(
+            "source verification found {} error(s){}",
+            c.tally().errors,
+            first.unwrap_or_default()
+        ),
+    ))
+}
+
+/// A block complete in the target too: skipped when identical, refused
+/// when it differs.
+fn already_there(
+    src: &Bucket,
+    dst: &Bucket,
+    b: &RemoteBlock,
+    p: &Planned<'_>,
+    r: &RemoteBlock,
+    rep: &mut CopyReport,
+) {
+    let done = |method, reasons| report(src, b, Some(&p.meta), method, reasons);
+    match same(src, dst, p, r) {
+        Ok(None) => rep
+            .skipped
+            .push(done(None, vec![reason(FindingCode::Identical, IDENTICAL)])),
+        Ok(Some(diff)) => rep.refused.push(done(
+            None,
+            vec![reason(
+                FindingCode::UlidConflict,
+                format!(
+                    "a complete block with this ULID is in the target and differs ({diff}); {}",
+                    "it is never overwritten"
+                ),
+            )],
+        )),
+        Err(e) => rep
+            .failed
+            .push(done(None, vec![reason(FindingCode::Io, e.to_string())])),
+    }
+}
+
 /// Copies the complete blocks of `src` to `dst` (see the module docs).
 /// Blocks are independent: a refused or failed block does not stop the
 /// others. Errors only for the run as a whole.
@@ -88,40 +185,13 @@ pub fn transfer(
         )));
     }
     let (listed, _) = src.blocks()?;
-    for want in &opts.blocks {
-        if !listed.iter().any(|b| &b.ulid == want && b.complete) {
-            return Err(Error::bad_option(
-                "blocks",
-                format!("block {want}: no such complete block in {}", src.url()),
-            ));
-        }
-    }
+    check_wanted(src, &listed, opts)?;
     let mut rep = CopyReport::new(
         src.url().show("").into(),
         dst.url().show("").into(),
         opts.dry_run,
     );
-    let partial: Vec<&str> = listed
-        .iter()
-        .filter(|b| !b.complete)
-        .map(|b| b.ulid.as_str())
-        .collect();
-    if !partial.is_empty() {
-        rep.notices.push(reason(
-            FindingCode::PartialUpload,
-            format!(
-                "{} partial upload(s) without meta.json not copied: {}",
-                partial.len(),
-                partial.join(", ")
-            ),
-        ));
-    }
-    if opts.skip_verify {
-        rep.notices.push(reason(
-            FindingCode::NotVerified,
-            "verification off: the source blocks are not checked before the copy (every object is still read back and compared with the source's)",
-        ));
-    }
+    source_notices(&listed, opts, &mut rep);
     let (remote, _) = dst.blocks()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(THREADS)
@@ -146,17 +216,7 @@ pub fn transfer(
         };
         let done = |method, reasons| report(src, b, Some(&p.meta), method, reasons);
         if let Some(r) = remote.iter().find(|r| r.ulid == b.ulid && r.complete) {
-            match same(src, dst, &p, r) {
-                Ok(None) => rep.skipped.push(done(None, vec![reason(
-                    FindingCode::Identical,
-                    "already in the target: meta.json identical, every object of the same size and CRC32C",
-                )])),
-                Ok(Some(diff)) => rep.refused.push(done(None, vec![reason(
-                    FindingCode::UlidConflict,
-                    format!("a complete block with this ULID is in the target and differs ({diff}); it is never overwritten"),
-                )])),
-                Err(e) => rep.failed.push(done(None, vec![reason(FindingCode::Io, e.to_string())])),
-            }
+            already_there(src, dst, b, &p, r, &mut rep);
             progress.block_done(&b.ulid);
             continue;
         }
@@ -168,25 +228,8 @@ pub fn transfer(
                 dir: src.url().show(&b.ulid).into(),
             };
             let c = pool.install(|| verify_block_in(&source, &opts.check));
-            if c.has_errors() {
-                let first = c.findings.iter().find(|f| f.is_error()).map(|f| {
-                    let at = f
-                        .offset
-                        .map(|o| format!(" at offset {o}"))
-                        .unwrap_or_default();
-                    format!(": {}{at}: {} ({})", f.path.display(), f.message, f.code)
-                });
-                rep.refused.push(done(
-                    None,
-                    vec![reason(
-                        FindingCode::Damaged,
-                        format!(
-                            "source verification found {} error(s){}",
-                            c.tally().errors,
-                            first.unwrap_or_default()
-                        ),
-                    )],
-                ));
+            if let Some(r) = damaged(&c) {
+                rep.refused.push(done(None, vec![r]));
                 progress.block_done(&b.ulid);
                 continue;
             }

@@ -78,6 +78,133 @@ pub(super) fn check_external_labels(labels: &[(String, String)]) -> Result<()> {
     }
 }
 
+const WAL_NOT_UPLOADED: &str = concat!(
+    "the source is a data directory: only its blocks are uploaded; data still in its head ",
+    "(wal/, chunks_head/) is not. Take a snapshot with the head to include it"
+);
+const IDENTICAL: &str =
+    "already in the bucket: meta.json identical, every object of the same size and CRC32C";
+const NOT_VERIFIED: &str = concat!(
+    "verification off: the source blocks are not checked before the upload (every object is ",
+    "still read back and compared with what was sent)"
+);
+
+/// The notices about the source and the options.
+fn source_notices(lay: &layout::Layout, opts: &UploadOptions, report_: &mut CopyReport) {
+    if lay.kind == DirKind::Data && (lay.wal.is_some() || lay.chunks_head.is_some()) {
+        report_
+            .notices
+            .push(reason(FindingCode::WalNotCopied, WAL_NOT_UPLOADED));
+    }
+    if opts.skip_verify {
+        report_
+            .notices
+            .push(reason(FindingCode::NotVerified, NOT_VERIFIED));
+    }
+}
+
+/// One block directory planned for the upload: `None` when the options
+/// leave it out or it is refused (then in the report).
+fn plan_block(
+    dir: &Path,
+    opts: &UploadOptions,
+    remote: &[RemoteBlock],
+    report_: &mut CopyReport,
+) -> Option<Planned> {
+    let ulid = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !opts.blocks.is_empty() && !opts.blocks.contains(&ulid) {
+        report_.excluded += 1;
+        return None;
+    }
+    let raw = std::fs::read(dir.join("meta.json"));
+    let meta = raw.as_ref().ok().and_then(|r| BlockMeta::parse(r).ok());
+    if let Some(m) = &meta {
+        let after = opts.min_time.is_some_and(|t| m.max_time < t);
+        let before = opts.max_time.is_some_and(|t| m.min_time > t);
+        if after || before {
+            report_.excluded += 1;
+            return None;
+        }
+    }
+    let files = copy::block_files(dir).unwrap_or_default();
+    let bytes = files.iter().map(|f| f.size).sum();
+    let mut p = Planned {
+        ulid: ulid.clone(),
+        src: dir.to_path_buf(),
+        meta,
+        files,
+        new_meta: Vec::new(),
+        bytes,
+        remote: remote.iter().find(|r| r.ulid == ulid).cloned(),
+    };
+    let (Ok(raw), Some(_)) = (raw, &p.meta) else {
+        report_.refused.push(report(
+            &p,
+            None,
+            vec![reason(
+                FindingCode::Unreadable,
+                format!("{}: meta.json is missing or unreadable", dir.display()),
+            )],
+        ));
+        return None;
+    };
+    match thanos_meta(&raw, &opts.external_labels, &p.files) {
+        Ok(m) => p.new_meta = m,
+        Err(e) => {
+            report_.refused.push(report(
+                &p,
+                None,
+                vec![reason(FindingCode::Unreadable, e.to_string())],
+            ));
+            return None;
+        }
+    }
+    Some(p)
+}
+
+/// Blocks complete in the bucket: identical (skip) or a conflict (refuse);
+/// the others, to upload.
+fn against_bucket(
+    bucket: &Bucket,
+    planned: Vec<Planned>,
+    report_: &mut CopyReport,
+) -> Vec<Planned> {
+    let mut todo = Vec::new();
+    for p in planned {
+        match &p.remote {
+        Some(r) if r.complete => match same_as_remote(bucket, &p) {
+            Ok(None) => report_.skipped.push(report(
+                &p,
+                None,
+                vec![reason(
+                    FindingCode::Identical,
+                    IDENTICAL,
+                )],
+            )),
+            Ok(Some(diff)) => report_.refused.push(report(
+                &p,
+                None,
+                vec![reason(
+                    FindingCode::UlidConflict,
+                    format!(
+                        "a complete block with this ULID is in the bucket and differs ({diff}); {}",
+                        "it is never overwritten"
+                    ),
+                )],
+            )),
+            Err(e) => report_
+                .failed
+                .push(report(&p, None, vec![reason(FindingCode::Io, e.to_string())])),
+        },
+        _ => todo.push(p),
+    }
+    }
+    todo
+}
+
 /// Uploads the blocks of `src` (a snapshot, data or block directory) to the
 /// bucket: see the module docs. Blocks are independent: a refused or failed
 /// block does not stop the others. Errors only for the run as a whole (the
@@ -97,102 +224,16 @@ pub fn upload(
         bucket.url().show("").into(),
         opts.dry_run,
     );
-    if lay.kind == DirKind::Data && (lay.wal.is_some() || lay.chunks_head.is_some()) {
-        report_.notices.push(reason(
-            FindingCode::WalNotCopied,
-            "the source is a data directory: only its blocks are uploaded; data still in its head (wal/, chunks_head/) is not. Take a snapshot with the head to include it",
-        ));
-    }
-    if opts.skip_verify {
-        report_.notices.push(reason(
-            FindingCode::NotVerified,
-            "verification off: the source blocks are not checked before the upload (every object is still read back and compared with what was sent)",
-        ));
-    }
+    source_notices(&lay, opts, &mut report_);
     let (remote, _) = bucket.blocks()?;
     let mut planned = Vec::new();
     for dir in &lay.blocks {
-        let ulid = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !opts.blocks.is_empty() && !opts.blocks.contains(&ulid) {
-            report_.excluded += 1;
-            continue;
+        if let Some(p) = plan_block(dir, opts, &remote, &mut report_) {
+            planned.push(p);
         }
-        let raw = std::fs::read(dir.join("meta.json"));
-        let meta = raw.as_ref().ok().and_then(|r| BlockMeta::parse(r).ok());
-        if let Some(m) = &meta {
-            let after = opts.min_time.is_some_and(|t| m.max_time < t);
-            let before = opts.max_time.is_some_and(|t| m.min_time > t);
-            if after || before {
-                report_.excluded += 1;
-                continue;
-            }
-        }
-        let files = copy::block_files(dir).unwrap_or_default();
-        let bytes = files.iter().map(|f| f.size).sum();
-        let mut p = Planned {
-            ulid: ulid.clone(),
-            src: dir.clone(),
-            meta,
-            files,
-            new_meta: Vec::new(),
-            bytes,
-            remote: remote.iter().find(|r| r.ulid == ulid).cloned(),
-        };
-        let (Ok(raw), Some(_)) = (raw, &p.meta) else {
-            report_.refused.push(report(
-                &p,
-                None,
-                vec![reason(
-                    FindingCode::Unreadable,
-                    format!("{}: meta.json is missing or unreadable", dir.display()),
-                )],
-            ));
-            continue;
-        };
-        match thanos_meta(&raw, &opts.external_labels, &p.files) {
-            Ok(m) => p.new_meta = m,
-            Err(e) => {
-                report_.refused.push(report(
-                    &p,
-                    None,
-                    vec![reason(FindingCode::Unreadable, e.to_string())],
-                ));
-                continue;
-            }
-        }
-        planned.push(p);
     }
     // Blocks complete in the bucket: identical (skip) or a conflict (refuse).
-    let mut todo = Vec::new();
-    for p in planned {
-        match &p.remote {
-            Some(r) if r.complete => match same_as_remote(bucket, &p) {
-                Ok(None) => report_.skipped.push(report(
-                    &p,
-                    None,
-                    vec![reason(
-                        FindingCode::Identical,
-                        "already in the bucket: meta.json identical, every object of the same size and CRC32C",
-                    )],
-                )),
-                Ok(Some(diff)) => report_.refused.push(report(
-                    &p,
-                    None,
-                    vec![reason(
-                        FindingCode::UlidConflict,
-                        format!("a complete block with this ULID is in the bucket and differs ({diff}); it is never overwritten"),
-                    )],
-                )),
-                Err(e) => report_
-                    .failed
-                    .push(report(&p, None, vec![reason(FindingCode::Io, e.to_string())])),
-            },
-            _ => todo.push(p),
-        }
-    }
+    let todo = against_bucket(bucket, planned, &mut report_);
     report_.bytes_planned = todo.iter().map(|p| p.bytes).sum();
     let bytes = AtomicU64::new(0);
     let pool = rayon::ThreadPoolBuilder::new()

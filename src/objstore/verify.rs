@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bucket::{Bucket, RemoteBlock, is_marker};
+use super::url::S3Url;
 use crate::block::BlockFiles;
 use crate::check::block::{
     BlockCheck, BlockSource, CheckOptions, ChunkSource, Window, verify_block_in,
@@ -271,6 +272,61 @@ impl ChunkSource for BucketChunks<'_> {
     }
 }
 
+const PARTIAL_UPLOAD: &str = concat!(
+    "Thanos and Mimir ignore it (their compactors delete it after a delay); ",
+    "run the upload again to finish it"
+);
+const DELETION_MARKED: &str = concat!(
+    "deletion-mark.json: marked for deletion; the Thanos/Mimir compactor deletes the block once ",
+    "the deletion delay has passed, and store gateways stop serving it"
+);
+
+/// A listed block's own findings: a partial upload, its deletion and
+/// no-compact marks.
+fn marks(url: &S3Url, b: &RemoteBlock) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let at = PathBuf::from(url.show(&b.ulid));
+    if !b.complete {
+        findings.push(
+            Finding::new(
+                Severity::Warning,
+                FindingCode::PartialUpload,
+                &at,
+                format!(
+                    "no meta.json: an unfinished or interrupted upload ({} object(s), {} bytes); {}",
+                    b.objects.len(),
+                    b.bytes(),
+                    PARTIAL_UPLOAD
+                ),
+            )
+            .in_block(&b.ulid),
+        );
+    }
+    if b.deletion_mark {
+        findings.push(
+            Finding::new(
+                Severity::Info,
+                FindingCode::DeletionMarked,
+                &at.join("deletion-mark.json"),
+                DELETION_MARKED,
+            )
+            .in_block(&b.ulid),
+        );
+    }
+    if b.no_compact_mark {
+        findings.push(
+            Finding::new(
+                Severity::Info,
+                FindingCode::NoCompactMarked,
+                &at.join("no-compact-mark.json"),
+                "no-compact-mark.json: the compactor leaves this block out of compaction",
+            )
+            .in_block(&b.ulid),
+        );
+    }
+    findings
+}
+
 /// Verifies every block under the bucket prefix with every check of the
 /// local verify (see the module docs), calling `progress` after each block.
 /// The result reads like a data directory's: its paths are `s3://` URLs.
@@ -282,47 +338,7 @@ pub fn verify(
     let url = bucket.url().clone();
     let (listed, stray) = bucket.blocks()?;
     let root = PathBuf::from(url.show(""));
-    let mut findings = Vec::new();
-    for b in &listed {
-        let at = PathBuf::from(url.show(&b.ulid));
-        if !b.complete {
-            findings.push(
-                Finding::new(
-                    Severity::Warning,
-                    FindingCode::PartialUpload,
-                    &at,
-                    format!(
-                        "no meta.json: an unfinished or interrupted upload ({} object(s), {} bytes); Thanos and Mimir ignore it (their compactors delete it after a delay); run the upload again to finish it",
-                        b.objects.len(),
-                        b.bytes()
-                    ),
-                )
-                .in_block(&b.ulid),
-            );
-        }
-        if b.deletion_mark {
-            findings.push(
-                Finding::new(
-                    Severity::Info,
-                    FindingCode::DeletionMarked,
-                    &at.join("deletion-mark.json"),
-                    "deletion-mark.json: marked for deletion; the Thanos/Mimir compactor deletes the block once the deletion delay has passed, and store gateways stop serving it",
-                )
-                .in_block(&b.ulid),
-            );
-        }
-        if b.no_compact_mark {
-            findings.push(
-                Finding::new(
-                    Severity::Info,
-                    FindingCode::NoCompactMarked,
-                    &at.join("no-compact-mark.json"),
-                    "no-compact-mark.json: the compactor leaves this block out of compaction",
-                )
-                .in_block(&b.ulid),
-            );
-        }
-    }
+    let mut findings: Vec<Finding> = listed.iter().flat_map(|b| marks(&url, b)).collect();
     for s in &stray {
         findings.push(Finding::new(
             Severity::Info,

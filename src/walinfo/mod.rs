@@ -412,12 +412,22 @@ impl WalDirReport {
     }
 }
 
-fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
-    let entries = list_dir(dir)?;
+/// A WAL directory's segments, checkpoints and other entries, by name.
+#[allow(clippy::type_complexity)]
+fn wal_dir_entries(
+    dir: &Path,
+) -> Result<
+    (
+        Vec<(u32, PathBuf)>,
+        Vec<(CheckpointName, PathBuf)>,
+        Vec<String>,
+    ),
+    Error,
+> {
     let mut other_entries = Vec::new();
     let mut seg_paths = Vec::new();
     let mut cp_paths = Vec::new();
-    for (name, path, ft) in entries {
+    for (name, path, ft) in list_dir(dir)? {
         if let (false, Some(i)) = (ft.is_dir(), names::parse_segment_name(&name)) {
             seg_paths.push((i, path));
         } else if let (true, Some(c)) = (ft.is_dir(), names::parse_checkpoint_name(&name)) {
@@ -426,6 +436,47 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
             other_entries.push(name);
         }
     }
+    Ok((seg_paths, cp_paths, other_entries))
+}
+
+/// One checkpoint directory's segments scanned into `set` (the replay's
+/// series when it is the `current` checkpoint).
+fn inspect_checkpoint(
+    c: CheckpointName,
+    path: PathBuf,
+    current: bool,
+    set: &mut RefSet,
+) -> CheckpointReport {
+    let listed = segments(&path);
+    let read_error = listed.as_ref().err().map(|e| e.to_string());
+    let segs: Vec<_> = listed
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(i, p)| inspect_segment_file(i, &p, set))
+        .collect();
+    let mut cp_totals = RecordCounts::default();
+    for s in &segs {
+        cp_totals.merge(&s.scan.counts);
+    }
+    CheckpointReport {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        path,
+        index: c.index,
+        tmp: c.tmp,
+        current,
+        segment_gaps: gaps_of(&segs),
+        size: segs.iter().map(|s| s.size).sum(),
+        segments: segs,
+        totals: cp_totals,
+        read_error,
+    }
+}
+
+fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
+    let (mut seg_paths, mut cp_paths, other_entries) = wal_dir_entries(dir)?;
     seg_paths.sort();
     cp_paths.sort_by_key(|(c, _)| (c.index, c.tmp));
     let replay_checkpoint = cp_paths
@@ -447,36 +498,13 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
         } else {
             &mut scratch
         };
-        let mut segs = Vec::new();
-        let listed = segments(&path);
-        let read_error = listed.as_ref().err().map(|e| e.to_string());
-        for (i, p) in listed.unwrap_or_default() {
-            segs.push(inspect_segment_file(i, &p, set));
-        }
+        let cp = inspect_checkpoint(c, path, current, set);
         scratch.clear();
         scratch.insert(ALL_SERIES_KNOWN);
-        let mut cp_totals = RecordCounts::default();
-        for s in &segs {
-            cp_totals.merge(&s.scan.counts);
-        }
         if current {
-            totals.merge(&cp_totals);
+            totals.merge(&cp.totals);
         }
-        checkpoints.push(CheckpointReport {
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            path,
-            index: c.index,
-            tmp: c.tmp,
-            current,
-            segment_gaps: gaps_of(&segs),
-            size: segs.iter().map(|s| s.size).sum(),
-            segments: segs,
-            totals: cp_totals,
-            read_error,
-        });
+        checkpoints.push(cp);
     }
 
     let mut segs = Vec::new();

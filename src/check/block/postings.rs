@@ -4,6 +4,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::format::index::postings::{Postings, PostingsEntry};
 
 /// Per-series label refs, for the precise postings diagnosis (built only
 /// when the fingerprints disagree).
@@ -144,8 +145,7 @@ pub(super) fn postings_pass(
     let mut prev: Option<(&[u8], &[u8])> = None;
     let mut first = true;
     let mut released: Option<u64> = None;
-    // (current name, its symbol ordinal, ordinal of the last value found)
-    let mut cursor: (Option<&[u8]>, Option<usize>, usize) = (None, None, 0);
+    let mut cursor = ValueCursor::default();
     for pe in entries {
         let pe = match pe {
             Ok(pe) => pe,
@@ -156,24 +156,7 @@ pub(super) fn postings_pass(
             }
         };
         if index.version >= 2 {
-            if first && (!pe.name.is_empty() || !pe.value.is_empty()) {
-                cx.push(Finding::new(Severity::Warning, FindingCode::IndexPostingsAllMissing, &path, "the postings offset table does not start with the all-postings list (\"\", \"\")").at(index.toc.postings_table));
-            }
-            if prev.is_some_and(|p| p >= (pe.name, pe.value)) {
-                cx.push(
-                    Finding::new(
-                        Severity::Error,
-                        FindingCode::IndexPostingsTableUnsorted,
-                        &path,
-                        format!(
-                            "postings offset table entry {}={:?} is not after the entry before it",
-                            String::from_utf8_lossy(pe.name),
-                            String::from_utf8_lossy(pe.value)
-                        ),
-                    )
-                    .at(pe.entry_offset),
-                );
-            }
+            table_order(&mut cx, &path, index, first, prev, &pe);
         }
         first = false;
         prev = Some((pe.name, pe.value));
@@ -201,37 +184,102 @@ pub(super) fn postings_pass(
             continue;
         }
         let ph = if by_ref {
-            // The table and the symbols are both sorted: a name's values come
-            // in ascending order, so each value is found by a short forward
-            // search from the previous one.
-            if cursor.0 != Some(pe.name) {
-                cursor = (Some(pe.name), index.symbols.position_from(pe.name, 0), 0);
-            }
-            let v = index.symbols.position_from(pe.value, cursor.2);
-            if let Some(v) = v {
-                cursor.2 = v;
-            }
-            match (cursor.1, v) {
-                (Some(n), Some(v)) => ref_pair_hash(n as u32, v as u32),
-                _ => u64::MAX, // not a symbol: cannot match any series
-            }
+            cursor.pair_hash(index, &pe)
         } else {
             pair_hash(pe.name, pe.value)
         };
-        // The fingerprint ignores order, so a reordered list would match:
-        // check the strict ascent here (one compare per ref, no branch).
+        pass.add_list(ph, &list);
+    }
+    pass.findings = cx.findings;
+    pass
+}
+
+const ALL_POSTINGS_MISSING: &str =
+    "the postings offset table does not start with the all-postings list (\"\", \"\")";
+
+/// The v2 order rules of one postings offset table entry: the
+/// all-postings list first, every entry after the one before it.
+fn table_order(
+    cx: &mut Ctx,
+    path: &Path,
+    index: &IndexReader<'_>,
+    first: bool,
+    prev: Option<(&[u8], &[u8])>,
+    pe: &PostingsEntry<'_>,
+) {
+    if first && (!pe.name.is_empty() || !pe.value.is_empty()) {
+        let f = Finding::new(
+            Severity::Warning,
+            FindingCode::IndexPostingsAllMissing,
+            path,
+            ALL_POSTINGS_MISSING,
+        );
+        cx.push(f.at(index.toc.postings_table));
+    }
+    if prev.is_some_and(|p| p >= (pe.name, pe.value)) {
+        cx.push(
+            Finding::new(
+                Severity::Error,
+                FindingCode::IndexPostingsTableUnsorted,
+                path,
+                format!(
+                    "postings offset table entry {}={:?} is not after the entry before it",
+                    String::from_utf8_lossy(pe.name),
+                    String::from_utf8_lossy(pe.value)
+                ),
+            )
+            .at(pe.entry_offset),
+        );
+    }
+}
+
+/// Where the by-ref pair keys of the postings table are: the current
+/// name, its symbol ordinal, and the ordinal of the last value found.
+#[derive(Default)]
+struct ValueCursor<'a> {
+    name: Option<&'a [u8]>,
+    name_ref: Option<usize>,
+    value_ref: usize,
+}
+
+impl<'a> ValueCursor<'a> {
+    /// The pair key of `pe` by symbol refs. The table and the symbols are
+    /// both sorted: a name's values come in ascending order, so each value
+    /// is found by a short forward search from the previous one.
+    fn pair_hash(&mut self, index: &IndexReader<'_>, pe: &PostingsEntry<'a>) -> u64 {
+        if self.name != Some(pe.name) {
+            self.name = Some(pe.name);
+            self.name_ref = index.symbols.position_from(pe.name, 0);
+            self.value_ref = 0;
+        }
+        let v = index.symbols.position_from(pe.value, self.value_ref);
+        if let Some(v) = v {
+            self.value_ref = v;
+        }
+        match (self.name_ref, v) {
+            (Some(n), Some(v)) => ref_pair_hash(n as u32, v as u32),
+            _ => u64::MAX, // not a symbol: cannot match any series
+        }
+    }
+}
+
+impl PostingsPass {
+    /// One list (not the all-postings one) into the fingerprint under
+    /// pair key `ph`. The fingerprint ignores order, so a reordered list
+    /// would match: the strict ascent is checked here (one compare per
+    /// ref, no branch).
+    #[inline]
+    fn add_list(&mut self, ph: u64, list: &Postings<'_>) {
         let mut next_min = 0u64;
         let mut ascending = true;
         for r in list.iter() {
             let r = u64::from(r);
             ascending &= r >= next_min;
             next_min = r + 1;
-            pass.lists_fp.add(ph, r);
+            self.lists_fp.add(ph, r);
         }
-        pass.unsorted |= !ascending;
+        self.unsorted |= !ascending;
     }
-    pass.findings = cx.findings;
-    pass
 }
 
 /// Compares the postings pass with the series walk: the all-postings list
@@ -251,7 +299,6 @@ pub(super) fn check_postings(
     if !pass.ran {
         return;
     }
-    let path = cx.dir.join("index");
     let all_ok = pass.all_list.is_some_and(|off| {
         index.postings(off).is_ok_and(|list| {
             list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| id == r.into())
@@ -260,12 +307,18 @@ pub(super) fn check_postings(
     if all_ok && pass.lists_fp == series_fp && !pass.structural && !pass.unsorted {
         return;
     }
+    name_disagreements(cx, index, ids.len());
+}
+
+/// The slow path of [`check_postings`]: re-walks the series and names
+/// each list that disagrees with them, and the label pairs of the series
+/// that have no list.
+fn name_disagreements(cx: &mut Ctx, index: &IndexReader<'_>, n_series: usize) {
     let Ok(entries) = index.postings_table() else {
         return;
     };
-    // Slow path: name the lists that disagree.
-    let table = series_table(index, ids.len());
-    let table = &table;
+    let path = cx.dir.join("index");
+    let table = series_table(index, n_series);
     // Expected number of series per (name, value), from the series entries.
     let mut expected: HashMap<(&[u8], &[u8]), u64> = HashMap::new();
     for &(n, v) in &table.labels {
@@ -273,97 +326,34 @@ pub(super) fn check_postings(
             *expected.entry((n, v)).or_default() += 1;
         }
     }
-    let labels_of = |ord: usize| -> &[(u32, u32)] {
-        let s = table.label_start.get(ord).copied().unwrap_or(0) as usize;
-        let e = table
-            .label_start
-            .get(ord + 1)
-            .copied()
-            .map(|x| x as usize)
-            .unwrap_or(table.labels.len());
-        table.labels.get(s..e).unwrap_or(&[])
-    };
     let mut seen_pairs = 0usize;
     for pe in &entries {
         // Damaged lists were reported by the fast path.
         let Ok(list) = index.postings(pe.offset) else {
             continue;
         };
-        let key = format!(
-            "{}={:?}",
-            String::from_utf8_lossy(pe.name),
-            String::from_utf8_lossy(pe.value)
-        );
-        let mut prev: Option<u32> = None;
-        let mut reported = false;
-        for r in list.iter() {
-            if prev.is_some_and(|p| r <= p) && !reported {
-                cx.push(
-                    Finding::new(
-                        Severity::Error,
-                        FindingCode::IndexPostingsUnsorted,
-                        &path,
-                        format!("postings list {key} is not strictly ascending at series ref {r}"),
-                    )
-                    .at(pe.offset),
-                );
-                reported = true;
-            }
-            prev = Some(r);
-            match table.ids.binary_search(&SeriesRef::from(r)) {
-                Err(_) => {
-                    if !reported {
-                        cx.push(Finding::new(Severity::Error, FindingCode::IndexPostingsDangling, &path, format!("postings list {key} names series ref {r}, which is not a series entry")).at(pe.offset));
-                        reported = true;
-                    }
-                }
-                Ok(ord) => {
-                    if pe.name.is_empty() && pe.value.is_empty() {
-                        continue;
-                    }
-                    let has = labels_of(ord).iter().any(|&(n, v)| {
-                        index.symbols.lookup(n) == Some(pe.name)
-                            && index.symbols.lookup(v) == Some(pe.value)
-                    });
-                    if !has && !reported {
-                        cx.push(Finding::new(Severity::Error, FindingCode::IndexPostingsMismatch, &path, format!("postings list {key} names series ref {r}, which does not have that label")).at(pe.offset));
-                        reported = true;
-                    }
-                }
-            }
-        }
+        let reported = table.check_list(cx, &path, index, pe, &list);
         if pe.name.is_empty() && pe.value.is_empty() {
             if list.len() != table.ids.len() && !reported {
-                cx.push(
-                    Finding::new(
-                        Severity::Error,
-                        FindingCode::IndexPostingsAllMismatch,
-                        &path,
-                        format!(
-                            "the all-postings list has {} series, the series section {}",
-                            list.len(),
-                            table.ids.len()
-                        ),
-                    )
-                    .at(pe.offset),
+                let message = format!(
+                    "the all-postings list has {} series, the series section {}",
+                    list.len(),
+                    table.ids.len()
                 );
+                let code = FindingCode::IndexPostingsAllMismatch;
+                cx.push(Finding::new(Severity::Error, code, &path, message).at(pe.offset));
             }
         } else {
             seen_pairs += 1;
             let want = expected.get(&(pe.name, pe.value)).copied().unwrap_or(0);
             if list.len() as u64 != want && !reported {
-                cx.push(
-                    Finding::new(
-                        Severity::Error,
-                        FindingCode::IndexPostingsMismatch,
-                        &path,
-                        format!(
-                            "postings list {key} has {} series, but {want} series carry that label",
-                            list.len()
-                        ),
-                    )
-                    .at(pe.offset),
+                let message = format!(
+                    "postings list {} has {} series, but {want} series carry that label",
+                    list_key(pe),
+                    list.len()
                 );
+                let code = FindingCode::IndexPostingsMismatch;
+                cx.push(Finding::new(Severity::Error, code, &path, message).at(pe.offset));
             }
         }
     }
@@ -380,6 +370,80 @@ pub(super) fn check_postings(
             )
             .at(index.toc.postings_table),
         );
+    }
+}
+
+/// A postings list's label pair as findings name it: `name="value"`.
+fn list_key(pe: &PostingsEntry<'_>) -> String {
+    format!(
+        "{}={:?}",
+        String::from_utf8_lossy(pe.name),
+        String::from_utf8_lossy(pe.value)
+    )
+}
+
+impl SeriesTable {
+    /// The label refs of the series of ordinal `ord`.
+    fn labels_of(&self, ord: usize) -> &[(u32, u32)] {
+        let s = self.label_start.get(ord).copied().unwrap_or(0) as usize;
+        let e = self
+            .label_start
+            .get(ord + 1)
+            .map_or(self.labels.len(), |&x| x as usize);
+        self.labels.get(s..e).unwrap_or(&[])
+    }
+
+    /// The first thing wrong with one list's refs, if any (a finding):
+    /// not strictly ascending, naming no series entry, or naming a series
+    /// without the list's label. True if something was reported.
+    fn check_list(
+        &self,
+        cx: &mut Ctx,
+        path: &Path,
+        index: &IndexReader<'_>,
+        pe: &PostingsEntry<'_>,
+        list: &Postings<'_>,
+    ) -> bool {
+        let all = pe.name.is_empty() && pe.value.is_empty();
+        let mut prev: Option<u32> = None;
+        for r in list.iter() {
+            let code = if prev.is_some_and(|p| r <= p) {
+                FindingCode::IndexPostingsUnsorted
+            } else {
+                match self.ids.binary_search(&SeriesRef::from(r)) {
+                    Err(_) => FindingCode::IndexPostingsDangling,
+                    Ok(ord) if !all && !self.has_pair(index, ord, pe) => {
+                        FindingCode::IndexPostingsMismatch
+                    }
+                    Ok(_) => {
+                        prev = Some(r);
+                        continue;
+                    }
+                }
+            };
+            let key = list_key(pe);
+            let message = match code {
+                FindingCode::IndexPostingsUnsorted => {
+                    format!("postings list {key} is not strictly ascending at series ref {r}")
+                }
+                FindingCode::IndexPostingsDangling => {
+                    format!("postings list {key} names series ref {r}, which is not a series entry")
+                }
+                _ => format!(
+                    "postings list {key} names series ref {r}, which does not have that label"
+                ),
+            };
+            cx.push(Finding::new(Severity::Error, code, path, message).at(pe.offset));
+            return true;
+        }
+        false
+    }
+
+    /// True if series `ord` carries the label pair of `pe`.
+    fn has_pair(&self, index: &IndexReader<'_>, ord: usize, pe: &PostingsEntry<'_>) -> bool {
+        self.labels_of(ord).iter().any(|&(n, v)| {
+            index.symbols.lookup(n) == Some(pe.name) && index.symbols.lookup(v) == Some(pe.value)
+        })
     }
 }
 
