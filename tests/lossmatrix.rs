@@ -604,6 +604,24 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up25", 25_000)],
         )
         .queue_shards_deadline(Some(4), Some(2_000)),
+        MasterSpec::new(
+            "s600-5s-nz",
+            600,
+            5_000,
+            vec![at("soon", 5_000), at("up30", 30_000), overtaken()],
+        )
+        .uncompressed()
+        .settle(60_000),
+        MasterSpec::new(
+            "s400-restart-laterw",
+            400,
+            2_000,
+            vec![
+                restart(15_000, 10_000),
+                laterw(AfterSnapshot(30_000)),
+                at("soon", 35_000),
+            ],
+        ),
     ]
 }
 
