@@ -622,6 +622,22 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
                 at("soon", 35_000),
             ],
         ),
+        MasterSpec::new(
+            "s6k-2s-nz",
+            6_000,
+            2_000,
+            vec![at("soon", 5_000), at("up40", 40_000), overtaken()],
+        )
+        .uncompressed()
+        .settle(60_000),
+        MasterSpec::new(
+            "s80x2-7s",
+            80,
+            7_000,
+            vec![at("up12", 12_000), slave("late3", Truncations(3))],
+        )
+        .targets(2)
+        .settle(60_000),
     ]
 }
 

@@ -571,6 +571,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1k-2s-qmin",
     "s600-5s-nz",
     "s400-restart-laterw",
+    "s6k-2s-nz",
+    "s80x2-7s",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
