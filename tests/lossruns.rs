@@ -572,7 +572,6 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s600-5s-nz",
     "s400-restart-laterw",
     "s6k-2s-nz",
-    "s80x2-7s",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
