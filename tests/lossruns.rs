@@ -562,11 +562,50 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s450-20s",
     "s150-5s-laterw",
     "s120-20s",
+    "s1100-nz",
+    "s1900x4-mix",
+    "s2k-q500x3",
+    "s3500-3s",
+    "s900-restart-skip",
+    "s60-90s",
+    "s1k-2s-qmin",
+    "s600-5s-nz",
+    "s400-restart-laterw",
+    "s6k-2s-nz",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s400-restart-laterw-laterw",
+        "out of sample (fourth set). Remote write enabled late on a master restarted during the outage: SIGTERM \
+         at +15 s, 2.42 killed after 90 s, up again and the late queue added by reload at +105.2 s. coverage \
+         predicts L1 expected (C_snap, reload] = +0 .. +106.3 s; the real loss was +2 .. +16 s, all 405 series, \
+         exactly (C_snap, SIGTERM] like the restart master's other slave (soon, L6, passes): the master \
+         scraped nothing while it was stopping and down, so L1 has no samples to lose between the SIGTERM \
+         and the restart. The L1 window is not cut by the restart's downtime (--master-restart is given)",
+    ),
+    (
+        "s1k-2s-qmin-soon",
+        "out of sample (fourth set). The master's queue had min_shards 4 and batch_send_deadline 2 s \
+         (run.json queue_config); coverage has --min-shards and --batch-send-deadline but this judge does \
+         not pass them yet. Without them it predicts one shard's 500-sample crossing batch, L3 expected +2 s .. +18 s (end from +10 s). The real loss was \
+         the first scrape after C_snap only (+2 s), 765 of 1 005 series: four shards sent their backlog in \
+         parallel and the slave refused those batches 'out of bounds' (master log: non-recoverable error, \
+         count=251, one shard's share of a scrape); given both options (tried with the judge passing them) it predicts L3 expected +2 .. +4 s and both runs \
+         pass: a miss of the judge's plumbing, not of the model. The crossing batch held one scrape, not eight",
+    ),
+    (
+        "s1k-2s-qmin-up25",
+        "out of sample (fourth set). The master's queue had min_shards 4 and batch_send_deadline 2 s \
+         (run.json queue_config); coverage has --min-shards and --batch-send-deadline but this judge does \
+         not pass them yet. Without them it predicts one shard's 500-sample crossing batch, L3 expected +2 s .. +38 s (end from +10 s). The real loss was \
+         the first scrape after C_snap only (+2 s), 765 of 1 005 series: four shards sent their backlog in \
+         parallel and the slave refused those batches 'out of bounds' (master log: non-recoverable error, \
+         count=251, one shard's share of a scrape); given both options (tried with the judge passing them) it predicts L3 expected +2 .. +4 s and both runs \
+         pass: a miss of the judge's plumbing, not of the model. The crossing batch held one scrape, not eighteen",
+    ),
     (
         "s500-restart-overtaken-r2",
         "after the master's restart (its new reader started in segment 2, after the restart; \
