@@ -263,6 +263,31 @@ pub(crate) fn judge(ev: &Path) -> Judged {
             }
         }
     }
+    // min_shards and batch_send_deadline, when the run recorded them (read
+    // from run.json itself: the deadline as Prometheus writes it, "10s", or
+    // in ms), with a unit as the flag requires.
+    let raw: serde_json::Value = std::fs::read_to_string(ev.join("run.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let qc = &raw["queue_config"];
+    if let Some(n) = qc["min_shards"].as_u64() {
+        args.push("--min-shards".into());
+        args.push(n.to_string());
+    }
+    let deadline = qc["batch_send_deadline_ms"]
+        .as_i64()
+        .map(|ms| format!("{ms}ms"))
+        .or_else(|| {
+            qc["batch_send_deadline"]
+                .as_i64()
+                .map(|ms| format!("{ms}ms"))
+        })
+        .or_else(|| qc["batch_send_deadline"].as_str().map(str::to_string));
+    if let Some(d) = deadline {
+        args.push("--batch-send-deadline".into());
+        args.push(d);
+    }
     args.push("--json".into());
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = promsnap(&argv);
