@@ -41,7 +41,8 @@ if [ "$1" = all ]; then
   masters=(ci s50 s500x2-5s s20k-busy s500-restart s2k-2s s300x3-10s s5k-2m s800-q s1k-15s s3k-q s600x2-1s5s s400-3m
            s9k-busyz s300-30s-2m s1700x3-2s s1500-q2k s1200-restart-2s s250-late-2m
            s700-3s-skip s450-20s s150-5s-laterw
-           s120-20s)
+           s120-20s
+           s1100-nz s1900x4-mix s2k-q500x3 s3500-3s s900-restart-skip s60-90s s1k-2s-qmin)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

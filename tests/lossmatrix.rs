@@ -158,6 +158,9 @@ pub(crate) struct MasterSpec {
     pub(crate) busy: bool,
     /// With `busy`: keep 2.42's default WAL compression (snappy).
     pub(crate) wal_compression: bool,
+    /// `--no-storage.tsdb.wal-compression` with the default segment size
+    /// (every other non-busy master keeps 2.42's default, snappy).
+    pub(crate) uncompressed: bool,
     /// In order of time.
     pub(crate) steps: Vec<Step>,
     /// Wait after the last slave is up before stopping the master (ms).
@@ -182,6 +185,12 @@ pub(crate) struct QueueCfg {
     pub(crate) capacity: Option<u64>,
     pub(crate) max_samples_per_send: Option<u64>,
     pub(crate) max_shards: Option<u64>,
+    /// `min_shards` (2.42's default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) min_shards: Option<u64>,
+    /// `batch_send_deadline` in ms (2.42's default 5 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) batch_send_deadline_ms: Option<u64>,
 }
 
 fn slave(name: &'static str, trigger: Trigger) -> Step {
@@ -216,6 +225,7 @@ impl MasterSpec {
             scrape_ms,
             busy: false,
             wal_compression: false,
+            uncompressed: false,
             steps,
             settle_ms: 45_000,
             block: "1m",
@@ -261,17 +271,34 @@ impl MasterSpec {
         self
     }
 
+    /// 2.42's default segment size, WAL compression off.
+    fn uncompressed(mut self) -> MasterSpec {
+        self.uncompressed = true;
+        self
+    }
+
     fn queue(
         mut self,
         capacity: Option<u64>,
         max_samples_per_send: Option<u64>,
         max_shards: Option<u64>,
     ) -> MasterSpec {
-        self.queue = Some(QueueCfg {
-            capacity,
-            max_samples_per_send,
-            max_shards,
-        });
+        let q = self.queue.get_or_insert_with(QueueCfg::default);
+        q.capacity = capacity;
+        q.max_samples_per_send = max_samples_per_send;
+        q.max_shards = max_shards;
+        self
+    }
+
+    /// `min_shards` and `batch_send_deadline` (ms) of the queue.
+    fn queue_shards_deadline(
+        mut self,
+        min_shards: Option<u64>,
+        batch_send_deadline_ms: Option<u64>,
+    ) -> MasterSpec {
+        let q = self.queue.get_or_insert_with(QueueCfg::default);
+        q.min_shards = min_shards;
+        q.batch_send_deadline_ms = batch_send_deadline_ms;
         self
     }
 }
@@ -518,6 +545,65 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
                 overtaken(),
             ],
         ),
+        // Out of sample, fourth set (recorded against main's estimator at
+        // 0dfe491, judged by it unchanged): a quiet master with WAL
+        // compression off, four targets of four sizes at four intervals, a
+        // small queue of three shards, 3 500 series at 3 s, a 90 s block
+        // range, a restart before a skip_head slave, min_shards and
+        // batch_send_deadline set.
+        MasterSpec::new(
+            "s1100-nz",
+            1_100,
+            1_000,
+            vec![at("soon", 6_000), at("up22", 22_000), overtaken()],
+        )
+        .uncompressed(),
+        MasterSpec::new(
+            "s1900x4-mix",
+            1_900,
+            1_000,
+            vec![at("soon", 5_000), at("up32", 32_000)],
+        )
+        .intervals(&[1_000, 2_000, 5_000, 10_000])
+        .sizes(&[900, 500, 300, 200])
+        .settle(60_000),
+        MasterSpec::new(
+            "s2k-q500x3",
+            2_000,
+            1_000,
+            vec![at("soon", 5_000), at("up20", 20_000)],
+        )
+        .queue(Some(500), None, Some(3)),
+        MasterSpec::new(
+            "s3500-3s",
+            3_500,
+            3_000,
+            vec![at("up8", 8_000), at("up45", 45_000)],
+        ),
+        MasterSpec::new(
+            "s900-restart-skip",
+            900,
+            1_000,
+            vec![
+                restart(20_000, 10_000),
+                skiphead(AfterSnapshot(35_000)),
+                at("soon", 40_000),
+            ],
+        ),
+        MasterSpec::new(
+            "s60-90s",
+            60,
+            1_000,
+            vec![at("soon", 5_000), at("up60", 60_000)],
+        )
+        .block("90s"),
+        MasterSpec::new(
+            "s1k-2s-qmin",
+            1_000,
+            2_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .queue_shards_deadline(Some(4), Some(2_000)),
     ]
 }
 
@@ -658,10 +744,14 @@ fn master_config(spec: &MasterSpec, exporters: &[Exporter], queues: &[(String, u
                     ("capacity", q.capacity),
                     ("max_samples_per_send", q.max_samples_per_send),
                     ("max_shards", q.max_shards),
+                    ("min_shards", q.min_shards),
                 ] {
                     if let Some(v) = v {
                         c.push_str(&format!("      {k}: {v}\n"));
                     }
+                }
+                if let Some(ms) = q.batch_send_deadline_ms {
+                    c.push_str(&format!("      batch_send_deadline: {ms}ms\n"));
                 }
             }
         }
@@ -767,6 +857,8 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
         if !spec.wal_compression {
             flags.push("--no-storage.tsdb.wal-compression".into());
         }
+    } else if spec.uncompressed {
+        flags.push("--no-storage.tsdb.wal-compression".into());
     }
     let master_data = base.join("master");
     let master_port = free_port();
