@@ -42,7 +42,8 @@ if [ "$1" = all ]; then
            s9k-busyz s300-30s-2m s1700x3-2s s1500-q2k s1200-restart-2s s250-late-2m
            s700-3s-skip s450-20s s150-5s-laterw
            s120-20s
-           s1100-nz s1900x4-mix s2k-q500x3 s3500-3s s900-restart-skip s60-90s s1k-2s-qmin)
+           s1100-nz s1900x4-mix s2k-q500x3 s3500-3s s900-restart-skip s60-90s s1k-2s-qmin
+           s600-5s-nz s400-restart-laterw s6k-2s-nz s80x2-7s)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

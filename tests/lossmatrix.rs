@@ -604,6 +604,40 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up25", 25_000)],
         )
         .queue_shards_deadline(Some(4), Some(2_000)),
+        MasterSpec::new(
+            "s600-5s-nz",
+            600,
+            5_000,
+            vec![at("soon", 5_000), at("up30", 30_000), overtaken()],
+        )
+        .uncompressed()
+        .settle(60_000),
+        MasterSpec::new(
+            "s400-restart-laterw",
+            400,
+            2_000,
+            vec![
+                restart(15_000, 10_000),
+                laterw(AfterSnapshot(30_000)),
+                at("soon", 35_000),
+            ],
+        ),
+        MasterSpec::new(
+            "s6k-2s-nz",
+            6_000,
+            2_000,
+            vec![at("soon", 5_000), at("up40", 40_000), overtaken()],
+        )
+        .uncompressed()
+        .settle(60_000),
+        MasterSpec::new(
+            "s80x2-7s",
+            80,
+            7_000,
+            vec![at("up12", 12_000), slave("late3", Truncations(3))],
+        )
+        .targets(2)
+        .settle(60_000),
     ]
 }
 

@@ -587,6 +587,17 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s450-20s",
     "s150-5s-laterw",
     "s120-20s",
+    "s1100-nz",
+    "s1900x4-mix",
+    "s2k-q500x3",
+    "s3500-3s",
+    "s900-restart-skip",
+    "s60-90s",
+    "s1k-2s-qmin",
+    "s600-5s-nz",
+    "s400-restart-laterw",
+    "s6k-2s-nz",
+    "s80x2-7s",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
