@@ -604,26 +604,6 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
-        "s1k-2s-qmin-soon",
-        "out of sample (fourth set). The master's queue had min_shards 4 and batch_send_deadline 2 s \
-         (run.json queue_config); coverage has --min-shards and --batch-send-deadline but this judge does \
-         not pass them yet. Without them it predicts one shard's 500-sample crossing batch, L3 expected +2 s .. +18 s (end from +10 s). The real loss was \
-         the first scrape after C_snap only (+2 s), 765 of 1 005 series: four shards sent their backlog in \
-         parallel and the slave refused those batches 'out of bounds' (master log: non-recoverable error, \
-         count=251, one shard's share of a scrape); given both options (tried with the judge passing them) it predicts L3 expected +2 .. +4 s and both runs \
-         pass: a miss of the judge's plumbing, not of the model. The crossing batch held one scrape, not eight",
-    ),
-    (
-        "s1k-2s-qmin-up25",
-        "out of sample (fourth set). The master's queue had min_shards 4 and batch_send_deadline 2 s \
-         (run.json queue_config); coverage has --min-shards and --batch-send-deadline but this judge does \
-         not pass them yet. Without them it predicts one shard's 500-sample crossing batch, L3 expected +2 s .. +38 s (end from +10 s). The real loss was \
-         the first scrape after C_snap only (+2 s), 765 of 1 005 series: four shards sent their backlog in \
-         parallel and the slave refused those batches 'out of bounds' (master log: non-recoverable error, \
-         count=251, one shard's share of a scrape); given both options (tried with the judge passing them) it predicts L3 expected +2 .. +4 s and both runs \
-         pass: a miss of the judge's plumbing, not of the model. The crossing batch held one scrape, not eighteen",
-    ),
-    (
         "s500-restart-overtaken-r2",
         "after the master's restart (its new reader started in segment 2, after the restart; \
          checkpoint.00000001 deleted segments 0-1 only: not overtaken, as predicted), the slave received samples for 7 s \
