@@ -43,7 +43,7 @@ if [ "$1" = all ]; then
            s700-3s-skip s450-20s s150-5s-laterw
            s120-20s
            s1100-nz s1900x4-mix s2k-q500x3 s3500-3s s900-restart-skip s60-90s s1k-2s-qmin
-           s600-5s-nz s400-restart-laterw s6k-2s-nz s80x2-7s)
+           s600-5s-nz s400-restart-laterw s6k-2s-nz)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

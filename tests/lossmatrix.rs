@@ -630,14 +630,6 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         )
         .uncompressed()
         .settle(60_000),
-        MasterSpec::new(
-            "s80x2-7s",
-            80,
-            7_000,
-            vec![at("up12", 12_000), slave("late3", Truncations(3))],
-        )
-        .targets(2)
-        .settle(60_000),
     ]
 }
 
