@@ -263,6 +263,31 @@ pub(crate) fn judge(ev: &Path) -> Judged {
             }
         }
     }
+    // min_shards and batch_send_deadline, when the run recorded them (read
+    // from run.json itself: the deadline as Prometheus writes it, "10s", or
+    // in ms), with a unit as the flag requires.
+    let raw: serde_json::Value = std::fs::read_to_string(ev.join("run.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let qc = &raw["queue_config"];
+    if let Some(n) = qc["min_shards"].as_u64() {
+        args.push("--min-shards".into());
+        args.push(n.to_string());
+    }
+    let deadline = qc["batch_send_deadline_ms"]
+        .as_i64()
+        .map(|ms| format!("{ms}ms"))
+        .or_else(|| {
+            qc["batch_send_deadline"]
+                .as_i64()
+                .map(|ms| format!("{ms}ms"))
+        })
+        .or_else(|| qc["batch_send_deadline"].as_str().map(str::to_string));
+    if let Some(d) = deadline {
+        args.push("--batch-send-deadline".into());
+        args.push(d);
+    }
     args.push("--json".into());
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = promsnap(&argv);
@@ -585,26 +610,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          exactly (C_snap, SIGTERM] like the restart master's other slave (soon, L6, passes): the master \
          scraped nothing while it was stopping and down, so L1 has no samples to lose between the SIGTERM \
          and the restart. The L1 window is not cut by the restart's downtime (--master-restart is given)",
-    ),
-    (
-        "s1k-2s-qmin-soon",
-        "out of sample (fourth set). The master's queue had min_shards 4 and batch_send_deadline 2 s \
-         (run.json queue_config); coverage has --min-shards and --batch-send-deadline but this judge does \
-         not pass them yet. Without them it predicts one shard's 500-sample crossing batch, L3 expected +2 s .. +18 s (end from +10 s). The real loss was \
-         the first scrape after C_snap only (+2 s), 765 of 1 005 series: four shards sent their backlog in \
-         parallel and the slave refused those batches 'out of bounds' (master log: non-recoverable error, \
-         count=251, one shard's share of a scrape); given both options (tried with the judge passing them) it predicts L3 expected +2 .. +4 s and both runs \
-         pass: a miss of the judge's plumbing, not of the model. The crossing batch held one scrape, not eight",
-    ),
-    (
-        "s1k-2s-qmin-up25",
-        "out of sample (fourth set). The master's queue had min_shards 4 and batch_send_deadline 2 s \
-         (run.json queue_config); coverage has --min-shards and --batch-send-deadline but this judge does \
-         not pass them yet. Without them it predicts one shard's 500-sample crossing batch, L3 expected +2 s .. +38 s (end from +10 s). The real loss was \
-         the first scrape after C_snap only (+2 s), 765 of 1 005 series: four shards sent their backlog in \
-         parallel and the slave refused those batches 'out of bounds' (master log: non-recoverable error, \
-         count=251, one shard's share of a scrape); given both options (tried with the judge passing them) it predicts L3 expected +2 .. +4 s and both runs \
-         pass: a miss of the judge's plumbing, not of the model. The crossing batch held one scrape, not eighteen",
     ),
     (
         "s500-restart-overtaken-r2",

@@ -319,7 +319,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
 
     let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
-    windows.extend(l2::window(inp, &ov, t_b, position));
+    windows.extend(l2::window(inp, &ov, t_b, position, stall));
     let l2 = windows.iter().any(|w| w.cause == Cause::L2);
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 

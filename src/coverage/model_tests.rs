@@ -186,3 +186,28 @@ fn skip_head_loses_from_last_block() {
     assert_eq!(l1.cause, Cause::L1);
     assert_eq!(l1.to - l1.from, 3 * H + M);
 }
+
+/// The stalled reader's drain of its segment after the slave is up goes as
+/// fast as the shards send: `min_shards` until the queue's next reshard tick,
+/// then the desired shards, which a long outage (counted in the first send)
+/// drives to `max_shards`. A small rest is sent by one shard before the
+/// tick; a busy master's 800 000 samples take the time to the tick and a
+/// fraction of a second after it, not the 32 s one shard would need.
+#[test]
+fn l2_drain_speeds_up_at_the_reshard_tick() {
+    let mut inp = ModelInput::new(M, DAY + 10 * M, DAY, DAY + 10 * M);
+    inp.series = Some(9_000);
+    inp.scrape_interval = SECOND;
+    let st = queue::stall(&inp.queue, DAY, DAY + SECOND, 9_000, SECOND);
+    // First successful send 3 s past a tick (ticks every 10 s from DAY).
+    let r = DAY + 10 * M + 3 * SECOND;
+    let per_ms = (queue::READ_RATE / 1000.0) as i64;
+    let (small, n) = super::l2::expected_drain(&inp, &st, DAY, r, 10_000);
+    assert_eq!((small, n), (10_000 / per_ms, inp.queue.min_shards));
+    let (big, n) = super::l2::expected_drain(&inp, &st, DAY, r, 800_000);
+    assert_eq!(n, inp.queue.max_shards);
+    let before_tick = 7 * SECOND;
+    let after = (800_000 - before_tick * per_ms) / (n as i64 * per_ms);
+    assert_eq!(big, before_tick + after);
+    assert!(big < 800_000 / per_ms);
+}

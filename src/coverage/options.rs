@@ -71,6 +71,52 @@ pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
             ));
         }
     }
+    let q = &f.queue;
+    for (name, what, d) in [
+        (
+            "batch_send_deadline",
+            "the queue's batch_send_deadline",
+            q.batch_send_deadline,
+        ),
+        ("min_backoff", "the queue's min_backoff", q.min_backoff),
+        ("max_backoff", "the queue's max_backoff", q.max_backoff),
+    ] {
+        if let Some(d) = d
+            && !(1..=PLAUSIBLE_MS / 100).contains(&d)
+        {
+            return Err(crate::error::Error::bad_option(
+                name,
+                format!(
+                    "{what}: must be positive (a timer of 0 never waits) and under about 3 years"
+                ),
+            ));
+        }
+    }
+    for (name, what, n) in [
+        (
+            "max_samples_per_send",
+            "the queue's max_samples_per_send",
+            q.max_samples_per_send,
+        ),
+        ("queue_capacity", "the queue's capacity", q.capacity),
+        ("min_shards", "the queue's min_shards", q.min_shards),
+        ("max_shards", "the queue's max_shards", q.max_shards),
+    ] {
+        if n == Some(0) {
+            return Err(crate::error::Error::bad_option(
+                name,
+                format!("{what}: must be at least 1 (0 sends nothing)"),
+            ));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (q.min_shards, q.max_shards)
+        && lo > hi
+    {
+        return Err(crate::error::Error::bad_option(
+            "min_shards",
+            format!("the queue's min_shards {lo} is above its max_shards {hi}"),
+        ));
+    }
     if let Some(code) = f.receiver_rejects
         && !(400..=599).contains(&code)
     {
@@ -82,4 +128,75 @@ pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::QueueSettings;
+
+    fn refused(q: QueueSettings) -> Option<String> {
+        let mut opts = CoverageOptions::default();
+        opts.facts.queue = q;
+        match check(&opts) {
+            Err(crate::error::Error::BadOption { option, .. }) => Some(option.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Queue settings no Prometheus runs with are refused by their field
+    /// (the CLI turns that into a usage error); real ones pass.
+    #[test]
+    fn queue_settings_are_checked() {
+        let ok = QueueSettings {
+            max_samples_per_send: Some(100),
+            capacity: Some(500),
+            min_shards: Some(2),
+            max_shards: Some(4),
+            batch_send_deadline: Some(10_000),
+            min_backoff: Some(30),
+            max_backoff: Some(5_000),
+        };
+        assert_eq!(refused(ok.clone()), None);
+        assert_eq!(refused(QueueSettings::default()), None);
+        for (q, field) in [
+            (
+                QueueSettings {
+                    batch_send_deadline: Some(0),
+                    ..ok.clone()
+                },
+                "batch_send_deadline",
+            ),
+            (
+                QueueSettings {
+                    max_backoff: Some(-5),
+                    ..ok.clone()
+                },
+                "max_backoff",
+            ),
+            (
+                QueueSettings {
+                    min_shards: Some(0),
+                    ..ok.clone()
+                },
+                "min_shards",
+            ),
+            (
+                QueueSettings {
+                    capacity: Some(0),
+                    ..ok.clone()
+                },
+                "queue_capacity",
+            ),
+            (
+                QueueSettings {
+                    min_shards: Some(5),
+                    ..ok.clone()
+                },
+                "min_shards",
+            ),
+        ] {
+            assert_eq!(refused(q).as_deref(), Some(field));
+        }
+    }
 }

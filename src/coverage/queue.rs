@@ -120,10 +120,11 @@ pub const ATTEMPT_DRIFT: i64 = 2;
 /// Assumed time per request the slave answers 400 on loopback, for the
 /// drain of the backlog older than `C_snap` (a few ms each).
 pub const REQUEST_TIME: i64 = 5;
-/// Samples per second the WAL reader forwards to many shards once the
-/// slave answers (decoding and enqueueing, not sending, is the limit):
-/// measured on loopback on the loaded 2-core machine of the recorded runs
-/// from the slave's 400 answers (≈ 50 000 samples in 1.9 s).
+/// Samples per second measured on loopback on the loaded 2-core machine of
+/// the recorded runs from the slave's 400 answers (≈ 50 000 samples in
+/// 1.9 s): the reader's pace through the backlog after a reshard (L3), and
+/// one shard's sending pace in the L2 drain (`model/l2.rs`: the reader
+/// there goes as fast as the shards empty their queues).
 pub const READ_RATE: f64 = 25_000.0;
 /// The slow end of [`READ_RATE`] for the latest end of a crossing.
 pub const READ_RATE_SLOW: f64 = 10_000.0;

@@ -4,7 +4,7 @@
 
 use super::grid::{deadline_high_volume, deadline_low_volume};
 use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND};
-use crate::coverage::queue::{READ_RATE, READ_RATE_SLOW};
+use crate::coverage::queue::{self, READ_RATE, READ_RATE_SLOW, Stall};
 use crate::coverage::wal::simulate_overtake;
 
 /// What the overtake simulation (or the closed forms) found.
@@ -110,14 +110,15 @@ pub(super) fn overtaking(
 /// reader reads the rest of its (deleted, still open) segment — every sample
 /// of it older than `C_snap`, refused and dropped — fails to open the next
 /// one, and waits `restart_delay` before it starts again from "now"
-/// (wlog/watcher.go). The read takes the segment's samples at the reader's
-/// speed ([`READ_RATE`], [`READ_RATE_SLOW`] at the slowest), so the end is
-/// the range from an instant read (`to_earliest`) to the slowest one (`to`).
+/// (wlog/watcher.go). The range runs from an instant read (`to_earliest`)
+/// to the whole segment at one shard's slowest pace, [`READ_RATE_SLOW`]
+/// (`to`); the expected end is [`expected_drain`]'s.
 pub(super) fn window(
     inp: &ModelInput,
     ov: &Overtaking,
     t_b: i64,
     position: i64,
+    stall: Option<Stall>,
 ) -> Option<LossWindow> {
     let c = inp.coverage_end;
     let (Some((d, _, seg_end)), Some(up)) = (ov.overtake, inp.slave_up) else {
@@ -133,12 +134,20 @@ pub(super) fn window(
     let to = restart_from + inp.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
     // Where the segment's end is not placed, the reader is anywhere in a
     // whole segment: half of it is left on average (the bound keeps all).
-    let expected_drain = if placed {
-        drain(READ_RATE)
-    } else {
-        drain(READ_RATE) / 2
+    let expected_rest = if placed { rest } else { rest / 2 };
+    let (first_send, expected_drain, shards) = match stall {
+        Some(st) => {
+            let r = queue::next_retry(&inp.queue, st.first_send, restart_from);
+            let (d, n) = expected_drain(inp, &st, t_b, r, expected_rest);
+            (r, d, n)
+        }
+        None => (
+            restart_from + inp.max_backoff / 2,
+            (expected_rest as f64 / READ_RATE * 1000.0) as i64,
+            inp.queue.min_shards,
+        ),
     };
-    let to_expected = restart_from + inp.max_backoff / 2 + expected_drain + inp.restart_delay;
+    let to_expected = first_send + expected_drain + inp.restart_delay;
     let to_earliest = restart_from + inp.restart_delay;
     (to >= from).then(|| LossWindow {
         cause: Cause::L2,
@@ -158,17 +167,70 @@ pub(super) fn window(
             "the master's WAL truncation at {} deleted the segment after the one the stalled remote-write \
              reader was in; once the slave is up the reader finishes its segment, fails to open the next, \
              waits {}s and restarts from 'now': everything after its segment up to the restart is never sent. \
-             The restart comes after the queue's retry backoff (up to {}s) and the read of the rest of that \
-             segment: about {rest} samples ({how}), {}s at {} samples/s, up to {}s at {}",
+             The restart comes after the queue's retry backoff (up to {}s; the first send expected at {}) and \
+             the send of the rest of that segment: about {rest} samples ({how}), expected in {:.1}s (the reader \
+             refills the queue as fast as its shards send: {} shard(s) until the queue's next reshard tick, \
+             about {shards} after it, each about {} samples/s), up to {}s at {} samples/s",
             crate::coverage::fmt_time(d),
             inp.restart_delay / SECOND,
             inp.max_backoff / SECOND,
-            expected_drain / SECOND,
+            crate::coverage::fmt_time(first_send),
+            expected_drain as f64 / 1000.0,
+            inp.queue.min_shards,
             READ_RATE as u64,
             drain(READ_RATE_SLOW) / SECOND,
             READ_RATE_SLOW as u64
         ),
     })
+}
+
+/// The expected time (ms) from the first successful send `r` until the
+/// reader has sent `rest` samples, and the shards it sends them with.
+///
+/// Decoding a segment is not the limit (`watcher.go` reads records and
+/// hands each sample to `QueueManager.Append`, which only waits — 5 ms,
+/// doubling — while the sample's shard is full): the reader goes as fast as
+/// the shards empty their queues, each sending one request of
+/// `max_samples_per_send` at a time that the slave refuses (400: older than
+/// `C_snap`) or takes. One shard's pace is [`READ_RATE`]. The queue runs
+/// `min_shards` shards until its next reshard tick (`updateShardsLoop`,
+/// every 10 s from its start; no reshard while nothing was sent for
+/// 2 × `batch_send_deadline`, so not before `r`), then the desired shards of
+/// `calculateDesiredShards`: the outage counts as the duration of the first
+/// send, the samples sent are the buffer plus those sent since `r`, the
+/// ingestion rate is the master's (series per interval) and the delay the
+/// tick minus the reader's sample time (the same form as the L3 crossing,
+/// `queue.rs`), within `min_shards` … `max_shards`.
+pub(super) fn expected_drain(
+    inp: &ModelInput,
+    st: &Stall,
+    t_ws: i64,
+    r: i64,
+    rest: u64,
+) -> (i64, u64) {
+    let q = &inp.queue;
+    let per_ms = READ_RATE / 1000.0;
+    let first_rate = q.min_shards as f64 * per_ms;
+    let tick = queue::next_tick(t_ws, r + 1);
+    let before_tick = first_rate * (tick - r) as f64;
+    if rest as f64 <= before_tick {
+        return ((rest as f64 / first_rate) as i64, q.min_shards);
+    }
+    let s = inp.series.unwrap_or(1).max(1) as f64;
+    let i = inp.scrape_interval.max(1) as f64;
+    let outage = (r - st.first_send).max(1) as f64 / 1000.0;
+    let sent = (st.buffered as f64 + before_tick).max(1.0);
+    let in_rate = s / (i / 1000.0);
+    let reached = st.position + (before_tick / s) as i64 * inp.scrape_interval.max(1);
+    let delay = ((tick - reached) as f64 / 1000.0).max(0.0);
+    let desired = (outage / sent * in_rate * (1.0 + 0.05 * delay)).ceil();
+    let n = if desired.is_finite() {
+        (desired.max(0.0) as u64).clamp(q.min_shards, q.max_shards)
+    } else {
+        q.max_shards
+    };
+    let after = (rest as f64 - before_tick) / (n as f64 * per_ms);
+    ((tick - r) + after as i64, n)
 }
 
 /// Samples the reader still has to send of its segment once the slave is
