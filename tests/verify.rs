@@ -1036,7 +1036,7 @@ fn segment_tails_and_index_version() {
 }
 
 /// A uvarint at `b[*at..]`, advancing `at`.
-fn uvarint_at(b: &[u8], at: &mut usize) -> u64 {
+pub(crate) fn uvarint_at(b: &[u8], at: &mut usize) -> u64 {
     let (mut x, mut shift) = (0u64, 0);
     loop {
         let c = b[*at];

@@ -20,18 +20,7 @@ struct Entry {
     chunks: Vec<(i64, i64, u64)>,
 }
 
-fn uvarint(b: &[u8], at: &mut usize) -> u64 {
-    let (mut x, mut shift) = (0u64, 0);
-    loop {
-        let c = b[*at];
-        *at += 1;
-        x |= u64::from(c & 0x7f) << shift;
-        if c < 0x80 {
-            return x;
-        }
-        shift += 7;
-    }
-}
+use crate::verify::uvarint_at as uvarint;
 
 fn varint(b: &[u8], at: &mut usize) -> i64 {
     let u = uvarint(b, at);

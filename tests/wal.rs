@@ -704,14 +704,7 @@ fn head_chunk_file_corruption_codes() {
     let mut b = std::fs::read(&file).unwrap();
     b[8 + 25..8 + 35].fill(0xff);
     std::fs::write(&file, b).unwrap();
-    let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
-    let f = v["chunks_head"]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "000004")
-        .unwrap()
-        .clone();
+    let f = head_chunk_file_report(&dir, "000004");
     assert_eq!(f["corruption"]["code"], "bad_varint", "{f:#}");
     assert_eq!(f["corruption"]["offset"], 8 + 25, "{f:#}");
 
@@ -721,13 +714,18 @@ fn head_chunk_file_corruption_codes() {
     let mut b = std::fs::read(&file).unwrap();
     b[8 + 25..8 + 30].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
     std::fs::write(&file, b).unwrap();
+    let f = head_chunk_file_report(&dir, "000003");
+    assert_eq!(f["corruption"]["code"], "out_of_bounds", "{f:#}");
+}
+
+/// `wal --json`'s report of one head chunk file of `dir`.
+fn head_chunk_file_report(dir: &std::path::Path, name: &str) -> serde_json::Value {
     let (_, v) = run_json(&["wal", "--json", dir.to_str().unwrap()]);
-    let f = v["chunks_head"]["files"]
+    v["chunks_head"]["files"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["name"] == "000003")
+        .find(|f| f["name"] == name)
         .unwrap()
-        .clone();
-    assert_eq!(f["corruption"]["code"], "out_of_bounds", "{f:#}");
+        .clone()
 }

@@ -19,6 +19,32 @@ use real::{testdata, walk_records, walk_segment};
 use crate::write::encode::{HistIn, LayoutIn, encode_hist, encode_xor, encode_xor2};
 use proptest::prelude::*;
 
+/// What `scan_times` must find, from the sample iterator one sample at a
+/// time: first and last time, count, the first unordered pair, the error.
+fn reference_scan(it: XorIter<'_>) -> (TimeScan, Option<DecodeError>) {
+    let mut want = TimeScan::default();
+    let mut want_err = None;
+    let mut prev = None;
+    for r in it {
+        match r {
+            Ok((t, _)) => {
+                if let Some(p) = prev
+                    && t <= p
+                    && want.unordered.is_none()
+                {
+                    want.unordered = Some((want.count, t, p));
+                }
+                want.first = want.first.or(Some(t));
+                want.last = Some(t);
+                want.count += 1;
+                prev = Some(t);
+            }
+            Err(e) => want_err = Some(e),
+        }
+    }
+    (want, want_err)
+}
+
 fn collect(enc: Encoding, data: &[u8]) -> Vec<Sample> {
     samples(enc, data, 0)
         .unwrap()
@@ -206,23 +232,7 @@ proptest! {
             let _ = it.next();
         }
         // The reference: the iterator, one sample at a time.
-        let mut want = TimeScan::default();
-        let mut want_err = None;
-        let mut prev = None;
-        for r in it.clone() {
-            match r {
-                Ok((t, _)) => {
-                    if let Some(p) = prev && t <= p && want.unordered.is_none() {
-                        want.unordered = Some((want.count, t, p));
-                    }
-                    want.first = want.first.or(Some(t));
-                    want.last = Some(t);
-                    want.count += 1;
-                    prev = Some(t);
-                }
-                Err(e) => want_err = Some(e),
-            }
-        }
+        let (want, want_err) = reference_scan(it.clone());
         let (got, got_err) = it.scan_times();
         prop_assert_eq!(got, want);
         prop_assert_eq!(got_err, want_err);

@@ -29,23 +29,7 @@ proptest! {
         let Ok(it) = XorIter::new(&data, 3) else {
             return Ok(());
         };
-        let mut want = TimeScan::default();
-        let mut want_err = None;
-        let mut prev = None;
-        for r in it.clone() {
-            match r {
-                Ok((t, _)) => {
-                    if let Some(p) = prev && t <= p && want.unordered.is_none() {
-                        want.unordered = Some((want.count, t, p));
-                    }
-                    want.first = want.first.or(Some(t));
-                    want.last = Some(t);
-                    want.count += 1;
-                    prev = Some(t);
-                }
-                Err(e) => want_err = Some(e),
-            }
-        }
+        let (want, want_err) = reference_scan(it.clone());
         let mut it = it;
         let (got, got_err) = it.scan_times();
         prop_assert_eq!(got, want);
