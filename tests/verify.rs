@@ -182,6 +182,68 @@ fn chunk_data_rewritten_with_valid_crc_is_caught_by_decoding() {
     assert_eq!(qcode, 0, "{qv}");
 }
 
+/// The last chunk of a segment replaced by a well-framed XOR chunk (valid
+/// CRC) whose second sample is older than its first:
+/// chunk_timestamps_unordered, at that chunk's offset.
+#[test]
+fn chunk_with_a_sample_older_than_the_one_before() {
+    use promsnap::format::chunkenc::Value as V;
+    let (_t, dir) = snapshot_copy();
+    let seg = dir.join(BLOCK).join("chunks/000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    // Walk the records (uvarint len | encoding | data | CRC32C) to the last.
+    let (mut at, mut last) = (8usize, 8usize);
+    while at < b.len() {
+        last = at;
+        let mut p = at;
+        let len = uvarint_at(&b, &mut p) as usize;
+        at = p + 1 + len + 4;
+    }
+    let mut p = last;
+    let len = uvarint_at(&b, &mut p) as usize;
+    // The chunk's first time: a zigzag varint after the 2-byte count.
+    let mut q = p + 1 + 2;
+    let z = uvarint_at(&b, &mut q);
+    let t0 = (z >> 1) as i64 ^ -((z & 1) as i64);
+    assert!(p + 1 + len + 4 == b.len(), "the last record ends the file");
+    let samples = [
+        (t0, V::Float(1.0)),
+        (t0 - 15_000, V::Float(2.0)),
+        (t0 + 15_000, V::Float(3.0)),
+    ];
+    let chunks = promsnap::write::encode_chunks(&samples);
+    assert_eq!(chunks.len(), 1, "one chunk of three samples");
+    let c = &chunks[0];
+    let mut rec = Vec::new();
+    let mut n = c.data.len() as u64;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            rec.push(byte);
+            break;
+        }
+        rec.push(byte | 0x80);
+    }
+    let body_at = rec.len();
+    rec.push(c.encoding.to_u8());
+    rec.extend_from_slice(&c.data);
+    let crc = crc32c::crc32c(&rec[body_at..]);
+    rec.extend_from_slice(&crc.to_be_bytes());
+    b.truncate(last);
+    b.extend_from_slice(&rec);
+    std::fs::write(&seg, b).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "chunk_timestamps_unordered",
+        "error",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(last as u64),
+    );
+}
+
 #[test]
 fn unknown_chunk_encoding() {
     let (_t, dir) = snapshot_copy();

@@ -455,7 +455,6 @@ mod tests {
     const UNTESTED: &[&str] = &[
         "index_checksum",
         "chunk_corrupt",
-        "chunk_timestamps_unordered",
         "file_unreadable",
         "wal_dir_unreadable",
         "wal_fragment_flags",
