@@ -101,7 +101,7 @@ impl Progress for Bar {
 }
 
 /// The library's options from the flags.
-fn copy_options(args: &CopyArgs) -> CopyOptions {
+pub(super) fn copy_options(args: &CopyArgs) -> CopyOptions {
     CopyOptions {
         jobs: args.jobs,
         link: args.link,

@@ -131,17 +131,9 @@ mod imp {
     fn restore_options(args: &CopyArgs, check: CheckOptions) -> objstore::RestoreOptions {
         objstore::RestoreOptions {
             copy: CopyOptions {
-                jobs: args.jobs,
                 link: true,
-                min_time: args.min_time,
-                max_time: args.max_time,
-                blocks: args.blocks.clone(),
-                allow_overlap: args.allow_overlap,
-                retention: args.retention,
-                retention_size: args.retention_size,
                 check,
-                skip_verify: args.verify == VerifyLevel::None,
-                reread_from_device: args.reread_from_disk,
+                ..super::super::copy::copy_options(args)
             },
             dry_run: args.dry_run,
         }
