@@ -72,6 +72,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .map(|part| {
                             let (mut e, mut s) = (Encoded::default(), Vec::new());
                             for (labels, entry) in part {
+                                if e.push_from_block(r, entry) {
+                                    continue;
+                                }
                                 stream::read_samples(r, entry, sel, &mut s, &mut |err| {
                                     o.error(format!("{err} (series {labels:?})"));
                                 });

@@ -18,10 +18,10 @@ use super::{BlockWriter, Framed, SampleSum, SeriesIn};
 pub struct Encoded {
     /// Per series: what the checks need, where its chunks end in
     /// `chunks`, where its records end in `data`, its segment-cut estimate.
-    series: Vec<(SampleSum, usize, usize, u64)>,
+    pub(super) series: Vec<(SampleSum, usize, usize, u64)>,
     /// Per chunk: mint, maxt, where its record starts in its series' bytes.
-    chunks: Vec<(i64, i64, usize)>,
-    data: Vec<u8>,
+    pub(super) chunks: Vec<(i64, i64, usize)>,
+    pub(super) data: Vec<u8>,
     scratch: Vec<EncodedChunk>,
 }
 

@@ -42,6 +42,7 @@ pub mod chunk;
 pub(crate) mod encode;
 mod index;
 mod segments;
+mod verbatim;
 mod xor;
 
 use std::fs::File;
@@ -59,6 +60,7 @@ pub use batch::Encoded;
 pub use chunk::{EncodedChunk, SAMPLES_PER_CHUNK, encode_chunks, encode_chunks_into};
 use index::{SeriesTable, write_index};
 use segments::Segments;
+pub use verbatim::{XorSummary, canonical_xor};
 
 /// Largest chunk segment file before a new one is cut (Prometheus default).
 pub const MAX_SEGMENT_SIZE: u64 = 512 * 1024 * 1024;

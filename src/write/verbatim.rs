@@ -1,0 +1,568 @@
+//! Source chunks the writer would write byte for byte: an XOR chunk whose
+//! bits are exactly what [`encode_xor_into`](super::xor::encode_xor_into)
+//! writes for its own samples, in a series whose chunks the writer would
+//! cut the same way (120 samples each but the last, times strictly
+//! increasing across them), is re-encoded into the very same bytes. Such
+//! a chunk is decoded and checked ([`canonical_xor`]) but not encoded
+//! again: its bytes are copied ([`Encoded::push_from_block`]).
+//!
+//! "Exactly what the encoder writes" is checked field by field while
+//! decoding (docs/FORMAT.md §3.7): the header's count; minimal uvarints;
+//! each delta of delta in the smallest class that holds it; a value
+//! written with the previous window exactly when the encoder reuses it
+//! (there is one, and the XOR fits it), else with a new window of the
+//! XOR's own leading (at most 31) and trailing zeros; no XOR of zero
+//! written as a window; zero padding and no byte after the last sample.
+//! Anything else (chunks of other writers, Prometheus's extra trailing
+//! zero byte, damaged data) is left to the decode-and-encode path, which
+//! gives the same bytes it always did.
+
+use crate::block::BlockReader;
+use crate::format::chunkenc::Encoding;
+use crate::format::crc::crc32c_append;
+use crate::format::index::SeriesEntry;
+
+use super::SampleSum;
+use super::batch::Encoded;
+use super::chunk::SAMPLES_PER_CHUNK;
+use super::encode::bit_range;
+use super::index::put_uvarint;
+
+/// MSB-first reader of a chunk's bits; `end` is the bit length.
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: u64,
+    end: u64,
+}
+
+impl Bits<'_> {
+    /// At least 57 bits from `pos` on, left-aligned (zeros past the end).
+    #[inline(always)]
+    fn word(&self) -> u64 {
+        let b = (self.pos >> 3) as usize;
+        let w = match self.data.get(b..).and_then(|s| s.first_chunk::<8>()) {
+            Some(w) => u64::from_be_bytes(*w),
+            None => {
+                let mut pad = [0u8; 8];
+                for (d, s) in pad.iter_mut().zip(self.data.get(b..).unwrap_or(&[])) {
+                    *d = *s;
+                }
+                u64::from_be_bytes(pad)
+            }
+        };
+        w << (self.pos & 7)
+    }
+
+    /// The next `n` bits (`1 <= n <= 56`), or `None` past the end.
+    #[inline(always)]
+    fn read(&mut self, n: u32) -> Option<u64> {
+        let next = self.pos + u64::from(n);
+        if next > self.end {
+            return None;
+        }
+        let w = self.word();
+        self.pos = next;
+        Some(w >> (64 - n))
+    }
+
+    /// The next `n` bits, `1 <= n <= 64`.
+    #[inline(always)]
+    fn read_wide(&mut self, n: u32) -> Option<u64> {
+        if n <= 56 {
+            return self.read(n);
+        }
+        let hi = self.read(n - 32)?;
+        let lo = self.read(32)?;
+        Some((hi << 32) | lo)
+    }
+
+    /// Moves past `n` bits, if there are as many.
+    #[inline(always)]
+    fn skip(&mut self, n: u32) -> Option<()> {
+        let next = self.pos + u64::from(n);
+        if next > self.end {
+            return None;
+        }
+        self.pos = next;
+        Some(())
+    }
+
+    /// A uvarint in its minimal form (the reader is at a byte boundary
+    /// where the encoder writes one).
+    fn uvarint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for i in 0..10u32 {
+            let b = self.read(8)?;
+            if i == 9 && b > 1 {
+                return None;
+            }
+            v |= (b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                // Minimal: no final zero group after the first byte.
+                return (i == 0 || b != 0).then_some(v);
+            }
+        }
+        None
+    }
+}
+
+/// The writer's value window while checking.
+#[derive(Default)]
+struct Window {
+    leading: u32,
+    trailing: u32,
+    have: bool,
+}
+
+impl Window {
+    /// The XOR of the next value with the previous one, if written as the
+    /// encoder writes it.
+    #[inline(always)]
+    fn read(&mut self, r: &mut Bits<'_>) -> Option<u64> {
+        let v = r.word();
+        if v >> 63 == 0 {
+            r.skip(1)?;
+            return Some(0);
+        }
+        if (v >> 62) & 1 == 0 {
+            // The previous window: only the encoder's choice if there is
+            // one and the XOR is not zero (then it fits by construction).
+            if !self.have {
+                return None;
+            }
+            let m = 64 - self.leading - self.trailing;
+            let sig = if m <= 55 {
+                r.skip(2 + m)?;
+                (v << 2) >> (64 - m)
+            } else {
+                r.skip(2)?;
+                r.read_wide(m)?
+            };
+            return (sig != 0).then_some(sig << self.trailing);
+        }
+        r.skip(13)?;
+        let head = (v >> 51) & 0x7ff;
+        let l = (head >> 6) as u32;
+        let m = match (head & 63) as u32 {
+            0 => 64,
+            m => m,
+        };
+        if l + m > 64 {
+            return None;
+        }
+        let t = 64 - l - m;
+        let x = r.read_wide(m)? << t;
+        let (lx, tx) = (x.leading_zeros().min(31), x.trailing_zeros());
+        let reusable = self.have && lx >= self.leading && tx >= self.trailing;
+        if x == 0 || reusable || lx != l || tx != t {
+            return None;
+        }
+        *self = Window {
+            leading: l,
+            trailing: t,
+            have: true,
+        };
+        Some(x)
+    }
+}
+
+/// A delta of delta, if in the smallest class that holds it (`0` alone
+/// for zero).
+#[inline(always)]
+fn read_dod(r: &mut Bits<'_>) -> Option<i64> {
+    let x = r.word();
+    let (used, dod, canonical) = match x.leading_ones() {
+        0 => (1, 0, true),
+        1 => {
+            let d = sign_extend((x << 2) >> 50, 14);
+            (16, d, d != 0)
+        }
+        2 => {
+            let d = sign_extend((x << 3) >> 47, 17);
+            (20, d, !bit_range(d, 14))
+        }
+        3 => {
+            let d = sign_extend((x << 4) >> 44, 20);
+            (24, d, !bit_range(d, 17))
+        }
+        _ => {
+            r.skip(4)?;
+            let d = r.read_wide(64)? as i64;
+            (0, d, !bit_range(d, 20))
+        }
+    };
+    r.skip(used)?;
+    canonical.then_some(dod)
+}
+
+/// What [`canonical_xor`] found in a chunk: its sample count, first and
+/// last time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XorSummary {
+    /// Samples.
+    pub samples: usize,
+    /// First time (ms).
+    pub first: i64,
+    /// Last time (ms).
+    pub last: i64,
+    /// Bytes the writer's encoder writes: the data's length, or one less
+    /// when the data ends in the zero byte Prometheus < 3.0 may add.
+    pub len: usize,
+}
+
+/// Decodes the XOR chunk `data` (after the encoding byte) and checks that
+/// it holds at least one sample, its times strictly increase, and it is
+/// exactly what the writer's encoder writes for those samples.
+pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
+    let mut r = Bits {
+        data,
+        pos: 0,
+        end: data.len() as u64 * 8,
+    };
+    let n = r.read(16)? as usize;
+    if n == 0 {
+        return None;
+    }
+    let u = r.uvarint()?;
+    let first = ((u >> 1) as i64) ^ -((u & 1) as i64);
+    r.read_wide(64)?;
+    let mut w = Window::default();
+    let (mut t, mut delta) = (first, 0u64);
+    for i in 1..n {
+        if i >= 2 {
+            delta = delta.wrapping_add(read_dod(&mut r)? as u64);
+            w.read(&mut r)?;
+        } else {
+            delta = r.uvarint()?;
+            w.read(&mut r)?;
+        }
+        let next = t.wrapping_add(delta as i64);
+        if next <= t {
+            return None;
+        }
+        t = next;
+    }
+    // The padding: zero bits up to the byte boundary, nothing after but
+    // the zero byte Prometheus < 3.0 may leave (the writer does not).
+    let pad = (8 - (r.pos & 7) as u32) % 8;
+    let len = r.pos.div_ceil(8) as usize;
+    let extra = data.len().checked_sub(len)?;
+    if (pad > 0 && r.read(pad)? != 0) || extra > 1 || (extra == 1 && data.last() != Some(&0)) {
+        return None;
+    }
+    Some(XorSummary {
+        samples: n,
+        first,
+        last: t,
+        len,
+    })
+}
+
+/// The `sz`-bit delta of delta `bits` as the decoder reads it.
+#[inline(always)]
+fn sign_extend(bits: u64, sz: u32) -> i64 {
+    if bits > (1u64 << (sz - 1)) {
+        bits.wrapping_sub(1u64 << sz) as i64
+    } else {
+        bits as i64
+    }
+}
+
+impl Encoded {
+    /// Pushes the series `entry` of `reader` with its chunk records copied
+    /// as they are, when that gives the bytes [`push`](Self::push) would
+    /// write for its samples as `fill` reads them (the whole time range):
+    /// no tombstone, every chunk an XOR chunk with a good CRC that the
+    /// writer's encoder would write (checked by decoding every sample),
+    /// every chunk but the last holding 120 samples, times strictly
+    /// increasing across them. Otherwise pushes nothing and returns false
+    /// (the caller decodes and pushes the samples).
+    pub fn push_from_block(&mut self, reader: &BlockReader<'_>, entry: &SeriesEntry) -> bool {
+        if !reader.tombstones.get(entry.id).is_empty() || entry.chunks.is_empty() {
+            return false;
+        }
+        let (data0, chunks0) = (self.data.len(), self.chunks.len());
+        let mut sum: Option<(usize, i64, i64)> = None;
+        let mut estimate = 0u64;
+        let mut full = true;
+        for meta in &entry.chunks {
+            let Ok(rec) = reader.chunk(meta) else {
+                return self.undo(data0, chunks0);
+            };
+            if rec.encoding != Encoding::Xor.to_u8() || !full {
+                return self.undo(data0, chunks0);
+            }
+            let Some(s) = canonical_xor(rec.data).filter(|s| s.samples <= SAMPLES_PER_CHUNK) else {
+                return self.undo(data0, chunks0);
+            };
+            if sum.is_some_and(|(_, _, last)| s.first <= last)
+                || crc32c_append(crc32c_append(0, &[rec.encoding]), rec.data) != rec.stored_crc
+            {
+                return self.undo(data0, chunks0);
+            }
+            full = s.samples == SAMPLES_PER_CHUNK;
+            sum = Some(match sum {
+                None => (s.samples, s.first, s.last),
+                Some((n, first, _)) => (n + s.samples, first, s.last),
+            });
+            let data = rec.data.get(..s.len).unwrap_or(rec.data);
+            let crc = if data.len() == rec.data.len() {
+                rec.stored_crc
+            } else {
+                crc32c_append(crc32c_append(0, &[rec.encoding]), data)
+            };
+            let start = self.data.len();
+            put_uvarint(&mut self.data, data.len() as u64);
+            self.data.push(rec.encoding);
+            self.data.extend_from_slice(data);
+            self.data.extend_from_slice(&crc.to_be_bytes());
+            self.chunks.push((s.first, s.last, start - data0));
+            estimate += data.len() as u64 + 1 + 4 + 5;
+        }
+        let Some((n, first, last)) = sum else {
+            return false;
+        };
+        let sum = SampleSum {
+            n,
+            first,
+            last,
+            increasing: true,
+        };
+        self.series
+            .push((sum, self.chunks.len(), self.data.len(), estimate));
+        true
+    }
+
+    /// Drops what a failed [`push_from_block`](Self::push_from_block)
+    /// pushed; returns false.
+    fn undo(&mut self, data: usize, chunks: usize) -> bool {
+        self.data.truncate(data);
+        self.chunks.truncate(chunks);
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use super::super::encode::{BitWriter, encode_xor};
+    use super::*;
+    use crate::block::BlockFiles;
+    use crate::format::chunkenc::{STALE_NAN_BITS, Value, XorIter};
+    use crate::gaps::stream::{Select, read_samples};
+
+    /// A small deterministic generator (xorshift).
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed | 1;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    /// Samples with strictly increasing times: every delta-of-delta class
+    /// and every kind of value change (as in the encoder's own test).
+    fn series(r: &mut impl FnMut() -> u64, n: usize) -> Vec<(i64, u64)> {
+        let steps: [i64; 8] = [0, 1, 15_000, 8191, 8192, 65_536, 524_288, 1 << 40];
+        let mut t = (r() as i64) >> 2;
+        let (mut v, mut d) = (r(), 15_000i64);
+        let mut s = Vec::with_capacity(n);
+        for _ in 0..n {
+            s.push((t, v));
+            d = (d + steps[(r() % 8) as usize] * if r() % 2 == 0 { 1 } else { -1 })
+                .clamp(1, 1 << 41);
+            t += d;
+            v = match r() % 7 {
+                0 => v,
+                1 => v ^ ((r() & 0xff) << 20),
+                2 => r(),
+                3 => r() | 1 | (1 << 63),
+                4 => v ^ ((r() | 1) & 0x7fff_ffff_ffff_ffff),
+                5 => STALE_NAN_BITS,
+                _ => ((r() % 1000) as f64).to_bits(),
+            };
+        }
+        s
+    }
+
+    fn decode(data: &[u8]) -> Vec<(i64, u64)> {
+        XorIter::new(data, 0)
+            .unwrap()
+            .map(|s| s.map(|(t, v)| (t, v.to_bits())).unwrap())
+            .collect()
+    }
+
+    /// Every chunk the encoder writes (samples in order) is recognised,
+    /// with its count and times, also with Prometheus's extra zero byte;
+    /// other trailing bytes are not.
+    #[test]
+    fn the_encoders_chunks_are_canonical() {
+        let mut r = rng(0x2545_f491_4f6c_dd1d);
+        for round in 0..600 {
+            let s = series(&mut r, 1 + round % 120);
+            let bytes = encode_xor(&s);
+            let want = XorSummary {
+                samples: s.len(),
+                first: s[0].0,
+                last: s[s.len() - 1].0,
+                len: bytes.len(),
+            };
+            assert_eq!(canonical_xor(&bytes), Some(want), "round {round}: {s:?}");
+            let mut more = bytes.clone();
+            more.push(0);
+            assert_eq!(canonical_xor(&more), Some(want));
+            more.push(0);
+            assert_eq!(canonical_xor(&more), None);
+            let mut other = bytes.clone();
+            other.push(1);
+            assert_eq!(canonical_xor(&other), None);
+        }
+    }
+
+    /// Whatever bytes it accepts, the encoder writes again from their
+    /// samples (as our decoder reads them): damaged chunks of every kind
+    /// (a bit flipped, cut short, a byte changed) are accepted only then.
+    #[test]
+    fn accepted_bytes_are_what_the_encoder_writes() {
+        let mut r = rng(0x9e37_79b9_7f4a_7c15);
+        let (mut accepted, mut rejected) = (0, 0);
+        for round in 0..3000 {
+            let s = series(&mut r, 1 + round % 40);
+            let mut bytes = encode_xor(&s);
+            match r() % 3 {
+                0 => {
+                    let bit = (r() % (bytes.len() as u64 * 8)) as usize;
+                    bytes[bit / 8] ^= 0x80 >> (bit % 8);
+                }
+                1 => bytes.truncate((r() % bytes.len() as u64) as usize),
+                _ => {
+                    let i = (r() % bytes.len() as u64) as usize;
+                    bytes[i] = r() as u8;
+                }
+            }
+            match canonical_xor(&bytes) {
+                Some(sum) => {
+                    accepted += 1;
+                    let back = decode(&bytes);
+                    assert_eq!(back.len(), sum.samples);
+                    assert!(back.windows(2).all(|w| w[0].0 < w[1].0));
+                    assert_eq!(encode_xor(&back), bytes[..sum.len], "round {round}");
+                }
+                None => rejected += 1,
+            }
+        }
+        assert!(accepted > 100 && rejected > 100, "{accepted} {rejected}");
+    }
+
+    /// Chunks our decoder reads but the encoder would write otherwise are
+    /// rejected: a zero delta of delta in the 14-bit class, a small one in
+    /// the 64-bit class, a new window where the old one fits, a longer
+    /// varint than needed, a repeated time, no sample.
+    #[test]
+    fn other_writers_chunks_are_not() {
+        let head = |w: &mut BitWriter, n: u64| {
+            w.bits(n, 16);
+            w.uvarint(2000); // t0 = 1000
+            w.bits(7f64.to_bits(), 64);
+            w.uvarint(10); // t1 = 1010
+            w.bit(false); // same value
+        };
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        let mut w = BitWriter::default();
+        head(&mut w, 3);
+        w.bits(0b10, 2);
+        w.bits(0, 14);
+        w.bit(false);
+        cases.push(w.bytes);
+        let mut w = BitWriter::default();
+        head(&mut w, 3);
+        w.bits(0b1111, 4);
+        w.bits(5, 64);
+        w.bit(false);
+        cases.push(w.bytes);
+        let mut w = BitWriter::default();
+        head(&mut w, 4);
+        // 7 -> 7 ^ (1 << 40) with a new window, then the same change again
+        // with a new window (the old one fits).
+        for _ in 0..2 {
+            w.bit(false);
+            w.bits(0b11, 2);
+            w.bits(23, 5);
+            w.bits(1, 6);
+            w.bits(1, 1);
+        }
+        cases.push(w.bytes);
+        let mut w = BitWriter::default();
+        w.bits(1, 16);
+        w.bits(0x80 | 0x50, 8);
+        w.bits(0, 8); // 0x50 with a needless second group
+        w.bits(0, 64);
+        cases.push(w.bytes);
+        cases.push(encode_xor(&[(5, 1), (5, 2)]));
+        cases.push(encode_xor(&[]));
+        for (i, c) in cases.iter().enumerate() {
+            assert!(XorIter::new(c, 0).unwrap().all(|s| s.is_ok()), "case {i}");
+            assert_eq!(canonical_xor(c), None, "case {i}");
+        }
+        // The helper writes what the encoder does when the fields are its.
+        let mut w = BitWriter::default();
+        head(&mut w, 3);
+        w.bit(false);
+        w.bit(false);
+        let seven = 7f64.to_bits();
+        let s = [(1000, seven), (1010, seven), (1020, seven)];
+        assert_eq!(w.bytes, encode_xor(&s));
+        assert!(canonical_xor(&w.bytes).is_some());
+    }
+
+    /// Every series of Prometheus 2.42's blocks: pushed verbatim only when
+    /// that gives the bytes of decoding and encoding its samples, and most
+    /// of its float series are.
+    #[test]
+    fn verbatim_series_are_the_encoded_bytes_in_real_blocks() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/prom-2.42-nativehist/data");
+        let sel = Select {
+            selectors: Vec::new(),
+            from: i64::MIN,
+            to: i64::MAX,
+        };
+        let (mut verbatim, mut other) = (0, 0);
+        for b in crate::layout::scan(&data).unwrap().blocks {
+            let files = BlockFiles::open(&b).unwrap();
+            let reader = files.reader().unwrap();
+            let mut it = reader.index.series();
+            let mut entry = SeriesEntry::default();
+            while let Some(res) = it.next_into(&mut entry) {
+                res.unwrap();
+                let (mut a, mut b) = (Encoded::default(), Encoded::default());
+                let mut s: Vec<(i64, Value)> = Vec::new();
+                read_samples(&reader, &entry, &sel, &mut s, &mut |e| panic!("{e}"));
+                b.push(&s);
+                if a.push_from_block(&reader, &entry) {
+                    verbatim += 1;
+                    assert_eq!(a.data, b.data);
+                    assert_eq!(a.chunks, b.chunks);
+                    assert_eq!(a.series.len(), 1);
+                    let (sa, sb) = (a.series[0], b.series[0]);
+                    assert_eq!(
+                        (sa.0.n, sa.0.first, sa.0.last),
+                        (sb.0.n, sb.0.first, sb.0.last)
+                    );
+                    assert!(sb.0.increasing);
+                    assert_eq!((sa.1, sa.2, sa.3), (sb.1, sb.2, sb.3));
+                } else {
+                    other += 1;
+                    assert!(a.data.is_empty() && a.chunks.is_empty() && a.series.is_empty());
+                }
+            }
+        }
+        assert!(
+            verbatim > other && other > 0,
+            "{verbatim} verbatim, {other} not"
+        );
+    }
+}
