@@ -26,7 +26,8 @@ const BATCH: usize = 4096;
 /// Series decoded and encoded by one task.
 const PART: usize = 256;
 
-/// Labels borrowed from the source index.
+/// Labels borrowed from the source index (of several series, one after
+/// the other).
 type Labels<'a> = Vec<(&'a [u8], &'a [u8])>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,36 +47,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let readers = o.readers(i64::MIN, i64::MAX);
     std::thread::scope(|sc| -> Result<(), Box<dyn std::error::Error>> {
-        let (tx, rx) = sync_channel::<(Vec<Labels<'_>>, Vec<Encoded>)>(2);
+        let (tx, rx) = sync_channel::<(Labels<'_>, Vec<usize>, Vec<Encoded>)>(2);
         let (o, readers, sel) = (&o, &readers, &sel);
         sc.spawn(move || {
+            // Entries reused from batch to batch (their chunk lists too).
+            let mut entries: Vec<SeriesEntry> = Vec::new();
+            let mut labels = Vec::new();
             for r in readers {
                 let mut it = r.index.series();
-                let mut entry = SeriesEntry::default();
-                let mut labels = Vec::new();
-                let mut batch: Vec<(Labels<'_>, SeriesEntry)> = Vec::with_capacity(BATCH);
                 let mut more = true;
                 while more {
-                    batch.clear();
-                    while batch.len() < BATCH {
-                        let Some(res) = it.next_into(&mut entry) else {
+                    // Every series' labels in one list, `ends` where each
+                    // series' end.
+                    let (mut flat, mut ends) = (Vec::new(), Vec::with_capacity(BATCH));
+                    let mut n = 0;
+                    while n < BATCH {
+                        if n == entries.len() {
+                            entries.push(SeriesEntry::default());
+                        }
+                        let Some(entry) = entries.get_mut(n) else {
+                            break;
+                        };
+                        let Some(res) = it.next_into(entry) else {
                             more = false;
                             break;
                         };
-                        match res.and_then(|()| r.index.resolve_labels(&entry, &mut labels)) {
-                            Ok(()) => batch.push((labels.clone(), std::mem::take(&mut entry))),
+                        match res.and_then(|()| r.index.resolve_labels(entry, &mut labels)) {
+                            Ok(()) => {
+                                flat.extend_from_slice(&labels);
+                                ends.push(flat.len());
+                                n += 1;
+                            }
                             Err(e) => o.error(format!("{}: {e}", r.files.index_path().display())),
                         }
                     }
+                    let batch = entries.get(..n).unwrap_or(&[]);
                     let encoded: Vec<Encoded> = batch
                         .par_chunks(PART)
-                        .map(|part| {
+                        .enumerate()
+                        .map(|(k, part)| {
                             let (mut e, mut s) = (Encoded::default(), Vec::new());
-                            for (labels, entry) in part {
+                            for (i, entry) in part.iter().enumerate() {
                                 if e.push_from_block(r, entry) {
                                     continue;
                                 }
                                 stream::read_samples(r, entry, sel, &mut s, &mut |err| {
+                                    let i = k * PART + i;
+                                    let start = if i == 0 { 0 } else { ends[i - 1] };
+                                    let labels = flat.get(start..ends[i]).unwrap_or(&[]);
                                     o.error(format!("{err} (series {labels:?})"));
                                 });
                                 e.push(&s);
@@ -83,16 +102,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             e
                         })
                         .collect();
-                    let labels = batch.drain(..).map(|(l, _)| l).collect();
-                    if tx.send((labels, encoded)).is_err() {
+                    if tx.send((flat, ends, encoded)).is_err() {
                         return;
                     }
                 }
             }
         });
-        for (labels, encoded) in rx {
-            for (ls, e) in labels.chunks(PART).zip(&encoded) {
-                w.add_encoded(ls.iter().map(Vec::as_slice), e)?;
+        for (flat, ends, encoded) in rx {
+            let mut start = 0;
+            let labels = ends.iter().map(|&end| {
+                let l = flat.get(start..end).unwrap_or(&[]);
+                start = end;
+                l
+            });
+            let mut labels = labels.collect::<Vec<_>>().into_iter();
+            for e in &encoded {
+                w.add_encoded(labels.by_ref().take(e.len()), e)?;
             }
         }
         Ok(())

@@ -28,29 +28,44 @@ use super::chunk::SAMPLES_PER_CHUNK;
 use super::encode::bit_range;
 use super::index::put_uvarint;
 
-/// MSB-first reader of a chunk's bits; `end` is the bit length.
+/// MSB-first reader of a chunk's bits; `end` is the bit length. Loads
+/// within the last 8 bytes come from `tail` (those bytes, then zeros).
 struct Bits<'a> {
     data: &'a [u8],
     pos: u64,
     end: u64,
+    tail: [u8; 16],
+    tail_at: usize,
 }
 
-impl Bits<'_> {
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8]) -> Bits<'a> {
+        let tail_at = data.len().saturating_sub(8);
+        let mut tail = [0u8; 16];
+        for (d, s) in tail.iter_mut().zip(data.get(tail_at..).unwrap_or(&[])) {
+            *d = *s;
+        }
+        Bits {
+            data,
+            pos: 0,
+            end: data.len() as u64 * 8,
+            tail,
+            tail_at,
+        }
+    }
+
     /// At least 57 bits from `pos` on, left-aligned (zeros past the end).
     #[inline(always)]
     fn word(&self) -> u64 {
         let b = (self.pos >> 3) as usize;
-        let w = match self.data.get(b..).and_then(|s| s.first_chunk::<8>()) {
-            Some(w) => u64::from_be_bytes(*w),
-            None => {
-                let mut pad = [0u8; 8];
-                for (d, s) in pad.iter_mut().zip(self.data.get(b..).unwrap_or(&[])) {
-                    *d = *s;
-                }
-                u64::from_be_bytes(pad)
-            }
+        let w = if b < self.tail_at {
+            self.data.get(b..).and_then(|s| s.first_chunk::<8>())
+        } else {
+            self.tail
+                .get(b - self.tail_at..)
+                .and_then(|s| s.first_chunk::<8>())
         };
-        w << (self.pos & 7)
+        u64::from_be_bytes(w.copied().unwrap_or_default()) << (self.pos & 7)
     }
 
     /// The next `n` bits (`1 <= n <= 56`), or `None` past the end.
@@ -106,11 +121,12 @@ impl Bits<'_> {
     }
 }
 
-/// The writer's value window while checking.
-#[derive(Default)]
+/// The writer's value window while checking; `m` its width (64 while
+/// there is none).
 struct Window {
     leading: u32,
     trailing: u32,
+    m: u32,
     have: bool,
 }
 
@@ -130,7 +146,7 @@ impl Window {
             if !self.have {
                 return None;
             }
-            let m = 64 - self.leading - self.trailing;
+            let m = self.m;
             let sig = if m <= 55 {
                 r.skip(2 + m)?;
                 (v << 2) >> (64 - m)
@@ -160,6 +176,7 @@ impl Window {
         *self = Window {
             leading: l,
             trailing: t,
+            m,
             have: true,
         };
         Some(x)
@@ -214,11 +231,7 @@ pub struct XorSummary {
 /// it holds at least one sample, its times strictly increase, and it is
 /// exactly what the writer's encoder writes for those samples.
 pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
-    let mut r = Bits {
-        data,
-        pos: 0,
-        end: data.len() as u64 * 8,
-    };
+    let mut r = Bits::new(data);
     let n = r.read(16)? as usize;
     if n == 0 {
         return None;
@@ -226,12 +239,30 @@ pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
     let u = r.uvarint()?;
     let first = ((u >> 1) as i64) ^ -((u & 1) as i64);
     r.read_wide(64)?;
-    let mut w = Window::default();
+    let mut w = Window {
+        leading: 0,
+        trailing: 0,
+        m: 64,
+        have: false,
+    };
     let (mut t, mut delta) = (first, 0u64);
     for i in 1..n {
         if i >= 2 {
-            delta = delta.wrapping_add(read_dod(&mut r)? as u64);
-            w.read(&mut r)?;
+            // The common samples from one load: the same interval, and the
+            // same value or one in the previous window.
+            let x = r.word();
+            let m = w.m;
+            if x >> 62 == 0 {
+                r.skip(2)?;
+            } else if x >> 61 == 0b010 && m <= 54 {
+                if (x << 3) >> (64 - m) == 0 {
+                    return None;
+                }
+                r.skip(3 + m)?;
+            } else {
+                delta = delta.wrapping_add(read_dod(&mut r)? as u64);
+                w.read(&mut r)?;
+            }
         } else {
             delta = r.uvarint()?;
             w.read(&mut r)?;
