@@ -8,7 +8,10 @@
 //! `fill` reads them) and their chunks re-encoded in parallel
 //! ([`Encoded`]), while the calling thread adds the previous batch with
 //! [`BlockWriter::add_encoded`] (chunks written in order, index table
-//! built).
+//! built). A series whose chunks are already what the encoder would
+//! write for their samples is decoded and checked, then its chunk bytes
+//! copied instead of encoded again ([`Encoded::push_from_block`]): the
+//! output is the same bytes.
 //!
 //! usage: cargo run --release --example rewrite_block BLOCK_DIR OUT_DATA_DIR
 
