@@ -202,21 +202,10 @@ struct Sorted {
 
 fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted {
     use rayon::slice::ParallelSliceMut;
-    // In id order (the map iterates in hash order): ids were handed out
-    // in series order, so the strings come in long sorted runs, which the
-    // stable (run-detecting) merge sort takes whole. They are distinct:
+    let mut all: Vec<(Box<[u8]>, u32)> = syms.into_iter().collect();
+    // Stable (run-detecting) merge sort: ids were handed out in series
+    // order, so the strings come in long sorted runs. They are distinct:
     // the order is the unstable sort's.
-    let mut slots: Vec<Option<Box<[u8]>>> = (0..syms.len()).map(|_| None).collect();
-    for (s, id) in syms {
-        if let Some(slot) = slots.get_mut(id as usize) {
-            *slot = Some(s);
-        }
-    }
-    let mut all: Vec<(Box<[u8]>, u32)> = slots
-        .into_iter()
-        .zip(0u32..)
-        .filter_map(|(s, id)| Some((s?, id)))
-        .collect();
     all.par_sort_by(|a, b| a.0.cmp(&b.0));
     let mut rank = vec![0u32; all.len()];
     for (r, (_, id)) in all.iter().enumerate() {
