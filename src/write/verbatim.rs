@@ -12,10 +12,11 @@
 //! written with the previous window exactly when the encoder reuses it
 //! (there is one, and the XOR fits it), else with a new window of the
 //! XOR's own leading (at most 31) and trailing zeros; no XOR of zero
-//! written as a window; zero padding and no byte after the last sample.
-//! Anything else (chunks of other writers, Prometheus's extra trailing
-//! zero byte, damaged data) is left to the decode-and-encode path, which
-//! gives the same bytes it always did.
+//! written as a window; zero padding, and after it at most the zero byte
+//! Prometheus < 3.0 may leave (dropped: the encoder does not write it, so
+//! the record is framed and its CRC computed again). Anything else (chunks
+//! of other writers, damaged data, histograms) is left to the
+//! decode-and-encode path, which gives the same bytes it always did.
 
 use crate::block::BlockReader;
 use crate::format::chunkenc::Encoding;
