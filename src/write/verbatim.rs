@@ -404,7 +404,7 @@ mod tests {
         let mut s = Vec::with_capacity(n);
         for _ in 0..n {
             s.push((t, v));
-            d = (d + steps[(r() % 8) as usize] * if r() % 2 == 0 { 1 } else { -1 })
+            d = (d + steps[(r() % 8) as usize] * if r().is_multiple_of(2) { 1 } else { -1 })
                 .clamp(1, 1 << 41);
             t += d;
             v = match r() % 7 {
