@@ -175,7 +175,8 @@ finding_codes! {
     HeadChunkFileGap = "head_chunk_file_gap",
     HeadChunkOutOfOrder = "head_chunk_out_of_order",
     HeadChunkUnreadable = "head_chunk_unreadable",
-    // `copy`: reasons a block is skipped, refused or failed, its warnings, and notices about the target.
+    // `copy`: reasons a block is skipped, refused or failed, its warnings,
+    // and notices about the target.
     Damaged = "damaged",
     Deletable = "deletable",
     DeletedAsParent = "deleted_as_parent",
@@ -210,7 +211,8 @@ finding_codes! {
     DeletionMarked = "deletion_marked",
     NoCompactMarked = "no_compact_marked",
     PartialUpload = "partial_upload",
-    // Decode errors by kind, without the file (`wal --json`: a head chunk file's `corruption.code`).
+    // Decode errors by kind, without the file (`wal --json`: a head chunk
+    // file's `corruption.code`).
     BadMagic = "bad_magic",
     BadVarint = "bad_varint",
     BadVersion = "bad_version",
