@@ -172,7 +172,10 @@ pub(super) fn retention(
         None => {
             notices.push(Reason::new(
                 FindingCode::RetentionDefault,
-                "retention checked against Prometheus' default of 15d; give the target's retention, its --storage.tsdb.retention.time",
+                concat!(
+                    "retention checked against Prometheus' default of 15d; give the ",
+                    "target's retention, its --storage.tsdb.retention.time"
+                ),
             ));
             DEFAULT_RETENTION_MS
         }
@@ -200,15 +203,20 @@ pub(super) fn retention(
             "more than"
         };
         let mut msg = format!(
-            "maxTime {} is {how} the retention of {} older than the newest block's maxTime {}: Prometheus deletes it at once",
+            concat!(
+                "maxTime {} is {how} the retention of {} older than the newest ",
+                "block's maxTime {}: Prometheus deletes it at once"
+            ),
             ts(max_time),
             crate::gofmt::duration_ms(retention),
-            ts(newest)
+            ts(newest),
+            how = how
         );
         if age == retention {
-            msg.push_str(
-                " (Prometheus 2.52 and later delete a block exactly at the limit; earlier versions keep it)",
-            );
+            msg.push_str(concat!(
+                " (Prometheus 2.52 and later delete a block exactly at the limit; ",
+                "earlier versions keep it)"
+            ));
         }
         b.refuse(Reason::new(FindingCode::Retention, msg));
     }
@@ -230,7 +238,10 @@ pub(super) fn retention(
         notices.push(Reason::new(
             FindingCode::DstRetention,
             format!(
-                "target block {} (maxTime {}) falls out of the retention of {} once the copied blocks are loaded: Prometheus will delete it",
+                concat!(
+                    "target block {} (maxTime {}) falls out of the retention of {} ",
+                    "once the copied blocks are loaded: Prometheus will delete it"
+                ),
                 t.ulid,
                 ts(tm.max_time),
                 crate::gofmt::duration_ms(retention)
@@ -269,8 +280,12 @@ pub(super) fn size_retention(
                     notices.push(Reason::new(
                         FindingCode::Unreadable,
                         format!(
-                            "target block {}: its size cannot be read ({e}); size retention counts it as 0 bytes",
-                            t.ulid
+                            concat!(
+                                "target block {}: its size cannot be read ({e}); size retention ",
+                                "counts it as 0 bytes"
+                            ),
+                            t.ulid,
+                            e = e
                         ),
                     ));
                     0
@@ -289,7 +304,12 @@ pub(super) fn size_retention(
             continue;
         };
         let msg = format!(
-            "the target's head ({} in wal/, wbl/, chunks_head/) and the blocks, the target's and the copied, from the newest down to this one (maxTime {}) take {}, more than the size retention of {}: Prometheus deletes it at once",
+            concat!(
+                "the target's head ({} in wal/, wbl/, chunks_head/) and the blocks, ",
+                "the target's and the copied, from the newest down to this one ",
+                "(maxTime {}) take {}, more than the size retention of {}: Prometheus ",
+                "deletes it at once"
+            ),
             size(head_bytes),
             b.meta
                 .as_ref()
@@ -316,7 +336,10 @@ pub(super) fn size_retention(
         notices.push(Reason::new(
             FindingCode::DstSizeRetention,
             format!(
-                "target block {} ({}) falls beyond the size retention of {} once the copied blocks are loaded: Prometheus will delete it",
+                concat!(
+                    "target block {} ({}) falls beyond the size retention of {} once ",
+                    "the copied blocks are loaded: Prometheus will delete it"
+                ),
                 t.ulid,
                 size(target_bytes.get(*ti).copied().unwrap_or(0)),
                 size(max_bytes)
