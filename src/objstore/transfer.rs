@@ -360,13 +360,20 @@ fn copy_block(
                     dst.copy_in_bucket(&src.url().key(&r), &r)?;
                     server = true;
                 } else {
-                    let (n, sent) = dst.put_pieces(&r, f.size, crc, |a, z| src.get_range(&r, a, z))?;
+                    let (n, sent) =
+                        dst.put_pieces(&r, f.size, crc, |a, z| src.get_range(&r, a, z))?;
                     if (n, sent) != (f.size, crc) {
                         return Err(Error::io(
                             src.url().show(&r),
                             std::io::Error::other(format!(
-                                "the source changed while it was read: {n} bytes with CRC32C {sent:08x} sent, {} bytes with CRC32C {crc:08x} listed",
-                                f.size
+                                concat!(
+                                    "the source changed while it was read: {n} bytes with CRC32C ",
+                                    "{sent:08x} sent, {} bytes with CRC32C {crc:08x} listed"
+                                ),
+                                f.size,
+                                n = n,
+                                sent = sent,
+                                crc = crc
                             )),
                         ));
                     }
@@ -380,8 +387,14 @@ fn copy_block(
                 return Err(Error::io(
                     dst.url().show(&r),
                     std::io::Error::other(format!(
-                        "read back: {} bytes with CRC32C {:08x} in the target, {} bytes with CRC32C {crc:08x} in the source",
-                        got.0, got.1, f.size
+                        concat!(
+                            "read back: {} bytes with CRC32C {:08x} in the target, {} bytes ",
+                            "with CRC32C {crc:08x} in the source"
+                        ),
+                        got.0,
+                        got.1,
+                        f.size,
+                        crc = crc
                     )),
                 ));
             }
