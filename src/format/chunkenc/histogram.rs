@@ -405,37 +405,30 @@ impl<'a> HistIter<'a> {
                 pos,
                 neg,
                 ..
-            } => {
-                if sum.bits == STALE_NAN_BITS {
-                    return Value::Histogram(Box::new(Histogram::stale()));
-                }
-                Value::Histogram(Box::new(self.int_histogram(*cnt, *zcnt, sum, pos, neg)))
-            }
+            } => self.int_value(*cnt, *zcnt, sum, pos, neg),
             Counts::Float {
                 cnt,
                 zcnt,
                 sum,
                 pos,
                 neg,
-            } => {
-                if sum.bits == STALE_NAN_BITS {
-                    return Value::FloatHistogram(Box::new(FloatHistogram::stale()));
-                }
-                Value::FloatHistogram(Box::new(self.float_histogram(cnt, zcnt, sum, pos, neg)))
-            }
+            } => self.float_value(cnt, zcnt, sum, pos, neg),
         }
     }
 
     /// An integer histogram from its counts and stored bucket deltas, in the
     /// chunk's layout (a reserved schema 9..=52 reduced to 8).
-    fn int_histogram(
+    fn int_value(
         &self,
         cnt: u64,
         zcnt: u64,
         sum: &XorField,
         pos: &[(i64, i64)],
         neg: &[(i64, i64)],
-    ) -> Histogram {
+    ) -> Value {
+        if sum.bits == STALE_NAN_BITS {
+            return Value::Histogram(Box::new(Histogram::stale()));
+        }
         let l = &self.layout;
         let (schema, ps, ns, pb, nb) = match &l.reduce {
             None => (
@@ -453,7 +446,7 @@ impl<'a> HistIter<'a> {
                 rn.apply(&absolute(neg), i64::wrapping_add),
             ),
         };
-        Histogram {
+        Value::Histogram(Box::new(Histogram {
             counter_reset_hint: self.hint(),
             schema,
             zero_threshold: l.zero_threshold,
@@ -465,19 +458,22 @@ impl<'a> HistIter<'a> {
             positive_buckets: pb,
             negative_buckets: nb,
             custom_values: l.custom_values.clone(),
-        }
+        }))
     }
 
     /// A float histogram from its counts and bucket values, in the chunk's
     /// layout (a reserved schema 9..=52 reduced to 8).
-    fn float_histogram(
+    fn float_value(
         &self,
         cnt: &XorField,
         zcnt: &XorField,
         sum: &XorField,
         pos: &[XorField],
         neg: &[XorField],
-    ) -> FloatHistogram {
+    ) -> Value {
+        if sum.bits == STALE_NAN_BITS {
+            return Value::FloatHistogram(Box::new(FloatHistogram::stale()));
+        }
         let floats =
             |v: &[XorField]| -> Vec<f64> { v.iter().map(|f| f64::from_bits(f.bits)).collect() };
         let l = &self.layout;
@@ -497,7 +493,7 @@ impl<'a> HistIter<'a> {
                 rn.apply(&floats(neg), |a, b| a + b),
             ),
         };
-        FloatHistogram {
+        Value::FloatHistogram(Box::new(FloatHistogram {
             counter_reset_hint: self.hint(),
             schema,
             zero_threshold: l.zero_threshold,
@@ -509,7 +505,7 @@ impl<'a> HistIter<'a> {
             positive_buckets: pb,
             negative_buckets: nb,
             custom_values: l.custom_values.clone(),
-        }
+        }))
     }
 }
 
