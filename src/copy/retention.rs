@@ -220,7 +220,17 @@ pub(super) fn retention(
         }
         b.refuse(Reason::new(FindingCode::Retention, msg));
     }
-    // Target blocks pushed out by the blocks still copied.
+    pushed_out_by_time(blocks, target_blocks, retention, notices);
+}
+
+/// Notices for the target blocks that the blocks still copied push out of
+/// the time retention `retention`.
+fn pushed_out_by_time(
+    blocks: &[PlannedBlock],
+    target_blocks: &[TargetBlock],
+    retention: i64,
+    notices: &mut Vec<Reason>,
+) {
     let (before, _) = retained(&[], target_blocks, &[]);
     let deleted_before = beyond_time_retention(&before, retention);
     let (after, from) = retained(blocks, target_blocks, &[]);
@@ -250,25 +260,10 @@ pub(super) fn retention(
     }
 }
 
-/// Size retention (Prometheus' rule, see [`beyond_size_retention`]) with
-/// `--retention-size`: copied blocks deleted at once are refused; target
-/// blocks pushed out are noticed. The target's head is counted as it is on
-/// disk now (it grows while Prometheus runs).
-pub(super) fn size_retention(
-    blocks: &mut [PlannedBlock],
-    dst: &Path,
-    target_blocks: &[TargetBlock],
-    opts: &CopyOptions,
-    notices: &mut Vec<Reason>,
-) {
-    let Some(max_bytes) = opts.retention_size.filter(|&b| b > 0) else {
-        return;
-    };
-    let head_bytes = ["wal", "wbl", "chunks_head"]
-        .iter()
-        .map(|d| crate::fileutil::dir_size(&dst.join(d)))
-        .fold(0u64, u64::saturating_add);
-    let target_bytes: Vec<u64> = target_blocks
+/// The size of each target block as Prometheus counts it (0 for a block
+/// without meta.json, and for one that cannot be read: with a notice).
+fn target_sizes(dst: &Path, target_blocks: &[TargetBlock], notices: &mut Vec<Reason>) -> Vec<u64> {
+    target_blocks
         .iter()
         .map(|t| {
             if t.meta.is_none() {
@@ -292,7 +287,28 @@ pub(super) fn size_retention(
                 }
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Size retention (Prometheus' rule, see [`beyond_size_retention`]) with
+/// `--retention-size`: copied blocks deleted at once are refused; target
+/// blocks pushed out are noticed. The target's head is counted as it is on
+/// disk now (it grows while Prometheus runs).
+pub(super) fn size_retention(
+    blocks: &mut [PlannedBlock],
+    dst: &Path,
+    target_blocks: &[TargetBlock],
+    opts: &CopyOptions,
+    notices: &mut Vec<Reason>,
+) {
+    let Some(max_bytes) = opts.retention_size.filter(|&b| b > 0) else {
+        return;
+    };
+    let head_bytes = ["wal", "wbl", "chunks_head"]
+        .iter()
+        .map(|d| crate::fileutil::dir_size(&dst.join(d)))
+        .fold(0u64, u64::saturating_add);
+    let target_bytes = target_sizes(dst, target_blocks, notices);
     let size = |n: u64| crate::gofmt::base2_bytes(i64::try_from(n).unwrap_or(i64::MAX));
     let (all, from) = retained(blocks, target_blocks, &target_bytes);
     let deleted = beyond_size_retention(&all, head_bytes, max_bytes);
