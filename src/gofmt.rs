@@ -205,7 +205,13 @@ pub fn parse_base2_bytes(s: &str) -> crate::error::Result<u64> {
     ];
     let bad = |why: &str| {
         crate::error::Error::Usage(format!(
-            "invalid size {s:?}: {why}; expected a number and a unit B, KB, MB, GB, TB, PB or EB (powers of 1024, also spelt KiB … EiB), e.g. 512MB or 1.5GB"
+            concat!(
+                "invalid size {s:?}: {why}; expected a number and a unit B, KB, ",
+                "MB, GB, TB, PB or EB (powers of 1024, also spelt KiB … EiB), ",
+                "e.g. 512MB or 1.5GB"
+            ),
+            s = s,
+            why = why
         ))
     };
     let body = s.strip_prefix('+').unwrap_or(s);

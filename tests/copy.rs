@@ -1052,3 +1052,135 @@ fn refused_options_are_named_by_their_flag() {
         "{err}"
     );
 }
+
+/// The warnings and notices of hazards inside the source: two source blocks
+/// over the same range, hard links asked for across filesystems, and the
+/// target's head reached into with overlaps allowed.
+#[test]
+fn source_overlap_link_fallback_and_allowed_head_overlap_are_warned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = testdata(LIVE_SNAP);
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let b1 = "01M88ZHZPXFRQK5144XJKD707B";
+    copy_dir(&snap.join(b1), &src.join(b1));
+    let twin = "01M88ZHZPXFRQK5144XJKD707C";
+    reulid(&snap.join(b1), &src, twin, |_| {});
+    let dst = tmp.path().join("dst");
+    let (code, r, _) = copy_json(&["--dry-run", s(&src), s(&dst)]);
+    assert_eq!(code, 0);
+    assert_eq!(Report::ulids(&r.copied), [b1, twin]);
+    let w: Vec<&Reason> = r.copied.iter().flat_map(|b| &b.warnings).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].code, "source_overlap");
+    assert!(w[0].message.contains(twin), "{}", w[0].message);
+    assert!(!r.notice("link_fallback"));
+
+    // --link into another filesystem (tmpfs /dev/shm) copies, with a notice;
+    // on the same filesystem it links without one.
+    let (_, r, _) = copy_json(&["--dry-run", "--link", s(&src), s(&dst)]);
+    assert!(!r.notice("link_fallback"));
+    assert!(r.link);
+    let dev = |p: &Path| std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(p).unwrap());
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() && dev(shm) != dev(tmp.path()) {
+        let other = tempfile::tempdir_in(shm).unwrap();
+        let to = other.path().join("dst");
+        let (code, r, _) = copy_json(&["--dry-run", "--link", s(&src), s(&to)]);
+        assert_eq!(code, 0);
+        assert!(r.notice("link_fallback"), "{:?}", r.notices);
+        assert!(!r.link);
+    } else {
+        eprintln!("SKIPPED link_fallback: no /dev/shm on another filesystem");
+    }
+
+    // The head overlap of head_overlap_against_a_real_data_dir, allowed:
+    // copied with a warning.
+    let data = tmp.path().join("data");
+    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    std::fs::remove_dir_all(data.join("snapshots")).unwrap();
+    let (code, r, _) = copy_json(&["--dry-run", "--allow-overlap", s(&snap), s(&data)]);
+    assert_eq!(code, 0);
+    let head = r
+        .copied
+        .iter()
+        .find(|b| b.ulid == "01M88ZMVFVAB1KCQ879EMPTBEN")
+        .unwrap();
+    let codes: Vec<&str> = head.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["head_overlap_allowed"]);
+}
+
+/// Blocks Prometheus would drop at once are refused: a directory whose
+/// meta.json names another ULID, a block a copied block names as its
+/// compaction parent, and a block a target block names as its parent.
+#[test]
+fn ulid_mismatch_and_parents_deleted_at_load_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = testdata(LIVE_SNAP);
+    let (b0, b2) = ("01M88ZEAF15198PYN7F74NS04J", "01M88ZHZN1XRWVWM1RH4GVHSAJ");
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    // meta.json says 01M88ZEAF15198PYN7F74NS04J, the directory another ULID.
+    let renamed = "01M88ZEAF15198PYN7F74NS04K";
+    copy_dir(&snap.join(b0), &src.join(renamed));
+    // A block, and a child naming it as a compaction parent.
+    copy_dir(&snap.join(b2), &src.join(b2));
+    let meta2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(snap.join(b2).join("meta.json")).unwrap()).unwrap();
+    let child = "01M88ZHZN1XRWVWM1RH4GVHSAK";
+    reulid(&snap.join(b2), &src, child, |m| {
+        m["compaction"]["level"] = 2.into();
+        m["compaction"]["parents"] = serde_json::json!([{
+            "ulid": b2,
+            "minTime": meta2["minTime"],
+            "maxTime": meta2["maxTime"],
+        }]);
+    });
+    let dst = tmp.path().join("dst");
+    let (code, r, _) = copy_json(&["--dry-run", "--allow-overlap", s(&src), s(&dst)]);
+    assert_eq!(code, 1);
+    assert_eq!(Report::codes(&r.refused, renamed), ["ulid_mismatch"]);
+    assert!(reason(&r.refused, renamed).contains(b0));
+    assert_eq!(Report::codes(&r.refused, b2), ["deleted_as_parent"]);
+    assert!(reason(&r.refused, b2).contains(child));
+    assert!(Report::ulids(&r.copied).contains(&child));
+
+    // The target holds the child: copying the parent into it is refused.
+    let dst = tmp.path().join("dst2");
+    std::fs::create_dir(&dst).unwrap();
+    copy_dir(&src.join(child), &dst.join(child));
+    std::fs::remove_dir_all(src.join(child)).unwrap();
+    std::fs::remove_dir_all(src.join(renamed)).unwrap();
+    let (code, r, _) = copy_json(&["--dry-run", "--allow-overlap", s(&src), s(&dst)]);
+    assert_eq!(code, 1);
+    assert_eq!(Report::codes(&r.refused, b2), ["deleted_by_dst"]);
+    assert!(reason(&r.refused, b2).contains(child));
+}
+
+/// A source block deleted between the plan and the copy (what a running
+/// Prometheus' compaction does) is refused as vanished, not as damaged or
+/// failed, and the others are copied.
+#[test]
+fn a_source_block_deleted_after_the_plan_is_source_vanished() {
+    use promsnap::copy::{self, CopyOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&testdata(LIVE_SNAP_NO_HEAD), &src);
+    let dst = tmp.path().join("dst");
+    let opts = CopyOptions::default();
+    let plan = copy::plan(&src, &dst, &opts).unwrap();
+    let gone = "01M88ZHZN1XRWVWM1RH4GVHSAJ";
+    std::fs::remove_dir_all(src.join(gone)).unwrap();
+    let r = copy::execute(&plan, &opts, &copy::NoProgress).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(r.refused.len(), 1, "{:?}", r.refused);
+    assert_eq!(r.refused[0].ulid, gone);
+    let codes: Vec<&str> = r.refused[0]
+        .reasons
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(codes, ["source_vanished"]);
+    assert_eq!(r.copied.len(), 2);
+    assert_eq!(block_dirs(&dst).len(), 2);
+}

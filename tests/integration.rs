@@ -25,6 +25,8 @@ mod lossruns;
 mod walthin;
 // `promsnap verify` on damaged copies of real blocks.
 mod verify;
+// `verify` on files that cannot be read or vanish during the read, and odd WAL flags.
+mod verify_unreadable;
 // `promsnap verify` on indexes rewritten under valid CRCs: series, symbols, postings table.
 mod verify_index;
 // `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.

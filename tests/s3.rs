@@ -805,3 +805,84 @@ fn a_damaged_chunk_length_in_the_bucket_is_reported_not_read() {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert_eq!(norm(&json(&o), s(&dmg)), norm(&remote, &url));
 }
+
+/// Puts `body` at `s3://BUCKET/KEY` (`path` is `BUCKET/KEY`) by an anonymous
+/// HTTP/1.1 PUT (SeaweedFS allows it), as another tool would write it.
+fn put_object(w: &Weed, path: &str, body: &[u8]) {
+    use std::io::{Read, Write};
+    let addr = w.endpoint.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        c,
+        "PUT /{path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    c.write_all(body).unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "PUT /{path}: {answer}");
+}
+
+/// The marks Thanos' compactor and bucket tools put beside a block, and an
+/// object outside any block: each named where it lies (relative to the
+/// verified prefix, as a data directory's paths are), as infos: the blocks
+/// themselves are sound.
+#[test]
+fn block_marks_and_stray_objects_in_the_bucket_are_named() {
+    let Some(w) = weed_or_skip() else { return };
+    let src = testdata(LIVE_SNAP);
+    let url = format!("s3://{BUCKET}/marks");
+    let o = promsnap_s3(&w, &["copy", "--json", s(&src), &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let blocks = local_blocks(&src);
+    let (a, b) = (&blocks[0].0, &blocks[1].0);
+    let deletion = format!(r#"{{"id":"{a}","deletion_time":1795600000,"version":1}}"#);
+    put_object(
+        &w,
+        &format!("{BUCKET}/marks/{a}/deletion-mark.json"),
+        deletion.as_bytes(),
+    );
+    let no_compact =
+        format!(r#"{{"id":"{b}","version":1,"no_compact_time":1795600000,"reason":"manual"}}"#);
+    put_object(
+        &w,
+        &format!("{BUCKET}/marks/{b}/no-compact-mark.json"),
+        no_compact.as_bytes(),
+    );
+    put_object(
+        &w,
+        &format!("{BUCKET}/marks/debug/notes.txt"),
+        b"left by hand",
+    );
+    let o = promsnap_s3(&w, &["verify", "--json", &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v = json(&o);
+    let found = |code: &str| -> Vec<(String, String)> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .map(|f| {
+                assert_eq!(f["severity"], "info", "{f}");
+                (
+                    f["path"].as_str().unwrap().to_owned(),
+                    f["block"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        found("deletion_marked"),
+        [(format!("{a}/deletion-mark.json"), a.clone())]
+    );
+    assert_eq!(
+        found("no_compact_marked"),
+        [(format!("{b}/no-compact-mark.json"), b.clone())]
+    );
+    assert_eq!(
+        found("bucket_stray_object"),
+        [("debug/notes.txt".to_owned(), String::new())]
+    );
+}

@@ -255,11 +255,51 @@ fn unknown_chunk_encoding() {
     b[off + 1] = 9;
     let crc = crc32c::crc32c(&b[off + 1..off + 2 + len]);
     b[off + 2 + len..off + 6 + len].copy_from_slice(&crc.to_be_bytes());
-    std::fs::write(&seg, b).unwrap();
+    std::fs::write(&seg, &b).unwrap();
     let (_, v) = verify_json(&dir, &[]);
     expect(
         &v,
         "chunk_encoding_unknown",
+        "error",
+        &format!("{BLOCK}/chunks/000001"),
+        Some(off as u64),
+    );
+    // The same record to the library's decoder, with no file to name: the
+    // file-less code of the error, at the encoding byte.
+    let rec = promsnap::format::chunks::read_chunk_at(&b, 0, off as u64).unwrap();
+    let e = promsnap::format::chunkenc::samples_for_byte(
+        rec.encoding,
+        rec.data_offset - 1,
+        rec.data,
+        rec.data_offset,
+    )
+    .err()
+    .unwrap();
+    assert_eq!(e.code(), "unsupported_encoding");
+    assert_eq!(
+        promsnap::check::codes::FindingCode::of_decode(&e).as_str(),
+        "unsupported_encoding"
+    );
+    assert_eq!(e.offset(), off as u64 + 1, "{e}");
+}
+
+/// A chunk's length field six bytes long (Prometheus writes at most five):
+/// no read of a 32 GiB record, but damage of no more specific kind at the
+/// chunk's offset.
+#[test]
+fn chunk_length_field_too_long_is_chunk_corrupt() {
+    let (_t, dir) = snapshot_copy();
+    let (_, chunks) = middle_series(&dir.join(BLOCK).join("index"));
+    let off = (chunks[0].0 & 0xffff_ffff) as usize;
+    let seg = dir.join(BLOCK).join("chunks/000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    b[off..off + 6].copy_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
+    std::fs::write(&seg, b).unwrap();
+    let (code, v) = verify_json(&dir, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &v,
+        "chunk_corrupt",
         "error",
         &format!("{BLOCK}/chunks/000001"),
         Some(off as u64),

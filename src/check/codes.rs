@@ -65,6 +65,10 @@ finding_codes! {
     // The index.
     IndexBadMagic = "index_bad_magic",
     IndexBadVersion = "index_bad_version",
+    // No input produces it today (the tests' UNREACHABLE list): the code of
+    // an index checksum error of a section with no code of its own, and
+    // every section whose CRC the reader checks has one. Kept for a section
+    // added later, so that its damage is still an index checksum.
     IndexChecksum = "index_checksum",
     IndexChunkDuplicate = "index_chunk_duplicate",
     IndexChunkMetaInvalid = "index_chunk_meta_invalid",
@@ -171,7 +175,8 @@ finding_codes! {
     HeadChunkFileGap = "head_chunk_file_gap",
     HeadChunkOutOfOrder = "head_chunk_out_of_order",
     HeadChunkUnreadable = "head_chunk_unreadable",
-    // `copy`: reasons a block is skipped, refused or failed, its warnings, and notices about the target.
+    // `copy`: reasons a block is skipped, refused or failed, its warnings,
+    // and notices about the target.
     Damaged = "damaged",
     Deletable = "deletable",
     DeletedAsParent = "deleted_as_parent",
@@ -206,7 +211,8 @@ finding_codes! {
     DeletionMarked = "deletion_marked",
     NoCompactMarked = "no_compact_marked",
     PartialUpload = "partial_upload",
-    // Decode errors by kind, without the file (`wal --json`: a head chunk file's `corruption.code`).
+    // Decode errors by kind, without the file (`wal --json`: a head chunk
+    // file's `corruption.code`).
     BadMagic = "bad_magic",
     BadVarint = "bad_varint",
     BadVersion = "bad_version",
@@ -449,34 +455,20 @@ mod tests {
         text
     }
 
-    /// Codes no test names yet (each is reported on real bytes by code a
-    /// test of its kind runs, but no test asserts it). The list only
-    /// shrinks: a code a test comes to name must leave it.
-    const UNTESTED: &[&str] = &[
-        "index_checksum",
-        "chunk_corrupt",
-        "file_unreadable",
-        "wal_dir_unreadable",
-        "wal_fragment_flags",
-        "wal_reread",
-        "wal_segment_unreadable",
-        "head_chunk_dir_unreadable",
-        "head_chunk_file_deleted_during_read",
-        "head_chunk_file_deleted_on_startup",
-        "head_chunk_unreadable",
-        "deleted_as_parent",
-        "deleted_by_dst",
-        "head_overlap_allowed",
-        "link_fallback",
-        "source_overlap",
-        "source_vanished",
-        "ulid_mismatch",
-        "bucket_stray_object",
-        "deletion_marked",
-        "no_compact_marked",
-        "unsupported_encoding",
-    ];
+    /// Codes no test names yet. The list only shrinks: a code a test comes
+    /// to name must leave it, and a new code needs a test (CONTRIBUTING.md).
+    const UNTESTED: &[&str] = &[];
 
+    /// Codes no input can produce today, so no test can name them, each
+    /// with why it stays (see its variant's doc).
+    const UNREACHABLE: &[&str] = &[
+        // The catch-all of `decode_code` for an index checksum error of a
+        // section with no code of its own: every section the index reader
+        // checks a CRC of (TOC, symbols, series, postings, postings table,
+        // label indices, label table) has its own code. It stays so that a
+        // section added later is still an index checksum in the JSON.
+        "index_checksum",
+    ];
     /// One search for a code's snake_case name finds its definition here,
     /// its README line and a test that asserts it.
     #[test]
@@ -488,9 +480,16 @@ mod tests {
             .map(|c| c.as_str())
             .filter(|c| !has_word(&tests, c))
             .collect();
-        let new: Vec<&&str> = untested.iter().filter(|c| !UNTESTED.contains(c)).collect();
+        let new: Vec<&&str> = untested
+            .iter()
+            .filter(|c| !UNTESTED.contains(c) && !UNREACHABLE.contains(c))
+            .collect();
         assert!(new.is_empty(), "codes no test names: {new:?}");
-        let stale: Vec<&&str> = UNTESTED.iter().filter(|c| !untested.contains(c)).collect();
+        let stale: Vec<&&str> = UNTESTED
+            .iter()
+            .chain(UNREACHABLE)
+            .filter(|c| !untested.contains(c))
+            .collect();
         assert!(
             stale.is_empty(),
             "codes a test now names (take them off UNTESTED): {stale:?}"

@@ -84,7 +84,11 @@ fn deleted_during_read(b: &BlockCheck) -> Finding {
         Severity::Info,
         FindingCode::BlockDeletedDuringRead,
         &b.dir,
-        "block deleted while it was read (a running Prometheus compacted it into a new block, or retention deleted it): not damage; its data, if kept, is in the block that replaced it, checked instead",
+        concat!(
+            "block deleted while it was read (a running Prometheus compacted ",
+            "it into a new block, or retention deleted it): not damage; its ",
+            "data, if kept, is in the block that replaced it, checked instead"
+        ),
     )
     .in_block(&b.ulid);
     if let Some(m) = &b.meta {
@@ -133,7 +137,12 @@ pub fn verify_dir_with(
                 Severity::Info,
                 FindingCode::PrometheusRunning,
                 root,
-                "a running Prometheus uses this directory (its lock is held, or its files are open): this is a live directory; blocks, WAL segments and head chunk files it deletes during the read are re-resolved, and the files it is writing are not damage",
+                concat!(
+                    "a running Prometheus uses this directory (its lock is held, ",
+                    "or its files are open): this is a live directory; blocks, WAL ",
+                    "segments and head chunk files it deletes during the read are ",
+                    "re-resolved, and the files it is writing are not damage"
+                ),
             ),
         );
     }
@@ -142,7 +151,10 @@ pub fn verify_dir_with(
             Severity::Error,
             FindingCode::DirUnrecognised,
             root,
-            "nothing recognisable: no block, no wal/, no chunks_head/ — not a block, data or snapshot directory",
+            concat!(
+                "nothing recognisable: no block, no wal/, no chunks_head/ — not ",
+                "a block, data or snapshot directory"
+            ),
         ));
     }
     check_entries(&layout, &blocks, live, &mut findings);
@@ -212,7 +224,10 @@ fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut V
                 FindingCode::TmpDirInProgress,
                 t,
                 if creation {
-                    "block being written by the running Prometheus (a compaction or a head block): not a usable block yet"
+                    concat!(
+                        "block being written by the running Prometheus (a compaction ",
+                        "or a head block): not a usable block yet"
+                    )
                 } else {
                     "block being deleted by the running Prometheus"
                 },
@@ -224,7 +239,10 @@ fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut V
                 Severity::Warning,
                 FindingCode::TmpDirLeftover,
                 t,
-                "temporary directory left by an interrupted write or delete: Prometheus removes it on start; it is not a usable block",
+                concat!(
+                    "temporary directory left by an interrupted write or delete: ",
+                    "Prometheus removes it on start; it is not a usable block"
+                ),
             ));
         }
     }
@@ -237,7 +255,15 @@ fn check_entries(layout: &Layout, blocks: &[BlockCheck], live: bool, out: &mut V
         ));
     }
     for c in &layout.chunk_snapshots {
-        out.push(Finding::new(Severity::Info, FindingCode::ChunkSnapshotPresent, c, "in-memory snapshot of the head (memory-snapshot-on-shutdown): used instead of WAL replay on start"));
+        out.push(Finding::new(
+            Severity::Info,
+            FindingCode::ChunkSnapshotPresent,
+            c,
+            concat!(
+                "in-memory snapshot of the head (memory-snapshot-on-shutdown): ",
+                "used instead of WAL replay on start"
+            ),
+        ));
     }
 }
 
@@ -281,7 +307,12 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
         _ => "the head's data is missing from this backup".to_string(),
     };
     f.message = format!(
-        "unfinished block in a snapshot: the snapshot was cut short (Prometheus died while writing its head block, which it does last); {what}; take the snapshot again"
+        concat!(
+            "unfinished block in a snapshot: the snapshot was cut short (Prometheus ",
+            "died while writing its head block, which it does last); {what}; ",
+            "take the snapshot again"
+        ),
+        what = what
     );
     f
 }
@@ -336,7 +367,13 @@ fn parents_present(metas: &Metas<'_>, out: &mut Vec<Finding>) {
                         Severity::Warning,
                         FindingCode::ParentBlockPresent,
                         &pb.dir,
-                        format!("block {} is listed as a parent of block {}: Prometheus deletes it when it opens this directory", p.ulid, m.ulid),
+                        format!(
+                            concat!(
+                                "block {} is listed as a parent of block {}: Prometheus deletes ",
+                                "it when it opens this directory"
+                            ),
+                            p.ulid, m.ulid
+                        ),
                     )
                     .in_block(&p.ulid)
                     .costs(p.min_time, p.max_time),
@@ -360,7 +397,10 @@ fn overlaps(metas: &Metas<'_>, out: &mut Vec<Finding>) {
                 (
                     FindingCode::OverlapDuplicateBlock,
                     format!(
-                        "blocks {} and {} have the same sources: one is a copy of the other; the data is served once (merged), but the copy wastes space",
+                        concat!(
+                            "blocks {} and {} have the same sources: one is a copy of the ",
+                            "other; the data is served once (merged), but the copy wastes space"
+                        ),
                         ma.ulid, mb.ulid
                     ),
                 )
@@ -368,7 +408,11 @@ fn overlaps(metas: &Metas<'_>, out: &mut Vec<Finding>) {
                 (
                     FindingCode::OverlapParentAndChild,
                     format!(
-                        "blocks {} and {} overlap and one's sources contain the other's: a compaction child and its parent are both present (interrupted compaction or a copied parent)",
+                        concat!(
+                            "blocks {} and {} overlap and one's sources contain the other's: ",
+                            "a compaction child and its parent are both present (interrupted ",
+                            "compaction or a copied parent)"
+                        ),
                         ma.ulid, mb.ulid
                     ),
                 )
@@ -376,7 +420,11 @@ fn overlaps(metas: &Metas<'_>, out: &mut Vec<Finding>) {
                 (
                     FindingCode::OverlapVerticalMerge,
                     format!(
-                        "blocks {} and {} overlap in time: Prometheus (≥ 2.39) merges them vertically at the next compaction; samples at equal timestamps are deduplicated",
+                        concat!(
+                            "blocks {} and {} overlap in time: Prometheus (≥ 2.39) merges ",
+                            "them vertically at the next compaction; samples at equal timestamps ",
+                            "are deduplicated"
+                        ),
                         ma.ulid, mb.ulid
                     ),
                 )
@@ -425,7 +473,17 @@ fn check_target_version(blocks: &[BlockCheck], target: &str, out: &mut Vec<Findi
                         Severity::Error,
                         FindingCode::EncodingTooNew,
                         &b.dir.join("chunks"),
-                        format!("{n} {enc} chunks: Prometheus {target} cannot read them (needs {}.{} or later)", since.0, since.1),
+                        format!(
+                            concat!(
+                                "{n} {enc} chunks: Prometheus {target} cannot read them (needs ",
+                                "{}.{} or later)"
+                            ),
+                            since.0,
+                            since.1,
+                            n = n,
+                            enc = enc,
+                            target = target
+                        ),
                     )
                     .in_block(&b.ulid),
                 );

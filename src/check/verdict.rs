@@ -184,15 +184,19 @@ pub fn narrow_wal_losses(
             Some((a, b)) => {
                 f.time_range = Some([a, b.saturating_add(1)]);
                 f.message.push_str(&format!(
-                    "; of these, the restart loses {} (the rest is still in blocks or in chunks_head/)",
+                    concat!(
+                        "; of these, the restart loses {} (the rest is still in blocks ",
+                        "or in chunks_head/)"
+                    ),
                     crate::vocab::range(a, b.saturating_add(1))
                 ));
             }
             None => {
                 f.time_range = None;
-                f.message.push_str(
-                    "; the restart loses none of them: blocks and chunks_head/ still hold every readable sample",
-                );
+                f.message.push_str(concat!(
+                    "; the restart loses none of them: blocks and chunks_head/ still ",
+                    "hold every readable sample"
+                ));
             }
         }
     }
@@ -275,7 +279,10 @@ impl Startup {
                     .collect::<Vec<_>>()
                     .join(", "),
                 if self.because.contains(&FindingCode::WalCheckpointCorrupt) {
-                    "; its WAL repair deletes every WAL segment before it gives up: keep a copy, or let an in-place salvage cut the checkpoint first"
+                    concat!(
+                        "; its WAL repair deletes every WAL segment before it gives up: ",
+                        "keep a copy, or let an in-place salvage cut the checkpoint first"
+                    )
                 } else {
                     ""
                 }

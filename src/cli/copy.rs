@@ -184,7 +184,10 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     }
     if !report.failed.is_empty() {
         anyhow::bail!(
-            "{} block(s) could not be copied (I/O errors above); nothing half-written is visible in {}",
+            concat!(
+                "{} block(s) could not be copied (I/O errors above); nothing ",
+                "half-written is visible in {}"
+            ),
             report.failed.len(),
             report.dst.display()
         );

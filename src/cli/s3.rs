@@ -120,9 +120,10 @@ mod imp {
             || args.retention.is_some()
             || args.retention_size.is_some()
         {
-            anyhow::bail!(
-                "--link, --allow-overlap, --retention and --retention-size apply to a local target only"
-            );
+            anyhow::bail!(concat!(
+                "--link, --allow-overlap, --retention and --retention-size apply ",
+                "to a local target only"
+            ));
         }
         Ok(())
     }
@@ -196,7 +197,10 @@ mod imp {
         }
         if !report.failed.is_empty() {
             anyhow::bail!(
-                "{} block(s) could not be copied (errors above); no block is visible half-written in {}",
+                concat!(
+                    "{} block(s) could not be copied (errors above); no block is ",
+                    "visible half-written in {}"
+                ),
                 report.failed.len(),
                 report.dst.display()
             );

@@ -85,7 +85,10 @@ pub fn render(r: &SalvageReport) -> String {
         .as_ref()
         .is_some_and(|w| w.lost_range_end_unknown && w.cut)
     {
-        s.push_str("  (the damage is in the newest WAL segment: samples after the last readable one may be lost too)\n");
+        s.push_str(concat!(
+            "  (the damage is in the newest WAL segment: samples after the ",
+            "last readable one may be lost too)\n"
+        ));
     }
     if !r.has_losses() {
         s.push_str("nothing lost\n");
@@ -172,8 +175,15 @@ fn render_wal(s: &mut String, r: &SalvageReport, verb: &str) {
     if let Some(w) = &r.wal {
         if w.cut {
             s.push_str(&format!(
-                "wal: {} damaged at offset {} ({}): {verb}cut to its first {} bytes ({} whole records), {} later segment(s) {verb}moved to quarantine; {} readable records with {} samples are in the cut part\n",
-                w.segment.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                concat!(
+                    "wal: {} damaged at offset {} ({}): {verb}cut to its first {} ",
+                    "bytes ({} whole records), {} later segment(s) {verb}moved to ",
+                    "quarantine; {} readable records with {} samples are in the cut part\n"
+                ),
+                w.segment
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
                 w.damage_offset.unwrap_or(0),
                 w.code.map_or("", |c| c.as_str()),
                 w.kept_bytes.unwrap_or(0),
@@ -181,6 +191,7 @@ fn render_wal(s: &mut String, r: &SalvageReport, verb: &str) {
                 w.later_segments.len(),
                 w.cut_records_readable,
                 w.cut_samples_readable,
+                verb = verb,
             ));
         } else {
             s.push_str("wal: ok\n");
@@ -188,7 +199,12 @@ fn render_wal(s: &mut String, r: &SalvageReport, verb: &str) {
     }
     if let Some(c) = &r.checkpoint {
         s.push_str(&format!(
-            "checkpoint: {} damaged at offset {} ({}): {verb}cut to its first {} bytes ({} whole records, {} series), {} later checkpoint segment(s) {verb}moved to quarantine; {} series the WAL or head chunks use are no longer defined\n",
+            concat!(
+                "checkpoint: {} damaged at offset {} ({}): {verb}cut to its first ",
+                "{} bytes ({} whole records, {} series), {} later checkpoint ",
+                "segment(s) {verb}moved to quarantine; {} series the WAL or head ",
+                "chunks use are no longer defined\n"
+            ),
             c.segment.display(),
             c.damage_offset,
             c.code.as_str(),
@@ -197,6 +213,7 @@ fn render_wal(s: &mut String, r: &SalvageReport, verb: &str) {
             c.series_kept,
             c.later_segments.len(),
             c.series_unknown,
+            verb = verb,
         ));
     }
     if let Some(h) = &r.chunks_head

@@ -91,9 +91,10 @@ pub fn render(r: &SnapshotReport) -> String {
         (None, None) => s.push_str("  head  no wal/: no head block\n"),
     }
     if !r.snapshot_name {
-        s.push_str(
-            "note: OUT is not named <YYYYMMDDTHHMMSSZ>-<16 hex>: tools that read the snapshot time from the name (coverage) will not find it\n",
-        );
+        s.push_str(concat!(
+            "note: OUT is not named <YYYYMMDDTHHMMSSZ>-<16 hex>: tools that ",
+            "read the snapshot time from the name (coverage) will not find it\n"
+        ));
     }
     for n in &r.notices {
         s.push_str(&format!("note: {n}\n"));

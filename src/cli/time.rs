@@ -20,10 +20,14 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 pub fn implausible_ms(ms: i64) -> Option<String> {
     (1_000_000_000..100_000_000_000).contains(&ms).then(|| {
         format!(
-            "{ms} is taken as Unix milliseconds ({}); as Unix seconds it would be {}: give {}000 or an RFC 3339 time if seconds were meant",
+            concat!(
+                "{ms} is taken as Unix milliseconds ({}); as Unix seconds it ",
+                "would be {}: give {}000 or an RFC 3339 time if seconds were meant"
+            ),
             promsnap::gofmt::rfc3339_ms(ms),
             promsnap::gofmt::rfc3339_ms(ms.saturating_mul(1000)),
-            ms
+            ms,
+            ms = ms
         )
     })
 }
@@ -118,7 +122,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
     if s.parse::<i64>().is_ok() {
         return Err(format!(
-            "invalid duration {s:?}: a unit is required, e.g. {s}s, {s}m or {s}h (Prometheus takes no bare numbers)"
+            concat!(
+                "invalid duration {s:?}: a unit is required, e.g. {s}s, {s}m ",
+                "or {s}h (Prometheus takes no bare numbers)"
+            ),
+            s = s
         ));
     }
     promsnap::vocab::parse_duration(s).ok_or_else(err)

@@ -24,7 +24,10 @@ pub fn run(args: &WalArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let report = walinfo::inspect(&args.path)?;
     if !report.is_recognisable() {
         anyhow::bail!(
-            "{}: nothing recognisable: not a WAL directory (no segment 00000000…, no checkpoint.N) nor a data directory (no wal/, wbl/ or chunks_head/)",
+            concat!(
+                "{}: nothing recognisable: not a WAL directory (no segment 00000000…, ",
+                "no checkpoint.N) nor a data directory (no wal/, wbl/ or chunks_head/)"
+            ),
             args.path.display()
         );
     }

@@ -101,18 +101,23 @@ fn vanished_reason(b: &PlannedBlock) -> Reason {
     Reason::new(
         SOURCE_VANISHED,
         format!(
-            "the source block was deleted during the copy (a running Prometheus compacted it into a new block, or retention deleted it); nothing of it is in the target, and {range} is not covered by this block"
+            concat!(
+                "the source block was deleted during the copy (a running Prometheus ",
+                "compacted it into a new block, or retention deleted it); nothing ",
+                "of it is in the target, and {range} is not covered by this block"
+            ),
+            range = range
         ),
     )
 }
 
-/// [`execute`] `first` (the plan of `src` into `dst`), then, while source blocks vanished during the
-/// copy (a running Prometheus compacting), plan and execute again (up to 4
-/// rounds) so their data is taken from the blocks that replaced them. The
-/// report joins the rounds: every block copied in any round; the refusals
-/// and failures of the last round; a `source_replanned` notice per round
-/// naming the vanished blocks. A vanished block's range that no later round
-/// covered stays in `refused` with reason `source_vanished`.
+/// [`execute`] `first` (the plan of `src` into `dst`), then, while source
+/// blocks vanished during the copy (a running Prometheus compacting), plan
+/// and execute again (up to 4 rounds) so their data is taken from the blocks
+/// that replaced them. The report joins the rounds: every block copied in any
+/// round; the refusals and failures of the last round; a `source_replanned`
+/// notice per round naming the vanished blocks. A vanished block's range that
+/// no later round covered stays in `refused` with reason `source_vanished`.
 pub fn execute_replanning(
     first: &CopyPlan,
     src: &Path,
@@ -144,7 +149,11 @@ pub fn execute_replanning(
         notices.push(Reason::new(
             FindingCode::SourceReplanned,
             format!(
-                "source block(s) {} vanished during the copy (a running Prometheus compacted them): the copy was planned again from the source as it is now",
+                concat!(
+                    "source block(s) {} vanished during the copy (a running Prometheus ",
+                    "compacted them): the copy was planned again from the source ",
+                    "as it is now"
+                ),
                 vanished
                     .iter()
                     .map(|b| b.ulid.as_str())

@@ -172,7 +172,10 @@ pub(super) fn retention(
         None => {
             notices.push(Reason::new(
                 FindingCode::RetentionDefault,
-                "retention checked against Prometheus' default of 15d; give the target's retention, its --storage.tsdb.retention.time",
+                concat!(
+                    "retention checked against Prometheus' default of 15d; give the ",
+                    "target's retention, its --storage.tsdb.retention.time"
+                ),
             ));
             DEFAULT_RETENTION_MS
         }
@@ -200,19 +203,34 @@ pub(super) fn retention(
             "more than"
         };
         let mut msg = format!(
-            "maxTime {} is {how} the retention of {} older than the newest block's maxTime {}: Prometheus deletes it at once",
+            concat!(
+                "maxTime {} is {how} the retention of {} older than the newest ",
+                "block's maxTime {}: Prometheus deletes it at once"
+            ),
             ts(max_time),
             crate::gofmt::duration_ms(retention),
-            ts(newest)
+            ts(newest),
+            how = how
         );
         if age == retention {
-            msg.push_str(
-                " (Prometheus 2.52 and later delete a block exactly at the limit; earlier versions keep it)",
-            );
+            msg.push_str(concat!(
+                " (Prometheus 2.52 and later delete a block exactly at the limit; ",
+                "earlier versions keep it)"
+            ));
         }
         b.refuse(Reason::new(FindingCode::Retention, msg));
     }
-    // Target blocks pushed out by the blocks still copied.
+    pushed_out_by_time(blocks, target_blocks, retention, notices);
+}
+
+/// Notices for the target blocks that the blocks still copied push out of
+/// the time retention `retention`.
+fn pushed_out_by_time(
+    blocks: &[PlannedBlock],
+    target_blocks: &[TargetBlock],
+    retention: i64,
+    notices: &mut Vec<Reason>,
+) {
     let (before, _) = retained(&[], target_blocks, &[]);
     let deleted_before = beyond_time_retention(&before, retention);
     let (after, from) = retained(blocks, target_blocks, &[]);
@@ -230,13 +248,46 @@ pub(super) fn retention(
         notices.push(Reason::new(
             FindingCode::DstRetention,
             format!(
-                "target block {} (maxTime {}) falls out of the retention of {} once the copied blocks are loaded: Prometheus will delete it",
+                concat!(
+                    "target block {} (maxTime {}) falls out of the retention of {} ",
+                    "once the copied blocks are loaded: Prometheus will delete it"
+                ),
                 t.ulid,
                 ts(tm.max_time),
                 crate::gofmt::duration_ms(retention)
             ),
         ));
     }
+}
+
+/// The size of each target block as Prometheus counts it (0 for a block
+/// without meta.json, and for one that cannot be read: with a notice).
+fn target_sizes(dst: &Path, target_blocks: &[TargetBlock], notices: &mut Vec<Reason>) -> Vec<u64> {
+    target_blocks
+        .iter()
+        .map(|t| {
+            if t.meta.is_none() {
+                return 0;
+            }
+            match block_files(&dst.join(&t.ulid)) {
+                Ok(f) => prometheus_block_size(&f),
+                Err(e) => {
+                    notices.push(Reason::new(
+                        FindingCode::Unreadable,
+                        format!(
+                            concat!(
+                                "target block {}: its size cannot be read ({e}); size retention ",
+                                "counts it as 0 bytes"
+                            ),
+                            t.ulid,
+                            e = e
+                        ),
+                    ));
+                    0
+                }
+            }
+        })
+        .collect()
 }
 
 /// Size retention (Prometheus' rule, see [`beyond_size_retention`]) with
@@ -257,27 +308,7 @@ pub(super) fn size_retention(
         .iter()
         .map(|d| crate::fileutil::dir_size(&dst.join(d)))
         .fold(0u64, u64::saturating_add);
-    let target_bytes: Vec<u64> = target_blocks
-        .iter()
-        .map(|t| {
-            if t.meta.is_none() {
-                return 0;
-            }
-            match block_files(&dst.join(&t.ulid)) {
-                Ok(f) => prometheus_block_size(&f),
-                Err(e) => {
-                    notices.push(Reason::new(
-                        FindingCode::Unreadable,
-                        format!(
-                            "target block {}: its size cannot be read ({e}); size retention counts it as 0 bytes",
-                            t.ulid
-                        ),
-                    ));
-                    0
-                }
-            }
-        })
-        .collect();
+    let target_bytes = target_sizes(dst, target_blocks, notices);
     let size = |n: u64| crate::gofmt::base2_bytes(i64::try_from(n).unwrap_or(i64::MAX));
     let (all, from) = retained(blocks, target_blocks, &target_bytes);
     let deleted = beyond_size_retention(&all, head_bytes, max_bytes);
@@ -289,7 +320,12 @@ pub(super) fn size_retention(
             continue;
         };
         let msg = format!(
-            "the target's head ({} in wal/, wbl/, chunks_head/) and the blocks, the target's and the copied, from the newest down to this one (maxTime {}) take {}, more than the size retention of {}: Prometheus deletes it at once",
+            concat!(
+                "the target's head ({} in wal/, wbl/, chunks_head/) and the blocks, ",
+                "the target's and the copied, from the newest down to this one ",
+                "(maxTime {}) take {}, more than the size retention of {}: Prometheus ",
+                "deletes it at once"
+            ),
             size(head_bytes),
             b.meta
                 .as_ref()
@@ -316,7 +352,10 @@ pub(super) fn size_retention(
         notices.push(Reason::new(
             FindingCode::DstSizeRetention,
             format!(
-                "target block {} ({}) falls beyond the size retention of {} once the copied blocks are loaded: Prometheus will delete it",
+                concat!(
+                    "target block {} ({}) falls beyond the size retention of {} once ",
+                    "the copied blocks are loaded: Prometheus will delete it"
+                ),
                 t.ulid,
                 size(target_bytes.get(*ti).copied().unwrap_or(0)),
                 size(max_bytes)

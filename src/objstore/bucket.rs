@@ -393,8 +393,14 @@ impl Bucket {
                 rel,
                 "upload",
                 format!(
-                    "the source changed while it was read: {sent} bytes with CRC32C {crc:08x} sent, {} bytes with CRC32C {:08x} before",
-                    expect.0, expect.1
+                    concat!(
+                        "the source changed while it was read: {sent} bytes with CRC32C ",
+                        "{crc:08x} sent, {} bytes with CRC32C {:08x} before"
+                    ),
+                    expect.0,
+                    expect.1,
+                    sent = sent,
+                    crc = crc
                 ),
             ));
         }
@@ -514,11 +520,7 @@ impl Bucket {
             while let Some(r) = s.next().await {
                 let (a, z, b) = r.map_err(|e| self.err(rel, "GET", e))?;
                 if b.len() as u64 != z - a {
-                    return Err(self.err(
-                        rel,
-                        "GET",
-                        format!("range {a}..{z}: {} bytes received, {} expected (the object changed or is shorter than listed)", b.len(), z - a),
-                    ));
+                    return Err(self.err(rel, "GET", short_range(a, z, b.len(), z - a)));
                 }
                 sink(a, &b)?;
             }
@@ -530,41 +532,42 @@ impl Bucket {
     /// several in flight; one result per range, in order. Memory: the
     /// ranges' bytes.
     pub(super) fn get_many(&self, ranges: &[(String, u64, u64)]) -> Vec<Result<bytes::Bytes>> {
-        self.rt.block_on(async {
-            futures::stream::iter(ranges.iter().map(|(rel, a, z)| {
-                let p = self.path(rel);
-                let store = Arc::clone(&self.store);
-                let (a, z) = (*a, *z);
-                async move {
-                    if a >= z {
-                        return Ok(bytes::Bytes::new());
+        self.rt
+            .block_on(async {
+                futures::stream::iter(ranges.iter().map(|(rel, a, z)| {
+                    let p = self.path(rel);
+                    let store = Arc::clone(&self.store);
+                    let (a, z) = (*a, *z);
+                    async move {
+                        if a >= z {
+                            return Ok(bytes::Bytes::new());
+                        }
+                        let opts = GetOptions {
+                            range: Some(GetRange::Bounded(a..z)),
+                            ..GetOptions::default()
+                        };
+                        let b = store.get_opts(&p, opts).await?.bytes().await?;
+                        Ok::<_, object_store::Error>(b)
                     }
-                    let opts = GetOptions {
-                        range: Some(GetRange::Bounded(a..z)),
-                        ..GetOptions::default()
-                    };
-                    let b = store.get_opts(&p, opts).await?.bytes().await?;
-                    Ok::<_, object_store::Error>(b)
+                }))
+                .buffered(self.concurrency.clamp(1, 8))
+                .collect::<Vec<_>>()
+                .await
+            })
+            .into_iter()
+            .zip(ranges)
+            .map(|(r, (rel, a, z))| {
+                let b = r.map_err(|e| self.err(rel, "GET", e))?;
+                if b.len() as u64 != z.saturating_sub(*a) {
+                    return Err(self.err(
+                        rel,
+                        "GET",
+                        short_range(*a, *z, b.len(), z.saturating_sub(*a)),
+                    ));
                 }
-            }))
-            .buffered(self.concurrency.clamp(1, 8))
-            .collect::<Vec<_>>()
-            .await
-        })
-        .into_iter()
-        .zip(ranges)
-        .map(|(r, (rel, a, z))| {
-            let b = r.map_err(|e| self.err(rel, "GET", e))?;
-            if b.len() as u64 != z.saturating_sub(*a) {
-                return Err(self.err(
-                    rel,
-                    "GET",
-                    format!("range {a}..{z}: {} bytes received, {} expected (the object changed or is shorter than listed)", b.len(), z.saturating_sub(*a)),
-                ));
-            }
-            Ok(b)
-        })
-        .collect()
+                Ok(b)
+            })
+            .collect()
     }
 
     /// The whole object into memory, its size checked against `size` (the
@@ -607,11 +610,7 @@ impl Bucket {
                 match dst {
                     Some(d) => d.copy_from_slice(&b),
                     None => {
-                        return Err(self.err(
-                            rel,
-                            "GET",
-                            format!("range {a}..{z}: {} bytes received, {} expected (the object changed or is shorter than listed)", b.len(), z - a),
-                        ));
+                        return Err(self.err(rel, "GET", short_range(a, z, b.len(), z - a)));
                     }
                 }
             }
@@ -638,6 +637,14 @@ impl Bucket {
     pub fn concurrency(&self) -> usize {
         self.concurrency
     }
+}
+
+/// The message of a ranged GET `a..z` that answered `got` bytes, not `want`.
+fn short_range(a: u64, z: u64, got: usize, want: u64) -> String {
+    format!(
+        "range {a}..{z}: {got} bytes received, {want} expected (the object changed or is {})",
+        "shorter than listed"
+    )
 }
 
 pub(super) fn crc_attributes(crc: u32) -> Attributes {

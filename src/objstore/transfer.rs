@@ -326,6 +326,30 @@ fn same(src: &Bucket, dst: &Bucket, p: &Planned<'_>, r: &RemoteBlock) -> Result<
     Ok(None)
 }
 
+/// The error of an object whose bytes streamed up (size and CRC32C `sent`)
+/// are not the ones the source listed (`listed`).
+fn changed_while_read(sent: (u64, u32), listed: (u64, u32)) -> std::io::Error {
+    std::io::Error::other(format!(
+        concat!(
+            "the source changed while it was read: {} bytes with CRC32C {:08x} sent, ",
+            "{} bytes with CRC32C {:08x} listed"
+        ),
+        sent.0, sent.1, listed.0, listed.1
+    ))
+}
+
+/// The error of an object read back from the target (size and CRC32C
+/// `got`) that differs from the source's (`source`).
+fn read_back_differs(got: (u64, u32), source: (u64, u32)) -> std::io::Error {
+    std::io::Error::other(format!(
+        concat!(
+            "read back: {} bytes with CRC32C {:08x} in the target, {} bytes ",
+            "with CRC32C {:08x} in the source"
+        ),
+        got.0, got.1, source.0, source.1
+    ))
+}
+
 /// Copies one block's objects (those already in a partial upload of the
 /// target with the source's size and CRC32C kept), reads each back, then
 /// writes meta.json and reads it back. The method: `server-side copy` when
@@ -360,14 +384,12 @@ fn copy_block(
                     dst.copy_in_bucket(&src.url().key(&r), &r)?;
                     server = true;
                 } else {
-                    let (n, sent) = dst.put_pieces(&r, f.size, crc, |a, z| src.get_range(&r, a, z))?;
+                    let (n, sent) =
+                        dst.put_pieces(&r, f.size, crc, |a, z| src.get_range(&r, a, z))?;
                     if (n, sent) != (f.size, crc) {
                         return Err(Error::io(
                             src.url().show(&r),
-                            std::io::Error::other(format!(
-                                "the source changed while it was read: {n} bytes with CRC32C {sent:08x} sent, {} bytes with CRC32C {crc:08x} listed",
-                                f.size
-                            )),
+                            changed_while_read((n, sent), (f.size, crc)),
                         ));
                     }
                 }
@@ -379,10 +401,7 @@ fn copy_block(
             if got != (f.size, crc) {
                 return Err(Error::io(
                     dst.url().show(&r),
-                    std::io::Error::other(format!(
-                        "read back: {} bytes with CRC32C {:08x} in the target, {} bytes with CRC32C {crc:08x} in the source",
-                        got.0, got.1, f.size
-                    )),
+                    read_back_differs(got, (f.size, crc)),
                 ));
             }
             Ok(server)

@@ -377,8 +377,14 @@ fn upload_block(
                     &key,
                     "read back",
                     format!(
-                        "{} bytes with CRC32C {:08x} in the bucket, {n} bytes with CRC32C {crc:08x} sent",
-                        got.0, got.1
+                        concat!(
+                            "{} bytes with CRC32C {:08x} in the bucket, {n} bytes with CRC32C ",
+                            "{crc:08x} sent"
+                        ),
+                        got.0,
+                        got.1,
+                        n = n,
+                        crc = crc
                     ),
                 ));
             }

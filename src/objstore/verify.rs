@@ -293,7 +293,10 @@ fn marks(url: &S3Url, b: &RemoteBlock) -> Vec<Finding> {
                 FindingCode::PartialUpload,
                 &at,
                 format!(
-                    "no meta.json: an unfinished or interrupted upload ({} object(s), {} bytes); {}",
+                    concat!(
+                        "no meta.json: an unfinished or interrupted upload ({} object(s), ",
+                        "{} bytes); {}"
+                    ),
                     b.objects.len(),
                     b.bytes(),
                     PARTIAL_UPLOAD

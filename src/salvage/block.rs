@@ -316,13 +316,22 @@ fn confirmed_symbols<'a>(
             }
         }
         Err(pe) => notes.push(format!(
-            "{}: the symbol table's checksum fails ({e}) and the postings offset table cannot confirm its strings ({pe}): no series can be trusted",
-            index_path.display()
+            concat!(
+                "{}: the symbol table's checksum fails ({e}) and the postings ",
+                "offset table cannot confirm its strings ({pe}): no series can be trusted"
+            ),
+            index_path.display(),
+            e = e,
+            pe = pe
         )),
     }
     notes.push(format!(
-        "{}: the symbol table's checksum fails ({e}): only symbols confirmed by the postings offset table are trusted",
-        index_path.display()
+        concat!(
+            "{}: the symbol table's checksum fails ({e}): only symbols confirmed ",
+            "by the postings offset table are trusted"
+        ),
+        index_path.display(),
+        e = e
     ));
     set
 }
@@ -334,8 +343,12 @@ fn read_tombstones(dir: &Path, notes: &mut Vec<String>) -> Tombstones {
             Ok(s) => Tombstones::from_stones(&s),
             Err(e) => {
                 notes.push(format!(
-                    "{}: unreadable ({e}): no deletion applied, so samples it deleted are back in the rewritten block",
-                    dir.join("tombstones").display()
+                    concat!(
+                        "{}: unreadable ({e}): no deletion applied, so samples it deleted ",
+                        "are back in the rewritten block"
+                    ),
+                    dir.join("tombstones").display(),
+                    e = e
                 ));
                 Tombstones::default()
             }

@@ -45,7 +45,10 @@ fn check_data_dir(data: &Path, layout: &Layout) -> Result<()> {
     }
     if crate::check::dir::is_live(data) {
         return Err(usage(format!(
-            "{}: a running Prometheus (or another process) uses this directory: stop it first; salvaging in place never changes a live data directory",
+            concat!(
+                "{}: a running Prometheus (or another process) uses this directory: ",
+                "stop it first; salvaging in place never changes a live data directory"
+            ),
             data.display()
         )));
     }

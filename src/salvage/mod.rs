@@ -351,8 +351,12 @@ fn rewrite_and_place(
                         .join(", ");
                     u.discard();
                     return Err(Error::Usage(format!(
-                        "internal: the rewrite of {} does not verify clean ({codes}); nothing placed",
-                        src.display()
+                        concat!(
+                            "internal: the rewrite of {} does not verify clean ({codes}); ",
+                            "nothing placed"
+                        ),
+                        src.display(),
+                        codes = codes
                     )));
                 }
                 before_place()?;

@@ -17,7 +17,8 @@
 //!    and answers `{"status":"success","data":{"name":"<YYYYMMDDTHHMMSSZ>-<16 hex>"}}`.
 //!    With the admin API off, Prometheus answers with the error
 //!    `admin APIs disabled` (HTTP 500 from 2.42, 503 from other versions; a
-//!    proxy may answer 404 or 405): an error, and nothing is written. Writing the head can fail with "found chunk with
+//!    proxy may answer 404 or 405): an error, and nothing is written.
+//!    Writing the head can fail with "found chunk with
 //!    minTime … outside of compacted minTime …" while a head compaction
 //!    runs (Prometheus issues 5105 and 5686); then the snapshot is taken
 //!    again with `skip_head`, and the report says what that costs.
@@ -325,7 +326,10 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let t = Instant::now();
     if !path.is_dir() {
         return Err(SeedError::Usage(format!(
-            "{}: the snapshot Prometheus reported is not there; is {} the primary's data directory as seen from here?",
+            concat!(
+                "{}: the snapshot Prometheus reported is not there; is {} the ",
+                "primary's data directory as seen from here?"
+            ),
             path.display(),
             primary.data_dir.display()
         )));

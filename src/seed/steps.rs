@@ -78,7 +78,11 @@ pub(super) fn primary(url: &Url, opts: &SeedOptions) -> Result<Primary, SeedErro
         (None, None) => {
             return Err(SeedError::NotPrometheus {
                 url: flags_url,
-                message: "no storage.tsdb.path among the flags (an agent-mode Prometheus has no TSDB to snapshot)".into(),
+                message: concat!(
+                    "no storage.tsdb.path among the flags (an agent-mode Prometheus ",
+                    "has no TSDB to snapshot)"
+                )
+                .into(),
             });
         }
     };
@@ -104,11 +108,18 @@ fn check_data_dir(data_dir: &Path, source: &str) -> Result<(), SeedError> {
     }
     let how = if source == "flags" && data_dir.is_relative() {
         format!(
-            "its storage.tsdb.path {} is relative to the primary's working directory, not this one; give the data directory",
+            concat!(
+                "its storage.tsdb.path {} is relative to the primary's working ",
+                "directory, not this one; give the data directory"
+            ),
             data_dir.display()
         )
     } else if source == "flags" {
-        "the primary may run in a container or on another host; give its data directory as seen from here".into()
+        concat!(
+            "the primary may run in a container or on another host; give ",
+            "its data directory as seen from here"
+        )
+        .into()
     } else {
         "give the directory the primary's storage.tsdb.path points to".into()
     };
@@ -124,7 +135,10 @@ fn check_replica_dir(to: &Path, data_dir: &Path, abs_data: &Path) -> Result<(), 
     let abs_to = normalize(&absolute(to));
     if abs_to.starts_with(abs_data) || abs_data.starts_with(&abs_to) {
         return Err(SeedError::Usage(format!(
-            "{}: the replica's directory may be neither inside the primary's data directory {} nor contain it",
+            concat!(
+                "{}: the replica's directory may be neither inside the primary's ",
+                "data directory {} nor contain it"
+            ),
             to.display(),
             data_dir.display()
         )));
@@ -192,7 +206,12 @@ pub(super) fn snapshot(url: &Url, opts: &SeedOptions) -> Result<SnapshotTaken, S
         Ok(n) => (n, opts.skip_head, None),
         Err(m) if !opts.skip_head && m.contains("outside of compacted") => {
             let why = format!(
-                "the snapshot with the head failed ({m}), a known Prometheus failure while a head compaction runs (prometheus/prometheus#5105, #5686); taken again without the head"
+                concat!(
+                    "the snapshot with the head failed ({m}), a known Prometheus ",
+                    "failure while a head compaction runs (prometheus/prometheus#5105, ",
+                    "#5686); taken again without the head"
+                ),
+                m = m
             );
             match take(url, opts, true)? {
                 Ok(n) => (n, true, Some(why)),
@@ -283,8 +302,13 @@ pub(super) fn verify_and_copy(
             StepStatus::Failed,
             t,
             format!(
-                "{} errors, {} warnings in {blocks} blocks: nothing copied (the findings name the damage)",
-                tally.errors, tally.warnings
+                concat!(
+                    "{} errors, {} warnings in {blocks} blocks: nothing copied (the ",
+                    "findings name the damage)"
+                ),
+                tally.errors,
+                tally.warnings,
+                blocks = blocks
             ),
         );
         report.step(
@@ -408,17 +432,31 @@ fn skipped_head(
     let from = cov.coverage_end;
     let why = match (from, hmax) {
         (Some(c), Some(m)) if m >= c => format!(
-            "the snapshot holds no head block: the samples from {} to {} (the head's newest when the snapshot was taken) are not in the seed; the replica gets them only from remote write if the primary's WAL still holds them when the replica reads it, or by filling them in from {}",
+            concat!(
+                "the snapshot holds no head block: the samples from {} to {} ",
+                "(the head's newest when the snapshot was taken) are not in the ",
+                "seed; the replica gets them only from remote write if the primary's ",
+                "WAL still holds them when the replica reads it, or by filling ",
+                "them in from {}"
+            ),
             coverage::fmt_time(c),
             coverage::fmt_time(m),
             data_dir.display()
         ),
         (Some(c), _) => format!(
-            "the snapshot holds no head block: no sample from {} on is in the seed (the head's time range was not reported); the replica gets them only from remote write or by filling them in from {}",
+            concat!(
+                "the snapshot holds no head block: no sample from {} on is in ",
+                "the seed (the head's time range was not reported); the replica ",
+                "gets them only from remote write or by filling them in from {}"
+            ),
             coverage::fmt_time(c),
             data_dir.display()
         ),
-        (None, _) => "the snapshot holds no block at all: everything is in the primary's head, none of it in the seed".into(),
+        (None, _) => concat!(
+            "the snapshot holds no block at all: everything is in the primary's ",
+            "head, none of it in the seed"
+        )
+        .into(),
     };
     SkippedHead {
         from,

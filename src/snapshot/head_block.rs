@@ -141,7 +141,11 @@ pub(super) fn record_head_read(
         match &newest_chunk_file {
             Some(f) if report.prometheus_running && p.contains(f.as_str()) => {
                 report.notices.push(format!(
-                    "{p} (the newest head chunk file of a running Prometheus: a chunk being written; its samples are read from the WAL)"
+                    concat!(
+                        "{p} (the newest head chunk file of a running Prometheus: a chunk ",
+                        "being written; its samples are read from the WAL)"
+                    ),
+                    p = p
                 ))
             }
             _ => report.problems.push(p.clone()),

@@ -246,7 +246,10 @@ fn record_blocks(taken: &take::Taken, report: &mut SnapshotReport) {
     report.excluded = taken.listing.excluded.clone();
     if !report.excluded.is_empty() {
         report.notices.push(format!(
-            "not taken: {} (compaction parents of a later block, or marked deletable: Prometheus deletes them at its next reload)",
+            concat!(
+                "not taken: {} (compaction parents of a later block, or marked ",
+                "deletable: Prometheus deletes them at its next reload)"
+            ),
             report.excluded.join(", ")
         ));
     }
@@ -265,8 +268,11 @@ fn record_blocks(taken: &take::Taken, report: &mut SnapshotReport) {
     }
     if taken.link_fallback {
         report.notices.push(
-            "OUT is on another filesystem (or it has no hard links): block files were copied, not linked"
-                .into(),
+            concat!(
+                "OUT is on another filesystem (or it has no hard links): block ",
+                "files were copied, not linked"
+            )
+            .into(),
         );
     }
     for b in taken.blocks.values() {

@@ -57,7 +57,11 @@ pub(super) fn check_paths(data_dir: &Path, out: &Path) -> Result<PathBuf> {
     }
     if out_abs.starts_with(&data) && out_abs.parent() != Some(data.join("snapshots").as_path()) {
         return Err(Error::Usage(format!(
-            "OUT {} is inside DATA_DIR {}: only DATA_DIR/snapshots/<name> is allowed there (as the admin API does); the data directory is never modified otherwise",
+            concat!(
+                "OUT {} is inside DATA_DIR {}: only DATA_DIR/snapshots/<name> ",
+                "is allowed there (as the admin API does); the data directory ",
+                "is never modified otherwise"
+            ),
             out.display(),
             data_dir.display()
         )));
@@ -73,7 +77,10 @@ pub(super) fn check_paths(data_dir: &Path, out: &Path) -> Result<PathBuf> {
             let mut rd = std::fs::read_dir(&out_abs).map_err(|e| Error::io(&out_abs, e))?;
             if rd.next().is_some() {
                 return Err(Error::Usage(format!(
-                    "OUT {}: not empty (a snapshot is written into a new or empty directory; nothing is replaced)",
+                    concat!(
+                        "OUT {}: not empty (a snapshot is written into a new or empty ",
+                        "directory; nothing is replaced)"
+                    ),
                     out.display()
                 )));
             }

@@ -65,7 +65,12 @@ pub fn verify_chunks_head_with_wal(
             FindingCode::HeadChunkFileGap,
             dir,
             format!(
-                "head chunk files {a:06}..{b:06} are missing: Prometheus refuses to start (\"found unsequential head chunk files\")"
+                concat!(
+                    "head chunk files {a:06}..{b:06} are missing: Prometheus refuses ",
+                    "to start (\"found unsequential head chunk files\")"
+                ),
+                a = a,
+                b = b
             ),
         ));
     }
@@ -112,7 +117,10 @@ fn read_file(path: &Path, newest: bool, out: &mut Vec<Finding>) -> Option<Vec<u8
                 Severity::Info,
                 FindingCode::HeadChunkFileDeletedDuringRead,
                 path,
-                "head chunk file deleted while it was read (a head truncation by the running Prometheus: its chunks are in a block now)",
+                concat!(
+                    "head chunk file deleted while it was read (a head truncation ",
+                    "by the running Prometheus: its chunks are in a block now)"
+                ),
             ));
             return None;
         }
@@ -131,7 +139,10 @@ fn read_file(path: &Path, newest: bool, out: &mut Vec<Finding>) -> Option<Vec<u8
             Severity::Warning,
             FindingCode::HeadChunkFileDeletedOnStartup,
             path,
-            "newest head chunk file is empty (shorter than 4 bytes or zero magic), as an abrupt shutdown leaves it: Prometheus deletes it on start",
+            concat!(
+                "newest head chunk file is empty (shorter than 4 bytes or zero ",
+                "magic), as an abrupt shutdown leaves it: Prometheus deletes it on start"
+            ),
         ));
         return None;
     }
@@ -163,7 +174,11 @@ impl ChunkFile<'_> {
                         decode_code(FileKind::HeadChunks, &e),
                         self.path,
                         format!(
-                            "{e}: Prometheus refuses to open the head chunk files (\"invalid magic number\" / \"invalid chunk format version\")"
+                            concat!(
+                                "{e}: Prometheus refuses to open the head chunk files (\"invalid ",
+                                "magic number\" / \"invalid chunk format version\")"
+                            ),
+                            e = e
                         ),
                     )
                     .at(e.offset()),
@@ -180,15 +195,21 @@ impl ChunkFile<'_> {
                     if let Some(&(pmint, pmaxt, pf, po)) = last.get(&c.series_ref)
                         && pmaxt >= c.mint
                     {
+                        let msg = format!(
+                            concat!(
+                                "out of sequence m-mapped chunk for series ref {}: chunk ",
+                                "[{}, {}] does not start after the previous chunk [{}, {}] ",
+                                "({:06}@{}); Prometheus discards all head chunk files on ",
+                                "start and rebuilds the head from the WAL"
+                            ),
+                            c.series_ref, c.mint, c.maxt, pmint, pmaxt, pf, po
+                        );
                         out.push(
                             Finding::new(
                                 Severity::Error,
                                 FindingCode::HeadChunkOutOfOrder,
                                 self.path,
-                                format!(
-                                    "out of sequence m-mapped chunk for series ref {}: chunk [{}, {}] does not start after the previous chunk [{pmint}, {pmaxt}] ({pf:06}@{po}); Prometheus discards all head chunk files on start and rebuilds the head from the WAL",
-                                    c.series_ref, c.mint, c.maxt
-                                ),
+                                msg,
                             )
                             .at(c.offset)
                             .costs(c.mint, c.maxt.saturating_add(1)),
@@ -238,7 +259,12 @@ impl ChunkFile<'_> {
                 f = f.costs(a, b);
                 if wal.is_some() {
                     loss = format!(
-                        "samples {a}..{b} of this chunk are older than anything the WAL holds and are lost"
+                        concat!(
+                            "samples {a}..{b} of this chunk are older than anything the WAL ",
+                            "holds and are lost"
+                        ),
+                        a = a,
+                        b = b
                     );
                 }
             }

@@ -86,7 +86,11 @@ fn wal_findings(w: &Path, r: &WalDirReport, live: bool) -> Vec<Finding> {
             FindingCode::WalReread,
             w,
             format!(
-                "WAL files were deleted while they were read (a truncation by the running Prometheus; the new checkpoint holds their series): the directory was read again {} time(s)",
+                concat!(
+                    "WAL files were deleted while they were read (a truncation by ",
+                    "the running Prometheus; the new checkpoint holds their series): ",
+                    "the directory was read again {} time(s)"
+                ),
                 r.rereads
             ),
         ));
@@ -96,12 +100,19 @@ fn wal_findings(w: &Path, r: &WalDirReport, live: bool) -> Vec<Finding> {
         for f in &mut fs {
             if f.code == FindingCode::WalCheckpointTmpLeftover {
                 f.severity = Severity::Info;
-                f.message = "checkpoint being written by the running Prometheus (a WAL truncation in progress)".into();
+                f.message = concat!(
+                    "checkpoint being written by the running Prometheus (a WAL truncation ",
+                    "in progress)"
+                )
+                .into();
             }
             if f.code == FindingCode::WalTornTail && f.severity == Severity::Warning {
                 f.severity = Severity::Info;
                 f.message = format!(
-                    "the newest segment is being written by the running Prometheus: its last record is not complete yet ({})",
+                    concat!(
+                        "the newest segment is being written by the running Prometheus: ",
+                        "its last record is not complete yet ({})"
+                    ),
                     f.message
                 );
             }

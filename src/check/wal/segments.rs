@@ -43,7 +43,14 @@ fn unknown_series(r: &WalDirReport, out: &mut Vec<Finding>) {
         FindingCode::WalUnknownSeries,
         &r.path,
         format!(
-            "{} float and {} histogram samples refer to series with no Series record in the checkpoint or the segments before them: Prometheus' replay skips them (no query or block will have them; it counts them in no metric, only in one warn-level log line \"Unknown series references\"); `wal` does not count them as data; those older than the newest block are usually in blocks already",
+            concat!(
+                "{} float and {} histogram samples refer to series with no Series ",
+                "record in the checkpoint or the segments before them: Prometheus' ",
+                "replay skips them (no query or block will have them; it counts ",
+                "them in no metric, only in one warn-level log line \"Unknown ",
+                "series references\"); `wal` does not count them as data; those ",
+                "older than the newest block are usually in blocks already"
+            ),
             r.totals.unknown_series_samples, r.totals.unknown_series_histograms
         ),
     ));
@@ -57,11 +64,15 @@ fn segment_gaps(r: &WalDirReport, what: &str, out: &mut Vec<Finding>) {
             FindingCode::WalSegmentGap,
             &r.path,
             format!(
-                "{what} segments {}..{} are missing (segments {} to {} are present): Prometheus refuses to open a {what} whose segments are not sequential",
+                concat!(
+                    "{what} segments {}..{} are missing (segments {} to {} are present): ",
+                    "Prometheus refuses to open a {what} whose segments are not sequential"
+                ),
                 walinfo_name(g.first),
                 walinfo_name(g.last),
                 r.first_segment.map(walinfo_name).unwrap_or_default(),
                 r.last_segment.map(walinfo_name).unwrap_or_default(),
+                what = what,
             ),
         ));
     }
@@ -73,16 +84,25 @@ fn segment_gaps(r: &WalDirReport, what: &str, out: &mut Vec<Finding>) {
             FindingCode::WalSegmentGap,
             &r.path,
             format!(
-                "segments {}..{} between checkpoint.{n:08} and the first segment are missing: Prometheus fails to open them during replay",
+                concat!(
+                    "segments {}..{} between checkpoint.{n:08} and the first segment ",
+                    "are missing: Prometheus fails to open them during replay"
+                ),
                 walinfo_name(n + 1),
-                walinfo_name(first - 1)
+                walinfo_name(first - 1),
+                n = n
             ),
         ));
     }
 }
 
 /// What a corrupt checkpoint does to Prometheus.
-const CHECKPOINT_CONSEQUENCE: &str = "Prometheus will not start: a corrupt checkpoint is a hard error that needs user intervention (2.42 then still runs its WAL repair with this segment number, which deletes the WAL segments numbered above it before failing: keep a copy)";
+const CHECKPOINT_CONSEQUENCE: &str = concat!(
+    "Prometheus will not start: a corrupt checkpoint is a hard error ",
+    "that needs user intervention (2.42 then still runs its WAL repair ",
+    "with this segment number, which deletes the WAL segments numbered ",
+    "above it before failing: keep a copy)"
+);
 
 /// One checkpoint directory: a leftover, a stale one, or the current one
 /// and its damage.
@@ -92,7 +112,10 @@ fn checkpoint_findings(cp: &CheckpointReport, out: &mut Vec<Finding>) {
             Severity::Warning,
             FindingCode::WalCheckpointTmpLeftover,
             &cp.path,
-            "unfinished checkpoint left by an interrupted truncation: ignored, and removed by Prometheus on start",
+            concat!(
+                "unfinished checkpoint left by an interrupted truncation: ignored, ",
+                "and removed by Prometheus on start"
+            ),
         ));
         return;
     }
@@ -101,7 +124,10 @@ fn checkpoint_findings(cp: &CheckpointReport, out: &mut Vec<Finding>) {
             Severity::Info,
             FindingCode::WalCheckpointStale,
             &cp.path,
-            "older checkpoint: replay uses only the newest one; Prometheus deletes this at the next truncation",
+            concat!(
+                "older checkpoint: replay uses only the newest one; Prometheus ",
+                "deletes this at the next truncation"
+            ),
         ));
         return;
     }
@@ -143,7 +169,11 @@ fn checkpoint_segment(cp: &CheckpointReport, s: &SegmentReport, out: &mut Vec<Fi
                 FindingCode::WalSegmentShort,
                 &s.path,
                 format!(
-                    "checkpoint segment {} is {} bytes, not a whole number of 32 KiB pages: Prometheus pads every segment it closes, so it was cut; it reads cleanly up to offset {}",
+                    concat!(
+                        "checkpoint segment {} is {} bytes, not a whole number of 32 ",
+                        "KiB pages: Prometheus pads every segment it closes, so it was ",
+                        "cut; it reads cleanly up to offset {}"
+                    ),
                     s.name, s.size, s.scan.valid_offset
                 ),
             )
@@ -158,7 +188,11 @@ fn checkpoint_segment(cp: &CheckpointReport, s: &SegmentReport, out: &mut Vec<Fi
         (
             Some(t),
             format!(
-                "last record is torn at offset {t} (a checkpoint is complete before it is renamed into place, so this is damage)"
+                concat!(
+                    "last record is torn at offset {t} (a checkpoint is complete ",
+                    "before it is renamed into place, so this is damage)"
+                ),
+                t = t
             ),
         )
     } else if let Some(e) = s.scan.record_errors.first() {
@@ -207,7 +241,11 @@ impl Segment<'_> {
     fn tail(&self, offset: u64, prefix: &str) -> String {
         match self.r.replay_checkpoint.filter(|_| !self.replayed) {
             Some(n) => format!(
-                "; the segment precedes checkpoint.{n:08}, so Prometheus does not replay it and deletes it at the next truncation"
+                concat!(
+                    "; the segment precedes checkpoint.{n:08}, so Prometheus does ",
+                    "not replay it and deletes it at the next truncation"
+                ),
+                n = n
             ),
             None if prefix.is_empty() => format!("; {}", self.repair(offset)),
             None => format!(
@@ -222,10 +260,14 @@ impl Segment<'_> {
         let lost_records = self.lost_records;
         let dropped = match (self.later.first(), self.later.last()) {
             (Some(f), Some(l)) => format!(
-                ", and deletes segments {}..{} ({lost_records} readable records after the damage, samples {})",
+                concat!(
+                    ", and deletes segments {}..{} ({lost_records} readable records ",
+                    "after the damage, samples {})"
+                ),
                 f.name,
                 l.name,
-                fmt_range(self.lost)
+                fmt_range(self.lost),
+                lost_records = lost_records
             ),
             _ => format!(
                 " ({lost_records} readable records after the damage, samples {})",
@@ -233,8 +275,13 @@ impl Segment<'_> {
             ),
         };
         format!(
-            "Prometheus's repair keeps the records of segment {} before offset {offset} and drops the rest of it{dropped}",
-            self.s.name
+            concat!(
+                "Prometheus's repair keeps the records of segment {} before offset ",
+                "{offset} and drops the rest of it{dropped}"
+            ),
+            self.s.name,
+            offset = offset,
+            dropped = dropped
         )
     }
 
@@ -333,26 +380,41 @@ fn torn(seg: &Segment<'_>, out: &mut Vec<Finding>) {
                 FindingCode::WalTornTail,
                 &s.path,
                 format!(
-                    "last record is torn: it starts at offset {t} and the data ends at {size} (a crash mid-write); Prometheus repairs this on start by dropping the partial record; valid up to offset {}",
-                    s.scan.valid_offset
+                    concat!(
+                        "last record is torn: it starts at offset {t} and the data ends ",
+                        "at {size} (a crash mid-write); Prometheus repairs this on start ",
+                        "by dropping the partial record; valid up to offset {}"
+                    ),
+                    s.scan.valid_offset,
+                    t = t,
+                    size = size
                 ),
             )
             .at(t),
         );
     } else {
         let tail = seg.tail(t, "");
-        out.push(seg.with_lost(
-            Finding::new(
-                Severity::Error,
-                FindingCode::WalTornTail,
-                &s.path,
-                format!(
-                    "{what} segment {} is not the newest but its last record is torn (starts at offset {t}, data ends at {size}){tail}",
-                    s.name
-                ),
-            )
-            .at(t),
-        ));
+        out.push(
+            seg.with_lost(
+                Finding::new(
+                    Severity::Error,
+                    FindingCode::WalTornTail,
+                    &s.path,
+                    format!(
+                        concat!(
+                            "{what} segment {} is not the newest but its last record is torn ",
+                            "(starts at offset {t}, data ends at {size}){tail}"
+                        ),
+                        s.name,
+                        what = what,
+                        t = t,
+                        size = size,
+                        tail = tail
+                    ),
+                )
+                .at(t),
+            ),
+        );
     }
 }
 
@@ -385,18 +447,27 @@ fn damage(seg: &Segment<'_>, out: &mut Vec<Finding>) {
     }
     for e in &s.scan.record_errors {
         let tail = seg.tail(e.offset, "replay stops here and ");
-        out.push(seg.with_lost(
-            Finding::new(
-                Severity::Error,
-                FindingCode::WalRecordCorrupt,
-                &s.path,
-                format!(
-                    "{what} segment {}: the record at offset {} has a valid frame but does not decode: {}{tail}",
-                    s.name, e.offset, e.message
-                ),
-            )
-            .at(e.offset),
-        ));
+        out.push(
+            seg.with_lost(
+                Finding::new(
+                    Severity::Error,
+                    FindingCode::WalRecordCorrupt,
+                    &s.path,
+                    format!(
+                        concat!(
+                            "{what} segment {}: the record at offset {} has a valid frame ",
+                            "but does not decode: {}{tail}"
+                        ),
+                        s.name,
+                        e.offset,
+                        e.message,
+                        what = what,
+                        tail = tail
+                    ),
+                )
+                .at(e.offset),
+            ),
+        );
     }
 }
 
@@ -412,8 +483,18 @@ fn oddities(seg: &Segment<'_>, out: &mut Vec<Finding>) {
                 FindingCode::WalSegmentShort,
                 &s.path,
                 format!(
-                    "{what} segment {} is {} bytes, not a whole number of 32 KiB pages, although it is not the newest, and it ends on a whole record: Prometheus pads the segments it closes, but after a crash it starts a new segment without padding the old one and replays this one fully (it reads cleanly up to offset {}); the same shape can come from a copy cut exactly between records",
-                    s.name, s.size, s.scan.valid_offset
+                    concat!(
+                        "{what} segment {} is {} bytes, not a whole number of 32 KiB ",
+                        "pages, although it is not the newest, and it ends on a whole ",
+                        "record: Prometheus pads the segments it closes, but after a ",
+                        "crash it starts a new segment without padding the old one and ",
+                        "replays this one fully (it reads cleanly up to offset {}); the ",
+                        "same shape can come from a copy cut exactly between records"
+                    ),
+                    s.name,
+                    s.size,
+                    s.scan.valid_offset,
+                    what = what
                 ),
             )
             .at(s.size),
@@ -426,8 +507,14 @@ fn oddities(seg: &Segment<'_>, out: &mut Vec<Finding>) {
                 FindingCode::WalFragmentFlags,
                 &s.path,
                 format!(
-                    "{} fragment(s) with reserved type bits or both compression flags set, the first at offset {o}: Prometheus never writes these and its reader ignores the extra bits (a flipped bit that the CRC, which covers only the data, cannot catch)",
-                    s.scan.fragments.odd_type_bytes
+                    concat!(
+                        "{} fragment(s) with reserved type bits or both compression flags ",
+                        "set, the first at offset {o}: Prometheus never writes these ",
+                        "and its reader ignores the extra bits (a flipped bit that the ",
+                        "CRC, which covers only the data, cannot catch)"
+                    ),
+                    s.scan.fragments.odd_type_bytes,
+                    o = o
                 ),
             )
             .at(o),
@@ -448,8 +535,13 @@ fn oddities(seg: &Segment<'_>, out: &mut Vec<Finding>) {
                 FindingCode::RecordUnknownType,
                 &s.path,
                 format!(
-                    "{n} record(s) of a type this tool does not know, the first at offset {} ({}): Prometheus replay skips record types it does not know",
-                    u.offset, u.message
+                    concat!(
+                        "{n} record(s) of a type this tool does not know, the first at ",
+                        "offset {} ({}): Prometheus replay skips record types it does not know"
+                    ),
+                    u.offset,
+                    u.message,
+                    n = n
                 ),
             )
             .at(u.offset),

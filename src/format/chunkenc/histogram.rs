@@ -397,8 +397,6 @@ impl<'a> HistIter<'a> {
 
     /// The current sample as a value.
     fn value(&self) -> Value {
-        let hint = self.hint();
-        let l = &self.layout;
         match &self.counts {
             Counts::Int {
                 cnt,
@@ -407,84 +405,107 @@ impl<'a> HistIter<'a> {
                 pos,
                 neg,
                 ..
-            } => {
-                if sum.bits == STALE_NAN_BITS {
-                    return Value::Histogram(Box::new(Histogram::stale()));
-                }
-                let (schema, ps, ns, pb, nb) = match &l.reduce {
-                    None => (
-                        l.schema,
-                        l.positive_spans.clone(),
-                        l.negative_spans.clone(),
-                        absolute(pos),
-                        absolute(neg),
-                    ),
-                    Some((rp, rn)) => (
-                        EXPONENTIAL_SCHEMA_MAX,
-                        rp.spans.clone(),
-                        rn.spans.clone(),
-                        rp.apply(&absolute(pos), i64::wrapping_add),
-                        rn.apply(&absolute(neg), i64::wrapping_add),
-                    ),
-                };
-                Value::Histogram(Box::new(Histogram {
-                    counter_reset_hint: hint,
-                    schema,
-                    zero_threshold: l.zero_threshold,
-                    zero_count: *zcnt,
-                    count: *cnt,
-                    sum: f64::from_bits(sum.bits),
-                    positive_spans: ps,
-                    negative_spans: ns,
-                    positive_buckets: pb,
-                    negative_buckets: nb,
-                    custom_values: l.custom_values.clone(),
-                }))
-            }
+            } => self.int_value(*cnt, *zcnt, sum, pos, neg),
             Counts::Float {
                 cnt,
                 zcnt,
                 sum,
                 pos,
                 neg,
-            } => {
-                if sum.bits == STALE_NAN_BITS {
-                    return Value::FloatHistogram(Box::new(FloatHistogram::stale()));
-                }
-                let floats = |v: &[XorField]| -> Vec<f64> {
-                    v.iter().map(|f| f64::from_bits(f.bits)).collect()
-                };
-                let (schema, ps, ns, pb, nb) = match &l.reduce {
-                    None => (
-                        l.schema,
-                        l.positive_spans.clone(),
-                        l.negative_spans.clone(),
-                        floats(pos),
-                        floats(neg),
-                    ),
-                    Some((rp, rn)) => (
-                        EXPONENTIAL_SCHEMA_MAX,
-                        rp.spans.clone(),
-                        rn.spans.clone(),
-                        rp.apply(&floats(pos), |a, b| a + b),
-                        rn.apply(&floats(neg), |a, b| a + b),
-                    ),
-                };
-                Value::FloatHistogram(Box::new(FloatHistogram {
-                    counter_reset_hint: hint,
-                    schema,
-                    zero_threshold: l.zero_threshold,
-                    zero_count: f64::from_bits(zcnt.bits),
-                    count: f64::from_bits(cnt.bits),
-                    sum: f64::from_bits(sum.bits),
-                    positive_spans: ps,
-                    negative_spans: ns,
-                    positive_buckets: pb,
-                    negative_buckets: nb,
-                    custom_values: l.custom_values.clone(),
-                }))
-            }
+            } => self.float_value(cnt, zcnt, sum, pos, neg),
         }
+    }
+
+    /// An integer histogram from its counts and stored bucket deltas, in the
+    /// chunk's layout (a reserved schema 9..=52 reduced to 8).
+    fn int_value(
+        &self,
+        cnt: u64,
+        zcnt: u64,
+        sum: &XorField,
+        pos: &[(i64, i64)],
+        neg: &[(i64, i64)],
+    ) -> Value {
+        if sum.bits == STALE_NAN_BITS {
+            return Value::Histogram(Box::new(Histogram::stale()));
+        }
+        let l = &self.layout;
+        let (schema, ps, ns, pb, nb) = match &l.reduce {
+            None => (
+                l.schema,
+                l.positive_spans.clone(),
+                l.negative_spans.clone(),
+                absolute(pos),
+                absolute(neg),
+            ),
+            Some((rp, rn)) => (
+                EXPONENTIAL_SCHEMA_MAX,
+                rp.spans.clone(),
+                rn.spans.clone(),
+                rp.apply(&absolute(pos), i64::wrapping_add),
+                rn.apply(&absolute(neg), i64::wrapping_add),
+            ),
+        };
+        Value::Histogram(Box::new(Histogram {
+            counter_reset_hint: self.hint(),
+            schema,
+            zero_threshold: l.zero_threshold,
+            zero_count: zcnt,
+            count: cnt,
+            sum: f64::from_bits(sum.bits),
+            positive_spans: ps,
+            negative_spans: ns,
+            positive_buckets: pb,
+            negative_buckets: nb,
+            custom_values: l.custom_values.clone(),
+        }))
+    }
+
+    /// A float histogram from its counts and bucket values, in the chunk's
+    /// layout (a reserved schema 9..=52 reduced to 8).
+    fn float_value(
+        &self,
+        cnt: &XorField,
+        zcnt: &XorField,
+        sum: &XorField,
+        pos: &[XorField],
+        neg: &[XorField],
+    ) -> Value {
+        if sum.bits == STALE_NAN_BITS {
+            return Value::FloatHistogram(Box::new(FloatHistogram::stale()));
+        }
+        let floats =
+            |v: &[XorField]| -> Vec<f64> { v.iter().map(|f| f64::from_bits(f.bits)).collect() };
+        let l = &self.layout;
+        let (schema, ps, ns, pb, nb) = match &l.reduce {
+            None => (
+                l.schema,
+                l.positive_spans.clone(),
+                l.negative_spans.clone(),
+                floats(pos),
+                floats(neg),
+            ),
+            Some((rp, rn)) => (
+                EXPONENTIAL_SCHEMA_MAX,
+                rp.spans.clone(),
+                rn.spans.clone(),
+                rp.apply(&floats(pos), |a, b| a + b),
+                rn.apply(&floats(neg), |a, b| a + b),
+            ),
+        };
+        Value::FloatHistogram(Box::new(FloatHistogram {
+            counter_reset_hint: self.hint(),
+            schema,
+            zero_threshold: l.zero_threshold,
+            zero_count: f64::from_bits(zcnt.bits),
+            count: f64::from_bits(cnt.bits),
+            sum: f64::from_bits(sum.bits),
+            positive_spans: ps,
+            negative_spans: ns,
+            positive_buckets: pb,
+            negative_buckets: nb,
+            custom_values: l.custom_values.clone(),
+        }))
     }
 }
 
