@@ -50,8 +50,8 @@ impl FileBytes {
             // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping only
             // drops this process' copies of the pages; the bytes read after
             // it are the file's bytes again, so every outstanding reference
-            // keeps seeing the same content (the files are immutable, see
-            // `map_file`).
+            // keeps seeing the same content (the mapped files do not change,
+            // see `map_file` and `map_sealed_wal_segment`).
             let _ = unsafe {
                 m.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
