@@ -50,8 +50,8 @@ impl FileBytes {
             // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping only
             // drops this process' copies of the pages; the bytes read after
             // it are the file's bytes again, so every outstanding reference
-            // keeps seeing the same content (the files are immutable, see
-            // `map_file`).
+            // keeps seeing the same content (the mapped files do not change,
+            // see `map_file` and `map_sealed_wal_segment`).
             let _ = unsafe {
                 m.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
@@ -76,17 +76,68 @@ impl FileBytes {
 /// a `&[u8]`. Every caller maps only files that keep this contract: block
 /// files, immutable once their directory has its final name, and
 /// `chunks_head/` files, which Prometheus maps itself and only appends to
-/// or deletes, never shrinks in place. WAL segments are read with plain
-/// reads in 1 MiB windows instead (as fast here, and no mapping of the
-/// segment a live server writes).
+/// or deletes, never shrinks in place. WAL segments follow their own
+/// contract, [`map_sealed_wal_segment`]; the segment a live server writes
+/// is never mapped.
 pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
+    map_unchecked(path)
+}
+
+/// Maps a sealed WAL segment read-only: one that is not the highest-numbered
+/// segment of its directory, or any segment of a finished (renamed)
+/// checkpoint. The highest-numbered segment is read with plain reads.
+///
+/// # Safety
+///
+/// The contract of [`map_file`], which sealed segments keep because of how
+/// Prometheus (2.x, `tsdb/wlog`) treats its write-ahead logs:
+///
+/// - It only ever writes to the highest-numbered segment of a directory,
+///   and every segment is opened for writing in append mode, so bytes once
+///   written are never overwritten and no segment is ever shortened. On
+///   start it creates a new segment above the highest one instead of
+///   writing to an existing one.
+/// - Truncating the log deletes whole segments (and old checkpoints), and
+///   an existing mapping of a deleted file stays readable.
+/// - A checkpoint is written into `checkpoint.N.tmp`, closed, and only then
+///   renamed to `checkpoint.N`; a finished checkpoint is never written
+///   again, only deleted.
+/// - Repair (at start, after corruption) deletes every segment after the
+///   damaged one, renames the damaged file aside and writes a fresh file
+///   under its name: the file a mapping holds is moved or deleted, never
+///   changed. The fresh file is again only appended to.
+///
+/// One exception: a log in the pre-2.0 format (each file starting with the
+/// magic `0x43AF00EF`) is shortened in place while Prometheus migrates it.
+/// Such a file is not mapped: `Ok(None)` tells the caller to read it.
+/// Another process that breaks these rules (a tool truncating a segment
+/// while we read it) would make the read fault; that is outside the
+/// contract, as for block files.
+pub(crate) fn map_sealed_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
+    use std::os::unix::fs::FileExt;
+    const OLD_WAL_MAGIC: [u8; 4] = 0x43AF_00EF_u32.to_be_bytes();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 4];
+    let n = file.read_at(&mut head, 0).map_err(|e| Error::io(path, e))?;
+    if n == head.len() && head == OLD_WAL_MAGIC {
+        return Ok(None);
+    }
+    map_open(path, file).map(Some)
+}
+
+fn map_unchecked(path: &Path) -> Result<FileBytes> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    map_open(path, file)
+}
+
+fn map_open(path: &Path, file: File) -> Result<FileBytes> {
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len == 0 {
         return Ok(FileBytes::Owned(Vec::new()));
     }
     // SAFETY: read-only mapping of a file the caller guarantees is not
-    // truncated or rewritten while mapped (the `# Safety` section above).
+    // truncated or rewritten while mapped (the `# Safety` sections of
+    // `map_file` and `map_sealed_wal_segment`).
     let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
     #[cfg(unix)]
     {

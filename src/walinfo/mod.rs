@@ -449,10 +449,12 @@ fn inspect_checkpoint(
 ) -> CheckpointReport {
     let listed = segments(&path);
     let read_error = listed.as_ref().err().map(|e| e.to_string());
+    let listed = listed.unwrap_or_default();
+    let last = listed.iter().map(|(i, _)| *i).max();
+    // A finished checkpoint was closed before it got its name: all sealed.
     let segs: Vec<_> = listed
-        .unwrap_or_default()
         .into_iter()
-        .map(|(i, p)| inspect_segment_file(i, &p, set))
+        .map(|(i, p)| inspect_segment_file(i, &p, !c.tmp || Some(i) < last, set))
         .collect();
     let mut cp_totals = RecordCounts::default();
     for s in &segs {
@@ -508,6 +510,8 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
     }
 
     let mut segs = Vec::new();
+    // Only the highest-numbered segment is ever written to.
+    let last = seg_paths.iter().map(|(i, _)| *i).max();
     for (i, p) in seg_paths {
         let replayed = replay_checkpoint.is_none_or(|n| i > n);
         let set = if replayed {
@@ -515,7 +519,7 @@ fn inspect_wal_dir_once(dir: &Path) -> Result<WalDirReport, Error> {
         } else {
             &mut scratch
         };
-        let s = inspect_segment_file(i, &p, set);
+        let s = inspect_segment_file(i, &p, Some(i) < last, set);
         scratch.clear();
         scratch.insert(ALL_SERIES_KNOWN);
         if replayed {

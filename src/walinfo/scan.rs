@@ -289,47 +289,113 @@ pub(super) fn scan_segment_file_with(
     series: &mut RefSet,
     window: usize,
 ) -> io::Result<(u64, SegmentScan)> {
-    let mut f = fs::File::open(path)?;
+    let f = fs::File::open(path)?;
     // One buffer per thread, kept across segments: a fresh one would cost
     // the kernel a page clear per page on every file.
     let mut buf = READ_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
-    let r = scan_windows(&mut f, path, series, window, &mut buf);
+    let r = scan_windows(Source::Read { f, buf: &mut buf }, path, series, window);
     if buf.capacity() <= 4 * READ_WINDOW {
         READ_BUF.with(|b| *b.borrow_mut() = buf);
     }
     r
 }
 
+/// [`scan_segment_file_with`] over a read-only mapping of a sealed segment
+/// (no copy into a buffer; pages already read are released as the scan
+/// goes, so resident memory stays at about one window). Falls back to plain
+/// reads when the file cannot be mapped or is in the pre-2.0 WAL format,
+/// whose migration may shorten files in place.
+pub(super) fn scan_sealed_segment_file_with(
+    path: &Path,
+    series: &mut RefSet,
+    window: usize,
+) -> io::Result<(u64, SegmentScan)> {
+    match crate::fileutil::map_sealed_wal_segment(path) {
+        Ok(Some(map)) => scan_windows(
+            Source::Mapped {
+                map: &map,
+                released: 0,
+            },
+            path,
+            series,
+            window,
+        ),
+        _ => scan_segment_file_with(path, series, window),
+    }
+}
+
 thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Where [`scan_windows`] gets a segment's bytes.
+enum Source<'a> {
+    /// Plain reads into a reused buffer (any segment).
+    Read { f: fs::File, buf: &'a mut Vec<u8> },
+    /// A read-only mapping of a sealed segment; `released` is how far its
+    /// pages were handed back.
+    Mapped {
+        map: &'a crate::fileutil::FileBytes,
+        released: u64,
+    },
+}
+
+impl Source<'_> {
+    /// Up to `win` bytes from offset `base` (fewer at the end of the file).
+    fn window(&mut self, base: u64, win: usize) -> io::Result<&[u8]> {
+        match self {
+            Source::Read { f, buf } => {
+                use std::io::{Read, Seek, SeekFrom};
+                buf.clear();
+                f.seek(SeekFrom::Start(base))?;
+                (&*f).take(win as u64).read_to_end(buf)?;
+                Ok(buf.as_slice())
+            }
+            Source::Mapped { map, released } => {
+                if base > *released {
+                    map.release(*released, base);
+                    *released = base;
+                }
+                let start = usize::try_from(base).unwrap_or(usize::MAX).min(map.len());
+                let end = start.saturating_add(win).min(map.len());
+                Ok(map.get(start..end).unwrap_or_default())
+            }
+        }
+    }
+
+    /// The whole segment (to re-synchronise after damage).
+    fn whole(&self, path: &Path) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Source::Read { .. } => fs::read(path).map(std::borrow::Cow::Owned),
+            Source::Mapped { map, .. } => Ok(std::borrow::Cow::Borrowed(&map[..])),
+        }
+    }
+}
+
 fn scan_windows(
-    f: &mut fs::File,
+    mut src: Source<'_>,
     path: &Path,
     series: &mut RefSet,
     window: usize,
-    buf: &mut Vec<u8>,
 ) -> io::Result<(u64, SegmentScan)> {
-    use std::io::{Read, Seek, SeekFrom};
     let page = crate::format::wal::PAGE_SIZE as u64;
     let mut total = SegmentScan::default();
     let mut stats = FragmentStats::default();
     let page_us = crate::format::wal::PAGE_SIZE;
     let (mut base, mut start, mut win) = (0u64, 0u64, window.div_ceil(page_us).max(1) * page_us);
     let mut bufs = crate::format::wal::RecordBuffers::default();
+    let mut len;
     loop {
-        buf.clear();
-        f.seek(SeekFrom::Start(base))?;
-        (&mut *f).take(win as u64).read_to_end(buf)?;
-        let at_eof = buf.len() < win;
+        let buf = src.window(base, win)?;
+        len = buf.len();
+        let at_eof = len < win;
         let mut reader =
             RecordReader::starting_at(buf, start).with_buffers(std::mem::take(&mut bufs));
         let (s, committed) = scan_records_committed(&mut reader, series);
         bufs = reader.into_buffers();
         if s.corruption.is_some() {
             // Rare: read it whole for the re-synchronisation.
-            let bytes = fs::read(path)?;
+            let bytes = src.whole(path)?;
             return Ok((bytes.len() as u64, scan_segment_refs(&bytes, series)));
         }
         let torn_inside = s.torn_offset.filter(|_| !at_eof);
@@ -382,13 +448,13 @@ fn scan_windows(
             }
             (None, None) if at_eof => break,
             (None, None) => {
-                base += buf.len() as u64;
+                base += len as u64;
                 start = 0;
             }
         }
     }
     total.fragments = stats;
-    Ok((base + buf.len() as u64, total))
+    Ok((base + len as u64, total))
 }
 
 /// One WAL (or checkpoint, or WBL) segment file.
@@ -409,13 +475,26 @@ pub struct SegmentReport {
     pub read_error: Option<String>,
 }
 
-pub(super) fn inspect_segment_file(index: u32, path: &Path, series: &mut RefSet) -> SegmentReport {
+/// Reads one segment file into a report. `sealed`: Prometheus no longer
+/// writes to it (see [`crate::fileutil::map_sealed_wal_segment`]), so it is
+/// mapped rather than read.
+pub(super) fn inspect_segment_file(
+    index: u32,
+    path: &Path,
+    sealed: bool,
+    series: &mut RefSet,
+) -> SegmentReport {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-    let (size, scan, read_error) = match scan_segment_file_with(path, series, READ_WINDOW) {
+    let scanned = if sealed {
+        scan_sealed_segment_file_with(path, series, READ_WINDOW)
+    } else {
+        scan_segment_file_with(path, series, READ_WINDOW)
+    };
+    let (size, scan, read_error) = match scanned {
         Ok((size, scan)) => (size, scan, None),
         Err(e) => (
             fs::metadata(path).map(|m| m.len()).unwrap_or(0),

@@ -184,16 +184,42 @@ fn windowed_file_scan_equals_whole_scan() {
         fs::write(&p, &b[..cut]).unwrap();
         files.push(p);
     }
+    // Damaged copies (a flipped byte): read whole to re-synchronise.
+    for at in [50_000usize, 140_000] {
+        let mut d = b.clone();
+        d[at] ^= 0x55;
+        let p = tmp.path().join(format!("flip{at}"));
+        fs::write(&p, &d).unwrap();
+        files.push(p);
+    }
+    // A file in the pre-2.0 format is read, not mapped.
+    let old = tmp.path().join("old-format");
+    fs::write(&old, [0x43, 0xAF, 0x00, 0xEF, 1, 0, 0, 0]).unwrap();
+    assert!(
+        crate::fileutil::map_sealed_wal_segment(&old)
+            .unwrap()
+            .is_none()
+    );
+    files.push(old);
     for f in &files {
         let bytes = fs::read(f).unwrap();
         let mut s1 = HashSet::new();
         let whole = scan_segment(&bytes, &mut s1);
+        if f.to_string_lossy().contains("flip") {
+            assert!(whole.corruption.is_some() && whole.after_damage.is_some());
+        }
         for w in [32768, 65536, 3 * 32768, READ_WINDOW] {
             let mut s2 = RefSet::new();
             let (size, win) = scan_segment_file_with(f, &mut s2, w).unwrap();
             assert_eq!(size, bytes.len() as u64);
             assert_eq!(win, whole, "{} window {w}", f.display());
             assert_eq!(s1, s2.to_hash_set());
+            // The same windows over a mapping (sealed segments).
+            let mut s3 = RefSet::new();
+            let (size, mapped) = scan_sealed_segment_file_with(f, &mut s3, w).unwrap();
+            assert_eq!(size, bytes.len() as u64);
+            assert_eq!(mapped, whole, "{} mapped, window {w}", f.display());
+            assert_eq!(s1, s3.to_hash_set());
         }
     }
 }
