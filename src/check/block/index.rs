@@ -41,7 +41,7 @@ pub(super) fn check_contents(
     // by its own task; every 4096 chunk metas become a chunk-checking job.
     let fast = index.version >= 2 && symbols_unsorted_at.is_none();
     let parts = if fast {
-        series_parts(&index, (rayon::current_num_threads() * 8).max(2))
+        series_parts(&index, (rayon::current_num_threads() * 4).max(2))
     } else {
         vec![index.series_region()]
     };
