@@ -269,9 +269,12 @@ fn series_label_refs_of_every_length_decode_alike() {
     );
 }
 
+/// Label ref pairs and chunk metas of one series body.
+type Body = (Vec<(u32, u32)>, Vec<ChunkMeta>);
+
 /// The body decoded by the checked cursor alone: what `decode_series_into`
 /// returned before its fast path, the reference the fast path must match.
-fn reference_body(body: &[u8], at: u64) -> Result<(Vec<(u32, u32)>, Vec<ChunkMeta>)> {
+fn reference_body(body: &[u8], at: u64) -> Result<Body> {
     use crate::format::decode::Decoder;
     use crate::format::refs::ChunkRef;
     let mut b = Decoder::new(body, at);
