@@ -133,6 +133,13 @@ impl<'a> Decoder<'a> {
 
     #[inline(never)]
     fn uvarint_long(&mut self) -> Result<u64> {
+        // Eight bytes available and the varint ends within them (every
+        // value below 2^56: timestamps, offsets, chunk refs).
+        if let Some((x, n)) = self.rest.first_chunk::<8>().and_then(uvarint8) {
+            let tail = self.rest.get(n..).unwrap_or(&[]);
+            self.advance(tail, n);
+            return Ok(x);
+        }
         // Ten bytes available: no bounds check per byte.
         if let Some(bytes) = self.rest.first_chunk::<10>() {
             let mut value = 0u64;
@@ -225,6 +232,26 @@ impl<'a> Decoder<'a> {
             available: self.rest.len() as u64,
         }
     }
+}
+
+/// A uvarint that ends within `bytes` (1 to 8 bytes long: a value below
+/// 2^56), found and gathered from one load without a loop: its value and
+/// length. `None` if all eight bytes continue it.
+#[inline(always)]
+pub(crate) fn uvarint8(bytes: &[u8; 8]) -> Option<(u64, usize)> {
+    let w = u64::from_le_bytes(*bytes);
+    let stops = !w & 0x8080_8080_8080_8080;
+    if stops == 0 {
+        return None;
+    }
+    // The last byte's top bit is bit 8k+7: keep bytes 0..=k.
+    let last = stops.trailing_zeros();
+    let x = w & (u64::MAX >> (63 - last)) & 0x7f7f_7f7f_7f7f_7f7f;
+    // Pack the 7-bit groups: pairs, then fours, then all eight.
+    let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    let x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+    Some((x, (last / 8 + 1) as usize))
 }
 
 /// Bytes of `file` starting at absolute `offset`, or an out-of-bounds error.

@@ -58,14 +58,14 @@ impl Fingerprint {
 
     #[inline]
     pub(super) fn add(&mut self, pair_hash: u64, id: u64) {
-        self.add_mixed(pair_hash, mix(id));
+        self.add_keyed(pair_hash, id_key(id));
     }
 
-    /// [`Self::add`] with `mix(id)` computed once by the caller (a series
-    /// adds all its labels with the same id).
+    /// [`Self::add`] with `id_key(id)` computed once by the caller (a
+    /// series adds all its labels with the same id).
     #[inline]
-    pub(super) fn add_mixed(&mut self, pair_hash: u64, mixed_id: u64) {
-        let h = mix(pair_hash ^ mixed_id);
+    pub(super) fn add_keyed(&mut self, pair_hash: u64, id_key: u64) {
+        let h = mix(pair_hash ^ id_key);
         self.sum = self.sum.wrapping_add(h);
         // A second, independent-looking function of the already mixed h.
         self.xor ^= h.rotate_left(29).wrapping_mul(0xD6E8_FEB8_6659_FD93);
@@ -73,10 +73,20 @@ impl Fingerprint {
     }
 }
 
+/// A series id's part of a fingerprint key: one multiply by an odd
+/// constant (a bijection, so distinct ids give distinct keys for the same
+/// pair; the spread bits keep a pair key xored with it from meeting another
+/// pair's key by accident). The key is mixed in [`Fingerprint::add_keyed`];
+/// a second mix here cost one per postings reference of the block.
+#[inline]
+pub(super) fn id_key(id: u64) -> u64 {
+    id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// The pair key by symbol refs (v2, strictly sorted symbol table): the two
 /// ordinals side by side, one key per pair. Not mixed here: every key goes
-/// into [`Fingerprint::add_mixed`] xored with a mixed series id and mixed
-/// again, which is what makes two different (pair, id) entries collide only
+/// into [`Fingerprint::add_keyed`] xored with a series id's key and mixed
+/// there, which is what makes two different (pair, id) entries collide only
 /// by chance (one mix less per label of every series).
 #[inline]
 pub(super) fn ref_pair_hash(name: u32, value: u32) -> u64 {

@@ -2,7 +2,7 @@
 //! references fingerprinted for the postings check, its label set and chunk
 //! metas checked, its chunks queued into pieces checked as they fill.
 
-use super::postings::{Fingerprint, mix, pair_hash, ref_pair_hash};
+use super::postings::{Fingerprint, id_key, pair_hash, ref_pair_hash};
 use super::samples::{Piece, check_piece, series_name};
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -136,7 +136,9 @@ impl PartWalk<'_, '_> {
         self.ids.push(entry.id);
         self.counts.series += 1;
         self.counts.chunks += entry.chunks.len() as u64;
-        if self.fingerprint(entry) {
+        if self.sh.fast {
+            self.fast_labels(entry, ordinal);
+        } else if self.fingerprint(entry) {
             self.label_set(entry, ordinal);
         }
         if self.first_offset.is_none() {
@@ -153,44 +155,59 @@ impl PartWalk<'_, '_> {
         }
     }
 
-    /// Adds the entry's label pairs to the fingerprint and (when `fast`) its
-    /// references to the used symbols. Label refs are checked and
-    /// fingerprinted without touching the strings when the symbol table is
-    /// strictly sorted (v2): then ref order is string order. Otherwise every
-    /// label is resolved. False if the labels cannot be read.
+    /// The labels when the symbol table is strictly sorted (v2), by
+    /// reference alone (then ref order is string order), in one pass: each
+    /// pair fingerprinted, its refs marked used, and the label-set rules
+    /// (names strictly ascending, no empty value, after the previous
+    /// series) noted; a series that breaks one goes through
+    /// [`Self::label_set`] for its findings. Refs outside the table: the
+    /// finding of resolving them, and nothing else.
+    fn fast_labels(&mut self, entry: &SeriesEntry, ordinal: u32) {
+        let sh = self.sh;
+        let n = sh.index.symbols.len() as u32;
+        let labels = entry.labels.as_slice();
+        if !labels.iter().all(|&(a, b)| a < n && b < n) {
+            if let Err(e) = sh.index.resolve_labels(entry, &mut self.resolved) {
+                self.cx.decode(FileKind::Index, sh.index_path, &e);
+            }
+            return;
+        }
+        let id = id_key(entry.id.get());
+        // No ref below `n` equals u32::MAX: no value is empty without one.
+        let empty = sh.empty_ref.unwrap_or(u32::MAX);
+        let mut ok = !labels.is_empty();
+        let mut prev_name = -1i64;
+        for &(a, b) in labels {
+            self.fp.add_keyed(ref_pair_hash(a, b), id);
+            for r in [a, b] {
+                if let Some(w) = self.used.get_mut(r as usize / 64) {
+                    *w |= 1 << (r % 64);
+                }
+            }
+            ok &= i64::from(a) > prev_name && b != empty;
+            prev_name = i64::from(a);
+        }
+        if ok && (ordinal == 0 || labels > self.prev_refs.as_slice()) {
+            self.prev_refs.clone_from(&entry.labels);
+        } else {
+            self.label_set(entry, ordinal);
+        }
+    }
+
+    /// Resolves the entry's labels and adds their pairs to the fingerprint
+    /// (symbol tables not strictly sorted, or v1). False if the labels
+    /// cannot be read.
     fn fingerprint(&mut self, entry: &SeriesEntry) -> bool {
-        let index = self.sh.index;
-        if self.sh.fast {
-            let n = index.symbols.len() as u32;
-            if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
-                let mixed_id = mix(entry.id.get());
-                for &(a, b) in &entry.labels {
-                    self.fp.add_mixed(ref_pair_hash(a, b), mixed_id);
-                    for r in [a, b] {
-                        if let Some(w) = self.used.get_mut(r as usize / 64) {
-                            *w |= 1 << (r % 64);
-                        }
-                    }
+        match self.sh.index.resolve_labels(entry, &mut self.resolved) {
+            Ok(()) => {
+                for (n, v) in &self.resolved {
+                    self.fp.add(pair_hash(n, v), entry.id.get());
                 }
                 true
-            } else {
-                if let Err(e) = index.resolve_labels(entry, &mut self.resolved) {
-                    self.cx.decode(FileKind::Index, self.sh.index_path, &e);
-                }
-                false
             }
-        } else {
-            match index.resolve_labels(entry, &mut self.resolved) {
-                Ok(()) => {
-                    for (n, v) in &self.resolved {
-                        self.fp.add(pair_hash(n, v), entry.id.get());
-                    }
-                    true
-                }
-                Err(e) => {
-                    self.cx.decode(FileKind::Index, self.sh.index_path, &e);
-                    false
-                }
+            Err(e) => {
+                self.cx.decode(FileKind::Index, self.sh.index_path, &e);
+                false
             }
         }
     }

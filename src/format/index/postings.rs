@@ -9,7 +9,7 @@
 //! ```
 //! The first postings list is the "all postings" list, keyed ("", "").
 
-use crate::format::decode::{Decoder, crc_section};
+use crate::format::decode::{Decoder, crc_section, uvarint8};
 use crate::format::error::{DecodeError, Result, Section};
 
 /// One entry of the postings offset table.
@@ -69,6 +69,10 @@ impl<'a> PostingsTableIter<'a> {
     }
 
     fn entry(&mut self) -> Result<PostingsEntry<'a>> {
+        if let Some((e, n)) = entry_fast(self.d.rest(), self.d.offset()) {
+            self.d.skip(n)?;
+            return Ok(e);
+        }
         let d = &mut self.d;
         let entry_offset = d.offset();
         let keys = d.uvarint()?;
@@ -90,6 +94,32 @@ impl<'a> PostingsTableIter<'a> {
             entry_offset,
         })
     }
+}
+
+/// The common shape of a table entry at the start of `b` (absolute offset
+/// `at`), read without a checked cursor: key count 2, name and value
+/// shorter than 128 bytes, an offset of at most eight bytes that ends
+/// within `b`. The entry and its length; `None` for anything else, which
+/// the checked cursor reads (and reports).
+#[inline(always)]
+fn entry_fast(b: &[u8], at: u64) -> Option<(PostingsEntry<'_>, usize)> {
+    let [2, name_len, ..] = *b else {
+        return None;
+    };
+    let name_end = 2 + usize::from(name_len);
+    let value_len = *b.get(name_end)?;
+    if name_len >= 0x80 || value_len >= 0x80 {
+        return None;
+    }
+    let value_end = name_end + 1 + usize::from(value_len);
+    let (offset, n) = uvarint8(b.get(value_end..)?.first_chunk::<8>()?)?;
+    let e = PostingsEntry {
+        name: b.get(2..name_end)?,
+        value: b.get(name_end + 1..value_end)?,
+        offset,
+        entry_offset: at,
+    };
+    Some((e, value_end + n))
 }
 
 impl<'a> Iterator for PostingsTableIter<'a> {

@@ -10,7 +10,7 @@
 //! ```
 //! v2 series id = entry offset / 16; v1 series id = entry offset.
 
-use crate::format::decode::{Decoder, crc32c, slice_from};
+use crate::format::decode::{Decoder, crc32c, slice_from, uvarint8};
 use crate::format::error::{DecodeError, Result, Section};
 use crate::format::refs::{ChunkRef, SeriesRef};
 
@@ -90,32 +90,21 @@ pub fn decode_series_into(
     out.id = SeriesRef(if version == 1 { offset } else { offset / 16 });
     out.labels.clear();
     out.chunks.clear();
+    // The body as a well-formed entry has it; anything else is decoded
+    // again by the checked cursor, which says what is wrong and where.
+    if let Some(ext) = file.get(usize::try_from(body_start).unwrap_or(usize::MAX)..)
+        && decode_body_fast(ext, body.len(), out)
+    {
+        return Ok(());
+    }
+    out.labels.clear();
+    out.chunks.clear();
     let mut b = Decoder::new(body, body_start);
     let n_labels = b.uvarint()?;
-    // Label refs in one tight pass over the bytes; anything unusual (a ref
-    // longer than 3 bytes, the body ending) is decoded again by the
-    // checked cursor, which says what is wrong and where.
-    let refs = b.rest();
-    let mut at = 0usize;
-    let mut fast = true;
     for _ in 0..n_labels {
-        match (short_ref(refs, &mut at), short_ref(refs, &mut at)) {
-            (Some(name), Some(value)) => out.labels.push((name, value)),
-            _ => {
-                fast = false;
-                break;
-            }
-        }
-    }
-    if fast {
-        b.skip(at)?;
-    } else {
-        out.labels.clear();
-        for _ in 0..n_labels {
-            let name = b.uvarint32()?;
-            let value = b.uvarint32()?;
-            out.labels.push((name, value));
-        }
+        let name = b.uvarint32()?;
+        let value = b.uvarint32()?;
+        out.labels.push((name, value));
     }
     let n_chunks = b.uvarint()?;
     if n_chunks > 0 {
@@ -148,6 +137,95 @@ pub fn decode_series_into(
         });
     }
     Ok(())
+}
+
+/// Reads the uvarints of a series body for [`decode_body_fast`]: from the
+/// body's first byte on, with loads that may look past the body's end (into
+/// its CRC and beyond); the caller checks where the last one ended.
+struct FastBody<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl FastBody<'_> {
+    /// A uvarint of up to eight bytes (timestamps and chunk refs take
+    /// several), gathered from one load; `None` for a longer one or fewer
+    /// than eight bytes left in the file.
+    #[inline(always)]
+    fn uvarint(&mut self) -> Option<u64> {
+        let rest = self.bytes.get(self.at..)?;
+        let &first = rest.first()?;
+        let (v, n) = if first < 0x80 {
+            (u64::from(first), 1)
+        } else {
+            uvarint8(rest.first_chunk::<8>()?)?
+        };
+        self.at += n;
+        Some(v)
+    }
+
+    #[inline(always)]
+    fn varint(&mut self) -> Option<i64> {
+        self.uvarint()
+            .map(|u| ((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+}
+
+/// Decodes a well-formed series body of `len` bytes starting at `ext[0]`
+/// into `out` (empty), without a checked cursor: true if it is one (every
+/// value where the checked decoding reads the same, ending exactly at the
+/// body's end). False for anything else, leaving `out` to be cleared.
+#[inline(always)]
+fn decode_body_fast(ext: &[u8], len: usize, out: &mut SeriesEntry) -> bool {
+    let mut f = FastBody { bytes: ext, at: 0 };
+    let Some(n_labels) = f.uvarint() else {
+        return false;
+    };
+    // A label takes two bytes at least, a chunk meta three.
+    if n_labels > (len / 2) as u64 {
+        return false;
+    }
+    // Symbol refs take one to three bytes (a table below 2^21 symbols).
+    for _ in 0..n_labels {
+        match (short_ref(ext, &mut f.at), short_ref(ext, &mut f.at)) {
+            (Some(name), Some(value)) => out.labels.push((name, value)),
+            _ => return false,
+        }
+    }
+    let Some(n_chunks) = f.uvarint() else {
+        return false;
+    };
+    if n_chunks > (len / 3) as u64 {
+        return false;
+    }
+    if n_chunks > 0 {
+        let (Some(mint), Some(span), Some(r)) = (f.varint(), f.uvarint(), f.uvarint()) else {
+            return false;
+        };
+        let maxt = (span as i64).wrapping_add(mint);
+        out.chunks.push(ChunkMeta {
+            mint,
+            maxt,
+            chunk_ref: ChunkRef(r),
+        });
+        let (mut prev_maxt, mut prev_ref) = (maxt, r);
+        for _ in 1..n_chunks {
+            let (Some(gap), Some(span), Some(dr)) = (f.uvarint(), f.uvarint(), f.varint()) else {
+                return false;
+            };
+            let mint = (gap as i64).wrapping_add(prev_maxt);
+            let maxt = (span as i64).wrapping_add(mint);
+            let r = (dr as u64).wrapping_add(prev_ref);
+            out.chunks.push(ChunkMeta {
+                mint,
+                maxt,
+                chunk_ref: ChunkRef(r),
+            });
+            prev_maxt = maxt;
+            prev_ref = r;
+        }
+    }
+    f.at == len
 }
 
 /// A uvarint of at most 3 bytes (a symbol ref below 2^21) at `bytes[*at..]`,

@@ -268,3 +268,201 @@ fn series_label_refs_of_every_length_decode_alike() {
         "{err:?}"
     );
 }
+
+/// Label ref pairs and chunk metas of one series body.
+type Body = (Vec<(u32, u32)>, Vec<ChunkMeta>);
+
+/// The body decoded by the checked cursor alone: what `decode_series_into`
+/// returned before its fast path, the reference the fast path must match.
+fn reference_body(body: &[u8], at: u64) -> Result<Body> {
+    use crate::format::decode::Decoder;
+    use crate::format::refs::ChunkRef;
+    let mut b = Decoder::new(body, at);
+    let mut labels = Vec::new();
+    for _ in 0..b.uvarint()? {
+        let name = b.uvarint32()?;
+        labels.push((name, b.uvarint32()?));
+    }
+    let mut chunks: Vec<ChunkMeta> = Vec::new();
+    for _ in 0..b.uvarint()? {
+        let (mint, maxt, r) = match chunks.last() {
+            None => {
+                let mint = b.varint()?;
+                (mint, (b.uvarint()? as i64).wrapping_add(mint), b.uvarint()?)
+            }
+            Some(p) => {
+                let mint = (b.uvarint()? as i64).wrapping_add(p.maxt);
+                let maxt = (b.uvarint()? as i64).wrapping_add(mint);
+                (mint, maxt, (b.varint()? as u64).wrapping_add(p.chunk_ref.0))
+            }
+        };
+        chunks.push(ChunkMeta {
+            mint,
+            maxt,
+            chunk_ref: ChunkRef(r),
+        });
+    }
+    if !b.is_empty() {
+        return Err(DecodeError::SeriesTrailingBytes {
+            offset: b.offset(),
+            found: b.remaining() as u64,
+        });
+    }
+    Ok((labels, chunks))
+}
+
+/// Random series bodies — values of every width (refs past 32 bits,
+/// varints of 9 and 10 bytes, non-minimal encodings), bodies cut, lengthened
+/// or with a byte changed (CRC fixed), counts larger than the body — at the
+/// end of the file or before more bytes: the fast decode gives what the
+/// checked cursor gives, value for value and error for error.
+#[test]
+fn series_fast_decode_agrees_with_the_checked_cursor() {
+    let mut x = 0x2545_F491_4F6C_DD1D_u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for case in 0..30_000u32 {
+        let val = |r: &mut dyn FnMut() -> u64| {
+            let bits = [3, 7, 14, 21, 32, 33, 42, 56, 63, 64][(r() % 10) as usize];
+            r() & (u64::MAX >> (64 - bits))
+        };
+        let mut body = Vec::new();
+        let n_labels = rnd() % 7;
+        uvarint(&mut body, n_labels);
+        for _ in 0..2 * n_labels {
+            let v = if rnd() % 8 == 0 {
+                val(&mut rnd)
+            } else {
+                rnd() % 300
+            };
+            uvarint(&mut body, v);
+            if rnd() % 50 == 0 {
+                // Non-minimal: a continuation byte more, then zero.
+                let last = body.len() - 1;
+                body[last] |= 0x80;
+                body.push(0);
+            }
+        }
+        let n_chunks = rnd() % 4;
+        uvarint(&mut body, n_chunks);
+        for i in 0..n_chunks {
+            if i == 0 {
+                varint(&mut body, 1_764_028_800_000 + (rnd() % 1000) as i64);
+            } else {
+                uvarint(&mut body, val(&mut rnd));
+            }
+            uvarint(&mut body, val(&mut rnd));
+            if i == 0 {
+                uvarint(&mut body, val(&mut rnd));
+            } else {
+                varint(&mut body, val(&mut rnd) as i64);
+            }
+        }
+        match case % 6 {
+            1 if !body.is_empty() => {
+                body.pop();
+            }
+            2 => body.push((rnd() % 256) as u8),
+            3 if !body.is_empty() => {
+                let i = (rnd() % body.len() as u64) as usize;
+                body[i] = (rnd() % 256) as u8;
+            }
+            4 => body[0] = 0xff,
+            _ => {}
+        }
+        let mut file = vec![0u8; 16];
+        uvarint(&mut file, body.len() as u64);
+        let body_at = file.len() as u64;
+        file.extend_from_slice(&body);
+        file.extend_from_slice(&crc32c(&body).to_be_bytes());
+        let more = (rnd() % 12) as usize;
+        file.extend((0..more).map(|_| (rnd() % 256) as u8));
+        let mut out = series::SeriesEntry::default();
+        let got = series::decode_series_into(&file, 16, 2, &mut out);
+        match reference_body(&body, body_at) {
+            Ok((labels, chunks)) => {
+                assert_eq!(got, Ok(()), "case {case}");
+                assert_eq!(out.labels, labels, "case {case}");
+                assert_eq!(out.chunks, chunks, "case {case}");
+                assert_eq!(out.encoded_len, file.len() as u64 - 16 - more as u64);
+            }
+            Err(e) => assert_eq!(got, Err(e), "case {case}"),
+        }
+    }
+}
+
+/// Random postings offset tables — names and values of every length
+/// around 128, offsets of every width, entries cut, a byte changed (CRC
+/// fixed) — read by the table iterator give, entry for entry and error for
+/// error, what the checked cursor alone gives.
+#[test]
+fn postings_table_fast_entries_agree_with_the_checked_cursor() {
+    use crate::format::decode::Decoder;
+    let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for case in 0..5_000u32 {
+        let n = (rnd() % 6) as u32;
+        let mut body = n.to_be_bytes().to_vec();
+        for _ in 0..n {
+            uvarint(&mut body, if rnd() % 40 == 0 { 3 } else { 2 });
+            for _ in 0..2 {
+                let len = [0, 1, 5, 127, 128, 200][(rnd() % 6) as usize];
+                uvarint(&mut body, len);
+                body.extend((0..len).map(|_| (rnd() % 256) as u8));
+            }
+            uvarint(&mut body, rnd() >> (rnd() % 64));
+        }
+        if case % 3 == 1 && body.len() > 4 {
+            let i = 4 + (rnd() % (body.len() as u64 - 4)) as usize;
+            body[i] = (rnd() % 256) as u8;
+        }
+        if case % 5 == 2 {
+            body.truncate(body.len().saturating_sub((rnd() % 4) as usize).max(4));
+        }
+        let mut file = Vec::new();
+        framed(&mut file, &body);
+        let Ok(it) = postings::PostingsTableIter::new(&file, 0) else {
+            continue;
+        };
+        let got: Vec<_> = it.take(n as usize).collect();
+        // The reference: each entry by the checked cursor.
+        let mut d = Decoder::new(&body[4..], 8);
+        let mut want = Vec::new();
+        for _ in 0..n {
+            let at = d.offset();
+            let e = (|| {
+                let keys = d.uvarint()?;
+                if keys != 2 {
+                    return Err(DecodeError::KeyCount {
+                        section: Section::PostingsOffsetTable,
+                        offset: at,
+                        expected: 2,
+                        found: keys,
+                    });
+                }
+                let (name, value) = (d.uvarint_bytes()?, d.uvarint_bytes()?);
+                Ok(PostingsEntry {
+                    name,
+                    value,
+                    offset: d.uvarint()?,
+                    entry_offset: at,
+                })
+            })();
+            let stop = e.is_err();
+            want.push(e);
+            if stop {
+                break;
+            }
+        }
+        assert_eq!(got, want, "case {case}");
+    }
+}
