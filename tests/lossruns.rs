@@ -603,15 +603,6 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
-        "s400-restart-laterw-laterw",
-        "out of sample (fourth set). Remote write enabled late on a master restarted during the outage: SIGTERM \
-         at +15 s, 2.42 killed after 90 s, up again and the late queue added by reload at +105.2 s. coverage \
-         predicts L1 expected (C_snap, reload] = +0 .. +106.3 s; the real loss was +2 .. +16 s, all 405 series, \
-         exactly (C_snap, SIGTERM] like the restart master's other slave (soon, L6, passes): the master \
-         scraped nothing while it was stopping and down, so L1 has no samples to lose between the SIGTERM \
-         and the restart. The L1 window is not cut by the restart's downtime (--master-restart is given)",
-    ),
-    (
         "s500-restart-overtaken-r2",
         "after the master's restart (its new reader started in segment 2, after the restart; \
          checkpoint.00000001 deleted segments 0-1 only: not overtaken, as predicted), the slave received samples for 7 s \

@@ -24,6 +24,7 @@ use super::snapshot::BlockSpan;
 use super::wal::WalView;
 
 mod grid;
+mod l1;
 mod l2;
 mod slivers;
 mod verdict;
@@ -253,28 +254,10 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     ));
     let catch_up = inp.facts.catch_up.unwrap_or(0);
 
-    // L1: remote write started after the coverage end.
+    // L1: remote write started after the coverage end (cut where a
+    // restarted master had nothing to lose).
     if t_ws >= c {
-        windows.push(LossWindow {
-            cause: Cause::L1,
-            from: c,
-            to: t_ws,
-            to_earliest: None,
-            to_expected: None,
-            bound_to: None,
-            certainty: Certainty::Expected,
-            series: None,
-            ongoing: false,
-            why: format!(
-                "remote write started at or after the snapshot's coverage end: the watcher never sends \
-                 samples older than its start{}",
-                if inp.head_included {
-                    ""
-                } else {
-                    "; without the head block (skip_head) the snapshot ends at the last block boundary"
-                }
-            ),
-        });
+        windows.extend(l1::windows(inp, c, t_ws));
     }
 
     // L6: a master restart before the slave is up starts a new watcher at
