@@ -303,7 +303,11 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
     let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
     windows.extend(l2::window(inp, &ov, t_b, position, stall));
-    let l2 = windows.iter().any(|w| w.cause == Cause::L2);
+    // An L2 risk (the files cannot tell whether the reader was overtaken)
+    // leaves the path where it was not: the boundary slivers.
+    let l2 = windows
+        .iter()
+        .any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
