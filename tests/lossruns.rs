@@ -429,7 +429,11 @@ pub(crate) fn table(rs: &[Judged]) -> String {
                     "{} × {} | {} s | {} | {} | {}",
                     r.series / r.targets.max(1),
                     r.targets,
-                    r.scrape_interval_ms / 1000,
+                    if r.scrape_interval_ms % 1000 == 0 {
+                        (r.scrape_interval_ms / 1000).to_string()
+                    } else {
+                        format!("{:.1}", r.scrape_interval_ms as f64 / 1e3)
+                    },
                     if r.skip_head { "yes" } else { "no" },
                     if r.rw_late { "yes" } else { "no" },
                     r.restarts.len()
