@@ -635,8 +635,10 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          That position (+68 s, 8.5 s after the slave was up) is where one shard's sequential sends of \
          accepted samples had brought the reader by the tick: 340 000 samples at a send speed no file \
          records (40 000 samples/s, faster than the reader speed measured from the 400 answers); a start within 1 s would \
-         need that speed to 1.5 %. coverage states it as an L3 risk window (C_snap .. slave up, 117 \
-         series: one shard of the 43 expected); the loss's start and end are not predicted",
+         need that speed to 1.5 %. The files give the rest, and coverage states it as an L3 risk window \
+         (C_snap .. slave up, 117 series: one shard of the 43 expected): the first reshard tick after the \
+         slave is up, one refused batch = 500 samples of 117 series, about 5 scrapes (real: 6), and that the \
+         start lies anywhere in the window at a speed no file records; the start is not predicted",
     ),
 ];
 

@@ -31,7 +31,8 @@ pub(super) fn windows(
                 phase_known,
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
             );
-            windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
+            let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
+            windows.extend(lagging_shard(inp, up, n, cr.catch_up_shards, tick));
             if cr.expected_end < c {
                 assumptions.push(format!(
                     "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
@@ -196,38 +197,67 @@ fn undecided(
 /// another shard delivered loses the batch whole ("out of bounds"). It can
 /// happen only when the backlog the queue sends after the slave is up
 /// (`C_snap` … slave up) is longer than that half range, and only with more
-/// than one shard. Which shard lags, and by how much, depends on send timing
-/// no file records: a risk for the series of one shard, not a prediction.
-/// The slave's block range is taken as the master's (the snapshot's blocks).
+/// than one shard. The slave's block range is taken as the master's (the
+/// snapshot's blocks).
+///
+/// Where such a loss starts is not in the files: a reshard (`reshardLoop`)
+/// stops the shards and starts the new ones empty at the reader's position
+/// at that tick, and that position is where the sends accepted since the
+/// slave was up have brought the reader — a speed the slave's answers set
+/// and no file records. The files give the rest: the first tick the queue
+/// can reshard at (10 s ticks from its start, once a send succeeded), the
+/// shard count after it (the desired-shards formula: the series of one
+/// shard), the length of one refused batch (`max_samples_per_send` samples
+/// of that shard's series), and the latest sample at risk: the reader has
+/// read up to the slave's start by the end of the catch-up, and a lagging
+/// batch is at least half the block range older than one delivered, so
+/// with a given catch-up time the risk ends that much before its end, and
+/// never before the slave's start. The window is that whole range, a risk.
 fn lagging_shard(
     inp: &ModelInput,
-    c: i64,
     up: i64,
     series: u64,
     shards: u64,
+    tick: i64,
 ) -> Option<LossWindow> {
+    let c = inp.coverage_end;
     let half = inp.block_range / 2;
     if shards < 2 || up - c <= half {
         return None;
     }
+    let per_shard = series.div_ceil(shards).max(1);
+    let b = inp.queue.max_samples_per_send;
+    let scrapes = b.div_ceil(per_shard);
+    let catch_up = inp.facts.catch_up.unwrap_or(0);
+    let to = up.max(up.saturating_add(catch_up) - half);
     Some(LossWindow {
         cause: Cause::L3,
         from: c,
-        to: up,
+        to,
         to_earliest: None,
         to_expected: None,
         bound_to: None,
         certainty: Certainty::Risk,
-        series: Some(series.div_ceil(shards)),
+        series: Some(per_shard),
         ongoing: false,
         why: format!(
-            "the queue sends the backlog from the coverage end to the slave's start ({}) on about {shards} shards, \
-             each at its own pace; the slave's head refuses a sample older than its newest one minus half its block \
-             range ({}, the master's range assumed for the slave): a shard lagging that far behind loses its batch \
-             whole, for its {} series. Which shard lags, and how far, no file tells",
+            "the queue sends the backlog from the coverage end to the slave's start ({}) and reshards during it (first \
+             tick {}) to about {shards} shards, each at its own pace; the slave's head refuses a sample older than its \
+             newest one minus half its block range ({}, the master's range assumed for the slave): a shard lagging \
+             that far behind loses its batch whole, {b} samples of its {per_shard} series, about {scrapes} scrape(s) \
+             ({}) each time. Such a loss starts at the reader's position at a reshard tick, where the sends accepted \
+             since the slave was up brought it: anywhere in this range, at a speed no file records{}",
             crate::coverage::fmt_dur(up - c),
+            crate::coverage::fmt_time(tick),
             crate::coverage::fmt_dur(half),
-            series.div_ceil(shards)
+            crate::coverage::fmt_dur(scrapes as i64 * inp.scrape_interval),
+            if catch_up > 0 {
+                String::new()
+            } else {
+                "; a catch-up longer than half the block range moves its end past the slave's start (give the \
+                 catch-up time)"
+                    .to_string()
+            }
         ),
     })
 }
