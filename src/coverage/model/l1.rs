@@ -74,6 +74,19 @@ fn l1(from: i64, to: i64, certainty: Certainty, why: String) -> LossWindow {
     }
 }
 
+/// Why the window stops at a restart's silence.
+fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
+    format!(
+        "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had nothing to lose there",
+        fmt_time(s),
+        fmt_time(q.last_before),
+        q.first_after.map_or_else(
+            || format!("the observation at {}", fmt_time(observed_at)),
+            fmt_time
+        )
+    )
+}
+
 /// The L1 windows of a queue started at `t_ws` (at or after the coverage
 /// end `c`), cut by the master's restarts in `(c, t_ws)`.
 pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
@@ -106,16 +119,7 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
         match found {
             Some((_, Err(true))) => {} // no silence: the window goes on
             Some((w, Ok(q))) => {
-                let why = format!(
-                    "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had nothing \
-                     to lose there",
-                    fmt_time(s),
-                    fmt_time(q.last_before),
-                    q.first_after.map_or_else(
-                        || format!("the observation at {}", fmt_time(w.observed_at)),
-                        fmt_time
-                    )
-                );
+                let why = silence_why(&base, s, q, w.observed_at);
                 if q.last_before >= from {
                     out.push(l1(from, q.last_before, Certainty::Expected, why.clone()));
                 }
