@@ -32,7 +32,8 @@ pub(super) fn windows(
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
             );
             let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
-            windows.extend(lagging_shard(inp, up, n, cr.catch_up_shards, tick));
+            let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
+            windows.extend(lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag));
             if cr.expected_end < c {
                 assumptions.push(format!(
                     "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
@@ -219,6 +220,7 @@ fn lagging_shard(
     series: u64,
     shards: u64,
     tick: i64,
+    all: bool,
 ) -> Option<LossWindow> {
     let c = inp.coverage_end;
     let half = inp.block_range / 2;
@@ -230,6 +232,17 @@ fn lagging_shard(
     let scrapes = b.div_ceil(per_shard);
     let catch_up = inp.facts.catch_up.unwrap_or(0);
     let to = up.max(up.saturating_add(catch_up) - half);
+    let who = if all {
+        format!(
+            " Every shard's queue ({} samples) holds {} of its series, more than that half range: the reader \
+             (which waits for the fullest shard) can be that far ahead of a shard, so every shard can lag: all \
+             {series} series are at risk",
+            inp.queue.capacity,
+            crate::coverage::fmt_dur((inp.queue.capacity / per_shard) as i64 * inp.scrape_interval)
+        )
+    } else {
+        String::new()
+    };
     Some(LossWindow {
         cause: Cause::L3,
         from: c,
@@ -238,7 +251,7 @@ fn lagging_shard(
         to_expected: None,
         bound_to: None,
         certainty: Certainty::Risk,
-        series: Some(per_shard),
+        series: (!all).then_some(per_shard),
         ongoing: false,
         why: format!(
             "the queue sends the backlog from the coverage end to the slave's start ({}) and reshards during it (first \
@@ -246,7 +259,7 @@ fn lagging_shard(
              newest one minus half its block range ({}, the master's range assumed for the slave): a shard lagging \
              that far behind loses its batch whole, {b} samples of its {per_shard} series, about {scrapes} scrape(s) \
              ({}) each time. Such a loss starts at the reader's position at a reshard tick, where the sends accepted \
-             since the slave was up brought it: anywhere in this range, at a speed no file records{}",
+             since the slave was up brought it: anywhere in this range, at a speed no file records{}.{who}",
             crate::coverage::fmt_dur(up - c),
             crate::coverage::fmt_time(tick),
             crate::coverage::fmt_dur(half),
@@ -260,4 +273,28 @@ fn lagging_shard(
             }
         ),
     })
+}
+
+/// Every shard can lag, not one: when the queue reshards during a catch-up
+/// longer than half the slave's block range to shards whose queue
+/// (`capacity` samples) holds more than that half range of their series.
+/// The reader waits for the fullest shard (`QueueManager.Append` retries
+/// until that shard takes the sample), so a shard can fall behind the
+/// others by up to its queue's span, never more: under half the range no
+/// shard is refused by `appendableMinValidTime` unless one stalls (the
+/// one-shard risk); over it the shards that reach the present first raise
+/// the slave's newest sample and every lagging one loses its requests older
+/// than that minus half the range. Whether they do depends on the shards'
+/// send speeds: of the recorded runs where this holds, one lost every
+/// series (`s12k-busyz-up35`, a 1 → 200 reshard), a dozen lost only the
+/// crossing batch, so it widens the risk to every series and predicts
+/// nothing.
+fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool {
+    let c = inp.coverage_end;
+    let half = inp.block_range / 2;
+    if shards < 2 || up - c <= half {
+        return false;
+    }
+    let per_shard = series.div_ceil(shards).max(1);
+    (inp.queue.capacity / per_shard) as i64 * inp.scrape_interval > half
 }
