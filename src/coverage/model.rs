@@ -285,20 +285,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         _ => t_b,
     };
     if let Some(st) = stall {
-        assumptions.push(format!(
-            "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
-             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
-            fmt_time(t_b),
-            fmt_time(st.first_sample),
-            if phase_known {
-                ", from the files"
-            } else {
-                ", on the scrape grid of the coverage end"
-            },
-            st.buffered,
-            inp.queue.min_shards,
-            fmt_time(st.position)
-        ));
+        assumptions.push(stall_assumption(inp, t_b, &st, phase_known));
     }
 
     let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
@@ -316,6 +303,58 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
 
     // L5, L7, L8, L9, L10: the operator's facts.
+    let watcher_segment = ov.watcher_segment;
+    windows.extend(fact_windows(
+        inp,
+        t_b,
+        watcher_segment,
+        &truncations,
+        &mut assumptions,
+    ));
+    windows.sort_by_key(|w| (w.from, w.to));
+
+    let deadline = ov.deadline;
+    let verdict = verdict::full(inp, &windows, &deadline, c);
+    ModelOutput {
+        truncations,
+        deadline,
+        loss_windows: windows,
+        assumptions,
+        verdict,
+    }
+}
+
+/// Where the reader stalls, in words.
+fn stall_assumption(inp: &ModelInput, t_b: i64, st: &queue::Stall, phase_known: bool) -> String {
+    format!(
+        "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
+             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
+        fmt_time(t_b),
+        fmt_time(st.first_sample),
+        if phase_known {
+            ", from the files"
+        } else {
+            ", on the scrape grid of the coverage end"
+        },
+        st.buffered,
+        inp.queue.min_shards,
+        fmt_time(st.position)
+    )
+}
+
+/// The windows of the operator's facts (L5, L7, L8, L9, L10), on the
+/// remote-write timeline: stall position `t_b`, the reader's segment, the
+/// truncations.
+fn fact_windows(
+    inp: &ModelInput,
+    t_b: i64,
+    watcher_segment: Option<(u32, Option<i64>)>,
+    truncations: &[i64],
+    assumptions: &mut Vec<String>,
+) -> Vec<LossWindow> {
+    let c = inp.coverage_end;
+    let catch_up = inp.facts.catch_up.unwrap_or(0);
+    let mut out = Vec::new();
     let horizon = [
         Some(c),
         Some(inp.snapshot_time),
@@ -335,39 +374,29 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         catch_up,
         horizon,
         wal: inp.wal.as_ref(),
-        watcher_segment: ov.watcher_segment,
-        truncations: &truncations,
+        watcher_segment,
+        truncations,
         facts: &inp.facts,
     };
-    windows.extend(causes::sample_age_window(
+    out.extend(causes::sample_age_window(
         &tl,
         inp.facts.master_version,
-        &mut assumptions,
+        assumptions,
     ));
-    windows.extend(causes::reject_window(&tl, &mut assumptions));
-    windows.extend(causes::native_histogram_window(
+    out.extend(causes::reject_window(&tl, assumptions));
+    out.extend(causes::native_histogram_window(
         &tl,
         inp.native.as_ref(),
-        &mut assumptions,
+        assumptions,
     ));
-    windows.extend(causes::version_window(&tl, &mut assumptions));
-    windows.extend(causes::retention_windows(
+    out.extend(causes::version_window(&tl, assumptions));
+    out.extend(causes::retention_windows(
         &inp.blocks,
         inp.facts.slave_retention,
         inp.facts.slave_retention_size,
-        &mut assumptions,
-    ));
-    windows.sort_by_key(|w| (w.from, w.to));
-
-    let deadline = ov.deadline;
-    let verdict = verdict::full(inp, &windows, &deadline, c);
-    ModelOutput {
-        truncations,
-        deadline,
-        loss_windows: windows,
         assumptions,
-        verdict,
-    }
+    ));
+    out
 }
 
 #[cfg(test)]
