@@ -44,64 +44,10 @@ pub(super) fn windows(
             } else if let Some((from, to, short_series)) = cr.undecided_short {
                 undecided(windows, &cr, c, n, b, from, to, short_series);
             } else {
-                windows.push(LossWindow {
-                cause: Cause::L3,
-                from: cr.start.max(c),
-                to: cr.expected_end,
-                to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
-                to_expected: (cr.earliest_end < cr.expected_end).then_some(cr.point_end),
-                bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
-                certainty: Certainty::Expected,
-                series: cr.series,
-                ongoing: false,
-                why: format!(
-                    "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
-                     ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
-                     Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
-                    cr.why,
-                    n,
-                    if cr.resharded {
-                        "not resharded"
-                    } else {
-                        "resharded"
-                    },
-                    crate::coverage::fmt_time(cr.other_end)
-                ),
-            });
+                windows.push(crossing_window(&cr, c, n, b));
             }
         }
-        _ => {
-            // Without the slave's start or the series count: a bound only.
-            let k = series
-                .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
-                .unwrap_or(1);
-            let by_batches = k.saturating_mul(inp.scrape_interval);
-            let by_catchup = inp.slave_up.map(|u| {
-                u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c
-            });
-            let extent = by_catchup
-                .map_or(by_batches, |x| x.min(by_batches))
-                .max(inp.scrape_interval);
-            windows.push(LossWindow {
-                cause: Cause::L3,
-                from: c,
-                to: c - 1 + extent,
-                to_earliest: None,
-                to_expected: None,
-                bound_to: None,
-                certainty: Certainty::Bound,
-                series: None,
-                ongoing: false,
-                why: format!(
-                    "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
-                     is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
-                     samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
-                    series.map_or("an unknown number of".into(), |n| n.to_string()),
-                    q.max_shards,
-                    crate::coverage::fmt_dur(by_batches)
-                ),
-            });
-        }
+        _ => windows.push(bound_window(inp, series)),
     }
     if inp.head_included {
         // Scrape timeouts never exceed the interval.
@@ -187,6 +133,73 @@ fn undecided(
             ongoing: false,
             why: format!("on the longer path: {}", cr.why),
         });
+    }
+}
+
+/// Without the slave's start or the series count: the crossing batches'
+/// reach as a bound only.
+fn bound_window(inp: &ModelInput, series: Option<u64>) -> LossWindow {
+    let c = inp.coverage_end;
+    let q = &inp.queue;
+    let b = q.max_samples_per_send;
+    // Without the slave's start or the series count: a bound only.
+    let k = series
+        .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
+        .unwrap_or(1);
+    let by_batches = k.saturating_mul(inp.scrape_interval);
+    let by_catchup = inp
+        .slave_up
+        .map(|u| u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c);
+    let extent = by_catchup
+        .map_or(by_batches, |x| x.min(by_batches))
+        .max(inp.scrape_interval);
+    LossWindow {
+        cause: Cause::L3,
+        from: c,
+        to: c - 1 + extent,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Bound,
+        series: None,
+        ongoing: false,
+        why: format!(
+            "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+             is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
+             samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
+            series.map_or("an unknown number of".into(), |n| n.to_string()),
+            q.max_shards,
+            crate::coverage::fmt_dur(by_batches)
+        ),
+    }
+}
+
+/// The crossing batch's sliver (L3 expected), with the end on the queue's
+/// other path as `bound_to`.
+fn crossing_window(cr: &queue::Crossing, c: i64, n: u64, b: u64) -> LossWindow {
+    LossWindow {
+        cause: Cause::L3,
+        from: cr.start.max(c),
+        to: cr.expected_end,
+        to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
+        to_expected: (cr.earliest_end < cr.expected_end).then_some(cr.point_end),
+        bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+        certainty: Certainty::Expected,
+        series: cr.series,
+        ongoing: false,
+        why: format!(
+            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
+         ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
+         Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
+            cr.why,
+            n,
+            if cr.resharded {
+                "not resharded"
+            } else {
+                "resharded"
+            },
+            crate::coverage::fmt_time(cr.other_end)
+        ),
     }
 }
 
