@@ -622,7 +622,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          exactly 1 000 samples (no up/scrape_* series either: they have no i), two full 500-sample batches, \
          so with one shard every batch holds half a scrape and none crosses C_snap: the slave's last \
          'out of bounds' request starts at the last scrape at C_snap (+0 s), the next one at +1 s is \
-         accepted whole. coverage counts the series from the WAL (2 005, relabelling is not in it) and has \
+         accepted whole. coverage reads the WAL, which holds all 2 005 series (relabelling is not in it), and has \
          no option for a relabel rule, so it cannot see the batch alignment (s2k-relabel-up30, up +30 s, \
          also lost nothing and passes within the sliver allowance)",
     ),
