@@ -1412,7 +1412,7 @@ fn write_evidence(
     rec.wal_evidence = "thinned".into();
     // The real loss.
     let (from, to) = (rec.gaps_from.to_string(), rec.gaps_to.to_string());
-    let g = json_of(&[
+    let mut args = vec![
         "gaps",
         slave_data.to_str().unwrap(),
         "--against",
@@ -1422,7 +1422,17 @@ fn write_evidence(
         "--to",
         &to,
         "--json",
-    ]);
+    ];
+    // With a write_relabel_configs keep rule, only the series it keeps are
+    // sent: the others are missing from the slave by design, not lost.
+    let sent = rec
+        .write_relabel_keep_i
+        .as_ref()
+        .map(|re| format!("{{i=~\"{re}\"}}"));
+    if let Some(m) = &sent {
+        args.extend(["--match", m.as_str()]);
+    }
+    let g = json_of(&args);
     let missing = &g["missing"];
     let per = missing["per_series"]
         .as_array()

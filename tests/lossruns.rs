@@ -615,6 +615,18 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s2k-relabel-soon",
+        "out of sample (fifth set). write_relabel_configs keeping the series of even i: 1 000 of the 2 005 \
+         series are sent (the real loss is measured on those only, gaps --match). Slave up +5.3 s; coverage \
+         predicts the crossing batch's L3 loss (+1 .. +15..+22 s); the slave lost nothing. Each scrape sends \
+         exactly 1 000 samples (no up/scrape_* series either: they have no i), two full 500-sample batches, \
+         so with one shard every batch holds half a scrape and none crosses C_snap: the slave's last \
+         'out of bounds' request starts at the last scrape at C_snap (+0 s), the next one at +1 s is \
+         accepted whole. coverage reads the WAL, which holds all 2 005 series (relabelling is not in it), and has \
+         no option for a relabel rule, so it cannot see the batch alignment (s2k-relabel-up30, up +30 s, \
+         also lost nothing and passes within the sliver allowance)",
+    ),
+    (
         "s12k-busyz-up35",
         "out of sample (fifth set). 12 000 series at 1 s, 10 MB compressed segments; slave up +35.5 s. coverage \
          predicts the crossing batch (L3 expected +1 .. +1..+5 s) and an L3 risk of one lagging shard (61 \
