@@ -54,6 +54,9 @@ pub struct OperatorFacts {
     /// The master's remote_write `queue_config` (absent fields: the
     /// version's defaults).
     pub queue: super::queue::QueueSettings,
+    /// Series the slave's queue sends per scrape round, after its
+    /// `write_relabel_configs` (absent: every series the master scrapes).
+    pub sent_series: Option<u64>,
 }
 
 /// Native histograms found in the snapshot and the master WAL.

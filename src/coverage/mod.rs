@@ -350,6 +350,16 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             .as_ref()
             .or(snap.blocks.last())
             .map(|b| samples_per_scrape(b, scrape_interval));
+        if let Some(n) = opts.facts.sent_series {
+            // write_relabel_configs: the queue (its batches, its stall, the
+            // crossing) sees only the series it sends; the WAL holds all.
+            assumptions.push(format!(
+                "the queue sends {n} series per scrape round (given: its write_relabel_configs), not the {} the \
+                 master scrapes: its batches, stall position and crossing batch are counted on those",
+                inp.series.map_or("?".into(), |s| s.to_string())
+            ));
+            inp.series = Some(n);
+        }
         inp.facts = opts.facts.clone();
         inp.native = native_histograms.clone();
         inp.blocks = snap.blocks.clone();
