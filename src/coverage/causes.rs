@@ -97,6 +97,43 @@ fn window(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -
     }
 }
 
+/// L8 by size: the running sum of block sizes, newest first (`sorted`);
+/// the block that crosses `size` and every older one not already in
+/// `deleted` go.
+fn size_retention<'a>(
+    sorted: &[&'a BlockSpan],
+    size: u64,
+    deleted: &mut Vec<(&'a BlockSpan, String)>,
+    assumptions: &mut Vec<String>,
+) {
+    let mut sum: u64 = 0;
+    if let Some(i) = sorted.iter().position(|b| {
+        sum = sum.saturating_add(b.bytes);
+        sum > size
+    }) {
+        let kept: u64 = sorted.iter().take(i).map(|b| b.bytes).sum();
+        for b in sorted.iter().skip(i) {
+            if deleted.iter().any(|(d, _)| d.ulid == b.ulid) {
+                continue;
+            }
+            deleted.push((
+                b,
+                format!(
+                    "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take {kept} bytes and \
+                     this one {} more, over the budget, so the slave deletes it and every older block when it \
+                     starts (its WAL and head chunks, empty at start, count too and only grow)",
+                    b.bytes
+                ),
+            ));
+        }
+        assumptions.push(
+            "size retention counted from the snapshot's block files (index, chunks, tombstones, meta.json) with an \
+             empty slave WAL and head: as the slave's WAL grows, more old blocks go"
+                .into(),
+        );
+    }
+}
+
 /// L8: the snapshot blocks a slave with this retention deletes when it
 /// starts. Time retention: blocks by maxTime, newest first; the first one
 /// (not the newest) whose maxTime is at least the retention before the
@@ -156,32 +193,7 @@ pub fn retention_windows(
         }
     }
     if size > 0 {
-        let mut sum: u64 = 0;
-        if let Some(i) = sorted.iter().position(|b| {
-            sum = sum.saturating_add(b.bytes);
-            sum > size
-        }) {
-            let kept: u64 = sorted.iter().take(i).map(|b| b.bytes).sum();
-            for b in sorted.iter().skip(i) {
-                if deleted.iter().any(|(d, _)| d.ulid == b.ulid) {
-                    continue;
-                }
-                deleted.push((
-                    b,
-                    format!(
-                        "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take {kept} bytes and \
-                         this one {} more, over the budget, so the slave deletes it and every older block when it \
-                         starts (its WAL and head chunks, empty at start, count too and only grow)",
-                        b.bytes
-                    ),
-                ));
-            }
-            assumptions.push(
-                "size retention counted from the snapshot's block files (index, chunks, tombstones, meta.json) with an \
-                 empty slave WAL and head: as the slave's WAL grows, more old blocks go"
-                    .into(),
-            );
-        }
+        size_retention(&sorted, size, &mut deleted, assumptions);
     }
     deleted
         .into_iter()
