@@ -759,6 +759,12 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up20", 20_000), overtaken()],
         )
         .queue(None, None, Some(1)),
+        MasterSpec::new(
+            "s400-1500ms",
+            400,
+            1_500,
+            vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
+        ),
     ]
 }
 
