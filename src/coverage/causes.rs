@@ -550,6 +550,41 @@ pub fn native_histogram_window(
     Some(w)
 }
 
+/// L10: the segment starts after the reader's segment `w` (which ends at
+/// `end`, if placed), up to `up`: the observed ones, then one per forecast
+/// truncation after the observation, sorted.
+fn segment_starts_after(
+    tl: &Timeline<'_>,
+    wal: &WalView,
+    w: u32,
+    end: Option<i64>,
+    up: i64,
+) -> Vec<i64> {
+    // Segment starts after the reader's segment, up to the catch-up: the
+    // observed ones, then one per forecast truncation after the observation.
+    let mut starts: Vec<i64> = wal
+        .segments
+        .iter()
+        .filter(|s| s.index > w)
+        .filter_map(|s| s.min_t)
+        .chain(
+            tl.truncations
+                .iter()
+                .copied()
+                .filter(|&t| t > wal.observed_at),
+        )
+        .filter(|&t| t <= up)
+        .collect();
+    if let Some(e) = end {
+        // A forecast rotation ends the reader's segment and starts the next
+        // at the same instant.
+        starts.retain(|&t| t >= e);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
 /// L10: masters v2.51.0–v2.53.0 read every segment that is not the newest
 /// for series records only once their reader fell behind by more than one
 /// segment: the samples of the segments between the stalled reader's and
@@ -594,28 +629,7 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
             ),
         ));
     };
-    // Segment starts after the reader's segment, up to the catch-up: the
-    // observed ones, then one per forecast truncation after the observation.
-    let mut starts: Vec<i64> = wal
-        .segments
-        .iter()
-        .filter(|s| s.index > w)
-        .filter_map(|s| s.min_t)
-        .chain(
-            tl.truncations
-                .iter()
-                .copied()
-                .filter(|&t| t > wal.observed_at),
-        )
-        .filter(|&t| t <= up)
-        .collect();
-    if let Some(e) = end {
-        // A forecast rotation ends the reader's segment and starts the next
-        // at the same instant.
-        starts.retain(|&t| t >= e);
-    }
-    starts.sort_unstable();
-    starts.dedup();
+    let starts = segment_starts_after(tl, wal, w, end, up);
     let (Some(&first), Some(&live)) = (starts.first(), starts.last()) else {
         return None;
     };
