@@ -765,6 +765,15 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             1_500,
             vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
         ),
+        // A keep rule whose sent series (450 a scrape) do not fill whole
+        // 500-sample batches, unlike s2k-relabel's 1 000.
+        MasterSpec::new(
+            "s1500-relabel",
+            1_500,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .keep_i("[0-9]*[012]"),
     ]
 }
 
