@@ -649,12 +649,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          whose time - 30 s is +14 s",
     ),
     (
-        "s2k-relabel-soon-r2",
-        "the second recording of s2k-relabel-soon, the same miss: slave up +5.4 s, no sample of the 1 000 \
-         sent series lost (the last refused request starts at C_snap's own scrape); coverage predicts \
-         +1 .. +15..+22 s",
-    ),
-    (
         "s12k-busyz-up35",
         "out of sample (fifth set). 12 000 series at 1 s, 10 MB compressed segments; slave up +35.5 s. coverage \
          predicts the crossing batch (L3 expected +1 .. +1..+5 s) and an L3 risk of one lagging shard (61 \

@@ -44,7 +44,11 @@ pub(super) fn windows(
             } else if let Some((from, to, short_series)) = cr.undecided_short {
                 undecided(windows, &cr, c, n, b, from, to, short_series);
             } else {
-                windows.push(crossing_window(&cr, c, n, b));
+                // A crossing batch that costs no series (it ends on a scrape
+                // boundary) is no window.
+                if cr.series != Some(0) {
+                    windows.push(crossing_window(&cr, c, n, b));
+                }
             }
         }
         _ => windows.push(bound_window(inp, series)),
@@ -101,7 +105,8 @@ fn undecided(
     to: i64,
     short_series: Option<u64>,
 ) {
-    if to >= from {
+    // A batch that costs no series (it ends on a scrape boundary) is no window.
+    if to >= from && short_series != Some(0) {
         windows.push(LossWindow {
         cause: Cause::L3,
         from,
