@@ -644,7 +644,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     (
         "s12k-busyz-up35-r2",
         "the second recording of s12k-busyz-up35, the same miss: slave up +35.6 s, resharding 1 -> 200 4.9 s \
-         later, real loss +1 .. +14 s of all 12 005 series (coverage: +1 .. +1..+5 s, and a 61-series L3 \
+         later, real loss +1 .. +14 s of all 12 005 series (coverage: +1 .. +1..+5 s, and an all-series L3 \
          risk); the slave's last 'out of bounds' refusal of a request after C_snap came at 17:00:55.7, \
          whose time - 30 s is +14 s",
     ),
