@@ -636,8 +636,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1k-500ms",
     "s1500-2rw",
     "s700-q1",
-    "s1500-relabel",
     "s400-1500ms",
+    "s1500-relabel",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
