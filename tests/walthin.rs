@@ -1,12 +1,13 @@
 //! A *thinned* copy of a master's `wal/` for the recorded loss runs: the same
 //! segment and checkpoint names, every record in the same order, but each
 //! samples record cut to its first 3 samples plus the ones with the smallest
-//! and largest timestamp, and each series record to its first 3 series
-//! (other records kept when ≤ 4 KiB). Every segment keeps its sample time
+//! and largest timestamp, and each series record to its first 3 series plus
+//! the series those kept samples refer to (other records kept when ≤ 4 KiB). Every segment keeps its sample time
 //! range and record sequence while a 10 MB segment of a 20 000-series master
 //! shrinks to a few KiB. Records are written uncompressed, in Prometheus'
 //! page format (32 KiB pages of CRC32C'd fragments).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use promsnap::format::crc::crc32c;
@@ -82,22 +83,25 @@ fn varint(b: &[u8], at: &mut usize) -> Option<i64> {
     Some(((u >> 1) as i64) ^ -((u & 1) as i64))
 }
 
-/// A samples record (type 2) cut to a few samples; `None` if unparsable.
-fn thin_samples(rec: &[u8]) -> Option<Vec<u8>> {
+/// The samples a thinned samples record (type 2) keeps: its first 3 and
+/// those with the smallest and largest timestamp, as `(start, end, series
+/// ref)` byte ranges of `rec`; `None` if unparsable.
+fn kept_samples(rec: &[u8]) -> Option<Vec<(usize, usize, u64)>> {
     if rec.len() < 17 {
         return None;
     }
+    let base_ref = u64::from_be_bytes(rec[1..9].try_into().ok()?);
     let mut at = 17;
-    let mut entries: Vec<(usize, usize, i64)> = Vec::new();
+    let mut entries: Vec<(usize, usize, i64, u64)> = Vec::new();
     while at < rec.len() {
         let s = at;
-        varint(rec, &mut at)?;
+        let dref = varint(rec, &mut at)?;
         let dt = varint(rec, &mut at)?;
         at += 8;
         if at > rec.len() {
             return None;
         }
-        entries.push((s, at, dt));
+        entries.push((s, at, dt, base_ref.wrapping_add(dref as u64)));
     }
     let mut keep: Vec<usize> = (0..entries.len().min(3)).collect();
     if let Some(i) = (0..entries.len()).min_by_key(|&i| entries[i].2) {
@@ -108,20 +112,32 @@ fn thin_samples(rec: &[u8]) -> Option<Vec<u8>> {
     }
     keep.sort_unstable();
     keep.dedup();
-    let mut out = rec[..17].to_vec();
-    for i in keep {
-        out.extend_from_slice(&rec[entries[i].0..entries[i].1]);
+    Some(
+        keep.into_iter()
+            .map(|i| (entries[i].0, entries[i].1, entries[i].3))
+            .collect(),
+    )
+}
+
+/// A samples record (type 2) cut to a few samples; `None` if unparsable.
+fn thin_samples(rec: &[u8]) -> Option<Vec<u8>> {
+    let mut out = rec.get(..17)?.to_vec();
+    for (s, e, _) in kept_samples(rec)? {
+        out.extend_from_slice(&rec[s..e]);
     }
     Some(out)
 }
 
-/// A series record (type 1) cut to its first 3 series.
-fn thin_series(rec: &[u8]) -> Option<Vec<u8>> {
+/// A series record (type 1) cut to its first 3 series plus those in
+/// `needed` (referred to by a kept sample: a WAL reader counts the samples
+/// of known series only, so the segments keep their time ranges).
+fn thin_series(rec: &[u8], needed: &HashSet<u64>) -> Option<Vec<u8>> {
     let mut at = 1;
-    for _ in 0..3 {
-        if at >= rec.len() {
-            break;
-        }
+    let mut out = rec.first().map(|t| vec![*t])?;
+    let mut n_series = 0;
+    while at < rec.len() {
+        let s = at;
+        let r = u64::from_be_bytes(rec.get(at..at + 8)?.try_into().ok()?);
         at += 8;
         let n = uvarint(rec, &mut at)?;
         for _ in 0..2 * n {
@@ -131,11 +147,38 @@ fn thin_series(rec: &[u8]) -> Option<Vec<u8>> {
         if at > rec.len() {
             return None;
         }
+        if n_series < 3 || needed.contains(&r) {
+            out.extend_from_slice(&rec[s..at]);
+        }
+        n_series += 1;
     }
-    Some(rec[..at.min(rec.len())].to_vec())
+    Some(out)
 }
 
-fn thin_segment(src: &Path, dst: &Path) {
+/// The series refs of every sample the thinning keeps, in every segment
+/// under `dir` (checkpoints included).
+fn needed_refs(dir: &Path, out: &mut HashSet<u64>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.path().is_dir() {
+            needed_refs(&e.path(), out);
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(e.path()) else {
+            continue;
+        };
+        for r in RecordReader::new(&bytes) {
+            let Ok(r) = r else { break };
+            if r.data.first() == Some(&2) {
+                out.extend(kept_samples(&r.data).into_iter().flatten().map(|k| k.2));
+            }
+        }
+    }
+}
+
+fn thin_segment(src: &Path, dst: &Path, needed: &HashSet<u64>) {
     let bytes = std::fs::read(src).unwrap();
     let mut w = SegWriter { buf: Vec::new() };
     for r in RecordReader::new(&bytes) {
@@ -143,7 +186,7 @@ fn thin_segment(src: &Path, dst: &Path) {
         let d = &r.data;
         let out = match d.first() {
             Some(2) => thin_samples(d),
-            Some(1) => thin_series(d),
+            Some(1) => thin_series(d, needed),
             _ if d.len() <= 4096 => Some(d.clone()),
             _ => None,
         };
@@ -156,15 +199,21 @@ fn thin_segment(src: &Path, dst: &Path) {
 
 /// Thins every segment under `src` (and its checkpoint dirs) into `dst`.
 pub(crate) fn thin_dir(src: &Path, dst: &Path) {
+    let mut needed = HashSet::new();
+    needed_refs(src, &mut needed);
+    thin_dir_with(src, dst, &needed);
+}
+
+fn thin_dir_with(src: &Path, dst: &Path, needed: &HashSet<u64>) {
     std::fs::create_dir_all(dst).unwrap();
     let mut es: Vec<_> = std::fs::read_dir(src).unwrap().flatten().collect();
     es.sort_by_key(|e| e.file_name());
     for e in es {
         let to = dst.join(e.file_name());
         if e.path().is_dir() {
-            thin_dir(&e.path(), &to);
+            thin_dir_with(&e.path(), &to, needed);
         } else {
-            thin_segment(&e.path(), &to);
+            thin_segment(&e.path(), &to, needed);
         }
     }
 }

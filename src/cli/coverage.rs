@@ -83,6 +83,9 @@ pub struct CoverageArgs {
     /// The master's remote_write queue_config.batch_send_deadline (default 5s).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub batch_send_deadline: Option<i64>,
+    /// Series the slave's queue sends per scrape round after its write_relabel_configs (default: all).
+    #[arg(long, value_name = "N")]
+    pub sent_series: Option<u64>,
     /// The master's remote_write queue_config.max_backoff (default 5s).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub max_backoff: Option<i64>,
@@ -120,6 +123,7 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
                 min_backoff: None,
                 max_backoff: args.max_backoff,
             },
+            sent_series: args.sent_series,
         },
         head_block: None,
     };

@@ -54,6 +54,9 @@ pub struct OperatorFacts {
     /// The master's remote_write `queue_config` (absent fields: the
     /// version's defaults).
     pub queue: super::queue::QueueSettings,
+    /// Series the slave's queue sends per scrape round, after its
+    /// `write_relabel_configs` (absent: every series the master scrapes).
+    pub sent_series: Option<u64>,
 }
 
 /// Native histograms found in the snapshot and the master WAL.
@@ -91,6 +94,43 @@ fn window(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -
         series: None,
         ongoing: false,
         why,
+    }
+}
+
+/// L8 by size: the running sum of block sizes, newest first (`sorted`);
+/// the block that crosses `size` and every older one not already in
+/// `deleted` go.
+fn size_retention<'a>(
+    sorted: &[&'a BlockSpan],
+    size: u64,
+    deleted: &mut Vec<(&'a BlockSpan, String)>,
+    assumptions: &mut Vec<String>,
+) {
+    let mut sum: u64 = 0;
+    if let Some(i) = sorted.iter().position(|b| {
+        sum = sum.saturating_add(b.bytes);
+        sum > size
+    }) {
+        let kept: u64 = sorted.iter().take(i).map(|b| b.bytes).sum();
+        for b in sorted.iter().skip(i) {
+            if deleted.iter().any(|(d, _)| d.ulid == b.ulid) {
+                continue;
+            }
+            deleted.push((
+                b,
+                format!(
+                    "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take {kept} bytes and \
+                     this one {} more, over the budget, so the slave deletes it and every older block when it \
+                     starts (its WAL and head chunks, empty at start, count too and only grow)",
+                    b.bytes
+                ),
+            ));
+        }
+        assumptions.push(
+            "size retention counted from the snapshot's block files (index, chunks, tombstones, meta.json) with an \
+             empty slave WAL and head: as the slave's WAL grows, more old blocks go"
+                .into(),
+        );
     }
 }
 
@@ -153,32 +193,7 @@ pub fn retention_windows(
         }
     }
     if size > 0 {
-        let mut sum: u64 = 0;
-        if let Some(i) = sorted.iter().position(|b| {
-            sum = sum.saturating_add(b.bytes);
-            sum > size
-        }) {
-            let kept: u64 = sorted.iter().take(i).map(|b| b.bytes).sum();
-            for b in sorted.iter().skip(i) {
-                if deleted.iter().any(|(d, _)| d.ulid == b.ulid) {
-                    continue;
-                }
-                deleted.push((
-                    b,
-                    format!(
-                        "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take {kept} bytes and \
-                         this one {} more, over the budget, so the slave deletes it and every older block when it \
-                         starts (its WAL and head chunks, empty at start, count too and only grow)",
-                        b.bytes
-                    ),
-                ));
-            }
-            assumptions.push(
-                "size retention counted from the snapshot's block files (index, chunks, tombstones, meta.json) with an \
-                 empty slave WAL and head: as the slave's WAL grows, more old blocks go"
-                    .into(),
-            );
-        }
+        size_retention(&sorted, size, &mut deleted, assumptions);
     }
     deleted
         .into_iter()
@@ -535,6 +550,41 @@ pub fn native_histogram_window(
     Some(w)
 }
 
+/// L10: the segment starts after the reader's segment `w` (which ends at
+/// `end`, if placed), up to `up`: the observed ones, then one per forecast
+/// truncation after the observation, sorted.
+fn segment_starts_after(
+    tl: &Timeline<'_>,
+    wal: &WalView,
+    w: u32,
+    end: Option<i64>,
+    up: i64,
+) -> Vec<i64> {
+    // Segment starts after the reader's segment, up to the catch-up: the
+    // observed ones, then one per forecast truncation after the observation.
+    let mut starts: Vec<i64> = wal
+        .segments
+        .iter()
+        .filter(|s| s.index > w)
+        .filter_map(|s| s.min_t)
+        .chain(
+            tl.truncations
+                .iter()
+                .copied()
+                .filter(|&t| t > wal.observed_at),
+        )
+        .filter(|&t| t <= up)
+        .collect();
+    if let Some(e) = end {
+        // A forecast rotation ends the reader's segment and starts the next
+        // at the same instant.
+        starts.retain(|&t| t >= e);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
 /// L10: masters v2.51.0–v2.53.0 read every segment that is not the newest
 /// for series records only once their reader fell behind by more than one
 /// segment: the samples of the segments between the stalled reader's and
@@ -579,28 +629,7 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
             ),
         ));
     };
-    // Segment starts after the reader's segment, up to the catch-up: the
-    // observed ones, then one per forecast truncation after the observation.
-    let mut starts: Vec<i64> = wal
-        .segments
-        .iter()
-        .filter(|s| s.index > w)
-        .filter_map(|s| s.min_t)
-        .chain(
-            tl.truncations
-                .iter()
-                .copied()
-                .filter(|&t| t > wal.observed_at),
-        )
-        .filter(|&t| t <= up)
-        .collect();
-    if let Some(e) = end {
-        // A forecast rotation ends the reader's segment and starts the next
-        // at the same instant.
-        starts.retain(|&t| t >= e);
-    }
-    starts.sort_unstable();
-    starts.dedup();
+    let starts = segment_starts_after(tl, wal, w, end, up);
     let (Some(&first), Some(&live)) = (starts.first(), starts.last()) else {
         return None;
     };

@@ -350,6 +350,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
             .as_ref()
             .or(snap.blocks.last())
             .map(|b| samples_per_scrape(b, scrape_interval));
+        inp.series = sent_series(inp.series, opts.facts.sent_series, &mut assumptions);
         inp.facts = opts.facts.clone();
         inp.native = native_histograms.clone();
         inp.blocks = snap.blocks.clone();
@@ -535,6 +536,25 @@ pub const PLAUSIBLE_MS: i64 = 10_000_000_000_000;
 /// True for a time `coverage` can reason about.
 pub fn plausible(t: i64) -> bool {
     (-PLAUSIBLE_MS..=PLAUSIBLE_MS).contains(&t)
+}
+
+/// The series the queue sends: all the master scrapes, or the operator's
+/// count after the queue's `write_relabel_configs` (its batches, its stall
+/// and the crossing batch see only those; the WAL holds all).
+fn sent_series(
+    scraped: Option<u64>,
+    sent: Option<u64>,
+    assumptions: &mut Vec<String>,
+) -> Option<u64> {
+    let Some(n) = sent else {
+        return scraped;
+    };
+    assumptions.push(format!(
+        "the queue sends {n} series per scrape round (given: its write_relabel_configs), not the {} the master \
+         scrapes: its batches, stall position and crossing batch are counted on those",
+        scraped.map_or("?".into(), |s| s.to_string())
+    ));
+    Some(n)
 }
 
 /// Unix ms as RFC 3339 UTC (`2026-11-25T09:12:34.511Z`; `.000` omitted).

@@ -24,6 +24,7 @@ use super::snapshot::BlockSpan;
 use super::wal::WalView;
 
 mod grid;
+mod l1;
 mod l2;
 mod slivers;
 mod verdict;
@@ -253,28 +254,10 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     ));
     let catch_up = inp.facts.catch_up.unwrap_or(0);
 
-    // L1: remote write started after the coverage end.
+    // L1: remote write started after the coverage end (cut where a
+    // restarted master had nothing to lose).
     if t_ws >= c {
-        windows.push(LossWindow {
-            cause: Cause::L1,
-            from: c,
-            to: t_ws,
-            to_earliest: None,
-            to_expected: None,
-            bound_to: None,
-            certainty: Certainty::Expected,
-            series: None,
-            ongoing: false,
-            why: format!(
-                "remote write started at or after the snapshot's coverage end: the watcher never sends \
-                 samples older than its start{}",
-                if inp.head_included {
-                    ""
-                } else {
-                    "; without the head block (skip_head) the snapshot ends at the last block boundary"
-                }
-            ),
-        });
+        windows.extend(l1::windows(inp, c, t_ws));
     }
 
     // L6: a master restart before the slave is up starts a new watcher at
@@ -302,25 +285,16 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         _ => t_b,
     };
     if let Some(st) = stall {
-        assumptions.push(format!(
-            "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
-             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
-            fmt_time(t_b),
-            fmt_time(st.first_sample),
-            if phase_known {
-                ", from the files"
-            } else {
-                ", on the scrape grid of the coverage end"
-            },
-            st.buffered,
-            inp.queue.min_shards,
-            fmt_time(st.position)
-        ));
+        assumptions.push(stall_assumption(inp, t_b, &st, phase_known));
     }
 
     let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
     windows.extend(l2::window(inp, &ov, t_b, position, stall));
-    let l2 = windows.iter().any(|w| w.cause == Cause::L2);
+    // An L2 risk (the files cannot tell whether the reader was overtaken)
+    // leaves the path where it was not: the boundary slivers.
+    let l2 = windows
+        .iter()
+        .any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
@@ -329,6 +303,58 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
 
     // L5, L7, L8, L9, L10: the operator's facts.
+    let watcher_segment = ov.watcher_segment;
+    windows.extend(fact_windows(
+        inp,
+        t_b,
+        watcher_segment,
+        &truncations,
+        &mut assumptions,
+    ));
+    windows.sort_by_key(|w| (w.from, w.to));
+
+    let deadline = ov.deadline;
+    let verdict = verdict::full(inp, &windows, &deadline, c);
+    ModelOutput {
+        truncations,
+        deadline,
+        loss_windows: windows,
+        assumptions,
+        verdict,
+    }
+}
+
+/// Where the reader stalls, in words.
+fn stall_assumption(inp: &ModelInput, t_b: i64, st: &queue::Stall, phase_known: bool) -> String {
+    format!(
+        "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
+             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
+        fmt_time(t_b),
+        fmt_time(st.first_sample),
+        if phase_known {
+            ", from the files"
+        } else {
+            ", on the scrape grid of the coverage end"
+        },
+        st.buffered,
+        inp.queue.min_shards,
+        fmt_time(st.position)
+    )
+}
+
+/// The windows of the operator's facts (L5, L7, L8, L9, L10), on the
+/// remote-write timeline: stall position `t_b`, the reader's segment, the
+/// truncations.
+fn fact_windows(
+    inp: &ModelInput,
+    t_b: i64,
+    watcher_segment: Option<(u32, Option<i64>)>,
+    truncations: &[i64],
+    assumptions: &mut Vec<String>,
+) -> Vec<LossWindow> {
+    let c = inp.coverage_end;
+    let catch_up = inp.facts.catch_up.unwrap_or(0);
+    let mut out = Vec::new();
     let horizon = [
         Some(c),
         Some(inp.snapshot_time),
@@ -348,39 +374,29 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         catch_up,
         horizon,
         wal: inp.wal.as_ref(),
-        watcher_segment: ov.watcher_segment,
-        truncations: &truncations,
+        watcher_segment,
+        truncations,
         facts: &inp.facts,
     };
-    windows.extend(causes::sample_age_window(
+    out.extend(causes::sample_age_window(
         &tl,
         inp.facts.master_version,
-        &mut assumptions,
+        assumptions,
     ));
-    windows.extend(causes::reject_window(&tl, &mut assumptions));
-    windows.extend(causes::native_histogram_window(
+    out.extend(causes::reject_window(&tl, assumptions));
+    out.extend(causes::native_histogram_window(
         &tl,
         inp.native.as_ref(),
-        &mut assumptions,
+        assumptions,
     ));
-    windows.extend(causes::version_window(&tl, &mut assumptions));
-    windows.extend(causes::retention_windows(
+    out.extend(causes::version_window(&tl, assumptions));
+    out.extend(causes::retention_windows(
         &inp.blocks,
         inp.facts.slave_retention,
         inp.facts.slave_retention_size,
-        &mut assumptions,
-    ));
-    windows.sort_by_key(|w| (w.from, w.to));
-
-    let deadline = ov.deadline;
-    let verdict = verdict::full(inp, &windows, &deadline, c);
-    ModelOutput {
-        truncations,
-        deadline,
-        loss_windows: windows,
         assumptions,
-        verdict,
-    }
+    ));
+    out
 }
 
 #[cfg(test)]

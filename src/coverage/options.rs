@@ -101,6 +101,7 @@ pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
         ("queue_capacity", "the queue's capacity", q.capacity),
         ("min_shards", "the queue's min_shards", q.min_shards),
         ("max_shards", "the queue's max_shards", q.max_shards),
+        ("sent_series", "the series the queue sends", f.sent_series),
     ] {
         if n == Some(0) {
             return Err(crate::error::Error::bad_option(

@@ -108,11 +108,6 @@ pub struct Overtake {
     pub assumptions: Vec<String>,
 }
 
-fn median(mut v: Vec<i64>) -> Option<i64> {
-    v.sort_unstable();
-    v.get(v.len() / 2).copied()
-}
-
 /// Replays `truncateWAL` on the observed segments for each forecast
 /// truncation time, with the remote-write watcher stalled at `t_b`.
 ///
@@ -136,16 +131,8 @@ pub fn simulate_overtake(
         out.why = "the WAL has no segments: nothing to simulate".into();
         return out;
     };
-    let mut first = first_seg.index;
-    let mut active = last_seg.index;
-    // Typical time span of a closed segment, for estimates.
-    let spans: Vec<i64> = segs
-        .iter()
-        .take(segs.len().saturating_sub(1))
-        .filter_map(|s| Some(s.max_t? - s.min_t?))
-        .filter(|&d| d > 0)
-        .collect();
-    let span = median(spans).unwrap_or(r);
+    let first = first_seg.index;
+    let active = last_seg.index;
     let oldest_live = segs.iter().filter_map(|s| s.min_t).min();
 
     // Which segment holds the watcher's next sample (the first after t_b)?
@@ -162,143 +149,39 @@ pub fn simulate_overtake(
             .and_then(|s| s.max_t);
     } else {
         // The reader's segment was deleted (segments < `first` are gone).
-        // Which one it was, and where it ended, follows from the rotation
-        // rule: every truncation starts a new segment (`truncateWAL` calls
-        // `NextSegment` first), and so does a full segment. A WAL whose
-        // closed segments are all far below the size limit rotates only at
-        // truncations: the reader's segment then ended at the first
-        // truncation after its position, and the segment after it began
-        // there.
-        let oldest = oldest_live.unwrap_or(t_b);
-        let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
-        let n = first.saturating_sub(1);
-        let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
-        // The truncations after the position that may have started the
-        // oldest live segment (within `slack` of its first sample), and
-        // those clearly before it (each started a deleted segment after the
-        // reader's). Two candidates seconds apart (two level-1 blocks) are
-        // one truncation when one `Compact` call wrote both, two when two
-        // calls did; the times cannot tell, the segment numbers can: with
-        // the reader's segment known, the reader is overtaken exactly when
-        // a segment lies between it and the oldest live one.
-        let slack = tol.max(r / 4);
-        let at_oldest = truncations
-            .iter()
-            .filter(|&&t| t > t_b && (t - oldest).abs() <= slack)
-            .count();
-        let before_oldest = truncations.iter().any(|&t| t > t_b && t < oldest - slack);
-        let decided = match reader_segment {
-            Some(rw) if rw < first => Some(rw + 1 == first),
-            _ if before_oldest => Some(false),
-            _ if at_oldest == 1 => Some(true),
-            _ if at_oldest == 0 => Some(false),
-            _ => None,
-        };
-        if low_volume && let Some(t1) = next_trunc {
-            out.watcher_segment_end = Some(t1 - 1);
-            if let (Some(rw), true) = (reader_segment, at_oldest > 1 && !before_oldest) {
-                out.assumptions.push(format!(
-                    "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
-                     live segment's start {} (level-1 blocks written seconds apart); the segment numbers decide: the \
-                     master started fresh (segment 00000000) and the reader stalled before its first truncation, in \
-                     segment {rw:08}, and the oldest live segment is {first:08}",
-                    fmt_time(t_b),
-                    slack / 1000,
-                    fmt_time(oldest)
-                ));
-            }
-            if decided.is_none() {
-                out.undecided = true;
-                out.assumptions.push(format!(
-                    "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
-                     live segment's start {} (level-1 blocks written seconds apart): one `Compact` call (one \
-                     truncation: the reader's segment is the last deleted one, its successor live) or several (a \
-                     segment between them deleted: overtaken); the files cannot tell, and the reader is taken as \
-                     overtaken (never understating the loss: an L2 risk)",
-                    fmt_time(t_b),
-                    slack / 1000,
-                    fmt_time(oldest)
-                ));
-            }
-            if decided == Some(true) {
-                // The segment after the reader's is the oldest live one:
-                // the reader sits in the last deleted segment, open.
-                w = n;
-                out.assumptions.push(format!(
-                    "the remote-write reader's position {} is in segment {n:08}, deleted but kept open by the reader: \
-                     segments rotate only at truncations here (all closed ones far below the size limit), and the \
-                     oldest live one starts at the first truncation after that position ({})",
-                    fmt_time(t_b),
-                    fmt_time(t1)
-                ));
-            } else {
-                let bound = wal
-                    .checkpoint
-                    .as_ref()
-                    .and_then(|c| c.mtime)
-                    .unwrap_or(wal.observed_at)
-                    .min(wal.observed_at);
-                out.overtaken_at = Some(
-                    truncations
-                        .iter()
-                        .copied()
-                        .filter(|&t| t <= bound && t > t1)
-                        .max()
-                        .unwrap_or(bound),
-                );
-                out.already = true;
-                out.why = format!(
-                    "already overtaken when the WAL was observed ({}): the reader's position {} lies in a segment that \
-                     ended at the first truncation after it ({}), and the segment after that one is deleted too \
-                     (segments < {first:08} are gone, {}): segments rotate only at truncations here, all closed ones \
-                     being far below the size limit",
-                    fmt_time(wal.observed_at),
-                    fmt_time(t_b),
-                    fmt_time(t1),
-                    wal.checkpoint
-                        .as_ref()
-                        .map_or("no checkpoint".to_string(), |c| c.name.clone())
-                );
-                return out;
-            }
-        } else {
-            // Size rotations: the reader's segment ended somewhere between its
-            // position and the oldest live segment's start. Taken as early as
-            // possible, and as overtaken: the side that never understates.
-            out.overtaken_at = Some(
-                truncations
-                    .iter()
-                    .copied()
-                    .filter(|&t| t <= wal.observed_at && t > t_b)
-                    .max()
-                    .unwrap_or(wal.observed_at),
-            );
-            out.already = true;
-            out.watcher_segment_end = Some(t_b);
-            out.why = format!(
-                "the reader's position {} is older than every live segment (segments < {first:08} are gone, {}); the WAL \
-                 rotates by size too, so which deleted segment held it is not decidable: its end is bounded by that \
-                 position and the oldest live segment's start {}, and it is taken as overtaken, ending at the position \
-                 (never understating the loss)",
-                fmt_time(t_b),
-                wal.checkpoint
-                    .as_ref()
-                    .map_or("no checkpoint".to_string(), |c| c.name.clone()),
-                fmt_time(oldest)
-            );
-            out.assumptions.push(
-                "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the reader's position \
-                 and the reader as overtaken (never understating the loss)"
-                    .into(),
-            );
-            return out;
+        match place_in_deleted(
+            wal,
+            t_b,
+            truncations,
+            (r, tol),
+            reader_segment,
+            (first, oldest_live),
+            &mut out,
+        ) {
+            Some(n) => w = n,
+            None => return out,
         }
-        let _ = span;
     }
     out.watcher_segment = Some(w);
+    replay_forward(wal, truncations, tol, (w, first), out)
+}
 
-    // Ingest rate and segment size, for size rotations.
-    let closed: Vec<&&SegmentRange> = segs.iter().filter(|s| s.index != active).collect();
+/// Replays `truncateWAL` (and size rotations at the observed ingest rate)
+/// for every truncation after the observation, from the observed state
+/// with the reader in segment `w` and `first` the oldest live segment: the
+/// first one that deletes the segment after the reader's overtakes it.
+fn replay_forward(
+    wal: &WalView,
+    truncations: &[i64],
+    tol: i64,
+    (w, mut first): (u32, u32),
+    mut out: Overtake,
+) -> Overtake {
+    let Some(last_seg) = wal.segments.last() else {
+        return out;
+    };
+    let mut active = last_seg.index;
+    let closed: Vec<&SegmentRange> = wal.segments.iter().filter(|s| s.index != active).collect();
     let bytes: u64 = closed.iter().map(|s| s.size).sum();
     let time: i64 = closed
         .iter()
@@ -313,6 +196,21 @@ pub fn simulate_overtake(
     let mut active_bytes = last_seg.size as f64;
     let mut now = wal.observed_at;
 
+    if let Some((tc, m)) = truncation_under_way(wal, truncations, first, tol) {
+        if m > w {
+            out.overtaken_at = Some(tc);
+            out.already = true;
+            out.why = format!(
+                "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is there, its \
+                 checkpoint not yet): it checkpoints segments {first:08}..{m:08} and deletes them, including \
+                 {next:08}, the one after the reader's segment {w:08}",
+                tc_s = fmt_time(tc),
+                next = w + 1
+            );
+            return out;
+        }
+        first = m + 1;
+    }
     for &tc in truncations.iter().filter(|&&t| t > wal.observed_at) {
         // Size rotations before this truncation.
         let grow = rate * (tc - now).max(0) as f64;
@@ -362,6 +260,239 @@ pub fn simulate_overtake(
         truncations.last().map_or("-".into(), |&t| fmt_time(t))
     );
     out
+}
+
+/// The reader's segment when its position is older than every live segment
+/// (segments < `first` are gone): `Some(n)` when it is placed and not
+/// overtaken; `None` when `out` holds the answer (overtaken, or not
+/// placeable and taken as overtaken).
+///
+/// Which one it was, and where it ended, follows from the rotation rule:
+/// every truncation starts a new segment (`truncateWAL` calls `NextSegment`
+/// first), and so does a full segment. A WAL whose closed segments are all
+/// far below the size limit rotates only at truncations: the reader's
+/// segment then ended at the first truncation after its position, and the
+/// segment after it began there.
+fn place_in_deleted(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    (r, tol): (i64, i64),
+    reader_segment: Option<u32>,
+    (first, oldest_live): (u32, Option<i64>),
+    out: &mut Overtake,
+) -> Option<u32> {
+    let oldest = oldest_live.unwrap_or(t_b);
+    let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
+    let n = first.saturating_sub(1);
+    let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
+    // The truncations after the position that may have started the
+    // oldest live segment (within `slack` of its first sample), and
+    // those clearly before it (each started a deleted segment after the
+    // reader's). Two candidates seconds apart (two level-1 blocks) are
+    // one truncation when one `Compact` call wrote both, two when two
+    // calls did; the times cannot tell, the segment numbers can: with
+    // the reader's segment known, the reader is overtaken exactly when
+    // a segment lies between it and the oldest live one.
+    let slack = tol.max(r / 4);
+    let at_oldest = truncations
+        .iter()
+        .filter(|&&t| t > t_b && (t - oldest).abs() <= slack)
+        .count();
+    let before_oldest = truncations.iter().any(|&t| t > t_b && t < oldest - slack);
+    let opened_late = segment_opened_after(truncations, t_b, tol);
+    let decided = match reader_segment {
+        Some(rw) if rw < first => Some(rw + 1 == first),
+        _ if before_oldest => Some(false),
+        _ if at_oldest == 1 && opened_late.is_some() => None,
+        _ if at_oldest == 1 => Some(true),
+        _ if at_oldest == 0 => Some(false),
+        _ => None,
+    };
+    if low_volume && let Some(t1) = next_trunc {
+        out.watcher_segment_end = Some(t1 - 1);
+        if let (Some(rw), true) = (reader_segment, at_oldest > 1 && !before_oldest) {
+            out.assumptions.push(format!(
+                "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
+                 live segment's start {} (level-1 blocks written seconds apart); the segment numbers decide: the \
+                 master started fresh (segment 00000000) and the reader stalled before its first truncation, in \
+                 segment {rw:08}, and the oldest live segment is {first:08}",
+                fmt_time(t_b),
+                slack / 1000,
+                fmt_time(oldest)
+            ));
+        }
+        if let (None, Some(t0)) = (decided, opened_late) {
+            out.undecided = true;
+            // In the segment before, the reader's segment ends at its
+            // position: what follows it is lost.
+            out.watcher_segment_end = Some(t_b - 1);
+            out.assumptions.push(format!(
+                "the remote-write reader's position {} is the first scrape after the truncation that started at {} \
+                 (a level-1 block's time): the truncation opens its new segment only once the compaction has \
+                 written its block, a time no file records, so that scrape may still be in the segment before; \
+                 there the segment after the reader's is deleted too (segments < {first:08} are gone). The reader \
+                 is taken as overtaken (never understating the loss: an L2 risk)",
+                fmt_time(t_b),
+                fmt_time(t0)
+            ));
+        } else if decided.is_none() {
+            out.undecided = true;
+            out.assumptions.push(format!(
+                "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
+                 live segment's start {} (level-1 blocks written seconds apart): one `Compact` call (one \
+                 truncation: the reader's segment is the last deleted one, its successor live) or several (a \
+                 segment between them deleted: overtaken); the files cannot tell, and the reader is taken as \
+                 overtaken (never understating the loss: an L2 risk)",
+                fmt_time(t_b),
+                slack / 1000,
+                fmt_time(oldest)
+            ));
+        }
+        if decided == Some(true) {
+            // The segment after the reader's is the oldest live one:
+            // the reader sits in the last deleted segment, open.
+            out.assumptions.push(format!(
+                "the remote-write reader's position {} is in segment {n:08}, deleted but kept open by the reader: \
+                 segments rotate only at truncations here (all closed ones far below the size limit), and the \
+                 oldest live one starts at the first truncation after that position ({})",
+                fmt_time(t_b),
+                fmt_time(t1)
+            ));
+        } else {
+            overtaken_before_observation(wal, t_b, truncations, (t1, first), out);
+            return None;
+        }
+    } else {
+        overtaken_unplaced(wal, t_b, truncations, (first, oldest), out);
+        return None;
+    }
+    Some(n)
+}
+
+/// The reader's segment ended at the first truncation after its position
+/// (`t1`) and the segment after it is deleted too: overtaken before the
+/// observation, at the latest truncation the newest checkpoint allows.
+fn overtaken_before_observation(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    (t1, first): (i64, u32),
+    out: &mut Overtake,
+) {
+    let bound = wal
+        .checkpoint
+        .as_ref()
+        .and_then(|c| c.mtime)
+        .unwrap_or(wal.observed_at)
+        .min(wal.observed_at);
+    out.overtaken_at = Some(
+        truncations
+            .iter()
+            .copied()
+            .filter(|&t| t <= bound && t > t1)
+            .max()
+            .unwrap_or(bound),
+    );
+    out.already = true;
+    out.why = format!(
+        "already overtaken when the WAL was observed ({}): the reader's position {} lies in a segment that \
+         ended at the first truncation after it ({}), and the segment after that one is deleted too \
+         (segments < {first:08} are gone, {}): segments rotate only at truncations here, all closed ones \
+         being far below the size limit",
+        fmt_time(wal.observed_at),
+        fmt_time(t_b),
+        fmt_time(t1),
+        wal.checkpoint
+            .as_ref()
+            .map_or("no checkpoint".to_string(), |c| c.name.clone())
+    );
+}
+
+/// Size rotations: the reader's deleted segment ended somewhere between its
+/// position and the oldest live segment's start (`oldest`). Taken as early
+/// as possible, and as overtaken: the side that never understates.
+fn overtaken_unplaced(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    (first, oldest): (u32, i64),
+    out: &mut Overtake,
+) {
+    // Size rotations: the reader's segment ended somewhere between its
+    // position and the oldest live segment's start. Taken as early as
+    // possible, and as overtaken: the side that never understates.
+    out.overtaken_at = Some(
+        truncations
+            .iter()
+            .copied()
+            .filter(|&t| t <= wal.observed_at && t > t_b)
+            .max()
+            .unwrap_or(wal.observed_at),
+    );
+    out.already = true;
+    out.watcher_segment_end = Some(t_b);
+    out.why = format!(
+        "the reader's position {} is older than every live segment (segments < {first:08} are gone, {}); the WAL \
+         rotates by size too, so which deleted segment held it is not decidable: its end is bounded by that \
+         position and the oldest live segment's start {}, and it is taken as overtaken, ending at the position \
+         (never understating the loss)",
+        fmt_time(t_b),
+        wal.checkpoint
+            .as_ref()
+            .map_or("no checkpoint".to_string(), |c| c.name.clone()),
+        fmt_time(oldest)
+    );
+    out.assumptions.push(
+        "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the reader's position \
+         and the reader as overtaken (never understating the loss)"
+            .into(),
+    );
+}
+
+/// A truncation the copy of `wal/` caught under way: `truncateWAL` opens
+/// the new segment first, then writes the checkpoint of the lower two
+/// thirds of the older segments and deletes them. When the newest segment
+/// began at a truncation at or before the observation (no sample yet, or
+/// its first within `tol` after it) and the checkpoint that truncation
+/// writes (segments `first..=m`) is not there, the copy shows the segments
+/// it is about to delete as live: returns that truncation and `m`.
+fn truncation_under_way(
+    wal: &WalView,
+    truncations: &[i64],
+    first: u32,
+    tol: i64,
+) -> Option<(i64, u32)> {
+    let newest = wal.segments.last()?;
+    let tc = truncations
+        .iter()
+        .copied()
+        .filter(|&t| t <= wal.observed_at)
+        .filter(|&t| newest.min_t.is_none_or(|m| m >= t && m - t <= tol))
+        .max()?;
+    // The segments `truncateWAL` listed before opening the new one, the
+    // active one excluded.
+    let last = newest.index.checked_sub(2)?;
+    if last < first {
+        return None;
+    }
+    let m = first + (last - first) * 2 / 3;
+    let done = wal.checkpoint.as_ref().is_some_and(|c| c.index >= m);
+    (m > first && !done).then_some((tc, m))
+}
+
+/// The truncation (its compaction's start: a level-1 block's time, or a
+/// forecast) at most `tol` (one scrape and a second) before the reader's
+/// position `t_b`: `truncateWAL` opens the new segment only after the
+/// compaction has written its block and truncated the head, which takes a
+/// time no file records, so the scrape at `t_b` may have gone to the
+/// segment before it.
+fn segment_opened_after(truncations: &[i64], t_b: i64, tol: i64) -> Option<i64> {
+    truncations
+        .iter()
+        .copied()
+        .filter(|&t| t <= t_b && t_b - t <= tol)
+        .max()
 }
 
 /// True when the WAL evidently rotates only at truncations: every closed
@@ -450,160 +581,5 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const M: i64 = 60_000;
-
-    fn seg(i: u32, min: i64, max: i64) -> SegmentRange {
-        SegmentRange {
-            name: format!("{i:08}"),
-            index: i,
-            kind: SegmentKind::Segment,
-            min_t: Some(min),
-            max_t: Some(max),
-            size: 1000,
-            histogram_samples: 0,
-            mtime: None,
-            first_record_ok: true,
-            last_record_ok: true,
-            problem: None,
-        }
-    }
-
-    /// Low volume, R = 1 min: segments rotate only at truncations (:30).
-    /// Watcher stalled in segment 0: overtaken by the 4th truncation.
-    #[test]
-    fn low_volume_overtakes_at_fourth_truncation() {
-        let t0 = 1_000 * M;
-        let wal = WalView {
-            dir: PathBuf::new(),
-            observed_at: t0 + 2 * M,
-            observed_at_source: String::new(),
-            segments: vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
-            checkpoint: None,
-            segment_size: DEFAULT_SEGMENT_SIZE,
-            findings: vec![],
-        };
-        // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
-        let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
-        let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
-        assert_eq!(o.watcher_segment, Some(0));
-        // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
-        // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
-        assert_eq!(o.overtaken_at, Some(t0 + 90_000 + 3 * M));
-    }
-
-    /// R = 1 min, truncations at :30 past each minute: segments 1 and 2 start
-    /// there; segment 3 starts at :10 after a 40 s gap: a restart.
-    #[test]
-    fn restart_hint_for_unexplained_segment_start() {
-        let t0 = 1_000 * M;
-        let wal = WalView {
-            dir: PathBuf::new(),
-            observed_at: t0 + 5 * M,
-            observed_at_source: String::new(),
-            segments: vec![
-                seg(0, t0, t0 + 30_000),
-                seg(1, t0 + 30_500, t0 + 90_000),
-                seg(2, t0 + 90_400, t0 + 130_000),
-                seg(3, t0 + 190_000, t0 + 4 * M),
-            ],
-            checkpoint: None,
-            segment_size: DEFAULT_SEGMENT_SIZE,
-            findings: vec![],
-        };
-        // Phase: 1.5 R mod R = 30 s.
-        let h = restart_hints(&wal, M, 0, 1_000);
-        assert_eq!(h.len(), 1, "{h:?}");
-        assert_eq!(h[0].segment, "00000003");
-        assert_eq!(h[0].at, t0 + 190_000);
-        assert_eq!(h[0].gap, 60_000);
-        // A full previous segment is a size rotation, not a restart.
-        let mut full = wal.clone();
-        full.segments[2].size = DEFAULT_SEGMENT_SIZE;
-        assert!(restart_hints(&full, M, 0, 1_000).is_empty());
-    }
-
-    /// Two truncations 3 s apart (a master started 52 s past a block
-    /// boundary: its first block holds 2.5 s, the second comes at the
-    /// boundary + 1.5 R), as in the recorded `ci-overtaken-p52`: the reader
-    /// stalled in segment 0, segment 1 lasted 3 s, and the checkpoint of
-    /// segments 0..1 deletes it: overtaken, though the first truncation after
-    /// the position lies within R/4 of the oldest live segment's start.
-    #[test]
-    fn two_truncations_seconds_apart_overtake_the_reader_in_segment_0() {
-        let a = 1_000 * M;
-        let (t1, t2) = (a + 148_500, a + 151_500);
-        let mut wal = WalView {
-            dir: PathBuf::new(),
-            observed_at: t2 + 2 * M + 3_000,
-            observed_at_source: String::new(),
-            segments: vec![
-                seg(2, t2 + 100, t2 + M),
-                seg(3, t2 + M + 100, t2 + 2 * M),
-                seg(4, t2 + 2 * M + 100, t2 + 2 * M + 3_000),
-            ],
-            checkpoint: None,
-            segment_size: DEFAULT_SEGMENT_SIZE,
-            findings: vec![],
-        };
-        wal.checkpoint = Some(SegmentRange {
-            name: "checkpoint.00000001".into(),
-            index: 1,
-            kind: SegmentKind::Checkpoint,
-            ..seg(1, t1, t2)
-        });
-        let tr = [t1, t2, t2 + M, t2 + 2 * M, t2 + 3 * M];
-        let pos = a + 59_500;
-        // The segment numbers decide: segment 0, and segment 1 is gone.
-        let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(0));
-        assert!(o.already && !o.undecided, "{o:?}");
-        assert_eq!(o.overtaken_at, Some(t2 + 2 * M));
-        // Without them the times cannot tell one Compact call from two:
-        // taken as overtaken, and said to be undecided.
-        let o = simulate_overtake(&wal, pos, &tr, M, 2_000, None);
-        assert!(o.already && o.undecided, "{o:?}");
-        // One truncation (one Compact call wrote both blocks): the reader's
-        // segment is the last deleted one, its successor live.
-        let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(1));
-        assert!(!o.already && o.overtaken_at.is_none(), "{o:?}");
-        assert_eq!(o.watcher_segment, Some(1));
-    }
-
-    #[test]
-    fn already_overtaken_when_position_far_before_live_segments() {
-        let t0 = 1_000 * M;
-        let wal = WalView {
-            dir: PathBuf::new(),
-            observed_at: t0 + 5 * M,
-            observed_at_source: String::new(),
-            segments: vec![
-                seg(2, t0 + 150_000, t0 + 210_000),
-                seg(3, t0 + 210_000, t0 + 270_000),
-                seg(4, t0 + 270_000, t0 + 5 * M),
-            ],
-            checkpoint: None,
-            segment_size: DEFAULT_SEGMENT_SIZE,
-            findings: vec![],
-        };
-        let o = simulate_overtake(
-            &wal,
-            t0 + 5_000,
-            &[t0 + 270_000, t0 + 330_000],
-            M,
-            2_000,
-            None,
-        );
-        assert!(o.already);
-        assert_eq!(o.overtaken_at, Some(t0 + 270_000));
-        // In the last deleted segment: survives the next truncation.
-        // Segments 2..4 start at truncations: the reader's segment (1) ended
-        // at the one after its position (150 s), where the oldest live one
-        // begins.
-        let tr = [t0 + 150_000, t0 + 210_000, t0 + 270_000, t0 + 330_000];
-        let o = simulate_overtake(&wal, t0 + 100_000, &tr, M, 2_000, None);
-        assert!(!o.already);
-        assert_eq!(o.watcher_segment, Some(1));
-    }
-}
+#[path = "wal_tests.rs"]
+mod tests;

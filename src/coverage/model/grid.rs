@@ -17,22 +17,17 @@ pub fn truncation_times(head_min: i64, r: i64, delay: i64, after: i64, n: usize)
 /// so each later compaction (the head spanning 1.5 R from that sample, and
 /// `compactable()` is checked at an append) comes that scrape phase after
 /// the aligned time: `(head_min − boundary) mod interval`, up to one
-/// interval, on a scrape grid coarser than R/10 (11.6 s of a 20 s grid
-/// with 1m blocks).
+/// interval (11.6 s of a 20 s grid with 1m blocks, 4.7 s of a 5 s one).
 ///
 /// The head does it on every grid: the truncation (`truncateMemory` in
 /// tsdb/head.go) sets its min time to the oldest sample its series keep
 /// (`gc`'s `actualMint`), a head chunk never spans a block boundary, so
 /// that is the first scrape at or after the boundary, and `compactable()`
-/// compares it with the head's max time. The R/10 bound is not from the
-/// code: on finer grids the phase is at most one interval under R/10, and
-/// applying it there moved one recorded run (`s150-5s-laterw-overtaken`: a
-/// 5 s grid, 4.7 s of phase) from a pass to a miss — not because the
-/// truncation it forecasts is wrong (+180.0 s after `C_snap`; the WAL
-/// copied at +183.0 s shows it under way: a new empty segment, no new
-/// checkpoint yet), but because the overtake simulation (`wal.rs`) then
-/// takes that copy as already past it. The bound stays until the
-/// simulation reads a truncation under way.
+/// compares it with the head's max time. (The phase was once kept only on
+/// grids coarser than R/10: on a 5 s grid it made the reader's segment of
+/// `s150-5s-laterw-overtaken` decidable, and wrong, see `wal.rs`'s
+/// `segment_opened_after`: a reader position one scrape after a
+/// compaction's start may still be in the segment before it.)
 pub fn truncation_times_phased(
     head_min: i64,
     r: i64,
@@ -41,9 +36,8 @@ pub fn truncation_times_phased(
     n: usize,
     interval: i64,
 ) -> Vec<i64> {
-    // Within R/10 the head min counts as aligned (below); a scrape phase
-    // matters only on a grid coarser than that.
-    let phase = if r > 0 && interval > r / 10 {
+    // The first scrape past the boundary, on every grid.
+    let phase = if r > 0 {
         (head_min - head_min.div_euclid(r) * r).rem_euclid(interval.max(1))
     } else {
         0

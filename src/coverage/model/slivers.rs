@@ -31,7 +31,9 @@ pub(super) fn windows(
                 phase_known,
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
             );
-            windows.extend(lagging_shard(inp, c, up, n, cr.catch_up_shards));
+            let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
+            let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
+            windows.extend(lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag));
             if cr.expected_end < c {
                 assumptions.push(format!(
                     "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
@@ -42,64 +44,14 @@ pub(super) fn windows(
             } else if let Some((from, to, short_series)) = cr.undecided_short {
                 undecided(windows, &cr, c, n, b, from, to, short_series);
             } else {
-                windows.push(LossWindow {
-                cause: Cause::L3,
-                from: cr.start.max(c),
-                to: cr.expected_end,
-                to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
-                to_expected: (cr.earliest_end < cr.expected_end).then_some(cr.point_end),
-                bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
-                certainty: Certainty::Expected,
-                series: cr.series,
-                ongoing: false,
-                why: format!(
-                    "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
-                     ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
-                     Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
-                    cr.why,
-                    n,
-                    if cr.resharded {
-                        "not resharded"
-                    } else {
-                        "resharded"
-                    },
-                    crate::coverage::fmt_time(cr.other_end)
-                ),
-            });
+                // A crossing batch that costs no series (it ends on a scrape
+                // boundary) is no window.
+                if cr.series != Some(0) {
+                    windows.push(crossing_window(&cr, c, n, b));
+                }
             }
         }
-        _ => {
-            // Without the slave's start or the series count: a bound only.
-            let k = series
-                .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
-                .unwrap_or(1);
-            let by_batches = k.saturating_mul(inp.scrape_interval);
-            let by_catchup = inp.slave_up.map(|u| {
-                u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c
-            });
-            let extent = by_catchup
-                .map_or(by_batches, |x| x.min(by_batches))
-                .max(inp.scrape_interval);
-            windows.push(LossWindow {
-                cause: Cause::L3,
-                from: c,
-                to: c - 1 + extent,
-                to_earliest: None,
-                to_expected: None,
-                bound_to: None,
-                certainty: Certainty::Bound,
-                series: None,
-                ongoing: false,
-                why: format!(
-                    "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
-                     is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
-                     samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
-                    series.map_or("an unknown number of".into(), |n| n.to_string()),
-                    q.max_shards,
-                    crate::coverage::fmt_dur(by_batches)
-                ),
-            });
-        }
+        _ => windows.push(bound_window(inp, series)),
     }
     if inp.head_included {
         // Scrape timeouts never exceed the interval.
@@ -153,7 +105,8 @@ fn undecided(
     to: i64,
     short_series: Option<u64>,
 ) {
-    if to >= from {
+    // A batch that costs no series (it ends on a scrape boundary) is no window.
+    if to >= from && short_series != Some(0) {
         windows.push(LossWindow {
         cause: Cause::L3,
         from,
@@ -188,6 +141,73 @@ fn undecided(
     }
 }
 
+/// Without the slave's start or the series count: the crossing batches'
+/// reach as a bound only.
+fn bound_window(inp: &ModelInput, series: Option<u64>) -> LossWindow {
+    let c = inp.coverage_end;
+    let q = &inp.queue;
+    let b = q.max_samples_per_send;
+    // Without the slave's start or the series count: a bound only.
+    let k = series
+        .map(|n| ((b - 1) * q.max_shards).div_ceil(n).max(1) as i64)
+        .unwrap_or(1);
+    let by_batches = k.saturating_mul(inp.scrape_interval);
+    let by_catchup = inp
+        .slave_up
+        .map(|u| u.max(c) + 2 * q.max_backoff + queue::SHARD_UPDATE + q.batch_send_deadline - c);
+    let extent = by_catchup
+        .map_or(by_batches, |x| x.min(by_batches))
+        .max(inp.scrape_interval);
+    LossWindow {
+        cause: Cause::L3,
+        from: c,
+        to: c - 1 + extent,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Bound,
+        series: None,
+        ongoing: false,
+        why: format!(
+            "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
+             is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
+             samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
+            series.map_or("an unknown number of".into(), |n| n.to_string()),
+            q.max_shards,
+            crate::coverage::fmt_dur(by_batches)
+        ),
+    }
+}
+
+/// The crossing batch's sliver (L3 expected), with the end on the queue's
+/// other path as `bound_to`.
+fn crossing_window(cr: &queue::Crossing, c: i64, n: u64, b: u64) -> LossWindow {
+    LossWindow {
+        cause: Cause::L3,
+        from: cr.start.max(c),
+        to: cr.expected_end,
+        to_earliest: (cr.earliest_end < cr.expected_end).then_some(cr.earliest_end),
+        to_expected: (cr.earliest_end < cr.expected_end).then_some(cr.point_end),
+        bound_to: (cr.bound_end > cr.expected_end).then_some(cr.bound_end),
+        certainty: Certainty::Expected,
+        series: cr.series,
+        ongoing: false,
+        why: format!(
+            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
+         ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
+         Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
+            cr.why,
+            n,
+            if cr.resharded {
+                "not resharded"
+            } else {
+                "resharded"
+            },
+            crate::coverage::fmt_time(cr.other_end)
+        ),
+    }
+}
+
 /// A shard lagging behind the others during the catch-up (an L3 risk):
 /// the slave's head accepts no sample older than its newest one minus half
 /// its block range (`appendableMinValidTime`, tsdb/head.go), and once the
@@ -196,38 +216,103 @@ fn undecided(
 /// another shard delivered loses the batch whole ("out of bounds"). It can
 /// happen only when the backlog the queue sends after the slave is up
 /// (`C_snap` … slave up) is longer than that half range, and only with more
-/// than one shard. Which shard lags, and by how much, depends on send timing
-/// no file records: a risk for the series of one shard, not a prediction.
-/// The slave's block range is taken as the master's (the snapshot's blocks).
+/// than one shard. The slave's block range is taken as the master's (the
+/// snapshot's blocks).
+///
+/// Where such a loss starts is not in the files: a reshard (`reshardLoop`)
+/// stops the shards and starts the new ones empty at the reader's position
+/// at that tick, and that position is where the sends accepted since the
+/// slave was up have brought the reader — a speed the slave's answers set
+/// and no file records. The files give the rest: the first tick the queue
+/// can reshard at (10 s ticks from its start, once a send succeeded), the
+/// shard count after it (the desired-shards formula: the series of one
+/// shard), the length of one refused batch (`max_samples_per_send` samples
+/// of that shard's series), and the latest sample at risk: the reader has
+/// read up to the slave's start by the end of the catch-up, and a lagging
+/// batch is at least half the block range older than one delivered, so
+/// with a given catch-up time the risk ends that much before its end, and
+/// never before the slave's start. The window is that whole range, a risk.
 fn lagging_shard(
     inp: &ModelInput,
-    c: i64,
     up: i64,
     series: u64,
     shards: u64,
+    tick: i64,
+    all: bool,
 ) -> Option<LossWindow> {
+    let c = inp.coverage_end;
     let half = inp.block_range / 2;
     if shards < 2 || up - c <= half {
         return None;
     }
+    let per_shard = series.div_ceil(shards).max(1);
+    let b = inp.queue.max_samples_per_send;
+    let scrapes = b.div_ceil(per_shard);
+    let catch_up = inp.facts.catch_up.unwrap_or(0);
+    let to = up.max(up.saturating_add(catch_up) - half);
+    let who = if all {
+        format!(
+            " Every shard's queue ({} samples) holds {} of its series, more than that half range: the reader \
+             (which waits for the fullest shard) can be that far ahead of a shard, so every shard can lag: all \
+             {series} series are at risk",
+            inp.queue.capacity,
+            crate::coverage::fmt_dur((inp.queue.capacity / per_shard) as i64 * inp.scrape_interval)
+        )
+    } else {
+        String::new()
+    };
     Some(LossWindow {
         cause: Cause::L3,
         from: c,
-        to: up,
+        to,
         to_earliest: None,
         to_expected: None,
         bound_to: None,
         certainty: Certainty::Risk,
-        series: Some(series.div_ceil(shards)),
+        series: (!all).then_some(per_shard),
         ongoing: false,
         why: format!(
-            "the queue sends the backlog from the coverage end to the slave's start ({}) on about {shards} shards, \
-             each at its own pace; the slave's head refuses a sample older than its newest one minus half its block \
-             range ({}, the master's range assumed for the slave): a shard lagging that far behind loses its batch \
-             whole, for its {} series. Which shard lags, and how far, no file tells",
+            "the queue sends the backlog from the coverage end to the slave's start ({}) and reshards during it (first \
+             tick {}) to about {shards} shards, each at its own pace; the slave's head refuses a sample older than its \
+             newest one minus half its block range ({}, the master's range assumed for the slave): a shard lagging \
+             that far behind loses its batch whole, {b} samples of its {per_shard} series, about {scrapes} scrape(s) \
+             ({}) each time. Such a loss starts at the reader's position at a reshard tick, where the sends accepted \
+             since the slave was up brought it: anywhere in this range, at a speed no file records{}.{who}",
             crate::coverage::fmt_dur(up - c),
+            crate::coverage::fmt_time(tick),
             crate::coverage::fmt_dur(half),
-            series.div_ceil(shards)
+            crate::coverage::fmt_dur(scrapes as i64 * inp.scrape_interval),
+            if catch_up > 0 {
+                String::new()
+            } else {
+                "; a catch-up longer than half the block range moves its end past the slave's start (give the \
+                 catch-up time)"
+                    .to_string()
+            }
         ),
     })
+}
+
+/// Every shard can lag, not one: when the queue reshards during a catch-up
+/// longer than half the slave's block range to shards whose queue
+/// (`capacity` samples) holds more than that half range of their series.
+/// The reader waits for the fullest shard (`QueueManager.Append` retries
+/// until that shard takes the sample), so a shard can fall behind the
+/// others by up to its queue's span, never more: under half the range no
+/// shard is refused by `appendableMinValidTime` unless one stalls (the
+/// one-shard risk); over it the shards that reach the present first raise
+/// the slave's newest sample and every lagging one loses its requests older
+/// than that minus half the range. Whether they do depends on the shards'
+/// send speeds: of the recorded runs where this holds, one lost every
+/// series (`s12k-busyz-up35`, a 1 → 200 reshard), a dozen lost only the
+/// crossing batch, so it widens the risk to every series and predicts
+/// nothing.
+fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool {
+    let c = inp.coverage_end;
+    let half = inp.block_range / 2;
+    if shards < 2 || up - c <= half {
+        return false;
+    }
+    let per_shard = series.div_ceil(shards).max(1);
+    (inp.queue.capacity / per_shard) as i64 * inp.scrape_interval > half
 }

@@ -103,6 +103,68 @@ fn describe(w: &LossWindow) -> String {
     )
 }
 
+/// The boundary slivers in words.
+fn sliver_text(slivers: &[&LossWindow]) -> Option<String> {
+    use crate::coverage::fmt_dur;
+    let parts: Vec<String> = slivers
+        .iter()
+        .map(|w| {
+            let len = w.to.saturating_sub(w.from).saturating_add(1);
+            let who = w
+                .series
+                .map_or("all series".to_string(), |n| format!("{n} series"));
+            match (w.certainty, w.bound_to) {
+                (Certainty::Expected, Some(b)) => format!(
+                    "{:?} {} expected for {who} (at most {} if the queue takes its other path)",
+                    w.cause,
+                    fmt_dur(len),
+                    fmt_dur(b.saturating_sub(w.from).saturating_add(1))
+                ),
+                (Certainty::Expected, None) => {
+                    format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))
+                }
+                _ => format!("{:?} at most {}", w.cause, fmt_dur(len)),
+            }
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A summary of the windows `ws` (lengths after and before the coverage
+/// end `c`) and each of them.
+fn summarize(ws: &[&LossWindow], c: i64) -> String {
+    use crate::coverage::fmt_dur;
+    // All-series loss after C_snap (union, overlaps counted once), and
+    // history before it (slave retention).
+    let after = union_len(
+        ws.iter()
+            .filter(|w| w.series.is_none() && w.to >= c)
+            .map(|w| (w.from.max(c), w.to))
+            .collect(),
+    );
+    let before = union_len(
+        ws.iter()
+            .filter(|w| w.from < c)
+            .map(|w| (w.from, w.to.min(c - 1)))
+            .collect(),
+    );
+    let mut summary = Vec::new();
+    if after > 0 {
+        summary.push(format!(
+            "about {} of samples after the coverage end",
+            fmt_dur(after)
+        ));
+    }
+    if before > 0 {
+        summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
+    }
+    if summary.is_empty() {
+        summary.push("part of the series after the coverage end".into());
+    }
+    let parts: Vec<String> = ws.iter().map(|w| describe(w)).collect();
+    format!("{}: {}", summary.join(" and "), parts.join("; "))
+}
+
 fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
     use crate::coverage::{fmt_dur, fmt_time};
     // A risk is named as a risk, never as a sliver.
@@ -126,30 +188,6 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
         .filter(|w| w.certainty == Certainty::Bound && !sliver(w))
         .map(describe)
         .collect();
-    let sliver_text = || -> Option<String> {
-        let parts: Vec<String> = slivers
-            .iter()
-            .map(|w| {
-                let len = w.to.saturating_sub(w.from).saturating_add(1);
-                let who = w
-                    .series
-                    .map_or("all series".to_string(), |n| format!("{n} series"));
-                match (w.certainty, w.bound_to) {
-                    (Certainty::Expected, Some(b)) => format!(
-                        "{:?} {} expected for {who} (at most {} if the queue takes its other path)",
-                        w.cause,
-                        fmt_dur(len),
-                        fmt_dur(b.saturating_sub(w.from).saturating_add(1))
-                    ),
-                    (Certainty::Expected, None) => {
-                        format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))
-                    }
-                    _ => format!("{:?} at most {}", w.cause, fmt_dur(len)),
-                }
-            })
-            .collect();
-        (!parts.is_empty()).then(|| parts.join("; "))
-    };
     let mut s = if real.is_empty() && risks.is_empty() {
         let mut s = format!(
             "No real loss{}: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
@@ -167,7 +205,7 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
             },
             fmt_time(c)
         );
-        if let Some(t) = sliver_text() {
+        if let Some(t) = sliver_text(&slivers) {
             s.push_str(&format!(" At the boundary: {t}."));
         }
         if d.at != i64::MAX {
@@ -179,40 +217,9 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
         }
         s
     } else {
-        let summarize = |ws: &[&LossWindow]| -> String {
-            // All-series loss after C_snap (union, overlaps counted once), and
-            // history before it (slave retention).
-            let after = union_len(
-                ws.iter()
-                    .filter(|w| w.series.is_none() && w.to >= c)
-                    .map(|w| (w.from.max(c), w.to))
-                    .collect(),
-            );
-            let before = union_len(
-                ws.iter()
-                    .filter(|w| w.from < c)
-                    .map(|w| (w.from, w.to.min(c - 1)))
-                    .collect(),
-            );
-            let mut summary = Vec::new();
-            if after > 0 {
-                summary.push(format!(
-                    "about {} of samples after the coverage end",
-                    fmt_dur(after)
-                ));
-            }
-            if before > 0 {
-                summary.push(format!("{} of the snapshot's history", fmt_dur(before)));
-            }
-            if summary.is_empty() {
-                summary.push("part of the series after the coverage end".into());
-            }
-            let parts: Vec<String> = ws.iter().map(|w| describe(w)).collect();
-            format!("{}: {}", summary.join(" and "), parts.join("; "))
-        };
         let mut s = String::new();
         if !real.is_empty() {
-            s.push_str(&format!("Loss expected: {}.", summarize(&real)));
+            s.push_str(&format!("Loss expected: {}.", summarize(&real, c)));
         }
         if !risks.is_empty() {
             if !s.is_empty() {
@@ -220,10 +227,10 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
             }
             s.push_str(&format!(
                 "Loss at risk (it depends on what no file given tells, see each window): {}.",
-                summarize(&risks)
+                summarize(&risks, c)
             ));
         }
-        if let Some(t) = sliver_text() {
+        if let Some(t) = sliver_text(&slivers) {
             s.push_str(&format!(" At the boundary: {t}."));
         }
         s

@@ -1,0 +1,286 @@
+//! L1: remote write started after the coverage end.
+//!
+//! The watcher of a queue that starts at `T_ws` sends only samples newer
+//! than its start (`watcher.go` compares each sample's timestamp with the
+//! time the watcher was started), so everything the master scraped in
+//! `(C_snap, T_ws]` never reaches the slave. A master restarted in that
+//! interval scraped nothing from the moment it was told to stop (a SIGTERM
+//! interrupts the scrape manager with the other components at once; the
+//! slow part of a shutdown, the queues' flush, comes after) until the new
+//! process scraped again, and a new process always opens a new WAL segment
+//! (the WAL writer starts one past the last on disk). So where the master's `wal/` as
+//! observed shows the silence — live segments from before the restart whose
+//! newest sample is at or before it, and no segment holding samples on both
+//! sides of it — the window is cut there: it claims only samples the master
+//! had. Without that evidence the part after the restart is a bound (at
+//! most, possibly nothing): the restart's downtime is not on file.
+
+use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::fmt_time;
+use crate::coverage::wal::WalView;
+
+/// The master's silence around a restart at `s`, as its WAL shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Silence {
+    /// The newest sample at or before the restart.
+    last_before: i64,
+    /// The oldest sample after it; `None`: none on file up to the observation.
+    first_after: Option<i64>,
+}
+
+/// Reads the silence around `s` from the live segments, when they cover it
+/// (the oldest one starts at or before `s`, so no sample around it was
+/// folded into a checkpoint or deleted) and none straddles it (a segment
+/// with samples on both sides of `s`: the master went on scraping, as after
+/// a change of its remote_write block without a restart).
+/// `Err(true)`: the master went on scraping across `s`; `Err(false)`: the
+/// WAL does not show `s`.
+fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
+    if !wal.live_at(s) || s > wal.observed_at {
+        return Err(false);
+    }
+    let ranges = || {
+        wal.segments
+            .iter()
+            .filter_map(|g| Some((g.min_t?, g.max_t?)))
+    };
+    if ranges().any(|(a, b)| a <= s && s < b) {
+        return Err(true);
+    }
+    let last_before = ranges()
+        .map(|(_, b)| b)
+        .filter(|&b| b <= s)
+        .max()
+        .ok_or(false)?;
+    let first_after = ranges().map(|(a, _)| a).filter(|&a| a > s).min();
+    Ok(Silence {
+        last_before,
+        first_after,
+    })
+}
+
+fn l1(from: i64, to: i64, certainty: Certainty, why: String) -> LossWindow {
+    LossWindow {
+        cause: Cause::L1,
+        from,
+        to,
+        to_earliest: None,
+        to_expected: None,
+        bound_to: None,
+        certainty,
+        series: None,
+        ongoing: false,
+        why,
+    }
+}
+
+/// Why the window stops at a restart's silence.
+fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
+    format!(
+        "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had nothing to lose there",
+        fmt_time(s),
+        fmt_time(q.last_before),
+        q.first_after.map_or_else(
+            || format!("the observation at {}", fmt_time(observed_at)),
+            fmt_time
+        )
+    )
+}
+
+/// The L1 windows of a queue started at `t_ws` (at or after the coverage
+/// end `c`), cut by the master's restarts in `(c, t_ws)`.
+pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
+    let base = format!(
+        "remote write started at or after the snapshot's coverage end: the watcher never sends samples older than \
+         its start{}",
+        if inp.head_included {
+            ""
+        } else {
+            "; without the head block (skip_head) the snapshot ends at the last block boundary"
+        }
+    );
+    let mut restarts: Vec<i64> = inp
+        .facts
+        .master_restarts
+        .iter()
+        .copied()
+        .filter(|&s| s > c && s < t_ws)
+        .collect();
+    restarts.sort_unstable();
+    restarts.dedup();
+    let mut out = Vec::new();
+    // The part of (c, t_ws] not yet placed: samples from `from` on.
+    let mut from = c;
+    for s in restarts {
+        if s < from {
+            continue; // inside a silence already cut
+        }
+        let found = inp.wal.as_ref().map(|w| (w, silence(w, s)));
+        match found {
+            Some((_, Err(true))) => {} // no silence: the window goes on
+            Some((w, Ok(q))) => {
+                let why = silence_why(&base, s, q, w.observed_at);
+                if q.last_before >= from {
+                    out.push(l1(from, q.last_before, Certainty::Expected, why.clone()));
+                }
+                match q.first_after {
+                    Some(a) => from = a,
+                    None if w.observed_at >= t_ws => return out,
+                    None => {
+                        // Nothing after the restart up to the observation:
+                        // what came between it and the queue's start is not
+                        // on file.
+                        out.push(l1(
+                            w.observed_at,
+                            t_ws,
+                            Certainty::Bound,
+                            format!(
+                                "{why}; between the observation and the remote-write start ({}) the master may \
+                                 have scraped again: at most this",
+                                fmt_time(t_ws)
+                            ),
+                        ));
+                        return out;
+                    }
+                }
+            }
+            Some((_, Err(false))) | None => {
+                out.push(l1(
+                    from,
+                    s.min(t_ws),
+                    Certainty::Expected,
+                    format!("{base}, up to the master's restart at {}", fmt_time(s)),
+                ));
+                out.push(l1(
+                    s,
+                    t_ws,
+                    Certainty::Bound,
+                    format!(
+                        "{base}; the master restarted at {} and no copy of its WAL shows when it scraped again: \
+                         at most this range (nothing while it was down)",
+                        fmt_time(s)
+                    ),
+                ));
+                return out;
+            }
+        }
+    }
+    if from <= t_ws {
+        out.push(l1(from, t_ws, Certainty::Expected, base));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::wal::{DEFAULT_SEGMENT_SIZE, SegmentKind, SegmentRange};
+    use std::path::PathBuf;
+
+    const S: i64 = 1_000;
+    const T0: i64 = 1_796_483_000_000;
+
+    fn seg(i: u32, range: Option<(i64, i64)>) -> SegmentRange {
+        SegmentRange {
+            name: format!("{i:08}"),
+            index: i,
+            kind: SegmentKind::Segment,
+            min_t: range.map(|r| r.0),
+            max_t: range.map(|r| r.1),
+            size: 1000,
+            histogram_samples: 0,
+            mtime: None,
+            first_record_ok: true,
+            last_record_ok: true,
+            problem: None,
+        }
+    }
+
+    /// `C_snap` at T0, a 2 s scrape; the master is stopped at +15 s (last
+    /// sample +14 s) and remote write starts at +105 s.
+    fn input(segments: Vec<SegmentRange>, observed: i64) -> ModelInput {
+        let mut inp = ModelInput::new(60 * S, T0, T0 - 40 * S, T0 + S);
+        inp.scrape_interval = 2 * S;
+        inp.facts.master_restarts = vec![T0 + 15 * S];
+        inp.wal = Some(WalView {
+            dir: PathBuf::new(),
+            observed_at: observed,
+            observed_at_source: String::new(),
+            segments,
+            checkpoint: None,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            findings: vec![],
+        });
+        inp
+    }
+
+    fn spans(w: &[LossWindow]) -> Vec<(i64, i64, Certainty)> {
+        w.iter()
+            .map(|w| (w.from - T0, w.to - T0, w.certainty))
+            .collect()
+    }
+
+    /// The WAL at the queue's start: the restarted master has not scraped
+    /// yet (its new segment is empty): L1 ends at its last sample.
+    #[test]
+    fn restart_silence_ends_the_window() {
+        let inp = input(
+            vec![
+                seg(0, Some((T0 - 40 * S, T0 - 2 * S))),
+                seg(1, Some((T0, T0 + 14 * S))),
+                seg(2, None),
+            ],
+            T0 + 105 * S,
+        );
+        let w = windows(&inp, T0, T0 + 105 * S);
+        assert_eq!(spans(&w), vec![(0, 14 * S, Certainty::Expected)]);
+    }
+
+    /// Scraping again at +90 s: L1 resumes there, up to the queue's start.
+    #[test]
+    fn restart_silence_resumes_at_the_first_sample_after() {
+        let inp = input(
+            vec![
+                seg(1, Some((T0 - 40 * S, T0 + 14 * S))),
+                seg(2, Some((T0 + 90 * S, T0 + 104 * S))),
+            ],
+            T0 + 105 * S,
+        );
+        let w = windows(&inp, T0, T0 + 105 * S);
+        assert_eq!(
+            spans(&w),
+            vec![
+                (0, 14 * S, Certainty::Expected),
+                (90 * S, 105 * S, Certainty::Expected)
+            ]
+        );
+    }
+
+    /// A segment with samples on both sides of the given time (a change of
+    /// the remote_write block, no process restart): nothing to cut.
+    #[test]
+    fn no_silence_no_cut() {
+        let inp = input(
+            vec![seg(1, Some((T0 - 40 * S, T0 + 104 * S)))],
+            T0 + 105 * S,
+        );
+        let w = windows(&inp, T0, T0 + 105 * S);
+        assert_eq!(spans(&w), vec![(0, 105 * S, Certainty::Expected)]);
+    }
+
+    /// Without a WAL copy the downtime is not on file: the part after the
+    /// restart is a bound.
+    #[test]
+    fn no_wal_the_rest_is_a_bound() {
+        let mut inp = input(vec![], T0);
+        inp.wal = None;
+        let w = windows(&inp, T0, T0 + 105 * S);
+        assert_eq!(
+            spans(&w),
+            vec![
+                (0, 15 * S, Certainty::Expected),
+                (15 * S, 105 * S, Certainty::Bound)
+            ]
+        );
+    }
+}

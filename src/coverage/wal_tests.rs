@@ -1,0 +1,195 @@
+//! Tests of the WAL reading and the truncation simulation (`wal.rs`).
+use super::*;
+
+const M: i64 = 60_000;
+
+fn seg(i: u32, min: i64, max: i64) -> SegmentRange {
+    SegmentRange {
+        name: format!("{i:08}"),
+        index: i,
+        kind: SegmentKind::Segment,
+        min_t: Some(min),
+        max_t: Some(max),
+        size: 1000,
+        histogram_samples: 0,
+        mtime: None,
+        first_record_ok: true,
+        last_record_ok: true,
+        problem: None,
+    }
+}
+
+/// Low volume, R = 1 min: segments rotate only at truncations (:30).
+/// Watcher stalled in segment 0: overtaken by the 4th truncation.
+#[test]
+fn low_volume_overtakes_at_fourth_truncation() {
+    let t0 = 1_000 * M;
+    let wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: t0 + 2 * M,
+        observed_at_source: String::new(),
+        segments: vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
+        checkpoint: None,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
+    let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
+    let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
+    assert_eq!(o.watcher_segment, Some(0));
+    // Observed segments 0,1 active=1. 2.5m: [0,1]→2, last 0, m=0 skip.
+    // 3.5m: [0,2]→3, last 1, m=0 skip. 4.5m: [0,3]→4, last 2, m=1 > 0 → overtaken.
+    assert_eq!(o.overtaken_at, Some(t0 + 90_000 + 3 * M));
+}
+
+/// R = 1 min, truncations at :30 past each minute: segments 1 and 2 start
+/// there; segment 3 starts at :10 after a 40 s gap: a restart.
+#[test]
+fn restart_hint_for_unexplained_segment_start() {
+    let t0 = 1_000 * M;
+    let wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: t0 + 5 * M,
+        observed_at_source: String::new(),
+        segments: vec![
+            seg(0, t0, t0 + 30_000),
+            seg(1, t0 + 30_500, t0 + 90_000),
+            seg(2, t0 + 90_400, t0 + 130_000),
+            seg(3, t0 + 190_000, t0 + 4 * M),
+        ],
+        checkpoint: None,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    // Phase: 1.5 R mod R = 30 s.
+    let h = restart_hints(&wal, M, 0, 1_000);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].segment, "00000003");
+    assert_eq!(h[0].at, t0 + 190_000);
+    assert_eq!(h[0].gap, 60_000);
+    // A full previous segment is a size rotation, not a restart.
+    let mut full = wal.clone();
+    full.segments[2].size = DEFAULT_SEGMENT_SIZE;
+    assert!(restart_hints(&full, M, 0, 1_000).is_empty());
+}
+
+/// Two truncations 3 s apart (a master started 52 s past a block
+/// boundary: its first block holds 2.5 s, the second comes at the
+/// boundary + 1.5 R), as in the recorded `ci-overtaken-p52`: the reader
+/// stalled in segment 0, segment 1 lasted 3 s, and the checkpoint of
+/// segments 0..1 deletes it: overtaken, though the first truncation after
+/// the position lies within R/4 of the oldest live segment's start.
+#[test]
+fn two_truncations_seconds_apart_overtake_the_reader_in_segment_0() {
+    let a = 1_000 * M;
+    let (t1, t2) = (a + 148_500, a + 151_500);
+    let mut wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: t2 + 2 * M + 3_000,
+        observed_at_source: String::new(),
+        segments: vec![
+            seg(2, t2 + 100, t2 + M),
+            seg(3, t2 + M + 100, t2 + 2 * M),
+            seg(4, t2 + 2 * M + 100, t2 + 2 * M + 3_000),
+        ],
+        checkpoint: None,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    wal.checkpoint = Some(SegmentRange {
+        name: "checkpoint.00000001".into(),
+        index: 1,
+        kind: SegmentKind::Checkpoint,
+        ..seg(1, t1, t2)
+    });
+    let tr = [t1, t2, t2 + M, t2 + 2 * M, t2 + 3 * M];
+    let pos = a + 59_500;
+    // The segment numbers decide: segment 0, and segment 1 is gone.
+    let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(0));
+    assert!(o.already && !o.undecided, "{o:?}");
+    assert_eq!(o.overtaken_at, Some(t2 + 2 * M));
+    // Without them the times cannot tell one Compact call from two:
+    // taken as overtaken, and said to be undecided.
+    let o = simulate_overtake(&wal, pos, &tr, M, 2_000, None);
+    assert!(o.already && o.undecided, "{o:?}");
+    // One truncation (one Compact call wrote both blocks): the reader's
+    // segment is the last deleted one, its successor live.
+    let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(1));
+    assert!(!o.already && o.overtaken_at.is_none(), "{o:?}");
+    assert_eq!(o.watcher_segment, Some(1));
+}
+
+#[test]
+fn already_overtaken_when_position_far_before_live_segments() {
+    let t0 = 1_000 * M;
+    let wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: t0 + 5 * M,
+        observed_at_source: String::new(),
+        segments: vec![
+            seg(2, t0 + 150_000, t0 + 210_000),
+            seg(3, t0 + 210_000, t0 + 270_000),
+            seg(4, t0 + 270_000, t0 + 5 * M),
+        ],
+        checkpoint: None,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    let o = simulate_overtake(
+        &wal,
+        t0 + 5_000,
+        &[t0 + 270_000, t0 + 330_000],
+        M,
+        2_000,
+        None,
+    );
+    assert!(o.already);
+    assert_eq!(o.overtaken_at, Some(t0 + 270_000));
+    // In the last deleted segment: survives the next truncation.
+    // Segments 2..4 start at truncations: the reader's segment (1) ended
+    // at the one after its position (150 s), where the oldest live one
+    // begins.
+    let tr = [t0 + 150_000, t0 + 210_000, t0 + 270_000, t0 + 330_000];
+    let o = simulate_overtake(&wal, t0 + 100_000, &tr, M, 2_000, None);
+    assert!(!o.already);
+    assert_eq!(o.watcher_segment, Some(1));
+}
+
+/// The same WAL copied 0.5 s after the 4.5m truncation opened segment 4,
+/// before its checkpoint of segments 0–1 was written: that truncation is
+/// under way and overtakes the reader in segment 0, not a later one.
+#[test]
+fn truncation_under_way_in_the_copy_still_deletes() {
+    let t0 = 1_000 * M;
+    let tc = t0 + 90_000 + 3 * M;
+    let mut empty = seg(4, 0, 0);
+    (empty.min_t, empty.max_t, empty.size) = (None, None, 0);
+    let wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: tc + 500,
+        observed_at_source: String::new(),
+        segments: vec![
+            seg(0, t0, t0 + 90_000),
+            seg(1, t0 + 90_000, t0 + 150_000),
+            seg(2, t0 + 150_000, t0 + 210_000),
+            seg(3, t0 + 210_000, tc),
+            empty,
+        ],
+        checkpoint: None,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
+    let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
+    assert_eq!(o.watcher_segment, Some(0));
+    assert_eq!(o.overtaken_at, Some(tc), "{}", o.why);
+    // With its checkpoint written the truncation is done: the same answer
+    // from the observed state (segments 0–1 gone) is the deleted branch's.
+    let mut done = wal.clone();
+    done.checkpoint = Some(SegmentRange {
+        name: "checkpoint.00000001".into(),
+        kind: SegmentKind::Checkpoint,
+        ..seg(1, t0 + 90_000, t0 + 150_000)
+    });
+    assert!(truncation_under_way(&done, &tr, 0, 2_000).is_none());
+}
