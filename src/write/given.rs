@@ -138,7 +138,9 @@ impl BlockWriter {
     }
 
     /// [`check`](Self::check)'s label checks on ordinals: known symbols,
-    /// after the previous series, names ascending, none empty.
+    /// after the previous series, names ascending, none empty. The labels
+    /// shared with the previous series were checked with it: only the
+    /// others are looked at.
     fn check_ids(&self, labels: &[(u32, u32)]) -> Result<()> {
         let Some(g) = &self.table.given else {
             return usage("no symbols given (use_symbols)");
@@ -146,17 +148,13 @@ impl BlockWriter {
         if labels.is_empty() {
             return usage("a series needs at least one label");
         }
-        let n = g.len();
-        if labels
-            .iter()
-            .any(|&(a, b)| a as usize >= n || b as usize >= n)
-        {
-            return usage("label symbol ordinal out of range");
-        }
-        let prev = &self.table.prev;
+        let prev: &[(u32, u32)] = if self.table.len() == 0 {
+            &[]
+        } else {
+            &self.table.prev
+        };
         let same = prev.iter().zip(labels).take_while(|(a, b)| a == b).count();
         let later = match (prev.get(same), labels.get(same)) {
-            _ if self.table.len() == 0 => true,
             (Some(a), Some(b)) => a < b,
             (None, Some(_)) => true,
             (_, None) => false,
@@ -164,18 +162,21 @@ impl BlockWriter {
         if !later {
             return usage("series must be added in strictly increasing label order");
         }
-        let new = labels.get(same..).unwrap_or(&[]);
-        if labels
-            .get(same.saturating_sub(1)..)
-            .unwrap_or(&[])
-            .windows(2)
-            .any(|w| matches!(w, [a, b] if a.0 >= b.0))
-        {
-            return usage("labels must be sorted by name, names unique");
-        }
         // Only the first symbol of an ascending table can be empty.
-        if g.get(0).is_empty() && new.iter().any(|&(a, b)| a == 0 || b == 0) {
-            return usage("label names and values must not be empty");
+        let empty = if g.get(0).is_empty() { 0 } else { u32::MAX };
+        let n = g.len();
+        let mut last_name = same.checked_sub(1).and_then(|i| labels.get(i)).map(|l| l.0);
+        for &(a, b) in labels.get(same..).unwrap_or(&[]) {
+            if a as usize >= n || b as usize >= n {
+                return usage("label symbol ordinal out of range");
+            }
+            if last_name.is_some_and(|l| l >= a) {
+                return usage("labels must be sorted by name, names unique");
+            }
+            if a == empty || b == empty {
+                return usage("label names and values must not be empty");
+            }
+            last_name = Some(a);
         }
         Ok(())
     }
