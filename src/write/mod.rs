@@ -31,6 +31,9 @@
 //! writer then only appending framed chunk records and recording labels.
 //! The labels a series shares with the previous one (series come sorted:
 //! most of them) are compared once and never hashed again.
+//! A writer given its symbol table up front ([`BlockWriter::use_symbols`],
+//! as a block rewrite has the source's) takes labels as ordinals into it
+//! ([`BlockWriter::add_encoded_ids`]): nothing hashed, no symbol sort.
 //!
 //! Memory: the chunks of the series being added, plus what the index needs
 //! of every series of the block (the index is written last, since its
