@@ -3,8 +3,13 @@
 //! throughput, for comparison with `cp -r` + `sync` of the same block
 //! (`bench/run.sh`).
 //!
-//! One thread walks the source index (labels borrowed from it, chunk
-//! metas copied) in batches; each batch's series are decoded (samples as
+//! The writer is given the source index's symbol table
+//! ([`BlockWriter::use_symbols`]; a v2 index, symbols strictly ascending)
+//! and takes each series' labels as the source's symbol ordinals: no
+//! label string is hashed or sorted.
+//!
+//! One thread walks the source index (label ordinals and chunk metas
+//! copied) in batches; each batch's series are decoded (samples as
 //! `fill` reads them) and their chunks re-encoded in parallel
 //! ([`Encoded`]), while the calling thread adds the previous batch with
 //! [`BlockWriter::add_encoded`] (chunks written in order, index table
@@ -29,9 +34,9 @@ const BATCH: usize = 4096;
 /// Series decoded and encoded by one task.
 const PART: usize = 256;
 
-/// Labels borrowed from the source index (of several series, one after
-/// the other).
-type Labels<'a> = Vec<(&'a [u8], &'a [u8])>;
+/// Labels as source symbol ordinals (of several series, one after the
+/// other).
+type Labels = Vec<(u32, u32)>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -49,13 +54,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         to: i64::MAX,
     };
     let readers = o.readers(i64::MIN, i64::MAX);
+    let [r] = readers.as_slice() else {
+        return Err("expected one block".into());
+    };
+    if r.index.version != 2 || r.index.symbols.first_unsorted().is_some() {
+        return Err("the source index must be v2 with its symbols strictly ascending".into());
+    }
+    w.use_symbols(r.index.symbols.iter())?;
     std::thread::scope(|sc| -> Result<(), Box<dyn std::error::Error>> {
-        let (tx, rx) = sync_channel::<(Labels<'_>, Vec<usize>, Vec<Encoded>)>(2);
+        let (tx, rx) = sync_channel::<(Labels, Vec<usize>, Vec<Encoded>)>(2);
         let (o, readers, sel) = (&o, &readers, &sel);
         sc.spawn(move || {
             // Entries reused from batch to batch (their chunk lists too).
             let mut entries: Vec<SeriesEntry> = Vec::new();
-            let mut labels = Vec::new();
             for r in readers {
                 let mut it = r.index.series();
                 let mut more = true;
@@ -75,9 +86,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             more = false;
                             break;
                         };
-                        match res.and_then(|()| r.index.resolve_labels(entry, &mut labels)) {
+                        match res {
                             Ok(()) => {
-                                flat.extend_from_slice(&labels);
+                                flat.extend_from_slice(&entry.labels);
                                 ends.push(flat.len());
                                 n += 1;
                             }
@@ -87,17 +98,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let batch = entries.get(..n).unwrap_or(&[]);
                     let encoded: Vec<Encoded> = batch
                         .par_chunks(PART)
-                        .enumerate()
-                        .map(|(k, part)| {
+                        .map(|part| {
                             let (mut e, mut s) = (Encoded::default(), Vec::new());
-                            for (i, entry) in part.iter().enumerate() {
+                            for entry in part {
                                 if e.push_from_block(r, entry) {
                                     continue;
                                 }
                                 stream::read_samples(r, entry, sel, &mut s, &mut |err| {
-                                    let i = k * PART + i;
-                                    let start = if i == 0 { 0 } else { ends[i - 1] };
-                                    let labels = flat.get(start..ends[i]).unwrap_or(&[]);
+                                    let mut labels = Vec::new();
+                                    let _ = r.index.resolve_labels(entry, &mut labels);
                                     o.error(format!("{err} (series {labels:?})"));
                                 });
                                 e.push(&s);
@@ -120,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             });
             let mut labels = labels.collect::<Vec<_>>().into_iter();
             for e in &encoded {
-                w.add_encoded(labels.by_ref().take(e.len()), e)?;
+                w.add_encoded_ids(labels.by_ref().take(e.len()), e)?;
             }
         }
         Ok(())

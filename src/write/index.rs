@@ -82,6 +82,9 @@ fn overflow(what: &str) -> io::Error {
 #[derive(Default)]
 pub(crate) struct SeriesTable {
     syms: FxMap<Box<[u8]>, u32>,
+    /// Symbols given up front ([`super::given`]): labels are then their
+    /// ordinals, and `syms` stays empty.
+    pub(crate) given: Option<super::given::GivenSymbols>,
     /// `(name id, value id)` of every label of every series.
     labels: Vec<(u32, u32)>,
     /// Series `i`'s labels are `labels[label_end[i-1]..label_end[i]]`.
@@ -89,7 +92,7 @@ pub(crate) struct SeriesTable {
     chunks: Vec<ChunkMeta>,
     chunk_end: Vec<u32>,
     /// The previous series' ids, to skip hashing labels it shares.
-    prev: Vec<(u32, u32)>,
+    pub(crate) prev: Vec<(u32, u32)>,
 }
 
 impl SeriesTable {
@@ -131,6 +134,22 @@ impl SeriesTable {
         if let Some(ids) = self.labels.get(start..) {
             self.prev.extend_from_slice(ids);
         }
+        self.end_series(chunks)
+    }
+
+    /// Adds a series whose labels are ordinals of the given symbols.
+    pub(crate) fn push_ids(
+        &mut self,
+        labels: &[(u32, u32)],
+        chunks: impl Iterator<Item = ChunkMeta>,
+    ) -> io::Result<()> {
+        self.labels.extend_from_slice(labels);
+        self.prev.clear();
+        self.prev.extend_from_slice(labels);
+        self.end_series(chunks)
+    }
+
+    fn end_series(&mut self, chunks: impl Iterator<Item = ChunkMeta>) -> io::Result<()> {
         self.chunks.extend(chunks);
         let le = u32::try_from(self.labels.len()).map_err(|_| overflow("labels"))?;
         let ce = u32::try_from(self.chunks.len()).map_err(|_| overflow("chunks"))?;
@@ -194,13 +213,37 @@ fn too_big() -> io::Error {
     io::Error::other("index larger than 64 GiB: series ids no longer fit in 32 bits")
 }
 
-/// The symbols sorted: `strings[rank]`, and `rank[id]` for every interned id.
-struct Sorted {
-    strings: Vec<Box<[u8]>>,
-    rank: Vec<u32>,
+/// The symbols in use, sorted: `strings.get(rank)`, and `rank[id]` for
+/// every id a label holds.
+pub(crate) struct Sorted<'a> {
+    pub(crate) strings: Strings<'a>,
+    pub(crate) rank: Vec<u32>,
 }
 
-fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted {
+/// The sorted symbols: interned strings, or the given symbols in use
+/// (their ordinals, ascending).
+pub(crate) enum Strings<'a> {
+    Owned(Vec<Box<[u8]>>),
+    Given(&'a super::given::GivenSymbols, Vec<u32>),
+}
+
+impl Strings<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Strings::Owned(v) => v.len(),
+            Strings::Given(_, used) => used.len(),
+        }
+    }
+
+    fn get(&self, r: u32) -> &[u8] {
+        match self {
+            Strings::Owned(v) => v.get(r as usize).map_or(&[], |s| &s[..]),
+            Strings::Given(g, used) => used.get(r as usize).map_or(&[], |&id| g.get(id)),
+        }
+    }
+}
+
+fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted<'static> {
     use rayon::slice::ParallelSliceMut;
     let mut all: Vec<(Box<[u8]>, u32)> = syms.into_iter().collect();
     // Stable (run-detecting) merge sort: ids were handed out in series
@@ -214,7 +257,7 @@ fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted {
         }
     }
     Sorted {
-        strings: all.into_iter().map(|(s, _)| s).collect(),
+        strings: Strings::Owned(all.into_iter().map(|(s, _)| s).collect()),
         rank,
     }
 }
@@ -402,15 +445,19 @@ impl Entries<'_> {
 pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     let SeriesTable {
         syms,
+        given,
         labels,
         label_end,
         chunks,
         chunk_end,
         prev: _,
     } = t;
-    let sorted = sort_symbols(syms);
+    let sorted = match &given {
+        Some(g) => g.in_use(&labels),
+        None => sort_symbols(syms),
+    };
     let nsyms = sorted.strings.len();
-    let sym = |r: u32| -> &[u8] { sorted.strings.get(r as usize).map_or(&[], |s| &s[..]) };
+    let sym = |r: u32| -> &[u8] { sorted.strings.get(r) };
 
     let mut p = Pos { w, pos: 0 };
     let mut head = MAGIC.to_be_bytes().to_vec();
@@ -420,8 +467,8 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     let toc_symbols = p.pos;
     let mut buf = Vec::new();
     buf.extend_from_slice(&(u32::try_from(nsyms).map_err(|_| overflow("symbols"))?).to_be_bytes());
-    for s in &sorted.strings {
-        put_str(&mut buf, s);
+    for r in 0..nsyms {
+        put_str(&mut buf, sym(r as u32));
     }
     p.section(&buf)?;
 

@@ -31,6 +31,9 @@
 //! writer then only appending framed chunk records and recording labels.
 //! The labels a series shares with the previous one (series come sorted:
 //! most of them) are compared once and never hashed again.
+//! A writer given its symbol table up front ([`BlockWriter::use_symbols`],
+//! as a block rewrite has the source's) takes labels as ordinals into it
+//! ([`BlockWriter::add_encoded_ids`]): nothing hashed, no symbol sort.
 //!
 //! Memory: the chunks of the series being added, plus what the index needs
 //! of every series of the block (the index is written last, since its
@@ -40,6 +43,7 @@
 mod batch;
 pub mod chunk;
 pub(crate) mod encode;
+mod given;
 mod index;
 mod segments;
 mod verbatim;
@@ -289,6 +293,9 @@ impl BlockWriter {
         samples: &SampleSum,
     ) -> Result<((i64, i64), Shared)> {
         let bad = |m: String| Err(Error::Usage(m));
+        if self.table.given.is_some() {
+            return bad("this writer takes labels as symbol ordinals (use_symbols)".into());
+        }
         if labels.is_empty() {
             return bad("a series needs at least one label".into());
         }
@@ -319,17 +326,23 @@ impl BlockWriter {
         {
             return bad("label names and values must not be empty".into());
         }
+        Ok((self.check_span(samples)?, shared))
+    }
+
+    /// The sample checks of [`check`](Self::check): times strictly
+    /// increase, inside the block's range; the first and last time.
+    fn check_span(&self, samples: &SampleSum) -> Result<(i64, i64)> {
         if !samples.increasing {
-            return bad("sample times must strictly increase".into());
+            return Err(Error::Usage("sample times must strictly increase".into()));
         }
         let (first, last) = (samples.first, samples.last);
         if first < self.min_time || last >= self.max_time {
-            return bad(format!(
+            return Err(Error::Usage(format!(
                 "samples [{first}, {last}] outside the block's range [{}, {})",
                 self.min_time, self.max_time
-            ));
+            )));
         }
-        Ok(((first, last), shared))
+        Ok((first, last))
     }
 
     /// Writes a checked series' chunks and records it for the index.
@@ -341,18 +354,16 @@ impl BlockWriter {
         (first, last): (i64, i64),
         framed: Framed<'_>,
     ) -> Result<()> {
-        self.segments.write(&framed, &mut self.refs)?;
-        let chunks = framed.chunks;
-        self.stats.series += 1;
-        self.stats.chunks += chunks.len() as u64;
-        self.stats.samples += samples as u64;
-        self.first_t = Some(self.first_t.map_or(first, |t| t.min(first)));
-        self.last_t = Some(self.last_t.map_or(last, |t| t.max(last)));
-        let metas = chunks.iter().zip(&self.refs).map(|(c, &r)| ChunkMeta {
-            mint: c.0,
-            maxt: c.1,
-            chunk_ref: ChunkRef(r),
-        });
+        self.write_chunks(samples, (first, last), &framed)?;
+        let metas = framed
+            .chunks
+            .iter()
+            .zip(&self.refs)
+            .map(|(c, &r)| ChunkMeta {
+                mint: c.0,
+                maxt: c.1,
+                chunk_ref: ChunkRef(r),
+            });
         self.table
             .push(labels, shared, metas)
             .map_err(|e| Error::io(&self.tmp, e))?;
@@ -373,6 +384,23 @@ impl BlockWriter {
                 None => self.prev_labels.push((n.to_vec(), v.to_vec())),
             }
         }
+        Ok(())
+    }
+
+    /// Writes a checked series' chunks (their refs in `self.refs`) and
+    /// counts it.
+    fn write_chunks(
+        &mut self,
+        samples: usize,
+        (first, last): (i64, i64),
+        framed: &Framed<'_>,
+    ) -> Result<()> {
+        self.segments.write(framed, &mut self.refs)?;
+        self.stats.series += 1;
+        self.stats.chunks += framed.chunks.len() as u64;
+        self.stats.samples += samples as u64;
+        self.first_t = Some(self.first_t.map_or(first, |t| t.min(first)));
+        self.last_t = Some(self.last_t.map_or(last, |t| t.max(last)));
         Ok(())
     }
 

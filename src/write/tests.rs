@@ -199,3 +199,91 @@ fn batches_write_the_bytes_series_do() {
     let too_many = series.iter().take(2).map(|(l, _)| l.as_slice());
     assert!(w.add_encoded(too_many, &e).is_err());
 }
+
+/// Labels given as ordinals into a symbol table given up front (one with
+/// symbols no series uses, and the empty string) write the bytes the same
+/// labels as strings write.
+#[test]
+fn symbol_ordinals_write_the_bytes_strings_do() {
+    let series: Vec<SeriesIn<Vec<u8>>> = (0..500)
+        .map(|i| {
+            let labels = vec![
+                (b"job".to_vec(), format!("j{}", i % 7).into_bytes()),
+                (b"pod".to_vec(), format!("p{i:04}").into_bytes()),
+            ];
+            (labels, floats(1 + i % 250, 15_000 + i))
+        })
+        .collect();
+    let mut series = series;
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut symbols: Vec<Vec<u8>> = vec![b"".to_vec(), b"a_unused".to_vec(), b"zz".to_vec()];
+    for (l, _) in &series {
+        for (n, v) in l {
+            symbols.extend([n.clone(), v.clone()]);
+        }
+    }
+    symbols.sort();
+    symbols.dedup();
+    let ord = |s: &[u8]| symbols.binary_search_by(|x| x.as_slice().cmp(s)).unwrap() as u32;
+    let ids: Vec<Vec<(u32, u32)>> = series
+        .iter()
+        .map(|(l, _)| l.iter().map(|(n, v)| (ord(n), ord(v))).collect())
+        .collect();
+    let mut e = Encoded::default();
+    series.iter().for_each(|(_, s)| e.push(s));
+    let write = |by_ids: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 10_000_000).unwrap();
+        if by_ids {
+            w.use_symbols(symbols.iter().map(Vec::as_slice)).unwrap();
+            w.add_encoded_ids(ids.iter().map(Vec::as_slice), &e)
+                .unwrap();
+        } else {
+            w.add_encoded(series.iter().map(|(l, _)| l.as_slice()), &e)
+                .unwrap();
+        }
+        let b = w.finish().unwrap().unwrap();
+        let read = |f: &str| std::fs::read(b.dir.join(f)).unwrap();
+        (read("index"), read("chunks/000001"), dir)
+    };
+    let (index, chunks, _d) = write(false);
+    let (i, c, _d) = write(true);
+    assert!(i == index, "index differs");
+    assert!(c == chunks, "chunks differ");
+}
+
+/// With symbols given, the checks hold on ordinals: unsorted tables,
+/// symbols given late, strings, unknown ordinals, out-of-order series,
+/// unsorted or empty labels are refused; a refused series adds nothing.
+#[test]
+fn symbol_ordinals_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::create(dir.path(), 0, 1_000_000).unwrap();
+    let syms: [&[u8]; 6] = [b"", b"1", b"2", b"a", b"b", b"c"];
+    assert!(w.use_symbols([&b"b"[..], b"a"]).is_err());
+    w.use_symbols(syms).unwrap();
+    assert!(w.use_symbols(syms).is_err(), "given twice");
+    let s = floats(3, 1000);
+    let one = |w: &mut BlockWriter, ls: &[(u32, u32)]| {
+        let mut e = Encoded::default();
+        e.push(&s);
+        w.add_encoded_ids([ls], &e)
+    };
+    let strings: [(&[u8], &[u8]); 1] = [(b"a", b"1")];
+    assert!(w.add_series(&strings, &s).is_err(), "strings after symbols");
+    one(&mut w, &[(3, 1), (4, 2)]).unwrap();
+    for bad in [
+        vec![(3, 1), (4, 2)],
+        vec![(3, 1), (4, 1)],
+        vec![(3, 1)],
+        vec![(3, 1), (4, 2), (5, 0)],
+        vec![(3, 1), (5, 2), (4, 2)],
+        vec![(3, 1), (4, 9)],
+        vec![],
+    ] {
+        assert!(one(&mut w, &bad).is_err(), "{bad:?} accepted");
+    }
+    one(&mut w, &[(3, 1), (4, 2), (5, 1)]).unwrap();
+    one(&mut w, &[(3, 2)]).unwrap();
+    assert_eq!(w.series(), 3);
+}
