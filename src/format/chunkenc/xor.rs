@@ -312,7 +312,6 @@ impl XorIter<'_> {
     #[inline(always)]
     fn skim(&mut self, left: &mut u16, prev: &mut i64, disorder: &mut bool) -> bool {
         let data = self.br.data();
-        let end = (data.len() as u64) * 8;
         // The last 8 bytes as one word: loads near the end shift it (zeros
         // come in behind the data). None when the stream is shorter.
         let last = data
@@ -321,20 +320,70 @@ impl XorIter<'_> {
             .and_then(|at| data.get(at..))
             .and_then(|s| s.first_chunk::<8>())
             .map(|w| u64::from_be_bytes(*w));
-        let mut p = self.br.bit_pos();
-        let (mut t, mut delta) = (self.t, self.delta);
-        let (mut lead, mut trail) = (u32::from(self.leading), u32::from(self.trailing));
-        // Bits of a sample `0 10 <window>`: same interval, value in the
-        // current window.
-        let mut reuse = 67u64.saturating_sub(u64::from(lead + trail));
-        let (mut n, mut pv, mut dis) = (*left, *prev, false);
+        let (lead, trail) = (u32::from(self.leading), u32::from(self.trailing));
+        let mut k = Skim {
+            p: self.br.bit_pos(),
+            t: self.t,
+            delta: self.delta,
+            lead,
+            trail,
+            reuse: 67u64.saturating_sub(u64::from(lead + trail)),
+            n: *left,
+            prev: *prev,
+            disorder: false,
+        };
+        // The bulk without end checks, then the last samples with them.
+        let mut odd = k.run::<false>(data, last);
+        if !odd {
+            odd = k.run::<true>(data, last);
+        }
+        if k.n == *left {
+            return odd;
+        }
+        (self.t, self.delta) = (k.t, k.delta);
+        (self.leading, self.trailing) = (k.lead as u8, k.trail as u8);
+        self.br.seek_bit(k.p);
+        (*left, *prev) = (k.n, k.prev);
+        *disorder |= k.disorder;
+        odd
+    }
+}
+
+/// The state of [`XorIter::skim`]: bit position, time, delta, value window
+/// (and the bits of a `0 10` sample in it), samples left, previous time,
+/// whether some time was not after the one before.
+struct Skim {
+    p: u64,
+    t: i64,
+    delta: u64,
+    lead: u32,
+    trail: u32,
+    reuse: u64,
+    n: u16,
+    prev: i64,
+    disorder: bool,
+}
+
+impl Skim {
+    /// Skims samples of `data` (whose last 8 bytes are `last`) until none
+    /// is left or one is odd (returns true then). With `TAIL` false, only
+    /// samples that start at least 101 bits before the end (the longest
+    /// sample skimmed: 24 bits of delta of delta, 13 + 64 of value), which
+    /// the data holds whole: no end checks. With `TAIL`, up to the end.
+    #[inline(always)]
+    fn run<const TAIL: bool>(&mut self, data: &[u8], last: Option<u64>) -> bool {
+        let end = (data.len() as u64) * 8;
+        let safe = end.saturating_sub(101);
+        let (mut p, mut t, mut delta) = (self.p, self.t, self.delta);
+        let (mut lead, mut trail, mut reuse) = (self.lead, self.trail, self.reuse);
+        let (mut n, mut pv, mut dis) = (self.n, self.prev, false);
         let mut odd = false;
-        while n > 0 {
+        while n > 0 && (TAIL || p <= safe) {
             let b = (p >> 3) as usize;
             let word = match data.get(b..).and_then(|s| s.first_chunk::<8>()) {
                 Some(w) => u64::from_be_bytes(*w),
                 None => match last {
-                    Some(l) if b < data.len() => l << ((b + 8 - data.len()) * 8),
+                    Some(l) if TAIL && b < data.len() => l << ((b + 8 - data.len()) * 8),
                     _ => break,
                 },
             };
@@ -345,7 +394,7 @@ impl XorIter<'_> {
             let top = x >> 61;
             if top <= 0b010 {
                 let next = p + if top == 0b010 { reuse } else { 2 };
-                if next > end {
+                if TAIL && next > end {
                     break;
                 }
                 t = t.wrapping_add(delta as i64);
@@ -370,7 +419,7 @@ impl XorIter<'_> {
                 break;
             };
             let next = p + u64::from(used + vused);
-            if next > end {
+            if TAIL && next > end {
                 break;
             }
             delta = delta.wrapping_add(dod as u64);
@@ -382,14 +431,10 @@ impl XorIter<'_> {
             pv = t;
             n -= 1;
         }
-        if n == *left {
-            return odd;
-        }
-        (self.t, self.delta) = (t, delta);
-        (self.leading, self.trailing) = (lead as u8, trail as u8);
-        self.br.seek_bit(p);
-        (*left, *prev) = (n, pv);
-        *disorder |= dis;
+        (self.p, self.t, self.delta) = (p, t, delta);
+        (self.lead, self.trail, self.reuse) = (lead, trail, reuse);
+        (self.n, self.prev) = (n, pv);
+        self.disorder |= dis;
         odd
     }
 }
