@@ -198,6 +198,13 @@ impl XorIter<'_> {
         // only notes that; where is found again, off the hot path.
         let mut disorder = false;
         let mut failed = false;
+        if self.read == 0
+            && self.total >= 2
+            && let Some((t0, t1)) = self.start_bytes()
+        {
+            (first, prev) = (Some(t0), t1);
+            disorder = t1 <= t0;
+        }
         let mut note = |t: i64, first: &mut Option<i64>, prev: &mut i64| {
             if first.is_none() {
                 *first = Some(t);
@@ -261,6 +268,38 @@ impl XorIter<'_> {
 }
 
 impl XorIter<'_> {
+    /// Samples 0 and 1 of an unread chunk straight from the bytes (both
+    /// start on a byte: varint t0, 64 raw bits of v0, uvarint delta, then
+    /// the width of value 1): their times. None, with nothing read, for
+    /// anything less usual (long varints, a chunk ending within 8 bytes of
+    /// value 1), which the careful path reads. The value is left stale, as
+    /// after [`XorIter::skim`].
+    #[inline(always)]
+    fn start_bytes(&mut self) -> Option<(i64, i64)> {
+        let data = self.br.data();
+        if self.br.bit_pos() != 0 {
+            return None;
+        }
+        let (u, i) = uvarint_bytes(data)?;
+        let t0 = ((u >> 1) as i64) ^ -((u & 1) as i64);
+        let v0 = u64::from_be_bytes(*data.get(i..)?.first_chunk::<8>()?);
+        let (delta, j) = uvarint_bytes(data.get(i + 8..)?)?;
+        let at = i + 8 + j;
+        let x = u64::from_be_bytes(*data.get(at..)?.first_chunk::<8>()?);
+        let (lead, trail) = (u32::from(self.leading), u32::from(self.trailing));
+        let (vused, l, tr) = value_width(x, lead, trail)?;
+        let next = (at as u64) * 8 + u64::from(vused);
+        if next > (data.len() as u64) * 8 {
+            return None;
+        }
+        let t1 = t0.wrapping_add(delta as i64);
+        (self.t, self.delta, self.val) = (t1, delta, v0);
+        (self.leading, self.trailing) = (l as u8, tr as u8);
+        self.br.seek_bit(next);
+        self.read = 2;
+        Some((t0, t1))
+    }
+
     /// The scan's fast path over samples after the first two: reads each
     /// sample's time and the width of its value (not the value: after it,
     /// the iterator's value is stale, which [`XorIter::scan_times`] never
@@ -273,32 +312,98 @@ impl XorIter<'_> {
     #[inline(always)]
     fn skim(&mut self, left: &mut u16, prev: &mut i64, disorder: &mut bool) -> bool {
         let data = self.br.data();
-        let end = (data.len() as u64) * 8;
-        // The last bytes, zero-padded: loads near the end read from here.
-        let tail_at = data.len().saturating_sub(8);
-        let mut tail = [0u8; 16];
-        for (d, s) in tail.iter_mut().zip(data.get(tail_at..).unwrap_or(&[])) {
-            *d = *s;
+        // The last 8 bytes as one word: loads near the end shift it (zeros
+        // come in behind the data). None when the stream is shorter.
+        let last = data
+            .len()
+            .checked_sub(8)
+            .and_then(|at| data.get(at..))
+            .and_then(|s| s.first_chunk::<8>())
+            .map(|w| u64::from_be_bytes(*w));
+        let (lead, trail) = (u32::from(self.leading), u32::from(self.trailing));
+        let mut k = Skim {
+            p: self.br.bit_pos(),
+            t: self.t,
+            delta: self.delta,
+            lead,
+            trail,
+            reuse: 67u64.saturating_sub(u64::from(lead + trail)),
+            n: *left,
+            prev: *prev,
+            disorder: false,
+        };
+        // The bulk without end checks, then the last samples with them.
+        let mut odd = k.run::<false>(data, last);
+        if !odd {
+            odd = k.run::<true>(data, last);
         }
-        let mut p = self.br.bit_pos();
-        let (mut t, mut delta) = (self.t, self.delta);
-        let (mut lead, mut trail) = (u32::from(self.leading), u32::from(self.trailing));
-        let (mut n, mut pv, mut dis) = (*left, *prev, false);
+        if k.n == *left {
+            return odd;
+        }
+        (self.t, self.delta) = (k.t, k.delta);
+        (self.leading, self.trailing) = (k.lead as u8, k.trail as u8);
+        self.br.seek_bit(k.p);
+        (*left, *prev) = (k.n, k.prev);
+        *disorder |= k.disorder;
+        odd
+    }
+}
+
+/// The state of [`XorIter::skim`]: bit position, time, delta, value window
+/// (and the bits of a `0 10` sample in it), samples left, previous time,
+/// whether some time was not after the one before.
+struct Skim {
+    p: u64,
+    t: i64,
+    delta: u64,
+    lead: u32,
+    trail: u32,
+    reuse: u64,
+    n: u16,
+    prev: i64,
+    disorder: bool,
+}
+
+impl Skim {
+    /// Skims samples of `data` (whose last 8 bytes are `last`) until none
+    /// is left or one is odd (returns true then). With `TAIL` false, only
+    /// samples that start at least 101 bits before the end (the longest
+    /// sample skimmed: 24 bits of delta of delta, 13 + 64 of value), which
+    /// the data holds whole: no end checks. With `TAIL`, up to the end.
+    #[inline(always)]
+    fn run<const TAIL: bool>(&mut self, data: &[u8], last: Option<u64>) -> bool {
+        let end = (data.len() as u64) * 8;
+        let safe = end.saturating_sub(101);
+        let (mut p, mut t, mut delta) = (self.p, self.t, self.delta);
+        let (mut lead, mut trail, mut reuse) = (self.lead, self.trail, self.reuse);
+        let (mut n, mut pv, mut dis) = (self.n, self.prev, false);
         let mut odd = false;
-        while n > 0 {
+        while n > 0 && (TAIL || p <= safe) {
             let b = (p >> 3) as usize;
-            let w = match data.get(b..).and_then(|s| s.first_chunk::<8>()) {
-                Some(w) => *w,
-                None => match tail
-                    .get(b.wrapping_sub(tail_at)..)
-                    .and_then(|s| s.first_chunk::<8>())
-                {
-                    Some(w) => *w,
-                    None => break,
+            let word = match data.get(b..).and_then(|s| s.first_chunk::<8>()) {
+                Some(w) => u64::from_be_bytes(*w),
+                None => match last {
+                    Some(l) if TAIL && b < data.len() => l << ((b + 8 - data.len()) * 8),
+                    _ => break,
                 },
             };
             // At least 57 bits of the sample, left-aligned.
-            let x = u64::from_be_bytes(w) << (p & 7);
+            let x = word << (p & 7);
+            // The common samples: same interval, and the value unchanged
+            // (`0 0`) or in the current window (`0 10`).
+            let top = x >> 61;
+            if top <= 0b010 {
+                let next = p + if top == 0b010 { reuse } else { 2 };
+                if TAIL && next > end {
+                    break;
+                }
+                t = t.wrapping_add(delta as i64);
+                p = next;
+                dis |= t <= pv;
+                pv = t;
+                n -= 1;
+                continue;
+            }
             let (used, dod) = match x.leading_ones() {
                 0 => (1, 0),
                 1 => (16, sign_extend_asym((x << 2) >> 50, 14)),
@@ -309,45 +414,66 @@ impl XorIter<'_> {
                     break;
                 }
             };
-            let v = x << used;
-            let (vused, l, tr) = if v >> 63 == 0 {
-                (1, lead, trail)
-            } else if (v >> 62) & 1 == 0 {
-                (2 + 64 - lead - trail, lead, trail)
-            } else {
-                let l = ((v >> 57) & 31) as u32;
-                let m = match ((v >> 51) & 63) as u32 {
-                    0 => 64,
-                    m => m,
-                };
-                if l + m > 64 {
-                    odd = true;
-                    break;
-                }
-                (13 + m, l, 64 - l - m)
+            let Some((vused, l, tr)) = value_width(x << used, lead, trail) else {
+                odd = true;
+                break;
             };
             let next = p + u64::from(used + vused);
-            if next > end {
+            if TAIL && next > end {
                 break;
             }
             delta = delta.wrapping_add(dod as u64);
             t = t.wrapping_add(delta as i64);
             (lead, trail) = (l, tr);
+            reuse = 67u64.saturating_sub(u64::from(lead + trail));
             p = next;
             dis |= t <= pv;
             pv = t;
             n -= 1;
         }
-        if n == *left {
-            return odd;
-        }
-        (self.t, self.delta) = (t, delta);
-        (self.leading, self.trailing) = (lead as u8, trail as u8);
-        self.br.seek_bit(p);
-        (*left, *prev) = (n, pv);
-        *disorder |= dis;
+        (self.p, self.t, self.delta) = (p, t, delta);
+        (self.lead, self.trail, self.reuse) = (lead, trail, reuse);
+        (self.n, self.prev) = (n, pv);
+        self.disorder |= dis;
         odd
     }
+}
+
+/// The bits of a value (`varbit_xor`, left-aligned in `v`, at least 13
+/// of them) in window `lead`/`trail`: (bits used, new leading, new
+/// trailing); None for an impossible window (`leading + width > 64`).
+#[inline(always)]
+fn value_width(v: u64, lead: u32, trail: u32) -> Option<(u32, u32, u32)> {
+    if v >> 63 == 0 {
+        Some((1, lead, trail))
+    } else if (v >> 62) & 1 == 0 {
+        Some(((2 + 64u32).saturating_sub(lead + trail), lead, trail))
+    } else {
+        let l = ((v >> 57) & 31) as u32;
+        let m = match ((v >> 51) & 63) as u32 {
+            0 => 64,
+            m => m,
+        };
+        if l + m > 64 {
+            return None;
+        }
+        Some((13 + m, l, 64 - l - m))
+    }
+}
+
+/// Go `binary.Uvarint` of the bytes at the start of `data`, when it ends
+/// within 9 bytes: (value, bytes used). None otherwise (the bit reader's
+/// careful path reads those).
+#[inline(always)]
+fn uvarint_bytes(data: &[u8]) -> Option<(u64, usize)> {
+    let mut x = 0u64;
+    for (i, &b) in data.iter().take(9).enumerate() {
+        if b < 0x80 {
+            return Some((x | (u64::from(b) << (7 * i)), i + 1));
+        }
+        x |= u64::from(b & 0x7f) << (7 * i);
+    }
+    None
 }
 
 /// The first of the next `count` samples of `it` whose time is not after the
