@@ -58,6 +58,7 @@ pub mod causes;
 pub mod model;
 mod options;
 pub mod queue;
+mod report;
 pub mod scrapes;
 pub mod snapshot;
 pub mod version;
@@ -251,148 +252,21 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     if let Some(h) = &opts.head_block {
         snap.set_head_block(h.as_deref());
     }
-    // The slave starts on the snapshot: it cannot be up before it was taken.
-    if let (Some(up), Some(t)) = (opts.slave_up, snap.snapshot_time.or(snap.coverage_end))
-        && up < t
-    {
-        return Err(crate::error::Error::bad_option(
-            "slave_up",
-            format!(
-                "the slave's ready time {} is before the snapshot ({}): a slave started on the snapshot cannot be up \
-                 before it was taken (was a time zone or another snapshot meant?)",
-                fmt_time(up),
-                fmt_time(t)
-            ),
-        ));
-    }
+    report::check_slave_up(opts, &snap)?;
     let mut findings = snap.findings.clone();
     let mut assumptions = Vec::new();
-    let r = snap.block_range;
-    let scrape_interval = match (opts.scrape_interval, snap.scrape_interval) {
-        (Some(s), _) => s,
-        (None, Some(s)) => s,
-        (None, None) => {
-            assumptions
-                .push("scrape interval not inferable from the newest block: 15s assumed".into());
-            15_000
-        }
-    };
-
-    let wal = opts
-        .master
-        .as_ref()
-        .and_then(|m| match wal::read_wal(m, opts.observed_at) {
-            Ok(v) => {
-                if opts.observed_at.is_none() {
-                    assumptions.push(format!(
-                        "master WAL observation time {}",
-                        v.observed_at_source
-                    ));
-                }
-                for f in &v.findings {
-                    findings.push(Finding::error(format!("master WAL: {f}")));
-                }
-                Some(v)
-            }
-            Err(e) => {
-                findings.push(Finding::error(format!(
-                    "master WAL {} unreadable: {e}; answering from the snapshot alone",
-                    m.display()
-                )));
-                None
-            }
-        });
-
-    // Native histograms: the newest block's, plus the master WAL's after C_snap.
-    let mut native_histograms = snap.native_histograms.clone();
-    if let (Some(w), Some(c)) = (&wal, snap.coverage_end) {
-        let n: u64 = w
-            .segments
-            .iter()
-            .filter(|s| s.max_t.is_some_and(|m| m >= c))
-            .map(|s| s.histogram_samples)
-            .sum();
-        native_histograms
-            .get_or_insert(NativeHistograms {
-                block: None,
-                series: None,
-                samples: None,
-                wal_samples_after_coverage_end: None,
-            })
-            .wal_samples_after_coverage_end = Some(n);
-    }
-
-    let snapshot_time = snap.snapshot_time;
-    let mut out = None;
-    if let (Some(c), Some(hmin)) = (snap.coverage_end, snap.head_min) {
-        let t_snap = snapshot_time.unwrap_or(c);
-        if snapshot_time.is_none() {
-            assumptions.push(
-                "snapshot time unknown (no snapshot directory name, no head block): taken as the coverage end".into(),
-            );
-        }
-        let mut inp = model::ModelInput::new(r, c, hmin, t_snap);
-        inp.head_included = snap.head_included;
-        inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
-        inp.rw_start = opts.rw_start;
-        inp.slave_up = opts.slave_up;
-        inp.wal = wal.clone();
-        inp.scrape_interval = scrape_interval;
-        inp.scrape_grids = scrapes::from_master(
-            wal.as_ref(),
-            snap.head_block.as_ref().or(snap.blocks.last()),
-            scrape_interval,
-            &mut assumptions,
-        );
-        inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
-        inp.series = snap
-            .head_block
-            .as_ref()
-            .or(snap.blocks.last())
-            .map(|b| samples_per_scrape(b, scrape_interval));
-        inp.series = sent_series(inp.series, opts.facts.sent_series, &mut assumptions);
-        inp.facts = opts.facts.clone();
-        inp.native = native_histograms.clone();
-        inp.blocks = snap.blocks.clone();
-        inp.queue = opts
-            .facts
-            .queue
-            .resolve(opts.facts.master_version, &mut assumptions);
-        inp.targets = snap.targets;
-        if snap.compaction_delay.is_none() {
-            assumptions.push(
-                "master compaction phase not calibrated (no level-1 block besides the head block): block writes \
-                 assumed exactly 1.5R after each block start"
-                    .into(),
-            );
-        }
-        out = Some(model::compute(&inp));
-    }
-    let wal_part = wal.map(|view| {
-        let live = snap.coverage_end.map(|c| view.live_at(c));
-        let restarts = wal::restart_hints(
-            &view,
-            r,
-            snap.compaction_delay.unwrap_or(0),
-            scrape_interval,
-        );
-        for h in &restarts {
-            findings.push(Finding::warning(format!(
-                "master WAL segment {} starts at {} ({} after the previous one's last sample) at no size rotation \
-                 and no head-compaction truncation: a master restart? If it came after remote write to the slave \
-                 started and before the slave caught up, give it as a master restart at {} (L6)",
-                h.segment,
-                fmt_time(h.at),
-                fmt_dur(h.gap),
-                fmt_time(h.at)
-            )));
-        }
-        WalPart {
-            view,
-            coverage_end_in_live_segment: live,
-            restarts,
-        }
-    });
+    let scrape_interval = report::scrape_interval(opts, &snap, &mut assumptions);
+    let wal = report::read_master(opts, &mut findings, &mut assumptions);
+    let native_histograms = report::native_histograms(&snap, wal.as_ref());
+    let out = report::run_model(
+        opts,
+        &snap,
+        wal.as_ref(),
+        scrape_interval,
+        native_histograms.as_ref(),
+        &mut assumptions,
+    );
+    let wal_part = wal.map(|view| report::wal_part(view, &snap, scrape_interval, &mut findings));
     let slave = opts
         .slave
         .as_ref()
@@ -404,56 +278,19 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
-    // What the snapshot itself lacks (holes between blocks, blocks left out
-    // as unreadable) the slave lacks too: remote write never re-sends
-    // samples older than the coverage end.
-    let unreadable = snap
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error && f.message.starts_with("block "))
-        .count();
-    if let Some(v) = verdict.as_mut()
-        && (!snap.holes.is_empty() || unreadable > 0)
-    {
-        let mut parts: Vec<String> = snap
-            .holes
-            .iter()
-            .map(|h| {
-                format!(
-                    "{} → {} ({})",
-                    fmt_time(h.from),
-                    fmt_time(h.to),
-                    fmt_dur(h.to - h.from)
-                )
-            })
-            .collect();
-        if unreadable > 0 {
-            parts.push(format!(
-                "{unreadable} unreadable block(s) left out (their range is unknown: the slave may refuse to start on \
-                 them or lack their data)"
-            ));
-        }
-        let lead = format!(
-            "Loss in the snapshot itself: {}; remote write does not fill it (the slave rejects samples older than the \
-             coverage end).",
-            parts.join("; ")
-        );
-        let rest = v
-            .strip_prefix("No real loss")
-            .map(|r| format!("Beyond that, no loss from remote write{r}"))
-            .unwrap_or_else(|| v.clone());
-        *v = format!("{lead} {rest}");
+    if let Some(v) = verdict.as_mut() {
+        report::snapshot_loss_first(&snap, v);
     }
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
-        snapshot_time,
+        snapshot_time: snap.snapshot_time,
         snapshot_time_source: snap.snapshot_time_source,
         coverage_end: snap.coverage_end,
         slave_up: opts.slave_up,
         rw_start: opts.rw_start,
         facts: opts.facts.clone(),
         native_histograms,
-        block_range: r,
+        block_range: snap.block_range,
         block_range_source: snap.block_range_source,
         head_included: snap.head_included,
         head_block: snap.head_block,

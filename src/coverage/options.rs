@@ -6,6 +6,13 @@ use super::{CoverageOptions, PLAUSIBLE_MS, plausible};
 /// Refuses an option value no real setup has (a time, a duration or an
 /// HTTP status out of range).
 pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
+    times(opts)?;
+    durations(opts)?;
+    counts(opts)
+}
+
+/// Times: Unix ms within ±10^13.
+fn times(opts: &CoverageOptions) -> crate::error::Result<()> {
     let f = &opts.facts;
     for (name, what, t) in [
         ("observed_at", "the WAL observation time", opts.observed_at),
@@ -32,6 +39,12 @@ pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Durations: positive (or 0 where 0 means something) and bounded.
+fn durations(opts: &CoverageOptions) -> crate::error::Result<()> {
+    let f = &opts.facts;
     for (name, what, d) in [
         ("block_range", "the block range", opts.block_range),
         (
@@ -92,6 +105,12 @@ pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Counts (at least 1, min ≤ max) and the receiver's HTTP status.
+fn counts(opts: &CoverageOptions) -> crate::error::Result<()> {
+    let (f, q) = (&opts.facts, &opts.facts.queue);
     for (name, what, n) in [
         (
             "max_samples_per_send",
@@ -124,7 +143,11 @@ pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
         return Err(crate::error::Error::bad_option(
             "receiver_rejects",
             format!(
-                "the receiver's reject status {code}: give the HTTP status the receiver answered, 400…599"
+                concat!(
+                    "the receiver's reject status {}: give the HTTP status the receiver answered, ",
+                    "400…599"
+                ),
+                code
             ),
         ));
     }

@@ -2,6 +2,7 @@
 //! batch on one or several scrape grids.
 
 use super::*;
+use crate::coverage::scrapes::Schedule;
 
 mod tests {
     use super::*;

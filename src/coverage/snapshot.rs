@@ -146,13 +146,21 @@ impl SnapshotInfo {
         const NO_HEAD: &str = "no head block: ";
         self.findings.retain(|f| !f.message.starts_with(NO_HEAD));
         if self.kind == DirKind::Snapshot && self.head_block.is_none() && !self.blocks.is_empty() {
-            self.findings.push(Finding::warning(format!(
-                "{NO_HEAD}the snapshot was taken with skip_head=true (or the head was empty); it ends at the last \
-                 block boundary and the head's 0.5R–1.5R of data is not in it"
-            )));
+            self.findings.push(Finding::warning(NO_HEAD_WARNING.into()));
         }
     }
 }
+
+/// The warning for a snapshot without a head block.
+const NO_HEAD_WARNING: &str = concat!(
+    "no head block: the snapshot was taken with skip_head=true (or the head was empty); it ends ",
+    "at the last block boundary and the head's 0.5R–1.5R of data is not in it"
+);
+
+const BLOCK_RANGE_DEFAULT_NOTE: &str = concat!(
+    "block range not inferable from fewer than two blocks: assuming Prometheus' default 2h ",
+    "(give the block range to override)"
+);
 
 /// Reads a snapshot (or data, or block) directory. Never fails on bad
 /// blocks: they become findings.
@@ -160,6 +168,87 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
     let lay = layout::scan(path)?;
     let listing = list::list_layout(&lay, block_range);
     let mut findings = Vec::new();
+    let blocks = block_spans(&listing, &mut findings);
+    let r = listing.block_range;
+    let block_range_source = if block_range.is_some() {
+        Source::Flag
+    } else if listing.blocks.iter().filter(|b| b.meta.is_some()).count() > 1 {
+        Source::Inferred
+    } else {
+        Source::Default
+    };
+    if block_range_source == Source::Default && r == DEFAULT_BLOCK_RANGE_MS {
+        findings.push(Finding::note(BLOCK_RANGE_DEFAULT_NOTE.into()));
+    }
+    if blocks.is_empty() {
+        findings.push(Finding::error(format!(
+            "{}: no readable block: no coverage to report",
+            path.display()
+        )));
+    }
+    // A step shorter than a scrape is the samples' phase (blocks start at
+    // their first sample), not a hole.
+    let phase = listing
+        .blocks
+        .last()
+        .and_then(|b| infer_interval(&b.dir))
+        .unwrap_or(15_000)
+        .max(r / 100);
+    let (holes, overlaps) = holes_and_overlaps(&blocks, phase, &mut findings);
+
+    let head_block = blocks.iter().find(|b| b.head_block).cloned();
+    let coverage_end = blocks
+        .iter()
+        .filter(|b| b.in_order)
+        .map(|b| b.max_time)
+        .max();
+    let (snapshot_time, snapshot_time_source) = match (lay.snapshot_time, &head_block) {
+        (Some(t), _) => (Some(t), Source::Inferred),
+        (None, Some(h)) => (h.created, Source::Inferred),
+        _ => (None, Source::Unknown),
+    };
+    head_findings(&lay, head_block.as_ref(), &blocks, phase, &mut findings);
+    // H_min: the head block's min; else the last in-order block's max.
+    let head_min = head_block.as_ref().map(|h| h.min_time).or(coverage_end);
+    let first_slave_block = coverage_end.map(|c| Span {
+        from: c,
+        to: c.div_euclid(r) * r + r,
+    });
+    let compaction_delay = compaction_delay(&blocks, r);
+    let newest = head_block
+        .as_ref()
+        .map(|h| h.ulid.clone())
+        .or_else(|| blocks.last().map(|b| b.ulid.clone()));
+    let newest_listed = newest
+        .as_ref()
+        .and_then(|u| listing.blocks.iter().find(|b| &b.ulid == u));
+
+    Ok(SnapshotInfo {
+        path: path.to_path_buf(),
+        kind: lay.kind,
+        snapshot_time,
+        snapshot_time_source,
+        block_range: r,
+        block_range_source,
+        blocks,
+        holes,
+        overlaps,
+        head_included: head_block.is_some(),
+        head_block,
+        coverage_end,
+        head_min,
+        first_slave_block,
+        compaction_delay,
+        scrape_interval: newest_listed.and_then(|b| infer_interval(&b.dir)),
+        native_histograms: newest_listed.map(native_histograms),
+        targets: newest_listed.and_then(|b| count_targets(&b.dir)),
+        findings,
+    })
+}
+
+/// The listed blocks with a plausible range, sorted as listed; the others
+/// become findings.
+fn block_spans(listing: &list::Listing, findings: &mut Vec<Finding>) -> Vec<BlockSpan> {
     let mut blocks = Vec::new();
     for b in &listing.blocks {
         let Some(m) = &b.meta else {
@@ -201,32 +290,20 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             bytes: crate::block::block_size(&b.dir),
         });
     }
-    let r = listing.block_range;
-    let block_range_source = if block_range.is_some() {
-        Source::Flag
-    } else if listing.blocks.iter().filter(|b| b.meta.is_some()).count() > 1 {
-        Source::Inferred
-    } else {
-        Source::Default
-    };
-    if block_range_source == Source::Default && r == DEFAULT_BLOCK_RANGE_MS {
-        findings.push(Finding::note(
-            "block range not inferable from fewer than two blocks: assuming Prometheus' default 2h (give the block range to override)"
-                .into(),
-        ));
-    }
-    if blocks.is_empty() {
-        findings.push(Finding::error(format!(
-            "{}: no readable block: no coverage to report",
-            path.display()
-        )));
-    }
+    blocks
+}
 
-    // Holes and overlaps on the sorted list.
+/// Holes (longer than `phase`) and overlaps on the sorted list, each also a
+/// warning.
+fn holes_and_overlaps(
+    blocks: &[BlockSpan],
+    phase: i64,
+    findings: &mut Vec<Finding>,
+) -> (Vec<Span>, Vec<Overlap>) {
     let mut holes = Vec::new();
     let mut overlaps = Vec::new();
     let mut run_max: Option<(i64, &str)> = None;
-    for b in &blocks {
+    for b in blocks {
         if let Some((mx, who)) = run_max {
             if b.min_time > mx {
                 holes.push(Span {
@@ -246,14 +323,6 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             run_max = Some((b.max_time, &b.ulid));
         }
     }
-    // A step shorter than a scrape is the samples' phase (blocks start at
-    // their first sample), not a hole.
-    let newest_dir = listing.blocks.last().map(|b| b.dir.clone());
-    let phase = newest_dir
-        .as_deref()
-        .and_then(infer_interval)
-        .unwrap_or(15_000)
-        .max(r / 100);
     holes.retain(|h| h.to - h.from > phase);
     for h in &holes {
         findings.push(Finding::warning(format!(
@@ -272,26 +341,22 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             fmt_time(o.to)
         )));
     }
+    (holes, overlaps)
+}
 
-    let head_block = blocks.iter().find(|b| b.head_block).cloned();
-    let coverage_end = blocks
-        .iter()
-        .filter(|b| b.in_order)
-        .map(|b| b.max_time)
-        .max();
-    let (snapshot_time, snapshot_time_source) = match (lay.snapshot_time, &head_block) {
-        (Some(t), _) => (Some(t), Source::Inferred),
-        (None, Some(h)) => (h.created, Source::Inferred),
-        _ => (None, Source::Unknown),
-    };
+/// What the head block (or its absence) tells: a skip_head snapshot, a
+/// ULID time far from the snapshot's name, a gap before the head.
+fn head_findings(
+    lay: &layout::Layout,
+    head_block: Option<&BlockSpan>,
+    blocks: &[BlockSpan],
+    phase: i64,
+    findings: &mut Vec<Finding>,
+) {
     if lay.kind == DirKind::Snapshot && head_block.is_none() && !blocks.is_empty() {
-        findings.push(Finding::warning(
-            "no head block: the snapshot was taken with skip_head=true (or the head was empty); it ends at the last \
-             block boundary and the head's 0.5R–1.5R of data is not in it"
-                .into(),
-        ));
+        findings.push(Finding::warning(NO_HEAD_WARNING.into()));
     }
-    if let (Some(h), Some(t)) = (&head_block, lay.snapshot_time)
+    if let (Some(h), Some(t)) = (head_block, lay.snapshot_time)
         && let Some(c) = h.created
         && (c - t).abs() > 10 * 60_000
     {
@@ -301,31 +366,29 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
             fmt_time(t)
         )));
     }
-    // H_min: the head block's min; else the last in-order block's max.
-    let head_min = head_block.as_ref().map(|h| h.min_time).or(coverage_end);
-    if let Some(h) = &head_block {
-        let prev = blocks
-            .iter()
-            .filter(|b| !b.head_block && b.in_order)
-            .map(|b| b.max_time)
-            .max();
-        if let Some(p) = prev
-            && (h.min_time - p).abs() > phase
-        {
-            findings.push(Finding::note(format!(
-                "the head block starts at {} but the previous block ends at {}: the master had a gap or a fresh \
-                 start",
-                fmt_time(h.min_time),
-                fmt_time(p)
-            )));
-        }
+    let Some(h) = head_block else { return };
+    let prev = blocks
+        .iter()
+        .filter(|b| !b.head_block && b.in_order)
+        .map(|b| b.max_time)
+        .max();
+    if let Some(p) = prev
+        && (h.min_time - p).abs() > phase
+    {
+        findings.push(Finding::note(format!(
+            concat!(
+                "the head block starts at {} but the previous block ends at {}: the master had a ",
+                "gap or a fresh start"
+            ),
+            fmt_time(h.min_time),
+            fmt_time(p)
+        )));
     }
-    let first_slave_block = coverage_end.map(|c| Span {
-        from: c,
-        to: c.div_euclid(r) * r + r,
-    });
+}
 
-    // Compaction phase: a level-1 block is written at ≈ minTime + 1.5R + δ.
+/// Compaction phase: a level-1 block is written at ≈ minTime + 1.5R + δ;
+/// the median δ of the level-1 blocks.
+fn compaction_delay(blocks: &[BlockSpan], r: i64) -> Option<i64> {
     let mut delays: Vec<i64> = blocks
         .iter()
         .filter(|b| b.level == 1 && !b.head_block && b.in_order)
@@ -333,56 +396,27 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         .filter(|&d| (0..=r / 2).contains(&d))
         .collect();
     delays.sort_unstable();
-    let compaction_delay = delays.get(delays.len() / 2).copied();
+    delays.get(delays.len() / 2).copied()
+}
 
-    let newest = head_block
+/// Native histograms in the newest block: counted from its chunks, else
+/// the meta's count.
+fn native_histograms(b: &list::BlockEntry) -> NativeHistograms {
+    let from_meta = b
+        .meta
         .as_ref()
-        .map(|h| h.ulid.clone())
-        .or_else(|| blocks.last().map(|b| b.ulid.clone()));
-    let newest_listed = newest
-        .as_ref()
-        .and_then(|u| listing.blocks.iter().find(|b| &b.ulid == u));
-    let scrape_interval = newest_listed.and_then(|b| infer_interval(&b.dir));
-    let targets = newest_listed.and_then(|b| count_targets(&b.dir));
-    let native_histograms = newest_listed.map(|b| {
-        let from_meta = b
-            .meta
-            .as_ref()
-            .map(|m| m.stats.num_histogram_samples)
-            .filter(|&n| n > 0);
-        let (series, samples) = match count_native_histograms(&b.dir) {
-            Some((series, samples)) => (Some(series), Some(samples)),
-            None => (None, from_meta),
-        };
-        NativeHistograms {
-            block: Some(b.ulid.clone()),
-            series,
-            samples,
-            wal_samples_after_coverage_end: None,
-        }
-    });
-
-    Ok(SnapshotInfo {
-        path: path.to_path_buf(),
-        kind: lay.kind,
-        snapshot_time,
-        snapshot_time_source,
-        block_range: r,
-        block_range_source,
-        blocks,
-        holes,
-        overlaps,
-        head_included: head_block.is_some(),
-        head_block,
-        coverage_end,
-        head_min,
-        first_slave_block,
-        compaction_delay,
-        scrape_interval,
-        native_histograms,
-        targets,
-        findings,
-    })
+        .map(|m| m.stats.num_histogram_samples)
+        .filter(|&n| n > 0);
+    let (series, samples) = match count_native_histograms(&b.dir) {
+        Some((series, samples)) => (Some(series), Some(samples)),
+        None => (None, from_meta),
+    };
+    NativeHistograms {
+        block: Some(b.ulid.clone()),
+        series,
+        samples,
+        wal_samples_after_coverage_end: None,
+    }
 }
 
 /// Scrape targets of a block: the distinct `(job, instance)` label pairs of

@@ -85,35 +85,65 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
         .iter()
         .map(|s| range_of(s, SegmentKind::Segment))
         .collect();
-    let checkpoint = rep.checkpoints.iter().find(|c| c.current).map(|c| {
-        let (min_t, max_t) = times(c.totals.time);
-        let problems: Vec<String> = c.segments.iter().filter_map(problem).collect();
-        SegmentRange {
-            name: c.name.clone(),
-            index: c.index,
-            kind: SegmentKind::Checkpoint,
-            min_t,
-            max_t,
-            size: c.size,
-            histogram_samples: c
-                .totals
-                .histogram_samples
-                .saturating_add(c.totals.float_histogram_samples),
-            mtime: mtime_ms(&c.path),
-            first_record_ok: problems.is_empty(),
-            last_record_ok: problems.is_empty(),
-            problem: problems.first().cloned(),
-        }
-    });
+    let checkpoint = rep
+        .checkpoints
+        .iter()
+        .find(|c| c.current)
+        .map(checkpoint_range);
+    let findings = findings(&rep, &segments, checkpoint.as_ref());
+    let (observed, source) = observation(observed_at, &segments, checkpoint.as_ref());
+    Ok(WalView {
+        dir: wal,
+        observed_at: observed,
+        observed_at_source: source,
+        segments,
+        checkpoint,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings,
+    })
+}
+
+/// The current checkpoint as one range (its problems: its segments').
+fn checkpoint_range(c: &walinfo::CheckpointReport) -> SegmentRange {
+    let (min_t, max_t) = times(c.totals.time);
+    let problems: Vec<String> = c.segments.iter().filter_map(problem).collect();
+    SegmentRange {
+        name: c.name.clone(),
+        index: c.index,
+        kind: SegmentKind::Checkpoint,
+        min_t,
+        max_t,
+        size: c.size,
+        histogram_samples: c
+            .totals
+            .histogram_samples
+            .saturating_add(c.totals.float_histogram_samples),
+        mtime: mtime_ms(&c.path),
+        first_record_ok: problems.is_empty(),
+        last_record_ok: problems.is_empty(),
+        problem: problems.first().cloned(),
+    }
+}
+
+/// Missing segments, damaged ones (a live copy's torn tail aside), and a
+/// checkpoint not followed by its next segment.
+fn findings(
+    rep: &walinfo::WalDirReport,
+    segments: &[SegmentRange],
+    checkpoint: Option<&SegmentRange>,
+) -> Vec<String> {
     let mut findings = Vec::new();
     for g in &rep.segment_gaps {
         findings.push(format!(
-            "segments {:08}..{:08} missing: Prometheus' WAL watcher fails on non-sequential segments",
+            concat!(
+                "segments {:08}..{:08} missing: Prometheus' WAL watcher fails on non-sequential ",
+                "segments"
+            ),
             g.first, g.last
         ));
     }
     let last = segments.last().map(|s| s.index);
-    for s in &segments {
+    for s in segments {
         if let Some(p) = &s.problem {
             // A torn tail of the segment being written is normal in a live copy.
             let live_tail = Some(s.index) == last && !s.last_record_ok && p.starts_with("torn");
@@ -122,7 +152,7 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
             }
         }
     }
-    if let Some(c) = &checkpoint {
+    if let Some(c) = checkpoint {
         if let Some(p) = &c.problem {
             findings.push(format!("{}: {p}", c.name));
         }
@@ -137,23 +167,34 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
             ));
         }
     }
-    // The observation time: given, or the newest sample in the segments (a
-    // live master writes one every scrape). File times are not used: a
-    // copied `wal/` carries the copy's time, which would move the
-    // observation later and silently drop the truncations in between.
+    findings
+}
+
+/// The observation time: given, or the newest sample in the segments (a
+/// live master writes one every scrape). File times are not used: a
+/// copied `wal/` carries the copy's time, which would move the
+/// observation later and silently drop the truncations in between.
+fn observation(
+    observed_at: Option<i64>,
+    segments: &[SegmentRange],
+    checkpoint: Option<&SegmentRange>,
+) -> (i64, String) {
     let newest_sample = segments.iter().filter_map(|s| s.max_t).max();
     let newest_mtime = segments
         .iter()
         .filter_map(|s| s.mtime)
-        .chain(checkpoint.as_ref().and_then(|c| c.mtime))
+        .chain(checkpoint.and_then(|c| c.mtime))
         .max();
-    let (observed, source) = match (observed_at, newest_sample, newest_mtime) {
+    match (observed_at, newest_sample, newest_mtime) {
         (Some(t), _, _) => (t, "given".to_string()),
         (None, Some(t), m) => (
             t,
             format!(
-                "derived from the newest sample in the WAL segments ({}); file times are not trusted (a copy carries \
-                 the copy's time{}): give the observation time when the WAL was copied from a stopped or lagging master",
+                concat!(
+                    "derived from the newest sample in the WAL segments ({}); file times are ",
+                    "not trusted (a copy carries the copy's time{}): give the observation time ",
+                    "when the WAL was copied from a stopped or lagging master"
+                ),
                 super::fmt_time(t),
                 m.map_or(String::new(), |m| format!(", here {}", super::fmt_time(m)))
             ),
@@ -161,8 +202,10 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
         (None, None, Some(m)) => (
             m,
             format!(
-                "no sample in the WAL: taken from the newest file time ({}), which a copy moves to the copy's time: \
-                 give the observation time",
+                concat!(
+                    "no sample in the WAL: taken from the newest file time ({}), which a copy ",
+                    "moves to the copy's time: give the observation time"
+                ),
                 super::fmt_time(m)
             ),
         ),
@@ -170,14 +213,5 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
             0,
             "unknown: no sample and no file time: give the observation time".to_string(),
         ),
-    };
-    Ok(WalView {
-        dir: wal,
-        observed_at: observed,
-        observed_at_source: source,
-        segments,
-        checkpoint,
-        segment_size: DEFAULT_SEGMENT_SIZE,
-        findings,
-    })
+    }
 }

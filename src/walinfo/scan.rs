@@ -128,7 +128,6 @@ fn scan_records_committed(
     let mut scan = SegmentScan::default();
     let mut by_type = [0u64; 256];
     let mut empty = 0u64;
-    let c = &mut scan.counts;
     while let Some(item) = reader.next_record() {
         let rec = match item {
             Ok(rec) => rec,
@@ -146,6 +145,7 @@ fn scan_records_committed(
                 break;
             }
         };
+        let c = &mut scan.counts;
         c.records += 1;
         match rec.compression {
             Compression::None => c.compression.none += 1,
@@ -159,91 +159,9 @@ fn scan_records_committed(
         if let Some(slot) = by_type.get_mut(usize::from(ty.byte())) {
             *slot += 1;
         }
-        let data = rec.data;
-        let res =
-            match ty {
-                RecordType::Series => record::for_each_series(data, 0, |r, _| {
-                    series.insert(r);
-                })
-                .map(|n| c.series_created += n as u64),
-                RecordType::Samples | RecordType::SamplesV2 => {
-                    if let Some(s) = summarise_samples(data, series) {
-                        c.float_samples += s.known;
-                        c.unknown_series_samples += s.unknown;
-                        if let Some((lo, hi)) = s.range {
-                            c.time.add(lo);
-                            c.time.add(hi);
-                        }
-                        continue;
-                    }
-                    let all_known = series.contains(ALL_SERIES_KNOWN);
-                    let (time, unknown) = (&mut c.time, &mut c.unknown_series_samples);
-                    let mut known = 0u64;
-                    record::for_each_sample_with_st(data, 0, |s| {
-                        if all_known || series.contains(s.series_ref) {
-                            known += 1;
-                            time.add(s.t);
-                        } else {
-                            *unknown += 1;
-                        }
-                    })
-                    .map(|_| c.float_samples += known)
-                }
-                t if t.is_histogram_samples() => {
-                    let all_known = series.contains(ALL_SERIES_KNOWN);
-                    let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
-                    let mut known = 0u64;
-                    record::for_each_histogram(data, 0, |at, _| {
-                        if all_known || series.contains(at.series_ref) {
-                            known += 1;
-                            time.add(at.t);
-                        } else {
-                            *unknown += 1;
-                        }
-                    })
-                    .map(|_| c.histogram_samples += known)
-                }
-                t if t.is_float_histogram_samples() => {
-                    let all_known = series.contains(ALL_SERIES_KNOWN);
-                    let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
-                    let mut known = 0u64;
-                    record::for_each_float_histogram(data, 0, |at, _| {
-                        if all_known || series.contains(at.series_ref) {
-                            known += 1;
-                            time.add(at.t);
-                        } else {
-                            *unknown += 1;
-                        }
-                    })
-                    .map(|_| c.float_histogram_samples += known)
-                }
-                RecordType::Tombstones => record::for_each_tombstone(data, 0, |_, _, _| {})
-                    .map(|n| c.tombstones += n as u64),
-                RecordType::Exemplars => {
-                    record::for_each_exemplar(data, 0, |_| {}).map(|n| c.exemplars += n as u64)
-                }
-                RecordType::Metadata => {
-                    record::for_each_metadata(data, 0, |_| {}).map(|n| c.metadata += n as u64)
-                }
-                RecordType::MmapMarkers => record::for_each_mmap_marker(data, 0, |_, _| {})
-                    .map(|n| c.mmap_markers += n as u64),
-                RecordType::MinValidTime => {
-                    record::min_valid_time(data, 0).map(|t| scan.min_valid_time = Some(t))
-                }
-                RecordType::Unknown(b) => {
-                    if scan.unknown_record.is_none() {
-                        scan.unknown_record = Some(Problem {
-                            offset: rec.offset,
-                            code: FindingCode::RecordUnknownType,
-                            message: format!("record of unknown type {b}"),
-                        });
-                    }
-                    Ok(())
-                }
-                _ => Ok(()),
-            };
+        let res = count_record(&mut scan, series, ty, rec.data, rec.offset);
         if let Err(e) = res {
-            c.malformed_records += 1;
+            scan.counts.malformed_records += 1;
             if scan.record_errors.len() < MAX_RECORD_ERRORS {
                 scan.record_errors.push(Problem {
                     offset: rec.offset,
@@ -265,6 +183,94 @@ fn scan_records_committed(
         scan.counts.records_by_type.insert("empty".into(), empty);
     }
     (scan, reader.committed_fragment_stats())
+}
+
+/// Counts one record of type `ty` (its samples' times, its series known or
+/// not); a record the decoder refuses is the error.
+#[inline]
+fn count_record(
+    scan: &mut SegmentScan,
+    series: &mut RefSet,
+    ty: RecordType,
+    data: &[u8],
+    offset: u64,
+) -> crate::format::error::Result<()> {
+    let c = &mut scan.counts;
+    match ty {
+        RecordType::Series => record::for_each_series(data, 0, |r, _| {
+            series.insert(r);
+        })
+        .map(|n| c.series_created += n as u64),
+        RecordType::Samples | RecordType::SamplesV2 => {
+            if let Some(s) = summarise_samples(data, series) {
+                c.float_samples += s.known;
+                c.unknown_series_samples += s.unknown;
+                if let Some((lo, hi)) = s.range {
+                    c.time.add(lo);
+                    c.time.add(hi);
+                }
+                return Ok(());
+            }
+            let all_known = series.contains(ALL_SERIES_KNOWN);
+            let (time, unknown) = (&mut c.time, &mut c.unknown_series_samples);
+            let mut known = 0u64;
+            record::for_each_sample_with_st(data, 0, |s| {
+                if all_known || series.contains(s.series_ref) {
+                    known += 1;
+                    time.add(s.t);
+                } else {
+                    *unknown += 1;
+                }
+            })
+            .map(|_| c.float_samples += known)
+        }
+        t if t.is_histogram_samples() || t.is_float_histogram_samples() => {
+            let all_known = series.contains(ALL_SERIES_KNOWN);
+            let (time, unknown) = (&mut c.time, &mut c.unknown_series_histograms);
+            let mut known = 0u64;
+            let mut see = |r: SeriesRef, t: i64| {
+                if all_known || series.contains(r) {
+                    known += 1;
+                    time.add(t);
+                } else {
+                    *unknown += 1;
+                }
+            };
+            if t.is_histogram_samples() {
+                record::for_each_histogram(data, 0, |at, _| see(at.series_ref, at.t))
+                    .map(|_| c.histogram_samples += known)
+            } else {
+                record::for_each_float_histogram(data, 0, |at, _| see(at.series_ref, at.t))
+                    .map(|_| c.float_histogram_samples += known)
+            }
+        }
+        RecordType::Tombstones => {
+            record::for_each_tombstone(data, 0, |_, _, _| {}).map(|n| c.tombstones += n as u64)
+        }
+        RecordType::Exemplars => {
+            record::for_each_exemplar(data, 0, |_| {}).map(|n| c.exemplars += n as u64)
+        }
+        RecordType::Metadata => {
+            record::for_each_metadata(data, 0, |_| {}).map(|n| c.metadata += n as u64)
+        }
+        RecordType::MmapMarkers => {
+            record::for_each_mmap_marker(data, 0, |_, _| {}).map(|n| c.mmap_markers += n as u64)
+        }
+        RecordType::MinValidTime => {
+            record::min_valid_time(data, 0).map(|t| scan.min_valid_time = Some(t))
+        }
+        RecordType::Unknown(b) => {
+            if scan.unknown_record.is_none() {
+                scan.unknown_record = Some(Problem {
+                    offset,
+                    code: FindingCode::RecordUnknownType,
+                    message: format!("record of unknown type {b}"),
+                });
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Bytes read at a time by [`scan_segment_file`] (a page multiple).

@@ -121,34 +121,17 @@ impl<'a> FragmentReader<'a> {
                 // the data, which reads as zero padding).
                 let pad = rest.get(..page_left).unwrap_or(rest);
                 if let Some(i) = pad.iter().position(|&b| b != 0) {
-                    let off = (pos + i) as u64;
-                    return self.fail(WalError::Corrupt(DecodeError::WalPadding {
-                        offset: off,
-                        found: pad.get(i).copied().unwrap_or(0),
-                    }));
+                    return self.fail(bad_padding(pos + i, pad.get(i).copied().unwrap_or(0)));
                 }
                 self.pos = pos + pad.len();
                 continue;
             }
             let offset = pos as u64;
             let Some(kind) = FragmentType::from_bits(type_byte) else {
-                return self.fail(WalError::Corrupt(DecodeError::invalid(
-                    Section::WalFragment,
-                    offset,
-                    "fragment type 0-4",
-                    format!(
-                        "type {} (byte {type_byte:#04x})",
-                        type_byte & FRAGMENT_TYPE_MASK
-                    ),
-                )));
+                return self.fail(bad_type(offset, type_byte));
             };
             if kind == FragmentType::PageTerm {
-                return self.fail(WalError::Corrupt(DecodeError::invalid(
-                    Section::WalFragment,
-                    offset,
-                    "a zero byte for a page terminator",
-                    format!("byte {type_byte:#04x}"),
-                )));
+                return self.fail(bad_page_term(offset, type_byte));
             }
             let Some(header) = rest.first_chunk::<FRAGMENT_HEADER_SIZE>() else {
                 // The data ends inside the header.
@@ -162,12 +145,7 @@ impl<'a> FragmentReader<'a> {
             let stored = u32::from_be_bytes([c0, c1, c2, c3]);
             let max = self.page_size - FRAGMENT_HEADER_SIZE;
             if len > max {
-                return self.fail(WalError::Corrupt(DecodeError::invalid(
-                    Section::WalFragment,
-                    offset,
-                    format!("fragment length <= {max} (a page minus the header)"),
-                    format!("length {len}"),
-                )));
+                return self.fail(too_long(offset, max, len));
             }
             let Some(data) = rest.get(FRAGMENT_HEADER_SIZE..FRAGMENT_HEADER_SIZE + len) else {
                 return self.fail(WalError::Torn {
@@ -205,4 +183,47 @@ impl<'a> Iterator for FragmentReader<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_fragment()
     }
+}
+
+// The decode errors, out of the hot loop.
+
+#[cold]
+fn bad_padding(pos: usize, found: u8) -> WalError {
+    WalError::Corrupt(DecodeError::WalPadding {
+        offset: pos as u64,
+        found,
+    })
+}
+
+#[cold]
+fn bad_type(offset: u64, type_byte: u8) -> WalError {
+    WalError::Corrupt(DecodeError::invalid(
+        Section::WalFragment,
+        offset,
+        "fragment type 0-4",
+        format!(
+            "type {} (byte {type_byte:#04x})",
+            type_byte & FRAGMENT_TYPE_MASK
+        ),
+    ))
+}
+
+#[cold]
+fn bad_page_term(offset: u64, type_byte: u8) -> WalError {
+    WalError::Corrupt(DecodeError::invalid(
+        Section::WalFragment,
+        offset,
+        "a zero byte for a page terminator",
+        format!("byte {type_byte:#04x}"),
+    ))
+}
+
+#[cold]
+fn too_long(offset: u64, max: usize, len: usize) -> WalError {
+    WalError::Corrupt(DecodeError::invalid(
+        Section::WalFragment,
+        offset,
+        format!("fragment length <= {max} (a page minus the header)"),
+        format!("length {len}"),
+    ))
 }

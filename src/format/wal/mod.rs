@@ -363,6 +363,15 @@ enum Src {
     Assembly,
 }
 
+/// A record's stored (maybe compressed) bytes and where it lies.
+struct Stored {
+    src: Src,
+    offset: u64,
+    end_offset: u64,
+    compression: Compression,
+    fragments: u32,
+}
+
 impl<'a> RecordReader<'a> {
     /// A reader over one segment's bytes, with 32 KiB pages.
     pub fn new(segment: &'a [u8]) -> Self {
@@ -441,40 +450,15 @@ impl<'a> RecordReader<'a> {
         }
     }
 
-    fn fail<T>(&mut self, e: WalError) -> Option<Result<T, WalError>> {
-        self.done = true;
-        Some(Err(e))
-    }
-
-    /// The next record, borrowed until the next call; `None` at the end.
-    pub fn next_record(&mut self) -> Option<Result<RawRecord<'_>, WalError>> {
-        if self.done {
-            return None;
-        }
-        let segment = self.fragments.data;
-        let (src, offset, end_offset, compression, fragments) = loop {
+    /// The next record's stored bytes (one fragment's, or the fragments
+    /// assembled), or why there are none.
+    #[inline]
+    fn next_stored(&mut self) -> Option<Result<Stored, WalError>> {
+        loop {
             let frag = match self.fragments.next_fragment() {
-                None => {
-                    self.done = true;
-                    if let State::InRecord { offset, .. } = self.state {
-                        return Some(Err(WalError::Torn {
-                            offset,
-                            end: self.fragments.len(),
-                        }));
-                    }
-                    return None;
-                }
-                Some(Err(WalError::Torn { offset, end })) => {
-                    // The data ends inside a fragment; the torn record starts
-                    // at the open record's first fragment, if one is open.
-                    let offset = match self.state {
-                        State::InRecord { offset, .. } => offset,
-                        State::Idle => offset,
-                    };
-                    return self.fail(WalError::Torn { offset, end });
-                }
-                Some(Err(e)) => return self.fail(e),
                 Some(Ok(f)) => f,
+                Some(Err(e)) => return self.stop(Some(e)),
+                None => return self.stop(None),
             };
             if frag.type_byte & 0xE0 != 0
                 || frag.type_byte & (SNAPPY_FLAG | ZSTD_FLAG) == SNAPPY_FLAG | ZSTD_FLAG
@@ -486,13 +470,13 @@ impl<'a> RecordReader<'a> {
                 (State::Idle, FragmentType::Full) => {
                     self.stats.full += 1;
                     let start = (frag.offset as usize) + FRAGMENT_HEADER_SIZE;
-                    break (
-                        Src::Segment(start, start + frag.data.len()),
-                        frag.offset,
-                        frag.end_offset(),
-                        frag.compression,
-                        1,
-                    );
+                    return Some(Ok(Stored {
+                        src: Src::Segment(start, start + frag.data.len()),
+                        offset: frag.offset,
+                        end_offset: frag.end_offset(),
+                        compression: frag.compression,
+                        fragments: 1,
+                    }));
                 }
                 (State::Idle, FragmentType::First) => {
                     self.stats.first += 1;
@@ -505,50 +489,12 @@ impl<'a> RecordReader<'a> {
                         fragments: 1,
                     };
                 }
-                (
-                    State::InRecord {
-                        offset,
-                        compression,
-                        type_byte,
-                        fragments,
-                    },
-                    FragmentType::Middle | FragmentType::Last,
-                ) => {
-                    if frag.compression != compression {
-                        return self.fail(WalError::Corrupt(DecodeError::invalid(
-                            Section::WalFragment,
-                            frag.offset,
-                            format!(
-                                "the compression of the record's first fragment ({}, type byte {type_byte:#04x})",
-                                compression.name()
-                            ),
-                            format!(
-                                "{} (type byte {:#04x})",
-                                frag.compression.name(),
-                                frag.type_byte
-                            ),
-                        )));
+                (open @ State::InRecord { .. }, FragmentType::Middle | FragmentType::Last) => {
+                    match self.extend_record(&frag, open) {
+                        Ok(Some(s)) => return Some(Ok(s)),
+                        Ok(None) => {}
+                        Err(e) => return self.fail(e),
                     }
-                    self.assembly.extend_from_slice(frag.data);
-                    let fragments = fragments.saturating_add(1);
-                    if frag.kind == FragmentType::Last {
-                        self.stats.last += 1;
-                        self.state = State::Idle;
-                        break (
-                            Src::Assembly,
-                            offset,
-                            frag.end_offset(),
-                            compression,
-                            fragments,
-                        );
-                    }
-                    self.stats.middle += 1;
-                    self.state = State::InRecord {
-                        offset,
-                        compression,
-                        type_byte,
-                        fragments,
-                    };
                 }
                 (State::Idle, kind @ (FragmentType::Middle | FragmentType::Last)) => {
                     return self.fail(WalError::Corrupt(DecodeError::WalNoRecordOpen {
@@ -571,6 +517,97 @@ impl<'a> RecordReader<'a> {
                     continue;
                 }
             }
+        }
+    }
+
+    /// A `middle` or `last` fragment of the `open` record: the record when
+    /// it is the last.
+    #[inline]
+    fn extend_record(
+        &mut self,
+        frag: &fragment::Fragment<'_>,
+        open: State,
+    ) -> Result<Option<Stored>, WalError> {
+        let State::InRecord {
+            offset,
+            compression,
+            type_byte,
+            fragments,
+        } = open
+        else {
+            return Ok(None);
+        };
+        if frag.compression != compression {
+            return Err(mixed_compression(frag, compression, type_byte));
+        }
+        self.assembly.extend_from_slice(frag.data);
+        let fragments = fragments.saturating_add(1);
+        if frag.kind == FragmentType::Last {
+            self.stats.last += 1;
+            self.state = State::Idle;
+            return Ok(Some(Stored {
+                src: Src::Assembly,
+                offset,
+                end_offset: frag.end_offset(),
+                compression,
+                fragments,
+            }));
+        }
+        self.stats.middle += 1;
+        self.state = State::InRecord {
+            offset,
+            compression,
+            type_byte,
+            fragments,
+        };
+        Ok(None)
+    }
+
+    /// The fragments ended (`None`) or failed: the end, or a torn record
+    /// starting at the open record's first fragment, if one is open.
+    fn stop(&mut self, e: Option<WalError>) -> Option<Result<Stored, WalError>> {
+        match e {
+            None => {
+                self.done = true;
+                if let State::InRecord { offset, .. } = self.state {
+                    return Some(Err(WalError::Torn {
+                        offset,
+                        end: self.fragments.len(),
+                    }));
+                }
+                None
+            }
+            Some(WalError::Torn { offset, end }) => {
+                let offset = match self.state {
+                    State::InRecord { offset, .. } => offset,
+                    State::Idle => offset,
+                };
+                self.fail(WalError::Torn { offset, end })
+            }
+            Some(e) => self.fail(e),
+        }
+    }
+
+    fn fail<T>(&mut self, e: WalError) -> Option<Result<T, WalError>> {
+        self.done = true;
+        Some(Err(e))
+    }
+
+    /// The next record, borrowed until the next call; `None` at the end.
+    pub fn next_record(&mut self) -> Option<Result<RawRecord<'_>, WalError>> {
+        if self.done {
+            return None;
+        }
+        let segment = self.fragments.data;
+        let Stored {
+            src,
+            offset,
+            end_offset,
+            compression,
+            fragments,
+        } = match self.next_stored()? {
+            Ok(s) => s,
+            Err(e) => return Some(Err(e)),
         };
         let stored: &[u8] = match src {
             Src::Segment(s, e) => segment.get(s..e).unwrap_or(&[]),
@@ -625,3 +662,25 @@ impl Iterator for RecordReader<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// A `middle` or `last` fragment compressed unlike its record's first.
+#[cold]
+fn mixed_compression(
+    frag: &fragment::Fragment<'_>,
+    compression: Compression,
+    type_byte: u8,
+) -> WalError {
+    WalError::Corrupt(DecodeError::invalid(
+        Section::WalFragment,
+        frag.offset,
+        format!(
+            "the compression of the record's first fragment ({}, type byte {type_byte:#04x})",
+            compression.name()
+        ),
+        format!(
+            "{} (type byte {:#04x})",
+            frag.compression.name(),
+            frag.type_byte
+        ),
+    ))
+}

@@ -1,0 +1,241 @@
+//! The steps of [`super::coverage`]: the options checked against the
+//! snapshot, the master WAL read, the model's input assembled, the WAL part
+//! of the report, and the snapshot's own holes in the verdict.
+
+use super::model::{self, ModelOutput};
+use super::snapshot::SnapshotInfo;
+use super::{
+    CoverageOptions, Finding, NativeHistograms, Severity, WalPart, WalView, fmt_dur, fmt_time,
+    samples_per_scrape, scrapes, sent_series, wal,
+};
+
+/// The slave starts on the snapshot: it cannot be up before it was taken.
+pub(super) fn check_slave_up(
+    opts: &CoverageOptions,
+    snap: &SnapshotInfo,
+) -> crate::error::Result<()> {
+    if let (Some(up), Some(t)) = (opts.slave_up, snap.snapshot_time.or(snap.coverage_end))
+        && up < t
+    {
+        return Err(crate::error::Error::bad_option(
+            "slave_up",
+            format!(
+                concat!(
+                    "the slave's ready time {} is before the snapshot ({}): a slave started ",
+                    "on the snapshot cannot be up before it was taken (was a time zone or ",
+                    "another snapshot meant?)"
+                ),
+                fmt_time(up),
+                fmt_time(t)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The scrape interval: given, else inferred from the newest block, else 15 s.
+pub(super) fn scrape_interval(
+    opts: &CoverageOptions,
+    snap: &SnapshotInfo,
+    assumptions: &mut Vec<String>,
+) -> i64 {
+    match (opts.scrape_interval, snap.scrape_interval) {
+        (Some(s), _) => s,
+        (None, Some(s)) => s,
+        (None, None) => {
+            assumptions
+                .push("scrape interval not inferable from the newest block: 15s assumed".into());
+            15_000
+        }
+    }
+}
+
+/// The master WAL, when given and readable (its damage becomes findings).
+pub(super) fn read_master(
+    opts: &CoverageOptions,
+    findings: &mut Vec<Finding>,
+    assumptions: &mut Vec<String>,
+) -> Option<WalView> {
+    let m = opts.master.as_ref()?;
+    match wal::read_wal(m, opts.observed_at) {
+        Ok(v) => {
+            if opts.observed_at.is_none() {
+                assumptions.push(format!(
+                    "master WAL observation time {}",
+                    v.observed_at_source
+                ));
+            }
+            for f in &v.findings {
+                findings.push(Finding::error(format!("master WAL: {f}")));
+            }
+            Some(v)
+        }
+        Err(e) => {
+            findings.push(Finding::error(format!(
+                "master WAL {} unreadable: {e}; answering from the snapshot alone",
+                m.display()
+            )));
+            None
+        }
+    }
+}
+
+/// Native histograms: the newest block's, plus the master WAL's after C_snap.
+pub(super) fn native_histograms(
+    snap: &SnapshotInfo,
+    wal: Option<&WalView>,
+) -> Option<NativeHistograms> {
+    let mut native_histograms = snap.native_histograms.clone();
+    if let (Some(w), Some(c)) = (wal, snap.coverage_end) {
+        let n: u64 = w
+            .segments
+            .iter()
+            .filter(|s| s.max_t.is_some_and(|m| m >= c))
+            .map(|s| s.histogram_samples)
+            .sum();
+        native_histograms
+            .get_or_insert(NativeHistograms {
+                block: None,
+                series: None,
+                samples: None,
+                wal_samples_after_coverage_end: None,
+            })
+            .wal_samples_after_coverage_end = Some(n);
+    }
+    native_histograms
+}
+
+const SNAPSHOT_TIME_UNKNOWN: &str = concat!(
+    "snapshot time unknown (no snapshot directory name, no head block): taken as the coverage ",
+    "end"
+);
+
+const COMPACTION_NOT_CALIBRATED: &str = concat!(
+    "master compaction phase not calibrated (no level-1 block besides the head block): block ",
+    "writes assumed exactly 1.5R after each block start"
+);
+
+/// The model's answer, when the snapshot has a coverage end and a head.
+pub(super) fn run_model(
+    opts: &CoverageOptions,
+    snap: &SnapshotInfo,
+    wal: Option<&WalView>,
+    scrape_interval: i64,
+    native: Option<&NativeHistograms>,
+    assumptions: &mut Vec<String>,
+) -> Option<ModelOutput> {
+    let (Some(c), Some(hmin)) = (snap.coverage_end, snap.head_min) else {
+        return None;
+    };
+    let t_snap = snap.snapshot_time.unwrap_or(c);
+    if snap.snapshot_time.is_none() {
+        assumptions.push(SNAPSHOT_TIME_UNKNOWN.into());
+    }
+    let mut inp = model::ModelInput::new(snap.block_range, c, hmin, t_snap);
+    inp.head_included = snap.head_included;
+    inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
+    inp.rw_start = opts.rw_start;
+    inp.slave_up = opts.slave_up;
+    inp.wal = wal.cloned();
+    inp.scrape_interval = scrape_interval;
+    let newest = snap.head_block.as_ref().or(snap.blocks.last());
+    inp.scrape_grids = scrapes::from_master(wal, newest, scrape_interval, assumptions);
+    inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
+    inp.series = newest.map(|b| samples_per_scrape(b, scrape_interval));
+    inp.series = sent_series(inp.series, opts.facts.sent_series, assumptions);
+    inp.facts = opts.facts.clone();
+    inp.native = native.cloned();
+    inp.blocks = snap.blocks.clone();
+    inp.queue = opts
+        .facts
+        .queue
+        .resolve(opts.facts.master_version, assumptions);
+    inp.targets = snap.targets;
+    if snap.compaction_delay.is_none() {
+        assumptions.push(COMPACTION_NOT_CALIBRATED.into());
+    }
+    Some(model::compute(&inp))
+}
+
+/// The WAL part of the report; segments that start as after a master
+/// restart become warnings.
+pub(super) fn wal_part(
+    view: WalView,
+    snap: &SnapshotInfo,
+    scrape_interval: i64,
+    findings: &mut Vec<Finding>,
+) -> WalPart {
+    let live = snap.coverage_end.map(|c| view.live_at(c));
+    let restarts = wal::restart_hints(
+        &view,
+        snap.block_range,
+        snap.compaction_delay.unwrap_or(0),
+        scrape_interval,
+    );
+    for h in &restarts {
+        findings.push(Finding::warning(format!(
+            concat!(
+                "master WAL segment {} starts at {} ({} after the previous one's last sample) ",
+                "at no size rotation and no head-compaction truncation: a master restart? If it ",
+                "came after remote write to the slave started and before the slave caught up, ",
+                "give it as a master restart at {} (L6)"
+            ),
+            h.segment,
+            fmt_time(h.at),
+            fmt_dur(h.gap),
+            fmt_time(h.at)
+        )));
+    }
+    WalPart {
+        view,
+        coverage_end_in_live_segment: live,
+        restarts,
+    }
+}
+
+/// What the snapshot itself lacks (holes between blocks, blocks left out
+/// as unreadable) the slave lacks too: remote write never re-sends samples
+/// older than the coverage end. Said first in the verdict.
+pub(super) fn snapshot_loss_first(snap: &SnapshotInfo, verdict: &mut String) {
+    let unreadable = snap
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && f.message.starts_with("block "))
+        .count();
+    if snap.holes.is_empty() && unreadable == 0 {
+        return;
+    }
+    let mut parts: Vec<String> = snap
+        .holes
+        .iter()
+        .map(|h| {
+            format!(
+                "{} → {} ({})",
+                fmt_time(h.from),
+                fmt_time(h.to),
+                fmt_dur(h.to - h.from)
+            )
+        })
+        .collect();
+    if unreadable > 0 {
+        parts.push(format!(
+            concat!(
+                "{} unreadable block(s) left out (their range is unknown: the slave may refuse to ",
+                "start on them or lack their data)"
+            ),
+            unreadable
+        ));
+    }
+    let lead = format!(
+        concat!(
+            "Loss in the snapshot itself: {}; remote write does not fill it (the slave rejects ",
+            "samples older than the coverage end)."
+        ),
+        parts.join("; ")
+    );
+    let rest = verdict
+        .strip_prefix("No real loss")
+        .map(|r| format!("Beyond that, no loss from remote write{r}"))
+        .unwrap_or_else(|| verdict.clone());
+    *verdict = format!("{lead} {rest}");
+}
