@@ -82,21 +82,6 @@ impl NativeHistograms {
     }
 }
 
-fn window(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -> LossWindow {
-    LossWindow {
-        cause,
-        from,
-        to,
-        to_earliest: None,
-        to_expected: None,
-        bound_to: None,
-        certainty,
-        series: None,
-        ongoing: false,
-        why,
-    }
-}
-
 /// L8 by size: the running sum of block sizes, newest first (`sorted`);
 /// the block that crosses `size` and every older one not already in
 /// `deleted` go.
@@ -198,7 +183,7 @@ pub fn retention_windows(
     deleted
         .into_iter()
         .map(|(b, why)| {
-            window(
+            LossWindow::new(
                 Cause::L8,
                 b.min_time,
                 b.max_time - 1,
@@ -285,7 +270,7 @@ pub fn restart_windows(
             }
             Some(up) if r >= up => {
                 if r >= from {
-                    out.push(window(
+                    out.push(LossWindow::new(
                         Cause::L6,
                         from,
                         r,
@@ -303,7 +288,7 @@ pub fn restart_windows(
             }
             _ => {
                 if r >= from {
-                    out.push(window(
+                    out.push(LossWindow::new(
                         Cause::L6,
                         from,
                         r,
@@ -373,7 +358,7 @@ pub fn sample_age_window(
         return None;
     }
     let earliest = up.saturating_sub(a);
-    let mut w = window(
+    let mut w = LossWindow::new(
         Cause::L5,
         from,
         to,
@@ -458,7 +443,7 @@ pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option
             "a 4xx is not retried: every batch answered so is dropped",
         ),
     };
-    let mut w = window(
+    let mut w = LossWindow::new(
         Cause::L7,
         from,
         to,
@@ -533,7 +518,7 @@ pub fn native_histogram_window(
             "{k} native histogram samples in the master WAL segments after the coverage end"
         ));
     }
-    let mut w = window(
+    let mut w = LossWindow::new(
         Cause::L9,
         from,
         to,
@@ -617,7 +602,7 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
          their samples"
     );
     let (Some(wal), Some((w, end))) = (tl.wal, tl.watcher_segment) else {
-        return Some(window(
+        return Some(LossWindow::new(
             Cause::L10,
             from,
             up,
@@ -646,7 +631,7 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
          observation are not forecast)"
             .into(),
     );
-    Some(window(
+    Some(LossWindow::new(
         Cause::L10,
         from,
         to,

@@ -107,6 +107,25 @@ pub struct LossWindow {
     pub why: String,
 }
 
+impl LossWindow {
+    /// A window of `cause` over `[from, to]` with one end (no range, no
+    /// path bound), about every series.
+    pub(crate) fn new(cause: Cause, from: i64, to: i64, certainty: Certainty, why: String) -> Self {
+        LossWindow {
+            cause,
+            from,
+            to,
+            to_earliest: None,
+            to_expected: None,
+            bound_to: None,
+            certainty,
+            series: None,
+            ongoing: false,
+            why,
+        }
+    }
+}
+
 /// The deadline by which the slave must be up and caught up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deadline {

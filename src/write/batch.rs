@@ -26,6 +26,23 @@ pub struct Encoded {
 }
 
 impl Encoded {
+    /// Each series pushed, in order: what the checks need and its framed
+    /// chunk records.
+    pub(super) fn framed(&self) -> impl Iterator<Item = (SampleSum, Framed<'_>)> + '_ {
+        let mut starts = (0usize, 0usize);
+        self.series
+            .iter()
+            .map(move |&(sum, c_end, d_end, estimate)| {
+                let (c0, d0) = std::mem::replace(&mut starts, (c_end, d_end));
+                let framed = Framed {
+                    bytes: self.data.get(d0..d_end).unwrap_or(&[]),
+                    chunks: self.chunks.get(c0..c_end).unwrap_or(&[]),
+                    estimate,
+                };
+                (sum, framed)
+            })
+    }
+
     /// Encodes one series' samples (its labels are given to
     /// [`BlockWriter::add_encoded`]).
     pub fn push(&mut self, samples: &[(i64, Value)]) {
@@ -80,17 +97,10 @@ impl BlockWriter {
         enc: &Encoded,
     ) -> Result<()> {
         let mut labels = labels.into_iter();
-        let (mut c0, mut d0) = (0usize, 0usize);
-        for &(sum, c_end, d_end, estimate) in &enc.series {
+        for (sum, framed) in enc.framed() {
             let Some(ls) = labels.next() else {
                 return Err(Error::Usage("fewer label sets than series encoded".into()));
             };
-            let framed = Framed {
-                bytes: enc.data.get(d0..d_end).unwrap_or(&[]),
-                chunks: enc.chunks.get(c0..c_end).unwrap_or(&[]),
-                estimate,
-            };
-            (c0, d0) = (c_end, d_end);
             if sum.n == 0 {
                 continue;
             }

@@ -8,11 +8,9 @@
 //! are those of [`BlockWriter::add_encoded`] with the strings.
 
 use crate::error::{Error, Result};
-use crate::format::ChunkRef;
-use crate::format::index::ChunkMeta;
 
 use super::index::{Sorted, Strings};
-use super::{BlockWriter, Encoded, Framed};
+use super::{BlockWriter, Encoded, chunk_metas};
 
 /// A strictly ascending symbol table, its strings back to back.
 #[derive(Default)]
@@ -101,32 +99,17 @@ impl BlockWriter {
         enc: &Encoded,
     ) -> Result<()> {
         let mut labels = labels.into_iter();
-        let (mut c0, mut d0) = (0usize, 0usize);
-        for &(sum, c_end, d_end, estimate) in &enc.series {
+        for (sum, framed) in enc.framed() {
             let Some(ls) = labels.next() else {
                 return usage("fewer label sets than series encoded");
             };
-            let framed = Framed {
-                bytes: enc.data.get(d0..d_end).unwrap_or(&[]),
-                chunks: enc.chunks.get(c0..c_end).unwrap_or(&[]),
-                estimate,
-            };
-            (c0, d0) = (c_end, d_end);
             if sum.n == 0 {
                 continue;
             }
             self.check_ids(ls)?;
             let span = self.check_span(&sum)?;
             self.write_chunks(sum.n, span, &framed)?;
-            let metas = framed
-                .chunks
-                .iter()
-                .zip(&self.refs)
-                .map(|(c, &r)| ChunkMeta {
-                    mint: c.0,
-                    maxt: c.1,
-                    chunk_ref: ChunkRef(r),
-                });
+            let metas = chunk_metas(&framed, &self.refs);
             self.table
                 .push_ids(ls, metas)
                 .map_err(|e| Error::io(&self.tmp, e))?;

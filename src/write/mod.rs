@@ -111,6 +111,19 @@ struct Framed<'a> {
     estimate: u64,
 }
 
+/// The index's chunk metas of a series just written: its chunks' time
+/// ranges with the references `refs` got from writing them.
+fn chunk_metas<'a>(
+    framed: &'a Framed<'_>,
+    refs: &'a [u64],
+) -> impl Iterator<Item = ChunkMeta> + 'a {
+    framed.chunks.iter().zip(refs).map(|(c, &r)| ChunkMeta {
+        mint: c.0,
+        maxt: c.1,
+        chunk_ref: ChunkRef(r),
+    })
+}
+
 /// What the checks need of a series' samples: how many, the first and
 /// last time, whether the times strictly increase.
 #[derive(Clone, Copy, Debug)]
@@ -355,15 +368,7 @@ impl BlockWriter {
         framed: Framed<'_>,
     ) -> Result<()> {
         self.write_chunks(samples, (first, last), &framed)?;
-        let metas = framed
-            .chunks
-            .iter()
-            .zip(&self.refs)
-            .map(|(c, &r)| ChunkMeta {
-                mint: c.0,
-                maxt: c.1,
-                chunk_ref: ChunkRef(r),
-            });
+        let metas = chunk_metas(&framed, &self.refs);
         self.table
             .push(labels, shared, metas)
             .map_err(|e| Error::io(&self.tmp, e))?;

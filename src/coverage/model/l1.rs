@@ -59,21 +59,6 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
     })
 }
 
-fn l1(from: i64, to: i64, certainty: Certainty, why: String) -> LossWindow {
-    LossWindow {
-        cause: Cause::L1,
-        from,
-        to,
-        to_earliest: None,
-        to_expected: None,
-        bound_to: None,
-        certainty,
-        series: None,
-        ongoing: false,
-        why,
-    }
-}
-
 /// Why the window stops at a restart's silence.
 fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
     format!(
@@ -121,7 +106,13 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
             Some((w, Ok(q))) => {
                 let why = silence_why(&base, s, q, w.observed_at);
                 if q.last_before >= from {
-                    out.push(l1(from, q.last_before, Certainty::Expected, why.clone()));
+                    out.push(LossWindow::new(
+                        Cause::L1,
+                        from,
+                        q.last_before,
+                        Certainty::Expected,
+                        why.clone(),
+                    ));
                 }
                 match q.first_after {
                     Some(a) => from = a,
@@ -130,7 +121,8 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
                         // Nothing after the restart up to the observation:
                         // what came between it and the queue's start is not
                         // on file.
-                        out.push(l1(
+                        out.push(LossWindow::new(
+                            Cause::L1,
                             w.observed_at,
                             t_ws,
                             Certainty::Bound,
@@ -145,13 +137,15 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
                 }
             }
             Some((_, Err(false))) | None => {
-                out.push(l1(
+                out.push(LossWindow::new(
+                    Cause::L1,
                     from,
                     s.min(t_ws),
                     Certainty::Expected,
                     format!("{base}, up to the master's restart at {}", fmt_time(s)),
                 ));
-                out.push(l1(
+                out.push(LossWindow::new(
+                    Cause::L1,
                     s,
                     t_ws,
                     Certainty::Bound,
@@ -166,7 +160,13 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
         }
     }
     if from <= t_ws {
-        out.push(l1(from, t_ws, Certainty::Expected, base));
+        out.push(LossWindow::new(
+            Cause::L1,
+            from,
+            t_ws,
+            Certainty::Expected,
+            base,
+        ));
     }
     out
 }
