@@ -138,7 +138,56 @@ fn promsnap_s3_env(w: &Weed, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         c.env(k, v);
     }
-    c.output().expect("run promsnap")
+    output_within(c, COMMAND_LIMIT)
+}
+
+/// The longest one promsnap command may take against the loopback server:
+/// its own S3 client gives up on a dead server after its retries (about
+/// 3 min), so a test that waits longer is hung, not slow.
+const COMMAND_LIMIT: Duration = Duration::from_secs(150);
+
+/// Runs `c` to completion, or kills it after `limit` and fails the test
+/// with what it printed (a hung command must not hang the whole suite).
+fn output_within(mut c: Command, limit: Duration) -> Output {
+    use std::io::Read;
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promsnap");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let end = Instant::now() + limit;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait for promsnap") {
+            break st;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "promsnap {:?} still running after {limit:?}: killed\nstderr:\n{}",
+                c.get_args().collect::<Vec<_>>(),
+                String::from_utf8_lossy(&err_t.join().unwrap_or_default())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
 }
 
 fn promsnap_s3(w: &Weed, args: &[&str]) -> Output {
