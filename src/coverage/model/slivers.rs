@@ -63,17 +63,12 @@ pub(super) fn windows(
                  (recording rules, if any, are not visible in the files)"
                     .into(),
             ),
-            k => windows.push(LossWindow {
-                cause: Cause::L4,
-                from: c - w,
-                to: c - 1,
-                to_earliest: None,
-                to_expected: None,
-                bound_to: None,
-                certainty: Certainty::Bound,
-                series: None,
-                ongoing: false,
-                why: format!(
+            k => windows.push(LossWindow::new(
+                Cause::L4,
+                c - w,
+                c - 1,
+                Certainty::Bound,
+                format!(
                     "{}: a target's scrape still being committed when the snapshot read the head carries a timestamp \
                      before the newest sample of another, so it is neither in the snapshot nor accepted by the \
                      slave: at most the last scrape interval ({}) before the coverage end, for the series of the \
@@ -84,7 +79,7 @@ pub(super) fn windows(
                     },
                     crate::coverage::fmt_dur(w)
                 ),
-            }),
+            )),
         }
     }
 }
@@ -158,17 +153,12 @@ fn bound_window(inp: &ModelInput, series: Option<u64>) -> LossWindow {
     let extent = by_catchup
         .map_or(by_batches, |x| x.min(by_batches))
         .max(inp.scrape_interval);
-    LossWindow {
-        cause: Cause::L3,
-        from: c,
-        to: c - 1 + extent,
-        to_earliest: None,
-        to_expected: None,
-        bound_to: None,
-        certainty: Certainty::Bound,
-        series: None,
-        ongoing: false,
-        why: format!(
+    LossWindow::new(
+        Cause::L3,
+        c,
+        c - 1 + extent,
+        Certainty::Bound,
+        format!(
             "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
              is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
              samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
@@ -176,7 +166,7 @@ fn bound_window(inp: &ModelInput, series: Option<u64>) -> LossWindow {
             q.max_shards,
             crate::coverage::fmt_dur(by_batches)
         ),
-    }
+    )
 }
 
 /// The crossing batch's sliver (L3 expected), with the end on the queue's
