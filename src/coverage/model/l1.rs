@@ -62,7 +62,8 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
 /// Why the window stops at a restart's silence.
 fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
     format!(
-        "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had nothing to lose there",
+        "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had \
+         nothing to lose there",
         fmt_time(s),
         fmt_time(q.last_before),
         q.first_after.map_or_else(
@@ -76,8 +77,8 @@ fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
 /// end `c`), cut by the master's restarts in `(c, t_ws)`.
 pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
     let base = format!(
-        "remote write started at or after the snapshot's coverage end: the watcher never sends samples older than \
-         its start{}",
+        "remote write started at or after the snapshot's coverage end: the watcher never sends \
+         samples older than its start{}",
         if inp.head_included {
             ""
         } else {
@@ -127,8 +128,8 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
                             t_ws,
                             Certainty::Bound,
                             format!(
-                                "{why}; between the observation and the remote-write start ({}) the master may \
-                                 have scraped again: at most this",
+                                "{why}; between the observation and the remote-write start ({}) \
+                                 the master may have scraped again: at most this",
                                 fmt_time(t_ws)
                             ),
                         ));
@@ -150,8 +151,8 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
                     t_ws,
                     Certainty::Bound,
                     format!(
-                        "{base}; the master restarted at {} and no copy of its WAL shows when it scraped again: \
-                         at most this range (nothing while it was down)",
+                        "{base}; the master restarted at {} and no copy of its WAL shows when it \
+                         scraped again: at most this range (nothing while it was down)",
                         fmt_time(s)
                     ),
                 ));
