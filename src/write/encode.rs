@@ -15,6 +15,18 @@ use crate::format::chunkenc::{
     CUSTOM_BUCKETS_SCHEMA, CounterResetHint, Encoding, STALE_NAN_BITS, Span,
 };
 
+/// The `varbit` classes of §3.7 after the zero bit: (prefix, its bits,
+/// value bits); past the last, `0xff` and 64 bits.
+const VARBIT_WIDTHS: [(u64, u32, u32); 7] = [
+    (0b10, 2, 3),
+    (0b110, 3, 6),
+    (0b1110, 4, 9),
+    (0b11110, 5, 12),
+    (0b111110, 6, 18),
+    (0b1111110, 7, 25),
+    (0b11111110, 8, 56),
+];
+
 /// MSB-first bit writer.
 #[derive(Default)]
 pub(crate) struct BitWriter {
@@ -90,20 +102,11 @@ impl BitWriter {
     }
 
     pub(crate) fn varbit_int(&mut self, v: i64) {
-        const W: [(u64, u32, u32); 7] = [
-            (0b10, 2, 3),
-            (0b110, 3, 6),
-            (0b1110, 4, 9),
-            (0b11110, 5, 12),
-            (0b111110, 6, 18),
-            (0b1111110, 7, 25),
-            (0b11111110, 8, 56),
-        ];
         if v == 0 {
             self.bit(false);
             return;
         }
-        for (prefix, plen, n) in W {
+        for (prefix, plen, n) in VARBIT_WIDTHS {
             if bit_range(v, n) {
                 self.bits(prefix, plen);
                 self.bits(v as u64, n);
@@ -115,20 +118,11 @@ impl BitWriter {
     }
 
     pub(crate) fn varbit_uint(&mut self, v: u64) {
-        const W: [(u64, u32, u32); 7] = [
-            (0b10, 2, 3),
-            (0b110, 3, 6),
-            (0b1110, 4, 9),
-            (0b11110, 5, 12),
-            (0b111110, 6, 18),
-            (0b1111110, 7, 25),
-            (0b11111110, 8, 56),
-        ];
         if v == 0 {
             self.bit(false);
             return;
         }
-        for (prefix, plen, n) in W {
+        for (prefix, plen, n) in VARBIT_WIDTHS {
             if v < (1u64 << n) {
                 self.bits(prefix, plen);
                 self.bits(v, n);
