@@ -61,5 +61,8 @@ fn crate_doc_names_every_module() {
         .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
         .filter(|m| !doc.contains(&format!("[`{m}`]")))
         .collect();
-    assert!(missing.is_empty(), "modules the crate doc does not name: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "modules the crate doc does not name: {missing:?}"
+    );
 }

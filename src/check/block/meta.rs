@@ -58,7 +58,8 @@ fn identity_issues(meta: &BlockMeta, dir_name: &str, out: &mut Vec<MetaIssue>) {
             Severity::Warning,
             FindingCode::MetaVersion2,
             "meta.json version 2 (Prometheus 2.1 bug): Prometheus rewrites the index header and \
-             meta.json on open".into(),
+             meta.json on open"
+                .into(),
         ));
     }
     if !is_valid_ulid(&meta.ulid) {

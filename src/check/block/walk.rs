@@ -336,7 +336,8 @@ impl PartWalk<'_, '_> {
                 severity: Severity::Info,
                 code: FindingCode::IndexChunkRefsUnordered,
                 message: "chunk reference is lower than the one before it (Prometheus ≥ 2.51 \
-                          writes them ascending)".into(),
+                          writes them ascending)"
+                    .into(),
                 ..self.base(entry, c)
             };
             self.cx.push(f);
