@@ -167,6 +167,18 @@ pub fn simulate_overtake(
     replay_forward(wal, truncations, tol, (w, first), out)
 }
 
+/// Why the forecast truncation at `tc` overtakes the reader in segment `w`:
+/// it deletes segments `first..=m`.
+fn overtaking_why(tc: i64, first: u32, m: u32, w: u32) -> String {
+    format!(
+        "the truncation at {tc_s} checkpoints segments {first:08}..{m:08} and deletes them, \
+         including {next:08}, the one after the reader's segment {w:08}: the slave must be caught \
+         up before {tc_s}",
+        tc_s = fmt_time(tc),
+        next = w + 1
+    )
+}
+
 /// Replays `truncateWAL` (and size rotations at the observed ingest rate)
 /// for every truncation after the observation, from the observed state
 /// with the reader in segment `w` and `first` the oldest live segment: the
@@ -246,13 +258,7 @@ fn replay_forward(
         }
         if m > w {
             out.overtaken_at = Some(tc);
-            out.why = format!(
-                "the truncation at {tc_s} checkpoints segments {first:08}..{m:08} and deletes \
-                 them, including {next:08}, the one after the reader's segment {w:08}: the slave \
-                 must be caught up before {tc_s}",
-                tc_s = fmt_time(tc),
-                next = w + 1
-            );
+            out.why = overtaking_why(tc, first, m, w);
             return out;
         }
         first = m + 1;
