@@ -421,6 +421,8 @@ fn native_histogram_exporter() -> u16 {
 /// does not print histograms, so the running slave's query API is the
 /// proof): the lost histogram samples are filled too and served as the
 /// master serves them.
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn fill_heals_a_running_late_replica() {
     if !have("prometheus") {

@@ -541,6 +541,8 @@ fn check_moment(base: &Path, copy: &Path, what: String, port: u16) -> Moment {
 
 static RUN: OnceLock<Option<Run>> = OnceLock::new();
 
+// The shared live run's recording: one real-server scenario, step by step.
+#[allow(clippy::too_many_lines)]
 fn shared_run() -> Option<&'static Run> {
     RUN.get_or_init(|| {
         if !prometheus_available() {

@@ -264,14 +264,12 @@ pub fn request(
     s.set_read_timeout(Some(t.io))?;
     s.set_write_timeout(Some(t.io))?;
     let req = format!(
-        concat!(
-            "{method} {}{path} HTTP/1.1\r\n",
-            "Host: {}\r\n",
-            "User-Agent: promsnap/{}\r\n",
-            "Accept: application/json\r\n",
-            "Content-Length: 0\r\n",
-            "Connection: close\r\n\r\n",
-        ),
+        "{method} {}{path} HTTP/1.1\r\n\
+         Host: {}\r\n\
+         User-Agent: promsnap/{}\r\n\
+         Accept: application/json\r\n\
+         Content-Length: 0\r\n\
+         Connection: close\r\n\r\n",
         url.prefix,
         url.authority(),
         env!("CARGO_PKG_VERSION")

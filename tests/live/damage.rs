@@ -193,6 +193,8 @@ fn run_case(base: &Path, c: &Case) -> Seen {
     }
 }
 
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
     if skip_without_prometheus() {

@@ -143,6 +143,8 @@ fn hist_series(rng: &mut Rng, l: &LayoutIn, n: usize, float: bool, st_mode: u8) 
     out
 }
 
+// One randomized round trip over every encoding and layout.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn histogram_round_trips() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
