@@ -33,6 +33,7 @@ use serde_json::Value;
 
 use crate::realserver::{free_port, now_ms, prometheus_available};
 use crate::util::{copy_dir, promsnap, testdata};
+use crate::verify::with_code;
 
 // Torn WAL tails and damaged head chunk files against the real server.
 mod damage;
@@ -54,15 +55,6 @@ fn run_json(args: &[&str]) -> (i32, Value) {
 
 fn verify(dir: &Path) -> (i32, Value) {
     run_json(&["verify", "--json", dir.to_str().unwrap()])
-}
-
-fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .collect()
 }
 
 #[test]
