@@ -95,7 +95,7 @@ def split_line(line, flags, opens, limit=LIMIT):
     pieces, start, prefix_len = [], 0, 0
     lead = len(line) - len(line.lstrip(' '))
     while prefix_len + len(line) - start > limit:
-        best, depth = None, 0
+        best, best_nl, depth = None, None, 0
         for oi in range(start, len(line)):
             if flags[oi] != 1:
                 depth = 0
@@ -105,12 +105,19 @@ def split_line(line, flags, opens, limit=LIMIT):
                 depth += 1
             elif ch == '}':
                 depth = max(0, depth - 1)
-            if (ch == ' ' and depth == 0 and oi + 1 < len(line) and flags[oi + 1] == 1
-                    and line[oi + 1] not in ' \t"\\' and line[oi - 1] != '\\'
+            if not (depth == 0 and oi + 1 < len(line) and flags[oi + 1] == 1
+                    and line[oi + 1] not in ' \t"\\'
                     and prefix_len + (oi + 1 - start) + 1 <= limit and oi - start > 20):
+                continue
+            if ch == ' ' and line[oi - 1] != '\\':
                 best = oi
+            elif ch == 'n' and line[oi - 1] == '\\' and line[oi - 2] != '\\':
+                best = best_nl = oi  # after an escaped newline
         if best is None:
             break
+        # An escaped newline is the better place to break, if not much earlier.
+        if best_nl is not None and best_nl - start >= (best - start) * 3 // 5:
+            best = best_nl
         head = line[:best + 1] if start == 0 else ' ' * prefix_len + line[start:best + 1]
         pieces.append(head + '\\')
         oc = opens[best]
@@ -190,7 +197,10 @@ def reflow(lines, keys, first_pass):
             if jflags is not None:
                 cols = [c for c in range(len(joined)) if jflags[c] == 1 and jopens[c] == c]
                 lits = [literal_key(joined, jflags, c) for c in cols]
-                long_run = any(len(l) > LIMIT for l in run)
+                # A literal whose lines start with spaces after `\n` (YAML, an
+                # indented listing) keeps its own line structure: not reflowed.
+                indented = '\\n ' in joined
+                long_run = any(len(l) > LIMIT for l in run) and not indented
                 mine = any(k in keys for k in lits)
                 if (first_pass and long_run) or (not first_pass and mine):
                     # First pass: room for rustfmt to indent the statement by a level.

@@ -378,7 +378,8 @@ fn salvaged_corrupt_checkpoint_starts_and_serves_outside_the_range() {
         );
     }
     eprintln!(
-        "live damage: checkpoint salvage: {} of {} dump lines lost, reported {lost_ranges:?}, {} series undefined",
+        "live damage: checkpoint salvage: {} of {} dump lines lost, reported {lost_ranges:?}, {} \
+         series undefined",
         lost.len(),
         original.len(),
         c["series_unknown"]
