@@ -29,6 +29,8 @@ fn rm(p: &Path) {
     let _ = std::fs::remove_dir_all(p);
 }
 
+// A benchmark: its setup and timed rounds read top to bottom.
+#[allow(clippy::too_many_lines)]
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -53,7 +55,8 @@ fn main() {
         .sum();
     println!("source {} ({:.1} MB)", src.display(), size as f64 / 1e6);
     println!(
-        "round | cp -r+sync | copy (verify ∥ copy) | ratio | verify only | copy only (verified) | copy only, re-read from disk | --link"
+        "round | cp -r+sync | copy (verify ∥ copy) | ratio | verify only | copy only (verified) | \
+         copy only, re-read from disk | --link"
     );
     for r in 1..=rounds {
         let (cp, ps, only, ln) = (
@@ -117,7 +120,8 @@ fn main() {
         rm(&work.join("ln2"));
         let (_, t_link_only) = timed(|| copy::execute(&lplan, &lopts, &NoProgress).unwrap());
         println!(
-            "{r:5} | {:9.2}s | {:19.2}s | {:4.1}x | {:10.2}s | {:12.2}s ({:.1}x) | {:20.2}s ({:.1}x) | {:.3}s ({:.0} ms without verify)",
+            "{r:5} | {:9.2}s | {:19.2}s | {:4.1}x | {:10.2}s | {:12.2}s ({:.1}x) | {:20.2}s \
+             ({:.1}x) | {:.3}s ({:.0} ms without verify)",
             secs(t_cp),
             secs(t_full),
             secs(t_full) / secs(t_cp),

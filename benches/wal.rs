@@ -115,7 +115,8 @@ fn describe(name: &str, seg: &[u8]) -> usize {
         }
     }
     eprintln!(
-        "bench input: {name}: {} bytes on disk, {decoded} decoded ({:.2}x), {} records ({snappy} snappy), {samples} float samples",
+        "bench input: {name}: {} bytes on disk, {decoded} decoded ({:.2}x), {} records ({snappy} \
+         snappy), {samples} float samples",
         seg.len(),
         decoded as f64 / seg.len().max(1) as f64,
         r.records()

@@ -38,6 +38,8 @@ const PART: usize = 256;
 /// other).
 type Labels = Vec<(u32, u32)>;
 
+// The measured command of bench/run.sh, read top to bottom.
+#[allow(clippy::too_many_lines)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(block), Some(out)) = (args.get(1), args.get(2)) else {

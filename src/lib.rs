@@ -27,6 +27,10 @@
 //!   blocks promtool and Prometheus 2.42 read; [`fill`] uses it to write
 //!   into a replica the samples it lacks, and [`snapshot`] to write a data
 //!   dir's head as the snapshot's head block.
+//! - [`salvage`]: after `verify` finds damage, damaged blocks rewritten
+//!   without their damaged parts, or what blocks startup quarantined.
+//! - [`objstore`]: blocks in S3-compatible object storage, in the bucket
+//!   layout Thanos and Mimir read (`copy` to and from a bucket, `verify`, `ls`).
 //!
 //! The library never prints and never names a command-line flag; the
 //! `promsnap` binary is a thin layer over it.
@@ -118,3 +122,6 @@ pub mod snapshot;
 pub mod vocab;
 pub mod walinfo;
 pub mod write;
+
+#[cfg(test)]
+mod repo_tests;

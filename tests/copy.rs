@@ -764,7 +764,8 @@ fn sigkill_at_many_points_leaves_only_complete_blocks() {
         rerun_completes(&src, &dst);
     }
     eprintln!(
-        "{KILLS} kills over {full:?}: {with_blocks} left complete blocks, {with_tmp} left tmp dirs, {partial_files} partial files"
+        "{KILLS} kills over {full:?}: {with_blocks} left complete blocks, {with_tmp} left tmp \
+         dirs, {partial_files} partial files"
     );
     assert!(partial_files > 0, "no kill landed mid-file");
     assert!(with_blocks > 0 && with_tmp > 0);

@@ -530,6 +530,8 @@ fn native_histograms_are_not_sent_by_default() {
 
 /// L5, L6, L7 and L10 on the seed's files: each window from the given
 /// times by the model's formula.
+// One window per operator fact, asserted one after the other.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn operator_facts_give_l5_l6_l7_l10_windows() {
     let tmp = tempfile::tempdir().unwrap();

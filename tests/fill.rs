@@ -398,7 +398,9 @@ fn native_histogram_exporter() -> u16 {
             n += 1;
             let b = body(n);
             let mut resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.google.protobuf; \
+                 proto=io.prometheus.client.MetricFamily; encoding=delimited\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
                 b.len()
             )
             .into_bytes();
@@ -421,6 +423,8 @@ fn native_histogram_exporter() -> u16 {
 /// does not print histograms, so the running slave's query API is the
 /// proof): the lost histogram samples are filled too and served as the
 /// master serves them.
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn fill_heals_a_running_late_replica() {
     if !have("prometheus") {
@@ -556,7 +560,8 @@ fn fill_heals_a_running_late_replica() {
                 copy_dir(base, Path::new(&dir));
             }
             panic!(
-                "the slave does not serve the master's samples: {:?} vs {:?} ({:?}, first {:?} vs {:?})\nfill: {r}\nslave log: {}",
+                "the slave does not serve the master's samples: {:?} vs {:?} ({:?}, first {:?} vs \
+                 {:?})\nfill: {r}\nslave log: {}",
                 n(&got),
                 n(&want),
                 (lost_from, lost_to),
@@ -669,7 +674,8 @@ fn fill_heals_a_running_late_replica() {
                 })
                 .collect();
             panic!(
-                "timed out ({bound} ms, from the block range) waiting for the slave to compact the filled block(s) {filled:?} with {blocks:?}\n{}",
+                "timed out ({bound} ms, from the block range) waiting for the slave to compact the \
+                 filled block(s) {filled:?} with {blocks:?}\n{}",
                 tail.join("\n")
             );
         }

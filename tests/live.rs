@@ -33,6 +33,7 @@ use serde_json::Value;
 
 use crate::realserver::{free_port, now_ms, prometheus_available};
 use crate::util::{copy_dir, promsnap, testdata};
+use crate::verify::with_code;
 
 // Torn WAL tails and damaged head chunk files against the real server.
 mod damage;
@@ -54,15 +55,6 @@ fn run_json(args: &[&str]) -> (i32, Value) {
 
 fn verify(dir: &Path) -> (i32, Value) {
     run_json(&["verify", "--json", dir.to_str().unwrap()])
-}
-
-fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .collect()
 }
 
 #[test]
@@ -150,7 +142,8 @@ fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     s.set_write_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut buf = Vec::new();
@@ -541,6 +534,8 @@ fn check_moment(base: &Path, copy: &Path, what: String, port: u16) -> Moment {
 
 static RUN: OnceLock<Option<Run>> = OnceLock::new();
 
+// The shared live run's recording: one real-server scenario, step by step.
+#[allow(clippy::too_many_lines)]
 fn shared_run() -> Option<&'static Run> {
     RUN.get_or_init(|| {
         if !prometheus_available() {
@@ -568,7 +563,10 @@ fn shared_run() -> Option<&'static Run> {
         let check_port = free_port();
         let master_args = ["--storage.tsdb.retention.time=1m"];
         let mut master = Server::start(&base, "master", MASTER_CFG, &data, port, &master_args);
-        assert!(master.ready(Duration::from_secs(60)), "master did not start");
+        assert!(
+            master.ready(Duration::from_secs(60)),
+            "master did not start"
+        );
         let started = Instant::now();
         let mut moments = Vec::new();
         let mut live = Vec::new();
@@ -620,13 +618,25 @@ fn shared_run() -> Option<&'static Run> {
             // Appends the master's log rather than losing earlier restarts.
             let m = check_moment(&base, &copy, format!("{i}: {what}"), check_port);
             eprintln!(
-                "live: moment {}: {} {:?} drops {:?}; started {}, repair logged {}, lost {}, extra {}, {} dump lines, snapshots {:?}",
-                m.what, m.outcome, m.because, m.drops, m.started, m.wal_repair_logged,
-                m.lost.len(), m.extra.len(), m.dump_lines, m.snapshots
+                "live: moment {}: {} {:?} drops {:?}; started {}, repair logged {}, lost {}, extra \
+                 {}, {} dump lines, snapshots {:?}",
+                m.what,
+                m.outcome,
+                m.because,
+                m.drops,
+                m.started,
+                m.wal_repair_logged,
+                m.lost.len(),
+                m.extra.len(),
+                m.dump_lines,
+                m.snapshots
             );
             moments.push(m);
             let _ = std::fs::remove_dir_all(&copy);
-            assert!(master.ready(Duration::from_secs(60)), "master did not restart");
+            assert!(
+                master.ready(Duration::from_secs(60)),
+                "master did not restart"
+            );
             i += 1;
         }
         live_checks(&data, &base, i, &mut live);

@@ -368,6 +368,8 @@ impl MasterSpec {
 }
 
 /// The whole matrix.
+// The matrix of recorded masters: one table.
+#[allow(clippy::too_many_lines)]
 pub(crate) fn matrix() -> Vec<MasterSpec> {
     use Trigger::*;
     let skiphead = |t| Step {
@@ -1010,6 +1012,8 @@ fn snapshot(port: u16, data: &Path, skip_head: bool) -> (i64, i64, String, PathB
 
 /// Runs one master with its slaves in `raw/<master>/` and writes each
 /// slave's evidence to `out/<master>-<slave>/`. Returns the run names.
+// One recorded run against real servers, step by step.
+#[allow(clippy::too_many_lines)]
 pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<String> {
     let base = raw.join(spec.name);
     if base.exists() {
@@ -1374,6 +1378,8 @@ fn file_list(dir: &Path, rel: &str, out: &mut Vec<serde_json::Value>) {
     }
 }
 
+// Writes one run's evidence files, one after the other.
+#[allow(clippy::too_many_lines)]
 fn write_evidence(
     dir: &Path,
     rec: &mut RunRecord,

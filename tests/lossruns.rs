@@ -203,6 +203,8 @@ fn sent_series(raw: &serde_json::Value) -> Option<u64> {
 }
 
 /// Runs `coverage` on one run's evidence and applies the done criteria.
+// The judge's rules, in order, over one run's evidence.
+#[allow(clippy::too_many_lines)]
 pub(crate) fn judge(ev: &Path) -> Judged {
     let run = ev
         .file_name()
@@ -503,6 +505,8 @@ pub(crate) fn range_width(ws: &[Win]) -> i64 {
 
 /// `promtool tsdb dump` of the series `i="0"` of both dirs: the master's
 /// samples the slave lacks, as runs, against what `gaps` found for them.
+// One comparison per series, in order.
+#[allow(clippy::too_many_lines)]
 pub(crate) fn crosscheck(
     master: &Path,
     slave: &Path,

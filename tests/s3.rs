@@ -324,6 +324,8 @@ fn norm(v: &serde_json::Value, root: &str) -> Vec<String> {
     out
 }
 
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn upload_verify_restore_and_prometheus_reads_it() {
     let Some(w) = weed_or_skip() else { return };
@@ -518,6 +520,8 @@ fn killed_uploads_never_show_an_incomplete_block_and_a_rerun_finishes() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 }
 
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn damage_in_the_bucket_is_named_by_object_and_offset() {
     let Some(w) = weed_or_skip() else { return };

@@ -127,6 +127,8 @@ fn damaged(root: &Path, block: &str, class: &str) -> PathBuf {
 }
 
 /// Checks one salvaged block against the dump of its undamaged original.
+// Every property of one salvaged block checked in turn against the oracle.
+#[allow(clippy::too_many_lines)]
 fn check_salvage(tmp: &Path, class: &str, block: &str, oracle: &Dump, lossless: bool) {
     let src = damaged(tmp, block, class);
     let out = tmp.join(format!("out-{class}"));
@@ -371,6 +373,8 @@ fn salvage_bad_input_and_unreadable_blocks() {
 /// damage on; a real Prometheus 2.42 then starts on it without repairing
 /// anything and serves every sample of promtool's dump of the undamaged dir
 /// outside the reported ranges. While it runs, salvage refuses the dir.
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn salvage_in_place_then_prometheus_serves_all_outside_the_reported_range() {
     if !have("prometheus") {

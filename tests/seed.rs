@@ -125,6 +125,8 @@ const STEPS: [&str; 6] = ["flags", "snapshot", "locate", "verify", "copy", "cove
 /// A primary with an older backfilled block and a scraped head: seed a
 /// replica with the head, start a real Prometheus on it and query both;
 /// then seed another with --skip-head and check what it says was skipped.
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn seed_live_primary_then_replica_serves_it() {
     if !crate::realserver::tools_available("seed") {

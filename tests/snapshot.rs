@@ -106,6 +106,8 @@ fn block_names(dir: &Path) -> Vec<String> {
 /// the admin API writes it; promtool's dump of our snapshot equals its dump
 /// of the data dir itself, and, up to the admin snapshot's head block end,
 /// its dump of the real admin-API snapshot; the source is unchanged.
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn stopped_data_dir_snapshot_equals_promtool_dump_of_the_data_dir() {
     let (tmp, data) = data_copy("prom-2.42-live/data");
@@ -452,6 +454,8 @@ fn native_histogram_snapshot_served_like_the_data_dir() {
 /// dumps of the two are equal up to the last scrape before the calls;
 /// `coverage` takes ours for a snapshot; a replica started on a copy of it
 /// serves the head's range as the primary does.
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn live_server_snapshot_equals_the_admin_api_snapshot() {
     if !tools_available("snapshot") {

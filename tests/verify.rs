@@ -33,7 +33,7 @@ pub(crate) fn verify_json(dir: &Path, extra: &[&str]) -> (i32, Value) {
 }
 
 /// The findings with `code`.
-fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
+pub(crate) fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
     v["findings"]
         .as_array()
         .unwrap()

@@ -171,6 +171,21 @@ fn expect_at(dir: &Path, code: &str, severity: &str, (block, at): (&str, u64)) -
     v
 }
 
+/// Rewrites the chunk metas of a series with two or more of them with
+/// `edit` and asserts an error `code` at that entry.
+#[track_caller]
+fn expect_second_chunk_edited(code: &str, edit: impl Fn(&mut [(i64, i64, u64)])) {
+    let (_t, dir) = snapshot_copy();
+    let at = rewrite_entry(&dir, &ALL, |all, i| {
+        let mut e = all[i].clone();
+        (e.chunks.len() >= 2).then(|| {
+            edit(&mut e.chunks);
+            e
+        })
+    });
+    expect_at(&dir, code, "error", at);
+}
+
 /// A chunk meta whose maxt is before its mint (the maxt delta wrapped):
 /// index_chunk_meta_invalid.
 #[test]
@@ -189,40 +204,15 @@ fn chunk_meta_maxt_before_mint() {
 /// index_chunk_duplicate.
 #[test]
 fn chunk_meta_pointing_at_the_chunk_before() {
-    let (_t, dir) = snapshot_copy();
-    let at = rewrite_entry(&dir, &ALL, |all, i| {
-        let mut e = all[i].clone();
-        (e.chunks.len() >= 2).then(|| {
-            e.chunks[1].2 = e.chunks[0].2;
-            e
-        })
-    });
-    expect_at(&dir, "index_chunk_duplicate", "error", at);
+    expect_second_chunk_edited("index_chunk_duplicate", |c| c[1].2 = c[0].2);
 }
 
 /// A chunk starting at the previous chunk's maxt: index_chunks_overlap;
 /// one starting before the previous chunk's mint: index_chunks_unordered.
 #[test]
 fn chunk_metas_overlapping_and_out_of_order() {
-    let (_t, dir) = snapshot_copy();
-    let at = rewrite_entry(&dir, &ALL, |all, i| {
-        let mut e = all[i].clone();
-        (e.chunks.len() >= 2).then(|| {
-            e.chunks[1].0 = e.chunks[0].1;
-            e
-        })
-    });
-    expect_at(&dir, "index_chunks_overlap", "error", at);
-
-    let (_t2, dir) = snapshot_copy();
-    let at = rewrite_entry(&dir, &ALL, |all, i| {
-        let mut e = all[i].clone();
-        (e.chunks.len() >= 2).then(|| {
-            e.chunks[1].0 = e.chunks[0].0 - 1;
-            e
-        })
-    });
-    expect_at(&dir, "index_chunks_unordered", "error", at);
+    expect_second_chunk_edited("index_chunks_overlap", |c| c[1].0 = c[0].1);
+    expect_second_chunk_edited("index_chunks_unordered", |c| c[1].0 = c[0].0 - 1);
 }
 
 /// The chunk refs of two neighbouring series with the same chunk times

@@ -2,7 +2,8 @@
 //! segment and checkpoint names, every record in the same order, but each
 //! samples record cut to its first 3 samples plus the ones with the smallest
 //! and largest timestamp, and each series record to its first 3 series plus
-//! the series those kept samples refer to (other records kept when ≤ 4 KiB). Every segment keeps its sample time
+//! the series those kept samples refer to (other records kept when ≤ 4 KiB). Every segment keeps
+//! its sample time
 //! range and record sequence while a 10 MB segment of a 20 000-series master
 //! shrinks to a few KiB. Records are written uncompressed, in Prometheus'
 //! page format (32 KiB pages of CRC32C'd fragments).

@@ -415,19 +415,7 @@ mod tests {
     /// `src/` the test files and whatever follows a file's first
     /// `#[cfg(test)]`. This file is left out: its lists name every code.
     fn test_sources() -> String {
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push(p);
-                }
-            }
-        }
+        use crate::repo_tests::rs_files as walk;
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut text = String::new();
         for (dir, whole) in [("tests", true), ("src", false)] {

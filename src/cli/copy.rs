@@ -17,7 +17,8 @@ use super::time::{parse_duration, parse_time};
 #[command(
     after_help = "Exit codes: 0 every selected block copied or already present; \
 1 some block refused (damaged or hazardous); 2 usage or I/O failure.\n\nExample:\n  \
-promsnap copy --dry-run testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98 /tmp/seeded\n  \
+promsnap copy --dry-run testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98 \
+/tmp/seeded\n  \
 promsnap copy --retention 30d /var/lib/prometheus/snapshots/SNAP /var/lib/prometheus-replica"
 )]
 pub struct CopyArgs {
@@ -56,7 +57,12 @@ pub struct CopyArgs {
     /// The target Prometheus' --storage.tsdb.retention.size: B, KB, MB, GB,
     /// TB, PB, EB, powers of 1024 (e.g. 512MB). Blocks its size retention
     /// would delete at once are refused.
-    #[arg(long, value_name = "BYTES", value_parser = super::time::parse_bytes, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        value_parser = super::time::parse_bytes,
+        allow_hyphen_values = true
+    )]
     pub retention_size: Option<u64>,
     /// How to verify each source block before it lands: `full` (every
     /// checksum, every structural invariant, every sample decoded), `quick`

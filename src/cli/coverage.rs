@@ -20,7 +20,8 @@ fn parse_version(s: &str) -> Result<Version, String> {
 pub struct CoverageArgs {
     /// The snapshot directory (`snapshots/<YYYYMMDDTHHMMSSZ>-<hex>`), or any block/data directory.
     pub snapshot: PathBuf,
-    /// The master's data dir, or a copy of its `wal/` (+ `chunks_head/`), as it was at --observed-at.
+    /// The master's data dir, or a copy of its `wal/` (+ `chunks_head/`), as it was at
+    /// --observed-at.
     #[arg(long)]
     pub master: Option<PathBuf>,
     /// When --master was observed (RFC 3339 or Unix ms); default: newest mtime in it.
@@ -44,31 +45,47 @@ pub struct CoverageArgs {
     /// L5: the master's remote_write queue_config.sample_age_limit (default 0 = off).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub sample_age_limit: Option<i64>,
-    /// How long the queue took (takes) to send its backlog once the slave was up (default: instant).
+    /// How long the queue took (takes) to send its backlog once the slave was up (default:
+    /// instant).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub catch_up: Option<i64>,
     /// L6: a master restart, or a change of its remote_write block or external labels (repeatable).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true, value_name = "TIME")]
     pub master_restart: Vec<i64>,
-    /// L7: the HTTP status the slave's receiver answered remote write with (e.g. 404, 413, 429, 400).
+    /// L7: the HTTP status the slave's receiver answered remote write with (e.g. 404, 413, 429,
+    /// 400).
     #[arg(long, value_name = "CODE")]
     pub receiver_rejects: Option<u16>,
     /// L7: when the receiver stopped answering --receiver-rejects (default: it still does).
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true, value_name = "TIME", requires = "receiver_rejects")]
+    #[arg(
+        long,
+        value_parser = parse_time,
+        allow_hyphen_values = true,
+        value_name = "TIME",
+        requires = "receiver_rejects"
+    )]
     pub rejects_until: Option<i64>,
-    /// L8: the slave's --storage.tsdb.retention.time (default 15d if no size retention either; 0 = off).
+    /// L8: the slave's --storage.tsdb.retention.time (default 15d if no size retention
+    /// either; 0 = off).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub slave_retention: Option<i64>,
-    /// L8: the slave's --storage.tsdb.retention.size (512MB, 1GiB, …: base 2, as Prometheus; 0 = off).
+    /// L8: the slave's --storage.tsdb.retention.size (512MB, 1GiB, …: base 2, as
+    /// Prometheus; 0 = off).
     #[arg(long, value_parser = parse_bytes, value_name = "BYTES")]
     pub slave_retention_size: Option<u64>,
     /// L9: the master's remote_write send_native_histograms (default false, as Prometheus).
-    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set, value_parser = clap::value_parser!(bool))]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        value_parser = clap::value_parser!(bool)
+    )]
     pub send_native_histograms: Option<bool>,
     /// L10: the master's Prometheus version (2.51.0–2.53.0 skip samples after a long stall).
     #[arg(long, value_parser = parse_version, value_name = "X.Y.Z")]
     pub master_version: Option<Version>,
-    /// The master's remote_write queue_config.max_samples_per_send (default: 500 before v2.44, 2000 since).
+    /// The master's remote_write queue_config.max_samples_per_send (default: 500 before v2.44, 2000
+    /// since).
     #[arg(long, value_name = "N")]
     pub max_samples_per_send: Option<u64>,
     /// The master's remote_write queue_config.capacity (default: 2500 before v2.44, 10000 since).
@@ -83,7 +100,8 @@ pub struct CoverageArgs {
     /// The master's remote_write queue_config.batch_send_deadline (default 5s).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub batch_send_deadline: Option<i64>,
-    /// Series the slave's queue sends per scrape round after its write_relabel_configs (default: all).
+    /// Series the slave's queue sends per scrape round after its write_relabel_configs (default:
+    /// all).
     #[arg(long, value_name = "N")]
     pub sent_series: Option<u64>,
     /// The master's remote_write queue_config.max_backoff (default 5s).
@@ -230,7 +248,8 @@ fn render_blocks(s: &mut String, r: &CoverageReport) {
     }
     if let Some(c) = r.coverage_end {
         s.push_str(&format!(
-            "Coverage end  C_snap = {} {}\n              the slave rejects every sample older than this\n",
+            "Coverage end  C_snap = {} {}\n              the slave rejects every sample older than \
+             this\n",
             fmt_time(c),
             paren(&rel(c, snap))
         ));
@@ -329,7 +348,8 @@ fn render_forecast(s: &mut String, r: &CoverageReport) {
         ));
     } else if let Some(d) = &r.deadline {
         s.push_str(&format!(
-            "\nDeadline      {} {}\n              the slave must be up and caught up by then ({})\n              {}\n",
+            "\nDeadline      {} {}\n              the slave must be up and caught up by then \
+             ({})\n              {}\n",
             fmt_time(d.at),
             paren(&rel(d.at, snap)),
             d.basis,
@@ -612,8 +632,10 @@ pub fn timeline(r: &CoverageReport) -> String {
     let pad = (WIDTH + 9).saturating_sub(left.len() + right.len() + 2);
     s.push_str(&format!("  {left}{}{right}\n", " ".repeat(pad)));
     s.push_str(
-        "  [=== block  [### head block  X overlap  | wal segment  ~ checkpoint  ! loss  ? boundary sliver (at most)\n  \
-         R remote write start  S snapshot  C coverage end  U slave up  t master truncation  D deadline\n",
+        "  [=== block  [### head block  X overlap  | wal segment  ~ checkpoint  ! loss  ? boundary \
+         sliver (at most)\n  \
+         R remote write start  S snapshot  C coverage end  U slave up  t master truncation  D \
+         deadline\n",
     );
     s
 }

@@ -110,7 +110,13 @@ mod tests {
     #[test]
     fn same_error_at_each_chunk_is_one_line() {
         let errs: Vec<String> = (0..2000)
-            .map(|i| format!("d/chunks: chunk reference segment at offset {} points to 0, outside the 0 bytes available", 8 + i * 861))
+            .map(|i| {
+                format!(
+                    "d/chunks: chunk reference segment at offset {} points to 0, outside \
+                              the 0 bytes available",
+                    8 + i * 861
+                )
+            })
             .chain(["d/index: other damage".to_string()])
             .collect();
         let lines = super::aggregate(&errs);

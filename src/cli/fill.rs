@@ -110,7 +110,8 @@ pub fn render(r: &FillReport) -> String {
     let d = &r.deferred;
     if d.samples > 0 {
         s.push_str(&format!(
-            "deferred: {} samples of {} series from {} to {} are at or after {} (the target's head): \
+            "deferred: {} samples of {} series from {} to {} are at or after {} (the target's \
+             head): \
              a block there would make Prometheus drop head samples on its next restart; \
              run fill again once the target has compacted its head past them\n",
             d.samples,

@@ -46,12 +46,21 @@ struct Cli {
 enum Command {
     /// List blocks, like `promtool tsdb list`, plus level and the snapshot head block.
     #[command(
-        after_long_help = "Example (committed data, from the repository):\n  promsnap ls testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98\n  promsnap ls --json testdata/prom-2.42-live/data"
+        after_long_help = concat!(
+            "Example (committed data, from the repository):\n",
+            "  promsnap ls \
+             testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98\n",
+            "  promsnap ls --json testdata/prom-2.42-live/data",
+        )
     )]
     Ls(ls::LsArgs),
     /// Print every sample, byte-identical to `promtool tsdb dump`.
     #[command(
-        after_long_help = "Example:\n  promsnap dump --match 'up{job=\"prometheus\"}' --min-time 2026-11-25T09:00:00Z testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98"
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap dump --match 'up{job=\"prometheus\"}' --min-time 2026-11-25T09:00:00Z \
+             testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98",
+        )
     )]
     Dump(dump::DumpArgs),
     /// Seed a Prometheus data dir from a snapshot: verified, parallel, atomic, resumable.
@@ -62,39 +71,74 @@ enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// The data-loss window of a snapshot + remote-write replica, from files.
     #[command(
-        after_long_help = "Example (the 1h55m / 2h01m question: what a replica seeded from this snapshot loses):\n  promsnap coverage testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98 --master testdata/prom-2.42-live/data --observed-at 2026-11-25T09:12:40Z"
+        after_long_help = concat!(
+            "Example (the 1h55m / 2h01m question: what a replica seeded from this snapshot \
+             loses):\n",
+            "  promsnap coverage \
+             testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98 --master \
+             testdata/prom-2.42-live/data --observed-at 2026-11-25T09:12:40Z",
+        )
     )]
     Coverage(Box<coverage::CoverageArgs>),
     /// Per-series holes; with --against, what another directory has and this one has not.
     #[command(
-        after_long_help = "Example:\n  promsnap gaps testdata/prom-2.42-live/data --interval 15s\n  promsnap gaps REPLICA_DIR --against MASTER_DIR --from 2026-11-25T08:00:00Z"
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap gaps testdata/prom-2.42-live/data --interval 15s\n",
+            "  promsnap gaps REPLICA_DIR --against MASTER_DIR --from 2026-11-25T08:00:00Z",
+        )
     )]
     Gaps(gaps::GapsArgs),
     /// Write into a replica, as new blocks, the samples another directory has and it lacks.
     #[command(
-        after_long_help = "Example:\n  promsnap fill --dry-run /var/lib/prometheus-replica --from /var/lib/prometheus"
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap fill --dry-run /var/lib/prometheus-replica --from /var/lib/prometheus",
+        )
     )]
     Fill(fill::FillArgs),
-    /// Rewrite damaged blocks without their damaged parts; --in-place: quarantine what blocks startup.
+    /// Rewrite damaged blocks without their damaged parts; --in-place: quarantine what blocks
+    /// startup.
     Salvage(salvage::SalvageArgs),
     /// Check every checksum, structure and sample; findings name file, offset and series.
     #[command(
-        after_long_help = "Example:\n  promsnap verify testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98\n  promsnap verify --json --quick /var/lib/prometheus\n\nExit codes: 0 no error finding; 1 error findings; 2 usage or I/O."
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap verify \
+             testdata/prom-2.42-live/data/snapshots/20261125T091234Z-788eafc011a10c98\n",
+            "  promsnap verify --json --quick /var/lib/prometheus\n",
+            "\n",
+            "Exit codes: 0 no error finding; 1 error findings; 2 usage or I/O.",
+        )
     )]
     Verify(verify::VerifyArgs),
-    /// Summarise the WAL, WBL, checkpoints and head chunk files: per segment records, samples, time range, torn tail.
+    /// Summarise the WAL, WBL, checkpoints and head chunk files: per segment records, samples, time
+    /// range, torn tail.
     #[command(
-        after_long_help = "Example:\n  promsnap wal testdata/prom-2.42-live/data\n  promsnap wal --json testdata/prom-2.42-live/data/wal"
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap wal testdata/prom-2.42-live/data\n",
+            "  promsnap wal --json testdata/prom-2.42-live/data/wal",
+        )
     )]
     Wal(wal::WalArgs),
     /// Cardinality, churn and chunk statistics of one block, like `promtool tsdb analyze`.
     #[command(
-        after_long_help = "Example:\n  promsnap analyze testdata/prom-2.42-live/data\n  promsnap analyze --extended --limit 5 testdata/prom-2.42-live/data 01M88ZHZN1XRWVWM1RH4GVHSAJ"
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap analyze testdata/prom-2.42-live/data\n",
+            "  promsnap analyze --extended --limit 5 testdata/prom-2.42-live/data \
+             01M88ZHZN1XRWVWM1RH4GVHSAJ",
+        )
     )]
     Analyze(analyze::AnalyzeArgs),
     /// Print a shell completion script for promsnap (bash, zsh, fish, elvish, powershell).
     #[command(
-        after_long_help = "Example:\n  promsnap completions bash > ~/.local/share/bash-completion/completions/promsnap\n  promsnap completions zsh > \"${fpath[1]}/_promsnap\""
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap completions bash > ~/.local/share/bash-completion/completions/promsnap\n",
+            "  promsnap completions zsh > \"${fpath[1]}/_promsnap\"",
+        )
     )]
     Completions {
         /// The shell to write the script for.
@@ -102,7 +146,10 @@ enum Command {
     },
     /// Print promsnap's man page (roff) on stdout.
     #[command(
-        after_long_help = "Example:\n  promsnap man > ~/.local/share/man/man1/promsnap.1 && man promsnap"
+        after_long_help = concat!(
+            "Example:\n",
+            "  promsnap man > ~/.local/share/man/man1/promsnap.1 && man promsnap",
+        )
     )]
     Man,
 }

@@ -123,8 +123,7 @@ pub fn copy_file(
     from_device: bool,
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> io::Result<Copied> {
-    use std::os::unix::fs::FileExt;
-    let mut from = File::open(src)?;
+    let from = File::open(src)?;
     let to = OpenOptions::new()
         .read(true)
         .write(true)
@@ -138,63 +137,29 @@ pub fn copy_file(
         COMPARED_PIECE
     };
     let compare = !from_device;
-    // The source side of the comparison straight from a map of the source
-    // (a block file: immutable, the contract of `map_file`), not read into
-    // a buffer first: one copy of every byte less.
-    let src_map = if compare {
-        fileutil::map_file(src).ok()
-    } else {
-        None
+    let mut c = FileCopy {
+        // The source side of the comparison straight from a map of the
+        // source (a block file: immutable, the contract of `map_file`), not
+        // read into a buffer first: one copy of every byte less.
+        src_map: compare.then(|| fileutil::map_file(src).ok()).flatten(),
+        from,
+        to,
+        kernel_copy: true,
+        buf: Vec::new(),
+        back: Vec::new(),
+        orig: Vec::new(),
+        differs_at: None,
     };
-    let (mut buf, mut back, mut orig) = (Vec::new(), Vec::new(), Vec::new());
     let mut size = 0u64;
-    let mut differs_at = None;
-    let mut kernel_copy = true;
     loop {
-        let n = if kernel_copy {
-            match fileutil::copy_file_range_at(&from, &to, size, piece) {
-                Ok(n) => n,
-                Err(e) if size == 0 && kernel_copy_unsupported(&e) => {
-                    kernel_copy = false;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        } else {
-            buf.resize(piece, 0);
-            let n = match from.read(&mut buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            (&to).write_all(buf.get(..n).unwrap_or_default())?;
-            n
-        };
+        let n = c.move_piece(size, piece)?;
         if n == 0 {
             break;
         }
-        if compare && differs_at.is_none() {
-            back.resize(n, 0);
-            to.read_exact_at(&mut back, size)?;
-            let mapped = src_map.as_ref().and_then(|m| {
-                let at = usize::try_from(size).ok()?;
-                m.get(at..at.checked_add(n)?)
-            });
-            let source: &[u8] = if let (true, Some(m)) = (kernel_copy, mapped) {
-                m
-            } else if kernel_copy {
-                orig.resize(n, 0);
-                from.read_exact_at(&mut orig, size)?;
-                &orig
-            } else {
-                buf.get(..n).unwrap_or_default()
-            };
-            if source != back.as_slice() {
-                let i = source.iter().zip(&back).position(|(x, y)| x != y);
-                differs_at = Some(size + i.unwrap_or(n) as u64);
-            }
+        if compare && c.differs_at.is_none() {
+            c.compare_piece(size, n)?;
         }
-        if let Some(m) = &src_map {
+        if let Some(m) = &c.src_map {
             m.release(size, size + n as u64);
         }
         size += n as u64;
@@ -204,24 +169,92 @@ pub fn copy_file(
         }
     }
     // The source must not have changed size under us.
-    let src_len = from.metadata()?.len();
+    let src_len = c.from.metadata()?.len();
     if src_len != size {
         return Err(io::Error::other(format!(
             "source changed while copying: read {size} bytes, file now has {src_len}"
         )));
     }
-    let _ = &mut from;
-    to.sync_all()?;
+    c.to.sync_all()?;
     // With `from_device`: the data is on disk now; drop it from the page
     // cache so that the re-read that follows reads what the device returns.
     if from_device {
-        fileutil::drop_cached_pages(&to);
+        fileutil::drop_cached_pages(&c.to);
     }
     Ok(Copied {
         size,
         compared: compare,
-        differs_at,
+        differs_at: c.differs_at,
     })
+}
+
+/// One [`copy_file`] under way: the two files and the buffers of its steps.
+struct FileCopy {
+    from: File,
+    to: File,
+    /// A map of the source, when comparing and the source can be mapped.
+    src_map: Option<fileutil::FileBytes>,
+    /// `copy_file_range` works here (else bytes move through `buf`).
+    kernel_copy: bool,
+    buf: Vec<u8>,
+    /// The piece read back from the copy, and from the source when it is
+    /// not mapped.
+    back: Vec<u8>,
+    orig: Vec<u8>,
+    differs_at: Option<u64>,
+}
+
+impl FileCopy {
+    /// Copies the next piece (at most `piece` bytes from offset `size`);
+    /// returns its length, 0 at the end of the source.
+    fn move_piece(&mut self, size: u64, piece: usize) -> io::Result<usize> {
+        loop {
+            if self.kernel_copy {
+                match fileutil::copy_file_range_at(&self.from, &self.to, size, piece) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if size == 0 && kernel_copy_unsupported(&e) => {
+                        self.kernel_copy = false;
+                    }
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            self.buf.resize(piece, 0);
+            let n = match self.from.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            (&self.to).write_all(self.buf.get(..n).unwrap_or_default())?;
+            return Ok(n);
+        }
+    }
+
+    /// Reads the piece just copied (`n` bytes at `size`) back from the copy
+    /// and compares it with the source; records the first difference.
+    fn compare_piece(&mut self, size: u64, n: usize) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.back.resize(n, 0);
+        self.to.read_exact_at(&mut self.back, size)?;
+        let mapped = self.src_map.as_ref().and_then(|m| {
+            let at = usize::try_from(size).ok()?;
+            m.get(at..at.checked_add(n)?)
+        });
+        let source: &[u8] = if let (true, Some(m)) = (self.kernel_copy, mapped) {
+            m
+        } else if self.kernel_copy {
+            self.orig.resize(n, 0);
+            self.from.read_exact_at(&mut self.orig, size)?;
+            &self.orig
+        } else {
+            self.buf.get(..n).unwrap_or_default()
+        };
+        if source != self.back.as_slice() {
+            let i = source.iter().zip(&self.back).position(|(x, y)| x != y);
+            self.differs_at = Some(size + i.unwrap_or(n) as u64);
+        }
+        Ok(())
+    }
 }
 
 /// Compares two files byte for byte. `None` if they are identical; else

@@ -104,16 +104,18 @@ fn size_retention<'a>(
             deleted.push((
                 b,
                 format!(
-                    "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take {kept} bytes and \
-                     this one {} more, over the budget, so the slave deletes it and every older block when it \
-                     starts (its WAL and head chunks, empty at start, count too and only grow)",
+                    "the slave's --storage.tsdb.retention.size {size} bytes: the newer blocks take \
+                     {kept} bytes and this one {} more, over the budget, so the slave deletes it \
+                     and every older block when it starts (its WAL and head chunks, empty at \
+                     start, count too and only grow)",
                     b.bytes
                 ),
             ));
         }
         assumptions.push(
-            "size retention counted from the snapshot's block files (index, chunks, tombstones, meta.json) with an \
-             empty slave WAL and head: as the slave's WAL grows, more old blocks go"
+            "size retention counted from the snapshot's block files (index, chunks, tombstones, \
+             meta.json) with an empty slave WAL and head: as the slave's WAL grows, more old \
+             blocks go"
                 .into(),
         );
     }
@@ -168,9 +170,9 @@ pub fn retention_windows(
             deleted.push((
                 b,
                 format!(
-                    "the slave's {time_why}: the newest block ends at {}, this one {} earlier (at least the \
-                     retention), so the slave deletes it and every older block when it starts (before v2.52.0 only \
-                     when strictly more)",
+                    "the slave's {time_why}: the newest block ends at {}, this one {} earlier (at \
+                     least the retention), so the slave deletes it and every older block when it \
+                     starts (before v2.52.0 only when strictly more)",
                     fmt_time(newest),
                     fmt_dur(newest.saturating_sub(b.max_time))
                 ),
@@ -240,8 +242,9 @@ pub fn restart_windows(
     let mut out = Vec::new();
     if restarts.is_empty() {
         assumptions.push(
-            "no master restart and no change of its remote_write block or external labels until the slave has caught \
-             up (none given): each one would restart the WAL reader from 'now' (L6)"
+            "no master restart and no change of its remote_write block or external labels until \
+             the slave has caught up (none given): each one would restart the WAL reader from \
+             'now' (L6)"
                 .into(),
         );
         return (out, rw_start);
@@ -251,7 +254,9 @@ pub fn restart_windows(
     sorted.dedup();
     if slave_up.is_none() {
         assumptions.push(
-            "master restarts without the slave's ready time: every restart is taken to be before the slave was up".into(),
+            "master restarts without the slave's ready time: every restart is taken to be before \
+             the slave was up"
+                .into(),
         );
     }
     let mut stall = rw_start;
@@ -263,8 +268,9 @@ pub fn restart_windows(
         match slave_up {
             Some(up) if r >= up.saturating_add(catch_up) => {
                 assumptions.push(format!(
-                    "master restart at {} is after the slave was up and caught up: only what was still queued at \
-                     shutdown and not flushed within the flush deadline (1m) is at risk; no window",
+                    "master restart at {} is after the slave was up and caught up: only what was \
+                     still queued at shutdown and not flushed within the flush deadline (1m) is at \
+                     risk; no window",
                     fmt_time(r)
                 ));
             }
@@ -276,9 +282,10 @@ pub fn restart_windows(
                         r,
                         Certainty::Bound,
                         format!(
-                            "the master restarted (or its remote_write block changed) at {} while the queue was \
-                             still catching up (slave up {}, catch-up {}): the new WAL reader starts at the restart, \
-                             so whatever the old one had not sent yet, at most this range, is never sent",
+                            "the master restarted (or its remote_write block changed) at {} while \
+                             the queue was still catching up (slave up {}, catch-up {}): the new \
+                             WAL reader starts at the restart, so whatever the old one had not \
+                             sent yet, at most this range, is never sent",
                             fmt_time(r),
                             fmt_time(up),
                             fmt_dur(catch_up)
@@ -294,9 +301,10 @@ pub fn restart_windows(
                         r,
                         Certainty::Expected,
                         format!(
-                            "the master restarted (or its remote_write block changed) at {} before the slave was \
-                             up: the new WAL reader sends only samples newer than the restart, and the old one's \
-                             backlog (everything after {}) is never sent",
+                            "the master restarted (or its remote_write block changed) at {} before \
+                             the slave was up: the new WAL reader sends only samples newer than \
+                             the restart, and the old one's backlog (everything after {}) is never \
+                             sent",
                             fmt_time(r),
                             fmt_time(from.saturating_sub(1))
                         ),
@@ -335,20 +343,23 @@ pub fn sample_age_window(
         && v < SAMPLE_AGE_LIMIT_SINCE
     {
         assumptions.push(format!(
-            "the sample age limit is ignored: master v{v} predates sample_age_limit (v{SAMPLE_AGE_LIMIT_SINCE})"
+            "the sample age limit is ignored: master v{v} predates sample_age_limit \
+             (v{SAMPLE_AGE_LIMIT_SINCE})"
         ));
         return None;
     }
     let Some(up) = tl.slave_up else {
         assumptions.push(
-            "the sample age limit without the slave's ready time: the L5 window needs the slave's start".into(),
+            "the sample age limit without the slave's ready time: the L5 window needs the slave's \
+             start"
+                .into(),
         );
         return None;
     };
     if tl.facts.catch_up.is_none() {
         assumptions.push(
-            "catch-up time not given: the queue is taken to send its backlog the instant the slave is \
-             up; a slower catch-up makes the L5 window end later by as much"
+            "catch-up time not given: the queue is taken to send its backlog the instant the slave \
+             is up; a slower catch-up makes the L5 window end later by as much"
                 .into(),
         );
     }
@@ -368,8 +379,9 @@ pub fn sample_age_window(
             Certainty::Risk
         },
         format!(
-            "sample_age_limit {}: the backlog since {} is sent between the slave's start {} and the end of the \
-             catch-up ({} later); every sample older than {} at that moment is dropped, not sent",
+            "sample_age_limit {}: the backlog since {} is sent between the slave's start {} and \
+             the end of the catch-up ({} later); every sample older than {} at that moment is \
+             dropped, not sent",
             fmt_dur(a),
             fmt_time(from),
             fmt_time(up),
@@ -398,8 +410,9 @@ pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option
     };
     if (500..=599).contains(&code) {
         assumptions.push(format!(
-            "receiver answers {code}: remote write retries 5xx forever, so nothing is dropped by it, but the queue \
-             stalls as if the slave were down: give the time the answers stopped as the slave's ready time"
+            "receiver answers {code}: remote write retries 5xx forever, so nothing is dropped by \
+             it, but the queue stalls as if the slave were down: give the time the answers stopped \
+             as the slave's ready time"
         ));
         return None;
     }
@@ -412,7 +425,8 @@ pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option
         && u < up
     {
         assumptions.push(format!(
-            "receiver answered {code} only until {}, before the slave was up ({}): nothing was sent then, no L7 window",
+            "receiver answered {code} only until {}, before the slave was up ({}): nothing was \
+             sent then, no L7 window",
             fmt_time(u),
             fmt_time(up)
         ));
@@ -424,19 +438,23 @@ pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option
     let (certainty, what) = match code {
         400 => (
             Certainty::Bound,
-            "400: the batches with an invalid sample are dropped whole; at most everything sent in that time",
+            "400: the batches with an invalid sample are dropped whole; at most everything sent in \
+             that time",
         ),
         413 => (
             Certainty::Bound,
-            "413: the batches over the receiver's size limit are dropped; at most everything sent in that time",
+            "413: the batches over the receiver's size limit are dropped; at most everything sent \
+             in that time",
         ),
         429 => (
             Certainty::Bound,
-            "429 without retry_on_http_429: each rate-limited batch is dropped; at most everything sent in that time",
+            "429 without retry_on_http_429: each rate-limited batch is dropped; at most everything \
+             sent in that time",
         ),
         404 => (
             Certainty::Expected,
-            "404: the slave runs without --web.enable-remote-write-receiver; every batch is dropped",
+            "404: the slave runs without --web.enable-remote-write-receiver; every batch is \
+             dropped",
         ),
         _ => (
             Certainty::Expected,
@@ -449,8 +467,8 @@ pub fn reject_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Option
         to,
         certainty,
         format!(
-            "the receiver answers {code} ({what}): remote write counts the samples as failed and moves on, so \
-             the backlog from {} and everything written until {} is lost",
+            "the receiver answers {code} ({what}): remote write counts the samples as failed and \
+             moves on, so the backlog from {} and everything written until {} is lost",
             fmt_time(from),
             if ongoing {
                 "the answers change (still so at the end of the inputs)".to_string()
@@ -493,7 +511,8 @@ pub fn native_histogram_window(
     if send == Some(true) {
         assumptions.push(
             "send_native_histograms true: the slave must accept native histograms (v3.8+, or \
-             --enable-feature=native-histograms before): otherwise it answers 500, the queue is stuck and L2 follows"
+             --enable-feature=native-histograms before): otherwise it answers 500, the queue is \
+             stuck and L2 follows"
                 .into(),
         );
         return None;
@@ -524,9 +543,9 @@ pub fn native_histogram_window(
         to,
         Certainty::Expected,
         format!(
-            "send_native_histograms is false: the master's WAL reader skips histogram records, so no native \
-             histogram sample after the coverage end reaches the slave until it is turned on ({}); float series \
-             are not affected",
+            "send_native_histograms is false: the master's WAL reader skips histogram records, so \
+             no native histogram sample after the coverage end reaches the slave until it is \
+             turned on ({}); float series are not affected",
             seen.join("; ")
         ),
     );
@@ -587,7 +606,8 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
     }
     let Some(up) = tl.slave_up else {
         assumptions.push(format!(
-            "master v{v} skips samples after a stall longer than one WAL segment (L10): give the slave's ready time for the window"
+            "master v{v} skips samples after a stall longer than one WAL segment (L10): give the \
+             slave's ready time for the window"
         ));
         return None;
     };
@@ -597,9 +617,9 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
         return None;
     }
     let why_bug = format!(
-        "master v{v} (v{WATCHER_BUG_FIRST}–v{WATCHER_BUG_LAST}, fixed in v2.53.1): once its WAL reader has fallen more \
-         than one segment behind, it reads the segments between its own and the newest for series only and skips \
-         their samples"
+        "master v{v} (v{WATCHER_BUG_FIRST}–v{WATCHER_BUG_LAST}, fixed in v2.53.1): once its WAL \
+         reader has fallen more than one segment behind, it reads the segments between its own and \
+         the newest for series only and skips their samples"
     );
     let (Some(wal), Some((w, end))) = (tl.wal, tl.watcher_segment) else {
         return Some(LossWindow::new(
@@ -608,9 +628,9 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
             up,
             Certainty::Bound,
             format!(
-                "{why_bug}; without the master WAL the segment boundaries are unknown: at most everything \
-                 from the stall position to the slave's start, nothing if the master wrote no more than one new \
-                 segment meanwhile"
+                "{why_bug}; without the master WAL the segment boundaries are unknown: at most \
+                 everything from the stall position to the slave's start, nothing if the master \
+                 wrote no more than one new segment meanwhile"
             ),
         ));
     };
@@ -627,8 +647,8 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
         return None;
     }
     assumptions.push(
-        "L10 from the observed segment starts and one new segment per forecast truncation (size rotations after the \
-         observation are not forecast)"
+        "L10 from the observed segment starts and one new segment per forecast truncation (size \
+         rotations after the observation are not forecast)"
             .into(),
     );
     Some(LossWindow::new(
@@ -637,8 +657,8 @@ pub fn version_window(tl: &Timeline<'_>, assumptions: &mut Vec<String>) -> Optio
         to,
         Certainty::Expected,
         format!(
-            "{why_bug}: the reader stalled in segment {w:08}; {} segment(s) started after it before the catch-up ({}), \
-             and the samples of all but the last are skipped",
+            "{why_bug}: the reader stalled in segment {w:08}; {} segment(s) started after it \
+             before the catch-up ({}), and the samples of all but the last are skipped",
             starts.len(),
             fmt_time(up)
         ),

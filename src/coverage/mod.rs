@@ -327,8 +327,8 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
             }
             if !part.missing_snapshot_blocks.is_empty() {
                 findings.push(Finding::warning(format!(
-                    "{} snapshot block(s) are not in the slave (retention deleted them, or they were compacted \
-                     into larger blocks: L8 if the former)",
+                    "{} snapshot block(s) are not in the slave (retention deleted them, or they \
+                     were compacted into larger blocks: L8 if the former)",
                     part.missing_snapshot_blocks.len()
                 )));
             }
@@ -387,8 +387,9 @@ fn sent_series(
         return scraped;
     };
     assumptions.push(format!(
-        "the queue sends {n} series per scrape round (given: its write_relabel_configs), not the {} the master \
-         scrapes: its batches, stall position and crossing batch are counted on those",
+        "the queue sends {n} series per scrape round (given: its write_relabel_configs), not the \
+         {} the master scrapes: its batches, stall position and crossing batch are counted on \
+         those",
         scraped.map_or("?".into(), |s| s.to_string())
     ));
     Some(n)

@@ -215,8 +215,9 @@ pub(super) fn from_master(
         .collect();
     if g.grids.iter().any(|x| x.interval != interval) {
         assumptions.push(format!(
-            "the master's WAL shows {} scrape grids ({}), not one every {} as given: the boundary sliver (L3) is cut \
-             on the grids the WAL shows; other estimates keep the interval given",
+            "the master's WAL shows {} scrape grids ({}), not one every {} as given: the boundary \
+             sliver (L3) is cut on the grids the WAL shows; other estimates keep the interval \
+             given",
             g.grids.len(),
             seen.join(", "),
             super::fmt_dur(interval)

@@ -20,7 +20,8 @@ pub struct Version {
 /// A version string that is not `X.Y.Z`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid version {0:?}: expected X.Y.Z, e.g. 2.53.0 (a leading v and a -rc/+build suffix are allowed)"
+    "invalid version {0:?}: expected X.Y.Z, e.g. 2.53.0 (a leading v and a -rc/+build suffix are \
+     allowed)"
 )]
 pub struct VersionError(pub String);
 

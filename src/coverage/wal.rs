@@ -1,6 +1,7 @@
 //! The master's WAL as `coverage` needs it: the time range of every segment
 //! and checkpoint, and the exact truncation rule of `head.truncateWAL`
-//! (the 2/3 rule in the [`crate::coverage`] module doc) replayed forward on the real segment numbers.
+//! (the 2/3 rule in the [`crate::coverage`] module doc) replayed forward on the real segment
+//! numbers.
 
 use std::path::{Path, PathBuf};
 
@@ -166,6 +167,18 @@ pub fn simulate_overtake(
     replay_forward(wal, truncations, tol, (w, first), out)
 }
 
+/// Why the forecast truncation at `tc` overtakes the reader in segment `w`:
+/// it deletes segments `first..=m`.
+fn overtaking_why(tc: i64, first: u32, m: u32, w: u32) -> String {
+    format!(
+        "the truncation at {tc_s} checkpoints segments {first:08}..{m:08} and deletes them, \
+         including {next:08}, the one after the reader's segment {w:08}: the slave must be caught \
+         up before {tc_s}",
+        tc_s = fmt_time(tc),
+        next = w + 1
+    )
+}
+
 /// Replays `truncateWAL` (and size rotations at the observed ingest rate)
 /// for every truncation after the observation, from the observed state
 /// with the reader in segment `w` and `first` the oldest live segment: the
@@ -201,9 +214,9 @@ fn replay_forward(
             out.overtaken_at = Some(tc);
             out.already = true;
             out.why = format!(
-                "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is there, its \
-                 checkpoint not yet): it checkpoints segments {first:08}..{m:08} and deletes them, including \
-                 {next:08}, the one after the reader's segment {w:08}",
+                "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is \
+                 there, its checkpoint not yet): it checkpoints segments {first:08}..{m:08} and \
+                 deletes them, including {next:08}, the one after the reader's segment {w:08}",
                 tc_s = fmt_time(tc),
                 next = w + 1
             );
@@ -245,12 +258,7 @@ fn replay_forward(
         }
         if m > w {
             out.overtaken_at = Some(tc);
-            out.why = format!(
-                "the truncation at {tc_s} checkpoints segments {first:08}..{m:08} and deletes them, including \
-                 {next:08}, the one after the reader's segment {w:08}: the slave must be caught up before {tc_s}",
-                tc_s = fmt_time(tc),
-                next = w + 1
-            );
+            out.why = overtaking_why(tc, first, m, w);
             return out;
         }
         first = m + 1;
@@ -313,10 +321,11 @@ fn place_in_deleted(
         out.watcher_segment_end = Some(t1 - 1);
         if let (Some(rw), true) = (reader_segment, at_oldest > 1 && !before_oldest) {
             out.assumptions.push(format!(
-                "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
-                 live segment's start {} (level-1 blocks written seconds apart); the segment numbers decide: the \
-                 master started fresh (segment 00000000) and the reader stalled before its first truncation, in \
-                 segment {rw:08}, and the oldest live segment is {first:08}",
+                "{at_oldest} truncations after the remote-write reader's position {} lie within \
+                 {}s of the oldest live segment's start {} (level-1 blocks written seconds apart); \
+                 the segment numbers decide: the master started fresh (segment 00000000) and the \
+                 reader stalled before its first truncation, in segment {rw:08}, and the oldest \
+                 live segment is {first:08}",
                 fmt_time(t_b),
                 slack / 1000,
                 fmt_time(oldest)
@@ -328,22 +337,24 @@ fn place_in_deleted(
             // position: what follows it is lost.
             out.watcher_segment_end = Some(t_b - 1);
             out.assumptions.push(format!(
-                "the remote-write reader's position {} is the first scrape after the truncation that started at {} \
-                 (a level-1 block's time): the truncation opens its new segment only once the compaction has \
-                 written its block, a time no file records, so that scrape may still be in the segment before; \
-                 there the segment after the reader's is deleted too (segments < {first:08} are gone). The reader \
-                 is taken as overtaken (never understating the loss: an L2 risk)",
+                "the remote-write reader's position {} is the first scrape after the truncation \
+                 that started at {} (a level-1 block's time): the truncation opens its new segment \
+                 only once the compaction has written its block, a time no file records, so that \
+                 scrape may still be in the segment before; there the segment after the reader's \
+                 is deleted too (segments < {first:08} are gone). The reader is taken as overtaken \
+                 (never understating the loss: an L2 risk)",
                 fmt_time(t_b),
                 fmt_time(t0)
             ));
         } else if decided.is_none() {
             out.undecided = true;
             out.assumptions.push(format!(
-                "{at_oldest} truncations after the remote-write reader's position {} lie within {}s of the oldest \
-                 live segment's start {} (level-1 blocks written seconds apart): one `Compact` call (one \
-                 truncation: the reader's segment is the last deleted one, its successor live) or several (a \
-                 segment between them deleted: overtaken); the files cannot tell, and the reader is taken as \
-                 overtaken (never understating the loss: an L2 risk)",
+                "{at_oldest} truncations after the remote-write reader's position {} lie within \
+                 {}s of the oldest live segment's start {} (level-1 blocks written seconds apart): \
+                 one `Compact` call (one truncation: the reader's segment is the last deleted one, \
+                 its successor live) or several (a segment between them deleted: overtaken); the \
+                 files cannot tell, and the reader is taken as overtaken (never understating the \
+                 loss: an L2 risk)",
                 fmt_time(t_b),
                 slack / 1000,
                 fmt_time(oldest)
@@ -353,9 +364,10 @@ fn place_in_deleted(
             // The segment after the reader's is the oldest live one:
             // the reader sits in the last deleted segment, open.
             out.assumptions.push(format!(
-                "the remote-write reader's position {} is in segment {n:08}, deleted but kept open by the reader: \
-                 segments rotate only at truncations here (all closed ones far below the size limit), and the \
-                 oldest live one starts at the first truncation after that position ({})",
+                "the remote-write reader's position {} is in segment {n:08}, deleted but kept open \
+                 by the reader: segments rotate only at truncations here (all closed ones far \
+                 below the size limit), and the oldest live one starts at the first truncation \
+                 after that position ({})",
                 fmt_time(t_b),
                 fmt_time(t1)
             ));
@@ -396,10 +408,10 @@ fn overtaken_before_observation(
     );
     out.already = true;
     out.why = format!(
-        "already overtaken when the WAL was observed ({}): the reader's position {} lies in a segment that \
-         ended at the first truncation after it ({}), and the segment after that one is deleted too \
-         (segments < {first:08} are gone, {}): segments rotate only at truncations here, all closed ones \
-         being far below the size limit",
+        "already overtaken when the WAL was observed ({}): the reader's position {} lies in a \
+         segment that ended at the first truncation after it ({}), and the segment after that one \
+         is deleted too (segments < {first:08} are gone, {}): segments rotate only at truncations \
+         here, all closed ones being far below the size limit",
         fmt_time(wal.observed_at),
         fmt_time(t_b),
         fmt_time(t1),
@@ -433,10 +445,10 @@ fn overtaken_unplaced(
     out.already = true;
     out.watcher_segment_end = Some(t_b);
     out.why = format!(
-        "the reader's position {} is older than every live segment (segments < {first:08} are gone, {}); the WAL \
-         rotates by size too, so which deleted segment held it is not decidable: its end is bounded by that \
-         position and the oldest live segment's start {}, and it is taken as overtaken, ending at the position \
-         (never understating the loss)",
+        "the reader's position {} is older than every live segment (segments < {first:08} are \
+         gone, {}); the WAL rotates by size too, so which deleted segment held it is not \
+         decidable: its end is bounded by that position and the oldest live segment's start {}, \
+         and it is taken as overtaken, ending at the position (never understating the loss)",
         fmt_time(t_b),
         wal.checkpoint
             .as_ref()
@@ -444,8 +456,8 @@ fn overtaken_unplaced(
         fmt_time(oldest)
     );
     out.assumptions.push(
-        "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the reader's position \
-         and the reader as overtaken (never understating the loss)"
+        "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the \
+         reader's position and the reader as overtaken (never understating the loss)"
             .into(),
     );
 }

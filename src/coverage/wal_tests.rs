@@ -19,20 +19,28 @@ fn seg(i: u32, min: i64, max: i64) -> SegmentRange {
     }
 }
 
+/// A WAL observed at `observed_at` with `segments` and no checkpoint.
+fn view(observed_at: i64, segments: Vec<SegmentRange>) -> WalView {
+    WalView {
+        dir: PathBuf::new(),
+        observed_at,
+        observed_at_source: String::new(),
+        segments,
+        checkpoint: None,
+        segment_size: DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    }
+}
+
 /// Low volume, R = 1 min: segments rotate only at truncations (:30).
 /// Watcher stalled in segment 0: overtaken by the 4th truncation.
 #[test]
 fn low_volume_overtakes_at_fourth_truncation() {
     let t0 = 1_000 * M;
-    let wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: t0 + 2 * M,
-        observed_at_source: String::new(),
-        segments: vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
-        checkpoint: None,
-        segment_size: DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+    let wal = view(
+        t0 + 2 * M,
+        vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
+    );
     // Truncations at t0+1.5m (past), 2.5m, 3.5m, 4.5m, 5.5m.
     let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
     let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
@@ -47,20 +55,15 @@ fn low_volume_overtakes_at_fourth_truncation() {
 #[test]
 fn restart_hint_for_unexplained_segment_start() {
     let t0 = 1_000 * M;
-    let wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: t0 + 5 * M,
-        observed_at_source: String::new(),
-        segments: vec![
+    let wal = view(
+        t0 + 5 * M,
+        vec![
             seg(0, t0, t0 + 30_000),
             seg(1, t0 + 30_500, t0 + 90_000),
             seg(2, t0 + 90_400, t0 + 130_000),
             seg(3, t0 + 190_000, t0 + 4 * M),
         ],
-        checkpoint: None,
-        segment_size: DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+    );
     // Phase: 1.5 R mod R = 30 s.
     let h = restart_hints(&wal, M, 0, 1_000);
     assert_eq!(h.len(), 1, "{h:?}");
@@ -83,19 +86,14 @@ fn restart_hint_for_unexplained_segment_start() {
 fn two_truncations_seconds_apart_overtake_the_reader_in_segment_0() {
     let a = 1_000 * M;
     let (t1, t2) = (a + 148_500, a + 151_500);
-    let mut wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: t2 + 2 * M + 3_000,
-        observed_at_source: String::new(),
-        segments: vec![
+    let mut wal = view(
+        t2 + 2 * M + 3_000,
+        vec![
             seg(2, t2 + 100, t2 + M),
             seg(3, t2 + M + 100, t2 + 2 * M),
             seg(4, t2 + 2 * M + 100, t2 + 2 * M + 3_000),
         ],
-        checkpoint: None,
-        segment_size: DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+    );
     wal.checkpoint = Some(SegmentRange {
         name: "checkpoint.00000001".into(),
         index: 1,
@@ -122,19 +120,14 @@ fn two_truncations_seconds_apart_overtake_the_reader_in_segment_0() {
 #[test]
 fn already_overtaken_when_position_far_before_live_segments() {
     let t0 = 1_000 * M;
-    let wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: t0 + 5 * M,
-        observed_at_source: String::new(),
-        segments: vec![
+    let wal = view(
+        t0 + 5 * M,
+        vec![
             seg(2, t0 + 150_000, t0 + 210_000),
             seg(3, t0 + 210_000, t0 + 270_000),
             seg(4, t0 + 270_000, t0 + 5 * M),
         ],
-        checkpoint: None,
-        segment_size: DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+    );
     let o = simulate_overtake(
         &wal,
         t0 + 5_000,
@@ -164,21 +157,16 @@ fn truncation_under_way_in_the_copy_still_deletes() {
     let tc = t0 + 90_000 + 3 * M;
     let mut empty = seg(4, 0, 0);
     (empty.min_t, empty.max_t, empty.size) = (None, None, 0);
-    let wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: tc + 500,
-        observed_at_source: String::new(),
-        segments: vec![
+    let wal = view(
+        tc + 500,
+        vec![
             seg(0, t0, t0 + 90_000),
             seg(1, t0 + 90_000, t0 + 150_000),
             seg(2, t0 + 150_000, t0 + 210_000),
             seg(3, t0 + 210_000, tc),
             empty,
         ],
-        checkpoint: None,
-        segment_size: DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+    );
     let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
     let o = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
     assert_eq!(o.watcher_segment, Some(0));

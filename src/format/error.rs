@@ -119,12 +119,14 @@ pub enum DecodeError {
     },
     /// A CRC32C that does not match the bytes it covers.
     #[error(
-        "{section} checksum mismatch at offset {offset}: expected (stored) {stored:#010x}, found (computed) {computed:#010x}"
+        "{section} checksum mismatch at offset {offset}: expected (stored) {stored:#010x}, found \
+         (computed) {computed:#010x}"
     )]
     Checksum {
         /// Structure.
         section: Section,
-        /// Offset of the start of the covered bytes (the section's length field where there is one).
+        /// Offset of the start of the covered bytes (the section's length field where there is
+        /// one).
         offset: u64,
         /// CRC stored in the file.
         stored: u32,
@@ -164,7 +166,8 @@ pub enum DecodeError {
     },
     /// Chunk segment header: the 3 bytes after the version are not zero.
     #[error(
-        "invalid chunk segment header at offset {offset}: expected 3 zero padding bytes, found {found:02x?}"
+        "invalid chunk segment header at offset {offset}: expected 3 zero padding bytes, found \
+         {found:02x?}"
     )]
     SegmentPadding {
         /// Offset of the padding.
@@ -174,7 +177,8 @@ pub enum DecodeError {
     },
     /// Chunk: its length varint takes more than 5 bytes.
     #[error(
-        "invalid chunk at offset {offset}: expected a chunk length of at most 5 varint bytes, found {found} bytes"
+        "invalid chunk at offset {offset}: expected a chunk length of at most 5 varint bytes, \
+         found {found} bytes"
     )]
     ChunkLengthTooLong {
         /// Offset of the chunk.
@@ -184,7 +188,8 @@ pub enum DecodeError {
     },
     /// Head chunk: its data length varint takes more than 5 bytes.
     #[error(
-        "invalid head chunk at offset {offset}: expected a data length of at most 5 bytes, found {found} bytes"
+        "invalid head chunk at offset {offset}: expected a data length of at most 5 bytes, found \
+         {found} bytes"
     )]
     HeadChunkLengthTooLong {
         /// Offset of the length.
@@ -195,7 +200,8 @@ pub enum DecodeError {
     /// Head chunk file: a tail too short for a chunk that is neither zeros
     /// nor a complete chunk.
     #[error(
-        "invalid head chunk at offset {offset}: expected a complete chunk or zeros up to the end of the file, found {left} bytes left, non-zero at offset {nonzero}"
+        "invalid head chunk at offset {offset}: expected a complete chunk or zeros up to the end \
+         of the file, found {left} bytes left, non-zero at offset {nonzero}"
     )]
     HeadChunkTail {
         /// Offset of the tail.
@@ -207,7 +213,8 @@ pub enum DecodeError {
     },
     /// Series entry: its length varint takes more than 5 bytes.
     #[error(
-        "invalid series entry at offset {offset}: expected a length of at most 5 varint bytes, found {found} bytes"
+        "invalid series entry at offset {offset}: expected a length of at most 5 varint bytes, \
+         found {found} bytes"
     )]
     SeriesLengthTooLong {
         /// Offset of the entry.
@@ -217,7 +224,8 @@ pub enum DecodeError {
     },
     /// Series entry: bytes after its last chunk meta.
     #[error(
-        "invalid series entry at offset {offset}: expected end of series entry, found {found} trailing bytes"
+        "invalid series entry at offset {offset}: expected end of series entry, found {found} \
+         trailing bytes"
     )]
     SeriesTrailingBytes {
         /// Offset of the first extra byte.
@@ -227,7 +235,8 @@ pub enum DecodeError {
     },
     /// Series section: a non-zero byte in the padding before an aligned entry.
     #[error(
-        "invalid series entry at offset {offset}: expected zero padding before a 16-byte aligned series entry, found byte {found:#04x}"
+        "invalid series entry at offset {offset}: expected zero padding before a 16-byte aligned \
+         series entry, found byte {found:#04x}"
     )]
     SeriesPadding {
         /// Offset of the byte.
@@ -238,7 +247,8 @@ pub enum DecodeError {
     /// Series section: a zero length where an aligned entry starts, with
     /// data after it.
     #[error(
-        "invalid series entry at offset {offset}: expected a series entry at a 16-byte boundary, found a zero length"
+        "invalid series entry at offset {offset}: expected a series entry at a 16-byte boundary, \
+         found a zero length"
     )]
     SeriesZeroLength {
         /// Offset of the zero byte.
@@ -246,7 +256,8 @@ pub enum DecodeError {
     },
     /// Symbol table: bytes after the symbols it counts.
     #[error(
-        "invalid symbol table at offset {offset}: expected {count} symbols filling the table, found {left} bytes left over after {count} symbols"
+        "invalid symbol table at offset {offset}: expected {count} symbols filling the table, \
+         found {left} bytes left over after {count} symbols"
     )]
     SymbolsTrailingBytes {
         /// Offset of the symbol count.
@@ -271,7 +282,8 @@ pub enum DecodeError {
     },
     /// Postings list: a length that does not hold its entries.
     #[error(
-        "invalid postings list at offset {offset}: expected length {} for {entries} entries, found length {}", 4 + 4 * u64::from(*entries), 4 + found
+        "invalid postings list at offset {offset}: expected length {} for {entries} entries, found \
+         length {}", 4 + 4 * u64::from(*entries), 4 + found
     )]
     PostingsLength {
         /// Offset of the list.
@@ -284,7 +296,8 @@ pub enum DecodeError {
     /// Legacy label index: a length that does not hold its entries, or no
     /// name.
     #[error(
-        "invalid label index at offset {offset}: expected {entries} entries of 4 bytes and at least one name, found {found} bytes, {names} names"
+        "invalid label index at offset {offset}: expected {entries} entries of 4 bytes and at \
+         least one name, found {found} bytes, {names} names"
     )]
     LabelIndexLength {
         /// Offset of the section.
@@ -298,7 +311,8 @@ pub enum DecodeError {
     },
     /// An offset table: bytes after the entries it counts.
     #[error(
-        "invalid {section} at offset {offset}: expected end of table after {entries} entries, found {left} bytes left over"
+        "invalid {section} at offset {offset}: expected end of table after {entries} entries, \
+         found {left} bytes left over"
     )]
     TableTrailingBytes {
         /// Which table.
@@ -312,7 +326,8 @@ pub enum DecodeError {
     },
     /// `meta.json` that is not the JSON object a block's meta is.
     #[error(
-        "invalid meta.json at offset {offset}: expected a JSON object with ulid, minTime, maxTime and version, found {found}"
+        "invalid meta.json at offset {offset}: expected a JSON object with ulid, minTime, maxTime \
+         and version, found {found}"
     )]
     MetaJson {
         /// Byte offset of the JSON error.
@@ -322,7 +337,8 @@ pub enum DecodeError {
     },
     /// WAL record: a type other than the decoder reads.
     #[error(
-        "invalid WAL record at offset {offset}: expected {expected}, found record type {} (byte {byte})", crate::format::record::RecordType::from_byte(*byte)
+        "invalid WAL record at offset {offset}: expected {expected}, found record type {} (byte \
+         {byte})", crate::format::record::RecordType::from_byte(*byte)
     )]
     RecordType {
         /// Offset of the record.
@@ -354,7 +370,8 @@ pub enum DecodeError {
     },
     /// XOR chunk: a window with `leading + significant > 64`.
     #[error(
-        "invalid chunk data at offset {offset}: expected XOR window with leading + significant bits <= 64, found leading {leading}, significant {significant}"
+        "invalid chunk data at offset {offset}: expected XOR window with leading + significant \
+         bits <= 64, found leading {leading}, significant {significant}"
     )]
     XorWindow {
         /// Offset of the window.
@@ -366,7 +383,8 @@ pub enum DecodeError {
     },
     /// Histogram chunk: more buckets than the remaining bits could hold.
     #[error(
-        "invalid chunk data at offset {offset}: expected bucket count that fits in the chunk, found {buckets} buckets in {bits} bits"
+        "invalid chunk data at offset {offset}: expected bucket count that fits in the chunk, \
+         found {buckets} buckets in {bits} bits"
     )]
     HistogramBuckets {
         /// Offset of the count.
@@ -378,7 +396,8 @@ pub enum DecodeError {
     },
     /// Histogram chunk: a schema outside `-9..=52` and `-53`.
     #[error(
-        "invalid chunk data at offset {offset}: expected histogram schema -9..=52 or -53, found {schema}"
+        "invalid chunk data at offset {offset}: expected histogram schema -9..=52 or -53, found \
+         {schema}"
     )]
     HistogramSchema {
         /// Offset of the schema.
@@ -389,7 +408,8 @@ pub enum DecodeError {
     /// Histogram chunk: spans of a reserved schema that cannot be reduced
     /// to schema 8.
     #[error(
-        "invalid chunk data at offset {offset}: expected spans that can be reduced to schema 8 (no negative offset after the first span), found schema {schema}"
+        "invalid chunk data at offset {offset}: expected spans that can be reduced to schema 8 (no \
+         negative offset after the first span), found schema {schema}"
     )]
     HistogramSpans {
         /// Offset of the spans.
@@ -399,7 +419,8 @@ pub enum DecodeError {
     },
     /// WAL: a non-zero byte where the page padding must be zero.
     #[error(
-        "invalid WAL fragment at offset {offset}: expected zero padding up to the page boundary, found byte {found:#04x}"
+        "invalid WAL fragment at offset {offset}: expected zero padding up to the page boundary, \
+         found byte {found:#04x}"
     )]
     WalPadding {
         /// Offset of the non-zero byte.
@@ -409,7 +430,8 @@ pub enum DecodeError {
     },
     /// WAL: a `middle` or `last` fragment while no record is open.
     #[error(
-        "invalid WAL fragment at offset {offset}: expected a full or first fragment (no record is open), found a {found} fragment"
+        "invalid WAL fragment at offset {offset}: expected a full or first fragment (no record is \
+         open), found a {found} fragment"
     )]
     WalNoRecordOpen {
         /// Offset of the fragment.
@@ -419,7 +441,8 @@ pub enum DecodeError {
     },
     /// WAL: a `full` or `first` fragment while a record is still open.
     #[error(
-        "invalid WAL fragment at offset {offset}: expected a middle or last fragment (the record at offset {open} is open), found a {found} fragment"
+        "invalid WAL fragment at offset {offset}: expected a middle or last fragment (the record \
+         at offset {open} is open), found a {found} fragment"
     )]
     WalRecordOpen {
         /// Offset of the fragment.
@@ -431,7 +454,8 @@ pub enum DecodeError {
     },
     /// WAL: a record that does not decompress.
     #[error(
-        "invalid WAL fragment at offset {offset}: expected a valid {compression} record, found {cause}"
+        "invalid WAL fragment at offset {offset}: expected a valid {compression} record, found \
+         {cause}"
     )]
     WalDecompress {
         /// Offset of the record's first fragment.

@@ -338,7 +338,11 @@ mod tests {
         assert!(res[0].is_ok());
         assert!(matches!(
             res[1],
-            Err(DecodeError::Checksum { section: Section::HeadChunk, offset, .. }) if offset == second
+            Err(DecodeError::Checksum {
+                section: Section::HeadChunk,
+                offset,
+                ..
+            }) if offset == second
         ));
         // A length running past the end.
         let mut bad = f.clone();

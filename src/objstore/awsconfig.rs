@@ -108,8 +108,24 @@ mod tests {
 
     #[test]
     fn profiles() {
-        let creds = "[default]\naws_access_key_id = AK\n aws_secret_access_key=SK \n\n[ci]\naws_access_key_id=CI\n";
-        let config = "# c\n[default]\nregion = eu-west-1\n[profile ci]\nregion=us-east-2\naws_access_key_id = ignored\n; x\nendpoint_url = http://127.0.0.1:8333\n";
+        let creds = concat!(
+            "[default]\n",
+            "aws_access_key_id = AK\n",
+            " aws_secret_access_key=SK \n",
+            "\n",
+            "[ci]\n",
+            "aws_access_key_id=CI\n",
+        );
+        let config = concat!(
+            "# c\n",
+            "[default]\n",
+            "region = eu-west-1\n",
+            "[profile ci]\n",
+            "region=us-east-2\n",
+            "aws_access_key_id = ignored\n",
+            "; x\n",
+            "endpoint_url = http://127.0.0.1:8333\n",
+        );
         let d = Profile::from_texts("default", creds, config);
         assert_eq!(d.get("aws_access_key_id").as_deref(), Some("AK"));
         assert_eq!(d.get("aws_secret_access_key").as_deref(), Some("SK"));

@@ -120,7 +120,8 @@ fn with_credentials(
         return Err(Error::bad_option(
             "profile",
             format!(
-                "AWS profile {profile}: no aws_access_key_id/aws_secret_access_key for it in the AWS credentials or \
+                "AWS profile {profile}: no aws_access_key_id/aws_secret_access_key for it in the \
+                 AWS credentials or \
                  config file"
             ),
         ));

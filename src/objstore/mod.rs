@@ -33,8 +33,9 @@
 //!   `tombstones` read whole, the index read into memory with parallel
 //!   ranged GETs, chunk segments read in aligned blocks by ranged GETs and
 //!   kept for the next reads (the pieces of chunk metas checked on more
-//!   threads than cores so that the waits overlap the decoding). Nothing goes to disk; memory is one
-//!   block's index plus the blocks kept. The findings name
+//!   threads than cores so that the waits overlap the decoding). Nothing
+//!   goes to disk; memory is one block's index plus the blocks kept. The
+//!   findings name
 //!   the objects (`s3://…/chunks/000001`) and offsets.
 //! - [`restore`]: `copy s3://… DIR`. The selected complete blocks are fetched
 //!   (ranged GETs, each object's size checked against the listing) into a

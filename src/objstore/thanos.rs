@@ -97,7 +97,11 @@ mod tests {
 
     #[test]
     fn thanos_section() {
-        let raw = br#"{"ulid":"01ARZ3NDEKTSV4RRFFQ69G5FAV","minTime":1,"maxTime":2,"stats":{},"compaction":{"level":1,"sources":["01ARZ3NDEKTSV4RRFFQ69G5FAV"]},"version":1}"#;
+        let raw = concat!(
+            r#"{"ulid":"01ARZ3NDEKTSV4RRFFQ69G5FAV","minTime":1,"maxTime":2,"stats":{},"#,
+            r#""compaction":{"level":1,"sources":["01ARZ3NDEKTSV4RRFFQ69G5FAV"]},"version":1}"#,
+        )
+        .as_bytes();
         let files = vec![
             BlockFile {
                 rel: "chunks/000001".into(),

@@ -129,7 +129,8 @@ impl<'a, 's> Pass<'a, 's> {
             path,
             offset: Some(off),
             detail: format!(
-                "series entry damaged ({e}): its chunk references cannot be trusted, the whole series is dropped{}",
+                "series entry damaged ({e}): its chunk references cannot be trusted, the whole \
+                 series is dropped{}",
                 if trusted_labels {
                     "; labels from the postings lists"
                 } else {
@@ -165,12 +166,16 @@ impl<'a, 's> Pass<'a, 's> {
                     return Some(if labels.len() < entry.labels.len() {
                         (
                             FindingCode::IndexOutOfBounds,
-                            "a label refers to a symbol that does not exist, and the postings lists do not name the series".into(),
+                            "a label refers to a symbol that does not exist, and the postings \
+                             lists do not name the series"
+                                .into(),
                         )
                     } else {
                         (
                             FindingCode::IndexSymbolsChecksum,
-                            "a label uses a symbol of the damaged symbol table, and the postings lists do not name the series with all its labels".into(),
+                            "a label uses a symbol of the damaged symbol table, and the postings \
+                             lists do not name the series with all its labels"
+                                .into(),
                         )
                     });
                 }
@@ -336,7 +341,8 @@ fn merge_last_drops(cx: &mut Ctx<'_>, first_drop: usize) {
 fn lost_framing(cx: &mut Ctx<'_>, rw: &mut Rewrite, e: &DecodeError, lost_nothing: bool) {
     if lost_nothing {
         rw.notes.push(format!(
-            "{}: non-zero padding at offset {}: the walk resumed at the next entry the all-postings list names; nothing lost",
+            "{}: non-zero padding at offset {}: the walk resumed at the next entry the \
+             all-postings list names; nothing lost",
             cx.index_path.display(),
             e.offset()
         ));
@@ -354,7 +360,8 @@ fn lost_framing(cx: &mut Ctx<'_>, rw: &mut Rewrite, e: &DecodeError, lost_nothin
         path,
         offset: Some(e.offset()),
         detail: format!(
-            "the series section cannot be walked past this offset ({e}): series entries between here and the next one the all-postings list names are lost (their number is unknown)"
+            "the series section cannot be walked past this offset ({e}): series entries between \
+             here and the next one the all-postings list names are lost (their number is unknown)"
         ),
     });
 }

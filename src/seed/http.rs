@@ -41,7 +41,8 @@ impl Url {
             r
         } else if s.starts_with("https://") {
             return Err(bad(
-                "https is not supported (plain HTTP to a loopback or LAN address only; use an SSH tunnel for a remote primary)",
+                "https is not supported (plain HTTP to a loopback or LAN address only; use an SSH \
+                 tunnel for a remote primary)",
             ));
         } else if s.contains("://") {
             return Err(bad("only http:// URLs are supported"));
@@ -263,7 +264,12 @@ pub fn request(
     s.set_read_timeout(Some(t.io))?;
     s.set_write_timeout(Some(t.io))?;
     let req = format!(
-        "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: promsnap/{}\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "{method} {}{path} HTTP/1.1\r\n\
+         Host: {}\r\n\
+         User-Agent: promsnap/{}\r\n\
+         Accept: application/json\r\n\
+         Content-Length: 0\r\n\
+         Connection: close\r\n\r\n",
         url.prefix,
         url.authority(),
         env!("CARGO_PKG_VERSION")
@@ -326,10 +332,18 @@ mod tests {
 
     #[test]
     fn responses() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\nabcdEXTRA").unwrap();
+        let r = parse_response(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+              Content-Length: 4\r\n\r\nabcdEXTRA",
+        )
+        .unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"abcd"[..]));
         assert_eq!(r.content_type.as_deref(), Some("application/json"));
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap();
+        let r = parse_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(r.body, b"abcde");
         let r = parse_response(b"HTTP/1.0 503 Service Unavailable\r\n\r\nrest").unwrap();
         assert_eq!((r.status, r.body.as_slice()), (503, &b"rest"[..]));

@@ -138,7 +138,8 @@ pub enum SeedError {
     },
     /// The admin API is off.
     #[error(
-        "{url}: the admin API is disabled ({message}); Prometheus takes snapshots only when started with --web.enable-admin-api"
+        "{url}: the admin API is disabled ({message}); Prometheus takes snapshots only when \
+         started with --web.enable-admin-api"
     )]
     AdminApiDisabled {
         /// The request's URL.

@@ -57,7 +57,8 @@ fn measure(name: &str, seg: &[u8]) {
     let ns = (cpu_ns() - start) as f64;
     let bytes = seg.len() as f64 * iters as f64;
     eprintln!(
-        "{name}: {} bytes, {samples} samples: scan_segment {:.2} GB/s per core (CPU time), {:.1} M samples/s",
+        "{name}: {} bytes, {samples} samples: scan_segment {:.2} GB/s per core (CPU time), {:.1} M \
+         samples/s",
         seg.len(),
         bytes / ns,
         samples as f64 * iters as f64 / ns * 1e3

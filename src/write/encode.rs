@@ -15,6 +15,18 @@ use crate::format::chunkenc::{
     CUSTOM_BUCKETS_SCHEMA, CounterResetHint, Encoding, STALE_NAN_BITS, Span,
 };
 
+/// The `varbit` classes of §3.7 after the zero bit: (prefix, its bits,
+/// value bits); past the last, `0xff` and 64 bits.
+const VARBIT_WIDTHS: [(u64, u32, u32); 7] = [
+    (0b10, 2, 3),
+    (0b110, 3, 6),
+    (0b1110, 4, 9),
+    (0b11110, 5, 12),
+    (0b111110, 6, 18),
+    (0b1111110, 7, 25),
+    (0b11111110, 8, 56),
+];
+
 /// MSB-first bit writer.
 #[derive(Default)]
 pub(crate) struct BitWriter {
@@ -90,20 +102,11 @@ impl BitWriter {
     }
 
     pub(crate) fn varbit_int(&mut self, v: i64) {
-        const W: [(u64, u32, u32); 7] = [
-            (0b10, 2, 3),
-            (0b110, 3, 6),
-            (0b1110, 4, 9),
-            (0b11110, 5, 12),
-            (0b111110, 6, 18),
-            (0b1111110, 7, 25),
-            (0b11111110, 8, 56),
-        ];
         if v == 0 {
             self.bit(false);
             return;
         }
-        for (prefix, plen, n) in W {
+        for (prefix, plen, n) in VARBIT_WIDTHS {
             if bit_range(v, n) {
                 self.bits(prefix, plen);
                 self.bits(v as u64, n);
@@ -115,20 +118,11 @@ impl BitWriter {
     }
 
     pub(crate) fn varbit_uint(&mut self, v: u64) {
-        const W: [(u64, u32, u32); 7] = [
-            (0b10, 2, 3),
-            (0b110, 3, 6),
-            (0b1110, 4, 9),
-            (0b11110, 5, 12),
-            (0b111110, 6, 18),
-            (0b1111110, 7, 25),
-            (0b11111110, 8, 56),
-        ];
         if v == 0 {
             self.bit(false);
             return;
         }
-        for (prefix, plen, n) in W {
+        for (prefix, plen, n) in VARBIT_WIDTHS {
             if v < (1u64 << n) {
                 self.bits(prefix, plen);
                 self.bits(v, n);
@@ -455,96 +449,132 @@ pub(crate) fn encode_hist(
         w.bits(s.len() as u64, 16);
         w.bits(crh_bits << 6, 8);
     }
-    // Integer fields: t, count, zero count, then the neighbour deltas of the
-    // buckets; each with its previous value and previous delta.
-    let ints_of = |h: &HistIn| -> Vec<i64> {
-        let mut v = vec![h.t, h.count as i64, h.zero_count as i64];
-        for side in [&h.pos, &h.neg] {
-            let mut prev = 0i64;
-            for &a in side.iter() {
-                v.push((a as i64).wrapping_sub(prev));
-                prev = a as i64;
-            }
-        }
-        v
+    let mut fields = HistFields {
+        float,
+        ..HistFields::default()
     };
-    let mut prev: Vec<i64> = Vec::new();
-    let mut prev_delta: Vec<i64> = Vec::new();
-    // Float fields: count, zero count, buckets; each with its own window.
-    let mut fprev: Vec<u64> = Vec::new();
-    let mut fx: Vec<XorState> = Vec::new();
-    let mut sum_x = XorState::default();
-    let mut prev_sum = 0u64;
     for (i, h) in s.iter().enumerate() {
         let prev_t = if i > 0 { s[i - 1].t } else { 0 };
-        let stale = h.sum == STALE_NAN_BITS;
-        let ints = ints_of(h);
-        let mut fbits = vec![h.count, h.zero_count];
-        fbits.extend(&h.pos);
-        fbits.extend(&h.neg);
         if i == 0 {
-            write_layout(&mut w, l);
-            w.varbit_int(h.t);
-            if float {
-                w.bits(h.count, 64);
-                w.bits(h.zero_count, 64);
-                w.bits(h.sum, 64);
-                for b in &fbits[2..] {
-                    w.bits(*b, 64);
-                }
-            } else {
-                w.varbit_uint(h.count);
-                w.varbit_uint(h.zero_count);
-                w.bits(h.sum, 64);
-                for v in &ints[3..] {
-                    w.varbit_int(*v);
-                }
-            }
-            prev_delta = vec![0; ints.len()];
-            prev = ints;
-            fx = vec![XorState::default(); fbits.len()];
-            fprev = fbits;
+            fields.first(&mut w, l, h);
         } else {
-            let n_dod = if float { 1 } else { 3 };
-            for k in 0..n_dod {
-                // A stale sample's count dods are written as 0.
-                let d = if stale && k > 0 {
-                    prev_delta[k]
-                } else {
-                    ints[k].wrapping_sub(prev[k])
-                };
-                w.varbit_int(d.wrapping_sub(prev_delta[k]));
-                prev_delta[k] = d;
-                prev[k] = prev[k].wrapping_add(d);
-            }
-            if float {
-                for k in 0..2 {
-                    let b = if stale { fprev[k] } else { fbits[k] };
-                    fx[k].write(&mut w, b, fprev[k]);
-                    fprev[k] = b;
-                }
-            }
-            sum_x.write(&mut w, h.sum, prev_sum);
-            if !stale {
-                if float {
-                    for k in 2..fbits.len() {
-                        fx[k].write(&mut w, fbits[k], fprev[k]);
-                        fprev[k] = fbits[k];
-                    }
-                } else {
-                    for k in 3..ints.len() {
-                        let d = ints[k].wrapping_sub(prev[k]);
-                        w.varbit_int(d.wrapping_sub(prev_delta[k]));
-                        prev_delta[k] = d;
-                        prev[k] = ints[k];
-                    }
-                }
-            }
+            fields.next(&mut w, h);
         }
-        prev_sum = h.sum;
+        fields.prev_sum = h.sum;
         if st_enc {
             stw.write(&mut w, i, h.t, prev_t, h.st);
         }
     }
     w.bytes
+}
+
+/// A histogram sample's integer fields: t, count, zero count, then the
+/// neighbour deltas of the buckets.
+fn hist_ints(h: &HistIn) -> Vec<i64> {
+    let mut v = vec![h.t, h.count as i64, h.zero_count as i64];
+    for side in [&h.pos, &h.neg] {
+        let mut prev = 0i64;
+        for &a in side.iter() {
+            v.push((a as i64).wrapping_sub(prev));
+            prev = a as i64;
+        }
+    }
+    v
+}
+
+/// A histogram sample's float fields: count, zero count, buckets.
+fn hist_floats(h: &HistIn) -> Vec<u64> {
+    let mut fbits = vec![h.count, h.zero_count];
+    fbits.extend(&h.pos);
+    fbits.extend(&h.neg);
+    fbits
+}
+
+/// What [`encode_hist`] carries from one sample to the next.
+#[derive(Default)]
+struct HistFields {
+    float: bool,
+    /// Integer fields ([`hist_ints`]): each with its previous value and
+    /// previous delta.
+    prev: Vec<i64>,
+    prev_delta: Vec<i64>,
+    /// Float fields ([`hist_floats`]): each with its own window.
+    fprev: Vec<u64>,
+    fx: Vec<XorState>,
+    sum_x: XorState,
+    prev_sum: u64,
+}
+
+impl HistFields {
+    /// The first sample: the layout, then every field in full.
+    fn first(&mut self, w: &mut BitWriter, l: &LayoutIn, h: &HistIn) {
+        let ints = hist_ints(h);
+        let fbits = hist_floats(h);
+        write_layout(w, l);
+        w.varbit_int(h.t);
+        if self.float {
+            w.bits(h.count, 64);
+            w.bits(h.zero_count, 64);
+            w.bits(h.sum, 64);
+            for b in &fbits[2..] {
+                w.bits(*b, 64);
+            }
+        } else {
+            w.varbit_uint(h.count);
+            w.varbit_uint(h.zero_count);
+            w.bits(h.sum, 64);
+            for v in &ints[3..] {
+                w.varbit_int(*v);
+            }
+        }
+        self.prev_delta = vec![0; ints.len()];
+        self.prev = ints;
+        self.fx = vec![XorState::default(); fbits.len()];
+        self.fprev = fbits;
+    }
+
+    /// A later sample: delta-of-deltas and XORs against the previous one.
+    // `k` indexes the per-field arrays (values, deltas, windows) together.
+    #[allow(clippy::needless_range_loop)]
+    fn next(&mut self, w: &mut BitWriter, h: &HistIn) {
+        let stale = h.sum == STALE_NAN_BITS;
+        let ints = hist_ints(h);
+        let fbits = hist_floats(h);
+        let n_dod = if self.float { 1 } else { 3 };
+        for k in 0..n_dod {
+            // A stale sample's count dods are written as 0.
+            let d = if stale && k > 0 {
+                self.prev_delta[k]
+            } else {
+                ints[k].wrapping_sub(self.prev[k])
+            };
+            w.varbit_int(d.wrapping_sub(self.prev_delta[k]));
+            self.prev_delta[k] = d;
+            self.prev[k] = self.prev[k].wrapping_add(d);
+        }
+        if self.float {
+            for k in 0..2 {
+                let b = if stale { self.fprev[k] } else { fbits[k] };
+                self.fx[k].write(w, b, self.fprev[k]);
+                self.fprev[k] = b;
+            }
+        }
+        self.sum_x.write(w, h.sum, self.prev_sum);
+        if stale {
+            return;
+        }
+        if self.float {
+            for k in 2..fbits.len() {
+                self.fx[k].write(w, fbits[k], self.fprev[k]);
+                self.fprev[k] = fbits[k];
+            }
+        } else {
+            for k in 3..ints.len() {
+                let d = ints[k].wrapping_sub(self.prev[k]);
+                w.varbit_int(d.wrapping_sub(self.prev_delta[k]));
+                self.prev_delta[k] = d;
+                self.prev[k] = ints[k];
+            }
+        }
+    }
 }

@@ -193,6 +193,8 @@ fn run_case(base: &Path, c: &Case) -> Seen {
     }
 }
 
+// One real-server scenario, step by step; its steps share the running servers.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn torn_wal_and_damaged_head_chunks_agree_with_prometheus() {
     if skip_without_prometheus() {
@@ -376,7 +378,8 @@ fn salvaged_corrupt_checkpoint_starts_and_serves_outside_the_range() {
         );
     }
     eprintln!(
-        "live damage: checkpoint salvage: {} of {} dump lines lost, reported {lost_ranges:?}, {} series undefined",
+        "live damage: checkpoint salvage: {} of {} dump lines lost, reported {lost_ranges:?}, {} \
+         series undefined",
         lost.len(),
         original.len(),
         c["series_unknown"]

@@ -47,7 +47,8 @@ pub fn assert_same_lines(ours: &str, oracle: &str, what: &str) {
         }
     }
     panic!(
-        "{what}: {} lines ours vs {} lines oracle (common prefix equal); trailing newline ours={} oracle={}",
+        "{what}: {} lines ours vs {} lines oracle (common prefix equal); trailing newline ours={} \
+         oracle={}",
         a.len(),
         b.len(),
         ours.ends_with('\n'),

@@ -31,7 +31,10 @@ pub(super) fn check_contents(
                 Severity::Error,
                 FindingCode::IndexSymbolsUnsorted,
                 &index_path,
-                format!("symbol #{i} is not greater than the one before it: the table must be strictly ascending"),
+                format!(
+                    "symbol #{i} is not greater than the one before it: the table must be strictly \
+                     ascending"
+                ),
             )
             .at(index.symbols.offset),
         );
@@ -205,7 +208,10 @@ fn unused_symbols(cx: &mut Ctx, index: &IndexReader<'_>, index_path: &Path, mut 
                 Severity::Info,
                 FindingCode::IndexSymbolsUnused,
                 index_path,
-                format!("{unused} symbols are referenced by no series (compaction keeps the symbols of its inputs; harmless)"),
+                format!(
+                    "{unused} symbols are referenced by no series (compaction keeps the symbols of \
+                     its inputs; harmless)"
+                ),
             )
             .at(index.toc.symbols),
         );

@@ -57,7 +57,9 @@ fn identity_issues(meta: &BlockMeta, dir_name: &str, out: &mut Vec<MetaIssue>) {
         out.push((
             Severity::Warning,
             FindingCode::MetaVersion2,
-            "meta.json version 2 (Prometheus 2.1 bug): Prometheus rewrites the index header and meta.json on open".into(),
+            "meta.json version 2 (Prometheus 2.1 bug): Prometheus rewrites the index header and \
+             meta.json on open"
+                .into(),
         ));
     }
     if !is_valid_ulid(&meta.ulid) {
@@ -74,7 +76,8 @@ fn identity_issues(meta: &BlockMeta, dir_name: &str, out: &mut Vec<MetaIssue>) {
             Severity::Info,
             FindingCode::MetaUlidDirName,
             format!(
-                "directory {dir_name:?} is not named by the block's ULID {}: fine when the block is opened by path; inside a data directory Prometheus would not load it",
+                "directory {dir_name:?} is not named by the block's ULID {}: fine when the block \
+                 is opened by path; inside a data directory Prometheus would not load it",
                 meta.ulid
             ),
         ));

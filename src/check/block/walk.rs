@@ -335,7 +335,9 @@ impl PartWalk<'_, '_> {
             let f = Finding {
                 severity: Severity::Info,
                 code: FindingCode::IndexChunkRefsUnordered,
-                message: "chunk reference is lower than the one before it (Prometheus ≥ 2.51 writes them ascending)".into(),
+                message: "chunk reference is lower than the one before it (Prometheus ≥ 2.51 \
+                          writes them ascending)"
+                    .into(),
                 ..self.base(entry, c)
             };
             self.cx.push(f);
@@ -358,7 +360,8 @@ impl PartWalk<'_, '_> {
                     || (c.offset() as usize) < chunks::SEGMENT_HEADER_LEN =>
             {
                 format!(
-                    "chunk reference {:#x} points to offset {} outside segment #{seg} ({len} bytes)",
+                    "chunk reference {:#x} points to offset {} outside segment #{seg} ({len} \
+                     bytes)",
                     c.chunk_ref,
                     c.offset(),
                 )

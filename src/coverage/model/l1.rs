@@ -62,7 +62,8 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
 /// Why the window stops at a restart's silence.
 fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
     format!(
-        "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had nothing to lose there",
+        "{base}; the master restarted at {} and its WAL shows no sample from {} to {}: it had \
+         nothing to lose there",
         fmt_time(s),
         fmt_time(q.last_before),
         q.first_after.map_or_else(
@@ -72,18 +73,21 @@ fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
     )
 }
 
-/// The L1 windows of a queue started at `t_ws` (at or after the coverage
-/// end `c`), cut by the master's restarts in `(c, t_ws)`.
-pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
-    let base = format!(
-        "remote write started at or after the snapshot's coverage end: the watcher never sends samples older than \
-         its start{}",
+/// Why an L1 window is lost, before any restart's part.
+fn base_why(inp: &ModelInput) -> String {
+    format!(
+        "remote write started at or after the snapshot's coverage end: the watcher never sends \
+         samples older than its start{}",
         if inp.head_included {
             ""
         } else {
             "; without the head block (skip_head) the snapshot ends at the last block boundary"
         }
-    );
+    )
+}
+
+/// The master's restarts in `(c, t_ws)`, in order, each once.
+fn restarts_between(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<i64> {
     let mut restarts: Vec<i64> = inp
         .facts
         .master_restarts
@@ -93,10 +97,17 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
         .collect();
     restarts.sort_unstable();
     restarts.dedup();
+    restarts
+}
+
+/// The L1 windows of a queue started at `t_ws` (at or after the coverage
+/// end `c`), cut by the master's restarts in `(c, t_ws)`.
+pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
+    let base = base_why(inp);
     let mut out = Vec::new();
     // The part of (c, t_ws] not yet placed: samples from `from` on.
     let mut from = c;
-    for s in restarts {
+    for s in restarts_between(inp, c, t_ws) {
         if s < from {
             continue; // inside a silence already cut
         }
@@ -127,8 +138,8 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
                             t_ws,
                             Certainty::Bound,
                             format!(
-                                "{why}; between the observation and the remote-write start ({}) the master may \
-                                 have scraped again: at most this",
+                                "{why}; between the observation and the remote-write start ({}) \
+                                 the master may have scraped again: at most this",
                                 fmt_time(t_ws)
                             ),
                         ));
@@ -150,8 +161,8 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
                     t_ws,
                     Certainty::Bound,
                     format!(
-                        "{base}; the master restarted at {} and no copy of its WAL shows when it scraped again: \
-                         at most this range (nothing while it was down)",
+                        "{base}; the master restarted at {} and no copy of its WAL shows when it \
+                         scraped again: at most this range (nothing while it was down)",
                         fmt_time(s)
                     ),
                 ));

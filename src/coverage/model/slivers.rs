@@ -36,8 +36,8 @@ pub(super) fn windows(
             windows.extend(lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag));
             if cr.expected_end < c {
                 assumptions.push(format!(
-                    "the batch that crosses the coverage end is expected to end exactly there: no L3 sliver \
-                     ({}); at most until {} otherwise",
+                    "the batch that crosses the coverage end is expected to end exactly there: no \
+                     L3 sliver ({}); at most until {} otherwise",
                     cr.why,
                     crate::coverage::fmt_time(cr.bound_end)
                 ));
@@ -58,33 +58,32 @@ pub(super) fn windows(
         let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
         match inp.targets {
             Some(1) => assumptions.push(
-                "one scrape target in the newest block (one `up` series): no other commit can land between its \
-                 scrape's timestamp and the snapshot's head read, so the isolation race (L4) loses nothing \
-                 (recording rules, if any, are not visible in the files)"
+                "one scrape target in the newest block (one `up` series): no other commit can land \
+                 between its scrape's timestamp and the snapshot's head read, so the isolation \
+                 race (L4) loses nothing (recording rules, if any, are not visible in the files)"
                     .into(),
             ),
-            k => windows.push(LossWindow {
-                cause: Cause::L4,
-                from: c - w,
-                to: c - 1,
-                to_earliest: None,
-                to_expected: None,
-                bound_to: None,
-                certainty: Certainty::Bound,
-                series: None,
-                ongoing: false,
-                why: format!(
-                    "{}: a target's scrape still being committed when the snapshot read the head carries a timestamp \
-                     before the newest sample of another, so it is neither in the snapshot nor accepted by the \
-                     slave: at most the last scrape interval ({}) before the coverage end, for the series of the \
-                     targets whose scrapes were in flight",
+            k => windows.push(LossWindow::new(
+                Cause::L4,
+                c - w,
+                c - 1,
+                Certainty::Bound,
+                format!(
+                    "{}: a target's scrape still being committed when the snapshot read the head \
+                     carries a timestamp before the newest sample of another, so it is neither in \
+                     the snapshot nor accepted by the slave: at most the last scrape interval ({}) \
+                     before the coverage end, for the series of the targets whose scrapes were in \
+                     flight",
                     match k {
-                        Some(k) => format!("{k} scrape targets in the newest block (distinct job/instance of `up`)"),
-                        None => "scrape targets unknown (no `up` series in the newest block)".to_string(),
+                        Some(k) => format!(
+                            "{k} scrape targets in the newest block (distinct job/instance of `up`)"
+                        ),
+                        None => "scrape targets unknown (no `up` series in the newest block)"
+                            .to_string(),
                     },
                     crate::coverage::fmt_dur(w)
                 ),
-            }),
+            )),
         }
     }
 }
@@ -108,21 +107,22 @@ fn undecided(
     // A batch that costs no series (it ends on a scrape boundary) is no window.
     if to >= from && short_series != Some(0) {
         windows.push(LossWindow {
-        cause: Cause::L3,
-        from,
-        to,
-        to_earliest: None,
-        to_expected: None,
-        bound_to: Some(cr.expected_end.max(cr.bound_end)),
-        certainty: Certainty::Expected,
-        series: short_series,
-        ongoing: false,
-        why: format!(
-            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer ones is \
-             refused whole (400) and dropped, one per shard; the crossing is too close to the queue's reshard tick \
-             or to the crossing batch's deadline flush for the files to order them: on the shorter path one shard's \
-             batch (at most {b} samples) ends here ({n} series); it is lost on both paths"
-        ),
+            cause: Cause::L3,
+            from,
+            to,
+            to_earliest: None,
+            to_expected: None,
+            bound_to: Some(cr.expected_end.max(cr.bound_end)),
+            certainty: Certainty::Expected,
+            series: short_series,
+            ongoing: false,
+            why: format!(
+                "PRW 1.0: the request that mixes samples older than the coverage end (out of \
+                 bounds) with newer ones is refused whole (400) and dropped, one per shard; the \
+                 crossing is too close to the queue's reshard tick or to the crossing batch's \
+                 deadline flush for the files to order them: on the shorter path one shard's batch \
+                 (at most {b} samples) ends here ({n} series); it is lost on both paths"
+            ),
         });
     }
     if cr.expected_end > to {
@@ -158,25 +158,21 @@ fn bound_window(inp: &ModelInput, series: Option<u64>) -> LossWindow {
     let extent = by_catchup
         .map_or(by_batches, |x| x.min(by_batches))
         .max(inp.scrape_interval);
-    LossWindow {
-        cause: Cause::L3,
-        from: c,
-        to: c - 1 + extent,
-        to_earliest: None,
-        to_expected: None,
-        bound_to: None,
-        certainty: Certainty::Bound,
-        series: None,
-        ongoing: false,
-        why: format!(
-            "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) with newer ones \
-             is refused whole (400) and dropped: one such batch per shard; with {} series a batch of {b} \
-             samples on up to {} shards spans up to {} (give the slave's ready time for the expected sliver)",
+    LossWindow::new(
+        Cause::L3,
+        c,
+        c - 1 + extent,
+        Certainty::Bound,
+        format!(
+            "PRW 1.0: a request that mixes samples older than the coverage end (out of bounds) \
+             with newer ones is refused whole (400) and dropped: one such batch per shard; with {} \
+             series a batch of {b} samples on up to {} shards spans up to {} (give the slave's \
+             ready time for the expected sliver)",
             series.map_or("an unknown number of".into(), |n| n.to_string()),
             q.max_shards,
             crate::coverage::fmt_dur(by_batches)
         ),
-    }
+    )
 }
 
 /// The crossing batch's sliver (L3 expected), with the end on the queue's
@@ -193,9 +189,10 @@ fn crossing_window(cr: &queue::Crossing, c: i64, n: u64, b: u64) -> LossWindow {
         series: cr.series,
         ongoing: false,
         why: format!(
-            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) with newer \
-         ones is refused whole (400) and dropped, one per shard; {}; {} series, max_samples_per_send {b}. \
-         Had the queue {} before the crossing, the sliver would end by {} (bound_to)",
+            "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) \
+             with newer ones is refused whole (400) and dropped, one per shard; {}; {} series, \
+             max_samples_per_send {b}. Had the queue {} before the crossing, the sliver would end \
+             by {} (bound_to)",
             cr.why,
             n,
             if cr.resharded {
@@ -252,9 +249,9 @@ fn lagging_shard(
     let to = up.max(up.saturating_add(catch_up) - half);
     let who = if all {
         format!(
-            " Every shard's queue ({} samples) holds {} of its series, more than that half range: the reader \
-             (which waits for the fullest shard) can be that far ahead of a shard, so every shard can lag: all \
-             {series} series are at risk",
+            " Every shard's queue ({} samples) holds {} of its series, more than that half range: \
+             the reader (which waits for the fullest shard) can be that far ahead of a shard, so \
+             every shard can lag: all {series} series are at risk",
             inp.queue.capacity,
             crate::coverage::fmt_dur((inp.queue.capacity / per_shard) as i64 * inp.scrape_interval)
         )
@@ -272,12 +269,14 @@ fn lagging_shard(
         series: (!all).then_some(per_shard),
         ongoing: false,
         why: format!(
-            "the queue sends the backlog from the coverage end to the slave's start ({}) and reshards during it (first \
-             tick {}) to about {shards} shards, each at its own pace; the slave's head refuses a sample older than its \
-             newest one minus half its block range ({}, the master's range assumed for the slave): a shard lagging \
-             that far behind loses its batch whole, {b} samples of its {per_shard} series, about {scrapes} scrape(s) \
-             ({}) each time. Such a loss starts at the reader's position at a reshard tick, where the sends accepted \
-             since the slave was up brought it: anywhere in this range, at a speed no file records{}.{who}",
+            "the queue sends the backlog from the coverage end to the slave's start ({}) and \
+             reshards during it (first tick {}) to about {shards} shards, each at its own pace; \
+             the slave's head refuses a sample older than its newest one minus half its block \
+             range ({}, the master's range assumed for the slave): a shard lagging that far behind \
+             loses its batch whole, {b} samples of its {per_shard} series, about {scrapes} \
+             scrape(s) ({}) each time. Such a loss starts at the reader's position at a reshard \
+             tick, where the sends accepted since the slave was up brought it: anywhere in this \
+             range, at a speed no file records{}.{who}",
             crate::coverage::fmt_dur(up - c),
             crate::coverage::fmt_time(tick),
             crate::coverage::fmt_dur(half),
@@ -285,8 +284,8 @@ fn lagging_shard(
             if catch_up > 0 {
                 String::new()
             } else {
-                "; a catch-up longer than half the block range moves its end past the slave's start (give the \
-                 catch-up time)"
+                "; a catch-up longer than half the block range moves its end past the slave's \
+                 start (give the catch-up time)"
                     .to_string()
             }
         ),

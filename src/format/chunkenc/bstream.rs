@@ -529,9 +529,10 @@ mod tests {
             let mut r = BitReader::new(&data, 0);
             assert_eq!(r.read_varbit_int().unwrap(), *want, "{bits}");
         }
-        let data = pack(
-            "10 111 110 111111 0 11111111 1111111111111111111111111111111111111111111111111111111111111111",
-        );
+        let data = pack(concat!(
+            "10 111 110 111111 0 11111111 ",
+            "1111111111111111111111111111111111111111111111111111111111111111",
+        ));
         let mut r = BitReader::new(&data, 0);
         assert_eq!(r.read_varbit_uint().unwrap(), 7);
         assert_eq!(r.read_varbit_uint().unwrap(), 63);

@@ -55,6 +55,31 @@ struct Layout {
     reduce: Option<(Reduce, Reduce)>,
 }
 
+impl Layout {
+    /// A sample's schema, (positive, negative) spans and buckets from its
+    /// absolute bucket values: as stored, or reduced to schema 8 (adding
+    /// with `add`) for a reserved schema.
+    fn buckets<T: Copy + Default>(
+        &self,
+        pos: Vec<T>,
+        neg: Vec<T>,
+        add: impl Fn(T, T) -> T + Copy,
+    ) -> (i32, [Vec<Span>; 2], [Vec<T>; 2]) {
+        match &self.reduce {
+            None => (
+                self.schema,
+                [self.positive_spans.clone(), self.negative_spans.clone()],
+                [pos, neg],
+            ),
+            Some((rp, rn)) => (
+                EXPONENTIAL_SCHEMA_MAX,
+                [rp.spans.clone(), rn.spans.clone()],
+                [rp.apply(&pos, add), rn.apply(&neg, add)],
+            ),
+        }
+    }
+}
+
 /// How the buckets of one side map onto schema 8 (Go `reduceResolution`).
 #[derive(Debug, Clone, Default)]
 struct Reduce {
@@ -430,22 +455,8 @@ impl<'a> HistIter<'a> {
             return Value::Histogram(Box::new(Histogram::stale()));
         }
         let l = &self.layout;
-        let (schema, ps, ns, pb, nb) = match &l.reduce {
-            None => (
-                l.schema,
-                l.positive_spans.clone(),
-                l.negative_spans.clone(),
-                absolute(pos),
-                absolute(neg),
-            ),
-            Some((rp, rn)) => (
-                EXPONENTIAL_SCHEMA_MAX,
-                rp.spans.clone(),
-                rn.spans.clone(),
-                rp.apply(&absolute(pos), i64::wrapping_add),
-                rn.apply(&absolute(neg), i64::wrapping_add),
-            ),
-        };
+        let (schema, [ps, ns], [pb, nb]) =
+            l.buckets(absolute(pos), absolute(neg), i64::wrapping_add);
         Value::Histogram(Box::new(Histogram {
             counter_reset_hint: self.hint(),
             schema,
@@ -477,22 +488,7 @@ impl<'a> HistIter<'a> {
         let floats =
             |v: &[XorField]| -> Vec<f64> { v.iter().map(|f| f64::from_bits(f.bits)).collect() };
         let l = &self.layout;
-        let (schema, ps, ns, pb, nb) = match &l.reduce {
-            None => (
-                l.schema,
-                l.positive_spans.clone(),
-                l.negative_spans.clone(),
-                floats(pos),
-                floats(neg),
-            ),
-            Some((rp, rn)) => (
-                EXPONENTIAL_SCHEMA_MAX,
-                rp.spans.clone(),
-                rn.spans.clone(),
-                rp.apply(&floats(pos), |a, b| a + b),
-                rn.apply(&floats(neg), |a, b| a + b),
-            ),
-        };
+        let (schema, [ps, ns], [pb, nb]) = l.buckets(floats(pos), floats(neg), |a, b| a + b);
         Value::FloatHistogram(Box::new(FloatHistogram {
             counter_reset_hint: self.hint(),
             schema,

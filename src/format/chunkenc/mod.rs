@@ -17,7 +17,8 @@
 //! sample count and never require the data to be exhausted: writers older
 //! than 3.0 may leave one extra zero byte.
 //!
-//! Errors are [`DecodeError`]s with [`Section::ChunkData`](crate::format::Section::ChunkData) and absolute
+//! Errors are [`DecodeError`]s with
+//! [`Section::ChunkData`](crate::format::Section::ChunkData) and absolute
 //! offsets: callers pass `base_offset`, the file offset of `data[0]`; an error
 //! inside the bit stream names the byte that holds the failing bit.
 //!

@@ -27,6 +27,8 @@ fn framed(out: &mut Vec<u8>, body: &[u8]) {
 /// Builds an index with symbols "a", "b", "x", "y" and two series
 /// {a="x"} (one chunk) and {a="y", b="x"} (two chunks).
 /// `v1`: offsets as refs, no alignment. Else v2 with the ≥ 3.7 TOC.
+// Writes an index section by section, in file order.
+#[allow(clippy::too_many_lines)]
 fn build(v1: bool) -> (Vec<u8>, Vec<u64>) {
     let mut f = vec![0xBA, 0xAA, 0xD7, 0x00, if v1 { 1 } else { 2 }];
     let syms = ["a", "b", "x", "y"];

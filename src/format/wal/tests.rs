@@ -292,6 +292,8 @@ fn length_beyond_page() {
 
 /// The record sequences of Prometheus's `testReaderCases`
 /// (`tsdb/wlog/reader_test.go`), restated.
+// A table of Prometheus' reader cases.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn prometheus_reader_cases() {
     let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();

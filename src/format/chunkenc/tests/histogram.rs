@@ -143,6 +143,8 @@ fn hist_series(rng: &mut Rng, l: &LayoutIn, n: usize, float: bool, st_mode: u8) 
     out
 }
 
+// One randomized round trip over every encoding and layout.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn histogram_round_trips() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -333,8 +335,9 @@ fn huge_reserved_schema_layout_is_refused() {
         "00000000 ",       // zero threshold 0
         "1110 000001010 ", // schema 10
         "10001 ",          // one positive span
-        "11111110 00000000000000000000000011111111111111111111111111111111 0 ", // length 2^32-1, offset 0
-        "0 ",                                                                   // no negative spans
+        // length 2^32-1, offset 0
+        "11111110 00000000000000000000000011111111111111111111111111111111 0 ",
+        "0 ", // no negative spans
         "0 0 0",
     );
     let err = first_sample_error(Encoding::Histogram, body, 0);

@@ -156,7 +156,11 @@ fn accumulate(t0: i64, rows: &[(i64, u64)]) -> Vec<(i64, u64)> {
 proptest! {
     // No regression files outside this module: failures found once are kept
     // as unit tests below (`proptest_regressions`).
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn xor_round_trip(
@@ -229,7 +233,10 @@ proptest! {
     }
 
     #[test]
-    fn damaged_input_never_panics(data in proptest::collection::vec(any::<u8>(), 0..400), enc in 1u8..=6) {
+    fn damaged_input_never_panics(
+        data in proptest::collection::vec(any::<u8>(), 0..400),
+        enc in 1u8..=6,
+    ) {
         let e = Encoding::from_u8(enc).unwrap();
         let _ = num_samples(e, &data, 0);
         if let Ok(it) = samples(e, &data, 0) {
