@@ -45,8 +45,10 @@ pub mod chunk;
 pub(crate) mod encode;
 mod given;
 mod index;
+mod postings;
 mod segments;
 mod verbatim;
+mod writeback;
 mod xor;
 
 use std::fs::File;
@@ -597,11 +599,12 @@ fn write_index_file(path: &Path, table: SeriesTable) -> Result<()> {
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, f);
+    let mut w = BufWriter::with_capacity(1 << 20, writeback::Writeback::new(f));
     write_index(&mut w, table).map_err(|e| Error::io(path, e))?;
     let f = w
         .into_inner()
-        .map_err(|e| Error::io(path, e.into_error()))?;
+        .map_err(|e| Error::io(path, e.into_error()))?
+        .into_file();
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
