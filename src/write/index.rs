@@ -356,7 +356,7 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         prev: _,
     } = t;
     let sorted = match &given {
-        Some(g) => g.in_use(&labels),
+        Some(g) => g.in_use(),
         None => sort_symbols(syms),
     };
     let mut p = Pos { w, pos: 0 };

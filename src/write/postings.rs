@@ -19,13 +19,11 @@ use super::index::{Pos, Sorted, put_str, put_uvarint};
 
 /// Every label of every series as `(value rank, series index)`, grouped by
 /// label name (names in sorted order), then by value (sorted), series in
-/// order within a value: `entries[end[k-1]..end[k]]` are name `names[k]`'s,
-/// and value `values[j]` of it has `entries[vend[j-1]..vend[j]]`
-/// (`values[dend[k-1]..dend[k]]` are name `k`'s values).
+/// order within a value: `values[dend[k-1]..dend[k]]` are name `names[k]`'s
+/// values, and value `values[j]` has `entries[vend[j-1]..vend[j]]`.
 pub(super) struct Postings {
     /// Name ranks, sorted.
     names: Vec<u32>,
-    end: Vec<usize>,
     entries: Vec<(u32, u32)>,
     values: Vec<u32>,
     dend: Vec<usize>,
@@ -48,108 +46,52 @@ const WINDOW: usize = 8;
 
 impl Postings {
     /// Groups the labels of the series (`labels`, series `i`'s ending at
-    /// `label_end[i]`, as symbol ids; `rank[id]` the symbol's rank).
+    /// `label_end[i]`, as symbol ids; `rank[id]` the symbol's rank): by
+    /// name, then each name's entries by value (names in parallel).
     pub(super) fn of(labels: &[(u32, u32)], label_end: &[u32], rank: &[u32]) -> Postings {
-        let mut p = group_by_name(labels, label_end, rank);
-        p.by_value(rank.len());
-        p
-    }
-
-    /// Name `k`'s entries.
-    fn segment(&self, k: usize) -> &[(u32, u32)] {
-        self.entries.get(span(&self.end, k)).unwrap_or(&[])
+        let (names, end, mut entries) = group_by_name(labels, label_end, rank);
+        let nsyms = rank.len();
+        let mut segments: Vec<&mut [(u32, u32)]> = Vec::with_capacity(end.len());
+        let mut rest: &mut [(u32, u32)] = &mut entries;
+        let mut from = 0usize;
+        for &e in &end {
+            let (seg, tail) = rest.split_at_mut(e.saturating_sub(from).min(rest.len()));
+            segments.push(seg);
+            rest = tail;
+            from = e;
+        }
+        let per_name: Vec<(Vec<u32>, Vec<usize>)> = segments
+            .into_par_iter()
+            .map_init(
+                || {
+                    (
+                        vec![0u32; nsyms],
+                        vec![0u64; nsyms.div_ceil(64)],
+                        Vec::new(),
+                    )
+                },
+                |(count, bits, tmp), seg| by_value(seg, count, bits, tmp),
+            )
+            .collect();
+        let (mut values, mut dend, mut vend) = (Vec::new(), Vec::new(), Vec::new());
+        for ((vs, ends), k) in per_name.into_iter().zip(0..) {
+            let base = span(&end, k).start;
+            values.extend_from_slice(&vs);
+            dend.push(values.len());
+            vend.extend(ends.iter().map(|e| base + e));
+        }
+        Postings {
+            names,
+            entries,
+            values,
+            dend,
+            vend,
+        }
     }
 
     /// Name `k`'s distinct values, sorted.
     fn values_of(&self, k: usize) -> &[u32] {
         self.values.get(span(&self.dend, k)).unwrap_or(&[])
-    }
-
-    /// Finds every name's distinct values (sorted), and orders each name's
-    /// entries by value (a counting sort: series stay in order).
-    fn by_value(&mut self, nsyms: usize) {
-        self.distinct_values(nsyms);
-        // start[v] = where value v's entries begin in the name's segment.
-        let mut start = vec![0usize; nsyms];
-        let mut tmp: Vec<(u32, u32)> = Vec::new();
-        self.vend = Vec::with_capacity(self.values.len());
-        for k in 0..self.names.len() {
-            let seg = span(&self.end, k);
-            let values = self.values.get(span(&self.dend, k)).unwrap_or(&[]);
-            let Some(entries) = self.entries.get_mut(seg.clone()) else {
-                continue;
-            };
-            for &v in values {
-                if let Some(s) = start.get_mut(v as usize) {
-                    *s = 0;
-                }
-            }
-            for &(v, _) in entries.iter() {
-                if let Some(s) = start.get_mut(v as usize) {
-                    *s += 1;
-                }
-            }
-            let mut at = 0usize;
-            for &v in values {
-                if let Some(s) = start.get_mut(v as usize) {
-                    let n = *s;
-                    *s = at;
-                    at += n;
-                    self.vend.push(seg.start + at);
-                }
-            }
-            tmp.clear();
-            tmp.extend_from_slice(entries);
-            for &e in &tmp {
-                if let Some(s) = start.get_mut(e.0 as usize) {
-                    if let Some(x) = entries.get_mut(*s) {
-                        *x = e;
-                    }
-                    *s += 1;
-                }
-            }
-        }
-    }
-
-    /// Every name's distinct value ranks, sorted. A name with few values
-    /// has them sorted; one with many (at least one per 64 symbols) read
-    /// off a bitmap of the ranks.
-    fn distinct_values(&mut self, nsyms: usize) {
-        let mut mark = vec![u32::MAX; nsyms];
-        let mut bits = vec![0u64; nsyms.div_ceil(64)];
-        let (mut values, mut end) = (Vec::new(), Vec::with_capacity(self.names.len()));
-        for k in 0..self.names.len() {
-            let from = values.len();
-            for &(v, _) in self.segment(k) {
-                if let Some(m) = mark.get_mut(v as usize)
-                    && *m != k as u32
-                {
-                    *m = k as u32;
-                    values.push(v);
-                }
-            }
-            let n = values.len() - from;
-            if n > 0 && n >= bits.len() {
-                for &v in values.get(from..).unwrap_or(&[]) {
-                    if let Some(w) = bits.get_mut(v as usize / 64) {
-                        *w |= 1 << (v % 64);
-                    }
-                }
-                values.truncate(from);
-                for (i, word) in bits.iter_mut().enumerate() {
-                    let mut x = std::mem::take(word);
-                    while x != 0 {
-                        values.push((i * 64) as u32 + x.trailing_zeros());
-                        x &= x - 1;
-                    }
-                }
-            } else if let Some(vs) = values.get_mut(from..) {
-                vs.sort_unstable();
-            }
-            end.push(values.len());
-        }
-        self.values = values;
-        self.dend = end;
     }
 
     /// Writes the label indices, postings (series `i` as `ids[i]`), label
@@ -343,48 +285,110 @@ fn put_list(out: &mut Vec<u8>, ids: impl ExactSizeIterator<Item = u32>) {
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-/// Groups every label by name (names in rank order), series in order
-/// within a name.
-fn group_by_name(labels: &[(u32, u32)], label_end: &[u32], rank: &[u32]) -> Postings {
+/// One name's entries `seg` ordered by value (a counting sort: series stay
+/// in order); returns its distinct values, sorted, and where each one's
+/// entries end. `count` (zeros, one per symbol) is left zeroed, `bits`
+/// (a bit per symbol, zeros) too; `tmp` is scratch.
+fn by_value(
+    seg: &mut [(u32, u32)],
+    count: &mut [u32],
+    bits: &mut [u64],
+    tmp: &mut Vec<(u32, u32)>,
+) -> (Vec<u32>, Vec<usize>) {
+    let mut values = Vec::new();
+    for &(v, _) in seg.iter() {
+        if let Some(c) = count.get_mut(v as usize) {
+            if *c == 0 {
+                values.push(v);
+            }
+            *c += 1;
+        }
+    }
+    // Few values are sorted; many (at least one per 64 symbols) read off
+    // a bitmap of the ranks.
+    if !values.is_empty() && values.len() >= bits.len() {
+        for &v in &values {
+            if let Some(w) = bits.get_mut(v as usize / 64) {
+                *w |= 1 << (v % 64);
+            }
+        }
+        values.clear();
+        for (i, word) in bits.iter_mut().enumerate() {
+            let mut x = std::mem::take(word);
+            while x != 0 {
+                values.push((i * 64) as u32 + x.trailing_zeros());
+                x &= x - 1;
+            }
+        }
+    } else {
+        values.sort_unstable();
+    }
+    // count[v] becomes where value v's entries start.
+    let mut ends = Vec::with_capacity(values.len());
+    let mut at = 0u32;
+    for &v in &values {
+        if let Some(c) = count.get_mut(v as usize) {
+            let n = *c;
+            *c = at;
+            at += n;
+            ends.push(at as usize);
+        }
+    }
+    tmp.clear();
+    tmp.extend_from_slice(seg);
+    for &e in tmp.iter() {
+        if let Some(c) = count.get_mut(e.0 as usize) {
+            if let Some(x) = seg.get_mut(*c as usize) {
+                *x = e;
+            }
+            *c += 1;
+        }
+    }
+    for &v in &values {
+        if let Some(c) = count.get_mut(v as usize) {
+            *c = 0;
+        }
+    }
+    (values, ends)
+}
+
+/// Every label as `(value rank, series index)`, grouped by name (a
+/// counting sort: series in order within a name): the name ranks, sorted,
+/// where each name's entries end, and the entries.
+fn group_by_name(
+    labels: &[(u32, u32)],
+    label_end: &[u32],
+    rank: &[u32],
+) -> (Vec<u32>, Vec<usize>, Vec<(u32, u32)>) {
     let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
-    // Dense slot per name (by symbol id), slots in name order.
-    let mut slot = vec![u32::MAX; rank.len()];
+    // Labels per name id, then where each name's entries go next.
+    let mut cursor = vec![0usize; rank.len()];
     let mut name_ids: Vec<u32> = Vec::new();
     for &(n, _) in labels {
-        if let Some(s) = slot.get_mut(n as usize)
-            && *s == u32::MAX
-        {
-            *s = 0;
-            name_ids.push(n);
+        if let Some(c) = cursor.get_mut(n as usize) {
+            if *c == 0 {
+                name_ids.push(n);
+            }
+            *c += 1;
         }
     }
     name_ids.sort_unstable_by_key(|&n| r(n));
     let names: Vec<u32> = name_ids.iter().map(|&n| r(n)).collect();
-    for (k, &n) in name_ids.iter().enumerate() {
-        if let Some(s) = slot.get_mut(n as usize) {
-            *s = k as u32;
+    let mut end = Vec::with_capacity(names.len());
+    let mut at = 0usize;
+    for &n in &name_ids {
+        if let Some(c) = cursor.get_mut(n as usize) {
+            let count = *c;
+            *c = at;
+            at += count;
+            end.push(at);
         }
     }
-    let slot_of = |n: u32| slot.get(n as usize).copied().unwrap_or(0) as usize;
-    // Counting sort of the labels by name slot (stable: series order kept).
-    let mut at = vec![0usize; names.len() + 1];
-    for &(n, _) in labels {
-        if let Some(c) = at.get_mut(slot_of(n) + 1) {
-            *c += 1;
-        }
-    }
-    for k in 1..at.len() {
-        let prev = at.get(k - 1).copied().unwrap_or(0);
-        if let Some(c) = at.get_mut(k) {
-            *c += prev;
-        }
-    }
-    let end: Vec<usize> = at.iter().skip(1).copied().collect();
     let mut entries = vec![(0u32, 0u32); labels.len()];
     let mut l0 = 0usize;
     for (series, &le) in label_end.iter().enumerate() {
         for &(n, v) in labels.get(l0..le as usize).unwrap_or(&[]) {
-            if let Some(a) = at.get_mut(slot_of(n)) {
+            if let Some(a) = cursor.get_mut(n as usize) {
                 if let Some(e) = entries.get_mut(*a) {
                     *e = (r(v), series as u32);
                 }
@@ -393,12 +397,5 @@ fn group_by_name(labels: &[(u32, u32)], label_end: &[u32], rank: &[u32]) -> Post
         }
         l0 = le as usize;
     }
-    Postings {
-        names,
-        end,
-        entries,
-        values: Vec::new(),
-        dend: Vec::new(),
-        vend: Vec::new(),
-    }
+    (names, end, entries)
 }
