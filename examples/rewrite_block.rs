@@ -60,7 +60,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if r.index.version != 2 || r.index.symbols.first_unsorted().is_some() {
         return Err("the source index must be v2 with its symbols strictly ascending".into());
     }
-    w.use_symbols(r.index.symbols.iter())?;
     std::thread::scope(|sc| -> Result<(), Box<dyn std::error::Error>> {
         // Walked batches (entries, how many, every series' labels in one
         // list, where each series' labels end); their entry lists come
@@ -129,6 +128,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         });
+        // The symbol table is copied while the first batches are walked
+        // and encoded.
+        w.use_symbols(r.index.symbols.iter())?;
         for (flat, ends, encoded) in rx {
             let mut start = 0;
             let labels = ends.iter().map(|&end| {
