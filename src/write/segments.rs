@@ -43,7 +43,9 @@ impl Segments {
 
     /// Flushes the open segment and closes it; returns its fsync, for the
     /// caller to run (on another thread while it writes the index).
-    pub(super) fn close_unsynced(&mut self) -> Result<Option<impl FnOnce() -> Result<()> + Send>> {
+    pub(super) fn close_unsynced(
+        &mut self,
+    ) -> Result<Option<impl FnOnce() -> Result<()> + Send + use<>>> {
         let Some(w) = self.cur.take() else {
             return Ok(None);
         };
