@@ -21,9 +21,12 @@
 //! directory is fsynced, then the directory is renamed to `<parent>/<ULID>`
 //! without replacing anything, and the parent is fsynced — Prometheus's own
 //! sequence, so a crash leaves at most a `*.tmp-for-creation` directory,
-//! which Prometheus deletes on start (the last chunk segment is fsynced
-//! while the index is written). A writer dropped before
-//! [`BlockWriter::finish`] removes its temporary directory.
+//! which Prometheus deletes on start (the last chunk segment, tombstones,
+//! meta.json and the chunks directory are written and fsynced while the
+//! index is written; the chunk segments' and index's writeback is started
+//! every 8 MiB as they are written, so their fsyncs find little left to
+//! do). A writer dropped before [`BlockWriter::finish`] removes its
+//! temporary directory.
 //!
 //! Speed: series can be added one at a time ([`BlockWriter::add_series`]),
 //! or with their chunks encoded ahead on other threads ([`Encoded`], then
