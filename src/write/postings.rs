@@ -178,35 +178,22 @@ impl Postings {
         p: &mut Pos<W>,
         ids: &[u32],
     ) -> io::Result<Vec<(u32, u32, u64)>> {
-        // Every list as (name, value, entries end), and where parts of
-        // about PART entries end.
-        let mut lists: Vec<(u32, u32, usize)> = Vec::with_capacity(self.values.len());
-        for (k, &name) in self.names.iter().enumerate() {
-            for j in span(&self.dend, k) {
-                let (Some(&v), Some(&e)) = (self.values.get(j), self.vend.get(j)) else {
-                    continue;
-                };
-                lists.push((name, v, e));
-            }
-        }
+        // Where parts of about PART entries end (list indices).
         let mut cuts = Vec::new();
         let mut last = 0usize;
-        for (i, l) in lists.iter().enumerate() {
-            if l.2 - last >= PART {
-                cuts.push(i + 1);
-                last = l.2;
+        for (j, &e) in self.vend.iter().enumerate() {
+            if e - last >= PART {
+                cuts.push(j + 1);
+                last = e;
             }
         }
-        if cuts.last() != Some(&lists.len()) {
-            cuts.push(lists.len());
+        if cuts.last() != Some(&self.vend.len()) {
+            cuts.push(self.vend.len());
         }
-        let mut offsets: Vec<(u32, u32, u64)> = Vec::with_capacity(lists.len());
-        for window in cuts
-            .chunks(WINDOW)
-            .enumerate()
-            .map(|(w, c)| (w * WINDOW, c))
-        {
-            let (w0, ends) = window;
+        let mut offsets: Vec<(u32, u32, u64)> = Vec::with_capacity(self.vend.len());
+        // List j's name is names[k] while j < dend[k].
+        let (mut j, mut k) = (0usize, 0usize);
+        for (w, ends) in cuts.chunks(WINDOW).enumerate() {
             let from = |i: usize| match i {
                 0 => 0,
                 _ => cuts.get(i - 1).copied().unwrap_or(0),
@@ -214,20 +201,19 @@ impl Postings {
             let encoded: Vec<(Vec<u8>, Vec<u64>)> = ends
                 .par_iter()
                 .enumerate()
-                .map(|(i, &to)| {
-                    let part = lists.get(from(w0 + i)..to).unwrap_or(&[]);
-                    self.encode_lists(part, ids)
-                })
+                .map(|(i, &to)| self.encode_lists(from(w * WINDOW + i), to, ids))
                 .collect();
-            let mut i = from(w0);
             for (bytes, rel) in &encoded {
                 p.pad(4)?;
                 let base = p.pos;
                 for r in rel {
-                    if let Some(&(n, v, _)) = lists.get(i) {
-                        offsets.push((n, v, base + r));
+                    while self.dend.get(k).is_some_and(|&e| j >= e) {
+                        k += 1;
                     }
-                    i += 1;
+                    let name = self.names.get(k).copied().unwrap_or(0);
+                    let value = self.values.get(j).copied().unwrap_or(0);
+                    offsets.push((name, value, base + r));
+                    j += 1;
                 }
                 p.put(bytes)?;
             }
@@ -235,18 +221,18 @@ impl Postings {
         Ok(offsets)
     }
 
-    /// The lists `part` (consecutive, each `(name, value, entries end)`)
-    /// back to back, and where each starts. Every list is a multiple of 4
-    /// bytes long: the next one is aligned as the first.
-    fn encode_lists(&self, part: &[(u32, u32, usize)], ids: &[u32]) -> (Vec<u8>, Vec<u64>) {
-        let (mut out, mut rel) = (Vec::new(), Vec::with_capacity(part.len()));
-        let Some(first) = part.first() else {
-            return (out, rel);
+    /// Lists `j0..j1` back to back, and where each starts. Every list is a
+    /// multiple of 4 bytes long: the next one is aligned as the first.
+    fn encode_lists(&self, j0: usize, j1: usize, ids: &[u32]) -> (Vec<u8>, Vec<u64>) {
+        let mut start = match j0 {
+            0 => 0,
+            _ => self.vend.get(j0 - 1).copied().unwrap_or(0),
         };
-        // The first list's entries start where the previous list ends:
-        // found from its own end and count.
-        let mut start = self.list_start(first.2);
-        for &(_, _, end) in part {
+        let last = self.vend.get(j1.wrapping_sub(1)).copied().unwrap_or(start);
+        let n = j1.saturating_sub(j0);
+        let mut out = Vec::with_capacity(12 * n + 4 * last.saturating_sub(start));
+        let mut rel = Vec::with_capacity(n);
+        for &end in self.vend.get(j0..j1).unwrap_or(&[]) {
             rel.push(out.len() as u64);
             let es = self.entries.get(start..end).unwrap_or(&[]);
             put_list(
@@ -257,16 +243,6 @@ impl Postings {
             start = end;
         }
         (out, rel)
-    }
-
-    /// Where the list ending at `end` starts: the previous list's end (of
-    /// any name; the lists are back to back in `entries`).
-    fn list_start(&self, end: usize) -> usize {
-        let j = self.vend.partition_point(|&e| e < end);
-        match j {
-            0 => 0,
-            _ => self.vend.get(j - 1).copied().unwrap_or(0),
-        }
     }
 }
 
@@ -362,7 +338,7 @@ fn group_by_name(
 ) -> (Vec<u32>, Vec<usize>, Vec<(u32, u32)>) {
     let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
     // Labels per name id, then where each name's entries go next.
-    let mut cursor = vec![0usize; rank.len()];
+    let mut cursor = vec![0u32; rank.len()];
     let mut name_ids: Vec<u32> = Vec::new();
     for &(n, _) in labels {
         if let Some(c) = cursor.get_mut(n as usize) {
@@ -375,13 +351,14 @@ fn group_by_name(
     name_ids.sort_unstable_by_key(|&n| r(n));
     let names: Vec<u32> = name_ids.iter().map(|&n| r(n)).collect();
     let mut end = Vec::with_capacity(names.len());
-    let mut at = 0usize;
+    // At most 2^32 labels (the table's label ends are u32).
+    let mut at = 0u32;
     for &n in &name_ids {
         if let Some(c) = cursor.get_mut(n as usize) {
             let count = *c;
             *c = at;
             at += count;
-            end.push(at);
+            end.push(at as usize);
         }
     }
     let mut entries = vec![(0u32, 0u32); labels.len()];
@@ -389,7 +366,7 @@ fn group_by_name(
     for (series, &le) in label_end.iter().enumerate() {
         for &(n, v) in labels.get(l0..le as usize).unwrap_or(&[]) {
             if let Some(a) = cursor.get_mut(n as usize) {
-                if let Some(e) = entries.get_mut(*a) {
+                if let Some(e) = entries.get_mut(*a as usize) {
                     *e = (r(v), series as u32);
                 }
                 *a += 1;
