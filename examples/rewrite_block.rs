@@ -9,10 +9,10 @@
 //! label string is hashed or sorted.
 //!
 //! One thread walks the source index (label ordinals and chunk metas
-//! copied) in batches; each batch's series are decoded (samples as
-//! `fill` reads them) and their chunks re-encoded in parallel
-//! ([`Encoded`]), while the calling thread adds the previous batch with
-//! [`BlockWriter::add_encoded`] (chunks written in order, index table
+//! copied) in batches; while it walks the next batch, each batch's series
+//! are decoded (samples as `fill` reads them) and their chunks re-encoded
+//! in parallel ([`Encoded`]), and the calling thread adds the batch before
+//! with [`BlockWriter::add_encoded`] (chunks written in order, index table
 //! built). A series whose chunks are already what the encoder would
 //! write for their samples is decoded and checked, then its chunk bytes
 //! copied instead of encoded again ([`Encoded::push_from_block`]): the
@@ -62,66 +62,77 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if r.index.version != 2 || r.index.symbols.first_unsorted().is_some() {
         return Err("the source index must be v2 with its symbols strictly ascending".into());
     }
-    w.use_symbols(r.index.symbols.iter())?;
     std::thread::scope(|sc| -> Result<(), Box<dyn std::error::Error>> {
+        // Walked batches (entries, how many, every series' labels in one
+        // list, where each series' labels end); their entry lists come
+        // back to the walker to be reused (their chunk lists too).
+        let (walked_tx, walked_rx) =
+            sync_channel::<(Vec<SeriesEntry>, usize, Labels, Vec<usize>)>(1);
+        let (back_tx, back_rx) = sync_channel::<Vec<SeriesEntry>>(2);
         let (tx, rx) = sync_channel::<(Labels, Vec<usize>, Vec<Encoded>)>(2);
-        let (o, readers, sel) = (&o, &readers, &sel);
+        let (o, sel) = (&o, &sel);
         sc.spawn(move || {
-            // Entries reused from batch to batch (their chunk lists too).
-            let mut entries: Vec<SeriesEntry> = Vec::new();
-            for r in readers {
-                let mut it = r.index.series();
-                let mut more = true;
-                while more {
-                    // Every series' labels in one list, `ends` where each
-                    // series' end.
-                    let (mut flat, mut ends) = (Vec::new(), Vec::with_capacity(BATCH));
-                    let mut n = 0;
-                    while n < BATCH {
-                        if n == entries.len() {
-                            entries.push(SeriesEntry::default());
-                        }
-                        let Some(entry) = entries.get_mut(n) else {
-                            break;
-                        };
-                        let Some(res) = it.next_into(entry) else {
-                            more = false;
-                            break;
-                        };
-                        match res {
-                            Ok(()) => {
-                                flat.extend_from_slice(&entry.labels);
-                                ends.push(flat.len());
-                                n += 1;
-                            }
-                            Err(e) => o.error(format!("{}: {e}", r.files.index_path().display())),
-                        }
+            let mut it = r.index.series();
+            let mut more = true;
+            while more {
+                let mut entries = back_rx.try_recv().unwrap_or_default();
+                let (mut flat, mut ends) = (Vec::new(), Vec::with_capacity(BATCH));
+                let mut n = 0;
+                while n < BATCH {
+                    if n == entries.len() {
+                        entries.push(SeriesEntry::default());
                     }
-                    let batch = entries.get(..n).unwrap_or(&[]);
-                    let encoded: Vec<Encoded> = batch
-                        .par_chunks(PART)
-                        .map(|part| {
-                            let (mut e, mut s) = (Encoded::default(), Vec::new());
-                            for entry in part {
-                                if e.push_from_block(r, entry) {
-                                    continue;
-                                }
-                                stream::read_samples(r, entry, sel, &mut s, &mut |err| {
-                                    let mut labels = Vec::new();
-                                    let _ = r.index.resolve_labels(entry, &mut labels);
-                                    o.error(format!("{err} (series {labels:?})"));
-                                });
-                                e.push(&s);
-                            }
-                            e
-                        })
-                        .collect();
-                    if tx.send((flat, ends, encoded)).is_err() {
-                        return;
+                    let Some(entry) = entries.get_mut(n) else {
+                        break;
+                    };
+                    let Some(res) = it.next_into(entry) else {
+                        more = false;
+                        break;
+                    };
+                    match res {
+                        Ok(()) => {
+                            flat.extend_from_slice(&entry.labels);
+                            ends.push(flat.len());
+                            n += 1;
+                        }
+                        Err(e) => o.error(format!("{}: {e}", r.files.index_path().display())),
                     }
+                }
+                if walked_tx.send((entries, n, flat, ends)).is_err() {
+                    return;
                 }
             }
         });
+        sc.spawn(move || {
+            for (entries, n, flat, ends) in walked_rx {
+                let batch = entries.get(..n).unwrap_or(&[]);
+                let encoded: Vec<Encoded> = batch
+                    .par_chunks(PART)
+                    .map(|part| {
+                        let (mut e, mut s) = (Encoded::default(), Vec::new());
+                        for entry in part {
+                            if e.push_from_block(r, entry) {
+                                continue;
+                            }
+                            stream::read_samples(r, entry, sel, &mut s, &mut |err| {
+                                let mut labels = Vec::new();
+                                let _ = r.index.resolve_labels(entry, &mut labels);
+                                o.error(format!("{err} (series {labels:?})"));
+                            });
+                            e.push(&s);
+                        }
+                        e
+                    })
+                    .collect();
+                let _ = back_tx.try_send(entries);
+                if tx.send((flat, ends, encoded)).is_err() {
+                    return;
+                }
+            }
+        });
+        // The symbol table is copied while the first batches are walked
+        // and encoded.
+        w.use_symbols(r.index.symbols.iter())?;
         for (flat, ends, encoded) in rx {
             let mut start = 0;
             let labels = ends.iter().map(|&end| {

@@ -18,6 +18,10 @@ pub(crate) struct GivenSymbols {
     bytes: Vec<u8>,
     /// Symbol `i` is `bytes[ends[i-1]..ends[i]]`.
     ends: Vec<usize>,
+    /// Whether some series added uses symbol `i` (marked as series are
+    /// added: only the labels a series does not share with the previous
+    /// one).
+    used: Vec<bool>,
 }
 
 impl GivenSymbols {
@@ -35,19 +39,24 @@ impl GivenSymbols {
         self.bytes.get(start..end).unwrap_or(&[])
     }
 
-    /// The symbols `labels` use, in order, and each one's rank among them.
-    pub(crate) fn in_use(&self, labels: &[(u32, u32)]) -> Sorted<'_> {
-        let mut rank = vec![0u32; self.len()];
+    /// Marks the symbols of `labels` used.
+    fn mark(&mut self, labels: &[(u32, u32)]) {
         for &(n, v) in labels {
             for id in [n, v] {
-                if let Some(r) = rank.get_mut(id as usize) {
-                    *r = 1;
+                if let Some(u) = self.used.get_mut(id as usize) {
+                    *u = true;
                 }
             }
         }
+    }
+
+    /// The symbols the series added use, in order, and each one's rank
+    /// among them.
+    pub(crate) fn in_use(&self) -> Sorted<'_> {
+        let mut rank = vec![0u32; self.len()];
         let mut used = Vec::new();
-        for (id, r) in rank.iter_mut().enumerate() {
-            if *r == 1 {
+        for ((id, r), &u) in rank.iter_mut().enumerate().zip(&self.used) {
+            if u {
                 *r = used.len() as u32;
                 used.push(id as u32);
             }
@@ -83,6 +92,7 @@ impl BlockWriter {
             g.bytes.extend_from_slice(s);
             g.ends.push(g.bytes.len());
         }
+        g.used = vec![false; g.ends.len()];
         if u32::try_from(g.len()).is_err() {
             return usage("more than 2^32 symbols");
         }
@@ -106,13 +116,16 @@ impl BlockWriter {
             if sum.n == 0 {
                 continue;
             }
-            self.check_ids(ls)?;
+            let same = self.check_ids(ls)?;
             let span = self.check_span(&sum)?;
             self.write_chunks(sum.n, span, &framed)?;
             let metas = chunk_metas(&framed, &self.refs);
             self.table
                 .push_ids(ls, metas)
                 .map_err(|e| Error::io(&self.tmp, e))?;
+            if let Some(g) = self.table.given.as_mut() {
+                g.mark(ls.get(same..).unwrap_or(&[]));
+            }
         }
         if labels.next().is_some() {
             return usage("more label sets than series encoded");
@@ -123,8 +136,9 @@ impl BlockWriter {
     /// [`check`](Self::check)'s label checks on ordinals: known symbols,
     /// after the previous series, names ascending, none empty. The labels
     /// shared with the previous series were checked with it: only the
-    /// others are looked at.
-    fn check_ids(&self, labels: &[(u32, u32)]) -> Result<()> {
+    /// others are looked at. Returns how many labels it shares with the
+    /// previous series.
+    fn check_ids(&self, labels: &[(u32, u32)]) -> Result<usize> {
         let Some(g) = &self.table.given else {
             return usage("no symbols given (use_symbols)");
         };
@@ -161,6 +175,6 @@ impl BlockWriter {
             }
             last_name = Some(a);
         }
-        Ok(())
+        Ok(same)
     }
 }

@@ -22,17 +22,20 @@
 //! While a block is written, [`SeriesTable`] holds what the index needs of
 //! every series: label strings interned once (a series holds symbol ids,
 //! 8 bytes per label), chunk metas flat. When the index is written, the
-//! symbols are sorted once, the series entries are encoded in parallel (a
-//! window of series at a time) and written in order, and the postings are
-//! built by counting sorts (by label name, then by value within each name),
-//! never by comparing label sets.
+//! symbols are sorted once; the symbols and series entries are encoded in
+//! parallel parts (a window of series at a time) and written in order,
+//! while another thread builds the postings ([`super::postings`]) by
+//! counting sorts (by label name, then by value within each name), never by
+//! comparing label sets.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
-use crate::format::crc::crc32c;
+use crate::format::crc::{crc32c, crc32c_append};
 use crate::format::index::ChunkMeta;
+
+use super::postings::Postings;
 
 const MAGIC: u32 = 0xBAAA_D700;
 
@@ -171,25 +174,25 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
     put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
-fn put_str(out: &mut Vec<u8>, s: &[u8]) {
+pub(super) fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     put_uvarint(out, s.len() as u64);
     out.extend_from_slice(s);
 }
 
 /// A writer that knows its position.
-struct Pos<W: Write> {
-    w: W,
-    pos: u64,
+pub(super) struct Pos<W: Write> {
+    pub(super) w: W,
+    pub(super) pos: u64,
 }
 
 impl<W: Write> Pos<W> {
-    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+    pub(super) fn put(&mut self, b: &[u8]) -> io::Result<()> {
         self.w.write_all(b)?;
         self.pos += b.len() as u64;
         Ok(())
     }
 
-    fn pad(&mut self, align: u64) -> io::Result<()> {
+    pub(super) fn pad(&mut self, align: u64) -> io::Result<()> {
         let r = self.pos % align;
         if r != 0 {
             let zeros = [0u8; 16];
@@ -200,12 +203,26 @@ impl<W: Write> Pos<W> {
     }
 
     /// `BE32 len | content | BE32 crc(content)`.
-    fn section(&mut self, content: &[u8]) -> io::Result<()> {
+    pub(super) fn section(&mut self, content: &[u8]) -> io::Result<()> {
         let len = u32::try_from(content.len())
             .map_err(|_| io::Error::other("index section longer than 4 GiB"))?;
         self.put(&len.to_be_bytes())?;
         self.put(content)?;
         self.put(&crc32c(content).to_be_bytes())
+    }
+
+    /// [`section`](Self::section) of the content `parts` back to back.
+    pub(super) fn section_parts(&mut self, parts: &[Vec<u8>]) -> io::Result<()> {
+        let len: usize = parts.iter().map(Vec::len).sum();
+        let len =
+            u32::try_from(len).map_err(|_| io::Error::other("index section longer than 4 GiB"))?;
+        self.put(&len.to_be_bytes())?;
+        let mut crc = 0;
+        for part in parts {
+            self.put(part)?;
+            crc = crc32c_append(crc, part);
+        }
+        self.put(&crc.to_be_bytes())
     }
 }
 
@@ -235,7 +252,7 @@ impl Strings<'_> {
         }
     }
 
-    fn get(&self, r: u32) -> &[u8] {
+    pub(super) fn get(&self, r: u32) -> &[u8] {
         match self {
             Strings::Owned(v) => v.get(r as usize).map_or(&[], |s| &s[..]),
             Strings::Given(g, used) => used.get(r as usize).map_or(&[], |&id| g.get(id)),
@@ -262,123 +279,6 @@ fn sort_symbols(syms: FxMap<Box<[u8]>, u32>) -> Sorted<'static> {
     }
 }
 
-/// Every label of every series as `(value rank, series index)`, grouped by
-/// label name (names in sorted order), series in order within a name.
-struct ByName {
-    /// Name ranks, sorted.
-    names: Vec<u32>,
-    /// `entries[end[k-1]..end[k]]` are name `names[k]`'s.
-    end: Vec<usize>,
-    entries: Vec<(u32, u32)>,
-}
-
-impl ByName {
-    /// Name `k`'s entries.
-    fn segment(&self, k: usize) -> &[(u32, u32)] {
-        let start = match k {
-            0 => 0,
-            _ => self.end.get(k - 1).copied().unwrap_or(0),
-        };
-        let end = self.end.get(k).copied().unwrap_or(start);
-        self.entries.get(start..end).unwrap_or(&[])
-    }
-
-    /// Every name's distinct value ranks, sorted: `values[end[k-1]..end[k]]`
-    /// are name `k`'s. A name with few values has them sorted; one with
-    /// many (at least one per 64 symbols) read off a bitmap of the ranks.
-    fn distinct_values(&self, nsyms: usize) -> (Vec<u32>, Vec<usize>) {
-        let mut mark = vec![u32::MAX; nsyms];
-        let mut bits = vec![0u64; nsyms.div_ceil(64)];
-        let (mut values, mut end) = (Vec::new(), Vec::with_capacity(self.names.len()));
-        for k in 0..self.names.len() {
-            let from = values.len();
-            for &(v, _) in self.segment(k) {
-                if let Some(m) = mark.get_mut(v as usize)
-                    && *m != k as u32
-                {
-                    *m = k as u32;
-                    values.push(v);
-                }
-            }
-            let n = values.len() - from;
-            if n > 0 && n >= bits.len() {
-                for &v in values.get(from..).unwrap_or(&[]) {
-                    if let Some(w) = bits.get_mut(v as usize / 64) {
-                        *w |= 1 << (v % 64);
-                    }
-                }
-                values.truncate(from);
-                for (i, word) in bits.iter_mut().enumerate() {
-                    let mut x = std::mem::take(word);
-                    while x != 0 {
-                        values.push((i * 64) as u32 + x.trailing_zeros());
-                        x &= x - 1;
-                    }
-                }
-            } else if let Some(vs) = values.get_mut(from..) {
-                vs.sort_unstable();
-            }
-            end.push(values.len());
-        }
-        (values, end)
-    }
-}
-
-fn group_by_name(t: &SeriesTable, rank: &[u32]) -> ByName {
-    let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
-    // Dense slot per name (by symbol id), slots in name order.
-    let mut slot = vec![u32::MAX; rank.len()];
-    let mut name_ids: Vec<u32> = Vec::new();
-    for &(n, _) in &t.labels {
-        if let Some(s) = slot.get_mut(n as usize)
-            && *s == u32::MAX
-        {
-            *s = 0;
-            name_ids.push(n);
-        }
-    }
-    name_ids.sort_unstable_by_key(|&n| r(n));
-    let names: Vec<u32> = name_ids.iter().map(|&n| r(n)).collect();
-    for (k, &n) in name_ids.iter().enumerate() {
-        if let Some(s) = slot.get_mut(n as usize) {
-            *s = k as u32;
-        }
-    }
-    let slot_of = |n: u32| slot.get(n as usize).copied().unwrap_or(0) as usize;
-    // Counting sort of the labels by name slot (stable: series order kept).
-    let mut at = vec![0usize; names.len() + 1];
-    for &(n, _) in &t.labels {
-        if let Some(c) = at.get_mut(slot_of(n) + 1) {
-            *c += 1;
-        }
-    }
-    for k in 1..at.len() {
-        let prev = at.get(k - 1).copied().unwrap_or(0);
-        if let Some(c) = at.get_mut(k) {
-            *c += prev;
-        }
-    }
-    let end: Vec<usize> = at.iter().skip(1).copied().collect();
-    let mut entries = vec![(0u32, 0u32); t.labels.len()];
-    let mut l0 = 0usize;
-    for (series, &le) in t.label_end.iter().enumerate() {
-        for &(n, v) in t.labels.get(l0..le as usize).unwrap_or(&[]) {
-            if let Some(a) = at.get_mut(slot_of(n)) {
-                if let Some(e) = entries.get_mut(*a) {
-                    *e = (r(v), series as u32);
-                }
-                *a += 1;
-            }
-        }
-        l0 = le as usize;
-    }
-    ByName {
-        names,
-        end,
-        entries,
-    }
-}
-
 /// What the series section is written from.
 struct Entries<'a> {
     labels: &'a [(u32, u32)],
@@ -390,14 +290,15 @@ struct Entries<'a> {
 
 impl Entries<'_> {
     /// Series `s0..s1`'s entries (`uvarint len | labels | chunk metas |
-    /// CRC32C`) back to back, and where each ends.
+    /// CRC32C`), each but the first after zeros up to a multiple of 16
+    /// bytes, and where each starts.
     fn encode(&self, s0: usize, s1: usize) -> (Vec<u8>, Vec<usize>) {
         let rank = |id: u32| self.rank.get(id as usize).copied().unwrap_or(0);
         let end_before = |ends: &[u32], i: usize| match i {
             0 => 0,
             _ => ends.get(i - 1).copied().unwrap_or(0) as usize,
         };
-        let (mut out, mut ends) = (Vec::new(), Vec::with_capacity(s1.saturating_sub(s0)));
+        let (mut out, mut starts) = (Vec::new(), Vec::with_capacity(s1.saturating_sub(s0)));
         let mut buf = Vec::new();
         for i in s0..s1 {
             let (l0, c0) = (end_before(self.label_end, i), end_before(self.chunk_end, i));
@@ -431,19 +332,19 @@ impl Entries<'_> {
                 }
                 prev = Some(c);
             }
+            out.resize(out.len().next_multiple_of(16), 0);
+            starts.push(out.len());
             put_uvarint(&mut out, buf.len() as u64);
             out.extend_from_slice(&buf);
             out.extend_from_slice(&crc32c(&buf).to_be_bytes());
-            ends.push(out.len());
         }
-        (out, ends)
+        (out, starts)
     }
 }
 
 /// Writes the index of the series in `t` (added in label order, labels
-/// sorted by name) to `w`; returns the bytes written.
-// Rewritten for speed on another branch (issue 15); split once that lands.
-#[allow(clippy::too_many_lines)]
+/// sorted by name) to `w`; returns the bytes written. The postings are
+/// grouped on another thread while the symbols and series are written.
 pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
     let SeriesTable {
         syms,
@@ -455,32 +356,10 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         prev: _,
     } = t;
     let sorted = match &given {
-        Some(g) => g.in_use(&labels),
+        Some(g) => g.in_use(),
         None => sort_symbols(syms),
     };
-    let nsyms = sorted.strings.len();
-    let sym = |r: u32| -> &[u8] { sorted.strings.get(r) };
-
     let mut p = Pos { w, pos: 0 };
-    let mut head = MAGIC.to_be_bytes().to_vec();
-    head.push(2);
-    p.put(&head)?;
-
-    let toc_symbols = p.pos;
-    let mut buf = Vec::new();
-    buf.extend_from_slice(&(u32::try_from(nsyms).map_err(|_| overflow("symbols"))?).to_be_bytes());
-    for r in 0..nsyms {
-        put_str(&mut buf, sym(r as u32));
-    }
-    p.section(&buf)?;
-
-    // Series.
-    let toc_series = p.pos;
-    let mut ids: Vec<u32> = Vec::with_capacity(label_end.len());
-    // Entries encoded in parallel, a window at a time, then written in
-    // order with their padding.
-    const PART: usize = 4096;
-    const WINDOW: usize = 16 * PART;
     let tab = Entries {
         labels: &labels,
         label_end: &label_end,
@@ -488,168 +367,91 @@ pub(crate) fn write_index<W: Write>(w: W, t: SeriesTable) -> io::Result<u64> {
         chunk_end: &chunk_end,
         rank: &sorted.rank,
     };
-    let n = label_end.len();
+    let (postings, ids, toc) = std::thread::scope(|sc| -> io::Result<_> {
+        let postings = sc.spawn(|| Postings::of(&labels, &label_end, &sorted.rank));
+        let written = write_symbols_series(&mut p, &sorted, &tab);
+        let postings = postings
+            .join()
+            .map_err(|_| io::Error::other("internal: postings thread panicked"))?;
+        let (ids, toc) = written?;
+        Ok((postings, ids, toc))
+    })?;
+    drop((labels, label_end, chunks, chunk_end));
+    let [
+        toc_label_indices,
+        toc_label_table,
+        toc_postings,
+        toc_postings_table,
+    ] = postings.write(&mut p, &sorted, &ids)?;
+    let mut out = Vec::with_capacity(52);
+    for o in [
+        toc[0],
+        toc[1],
+        toc_label_indices,
+        toc_label_table,
+        toc_postings,
+        toc_postings_table,
+    ] {
+        out.extend_from_slice(&o.to_be_bytes());
+    }
+    let c = crc32c(&out);
+    out.extend_from_slice(&c.to_be_bytes());
+    p.put(&out)?;
+    p.w.flush()?;
+    Ok(p.pos)
+}
+
+/// Writes the header, the symbols and the series; returns the series' ids
+/// and the TOC's symbols and series offsets.
+fn write_symbols_series<W: Write>(
+    p: &mut Pos<W>,
+    sorted: &Sorted<'_>,
+    tab: &Entries<'_>,
+) -> io::Result<(Vec<u32>, [u64; 2])> {
+    use rayon::prelude::*;
+    let mut head = MAGIC.to_be_bytes().to_vec();
+    head.push(2);
+    p.put(&head)?;
+
+    // Symbols, encoded in parallel parts.
+    let toc_symbols = p.pos;
+    let nsyms = sorted.strings.len();
+    let count = u32::try_from(nsyms).map_err(|_| overflow("symbols"))?;
+    const SYMS: usize = 1 << 16;
+    let mut parts = vec![count.to_be_bytes().to_vec()];
+    parts.par_extend((0..nsyms.div_ceil(SYMS)).into_par_iter().map(|k| {
+        let mut out = Vec::new();
+        for r in k * SYMS..((k + 1) * SYMS).min(nsyms) {
+            put_str(&mut out, sorted.strings.get(r as u32));
+        }
+        out
+    }));
+    p.section_parts(&parts)?;
+    drop(parts);
+
+    // Series: entries encoded in parallel, a window at a time, each part
+    // 16-byte aligned as its entries are, then written in order.
+    let toc_series = p.pos;
+    let n = tab.label_end.len();
+    let mut ids: Vec<u32> = Vec::with_capacity(n);
+    const PART: usize = 4096;
+    const WINDOW: usize = 16 * PART;
     let mut w0 = 0usize;
     while w0 < n {
-        use rayon::prelude::*;
         let w1 = (w0 + WINDOW).min(n);
         let starts: Vec<usize> = (w0..w1).step_by(PART).collect();
         let parts: Vec<(Vec<u8>, Vec<usize>)> = starts
             .into_par_iter()
             .map(|s0| tab.encode(s0, (s0 + PART).min(w1)))
             .collect();
-        for (bytes, ends) in &parts {
-            let mut from = 0usize;
-            for &end in ends {
-                p.pad(16)?;
-                ids.push(u32::try_from(p.pos / 16).map_err(|_| too_big())?);
-                p.put(bytes.get(from..end).unwrap_or(&[]))?;
-                from = end;
+        for (bytes, starts) in &parts {
+            p.pad(16)?;
+            for &s in starts {
+                ids.push(u32::try_from((p.pos + s as u64) / 16).map_err(|_| too_big())?);
             }
+            p.put(bytes)?;
         }
         w0 = w1;
     }
-    drop(chunks);
-    drop(chunk_end);
-
-    let by = group_by_name(
-        &SeriesTable {
-            labels,
-            label_end,
-            ..SeriesTable::default()
-        },
-        &sorted.rank,
-    );
-
-    // Label indices: one per name, its distinct values sorted.
-    let toc_label_indices = p.pos;
-    let mut label_offsets: Vec<(u32, u64)> = Vec::with_capacity(by.names.len());
-    let (dvalues, dend) = by.distinct_values(nsyms);
-    let values_of = |k: usize| -> &[u32] {
-        let start = match k {
-            0 => 0,
-            _ => dend.get(k - 1).copied().unwrap_or(0),
-        };
-        let end = dend.get(k).copied().unwrap_or(start);
-        dvalues.get(start..end).unwrap_or(&[])
-    };
-    for (k, &name) in by.names.iter().enumerate() {
-        let values = values_of(k);
-        p.pad(4)?;
-        label_offsets.push((name, p.pos));
-        buf.clear();
-        buf.extend_from_slice(&1u32.to_be_bytes());
-        buf.extend_from_slice(&(values.len() as u32).to_be_bytes());
-        for v in values {
-            buf.extend_from_slice(&v.to_be_bytes());
-        }
-        p.section(&buf)?;
-    }
-
-    // Postings: all postings first, then by (name, value); within a name a
-    // counting sort by value (stable: series ids stay increasing).
-    let toc_postings = p.pos;
-    let mut postings_offsets: Vec<(u32, u32, u64)> = Vec::new();
-    let write_list = |p: &mut Pos<W>, ids: &[u32], buf: &mut Vec<u8>| -> io::Result<u64> {
-        p.pad(4)?;
-        let at = p.pos;
-        buf.clear();
-        buf.extend_from_slice(&(ids.len() as u32).to_be_bytes());
-        for id in ids {
-            buf.extend_from_slice(&id.to_be_bytes());
-        }
-        p.section(buf)?;
-        Ok(at)
-    };
-    let all_at = write_list(&mut p, &ids, &mut buf)?;
-    let mut start = vec![0u32; nsyms];
-    let mut list: Vec<u32> = Vec::new();
-    for (k, &name) in by.names.iter().enumerate() {
-        let values = values_of(k);
-        let seg = by.segment(k);
-        // start[v] = where value v's list begins in `list`.
-        for &v in values {
-            if let Some(s) = start.get_mut(v as usize) {
-                *s = 0;
-            }
-        }
-        for &(v, _) in seg {
-            if let Some(s) = start.get_mut(v as usize) {
-                *s += 1;
-            }
-        }
-        let mut at = 0u32;
-        for &v in values {
-            if let Some(s) = start.get_mut(v as usize) {
-                let n = *s;
-                *s = at;
-                at += n;
-            }
-        }
-        list.clear();
-        list.resize(seg.len(), 0);
-        let mut fill = |v: u32, id: u32| {
-            if let Some(s) = start.get_mut(v as usize) {
-                if let Some(x) = list.get_mut(*s as usize) {
-                    *x = id;
-                }
-                *s += 1;
-            }
-        };
-        for &(v, series) in seg {
-            fill(v, ids.get(series as usize).copied().unwrap_or(0));
-        }
-        // After the fill, start[v] is the end of v's list.
-        let mut from = 0usize;
-        for &v in values {
-            let to = start.get(v as usize).copied().unwrap_or(0) as usize;
-            let at = write_list(&mut p, list.get(from..to).unwrap_or(&[]), &mut buf)?;
-            postings_offsets.push((name, v, at));
-            from = to;
-        }
-    }
-
-    // Label offset table.
-    let toc_label_table = p.pos;
-    buf.clear();
-    buf.extend_from_slice(&(label_offsets.len() as u32).to_be_bytes());
-    for (n, at) in &label_offsets {
-        put_uvarint(&mut buf, 1);
-        put_str(&mut buf, sym(*n));
-        put_uvarint(&mut buf, *at);
-    }
-    p.section(&buf)?;
-
-    // Postings offset table.
-    let toc_postings_table = p.pos;
-    buf.clear();
-    buf.extend_from_slice(&(postings_offsets.len() as u32 + 1).to_be_bytes());
-    put_uvarint(&mut buf, 2);
-    put_str(&mut buf, b"");
-    put_str(&mut buf, b"");
-    put_uvarint(&mut buf, all_at);
-    for (n, v, at) in &postings_offsets {
-        put_uvarint(&mut buf, 2);
-        put_str(&mut buf, sym(*n));
-        put_str(&mut buf, sym(*v));
-        put_uvarint(&mut buf, *at);
-    }
-    p.section(&buf)?;
-
-    let mut toc = Vec::with_capacity(52);
-    for o in [
-        toc_symbols,
-        toc_series,
-        toc_label_indices,
-        toc_label_table,
-        toc_postings,
-        toc_postings_table,
-    ] {
-        toc.extend_from_slice(&o.to_be_bytes());
-    }
-    let c = crc32c(&toc);
-    toc.extend_from_slice(&c.to_be_bytes());
-    p.put(&toc)?;
-    p.w.flush()?;
-    Ok(p.pos)
+    Ok((ids, [toc_symbols, toc_series]))
 }

@@ -4,13 +4,14 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use super::writeback::Writeback;
 use super::{Framed, MAX_SEGMENT_SIZE, SEGMENT_MAGIC};
 use crate::error::{Error, Result};
 
 pub(super) struct Segments {
     pub(super) dir: PathBuf,
     pub(super) files: Vec<PathBuf>,
-    pub(super) cur: Option<BufWriter<File>>,
+    pub(super) cur: Option<BufWriter<Writeback>>,
     pub(super) size: u64,
 }
 
@@ -23,7 +24,7 @@ impl Segments {
             .create_new(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
+        let mut w = BufWriter::with_capacity(1 << 20, Writeback::new(f));
         let mut h = SEGMENT_MAGIC.to_be_bytes().to_vec();
         h.extend_from_slice(&[1, 0, 0, 0]);
         w.write_all(&h).map_err(|e| Error::io(&path, e))?;
@@ -42,14 +43,17 @@ impl Segments {
 
     /// Flushes the open segment and closes it; returns its fsync, for the
     /// caller to run (on another thread while it writes the index).
-    pub(super) fn close_unsynced(&mut self) -> Result<Option<impl FnOnce() -> Result<()> + Send>> {
+    pub(super) fn close_unsynced(
+        &mut self,
+    ) -> Result<Option<impl FnOnce() -> Result<()> + Send + use<>>> {
         let Some(w) = self.cur.take() else {
             return Ok(None);
         };
         let path = self.files.last().cloned().unwrap_or_default();
         let f = w
             .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
+            .map_err(|e| Error::io(&path, e.into_error()))?
+            .into_file();
         Ok(Some(move || f.sync_all().map_err(|e| Error::io(&path, e))))
     }
 

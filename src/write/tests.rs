@@ -287,3 +287,65 @@ fn symbol_ordinals_checked() {
     one(&mut w, &[(3, 2)]).unwrap();
     assert_eq!(w.series(), 3);
 }
+
+/// An index large enough for every part of its parallel writing to be
+/// cut several times (symbols, series windows, postings lists and the
+/// postings offset table): read back, every postings list holds exactly
+/// the series with its label, in increasing order, and every series the
+/// labels it was added with.
+#[test]
+fn a_large_index_reads_back_list_by_list() {
+    use crate::format::index::{IndexReader, SeriesEntry};
+    let n = 70_000usize;
+    let labels = |i: usize| -> Vec<(Vec<u8>, Vec<u8>)> {
+        vec![
+            (b"a".to_vec(), format!("x{}", i % 3).into_bytes()),
+            (b"b".to_vec(), format!("y{i:06}").into_bytes()),
+        ]
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::create(dir.path(), 0, 1_000).unwrap();
+    let mut e = Encoded::default();
+    let mut all: Vec<_> = (0..n).map(labels).collect();
+    all.sort();
+    for _ in 0..n {
+        e.push(&[(1, Value::Float(0.5))]);
+    }
+    w.add_encoded(all.iter().map(Vec::as_slice), &e).unwrap();
+    let b = w.finish().unwrap().unwrap();
+    let bytes = std::fs::read(b.dir.join("index")).unwrap();
+    let ix = IndexReader::open(&bytes).unwrap();
+    let mut entry = SeriesEntry::default();
+    let mut got = Vec::new();
+    let mut it = ix.series();
+    let mut ids = Vec::new();
+    while let Some(r) = it.next_into(&mut entry) {
+        r.unwrap();
+        ix.resolve_labels(&entry, &mut got).unwrap();
+        let want = &all[ids.len()];
+        assert_eq!(got.len(), want.len());
+        for ((gn, gv), (wn, wv)) in got.iter().zip(want) {
+            assert_eq!((*gn, *gv), (wn.as_slice(), wv.as_slice()));
+        }
+        ids.push(entry.id.get() as u32);
+    }
+    assert_eq!(ids.len(), n);
+    let mut want: std::collections::HashMap<(&[u8], &[u8]), Vec<u32>> = Default::default();
+    for (i, ls) in all.iter().enumerate() {
+        want.entry((&b""[..], &b""[..])).or_default().push(ids[i]);
+        for (ln, lv) in ls {
+            want.entry((ln.as_slice(), lv.as_slice()))
+                .or_default()
+                .push(ids[i]);
+        }
+    }
+    let table = ix.postings_table().unwrap();
+    assert_eq!(table.len(), 1 + 3 + n);
+    let mut listed = 0;
+    for p in &table {
+        let list: Vec<u32> = ix.postings(p.offset).unwrap().iter().collect();
+        assert_eq!(list, want[&(p.name, p.value)], "{:?}={:?}", p.name, p.value);
+        listed += list.len();
+    }
+    assert_eq!(listed, 3 * n);
+}

@@ -133,10 +133,10 @@ struct Window {
 
 impl Window {
     /// The XOR of the next value with the previous one, if written as the
-    /// encoder writes it.
+    /// encoder writes it; `v` holds the next bits (at least 56 of them,
+    /// left-aligned), as [`Bits::word`] loads them.
     #[inline(always)]
-    fn read(&mut self, r: &mut Bits<'_>) -> Option<u64> {
-        let v = r.word();
+    fn read(&mut self, r: &mut Bits<'_>, v: u64) -> Option<u64> {
         if v >> 63 == 0 {
             r.skip(1)?;
             return Some(0);
@@ -148,7 +148,7 @@ impl Window {
                 return None;
             }
             let m = self.m;
-            let sig = if m <= 55 {
+            let sig = if m <= 54 {
                 r.skip(2 + m)?;
                 (v << 2) >> (64 - m)
             } else {
@@ -157,7 +157,6 @@ impl Window {
             };
             return (sig != 0).then_some(sig << self.trailing);
         }
-        r.skip(13)?;
         let head = (v >> 51) & 0x7ff;
         let l = (head >> 6) as u32;
         let m = match (head & 63) as u32 {
@@ -168,7 +167,14 @@ impl Window {
             return None;
         }
         let t = 64 - l - m;
-        let x = r.read_wide(m)? << t;
+        // The significant bits from `v` when they are in it.
+        let x = if m <= 43 {
+            r.skip(13 + m)?;
+            ((v << 13) >> (64 - m)) << t
+        } else {
+            r.skip(13)?;
+            r.read_wide(m)? << t
+        };
         let (lx, tx) = (x.leading_zeros().min(31), x.trailing_zeros());
         let reusable = self.have && lx >= self.leading && tx >= self.trailing;
         if x == 0 || reusable || lx != l || tx != t {
@@ -185,10 +191,9 @@ impl Window {
 }
 
 /// A delta of delta, if in the smallest class that holds it (`0` alone
-/// for zero).
+/// for zero); `x` is [`Bits::word`] at the reader's position.
 #[inline(always)]
-fn read_dod(r: &mut Bits<'_>) -> Option<i64> {
-    let x = r.word();
+fn read_dod(r: &mut Bits<'_>, x: u64) -> Option<i64> {
     let (used, dod, canonical) = match x.leading_ones() {
         0 => (1, 0, true),
         1 => {
@@ -260,13 +265,19 @@ pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
                     return None;
                 }
                 r.skip(3 + m)?;
+            } else if x >> 63 == 0 {
+                // The same interval, the value in a new window.
+                r.skip(1)?;
+                w.read(&mut r, x << 1)?;
             } else {
-                delta = delta.wrapping_add(read_dod(&mut r)? as u64);
-                w.read(&mut r)?;
+                delta = delta.wrapping_add(read_dod(&mut r, x)? as u64);
+                let v = r.word();
+                w.read(&mut r, v)?;
             }
         } else {
             delta = r.uvarint()?;
-            w.read(&mut r)?;
+            let v = r.word();
+            w.read(&mut r, v)?;
         }
         let next = t.wrapping_add(delta as i64);
         if next <= t {
