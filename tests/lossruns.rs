@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 use crate::lossmatrix::RunRecord;
 use crate::util::{promsnap, testdata};
 
+#[path = "lossruns_inputs.rs"]
+mod inputs;
+
 /// A window, inclusive ms.
 #[derive(Debug, Clone)]
 pub(crate) struct Win {
@@ -202,54 +205,12 @@ fn sent_series(raw: &serde_json::Value) -> Option<u64> {
     )
 }
 
-/// Runs `coverage` on one run's evidence and applies the done criteria.
-pub(crate) fn judge(ev: &Path) -> Judged {
-    let run = ev
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut j = Judged {
-        run,
-        rec: None,
-        coverage_end: None,
-        predicted: Vec::new(),
-        real: Vec::new(),
-        failures: Vec::new(),
-    };
-    let rec: RunRecord = match std::fs::read_to_string(ev.join("run.json"))
-        .map_err(|e| e.to_string())
-        .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()))
-    {
-        Ok(r) => r,
-        Err(e) => {
-            j.failures.push(format!("run.json: {e}"));
-            return j;
-        }
-    };
-    let real: serde_json::Value = std::fs::read_to_string(ev.join("real-loss.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or(serde_json::Value::Null);
-    j.real = real["merged"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            Some(Win {
-                cause: "real".into(),
-                certainty: String::new(),
-                from: m["from"].as_i64()?,
-                to: m["to"].as_i64()?,
-                to_earliest: m["to"].as_i64()?,
-                to_expected: None,
-                series: m["series"].as_u64(),
-            })
-        })
-        .collect();
-
-    let tmp = tempfile::tempdir().unwrap();
-    let wal = wal_with_mtimes(ev, tmp.path());
-    let snap = snapshot_with_targets(ev, &rec.snapshot_name, tmp.path());
+/// The arguments `coverage` gets for a run, as an operator gives them
+/// (without `--json`): the evidence copied into `tmp` (the snapshot at
+/// `tmp/snapshot/<name>`, the master's `wal/` at `tmp/wal`).
+pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<String> {
+    let wal = wal_with_mtimes(ev, tmp);
+    let snap = snapshot_with_targets(ev, &rec.snapshot_name, tmp);
     let scrape = rec.scrape_interval_ms;
     let mut args: Vec<String> = vec![
         "coverage".into(),
@@ -315,6 +276,57 @@ pub(crate) fn judge(ev: &Path) -> Judged {
         args.push("--sent-series".into());
         args.push(n.to_string());
     }
+    args
+}
+
+/// Runs `coverage` on one run's evidence and applies the done criteria.
+pub(crate) fn judge(ev: &Path) -> Judged {
+    let run = ev
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut j = Judged {
+        run,
+        rec: None,
+        coverage_end: None,
+        predicted: Vec::new(),
+        real: Vec::new(),
+        failures: Vec::new(),
+    };
+    let rec: RunRecord = match std::fs::read_to_string(ev.join("run.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            j.failures.push(format!("run.json: {e}"));
+            return j;
+        }
+    };
+    let real: serde_json::Value = std::fs::read_to_string(ev.join("real-loss.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(serde_json::Value::Null);
+    j.real = real["merged"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(Win {
+                cause: "real".into(),
+                certainty: String::new(),
+                from: m["from"].as_i64()?,
+                to: m["to"].as_i64()?,
+                to_earliest: m["to"].as_i64()?,
+                to_expected: None,
+                series: m["series"].as_u64(),
+            })
+        })
+        .collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = coverage_args(ev, &rec, tmp.path());
+    let scrape = rec.scrape_interval_ms;
     args.push("--json".into());
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = promsnap(&argv);

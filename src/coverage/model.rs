@@ -166,22 +166,19 @@ pub struct ModelInput {
     pub wal: Option<WalView>,
     /// Scrape interval of the master (ms), for the boundary slivers.
     pub scrape_interval: i64,
-    /// Longest scrape timeout (ms), for L4.
+    /// Longest scrape timeout (ms), for L4: 2.42's `scrape_timeout`
+    /// default, 10 s (`config.DefaultGlobalConfig`), used capped by the
+    /// scrape interval as Prometheus caps it.
     pub scrape_timeout: i64,
-    /// Remote write `max_backoff` (5 s by default).
-    pub max_backoff: i64,
-    /// Wait of the WAL watcher before it restarts after an error (5 s).
+    /// Wait of the WAL watcher before it restarts after an error: 5 s,
+    /// the fixed `time.After(5 * time.Second)` of `Watcher.loop` in
+    /// tsdb/wlog/watcher.go (not configurable in 2.42).
     pub restart_delay: i64,
     /// Series the master scrapes (the head block's numSeries), for L3.
     pub series: Option<u64>,
     /// The oldest sample of the snapshot (its oldest block's minTime): no
     /// compaction happened before `first_sample + 1.5R`.
     pub first_sample: Option<i64>,
-    /// `max_samples_per_send × max_shards` of the queue: 500 × 200 before
-    /// v2.44, 2000 × 50 since; 100 000 either way.
-    pub queue_span_samples: u64,
-    /// How often the queue reshards (10 s) plus its `batch_send_deadline` (5 s).
-    pub reshard_and_flush: i64,
     /// The operator's facts for L5–L10.
     pub facts: OperatorFacts,
     /// Native histograms seen in the snapshot and the master WAL (L9).
@@ -212,12 +209,9 @@ impl ModelInput {
             wal: None,
             scrape_interval: 15 * SECOND,
             scrape_timeout: 10 * SECOND,
-            max_backoff: 5 * SECOND,
             restart_delay: 5 * SECOND,
             series: None,
             first_sample: None,
-            queue_span_samples: 100_000,
-            reshard_and_flush: 15 * SECOND,
             facts: OperatorFacts::default(),
             native: None,
             blocks: Vec::new(),
@@ -266,9 +260,26 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     assumptions.push(
         "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
     );
+    assumptions.push(queue::machine_assumption());
+    if let Some(up) = inp.slave_up {
+        assumptions.push(format!(
+            "the slave's ready time {} is on the master's clock: a skew between the two moves every window's \
+             end by as much",
+            fmt_time(up)
+        ));
+        if let Some(w) = inp.wal.as_ref().filter(|w| w.observed_at > up) {
+            assumptions.push(format!(
+                "the master's WAL was observed at {}, {} after the slave was up: the truncations between are \
+                 read from the copy as if none had happened before the slave's start (a reader caught up by then \
+                 may be taken as overtaken)",
+                fmt_time(w.observed_at),
+                super::fmt_dur(w.observed_at - up)
+            ));
+        }
+    }
     assumptions.push(format!(
-        "default queue backoff (max {}s) and watcher restart delay ({}s)",
-        inp.max_backoff / SECOND,
+        "queue max_backoff {} and the watcher's restart delay after a read error ({}s, wlog/watcher.go)",
+        super::fmt_dur(inp.queue.max_backoff),
         inp.restart_delay / SECOND
     ));
     let catch_up = inp.facts.catch_up.unwrap_or(0);
