@@ -269,9 +269,9 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         ));
         if let Some(w) = inp.wal.as_ref().filter(|w| w.observed_at > up) {
             assumptions.push(format!(
-                "the master's WAL was observed at {}, {} after the slave was up: the truncations between are \
-                 read from the copy as if none had happened before the slave's start (a reader caught up by then \
-                 may be taken as overtaken)",
+                "the master's WAL was observed at {}, {} after the slave was up: the overtake is judged on that \
+                 copy, whose later truncations may have deleted the segments that placed the stalled reader (a \
+                 copy taken at the slave's start decides it)",
                 fmt_time(w.observed_at),
                 super::fmt_dur(w.observed_at - up)
             ));
@@ -341,6 +341,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         &truncations,
         &mut assumptions,
     ));
+    // Without the remote write start the windows above are those of the
+    // start assumed; the other starts no file excludes are risks beside
+    // them, so that the answer is never more optimistic than its inputs.
+    if inp.rw_start.is_none() {
+        windows.extend(unknown_start_risks(inp, c));
+    }
     windows.sort_by_key(|w| (w.from, w.to));
 
     let deadline = ov.deadline;
@@ -352,6 +358,45 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         assumptions,
         verdict,
     }
+}
+
+/// The losses of the remote write starts the assumed one hides: started
+/// only when the slave came up (L1 over `(C_snap, up]`), or running since
+/// the snapshot's oldest sample (the stalled reader at its earliest, and so
+/// overtaken at the earliest, and the longest backlog at the boundary: its
+/// L2 and L3). Each is a risk.
+fn unknown_start_risks(inp: &ModelInput, c: i64) -> Vec<LossWindow> {
+    let mut out = Vec::new();
+    if let Some(up) = inp.slave_up.filter(|&u| u > c) {
+        out.push(LossWindow::new(
+            Cause::L1,
+            c,
+            up,
+            Certainty::Risk,
+            "if remote write to the slave started only when the slave came up (no remote write start given), \
+             nothing from the coverage end to then reaches it"
+                .into(),
+        ));
+    }
+    if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
+        let mut early = inp.clone();
+        early.rw_start = Some(m0 - 1);
+        for mut w in compute(&early)
+            .loss_windows
+            .into_iter()
+            .filter(|w| matches!(w.cause, Cause::L2 | Cause::L3) && w.certainty != Certainty::Bound)
+        {
+            w.certainty = Certainty::Risk;
+            w.why = format!(
+                "if remote write to the slave ran since the snapshot's oldest sample {} (no remote write start \
+                 given): {}",
+                fmt_time(m0),
+                w.why
+            );
+            out.push(w);
+        }
+    }
+    out
 }
 
 /// Where the reader stalls, in words.

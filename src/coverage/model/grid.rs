@@ -118,7 +118,10 @@ fn forecast_count(inp: &ModelInput, from: i64, r: i64) -> usize {
     .max()
     .unwrap_or(from);
     let span = latest.saturating_sub(from).max(0) / r.max(1);
-    usize::try_from(span).unwrap_or(usize::MAX).saturating_add(6).clamp(12, 100_000)
+    usize::try_from(span)
+        .unwrap_or(usize::MAX)
+        .saturating_add(6)
+        .clamp(12, 100_000)
 }
 
 /// The truncations from the first one after `t_b` (or the snapshot, if

@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use super::{
-    BACKLOG_CATCHUP, PHASE_UNCERTAINTY, Queue, SHARD_TOLERANCE, READ_PERIOD, READ_RATE, READ_RATE_SLOW, REQUEST_TIME, Stall,
-    next_retry, next_tick, next_wake,
+    BACKLOG_CATCHUP, PHASE_UNCERTAINTY, Queue, READ_PERIOD, READ_RATE, READ_RATE_SLOW,
+    REQUEST_TIME, SHARD_TOLERANCE, Stall, next_retry, next_tick, next_wake,
 };
 use crate::coverage::scrapes::Schedule;
 use crate::coverage::{fmt_dur, fmt_time};
