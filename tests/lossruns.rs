@@ -638,11 +638,25 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s700-q1",
     "s400-1500ms",
     "s1500-relabel",
+    "s1k-churn",
+    "s1300-srestart",
 ];
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s1300-srestart-soon",
+        "out of sample (sixth set). 1 300 series at 1 s; the slave was up +5.1 s after the snapshot, killed \
+         (SIGKILL) 1.4 s later, during what would have been its catch-up, and up again at +11.6 s. The judge \
+         gives coverage the first slave-up (it has no option for a slave restart): it predicts the crossing \
+         loss of a slave up at +5.5 s (L3 expected +1 .. +15..+26 s); the real loss was one scrape of 25 \
+         series (+1 s). The master's log shows why: the queue, retrying its stuck batch every 5 s \
+         (max_backoff), made no attempt during the 1.4 s the slave was first up; its first answer from the \
+         slave (400 'out of bounds', 500 samples) came at +13.3 s, after the restart, so the catch-up began \
+         at the second start. Given the restart's ready time as --slave-up, coverage predicts +1 .. +1 s of \
+         25 series, the real loss exactly: the miss is the slave's first up time, not the model",
+    ),
     (
         "s12k-busyz-up35-r2",
         "the second recording of s12k-busyz-up35, the same miss: slave up +35.6 s, resharding 1 -> 200 4.9 s \
