@@ -641,11 +641,29 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1k-churn",
     "s1300-srestart",
     "s700-sblk2m",
+    "s600-lag7s",
 ];
+
+/// Why the three runs of `s600-lag7s` miss (KNOWN_MISSES).
+const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporter sample exposed with an explicit \
+     timestamp 7 s before its scrape (honor_timestamps, 2.42's default). The snapshot's head block ends at \
+     C_snap, the time of the last scrape's own series (up, scrape_duration_seconds, ...), but the lm_value \
+     samples stamped C_snap - 6 s .. C_snap were scraped after the snapshot; the slave refuses them as \
+     older than its newest block ('out of bounds': the soon slave's log lists such refusals stamped up to \
+     C_snap - 1 s), so every lm_value series loses from C_snap - 6 s, where every window of coverage starts \
+     at C_snap (L2) or C_snap + 1 s (L3). coverage reads no sample lag from the WAL (the samples of a \
+     scrape lie 7 s behind its up sample there); the end of the loss is the one it predicts for a master \
+     without lag";
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    // Real loss -6 .. +6 s (605 series); predicted L3 +0 .. +6..+16 s.
+    ("s600-lag7s-soon", LAG7S),
+    // Real loss -6 .. +6 s; predicted L3 +0 .. +6..+36 s (slave up +25.4 s).
+    ("s600-lag7s-up25", LAG7S),
+    // Real loss -6 .. +170 s; predicted L2 +0 .. +163.3..+171.9 s (end inside).
+    ("s600-lag7s-overtaken", LAG7S),
     (
         "s700-sblk2m-overtaken",
         "out of sample (sixth set). 700 series at 1 s, master 1m blocks, slave 2m blocks; slave up +131.4 s, \
