@@ -642,6 +642,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1300-srestart",
     "s700-sblk2m",
     "s600-lag7s",
+    "s5k-snapcomp",
 ];
 
 /// Why the three runs of `s600-lag7s` miss (KNOWN_MISSES).
@@ -658,6 +659,20 @@ const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporte
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s5k-snapcomp-skiphead",
+        "out of sample (sixth set). 5 000 series at 1 s; both snapshots were called while the master wrote \
+         its first block (2.42's DB.Snapshot takes the compaction lock, so they were served after the block \
+         and the head truncation: the master's log has 'write block', 'Head GC completed', then \
+         'Snapshotting block'). The skip_head slave (C_snap = the new block's end, 19:42:00; slave up +70.2 s \
+         after it) lost +0.7 .. +48.7 s of all series, where coverage predicts the crossing batch (L3 expected \
+         +0.7 .. +1.0..+7.7 s). The s12k-busyz-up35 mechanism: 70 s of backlog, the queue resharded 1 -> 200 \
+         3.2 s after the slave was up, the first shards to reach the present raised the slave's head max \
+         time, and the slave refused 794 whole requests (one log line each, 19:43:11-19:43:15) whose first \
+         sample was older than that max time - 30 s (half its 1m block range); the last of them starts at \
+         +28.7 s and, 500 samples of 25 series, reaches +48.7 s, the end of the loss. No rule of coverage \
+         predicts the all-shard lag (see s12k-busyz-up35); the three runs on the with-head snapshot passed",
+    ),
     // Real loss -6 .. +6 s (605 series); predicted L3 +0 .. +6..+16 s.
     ("s600-lag7s-soon", LAG7S),
     // Real loss -6 .. +6 s; predicted L3 +0 .. +6..+36 s (slave up +25.4 s).
