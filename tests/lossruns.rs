@@ -650,11 +650,69 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s700-q1",
     "s400-1500ms",
     "s1500-relabel",
+    "s1k-churn",
+    "s1300-srestart",
+    "s700-sblk2m",
+    "s600-lag7s",
+    "s5k-snapcomp",
 ];
+
+/// Why the three runs of `s600-lag7s` miss (KNOWN_MISSES).
+const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporter sample exposed with an explicit \
+     timestamp 7 s before its scrape (honor_timestamps, 2.42's default). The snapshot's head block ends at \
+     C_snap, the time of the last scrape's own series (up, scrape_duration_seconds, ...), but the lm_value \
+     samples stamped C_snap - 6 s .. C_snap were scraped after the snapshot; the slave refuses them as \
+     older than its newest block ('out of bounds': the soon slave's log lists such refusals stamped up to \
+     C_snap - 1 s), so every lm_value series loses from C_snap - 6 s, where every window of coverage starts \
+     at C_snap (L2) or C_snap + 1 s (L3). coverage reads no sample lag from the WAL (the samples of a \
+     scrape lie 7 s behind its up sample there); the end of the loss is the one it predicts for a master \
+     without lag";
 
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s5k-snapcomp-skiphead",
+        "out of sample (sixth set). 5 000 series at 1 s; both snapshots were called while the master wrote \
+         its first block (2.42's DB.Snapshot takes the compaction lock, so they were served after the block \
+         and the head truncation: the master's log has 'write block', 'Head GC completed', then \
+         'Snapshotting block'). The skip_head slave (C_snap = the new block's end, 19:42:00; slave up +70.2 s \
+         after it) lost +0.7 .. +48.7 s of all series, where coverage predicts the crossing batch (L3 expected \
+         +0.7 .. +1.0..+7.7 s). The s12k-busyz-up35 mechanism: 70 s of backlog, the queue resharded 1 -> 200 \
+         3.2 s after the slave was up, the first shards to reach the present raised the slave's head max \
+         time, and the slave refused 794 whole requests (one log line each, 19:43:11-19:43:15) whose first \
+         sample was older than that max time - 30 s (half its 1m block range); the last of them starts at \
+         +28.7 s and, 500 samples of 25 series, reaches +48.7 s, the end of the loss. No rule of coverage \
+         predicts the all-shard lag (see s12k-busyz-up35); the three runs on the with-head snapshot passed",
+    ),
+    // Real loss -6 .. +6 s (605 series); predicted L3 +0 .. +6..+16 s.
+    ("s600-lag7s-soon", LAG7S),
+    // Real loss -6 .. +6 s; predicted L3 +0 .. +6..+36 s (slave up +25.4 s).
+    ("s600-lag7s-up25", LAG7S),
+    // Real loss -6 .. +170 s; predicted L2 +0 .. +163.3..+171.9 s (end inside).
+    ("s600-lag7s-overtaken", LAG7S),
+    (
+        "s700-sblk2m-overtaken",
+        "out of sample (sixth set). 700 series at 1 s, master 1m blocks, slave 2m blocks; slave up +131.4 s, \
+         after the checkpoint that deleted the stalled reader's next segment. coverage predicts the L2 \
+         window from C_snap to +136.4..+147.6 s (expected +142.2 s); the real loss was +1.004 .. +141.0 s of \
+         all 705 series: the end lies inside the range, but the start misses the one-scrape tolerance by 4 ms \
+         (the window starts at C_snap, and the master's next scrape after C_snap came 1 004 ms after it, the \
+         scrape loop's tick late under a machine load of 7-9). The slave's 2m block range changed nothing \
+         visible: its other two runs lost the same one-scrape sliver (230 series) as 1m slaves do",
+    ),
+    (
+        "s1300-srestart-soon",
+        "out of sample (sixth set). 1 300 series at 1 s; the slave was up +5.1 s after the snapshot, killed \
+         (SIGKILL) 1.4 s later, during what would have been its catch-up, and up again at +11.6 s. The judge \
+         gives coverage the first slave-up (it has no option for a slave restart): it predicts the crossing \
+         loss of a slave up at +5.5 s (L3 expected +1 .. +15..+26 s); the real loss was one scrape of 25 \
+         series (+1 s). The master's log shows why: the queue, retrying its stuck batch every 5 s \
+         (max_backoff), made no attempt during the 1.4 s the slave was first up; its first answer from the \
+         slave (400 'out of bounds', 500 samples) came at +13.3 s, after the restart, so the catch-up began \
+         at the second start. Given the restart's ready time as --slave-up, coverage predicts +1 .. +1 s of \
+         25 series, the real loss exactly: the miss is the slave's first up time, not the model",
+    ),
     (
         "s12k-busyz-up35-r2",
         "the second recording of s12k-busyz-up35, the same miss: slave up +35.6 s, resharding 1 -> 200 4.9 s \
