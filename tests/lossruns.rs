@@ -692,16 +692,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     // Real loss -6 .. +170 s; predicted L2 +0 .. +163.3..+171.9 s (end inside).
     ("s600-lag7s-overtaken", LAG7S),
     (
-        "s700-sblk2m-overtaken",
-        "out of sample (sixth set). 700 series at 1 s, master 1m blocks, slave 2m blocks; slave up +131.4 s, \
-         after the checkpoint that deleted the stalled reader's next segment. coverage predicts the L2 \
-         window from C_snap to +136.4..+147.6 s (expected +142.2 s); the real loss was +1.004 .. +141.0 s of \
-         all 705 series: the end lies inside the range, but the start misses the one-scrape tolerance by 4 ms \
-         (the window starts at C_snap, and the master's next scrape after C_snap came 1 004 ms after it, the \
-         scrape loop's tick late under a machine load of 7-9). The slave's 2m block range changed nothing \
-         visible: its other two runs lost the same one-scrape sliver (230 series) as 1m slaves do",
-    ),
-    (
         "s1300-srestart-soon",
         "out of sample (sixth set). 1 300 series at 1 s; the slave was up +5.1 s after the snapshot, killed \
          (SIGKILL) 1.4 s later, during what would have been its catch-up, and up again at +11.6 s. The judge \

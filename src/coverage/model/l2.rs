@@ -128,7 +128,15 @@ pub(super) fn window(
         return None;
     }
     let restart_from = up.max(d);
-    let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+    // The master has no sample between the coverage end (its last sample
+    // plus 1 ms) and its next scrape: the loss starts there, on the WAL's
+    // grids when it shows them, else one interval after that last sample.
+    let first = inp
+        .scrape_grids
+        .as_ref()
+        .and_then(|g| g.nth_sample_after(c - 1, 1))
+        .map_or(c - 1 + inp.scrape_interval.max(1), |x| x.0);
+    let from = first.max(c).max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
     let (rest, how, placed) = rest_of_segment(inp, ov, position);
     let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
     let to = restart_from + inp.queue.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
