@@ -643,6 +643,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s700-sblk2m",
     "s600-lag7s",
     "s5k-snapcomp",
+    "s2500-q5k",
 ];
 
 /// Why the three runs of `s600-lag7s` miss (KNOWN_MISSES).
