@@ -947,6 +947,15 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up20", 20_000)],
         )
         .queue(None, Some(50), None),
+        // Timestamps 3 s behind the scrape at a 2 s interval (s600-lag7s at
+        // another lag and interval).
+        MasterSpec::new(
+            "s900-2s-lag3s",
+            900,
+            2_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .ts_lag(3_000),
     ]
 }
 

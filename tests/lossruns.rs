@@ -655,6 +655,9 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s700-sblk2m",
     "s600-lag7s",
     "s5k-snapcomp",
+    "s2500-q5k",
+    "s80-5s-d10s",
+    "s150-d1s",
 ];
 
 /// Why the three runs of `s600-lag7s` miss (KNOWN_MISSES).
@@ -671,6 +674,19 @@ const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporte
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s80-5s-d10s-soon",
+        "out of sample (sixth set). 80 series at 5 s (85 samples a scrape), batch_send_deadline 10s; slave up \
+         +8.4 s. coverage predicts the crossing batch +5 .. +20 s (four scrapes after C_snap); the real loss \
+         was +5 .. +15 s, exactly two scrape intervals long, so the judge counts it as a sliver and the \
+         predicted 15 s window as a long loss that did not happen (the end is within one scrape of it; the \
+         sliver criterion, 15 s predicted for 10 s real, holds). The master's log: after the slave was up the \
+         queue's backlog was refused in batches of 85 and 500 samples, then the queue resharded 1 -> 3 (10.3 \
+         s after the slave was up) and the batch that crossed C_snap, flushed by that reshard with 370 \
+         samples (from C_snap - 5 s), was refused whole: the reshard closed the crossing batch before the \
+         10 s deadline or the 500-sample limit would have. The same master's up20 and overtaken slaves lost \
+         +5 .. +25 s as predicted",
+    ),
     (
         "s5k-snapcomp-skiphead",
         "out of sample (sixth set). 5 000 series at 1 s; both snapshots were called while the master wrote \
