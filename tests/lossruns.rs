@@ -658,7 +658,21 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s2500-q5k",
     "s80-5s-d10s",
     "s150-d1s",
+    "s400-q50",
+    "s900-2s-lag3s",
 ];
+
+/// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
+const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporter sample stamped 3 s before its \
+     scrape. As in s600-lag7s the loss starts before C_snap: the lm_value samples stamped C_snap - 1 s were \
+     scraped after the snapshot and refused by the slave as older than its newest block (its log: refused \
+     requests whose samples are stamped up to C_snap - 1 s); the real loss is C_snap - 1 s .. +2 s of all \
+     905 series, one 500-sample batch. coverage predicts a crossing loss from +1 s (the first WAL sample \
+     after C_snap, a lagging lm_value one) to +17..+21 s for the slave up at +6.2 s and to +27..+41 s for the \
+     one up at +26.2 s, which did not happen; on 2 s masters without lag (s2k-2s-up20, \
+     s800x2-updown-up25) it predicts the one-scrape sliver that happened. With the samples of one scrape \
+     3 s apart in the WAL (up at the scrape time, lm_value before it), its batch and rate reading gives \
+     windows of several scrapes: the lag is not modelled";
 
 /// Why the three runs of `s600-lag7s` miss (KNOWN_MISSES).
 const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporter sample exposed with an explicit \
@@ -674,6 +688,10 @@ const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporte
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    // Real loss -1 .. +2 s (905 series); predicted L3 +1 .. +17..+21 s.
+    ("s900-2s-lag3s-soon", LAG3S),
+    // Real loss -1 .. +2 s (905 series); predicted L3 +1 .. +27..+41 s.
+    ("s900-2s-lag3s-up25", LAG3S),
     (
         "s80-5s-d10s-soon",
         "out of sample (sixth set). 80 series at 5 s (85 samples a scrape), batch_send_deadline 10s; slave up \
