@@ -45,7 +45,9 @@ if [ "$1" = all ]; then
            s1100-nz s1900x4-mix s2k-q500x3 s3500-3s s900-restart-skip s60-90s s1k-2s-qmin
            s600-5s-nz s400-restart-laterw s6k-2s-nz
            s500-7s-4m s350-2s-late9 s2k-relabel s800x2-updown s12k-busyz s1k-500ms
-           s1500-2rw s700-q1 s400-1500ms s1500-relabel)
+           s1500-2rw s700-q1 s400-1500ms s1500-relabel
+           s1k-churn s1300-srestart s700-sblk2m s2500-q5k s600-lag7s s5k-snapcomp
+           s80-5s-d10s s150-d1s s400-q50 s900-2s-lag3s)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

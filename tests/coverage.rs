@@ -80,7 +80,9 @@ fn human_output_draws_a_timeline() {
         "Coverage end  C_snap = 2026-11-25T09:12:34.511Z",
         "HEAD BLOCK",
         "Deadline",
-        "Verdict: No real loss",
+        // No --rw-start: the starts no file excludes are risks, named first.
+        "Verdict: Loss at risk",
+        "no remote write start given",
     ] {
         assert!(s.contains(want), "missing {want:?} in\n{s}");
     }
@@ -296,7 +298,10 @@ fn master_wal_gives_the_exact_deadline() {
     // 09:19:00 plus the compaction delay calibrated from the level-1 ULIDs.
     let d = v["deadline"]["at"].as_i64().unwrap();
     assert!((1_795_598_340_000..1_795_598_345_000).contains(&d), "{d}");
-    assert!(v["verdict"].as_str().unwrap().starts_with("No real loss"));
+    // No --rw-start: the starts no file excludes are risks, never "No real loss".
+    let verdict = v["verdict"].as_str().unwrap();
+    assert!(verdict.starts_with("Loss at risk"), "{verdict}");
+    assert!(verdict.contains("no remote write start given"), "{verdict}");
 }
 
 /// meta.json times at the ends of i64 (damage): findings, no overflow.
@@ -691,7 +696,7 @@ fn verdict_names_its_assumptions() {
         "--json",
     ]);
     let verdict = v["verdict"].as_str().unwrap();
-    assert!(verdict.starts_with("No real loss"), "{verdict}");
+    assert!(verdict.starts_with("Loss at risk"), "{verdict}");
     assert!(
         verdict.contains("Assumed (no remote write start given)"),
         "{verdict}"

@@ -166,22 +166,19 @@ pub struct ModelInput {
     pub wal: Option<WalView>,
     /// Scrape interval of the master (ms), for the boundary slivers.
     pub scrape_interval: i64,
-    /// Longest scrape timeout (ms), for L4.
+    /// Longest scrape timeout (ms), for L4: 2.42's `scrape_timeout`
+    /// default, 10 s (`config.DefaultGlobalConfig`), used capped by the
+    /// scrape interval as Prometheus caps it.
     pub scrape_timeout: i64,
-    /// Remote write `max_backoff` (5 s by default).
-    pub max_backoff: i64,
-    /// Wait of the WAL watcher before it restarts after an error (5 s).
+    /// Wait of the WAL watcher before it restarts after an error: 5 s,
+    /// the fixed `time.After(5 * time.Second)` of `Watcher.loop` in
+    /// tsdb/wlog/watcher.go (not configurable in 2.42).
     pub restart_delay: i64,
     /// Series the master scrapes (the head block's numSeries), for L3.
     pub series: Option<u64>,
     /// The oldest sample of the snapshot (its oldest block's minTime): no
     /// compaction happened before `first_sample + 1.5R`.
     pub first_sample: Option<i64>,
-    /// `max_samples_per_send × max_shards` of the queue: 500 × 200 before
-    /// v2.44, 2000 × 50 since; 100 000 either way.
-    pub queue_span_samples: u64,
-    /// How often the queue reshards (10 s) plus its `batch_send_deadline` (5 s).
-    pub reshard_and_flush: i64,
     /// The operator's facts for L5–L10.
     pub facts: OperatorFacts,
     /// Native histograms seen in the snapshot and the master WAL (L9).
@@ -212,12 +209,9 @@ impl ModelInput {
             wal: None,
             scrape_interval: 15 * SECOND,
             scrape_timeout: 10 * SECOND,
-            max_backoff: 5 * SECOND,
             restart_delay: 5 * SECOND,
             series: None,
             first_sample: None,
-            queue_span_samples: 100_000,
-            reshard_and_flush: 15 * SECOND,
             facts: OperatorFacts::default(),
             native: None,
             blocks: Vec::new(),
@@ -248,29 +242,8 @@ pub struct ModelOutput {
 pub fn compute(inp: &ModelInput) -> ModelOutput {
     let r = inp.block_range.max(1);
     let c = inp.coverage_end;
-    let mut assumptions = Vec::new();
+    let (t_ws, mut assumptions) = start_and_assumptions(inp, c);
     let mut windows = Vec::new();
-
-    let t_ws = match inp.rw_start {
-        Some(t) => t,
-        None => {
-            assumptions.push(
-                "remote write to the slave was already running before the snapshot and was not restarted \
-                 (no remote write start given): the stall position is taken as just before the coverage end; an earlier \
-                 start can only bring the deadline forward"
-                    .to_string(),
-            );
-            c.min(inp.snapshot_time) - 1
-        }
-    };
-    assumptions.push(
-        "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
-    );
-    assumptions.push(format!(
-        "default queue backoff (max {}s) and watcher restart delay ({}s)",
-        inp.max_backoff / SECOND,
-        inp.restart_delay / SECOND
-    ));
     let catch_up = inp.facts.catch_up.unwrap_or(0);
 
     // L1: remote write started after the coverage end (cut where a
@@ -330,6 +303,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         &truncations,
         &mut assumptions,
     ));
+    // Without the remote write start the windows above are those of the
+    // start assumed; the other starts no file excludes are risks beside
+    // them, so that the answer is never more optimistic than its inputs.
+    if inp.rw_start.is_none() {
+        windows.extend(unknown_start_risks(inp, c));
+    }
     windows.sort_by_key(|w| (w.from, w.to));
 
     let deadline = ov.deadline;
@@ -341,6 +320,89 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         assumptions,
         verdict,
     }
+}
+
+/// The remote write start (given, or assumed just before the coverage end)
+/// and the assumptions every answer states.
+fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
+    let mut assumptions = Vec::new();
+    let t_ws = match inp.rw_start {
+        Some(t) => t,
+        None => {
+            assumptions.push(
+                "remote write to the slave was already running before the snapshot and was not restarted \
+                 (no remote write start given): the stall position is taken as just before the coverage end; an earlier \
+                 start can only bring the deadline forward"
+                    .to_string(),
+            );
+            c.min(inp.snapshot_time) - 1
+        }
+    };
+    assumptions.push(
+        "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
+    );
+    assumptions.push(queue::machine_assumption());
+    if let Some(up) = inp.slave_up {
+        assumptions.push(format!(
+            "the slave's ready time {} is on the master's clock: a skew between the two moves every window's \
+             end by as much",
+            fmt_time(up)
+        ));
+        if let Some(w) = inp.wal.as_ref().filter(|w| w.observed_at > up) {
+            assumptions.push(format!(
+                "the master's WAL was observed at {}, {} after the slave was up: the overtake is judged on that \
+                 copy, whose later truncations may have deleted the segments that placed the stalled reader (a \
+                 copy taken at the slave's start decides it)",
+                fmt_time(w.observed_at),
+                super::fmt_dur(w.observed_at - up)
+            ));
+        }
+    }
+    assumptions.push(format!(
+        "queue max_backoff {} and the watcher's restart delay after a read error ({}s, wlog/watcher.go)",
+        super::fmt_dur(inp.queue.max_backoff),
+        inp.restart_delay / SECOND
+    ));
+    (t_ws, assumptions)
+}
+
+/// The losses of the remote write starts the assumed one hides: started
+/// only when the slave came up (L1 over `(C_snap, up]`), or running since
+/// the snapshot's oldest sample (the stalled reader at its earliest, and so
+/// overtaken at the earliest, and the longest backlog at the boundary: its
+/// L2 and L3). Each is a risk.
+fn unknown_start_risks(inp: &ModelInput, c: i64) -> Vec<LossWindow> {
+    let mut out = Vec::new();
+    if let Some(up) = inp.slave_up.filter(|&u| u > c) {
+        out.push(LossWindow::new(
+            Cause::L1,
+            c,
+            up,
+            Certainty::Risk,
+            "if remote write to the slave started only when the slave came up (no remote write start given), \
+             nothing from the coverage end to then reaches it"
+                .into(),
+        ));
+    }
+    if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
+        let mut early = inp.clone();
+        early.rw_start = Some(m0 - 1);
+        for mut w in compute(&early)
+            .loss_windows
+            .into_iter()
+            .filter(|w| matches!(w.cause, Cause::L2 | Cause::L3) && w.certainty != Certainty::Bound)
+        {
+            w.certainty = Certainty::Risk;
+            w.why = format!(
+                "if remote write to the slave ran since the snapshot's oldest sample {} (no remote write start \
+                 given): {}",
+                fmt_time(m0),
+                w.why
+            );
+            out.push(w);
+        }
+    }
+    out
 }
 
 /// Where the reader stalls, in words.

@@ -104,7 +104,9 @@ fn seed_question_snapshot_1h55_slave_2h01() {
         .iter()
         .find(|w| w.cause == Cause::L2)
         .expect("L2");
-    assert_eq!(l2.from, DAY + 2 * H + 55 * M);
+    // From the master's first scrape after the coverage end (its last
+    // sample 1 ms before it, 15 s scrapes): nothing lies between.
+    assert_eq!(l2.from, DAY + 2 * H + 55 * M - 1 + 15 * SECOND);
     // The restart: after the retry backoff, the read of the rest of the
     // reader's segment (no WAL given: at most one block range of samples,
     // at the slowest reader speed), and the restart delay.

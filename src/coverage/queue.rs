@@ -128,8 +128,33 @@ pub const REQUEST_TIME: i64 = 5;
 /// one shard's sending pace in the L2 drain (`model/l2.rs`: the reader
 /// there goes as fast as the shards empty their queues).
 pub const READ_RATE: f64 = 25_000.0;
+/// `calculateDesiredShards`' backlog term (storage/remote/queue_manager.go):
+/// the queue plans to send 5 % of its pending samples per second on top of
+/// the ingestion rate (`backlogCatchup = 0.05 * dataPending`).
+pub const BACKLOG_CATCHUP: f64 = 0.05;
+/// `shardToleranceFraction` (queue_manager.go): the queue reshards only
+/// when the desired shards leave ±30 % of the current count; the model
+/// also takes it as how well it knows the desired count (moving averages
+/// no file records).
+pub const SHARD_TOLERANCE: f64 = 0.3;
 /// The slow end of [`READ_RATE`] for the latest end of a crossing.
 pub const READ_RATE_SLOW: f64 = 10_000.0;
+/// How far the model's instants of a scrape's samples reaching the queue
+/// (the scrape's timestamp) and of the queue's start (the WAL's first
+/// sample) may be from the real ones when the scrape phase is read from
+/// the files: a scrape's samples are committed after the scrape's
+/// duration, and the reader sees them within `READ_PERIOD`. Measured on
+/// the recording machine like [`READ_RATE`] (ms).
+pub const PHASE_UNCERTAINTY: i64 = 300;
+
+/// The sending machine's constants above, as the model states them among
+/// its assumptions: no file holds them.
+pub fn machine_assumption() -> String {
+    format!(
+        "the sending machine's pace (no file records it): the remote-write reader and one shard move {}          samples/s through a backlog ({} at the slowest), a refused request takes {REQUEST_TIME} ms, a refused          connection attempt {ATTEMPT_DRIFT} ms, and a scrape reaches the queue within {PHASE_UNCERTAINTY} ms of          its timestamp; measured on loopback on a loaded 2-core machine",
+        READ_RATE as u64, READ_RATE_SLOW as u64
+    )
+}
 
 /// `queue_config` as the operator gives it; absent fields take the
 /// defaults of the master's version (v2.42 when unknown).

@@ -33,7 +33,11 @@ pub(super) fn check_slave_up(
     Ok(())
 }
 
-/// The scrape interval: given, else inferred from the newest block, else 15 s.
+/// The scrape interval: given, else inferred from the newest block, else
+/// 15 s, the interval of the prometheus.yml Prometheus ships. (The global
+/// default, 1m, is not the safer guess: fewer samples per second put the
+/// stalled reader's position later, after a longer buffer, and so the
+/// overtaking later: it would understate L2.)
 pub(super) fn scrape_interval(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,

@@ -187,13 +187,18 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         )));
     }
     // A step shorter than a scrape is the samples' phase (blocks start at
-    // their first sample), not a hole.
+    // their first sample), not a hole. Where no chunk tells the interval,
+    // 15 s (the interval of Prometheus' shipped prometheus.yml; the global
+    // default is 1m): the smaller one flags more steps as holes, never
+    // fewer. A block ends at its range's end (exclusive) and the next one
+    // starts at its first sample, less than one interval past it; one
+    // missing scrape makes the step longer than an interval. (A floor of
+    // R/100 here once hid holes of up to 72 s at 2h blocks.)
     let phase = listing
         .blocks
         .last()
         .and_then(|b| infer_interval(&b.dir))
-        .unwrap_or(15_000)
-        .max(r / 100);
+        .unwrap_or(15_000);
     let (holes, overlaps) = holes_and_overlaps(&blocks, phase, &mut findings);
 
     let head_block = blocks.iter().find(|b| b.head_block).cloned();
@@ -358,6 +363,9 @@ fn head_findings(
     }
     if let (Some(h), Some(t)) = (head_block, lay.snapshot_time)
         && let Some(c) = h.created
+        // A warning only: the head block is written by the snapshot call,
+        // seconds after the directory's name time; ten minutes apart is
+        // another snapshot's block.
         && (c - t).abs() > 10 * 60_000
     {
         findings.push(Finding::warning(format!(
@@ -495,6 +503,8 @@ pub fn infer_interval(dir: &Path) -> Option<i64> {
             continue;
         }
         n += 1;
+        // A sample of the series and of their first chunk's samples: the
+        // median step, bounded work on any block.
         if n > 200 {
             break;
         }

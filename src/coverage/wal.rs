@@ -302,6 +302,10 @@ fn place_in_deleted(
     // calls did; the times cannot tell, the segment numbers can: with
     // the reader's segment known, the reader is overtaken exactly when
     // a segment lies between it and the oldest live one.
+    // Truncation candidates lie R apart (one per block range): any slack
+    // under R/2 names at most one of them, and R/4 is the middle of that
+    // range, far wider than the compaction's own duration; the scrape
+    // tolerance when that is wider.
     let slack = tol.max(r / 4);
     let at_oldest = truncations
         .iter()
@@ -521,6 +525,11 @@ pub fn rotates_only_at_truncations(
     tol: i64,
 ) -> bool {
     let n = wal.segments.len();
+    // A size rotation closes a segment only when the next record does not
+    // fit (`wlog.log`), so a size-rotated segment is the limit minus less
+    // than one record; under half the limit is a record bigger than half a
+    // segment (5 MB of the smallest 10 MB segments: a samples record of
+    // hundreds of thousands of series), which no scrape writes.
     let small = wal
         .segments
         .iter()
@@ -560,6 +569,12 @@ pub fn restart_hints(wal: &WalView, r: i64, delay: i64, scrape_interval: i64) ->
     if r <= 0 {
         return out;
     }
+    // Only a warning rides on these: a segment starting within three scrapes
+    // (or R/10) of a truncation on the grid is taken for one (the new
+    // segment's first sample comes after the compaction, which takes a time
+    // no file records), and one within 1/16 of the size limit for a size
+    // rotation (the limit minus less than one record, see
+    // `rotates_only_at_truncations`: 1/16 is 640 KB of a 10 MB segment).
     let tolerance = (3 * scrape_interval).max(r / 10);
     let full = wal.segment_size - wal.segment_size / 16;
     let phase = (r + r / 2 + delay).rem_euclid(r);

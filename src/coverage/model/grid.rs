@@ -49,6 +49,12 @@ pub fn truncation_times_phased(
     let mut aligned = head_min.div_euclid(r) * r;
     // A head min a little past a grid line is the first sample's phase, not
     // a fresh start.
+    // For a head min within one scrape interval of the boundary both
+    // readings give the same times from k = 0 on (aligned + phase = head
+    // min); R/10 only decides whether compactions before it are forecast
+    // at all, and `truncations` keeps none before a fresh start's first
+    // sample (`first_sample`) and puts the level-1 blocks' times in place
+    // of past ones.
     let head_min = if head_min - aligned <= r / 10 {
         aligned
     } else {
@@ -93,6 +99,31 @@ pub(super) fn deadline_low_volume(truncs: &[i64], t_b: i64) -> Option<(i64, i64)
     Some((*after.get(3)?, *after.get(4)?))
 }
 
+/// How many truncations to forecast from `from`: every one up to the
+/// latest time the model asks about (the slave's start plus its catch-up,
+/// the WAL's observation, the snapshot), and the five after it that the
+/// low-volume rule (`deadline_low_volume`, the 4th or 5th truncation after
+/// the position) may need; at least 12. (A fixed 12 once stopped the
+/// forecast 12 R after the position: a slave up later than that was
+/// never overtaken.)
+fn forecast_count(inp: &ModelInput, from: i64, r: i64) -> usize {
+    let latest = [
+        inp.slave_up
+            .map(|u| u.saturating_add(inp.facts.catch_up.unwrap_or(0))),
+        inp.wal.as_ref().map(|w| w.observed_at),
+        Some(inp.snapshot_time),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(from);
+    let span = latest.saturating_sub(from).max(0) / r.max(1);
+    usize::try_from(span)
+        .unwrap_or(usize::MAX)
+        .saturating_add(6)
+        .clamp(12, 100_000)
+}
+
 /// The truncations from the first one after `t_b` (or the snapshot, if
 /// earlier): forecast on the grid, the fresh start's first one, and the
 /// past ones exact from the level-1 blocks' ULID times.
@@ -103,7 +134,7 @@ pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
         r,
         inp.compaction_delay,
         truncs_from,
-        12,
+        forecast_count(inp, truncs_from, r),
         inp.scrape_interval,
     );
     // A master that started (fresh) at `first_sample` wrote its first block
@@ -142,6 +173,7 @@ pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
         let nearest = truncations
             .iter()
             .enumerate()
+            // Forecasts lie R apart: under R/2 a block matches one at most.
             .filter(|(i, x)| !exact[*i] && (**x - t).abs() <= r / 4)
             .min_by_key(|(_, x)| (**x - t).abs())
             .map(|(i, _)| i);
@@ -158,15 +190,23 @@ pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
     truncations
 }
 
+/// How long after a start the scrape loops may begin: the discovery
+/// manager sends its first targets at its first 5 s tick (`updatert`,
+/// discovery/manager.go) and the scrape manager applies them at its next
+/// 5 s reload tick (`reloader`, scrape/manager.go; both tickers start with
+/// the process): up to two ticks. The first scrape then comes within one
+/// interval (the loop's offset).
+const FIRST_TARGETS: i64 = 10 * SECOND;
+
 /// The first sample the reader forwards after `t`: a block or WAL segment
 /// that starts within the scrape manager's first application of targets
-/// (up to 5 s after a start) plus one interval, or the next start on file
+/// after a start plus one interval, or the next start on file
 /// when nothing on file covers `t` (a master down or not yet started); else
 /// the next point of the scrape grid through the coverage end's last sample.
 /// True if from files.
 pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
     let i = inp.scrape_interval.max(1);
-    let lim = t + 6 * SECOND + i;
+    let lim = t + FIRST_TARGETS + i;
     let spans: Vec<(i64, i64)> = inp
         .blocks
         .iter()

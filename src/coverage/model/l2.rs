@@ -4,7 +4,7 @@
 
 use super::grid::{deadline_high_volume, deadline_low_volume};
 use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND};
-use crate::coverage::queue::{self, READ_RATE, READ_RATE_SLOW, Stall};
+use crate::coverage::queue::{self, BACKLOG_CATCHUP, READ_RATE, READ_RATE_SLOW, Stall};
 use crate::coverage::wal::simulate_overtake;
 
 /// What the overtake simulation (or the closed forms) found.
@@ -128,10 +128,18 @@ pub(super) fn window(
         return None;
     }
     let restart_from = up.max(d);
-    let from = c.max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+    // The master has no sample between the coverage end (its last sample
+    // plus 1 ms) and its next scrape: the loss starts there, on the WAL's
+    // grids when it shows them, else one interval after that last sample.
+    let first = inp
+        .scrape_grids
+        .as_ref()
+        .and_then(|g| g.nth_sample_after(c - 1, 1))
+        .map_or(c - 1 + inp.scrape_interval.max(1), |x| x.0);
+    let from = first.max(c).max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
     let (rest, how, placed) = rest_of_segment(inp, ov, position);
     let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
-    let to = restart_from + inp.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
+    let to = restart_from + inp.queue.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
     // Where the segment's end is not placed, the reader is anywhere in a
     // whole segment: half of it is left on average (the bound keeps all).
     let expected_rest = if placed { rest } else { rest / 2 };
@@ -142,7 +150,7 @@ pub(super) fn window(
             (r, d, n)
         }
         None => (
-            restart_from + inp.max_backoff / 2,
+            restart_from + inp.queue.max_backoff / 2,
             (expected_rest as f64 / READ_RATE * 1000.0) as i64,
             inp.queue.min_shards,
         ),
@@ -173,7 +181,7 @@ pub(super) fn window(
              about {shards} after it, each about {} samples/s), up to {}s at {} samples/s",
             crate::coverage::fmt_time(d),
             inp.restart_delay / SECOND,
-            inp.max_backoff / SECOND,
+            inp.queue.max_backoff / SECOND,
             crate::coverage::fmt_time(first_send),
             expected_drain as f64 / 1000.0,
             inp.queue.min_shards,
@@ -223,7 +231,7 @@ pub(super) fn expected_drain(
     let in_rate = s / (i / 1000.0);
     let reached = st.position + (before_tick / s) as i64 * inp.scrape_interval.max(1);
     let delay = ((tick - reached) as f64 / 1000.0).max(0.0);
-    let desired = (outage / sent * in_rate * (1.0 + 0.05 * delay)).ceil();
+    let desired = (outage / sent * in_rate * (1.0 + BACKLOG_CATCHUP * delay)).ceil();
     let n = if desired.is_finite() {
         (desired.max(0.0) as u64).clamp(q.min_shards, q.max_shards)
     } else {

@@ -57,9 +57,21 @@ pub(super) fn full(
                 crate::coverage::fmt_dur(up - c + 1)
             ));
         }
+        // The evidence excludes no loss when another start would lose
+        // something: the verdict then says so first, never "No real loss".
+        if v.starts_with(NO_LOSS) && (up > c || v.contains("lost after the coverage end")) {
+            *v = format!("{UNKNOWN_START}{}", &v[NO_LOSS.len()..]);
+        }
     }
     verdict
 }
+
+const NO_LOSS: &str = "No real loss";
+
+const UNKNOWN_START: &str = concat!(
+    "Loss possible: it depends on when remote write to the slave started, which was not given. ",
+    "If it was on from just before the coverage end, no real loss"
+);
 
 /// Total length of the union of `[from, to]` ranges (ms).
 pub(super) fn union_len(mut spans: Vec<(i64, i64)>) -> i64 {

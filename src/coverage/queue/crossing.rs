@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use super::{
-    Queue, READ_PERIOD, READ_RATE, READ_RATE_SLOW, REQUEST_TIME, Stall, next_retry, next_tick,
-    next_wake,
+    BACKLOG_CATCHUP, PHASE_UNCERTAINTY, Queue, READ_PERIOD, READ_RATE, READ_RATE_SLOW,
+    REQUEST_TIME, SHARD_TOLERANCE, Stall, next_retry, next_tick, next_wake,
 };
 use crate::coverage::scrapes::Schedule;
 use crate::coverage::{fmt_dur, fmt_time};
@@ -182,9 +182,9 @@ fn timing(at: &At, up: i64) -> Timing {
     let tick = next_tick(at.t_ws, r);
     // Phase uncertainty: the first sample's time, the queue's start.
     let eps = if at.scrape_phase_known {
-        300
+        PHASE_UNCERTAINTY
     } else {
-        at.i / 2 + 300
+        at.i / 2 + PHASE_UNCERTAINTY
     };
     // A tick within that uncertainty of the crossing may come before or
     // after it: the end range spans both paths (earliest: no reshard).
@@ -368,7 +368,7 @@ fn long(at: &At, tm: &Timing) -> Long {
     let sent = (st.buffered + (p - st.position).max(0) as u64 / i as u64 * s).max(1) as f64;
     let in_rate = s as f64 / (i as f64 / 1000.0);
     let delay = ((tick - p) as f64 / 1000.0).max(0.0);
-    let desired = (outage / sent * in_rate * (1.0 + 0.05 * delay)).ceil();
+    let desired = (outage / sent * in_rate * (1.0 + BACKLOG_CATCHUP * delay)).ceil();
     let clamp = |x: f64| {
         if x.is_finite() {
             (x.max(0.0) as u64).clamp(q.min_shards, q.max_shards)
@@ -381,8 +381,8 @@ fn long(at: &At, tm: &Timing) -> Long {
     // rates are moving averages no file records: the shard count is known
     // to that fraction.
     let (n_lo, n_hi) = (
-        clamp((desired * 0.7).floor()),
-        clamp((desired * 1.3).ceil()),
+        clamp((desired * (1.0 - SHARD_TOLERANCE)).floor()),
+        clamp((desired * (1.0 + SHARD_TOLERANCE)).ceil()),
     );
     // After the reshard the new shards start empty at the reader's position
     // `p` (the old ones flushed at their stop); series go to shard
