@@ -330,36 +330,39 @@ fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
         Some(t) => t,
         None => {
             assumptions.push(
-                "remote write to the slave was already running before the snapshot and was not restarted \
-                 (no remote write start given): the stall position is taken as just before the coverage end; an earlier \
-                 start can only bring the deadline forward"
+                "remote write to the slave was already running before the snapshot and was not \
+                 restarted (no remote write start given): the stall position is taken as just \
+                 before the coverage end; an earlier start can only bring the deadline forward"
                     .to_string(),
             );
             c.min(inp.snapshot_time) - 1
         }
     };
     assumptions.push(
-        "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the slave".into(),
+        "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the \
+         slave"
+            .into(),
     );
     assumptions.push(queue::machine_assumption());
     if let Some(up) = inp.slave_up {
         assumptions.push(format!(
-            "the slave's ready time {} is on the master's clock: a skew between the two moves every window's \
-             end by as much",
+            "the slave's ready time {} is on the master's clock: a skew between the two moves \
+             every window's end by as much",
             fmt_time(up)
         ));
         if let Some(w) = inp.wal.as_ref().filter(|w| w.observed_at > up) {
             assumptions.push(format!(
-                "the master's WAL was observed at {}, {} after the slave was up: the overtake is judged on that \
-                 copy, whose later truncations may have deleted the segments that placed the stalled reader (a \
-                 copy taken at the slave's start decides it)",
+                "the master's WAL was observed at {}, {} after the slave was up: the overtake is \
+                 judged on that copy, whose later truncations may have deleted the segments that \
+                 placed the stalled reader (a copy taken at the slave's start decides it)",
                 fmt_time(w.observed_at),
                 super::fmt_dur(w.observed_at - up)
             ));
         }
     }
     assumptions.push(format!(
-        "queue max_backoff {} and the watcher's restart delay after a read error ({}s, wlog/watcher.go)",
+        "queue max_backoff {} and the watcher's restart delay after a read error ({}s, \
+         wlog/watcher.go)",
         super::fmt_dur(inp.queue.max_backoff),
         inp.restart_delay / SECOND
     ));
@@ -379,8 +382,8 @@ fn unknown_start_risks(inp: &ModelInput, c: i64) -> Vec<LossWindow> {
             c,
             up,
             Certainty::Risk,
-            "if remote write to the slave started only when the slave came up (no remote write start given), \
-             nothing from the coverage end to then reaches it"
+            "if remote write to the slave started only when the slave came up (no remote write \
+             start given), nothing from the coverage end to then reaches it"
                 .into(),
         ));
     }
@@ -394,8 +397,8 @@ fn unknown_start_risks(inp: &ModelInput, c: i64) -> Vec<LossWindow> {
         {
             w.certainty = Certainty::Risk;
             w.why = format!(
-                "if remote write to the slave ran since the snapshot's oldest sample {} (no remote write start \
-                 given): {}",
+                "if remote write to the slave ran since the snapshot's oldest sample {} (no remote \
+                 write start given): {}",
                 fmt_time(m0),
                 w.why
             );
@@ -408,8 +411,9 @@ fn unknown_start_risks(inp: &ModelInput, c: i64) -> Vec<LossWindow> {
 /// Where the reader stalls, in words.
 fn stall_assumption(inp: &ModelInput, t_b: i64, st: &queue::Stall, phase_known: bool) -> String {
     format!(
-        "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once the queue holds \
-             {} samples (first batch + capacity + one partial batch of {} shard(s)): at the sample of {}",
+        "the remote-write reader forwards samples newer than {} (first at {}{}) and stalls once \
+         the queue holds {} samples (first batch + capacity + one partial batch of {} shard(s)): \
+         at the sample of {}",
         fmt_time(t_b),
         fmt_time(st.first_sample),
         if phase_known {

@@ -151,7 +151,11 @@ pub const PHASE_UNCERTAINTY: i64 = 300;
 /// its assumptions: no file holds them.
 pub fn machine_assumption() -> String {
     format!(
-        "the sending machine's pace (no file records it): the remote-write reader and one shard move {}          samples/s through a backlog ({} at the slowest), a refused request takes {REQUEST_TIME} ms, a refused          connection attempt {ATTEMPT_DRIFT} ms, and a scrape reaches the queue within {PHASE_UNCERTAINTY} ms of          its timestamp; measured on loopback on a loaded 2-core machine",
+        "the sending machine's pace (no file records it): the remote-write reader and one shard \
+         move {}          samples/s through a backlog ({} at the slowest), a refused request takes \
+         {REQUEST_TIME} ms, a refused          connection attempt {ATTEMPT_DRIFT} ms, and a scrape \
+         reaches the queue within {PHASE_UNCERTAINTY} ms of          its timestamp; measured on \
+         loopback on a loaded 2-core machine",
         READ_RATE as u64, READ_RATE_SLOW as u64
     )
 }
@@ -223,12 +227,16 @@ impl QueueSettings {
         };
         if *self == QueueSettings::default() {
             assumptions.push(format!(
-                "remote_write queue_config not given (max_samples_per_send, capacity, min_shards, max_shards, \
-                 batch_send_deadline, max_backoff): the defaults of {} assumed (max_samples_per_send \
-                 {}, capacity {}, shards {}..{}, deadline {}, backoff 30ms..5s)",
+                "remote_write queue_config not given (max_samples_per_send, capacity, min_shards, \
+                 max_shards, batch_send_deadline, max_backoff): the defaults of {} assumed \
+                 (max_samples_per_send {}, capacity {}, shards {}..{}, deadline {}, backoff \
+                 30ms..5s)",
                 match version {
                     Some(v) => format!("v{v}"),
-                    None => "v2.42 (no master version given; v2.44+ defaults are 2000 / 10000 / 50 shards)".into(),
+                    None =>
+                        "v2.42 (no master version given; v2.44+ defaults are 2000 / 10000 / 50 \
+                         shards)"
+                            .into(),
                 },
                 q.max_samples_per_send,
                 q.capacity,

@@ -77,8 +77,9 @@ pub(super) fn overtaking(
             let hi = deadline_high_volume(truncations, position, r).unwrap_or(i64::MAX);
             let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
             assumptions.push(
-                "no master WAL given: the deadline uses the high-volume rule (many WAL segments per \
-                 block range); a small master (under one segment per block range) tolerates up to `latest`"
+                "no master WAL given: the deadline uses the high-volume rule (many WAL segments \
+                 per block range); a small master (under one segment per block range) tolerates up \
+                 to `latest`"
                     .into(),
             );
             if inp.slave_up.is_some_and(|u| u >= hi) {
@@ -89,8 +90,9 @@ pub(super) fn overtaking(
                 latest: lo.max(hi),
                 watcher_position: position,
                 basis: "high_volume".into(),
-                why: "the first master truncation more than R/2 after the stall position deletes the segments \
-                      after the watcher's; low-volume masters are overtaken 3R–5R after it"
+                why: "the first master truncation more than R/2 after the stall position deletes \
+                      the segments after the watcher's; low-volume masters are overtaken 3R–5R \
+                      after it"
                     .to_string(),
             }
         }
@@ -172,12 +174,13 @@ pub(super) fn window(
         series: None,
         ongoing: false,
         why: format!(
-            "the master's WAL truncation at {} deleted the segment after the one the stalled remote-write \
-             reader was in; once the slave is up the reader finishes its segment, fails to open the next, \
-             waits {}s and restarts from 'now': everything after its segment up to the restart is never sent. \
-             The restart comes after the queue's retry backoff (up to {}s; the first send expected at {}) and \
-             the send of the rest of that segment: about {rest} samples ({how}), expected in {:.1}s (the reader \
-             refills the queue as fast as its shards send: {} shard(s) until the queue's next reshard tick, \
+            "the master's WAL truncation at {} deleted the segment after the one the stalled \
+             remote-write reader was in; once the slave is up the reader finishes its segment, \
+             fails to open the next, waits {}s and restarts from 'now': everything after its \
+             segment up to the restart is never sent. The restart comes after the queue's retry \
+             backoff (up to {}s; the first send expected at {}) and the send of the rest of that \
+             segment: about {rest} samples ({how}), expected in {:.1}s (the reader refills the \
+             queue as fast as its shards send: {} shard(s) until the queue's next reshard tick, \
              about {shards} after it, each about {} samples/s), up to {}s at {} samples/s",
             crate::coverage::fmt_time(d),
             inp.restart_delay / SECOND,
@@ -269,8 +272,8 @@ fn rest_of_segment(inp: &ModelInput, ov: &Overtaking, position: i64) -> (u64, St
         ),
         _ => (
             span.unwrap_or(inp.block_range),
-            "at most one whole segment (the median span of the closed live ones; its end is not placed: \
-             half of it expected)",
+            "at most one whole segment (the median span of the closed live ones; its end is not \
+             placed: half of it expected)",
             false,
         ),
     };

@@ -18,7 +18,8 @@ pub(super) fn full(
     {
         // The case assumed, and the two others.
         v.push_str(&format!(
-            " Assumed (no remote write start given): remote write to the slave was on from just before the coverage end {}.",
+            " Assumed (no remote write start given): remote write to the slave was on from just \
+             before the coverage end {}.",
             fmt_time(c)
         ));
         if let Some(m0) = inp.first_sample.filter(|&m| m < c - 1) {
@@ -53,7 +54,8 @@ pub(super) fn full(
         }
         if up > c {
             v.push_str(&format!(
-                " Had it started only when the slave came up: L1 loses everything from the coverage end to then ({}).",
+                " Had it started only when the slave came up: L1 loses everything from the \
+                 coverage end to then ({}).",
                 crate::coverage::fmt_dur(up - c + 1)
             ));
         }
@@ -202,8 +204,9 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
         .collect();
     let mut s = if real.is_empty() && risks.is_empty() {
         let mut s = format!(
-            "No real loss{}: the slave (up at {}) starts before the master's WAL truncation overtakes the stalled \
-             remote-write reader ({}), so everything after the coverage end {} is re-sent.",
+            "No real loss{}: the slave (up at {}) starts before the master's WAL truncation \
+             overtakes the stalled remote-write reader ({}), so everything after the coverage end \
+             {} is re-sent.",
             if slivers.is_empty() {
                 ""
             } else {
