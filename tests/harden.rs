@@ -340,3 +340,40 @@ fn fill_with_a_block_range_of_years_is_a_usage_error() {
     }
     assert_eq!(before, tree(&replica));
 }
+
+/// `coverage --master` given a directory with no WAL (empty, the
+/// `snapshots/` parent) answered "no segments: nothing to simulate" and a
+/// deadline of "none"; it is a usage error naming the flag.
+#[test]
+fn coverage_master_without_a_wal_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let snap = testdata(LIVE_WITH_HEAD);
+    let parent = testdata("prom-2.42-live/data/snapshots");
+    for m in [&empty, &parent] {
+        let out = promsnap(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--master",
+            m.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("--master") && err.contains("no WAL segment"),
+            "{err}"
+        );
+    }
+    // The data dir and its wal/ both are a master.
+    let data = testdata("prom-2.42-live/data");
+    for m in [data.clone(), data.join("wal")] {
+        let out = promsnap(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--master",
+            m.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+}
