@@ -131,12 +131,16 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
 /// A target that exists, holds nothing Prometheus writes and is not empty
 /// (a `wal/` directory, a home directory, a directory of documents) is not
 /// a data directory to put blocks into. `lost+found` (a fresh filesystem's
-/// root) and hidden entries do not count.
+/// root), hidden entries and entries named as Prometheus names blocks and
+/// their temporary directories do not count.
 fn refuse_foreign_target(l: &Layout) -> Result<()> {
     let foreign = l.stray.iter().any(|p| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n != "lost+found" && !n.starts_with('.'))
+        p.file_name().and_then(|n| n.to_str()).is_none_or(|n| {
+            n != "lost+found"
+                && !n.starts_with('.')
+                && !layout::is_tmp_dir_name(n)
+                && !crate::format::meta::is_valid_ulid(n)
+        })
     });
     if layout::nothing_recognisable(l) && foreign {
         return Err(Error::Usage(format!(
