@@ -95,6 +95,12 @@ fn a_directory_that_is_no_tsdb_is_a_usage_error_naming_what_it_is() {
     let out = promsnap(&["copy", tmp.path().join("snapshots").to_str().unwrap(), d]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("20261125T091234Z-788eafc011a10c98"), "{err}");
+    // verify prints no startup verdict for such a directory.
+    let out = promsnap(&["verify", tmp.path().join("wal").to_str().unwrap()]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("VERDICT"),
+        "{out:?}"
+    );
     // A data dir a Prometheus has only just started in is recognised, not refused.
     let fresh = tmp.path().join("fresh");
     std::fs::create_dir_all(&fresh).unwrap();
@@ -376,5 +382,30 @@ fn coverage_master_without_a_wal_is_a_usage_error() {
             m.to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+}
+
+/// A WAL with a segment missing in the middle: Prometheus 2.42 refuses to
+/// open it ("segments are not sequential", as verify says); `dump` and
+/// `gaps` read on but name the missing segments and exit 1 instead of 0.
+#[test]
+fn a_wal_segment_missing_in_the_middle_is_named_not_skipped_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    copy_dir(&testdata("prom-2.42-live/data"), &data);
+    std::fs::remove_dir_all(data.join("snapshots")).unwrap();
+    std::fs::remove_file(data.join("wal/00000003")).unwrap();
+    let d = data.to_str().unwrap();
+    let out = promsnap(&["verify", "--json", d]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["startup"][0]["outcome"], "refuse", "{v:#}");
+    for args in [vec!["dump", d], vec!["gaps", d]] {
+        let out = promsnap(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("00000003..00000003 are missing"),
+            "{args:?}: {err}"
+        );
     }
 }

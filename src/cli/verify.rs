@@ -251,7 +251,13 @@ fn write_dir_text(
         r.layout.kind,
         r.blocks.len()
     )?;
-    if r.layout.kind != promsnap::layout::DirKind::Block {
+    // No verdict for a directory that is none Prometheus would open as
+    // its storage (the error line says what it is instead).
+    let unrecognised = r
+        .findings
+        .iter()
+        .any(|f| f.code == FindingCode::DirUnrecognised);
+    if r.layout.kind != promsnap::layout::DirKind::Block && !unrecognised {
         let who = if r.live {
             " (live: a running Prometheus uses this directory)"
         } else if super::s3::s3_arg(root).is_some() {
