@@ -116,7 +116,34 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
     for path in files {
         replay.segment(&path)?;
     }
+    if let Some(gap) = segment_gap(&data_dir.join("wal"))? {
+        replay.head.problems.push(gap);
+    }
     Ok(replay.finish())
+}
+
+/// Segments missing between two of `wal/` (Prometheus 2.42 refuses to open
+/// such a WAL: "segments are not sequential"): the replay reads on, but the
+/// records of the missing segments are lost. A running Prometheus deletes
+/// segments only from the oldest on, so a gap whose lower segment is still
+/// there after the replay is no truncation seen mid-way.
+fn segment_gap(wal_dir: &Path) -> Result<Option<String>> {
+    let segs = walinfo::segments(wal_dir)?;
+    let gap = segs
+        .windows(2)
+        .find(|w| w[1].0 != w[0].0.saturating_add(1))
+        .filter(|w| w[0].1.exists());
+    Ok(gap.map(|w| {
+        format!(
+            concat!(
+                "{}: WAL segments {:08}..{:08} are missing (their records are not ",
+                "replayed; Prometheus refuses to open a WAL whose segments are not sequential)"
+            ),
+            wal_dir.display(),
+            w[0].0.saturating_add(1),
+            w[1].0.saturating_sub(1)
+        )
+    }))
 }
 
 /// The head being rebuilt from the WAL's records, in order (Prometheus'

@@ -151,6 +151,98 @@ pub fn scan(root: &Path) -> Result<Layout> {
     Ok(layout)
 }
 
+/// True for a "data directory" that holds nothing Prometheus writes: no
+/// block, no WAL, WBL or head chunks, no leftover of a block write, not even
+/// the `lock`, `queries.active` or `snapshots/` a running Prometheus leaves
+/// (an empty directory, a directory of other files, a `wal/` directory, a
+/// `snapshots/` directory given instead of one snapshot).
+pub fn nothing_recognisable(layout: &Layout) -> bool {
+    layout.kind == DirKind::Data
+        && layout.blocks.is_empty()
+        && layout.wal.is_none()
+        && layout.wbl.is_none()
+        && layout.chunks_head.is_none()
+        && layout.tmp_dirs.is_empty()
+        && layout.chunk_snapshots.is_empty()
+        && !["lock", "queries.active", "snapshots"]
+            .iter()
+            .any(|n| layout.root.join(n).exists())
+}
+
+/// For a directory with [`nothing_recognisable`], what it is instead, in
+/// words: a WAL directory, the parent of snapshots, blocks or data
+/// directories (named, so the right one can be given), empty, or other files.
+pub fn what_it_is_instead(layout: &Layout) -> String {
+    let name = |p: &PathBuf| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let wal_like = layout.stray.iter().any(|p| {
+        let n = name(p);
+        (n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()))
+            || (n.starts_with("checkpoint.") && p.is_dir())
+    });
+    if wal_like {
+        return concat!(
+            "it looks like a WAL directory (numbered segments, checkpoints): ",
+            "give the data directory that holds it"
+        )
+        .to_string();
+    }
+    let mut inner: Vec<String> = Vec::new();
+    for p in layout.stray.iter().filter(|p| p.is_dir()) {
+        let n = name(p);
+        let kind = if parse_snapshot_name(&n).is_some() {
+            "snapshot"
+        } else if p.join("meta.json").is_file() {
+            "block"
+        } else if p.join("wal").is_dir() || p.join("chunks_head").is_dir() {
+            "data directory"
+        } else {
+            continue;
+        };
+        inner.push(format!("{kind} {}", p.display()));
+    }
+    if !inner.is_empty() {
+        let more = inner.len().saturating_sub(3);
+        inner.truncate(3);
+        return format!(
+            "it holds {}{}: give one of them",
+            inner.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    if layout.stray.is_empty() {
+        "it is empty".to_string()
+    } else {
+        format!(
+            "it holds only {} entr{} Prometheus does not write",
+            layout.stray.len(),
+            if layout.stray.len() == 1 { "y" } else { "ies" }
+        )
+    }
+}
+
+/// [`scan`] for a path to read from (a command's source): a directory with
+/// [`nothing_recognisable`] is a usage error that says what it is instead,
+/// rather than an empty result.
+pub fn scan_source(root: &Path) -> Result<Layout> {
+    let layout = scan(root)?;
+    if nothing_recognisable(&layout) {
+        return Err(Error::Usage(format!(
+            "{}: not a Prometheus data directory, nor a block or snapshot directory (no block, no wal/, no chunks_head/): {}",
+            root.display(),
+            what_it_is_instead(&layout)
+        )));
+    }
+    Ok(layout)
+}
+
 /// True for the temporary directory names Prometheus deletes on startup.
 pub fn is_tmp_dir_name(name: &str) -> bool {
     [".tmp-for-creation", ".tmp-for-deletion", ".tmp"]

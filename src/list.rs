@@ -107,7 +107,7 @@ pub struct Listing {
 
 /// Lists the blocks of `path`. One unreadable block does not stop the listing.
 pub fn list(path: &Path) -> Result<Listing> {
-    let lay = layout::scan(path)?;
+    let lay = layout::scan_source(path)?;
     Ok(list_layout(&lay, None))
 }
 

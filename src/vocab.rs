@@ -143,14 +143,20 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// Infers the block range (the head's 2 h grid, or a shorter one set with
 /// `--storage.tsdb.min-block-duration`) from block boundaries.
 ///
-/// Every block but the newest (which may be a snapshot head block) is used:
+/// Every block but the newest (which may be a snapshot head block) and
+/// those ending off the one-minute grid (written by `fill` or a backfill) is
+/// used:
 /// the range must divide the greatest common divisor of their maxTimes and be
 /// at least as long as every level-1 block among them. Falls back to 2 h.
 pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
     let newest = metas.iter().map(|m| m.max_time).max();
+    // Blocks ending off every grid (written by `fill`, a backfill, a
+    // snapshot's head) say nothing about the grid: left out, so that one
+    // of them does not turn the inference into the 2 h default.
     let older: Vec<&&BlockMeta> = metas
         .iter()
         .filter(|m| Some(m.max_time) != newest)
+        .filter(|m| m.max_time.rem_euclid(COMMON_RANGES_MS[0]) == 0)
         .collect();
     if older.is_empty() {
         return DEFAULT_BLOCK_RANGE_MS;

@@ -53,3 +53,6 @@ mod live;
 mod s3;
 // The peer corpus (other projects' TSDB bytes) through run.sh, when present.
 mod peer;
+// Operator mistakes: wrong directories, --jobs 0, zero intervals (usage errors,
+// nothing written), and one human time format.
+mod harden;

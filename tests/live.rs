@@ -41,6 +41,12 @@ mod damage;
 mod failpoints;
 // salvage, snapshot and fill on a full filesystem (a small tmpfs).
 mod nospace;
+// Block files that cannot be opened (a directory in their place, mode 000 as
+// `nobody`): verify's verdict against the real server's start (about 5 s).
+mod unopenable;
+// fill killed with SIGKILL 20 times: whole blocks only, Prometheus opens the
+// replica (about 10 s).
+mod killfill;
 
 fn run_json(args: &[&str]) -> (i32, Value) {
     let out = promsnap(args);

@@ -264,6 +264,9 @@ fn human_mode_writes_rfc3339_times() {
         assert_eq!(cols[1], promsnap::vocab::time(min), "{line}");
         assert_eq!(cols[2], promsnap::vocab::time(max), "{line}");
         assert!(cols[1].ends_with('Z') && cols[1].contains('T'), "{line}");
+        // Sizes as every other human output writes them (`263.1 KiB`).
+        let size = promsnap::vocab::size(b["size"].as_u64().unwrap());
+        assert!(line.contains(&format!("  {size}  ")), "{line}");
     }
     // -r and --human are two different formats: not both.
     assert_eq!(promsnap(&["ls", p, "--human", "-r"]).status.code(), Some(2));

@@ -264,6 +264,49 @@ fn seed_admin_api_off_writes_nothing() {
     assert!(!data.join("snapshots").exists());
 }
 
+/// A `--to` that `copy` would refuse (a block directory, a directory of
+/// other files) is refused before the snapshot: nothing is taken on the
+/// primary, nothing written.
+#[test]
+fn seed_to_a_directory_copy_refuses_takes_no_snapshot() {
+    if !crate::realserver::tools_available("seed") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("primary");
+    let primary = Server::launch(
+        "primary",
+        tmp.path(),
+        NO_SCRAPE,
+        &data,
+        &["--web.enable-admin-api"],
+    );
+    let block = tmp.path().join("block");
+    copy_dir(
+        &testdata("backfill-small/blocks/01M88Z547SWC2057Y39068VCCB"),
+        &block,
+    );
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("notes.txt"), b"keep").unwrap();
+    for (to, expect) in [
+        (&block, "is a block directory"),
+        (&docs, "not a Prometheus data directory"),
+    ] {
+        let (code, _, err) = seed(&[
+            "seed",
+            "--from",
+            &primary.url(),
+            "--to",
+            to.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(expect), "{err}");
+        assert!(!data.join("snapshots").exists(), "a snapshot was taken");
+    }
+    assert_eq!(std::fs::read_dir(&docs).unwrap().count(), 1);
+}
+
 /// A fake server on loopback answering each request with `answer(request line)`.
 fn fake_server(answer: impl Fn(&str) -> String + Send + 'static) -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -893,15 +893,16 @@ fn nothing_recognisable_is_an_error() {
     std::fs::create_dir_all(junk.join("sub")).unwrap();
     std::fs::write(junk.join("notes.txt"), b"hello").unwrap();
     for d in [&empty, &junk] {
+        // A usage error (exit 2): the finding is still in the JSON.
         let (code, v) = verify_json(d, &[]);
-        assert_eq!(code, 1, "{v}");
+        assert_eq!(code, 2, "{v}");
         assert_eq!(v["ok"], false);
         let f = with_code(&v, "dir_unrecognised");
         assert_eq!(f.len(), 1, "{v}");
         assert_eq!(f[0]["severity"], "error");
         // The human output says so too.
         let out = promsnap(&["verify", d.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stdout).contains("nothing recognisable"));
     }
     // A data dir that a Prometheus has only just started in is recognisable.

@@ -176,7 +176,7 @@ pub struct Distribution {
 /// the one with ULID `block`, or as promtool does the last block sorted by
 /// minTime (ties: the greatest ULID). Reads only meta.json files.
 pub fn choose_block(path: &Path, block: Option<&str>) -> Result<PathBuf> {
-    let lay = layout::scan(path)?;
+    let lay = layout::scan_source(path)?;
     let mut best: Option<(BlockMeta, PathBuf)> = None;
     let mut errors = Vec::new();
     for dir in &lay.blocks {

@@ -151,9 +151,12 @@ pub fn verify_dir_with(
             Severity::Error,
             FindingCode::DirUnrecognised,
             root,
-            concat!(
-                "nothing recognisable: no block, no wal/, no chunks_head/ — not ",
-                "a block, data or snapshot directory"
+            format!(
+                concat!(
+                    "nothing recognisable: no block, no wal/, no chunks_head/ — not ",
+                    "a block, data or snapshot directory; {}"
+                ),
+                layout::what_it_is_instead(&layout)
             ),
         ));
     }
@@ -190,20 +193,10 @@ pub fn is_live(root: &Path) -> bool {
         || !crate::copy::fsops::processes_using(root).is_empty()
 }
 
-/// True for a "data directory" that holds nothing Prometheus writes: no
-/// block, no WAL, WBL or head chunks, no leftover of a block write, not even
-/// the `lock` or `queries.active` a running Prometheus leaves.
+/// True for a "data directory" that holds nothing Prometheus writes
+/// ([`layout::nothing_recognisable`]).
 pub fn nothing_recognisable(layout: &Layout) -> bool {
-    layout.kind == DirKind::Data
-        && layout.blocks.is_empty()
-        && layout.wal.is_none()
-        && layout.wbl.is_none()
-        && layout.chunks_head.is_none()
-        && layout.tmp_dirs.is_empty()
-        && layout.chunk_snapshots.is_empty()
-        && !["lock", "queries.active", "snapshots"]
-            .iter()
-            .any(|n| layout.root.join(n).exists())
+    layout::nothing_recognisable(layout)
 }
 
 /// Checks every block of `root` and the directory itself.

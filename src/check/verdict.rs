@@ -132,8 +132,19 @@ fn skipped_block(f: &Finding) -> bool {
     matches!(
         f.code,
         FindingCode::MetaInvalid | FindingCode::MetaVersionUnsupported
-    ) || (f.code == FindingCode::FileMissing
-        && f.path.file_name().is_some_and(|n| n == "meta.json"))
+    ) || (matches!(
+        f.code,
+        FindingCode::FileMissing | FindingCode::FileUnreadable
+    ) && f.path.file_name().is_some_and(|n| n == "meta.json"))
+}
+
+/// A block file that could not be opened at all (permission denied, a
+/// directory in its place): Prometheus, opening it the same way, finds the
+/// block corrupted and does not start (rule 5) — when it runs as a user
+/// who cannot read it either. An unreadable range inside an opened file
+/// (`offset` set: a read error on the device) only fails queries later.
+fn block_file_unopenable(f: &Finding) -> bool {
+    f.code == FindingCode::FileUnreadable && f.offset.is_none()
 }
 
 /// Size of a head chunk file's header (magic, version, padding).
@@ -221,7 +232,9 @@ pub fn startup<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Startup {
         }
         let in_skipped = skipped.iter().any(|d| f.path.starts_with(d));
         let is_refuse = f.severity == Severity::Error
-            && (REFUSE.contains(&f.code) || head_chunk_header_damage(f))
+            && (REFUSE.contains(&f.code)
+                || head_chunk_header_damage(f)
+                || block_file_unopenable(f))
             && !in_skipped;
         if is_refuse {
             if !refuse.contains(&f.code) {
@@ -327,6 +340,21 @@ mod tests {
         let s = startup([&a, &b, &i]);
         assert_eq!(s.outcome, "repair");
         assert_eq!(s.drops, vec![[1, 9]]);
+    }
+
+    #[test]
+    fn a_block_file_that_cannot_be_opened_refuses_and_its_meta_skips() {
+        let index = Path::new("01M88ZEAF15198PYN7F74NS04J/index");
+        let f = Finding::new(Severity::Error, FindingCode::FileUnreadable, index, "");
+        assert_eq!(startup([&f]).outcome, "refuse");
+        // A read error inside an opened chunk file fails queries, not the start.
+        let chunks = Path::new("01M88ZEAF15198PYN7F74NS04J/chunks/000001");
+        let at = Finding::new(Severity::Error, FindingCode::FileUnreadable, chunks, "").at(4096);
+        assert_eq!(startup([&at]).outcome, "clean");
+        // meta.json unreadable: the block is skipped, its other files unopened.
+        let meta = Path::new("01M88ZEAF15198PYN7F74NS04J/meta.json");
+        let m = Finding::new(Severity::Error, FindingCode::FileUnreadable, meta, "");
+        assert_eq!(startup([&m, &f]).outcome, "clean");
     }
 
     #[test]

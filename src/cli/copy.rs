@@ -28,9 +28,9 @@ pub struct CopyArgs {
     /// Target Prometheus data directory (created if missing), or
     /// s3://BUCKET/PREFIX (upload in the Thanos/Mimir layout).
     pub dst: PathBuf,
-    /// Parallel workers (default: one per core).
-    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
-    pub jobs: usize,
+    /// Parallel workers, 1 to 256 (default: one per core).
+    #[arg(short = 'j', long, value_parser = super::flag::parse_jobs)]
+    pub jobs: Option<usize>,
     /// Plan and verify only: print what would be copied, skipped and refused.
     #[arg(long)]
     pub dry_run: bool,
@@ -109,7 +109,7 @@ impl Progress for Bar {
 /// The library's options from the flags.
 pub(super) fn copy_options(args: &CopyArgs) -> CopyOptions {
     CopyOptions {
-        jobs: args.jobs,
+        jobs: args.jobs.unwrap_or(0),
         link: args.link,
         min_time: args.min_time,
         max_time: args.max_time,

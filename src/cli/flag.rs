@@ -48,6 +48,24 @@ pub fn with_reason_flag(code: FindingCode, message: &str) -> String {
     }
 }
 
+/// The most worker threads `--jobs` takes: more only costs memory (each
+/// thread a stack) and fails to start on a small host.
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs N`: a count of worker threads, 1 to [`MAX_JOBS`]. `0` and huge
+/// counts are usage errors, not "default" or a thread-spawn failure.
+pub fn parse_jobs(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| {
+        format!("invalid count {s:?}: expected a whole number from 1 to {MAX_JOBS}")
+    })?;
+    if !(1..=MAX_JOBS).contains(&n) {
+        return Err(format!(
+            "{n} worker threads: expected 1 to {MAX_JOBS} (leave --jobs out for one per core)"
+        ));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

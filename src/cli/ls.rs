@@ -107,10 +107,10 @@ pub fn render(blocks: &[BlockEntry], style: Style) -> String {
         Style::Human => vocab::time(t),
     };
     for b in blocks {
-        let size = if style != Style::Raw {
-            gofmt::base2_bytes(b.size as i64)
-        } else {
-            b.size.to_string()
+        let size = match style {
+            Style::Raw => b.size.to_string(),
+            Style::Promtool => gofmt::base2_bytes(b.size as i64),
+            Style::Human => vocab::size(b.size),
         };
         let row = match (b.min_time, b.max_time, &b.error) {
             (Some(min), Some(max), None) => vec![

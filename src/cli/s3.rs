@@ -164,14 +164,14 @@ mod imp {
         let report: CopyReport = match (src, dst) {
             (Some(s), Some(d)) => {
                 local_target_only(args)?;
-                let from = open(s, &args.s3, args.jobs)?;
-                let to = open(d, &args.s3, args.jobs)?;
+                let from = open(s, &args.s3, args.jobs.unwrap_or(0))?;
+                let to = open(d, &args.s3, args.jobs.unwrap_or(0))?;
                 objstore::transfer(&from, &to, &upload_options(args, check)?, &progress)
                     .map_err(plain)?
             }
             (None, Some(d)) => {
                 local_target_only(args)?;
-                let bucket = open(d, &args.s3, args.jobs)?;
+                let bucket = open(d, &args.s3, args.jobs.unwrap_or(0))?;
                 let opts = upload_options(args, check)?;
                 objstore::upload(&args.src, &bucket, &opts, &progress).map_err(plain)?
             }
@@ -179,7 +179,7 @@ mod imp {
                 if !args.external_labels.is_empty() {
                     anyhow::bail!("--external-label applies to uploads only");
                 }
-                let bucket = open(s, &args.s3, args.jobs)?;
+                let bucket = open(s, &args.s3, args.jobs.unwrap_or(0))?;
                 let opts = restore_options(args, check);
                 objstore::restore(&bucket, &args.dst, &opts, &progress).map_err(plain)?
             }

@@ -17,8 +17,8 @@ pub struct VerifyArgs {
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 256 (default: all cores).
+    #[arg(long, short = 'j', value_parser = super::flag::parse_jobs)]
     pub jobs: Option<usize>,
     /// Skip sample decoding: framing, structure and CRCs only.
     #[arg(long)]
@@ -82,6 +82,16 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             unreadable.len(),
             args.paths.len(),
         );
+    }
+    // A PATH that is no block, data or snapshot directory at all (empty, a
+    // wal/ or snapshots/ directory given by mistake) is a usage error.
+    if let Some(f) = results
+        .iter()
+        .flat_map(|(_, r)| r.findings.iter())
+        .find(|f| f.code == FindingCode::DirUnrecognised)
+    {
+        out.flush()?;
+        anyhow::bail!("{}: {}", f.path.display(), f.message);
     }
     Ok(if tally.errors > 0 {
         Outcome::Findings
@@ -241,7 +251,13 @@ fn write_dir_text(
         r.layout.kind,
         r.blocks.len()
     )?;
-    if r.layout.kind != promsnap::layout::DirKind::Block {
+    // No verdict for a directory that is none Prometheus would open as
+    // its storage (the error line says what it is instead).
+    let unrecognised = r
+        .findings
+        .iter()
+        .any(|f| f.code == FindingCode::DirUnrecognised);
+    if r.layout.kind != promsnap::layout::DirKind::Block && !unrecognised {
         let who = if r.live {
             " (live: a running Prometheus uses this directory)"
         } else if super::s3::s3_arg(root).is_some() {

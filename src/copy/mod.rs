@@ -115,6 +115,7 @@ pub use execute::{execute, execute_replanning};
 pub use head::HeadRange;
 #[cfg(feature = "s3")]
 pub(crate) use plan::check_selected;
+pub(crate) use plan::check_target;
 pub use plan::plan;
 
 /// Suffix of the directory a block is written into before its final rename.

@@ -74,7 +74,7 @@ fn check_not_inside(src: &Path, dst: &Path) -> Result<()> {
 /// Decides what to copy, skip and refuse. Reads the source and the target,
 /// writes nothing.
 pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
-    let src_layout = layout::scan(src)?;
+    let src_layout = layout::scan_source(src)?;
     let (dst_exists, dst_layout) = check_target_path(dst)?;
     check_not_inside(src, dst)?;
     let (mut blocks, excluded) = select(src, &src_layout, opts)?;
@@ -128,6 +128,37 @@ pub fn plan(src: &Path, dst: &Path, opts: &CopyOptions) -> Result<CopyPlan> {
 
 /// The target must be a directory (or creatable as one) and writable, and
 /// not a block directory.
+/// A target that exists, holds nothing Prometheus writes and is not empty
+/// (a `wal/` directory, a home directory, a directory of documents) is not
+/// a data directory to put blocks into. `lost+found` (a fresh filesystem's
+/// root), hidden entries and entries named as Prometheus names blocks and
+/// their temporary directories do not count.
+fn refuse_foreign_target(l: &Layout) -> Result<()> {
+    let foreign = l.stray.iter().any(|p| {
+        p.file_name().and_then(|n| n.to_str()).is_none_or(|n| {
+            n != "lost+found"
+                && !n.starts_with('.')
+                && !layout::is_tmp_dir_name(n)
+                && !crate::format::meta::is_valid_ulid(n)
+        })
+    });
+    if layout::nothing_recognisable(l) && foreign {
+        return Err(Error::Usage(format!(
+            "{}: not a Prometheus data directory and not empty: {}; give a new or empty directory, or a data directory; nothing written",
+            l.root.display(),
+            layout::what_it_is_instead(l)
+        )));
+    }
+    Ok(())
+}
+
+/// The usage errors of a copy's target path alone (a file, a block
+/// directory, a directory of other things, an uncreatable path), for
+/// commands that check it before any other work (`seed`).
+pub(crate) fn check_target(dst: &Path) -> Result<()> {
+    check_target_path(dst).map(|_| ())
+}
+
 fn check_target_path(dst: &Path) -> Result<(bool, Option<Layout>)> {
     // The target: a data directory, created if missing.
     let dst_exists = match std::fs::metadata(dst) {
@@ -156,6 +187,7 @@ fn check_target_path(dst: &Path) -> Result<(bool, Option<Layout>)> {
                 dst.display()
             )));
         }
+        refuse_foreign_target(&l)?;
         Some(l)
     } else {
         // Its nearest existing ancestor must be a directory.

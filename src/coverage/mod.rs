@@ -395,27 +395,14 @@ fn sent_series(
     Some(n)
 }
 
-/// Unix ms as RFC 3339 UTC (`2026-11-25T09:12:34.511Z`; `.000` omitted).
+/// Unix ms as every human output writes a time ([`crate::vocab::time`]:
+/// RFC 3339 UTC with milliseconds, `2026-11-25T09:12:34.000Z`); `never` for
+/// `i64::MAX`.
 pub fn fmt_time(ms: i64) -> String {
     if ms == i64::MAX {
         return "never".into();
     }
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
-    if frac == 0 {
-        format!("{base}Z")
-    } else {
-        format!("{base}.{frac:03}Z")
-    }
+    crate::vocab::time(ms)
 }
 
 /// A duration in ms as `1h2m3.5s` (`-` prefix when negative).
@@ -468,9 +455,13 @@ mod tests {
 
     #[test]
     fn times_and_durations() {
-        assert_eq!(fmt_time(1_795_597_954_000), "2026-11-25T09:12:34Z");
+        assert_eq!(fmt_time(1_795_597_954_000), "2026-11-25T09:12:34.000Z");
         assert_eq!(fmt_time(1_795_597_954_511), "2026-11-25T09:12:34.511Z");
-        assert_eq!(fmt_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(fmt_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            fmt_time(1_795_597_954_000),
+            crate::vocab::time(1_795_597_954_000)
+        );
         for d in [0, 1, 59, 60, 365, 11_017, 20_000, -1, -800] {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);

@@ -8,7 +8,31 @@ use super::{CoverageOptions, PLAUSIBLE_MS, plausible};
 pub(super) fn check(opts: &CoverageOptions) -> crate::error::Result<()> {
     times(opts)?;
     durations(opts)?;
-    counts(opts)
+    counts(opts)?;
+    master(opts)
+}
+
+/// `master`: a data directory holding `wal/`, or a `wal/` directory — one
+/// with a segment or a checkpoint (a running Prometheus always has one). An
+/// empty directory, a `snapshots/` directory or another path given by
+/// mistake would answer "no segments: nothing to simulate".
+fn master(opts: &CoverageOptions) -> crate::error::Result<()> {
+    let Some(m) = &opts.master else {
+        return Ok(());
+    };
+    let dir = super::walread::wal_dir(m);
+    let segments = crate::walinfo::segments(&dir)?;
+    let checkpoints = crate::walinfo::checkpoints(&dir).unwrap_or_default();
+    if segments.is_empty() && checkpoints.is_empty() {
+        return Err(crate::error::Error::bad_option(
+            "master",
+            format!(
+                "{}: no WAL segment or checkpoint in it nor in a wal/ under it: not a master's data directory or wal/ directory",
+                m.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Times: Unix ms within ±10^13.

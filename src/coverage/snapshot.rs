@@ -165,7 +165,7 @@ const BLOCK_RANGE_DEFAULT_NOTE: &str = concat!(
 /// Reads a snapshot (or data, or block) directory. Never fails on bad
 /// blocks: they become findings.
 pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<SnapshotInfo> {
-    let lay = layout::scan(path)?;
+    let lay = layout::scan_source(path)?;
     let listing = list::list_layout(&lay, block_range);
     let mut findings = Vec::new();
     let blocks = block_spans(&listing, &mut findings);

@@ -253,7 +253,7 @@ fn open_consistent(path: &Path, opts: &DumpOptions) -> Result<Opened> {
     loop {
         attempt += 1;
         let last_try = attempt >= 8;
-        let lay = layout::scan(path)?;
+        let lay = layout::scan_source(path)?;
         let mut errors = Vec::new();
         let mut files = Vec::new();
         let mut changed = false;
@@ -280,7 +280,13 @@ fn open_consistent(path: &Path, opts: &DumpOptions) -> Result<Opened> {
                         Some(h)
                     }
                     Err(e) if head::vanished(&e) && !last_try => continue,
-                    Err(e) => return Err(e),
+                    // An unreadable WAL does not hide the blocks: they are
+                    // dumped, the head is named as not read (exit 1), as an
+                    // unreadable block is.
+                    Err(e) => {
+                        errors.push(format!("head (wal/) not read: {e}"));
+                        None
+                    }
                 }
             }
             _ => None,

@@ -183,10 +183,20 @@ fn open_pair(target: &Path, source: &Path, opts: &FillOptions) -> Result<(Opened
             "the time range's start is after its end",
         ));
     }
-    if opts.block_range.is_some_and(|r| r <= 0) {
-        return Err(Error::Usage("the block range must be positive".into()));
+    // As `coverage` bounds it: a block range of years is a typo, and a
+    // window of that size would put every sample into one block.
+    if opts
+        .block_range
+        .is_some_and(|r| !(1..=crate::coverage::PLAUSIBLE_MS / 100).contains(&r))
+    {
+        return Err(Error::bad_option(
+            "block_range",
+            "the block range must be positive and under about 3 years",
+        ));
     }
     check_paths(target, source)?;
+    crate::layout::scan_source(target)?;
+    crate::layout::scan_source(source)?;
     let mine = Opened::open(target)?;
     if mine.kind != DirKind::Data {
         return Err(Error::Usage(format!(

@@ -337,6 +337,13 @@ pub fn gaps(
     against: Option<&Path>,
     opts: &GapsOptions,
 ) -> crate::error::Result<GapsReport> {
+    if opts.interval.is_some_and(|iv| iv <= 0) {
+        // Every step would be a hole: a usage error, not a report.
+        return Err(crate::error::Error::bad_option(
+            "interval",
+            "the usual sample interval must be positive (or auto)",
+        ));
+    }
     let sel = Select {
         selectors: opts.selectors.clone(),
         from: opts.from,

@@ -102,7 +102,7 @@ impl Opened {
     /// One attempt of [`Opened::open`]; `None` when something changed
     /// during the read (never on the last try).
     fn open_once(dir: &Path, last_try: bool) -> crate::error::Result<Option<Opened>> {
-        let lay = layout::scan(dir)?;
+        let lay = layout::scan_source(dir)?;
         let mut out = Opened {
             files: Vec::new(),
             metas: Vec::new(),

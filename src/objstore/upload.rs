@@ -217,7 +217,7 @@ pub fn upload(
 ) -> Result<CopyReport> {
     let started = Instant::now();
     check_external_labels(&opts.external_labels)?;
-    let lay = layout::scan(src)?;
+    let lay = layout::scan_source(src)?;
     crate::copy::check_selected(&opts.blocks, &lay, src)?;
     let mut report_ = CopyReport::new(
         src.to_path_buf(),

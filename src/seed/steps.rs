@@ -143,13 +143,9 @@ fn check_replica_dir(to: &Path, data_dir: &Path, abs_data: &Path) -> Result<(), 
             data_dir.display()
         )));
     }
-    if to.exists() && !to.is_dir() {
-        return Err(SeedError::Usage(format!(
-            "{}: exists and is not a directory",
-            to.display()
-        )));
-    }
-    Ok(())
+    // The checks `copy` makes of its target (a file, a block directory, a
+    // directory of other things), before a snapshot is taken on the primary.
+    crate::copy::check_target(to).map_err(|e| SeedError::Usage(e.to_string()))
 }
 
 /// The admin API's snapshot request path.

@@ -11,7 +11,7 @@ use crate::layout::{self, DirKind};
 /// Usage errors on DATA_DIR and OUT, before anything is written. Returns
 /// the absolute OUT.
 pub(super) fn check_paths(data_dir: &Path, out: &Path) -> Result<PathBuf> {
-    let lay = layout::scan(data_dir)?;
+    let lay = layout::scan_source(data_dir)?;
     if lay.kind != DirKind::Data {
         return Err(Error::Usage(format!(
             "{}: not a Prometheus data directory (it is a {} directory)",
