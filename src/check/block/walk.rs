@@ -2,6 +2,8 @@
 //! references fingerprinted for the postings check, its label set and chunk
 //! metas checked, its chunks queued into pieces checked as they fill.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::postings::{Fingerprint, id_key, pair_hash, ref_pair_hash};
 use super::samples::{Piece, check_piece, series_name};
 #[allow(clippy::wildcard_imports)]
@@ -28,8 +30,11 @@ pub(super) struct Shared<'s, 'a> {
     pub(super) fast: bool,
     /// The reference of the empty string, when `fast`.
     pub(super) empty_ref: Option<u32>,
-    /// Words of the used-symbols bit set.
-    pub(super) nsym_words: usize,
+    /// The used-symbols bit set (v2 with a strictly sorted table), one for
+    /// all parts: a bit is written once, by whichever part sees its symbol
+    /// first (a load first, so the words of common symbols stay shared
+    /// between the cores' caches).
+    pub(super) used: &'s [AtomicU64],
 }
 
 /// What one task found walking one part of the series section.
@@ -39,7 +44,6 @@ pub(super) struct PartResult {
     pub(super) findings: Findings,
     pub(super) ids: Vec<SeriesRef>,
     pub(super) fp: Fingerprint,
-    pub(super) used: Vec<u64>,
     pub(super) series: u64,
     pub(super) chunks: u64,
     pub(super) first_refs: Option<Vec<(u32, u32)>>,
@@ -55,7 +59,6 @@ struct PartWalk<'s, 'a> {
     counts: Counts,
     ids: Vec<SeriesRef>,
     fp: Fingerprint,
-    used: Vec<u64>,
     /// Chunk metas wait here until a piece is full, then the piece's
     /// chunks are checked on this thread: the metas of a whole block are
     /// never held at once.
@@ -83,7 +86,6 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
         counts: Counts::default(),
         ids: Vec::new(),
         fp: Fingerprint::default(),
-        used: vec![0; sh.nsym_words],
         batch: Vec::with_capacity(PIECE_CHUNKS),
         pieces: Vec::new(),
         prev_resolved: Vec::new(),
@@ -119,7 +121,6 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
         findings: w.cx.findings,
         ids: w.ids,
         fp: w.fp,
-        used: w.used,
         series: w.counts.series,
         chunks: w.counts.chunks,
         first_refs: w.first_refs,
@@ -143,7 +144,12 @@ impl PartWalk<'_, '_> {
         }
         if self.first_offset.is_none() {
             self.first_offset = Some(entry.offset);
-            self.first_refs = Some(entry.labels.clone());
+            // Compared with the series before the cut only when a walk
+            // without the cut would compare it (its refs in the table).
+            let n = self.sh.index.symbols.len() as u32;
+            if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
+                self.first_refs = Some(entry.labels.clone());
+            }
         }
         self.prev_offset = Some(entry.offset);
         self.chunk_metas(entry, ordinal);
@@ -180,8 +186,11 @@ impl PartWalk<'_, '_> {
         for &(a, b) in labels {
             self.fp.add_keyed(ref_pair_hash(a, b), id);
             for r in [a, b] {
-                if let Some(w) = self.used.get_mut(r as usize / 64) {
-                    *w |= 1 << (r % 64);
+                if let Some(w) = sh.used.get(r as usize / 64) {
+                    let bit = 1 << (r % 64);
+                    if w.load(Ordering::Relaxed) & bit == 0 {
+                        w.fetch_or(bit, Ordering::Relaxed);
+                    }
                 }
             }
             ok &= i64::from(a) > prev_name && b != empty;
@@ -375,6 +384,12 @@ impl PartWalk<'_, '_> {
     }
 }
 
+/// The message of a series with the label set of the series before it.
+pub(super) const SERIES_DUPLICATE: &str = "series has the same label set as the series before it";
+/// The message of a series sorting before the series before it (that
+/// series follows it in parentheses).
+pub(super) const SERIES_UNSORTED: &str = "series sorts before the series before it";
+
 /// The label-set rules of one series, given its labels and the previous
 /// series' labels as comparable keys: non-empty, names strictly ascending,
 /// no empty values, and strictly after the previous series.
@@ -417,13 +432,13 @@ fn label_issues<K: Ord>(
             out.push((
                 Severity::Error,
                 FindingCode::IndexSeriesDuplicate,
-                "series has the same label set as the series before it",
+                SERIES_DUPLICATE,
             ));
         } else {
             out.push((
                 Severity::Error,
                 FindingCode::IndexSeriesUnsorted,
-                "series sorts before the series before it",
+                SERIES_UNSORTED,
             ));
         }
     }
