@@ -1,7 +1,7 @@
 //! The index: series entries, chunk metas, postings and legacy label indices.
 
 use super::meta::{check_stats, check_tombstones};
-use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -52,7 +52,7 @@ pub(super) fn check_contents(
     } else {
         0
     };
-    let used: Vec<AtomicU64> = (0..nsym_words).map(|_| AtomicU64::new(0)).collect();
+    let used: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
     let sh = Shared {
         dir: cx.dir.clone(),
         ulid: cx.ulid.clone(),
@@ -66,6 +66,7 @@ pub(super) fn check_contents(
         fast,
         empty_ref: (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32),
         used: &used,
+        nsym_words,
     };
     // The parts' walks, each checking its chunks in pieces as it goes, run
     // beside the postings pass and the label indices (which need nothing
@@ -85,8 +86,13 @@ pub(super) fn check_contents(
     );
     let (ids, fp) = merge_parts(cx, &index, &index_path, results, counts);
     if fast && !structural_series(cx) {
-        let used = used.into_iter().map(AtomicU64::into_inner).collect();
-        unused_symbols(cx, &index, &index_path, used);
+        let mut all = vec![0u64; nsym_words];
+        for part in used.into_inner().unwrap_or_default() {
+            for (w, x) in all.iter_mut().zip(part) {
+                *w |= x;
+            }
+        }
+        unused_symbols(cx, &index, &index_path, all);
     }
     // The series section is done: release its pages (see FileBytes::release).
     let (series_start, series_end) = index.series_region();

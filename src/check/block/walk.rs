@@ -2,7 +2,7 @@
 //! references fingerprinted for the postings check, its label set and chunk
 //! metas checked, its chunks queued into pieces checked as they fill.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use super::postings::{Fingerprint, id_key, pair_hash, ref_pair_hash};
 use super::samples::{Piece, check_piece, series_name};
@@ -30,11 +30,12 @@ pub(super) struct Shared<'s, 'a> {
     pub(super) fast: bool,
     /// The reference of the empty string, when `fast`.
     pub(super) empty_ref: Option<u32>,
-    /// The used-symbols bit set (v2 with a strictly sorted table), one for
-    /// all parts: a bit is written once, by whichever part sees its symbol
-    /// first (a load first, so the words of common symbols stay shared
-    /// between the cores' caches).
-    pub(super) used: &'s [AtomicU64],
+    /// Used-symbols bit sets (v2 with a strictly sorted table), each of
+    /// `nsym_words` words: a part takes one (or makes one) and gives it
+    /// back when done, so there are about as many as threads, not parts;
+    /// their union is the block's.
+    pub(super) used: &'s Mutex<Vec<Vec<u64>>>,
+    pub(super) nsym_words: usize,
 }
 
 /// What one task found walking one part of the series section.
@@ -59,6 +60,7 @@ struct PartWalk<'s, 'a> {
     counts: Counts,
     ids: Vec<SeriesRef>,
     fp: Fingerprint,
+    used: Vec<u64>,
     /// Chunk metas wait here until a piece is full, then the piece's
     /// chunks are checked on this thread: the metas of a whole block are
     /// never held at once.
@@ -86,6 +88,12 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
         counts: Counts::default(),
         ids: Vec::new(),
         fp: Fingerprint::default(),
+        used: sh
+            .used
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(|| vec![0; sh.nsym_words]),
         batch: Vec::with_capacity(PIECE_CHUNKS),
         pieces: Vec::new(),
         prev_resolved: Vec::new(),
@@ -116,6 +124,9 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
             .push(check_piece(sh.chunks, sh.seg_ok, sh.opts, 0, &w.batch));
     }
     files.index.release(released, part_end);
+    if let Ok(mut v) = sh.used.lock() {
+        v.push(std::mem::take(&mut w.used));
+    }
     PartResult {
         pieces: w.pieces,
         findings: w.cx.findings,
@@ -186,11 +197,8 @@ impl PartWalk<'_, '_> {
         for &(a, b) in labels {
             self.fp.add_keyed(ref_pair_hash(a, b), id);
             for r in [a, b] {
-                if let Some(w) = sh.used.get(r as usize / 64) {
-                    let bit = 1 << (r % 64);
-                    if w.load(Ordering::Relaxed) & bit == 0 {
-                        w.fetch_or(bit, Ordering::Relaxed);
-                    }
+                if let Some(w) = self.used.get_mut(r as usize / 64) {
+                    *w |= 1 << (r % 64);
                 }
             }
             ok &= i64::from(a) > prev_name && b != empty;
