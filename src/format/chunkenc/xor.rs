@@ -555,6 +555,19 @@ fn value_width(v: u64, lead: u32, trail: u32) -> Option<(u32, u32, u32)> {
 /// careful path reads those).
 #[inline(always)]
 fn uvarint_bytes(data: &[u8]) -> Option<(u64, usize)> {
+    // Up to 8 bytes from one load: the 7-bit groups of the bytes up to the
+    // first without its high bit, packed in three steps.
+    if let Some(w) = data.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) {
+        let stop = !w & 0x8080_8080_8080_8080;
+        if stop != 0 {
+            let low = stop & stop.wrapping_neg();
+            let mut x = w & low.wrapping_shl(1).wrapping_sub(1) & 0x7f7f_7f7f_7f7f_7f7f;
+            x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+            x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+            x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+            return Some((x, (stop.trailing_zeros() / 8 + 1) as usize));
+        }
+    }
     let mut x = 0u64;
     for (i, &b) in data.iter().take(9).enumerate() {
         if b < 0x80 {
@@ -613,3 +626,28 @@ impl Iterator for XorIter<'_> {
 }
 
 impl std::iter::FusedIterator for XorIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::uvarint_bytes;
+
+    /// The one-load varint against Go's byte-at-a-time rule, for every
+    /// length and with bytes after it.
+    #[test]
+    fn uvarint_bytes_of_every_length() {
+        for v in (0..64).flat_map(|s| [1u64 << s, (1u64 << s) - 1, (1u64 << s) + 12345]) {
+            let mut b = Vec::new();
+            let mut x = v;
+            while x >= 0x80 {
+                b.push((x as u8) | 0x80);
+                x >>= 7;
+            }
+            b.push(x as u8);
+            let n = b.len();
+            let want = (n <= 9).then_some((v, n));
+            assert_eq!(uvarint_bytes(&b), want, "{v} alone");
+            b.extend_from_slice(&[0xff; 9]);
+            assert_eq!(uvarint_bytes(&b), want, "{v} then more");
+        }
+    }
+}
