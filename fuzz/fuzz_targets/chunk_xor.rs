@@ -1,10 +1,12 @@
 //! XOR chunk data (the bytes after the encoding byte): the fast iterator,
-//! the generic one and the time scan `verify` uses must agree, and none may
-//! panic.
+//! the generic one and the time scans `verify` uses must agree, and none
+//! may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use promsnap::format::chunkenc::{Encoding, Value, XorIter, num_samples, samples};
+use promsnap::format::chunkenc::{
+    Encoding, Value, XorIter, num_samples, samples, scan_chunk_times,
+};
 
 fuzz_target!(|data: &[u8]| {
     let _ = num_samples(Encoding::Xor, data, 0);
@@ -38,4 +40,6 @@ fuzz_target!(|data: &[u8]| {
         .map(|i| ((i + 1) as u64, times[i + 1], times[i]));
     assert_eq!(scan.unordered, unordered);
     assert_eq!(err, fast.last().and_then(|r| r.as_ref().err().cloned()));
+    // The same scan of a whole chunk, its fast path without a bit reader.
+    assert_eq!(scan_chunk_times(data, 0).ok(), Some((scan, err)));
 });

@@ -1,11 +1,13 @@
 //! The index: series entries, chunk metas, postings and legacy label indices.
 
 use super::meta::{check_stats, check_tombstones};
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 use super::postings::{Fingerprint, check_label_indices, check_postings, postings_pass};
 use super::samples::{Piece, check_segment_headers, merge_pieces, series_name};
-use super::walk::{PartResult, Shared, walk_part};
+use super::walk::{PartResult, SERIES_DUPLICATE, SERIES_UNSORTED, Shared, walk_part};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -44,10 +46,16 @@ pub(super) fn check_contents(
     // by its own task; every 4096 chunk metas become a chunk-checking job.
     let fast = index.version >= 2 && symbols_unsorted_at.is_none();
     let parts = if fast {
-        series_parts(&index, (rayon::current_num_threads() * 4).max(2))
+        series_parts(&index)
     } else {
         vec![index.series_region()]
     };
+    let nsym_words = if fast {
+        index.symbols.len().div_ceil(64)
+    } else {
+        0
+    };
+    let used: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
     let sh = Shared {
         dir: cx.dir.clone(),
         ulid: cx.ulid.clone(),
@@ -60,11 +68,8 @@ pub(super) fn check_contents(
         index_path: &index_path,
         fast,
         empty_ref: (fast && index.symbols.lookup(0) == Some(b"")).then_some(0u32),
-        nsym_words: if fast {
-            index.symbols.len().div_ceil(64)
-        } else {
-            0
-        },
+        used: &used,
+        nsym_words,
     };
     // The parts' walks, each checking its chunks in pieces as it goes, run
     // beside the postings pass and the label indices (which need nothing
@@ -82,9 +87,15 @@ pub(super) fn check_contents(
             (pass, lcx)
         },
     );
-    let (ids, fp, used) = merge_parts(cx, &index, &index_path, results, sh.nsym_words, counts);
+    let (ids, fp) = merge_parts(cx, &index, &index_path, results, counts);
     if fast && !structural_series(cx) {
-        unused_symbols(cx, &index, &index_path, used);
+        let mut all = vec![0u64; nsym_words];
+        for part in used.into_inner().unwrap_or_default() {
+            for (w, x) in all.iter_mut().zip(part) {
+                *w |= x;
+            }
+        }
+        unused_symbols(cx, &index, &index_path, all);
     }
     // The series section is done: release its pages (see FileBytes::release).
     let (series_start, series_end) = index.series_region();
@@ -142,39 +153,41 @@ fn walk_parts(sh: &Shared<'_, '_>, parts: &[(u64, u64)]) -> (Vec<PartResult>, Ve
     (results, pieces)
 }
 
-/// Merges the parts in order: ids, fingerprints, used symbols, findings,
-/// counts, and the order of the series across each cut.
+/// Merges the parts in order: ids, fingerprints, findings, counts, and the
+/// order of the series across each cut.
 fn merge_parts(
     cx: &mut Ctx,
     index: &IndexReader<'_>,
     index_path: &Path,
     results: Vec<PartResult>,
-    nsym_words: usize,
     counts: &mut Counts,
-) -> (Vec<SeriesRef>, Fingerprint, Vec<u64>) {
+) -> (Vec<SeriesRef>, Fingerprint) {
     let mut ids: Vec<SeriesRef> = Vec::with_capacity(results.iter().map(|r| r.ids.len()).sum());
     let mut fp = Fingerprint::default();
-    let mut used: Vec<u64> = vec![0; nsym_words];
     let mut prev_last: Option<(Vec<(u32, u32)>, u64)> = None;
     for r in results {
-        if let (Some((pl, _)), Some(first), Some(fo)) = (&prev_last, &r.first_refs, r.first_offset)
+        // The series across the cut: the finding a walk without the cut
+        // makes (see `PartWalk::label_set`).
+        if let (Some((pl, lo)), Some(first), Some(fo)) = (&prev_last, &r.first_refs, r.first_offset)
             && first <= pl
         {
-            let code = if first == pl {
-                FindingCode::IndexSeriesDuplicate
+            let (code, message) = if first == pl {
+                (
+                    FindingCode::IndexSeriesDuplicate,
+                    SERIES_DUPLICATE.to_string(),
+                )
             } else {
-                FindingCode::IndexSeriesUnsorted
+                let prev_s = series_name(index, Some(*lo)).unwrap_or_default();
+                (
+                    FindingCode::IndexSeriesUnsorted,
+                    format!("{SERIES_UNSORTED} ({prev_s})"),
+                )
             };
             let series = series_name(index, Some(fo)).unwrap_or_default();
             cx.push(
-                Finding::new(
-                    Severity::Error,
-                    code,
-                    index_path,
-                    "series does not sort after the series before it",
-                )
-                .at(fo)
-                .series(series),
+                Finding::new(Severity::Error, code, index_path, message)
+                    .at(fo)
+                    .series(series),
             );
         }
         if let Some(lo) = r.last_offset {
@@ -183,13 +196,10 @@ fn merge_parts(
         cx.findings.absorb(r.findings);
         ids.extend_from_slice(&r.ids);
         fp.merge(r.fp);
-        for (w, x) in used.iter_mut().zip(&r.used) {
-            *w |= x;
-        }
         counts.series += r.series;
         counts.chunks += r.chunks;
     }
-    (ids, fp, used)
+    (ids, fp)
 }
 
 /// Symbols no series references (from the used-symbols bit set).
@@ -225,10 +235,19 @@ fn structural_series(cx: &Ctx) -> bool {
     })
 }
 
-/// Cuts the series section into about `n` parts at series starts, taken
-/// from the all-postings list (v2: id × 16). One part when the list is
+/// Series per part of the walk, about: parts small enough that the last
+/// ones keep every thread busy, few enough that their fixed costs (a
+/// used-symbols bit set each) stay small.
+const PART_SERIES: usize = 16 << 10;
+/// At most this many parts.
+const MAX_PARTS: usize = 64;
+
+/// Cuts the series section into parts at series starts, taken from the
+/// all-postings list (v2: id × 16). How many depends on the series count
+/// alone, never on the number of threads: the cuts, and so every finding
+/// and count, are the same whatever the pool. One part when the list is
 /// unusable (then the sequential walk finds what is wrong).
-fn series_parts(index: &IndexReader<'_>, n: usize) -> Vec<(u64, u64)> {
+fn series_parts(index: &IndexReader<'_>) -> Vec<(u64, u64)> {
     let whole = vec![index.series_region()];
     let (start, end) = index.series_region();
     let Ok(mut t) = index.postings_table_iter() else {
@@ -237,7 +256,7 @@ fn series_parts(index: &IndexReader<'_>, n: usize) -> Vec<(u64, u64)> {
     let Some(Ok(all)) = t.next() else {
         return whole;
     };
-    if !all.name.is_empty() || !all.value.is_empty() || n < 2 {
+    if !all.name.is_empty() || !all.value.is_empty() {
         return whole;
     }
     let Ok(list) = index.postings(all.offset) else {
@@ -248,6 +267,7 @@ fn series_parts(index: &IndexReader<'_>, n: usize) -> Vec<(u64, u64)> {
     if len < 64 {
         return whole;
     }
+    let n = (len / PART_SERIES).clamp(4, MAX_PARTS);
     let mut cuts = vec![start];
     for k in 1..n {
         let Some(id) = list.get(k * len / n) else {

@@ -232,6 +232,8 @@ fn check_files(cx: &mut Ctx, src: &dyn BlockSource) {
 }
 
 mod index;
+#[cfg(test)]
+mod jobs_tests;
 mod meta;
 mod postings;
 mod samples;

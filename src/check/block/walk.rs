@@ -2,6 +2,8 @@
 //! references fingerprinted for the postings check, its label set and chunk
 //! metas checked, its chunks queued into pieces checked as they fill.
 
+use std::sync::Mutex;
+
 use super::postings::{Fingerprint, id_key, pair_hash, ref_pair_hash};
 use super::samples::{Piece, check_piece, series_name};
 #[allow(clippy::wildcard_imports)]
@@ -28,7 +30,11 @@ pub(super) struct Shared<'s, 'a> {
     pub(super) fast: bool,
     /// The reference of the empty string, when `fast`.
     pub(super) empty_ref: Option<u32>,
-    /// Words of the used-symbols bit set.
+    /// Used-symbols bit sets (v2 with a strictly sorted table), each of
+    /// `nsym_words` words: a part takes one (or makes one) and gives it
+    /// back when done, so there are about as many as threads, not parts;
+    /// their union is the block's.
+    pub(super) used: &'s Mutex<Vec<Vec<u64>>>,
     pub(super) nsym_words: usize,
 }
 
@@ -39,7 +45,6 @@ pub(super) struct PartResult {
     pub(super) findings: Findings,
     pub(super) ids: Vec<SeriesRef>,
     pub(super) fp: Fingerprint,
-    pub(super) used: Vec<u64>,
     pub(super) series: u64,
     pub(super) chunks: u64,
     pub(super) first_refs: Option<Vec<(u32, u32)>>,
@@ -83,7 +88,12 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
         counts: Counts::default(),
         ids: Vec::new(),
         fp: Fingerprint::default(),
-        used: vec![0; sh.nsym_words],
+        used: sh
+            .used
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(|| vec![0; sh.nsym_words]),
         batch: Vec::with_capacity(PIECE_CHUNKS),
         pieces: Vec::new(),
         prev_resolved: Vec::new(),
@@ -114,12 +124,14 @@ pub(super) fn walk_part(sh: &Shared<'_, '_>, part_start: u64, part_end: u64) -> 
             .push(check_piece(sh.chunks, sh.seg_ok, sh.opts, 0, &w.batch));
     }
     files.index.release(released, part_end);
+    if let Ok(mut v) = sh.used.lock() {
+        v.push(std::mem::take(&mut w.used));
+    }
     PartResult {
         pieces: w.pieces,
         findings: w.cx.findings,
         ids: w.ids,
         fp: w.fp,
-        used: w.used,
         series: w.counts.series,
         chunks: w.counts.chunks,
         first_refs: w.first_refs,
@@ -143,7 +155,12 @@ impl PartWalk<'_, '_> {
         }
         if self.first_offset.is_none() {
             self.first_offset = Some(entry.offset);
-            self.first_refs = Some(entry.labels.clone());
+            // Compared with the series before the cut only when a walk
+            // without the cut would compare it (its refs in the table).
+            let n = self.sh.index.symbols.len() as u32;
+            if entry.labels.iter().all(|&(a, b)| a < n && b < n) {
+                self.first_refs = Some(entry.labels.clone());
+            }
         }
         self.prev_offset = Some(entry.offset);
         self.chunk_metas(entry, ordinal);
@@ -378,6 +395,12 @@ impl PartWalk<'_, '_> {
     }
 }
 
+/// The message of a series with the label set of the series before it.
+pub(super) const SERIES_DUPLICATE: &str = "series has the same label set as the series before it";
+/// The message of a series sorting before the series before it (that
+/// series follows it in parentheses).
+pub(super) const SERIES_UNSORTED: &str = "series sorts before the series before it";
+
 /// The label-set rules of one series, given its labels and the previous
 /// series' labels as comparable keys: non-empty, names strictly ascending,
 /// no empty values, and strictly after the previous series.
@@ -420,13 +443,13 @@ fn label_issues<K: Ord>(
             out.push((
                 Severity::Error,
                 FindingCode::IndexSeriesDuplicate,
-                "series has the same label set as the series before it",
+                SERIES_DUPLICATE,
             ));
         } else {
             out.push((
                 Severity::Error,
                 FindingCode::IndexSeriesUnsorted,
-                "series sorts before the series before it",
+                SERIES_UNSORTED,
             ));
         }
     }

@@ -50,6 +50,9 @@ impl<'a> Windows<'a> {
         seg_ok: &[bool],
         part: &[(u32, ChunkMeta)],
     ) -> Windows<'a> {
+        if (0..chunks.count()).all(|s| chunks.whole(s).is_some()) {
+            return Windows { runs: Vec::new() };
+        }
         let mut offs: Vec<(usize, u64)> = part
             .iter()
             .map(|(_, c)| (c.segment() as usize, u64::from(c.offset())))

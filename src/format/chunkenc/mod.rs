@@ -37,7 +37,7 @@ mod xor2;
 pub use bounds::{CUSTOM_BUCKETS_SCHEMA, bucket_bound, exponential_bound};
 pub use gofmt::{go_format_g, go_format_g_bytes, go_g};
 pub use hist_types::{CounterResetHint, FloatHistogram, Histogram, Span};
-pub use xor::{TimeScan, XorIter};
+pub use xor::{TimeScan, XorIter, scan_chunk_times};
 
 use crate::format::decode::Decoder;
 use crate::format::error::{DecodeError, Result};

@@ -198,12 +198,16 @@ impl XorIter<'_> {
         // only notes that; where is found again, off the hot path.
         let mut disorder = false;
         let mut failed = false;
+        // The bit position after samples 0 and 1 read from the bytes, not
+        // yet given to the bit reader: the skim starts from it.
+        let mut pending = None;
         if self.read == 0
             && self.total >= 2
-            && let Some((t0, t1)) = self.start_bytes()
+            && let Some((t0, t1, next)) = self.start_bytes()
         {
             (first, prev) = (Some(t0), t1);
             disorder = t1 <= t0;
+            pending = Some(next);
         }
         let mut note = |t: i64, first: &mut Option<i64>, prev: &mut i64| {
             if first.is_none() {
@@ -232,7 +236,7 @@ impl XorIter<'_> {
             let mut skim = true;
             while left > 0 {
                 if skim {
-                    skim = self.skim(&mut left, &mut prev, &mut disorder);
+                    skim = self.skim(&mut left, &mut prev, &mut disorder, pending.take());
                     if left == 0 {
                         break;
                     }
@@ -250,6 +254,9 @@ impl XorIter<'_> {
                 }
             }
             self.read = self.total - left;
+            if let Some(p) = pending {
+                self.br.seek_bit(p);
+            }
         }
         s.count = u64::from(self.read - first_read);
         s.first = first;
@@ -267,15 +274,88 @@ impl XorIter<'_> {
     }
 }
 
+/// [`XorIter::new`] then [`XorIter::scan_times`] on the XOR chunk `data`
+/// (whose first byte lies at absolute offset `base_offset`): the same
+/// result, an error where `new` fails. A chunk whose samples all take the
+/// scan's fast path (real chunks, nearly always) is scanned without a bit
+/// reader; any other from the start by the iterator.
+pub fn scan_chunk_times(data: &[u8], base_offset: u64) -> Result<(TimeScan, Option<DecodeError>)> {
+    if let Some(s) = skim_chunk(data, base_offset) {
+        return Ok((s, None));
+    }
+    Ok(XorIter::new(data, base_offset)?.scan_times())
+}
+
+/// The fast path of [`scan_chunk_times`]: samples 0 and 1 as
+/// [`XorIter::start_bytes`] reads them, then every other one skimmed
+/// ([`Skim::run`]); None as soon as one is left to the careful path.
+#[inline]
+fn skim_chunk(data: &[u8], base_offset: u64) -> Option<TimeScan> {
+    let (head, rest) = data.split_first_chunk::<2>()?;
+    let total = u16::from_be_bytes(*head);
+    if total < 2 {
+        return None;
+    }
+    let (u, i) = uvarint_bytes(rest)?;
+    let t0 = ((u >> 1) as i64) ^ -((u & 1) as i64);
+    rest.get(i..)?.first_chunk::<8>()?;
+    let (delta, j) = uvarint_bytes(rest.get(i + 8..)?)?;
+    let at = i + 8 + j;
+    let x = u64::from_be_bytes(*rest.get(at..)?.first_chunk::<8>()?);
+    let (vused, lead, trail) = value_width(x, 0, 0)?;
+    let next = (at as u64) * 8 + u64::from(vused);
+    if next > (rest.len() as u64) * 8 {
+        return None;
+    }
+    let t1 = t0.wrapping_add(delta as i64);
+    let last = rest
+        .len()
+        .checked_sub(8)
+        .and_then(|at| rest.get(at..))
+        .and_then(|s| s.first_chunk::<8>())
+        .map(|w| u64::from_be_bytes(*w));
+    let mut k = Skim {
+        p: next,
+        t: t1,
+        delta,
+        lead,
+        trail,
+        reuse: 67u64.saturating_sub(u64::from(lead + trail)),
+        n: total - 2,
+        prev: t1,
+        disorder: t1 <= t0,
+    };
+    if !k.run::<false>(rest, last) {
+        k.run::<true>(rest, last);
+    }
+    if k.n != 0 {
+        return None;
+    }
+    let count = u64::from(total);
+    let unordered = if k.disorder {
+        first_unordered(XorIter::new(data, base_offset).ok()?, count)
+    } else {
+        None
+    };
+    Some(TimeScan {
+        count,
+        first: Some(t0),
+        last: Some(k.prev),
+        unordered,
+    })
+}
+
 impl XorIter<'_> {
     /// Samples 0 and 1 of an unread chunk straight from the bytes (both
     /// start on a byte: varint t0, 64 raw bits of v0, uvarint delta, then
-    /// the width of value 1): their times. None, with nothing read, for
-    /// anything less usual (long varints, a chunk ending within 8 bytes of
-    /// value 1), which the careful path reads. The value is left stale, as
-    /// after [`XorIter::skim`].
+    /// the width of value 1): their times and the bit position after them,
+    /// where the caller moves the bit reader (the reader itself is left
+    /// where it was). None, with nothing read, for anything less usual
+    /// (long varints, a chunk ending within 8 bytes of value 1), which the
+    /// careful path reads. The value is left stale, as after
+    /// [`XorIter::skim`].
     #[inline(always)]
-    fn start_bytes(&mut self) -> Option<(i64, i64)> {
+    fn start_bytes(&mut self) -> Option<(i64, i64, u64)> {
         let data = self.br.data();
         if self.br.bit_pos() != 0 {
             return None;
@@ -295,9 +375,8 @@ impl XorIter<'_> {
         let t1 = t0.wrapping_add(delta as i64);
         (self.t, self.delta, self.val) = (t1, delta, v0);
         (self.leading, self.trailing) = (l as u8, tr as u8);
-        self.br.seek_bit(next);
         self.read = 2;
-        Some((t0, t1))
+        Some((t0, t1, next))
     }
 
     /// The scan's fast path over samples after the first two: reads each
@@ -308,9 +387,16 @@ impl XorIter<'_> {
     /// that runs past the end, a 64-bit delta of delta, an impossible value
     /// window (the careful path reports their errors). Returns whether it
     /// stopped at an odd sample (not at the end), after which it is worth
-    /// calling again.
+    /// calling again. `from`: the bit to start at when the bit reader is
+    /// not there yet (it is moved to where the skim stops).
     #[inline(always)]
-    fn skim(&mut self, left: &mut u16, prev: &mut i64, disorder: &mut bool) -> bool {
+    fn skim(
+        &mut self,
+        left: &mut u16,
+        prev: &mut i64,
+        disorder: &mut bool,
+        from: Option<u64>,
+    ) -> bool {
         let data = self.br.data();
         // The last 8 bytes as one word: loads near the end shift it (zeros
         // come in behind the data). None when the stream is shorter.
@@ -322,7 +408,7 @@ impl XorIter<'_> {
             .map(|w| u64::from_be_bytes(*w));
         let (lead, trail) = (u32::from(self.leading), u32::from(self.trailing));
         let mut k = Skim {
-            p: self.br.bit_pos(),
+            p: from.unwrap_or_else(|| self.br.bit_pos()),
             t: self.t,
             delta: self.delta,
             lead,
@@ -338,6 +424,9 @@ impl XorIter<'_> {
             odd = k.run::<true>(data, last);
         }
         if k.n == *left {
+            if let Some(p) = from {
+                self.br.seek_bit(p);
+            }
             return odd;
         }
         (self.t, self.delta) = (k.t, k.delta);
@@ -466,6 +555,19 @@ fn value_width(v: u64, lead: u32, trail: u32) -> Option<(u32, u32, u32)> {
 /// careful path reads those).
 #[inline(always)]
 fn uvarint_bytes(data: &[u8]) -> Option<(u64, usize)> {
+    // Up to 8 bytes from one load: the 7-bit groups of the bytes up to the
+    // first without its high bit, packed in three steps.
+    if let Some(w) = data.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) {
+        let stop = !w & 0x8080_8080_8080_8080;
+        if stop != 0 {
+            let low = stop & stop.wrapping_neg();
+            let mut x = w & low.wrapping_shl(1).wrapping_sub(1) & 0x7f7f_7f7f_7f7f_7f7f;
+            x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+            x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+            x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+            return Some((x, (stop.trailing_zeros() / 8 + 1) as usize));
+        }
+    }
     let mut x = 0u64;
     for (i, &b) in data.iter().take(9).enumerate() {
         if b < 0x80 {
@@ -524,3 +626,28 @@ impl Iterator for XorIter<'_> {
 }
 
 impl std::iter::FusedIterator for XorIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::uvarint_bytes;
+
+    /// The one-load varint against Go's byte-at-a-time rule, for every
+    /// length and with bytes after it.
+    #[test]
+    fn uvarint_bytes_of_every_length() {
+        for v in (0..64).flat_map(|s| [1u64 << s, (1u64 << s) - 1, (1u64 << s) + 12345]) {
+            let mut b = Vec::new();
+            let mut x = v;
+            while x >= 0x80 {
+                b.push((x as u8) | 0x80);
+                x >>= 7;
+            }
+            b.push(x as u8);
+            let n = b.len();
+            let want = (n <= 9).then_some((v, n));
+            assert_eq!(uvarint_bytes(&b), want, "{v} alone");
+            b.extend_from_slice(&[0xff; 9]);
+            assert_eq!(uvarint_bytes(&b), want, "{v} then more");
+        }
+    }
+}

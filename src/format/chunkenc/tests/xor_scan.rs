@@ -27,8 +27,13 @@ proptest! {
         let (want, want_err) = reference_scan(it.clone());
         let (got, got_err) = it.scan_times();
         prop_assert_eq!(got, want);
-        prop_assert_eq!(got_err, want_err);
+        prop_assert_eq!(&got_err, &want_err);
         prop_assert!(it.next().is_none());
+        if skip == 0 {
+            let (got, got_err) = scan_chunk_times(&data, 7).unwrap();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(got_err, want_err);
+        }
     }
 
     #[test]
@@ -52,11 +57,15 @@ proptest! {
             d
         };
         let Ok(it) = XorIter::new(&data, 3) else {
+            prop_assert!(scan_chunk_times(&data, 3).is_err());
             return Ok(());
         };
         let (want, want_err) = reference_scan(it.clone());
         let mut it = it;
         let (got, got_err) = it.scan_times();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(&got_err, &want_err);
+        let (got, got_err) = scan_chunk_times(&data, 3).unwrap();
         prop_assert_eq!(got, want);
         prop_assert_eq!(got_err, want_err);
     }
