@@ -679,7 +679,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     (
         "s1300-srestart-soon-r2",
         "the second recording of s1300-srestart-soon, the same miss: the slave up +5.3 s and killed 1.4 s \
-         later, before the queue's next retry (every 5 s) reached it; up again +11.5 s. coverage, given the \
+         later, before the queue's next retry (every 5 s) reached it; up again 11.6 s after the snapshot. coverage, given the \
          first slave-up, predicts a crossing loss +1 .. +8..+25 s; the real loss was one scrape of 25 series \
          (+1 s), the loss of a slave up at the second start",
     ),
