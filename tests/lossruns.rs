@@ -677,6 +677,13 @@ const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporte
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s5k-snapcomp-skiphead-r2",
+        "the second recording of s5k-snapcomp-skiphead, the same miss: slave up +89.2 s after the new \
+         block's end, the queue resharded 1 -> 200 3.4 s later, the slave refused 732 whole requests \
+         (20:10:30-20:10:34) and all series lost +0.9 .. +67.9 s, where coverage predicts the crossing batch \
+         (+0.9 .. +1.0..+6.9 s); the three slaves on the head snapshot passed again",
+    ),
+    (
         "s1300-srestart-soon-r2",
         "the second recording of s1300-srestart-soon, the same miss: the slave up +5.3 s and killed 1.4 s \
          later, before the queue's next retry (every 5 s) reached it; up again 11.6 s after the snapshot. coverage, given the \
