@@ -692,6 +692,31 @@ const LAG7S: &str = "out of sample (sixth set). 600 series at 1 s, every exporte
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s5k-snapcomp-skiphead-r2",
+        "the second recording of s5k-snapcomp-skiphead, the same miss: slave up +89.2 s after the new \
+         block's end, the queue resharded 1 -> 200 3.4 s later, the slave refused 732 whole requests \
+         (20:10:30-20:10:34) and all series lost +0.9 .. +67.9 s, where coverage predicts the crossing batch \
+         (+0.9 .. +1.0..+6.9 s); the three slaves on the head snapshot passed again",
+    ),
+    (
+        "s1300-srestart-soon-r2",
+        "the second recording of s1300-srestart-soon, the same miss: the slave up +5.3 s and killed 1.4 s \
+         later, before the queue's next retry (every 5 s) reached it; up again 11.6 s after the snapshot. coverage, given the \
+         first slave-up, predicts a crossing loss +1 .. +8..+25 s; the real loss was one scrape of 25 series \
+         (+1 s), the loss of a slave up at the second start",
+    ),
+    (
+        "s700-sblk2m-soon-r2",
+        "the second recording of s700-sblk2m (slaves with 2m blocks); slave up +5.2 s. coverage predicts \
+         that the queue reshards (to about 10 shards, at the 20:01:32.3 tick) before its backlog older than \
+         C_snap is through, and that each new shard's batch holding C_snap is refused whole: L3 expected +1 \
+         .. +4..+7 s. The master's log has no reshard of this queue in the run: the backlog went through on \
+         one shard, the slave refused 134 requests (20:01:30-20:01:32), the last stamped C_snap itself, and \
+         the loss was the scrape after C_snap of 25 series (+1 s). The reshard tick came 0.3 s after the \
+         expected wake of the reader, a race the files do not decide; nothing points at the slave's block \
+         range (its first recording predicted and lost one scrape, 230 series)",
+    ),
     // Real loss -1 .. +2 s (905 series); predicted L3 +1 .. +17..+21 s.
     ("s900-2s-lag3s-soon", LAG3S),
     // Real loss -1 .. +2 s (905 series); predicted L3 +1 .. +27..+41 s.
