@@ -47,8 +47,6 @@ impl Piece {
 
 /// Checks one piece of chunk metas (series ordinal relative to `base`,
 /// meta); runs on any thread.
-// The per-chunk hot loop: left whole while its speed work goes on (issue 20).
-#[allow(clippy::too_many_lines)]
 pub(super) fn check_piece(
     chunks: &dyn ChunkSource,
     seg_ok: &[bool],
@@ -76,13 +74,6 @@ pub(super) fn check_piece(
         if seg >= nseg || !seg_ok.get(seg).copied().unwrap_or(false) {
             continue;
         }
-        let path = chunks.path(seg);
-        let err = |code: FindingCode, off: u64, msg: String| {
-            Finding::new(Severity::Error, code, path, msg)
-                .at(off)
-                .costs(c.mint, c.maxt.saturating_add(1))
-        };
-        let extra: Window<'_>;
         let whole = wholes.get(seg).copied().flatten();
         // A sound XOR chunk of a mapped segment (nearly all of them): its
         // counts without the general path below, which gives the same.
@@ -101,186 +92,7 @@ pub(super) fn check_piece(
             p.decoded += ok.decoded;
             continue;
         }
-        let found = match whole {
-            Some(b) => Ok(Some(chunks::read_chunk(b, u64::from(c.offset())))),
-            None => windows.record(chunks, seg, u64::from(c.offset())),
-        };
-        let rec = match found {
-            Ok(Some(r)) => r,
-            Ok(None) => match record_window(chunks, seg, u64::from(c.offset())) {
-                Ok(Ok(w)) => {
-                    extra = w;
-                    chunks::read_chunk_at(&extra.bytes, extra.base, u64::from(c.offset()))
-                }
-                Ok(Err(e)) => Err(e),
-                Err(e) => {
-                    p.add(*ord, unreadable(path, u64::from(c.offset()), &e));
-                    continue;
-                }
-            },
-            Err(e) => {
-                p.add(*ord, unreadable(path, u64::from(c.offset()), &e));
-                continue;
-            }
-        };
-        let rec = match rec.and_then(|r| match too_long(r.offset, r.len, r.data.len() as u64) {
-            Some(e) => Err(e),
-            None => Ok(r),
-        }) {
-            Ok(r) => r,
-            Err(e) => {
-                p.add(
-                    *ord,
-                    err(decode_code(FileKind::Chunks, &e), e.offset(), e.to_string()),
-                );
-                continue;
-            }
-        };
-        if let Some(end) = p.ends.get_mut(seg) {
-            *end = (*end).max(rec.offset + rec.len);
-        }
-        if !crc_matches(&rec, whole)
-            && let Err(e) = rec.check_crc()
-        {
-            p.add(
-                *ord,
-                err(
-                    FindingCode::ChunkChecksumMismatch,
-                    rec.offset,
-                    e.to_string(),
-                ),
-            );
-            continue;
-        }
-        let Some(enc) = Encoding::from_u8(rec.encoding) else {
-            p.add(*ord, err(FindingCode::ChunkEncodingUnknown, rec.offset, format!("unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, 4-6 since 3.11/3.14)", rec.encoding)));
-            continue;
-        };
-        if let Some(n) = p.encodings.get_mut(usize::from(rec.encoding)) {
-            *n += 1;
-        }
-        let n = match chunkenc::num_samples(enc, rec.data, rec.data_offset) {
-            Ok(n) => u64::from(n),
-            Err(e) => {
-                p.add(
-                    *ord,
-                    err(FindingCode::ChunkDecodeFailed, e.offset(), e.to_string()),
-                );
-                continue;
-            }
-        };
-        p.samples += n;
-        if enc.is_float() {
-            p.float_samples += n;
-        } else {
-            p.histogram_samples += n;
-        }
-        if n == 0 {
-            p.add(
-                *ord,
-                err(
-                    FindingCode::ChunkEmpty,
-                    rec.offset,
-                    "chunk holds 0 samples".into(),
-                ),
-            );
-            continue;
-        }
-        if opts.quick {
-            continue;
-        }
-        // Decode every sample.
-        let mut first: Option<i64> = None;
-        let mut last: Option<i64> = None;
-        let mut k = 0u64;
-        let mut bad: Option<Finding> = None;
-        let mut on_sample = |t: i64, bad: &mut Option<Finding>| {
-            if first.is_none() {
-                first = Some(t);
-            }
-            if let Some(l) = last
-                && t <= l
-                && bad.is_none()
-            {
-                *bad = Some(err(
-                    FindingCode::ChunkTimestampsUnordered,
-                    rec.offset,
-                    format!("sample {k} at {t} is not after the previous sample at {l}"),
-                ));
-            }
-            last = Some(t);
-            k += 1;
-        };
-        if enc == Encoding::Xor {
-            match chunkenc::scan_chunk_times(rec.data, rec.data_offset) {
-                Ok((scan, failed)) => {
-                    (first, last, k) = (scan.first, scan.last, scan.count);
-                    if let Some((i, t, l)) = scan.unordered {
-                        bad = Some(err(
-                            FindingCode::ChunkTimestampsUnordered,
-                            rec.offset,
-                            format!("sample {i} at {t} is not after the previous sample at {l}"),
-                        ));
-                    }
-                    if let Some(e) = failed {
-                        bad.get_or_insert(err(
-                            FindingCode::ChunkDecodeFailed,
-                            e.offset(),
-                            e.to_string(),
-                        ));
-                    }
-                }
-                Err(e) => {
-                    bad = Some(err(
-                        FindingCode::ChunkDecodeFailed,
-                        e.offset(),
-                        e.to_string(),
-                    ))
-                }
-            }
-        } else {
-            match chunkenc::samples(enc, rec.data, rec.data_offset) {
-                Ok(it) => {
-                    for s in it {
-                        match s {
-                            Ok(s) => on_sample(s.t, &mut bad),
-                            Err(e) => {
-                                bad.get_or_insert(err(
-                                    FindingCode::ChunkDecodeFailed,
-                                    e.offset(),
-                                    e.to_string(),
-                                ));
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    bad = Some(err(
-                        FindingCode::ChunkDecodeFailed,
-                        e.offset(),
-                        e.to_string(),
-                    ))
-                }
-            }
-        }
-        p.decoded += k;
-        if bad.is_none() && (first != Some(c.mint) || last != Some(c.maxt)) {
-            bad = Some(err(
-                FindingCode::ChunkMetaMismatch,
-                rec.offset,
-                format!(
-                    "samples span [{}, {}] but the index says [{}, {}]",
-                    first.unwrap_or(0),
-                    last.unwrap_or(0),
-                    c.mint,
-                    c.maxt
-                ),
-            ));
-        }
-        if let Some(f) = bad {
-            p.add(*ord, f);
-        }
+        check_chunk(&mut p, chunks, &windows, whole, *ord, c, opts.quick);
     }
     // This piece's byte range is done: let its pages go from our RSS.
     if let (Some((_, first)), Some((_, last))) = (part.first(), part.last())
@@ -290,6 +102,230 @@ pub(super) fn check_piece(
         chunks.release(first.segment() as usize, u64::from(first.offset()), end);
     }
     p
+}
+
+/// The general path for one chunk (any encoding, any source, any damage):
+/// its record found and checked, then every sample decoded unless `quick`.
+fn check_chunk(
+    p: &mut Piece,
+    chunks: &dyn ChunkSource,
+    windows: &Windows<'_>,
+    whole: Option<&[u8]>,
+    ord: u32,
+    c: &ChunkMeta,
+    quick: bool,
+) {
+    let seg = c.segment() as usize;
+    let path = chunks.path(seg);
+    let err = |code: FindingCode, off: u64, msg: String| {
+        Finding::new(Severity::Error, code, path, msg)
+            .at(off)
+            .costs(c.mint, c.maxt.saturating_add(1))
+    };
+    let extra: Window<'_>;
+    let found = match whole {
+        Some(b) => Ok(Some(chunks::read_chunk(b, u64::from(c.offset())))),
+        None => windows.record(chunks, seg, u64::from(c.offset())),
+    };
+    let rec = match found {
+        Ok(Some(r)) => r,
+        Ok(None) => match record_window(chunks, seg, u64::from(c.offset())) {
+            Ok(Ok(w)) => {
+                extra = w;
+                chunks::read_chunk_at(&extra.bytes, extra.base, u64::from(c.offset()))
+            }
+            Ok(Err(e)) => Err(e),
+            Err(e) => {
+                p.add(ord, unreadable(path, u64::from(c.offset()), &e));
+                return;
+            }
+        },
+        Err(e) => {
+            p.add(ord, unreadable(path, u64::from(c.offset()), &e));
+            return;
+        }
+    };
+    let rec = match rec.and_then(|r| match too_long(r.offset, r.len, r.data.len() as u64) {
+        Some(e) => Err(e),
+        None => Ok(r),
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            p.add(
+                ord,
+                err(decode_code(FileKind::Chunks, &e), e.offset(), e.to_string()),
+            );
+            return;
+        }
+    };
+    if let Some(end) = p.ends.get_mut(seg) {
+        *end = (*end).max(rec.offset + rec.len);
+    }
+    let enc = match counted(p, &rec, whole, &err) {
+        Ok(enc) => enc,
+        Err(f) => {
+            p.add(ord, *f);
+            return;
+        }
+    };
+    if quick {
+        return;
+    }
+    // Decode every sample.
+    let (first, last, k, mut bad) = sample_times(enc, &rec, &err);
+    p.decoded += k;
+    if bad.is_none() && (first != Some(c.mint) || last != Some(c.maxt)) {
+        bad = Some(err(
+            FindingCode::ChunkMetaMismatch,
+            rec.offset,
+            format!(
+                "samples span [{}, {}] but the index says [{}, {}]",
+                first.unwrap_or(0),
+                last.unwrap_or(0),
+                c.mint,
+                c.maxt
+            ),
+        ));
+    }
+    if let Some(f) = bad {
+        p.add(ord, f);
+    }
+}
+
+/// A found record's CRC, encoding and sample count, counted into `p`; the
+/// finding that stops its check, if any.
+fn counted(
+    p: &mut Piece,
+    rec: &chunks::ChunkRecord<'_>,
+    whole: Option<&[u8]>,
+    err: &dyn Fn(FindingCode, u64, String) -> Finding,
+) -> Result<Encoding, Box<Finding>> {
+    let err = |code: FindingCode, off: u64, msg: String| Box::new(err(code, off, msg));
+    if !crc_matches(rec, whole)
+        && let Err(e) = rec.check_crc()
+    {
+        return Err(err(
+            FindingCode::ChunkChecksumMismatch,
+            rec.offset,
+            e.to_string(),
+        ));
+    }
+    let Some(enc) = Encoding::from_u8(rec.encoding) else {
+        return Err(err(
+            FindingCode::ChunkEncodingUnknown,
+            rec.offset,
+            format!(
+                "unknown chunk encoding {} (known: 1 XOR, 2 histogram, 3 float histogram, \
+                 4-6 since 3.11/3.14)",
+                rec.encoding
+            ),
+        ));
+    };
+    if let Some(n) = p.encodings.get_mut(usize::from(rec.encoding)) {
+        *n += 1;
+    }
+    let n = chunkenc::num_samples(enc, rec.data, rec.data_offset)
+        .map_err(|e| err(FindingCode::ChunkDecodeFailed, e.offset(), e.to_string()))?;
+    let n = u64::from(n);
+    p.samples += n;
+    if enc.is_float() {
+        p.float_samples += n;
+    } else {
+        p.histogram_samples += n;
+    }
+    if n == 0 {
+        return Err(err(
+            FindingCode::ChunkEmpty,
+            rec.offset,
+            "chunk holds 0 samples".into(),
+        ));
+    }
+    Ok(enc)
+}
+
+/// Decodes every sample of a chunk whose record is sound: its first and last
+/// timestamps, how many were decoded, and the first problem (`err` makes a
+/// finding at an offset).
+fn sample_times(
+    enc: Encoding,
+    rec: &chunks::ChunkRecord<'_>,
+    err: &dyn Fn(FindingCode, u64, String) -> Finding,
+) -> (Option<i64>, Option<i64>, u64, Option<Finding>) {
+    let mut first: Option<i64> = None;
+    let mut last: Option<i64> = None;
+    let mut k = 0u64;
+    let mut bad: Option<Finding> = None;
+    let mut on_sample = |t: i64, bad: &mut Option<Finding>| {
+        if first.is_none() {
+            first = Some(t);
+        }
+        if let Some(l) = last
+            && t <= l
+            && bad.is_none()
+        {
+            *bad = Some(err(
+                FindingCode::ChunkTimestampsUnordered,
+                rec.offset,
+                format!("sample {k} at {t} is not after the previous sample at {l}"),
+            ));
+        }
+        last = Some(t);
+        k += 1;
+    };
+    if enc == Encoding::Xor {
+        match chunkenc::scan_chunk_times(rec.data, rec.data_offset) {
+            Ok((scan, failed)) => {
+                (first, last, k) = (scan.first, scan.last, scan.count);
+                if let Some((i, t, l)) = scan.unordered {
+                    bad = Some(err(
+                        FindingCode::ChunkTimestampsUnordered,
+                        rec.offset,
+                        format!("sample {i} at {t} is not after the previous sample at {l}"),
+                    ));
+                }
+                if let Some(e) = failed {
+                    bad.get_or_insert(err(
+                        FindingCode::ChunkDecodeFailed,
+                        e.offset(),
+                        e.to_string(),
+                    ));
+                }
+            }
+            Err(e) => {
+                bad = Some(err(
+                    FindingCode::ChunkDecodeFailed,
+                    e.offset(),
+                    e.to_string(),
+                ))
+            }
+        }
+    } else {
+        match chunkenc::samples(enc, rec.data, rec.data_offset) {
+            Ok(it) => {
+                for s in it {
+                    match s {
+                        Ok(s) => on_sample(s.t, &mut bad),
+                        Err(e) => {
+                            bad.get_or_insert(err(
+                                FindingCode::ChunkDecodeFailed,
+                                e.offset(),
+                                e.to_string(),
+                            ));
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                bad = Some(err(
+                    FindingCode::ChunkDecodeFailed,
+                    e.offset(),
+                    e.to_string(),
+                ))
+            }
+        }
+    }
+    (first, last, k, bad)
 }
 
 /// What [`sound_xor`] counted of a chunk.
