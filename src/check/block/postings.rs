@@ -168,15 +168,7 @@ pub(super) fn postings_pass(
                 break;
             }
         };
-        // Lists are read in file order: let the pages behind go.
-        match released {
-            Some(r) if pe.offset > r + (8 << 20) => {
-                index_bytes.release(r, pe.offset);
-                released = Some(pe.offset);
-            }
-            None => released = Some(pe.offset),
-            _ => {}
-        }
+        release_behind(index_bytes, &mut released, pe.offset);
         let list = index.postings(pe.offset);
         let all = pe.name.is_empty() && pe.value.is_empty();
         // The pair key (by refs) of a readable list but the all-postings
@@ -215,6 +207,19 @@ pub(super) fn postings_pass(
     }
     pass.findings = cx.findings;
     pass
+}
+
+/// Lists are read in file order: lets the pages more than 8 MiB behind
+/// the list at `offset` go.
+fn release_behind(bytes: &crate::fileutil::FileBytes, released: &mut Option<u64>, offset: u64) {
+    match *released {
+        Some(r) if offset > r + (8 << 20) => {
+            bytes.release(r, offset);
+            *released = Some(offset);
+        }
+        None => *released = Some(offset),
+        _ => {}
+    }
 }
 
 const ALL_POSTINGS_MISSING: &str =
