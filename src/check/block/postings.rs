@@ -153,6 +153,9 @@ pub(super) fn postings_pass(
         }
     };
     let mut prev: Option<(&[u8], &[u8])> = None;
+    // The symbol ordinal of the previous entry's value, when the cursor
+    // found it (then ordinals order the values as their bytes do).
+    let mut prev_value_ref: Option<usize> = None;
     let mut first = true;
     let mut released: Option<u64> = None;
     let mut cursor = ValueCursor::default();
@@ -165,21 +168,24 @@ pub(super) fn postings_pass(
                 break;
             }
         };
+        release_behind(index_bytes, &mut released, pe.offset);
+        let list = index.postings(pe.offset);
+        let all = pe.name.is_empty() && pe.value.is_empty();
+        // The pair key (by refs) of a readable list but the all-postings
+        // one, and whether its entry is after the one before it as far as
+        // the ordinals tell (same name, both values symbols).
+        let keyed = (by_ref && list.is_ok() && !all).then(|| cursor.pair_key(index, &pe));
         if index.version >= 2 {
-            table_order(&mut cx, &path, index, first, prev, &pe);
+            let after = match keyed {
+                Some(k) if k.same_name => k.value_ref.zip(prev_value_ref).map(|(v, p)| v > p),
+                _ => None,
+            };
+            table_order(&mut cx, &path, index, first, prev, &pe, after);
         }
+        prev_value_ref = keyed.and_then(|k| k.value_ref);
         first = false;
         prev = Some((pe.name, pe.value));
-        // Lists are read in file order: let the pages behind go.
-        match released {
-            Some(r) if pe.offset > r + (8 << 20) => {
-                index_bytes.release(r, pe.offset);
-                released = Some(pe.offset);
-            }
-            None => released = Some(pe.offset),
-            _ => {}
-        }
-        let list = match index.postings(pe.offset) {
+        let list = match list {
             Ok(l) => l,
             Err(e) => {
                 cx.decode(FileKind::Index, &path, &e);
@@ -188,15 +194,14 @@ pub(super) fn postings_pass(
             }
         };
         pass.lists += 1;
-        if pe.name.is_empty() && pe.value.is_empty() {
+        if all {
             // Its order is checked against the series ids in check_postings.
             pass.all_list = Some(pe.offset);
             continue;
         }
-        let ph = if by_ref {
-            cursor.pair_hash(index, &pe)
-        } else {
-            pair_hash(pe.name, pe.value)
+        let ph = match keyed {
+            Some(k) => k.hash,
+            None => pair_hash(pe.name, pe.value),
         };
         pass.add_list(ph, &list);
     }
@@ -204,11 +209,25 @@ pub(super) fn postings_pass(
     pass
 }
 
+/// Lists are read in file order: lets the pages more than 8 MiB behind
+/// the list at `offset` go.
+fn release_behind(bytes: &crate::fileutil::FileBytes, released: &mut Option<u64>, offset: u64) {
+    match *released {
+        Some(r) if offset > r + (8 << 20) => {
+            bytes.release(r, offset);
+            *released = Some(offset);
+        }
+        None => *released = Some(offset),
+        _ => {}
+    }
+}
+
 const ALL_POSTINGS_MISSING: &str =
     "the postings offset table does not start with the all-postings list (\"\", \"\")";
 
 /// The v2 order rules of one postings offset table entry: the
-/// all-postings list first, every entry after the one before it.
+/// all-postings list first, every entry after the one before it (`after`
+/// when the symbol ordinals already tell, else by the bytes).
 fn table_order(
     cx: &mut Ctx,
     path: &Path,
@@ -216,6 +235,7 @@ fn table_order(
     first: bool,
     prev: Option<(&[u8], &[u8])>,
     pe: &PostingsEntry<'_>,
+    after: Option<bool>,
 ) {
     if first && (!pe.name.is_empty() || !pe.value.is_empty()) {
         let f = Finding::new(
@@ -226,7 +246,11 @@ fn table_order(
         );
         cx.push(f.at(index.toc.postings_table));
     }
-    if prev.is_some_and(|p| p >= (pe.name, pe.value)) {
+    let before = match after {
+        Some(after) => !after,
+        None => prev.is_some_and(|p| p >= (pe.name, pe.value)),
+    };
+    if before {
         cx.push(
             Finding::new(
                 Severity::Error,
@@ -252,23 +276,50 @@ struct ValueCursor<'a> {
     value_ref: usize,
 }
 
+/// What [`ValueCursor::pair_key`] found for one table entry.
+#[derive(Clone, Copy)]
+struct PairKey {
+    /// The pair key by symbol refs (`u64::MAX` when not both are symbols).
+    hash: u64,
+    /// The entry has the name of the entry the cursor saw before it.
+    same_name: bool,
+    /// The symbol ordinal of the value, if it was found.
+    value_ref: Option<usize>,
+}
+
 impl<'a> ValueCursor<'a> {
     /// The pair key of `pe` by symbol refs. The table and the symbols are
     /// both sorted: a name's values come in ascending order, so each value
-    /// is found by a short forward search from the previous one.
-    fn pair_hash(&mut self, index: &IndexReader<'_>, pe: &PostingsEntry<'a>) -> u64 {
-        if self.name != Some(pe.name) {
+    /// is found by a short forward search from the previous one (mostly
+    /// the symbol right after it, tried first: the symbols are unique, so
+    /// that is the one the search would find).
+    fn pair_key(&mut self, index: &IndexReader<'_>, pe: &PostingsEntry<'a>) -> PairKey {
+        let same_name = self.name == Some(pe.name);
+        if !same_name {
             self.name = Some(pe.name);
             self.name_ref = index.symbols.position_from(pe.name, 0);
             self.value_ref = 0;
         }
-        let v = index.symbols.position_from(pe.value, self.value_ref);
+        let next = self.value_ref + 1;
+        let next_is = u32::try_from(next)
+            .ok()
+            .and_then(|n| index.symbols.lookup(n));
+        let v = if same_name && next_is == Some(pe.value) {
+            Some(next)
+        } else {
+            index.symbols.position_from(pe.value, self.value_ref)
+        };
         if let Some(v) = v {
             self.value_ref = v;
         }
-        match (self.name_ref, v) {
+        let hash = match (self.name_ref, v) {
             (Some(n), Some(v)) => ref_pair_hash(n as u32, v as u32),
             _ => u64::MAX, // not a symbol: cannot match any series
+        };
+        PairKey {
+            hash,
+            same_name,
+            value_ref: v,
         }
     }
 }
