@@ -609,4 +609,4 @@ pub fn read_wal(dir: &Path, observed_at: Option<i64>) -> std::io::Result<WalView
 
 #[cfg(test)]
 #[path = "wal_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -4,12 +4,18 @@ use super::*;
 const M: i64 = 60_000;
 
 fn seg(i: u32, min: i64, max: i64) -> SegmentRange {
+    seg_range(i, Some((min, max)))
+}
+
+/// A sealed segment `i` of 1000 bytes whose samples span `range` (none:
+/// no sample), its records whole: the segment every test here builds on.
+pub(in crate::coverage) fn seg_range(i: u32, range: Option<(i64, i64)>) -> SegmentRange {
     SegmentRange {
         name: format!("{i:08}"),
         index: i,
         kind: SegmentKind::Segment,
-        min_t: Some(min),
-        max_t: Some(max),
+        min_t: range.map(|r| r.0),
+        max_t: range.map(|r| r.1),
         size: 1000,
         histogram_samples: 0,
         mtime: None,

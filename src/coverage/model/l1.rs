@@ -185,27 +185,13 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coverage::wal::{DEFAULT_SEGMENT_SIZE, SegmentKind, SegmentRange};
+    use crate::coverage::wal::{DEFAULT_SEGMENT_SIZE, SegmentRange};
     use std::path::PathBuf;
 
     const S: i64 = 1_000;
     const T0: i64 = 1_796_483_000_000;
 
-    fn seg(i: u32, range: Option<(i64, i64)>) -> SegmentRange {
-        SegmentRange {
-            name: format!("{i:08}"),
-            index: i,
-            kind: SegmentKind::Segment,
-            min_t: range.map(|r| r.0),
-            max_t: range.map(|r| r.1),
-            size: 1000,
-            histogram_samples: 0,
-            mtime: None,
-            first_record_ok: true,
-            last_record_ok: true,
-            problem: None,
-        }
-    }
+    use crate::coverage::wal::tests::seg_range as seg;
 
     /// `C_snap` at T0, a 2 s scrape; the master is stopped at +15 s (last
     /// sample +14 s) and remote write starts at +105 s.
