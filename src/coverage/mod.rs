@@ -350,8 +350,14 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
 /// less often than `interval` (targets with longer intervals of their own).
 /// Every series scraped at `interval` puts one sample per interval in the
 /// block, so the rate over the span is never below the series count then.
-fn samples_per_scrape(b: &snapshot::BlockSpan, interval: i64) -> u64 {
-    let span = b.max_time.saturating_sub(b.min_time);
+/// Samples stamped `lag` before their scrape (an exporter's own timestamps,
+/// [`scrapes::ScrapeGrid::lag`]) end that much before the block's end, set
+/// by the scrape's own series: the span they fill is shorter by the lag.
+fn samples_per_scrape(b: &snapshot::BlockSpan, interval: i64, lag: i64) -> u64 {
+    let span = b
+        .max_time
+        .saturating_sub(b.min_time)
+        .saturating_sub(lag.max(0));
     // Every series of a block has a sample: stats saying otherwise are not
     // a block's, and tell no rate.
     if interval <= 0 || span <= 3 * interval || b.num_samples < b.num_series {
@@ -490,12 +496,30 @@ mod tests {
             created: None,
             bytes: 0,
         };
-        assert_eq!(samples_per_scrape(&b(505 * 59, 505, 58_001), 1_000), 505);
-        assert_eq!(samples_per_scrape(&b(21_655, 610, 58_001), 1_000), 374);
-        assert_eq!(samples_per_scrape(&b(100, 610, 2_000), 1_000), 610);
+        let samples_per_scrape_nolag = |b: &snapshot::BlockSpan, i| samples_per_scrape(b, i, 0);
         assert_eq!(
-            samples_per_scrape(&b(1, 100_000, 7_200_000), 15_000),
+            samples_per_scrape_nolag(&b(505 * 59, 505, 58_001), 1_000),
+            505
+        );
+        assert_eq!(
+            samples_per_scrape_nolag(&b(21_655, 610, 58_001), 1_000),
+            374
+        );
+        assert_eq!(samples_per_scrape_nolag(&b(100, 610, 2_000), 1_000), 610);
+        assert_eq!(
+            samples_per_scrape_nolag(&b(1, 100_000, 7_200_000), 15_000),
             100_000
+        );
+        // s600-lag7s's head block: 600 exporter series stamped 7 s before
+        // their scrape and 5 of the scrape's own, 30 285 samples over 56 s:
+        // 541 a scrape without the lag, every series with it.
+        assert_eq!(
+            samples_per_scrape_nolag(&b(30_285, 605, 56_001), 1_000),
+            541
+        );
+        assert_eq!(
+            samples_per_scrape(&b(30_285, 605, 56_001), 1_000, 6_988),
+            605
         );
     }
 }

@@ -161,11 +161,13 @@ mod grid_tests {
                     interval: 1_000,
                     phase: 825,
                     series: 305,
+                    lag: 0,
                 },
                 crate::coverage::scrapes::ScrapeGrid {
                     interval: 5_000,
                     phase: 825,
                     series: 305,
+                    lag: 0,
                 },
             ],
         };

@@ -60,7 +60,10 @@ pub(super) fn read_master(
     findings: &mut Vec<Finding>,
     assumptions: &mut Vec<String>,
 ) -> Option<WalView> {
-    let m = opts.master.as_ref()?;
+    let Some(m) = opts.master.as_ref() else {
+        assumptions.push(NO_WAL_NO_LAG.into());
+        return None;
+    };
     match wal::read_wal(m, opts.observed_at) {
         Ok(v) => {
             if opts.observed_at.is_none() {
@@ -109,6 +112,14 @@ pub(super) fn native_histograms(
     native_histograms
 }
 
+/// Only the master's WAL shows samples stamped before their scrape.
+const NO_WAL_NO_LAG: &str = concat!(
+    "no master WAL given: every sample is taken as stamped at its scrape's start. An exporter's ",
+    "own timestamps (honor_timestamps) behind the scrape would start the loss up to that lag ",
+    "before the coverage end (less than half the block range: the master's head refuses older ",
+    "samples); the WAL shows the lag"
+);
+
 const SNAPSHOT_TIME_UNKNOWN: &str = concat!(
     "snapshot time unknown (no snapshot directory name, no head block): taken as the coverage ",
     "end"
@@ -145,7 +156,12 @@ pub(super) fn run_model(
     let newest = snap.head_block.as_ref().or(snap.blocks.last());
     inp.scrape_grids = scrapes::from_master(wal, newest, scrape_interval, assumptions);
     inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
-    inp.series = newest.map(|b| samples_per_scrape(b, scrape_interval));
+    let lag = inp
+        .scrape_grids
+        .as_ref()
+        .and_then(|g| g.lag())
+        .map_or(0, |g| g.lag);
+    inp.series = newest.map(|b| samples_per_scrape(b, scrape_interval, lag));
     inp.series = sent_series(inp.series, opts.facts.sent_series, assumptions);
     inp.facts = opts.facts.clone();
     inp.native = native.cloned();

@@ -15,6 +15,15 @@
 //! the next target's first ref the series it appends per scrape (the
 //! newest target's: up to the series count of the head).
 //!
+//! A scrape's own series (`up`, `scrape_duration_seconds`, …, appended by
+//! `scrapeLoop.report` into the same commit) carry the scrape's start time;
+//! the target's samples carry it too unless the exporter gives timestamps
+//! of its own (`honor_timestamps`, true by default): then the record holds
+//! them at the exporter's times. The scrape's time is the record's newest
+//! timestamp, and the spread between its oldest and newest timestamps is
+//! how far the exporter's samples lag behind their scrape ([`ScrapeGrid::lag`]):
+//! they reach the WAL, and the queue, that much after their time.
+//!
 //! Only the newest live segments are read (three), one record at a time;
 //! the memory kept is one segment and a few counters per target.
 
@@ -46,6 +55,11 @@ pub struct ScrapeGrid {
     pub phase: i64,
     /// Samples per scrape (its series).
     pub series: u64,
+    /// How far the target's own timestamps lag behind its scrapes (ms):
+    /// the smallest spread between the oldest and the newest timestamp of
+    /// one of its records, so a lag present at every scrape; 0 when its
+    /// samples carry the scrape's time.
+    pub lag: i64,
 }
 
 /// The grids of all targets seen in the WAL.
@@ -60,6 +74,8 @@ struct Acc {
     records: u64,
     last: Option<i64>,
     diffs: BTreeMap<i64, u64>,
+    /// The smallest spread of a record's timestamps seen.
+    lag: Option<i64>,
 }
 
 impl Schedule {
@@ -91,17 +107,22 @@ impl Schedule {
                 if record::record_type(rec.data) != Some(RecordType::Samples) {
                     continue;
                 }
-                let mut first: Option<(u64, i64)> = None;
+                // First ref; the record's oldest and newest timestamps.
+                let mut first: Option<(u64, i64, i64)> = None;
                 let _ = record::for_each_sample(rec.data, rec.offset, |r, t, _| {
-                    if first.is_none() {
-                        first = Some((r.get(), t));
-                    }
+                    let f = first.get_or_insert((r.get(), t, t));
+                    f.1 = f.1.min(t);
+                    f.2 = f.2.max(t);
                 });
-                let Some((r, t)) = first else { continue };
+                let Some((r, oldest, t)) = first else {
+                    continue;
+                };
                 if acc.len() >= MAX_TARGETS && !acc.contains_key(&r) {
                     continue;
                 }
-                note(acc.entry(r).or_default(), t);
+                let a = acc.entry(r).or_default();
+                note(a, t);
+                a.lag = Some(a.lag.map_or(t - oldest, |l| l.min(t - oldest)));
             }
         }
         Self::from_targets(
@@ -112,21 +133,22 @@ impl Schedule {
                         .diffs
                         .iter()
                         .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))?;
-                    Some((r, d, a.last?))
+                    Some((r, d, a.last?, a.lag.unwrap_or(0)))
                 })
                 .collect(),
             head_series,
         )
     }
 
-    /// From `(first ref, interval, last timestamp)` per target, sorted by ref.
-    fn from_targets(t: Vec<(u64, i64, i64)>, head_series: u64) -> Option<Schedule> {
+    /// From `(first ref, interval, last timestamp, lag)` per target, sorted
+    /// by ref.
+    fn from_targets(t: Vec<(u64, i64, i64, i64)>, head_series: u64) -> Option<Schedule> {
         if t.is_empty() {
             return None;
         }
         let base = t[0].0;
         let mut grids = Vec::with_capacity(t.len());
-        for (k, &(r, interval, phase)) in t.iter().enumerate() {
+        for (k, &(r, interval, phase, lag)) in t.iter().enumerate() {
             let next = match t.get(k + 1) {
                 Some(n) => n.0,
                 None => base.checked_add(head_series)?,
@@ -136,9 +158,19 @@ impl Schedule {
                 interval,
                 phase,
                 series,
+                lag,
             });
         }
         Some(Schedule { grids })
+    }
+
+    /// The largest lag of a target's own timestamps behind its scrapes
+    /// (ms, 0 when none lags), and that target's grid.
+    pub fn lag(&self) -> Option<&ScrapeGrid> {
+        self.grids
+            .iter()
+            .filter(|g| g.lag > 0)
+            .max_by_key(|g| g.lag)
     }
 
     /// True if the targets are scraped at more than one interval.
@@ -242,7 +274,7 @@ mod tests {
     use super::*;
 
     fn two() -> Schedule {
-        Schedule::from_targets(vec![(1, 1_000, 100_825), (306, 5_000, 100_825)], 610).unwrap()
+        Schedule::from_targets(vec![(1, 1_000, 100_825, 0), (306, 5_000, 100_825, 0)], 610).unwrap()
     }
 
     #[test]
@@ -252,13 +284,13 @@ mod tests {
         assert_eq!(s.grids[1].series, 305);
         assert!(s.several_intervals());
         assert!(
-            !Schedule::from_targets(vec![(1, 1_000, 0)], 10)
+            !Schedule::from_targets(vec![(1, 1_000, 0, 0)], 10)
                 .unwrap()
                 .several_intervals()
         );
         assert!(Schedule::from_targets(vec![], 10).is_none());
         // Refs beyond the head's series count do not add up.
-        assert!(Schedule::from_targets(vec![(1, 1_000, 0), (50, 1_000, 0)], 10).is_none());
+        assert!(Schedule::from_targets(vec![(1, 1_000, 0, 0), (50, 1_000, 0, 0)], 10).is_none());
     }
 
     #[test]

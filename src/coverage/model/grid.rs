@@ -234,3 +234,100 @@ pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
     }
     (f, false)
 }
+
+/// Samples stamped before their scrape (an exporter's own timestamps, read
+/// from the master's WAL: [`crate::coverage::scrapes::ScrapeGrid::lag`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lag {
+    /// How far the target's samples lag behind its scrapes (ms).
+    pub(super) lag: i64,
+    /// The first of its samples the snapshot lacks: those of its first
+    /// scrape after the coverage end, stamped `lag` before it.
+    pub(super) first: i64,
+    /// Its last scrape holding a sample before the coverage end: the last
+    /// lost whole (the next one's samples are all at or after it).
+    pub(super) last: i64,
+}
+
+/// The lagging target whose first sample after the snapshot is the oldest,
+/// when its samples start before the coverage end. The snapshot's head ends
+/// at its newest sample, a scrape's own series (`up`, stamped at the
+/// scrape's start); the exporter's samples of the next scrapes carry
+/// earlier times, down to `lag` before them, and reach the WAL only after
+/// the snapshot: the slave, whose minimum valid time is the coverage end,
+/// refuses every one older than it (out of bounds), and PRW 1.0 refuses the
+/// request holding one whole (`tsdb/head_append.go`, `appendable`; the
+/// receiver's 400). So every scrape up to `lag` after the coverage end is
+/// lost with all its series, and the batch crossing is the one after it.
+pub(super) fn lag(inp: &ModelInput) -> Option<Lag> {
+    let c = inp.coverage_end;
+    inp.scrape_grids
+        .as_ref()?
+        .grids
+        .iter()
+        .filter(|g| g.lag > 0)
+        .map(|g| {
+            let i = g.interval.max(1);
+            let next = g.phase + ((c - 1 - g.phase).div_euclid(i) + 1) * i;
+            Lag {
+                lag: g.lag,
+                first: next - g.lag,
+                last: next + ((g.lag - (next - c) + i - 1).max(0) / i - 1).max(0) * i,
+            }
+        })
+        .filter(|l| l.first < c)
+        .min_by_key(|l| l.first)
+}
+
+/// The words a window gets when [`lag`] moved its start.
+pub(super) fn lag_why(l: &Lag) -> String {
+    format!(
+        "; a scrape target's samples carry timestamps {} behind their scrape (its own \
+         timestamps: the master's WAL records hold them that far before the scrape's own series, \
+         `up`): its samples from {} on were appended after the snapshot with times before the \
+         coverage end, which the slave refuses (out of bounds) with the request holding them, so \
+         every scrape up to {} after the coverage end is lost whole",
+        crate::coverage::fmt_dur(l.lag),
+        crate::coverage::fmt_time(l.first),
+        crate::coverage::fmt_dur(l.lag)
+    )
+}
+
+#[cfg(test)]
+mod lag_tests {
+    use super::*;
+    use crate::coverage::scrapes::{Schedule, ScrapeGrid};
+
+    /// s600-lag7s: scrapes at …376.377 s, `up` at the scrape, the
+    /// exporter's samples 6.988 s before it; `C_snap` = 476.378 s. The
+    /// loss starts with the next scrape's samples (470.389 s) and every
+    /// scrape up to 482.377 s holds one older than `C_snap`.
+    #[test]
+    fn lagged_samples_start_before_the_coverage_end() {
+        let mut inp = ModelInput::new(60_000, 476_378, 420_377, 476_658);
+        let grid = |lag| {
+            Some(Schedule {
+                grids: vec![ScrapeGrid {
+                    interval: 1_000,
+                    phase: 476_377,
+                    series: 605,
+                    lag,
+                }],
+            })
+        };
+        inp.scrape_grids = grid(6_988);
+        let l = lag(&inp).unwrap();
+        assert_eq!((l.lag, l.first, l.last), (6_988, 470_389, 482_377));
+        assert!(lag_why(&l).contains("6.988s"));
+        // No lag, or one shorter than the distance to the next scrape: none.
+        inp.scrape_grids = grid(0);
+        assert!(lag(&inp).is_none());
+        inp.scrape_grids = grid(999);
+        assert!(lag(&inp).is_none());
+        inp.scrape_grids = grid(1_000);
+        assert_eq!(
+            lag(&inp).map(|l| (l.first, l.last)),
+            Some((476_377, 477_377))
+        );
+    }
+}

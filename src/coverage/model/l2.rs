@@ -139,6 +139,10 @@ pub(super) fn window(
         .and_then(|g| g.nth_sample_after(c - 1, 1))
         .map_or(c - 1 + inp.scrape_interval.max(1), |x| x.0);
     let from = first.max(c).max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+    // Samples stamped before their scrape (`grid::lag`): those appended
+    // after the snapshot with times before the coverage end are lost too.
+    let lag = super::grid::lag(inp).filter(|_| from == first.max(c));
+    let from = lag.map_or(from, |l| l.first.max(t_b + 1));
     let (rest, how, placed) = rest_of_segment(inp, ov, position);
     let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
     let to = restart_from + inp.queue.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
@@ -191,7 +195,7 @@ pub(super) fn window(
             READ_RATE as u64,
             drain(READ_RATE_SLOW) / SECOND,
             READ_RATE_SLOW as u64
-        ),
+        ) + &lag.map_or(String::new(), |l| super::grid::lag_why(&l)),
     })
 }
 

@@ -14,10 +14,16 @@ pub(super) fn windows(
     windows: &mut Vec<LossWindow>,
     assumptions: &mut Vec<String>,
 ) {
-    let c = inp.coverage_end;
+    let c0 = inp.coverage_end;
+    // Samples stamped before their scrape: the queue meets the last sample
+    // older than the coverage end `lag` later in the WAL (`grid::lag`).
+    let lag = super::grid::lag(inp);
+    let c = c0 + lag.map_or(0, |l| l.lag);
     let series = inp.series.filter(|&n| n > 0);
     let q = &inp.queue;
     let b = q.max_samples_per_send;
+    let before = windows.len();
+    let mut risk = None;
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let cr = queue::crossing(
@@ -33,8 +39,18 @@ pub(super) fn windows(
             );
             let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
             let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
-            windows.extend(lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag));
-            if cr.expected_end < c {
+            risk = lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag);
+            if cr.expected_end < c && lag.is_some() {
+                // The crossing batch costs nothing, the lagged scrapes
+                // before it everything.
+                windows.push(LossWindow::new(
+                    Cause::L3,
+                    c,
+                    c - 1,
+                    Certainty::Expected,
+                    format!("{} ({})", LAGGED_SCRAPES, cr.why),
+                ));
+            } else if cr.expected_end < c {
                 assumptions.push(format!(
                     "the batch that crosses the coverage end is expected to end exactly there: no \
                      L3 sliver ({}); at most until {} otherwise",
@@ -53,40 +69,77 @@ pub(super) fn windows(
         }
         _ => windows.push(bound_window(inp, series)),
     }
+    if let Some(l) = lag {
+        shift_to_lag(&mut windows[before..], &l);
+    }
+    windows.extend(risk);
     if inp.head_included {
-        // Scrape timeouts never exceed the interval.
-        let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
-        match inp.targets {
-            Some(1) => assumptions.push(
-                "one scrape target in the newest block (one `up` series): no other commit can land \
-                 between its scrape's timestamp and the snapshot's head read, so the isolation \
-                 race (L4) loses nothing (recording rules, if any, are not visible in the files)"
-                    .into(),
-            ),
-            k => windows.push(LossWindow::new(
-                Cause::L4,
-                c - w,
-                c - 1,
-                Certainty::Bound,
-                format!(
-                    "{}: a target's scrape still being committed when the snapshot read the head \
-                     carries a timestamp before the newest sample of another, so it is neither in \
-                     the snapshot nor accepted by the slave: at most the last scrape interval ({}) \
-                     before the coverage end, for the series of the targets whose scrapes were in \
-                     flight",
-                    match k {
-                        Some(k) => format!(
-                            "{k} scrape targets in the newest block (distinct job/instance of `up`)"
-                        ),
-                        None => "scrape targets unknown (no `up` series in the newest block)"
-                            .to_string(),
-                    },
-                    crate::coverage::fmt_dur(w)
-                ),
-            )),
-        }
+        isolation_race(inp, windows, assumptions);
     }
 }
+
+/// The crossing windows of a lagging target (`grid::lag`): they start with
+/// its first sample the snapshot lacks and hold every scrape up to the last
+/// one with a sample before the coverage end, with all its series.
+fn shift_to_lag(windows: &mut [LossWindow], l: &super::grid::Lag) {
+    for w in windows {
+        w.from = l.first;
+        // The last lagged scrape's record ends with the scrape's own
+        // series, stamped at or after the coverage end: the batch holding
+        // its last old sample can end there, and the crossing cost nothing
+        // more.
+        w.to = w.to.max(l.last);
+        if w.certainty != Certainty::Risk {
+            w.to_earliest = Some(w.to_earliest.unwrap_or(w.to).min(l.last));
+        }
+        // Every lagged scrape is lost with all its series.
+        w.series = None;
+        w.why.push_str(&super::grid::lag_why(l));
+    }
+}
+
+/// L4: with more than one scrape target (or targets unknown), a scrape in
+/// flight at the snapshot's head read.
+fn isolation_race(inp: &ModelInput, windows: &mut Vec<LossWindow>, assumptions: &mut Vec<String>) {
+    let c0 = inp.coverage_end;
+    // Scrape timeouts never exceed the interval.
+    let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
+    match inp.targets {
+        Some(1) => assumptions.push(
+            "one scrape target in the newest block (one `up` series): no other commit can land \
+             between its scrape's timestamp and the snapshot's head read, so the isolation \
+             race (L4) loses nothing (recording rules, if any, are not visible in the files)"
+                .into(),
+        ),
+        k => windows.push(LossWindow::new(
+            Cause::L4,
+            c0 - w,
+            c0 - 1,
+            Certainty::Bound,
+            format!(
+                "{}: a target's scrape still being committed when the snapshot read the head \
+                 carries a timestamp before the newest sample of another, so it is neither in \
+                 the snapshot nor accepted by the slave: at most the last scrape interval ({}) \
+                 before the coverage end, for the series of the targets whose scrapes were in \
+                 flight",
+                match k {
+                    Some(k) => format!(
+                        "{k} scrape targets in the newest block (distinct job/instance of `up`)"
+                    ),
+                    None =>
+                        "scrape targets unknown (no `up` series in the newest block)".to_string(),
+                },
+                crate::coverage::fmt_dur(w)
+            ),
+        )),
+    }
+}
+
+/// Why the scrapes of a lagging target are lost when the crossing batch
+/// after them costs nothing.
+const LAGGED_SCRAPES: &str = "every scrape whose samples are stamped before the coverage end is \
+     refused with the request holding it; the batch after the last of them is expected to end on a \
+     scrape boundary";
 
 /// The crossing when the reshard tick is within the phase uncertainty of
 /// it (`queue::Crossing::undecided_short`): no file orders the two. The
