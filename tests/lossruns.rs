@@ -672,6 +672,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s900-2s-lag3s",
     "s500-slow",
     "s700-ooo",
+    "s600-snap25",
+    "s889x30",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
