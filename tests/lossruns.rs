@@ -270,6 +270,12 @@ pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<Strin
         args.push("--batch-send-deadline".into());
         args.push(d);
     }
+    // max_backoff (the seventh set's s1k-mb30s, s300-2s-mb1s); coverage has
+    // no option for min_backoff.
+    if let Some(ms) = qc["max_backoff_ms"].as_i64() {
+        args.push("--max-backoff".into());
+        args.push(format!("{ms}ms"));
+    }
     // A write_relabel_configs keep rule on the slave's queue: the series it
     // sends, as the operator counts them from the rule and the targets.
     if let Some(n) = sent_series(&raw) {
@@ -664,6 +670,10 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s150-d1s",
     "s400-q50",
     "s900-2s-lag3s",
+    "s500-slow",
+    "s700-ooo",
+    "s600-snap25",
+    "s889x30",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
@@ -677,9 +687,23 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
      +39 s (up25), which did not happen; the batch crossing the lag went through on one shard, as in \
      s700-sblk2m-soon-r2 (no reshard in the master's log there)";
 
+/// Why the `soon` and `up25` runs of `s700-ooo` miss (KNOWN_MISSES).
+const OOO: &str = "out of sample (seventh set). 700 series at 1 s; the slaves run with \
+     storage.tsdb.out_of_order_time_window: 10m (slave_ooo_window_ms), an operator fact coverage has no \
+     option for. The slaves (up +5.3 s and +25.3 s after C_snap) lost no sample: their logs show no \
+     refused request and, at their first head compaction, 'out-of-order compaction completed' writing three \
+     1m out-of-order blocks over the snapshot's range (overlapping the snapshot's blocks, merged by vertical \
+     compaction): the queue's backlog older than the slave's newest block, refused 'out of bounds' by a \
+     slave without the window (the crossing batch), was accepted as out-of-order samples. coverage \
+     predicts that crossing loss (L3 +1 .. +2..+6 s, +1 .. +6..+11 s), which a 10m window cancels. The \
+     overtaken slave (up +136.2 s) lost +1 .. +145 s as predicted (L2): the samples left the master's WAL \
+     before the queue read them, no window on the slave brings them back";
+
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    ("s700-ooo-soon", OOO),
+    ("s700-ooo-up25", OOO),
     (
         "s5k-snapcomp-skiphead-r2",
         "the second recording of s5k-snapcomp-skiphead, the same miss: slave up +89.2 s after the new \
