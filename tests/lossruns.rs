@@ -282,6 +282,15 @@ pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<Strin
         args.push("--sent-series".into());
         args.push(n.to_string());
     }
+    // The slave's config and its restarts, as the operator knows them.
+    if let Some(ms) = rec.slave_ooo_window_ms {
+        args.push("--slave-ooo-window".into());
+        args.push(format!("{ms}ms"));
+    }
+    for r in rec.slave_restarts.iter().flatten() {
+        args.push("--slave-restart".into());
+        args.push(format!("{},{}", r.stopped, r.ready));
+    }
     args
 }
 
@@ -687,36 +696,15 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
      +39 s (up25), which did not happen; the batch crossing the lag went through on one shard, as in \
      s700-sblk2m-soon-r2 (no reshard in the master's log there)";
 
-/// Why the `soon` and `up25` runs of `s700-ooo` miss (KNOWN_MISSES).
-const OOO: &str = "out of sample (seventh set). 700 series at 1 s; the slaves run with \
-     storage.tsdb.out_of_order_time_window: 10m (slave_ooo_window_ms), an operator fact coverage has no \
-     option for. The slaves (up +5.3 s and +25.3 s after C_snap) lost no sample: their logs show no \
-     refused request and, at their first head compaction, 'out-of-order compaction completed' writing three \
-     1m out-of-order blocks over the snapshot's range (overlapping the snapshot's blocks, merged by vertical \
-     compaction): the queue's backlog older than the slave's newest block, refused 'out of bounds' by a \
-     slave without the window (the crossing batch), was accepted as out-of-order samples. coverage \
-     predicts that crossing loss (L3 +1 .. +2..+6 s, +1 .. +6..+11 s), which a 10m window cancels. The \
-     overtaken slave (up +136.2 s) lost +1 .. +145 s as predicted (L2): the samples left the master's WAL \
-     before the queue read them, no window on the slave brings them back";
-
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
-    ("s700-ooo-soon", OOO),
-    ("s700-ooo-up25", OOO),
     (
         "s5k-snapcomp-skiphead-r2",
         "the second recording of s5k-snapcomp-skiphead, the same miss: slave up +89.2 s after the new \
          block's end, the queue resharded 1 -> 200 3.4 s later, the slave refused 732 whole requests \
          (20:10:30-20:10:34) and all series lost +0.9 .. +67.9 s, where coverage predicts the crossing batch \
          (+0.9 .. +1.0..+6.9 s); the three slaves on the head snapshot passed again",
-    ),
-    (
-        "s1300-srestart-soon-r2",
-        "the second recording of s1300-srestart-soon, the same miss: the slave up +5.3 s and killed 1.4 s \
-         later, before the queue's next retry (every 5 s) reached it; up again 11.6 s after the snapshot. coverage, given the \
-         first slave-up, predicts a crossing loss +1 .. +8..+25 s; the real loss was one scrape of 25 series \
-         (+1 s), the loss of a slave up at the second start",
     ),
     (
         "s700-sblk2m-soon-r2",
@@ -759,18 +747,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          sample was older than that max time - 30 s (half its 1m block range); the last of them starts at \
          +28.7 s and, 500 samples of 25 series, reaches +48.7 s, the end of the loss. No rule of coverage \
          predicts the all-shard lag (see s12k-busyz-up35); the three runs on the with-head snapshot passed",
-    ),
-    (
-        "s1300-srestart-soon",
-        "out of sample (sixth set). 1 300 series at 1 s; the slave was up +5.1 s after the snapshot, killed \
-         (SIGKILL) 1.4 s later, during what would have been its catch-up, and up again at +11.6 s. The judge \
-         gives coverage the first slave-up (it has no option for a slave restart): it predicts the crossing \
-         loss of a slave up at +5.5 s (L3 expected +1 .. +15..+26 s); the real loss was one scrape of 25 \
-         series (+1 s). The master's log shows why: the queue, retrying its stuck batch every 5 s \
-         (max_backoff), made no attempt during the 1.4 s the slave was first up; its first answer from the \
-         slave (400 'out of bounds', 500 samples) came at +13.3 s, after the restart, so the catch-up began \
-         at the second start. Given the restart's ready time as --slave-up, coverage predicts +1 .. +1 s of \
-         25 series, the real loss exactly: the miss is the slave's first up time, not the model",
     ),
     (
         "s12k-busyz-up35-r2",

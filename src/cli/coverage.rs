@@ -107,9 +107,30 @@ pub struct CoverageArgs {
     /// The master's remote_write queue_config.max_backoff (default 5s).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub max_backoff: Option<i64>,
+    /// The slave's storage.tsdb.out_of_order_time_window (default 0 = off).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub slave_ooo_window: Option<i64>,
+    /// A slave restart after --slave-up: when it was stopped and when it was ready again
+    /// (repeatable; default: none).
+    #[arg(long, value_parser = parse_restart, value_name = "STOPPED,READY")]
+    pub slave_restart: Vec<(i64, i64)>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `STOPPED,READY`: two times (each as `--slave-up` takes it).
+fn parse_restart(s: &str) -> Result<(i64, i64), String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s}: give STOPPED,READY (two times)"))?;
+    let (a, b) = (parse_time(a.trim())?, parse_time(b.trim())?);
+    if b < a {
+        return Err(format!(
+            "{s}: the slave is ready again before it was stopped"
+        ));
+    }
+    Ok((a, b))
 }
 
 /// Runs `coverage`.
@@ -142,6 +163,8 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
                 max_backoff: args.max_backoff,
             },
             sent_series: args.sent_series,
+            slave_ooo_window: args.slave_ooo_window,
+            slave_restarts: args.slave_restart.clone(),
         },
         head_block: None,
     };

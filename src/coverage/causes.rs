@@ -57,6 +57,11 @@ pub struct OperatorFacts {
     /// Series the slave's queue sends per scrape round, after its
     /// `write_relabel_configs` (absent: every series the master scrapes).
     pub sent_series: Option<u64>,
+    /// The slave's `storage.tsdb.out_of_order_time_window` (ms); 0 = off
+    /// (the default).
+    pub slave_ooo_window: Option<i64>,
+    /// The slave's restarts after it was first up: `(stopped, ready)` each (ms).
+    pub slave_restarts: Vec<(i64, i64)>,
 }
 
 /// Native histograms found in the snapshot and the master WAL.

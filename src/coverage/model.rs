@@ -26,6 +26,7 @@ use super::wal::WalView;
 mod grid;
 mod l1;
 mod l2;
+mod slave;
 mod slivers;
 mod verdict;
 
@@ -277,6 +278,13 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         _ => t_b,
     };
     if let Some(st) = stall {
+        // A slave restarted before the queue's retry reached it: the
+        // catch-up starts at a later ready time (`slave.rs`).
+        if let Some((moved, why)) = slave::restarted(inp, &st) {
+            let mut out = compute(&moved);
+            out.assumptions.push(why);
+            return out;
+        }
         assumptions.push(stall_assumption(inp, t_b, &st, phase_known));
     }
 
@@ -289,8 +297,10 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         .any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 
-    // L3/L4: boundary slivers, only when the boundary is crossed by remote write.
-    if !l1 && !l2 && t_b < c {
+    // L3/L4: boundary slivers, only when the boundary is crossed by remote
+    // write, and the slave refuses what is older than the coverage end.
+    let ooo = slave::ooo_accepts(inp, t_b, &mut assumptions);
+    if !l1 && !l2 && t_b < c && !ooo {
         slivers::windows(inp, t_b, stall, phase_known, &mut windows, &mut assumptions);
     }
 
@@ -338,11 +348,7 @@ fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
             c.min(inp.snapshot_time) - 1
         }
     };
-    assumptions.push(
-        "PRW 1.0 (Prometheus' default protobuf message) and no out_of_order_time_window on the \
-         slave"
-            .into(),
-    );
+    assumptions.push("PRW 1.0 (Prometheus' default protobuf message)".into());
     assumptions.push(queue::machine_assumption());
     if let Some(up) = inp.slave_up {
         assumptions.push(format!(

@@ -53,6 +53,12 @@ fn times(opts: &CoverageOptions) -> crate::error::Result<()> {
         f.master_restarts
             .iter()
             .map(|&t| ("master_restarts", "a master restart time", Some(t))),
+    )
+    .chain(
+        f.slave_restarts
+            .iter()
+            .flat_map(|&(a, b)| [a, b])
+            .map(|t| ("slave_restarts", "a slave restart time", Some(t))),
     ) {
         if let Some(t) = t
             && !plausible(t)
@@ -97,6 +103,11 @@ fn durations(opts: &CoverageOptions) -> crate::error::Result<()> {
             "slave_retention",
             "the slave's retention time",
             f.slave_retention,
+        ),
+        (
+            "slave_ooo_window",
+            "the slave's out_of_order_time_window",
+            f.slave_ooo_window,
         ),
     ] {
         if let Some(d) = d
