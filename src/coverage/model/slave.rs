@@ -20,7 +20,7 @@ pub(super) fn restarted(inp: &ModelInput, st: &Stall) -> Option<(ModelInput, Str
     restarts.sort_unstable();
     let mut moved = Vec::new();
     for &(stopped, ready) in &restarts {
-        if stopped < up {
+        if stopped < up || ready <= up {
             continue;
         }
         let r = queue::next_retry(&inp.queue, st.first_send, up);
@@ -33,7 +33,6 @@ pub(super) fn restarted(inp: &ModelInput, st: &Stall) -> Option<(ModelInput, Str
     let &(first_up, _, _) = moved.first()?;
     let mut out = inp.clone();
     out.slave_up = Some(up);
-    out.facts.slave_restarts.clear();
     let periods: Vec<String> = moved
         .iter()
         .map(|(u, s, r)| {
@@ -114,4 +113,55 @@ pub(super) fn ooo_accepts(inp: &ModelInput, t_b: i64, assumptions: &mut Vec<Stri
         )
     });
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(up: i64) -> (ModelInput, Stall) {
+        let mut inp = ModelInput::new(60_000, 100_000, 40_000, 100_500);
+        inp.slave_up = Some(up);
+        inp.scrape_interval = 1_000;
+        let st = queue::stall(&inp.queue, 0, 1_000, 1_305, 1_000);
+        (inp, st)
+    }
+
+    /// s1300-srestart-soon's shape: the slave up, killed 1.4 s later between
+    /// two retries of the blocked send (every 5 s), up again: the catch-up
+    /// starts at the second ready time. A retry inside the first up period
+    /// keeps the first.
+    #[test]
+    fn restart_between_retries_moves_the_start() {
+        let (mut inp, st) = input(105_000);
+        let r = queue::next_retry(&inp.queue, st.first_send, 105_000);
+        assert!(r >= 105_000);
+        inp.facts.slave_restarts = vec![(r - 1, r + 6_000)];
+        let (moved, why) = restarted(&inp, &st).unwrap();
+        assert_eq!(moved.slave_up, Some(r + 6_000));
+        // Judged again from the new start, the restart is past.
+        assert!(restarted(&moved, &st).is_none());
+        assert!(why.contains("stopped before the queue's blocked send retried"));
+        inp.facts.slave_restarts = vec![(r + 1, r + 6_000)];
+        assert!(restarted(&inp, &st).is_none());
+        inp.facts.slave_restarts.clear();
+        assert!(restarted(&inp, &st).is_none());
+    }
+
+    /// A window over the whole backlog and catch-up takes every old sample;
+    /// a shorter one, or none, keeps the slivers.
+    #[test]
+    fn ooo_window_must_span_the_catch_up() {
+        let (mut inp, _) = input(105_000);
+        let mut a = Vec::new();
+        assert!(!ooo_accepts(&inp, 0, &mut a));
+        assert!(a[0].contains("no out_of_order_time_window"));
+        inp.facts.slave_ooo_window = Some(600_000);
+        assert!(ooo_accepts(&inp, 0, &mut a));
+        // 105 s + 2 × 5 s + 10 s + 5 s = 130 s of samples to span.
+        inp.facts.slave_ooo_window = Some(129_999);
+        assert!(!ooo_accepts(&inp, 0, &mut a));
+        inp.facts.slave_ooo_window = Some(130_000);
+        assert!(ooo_accepts(&inp, 0, &mut a));
+    }
 }

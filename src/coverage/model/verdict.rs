@@ -13,6 +13,14 @@ pub(super) fn full(
     c: i64,
 ) -> Option<String> {
     let mut verdict = inp.slave_up.map(|up| verdict(windows, up, deadline, c));
+    if let Some(v) = verdict.as_mut()
+        && inp.facts.slave_restarts.is_empty()
+    {
+        v.push_str(
+            " Assumed: the slave ran without a restart from its ready time on (none given); one \
+             before the queue's next retry would start the catch-up at its next ready time.",
+        );
+    }
     if inp.rw_start.is_none()
         && let (Some(v), Some(up)) = (verdict.as_mut(), inp.slave_up)
     {
