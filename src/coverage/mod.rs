@@ -39,7 +39,15 @@
 //!   head also refuses any sample older than its newest one minus half its
 //!   block range: during a catch-up on several shards, a shard lagging that
 //!   far behind another loses its batch (an L3 risk: which shard lags, no
-//!   file tells).
+//!   file tells). With an `out_of_order_time_window` it takes older samples
+//!   within the window of its newest one instead (`memSeries.appendable`):
+//!   an operator fact, 0 by default ([`model`]'s `slave` module).
+//! - **Scrape timestamps**: a scrape's commit is one samples record, its own
+//!   series (`up`, …) at the scrape's start; an exporter's own timestamps
+//!   (`honor_timestamps`) put its samples up to their lag earlier, so
+//!   samples older than `C_snap` reach the WAL after the snapshot and are
+//!   refused: the boundary windows start that lag before `C_snap`
+//!   ([`scrapes::ScrapeGrid::lag`], read from the WAL).
 //!
 //! The causes L1–L10 ([`Cause`]) and their windows are in [`model`] and
 //! [`causes`]; docs/LOSS-WINDOWS.md holds them against real runs.
