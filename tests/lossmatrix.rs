@@ -1090,6 +1090,14 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up25", 25_000)],
         )
         .backoff(Some(100), Some(1_000)),
+        // A slower target at 2 s: every answer 1.2-1.8 s after the request.
+        MasterSpec::new(
+            "s1200-2s-slow",
+            1_200,
+            2_000,
+            vec![at("soon", 5_000), at("up30", 30_000), overtaken()],
+        )
+        .slow(1_200, 1_800),
     ]
 }
 
