@@ -675,6 +675,7 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s600-snap25",
     "s889x30",
     "s1k-mb30s",
+    "s800-snapb3",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
