@@ -1098,6 +1098,23 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up30", 30_000), overtaken()],
         )
         .slow(1_200, 1_800),
+        // The snapshot 40 s after the first block, at another size.
+        MasterSpec::new(
+            "s2k-snap40",
+            2_000,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
+        )
+        .snap_moment(1, 40_000)
+        .settle(60_000),
+        // The out-of-order window at a 5 s scrape and a 2m window.
+        MasterSpec::new(
+            "s300-5s-ooo",
+            300,
+            5_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .slave_ooo(120_000),
     ]
 }
 

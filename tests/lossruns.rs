@@ -676,6 +676,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s889x30",
     "s1k-mb30s",
     "s800-snapb3",
+    "s400-2s-snap50",
+    "s300-2s-mb1s",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
