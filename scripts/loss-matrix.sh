@@ -48,7 +48,8 @@ if [ "$1" = all ]; then
            s1500-2rw s700-q1 s400-1500ms s1500-relabel
            s1k-churn s1300-srestart s700-sblk2m s2500-q5k s600-lag7s s5k-snapcomp
            s80-5s-d10s s150-d1s s400-q50 s900-2s-lag3s
-           s500-slow s700-ooo s600-snap25 s889x30 s1k-mb30s s800-snapb3 s400-2s-snap50 s300-2s-mb1s)
+           s500-slow s700-ooo s600-snap25 s889x30 s1k-mb30s s800-snapb3 s400-2s-snap50 s300-2s-mb1s
+           s1200-2s-slow s2k-snap40 s300-5s-ooo s500-snapph25)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

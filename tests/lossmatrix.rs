@@ -282,6 +282,10 @@ pub(crate) struct SnapMoment {
     pub(crate) blocks: usize,
     /// Then this long (ms).
     pub(crate) delay_ms: i64,
+    /// Then until this wall-clock phase of the block range (ms past a
+    /// multiple of it), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) phase_ms: Option<i64>,
 }
 
 impl Default for SnapMoment {
@@ -289,6 +293,7 @@ impl Default for SnapMoment {
         SnapMoment {
             blocks: 1,
             delay_ms: 3_000,
+            phase_ms: None,
         }
     }
 }
@@ -385,7 +390,22 @@ impl MasterSpec {
 
     /// The snapshot taken `delay_ms` after the `blocks`-th block appeared.
     fn snap_moment(mut self, blocks: usize, delay_ms: i64) -> MasterSpec {
-        self.snap_moment = SnapMoment { blocks, delay_ms };
+        self.snap_moment = SnapMoment {
+            blocks,
+            delay_ms,
+            phase_ms: None,
+        };
+        self
+    }
+
+    /// The snapshot taken at the first moment `phase_ms` past a block
+    /// boundary (wall clock) after the first block appeared.
+    fn snap_phase(mut self, phase_ms: i64) -> MasterSpec {
+        self.snap_moment = SnapMoment {
+            blocks: 1,
+            delay_ms: 0,
+            phase_ms: Some(phase_ms),
+        };
         self
     }
 
@@ -1090,6 +1110,40 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up25", 25_000)],
         )
         .backoff(Some(100), Some(1_000)),
+        // A slower target at 2 s: every answer 1.2-1.8 s after the request.
+        MasterSpec::new(
+            "s1200-2s-slow",
+            1_200,
+            2_000,
+            vec![at("soon", 5_000), at("up30", 30_000), overtaken()],
+        )
+        .slow(1_200, 1_800),
+        // The snapshot 40 s after the first block, at another size.
+        MasterSpec::new(
+            "s2k-snap40",
+            2_000,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
+        )
+        .snap_moment(1, 40_000)
+        .settle(60_000),
+        // The out-of-order window at a 5 s scrape and a 2m window.
+        MasterSpec::new(
+            "s300-5s-ooo",
+            300,
+            5_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .slave_ooo(120_000),
+        // The snapshot 25 s past the block boundary after the first block:
+        // the head holds about 85 s then, the most it ever holds.
+        MasterSpec::new(
+            "s500-snapph25",
+            500,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
+        )
+        .snap_phase(25_000),
     ]
 }
 
@@ -1546,6 +1600,15 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
             block_count(&master_data) >= m.blocks
         });
         std::thread::sleep(Duration::from_millis(m.delay_ms as u64));
+        if let Some(ph) = m.phase_ms {
+            let r: i64 = spec.block.trim_end_matches('m').parse::<i64>().unwrap_or(1) * 60_000;
+            let now = now_ms();
+            let mut at = now.div_euclid(r) * r + ph;
+            if at < now {
+                at += r;
+            }
+            sleep_until(at);
+        }
         None
     };
     let (snapshot_called, snapshot_taken, snap_name, snap_dir) =
