@@ -662,3 +662,14 @@ pub fn timeline(r: &CoverageReport) -> String {
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    /// `--slave-restart STOPPED,READY`: two times, ready not before stopped.
+    #[test]
+    fn slave_restart_takes_two_ordered_times() {
+        assert_eq!(super::parse_restart("1000, 2500"), Ok((1_000, 2_500)));
+        assert!(super::parse_restart("2500,1000").is_err());
+        assert!(super::parse_restart("1000").is_err());
+    }
+}
