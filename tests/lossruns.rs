@@ -680,6 +680,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s300-2s-mb1s",
     "s1200-2s-slow",
     "s2k-snap40",
+    "s300-5s-ooo",
+    "s500-snapph25",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
