@@ -689,6 +689,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s300-2s-mb1s",
     "s1200-2s-slow",
     "s2k-snap40",
+    "s300-5s-ooo",
+    "s500-snapph25",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
@@ -744,6 +746,28 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          one-scrape sliver (+0.6 s, 196 series; what the soon slave lost: +2 s, 80 series) and an L3 risk \
          window of one lagging shard (+0 .. +33.8 s), not all 107 shards refused whole; nothing in the logs \
          points at the slow target (the master scraped it without a timeout)",
+    ),
+    (
+        "s1k-mb30s-soon-r2",
+        "the second recording of s1k-mb30s, the same miss: both queues' first attempt after the slaves \
+         were up (+5.4 s, +20.4 s) at +26.7 s, reshard 1 -> 200 at +30.2 s, whole requests refused at \
+         +45.3..+46.4 s: both lost +1 .. +46 s of all 1 005 series, predicted L3 +1 .. +35..+41 s",
+    ),
+    (
+        "s1k-mb30s-up20-r2",
+        "the second recording of s1k-mb30s-up20, the same miss as s1k-mb30s-soon-r2 (the two queues \
+         retried on one schedule and lost the same +1 .. +46 s)",
+    ),
+    (
+        "s700-ooo-soon-r2",
+        "the second recording of s700-ooo-soon, the same miss: slave up +5.6 s with a 10m out-of-order \
+         window, no refused request, an out-of-order compaction at its first head compaction, no loss; \
+         predicted L3 +1 .. +2..+6 s",
+    ),
+    (
+        "s700-ooo-up25-r2",
+        "the second recording of s700-ooo-up25, the same miss: slave up +25.6 s with a 10m out-of-order \
+         window, no refused request, no loss; predicted L3 +1 .. +2..+10 s",
     ),
     ("s1k-mb30s-soon", MB30S),
     ("s1k-mb30s-up20", MB30S),
