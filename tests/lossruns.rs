@@ -758,17 +758,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "the second recording of s1k-mb30s-up20, the same miss as s1k-mb30s-soon-r2 (the two queues \
          retried on one schedule and lost the same +1 .. +46 s)",
     ),
-    (
-        "s700-ooo-soon-r2",
-        "the second recording of s700-ooo-soon, the same miss: slave up +5.6 s with a 10m out-of-order \
-         window, no refused request, an out-of-order compaction at its first head compaction, no loss; \
-         predicted L3 +1 .. +2..+6 s",
-    ),
-    (
-        "s700-ooo-up25-r2",
-        "the second recording of s700-ooo-up25, the same miss: slave up +25.6 s with a 10m out-of-order \
-         window, no refused request, no loss; predicted L3 +1 .. +2..+10 s",
-    ),
     ("s1k-mb30s-soon", MB30S),
     ("s1k-mb30s-up20", MB30S),
     (
