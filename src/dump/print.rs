@@ -39,6 +39,20 @@ impl Formatted {
         self.errors.clear();
         let mut prefix = String::new();
         for j in jobs {
+            if opts.format == DumpFormat::Json {
+                let n = super::json::print_series(
+                    &j.labels,
+                    &j.pending,
+                    opts,
+                    &mut self.text,
+                    &mut self.errors,
+                );
+                if n > 0 {
+                    self.series += 1;
+                    self.samples += n;
+                }
+                continue;
+            }
             prefix.clear();
             format_labels(&mut prefix, &j.labels);
             prefix.push(' ');
