@@ -7,6 +7,8 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap dump --json` against promtool's dump: same samples, bit-exact values.
+mod dump_json;
 // `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
 mod copy;
 // `promsnap coverage`: snapshot timelines and loss windows.
