@@ -9,6 +9,8 @@ mod ls;
 mod dump;
 // `promsnap dump --json` against promtool's dump: same samples, bit-exact values.
 mod dump_json;
+// `--json` on exit 2: one error document on stdout, for every command.
+mod json_errors;
 // `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
 mod copy;
 // `promsnap coverage`: snapshot timelines and loss windows.
