@@ -325,14 +325,16 @@ fn copy_into_a_foreign_directory_is_a_usage_error() {
 }
 
 #[test]
-fn fill_with_a_block_range_of_years_is_a_usage_error() {
+fn fill_with_an_implausible_block_range_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     let replica = tmp.path().join("replica");
     copy_dir(&testdata(crate::util::LIVE_SKIP_HEAD), &replica);
     std::fs::create_dir_all(replica.join("wal")).unwrap();
     let before = tree(&replica);
     let m = testdata("prom-2.42-live/data");
-    for br in ["0s", "99999999999h", "30000d"] {
+    // 1ms: one block per scrape (the dry run planned 480k blocks); -2h was
+    // refused by the argument parser as an unknown argument "-2".
+    for br in ["0s", "99999999999h", "30000d", "1ms", "59s", "-2h"] {
         let out = promsnap(&[
             "fill",
             replica.to_str().unwrap(),
