@@ -411,3 +411,45 @@ fn a_wal_segment_missing_in_the_middle_is_named_not_skipped_silently() {
         );
     }
 }
+
+/// `coverage --observed-at 2020-01-01` for a master WAL whose newest sample
+/// is of 2026-11-25 was taken as given (exit 0, every forecast truncation
+/// computed from 2020). A WAL holds no sample written after it was
+/// observed: a usage error naming the flag; within a minute of the newest
+/// sample (clock skew) it is accepted.
+#[test]
+fn coverage_observed_at_before_the_wals_newest_sample_is_a_usage_error() {
+    let snap = testdata(LIVE_WITH_HEAD);
+    let master = testdata("prom-2.42-live/data");
+    let run = |at: &str| {
+        promsnap(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--master",
+            master.to_str().unwrap(),
+            "--observed-at",
+            at,
+        ])
+    };
+    let out = run("2020-01-01T00:00:00Z");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--observed-at") && err.contains("2026-11-25T09:12:39.123Z"),
+        "{err}"
+    );
+    // The newest sample is at 09:12:39.123.
+    for ok in [
+        "2026-11-25T09:12:39.123Z",
+        "2026-11-25T09:12:00Z",
+        "2026-11-25T10:00:00Z",
+    ] {
+        let out = run(ok);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{ok}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
