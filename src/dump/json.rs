@@ -97,13 +97,7 @@ fn for_each_sample(
         }
         return;
     }
-    let mut all: Vec<(i64, usize, DumpValue)> = Vec::new();
-    for (i, c) in chunks.iter().enumerate() {
-        c.decode(opts, errors, &mut |t, v| all.push((t, i, v)));
-    }
-    all.sort_by_key(|(t, i, _)| (*t, *i));
-    all.dedup_by_key(|(t, _, _)| *t);
-    for (t, _, v) in all {
+    for (t, v) in super::print::merge_overlapping(chunks, opts, errors) {
         if opts.floats_only && !matches!(v, DumpValue::Float(_)) {
             break;
         }
@@ -123,8 +117,9 @@ fn push_value(buf: &mut Vec<u8>, v: &DumpValue) {
     }
 }
 
-/// Appends a float: a JSON number when finite, else a string naming it.
-pub(super) fn push_float(buf: &mut Vec<u8>, f: f64) {
+/// Appends a sample value as `dump`'s JSON writes it: a number when
+/// finite, else a string naming its bits.
+pub fn push_float(buf: &mut Vec<u8>, f: f64) {
     if f.is_finite() {
         let mut b = ryu::Buffer::new();
         buf.extend_from_slice(b.format_finite(f).as_bytes());

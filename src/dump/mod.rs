@@ -588,7 +588,7 @@ fn to_dump_value(v: &Value) -> DumpValue {
 
 mod json;
 mod print;
-pub use json::parse_float as json_value;
+pub use json::{parse_float as json_value, push_float as push_json_value};
 use print::{Formatted, Job, decode_chunk};
 
 #[cfg(test)]
