@@ -27,8 +27,8 @@ pub struct DumpArgs {
     /// exactly what promtool 2.42 prints.
     #[arg(long)]
     pub floats_only: bool,
-    /// One JSON document: {"series":[{"labels":{..},"samples":[[t_ms,value],..]},..],"errors":[..]};
-    /// NaN, ±Inf and stale markers as strings (README: dump JSON).
+    /// One JSON document: {"series":[{"labels":{..},"samples":[[t_ms,value],..]},..],
+    /// "errors":[..]}; NaN, ±Inf and stale markers as strings (README: dump JSON).
     #[arg(long)]
     pub json: bool,
 }

@@ -79,8 +79,12 @@ pub fn parse_error(e: &clap::Error, json: bool) -> ExitCode {
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     let broken = |k: io::ErrorKind| k == io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(|io| broken(io.kind()))
-            || matches!(c.downcast_ref::<Error>(), Some(Error::Io { cause, .. }) if broken(cause.kind()))
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| broken(io.kind()))
+            || matches!(
+                c.downcast_ref::<Error>(),
+                Some(Error::Io { cause, .. }) if broken(cause.kind())
+            )
             || c.downcast_ref::<serde_json::Error>()
                 .and_then(serde_json::Error::io_error_kind)
                 .is_some_and(broken)
