@@ -325,14 +325,16 @@ fn copy_into_a_foreign_directory_is_a_usage_error() {
 }
 
 #[test]
-fn fill_with_a_block_range_of_years_is_a_usage_error() {
+fn fill_with_an_implausible_block_range_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     let replica = tmp.path().join("replica");
     copy_dir(&testdata(crate::util::LIVE_SKIP_HEAD), &replica);
     std::fs::create_dir_all(replica.join("wal")).unwrap();
     let before = tree(&replica);
     let m = testdata("prom-2.42-live/data");
-    for br in ["0s", "99999999999h", "30000d"] {
+    // 1ms: one block per scrape (the dry run planned 480k blocks); -2h was
+    // refused by the argument parser as an unknown argument "-2".
+    for br in ["0s", "99999999999h", "30000d", "1ms", "59s", "-2h"] {
         let out = promsnap(&[
             "fill",
             replica.to_str().unwrap(),
@@ -406,6 +408,48 @@ fn a_wal_segment_missing_in_the_middle_is_named_not_skipped_silently() {
         assert!(
             err.contains("00000003..00000003 are missing"),
             "{args:?}: {err}"
+        );
+    }
+}
+
+/// `coverage --observed-at 2020-01-01` for a master WAL whose newest sample
+/// is of 2026-11-25 was taken as given (exit 0, every forecast truncation
+/// computed from 2020). A WAL holds no sample written after it was
+/// observed: a usage error naming the flag; within a minute of the newest
+/// sample (clock skew) it is accepted.
+#[test]
+fn coverage_observed_at_before_the_wals_newest_sample_is_a_usage_error() {
+    let snap = testdata(LIVE_WITH_HEAD);
+    let master = testdata("prom-2.42-live/data");
+    let run = |at: &str| {
+        promsnap(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--master",
+            master.to_str().unwrap(),
+            "--observed-at",
+            at,
+        ])
+    };
+    let out = run("2020-01-01T00:00:00Z");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--observed-at") && err.contains("2026-11-25T09:12:39.123Z"),
+        "{err}"
+    );
+    // The newest sample is at 09:12:39.123.
+    for ok in [
+        "2026-11-25T09:12:39.123Z",
+        "2026-11-25T09:12:00Z",
+        "2026-11-25T10:00:00Z",
+    ] {
+        let out = run(ok);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{ok}: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }

@@ -7,6 +7,10 @@ mod util;
 mod ls;
 // `promsnap dump` against promtool's `tsdb dump` output and the HTTP API.
 mod dump;
+// `promsnap dump --json` against promtool's dump: same samples, bit-exact values.
+mod dump_json;
+// `--json` on exit 2: one error document on stdout, for every command.
+mod json_errors;
 // `promsnap copy`: hazards, idempotence, SIGKILL, and a real Prometheus on the copy.
 mod copy;
 // `promsnap coverage`: snapshot timelines and loss windows.

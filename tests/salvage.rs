@@ -589,3 +589,40 @@ fn salvage_wal_loss_is_verifys_repair_loss_without_the_quarantined_head_chunks()
         "{predicted_without} vs {predicted}"
     );
 }
+
+/// A salvage killed mid-rewrite (SIGKILL 0.2 to 0.8 s into a 1 s run) left
+/// OUT holding only `<ULID>.tmp-for-creation/`, and the run again refused
+/// with "OUT is not empty". Those leftovers are removed and the salvage
+/// done; a dry run keeps them; OUT with anything else is still refused.
+#[test]
+fn salvage_after_a_killed_run_removes_its_tmp_for_creation_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = damaged(tmp.path(), BACKFILL, "chunk");
+    let out = tmp.path().join("out");
+    let name = "01M9447HEFB2GG7KDZ7BZP67WM.tmp-for-creation";
+    let left = out.join(name);
+    std::fs::create_dir_all(left.join("chunks")).unwrap();
+    std::fs::write(left.join("chunks/000001"), b"partial").unwrap();
+    let (s, o) = (src.to_str().unwrap(), out.to_str().unwrap());
+    let dry = promsnap(&["salvage", "--dry-run", s, o]);
+    assert_eq!(dry.status.code(), Some(1), "{dry:?}");
+    assert!(
+        left.join("chunks/000001").is_file(),
+        "a dry run removes nothing"
+    );
+    let run = promsnap(&["salvage", s, o]);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let names = entries(&out);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(!names.contains(name), "{names:?}");
+    let block = out.join(names.iter().next().unwrap());
+    let v = promsnap(&["verify", block.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{v:?}");
+
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(other.join(name)).unwrap();
+    std::fs::write(other.join("notes.txt"), b"mine").unwrap();
+    let r = promsnap(&["salvage", s, other.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2), "{r:?}");
+    assert_eq!(entries(&other).len(), 2);
+}

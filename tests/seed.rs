@@ -361,6 +361,10 @@ fn seed_bad_primary_is_a_clear_error() {
         let (code, _, err) = seed(&["seed", "--from", &url, "--to", r]);
         assert_eq!(code, Some(2), "{url}: {err}");
         assert!(err.contains(expect), "{url}: {err}");
+        assert!(
+            !err.contains("HTTP 404: HTTP 404"),
+            "{url}: status named twice: {err}"
+        );
         assert!(!replica.exists(), "{url}: something written");
     }
 }
@@ -465,4 +469,19 @@ fn seed_skip_head_with_an_off_grid_backfilled_block() {
     let head = v["coverage"]["head_block"]["ulid"].as_str().unwrap();
     assert_ne!(head, bf.as_str());
     assert!(v["coverage_end"].as_i64().unwrap() > m["maxTime"].as_i64().unwrap());
+}
+
+/// `seed --to FILE` was refused only after the primary answered: with no
+/// primary it said "connection refused", with a foreign server "not a
+/// Prometheus". The replica's directory is checked before any request.
+#[test]
+fn seed_to_a_file_is_a_usage_error_before_any_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let (code, _, err) = seed(&["seed", "--from", &url, "--to", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("refused") && err.contains("file"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }

@@ -166,7 +166,7 @@ pub fn run(args: &CopyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let opts = copy_options(args);
     // The library's errors already name the path and the OS error; printed
     // once (not again as anyhow's cause chain).
-    let plain = |e: promsnap::error::Error| anyhow::anyhow!("{}", super::flag::message(&e));
+    let plain = anyhow::Error::from;
     let mut plan = copy::plan(&args.src, &args.dst, &opts).map_err(plain)?;
     let report = if args.dry_run {
         copy::verify_sources(&mut plan, &opts);

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use promsnap::dump::{self, DumpOptions};
+use promsnap::dump::{self, DumpFormat, DumpOptions};
 use promsnap::selector;
 
 use super::Outcome;
@@ -27,6 +27,10 @@ pub struct DumpArgs {
     /// exactly what promtool 2.42 prints.
     #[arg(long)]
     pub floats_only: bool,
+    /// One JSON document: {"series":[{"labels":{..},"samples":[[t_ms,value],..]},..],
+    /// "errors":[..]}; NaN, ±Inf and stale markers as strings (README: dump JSON).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `dump`.
@@ -34,6 +38,11 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     super::time::check_range("--min-time", args.min_time, "--max-time", args.max_time)?;
     let mut opts = DumpOptions {
         floats_only: args.floats_only,
+        format: if args.json {
+            DumpFormat::Json
+        } else {
+            DumpFormat::Text
+        },
         ..DumpOptions::default()
     };
     if let Some(t) = args.min_time {

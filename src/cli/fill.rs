@@ -27,8 +27,8 @@ pub struct FillArgs {
     /// Series selector, e.g. 'up{job="node"}'; repeat for a union.
     #[arg(long = "match")]
     pub matches: Vec<String>,
-    /// The block range grid (`2h`); default: inferred from TARGET's blocks.
-    #[arg(long)]
+    /// The block range grid (`2h`, at least `1m`); default: inferred from TARGET's blocks.
+    #[arg(long, allow_hyphen_values = true)]
     pub block_range: Option<String>,
     /// Report what would be written; write nothing.
     #[arg(long)]
@@ -51,7 +51,8 @@ pub fn run(args: &FillArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         opts.max_time = t;
     }
     if let Some(r) = &args.block_range {
-        opts.block_range = Some(parse_duration(r).map_err(anyhow::Error::msg)?);
+        opts.block_range =
+            Some(parse_duration(r).map_err(|e| anyhow::anyhow!("--block-range: {e}"))?);
     }
     for m in &args.matches {
         opts.selectors

@@ -12,6 +12,7 @@ mod analyze;
 mod copy;
 mod coverage;
 mod dump;
+mod errout;
 mod fill;
 mod flag;
 mod gaps;
@@ -179,13 +180,21 @@ fn stdout_was_closed() -> bool {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = errout::wants_json(&args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => return errout::parse_error(&e, json),
+    };
     if stdout_was_closed() {
         eprintln!("promsnap: stdout is closed: nothing could be written");
         return ExitCode::from(2);
     }
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = errout::Tracked {
+        inner: io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        wrote: false,
+    };
     let result = match &cli.command {
         Command::Ls(a) => ls::run(a, &mut out),
         Command::Dump(a) => dump::run(a, &mut out),
@@ -217,13 +226,14 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
-            if e.chain().any(|c| {
-                c.downcast_ref::<io::Error>()
-                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            }) {
+            if errout::is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("promsnap: {}", flag::describe(&e));
+            let message = flag::describe(&e);
+            eprintln!("promsnap: {message}");
+            if json && !out.wrote {
+                errout::print_document(&mut out.inner, errout::kind(&e), &message);
+            }
             ExitCode::from(2)
         }
     }

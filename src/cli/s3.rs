@@ -55,7 +55,7 @@ mod imp {
     use super::*;
 
     pub fn open(url: &str, a: &S3Args, jobs: usize) -> anyhow::Result<Bucket> {
-        let u = S3Url::parse(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let u = S3Url::parse(url)?;
         let opts = StoreOptions {
             endpoint: a.endpoint.clone(),
             region: a.region.clone(),
@@ -63,7 +63,7 @@ mod imp {
             anonymous: a.anonymous,
             concurrency: if jobs == 0 { 0 } else { jobs * 8 },
         };
-        Bucket::open(&u, &opts).map_err(|e| anyhow::anyhow!("{}", crate::cli::flag::message(&e)))
+        Ok(Bucket::open(&u, &opts)?)
     }
 
     struct Bar(ProgressBar);
@@ -157,8 +157,7 @@ mod imp {
             quick: args.verify == VerifyLevel::Quick,
             ..CheckOptions::default()
         };
-        let plain =
-            |e: promsnap::error::Error| anyhow::anyhow!("{}", crate::cli::flag::message(&e));
+        let plain = anyhow::Error::from;
         let attended = !args.json && std::io::stderr().is_terminal();
         let progress = bar(attended);
         let report: CopyReport = match (src, dst) {
@@ -218,13 +217,14 @@ mod imp {
         opts: &CheckOptions,
         progress: &(dyn Fn(&promsnap::check::block::BlockCheck) + Sync),
     ) -> promsnap::error::Result<promsnap::check::dir::DirCheck> {
-        let bucket = open(url, a, 0).map_err(|e| promsnap::error::Error::Usage(e.to_string()))?;
+        let bucket = open(url, a, 0)
+            .map_err(|e| promsnap::error::Error::Usage(crate::cli::flag::describe(&e)))?;
         objstore::verify(&bucket, opts, progress)
     }
 
     pub fn ls(url: &str, a: &S3Args) -> anyhow::Result<(promsnap::list::Listing, Vec<Mark>)> {
         let bucket = open(url, a, 0)?;
-        let (l, blocks) = objstore::listing(&bucket).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (l, blocks) = objstore::listing(&bucket)?;
         let mut marks = Vec::new();
         for b in blocks {
             if b.deletion_mark {

@@ -66,7 +66,7 @@ pub fn run(args: &SeedArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut opts = SeedOptions::new(&args.from, &args.to);
     opts.skip_head = args.skip_head;
     opts.data_dir = args.data_dir.clone();
-    let report = seed::seed(&opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = seed::seed(&opts)?;
     if args.json {
         let doc = Doc {
             report: &report,

@@ -265,6 +265,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     let mut assumptions = Vec::new();
     let scrape_interval = report::scrape_interval(opts, &snap, &mut assumptions);
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
+    report::check_observed_at(opts, wal.as_ref())?;
     let native_histograms = report::native_histograms(&snap, wal.as_ref());
     let out = report::run_model(
         opts,

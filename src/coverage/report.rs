@@ -33,6 +33,40 @@ pub(super) fn check_slave_up(
     Ok(())
 }
 
+/// How far the master WAL's newest sample may lie after a given
+/// observation time: clock skew between the master and the operator's
+/// clock, and a scrape's timestamp taken before its samples are appended.
+const OBSERVED_SLACK_MS: i64 = 60_000;
+
+/// A given observation time before the newest sample of the master WAL
+/// (beyond [`OBSERVED_SLACK_MS`]) cannot be: the WAL holds no sample from
+/// after it was observed. `2020-01-01` for a WAL of 2026 was taken as given
+/// and every forecast truncation computed from it.
+pub(super) fn check_observed_at(
+    opts: &CoverageOptions,
+    wal: Option<&WalView>,
+) -> crate::error::Result<()> {
+    let (Some(t), Some(w)) = (opts.observed_at, wal) else {
+        return Ok(());
+    };
+    let newest = w.segments.iter().filter_map(|s| s.max_t).max();
+    if let Some(n) = newest.filter(|&n| n > t.saturating_add(OBSERVED_SLACK_MS)) {
+        return Err(crate::error::Error::bad_option(
+            "observed_at",
+            format!(
+                concat!(
+                    "the WAL observation time {} is before the newest sample in the master's ",
+                    "WAL ({}): a WAL holds no sample written after it was observed (was a time ",
+                    "zone or another date meant?)"
+                ),
+                fmt_time(t),
+                fmt_time(n)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The scrape interval: given, else inferred from the newest block, else
 /// 15 s, the interval of the prometheus.yml Prometheus ships. (The global
 /// default, 1m, is not the safer guess: fewer samples per second put the

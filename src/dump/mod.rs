@@ -36,6 +36,19 @@ pub struct DumpOptions {
     /// Print float samples only, stopping each series at its first histogram
     /// sample, exactly as promtool 2.42 does.
     pub floats_only: bool,
+    /// Lines like promtool's, or one JSON document.
+    pub format: DumpFormat,
+}
+
+/// How [`dump`] writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DumpFormat {
+    /// `{labels} value timestamp_ms` lines, byte-identical to promtool.
+    #[default]
+    Text,
+    /// One JSON document, streamed a series at a time (see [`json_value`]
+    /// for the values).
+    Json,
 }
 
 impl Default for DumpOptions {
@@ -45,6 +58,7 @@ impl Default for DumpOptions {
             max_time: i64::MAX,
             selectors: Vec::new(),
             floats_only: false,
+            format: DumpFormat::Text,
         }
     }
 }
@@ -234,10 +248,7 @@ pub fn dump_path(path: &Path, opts: &DumpOptions, out: &mut dyn Write) -> Result
     {
         h.series.sort_by_key(|s| s.series_ref);
     }
-    let mut report = dump(&readers, head.as_ref(), opts, out)?;
-    errors.append(&mut report.errors);
-    report.errors = errors;
-    Ok(report)
+    dump_after(&readers, head.as_ref(), opts, out, errors)
 }
 
 /// Opens the blocks of `path` and replays its head as one consistent state.
@@ -323,7 +334,27 @@ pub fn dump(
     opts: &DumpOptions,
     out: &mut dyn Write,
 ) -> Result<DumpReport> {
-    let mut report = DumpReport::default();
+    dump_after(blocks, head, opts, out, Vec::new())
+}
+
+/// [`dump`], after `errors` met opening the sources (first in the report
+/// and in the JSON document's `errors`).
+fn dump_after(
+    blocks: &[BlockReader<'_>],
+    head: Option<&Head>,
+    opts: &DumpOptions,
+    out: &mut dyn Write,
+    errors: Vec<String>,
+) -> Result<DumpReport> {
+    let mut report = DumpReport {
+        errors,
+        ..DumpReport::default()
+    };
+    let json = opts.format == DumpFormat::Json;
+    if json {
+        out.write_all(json::HEAD)
+            .map_err(|e| Error::io("<stdout>", e))?;
+    }
     let mut cursors: Vec<Cursor<'_>> = blocks
         .iter()
         .map(|b| Cursor {
@@ -352,7 +383,10 @@ pub fn dump(
     }
     let mut batch: Vec<Job<'_>> = Vec::new();
     let mut batch_chunks = 0usize;
-    let mut writer = Writer::default();
+    let mut writer = Writer {
+        skip_lead: json,
+        ..Writer::default()
+    };
     let mut members: Vec<usize> = Vec::new();
     while let Some(job) = next_series(&mut cursors, &mut members, opts, &mut report.errors) {
         batch_chunks += job
@@ -370,6 +404,9 @@ pub fn dump(
     }
     writer.flush_batch(&batch, opts, out, &mut report)?;
     writer.flush_batch(&[], opts, out, &mut report)?;
+    if json {
+        json::write_tail(out, &report.errors)?;
+    }
     Ok(report)
 }
 
@@ -444,6 +481,9 @@ struct Writer {
     spare: Vec<Formatted>,
     /// Text per series in the last batch formatted (0 before the first).
     bytes_per_series: usize,
+    /// The first byte of the next text written is dropped (the comma
+    /// before the first element of the JSON `series` array).
+    skip_lead: bool,
 }
 
 impl Writer {
@@ -458,7 +498,7 @@ impl Writer {
     ) -> Result<()> {
         let ready = std::mem::take(&mut self.ready);
         if batch.is_empty() {
-            let w = write_formatted(&ready, out, report);
+            let w = write_formatted(&ready, out, report, &mut self.skip_lead);
             self.spare = ready;
             return w;
         }
@@ -471,7 +511,7 @@ impl Writer {
                 format_batch(&mut slots, batch, group, opts);
                 slots
             });
-            let w = write_formatted(&ready, out, report);
+            let w = write_formatted(&ready, out, report, &mut self.skip_lead);
             let formatted = match h.map(|h| h.join()) {
                 Ok(Ok(f)) => f,
                 // No thread to be had: format here, after the write.
@@ -519,10 +559,15 @@ fn write_formatted(
     ready: &[Formatted],
     out: &mut dyn Write,
     report: &mut DumpReport,
+    skip_lead: &mut bool,
 ) -> Result<()> {
     for f in ready {
-        out.write_all(&f.text)
-            .map_err(|e| Error::io("<stdout>", e))?;
+        let mut text = f.text.as_slice();
+        if *skip_lead && let Some(rest) = text.get(1..) {
+            text = rest;
+            *skip_lead = false;
+        }
+        out.write_all(text).map_err(|e| Error::io("<stdout>", e))?;
         report.series += f.series;
         report.samples += f.samples;
         report.errors.extend(f.errors.iter().cloned());
@@ -541,7 +586,9 @@ fn to_dump_value(v: &Value) -> DumpValue {
     }
 }
 
+mod json;
 mod print;
+pub use json::{parse_float as json_value, push_float as push_json_value};
 use print::{Formatted, Job, decode_chunk};
 
 #[cfg(test)]

@@ -39,16 +39,26 @@ impl Formatted {
         self.errors.clear();
         let mut prefix = String::new();
         for j in jobs {
-            prefix.clear();
-            format_labels(&mut prefix, &j.labels);
-            prefix.push(' ');
-            let n = print_series(
-                prefix.as_bytes(),
-                &j.pending,
-                opts,
-                &mut self.text,
-                &mut self.errors,
-            );
+            let n = if opts.format == DumpFormat::Json {
+                super::json::print_series(
+                    &j.labels,
+                    &j.pending,
+                    opts,
+                    &mut self.text,
+                    &mut self.errors,
+                )
+            } else {
+                prefix.clear();
+                format_labels(&mut prefix, &j.labels);
+                prefix.push(' ');
+                print_series(
+                    prefix.as_bytes(),
+                    &j.pending,
+                    opts,
+                    &mut self.text,
+                    &mut self.errors,
+                )
+            };
             if n > 0 {
                 self.series += 1;
                 self.samples += n;
@@ -224,15 +234,7 @@ fn print_series(
             }
         }
     } else {
-        // Overlapping chunks (overlapping blocks): merge by time; for equal
-        // timestamps the first source wins, as Prometheus' merge does.
-        let mut all: Vec<(i64, usize, DumpValue)> = Vec::new();
-        for (i, c) in chunks.iter().enumerate() {
-            c.decode(opts, errors, &mut |t, v| all.push((t, i, v)));
-        }
-        all.sort_by_key(|(t, i, _)| (*t, *i));
-        all.dedup_by_key(|(t, _, _)| *t);
-        for (t, _, v) in all {
+        for (t, v) in merge_overlapping(chunks, opts, errors) {
             if opts.floats_only && !matches!(v, DumpValue::Float(_)) {
                 break;
             }
@@ -241,6 +243,22 @@ fn print_series(
         }
     }
     printed
+}
+
+/// The samples of overlapping chunks (overlapping blocks) merged by time;
+/// for equal timestamps the first source wins, as Prometheus' merge does.
+pub(super) fn merge_overlapping(
+    chunks: &[Pending<'_>],
+    opts: &DumpOptions,
+    errors: &mut Vec<String>,
+) -> Vec<(i64, DumpValue)> {
+    let mut all: Vec<(i64, usize, DumpValue)> = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        c.decode(opts, errors, &mut |t, v| all.push((t, i, v)));
+    }
+    all.sort_by_key(|(t, i, _)| (*t, *i));
+    all.dedup_by_key(|(t, _, _)| *t);
+    all.into_iter().map(|(t, _, v)| (t, v)).collect()
 }
 
 /// Prints the samples of one block chunk in the range, not deleted; returns

@@ -153,6 +153,11 @@ struct Window {
     samples: u64,
 }
 
+/// The smallest block range a caller may give: one minute (the smallest
+/// `--storage.tsdb.min-block-duration` worth running; an inferred range is
+/// TARGET's own and is not bounded).
+pub const MIN_BLOCK_RANGE_MS: i64 = 60_000;
+
 /// Usage errors on the pair of directories, before anything is read.
 fn check_paths(target: &Path, source: &Path) -> Result<(PathBuf, PathBuf)> {
     let t = target.canonicalize().map_err(|e| Error::io(target, e))?;
@@ -184,14 +189,16 @@ fn open_pair(target: &Path, source: &Path, opts: &FillOptions) -> Result<(Opened
         ));
     }
     // As `coverage` bounds it: a block range of years is a typo, and a
-    // window of that size would put every sample into one block.
+    // window of that size would put every sample into one block. Below
+    // MIN_BLOCK_RANGE_MS (`1ms` for `1m`) every scrape would become a block
+    // of its own: hundreds of thousands of blocks written into a replica.
     if opts
         .block_range
-        .is_some_and(|r| !(1..=crate::coverage::PLAUSIBLE_MS / 100).contains(&r))
+        .is_some_and(|r| !(MIN_BLOCK_RANGE_MS..=crate::coverage::PLAUSIBLE_MS / 100).contains(&r))
     {
         return Err(Error::bad_option(
             "block_range",
-            "the block range must be positive and under about 3 years",
+            "the block range must be at least 1m and under about 3 years",
         ));
     }
     check_paths(target, source)?;

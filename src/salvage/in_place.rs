@@ -32,9 +32,9 @@ fn stamp() -> String {
 fn check_data_dir(data: &Path, layout: &Layout) -> Result<()> {
     if layout.kind != DirKind::Data {
         return Err(usage(format!(
-            "{}: salvaging in place needs a Prometheus data directory (this is a {:?} directory)",
+            "{}: salvaging in place needs a Prometheus data directory (this is a {} directory)",
             data.display(),
-            layout.kind
+            format!("{:?}", layout.kind).to_lowercase()
         )));
     }
     if crate::check::dir::nothing_recognisable(layout) {

@@ -375,8 +375,10 @@ fn rewrite_and_place(
 }
 
 /// Usage errors on PATH and OUT, before anything is written: OUT must be a
-/// separate, empty directory.
-fn check_out(path: &Path, out: &Path) -> Result<()> {
+/// separate, empty directory — or hold only the `<ULID>.tmp-for-creation`
+/// directories a killed salvage left (never a whole block: they are placed
+/// by rename), which are removed unless `dry_run`.
+fn check_out(path: &Path, out: &Path, dry_run: bool) -> Result<()> {
     let (rp, ro) = (resolve(path), resolve(out));
     if ro.starts_with(&rp) {
         return Err(usage(format!(
@@ -392,12 +394,25 @@ fn check_out(path: &Path, out: &Path) -> Result<()> {
             out.display()
         )));
     }
-    if let Ok(mut rd) = std::fs::read_dir(out) {
-        if rd.next().is_some() {
+    if let Ok(rd) = std::fs::read_dir(out) {
+        let entries: Vec<std::fs::DirEntry> = rd.filter_map(|e| e.ok()).collect();
+        let leftover = |e: &std::fs::DirEntry| {
+            e.file_type().is_ok_and(|t| t.is_dir())
+                && e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".tmp-for-creation"))
+                    .is_some_and(|u| u.len() == 26 && u.bytes().all(|b| b.is_ascii_alphanumeric()))
+        };
+        if !entries.iter().all(leftover) {
             return Err(usage(format!(
                 "OUT {} is not empty: salvage never writes over existing data",
                 out.display()
             )));
+        }
+        if !dry_run {
+            for e in &entries {
+                std::fs::remove_dir_all(e.path()).map_err(|err| Error::io(e.path(), err))?;
+            }
         }
     } else if out.exists() {
         return Err(usage(format!("OUT {} is not a directory", out.display())));
@@ -414,7 +429,7 @@ pub fn salvage(path: &Path, out: &Path, opts: &SalvageOptions) -> Result<Salvage
             path.display()
         )));
     }
-    check_out(path, out)?;
+    check_out(path, out, opts.dry_run)?;
     let checks = verify_all(&layout.blocks);
     // Room: rewritten blocks take about their source's size; unchanged
     // ones take nothing when hard links work (same filesystem).

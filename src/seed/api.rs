@@ -61,7 +61,8 @@ pub(super) fn call(
         }),
         _ if matches!(r.status, 404 | 405) => Ok(Api::Error {
             status: r.status,
-            message: format!("HTTP {}: {}", r.status, snippet(&text)),
+            // The status is carried: the caller names it once.
+            message: snippet(&text),
         }),
         _ => Err(SeedError::NotPrometheus {
             url: full,

@@ -285,6 +285,10 @@ impl SeedReport {
 /// refused are in the report (`ok: false`).
 pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let url = Url::parse(opts.url.trim()).map_err(SeedError::Usage)?;
+    // The replica's directory as `copy` checks a target (a file, a block
+    // directory, a directory of other things): a usage error before any
+    // request, not after the primary answered (or did not).
+    crate::copy::check_target(&opts.to).map_err(|e| SeedError::Usage(e.to_string()))?;
 
     // 1. flags
     let t = Instant::now();
