@@ -53,6 +53,34 @@ impl<'a> IndexReader<'a> {
         })
     }
 
+    /// [`IndexReader::open`] (or [`IndexReader::open_as_v2`] with `as_v2`),
+    /// the symbol table's CRC and parse of a v2 (or later) index run by `join` (see
+    /// [`Symbols::parse_joined`]): the same result.
+    pub fn open_joined<J>(file: &'a [u8], as_v2: bool, join: J) -> Result<IndexReader<'a>>
+    where
+        J: FnOnce(
+            &(dyn Fn() -> Result<()> + Sync),
+            &(dyn Fn() -> Result<Symbols<'a>> + Sync),
+        ) -> (Result<()>, Result<Symbols<'a>>),
+    {
+        let version = toc::parse_header(file)?;
+        if version < 2 {
+            return if as_v2 {
+                Self::open_as_v2(file)
+            } else {
+                Self::open(file)
+            };
+        }
+        let toc = toc::parse_toc(file)?;
+        let symbols = Symbols::parse_joined(file, toc.symbols, version, join)?;
+        Ok(IndexReader {
+            file,
+            version,
+            toc,
+            symbols,
+        })
+    }
+
     /// Same as [`IndexReader::open`], for an index whose meta.json says
     /// version 2 while the header byte says 1 (Prometheus 2.1's bug).
     pub fn open_as_v2(file: &'a [u8]) -> Result<IndexReader<'a>> {
