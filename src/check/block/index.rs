@@ -111,6 +111,12 @@ pub(super) fn check_contents(
     check_stats(cx, meta, counts);
 }
 
+/// The byte ranges of the series section the walk's parts cover.
+type Parts = Vec<(u64, u64)>;
+
+/// What [`open_index`] gives.
+type OpenedIndex<'f> = (Option<IndexReader<'f>>, Vec<bool>, Option<Parts>);
+
 /// Opens the index (as v2 when meta.json says so) and reads every chunk
 /// segment's header: the index, if it opens, per segment whether its
 /// header reads, and (v2) the walk's parts ([`series_parts`]). The symbol
@@ -122,7 +128,7 @@ fn open_index<'f>(
     chunks: &dyn ChunkSource,
     meta: &BlockMeta,
     index_path: &Path,
-) -> (Option<IndexReader<'f>>, Vec<bool>, Option<Vec<(u64, u64)>>) {
+) -> OpenedIndex<'f> {
     let file: &'f [u8] = &files.index;
     let mut parts = None;
     let open = IndexReader::open_joined(file, meta.version == 2, |crc, parse| {
