@@ -130,18 +130,17 @@ fn open_index<'f>(
     index_path: &Path,
 ) -> OpenedIndex<'f> {
     let file: &'f [u8] = &files.index;
-    let mut parts = None;
-    let open = IndexReader::open_joined(file, meta.version == 2, |crc, parse| {
-        let (parsed, (crc, p)) = rayon::join(parse, || {
-            rayon::join(crc, || {
-                crate::format::index::toc::parse_toc(file)
-                    .ok()
-                    .map(|toc| series_parts(file, &toc))
-            })
-        });
-        parts = p;
-        (crc, parsed)
-    });
+    let both = |a: &(dyn Fn() + Sync), b: &(dyn Fn() + Sync)| {
+        rayon::join(a, b);
+    };
+    let (open, parts) = rayon::join(
+        || IndexReader::open_joined(file, meta.version == 2, &both),
+        || {
+            crate::format::index::toc::parse_toc(file)
+                .ok()
+                .map(|toc| series_parts(file, &toc))
+        },
+    );
     let index = match open {
         Ok(i) => Some(i),
         Err(e) => {

@@ -54,15 +54,13 @@ impl<'a> IndexReader<'a> {
     }
 
     /// [`IndexReader::open`] (or [`IndexReader::open_as_v2`] with `as_v2`),
-    /// the symbol table's CRC and parse of a v2 (or later) index run by `join` (see
-    /// [`Symbols::parse_joined`]): the same result.
-    pub fn open_joined<J>(file: &'a [u8], as_v2: bool, join: J) -> Result<IndexReader<'a>>
-    where
-        J: FnOnce(
-            &(dyn Fn() -> Result<()> + Sync),
-            &(dyn Fn() -> Result<Symbols<'a>> + Sync),
-        ) -> (Result<()>, Result<Symbols<'a>>),
-    {
+    /// the symbol table's work of a v2 (or later) index run two tasks at a
+    /// time by `both` (see [`Symbols::parse_joined`]): the same result.
+    pub fn open_joined(
+        file: &'a [u8],
+        as_v2: bool,
+        both: &symbols::RunBoth<'_>,
+    ) -> Result<IndexReader<'a>> {
         let version = toc::parse_header(file)?;
         if version < 2 {
             return if as_v2 {
@@ -72,7 +70,7 @@ impl<'a> IndexReader<'a> {
             };
         }
         let toc = toc::parse_toc(file)?;
-        let symbols = Symbols::parse_joined(file, toc.symbols, version, join)?;
+        let symbols = Symbols::parse_joined(file, toc.symbols, version, both)?;
         Ok(IndexReader {
             file,
             version,

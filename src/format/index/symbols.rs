@@ -7,6 +7,8 @@
 //! ordinal; v1 by the absolute file offset of its `strlen` byte.
 
 use crate::format::decode::{CrcFramed, Decoder, crc_section, slice_from};
+use std::sync::OnceLock;
+
 use crate::format::error::{DecodeError, Result, Section};
 
 /// The decoded symbol table: where each entry starts, its strings read
@@ -26,6 +28,9 @@ pub struct Symbols<'a> {
     /// Absolute offset of the table's length field.
     pub offset: u64,
 }
+
+/// Runs its two tasks, side by side (`rayon::join`) or one after the other.
+pub type RunBoth<'b> = dyn Fn(&(dyn Fn() + Sync), &(dyn Fn() + Sync)) + 'b;
 
 /// `a >= b` (byte-wise, as slices compare), eight bytes at a time without a
 /// call out: most neighbouring symbols differ in their first sixteen bytes.
@@ -70,25 +75,53 @@ impl<'a> Symbols<'a> {
     /// Parses the table at `offset`, checking its CRC and entry count.
     pub fn parse(file: &'a [u8], offset: u64, version: u8) -> Result<Symbols<'a>> {
         let d = crc_section(file, offset, Section::Symbols)?;
-        Self::parse_body(d, offset, version)
+        let mut s = Self::parse_body(d, offset, version)?;
+        s.unsorted_at = s.first_unsorted_in(0, s.len());
+        Ok(s)
     }
 
-    /// [`Symbols::parse`] with the CRC and the parse of the body run by
-    /// `join` (e.g. `rayon::join`, one on each thread): the same result,
-    /// the checksum error first.
-    pub fn parse_joined<J>(file: &'a [u8], offset: u64, version: u8, join: J) -> Result<Symbols<'a>>
-    where
-        J: FnOnce(
-            &(dyn Fn() -> Result<()> + Sync),
-            &(dyn Fn() -> Result<Symbols<'a>> + Sync),
-        ) -> (Result<()>, Result<Symbols<'a>>),
-    {
+    /// [`Symbols::parse`] with its work run two tasks at a time by `both`
+    /// (e.g. `rayon::join`): the body's parse beside its CRC, then the
+    /// order check in two halves. The same result, the checksum error first.
+    pub fn parse_joined(
+        file: &'a [u8],
+        offset: u64,
+        version: u8,
+        both: &RunBoth<'_>,
+    ) -> Result<Symbols<'a>> {
         let f = CrcFramed::read(file, offset, Section::Symbols)?;
-        let (crc, parsed) = join(&|| f.check_crc(), &|| {
-            Self::parse_body(f.body(), offset, version)
+        let (crc, parsed) = (OnceLock::new(), OnceLock::new());
+        both(
+            &|| {
+                let _ = parsed.set(Self::parse_body(f.body(), offset, version));
+            },
+            &|| {
+                let _ = crc.set(f.check_crc());
+            },
+        );
+        crc.into_inner().unwrap_or_else(|| f.check_crc())?;
+        let mut s = parsed
+            .into_inner()
+            .unwrap_or_else(|| Self::parse_body(f.body(), offset, version))?;
+        let mid = s.len() / 2;
+        let (left, right) = (OnceLock::new(), OnceLock::new());
+        both(
+            &|| {
+                let _ = left.set(s.first_unsorted_in(0, mid));
+            },
+            &|| {
+                let _ = right.set(s.first_unsorted_in(mid, s.len()));
+            },
+        );
+        let left = left
+            .into_inner()
+            .unwrap_or_else(|| s.first_unsorted_in(0, mid));
+        s.unsorted_at = left.or_else(|| {
+            right
+                .into_inner()
+                .unwrap_or_else(|| s.first_unsorted_in(mid, s.len()))
         });
-        crc?;
-        parsed
+        Ok(s)
     }
 
     /// Parses the table at `offset` without checking its CRC: for salvaging
@@ -99,7 +132,22 @@ impl<'a> Symbols<'a> {
         let len = d.be_u32()?;
         let body_offset = d.offset();
         let body = d.bytes(len as usize)?;
-        Self::parse_body(Decoder::new(body, body_offset), offset, version)
+        let mut s = Self::parse_body(Decoder::new(body, body_offset), offset, version)?;
+        s.unsorted_at = s.first_unsorted_in(0, s.len());
+        Ok(s)
+    }
+
+    /// The first symbol in `[lo, hi)` not greater than the one before it.
+    fn first_unsorted_in(&self, lo: usize, hi: usize) -> Option<usize> {
+        let mut prev = lo.checked_sub(1).and_then(|i| self.string(i));
+        for i in lo..hi {
+            let sym = self.string(i)?;
+            if prev.is_some_and(|p| not_before(p, sym)) {
+                return Some(i);
+            }
+            prev = Some(sym);
+        }
+        None
     }
 
     fn parse_body(mut d: Decoder<'a>, offset: u64, version: u8) -> Result<Symbols<'a>> {
@@ -111,17 +159,9 @@ impl<'a> Symbols<'a> {
         // Every symbol takes at least one byte: cap the allocation.
         let cap = (n as usize).min(d.remaining());
         let mut starts = Vec::with_capacity(cap);
-        let mut unsorted_at = None;
-        let mut prev: Option<&[u8]> = None;
-        for i in 0..n as usize {
+        for _ in 0..n as usize {
             let at = d.offset();
-            let sym = d.uvarint_bytes()?;
-            // The order check rides along the parse, while both strings
-            // are in cache.
-            if unsorted_at.is_none() && prev.is_some_and(|p| not_before(p, sym)) {
-                unsorted_at = Some(i);
-            }
-            prev = Some(sym);
+            d.uvarint_bytes()?;
             if v1 && u32::try_from(at).is_err() {
                 return Err(v1_offset_error(at));
             }
@@ -140,7 +180,9 @@ impl<'a> Symbols<'a> {
             body_offset,
             starts,
             v1,
-            unsorted_at,
+            // Set by the caller, which checks the order (see
+            // `first_unsorted_in`).
+            unsorted_at: None,
             offset,
         })
     }
@@ -242,6 +284,43 @@ mod tests {
         f.extend_from_slice(&body);
         f.extend_from_slice(&crc32c(&body).to_be_bytes());
         f
+    }
+
+    #[test]
+    fn parse_joined_finds_the_first_unsorted_symbol_as_parse_does() {
+        let both = |a: &(dyn Fn() + Sync), b: &(dyn Fn() + Sync)| {
+            b();
+            a();
+        };
+        for n in [0usize, 1, 2, 3, 8, 9] {
+            for bad in 0..=n {
+                let mut strs: Vec<String> = (0..n).map(|i| format!("s{i:02}")).collect();
+                // Symbol `bad` not after the one before it (none when bad is 0 or n).
+                if bad > 0 && bad < n {
+                    strs[bad] = strs[bad - 1].clone();
+                }
+                let refs: Vec<&str> = strs.iter().map(String::as_str).collect();
+                let f = table(&refs);
+                let want = (1..n).find(|&i| refs[i - 1] >= refs[i]);
+                let seq = Symbols::parse(&f, 0, 2).unwrap();
+                let par = Symbols::parse_joined(&f, 0, 2, &both).unwrap();
+                assert_eq!(seq.first_unsorted(), want, "n {n} bad {bad}");
+                assert_eq!(par.first_unsorted(), want, "n {n} bad {bad}");
+                assert_eq!(
+                    par.iter().collect::<Vec<_>>(),
+                    seq.iter().collect::<Vec<_>>()
+                );
+            }
+        }
+        // A wrong CRC wins over a body that does not parse.
+        let mut f = table(&["a", "b"]);
+        let last = f.len() - 1;
+        f[last] ^= 1;
+        f[8] = 200;
+        let seq = Symbols::parse(&f, 0, 2).unwrap_err();
+        let par = Symbols::parse_joined(&f, 0, 2, &both).unwrap_err();
+        assert_eq!(format!("{seq:?}"), format!("{par:?}"));
+        assert!(matches!(par, DecodeError::Checksum { .. }), "{par:?}");
     }
 
     #[test]
