@@ -108,7 +108,6 @@ pub fn verify_dir_with(
     progress: &(dyn Fn(&BlockCheck) + Sync),
 ) -> Result<DirCheck> {
     let mut layout = layout::scan(root)?;
-    let live = layout.kind != DirKind::Block && is_live(root);
     let check = |dirs: &[PathBuf]| -> Vec<BlockCheck> {
         dirs.par_iter()
             .map(|b| {
@@ -122,7 +121,12 @@ pub fn verify_dir_with(
             })
             .collect()
     };
-    let mut blocks = check(&layout.blocks);
+    // Whether a server uses the directory (a scan of `/proc`) is asked
+    // while the blocks are checked: nothing in their checks depends on it.
+    let (live, mut blocks) = rayon::join(
+        || layout.kind != DirKind::Block && is_live(root),
+        || check(&layout.blocks),
+    );
     let mut findings = Vec::new();
     relist_until_stable(root, &mut layout, &mut blocks, &mut findings, check);
     blocks.sort_by(|a, b| {

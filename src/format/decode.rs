@@ -270,21 +270,64 @@ pub fn slice_from<'a>(file: &'a [u8], offset: u64, what: &'static str) -> Result
 /// Reads `BE32 len | body[len] | BE32 CRC32C(body)` at absolute `offset` of
 /// `file` and returns a decoder over the body, after checking the CRC.
 pub fn crc_section(file: &[u8], offset: u64, section: Section) -> Result<Decoder<'_>> {
-    let mut d = Decoder::new(slice_from(file, offset, section.name())?, offset);
-    let len = d.be_u32()?;
-    let body_offset = d.offset();
-    let body = d.bytes(len as usize)?;
-    let stored = d.be_u32()?;
-    let computed = crc32c(body);
-    if stored != computed {
-        return Err(DecodeError::Checksum {
+    let f = CrcFramed::read(file, offset, section)?;
+    f.check_crc()?;
+    Ok(f.body())
+}
+
+/// A CRC-framed section (`BE32 len | body | BE32 CRC32C(body)`) whose framing
+/// was read but whose CRC is not checked yet: the body can be decoded while
+/// the CRC is computed elsewhere (on another thread), the checksum error
+/// winning over anything the body's decoding found, as in [`crc_section`].
+#[derive(Debug, Clone, Copy)]
+pub struct CrcFramed<'a> {
+    section: Section,
+    offset: u64,
+    body_offset: u64,
+    body: &'a [u8],
+    stored: u32,
+}
+
+impl<'a> CrcFramed<'a> {
+    /// Reads the framing of the section at `offset`: the errors of
+    /// [`crc_section`] before its CRC comparison.
+    #[inline]
+    pub fn read(file: &'a [u8], offset: u64, section: Section) -> Result<CrcFramed<'a>> {
+        let mut d = Decoder::new(slice_from(file, offset, section.name())?, offset);
+        let len = d.be_u32()?;
+        let body_offset = d.offset();
+        let body = d.bytes(len as usize)?;
+        let stored = d.be_u32()?;
+        Ok(CrcFramed {
             section,
             offset,
+            body_offset,
+            body,
             stored,
-            computed,
-        });
+        })
     }
-    Ok(Decoder::new(body, body_offset))
+
+    /// The body's CRC against the stored one: the checksum error of
+    /// [`crc_section`] when they differ.
+    #[inline]
+    pub fn check_crc(&self) -> Result<()> {
+        let computed = crc32c(self.body);
+        if self.stored != computed {
+            return Err(DecodeError::Checksum {
+                section: self.section,
+                offset: self.offset,
+                stored: self.stored,
+                computed,
+            });
+        }
+        Ok(())
+    }
+
+    /// A decoder over the body (absolute offsets).
+    #[inline]
+    pub fn body(&self) -> Decoder<'a> {
+        Decoder::new(self.body, self.body_offset)
+    }
 }
 
 /// Total bytes `crc_section` occupies at `offset` (length field + body + CRC),

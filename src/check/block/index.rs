@@ -5,6 +5,9 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::format::index::Toc;
+use crate::format::index::postings::{Postings, PostingsTableIter};
+
 use super::postings::{Fingerprint, check_label_indices, check_postings, postings_pass};
 use super::samples::{Piece, check_segment_headers, merge_pieces, series_name};
 use super::walk::{PartResult, SERIES_DUPLICATE, SERIES_UNSORTED, Shared, walk_part};
@@ -20,7 +23,7 @@ pub(super) fn check_contents(
     counts: &mut Counts,
 ) {
     let index_path = files.index_path();
-    let (index, seg_ok) = open_index(cx, files, chunks, meta, &index_path);
+    let (index, seg_ok, parts) = open_index(cx, files, chunks, meta, &index_path);
     let Some(index) = index else {
         check_tombstones(cx, files, None, counts);
         return;
@@ -46,7 +49,7 @@ pub(super) fn check_contents(
     // by its own task; every 4096 chunk metas become a chunk-checking job.
     let fast = index.version >= 2 && symbols_unsorted_at.is_none();
     let parts = if fast {
-        series_parts(&index)
+        parts.unwrap_or_else(|| series_parts(index.bytes(), &index.toc))
     } else {
         vec![index.series_region()]
     };
@@ -108,21 +111,36 @@ pub(super) fn check_contents(
     check_stats(cx, meta, counts);
 }
 
+/// The byte ranges of the series section the walk's parts cover.
+type Parts = Vec<(u64, u64)>;
+
+/// What [`open_index`] gives.
+type OpenedIndex<'f> = (Option<IndexReader<'f>>, Vec<bool>, Option<Parts>);
+
 /// Opens the index (as v2 when meta.json says so) and reads every chunk
-/// segment's header: the index, if it opens, and per segment whether its
-/// header reads.
+/// segment's header: the index, if it opens, per segment whether its
+/// header reads, and (v2) the walk's parts ([`series_parts`]). The symbol
+/// table's parse, its CRC and the parts (which CRC the postings offset
+/// table) run side by side.
 fn open_index<'f>(
     cx: &mut Ctx,
     files: &'f BlockFiles,
     chunks: &dyn ChunkSource,
     meta: &BlockMeta,
     index_path: &Path,
-) -> (Option<IndexReader<'f>>, Vec<bool>) {
-    let open = if meta.version == 2 {
-        IndexReader::open_as_v2(&files.index)
-    } else {
-        IndexReader::open(&files.index)
+) -> OpenedIndex<'f> {
+    let file: &'f [u8] = &files.index;
+    let both = |a: &(dyn Fn() + Sync), b: &(dyn Fn() + Sync)| {
+        rayon::join(a, b);
     };
+    let (open, parts) = rayon::join(
+        || IndexReader::open_joined(file, meta.version == 2, &both),
+        || {
+            crate::format::index::toc::parse_toc(file)
+                .ok()
+                .map(|toc| series_parts(file, &toc))
+        },
+    );
     let index = match open {
         Ok(i) => Some(i),
         Err(e) => {
@@ -131,7 +149,7 @@ fn open_index<'f>(
         }
     };
     let seg_ok = check_segment_headers(cx, chunks);
-    (index, seg_ok)
+    (index, seg_ok, parts)
 }
 
 /// Walks the parts in parallel; their pieces in part order, series ordinals
@@ -161,8 +179,8 @@ fn merge_parts(
     index_path: &Path,
     results: Vec<PartResult>,
     counts: &mut Counts,
-) -> (Vec<SeriesRef>, Fingerprint) {
-    let mut ids: Vec<SeriesRef> = Vec::with_capacity(results.iter().map(|r| r.ids.len()).sum());
+) -> (SeriesIds, Fingerprint) {
+    let mut ids = SeriesIds::default();
     let mut fp = Fingerprint::default();
     let mut prev_last: Option<(Vec<(u32, u32)>, u64)> = None;
     for r in results {
@@ -194,7 +212,7 @@ fn merge_parts(
             prev_last = Some((r.last_refs.clone(), lo));
         }
         cx.findings.absorb(r.findings);
-        ids.extend_from_slice(&r.ids);
+        ids.push(r.ids);
         fp.merge(r.fp);
         counts.series += r.series;
         counts.chunks += r.chunks;
@@ -247,10 +265,10 @@ const MAX_PARTS: usize = 64;
 /// alone, never on the number of threads: the cuts, and so every finding
 /// and count, are the same whatever the pool. One part when the list is
 /// unusable (then the sequential walk finds what is wrong).
-fn series_parts(index: &IndexReader<'_>) -> Vec<(u64, u64)> {
-    let whole = vec![index.series_region()];
-    let (start, end) = index.series_region();
-    let Ok(mut t) = index.postings_table_iter() else {
+fn series_parts(file: &[u8], toc: &Toc) -> Vec<(u64, u64)> {
+    let (start, end) = (toc.series, toc.series_end(file.len() as u64));
+    let whole = vec![(start, end)];
+    let Ok(mut t) = PostingsTableIter::new(file, toc.postings_table) else {
         return whole;
     };
     let Some(Ok(all)) = t.next() else {
@@ -259,7 +277,7 @@ fn series_parts(index: &IndexReader<'_>) -> Vec<(u64, u64)> {
     if !all.name.is_empty() || !all.value.is_empty() {
         return whole;
     }
-    let Ok(list) = index.postings(all.offset) else {
+    let Ok(list) = Postings::parse(file, all.offset) else {
         return whole;
     };
     let len = list.len();
@@ -286,4 +304,46 @@ fn series_parts(index: &IndexReader<'_>) -> Vec<(u64, u64)> {
             _ => None,
         })
         .collect()
+}
+
+/// The series ids in file order, as the parts' walks found them: not
+/// copied into one vector (a million series: 8 MB written once more, on one
+/// thread, after the parallel walk).
+#[derive(Default)]
+pub(super) struct SeriesIds {
+    parts: Vec<Vec<SeriesRef>>,
+    len: usize,
+}
+
+impl SeriesIds {
+    fn push(&mut self, part: Vec<SeriesRef>) {
+        self.len += part.len();
+        self.parts.push(part);
+    }
+
+    /// Number of series.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The id of series ordinal `i`.
+    pub(super) fn get(&self, mut i: usize) -> Option<SeriesRef> {
+        for p in &self.parts {
+            match p.get(i) {
+                Some(&id) => return Some(id),
+                None => i -= p.len(),
+            }
+        }
+        None
+    }
+
+    /// Every id in order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = SeriesRef> + '_ {
+        self.parts.iter().flatten().copied()
+    }
+
+    /// Every id in order, in one vector.
+    pub(super) fn to_vec(&self) -> Vec<SeriesRef> {
+        self.iter().collect()
+    }
 }

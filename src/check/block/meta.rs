@@ -171,7 +171,7 @@ fn compaction_issues(meta: &BlockMeta, out: &mut Vec<MetaIssue>) {
 pub(super) fn check_tombstones(
     cx: &mut Ctx,
     files: &BlockFiles,
-    ids: Option<&[SeriesRef]>,
+    ids: Option<&super::index::SeriesIds>,
     counts: &mut Counts,
 ) {
     let path = files.tombstones_path();
@@ -186,6 +186,16 @@ pub(super) fn check_tombstones(
         }
     };
     counts.tombstones = stones.len() as u64;
+    // The ids in one vector (for the binary search) only when there are
+    // tombstones to look up.
+    let flat = ids.map(|i| {
+        if stones.is_empty() {
+            Vec::new()
+        } else {
+            i.to_vec()
+        }
+    });
+    let ids = flat.as_deref();
     for s in &stones {
         if s.interval.mint > s.interval.maxt {
             cx.push(

@@ -351,7 +351,7 @@ pub(super) fn check_postings(
     cx: &mut Ctx,
     index: &IndexReader<'_>,
     pass: PostingsPass,
-    ids: &[SeriesRef],
+    ids: &super::index::SeriesIds,
     series_fp: Fingerprint,
     counts: &mut Counts,
 ) {
@@ -362,7 +362,7 @@ pub(super) fn check_postings(
     }
     let all_ok = pass.all_list.is_some_and(|off| {
         index.postings(off).is_ok_and(|list| {
-            list.len() == ids.len() && list.iter().zip(ids).all(|(r, &id)| id == r.into())
+            list.len() == ids.len() && list.iter().zip(ids.iter()).all(|(r, id)| id == r.into())
         })
     });
     if all_ok && pass.lists_fp == series_fp && !pass.structural && !pass.unsorted {

@@ -400,7 +400,7 @@ pub(super) fn merge_pieces(
     cx: &mut Ctx,
     chunks: &dyn ChunkSource,
     index: &IndexReader<'_>,
-    ids: &[SeriesRef],
+    ids: &super::index::SeriesIds,
     pieces: Vec<Piece>,
     seg_ok: &[bool],
     counts: &mut Counts,
@@ -428,7 +428,7 @@ pub(super) fn merge_pieces(
                 cx.findings.count_only(&f);
                 continue;
             }
-            let offset = ids.get(ord as usize).map(|&id| index.series_offset(id));
+            let offset = ids.get(ord as usize).map(|id| index.series_offset(id));
             let series = series_name(index, offset);
             let f = match series {
                 Some(s) => f.series(s),

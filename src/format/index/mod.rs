@@ -53,6 +53,32 @@ impl<'a> IndexReader<'a> {
         })
     }
 
+    /// [`IndexReader::open`] (or [`IndexReader::open_as_v2`] with `as_v2`),
+    /// the symbol table's work of a v2 (or later) index run two tasks at a
+    /// time by `both` (see [`Symbols::parse_joined`]): the same result.
+    pub fn open_joined(
+        file: &'a [u8],
+        as_v2: bool,
+        both: &symbols::RunBoth<'_>,
+    ) -> Result<IndexReader<'a>> {
+        let version = toc::parse_header(file)?;
+        if version < 2 {
+            return if as_v2 {
+                Self::open_as_v2(file)
+            } else {
+                Self::open(file)
+            };
+        }
+        let toc = toc::parse_toc(file)?;
+        let symbols = Symbols::parse_joined(file, toc.symbols, version, both)?;
+        Ok(IndexReader {
+            file,
+            version,
+            toc,
+            symbols,
+        })
+    }
+
     /// Same as [`IndexReader::open`], for an index whose meta.json says
     /// version 2 while the header byte says 1 (Prometheus 2.1's bug).
     pub fn open_as_v2(file: &'a [u8]) -> Result<IndexReader<'a>> {
