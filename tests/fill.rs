@@ -146,6 +146,34 @@ fn fill_bad_input_is_a_usage_error_and_writes_nothing() {
     assert!(!entries(&dst).iter().any(|e| e.contains("tmp")));
 }
 
+/// Two fills into one TARGET at once would both find the same samples
+/// missing and write them twice. While another process holds the lock on
+/// TARGET's directory (what a running fill takes), fill refuses with exit 2
+/// and writes nothing; a dry run still reports; once the lock is gone the
+/// same fill writes the missing block. The lock is this test's own `flock`
+/// on the directory, the one a running fill holds.
+#[test]
+fn fill_refuses_a_target_another_fill_is_writing_into() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = pair(tmp.path());
+    let before = entries(&dst);
+    let held = std::fs::File::open(&dst).unwrap();
+    assert!(promsnap::fileutil::flock_try_exclusive(&held).unwrap());
+    let out = run_fill(&dst, &src, &[]);
+    assert_eq!(out.status.code(), Some(2), "a second fill is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another fill is writing into it"), "{err}");
+    assert_eq!(entries(&dst), before, "nothing written while locked");
+    let (code, dry) = run_fill_json(&dst, &src, &["--dry-run"]);
+    assert_eq!(code, Some(0), "a dry run takes no lock: {dry}");
+    assert!(dry["samples_added"].as_u64().unwrap() > 0, "{dry}");
+    assert_eq!(entries(&dst), before, "a dry run writes nothing");
+    drop(held);
+    let (code, done) = run_fill_json(&dst, &src, &[]);
+    assert_eq!(code, Some(0), "{done}");
+    assert_eq!(done["samples_added"], dry["samples_added"], "{done}");
+}
+
 /// TARGETs that are no Prometheus data directory (an empty directory, a
 /// directory of unrelated files, a regular file): exit 2 with a message
 /// naming TARGET; nothing is written into them.

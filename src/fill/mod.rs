@@ -455,8 +455,36 @@ fn write_series(
     Ok(())
 }
 
+/// Takes an exclusive `flock` on TARGET's directory for the whole run, so
+/// that a second fill into the same TARGET refuses to start instead of
+/// writing every missing sample a second time (each fill reads TARGET first,
+/// then writes blocks of new ULIDs: two at once would both find the same
+/// samples missing). A lock on the directory itself leaves no file behind;
+/// Prometheus locks its `lock` file, not the directory, so a running server
+/// is not in the way. A dry run writes nothing and takes no lock. A TARGET
+/// that cannot be opened is left to the path checks, which say why.
+fn lock_target(target: &Path, dry_run: bool) -> Result<Option<std::fs::File>> {
+    if dry_run {
+        return Ok(None);
+    }
+    let Ok(dir) = std::fs::File::open(target) else {
+        return Ok(None);
+    };
+    match crate::fileutil::flock_try_exclusive(&dir) {
+        Ok(true) => Ok(Some(dir)),
+        Ok(false) => Err(Error::Usage(format!(
+            "TARGET {}: another fill is writing into it (it holds the lock on the directory); \
+             run again when it has ended: two at once would write the same samples twice",
+            target.display()
+        ))),
+        Err(e) => Err(Error::io(target, e)),
+    }
+}
+
 /// Fills TARGET from SOURCE. See the module documentation.
 pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
+    // Held until the function returns (the lock ends when the file closes).
+    let _lock = lock_target(target, opts.dry_run)?;
     let (mine, theirs) = open_pair(target, source, opts)?;
     let block_range = opts.block_range.unwrap_or_else(|| {
         let m: Vec<_> = if mine.metas.is_empty() {
