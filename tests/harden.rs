@@ -453,3 +453,38 @@ fn coverage_observed_at_before_the_wals_newest_sample_is_a_usage_error() {
         );
     }
 }
+
+/// A negative value of a `coverage` duration or count is refused by the
+/// flag's own parser, which names the flag and the value (it was taken for
+/// an unknown argument `-1`/`-5`), exit 2, nothing on stdout.
+#[test]
+fn coverage_negative_durations_and_counts_name_their_flag() {
+    let snap = testdata(LIVE_WITH_HEAD);
+    let master = testdata("prom-2.42-live/data");
+    for (flag, value) in [
+        ("--slave-retention", "-1d"),
+        ("--catch-up", "-5s"),
+        ("--sent-series", "-5"),
+        ("--queue-capacity", "-3"),
+    ] {
+        let out = promsnap(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--master",
+            master.to_str().unwrap(),
+            flag,
+            value,
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(
+            err.contains(flag) && err.contains(value),
+            "{flag} {value}: {err}"
+        );
+        assert!(
+            !err.contains("unexpected argument"),
+            "{flag} {value}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{flag} {value}");
+    }
+}

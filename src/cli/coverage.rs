@@ -34,20 +34,20 @@ pub struct CoverageArgs {
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub rw_start: Option<i64>,
     /// The master's block range (--storage.tsdb.min-block-duration); default: inferred, else 2h.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub block_range: Option<i64>,
     /// The master's scrape interval; default: inferred from the newest block.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub scrape_interval: Option<i64>,
     /// The slave's data directory, to check what it holds.
     #[arg(long)]
     pub slave: Option<PathBuf>,
     /// L5: the master's remote_write queue_config.sample_age_limit (default 0 = off).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub sample_age_limit: Option<i64>,
     /// How long the queue took (takes) to send its backlog once the slave was up (default:
     /// instant).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub catch_up: Option<i64>,
     /// L6: a master restart, or a change of its remote_write block or external labels (repeatable).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true, value_name = "TIME")]
@@ -67,11 +67,11 @@ pub struct CoverageArgs {
     pub rejects_until: Option<i64>,
     /// L8: the slave's --storage.tsdb.retention.time (default 15d if no size retention
     /// either; 0 = off).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub slave_retention: Option<i64>,
     /// L8: the slave's --storage.tsdb.retention.size (512MB, 1GiB, …: base 2, as
     /// Prometheus; 0 = off).
-    #[arg(long, value_parser = parse_bytes, value_name = "BYTES")]
+    #[arg(long, value_parser = parse_bytes, value_name = "BYTES", allow_hyphen_values = true)]
     pub slave_retention_size: Option<u64>,
     /// L9: the master's remote_write send_native_histograms (default false, as Prometheus).
     #[arg(
@@ -86,29 +86,29 @@ pub struct CoverageArgs {
     pub master_version: Option<Version>,
     /// The master's remote_write queue_config.max_samples_per_send (default: 500 before v2.44, 2000
     /// since).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_samples_per_send: Option<u64>,
     /// The master's remote_write queue_config.capacity (default: 2500 before v2.44, 10000 since).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub queue_capacity: Option<u64>,
     /// The master's remote_write queue_config.min_shards (default 1).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub min_shards: Option<u64>,
     /// The master's remote_write queue_config.max_shards (default: 200 before v2.44, 50 since).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_shards: Option<u64>,
     /// The master's remote_write queue_config.batch_send_deadline (default 5s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub batch_send_deadline: Option<i64>,
     /// Series the slave's queue sends per scrape round after its write_relabel_configs (default:
     /// all).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub sent_series: Option<u64>,
     /// The master's remote_write queue_config.max_backoff (default 5s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub max_backoff: Option<i64>,
     /// The slave's storage.tsdb.out_of_order_time_window (default 0 = off).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub slave_ooo_window: Option<i64>,
     /// A slave restart after --slave-up: when it was stopped and when it was ready again
     /// (repeatable; default: none).
