@@ -155,27 +155,11 @@ pub fn parse_float(s: &str) -> Option<f64> {
     }
 }
 
-/// Appends `s` as a JSON string (bytes that are not UTF-8 become U+FFFD).
+/// Appends `s` as a JSON string (bytes that are not UTF-8 become U+FFFD),
+/// escaped by `serde_json` as every other `--json` document is.
 fn push_str(buf: &mut Vec<u8>, s: &[u8]) {
-    let s = String::from_utf8_lossy(s);
-    buf.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.extend_from_slice(b"\\\""),
-            '\\' => buf.extend_from_slice(b"\\\\"),
-            '\n' => buf.extend_from_slice(b"\\n"),
-            '\r' => buf.extend_from_slice(b"\\r"),
-            '\t' => buf.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                buf.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-            }
-            c => {
-                let mut b = [0u8; 4];
-                buf.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-            }
-        }
-    }
-    buf.push(b'"');
+    // Serialising a `str` into a `Vec` cannot fail: no I/O, no map keys.
+    let _ = serde_json::to_writer(&mut *buf, &*String::from_utf8_lossy(s));
 }
 
 /// Writes the end of the document: the errors met, then `]}`.
