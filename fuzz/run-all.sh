@@ -9,6 +9,11 @@ if ! command -v cargo-fuzz >/dev/null; then
   cargo install cargo-fuzz --locked
 fi
 export RUSTC_BOOTSTRAP=1
+# Targets that need files (salvage_index writes its block under the temp
+# dir) get a scratch temp dir of their own, removed however the run ends.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/promsnap-fuzz.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
 targets=$(cargo fuzz list)
 [ -n "$targets" ] || { echo "no fuzz targets"; exit 1; }
 for t in $targets; do
