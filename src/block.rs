@@ -37,7 +37,7 @@ pub struct BlockFiles {
 /// Reads and parses `<dir>/meta.json`.
 pub fn read_meta(dir: &Path) -> Result<BlockMeta> {
     let path = dir.join("meta.json");
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = crate::fileutil::read_input(&path).map_err(|e| Error::io(&path, e))?;
     BlockMeta::parse(&bytes).map_err(|e| Error::decode(&path, e))
 }
 
@@ -82,7 +82,7 @@ impl BlockFiles {
             chunks.push((p, bytes));
         }
         let tpath = dir.join("tombstones");
-        let tombstones = match std::fs::read(&tpath) {
+        let tombstones = match crate::fileutil::read_input(&tpath) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::io(&tpath, e)),

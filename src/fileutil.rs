@@ -116,7 +116,7 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
 pub(crate) fn map_sealed_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
     use std::os::unix::fs::FileExt;
     const OLD_WAL_MAGIC: [u8; 4] = 0x43AF_00EF_u32.to_be_bytes();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_input(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 4];
     let n = file.read_at(&mut head, 0).map_err(|e| Error::io(path, e))?;
     if n == head.len() && head == OLD_WAL_MAGIC {
@@ -126,7 +126,7 @@ pub(crate) fn map_sealed_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
 }
 
 fn map_unchecked(path: &Path) -> Result<FileBytes> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_input(path).map_err(|e| Error::io(path, e))?;
     map_open(path, file)
 }
 
@@ -144,6 +144,51 @@ fn map_open(path: &Path, file: File) -> Result<FileBytes> {
         let _ = map.advise(memmap2::Advice::Sequential);
     }
     Ok(FileBytes::Mapped(map))
+}
+
+/// Opens a file this crate reads (a block file, WAL segment, `meta.json`,
+/// ...) and refuses anything that is not a regular file.
+///
+/// Opening a FIFO for reading waits for a writer, and a device such as
+/// `/dev/zero` never ends: a directory holding one where a file belongs must
+/// get an error naming it, not a hang. The open itself never waits
+/// (`O_NONBLOCK`, which changes nothing for reads of a regular file).
+pub fn open_input(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "something else"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("not a regular file ({what} where a file belongs)"),
+    ))
+}
+
+/// The whole of a file [`open_input`] accepts (`std::fs::read`'s job for
+/// the files this crate reads).
+pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = open_input(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Size of a file in bytes, 0 if it cannot be read.

@@ -163,7 +163,7 @@ impl Replay {
     /// first damage (a problem unless it is a torn tail).
     fn segment(&mut self, path: &Path) -> Result<()> {
         crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::fileutil::read_input(path).map_err(|e| Error::io(path, e))?;
         let mut rr = RecordReader::new(&bytes);
         while let Some(r) = rr.next_record() {
             let rec = match r {
@@ -293,7 +293,7 @@ fn read_mmapped(data_dir: &Path, head: &mut Head) -> Result<HashMap<SeriesRef, V
     if ch_dir.is_dir() {
         let files = walinfo::head_chunk_files(&ch_dir)?;
         for (_, path) in files {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let bytes = crate::fileutil::read_input(&path).map_err(|e| Error::io(&path, e))?;
             let it = match head_chunks::chunks(&bytes) {
                 Ok(it) => it,
                 Err(e) => {

@@ -173,3 +173,107 @@ fn a_wal_segment_deleted_during_the_read_is_read_again() {
     assert_eq!(f.path, wal);
     assert!(f.message.contains("read again"), "{}", f.message);
 }
+
+/// Runs `promsnap ARGS`, failing the test if it has not ended after a
+/// minute (a read blocked on a FIFO would wait for a writer forever).
+/// Stdout goes to a file, so a long output cannot block the child.
+fn run_bounded(args: &[&str]) -> (Option<i32>, String) {
+    let out = tempfile::tempfile().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_promsnap"))
+        .args(args)
+        .stdout(out.try_clone().unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("promsnap {args:?} still running after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    let mut f = out;
+    f.rewind().unwrap();
+    f.read_to_string(&mut text).unwrap();
+    (status.code(), text)
+}
+
+/// A FIFO where a block file, a WAL segment or a head chunk file belongs:
+/// opening it for reading would wait for a writer forever. Each in turn:
+/// `verify` names it as not a regular file, and every command ends.
+#[test]
+fn a_fifo_in_place_of_any_file_is_unreadable_not_a_hang() {
+    let (_t, base) = data_copy();
+    let listed = |sub: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(base.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let segs: Vec<String> = listed("wal")
+        .into_iter()
+        .filter(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let files = [
+        format!("{BLOCK}/meta.json"),
+        format!("{BLOCK}/index"),
+        format!("{BLOCK}/chunks/000001"),
+        format!("{BLOCK}/tombstones"),
+        format!("wal/{}", segs[0]),
+        format!("wal/{}", segs[segs.len() - 1]),
+        format!("chunks_head/{}", listed("chunks_head")[0]),
+    ];
+    for (i, f) in files.iter().enumerate() {
+        let dir = base.with_file_name(format!("fifo{i}"));
+        copy_dir(&base, &dir);
+        let p = dir.join(f);
+        std::fs::remove_file(&p).unwrap();
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "{f}");
+        let d = dir.to_str().unwrap();
+        let (code, out) = run_bounded(&["verify", "--json", d]);
+        assert_eq!(code, Some(1), "{f}: {out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let mut named = Vec::new();
+        findings_on(&v, f, &mut named);
+        assert!(
+            named.iter().any(|m| m.contains("not a regular file")),
+            "{f}: {named:?} {out}"
+        );
+        for cmd in [
+            &["ls", d][..],
+            &["dump", d],
+            &["analyze", d],
+            &["wal", d],
+            &["coverage", d],
+        ] {
+            let (code, _) = run_bounded(cmd);
+            assert!(matches!(code, Some(0..=2)), "{f}: {cmd:?}: {code:?}");
+        }
+    }
+}
+
+/// The messages of every finding in `v` whose `path` is `file`.
+fn findings_on(v: &serde_json::Value, file: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Array(a) => a.iter().for_each(|x| findings_on(x, file, out)),
+        serde_json::Value::Object(o) => {
+            if o.get("path").and_then(|x| x.as_str()) == Some(file)
+                && let Some(m) = o.get("message").and_then(|x| x.as_str())
+            {
+                out.push(m.to_string());
+            }
+            o.values().for_each(|x| findings_on(x, file, out));
+        }
+        _ => {}
+    }
+}

@@ -92,7 +92,7 @@ impl Profile {
 }
 
 fn read_text(p: &Path) -> String {
-    std::fs::read(p)
+    crate::fileutil::read_input(p)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
 }

@@ -342,7 +342,7 @@ impl Bucket {
     /// CRC32C of the bytes sent.
     pub(super) fn put_file(&self, rel: &str, src: &Path, size: u64) -> Result<(u64, u32)> {
         use std::io::Read;
-        let mut f = std::fs::File::open(src).map_err(|e| Error::io(src, e))?;
+        let mut f = crate::fileutil::open_input(src).map_err(|e| Error::io(src, e))?;
         if size <= PART_SIZE as u64 {
             let mut buf = Vec::with_capacity(size as usize);
             f.read_to_end(&mut buf).map_err(|e| Error::io(src, e))?;
@@ -660,7 +660,7 @@ pub(super) fn crc_attributes(crc: u32) -> Attributes {
 /// Size and CRC32C of a local file, read in pieces.
 pub(super) fn file_crc(p: &Path) -> Result<(u64, u32)> {
     use std::io::Read;
-    let mut f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+    let mut f = crate::fileutil::open_input(p).map_err(|e| Error::io(p, e))?;
     let mut buf = vec![0u8; 1 << 20];
     let (mut n, mut crc) = (0u64, 0u32);
     loop {

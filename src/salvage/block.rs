@@ -338,7 +338,7 @@ fn confirmed_symbols<'a>(
 
 /// The block's deletions; none (with a note) when the file is unreadable.
 fn read_tombstones(dir: &Path, notes: &mut Vec<String>) -> Tombstones {
-    match std::fs::read(dir.join("tombstones")) {
+    match crate::fileutil::read_input(&dir.join("tombstones")) {
         Ok(b) => match tombstones::parse(&b) {
             Ok(s) => Tombstones::from_stones(&s),
             Err(e) => {

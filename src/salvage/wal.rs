@@ -274,7 +274,7 @@ pub fn plan_head_chunks_cut(dir: &Path) -> HeadChunksCut {
 pub(super) fn shorten_file(dir: &Path, seg: &Path, keep: u64) -> Result<()> {
     use std::io::Write;
     let name = seg.file_name().unwrap_or_default();
-    let bytes = std::fs::read(seg).map_err(|e| Error::io(seg, e))?;
+    let bytes = crate::fileutil::read_input(seg).map_err(|e| Error::io(seg, e))?;
     let keep = usize::try_from(keep).unwrap_or(usize::MAX).min(bytes.len());
     let mut tmpname = name.to_os_string();
     tmpname.push(".promsnap-repair");

@@ -67,7 +67,7 @@ pub fn scan_head_chunk_file(bytes: &[u8]) -> HeadChunkFileReport {
 fn first_bytes<const N: usize>(path: &Path) -> std::io::Result<Option<[u8; N]>> {
     use std::io::Read;
     let mut b = [0u8; N];
-    match fs::File::open(path)?.read_exact(&mut b) {
+    match crate::fileutil::open_input(path)?.read_exact(&mut b) {
         Ok(()) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
         Err(e) => Err(e),

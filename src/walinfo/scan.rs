@@ -295,7 +295,7 @@ pub(super) fn scan_segment_file_with(
     series: &mut RefSet,
     window: usize,
 ) -> io::Result<(u64, SegmentScan)> {
-    let f = fs::File::open(path)?;
+    let f = crate::fileutil::open_input(path)?;
     // One buffer per thread, kept across segments: a fresh one would cost
     // the kernel a page clear per page on every file.
     let mut buf = READ_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
@@ -372,7 +372,7 @@ impl Source<'_> {
     /// The whole segment (to re-synchronise after damage).
     fn whole(&self, path: &Path) -> io::Result<std::borrow::Cow<'_, [u8]>> {
         match self {
-            Source::Read { .. } => fs::read(path).map(std::borrow::Cow::Owned),
+            Source::Read { .. } => crate::fileutil::read_input(path).map(std::borrow::Cow::Owned),
             Source::Mapped { map, .. } => Ok(std::borrow::Cow::Borrowed(&map[..])),
         }
     }

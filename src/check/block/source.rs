@@ -74,7 +74,7 @@ impl BlockSource for LocalBlock<'_> {
         self.0
     }
     fn read(&self, name: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(self.0.join(name))
+        crate::fileutil::read_input(&self.0.join(name))
     }
     fn entries(&self) -> io::Result<Vec<String>> {
         Ok(std::fs::read_dir(self.0)?

@@ -2,7 +2,6 @@
 //! every chunk's CRC, and per-series chunk order.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::Path;
 
 use crate::check::codes::{FileKind, decode_code};
@@ -110,7 +109,7 @@ pub fn verify_chunks_head_with_wal(
 /// The bytes of one head chunk file, or `None` with a finding: unreadable,
 /// deleted meanwhile, or (`newest`) empty as an abrupt shutdown leaves it.
 fn read_file(path: &Path, newest: bool, out: &mut Vec<Finding>) -> Option<Vec<u8>> {
-    let bytes = match fs::read(path) {
+    let bytes = match crate::fileutil::read_input(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             out.push(Finding::new(

@@ -2,8 +2,6 @@
 //! checkpoints and each segment (see the module doc of [`super`] for the
 //! policy).
 
-use std::fs;
-
 use super::{fmt_range, walinfo_name};
 use crate::check::{Finding, FindingCode, Severity};
 use crate::walinfo::{self, CheckpointReport, SegmentReport, TimeRange, WalDirReport, range_of};
@@ -321,7 +319,7 @@ fn lost_after(s: &SegmentReport, later: &[SegmentReport], torn_counts: bool) -> 
     // with the samples its bytes before the cut hold.
     if let Some(t) = s.scan.torn_offset
         && torn_counts
-        && let Ok(bytes) = fs::read(&s.path)
+        && let Ok(bytes) = crate::fileutil::read_input(&s.path)
         && let Some(r) = range_of(walinfo::torn_record_time(&bytes, t))
     {
         widen(r);
