@@ -493,6 +493,33 @@ impl Skim {
                 n -= 1;
                 continue;
             }
+            // Same interval, the value in a new window (`0 11`, 5 bits of
+            // leading zeros, 6 of width): the other common sample of real
+            // chunks, read without the general decoding of both parts.
+            if top == 0b011 {
+                let l = ((x >> 56) & 31) as u32;
+                let m = match ((x >> 50) & 63) as u32 {
+                    0 => 64,
+                    m => m,
+                };
+                if l + m > 64 {
+                    odd = true;
+                    break;
+                }
+                let next = p + u64::from(14 + m);
+                if TAIL && next > end {
+                    break;
+                }
+                t = t.wrapping_add(delta as i64);
+                (lead, trail) = (l, 64 - l - m);
+                // `0 10` then the m bits of the window.
+                reuse = u64::from(3 + m);
+                p = next;
+                dis |= t <= pv;
+                pv = t;
+                n -= 1;
+                continue;
+            }
             let (used, dod) = match x.leading_ones() {
                 0 => (1, 0),
                 1 => (16, sign_extend_asym((x << 2) >> 50, 14)),
