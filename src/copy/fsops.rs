@@ -39,6 +39,8 @@ const PIECE: usize = 1 << 20;
 /// Piece size of a copy compared as it goes: small enough that the piece
 /// just copied is still in the CPU caches when it is read back.
 const COMPARED_PIECE: usize = 256 << 10;
+/// Bytes of the source's map compared before they are released at once.
+const RELEASE: u64 = 4 << 20;
 /// Piece size while throttled by the test hook.
 const THROTTLED_PIECE: usize = 64 << 10;
 
@@ -150,7 +152,7 @@ pub fn copy_file(
         orig: Vec::new(),
         differs_at: None,
     };
-    let mut size = 0u64;
+    let (mut size, mut released) = (0u64, 0u64);
     loop {
         let n = c.move_piece(size, piece)?;
         if n == 0 {
@@ -159,10 +161,15 @@ pub fn copy_file(
         if compare && c.differs_at.is_none() {
             c.compare_piece(size, n)?;
         }
-        if let Some(m) = &c.src_map {
-            m.release(size, size + n as u64);
-        }
         size += n as u64;
+        // The source's pages compared so far leave this process' memory
+        // in spans of RELEASE bytes (one `madvise` each, not one a piece).
+        if let Some(m) = &c.src_map
+            && size - released >= RELEASE
+        {
+            m.release(released, size);
+            released = size;
+        }
         on_bytes(n as u64);
         if throttle > 0 {
             std::thread::sleep(Duration::from_micros(throttle));

@@ -106,6 +106,30 @@ impl<'a> Bits<'a> {
     /// A uvarint in its minimal form (the reader is at a byte boundary
     /// where the encoder writes one).
     fn uvarint(&mut self) -> Option<u64> {
+        // One that ends within the next 8 bytes (every time and interval
+        // of real chunks), from one load: the 7-bit groups up to the first
+        // byte without its high bit, packed in three steps.
+        let b = (self.pos >> 3) as usize;
+        if self.pos & 7 == 0
+            && let Some(w) = self.data.get(b..).and_then(|s| s.first_chunk::<8>())
+        {
+            let w = u64::from_le_bytes(*w);
+            let stop = !w & 0x8080_8080_8080_8080;
+            if stop != 0 {
+                let k = stop.trailing_zeros() / 8;
+                // Minimal: no final zero group after the first byte.
+                if k > 0 && (w >> (8 * k)) & 0xff == 0 {
+                    return None;
+                }
+                let low = stop & stop.wrapping_neg();
+                let mut x = w & low.wrapping_shl(1).wrapping_sub(1) & 0x7f7f_7f7f_7f7f_7f7f;
+                x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+                x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+                x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+                self.pos += u64::from(k + 1) * 8;
+                return Some(x);
+            }
+        }
         let mut v = 0u64;
         for i in 0..10u32 {
             let b = self.read(8)?;

@@ -493,6 +493,25 @@ impl Skim {
                 n -= 1;
                 continue;
             }
+            // Same interval, the value in a new window (`0 11`): the other
+            // common sample of real chunks, without the general decoding.
+            if top == 0b011 {
+                let Some((m, l)) = new_window(x) else {
+                    odd = true;
+                    break;
+                };
+                let next = p + u64::from(14 + m);
+                if TAIL && next > end {
+                    break;
+                }
+                t = t.wrapping_add(delta as i64);
+                // A later `0 10` sample: those bits and the window's m.
+                (lead, trail, reuse) = (l, 64 - l - m, u64::from(3 + m));
+                dis |= t <= pv;
+                (p, pv) = (next, t);
+                n -= 1;
+                continue;
+            }
             let (used, dod) = match x.leading_ones() {
                 0 => (1, 0),
                 1 => (16, sign_extend_asym((x << 2) >> 50, 14)),
@@ -526,6 +545,19 @@ impl Skim {
         self.disorder |= dis;
         odd
     }
+}
+
+/// The window of a sample `0 11…` (same interval, new value window) whose
+/// first 15 bits are the top of `x`: (width, leading zeros); None for an
+/// impossible window (`leading + width > 64`).
+#[inline(always)]
+fn new_window(x: u64) -> Option<(u32, u32)> {
+    let l = ((x >> 56) & 31) as u32;
+    let m = match ((x >> 50) & 63) as u32 {
+        0 => 64,
+        m => m,
+    };
+    (l + m <= 64).then_some((m, l))
 }
 
 /// The bits of a value (`varbit_xor`, left-aligned in `v`, at least 13
