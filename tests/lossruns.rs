@@ -40,6 +40,9 @@ pub(crate) struct Win {
     /// The most likely end inside the range (`to_expected`), if given.
     pub(crate) to_expected: Option<i64>,
     pub(crate) series: Option<u64>,
+    /// The resharded catch-up's risk window (`coverage`'s L3 risk of a
+    /// reshard no file decides).
+    pub(crate) reshard_risk: bool,
 }
 
 /// One run judged.
@@ -160,6 +163,9 @@ fn parse_windows(v: &serde_json::Value) -> Vec<Win> {
                 to_earliest: w["to_earliest"].as_i64().unwrap_or(to),
                 to_expected: w["to_expected"].as_i64(),
                 series: w["series"].as_u64(),
+                reshard_risk: w["why"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(RESHARD_RISK)),
             })
         })
         .collect()
@@ -291,6 +297,13 @@ pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<Strin
         args.push("--slave-restart".into());
         args.push(format!("{},{}", r.stopped, r.ready));
     }
+    // The master's log of the slave's queue, when the run kept it (its
+    // reshards and refused requests decide the resharded catch-up).
+    let log = ev.join("master-log.txt");
+    if log.is_file() {
+        args.push("--master-log".into());
+        args.push(log.to_string_lossy().into_owned());
+    }
     args
 }
 
@@ -337,6 +350,7 @@ pub(crate) fn judge(ev: &Path) -> Judged {
                 to_earliest: m["to"].as_i64()?,
                 to_expected: None,
                 series: m["series"].as_u64(),
+                reshard_risk: false,
             })
         })
         .collect();
@@ -521,8 +535,48 @@ pub(crate) fn table(rs: &[Judged]) -> String {
         rs.iter().filter(|j| j.failures.is_empty()).count(),
         rs.len()
     ));
+    // The same without risk windows, and the resharded catch-up's risks:
+    // how many runs carry one, how many lost past its earliest end.
+    let firm: Vec<i64> = rs
+        .iter()
+        .map(|j| {
+            let w: Vec<Win> = j
+                .predicted
+                .iter()
+                .filter(|w| w.certainty != "risk")
+                .cloned()
+                .collect();
+            range_width(&w)
+        })
+        .collect();
+    let with_risk: Vec<&Judged> = rs
+        .iter()
+        .filter(|j| j.predicted.iter().any(|w| w.reshard_risk))
+        .collect();
+    let lost_past = with_risk
+        .iter()
+        .filter(|j| {
+            let i = j.rec.as_ref().map_or(1000, |r| r.scrape_interval_ms);
+            j.predicted.iter().filter(|w| w.reshard_risk).any(|w| {
+                j.real
+                    .iter()
+                    .any(|r| r.to > w.to_earliest + i && r.to <= w.to + i)
+            })
+        })
+        .count();
+    s.push_str(&format!(
+        "Without risk windows: mean {:.1} s, max {:.1} s. A resharded catch-up's risk window (L3 \
+         risk, no master's log): {} runs, {} of which lost past its earliest end.\n",
+        firm.iter().sum::<i64>() as f64 / 1e3 / n,
+        firm.iter().copied().max().unwrap_or(0) as f64 / 1e3,
+        with_risk.len(),
+        lost_past
+    ));
     s
 }
+
+/// How `coverage` words the resharded catch-up's risk window.
+const RESHARD_RISK: &str = "if the queue reshards while the reader is behind";
 
 /// The usefulness of a prediction: the widest end range (`to − to_earliest`)
 /// of its windows (0 when every end is a point).

@@ -26,6 +26,7 @@ use super::wal::WalView;
 mod grid;
 mod l1;
 mod l2;
+mod reshard;
 mod slave;
 mod slivers;
 mod verdict;

@@ -1,7 +1,7 @@
 //! L3 and L4: the boundary slivers, when remote write crosses the coverage
 //! end (no L1, no L2).
 
-use super::{Cause, Certainty, LossWindow, ModelInput};
+use super::{Cause, Certainty, LossWindow, ModelInput, reshard};
 use crate::coverage::queue::{self, Stall};
 
 /// The sliver windows (L3 from the queue's crossing batch, L4 with several
@@ -24,6 +24,17 @@ pub(super) fn windows(
     let b = q.max_samples_per_send;
     let before = windows.len();
     let mut risk = None;
+    let mut logged = reshard::Logged::Unknown;
+    let mut resharded_risk = None;
+    let mut crossing = None;
+    if let Some(why) = inp
+        .facts
+        .master_log
+        .as_ref()
+        .and_then(reshard::undecided_log)
+    {
+        assumptions.push(why);
+    }
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let cr = queue::crossing(
@@ -40,6 +51,27 @@ pub(super) fn windows(
             let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
             let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
             risk = lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag);
+            logged = reshard::logged(inp, up);
+            resharded_risk = match logged {
+                reshard::Logged::Unknown => reshard::risk_window(inp, &cr, &st, up, n),
+                _ => None,
+            };
+            if inp.facts.master_log.is_none() {
+                assumptions.push(format!(
+                    "no master's log given: whether the queue reshards during the catch-up, and \
+                     when, is a race no other file records; {}",
+                    if resharded_risk.is_some() {
+                        "the resharded path is a risk window (L3)"
+                    } else {
+                        "here the rule leaves it nothing to lose beyond the crossing batch"
+                    }
+                ));
+            }
+            if resharded_risk.is_some() || logged != reshard::Logged::Unknown {
+                // The resharded catch-up's window holds the one-shard lag,
+                // or the log decides it.
+                risk = None;
+            }
             if cr.expected_end < c && lag.is_some() {
                 // The crossing batch costs nothing, the lagged scrapes
                 // before it everything.
@@ -66,9 +98,26 @@ pub(super) fn windows(
                     windows.push(crossing_window(&cr, c, n, b));
                 }
             }
+            crossing = Some(cr);
         }
         _ => windows.push(bound_window(inp, series)),
     }
+    match (logged, crossing.as_ref()) {
+        (reshard::Logged::Reshard(r, Some(last)), Some(cr)) => {
+            // The log shows the resharded catch-up and its refusals: that
+            // window replaces the crossing's.
+            windows.truncate(before);
+            windows.push(reshard::logged_window(inp, cr, r, last));
+        }
+        (reshard::Logged::NoReshard, Some(cr)) if cr.resharded => {
+            // The crossing model expected a reshard the log shows did not
+            // happen: the crossing batch of the queue as it was.
+            windows.truncate(before);
+            windows.extend(reshard::unresharded_window(inp, cr));
+        }
+        _ => {}
+    }
+    windows.extend(resharded_risk);
     if let Some(l) = lag {
         shift_to_lag(&mut windows[before..], &l);
     }

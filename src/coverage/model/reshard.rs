@@ -1,0 +1,256 @@
+//! L3 on a resharded catch-up: the shards after a reshard, whose first
+//! batches straddle the coverage end or lag the others by more than half
+//! the slave's block range (issue 14's eighth pass).
+//!
+//! The rule, from 2.42's code:
+//!
+//! * **Whether the queue can reshard.** `updateShardsLoop` asks
+//!   `calculateDesiredShards` every `shardUpdateDuration` (10 s); it
+//!   reshards only outside ±30 % of the current count, within
+//!   `[min_shards, max_shards]`, and (`shouldReshard`) only after a
+//!   successful send within `2 × batch_send_deadline` — so never while the
+//!   slave is down, at the earliest at the first tick after the first send
+//!   the slave answers. After an outage the whole outage counts as that
+//!   send's duration: the desired count is large (the crossing model's
+//!   `catch_up_shards`). With `max_shards` = `min_shards`, or a desired
+//!   count within the band, it cannot.
+//! * **What a reshard does.** `reshardLoop` stops the old shards (they
+//!   flush what they hold) and starts `n` new ones, empty, at the reader's
+//!   position at that moment; series go to shard `ref % n`, so each shard
+//!   holds about `series / n` series and cuts a batch every
+//!   `max_samples_per_send` of their samples (or at `batch_send_deadline`).
+//!   A request the slave refuses is dropped whole (`sendSamples`: a 400 is
+//!   non-recoverable) and logged as "non-recoverable error".
+//! * **What the slave refuses.** `appendableMinValidTime`
+//!   (tsdb/head.go) = max(the newest block's end, head max time −
+//!   chunkRange / 2), and the remote-write handler rolls back the whole
+//!   request on the first out-of-bounds sample. So: (A) a new shard whose
+//!   first batch starts before the coverage end loses that batch up to its
+//!   newest sample — at most one batch span after the coverage end,
+//!   `max_samples_per_send` samples of the fewest series a shard can hold
+//!   (`series / max_shards`); (B) once shards run apart, a shard more than
+//!   half the block range behind the newest sample another shard wrote
+//!   loses its requests — possible only if its queue (`capacity` samples of
+//!   its series) spans more than that half range (the reader waits for the
+//!   fullest shard, so no shard lags by more than its queue) and the
+//!   backlog does too.
+//! * **Where it ends.** A refused request's newest sample is at most the
+//!   time it was sent. With no file recording the reshard, the latest is
+//!   the end of a resharded catch-up on the code's constants (the first
+//!   send at most two `max_backoff`s after the slave's start, the tick
+//!   10 s later, the deadline flush after it; plus `--catch-up`): the
+//!   sixth pass's `bound_window` reach. With the master's log, the last
+//!   "non-recoverable error" after the reshard is that send.
+//!
+//! Which of the two paths the queue takes is a race of the reader's pace
+//! against the tick that no file records: without the log the window is a
+//! `risk` (earliest end: the sliver of the path the crossing model
+//! expects); with it, the log decides.
+
+use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::masterlog::{MasterLog, Reshard};
+use crate::coverage::queue::{Crossing, SHARD_UPDATE, Stall};
+use crate::coverage::{fmt_dur, fmt_time};
+
+/// What the master's log says about the catch-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Logged {
+    /// No log given, or one that does not decide (no queue, several).
+    Unknown,
+    /// No reshard between the slave's start and the catch-up's end.
+    NoReshard,
+    /// A reshard, and the last request refused after it (if any).
+    Reshard(Reshard, Option<i64>),
+}
+
+/// The latest a catch-up that reshards once can end: the slave's start,
+/// two retry backoffs (the blocked send's next attempt, then the reader's
+/// wake-up, each at most `max_backoff`), one reshard tick, one deadline
+/// flush, and the operator's `--catch-up`.
+pub(super) fn catch_up_end(inp: &ModelInput, up: i64) -> i64 {
+    let q = &inp.queue;
+    up.max(inp.coverage_end)
+        .saturating_add(2 * q.max_backoff + SHARD_UPDATE + q.batch_send_deadline)
+        .saturating_add(inp.facts.catch_up.unwrap_or(0))
+}
+
+/// The log's answer for a slave up at `up`.
+pub(super) fn logged(inp: &ModelInput, up: i64) -> Logged {
+    let Some(log) = inp.facts.master_log.as_ref().filter(|l| l.decides()) else {
+        return Logged::Unknown;
+    };
+    let end = catch_up_end(inp, up);
+    match log.first_reshard(up, end) {
+        None => Logged::NoReshard,
+        Some(r) => Logged::Reshard(r, log.last_refusal(r.at, end).map(|x| x.at)),
+    }
+}
+
+/// Why a log given does not decide, for the assumptions.
+pub(super) fn undecided_log(log: &MasterLog) -> Option<String> {
+    if log.decides() {
+        return None;
+    }
+    Some(if log.ambiguous {
+        format!(
+            "the master's log holds several remote-write queues ({}) and none was named: it is \
+             not used (name the slave's queue by its remote_name or url)",
+            log.other_queues.join(", ")
+        )
+    } else if log.truncated {
+        "the master's log holds more events than are kept: it is not used".to_string()
+    } else {
+        "the master's log holds no line of the slave's remote-write queue: it is not used"
+            .to_string()
+    })
+}
+
+/// The resharded catch-up as a risk (no log decides): `None` where the
+/// rule says it cannot lose more than the crossing window already does.
+pub(super) fn risk_window(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+) -> Option<LossWindow> {
+    let q = &inp.queue;
+    let c = inp.coverage_end;
+    let i = inp.scrape_interval.max(1);
+    if q.max_shards <= q.min_shards || cr.catch_up_shards <= q.min_shards {
+        return None;
+    }
+    let half = inp.block_range / 2;
+    let end = catch_up_end(inp, up);
+    // The fewest series a shard can hold, and one batch's span of them.
+    let per = (series / q.max_shards).max(1);
+    let batch_span = (q.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
+    let queue_span = ((q.capacity / per) as i64).saturating_mul(i);
+    // (A) a tick can find the reader before the coverage end only if it
+    // stalled there; (B) shards can run more than half the range apart.
+    let straddle = st.position < c;
+    let apart = queue_span > half && end - st.position > half;
+    let to = if apart {
+        end
+    } else if straddle {
+        (c - 1).saturating_add(batch_span).min(end)
+    } else {
+        return None;
+    };
+    let from = cr.start.max(c);
+    if to <= cr.expected_end || to < from {
+        return None;
+    }
+    let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
+    Some(LossWindow {
+        cause: Cause::L3,
+        from,
+        to,
+        to_earliest: Some(earliest),
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Risk,
+        series: None,
+        ongoing: false,
+        why: format!(
+            "if the queue reshards while the reader is behind (a race of its pace against the \
+             10 s reshard tick that no file records; give the master's log to decide it): the \
+             new shards (up to {max}, each with {per} or more of the {series} series) start empty \
+             at the reader's position, and the slave refuses whole every request {}; such a \
+             request's newest sample is at most when it was sent, by the end of a resharded \
+             catch-up, {} (two max_backoff {}, one reshard tick, one batch_send_deadline {} after \
+             the slave's start). Earliest end: the crossing batch ({})",
+            if apart {
+                format!(
+                    "holding a sample older than the coverage end, or more than half the block \
+                     range ({}) older than the newest sample another shard wrote: a shard's queue \
+                     ({} samples) spans {} of its series, more than that, so every shard can lag",
+                    fmt_dur(half),
+                    q.capacity,
+                    fmt_dur(queue_span)
+                )
+            } else {
+                format!(
+                    "holding a sample older than the coverage end: a new shard's first batch \
+                     spans at most {} ({} samples), to {} (a shard's queue spans {}, under half \
+                     the block range: no shard lags the others that far)",
+                    fmt_dur(batch_span),
+                    q.max_samples_per_send,
+                    fmt_time(to),
+                    fmt_dur(queue_span)
+                )
+            },
+            fmt_time(end),
+            fmt_dur(q.max_backoff),
+            fmt_dur(q.batch_send_deadline),
+            fmt_time(earliest),
+            max = q.max_shards,
+        ),
+    })
+}
+
+/// The resharded catch-up the master's log shows: the loss runs from the
+/// first sample after the coverage end to the last request the slave
+/// refused after the reshard (its newest sample is at most when it was
+/// sent); the earliest end is the crossing batch's.
+pub(super) fn logged_window(inp: &ModelInput, cr: &Crossing, r: Reshard, last: i64) -> LossWindow {
+    let c = inp.coverage_end;
+    let from = cr.start.max(c);
+    let to = last.max(from);
+    let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
+    LossWindow {
+        cause: Cause::L3,
+        from,
+        to,
+        to_earliest: (earliest < to).then_some(earliest),
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Expected,
+        series: None,
+        ongoing: false,
+        why: format!(
+            "the master's log: the queue resharded from {} to {} shards at {}, after the slave \
+             was up; the new shards start empty at the reader's position then, and the slave \
+             refused whole (logged \"non-recoverable error\") requests up to {}: every request \
+             holding a sample older than the coverage end, or more than half the block range \
+             older than the newest sample another shard wrote, is dropped with all its samples. \
+             The loss ends with the newest sample of the last of them, at most when it was sent \
+             ({}), at least the crossing batch ({})",
+            r.from,
+            r.to,
+            fmt_time(r.at),
+            fmt_time(last),
+            fmt_time(to),
+            fmt_time(earliest)
+        ),
+    }
+}
+
+/// The crossing batch when the crossing model expected a reshard before it
+/// and the master's log shows none during the catch-up: the queue's
+/// `min_shards` shards cut it (`Crossing::other_end`, the path without the
+/// reshard).
+pub(super) fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
+    let c = inp.coverage_end;
+    let (from, to, series) = match cr.undecided_short {
+        Some(u) => u,
+        None => (cr.start.max(c), cr.other_end, None),
+    };
+    (to >= from && series != Some(0)).then(|| {
+        let mut w = LossWindow::new(
+            Cause::L3,
+            from,
+            to,
+            Certainty::Expected,
+            format!(
+                "the master's log shows no reshard during the catch-up: the batch crossing the \
+                 coverage end is one of the queue's {} shard(s), refused whole (400) and dropped, \
+                 to {}",
+                inp.queue.min_shards,
+                fmt_time(to)
+            ),
+        );
+        w.series = series;
+        w
+    })
+}
