@@ -130,13 +130,13 @@ pub(super) fn risk_window(
     // stalled there; (B) shards can run more than half the range apart.
     let straddle = st.position < c;
     let apart = queue_span > half && end - st.position > half;
-    let to = if apart {
-        end
-    } else if straddle {
-        (c - 1).saturating_add(batch_span).min(end)
-    } else {
-        return None;
-    };
+    // (A) ends within one batch span after the coverage end; (B) a refused
+    // request's oldest sample is more than half the range behind the
+    // newest one written (at most the time of the refusal, by `end`), and
+    // its newest one batch span after that.
+    let by_straddle = straddle.then(|| (c - 1).saturating_add(batch_span).min(end));
+    let by_apart = apart.then(|| (end - half).saturating_add(batch_span).min(end));
+    let to = by_straddle.max(by_apart)?;
     let from = cr.start.max(c);
     if to <= cr.expected_end || to < from {
         return None;
@@ -164,10 +164,15 @@ pub(super) fn risk_window(
                 format!(
                     "holding a sample older than the coverage end, or more than half the block \
                      range ({}) older than the newest sample another shard wrote: a shard's queue \
-                     ({} samples) spans {} of its series, more than that, so every shard can lag",
+                     ({} samples) spans {} of its series, more than that, so every shard can lag; \
+                     such a request starts more than that half range before its refusal and spans \
+                     at most {} ({} samples): it ends by {}",
                     fmt_dur(half),
                     q.capacity,
-                    fmt_dur(queue_span)
+                    fmt_dur(queue_span),
+                    fmt_dur(batch_span),
+                    q.max_samples_per_send,
+                    fmt_time(to)
                 )
             } else {
                 format!(
