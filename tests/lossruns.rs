@@ -535,6 +535,15 @@ pub(crate) fn table(rs: &[Judged]) -> String {
         rs.iter().filter(|j| j.failures.is_empty()).count(),
         rs.len()
     ));
+    s.push_str(&risk_stats(rs));
+    s
+}
+
+/// The end range without risk windows, and the resharded catch-up's
+/// risks: how many runs carry one, how many lost past every other
+/// window's end (inside the risk's range).
+fn risk_stats(rs: &[Judged]) -> String {
+    let n = rs.len().max(1) as f64;
     // The same without risk windows, and the resharded catch-up's risks:
     // how many runs carry one, how many lost past its earliest end.
     let firm: Vec<i64> = rs
@@ -572,15 +581,14 @@ pub(crate) fn table(rs: &[Judged]) -> String {
             })
         })
         .count();
-    s.push_str(&format!(
+    format!(
         "Without risk windows: mean {:.1} s, max {:.1} s. A resharded catch-up's risk window (L3 \
          risk, no master's log): {} runs, {} of which lost past every other window's end.\n",
         firm.iter().sum::<i64>() as f64 / 1e3 / n,
         firm.iter().copied().max().unwrap_or(0) as f64 / 1e3,
         with_risk.len(),
         lost_past
-    ));
-    s
+    )
 }
 
 /// How `coverage` words the resharded catch-up's risk window.

@@ -75,7 +75,7 @@ pub(super) fn catch_up_end(inp: &ModelInput, up: i64) -> i64 {
 }
 
 /// The log's answer for a slave up at `up`.
-pub(super) fn logged(inp: &ModelInput, up: i64) -> Logged {
+fn logged(inp: &ModelInput, up: i64) -> Logged {
     let Some(log) = inp.facts.master_log.as_ref().filter(|l| l.decides()) else {
         return Logged::Unknown;
     };
@@ -87,7 +87,7 @@ pub(super) fn logged(inp: &ModelInput, up: i64) -> Logged {
 }
 
 /// Why a log given does not decide, for the assumptions.
-pub(super) fn undecided_log(log: &MasterLog) -> Option<String> {
+fn undecided_log(log: &MasterLog) -> Option<String> {
     if log.decides() {
         return None;
     }
@@ -105,9 +105,64 @@ pub(super) fn undecided_log(log: &MasterLog) -> Option<String> {
     })
 }
 
+/// What the log decides for a slave up at `up`, and the resharded risk
+/// window when nothing does; the assumptions say which.
+pub(super) fn decide(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+    assumptions: &mut Vec<String>,
+) -> (Logged, Option<LossWindow>) {
+    let Some(log) = inp.facts.master_log.as_ref() else {
+        let risk = risk_window(inp, cr, st, up, series);
+        assumptions.push(format!(
+            "no master's log given: whether the queue reshards during the catch-up, and when, is \
+             a race no other file records; {}",
+            if risk.is_some() {
+                "the resharded path is a risk window (L3)"
+            } else {
+                "here the rule leaves it nothing to lose beyond the crossing batch"
+            }
+        ));
+        return (Logged::Unknown, risk);
+    };
+    if let Some(why) = undecided_log(log) {
+        assumptions.push(why);
+        return (Logged::Unknown, risk_window(inp, cr, st, up, series));
+    }
+    (logged(inp, up), None)
+}
+
+/// The crossing's windows (`windows[before..]`) as the log decides them.
+pub(super) fn apply(
+    inp: &ModelInput,
+    logged: Logged,
+    cr: &Crossing,
+    windows: &mut Vec<LossWindow>,
+    before: usize,
+) {
+    match logged {
+        Logged::Reshard(r, Some(last)) => {
+            // The log shows the resharded catch-up and its refusals: that
+            // window replaces the crossing's.
+            windows.truncate(before);
+            windows.push(logged_window(inp, cr, r, last));
+        }
+        Logged::NoReshard if cr.resharded => {
+            // The crossing model expected a reshard the log shows did not
+            // happen: the crossing batch of the queue as it was.
+            windows.truncate(before);
+            windows.extend(unresharded_window(inp, cr));
+        }
+        _ => {}
+    }
+}
+
 /// The resharded catch-up as a risk (no log decides): `None` where the
 /// rule says it cannot lose more than the crossing window already does.
-pub(super) fn risk_window(
+fn risk_window(
     inp: &ModelInput,
     cr: &Crossing,
     st: &Stall,
@@ -198,7 +253,7 @@ pub(super) fn risk_window(
 /// first sample after the coverage end to the last request the slave
 /// refused after the reshard (its newest sample is at most when it was
 /// sent); the earliest end is the crossing batch's.
-pub(super) fn logged_window(inp: &ModelInput, cr: &Crossing, r: Reshard, last: i64) -> LossWindow {
+fn logged_window(inp: &ModelInput, cr: &Crossing, r: Reshard, last: i64) -> LossWindow {
     let c = inp.coverage_end;
     let from = cr.start.max(c);
     let to = last.max(from);
@@ -235,7 +290,7 @@ pub(super) fn logged_window(inp: &ModelInput, cr: &Crossing, r: Reshard, last: i
 /// and the master's log shows none during the catch-up: the queue's
 /// `min_shards` shards cut it (`Crossing::other_end`, the path without the
 /// reshard).
-pub(super) fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
+fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
     let c = inp.coverage_end;
     let (from, to, series) = match cr.undecided_short {
         Some(u) => u,

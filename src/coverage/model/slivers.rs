@@ -27,14 +27,6 @@ pub(super) fn windows(
     let mut logged = reshard::Logged::Unknown;
     let mut resharded_risk = None;
     let mut crossing = None;
-    if let Some(why) = inp
-        .facts
-        .master_log
-        .as_ref()
-        .and_then(reshard::undecided_log)
-    {
-        assumptions.push(why);
-    }
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let cr = queue::crossing(
@@ -51,71 +43,19 @@ pub(super) fn windows(
             let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
             let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
             risk = lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag);
-            logged = reshard::logged(inp, up);
-            resharded_risk = match logged {
-                reshard::Logged::Unknown => reshard::risk_window(inp, &cr, &st, up, n),
-                _ => None,
-            };
-            if inp.facts.master_log.is_none() {
-                assumptions.push(format!(
-                    "no master's log given: whether the queue reshards during the catch-up, and \
-                     when, is a race no other file records; {}",
-                    if resharded_risk.is_some() {
-                        "the resharded path is a risk window (L3)"
-                    } else {
-                        "here the rule leaves it nothing to lose beyond the crossing batch"
-                    }
-                ));
-            }
+            (logged, resharded_risk) = reshard::decide(inp, &cr, &st, up, n, assumptions);
             if resharded_risk.is_some() || logged != reshard::Logged::Unknown {
                 // The resharded catch-up's window holds the one-shard lag,
                 // or the log decides it.
                 risk = None;
             }
-            if cr.expected_end < c && lag.is_some() {
-                // The crossing batch costs nothing, the lagged scrapes
-                // before it everything.
-                windows.push(LossWindow::new(
-                    Cause::L3,
-                    c,
-                    c - 1,
-                    Certainty::Expected,
-                    format!("{} ({})", LAGGED_SCRAPES, cr.why),
-                ));
-            } else if cr.expected_end < c {
-                assumptions.push(format!(
-                    "the batch that crosses the coverage end is expected to end exactly there: no \
-                     L3 sliver ({}); at most until {} otherwise",
-                    cr.why,
-                    crate::coverage::fmt_time(cr.bound_end)
-                ));
-            } else if let Some((from, to, short_series)) = cr.undecided_short {
-                undecided(windows, &cr, c, n, b, from, to, short_series);
-            } else {
-                // A crossing batch that costs no series (it ends on a scrape
-                // boundary) is no window.
-                if cr.series != Some(0) {
-                    windows.push(crossing_window(&cr, c, n, b));
-                }
-            }
+            crossing_windows(&cr, c, n, b, lag.is_some(), windows, assumptions);
             crossing = Some(cr);
         }
         _ => windows.push(bound_window(inp, series)),
     }
-    match (logged, crossing.as_ref()) {
-        (reshard::Logged::Reshard(r, Some(last)), Some(cr)) => {
-            // The log shows the resharded catch-up and its refusals: that
-            // window replaces the crossing's.
-            windows.truncate(before);
-            windows.push(reshard::logged_window(inp, cr, r, last));
-        }
-        (reshard::Logged::NoReshard, Some(cr)) if cr.resharded => {
-            // The crossing model expected a reshard the log shows did not
-            // happen: the crossing batch of the queue as it was.
-            windows.truncate(before);
-            windows.extend(reshard::unresharded_window(inp, cr));
-        }
-        _ => {}
+    if let Some(cr) = &crossing {
+        reshard::apply(inp, logged, cr, windows, before);
     }
     windows.extend(resharded_risk);
     if let Some(l) = lag {
@@ -124,6 +64,42 @@ pub(super) fn windows(
     windows.extend(risk);
     if inp.head_included {
         isolation_race(inp, windows, assumptions);
+    }
+}
+
+/// The crossing batch's windows (the crossing model's paths).
+fn crossing_windows(
+    cr: &queue::Crossing,
+    c: i64,
+    n: u64,
+    b: u64,
+    lagged: bool,
+    windows: &mut Vec<LossWindow>,
+    assumptions: &mut Vec<String>,
+) {
+    if cr.expected_end < c && lagged {
+        // The crossing batch costs nothing, the lagged scrapes before it
+        // everything.
+        windows.push(LossWindow::new(
+            Cause::L3,
+            c,
+            c - 1,
+            Certainty::Expected,
+            format!("{} ({})", LAGGED_SCRAPES, cr.why),
+        ));
+    } else if cr.expected_end < c {
+        assumptions.push(format!(
+            "the batch that crosses the coverage end is expected to end exactly there: no L3 \
+             sliver ({}); at most until {} otherwise",
+            cr.why,
+            crate::coverage::fmt_time(cr.bound_end)
+        ));
+    } else if let Some((from, to, short_series)) = cr.undecided_short {
+        undecided(windows, cr, c, n, b, from, to, short_series);
+    } else if cr.series != Some(0) {
+        // A crossing batch that costs no series (it ends on a scrape
+        // boundary) is no window.
+        windows.push(crossing_window(cr, c, n, b));
     }
 }
 
