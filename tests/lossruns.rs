@@ -773,16 +773,6 @@ const FITTED_REPEATS: &[&str] = &[
     "s1k-mb30s-up20-r3",
 ];
 
-/// Why the third recordings of `s1k-mb30s` miss (KNOWN_MISSES).
-const MB30S_R3: &str = "fitting repeat of s1k-mb30s (its logs kept: master-log.txt, slave-log.txt). Both \
-     queues (max_backoff 30s) made their first attempt after the slaves were up (+5.5 s, +20.5 s) at +27.7 s, \
-     refused out of bounds; each resharded 1 -> 200 at +31.2 s (and 200 -> 3/4 at +51.2 s). Each slave \
-     refused 6 requests at +27.7 s and 199 at +41 s whose oldest samples (-93 .. -90 s) were the backlog \
-     older than C_snap, then 198 whole requests at +46.0 .. +47.1 s whose oldest samples (-7 .. +10 s) lay \
-     more than 30 s (half the 1m block range) behind the head max time the leading shards had written: \
-     all 1 005 series lost +1 .. +47 s. coverage predicts L3 +1 .. +36..+39..+42 s (the 30 s backoff, not \
-     the 200 lagging shards refused whole)";
-
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
 const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporter sample stamped 3 s before its \
      scrape. The lm_value samples stamped C_snap - 1 s were scraped after the snapshot and refused by the \
@@ -808,19 +798,6 @@ const MB30S: &str = "out of sample (seventh set). 1 000 series at 1 s, queue_con
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
-    (
-        "s12k-busyz-up35-r3",
-        "fitting repeat of s12k-busyz-up35 (its logs kept: master-log.txt, slave-log.txt). Slave up +35.7 s; \
-         the queue's first send after it (+39.0 s) was refused out of bounds (oldest sample -94 s, the backlog \
-         from the master's start), it resharded 1 -> 200 at +40.6 s (5.0 s after the slave was up) and 200 -> \
-         11 at +50.6 s. The slave refused 2 645 whole requests from +38.9 to +47.3 s: 1 900 at +41..+43 s \
-         starting at -94 .. -11 s (older than its newest block), then 743 at +44..+47.3 s starting at -19 .. \
-         +14 s (behind its head max time - 30 s, raised by the leading shards): all 12 005 series lost +1 .. \
-         +22 s (the last refused request started at +14 s; 500 samples of about 60 series reach +22 s). \
-         coverage predicts the crossing batch (L3 +1 .. +1..+5 s) and an L3 risk to the slave's start",
-    ),
-    ("s1k-mb30s-soon-r3", MB30S_R3),
-    ("s1k-mb30s-up20-r3", MB30S_R3),
     (
         "s2k-snap40-soon",
         "out of sample (seventh set). 2 000 series at 1 s, the snapshot 40 s after the first block (the \

@@ -97,3 +97,34 @@ fn quoted_values_unescape() {
     assert_eq!(kv[1], ("b", "c".to_string()));
     assert_eq!(kv[2], ("d", String::new()));
 }
+
+/// The real 2.42 log of a recorded run (`testdata/loss-runs`, kept by the
+/// loss matrix): its queue's reshards 1 -> 200 -> 11 and its refusals, the
+/// harness's `#` notes and the TSDB's lines read as lines of no queue.
+#[test]
+fn real_log_of_a_recorded_run() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs/s12k-busyz-up35-r3/master-log.txt");
+    let f = std::fs::File::open(&p).unwrap();
+    let l = parse(std::io::BufReader::new(f), None).unwrap();
+    assert!(l.decides(), "{l:?}");
+    assert_eq!(l.queue.as_deref(), Some("up35"));
+    assert!(l.url.as_deref().unwrap().ends_with("/api/v1/write"));
+    let steps: Vec<(u64, u64)> = l.reshards.iter().map(|r| (r.from, r.to)).collect();
+    assert_eq!(steps, vec![(1, 200), (200, 11)]);
+    assert_eq!(
+        l.reshards[0].at,
+        parse_rfc3339("2026-12-06T01:47:22.965Z").unwrap()
+    );
+    assert!(l.refusals.iter().any(|r| r.samples == 499));
+    // The two `#` notes have no `ts`.
+    assert_eq!(l.unreadable_lines, 2);
+    // Named by its url, the same queue.
+    let url = l.url.clone().unwrap();
+    let f = std::fs::File::open(&p).unwrap();
+    let by_url = parse(std::io::BufReader::new(f), Some(&url)).unwrap();
+    assert_eq!(by_url.reshards, l.reshards);
+    // Another queue's name: nothing read.
+    let none = parse_bytes(&std::fs::read(&p).unwrap(), Some("soon"));
+    assert!(none.queue.is_none() && none.reshards.is_empty());
+}

@@ -59,8 +59,8 @@ pub(super) enum Logged {
     Unknown,
     /// No reshard between the slave's start and the catch-up's end.
     NoReshard,
-    /// A reshard, and the last request refused after it (if any).
-    Reshard(Reshard, Option<i64>),
+    /// The first reshard after the slave's start.
+    Reshard(Reshard),
 }
 
 /// The latest a catch-up that reshards once can end: the slave's start,
@@ -82,7 +82,7 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
     let end = catch_up_end(inp, up);
     match log.first_reshard(up, end) {
         None => Logged::NoReshard,
-        Some(r) => Logged::Reshard(r, log.last_refusal(r.at, end).map(|x| x.at)),
+        Some(r) => Logged::Reshard(r),
     }
 }
 
@@ -136,19 +136,25 @@ pub(super) fn decide(
 }
 
 /// The crossing's windows (`windows[before..]`) as the log decides them.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn apply(
     inp: &ModelInput,
     logged: Logged,
     cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
     windows: &mut Vec<LossWindow>,
     before: usize,
 ) {
     match logged {
-        Logged::Reshard(r, Some(last)) => {
-            // The log shows the resharded catch-up and its refusals: that
-            // window replaces the crossing's.
-            windows.truncate(before);
-            windows.push(logged_window(inp, cr, r, last));
+        Logged::Reshard(r) => {
+            // The log shows the resharded catch-up: its window replaces
+            // the crossing's.
+            if let Some(w) = logged_window(inp, cr, st, up, series, r) {
+                windows.truncate(before);
+                windows.push(w);
+            }
         }
         Logged::NoReshard if cr.resharded => {
             // The crossing model expected a reshard the log shows did not
@@ -162,23 +168,29 @@ pub(super) fn apply(
 
 /// The resharded catch-up as a risk (no log decides): `None` where the
 /// rule says it cannot lose more than the crossing window already does.
-fn risk_window(
-    inp: &ModelInput,
-    cr: &Crossing,
-    st: &Stall,
-    up: i64,
-    series: u64,
-) -> Option<LossWindow> {
+/// How far the new shards' refused requests reach.
+struct Reach {
+    /// The latest last sample lost.
+    to: i64,
+    /// Shards can run more than half the block range apart.
+    apart: bool,
+    /// One batch's span of a shard's series.
+    batch_span: i64,
+    /// A shard's queue's span.
+    queue_span: i64,
+}
+
+/// The rule's reach for `shards` new shards of `series` series, the
+/// catch-up ending by `end`; `None` when they lose nothing past the
+/// coverage end.
+fn reach(inp: &ModelInput, st: &Stall, end: i64, shards: u64, series: u64) -> Option<Reach> {
     let q = &inp.queue;
     let c = inp.coverage_end;
     let i = inp.scrape_interval.max(1);
-    if q.max_shards <= q.min_shards || cr.catch_up_shards <= q.min_shards {
-        return None;
-    }
     let half = inp.block_range / 2;
-    let end = catch_up_end(inp, up);
-    // The fewest series a shard can hold, and one batch's span of them.
-    let per = (series / q.max_shards).max(1);
+    // One batch's span of a shard's series (the fewest a shard holds:
+    // `ref % shards`), and its queue's.
+    let per = (series / shards.max(1)).max(1);
     let batch_span = (q.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
     let queue_span = ((q.capacity / per) as i64).saturating_mul(i);
     // (A) a tick can find the reader before the coverage end only if it
@@ -191,7 +203,35 @@ fn risk_window(
     // its newest one batch span after that.
     let by_straddle = straddle.then(|| (c - 1).saturating_add(batch_span).min(end));
     let by_apart = apart.then(|| (end - half).saturating_add(batch_span).min(end));
-    let to = by_straddle.max(by_apart)?;
+    Some(Reach {
+        to: by_straddle.max(by_apart)?,
+        apart,
+        batch_span,
+        queue_span,
+    })
+}
+
+fn risk_window(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+) -> Option<LossWindow> {
+    let q = &inp.queue;
+    let c = inp.coverage_end;
+    if q.max_shards <= q.min_shards || cr.catch_up_shards <= q.min_shards {
+        return None;
+    }
+    let half = inp.block_range / 2;
+    let end = catch_up_end(inp, up);
+    // The fewest series a shard can hold.
+    let Reach {
+        to,
+        apart,
+        batch_span,
+        queue_span,
+    } = reach(inp, st, end, q.max_shards, series)?;
     let from = cr.start.max(c);
     if to <= cr.expected_end || to < from {
         return None;
@@ -245,20 +285,37 @@ fn risk_window(
             fmt_dur(q.batch_send_deadline),
             fmt_time(earliest),
             max = q.max_shards,
+            per = (series / q.max_shards).max(1),
         ),
     })
 }
 
-/// The resharded catch-up the master's log shows: the loss runs from the
-/// first sample after the coverage end to the last request the slave
-/// refused after the reshard (its newest sample is at most when it was
-/// sent); the earliest end is the crossing batch's.
-fn logged_window(inp: &ModelInput, cr: &Crossing, r: Reshard, last: i64) -> LossWindow {
+/// The resharded catch-up the master's log shows: the rule's reach with
+/// the shard count it logged (the first reshard after the slave's start);
+/// earliest end, the crossing batch's. Refused requests are no end: 2.42
+/// logs remote storage through `logging.Dedupe` (one minute), so a
+/// refusal equal to one logged less than a minute before is not logged.
+fn logged_window(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+    r: Reshard,
+) -> Option<LossWindow> {
     let c = inp.coverage_end;
+    let half = inp.block_range / 2;
+    let end = catch_up_end(inp, up).max(r.at);
+    let Reach {
+        to,
+        apart,
+        batch_span,
+        ..
+    } = reach(inp, st, end, r.to, series)?;
     let from = cr.start.max(c);
-    let to = last.max(from);
+    let to = to.max(cr.expected_end).max(from);
     let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
-    LossWindow {
+    Some(LossWindow {
         cause: Cause::L3,
         from,
         to,
@@ -270,20 +327,31 @@ fn logged_window(inp: &ModelInput, cr: &Crossing, r: Reshard, last: i64) -> Loss
         ongoing: false,
         why: format!(
             "the master's log: the queue resharded from {} to {} shards at {}, after the slave \
-             was up; the new shards start empty at the reader's position then, and the slave \
-             refused whole (logged \"non-recoverable error\") requests up to {}: every request \
-             holding a sample older than the coverage end, or more than half the block range \
-             older than the newest sample another shard wrote, is dropped with all its samples. \
-             The loss ends with the newest sample of the last of them, at most when it was sent \
-             ({}), at least the crossing batch ({})",
+             was up; the new shards start empty at the reader's position then, each with {} or \
+             more of the {series} series, and the slave refuses whole every request holding a \
+             sample older than the coverage end{}. Such a request spans at most {} ({} samples): \
+             the loss ends by {} (the end of a resharded catch-up {}), at the earliest with the \
+             crossing batch ({})",
             r.from,
             r.to,
             fmt_time(r.at),
-            fmt_time(last),
+            (series / r.to.max(1)).max(1),
+            if apart {
+                format!(
+                    ", or more than half the block range ({}) older than the newest sample \
+                     another shard wrote (a shard's queue spans more than that)",
+                    fmt_dur(half)
+                )
+            } else {
+                String::new()
+            },
+            fmt_dur(batch_span),
+            inp.queue.max_samples_per_send,
             fmt_time(to),
+            fmt_time(end),
             fmt_time(earliest)
         ),
-    }
+    })
 }
 
 /// The crossing batch when the crossing model expected a reshard before it

@@ -54,8 +54,8 @@ pub(super) fn windows(
         }
         _ => windows.push(bound_window(inp, series)),
     }
-    if let Some(cr) = &crossing {
-        reshard::apply(inp, logged, cr, windows, before);
+    if let (Some(cr), Some(n), Some(up), Some(st)) = (&crossing, series, inp.slave_up, stall) {
+        reshard::apply(inp, logged, cr, &st, up, n, windows, before);
     }
     windows.extend(resharded_risk);
     if let Some(l) = lag {
