@@ -701,6 +701,9 @@ const FITTED_REPEATS: &[&str] = &[
     "s12k-busyz-up35-r3",
     "s1k-mb30s-soon-r3",
     "s1k-mb30s-up20-r3",
+    "s2k-snap40-soon-r3",
+    "s2k-snap40-up25-r3",
+    "s5k-2m-up90-r2",
 ];
 
 /// Why the third recordings of `s1k-mb30s` miss (KNOWN_MISSES).
