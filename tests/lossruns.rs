@@ -771,6 +771,9 @@ const FITTED_REPEATS: &[&str] = &[
     "s12k-busyz-up35-r3",
     "s1k-mb30s-soon-r3",
     "s1k-mb30s-up20-r3",
+    "s2k-snap40-soon-r3",
+    "s2k-snap40-up25-r3",
+    "s5k-2m-up90-r2",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
