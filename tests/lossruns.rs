@@ -761,6 +761,12 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s2k-snap40",
     "s300-5s-ooo",
     "s500-snapph25",
+    "s7k-ms20",
+    "s650-b1m3m",
+    "s4k-ms5",
+    "s8k-rt2s",
+    "s5500-ms50",
+    "s3200-q10k2k",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
