@@ -357,6 +357,14 @@ fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
              every window's end by as much",
             fmt_time(up)
         ));
+        if inp.facts.master_log.is_none() {
+            assumptions.push(
+                "no master's log given: whether and when the queue resharded during the \
+                 catch-up, a race no other file records, is not known (it moves the boundary \
+                 sliver's end)"
+                    .to_string(),
+            );
+        }
         if let Some(w) = inp.wal.as_ref().filter(|w| w.observed_at > up) {
             assumptions.push(format!(
                 "the master's WAL was observed at {}, {} after the slave was up: the overtake is \

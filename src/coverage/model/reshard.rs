@@ -117,15 +117,14 @@ pub(super) fn decide(
 ) -> (Logged, Option<LossWindow>) {
     let Some(log) = inp.facts.master_log.as_ref() else {
         let risk = risk_window(inp, cr, st, up, series);
-        assumptions.push(format!(
-            "no master's log given: whether the queue reshards during the catch-up, and when, is \
-             a race no other file records; {}",
+        assumptions.push(
             if risk.is_some() {
-                "the resharded path is a risk window (L3)"
+                "a reshard during the catch-up (no master's log to decide it): a risk window (L3)"
             } else {
-                "here the rule leaves it nothing to lose beyond the crossing batch"
+                "a reshard during the catch-up would lose nothing beyond the crossing batch here"
             }
-        ));
+            .to_string(),
+        );
         return (Logged::Unknown, risk);
     };
     if let Some(why) = undecided_log(log) {
