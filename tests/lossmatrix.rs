@@ -1222,6 +1222,25 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         )
         .queue(Some(10_000), Some(2_000), None)
         .settle(60_000),
+        // Slaves up 5 s past a multiple of 10 s after the snapshot, more than
+        // half the block range after it: the queue's first reshard tick
+        // (every 10 s from its start) comes while it is still refusing its
+        // backlog, at 50 and at 200 shards.
+        MasterSpec::new(
+            "s4500-ms50",
+            4_500,
+            1_000,
+            vec![at("up35", 35_000), at("up55", 55_000)],
+        )
+        .queue(None, None, Some(50))
+        .settle(60_000),
+        MasterSpec::new(
+            "s6500-up45",
+            6_500,
+            1_000,
+            vec![at("up25", 25_000), at("up45", 45_000)],
+        )
+        .settle(60_000),
     ]
 }
 
