@@ -710,6 +710,9 @@ const FITTED_REPEATS: &[&str] = &[
     "s2k-snap40-soon-r3",
     "s2k-snap40-up25-r3",
     "s5k-2m-up90-r2",
+    "s5k-snapcomp-skiphead-r3",
+    "s1200-2s-slow-soon-r3",
+    "s1200-2s-slow-up30-r3",
 ];
 
 /// Why the third recordings of `s1k-mb30s` miss (KNOWN_MISSES).
@@ -757,6 +760,24 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          +14 s (behind its head max time - 30 s, raised by the leading shards): all 12 005 series lost +1 .. \
          +22 s (the last refused request started at +14 s; 500 samples of about 60 series reach +22 s). \
          coverage predicts the crossing batch (L3 +1 .. +1..+5 s) and an L3 risk to the slave's start",
+    ),
+    (
+        "s5k-snapcomp-skiphead-r3",
+        "fitting repeat of s5k-snapcomp-skiphead (logs kept). The skip_head slave up +54.6 s after the new \
+         block's end (C_snap); the queue's first send after it (+55.9 s) refused, the reshard tick at +57.9 s \
+         (a whole number of 10 s after the queue's start) came while the backlog was still refused: 1 -> 200, \
+         then 200 -> 6 at +67.9 s. The slave refused 776 whole requests from +55.9 to +59.7 s, the last ones \
+         starting at -7 .. +13.2 s (behind its head max time - 30 s): all 5 005 series lost +0.2 .. +33.2 s. \
+         coverage predicts the crossing batch, L3 +0.2 .. +1.2..+12.2 s",
+    ),
+    (
+        "s1200-2s-slow-soon-r3",
+        "fitting repeat of s1200-2s-slow-soon (logs kept); here the miss is the other way. Slave up +7.8 s; \
+         the queue's first send after it (+10.0 s) was refused and the backlog (116 requests, oldest samples \
+         -94 .. 0 s) was through by +11.8 s, before the next reshard tick (+19.6 s; no resharding line in the \
+         master's log): the loss was the scrape after C_snap, 160 series (+2 s). coverage predicts L3 +2 .. \
+         +2..+16..+18 s (a reshard before the backlog is through and each new shard's crossing batch \
+         refused), 16 s for a sliver of 0 s",
     ),
     ("s1k-mb30s-soon-r3", MB30S_R3),
     ("s1k-mb30s-up20-r3", MB30S_R3),
