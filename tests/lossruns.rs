@@ -780,6 +780,9 @@ const FITTED_REPEATS: &[&str] = &[
     "s2k-snap40-soon-r3",
     "s2k-snap40-up25-r3",
     "s5k-2m-up90-r2",
+    "s5k-snapcomp-skiphead-r3",
+    "s1200-2s-slow-soon-r3",
+    "s1200-2s-slow-up30-r3",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).

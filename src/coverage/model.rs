@@ -150,6 +150,9 @@ pub struct Deadline {
 pub struct ModelInput {
     /// Master block range `R` (ms).
     pub block_range: i64,
+    /// True when `R` is not in the files (one block, no flag: 2.42's
+    /// default assumed): the slave's, taken as the master's, is unknown.
+    pub block_range_assumed: bool,
     /// `C_snap`: the snapshot's coverage end = the slave's minValidTime.
     pub coverage_end: i64,
     /// Head min at the snapshot (`H_min`), or `B_last` with `skip_head`.
@@ -201,6 +204,7 @@ impl ModelInput {
     pub fn new(block_range: i64, coverage_end: i64, head_min: i64, snapshot_time: i64) -> Self {
         ModelInput {
             block_range,
+            block_range_assumed: false,
             coverage_end,
             head_min,
             head_included: true,

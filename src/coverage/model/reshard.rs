@@ -74,6 +74,18 @@ pub(super) fn catch_up_end(inp: &ModelInput, up: i64) -> i64 {
         .saturating_add(inp.facts.catch_up.unwrap_or(0))
 }
 
+/// Half the slave's block range, the lag its head refuses beyond: the
+/// master's range taken for the slave's; 0 when neither is known (one
+/// block and no `--block-range`: any range is possible, and the shorter
+/// one loses more).
+fn half_range(inp: &ModelInput) -> i64 {
+    if inp.block_range_assumed {
+        0
+    } else {
+        inp.block_range / 2
+    }
+}
+
 /// The log's answer for a slave up at `up`.
 fn logged(inp: &ModelInput, up: i64) -> Logged {
     let Some(log) = inp.facts.master_log.as_ref().filter(|l| l.decides()) else {
@@ -186,7 +198,7 @@ fn reach(inp: &ModelInput, st: &Stall, end: i64, shards: u64, series: u64) -> Op
     let q = &inp.queue;
     let c = inp.coverage_end;
     let i = inp.scrape_interval.max(1);
-    let half = inp.block_range / 2;
+    let half = half_range(inp);
     // One batch's span of a shard's series (the fewest a shard holds:
     // `ref % shards`), and its queue's.
     let per = (series / shards.max(1)).max(1);
@@ -222,7 +234,7 @@ fn risk_window(
     if q.max_shards <= q.min_shards || cr.catch_up_shards <= q.min_shards {
         return None;
     }
-    let half = inp.block_range / 2;
+    let half = half_range(inp);
     let end = catch_up_end(inp, up);
     // The fewest series a shard can hold.
     let Reach {
@@ -303,7 +315,7 @@ fn logged_window(
     r: Reshard,
 ) -> Option<LossWindow> {
     let c = inp.coverage_end;
-    let half = inp.block_range / 2;
+    let half = half_range(inp);
     let end = catch_up_end(inp, up).max(r.at);
     let Reach {
         to,
