@@ -697,6 +697,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s8k-rt2s",
     "s5500-ms50",
     "s3200-q10k2k",
+    "s4500-ms50",
+    "s6500-up45",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -778,6 +780,32 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          master's log): the loss was the scrape after C_snap, 160 series (+2 s). coverage predicts L3 +2 .. \
          +2..+16..+18 s (a reshard before the backlog is through and each new shard's crossing batch \
          refused), 16 s for a sliver of 0 s",
+    ),
+    (
+        "s4500-ms50-up35",
+        "out of sample (eighth set). 4 500 series at 1 s, max_shards 50; slave up +35.3 s, a time chosen so \
+         that the queue's reshard tick (every 10 s from its start: +40.8 s) falls in the refused backlog (the \
+         first attempt +38.8 s). The queue resharded 1 -> 50 at +40.8 s (50 -> 5 at +50.8 s); the slave \
+         refused 884 whole requests from +38.8 to +43.0 s, the last ones starting at -44 .. +6 s, behind its \
+         head max time - 30 s: 2 754 of 4 505 series lost +1 .. +12 s (about 90 series a shard, a 500-sample \
+         batch about 5.5 s: +6 s -> +12 s). coverage predicts L3 +1 .. +5 s and an L3 risk of one shard \
+         (91 series): the lagging shards refused whole after a reshard during the backlog",
+    ),
+    (
+        "s4500-ms50-up55",
+        "out of sample (eighth set), the same master as s4500-ms50-up35; slave up +55.3 s, first attempt \
+         +58.8 s, reshard 1 -> 50 at +60.8 s (the tick in the refused backlog again). The slave refused 915 \
+         whole requests from +58.8 to +63.8 s, the last 21 (at +63 s) starting at +6 .. +29 s: 3 455 of 4 505 \
+         series lost +1 .. +34 s. coverage predicts L3 +1 .. +5 s and a one-shard L3 risk",
+    ),
+    (
+        "s6500-up45-up45",
+        "out of sample (eighth set). 6 500 series at 1 s, 2.42's default queue; slave up +45.5 s, first \
+         attempt +48.8 s, the reshard tick at +50.7 s in the refused backlog: 1 -> 200 (200 -> 8 at +60.7 s). \
+         The slave refused 1 519 whole requests from +48.8 to +54.6 s, the last ones starting at -47 .. +15 s: \
+         all 6 505 series lost +1 .. +31 s. coverage predicts L3 +1 .. +6..+15 s (the same as for the up25 \
+         slave, whose queue resharded the same way but had only +25 s of present, and lost +1 .. +15 s: \
+         passed)",
     ),
     ("s1k-mb30s-soon-r3", MB30S_R3),
     ("s1k-mb30s-up20-r3", MB30S_R3),
