@@ -767,6 +767,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s8k-rt2s",
     "s5500-ms50",
     "s3200-q10k2k",
+    "s4500-ms50",
+    "s6500-up45",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the

@@ -203,7 +203,10 @@ fn reach(inp: &ModelInput, st: &Stall, end: i64, shards: u64, series: u64) -> Op
     // `ref % shards`), and its queue's.
     let per = (series / shards.max(1)).max(1);
     let batch_span = (q.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
-    let queue_span = ((q.capacity / per) as i64).saturating_mul(i);
+    // A shard holds its channel (`capacity` samples in batches), the
+    // batch it fills (`queue.Append`) and the one it sends (`runShard`).
+    let held = q.capacity.saturating_add(2 * q.max_samples_per_send);
+    let queue_span = ((held / per) as i64).saturating_mul(i);
     // (A) a tick can find the reader before the coverage end only if it
     // stalled there; (B) shards can run more than half the range apart.
     let straddle = st.position < c;
@@ -270,7 +273,8 @@ fn risk_window(
                 format!(
                     "holding a sample older than the coverage end, or more than half the block \
                      range ({}) older than the newest sample another shard wrote: a shard's queue \
-                     ({} samples) spans {} of its series, more than that, so every shard can lag; \
+                     ({} samples and two batches) spans {} of its series, more than that, so every \
+                     shard can lag; \
                      such a request starts more than that half range before its refusal and spans \
                      at most {} ({} samples): it ends by {}",
                     fmt_dur(half),
