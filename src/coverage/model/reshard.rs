@@ -31,9 +31,9 @@
 //!   (`series / max_shards`); (B) once shards run apart, a shard more than
 //!   half the block range behind the newest sample another shard wrote
 //!   loses its requests — possible only if its queue (`capacity` samples of
-//!   its series) spans more than that half range (the reader waits for the
-//!   fullest shard, so no shard lags by more than its queue) and the
-//!   backlog does too.
+//!   its series, plus the batch it fills and the one it sends) spans more
+//!   than that half range (the reader waits for the fullest shard, so no
+//!   shard lags by more than its queue) and the backlog does too.
 //! * **Where it ends.** A refused request's newest sample is at most the
 //!   time it was sent. With no file recording the reshard, the latest is
 //!   the end of a resharded catch-up on the code's constants (the first
