@@ -10,6 +10,8 @@
 #   scripts/loss-matrix.sh thin           thin the master-wal/ copies still kept whole (in place)
 #
 # PROMSNAP_LOSS_TAG=r2 suffixes the run names (<master>-<slave>-r2) of a repeated recording.
+# PROMSNAP_LOSS_SLAVES=up35,soon records only these slaves of each master named (a repeat of
+# one run without the others: PROMSNAP_LOSS_TAG=r3 PROMSNAP_LOSS_SLAVES=up35 ... s12k-busyz).
 # PROMSNAP_LOSS_START_PHASE=S starts each master S seconds past a block boundary (wall clock);
 # S=52 with 1m blocks puts two head compactions, 3 s apart, before the snapshot (ci-*-p52).
 #
@@ -18,7 +20,7 @@
 # runs in its own process; logs in $PROMSNAP_LOSS_RAW/<master>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,18p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,20p' "$0"; exit 2; }
 
 if [ "$1" = table ]; then
   PROMSNAP_WRITE_MATRIX=1 exec cargo test --test integration lossruns:: -- --nocapture
@@ -49,7 +51,8 @@ if [ "$1" = all ]; then
            s1k-churn s1300-srestart s700-sblk2m s2500-q5k s600-lag7s s5k-snapcomp
            s80-5s-d10s s150-d1s s400-q50 s900-2s-lag3s
            s500-slow s700-ooo s600-snap25 s889x30 s1k-mb30s s800-snapb3 s400-2s-snap50 s300-2s-mb1s
-           s1200-2s-slow s2k-snap40 s300-5s-ooo s500-snapph25)
+           s1200-2s-slow s2k-snap40 s300-5s-ooo s500-snapph25
+           s7k-ms20 s650-b1m3m s4k-ms5 s8k-rt2s s5500-ms50 s3200-q10k2k s4500-ms50 s6500-up45)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

@@ -44,6 +44,9 @@ use crate::realserver::{
 };
 use crate::util::{copy_dir, promsnap};
 
+#[path = "lossmatrix_logs.rs"]
+mod logs;
+
 /// An exporter serving `series` gauges in the text format on loopback; the
 /// values change at every scrape.
 pub(crate) struct Exporter {
@@ -273,6 +276,12 @@ pub(crate) struct MasterSpec {
     pub(crate) snap_moment: SnapMoment,
     /// `storage.tsdb.out_of_order_time_window` in the slaves' config (ms).
     pub(crate) slave_ooo_ms: Option<i64>,
+    /// `--storage.tsdb.max-block-duration` when it differs from `block`
+    /// (the head still compacts `block`-long blocks; the compactor merges
+    /// them into blocks up to this long).
+    pub(crate) max_block: Option<&'static str>,
+    /// `remote_timeout` of every slave's queue (ms; 2.42's default 30 s).
+    pub(crate) remote_timeout_ms: Option<i64>,
 }
 
 /// When a master's snapshot is taken, relative to its blocks.
@@ -366,7 +375,21 @@ impl MasterSpec {
             snap_at_compaction: false,
             snap_moment: SnapMoment::default(),
             slave_ooo_ms: None,
+            max_block: None,
+            remote_timeout_ms: None,
         }
+    }
+
+    /// Blocks compacted up to `max` (the head's blocks stay `block` long).
+    fn max_block(mut self, max: &'static str) -> MasterSpec {
+        self.max_block = Some(max);
+        self
+    }
+
+    /// The slaves' queues time out their sends after `ms`.
+    fn remote_timeout(mut self, ms: i64) -> MasterSpec {
+        self.remote_timeout_ms = Some(ms);
+        self
     }
 
     /// The first `n` series of each target change their `gen` label every
@@ -1144,6 +1167,80 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up25", 25_000), overtaken()],
         )
         .snap_phase(25_000),
+        // Out of sample, eighth set (recorded against main's estimator at
+        // 73a0e82, judged by it unchanged): the catch-up's reshard capped at
+        // few or many shards, blocks compacted into bigger ones during the
+        // outage, a short remote_timeout on a busy master, a large queue with
+        // 2 000-sample batches.
+        MasterSpec::new(
+            "s7k-ms20",
+            7_000,
+            1_000,
+            vec![at("up20", 20_000), at("up50", 50_000)],
+        )
+        .queue(None, None, Some(20))
+        .settle(60_000),
+        // min 1m, max 3m: three 1m blocks merged into a 3m one while the
+        // slaves are down.
+        MasterSpec::new(
+            "s650-b1m3m",
+            650,
+            1_000,
+            vec![at("soon", 5_000), overtaken(), at("up200", 200_000)],
+        )
+        .max_block("3m"),
+        MasterSpec::new(
+            "s4k-ms5",
+            4_000,
+            1_000,
+            vec![at("up15", 15_000), at("up45", 45_000)],
+        )
+        .queue(None, None, Some(5))
+        .settle(60_000),
+        MasterSpec::new(
+            "s8k-rt2s",
+            8_000,
+            1_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .busy(true)
+        .remote_timeout(2_000)
+        .settle(60_000),
+        MasterSpec::new(
+            "s5500-ms50",
+            5_500,
+            1_000,
+            vec![at("up30", 30_000), at("up60", 60_000)],
+        )
+        .queue(None, None, Some(50))
+        .settle(60_000),
+        MasterSpec::new(
+            "s3200-q10k2k",
+            3_200,
+            1_000,
+            vec![at("soon", 5_000), at("up40", 40_000)],
+        )
+        .queue(Some(10_000), Some(2_000), None)
+        .settle(60_000),
+        // Slaves up 5 s past a multiple of 10 s after the snapshot, more than
+        // half the block range after it: the queue's first reshard tick
+        // (every 10 s from its start) comes while it is still refusing its
+        // backlog, at 50 and at 200 shards.
+        MasterSpec::new(
+            "s4500-ms50",
+            4_500,
+            1_000,
+            vec![at("up35", 35_000), at("up55", 55_000)],
+        )
+        .queue(None, None, Some(50))
+        .settle(60_000),
+        MasterSpec::new(
+            "s6500-up45",
+            6_500,
+            1_000,
+            vec![at("up25", 25_000), at("up45", 45_000)],
+        )
+        .settle(60_000),
     ]
 }
 
@@ -1250,6 +1347,9 @@ pub(crate) struct RunRecord {
     /// The slave's `storage.tsdb.out_of_order_time_window` (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) slave_ooo_window_ms: Option<i64>,
+    /// The `remote_timeout` of the slave's queue (ms), when not 2.42's 30 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) remote_timeout_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1323,6 +1423,9 @@ fn master_config(spec: &MasterSpec, exporters: &[Exporter], queues: &[(String, u
             c.push_str(&format!(
                 "  - url: http://127.0.0.1:{port}/api/v1/write\n    name: {name}\n"
             ));
+            if let Some(ms) = spec.remote_timeout_ms.filter(|_| name != HEALTHY) {
+                c.push_str(&format!("    remote_timeout: {}\n", prom_dur(ms)));
+            }
             if let Some(re) = spec.keep_i.filter(|_| name != HEALTHY) {
                 c.push_str(&format!(
                     "    write_relabel_configs:\n      - source_labels: [i]\n        regex: '{re}'\n        action: keep\n"
@@ -1551,7 +1654,10 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     });
     let mut flags: Vec<String> = vec![
         format!("--storage.tsdb.min-block-duration={}", spec.block),
-        format!("--storage.tsdb.max-block-duration={}", spec.block),
+        format!(
+            "--storage.tsdb.max-block-duration={}",
+            spec.max_block.unwrap_or(spec.block)
+        ),
         "--storage.tsdb.retention.time=1d".into(),
         "--web.enable-admin-api".into(),
         "--web.enable-lifecycle".into(),
@@ -1839,6 +1945,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                             .then_some(spec.snap_moment),
                         exporter_delay_ms: spec.exp.delay_ms,
                         slave_ooo_window_ms: spec.slave_ooo_ms,
+                        remote_timeout_ms: spec.remote_timeout_ms,
                     },
                 });
             }
@@ -2055,11 +2162,48 @@ fn write_evidence(
         )
         .unwrap();
     }
+    write_logs(dir, rec, master_data);
     std::fs::write(
         dir.join("run.json"),
         serde_json::to_string_pretty(&rec).unwrap(),
     )
     .unwrap();
+}
+
+/// `master-log.txt` and `slave-log.txt` (README.md): the lines of the
+/// master's log (`master.log` next to its data dir, kept across restarts)
+/// about this slave's queue and the master's TSDB, and the slave's lines
+/// about refused samples, from the master's start to the end of the
+/// measured range. Absent when the server logs are.
+fn write_logs(dir: &Path, rec: &RunRecord, master_data: &Path) {
+    let Some(base) = master_data.parent() else {
+        return;
+    };
+    let (from, to) = (rec.master_start, rec.gaps_to);
+    let range = format!(
+        "{} .. {} (master start .. gaps to)",
+        logs::ts_str(from),
+        logs::ts_str(to)
+    );
+    if let Ok(text) = std::fs::read_to_string(base.join("master.log")) {
+        let lines = logs::master_lines(&text, &rec.slave, from, to);
+        let header = format!(
+            "master log of run {}: lines with remote_name={} (this slave's queue), component=tsdb, \
+             readiness and config loads; ts in {range}",
+            rec.run, rec.slave
+        );
+        std::fs::write(dir.join("master-log.txt"), logs::render(&header, &lines)).unwrap();
+    }
+    let slave_log = base.join(format!("slave-{}.log", rec.slave));
+    if let Ok(text) = std::fs::read_to_string(slave_log) {
+        let lines = logs::slave_lines(&text, from, to);
+        let header = format!(
+            "slave log of run {}: refused remote-write requests (one line each), other remote-write \
+             errors, head compactions and readiness; ts in {range}",
+            rec.run
+        );
+        std::fs::write(dir.join("slave-log.txt"), logs::render(&header, &lines)).unwrap();
+    }
 }
 
 /// What L4 (the isolation race) needs of the snapshot, without its index:
@@ -2137,11 +2281,29 @@ fn record() {
     let out = std::env::var_os("PROMSNAP_LOSS_OUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::util::testdata("loss-runs"));
-    let specs: Vec<MasterSpec> = matrix()
+    let mut specs: Vec<MasterSpec> = matrix()
         .into_iter()
         .filter(|m| want == "all" || want.split(',').any(|w| w == m.name))
         .collect();
     assert!(!specs.is_empty(), "no master named {want}");
+    // PROMSNAP_LOSS_SLAVES=a,b: only these slaves of each master (and the
+    // master's other steps, restarts, kept in order).
+    if let Ok(only) = std::env::var("PROMSNAP_LOSS_SLAVES") {
+        let keep = |n: &str| only.split(',').any(|w| w == n);
+        for m in &mut specs {
+            m.steps.retain(|s| match &s.action {
+                Action::Slave { name, .. } | Action::SlaveRestart { name, .. } => keep(name),
+                Action::Restart { .. } => true,
+            });
+            assert!(
+                m.steps
+                    .iter()
+                    .any(|s| matches!(s.action, Action::Slave { .. })),
+                "no slave of {} named in PROMSNAP_LOSS_SLAVES={only}",
+                m.name
+            );
+        }
+    }
     let handles: Vec<_> = specs
         .into_iter()
         .map(|m| {

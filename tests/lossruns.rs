@@ -40,6 +40,9 @@ pub(crate) struct Win {
     /// The most likely end inside the range (`to_expected`), if given.
     pub(crate) to_expected: Option<i64>,
     pub(crate) series: Option<u64>,
+    /// The resharded catch-up's risk window (`coverage`'s L3 risk of a
+    /// reshard no file decides).
+    pub(crate) reshard_risk: bool,
 }
 
 /// One run judged.
@@ -160,6 +163,9 @@ fn parse_windows(v: &serde_json::Value) -> Vec<Win> {
                 to_earliest: w["to_earliest"].as_i64().unwrap_or(to),
                 to_expected: w["to_expected"].as_i64(),
                 series: w["series"].as_u64(),
+                reshard_risk: w["why"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(RESHARD_RISK)),
             })
         })
         .collect()
@@ -291,6 +297,13 @@ pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<Strin
         args.push("--slave-restart".into());
         args.push(format!("{},{}", r.stopped, r.ready));
     }
+    // The master's log of the slave's queue, when the run kept it (its
+    // reshards and refused requests decide the resharded catch-up).
+    let log = ev.join("master-log.txt");
+    if log.is_file() {
+        args.push("--master-log".into());
+        args.push(log.to_string_lossy().into_owned());
+    }
     args
 }
 
@@ -337,6 +350,7 @@ pub(crate) fn judge(ev: &Path) -> Judged {
                 to_earliest: m["to"].as_i64()?,
                 to_expected: None,
                 series: m["series"].as_u64(),
+                reshard_risk: false,
             })
         })
         .collect();
@@ -521,8 +535,64 @@ pub(crate) fn table(rs: &[Judged]) -> String {
         rs.iter().filter(|j| j.failures.is_empty()).count(),
         rs.len()
     ));
+    s.push_str(&risk_stats(rs));
     s
 }
+
+/// The end range without risk windows, and the resharded catch-up's
+/// risks: how many runs carry one, how many lost past every other
+/// window's end (inside the risk's range).
+fn risk_stats(rs: &[Judged]) -> String {
+    let n = rs.len().max(1) as f64;
+    // The same without risk windows, and the resharded catch-up's risks:
+    // how many runs carry one, how many lost past its earliest end.
+    let firm: Vec<i64> = rs
+        .iter()
+        .map(|j| {
+            let w: Vec<Win> = j
+                .predicted
+                .iter()
+                .filter(|w| w.certainty != "risk")
+                .cloned()
+                .collect();
+            range_width(&w)
+        })
+        .collect();
+    let with_risk: Vec<&Judged> = rs
+        .iter()
+        .filter(|j| j.predicted.iter().any(|w| w.reshard_risk))
+        .collect();
+    // Lost past every end the other windows give, inside the risk's range.
+    let lost_past = with_risk
+        .iter()
+        .filter(|j| {
+            let i = j.rec.as_ref().map_or(1000, |r| r.scrape_interval_ms);
+            let firm_end = j
+                .predicted
+                .iter()
+                .filter(|w| !w.reshard_risk)
+                .map(|w| w.to)
+                .max()
+                .unwrap_or(i64::MIN);
+            j.predicted.iter().filter(|w| w.reshard_risk).any(|w| {
+                j.real
+                    .iter()
+                    .any(|r| r.to > firm_end + i && r.to <= w.to + i)
+            })
+        })
+        .count();
+    format!(
+        "Without risk windows: mean {:.1} s, max {:.1} s. A resharded catch-up's risk window (L3 \
+         risk, no master's log): {} runs, {} of which lost past every other window's end.\n",
+        firm.iter().sum::<i64>() as f64 / 1e3 / n,
+        firm.iter().copied().max().unwrap_or(0) as f64 / 1e3,
+        with_risk.len(),
+        lost_past
+    )
+}
+
+/// How `coverage` words the resharded catch-up's risk window.
+const RESHARD_RISK: &str = "if the queue reshards while the reader is behind";
 
 /// The usefulness of a prediction: the widest end range (`to − to_earliest`)
 /// of its windows (0 when every end is a point).
@@ -691,6 +761,30 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s2k-snap40",
     "s300-5s-ooo",
     "s500-snapph25",
+    "s7k-ms20",
+    "s650-b1m3m",
+    "s4k-ms5",
+    "s8k-rt2s",
+    "s5500-ms50",
+    "s3200-q10k2k",
+    "s4500-ms50",
+    "s6500-up45",
+];
+
+/// Runs of out-of-sample masters recorded again to fit a rule on (the
+/// lagging shards refused whole after a reshard; their `master-log.txt` and
+/// `slave-log.txt` show it): judged with the fitted runs, not as out of
+/// sample.
+const FITTED_REPEATS: &[&str] = &[
+    "s12k-busyz-up35-r3",
+    "s1k-mb30s-soon-r3",
+    "s1k-mb30s-up20-r3",
+    "s2k-snap40-soon-r3",
+    "s2k-snap40-up25-r3",
+    "s5k-2m-up90-r2",
+    "s5k-snapcomp-skiphead-r3",
+    "s1200-2s-slow-soon-r3",
+    "s1200-2s-slow-up30-r3",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
@@ -719,6 +813,15 @@ const MB30S: &str = "out of sample (seventh set). 1 000 series at 1 s, queue_con
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s4500-ms50-up55-r2",
+        "the second recording of s4500-ms50-up55: first attempt +58.8 s, reshard 1 -> 50 at +60.4 s in the \
+         refused backlog again; the slave refused 886 whole requests from +58.8 to +64.0 s, the last ones \
+         starting at +17 .. +29 s: besides the crossing batches (+1 .. +6 s, 1 844 series), 810 series (about \
+         nine of the 50 shards) lost +12 .. +34 s. coverage predicts L3 +1 .. +5 s and a one-shard risk. (Its \
+         up35 slave resharded the same way at +40.4 s but its last refused requests started at +1 s: it lost \
+         +1 .. +6 s and passed)",
+    ),
+    (
         "s2k-snap40-soon",
         "out of sample (seventh set). 2 000 series at 1 s, the snapshot 40 s after the first block (the \
          queue's backlog 130 s deep at C_snap). Slave up +5.9 s; the queue's retry at +7.9 s was refused \
@@ -737,17 +840,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          predicts L3 +0.7 .. +1.7..+10.7 s; the lagging shards refused whole are not modelled",
     ),
     (
-        "s1200-2s-slow-up30",
-        "out of sample (seventh set). 1 200 series at 2 s, the target answering 1.2-1.8 s after the \
-         request. Slave up +33.8 s; the queue's retry at +38.2 s was refused, it resharded 1 -> 107 at \
-         +38.8 s (about 11 series a shard, so a 500-sample batch spans up to 45 scrapes), and at +43.8..+44.0 \
-         s the slave refused 107 whole requests whose oldest sample (-87 s) lay before its newest block: \
-         every series lost +2 .. +40.2 s, the newest samples the shards held then. coverage predicts the \
-         one-scrape sliver (+0.6 s, 196 series; what the soon slave lost: +2 s, 80 series) and an L3 risk \
-         window of one lagging shard (+0 .. +33.8 s), not all 107 shards refused whole; nothing in the logs \
-         points at the slow target (the master scraped it without a timeout)",
-    ),
-    (
         "s1k-mb30s-soon-r2",
         "the second recording of s1k-mb30s, the same miss: both queues' first attempt after the slaves \
          were up (+5.4 s, +20.4 s) at +26.7 s, reshard 1 -> 200 at +30.2 s, whole requests refused at \
@@ -757,16 +849,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "s1k-mb30s-up20-r2",
         "the second recording of s1k-mb30s-up20, the same miss as s1k-mb30s-soon-r2 (the two queues \
          retried on one schedule and lost the same +1 .. +46 s)",
-    ),
-    (
-        "s1200-2s-slow-soon-r2",
-        "the second recording of s1200-2s-slow; here the soon slave (up +7.8 s) missed and up30 passed: \
-         its queue's first send after the slave was up (+10.0 s) was refused, it resharded 1 -> 114 at \
-         +10.5 s, and at +11 s the slave refused 114 whole requests whose oldest sample (-90 s) lay before \
-         its newest block: 748 series lost +2 .. +10 s. coverage predicts the one-scrape sliver (+2 s, 160 \
-         series) and an L3 risk +2 .. +4..+6 s of one lagging shard: the lagging shards refused whole \
-         after a reshard, a race between the reshard tick and the backlog's end (the up30 slave's queue \
-         did not reshard in this recording and lost the sliver)",
     ),
     ("s1k-mb30s-soon", MB30S),
     ("s1k-mb30s-up20", MB30S),
@@ -895,6 +977,7 @@ fn recorded_runs_meet_the_done_criteria() {
         j.rec
             .as_ref()
             .is_some_and(|r| OUT_OF_SAMPLE_MASTERS.contains(&r.master.as_str()))
+            && !FITTED_REPEATS.contains(&j.run.as_str())
     };
     let (fresh, fitted): (Vec<Judged>, Vec<Judged>) = results.iter().cloned().partition(oos);
     let t = format!(

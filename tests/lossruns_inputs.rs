@@ -3,7 +3,8 @@
 //! give them: no copy of the master's `wal/`, no `--rw-start`, a snapshot
 //! whose head block lost its `meta.json`, a `wal/` copied long after the
 //! slave started (the copy of a later slave of the same master), and the
-//! slave's clock a few seconds off the master's.
+//! slave's clock a few seconds off the master's, and no master's log
+//! (where the run kept one).
 //!
 //! For every run whose real loss has a part longer than two scrape
 //! intervals, each variant must
@@ -33,6 +34,8 @@ enum Variant {
     LateWal,
     /// The slave's clock `ms` behind (negative) or ahead of the master's.
     Skew(i64),
+    /// No `--master-log` (runs that kept `master-log.txt`).
+    NoMasterLog,
 }
 
 const SKEW_MS: i64 = 3_000;
@@ -121,6 +124,10 @@ fn run_variant(
                 Some(sib_rec.wal_observed_at.to_string()),
             );
         }
+        Variant::NoMasterLog => {
+            args.iter().position(|a| a == "--master-log")?;
+            set(&mut args, "--master-log", None);
+        }
         Variant::Skew(ms) => {
             let up = value(&args, "--slave-up")?;
             set(&mut args, "--slave-up", Some((up + ms).to_string()));
@@ -150,6 +157,7 @@ fn named(v: Variant, cov: &serde_json::Value) -> bool {
         Variant::NoHeadMeta => text.contains("meta.json"),
         Variant::LateWal => text.contains("after the slave was up"),
         Variant::Skew(_) => text.contains("on the master's clock"),
+        Variant::NoMasterLog => text.contains("no master's log given"),
     }
 }
 
@@ -266,6 +274,7 @@ fn verdict_never_more_optimistic_than_its_inputs() {
                 Variant::LateWal,
                 Variant::Skew(-SKEW_MS),
                 Variant::Skew(SKEW_MS),
+                Variant::NoMasterLog,
             ]
         };
         for &v in variants {

@@ -114,6 +114,14 @@ pub struct CoverageArgs {
     /// (repeatable; default: none).
     #[arg(long, value_parser = parse_restart, value_name = "STOPPED,READY")]
     pub slave_restart: Vec<(i64, i64)>,
+    /// The master's log (2.42 logfmt, or a journal/stderr copy of it): the slave's queue's
+    /// reshards and refused requests during the catch-up.
+    #[arg(long, value_name = "FILE")]
+    pub master_log: Option<PathBuf>,
+    /// The slave's queue in --master-log, by its remote_name or url (default: the log's only
+    /// queue).
+    #[arg(long, value_name = "NAME_OR_URL", requires = "master_log")]
+    pub master_log_queue: Option<String>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
@@ -165,8 +173,11 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             sent_series: args.sent_series,
             slave_ooo_window: args.slave_ooo_window,
             slave_restarts: args.slave_restart.clone(),
+            master_log: None,
         },
         head_block: None,
+        master_log: args.master_log.clone(),
+        master_log_queue: args.master_log_queue.clone(),
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
     if args.json {

@@ -62,6 +62,10 @@ pub struct OperatorFacts {
     pub slave_ooo_window: Option<i64>,
     /// The slave's restarts after it was first up: `(stopped, ready)` each (ms).
     pub slave_restarts: Vec<(i64, i64)>,
+    /// The master's log of the slave's remote-write queue: its reshards
+    /// and refused requests ([`super::masterlog`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_log: Option<super::masterlog::MasterLog>,
 }
 
 /// Native histograms found in the snapshot and the master WAL.

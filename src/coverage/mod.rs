@@ -63,6 +63,7 @@
 //! ```
 
 pub mod causes;
+pub mod masterlog;
 pub mod model;
 mod options;
 pub mod queue;
@@ -160,6 +161,13 @@ pub struct CoverageOptions {
     /// snapshot's contents (`Some(None)`: it has none), instead of the grid
     /// rule of [`crate::list::head_block_index`] (`None`).
     pub head_block: Option<Option<String>>,
+    /// The master's log (2.42 logfmt; a journal or stderr copy), read for
+    /// the slave's queue's reshards and refused requests
+    /// ([`masterlog`]); its facts land in `facts.master_log`.
+    pub master_log: Option<PathBuf>,
+    /// The slave's queue in that log, by `remote_name` or `url` (absent:
+    /// the log's only queue).
+    pub master_log_queue: Option<String>,
 }
 
 /// The master WAL part of the report.
@@ -256,6 +264,14 @@ impl CoverageReport {
 /// bad blocks and WAL damage become findings and a partial answer.
 pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
     options::check(opts)?;
+    let with_log;
+    let opts = match &opts.master_log {
+        Some(p) => {
+            with_log = read_master_log(opts, p)?;
+            &with_log
+        }
+        None => opts,
+    };
     let mut snap = snapshot::analyze(snapshot, opts.block_range)?;
     if let Some(h) = &opts.head_block {
         snap.set_head_block(h.as_deref());
@@ -458,6 +474,16 @@ pub fn fmt_dur(ms: i64) -> String {
         }
     }
     s
+}
+
+/// `opts` with the master's log read into `facts.master_log`.
+fn read_master_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<CoverageOptions> {
+    let f = std::fs::File::open(p).map_err(|e| crate::error::Error::io(p, e))?;
+    let log = masterlog::parse(std::io::BufReader::new(f), opts.master_log_queue.as_deref())
+        .map_err(|e| crate::error::Error::io(p, e))?;
+    let mut o = opts.clone();
+    o.facts.master_log = Some(log);
+    Ok(o)
 }
 
 /// Proleptic Gregorian (year, month, day) of days since 1970-01-01.

@@ -26,6 +26,7 @@ use super::wal::WalView;
 mod grid;
 mod l1;
 mod l2;
+mod reshard;
 mod slave;
 mod slivers;
 mod verdict;
@@ -149,6 +150,9 @@ pub struct Deadline {
 pub struct ModelInput {
     /// Master block range `R` (ms).
     pub block_range: i64,
+    /// True when `R` is not in the files (one block, no flag: 2.42's
+    /// default assumed): the slave's, taken as the master's, is unknown.
+    pub block_range_assumed: bool,
     /// `C_snap`: the snapshot's coverage end = the slave's minValidTime.
     pub coverage_end: i64,
     /// Head min at the snapshot (`H_min`), or `B_last` with `skip_head`.
@@ -200,6 +204,7 @@ impl ModelInput {
     pub fn new(block_range: i64, coverage_end: i64, head_min: i64, snapshot_time: i64) -> Self {
         ModelInput {
             block_range,
+            block_range_assumed: false,
             coverage_end,
             head_min,
             head_included: true,
@@ -356,6 +361,14 @@ fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
              every window's end by as much",
             fmt_time(up)
         ));
+        if inp.facts.master_log.is_none() {
+            assumptions.push(
+                "no master's log given: whether and when the queue resharded during the \
+                 catch-up, a race no other file records, is not known (it moves the boundary \
+                 sliver's end)"
+                    .to_string(),
+            );
+        }
         if let Some(w) = inp.wal.as_ref().filter(|w| w.observed_at > up) {
             assumptions.push(format!(
                 "the master's WAL was observed at {}, {} after the slave was up: the overtake is \

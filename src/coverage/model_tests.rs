@@ -215,3 +215,87 @@ fn l2_drain_speeds_up_at_the_reshard_tick() {
     assert_eq!(big, before_tick + after);
     assert!(big < 800_000 / per_ms);
 }
+
+/// `s2k-snap40`'s shape (1m blocks, 2 000 series at 1 s, remote write 170 s
+/// before the snapshot, slave up 6 s after it): a reshard during the
+/// catch-up is possible, no file decides it; the master's log does.
+fn resharded(log: Option<super::super::masterlog::MasterLog>) -> (ModelOutput, i64) {
+    let b = DAY + 10 * M;
+    let c = b + 40 * SECOND;
+    let mut inp = ModelInput::new(M, c, b, c + 500);
+    inp.series = Some(2_005);
+    inp.scrape_interval = SECOND;
+    inp.rw_start = Some(c - 170 * SECOND);
+    inp.first_sample = Some(c - 170 * SECOND);
+    inp.slave_up = Some(c + 6 * SECOND);
+    inp.targets = Some(1);
+    inp.facts.master_log = log;
+    (compute(&inp), c)
+}
+
+#[test]
+fn resharded_catch_up_is_a_risk_without_the_log() {
+    use super::super::masterlog::{MasterLog, Refusal, Reshard};
+    let (out, c) = resharded(None);
+    let risk: Vec<_> = out
+        .loss_windows
+        .iter()
+        .filter(|w| w.cause == Cause::L3 && w.certainty == Certainty::Risk)
+        .collect();
+    assert_eq!(risk.len(), 1, "{:#?}", out.loss_windows);
+    // Latest end: the slave's start + 2 × 5 s + 10 s + 5 s.
+    assert_eq!(risk[0].to, c + 6 * SECOND + 25 * SECOND);
+    assert!(risk[0].to_earliest.unwrap() < c + 10 * SECOND);
+    assert!(
+        out.assumptions
+            .iter()
+            .any(|a| a.contains("no master's log given"))
+    );
+
+    // The log: resharded 1 -> 200 at +9.2 s, refusals up to +16.1 s.
+    let log = MasterLog {
+        queue: Some("q".into()),
+        reshards: vec![Reshard {
+            at: c + 9_200,
+            from: 1,
+            to: 200,
+        }],
+        refusals: [7_900, 12_000, 16_100]
+            .iter()
+            .map(|&t| Refusal {
+                at: c + t,
+                samples: 500,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let (out, c) = resharded(Some(log.clone()));
+    let l3: Vec<_> = out
+        .loss_windows
+        .iter()
+        .filter(|w| w.cause == Cause::L3)
+        .collect();
+    assert_eq!(l3.len(), 1, "{:#?}", out.loss_windows);
+    assert_eq!(l3[0].certainty, Certainty::Expected);
+    // 200 shards of 10 series: a batch spans 50 s, a queue 250 s (more
+    // than half the 1m range): the reach is the catch-up's end.
+    assert_eq!(l3[0].to, c + 31 * SECOND);
+    assert!(l3[0].to_earliest.unwrap() < c + 10 * SECOND);
+    assert!(l3[0].from <= c + SECOND);
+
+    // No reshard in the catch-up: the crossing batch only, no risk.
+    let quiet = MasterLog {
+        reshards: vec![],
+        ..log
+    };
+    let (out, c) = resharded(Some(quiet));
+    let l3: Vec<_> = out
+        .loss_windows
+        .iter()
+        .filter(|w| w.cause == Cause::L3)
+        .collect();
+    assert_eq!(l3.len(), 1, "{:#?}", out.loss_windows);
+    assert_eq!(l3[0].certainty, Certainty::Expected);
+    // One shard's crossing batch: 500 of 2 005 samples, one scrape.
+    assert!(l3[0].to < c + 2 * SECOND, "{:#?}", l3);
+}

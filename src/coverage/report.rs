@@ -181,6 +181,7 @@ pub(super) fn run_model(
         assumptions.push(SNAPSHOT_TIME_UNKNOWN.into());
     }
     let mut inp = model::ModelInput::new(snap.block_range, c, hmin, t_snap);
+    inp.block_range_assumed = snap.block_range_source == super::Source::Default;
     inp.head_included = snap.head_included;
     inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
     inp.rw_start = opts.rw_start;

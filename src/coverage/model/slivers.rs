@@ -1,7 +1,7 @@
 //! L3 and L4: the boundary slivers, when remote write crosses the coverage
 //! end (no L1, no L2).
 
-use super::{Cause, Certainty, LossWindow, ModelInput};
+use super::{Cause, Certainty, LossWindow, ModelInput, reshard};
 use crate::coverage::queue::{self, Stall};
 
 /// The sliver windows (L3 from the queue's crossing batch, L4 with several
@@ -24,6 +24,9 @@ pub(super) fn windows(
     let b = q.max_samples_per_send;
     let before = windows.len();
     let mut risk = None;
+    let mut logged = reshard::Logged::Unknown;
+    let mut resharded_risk = None;
+    let mut crossing = None;
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let cr = queue::crossing(
@@ -40,41 +43,63 @@ pub(super) fn windows(
             let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
             let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
             risk = lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag);
-            if cr.expected_end < c && lag.is_some() {
-                // The crossing batch costs nothing, the lagged scrapes
-                // before it everything.
-                windows.push(LossWindow::new(
-                    Cause::L3,
-                    c,
-                    c - 1,
-                    Certainty::Expected,
-                    format!("{} ({})", LAGGED_SCRAPES, cr.why),
-                ));
-            } else if cr.expected_end < c {
-                assumptions.push(format!(
-                    "the batch that crosses the coverage end is expected to end exactly there: no \
-                     L3 sliver ({}); at most until {} otherwise",
-                    cr.why,
-                    crate::coverage::fmt_time(cr.bound_end)
-                ));
-            } else if let Some((from, to, short_series)) = cr.undecided_short {
-                undecided(windows, &cr, c, n, b, from, to, short_series);
-            } else {
-                // A crossing batch that costs no series (it ends on a scrape
-                // boundary) is no window.
-                if cr.series != Some(0) {
-                    windows.push(crossing_window(&cr, c, n, b));
-                }
+            (logged, resharded_risk) = reshard::decide(inp, &cr, &st, up, n, assumptions);
+            if resharded_risk.is_some() || logged != reshard::Logged::Unknown {
+                // The resharded catch-up's window holds the one-shard lag,
+                // or the log decides it.
+                risk = None;
             }
+            crossing_windows(&cr, c, n, b, lag.is_some(), windows, assumptions);
+            crossing = Some(cr);
         }
         _ => windows.push(bound_window(inp, series)),
     }
+    if let (Some(cr), Some(n), Some(up), Some(st)) = (&crossing, series, inp.slave_up, stall) {
+        reshard::apply(inp, logged, cr, &st, up, n, windows, before);
+    }
+    windows.extend(resharded_risk);
     if let Some(l) = lag {
         shift_to_lag(&mut windows[before..], &l);
     }
     windows.extend(risk);
     if inp.head_included {
         isolation_race(inp, windows, assumptions);
+    }
+}
+
+/// The crossing batch's windows (the crossing model's paths).
+fn crossing_windows(
+    cr: &queue::Crossing,
+    c: i64,
+    n: u64,
+    b: u64,
+    lagged: bool,
+    windows: &mut Vec<LossWindow>,
+    assumptions: &mut Vec<String>,
+) {
+    if cr.expected_end < c && lagged {
+        // The crossing batch costs nothing, the lagged scrapes before it
+        // everything.
+        windows.push(LossWindow::new(
+            Cause::L3,
+            c,
+            c - 1,
+            Certainty::Expected,
+            format!("{} ({})", LAGGED_SCRAPES, cr.why),
+        ));
+    } else if cr.expected_end < c {
+        assumptions.push(format!(
+            "the batch that crosses the coverage end is expected to end exactly there: no L3 \
+             sliver ({}); at most until {} otherwise",
+            cr.why,
+            crate::coverage::fmt_time(cr.bound_end)
+        ));
+    } else if let Some((from, to, short_series)) = cr.undecided_short {
+        undecided(windows, cr, c, n, b, from, to, short_series);
+    } else if cr.series != Some(0) {
+        // A crossing batch that costs no series (it ends on a scrape
+        // boundary) is no window.
+        windows.push(crossing_window(cr, c, n, b));
     }
 }
 

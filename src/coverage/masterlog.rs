@@ -1,0 +1,386 @@
+//! The master's log (`coverage --master-log`): the remote-write queue's
+//! reshards and refused requests, as Prometheus 2.42 logs them.
+//!
+//! 2.42 logs in logfmt (go-kit): `ts=… caller=… level=… component=remote
+//! remote_name=… url=… msg=…` and the message's own keys. The queue of a
+//! `remote_write` entry logs with its `remote_name` and `url`
+//! (`storage/remote/queue_manager.go`):
+//!
+//! * `msg="Remote storage resharding" from=N to=M` when `updateShardsLoop`
+//!   hands a new shard count to `reshardLoop` (every 10 s tick at most);
+//! * `msg="non-recoverable error" count=N …` when `sendSamples` drops a
+//!   request the receiver refused (a 4xx, such as the slave's 400 "out of
+//!   bounds"): `count` samples lost, the line written when the answer came.
+//!
+//! Lines are read one at a time, each cut at [`MAX_LINE`] bytes; a journal
+//! or stderr copy works as well (words before `ts=` have no `=` and are
+//! skipped). Lines of other queues are told apart by `remote_name` (or
+//! `url`): the caller names the slave's queue, or the log must hold one.
+//! Memory is bounded: at most [`MAX_QUEUES`] queues and [`MAX_EVENTS`]
+//! events are kept (the log says when it was cut).
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use serde::Serialize;
+
+/// Longest line kept (bytes); the rest of a longer line is skipped.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Most queues told apart.
+pub const MAX_QUEUES: usize = 64;
+/// Most events (reshards and refusals, all queues) kept.
+pub const MAX_EVENTS: usize = 100_000;
+
+/// One reshard of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Reshard {
+    /// When it was logged (Unix ms).
+    pub at: i64,
+    /// Shards before.
+    pub from: u64,
+    /// Shards after.
+    pub to: u64,
+}
+
+/// One request the receiver refused and the queue dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// When it was logged (Unix ms): after the answer came.
+    pub at: i64,
+    /// Samples in the request (`count`).
+    pub samples: u64,
+}
+
+/// What the master's log says about the slave's queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MasterLog {
+    /// The queue read (`remote_name`, or `url` when it has none); absent
+    /// when no line of a queue was found or several queues were and none
+    /// was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Its `url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its reshards, in log order.
+    pub reshards: Vec<Reshard>,
+    /// Its dropped requests, in log order.
+    pub refusals: Vec<Refusal>,
+    /// Lines read.
+    pub lines: u64,
+    /// Lines of the queue read.
+    pub queue_lines: u64,
+    /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
+    pub unreadable_lines: u64,
+    /// The other queues seen (at most [`MAX_QUEUES`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_queues: Vec<String>,
+    /// True when several queues log and none was named: no queue is read.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
+    /// True when events past [`MAX_EVENTS`] (or queues past
+    /// [`MAX_QUEUES`]) were not kept.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+impl MasterLog {
+    /// True when the log decides the queue's reshards: one queue read,
+    /// nothing cut.
+    pub fn decides(&self) -> bool {
+        self.queue.is_some() && !self.ambiguous && !self.truncated
+    }
+
+    /// The first reshard logged in `(after, until]`.
+    pub fn first_reshard(&self, after: i64, until: i64) -> Option<Reshard> {
+        self.reshards
+            .iter()
+            .copied()
+            .find(|r| r.at > after && r.at <= until && r.to != r.from)
+    }
+
+    /// The last refusal logged in `[from, until]`.
+    pub fn last_refusal(&self, from: i64, until: i64) -> Option<Refusal> {
+        self.refusals
+            .iter()
+            .copied()
+            .filter(|r| r.at >= from && r.at <= until)
+            .max_by_key(|r| r.at)
+    }
+}
+
+/// The events of one queue while reading.
+#[derive(Default)]
+struct Acc {
+    url: Option<String>,
+    reshards: Vec<Reshard>,
+    refusals: Vec<Refusal>,
+    lines: u64,
+}
+
+/// Reads a master's log; `select` names the slave's queue by its
+/// `remote_name` or `url` (absent: the log's only queue).
+pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<MasterLog> {
+    let mut out = MasterLog::default();
+    let mut queues: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut events = 0usize;
+    let mut buf = Vec::new();
+    while let Some(cut) = next_line(&mut r, &mut buf)? {
+        out.lines += 1;
+        let line = String::from_utf8_lossy(&buf);
+        let kv = logfmt(&line);
+        let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
+        let Some(ts) = get("ts").and_then(parse_rfc3339) else {
+            out.unreadable_lines += 1;
+            continue;
+        };
+        if cut && get("msg").is_none() {
+            out.unreadable_lines += 1;
+            continue;
+        }
+        let (name, url) = (get("remote_name"), get("url"));
+        let Some(key) = name.or(url) else {
+            continue;
+        };
+        if let Some(sel) = select
+            && name != Some(sel)
+            && url != Some(sel)
+        {
+            if !out.other_queues.iter().any(|q| q == key) && out.other_queues.len() < MAX_QUEUES {
+                out.other_queues.push(key.to_string());
+            }
+            continue;
+        }
+        if !queues.contains_key(key) && queues.len() >= MAX_QUEUES {
+            out.truncated = true;
+            continue;
+        }
+        let acc = queues.entry(key.to_string()).or_default();
+        acc.lines += 1;
+        if acc.url.is_none() {
+            acc.url = url.map(str::to_string);
+        }
+        let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
+        let event = match get("msg") {
+            Some("Remote storage resharding") => match (num("from"), num("to")) {
+                (Some(from), Some(to)) => Some((Some(Reshard { at: ts, from, to }), None)),
+                _ => None,
+            },
+            Some("non-recoverable error") => Some((
+                None,
+                Some(Refusal {
+                    at: ts,
+                    samples: num("count").unwrap_or(0),
+                }),
+            )),
+            _ => None,
+        };
+        if let Some((rs, rf)) = event {
+            if events >= MAX_EVENTS {
+                out.truncated = true;
+                continue;
+            }
+            events += 1;
+            acc.reshards.extend(rs);
+            acc.refusals.extend(rf);
+        }
+    }
+    Ok(choose(out, queues, select.is_some()))
+}
+
+/// Reads a master's log held in memory (never fails).
+pub fn parse_bytes(data: &[u8], select: Option<&str>) -> MasterLog {
+    parse(data, select).unwrap_or_default()
+}
+
+/// The queue read: the named one, or the only one.
+fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) -> MasterLog {
+    if queues.len() > 1 && !named {
+        out.ambiguous = true;
+        let keys: Vec<String> = queues.keys().take(MAX_QUEUES).cloned().collect();
+        out.other_queues = keys;
+        return out;
+    }
+    if let Some((key, acc)) = queues.pop_first() {
+        out.queue = Some(key);
+        out.url = acc.url;
+        out.reshards = acc.reshards;
+        out.refusals = acc.refusals;
+        out.queue_lines = acc.lines;
+    }
+    out
+}
+
+/// The next line into `buf` (without its newline), at most [`MAX_LINE`]
+/// bytes of it: `Some(true)` when it was cut, `None` at the end.
+fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut cut = false;
+    let mut any = false;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(any.then_some(cut));
+        }
+        any = true;
+        let nl = avail.iter().position(|&b| b == b'\n');
+        let chunk = &avail[..nl.unwrap_or(avail.len())];
+        let room = MAX_LINE.saturating_sub(buf.len());
+        if chunk.len() > room {
+            cut = true;
+        }
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = nl.map_or(avail.len(), |i| i + 1);
+        r.consume(used);
+        if nl.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(cut));
+        }
+    }
+}
+
+/// The `key=value` pairs of a logfmt line; a quoted value is unescaped
+/// (`\"`, `\\`, `\n`, `\t`); words without `=` are skipped.
+fn logfmt(line: &str) -> Vec<(&str, String)> {
+    let mut out = Vec::new();
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let k0 = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
+            i += 1;
+        }
+        let key = &line[k0..i];
+        if i >= b.len() || b[i] != b'=' {
+            continue;
+        }
+        i += 1;
+        let mut val = String::new();
+        if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let mut esc = false;
+            let v0 = i;
+            let mut plain = true;
+            while i < b.len() {
+                let c = b[i];
+                if esc {
+                    esc = false;
+                } else if c == b'\\' {
+                    esc = true;
+                    plain = false;
+                } else if c == b'"' {
+                    break;
+                }
+                i += 1;
+            }
+            let raw = &line[v0..i];
+            val = if plain {
+                raw.to_string()
+            } else {
+                unescape(raw)
+            };
+            i = (i + 1).min(b.len());
+        } else {
+            let v0 = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            val.push_str(&line[v0..i]);
+        }
+        if !key.is_empty() {
+            out.push((key, val));
+        }
+    }
+    out
+}
+
+fn unescape(raw: &str) -> String {
+    let mut s = String::with_capacity(raw.len());
+    let mut it = raw.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            s.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => s.push('\n'),
+            Some('t') => s.push('\t'),
+            Some(o) => s.push(o),
+            None => {}
+        }
+    }
+    s
+}
+
+/// `2006-01-02T15:04:05.000Z07:00` (2.42's `ts`), any fraction, `Z` or an
+/// offset.
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || !s.is_ascii() {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    let mut ms = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        for (k, c) in frac.bytes().take(3).enumerate() {
+            if k < n {
+                ms += i64::from(c - b'0') * [100, 10, 1][k];
+            }
+        }
+        rest = frac.get(n..)?;
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (oh * 60 + om)
+        }
+    };
+    let days = crate::vocab::days_from_civil(y, mo, d);
+    Some(((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
+}
+
+#[cfg(test)]
+#[path = "masterlog_tests.rs"]
+mod tests;

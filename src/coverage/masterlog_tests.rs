@@ -1,0 +1,130 @@
+use super::*;
+
+/// Lines as 2.42 writes them (`caller` and keys as in queue_manager.go).
+const LOG: &str = r#"ts=2026-12-06T01:00:00.123Z caller=main.go:512 level=info msg="Starting Prometheus Server" mode=server version="(version=2.42.0, branch=debian/sid)"
+ts=2026-12-06T01:00:01.000Z caller=dedupe.go:112 component=remote level=info remote_name=abc123 url=http://127.0.0.1:9101/api/v1/write msg="Starting WAL watcher" queue=abc123
+ts=2026-12-06T01:00:40.500Z caller=dedupe.go:112 component=remote level=warn remote_name=abc123 url=http://127.0.0.1:9101/api/v1/write msg="Failed to send batch, retrying" err="Post \"http://127.0.0.1:9101/api/v1/write\": dial tcp 127.0.0.1:9101: connect: connection refused"
+ts=2026-12-06T01:01:07.900Z caller=dedupe.go:112 component=remote level=error remote_name=abc123 url=http://127.0.0.1:9101/api/v1/write msg="non-recoverable error" count=500 exemplarCount=0 err="server returned HTTP status 400 Bad Request: out of bounds"
+ts=2026-12-06T01:01:09.200Z caller=dedupe.go:112 component=remote level=info remote_name=abc123 url=http://127.0.0.1:9101/api/v1/write msg="Remote storage resharding" from=1 to=200
+ts=2026-12-06T01:01:12.000Z caller=dedupe.go:112 component=remote level=error remote_name=abc123 url=http://127.0.0.1:9101/api/v1/write msg="non-recoverable error" count=500 exemplarCount=0 err="server returned HTTP status 400 Bad Request: out of bounds"
+ts=2026-12-06T01:01:16.100Z caller=dedupe.go:112 component=remote level=error remote_name=abc123 url=http://127.0.0.1:9101/api/v1/write msg="non-recoverable error" count=410 exemplarCount=0 err="server returned HTTP status 400 Bad Request: out of bounds"
+"#;
+
+fn ms(s: &str) -> i64 {
+    parse_rfc3339(s).unwrap()
+}
+
+#[test]
+fn reads_reshards_and_refusals_of_the_one_queue() {
+    let l = parse_bytes(LOG.as_bytes(), None);
+    assert_eq!(l.queue.as_deref(), Some("abc123"));
+    assert_eq!(l.url.as_deref(), Some("http://127.0.0.1:9101/api/v1/write"));
+    assert!(l.decides());
+    assert_eq!(l.lines, 7);
+    assert_eq!(l.queue_lines, 6);
+    assert_eq!(
+        l.reshards,
+        vec![Reshard {
+            at: ms("2026-12-06T01:01:09.200Z"),
+            from: 1,
+            to: 200
+        }]
+    );
+    assert_eq!(l.refusals.len(), 3);
+    assert_eq!(l.refusals[2].samples, 410);
+    let r = l
+        .first_reshard(ms("2026-12-06T01:01:00Z"), i64::MAX)
+        .unwrap();
+    let last = l.last_refusal(r.at, i64::MAX).unwrap();
+    assert_eq!(last.at, ms("2026-12-06T01:01:16.100Z"));
+    assert!(l.first_reshard(r.at, i64::MAX).is_none());
+}
+
+#[test]
+fn other_queues_are_told_apart() {
+    let two = LOG.to_string()
+        + "ts=2026-12-06T01:01:20.000Z caller=dedupe.go:112 component=remote level=info remote_name=other url=http://10.0.0.1/w msg=\"Remote storage resharding\" from=1 to=3\n";
+    let l = parse_bytes(two.as_bytes(), None);
+    assert!(l.ambiguous && !l.decides());
+    assert!(l.reshards.is_empty());
+    let l = parse_bytes(two.as_bytes(), Some("abc123"));
+    assert!(l.decides());
+    assert_eq!(l.reshards.len(), 1);
+    assert_eq!(l.other_queues, vec!["other".to_string()]);
+    let l = parse_bytes(two.as_bytes(), Some("http://10.0.0.1/w"));
+    assert_eq!(l.queue.as_deref(), Some("other"));
+    assert_eq!(l.reshards[0].to, 3);
+    assert!(l.refusals.is_empty());
+}
+
+#[test]
+fn journal_prefixes_and_offsets_are_read() {
+    let j = "Dec 06 01:01:09 host prometheus[812]: ts=2026-12-06T02:01:09.2+01:00 caller=dedupe.go:112 component=remote level=info remote_name=q url=u msg=\"Remote storage resharding\" from=1 to=50\r\n";
+    let l = parse_bytes(j.as_bytes(), None);
+    assert_eq!(l.reshards[0].at, ms("2026-12-06T01:01:09.200Z"));
+    assert_eq!(l.reshards[0].to, 50);
+}
+
+#[test]
+fn garbage_long_and_cut_lines_never_panic() {
+    let mut data = Vec::new();
+    data.extend_from_slice(b"\xff\xfe not logfmt = = \"\"\"\\\n");
+    data.extend_from_slice(b"ts=2026-13-06T01:00:00Z msg=x\n");
+    data.extend_from_slice(b"ts=\"2026-12-06T01:00:00Z\" remote_name=q msg=\"Remote storage resharding\" from=x to=2\n");
+    data.extend(vec![b'a'; MAX_LINE * 2]);
+    data.extend_from_slice(
+        b"\nts=2026-12-06T01:00:00Z remote_name=q msg=\"non-recoverable error\" count=7",
+    );
+    let l = parse_bytes(&data, None);
+    assert_eq!(l.lines, 5);
+    assert_eq!(l.unreadable_lines, 3);
+    assert_eq!(l.refusals.len(), 1);
+    assert_eq!(l.refusals[0].samples, 7);
+    assert!(l.reshards.is_empty());
+    // A `ts` past a cut: the line is read only up to MAX_LINE bytes.
+    let mut long = b"ts=2026-12-06T01:00:00Z remote_name=q ".to_vec();
+    long.extend(vec![b'x'; MAX_LINE]);
+    long.extend_from_slice(b" msg=\"Remote storage resharding\" from=1 to=9\n");
+    let l = parse_bytes(&long, None);
+    assert!(l.reshards.is_empty());
+    assert_eq!(l.unreadable_lines, 1);
+}
+
+#[test]
+fn quoted_values_unescape() {
+    let kv = logfmt(r#"a="x \"y\" \\ z" b=c d="#);
+    assert_eq!(kv[0], ("a", "x \"y\" \\ z".to_string()));
+    assert_eq!(kv[1], ("b", "c".to_string()));
+    assert_eq!(kv[2], ("d", String::new()));
+}
+
+/// The real 2.42 log of a recorded run (`testdata/loss-runs`, kept by the
+/// loss matrix): its queue's reshards 1 -> 200 -> 11 and its refusals, the
+/// harness's `#` notes and the TSDB's lines read as lines of no queue.
+#[test]
+fn real_log_of_a_recorded_run() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs/s12k-busyz-up35-r3/master-log.txt");
+    let f = std::fs::File::open(&p).unwrap();
+    let l = parse(std::io::BufReader::new(f), None).unwrap();
+    assert!(l.decides(), "{l:?}");
+    assert_eq!(l.queue.as_deref(), Some("up35"));
+    assert!(l.url.as_deref().unwrap().ends_with("/api/v1/write"));
+    let steps: Vec<(u64, u64)> = l.reshards.iter().map(|r| (r.from, r.to)).collect();
+    assert_eq!(steps, vec![(1, 200), (200, 11)]);
+    assert_eq!(
+        l.reshards[0].at,
+        parse_rfc3339("2026-12-06T01:47:22.965Z").unwrap()
+    );
+    assert!(l.refusals.iter().any(|r| r.samples == 499));
+    // The two `#` notes have no `ts`.
+    assert_eq!(l.unreadable_lines, 2);
+    // Named by its url, the same queue.
+    let url = l.url.clone().unwrap();
+    let f = std::fs::File::open(&p).unwrap();
+    let by_url = parse(std::io::BufReader::new(f), Some(&url)).unwrap();
+    assert_eq!(by_url.reshards, l.reshards);
+    // Another queue's name: nothing read.
+    let none = parse_bytes(&std::fs::read(&p).unwrap(), Some("soon"));
+    assert!(none.queue.is_none() && none.reshards.is_empty());
+}

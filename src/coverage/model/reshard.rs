@@ -1,0 +1,399 @@
+//! L3 on a resharded catch-up: the shards after a reshard, whose first
+//! batches straddle the coverage end or lag the others by more than half
+//! the slave's block range (issue 14's eighth pass).
+//!
+//! The rule, from 2.42's code:
+//!
+//! * **Whether the queue can reshard.** `updateShardsLoop` asks
+//!   `calculateDesiredShards` every `shardUpdateDuration` (10 s); it
+//!   reshards only outside ±30 % of the current count, within
+//!   `[min_shards, max_shards]`, and (`shouldReshard`) only after a
+//!   successful send within `2 × batch_send_deadline` — so never while the
+//!   slave is down, at the earliest at the first tick after the first send
+//!   the slave answers. After an outage the whole outage counts as that
+//!   send's duration: the desired count is large (the crossing model's
+//!   `catch_up_shards`). With `max_shards` = `min_shards`, or a desired
+//!   count within the band, it cannot.
+//! * **What a reshard does.** `reshardLoop` stops the old shards (they
+//!   flush what they hold) and starts `n` new ones, empty, at the reader's
+//!   position at that moment; series go to shard `ref % n`, so each shard
+//!   holds about `series / n` series and cuts a batch every
+//!   `max_samples_per_send` of their samples (or at `batch_send_deadline`).
+//!   A request the slave refuses is dropped whole (`sendSamples`: a 400 is
+//!   non-recoverable) and logged as "non-recoverable error".
+//! * **What the slave refuses.** `appendableMinValidTime`
+//!   (tsdb/head.go) = max(the newest block's end, head max time −
+//!   chunkRange / 2), and the remote-write handler rolls back the whole
+//!   request on the first out-of-bounds sample. So: (A) a new shard whose
+//!   first batch starts before the coverage end loses that batch up to its
+//!   newest sample — at most one batch span after the coverage end,
+//!   `max_samples_per_send` samples of the fewest series a shard can hold
+//!   (`series / max_shards`); (B) once shards run apart, a shard more than
+//!   half the block range behind the newest sample another shard wrote
+//!   loses its requests — possible only if its queue (`capacity` samples of
+//!   its series, plus the batch it fills and the one it sends) spans more
+//!   than that half range (the reader waits for the fullest shard, so no
+//!   shard lags by more than its queue) and the backlog does too.
+//! * **Where it ends.** A refused request's newest sample is at most the
+//!   time it was sent. With no file recording the reshard, the latest is
+//!   the end of a resharded catch-up on the code's constants (the first
+//!   send at most two `max_backoff`s after the slave's start, the tick
+//!   10 s later, the deadline flush after it; plus `--catch-up`): the
+//!   sixth pass's `bound_window` reach. With the master's log, the last
+//!   "non-recoverable error" after the reshard is that send.
+//!
+//! Which of the two paths the queue takes is a race of the reader's pace
+//! against the tick that no file records: without the log the window is a
+//! `risk` (earliest end: the sliver of the path the crossing model
+//! expects); with it, the log decides.
+
+use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::masterlog::{MasterLog, Reshard};
+use crate::coverage::queue::{Crossing, SHARD_UPDATE, Stall};
+use crate::coverage::{fmt_dur, fmt_time};
+
+/// What the master's log says about the catch-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Logged {
+    /// No log given, or one that does not decide (no queue, several).
+    Unknown,
+    /// No reshard between the slave's start and the catch-up's end.
+    NoReshard,
+    /// The first reshard after the slave's start.
+    Reshard(Reshard),
+}
+
+/// The latest a catch-up that reshards once can end: the slave's start,
+/// two retry backoffs (the blocked send's next attempt, then the reader's
+/// wake-up, each at most `max_backoff`), one reshard tick, one deadline
+/// flush, and the operator's `--catch-up`.
+pub(super) fn catch_up_end(inp: &ModelInput, up: i64) -> i64 {
+    let q = &inp.queue;
+    up.max(inp.coverage_end)
+        .saturating_add(2 * q.max_backoff + SHARD_UPDATE + q.batch_send_deadline)
+        .saturating_add(inp.facts.catch_up.unwrap_or(0))
+}
+
+/// Half the slave's block range, the lag its head refuses beyond: the
+/// master's range taken for the slave's; 0 when neither is known (one
+/// block and no `--block-range`: any range is possible, and the shorter
+/// one loses more).
+fn half_range(inp: &ModelInput) -> i64 {
+    if inp.block_range_assumed {
+        0
+    } else {
+        inp.block_range / 2
+    }
+}
+
+/// The log's answer for a slave up at `up`.
+fn logged(inp: &ModelInput, up: i64) -> Logged {
+    let Some(log) = inp.facts.master_log.as_ref().filter(|l| l.decides()) else {
+        return Logged::Unknown;
+    };
+    let end = catch_up_end(inp, up);
+    match log.first_reshard(up, end) {
+        None => Logged::NoReshard,
+        Some(r) => Logged::Reshard(r),
+    }
+}
+
+/// Why a log given does not decide, for the assumptions.
+fn undecided_log(log: &MasterLog) -> Option<String> {
+    if log.decides() {
+        return None;
+    }
+    Some(if log.ambiguous {
+        format!(
+            "the master's log holds several remote-write queues ({}) and none was named: it is \
+             not used (name the slave's queue by its remote_name or url)",
+            log.other_queues.join(", ")
+        )
+    } else if log.truncated {
+        "the master's log holds more events than are kept: it is not used".to_string()
+    } else {
+        "the master's log holds no line of the slave's remote-write queue: it is not used"
+            .to_string()
+    })
+}
+
+/// What the log decides for a slave up at `up`, and the resharded risk
+/// window when nothing does; the assumptions say which.
+pub(super) fn decide(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+    assumptions: &mut Vec<String>,
+) -> (Logged, Option<LossWindow>) {
+    let Some(log) = inp.facts.master_log.as_ref() else {
+        let risk = risk_window(inp, cr, st, up, series);
+        assumptions.push(
+            if risk.is_some() {
+                "a reshard during the catch-up (no master's log to decide it): a risk window (L3)"
+            } else {
+                "a reshard during the catch-up would lose nothing beyond the crossing batch here"
+            }
+            .to_string(),
+        );
+        return (Logged::Unknown, risk);
+    };
+    if let Some(why) = undecided_log(log) {
+        assumptions.push(why);
+        return (Logged::Unknown, risk_window(inp, cr, st, up, series));
+    }
+    (logged(inp, up), None)
+}
+
+/// The crossing's windows (`windows[before..]`) as the log decides them.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn apply(
+    inp: &ModelInput,
+    logged: Logged,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+    windows: &mut Vec<LossWindow>,
+    before: usize,
+) {
+    match logged {
+        Logged::Reshard(r) => {
+            // The log shows the resharded catch-up: its window replaces
+            // the crossing's.
+            if let Some(w) = logged_window(inp, cr, st, up, series, r) {
+                windows.truncate(before);
+                windows.push(w);
+            }
+        }
+        Logged::NoReshard if cr.resharded => {
+            // The crossing model expected a reshard the log shows did not
+            // happen: the crossing batch of the queue as it was.
+            windows.truncate(before);
+            windows.extend(unresharded_window(inp, cr));
+        }
+        _ => {}
+    }
+}
+
+/// The resharded catch-up as a risk (no log decides): `None` where the
+/// rule says it cannot lose more than the crossing window already does.
+/// How far the new shards' refused requests reach.
+struct Reach {
+    /// The latest last sample lost.
+    to: i64,
+    /// Shards can run more than half the block range apart.
+    apart: bool,
+    /// One batch's span of a shard's series.
+    batch_span: i64,
+    /// A shard's queue's span.
+    queue_span: i64,
+}
+
+/// The rule's reach for `shards` new shards of `series` series, the
+/// catch-up ending by `end`; `None` when they lose nothing past the
+/// coverage end.
+fn reach(inp: &ModelInput, st: &Stall, end: i64, shards: u64, series: u64) -> Option<Reach> {
+    let q = &inp.queue;
+    let c = inp.coverage_end;
+    let i = inp.scrape_interval.max(1);
+    let half = half_range(inp);
+    // One batch's span of a shard's series (the fewest a shard holds:
+    // `ref % shards`), and its queue's.
+    let per = (series / shards.max(1)).max(1);
+    let batch_span = (q.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
+    // A shard holds its channel (`capacity` samples in batches), the
+    // batch it fills (`queue.Append`) and the one it sends (`runShard`).
+    let held = q.capacity.saturating_add(2 * q.max_samples_per_send);
+    let queue_span = ((held / per) as i64).saturating_mul(i);
+    // (A) a tick can find the reader before the coverage end only if it
+    // stalled there; (B) shards can run more than half the range apart.
+    let straddle = st.position < c;
+    let apart = queue_span > half && end - st.position > half;
+    // (A) ends within one batch span after the coverage end; (B) a refused
+    // request's oldest sample is more than half the range behind the
+    // newest one written (at most the time of the refusal, by `end`), and
+    // its newest one batch span after that.
+    let by_straddle = straddle.then(|| (c - 1).saturating_add(batch_span).min(end));
+    let by_apart = apart.then(|| (end - half).saturating_add(batch_span).min(end));
+    Some(Reach {
+        to: by_straddle.max(by_apart)?,
+        apart,
+        batch_span,
+        queue_span,
+    })
+}
+
+fn risk_window(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+) -> Option<LossWindow> {
+    let q = &inp.queue;
+    let c = inp.coverage_end;
+    if q.max_shards <= q.min_shards || cr.catch_up_shards <= q.min_shards {
+        return None;
+    }
+    let half = half_range(inp);
+    let end = catch_up_end(inp, up);
+    // The fewest series a shard can hold.
+    let Reach {
+        to,
+        apart,
+        batch_span,
+        queue_span,
+    } = reach(inp, st, end, q.max_shards, series)?;
+    let from = cr.start.max(c);
+    if to <= cr.expected_end || to < from {
+        return None;
+    }
+    let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
+    Some(LossWindow {
+        cause: Cause::L3,
+        from,
+        to,
+        to_earliest: Some(earliest),
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Risk,
+        series: None,
+        ongoing: false,
+        why: format!(
+            "if the queue reshards while the reader is behind (a race of its pace against the \
+             10 s reshard tick that no file records; give the master's log to decide it): the \
+             new shards (up to {max}, each with {per} or more of the {series} series) start empty \
+             at the reader's position, and the slave refuses whole every request {}; such a \
+             request's newest sample is at most when it was sent, by the end of a resharded \
+             catch-up, {} (two max_backoff {}, one reshard tick, one batch_send_deadline {} after \
+             the slave's start). Earliest end: the crossing batch ({})",
+            if apart {
+                format!(
+                    "holding a sample older than the coverage end, or more than half the block \
+                     range ({}) older than the newest sample another shard wrote: a shard's queue \
+                     ({} samples and two batches) spans {} of its series, more than that, so every \
+                     shard can lag; \
+                     such a request starts more than that half range before its refusal and spans \
+                     at most {} ({} samples): it ends by {}",
+                    fmt_dur(half),
+                    q.capacity,
+                    fmt_dur(queue_span),
+                    fmt_dur(batch_span),
+                    q.max_samples_per_send,
+                    fmt_time(to)
+                )
+            } else {
+                format!(
+                    "holding a sample older than the coverage end: a new shard's first batch \
+                     spans at most {} ({} samples), to {} (a shard's queue spans {}, under half \
+                     the block range: no shard lags the others that far)",
+                    fmt_dur(batch_span),
+                    q.max_samples_per_send,
+                    fmt_time(to),
+                    fmt_dur(queue_span)
+                )
+            },
+            fmt_time(end),
+            fmt_dur(q.max_backoff),
+            fmt_dur(q.batch_send_deadline),
+            fmt_time(earliest),
+            max = q.max_shards,
+            per = (series / q.max_shards).max(1),
+        ),
+    })
+}
+
+/// The resharded catch-up the master's log shows: the rule's reach with
+/// the shard count it logged (the first reshard after the slave's start);
+/// earliest end, the crossing batch's. Refused requests are no end: 2.42
+/// logs remote storage through `logging.Dedupe` (one minute), so a
+/// refusal equal to one logged less than a minute before is not logged.
+fn logged_window(
+    inp: &ModelInput,
+    cr: &Crossing,
+    st: &Stall,
+    up: i64,
+    series: u64,
+    r: Reshard,
+) -> Option<LossWindow> {
+    let c = inp.coverage_end;
+    let half = half_range(inp);
+    let end = catch_up_end(inp, up).max(r.at);
+    let Reach {
+        to,
+        apart,
+        batch_span,
+        ..
+    } = reach(inp, st, end, r.to, series)?;
+    let from = cr.start.max(c);
+    let to = to.max(cr.expected_end).max(from);
+    let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
+    Some(LossWindow {
+        cause: Cause::L3,
+        from,
+        to,
+        to_earliest: (earliest < to).then_some(earliest),
+        to_expected: None,
+        bound_to: None,
+        certainty: Certainty::Expected,
+        series: None,
+        ongoing: false,
+        why: format!(
+            "the master's log: the queue resharded from {} to {} shards at {}, after the slave \
+             was up; the new shards start empty at the reader's position then, each with {} or \
+             more of the {series} series, and the slave refuses whole every request holding a \
+             sample older than the coverage end{}. Such a request spans at most {} ({} samples): \
+             the loss ends by {} (the end of a resharded catch-up {}), at the earliest with the \
+             crossing batch ({})",
+            r.from,
+            r.to,
+            fmt_time(r.at),
+            (series / r.to.max(1)).max(1),
+            if apart {
+                format!(
+                    ", or more than half the block range ({}) older than the newest sample \
+                     another shard wrote (a shard's queue spans more than that)",
+                    fmt_dur(half)
+                )
+            } else {
+                String::new()
+            },
+            fmt_dur(batch_span),
+            inp.queue.max_samples_per_send,
+            fmt_time(to),
+            fmt_time(end),
+            fmt_time(earliest)
+        ),
+    })
+}
+
+/// The crossing batch when the crossing model expected a reshard before it
+/// and the master's log shows none during the catch-up: the queue's
+/// `min_shards` shards cut it (`Crossing::other_end`, the path without the
+/// reshard).
+fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
+    let c = inp.coverage_end;
+    let (from, to, series) = match cr.undecided_short {
+        Some(u) => u,
+        None => (cr.start.max(c), cr.other_end, None),
+    };
+    (to >= from && series != Some(0)).then(|| {
+        let mut w = LossWindow::new(
+            Cause::L3,
+            from,
+            to,
+            Certainty::Expected,
+            format!(
+                "the master's log shows no reshard during the catch-up: the batch crossing the \
+                 coverage end is one of the queue's {} shard(s), refused whole (400) and dropped, \
+                 to {}",
+                inp.queue.min_shards,
+                fmt_time(to)
+            ),
+        );
+        w.series = series;
+        w
+    })
+}

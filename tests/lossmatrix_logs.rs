@@ -1,0 +1,307 @@
+//! The server log lines a recorded run keeps (`master-log.txt`,
+//! `slave-log.txt`; testdata/loss-runs/README.md): Prometheus 2.42 writes
+//! logfmt lines (`ts=… caller=… level=… component=… msg=… key=value…`);
+//! the harness keeps whole lines, verbatim, selected by their keys and
+//! their `ts` inside the run's measured range.
+//!
+//! A file over `LIMIT` bytes is cut: the lines of one `msg` and `err` inside
+//! one wall-clock bucket (1 s, else 10 s, else 60 s: the first bucket size
+//! that brings the file under the limit) are cut to the first and the last,
+//! with one note line after the first saying how many were cut and what they
+//! held. Every note line starts with `#`.
+
+/// The most a kept log file holds before its repeated lines are cut.
+pub(crate) const LIMIT: usize = 20_000;
+
+/// The `key=value` pairs of one logfmt line (quoted values unescaped).
+pub(crate) fn fields(line: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        let ks = i;
+        while i < b.len() && b[i] != b'=' && b[i] != b' ' {
+            i += 1;
+        }
+        let key = line[ks..i].to_string();
+        if i >= b.len() || b[i] != b'=' {
+            continue;
+        }
+        i += 1;
+        let mut val = String::new();
+        if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let mut bytes = Vec::new();
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' && i + 1 < b.len() {
+                    i += 1;
+                    bytes.push(match b[i] {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        c => c,
+                    });
+                } else {
+                    bytes.push(b[i]);
+                }
+                i += 1;
+            }
+            i += 1;
+            val = String::from_utf8_lossy(&bytes).into_owned();
+        } else {
+            let vs = i;
+            while i < b.len() && b[i] != b' ' {
+                i += 1;
+            }
+            val.push_str(&line[vs..i]);
+        }
+        out.push((key, val));
+    }
+    out
+}
+
+fn get<'a>(f: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2026-12-05T16:26:18.912Z` (RFC 3339, UTC, as 2.42 writes `ts`) in ms
+/// since the epoch.
+pub(crate) fn ts_ms(s: &str) -> Option<i64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
+    let frac3: String = frac.chars().chain("000".chars()).take(3).collect();
+    let ms: i64 = frac3.parse().ok()?;
+    Some((((days_from_civil(y, mo, da) * 24 + h) * 60 + mi) * 60 + se) * 1_000 + ms)
+}
+
+/// ms since the epoch as 2.42 writes `ts`.
+pub(crate) fn ts_str(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // civil_from_days
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1_000 % 60,
+        rem % 1_000
+    )
+}
+
+/// The lines of `text` whose `ts` lies in `[from, to]` and that `keep`
+/// selects, verbatim.
+fn select(
+    text: &str,
+    from: i64,
+    to: i64,
+    keep: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<String> {
+    text.lines()
+        .filter(|l| {
+            let f = fields(l);
+            get(&f, "ts")
+                .and_then(ts_ms)
+                .is_some_and(|t| t >= from && t <= to)
+                && keep(f.as_slice())
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The master's lines for the queue `queue` (its `remote_name`, or the WAL
+/// watcher's `queue`), its TSDB lines (head compactions, head GC,
+/// checkpoints, WAL replay, snapshots) and its readiness and config
+/// reloads.
+pub(crate) fn master_lines(text: &str, queue: &str, from: i64, to: i64) -> Vec<String> {
+    select(text, from, to, |f| {
+        get(f, "remote_name") == Some(queue)
+            || (get(f, "remote_name").is_none() && get(f, "queue") == Some(queue))
+            || get(f, "component") == Some("tsdb")
+            || get(f, "msg").is_some_and(|m| {
+                m.starts_with("Server is ready")
+                    || m.starts_with("Loading configuration file")
+                    || m.starts_with("Completed loading of configuration file")
+            })
+    })
+}
+
+/// The slave's lines about refused samples (2.42's remote-write handler
+/// logs one line per refused request: "Out of order sample from remote
+/// write", `err` "out of bounds" …, with the first refused sample's series
+/// and `timestamp`), its other remote-write errors, and its head
+/// compactions and readiness (which move what it refuses).
+pub(crate) fn slave_lines(text: &str, from: i64, to: i64) -> Vec<String> {
+    select(text, from, to, |f| {
+        let msg = get(f, "msg").unwrap_or("");
+        let err = get(f, "err").unwrap_or("");
+        msg.contains("remote write")
+            || msg.contains("Out of order")
+            || err.contains("out of bounds")
+            || err.contains("out of order")
+            || msg.starts_with("Server is ready")
+            || (get(f, "component") == Some("tsdb")
+                && (msg == "write block" || msg == "Head GC completed"))
+    })
+}
+
+/// One note for the lines cut out of a group.
+fn note(cut: &[&str]) -> String {
+    let fs: Vec<Vec<(String, String)>> = cut.iter().map(|l| fields(l)).collect();
+    let first = &fs[0];
+    let ts = |f: &Vec<(String, String)>| get(f, "ts").unwrap_or("").to_string();
+    let mut s = format!(
+        "# cut lines={} msg={:?}",
+        cut.len(),
+        get(first, "msg").unwrap_or("")
+    );
+    if let Some(e) = get(first, "err") {
+        s.push_str(&format!(" err={e:?}"));
+    }
+    s.push_str(&format!(
+        " ts_first={} ts_last={}",
+        ts(first),
+        ts(&fs[fs.len() - 1])
+    ));
+    let counts: Vec<i64> = fs
+        .iter()
+        .filter_map(|f| get(f, "count").and_then(|c| c.parse().ok()))
+        .collect();
+    if !counts.is_empty() {
+        s.push_str(&format!(" count_sum={}", counts.iter().sum::<i64>()));
+    }
+    let stamps: Vec<i64> = fs
+        .iter()
+        .filter_map(|f| get(f, "timestamp").and_then(|c| c.parse().ok()))
+        .collect();
+    if let (Some(lo), Some(hi)) = (stamps.iter().min(), stamps.iter().max()) {
+        s.push_str(&format!(" timestamp_min={lo} timestamp_max={hi}"));
+    }
+    s
+}
+
+/// `lines` with the groups of one `msg`/`err` inside one `bucket_ms` of
+/// wall time cut to their first and last line and a note.
+fn cut(lines: &[String], bucket_ms: i64) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let key = |l: &str| {
+        let f = fields(l);
+        let b = get(&f, "ts")
+            .and_then(ts_ms)
+            .unwrap_or(0)
+            .div_euclid(bucket_ms);
+        (
+            b,
+            get(&f, "msg").unwrap_or("").to_string(),
+            get(&f, "err").unwrap_or("").to_string(),
+        )
+    };
+    let mut groups: BTreeMap<(i64, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        groups.entry(key(l)).or_default().push(i);
+    }
+    // Per line: dropped, or the note to put after it.
+    let mut drop = vec![false; lines.len()];
+    let mut after: Vec<Option<String>> = vec![None; lines.len()];
+    for idx in groups.values().filter(|g| g.len() >= 3) {
+        let middle = &idx[1..idx.len() - 1];
+        for &i in middle {
+            drop[i] = true;
+        }
+        let cut_lines: Vec<&str> = middle.iter().map(|&i| lines[i].as_str()).collect();
+        after[idx[0]] = Some(note(&cut_lines));
+    }
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if !drop[i] {
+            out.push(l.clone());
+        }
+        if let Some(n) = after[i].take() {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// The file's text: a header note, then `lines`, cut as the module says
+/// when they are over `LIMIT` bytes.
+pub(crate) fn render(header: &str, lines: &[String]) -> String {
+    let size = |v: &[String]| v.iter().map(|l| l.len() + 1).sum::<usize>();
+    let mut body = lines.to_vec();
+    let mut how = format!("{} lines, none cut", lines.len());
+    if size(&body) > LIMIT {
+        for bucket in [1_000, 10_000, 60_000] {
+            body = cut(lines, bucket);
+            how = format!(
+                "{} lines; over {LIMIT} bytes, so the lines of one msg and err within one {} s of \
+                 wall time were cut to the first and the last, a '# cut' note after the first",
+                lines.len(),
+                bucket / 1_000
+            );
+            if size(&body) <= LIMIT {
+                break;
+            }
+        }
+    }
+    let mut s = format!("# {header}\n# {how}\n");
+    for l in body {
+        s.push_str(&l);
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn logfmt_fields_and_times() {
+    let l = r#"ts=2026-12-05T16:26:18.912Z caller=write_handler.go:53 level=error component=web msg="Out of order sample from remote write" err="out of bounds" series="{__name__=\"lm_value\", i=\"5\"}" timestamp=1764951934000"#;
+    let f = fields(l);
+    assert_eq!(get(&f, "level"), Some("error"));
+    assert_eq!(get(&f, "err"), Some("out of bounds"));
+    assert_eq!(get(&f, "series"), Some(r#"{__name__="lm_value", i="5"}"#));
+    assert_eq!(get(&f, "timestamp"), Some("1764951934000"));
+    let t = ts_ms("2026-12-05T16:26:18.912Z").unwrap();
+    assert_eq!(ts_str(t), "2026-12-05T16:26:18.912Z");
+    // 2026-12-05T00:00:00Z, counted by days since the epoch.
+    assert_eq!(ts_ms("2026-12-05T00:00:00Z"), Some(20_792 * 86_400_000));
+    assert_eq!(ts_ms("1970-01-01T00:00:01.5Z"), Some(1_500));
+    let lines: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                "ts={} caller=x level=error component=web msg=\"Out of order sample from remote write\" \
+                 err=\"out of bounds\" series=\"{{}}\" timestamp={}",
+                ts_str(t + i * 10),
+                1_000 + i
+            )
+        })
+        .collect();
+    let s = render("test", &lines);
+    assert!(s.len() <= LIMIT, "{}", s.len());
+    assert!(s.contains("# cut lines="), "{s}");
+    assert!(s.contains("timestamp_min=1001"), "{s}");
+}
