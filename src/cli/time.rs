@@ -10,7 +10,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         }
         return Ok(ms);
     }
-    parse_rfc3339(s).ok_or_else(|| {
+    promsnap::vocab::parse_rfc3339_ms(s).ok_or_else(|| {
         format!("invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z) or Unix milliseconds")
     })
 }
@@ -49,63 +49,6 @@ pub fn check_range(
         );
     }
     Ok(())
-}
-
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-    {
-        return None;
-    }
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = s.get(19..)?;
-    let mut ms = 0i64;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        let digits = frac.get(..n)?;
-        if n == 0 {
-            return None;
-        }
-        let mut padded = digits.chars().take(3).collect::<String>();
-        while padded.len() < 3 {
-            padded.push('0');
-        }
-        ms = padded.parse().ok()?;
-        rest = frac.get(n..)?;
-    }
-    let offset_min = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes().get(3) != Some(&b':') {
-                return None;
-            }
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            sign * (oh * 60 + om)
-        }
-    };
-    let days = promsnap::vocab::days_from_civil(y, mo, d);
-    Some(((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
 }
 
 #[allow(dead_code)] // used by the commands that take durations (coverage, copy)

@@ -130,7 +130,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         let line = String::from_utf8_lossy(&buf);
         let kv = logfmt(&line);
         let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
-        let Some(ts) = get("ts").and_then(parse_rfc3339) else {
+        let Some(ts) = get("ts").and_then(crate::vocab::parse_rfc3339_ms) else {
             out.unreadable_lines += 1;
             continue;
         };
@@ -319,66 +319,6 @@ fn unescape(raw: &str) -> String {
         }
     }
     s
-}
-
-/// `2006-01-02T15:04:05.000Z07:00` (2.42's `ts`), any fraction, `Z` or an
-/// offset.
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || !s.is_ascii() {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) {
-            t.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = s.get(19..)?;
-    let mut ms = 0i64;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return None;
-        }
-        for (k, c) in frac.bytes().take(3).enumerate() {
-            if k < n {
-                ms += i64::from(c - b'0') * [100, 10, 1][k];
-            }
-        }
-        rest = frac.get(n..)?;
-    }
-    let offset_min = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            sign * (oh * 60 + om)
-        }
-    };
-    let days = crate::vocab::days_from_civil(y, mo, d);
-    Some(((days * 86400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
 }
 
 #[cfg(test)]

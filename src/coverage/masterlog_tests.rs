@@ -5,7 +5,7 @@ use super::*;
 const LOG: &str = include_str!("../../testdata/master-log/synthetic-2.42-format.log");
 
 fn ms(s: &str) -> i64 {
-    parse_rfc3339(s).unwrap()
+    crate::vocab::parse_rfc3339_ms(s).unwrap()
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn real_log_of_a_recorded_run() {
     assert_eq!(steps, vec![(1, 200), (200, 11)]);
     assert_eq!(
         l.reshards[0].at,
-        parse_rfc3339("2026-12-06T01:47:22.965Z").unwrap()
+        crate::vocab::parse_rfc3339_ms("2026-12-06T01:47:22.965Z").unwrap()
     );
     assert!(l.refusals.iter().any(|r| r.samples == 499));
     // The two `#` notes have no `ts`.
