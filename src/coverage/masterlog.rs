@@ -72,6 +72,10 @@ pub struct MasterLog {
     pub queue_lines: u64,
     /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
     pub unreadable_lines: u64,
+    /// The newest `ts` of any line (ms): how far the log reaches. A
+    /// reshard after it is not in the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ts: Option<i64>,
     /// The other queues seen (at most [`MAX_QUEUES`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_queues: Vec<String>,
@@ -138,6 +142,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             out.unreadable_lines += 1;
             continue;
         }
+        out.last_ts = out.last_ts.max(Some(ts));
         let (name, url) = (get("remote_name"), get("url"));
         let Some(key) = name.or(url) else {
             continue;

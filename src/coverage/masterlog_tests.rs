@@ -119,6 +119,15 @@ fn real_log_of_a_recorded_run() {
     assert!(l.refusals.iter().any(|r| r.samples == 499));
     // The two `#` notes have no `ts`.
     assert_eq!(l.unreadable_lines, 2);
+    // It reaches its last line's ts.
+    let text = std::fs::read_to_string(&p).unwrap();
+    let last = text.lines().rev().find(|x| x.starts_with("ts=")).unwrap();
+    let ts = last
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("ts=");
+    assert_eq!(l.last_ts, crate::vocab::parse_rfc3339_ms(ts));
     // Named by its url, the same queue.
     let url = l.url.clone().unwrap();
     let f = std::fs::File::open(&p).unwrap();

@@ -283,9 +283,11 @@ fn resharded_catch_up_is_a_risk_without_the_log() {
     assert!(l3[0].to_earliest.unwrap() < c + 10 * SECOND);
     assert!(l3[0].from <= c + SECOND);
 
-    // No reshard in the catch-up: the crossing batch only, no risk.
+    // No reshard in the catch-up, in a log that reaches past its latest
+    // end: the crossing batch only, no risk.
     let quiet = MasterLog {
         reshards: vec![],
+        last_ts: Some(c + 60 * SECOND),
         ..log
     };
     let (out, c) = resharded(Some(quiet));
@@ -298,4 +300,37 @@ fn resharded_catch_up_is_a_risk_without_the_log() {
     assert_eq!(l3[0].certainty, Certainty::Expected);
     // One shard's crossing batch: 500 of 2 005 samples, one scrape.
     assert!(l3[0].to < c + 2 * SECOND, "{:#?}", l3);
+}
+
+/// A log without a reshard that ends before the catch-up's latest end
+/// (copied while the slave was catching up) rules nothing out after it:
+/// the risk stays, and the assumptions say how far the log reaches.
+#[test]
+fn a_log_that_ends_before_the_catch_up_does_not_rule_out_a_reshard() {
+    use super::super::masterlog::MasterLog;
+    let (_, c) = resharded(None);
+    let log = |last: i64| MasterLog {
+        queue: Some("q".into()),
+        last_ts: Some(c + last),
+        ..Default::default()
+    };
+    let risk = |o: &ModelOutput| {
+        o.loss_windows
+            .iter()
+            .filter(|w| w.cause == Cause::L3 && w.certainty == Certainty::Risk)
+            .count()
+    };
+    // The latest end is +31 s (the slave's start + 2 × 5 s + 10 s + 5 s).
+    let (short, _) = resharded(Some(log(20 * SECOND)));
+    assert_eq!(risk(&short), 1, "{:#?}", short.loss_windows);
+    assert!(
+        short
+            .assumptions
+            .iter()
+            .any(|a| a.contains("not the catch-up's latest end")),
+        "{:#?}",
+        short.assumptions
+    );
+    let (long, _) = resharded(Some(log(31 * SECOND)));
+    assert_eq!(risk(&long), 0, "{:#?}", long.loss_windows);
 }

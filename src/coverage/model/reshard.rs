@@ -93,8 +93,11 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
     };
     let end = catch_up_end(inp, up);
     match log.first_reshard(up, end) {
-        None => Logged::NoReshard,
         Some(r) => Logged::Reshard(r),
+        // No reshard only where the log reaches: one that ends before the
+        // catch-up's latest end cannot rule out a later one.
+        None if log.last_ts.is_some_and(|t| t >= end) => Logged::NoReshard,
+        None => Logged::Unknown,
     }
 }
 
@@ -143,7 +146,17 @@ pub(super) fn decide(
         assumptions.push(why);
         return (Logged::Unknown, risk_window(inp, cr, st, up, series));
     }
-    (logged(inp, up), None)
+    let l = logged(inp, up);
+    if l == Logged::Unknown {
+        assumptions.push(format!(
+            "the master's log reaches {}, not the catch-up's latest end {}: a reshard after it \
+             is not ruled out (a risk window, L3; give a log that reaches past it)",
+            log.last_ts.map_or_else(|| "no time".to_string(), fmt_time),
+            fmt_time(catch_up_end(inp, up))
+        ));
+        return (l, risk_window(inp, cr, st, up, series));
+    }
+    (l, None)
 }
 
 /// The crossing's windows (`windows[before..]`) as the log decides them.
