@@ -223,6 +223,9 @@ pub fn render(r: &CoverageReport) -> String {
     s.push('\n');
     s.push_str(&timeline(r));
     render_wal(&mut s, r);
+    if let Some(l) = &r.facts.master_log {
+        s.push_str(&format!("Master log    {}\n", l.summary()));
+    }
     render_native_histograms(&mut s, r);
     render_forecast(&mut s, r);
     render_loss_windows(&mut s, r);

@@ -72,8 +72,11 @@ pub struct MasterLog {
     pub queue_lines: u64,
     /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
     pub unreadable_lines: u64,
+    /// The oldest `ts` of any line (ms): where the log starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_ts: Option<i64>,
     /// The newest `ts` of any line (ms): how far the log reaches. A
-    /// reshard after it is not in the log.
+    /// reshard outside `first_ts ..= last_ts` is not in the log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_ts: Option<i64>,
     /// The other queues seen (at most [`MAX_QUEUES`]).
@@ -93,6 +96,45 @@ impl MasterLog {
     /// nothing cut.
     pub fn decides(&self) -> bool {
         self.queue.is_some() && !self.ambiguous && !self.truncated
+    }
+
+    /// One line for a human: the queue read, its reshards and refusals,
+    /// how far the log reaches; or why it is not used.
+    pub fn summary(&self) -> String {
+        let Some(q) = self.queue.as_deref().filter(|_| self.decides()) else {
+            return if self.ambiguous {
+                format!(
+                    "not used: several remote-write queues ({}), none named",
+                    self.other_queues.join(", ")
+                )
+            } else if self.truncated {
+                "not used: more events than are kept".to_string()
+            } else {
+                "not used: no line of the slave's remote-write queue".to_string()
+            };
+        };
+        let first = self.reshards.first().map_or(String::new(), |r| {
+            format!(
+                " (first {} → {} at {})",
+                r.from,
+                r.to,
+                super::fmt_time(r.at)
+            )
+        });
+        format!(
+            "queue {q}: reshards {}{first}, refused requests logged {}; covers {}",
+            self.reshards.len(),
+            self.refusals.len(),
+            self.span()
+        )
+    }
+
+    /// `first → last` of the log's times, for a human.
+    pub fn span(&self) -> String {
+        match (self.first_ts, self.last_ts) {
+            (Some(a), Some(b)) => format!("{} → {}", super::fmt_time(a), super::fmt_time(b)),
+            _ => "no time".to_string(),
+        }
     }
 
     /// The first reshard logged in `(after, until]`.
@@ -143,6 +185,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             continue;
         }
         out.last_ts = out.last_ts.max(Some(ts));
+        out.first_ts = Some(out.first_ts.map_or(ts, |f| f.min(ts)));
         let (name, url) = (get("remote_name"), get("url"));
         let Some(key) = name.or(url) else {
             continue;

@@ -128,6 +128,13 @@ fn real_log_of_a_recorded_run() {
         .unwrap()
         .trim_start_matches("ts=");
     assert_eq!(l.last_ts, crate::vocab::parse_rfc3339_ms(ts));
+    let first = text.lines().find(|x| x.starts_with("ts=")).unwrap();
+    let ts = first
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("ts=");
+    assert_eq!(l.first_ts, crate::vocab::parse_rfc3339_ms(ts));
     // Named by its url, the same queue.
     let url = l.url.clone().unwrap();
     let f = std::fs::File::open(&p).unwrap();

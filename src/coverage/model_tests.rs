@@ -287,6 +287,7 @@ fn resharded_catch_up_is_a_risk_without_the_log() {
     // end: the crossing batch only, no risk.
     let quiet = MasterLog {
         reshards: vec![],
+        first_ts: Some(c - 200 * SECOND),
         last_ts: Some(c + 60 * SECOND),
         ..log
     };
@@ -303,14 +304,16 @@ fn resharded_catch_up_is_a_risk_without_the_log() {
 }
 
 /// A log without a reshard that ends before the catch-up's latest end
-/// (copied while the slave was catching up) rules nothing out after it:
-/// the risk stays, and the assumptions say how far the log reaches.
+/// (copied while the slave was catching up), or starts after the slave's
+/// start, rules nothing out outside it: the risk stays, and the
+/// assumptions say what the log covers.
 #[test]
-fn a_log_that_ends_before_the_catch_up_does_not_rule_out_a_reshard() {
+fn a_log_that_does_not_cover_the_catch_up_does_not_rule_out_a_reshard() {
     use super::super::masterlog::MasterLog;
     let (_, c) = resharded(None);
-    let log = |last: i64| MasterLog {
+    let log = |first: i64, last: i64| MasterLog {
         queue: Some("q".into()),
+        first_ts: Some(c + first),
         last_ts: Some(c + last),
         ..Default::default()
     };
@@ -321,16 +324,20 @@ fn a_log_that_ends_before_the_catch_up_does_not_rule_out_a_reshard() {
             .count()
     };
     // The latest end is +31 s (the slave's start + 2 × 5 s + 10 s + 5 s).
-    let (short, _) = resharded(Some(log(20 * SECOND)));
+    let (short, _) = resharded(Some(log(-SECOND, 20 * SECOND)));
     assert_eq!(risk(&short), 1, "{:#?}", short.loss_windows);
     assert!(
         short
             .assumptions
             .iter()
-            .any(|a| a.contains("not the catch-up's latest end")),
+            .any(|a| a.contains("not the whole catch-up")),
         "{:#?}",
         short.assumptions
     );
-    let (long, _) = resharded(Some(log(31 * SECOND)));
+    let (long, _) = resharded(Some(log(-SECOND, 31 * SECOND)));
     assert_eq!(risk(&long), 0, "{:#?}", long.loss_windows);
+    // A log that starts after the slave's start (+6 s) misses the first
+    // ticks: the risk stays.
+    let (late, _) = resharded(Some(log(7 * SECOND, 60 * SECOND)));
+    assert_eq!(risk(&late), 1, "{:#?}", late.loss_windows);
 }

@@ -94,9 +94,12 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
     let end = catch_up_end(inp, up);
     match log.first_reshard(up, end) {
         Some(r) => Logged::Reshard(r),
-        // No reshard only where the log reaches: one that ends before the
-        // catch-up's latest end cannot rule out a later one.
-        None if log.last_ts.is_some_and(|t| t >= end) => Logged::NoReshard,
+        // No reshard only where the log reaches: one that starts after the
+        // slave's start or ends before the catch-up's latest end cannot
+        // rule out a reshard outside it.
+        None if log.first_ts.is_some_and(|t| t <= up) && log.last_ts.is_some_and(|t| t >= end) => {
+            Logged::NoReshard
+        }
         None => Logged::Unknown,
     }
 }
@@ -149,9 +152,11 @@ pub(super) fn decide(
     let l = logged(inp, up);
     if l == Logged::Unknown {
         assumptions.push(format!(
-            "the master's log reaches {}, not the catch-up's latest end {}: a reshard after it \
-             is not ruled out (a risk window, L3; give a log that reaches past it)",
-            log.last_ts.map_or_else(|| "no time".to_string(), fmt_time),
+            "the master's log covers {}, not the whole catch-up from the slave's start {} to its \
+             latest end {}: a reshard outside it is not ruled out (a risk window, L3; give a log \
+             that covers it)",
+            log.span(),
+            fmt_time(up),
             fmt_time(catch_up_end(inp, up))
         ));
         return (l, risk_window(inp, cr, st, up, series));
