@@ -88,6 +88,36 @@ fn human_output_draws_a_timeline() {
     }
 }
 
+/// A master's log that does not cover the catch-up (a recorded run's, of
+/// another day) is shown and read, but rules out no reshard: the human
+/// output names the queue and the span, and the assumptions say why.
+#[test]
+fn human_output_names_the_master_log_and_what_it_covers() {
+    let p = testdata(WITH_HEAD);
+    let log = testdata("loss-runs/s12k-busyz-up35-r3/master-log.txt");
+    let out = promsnap(&[
+        "coverage",
+        p.to_str().unwrap(),
+        "--slave-up",
+        "2026-11-25T09:13:00Z",
+        "--rw-start",
+        "2026-11-25T09:03:00Z",
+        "--master-log",
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("Master log    queue up35: reshards 2 (first 1 → 200 at "))
+        .unwrap_or_else(|| panic!("no master log line in\n{s}"));
+    assert!(line.contains("covers 2026-12-06T"), "{line}");
+    assert!(
+        s.contains("not the whole catch-up from the slave's start"),
+        "{s}"
+    );
+}
+
 /// A ULID for a given time (ms), with a fixed random part.
 fn ulid(ms: i64, tag: u8) -> String {
     const A: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
