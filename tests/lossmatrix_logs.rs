@@ -13,106 +13,28 @@
 /// The most a kept log file holds before its repeated lines are cut.
 pub(crate) const LIMIT: usize = 20_000;
 
-/// The `key=value` pairs of one logfmt line (quoted values unescaped).
+/// The `key=value` pairs of a logfmt line, as `coverage --master-log`
+/// reads them.
 pub(crate) fn fields(line: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let b = line.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && b[i] == b' ' {
-            i += 1;
-        }
-        let ks = i;
-        while i < b.len() && b[i] != b'=' && b[i] != b' ' {
-            i += 1;
-        }
-        let key = line[ks..i].to_string();
-        if i >= b.len() || b[i] != b'=' {
-            continue;
-        }
-        i += 1;
-        let mut val = String::new();
-        if i < b.len() && b[i] == b'"' {
-            i += 1;
-            let mut bytes = Vec::new();
-            while i < b.len() && b[i] != b'"' {
-                if b[i] == b'\\' && i + 1 < b.len() {
-                    i += 1;
-                    bytes.push(match b[i] {
-                        b'n' => b'\n',
-                        b't' => b'\t',
-                        c => c,
-                    });
-                } else {
-                    bytes.push(b[i]);
-                }
-                i += 1;
-            }
-            i += 1;
-            val = String::from_utf8_lossy(&bytes).into_owned();
-        } else {
-            let vs = i;
-            while i < b.len() && b[i] != b' ' {
-                i += 1;
-            }
-            val.push_str(&line[vs..i]);
-        }
-        out.push((key, val));
-    }
-    out
+    promsnap::coverage::masterlog::logfmt(line)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 fn get<'a>(f: &'a [(String, String)], key: &str) -> Option<&'a str> {
     f.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `2026-12-05T16:26:18.912Z` (RFC 3339, UTC, as 2.42 writes `ts`) in ms
-/// since the epoch.
+/// `2026-12-05T16:26:18.912Z` (RFC 3339, as 2.42 writes `ts`) in ms since
+/// the epoch.
 pub(crate) fn ts_ms(s: &str) -> Option<i64> {
-    let s = s.strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    let frac3: String = frac.chars().chain("000".chars()).take(3).collect();
-    let ms: i64 = frac3.parse().ok()?;
-    Some((((days_from_civil(y, mo, da) * 24 + h) * 60 + mi) * 60 + se) * 1_000 + ms)
+    promsnap::vocab::parse_rfc3339_ms(s)
 }
 
 /// ms since the epoch as 2.42 writes `ts`.
 pub(crate) fn ts_str(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    // civil_from_days
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1_000 % 60,
-        rem % 1_000
-    )
+    promsnap::gofmt::rfc3339_ms(ms)
 }
 
 /// The lines of `text` whose `ts` lies in `[from, to]` and that `keep`

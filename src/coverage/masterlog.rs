@@ -295,7 +295,7 @@ fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option
 
 /// The `key=value` pairs of a logfmt line; a quoted value is unescaped
 /// (`\"`, `\\`, `\n`, `\t`); words without `=` are skipped.
-fn logfmt(line: &str) -> Vec<(&str, String)> {
+pub fn logfmt(line: &str) -> Vec<(&str, String)> {
     let mut out = Vec::new();
     let b = line.as_bytes();
     let mut i = 0;

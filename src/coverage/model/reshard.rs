@@ -318,7 +318,7 @@ fn risk_window(
             fmt_dur(q.batch_send_deadline),
             fmt_time(earliest),
             max = q.max_shards,
-            per = (series / q.max_shards).max(1),
+            per = (series / q.max_shards.max(1)).max(1),
         ),
     })
 }
