@@ -31,6 +31,8 @@ mod walthin;
 mod verify;
 // `verify` on files that cannot be read or vanish during the read, and odd WAL flags.
 mod verify_unreadable;
+// A meta.json maxTime far after the block was made: verify, copy and the real Prometheus.
+mod verify_future;
 // `promsnap verify` on indexes rewritten under valid CRCs: series, symbols, postings table.
 mod verify_index;
 // `promsnap wal` and verify's WAL/checkpoint/chunks_head checks on damaged real WALs.

@@ -56,6 +56,7 @@ finding_codes! {
     MetaSourcesInvalid = "meta_sources_invalid",
     MetaSourcesUnsorted = "meta_sources_unsorted",
     MetaStatsMismatch = "meta_stats_mismatch",
+    MetaTimeRangeFuture = "meta_time_range_future",
     MetaTimeRangeInvalid = "meta_time_range_invalid",
     MetaUlidDirName = "meta_ulid_dir_name",
     MetaUlidInvalid = "meta_ulid_invalid",

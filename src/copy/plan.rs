@@ -294,6 +294,15 @@ fn select(
             }
             Err(e) => pb.refuse(Reason::new(FindingCode::Unreadable, e.to_string())),
         }
+        // A maxTime far after the block was made (a flipped digit) would
+        // count the target's retention from it: refused before retention.
+        if let Some((_, code, msg)) = pb
+            .meta
+            .as_ref()
+            .and_then(crate::check::block::max_time_after_creation)
+        {
+            pb.refuse(Reason::new(code, msg));
+        }
         if let Some(m) = &pb.meta
             && m.ulid != ulid
         {

@@ -100,7 +100,47 @@ fn identity_issues(meta: &BlockMeta, dir_name: &str, out: &mut Vec<MetaIssue>) {
                 meta.min_time, meta.max_time
             ),
         ));
+    } else if let Some(issue) = max_time_after_creation(meta) {
+        out.push(issue);
     }
+}
+
+/// How far a block's maxTime may lie after the moment its ULID was made
+/// before the range is taken for damage: a day, far above any clock skew
+/// between a scraped target and Prometheus.
+const AFTER_CREATION_MS: i64 = 24 * 3600 * 1000;
+
+/// A maxTime later than the block's own creation (the ULID's 48-bit
+/// millisecond time; Prometheus, promtool and promsnap make a block's ULID
+/// from the clock when they write it, after its data). A flipped bit in
+/// meta.json's digits does this (`1795…` → `9795…`), and it is not harmless:
+/// Prometheus 2.42 counts time retention from the newest block's maxTime
+/// (`BeyondTimeRetention`, tsdb/db.go), so it deletes every block ending
+/// more than its retention before that time, and its head refuses samples
+/// older than the maxTime of the block that starts last (the head's
+/// `minValidTime`, `DB.open`).
+pub(crate) fn max_time_after_creation(meta: &BlockMeta) -> Option<MetaIssue> {
+    let created = i64::try_from(crate::format::meta::ulid_time(&meta.ulid)?).ok()?;
+    let ahead = meta.max_time.saturating_sub(created);
+    if ahead <= AFTER_CREATION_MS {
+        return None;
+    }
+    Some((
+        Severity::Error,
+        FindingCode::MetaTimeRangeFuture,
+        format!(
+            concat!(
+                "maxTime {} lies {} after the block was made ({}, its ULID's time): a damaged ",
+                "meta.json, or samples stamped in the future; opened in a data directory, ",
+                "Prometheus counts its time retention (15d by default) from this maxTime and ",
+                "deletes every block that ends more than the retention before it, and while this ",
+                "block starts last its head refuses every sample older than it"
+            ),
+            crate::gofmt::rfc3339_ms(meta.max_time),
+            crate::vocab::duration(ahead),
+            crate::gofmt::rfc3339_ms(created),
+        ),
+    ))
 }
 
 /// The compaction section: level, sources, parents, the markers.

@@ -235,6 +235,7 @@ mod index;
 #[cfg(test)]
 mod jobs_tests;
 mod meta;
+pub(crate) use meta::max_time_after_creation;
 mod postings;
 mod samples;
 mod source;
