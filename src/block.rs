@@ -37,7 +37,7 @@ pub struct BlockFiles {
 /// Reads and parses `<dir>/meta.json`.
 pub fn read_meta(dir: &Path) -> Result<BlockMeta> {
     let path = dir.join("meta.json");
-    let bytes = crate::fileutil::read_input(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = crate::fileutil::read_meta_json(&path).map_err(|e| Error::io(&path, e))?;
     BlockMeta::parse(&bytes).map_err(|e| Error::decode(&path, e))
 }
 

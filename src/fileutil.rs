@@ -131,14 +131,24 @@ fn map_unchecked(path: &Path) -> Result<FileBytes> {
 }
 
 fn map_open(path: &Path, file: File) -> Result<FileBytes> {
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    map_open_io(&file).map_err(|e| Error::io(path, e))
+}
+
+/// [`map_file`] with the plain I/O error (its kind tells a file deleted
+/// meanwhile from one that cannot be read).
+pub(crate) fn map_input(path: &Path) -> io::Result<FileBytes> {
+    map_open_io(&open_input(path)?)
+}
+
+fn map_open_io(file: &File) -> io::Result<FileBytes> {
+    let len = file.metadata()?.len();
     if len == 0 {
         return Ok(FileBytes::Owned(Vec::new()));
     }
     // SAFETY: read-only mapping of a file the caller guarantees is not
     // truncated or rewritten while mapped (the `# Safety` sections of
     // `map_file` and `map_sealed_wal_segment`).
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let map = unsafe { Mmap::map(file) }?;
     #[cfg(unix)]
     {
         let _ = map.advise(memmap2::Advice::Sequential);
@@ -189,6 +199,41 @@ pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// The most bytes of a `meta.json` read. Prometheus writes a few hundred
+/// bytes, a few hundred KiB for a block compacted from thousands of
+/// sources; a bigger file is damage (a file grown with zeros), and reading
+/// it whole would make memory follow the damage.
+pub const META_JSON_MAX: u64 = 64 << 20;
+
+/// A block's `meta.json` as [`read_input`] reads it, refused unread when it
+/// is larger than [`META_JSON_MAX`] (Prometheus would read it whole and fail
+/// to parse it: the block is skipped either way).
+pub fn read_meta_json(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_input(path)?;
+    let len = file.metadata()?.len();
+    if len > META_JSON_MAX {
+        return Err(meta_json_too_big(len));
+    }
+    let mut bytes = Vec::new();
+    file.take(META_JSON_MAX + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > META_JSON_MAX {
+        return Err(meta_json_too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// The error of a `meta.json` of `len` bytes, over [`META_JSON_MAX`].
+pub fn meta_json_too_big(len: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{len} bytes, more than any meta.json Prometheus writes: not read (at most \
+             {META_JSON_MAX} bytes are)"
+        ),
+    )
 }
 
 /// Size of a file in bytes, 0 if it cannot be read.

@@ -113,8 +113,10 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         by_ref: HashMap::new(),
         stones: Tombstones::default(),
     };
-    for path in files {
-        replay.segment(&path)?;
+    // Every file but the newest is sealed: Prometheus no longer writes it.
+    let n = files.len();
+    for (k, path) in files.iter().enumerate() {
+        replay.segment(path, k + 1 < n)?;
     }
     if let Some(gap) = segment_gap(&data_dir.join("wal"))? {
         replay.head.problems.push(gap);
@@ -161,10 +163,27 @@ struct Replay {
 impl Replay {
     /// Applies every record of one segment or checkpoint file, up to its
     /// first damage (a problem unless it is a torn tail).
-    fn segment(&mut self, path: &Path) -> Result<()> {
+    /// A `sealed` file is mapped and its pages released behind the reader,
+    /// so that a segment grown by damage costs no memory; the newest one, which
+    /// a running server may still write, is read.
+    fn segment(&mut self, path: &Path, sealed: bool) -> Result<()> {
+        const RELEASE_SPAN: u64 = 16 << 20;
         crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-        let bytes = crate::fileutil::read_input(path).map_err(|e| Error::io(path, e))?;
-        let mut rr = RecordReader::new(&bytes);
+        let mapped = if sealed {
+            crate::fileutil::map_sealed_wal_segment(path)?
+        } else {
+            None
+        };
+        let read;
+        let bytes: &[u8] = match &mapped {
+            Some(m) => m,
+            None => {
+                read = crate::fileutil::read_input(path).map_err(|e| Error::io(path, e))?;
+                &read
+            }
+        };
+        let mut released = 0u64;
+        let mut rr = RecordReader::new(bytes);
         while let Some(r) = rr.next_record() {
             let rec = match r {
                 Ok(r) => r,
@@ -177,6 +196,12 @@ impl Replay {
             };
             if let Err(e) = self.record(rec.data, rec.offset) {
                 self.head.problems.push(Error::decode(path, e).to_string());
+            }
+            if let Some(m) = &mapped
+                && rec.offset > released.saturating_add(RELEASE_SPAN)
+            {
+                m.release(released, rec.offset);
+                released = rec.offset;
             }
         }
         Ok(())
@@ -293,7 +318,7 @@ fn read_mmapped(data_dir: &Path, head: &mut Head) -> Result<HashMap<SeriesRef, V
     if ch_dir.is_dir() {
         let files = walinfo::head_chunk_files(&ch_dir)?;
         for (_, path) in files {
-            let bytes = crate::fileutil::read_input(&path).map_err(|e| Error::io(&path, e))?;
+            let bytes = crate::fileutil::map_file(&path)?;
             let it = match head_chunks::chunks(&bytes) {
                 Ok(it) => it,
                 Err(e) => {

@@ -277,3 +277,84 @@ fn findings_on(v: &serde_json::Value, file: &str, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// `promsnap ARGS` with its data segment (heap) limited to 256 MiB.
+fn promsnap_in_256_mib(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("prlimit")
+        .arg("--data=268435456")
+        .arg(env!("CARGO_BIN_EXE_promsnap"))
+        .args(args)
+        .output()
+        .expect("run prlimit (util-linux)")
+}
+
+/// Files grown by damage to 1 GiB (sparse: zeros after their data): a
+/// `meta.json`, a head chunk file, a sealed WAL segment. Reading any of them
+/// whole made memory follow the damage; with the heap limited to 256 MiB,
+/// each command still ends with its answer. The meta.json is refused unread
+/// (no meta.json is that large; Prometheus, reading it whole, fails to parse
+/// it and skips the block either way); zeros after a head chunk file's or a
+/// segment's data end it, as Prometheus reads them.
+#[test]
+fn files_grown_to_gigabytes_by_damage_cost_no_memory() {
+    let (tmp, dir) = data_copy();
+    let grow = |rel: &str| {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(rel))
+            .unwrap();
+        f.set_len(1 << 30).unwrap();
+    };
+    grow(&format!("{BLOCK}/meta.json"));
+    grow("chunks_head/000003");
+    grow("wal/00000003");
+    let d = dir.to_str().unwrap();
+    let out = promsnap_in_256_mib(&["verify", "--json", d]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let f = expect(
+        &v,
+        "file_unreadable",
+        "error",
+        &format!("{BLOCK}/meta.json"),
+        None,
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than any meta.json Prometheus writes"),
+        "{f}"
+    );
+    let errors: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "only the meta.json: {errors:?}");
+    // The head replay (snapshot's head block, gaps) reads the grown files too.
+    let out_dir = tmp.path().join("snap");
+    for args in [
+        vec!["snapshot", d, out_dir.to_str().unwrap()],
+        vec!["gaps", d],
+    ] {
+        let out = promsnap_in_256_mib(&args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let heads: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy() != BLOCK)
+        .collect();
+    assert!(
+        heads.len() >= 3,
+        "blocks and the head block written: {heads:?}"
+    );
+}

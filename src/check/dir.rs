@@ -277,7 +277,7 @@ fn snapshot_incomplete(layout: &Layout, blocks: &[BlockCheck], t: &Path, name: &
         .max();
     let ulid = name.trim_end_matches(".tmp-for-creation");
     // The unfinished block's own meta.json, if it got that far.
-    let own = crate::fileutil::read_input(&t.join("meta.json"))
+    let own = crate::fileutil::read_meta_json(&t.join("meta.json"))
         .ok()
         .and_then(|b| crate::format::meta::BlockMeta::parse(&b).ok());
     let to = own

@@ -119,7 +119,7 @@ fn select<'l>(
             continue;
         }
         let dir = fetch_block(bucket, b, staging, true)?;
-        if let Some(m) = std::fs::read(dir.join("meta.json"))
+        if let Some(m) = crate::fileutil::read_meta_json(&dir.join("meta.json"))
             .ok()
             .and_then(|r| BlockMeta::parse(&r).ok())
         {

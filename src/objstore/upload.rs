@@ -119,7 +119,7 @@ fn plan_block(
         report_.excluded += 1;
         return None;
     }
-    let raw = crate::fileutil::read_input(&dir.join("meta.json"));
+    let raw = crate::fileutil::read_meta_json(&dir.join("meta.json"));
     let meta = raw.as_ref().ok().and_then(|r| BlockMeta::parse(r).ok());
     if let Some(m) = &meta {
         let after = opts.min_time.is_some_and(|t| m.max_time < t);

@@ -65,6 +65,12 @@ impl BlockSource for BucketBlock<'_> {
     }
 
     fn read(&self, name: &str) -> io::Result<Vec<u8>> {
+        if name == "meta.json"
+            && let Some(n) = self.block.size_of(name)
+            && n > crate::fileutil::META_JSON_MAX
+        {
+            return Err(crate::fileutil::meta_json_too_big(n));
+        }
         match self.bucket.get_opt(&self.rel(name)) {
             Ok(Some(b)) => Ok(b),
             Ok(None) => Err(io::ErrorKind::NotFound.into()),

@@ -74,7 +74,11 @@ impl BlockSource for LocalBlock<'_> {
         self.0
     }
     fn read(&self, name: &str) -> io::Result<Vec<u8>> {
-        crate::fileutil::read_input(&self.0.join(name))
+        let path = self.0.join(name);
+        if name == "meta.json" {
+            return crate::fileutil::read_meta_json(&path);
+        }
+        crate::fileutil::read_input(&path)
     }
     fn entries(&self) -> io::Result<Vec<String>> {
         Ok(std::fs::read_dir(self.0)?

@@ -108,8 +108,15 @@ pub fn verify_chunks_head_with_wal(
 
 /// The bytes of one head chunk file, or `None` with a finding: unreadable,
 /// deleted meanwhile, or (`newest`) empty as an abrupt shutdown leaves it.
-fn read_file(path: &Path, newest: bool, out: &mut Vec<Finding>) -> Option<Vec<u8>> {
-    let bytes = match crate::fileutil::read_input(path) {
+fn read_file(
+    path: &Path,
+    newest: bool,
+    out: &mut Vec<Finding>,
+) -> Option<crate::fileutil::FileBytes> {
+    // Mapped, not read: a file grown by damage costs no memory (the
+    // contract of `map_file`: Prometheus only appends to or deletes
+    // head chunk files).
+    let bytes = match crate::fileutil::map_input(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             out.push(Finding::new(
