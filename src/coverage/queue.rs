@@ -152,9 +152,9 @@ pub const PHASE_UNCERTAINTY: i64 = 300;
 pub fn machine_assumption() -> String {
     format!(
         "the sending machine's pace (no file records it): the remote-write reader and one shard \
-         move {}          samples/s through a backlog ({} at the slowest), a refused request takes \
-         {REQUEST_TIME} ms, a refused          connection attempt {ATTEMPT_DRIFT} ms, and a scrape \
-         reaches the queue within {PHASE_UNCERTAINTY} ms of          its timestamp; measured on \
+         move {} samples/s through a backlog ({} at the slowest), a refused request takes \
+         {REQUEST_TIME} ms, a refused connection attempt {ATTEMPT_DRIFT} ms, and a scrape \
+         reaches the queue within {PHASE_UNCERTAINTY} ms of its timestamp; measured on \
          loopback on a loaded 2-core machine",
         READ_RATE as u64, READ_RATE_SLOW as u64
     )
