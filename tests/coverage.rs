@@ -332,6 +332,12 @@ fn master_wal_gives_the_exact_deadline() {
     let verdict = v["verdict"].as_str().unwrap();
     assert!(verdict.starts_with("Loss at risk"), "{verdict}");
     assert!(verdict.contains("no remote write start given"), "{verdict}");
+    // Only risks: the catch-up can still be won, and the verdict says by when.
+    let by = promsnap::gofmt::rfc3339_ms(d);
+    assert!(
+        verdict.contains(&format!("The slave must be caught up before {by}")),
+        "{verdict}"
+    );
 }
 
 /// meta.json times at the ends of i64 (damage): findings, no overflow.

@@ -256,6 +256,14 @@ fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
         if let Some(t) = sliver_text(&slivers) {
             s.push_str(&format!(" At the boundary: {t}."));
         }
+        // Only risks: the catch-up is still to be won, by the same deadline.
+        if real.is_empty() && d.at != i64::MAX {
+            s.push_str(&format!(
+                " The slave must be caught up before {} ({} after it is up), or more is lost.",
+                fmt_time(d.at),
+                fmt_dur(d.at.saturating_sub(up))
+            ));
+        }
         s
     };
     if !bounds.is_empty() {
