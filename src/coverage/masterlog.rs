@@ -10,7 +10,11 @@
 //!   hands a new shard count to `reshardLoop` (every 10 s tick at most);
 //! * `msg="non-recoverable error" count=N …` when `sendSamples` drops a
 //!   request the receiver refused (a 4xx, such as the slave's 400 "out of
-//!   bounds"): `count` samples lost, the line written when the answer came.
+//!   bounds"): `count` samples lost, the line written when the answer came;
+//! * `msg="Starting WAL watcher"` when `QueueManager.Start` starts the
+//!   queue's WAL reader (`wlog.Watcher.Start`), right before it starts
+//!   `updateShardsLoop`, whose 10 s ticker then fires at that instant + k ×
+//!   10 s: the phase of the queue's reshard ticks.
 //!
 //! Lines are read one at a time, each cut at [`MAX_LINE`] bytes; a journal
 //! or stderr copy works as well (words before `ts=` have no `=` and are
@@ -66,6 +70,10 @@ pub struct MasterLog {
     pub reshards: Vec<Reshard>,
     /// Its dropped requests, in log order.
     pub refusals: Vec<Refusal>,
+    /// When its WAL reader started (`Starting WAL watcher`), in log order:
+    /// the origin of the reshard ticks from then on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<i64>,
     /// Lines read.
     pub lines: u64,
     /// Lines of the queue read.
@@ -145,6 +153,12 @@ impl MasterLog {
             .find(|r| r.at > after && r.at <= until && r.to != r.from)
     }
 
+    /// The latest queue start logged at or before `t` (the origin of the
+    /// reshard ticks then).
+    pub fn queue_start(&self, t: i64) -> Option<i64> {
+        self.starts.iter().copied().filter(|&s| s <= t).max()
+    }
+
     /// The last refusal logged in `[from, until]`.
     pub fn last_refusal(&self, from: i64, until: i64) -> Option<Refusal> {
         self.refusals
@@ -161,7 +175,15 @@ struct Acc {
     url: Option<String>,
     reshards: Vec<Reshard>,
     refusals: Vec<Refusal>,
+    starts: Vec<i64>,
     lines: u64,
+}
+
+/// One event of a queue's log.
+enum Event {
+    Reshard(Reshard),
+    Refusal(Refusal),
+    Start(i64),
 }
 
 /// Reads a master's log; `select` names the slave's queue by its
@@ -211,26 +233,27 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
         let event = match get("msg") {
             Some("Remote storage resharding") => match (num("from"), num("to")) {
-                (Some(from), Some(to)) => Some((Some(Reshard { at: ts, from, to }), None)),
+                (Some(from), Some(to)) => Some(Event::Reshard(Reshard { at: ts, from, to })),
                 _ => None,
             },
-            Some("non-recoverable error") => Some((
-                None,
-                Some(Refusal {
-                    at: ts,
-                    samples: num("count").unwrap_or(0),
-                }),
-            )),
+            Some("non-recoverable error") => Some(Event::Refusal(Refusal {
+                at: ts,
+                samples: num("count").unwrap_or(0),
+            })),
+            Some("Starting WAL watcher") => Some(Event::Start(ts)),
             _ => None,
         };
-        if let Some((rs, rf)) = event {
+        if let Some(ev) = event {
             if events >= MAX_EVENTS {
                 out.truncated = true;
                 continue;
             }
             events += 1;
-            acc.reshards.extend(rs);
-            acc.refusals.extend(rf);
+            match ev {
+                Event::Reshard(r) => acc.reshards.push(r),
+                Event::Refusal(r) => acc.refusals.push(r),
+                Event::Start(t) => acc.starts.push(t),
+            }
         }
     }
     Ok(choose(out, queues, select.is_some()))
@@ -254,6 +277,7 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
         out.url = acc.url;
         out.reshards = acc.reshards;
         out.refusals = acc.refusals;
+        out.starts = acc.starts;
         out.queue_lines = acc.lines;
     }
     out

@@ -144,3 +144,16 @@ fn real_log_of_a_recorded_run() {
     let none = parse_bytes(&std::fs::read(&p).unwrap(), Some("soon"));
     assert!(none.queue.is_none() && none.reshards.is_empty());
 }
+
+/// `Starting WAL watcher` is the queue's start: the origin of its reshard
+/// ticks (`updateShardsLoop` starts its ticker right after it).
+#[test]
+fn the_queue_start_is_read() {
+    let l = parse_bytes(LOG.as_bytes(), None);
+    assert_eq!(l.starts, vec![ms("2026-12-06T01:00:01.000Z")]);
+    assert_eq!(
+        l.queue_start(ms("2026-12-06T01:01:00Z")),
+        Some(ms("2026-12-06T01:00:01.000Z"))
+    );
+    assert_eq!(l.queue_start(ms("2026-12-06T01:00:00Z")), None);
+}

@@ -177,6 +177,35 @@ pub(super) fn apply(
     before: usize,
 ) {
     match logged {
+        Logged::Reshard(r)
+            if r.at >= cr.cross_from && (cr.resharded || cr.undecided_short.is_some()) =>
+        {
+            // The log shows a reshard, but not before the reader woke: the
+            // batch holding the coverage end may have been sent before it
+            // (the crossing's instant is the slave's answer pace, which no
+            // file records) or not. The un-resharded crossing batch is lost
+            // either way; the resharded catch-up is a risk.
+            let risk = logged_window(inp, cr, st, up, series, r).map(|mut w| {
+                w.certainty = Certainty::Risk;
+                w.to_earliest = Some(w.to_earliest.unwrap_or(w.to));
+                w.why = format!(
+                    "the reshard the master's log shows at {} comes {} the batch holding the \
+                     coverage end could be sent (from {}, a slave answering the refused backlog \
+                     at once, to {} at the model's pace): if it came before that batch, {}",
+                    fmt_time(r.at),
+                    if r.at > cr.cross_to { "after" } else { "while" },
+                    fmt_time(cr.cross_from),
+                    fmt_time(cr.cross_to),
+                    w.why
+                );
+                w
+            });
+            let short = unresharded_window(inp, cr, Some(r));
+            let short_to = short.as_ref().map_or(i64::MIN, |w| w.to);
+            windows.truncate(before);
+            windows.extend(short);
+            windows.extend(risk.filter(|w| w.to > short_to));
+        }
         Logged::Reshard(r) => {
             // The log shows the resharded catch-up: its window replaces
             // the crossing's.
@@ -189,7 +218,7 @@ pub(super) fn apply(
             // The crossing model expected a reshard the log shows did not
             // happen: the crossing batch of the queue as it was.
             windows.truncate(before);
-            windows.extend(unresharded_window(inp, cr));
+            windows.extend(unresharded_window(inp, cr, None));
         }
         _ => {}
     }
@@ -391,7 +420,7 @@ fn logged_window(
 /// and the master's log shows none during the catch-up: the queue's
 /// `min_shards` shards cut it (`Crossing::other_end`, the path without the
 /// reshard).
-fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
+fn unresharded_window(inp: &ModelInput, cr: &Crossing, r: Option<Reshard>) -> Option<LossWindow> {
     let c = inp.coverage_end;
     let (from, to, series) = match cr.undecided_short {
         Some(u) => u,
@@ -404,9 +433,17 @@ fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
             to,
             Certainty::Expected,
             format!(
-                "the master's log shows no reshard during the catch-up: the batch crossing the \
-                 coverage end is one of the queue's {} shard(s), refused whole (400) and dropped, \
-                 to {}",
+                "{}: the batch crossing the coverage end is one of the queue's {} shard(s), \
+                 refused whole (400) and dropped, to {}",
+                match r {
+                    None => "the master's log shows no reshard during the catch-up".to_string(),
+                    Some(r) => format!(
+                        "the master's log shows the first reshard after the slave's start at {}, \
+                         after the reader woke: the batch holding the coverage end is lost on \
+                         either side of it",
+                        fmt_time(r.at)
+                    ),
+                },
                 inp.queue.min_shards,
                 fmt_time(to)
             ),
