@@ -796,6 +796,14 @@ const FITTED_REPEATS: &[&str] = &[
     "s5k-snapcomp-skiphead-r3",
     "s1200-2s-slow-soon-r3",
     "s1200-2s-slow-up30-r3",
+    // Recorded again with both logs kept (lossrec7), to fit the remaining
+    // misses on.
+    "s900-2s-lag3s-soon-r2",
+    "s900-2s-lag3s-up25-r2",
+    "s4500-ms50-up55-r3",
+    "s700-sblk2m-soon-r3",
+    "s80-5s-d10s-soon-r2",
+    "s5k-2m-up90-r3",
 ];
 
 /// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
@@ -813,6 +821,48 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s5k-2m-up90-r3",
+        "a third recording of s5k-2m-up90 with both logs (slave up +90.4 s; the queue started 189.9 s before \
+         C_snap). The slave refused 1 852 requests from +93.8 s (first attempt) to +99.1 s, the last starting \
+         at C_snap; the reshard tick came after that backlog (1 -> 5 at +100.1 s, 5 -> 2 at +110.1 s), so no \
+         shard lagged and the loss was the scrape after C_snap of 75 series (+1 s), as in -r2; the first \
+         recording's lagging shard (116 series lost +68 .. +73 s) did not recur. coverage (main c7ff0f3) \
+         predicts +1 .. +1..+4 s: the real end is its earliest end, but the far end makes the window longer \
+         than two intervals while the real loss is one sample, so criterion 2 counts a long loss that did not \
+         happen (the same judge reading as s900-2s-lag3s-up25-r2)",
+    ),
+    (
+        "s900-2s-lag3s-up25-r2",
+        "a fitting repeat of s900-2s-lag3s-up25 with both logs (slave up +26.2 s). Real loss -1 .. +2 s of all \
+         905 series, as in the first recording. The slave refused 86 requests from +27.7 s (first attempt) to \
+         +31.3 s, the last two starting at C_snap - 1 s (the lagged samples scraped after the snapshot); the \
+         queue did not reshard during that backlog (1 -> 2 at +34.8 s, 3.5 s after it, back to 1 at +44.8 s), so \
+         no shard's batch crossed later. coverage (main c7ff0f3) predicts -1 .. +2..+4 s: the real end is its \
+         earliest end, but the window's far end makes it longer than two intervals while the real loss (3 s) \
+         is a sliver, so criterion 2 counts it as a long loss that did not happen. (Its soon slave, -r2, refused \
+         86 requests +7.7 .. +11.2 s, no reshard, lost -1 .. +2 s and passes.)",
+    ),
+    (
+        "s4500-ms50-up55-r3",
+        "a third recording of s4500-ms50-up55 with both logs: first attempt +58.7 s, reshard 1 -> 50 at +60.0 s \
+         (1.3 s later, inside the refused backlog, which lasted to +62.5 s; 50 -> 5 at +70.0 s). The slave \
+         refused 867 requests, the last two (at +62.5 s) starting at +29.0 s: the slave's head max was then \
+         the present (+62 s) and it refuses what is older than that minus 30 s (half its 1m block range). \
+         Real loss +1 .. +17 s (1 424 series: the crossing batches of the shards that lagged least) and \
+         +29 .. +34 s (180 series, 1 000 samples: the two last refused 500-sample requests). coverage predicts \
+         L3 +1 .. +5..+56.5 s, which holds the first; the second, a lagging shard's batch refused whole \
+         after the reshard, has no window (the s4500-ms50-up55-r2 mechanism, repeated at another offset)",
+    ),
+    (
+        "s80-5s-d10s-soon-r2",
+        "a fitting repeat of s80-5s-d10s-soon with both logs (slave up +8.3 s): the same loss, +5 .. +15 s of \
+         all 85 series, by the same path: the backlog refused at +10.0 s in two batches (85 and 500 samples), \
+         then the queue resharded 1 -> 3 at +17.3 s and that reshard flushed the batch holding C_snap with \
+         370 samples (its first sample C_snap - 5 s), refused whole, before the 10 s batch_send_deadline or \
+         500 samples closed it. coverage predicts the deadline's +5 .. +20 s; the reshard tick (10 s ticks \
+         from the queue's start, -102.7 s) fell 7.3 s after the first attempt",
+    ),
     (
         "s4500-ms50-up55-r2",
         "the second recording of s4500-ms50-up55: first attempt +58.8 s, reshard 1 -> 50 at +60.4 s in the \
