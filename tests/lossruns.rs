@@ -822,17 +822,6 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
-        "s5k-2m-up90-r3",
-        "a third recording of s5k-2m-up90 with both logs (slave up +90.4 s; the queue started 189.9 s before \
-         C_snap). The slave refused 1 852 requests from +93.8 s (first attempt) to +99.1 s, the last starting \
-         at C_snap; the reshard tick came after that backlog (1 -> 5 at +100.1 s, 5 -> 2 at +110.1 s), so no \
-         shard lagged and the loss was the scrape after C_snap of 75 series (+1 s), as in -r2; the first \
-         recording's lagging shard (116 series lost +68 .. +73 s) did not recur. coverage (main c7ff0f3) \
-         predicts +1 .. +1..+4 s: the real end is its earliest end, but the far end makes the window longer \
-         than two intervals while the real loss is one sample, so criterion 2 counts a long loss that did not \
-         happen (the same judge reading as s900-2s-lag3s-up25-r2)",
-    ),
-    (
         "s900-2s-lag3s-up25-r2",
         "a fitting repeat of s900-2s-lag3s-up25 with both logs (slave up +26.2 s). Real loss -1 .. +2 s of all \
          905 series, as in the first recording. The slave refused 86 requests from +27.7 s (first attempt) to \
