@@ -304,6 +304,10 @@ pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<Strin
     if log.is_file() {
         args.push("--master-log".into());
         args.push(log.to_string_lossy().into_owned());
+        // The recording keeps every line of the queue from the master's
+        // start to `gaps_to` (its header says so): the log was taken then.
+        args.push("--master-log-at".into());
+        args.push(rec.gaps_to.to_string());
     }
     args
 }
@@ -1029,4 +1033,58 @@ fn thinned_wal_copies_keep_segment_time_ranges() {
         );
     }
     eprintln!("lossruns: {n} thinned WAL copies checked");
+}
+
+/// `--master-log-at`: a quiet master's log (`s7k-ms20-up20-r2`: no line of
+/// its queue after the slave's start, its last line before the catch-up's
+/// latest end) rules out no reshard by itself; taken when the recording says
+/// it holds every line (`gaps_to`), it reaches that far and rules the
+/// reshard out. A time before its last line is a usage error.
+#[test]
+fn a_quiet_log_reaches_when_it_was_taken() {
+    let ev = testdata("loss-runs/s7k-ms20-up20-r2");
+    let rec: RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = coverage_args(&ev, &rec, tmp.path());
+    let at = args.iter().position(|a| a == "--master-log-at").unwrap();
+    args.drain(at..=at + 1);
+    args.push("--json".into());
+    let run = |extra: &[String]| {
+        let mut a = args.clone();
+        a.extend_from_slice(extra);
+        let argv: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+        promsnap(&argv)
+    };
+    let risks = |out: &std::process::Output| -> (serde_json::Value, usize) {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = v["loss_windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["certainty"] == "risk")
+            .count();
+        (v, n)
+    };
+    let quiet = run(&[]);
+    assert_eq!(quiet.status.code(), Some(0));
+    let (v, n) = risks(&quiet);
+    let last = v["facts"]["master_log"]["last_ts"].as_i64().unwrap();
+    assert!(v["facts"]["master_log"]["taken_at"].is_null());
+    assert!(n > 0, "a quiet log keeps the reshard risk: {v:#}");
+    assert!(
+        v["assumptions"]
+            .to_string()
+            .contains("not the whole catch-up"),
+        "{v:#}"
+    );
+    let taken = run(&["--master-log-at".into(), rec.gaps_to.to_string()]);
+    assert_eq!(taken.status.code(), Some(0));
+    let (v, n) = risks(&taken);
+    assert_eq!(v["facts"]["master_log"]["taken_at"], rec.gaps_to);
+    assert_eq!(n, 0, "a log taken after the catch-up decides it: {v:#}");
+    let early = run(&["--master-log-at".into(), (last - 1).to_string()]);
+    assert_eq!(early.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&early.stderr);
+    assert!(err.contains("--master-log-at"), "{err}");
 }

@@ -122,6 +122,10 @@ pub struct CoverageArgs {
     /// queue).
     #[arg(long, value_name = "NAME_OR_URL", requires = "master_log")]
     pub master_log_queue: Option<String>,
+    /// When --master-log was taken (RFC 3339 or Unix ms): every line up to then is in it, so a
+    /// quiet log reaches that far (default: its last line). Not before its last line.
+    #[arg(long, value_parser = parse_time, value_name = "TIME", requires = "master_log", allow_hyphen_values = true)]
+    pub master_log_at: Option<i64>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
@@ -178,6 +182,7 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         head_block: None,
         master_log: args.master_log.clone(),
         master_log_queue: args.master_log_queue.clone(),
+        master_log_at: args.master_log_at,
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
     if args.json {

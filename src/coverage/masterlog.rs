@@ -87,6 +87,10 @@ pub struct MasterLog {
     /// reshard outside `first_ts ..= last_ts` is not in the log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_ts: Option<i64>,
+    /// When the log was taken, as the operator says (`master_log_at`):
+    /// every line up to it is in the log, which so reaches this far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<i64>,
     /// The other queues seen (at most [`MAX_QUEUES`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_queues: Vec<String>,
@@ -137,10 +141,25 @@ impl MasterLog {
         )
     }
 
-    /// `first → last` of the log's times, for a human.
+    /// How far the log reaches: when it was taken if the operator says
+    /// so, else its newest line.
+    pub fn reaches(&self) -> Option<i64> {
+        self.taken_at.or(self.last_ts)
+    }
+
+    /// `first → how far it reaches` of the log's times, for a human.
     pub fn span(&self) -> String {
-        match (self.first_ts, self.last_ts) {
-            (Some(a), Some(b)) => format!("{} → {}", super::fmt_time(a), super::fmt_time(b)),
+        match (self.first_ts, self.reaches()) {
+            (Some(a), Some(b)) => format!(
+                "{} → {}{}",
+                super::fmt_time(a),
+                super::fmt_time(b),
+                if self.taken_at.is_some() {
+                    " (taken then)"
+                } else {
+                    ""
+                }
+            ),
             _ => "no time".to_string(),
         }
     }
@@ -257,6 +276,18 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         }
     }
     Ok(choose(out, queues, select.is_some()))
+}
+
+/// The log as taken at `at` (every line up to it in it): `Err` with its
+/// last line's time when that comes after `at`.
+pub fn taken_at(mut log: MasterLog, at: Option<i64>) -> Result<MasterLog, i64> {
+    if let Some(at) = at {
+        if let Some(last) = log.last_ts.filter(|&l| l > at) {
+            return Err(last);
+        }
+        log.taken_at = Some(at);
+    }
+    Ok(log)
 }
 
 /// Reads a master's log held in memory (never fails).

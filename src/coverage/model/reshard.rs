@@ -97,7 +97,9 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
         // No reshard only where the log reaches: one that starts after the
         // slave's start or ends before the catch-up's latest end cannot
         // rule out a reshard outside it.
-        None if log.first_ts.is_some_and(|t| t <= up) && log.last_ts.is_some_and(|t| t >= end) => {
+        None if log.first_ts.is_some_and(|t| t <= up)
+            && log.reaches().is_some_and(|t| t >= end) =>
+        {
             Logged::NoReshard
         }
         None => Logged::Unknown,
@@ -154,7 +156,7 @@ pub(super) fn decide(
         assumptions.push(format!(
             "the master's log covers {}, not the whole catch-up from the slave's start {} to its \
              latest end {}: a reshard outside it is not ruled out (a risk window, L3; give a log \
-             that covers it)",
+             that covers it, or say when this one was taken if every line up to then is in it)",
             log.span(),
             fmt_time(up),
             fmt_time(catch_up_end(inp, up))
