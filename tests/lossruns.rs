@@ -822,6 +822,23 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
      with the lagged scrapes: a scrape's WAL record holds the lagged samples and its own series stamped \
      at the scrape, and the count in WAL order does not follow that mix";
 
+/// What would place a lagging shard's loss (docs/LOSS-WINDOWS.md, "Ninth
+/// pass"): the rule bounds its end (one batch span after the last refusal
+/// instant minus half the block range, by the end of the resharded
+/// catch-up), not its start.
+macro_rules! second_loss {
+    () => {
+        " (ninth pass) The rule bounds the end of such a loss (a refused request's newest sample is \
+         at most one batch span after its refusal instant minus half the block range, all by the end \
+         of the resharded catch-up: inside the window's far end), not its start: the oldest sample of \
+         a lagging shard's first refused request, a per-shard pace no file and no master's log line \
+         records. The evidence that would place it is the slave's log: 2.42's write_handler.go logs \
+         one line per refused request ('Out of order sample from remote write', its series and the \
+         first refused sample's timestamp), each such request starting there and spanning one \
+         batch of its shard's series"
+    };
+}
+
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
@@ -838,7 +855,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
     (
         "s4500-ms50-up55-r3",
-        "a third recording of s4500-ms50-up55 with both logs: first attempt +58.7 s, reshard 1 -> 50 at +60.0 s \
+        concat!(
+            "a third recording of s4500-ms50-up55 with both logs: first attempt +58.7 s, reshard 1 -> 50 at +60.0 s \
          (1.3 s later, inside the refused backlog, which lasted to +62.5 s; 50 -> 5 at +70.0 s). The slave \
          refused 867 requests, the last two (at +62.5 s) starting at +29.0 s: the slave's head max was then \
          the present (+62 s) and it refuses what is older than that minus 30 s (half its 1m block range). \
@@ -846,6 +864,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          +29 .. +34 s (180 series, 1 000 samples: the two last refused 500-sample requests). coverage predicts \
          L3 +1 .. +5..+56.5 s, which holds the first; the second, a lagging shard's batch refused whole \
          after the reshard, has no window (the s4500-ms50-up55-r2 mechanism, repeated at another offset)",
+            second_loss!()
+        ),
     ),
     (
         "s80-5s-d10s-soon-r2",
@@ -858,12 +878,15 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
     (
         "s4500-ms50-up55-r2",
-        "the second recording of s4500-ms50-up55: first attempt +58.8 s, reshard 1 -> 50 at +60.4 s in the \
+        concat!(
+            "the second recording of s4500-ms50-up55: first attempt +58.8 s, reshard 1 -> 50 at +60.4 s in the \
          refused backlog again; the slave refused 886 whole requests from +58.8 to +64.0 s, the last ones \
          starting at +17 .. +29 s: besides the crossing batches (+1 .. +6 s, 1 844 series), 810 series (about \
          nine of the 50 shards) lost +12 .. +34 s. coverage predicts L3 +1 .. +5 s and a one-shard risk. (Its \
          up35 slave resharded the same way at +40.4 s but its last refused requests started at +1 s: it lost \
          +1 .. +6 s and passed)",
+            second_loss!()
+        ),
     ),
     // Real loss -1 .. +2 s (905 series); predicted L3 -1 .. +2..+5 s, risk to +21 s.
     ("s900-2s-lag3s-soon", LAG3S),
@@ -900,7 +923,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
     (
         "s5k-2m-up90",
-        "out of sample. Besides the predicted sliver (+1..+4 s, all series), 116 series (= 5 005 / 43: one \
+        concat!(
+            "out of sample. Besides the predicted sliver (+1..+4 s, all series), 116 series (= 5 005 / 43: one \
          shard of the 43 the queue resharded to) lost +68..+73 s, 24..19 s before the slave was up: the \
          slave logged that batch 'out of bounds' 13 s after the reshard (07:22:03.9, sample 07:21:18.7). \
          tsdb/head.go appendableMinValidTime: the slave's head (1m blocks in the recordings) refuses \
@@ -915,6 +939,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          (C_snap .. slave up, 117 series: one shard of the 43 expected): the first reshard tick after the \
          slave is up, one refused batch = 500 samples of 117 series, about 5 scrapes (real: 6), and that the \
          start lies anywhere in the window at a speed no file records; the start is not predicted",
+            second_loss!()
+        ),
     ),
 ];
 
