@@ -780,6 +780,12 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s3200-q10k2k",
     "s4500-ms50",
     "s6500-up45",
+    "s4200-10s",
+    "s40-4s-d30s",
+    "s7500-15s",
+    "s3300-spp1k",
+    "s2600-2s-min2",
+    "s5800-up38",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
