@@ -786,6 +786,9 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s3300-spp1k",
     "s2600-2s-min2",
     "s5800-up38",
+    "s2200-q1k250",
+    "s9500-10s",
+    "s6200-q5k-ms10",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
