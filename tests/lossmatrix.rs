@@ -1296,6 +1296,32 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("up38", 38_000), at("up67", 67_000)],
         )
         .settle(60_000),
+        // Added to the ninth set once its first six were under way: a
+        // 1 000-sample queue sending 250 at a time, 9 500 series at 10 s,
+        // and a 5 000-sample queue capped at 10 shards.
+        MasterSpec::new(
+            "s2200-q1k250",
+            2_200,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .queue(Some(1_000), Some(250), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s9500-10s",
+            9_500,
+            10_000,
+            vec![at("soon", 5_000), at("up35", 35_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s6200-q5k-ms10",
+            6_200,
+            1_000,
+            vec![at("up25", 25_000), at("up55", 55_000)],
+        )
+        .queue(Some(5_000), None, Some(10))
+        .settle(60_000),
     ]
 }
 

@@ -784,6 +784,15 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s3200-q10k2k",
     "s4500-ms50",
     "s6500-up45",
+    "s4200-10s",
+    "s40-4s-d30s",
+    "s7500-15s",
+    "s3300-spp1k",
+    "s2600-2s-min2",
+    "s5800-up38",
+    "s2200-q1k250",
+    "s9500-10s",
+    "s6200-q5k-ms10",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -842,6 +851,23 @@ macro_rules! second_loss {
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s5800-up38-up67",
+        concat!(
+            "out of sample (ninth set; slave-up times 38 s and 67 s fixed before the set was recorded). 5 800 \
+         series at 1 s on 2.42's default queue; slave up +67.4 s. The master's log: first refused batch at \
+         +68.8 s, reshard 1 -> 200 at +70.5 s, inside the refused backlog (the slave refused 1 349 requests \
+         until +73.5 s), 200 -> 7 at +80.5 s. The last refused requests started at +27 s and +39 s: the \
+         lagging shards' batches, older than the slave's head max time (the present, +73 s) minus 30 s \
+         (half its 1m block range). Real loss +1 .. +23 s of all 5 805 series and +27 .. +56 s of 4 093 \
+         series. coverage (main c7ff0f3) predicts L3 +1 .. +1..+80.3 s, which holds the first window; the \
+         second has none: the all-shard lag after a reshard during a backlog whose first attempt comes more \
+         than half a block range after C_snap (s4500-ms50-up55, s6500-up45-up45). The same master's up38 \
+         slave (first attempt +38.8 s, reshard 1 -> 200 at +40.5 s, the last refused requests starting at \
+         -8 s) lost +1 .. +23 s of all series and passes",
+            second_loss!()
+        ),
+    ),
     (
         "s900-2s-lag3s-up25-r2",
         "a fitting repeat of s900-2s-lag3s-up25 with both logs (slave up +26.2 s). Real loss -1 .. +2 s of all \
