@@ -92,7 +92,12 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
         return Logged::Unknown;
     };
     let end = catch_up_end(inp, up);
-    match log.first_reshard(up, end) {
+    // A queue reshards only after a send the slave answered
+    // (`shouldReshard`): a reshard logged between the coverage end and the
+    // given start says the slave answered earlier (a late or skewed
+    // `slave_up`); it is the catch-up's reshard.
+    let early = log.first_reshard(inp.coverage_end.min(up), up);
+    match early.or_else(|| log.first_reshard(up, end)) {
         Some(r) => Logged::Reshard(r),
         // No reshard only where the log reaches: one that starts after the
         // slave's start or ends before the catch-up's latest end cannot
@@ -187,7 +192,9 @@ pub(super) fn apply(
             // (the crossing's instant is the slave's answer pace, which no
             // file records) or not. The un-resharded crossing batch is lost
             // either way; the resharded catch-up is a risk.
-            let risk = logged_window(inp, cr, st, up, series, r).map(|mut w| {
+            // Where the rule's reach with the logged count adds nothing,
+            // the crossing's own windows stand (as for any logged reshard).
+            let Some(risk) = logged_window(inp, cr, st, up, series, r).map(|mut w| {
                 w.certainty = Certainty::Risk;
                 w.to_earliest = Some(w.to_earliest.unwrap_or(w.to));
                 w.why = format!(
@@ -201,12 +208,16 @@ pub(super) fn apply(
                     w.why
                 );
                 w
-            });
+            }) else {
+                return;
+            };
             let short = unresharded_window(inp, cr, Some(r));
             let short_to = short.as_ref().map_or(i64::MIN, |w| w.to);
             windows.truncate(before);
             windows.extend(short);
-            windows.extend(risk.filter(|w| w.to > short_to));
+            if risk.to > short_to {
+                windows.push(risk);
+            }
         }
         Logged::Reshard(r) => {
             // The log shows the resharded catch-up: its window replaces
