@@ -1322,6 +1322,40 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         )
         .queue(Some(5_000), None, Some(10))
         .settle(60_000),
+        // Added later still: 3 000 series at 20 s, min_shards 8, a
+        // 20 000-sample queue of up to 100 shards, and the reshard regime
+        // once more with slave-up times fixed before it was recorded (47 s
+        // and 82 s).
+        MasterSpec::new(
+            "s3k-20s",
+            3_000,
+            20_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s1800-min8",
+            1_800,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .queue_shards_deadline(Some(8), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s10k-q20k",
+            10_000,
+            1_000,
+            vec![at("soon", 5_000), at("up40", 40_000)],
+        )
+        .queue(Some(20_000), None, Some(100))
+        .settle(60_000),
+        MasterSpec::new(
+            "s3900-up47",
+            3_900,
+            1_000,
+            vec![at("up47", 47_000), at("up82", 82_000)],
+        )
+        .settle(60_000),
     ]
 }
 
