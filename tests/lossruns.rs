@@ -873,6 +873,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          +1 .. +56 s, inside the predicted L3 window: it passes",
             second_loss!()
         ),
+    ),
     (
         "s900-2s-lag3s-up25-r2",
         "a fitting repeat of s900-2s-lag3s-up25 with both logs (slave up +26.2 s). Real loss -1 .. +2 s of all \
