@@ -900,15 +900,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         ),
     ),
     (
-        "s80-5s-d10s-soon-r2",
-        "a fitting repeat of s80-5s-d10s-soon with both logs (slave up +8.3 s): the same loss, +5 .. +15 s of \
-         all 85 series, by the same path: the backlog refused at +10.0 s in two batches (85 and 500 samples), \
-         then the queue resharded 1 -> 3 at +17.3 s and that reshard flushed the batch holding C_snap with \
-         370 samples (its first sample C_snap - 5 s), refused whole, before the 10 s batch_send_deadline or \
-         500 samples closed it. coverage predicts the deadline's +5 .. +20 s; the reshard tick (10 s ticks \
-         from the queue's start, -102.7 s) fell 7.3 s after the first attempt",
-    ),
-    (
         "s4500-ms50-up55-r2",
         concat!(
             "the second recording of s4500-ms50-up55: first attempt +58.8 s, reshard 1 -> 50 at +60.4 s in the \
@@ -924,19 +915,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ("s900-2s-lag3s-soon", LAG3S),
     // Real loss -1 .. +2 s (905 series); predicted L3 -1 .. +2..+5 s, risk to +41 s.
     ("s900-2s-lag3s-up25", LAG3S),
-    (
-        "s80-5s-d10s-soon",
-        "out of sample (sixth set). 80 series at 5 s (85 samples a scrape), batch_send_deadline 10s; slave up \
-         +8.4 s. coverage predicts the crossing batch +5 .. +20 s (four scrapes after C_snap); the real loss \
-         was +5 .. +15 s, exactly two scrape intervals long, so the judge counts it as a sliver and the \
-         predicted 15 s window as a long loss that did not happen (the end is within one scrape of it; the \
-         sliver criterion, 15 s predicted for 10 s real, holds). The master's log: after the slave was up the \
-         queue's backlog was refused in batches of 85 and 500 samples, then the queue resharded 1 -> 3 (10.3 \
-         s after the slave was up) and the batch that crossed C_snap, flushed by that reshard with 370 \
-         samples (from C_snap - 5 s), was refused whole: the reshard closed the crossing batch before the \
-         10 s deadline or the 500-sample limit would have. The same master's up20 and overtaken slaves lost \
-         +5 .. +25 s as predicted",
-    ),
     (
         "s500-restart-overtaken-r2",
         "after the master's restart (its new reader started in segment 2, after the restart; \

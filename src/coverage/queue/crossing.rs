@@ -523,6 +523,31 @@ fn why_short(at: &At, tm: &Timing, sh: &Short, lg: &Long) -> String {
     }
 }
 
+/// The un-resharded crossing batch cut by a reshard: `reshardLoop` stops
+/// the old shards, which flush what they hold, so a reshard tick after the
+/// crossing and before the batch fills or its deadline fires ends the batch
+/// with the scrapes read by then (the reader is at the present after the
+/// backlog). Whether the queue reshards at that tick is the desired-shards
+/// formula on moving averages no file records (`s80-5s-d10s-soon`: the
+/// model's count 1, the log's 1 -> 3): wherever it can reshard
+/// (`max_shards` above `min_shards`), the cut batch (lost on both paths) is
+/// given apart, the uncut one a risk.
+fn reshard_cut(at: &At, tm: &Timing, sh: &Short) -> Option<(i64, i64, Option<u64>)> {
+    let (q, i) = (at.q, at.i);
+    if tm.resharded || sh.series.is_some() || q.max_shards <= q.min_shards || !sh.exact {
+        return None;
+    }
+    let tick = next_tick(at.t_ws, tm.cross);
+    let flush = tm.cross + q.batch_send_deadline;
+    // The last scrape read by the tick, on the scrape grid after C_snap.
+    let cut = sh.first_after_c + (tick - tm.eps - sh.first_after_c).div_euclid(i) * i;
+    (tick < flush && cut >= sh.first_after_c && cut < sh.end).then_some((
+        sh.first_after_c,
+        cut,
+        None,
+    ))
+}
+
 fn assemble(at: &At, tm: &Timing, sh: &Short, lg: &Long, why: String) -> Crossing {
     let (c, i, resharded) = (at.c, at.i, tm.resharded);
     let (expected_end, earliest_end) = if resharded && tm.either {
@@ -562,7 +587,8 @@ fn assemble(at: &At, tm: &Timing, sh: &Short, lg: &Long, why: String) -> Crossin
             })
             .or(sh
                 .flush_undecided
-                .then_some((sh.first_after_c, sh.flushed_end, None))),
+                .then_some((sh.first_after_c, sh.flushed_end, None)))
+            .or(reshard_cut(at, tm, sh)),
         cross_from: tm.earliest_cross - tm.eps,
         cross_to: tm.cross + tm.eps,
         why,
