@@ -856,6 +856,30 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s10k-q20k-soon",
+        "out of sample (ninth set). 10 000 series at 1 s, capacity 20000 and max_shards 100; slave up +5.4 s. \
+         The master's log: first refused batch +8.9 s, reshard 1 -> 100 at +10.6 s inside the backlog (the \
+         slave refused 1 942 requests to +14.5 s, the last ones starting at C_snap - 2 s), 100 -> 5 at +20.6 s. \
+         Real loss +1 .. +3 s of all 10 005 series (the new shards' batches crossing C_snap), two scrapes: a \
+         sliver to the judge. coverage (main c7ff0f3) predicts +1 .. +1..+5.4 s: the real end lies in the \
+         window's end range, but its far end makes the window longer than two intervals, so criterion 2 \
+         counts a long loss that did not happen (the reading of s5k-2m-up90-r3). Its up40 slave (no reshard \
+         in the backlog: 1 -> 5 at +50.6 s, after it) lost +1 s of 25 series and passes",
+    ),
+    (
+        "s3k-20s-up30",
+        "out of sample (ninth set). 3 000 series at 20 s; slave up +33.3 s. The master's log: first refused \
+         batch +37.8 s, reshard 1 -> 46 at +38.8 s inside the backlog, then three batches of 444-451 samples \
+         refused at +43.8 s (the slave's log: 53 refused requests to +43.9 s, the last ones starting at -80 s): \
+         with 20 s scrapes each new shard's batch (about 65 series) held seven scrapes, -80 .. +40 s, when \
+         the reshard flushed it, so every shard's batch crossed C_snap and was refused whole. Real loss +20 .. \
+         +40 s, all 3 005 series: two scrapes, a sliver to the judge (at most two intervals). coverage (main \
+         c7ff0f3) predicts +20 .. +40..+58.3 s: the real end is the window's earliest end, but the sliver \
+         criterion measures the predicted window to its far end (38.3 s against 20 s + 10 s allowed). Its \
+         soon slave (refused to +20 s, reshard 1 -> 2 at +28.8 s after the backlog) lost the scrape after \
+         C_snap (+20 s, 470 series) and passes",
+    ),
+    (
         "s5800-up38-up67",
         concat!(
             "out of sample (ninth set; slave-up times 38 s and 67 s fixed before the set was recorded). 5 800 \
