@@ -1241,6 +1241,121 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("up25", 25_000), at("up45", 45_000)],
         )
         .settle(60_000),
+        // Out of sample, ninth set (recorded against main's estimator at
+        // c7ff0f3, judged by it unchanged): scrapes of 10 s and 15 s on
+        // masters big enough to reshard, a 30 s batch_send_deadline that
+        // closes every batch of a sparse 4 s master, 1 000-sample sends,
+        // min_shards 2 with max_shards 8, and the reshard regime with
+        // slave-up times fixed before any of these runs (38 s and 67 s: one
+        // inside the first block range after the snapshot, one past it).
+        MasterSpec::new(
+            "s4200-10s",
+            4_200,
+            10_000,
+            vec![at("soon", 5_000), at("up40", 40_000), overtaken()],
+        )
+        .settle(60_000),
+        // 45 samples a scrape: a 500-sample batch would take 44 s, the
+        // deadline closes it after 30 s.
+        MasterSpec::new(
+            "s40-4s-d30s",
+            40,
+            4_000,
+            vec![at("soon", 5_000), at("up20", 20_000)],
+        )
+        .queue_shards_deadline(None, Some(30_000))
+        .settle(60_000),
+        MasterSpec::new(
+            "s7500-15s",
+            7_500,
+            15_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s3300-spp1k",
+            3_300,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .queue(None, Some(1_000), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s2600-2s-min2",
+            2_600,
+            2_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .queue(None, None, Some(8))
+        .queue_shards_deadline(Some(2), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s5800-up38",
+            5_800,
+            1_000,
+            vec![at("up38", 38_000), at("up67", 67_000)],
+        )
+        .settle(60_000),
+        // Added to the ninth set once its first six were under way: a
+        // 1 000-sample queue sending 250 at a time, 9 500 series at 10 s,
+        // and a 5 000-sample queue capped at 10 shards.
+        MasterSpec::new(
+            "s2200-q1k250",
+            2_200,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .queue(Some(1_000), Some(250), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s9500-10s",
+            9_500,
+            10_000,
+            vec![at("soon", 5_000), at("up35", 35_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s6200-q5k-ms10",
+            6_200,
+            1_000,
+            vec![at("up25", 25_000), at("up55", 55_000)],
+        )
+        .queue(Some(5_000), None, Some(10))
+        .settle(60_000),
+        // Added later still: 3 000 series at 20 s, min_shards 8, a
+        // 20 000-sample queue of up to 100 shards, and the reshard regime
+        // once more with slave-up times fixed before it was recorded (47 s
+        // and 82 s).
+        MasterSpec::new(
+            "s3k-20s",
+            3_000,
+            20_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s1800-min8",
+            1_800,
+            1_000,
+            vec![at("soon", 5_000), at("up25", 25_000)],
+        )
+        .queue_shards_deadline(Some(8), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s10k-q20k",
+            10_000,
+            1_000,
+            vec![at("soon", 5_000), at("up40", 40_000)],
+        )
+        .queue(Some(20_000), None, Some(100))
+        .settle(60_000),
+        MasterSpec::new(
+            "s3900-up47",
+            3_900,
+            1_000,
+            vec![at("up47", 47_000), at("up82", 82_000)],
+        )
+        .settle(60_000),
     ]
 }
 

@@ -127,6 +127,7 @@ fn run_variant(
         Variant::NoMasterLog => {
             args.iter().position(|a| a == "--master-log")?;
             set(&mut args, "--master-log", None);
+            set(&mut args, "--master-log-at", None);
         }
         Variant::Skew(ms) => {
             let up = value(&args, "--slave-up")?;

@@ -10,7 +10,11 @@
 //!   hands a new shard count to `reshardLoop` (every 10 s tick at most);
 //! * `msg="non-recoverable error" count=N …` when `sendSamples` drops a
 //!   request the receiver refused (a 4xx, such as the slave's 400 "out of
-//!   bounds"): `count` samples lost, the line written when the answer came.
+//!   bounds"): `count` samples lost, the line written when the answer came;
+//! * `msg="Starting WAL watcher"` when `QueueManager.Start` starts the
+//!   queue's WAL reader (`wlog.Watcher.Start`), right before it starts
+//!   `updateShardsLoop`, whose 10 s ticker then fires at that instant + k ×
+//!   10 s: the phase of the queue's reshard ticks.
 //!
 //! Lines are read one at a time, each cut at [`MAX_LINE`] bytes; a journal
 //! or stderr copy works as well (words before `ts=` have no `=` and are
@@ -66,6 +70,10 @@ pub struct MasterLog {
     pub reshards: Vec<Reshard>,
     /// Its dropped requests, in log order.
     pub refusals: Vec<Refusal>,
+    /// When its WAL reader started (`Starting WAL watcher`), in log order:
+    /// the origin of the reshard ticks from then on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<i64>,
     /// Lines read.
     pub lines: u64,
     /// Lines of the queue read.
@@ -79,6 +87,10 @@ pub struct MasterLog {
     /// reshard outside `first_ts ..= last_ts` is not in the log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_ts: Option<i64>,
+    /// When the log was taken, as the operator says (`master_log_at`):
+    /// every line up to it is in the log, which so reaches this far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<i64>,
     /// The other queues seen (at most [`MAX_QUEUES`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_queues: Vec<String>,
@@ -129,10 +141,25 @@ impl MasterLog {
         )
     }
 
-    /// `first → last` of the log's times, for a human.
+    /// How far the log reaches: when it was taken if the operator says
+    /// so, else its newest line.
+    pub fn reaches(&self) -> Option<i64> {
+        self.taken_at.or(self.last_ts)
+    }
+
+    /// `first → how far it reaches` of the log's times, for a human.
     pub fn span(&self) -> String {
-        match (self.first_ts, self.last_ts) {
-            (Some(a), Some(b)) => format!("{} → {}", super::fmt_time(a), super::fmt_time(b)),
+        match (self.first_ts, self.reaches()) {
+            (Some(a), Some(b)) => format!(
+                "{} → {}{}",
+                super::fmt_time(a),
+                super::fmt_time(b),
+                if self.taken_at.is_some() {
+                    " (taken then)"
+                } else {
+                    ""
+                }
+            ),
             _ => "no time".to_string(),
         }
     }
@@ -143,6 +170,12 @@ impl MasterLog {
             .iter()
             .copied()
             .find(|r| r.at > after && r.at <= until && r.to != r.from)
+    }
+
+    /// The latest queue start logged at or before `t` (the origin of the
+    /// reshard ticks then).
+    pub fn queue_start(&self, t: i64) -> Option<i64> {
+        self.starts.iter().copied().filter(|&s| s <= t).max()
     }
 
     /// The last refusal logged in `[from, until]`.
@@ -161,7 +194,15 @@ struct Acc {
     url: Option<String>,
     reshards: Vec<Reshard>,
     refusals: Vec<Refusal>,
+    starts: Vec<i64>,
     lines: u64,
+}
+
+/// One event of a queue's log.
+enum Event {
+    Reshard(Reshard),
+    Refusal(Refusal),
+    Start(i64),
 }
 
 /// Reads a master's log; `select` names the slave's queue by its
@@ -211,29 +252,42 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
         let event = match get("msg") {
             Some("Remote storage resharding") => match (num("from"), num("to")) {
-                (Some(from), Some(to)) => Some((Some(Reshard { at: ts, from, to }), None)),
+                (Some(from), Some(to)) => Some(Event::Reshard(Reshard { at: ts, from, to })),
                 _ => None,
             },
-            Some("non-recoverable error") => Some((
-                None,
-                Some(Refusal {
-                    at: ts,
-                    samples: num("count").unwrap_or(0),
-                }),
-            )),
+            Some("non-recoverable error") => Some(Event::Refusal(Refusal {
+                at: ts,
+                samples: num("count").unwrap_or(0),
+            })),
+            Some("Starting WAL watcher") => Some(Event::Start(ts)),
             _ => None,
         };
-        if let Some((rs, rf)) = event {
+        if let Some(ev) = event {
             if events >= MAX_EVENTS {
                 out.truncated = true;
                 continue;
             }
             events += 1;
-            acc.reshards.extend(rs);
-            acc.refusals.extend(rf);
+            match ev {
+                Event::Reshard(r) => acc.reshards.push(r),
+                Event::Refusal(r) => acc.refusals.push(r),
+                Event::Start(t) => acc.starts.push(t),
+            }
         }
     }
     Ok(choose(out, queues, select.is_some()))
+}
+
+/// The log as taken at `at` (every line up to it in it): `Err` with its
+/// last line's time when that comes after `at`.
+pub fn taken_at(mut log: MasterLog, at: Option<i64>) -> Result<MasterLog, i64> {
+    if let Some(at) = at {
+        if let Some(last) = log.last_ts.filter(|&l| l > at) {
+            return Err(last);
+        }
+        log.taken_at = Some(at);
+    }
+    Ok(log)
 }
 
 /// Reads a master's log held in memory (never fails).
@@ -254,6 +308,7 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
         out.url = acc.url;
         out.reshards = acc.reshards;
         out.refusals = acc.refusals;
+        out.starts = acc.starts;
         out.queue_lines = acc.lines;
     }
     out

@@ -144,3 +144,30 @@ fn real_log_of_a_recorded_run() {
     let none = parse_bytes(&std::fs::read(&p).unwrap(), Some("soon"));
     assert!(none.queue.is_none() && none.reshards.is_empty());
 }
+
+/// `Starting WAL watcher` is the queue's start: the origin of its reshard
+/// ticks (`updateShardsLoop` starts its ticker right after it).
+#[test]
+fn the_queue_start_is_read() {
+    let l = parse_bytes(LOG.as_bytes(), None);
+    assert_eq!(l.starts, vec![ms("2026-12-06T01:00:01.000Z")]);
+    assert_eq!(
+        l.queue_start(ms("2026-12-06T01:01:00Z")),
+        Some(ms("2026-12-06T01:00:01.000Z"))
+    );
+    assert_eq!(l.queue_start(ms("2026-12-06T01:00:00Z")), None);
+}
+
+/// A log taken at a time reaches it; one "taken" before its last line is
+/// refused with that line's time.
+#[test]
+fn a_log_reaches_when_it_was_taken() {
+    let l = parse_bytes(LOG.as_bytes(), None);
+    let last = l.last_ts.unwrap();
+    assert_eq!(l.reaches(), Some(last));
+    let t = taken_at(l.clone(), Some(last + 60_000)).unwrap();
+    assert_eq!(t.reaches(), Some(last + 60_000));
+    assert!(t.span().ends_with("(taken then)"));
+    assert_eq!(taken_at(l.clone(), Some(last - 1)), Err(last));
+    assert_eq!(taken_at(l.clone(), None), Ok(l));
+}

@@ -168,6 +168,10 @@ pub struct CoverageOptions {
     /// The slave's queue in that log, by `remote_name` or `url` (absent:
     /// the log's only queue).
     pub master_log_queue: Option<String>,
+    /// When that log was taken (ms): every line written up to then is in
+    /// it, so it reaches this far even when its last line is older (a
+    /// quiet master logs nothing for minutes). Not before its last line.
+    pub master_log_at: Option<i64>,
 }
 
 /// The master WAL part of the report.
@@ -481,6 +485,17 @@ fn read_master_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<Cov
     let f = std::fs::File::open(p).map_err(|e| crate::error::Error::io(p, e))?;
     let log = masterlog::parse(std::io::BufReader::new(f), opts.master_log_queue.as_deref())
         .map_err(|e| crate::error::Error::io(p, e))?;
+    let log = masterlog::taken_at(log, opts.master_log_at).map_err(|last| {
+        crate::error::Error::bad_option(
+            "master_log_at",
+            format!(
+                "the master's log was taken at {}, before its last line ({}): a log holds no \
+                 line written after it was taken (was a time zone or another date meant?)",
+                fmt_time(opts.master_log_at.unwrap_or(last)),
+                fmt_time(last)
+            ),
+        )
+    })?;
     let mut o = opts.clone();
     o.facts.master_log = Some(log);
     Ok(o)

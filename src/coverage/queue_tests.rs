@@ -115,6 +115,42 @@ mod reshard_tests {
             "a tick far before the crossing is decided"
         );
     }
+
+    /// The crossing's span runs from the reader's wake (a slave answering
+    /// the refused backlog at once) to the modelled drain: a resharded case
+    /// is decided only when the tick comes before that span; one inside it
+    /// (after the wake) is undecided (issue 14, ninth pass).
+    #[test]
+    fn tick_after_the_wake_is_undecided() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 5_000, 505, 1_000);
+        // 300 s of backlog older than C_snap: a drain of 1.5 s at the
+        // model's pace, longer than the phase uncertainty either side.
+        let c = st.position + 300_001;
+        let up = c + 5_500;
+        let all: Vec<Crossing> = (0..10_000)
+            .step_by(50)
+            .map(|ws| crossing(&q, &st, ws, c, up, 505, 1_000, true, None))
+            .collect();
+        for cr in all.iter().filter(|cr| cr.resharded) {
+            assert!(cr.cross_from <= cr.cross_to, "{cr:?}");
+        }
+        // The undecided phases span the drain too, not only the phase
+        // uncertainty around the modelled crossing.
+        let undecided = all
+            .iter()
+            .filter(|cr| cr.resharded && cr.undecided_short.is_some())
+            .count() as i64;
+        assert!(
+            undecided * 50 > 2 * PHASE_UNCERTAINTY + 500,
+            "{undecided} undecided phases of 50 ms"
+        );
+        assert!(
+            all.iter()
+                .any(|cr| cr.resharded && cr.undecided_short.is_none()),
+            "a tick before the wake is decided"
+        );
+    }
 }
 
 mod flush_tests {

@@ -92,12 +92,19 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
         return Logged::Unknown;
     };
     let end = catch_up_end(inp, up);
-    match log.first_reshard(up, end) {
+    // A queue reshards only after a send the slave answered
+    // (`shouldReshard`): a reshard logged between the coverage end and the
+    // given start says the slave answered earlier (a late or skewed
+    // `slave_up`); it is the catch-up's reshard.
+    let early = log.first_reshard(inp.coverage_end.min(up), up);
+    match early.or_else(|| log.first_reshard(up, end)) {
         Some(r) => Logged::Reshard(r),
         // No reshard only where the log reaches: one that starts after the
         // slave's start or ends before the catch-up's latest end cannot
         // rule out a reshard outside it.
-        None if log.first_ts.is_some_and(|t| t <= up) && log.last_ts.is_some_and(|t| t >= end) => {
+        None if log.first_ts.is_some_and(|t| t <= up)
+            && log.reaches().is_some_and(|t| t >= end) =>
+        {
             Logged::NoReshard
         }
         None => Logged::Unknown,
@@ -154,7 +161,7 @@ pub(super) fn decide(
         assumptions.push(format!(
             "the master's log covers {}, not the whole catch-up from the slave's start {} to its \
              latest end {}: a reshard outside it is not ruled out (a risk window, L3; give a log \
-             that covers it)",
+             that covers it, or say when this one was taken if every line up to then is in it)",
             log.span(),
             fmt_time(up),
             fmt_time(catch_up_end(inp, up))
@@ -177,6 +184,41 @@ pub(super) fn apply(
     before: usize,
 ) {
     match logged {
+        Logged::Reshard(r)
+            if r.at >= cr.cross_from && (cr.resharded || cr.undecided_short.is_some()) =>
+        {
+            // The log shows a reshard, but not before the reader woke: the
+            // batch holding the coverage end may have been sent before it
+            // (the crossing's instant is the slave's answer pace, which no
+            // file records) or not. The un-resharded crossing batch is lost
+            // either way; the resharded catch-up is a risk.
+            // Where the rule's reach with the logged count adds nothing,
+            // the crossing's own windows stand (as for any logged reshard).
+            let Some(risk) = logged_window(inp, cr, st, up, series, r).map(|mut w| {
+                w.certainty = Certainty::Risk;
+                w.to_earliest = Some(w.to_earliest.unwrap_or(w.to));
+                w.why = format!(
+                    "the reshard the master's log shows at {} comes {} the batch holding the \
+                     coverage end could be sent (from {}, a slave answering the refused backlog \
+                     at once, to {} at the model's pace): if it came before that batch, {}",
+                    fmt_time(r.at),
+                    if r.at > cr.cross_to { "after" } else { "while" },
+                    fmt_time(cr.cross_from),
+                    fmt_time(cr.cross_to),
+                    w.why
+                );
+                w
+            }) else {
+                return;
+            };
+            let short = unresharded_window(inp, cr, Some(r));
+            let short_to = short.as_ref().map_or(i64::MIN, |w| w.to);
+            windows.truncate(before);
+            windows.extend(short);
+            if risk.to > short_to {
+                windows.push(risk);
+            }
+        }
         Logged::Reshard(r) => {
             // The log shows the resharded catch-up: its window replaces
             // the crossing's.
@@ -189,7 +231,7 @@ pub(super) fn apply(
             // The crossing model expected a reshard the log shows did not
             // happen: the crossing batch of the queue as it was.
             windows.truncate(before);
-            windows.extend(unresharded_window(inp, cr));
+            windows.extend(unresharded_window(inp, cr, None));
         }
         _ => {}
     }
@@ -391,7 +433,7 @@ fn logged_window(
 /// and the master's log shows none during the catch-up: the queue's
 /// `min_shards` shards cut it (`Crossing::other_end`, the path without the
 /// reshard).
-fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
+fn unresharded_window(inp: &ModelInput, cr: &Crossing, r: Option<Reshard>) -> Option<LossWindow> {
     let c = inp.coverage_end;
     let (from, to, series) = match cr.undecided_short {
         Some(u) => u,
@@ -404,9 +446,17 @@ fn unresharded_window(inp: &ModelInput, cr: &Crossing) -> Option<LossWindow> {
             to,
             Certainty::Expected,
             format!(
-                "the master's log shows no reshard during the catch-up: the batch crossing the \
-                 coverage end is one of the queue's {} shard(s), refused whole (400) and dropped, \
-                 to {}",
+                "{}: the batch crossing the coverage end is one of the queue's {} shard(s), \
+                 refused whole (400) and dropped, to {}",
+                match r {
+                    None => "the master's log shows no reshard during the catch-up".to_string(),
+                    Some(r) => format!(
+                        "the master's log shows the first reshard after the slave's start at {}, \
+                         after the reader woke: the batch holding the coverage end is lost on \
+                         either side of it",
+                        fmt_time(r.at)
+                    ),
+                },
                 inp.queue.min_shards,
                 fmt_time(to)
             ),

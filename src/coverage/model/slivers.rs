@@ -29,10 +29,11 @@ pub(super) fn windows(
     let mut crossing = None;
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
+            let t_q = tick_origin(inp, t_b, up);
             let cr = queue::crossing(
                 q,
                 &st,
-                t_b,
+                t_q,
                 c,
                 up,
                 n,
@@ -40,7 +41,7 @@ pub(super) fn windows(
                 phase_known,
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
             );
-            let tick = queue::next_tick(t_b, queue::next_retry(q, st.first_send, up));
+            let tick = queue::next_tick(t_q, queue::next_retry(q, st.first_send, up));
             let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
             risk = lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag);
             (logged, resharded_risk) = reshard::decide(inp, &cr, &st, up, n, assumptions);
@@ -65,6 +66,20 @@ pub(super) fn windows(
     if inp.head_included {
         isolation_race(inp, windows, assumptions);
     }
+}
+
+/// The origin of the queue's reshard ticks: its start as the master's log
+/// shows it (`Starting WAL watcher`, right before `updateShardsLoop`
+/// starts its 10 s ticker), the latest before the slave's start; without
+/// that line, the remote-write start the files give (`t_b`), which comes
+/// before the watcher's start by the time the queue takes to start.
+fn tick_origin(inp: &ModelInput, t_b: i64, up: i64) -> i64 {
+    inp.facts
+        .master_log
+        .as_ref()
+        .filter(|l| l.decides())
+        .and_then(|l| l.queue_start(up))
+        .unwrap_or(t_b)
 }
 
 /// The crossing batch's windows (the crossing model's paths).

@@ -41,6 +41,14 @@ pub struct Crossing {
     /// crossing (the files cannot order them): the un-resharded path's
     /// sliver `(from, to, series)`, the part lost whichever comes first.
     pub undecided_short: Option<(i64, i64, Option<u64>)>,
+    /// The instants the batch holding `C_snap` can be sent, within the
+    /// phase uncertainty: from the reader's wake (a slave that answers the
+    /// backlog's refused requests at once) to the model's drain
+    /// (`REQUEST_TIME` each). A reshard logged before `cross_from` came
+    /// before the crossing, one after `cross_to` after it.
+    pub cross_from: i64,
+    /// The latest instant of the crossing (see `cross_from`).
+    pub cross_to: i64,
     /// Plain words.
     pub why: String,
 }
@@ -80,6 +88,8 @@ struct Timing {
     resharded: bool,
     /// The tick is within `eps` of the crossing: either may come first.
     either: bool,
+    /// The earliest instant of the crossing (see `Crossing::cross_from`).
+    earliest_cross: i64,
 }
 
 /// The short case: `min_shards` shards, the crossing batch cut by counting.
@@ -186,8 +196,18 @@ fn timing(at: &At, up: i64) -> Timing {
     } else {
         at.i / 2 + PHASE_UNCERTAINTY
     };
-    // A tick within that uncertainty of the crossing may come before or
-    // after it: the end range spans both paths (earliest: no reshard).
+    // The drain's pace is the slave's answer time to a refused request,
+    // which no file records: `REQUEST_TIME` each is the model's figure, and
+    // a slave answering at once puts the crossing at the wake itself. A
+    // tick from the wake to the crossing (each within the phase
+    // uncertainty) may come before or after it: the end range spans both
+    // paths (earliest: no reshard). A tick before the wake comes while the
+    // whole backlog is still unread: the reshard comes first.
+    let earliest_cross = if st.position >= c {
+        cross
+    } else {
+        wake.min(cross)
+    };
     Timing {
         r,
         wake,
@@ -196,7 +216,8 @@ fn timing(at: &At, up: i64) -> Timing {
         tick,
         eps,
         resharded: tick <= cross + eps,
-        either: (tick - cross).abs() <= eps,
+        either: tick >= earliest_cross - eps && tick <= cross + eps,
+        earliest_cross,
     }
 }
 
@@ -502,6 +523,31 @@ fn why_short(at: &At, tm: &Timing, sh: &Short, lg: &Long) -> String {
     }
 }
 
+/// The un-resharded crossing batch cut by a reshard: `reshardLoop` stops
+/// the old shards, which flush what they hold, so a reshard tick after the
+/// crossing and before the batch fills or its deadline fires ends the batch
+/// with the scrapes read by then (the reader is at the present after the
+/// backlog). Whether the queue reshards at that tick is the desired-shards
+/// formula on moving averages no file records (`s80-5s-d10s-soon`: the
+/// model's count 1, the log's 1 -> 3): wherever it can reshard
+/// (`max_shards` above `min_shards`), the cut batch (lost on both paths) is
+/// given apart, the uncut one a risk.
+fn reshard_cut(at: &At, tm: &Timing, sh: &Short) -> Option<(i64, i64, Option<u64>)> {
+    let (q, i) = (at.q, at.i);
+    if tm.resharded || sh.series.is_some() || q.max_shards <= q.min_shards || !sh.exact {
+        return None;
+    }
+    let tick = next_tick(at.t_ws, tm.cross);
+    let flush = tm.cross + q.batch_send_deadline;
+    // The last scrape read by the tick, on the scrape grid after C_snap.
+    let cut = sh.first_after_c + (tick - tm.eps - sh.first_after_c).div_euclid(i) * i;
+    (tick < flush && cut >= sh.first_after_c && cut < sh.end).then_some((
+        sh.first_after_c,
+        cut,
+        None,
+    ))
+}
+
 fn assemble(at: &At, tm: &Timing, sh: &Short, lg: &Long, why: String) -> Crossing {
     let (c, i, resharded) = (at.c, at.i, tm.resharded);
     let (expected_end, earliest_end) = if resharded && tm.either {
@@ -541,7 +587,10 @@ fn assemble(at: &At, tm: &Timing, sh: &Short, lg: &Long, why: String) -> Crossin
             })
             .or(sh
                 .flush_undecided
-                .then_some((sh.first_after_c, sh.flushed_end, None))),
+                .then_some((sh.first_after_c, sh.flushed_end, None)))
+            .or(reshard_cut(at, tm, sh)),
+        cross_from: tm.earliest_cross - tm.eps,
+        cross_to: tm.cross + tm.eps,
         why,
     }
 }
