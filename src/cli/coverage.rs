@@ -124,7 +124,13 @@ pub struct CoverageArgs {
     pub master_log_queue: Option<String>,
     /// When --master-log was taken (RFC 3339 or Unix ms): every line up to then is in it, so a
     /// quiet log reaches that far (default: its last line). Not before its last line.
-    #[arg(long, value_parser = parse_time, value_name = "TIME", requires = "master_log", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_parser = parse_time,
+        value_name = "TIME",
+        requires = "master_log",
+        allow_hyphen_values = true
+    )]
     pub master_log_at: Option<i64>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
