@@ -32,6 +32,7 @@ mod hist_types;
 mod histogram;
 mod st;
 mod xor;
+mod xor_skim;
 mod xor2;
 
 pub use bounds::{CUSTOM_BUCKETS_SCHEMA, bucket_bound, exponential_bound};
