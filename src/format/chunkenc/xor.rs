@@ -13,8 +13,8 @@
 //! two's-complement arithmetic does.
 
 use super::bstream::{BitReader, Bits, sign_extend_asym};
-use crate::format::decode::Decoder;
 use super::xor_skim::skim_chunk;
+use crate::format::decode::Decoder;
 use crate::format::error::{DecodeError, Result};
 
 /// Fast iterator over the `(t, v)` samples of an XOR chunk.
