@@ -29,36 +29,39 @@ use super::chunk::SAMPLES_PER_CHUNK;
 use super::encode::bit_range;
 use super::index::put_uvarint;
 
-/// MSB-first reader of a chunk's bits; `end` is the bit length. Loads
-/// within the last 8 bytes come from `tail` (those bytes, then zeros).
-struct Bits<'a> {
+/// Where [`Bits`] loads its words from.
+trait Words {
+    /// The 8 bytes from byte `b` on as a big-endian word, zeros past the
+    /// end of the data (`b` is at most the data's length).
+    fn at(&self, b: usize) -> u64;
+}
+
+/// Data of any length; loads within its last 8 bytes come from `tail`
+/// (those bytes, then zeros).
+struct Tailed<'a> {
     data: &'a [u8],
-    pos: u64,
-    end: u64,
     tail: [u8; 16],
     tail_at: usize,
 }
 
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8]) -> Bits<'a> {
+impl<'a> Tailed<'a> {
+    fn new(data: &'a [u8]) -> Tailed<'a> {
         let tail_at = data.len().saturating_sub(8);
         let mut tail = [0u8; 16];
         for (d, s) in tail.iter_mut().zip(data.get(tail_at..).unwrap_or(&[])) {
             *d = *s;
         }
-        Bits {
+        Tailed {
             data,
-            pos: 0,
-            end: data.len() as u64 * 8,
             tail,
             tail_at,
         }
     }
+}
 
-    /// At least 57 bits from `pos` on, left-aligned (zeros past the end).
+impl Words for Tailed<'_> {
     #[inline(always)]
-    fn word(&self) -> u64 {
-        let b = (self.pos >> 3) as usize;
+    fn at(&self, b: usize) -> u64 {
         let w = if b < self.tail_at {
             self.data.get(b..).and_then(|s| s.first_chunk::<8>())
         } else {
@@ -66,7 +69,44 @@ impl<'a> Bits<'a> {
                 .get(b - self.tail_at..)
                 .and_then(|s| s.first_chunk::<8>())
         };
-        u64::from_be_bytes(w.copied().unwrap_or_default()) << (self.pos & 7)
+        u64::from_be_bytes(w.copied().unwrap_or_default())
+    }
+}
+
+/// Data of at most `N - 8` bytes (`N - 8` a power of two) copied to the
+/// start of a zeroed array: every load in bounds without a check (only a
+/// position at the very end wraps to the start, and nothing read there
+/// is taken: it lies past the end).
+struct Padded<'a, const N: usize>(&'a [u8; N]);
+
+impl<const N: usize> Words for Padded<'_, N> {
+    #[inline(always)]
+    fn at(&self, b: usize) -> u64 {
+        let w = self.0.get(b & (N - 9)..).and_then(|s| s.first_chunk::<8>());
+        u64::from_be_bytes(w.copied().unwrap_or_default())
+    }
+}
+
+/// MSB-first reader of a chunk's bits; `end` is the bit length.
+struct Bits<W> {
+    src: W,
+    pos: u64,
+    end: u64,
+}
+
+impl<W: Words> Bits<W> {
+    fn new(src: W, len: usize) -> Bits<W> {
+        Bits {
+            src,
+            pos: 0,
+            end: len as u64 * 8,
+        }
+    }
+
+    /// At least 57 bits from `pos` on, left-aligned (zeros past the end).
+    #[inline(always)]
+    fn word(&self) -> u64 {
+        self.src.at((self.pos >> 3) as usize) << (self.pos & 7)
     }
 
     /// The next `n` bits (`1 <= n <= 56`), or `None` past the end.
@@ -109,13 +149,13 @@ impl<'a> Bits<'a> {
         // One that ends within the next 8 bytes (every time and interval
         // of real chunks), from one load: the 7-bit groups up to the first
         // byte without its high bit, packed in three steps.
-        let b = (self.pos >> 3) as usize;
-        if self.pos & 7 == 0
-            && let Some(w) = self.data.get(b..).and_then(|s| s.first_chunk::<8>())
-        {
-            let w = u64::from_le_bytes(*w);
+        if self.pos & 7 == 0 && self.pos < self.end {
+            let w = self.src.at((self.pos >> 3) as usize).swap_bytes();
             let stop = !w & 0x8080_8080_8080_8080;
-            if stop != 0 {
+            // Past the end only zeros come in: a uvarint that ends there
+            // is not in the data.
+            let used = u64::from(stop.trailing_zeros() / 8 + 1) * 8;
+            if stop != 0 && self.pos + used <= self.end {
                 let k = stop.trailing_zeros() / 8;
                 // Minimal: no final zero group after the first byte.
                 if k > 0 && (w >> (8 * k)) & 0xff == 0 {
@@ -126,7 +166,7 @@ impl<'a> Bits<'a> {
                 x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
                 x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
                 x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
-                self.pos += u64::from(k + 1) * 8;
+                self.pos += used;
                 return Some(x);
             }
         }
@@ -160,7 +200,7 @@ impl Window {
     /// encoder writes it; `v` holds the next bits (at least 56 of them,
     /// left-aligned), as [`Bits::word`] loads them.
     #[inline(always)]
-    fn read(&mut self, r: &mut Bits<'_>, v: u64) -> Option<u64> {
+    fn read<W: Words>(&mut self, r: &mut Bits<W>, v: u64) -> Option<u64> {
         if v >> 63 == 0 {
             r.skip(1)?;
             return Some(0);
@@ -217,7 +257,7 @@ impl Window {
 /// A delta of delta, if in the smallest class that holds it (`0` alone
 /// for zero); `x` is [`Bits::word`] at the reader's position.
 #[inline(always)]
-fn read_dod(r: &mut Bits<'_>, x: u64) -> Option<i64> {
+fn read_dod<W: Words>(r: &mut Bits<W>, x: u64) -> Option<i64> {
     let (used, dod, canonical) = match x.leading_ones() {
         0 => (1, 0, true),
         1 => {
@@ -261,7 +301,23 @@ pub struct XorSummary {
 /// it holds at least one sample, its times strictly increase, and it is
 /// exactly what the writer's encoder writes for those samples.
 pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
-    let mut r = Bits::new(data);
+    // Short chunks (nearly all real ones) from a zero-padded copy.
+    if data.len() <= 64 {
+        let mut buf = [0u8; 64 + 8];
+        buf.get_mut(..data.len())?.copy_from_slice(data);
+        canonical(Bits::new(Padded(&buf), data.len()), data)
+    } else if data.len() <= 256 {
+        let mut buf = [0u8; 256 + 8];
+        buf.get_mut(..data.len())?.copy_from_slice(data);
+        canonical(Bits::new(Padded(&buf), data.len()), data)
+    } else {
+        canonical(Bits::new(Tailed::new(data), data.len()), data)
+    }
+}
+
+/// [`canonical_xor`] of `data` read through `r`.
+#[inline(never)]
+fn canonical<W: Words>(mut r: Bits<W>, data: &[u8]) -> Option<XorSummary> {
     let n = r.read(16)? as usize;
     if n == 0 {
         return None;
@@ -276,38 +332,34 @@ pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
         have: false,
     };
     let (mut t, mut delta) = (first, 0u64);
-    for i in 1..n {
-        if i >= 2 {
-            // The common samples from one load: the same interval, and the
-            // same value or one in the previous window.
-            let x = r.word();
-            let m = w.m;
-            if x >> 62 == 0 {
-                r.skip(2)?;
-            } else if x >> 61 == 0b010 && m <= 54 {
-                if (x << 3) >> (64 - m) == 0 {
-                    return None;
-                }
-                r.skip(3 + m)?;
-            } else if x >> 63 == 0 {
-                // The same interval, the value in a new window.
-                r.skip(1)?;
-                w.read(&mut r, x << 1)?;
-            } else {
-                delta = delta.wrapping_add(read_dod(&mut r, x)? as u64);
-                let v = r.word();
-                w.read(&mut r, v)?;
+    if n >= 2 {
+        delta = r.uvarint()?;
+        let v = r.word();
+        w.read(&mut r, v)?;
+        t = after(t, delta)?;
+    }
+    for _ in 2..n {
+        // The common samples from one load: the same interval, and the
+        // same value or one in the previous window.
+        let x = r.word();
+        let m = w.m;
+        if x >> 62 == 0 {
+            r.skip(2)?;
+        } else if x >> 61 == 0b010 && m <= 54 {
+            if (x << 3) >> (64 - m) == 0 {
+                return None;
             }
+            r.skip(3 + m)?;
+        } else if x >> 63 == 0 {
+            // The same interval, the value in a new window.
+            r.skip(1)?;
+            w.read(&mut r, x << 1)?;
         } else {
-            delta = r.uvarint()?;
+            delta = delta.wrapping_add(read_dod(&mut r, x)? as u64);
             let v = r.word();
             w.read(&mut r, v)?;
         }
-        let next = t.wrapping_add(delta as i64);
-        if next <= t {
-            return None;
-        }
-        t = next;
+        t = after(t, delta)?;
     }
     // The padding: zero bits up to the byte boundary, nothing after but
     // the zero byte Prometheus < 3.0 may leave (the writer does not).
@@ -323,6 +375,13 @@ pub fn canonical_xor(data: &[u8]) -> Option<XorSummary> {
         last: t,
         len,
     })
+}
+
+/// The time `delta` after `t`, if later (wrapping, as the decoder adds).
+#[inline(always)]
+fn after(t: i64, delta: u64) -> Option<i64> {
+    let next = t.wrapping_add(delta as i64);
+    (next > t).then_some(next)
 }
 
 /// The `sz`-bit delta of delta `bits` as the decoder reads it.

@@ -33,6 +33,7 @@ mod histogram;
 mod st;
 mod xor;
 mod xor2;
+mod xor_skim;
 
 pub use bounds::{CUSTOM_BUCKETS_SCHEMA, bucket_bound, exponential_bound};
 pub use gofmt::{go_format_g, go_format_g_bytes, go_g};

@@ -13,6 +13,7 @@
 //! two's-complement arithmetic does.
 
 use super::bstream::{BitReader, Bits, sign_extend_asym};
+use super::xor_skim::skim_chunk;
 use crate::format::decode::Decoder;
 use crate::format::error::{DecodeError, Result};
 
@@ -286,65 +287,6 @@ pub fn scan_chunk_times(data: &[u8], base_offset: u64) -> Result<(TimeScan, Opti
     Ok(XorIter::new(data, base_offset)?.scan_times())
 }
 
-/// The fast path of [`scan_chunk_times`]: samples 0 and 1 as
-/// [`XorIter::start_bytes`] reads them, then every other one skimmed
-/// ([`Skim::run`]); None as soon as one is left to the careful path.
-#[inline]
-fn skim_chunk(data: &[u8], base_offset: u64) -> Option<TimeScan> {
-    let (head, rest) = data.split_first_chunk::<2>()?;
-    let total = u16::from_be_bytes(*head);
-    if total < 2 {
-        return None;
-    }
-    let (u, i) = uvarint_bytes(rest)?;
-    let t0 = ((u >> 1) as i64) ^ -((u & 1) as i64);
-    rest.get(i..)?.first_chunk::<8>()?;
-    let (delta, j) = uvarint_bytes(rest.get(i + 8..)?)?;
-    let at = i + 8 + j;
-    let x = u64::from_be_bytes(*rest.get(at..)?.first_chunk::<8>()?);
-    let (vused, lead, trail) = value_width(x, 0, 0)?;
-    let next = (at as u64) * 8 + u64::from(vused);
-    if next > (rest.len() as u64) * 8 {
-        return None;
-    }
-    let t1 = t0.wrapping_add(delta as i64);
-    let last = rest
-        .len()
-        .checked_sub(8)
-        .and_then(|at| rest.get(at..))
-        .and_then(|s| s.first_chunk::<8>())
-        .map(|w| u64::from_be_bytes(*w));
-    let mut k = Skim {
-        p: next,
-        t: t1,
-        delta,
-        lead,
-        trail,
-        reuse: 67u64.saturating_sub(u64::from(lead + trail)),
-        n: total - 2,
-        prev: t1,
-        disorder: t1 <= t0,
-    };
-    if !k.run::<false>(rest, last) {
-        k.run::<true>(rest, last);
-    }
-    if k.n != 0 {
-        return None;
-    }
-    let count = u64::from(total);
-    let unordered = if k.disorder {
-        first_unordered(XorIter::new(data, base_offset).ok()?, count)
-    } else {
-        None
-    };
-    Some(TimeScan {
-        count,
-        first: Some(t0),
-        last: Some(k.prev),
-        unordered,
-    })
-}
-
 impl XorIter<'_> {
     /// Samples 0 and 1 of an unread chunk straight from the bytes (both
     /// start on a byte: varint t0, 64 raw bits of v0, uvarint delta, then
@@ -441,16 +383,16 @@ impl XorIter<'_> {
 /// The state of [`XorIter::skim`]: bit position, time, delta, value window
 /// (and the bits of a `0 10` sample in it), samples left, previous time,
 /// whether some time was not after the one before.
-struct Skim {
-    p: u64,
-    t: i64,
-    delta: u64,
-    lead: u32,
-    trail: u32,
-    reuse: u64,
-    n: u16,
-    prev: i64,
-    disorder: bool,
+pub(super) struct Skim {
+    pub(super) p: u64,
+    pub(super) t: i64,
+    pub(super) delta: u64,
+    pub(super) lead: u32,
+    pub(super) trail: u32,
+    pub(super) reuse: u64,
+    pub(super) n: u16,
+    pub(super) prev: i64,
+    pub(super) disorder: bool,
 }
 
 impl Skim {
@@ -460,7 +402,7 @@ impl Skim {
     /// sample skimmed: 24 bits of delta of delta, 13 + 64 of value), which
     /// the data holds whole: no end checks. With `TAIL`, up to the end.
     #[inline(always)]
-    fn run<const TAIL: bool>(&mut self, data: &[u8], last: Option<u64>) -> bool {
+    pub(super) fn run<const TAIL: bool>(&mut self, data: &[u8], last: Option<u64>) -> bool {
         let end = (data.len() as u64) * 8;
         let safe = end.saturating_sub(101);
         let (mut p, mut t, mut delta) = (self.p, self.t, self.delta);
@@ -551,7 +493,7 @@ impl Skim {
 /// first 15 bits are the top of `x`: (width, leading zeros); None for an
 /// impossible window (`leading + width > 64`).
 #[inline(always)]
-fn new_window(x: u64) -> Option<(u32, u32)> {
+pub(super) fn new_window(x: u64) -> Option<(u32, u32)> {
     let l = ((x >> 56) & 31) as u32;
     let m = match ((x >> 50) & 63) as u32 {
         0 => 64,
@@ -564,7 +506,7 @@ fn new_window(x: u64) -> Option<(u32, u32)> {
 /// of them) in window `lead`/`trail`: (bits used, new leading, new
 /// trailing); None for an impossible window (`leading + width > 64`).
 #[inline(always)]
-fn value_width(v: u64, lead: u32, trail: u32) -> Option<(u32, u32, u32)> {
+pub(super) fn value_width(v: u64, lead: u32, trail: u32) -> Option<(u32, u32, u32)> {
     if v >> 63 == 0 {
         Some((1, lead, trail))
     } else if (v >> 62) & 1 == 0 {
@@ -586,7 +528,7 @@ fn value_width(v: u64, lead: u32, trail: u32) -> Option<(u32, u32, u32)> {
 /// within 9 bytes: (value, bytes used). None otherwise (the bit reader's
 /// careful path reads those).
 #[inline(always)]
-fn uvarint_bytes(data: &[u8]) -> Option<(u64, usize)> {
+pub(super) fn uvarint_bytes(data: &[u8]) -> Option<(u64, usize)> {
     // Up to 8 bytes from one load: the 7-bit groups of the bytes up to the
     // first without its high bit, packed in three steps.
     if let Some(w) = data.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) {
@@ -613,7 +555,7 @@ fn uvarint_bytes(data: &[u8]) -> Option<(u64, usize)> {
 /// The first of the next `count` samples of `it` whose time is not after the
 /// previous one's: (its index among them, its time, the previous time).
 #[cold]
-fn first_unordered(mut it: XorIter<'_>, count: u64) -> Option<(u64, i64, i64)> {
+pub(super) fn first_unordered(mut it: XorIter<'_>, count: u64) -> Option<(u64, i64, i64)> {
     let mut prev = None;
     for i in 0..count {
         let (t, _) = it.next()?.ok()?;
