@@ -793,6 +793,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1800-min8",
     "s10k-q20k",
     "s3900-up47",
+    "s6kx3-10s",
+    "s2400-5s",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -833,6 +835,18 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s4200-10s-soon-r2",
+        "out of sample (ninth set, the repeat). 4 200 series at 10 s; slave up +8.5 s; the queue started \
+         106.9 s before C_snap (108.5 s in the first recording, which passed: no reshard there). The master's \
+         log: first refused batch +12.8 s, reshard 1 -> 103 at +13.2 s inside the backlog (the slave refused \
+         110 requests to +18.3 s), then three batches of 446-458 samples refused at +18.2 s starting at -100 \
+         s: the reshard's new shards held ten scrapes each (about 40 series), flushed whole. Real loss: the \
+         scrape after C_snap (+10 s) of all 4 205 series, one sample each. coverage (main c7ff0f3), given \
+         this queue's start, places the reshard tick in the backlog (right) and predicts +10 .. +10..+33.5 s: \
+         the real end is its earliest end, but the sliver criterion measures the window to its far end (23.5 \
+         s against 0 s + 10 s allowed) and criterion 2 counts it long",
+    ),
     (
         "s10k-q20k-soon",
         "out of sample (ninth set). 10 000 series at 1 s, capacity 20000 and max_shards 100; slave up +5.4 s. \
