@@ -836,6 +836,32 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s10k-q20k-up40-r2",
+        "out of sample (ninth set, the repeat; the first recording lost +1 s of 25 series and passed). 10 000 \
+         series at 1 s, capacity 20000, max_shards 100; slave up +40.4 s. The master's log: first refused \
+         batch +43.8 s, no reshard while the backlog was refused (1 -> 3 at +50.2 s, after it): one shard \
+         sent it all, in order. The slave's log: 39 requests refused at +43.8 s (first samples -94 .. -93 s), \
+         none for 4.4 s, then 2 243 from +48.2 to +49.95 s whose first samples run from -92 s to +19 s: in \
+         the last 0.7 s the refused requests start at about the wall time minus 31 s, as if the slave's \
+         head max time were already the present (it refuses what is older than that minus 30 s) although \
+         no request newer than them had been accepted. Real loss +1 .. +20 s of all 10 005 series. coverage \
+         (main c7ff0f3) predicts the scrape after C_snap (+1 .. +1..+2 s). What raised the slave's head max \
+         time before the shard reached the present neither log shows; the files do not predict it",
+    ),
+    (
+        "s10k-q20k-soon-r2",
+        "the repeat of s10k-q20k-soon, the same to the second: reshard 1 -> 100 at +10.2 s inside the \
+         backlog (refused to +14.5 s, the last requests starting at -2 s), real loss +1 .. +3 s of all 10 005 \
+         series, predicted +1 .. +1..+5.4 s: a sliver against a window whose far end makes it long (see \
+         s10k-q20k-soon)",
+    ),
+    (
+        "s3k-20s-up30-r2",
+        "the repeat of s3k-20s-up30, the same to the second: first refused batch +37.7 s, reshard 1 -> 46 at \
+         +39.4 s, three batches of 444-451 samples (from -80 s) refused at +44.5 s, real loss +20 .. +40 s of \
+         all 3 005 series, predicted +20 .. +40..+58.3 s (see s3k-20s-up30)",
+    ),
+    (
         "s4200-10s-soon-r2",
         "out of sample (ninth set, the repeat). 4 200 series at 10 s; slave up +8.5 s; the queue started \
          106.9 s before C_snap (108.5 s in the first recording, which passed: no reshard there). The master's \
