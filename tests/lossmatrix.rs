@@ -1373,6 +1373,22 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("soon", 5_000), at("up45", 45_000)],
         )
         .settle(60_000),
+        // 1 500 series at 30 s (the one 30 s master had 300), and 7 000 at
+        // 2 s with slaves up 20 s and 50 s (fixed before it was recorded).
+        MasterSpec::new(
+            "s1500-30s",
+            1_500,
+            30_000,
+            vec![at("soon", 5_000), at("up40", 40_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s7k-2s",
+            7_000,
+            2_000,
+            vec![at("up20", 20_000), at("up50", 50_000)],
+        )
+        .settle(60_000),
     ]
 }
 

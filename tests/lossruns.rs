@@ -795,6 +795,8 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s3900-up47",
     "s6kx3-10s",
     "s2400-5s",
+    "s1500-30s",
+    "s7k-2s",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
