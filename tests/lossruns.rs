@@ -838,6 +838,26 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s1500-30s-soon",
+        "out of sample (ninth set). 1 500 series at 30 s; slave up +8.2 s, 21.8 s before the first scrape \
+         after C_snap. The slave refused 16 requests from +12.7 s to +15.2 s, the last starting at C_snap, \
+         and one more at +20.2 s: the 25 samples left of the C_snap scrape, flushed by the 5 s deadline and \
+         refused whole; the scrape at +30 s came after the backlog and went through (reshard 1 -> 2 at +31.7 \
+         s). Real loss: none. coverage (main c7ff0f3) predicts a crossing batch +0 .. +0..+33.2 s, which the \
+         sliver criterion measures to its far end (33.2 s against 0 s + 10 s allowed): the third set's \
+         finding that a slave up well before the next scrape loses nothing (s300-30s-2m-soon, s450-20s-soon) \
+         holds at 1 500 series too",
+    ),
+    (
+        "s1500-30s-up40",
+        "out of sample (ninth set). 1 500 series at 30 s; slave up +43.2 s. The slave refused 16 requests \
+         from +47.7 s to +50.2 s, the last starting at C_snap: the batch holding the C_snap scrape's last 25 \
+         samples and 475 of the +30 s scrape; no reshard during the backlog (1 -> 2 at +61.7 s). Real loss \
+         the scrape at +30 s of 475 series. coverage (main c7ff0f3) predicts +30 .. +30..+68.2 s: the real \
+         end is the window's earliest end, but the sliver criterion measures the window to its far end \
+         (38.2 s against 0 s + 10 s allowed)",
+    ),
+    (
         "s40-4s-d30s-soon-r2",
         "out of sample (ninth set, the repeat). 40 series at 4 s (45 samples a scrape), batch_send_deadline \
          30s; slave up +8.3 s. The master's log: the backlog refused at +8.5 s in two batches (270 and 500 \
