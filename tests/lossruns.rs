@@ -838,6 +838,14 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s1500-30s-up40-r2",
+        "the repeat of s1500-30s-up40, the same to the second: 16 requests refused +47.7 .. +50.2 s, no \
+         reshard in the backlog (1 -> 2 at +65.2 s), real loss the +30 s scrape of 475 series, predicted +30 \
+         .. +30..+68.3 s (see s1500-30s-up40). Its soon slave (-r2) lost nothing again; there coverage \
+         predicted +30 .. +30 s of 475 series, a sliver within the allowance (the queue started 6.5 s \
+         earlier relative to C_snap than in the first recording), and it passes",
+    ),
+    (
         "s1500-30s-soon",
         "out of sample (ninth set). 1 500 series at 30 s; slave up +8.2 s, 21.8 s before the first scrape \
          after C_snap. The slave refused 16 requests from +12.7 s to +15.2 s, the last starting at C_snap, \
