@@ -54,7 +54,8 @@ if [ "$1" = all ]; then
            s1200-2s-slow s2k-snap40 s300-5s-ooo s500-snapph25
            s7k-ms20 s650-b1m3m s4k-ms5 s8k-rt2s s5500-ms50 s3200-q10k2k s4500-ms50 s6500-up45
            s4200-10s s40-4s-d30s s7500-15s s3300-spp1k s2600-2s-min2 s5800-up38
-           s2200-q1k250 s9500-10s s6200-q5k-ms10 s3k-20s s1800-min8 s10k-q20k s3900-up47)
+           s2200-q1k250 s9500-10s s6200-q5k-ms10 s3k-20s s1800-min8 s10k-q20k s3900-up47
+           s6kx3-10s s2400-5s s1500-30s s7k-2s)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

@@ -1356,6 +1356,39 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
             vec![at("up47", 47_000), at("up82", 82_000)],
         )
         .settle(60_000),
+        // Last of the ninth set: three 2 000-series targets at 10 s, and
+        // 2 400 series at 5 s (5 s masters so far had at most 600).
+        MasterSpec::new(
+            "s6kx3-10s",
+            6_000,
+            10_000,
+            vec![at("soon", 5_000), at("up30", 30_000)],
+        )
+        .targets(3)
+        .settle(60_000),
+        MasterSpec::new(
+            "s2400-5s",
+            2_400,
+            5_000,
+            vec![at("soon", 5_000), at("up45", 45_000)],
+        )
+        .settle(60_000),
+        // 1 500 series at 30 s (the one 30 s master had 300), and 7 000 at
+        // 2 s with slaves up 20 s and 50 s (fixed before it was recorded).
+        MasterSpec::new(
+            "s1500-30s",
+            1_500,
+            30_000,
+            vec![at("soon", 5_000), at("up40", 40_000)],
+        )
+        .settle(60_000),
+        MasterSpec::new(
+            "s7k-2s",
+            7_000,
+            2_000,
+            vec![at("up20", 20_000), at("up50", 50_000)],
+        )
+        .settle(60_000),
     ]
 }
 

@@ -797,6 +797,10 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1800-min8",
     "s10k-q20k",
     "s3900-up47",
+    "s6kx3-10s",
+    "s2400-5s",
+    "s1500-30s",
+    "s7k-2s",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -855,6 +859,72 @@ macro_rules! second_loss {
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s1500-30s-up40-r2",
+        "the repeat of s1500-30s-up40, the same to the second: 16 requests refused +47.7 .. +50.2 s, no \
+         reshard in the backlog (1 -> 2 at +65.2 s), real loss the +30 s scrape of 475 series, predicted +30 \
+         .. +30..+68.3 s (see s1500-30s-up40). Its soon slave (-r2) lost nothing again; there coverage \
+         predicted +30 .. +30 s of 475 series, a sliver within the allowance (the queue started 6.5 s \
+         earlier relative to C_snap than in the first recording), and it passes",
+    ),
+    (
+        "s1500-30s-soon",
+        "out of sample (ninth set). 1 500 series at 30 s; slave up +8.2 s, 21.8 s before the first scrape \
+         after C_snap. The slave refused 16 requests from +12.7 s to +15.2 s, the last starting at C_snap, \
+         and one more at +20.2 s: the 25 samples left of the C_snap scrape, flushed by the 5 s deadline and \
+         refused whole; the scrape at +30 s came after the backlog and went through (reshard 1 -> 2 at +31.7 \
+         s). Real loss: none. coverage (main c7ff0f3) predicts a crossing batch +0 .. +0..+33.2 s, which the \
+         sliver criterion measures to its far end (33.2 s against 0 s + 10 s allowed): the third set's \
+         finding that a slave up well before the next scrape loses nothing (s300-30s-2m-soon, s450-20s-soon) \
+         holds at 1 500 series too",
+    ),
+    (
+        "s1500-30s-up40",
+        "out of sample (ninth set). 1 500 series at 30 s; slave up +43.2 s. The slave refused 16 requests \
+         from +47.7 s to +50.2 s, the last starting at C_snap: the batch holding the C_snap scrape's last 25 \
+         samples and 475 of the +30 s scrape; no reshard during the backlog (1 -> 2 at +61.7 s). Real loss \
+         the scrape at +30 s of 475 series. coverage (main c7ff0f3) predicts +30 .. +30..+68.2 s: the real \
+         end is the window's earliest end, but the sliver criterion measures the window to its far end \
+         (38.2 s against 0 s + 10 s allowed)",
+    ),
+    (
+        "s10k-q20k-up40-r2",
+        "out of sample (ninth set, the repeat; the first recording lost +1 s of 25 series and passed). 10 000 \
+         series at 1 s, capacity 20000, max_shards 100; slave up +40.4 s. The master's log: first refused \
+         batch +43.8 s, no reshard while the backlog was refused (1 -> 3 at +50.2 s, after it): one shard \
+         sent it all, in order. The slave's log: 39 requests refused at +43.8 s (first samples -94 .. -93 s), \
+         none for 4.4 s, then 2 243 from +48.2 to +49.95 s whose first samples run from -92 s to +19 s: in \
+         the last 0.7 s the refused requests start at about the wall time minus 31 s, as if the slave's \
+         head max time were already the present (it refuses what is older than that minus 30 s) although \
+         no request newer than them had been accepted. Real loss +1 .. +20 s of all 10 005 series. coverage \
+         (main c7ff0f3) predicts the scrape after C_snap (+1 .. +1..+2 s). What raised the slave's head max \
+         time before the shard reached the present neither log shows; the files do not predict it",
+    ),
+    (
+        "s10k-q20k-soon-r2",
+        "the repeat of s10k-q20k-soon, the same to the second: reshard 1 -> 100 at +10.2 s inside the \
+         backlog (refused to +14.5 s, the last requests starting at -2 s), real loss +1 .. +3 s of all 10 005 \
+         series, predicted +1 .. +1..+5.4 s: a sliver against a window whose far end makes it long (see \
+         s10k-q20k-soon)",
+    ),
+    (
+        "s3k-20s-up30-r2",
+        "the repeat of s3k-20s-up30, the same to the second: first refused batch +37.7 s, reshard 1 -> 46 at \
+         +39.4 s, three batches of 444-451 samples (from -80 s) refused at +44.5 s, real loss +20 .. +40 s of \
+         all 3 005 series, predicted +20 .. +40..+58.3 s (see s3k-20s-up30)",
+    ),
+    (
+        "s4200-10s-soon-r2",
+        "out of sample (ninth set, the repeat). 4 200 series at 10 s; slave up +8.5 s; the queue started \
+         106.9 s before C_snap (108.5 s in the first recording, which passed: no reshard there). The master's \
+         log: first refused batch +12.8 s, reshard 1 -> 103 at +13.2 s inside the backlog (the slave refused \
+         110 requests to +18.3 s), then three batches of 446-458 samples refused at +18.2 s starting at -100 \
+         s: the reshard's new shards held ten scrapes each (about 40 series), flushed whole. Real loss: the \
+         scrape after C_snap (+10 s) of all 4 205 series, one sample each. coverage (main c7ff0f3), given \
+         this queue's start, places the reshard tick in the backlog (right) and predicts +10 .. +10..+33.5 s: \
+         the real end is its earliest end, but the sliver criterion measures the window to its far end (23.5 \
+         s against 0 s + 10 s allowed) and criterion 2 counts it long",
+    ),
     (
         "s10k-q20k-soon",
         "out of sample (ninth set). 10 000 series at 1 s, capacity 20000 and max_shards 100; slave up +5.4 s. \
@@ -953,7 +1023,10 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          scraped after the restart, so the head kept it); the restarted watcher replays series only and \
          tails from its start time, which explains no loss after the slave is up. 2 499 samples enqueued \
          at the hard shutdown is one shard's channel full (capacity 2 500): a send that never returned, \
-         which no file predicts",
+         which no file predicts. A fourth recording with both logs (s500-restart-overtaken-r4: slave up \
+         +174.5 s, the old process killed +75.3 s after 'Failed to flush all samples on shutdown' count=999, \
+         the new one replaying from +105.4 s) lost +1 .. +15 s only: the loss after the slave was up did not \
+         recur",
     ),
     (
         "s5k-2m-up90",
