@@ -83,7 +83,7 @@
 //! Reason codes: `identical` (skipped), `damaged`, `unreadable`, `ulid_conflict`,
 //! `ulid_mismatch`, `overlap`, `head_overlap`, `retention`, `size_retention`,
 //! `deletes_dst_blocks`, `deleted_by_dst`, `deleted_as_parent`, `deletable`,
-//! `io` (failed).
+//! `meta_time_range_future` (refused), `io` (failed).
 //! Warning and notice codes: `overlap_allowed`, `head_overlap_allowed`,
 //! `source_overlap`, `dst_retention`, `dst_size_retention`, `prometheus_running`,
 //! `leftover`, `wal_not_copied`, `link_fallback`, `retention_default`,
