@@ -287,6 +287,13 @@ pub fn scan_chunk_times(data: &[u8], base_offset: u64) -> Result<(TimeScan, Opti
     Ok(XorIter::new(data, base_offset)?.scan_times())
 }
 
+/// A bit stream's last 8 bytes as one big-endian word, for [`Skim::run`]:
+/// loads near the end shift it (zeros come in behind the data). None when
+/// the stream is shorter.
+pub(super) fn last_word(data: &[u8]) -> Option<u64> {
+    data.last_chunk::<8>().map(|w| u64::from_be_bytes(*w))
+}
+
 impl XorIter<'_> {
     /// Samples 0 and 1 of an unread chunk straight from the bytes (both
     /// start on a byte: varint t0, 64 raw bits of v0, uvarint delta, then
@@ -340,14 +347,7 @@ impl XorIter<'_> {
         from: Option<u64>,
     ) -> bool {
         let data = self.br.data();
-        // The last 8 bytes as one word: loads near the end shift it (zeros
-        // come in behind the data). None when the stream is shorter.
-        let last = data
-            .len()
-            .checked_sub(8)
-            .and_then(|at| data.get(at..))
-            .and_then(|s| s.first_chunk::<8>())
-            .map(|w| u64::from_be_bytes(*w));
+        let last = last_word(data);
         let (lead, trail) = (u32::from(self.leading), u32::from(self.trailing));
         let mut k = Skim {
             p: from.unwrap_or_else(|| self.br.bit_pos()),

@@ -5,7 +5,7 @@
 
 use super::bstream::sign_extend_asym;
 use super::xor::{
-    Skim, TimeScan, XorIter, first_unordered, new_window, uvarint_bytes, value_width,
+    Skim, TimeScan, XorIter, first_unordered, last_word, new_window, uvarint_bytes, value_width,
 };
 
 /// Chunks whose bit stream (after the sample count) is at most 256 bytes
@@ -59,12 +59,7 @@ pub(super) fn skim_chunk(data: &[u8], base_offset: u64) -> Option<TimeScan> {
         buf.get_mut(..rest.len())?.copy_from_slice(rest);
         skim_padded(&mut k, &buf, end);
     } else {
-        let last = rest
-            .len()
-            .checked_sub(8)
-            .and_then(|at| rest.get(at..))
-            .and_then(|s| s.first_chunk::<8>())
-            .map(|w| u64::from_be_bytes(*w));
+        let last = last_word(rest);
         if !k.run::<false>(rest, last) {
             k.run::<true>(rest, last);
         }
