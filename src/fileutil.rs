@@ -51,7 +51,7 @@ impl FileBytes {
             // drops this process' copies of the pages; the bytes read after
             // it are the file's bytes again, so every outstanding reference
             // keeps seeing the same content (the mapped files do not change,
-            // see `map_file` and `map_sealed_wal_segment`).
+            // see `map_file` and `map_wal_segment`).
             let _ = unsafe {
                 m.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
@@ -77,15 +77,13 @@ impl FileBytes {
 /// files, immutable once their directory has its final name, and
 /// `chunks_head/` files, which Prometheus maps itself and only appends to
 /// or deletes, never shrinks in place. WAL segments follow their own
-/// contract, [`map_sealed_wal_segment`]; the segment a live server writes
-/// is never mapped.
+/// contract, [`map_wal_segment`].
 pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
     map_unchecked(path)
 }
 
-/// Maps a sealed WAL segment read-only: one that is not the highest-numbered
-/// segment of its directory, or any segment of a finished (renamed)
-/// checkpoint. The highest-numbered segment is read with plain reads.
+/// Maps a WAL, WBL or finished checkpoint segment read-only, including the
+/// highest-numbered segment a running server may still be appending to.
 ///
 /// # Safety
 ///
@@ -106,6 +104,10 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
 ///   damaged one, renames the damaged file aside and writes a fresh file
 ///   under its name: the file a mapping holds is moved or deleted, never
 ///   changed. The fresh file is again only appended to.
+/// - The segment being written is mapped at its length at that moment; the
+///   server's appends (records, a partial page flushed, the zero padding at
+///   a segment's end) only add bytes past that length, so the mapped bytes
+///   never change, and a record cut by the mapping's end reads as a torn tail.
 ///
 /// One exception: a log in the pre-2.0 format (each file starting with the
 /// magic `0x43AF00EF`) is shortened in place while Prometheus migrates it.
@@ -113,7 +115,7 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
 /// Another process that breaks these rules (a tool truncating a segment
 /// while we read it) would make the read fault; that is outside the
 /// contract, as for block files.
-pub(crate) fn map_sealed_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
+pub(crate) fn map_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
     use std::os::unix::fs::FileExt;
     const OLD_WAL_MAGIC: [u8; 4] = 0x43AF_00EF_u32.to_be_bytes();
     let file = open_input(path).map_err(|e| Error::io(path, e))?;
@@ -123,6 +125,17 @@ pub(crate) fn map_sealed_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
         return Ok(None);
     }
     map_open(path, file).map(Some)
+}
+
+/// A WAL segment's bytes: mapped ([`map_wal_segment`]), or read whole when
+/// the file is in the pre-2.0 format, which may be shortened in place.
+pub(crate) fn wal_segment_bytes(path: &Path) -> Result<FileBytes> {
+    match map_wal_segment(path)? {
+        Some(m) => Ok(m),
+        None => read_input(path)
+            .map(FileBytes::Owned)
+            .map_err(|e| Error::io(path, e)),
+    }
 }
 
 fn map_unchecked(path: &Path) -> Result<FileBytes> {

@@ -113,10 +113,8 @@ pub fn replay(data_dir: &Path, min_valid_time: i64) -> Result<Head> {
         by_ref: HashMap::new(),
         stones: Tombstones::default(),
     };
-    // Every file but the newest is sealed: Prometheus no longer writes it.
-    let n = files.len();
-    for (k, path) in files.iter().enumerate() {
-        replay.segment(path, k + 1 < n)?;
+    for path in &files {
+        replay.segment(path)?;
     }
     if let Some(gap) = segment_gap(&data_dir.join("wal"))? {
         replay.head.problems.push(gap);
@@ -163,27 +161,16 @@ struct Replay {
 impl Replay {
     /// Applies every record of one segment or checkpoint file, up to its
     /// first damage (a problem unless it is a torn tail).
-    /// A `sealed` file is mapped and its pages released behind the reader,
-    /// so that a segment grown by damage costs no memory; the newest one, which
-    /// a running server may still write, is read.
-    fn segment(&mut self, path: &Path, sealed: bool) -> Result<()> {
+    /// The file is mapped and its pages released behind the reader, so that
+    /// a segment grown by damage costs no memory; the newest one, which a
+    /// running server may still write, too (only appends follow, past the
+    /// mapped length: `fileutil::map_wal_segment`).
+    fn segment(&mut self, path: &Path) -> Result<()> {
         const RELEASE_SPAN: u64 = 16 << 20;
         crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-        let mapped = if sealed {
-            crate::fileutil::map_sealed_wal_segment(path)?
-        } else {
-            None
-        };
-        let read;
-        let bytes: &[u8] = match &mapped {
-            Some(m) => m,
-            None => {
-                read = crate::fileutil::read_input(path).map_err(|e| Error::io(path, e))?;
-                &read
-            }
-        };
+        let bytes = crate::fileutil::wal_segment_bytes(path)?;
         let mut released = 0u64;
-        let mut rr = RecordReader::new(bytes);
+        let mut rr = RecordReader::new(&bytes);
         while let Some(r) = rr.next_record() {
             let rec = match r {
                 Ok(r) => r,
@@ -197,10 +184,8 @@ impl Replay {
             if let Err(e) = self.record(rec.data, rec.offset) {
                 self.head.problems.push(Error::decode(path, e).to_string());
             }
-            if let Some(m) = &mapped
-                && rec.offset > released.saturating_add(RELEASE_SPAN)
-            {
-                m.release(released, rec.offset);
+            if rec.offset > released.saturating_add(RELEASE_SPAN) {
+                bytes.release(released, rec.offset);
                 released = rec.offset;
             }
         }

@@ -358,3 +358,67 @@ fn files_grown_to_gigabytes_by_damage_cost_no_memory() {
         "blocks and the head block written: {heads:?}"
     );
 }
+
+/// The newest WAL segment and head chunk file, the ones a running server may
+/// still append to, grown by damage to 1 GiB: each command that reads the
+/// WAL ends with its answer with the heap limited to 256 MiB (`snapshot`'s
+/// head replay read the newest segment whole and ran out of memory).
+#[test]
+fn the_newest_wal_segment_grown_by_damage_costs_no_memory() {
+    let (tmp, dir) = data_copy();
+    for rel in ["chunks_head/000004", "wal/00000004"] {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(rel))
+            .unwrap();
+        f.set_len(1 << 30).unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let snap = tmp.path().join("snap");
+    for args in [
+        vec!["verify", d],
+        vec!["wal", d],
+        vec!["gaps", d],
+        vec!["coverage", d],
+        vec!["snapshot", d, snap.to_str().unwrap()],
+    ] {
+        let out = promsnap_in_256_mib(&args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `salvage --in-place` cuts a damaged WAL segment where Prometheus' repair
+/// cuts it; with the segment grown by damage to 1 GiB after the damage, the
+/// cut copies the kept bytes through a buffer instead of reading the file
+/// whole, and ends with the heap limited to 256 MiB.
+#[test]
+fn salvage_cuts_a_grown_damaged_segment_without_reading_it_whole() {
+    let (_tmp, dir) = data_copy();
+    let seg = dir.join("wal/00000003");
+    let page = 32 * 1024;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+        // The CRC of the first record on the third page (bytes 3..7 of its
+        // header) flipped: damage mid-file, not a torn tail.
+        f.seek(SeekFrom::Start(2 * page + 3)).unwrap();
+        f.write_all(&[0xff, 0x00, 0xff, 0x00]).unwrap();
+        f.set_len(1 << 30).unwrap();
+    }
+    let out = promsnap_in_256_mib(&["salvage", "--in-place", "--json", dir.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{:?} {} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let len = std::fs::metadata(&seg).unwrap().len();
+    assert!(len <= 3 * page, "cut at the damage, not kept whole: {len}");
+}

@@ -99,7 +99,8 @@ impl Schedule {
         let names = names.split_off(names.len().saturating_sub(MAX_SEGMENTS));
         let mut acc: BTreeMap<u64, Acc> = BTreeMap::new();
         for n in names {
-            let Ok(bytes) = crate::fileutil::read_input(&wal.join(&n)) else {
+            // Mapped, not read: a segment grown by damage costs no memory.
+            let Ok(bytes) = crate::fileutil::wal_segment_bytes(&wal.join(&n)) else {
                 continue;
             };
             let mut rd = RecordReader::new(&bytes);

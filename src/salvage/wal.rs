@@ -272,10 +272,11 @@ pub fn plan_head_chunks_cut(dir: &Path) -> HeadChunksCut {
 /// leaving it half-written: the kept bytes go to a new file beside it,
 /// fsynced, renamed over it, and the directory fsynced.
 pub(super) fn shorten_file(dir: &Path, seg: &Path, keep: u64) -> Result<()> {
-    use std::io::Write;
+    use std::io::Read;
     let name = seg.file_name().unwrap_or_default();
-    let bytes = crate::fileutil::read_input(seg).map_err(|e| Error::io(seg, e))?;
-    let keep = usize::try_from(keep).unwrap_or(usize::MAX).min(bytes.len());
+    // Copied through a small buffer, not read whole: a file grown by damage
+    // must not cost its size in memory.
+    let src = crate::fileutil::open_input(seg).map_err(|e| Error::io(seg, e))?;
     let mut tmpname = name.to_os_string();
     tmpname.push(".promsnap-repair");
     let tmp = dir.join(tmpname);
@@ -285,8 +286,7 @@ pub(super) fn shorten_file(dir: &Path, seg: &Path, keep: u64) -> Result<()> {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes.get(..keep).unwrap_or(&[]))
-            .map_err(|e| Error::io(&tmp, e))?;
+        std::io::copy(&mut src.take(keep), &mut f).map_err(|e| Error::io(&tmp, e))?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     }
     std::fs::rename(&tmp, seg).map_err(|e| Error::io(seg, e))?;

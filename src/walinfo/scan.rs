@@ -316,7 +316,7 @@ pub(super) fn scan_sealed_segment_file_with(
     series: &mut RefSet,
     window: usize,
 ) -> io::Result<(u64, SegmentScan)> {
-    match crate::fileutil::map_sealed_wal_segment(path) {
+    match crate::fileutil::map_wal_segment(path) {
         Ok(Some(map)) => scan_windows(
             Source::Mapped {
                 map: &map,
@@ -482,7 +482,7 @@ pub struct SegmentReport {
 }
 
 /// Reads one segment file into a report. `sealed`: Prometheus no longer
-/// writes to it (see [`crate::fileutil::map_sealed_wal_segment`]), so it is
+/// writes to it (see [`crate::fileutil::map_wal_segment`]), so it is
 /// mapped rather than read.
 pub(super) fn inspect_segment_file(
     index: u32,

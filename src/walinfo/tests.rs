@@ -195,11 +195,7 @@ fn windowed_file_scan_equals_whole_scan() {
     // A file in the pre-2.0 format is read, not mapped.
     let old = tmp.path().join("old-format");
     fs::write(&old, [0x43, 0xAF, 0x00, 0xEF, 1, 0, 0, 0]).unwrap();
-    assert!(
-        crate::fileutil::map_sealed_wal_segment(&old)
-            .unwrap()
-            .is_none()
-    );
+    assert!(crate::fileutil::map_wal_segment(&old).unwrap().is_none());
     files.push(old);
     for f in &files {
         let bytes = fs::read(f).unwrap();

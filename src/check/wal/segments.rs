@@ -319,7 +319,7 @@ fn lost_after(s: &SegmentReport, later: &[SegmentReport], torn_counts: bool) -> 
     // with the samples its bytes before the cut hold.
     if let Some(t) = s.scan.torn_offset
         && torn_counts
-        && let Ok(bytes) = crate::fileutil::read_input(&s.path)
+        && let Ok(bytes) = crate::fileutil::wal_segment_bytes(&s.path)
         && let Some(r) = range_of(walinfo::torn_record_time(&bytes, t))
     {
         widen(r);
