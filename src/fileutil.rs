@@ -116,26 +116,33 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes> {
 /// while we read it) would make the read fault; that is outside the
 /// contract, as for block files.
 pub(crate) fn map_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
-    use std::os::unix::fs::FileExt;
-    const OLD_WAL_MAGIC: [u8; 4] = 0x43AF_00EF_u32.to_be_bytes();
     let file = open_input(path).map_err(|e| Error::io(path, e))?;
-    let mut head = [0u8; 4];
-    let n = file.read_at(&mut head, 0).map_err(|e| Error::io(path, e))?;
-    if n == head.len() && head == OLD_WAL_MAGIC {
+    if is_pre_2_0_wal(&file).map_err(|e| Error::io(path, e))? {
         return Ok(None);
     }
     map_open(path, file).map(Some)
 }
 
+/// Whether `file` starts with the pre-2.0 WAL magic `0x43AF00EF`.
+fn is_pre_2_0_wal(file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    const OLD_WAL_MAGIC: [u8; 4] = 0x43AF_00EF_u32.to_be_bytes();
+    let mut head = [0u8; 4];
+    let n = file.read_at(&mut head, 0)?;
+    Ok(n == head.len() && head == OLD_WAL_MAGIC)
+}
+
 /// A WAL segment's bytes: mapped ([`map_wal_segment`]), or read whole when
 /// the file is in the pre-2.0 format, which may be shortened in place.
-pub(crate) fn wal_segment_bytes(path: &Path) -> Result<FileBytes> {
-    match map_wal_segment(path)? {
-        Some(m) => Ok(m),
-        None => read_input(path)
-            .map(FileBytes::Owned)
-            .map_err(|e| Error::io(path, e)),
+pub(crate) fn wal_segment_bytes(path: &Path) -> io::Result<FileBytes> {
+    let mut file = open_input(path)?;
+    if is_pre_2_0_wal(&file)? {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        return Ok(FileBytes::Owned(bytes));
     }
+    map_open_io(&file)
 }
 
 fn map_unchecked(path: &Path) -> Result<FileBytes> {

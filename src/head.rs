@@ -168,7 +168,7 @@ impl Replay {
     fn segment(&mut self, path: &Path) -> Result<()> {
         const RELEASE_SPAN: u64 = 16 << 20;
         crate::copy::fsops::test_pause("wal_segment", &path.to_string_lossy());
-        let bytes = crate::fileutil::wal_segment_bytes(path)?;
+        let bytes = crate::fileutil::wal_segment_bytes(path).map_err(|e| Error::io(path, e))?;
         let mut released = 0u64;
         let mut rr = RecordReader::new(&bytes);
         while let Some(r) = rr.next_record() {

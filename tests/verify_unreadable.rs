@@ -373,6 +373,9 @@ fn the_newest_wal_segment_grown_by_damage_costs_no_memory() {
             .unwrap();
         f.set_len(1 << 30).unwrap();
     }
+    // And damaged: a flipped CRC on its second page, which `wal` and
+    // `verify` re-synchronise after by reading on past the damage.
+    flip_crc(&dir.join("wal/00000004"), 32 * 1024);
     let d = dir.to_str().unwrap();
     let snap = tmp.path().join("snap");
     for args in [
@@ -401,15 +404,13 @@ fn salvage_cuts_a_grown_damaged_segment_without_reading_it_whole() {
     let (_tmp, dir) = data_copy();
     let seg = dir.join("wal/00000003");
     let page = 32 * 1024;
-    {
-        use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
-        // The CRC of the first record on the third page (bytes 3..7 of its
-        // header) flipped: damage mid-file, not a torn tail.
-        f.seek(SeekFrom::Start(2 * page + 3)).unwrap();
-        f.write_all(&[0xff, 0x00, 0xff, 0x00]).unwrap();
-        f.set_len(1 << 30).unwrap();
-    }
+    flip_crc(&seg, 2 * page);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
     let out = promsnap_in_256_mib(&["salvage", "--in-place", "--json", dir.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
@@ -421,4 +422,13 @@ fn salvage_cuts_a_grown_damaged_segment_without_reading_it_whole() {
     );
     let len = std::fs::metadata(&seg).unwrap().len();
     assert!(len <= 3 * page, "cut at the damage, not kept whole: {len}");
+}
+
+/// Flips the CRC (bytes 3..7 of the header) of the WAL fragment at `at`:
+/// damage mid-file, not a torn tail.
+fn flip_crc(seg: &std::path::Path, at: u64) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().write(true).open(seg).unwrap();
+    f.seek(SeekFrom::Start(at + 3)).unwrap();
+    f.write_all(&[0xff, 0x00, 0xff, 0x00]).unwrap();
 }
