@@ -336,18 +336,10 @@ fn files_grown_to_gigabytes_by_damage_cost_no_memory() {
     assert_eq!(errors.len(), 1, "only the meta.json: {errors:?}");
     // The head replay (snapshot's head block, gaps) reads the grown files too.
     let out_dir = tmp.path().join("snap");
-    for args in [
+    answers_in_256_mib(&[
         vec!["snapshot", d, out_dir.to_str().unwrap()],
         vec!["gaps", d],
-    ] {
-        let out = promsnap_in_256_mib(&args);
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{args:?}: {:?} {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    ]);
     let heads: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .flatten()
@@ -378,21 +370,13 @@ fn the_newest_wal_segment_grown_by_damage_costs_no_memory() {
     flip_crc(&dir.join("wal/00000004"), 32 * 1024);
     let d = dir.to_str().unwrap();
     let snap = tmp.path().join("snap");
-    for args in [
+    answers_in_256_mib(&[
         vec!["verify", d],
         vec!["wal", d],
         vec!["gaps", d],
         vec!["coverage", d],
         vec!["snapshot", d, snap.to_str().unwrap()],
-    ] {
-        let out = promsnap_in_256_mib(&args);
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{args:?}: {:?} {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    ]);
 }
 
 /// `salvage --in-place` cuts a damaged WAL segment where Prometheus' repair
@@ -431,4 +415,18 @@ fn flip_crc(seg: &std::path::Path, at: u64) {
     let mut f = std::fs::OpenOptions::new().write(true).open(seg).unwrap();
     f.seek(SeekFrom::Start(at + 3)).unwrap();
     f.write_all(&[0xff, 0x00, 0xff, 0x00]).unwrap();
+}
+
+/// Each `promsnap ARGS` of `runs` ends with an answer (exit 0 or 1) with
+/// its heap limited to 256 MiB.
+fn answers_in_256_mib(runs: &[Vec<&str>]) {
+    for args in runs {
+        let out = promsnap_in_256_mib(args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
