@@ -195,7 +195,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Runs of known references with holes, on and off word bounds.
-            if x % 53 != 0 {
+            if !x.is_multiple_of(53) {
                 s.insert(SeriesRef(r));
             }
         }
