@@ -95,6 +95,29 @@ impl RefSet {
         }
     }
 
+    /// True if every reference from `lo` to `hi` (inclusive) is in the
+    /// bitmap part (false does not prove any missing: see
+    /// [`RefSet::contains`]). Costs one step per 64 references.
+    pub(crate) fn contains_range(&self, lo: u64, hi: u64) -> bool {
+        let (Ok(first), Ok(last)) = (usize::try_from(lo >> 6), usize::try_from(hi >> 6)) else {
+            return false;
+        };
+        let Some(words) = self.bits.get(first..=last).filter(|_| lo <= hi) else {
+            return false;
+        };
+        let head = u64::MAX << (lo & 63);
+        let tail = u64::MAX >> (63 - (hi & 63));
+        match words {
+            [one] => one & head & tail == head & tail,
+            [a, mid @ .., z] => {
+                // Folded rather than stopped early: it vectorises.
+                let full = mid.iter().fold(a | !head, |acc, &w| acc & w);
+                full & (z | !tail) == u64::MAX
+            }
+            [] => false,
+        }
+    }
+
     /// Number of references (counting [`ALL_SERIES_KNOWN`]).
     pub fn len(&self) -> usize {
         self.len
@@ -161,6 +184,32 @@ mod tests {
         assert!(s.contains(SeriesRef(u64::MAX - 1)));
         s.clear();
         assert!(s.is_empty() && !s.contains(SeriesRef(1)));
+    }
+
+    #[test]
+    fn contains_range_agrees_with_contains() {
+        let mut s = RefSet::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for r in 1..3000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Runs of known references with holes, on and off word bounds.
+            if !x.is_multiple_of(53) {
+                s.insert(SeriesRef(r));
+            }
+        }
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let lo = x % 3200;
+            let hi = lo + (x >> 20) % 300;
+            let want = (lo..=hi).all(|r| s.contains(SeriesRef(r)));
+            assert_eq!(s.contains_range(lo, hi), want, "{lo}..={hi}");
+        }
+        assert!(!s.contains_range(5, 4));
+        assert!(!s.contains_range(u64::MAX - 1, u64::MAX));
     }
 
     #[test]
