@@ -1148,6 +1148,7 @@ fn a_quiet_log_reaches_when_it_was_taken() {
         promsnap(&argv)
     };
     let risks = |out: &std::process::Output| -> (serde_json::Value, usize) {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let n = v["loss_windows"]
             .as_array()

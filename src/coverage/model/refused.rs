@@ -10,7 +10,8 @@
 //! scrapes after its start (plus the exporter's lag, whose samples reach
 //! the WAL with the next scrape's own ones), and no later than when it was
 //! answered (the line's `ts`: a request holds no sample newer than its
-//! send). `n` is the shard count the master's log shows at the refusal
+//! send; with one target and no lag, the last scrape of the first sample's
+//! grid by then). `n` is the shard count the master's log shows at the refusal
 //! (the latest reshard's `to` before it, else `min_shards`); without a log
 //! that decides, `max_shards` (the fewest series a shard holds: the
 //! longest span).
@@ -74,7 +75,23 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
         .saturating_mul(i)
         .saturating_add(lag);
     let end = r.sample.saturating_add(span);
-    if r.at >= r.sample { end.min(r.at) } else { end }
+    if r.at < r.sample || end <= r.at {
+        return end;
+    }
+    // Answered before its batch span was over: no sample after the answer.
+    // One target without a lag scrapes on the grid of the request's first
+    // sample; otherwise another target's sample may fall anywhere up to it.
+    let one_grid = lag == 0
+        && (inp.targets == Some(1)
+            || inp
+                .scrape_grids
+                .as_ref()
+                .is_some_and(|g| g.grids.len() == 1));
+    if one_grid {
+        r.sample + (r.at - r.sample) / i * i
+    } else {
+        r.at
+    }
 }
 
 fn lag(inp: &ModelInput) -> i64 {
@@ -112,25 +129,6 @@ pub(super) fn runs(inp: &ModelInput, log: &SlaveLog) -> Vec<Run> {
         }
     }
     out
-}
-
-/// The last scrape at or before `t` on the WAL's grids (`t` when they are
-/// not known, or a target's samples lag its scrapes).
-fn on_grid(inp: &ModelInput, t: i64) -> i64 {
-    let Some(s) = inp.scrape_grids.as_ref().filter(|s| !s.grids.is_empty()) else {
-        return t;
-    };
-    if s.grids.iter().any(|g| g.lag > 0) {
-        return t;
-    }
-    s.grids
-        .iter()
-        .map(|g| {
-            let i = g.interval.max(1);
-            g.phase + (t - g.phase).div_euclid(i) * i
-        })
-        .max()
-        .unwrap_or(t)
 }
 
 /// Applies the slave's log to `windows`; the sentence the verdict gets.
@@ -176,12 +174,7 @@ pub(super) fn apply(
         ));
         return Some(read_sentence(log, &added, None));
     }
-    let bound = log
-        .refusals
-        .iter()
-        .map(|r| request_end(inp, r))
-        .max()
-        .map(|b| on_grid(inp, b));
+    let bound = log.refusals.iter().map(|r| request_end(inp, r)).max();
     narrow(windows, bound);
     assumptions.push(format!(
         "the slave's log covers the catch-up ({}): every boundary loss is a request it refused, \
