@@ -137,7 +137,16 @@ pub(super) fn apply(
     windows: &mut Vec<LossWindow>,
     assumptions: &mut Vec<String>,
 ) -> Option<String> {
-    let log = inp.facts.slave_log.as_ref()?;
+    let Some(log) = inp.facts.slave_log.as_ref() else {
+        if inp.slave_up.is_some() {
+            assumptions.push(
+                "no slave's log given: the boundary windows (L3) are the model's; the slave logs \
+                 every request it refused, with where it starts, which would place and bound them"
+                    .into(),
+            );
+        }
+        return None;
+    };
     if log.truncated {
         assumptions.push(format!(
             "the slave's log holds more than {} refused requests: it is not used",
