@@ -868,7 +868,32 @@ fn slave_log_bounds_the_boundary_window() {
             .unwrap()
             .contains("The slave's log (")
     );
-    // The human answer names the log.
+}
+
+/// The same run's human answer names the slave's log, and a log taken
+/// before its own last line is a usage error.
+#[test]
+fn slave_log_in_the_human_answer_and_its_time() {
+    let ev = testdata("loss-runs/s1500-30s-up40");
+    let log = ev.join("slave-log.txt");
+    let log_s = log.to_str().unwrap();
+    let rec: crate::lossmatrix::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut base = crate::lossruns::coverage_args(&ev, &rec, tmp.path());
+    if let Some(i) = base.iter().position(|a| a == "--slave-log") {
+        base.drain(i..i + 4);
+    }
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        promsnap(&a)
+    };
+    let refusals = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("Out of order sample from remote write"))
+        .count();
     let out = run(&["--slave-log", log_s]);
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -877,8 +902,12 @@ fn slave_log_bounds_the_boundary_window() {
         )),
         "{s}"
     );
-    // A log taken before its own last line is a usage error.
-    let last = with["facts"]["slave_log"]["last_ts"].as_i64().unwrap();
+    let last = s
+        .lines()
+        .find(|l| l.starts_with("Slave log"))
+        .and_then(|l| l.rsplit(" → ").next())
+        .and_then(promsnap::vocab::parse_rfc3339_ms)
+        .unwrap();
     let early = run(&[
         "--slave-log",
         log_s,
