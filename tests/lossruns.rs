@@ -3,7 +3,8 @@
 //! an operator would give it — the snapshot, the master's `wal/` copied at
 //! the slave's start, the observation time, the slave's ready time, the
 //! remote-write start (and when the master was stopped for a restart, an
-//! operator's fact) — and the
+//! operator's fact; the master's and the slave's logs where the run kept
+//! them) — and the
 //! predicted loss windows are held against the real loss that
 //! `gaps SLAVE --against MASTER` measured in that run:
 //!

@@ -41,7 +41,10 @@
 //!   far behind another loses its batch (an L3 risk: which shard lags, no
 //!   file tells). With an `out_of_order_time_window` it takes older samples
 //!   within the window of its newest one instead (`memSeries.appendable`):
-//!   an operator fact, 0 by default ([`model`]'s `slave` module).
+//!   an operator fact, 0 by default ([`model`]'s `slave` module). The
+//!   slave logs each request it refuses, with where it starts
+//!   ([`slavelog`]): runs of them after the coverage end are lost, and a
+//!   log holding the whole catch-up bounds every L3 window's end.
 //! - **Scrape timestamps**: a scrape's commit is one samples record, its own
 //!   series (`up`, …) at the scrape's start; an exporter's own timestamps
 //!   (`honor_timestamps`) put its samples up to their lag earlier, so
