@@ -155,6 +155,11 @@ pub(super) fn apply(
         return Some("The slave's log was not used (too many refused requests).".into());
     }
     let c = inp.coverage_end;
+    assumptions.push(
+        "every request the slave's log shows refused is taken as this master's queue's (the \
+         slave receives remote write from it alone)"
+            .into(),
+    );
     let added = add_runs(inp, log, windows);
     let Some(up) = inp.slave_up else {
         assumptions.push(
