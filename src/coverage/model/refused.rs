@@ -283,7 +283,9 @@ fn read_sentence(log: &SlaveLog, added: &[Run], bound: Option<Option<i64>>) -> S
         )),
         None => s.push_str("; it does not hold the whole catch-up and narrows nothing"),
     }
-    for r in added {
+    // At most a few runs by name; the windows hold them all.
+    const NAMED: usize = 5;
+    for r in added.iter().take(NAMED) {
         s.push_str(&format!(
             "; lost after the coverage end: {} → {} ({} request(s), {} at most)",
             fmt_time(r.from),
@@ -291,6 +293,9 @@ fn read_sentence(log: &SlaveLog, added: &[Run], bound: Option<Option<i64>>) -> S
             r.requests,
             fmt_dur(r.to - r.from)
         ));
+    }
+    if added.len() > NAMED {
+        s.push_str(&format!("; and {} more such run(s)", added.len() - NAMED));
     }
     s.push('.');
     s

@@ -143,3 +143,26 @@ fn refusals_after_the_coverage_end_are_runs_of_loss() {
     }
     assert!(out.verdict.unwrap().contains("lost after the coverage end"));
 }
+
+/// Each run is a window; the verdict names the first few and counts the
+/// rest.
+#[test]
+fn many_runs_are_counted_in_the_verdict() {
+    let c = c0();
+    let up = c + 6 * SECOND;
+    let mut inp = input(None).0;
+    inp.queue.max_shards = 2_005 / 90;
+    let far: Vec<(i64, i64)> = (0..8)
+        .map(|k| (c + 200 * SECOND, c + (10 + 20 * k) * SECOND))
+        .collect();
+    inp.facts.slave_log = Some(log(up - 100, up + 300 * SECOND, &far));
+    let out = compute(&inp);
+    let added = l3(&out)
+        .iter()
+        .filter(|w| far.iter().any(|&(_, s)| s == w.0))
+        .count();
+    assert_eq!(added, 8);
+    let v = out.verdict.unwrap();
+    assert_eq!(v.matches("lost after the coverage end").count(), 5, "{v}");
+    assert!(v.contains("and 3 more such run(s)"), "{v}");
+}
