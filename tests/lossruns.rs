@@ -898,7 +898,11 @@ const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporte
      crossing batch, the resharded path (+19 s, +39 s) a risk; but it counts that batch one scrape past \
      the last lagged one (expected -1 .. +2..+5 s, 6 s, longer than two scrapes), where the batch ended \
      with the lagged scrapes: a scrape's WAL record holds the lagged samples and its own series stamped \
-     at the scrape, and the count in WAL order does not follow that mix";
+     at the scrape, and the count in WAL order does not follow that mix. (tenth pass) The fitting repeats \
+     with a slave log (-soon-r2, -up25-r2) are exact: their last refused requests start at C_snap - 1 s, \
+     a lagged sample whose scrape (its record's own series) is 3 s later, and a 500-sample request of \
+     905-sample records reaches at most that record's end and the next one's lagged samples: -1 .. +2 s. \
+     This first recording kept no slave log";
 
 /// What would place a lagging shard's loss (docs/LOSS-WINDOWS.md, "Ninth
 /// pass"): the rule bounds its end (one batch span after the last refusal
@@ -935,17 +939,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          requests from -24 s to +19 s are 872 lines one '# cut' note replaced, of which only the first and \
          the last are known; the whole log would give every one (about 0.05 s apart) and so the run from \
          the first after C_snap, +1 s",
-    ),
-    (
-        "s900-2s-lag3s-up25-r2",
-        "a fitting repeat of s900-2s-lag3s-up25 with both logs (slave up +26.2 s). Real loss -1 .. +2 s of all \
-         905 series, as in the first recording. The slave refused 86 requests from +27.7 s (first attempt) to \
-         +31.3 s, the last two starting at C_snap - 1 s (the lagged samples scraped after the snapshot); the \
-         queue did not reshard during that backlog (1 -> 2 at +34.8 s, 3.5 s after it, back to 1 at +44.8 s), so \
-         no shard's batch crossed later. coverage (main c7ff0f3) predicts -1 .. +2..+4 s: the real end is its \
-         earliest end, but the window's far end makes it longer than two intervals while the real loss (3 s) \
-         is a sliver, so criterion 2 counts it as a long loss that did not happen. (Its soon slave, -r2, refused \
-         86 requests +7.7 .. +11.2 s, no reshard, lost -1 .. +2 s and passes.)",
     ),
     (
         "s4500-ms50-up55-r2",

@@ -6,9 +6,11 @@
 //! valid time, its samples being in WAL order) and holds at most
 //! `max_samples_per_send` samples of one shard's series: at least
 //! ⌊series / n⌋ of them with `n` shards (`ref % n`), one sample per series
-//! a scrape, so it ends at most ⌈`max_samples_per_send` / ⌊series / n⌋⌉
-//! scrapes after its start (plus the exporter's lag, whose samples reach
-//! the WAL with the next scrape's own ones), and no later than when it was
+//! a scrape, so it ends at most m = ⌈`max_samples_per_send` / ⌊series /
+//! n⌋⌉ scrapes after its start (with an exporter's lag, a scrape's record
+//! holds the lagged samples, then its own series stamped at the scrape: a
+//! lagged start's record ends `lag` later, and past m record ends only the
+//! next record's lagged samples follow), and no later than when it was
 //! answered (the line's `ts`: a request holds no sample newer than its
 //! send; with one target and no lag, the last scrape of the first sample's
 //! grid by then). `n` is the shard count the master's log shows at the refusal
@@ -71,9 +73,21 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     let series = inp.series.unwrap_or(1).max(1);
     let per = (series / shards(inp, r.at)).max(1);
     let lag = lag(inp);
-    let span = (inp.queue.max_samples_per_send.div_ceil(per) as i64)
-        .saturating_mul(i)
-        .saturating_add(lag);
+    // Scrape records crossed: each ends with the scrape's own series
+    // (stamped at the scrape, `scrapeLoop.report` appends them after the
+    // target's samples, one commit); a lagged first sample's record is its
+    // time + lag. After `m` record ends the request can reach the next
+    // record's lagged samples only, `lag` before that scrape.
+    let m = inp.queue.max_samples_per_send.div_ceil(per) as i64;
+    let span = if lag > 0 {
+        lag.saturating_add(
+            (m - 1)
+                .saturating_mul(i)
+                .max(m.saturating_mul(i).saturating_sub(lag)),
+        )
+    } else {
+        m.saturating_mul(i)
+    };
     let end = r.sample.saturating_add(span);
     if r.at < r.sample || end <= r.at {
         return end;
