@@ -888,22 +888,6 @@ const FITTED_REPEATS: &[&str] = &[
     "s5k-2m-up90-r3",
 ];
 
-/// Why the two runs of `s900-2s-lag3s` miss (KNOWN_MISSES).
-const LAG3S: &str = "out of sample (sixth set). 900 series at 2 s, every exporter sample stamped 3 s before its \
-     scrape. The lm_value samples stamped C_snap - 1 s were scraped after the snapshot and refused by the \
-     slave as older than its newest block (its log: refused requests whose samples are stamped up to C_snap \
-     - 1 s); the real loss is C_snap - 1 s .. +2 s of all 905 series. coverage (ninth pass) reads the lag \
-     from the WAL, places the reshard tick (0.03 s after the reader's expected wake) inside the span the \
-     crossing can come in (from the wake to the model's drain), and so expects only the un-resharded \
-     crossing batch, the resharded path (+19 s, +39 s) a risk; but it counts that batch one scrape past \
-     the last lagged one (expected -1 .. +2..+5 s, 6 s, longer than two scrapes), where the batch ended \
-     with the lagged scrapes: a scrape's WAL record holds the lagged samples and its own series stamped \
-     at the scrape, and the count in WAL order does not follow that mix. (tenth pass) The fitting repeats \
-     with a slave log (-soon-r2, -up25-r2) are exact: their last refused requests start at C_snap - 1 s, \
-     a lagged sample whose scrape (its record's own series) is 3 s later, and a 500-sample request of \
-     905-sample records reaches at most that record's end and the next one's lagged samples: -1 .. +2 s. \
-     This first recording kept no slave log";
-
 /// What would place a lagging shard's loss (docs/LOSS-WINDOWS.md, "Ninth
 /// pass"): the rule bounds its end (one batch span after the last refusal
 /// instant minus half the block range, by the end of the resharded
@@ -955,10 +939,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
             second_loss!()
         ),
     ),
-    // Real loss -1 .. +2 s (905 series); predicted L3 -1 .. +2..+5 s, risk to +21 s.
-    ("s900-2s-lag3s-soon", LAG3S),
-    // Real loss -1 .. +2 s (905 series); predicted L3 -1 .. +2..+5 s, risk to +41 s.
-    ("s900-2s-lag3s-up25", LAG3S),
     (
         "s500-restart-overtaken-r2",
         "after the master's restart (its new reader started in segment 2, after the restart; \
