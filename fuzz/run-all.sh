@@ -31,6 +31,7 @@ for t in $targets; do
     head_chunks) seeds=$(ls ../testdata/prom-2.42-nativehist/data/chunks_head/* 2>/dev/null) ;;
     http_response) printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' > "corpus/$t/seed-chunked"; seeds= ;;
     master_log) seeds=$(ls ../testdata/loss-runs/*/master-log.txt 2>/dev/null | head -3) ;;
+    slave_log) seeds=$(ls ../testdata/loss-runs/*/slave-log.txt 2>/dev/null | head -3) ;;
     s3_url) printf 's3://bucket/team-a/prom' > "corpus/$t/seed-url"; seeds= ;;
     aws_config) printf '[default]\naws_access_key_id = AK\n[ci]\nregion=x\0# config\n[profile ci]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:8333\n' > "corpus/$t/seed-ini"; seeds= ;;
     thanos_meta) i=0; for f in ../testdata/prom-2.42-nativehist/data/*/meta.json; do

@@ -783,3 +783,138 @@ fn verdict_names_its_assumptions() {
     );
     assert!(!verdict.contains("No real loss"), "{verdict}");
 }
+
+/// `--slave-log` on a recorded run (`s1500-30s-up40`: 1 500 series at 30 s,
+/// the slave up 43 s after the snapshot), with the slave's real log as the
+/// recording kept it (16 refused requests, none cut; the harness's `#`
+/// lines read as unreadable): the model alone leaves the boundary window
+/// open to +68 s; every request the slave refused started at or before
+/// `C_snap` and was answered before +51 s, so the window ends with the
+/// +30 s scrape, where the real loss ended (`real-loss.json`) — once the
+/// log is known to hold the whole catch-up (`--slave-log-at`; its last
+/// line alone comes before the catch-up's latest end, and then it narrows
+/// nothing). Without the option nothing changes; the verdict says what the
+/// log showed; a `--slave-log-at` before the log's last line is a usage
+/// error.
+#[test]
+fn slave_log_bounds_the_boundary_window() {
+    let ev = testdata("loss-runs/s1500-30s-up40");
+    let log = ev.join("slave-log.txt");
+    let rec: crate::lossmatrix::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut base = crate::lossruns::coverage_args(&ev, &rec, tmp.path());
+    if let Some(i) = base.iter().position(|a| a == "--slave-log") {
+        base.drain(i..i + 4);
+    }
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        promsnap(&a)
+    };
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut e = extra.to_vec();
+        e.push("--json");
+        let out = run(&e);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let l3_end = |v: &serde_json::Value| {
+        v["loss_windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["cause"] == "L3")
+            .map(|w| w["to"].as_i64().unwrap())
+            .max()
+    };
+    let without = json(&[]);
+    assert!(without["facts"]["slave_log"].is_null());
+    let log_s = log.to_str().unwrap();
+    // The recording keeps every such line up to `gaps_to` (its header).
+    let at = rec.gaps_to.to_string();
+    let quiet_end = json(&["--slave-log", log_s]);
+    assert!(
+        quiet_end["assumptions"]
+            .to_string()
+            .contains("not the whole catch-up")
+    );
+    let with = json(&["--slave-log", log_s, "--slave-log-at", &at]);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let refusals = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("Out of order sample from remote write"))
+        .count();
+    assert_eq!(with["facts"]["slave_log"]["refused"], refusals as u64);
+    let c = with["coverage_end"].as_i64().unwrap();
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("real-loss.json")).unwrap()).unwrap();
+    let real_end = real["merged"][0]["to"].as_i64().unwrap();
+    let (before, after) = (l3_end(&without).unwrap(), l3_end(&with).unwrap());
+    assert!(before > real_end + 30_000, "{}", before - c);
+    assert!(
+        after >= real_end && after < before,
+        "{} {}",
+        after - c,
+        real_end - c
+    );
+    assert!(
+        with["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("The slave's log (")
+    );
+}
+
+/// The same run's human answer names the slave's log, and a log taken
+/// before its own last line is a usage error.
+#[test]
+fn slave_log_in_the_human_answer_and_its_time() {
+    let ev = testdata("loss-runs/s1500-30s-up40");
+    let log = ev.join("slave-log.txt");
+    let log_s = log.to_str().unwrap();
+    let rec: crate::lossmatrix::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut base = crate::lossruns::coverage_args(&ev, &rec, tmp.path());
+    if let Some(i) = base.iter().position(|a| a == "--slave-log") {
+        base.drain(i..i + 4);
+    }
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        promsnap(&a)
+    };
+    let refusals = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("Out of order sample from remote write"))
+        .count();
+    let out = run(&["--slave-log", log_s]);
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.contains(&format!(
+            "Slave log     refused remote-write requests {refusals}"
+        )),
+        "{s}"
+    );
+    let last = s
+        .lines()
+        .find(|l| l.starts_with("Slave log"))
+        .and_then(|l| l.rsplit(" → ").next())
+        .and_then(promsnap::vocab::parse_rfc3339_ms)
+        .unwrap();
+    let early = run(&[
+        "--slave-log",
+        log_s,
+        "--slave-log-at",
+        &(last - 1).to_string(),
+    ]);
+    assert_eq!(early.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&early.stderr);
+    assert!(err.contains("--slave-log-at"), "{err}");
+}

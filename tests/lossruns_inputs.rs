@@ -3,8 +3,8 @@
 //! give them: no copy of the master's `wal/`, no `--rw-start`, a snapshot
 //! whose head block lost its `meta.json`, a `wal/` copied long after the
 //! slave started (the copy of a later slave of the same master), and the
-//! slave's clock a few seconds off the master's, and no master's log
-//! (where the run kept one).
+//! slave's clock a few seconds off the master's, and no master's or
+//! slave's log (where the run kept one).
 //!
 //! For every run whose real loss has a part longer than two scrape
 //! intervals, each variant must
@@ -36,6 +36,8 @@ enum Variant {
     Skew(i64),
     /// No `--master-log` (runs that kept `master-log.txt`).
     NoMasterLog,
+    /// No `--slave-log` (runs that kept `slave-log.txt`).
+    NoSlaveLog,
 }
 
 const SKEW_MS: i64 = 3_000;
@@ -129,6 +131,11 @@ fn run_variant(
             set(&mut args, "--master-log", None);
             set(&mut args, "--master-log-at", None);
         }
+        Variant::NoSlaveLog => {
+            args.iter().position(|a| a == "--slave-log")?;
+            set(&mut args, "--slave-log", None);
+            set(&mut args, "--slave-log-at", None);
+        }
         Variant::Skew(ms) => {
             let up = value(&args, "--slave-up")?;
             set(&mut args, "--slave-up", Some((up + ms).to_string()));
@@ -159,6 +166,7 @@ fn named(v: Variant, cov: &serde_json::Value) -> bool {
         Variant::LateWal => text.contains("after the slave was up"),
         Variant::Skew(_) => text.contains("on the master's clock"),
         Variant::NoMasterLog => text.contains("no master's log given"),
+        Variant::NoSlaveLog => text.contains("no slave's log given"),
     }
 }
 
@@ -276,6 +284,7 @@ fn verdict_never_more_optimistic_than_its_inputs() {
                 Variant::Skew(-SKEW_MS),
                 Variant::Skew(SKEW_MS),
                 Variant::NoMasterLog,
+                Variant::NoSlaveLog,
             ]
         };
         for &v in variants {

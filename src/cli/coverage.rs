@@ -132,6 +132,20 @@ pub struct CoverageArgs {
         allow_hyphen_values = true
     )]
     pub master_log_at: Option<i64>,
+    /// The slave's log (2.42 logfmt, or a journal/stderr copy of it): the remote-write requests
+    /// it refused, one line each, which place the boundary loss.
+    #[arg(long, value_name = "FILE")]
+    pub slave_log: Option<PathBuf>,
+    /// When --slave-log was taken (RFC 3339 or Unix ms): every line up to then is in it (default:
+    /// its last line). Not before its last line.
+    #[arg(
+        long,
+        value_parser = parse_time,
+        value_name = "TIME",
+        requires = "slave_log",
+        allow_hyphen_values = true
+    )]
+    pub slave_log_at: Option<i64>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
@@ -184,11 +198,14 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             slave_ooo_window: args.slave_ooo_window,
             slave_restarts: args.slave_restart.clone(),
             master_log: None,
+            slave_log: None,
         },
         head_block: None,
         master_log: args.master_log.clone(),
         master_log_queue: args.master_log_queue.clone(),
         master_log_at: args.master_log_at,
+        slave_log: args.slave_log.clone(),
+        slave_log_at: args.slave_log_at,
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
     if args.json {

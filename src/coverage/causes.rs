@@ -66,6 +66,10 @@ pub struct OperatorFacts {
     /// and refused requests ([`super::masterlog`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_log: Option<super::masterlog::MasterLog>,
+    /// The slave's log: the remote-write requests it refused
+    /// ([`super::slavelog`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slave_log: Option<super::slavelog::SlaveLog>,
 }
 
 /// Native histograms found in the snapshot and the master WAL.

@@ -316,7 +316,7 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
 
 /// The next line into `buf` (without its newline), at most [`MAX_LINE`]
 /// bytes of it: `Some(true)` when it was cut, `None` at the end.
-fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+pub(crate) fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
     buf.clear();
     let mut cut = false;
     let mut any = false;

@@ -41,7 +41,10 @@
 //!   far behind another loses its batch (an L3 risk: which shard lags, no
 //!   file tells). With an `out_of_order_time_window` it takes older samples
 //!   within the window of its newest one instead (`memSeries.appendable`):
-//!   an operator fact, 0 by default ([`model`]'s `slave` module).
+//!   an operator fact, 0 by default ([`model`]'s `slave` module). The
+//!   slave logs each request it refuses, with where it starts
+//!   ([`slavelog`]): runs of them after the coverage end are lost, and a
+//!   log holding the whole catch-up bounds every L3 window's end.
 //! - **Scrape timestamps**: a scrape's commit is one samples record, its own
 //!   series (`up`, …) at the scrape's start; an exporter's own timestamps
 //!   (`honor_timestamps`) put its samples up to their lag earlier, so
@@ -69,6 +72,7 @@ mod options;
 pub mod queue;
 mod report;
 pub mod scrapes;
+pub mod slavelog;
 pub mod snapshot;
 pub mod version;
 pub mod wal;
@@ -172,6 +176,13 @@ pub struct CoverageOptions {
     /// it, so it reaches this far even when its last line is older (a
     /// quiet master logs nothing for minutes). Not before its last line.
     pub master_log_at: Option<i64>,
+    /// The slave's log (2.42 logfmt; a journal or stderr copy), read for
+    /// the remote-write requests it refused ([`slavelog`]); its facts land
+    /// in `facts.slave_log`.
+    pub slave_log: Option<PathBuf>,
+    /// When that log was taken (ms): every line up to then is in it. Not
+    /// before its last line.
+    pub slave_log_at: Option<i64>,
 }
 
 /// The master WAL part of the report.
@@ -273,6 +284,14 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         Some(p) => {
             with_log = read_master_log(opts, p)?;
             &with_log
+        }
+        None => opts,
+    };
+    let with_slave_log;
+    let opts = match &opts.slave_log {
+        Some(p) => {
+            with_slave_log = read_slave_log(opts, p)?;
+            &with_slave_log
         }
         None => opts,
     };
@@ -498,6 +517,27 @@ fn read_master_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<Cov
     })?;
     let mut o = opts.clone();
     o.facts.master_log = Some(log);
+    Ok(o)
+}
+
+/// `opts` with the slave's log read into `facts.slave_log`.
+fn read_slave_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<CoverageOptions> {
+    let f = std::fs::File::open(p).map_err(|e| crate::error::Error::io(p, e))?;
+    let log =
+        slavelog::parse(std::io::BufReader::new(f)).map_err(|e| crate::error::Error::io(p, e))?;
+    let log = slavelog::taken_at(log, opts.slave_log_at).map_err(|last| {
+        crate::error::Error::bad_option(
+            "slave_log_at",
+            format!(
+                "the slave's log was taken at {}, before its last line ({}): a log holds no line \
+                 written after it was taken",
+                fmt_time(opts.slave_log_at.unwrap_or(last)),
+                fmt_time(last)
+            ),
+        )
+    })?;
+    let mut o = opts.clone();
+    o.facts.slave_log = Some(log);
     Ok(o)
 }
 

@@ -26,6 +26,7 @@ use super::wal::WalView;
 mod grid;
 mod l1;
 mod l2;
+mod refused;
 mod reshard;
 mod slave;
 mod slivers;
@@ -324,10 +325,16 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     if inp.rw_start.is_none() {
         windows.extend(unknown_start_risks(inp, c));
     }
+    // The slave's log: the requests it refused add runs and narrow L3.
+    let read = refused::apply(inp, &mut windows, &mut assumptions);
     windows.sort_by_key(|w| (w.from, w.to));
 
     let deadline = ov.deadline;
-    let verdict = verdict::full(inp, &windows, &deadline, c);
+    let mut verdict = verdict::full(inp, &windows, &deadline, c);
+    if let (Some(v), Some(s)) = (verdict.as_mut(), read) {
+        v.push(' ');
+        v.push_str(&s);
+    }
     ModelOutput {
         truncations,
         deadline,

@@ -36,6 +36,9 @@ pub fn render(r: &CoverageReport) -> String {
     if let Some(l) = &r.facts.master_log {
         s.push_str(&format!("Master log    {}\n", l.summary()));
     }
+    if let Some(l) = &r.facts.slave_log {
+        s.push_str(&format!("Slave log     {}\n", l.summary()));
+    }
     render_native_histograms(&mut s, r);
     render_forecast(&mut s, r);
     render_loss_windows(&mut s, r);

@@ -61,6 +61,16 @@ pub(super) fn windows(
     windows.extend(resharded_risk);
     if let Some(l) = lag {
         shift_to_lag(&mut windows[before..], &l);
+        // The expected window is the un-resharded batch: no reshard
+        // expected, or one whose tick is undecided, and none logged before
+        // the crossing could be sent.
+        let one_path = crossing.as_ref().is_some_and(|cr| {
+            (!cr.resharded || cr.undecided_short.is_some())
+                && !matches!(logged, reshard::Logged::Reshard(r) if r.at < cr.cross_from)
+        });
+        if let (true, Some(n)) = (one_path, series) {
+            cap_lagged(inp, &mut windows[before..], &l, n);
+        }
     }
     windows.extend(risk);
     if inp.head_included {
@@ -135,6 +145,31 @@ fn shift_to_lag(windows: &mut [LossWindow], l: &super::grid::Lag) {
         // Every lagged scrape is lost with all its series.
         w.series = None;
         w.why.push_str(&super::grid::lag_why(l));
+    }
+}
+
+/// The un-resharded crossing of a lagging target ends in the batch holding
+/// its last sample before the coverage end, in the record of its last
+/// lagged scrape: a record holds the target's samples, then the scrape's
+/// own series (`scrapeLoop.report` appends them after, one commit), so a
+/// batch of m = ⌈`max_samples_per_send` / ⌊series / `min_shards`⌋⌉
+/// records' worth ends by that scrape + max((m − 1) scrapes, m scrapes −
+/// lag): past m record ends only the next record's lagged samples follow.
+fn cap_lagged(inp: &ModelInput, windows: &mut [LossWindow], l: &super::grid::Lag, n: u64) {
+    let i = inp.scrape_interval.max(1);
+    let per = (n / inp.queue.min_shards.max(1)).max(1);
+    let m = inp.queue.max_samples_per_send.div_ceil(per) as i64;
+    let end = l
+        .last
+        .saturating_add((m - 1).saturating_mul(i).max(m.saturating_mul(i) - l.lag));
+    for w in windows
+        .iter_mut()
+        .filter(|w| w.certainty != Certainty::Risk)
+    {
+        if w.to > end && end >= w.from {
+            w.to = end;
+            w.to_earliest = w.to_earliest.filter(|&e| e < end);
+        }
     }
 }
 

@@ -1,0 +1,320 @@
+//! L3 from the slave's log (issue 14's tenth pass): the requests the slave
+//! refused, each lost whole ([`crate::coverage::slavelog`]).
+//!
+//! A refused request starts at its logged `timestamp` (the first sample
+//! the head refused: the request's oldest older than the head's minimum
+//! valid time, its samples being in WAL order) and holds at most
+//! `max_samples_per_send` samples of one shard's series: at least
+//! ⌊series / n⌋ of them with `n` shards (`ref % n`), one sample per series
+//! a scrape, so it ends at most m = ⌈`max_samples_per_send` / ⌊series /
+//! n⌋⌉ scrapes after its start (with an exporter's lag, a scrape's record
+//! holds the lagged samples, then its own series stamped at the scrape: a
+//! lagged start's record ends `lag` later, and past m record ends only the
+//! next record's lagged samples follow), and no later than when it was
+//! answered (the line's `ts`: a request holds no sample newer than its
+//! send; with one target and no lag, the last scrape of the first sample's
+//! grid by then). `n` is the shard count the master's log shows at the refusal
+//! (the latest reshard's `to` before it, else `min_shards`); without a log
+//! that decides, `max_shards` (the fewest series a shard holds: the
+//! longest span).
+//!
+//! What the log **adds**: refused requests starting after the coverage end
+//! are lost from that start; those whose spans touch (within a scrape) are
+//! one run, an `expected` window from its first start to the latest end,
+//! at the earliest its last start. A run inside the sure part of a window
+//! already predicted confirms it (no window added).
+//!
+//! What it **narrows**: every boundary loss (L3: the crossing batch, the
+//! resharded catch-up, its risks) is a refused request, and the slave logs
+//! every one. So when the log holds the whole catch-up — it starts by the
+//! slave's start and reaches the catch-up's latest end (and every L3
+//! window's end) — no L3 window ends after the latest refused request's
+//! end; one that would start after it is removed (no refusal at all: no
+//! boundary loss). The log never moves a window's start and never widens
+//! one; windows of other causes (requests never sent: L1, L2, L5–L10) are
+//! not refusals and stay.
+
+use super::reshard::catch_up_end;
+use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::slavelog::{Refused, SlaveLog};
+use crate::coverage::{fmt_dur, fmt_time};
+
+/// A run of refused requests starting after the coverage end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Run {
+    /// The first start.
+    pub from: i64,
+    /// The last start: the earliest the run ends.
+    pub last_start: i64,
+    /// The latest end.
+    pub to: i64,
+    /// Requests in it.
+    pub requests: u64,
+}
+
+/// The shard count at a refusal logged at `at`.
+fn shards(inp: &ModelInput, at: i64) -> u64 {
+    let q = &inp.queue;
+    match inp.facts.master_log.as_ref().filter(|l| l.decides()) {
+        Some(log) => log
+            .reshards
+            .iter()
+            .filter(|r| r.at <= at)
+            .max_by_key(|r| r.at)
+            .map_or(q.min_shards, |r| r.to),
+        None => q.max_shards,
+    }
+    .max(1)
+}
+
+/// The latest sample a refused request can hold.
+pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
+    let i = inp.scrape_interval.max(1);
+    let series = inp.series.unwrap_or(1).max(1);
+    let per = (series / shards(inp, r.at)).max(1);
+    let lag = lag(inp);
+    // Scrape records crossed: each ends with the scrape's own series
+    // (stamped at the scrape, `scrapeLoop.report` appends them after the
+    // target's samples, one commit); a lagged first sample's record is its
+    // time + lag. After `m` record ends the request can reach the next
+    // record's lagged samples only, `lag` before that scrape.
+    let m = inp.queue.max_samples_per_send.div_ceil(per) as i64;
+    let span = if lag > 0 {
+        lag.saturating_add(
+            (m - 1)
+                .saturating_mul(i)
+                .max(m.saturating_mul(i).saturating_sub(lag)),
+        )
+    } else {
+        m.saturating_mul(i)
+    };
+    let end = r.sample.saturating_add(span);
+    if r.at < r.sample || end <= r.at {
+        return end;
+    }
+    // Answered before its batch span was over: no sample after the answer.
+    // One target without a lag scrapes on the grid of the request's first
+    // sample; otherwise another target's sample may fall anywhere up to it.
+    let one_grid = lag == 0
+        && (inp.targets == Some(1)
+            || inp
+                .scrape_grids
+                .as_ref()
+                .is_some_and(|g| g.grids.len() == 1));
+    if one_grid {
+        r.sample + (r.at - r.sample) / i * i
+    } else {
+        r.at
+    }
+}
+
+fn lag(inp: &ModelInput) -> i64 {
+    inp.scrape_grids
+        .as_ref()
+        .and_then(|g| g.lag())
+        .map_or(0, |g| g.lag.max(0))
+}
+
+/// The runs of refused requests starting after the coverage end.
+pub(super) fn runs(inp: &ModelInput, log: &SlaveLog) -> Vec<Run> {
+    let c = inp.coverage_end;
+    let i = inp.scrape_interval.max(1);
+    let mut spans: Vec<(i64, i64)> = log
+        .refusals
+        .iter()
+        .filter(|r| r.sample > c)
+        .map(|r| (r.sample, request_end(inp, r).max(r.sample)))
+        .collect();
+    spans.sort_unstable();
+    let mut out: Vec<Run> = Vec::new();
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(run) if s <= run.to.saturating_add(i) => {
+                run.to = run.to.max(e);
+                run.last_start = run.last_start.max(s);
+                run.requests += 1;
+            }
+            _ => out.push(Run {
+                from: s,
+                last_start: s,
+                to: e,
+                requests: 1,
+            }),
+        }
+    }
+    out
+}
+
+/// Applies the slave's log to `windows`; the sentence the verdict gets.
+pub(super) fn apply(
+    inp: &ModelInput,
+    windows: &mut Vec<LossWindow>,
+    assumptions: &mut Vec<String>,
+) -> Option<String> {
+    let Some(log) = inp.facts.slave_log.as_ref() else {
+        if inp.slave_up.is_some() {
+            assumptions.push(
+                "no slave's log given: the boundary windows (L3) are the model's; the slave logs \
+                 every request it refused, with where it starts, which would place and bound them"
+                    .into(),
+            );
+        }
+        return None;
+    };
+    if log.truncated {
+        assumptions.push(format!(
+            "the slave's log holds more than {} refused requests: it is not used",
+            crate::coverage::slavelog::MAX_REFUSALS
+        ));
+        return Some("The slave's log was not used (too many refused requests).".into());
+    }
+    let c = inp.coverage_end;
+    assumptions.push(
+        "every request the slave's log shows refused is taken as this master's queue's (the \
+         slave receives remote write from it alone)"
+            .into(),
+    );
+    let added = add_runs(inp, log, windows);
+    let Some(up) = inp.slave_up else {
+        assumptions.push(
+            "the slave's log is read for its refused requests only: without the slave's ready \
+             time it cannot say it holds the whole catch-up"
+                .into(),
+        );
+        return Some(read_sentence(log, &added, None));
+    };
+    let l3_end = windows
+        .iter()
+        .filter(|w| w.cause == Cause::L3)
+        .map(|w| w.to)
+        .max()
+        .unwrap_or(c);
+    let reach = catch_up_end(inp, up).max(l3_end);
+    if !log.covers(up, reach) {
+        assumptions.push(format!(
+            "the slave's log covers {}, not the whole catch-up from the slave's start {} to {} \
+             (its latest end, and that of every boundary window): a refusal outside it is not \
+             ruled out, so it narrows no window (give a log that covers it, or say when this one \
+             was taken if every line up to then is in it)",
+            log.span(),
+            fmt_time(up),
+            fmt_time(reach)
+        ));
+        return Some(read_sentence(log, &added, None));
+    }
+    let bound = log.refusals.iter().map(|r| request_end(inp, r)).max();
+    narrow(windows, bound);
+    assumptions.push(format!(
+        "the slave's log covers the catch-up ({}): every boundary loss is a request it refused, \
+         and it logs each one; its clock is taken as the master's",
+        log.span()
+    ));
+    Some(read_sentence(log, &added, Some(bound)))
+}
+
+/// Adds the runs after the coverage end that no window holds; returns them.
+fn add_runs(inp: &ModelInput, log: &SlaveLog, windows: &mut Vec<LossWindow>) -> Vec<Run> {
+    let i = inp.scrape_interval.max(1);
+    let mut added = Vec::new();
+    for run in runs(inp, log) {
+        let confirmed = windows.iter().any(|w| {
+            w.certainty != Certainty::Risk
+                && w.from <= run.from.saturating_add(i)
+                && run.to <= w.to_earliest.unwrap_or(w.to).saturating_add(i)
+        });
+        if confirmed {
+            continue;
+        }
+        let mut w = LossWindow::new(
+            Cause::L3,
+            run.from,
+            run.to,
+            Certainty::Expected,
+            format!(
+                "the slave's log: {} request(s) refused whole (out of bounds or out of order) \
+                 whose first refused samples run from {} to {}, after the coverage end: each \
+                 spans at most {} samples of one shard's series, so the loss runs from the first \
+                 to at most {} (at the earliest the last start)",
+                run.requests,
+                fmt_time(run.from),
+                fmt_time(run.last_start),
+                inp.queue.max_samples_per_send,
+                fmt_time(run.to)
+            ),
+        );
+        w.to_earliest = (run.last_start < run.to).then_some(run.last_start);
+        windows.push(w);
+        added.push(run);
+    }
+    added
+}
+
+/// Every L3 window ends by `bound` (the latest refused request's end);
+/// one that starts after it goes. `None`: no refusal at all.
+fn narrow(windows: &mut Vec<LossWindow>, bound: Option<i64>) {
+    windows.retain_mut(|w| {
+        if w.cause != Cause::L3 {
+            return true;
+        }
+        let Some(b) = bound.filter(|&b| b >= w.from) else {
+            return false;
+        };
+        if w.to > b {
+            w.to = b;
+            w.to_earliest = w.to_earliest.map(|e| e.min(b)).filter(|&e| e < b);
+            w.to_expected = w.to_expected.map(|e| e.min(b));
+            w.bound_to = w.bound_to.map(|e| e.min(b));
+            w.why.push_str(&format!(
+                "; the slave's log: no request it refused holds a sample after {}, so the loss \
+                 ends by then",
+                fmt_time(b)
+            ));
+        }
+        true
+    });
+}
+
+/// What the log showed, for the verdict.
+fn read_sentence(log: &SlaveLog, added: &[Run], bound: Option<Option<i64>>) -> String {
+    let mut s = format!("The slave's log ({}) was read: ", log.span());
+    if log.refused == 0 {
+        s.push_str("it shows no refused request");
+    } else {
+        s.push_str(&format!(
+            "{} refused request(s), first refused samples {} … {}",
+            log.refused,
+            log.sample_min.map_or("?".into(), fmt_time),
+            log.sample_max.map_or("?".into(), fmt_time)
+        ));
+    }
+    match bound {
+        Some(None) => {
+            s.push_str("; it holds the whole catch-up, so nothing is lost at the boundary")
+        }
+        Some(Some(b)) => s.push_str(&format!(
+            "; it holds the whole catch-up, so no boundary loss ends after {}",
+            fmt_time(b)
+        )),
+        None => s.push_str("; it does not hold the whole catch-up and narrows nothing"),
+    }
+    // At most a few runs by name; the windows hold them all.
+    const NAMED: usize = 5;
+    for r in added.iter().take(NAMED) {
+        s.push_str(&format!(
+            "; lost after the coverage end: {} → {} ({} request(s), {} at most)",
+            fmt_time(r.from),
+            fmt_time(r.to),
+            r.requests,
+            fmt_dur(r.to - r.from)
+        ));
+    }
+    if added.len() > NAMED {
+        s.push_str(&format!("; and {} more such run(s)", added.len() - NAMED));
+    }
+    s.push('.');
+    s
+}
+
+#[cfg(test)]
+#[path = "refused_tests.rs"]
+mod tests;

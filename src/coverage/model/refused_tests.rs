@@ -1,0 +1,168 @@
+use super::super::{Cause, Certainty, ModelInput, ModelOutput, SECOND, compute};
+use crate::coverage::slavelog::{Refused, SlaveLog};
+
+const M: i64 = 60 * SECOND;
+const DAY: i64 = 1_796_515_200_000;
+
+/// 2 000 series at 1 s on 1m blocks, remote write long before the
+/// snapshot, the slave up 6 s after it (the `s2k-snap40` shape).
+fn input(log: Option<SlaveLog>) -> (ModelInput, i64) {
+    let b = DAY + 10 * M;
+    let c = b + 40 * SECOND;
+    let mut inp = ModelInput::new(M, c, b, c + 500);
+    inp.series = Some(2_005);
+    inp.scrape_interval = SECOND;
+    inp.rw_start = Some(c - 170 * SECOND);
+    inp.first_sample = Some(c - 170 * SECOND);
+    inp.slave_up = Some(c + 6 * SECOND);
+    inp.targets = Some(1);
+    inp.facts.slave_log = log;
+    (inp, c)
+}
+
+/// A log from `first` to `last` holding `refusals` (`(answered, sample)`).
+fn log(first: i64, last: i64, refusals: &[(i64, i64)]) -> SlaveLog {
+    let mut l = SlaveLog {
+        first_ts: Some(first),
+        last_ts: Some(last),
+        refused: refusals.len() as u64,
+        ..SlaveLog::default()
+    };
+    l.refusals = refusals
+        .iter()
+        .map(|&(at, sample)| Refused { at, sample })
+        .collect();
+    l.sample_min = l.refusals.iter().map(|r| r.sample).min();
+    l.sample_max = l.refusals.iter().map(|r| r.sample).max();
+    l
+}
+
+fn l3(out: &ModelOutput) -> Vec<(i64, i64, Option<i64>, Certainty)> {
+    out.loss_windows
+        .iter()
+        .filter(|w| w.cause == Cause::L3)
+        .map(|w| (w.from, w.to, w.to_earliest, w.certainty))
+        .collect()
+}
+
+/// Without the option nothing changes; with a log that shows no refusal
+/// over the whole catch-up, no boundary window is left.
+#[test]
+fn a_quiet_log_over_the_catch_up_rules_out_the_boundary_loss() {
+    let (inp, c) = input(None);
+    let without = compute(&inp);
+    assert!(!l3(&without).is_empty(), "{:#?}", without.loss_windows);
+    let up = c + 6 * SECOND;
+    let (inp, _) = input(Some(log(up - 100, up + 120 * SECOND, &[])));
+    let out = compute(&inp);
+    assert!(l3(&out).is_empty(), "{:#?}", out.loss_windows);
+    let v = out.verdict.unwrap();
+    assert!(v.contains("slave's log"), "{v}");
+    assert!(v.contains("no refused request"), "{v}");
+    // A log that ends before the catch-up's latest end narrows nothing.
+    let (inp, _) = input(Some(log(up - 100, up + 2 * SECOND, &[])));
+    let short = compute(&inp);
+    assert_eq!(l3(&short), l3(&without));
+    assert!(short.verdict.unwrap().contains("narrows nothing"));
+    // Nor does one that starts after the slave's start.
+    let (inp, _) = input(Some(log(up + 100, up + 120 * SECOND, &[])));
+    assert_eq!(l3(&compute(&inp)), l3(&without));
+}
+
+/// Refused requests that start before the coverage end bound the boundary
+/// loss's end: at most one batch span of a shard's series after their
+/// start, and no later than their answer.
+#[test]
+fn the_crossing_ends_by_the_latest_refused_request() {
+    let up = c0() + 6 * SECOND;
+    let c = c0();
+    // One shard (no master's log: max_shards 200 taken, ⌊2 005 / 200⌋ = 10
+    // series a shard, 500 samples = 50 s): answered at +8 s, so by +8 s.
+    let (inp, _) = input(Some(log(
+        up - 100,
+        up + 120 * SECOND,
+        &[(c + 8 * SECOND, c - 5 * SECOND)],
+    )));
+    let out = compute(&inp);
+    let w = l3(&out);
+    assert!(!w.is_empty());
+    assert!(w.iter().all(|&(_, to, _, _)| to <= c + 8 * SECOND), "{w:?}");
+    // The same refusal answered much later ends by its batch span.
+    let (inp, _) = input(Some(log(
+        up - 100,
+        up + 120 * SECOND,
+        &[(c + 90 * SECOND, c - 45 * SECOND)],
+    )));
+    let out = compute(&inp);
+    assert!(
+        l3(&out)
+            .iter()
+            .all(|&(_, to, _, _)| to <= c - 45 * SECOND + 50 * SECOND),
+        "{:?}",
+        l3(&out)
+    );
+}
+
+fn c0() -> i64 {
+    DAY + 10 * M + 40 * SECOND
+}
+
+/// Refused requests that start after the coverage end are lost from their
+/// start: two runs apart are two windows, each from its first start.
+#[test]
+fn refusals_after_the_coverage_end_are_runs_of_loss() {
+    let c = c0();
+    let up = c + 6 * SECOND;
+    let mut inp = input(None).0;
+    inp.queue.max_shards = 2_005 / 90;
+    let far = [
+        (c + 40 * SECOND, c + 12 * SECOND),
+        (c + 40 * SECOND, c + 20 * SECOND),
+        (c + 41 * SECOND, c + 25 * SECOND),
+    ];
+    inp.facts.slave_log = Some(log(up - 100, up + 120 * SECOND, &far));
+    let out = compute(&inp);
+    let runs = super::runs(&inp, inp.facts.slave_log.as_ref().unwrap());
+    // 22 shards: 91 series a shard, 500 samples = 6 scrapes.
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(
+        (runs[0].from, runs[0].last_start, runs[0].to),
+        (c + 12 * SECOND, c + 12 * SECOND, c + 18 * SECOND)
+    );
+    assert_eq!(
+        (runs[1].from, runs[1].last_start, runs[1].to),
+        (c + 20 * SECOND, c + 25 * SECOND, c + 31 * SECOND)
+    );
+    let w = l3(&out);
+    for r in &runs {
+        assert!(
+            w.iter()
+                .any(|&(f, to, _, k)| f == r.from && to == r.to && k == Certainty::Expected),
+            "{w:?}"
+        );
+    }
+    assert!(out.verdict.unwrap().contains("lost after the coverage end"));
+}
+
+/// Each run is a window; the verdict names the first few and counts the
+/// rest.
+#[test]
+fn many_runs_are_counted_in_the_verdict() {
+    let c = c0();
+    let up = c + 6 * SECOND;
+    let mut inp = input(None).0;
+    inp.queue.max_shards = 2_005 / 90;
+    let far: Vec<(i64, i64)> = (0..8)
+        .map(|k| (c + 200 * SECOND, c + (10 + 20 * k) * SECOND))
+        .collect();
+    inp.facts.slave_log = Some(log(up - 100, up + 300 * SECOND, &far));
+    let out = compute(&inp);
+    let added = l3(&out)
+        .iter()
+        .filter(|w| far.iter().any(|&(_, s)| s == w.0))
+        .count();
+    assert_eq!(added, 8);
+    let v = out.verdict.unwrap();
+    assert_eq!(v.matches("lost after the coverage end").count(), 5, "{v}");
+    assert!(v.contains("and 3 more such run(s)"), "{v}");
+}

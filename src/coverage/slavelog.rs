@@ -1,0 +1,240 @@
+//! The slave's log (`coverage --slave-log`): the remote-write requests it
+//! refused, as Prometheus 2.42 logs them.
+//!
+//! 2.42's remote-write handler (`storage/remote/write_handler.go`) appends
+//! a request's samples one series at a time and, at the first sample its
+//! head refuses as out of bounds, out of order or a duplicate, logs one
+//! line — `level=error component=web msg="Out of order sample from remote
+//! write" err=… series=… timestamp=<ms>`, the series and time of that
+//! sample — rolls the whole request back and answers 400, which the
+//! master's queue drops without retrying (`sendSamples`: non-recoverable).
+//! Other append errors answer 500 and are retried: no loss, no such line.
+//! The handler logs without de-duplication, so the log holds one line per
+//! refused request (the master's log, through a one-minute dedupe, does
+//! not). A request holds its shard's samples in WAL order, so the first
+//! refused sample is the request's oldest older than the head's minimum
+//! valid time: where the request starts.
+//!
+//! Lines are read one at a time with [`super::masterlog::logfmt`], each cut
+//! at [`MAX_LINE`] bytes (a journal or stderr copy works as well). Memory is
+//! bounded: at most [`MAX_REFUSALS`] refusals are kept (past that the log
+//! says it was cut, and is not used), and a few counters.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use serde::Serialize;
+
+pub use super::masterlog::MAX_LINE;
+use super::masterlog::logfmt;
+
+/// Most refusals kept.
+pub const MAX_REFUSALS: usize = 200_000;
+/// Most distinct `err` texts counted.
+pub const MAX_ERRS: usize = 16;
+/// Most ready times kept (one per start of the slave).
+pub const MAX_READY: usize = 1024;
+/// The message of a refused request's line.
+pub const REFUSED_MSG: &str = "Out of order sample from remote write";
+/// The message the slave logs when it is ready.
+pub const READY_MSG: &str = "Server is ready to receive web requests.";
+
+/// One request the slave refused (and the master dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    /// When it was logged (Unix ms): when the request was answered.
+    pub at: i64,
+    /// The first refused sample's time (`timestamp`, Unix ms): where the
+    /// request starts.
+    pub sample: i64,
+}
+
+/// What the slave's log says about the requests it refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlaveLog {
+    /// The refused requests, in log order (not in the JSON: counted in
+    /// `refused`).
+    #[serde(skip)]
+    pub refusals: Vec<Refused>,
+    /// Refused requests logged.
+    pub refused: u64,
+    /// When the first and the last were logged (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_first_at: Option<i64>,
+    /// When the last was logged (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_last_at: Option<i64>,
+    /// The oldest first refused sample (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_min: Option<i64>,
+    /// The newest first refused sample (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_max: Option<i64>,
+    /// Refusals by `err` (`out of bounds`, `out of order sample`, …; at
+    /// most [`MAX_ERRS`] texts, the rest under `other`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errs: BTreeMap<String, u64>,
+    /// Refusal lines without a readable `timestamp` (not counted above).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refusals_without_sample: u64,
+    /// When the slave said it was ready (`Server is ready …`), in log order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ready: Vec<i64>,
+    /// Lines read.
+    pub lines: u64,
+    /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
+    pub unreadable_lines: u64,
+    /// The oldest `ts` of any line (ms): where the log starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_ts: Option<i64>,
+    /// The newest `ts` of any line (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ts: Option<i64>,
+    /// When the log was taken, as the operator says (`slave_log_at`):
+    /// every line up to it is in the log, which so reaches this far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<i64>,
+    /// True when refusals past [`MAX_REFUSALS`] were not kept: not used.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl SlaveLog {
+    /// How far the log reaches: when it was taken if the operator says
+    /// so, else its newest line.
+    pub fn reaches(&self) -> Option<i64> {
+        self.taken_at.or(self.last_ts)
+    }
+
+    /// True when the log holds every refusal from `from` to `until`: it
+    /// starts by `from`, reaches `until`, nothing was cut.
+    pub fn covers(&self, from: i64, until: i64) -> bool {
+        !self.truncated
+            && self.first_ts.is_some_and(|t| t <= from)
+            && self.reaches().is_some_and(|t| t >= until)
+    }
+
+    /// `first → how far it reaches` of the log's times, for a human.
+    pub fn span(&self) -> String {
+        match (self.first_ts, self.reaches()) {
+            (Some(a), Some(b)) => format!(
+                "{} → {}{}",
+                super::fmt_time(a),
+                super::fmt_time(b),
+                if self.taken_at.is_some() {
+                    " (taken then)"
+                } else {
+                    ""
+                }
+            ),
+            _ => "no time".to_string(),
+        }
+    }
+
+    /// One line for a human.
+    pub fn summary(&self) -> String {
+        if self.truncated {
+            return format!("not used: more than {MAX_REFUSALS} refused requests");
+        }
+        let samples = match (self.sample_min, self.sample_max) {
+            (Some(a), Some(b)) => format!(
+                ", their first refused samples {} … {}",
+                super::fmt_time(a),
+                super::fmt_time(b)
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "refused remote-write requests {}{samples}; covers {}",
+            self.refused,
+            self.span()
+        )
+    }
+
+    fn push(&mut self, r: Refused, err: Option<&str>) {
+        if self.refusals.len() >= MAX_REFUSALS {
+            self.truncated = true;
+            return;
+        }
+        self.refusals.push(r);
+        self.refused += 1;
+        self.refused_first_at = Some(self.refused_first_at.map_or(r.at, |f| f.min(r.at)));
+        self.refused_last_at = self.refused_last_at.max(Some(r.at));
+        self.sample_min = Some(self.sample_min.map_or(r.sample, |f| f.min(r.sample)));
+        self.sample_max = self.sample_max.max(Some(r.sample));
+        let err = err.unwrap_or("");
+        let key = if self.errs.contains_key(err) || self.errs.len() < MAX_ERRS {
+            err
+        } else {
+            "other"
+        };
+        *self.errs.entry(key.to_string()).or_insert(0) += 1;
+    }
+}
+
+/// Reads a slave's log.
+pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
+    let mut out = SlaveLog::default();
+    let mut buf = Vec::new();
+    while let Some(cut) = next_line(&mut r, &mut buf)? {
+        out.lines += 1;
+        let line = String::from_utf8_lossy(&buf);
+        let kv = logfmt(&line);
+        let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
+        let Some(ts) = get("ts").and_then(crate::vocab::parse_rfc3339_ms) else {
+            out.unreadable_lines += 1;
+            continue;
+        };
+        if cut && get("msg").is_none() {
+            out.unreadable_lines += 1;
+            continue;
+        }
+        out.last_ts = out.last_ts.max(Some(ts));
+        out.first_ts = Some(out.first_ts.map_or(ts, |f| f.min(ts)));
+        match get("msg") {
+            Some(REFUSED_MSG) => {
+                match get("timestamp")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .filter(|&t| super::plausible(t))
+                {
+                    Some(sample) => out.push(Refused { at: ts, sample }, get("err")),
+                    None => out.refusals_without_sample += 1,
+                }
+            }
+            Some(READY_MSG) if out.ready.len() < MAX_READY => out.ready.push(ts),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a slave's log held in memory (never fails).
+pub fn parse_bytes(data: &[u8]) -> SlaveLog {
+    parse(data).unwrap_or_default()
+}
+
+/// The log as taken at `at` (every line up to it in it): `Err` with its
+/// last line's time when that comes after `at`.
+pub fn taken_at(mut log: SlaveLog, at: Option<i64>) -> Result<SlaveLog, i64> {
+    if let Some(at) = at {
+        if let Some(last) = log.last_ts.filter(|&l| l > at) {
+            return Err(last);
+        }
+        log.taken_at = Some(at);
+    }
+    Ok(log)
+}
+
+/// The next line into `buf`, at most [`MAX_LINE`] bytes of it (as the
+/// master's log is read).
+fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    super::masterlog::next_line(r, buf)
+}
+
+#[cfg(test)]
+#[path = "slavelog_tests.rs"]
+mod tests;
