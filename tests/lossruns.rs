@@ -801,6 +801,24 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s2400-5s",
     "s1500-30s",
     "s7k-2s",
+    // The tenth set (lossrec8), listed in docs/LOSS-WINDOWS.md before it
+    // was recorded.
+    "s4800-spp200",
+    "s6800-cap4k",
+    "s3400-spp750-ms25",
+    "s8500-ms30",
+    "s11k",
+    "s4400-2m",
+    "s7300-cap1800-ms80",
+    "s3100-spp300-cap1200",
+    "s1350-3s",
+    "s2100-7s",
+    "s950-12s",
+    "s1650-2m-skip",
+    "s2300-laterw",
+    "s1950-restart",
+    "s640-12s-skip",
+    "s280-3s-laterw",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -859,6 +877,42 @@ macro_rules! second_loss {
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s4400-2m-up75",
+        "out of sample (tenth set; slave-up times 75 s and 105 s fixed before it was recorded, past half \
+         the 2m block range). 4 400 series at 1 s, 2m blocks, 2.42's default queue; slave up +75.5 s. The \
+         master's log: first refused batch +78.9 s, reshard 1 -> 200 at +80.3 s inside the refused \
+         backlog (the slave refused 1 925 requests until +86.6 s), 200 -> 8 at +90.3 s. With 200 shards \
+         each shard holds about 22 series, so a 500-sample batch spans 22-23 scrapes; the slave's log \
+         (every distinct refused timestamp kept) shows the refused requests starting at -184, -161, \
+         -138, ..., +12, +21, +34 and, last, +44 s after C_snap. Real loss +1 .. +66 s of every series: \
+         the last refused request's start, +44 s, plus one 22-scrape batch. coverage (main) predicts L3 \
+         +1 .. +8..+63.5 s: the start is right, the real end lies 2.5 s past the window's far end. The \
+         second-loss regime: refused requests starting after C_snap while the resharded shards catch up \
+         more than half the block range late; the slave log places them",
+    ),
+    (
+        "s4400-2m-up105",
+        "out of sample (tenth set). The same master as s4400-2m-up75; slave up +105.4 s. First refused \
+         batch +108.9 s, reshard 1 -> 200 at +110.3 s inside the backlog, 200 -> 10 at +120.3 s; the \
+         slave's log shows refused requests starting up to +77 s after C_snap (+12, +21, +34, +44, +55, \
+         +66, +77 s), each a 22-scrape batch of a shard's 22 series. Real loss +1 .. +99 s of every \
+         series (+77 s plus one batch). coverage (main) predicts L3 +1 .. +8..+93.4 s: the real end lies \
+         5.6 s past the window's far end. The second-loss regime, as in s4400-2m-up75",
+    ),
+    (
+        "s2100-7s-soon",
+        "out of sample (tenth set). 2 100 series at 7 s; slave up +8.5 s. The master's log: first refused \
+         batch +11.8 s, reshard 1 -> 52 at +13.7 s inside the backlog, a batch of 129 samples refused at \
+         +21.2 s, 52 -> 3 at +23.7 s; the slave's log: 25 requests refused at +21.2 .. +21.3 s, every one \
+         starting at C_snap (timestamp C_snap): the new shards' batches (about 40 series each) held the \
+         C_snap scrape's remainder and the scrapes at +7, +14 and +21 s when they were sent, and were \
+         refused whole. Real loss +7 .. +21 s of 1 204 series: two scrapes, a sliver to the judge. \
+         coverage (main) predicts +7 .. +14..+33.5 s: the real end lies in the window's end range, but the \
+         sliver criterion measures the window to its far end (26.5 s against 14 s + 10 s allowed), the \
+         ninth set's s3k-20s-up30 at 7 s. Its up35 slave (reshard in the backlog, +7 .. +42 s of every \
+         series) passes",
+    ),
     (
         "s1500-30s-up40-r2",
         "the repeat of s1500-30s-up40, the same to the second: 16 requests refused +47.7 .. +50.2 s, no \
@@ -1056,7 +1110,16 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
 #[test]
 fn recorded_runs_meet_the_done_criteria() {
     let dir = testdata("loss-runs");
-    let runs = recorded(&dir);
+    let mut runs = recorded(&dir);
+    // PROMSNAP_LOSS_JUDGE=a,b: judge only the runs whose names start with
+    // one of these (a look at new recordings; MATRIX.md is not written).
+    let only = std::env::var("PROMSNAP_LOSS_JUDGE").ok();
+    if let Some(only) = &only {
+        runs.retain(|r| {
+            let name = r.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| only.split(',').any(|p| n.starts_with(p)))
+        });
+    }
     if runs.is_empty() {
         eprintln!("lossruns: no recorded runs under {}", dir.display());
         return;
@@ -1078,7 +1141,7 @@ fn recorded_runs_meet_the_done_criteria() {
         table(&fresh)
     );
     eprintln!("{t}");
-    if std::env::var_os("PROMSNAP_WRITE_MATRIX").is_some() {
+    if std::env::var_os("PROMSNAP_WRITE_MATRIX").is_some() && only.is_none() {
         let head = "# The loss-run matrix: `coverage` predicted vs `gaps --against` real\n\n\
             Generated by `scripts/loss-matrix.sh table` from the runs in this directory \
             (README.md). Times are relative to `C_snap` (the coverage end `coverage` reports). \
