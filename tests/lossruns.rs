@@ -878,6 +878,17 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s280-3s-laterw-skiphead",
+        "out of sample (tenth set). 280 series at 3 s, the skip_head snapshot (C_snap the last block's end, \
+         +0.6 s past a scrape), slave up +56.8 s after it, its queue on since the master started. The \
+         slave refused 10 requests at +60.1 .. +60.6 s, starting 3 or 6 s apart (500-sample batches of \
+         285-sample scrapes; the master's one deduplicated line says count=500), the last at -0.6 s; no reshard in the backlog (1 -> 2 at +77.7 s). Real loss the \
+         two scrapes after C_snap, +2.4 .. +5.4 s of 285 series: the batch that crossed C_snap, a sliver. \
+         coverage (main) predicts L3 +2.4 .. +5.4..+81.8 s: the real end is the window's earliest end, but \
+         the sliver criterion measures the window to its far end (79.4 s against 3 s + 10 s allowed). Its \
+         laterw slave passes",
+    ),
+    (
         "s4400-2m-up75",
         "out of sample (tenth set; slave-up times 75 s and 105 s fixed before it was recorded, past half \
          the 2m block range). 4 400 series at 1 s, 2m blocks, 2.42's default queue; slave up +75.5 s. The \
