@@ -878,6 +878,31 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s4400-2m-up75-r2",
+        "the repeat of s4400-2m-up75, the same to the second: slave up +75.6 s, first refused batch +78.9 \
+         s, reshard 1 -> 200 at +80.9 s, 2 051 requests refused until +87.0 s, the last ones starting at \
+         +12, +21, +34 and +44 s; real loss +1 .. +66 s of every series again. coverage (main) this time \
+         expects only the un-resharded crossing batch (+1 s of 75 series), the resharded path a risk to \
+         +63.6 s (the first recording: expected +1 .. +8..+63.5 s): the real end lies 2.4 s past it. The \
+         second-loss regime (see s4400-2m-up75)",
+    ),
+    (
+        "s4400-2m-up105-r2",
+        "the repeat of s4400-2m-up105, the same to the second: slave up +105.6 s, reshard 1 -> 200 at \
+         +110.9 s, 2 272 requests refused until +119.4 s, starting up to +77 s (+12, +21, +34, +44, +55, \
+         +66, +77 s); real loss +1 .. +99 s of every series again. coverage (main) expects +1 s of 75 \
+         series and a risk to +93.5 s: the real end lies 5.5 s past it. The second-loss regime (see \
+         s4400-2m-up75)",
+    ),
+    (
+        "s2100-7s-soon-r2",
+        "the repeat of s2100-7s-soon: slave up +8.4 s, first refused batch +11.8 s, reshard 1 -> 54 at \
+         +12.5 s, 61 requests refused until +16.4 s, every one starting before C_snap: this time the new \
+         shards sent their batches before the scrape at +14 s. Real loss the scrape at +7 s of 1 029 \
+         series (one scrape). coverage (main) predicts +7 .. +14..+33.4 s: the sliver criterion measures \
+         the window to its far end (26.4 s against 0 s + 10 s allowed)",
+    ),
+    (
         "s280-3s-laterw-skiphead",
         "out of sample (tenth set). 280 series at 3 s, the skip_head snapshot (C_snap the last block's end, \
          +0.6 s past a scrape), slave up +56.8 s after it, its queue on since the master started. The \
