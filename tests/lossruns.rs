@@ -878,6 +878,16 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s1350-3s-soon-r2",
+        "the repeat of s1350-3s-soon (tenth set), which lost +3 s of 285 series with no reshard in its \
+         backlog. This time: slave up +5.3 s, first refused batch +6.7 s, reshard 1 -> 86 at +7.5 s inside \
+         the backlog, 93 requests refused until +10.5 s, the last ones starting at -90 s: each new shard \
+         (about 16 series, so a 500-sample batch spans up to 31 scrapes at 3 s) sent one batch from -90 s \
+         to past C_snap and it was refused whole (the ninth set's s3k-20s-up30 at 3 s). Real loss +3 .. +9 \
+         s of 1 175 series: two intervals, a sliver to the judge. coverage (main) predicts +3 .. \
+         +12..+30.3 s, whose far end the sliver criterion takes (27.3 s against 6 s + 10 s allowed)",
+    ),
+    (
         "s4400-2m-up75-r2",
         "the repeat of s4400-2m-up75, the same to the second: slave up +75.6 s, first refused batch +78.9 \
          s, reshard 1 -> 200 at +80.9 s, 2 051 requests refused until +87.0 s, the last ones starting at \
