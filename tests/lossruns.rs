@@ -878,6 +878,17 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "s950-12s-soon-r2",
+        "the repeat of s950-12s-soon (tenth set), which lost +12 s of 405 series with no reshard in its \
+         backlog. This time: slave up +8.4 s, first refused batch +11.7 s, reshard 1 -> 15 at +13.2 s inside \
+         the backlog, 22 requests refused until +18.3 s, the last ones (the master's log: 399-406 samples, \
+         flushed by the deadline) starting at -60 s: each new shard's batch (about 63 series, 6-7 scrapes \
+         at 12 s) ran from -60 s past C_snap and was refused whole. Real loss the scrape at +12 s of all \
+         955 series (one scrape). coverage (main) predicts +12 .. +12..+33.4 s: the real end is the \
+         window's earliest end, but the sliver criterion measures it to its far end (21.4 s against 0 s + \
+         10 s allowed)",
+    ),
+    (
         "s1350-3s-soon-r2",
         "the repeat of s1350-3s-soon (tenth set), which lost +3 s of 285 series with no reshard in its \
          backlog. This time: slave up +5.3 s, first refused batch +6.7 s, reshard 1 -> 86 at +7.5 s inside \
