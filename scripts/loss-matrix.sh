@@ -55,7 +55,10 @@ if [ "$1" = all ]; then
            s7k-ms20 s650-b1m3m s4k-ms5 s8k-rt2s s5500-ms50 s3200-q10k2k s4500-ms50 s6500-up45
            s4200-10s s40-4s-d30s s7500-15s s3300-spp1k s2600-2s-min2 s5800-up38
            s2200-q1k250 s9500-10s s6200-q5k-ms10 s3k-20s s1800-min8 s10k-q20k s3900-up47
-           s6kx3-10s s2400-5s s1500-30s s7k-2s)
+           s6kx3-10s s2400-5s s1500-30s s7k-2s
+           s4800-spp200 s6800-cap4k s3400-spp750-ms25 s8500-ms30 s11k s4400-2m s7300-cap1800-ms80
+           s3100-spp300-cap1200 s1350-3s s2100-7s s950-12s s1650-2m-skip s2300-laterw s1950-restart
+           s640-12s-skip s280-3s-laterw)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

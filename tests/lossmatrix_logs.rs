@@ -124,8 +124,30 @@ fn note(cut: &[&str]) -> String {
         .collect();
     if let (Some(lo), Some(hi)) = (stamps.iter().min(), stamps.iter().max()) {
         s.push_str(&format!(" timestamp_min={lo} timestamp_max={hi}"));
+        // Every distinct first-refused timestamp and how many cut lines had
+        // it (since the tenth set): a refused request starts at its
+        // `timestamp`, so min and max alone lose the starts in between
+        // (a lagging shard's first refusal among the other shards').
+        let mut distinct = std::collections::BTreeMap::<i64, usize>::new();
+        for t in &stamps {
+            *distinct.entry(*t).or_default() += 1;
+        }
+        let list: Vec<String> = distinct.iter().map(|(t, n)| format!("{t}:{n}")).collect();
+        s.push_str(&format!("{STAMPS}{}", list.join(",")));
     }
     s
+}
+
+/// Where a note's list of distinct timestamps starts; the list is not
+/// counted against `LIMIT` (it holds what the cut would otherwise lose).
+const STAMPS: &str = " timestamps=";
+
+/// A line's length as counted against `LIMIT`: a note without its list.
+fn counted_len(l: &str) -> usize {
+    match l.find(STAMPS) {
+        Some(i) if l.starts_with('#') => i,
+        _ => l.len(),
+    }
 }
 
 /// `lines` with the groups of one `msg`/`err` inside one `bucket_ms` of
@@ -174,7 +196,7 @@ fn cut(lines: &[String], bucket_ms: i64) -> Vec<String> {
 /// The file's text: a header note, then `lines`, cut as the module says
 /// when they are over `LIMIT` bytes.
 pub(crate) fn render(header: &str, lines: &[String]) -> String {
-    let size = |v: &[String]| v.iter().map(|l| l.len() + 1).sum::<usize>();
+    let size = |v: &[String]| v.iter().map(|l| counted_len(l) + 1).sum::<usize>();
     let mut body = lines.to_vec();
     let mut how = format!("{} lines, none cut", lines.len());
     if size(&body) > LIMIT {
@@ -182,7 +204,8 @@ pub(crate) fn render(header: &str, lines: &[String]) -> String {
             body = cut(lines, bucket);
             how = format!(
                 "{} lines; over {LIMIT} bytes, so the lines of one msg and err within one {} s of \
-                 wall time were cut to the first and the last, a '# cut' note after the first",
+                 wall time were cut to the first and the last, a '# cut' note after the first \
+                 (with every distinct refused timestamp:count)",
                 lines.len(),
                 bucket / 1_000
             );
@@ -226,4 +249,16 @@ fn logfmt_fields_and_times() {
     assert!(s.len() <= LIMIT, "{}", s.len());
     assert!(s.contains("# cut lines="), "{s}");
     assert!(s.contains("timestamp_min=1001"), "{s}");
+    // Every timestamp survives: on a line kept whole, or in a note's list.
+    for i in 0..400 {
+        let t = 1_000 + i;
+        assert!(
+            s.lines().any(|l| {
+                l.ends_with(&format!(" timestamp={t}"))
+                    || (l.starts_with('#')
+                        && (l.contains(&format!("={t}:1")) || l.contains(&format!(",{t}:1"))))
+            }),
+            "{t} lost: {s}"
+        );
+    }
 }

@@ -321,8 +321,8 @@ fn log_args(ev: &Path, rec: &RunRecord, tmp: &Path, args: &mut Vec<String>) {
     // where each starts). The recording cut it to 20 KB, each `# cut` note
     // standing for refusal lines it replaced; `coverage` reads real logs
     // only, so the judge writes a temporary copy with each note turned back
-    // into the two refusals it names (its oldest and newest first refused
-    // sample, answered at its first and last time) and the notes dropped.
+    // into the refusals it names (`expand_cut_slave_log`) and the notes
+    // dropped.
     let slog = ev.join("slave-log.txt");
     if let Ok(text) = std::fs::read_to_string(&slog) {
         let p = tmp.join("slave-log.txt");
@@ -336,9 +336,10 @@ fn log_args(ev: &Path, rec: &RunRecord, tmp: &Path, args: &mut Vec<String>) {
 }
 
 /// A recorded `slave-log.txt` as a real log: each `# cut` note of refusal
-/// lines becomes the two refusals it names (`timestamp_min` at `ts_first`,
-/// `timestamp_max` at `ts_last`), in 2.42's form; other notes are dropped.
-/// The refusals the note stands for between those two are not known.
+/// lines becomes the refusals it names (`timestamp_min` at `ts_first`,
+/// `timestamp_max` and the other listed `timestamps` at `ts_last`), in
+/// 2.42's form; other notes are dropped. In notes without the list (before
+/// the tenth set) the refusals between those two are not known.
 pub(crate) fn expand_cut_slave_log(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
@@ -357,8 +358,22 @@ pub(crate) fn expand_cut_slave_log(text: &str) -> String {
         if msg != promsnap::coverage::slavelog::REFUSED_MSG {
             continue;
         }
-        for (ts, sample) in [("ts_first", "timestamp_min"), ("ts_last", "timestamp_max")] {
-            if let (Some(ts), Some(sample)) = (get(ts), get(sample)) {
+        // The oldest answered at the first line's time, the newest at the
+        // last's; since the tenth set a note also lists every distinct
+        // first refused sample (`timestamps=T:N,…`), each taken as answered
+        // at the last line's time (the latest it can have been).
+        let mut refusals = vec![
+            ("ts_first", get("timestamp_min")),
+            ("ts_last", get("timestamp_max")),
+        ];
+        for t in get("timestamps").unwrap_or("").split(',') {
+            let t = t.split(':').next().unwrap_or("");
+            if !t.is_empty() && Some(t) != get("timestamp_min") && Some(t) != get("timestamp_max") {
+                refusals.push(("ts_last", Some(t)));
+            }
+        }
+        for (ts, sample) in refusals {
+            if let (Some(ts), Some(sample)) = (get(ts), sample) {
                 out.push_str(&format!(
                     "ts={ts} caller=write_handler.go:109 level=error component=web msg=\"{msg}\" \
                      err=\"{err}\" series=\"{{}}\" timestamp={sample}\n"
@@ -862,6 +877,24 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s2400-5s",
     "s1500-30s",
     "s7k-2s",
+    // The tenth set (lossrec8), listed in docs/LOSS-WINDOWS.md before it
+    // was recorded.
+    "s4800-spp200",
+    "s6800-cap4k",
+    "s3400-spp750-ms25",
+    "s8500-ms30",
+    "s11k",
+    "s4400-2m",
+    "s7300-cap1800-ms80",
+    "s3100-spp300-cap1200",
+    "s1350-3s",
+    "s2100-7s",
+    "s950-12s",
+    "s1650-2m-skip",
+    "s2300-laterw",
+    "s1950-restart",
+    "s640-12s-skip",
+    "s280-3s-laterw",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -907,6 +940,66 @@ macro_rules! second_loss {
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "s4400-2m-up75-r2",
+        "the repeat of s4400-2m-up75, the same to the second: slave up +75.6 s, first refused batch +78.9 \
+         s, reshard 1 -> 200 at +80.9 s, 2 051 requests refused until +87.0 s, the last ones starting at \
+         +12, +21, +34 and +44 s; real loss +1 .. +66 s of every series again. coverage (main) this time \
+         expects only the un-resharded crossing batch (+1 s of 75 series), the resharded path a risk to \
+         +63.6 s (the first recording: expected +1 .. +8..+63.5 s): the real end lies 2.4 s past it. The \
+         second-loss regime (see s4400-2m-up75). \
+         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
+         s (75 series) and a risk to +63.6 s and, from the log, a run +12 .. +44..+67 s: the real end \
+         lies in the run's range and the real start is the first window's, but the rule starts runs at \
+         C_snap, and the refused requests starting before it (a start every 7-15 s, the last at -2 s), whose \
+         spans chain into the run, are not joined to it: one loss is predicted as two windows",
+    ),
+    (
+        "s4400-2m-up105-r2",
+        "the repeat of s4400-2m-up105, the same to the second: slave up +105.6 s, reshard 1 -> 200 at \
+         +110.9 s, 2 272 requests refused until +119.4 s, starting up to +77 s (+12, +21, +34, +44, +55, \
+         +66, +77 s); real loss +1 .. +99 s of every series again. coverage (main) expects +1 s of 75 \
+         series and a risk to +93.5 s: the real end lies 5.5 s past it. The second-loss regime (see \
+         s4400-2m-up75). \
+         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
+         s (75 series) and a risk to +93.5 s and, from the log, a run +12 .. +77..+100 s: the real end \
+         lies in the run's range and the real start is the first window's, but the rule starts runs at \
+         C_snap, and the refused requests starting before it (a start every 7-15 s, the last at -2 s), whose \
+         spans chain into the run, are not joined to it: one loss is predicted as two windows",
+    ),
+    (
+        "s4400-2m-up75",
+        "out of sample (tenth set; slave-up times 75 s and 105 s fixed before it was recorded, past half \
+         the 2m block range). 4 400 series at 1 s, 2m blocks, 2.42's default queue; slave up +75.5 s. The \
+         master's log: first refused batch +78.9 s, reshard 1 -> 200 at +80.3 s inside the refused \
+         backlog (the slave refused 1 925 requests until +86.6 s), 200 -> 8 at +90.3 s. With 200 shards \
+         each shard holds about 22 series, so a 500-sample batch spans 22-23 scrapes; the slave's log \
+         (every distinct refused timestamp kept) shows the refused requests starting at -184, -161, \
+         -138, ..., +12, +21, +34 and, last, +44 s after C_snap. Real loss +1 .. +66 s of every series: \
+         the last refused request's start, +44 s, plus one 22-scrape batch. coverage (main) predicts L3 \
+         +1 .. +8..+63.5 s: the start is right, the real end lies 2.5 s past the window's far end. The \
+         second-loss regime: refused requests starting after C_snap while the resharded shards catch up \
+         more than half the block range late; the slave log places them. \
+         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
+         .. +8..+63.5 s and, from the log, a run +12 .. +44..+67 s: the real end lies in the run's range \
+         and the real start is the first window's, but the rule starts runs at C_snap, and the refused \
+         requests starting before it (a start every 7-15 s, the last at -2 s), whose spans chain into the \
+         run, are not joined to it: one loss is predicted as two windows",
+    ),
+    (
+        "s4400-2m-up105",
+        "out of sample (tenth set). The same master as s4400-2m-up75; slave up +105.4 s. First refused \
+         batch +108.9 s, reshard 1 -> 200 at +110.3 s inside the backlog, 200 -> 10 at +120.3 s; the \
+         slave's log shows refused requests starting up to +77 s after C_snap (+12, +21, +34, +44, +55, \
+         +66, +77 s), each a 22-scrape batch of a shard's 22 series. Real loss +1 .. +99 s of every \
+         series (+77 s plus one batch). coverage (main) predicts L3 +1 .. +8..+93.4 s: the real end lies \
+         5.6 s past the window's far end. The second-loss regime, as in s4400-2m-up75. \
+         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
+         .. +8..+93.4 s and, from the log, a run +12 .. +77..+100 s: the real end lies in the run's \
+         range and the real start is the first window's, but the rule starts runs at C_snap, and the \
+         refused requests starting before it (a start every 7-15 s, the last at -2 s), whose spans chain into \
+         the run, are not joined to it: one loss is predicted as two windows",
+    ),
     (
         "s10k-q20k-up40-r2",
         "out of sample (ninth set, the repeat; the first recording lost +1 s of 25 series and passed). 10 000 \
@@ -988,7 +1081,16 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
 #[test]
 fn recorded_runs_meet_the_done_criteria() {
     let dir = testdata("loss-runs");
-    let runs = recorded(&dir);
+    let mut runs = recorded(&dir);
+    // PROMSNAP_LOSS_JUDGE=a,b: judge only the runs whose names start with
+    // one of these (a look at new recordings; MATRIX.md is not written).
+    let only = std::env::var("PROMSNAP_LOSS_JUDGE").ok();
+    if let Some(only) = &only {
+        runs.retain(|r| {
+            let name = r.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| only.split(',').any(|p| n.starts_with(p)))
+        });
+    }
     if runs.is_empty() {
         eprintln!("lossruns: no recorded runs under {}", dir.display());
         return;
@@ -1010,7 +1112,7 @@ fn recorded_runs_meet_the_done_criteria() {
         table(&fresh)
     );
     eprintln!("{t}");
-    if std::env::var_os("PROMSNAP_WRITE_MATRIX").is_some() {
+    if std::env::var_os("PROMSNAP_WRITE_MATRIX").is_some() && only.is_none() {
         let head = "# The loss-run matrix: `coverage` predicted vs `gaps --against` real\n\n\
             Generated by `scripts/loss-matrix.sh table` from the runs in this directory \
             (README.md). Times are relative to `C_snap` (the coverage end `coverage` reports). \
