@@ -941,66 +941,6 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
-        "s4400-2m-up75-r2",
-        "the repeat of s4400-2m-up75, the same to the second: slave up +75.6 s, first refused batch +78.9 \
-         s, reshard 1 -> 200 at +80.9 s, 2 051 requests refused until +87.0 s, the last ones starting at \
-         +12, +21, +34 and +44 s; real loss +1 .. +66 s of every series again. coverage (main) this time \
-         expects only the un-resharded crossing batch (+1 s of 75 series), the resharded path a risk to \
-         +63.6 s (the first recording: expected +1 .. +8..+63.5 s): the real end lies 2.4 s past it. The \
-         second-loss regime (see s4400-2m-up75). \
-         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
-         s (75 series) and a risk to +63.6 s and, from the log, a run +12 .. +44..+67 s: the real end \
-         lies in the run's range and the real start is the first window's, but the rule starts runs at \
-         C_snap, and the refused requests starting before it (a start every 7-15 s, the last at -2 s), whose \
-         spans chain into the run, are not joined to it: one loss is predicted as two windows",
-    ),
-    (
-        "s4400-2m-up105-r2",
-        "the repeat of s4400-2m-up105, the same to the second: slave up +105.6 s, reshard 1 -> 200 at \
-         +110.9 s, 2 272 requests refused until +119.4 s, starting up to +77 s (+12, +21, +34, +44, +55, \
-         +66, +77 s); real loss +1 .. +99 s of every series again. coverage (main) expects +1 s of 75 \
-         series and a risk to +93.5 s: the real end lies 5.5 s past it. The second-loss regime (see \
-         s4400-2m-up75). \
-         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
-         s (75 series) and a risk to +93.5 s and, from the log, a run +12 .. +77..+100 s: the real end \
-         lies in the run's range and the real start is the first window's, but the rule starts runs at \
-         C_snap, and the refused requests starting before it (a start every 7-15 s, the last at -2 s), whose \
-         spans chain into the run, are not joined to it: one loss is predicted as two windows",
-    ),
-    (
-        "s4400-2m-up75",
-        "out of sample (tenth set; slave-up times 75 s and 105 s fixed before it was recorded, past half \
-         the 2m block range). 4 400 series at 1 s, 2m blocks, 2.42's default queue; slave up +75.5 s. The \
-         master's log: first refused batch +78.9 s, reshard 1 -> 200 at +80.3 s inside the refused \
-         backlog (the slave refused 1 925 requests until +86.6 s), 200 -> 8 at +90.3 s. With 200 shards \
-         each shard holds about 22 series, so a 500-sample batch spans 22-23 scrapes; the slave's log \
-         (every distinct refused timestamp kept) shows the refused requests starting at -184, -161, \
-         -138, ..., +12, +21, +34 and, last, +44 s after C_snap. Real loss +1 .. +66 s of every series: \
-         the last refused request's start, +44 s, plus one 22-scrape batch. coverage (main) predicts L3 \
-         +1 .. +8..+63.5 s: the start is right, the real end lies 2.5 s past the window's far end. The \
-         second-loss regime: refused requests starting after C_snap while the resharded shards catch up \
-         more than half the block range late; the slave log places them. \
-         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
-         .. +8..+63.5 s and, from the log, a run +12 .. +44..+67 s: the real end lies in the run's range \
-         and the real start is the first window's, but the rule starts runs at C_snap, and the refused \
-         requests starting before it (a start every 7-15 s, the last at -2 s), whose spans chain into the \
-         run, are not joined to it: one loss is predicted as two windows",
-    ),
-    (
-        "s4400-2m-up105",
-        "out of sample (tenth set). The same master as s4400-2m-up75; slave up +105.4 s. First refused \
-         batch +108.9 s, reshard 1 -> 200 at +110.3 s inside the backlog, 200 -> 10 at +120.3 s; the \
-         slave's log shows refused requests starting up to +77 s after C_snap (+12, +21, +34, +44, +55, \
-         +66, +77 s), each a 22-scrape batch of a shard's 22 series. Real loss +1 .. +99 s of every \
-         series (+77 s plus one batch). coverage (main) predicts L3 +1 .. +8..+93.4 s: the real end lies \
-         5.6 s past the window's far end. The second-loss regime, as in s4400-2m-up75. \
-         With its slave-log.txt (tenth pass, merged after this set was recorded) coverage predicts L3 +1 \
-         .. +8..+93.4 s and, from the log, a run +12 .. +77..+100 s: the real end lies in the run's \
-         range and the real start is the first window's, but the rule starts runs at C_snap, and the \
-         refused requests starting before it (a start every 7-15 s, the last at -2 s), whose spans chain into \
-         the run, are not joined to it: one loss is predicted as two windows",
-    ),
-    (
         "s10k-q20k-up40-r2",
         "out of sample (ninth set, the repeat; the first recording lost +1 s of 25 series and passed). 10 000 \
          series at 1 s, capacity 20000, max_shards 100; slave up +40.4 s. The master's log: first refused \

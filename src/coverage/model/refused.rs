@@ -21,8 +21,10 @@
 //! What the log **adds**: refused requests starting after the coverage end
 //! are lost from that start; those whose spans touch (within a scrape) are
 //! one run, an `expected` window from its first start to the latest end,
-//! at the earliest its last start. A run inside the sure part of a window
-//! already predicted confirms it (no window added).
+//! at the earliest its last start. Requests starting at or before the
+//! coverage end whose spans reach such a run join it: it then starts at the
+//! first scrape after the coverage end. A run inside the sure part of a
+//! window already predicted confirms it (no window added).
 //!
 //! What it **narrows**: every boundary loss (L3: the crossing batch, the
 //! resharded catch-up, its risks) is a refused request, and the slave logs
@@ -142,7 +144,35 @@ pub(super) fn runs(inp: &ModelInput, log: &SlaveLog) -> Vec<Run> {
             }),
         }
     }
+    chain_back(inp, log, &mut out);
     out
+}
+
+/// Joins to a run the refused requests that start at or before the
+/// coverage end and whose spans reach it (within a scrape): their samples
+/// after the coverage end, from the first scrape after it, were refused
+/// with them, so the run starts there. Only a run already placed by
+/// requests after the coverage end is joined: a request before it alone
+/// is the crossing batch, the model's window.
+fn chain_back(inp: &ModelInput, log: &SlaveLog, runs: &mut [Run]) {
+    let c = inp.coverage_end;
+    let i = inp.scrape_interval.max(1);
+    for r in log.refusals.iter().filter(|r| r.sample <= c) {
+        let end = request_end(inp, r);
+        // The first scrape after the coverage end on the request's grid.
+        let first = r
+            .sample
+            .saturating_add(((c - r.sample) / i + 1).saturating_mul(i));
+        if end < first {
+            continue;
+        }
+        for run in runs.iter_mut() {
+            if first <= run.from && end.saturating_add(i) >= run.from {
+                run.from = first;
+                run.requests += 1;
+            }
+        }
+    }
 }
 
 /// Applies the slave's log to `windows`; the sentence the verdict gets.
