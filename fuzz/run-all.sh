@@ -14,6 +14,9 @@ export RUSTC_BOOTSTRAP=1
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/promsnap-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 export TMPDIR=$scratch
+# The first N of the files a glob names (no `ls | head`: under pipefail, ls
+# killed by SIGPIPE when head has had enough fails the run).
+first() { local n=$1; shift; local f; for f in "$@"; do [ -e "$f" ] || continue; [ "$n" -gt 0 ] || break; echo "$f"; n=$((n-1)); done; }
 targets=$(cargo fuzz list)
 [ -n "$targets" ] || { echo "no fuzz targets"; exit 1; }
 for t in $targets; do
@@ -27,11 +30,11 @@ for t in $targets; do
     index|salvage_index) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/index) ;;
     tombstones) seeds=$(ls ../testdata/prom-2.42-nativehist/data/*/tombstones) ;;
     chunk_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/01M891T624Z2K2QSYVTNJGBBMK/chunks/*) ;;
-    wal_segment) seeds=$(ls ../testdata/prom-2.42-nativehist/data/wal/0* 2>/dev/null | head -1) ;;
+    wal_segment) seeds=$(first 1 ../testdata/prom-2.42-nativehist/data/wal/0*) ;;
     head_chunks) seeds=$(ls ../testdata/prom-2.42-nativehist/data/chunks_head/* 2>/dev/null) ;;
     http_response) printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' > "corpus/$t/seed-chunked"; seeds= ;;
-    master_log) seeds=$(ls ../testdata/loss-runs/*/master-log.txt 2>/dev/null | head -3) ;;
-    slave_log) seeds=$(ls ../testdata/loss-runs/*/slave-log.txt 2>/dev/null | head -3) ;;
+    master_log) seeds=$(first 3 ../testdata/loss-runs/*/master-log.txt) ;;
+    slave_log) seeds=$(first 3 ../testdata/loss-runs/*/slave-log.txt) ;;
     s3_url) printf 's3://bucket/team-a/prom' > "corpus/$t/seed-url"; seeds= ;;
     aws_config) printf '[default]\naws_access_key_id = AK\n[ci]\nregion=x\0# config\n[profile ci]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:8333\n' > "corpus/$t/seed-ini"; seeds= ;;
     thanos_meta) i=0; for f in ../testdata/prom-2.42-nativehist/data/*/meta.json; do
