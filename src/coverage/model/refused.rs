@@ -104,7 +104,8 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
                 .as_ref()
                 .is_some_and(|g| g.grids.len() == 1));
     if one_grid {
-        r.sample + (r.at - r.sample) / i * i
+        r.sample
+            .saturating_add(r.at.saturating_sub(r.sample) / i * i)
     } else {
         r.at
     }
@@ -162,7 +163,7 @@ fn chain_back(inp: &ModelInput, log: &SlaveLog, runs: &mut [Run]) {
         // The first scrape after the coverage end on the request's grid.
         let first = r
             .sample
-            .saturating_add(((c - r.sample) / i + 1).saturating_mul(i));
+            .saturating_add((c.saturating_sub(r.sample) / i + 1).saturating_mul(i));
         if end < first {
             continue;
         }
