@@ -31,7 +31,7 @@ pub struct BlockFiles {
     /// Chunk segment files in sorted order: (path, bytes).
     pub chunks: Vec<(PathBuf, FileBytes)>,
     /// `tombstones` bytes, `None` when the file is missing.
-    pub tombstones: Option<Vec<u8>>,
+    pub tombstones: Option<FileBytes>,
 }
 
 /// Reads and parses `<dir>/meta.json`.
@@ -82,11 +82,8 @@ impl BlockFiles {
             chunks.push((p, bytes));
         }
         let tpath = dir.join("tombstones");
-        let tombstones = match crate::fileutil::read_input(&tpath) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&tpath, e)),
-        };
+        let tombstones =
+            crate::fileutil::map_tombstones(&tpath).map_err(|e| Error::io(&tpath, e))?;
         Ok(BlockFiles {
             dir: dir.to_path_buf(),
             meta,

@@ -123,6 +123,21 @@ pub(crate) fn map_wal_segment(path: &Path) -> Result<Option<FileBytes>> {
     map_open(path, file).map(Some)
 }
 
+/// Maps a block's `tombstones` read-only; `None` when there is none.
+///
+/// Mapped rather than read: Prometheus reads the file whole, and a file
+/// grown by damage would make our memory follow the damage. It keeps
+/// [`map_file`]'s contract: Prometheus writes `tombstones.tmp` and renames
+/// it over the old file, never rewriting one in place, so the mapped inode
+/// does not change.
+pub(crate) fn map_tombstones(path: &Path) -> io::Result<Option<FileBytes>> {
+    match open_input(path) {
+        Ok(file) => map_open_io(&file).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether `file` starts with the pre-2.0 WAL magic `0x43AF00EF`.
 fn is_pre_2_0_wal(file: &File) -> io::Result<bool> {
     use std::os::unix::fs::FileExt;

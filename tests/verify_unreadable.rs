@@ -379,6 +379,64 @@ fn the_newest_wal_segment_grown_by_damage_costs_no_memory() {
     ]);
 }
 
+/// Damage that needs the whole file, in files grown to 1 GiB: a block's
+/// `tombstones` (its checksum covers the whole file) and the newest WAL
+/// segment with a bad fragment checksum at its first record (the scan
+/// re-synchronises over the whole segment). Both were read onto the heap;
+/// with the heap limited to 256 MiB the answers were "out of memory" and a
+/// skipped block. Now both are mapped: each command names the damage
+/// itself, as it does without a limit.
+#[test]
+fn damage_read_whole_in_grown_files_is_named_not_out_of_memory() {
+    let (tmp, dir) = data_copy();
+    for rel in [format!("{BLOCK}/tombstones"), "wal/00000004".into()] {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(rel))
+            .unwrap();
+        f.set_len(1 << 30).unwrap();
+    }
+    flip_crc(&dir.join("wal/00000004"), 0);
+    let d = dir.to_str().unwrap();
+    let out = promsnap_in_256_mib(&["verify", "--json", d]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    expect(
+        &v,
+        "tombstones_checksum",
+        "error",
+        &format!("{BLOCK}/tombstones"),
+        None,
+    );
+    assert!(!v.to_string().contains("out of memory"), "{v}");
+    let out = promsnap_in_256_mib(&["wal", "--json", d]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let seg = v["wal"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "00000004")
+        .unwrap();
+    assert_eq!(seg["read_error"], serde_json::Value::Null, "{seg}");
+    assert_eq!(seg["corruption"]["offset"], 0, "{seg}");
+    assert!(seg["after_damage"]["records"].as_u64().unwrap() > 0, "{seg}");
+    for args in [vec!["dump", d], vec!["gaps", d]] {
+        let out = promsnap_in_256_mib(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("tombstones checksum mismatch"), "{args:?}: {err}");
+        assert!(!err.contains("out of memory"), "{args:?}: {err}");
+    }
+    let salvaged = tmp.path().join("salvaged");
+    let out = promsnap_in_256_mib(&["salvage", d, salvaged.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("tombstones checksum mismatch") && text.contains("no deletion applied"),
+        "{text}"
+    );
+}
+
 /// `salvage --in-place` cuts a damaged WAL segment where Prometheus' repair
 /// cuts it; with the segment grown by damage to 1 GiB after the damage, the
 /// cut copies the kept bytes through a buffer instead of reading the file

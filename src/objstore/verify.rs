@@ -136,7 +136,9 @@ impl BlockSource for BucketBlock<'_> {
         };
         let index = self.bucket.get_whole(&self.rel("index"), isize)?;
         let tombstones = match self.block.size_of("tombstones") {
-            Some(n) => Some(self.bucket.get_whole(&self.rel("tombstones"), n)?),
+            Some(n) => Some(FileBytes::Owned(
+                self.bucket.get_whole(&self.rel("tombstones"), n)?,
+            )),
             None => None,
         };
         let files = BlockFiles {

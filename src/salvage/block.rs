@@ -338,22 +338,25 @@ fn confirmed_symbols<'a>(
 
 /// The block's deletions; none (with a note) when the file is unreadable.
 fn read_tombstones(dir: &Path, notes: &mut Vec<String>) -> Tombstones {
-    match crate::fileutil::read_input(&dir.join("tombstones")) {
-        Ok(b) => match tombstones::parse(&b) {
-            Ok(s) => Tombstones::from_stones(&s),
-            Err(e) => {
-                notes.push(format!(
-                    concat!(
-                        "{}: unreadable ({e}): no deletion applied, so samples it deleted ",
-                        "are back in the rewritten block"
-                    ),
-                    dir.join("tombstones").display(),
-                    e = e
-                ));
-                Tombstones::default()
-            }
-        },
-        Err(_) => Tombstones::default(),
+    let path = dir.join("tombstones");
+    let parsed = match crate::fileutil::map_tombstones(&path) {
+        Ok(None) => return Tombstones::default(),
+        Ok(Some(b)) => tombstones::parse(&b).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match parsed {
+        Ok(s) => Tombstones::from_stones(&s),
+        Err(e) => {
+            notes.push(format!(
+                concat!(
+                    "{}: unreadable ({e}): no deletion applied, so samples it deleted ",
+                    "are back in the rewritten block"
+                ),
+                path.display(),
+                e = e
+            ));
+            Tombstones::default()
+        }
     }
 }
 

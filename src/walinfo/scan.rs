@@ -369,11 +369,18 @@ impl Source<'_> {
         }
     }
 
-    /// The whole segment (to re-synchronise after damage).
-    fn whole(&self, path: &Path) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+    /// Scans the whole segment (to re-synchronise after damage). A segment
+    /// read in windows is mapped for it, not read onto the heap: a segment
+    /// grown by damage would make memory follow the damage (see
+    /// [`crate::fileutil::map_wal_segment`] for why mapping the newest
+    /// segment is safe; only the pre-2.0 format is read whole).
+    fn scan_whole(&self, path: &Path, series: &mut RefSet) -> io::Result<(u64, SegmentScan)> {
         match self {
-            Source::Read { .. } => crate::fileutil::read_input(path).map(std::borrow::Cow::Owned),
-            Source::Mapped { map, .. } => Ok(std::borrow::Cow::Borrowed(&map[..])),
+            Source::Read { .. } => {
+                let bytes = crate::fileutil::wal_segment_bytes(path)?;
+                Ok((bytes.len() as u64, scan_segment_refs(&bytes, series)))
+            }
+            Source::Mapped { map, .. } => Ok((map.len() as u64, scan_segment_refs(map, series))),
         }
     }
 }
@@ -400,9 +407,8 @@ fn scan_windows(
         let (s, committed) = scan_records_committed(&mut reader, series);
         bufs = reader.into_buffers();
         if s.corruption.is_some() {
-            // Rare: read it whole for the re-synchronisation.
-            let bytes = src.whole(path)?;
-            return Ok((bytes.len() as u64, scan_segment_refs(&bytes, series)));
+            // Rare: the whole segment for the re-synchronisation.
+            return src.scan_whole(path, series);
         }
         let torn_inside = s.torn_offset.filter(|_| !at_eof);
         let st = if torn_inside.is_some() {
