@@ -225,20 +225,24 @@ if walrep:
 
 cores = os.cpu_count()
 la = open("/proc/loadavg").read().split()[:3]
-# The object-storage section is measured by bench/s3.sh (a loopback S3
-# server), not by this run: kept as it stands in the previous file, with its
-# own date and load.
-s3_section = ""
+# Sections measured by other tools than this run, kept as they stand in the
+# previous file with their own date and load: object storage (bench/s3.sh, a
+# loopback S3 server) and the snappy decoders compared (bench/snappy-compare).
+KEPT = ("\nObject storage (", "\nSnappy decoders (")
+kept_sections = []
 try:
     prev = open(md).read()
-    i = prev.find("\nObject storage (")
-    if i >= 0:
-        # Only the section itself: a kernels paragraph after it belongs to
-        # the run that wrote the previous file.
-        j = prev.find("\nKernels (criterion", i + 1)
-        s3_section = "\n" + prev[i + 1:j if j >= 0 else len(prev)].rstrip("\n") + "\n"
+    for head in KEPT:
+        i = prev.find(head)
+        if i < 0:
+            continue
+        # Only the section itself: a kernels paragraph or another kept
+        # section after it is not part of it.
+        ends = [j for j in (prev.find(h, i + 1) for h in KEPT + ("\nKernels (criterion",)) if j >= 0]
+        kept_sections.append(prev[i + 1:min(ends) if ends else len(prev)].rstrip("\n"))
 except OSError:
     pass
+s3_section = "".join("\n" + k + "\n" for k in kept_sections)
 
 text = f"""# Benchmarks
 
@@ -265,7 +269,7 @@ judged by instruction counts (`valgrind --tool=callgrind`), which hold on a load
 """ + ("" if kernels else "Kernels were not run in this run (`BENCH_KERNELS=0`); run them with\n`cargo bench --bench NAME`.\n") + """
 Kernels (criterion, short runs in the same session; `benches/`): `chunkenc` on bench-100k's
 real chunks (random values: the decoder's hard case), `index` (CRC32C, series entries of a real
-index), `wal` (fragment reassembly, CRC, decompression, record decoding of a real WAL:
-`PROMSNAP_BENCH_WAL`), `gofmt` (Go's `%g` of real sample values).""" + ktext + "\n" + s3_section
+index), `wal` (on the first segment of wal-snappy, `PROMSNAP_BENCH_WAL`: framing and CRC,
+reassembly of split records, the snappy decoder alone, then all of them and record decoding), `gofmt` (Go's `%g` of real sample values).""" + ktext + "\n" + s3_section
 open(md, "w").write(text)
 print(text)

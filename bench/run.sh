@@ -154,7 +154,8 @@ if [ "${BENCH_KERNELS:-1}" = 1 ]; then
   (cd "$root" && rm -rf target/criterion &&
     CHUNKENC_SEGMENT=$seg cargo bench --locked -q --bench chunkenc -- $quick >/dev/null 2>&1 &&
     cargo bench --locked -q --bench index -- $quick >/dev/null 2>&1 &&
-    cargo bench --locked -q --bench wal -- $quick >/dev/null 2>&1) || echo "kernel benches failed" >&2
+    PROMSNAP_BENCH_WAL=$data/wal-snappy/storage/wal/00000000 \
+      cargo bench --locked -q --bench wal -- $quick >/dev/null 2>&1) || echo "kernel benches failed" >&2
   cp -r "$root/target/criterion" "$out/criterion" 2>/dev/null || true
 fi
 
