@@ -164,10 +164,16 @@ if v100 and v1 and b100 and b1m:
     per100, per1m = v100 / b100 * 1e9, v1 / b1m * 1e9
     r = per1m / per100
     row("`verify` time per byte, bench-1m vs bench-100k (scaling)", f"{per1m:.2f} ns/B", f"{per100:.2f} ns/B", "linear (≈ 1×)", r <= 1.5, f"ratio {r:.2f}: bench-1m has 10× the series and 4× the index bytes per sample")
-s1, s20 = med("scale-20", 0), med("scale-20", 1)
-r = ratio(s20, s1 and 20 * s1)
-row("`verify --jobs 1` of 20 bench-1m-sized blocks vs 20 × one block", s20, s1 and 20 * s1, "≤ 1.1×", r is not None and r <= 1.1,
-    f"ratio {r:.2f}; one block {s1:.3f} s" if r else "", "scale-20", 1)
+s1, s20, loop20 = med("scale-20", 0), med("scale-20", 1), med("scale-20", 2)
+# 20 × one block: the one block verified 20 times in a row when the run has
+# it (as long a stretch as the 20-block run, under the same load), else 20 ×
+# the median of single runs.
+twenty = loop20 or (s1 and 20 * s1)
+r = ratio(s20, twenty)
+how = (f"one block 20 times in a row {loop20:.3f} s (20 × its single runs' median {s1:.3f} s: ratio {s20 / (20 * s1):.2f})"
+       if loop20 and s1 and s20 else f"one block {s1:.3f} s")
+row("`verify --jobs 1` of 20 bench-1m-sized blocks vs 20 × one block", s20, twenty, "≤ 1.1×", r is not None and r <= 1.1,
+    "; ".join(x for x in (f"ratio {r:.2f}", how, cpu_note("scale-20", 1, 2) if loop20 else "") if x) if r else "", "scale-20", 1)
 m1, m20 = rss_mb("scale-20", 0), rss_mb("scale-20", 1)
 rr = ratio(m20, m1)
 row("`verify --jobs 1` of 20 blocks, peak RSS (MB) vs one block's", m20 and round(m20), m1 and round(m1), "≤ 2×", rr is not None and rr <= 2, f"ratio {rr:.2f}" if rr else "")
