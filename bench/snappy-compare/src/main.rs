@@ -20,7 +20,9 @@ fn snappy_records(seg: &[u8]) -> Vec<Vec<u8>> {
             continue;
         }
         let len = usize::from(u16::from_be_bytes([seg[pos + 1], seg[pos + 2]]));
-        let Some(data) = seg.get(pos + 7..pos + 7 + len) else { break };
+        let Some(data) = seg.get(pos + 7..pos + 7 + len) else {
+            break;
+        };
         let kind = t & 7;
         if kind == 1 || kind == 2 {
             cur.clear();
@@ -51,7 +53,8 @@ fn decode_cpp(recs: &[Vec<u8>], buf: &mut Vec<u8>) -> usize {
     for r in recs {
         let mut len = 0usize;
         // SAFETY: `r` is a live slice; `len` a valid out-pointer.
-        let st = unsafe { snappy_src::snappy_uncompressed_length(r.as_ptr().cast(), r.len(), &mut len) };
+        let st =
+            unsafe { snappy_src::snappy_uncompressed_length(r.as_ptr().cast(), r.len(), &mut len) };
         assert_eq!(st, 0, "snappy header");
         if buf.len() < len {
             buf.resize(len, 0);
@@ -59,7 +62,12 @@ fn decode_cpp(recs: &[Vec<u8>], buf: &mut Vec<u8>) -> usize {
         let mut out_len = buf.len();
         // SAFETY: input and output are live slices of the lengths passed.
         let st = unsafe {
-            snappy_src::snappy_uncompress(r.as_ptr().cast(), r.len(), buf.as_mut_ptr().cast(), &mut out_len)
+            snappy_src::snappy_uncompress(
+                r.as_ptr().cast(),
+                r.len(),
+                buf.as_mut_ptr().cast(),
+                &mut out_len,
+            )
         };
         assert_eq!(st, 0, "C++ snappy decodes");
         n += out_len;
@@ -78,7 +86,11 @@ fn main() {
     let (mut t_snap, mut t_cpp) = (Vec::new(), Vec::new());
     let load0 = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let out = decode_snap(&recs, &mut dec, &mut buf);
-    assert_eq!(decode_cpp(&recs, &mut buf), out, "both decode the same length");
+    assert_eq!(
+        decode_cpp(&recs, &mut buf),
+        out,
+        "both decode the same length"
+    );
     for round in 0..rounds {
         for which in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
             let t = Instant::now();
@@ -114,7 +126,15 @@ fn main() {
     println!(
         "C++ / snap time: {:.2}; load {} -> {}",
         med(&mut t_cpp).0 / med(&mut t_snap).0,
-        load0.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        load1.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load0
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        load1
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 }
