@@ -1,7 +1,9 @@
 //! WAL read throughput: framing + CRC + decompression, then record decoding.
 //!
-//! Input: the segment named by `PROMSNAP_BENCH_WAL`, else the real 128 MiB
-//! segment `bench/data/wal-12m/storage/wal/00000000` made by
+//! Input: the segment named by `PROMSNAP_BENCH_WAL` (`bench/run.sh` names
+//! the first segment of the snappy WAL the real server recorded,
+//! `wal-snappy`), else the real 128 MiB segment
+//! `bench/data/wal-12m/storage/wal/00000000` made by
 //! `bench/make-bench-data.sh bench/data wal` (promtool 2.42
 //! `tsdb bench write`), else the small segments in `testdata/wal/`.
 //!
@@ -11,7 +13,8 @@ use std::collections::HashSet;
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use criterion::{Criterion, Throughput, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_main};
 use promsnap::format::record::{self, RecordType};
 use promsnap::format::wal::{Compression, FragmentReader, FragmentType, RecordReader};
 use promsnap::walinfo::{scan_segment, scan_segment_file};
@@ -154,6 +157,8 @@ fn bench_one(c: &mut Criterion, prefix: &str, seg: &[u8]) {
         })
     });
 
+    bench_framing(&mut g, seg);
+
     // The snappy decoder alone (`snap`, one reused decoder and output
     // buffer) on the same records: the share of the scan no framing or
     // record-decoding change can remove. Throughput is still per on-disk
@@ -230,6 +235,45 @@ fn bench_one(c: &mut Criterion, prefix: &str, seg: &[u8]) {
         });
     }
     g.finish();
+}
+
+/// Framing alone: fragment headers, page padding and CRC32C, no reassembly
+/// or decompression; and framing plus the reassembly of split records (the
+/// copies a decoder that needs one contiguous input costs). With "snappy
+/// decode alone" they split "records" into its parts.
+fn bench_framing(g: &mut BenchmarkGroup<'_, WallTime>, seg: &[u8]) {
+    g.bench_function("fragments (framing+crc)", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for f in FragmentReader::new(black_box(seg)) {
+                n += f.map(|f| f.data.len()).unwrap_or(0);
+            }
+            n
+        })
+    });
+    let mut assembly = Vec::new();
+    g.bench_function("fragments + reassembly", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for f in FragmentReader::new(black_box(seg)) {
+                let Ok(f) = f else { break };
+                match f.kind {
+                    FragmentType::Full => n += f.data.len(),
+                    FragmentType::First => {
+                        assembly.clear();
+                        assembly.extend_from_slice(f.data);
+                    }
+                    FragmentType::Middle => assembly.extend_from_slice(f.data),
+                    FragmentType::Last => {
+                        assembly.extend_from_slice(f.data);
+                        n += black_box(&assembly).len();
+                    }
+                    FragmentType::PageTerm => {}
+                }
+            }
+            n
+        })
+    });
 }
 
 // In a private module: the group function criterion generates has no doc
