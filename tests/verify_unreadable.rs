@@ -421,11 +421,17 @@ fn damage_read_whole_in_grown_files_is_named_not_out_of_memory() {
         .unwrap();
     assert_eq!(seg["read_error"], serde_json::Value::Null, "{seg}");
     assert_eq!(seg["corruption"]["offset"], 0, "{seg}");
-    assert!(seg["after_damage"]["records"].as_u64().unwrap() > 0, "{seg}");
+    assert!(
+        seg["after_damage"]["records"].as_u64().unwrap() > 0,
+        "{seg}"
+    );
     for args in [vec!["dump", d], vec!["gaps", d]] {
         let out = promsnap_in_256_mib(&args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("tombstones checksum mismatch"), "{args:?}: {err}");
+        assert!(
+            err.contains("tombstones checksum mismatch"),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("out of memory"), "{args:?}: {err}");
     }
     let salvaged = tmp.path().join("salvaged");
