@@ -353,23 +353,18 @@ fn risk_window(
     let any = slave_range_taken(inp)
         .then(|| reach(inp, st, end, q.max_shards, series, 0))
         .flatten();
-    let any_to = any.map(|a| a.to).filter(|&a| a > cr.expected_end);
-    let (main, to) = match reach(inp, st, end, q.max_shards, series, half) {
-        Some(m) => (m, m.to),
-        // Nothing past the crossing with the master's range: the window is
-        // the bound for a shorter slave range alone.
-        None => match (any, any_to) {
-            (Some(a), Some(_)) => (Reach { apart: false, ..a }, cr.expected_end.max(from)),
-            _ => return None,
-        },
-    };
+    let any_to = any.map(|a| a.to);
+    // Where the master's range says nothing past the crossing, no window:
+    // the assumption names the range taken.
+    let main = reach(inp, st, end, q.max_shards, series, half)?;
+    let to = main.to;
     let Reach {
         apart,
         batch_span,
         queue_span,
         ..
     } = main;
-    if (to <= cr.expected_end && any_to.is_none()) || to < from {
+    if to <= cr.expected_end || to < from {
         return None;
     }
     let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
