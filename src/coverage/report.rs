@@ -200,6 +200,11 @@ pub(super) fn run_model(
         .map_or(0, |g| g.lag);
     inp.series =
         newest.map(|b| queued_per_scrape(b, native, send_histograms, scrape_interval, lag));
+    // What the master appends and the queue skips (native histograms):
+    // 2.42's desired-shards input rate counts it.
+    inp.unsent_per_scrape = newest.map_or(0, |b| {
+        samples_per_scrape(b, scrape_interval, lag).saturating_sub(inp.series.unwrap_or(0))
+    });
     inp.series = sent_series(inp.series, opts.facts.sent_series, assumptions);
     inp.facts = opts.facts.clone();
     inp.native = native.cloned();

@@ -30,13 +30,13 @@ pub(super) fn windows(
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let t_q = tick_origin(inp, t_b, up);
-            let cr = queue::crossing(
+            let cr = queue::crossing_with_unsent(
                 q,
                 &st,
                 t_q,
                 c,
                 up,
-                n,
+                (n, inp.unsent_per_scrape),
                 inp.scrape_interval,
                 phase_known,
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
