@@ -95,7 +95,7 @@ pub(super) fn slave_range_taken(inp: &ModelInput) -> bool {
 }
 
 /// The words that mark a window's end for any slave block range.
-const ANY_SLAVE_RANGE: &str = "with any slave block range";
+pub(super) const ANY_SLAVE_RANGE: &str = "with any slave block range";
 
 /// The assumption when a window is read against half the slave's block
 /// range and the operator did not give it.
