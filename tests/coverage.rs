@@ -918,3 +918,53 @@ fn slave_log_in_the_human_answer_and_its_time() {
     let err = String::from_utf8_lossy(&early.stderr);
     assert!(err.contains("--slave-log-at"), "{err}");
 }
+
+/// Issue 14: "a slave-up before the snapshot … must not end in 'No real
+/// loss'". On a real recording (`ci-soon`: the master's snapshot, its
+/// `wal/` copy and times), a `--slave-up` before the snapshot — a slave
+/// cannot start on a snapshot not yet taken, so a time zone or another
+/// snapshot was meant — is a usage error (exit 2) that names the ready time
+/// and the snapshot, with no verdict at all, text or JSON; the run's real
+/// ready time answers as recorded.
+#[test]
+fn slave_up_before_the_snapshot_gets_no_verdict() {
+    let ev = testdata("loss-runs/ci-soon");
+    let rec: crate::lossmatrix::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = crate::lossruns::coverage_args(&ev, &rec, tmp.path());
+    let at = base.iter().position(|a| a == "--slave-up").unwrap() + 1;
+    let run = |up: i64, json: bool| {
+        let mut a = base.clone();
+        a[at] = up.to_string();
+        if json {
+            a.push("--json".into());
+        }
+        let argv: Vec<&str> = a.iter().map(String::as_str).collect();
+        promsnap(&argv)
+    };
+    // A minute before the snapshot call, and an hour (a time zone).
+    for early in [rec.snapshot_called - 60_000, rec.slave_up - 3_600_000] {
+        for json in [false, true] {
+            let out = run(early, json);
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+            assert!(!stdout.contains("No real loss") && !stderr.contains("No real loss"));
+            assert!(
+                format!("{stdout}{stderr}").contains("is before the snapshot"),
+                "{stdout}{stderr}"
+            );
+        }
+    }
+    let out = run(rec.slave_up, true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["verdict"].as_str().is_some());
+}

@@ -291,7 +291,11 @@ pub(crate) fn coverage_args(ev: &Path, rec: &RunRecord, tmp: &Path) -> Vec<Strin
         args.push("--sent-series".into());
         args.push(n.to_string());
     }
-    // The slave's config and its restarts, as the operator knows them.
+    // The slave's config and its restarts, as the operator knows them. Its
+    // block range: the harness starts every slave with 1m blocks (also
+    // under the 2m masters) unless `slave_block` says otherwise.
+    args.push("--slave-block-range".into());
+    args.push(rec.slave_block.clone().unwrap_or_else(|| "1m".into()));
     if let Some(ms) = rec.slave_ooo_window_ms {
         args.push("--slave-ooo-window".into());
         args.push(format!("{ms}ms"));

@@ -110,6 +110,10 @@ pub struct CoverageArgs {
     /// The slave's storage.tsdb.out_of_order_time_window (default 0 = off).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub slave_ooo_window: Option<i64>,
+    /// The slave's --storage.tsdb.min-block-duration (default: the master's block range, with a
+    /// bound for any shorter one).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub slave_block_range: Option<i64>,
     /// A slave restart after --slave-up: when it was stopped and when it was ready again
     /// (repeatable; default: none).
     #[arg(long, value_parser = parse_restart, value_name = "STOPPED,READY")]
@@ -196,6 +200,7 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             },
             sent_series: args.sent_series,
             slave_ooo_window: args.slave_ooo_window,
+            slave_block_range: args.slave_block_range,
             slave_restarts: args.slave_restart.clone(),
             master_log: None,
             slave_log: None,

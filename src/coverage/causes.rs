@@ -60,6 +60,12 @@ pub struct OperatorFacts {
     /// The slave's `storage.tsdb.out_of_order_time_window` (ms); 0 = off
     /// (the default).
     pub slave_ooo_window: Option<i64>,
+    /// The slave's `--storage.tsdb.min-block-duration` (ms): its head's
+    /// chunk range, half of which is the lag it refuses beyond
+    /// (`appendableMinValidTime`); absent: taken as the master's, with a
+    /// bound for any shorter one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slave_block_range: Option<i64>,
     /// The slave's restarts after it was first up: `(stopped, ready)` each (ms).
     pub slave_restarts: Vec<(i64, i64)>,
     /// The master's log of the slave's remote-write queue: its reshards

@@ -458,3 +458,26 @@ fn versions() {
         assert_eq!(v(s).has_watcher_bug(), bug, "{s}");
     }
 }
+
+/// 2.42's queue skips histogram records without send_native_histograms: the
+/// samples per scrape its batches are cut on leave the 22 native histogram
+/// series of the real native-histogram master out (every series is scraped
+/// every second there); with it on, they count like floats.
+#[test]
+fn queued_samples_per_scrape_leave_histograms_out_unless_sent() {
+    let snap = analyze(&testdata(NATIVE), None).unwrap();
+    let b = snap.head_block.as_ref().or(snap.blocks.last()).unwrap();
+    let n = snap.native_histograms.as_ref().unwrap();
+    assert_eq!(n.series, Some(22));
+    let report = crate::coverage::report::queued_per_scrape;
+    let all = report(b, Some(n), true, S, 0);
+    let floats = report(b, Some(n), false, S, 0);
+    assert_eq!(all, crate::coverage::samples_per_scrape(b, S, 0));
+    assert_eq!(all - floats, 22, "{b:?} {n:?}");
+    // Another block's count is not this block's.
+    let other = super::NativeHistograms {
+        block: Some("another".into()),
+        ..n.clone()
+    };
+    assert_eq!(report(b, Some(&other), false, S, 0), all);
+}

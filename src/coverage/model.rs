@@ -182,6 +182,10 @@ pub struct ModelInput {
     pub restart_delay: i64,
     /// Series the master scrapes (the head block's numSeries), for L3.
     pub series: Option<u64>,
+    /// Samples the master appends per scrape that the queue does not send
+    /// (native histograms without `send_native_histograms`): 2.42's
+    /// desired-shards formula counts them in its input rate (`samplesIn`).
+    pub unsent_per_scrape: u64,
     /// The oldest sample of the snapshot (its oldest block's minTime): no
     /// compaction happened before `first_sample + 1.5R`.
     pub first_sample: Option<i64>,
@@ -218,6 +222,7 @@ impl ModelInput {
             scrape_timeout: 10 * SECOND,
             restart_delay: 5 * SECOND,
             series: None,
+            unsent_per_scrape: 0,
             first_sample: None,
             facts: OperatorFacts::default(),
             native: None,

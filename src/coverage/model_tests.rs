@@ -341,3 +341,65 @@ fn a_log_that_does_not_cover_the_catch_up_does_not_rule_out_a_reshard() {
     let (late, _) = resharded(Some(log(7 * SECOND, 60 * SECOND)));
     assert_eq!(risk(&late), 1, "{:#?}", late.loss_windows);
 }
+
+/// `s4400-2m-up75`'s shape (2m master blocks, 4 405 series at 1 s, slave up
+/// 75 s after the snapshot, the log's 1 -> 200 reshard at +80.3 s): the
+/// slave's head refuses what lies more than half *its* block range behind
+/// its newest sample. Taken as the master's (60 s) the far end is the
+/// catch-up's end − 60 s + one batch; a 1m slave refuses from 30 s on, 30 s
+/// further; without the slave's range the window carries the end for any
+/// range as `bound_to`, and the assumptions say so.
+#[test]
+fn second_loss_far_end_follows_the_slaves_block_range() {
+    use super::super::masterlog::{MasterLog, Reshard};
+    let run = |slave_range: Option<i64>| {
+        let b = DAY + 10 * M;
+        let c = b + 112 * SECOND;
+        let mut inp = ModelInput::new(2 * M, c, b, c + 300);
+        inp.series = Some(4_405);
+        inp.scrape_interval = SECOND;
+        inp.rw_start = Some(c - 190 * SECOND);
+        inp.first_sample = Some(c - 184 * SECOND);
+        inp.slave_up = Some(c + 75 * SECOND);
+        inp.targets = Some(1);
+        inp.facts.slave_block_range = slave_range;
+        inp.facts.master_log = Some(MasterLog {
+            queue: Some("q".into()),
+            reshards: vec![Reshard {
+                at: c + 80_300,
+                from: 1,
+                to: 200,
+            }],
+            first_ts: Some(c - 190 * SECOND),
+            last_ts: Some(c + 160 * SECOND),
+            ..Default::default()
+        });
+        let out = compute(&inp);
+        let w = out
+            .loss_windows
+            .iter()
+            .filter(|w| w.cause == Cause::L3 && w.certainty == Certainty::Expected)
+            .max_by_key(|w| w.to)
+            .cloned()
+            .unwrap_or_else(|| panic!("{:#?}", out.loss_windows));
+        (w, out.assumptions, c)
+    };
+    // The catch-up ends by up + 2 × 5 s + 10 s + 5 s = +100 s; 200 shards of
+    // 22 series: one batch spans ⌈500 / 22⌉ = 23 scrapes.
+    let (master, notes, c) = run(None);
+    assert_eq!(master.to, c + 100 * SECOND - 60 * SECOND + 23 * SECOND);
+    assert_eq!(master.bound_to, Some(c + 100 * SECOND));
+    assert!(
+        notes
+            .iter()
+            .any(|a| a.contains("slave's block range not given"))
+    );
+    let (one_minute, notes, c) = run(Some(M));
+    assert_eq!(one_minute.to, c + 100 * SECOND - 30 * SECOND + 23 * SECOND);
+    assert_eq!(one_minute.bound_to, None);
+    assert!(!notes.iter().any(|a| a.contains("block range not given")));
+    // A slave range as long as the master's: the master's reading, no bound.
+    let (same, _, c) = run(Some(2 * M));
+    assert_eq!(same.to, c + 63 * SECOND);
+    assert_eq!(same.bound_to, None);
+}

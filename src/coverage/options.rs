@@ -78,6 +78,11 @@ fn durations(opts: &CoverageOptions) -> crate::error::Result<()> {
     for (name, what, d) in [
         ("block_range", "the block range", opts.block_range),
         (
+            "slave_block_range",
+            "the slave's block range",
+            opts.facts.slave_block_range,
+        ),
+        (
             "scrape_interval",
             "the scrape interval",
             opts.scrape_interval,

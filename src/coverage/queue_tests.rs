@@ -239,4 +239,23 @@ mod grid_tests {
             assert_eq!(cr.series.is_some(), one, "{c}: {cr:?}");
         }
     }
+
+    /// 2.42's desired-shards formula takes its input rate from `samplesIn`,
+    /// which counts every sample the master appends — native histograms
+    /// too, sent or not — while the queue sends only the floats without
+    /// `send_native_histograms`: the same backlog then asks for more shards.
+    #[test]
+    fn unsent_histograms_raise_the_desired_shards() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 5_000, 505, 1_000);
+        let c = st.position + 20_001;
+        let up = c + 78_000;
+        let at = |unsent| crossing_with_unsent(&q, &st, 0, c, up, (505, unsent), 1_000, true, None);
+        let (floats, all) = (at(0), at(505));
+        assert_eq!(crossing(&q, &st, 0, c, up, 505, 1_000, true, None), floats);
+        assert!(
+            all.catch_up_shards > floats.catch_up_shards,
+            "{floats:?} {all:?}"
+        );
+    }
 }

@@ -189,14 +189,22 @@ pub(super) fn run_model(
     inp.wal = wal.cloned();
     inp.scrape_interval = scrape_interval;
     let newest = snap.head_block.as_ref().or(snap.blocks.last());
-    inp.scrape_grids = scrapes::from_master(wal, newest, scrape_interval, assumptions);
+    let send_histograms = opts.facts.send_native_histograms.unwrap_or(false);
+    inp.scrape_grids =
+        scrapes::from_master(wal, newest, scrape_interval, send_histograms, assumptions);
     inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
     let lag = inp
         .scrape_grids
         .as_ref()
         .and_then(|g| g.lag())
         .map_or(0, |g| g.lag);
-    inp.series = newest.map(|b| samples_per_scrape(b, scrape_interval, lag));
+    inp.series =
+        newest.map(|b| queued_per_scrape(b, native, send_histograms, scrape_interval, lag));
+    // What the master appends and the queue skips (native histograms):
+    // 2.42's desired-shards input rate counts it.
+    inp.unsent_per_scrape = newest.map_or(0, |b| {
+        samples_per_scrape(b, scrape_interval, lag).saturating_sub(inp.series.unwrap_or(0))
+    });
     inp.series = sent_series(inp.series, opts.facts.sent_series, assumptions);
     inp.facts = opts.facts.clone();
     inp.native = native.cloned();
@@ -293,4 +301,36 @@ pub(super) fn snapshot_loss_first(snap: &SnapshotInfo, verdict: &mut String) {
         .map(|r| format!("Beyond that, no loss from remote write{r}"))
         .unwrap_or_else(|| verdict.clone());
     *verdict = format!("{lead} {rest}");
+}
+
+/// The samples the queue takes per scrape from block `b`: 2.42's WAL
+/// watcher skips histogram records unless `send_native_histograms` is on
+/// (`Watcher.readSegment`, and `QueueManager.AppendHistograms` returns at
+/// once), so those samples neither fill a shard's batch
+/// (`max_samples_per_send` counts every `timeSeries` a shard holds: float,
+/// histogram or float histogram alike) nor its `capacity`; with it on they
+/// count one each, like a float sample. `native` is the newest block's
+/// count of native histogram series and samples.
+pub(super) fn queued_per_scrape(
+    b: &super::snapshot::BlockSpan,
+    native: Option<&NativeHistograms>,
+    send_histograms: bool,
+    interval: i64,
+    lag: i64,
+) -> u64 {
+    let (series, samples) = match native {
+        Some(n) if !send_histograms && n.block.as_deref() == Some(b.ulid.as_str()) => {
+            (n.series.unwrap_or(0), n.samples.unwrap_or(0))
+        }
+        _ => (0, 0),
+    };
+    if series == 0 {
+        return samples_per_scrape(b, interval, lag);
+    }
+    let floats = super::snapshot::BlockSpan {
+        num_series: b.num_series.saturating_sub(series),
+        num_samples: b.num_samples.saturating_sub(samples),
+        ..b.clone()
+    };
+    samples_per_scrape(&floats, interval, lag)
 }

@@ -226,10 +226,13 @@ fn render_loss_windows(s: &mut String, r: &CoverageReport) {
             .map(|e| format!(", ends between {} and {}", fmt_time(e), fmt_time(w.to)))
             .unwrap_or_default();
         if let Some(b) = w.bound_to {
-            earliest.push_str(&format!(
-                ", at most to {} on the queue's other path",
-                fmt_time(b)
-            ));
+            // The library's words for the end with any slave block range.
+            let other = if w.why.contains("with any slave block range") {
+                "on the queue's other path or with a shorter slave block range"
+            } else {
+                "on the queue's other path"
+            };
+            earliest.push_str(&format!(", at most to {} {other}", fmt_time(b)));
         }
         let series = w
             .series

@@ -75,15 +75,56 @@ pub(super) fn catch_up_end(inp: &ModelInput, up: i64) -> i64 {
 }
 
 /// Half the slave's block range, the lag its head refuses beyond: the
-/// master's range taken for the slave's; 0 when neither is known (one
-/// block and no `--block-range`: any range is possible, and the shorter
-/// one loses more).
-fn half_range(inp: &ModelInput) -> i64 {
-    if inp.block_range_assumed {
-        0
-    } else {
-        inp.block_range / 2
+/// operator's `slave_block_range`, else the master's range taken for the
+/// slave's; 0 when neither is known (one block and no `--block-range`: any
+/// range is possible, and the shorter one loses more).
+pub(super) fn half_range(inp: &ModelInput) -> i64 {
+    match inp.facts.slave_block_range {
+        Some(r) => r / 2,
+        None if inp.block_range_assumed => 0,
+        None => inp.block_range / 2,
     }
+}
+
+/// True when the half range is the master's taken for the slave's: a slave
+/// started with a shorter block range (its own `min-block-duration`, which
+/// no file of the master records) refuses more, so the windows carry the
+/// end for any slave range as `bound_to`.
+pub(super) fn slave_range_taken(inp: &ModelInput) -> bool {
+    inp.facts.slave_block_range.is_none() && half_range(inp) > 0
+}
+
+/// The words that mark a window's end for any slave block range.
+pub(super) const ANY_SLAVE_RANGE: &str = "with any slave block range";
+
+/// The assumption when a window is read against half the slave's block
+/// range and the operator did not give it.
+pub(super) fn slave_range_assumption(inp: &ModelInput) -> String {
+    format!(
+        "the slave's block range not given: taken as the master's ({}); a slave with a shorter \
+         one refuses more after a reshard (its head refuses what lies more than half its range \
+         behind its newest sample), so a resharded catch-up's window says how far it reaches \
+         {ANY_SLAVE_RANGE} (bound_to, at most every request sent by the end of the catch-up) \
+         where that is further; give the slave's block range to narrow it",
+        fmt_dur(inp.block_range)
+    )
+}
+
+/// `w` with the end for any slave block range (`any`, the rule's reach
+/// with no half range) as its bound, where the master's range is taken for
+/// the slave's and that end lies past `w.to`.
+fn with_any_range(inp: &ModelInput, mut w: LossWindow, any: Option<i64>) -> LossWindow {
+    if let Some(a) = any.filter(|&a| slave_range_taken(inp) && a > w.to) {
+        w.bound_to = Some(w.bound_to.map_or(a, |b| b.max(a)));
+        w.why = format!(
+            "{}; {ANY_SLAVE_RANGE} (the master's, {}, is taken for the slave's; a shorter one \
+             refuses requests less far behind), the loss can reach {} (bound_to)",
+            w.why,
+            fmt_dur(inp.block_range),
+            fmt_time(a)
+        );
+    }
+    w
 }
 
 /// The log's answer for a slave up at `up`.
@@ -240,6 +281,7 @@ pub(super) fn apply(
 /// The resharded catch-up as a risk (no log decides): `None` where the
 /// rule says it cannot lose more than the crossing window already does.
 /// How far the new shards' refused requests reach.
+#[derive(Clone, Copy)]
 struct Reach {
     /// The latest last sample lost.
     to: i64,
@@ -252,13 +294,19 @@ struct Reach {
 }
 
 /// The rule's reach for `shards` new shards of `series` series, the
-/// catch-up ending by `end`; `None` when they lose nothing past the
-/// coverage end.
-fn reach(inp: &ModelInput, st: &Stall, end: i64, shards: u64, series: u64) -> Option<Reach> {
+/// catch-up ending by `end`, the slave refusing a lag over `half`; `None`
+/// when they lose nothing past the coverage end.
+fn reach(
+    inp: &ModelInput,
+    st: &Stall,
+    end: i64,
+    shards: u64,
+    series: u64,
+    half: i64,
+) -> Option<Reach> {
     let q = &inp.queue;
     let c = inp.coverage_end;
     let i = inp.scrape_interval.max(1);
-    let half = half_range(inp);
     // One batch's span of a shard's series (the fewest a shard holds:
     // `ref % shards`), and its queue's.
     let per = (series / shards.max(1)).max(1);
@@ -299,19 +347,28 @@ fn risk_window(
     }
     let half = half_range(inp);
     let end = catch_up_end(inp, up);
-    // The fewest series a shard can hold.
+    let from = cr.start.max(c);
+    // The fewest series a shard can hold; with the master's range taken for
+    // the slave's, also the reach with any slave range.
+    let any = slave_range_taken(inp)
+        .then(|| reach(inp, st, end, q.max_shards, series, 0))
+        .flatten();
+    let any_to = any.map(|a| a.to);
+    // Where the master's range says nothing past the crossing, no window:
+    // the assumption names the range taken.
+    let main = reach(inp, st, end, q.max_shards, series, half)?;
+    let to = main.to;
     let Reach {
-        to,
         apart,
         batch_span,
         queue_span,
-    } = reach(inp, st, end, q.max_shards, series)?;
-    let from = cr.start.max(c);
+        ..
+    } = main;
     if to <= cr.expected_end || to < from {
         return None;
     }
     let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
-    Some(LossWindow {
+    let w = LossWindow {
         cause: Cause::L3,
         from,
         to,
@@ -362,7 +419,8 @@ fn risk_window(
             max = q.max_shards,
             per = (series / q.max_shards.max(1)).max(1),
         ),
-    })
+    };
+    Some(with_any_range(inp, w, any_to))
 }
 
 /// The resharded catch-up the master's log shows: the rule's reach with
@@ -386,11 +444,17 @@ fn logged_window(
         apart,
         batch_span,
         ..
-    } = reach(inp, st, end, r.to, series)?;
+    } = reach(inp, st, end, r.to, series, half)?;
+    // With the master's range taken for the slave's, the reach with any
+    // slave range too (the same logged shard count).
+    let any_to = slave_range_taken(inp)
+        .then(|| reach(inp, st, end, r.to, series, 0))
+        .flatten()
+        .map(|a| a.to);
     let from = cr.start.max(c);
     let to = to.max(cr.expected_end).max(from);
     let earliest = cr.earliest_end.min(cr.expected_end).clamp(from, to);
-    Some(LossWindow {
+    let w = LossWindow {
         cause: Cause::L3,
         from,
         to,
@@ -426,7 +490,8 @@ fn logged_window(
             fmt_time(end),
             fmt_time(earliest)
         ),
-    })
+    };
+    Some(with_any_range(inp, w, any_to))
 }
 
 /// The crossing batch when the crossing model expected a reshard before it

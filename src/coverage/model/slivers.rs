@@ -30,13 +30,13 @@ pub(super) fn windows(
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let t_q = tick_origin(inp, t_b, up);
-            let cr = queue::crossing(
+            let cr = queue::crossing_with_unsent(
                 q,
                 &st,
                 t_q,
                 c,
                 up,
-                n,
+                (n, inp.unsent_per_scrape),
                 inp.scrape_interval,
                 phase_known,
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
@@ -73,6 +73,15 @@ pub(super) fn windows(
         }
     }
     windows.extend(risk);
+    // A window read against half the slave's block range, the master's
+    // taken for it: say so.
+    if inp.facts.slave_block_range.is_none()
+        && windows[before..].iter().any(|w| {
+            w.why.contains("half the block range") || w.why.contains("half its block range")
+        })
+    {
+        assumptions.push(reshard::slave_range_assumption(inp));
+    }
     if inp.head_included {
         isolation_race(inp, windows, assumptions);
     }
@@ -366,7 +375,7 @@ fn lagging_shard(
     all: bool,
 ) -> Option<LossWindow> {
     let c = inp.coverage_end;
-    let half = inp.block_range / 2;
+    let half = slave_half(inp);
     if shards < 2 || up - c <= half {
         return None;
     }
@@ -400,7 +409,7 @@ fn lagging_shard(
             "the queue sends the backlog from the coverage end to the slave's start ({}) and \
              reshards during it (first tick {}) to about {shards} shards, each at its own pace; \
              the slave's head refuses a sample older than its newest one minus half its block \
-             range ({}, the master's range assumed for the slave): a shard lagging that far behind \
+             range ({}{}): a shard lagging that far behind \
              loses its batch whole, {b} samples of its {per_shard} series, about {scrapes} \
              scrape(s) ({}) each time. Such a loss starts at the reader's position at a reshard \
              tick, where the sends accepted since the slave was up brought it: anywhere in this \
@@ -408,6 +417,11 @@ fn lagging_shard(
             crate::coverage::fmt_dur(up - c),
             crate::coverage::fmt_time(tick),
             crate::coverage::fmt_dur(half),
+            if inp.facts.slave_block_range.is_some() {
+                ""
+            } else {
+                ", the master's range assumed for the slave"
+            },
             crate::coverage::fmt_dur(scrapes as i64 * inp.scrape_interval),
             if catch_up > 0 {
                 String::new()
@@ -418,6 +432,13 @@ fn lagging_shard(
             }
         ),
     })
+}
+
+/// Half the slave's block range: the operator's, else the master's.
+fn slave_half(inp: &ModelInput) -> i64 {
+    inp.facts
+        .slave_block_range
+        .map_or(inp.block_range / 2, |r| r / 2)
 }
 
 /// Every shard can lag, not one: when the queue reshards during a catch-up
@@ -436,7 +457,7 @@ fn lagging_shard(
 /// nothing.
 fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool {
     let c = inp.coverage_end;
-    let half = inp.block_range / 2;
+    let half = slave_half(inp);
     if shards < 2 || up - c <= half {
         return false;
     }

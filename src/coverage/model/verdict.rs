@@ -137,10 +137,16 @@ fn sliver_text(slivers: &[&LossWindow]) -> Option<String> {
                 .map_or("all series".to_string(), |n| format!("{n} series"));
             match (w.certainty, w.bound_to) {
                 (Certainty::Expected, Some(b)) => format!(
-                    "{:?} {} expected for {who} (at most {} if the queue takes its other path)",
+                    "{:?} {} expected for {who} (at most {} if {})",
                     w.cause,
                     fmt_dur(len),
-                    fmt_dur(b.saturating_sub(w.from).saturating_add(1))
+                    fmt_dur(b.saturating_sub(w.from).saturating_add(1)),
+                    if w.why.contains(super::reshard::ANY_SLAVE_RANGE) {
+                        "the queue takes its other path, or the slave's block range is shorter \
+                         than the master's"
+                    } else {
+                        "the queue takes its other path"
+                    }
                 ),
                 (Certainty::Expected, None) => {
                     format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))

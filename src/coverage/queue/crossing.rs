@@ -63,6 +63,10 @@ struct At<'a> {
     c: i64,
     /// Series per scrape (at least 1).
     s: u64,
+    /// Samples appended per scrape the queue does not send (native
+    /// histograms without `send_native_histograms`): 2.42's `samplesIn`,
+    /// the desired-shards formula's input rate, counts them all the same.
+    unsent: u64,
     /// Scrape interval (at least 1 ms).
     i: i64,
     /// `max_samples_per_send`.
@@ -145,12 +149,41 @@ pub fn crossing(
     scrape_phase_known: bool,
     grids: Option<&Schedule>,
 ) -> Crossing {
+    crossing_with_unsent(
+        q,
+        st,
+        t_ws,
+        c,
+        up,
+        (series, 0),
+        interval,
+        scrape_phase_known,
+        grids,
+    )
+}
+
+/// [`crossing`], with `(series, unsent)`: the samples per scrape the queue
+/// sends, and those the master appends that it does not send (they count
+/// in the desired-shards formula's input rate only).
+#[allow(clippy::too_many_arguments)]
+pub fn crossing_with_unsent(
+    q: &Queue,
+    st: &Stall,
+    t_ws: i64,
+    c: i64,
+    up: i64,
+    (series, unsent): (u64, u64),
+    interval: i64,
+    scrape_phase_known: bool,
+    grids: Option<&Schedule>,
+) -> Crossing {
     let at = At {
         q,
         st,
         t_ws,
         c,
         s: series.max(1),
+        unsent,
         i: interval.max(1),
         b: q.max_samples_per_send,
         scrape_phase_known,
@@ -387,7 +420,7 @@ fn long(at: &At, tm: &Timing) -> Long {
     // delay is the newest sample appended (≈ the tick) minus the newest sent.
     let outage = (r - st.first_send).max(1) as f64 / 1000.0;
     let sent = (st.buffered + (p - st.position).max(0) as u64 / i as u64 * s).max(1) as f64;
-    let in_rate = s as f64 / (i as f64 / 1000.0);
+    let in_rate = s.saturating_add(at.unsent) as f64 / (i as f64 / 1000.0);
     let delay = ((tick - p) as f64 / 1000.0).max(0.0);
     let desired = (outage / sent * in_rate * (1.0 + BACKLOG_CATCHUP * delay)).ceil();
     let clamp = |x: f64| {
