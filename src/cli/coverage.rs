@@ -118,6 +118,11 @@ pub struct CoverageArgs {
     /// (repeatable; default: none).
     #[arg(long, value_parser = parse_restart, value_name = "STOPPED,READY")]
     pub slave_restart: Vec<(i64, i64)>,
+    /// The slave was already up and receiving this master's remote write before the snapshot,
+    /// and was stopped at TIME to be seeded from it (RFC 3339 or Unix ms; --slave-up is its
+    /// ready time after the seeding).
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub slave_received_until: Option<i64>,
     /// The master's log (2.42 logfmt, or a journal/stderr copy of it): the slave's queue's
     /// reshards and refused requests during the catch-up.
     #[arg(long, value_name = "FILE")]
@@ -202,6 +207,7 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             slave_ooo_window: args.slave_ooo_window,
             slave_block_range: args.slave_block_range,
             slave_restarts: args.slave_restart.clone(),
+            slave_received_until: args.slave_received_until,
             master_log: None,
             slave_log: None,
         },

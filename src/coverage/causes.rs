@@ -68,6 +68,13 @@ pub struct OperatorFacts {
     pub slave_block_range: Option<i64>,
     /// The slave's restarts after it was first up: `(stopped, ready)` each (ms).
     pub slave_restarts: Vec<(i64, i64)>,
+    /// When a slave that was already up and receiving the master's remote
+    /// write before the snapshot was stopped to be seeded from it (ms): its
+    /// data directory, replaced by the snapshot, took with it what it had
+    /// received after the coverage end, and the queue went on from there
+    /// ([`super::model`]'s L1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slave_received_until: Option<i64>,
     /// The master's log of the slave's remote-write queue: its reshards
     /// and refused requests ([`super::masterlog`]).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -43,6 +43,11 @@ fn times(opts: &CoverageOptions) -> crate::error::Result<()> {
         ("slave_up", "the slave's ready time", opts.slave_up),
         ("rw_start", "the remote write start", opts.rw_start),
         (
+            "slave_received_until",
+            "the time the slave seeded over was stopped",
+            f.slave_received_until,
+        ),
+        (
             "rejects_until",
             "the end of the receiver's rejects",
             f.rejects_until,

@@ -23,10 +23,25 @@ pub(super) fn check_slave_up(
                 concat!(
                     "the slave's ready time {} is before the snapshot ({}): a slave started ",
                     "on the snapshot cannot be up before it was taken (was a time zone or ",
-                    "another snapshot meant?)"
+                    "another snapshot meant? A slave that was running before the snapshot and ",
+                    "was then seeded from it is up at its ready time after the seeding; when it ",
+                    "was stopped is the time it received until)"
                 ),
                 fmt_time(up),
                 fmt_time(t)
+            ),
+        ));
+    }
+    if let (Some(up), Some(t)) = (opts.slave_up, opts.facts.slave_received_until)
+        && t > up
+    {
+        return Err(crate::error::Error::bad_option(
+            "slave_received_until",
+            format!(
+                "the slave seeded over was stopped at {}, after its ready time {}: it is stopped \
+                 before it is seeded and started again",
+                fmt_time(t),
+                fmt_time(up)
             ),
         ));
     }
@@ -185,6 +200,12 @@ pub(super) fn run_model(
     inp.head_included = snap.head_included;
     inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
     inp.rw_start = opts.rw_start;
+    // A slave seeded over after it had received: the queue read on until
+    // it stopped, so its stall, and the L1 gap its wiped data leaves, start
+    // there (model/l1.rs).
+    if let Some(t) = opts.facts.slave_received_until {
+        inp.rw_start = Some(opts.rw_start.map_or(t, |r| r.max(t)));
+    }
     inp.slave_up = opts.slave_up;
     inp.wal = wal.cloned();
     inp.scrape_interval = scrape_interval;

@@ -74,7 +74,17 @@ fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
 }
 
 /// Why an L1 window is lost, before any restart's part.
-fn base_why(inp: &ModelInput) -> String {
+fn base_why(inp: &ModelInput, t_ws: i64) -> String {
+    if inp.facts.slave_received_until == Some(t_ws) {
+        return format!(
+            "the slave received the master's remote write until it was stopped at {} to be \
+             seeded from the snapshot: what it held after the coverage end went with its replaced \
+             data directory, and the queue goes on from where it was, sending none of it again \
+             (only samples still pending in a shard at the stop, at most one batch deadline \
+             old, are sent again)",
+            fmt_time(t_ws)
+        );
+    }
     format!(
         "remote write started at or after the snapshot's coverage end: the watcher never sends \
          samples older than its start{}",
@@ -103,7 +113,7 @@ fn restarts_between(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<i64> {
 /// The L1 windows of a queue started at `t_ws` (at or after the coverage
 /// end `c`), cut by the master's restarts in `(c, t_ws)`.
 pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
-    let base = base_why(inp);
+    let base = base_why(inp, t_ws);
     let mut out = Vec::new();
     // The part of (c, t_ws] not yet placed: samples from `from` on.
     let mut from = c;
@@ -171,13 +181,14 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
         }
     }
     if from <= t_ws {
-        out.push(LossWindow::new(
-            Cause::L1,
-            from,
-            t_ws,
-            Certainty::Expected,
-            base,
-        ));
+        let mut w = LossWindow::new(Cause::L1, from, t_ws, Certainty::Expected, base);
+        // Seeded over: a shard's pending samples at the stop (at most one
+        // batch deadline old) are retried into the new slave.
+        if inp.facts.slave_received_until == Some(t_ws) {
+            let earliest = t_ws.saturating_sub(inp.queue.batch_send_deadline).max(from);
+            w.to_earliest = (earliest < t_ws).then_some(earliest);
+        }
+        out.push(w);
     }
     out
 }
@@ -215,6 +226,25 @@ mod tests {
         w.iter()
             .map(|w| (w.from - T0, w.to - T0, w.certainty))
             .collect()
+    }
+
+    /// A slave seeded over after it had received until +20 s: the window is
+    /// the wiped part, `(C_snap, +20 s]`, ending no earlier than one batch
+    /// deadline before the stop (pending samples are sent again); told so.
+    #[test]
+    fn a_slave_seeded_over_loses_what_it_received_after_the_coverage_end() {
+        let mut inp = input(vec![seg(1, Some((T0 - 40 * S, T0 + 30 * S)))], T0 + 30 * S);
+        inp.facts.master_restarts.clear();
+        inp.facts.slave_received_until = Some(T0 + 20 * S);
+        let w = windows(&inp, T0, T0 + 20 * S);
+        assert_eq!(spans(&w), vec![(0, 20 * S, Certainty::Expected)]);
+        assert_eq!(w[0].to_earliest, Some(T0 + 20 * S - inp.queue.batch_send_deadline));
+        assert!(w[0].why.contains("seeded from the snapshot"), "{}", w[0].why);
+        // A plain remote-write start at the same time keeps its own reason.
+        inp.facts.slave_received_until = None;
+        let w = windows(&inp, T0, T0 + 20 * S);
+        assert_eq!(w[0].to_earliest, None);
+        assert!(w[0].why.contains("remote write started"), "{}", w[0].why);
     }
 
     /// The WAL at the queue's start: the restarted master has not scraped
