@@ -13,16 +13,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = a.last_refusal(i64::MIN, i64::MAX);
     let _ = a.queue_start(i64::MAX);
     // A log taken at its last line (or later) reaches that far; earlier is refused.
-    if let Some(last) = a.last_ts {
+    if let Some(last) = a.extent.last_ts {
         let t = promsnap::coverage::masterlog::taken_at(a.clone(), Some(last));
-        assert_eq!(t.map(|l| l.reaches()), Ok(Some(last)));
+        assert_eq!(t.map(|l| l.extent.reaches()), Ok(Some(last)));
         assert_eq!(
             promsnap::coverage::masterlog::taken_at(a.clone(), Some(last.saturating_sub(1)))
                 .map(|_| ()),
             if last == i64::MIN { Ok(()) } else { Err(last) }
         );
     }
-    let _ = a.span();
+    let _ = a.extent.span();
     let b = promsnap::coverage::masterlog::parse_bytes(data, Some("q"));
     assert!(b.queue.is_none() || b.queue.as_deref() == Some("q") || b.url.as_deref() == Some("q"));
 });

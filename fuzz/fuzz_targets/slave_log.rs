@@ -12,10 +12,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(a.refused as usize, a.refusals.len());
     assert_eq!(a.errs.values().sum::<u64>(), a.refused);
     assert_eq!(a.sample_max, a.refusals.iter().map(|r| r.sample).max());
-    assert!(a.lines >= a.unreadable_lines);
-    if let Some(last) = a.last_ts {
+    assert!(a.extent.lines >= a.extent.unreadable_lines);
+    if let Some(last) = a.extent.last_ts {
         let t = slavelog::taken_at(a.clone(), Some(last));
-        assert_eq!(t.map(|l| l.reaches()), Ok(Some(last)));
+        assert_eq!(t.map(|l| l.extent.reaches()), Ok(Some(last)));
         if last > i64::MIN {
             assert_eq!(slavelog::taken_at(a.clone(), Some(last - 1)).map(|_| ()), Err(last));
         }

@@ -55,6 +55,77 @@ pub struct Refusal {
     pub samples: u64,
 }
 
+/// Where a server's log starts and how far it reaches (the master's and
+/// the slave's alike).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LogSpan {
+    /// Lines read.
+    pub lines: u64,
+    /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
+    pub unreadable_lines: u64,
+    /// The oldest `ts` of any line (ms): where the log starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_ts: Option<i64>,
+    /// The newest `ts` of any line (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ts: Option<i64>,
+    /// When the log was taken, as the operator says: every line up to it
+    /// is in the log, which so reaches this far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<i64>,
+}
+
+impl LogSpan {
+    /// Counts a line with `ts` its time's text; `cut`: the line was cut at
+    /// [`MAX_LINE`] before its `msg`. Its time, when the line is readable.
+    pub(crate) fn line(&mut self, ts: Option<&str>, cut: bool) -> Option<i64> {
+        self.lines += 1;
+        let ts = ts.and_then(crate::vocab::parse_rfc3339_ms).filter(|_| !cut);
+        let Some(t) = ts else {
+            self.unreadable_lines += 1;
+            return None;
+        };
+        self.last_ts = self.last_ts.max(Some(t));
+        self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
+        Some(t)
+    }
+
+    /// How far the log reaches: when it was taken if the operator says
+    /// so, else its newest line.
+    pub fn reaches(&self) -> Option<i64> {
+        self.taken_at.or(self.last_ts)
+    }
+
+    /// `first → how far it reaches` of the log's times, for a human.
+    pub fn span(&self) -> String {
+        match (self.first_ts, self.reaches()) {
+            (Some(a), Some(b)) => format!(
+                "{} → {}{}",
+                super::fmt_time(a),
+                super::fmt_time(b),
+                if self.taken_at.is_some() {
+                    " (taken then)"
+                } else {
+                    ""
+                }
+            ),
+            _ => "no time".to_string(),
+        }
+    }
+
+    /// The log as taken at `at` (every line up to it in it): `Err` with
+    /// its last line's time when that comes after `at`.
+    pub fn taken_at(&mut self, at: Option<i64>) -> Result<(), i64> {
+        if let Some(at) = at {
+            if let Some(last) = self.last_ts.filter(|&l| l > at) {
+                return Err(last);
+            }
+            self.taken_at = Some(at);
+        }
+        Ok(())
+    }
+}
+
 /// What the master's log says about the slave's queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MasterLog {
@@ -74,23 +145,12 @@ pub struct MasterLog {
     /// the origin of the reshard ticks from then on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<i64>,
-    /// Lines read.
-    pub lines: u64,
     /// Lines of the queue read.
     pub queue_lines: u64,
-    /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
-    pub unreadable_lines: u64,
-    /// The oldest `ts` of any line (ms): where the log starts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_ts: Option<i64>,
-    /// The newest `ts` of any line (ms): how far the log reaches. A
-    /// reshard outside `first_ts ..= last_ts` is not in the log.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_ts: Option<i64>,
-    /// When the log was taken, as the operator says (`master_log_at`):
-    /// every line up to it is in the log, which so reaches this far.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub taken_at: Option<i64>,
+    /// Where the log starts and how far it reaches (`master_log_at`). A
+    /// reshard outside it is not in the log.
+    #[serde(flatten)]
+    pub extent: LogSpan,
     /// The other queues seen (at most [`MAX_QUEUES`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_queues: Vec<String>,
@@ -137,31 +197,8 @@ impl MasterLog {
             "queue {q}: reshards {}{first}, refused requests logged {}; covers {}",
             self.reshards.len(),
             self.refusals.len(),
-            self.span()
+            self.extent.span()
         )
-    }
-
-    /// How far the log reaches: when it was taken if the operator says
-    /// so, else its newest line.
-    pub fn reaches(&self) -> Option<i64> {
-        self.taken_at.or(self.last_ts)
-    }
-
-    /// `first → how far it reaches` of the log's times, for a human.
-    pub fn span(&self) -> String {
-        match (self.first_ts, self.reaches()) {
-            (Some(a), Some(b)) => format!(
-                "{} → {}{}",
-                super::fmt_time(a),
-                super::fmt_time(b),
-                if self.taken_at.is_some() {
-                    " (taken then)"
-                } else {
-                    ""
-                }
-            ),
-            _ => "no time".to_string(),
-        }
     }
 
     /// The first reshard logged in `(after, until]`.
@@ -213,20 +250,12 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     let mut events = 0usize;
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
-        out.lines += 1;
         let line = String::from_utf8_lossy(&buf);
         let kv = logfmt(&line);
         let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
-        let Some(ts) = get("ts").and_then(crate::vocab::parse_rfc3339_ms) else {
-            out.unreadable_lines += 1;
+        let Some(ts) = out.extent.line(get("ts"), cut && get("msg").is_none()) else {
             continue;
         };
-        if cut && get("msg").is_none() {
-            out.unreadable_lines += 1;
-            continue;
-        }
-        out.last_ts = out.last_ts.max(Some(ts));
-        out.first_ts = Some(out.first_ts.map_or(ts, |f| f.min(ts)));
         let (name, url) = (get("remote_name"), get("url"));
         let Some(key) = name.or(url) else {
             continue;
@@ -281,12 +310,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
 /// The log as taken at `at` (every line up to it in it): `Err` with its
 /// last line's time when that comes after `at`.
 pub fn taken_at(mut log: MasterLog, at: Option<i64>) -> Result<MasterLog, i64> {
-    if let Some(at) = at {
-        if let Some(last) = log.last_ts.filter(|&l| l > at) {
-            return Err(last);
-        }
-        log.taken_at = Some(at);
-    }
+    log.extent.taken_at(at)?;
     Ok(log)
 }
 

@@ -14,7 +14,7 @@ fn reads_reshards_and_refusals_of_the_one_queue() {
     assert_eq!(l.queue.as_deref(), Some("abc123"));
     assert_eq!(l.url.as_deref(), Some("http://127.0.0.1:9101/api/v1/write"));
     assert!(l.decides());
-    assert_eq!(l.lines, 7);
+    assert_eq!(l.extent.lines, 7);
     assert_eq!(l.queue_lines, 6);
     assert_eq!(
         l.reshards,
@@ -76,8 +76,8 @@ fn garbage_long_and_cut_lines_never_panic() {
         b"\nts=2026-12-06T01:00:00Z remote_name=q msg=\"non-recoverable error\" count=7",
     );
     let l = parse_bytes(&data, None);
-    assert_eq!(l.lines, 5);
-    assert_eq!(l.unreadable_lines, 3);
+    assert_eq!(l.extent.lines, 5);
+    assert_eq!(l.extent.unreadable_lines, 3);
     assert_eq!(l.refusals.len(), 1);
     assert_eq!(l.refusals[0].samples, 7);
     assert!(l.reshards.is_empty());
@@ -87,7 +87,7 @@ fn garbage_long_and_cut_lines_never_panic() {
     long.extend_from_slice(b" msg=\"Remote storage resharding\" from=1 to=9\n");
     let l = parse_bytes(&long, None);
     assert!(l.reshards.is_empty());
-    assert_eq!(l.unreadable_lines, 1);
+    assert_eq!(l.extent.unreadable_lines, 1);
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn real_log_of_a_recorded_run() {
     );
     assert!(l.refusals.iter().any(|r| r.samples == 499));
     // The two `#` notes have no `ts`.
-    assert_eq!(l.unreadable_lines, 2);
+    assert_eq!(l.extent.unreadable_lines, 2);
     // It reaches its last line's ts.
     let text = std::fs::read_to_string(&p).unwrap();
     let last = text.lines().rev().find(|x| x.starts_with("ts=")).unwrap();
@@ -127,14 +127,14 @@ fn real_log_of_a_recorded_run() {
         .next()
         .unwrap()
         .trim_start_matches("ts=");
-    assert_eq!(l.last_ts, crate::vocab::parse_rfc3339_ms(ts));
+    assert_eq!(l.extent.last_ts, crate::vocab::parse_rfc3339_ms(ts));
     let first = text.lines().find(|x| x.starts_with("ts=")).unwrap();
     let ts = first
         .split_whitespace()
         .next()
         .unwrap()
         .trim_start_matches("ts=");
-    assert_eq!(l.first_ts, crate::vocab::parse_rfc3339_ms(ts));
+    assert_eq!(l.extent.first_ts, crate::vocab::parse_rfc3339_ms(ts));
     // Named by its url, the same queue.
     let url = l.url.clone().unwrap();
     let f = std::fs::File::open(&p).unwrap();
@@ -163,11 +163,11 @@ fn the_queue_start_is_read() {
 #[test]
 fn a_log_reaches_when_it_was_taken() {
     let l = parse_bytes(LOG.as_bytes(), None);
-    let last = l.last_ts.unwrap();
-    assert_eq!(l.reaches(), Some(last));
+    let last = l.extent.last_ts.unwrap();
+    assert_eq!(l.extent.reaches(), Some(last));
     let t = taken_at(l.clone(), Some(last + 60_000)).unwrap();
-    assert_eq!(t.reaches(), Some(last + 60_000));
-    assert!(t.span().ends_with("(taken then)"));
+    assert_eq!(t.extent.reaches(), Some(last + 60_000));
+    assert!(t.extent.span().ends_with("(taken then)"));
     assert_eq!(taken_at(l.clone(), Some(last - 1)), Err(last));
     assert_eq!(taken_at(l.clone(), None), Ok(l));
 }

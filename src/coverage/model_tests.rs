@@ -287,8 +287,11 @@ fn resharded_catch_up_is_a_risk_without_the_log() {
     // end: the crossing batch only, no risk.
     let quiet = MasterLog {
         reshards: vec![],
-        first_ts: Some(c - 200 * SECOND),
-        last_ts: Some(c + 60 * SECOND),
+        extent: crate::coverage::masterlog::LogSpan {
+            first_ts: Some(c - 200 * SECOND),
+            last_ts: Some(c + 60 * SECOND),
+            ..Default::default()
+        },
         ..log
     };
     let (out, c) = resharded(Some(quiet));
@@ -313,8 +316,11 @@ fn a_log_that_does_not_cover_the_catch_up_does_not_rule_out_a_reshard() {
     let (_, c) = resharded(None);
     let log = |first: i64, last: i64| MasterLog {
         queue: Some("q".into()),
-        first_ts: Some(c + first),
-        last_ts: Some(c + last),
+        extent: crate::coverage::masterlog::LogSpan {
+            first_ts: Some(c + first),
+            last_ts: Some(c + last),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let risk = |o: &ModelOutput| {
@@ -370,8 +376,11 @@ fn second_loss_far_end_follows_the_slaves_block_range() {
                 from: 1,
                 to: 200,
             }],
-            first_ts: Some(c - 190 * SECOND),
-            last_ts: Some(c + 160 * SECOND),
+            extent: crate::coverage::masterlog::LogSpan {
+                first_ts: Some(c - 190 * SECOND),
+                last_ts: Some(c + 160 * SECOND),
+                ..Default::default()
+            },
             ..Default::default()
         });
         let out = compute(&inp);

@@ -26,7 +26,7 @@ use std::io::BufRead;
 use serde::Serialize;
 
 pub use super::masterlog::MAX_LINE;
-use super::masterlog::logfmt;
+use super::masterlog::{LogSpan, logfmt};
 
 /// Most refusals kept.
 pub const MAX_REFUSALS: usize = 200_000;
@@ -80,20 +80,9 @@ pub struct SlaveLog {
     /// When the slave said it was ready (`Server is ready …`), in log order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ready: Vec<i64>,
-    /// Lines read.
-    pub lines: u64,
-    /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
-    pub unreadable_lines: u64,
-    /// The oldest `ts` of any line (ms): where the log starts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_ts: Option<i64>,
-    /// The newest `ts` of any line (ms).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_ts: Option<i64>,
-    /// When the log was taken, as the operator says (`slave_log_at`):
-    /// every line up to it is in the log, which so reaches this far.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub taken_at: Option<i64>,
+    /// Where the log starts and how far it reaches (`slave_log_at`).
+    #[serde(flatten)]
+    pub extent: LogSpan,
     /// True when refusals past [`MAX_REFUSALS`] were not kept: not used.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
@@ -104,35 +93,12 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl SlaveLog {
-    /// How far the log reaches: when it was taken if the operator says
-    /// so, else its newest line.
-    pub fn reaches(&self) -> Option<i64> {
-        self.taken_at.or(self.last_ts)
-    }
-
     /// True when the log holds every refusal from `from` to `until`: it
     /// starts by `from`, reaches `until`, nothing was cut.
     pub fn covers(&self, from: i64, until: i64) -> bool {
         !self.truncated
-            && self.first_ts.is_some_and(|t| t <= from)
-            && self.reaches().is_some_and(|t| t >= until)
-    }
-
-    /// `first → how far it reaches` of the log's times, for a human.
-    pub fn span(&self) -> String {
-        match (self.first_ts, self.reaches()) {
-            (Some(a), Some(b)) => format!(
-                "{} → {}{}",
-                super::fmt_time(a),
-                super::fmt_time(b),
-                if self.taken_at.is_some() {
-                    " (taken then)"
-                } else {
-                    ""
-                }
-            ),
-            _ => "no time".to_string(),
-        }
+            && self.extent.first_ts.is_some_and(|t| t <= from)
+            && self.extent.reaches().is_some_and(|t| t >= until)
     }
 
     /// One line for a human.
@@ -151,7 +117,7 @@ impl SlaveLog {
         format!(
             "refused remote-write requests {}{samples}; covers {}",
             self.refused,
-            self.span()
+            self.extent.span()
         )
     }
 
@@ -181,20 +147,12 @@ pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
     let mut out = SlaveLog::default();
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
-        out.lines += 1;
         let line = String::from_utf8_lossy(&buf);
         let kv = logfmt(&line);
         let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
-        let Some(ts) = get("ts").and_then(crate::vocab::parse_rfc3339_ms) else {
-            out.unreadable_lines += 1;
+        let Some(ts) = out.extent.line(get("ts"), cut && get("msg").is_none()) else {
             continue;
         };
-        if cut && get("msg").is_none() {
-            out.unreadable_lines += 1;
-            continue;
-        }
-        out.last_ts = out.last_ts.max(Some(ts));
-        out.first_ts = Some(out.first_ts.map_or(ts, |f| f.min(ts)));
         match get("msg") {
             Some(REFUSED_MSG) => {
                 match get("timestamp")
@@ -220,12 +178,7 @@ pub fn parse_bytes(data: &[u8]) -> SlaveLog {
 /// The log as taken at `at` (every line up to it in it): `Err` with its
 /// last line's time when that comes after `at`.
 pub fn taken_at(mut log: SlaveLog, at: Option<i64>) -> Result<SlaveLog, i64> {
-    if let Some(at) = at {
-        if let Some(last) = log.last_ts.filter(|&l| l > at) {
-            return Err(last);
-        }
-        log.taken_at = Some(at);
-    }
+    log.extent.taken_at(at)?;
     Ok(log)
 }
 

@@ -18,9 +18,9 @@ fn reads_every_refused_request_of_a_recorded_log() {
         .count();
     assert_eq!(l.refused as usize, refusal_lines);
     assert_eq!(l.refusals.len(), refusal_lines);
-    assert_eq!(l.lines as usize, REC.lines().count());
+    assert_eq!(l.extent.lines as usize, REC.lines().count());
     assert_eq!(
-        l.unreadable_lines as usize,
+        l.extent.unreadable_lines as usize,
         REC.lines().count() - real_lines.len()
     );
     // The first refusal, as the file has it.
@@ -32,24 +32,24 @@ fn reads_every_refused_request_of_a_recorded_log() {
         }
     );
     assert_eq!(l.ready, vec![ms("2026-12-06T04:39:05.499Z")]);
-    assert_eq!(l.first_ts, Some(ms("2026-12-06T04:39:05.499Z")));
+    assert_eq!(l.extent.first_ts, Some(ms("2026-12-06T04:39:05.499Z")));
     assert_eq!(l.errs.get("out of bounds"), Some(&l.refused));
     let newest = l.refusals.iter().map(|r| r.sample).max();
     assert_eq!(l.sample_max, newest);
     assert!(!l.truncated);
-    assert!(l.covers(ms("2026-12-06T04:39:05.569Z"), l.last_ts.unwrap()));
-    assert!(!l.covers(ms("2026-12-06T04:39:05.000Z"), l.last_ts.unwrap()));
+    assert!(l.covers(ms("2026-12-06T04:39:05.569Z"), l.extent.last_ts.unwrap()));
+    assert!(!l.covers(ms("2026-12-06T04:39:05.000Z"), l.extent.last_ts.unwrap()));
 }
 
 #[test]
 fn taken_at_reaches_and_is_not_before_the_last_line() {
     let l = parse_bytes(REC.as_bytes());
-    let last = l.last_ts.unwrap();
+    let last = l.extent.last_ts.unwrap();
     assert_eq!(taken_at(l.clone(), Some(last - 1)).unwrap_err(), last);
     let t = taken_at(l.clone(), Some(last + 60_000)).unwrap();
-    assert_eq!(t.reaches(), Some(last + 60_000));
+    assert_eq!(t.extent.reaches(), Some(last + 60_000));
     assert!(t.summary().contains("(taken then)"), "{}", t.summary());
-    assert_eq!(taken_at(l, None).unwrap().reaches(), Some(last));
+    assert_eq!(taken_at(l, None).unwrap().extent.reaches(), Some(last));
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn lines_without_a_sample_time_and_garbage_are_counted_not_kept() {
     let l = parse_bytes(text.as_bytes());
     assert_eq!(l.refused, 1);
     assert_eq!(l.refusals_without_sample, 2);
-    assert_eq!(l.unreadable_lines, 1);
+    assert_eq!(l.extent.unreadable_lines, 1);
     assert_eq!(l.refusals[0].at, ms("2026-12-06T04:39:10Z"));
     assert_eq!(l.errs.get("out of order sample"), Some(&1));
 }
@@ -76,7 +76,7 @@ fn memory_is_bounded() {
     long.push_str(&"y".repeat(MAX_LINE * 2));
     long.push_str("\"\n");
     let l = parse_bytes(long.as_bytes());
-    assert_eq!(l.lines, 1);
+    assert_eq!(l.extent.lines, 1);
     assert_eq!(l.refused, 0);
     // Many distinct err texts fold into `other`.
     let mut many = String::new();

@@ -238,8 +238,15 @@ mod tests {
         inp.facts.slave_received_until = Some(T0 + 20 * S);
         let w = windows(&inp, T0, T0 + 20 * S);
         assert_eq!(spans(&w), vec![(0, 20 * S, Certainty::Expected)]);
-        assert_eq!(w[0].to_earliest, Some(T0 + 20 * S - inp.queue.batch_send_deadline));
-        assert!(w[0].why.contains("seeded from the snapshot"), "{}", w[0].why);
+        assert_eq!(
+            w[0].to_earliest,
+            Some(T0 + 20 * S - inp.queue.batch_send_deadline)
+        );
+        assert!(
+            w[0].why.contains("seeded from the snapshot"),
+            "{}",
+            w[0].why
+        );
         // A plain remote-write start at the same time keeps its own reason.
         inp.facts.slave_received_until = None;
         let w = windows(&inp, T0, T0 + 20 * S);

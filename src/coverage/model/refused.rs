@@ -227,7 +227,7 @@ pub(super) fn apply(
              (its latest end, and that of every boundary window): a refusal outside it is not \
              ruled out, so it narrows no window (give a log that covers it, or say when this one \
              was taken if every line up to then is in it)",
-            log.span(),
+            log.extent.span(),
             fmt_time(up),
             fmt_time(reach)
         ));
@@ -238,7 +238,7 @@ pub(super) fn apply(
     assumptions.push(format!(
         "the slave's log covers the catch-up ({}): every boundary loss is a request it refused, \
          and it logs each one; its clock is taken as the master's",
-        log.span()
+        log.extent.span()
     ));
     Some(read_sentence(log, &added, Some(bound)))
 }
@@ -307,7 +307,7 @@ fn narrow(windows: &mut Vec<LossWindow>, bound: Option<i64>) {
 
 /// What the log showed, for the verdict.
 fn read_sentence(log: &SlaveLog, added: &[Run], bound: Option<Option<i64>>) -> String {
-    let mut s = format!("The slave's log ({}) was read: ", log.span());
+    let mut s = format!("The slave's log ({}) was read: ", log.extent.span());
     if log.refused == 0 {
         s.push_str("it shows no refused request");
     } else {

@@ -23,8 +23,11 @@ fn input(log: Option<SlaveLog>) -> (ModelInput, i64) {
 /// A log from `first` to `last` holding `refusals` (`(answered, sample)`).
 fn log(first: i64, last: i64, refusals: &[(i64, i64)]) -> SlaveLog {
     let mut l = SlaveLog {
-        first_ts: Some(first),
-        last_ts: Some(last),
+        extent: crate::coverage::masterlog::LogSpan {
+            first_ts: Some(first),
+            last_ts: Some(last),
+            ..Default::default()
+        },
         refused: refusals.len() as u64,
         ..SlaveLog::default()
     };

@@ -143,8 +143,8 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
         // No reshard only where the log reaches: one that starts after the
         // slave's start or ends before the catch-up's latest end cannot
         // rule out a reshard outside it.
-        None if log.first_ts.is_some_and(|t| t <= up)
-            && log.reaches().is_some_and(|t| t >= end) =>
+        None if log.extent.first_ts.is_some_and(|t| t <= up)
+            && log.extent.reaches().is_some_and(|t| t >= end) =>
         {
             Logged::NoReshard
         }
@@ -203,7 +203,7 @@ pub(super) fn decide(
             "the master's log covers {}, not the whole catch-up from the slave's start {} to its \
              latest end {}: a reshard outside it is not ruled out (a risk window, L3; give a log \
              that covers it, or say when this one was taken if every line up to then is in it)",
-            log.span(),
+            log.extent.span(),
             fmt_time(up),
             fmt_time(catch_up_end(inp, up))
         ));
