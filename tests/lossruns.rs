@@ -1033,6 +1033,20 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
             second_loss!()
         ),
     ),
+    (
+        "s730-pre-pre20",
+        "out of sample (eleventh set): a slave up and receiving before the snapshot (started on an empty \
+         data dir before the master, its queue healthy from the first scrape), stopped 20.0 s after the \
+         snapshot, its data dir wiped and seeded with the snapshot, started again (up +20.7 s after \
+         C_snap, 0.1 s after the old process exited). Real loss +1 .. +20 s of all 735 series: what the \
+         old process had received after C_snap and acknowledged, gone with the wiped dir. The master's \
+         log shows no failed or refused send of this queue at all (the outage lasted 0.1 s), the slave's \
+         log no refused request. coverage (main) is given rw-start = the master's start and the seeded \
+         process's ready time, nothing says the queue was delivering at the snapshot: it assumes the \
+         reader stalled at C_snap and answers 'No real loss' (every input variant too). The files hold \
+         no trace of it (the master's WAL and log look as for a slave that was never down); only the \
+         operator's fact that the replica was up before the snapshot, and when it was stopped, does.",
+    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion
