@@ -60,6 +60,16 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
          log coverage predicts +1 .. +69..+92 s (PASS); without it L3 +1 s and a risk window to \
          +83.7 s, 6.3 s short of the real end (the tenth set's s4400-2m regime)",
     ),
+    (
+        "s6300-2m-cap3k-ms60-up65",
+        Variant::NoSlaveLog,
+        "eleventh set, 2m blocks, capacity 3000, max_shards 60, slave up +65.4 s: the master's log \
+         has the first refusal +68.9 s and a 1 -> 60 reshard +70.3 s inside the refused backlog; \
+         the slave's log has refused requests starting at +2, +7, +11, +14, +16, +26, +30 and +35 s \
+         after C_snap: real loss +1 .. +21 s of every series and +26 .. +40 s of 315 series (about \
+         three of the 60 shards). With the log coverage predicts +1 .. +16..+21 s and +26 .. \
+         +35..+40 s (PASS); without it only the crossing batches, +1 .. +4..+5 s",
+    ),
 ];
 
 const SECOND_LOSS_NO_LOG: &str = "tenth set, 2m blocks, a 1 -> 200 reshard in a backlog more than \
