@@ -61,6 +61,14 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
          +83.7 s, 6.3 s short of the real end (the tenth set's s4400-2m regime)",
     ),
     (
+        "s3600-2m-spp400-up95-r2",
+        Variant::NoSlaveLog,
+        "the repeat of s3600-2m-spp400-up95, the same to the second: first refusal +98.8 s, reshard \
+         1 -> 200 at +100.7 s, refused requests starting at +6, +16, +27, +39, +48, +61 and +69 s; \
+         real loss +1 .. +90 s. With the log coverage predicts +1 .. +69..+92 s (PASS); without it \
+         L3 +1 .. +6..+83.6 s, 6.4 s short",
+    ),
+    (
         "s6300-2m-cap3k-ms60-up65",
         Variant::NoSlaveLog,
         "eleventh set, 2m blocks, capacity 3000, max_shards 60, slave up +65.4 s: the master's log \
