@@ -1067,6 +1067,18 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          at its start is a 1 s sliver, so to the judge a long window that did not happen (the \
          criterion reads a window to its far end, like the tenth set's slivers).",
     ),
+    (
+        "s1150-4s-skip-skiphead-r2",
+        "out of sample (eleventh set, the repeat; the first recording passed): 1 150 series at 4 s, \
+         the skip_head snapshot's coverage end (the first block's end) 92 s before the snapshot this \
+         time (the first recording: about 42 s), slave up +99.1 s. The master's log: first refused \
+         batch +99.5 s, reshard 1 -> 58 at +101.3 s in the refused backlog. The slave's log: 3 \
+         requests starting at -3.2 s and 57 at +8.8 s, each new shard's first batch (500 samples of \
+         about 20 series: 25 scrapes, 100 s). Real loss +0.8 s of 345 series and +8.8 .. +104.8 s of \
+         1 135. coverage (main, with the slave's log) predicts L3 +0.8 .. +0.8..+104.8 s and +8.8 .. \
+         +8.8..+104.8 s: the second matches; the first's earliest end is the real sliver, but the \
+         judge reads it to its far end, a long window that did not happen (as s4700-ms45-up57-r2).",
+    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion
