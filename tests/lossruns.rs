@@ -1088,9 +1088,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          then every 5 s (+2/+3, +7/+8, +12/+13, +17/+18, +21/+23 s, 50-85 each), +26 s (3) and +28 s \
          (5): each shard's 500-sample batches of about 100 series, 5 scrapes each. Real loss +1 .. \
          +33 s of all 9 105 series: the last refused start plus one batch span. coverage (main, with \
-         the slave's log) predicts L3 +1 .. +2..+31 s and +1 .. +28..+31 s: the end 2 s short (it \
-         ends the run at the last refused start plus 3 scrapes; the batch of a shard of 100 series \
-         spans 5).",
+         the slave's log) predicts L3 +1 .. +2..+31 s and +1 .. +28..+31 s: the end 2 s short (+31 s \
+         is the last refused start plus 3 s; a shard's batch of about 100 series spans 5 scrapes).",
     ),
 ];
 

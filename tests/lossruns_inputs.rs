@@ -78,6 +78,14 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
          three of the 60 shards). With the log coverage predicts +1 .. +16..+21 s and +26 .. \
          +35..+40 s (PASS); without it only the crossing batches, +1 .. +4..+5 s",
     ),
+    (
+        "s6300-2m-cap3k-ms60-up65-r2",
+        Variant::NoSlaveLog,
+        "the repeat of s6300-2m-cap3k-ms60-up65: reshard 1 -> 60 at +70.9 s in the refused backlog, \
+         refused requests starting at +7, +11, +14, +16, +21, +26, +28, +30 and +35 s: real loss +1 \
+         .. +5 s of all series and +7 .. +40 s of 3 257. With the log coverage predicts +7 .. \
+         +35..+40 s (PASS); without it the crossing batches and a risk to +5 s only",
+    ),
 ];
 
 const SECOND_LOSS_NO_LOG: &str = "tenth set, 2m blocks, a 1 -> 200 reshard in a backlog more than \
