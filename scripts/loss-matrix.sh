@@ -58,7 +58,9 @@ if [ "$1" = all ]; then
            s6kx3-10s s2400-5s s1500-30s s7k-2s
            s4800-spp200 s6800-cap4k s3400-spp750-ms25 s8500-ms30 s11k s4400-2m s7300-cap1800-ms80
            s3100-spp300-cap1200 s1350-3s s2100-7s s950-12s s1650-2m-skip s2300-laterw s1950-restart
-           s640-12s-skip s280-3s-laterw)
+           s640-12s-skip s280-3s-laterw
+           s4700-ms45 s9k-q18k-ms90 s3600-2m-spp400 s6300-2m-cap3k-ms60 s5200-cap2200-spp600 s7700-ms15
+           s730-pre s260-nh s2700-2s-2m s1150-4s-skip s430-6s-3m s170-10s-laterw s2900-restart s880x2-2s)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

@@ -41,6 +41,9 @@ enum Variant {
     /// No `--slave-block-range` (the master's range is taken for the
     /// slave's, with a bound for any shorter one).
     NoSlaveBlockRange,
+    /// No `--slave-received-until` (runs whose slave was up and receiving
+    /// before the snapshot, then seeded over).
+    NoSlaveReceivedUntil,
 }
 
 const SKEW_MS: i64 = 3_000;
@@ -48,9 +51,20 @@ const SKEW_MS: i64 = 3_000;
 /// Runs whose estimate misses the real loss without one input, each with
 /// why (issue 14 stays open while this list is not empty). A listed run
 /// whose variant holds the loss again must leave the list.
-/// (Empty since the eleventh pass: the four `s4400-2m` runs' `NoSlaveLog`
-/// misses were the slave's 1m block range read as the master's 2m.)
-const INPUT_MISSES: &[(&str, Variant, &str)] = &[];
+const INPUT_MISSES: &[(&str, Variant, &str)] = &[
+    ("s730-pre-pre20", Variant::NoSlaveReceivedUntil, SEEDED_OVER),
+    (
+        "s730-pre-pre20-r2",
+        Variant::NoSlaveReceivedUntil,
+        SEEDED_OVER,
+    ),
+];
+
+const SEEDED_OVER: &str = "eleventh set, a slave up and receiving before the snapshot, stopped \
+    +20 s after it, wiped, seeded and started again: real loss +1 .. +20 s, what the old slave \
+    received after the coverage end. No file shows it (the new slave's data and log start at the \
+    seeding; the master's WAL and log show nothing of its 0.2 s outage), so without the operator's \
+    stop time coverage names the assumption and predicts no window; with it, (C_snap, stop]";
 
 fn set(args: &mut Vec<String>, flag: &str, value: Option<String>) {
     if let Some(i) = args.iter().position(|a| a == flag) {
@@ -150,9 +164,21 @@ fn run_variant(
             args.iter().position(|a| a == "--slave-block-range")?;
             set(&mut args, "--slave-block-range", None);
         }
+        Variant::NoSlaveReceivedUntil => {
+            args.iter().position(|a| a == "--slave-received-until")?;
+            set(&mut args, "--slave-received-until", None);
+        }
         Variant::Skew(ms) => {
             let up = value(&args, "--slave-up")?;
             set(&mut args, "--slave-up", Some((up + ms).to_string()));
+            // The seeded-over slave's stop is read on the same clock.
+            if let Some(t) = value(&args, "--slave-received-until") {
+                set(
+                    &mut args,
+                    "--slave-received-until",
+                    Some((t + ms).to_string()),
+                );
+            }
             clock_error = ms.abs();
         }
     }
@@ -181,6 +207,7 @@ fn named(v: Variant, cov: &serde_json::Value) -> bool {
         Variant::Skew(_) => text.contains("on the master's clock"),
         Variant::NoMasterLog => text.contains("no master's log given"),
         Variant::NoSlaveLog => text.contains("no slave's log given"),
+        Variant::NoSlaveReceivedUntil => text.contains("no time it received until given"),
         // Only where a window is read against half the slave's range.
         Variant::NoSlaveBlockRange => {
             text.contains("slave's block range not given")
@@ -291,13 +318,20 @@ fn verdict_never_more_optimistic_than_its_inputs() {
         })
         .filter(|(_, r)| !KNOWN_MISSES.iter().any(|(k, _)| *k == r.run))
         .collect();
+    // PROMSNAP_LOSS_JUDGE=a,b: only the runs whose names start with one of
+    // these (a look at new recordings; the later siblings stay available).
+    let only = std::env::var("PROMSNAP_LOSS_JUDGE").ok();
+    let judged = |r: &RunRecord| {
+        only.as_ref()
+            .is_none_or(|o| o.split(',').any(|p| r.run.starts_with(p)))
+    };
     if all.is_empty() {
         eprintln!("lossruns::inputs: no recorded runs under {}", dir.display());
         return;
     }
     let mut fails = Vec::new();
     let mut checked = 0;
-    for (ev, rec) in &all {
+    for (ev, rec) in all.iter().filter(|(_, r)| judged(r)) {
         let losses = long_losses(ev, rec.scrape_interval_ms);
         let variants: &[Variant] = if losses.is_empty() {
             &[Variant::NoRwStart]
@@ -312,6 +346,7 @@ fn verdict_never_more_optimistic_than_its_inputs() {
                 Variant::NoMasterLog,
                 Variant::NoSlaveLog,
                 Variant::NoSlaveBlockRange,
+                Variant::NoSlaveReceivedUntil,
             ]
         };
         for &v in variants {

@@ -365,6 +365,14 @@ fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
             c.min(inp.snapshot_time) - 1
         }
     };
+    if inp.facts.slave_received_until.is_none() {
+        assumptions.push(
+            "the slave was not up and receiving before the snapshot (no time it received until \
+             given): one seeded over after receiving lost what it held after the coverage end, \
+             and its queue went on from the stop (L1)"
+                .to_string(),
+        );
+    }
     assumptions.push("PRW 1.0 (Prometheus' default protobuf message)".into());
     assumptions.push(queue::machine_assumption());
     if let Some(up) = inp.slave_up {

@@ -205,6 +205,13 @@ pub(super) fn run_model(
     // there (model/l1.rs).
     if let Some(t) = opts.facts.slave_received_until {
         inp.rw_start = Some(opts.rw_start.map_or(t, |r| r.max(t)));
+        if opts.rw_start.is_none() {
+            assumptions.push(format!(
+                "no remote write start given: it ran before the snapshot, as the slave seeded over \
+                 received it until {}; the queue is taken from there",
+                fmt_time(t)
+            ));
+        }
     }
     inp.slave_up = opts.slave_up;
     inp.wal = wal.cloned();
