@@ -968,3 +968,69 @@ fn slave_up_before_the_snapshot_gets_no_verdict() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["verdict"].as_str().is_some());
 }
+
+/// A slave up and receiving before the snapshot, stopped 20 s after it,
+/// wiped, seeded and started again (the real recording `s730-pre-pre20`):
+/// with its stop time, coverage predicts the wiped part `(C_snap, stop]`
+/// as an expected L1 window and never "No real loss"; the fact is in the
+/// JSON; a stop after the seeded slave's ready time is a usage error.
+#[test]
+fn a_slave_seeded_over_after_receiving_loses_what_it_held_after_the_snapshot() {
+    let ev = testdata("loss-runs/s730-pre-pre20");
+    let rec: crate::lossmatrix::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    let stopped = raw["slave_before_snapshot"]["stopped"].as_i64().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = crate::lossruns::coverage_args(&ev, &rec, tmp.path());
+    let at = args
+        .iter()
+        .position(|a| a == "--slave-received-until")
+        .unwrap();
+    assert_eq!(args[at + 1], stopped.to_string());
+    args.push("--json".into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = promsnap(&argv);
+    // Loss windows are the answer, not findings in the inputs: exit 0.
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["facts"]["slave_received_until"], stopped);
+    let c = v["coverage_end"].as_i64().unwrap();
+    let l1: Vec<&serde_json::Value> = v["loss_windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["cause"] == "L1")
+        .collect();
+    assert_eq!(l1.len(), 1, "{l1:?}");
+    assert_eq!(l1[0]["from"], c);
+    assert_eq!(l1[0]["to"], stopped);
+    assert_eq!(l1[0]["certainty"], "expected");
+    assert!(!v["verdict"].as_str().unwrap().contains("No real loss"));
+    // Without the fact the assumption says what was taken.
+    let mut plain = args.clone();
+    plain.drain(at..=at + 1);
+    let argv: Vec<&str> = plain.iter().map(String::as_str).collect();
+    let v: serde_json::Value = serde_json::from_slice(&promsnap(&argv).stdout).unwrap();
+    assert!(
+        v["assumptions"]
+            .to_string()
+            .contains("no time it received until given")
+    );
+    // A stop after the seeded slave was up cannot be.
+    let mut late = args.clone();
+    late[at + 1] = (rec.slave_up + 1_000).to_string();
+    let argv: Vec<&str> = late.iter().map(String::as_str).collect();
+    let out = promsnap(&argv);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("after its ready time"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
