@@ -79,11 +79,16 @@ pub(super) fn catch_up_end(inp: &ModelInput, up: i64) -> i64 {
 /// slave's; 0 when neither is known (one block and no `--block-range`: any
 /// range is possible, and the shorter one loses more).
 pub(super) fn half_range(inp: &ModelInput) -> i64 {
-    match inp.facts.slave_block_range {
-        Some(r) => r / 2,
-        None if inp.block_range_assumed => 0,
-        None => inp.block_range / 2,
+    if inp.facts.slave_block_range.is_none() && inp.block_range_assumed {
+        0
+    } else {
+        slave_range(inp) / 2
     }
+}
+
+/// The slave's block range: the operator's, else the master's.
+pub(super) fn slave_range(inp: &ModelInput) -> i64 {
+    inp.facts.slave_block_range.unwrap_or(inp.block_range)
 }
 
 /// True when the half range is the master's taken for the slave's: a slave

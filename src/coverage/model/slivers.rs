@@ -375,7 +375,7 @@ fn lagging_shard(
     all: bool,
 ) -> Option<LossWindow> {
     let c = inp.coverage_end;
-    let half = slave_half(inp);
+    let half = reshard::slave_range(inp) / 2;
     if shards < 2 || up - c <= half {
         return None;
     }
@@ -434,13 +434,6 @@ fn lagging_shard(
     })
 }
 
-/// Half the slave's block range: the operator's, else the master's.
-fn slave_half(inp: &ModelInput) -> i64 {
-    inp.facts
-        .slave_block_range
-        .map_or(inp.block_range / 2, |r| r / 2)
-}
-
 /// Every shard can lag, not one: when the queue reshards during a catch-up
 /// longer than half the slave's block range to shards whose queue
 /// (`capacity` samples) holds more than that half range of their series.
@@ -457,7 +450,7 @@ fn slave_half(inp: &ModelInput) -> i64 {
 /// nothing.
 fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool {
     let c = inp.coverage_end;
-    let half = slave_half(inp);
+    let half = reshard::slave_range(inp) / 2;
     if shards < 2 || up - c <= half {
         return false;
     }
