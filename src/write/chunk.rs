@@ -105,29 +105,22 @@ fn is_reset(prev: &Value, cur: &Value) -> bool {
         (Value::Histogram(p), Value::Histogram(c)) => {
             c.count < p.count
                 || c.zero_count < p.zero_count
-                || c.positive_buckets
-                    .iter()
-                    .zip(&p.positive_buckets)
-                    .any(|(c, p)| c < p)
-                || c.negative_buckets
-                    .iter()
-                    .zip(&p.negative_buckets)
-                    .any(|(c, p)| c < p)
+                || any_down(&c.positive_buckets, &p.positive_buckets)
+                || any_down(&c.negative_buckets, &p.negative_buckets)
         }
         (Value::FloatHistogram(p), Value::FloatHistogram(c)) => {
             c.count < p.count
                 || c.zero_count < p.zero_count
-                || c.positive_buckets
-                    .iter()
-                    .zip(&p.positive_buckets)
-                    .any(|(c, p)| c < p)
-                || c.negative_buckets
-                    .iter()
-                    .zip(&p.negative_buckets)
-                    .any(|(c, p)| c < p)
+                || any_down(&c.positive_buckets, &p.positive_buckets)
+                || any_down(&c.negative_buckets, &p.negative_buckets)
         }
         _ => false,
     }
+}
+
+/// True if a bucket count in `cur` is below its counterpart in `prev`.
+fn any_down<T: PartialOrd>(cur: &[T], prev: &[T]) -> bool {
+    cur.iter().zip(prev).any(|(c, p)| c < p)
 }
 
 /// Why a chunk starts where it does.

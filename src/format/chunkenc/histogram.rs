@@ -505,25 +505,7 @@ impl<'a> HistIter<'a> {
     }
 }
 
-impl Iterator for HistIter<'_> {
-    type Item = std::result::Result<Sample, DecodeError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.read >= self.total {
-            return None;
-        }
-        match self.step() {
-            Ok(s) => {
-                self.read += 1;
-                Some(Ok(s))
-            }
-            Err(_) => {
-                self.failed = true;
-                Some(Err(self.br.take_error()))
-            }
-        }
-    }
-}
+sample_iterator!(HistIter, Sample);
 
 /// Running (wrapping) sums of neighbour deltas.
 fn absolute(stored: &[(i64, i64)]) -> Vec<i64> {

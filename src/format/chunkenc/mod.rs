@@ -25,6 +25,44 @@
 //! Facts: docs/FORMAT.md §3, Prometheus `tsdb/chunkenc/*.go` and
 //! `model/histogram/*.go`.
 
+/// `Iterator` for a sample iterator with `failed`, `read`, `total`, a
+/// `step()` that decodes one sample and a bit reader `br` holding the error:
+/// samples until `total` are read or the first error, which ends it; at
+/// most the samples left as the size hint.
+macro_rules! sample_iterator {
+    ($iter:ident, $item:ty) => {
+        impl Iterator for $iter<'_> {
+            type Item = std::result::Result<$item, DecodeError>;
+
+            #[inline]
+            fn next(&mut self) -> Option<Self::Item> {
+                if self.failed || self.read >= self.total {
+                    return None;
+                }
+                match self.step() {
+                    Ok(s) => {
+                        self.read += 1;
+                        Some(Ok(s))
+                    }
+                    Err(_) => {
+                        self.failed = true;
+                        Some(Err(self.br.take_error()))
+                    }
+                }
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                if self.failed {
+                    (0, Some(0))
+                } else {
+                    let n = usize::from(self.total - self.read.min(self.total));
+                    (0, Some(n))
+                }
+            }
+        }
+    };
+}
+
 mod bounds;
 mod bstream;
 mod gofmt;

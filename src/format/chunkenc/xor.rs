@@ -569,35 +569,7 @@ pub(super) fn first_unordered(mut it: XorIter<'_>, count: u64) -> Option<(u64, i
     None
 }
 
-impl Iterator for XorIter<'_> {
-    type Item = std::result::Result<(i64, f64), DecodeError>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.read >= self.total {
-            return None;
-        }
-        match self.step() {
-            Ok(s) => {
-                self.read += 1;
-                Some(Ok(s))
-            }
-            Err(_) => {
-                self.failed = true;
-                Some(Err(self.br.take_error()))
-            }
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.failed {
-            (0, Some(0))
-        } else {
-            let n = usize::from(self.total - self.read.min(self.total));
-            (0, Some(n))
-        }
-    }
-}
+sample_iterator!(XorIter, (i64, f64));
 
 impl std::iter::FusedIterator for XorIter<'_> {}
 

@@ -167,22 +167,4 @@ impl<'a> Xor2Iter<'a> {
     }
 }
 
-impl Iterator for Xor2Iter<'_> {
-    type Item = std::result::Result<(i64, i64, f64), DecodeError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.read >= self.total {
-            return None;
-        }
-        match self.step() {
-            Ok(s) => {
-                self.read += 1;
-                Some(Ok(s))
-            }
-            Err(_) => {
-                self.failed = true;
-                Some(Err(self.br.take_error()))
-            }
-        }
-    }
-}
+sample_iterator!(Xor2Iter, (i64, i64, f64));
