@@ -128,6 +128,17 @@ pub(crate) struct SlaveRangeUse {
     pub(crate) any_range: bool,
 }
 
+impl SlaveRangeUse {
+    /// Read against half the slave's block range when `read` (no bound for
+    /// any range yet: `reshard::with_any_range` adds it).
+    pub(crate) fn half_range(read: bool) -> Self {
+        SlaveRangeUse {
+            half_range: read,
+            any_range: false,
+        }
+    }
+}
+
 impl LossWindow {
     /// A window of `cause` over `[from, to]` with one end (no range, no
     /// path bound), about every series.

@@ -385,10 +385,7 @@ fn risk_window(
         certainty: Certainty::Risk,
         series: None,
         ongoing: false,
-        slave_range: SlaveRangeUse {
-            half_range: true,
-            any_range: false,
-        },
+        slave_range: SlaveRangeUse::half_range(true),
         why: format!(
             "if the queue reshards while the reader is behind (a race of its pace against the \
              10 s reshard tick that no file records; give the master's log to decide it): the \
@@ -475,10 +472,7 @@ fn logged_window(
         certainty: Certainty::Expected,
         series: None,
         ongoing: false,
-        slave_range: SlaveRangeUse {
-            half_range: apart,
-            any_range: false,
-        },
+        slave_range: SlaveRangeUse::half_range(apart),
         why: format!(
             "the master's log: the queue resharded from {} to {} shards at {}, after the slave \
              was up; the new shards start empty at the reader's position then, each with {} or \

@@ -406,10 +406,7 @@ fn lagging_shard(
         certainty: Certainty::Risk,
         series: (!all).then_some(per_shard),
         ongoing: false,
-        slave_range: SlaveRangeUse {
-            half_range: true,
-            any_range: false,
-        },
+        slave_range: SlaveRangeUse::half_range(true),
         why: format!(
             "the queue sends the backlog from the coverage end to the slave's start ({}) and \
              reshards during it (first tick {}) to about {shards} shards, each at its own pace; \
