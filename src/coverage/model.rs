@@ -108,6 +108,35 @@ pub struct LossWindow {
     pub ongoing: bool,
     /// Why, in plain words.
     pub why: String,
+    /// How the window depends on the slave's block range, set where it is
+    /// built (not in the JSON: `why` says it in words).
+    #[serde(skip)]
+    pub(crate) slave_range: SlaveRangeUse,
+}
+
+/// How a window depends on the slave's block range, which no file of the
+/// master records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SlaveRangeUse {
+    /// Read against half the slave's block range (its head refuses what
+    /// lies further behind its newest sample): with no range given, the
+    /// assumptions name the master's, taken for it.
+    pub(crate) half_range: bool,
+    /// `bound_to` is the reach with any slave block range (the master's
+    /// taken for the slave's, a shorter one refusing more): the verdict
+    /// names that as a path to the bound.
+    pub(crate) any_range: bool,
+}
+
+impl SlaveRangeUse {
+    /// Read against half the slave's block range when `read` (no bound for
+    /// any range yet: `reshard::with_any_range` adds it).
+    pub(crate) fn half_range(read: bool) -> Self {
+        SlaveRangeUse {
+            half_range: read,
+            any_range: false,
+        }
+    }
 }
 
 impl LossWindow {
@@ -125,6 +154,7 @@ impl LossWindow {
             series: None,
             ongoing: false,
             why,
+            slave_range: SlaveRangeUse::default(),
         }
     }
 }

@@ -403,10 +403,14 @@ fn second_loss_far_end_follows_the_slaves_block_range() {
             .iter()
             .any(|a| a.contains("slave's block range not given"))
     );
+    // The window says so in its type, where it is built: read against half
+    // the range, its bound the reach with any slave range.
+    assert!(master.slave_range.half_range && master.slave_range.any_range);
     let (one_minute, notes, c) = run(Some(M));
     assert_eq!(one_minute.to, c + 100 * SECOND - 30 * SECOND + 23 * SECOND);
     assert_eq!(one_minute.bound_to, None);
     assert!(!notes.iter().any(|a| a.contains("block range not given")));
+    assert!(one_minute.slave_range.half_range && !one_minute.slave_range.any_range);
     // A slave range as long as the master's: the master's reading, no bound.
     let (same, _, c) = run(Some(2 * M));
     assert_eq!(same.to, c + 63 * SECOND);

@@ -112,6 +112,10 @@ pub use crossing::{Crossing, crossing, crossing_with_unsent};
 const SECOND: i64 = 1_000;
 /// `shardUpdateDuration`: how often the queue considers resharding.
 pub const SHARD_UPDATE: i64 = 10 * SECOND;
+/// `--storage.remote.flush-deadline` (2.42's default, `cmd/prometheus`):
+/// how long a reshard's `shards.stop` lets the old shards send what they
+/// hold, after its "Remote storage resharding" line.
+pub const FLUSH_DEADLINE: i64 = 60 * SECOND;
 /// `QueueManager.Append`'s first wait when a shard is full.
 pub const APPEND_FIRST_BACKOFF: i64 = 5;
 /// The watcher reads the live segment every 10 ms (`readPeriod`).

@@ -3,7 +3,7 @@
 //! up after that.
 
 use super::grid::{deadline_high_volume, deadline_low_volume};
-use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND};
+use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND, SlaveRangeUse};
 use crate::coverage::queue::{self, BACKLOG_CATCHUP, READ_RATE, READ_RATE_SLOW, Stall};
 use crate::coverage::wal::simulate_overtake;
 
@@ -177,6 +177,7 @@ pub(super) fn window(
         },
         series: None,
         ongoing: false,
+        slave_range: SlaveRangeUse::default(),
         why: format!(
             "the master's WAL truncation at {} deleted the segment after the one the stalled \
              remote-write reader was in; once the slave is up the reader finishes its segment, \

@@ -14,7 +14,9 @@
 //! answered (the line's `ts`: a request holds no sample newer than its
 //! send; with one target and no lag, the last scrape of the first sample's
 //! grid by then). `n` is the shard count the master's log shows at the refusal
-//! (the latest reshard's `to` before it, else `min_shards`); without a log
+//! (the latest reshard's `to` before it, else `min_shards`; or the count
+//! before a reshard logged less than the flush deadline before it, where
+//! larger: the old shards flush after the line); without a log
 //! that decides, `max_shards` (the fewest series a shard holds: the
 //! longest span).
 //!
@@ -38,6 +40,7 @@
 
 use super::reshard::catch_up_end;
 use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::queue::FLUSH_DEADLINE;
 use crate::coverage::slavelog::{Refused, SlaveLog};
 use crate::coverage::{fmt_dur, fmt_time};
 
@@ -54,16 +57,30 @@ pub(super) struct Run {
     pub requests: u64,
 }
 
-/// The shard count at a refusal logged at `at`.
+/// The shard count at a refusal logged at `at`: the latest reshard's `to`
+/// before it, or the count before a reshard logged less than the flush
+/// deadline before it where that is larger (the most shards: the fewest
+/// series a shard holds, the longest span). `updateShardsLoop` logs
+/// "Remote storage resharding" when it hands the count to `reshardLoop`,
+/// whose `shards.stop` then lets the old shards send what they hold (up to
+/// the flush deadline) before the new ones start: a request refused after
+/// the line can be one of theirs.
 fn shards(inp: &ModelInput, at: i64) -> u64 {
     let q = &inp.queue;
     match inp.facts.master_log.as_ref().filter(|l| l.decides()) {
-        Some(log) => log
-            .reshards
-            .iter()
-            .filter(|r| r.at <= at)
-            .max_by_key(|r| r.at)
-            .map_or(q.min_shards, |r| r.to),
+        Some(log) => {
+            let latest = log
+                .reshards
+                .iter()
+                .filter(|r| r.at <= at)
+                .max_by_key(|r| r.at)
+                .map_or(q.min_shards, |r| r.to);
+            log.reshards
+                .iter()
+                .filter(|r| r.at <= at && at - r.at <= FLUSH_DEADLINE)
+                .map(|r| r.from)
+                .fold(latest, u64::max)
+        }
         None => q.max_shards,
     }
     .max(1)

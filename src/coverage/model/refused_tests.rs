@@ -169,3 +169,41 @@ fn many_runs_are_counted_in_the_verdict() {
     assert_eq!(v.matches("lost after the coverage end").count(), 5, "{v}");
     assert!(v.contains("and 3 more such run(s)"), "{v}");
 }
+
+/// A reshard's line comes before `shards.stop` flushes the old shards: a
+/// request refused less than the flush deadline after a reshard down may
+/// be one of theirs, its span that of the larger count (the
+/// `s9k-q18k-ms90-up45-r2` shape: 9 005 series, 1 -> 90, then 90 -> 8
+/// 0.4 s before the last refusal).
+#[test]
+fn a_refusal_just_after_a_reshard_down_spans_the_old_shards() {
+    use crate::coverage::masterlog::{MasterLog, Reshard};
+    let (mut inp, c) = input(None);
+    inp.series = Some(9_005);
+    let t = c + 60 * SECOND;
+    inp.facts.master_log = Some(MasterLog {
+        queue: Some("q".into()),
+        reshards: vec![
+            Reshard {
+                at: t - 10 * SECOND,
+                from: 1,
+                to: 90,
+            },
+            Reshard {
+                at: t,
+                from: 90,
+                to: 8,
+            },
+        ],
+        ..Default::default()
+    });
+    let sample = c + 28 * SECOND;
+    // 90 shards of 100 series: 500 samples span 5 scrapes.
+    let end = |at| super::request_end(&inp, &Refused { at, sample });
+    assert_eq!(end(t + 370), sample + 5 * SECOND);
+    // Past the flush deadline only the 8 new shards send: 1 125 series a
+    // shard, one scrape.
+    assert_eq!(end(t + 61 * SECOND), sample + SECOND);
+    // Before the reshard down, the 90 shards.
+    assert_eq!(end(t - 100), sample + 5 * SECOND);
+}

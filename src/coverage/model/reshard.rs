@@ -47,7 +47,7 @@
 //! `risk` (earliest end: the sliver of the path the crossing model
 //! expects); with it, the log decides.
 
-use super::{Cause, Certainty, LossWindow, ModelInput};
+use super::{Cause, Certainty, LossWindow, ModelInput, SlaveRangeUse};
 use crate::coverage::masterlog::{MasterLog, Reshard};
 use crate::coverage::queue::{Crossing, SHARD_UPDATE, Stall};
 use crate::coverage::{fmt_dur, fmt_time};
@@ -99,8 +99,9 @@ pub(super) fn slave_range_taken(inp: &ModelInput) -> bool {
     inp.facts.slave_block_range.is_none() && half_range(inp) > 0
 }
 
-/// The words that mark a window's end for any slave block range.
-pub(super) const ANY_SLAVE_RANGE: &str = "with any slave block range";
+/// The words that name a window's end for any slave block range (the
+/// window's `slave_range.any_range` marks it).
+const ANY_SLAVE_RANGE: &str = "with any slave block range";
 
 /// The assumption when a window is read against half the slave's block
 /// range and the operator did not give it.
@@ -121,6 +122,7 @@ pub(super) fn slave_range_assumption(inp: &ModelInput) -> String {
 fn with_any_range(inp: &ModelInput, mut w: LossWindow, any: Option<i64>) -> LossWindow {
     if let Some(a) = any.filter(|&a| slave_range_taken(inp) && a > w.to) {
         w.bound_to = Some(w.bound_to.map_or(a, |b| b.max(a)));
+        w.slave_range.any_range = true;
         w.why = format!(
             "{}; {ANY_SLAVE_RANGE} (the master's, {}, is taken for the slave's; a shorter one \
              refuses requests less far behind), the loss can reach {} (bound_to)",
@@ -383,6 +385,7 @@ fn risk_window(
         certainty: Certainty::Risk,
         series: None,
         ongoing: false,
+        slave_range: SlaveRangeUse::half_range(true),
         why: format!(
             "if the queue reshards while the reader is behind (a race of its pace against the \
              10 s reshard tick that no file records; give the master's log to decide it): the \
@@ -469,6 +472,7 @@ fn logged_window(
         certainty: Certainty::Expected,
         series: None,
         ongoing: false,
+        slave_range: SlaveRangeUse::half_range(apart),
         why: format!(
             "the master's log: the queue resharded from {} to {} shards at {}, after the slave \
              was up; the new shards start empty at the reader's position then, each with {} or \

@@ -1,7 +1,7 @@
 //! L3 and L4: the boundary slivers, when remote write crosses the coverage
 //! end (no L1, no L2).
 
-use super::{Cause, Certainty, LossWindow, ModelInput, reshard};
+use super::{Cause, Certainty, LossWindow, ModelInput, SlaveRangeUse, reshard};
 use crate::coverage::queue::{self, Stall};
 
 /// The sliver windows (L3 from the queue's crossing batch, L4 with several
@@ -76,9 +76,7 @@ pub(super) fn windows(
     // A window read against half the slave's block range, the master's
     // taken for it: say so.
     if inp.facts.slave_block_range.is_none()
-        && windows[before..].iter().any(|w| {
-            w.why.contains("half the block range") || w.why.contains("half its block range")
-        })
+        && windows[before..].iter().any(|w| w.slave_range.half_range)
     {
         assumptions.push(reshard::slave_range_assumption(inp));
     }
@@ -253,6 +251,7 @@ fn undecided(
             certainty: Certainty::Expected,
             series: short_series,
             ongoing: false,
+            slave_range: SlaveRangeUse::default(),
             why: format!(
                 "PRW 1.0: the request that mixes samples older than the coverage end (out of \
                  bounds) with newer ones is refused whole (400) and dropped, one per shard; the \
@@ -273,6 +272,7 @@ fn undecided(
             certainty: Certainty::Risk,
             series: None,
             ongoing: false,
+            slave_range: SlaveRangeUse::default(),
             why: format!("on the longer path: {}", cr.why),
         });
     }
@@ -325,6 +325,7 @@ fn crossing_window(cr: &queue::Crossing, c: i64, n: u64, b: u64) -> LossWindow {
         certainty: Certainty::Expected,
         series: cr.series,
         ongoing: false,
+        slave_range: SlaveRangeUse::default(),
         why: format!(
             "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) \
              with newer ones is refused whole (400) and dropped, one per shard; {}; {} series, \
@@ -405,6 +406,7 @@ fn lagging_shard(
         certainty: Certainty::Risk,
         series: (!all).then_some(per_shard),
         ongoing: false,
+        slave_range: SlaveRangeUse::half_range(true),
         why: format!(
             "the queue sends the backlog from the coverage end to the slave's start ({}) and \
              reshards during it (first tick {}) to about {shards} shards, each at its own pace; \

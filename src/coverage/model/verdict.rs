@@ -141,7 +141,7 @@ fn sliver_text(slivers: &[&LossWindow]) -> Option<String> {
                     w.cause,
                     fmt_dur(len),
                     fmt_dur(b.saturating_sub(w.from).saturating_add(1)),
-                    if w.why.contains(super::reshard::ANY_SLAVE_RANGE) {
+                    if w.slave_range.any_range {
                         "the queue takes its other path, or the slave's block range is shorter \
                          than the master's"
                     } else {
