@@ -77,7 +77,7 @@ fn shards(inp: &ModelInput, at: i64) -> u64 {
                 .map_or(q.min_shards, |r| r.to);
             log.reshards
                 .iter()
-                .filter(|r| r.at <= at && at - r.at <= FLUSH_DEADLINE)
+                .filter(|r| r.at <= at && at.saturating_sub(r.at) <= FLUSH_DEADLINE)
                 .map(|r| r.from)
                 .fold(latest, u64::max)
         }
