@@ -555,6 +555,47 @@ mod tests {
     }
 
     #[test]
+    fn span_compare_finds_the_first_difference() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let data: Vec<u8> = (0..(9 << 20) as u32)
+            .map(|i| (i * 13 % 251) as u8)
+            .collect();
+        std::fs::write(&src, &data).unwrap();
+        let dst = dir.path().join("dst");
+        // A copy that differs from the source at one byte of its third span.
+        let mut other = data.clone();
+        let at = (8 << 20) + 12_345;
+        other[at] ^= 0x40;
+        std::fs::write(&dst, &other).unwrap();
+        let span = |start: u64, end: u64| {
+            let mut c = FileCopy {
+                src_map: fileutil::map_file(&src).ok(),
+                from: File::open(&src).unwrap(),
+                to: OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&dst)
+                    .unwrap(),
+                kernel_copy: true,
+                buf: Vec::new(),
+                back: Vec::new(),
+                orig: Vec::new(),
+                differs_at: None,
+            };
+            assert!(c.by_maps());
+            c.compare_span(start, end).unwrap();
+            c.differs_at
+        };
+        assert_eq!(span(0, 4 << 20), None);
+        assert_eq!(span(4 << 20, 8 << 20), None);
+        assert_eq!(span(8 << 20, 9 << 20), Some(at as u64));
+        // A span not starting on a page boundary, and the last bytes.
+        assert_eq!(span(8 << 20 | 100, (9 << 20) - 1), Some(at as u64));
+        assert_eq!(span(at as u64 + 1, 9 << 20), None);
+    }
+
+    #[test]
     fn rename_never_replaces() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
