@@ -191,6 +191,30 @@ fn map_open_io(file: &File) -> io::Result<FileBytes> {
     Ok(FileBytes::Mapped(map))
 }
 
+/// Maps `[offset, offset + len)` of `file` read-only: bytes this process
+/// has just written to a file it created itself (`create_new`: the copy of
+/// a block file by `copy` into its `*.tmp-for-creation` directory, or by
+/// `snapshot` into the new snapshot), to read them back from the page cache
+/// without copying them into a buffer first. `offset` must be a multiple of
+/// the page size and the range must lie below the file's length.
+///
+/// # Safety
+///
+/// [`map_file`]'s contract, which such a file keeps: no other program
+/// writes to a file another one is creating in a directory of its own
+/// (Prometheus never opens a block directory that is not complete and
+/// named by its ULID), and this process neither truncates nor rewrites the
+/// mapped bytes while the map lives (it only appends past them, or reads).
+pub(crate) fn map_written(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
+    // SAFETY: the `# Safety` section above.
+    unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(file)
+    }
+}
+
 /// Opens a file this crate reads (a block file, WAL segment, `meta.json`,
 /// ...) and refuses anything that is not a regular file.
 ///

@@ -356,8 +356,8 @@ fn copy_and_compare(
         return Err(Error::io(s, std::io::Error::other(e)));
     }
     // Re-read what was written and compare it with the source, byte for
-    // byte (stronger than comparing checksums, and cheaper): done piece
-    // by piece during the copy, or now, from the device.
+    // byte (stronger than comparing checksums, and cheaper): done span
+    // by span during the copy, or now, from the device.
     let differs_at = if c.compared {
         c.differs_at
     } else {

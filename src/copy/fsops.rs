@@ -36,10 +36,10 @@ use crate::fileutil;
 
 /// Size of one copy piece (and of the read buffer).
 const PIECE: usize = 1 << 20;
-/// Piece size of a copy compared as it goes: small enough that the piece
-/// just copied is still in the CPU caches when it is read back.
+/// Piece size of a copy compared as it goes (one `copy_file_range` each).
 const COMPARED_PIECE: usize = 256 << 10;
-/// Bytes of the source's map compared before they are released at once.
+/// Bytes copied before they are compared (through maps) and the source's
+/// pages of them released, at once.
 const RELEASE: u64 = 4 << 20;
 /// Piece size while throttled by the test hook.
 const THROTTLED_PIECE: usize = 64 << 10;
@@ -100,7 +100,7 @@ pub fn test_pause(point: &str, ulid: &str) {
 pub struct Copied {
     /// Bytes copied.
     pub size: u64,
-    /// True if every piece was read back from the copy right after it was
+    /// True if every byte was read back from the copy right after it was
     /// written and compared with the source (the page cache's bytes).
     pub compared: bool,
     /// The first byte at which the copy read back differs from the source.
@@ -109,11 +109,14 @@ pub struct Copied {
 
 /// Copies `src` to the new file `dst` (which must not exist) and fsyncs it.
 ///
-/// Without `from_device`, each piece is read back from the copy right after
-/// it was written and compared with the source, byte for byte, while both
-/// are still in the CPU caches (the cheapest complete re-read there is);
-/// the source side is read through a map of the source when it can be
-/// mapped (no copy of it into a buffer).
+/// Without `from_device`, every span of 4 MiB is read back from the copy
+/// right after it was written and compared with the source, byte for byte:
+/// through a map of the copy and a map of the source when bytes move by
+/// `copy_file_range` and the source can be mapped (no byte copied into a
+/// buffer: the cheapest complete re-read there is, about half the kernel
+/// time of reading the copy back with `pread`), else piece by piece through
+/// buffers. Either way the bytes compared are the page cache's, which the
+/// fsync then writes to the device.
 /// With `from_device`, nothing is compared here: the copy's cached pages are
 /// dropped after the fsync, so that a following [`first_difference`] reads
 /// the bytes back from the storage device. Bytes move with
@@ -158,22 +161,24 @@ pub fn copy_file(
         if n == 0 {
             break;
         }
-        if compare && c.differs_at.is_none() {
+        if compare && !c.by_maps() && c.differs_at.is_none() {
             c.compare_piece(size, n)?;
         }
         size += n as u64;
-        // The source's pages compared so far leave this process' memory
-        // in spans of RELEASE bytes (one `madvise` each, not one a piece).
-        if let Some(m) = &c.src_map
-            && size - released >= RELEASE
-        {
-            m.release(released, size);
+        // Compared through the maps in spans of RELEASE bytes, whose
+        // source pages then leave this process' memory (one `madvise` and
+        // one map of the copy a span, not one a piece).
+        if c.src_map.is_some() && size - released >= RELEASE {
+            c.end_span(compare, released, size)?;
             released = size;
         }
         on_bytes(n as u64);
         if throttle > 0 {
             std::thread::sleep(Duration::from_micros(throttle));
         }
+    }
+    if c.src_map.is_some() && size > released {
+        c.end_span(compare, released, size)?;
     }
     // The source must not have changed size under us.
     let src_len = c.from.metadata()?.len();
@@ -212,6 +217,61 @@ struct FileCopy {
 }
 
 impl FileCopy {
+    /// True when the copy is compared span by span through a map of the
+    /// copy against the map of the source (bytes moved by the kernel, the
+    /// source mapped), rather than piece by piece through buffers.
+    fn by_maps(&self) -> bool {
+        self.kernel_copy && self.src_map.is_some()
+    }
+
+    /// The span `[start, end)` is copied: compares it (when comparing
+    /// through the maps) and releases the source's pages of it.
+    fn end_span(&mut self, compare: bool, start: u64, end: u64) -> io::Result<()> {
+        if compare && self.by_maps() && self.differs_at.is_none() {
+            self.compare_span(start, end)?;
+        }
+        if let Some(m) = &self.src_map {
+            m.release(start, end);
+        }
+        Ok(())
+    }
+
+    /// Reads `[start, end)` back from the copy through a map of it (the
+    /// page cache's bytes, as a read would return them, without copying
+    /// them into a buffer) and compares it with the source's map; records
+    /// the first difference. Falls back to [`Self::compare_piece`] where a
+    /// map cannot be had.
+    fn compare_span(&mut self, start: u64, end: u64) -> io::Result<()> {
+        const PAGE: u64 = 4096;
+        let base = start / PAGE * PAGE;
+        let (Ok(len), Ok(skip), Ok(at), Ok(n)) = (
+            usize::try_from(end - base),
+            usize::try_from(start - base),
+            usize::try_from(start),
+            usize::try_from(end - start),
+        ) else {
+            return Err(io::Error::other("file too large to compare in memory"));
+        };
+        let source = self
+            .src_map
+            .as_ref()
+            .and_then(|m| m.get(at..at.checked_add(n)?));
+        let copy = if n > 0 {
+            fileutil::map_written(&self.to, base, len).ok()
+        } else {
+            None
+        };
+        let back = copy.as_ref().and_then(|m| m.get(skip..));
+        let (Some(source), Some(back)) = (source, back) else {
+            return self.compare_piece(start, n);
+        };
+        if source != back {
+            let i = source.iter().zip(back).position(|(x, y)| x != y);
+            self.differs_at = Some(start + i.unwrap_or(n) as u64);
+        }
+        Ok(())
+    }
+
     /// Copies the next piece (at most `piece` bytes from offset `size`);
     /// returns its length, 0 at the end of the source.
     fn move_piece(&mut self, size: u64, piece: usize) -> io::Result<usize> {
@@ -492,6 +552,47 @@ mod tests {
         assert_eq!(copy_file(&e, &e2, false, &|_| {}).unwrap().size, 0);
         assert_eq!(first_difference(&e, &e2).unwrap(), None);
         assert_eq!(first_difference(&e, &src).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn span_compare_finds_the_first_difference() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let data: Vec<u8> = (0..(9 << 20) as u32)
+            .map(|i| (i * 13 % 251) as u8)
+            .collect();
+        std::fs::write(&src, &data).unwrap();
+        let dst = dir.path().join("dst");
+        // A copy that differs from the source at one byte of its third span.
+        let mut other = data.clone();
+        let at = (8 << 20) + 12_345;
+        other[at] ^= 0x40;
+        std::fs::write(&dst, &other).unwrap();
+        let span = |start: u64, end: u64| {
+            let mut c = FileCopy {
+                src_map: fileutil::map_file(&src).ok(),
+                from: File::open(&src).unwrap(),
+                to: OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&dst)
+                    .unwrap(),
+                kernel_copy: true,
+                buf: Vec::new(),
+                back: Vec::new(),
+                orig: Vec::new(),
+                differs_at: None,
+            };
+            assert!(c.by_maps());
+            c.compare_span(start, end).unwrap();
+            c.differs_at
+        };
+        assert_eq!(span(0, 4 << 20), None);
+        assert_eq!(span(4 << 20, 8 << 20), None);
+        assert_eq!(span(8 << 20, 9 << 20), Some(at as u64));
+        // A span not starting on a page boundary, and the last bytes.
+        assert_eq!(span(8 << 20 | 100, (9 << 20) - 1), Some(at as u64));
+        assert_eq!(span(at as u64 + 1, 9 << 20), None);
     }
 
     #[test]

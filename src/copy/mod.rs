@@ -17,8 +17,8 @@
 //!    (the copy on threads of its own, so that a core waiting for the disk
 //!    is never one the verification could use), in parallel across blocks
 //!    and files, into `<dst>/<ULID>.tmp-for-creation/` (chunks, index,
-//!    tombstones, `meta.json` last), re-reads every piece of every copied
-//!    file right after writing it (or, with
+//!    tombstones, `meta.json` last), re-reads every 4 MiB of every copied
+//!    file right after writing it, through a map of the copy (or, with
 //!    [`CopyOptions::reread_from_device`], every file after the fsync, from
 //!    the device) and compares it byte for byte with the source, fsyncs every
 //!    file and the directories, parses the copy's `meta.json`, and only once
@@ -26,6 +26,18 @@
 //!    replacing anything) and fsyncs `<dst>`. Memory stays bounded: files are
 //!    streamed in 256 KiB pieces (`copy_file_range` where the kernel offers
 //!    it).
+//!
+//! # What is proven of each copied byte
+//!
+//! Every byte of a copied file is compared with the byte of the source at
+//! the same offset (no byte is vouched for by a checksum alone): by default
+//! the copy's bytes as the page cache holds them right after they were
+//! written, which are the bytes its fsync then writes to the device; with
+//! [`CopyOptions::reread_from_device`], the bytes read back after the fsync
+//! with the copy's cached pages dropped. The source bytes they are compared
+//! with are the ones the verification of step 3 reads (a block's files are
+//! immutable), unless the block was verified in step 2 or verification is
+//! off.
 //!
 //! A run killed at any point leaves only complete blocks plus
 //! `*.tmp-for-creation` directories, which Prometheus deletes on start and
