@@ -924,6 +924,20 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s170-10s-laterw",
     "s2900-restart",
     "s880x2-2s",
+    // The twelfth set (docs/LOSS-WINDOWS.md: listed before recording).
+    "s2200-15s-2m",
+    "s3k-30s-2m-spp250",
+    "s2500x3-1s15s30s",
+    "s1400-pre",
+    "s2600-5s-skip",
+    "s4200-6s-skip",
+    "s1800x2-5s15s",
+    "s2k-15s-pre",
+    "s8200-q16k-ms75",
+    "s9500-q19k-ms115",
+    "s15k-busy",
+    "s5600-15s-cap1k",
+    "s1300-30s-3m",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
