@@ -58,9 +58,44 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
         Variant::NoSlaveReceivedUntil,
         SEEDED_OVER,
     ),
-    ("s1400-pre-pre8", Variant::NoSlaveReceivedUntil, SEEDED_OVER_12),
-    ("s1400-pre-pre40", Variant::NoSlaveReceivedUntil, SEEDED_OVER_12),
-    ("s2k-15s-pre-pre75", Variant::NoSlaveReceivedUntil, SEEDED_OVER_12),
+    (
+        "s1400-pre-pre8",
+        Variant::NoSlaveReceivedUntil,
+        SEEDED_OVER_12,
+    ),
+    (
+        "s1400-pre-pre40",
+        Variant::NoSlaveReceivedUntil,
+        SEEDED_OVER_12,
+    ),
+    (
+        "s2k-15s-pre-pre75",
+        Variant::NoSlaveReceivedUntil,
+        SEEDED_OVER_12,
+    ),
+    (
+        "s1400-pre-pre8-r2",
+        Variant::NoSlaveReceivedUntil,
+        SEEDED_OVER_12,
+    ),
+    (
+        "s1400-pre-pre40-r2",
+        Variant::NoSlaveReceivedUntil,
+        SEEDED_OVER_12,
+    ),
+    (
+        "s15k-busy-late3",
+        Variant::LateWal,
+        "twelfth set: a busy master (15 000 series at 1 s, 10 MB segments, compression off), slave \
+         up +164 s, 3 s after the 3rd head compaction since the snapshot. The master's log: \
+         'Creating checkpoint' from_segment=0 to_segment=1 at +101 s (the stalled reader's segment \
+         deleted then), from_segment=2 to_segment=3 at +221 s. The variant gives it the wal/ copied \
+         for its late5 sibling at +284 s: checkpoint.00000003 and segments 4-7, the oldest starting \
+         +102 s after the coverage end. coverage places the overtake at +281 s (the end of segment \
+         6, after this slave was up) and answers 'No real loss'; real loss +1 .. +180 s of every \
+         series. With its own copy (checkpoint.00000001, segments 2-5) it predicts L2 +1 .. \
+         +169.6..+176..+312.6 s and passes",
+    ),
 ];
 
 const SEEDED_OVER: &str = "eleventh set, a slave up and receiving before the snapshot, stopped \
