@@ -388,7 +388,9 @@ fn place_in_deleted(
 
 /// The reader's segment ended at the first truncation after its position
 /// (`t1`) and the segment after it is deleted too: overtaken before the
-/// observation, at the latest truncation the newest checkpoint allows.
+/// observation, at the first truncation after `t1` (a copy taken after the
+/// slave was up cannot tell which truncation deleted it, nor whether size
+/// rotations made it an earlier one: the earliest never understates).
 fn overtaken_before_observation(
     wal: &WalView,
     t_b: i64,
@@ -407,7 +409,7 @@ fn overtaken_before_observation(
             .iter()
             .copied()
             .filter(|&t| t <= bound && t > t1)
-            .max()
+            .min()
             .unwrap_or(bound),
     );
     out.already = true;
@@ -415,7 +417,10 @@ fn overtaken_before_observation(
         "already overtaken when the WAL was observed ({}): the reader's position {} lies in a \
          segment that ended at the first truncation after it ({}), and the segment after that one \
          is deleted too (segments < {first:08} are gone, {}): segments rotate only at truncations \
-         here, all closed ones being far below the size limit",
+         here, all closed ones being far below the size limit; the truncation that deleted it is \
+         taken as the first one after that segment's end (the copy cannot tell which one did, \
+         and a smaller segment size than the files show would make it an early one: never \
+         understating the loss)",
         fmt_time(wal.observed_at),
         fmt_time(t_b),
         fmt_time(t1),
@@ -443,7 +448,7 @@ fn overtaken_unplaced(
             .iter()
             .copied()
             .filter(|&t| t <= wal.observed_at && t > t_b)
-            .max()
+            .min()
             .unwrap_or(wal.observed_at),
     );
     out.already = true;

@@ -111,7 +111,9 @@ fn two_truncations_seconds_apart_overtake_the_reader_in_segment_0() {
     // The segment numbers decide: segment 0, and segment 1 is gone.
     let o = simulate_overtake(&wal, pos, &tr, M, 2_000, Some(0));
     assert!(o.already && !o.undecided, "{o:?}");
-    assert_eq!(o.overtaken_at, Some(t2 + 2 * M));
+    // Which truncation after segment 0's end deleted segment 1 the copy
+    // cannot tell: the first one after it, never understating.
+    assert_eq!(o.overtaken_at, Some(t2));
     // Without them the times cannot tell one Compact call from two:
     // taken as overtaken, and said to be undecided.
     let o = simulate_overtake(&wal, pos, &tr, M, 2_000, None);
