@@ -307,6 +307,7 @@ fn place_in_deleted(
     // range, far wider than the compaction's own duration; the scrape
     // tolerance when that is wider.
     let slack = tol.max(r / 4);
+    let until = oldest.saturating_add(slack);
     let at_oldest = truncations
         .iter()
         .filter(|&&t| t > t_b && (t - oldest).abs() <= slack)
@@ -376,7 +377,8 @@ fn place_in_deleted(
                 fmt_time(t1)
             ));
         } else {
-            overtaken_before_observation(wal, t_b, truncations, (t1, first), out);
+            let by_size = opened_by_size(truncations, t_b, until, reader_segment, first);
+            overtaken_before_observation(wal, t_b, truncations, (t1, first, by_size), out);
             return None;
         }
     } else {
@@ -386,16 +388,34 @@ fn place_in_deleted(
     Some(n)
 }
 
+/// True when more segments were opened after the reader's (`rw`, up to
+/// `first`, the oldest live one, which started by `until`) than
+/// truncations came after its position `t_b`: the WAL rotated by size too
+/// (at a segment size below the one taken), so the truncations cannot date
+/// the deletion. Unknown without the reader's segment.
+fn opened_by_size(truncations: &[i64], t_b: i64, until: i64, rw: Option<u32>, first: u32) -> bool {
+    rw.is_some_and(|rw| {
+        let opened = truncations
+            .iter()
+            .filter(|&&t| t > t_b && t <= until)
+            .count();
+        u64::from(first.saturating_sub(rw)) > opened as u64
+    })
+}
+
 /// The reader's segment ended at the first truncation after its position
 /// (`t1`) and the segment after it is deleted too: overtaken before the
-/// observation, at the first truncation after `t1` (a copy taken after the
-/// slave was up cannot tell which truncation deleted it, nor whether size
-/// rotations made it an earlier one: the earliest never understates).
+/// observation, at the latest truncation the newest checkpoint allows.
+/// `by_size`: more segments were opened after the reader's than
+/// truncations came, so the WAL rotated by size too and no truncation can
+/// be told from another: overtaken at the first one after the position
+/// (a copy taken after the slave was up would otherwise date it late and
+/// understate the loss).
 fn overtaken_before_observation(
     wal: &WalView,
     t_b: i64,
     truncations: &[i64],
-    (t1, first): (i64, u32),
+    (t1, first, by_size): (i64, u32, bool),
     out: &mut Overtake,
 ) {
     let bound = wal
@@ -404,29 +424,34 @@ fn overtaken_before_observation(
         .and_then(|c| c.mtime)
         .unwrap_or(wal.observed_at)
         .min(wal.observed_at);
+    let candidates = truncations.iter().copied().filter(|&t| t <= bound);
     out.overtaken_at = Some(
-        truncations
-            .iter()
-            .copied()
-            .filter(|&t| t <= bound && t > t1)
-            .min()
-            .unwrap_or(bound),
+        if by_size {
+            candidates.filter(|&t| t > t_b).min()
+        } else {
+            candidates.filter(|&t| t > t1).max()
+        }
+        .unwrap_or(bound),
     );
     out.already = true;
     out.why = format!(
         "already overtaken when the WAL was observed ({}): the reader's position {} lies in a \
          segment that ended at the first truncation after it ({}), and the segment after that one \
          is deleted too (segments < {first:08} are gone, {}): segments rotate only at truncations \
-         here, all closed ones being far below the size limit; the truncation that deleted it is \
-         taken as the first one after that segment's end (the copy cannot tell which one did, \
-         and a smaller segment size than the files show would make it an early one: never \
-         understating the loss)",
+         here, all closed ones being far below the size limit{}",
         fmt_time(wal.observed_at),
         fmt_time(t_b),
         fmt_time(t1),
         wal.checkpoint
             .as_ref()
-            .map_or("no checkpoint".to_string(), |c| c.name.clone())
+            .map_or("no checkpoint".to_string(), |c| c.name.clone()),
+        if by_size {
+            "; but more segments were opened after the reader's than truncations came (the WAL \
+             rotated by size too, at a segment size below the one taken), so the truncation that \
+             deleted it is taken as the first one after the position (never understating the loss)"
+        } else {
+            ""
+        }
     );
 }
 
@@ -448,7 +473,7 @@ fn overtaken_unplaced(
             .iter()
             .copied()
             .filter(|&t| t <= wal.observed_at && t > t_b)
-            .min()
+            .max()
             .unwrap_or(wal.observed_at),
     );
     out.already = true;
