@@ -1,8 +1,10 @@
 //! The server log lines a recorded run keeps (`master-log.txt`,
 //! `slave-log.txt`; testdata/loss-runs/README.md): Prometheus 2.42 writes
-//! logfmt lines (`ts=… caller=… level=… component=… msg=… key=value…`);
-//! the harness keeps whole lines, verbatim, selected by their keys and
-//! their `ts` inside the run's measured range.
+//! logfmt lines (`ts=… caller=… level=… component=… msg=… key=value…`), or
+//! JSON objects with the same keys under `--log.format=json` (a run's
+//! `log_format`); the harness keeps whole lines, verbatim, selected by their
+//! keys (read as `coverage` reads them, either format) and their `ts` inside
+//! the run's measured range.
 //!
 //! A file over `LIMIT` bytes is cut: the lines of one `msg` and `err` inside
 //! one wall-clock bucket (1 s, else 10 s, else 60 s: the first bucket size
@@ -13,13 +15,10 @@
 /// The most a kept log file holds before its repeated lines are cut.
 pub(crate) const LIMIT: usize = 20_000;
 
-/// The `key=value` pairs of a logfmt line, as `coverage --master-log`
-/// reads them.
+/// The `key`/`value` pairs of a log line (logfmt or JSON), as `coverage
+/// --master-log` reads them.
 pub(crate) fn fields(line: &str) -> Vec<(String, String)> {
-    promsnap::coverage::masterlog::logfmt(line)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    promsnap::coverage::logline::fields(line).kv
 }
 
 fn get<'a>(f: &'a [(String, String)], key: &str) -> Option<&'a str> {
