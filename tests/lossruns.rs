@@ -1404,7 +1404,7 @@ fn json_line_as_logfmt(line: &str) -> String {
 #[test]
 fn json_logs_give_the_answer_their_logfmt_gives() {
     let dir = testdata("loss-runs");
-    let mut n = 0;
+    let (mut n, mut reshards, mut refused) = (0, 0, 0);
     for ev in recorded(&dir) {
         let rec: RunRecord =
             serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
@@ -1460,6 +1460,22 @@ fn json_logs_give_the_answer_their_logfmt_gives() {
             rec.run
         );
         assert_eq!(j, l, "{}: JSON and logfmt logs answer differently", rec.run);
+        let (m, s) = (&j["facts"]["master_log"], &j["facts"]["slave_log"]);
+        let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+        eprintln!(
+            "lossruns: {}: master log {} lines ({} JSON), {} reshards; slave log {} lines, {} \
+             refused requests",
+            rec.run,
+            m["lines"],
+            m["json_lines"],
+            count(&m["reshards"]),
+            s["lines"],
+            s["refused"]
+        );
+        reshards += count(&m["reshards"]);
+        refused += s["refused"].as_u64().unwrap_or(0);
     }
     eprintln!("lossruns: {n} runs with JSON logs compared with their logfmt");
+    // The JSON logs held the events that decide (reshards, refusals).
+    assert!(n == 0 || (reshards > 0 && refused > 0), "{reshards} {refused}");
 }

@@ -2,11 +2,28 @@ use super::*;
 
 /// Lines Prometheus 2.42 wrote with `--log.format=json` (its WAL watcher
 /// start and a dropped request of a queue, and a line with a boolean), and
-/// the same two queue lines as its default logfmt writes them.
-const JSON_START: &str = r#"{"caller":"dedupe.go:112","component":"remote","level":"info","msg":"Starting WAL watcher","queue":"259b86","remote_name":"259b86","ts":"2026-12-06T17:24:13.361Z","url":"http://127.0.0.1:9/api/v1/write"}"#;
-const JSON_DROP: &str = r#"{"caller":"dedupe.go:112","component":"remote","count":500,"err":"context canceled","exemplarCount":0,"level":"error","msg":"non-recoverable error","remote_name":"259b86","ts":"2026-12-06T17:25:21.009Z","url":"http://127.0.0.1:9/api/v1/write"}"#;
-const JSON_TLS: &str = r#"{"address":"127.0.0.1:19391","caller":"tls_config.go:235","component":"web","http2":false,"level":"info","msg":"TLS is disabled.","ts":"2026-12-06T17:24:13.345Z"}"#;
-const LOGFMT_DROP: &str = r#"ts=2026-12-06T17:25:21.009Z caller=dedupe.go:112 level=error component=remote remote_name=259b86 url=http://127.0.0.1:9/api/v1/write msg="non-recoverable error" count=500 exemplarCount=0 err="context canceled""#;
+/// the dropped request's line in the form its default logfmt writes.
+const JSON_START: &str = concat!(
+    r#"{"caller":"dedupe.go:112","component":"remote","level":"info","msg":"Starting "#,
+    r#"WAL watcher","queue":"259b86","remote_name":"259b86","#,
+    r#""ts":"2026-12-06T17:24:13.361Z","url":"http://127.0.0.1:9/api/v1/write"}"#,
+);
+const JSON_DROP: &str = concat!(
+    r#"{"caller":"dedupe.go:112","component":"remote","count":500,"err":"context "#,
+    r#"canceled","exemplarCount":0,"level":"error","msg":"non-recoverable error","#,
+    r#""remote_name":"259b86","ts":"2026-12-06T17:25:21.009Z","#,
+    r#""url":"http://127.0.0.1:9/api/v1/write"}"#,
+);
+const JSON_TLS: &str = concat!(
+    r#"{"address":"127.0.0.1:19391","caller":"tls_config.go:235","component":"web","#,
+    r#""http2":false,"level":"info","msg":"TLS is disabled.","#,
+    r#""ts":"2026-12-06T17:24:13.345Z"}"#,
+);
+const LOGFMT_DROP: &str = concat!(
+    r#"ts=2026-12-06T17:25:21.009Z caller=dedupe.go:112 level=error component=remote "#,
+    r#"remote_name=259b86 url=http://127.0.0.1:9/api/v1/write msg="non-recoverable "#,
+    r#"error" count=500 exemplarCount=0 err="context canceled""#,
+);
 
 fn sorted(f: &Fields) -> Vec<(String, String)> {
     let mut v = f.kv.clone();

@@ -1,9 +1,10 @@
 //! The master's log (`coverage --master-log`): the remote-write queue's
 //! reshards and refused requests, as Prometheus 2.42 logs them.
 //!
-//! 2.42 logs in logfmt (go-kit): `ts=… caller=… level=… component=remote
-//! remote_name=… url=… msg=…` and the message's own keys. The queue of a
-//! `remote_write` entry logs with its `remote_name` and `url`
+//! 2.42 logs in logfmt (go-kit) by default: `ts=… caller=… level=…
+//! component=remote remote_name=… url=… msg=…` and the message's own keys;
+//! with `--log.format=json` the same keys in one JSON object per line. The
+//! queue of a `remote_write` entry logs with its `remote_name` and `url`
 //! (`storage/remote/queue_manager.go`):
 //!
 //! * `msg="Remote storage resharding" from=N to=M` when `updateShardsLoop`
@@ -16,9 +17,13 @@
 //!   `updateShardsLoop`, whose 10 s ticker then fires at that instant + k ×
 //!   10 s: the phase of the queue's reshard ticks.
 //!
-//! Lines are read one at a time, each cut at [`MAX_LINE`] bytes; a journal
-//! or stderr copy works as well (words before `ts=` have no `=` and are
-//! skipped). Lines of other queues are told apart by `remote_name` (or
+//! Lines are read one at a time, each cut at [`MAX_LINE`] bytes, in any of
+//! the formats [`super::logline`] reads, detected per line: logfmt (a
+//! journal or stderr copy too: words before `ts=` have no `=` and are
+//! skipped), `--log.format=json`'s objects (the same keys), or either in a
+//! `journalctl -o json` or Docker `json-file` envelope. A log in which no
+//! line is one of these says so (`unrecognised`) and is not used. Lines of
+//! other queues are told apart by `remote_name` (or
 //! `url`): the caller names the slave's queue, or the log must hold one.
 //! Memory is bounded: at most [`MAX_QUEUES`] queues and [`MAX_EVENTS`]
 //! events are kept (the log says when it was cut).

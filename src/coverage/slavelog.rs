@@ -15,8 +15,10 @@
 //! refused sample is the request's oldest older than the head's minimum
 //! valid time: where the request starts.
 //!
-//! Lines are read one at a time with [`super::masterlog::logfmt`], each cut
-//! at [`MAX_LINE`] bytes (a journal or stderr copy works as well). Memory is
+//! Lines are read one at a time as the master's are ([`super::logline`]:
+//! logfmt or `--log.format=json`, bare or in a journald or Docker JSON
+//! envelope, detected per line), each cut at [`MAX_LINE`] bytes; a log in
+//! which no line is one of these says so and is not used. Memory is
 //! bounded: at most [`MAX_REFUSALS`] refusals are kept (past that the log
 //! says it was cut, and is not used), and a few counters.
 
