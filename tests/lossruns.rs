@@ -1370,7 +1370,7 @@ fn a_quiet_log_reaches_when_it_was_taken() {
 /// `caller`, `level`, `component` first as Prometheus adds them, then the
 /// others; a value with a space, `=`, `"` or nothing quoted and escaped)
 /// from its `--log.format=json` line; other lines unchanged.
-fn json_line_as_logfmt(line: &str) -> String {
+pub(crate) fn json_line_as_logfmt(line: &str) -> String {
     let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(line) else {
         return line.to_string();
     };
