@@ -16,8 +16,9 @@
 //!   line in `MESSAGE`, a string or, for bytes that are not UTF-8, an array
 //!   of byte values) and Docker's `json-file` driver (the line in `log`,
 //!   with `stream` or `time` next to it; its trailing newline dropped).
-//!   Docker splits a line over 16 KiB into several records: only the first
-//!   part is read.
+//!   journalctl writes a field over 4096 bytes as `null` unless given
+//!   `--all`, and Docker splits a line over 16 KiB into several records:
+//!   such a line is not read (`null`), or only its first part.
 //!
 //! A line is detected alone, so a log may mix them (a server restarted with
 //! another flag). Lines come cut at [`super::masterlog::MAX_LINE`] bytes;

@@ -101,6 +101,7 @@ fn other_text_has_no_time() {
         "{\"a\":1}",
         "[1,2]",
         "{\"MESSAGE\":5}",
+        "{\"MESSAGE\":null,\"_PID\":\"1\"}",
         "{\"log\":\"ts=1\"}",
         "plain words",
         &JSON_DROP[..JSON_DROP.len() - 3],

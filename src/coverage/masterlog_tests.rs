@@ -175,10 +175,15 @@ fn a_log_reaches_when_it_was_taken() {
 /// A recorded log's logfmt lines written as go-kit's JSON logger writes
 /// them (keys sorted, numbers bare) and wrapped in a Docker envelope.
 fn as_json(text: &str, docker: bool) -> String {
+    as_json_every(text, docker, 1)
+}
+
+/// As [`as_json`], every `nth` line only (the others left in logfmt).
+fn as_json_every(text: &str, docker: bool, nth: usize) -> String {
     let mut out = String::new();
-    for l in text.lines() {
+    for (i, l) in text.lines().enumerate() {
         let f = super::super::logline::fields(l);
-        if f.get("ts").is_none() {
+        if f.get("ts").is_none() || i % nth != 0 {
             out.push_str(l);
         } else {
             let m: serde_json::Map<String, serde_json::Value> =
@@ -217,6 +222,12 @@ fn a_json_log_reads_as_its_logfmt() {
         (b.extent.json_lines, b.extent.envelope_lines) = (0, 0);
         assert_eq!(a, b);
     }
+    // A log mixing both (a server restarted with the other flag): every
+    // other line JSON, some of those in an envelope.
+    let mut c = parse_bytes(as_json_every(rec, true, 2).as_bytes(), None);
+    assert!(c.extent.json_lines > 0 && c.extent.json_lines < c.extent.lines);
+    (c.extent.json_lines, c.extent.envelope_lines) = (0, 0);
+    assert_eq!(a, c);
 }
 
 #[test]
