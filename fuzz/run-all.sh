@@ -33,8 +33,11 @@ for t in $targets; do
     wal_segment) seeds=$(first 1 ../testdata/prom-2.42-nativehist/data/wal/0*) ;;
     head_chunks) seeds=$(ls ../testdata/prom-2.42-nativehist/data/chunks_head/* 2>/dev/null) ;;
     http_response) printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' > "corpus/$t/seed-chunked"; seeds= ;;
-    master_log) seeds=$(first 3 ../testdata/loss-runs/*/master-log.txt) ;;
-    slave_log) seeds=$(first 3 ../testdata/loss-runs/*/slave-log.txt) ;;
+    master_log) seeds="$(first 3 ../testdata/loss-runs/*/master-log.txt) $(first 1 ../testdata/loss-runs/*-json-*/master-log.txt)" ;;
+    slave_log) seeds="$(first 3 ../testdata/loss-runs/*/slave-log.txt) $(first 1 ../testdata/loss-runs/*-json-*/slave-log.txt)" ;;
+    # One line each: a JSON line and a logfmt line the servers wrote.
+    log_line) i=0; for f in $(first 1 ../testdata/loss-runs/*-json-*/slave-log.txt) $(first 1 ../testdata/loss-runs/s4500-ms50-*/slave-log.txt); do
+        i=$((i+1)); grep -v '^#' "$f" | head -n 1 | tr -d '\n' > "corpus/$t/seed-line-$i"; done; seeds= ;;
     s3_url) printf 's3://bucket/team-a/prom' > "corpus/$t/seed-url"; seeds= ;;
     aws_config) printf '[default]\naws_access_key_id = AK\n[ci]\nregion=x\0# config\n[profile ci]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:8333\n' > "corpus/$t/seed-ini"; seeds= ;;
     thanos_meta) i=0; for f in ../testdata/prom-2.42-nativehist/data/*/meta.json; do

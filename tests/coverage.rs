@@ -1022,3 +1022,67 @@ fn a_slave_seeded_over_after_receiving_loses_what_it_held_after_the_snapshot() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Logs written with `--log.format=json` (`s4600-ms55-json-up48`, both
+/// servers logging JSON) are read: the human answer names the master's
+/// queue and its reshards and the slave's refused requests. A file in which
+/// no line is a Prometheus log line (the run's `wal-files.json`) is not
+/// used, and the answer says so, in words other than "no line of the
+/// slave's queue", with `unrecognised` in the JSON.
+#[test]
+fn json_logs_are_read_and_unrecognised_logs_said_so() {
+    let ev = testdata("loss-runs/s4600-ms55-json-up48");
+    let rec: crate::lossmatrix::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+    assert_eq!(rec.log_format.as_deref(), Some("json"));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut base = crate::lossruns::coverage_args(&ev, &rec, tmp.path());
+    for flag in ["--master-log", "--slave-log"] {
+        if let Some(i) = base.iter().position(|a| a == flag) {
+            base.drain(i..i + 4);
+        }
+    }
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        let out = promsnap(&a);
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (mlog, slog) = (ev.join("master-log.txt"), ev.join("slave-log.txt"));
+    let s = run(&[
+        "--master-log",
+        mlog.to_str().unwrap(),
+        "--slave-log",
+        slog.to_str().unwrap(),
+    ]);
+    assert!(s.contains("Master log    queue up48: reshards "), "{s}");
+    assert!(
+        s.contains("Slave log     refused remote-write requests "),
+        "{s}"
+    );
+    let junk = ev.join("wal-files.json");
+    let lines = std::fs::read_to_string(&junk).unwrap().lines().count();
+    let junk = junk.to_str().unwrap();
+    let s = run(&["--master-log", junk, "--slave-log", junk]);
+    let none = format!("not used: none of its {lines} lines is a Prometheus log line");
+    for who in ["Master log    ", "Slave log     "] {
+        assert!(s.contains(&format!("{who}{none}")), "{who}: {s}");
+    }
+    assert!(
+        !s.contains("no line of the slave's remote-write queue"),
+        "{s}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&run(&["--master-log", junk, "--slave-log", junk, "--json"])).unwrap();
+    for log in ["master_log", "slave_log"] {
+        assert_eq!(j["facts"][log]["unrecognised"], true, "{log}");
+        assert_eq!(j["facts"][log]["lines"], lines, "{log}");
+    }
+    assert!(
+        j["assumptions"]
+            .to_string()
+            .contains("the slave's log is not used: none of its"),
+        "{j:#}"
+    );
+}

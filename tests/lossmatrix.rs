@@ -401,6 +401,9 @@ pub(crate) struct MasterSpec {
     /// and started again (the procedure applied to a replica that was
     /// already running).
     pub(crate) pre_snapshot: &'static [&'static str],
+    /// Master and slaves log in JSON (`--log.format=json`) instead of
+    /// 2.42's default logfmt.
+    pub(crate) log_json: bool,
 }
 
 /// When a master's snapshot is taken, relative to its blocks.
@@ -497,7 +500,14 @@ impl MasterSpec {
             max_block: None,
             remote_timeout_ms: None,
             pre_snapshot: &[],
+            log_json: false,
         }
+    }
+
+    /// Master and slaves log in JSON (`--log.format=json`).
+    fn json_log(mut self) -> MasterSpec {
+        self.log_json = true;
+        self
     }
 
     /// These slaves are up and receiving from before the master starts
@@ -1905,6 +1915,28 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         )
         .block("3m")
         .settle(60_000),
+        // JSON logs (`--log.format=json` on master and slaves; listed before
+        // recording, judged by main's estimator unchanged): the regimes whose
+        // answers the logs move. A reshard inside the refused backlog (the
+        // master's log decides it), and the skip_head sliver with a slave up
+        // later (the slave's log places the boundary windows).
+        MasterSpec::new(
+            "s4600-ms55-json",
+            4_600,
+            1_000,
+            vec![at("up48", 48_000), at("up53", 53_000)],
+        )
+        .queue(None, None, Some(55))
+        .settle(60_000)
+        .json_log(),
+        MasterSpec::new(
+            "s3000-5s-skip-json",
+            3_000,
+            5_000,
+            vec![skiphead(AfterSnapshot(11_000)), at("up42", 42_000)],
+        )
+        .settle(60_000)
+        .json_log(),
     ]
 }
 
@@ -2027,6 +2059,11 @@ pub(crate) struct RunRecord {
     /// `send_native_histograms: true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) native_histograms: Option<usize>,
+    /// The servers' log format when not 2.42's default logfmt: `json`
+    /// (`--log.format=json` on master and slaves; their logs' lines are
+    /// kept as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) log_format: Option<String>,
 }
 
 /// A slave's process before the snapshot (`RunRecord::slave_before_snapshot`).
@@ -2148,20 +2185,17 @@ fn master_config(spec: &MasterSpec, exporters: &[Exporter], queues: &[(String, u
 }
 
 /// Starts slave `name` on `data` (a remote-write receiver), with 1m blocks
-/// like every master's default, or with `block`.
-fn start_slave(
-    name: &str,
-    base: &Path,
-    data: &Path,
-    port: u16,
-    block: Option<&str>,
-    ooo_ms: Option<i64>,
-    native_hist: bool,
-) -> Server {
+/// like every master's default, or with the spec's slave block range (and
+/// its out-of-order window, native histograms and log format).
+fn start_slave(name: &str, base: &Path, data: &Path, port: u16, spec: &MasterSpec) -> Server {
+    let (block, ooo_ms) = (spec.slave_block, spec.slave_ooo_ms);
     let name = format!("slave-{name}");
     let mut extra = vec!["--web.enable-remote-write-receiver"];
-    if native_hist {
+    if spec.exp.native_hist > 0 {
         extra.push("--enable-feature=native-histograms");
+    }
+    if spec.log_json {
+        extra.push("--log.format=json");
     }
     let mut config = "global:\n  scrape_interval: 1m\n".to_string();
     if let Some(ms) = ooo_ms {
@@ -2348,15 +2382,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
         .map(|name| {
             let data = base.join(format!("slave-{name}"));
             let started = now_ms();
-            let mut server = start_slave(
-                name,
-                &base,
-                &data,
-                port_of(name),
-                spec.slave_block,
-                spec.slave_ooo_ms,
-                spec.exp.native_hist > 0,
-            );
+            let mut server = start_slave(name, &base, &data, port_of(name), spec);
             let ready = server.wait_ready(Duration::from_secs(60));
             (*name, server, started, ready)
         })
@@ -2381,6 +2407,9 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     }
     if spec.exp.native_hist > 0 {
         flags.push("--enable-feature=native-histograms".into());
+    }
+    if spec.log_json {
+        flags.push("--log.format=json".into());
     }
     let master_data = base.join("master");
     let master_port = free_port();
@@ -2485,7 +2514,6 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                 down_ms,
                 kill,
             } => {
-                let block = spec.slave_block;
                 let s = slaves
                     .iter_mut()
                     .find(|s| s.name == *name)
@@ -2503,15 +2531,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                 log(&format!("slave {name} stopped (restart)"));
                 sleep_until(stopped + down_ms);
                 let started = now_ms();
-                s.server = start_slave(
-                    name,
-                    &base,
-                    &s.data,
-                    s.server.port,
-                    block,
-                    spec.slave_ooo_ms,
-                    spec.exp.native_hist > 0,
-                );
+                s.server = start_slave(name, &base, &s.data, s.server.port, spec);
                 let ready = s.server.wait_ready(Duration::from_secs(120));
                 log(&format!(
                     "slave {name} up again {:.1}s after the snapshot",
@@ -2611,15 +2631,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                     spec.name
                 );
                 let slave_started = now_ms();
-                let mut server = start_slave(
-                    name,
-                    &base,
-                    &data,
-                    port,
-                    spec.slave_block,
-                    spec.slave_ooo_ms,
-                    spec.exp.native_hist > 0,
-                );
+                let mut server = start_slave(name, &base, &data, port, spec);
                 let slave_up = server.wait_ready(Duration::from_secs(120));
                 log(&format!(
                     "slave {name} up {:.1}s after the snapshot",
@@ -2682,6 +2694,7 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                         slave_before_snapshot: early_rec,
                         native_histograms: (spec.exp.native_hist > 0)
                             .then_some(spec.exp.native_hist * spec.targets),
+                        log_format: spec.log_json.then(|| "json".to_string()),
                     },
                 });
             }

@@ -1,8 +1,10 @@
 //! The server log lines a recorded run keeps (`master-log.txt`,
 //! `slave-log.txt`; testdata/loss-runs/README.md): Prometheus 2.42 writes
-//! logfmt lines (`ts=… caller=… level=… component=… msg=… key=value…`);
-//! the harness keeps whole lines, verbatim, selected by their keys and
-//! their `ts` inside the run's measured range.
+//! logfmt lines (`ts=… caller=… level=… component=… msg=… key=value…`), or
+//! JSON objects with the same keys under `--log.format=json` (a run's
+//! `log_format`); the harness keeps whole lines, verbatim, selected by their
+//! keys (read as `coverage` reads them, either format) and their `ts` inside
+//! the run's measured range.
 //!
 //! A file over `LIMIT` bytes is cut: the lines of one `msg` and `err` inside
 //! one wall-clock bucket (1 s, else 10 s, else 60 s: the first bucket size
@@ -13,13 +15,10 @@
 /// The most a kept log file holds before its repeated lines are cut.
 pub(crate) const LIMIT: usize = 20_000;
 
-/// The `key=value` pairs of a logfmt line, as `coverage --master-log`
-/// reads them.
+/// The `key`/`value` pairs of a log line (logfmt or JSON), as `coverage
+/// --master-log` reads them.
 pub(crate) fn fields(line: &str) -> Vec<(String, String)> {
-    promsnap::coverage::masterlog::logfmt(line)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    promsnap::coverage::logline::fields(line).kv
 }
 
 fn get<'a>(f: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -261,4 +260,61 @@ fn logfmt_fields_and_times() {
             "{t} lost: {s}"
         );
     }
+}
+
+/// A JSON log (`--log.format=json`) keeps the lines its logfmt form keeps:
+/// the kept lines of the JSON runs (real 2.42 lines), each converted to
+/// logfmt, are selected alike, and a long log of them is cut into the same
+/// groups with the same notes.
+#[test]
+fn json_lines_are_kept_and_cut_as_their_logfmt() {
+    use crate::lossruns::json_line_as_logfmt;
+    let dir = crate::util::testdata("loss-runs");
+    let mut seen = 0;
+    for run in ["s4600-ms55-json-up48", "s3000-5s-skip-json-up42"] {
+        let (from, to) = (i64::MIN, i64::MAX);
+        for (file, queue) in [
+            ("master-log.txt", Some(&run[run.len() - 4..])),
+            ("slave-log.txt", None),
+        ] {
+            let text = std::fs::read_to_string(dir.join(run).join(file)).unwrap();
+            let json: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            assert!(json.iter().all(|l| l.starts_with('{')), "{run}/{file}");
+            let logfmt: String = json.iter().map(|l| json_line_as_logfmt(l) + "\n").collect();
+            let json = json.join("\n");
+            let (a, b) = match queue {
+                Some(q) => (
+                    master_lines(&json, q, from, to),
+                    master_lines(&logfmt, q, from, to),
+                ),
+                None => (slave_lines(&json, from, to), slave_lines(&logfmt, from, to)),
+            };
+            assert!(!a.is_empty(), "{run}/{file}");
+            assert_eq!(a.len(), b.len(), "{run}/{file}");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(fields(x).len(), fields(y).len());
+                assert_eq!(json_line_as_logfmt(x), *y);
+            }
+            seen += a.len();
+            // 30 copies of the refusals a second apart: over LIMIT, cut.
+            let refusals: Vec<&String> = a.iter().filter(|l| l.contains("Out of order")).collect();
+            if refusals.is_empty() {
+                continue;
+            }
+            let many: Vec<String> = (0..30)
+                .flat_map(|_| refusals.iter().map(|l| (*l).clone()))
+                .collect();
+            let conv: Vec<String> = many.iter().map(|l| json_line_as_logfmt(l)).collect();
+            let (rj, rl) = (render("t", &many), render("t", &conv));
+            assert!(rj.contains("# cut lines="), "{run}");
+            let notes = |r: &str| {
+                r.lines()
+                    .filter(|l| l.starts_with('#'))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(notes(&rj), notes(&rl), "{run}");
+        }
+    }
+    assert!(seen > 0);
 }

@@ -1006,6 +1006,9 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s15k-busy",
     "s5600-15s-cap1k",
     "s1300-30s-3m",
+    // JSON logs (listed before recording).
+    "s4600-ms55-json",
+    "s3000-5s-skip-json",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -1361,4 +1364,122 @@ fn a_quiet_log_reaches_when_it_was_taken() {
     assert_eq!(early.status.code(), Some(2));
     let err = String::from_utf8_lossy(&early.stderr);
     assert!(err.contains("--master-log-at"), "{err}");
+}
+
+/// A log line as 2.42's default logfmt writes it (go-kit's logfmt: `ts`,
+/// `caller`, `level`, `component` first as Prometheus adds them, then the
+/// others; a value with a space, `=`, `"` or nothing quoted and escaped)
+/// from its `--log.format=json` line; other lines unchanged.
+pub(crate) fn json_line_as_logfmt(line: &str) -> String {
+    let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(line) else {
+        return line.to_string();
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let quote = |s: &str| {
+        if s.is_empty() || s.contains([' ', '=', '"', '\\', '\n', '\t']) {
+            format!("{s:?}")
+        } else {
+            s.to_string()
+        }
+    };
+    let first = ["ts", "caller", "level", "component"];
+    let keys = first
+        .iter()
+        .filter(|k| m.contains_key(**k))
+        .map(|k| k.to_string())
+        .chain(m.keys().filter(|k| !first.contains(&k.as_str())).cloned());
+    keys.map(|k| format!("{k}={}", quote(&text(&m[&k]))))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The runs recorded with `--log.format=json` (`log_format` in run.json)
+/// give `coverage` the same answer, windows, verdict, assumptions and facts
+/// (but for the count of JSON lines read), whether their logs are given as
+/// the servers wrote them or converted line by line to logfmt; and the JSON
+/// logs are read (their queue's lines, their refusals), not skipped.
+#[test]
+fn json_logs_give_the_answer_their_logfmt_gives() {
+    let dir = testdata("loss-runs");
+    let (mut n, mut reshards, mut refused) = (0, 0, 0);
+    for ev in recorded(&dir) {
+        let rec: RunRecord =
+            serde_json::from_str(&std::fs::read_to_string(ev.join("run.json")).unwrap()).unwrap();
+        if rec.log_format.as_deref() != Some("json") {
+            continue;
+        }
+        n += 1;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = coverage_args(&ev, &rec, tmp.path());
+        args.push("--json".into());
+        let conv = tmp.path().join("logfmt");
+        std::fs::create_dir_all(&conv).unwrap();
+        let mut converted = args.clone();
+        for flag in ["--master-log", "--slave-log"] {
+            let Some(i) = converted.iter().position(|a| a == flag) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&converted[i + 1]).unwrap();
+            let out: String = text
+                .lines()
+                .map(|l| json_line_as_logfmt(l) + "\n")
+                .collect();
+            let p = conv.join(&flag[2..]);
+            std::fs::write(&p, out).unwrap();
+            converted[i + 1] = p.to_string_lossy().into_owned();
+        }
+        let run = |a: &[String]| -> serde_json::Value {
+            let argv: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+            let out = promsnap(&argv);
+            assert_eq!(out.status.code(), Some(0), "{}", rec.run);
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let (mut j, l) = (run(&args), run(&converted));
+        let json_lines = j["facts"]["master_log"]["json_lines"].clone();
+        for log in ["master_log", "slave_log"] {
+            if j["facts"][log].is_null() {
+                continue;
+            }
+            assert!(
+                j["facts"][log]["json_lines"].as_u64().unwrap_or(0) > 0,
+                "{}: {log} not read as JSON: {:#}",
+                rec.run,
+                j["facts"][log]
+            );
+            assert!(l["facts"][log]["json_lines"].is_null(), "{}", rec.run);
+            j["facts"][log]
+                .as_object_mut()
+                .unwrap()
+                .remove("json_lines");
+        }
+        assert!(
+            !j["facts"]["master_log"]["queue"].is_null(),
+            "{}: the master's JSON log names no queue",
+            rec.run
+        );
+        assert_eq!(j, l, "{}: JSON and logfmt logs answer differently", rec.run);
+        let (m, s) = (&j["facts"]["master_log"], &j["facts"]["slave_log"]);
+        let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+        eprintln!(
+            "lossruns: {}: master log {} lines ({} JSON), {} reshards; slave log {} lines, {} \
+             refused requests",
+            rec.run,
+            m["lines"],
+            json_lines,
+            count(&m["reshards"]),
+            s["lines"],
+            s["refused"]
+        );
+        reshards += count(&m["reshards"]);
+        refused += s["refused"].as_u64().unwrap_or(0);
+    }
+    eprintln!("lossruns: {n} runs with JSON logs compared with their logfmt");
+    // The JSON logs held the events that decide (reshards, refusals).
+    assert!(
+        n == 0 || (reshards > 0 && refused > 0),
+        "{reshards} {refused}"
+    );
 }

@@ -1,6 +1,6 @@
 #![no_main]
 //! The master's log (`coverage --master-log`): any bytes parse, memory
-//! bounded, with and without a queue named.
+//! bounded, with and without a queue named, in any of the formats read.
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,6 +22,12 @@ fuzz_target!(|data: &[u8]| {
             if last == i64::MIN { Ok(()) } else { Err(last) }
         );
     }
+    // Lines read as JSON or out of an envelope are readable lines; a log
+    // with no Prometheus line says so.
+    let readable = a.extent.lines - a.extent.unreadable_lines;
+    assert!(a.extent.json_lines <= readable && a.extent.envelope_lines <= readable);
+    assert_eq!(a.extent.unrecognised, a.extent.log_lines == 0);
+    assert_eq!(a.extent.unrecognised_note().is_some(), a.extent.unrecognised);
     let _ = a.extent.span();
     let b = promsnap::coverage::masterlog::parse_bytes(data, Some("q"));
     assert!(b.queue.is_none() || b.queue.as_deref() == Some("q") || b.url.as_deref() == Some("q"));

@@ -20,6 +20,12 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(slavelog::taken_at(a.clone(), Some(last - 1)).map(|_| ()), Err(last));
         }
     }
+    // Lines read as JSON or out of an envelope are readable lines; a log
+    // with no Prometheus line says so.
+    let readable = a.extent.lines - a.extent.unreadable_lines;
+    assert!(a.extent.json_lines <= readable && a.extent.envelope_lines <= readable);
+    assert_eq!(a.extent.unrecognised, a.extent.log_lines == 0);
+    assert_eq!(a.extent.unrecognised_note().is_some(), a.extent.unrecognised);
     let _ = a.summary();
     let _ = a.covers(i64::MIN, i64::MAX);
 });

@@ -123,8 +123,9 @@ pub struct CoverageArgs {
     /// ready time after the seeding).
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
     pub slave_received_until: Option<i64>,
-    /// The master's log (2.42 logfmt, or a journal/stderr copy of it): the slave's queue's
-    /// reshards and refused requests during the catch-up.
+    /// The master's log: the slave's queue's reshards and refused requests during the catch-up.
+    /// Read per line: logfmt or --log.format=json, bare (a journal/stderr copy too) or in a
+    /// `journalctl -o json` or Docker json-file envelope.
     #[arg(long, value_name = "FILE")]
     pub master_log: Option<PathBuf>,
     /// The slave's queue in --master-log, by its remote_name or url (default: the log's only
@@ -141,8 +142,8 @@ pub struct CoverageArgs {
         allow_hyphen_values = true
     )]
     pub master_log_at: Option<i64>,
-    /// The slave's log (2.42 logfmt, or a journal/stderr copy of it): the remote-write requests
-    /// it refused, one line each, which place the boundary loss.
+    /// The slave's log: the remote-write requests it refused, one line each, which place the
+    /// boundary loss. Read per line as --master-log is (logfmt or JSON, bare or in an envelope).
     #[arg(long, value_name = "FILE")]
     pub slave_log: Option<PathBuf>,
     /// When --slave-log was taken (RFC 3339 or Unix ms): every line up to then is in it (default:

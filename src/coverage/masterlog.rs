@@ -1,9 +1,10 @@
 //! The master's log (`coverage --master-log`): the remote-write queue's
 //! reshards and refused requests, as Prometheus 2.42 logs them.
 //!
-//! 2.42 logs in logfmt (go-kit): `ts=… caller=… level=… component=remote
-//! remote_name=… url=… msg=…` and the message's own keys. The queue of a
-//! `remote_write` entry logs with its `remote_name` and `url`
+//! 2.42 logs in logfmt (go-kit) by default: `ts=… caller=… level=…
+//! component=remote remote_name=… url=… msg=…` and the message's own keys;
+//! with `--log.format=json` the same keys in one JSON object per line. The
+//! queue of a `remote_write` entry logs with its `remote_name` and `url`
 //! (`storage/remote/queue_manager.go`):
 //!
 //! * `msg="Remote storage resharding" from=N to=M` when `updateShardsLoop`
@@ -16,9 +17,13 @@
 //!   `updateShardsLoop`, whose 10 s ticker then fires at that instant + k ×
 //!   10 s: the phase of the queue's reshard ticks.
 //!
-//! Lines are read one at a time, each cut at [`MAX_LINE`] bytes; a journal
-//! or stderr copy works as well (words before `ts=` have no `=` and are
-//! skipped). Lines of other queues are told apart by `remote_name` (or
+//! Lines are read one at a time, each cut at [`MAX_LINE`] bytes, in any of
+//! the formats [`super::logline`] reads, detected per line: logfmt (a
+//! journal or stderr copy too: words before `ts=` have no `=` and are
+//! skipped), `--log.format=json`'s objects (the same keys), or either in a
+//! `journalctl -o json` or Docker `json-file` envelope. A log in which no
+//! line is one of these says so (`unrecognised`) and is not used. Lines of
+//! other queues are told apart by `remote_name` (or
 //! `url`): the caller names the slave's queue, or the log must hold one.
 //! Memory is bounded: at most [`MAX_QUEUES`] queues and [`MAX_EVENTS`]
 //! events are kept (the log says when it was cut).
@@ -27,6 +32,8 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use serde::Serialize;
+
+use super::logline::{Fields, Format, fields};
 
 /// Longest line kept (bytes); the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -61,8 +68,24 @@ pub struct Refusal {
 pub struct LogSpan {
     /// Lines read.
     pub lines: u64,
-    /// Lines without a readable `ts` (not logfmt, or cut at [`MAX_LINE`]).
+    /// Lines without a readable `ts` (no log line, or cut at [`MAX_LINE`]).
     pub unreadable_lines: u64,
+    /// Lines read as Prometheus's JSON (`--log.format=json`), bare or in
+    /// an envelope.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub json_lines: u64,
+    /// Lines read out of a JSON envelope (journald's `MESSAGE`, Docker's
+    /// `log`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub envelope_lines: u64,
+    /// Lines with a readable `ts` and a `msg`: Prometheus's log lines.
+    #[serde(skip)]
+    pub log_lines: u64,
+    /// True when no line is a Prometheus log line (logfmt or JSON, bare or
+    /// in an envelope, with a readable `ts` and a `msg`): the log is not
+    /// one the server wrote, or not in a format read.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unrecognised: bool,
     /// The oldest `ts` of any line (ms): where the log starts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_ts: Option<i64>,
@@ -76,18 +99,54 @@ pub struct LogSpan {
 }
 
 impl LogSpan {
-    /// Counts a line with `ts` its time's text; `cut`: the line was cut at
-    /// [`MAX_LINE`] before its `msg`. Its time, when the line is readable.
-    pub(crate) fn line(&mut self, ts: Option<&str>, cut: bool) -> Option<i64> {
+    /// Counts a line of fields `f`; `cut`: the line was cut at
+    /// [`MAX_LINE`] (it is read if its `msg` came before the cut). Its
+    /// time, when the line is readable.
+    pub(crate) fn line(&mut self, f: &Fields, cut: bool) -> Option<i64> {
         self.lines += 1;
-        let ts = ts.and_then(crate::vocab::parse_rfc3339_ms).filter(|_| !cut);
+        let msg = f.get("msg").is_some();
+        let ts = f
+            .get("ts")
+            .and_then(crate::vocab::parse_rfc3339_ms)
+            .filter(|_| !cut || msg);
         let Some(t) = ts else {
             self.unreadable_lines += 1;
             return None;
         };
+        if f.format == Format::Json {
+            self.json_lines += 1;
+        }
+        if f.envelope.is_some() {
+            self.envelope_lines += 1;
+        }
+        if msg {
+            self.log_lines += 1;
+        }
         self.last_ts = self.last_ts.max(Some(t));
         self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
         Some(t)
+    }
+
+    /// Marks the log read to its end: [`LogSpan::unrecognised`] when no
+    /// line was a Prometheus log line.
+    pub(crate) fn finish(&mut self) {
+        self.unrecognised = self.log_lines == 0;
+    }
+
+    /// Why the log is not used when nothing in it was recognised.
+    pub fn unrecognised_note(&self) -> Option<String> {
+        if !self.unrecognised {
+            return None;
+        }
+        Some(if self.lines == 0 {
+            "it holds no line".to_string()
+        } else {
+            format!(
+                "none of its {} lines is a Prometheus log line (logfmt `ts=… msg=…`, or JSON \
+                 with \"ts\" and \"msg\", bare or in a journald MESSAGE or Docker log envelope)",
+                self.lines
+            )
+        })
     }
 
     /// How far the log reaches: when it was taken if the operator says
@@ -174,7 +233,9 @@ impl MasterLog {
     /// how far the log reaches; or why it is not used.
     pub fn summary(&self) -> String {
         let Some(q) = self.queue.as_deref().filter(|_| self.decides()) else {
-            return if self.ambiguous {
+            return if let Some(n) = self.extent.unrecognised_note() {
+                format!("not used: {n}")
+            } else if self.ambiguous {
                 format!(
                     "not used: several remote-write queues ({}), none named",
                     self.other_queues.join(", ")
@@ -250,10 +311,9 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     let mut events = 0usize;
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
-        let line = String::from_utf8_lossy(&buf);
-        let kv = logfmt(&line);
-        let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
-        let Some(ts) = out.extent.line(get("ts"), cut && get("msg").is_none()) else {
+        let f = fields(&String::from_utf8_lossy(&buf));
+        let get = |k: &str| f.get(k);
+        let Some(ts) = out.extent.line(&f, cut) else {
             continue;
         };
         let (name, url) = (get("remote_name"), get("url"));
@@ -304,6 +364,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             }
         }
     }
+    out.extent.finish();
     Ok(choose(out, queues, select.is_some()))
 }
 
@@ -336,6 +397,10 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
         out.queue_lines = acc.lines;
     }
     out
+}
+
+pub(crate) fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The next line into `buf` (without its newline), at most [`MAX_LINE`]

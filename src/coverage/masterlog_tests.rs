@@ -171,3 +171,84 @@ fn a_log_reaches_when_it_was_taken() {
     assert_eq!(taken_at(l.clone(), Some(last - 1)), Err(last));
     assert_eq!(taken_at(l.clone(), None), Ok(l));
 }
+
+/// A recorded log's logfmt lines written as go-kit's JSON logger writes
+/// them (keys sorted, numbers bare) and wrapped in a Docker envelope.
+fn as_json(text: &str, docker: bool) -> String {
+    as_json_every(text, docker, 1)
+}
+
+/// As [`as_json`], every `nth` line only (the others left in logfmt).
+fn as_json_every(text: &str, docker: bool, nth: usize) -> String {
+    let mut out = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let f = super::super::logline::fields(l);
+        if f.get("ts").is_none() || i % nth != 0 {
+            out.push_str(l);
+        } else {
+            let m: serde_json::Map<String, serde_json::Value> =
+                f.kv.into_iter()
+                    .map(|(k, v)| {
+                        let n = v
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|_| k != "remote_name" && k != "queue");
+                        (k, n.map_or(serde_json::Value::String(v), Into::into))
+                    })
+                    .collect();
+            let line = serde_json::Value::Object(m).to_string();
+            let line = if docker {
+                serde_json::json!({ "log": format!("{line}\n"), "stream": "stderr" }).to_string()
+            } else {
+                line
+            };
+            out.push_str(&line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_json_log_reads_as_its_logfmt() {
+    let rec = include_str!("../../testdata/loss-runs/s4500-ms50-up55-r3/master-log.txt");
+    let a = parse_bytes(rec.as_bytes(), None);
+    assert!(a.decides() && !a.reshards.is_empty(), "{a:?}");
+    for docker in [false, true] {
+        let mut b = parse_bytes(as_json(rec, docker).as_bytes(), None);
+        let readable = b.extent.lines - b.extent.unreadable_lines;
+        assert_eq!(b.extent.json_lines, readable);
+        assert_eq!(b.extent.envelope_lines, if docker { readable } else { 0 });
+        (b.extent.json_lines, b.extent.envelope_lines) = (0, 0);
+        assert_eq!(a, b);
+    }
+    // A log mixing both (a server restarted with the other flag): every
+    // other line JSON, some of those in an envelope.
+    let mut c = parse_bytes(as_json_every(rec, true, 2).as_bytes(), None);
+    assert!(c.extent.json_lines > 0 && c.extent.json_lines < c.extent.lines);
+    (c.extent.json_lines, c.extent.envelope_lines) = (0, 0);
+    assert_eq!(a, c);
+}
+
+#[test]
+fn a_log_with_no_prometheus_line_says_so() {
+    let l = parse_bytes(b"hello\n{\"a\":1}\nlevel=info msg=x\n", None);
+    assert!(l.extent.unrecognised);
+    assert_eq!(l.extent.lines, 3);
+    let s = l.summary();
+    assert!(
+        s.contains("none of its 3 lines is a Prometheus log line"),
+        "{s}"
+    );
+    let v = serde_json::to_value(&l).unwrap();
+    assert_eq!(v["unrecognised"], true);
+    assert!(parse_bytes(b"", None).summary().contains("holds no line"));
+    let ok = parse_bytes(LOG.as_bytes(), None);
+    assert!(!ok.extent.unrecognised);
+    assert!(
+        serde_json::to_value(&ok)
+            .unwrap()
+            .get("unrecognised")
+            .is_none()
+    );
+}

@@ -66,6 +66,7 @@
 //! ```
 
 pub mod causes;
+pub mod logline;
 pub mod masterlog;
 pub mod model;
 mod options;

@@ -15,8 +15,10 @@
 //! refused sample is the request's oldest older than the head's minimum
 //! valid time: where the request starts.
 //!
-//! Lines are read one at a time with [`super::masterlog::logfmt`], each cut
-//! at [`MAX_LINE`] bytes (a journal or stderr copy works as well). Memory is
+//! Lines are read one at a time as the master's are ([`super::logline`]:
+//! logfmt or `--log.format=json`, bare or in a journald or Docker JSON
+//! envelope, detected per line), each cut at [`MAX_LINE`] bytes; a log in
+//! which no line is one of these says so and is not used. Memory is
 //! bounded: at most [`MAX_REFUSALS`] refusals are kept (past that the log
 //! says it was cut, and is not used), and a few counters.
 
@@ -25,8 +27,9 @@ use std::io::BufRead;
 
 use serde::Serialize;
 
+use super::logline::fields;
 pub use super::masterlog::MAX_LINE;
-use super::masterlog::{LogSpan, logfmt};
+use super::masterlog::{LogSpan, is_zero};
 
 /// Most refusals kept.
 pub const MAX_REFUSALS: usize = 200_000;
@@ -88,10 +91,6 @@ pub struct SlaveLog {
     pub truncated: bool,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
 impl SlaveLog {
     /// True when the log holds every refusal from `from` to `until`: it
     /// starts by `from`, reaches `until`, nothing was cut.
@@ -103,6 +102,9 @@ impl SlaveLog {
 
     /// One line for a human.
     pub fn summary(&self) -> String {
+        if let Some(n) = self.extent.unrecognised_note() {
+            return format!("not used: {n}");
+        }
         if self.truncated {
             return format!("not used: more than {MAX_REFUSALS} refused requests");
         }
@@ -147,10 +149,9 @@ pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
     let mut out = SlaveLog::default();
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
-        let line = String::from_utf8_lossy(&buf);
-        let kv = logfmt(&line);
-        let get = |k: &str| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
-        let Some(ts) = out.extent.line(get("ts"), cut && get("msg").is_none()) else {
+        let f = fields(&String::from_utf8_lossy(&buf));
+        let get = |k: &str| f.get(k);
+        let Some(ts) = out.extent.line(&f, cut) else {
             continue;
         };
         match get("msg") {
@@ -167,6 +168,7 @@ pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
             _ => {}
         }
     }
+    out.extent.finish();
     Ok(out)
 }
 

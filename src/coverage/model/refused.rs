@@ -209,6 +209,10 @@ pub(super) fn apply(
         }
         return None;
     };
+    if let Some(n) = log.extent.unrecognised_note() {
+        assumptions.push(format!("the slave's log is not used: {n}"));
+        return Some("The slave's log was not used (no line of it was recognised).".into());
+    }
     if log.truncated {
         assumptions.push(format!(
             "the slave's log holds more than {} refused requests: it is not used",

@@ -164,7 +164,9 @@ fn undecided_log(log: &MasterLog) -> Option<String> {
     if log.decides() {
         return None;
     }
-    Some(if log.ambiguous {
+    Some(if let Some(n) = log.extent.unrecognised_note() {
+        format!("the master's log is not used: {n}")
+    } else if log.ambiguous {
         format!(
             "the master's log holds several remote-write queues ({}) and none was named: it is \
              not used (name the slave's queue by its remote_name or url)",
