@@ -223,7 +223,12 @@ impl PartWalk<'_, '_> {
             (None, _) => false,
         };
         if ok && (ordinal == 0 || after) {
-            self.prev_refs.clone_from(&entry.labels);
+            // The shared prefix is there already: the rest (mostly one
+            // label) pushed.
+            self.prev_refs.truncate(same);
+            for &l in labels.get(same..).unwrap_or(&[]) {
+                self.prev_refs.push(l);
+            }
         } else {
             self.label_set(entry, ordinal);
         }
