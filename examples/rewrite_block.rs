@@ -109,7 +109,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let encoded: Vec<Encoded> = batch
                     .par_chunks(PART)
                     .map(|part| {
-                        let (mut e, mut s) = (Encoded::default(), Vec::new());
+                        // Room for the part's chunk records (about 128
+                        // bytes a chunk) up front, not grown step by step.
+                        let chunks = part.iter().map(|e| e.chunks.len()).sum::<usize>();
+                        let mut e = Encoded::with_capacity(part.len(), 128 * chunks);
+                        let mut s = Vec::new();
                         for entry in part {
                             if e.push_from_block(r, entry) {
                                 continue;

@@ -26,6 +26,18 @@ pub struct Encoded {
 }
 
 impl Encoded {
+    /// Empty, with room for about `series` series of `bytes` bytes of
+    /// chunk records in all: a batch of known size fills it without
+    /// growing it step by step.
+    pub fn with_capacity(series: usize, bytes: usize) -> Self {
+        Encoded {
+            series: Vec::with_capacity(series),
+            chunks: Vec::with_capacity(series),
+            data: Vec::with_capacity(bytes),
+            scratch: Vec::new(),
+        }
+    }
+
     /// Each series pushed, in order: what the checks need and its framed
     /// chunk records.
     pub(super) fn framed(&self) -> impl Iterator<Item = (SampleSum, Framed<'_>)> + '_ {

@@ -298,45 +298,62 @@ impl Entries<'_> {
             0 => 0,
             _ => ends.get(i - 1).copied().unwrap_or(0) as usize,
         };
-        let (mut out, mut starts) = (Vec::new(), Vec::with_capacity(s1.saturating_sub(s0)));
-        let mut buf = Vec::new();
+        let n = s1.saturating_sub(s0);
+        let (mut out, mut starts) = (Vec::with_capacity(64 * n), Vec::with_capacity(n));
         for i in s0..s1 {
             let (l0, c0) = (end_before(self.label_end, i), end_before(self.chunk_end, i));
             let le = self.label_end.get(i).copied().unwrap_or(0) as usize;
             let ce = self.chunk_end.get(i).copied().unwrap_or(0) as usize;
-            buf.clear();
+            // Zeros up to a multiple of 16 (one fixed copy, then cut).
+            let start = out.len().next_multiple_of(16);
+            out.extend_from_slice(&[0u8; 16]);
+            out.truncate(start);
+            starts.push(start);
+            // The body is encoded in place after a one-byte length, set
+            // once it is known (moved along in the rare body of 128 bytes
+            // or more).
+            out.push(0);
+            let body_at = out.len();
+            let buf = &mut out;
             let ls = self.labels.get(l0..le).unwrap_or(&[]);
-            put_uvarint(&mut buf, ls.len() as u64);
+            put_uvarint(buf, ls.len() as u64);
             for &(n, v) in ls {
-                put_uvarint(&mut buf, u64::from(rank(n)));
-                put_uvarint(&mut buf, u64::from(rank(v)));
+                put_uvarint(buf, u64::from(rank(n)));
+                put_uvarint(buf, u64::from(rank(v)));
             }
             let cs = self.chunks.get(c0..ce).unwrap_or(&[]);
-            put_uvarint(&mut buf, cs.len() as u64);
+            put_uvarint(buf, cs.len() as u64);
             let mut prev: Option<&ChunkMeta> = None;
             for c in cs {
                 match prev {
                     None => {
-                        put_varint(&mut buf, c.mint);
-                        put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
-                        put_uvarint(&mut buf, c.chunk_ref.get());
+                        put_varint(buf, c.mint);
+                        put_uvarint(buf, c.maxt.wrapping_sub(c.mint) as u64);
+                        put_uvarint(buf, c.chunk_ref.get());
                     }
                     Some(pc) => {
-                        put_uvarint(&mut buf, c.mint.wrapping_sub(pc.maxt) as u64);
-                        put_uvarint(&mut buf, c.maxt.wrapping_sub(c.mint) as u64);
+                        put_uvarint(buf, c.mint.wrapping_sub(pc.maxt) as u64);
+                        put_uvarint(buf, c.maxt.wrapping_sub(c.mint) as u64);
                         put_varint(
-                            &mut buf,
+                            buf,
                             c.chunk_ref.get().wrapping_sub(pc.chunk_ref.get()) as i64,
                         );
                     }
                 }
                 prev = Some(c);
             }
-            out.resize(out.len().next_multiple_of(16), 0);
-            starts.push(out.len());
-            put_uvarint(&mut out, buf.len() as u64);
-            out.extend_from_slice(&buf);
-            out.extend_from_slice(&crc32c(&buf).to_be_bytes());
+            let len = out.len() - body_at;
+            match (u8::try_from(len), out.get_mut(start)) {
+                (Ok(l), Some(b)) if l < 0x80 => *b = l,
+                _ => {
+                    let body = out.split_off(body_at);
+                    out.truncate(start);
+                    put_uvarint(&mut out, len as u64);
+                    out.extend_from_slice(&body);
+                }
+            }
+            let crc = crc32c(out.get(out.len() - len..).unwrap_or(&[]));
+            out.extend_from_slice(&crc.to_be_bytes());
         }
         (out, starts)
     }

@@ -349,3 +349,58 @@ fn a_large_index_reads_back_list_by_list() {
     }
     assert_eq!(listed, 3 * n);
 }
+
+/// A series entry whose body takes 128 bytes or more (a two-byte length:
+/// the body, encoded after a one-byte one, moves along) between short
+/// ones in the same part: every entry reads back (length and CRC checked)
+/// with the labels and chunk times it was added with, and the block
+/// verifies without a finding.
+#[test]
+fn long_series_entries_read_back() {
+    use crate::format::index::{IndexReader, SeriesEntry};
+    let label = |k: usize, i: usize| {
+        (
+            format!("l{k:02}").into_bytes(),
+            format!("v{i}").into_bytes(),
+        )
+    };
+    let sets: Vec<Vec<(Vec<u8>, Vec<u8>)>> = vec![
+        (0..2).map(|k| label(k, 0)).collect(),
+        (0..60).map(|k| label(k, 1)).collect(),
+        (0..2).map(|k| label(k, 2)).collect(),
+        (0..3).map(|k| label(k, 3)).collect(),
+    ];
+    let samples = [
+        floats(5, 15_000),
+        floats(2000, 15_000),
+        floats(300, 15_000),
+        floats(1, 1),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::create(dir.path(), 0, 100_000_000).unwrap();
+    let mut e = Encoded::with_capacity(1, 1);
+    samples.iter().for_each(|s| e.push(s));
+    w.add_encoded(sets.iter().map(Vec::as_slice), &e).unwrap();
+    let b = w.finish().unwrap().unwrap();
+    let bytes = std::fs::read(b.dir.join("index")).unwrap();
+    let ix = IndexReader::open(&bytes).unwrap();
+    let (mut entry, mut got, mut it, mut n) = (SeriesEntry::default(), Vec::new(), ix.series(), 0);
+    while let Some(r) = it.next_into(&mut entry) {
+        r.unwrap();
+        ix.resolve_labels(&entry, &mut got).unwrap();
+        let want: Vec<(&[u8], &[u8])> = sets[n].iter().map(|(a, b)| (&a[..], &b[..])).collect();
+        assert_eq!(got, want, "series {n}");
+        let s = &samples[n];
+        assert_eq!(entry.chunks.len(), encode_chunks(s).len(), "series {n}");
+        assert_eq!(entry.chunks.first().unwrap().mint, s.first().unwrap().0);
+        assert_eq!(entry.chunks.last().unwrap().maxt, s.last().unwrap().0);
+        if n == 1 {
+            // Length field, body of 128 bytes or more, CRC.
+            assert!(entry.encoded_len >= 2 + 128 + 4, "{}", entry.encoded_len);
+        }
+        n += 1;
+    }
+    assert_eq!(n, sets.len());
+    let check = crate::check::block::verify_block(&b.dir, &Default::default());
+    assert!(check.findings.is_empty(), "{:?}", check.findings);
+}

@@ -174,7 +174,8 @@ impl PartWalk<'_, '_> {
 
     /// The labels when the symbol table is strictly sorted (v2), by
     /// reference alone (then ref order is string order), in one pass: each
-    /// pair fingerprinted, its refs marked used, and the label-set rules
+    /// pair fingerprinted, its refs marked used (those not shared with the
+    /// series before it), and the label-set rules
     /// (names strictly ascending, no empty value, after the previous
     /// series) noted; a series that breaks one goes through
     /// [`Self::label_set`] for its findings. Refs outside the table: the
@@ -194,18 +195,40 @@ impl PartWalk<'_, '_> {
         let empty = sh.empty_ref.unwrap_or(u32::MAX);
         let mut ok = !labels.is_empty();
         let mut prev_name = -1i64;
-        for &(a, b) in labels {
+        // The labels this series shares with the one before it (a prefix):
+        // their refs were marked used with it (every series' refs are
+        // marked, in this part's set), so only the others are marked.
+        let prev = self.prev_refs.as_slice();
+        let mut same = 0;
+        for (i, &(a, b)) in labels.iter().enumerate() {
             self.fp.add_keyed(ref_pair_hash(a, b), id);
-            for r in [a, b] {
-                if let Some(w) = self.used.get_mut(r as usize / 64) {
-                    *w |= 1 << (r % 64);
+            if same == i && prev.get(i) == Some(&(a, b)) {
+                same += 1;
+            } else {
+                for r in [a, b] {
+                    if let Some(w) = self.used.get_mut(r as usize / 64) {
+                        *w |= 1 << (r % 64);
+                    }
                 }
             }
             ok &= i64::from(a) > prev_name && b != empty;
             prev_name = i64::from(a);
         }
-        if ok && (ordinal == 0 || labels > self.prev_refs.as_slice()) {
-            self.prev_refs.clone_from(&entry.labels);
+        // After the previous series (labels compared as slices): the first
+        // label that differs is greater, or the previous series' labels
+        // are a proper prefix of these.
+        let after = match (labels.get(same), prev.get(same)) {
+            (Some(x), Some(y)) => x > y,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if ok && (ordinal == 0 || after) {
+            // The shared prefix is there already: the rest (mostly one
+            // label) pushed.
+            self.prev_refs.truncate(same);
+            for &l in labels.get(same..).unwrap_or(&[]) {
+                self.prev_refs.push(l);
+            }
         } else {
             self.label_set(entry, ordinal);
         }
