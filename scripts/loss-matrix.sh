@@ -63,7 +63,9 @@ if [ "$1" = all ]; then
            s730-pre s260-nh s2700-2s-2m s1150-4s-skip s430-6s-3m s170-10s-laterw s2900-restart s880x2-2s
            s2200-15s-2m s3k-30s-2m-spp250 s2500x3-1s15s30s s1400-pre s2600-5s-skip s4200-6s-skip s1800x2-5s15s
            s2k-15s-pre s8200-q16k-ms75 s9500-q19k-ms115 s15k-busy s5600-15s-cap1k s1300-30s-3m
-           s4600-ms55-json s3000-5s-skip-json)
+           s4600-ms55-json s3000-5s-skip-json
+           s300-2s-skip s600-3s-skip s450-2s-late6 s380-late8 s350-3s-laterw s600-2s-sblk2m s1200-sblk3m
+           s1500-bsd1s s2400-min3-bsd10s s1600-10s-skip s800-2s-restart s900-srestart s2400-2s-relabel s420-late9)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

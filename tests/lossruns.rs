@@ -1009,6 +1009,21 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     // JSON logs (listed before recording).
     "s4600-ms55-json",
     "s3000-5s-skip-json",
+    // The thirteenth set (docs/LOSS-WINDOWS.md: listed before recording).
+    "s300-2s-skip",
+    "s600-3s-skip",
+    "s450-2s-late6",
+    "s380-late8",
+    "s350-3s-laterw",
+    "s600-2s-sblk2m",
+    "s1200-sblk3m",
+    "s1500-bsd1s",
+    "s2400-min3-bsd10s",
+    "s1600-10s-skip",
+    "s800-2s-restart",
+    "s900-srestart",
+    "s2400-2s-relabel",
+    "s420-late9",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
