@@ -81,7 +81,7 @@ pub fn fields(line: &str) -> Fields {
             None => from_json(obj),
         };
     }
-    bare(t)
+    prefixed_or_logfmt(t)
 }
 
 /// A line outside any envelope: Prometheus's JSON (the whole line, or an
@@ -94,7 +94,16 @@ fn bare(line: &str) -> Fields {
     {
         return from_json(obj);
     }
-    if let Some(i) = t.find("{\"")
+    prefixed_or_logfmt(t)
+}
+
+/// A trimmed line that is not one JSON object as a whole: Prometheus's
+/// JSON after a prefix (the first `{"` on, with `ts`), else logfmt. A line
+/// that starts with `{"` was tried whole already, and its first `{"` is
+/// that one, so it is not parsed again.
+fn prefixed_or_logfmt(t: &str) -> Fields {
+    if !t.starts_with("{\"")
+        && let Some(i) = t.find("{\"")
         && let Some(obj) = t.get(i..).and_then(object)
         && obj.contains_key("ts")
     {
