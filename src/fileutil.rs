@@ -390,6 +390,40 @@ pub fn copy_file_range_at(from: &File, to: &File, off: u64, len: usize) -> io::R
     }
 }
 
+/// Reserves `len` bytes of disk for the new file `f` without changing its
+/// size (`fallocate(FALLOC_FL_KEEP_SIZE)`): the writes that follow then
+/// find their blocks allocated (one allocation for the file, not a delayed
+/// one per block written). Advisory: the bytes written are the same either
+/// way; a filesystem without it, and any error, are ignored.
+pub fn preallocate(f: &File, len: u64) {
+    let Ok(len) = libc::off_t::try_from(len) else {
+        return;
+    };
+    if len > 0 {
+        // SAFETY: a descriptor we own, borrowed for the call; the kernel reads
+        // or writes no memory of ours.
+        unsafe {
+            libc::fallocate(f.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len);
+        }
+    }
+}
+
+/// Starts writing `[off, off + len)` of `f` to the device without waiting
+/// for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that the `fsync`
+/// that must follow finds most of the file written already instead of
+/// starting every write itself. Advisory: it makes nothing durable, and
+/// errors are ignored (the `fsync` reports them).
+pub fn start_writeback(f: &File, off: u64, len: u64) {
+    let (Ok(off), Ok(len)) = (libc::off64_t::try_from(off), libc::off64_t::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a descriptor we own, borrowed for the call; the kernel reads or
+    // writes no memory of ours.
+    unsafe {
+        libc::sync_file_range(f.as_raw_fd(), off, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
 /// Asks the kernel to drop the cached pages of `f` (`posix_fadvise
 /// DONTNEED`). Advisory: pages that are dirty stay; a synced file is read
 /// back from the device afterwards. Errors are ignored.

@@ -116,7 +116,11 @@ pub struct Copied {
 /// buffer: the cheapest complete re-read there is, about half the kernel
 /// time of reading the copy back with `pread`), else piece by piece through
 /// buffers. Either way the bytes compared are the page cache's, which the
-/// fsync then writes to the device.
+/// fsync then writes to the device: their writes are started every 4 MiB,
+/// after the compare, so the fsync at the end waits for the last ones only
+/// (on bench-1m's 140 MB index: about 0.015 s instead of 0.1 s). The copy's
+/// disk space is reserved whole before the first byte (`fallocate`,
+/// keeping the size): the writes then allocate no block one by one.
 /// With `from_device`, nothing is compared here: the copy's cached pages are
 /// dropped after the fsync, so that a following [`first_difference`] reads
 /// the bytes back from the storage device. Bytes move with
@@ -142,6 +146,9 @@ pub fn copy_file(
         COMPARED_PIECE
     };
     let compare = !from_device;
+    // The whole file's blocks reserved at once (the source's length now: a
+    // source that changes is refused below, whatever was reserved).
+    fileutil::preallocate(&to, from.metadata()?.len());
     let mut c = FileCopy {
         // The source side of the comparison straight from a map of the
         // source (a block file: immutable, the contract of `map_file`), not
@@ -155,7 +162,7 @@ pub fn copy_file(
         orig: Vec::new(),
         differs_at: None,
     };
-    let (mut size, mut released) = (0u64, 0u64);
+    let (mut size, mut released, mut flushed) = (0u64, 0u64, 0u64);
     loop {
         let n = c.move_piece(size, piece)?;
         if n == 0 {
@@ -171,6 +178,13 @@ pub fn copy_file(
         if c.src_map.is_some() && size - released >= RELEASE {
             c.end_span(compare, released, size)?;
             released = size;
+        }
+        // Start writing every RELEASE bytes to the device as they are
+        // copied: the fsync below then waits for the last of them only,
+        // instead of for the whole file's writes, issued at once at the end.
+        if size - flushed >= RELEASE {
+            fileutil::start_writeback(&c.to, flushed, size - flushed);
+            flushed = size;
         }
         on_bytes(n as u64);
         if throttle > 0 {
@@ -552,6 +566,25 @@ mod tests {
         assert_eq!(copy_file(&e, &e2, false, &|_| {}).unwrap().size, 0);
         assert_eq!(first_difference(&e, &e2).unwrap(), None);
         assert_eq!(first_difference(&e, &src).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn copy_reserves_no_space_past_its_end() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        // Not a multiple of the span nor of a block: the reservation made
+        // before the first byte must end where the copy does.
+        let data: Vec<u8> = (0..(9 << 20) + 1234u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let dst = dir.path().join("dst");
+        let c = copy_file(&src, &dst, false, &|_| {}).unwrap();
+        assert_eq!((c.size, c.differs_at), (data.len() as u64, None));
+        let m = std::fs::metadata(&dst).unwrap();
+        assert_eq!(m.len(), data.len() as u64);
+        assert_eq!(std::fs::read(&dst).unwrap(), data);
+        // Allocated: the file's blocks, no more (an ext4 block is 4 KiB).
+        assert!(m.blocks() * 512 <= (data.len() as u64).div_ceil(4096) * 4096 + 4096);
     }
 
     #[test]

@@ -21,7 +21,10 @@
 //!    file right after writing it, through a map of the copy (or, with
 //!    [`CopyOptions::reread_from_device`], every file after the fsync, from
 //!    the device) and compares it byte for byte with the source, fsyncs every
-//!    file and the directories, parses the copy's `meta.json`, and only once
+//!    file (its disk space reserved whole before the first byte, and its
+//!    writes to the device started every 4 MiB once compared, so that the
+//!    fsync waits for the last few only) and the directories, parses the
+//!    copy's `meta.json`, and only once
 //!    the verification passed renames the directory to `<dst>/<ULID>` (never
 //!    replacing anything) and fsyncs `<dst>`. Memory stays bounded: files are
 //!    streamed in 256 KiB pieces (`copy_file_range` where the kernel offers
