@@ -1,0 +1,1 @@
+//! Tests of the reshard race rule (`race::reader_behind`).
