@@ -311,9 +311,12 @@ fn reshard_first(
     let i = inp.scrape_interval.max(1);
     let per = (series / r.to.max(1)).max(1);
     let span = (inp.queue.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
-    let straddle = (inp.coverage_end - 1)
+    let straddle = inp
+        .coverage_end
+        .saturating_sub(1)
         .saturating_add(span)
-        .clamp(w.from, w.to);
+        .min(w.to)
+        .max(w.from);
     let why = format!(
         "the slave's log orders the reshard at {} before the batch holding the coverage end: \
          the newest first sample it refused by then is of {}, and a shard holds at most {} \
