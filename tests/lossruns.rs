@@ -1498,3 +1498,38 @@ fn json_logs_give_the_answer_their_logfmt_gives() {
         "{reshards} {refused}"
     );
 }
+
+/// The reshard race ordered by the slave's log (`coverage/model/race.rs`,
+/// docs/LOSS-WINDOWS.md "The reshard race from 2.42's code"): the five
+/// runs of the thirteenth set that lost the resharded catch-up, each held
+/// until then by its risk window only, now hold that long loss in an
+/// `expected` window (start within a scrape, end inside its range), and
+/// still meet every criterion.
+#[test]
+fn the_reshard_race_runs_hold_their_long_loss_in_an_expected_window() {
+    for run in [
+        "s450-2s-late6-up50",
+        "s2400-min3-bsd10s-up45",
+        "s2400-min3-bsd10s-up45-r2",
+        "s2400-2s-relabel-soon",
+        "s600-2s-sblk2m-up55-r2",
+    ] {
+        let j = judge(&testdata(&format!("loss-runs/{run}")));
+        assert!(j.failures.is_empty(), "{run}: {:?}", j.failures);
+        let i = j.rec.as_ref().unwrap().scrape_interval_ms;
+        let long: Vec<&Win> = j.real.iter().filter(|r| is_long(r, i)).collect();
+        assert!(!long.is_empty(), "{run}: no long real loss");
+        for r in long {
+            assert!(
+                j.predicted.iter().any(|p| p.certainty == "expected"
+                    && (p.from - r.from).abs() <= i
+                    && r.to >= p.to_earliest - i
+                    && r.to <= p.to + i),
+                "{run}: real loss {}..{} in no expected window: {:?}",
+                r.from,
+                r.to,
+                j.predicted
+            );
+        }
+    }
+}

@@ -26,6 +26,7 @@ use super::wal::WalView;
 mod grid;
 mod l1;
 mod l2;
+mod race;
 mod refused;
 mod reshard;
 mod slave;
@@ -112,6 +113,11 @@ pub struct LossWindow {
     /// built (not in the JSON: `why` says it in words).
     #[serde(skip)]
     pub(crate) slave_range: SlaveRangeUse,
+    /// The resharded catch-up's reach past the new shards' first batches
+    /// when the slave's log ordered the reshard first (`race`): a risk
+    /// that adds nothing once the log narrows it into the expected window.
+    #[serde(skip)]
+    pub(crate) race_rest: bool,
 }
 
 /// How a window depends on the slave's block range, which no file of the
@@ -155,6 +161,7 @@ impl LossWindow {
             ongoing: false,
             why,
             slave_range: SlaveRangeUse::default(),
+            race_rest: false,
         }
     }
 }

@@ -178,6 +178,7 @@ pub(super) fn window(
         series: None,
         ongoing: false,
         slave_range: SlaveRangeUse::default(),
+        race_rest: false,
         why: format!(
             "the master's WAL truncation at {} deleted the segment after the one the stalled \
              remote-write reader was in; once the slave is up the reader finishes its segment, \

@@ -324,6 +324,15 @@ fn narrow(windows: &mut Vec<LossWindow>, bound: Option<i64>) {
         }
         true
     });
+    // The reshard race's rest past the new shards' first batches
+    // (`reshard::reshard_first`), narrowed into the expected window that
+    // holds them: nothing more is at risk.
+    let sure: Vec<(i64, i64)> = windows
+        .iter()
+        .filter(|w| w.cause == Cause::L3 && w.certainty == Certainty::Expected)
+        .map(|w| (w.from, w.to))
+        .collect();
+    windows.retain(|w| !(w.race_rest && sure.iter().any(|&(f, t)| f <= w.from && w.to <= t)));
 }
 
 /// What the log showed, for the verdict.

@@ -244,6 +244,15 @@ pub(super) fn apply(
             // either way; the resharded catch-up is a risk.
             // Where the rule's reach with the logged count adds nothing,
             // the crossing's own windows stand (as for any logged reshard).
+            // The slave's log can order them (`race`): a reader that had
+            // not passed the coverage end when the queue resharded.
+            if let Some(b) = super::race::reader_behind(inp, r) {
+                if let Some(w) = logged_window(inp, cr, st, up, series, r) {
+                    windows.truncate(before);
+                    windows.extend(reshard_first(inp, w, r, b, series));
+                }
+                return;
+            }
             let Some(risk) = logged_window(inp, cr, st, up, series, r).map(|mut w| {
                 w.certainty = Certainty::Risk;
                 w.to_earliest = Some(w.to_earliest.unwrap_or(w.to));
@@ -284,6 +293,73 @@ pub(super) fn apply(
             windows.extend(unresharded_window(inp, cr, None));
         }
         _ => {}
+    }
+}
+
+/// The resharded catch-up when the slave's log shows the reshard came
+/// first (`race::reader_behind`): the new shards' first batches straddling
+/// the coverage end are `expected` (to one batch span of the logged count
+/// after it); whatever the window reaches past that (shards running more
+/// than half the block range apart, which no log orders) stays a risk.
+fn reshard_first(
+    inp: &ModelInput,
+    w: LossWindow,
+    r: Reshard,
+    b: super::race::Behind,
+    series: u64,
+) -> Vec<LossWindow> {
+    let i = inp.scrape_interval.max(1);
+    let per = (series / r.to.max(1)).max(1);
+    let span = (inp.queue.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
+    let straddle = inp
+        .coverage_end
+        .saturating_sub(1)
+        .saturating_add(span)
+        .min(w.to)
+        .max(w.from);
+    let why = format!(
+        "the slave's log orders the reshard at {} before the batch holding the coverage end: \
+         the newest first sample it refused by then is of {}, and a shard holds at most {} \
+         scrapes from there (its answered request, one in flight, its channel and partial batch, \
+         {} or more of the {series} series in {} shards), so the reader had read at most to {}, \
+         a scrape or more before the coverage end, when the shards stopped; the new shards' \
+         first batches hold samples older than it and are refused whole",
+        fmt_time(r.at),
+        fmt_time(b.refused),
+        b.scrapes,
+        (series / r.from.max(1)).max(1),
+        r.from,
+        fmt_time(b.reader_at_most)
+    );
+    let mut sure = w.clone();
+    sure.certainty = Certainty::Expected;
+    sure.to = straddle;
+    sure.to_earliest = w
+        .to_earliest
+        .map(|e| e.min(straddle))
+        .filter(|&e| e < straddle);
+    if straddle < w.to {
+        sure.bound_to = None;
+        sure.slave_range = SlaveRangeUse::half_range(false);
+        sure.why = format!(
+            "{why}: each ends within one batch span ({}) of the logged {} shards after it, by {}",
+            fmt_dur(span),
+            r.to,
+            fmt_time(straddle)
+        );
+        let mut rest = w;
+        rest.certainty = Certainty::Risk;
+        rest.to_earliest = Some(straddle);
+        rest.race_rest = true;
+        rest.why = format!(
+            "past the new shards' first batches (to {}), the resharded catch-up: {}",
+            fmt_time(straddle),
+            rest.why
+        );
+        vec![sure, rest]
+    } else {
+        sure.why = format!("{why}. {}", w.why);
+        vec![sure]
     }
 }
 
@@ -388,6 +464,7 @@ fn risk_window(
         series: None,
         ongoing: false,
         slave_range: SlaveRangeUse::half_range(true),
+        race_rest: false,
         why: format!(
             "if the queue reshards while the reader is behind (a race of its pace against the \
              10 s reshard tick that no file records; give the master's log to decide it): the \
@@ -475,6 +552,7 @@ fn logged_window(
         series: None,
         ongoing: false,
         slave_range: SlaveRangeUse::half_range(apart),
+        race_rest: false,
         why: format!(
             "the master's log: the queue resharded from {} to {} shards at {}, after the slave \
              was up; the new shards start empty at the reader's position then, each with {} or \

@@ -252,6 +252,7 @@ fn undecided(
             series: short_series,
             ongoing: false,
             slave_range: SlaveRangeUse::default(),
+            race_rest: false,
             why: format!(
                 "PRW 1.0: the request that mixes samples older than the coverage end (out of \
                  bounds) with newer ones is refused whole (400) and dropped, one per shard; the \
@@ -273,6 +274,7 @@ fn undecided(
             series: None,
             ongoing: false,
             slave_range: SlaveRangeUse::default(),
+            race_rest: false,
             why: format!("on the longer path: {}", cr.why),
         });
     }
@@ -326,6 +328,7 @@ fn crossing_window(cr: &queue::Crossing, c: i64, n: u64, b: u64) -> LossWindow {
         series: cr.series,
         ongoing: false,
         slave_range: SlaveRangeUse::default(),
+        race_rest: false,
         why: format!(
             "PRW 1.0: the request that mixes samples older than the coverage end (out of bounds) \
              with newer ones is refused whole (400) and dropped, one per shard; {}; {} series, \
@@ -407,6 +410,7 @@ fn lagging_shard(
         series: (!all).then_some(per_shard),
         ongoing: false,
         slave_range: SlaveRangeUse::half_range(true),
+        race_rest: false,
         why: format!(
             "the queue sends the backlog from the coverage end to the slave's start ({}) and \
              reshards during it (first tick {}) to about {shards} shards, each at its own pace; \
