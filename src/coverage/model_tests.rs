@@ -416,3 +416,35 @@ fn second_loss_far_end_follows_the_slaves_block_range() {
     assert_eq!(same.to, c + 63 * SECOND);
     assert_eq!(same.bound_to, None);
 }
+
+/// An expected boundary window longer than two scrape intervals (the new
+/// shards' first batches after a reshard) is a loss in the headline, not
+/// "No real loss beyond the boundary sliver"; one of two scrapes stays a
+/// sliver.
+#[test]
+fn a_long_expected_boundary_window_is_a_loss_in_the_verdict() {
+    let c = 1_000_000;
+    let d = Deadline {
+        at: c + 600_000,
+        latest: c + 600_000,
+        watcher_position: c,
+        basis: "wal".into(),
+        why: String::new(),
+    };
+    let window = |to| {
+        vec![LossWindow::new(
+            Cause::L3,
+            c,
+            to,
+            Certainty::Expected,
+            String::new(),
+        )]
+    };
+    let long = super::verdict::verdict(&window(c + 18_000), c + 60_000, &d, c, 1_000);
+    assert!(long.starts_with("Loss expected"), "{long}");
+    let sliver = super::verdict::verdict(&window(c + 1_000), c + 60_000, &d, c, 1_000);
+    assert!(
+        sliver.starts_with("No real loss beyond the boundary sliver"),
+        "{sliver}"
+    );
+}

@@ -12,7 +12,12 @@ pub(super) fn full(
     deadline: &Deadline,
     c: i64,
 ) -> Option<String> {
-    let mut verdict = inp.slave_up.map(|up| verdict(windows, up, deadline, c));
+    // Longer than two scrape intervals, a window's samples counted one
+    // interval each (the measure of a real loss).
+    let long = inp.scrape_interval.max(1);
+    let mut verdict = inp
+        .slave_up
+        .map(|up| verdict(windows, up, deadline, c, long));
     if let Some(v) = verdict.as_mut()
         && inp.facts.slave_restarts.is_empty()
     {
@@ -193,11 +198,20 @@ fn summarize(ws: &[&LossWindow], c: i64) -> String {
     format!("{}: {}", summary.join(" and "), parts.join("; "))
 }
 
-fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64) -> String {
+/// `long`: the span past which an expected boundary window is a loss in
+/// the headline, not a sliver (one scrape interval from its first sample to
+/// its last: more than two intervals of samples, the measure of a
+/// real loss).
+pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, long: i64) -> String {
     use crate::coverage::{fmt_dur, fmt_time};
-    // A risk is named as a risk, never as a sliver.
+    // A risk is named as a risk, never as a sliver; nor is an expected
+    // boundary window that can run longer than `long` (the new shards'
+    // first batches after a reshard, a whole refused backlog): the headline
+    // says it is lost.
     let sliver = |w: &&LossWindow| {
-        matches!(w.cause, Cause::L3 | Cause::L4) && w.certainty != Certainty::Risk
+        matches!(w.cause, Cause::L3 | Cause::L4)
+            && w.certainty != Certainty::Risk
+            && !(w.certainty == Certainty::Expected && w.to.saturating_sub(w.from) > long)
     };
     // Expected losses beyond the boundary slivers; risks (a path no file
     // decides) named as such, never as expected.
