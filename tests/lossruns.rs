@@ -775,6 +775,9 @@ pub(crate) fn range_width(ws: &[Win]) -> i64 {
 
 /// `promtool tsdb dump` of the series `i="0"` of both dirs: the master's
 /// samples the slave lacks, as runs, against what `gaps` found for them.
+/// With `up_series` (a Debian-config master: no exporter series), the `up`
+/// series instead, the slave's `monitor` external label removed (its
+/// seeded and remote-written series joined, as `gaps --drop-label`).
 // One comparison per series, in order.
 #[allow(clippy::too_many_lines)]
 pub(crate) fn crosscheck(
@@ -783,7 +786,13 @@ pub(crate) fn crosscheck(
     from: i64,
     to: i64,
     per_series: &[serde_json::Value],
+    up_series: bool,
 ) -> serde_json::Value {
+    let matcher = if up_series {
+        "--match={__name__=\"up\"}"
+    } else {
+        "--match={i=\"0\"}"
+    };
     let dump = |dir: &Path| -> std::collections::BTreeMap<String, Vec<i64>> {
         let out = std::process::Command::new("promtool")
             .args([
@@ -791,7 +800,7 @@ pub(crate) fn crosscheck(
                 "dump",
                 &format!("--min-time={from}"),
                 &format!("--max-time={to}"),
-                "--match={i=\"0\"}",
+                matcher,
             ])
             .arg(dir)
             .output()
@@ -803,7 +812,8 @@ pub(crate) fn crosscheck(
                 continue;
             };
             if let Ok(t) = ts.parse::<i64>() {
-                m.entry(labels.to_string()).or_default().push(t);
+                let labels = labels.replace(", monitor=\"example\"", "");
+                m.entry(labels).or_default().push(t);
             }
         }
         for v in m.values_mut() {
@@ -836,11 +846,21 @@ pub(crate) fn crosscheck(
             .nth(1)
             .and_then(|x| x.split('"').next())
             .unwrap_or("");
+        let instance = labels
+            .split("instance=\"")
+            .nth(1)
+            .and_then(|x| x.split('"').next())
+            .unwrap_or("");
         let ours: Vec<(i64, i64)> = per_series
             .iter()
             .filter(|p| {
                 let s = p["series"].to_string();
-                s.contains("i=\\\"0\\\"") && s.contains(&format!("target=\\\"{target}\\\""))
+                if up_series {
+                    s.starts_with("\"{__name__=\\\"up\\\"")
+                        && s.contains(&format!("instance=\\\"{instance}\\\""))
+                } else {
+                    s.contains("i=\\\"0\\\"") && s.contains(&format!("target=\\\"{target}\\\""))
+                }
             })
             .flat_map(|p| {
                 p["ranges"]
@@ -861,7 +881,12 @@ pub(crate) fn crosscheck(
         }));
     }
     serde_json::json!({
-        "what": "promtool tsdb dump --match='{i=\"0\"}' of master and slave over [from, to]",
+        "what": if up_series {
+            "promtool tsdb dump --match='{__name__=\"up\"}' of master and slave over [from, to], \
+             the slave's monitor=\"example\" removed"
+        } else {
+            "promtool tsdb dump --match='{i=\"0\"}' of master and slave over [from, to]"
+        },
         "from": from,
         "to": to,
         "series": series,
