@@ -2723,7 +2723,11 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
     // `series` counts the native histograms too.
     let per = (spec.series - spec.exp.native_hist * spec.targets) / spec.targets.max(1);
     // A Debian-config master scrapes itself and a real node_exporter only.
-    let n_exporters = if spec.debian.is_some() { 0 } else { spec.targets };
+    let n_exporters = if spec.debian.is_some() {
+        0
+    } else {
+        spec.targets
+    };
     let exporters: Vec<Exporter> = (0..n_exporters)
         .map(|i| {
             let n = spec.sizes.get(i).copied().unwrap_or(per);
@@ -3329,9 +3333,7 @@ fn write_evidence(
     });
     let mut real = real;
     if let Some(p) = &plain {
-        let with_loss = p["missing"]["per_series"]
-            .as_array()
-            .map_or(0, |v| v.len());
+        let with_loss = p["missing"]["per_series"].as_array().map_or(0, |v| v.len());
         real["dropped_labels"] = g["dropped_labels"].clone();
         real["as_stored"] = serde_json::json!({
             "what": "gaps --against without --drop-label: series joined by label set as stored",

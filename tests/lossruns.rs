@@ -1228,7 +1228,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          but read to its far end the middle window holds three 1 s instants (long, by the twelfth \
          pass's measure) while the loss it predicts is two scrapes: a long window that did not \
          happen (criterion 2), the class of s4700-ms45-up57-r2 (a window read to its far end).",
-    ),    (
+    ),
+    (
         "deb15-ext-t40",
         "out of sample (fourteenth set): the Debian package's config (global 15 s, job prometheus \
          self-scrape 5 s, job node 15 s: two targets; the judge gives --scrape-interval 15s). \
