@@ -360,6 +360,52 @@ fn series_of<'a>(
     }
 }
 
+/// What the join of two directories' series folds into.
+struct Pair<'a> {
+    dir: &'a mut Sources,
+    other: &'a mut Sources,
+    holes: &'a mut Fold<Hole>,
+    missing: &'a mut Fold<Run>,
+    names: &'a mut relabel::LabelNames,
+}
+
+impl Pair<'_> {
+    /// Joins DIR's series (`a`) and OTHER's (`b`), both in label order, by
+    /// label set.
+    fn join(
+        &mut self,
+        a: impl Iterator<Item = stream::SeriesOf<i64>>,
+        b: impl Iterator<Item = stream::SeriesOf<i64>>,
+        opts: &GapsOptions,
+    ) {
+        let (mut a, mut b) = (a.peekable(), b.peekable());
+        loop {
+            let order = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((la, _)), Some((lb, _))) => la.cmp(lb),
+            };
+            let (m, t) = match order {
+                std::cmp::Ordering::Less => (a.next(), None),
+                std::cmp::Ordering::Greater => (None, b.next()),
+                std::cmp::Ordering::Equal => (a.next(), b.next()),
+            };
+            if let Some((labels, ts)) = &m {
+                self.names.saw_dir(labels);
+                count(self.dir, ts);
+                fold_holes(self.holes, labels, ts, opts);
+            }
+            if let Some((labels, ts)) = &t {
+                self.names.saw_other(labels);
+                count(self.other, ts);
+                let mine = m.as_ref().map_or(&[][..], |(_, ts)| ts.as_slice());
+                fold_missing(self.missing, labels, ts, mine, opts);
+            }
+        }
+    }
+}
+
 /// Reads `dir` (and `against`) and computes the report. Series stream by
 /// in label order, merged across blocks and the head, the two directories
 /// joined by label set: memory holds one series per block (and the head,
@@ -401,32 +447,18 @@ pub fn gaps(
         (Some(o), Some(path)) => {
             let their_readers = o.readers(opts.from, opts.to);
             let mut os = sources_of(path, o, &their_readers, opts);
-            let mut a = series_of(&my_readers, &mine, &sel, &drop).peekable();
-            let mut b = series_of(&their_readers, o, &sel, &drop).peekable();
-            loop {
-                let order = match (a.peek(), b.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (Some((la, _)), Some((lb, _))) => la.cmp(lb),
-                };
-                let (m, t) = match order {
-                    std::cmp::Ordering::Less => (a.next(), None),
-                    std::cmp::Ordering::Greater => (None, b.next()),
-                    std::cmp::Ordering::Equal => (a.next(), b.next()),
-                };
-                if let Some((labels, ts)) = &m {
-                    names.saw_dir(labels);
-                    count(&mut dir_sources, ts);
-                    fold_holes(&mut holes, labels, ts, opts);
-                }
-                if let Some((labels, ts)) = &t {
-                    names.saw_other(labels);
-                    count(&mut os, ts);
-                    let mine = m.as_ref().map_or(&[][..], |(_, ts)| ts.as_slice());
-                    fold_missing(&mut missing, labels, ts, mine, opts);
-                }
-            }
+            let mut pair = Pair {
+                dir: &mut dir_sources,
+                other: &mut os,
+                holes: &mut holes,
+                missing: &mut missing,
+                names: &mut names,
+            };
+            pair.join(
+                series_of(&my_readers, &mine, &sel, &drop),
+                series_of(&their_readers, o, &sel, &drop),
+                opts,
+            );
             other_sources = Some(os);
         }
         _ => {
