@@ -1259,6 +1259,18 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          the crossing batch, union 30 s by the judge's measure, real one 15 s scrape). Real +2.4 s \
          of 439 series.",
     ),
+    (
+        "deb15-ext-soon-soon",
+        "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
+         batch, union 30 s by the judge's measure, real one 15 s scrape). Slave up +5 s; real \
+         +3.7 s of 143 series.",
+    ),
+    (
+        "deb15-ext-soon-up90",
+        "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
+         batch, union 30 s by the judge's measure, real one 15 s scrape). Slave up +90 s; real \
+         +3.7 s of 143 series.",
+    ),
 ];
 
 /// Judges every recorded run; fails listing the runs that miss a criterion
