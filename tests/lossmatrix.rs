@@ -2138,6 +2138,20 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         )
         .debian(deb(15_000, 5_000, 15_000, true))
         .settle(60_000),
+        // Added after the first results (not in the list fixed before
+        // recording): the control of deb5s-ext without external labels.
+        MasterSpec::new(
+            "deb5s-noext",
+            0,
+            5_000,
+            vec![
+                at("soon", 5_000),
+                at("up45", 45_000),
+                slave("late7", Truncations(7)),
+            ],
+        )
+        .debian(deb(5_000, 5_000, 5_000, false))
+        .settle(60_000),
     ]
 }
 
