@@ -109,3 +109,125 @@ fn data_dir_head_is_read_from_the_wal() {
     // Series born after the snapshot are only in the data dir.
     assert!(v["dir"]["series"].as_u64() >= v["against"]["series"].as_u64());
 }
+
+/// The `up` series of a real replica (`deb1s-ext-skiphead`, fourteenth
+/// loss-run set): its master ran with `external_labels: monitor: 'example'`,
+/// so the replica holds each series twice, without `monitor` from its
+/// seeding (a `skip_head` snapshot) and with it from remote write. Both dirs
+/// are `promtool tsdb create-blocks-from openmetrics` over the servers'
+/// `promtool tsdb dump --match='{__name__="up"}'` of C_snap ± 60 s
+/// (`testdata/gaps-extlabels/*.om`).
+fn ext_labels_gaps(drop: bool) -> serde_json::Value {
+    let d = testdata("gaps-extlabels");
+    let (slave, master) = (d.join("slave"), d.join("master"));
+    let mut args = vec![
+        "gaps",
+        slave.to_str().unwrap(),
+        "--against",
+        master.to_str().unwrap(),
+        "--json",
+    ];
+    if drop {
+        args.extend(["--drop-label", "monitor"]);
+    }
+    let (code, v) = run_json(&args);
+    assert_eq!(code, Some(0), "{:#}", v["errors"]);
+    v
+}
+
+/// Per series (labels without `monitor`), the sample times of an `.om` file.
+fn om_times(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let mut m: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, rest) = line.split_once(' ').unwrap();
+        let ts = rest.split(' ').nth(1).unwrap().replace('.', "");
+        let key = series.replace(",monitor=\"example\"", "");
+        m.entry(key).or_default().push(ts.parse().unwrap());
+    }
+    for v in m.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    m
+}
+
+#[test]
+fn external_labels_are_named_and_dropped_labels_join_the_two_label_sets() {
+    // Joined as stored: the seeded series end at the seeding, the
+    // remote-written ones join nothing; every master series counts as
+    // missing from there to its end, and the report names the label.
+    let v = ext_labels_gaps(false);
+    assert_eq!(v["dir"]["series"], 4);
+    assert_eq!(v["against"]["series"], 2);
+    assert_eq!(
+        v["labels_only_in_dir"],
+        serde_json::json!([{"name": "monitor", "series": 2, "values": ["example"]}])
+    );
+    let d = testdata("gaps-extlabels");
+    let master = om_times(&d.join("master.om"));
+    for s in v["missing"]["per_series"].as_array().unwrap() {
+        let last = s["ranges"].as_array().unwrap().last().unwrap()["to"].as_i64();
+        let key = s["series"].as_str().unwrap();
+        let theirs = master
+            .iter()
+            .find(|(k, _)| {
+                let inst = k.split("instance=\"").nth(1).unwrap().split('"').next();
+                key.contains(&format!("instance=\"{}\"", inst.unwrap()))
+            })
+            .unwrap()
+            .1;
+        assert_eq!(last, theirs.last().copied(), "{key}");
+    }
+    // With `monitor` dropped: exactly the master's samples the replica lacks
+    // under either label set, from the dumps themselves.
+    let v = ext_labels_gaps(true);
+    assert_eq!(v["dir"]["series"], 2);
+    assert_eq!(v["labels_only_in_dir"], serde_json::json!([]));
+    assert_eq!(v["dropped_labels"], serde_json::json!(["monitor"]));
+    let slave = om_times(&d.join("slave.om"));
+    let mut want = Vec::new();
+    for (k, ts) in &master {
+        let have = slave.get(k).cloned().unwrap_or_default();
+        let mut runs: Vec<(i64, i64, u64)> = Vec::new();
+        let mut open = false;
+        for t in ts {
+            if have.contains(t) {
+                open = false;
+            } else if open {
+                let r = runs.last_mut().unwrap();
+                r.1 = *t;
+                r.2 += 1;
+            } else {
+                runs.push((*t, *t, 1));
+                open = true;
+            }
+        }
+        want.push(runs);
+    }
+    let got: Vec<Vec<(i64, i64, u64)>> = v["missing"]["per_series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["ranges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["from"].as_i64().unwrap(),
+                        r["to"].as_i64().unwrap(),
+                        r["samples"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    // The replica lost a stretch of both series around the seeding (the
+    // queue resharded inside its refused backlog), and nothing else.
+    assert!(want.iter().all(|r| r.len() == 1), "{want:?}");
+    assert_eq!(got, want);
+}

@@ -65,6 +65,9 @@ pub(crate) fn master_lines(text: &str, queue: &str, from: i64, to: i64) -> Vec<S
         get(f, "remote_name") == Some(queue)
             || (get(f, "remote_name").is_none() && get(f, "queue") == Some(queue))
             || get(f, "component") == Some("tsdb")
+            // The notifier's errors (an alertmanager that does not run, the
+            // Debian-config masters): the noise a log reader must see past.
+            || get(f, "component") == Some("notifier")
             || get(f, "msg").is_some_and(|m| {
                 m.starts_with("Server is ready")
                     || m.starts_with("Loading configuration file")

@@ -775,6 +775,9 @@ pub(crate) fn range_width(ws: &[Win]) -> i64 {
 
 /// `promtool tsdb dump` of the series `i="0"` of both dirs: the master's
 /// samples the slave lacks, as runs, against what `gaps` found for them.
+/// With `up_series` (a Debian-config master: no exporter series), the `up`
+/// series instead, the slave's `monitor` external label removed (its
+/// seeded and remote-written series joined, as `gaps --drop-label`).
 // One comparison per series, in order.
 #[allow(clippy::too_many_lines)]
 pub(crate) fn crosscheck(
@@ -783,7 +786,13 @@ pub(crate) fn crosscheck(
     from: i64,
     to: i64,
     per_series: &[serde_json::Value],
+    up_series: bool,
 ) -> serde_json::Value {
+    let matcher = if up_series {
+        "--match={__name__=\"up\"}"
+    } else {
+        "--match={i=\"0\"}"
+    };
     let dump = |dir: &Path| -> std::collections::BTreeMap<String, Vec<i64>> {
         let out = std::process::Command::new("promtool")
             .args([
@@ -791,7 +800,7 @@ pub(crate) fn crosscheck(
                 "dump",
                 &format!("--min-time={from}"),
                 &format!("--max-time={to}"),
-                "--match={i=\"0\"}",
+                matcher,
             ])
             .arg(dir)
             .output()
@@ -803,7 +812,8 @@ pub(crate) fn crosscheck(
                 continue;
             };
             if let Ok(t) = ts.parse::<i64>() {
-                m.entry(labels.to_string()).or_default().push(t);
+                let labels = labels.replace(", monitor=\"example\"", "");
+                m.entry(labels).or_default().push(t);
             }
         }
         for v in m.values_mut() {
@@ -836,11 +846,21 @@ pub(crate) fn crosscheck(
             .nth(1)
             .and_then(|x| x.split('"').next())
             .unwrap_or("");
+        let instance = labels
+            .split("instance=\"")
+            .nth(1)
+            .and_then(|x| x.split('"').next())
+            .unwrap_or("");
         let ours: Vec<(i64, i64)> = per_series
             .iter()
             .filter(|p| {
                 let s = p["series"].to_string();
-                s.contains("i=\\\"0\\\"") && s.contains(&format!("target=\\\"{target}\\\""))
+                if up_series {
+                    s.starts_with("\"{__name__=\\\"up\\\"")
+                        && s.contains(&format!("instance=\\\"{instance}\\\""))
+                } else {
+                    s.contains("i=\\\"0\\\"") && s.contains(&format!("target=\\\"{target}\\\""))
+                }
             })
             .flat_map(|p| {
                 p["ranges"]
@@ -861,7 +881,12 @@ pub(crate) fn crosscheck(
         }));
     }
     serde_json::json!({
-        "what": "promtool tsdb dump --match='{i=\"0\"}' of master and slave over [from, to]",
+        "what": if up_series {
+            "promtool tsdb dump --match='{__name__=\"up\"}' of master and slave over [from, to], \
+             the slave's monitor=\"example\" removed"
+        } else {
+            "promtool tsdb dump --match='{i=\"0\"}' of master and slave over [from, to]"
+        },
         "from": from,
         "to": to,
         "series": series,
@@ -1024,6 +1049,13 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s900-srestart",
     "s2400-2s-relabel",
     "s420-late9",
+    "deb15-ext",
+    "deb15-noext",
+    "deb1s-ext",
+    "deb1s-noext",
+    "deb5s-ext",
+    "deb15-ext-soon",
+    "deb5s-noext",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -1197,6 +1229,66 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          but read to its far end the middle window holds three 1 s instants (long, by the twelfth \
          pass's measure) while the loss it predicts is two scrapes: a long window that did not \
          happen (criterion 2), the class of s4700-ms45-up57-r2 (a window read to its far end).",
+    ),
+    (
+        "deb15-ext-t40",
+        "out of sample (fourteenth set): the Debian package's config (global 15 s, job prometheus \
+         self-scrape 5 s, job node 15 s: two targets; the judge gives --scrape-interval 15s). \
+         coverage (main) predicts L4 at most 10 s before C_snap (the isolation race of two targets) \
+         and the crossing batch after it: union 30 s by the judge's measure (each window plus one \
+         15 s interval) against a real sliver of one scrape (15 s), 5 s over the 10 s allowed \
+         (criterion 3). No sample before C_snap was lost in any of the four deb15 t40/skiphead \
+         runs (the L4 bound did not happen); with skip_head the newest block is a compacted one, \
+         not the head read at the snapshot. Honest (a bound), too wide; not an understatement. \
+         Real +4.4 s of 8 series (external labels dropped).",
+    ),
+    (
+        "deb15-noext-t40",
+        "out of sample (fourteenth set, the control without external labels): the miss of \
+         deb15-ext-t40 (L4 bound 10 s + the crossing batch, union 30 s by the judge's measure, \
+         real one 15 s scrape). Real +5 s of 136 series.",
+    ),
+    (
+        "deb15-ext-skiphead",
+        "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
+         batch, union 30 s by the judge's measure, real one 15 s scrape). Real +0.3 s after the \
+         last block, 480 series.",
+    ),
+    (
+        "deb15-noext-skiphead",
+        "out of sample (fourteenth set, the control): the miss of deb15-ext-t40 (L4 bound 10 s + \
+         the crossing batch, union 30 s by the judge's measure, real one 15 s scrape). Real +2.4 s \
+         of 439 series.",
+    ),
+    (
+        "deb15-ext-soon-soon",
+        "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
+         batch, union 30 s by the judge's measure, real one 15 s scrape). Slave up +5 s; real \
+         +3.7 s of 143 series.",
+    ),
+    (
+        "deb15-ext-soon-up90",
+        "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
+         batch, union 30 s by the judge's measure, real one 15 s scrape). Slave up +90 s; real \
+         +3.7 s of 143 series.",
+    ),
+    (
+        "deb15-ext-t40-r2",
+        "out of sample (fourteenth set, the repeat): the miss of deb15-ext-t40 (L4 bound 10 s + \
+         the crossing batch, union 30 s by the judge's measure, real one 15 s scrape). Real \
+         +3.6 s of 143 series.",
+    ),
+    (
+        "deb15-ext-skiphead-r2",
+        "out of sample (fourteenth set, the repeat): the miss of deb15-ext-t40 (L4 bound 10 s + \
+         the crossing batch, union 30 s by the judge's measure, real one 15 s scrape). Real \
+         +2.9 s after the last block, 351 series.",
+    ),
+    (
+        "deb15-noext-t40-r2",
+        "out of sample (fourteenth set, the control's repeat): the miss of deb15-ext-t40 (L4 \
+         bound 10 s + the crossing batch, union 30 s by the judge's measure, real one 15 s \
+         scrape). Real +5 s of 138 series.",
     ),
 ];
 

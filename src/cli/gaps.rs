@@ -30,6 +30,11 @@ pub struct GapsArgs {
     /// Another directory (the master): report what it has and DIR has not.
     #[arg(long)]
     pub against: Option<PathBuf>,
+    /// Drop this label name from every series of both directories before
+    /// joining them (a master's external_labels, which remote write adds to
+    /// the replica's series); repeat for several.
+    #[arg(long = "drop-label")]
+    pub drop_labels: Vec<String>,
     /// Per-series lines to print (human output).
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -51,6 +56,7 @@ pub fn run(args: &GapsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if let Some(t) = args.to {
         opts.to = t;
     }
+    opts.drop_labels.clone_from(&args.drop_labels);
     for m in &args.matches {
         opts.selectors
             .push(selector::parse(m).map_err(anyhow::Error::msg)?);
@@ -160,6 +166,30 @@ pub fn render(r: &GapsReport, top: usize) -> String {
                 m.per_series.len() - top
             ));
         }
+    }
+    if !r.dropped_labels.is_empty() {
+        s.push_str(&format!(
+            "\nLabels dropped from both sides before the join: {}\n",
+            r.dropped_labels.join(", ")
+        ));
+    }
+    for l in &r.labels_only_in_dir {
+        s.push_str(&format!(
+            "\nNote: {} series of dir carry the label {}={} that no series of against has, so \
+             none of them is joined with a series of against, whose samples count as missing. \
+             Remote write adds a master's external_labels to every series it sends, while the \
+             snapshot's blocks and the master's own data hold them without: if {} is one, \
+             give --drop-label {} to join the two label sets.\n",
+            l.series,
+            l.name,
+            l.values
+                .iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join("|"),
+            l.name,
+            l.name
+        ));
     }
     s
 }

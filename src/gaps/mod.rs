@@ -20,7 +20,9 @@ use serde::Serialize;
 use crate::dump::format_labels;
 use crate::selector::Matcher;
 
+mod relabel;
 pub mod stream;
+pub use relabel::LabelOnlyInDir;
 use stream::{Opened, Select, borrowed};
 
 /// What to look at.
@@ -34,6 +36,10 @@ pub struct GapsOptions {
     pub from: i64,
     /// Inclusive upper time bound (ms).
     pub to: i64,
+    /// Label names dropped from every series of both directories before
+    /// they are joined (a master's `external_labels`, which remote write
+    /// adds to the replica's series): series equal without them become one.
+    pub drop_labels: Vec<String>,
 }
 
 impl Default for GapsOptions {
@@ -43,6 +49,7 @@ impl Default for GapsOptions {
             interval: None,
             from: i64::MIN,
             to: i64::MAX,
+            drop_labels: Vec::new(),
         }
     }
 }
@@ -138,6 +145,13 @@ pub struct GapsReport {
     pub holes: GapSet<Hole>,
     /// With `--against`: what OTHER has and DIR has not.
     pub missing: Option<GapSet<Run>>,
+    /// With `--against`: label names DIR's series carry and no series of
+    /// OTHER has (after `drop_labels`), e.g. a master's external labels
+    /// that remote write added: such series are joined with none of
+    /// OTHER's, whose samples then count as missing.
+    pub labels_only_in_dir: Vec<LabelOnlyInDir>,
+    /// The label names dropped before the join.
+    pub dropped_labels: Vec<String>,
     /// Damaged structures skipped.
     pub errors: Vec<String>,
 }
@@ -328,6 +342,70 @@ fn sources_of(
     }
 }
 
+/// A directory's series in label order, `drop`'s label names removed.
+fn series_of<'a>(
+    readers: &'a [crate::block::BlockReader<'a>],
+    o: &'a Opened,
+    sel: &'a Select,
+    drop: &'a [Vec<u8>],
+) -> stream::Merged<'a, i64> {
+    if drop.is_empty() {
+        stream::series::<i64>(readers, o, sel)
+    } else {
+        relabel::dropped(
+            stream::series::<i64>(readers, o, sel),
+            stream::series::<i64>(readers, o, sel),
+            drop,
+        )
+    }
+}
+
+/// What the join of two directories' series folds into.
+struct Pair<'a> {
+    dir: &'a mut Sources,
+    other: &'a mut Sources,
+    holes: &'a mut Fold<Hole>,
+    missing: &'a mut Fold<Run>,
+    names: &'a mut relabel::LabelNames,
+}
+
+impl Pair<'_> {
+    /// Joins DIR's series (`a`) and OTHER's (`b`), both in label order, by
+    /// label set.
+    fn join(
+        &mut self,
+        a: impl Iterator<Item = stream::SeriesOf<i64>>,
+        b: impl Iterator<Item = stream::SeriesOf<i64>>,
+        opts: &GapsOptions,
+    ) {
+        let (mut a, mut b) = (a.peekable(), b.peekable());
+        loop {
+            let order = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((la, _)), Some((lb, _))) => la.cmp(lb),
+            };
+            let (m, t) = match order {
+                std::cmp::Ordering::Less => (a.next(), None),
+                std::cmp::Ordering::Greater => (None, b.next()),
+                std::cmp::Ordering::Equal => (a.next(), b.next()),
+            };
+            if let Some((labels, ts)) = &m {
+                self.names.saw_dir(labels);
+                count(self.dir, ts);
+                fold_holes(self.holes, labels, ts, opts);
+            }
+            if let Some((labels, ts)) = &t {
+                self.names.saw_other(labels);
+                count(self.other, ts);
+                let mine = m.as_ref().map_or(&[][..], |(_, ts)| ts.as_slice());
+                fold_missing(self.missing, labels, ts, mine, opts);
+            }
+        }
+    }
+}
+
 /// Reads `dir` (and `against`) and computes the report. Series stream by
 /// in label order, merged across blocks and the head, the two directories
 /// joined by label set: memory holds one series per block (and the head,
@@ -355,6 +433,12 @@ pub fn gaps(
         None => None,
     };
     let my_readers = mine.readers(opts.from, opts.to);
+    let drop: Vec<Vec<u8>> = opts
+        .drop_labels
+        .iter()
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    let mut names = relabel::LabelNames::default();
     let mut dir_sources = sources_of(dir, &mine, &my_readers, opts);
     let mut holes = Fold::<Hole>::default();
     let mut missing = Fold::<Run>::default();
@@ -363,34 +447,22 @@ pub fn gaps(
         (Some(o), Some(path)) => {
             let their_readers = o.readers(opts.from, opts.to);
             let mut os = sources_of(path, o, &their_readers, opts);
-            let mut a = stream::series::<i64>(&my_readers, &mine, &sel).peekable();
-            let mut b = stream::series::<i64>(&their_readers, o, &sel).peekable();
-            loop {
-                let order = match (a.peek(), b.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (Some((la, _)), Some((lb, _))) => la.cmp(lb),
-                };
-                let (m, t) = match order {
-                    std::cmp::Ordering::Less => (a.next(), None),
-                    std::cmp::Ordering::Greater => (None, b.next()),
-                    std::cmp::Ordering::Equal => (a.next(), b.next()),
-                };
-                if let Some((labels, ts)) = &m {
-                    count(&mut dir_sources, ts);
-                    fold_holes(&mut holes, labels, ts, opts);
-                }
-                if let Some((labels, ts)) = &t {
-                    count(&mut os, ts);
-                    let mine = m.as_ref().map_or(&[][..], |(_, ts)| ts.as_slice());
-                    fold_missing(&mut missing, labels, ts, mine, opts);
-                }
-            }
+            let mut pair = Pair {
+                dir: &mut dir_sources,
+                other: &mut os,
+                holes: &mut holes,
+                missing: &mut missing,
+                names: &mut names,
+            };
+            pair.join(
+                series_of(&my_readers, &mine, &sel, &drop),
+                series_of(&their_readers, o, &sel, &drop),
+                opts,
+            );
             other_sources = Some(os);
         }
         _ => {
-            for (labels, ts) in stream::series::<i64>(&my_readers, &mine, &sel) {
+            for (labels, ts) in series_of(&my_readers, &mine, &sel, &drop) {
                 count(&mut dir_sources, &ts);
                 fold_holes(&mut holes, &labels, &ts, opts);
             }
@@ -413,6 +485,8 @@ pub fn gaps(
         interval: opts.interval,
         holes: holes.finish(0),
         missing,
+        labels_only_in_dir: names.only_in_dir(),
+        dropped_labels: opts.drop_labels.clone(),
         errors,
     })
 }
