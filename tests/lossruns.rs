@@ -1249,18 +1249,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          real one 15 s scrape). Real +5 s of 136 series.",
     ),
     (
-        "deb15-ext-skiphead",
-        "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
-         batch, union 30 s by the judge's measure, real one 15 s scrape). Real +0.3 s after the \
-         last block, 480 series.",
-    ),
-    (
-        "deb15-noext-skiphead",
-        "out of sample (fourteenth set, the control): the miss of deb15-ext-t40 (L4 bound 10 s + \
-         the crossing batch, union 30 s by the judge's measure, real one 15 s scrape). Real +2.4 s \
-         of 439 series.",
-    ),
-    (
         "deb15-ext-soon-soon",
         "out of sample (fourteenth set): the miss of deb15-ext-t40 (L4 bound 10 s + the crossing \
          batch, union 30 s by the judge's measure, real one 15 s scrape). Slave up +5 s; real \

@@ -112,13 +112,23 @@ impl BlockMeta {
     }
 
     /// True for the block a snapshot writes from the head: level 1, its own
-    /// ULID as only source, and a maxTime off the block-range grid.
+    /// ULID as only source, and a maxTime off the block-range grid and off
+    /// the one-minute grid.
+    ///
+    /// The head's block ends one millisecond after its newest sample
+    /// (`tsdb.DB.Snapshot` writes the head up to `MaxTime() + 1`), a scrape's
+    /// time with its millisecond jitter; a head compaction ends on the grid
+    /// of the block range, whole minutes for every range Prometheus is run
+    /// with. When the range is not in the files (one block: 2 h assumed), a
+    /// block from a `skip_head` snapshot ending on a 1m or 5m grid is off the
+    /// assumed grid but on the minute's: a compacted block, not the head.
     pub fn is_snapshot_head_block(&self, block_range: i64) -> bool {
         self.compaction.level == 1
             && self.compaction.sources.len() == 1
             && self.compaction.sources.first() == Some(&self.ulid)
             && block_range > 0
             && self.max_time.rem_euclid(block_range) != 0
+            && self.max_time.rem_euclid(60_000) != 0
     }
 }
 
@@ -210,6 +220,18 @@ mod tests {
         assert_eq!(m.compaction.level, 1);
         assert!(m.is_snapshot_head_block(2));
         assert!(!m.is_snapshot_head_block(5));
+        // On the one-minute grid: a head compaction's end, whatever range
+        // is assumed.
+        let on_minute = BlockMeta {
+            max_time: 1_796_590_560_000,
+            ..m
+        };
+        assert!(!on_minute.is_snapshot_head_block(7_200_000));
+        let off = BlockMeta {
+            max_time: 1_796_590_615_295,
+            ..on_minute
+        };
+        assert!(off.is_snapshot_head_block(7_200_000));
     }
 
     #[test]
