@@ -166,6 +166,16 @@ impl LossWindow {
     }
 }
 
+/// What the master's `external_labels` (no file holds them) do to the
+/// slave's series; measured on real 2.42 servers with the Debian package's
+/// `monitor: 'example'` (docs/LOSS-WINDOWS.md, the fourteenth set).
+const EXTERNAL_LABELS: &str = "the windows are times, whatever the labels: remote write adds the \
+     master's external_labels (not in any file; the Debian package's config sets monitor: \
+     'example') to every series it sends, so with them the slave holds each metric as two series, \
+     the seeded one without them up to the coverage end and the remote-written one with them after \
+     it (a query by metric name sees both for the 5 minutes of lookback after the coverage end); a \
+     comparison by label set with the master must drop those labels";
+
 /// The deadline by which the slave must be up and caught up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deadline {
@@ -411,6 +421,7 @@ fn start_and_assumptions(inp: &ModelInput, c: i64) -> (i64, Vec<String>) {
         );
     }
     assumptions.push("PRW 1.0 (Prometheus' default protobuf message)".into());
+    assumptions.push(EXTERNAL_LABELS.into());
     assumptions.push(queue::machine_assumption());
     if let Some(up) = inp.slave_up {
         assumptions.push(format!(
