@@ -310,7 +310,8 @@ fn reshard_first(
 ) -> Vec<LossWindow> {
     let i = inp.scrape_interval.max(1);
     let per = (series / r.to.max(1)).max(1);
-    let span = (inp.queue.max_samples_per_send.div_ceil(per) as i64).saturating_mul(i);
+    let scrapes = i64::try_from(inp.queue.max_samples_per_send.div_ceil(per)).unwrap_or(i64::MAX);
+    let span = scrapes.saturating_mul(i);
     let straddle = inp
         .coverage_end
         .saturating_sub(1)
