@@ -1086,3 +1086,57 @@ fn json_logs_are_read_and_unrecognised_logs_said_so() {
         "{j:#}"
     );
 }
+
+/// The targets' `up` tails that decide L4 (`coverage::uptail::read`) agree
+/// with `promtool tsdb dump` of the same blocks (the snapshot's head block
+/// and a compacted one, both written by Prometheus 2.42): per
+/// `job`/`instance`, the newest 8 `up` timestamps and the count of series
+/// carrying that `job` and `instance`.
+#[test]
+fn up_tails_agree_with_promtool() {
+    if !crate::util::promtool_available("up_tails_agree_with_promtool") {
+        return;
+    }
+    let snap = testdata(WITH_HEAD);
+    let label = regex::Regex::new(r#"(\w+)="((?:[^"\\]|\\.)*)""#).unwrap();
+    for ulid in ["01M88ZMVFVAB1KCQ879EMPTBEN", "01M88ZHZPXFRQK5144XJKD707B"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("db");
+        copy_dir(&snap.join(ulid), &db.join(ulid));
+        let dump = crate::util::promtool_tsdb_dump(&db);
+        // Per (job, instance): every `up` timestamp, and the distinct series.
+        type Key = (Option<String>, Option<String>);
+        let mut up: std::collections::BTreeMap<Key, Vec<i64>> = Default::default();
+        let mut series: std::collections::BTreeMap<Key, std::collections::BTreeSet<&str>> =
+            Default::default();
+        for line in dump.lines() {
+            let Some((labels, rest)) = line.rsplit_once("} ") else {
+                continue;
+            };
+            let get = |n: &str| {
+                label
+                    .captures_iter(labels)
+                    .find(|c| &c[1] == n)
+                    .map(|c| c[2].to_string())
+            };
+            let key = (get("job"), get("instance"));
+            let t: i64 = rest.split(' ').nth(1).unwrap().parse().unwrap();
+            if get("__name__").as_deref() == Some("up") {
+                up.entry(key.clone()).or_default().push(t);
+            }
+            series.entry(key).or_default().insert(labels);
+        }
+        let tails = promsnap::coverage::uptail::read(&db.join(ulid)).expect("up tails");
+        assert_eq!(tails.len(), up.len(), "{ulid}: targets");
+        for t in &tails {
+            let key = (t.job.clone(), t.instance.clone());
+            let mut want = up[&key].clone();
+            want.sort_unstable();
+            want.dedup();
+            let want = &want[want.len().saturating_sub(8)..];
+            assert_eq!(t.times, want, "{ulid} {}", t.name());
+            assert_eq!(t.series, series[&key].len() as u64, "{ulid} {}", t.name());
+            assert!(t.series > 1 && t.times.len() == 8, "{ulid}: {t:?}");
+        }
+    }
+}

@@ -101,9 +101,12 @@ fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
 /// Copies the evidence's `snapshot/` (block metas) to a temporary dir and,
 /// when the run has a `targets.json`, writes a stand-in `index` (and
 /// `chunks/`) into its newest block holding exactly the snapshot's `up`
-/// series, one sample each, so that `coverage` counts the scrape targets
-/// (L4) from a block as it does on a real snapshot. The block keeps its
-/// recorded meta.json.
+/// series, so that `coverage` reads the scrape targets (L4) from a block
+/// as it does on a real snapshot: each `up` series with the timestamps of
+/// its `up_tail` entry (value 1) when the recording has one, plus enough
+/// `promsnap_standin{job, instance, i}` series to make that entry's
+/// `series` count; without `up_tail` (the runs recorded before it), one
+/// sample at the block's minTime. The block keeps its recorded meta.json.
 fn snapshot_with_targets(ev: &Path, name: &str, tmp: &Path) -> PathBuf {
     let dst = tmp.join("snapshot").join(name);
     crate::util::copy_dir(&ev.join("snapshot").join(name), &dst);
@@ -126,28 +129,47 @@ fn snapshot_with_targets(ev: &Path, name: &str, tmp: &Path) -> PathBuf {
     let (Some(min), Some(max)) = (meta["minTime"].as_i64(), meta["maxTime"].as_i64()) else {
         return dst;
     };
-    let mut series: Vec<Vec<(Vec<u8>, Vec<u8>)>> = t["up"]
+    let labels = |name: &str, u: &serde_json::Value, i: Option<u64>| {
+        let mut l = vec![(b"__name__".to_vec(), name.as_bytes().to_vec())];
+        if let Some(i) = i {
+            l.push((b"i".to_vec(), i.to_string().into_bytes()));
+        }
+        for k in ["instance", "job"] {
+            if let Some(v) = u[k].as_str().filter(|v| !v.is_empty()) {
+                l.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+            }
+        }
+        l
+    };
+    let mut series: std::collections::BTreeMap<Vec<(Vec<u8>, Vec<u8>)>, Vec<i64>> = t["up"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|u| {
-            let mut l = vec![(b"__name__".to_vec(), b"up".to_vec())];
-            for k in ["instance", "job"] {
-                if let Some(v) = u[k].as_str().filter(|v| !v.is_empty()) {
-                    l.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
-                }
-            }
-            l
-        })
+        .map(|u| (labels("up", u, None), vec![min]))
         .collect();
-    series.sort();
-    series.dedup();
+    for u in t["up_tail"].as_array().into_iter().flatten() {
+        let times: Vec<i64> = u["times"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_i64())
+            .collect();
+        if !times.is_empty() {
+            series.insert(labels("up", u, None), times);
+        }
+        for i in 1..u["series"].as_u64().unwrap_or(0) {
+            series.insert(labels("promsnap_standin", u, Some(i)), vec![min]);
+        }
+    }
     let scratch = tmp.join("targets-block");
     std::fs::create_dir_all(&scratch).unwrap();
     let mut w = promsnap::write::BlockWriter::create(&scratch, min, max).unwrap();
-    for l in &series {
-        w.add_series(l, &[(min, promsnap::format::chunkenc::Value::Float(1.0))])
-            .unwrap();
+    for (l, times) in &series {
+        let samples: Vec<_> = times
+            .iter()
+            .map(|&t| (t, promsnap::format::chunkenc::Value::Float(1.0)))
+            .collect();
+        w.add_series(l, &samples).unwrap();
     }
     if let Some(b) = w.finish().unwrap() {
         std::fs::copy(b.dir.join("index"), bdir.join("index")).unwrap();

@@ -75,6 +75,7 @@ mod report;
 pub mod scrapes;
 pub mod slavelog;
 pub mod snapshot;
+pub mod uptail;
 pub mod version;
 pub mod wal;
 pub(crate) mod walread;

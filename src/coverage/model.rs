@@ -26,6 +26,7 @@ use super::wal::WalView;
 mod grid;
 mod l1;
 mod l2;
+mod l4;
 mod race;
 mod refused;
 mod reshard;
@@ -246,6 +247,9 @@ pub struct ModelInput {
     pub queue: Queue,
     /// Scrape targets (distinct `job`/`instance` of `up`), for L4.
     pub targets: Option<u64>,
+    /// The targets' newest `up` timestamps and series in the head block
+    /// (L4 decided per target); `None`: not read.
+    pub up_tails: Option<Vec<super::uptail::UpTail>>,
     /// The targets' scrape grids as the master's WAL shows them (L3 with
     /// more than one target).
     pub scrape_grids: Option<super::scrapes::Schedule>,
@@ -276,6 +280,7 @@ impl ModelInput {
             blocks: Vec::new(),
             queue: super::queue::QueueSettings::default().resolve(None, &mut Vec::new()),
             targets: None,
+            up_tails: None,
             scrape_grids: None,
         }
     }

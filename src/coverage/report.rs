@@ -242,6 +242,7 @@ pub(super) fn run_model(
         .queue
         .resolve(opts.facts.master_version, assumptions);
     inp.targets = snap.targets;
+    inp.up_tails = snap.up_tails.clone();
     if snap.compaction_delay.is_none() {
         assumptions.push(COMPACTION_NOT_CALIBRATED.into());
     }

@@ -116,6 +116,10 @@ pub struct SnapshotInfo {
     /// Scrape targets in the newest block: distinct `(job, instance)` of its
     /// `up` series (absent: none found or unreadable).
     pub targets: Option<u64>,
+    /// The head block's scrape targets with their newest `up` timestamps
+    /// and series counts (`uptail::read`), for L4; not in the JSON.
+    #[serde(skip)]
+    pub up_tails: Option<Vec<super::uptail::UpTail>>,
     /// Problems and notes.
     pub findings: Vec<Finding>,
 }
@@ -125,10 +129,18 @@ impl SnapshotInfo {
     /// the one the grid rule found: for a caller who knows it from the
     /// snapshot's contents (a backfilled block also ends off the grid).
     pub fn set_head_block(&mut self, head: Option<&str>) {
+        let old = self.head_block.as_ref().map(|h| h.ulid.clone());
         for b in &mut self.blocks {
             b.head_block = Some(b.ulid.as_str()) == head;
         }
         self.head_block = self.blocks.iter().find(|b| b.head_block).cloned();
+        if self.head_block.as_ref().map(|h| &h.ulid) != old.as_ref() {
+            // The targets' `up` tails are the head block's.
+            self.up_tails = self.head_block.as_ref().and_then(|h| {
+                let d = self.path.join(&h.ulid);
+                super::uptail::read(if d.is_dir() { &d } else { &self.path })
+            });
+        }
         self.head_included = self.head_block.is_some();
         self.head_min = self
             .head_block
@@ -227,6 +239,11 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
     let newest_listed = newest
         .as_ref()
         .and_then(|u| listing.blocks.iter().find(|b| &b.ulid == u));
+    // The head block's targets and their newest `up` samples (L4).
+    let up_tails = head_block
+        .as_ref()
+        .and_then(|h| listing.blocks.iter().find(|b| b.ulid == h.ulid))
+        .and_then(|b| super::uptail::read(&b.dir));
 
     Ok(SnapshotInfo {
         path: path.to_path_buf(),
@@ -247,6 +264,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         scrape_interval: newest_listed.and_then(|b| infer_interval(&b.dir)),
         native_histograms: newest_listed.map(native_histograms),
         targets: newest_listed.and_then(|b| count_targets(&b.dir)),
+        up_tails,
         findings,
     })
 }

@@ -81,7 +81,7 @@ pub(super) fn windows(
         assumptions.push(reshard::slave_range_assumption(inp));
     }
     if inp.head_included {
-        isolation_race(inp, windows, assumptions);
+        super::l4::isolation_race(inp, windows, assumptions);
     }
 }
 
@@ -177,43 +177,6 @@ fn cap_lagged(inp: &ModelInput, windows: &mut [LossWindow], l: &super::grid::Lag
             w.to = end;
             w.to_earliest = w.to_earliest.filter(|&e| e < end);
         }
-    }
-}
-
-/// L4: with more than one scrape target (or targets unknown), a scrape in
-/// flight at the snapshot's head read.
-fn isolation_race(inp: &ModelInput, windows: &mut Vec<LossWindow>, assumptions: &mut Vec<String>) {
-    let c0 = inp.coverage_end;
-    // Scrape timeouts never exceed the interval.
-    let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
-    match inp.targets {
-        Some(1) => assumptions.push(
-            "one scrape target in the newest block (one `up` series): no other commit can land \
-             between its scrape's timestamp and the snapshot's head read, so the isolation \
-             race (L4) loses nothing (recording rules, if any, are not visible in the files)"
-                .into(),
-        ),
-        k => windows.push(LossWindow::new(
-            Cause::L4,
-            c0 - w,
-            c0 - 1,
-            Certainty::Bound,
-            format!(
-                "{}: a target's scrape still being committed when the snapshot read the head \
-                 carries a timestamp before the newest sample of another, so it is neither in \
-                 the snapshot nor accepted by the slave: at most the last scrape interval ({}) \
-                 before the coverage end, for the series of the targets whose scrapes were in \
-                 flight",
-                match k {
-                    Some(k) => format!(
-                        "{k} scrape targets in the newest block (distinct job/instance of `up`)"
-                    ),
-                    None =>
-                        "scrape targets unknown (no `up` series in the newest block)".to_string(),
-                },
-                crate::coverage::fmt_dur(w)
-            ),
-        )),
     }
 }
 
