@@ -1103,6 +1103,8 @@ fn up_tails_agree_with_promtool() {
         let tmp = tempfile::tempdir().unwrap();
         let db = tmp.path().join("db");
         copy_dir(&snap.join(ulid), &db.join(ulid));
+        // promtool opens the copy as a data dir: an empty WAL.
+        std::fs::create_dir_all(db.join("wal")).unwrap();
         let dump = crate::util::promtool_tsdb_dump(&db);
         // Per (job, instance): every `up` timestamp, and the distinct series.
         type Key = (Option<String>, Option<String>);

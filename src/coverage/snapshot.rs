@@ -244,6 +244,12 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         .as_ref()
         .and_then(|h| listing.blocks.iter().find(|b| b.ulid == h.ulid))
         .and_then(|b| super::uptail::read(&b.dir));
+    // The head block is the newest: its tails name its targets (the same
+    // walk); otherwise, or if they could not be read, count them.
+    let targets = up_tails
+        .as_ref()
+        .map(|t| t.len() as u64)
+        .or_else(|| newest_listed.and_then(|b| count_targets(&b.dir)));
 
     Ok(SnapshotInfo {
         path: path.to_path_buf(),
@@ -263,7 +269,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         compaction_delay,
         scrape_interval: newest_listed.and_then(|b| infer_interval(&b.dir)),
         native_histograms: newest_listed.map(native_histograms),
-        targets: newest_listed.and_then(|b| count_targets(&b.dir)),
+        targets,
         up_tails,
         findings,
     })

@@ -53,7 +53,7 @@ pub(crate) fn fate(t: &UpTail, c0: i64, timeout: i64) -> (Option<i64>, Fate) {
         .times
         .iter()
         .zip(t.times.iter().skip(1))
-        .map(|(a, b)| b - a)
+        .map(|(a, b)| b.saturating_sub(*a))
         .collect();
     steps.sort_unstable();
     let Some(&iv) = steps
@@ -76,7 +76,7 @@ pub(crate) fn fate(t: &UpTail, c0: i64, timeout: i64) -> (Option<i64>, Fate) {
         Fate::After(next)
     } else if next >= end - JITTER {
         Fate::Undecided(next)
-    } else if end - last > iv + timeout.min(iv) + JITTER {
+    } else if end.saturating_sub(last) > iv.saturating_add(timeout.min(iv)) + JITTER {
         // That scrape would have ended by its timeout and committed before
         // the read: the target was stopped or its commits failed.
         Fate::Unknown("its newest `up` is older than one interval plus the scrape timeout")
