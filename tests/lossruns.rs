@@ -141,7 +141,8 @@ fn snapshot_with_targets(ev: &Path, name: &str, tmp: &Path) -> PathBuf {
         }
         l
     };
-    let mut series: std::collections::BTreeMap<Vec<(Vec<u8>, Vec<u8>)>, Vec<i64>> = t["up"]
+    type Labels = Vec<(Vec<u8>, Vec<u8>)>;
+    let mut series: std::collections::BTreeMap<Labels, Vec<i64>> = t["up"]
         .as_array()
         .into_iter()
         .flatten()

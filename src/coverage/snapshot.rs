@@ -239,17 +239,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
     let newest_listed = newest
         .as_ref()
         .and_then(|u| listing.blocks.iter().find(|b| &b.ulid == u));
-    // The head block's targets and their newest `up` samples (L4).
-    let up_tails = head_block
-        .as_ref()
-        .and_then(|h| listing.blocks.iter().find(|b| b.ulid == h.ulid))
-        .and_then(|b| super::uptail::read(&b.dir));
-    // The head block is the newest: its tails name its targets (the same
-    // walk); otherwise, or if they could not be read, count them.
-    let targets = up_tails
-        .as_ref()
-        .map(|t| t.len() as u64)
-        .or_else(|| newest_listed.and_then(|b| count_targets(&b.dir)));
+    let (targets, up_tails) = targets(head_block.as_ref(), newest_listed);
 
     Ok(SnapshotInfo {
         path: path.to_path_buf(),
@@ -449,6 +439,23 @@ fn native_histograms(b: &list::BlockEntry) -> NativeHistograms {
         samples,
         wal_samples_after_coverage_end: None,
     }
+}
+
+/// The newest block's scrape targets, and with a head block (the newest)
+/// their newest `up` samples (L4): the tails name the targets in the same
+/// walk; without them (no head block, unreadable), the targets counted.
+fn targets(
+    head_block: Option<&BlockSpan>,
+    newest: Option<&list::BlockEntry>,
+) -> (Option<u64>, Option<Vec<super::uptail::UpTail>>) {
+    let up_tails = newest
+        .filter(|b| head_block.is_some_and(|h| h.ulid == b.ulid))
+        .and_then(|b| super::uptail::read(&b.dir));
+    let targets = up_tails
+        .as_ref()
+        .map(|t| t.len() as u64)
+        .or_else(|| newest.and_then(|b| count_targets(&b.dir)));
+    (targets, up_tails)
 }
 
 /// Scrape targets of a block: the distinct `(job, instance)` label pairs of
