@@ -1636,3 +1636,103 @@ fn the_reshard_race_runs_hold_their_long_loss_in_an_expected_window() {
         }
     }
 }
+
+/// The judge's stand-in head block carries a recording's `up_tail` (the
+/// format the recorder writes into `targets.json`) as `coverage` reads a
+/// real head block: each target's `up` timestamps exactly, and its series
+/// count; `coverage` on it decides L4 from them. Written on a copy of
+/// `deb15-ext-t40`'s evidence with tails added (its recording predates the
+/// field): node's newest `up` at the coverage end's millisecond, the 5 s
+/// self-scrape's 4 s before it (next scrape after the end: no L4), then
+/// 6 s before it (next scrape 1 s before the end, not in the block: that
+/// scrape is lost, expected, with its 705 series).
+#[test]
+fn the_stand_in_carries_the_up_tail() {
+    for (lag, lost) in [(4_000, false), (6_000, true)] {
+        stand_in_with_tails(lag, lost);
+    }
+}
+
+fn stand_in_with_tails(lag: i64, lost: bool) {
+    let ev = testdata("loss-runs/deb15-ext-t40");
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("ev");
+    let name = "20261206T205655Z-25bf0a5f67ab5c57";
+    crate::util::copy_dir(&ev.join("snapshot"), &copy.join("snapshot"));
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("targets.json")).unwrap()).unwrap();
+    let ulid = t["block"].as_str().unwrap().to_string();
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            copy.join("snapshot")
+                .join(name)
+                .join(&ulid)
+                .join("meta.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let end = meta["maxTime"].as_i64().unwrap() - 1;
+    // targets.json lists node, then prometheus.
+    let plan = [("node", 0, 15_000, 430u64), ("prometheus", lag, 5_000, 705)];
+    let mut tails = Vec::new();
+    for (job, back, iv, series) in plan {
+        let u = t["up"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["job"] == job)
+            .unwrap()
+            .clone();
+        // As the recorder reads them: the newest 8 inside the head block.
+        let min = meta["minTime"].as_i64().unwrap();
+        let times: Vec<i64> = (0..8)
+            .rev()
+            .map(|j| end - back - j * iv)
+            .filter(|&x| x >= min)
+            .collect();
+        tails.push(serde_json::json!({"job": job, "instance": u["instance"],
+                                      "times": times, "series": series}));
+    }
+    t["up_tail"] = serde_json::Value::Array(tails.clone());
+    std::fs::write(copy.join("targets.json"), t.to_string()).unwrap();
+    let dst = snapshot_with_targets(&copy, name, &tmp.path().join("out"));
+    let read = promsnap::coverage::uptail::read(&dst.join(&ulid)).expect("tails");
+    assert_eq!(read.len(), 2);
+    for w in &tails {
+        let got = read
+            .iter()
+            .find(|x| x.job.as_deref() == w["job"].as_str())
+            .unwrap();
+        let want: Vec<i64> = serde_json::from_value(w["times"].clone()).unwrap();
+        assert_eq!(got.times, want, "{w}");
+        assert_eq!(Some(got.series), w["series"].as_u64(), "{w}");
+    }
+    let out = promsnap(&[
+        "coverage",
+        "--json",
+        "--scrape-interval",
+        "15s",
+        dst.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let l4: Vec<&serde_json::Value> = v["loss_windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["cause"] == "L4")
+        .collect();
+    if lost {
+        let next = end - lag + 5_000;
+        assert_eq!(l4.len(), 1, "{l4:?}");
+        assert_eq!(l4[0]["certainty"], "expected");
+        assert_eq!(l4[0]["series"], 705);
+        let (from, to) = (
+            l4[0]["from"].as_i64().unwrap(),
+            l4[0]["to"].as_i64().unwrap(),
+        );
+        assert!(from <= next && next <= to && to <= end, "{l4:?}");
+    } else {
+        assert!(l4.is_empty(), "{l4:?}");
+    }
+}
