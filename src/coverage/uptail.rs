@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::block::BlockFiles;
-use crate::format::chunkenc::XorIter;
+use crate::format::chunkenc::{STALE_NAN_BITS, XorIter};
 use crate::format::index::SeriesEntry;
 use crate::format::refs::SeriesRef;
 
@@ -30,6 +30,9 @@ pub struct UpTail {
     pub times: Vec<i64>,
     /// Series in the block with this `job` and `instance` (its `up` too).
     pub series: u64,
+    /// Its newest `up` sample is a staleness marker: its scrape loop
+    /// stopped (2.42 writes one into `up` only when the target is gone).
+    pub stale: bool,
 }
 
 impl UpTail {
@@ -65,7 +68,7 @@ pub fn read(dir: &Path) -> Option<Vec<UpTail>> {
     let up_list = up_list?;
     let mut entry = SeriesEntry::default();
     let mut labels = Vec::new();
-    let mut tails: BTreeMap<Key, Option<Vec<i64>>> = BTreeMap::new();
+    let mut tails: BTreeMap<Key, Option<Vec<(i64, bool)>>> = BTreeMap::new();
     for id in up_list.iter() {
         if index.series_by_id(SeriesRef::from(id), &mut entry).is_err()
             || index.resolve_labels(&entry, &mut labels).is_err()
@@ -81,7 +84,7 @@ pub fn read(dir: &Path) -> Option<Vec<UpTail>> {
             (Some(all), Some(t)) => {
                 all.extend(t);
                 all.sort_unstable();
-                all.dedup();
+                all.dedup_by_key(|s| s.0);
                 let cut = all.len().saturating_sub(TAIL);
                 all.drain(..cut);
             }
@@ -108,8 +111,9 @@ pub fn read(dir: &Path) -> Option<Vec<UpTail>> {
             .map(|(k, t)| UpTail {
                 job: text(&k.0),
                 instance: text(&k.1),
-                times: t.clone().unwrap_or_default(),
+                times: t.iter().flatten().map(|s| s.0).collect(),
                 series: counts.get(k).copied().unwrap_or(0),
+                stale: t.iter().flatten().last().is_some_and(|s| s.1),
             })
             .collect(),
     )
@@ -126,11 +130,15 @@ fn key_of(labels: &[(&[u8], &[u8])]) -> Key {
     (get(b"job"), get(b"instance"))
 }
 
-/// The newest (at most [`TAIL`]) sample timestamps of a float series,
-/// read from its last chunks backwards; `None` when one of those chunks
-/// is unreadable, fails its CRC or is not a float chunk.
-fn newest_times(reader: &crate::block::BlockReader<'_>, entry: &SeriesEntry) -> Option<Vec<i64>> {
-    let mut out: Vec<i64> = Vec::new();
+/// The newest (at most [`TAIL`]) samples of a float series, as their
+/// timestamps and whether each is a staleness marker, read from its last
+/// chunks backwards; `None` when one of those chunks is unreadable, fails
+/// its CRC or is not a float chunk.
+fn newest_times(
+    reader: &crate::block::BlockReader<'_>,
+    entry: &SeriesEntry,
+) -> Option<Vec<(i64, bool)>> {
+    let mut out: Vec<(i64, bool)> = Vec::new();
     for meta in entry.chunks.iter().rev() {
         let rec = reader.chunk(meta).ok()?;
         if rec.encoding != 1 || rec.check_crc().is_err() {
@@ -138,7 +146,8 @@ fn newest_times(reader: &crate::block::BlockReader<'_>, entry: &SeriesEntry) -> 
         }
         let mut ts = Vec::new();
         for s in XorIter::new(rec.data, rec.data_offset).ok()? {
-            ts.push(s.ok()?.0);
+            let (t, v) = s.ok()?;
+            ts.push((t, v.to_bits() == STALE_NAN_BITS));
         }
         out.extend(ts);
         if out.len() >= TAIL {
@@ -146,7 +155,7 @@ fn newest_times(reader: &crate::block::BlockReader<'_>, entry: &SeriesEntry) -> 
         }
     }
     out.sort_unstable();
-    out.dedup();
+    out.dedup_by_key(|s| s.0);
     let cut = out.len().saturating_sub(TAIL);
     out.drain(..cut);
     Some(out)

@@ -43,12 +43,19 @@ pub(crate) enum Fate {
     /// Its next scrape is stamped before the coverage end and is not in
     /// the block: in flight at the read, lost.
     InFlight(i64),
-    /// The tail does not decide (too few samples, a stopped target).
+    /// Its newest `up` is a staleness marker: its scrape loop stopped, no
+    /// scrape of it can be in flight.
+    Stopped,
+    /// The tail does not decide (too few samples, a target gone without a
+    /// marker, failed commits).
     Unknown(&'static str),
 }
 
 /// A target's interval (the median step of its `up` tail) and fate.
 pub(crate) fn fate(t: &UpTail, c0: i64, timeout: i64) -> (Option<i64>, Fate) {
+    if t.stale {
+        return (None, Fate::Stopped);
+    }
     let mut steps: Vec<i64> = t
         .times
         .iter()
@@ -113,7 +120,7 @@ pub(super) fn isolation_race(
     let mut after = 0usize;
     for (t, _, f) in &fates {
         match *f {
-            Fate::After(_) => after += 1,
+            Fate::After(_) | Fate::Stopped => after += 1,
             Fate::InFlight(at) => add(&mut lost, at, t),
             Fate::Undecided(at) => add(&mut undecided, at, t),
             Fate::Unknown(_) => unknown.push(t),
@@ -251,6 +258,7 @@ fn summary(
                         format!("next scrape {} (after the coverage end)", fmt_time(*at)),
                     Fate::Undecided(at) => format!("next scrape {} (undecided)", fmt_time(*at)),
                     Fate::InFlight(at) => format!("next scrape {} (lost)", fmt_time(*at)),
+                    Fate::Stopped => "a staleness marker: its scrapes stopped".to_string(),
                     Fate::Unknown(why) => (*why).to_string(),
                 }
             )
@@ -259,8 +267,9 @@ fn summary(
     format!(
         "the isolation race (L4) read per scrape target from the head block's `up` samples (the \
          newest {} of each): {} target(s) whose next scrape is stamped after the coverage end \
-         lose nothing, {lost} scrape time(s) in flight at the head read are lost, {undecided} \
-         undecided, {unknown} target(s) bounded as before ({}{}); recording rules, if any, are \
+         (or whose scrapes stopped) lose nothing, {lost} scrape time(s) in flight at the head \
+         read are lost, {undecided} undecided, {unknown} target(s) bounded as before ({}{}); \
+         recording rules, if any, are \
          not visible this way (a rule group's evaluation in flight at the read would lose its \
          samples the same way)",
         crate::coverage::uptail::TAIL,

@@ -15,6 +15,7 @@ fn tail(job: &str, times: &[i64], series: u64) -> UpTail {
         instance: Some(format!("127.0.0.1:{}", 9000 + job.len())),
         times: times.to_vec(),
         series,
+        stale: false,
     }
 }
 
@@ -197,4 +198,23 @@ fn an_unreadable_tail_keeps_the_bound() {
     let (w, _) = run(Some(2), Some(vec![tail("a", &[], 5), tail("b", &[], 6)]));
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].series, None);
+}
+
+/// A target whose newest `up` is a staleness marker (2.42 writes one only
+/// when the target's scrape loop ends) has no scrape in flight, however
+/// long before the coverage end its last scrape was.
+#[test]
+fn a_target_whose_scrapes_stopped_loses_nothing() {
+    let mut gone = tail("node", &grid(C0 - 1 - 8 * SECOND, 5 * SECOND, 8), 430);
+    gone.stale = true;
+    assert_eq!(fate(&gone, C0, 10 * SECOND).1, Fate::Stopped);
+    let (w, a) = run(
+        Some(2),
+        Some(vec![
+            tail("prometheus", &grid(C0 - 1, 5 * SECOND, 8), 700),
+            gone,
+        ]),
+    );
+    assert!(w.is_empty(), "{w:?}");
+    assert!(a.iter().any(|s| s.contains("its scrapes stopped")), "{a:?}");
 }
