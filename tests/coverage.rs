@@ -1142,3 +1142,31 @@ fn up_tails_agree_with_promtool() {
         }
     }
 }
+
+/// Damaged head blocks give the up tails no panic: every byte of the
+/// `up` chunks' region flipped in turn leaves each target either as read
+/// from the good block or without times (its chunk unreadable: the old
+/// bound); a truncated index gives none.
+#[test]
+fn up_tails_of_a_damaged_block() {
+    let good = testdata(WITH_HEAD).join("01M88ZMVFVAB1KCQ879EMPTBEN");
+    let want = promsnap::coverage::uptail::read(&good).expect("tails");
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    copy_dir(&good, &b);
+    let seg = b.join("chunks").join("000001");
+    let bytes = std::fs::read(&seg).unwrap();
+    for at in (8..bytes.len()).step_by(bytes.len() / 97 + 1) {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x5a;
+        std::fs::write(&seg, &bad).unwrap();
+        for t in promsnap::coverage::uptail::read(&b).expect("tails") {
+            let w = want.iter().find(|w| w.name() == t.name()).unwrap();
+            assert!(t.times == w.times || t.times.is_empty(), "{at}: {t:?}");
+        }
+    }
+    std::fs::write(&seg, &bytes).unwrap();
+    let index = std::fs::read(b.join("index")).unwrap();
+    std::fs::write(b.join("index"), &index[..index.len() / 2]).unwrap();
+    assert!(promsnap::coverage::uptail::read(&b).is_none());
+}
