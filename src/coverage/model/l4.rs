@@ -249,7 +249,7 @@ fn summary(
         .take(5)
         .map(|(t, iv, f)| {
             format!(
-                "{} every {}, newest `up` {}: {}",
+                "{} every {}, newest `up` {}, {}",
                 t.name(),
                 iv.map_or("?".into(), fmt_dur),
                 t.times.last().map_or("none".into(), |&l| fmt_time(l)),
