@@ -1,0 +1,244 @@
+//! `promsnap fill` into a replica whose remote-written series carry the
+//! master's `external_labels` (`testdata/gaps-extlabels`: the `up` series
+//! of a real 2.42 master with `monitor: 'example'` and of its replica
+//! seeded from a `skip_head` snapshot, C_snap ± 60 s; see tests/gaps.rs):
+//! without `--drop-label` fill refuses and writes nothing; with it, the
+//! hole is filled in the series remote write continues, and the real
+//! Prometheus and promtool read the filled replica with every metric once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::util::{copy_dir, promsnap, run_json, testdata};
+use crate::write::{Prom, have};
+
+const MONITOR: &str = ", monitor=\"example\"";
+
+/// Copies of the fixture's master and slave under `tmp`.
+fn pair(tmp: &Path) -> (PathBuf, PathBuf) {
+    let d = testdata("gaps-extlabels");
+    let (master, slave) = (tmp.join("master"), tmp.join("slave"));
+    copy_dir(&d.join("master"), &master);
+    copy_dir(&d.join("slave"), &slave);
+    (master, slave)
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `promtool tsdb dump` of a data dir (a `wal/` made if missing, as
+/// promtool wants one): per series as promtool prints it, its sample times.
+fn dump_times(dir: &Path) -> BTreeMap<String, Vec<i64>> {
+    std::fs::create_dir_all(dir.join("wal")).unwrap();
+    let mut m: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for line in crate::util::promtool_tsdb_dump(dir).lines() {
+        let (series, rest) = line.rsplit_once("} ").unwrap();
+        let t = rest.rsplit(' ').next().unwrap().parse().unwrap();
+        m.entry(format!("{series}}}")).or_default().push(t);
+    }
+    for v in m.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    m
+}
+
+/// The samples the master has and the slave lacks under either label set,
+/// from promtool's dumps: (count, first, last).
+fn lacking(
+    master: &BTreeMap<String, Vec<i64>>,
+    slave: &BTreeMap<String, Vec<i64>>,
+) -> (u64, i64, i64) {
+    let (mut n, mut first, mut last) = (0, i64::MAX, i64::MIN);
+    for (k, ts) in master {
+        let tagged = k.replace('}', &format!("{MONITOR}}}"));
+        for t in ts {
+            let has = |s: &str| slave.get(s).is_some_and(|v| v.contains(t));
+            if !has(k) && !has(&tagged) {
+                n += 1;
+                first = first.min(*t);
+                last = last.max(*t);
+            }
+        }
+    }
+    (n, first, last)
+}
+
+fn fill(slave: &Path, master: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec![
+        "fill",
+        slave.to_str().unwrap(),
+        "--from",
+        master.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    run_json(&args)
+}
+
+/// Without `--drop-label`: exit 2, the label and the flag named, the
+/// report's `refused` and `labels_only_in_target`, and nothing written (a
+/// dry run too).
+#[test]
+fn fill_refuses_a_replica_whose_series_carry_the_masters_external_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (master, slave) = pair(tmp.path());
+    let before = entries(&slave);
+    let out = promsnap(&[
+        "fill",
+        slave.to_str().unwrap(),
+        "--from",
+        master.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("monitor=\"example\" (2 series)"), "{err}");
+    assert!(err.contains("--drop-label monitor"), "{err}");
+    assert!(err.contains("--exact-labels"), "{err}");
+    assert_eq!(entries(&slave), before, "nothing written");
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let (code, v) = fill(&slave, &master, extra);
+        assert_eq!(code, Some(2), "{v}");
+        assert_eq!(v["refused"], true, "{v}");
+        assert_eq!(
+            v["labels_only_in_target"],
+            serde_json::json!([{"name": "monitor", "series": 2, "values": ["example"]}])
+        );
+        assert_eq!(v["samples_added"], 0);
+        assert_eq!(v["ranges"], serde_json::json!([]));
+        assert_eq!(entries(&slave), before, "nothing written {extra:?}");
+    }
+    // SOURCE's series may not carry a dropped label.
+    let (code, v) = fill(&slave, &master, &["--drop-label", "job"]);
+    assert_eq!(code, Some(2), "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("--drop-label: "), "{msg}");
+    assert!(msg.contains("carries the label job"), "{msg}");
+    assert_eq!(entries(&slave), before);
+}
+
+/// `sum` and `count` over the window `[from, to]` (ms) of every `up`
+/// series' samples, as a server answers them at `to` (one ms more than
+/// `to - from`: the same samples whether the range's start is in or out).
+fn counts(p: &Prom, from: i64, to: i64) -> (String, String) {
+    let w = format!("{}ms", to - from + 1);
+    let at = to as f64 / 1000.0;
+    let value = |q: &str| {
+        let r = p.query(q, at);
+        assert_eq!(r.len(), 1, "{q}: {r:?}");
+        r[0]["value"][1].as_str().unwrap().to_string()
+    };
+    (
+        value(&format!("sum(count_over_time(up[{w}]))")),
+        value(&format!("count(count_over_time(up[{w}]))")),
+    )
+}
+
+/// With `--drop-label monitor`: exactly the master's samples the replica
+/// lacks under either label set are written, all under the remote-written
+/// series; promtool dumps each master series once over the two label sets
+/// and analyzes the new block; the real Prometheus answers over the hole
+/// as the master does, where `--exact-labels` doubles every series.
+#[test]
+fn fill_drop_label_heals_the_hole_without_doubling_a_series() {
+    if !have("promtool") || !have("prometheus") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (master, slave) = pair(tmp.path());
+    let exact = tmp.path().join("exact");
+    copy_dir(&slave, &exact);
+    let m = dump_times(&master);
+    let s0 = dump_times(&slave);
+    let (want, from, to) = lacking(&m, &s0);
+    assert!(want > 0 && from < to);
+
+    let before = entries(&slave);
+    let (code, dry) = fill(&slave, &master, &["--drop-label", "monitor", "--dry-run"]);
+    assert_eq!(code, Some(0), "{dry}");
+    assert_eq!(entries(&slave), before, "a dry run writes nothing");
+    let (code, r) = fill(&slave, &master, &["--drop-label", "monitor"]);
+    assert_eq!(code, Some(0), "{r}");
+    for v in [&dry, &r] {
+        assert_eq!(v["samples_added"], want, "{v}");
+        assert_eq!(v["target_labels_samples"], want, "{v}");
+        assert_eq!(v["target_labels_series"], 2, "{v}");
+        assert_eq!(v["dropped_labels"], serde_json::json!(["monitor"]));
+        assert_eq!(v["labels_only_in_target"], serde_json::json!([]));
+        assert_eq!(v["refused"], false);
+    }
+    let ranges = r["ranges"].as_array().unwrap();
+    assert_eq!(ranges.len(), 1, "{r}");
+    assert_eq!(
+        (
+            ranges[0]["min_time"].as_i64(),
+            ranges[0]["max_time"].as_i64()
+        ),
+        (Some(from), Some(to + 1))
+    );
+    let block = ranges[0]["block"].as_str().unwrap();
+
+    // promtool: the seeded series unchanged, each master series once over
+    // its two label sets, and the new block analyzed.
+    let s1 = dump_times(&slave);
+    for (k, ts) in &m {
+        let tagged = k.replace('}', &format!("{MONITOR}}}"));
+        assert_eq!(s1.get(k), s0.get(k), "{k}: the seeded series is untouched");
+        let mut both: Vec<i64> = s1[k].iter().chain(&s1[&tagged]).copied().collect();
+        both.sort_unstable();
+        assert_eq!(&both, ts, "{k}");
+    }
+    assert_eq!(s1.len(), 4);
+    let a = std::process::Command::new("promtool")
+        .args(["tsdb", "analyze"])
+        .arg(&slave)
+        .arg(block)
+        .output()
+        .unwrap();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(String::from_utf8_lossy(&a.stdout).contains("Series: 2"));
+    let (code, again) = fill(&slave, &master, &["--drop-label", "monitor"]);
+    assert_eq!(
+        (code, &again["samples_added"]),
+        (Some(0), &serde_json::json!(0))
+    );
+
+    // The opt-out writes by exact label set: every master sample after the
+    // seeding a second time, without the label.
+    let (code, x) = fill(&exact, &master, &["--exact-labels"]);
+    assert_eq!(code, Some(0), "{x}");
+    assert!(x["samples_added"].as_u64().unwrap() > want, "{x}");
+
+    // The real Prometheus over [first missing, last master sample]: the
+    // replica's seeded series end before it.
+    let end = m.values().filter_map(|v| v.last()).copied().max().unwrap();
+    assert!(m.keys().all(|k| s0[k].last() < Some(&from)));
+    let cfg = "global:\n  scrape_interval: 1h\n";
+    let base = tmp.path();
+    let pm = Prom::start(base, "master", cfg, &master, &[]);
+    let ps = Prom::start(base, "slave", cfg, &slave, &[]);
+    let pe = Prom::start(base, "exact", cfg, &exact, &[]);
+    let (sum, count) = counts(&pm, from, end);
+    assert_eq!(count, "2");
+    assert_eq!(
+        counts(&ps, from, end),
+        (sum.clone(), count),
+        "filled with --drop-label"
+    );
+    let (sum_e, count_e) = counts(&pe, from, end);
+    assert_eq!(count_e, "4", "--exact-labels: every series doubled");
+    assert_eq!(
+        sum_e.parse::<u64>().unwrap(),
+        2 * sum.parse::<u64>().unwrap() - want
+    );
+    for p in [&pm, &ps, &pe] {
+        assert!(!p.log_text().contains("level=error"), "{}", p.log_text());
+    }
+}
