@@ -50,11 +50,12 @@ use crate::layout::DirKind;
 use crate::list::infer_block_range;
 use crate::selector::Matcher;
 use crate::write::{BlockWriter, UnplacedBlock, WrittenBlock};
-use relabel::{TargetGroup, tagged_from};
+use relabel::TargetGroup;
 use stream::{Opened, Select};
 
 pub use crate::gaps::LabelOnlyInDir;
 
+mod join;
 mod relabel;
 
 /// TARGET's series are handed from its reading thread in batches of this
@@ -552,113 +553,50 @@ fn lock_target(target: &Path, dry_run: bool) -> Result<Option<std::fs::File>> {
     }
 }
 
-/// What the join writes into: the windows of SOURCE's label sets (written
-/// as the series stream by) and the samples to write under a tagged
-/// series' label set of TARGET's (held until the join has ended: their
-/// label order is not SOURCE's; see [`relabel`]).
-struct Sink<'a> {
-    target: &'a Path,
-    windows: BTreeMap<i64, Window>,
-    tagged: BTreeMap<stream::Labels, Vec<(i64, Value)>>,
-}
-
-/// Joins SOURCE's series (`b`) with TARGET's groups (`a`), both in label
-/// order, by label set, and writes what TARGET lacks into `sink`; SOURCE's
-/// label names into `names`.
-fn join(
-    report: &mut FillReport,
-    sink: &mut Sink<'_>,
-    a: impl Iterator<Item = TargetGroup>,
-    b: impl Iterator<Item = stream::SeriesSamples>,
-    drop: &[Vec<u8>],
-    names: &mut LabelNames,
-) -> Result<()> {
-    let mut a = a.peekable();
-    let mut missing: Vec<(i64, Value)> = Vec::new();
-    for (labels, samples) in b {
-        names.saw_other(&labels);
-        report.source_series += 1;
-        report.source_samples += samples.len() as u64;
-        if let Some(n) = relabel::carried(&labels, drop) {
-            let mut l = String::new();
-            crate::dump::format_labels(&mut l, &stream::borrowed(&labels));
-            return Err(Error::bad_option(
-                "drop_labels",
-                format!(
-                    "SOURCE's series {l} carries the label {}: only a label that TARGET's \
-                     series alone carry can be dropped",
-                    String::from_utf8_lossy(n)
-                ),
-            ));
-        }
-        // Advance TARGET to this label set.
-        while a.peek().is_some_and(|g| g.labels < labels) {
-            a.next();
-        }
-        let group = a.peek().filter(|g| g.labels == labels);
-        let have = group.map_or(&[][..], |g| g.times.as_slice());
-        missing_from(samples, have, &mut missing);
-        if missing.is_empty() {
-            continue;
-        }
-        let tagged = group.and_then(|g| g.tagged.as_ref());
-        let split = tagged.map_or(missing.len(), |t| tagged_from(&missing, t));
-        let (mine, theirs) = missing.split_at(split.min(missing.len()));
-        write_series(report, &mut sink.windows, sink.target, &labels, mine)?;
-        if let Some(t) = tagged {
-            let w = writable(report, &t.labels, theirs);
-            if !w.is_empty() {
-                sink.tagged.insert(t.labels.clone(), w.to_vec());
-            }
+impl FillReport {
+    /// The report before anything is read: the cutoff is TARGET's (see the
+    /// module docs).
+    fn new(
+        target: &Path,
+        source: &Path,
+        opts: &FillOptions,
+        block_range: i64,
+        cutoff: Option<i64>,
+    ) -> Self {
+        FillReport {
+            target: target.to_path_buf(),
+            source: source.to_path_buf(),
+            block_range,
+            dry_run: opts.dry_run,
+            deferred: Deferred {
+                cutoff,
+                ..Deferred::default()
+            },
+            source_series: 0,
+            source_samples: 0,
+            ranges: Vec::new(),
+            series_added: 0,
+            samples_added: 0,
+            labels_only_in_target: Vec::new(),
+            dropped_labels: opts.drop_labels.clone(),
+            target_labels_series: 0,
+            target_labels_samples: 0,
+            refused: false,
+            errors: Vec::new(),
         }
     }
-    // TARGET's label names are wanted in full.
-    a.for_each(drop_group);
-    Ok(())
-}
 
-fn drop_group(_: TargetGroup) {}
-
-/// The samples held for TARGET's tagged label sets, written into windows
-/// of their own (a second block beside a window's block of SOURCE's label
-/// sets).
-fn write_tagged(
-    report: &mut FillReport,
-    tagged: BTreeMap<stream::Labels, Vec<(i64, Value)>>,
-    target: &Path,
-) -> Result<BTreeMap<i64, Window>> {
-    let mut windows = BTreeMap::new();
-    for (labels, write) in tagged {
-        let n = add_to_windows(
-            &mut windows,
-            target,
-            report.dry_run,
-            report.block_range,
-            &labels,
-            &write,
-        )?;
-        report.series_added += 1;
-        report.samples_added += n;
-        report.target_labels_series += 1;
-        report.target_labels_samples += n;
+    /// What TARGET (`mine`) and SOURCE (`theirs`) could not give, into
+    /// `errors`.
+    fn take_errors(&mut self, mine: &Opened, theirs: &Opened) {
+        let t = mine
+            .take_errors()
+            .into_iter()
+            .map(|e| format!("target: {e}"));
+        self.errors.extend(t);
+        let s = theirs.take_errors().into_iter();
+        self.errors.extend(s.map(|e| format!("source: {e}")));
     }
-    Ok(windows)
-}
-
-/// The refusal: TARGET's series carry label names SOURCE's have not and
-/// the join is not told what to do with them (see
-/// [`FillReport::refused`]): what was counted as added is cleared.
-fn refuse(report: &mut FillReport) {
-    report.refused = true;
-    report.ranges.clear();
-    report.series_added = 0;
-    report.samples_added = 0;
-    report.target_labels_series = 0;
-    report.target_labels_samples = 0;
-    report.deferred = Deferred {
-        cutoff: report.deferred.cutoff,
-        ..Deferred::default()
-    };
 }
 
 /// Fills TARGET from SOURCE. See the module documentation.
@@ -687,29 +625,8 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         .map(|n| n.as_bytes().to_vec())
         .collect();
 
-    let mut report = FillReport {
-        target: target.to_path_buf(),
-        source: source.to_path_buf(),
-        block_range,
-        dry_run: opts.dry_run,
-        // The cutoff: nothing at or after it is written (see the module docs).
-        deferred: Deferred {
-            cutoff: cutoff(&mine),
-            ..Deferred::default()
-        },
-        source_series: 0,
-        source_samples: 0,
-        ranges: Vec::new(),
-        series_added: 0,
-        samples_added: 0,
-        labels_only_in_target: Vec::new(),
-        dropped_labels: opts.drop_labels.clone(),
-        target_labels_series: 0,
-        target_labels_samples: 0,
-        refused: false,
-        errors: Vec::new(),
-    };
-    let mut sink = Sink {
+    let mut report = FillReport::new(target, source, opts, block_range, cutoff(&mine));
+    let mut sink = join::Sink {
         target,
         windows: BTreeMap::new(),
         tagged: BTreeMap::new(),
@@ -721,7 +638,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TargetGroup>>(8);
         let (mine, sel, drop) = (&mine, &sel, &drop);
         let h = sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
-        let r = join(
+        let r = join::join(
             &mut report,
             &mut sink,
             rx.into_iter().flatten(),
@@ -732,17 +649,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         let theirs = h.join().unwrap_or_default();
         r.map(|()| theirs)
     });
-    report.errors.extend(
-        mine.take_errors()
-            .into_iter()
-            .map(|e| format!("target: {e}")),
-    );
-    report.errors.extend(
-        theirs
-            .take_errors()
-            .into_iter()
-            .map(|e| format!("source: {e}")),
-    );
+    report.take_errors(&mine, &theirs);
     // On any error the writers are dropped: their tmp dirs are removed.
     let target_names = result?;
     report.labels_only_in_target = target_names
@@ -753,10 +660,10 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         .collect();
     if !report.labels_only_in_target.is_empty() && !opts.exact_labels {
         // Nothing written: the writers are dropped, their tmp dirs removed.
-        refuse(&mut report);
+        join::refuse(&mut report);
         return Ok(report);
     }
-    let tagged = write_tagged(&mut report, std::mem::take(&mut sink.tagged), target)?;
+    let tagged = join::write_tagged(&mut report, std::mem::take(&mut sink.tagged), target)?;
 
     // Finish, verify, then place every block; nothing is placed unless all
     // of them verified.
