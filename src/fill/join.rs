@@ -64,21 +64,19 @@ pub(super) fn join(
         }
         let tagged = group.and_then(|g| g.tagged.as_ref());
         let split = tagged.map_or(missing.len(), |t| tagged_from(&missing, t));
-        let (mine, theirs) = missing.split_at(split.min(missing.len()));
-        write_series(report, &mut sink.windows, sink.target, &labels, mine)?;
+        let (plain, later) = missing.split_at(split.min(missing.len()));
+        write_series(report, &mut sink.windows, sink.target, &labels, plain)?;
         if let Some(t) = tagged {
-            let w = writable(report, &t.labels, theirs);
+            let w = writable(report, &t.labels, later);
             if !w.is_empty() {
                 sink.tagged.insert(t.labels.clone(), w.to_vec());
             }
         }
     }
     // TARGET's label names are wanted in full.
-    a.for_each(drop_group);
+    a.for_each(std::mem::drop);
     Ok(())
 }
-
-fn drop_group(_: TargetGroup) {}
 
 /// The samples held for TARGET's tagged label sets, written into windows
 /// of their own (a second block beside a window's block of SOURCE's label
