@@ -434,41 +434,65 @@ fn place(report: &mut FillReport, unplaced: Vec<Unplaced>) -> Result<()> {
 }
 
 /// TARGET's series groups (times only; see [`relabel`] for `drop`), sent
-/// in batches of [`TARGET_BATCH`] until the receiver hangs up; the label
-/// names of TARGET's series.
+/// in batches of [`TARGET_BATCH`] until the receiver hangs up. With `drop`,
+/// TARGET is read whatever the time range (the series that carry a dropped
+/// name, and the seeded ones' ends, lie outside a range that covers only
+/// the hole), the times outside it dropped as they are read.
 fn send_in_batches(
     mine: &Opened,
     sel: &Select,
     drop: &[Vec<u8>],
     tx: &std::sync::mpsc::SyncSender<Vec<TargetGroup>>,
-) -> LabelNames {
-    let readers = mine.readers(sel.from, sel.to);
-    let mut names = LabelNames::default();
-    let all = stream::series::<i64>(&readers, mine, sel);
-    let groups: Box<dyn Iterator<Item = TargetGroup>> = if drop.is_empty() {
-        Box::new(all.map(|s| {
-            names.saw_dir(&s.0);
-            TargetGroup::from(s)
-        }))
+) {
+    let whole = Select {
+        selectors: sel.selectors.clone(),
+        from: i64::MIN,
+        to: i64::MAX,
+    };
+    let range = (sel.from, sel.to);
+    let readers = if drop.is_empty() {
+        mine.readers(sel.from, sel.to)
     } else {
-        let held = relabel::hold(all.inspect(|s| names.saw_dir(&s.0)), drop);
-        let plain = stream::series::<i64>(&readers, mine, sel);
-        Box::new(relabel::groups(plain, held, drop))
+        mine.readers(i64::MIN, i64::MAX)
+    };
+    let groups: Box<dyn Iterator<Item = TargetGroup>> = if drop.is_empty() {
+        Box::new(stream::series::<i64>(&readers, mine, sel).map(TargetGroup::from))
+    } else {
+        let all = stream::series::<i64>(&readers, mine, &whole);
+        let held = relabel::hold(all, drop, range);
+        let plain = stream::series::<i64>(&readers, mine, &whole);
+        Box::new(relabel::groups(plain, held, drop, range))
     };
     let mut batch = Vec::with_capacity(TARGET_BATCH);
-    let mut hung_up = false;
     for g in groups {
         batch.push(g);
         if batch.len() == TARGET_BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(TARGET_BATCH));
             if tx.send(full).is_err() {
-                hung_up = true;
-                break;
+                return;
             }
         }
     }
-    if !hung_up {
-        let _ = tx.send(batch);
+    let _ = tx.send(batch);
+}
+
+/// The label names of TARGET's (`mine`) and SOURCE's (`theirs`) selected
+/// series, whatever their samples' times (a replica's remote-written series
+/// may all lie after a range that covers only the hole): from the indexes
+/// and the heads, no chunk read.
+fn label_names(mine: &Opened, theirs: &Opened, sel: &Select) -> LabelNames {
+    let mut names = LabelNames::default();
+    let r: Vec<_> = mine.files.iter().filter_map(|f| f.reader().ok()).collect();
+    for (l, _) in stream::label_sets(&r, mine, &sel.selectors) {
+        names.saw_dir(&l);
+    }
+    let r: Vec<_> = theirs
+        .files
+        .iter()
+        .filter_map(|f| f.reader().ok())
+        .collect();
+    for (l, _) in stream::label_sets(&r, theirs, &sel.selectors) {
+        names.saw_other(&l);
     }
     names
 }
@@ -631,29 +655,21 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         windows: BTreeMap::new(),
         tagged: BTreeMap::new(),
     };
-    let mut names = LabelNames::default();
     // TARGET's series (times only) are read on a second thread, in
-    // batches, while this one reads SOURCE's and writes.
+    // batches, while this one reads SOURCE's and writes; both directories'
+    // label names on a third.
     let result = std::thread::scope(|sc| -> Result<LabelNames> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TargetGroup>>(8);
-        let (mine, sel, drop) = (&mine, &sel, &drop);
-        let h = sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
-        let r = join::join(
-            &mut report,
-            &mut sink,
-            rx.into_iter().flatten(),
-            b,
-            drop,
-            &mut names,
-        );
-        let theirs = h.join().unwrap_or_default();
-        r.map(|()| theirs)
+        let (mine, theirs, sel, drop) = (&mine, &theirs, &sel, &drop);
+        sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
+        let h = sc.spawn(move || label_names(mine, theirs, sel));
+        let r = join::join(&mut report, &mut sink, rx.into_iter().flatten(), b, drop);
+        let names = h.join().unwrap_or_default();
+        r.map(|()| names)
     });
     report.take_errors(&mine, &theirs);
     // On any error the writers are dropped: their tmp dirs are removed.
-    let target_names = result?;
-    report.labels_only_in_target = target_names
-        .with_other(names)
+    report.labels_only_in_target = result?
         .only_in_dir()
         .into_iter()
         .filter(|l| !opts.drop_labels.contains(&l.name))

@@ -15,7 +15,9 @@
 //!
 //! Memory: TARGET's series that carry a dropped name are held (their
 //! sample times in the range, 8 bytes each; one label set per group), to
-//! be re-sorted by the label set left; the others stream by.
+//! be re-sorted by the label set left; the others stream by. TARGET is read
+//! whatever the range (twice), its times outside the range dropped as
+//! they come.
 
 use std::collections::BTreeMap;
 
@@ -78,9 +80,10 @@ pub(crate) fn carried<'a>(labels: &Labels, names: &'a [Vec<u8>]) -> Option<&'a [
 pub(crate) fn hold(
     first: impl Iterator<Item = SeriesOf<i64>>,
     names: &[Vec<u8>],
+    range: (i64, i64),
 ) -> BTreeMap<Labels, (Vec<i64>, Tagged)> {
     let mut held: BTreeMap<Labels, (Vec<i64>, Tagged)> = BTreeMap::new();
-    for (labels, times) in first {
+    for (labels, mut times) in first {
         let (Some(&f), Some(&l)) = (times.first(), times.last()) else {
             continue;
         };
@@ -98,6 +101,7 @@ pub(crate) fn hold(
             last: l,
             plain_last: None,
         };
+        clip(&mut times, range);
         match held.get_mut(&key) {
             Some((all, tagged)) => {
                 all.extend(times);
@@ -117,6 +121,11 @@ pub(crate) fn hold(
     held
 }
 
+/// Keeps the times inside `[from, to]`.
+fn clip(times: &mut Vec<i64>, (from, to): (i64, i64)) {
+    times.retain(|t| (from..=to).contains(t));
+}
+
 /// Merges two ascending time lists, once each.
 fn union(a: Vec<i64>, b: Vec<i64>) -> Vec<i64> {
     if a.is_empty() {
@@ -131,11 +140,13 @@ fn union(a: Vec<i64>, b: Vec<i64>) -> Vec<i64> {
 
 /// TARGET's groups in label order: the series of `plain` that carry none
 /// of `names` as they stream by, joined with the `held` ones of equal
-/// label set left.
+/// label set left; times outside `range` dropped (a seeded series' last
+/// sample is taken before).
 pub(crate) fn groups<'a>(
     plain: impl Iterator<Item = SeriesOf<i64>> + 'a,
     held: BTreeMap<Labels, (Vec<i64>, Tagged)>,
     names: &'a [Vec<u8>],
+    range: (i64, i64),
 ) -> impl Iterator<Item = TargetGroup> + 'a {
     let mut plain = plain.filter(move |(l, _)| !carries(l, names)).peekable();
     let mut held = held.into_iter().peekable();
@@ -147,16 +158,20 @@ pub(crate) fn groups<'a>(
             (Some((a, _)), Some((b, _))) => a.cmp(b),
         };
         match order {
-            std::cmp::Ordering::Less => plain.next().map(TargetGroup::from),
+            std::cmp::Ordering::Less => plain.next().map(|(l, mut times)| {
+                clip(&mut times, range);
+                TargetGroup::from((l, times))
+            }),
             std::cmp::Ordering::Greater => held.next().map(|(labels, (times, t))| TargetGroup {
                 labels,
                 times,
                 tagged: Some(t),
             }),
             std::cmp::Ordering::Equal => {
-                let (labels, mine) = plain.next()?;
+                let (labels, mut mine) = plain.next()?;
                 let (_, (times, mut t)) = held.next()?;
                 t.plain_last = mine.last().copied();
+                clip(&mut mine, range);
                 Some(TargetGroup {
                     labels,
                     times: union(mine, times),

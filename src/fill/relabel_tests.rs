@@ -7,6 +7,8 @@ fn l(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
+const ALL: (i64, i64) = (i64::MIN, i64::MAX);
+
 fn at(ts: &[i64]) -> Vec<(i64, Value)> {
     ts.iter().map(|&t| (t, Value::Float(1.0))).collect()
 }
@@ -44,10 +46,11 @@ fn replica() -> Vec<SeriesOf<i64>> {
 #[test]
 fn groups_join_the_seeded_and_the_remote_written_series_in_key_order() {
     let names = vec![b"monitor".to_vec()];
-    let held = hold(replica().into_iter(), &names);
-    let got: Vec<(Labels, Vec<i64>, Option<Tagged>)> = groups(replica().into_iter(), held, &names)
-        .map(|g| (g.labels, g.times, g.tagged))
-        .collect();
+    let held = hold(replica().into_iter(), &names, ALL);
+    let got: Vec<(Labels, Vec<i64>, Option<Tagged>)> =
+        groups(replica().into_iter(), held, &names, ALL)
+            .map(|g| (g.labels, g.times, g.tagged))
+            .collect();
     assert_eq!(
         got,
         vec![
@@ -89,8 +92,8 @@ fn of_two_tagged_series_the_one_remote_write_continues_is_kept() {
         (l(&[("__name__", "a"), ("monitor", "new")]), vec![10, 11]),
         (l(&[("__name__", "a"), ("monitor", "old")]), vec![3, 4]),
     ];
-    let held = hold(series.clone().into_iter(), &names);
-    let g: Vec<TargetGroup> = groups(series.into_iter(), held, &names).collect();
+    let held = hold(series.clone().into_iter(), &names, ALL);
+    let g: Vec<TargetGroup> = groups(series.into_iter(), held, &names, ALL).collect();
     assert_eq!(g.len(), 1);
     assert_eq!(g[0].times, vec![3, 4, 10, 11]);
     let t = g[0].tagged.as_ref().unwrap();
