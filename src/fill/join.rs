@@ -11,6 +11,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::format::chunkenc::Value;
+use crate::gaps::relabel::LabelNames;
 
 /// What the join writes into: the windows of SOURCE's label sets (written
 /// as the series stream by) and the samples to write under a tagged
@@ -23,17 +24,20 @@ pub(super) struct Sink<'a> {
 }
 
 /// Joins SOURCE's series (`b`) with TARGET's groups (`a`), both in label
-/// order, by label set, and writes what TARGET lacks into `sink`.
+/// order, by label set, and writes what TARGET lacks into `sink`; SOURCE's
+/// label names into `names`.
 pub(super) fn join(
     report: &mut FillReport,
     sink: &mut Sink<'_>,
     a: impl Iterator<Item = TargetGroup>,
     b: impl Iterator<Item = stream::SeriesSamples>,
     drop: &[Vec<u8>],
+    names: &mut LabelNames,
 ) -> Result<()> {
     let mut a = a.peekable();
     let mut missing: Vec<(i64, Value)> = Vec::new();
     for (labels, samples) in b {
+        names.saw_other(&labels);
         report.source_series += 1;
         report.source_samples += samples.len() as u64;
         if let Some(n) = relabel::carried(&labels, drop) {
@@ -69,6 +73,8 @@ pub(super) fn join(
             }
         }
     }
+    // TARGET's label names are wanted in full.
+    a.for_each(std::mem::drop);
     Ok(())
 }
 

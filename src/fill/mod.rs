@@ -434,65 +434,76 @@ fn place(report: &mut FillReport, unplaced: Vec<Unplaced>) -> Result<()> {
 }
 
 /// TARGET's series groups (times only; see [`relabel`] for `drop`), sent
-/// in batches of [`TARGET_BATCH`] until the receiver hangs up. With `drop`,
-/// TARGET is read whatever the time range (the series that carry a dropped
-/// name, and the seeded ones' ends, lie outside a range that covers only
-/// the hole), the times outside it dropped as they are read.
+/// in batches of [`TARGET_BATCH`] until the receiver hangs up; the label
+/// names of TARGET's selected series, whatever their samples' times. With
+/// `drop`, TARGET is read whatever the time range (the series that carry
+/// a dropped name, and the seeded ones' ends, lie outside a range that
+/// covers only the hole), the times outside it dropped as they are read.
 fn send_in_batches(
     mine: &Opened,
     sel: &Select,
     drop: &[Vec<u8>],
     tx: &std::sync::mpsc::SyncSender<Vec<TargetGroup>>,
-) {
+) -> LabelNames {
     let whole = Select {
         selectors: sel.selectors.clone(),
         from: i64::MIN,
         to: i64::MAX,
     };
     let range = (sel.from, sel.to);
+    let read_whole = !drop.is_empty() || (sel.from, sel.to) == (i64::MIN, i64::MAX);
+    // Read in part, TARGET's names come from its indexes and head (a
+    // replica's remote-written series may all lie after a range that
+    // covers only the hole); read whole, from its series as they come.
+    let mut names = if read_whole {
+        LabelNames::default()
+    } else {
+        target_names(mine, sel)
+    };
     let readers = if drop.is_empty() {
         mine.readers(sel.from, sel.to)
     } else {
         mine.readers(i64::MIN, i64::MAX)
     };
+    let mut see = |s: &stream::SeriesOf<i64>| {
+        if read_whole {
+            names.saw_dir(&s.0);
+        }
+    };
     let groups: Box<dyn Iterator<Item = TargetGroup>> = if drop.is_empty() {
-        Box::new(stream::series::<i64>(&readers, mine, sel).map(TargetGroup::from))
+        let all = stream::series::<i64>(&readers, mine, sel);
+        Box::new(all.inspect(&mut see).map(TargetGroup::from))
     } else {
         let all = stream::series::<i64>(&readers, mine, &whole);
-        let held = relabel::hold(all, drop, range);
+        let held = relabel::hold(all.inspect(&mut see), drop, range);
         let plain = stream::series::<i64>(&readers, mine, &whole);
         Box::new(relabel::groups(plain, held, drop, range))
     };
     let mut batch = Vec::with_capacity(TARGET_BATCH);
+    let mut hung_up = false;
     for g in groups {
         batch.push(g);
         if batch.len() == TARGET_BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(TARGET_BATCH));
             if tx.send(full).is_err() {
-                return;
+                hung_up = true;
+                break;
             }
         }
     }
-    let _ = tx.send(batch);
+    if !hung_up {
+        let _ = tx.send(batch);
+    }
+    names
 }
 
-/// The label names of TARGET's (`mine`) and SOURCE's (`theirs`) selected
-/// series, whatever their samples' times (a replica's remote-written series
-/// may all lie after a range that covers only the hole): from the indexes
-/// and the heads, no chunk read.
-fn label_names(mine: &Opened, theirs: &Opened, sel: &Select) -> LabelNames {
+/// The label names of TARGET's selected series, whatever their samples'
+/// times: from its indexes and head, no chunk read.
+fn target_names(mine: &Opened, sel: &Select) -> LabelNames {
     let mut names = LabelNames::default();
     let r: Vec<_> = mine.files.iter().filter_map(|f| f.reader().ok()).collect();
     for (l, _) in stream::label_sets(&r, mine, &sel.selectors) {
         names.saw_dir(&l);
-    }
-    let r: Vec<_> = theirs
-        .files
-        .iter()
-        .filter_map(|f| f.reader().ok())
-        .collect();
-    for (l, _) in stream::label_sets(&r, theirs, &sel.selectors) {
-        names.saw_other(&l);
     }
     names
 }
@@ -655,21 +666,22 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         windows: BTreeMap::new(),
         tagged: BTreeMap::new(),
     };
+    let mut names = LabelNames::default();
     // TARGET's series (times only) are read on a second thread, in
-    // batches, while this one reads SOURCE's and writes; both directories'
-    // label names on a third.
+    // batches, while this one reads SOURCE's and writes.
     let result = std::thread::scope(|sc| -> Result<LabelNames> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TargetGroup>>(8);
-        let (mine, theirs, sel, drop) = (&mine, &theirs, &sel, &drop);
-        sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
-        let h = sc.spawn(move || label_names(mine, theirs, sel));
-        let r = join::join(&mut report, &mut sink, rx.into_iter().flatten(), b, drop);
-        let names = h.join().unwrap_or_default();
-        r.map(|()| names)
+        let (mine, sel, drop) = (&mine, &sel, &drop);
+        let h = sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
+        let a = rx.into_iter().flatten();
+        let r = join::join(&mut report, &mut sink, a, b, drop, &mut names);
+        let target_names = h.join().unwrap_or_default();
+        r.map(|()| target_names)
     });
     report.take_errors(&mine, &theirs);
     // On any error the writers are dropped: their tmp dirs are removed.
     report.labels_only_in_target = result?
+        .with_other(names)
         .only_in_dir()
         .into_iter()
         .filter(|l| !opts.drop_labels.contains(&l.name))

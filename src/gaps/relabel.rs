@@ -67,6 +67,13 @@ impl LabelNames {
         }
     }
 
+    /// These names, with OTHER's side taken from `other` (each side read on
+    /// its own thread).
+    pub(crate) fn with_other(mut self, other: LabelNames) -> Self {
+        self.other = other.other;
+        self
+    }
+
     /// The names only DIR's series carry, when OTHER had any series.
     pub(crate) fn only_in_dir(self) -> Vec<LabelOnlyInDir> {
         if self.other.is_empty() {
