@@ -458,7 +458,7 @@ fn send_in_batches(
     let mut names = if read_whole {
         LabelNames::default()
     } else {
-        target_names(mine, sel)
+        relabel::target_names(mine, sel)
     };
     let readers = if drop.is_empty() {
         mine.readers(sel.from, sel.to)
@@ -493,17 +493,6 @@ fn send_in_batches(
     }
     if !hung_up {
         let _ = tx.send(batch);
-    }
-    names
-}
-
-/// The label names of TARGET's selected series, whatever their samples'
-/// times: from its indexes and head, no chunk read.
-fn target_names(mine: &Opened, sel: &Select) -> LabelNames {
-    let mut names = LabelNames::default();
-    let r: Vec<_> = mine.files.iter().filter_map(|f| f.reader().ok()).collect();
-    for (l, _) in stream::label_sets(&r, mine, &sel.selectors) {
-        names.saw_dir(&l);
     }
     names
 }

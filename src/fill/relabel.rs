@@ -195,6 +195,20 @@ pub(crate) fn tagged_from(missing: &[(i64, Value)], t: &Tagged) -> usize {
     missing.partition_point(|x| x.0 < t.first && t.plain_last.is_some_and(|p| x.0 <= p))
 }
 
+/// The label names of TARGET's selected series, whatever their samples'
+/// times: from its indexes and head, no chunk read.
+pub(crate) fn target_names(
+    mine: &crate::gaps::stream::Opened,
+    sel: &crate::gaps::stream::Select,
+) -> crate::gaps::relabel::LabelNames {
+    let mut names = crate::gaps::relabel::LabelNames::default();
+    let r: Vec<_> = mine.files.iter().filter_map(|f| f.reader().ok()).collect();
+    for (l, _) in crate::gaps::stream::label_sets(&r, mine, &sel.selectors) {
+        names.saw_dir(&l);
+    }
+    names
+}
+
 #[cfg(test)]
 #[path = "relabel_tests.rs"]
 mod tests;

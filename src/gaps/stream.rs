@@ -528,9 +528,11 @@ pub fn label_sets<'a>(
         })));
     }
     if let Some(h) = &o.head {
-        streams.push(Box::new(h.series.iter().filter_map(move |s| {
-            matches_any(selectors, &borrowed(&s.labels)).then(|| (s.labels.clone(), Vec::new()))
-        })));
+        let selected = h
+            .series
+            .iter()
+            .filter(move |s| matches_any(selectors, &borrowed(&s.labels)));
+        streams.push(Box::new(selected.map(|s| (s.labels.clone(), Vec::new()))));
     }
     Merged::new(streams)
 }
