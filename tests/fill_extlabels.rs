@@ -276,6 +276,33 @@ fn servers_agree(
     }
 }
 
+/// `/api/v1/series` of the scraped job over `[from, to]` (ms): the label
+/// sets, `monitor` left out, sorted (a label set held twice, with and
+/// without it, comes twice).
+fn series_over(p: &Prom, from: i64, to: i64) -> Vec<String> {
+    let path = format!(
+        "/api/v1/series?match[]={}&start={:.3}&end={:.3}",
+        crate::write::urlencode("{job=\"prometheus\"}"),
+        from as f64 / 1000.0,
+        to as f64 / 1000.0
+    );
+    let (st, body) = crate::write::http_get(p.port, &path).unwrap();
+    assert_eq!(st, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut out: Vec<String> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let mut m = s.as_object().unwrap().clone();
+            m.remove("monitor");
+            serde_json::Value::Object(m).to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// The newest maxTime (exclusive, ms) of a data dir's blocks.
 fn blocks_until(dir: &Path) -> i64 {
     std::fs::read_dir(dir)
@@ -296,10 +323,11 @@ fn blocks_until(dir: &Path) -> i64 {
 /// from its snapshot; the slave first runs without the remote-write
 /// receiver (the master's batches get 404 and are dropped: a real loss),
 /// then with it, so it holds each series without `monitor` up to the
-/// seeding and with it from the resumed remote write. `fill` refuses
+/// seeding and with it from the resumed remote write. `fill --max-time`
+/// (a range that ends before the remote-written series start) refuses
 /// without `--drop-label`; with it, the running slave serves over the lost
-/// seconds as many series and samples of the scraped job as the master,
-/// each once.
+/// seconds the master's series of the scraped job, each once, and as many
+/// samples of three of them.
 // One real-server scenario, step by step; its steps share the running servers.
 #[allow(clippy::too_many_lines)]
 #[test]
@@ -380,20 +408,23 @@ fn fill_drop_label_heals_a_running_replica_fed_with_external_labels() {
     assert!(to > seeded_to + 3_000, "{r}");
     let w = format!("{}ms", to - seeded_to);
     let at = to as f64 / 1000.0;
-    let qs = [
-        format!("count(count_over_time({{job=\"prometheus\"}}[{w}]))"),
-        format!("sum(count_over_time({{job=\"prometheus\"}}[{w}]))"),
-    ];
+    let qs: Vec<String> = [
+        "up",
+        "scrape_duration_seconds",
+        "prometheus_tsdb_head_series",
+    ]
+    .iter()
+    .map(|m| format!("sum(count_over_time({m}[{w}]))"))
+    .collect();
     let want: Vec<_> = qs.iter().map(|q| master.query(q, at)).collect();
-    let mut got = Vec::new();
+    let want_series = series_over(&master, seeded_to, to);
+    assert!(want_series.len() > 100, "{want_series:?}");
     wait_until(
         "the slave to serve the filled block",
         Duration::from_secs(90),
-        || {
-            got = qs.iter().map(|q| slave.query(q, at)).collect();
-            got == want
-        },
+        || qs.iter().map(|q| slave.query(q, at)).collect::<Vec<_>>() == want,
     );
+    assert_eq!(series_over(&slave, seeded_to, to), want_series);
     // The slave never logs an error; the master only about the refused
     // remote writes.
     let log = slave.log_text();
