@@ -152,11 +152,16 @@ pub fn render(r: &FillReport) -> String {
     );
     if !r.dropped_labels.is_empty() {
         s.push_str(&format!(
-            "joined without the label(s) {}: {} samples of {} series written under the \
+            "joined without the label(s) {}: {} samples of {} series {} under the \
              target's label set that carries them\n",
             r.dropped_labels.join(", "),
             r.target_labels_samples,
-            r.target_labels_series
+            r.target_labels_series,
+            if r.dry_run {
+                "would be written"
+            } else {
+                "written"
+            }
         ));
     }
     if r.refused {
