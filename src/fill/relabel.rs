@@ -14,7 +14,8 @@
 //! the replica used at that time ([`tagged_from`]).
 //!
 //! Memory: TARGET's series that carry a dropped name are held (their
-//! sample times in the range, 8 bytes each; one label set per group), to
+//! sample times in the range, [`Times`]: one byte each at a regular
+//! interval, a few for a jittered one; one label set per group), to
 //! be re-sorted by the label set left; the others stream by. TARGET is read
 //! whatever the range (twice), its times outside the range dropped as
 //! they come.
@@ -81,8 +82,8 @@ pub(crate) fn hold(
     first: impl Iterator<Item = SeriesOf<i64>>,
     names: &[Vec<u8>],
     range: (i64, i64),
-) -> BTreeMap<Labels, (Vec<i64>, Tagged)> {
-    let mut held: BTreeMap<Labels, (Vec<i64>, Tagged)> = BTreeMap::new();
+) -> BTreeMap<Labels, (Times, Tagged)> {
+    let mut held: BTreeMap<Labels, (Times, Tagged)> = BTreeMap::new();
     for (labels, mut times) in first {
         let (Some(&f), Some(&l)) = (times.first(), times.last()) else {
             continue;
@@ -104,21 +105,81 @@ pub(crate) fn hold(
         clip(&mut times, range);
         match held.get_mut(&key) {
             Some((all, tagged)) => {
-                all.extend(times);
+                *all = Times::of(&union(all.to_vec(), times));
                 if t.last > tagged.last {
                     *tagged = t;
                 }
             }
             None => {
-                held.insert(key, (times, t));
+                held.insert(key, (Times::of(&times), t));
             }
         }
     }
-    for (all, _) in held.values_mut() {
-        all.sort_unstable();
-        all.dedup();
-    }
     held
+}
+
+/// Ascending sample times held compactly: each as the zigzag varint of its
+/// step's change from the step before, so a regular scrape's time takes
+/// one byte instead of eight (arithmetic wraps: any `i64` comes back).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Times {
+    bytes: Vec<u8>,
+    last: i64,
+    step: i64,
+}
+
+impl Times {
+    /// The times `ts`, encoded.
+    pub(crate) fn of(ts: &[i64]) -> Self {
+        let mut t = Times::default();
+        for &x in ts {
+            t.push(x);
+        }
+        t.bytes.shrink_to_fit();
+        t
+    }
+
+    fn push(&mut self, t: i64) {
+        let step = t.wrapping_sub(self.last);
+        let change = step.wrapping_sub(self.step);
+        let mut z = u64::from_ne_bytes(((change << 1) ^ (change >> 63)).to_ne_bytes());
+        while z >= 0x80 {
+            self.bytes.push(u8::try_from(z & 0x7f).unwrap_or(0) | 0x80);
+            z >>= 7;
+        }
+        self.bytes.push(u8::try_from(z).unwrap_or(0));
+        self.last = t;
+        self.step = step;
+    }
+
+    /// The times, decoded.
+    pub(crate) fn to_vec(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        let (mut last, mut step) = (0i64, 0i64);
+        let (mut z, mut shift) = (0u64, 0u32);
+        for &b in &self.bytes {
+            if shift < 64 {
+                z |= u64::from(b & 0x7f) << shift;
+            }
+            if b & 0x80 != 0 {
+                shift += 7;
+                continue;
+            }
+            let half = i64::from_ne_bytes((z >> 1).to_ne_bytes());
+            let change = half ^ -i64::from(u8::try_from(z & 1).unwrap_or(0));
+            step = step.wrapping_add(change);
+            last = last.wrapping_add(step);
+            out.push(last);
+            (z, shift) = (0, 0);
+        }
+        out
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    pub(crate) fn len_bytes(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 /// Keeps the times inside `[from, to]`.
@@ -144,7 +205,7 @@ fn union(a: Vec<i64>, b: Vec<i64>) -> Vec<i64> {
 /// sample is taken before).
 pub(crate) fn groups<'a>(
     plain: impl Iterator<Item = SeriesOf<i64>> + 'a,
-    held: BTreeMap<Labels, (Vec<i64>, Tagged)>,
+    held: BTreeMap<Labels, (Times, Tagged)>,
     names: &'a [Vec<u8>],
     range: (i64, i64),
 ) -> impl Iterator<Item = TargetGroup> + 'a {
@@ -164,7 +225,7 @@ pub(crate) fn groups<'a>(
             }),
             std::cmp::Ordering::Greater => held.next().map(|(labels, (times, t))| TargetGroup {
                 labels,
-                times,
+                times: times.to_vec(),
                 tagged: Some(t),
             }),
             std::cmp::Ordering::Equal => {
@@ -174,7 +235,7 @@ pub(crate) fn groups<'a>(
                 clip(&mut mine, range);
                 Some(TargetGroup {
                     labels,
-                    times: union(mine, times),
+                    times: union(mine, times.to_vec()),
                     tagged: Some(t),
                 })
             }

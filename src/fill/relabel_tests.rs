@@ -127,3 +127,27 @@ fn carried_names_the_dropped_label_a_series_has() {
     assert_eq!(carried(&l(&[("__name__", "a")]), &names), None);
     assert!(!carries(&l(&[("__name__", "a")]), &names));
 }
+
+#[test]
+fn held_times_come_back_exactly_and_take_a_byte_at_a_regular_interval() {
+    let regular: Vec<i64> = (0..1000).map(|i| 1_796_591_137_434 + i * 15_000).collect();
+    let t = Times::of(&regular);
+    assert_eq!(t.to_vec(), regular);
+    // The first time and the first step take a few bytes, then one each.
+    assert!(t.len_bytes() <= 1000 + 16, "{}", t.len_bytes());
+    let jitter: Vec<i64> = (0..1000)
+        .map(|i| 1_796_591_137_434 + i * 15_000 + (i * 7919 % 13) - 6)
+        .collect();
+    let t = Times::of(&jitter);
+    assert_eq!(t.to_vec(), jitter);
+    assert!(t.len_bytes() <= 2 * 1000 + 16, "{}", t.len_bytes());
+    for v in [
+        vec![],
+        vec![0],
+        vec![i64::MIN, -1, 0, 1, i64::MAX],
+        vec![i64::MIN, i64::MAX],
+        vec![-5, 3, 3_000_000_000_000, i64::MAX - 1],
+    ] {
+        assert_eq!(Times::of(&v).to_vec(), v);
+    }
+}
