@@ -339,14 +339,14 @@ fn fill_from_a_damaged_source_fills_what_it_can() {
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
     while !f() {
         assert!(Instant::now() < end, "timed out waiting for {what}");
@@ -727,7 +727,7 @@ fn fill_heals_a_running_late_replica() {
     }
 }
 
-fn snapshot(port: u16) -> (u16, String) {
+pub(crate) fn snapshot(port: u16) -> (u16, String) {
     // POST is required; HTTP/1.0 with an empty body.
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -742,7 +742,14 @@ fn snapshot(port: u16) -> (u16, String) {
     (st, buf.split_once("\r\n\r\n").unwrap().1.to_string())
 }
 
-fn start_on(base: &Path, name: &str, cfg: &str, data: &Path, port: u16, args: &[String]) -> Prom {
+pub(crate) fn start_on(
+    base: &Path,
+    name: &str,
+    cfg: &str,
+    data: &Path,
+    port: u16,
+    args: &[String],
+) -> Prom {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     Prom::start_port(base, name, cfg, data, port, &a)
 }

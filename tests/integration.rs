@@ -45,6 +45,9 @@ mod analyze;
 mod write;
 // `promsnap fill`: promtool, bad input, and a running late replica.
 mod fill;
+// `promsnap fill` into a replica whose remote-written series carry the
+// master's external labels: the refusal, `--drop-label` against the real server.
+mod fill_extlabels;
 // `promsnap snapshot`: promtool and the real server on fixture dirs, and a live
 // 2.42 snapshotted by its admin API and by us at the same moment (about 20 s).
 mod snapshot;

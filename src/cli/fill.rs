@@ -33,6 +33,16 @@ pub struct FillArgs {
     /// Report what would be written; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Join TARGET's series with SOURCE's ignoring this label name (a
+    /// master's external_labels, which remote write adds to the replica's
+    /// series); a sample is written under the label set the replica uses at
+    /// its time. Repeat for several.
+    #[arg(long = "drop-label")]
+    pub drop_labels: Vec<String>,
+    /// Join by exact label sets even when TARGET's series carry labels that
+    /// SOURCE's lack (else fill refuses, exit 2, nothing written).
+    #[arg(long)]
+    pub exact_labels: bool,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
@@ -42,6 +52,8 @@ pub struct FillArgs {
 pub fn run(args: &FillArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut opts = FillOptions {
         dry_run: args.dry_run,
+        drop_labels: args.drop_labels.clone(),
+        exact_labels: args.exact_labels,
         ..FillOptions::default()
     };
     if let Some(t) = args.min_time {
@@ -68,11 +80,64 @@ pub fn run(args: &FillArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     for e in &report.errors {
         eprintln!("promsnap: {e}");
     }
+    if report.refused {
+        // The report is printed (JSON consumers get `refused` and
+        // `labels_only_in_target`); the error says what to give.
+        anyhow::bail!("{}", refusal(&report));
+    }
     Ok(if report.errors.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Findings
     })
+}
+
+/// `"name"="v1"|"v2"` of the label names only TARGET's series carry.
+fn only_in_target(r: &FillReport) -> String {
+    r.labels_only_in_target
+        .iter()
+        .map(|l| {
+            format!(
+                "{}={} ({} series)",
+                l.name,
+                l.values
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                l.series
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why nothing was written, and the flags that say what to do.
+fn refusal(r: &FillReport) -> String {
+    let names: Vec<&str> = r
+        .labels_only_in_target
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    format!(
+        "nothing written: the target's series carry {} that no series of the source has. \
+         Remote write adds a master's external_labels to every series it sends, while the \
+         seeded blocks and the master's own data hold them without: joined by exact label \
+         set, every sample after the seeding would look missing and be written a second time \
+         under a second series (sum() and count() doubled). If {} the master's \
+         external_labels, give {}; --exact-labels writes by exact label set anyway",
+        only_in_target(r),
+        if names.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        },
+        names
+            .iter()
+            .map(|n| format!("--drop-label {n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
 }
 
 /// The human report.
@@ -85,6 +150,30 @@ pub fn render(r: &FillReport) -> String {
         r.target.display(),
         fmt_dur(r.block_range)
     );
+    if !r.dropped_labels.is_empty() {
+        s.push_str(&format!(
+            "joined without the label(s) {}: {} samples of {} series {} under the \
+             target's label set that carries them\n",
+            r.dropped_labels.join(", "),
+            r.target_labels_samples,
+            r.target_labels_series,
+            if r.dry_run {
+                "would be written"
+            } else {
+                "written"
+            }
+        ));
+    }
+    if r.refused {
+        s.push_str("refused: nothing written (see the error)\n");
+        return s;
+    }
+    if !r.labels_only_in_target.is_empty() {
+        s.push_str(&format!(
+            "warning: joined by exact label set although the target's series carry {}\n",
+            only_in_target(r)
+        ));
+    }
     let verb = if r.dry_run { "would add" } else { "added" };
     if r.ranges.is_empty() {
         s.push_str("nothing to fill: the target has every sample the source has\n");

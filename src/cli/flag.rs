@@ -11,6 +11,7 @@ pub fn of(option: &str) -> String {
         "master_restarts" => "--master-restart".into(),
         "blocks" => "--block".into(),
         "external_labels" => "--external-label".into(),
+        "drop_labels" => "--drop-label".into(),
         o => format!("--{}", o.replace('_', "-")),
     }
 }

@@ -134,6 +134,10 @@ fn render(r: &SeedReport) -> String {
         ));
     }
     s.push_str(&format!("if it is late: {}\n", fill_command(r)));
+    s.push_str(
+        "  (with --drop-label NAME for each of the primary's external_labels when it \
+         remote-writes to the replica: fill refuses otherwise and names them)\n",
+    );
     if let Some(snap) = &r.snapshot {
         s.push_str(&format!(
             "the snapshot stays in {} (remove it once the replica runs)\n",

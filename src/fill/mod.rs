@@ -45,11 +45,18 @@ use serde::Serialize;
 use crate::check::block::{CheckOptions, verify_block};
 use crate::error::{Error, Result};
 use crate::format::chunkenc::Value;
+use crate::gaps::relabel::LabelNames;
 use crate::layout::DirKind;
 use crate::list::infer_block_range;
 use crate::selector::Matcher;
 use crate::write::{BlockWriter, UnplacedBlock, WrittenBlock};
+use relabel::TargetGroup;
 use stream::{Opened, Select};
+
+pub use crate::gaps::LabelOnlyInDir;
+
+mod join;
+mod relabel;
 
 /// TARGET's series are handed from its reading thread in batches of this
 /// many.
@@ -68,6 +75,14 @@ pub struct FillOptions {
     pub dry_run: bool,
     /// The block range grid; `None`: inferred.
     pub block_range: Option<i64>,
+    /// Label names dropped from TARGET's series before the join (a
+    /// master's `external_labels`, which remote write adds to the
+    /// replica's series): see [`relabel`]. SOURCE's series must not carry
+    /// them.
+    pub drop_labels: Vec<String>,
+    /// Join by exact label sets even when TARGET's series carry label names
+    /// SOURCE's have not (else nothing is written, [`FillReport::refused`]).
+    pub exact_labels: bool,
 }
 
 impl Default for FillOptions {
@@ -78,6 +93,8 @@ impl Default for FillOptions {
             max_time: i64::MAX,
             dry_run: false,
             block_range: None,
+            drop_labels: Vec::new(),
+            exact_labels: false,
         }
     }
 }
@@ -140,6 +157,25 @@ pub struct FillReport {
     pub samples_added: u64,
     /// Samples TARGET lacks that were not written (see the module docs).
     pub deferred: Deferred,
+    /// Label names TARGET's series carry and no series of SOURCE has (the
+    /// dropped ones left out), e.g. a master's external labels that remote
+    /// write added to the replica's series.
+    pub labels_only_in_target: Vec<LabelOnlyInDir>,
+    /// The label names dropped from TARGET's series before the join.
+    pub dropped_labels: Vec<String>,
+    /// Series written under a label set of TARGET's (SOURCE's with the
+    /// dropped names TARGET's series carry) rather than SOURCE's; counted
+    /// in `series_added` too.
+    pub target_labels_series: u64,
+    /// Their samples (counted in `samples_added` too).
+    pub target_labels_samples: u64,
+    /// True if nothing was written (nor would be, on a dry run) because of
+    /// `labels_only_in_target` without `exact_labels`: joined by exact
+    /// label set, TARGET's series with such a label would join none of
+    /// SOURCE's, and writing SOURCE's samples without it would put a second
+    /// series beside each of them. `ranges` is then empty and the counts
+    /// of what was added are 0.
+    pub refused: bool,
     /// What could not be read (damaged chunks of SOURCE, …); each names the
     /// file and series.
     pub errors: Vec<String>,
@@ -335,7 +371,10 @@ type Unplaced = (i64, Window, Option<UnplacedBlock>);
 
 /// Finishes every window's block and verifies them all; on any error in
 /// one, every block is discarded and nothing is placed.
-fn finish_verified(windows: BTreeMap<i64, Window>, target: &Path) -> Result<Vec<Unplaced>> {
+fn finish_verified(
+    windows: impl Iterator<Item = (i64, Window)>,
+    target: &Path,
+) -> Result<Vec<Unplaced>> {
     let mut unplaced: Vec<Unplaced> = Vec::new();
     for (w0, mut win) in windows {
         let u = match win.writer.take() {
@@ -394,38 +433,79 @@ fn place(report: &mut FillReport, unplaced: Vec<Unplaced>) -> Result<()> {
     Ok(())
 }
 
-/// TARGET's series (times only), sent in batches of [`TARGET_BATCH`]
-/// until the receiver hangs up.
+/// TARGET's series groups (times only; see [`relabel`] for `drop`), sent
+/// in batches of [`TARGET_BATCH`] until the receiver hangs up; the label
+/// names of TARGET's selected series, whatever their samples' times. With
+/// `drop`, TARGET is read whatever the time range (the series that carry
+/// a dropped name, and the seeded ones' ends, lie outside a range that
+/// covers only the hole), the times outside it dropped as they are read.
 fn send_in_batches(
     mine: &Opened,
     sel: &Select,
-    tx: &std::sync::mpsc::SyncSender<Vec<stream::SeriesOf<i64>>>,
-) {
-    let readers = mine.readers(sel.from, sel.to);
+    drop: &[Vec<u8>],
+    tx: &std::sync::mpsc::SyncSender<Vec<TargetGroup>>,
+) -> LabelNames {
+    let whole = Select {
+        selectors: sel.selectors.clone(),
+        from: i64::MIN,
+        to: i64::MAX,
+    };
+    let range = (sel.from, sel.to);
+    let read_whole = !drop.is_empty() || (sel.from, sel.to) == (i64::MIN, i64::MAX);
+    // Read in part, TARGET's names come from its indexes and head (a
+    // replica's remote-written series may all lie after a range that
+    // covers only the hole); read whole, from its series as they come.
+    let mut names = if read_whole {
+        LabelNames::default()
+    } else {
+        relabel::target_names(mine, sel)
+    };
+    let readers = if drop.is_empty() {
+        mine.readers(sel.from, sel.to)
+    } else {
+        mine.readers(i64::MIN, i64::MAX)
+    };
+    let mut see = |s: &stream::SeriesOf<i64>| {
+        if read_whole {
+            names.saw_dir(&s.0);
+        }
+    };
+    let groups: Box<dyn Iterator<Item = TargetGroup>> = if drop.is_empty() {
+        let all = stream::series::<i64>(&readers, mine, sel);
+        Box::new(all.inspect(&mut see).map(TargetGroup::from))
+    } else {
+        let all = stream::series::<i64>(&readers, mine, &whole);
+        let held = relabel::hold(all.inspect(&mut see), drop, range);
+        let plain = stream::series::<i64>(&readers, mine, &whole);
+        Box::new(relabel::groups(plain, held, drop, range))
+    };
     let mut batch = Vec::with_capacity(TARGET_BATCH);
-    for s in stream::series::<i64>(&readers, mine, sel) {
-        batch.push(s);
+    let mut hung_up = false;
+    for g in groups {
+        batch.push(g);
         if batch.len() == TARGET_BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(TARGET_BATCH));
             if tx.send(full).is_err() {
-                return;
+                hung_up = true;
+                break;
             }
         }
     }
-    let _ = tx.send(batch);
+    if !hung_up {
+        let _ = tx.send(batch);
+    }
+    names
 }
 
-/// One series' samples TARGET lacks (`missing`): those at or after the
-/// cutoff deferred, the rest written into their windows, unless the label
-/// set is one Prometheus could not have written (no labels, an empty name
-/// or value): then skipped and named.
-fn write_series(
+/// Of one series' samples TARGET lacks (`missing`), those to write: the
+/// ones at or after the cutoff are deferred, and none is written if the
+/// label set is one Prometheus could not have written (no labels, an empty
+/// name or value): then the series is named in `errors`.
+fn writable<'a>(
     report: &mut FillReport,
-    windows: &mut BTreeMap<i64, Window>,
-    target: &Path,
     labels: &stream::Labels,
-    missing: &[(i64, Value)],
-) -> Result<()> {
+    missing: &'a [(i64, Value)],
+) -> &'a [(i64, Value)] {
     let split = report
         .deferred
         .cutoff
@@ -433,7 +513,7 @@ fn write_series(
     report.deferred.add(missing.get(split..).unwrap_or(&[]));
     let write = missing.get(..split).unwrap_or(&[]);
     if write.is_empty() {
-        return Ok(());
+        return &[];
     }
     if labels.is_empty() || labels.iter().any(|(n, v)| n.is_empty() || v.is_empty()) {
         let mut l = String::new();
@@ -441,6 +521,22 @@ fn write_series(
         report.errors.push(format!(
             "source: series {l} not written: an empty label name or value"
         ));
+        return &[];
+    }
+    write
+}
+
+/// One series' samples TARGET lacks (`missing`), those [`writable`]
+/// written into their windows.
+fn write_series(
+    report: &mut FillReport,
+    windows: &mut BTreeMap<i64, Window>,
+    target: &Path,
+    labels: &stream::Labels,
+    missing: &[(i64, Value)],
+) -> Result<()> {
+    let write = writable(report, labels, missing);
+    if write.is_empty() {
         return Ok(());
     }
     report.series_added += 1;
@@ -481,6 +577,52 @@ fn lock_target(target: &Path, dry_run: bool) -> Result<Option<std::fs::File>> {
     }
 }
 
+impl FillReport {
+    /// The report before anything is read: the cutoff is TARGET's (see the
+    /// module docs).
+    fn new(
+        target: &Path,
+        source: &Path,
+        opts: &FillOptions,
+        block_range: i64,
+        cutoff: Option<i64>,
+    ) -> Self {
+        FillReport {
+            target: target.to_path_buf(),
+            source: source.to_path_buf(),
+            block_range,
+            dry_run: opts.dry_run,
+            deferred: Deferred {
+                cutoff,
+                ..Deferred::default()
+            },
+            source_series: 0,
+            source_samples: 0,
+            ranges: Vec::new(),
+            series_added: 0,
+            samples_added: 0,
+            labels_only_in_target: Vec::new(),
+            dropped_labels: opts.drop_labels.clone(),
+            target_labels_series: 0,
+            target_labels_samples: 0,
+            refused: false,
+            errors: Vec::new(),
+        }
+    }
+
+    /// What TARGET (`mine`) and SOURCE (`theirs`) could not give, into
+    /// `errors`.
+    fn take_errors(&mut self, mine: &Opened, theirs: &Opened) {
+        let t = mine
+            .take_errors()
+            .into_iter()
+            .map(|e| format!("target: {e}"));
+        self.errors.extend(t);
+        let s = theirs.take_errors().into_iter();
+        self.errors.extend(s.map(|e| format!("source: {e}")));
+    }
+}
+
 /// Fills TARGET from SOURCE. See the module documentation.
 pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillReport> {
     // Held until the function returns (the lock ends when the file closes).
@@ -494,9 +636,6 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         };
         infer_block_range(&m)
     });
-    // The cutoff: nothing at or after it is written (see the module docs).
-    let cutoff = cutoff(&mine);
-
     let sel = Select {
         selectors: opts.selectors.clone(),
         from: opts.min_time,
@@ -504,68 +643,49 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
     };
     let their_readers = theirs.readers(sel.from, sel.to);
     let b = stream::series::<(i64, Value)>(&their_readers, &theirs, &sel);
+    let drop: Vec<Vec<u8>> = opts
+        .drop_labels
+        .iter()
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
 
-    let mut report = FillReport {
-        target: target.to_path_buf(),
-        source: source.to_path_buf(),
-        block_range,
-        dry_run: opts.dry_run,
-        deferred: Deferred {
-            cutoff,
-            ..Deferred::default()
-        },
-        source_series: 0,
-        source_samples: 0,
-        ranges: Vec::new(),
-        series_added: 0,
-        samples_added: 0,
-        errors: Vec::new(),
+    let mut report = FillReport::new(target, source, opts, block_range, cutoff(&mine));
+    let mut sink = join::Sink {
+        target,
+        windows: BTreeMap::new(),
+        tagged: BTreeMap::new(),
     };
-    let mut windows: BTreeMap<i64, Window> = BTreeMap::new();
-    let mut missing: Vec<(i64, Value)> = Vec::new();
+    let mut names = LabelNames::default();
     // TARGET's series (times only) are read on a second thread, in
     // batches, while this one reads SOURCE's and writes.
-    let result = std::thread::scope(|sc| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<stream::SeriesOf<i64>>>(8);
-        let (mine, sel) = (&mine, &sel);
-        sc.spawn(move || send_in_batches(mine, sel, &tx));
-        let mut a = rx.into_iter().flatten().peekable();
-        for (labels, samples) in b {
-            report.source_series += 1;
-            report.source_samples += samples.len() as u64;
-            // Advance TARGET to this label set.
-            while a.peek().is_some_and(|(l, _)| *l < labels) {
-                a.next();
-            }
-            let have: &[i64] = match a.peek() {
-                Some((l, s)) if *l == labels => s,
-                _ => &[],
-            };
-            missing_from(samples, have, &mut missing);
-            if missing.is_empty() {
-                continue;
-            }
-            write_series(&mut report, &mut windows, target, &labels, &missing)?;
-        }
-        Ok(())
+    let result = std::thread::scope(|sc| -> Result<LabelNames> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TargetGroup>>(8);
+        let (mine, sel, drop) = (&mine, &sel, &drop);
+        let h = sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
+        let a = rx.into_iter().flatten();
+        let r = join::join(&mut report, &mut sink, a, b, drop, &mut names);
+        let target_names = h.join().unwrap_or_default();
+        r.map(|()| target_names)
     });
-    report.errors.extend(
-        mine.take_errors()
-            .into_iter()
-            .map(|e| format!("target: {e}")),
-    );
-    report.errors.extend(
-        theirs
-            .take_errors()
-            .into_iter()
-            .map(|e| format!("source: {e}")),
-    );
+    report.take_errors(&mine, &theirs);
     // On any error the writers are dropped: their tmp dirs are removed.
-    result?;
+    report.labels_only_in_target = result?
+        .with_other(names)
+        .only_in_dir()
+        .into_iter()
+        .filter(|l| !opts.drop_labels.contains(&l.name))
+        .collect();
+    if !report.labels_only_in_target.is_empty() && !opts.exact_labels {
+        // Nothing written: the writers are dropped, their tmp dirs removed.
+        join::refuse(&mut report);
+        return Ok(report);
+    }
+    let tagged = join::write_tagged(&mut report, std::mem::take(&mut sink.tagged), target)?;
 
     // Finish, verify, then place every block; nothing is placed unless all
     // of them verified.
-    let unplaced = finish_verified(windows, target)?;
+    let unplaced = finish_verified(sink.windows.into_iter().chain(tagged), target)?;
     place(&mut report, unplaced)?;
+    report.ranges.sort_by_key(|r| r.window_start);
     Ok(report)
 }

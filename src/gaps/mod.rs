@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::dump::format_labels;
 use crate::selector::Matcher;
 
-mod relabel;
+pub(crate) mod relabel;
 pub mod stream;
 pub use relabel::LabelOnlyInDir;
 use stream::{Opened, Select, borrowed};

@@ -46,7 +46,11 @@ impl LabelNames {
     /// A series of DIR.
     pub(crate) fn saw_dir(&mut self, labels: &Labels) {
         for (k, v) in labels {
-            let e = self.dir.entry(k.clone()).or_default();
+            // Looked up before an entry is made: no name copied per series.
+            let e = match self.dir.get_mut(k) {
+                Some(e) => e,
+                None => self.dir.entry(k.clone()).or_default(),
+            };
             e.0 += 1;
             if e.1.len() < VALUES_KEPT && !e.1.contains(v) {
                 e.1.insert(v.clone());
@@ -61,6 +65,13 @@ impl LabelNames {
                 self.other.insert(k.clone());
             }
         }
+    }
+
+    /// These names, with OTHER's side taken from `other` (each side read on
+    /// its own thread).
+    pub(crate) fn with_other(mut self, other: LabelNames) -> Self {
+        self.other = other.other;
+        self
     }
 
     /// The names only DIR's series carry, when OTHER had any series.

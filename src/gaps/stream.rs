@@ -496,6 +496,47 @@ pub fn series<'a, S: Sample + 'a>(
     Merged::new(streams)
 }
 
+/// The selected series' label sets of an opened directory (`readers`'
+/// blocks and the head), merged, in label order, whatever the times of
+/// their samples: read from the indexes and the head's series only, no
+/// chunk decoded (the sample lists are empty). What cannot be read is left
+/// to the sample streams to report.
+pub fn label_sets<'a>(
+    readers: &'a [BlockReader<'a>],
+    o: &'a Opened,
+    selectors: &'a [Vec<Matcher>],
+) -> Merged<'a, i64> {
+    let mut streams: Vec<Box<dyn Iterator<Item = SeriesOf<i64>> + 'a>> = Vec::new();
+    for r in readers {
+        let mut it = r.index.series();
+        let mut entry = SeriesEntry::default();
+        let mut labels: Vec<(&'a [u8], &'a [u8])> = Vec::new();
+        streams.push(Box::new(std::iter::from_fn(move || {
+            loop {
+                if it.next_into(&mut entry)?.is_err()
+                    || r.index.resolve_labels(&entry, &mut labels).is_err()
+                    || !matches_any(selectors, &labels)
+                {
+                    continue;
+                }
+                let owned: Labels = labels
+                    .iter()
+                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .collect();
+                return Some((owned, Vec::new()));
+            }
+        })));
+    }
+    if let Some(h) = &o.head {
+        let selected = h
+            .series
+            .iter()
+            .filter(move |s| matches_any(selectors, &borrowed(&s.labels)));
+        streams.push(Box::new(selected.map(|s| (s.labels.clone(), Vec::new()))));
+    }
+    Merged::new(streams)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
