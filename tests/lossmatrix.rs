@@ -3761,8 +3761,8 @@ fn promtool_up(
 }
 
 /// The oracle for `up_tail`: `promtool tsdb dump` of the newest block alone
-/// (copied to a scratch dir: promtool's read-only open creates a `wal/`
-/// in the dir it reads), each target's last `up` times next to the ones
+/// (copied to a scratch dir: promtool's read-only open writes
+/// `chunks_head/` into the dir it reads), each target's last `up` times next to the ones
 /// promsnap read. Returned per target with `agree`.
 fn up_tail_promtool(snapshot: &Path, t: &serde_json::Value) -> serde_json::Value {
     let Some((dir, ulid)) = newest_block(snapshot) else {
@@ -3773,6 +3773,8 @@ fn up_tail_promtool(snapshot: &Path, t: &serde_json::Value) -> serde_json::Value
         .tempdir()
         .unwrap();
     copy_dir(&dir, &scratch.path().join(&ulid));
+    // promtool's read-only open wants a wal/ (empty here: the block alone).
+    std::fs::create_dir_all(scratch.path().join("wal")).unwrap();
     let mut out = Vec::new();
     for u in t["up_tail"].as_array().into_iter().flatten() {
         let (job, inst) = (
