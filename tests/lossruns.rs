@@ -1056,6 +1056,18 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "deb5s-ext",
     "deb15-ext-soon",
     "deb5s-noext",
+    // The fifteenth set (docs/LOSS-WINDOWS.md): the head, several targets,
+    // long intervals, slow targets; `up_tail` recorded.
+    "deb15h-ext",
+    "deb3t-slow",
+    "deb10-ext",
+    "deb3t-15-10",
+    "deb30-ext",
+    "deb10-tmo9",
+    "deb3t-30s",
+    "s600-15s-1t",
+    "deb15h-noext",
+    "deb5s-slow",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
