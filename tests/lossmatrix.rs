@@ -2556,7 +2556,7 @@ fn debian_record(d: &DebianCfg, live: &DebianLive) -> serde_json::Value {
     if let Some((iv, n)) = d.exporter {
         v["lm_job"] = serde_json::json!({
             "interval_ms": iv,
-            "timeout_ms": lm_timeout(&d, iv),
+            "timeout_ms": lm_timeout(d, iv),
             "series": n,
         });
     }
