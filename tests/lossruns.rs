@@ -597,6 +597,28 @@ pub(crate) fn judge(ev: &Path) -> Judged {
             ));
         }
     }
+    // 4. No lost sample is called safe: every real loss, a sliver too, lies
+    //    within one scrape interval of some predicted window (any
+    //    certainty). The criteria above hold a sliver's length, not its
+    //    place; a verdict of "no real loss" while a scrape was lost is the
+    //    understatement the issue names as the worst answer. A loss within
+    //    two scrape intervals of the measurement's end (`gaps_to`: the
+    //    master stopped, its last scrape in flight) is the measurement's
+    //    edge, not the estimate's.
+    for r in j.real.iter().filter(|r| r.from < rec.gaps_to - 2 * scrape) {
+        if !j
+            .predicted
+            .iter()
+            .any(|p| p.from - scrape <= r.to && p.to + scrape >= r.from)
+        {
+            j.failures.push(format!(
+                "real loss {}..{} outside every predicted window (± {} s): a lost sample called safe",
+                sec(r.from - c),
+                sec(r.to - c),
+                scrape as f64 / 1e3
+            ));
+        }
+    }
     j.rec = Some(rec);
     j
 }
@@ -1136,6 +1158,18 @@ macro_rules! second_loss {
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "deb3t-30s-up7",
+        "out of sample (fifteenth set): three targets (job prometheus 5 s, lm 15 s, node 30 s; the judge \
+         gives --scrape-interval 30s), slave up +10.3 s; the master's log: the queue resharded 1 -> 26 at \
+         +10.75 s, 0.4 s after the slave was up; the slave's log: 26 requests refused at +15 s whose first \
+         out-of-bounds sample is 70 s before C_snap (the new shards' first batches, straddling C_snap). \
+         Real loss +5 .. +15 s of 827 series (the 5 s job's +5/+10/+15 s scrapes, lm's +8.1 s one). \
+         coverage (main) with the master's log alone predicts L3 expected from +28 s (the 30 s grid's \
+         next sample, not the 5 s grid's +5 s); with the slave's log too, no window at all and the \
+         verdict 'No real loss': a lost sample called safe (criterion 4, added for this run; the \
+         repeats -r2 and -r3 lost only the +5 s scrape and pass)",
+    ),
     (
         "s10k-q20k-up40-r2",
         "out of sample (ninth set, the repeat; the first recording lost +1 s of 25 series and passed). 10 000 \
