@@ -218,7 +218,11 @@ fn render_forecast(s: &mut String, r: &CoverageReport) {
 fn render_loss_windows(s: &mut String, r: &CoverageReport) {
     s.push_str("\nLoss windows:\n");
     if r.loss_windows.is_empty() {
-        s.push_str("  none (give --slave-up for the windows)\n");
+        s.push_str(if r.slave_up.is_some() {
+            "  none\n"
+        } else {
+            "  none (give --slave-up for the windows)\n"
+        });
     }
     for w in &r.loss_windows {
         let mut earliest = w
