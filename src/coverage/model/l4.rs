@@ -75,15 +75,15 @@ pub(crate) fn fate(t: &UpTail, c0: i64, timeout: i64) -> (Option<i64>, Fate) {
     let Some(&last) = t.times.last() else {
         return (None, Fate::Unknown("no `up` sample in the head block"));
     };
-    let end = c0 - 1;
+    let end = c0.saturating_sub(1);
     let next = last.saturating_add(iv);
     let fate = if last > end {
         Fate::Unknown("an `up` sample after the coverage end")
-    } else if next > end + JITTER {
+    } else if next > end.saturating_add(JITTER) {
         Fate::After(next)
-    } else if next >= end - JITTER {
+    } else if next >= end.saturating_sub(JITTER) {
         Fate::Undecided(next)
-    } else if end.saturating_sub(last) > iv.saturating_add(timeout.min(iv)) + JITTER {
+    } else if end.saturating_sub(last) > iv.saturating_add(timeout.min(iv)).saturating_add(JITTER) {
         // That scrape would have ended by its timeout and committed before
         // the read: the target was stopped or its commits failed.
         Fate::Unknown("its newest `up` is older than one interval plus the scrape timeout")
@@ -126,24 +126,30 @@ pub(super) fn isolation_race(
             Fate::Unknown(_) => unknown.push(t),
         }
     }
-    let end = c0 - 1;
+    let end = c0.saturating_sub(1);
     for (at, n, who) in &lost {
         windows.push(scrape_window(
-            at - JITTER,
-            (at + JITTER).min(end),
+            at.saturating_sub(JITTER),
+            at.saturating_add(JITTER).min(end),
             *n,
             who,
             true,
         ));
     }
     for (at, n, who) in &undecided {
-        windows.push(scrape_window(at - JITTER, end, *n, who, false));
+        windows.push(scrape_window(
+            at.saturating_sub(JITTER),
+            end,
+            *n,
+            who,
+            false,
+        ));
     }
     if !unknown.is_empty() {
         let w = inp.scrape_interval.min(inp.scrape_timeout).max(1);
         let mut win = LossWindow::new(
             Cause::L4,
-            c0 - w,
+            c0.saturating_sub(w),
             end,
             Certainty::Bound,
             format!(
@@ -179,9 +185,12 @@ pub(super) fn isolation_race(
 /// Adds target `t` to the group at `at` (targets whose next scrapes lie
 /// within [`JITTER`] of each other share one window, their series summed).
 fn add<'a>(groups: &mut Vec<(i64, u64, Vec<&'a UpTail>)>, at: i64, t: &'a UpTail) {
-    if let Some(g) = groups.iter_mut().find(|g| (g.0 - at).abs() <= JITTER) {
+    if let Some(g) = groups
+        .iter_mut()
+        .find(|g| g.0.abs_diff(at) <= JITTER.unsigned_abs())
+    {
         g.0 = g.0.min(at);
-        g.1 += t.series;
+        g.1 = g.1.saturating_add(t.series);
         g.2.push(t);
     } else {
         groups.push((at, t.series, vec![t]));
@@ -299,8 +308,8 @@ fn bound(inp: &ModelInput, windows: &mut Vec<LossWindow>, assumptions: &mut Vec<
         ),
         k => windows.push(LossWindow::new(
             Cause::L4,
-            c0 - w,
-            c0 - 1,
+            c0.saturating_sub(w),
+            c0.saturating_sub(1),
             Certainty::Bound,
             format!(
                 "{}: a target's scrape still being committed when the snapshot read the head \
