@@ -240,6 +240,51 @@ mod grid_tests {
         }
     }
 
+    /// `deb3t-30s-up7`'s shape: three targets every 5 s, 15 s and 30 s
+    /// (the global interval), the queue resharding before the crossing. A
+    /// series goes to shard `ref % n`, so every new shard's first batch
+    /// holds series of every grid: the loss starts with the first sample
+    /// after `C_snap` on any grid (the 5 s one's), not on the grid of the
+    /// first sample read (the 30 s one's, up to 30 s later).
+    #[test]
+    fn resharded_loss_starts_on_the_finest_grid() {
+        use crate::coverage::scrapes::ScrapeGrid;
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let grid = |interval, phase, series| ScrapeGrid {
+            interval,
+            phase,
+            series,
+            lag: 0,
+        };
+        let g = Schedule {
+            grids: vec![
+                grid(5_000, 4_691, 578),
+                grid(15_000, 2_836, 205),
+                grid(30_000, 7_680, 537),
+            ],
+        };
+        // The first sample read is the 30 s grid's.
+        let st = stall(&q, 0, 7_680, 1_320, 30_000);
+        for c in (100_000..160_000).step_by(7_000) {
+            let (cr, plain) = (0..10_000)
+                .step_by(250)
+                .map(|ws| {
+                    (
+                        crossing(&q, &st, ws, c, c + 78_000, 1_320, 30_000, true, Some(&g)),
+                        crossing(&q, &st, ws, c, c + 78_000, 1_320, 30_000, true, None),
+                    )
+                })
+                .find(|(cr, _)| cr.resharded)
+                .expect("a resharded case");
+            let first = g.nth_sample_after(c - 1, 1).unwrap().0;
+            assert_eq!(cr.start, first, "{c}: {cr:?}");
+            assert!(first >= c && first < c + 5_000, "{c}: {first}");
+            // One grid: its own next scrape.
+            assert_eq!((plain.start - 7_680).rem_euclid(30_000), 0, "{plain:?}");
+            assert!(plain.start >= c && plain.start < c + 30_000, "{plain:?}");
+        }
+    }
+
     /// 2.42's desired-shards formula takes its input rate from `samplesIn`,
     /// which counts every sample the master appends — native histograms
     /// too, sent or not — while the queue sends only the floats without

@@ -592,8 +592,18 @@ fn assemble(at: &At, tm: &Timing, sh: &Short, lg: &Long, why: String) -> Crossin
     } else {
         (sh.end, (c - 1 + i).min(sh.end))
     };
+    // The resharded path's new shards start empty at the reader's position
+    // before `C_snap`; a series goes to shard `ref % n`, so every shard's
+    // first batch holds series of every grid: its loss starts with the
+    // first sample after `C_snap` on any grid, not on the coarsest one.
+    let grid_first = at
+        .grids
+        .and_then(|g| g.nth_sample_after(c - 1, 1))
+        .map(|(t, _)| t);
     Crossing {
-        start: if resharded && !at.scrape_phase_known {
+        start: if let (true, Some(t)) = (resharded, grid_first) {
+            t
+        } else if resharded && !at.scrape_phase_known {
             c
         } else if resharded {
             at.st.first_sample + (c - at.st.first_sample + i - 1).div_euclid(i) * i
