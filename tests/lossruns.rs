@@ -1159,18 +1159,6 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
-        "deb3t-30s-up7",
-        "out of sample (fifteenth set): three targets (job prometheus 5 s, lm 15 s, node 30 s; the judge \
-         gives --scrape-interval 30s), slave up +10.3 s; the master's log: the queue resharded 1 -> 26 at \
-         +10.75 s, 0.4 s after the slave was up; the slave's log: 26 requests refused at +15 s whose first \
-         out-of-bounds sample is 70 s before C_snap (the new shards' first batches, straddling C_snap). \
-         Real loss +5 .. +15 s of 827 series (the 5 s job's +5/+10/+15 s scrapes, lm's +8.1 s one). \
-         coverage (main) with the master's log alone predicts L3 expected from +28 s (the 30 s grid's \
-         next sample, not the 5 s grid's +5 s); with the slave's log too, no window at all and the \
-         verdict 'No real loss': a lost sample called safe (criterion 4, added for this run; the \
-         repeats -r2 and -r3 lost only the +5 s scrape and pass)",
-    ),
-    (
         "s10k-q20k-up40-r2",
         "out of sample (ninth set, the repeat; the first recording lost +1 s of 25 series and passed). 10 000 \
          series at 1 s, capacity 20000, max_shards 100; slave up +40.4 s. The master's log: first refused \
