@@ -3724,25 +3724,40 @@ fn newest_block(snapshot: &Path) -> Option<(PathBuf, String)> {
 
 /// `promtool tsdb dump` of the `up` series (`extra` matchers added) of
 /// `dir` in `[from, to]`: per series (its labels as promtool prints them,
-/// `monitor="example"` removed) the sample times, ascending.
+/// `monitor="example"` removed) the sample times, ascending; empty when
+/// promtool cannot run.
 fn promtool_up(
     dir: &Path,
     from: i64,
     to: i64,
     extra: &str,
 ) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let matcher = format!("--match={{__name__=\"up\"{extra}}}");
+    promtool_times(dir, from, to, &matcher).unwrap_or_default()
+}
+
+/// `promtool tsdb dump` of `dir` in `[from, to]` with the `--match=`
+/// argument `matcher`: per series (its labels as promtool prints them,
+/// `monitor="example"` removed: the seeded and remote-written series
+/// joined) the sample times, ascending. `None` when promtool cannot run.
+pub(crate) fn promtool_times(
+    dir: &Path,
+    from: i64,
+    to: i64,
+    matcher: &str,
+) -> Option<std::collections::BTreeMap<String, Vec<i64>>> {
     let out = std::process::Command::new("promtool")
         .args([
             "tsdb",
             "dump",
             &format!("--min-time={from}"),
             &format!("--max-time={to}"),
-            &format!("--match={{__name__=\"up\"{extra}}}"),
+            matcher,
         ])
         .arg(dir)
-        .output();
+        .output()
+        .ok()?;
     let mut m: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
-    let Ok(out) = out else { return m };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut it = line.rsplitn(3, ' ');
         let (Some(ts), Some(_v), Some(labels)) = (it.next(), it.next(), it.next()) else {
@@ -3757,7 +3772,7 @@ fn promtool_up(
         v.sort_unstable();
         v.dedup();
     }
-    m
+    Some(m)
 }
 
 /// The oracle for `up_tail`: `promtool tsdb dump` of the newest block alone

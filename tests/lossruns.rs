@@ -838,35 +838,8 @@ pub(crate) fn crosscheck(
     } else {
         "--match={i=\"0\"}"
     };
-    let dump = |dir: &Path| -> std::collections::BTreeMap<String, Vec<i64>> {
-        let out = std::process::Command::new("promtool")
-            .args([
-                "tsdb",
-                "dump",
-                &format!("--min-time={from}"),
-                &format!("--max-time={to}"),
-                matcher,
-            ])
-            .arg(dir)
-            .output()
-            .expect("promtool");
-        let mut m: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let mut it = line.rsplitn(3, ' ');
-            let (Some(ts), Some(_v), Some(labels)) = (it.next(), it.next(), it.next()) else {
-                continue;
-            };
-            if let Ok(t) = ts.parse::<i64>() {
-                let labels = labels.replace(", monitor=\"example\"", "");
-                m.entry(labels).or_default().push(t);
-            }
-        }
-        for v in m.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
-        m
-    };
+    let dump =
+        |dir: &Path| crate::lossmatrix::promtool_times(dir, from, to, matcher).expect("promtool");
     let (mm, sm) = (dump(master), dump(slave));
     let mut series = Vec::new();
     for (labels, ts) in &mm {

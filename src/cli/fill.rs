@@ -100,11 +100,7 @@ fn only_in_target(r: &FillReport) -> String {
             format!(
                 "{}={} ({} series)",
                 l.name,
-                l.values
-                    .iter()
-                    .map(|v| format!("{v:?}"))
-                    .collect::<Vec<_>>()
-                    .join("|"),
+                super::quoted_values(&l.values),
                 l.series
             )
         })

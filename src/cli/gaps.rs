@@ -182,11 +182,7 @@ pub fn render(r: &GapsReport, top: usize) -> String {
              give --drop-label {} to join the two label sets.\n",
             l.series,
             l.name,
-            l.values
-                .iter()
-                .map(|v| format!("{v:?}"))
-                .collect::<Vec<_>>()
-                .join("|"),
+            super::quoted_values(&l.values),
             l.name,
             l.name
         ));

@@ -238,3 +238,12 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// A label's values as the texts name them: each quoted, `|`-separated.
+fn quoted_values(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join("|")
+}
