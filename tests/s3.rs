@@ -68,7 +68,10 @@ fn start_weed() -> Result<Weed, String> {
         .arg("-ip=127.0.0.1")
         .arg("-ip.bind=127.0.0.1")
         .arg(format!("-s3.port={s3}"))
-        .arg(format!("-bucket={BUCKET}"));
+        .arg(format!("-bucket={BUCKET}"))
+        // weed writes its logs and a volume dir of its own under the temp
+        // dir: inside ours, so that they go with it.
+        .env("TMPDIR", dir.path());
     // Every other listener on a free port too, so that parallel tests (and
     // other users of the machine) never collide.
     for flag in [
