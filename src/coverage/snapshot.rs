@@ -459,29 +459,37 @@ fn targets(
 }
 
 /// Scrape targets of a block: the distinct `(job, instance)` label pairs of
-/// its `up` series (Prometheus writes one `up` series per target). `None`
-/// if the block cannot be read or has no `up` series.
+/// its `up` series (Prometheus writes one `up` series per target), read
+/// through the postings of `__name__="up"`; by a walk over every series when
+/// the postings table cannot be read. `None` if the block cannot be read or
+/// has no `up` series.
 pub fn count_targets(dir: &Path) -> Option<u64> {
+    use super::uptail::{Key, key_of, up_postings};
     let files = BlockFiles::open(dir).ok()?;
     let reader = files.reader().ok()?;
+    let index = &reader.index;
     let mut entry = crate::format::index::SeriesEntry::default();
-    let mut it = reader.index.series();
     let mut labels = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(res) = it.next_into(&mut entry) {
-        if res.is_err() || reader.index.resolve_labels(&entry, &mut labels).is_err() {
-            continue;
+    let mut seen: std::collections::BTreeSet<Key> = std::collections::BTreeSet::new();
+    if let Ok(list) = up_postings(index) {
+        for id in list.iter().flat_map(|l| l.iter()) {
+            let r = crate::format::refs::SeriesRef::from(id);
+            if index.series_by_id(r, &mut entry).is_ok()
+                && index.resolve_labels(&entry, &mut labels).is_ok()
+            {
+                seen.insert(key_of(&labels));
+            }
         }
-        let get = |n: &[u8]| {
-            labels
-                .iter()
-                .find(|(k, _)| *k == n)
-                .map(|(_, v)| v.to_vec())
-        };
-        if get(b"__name__").as_deref() != Some(b"up".as_slice()) {
-            continue;
+    } else {
+        let mut it = index.series();
+        while let Some(res) = it.next_into(&mut entry) {
+            if res.is_ok()
+                && index.resolve_labels(&entry, &mut labels).is_ok()
+                && labels.iter().any(|(k, v)| *k == b"__name__" && *v == b"up")
+            {
+                seen.insert(key_of(&labels));
+            }
         }
-        seen.insert((get(b"job"), get(b"instance")));
     }
     (!seen.is_empty()).then_some(seen.len() as u64)
 }

@@ -46,7 +46,7 @@ impl UpTail {
     }
 }
 
-type Key = (Option<Vec<u8>>, Option<Vec<u8>>);
+pub(crate) type Key = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// The targets of the block at `dir`, by `job`/`instance`: the `up`
 /// series come from the postings list of `__name__="up"`, their chunks
@@ -57,15 +57,7 @@ pub fn read(dir: &Path) -> Option<Vec<UpTail>> {
     let files = BlockFiles::open(dir).ok()?;
     let reader = files.reader().ok()?;
     let index = &reader.index;
-    let mut up_list = None;
-    for pe in index.postings_table_iter().ok()? {
-        let pe = pe.ok()?;
-        if pe.name == b"__name__" && pe.value == b"up" {
-            up_list = Some(index.postings(pe.offset).ok()?);
-            break;
-        }
-    }
-    let up_list = up_list?;
+    let up_list = up_postings(index).ok()??;
     let mut entry = SeriesEntry::default();
     let mut labels = Vec::new();
     let mut tails: BTreeMap<Key, Option<Vec<(i64, bool)>>> = BTreeMap::new();
@@ -119,8 +111,23 @@ pub fn read(dir: &Path) -> Option<Vec<UpTail>> {
     )
 }
 
+/// The postings list of `__name__="up"` (one series per scrape target):
+/// `Ok(None)` when the block has none; `Err` when the postings table or
+/// that list cannot be read.
+pub(crate) fn up_postings<'a>(
+    index: &crate::format::index::IndexReader<'a>,
+) -> Result<Option<crate::format::index::Postings<'a>>, crate::format::error::DecodeError> {
+    for pe in index.postings_table_iter()? {
+        let pe = pe?;
+        if pe.name == b"__name__" && pe.value == b"up" {
+            return index.postings(pe.offset).map(Some);
+        }
+    }
+    Ok(None)
+}
+
 /// The `(job, instance)` of a series' labels.
-fn key_of(labels: &[(&[u8], &[u8])]) -> Key {
+pub(crate) fn key_of(labels: &[(&[u8], &[u8])]) -> Key {
     let get = |n: &[u8]| {
         labels
             .iter()
