@@ -18,12 +18,29 @@ struct Weed {
     child: Child,
     endpoint: String,
     _dir: tempfile::TempDir,
+    /// Every port given to it: weed places its gRPC sockets in /tmp
+    /// (`seaweedfs-<service>-grpc-<port>.sock`) whatever TMPDIR says.
+    ports: Vec<u16>,
 }
 
 impl Drop for Weed {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let Ok(rd) = std::fs::read_dir("/tmp") else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = name.starts_with("seaweedfs-")
+                && self
+                    .ports
+                    .iter()
+                    .any(|p| name.ends_with(&format!("-{p}.sock")));
+            if ours {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 
@@ -62,6 +79,7 @@ fn weed_or_skip() -> Option<Weed> {
 fn start_weed() -> Result<Weed, String> {
     let dir = tempfile::tempdir().unwrap();
     let s3 = free_port();
+    let mut ports = vec![s3];
     let mut cmd = Command::new("weed");
     cmd.arg("mini")
         .arg(format!("-dir={}", dir.path().display()))
@@ -70,7 +88,16 @@ fn start_weed() -> Result<Weed, String> {
         .arg(format!("-s3.port={s3}"))
         .arg(format!("-bucket={BUCKET}"))
         // weed writes its logs and a volume dir of its own under the temp
-        // dir: inside ours, so that they go with it.
+        // dir, and its local sockets under /tmp by default: inside ours, so
+        // that they go with it.
+        .arg(format!(
+            "-filer.localSocket={}",
+            dir.path().join("filer.sock").display()
+        ))
+        .arg(format!(
+            "-s3.localSocket={}",
+            dir.path().join("s3.sock").display()
+        ))
         .env("TMPDIR", dir.path());
     // Every other listener on a free port too, so that parallel tests (and
     // other users of the machine) never collide.
@@ -91,7 +118,9 @@ fn start_weed() -> Result<Weed, String> {
         "metricsPort",
         "s3.metricsPort",
     ] {
-        cmd.arg(format!("-{flag}={}", free_port()));
+        let port = free_port();
+        ports.push(port);
+        cmd.arg(format!("-{flag}={port}"));
     }
     let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
     let child = cmd
@@ -103,6 +132,7 @@ fn start_weed() -> Result<Weed, String> {
         child,
         endpoint: format!("http://127.0.0.1:{s3}"),
         _dir: dir,
+        ports,
     };
     // Ready when the bucket answers a listing.
     let end = Instant::now() + Duration::from_secs(30);
