@@ -13,7 +13,8 @@
 //! target's scrapes: the differences between their timestamps give its
 //! interval, the last one its phase, and the distance from its first ref to
 //! the next target's first ref the series it appends per scrape (the
-//! newest target's: up to the series count of the head).
+//! newest target's: up to the series count of the head, or, in a snapshot
+//! without its head block, up to the newest ref the WAL names).
 //!
 //! A scrape's own series (`up`, `scrape_duration_seconds`, …, appended by
 //! `scrapeLoop.report` into the same commit) carry the scrape's start time;
