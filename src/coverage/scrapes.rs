@@ -122,6 +122,8 @@ impl Schedule {
         let mut skipped: BTreeSet<u64> = BTreeSet::new();
         // The newest ref named in the segments read.
         let mut newest_ref = 0u64;
+        // Native histogram refs kept: at most the head's series; without
+        // its count, as many as the segments read name.
         let cap = head_series.unwrap_or(u64::MAX);
         for n in names {
             // Mapped, not read: a segment grown by damage costs no memory.
