@@ -106,7 +106,7 @@ use super::fmt_dur;
 use super::version::Version;
 
 mod crossing;
-pub use crossing::{Crossing, crossing, crossing_with_unsent};
+pub use crossing::{Crossing, Reads, crossing, crossing_with_unsent};
 
 /// One second in ms.
 const SECOND: i64 = 1_000;

@@ -285,6 +285,102 @@ mod grid_tests {
         }
     }
 
+    /// `deb3t-15-10-skiphead-r2`'s shape: targets every 5 s, 10 s and 15 s,
+    /// a `skip_head` coverage end (a block boundary, off every grid), one
+    /// shard, no reshard before the crossing. The crossing batch holds the
+    /// samples that follow, in WAL order, the last one read before
+    /// `C_snap`: its loss starts with the first scrape after `C_snap` on any
+    /// grid (not on the first sample's grid at the global interval), and it
+    /// holds what the batch has left after the samples the reader forwarded
+    /// before `C_snap`. Where the files count those (`Reads::before_c`: a
+    /// target the grids project back before its first scrape), their count
+    /// decides, not the grids'.
+    #[test]
+    fn short_crossing_starts_on_any_grid_and_counts_what_was_read() {
+        use crate::coverage::scrapes::ScrapeGrid;
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let grid = |interval, phase, series| ScrapeGrid {
+            interval,
+            phase,
+            series,
+            lag: 0,
+        };
+        let g = Schedule {
+            grids: vec![
+                grid(5_000, 607, 534),
+                grid(10_000, 8_794, 305),
+                grid(15_000, 3_153, 519),
+            ],
+        };
+        let st = stall(&q, 0, 607, 840, 15_000);
+        let mut checked = 0;
+        for c in (60_000..600_000).step_by(60_000) {
+            let projected = g.samples_between(st.first_sample, c - 1);
+            // The grids' count, and one without the 15 s target's first
+            // two scrapes (it came later).
+            for before in [projected, projected - 2 * 519] {
+                let reads = Reads {
+                    series: 1_358,
+                    unsent: 0,
+                    before_c: (before != projected).then_some(before),
+                };
+                let Some(cr) = (0..15_000)
+                    .step_by(250)
+                    .map(|ws| {
+                        crossing_with_unsent(
+                            &q,
+                            &st,
+                            ws,
+                            c,
+                            c + 5_500,
+                            reads,
+                            15_000,
+                            true,
+                            Some(&g),
+                        )
+                    })
+                    .find(|cr| !cr.resharded)
+                else {
+                    continue;
+                };
+                // Batches of 500 after the first one, in WAL order.
+                let end = st.first_batch + (before - st.first_batch).div_ceil(500) * 500;
+                let lost = end - before;
+                if lost == 0 {
+                    assert!(cr.expected_end < c, "{c}: {cr:?}");
+                    continue;
+                }
+                // The first scrape after C_snap is the 5 s grid's, within 5 s.
+                let first = c + (607 - c).rem_euclid(5_000);
+                assert_eq!(cr.start, first, "{c}: {cr:?}");
+                // Scrape by scrape after C_snap until `lost` samples.
+                let per = |t: i64| {
+                    [
+                        (5_000, 607, 534),
+                        (10_000, 8_794, 305),
+                        (15_000, 3_153, 519),
+                    ]
+                    .iter()
+                    .filter(|(i, p, _)| (t - p).rem_euclid(*i) == 0)
+                    .map(|x| x.2)
+                    .sum::<u64>()
+                };
+                let (mut got, mut t) = (0, c);
+                while got < lost {
+                    got += per(t);
+                    t += 1;
+                }
+                assert_eq!(cr.expected_end, t - 1, "{c}: {cr:?}");
+                // Within less than the shortest interval each series once:
+                // the lost samples are as many series.
+                let once = t - 1 - first < 5_000;
+                assert_eq!(cr.series, once.then_some(lost), "{c}: {cr:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "{checked}");
+    }
+
     /// 2.42's desired-shards formula takes its input rate from `samplesIn`,
     /// which counts every sample the master appends — native histograms
     /// too, sent or not — while the queue sends only the floats without
@@ -295,7 +391,14 @@ mod grid_tests {
         let st = stall(&q, 0, 5_000, 505, 1_000);
         let c = st.position + 20_001;
         let up = c + 78_000;
-        let at = |unsent| crossing_with_unsent(&q, &st, 0, c, up, (505, unsent), 1_000, true, None);
+        let at = |unsent| {
+            let reads = Reads {
+                series: 505,
+                unsent,
+                before_c: None,
+            };
+            crossing_with_unsent(&q, &st, 0, c, up, reads, 1_000, true, None)
+        };
         let (floats, all) = (at(0), at(505));
         assert_eq!(crossing(&q, &st, 0, c, up, 505, 1_000, true, None), floats);
         assert!(

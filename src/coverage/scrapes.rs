@@ -13,7 +13,8 @@
 //! target's scrapes: the differences between their timestamps give its
 //! interval, the last one its phase, and the distance from its first ref to
 //! the next target's first ref the series it appends per scrape (the
-//! newest target's: up to the series count of the head).
+//! newest target's: up to the series count of the head, or, in a snapshot
+//! without its head block, up to the newest ref the WAL names).
 //!
 //! A scrape's own series (`up`, `scrape_duration_seconds`, …, appended by
 //! `scrapeLoop.report` into the same commit) carry the scrape's start time;
@@ -90,6 +91,19 @@ impl Schedule {
     /// not among the samples it sends per scrape: they are left out of
     /// its count.
     pub fn from_wal(wal: &Path, head_series: u64, send_histograms: bool) -> Option<Schedule> {
+        Self::from_wal_with(wal, Some(head_series), send_histograms)
+    }
+
+    /// [`Schedule::from_wal`], with the head's series count unknown
+    /// (`None`: a snapshot without its head block, whose newest block holds
+    /// only the series it had by its end). Refs come from a counter, so the
+    /// newest ref the WAL names (a series record's or a sample's) is the
+    /// newest series created: the newest target's refs end there.
+    pub fn from_wal_with(
+        wal: &Path,
+        head_series: Option<u64>,
+        send_histograms: bool,
+    ) -> Option<Schedule> {
         let mut names: Vec<_> = std::fs::read_dir(wal)
             .ok()?
             .filter_map(|e| e.ok())
@@ -106,6 +120,11 @@ impl Schedule {
         let mut acc: BTreeMap<u64, Acc> = BTreeMap::new();
         // Refs of native histogram series (at most the head's series).
         let mut skipped: BTreeSet<u64> = BTreeSet::new();
+        // The newest ref named in the segments read.
+        let mut newest_ref = 0u64;
+        // Native histogram refs kept: at most the head's series; without
+        // its count, as many as the segments read name.
+        let cap = head_series.unwrap_or(u64::MAX);
         for n in names {
             // Mapped, not read: a segment grown by damage costs no memory.
             let Ok(bytes) = crate::fileutil::wal_segment_bytes(&wal.join(&n)) else {
@@ -114,8 +133,14 @@ impl Schedule {
             let mut rd = RecordReader::new(&bytes);
             while let Some(Ok(rec)) = rd.next_record() {
                 let kind = record::record_type(rec.data);
+                if head_series.is_none() && kind == Some(RecordType::Series) {
+                    let _ = record::for_each_series(rec.data, rec.offset, |r, _| {
+                        newest_ref = newest_ref.max(r.get());
+                    });
+                    continue;
+                }
                 if !send_histograms && kind.is_some_and(histogram_kind) {
-                    note_histograms(rec.data, rec.offset, &mut skipped, head_series);
+                    note_histograms(rec.data, rec.offset, &mut skipped, cap);
                     continue;
                 }
                 if kind != Some(RecordType::Samples) {
@@ -124,6 +149,7 @@ impl Schedule {
                 // First ref; the record's oldest and newest timestamps.
                 let mut first: Option<(u64, i64, i64)> = None;
                 let _ = record::for_each_sample(rec.data, rec.offset, |r, t, _| {
+                    newest_ref = newest_ref.max(r.get());
                     let f = first.get_or_insert((r.get(), t, t));
                     f.1 = f.1.min(t);
                     f.2 = f.2.max(t);
@@ -151,16 +177,20 @@ impl Schedule {
                 })
                 .collect(),
             head_series,
+            newest_ref,
             &skipped,
         )
     }
 
     /// From `(first ref, interval, last timestamp, lag)` per target, sorted
-    /// by ref; `skipped` are refs the queue does not send (native
-    /// histogram series without `send_native_histograms`).
+    /// by ref; the newest target's refs end at the head's series count
+    /// from the first ref, or, with that count unknown, at `newest_ref`;
+    /// `skipped` are refs the queue does not send (native histogram series
+    /// without `send_native_histograms`).
     fn from_targets(
         t: Vec<(u64, i64, i64, i64)>,
-        head_series: u64,
+        head_series: Option<u64>,
+        newest_ref: u64,
         skipped: &BTreeSet<u64>,
     ) -> Option<Schedule> {
         if t.is_empty() {
@@ -174,7 +204,10 @@ impl Schedule {
         for (k, &(r, interval, phase, lag)) in t.iter().enumerate() {
             let next = match t.get(k + 1) {
                 Some(n) => n.0,
-                None => base.checked_add(head_series)?,
+                None => match head_series {
+                    Some(h) => base.checked_add(h)?,
+                    None => newest_ref.checked_add(1)?,
+                },
             };
             let series = next.checked_sub(r).filter(|&n| n > 0)?;
             let series = series.saturating_sub(skipped.range(r..next).count() as u64);
@@ -281,7 +314,11 @@ pub(super) fn from_master(
     send_histograms: bool,
     assumptions: &mut Vec<String>,
 ) -> Option<Schedule> {
-    let g = Schedule::from_wal(&wal?.dir, head?.num_series, send_histograms)?;
+    // Without the head block (`skip_head`) the newest block holds only the
+    // series created by its end, not the head's: the WAL's refs tell.
+    let head = head?;
+    let head_series = head.head_block.then_some(head.num_series);
+    let g = Schedule::from_wal_with(&wal?.dir, head_series, send_histograms)?;
     let seen: Vec<String> = g
         .grids
         .iter()
@@ -318,7 +355,8 @@ mod tests {
     fn two() -> Schedule {
         Schedule::from_targets(
             vec![(1, 1_000, 100_825, 0), (306, 5_000, 100_825, 0)],
-            610,
+            Some(610),
+            0,
             &BTreeSet::new(),
         )
         .unwrap()
@@ -331,16 +369,17 @@ mod tests {
         assert_eq!(s.grids[1].series, 305);
         assert!(s.several_intervals());
         assert!(
-            !Schedule::from_targets(vec![(1, 1_000, 0, 0)], 10, &BTreeSet::new())
+            !Schedule::from_targets(vec![(1, 1_000, 0, 0)], Some(10), 0, &BTreeSet::new())
                 .unwrap()
                 .several_intervals()
         );
-        assert!(Schedule::from_targets(vec![], 10, &BTreeSet::new()).is_none());
+        assert!(Schedule::from_targets(vec![], Some(10), 0, &BTreeSet::new()).is_none());
         // Refs beyond the head's series count do not add up.
         assert!(
             Schedule::from_targets(
                 vec![(1, 1_000, 0, 0), (50, 1_000, 0, 0)],
-                10,
+                Some(10),
+                60,
                 &BTreeSet::new()
             )
             .is_none()
@@ -389,6 +428,40 @@ mod tests {
                 .zip(&floats.grids)
                 .all(|(a, f)| f.series <= a.series)
         );
+    }
+
+    /// A `skip_head` snapshot's newest block holds the series created by
+    /// its end only: `deb3t-15-10-skiphead-r2`'s (840: the `prometheus`
+    /// and `lm` targets and one rule series; `node` was first scraped
+    /// after the block's end, the other rule series came later). The
+    /// master's WAL (2.42 wrote it; the recording keeps every record's
+    /// first refs and its time range) names refs up to 1 445: with that
+    /// block's count as the head's the refs do not add up, with the WAL's
+    /// newest ref they do, and the three targets' grids are there.
+    #[test]
+    fn without_the_head_block_the_wal_ends_the_newest_target() {
+        let wal = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/loss-runs/deb3t-15-10-skiphead-r2/master-wal");
+        assert!(Schedule::from_wal(&wal, 840, false).is_none());
+        let g = Schedule::from_wal_with(&wal, None, false).unwrap();
+        let intervals: BTreeSet<i64> = g.grids.iter().map(|x| x.interval).collect();
+        assert_eq!(intervals, BTreeSet::from([5_000, 10_000, 15_000]));
+        // The refs from the first target's to the WAL's newest, each once.
+        let sum: u64 = g.grids.iter().map(|x| x.series).sum();
+        assert_eq!(sum, 1_445);
+        // The head's count, when known, still ends them.
+        let known = Schedule::from_wal(&wal, 1_500, false).unwrap();
+        assert_eq!(known.grids.iter().map(|x| x.series).sum::<u64>(), 1_500);
+    }
+
+    #[test]
+    fn newest_target_ends_at_the_newest_ref_when_the_head_is_unknown() {
+        let t = vec![(1, 1_000, 0, 0), (50, 1_000, 0, 0)];
+        let none = BTreeSet::new();
+        let s = Schedule::from_targets(t.clone(), None, 79, &none).unwrap();
+        assert_eq!((s.grids[0].series, s.grids[1].series), (49, 30));
+        // A newest ref below the newest target's first: nothing adds up.
+        assert!(Schedule::from_targets(t, None, 40, &none).is_none());
     }
 
     #[test]

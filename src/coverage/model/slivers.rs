@@ -36,7 +36,11 @@ pub(super) fn windows(
                 t_q,
                 c,
                 up,
-                (n, inp.unsent_per_scrape),
+                queue::Reads {
+                    series: n,
+                    unsent: inp.unsent_per_scrape,
+                    before_c: read_before_c(inp, &st, c),
+                },
                 inp.scrape_interval,
                 phase_known,
                 inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
@@ -83,6 +87,28 @@ pub(super) fn windows(
     if inp.head_included {
         super::l4::isolation_race(inp, windows, assumptions);
     }
+}
+
+/// The samples the reader forwarded before `c`, when the snapshot's blocks
+/// hold exactly those. A snapshot without its head block (`skip_head`)
+/// ends at its newest block's end, written by a head compaction half a
+/// block range after it, when every scrape before it had been committed
+/// (a later sample older than it is out of bounds, never in the WAL): its
+/// blocks hold every sample the master appended before `c`. A reader whose
+/// first sample is the oldest on file forwarded them all, provided it sends
+/// every one (no native histogram skipped) and `c` is the coverage end
+/// itself (no target's samples stamped before their scrape).
+fn read_before_c(inp: &ModelInput, st: &Stall, c: i64) -> Option<u64> {
+    (!inp.head_included
+        && c == inp.coverage_end
+        && inp.unsent_per_scrape == 0
+        && inp.first_sample == Some(st.first_sample))
+    .then(|| {
+        inp.blocks
+            .iter()
+            .filter(|b| b.max_time <= c)
+            .fold(0u64, |n, b| n.saturating_add(b.num_samples))
+    })
 }
 
 /// The origin of the queue's reshard ticks: its start as the master's log

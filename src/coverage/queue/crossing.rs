@@ -53,6 +53,21 @@ pub struct Crossing {
     pub why: String,
 }
 
+/// What the reader forwards: the samples per scrape the queue sends, those
+/// the master appends that it does not send (native histograms without
+/// `send_native_histograms`: they count in the desired-shards formula's
+/// input rate only), and, when the files hold it exactly, how many samples
+/// it forwarded before `C_snap` from its first (`Stall::first_sample`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// Samples per scrape the queue sends.
+    pub series: u64,
+    /// Samples per scrape the master appends and the queue skips.
+    pub unsent: u64,
+    /// Samples forwarded from the first one to the last before `C_snap`.
+    pub before_c: Option<u64>,
+}
+
 /// The quantities every step shares.
 struct At<'a> {
     q: &'a Queue,
@@ -71,6 +86,8 @@ struct At<'a> {
     i: i64,
     /// `max_samples_per_send`.
     b: u64,
+    /// Samples forwarded before `C_snap`, when the files hold them.
+    before_c: Option<u64>,
     scrape_phase_known: bool,
     grids: Option<&'a Schedule>,
 }
@@ -155,16 +172,17 @@ pub fn crossing(
         t_ws,
         c,
         up,
-        (series, 0),
+        Reads {
+            series,
+            ..Reads::default()
+        },
         interval,
         scrape_phase_known,
         grids,
     )
 }
 
-/// [`crossing`], with `(series, unsent)`: the samples per scrape the queue
-/// sends, and those the master appends that it does not send (they count
-/// in the desired-shards formula's input rate only).
+/// [`crossing`], with what the reader forwards ([`Reads`]).
 #[allow(clippy::too_many_arguments)]
 pub fn crossing_with_unsent(
     q: &Queue,
@@ -172,7 +190,7 @@ pub fn crossing_with_unsent(
     t_ws: i64,
     c: i64,
     up: i64,
-    (series, unsent): (u64, u64),
+    reads: Reads,
     interval: i64,
     scrape_phase_known: bool,
     grids: Option<&Schedule>,
@@ -182,10 +200,11 @@ pub fn crossing_with_unsent(
         st,
         t_ws,
         c,
-        s: series.max(1),
-        unsent,
+        s: reads.series.max(1),
+        unsent: reads.unsent,
         i: interval.max(1),
         b: q.max_samples_per_send,
+        before_c: reads.before_c,
         scrape_phase_known,
         grids,
     };
@@ -283,7 +302,13 @@ fn short_count(at: &At) -> (i64, Option<u64>, bool, Option<(i64, i64)>) {
         .grids
         .filter(|_| q.min_shards == 1 && c > st.first_sample)
     {
-        let nc = g.samples_between(st.first_sample, c - 1);
+        // The samples before C_snap: counted on the grids, which project
+        // every target's newest series count back to the first sample
+        // (targets and series that came later count too), unless the files
+        // hold the count itself.
+        let nc = at
+            .before_c
+            .unwrap_or_else(|| g.samples_between(st.first_sample, c - 1));
         let lost = crossing_batch_end(nc) - nc;
         if let (Some((first, _)), Some((last, k))) = (
             g.nth_sample_after(c - 1, 1),
