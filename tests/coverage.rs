@@ -118,6 +118,70 @@ fn human_output_names_the_master_log_and_what_it_covers() {
     );
 }
 
+/// An operator notes the slave's ready time to the second, truncated: here
+/// 0.499 s before the recorded slave's own `Server is ready` line and its
+/// log's first line, so the log is not taken to hold the catch-up. The
+/// answer names the exact ready time the log holds; given it, the log holds
+/// the catch-up.
+#[test]
+fn a_ready_time_noted_to_the_second_before_the_slaves_log_is_named() {
+    let run = testdata("loss-runs/s4500-ms50-up55-r3");
+    let snap = run.join("snapshot/20261206T043810Z-3423a6e28c48239a");
+    let log = run.join("slave-log.txt");
+    let ask = |up: &str| {
+        let (code, v) = run_json(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--slave-up",
+            up,
+            "--slave-log",
+            log.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(code, Some(0), "{v}");
+        let text = |k: &str| {
+            v[k].as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    x["message"]
+                        .as_str()
+                        .or(x.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        (text("findings"), text("assumptions"))
+    };
+    let (findings, assumptions) = ask("2026-12-06T04:39:05Z");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("the log says the slave was ready at 2026-12-06T04:39:05.499Z")),
+        "{findings:?}"
+    );
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a.contains("not the whole catch-up")),
+        "{assumptions:?}"
+    );
+    let (findings, assumptions) = ask("2026-12-06T04:39:05.499Z");
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.contains("the log says the slave was ready")),
+        "{findings:?}"
+    );
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a.contains("the slave's log covers the catch-up")),
+        "{assumptions:?}"
+    );
+}
+
 /// A ULID for a given time (ms), with a fixed random part.
 fn ulid(ms: i64, tag: u8) -> String {
     const A: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -303,6 +303,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     }
     report::check_slave_up(opts, &snap)?;
     let mut findings = snap.findings.clone();
+    report::slave_up_before_its_log(opts, &mut findings);
     let mut assumptions = Vec::new();
     let scrape_interval = report::scrape_interval(opts, &snap, &mut assumptions);
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
@@ -316,7 +317,9 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         native_histograms.as_ref(),
         &mut assumptions,
     );
-    let wal_part = wal.map(|view| report::wal_part(view, &snap, scrape_interval, &mut findings));
+    let truncations = out.as_ref().map_or(&[][..], |o| o.truncations.as_slice());
+    let wal_part =
+        wal.map(|view| report::wal_part(view, &snap, scrape_interval, truncations, &mut findings));
     let slave = opts
         .slave
         .as_ref()

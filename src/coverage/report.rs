@@ -249,12 +249,46 @@ pub(super) fn run_model(
     Some(model::compute(&inp))
 }
 
+/// A warning when the slave's log starts after the given ready time but
+/// holds the slave's own `Server is ready` line less than a second after it:
+/// a ready time noted to the second (truncated) is up to a second early, so
+/// the log, whose first line is the slave's start, is not taken to hold the
+/// catch-up from that time on and narrows nothing; its ready line gives the
+/// exact time.
+pub(super) fn slave_up_before_its_log(opts: &CoverageOptions, findings: &mut Vec<Finding>) {
+    let (Some(up), Some(log)) = (opts.slave_up, opts.facts.slave_log.as_ref()) else {
+        return;
+    };
+    let Some(first) = log.extent.first_ts.filter(|&t| t > up) else {
+        return;
+    };
+    let Some(&ready) = log
+        .ready
+        .iter()
+        .find(|&&r| r >= up && r < up.saturating_add(1_000))
+    else {
+        return;
+    };
+    findings.push(Finding::warning(format!(
+        concat!(
+            "the slave's ready time {} is before its log's first line ({}), so the log is not ",
+            "taken to hold the catch-up from then on and narrows no window; the log says the ",
+            "slave was ready at {}: give that ready time (a time noted to the second is up to ",
+            "a second early)"
+        ),
+        fmt_time(up),
+        fmt_time(first),
+        fmt_time(ready)
+    )));
+}
+
 /// The WAL part of the report; segments that start as after a master
 /// restart become warnings.
 pub(super) fn wal_part(
     view: WalView,
     snap: &SnapshotInfo,
     scrape_interval: i64,
+    truncations: &[i64],
     findings: &mut Vec<Finding>,
 ) -> WalPart {
     let live = snap.coverage_end.map(|c| view.live_at(c));
@@ -263,6 +297,7 @@ pub(super) fn wal_part(
         snap.block_range,
         snap.compaction_delay.unwrap_or(0),
         scrape_interval,
+        truncations,
     );
     for h in &restarts {
         findings.push(Finding::warning(format!(
