@@ -9,11 +9,13 @@
 # remote_write to the slave's /api/v1/write; the slave an empty data dir seeded with the
 # snapshot's blocks, started with --web.enable-remote-write-receiver):
 #   up40      slave up about 40 s after the snapshot; seeded with `promsnap seed`
+#   up40-cp   the same, seeded with curl + plain `cp -r`
 #   skiphead  the same with a `?skip_head=true` snapshot (curl), seeded with plain `cp -r`
 #   up7m      slave up about 7 min after the snapshot (several WAL truncations); curl + `cp -r`
 #   skiphead-seed  the same with `promsnap seed --skip-head`
 #   laterw    remote_write added to the master's config (kill -HUP) only when the slave starts;
 #             seeded with `promsnap seed`
+# A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
 # (SIGTERM). The real loss is measured with `promsnap gaps SLAVE --against MASTER` and
@@ -78,8 +80,9 @@ run_one() { # SCENARIO BASE
   mport=$(free_port)
   local sport delay=40 skip=false seeder=cp rw_now=yes
   sport=$(free_port)
-  case $scen in
+  case ${scen%-r[0-9]*} in
     up40) seeder=seed ;;
+    up40-cp) ;;
     skiphead) skip=true ;;
     skiphead-seed) skip=true; seeder=seed ;;
     up7m) delay=420 ;;

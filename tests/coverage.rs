@@ -88,6 +88,23 @@ fn human_output_draws_a_timeline() {
     }
 }
 
+/// Without the slave's ready time there is no verdict; the text says what
+/// would give one instead of ending without a word (the JSON's `verdict`
+/// stays `null`).
+#[test]
+fn human_output_without_slave_up_says_how_to_get_a_verdict() {
+    let p = testdata(WITH_HEAD);
+    let out = promsnap(&["coverage", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.contains("Verdict: none without the slave's ready time: give it (--slave-up"),
+        "{s}"
+    );
+    let (_, v) = run_json(&["coverage", p.to_str().unwrap(), "--json"]);
+    assert!(v["verdict"].is_null(), "{v}");
+}
+
 /// A master's log that does not cover the catch-up (a recorded run's, of
 /// another day) is shown and read, but rules out no reshard: the human
 /// output names the queue and the span, and the assumptions say why.
