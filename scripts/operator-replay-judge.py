@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Judges the `coverage` answers of one operator-replay scenario (scripts/operator-replay.sh).
 
-    scripts/operator-replay-judge.py DIR/SCENARIO
+    scripts/operator-replay-judge.py DIR/SCENARIO [ANSWERS]
 
 Reads DIR/SCENARIO/gaps.json (the real loss: `promsnap gaps SLAVE --against MASTER --json`),
 cross-checks it with the two `promtool tsdb dump` files, and judges every
-DIR/SCENARIO/answers/*.json against it by the done criteria of docs/LOSS-WINDOWS.md (the same
-four as tests/lossruns.rs, plus the verdict's wording); writes DIR/SCENARIO/judged.txt.
+DIR/SCENARIO/ANSWERS/*.json (default answers/) against it by the done criteria of
+docs/LOSS-WINDOWS.md (the same four as tests/lossruns.rs, plus the verdict's wording); writes
+DIR/SCENARIO/judged-ANSWERS.txt.
 """
 import collections
 import datetime
@@ -141,7 +142,8 @@ def main():
     lines = [f"scenario {os.path.basename(d)}"]
     for k in ("rw_start", "snapshot", "slave_up", "master_stop"):
         lines.append(f"  {k}: {times.get(k)}")
-    answers = os.path.join(d, "answers")
+    tag = sys.argv[2] if len(sys.argv) > 2 else "answers"
+    answers = os.path.join(d, tag)
     c_snap = None
     for f in sorted(os.listdir(answers)):
         if f.endswith(".json") and os.path.getsize(os.path.join(answers, f)):
@@ -177,7 +179,7 @@ def main():
             lines.append(f"      - {x}")
         lines.append(f"      verdict: {cov.get('verdict')}")
     out = "\n".join(lines) + "\n"
-    open(os.path.join(d, "judged.txt"), "w").write(out)
+    open(os.path.join(d, f"judged-{tag}.txt"), "w").write(out)
     print(out)
 
 

@@ -4,6 +4,8 @@
 #
 #   scripts/operator-replay.sh run SCENARIO... [-- DIR]   run real servers, one dir per scenario
 #   scripts/operator-replay.sh answer DIR/SCENARIO        ask `coverage` as an operator would
+#                                                         (into DIR/SCENARIO/$REPLAY_ANSWERS,
+#                                                         default answers/, judged.txt beside)
 #
 # Scenarios (each a master scraping itself every 1 s with 1m blocks, the admin API on and a
 # remote_write to the slave's /api/v1/write; the slave an empty data dir seeded with the
@@ -164,13 +166,28 @@ answer() { # DIR: coverage as an operator asks it, then the judge
   local dir=$1
   # shellcheck disable=SC1091
   . "$dir/times"
-  local out="$dir/answers" m="$dir/master" up_s
+  local out="$dir/${REPLAY_ANSWERS:-answers}" m="$dir/master" up_s
   [ -s "$dir/gaps.json" ] || measure "$dir"
   mkdir -p "$out"
   up_s=$(date -d "$slave_up" +%s)
   local local_up
   local_up=$(TZ=Europe/Berlin date -d "$slave_up" +%Y-%m-%dT%H:%M:%S%:z)
   local -a base=("$snapshot_dir")
+  # The same logs as `journalctl -o json` exports them (each line a MESSAGE in a JSON envelope),
+  # as an operator of a systemd unit has them.
+  for l in master slave; do
+    python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    print(json.dumps({"__REALTIME_TIMESTAMP": "0", "_SYSTEMD_UNIT": "prometheus.service",
+                      "SYSLOG_IDENTIFIER": "prometheus", "MESSAGE": line}))
+' "$dir/$l.log" >"$dir/$l.journal.json"
+  done
+  # The slave's ready time as its own log has it (what the answer's warning says to give).
+  local log_up
+  log_up=$(sed -n 's/^ts=\([^ ]*\) .*Server is ready to receive web requests.*/\1/p' \
+    "$dir/slave.log" | head -1)
   local -A v=(
     [full]="--master $m --rw-start $rw_start --slave-up $slave_up"
     [full-logs]="--master $m --rw-start $rw_start --slave-up $slave_up --master-log $dir/master.log --slave-log $dir/slave.log"
@@ -183,6 +200,8 @@ answer() { # DIR: coverage as an operator asks it, then the judge
     [wal-at-up]="--master $dir/master-wal-at-slave-up --rw-start $rw_start --slave-up $slave_up"
     [slave-2h]="--master $m --rw-start $rw_start --slave-up $slave_up --slave-block-range 2h --master-log $dir/master.log --slave-log $dir/slave.log"
     [no-slave-up]="--master $m --rw-start $rw_start"
+    [logs-ready-up]="--master $m --rw-start $rw_start --slave-up ${log_up:-$slave_up} --master-log $dir/master.log --slave-log $dir/slave.log"
+    [journald-logs]="--master $m --rw-start $rw_start --slave-up $slave_up --master-log $dir/master.journal.json --slave-log $dir/slave.journal.json"
   )
   for k in "${!v[@]}"; do
     local rc=0
@@ -192,7 +211,7 @@ answer() { # DIR: coverage as an operator asks it, then the judge
     # shellcheck disable=SC2086
     "$PROMSNAP" coverage "${base[@]}" ${v[$k]} --json >"$out/$k.json" 2>/dev/null || true
   done
-  python3 "$(dirname "$0")/operator-replay-judge.py" "$dir"
+  python3 scripts/operator-replay-judge.py "$dir" "${REPLAY_ANSWERS:-answers}"
 }
 
 case $1 in
