@@ -5,7 +5,8 @@
 #   scripts/operator-replay.sh run SCENARIO... [-- DIR]   run real servers, one dir per scenario
 #   scripts/operator-replay.sh answer DIR/SCENARIO        ask `coverage` as an operator would
 #                                                         (into DIR/SCENARIO/$REPLAY_ANSWERS,
-#                                                         default answers/, judged.txt beside)
+#                                                         default answers/; the judge's
+#                                                         verdicts in judged-answers.txt)
 #
 # Scenarios (each a master scraping itself every 1 s with 1m blocks, the admin API on and a
 # remote_write to the slave's /api/v1/write; the slave an empty data dir seeded with the
@@ -15,7 +16,8 @@
 #   skiphead  the same with a `?skip_head=true` snapshot (curl), seeded with plain `cp -r`
 #   up7m      slave up about 7 min after the snapshot (several WAL truncations); curl + `cp -r`
 #   skiphead-seed  the same with `promsnap seed --skip-head`
-#   laterw    remote_write added to the master's config (kill -HUP) only when the slave starts;
+#   laterw    remote_write added to the master's config (kill -HUP; `POST /-/reload` would need
+#             --web.enable-lifecycle) only when the slave is ready;
 #             seeded with `promsnap seed`
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
@@ -27,15 +29,15 @@
 # answer against the real loss (the done criteria of docs/LOSS-WINDOWS.md).
 #
 # Needs: prometheus and promtool 2.42 on the PATH, curl, python3; PROMSNAP (default
-# target/release/promsnap) the binary under test. Every server listens on 127.0.0.1 on a free
-# port; all data goes to DIR (default: a new mktemp -d dir, printed); servers started are
+# target/release/promsnap, else target/debug/promsnap) the binary under test. Every server listens on 127.0.0.1 on a free
+# port; all data goes to DIR (default: a new `mktemp -d -t` dir, printed); servers started are
 # stopped on exit, also on error or Ctrl-C. Takes 5-12 minutes per scenario (real time);
 # scenarios given together run concurrently. Not run by `cargo test` or CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,30p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,35p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -149,6 +151,7 @@ run_one() { # SCENARIO BASE
   echo "master_stop=$(now_rfc)" >>"$dir/times"
   sleep 2
   kill "$slave"; wait "$slave" || true
+  : >"$dir/server.pids" # both stopped: nothing left for the exit trap to stop
   log "$scen: stopped; measuring"
   measure "$dir"
   log "$scen: done in $dir"
@@ -220,7 +223,7 @@ case $1 in
     scens=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do scens+=("$1"); shift; done
     [ "${1:-}" = -- ] && shift
-    base=${1:-$(mktemp -d /tmp/operator-replay.XXXXXX)}
+    base=${1:-$(mktemp -d -t operator-replay.XXXXXX)}
     mkdir -p "$base"
     base=$(realpath "$base")
     echo "data in $base" >&2
@@ -232,5 +235,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,30p' "$0"; exit 2 ;;
+  *) sed -n '2,35p' "$0"; exit 2 ;;
 esac
