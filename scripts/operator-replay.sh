@@ -29,8 +29,8 @@
 # answer against the real loss (the done criteria of docs/LOSS-WINDOWS.md).
 #
 # Needs: prometheus and promtool 2.42 on the PATH, curl, python3; PROMSNAP (default
-# target/release/promsnap, else target/debug/promsnap) the binary under test. Every server listens on 127.0.0.1 on a free
-# port; all data goes to DIR (default: a new `mktemp -d -t` dir, printed); servers started are
+# target/release/promsnap, else target/debug/promsnap) the binary under test. Every server
+# listens on 127.0.0.1 on a free port; all data goes to DIR (default: a new `mktemp -d -t` dir, printed); servers started are
 # stopped on exit, also on error or Ctrl-C. Takes 5-12 minutes per scenario (real time);
 # scenarios given together run concurrently. Not run by `cargo test` or CI.
 set -euo pipefail
