@@ -199,6 +199,37 @@ fn a_ready_time_noted_to_the_second_before_the_slaves_log_is_named() {
     );
 }
 
+/// A recorded run's master (real 2.42 bytes) that never restarted: its
+/// segment 00000001 opened at a head compaction off the block grid (the
+/// master started mid-range; the block's ULID time records it), which is
+/// no restart and gets no restart warning.
+#[test]
+fn no_restart_warning_at_a_compaction_off_the_grid() {
+    let run = testdata("loss-runs/ci-skiphead");
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(rec["restarts"].as_array().map(Vec::len), Some(0));
+    let snap = run.join("snapshot/20261205T042210Z-74e011ef09f1eaec");
+    let wal = run.join("master-wal");
+    let (code, v) = run_json(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--master",
+        wal.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["wal"]["restarts"], serde_json::json!([]), "{}", v["wal"]);
+    assert!(
+        v["wal"]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "00000001"),
+        "the segment is in the copy"
+    );
+}
+
 /// A ULID for a given time (ms), with a fixed random part.
 fn ulid(ms: i64, tag: u8) -> String {
     const A: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
