@@ -88,6 +88,23 @@ fn human_output_draws_a_timeline() {
     }
 }
 
+/// Without the slave's ready time there is no verdict; the text says what
+/// would give one instead of ending without a word (the JSON's `verdict`
+/// stays `null`).
+#[test]
+fn human_output_without_slave_up_says_how_to_get_a_verdict() {
+    let p = testdata(WITH_HEAD);
+    let out = promsnap(&["coverage", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.contains("Verdict: none without the slave's ready time: give it (--slave-up"),
+        "{s}"
+    );
+    let (_, v) = run_json(&["coverage", p.to_str().unwrap(), "--json"]);
+    assert!(v["verdict"].is_null(), "{v}");
+}
+
 /// A master's log that does not cover the catch-up (a recorded run's, of
 /// another day) is shown and read, but rules out no reshard: the human
 /// output names the queue and the span, and the assumptions say why.
@@ -115,6 +132,101 @@ fn human_output_names_the_master_log_and_what_it_covers() {
     assert!(
         s.contains("not the whole catch-up from the slave's start"),
         "{s}"
+    );
+}
+
+/// An operator notes the slave's ready time to the second, truncated: here
+/// 0.499 s before the recorded slave's own `Server is ready` line and its
+/// log's first line, so the log is not taken to hold the catch-up. The
+/// answer names the exact ready time the log holds; given it, the log holds
+/// the catch-up.
+#[test]
+fn a_ready_time_noted_to_the_second_before_the_slaves_log_is_named() {
+    let run = testdata("loss-runs/s4500-ms50-up55-r3");
+    let snap = run.join("snapshot/20261206T043810Z-3423a6e28c48239a");
+    let log = run.join("slave-log.txt");
+    let ask = |up: &str| {
+        let (code, v) = run_json(&[
+            "coverage",
+            snap.to_str().unwrap(),
+            "--slave-up",
+            up,
+            "--slave-log",
+            log.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(code, Some(0), "{v}");
+        let text = |k: &str| {
+            v[k].as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    x["message"]
+                        .as_str()
+                        .or(x.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        (text("findings"), text("assumptions"))
+    };
+    let (findings, assumptions) = ask("2026-12-06T04:39:05Z");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("the log says the slave was ready at 2026-12-06T04:39:05.499Z")),
+        "{findings:?}"
+    );
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a.contains("not the whole catch-up")),
+        "{assumptions:?}"
+    );
+    let (findings, assumptions) = ask("2026-12-06T04:39:05.499Z");
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.contains("the log says the slave was ready")),
+        "{findings:?}"
+    );
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a.contains("the slave's log covers the catch-up")),
+        "{assumptions:?}"
+    );
+}
+
+/// A recorded run's master (real 2.42 bytes) that never restarted: its
+/// segment 00000001 opened at a head compaction off the block grid (the
+/// master started mid-range; the block's ULID time records it), which is
+/// no restart and gets no restart warning.
+#[test]
+fn no_restart_warning_at_a_compaction_off_the_grid() {
+    let run = testdata("loss-runs/ci-skiphead");
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(rec["restarts"].as_array().map(Vec::len), Some(0));
+    let snap = run.join("snapshot/20261205T042210Z-74e011ef09f1eaec");
+    let wal = run.join("master-wal");
+    let (code, v) = run_json(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--master",
+        wal.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["wal"]["restarts"], serde_json::json!([]), "{}", v["wal"]);
+    assert!(
+        v["wal"]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "00000001"),
+        "the segment is in the copy"
     );
 }
 

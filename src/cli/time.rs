@@ -11,6 +11,17 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         return Ok(ms);
     }
     promsnap::vocab::parse_rfc3339_ms(s).ok_or_else(|| {
+        // A wall time without its zone (as `date +%FT%T` prints one) is
+        // ambiguous: say so rather than only that it is not RFC 3339.
+        if promsnap::vocab::parse_rfc3339_ms(&format!("{s}Z")).is_some() {
+            return format!(
+                concat!(
+                    "invalid time {s:?}: it has no time zone; add Z if it is UTC ({s}Z), or ",
+                    "the offset of the clock it was read from (e.g. {s}+01:00)"
+                ),
+                s = s
+            );
+        }
         format!("invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z) or Unix milliseconds")
     })
 }
@@ -95,6 +106,19 @@ mod tests {
             Ok(1_795_597_954_000)
         );
         assert!(parse_time("yesterday").is_err());
+        // An operator's wall time without its zone is named as such.
+        let e = parse_time("2026-11-25T09:12:34").unwrap_err();
+        assert!(
+            e.contains("no time zone; add Z if it is UTC (2026-11-25T09:12:34Z)"),
+            "{e}"
+        );
+        let e = parse_time("2026-11-25 09:12:34").unwrap_err();
+        assert!(e.contains("no time zone"), "{e}");
+        assert!(
+            !parse_time("yesterday")
+                .unwrap_err()
+                .contains("no time zone")
+        );
     }
 
     #[test]

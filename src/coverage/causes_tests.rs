@@ -399,7 +399,7 @@ fn l10_on_the_real_master_wal_skips_the_segments_in_between() {
         crate::coverage::wal::read_wal(&testdata("prom-2.42-nativehist/data"), Some(observed))
             .unwrap();
     assert!(
-        crate::coverage::wal::restart_hints(&wal, snap.block_range, 0, 1_000).is_empty(),
+        crate::coverage::wal::restart_hints(&wal, snap.block_range, 0, 1_000, &[]).is_empty(),
         "the real segments all start at truncations"
     );
     let c = snap.coverage_end.unwrap();

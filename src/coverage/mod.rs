@@ -301,8 +301,8 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     if let Some(h) = &opts.head_block {
         snap.set_head_block(h.as_deref());
     }
-    report::check_slave_up(opts, &snap)?;
     let mut findings = snap.findings.clone();
+    findings.extend(report::check_slave_up(opts, &snap)?);
     let mut assumptions = Vec::new();
     let scrape_interval = report::scrape_interval(opts, &snap, &mut assumptions);
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
@@ -316,7 +316,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         native_histograms.as_ref(),
         &mut assumptions,
     );
-    let wal_part = wal.map(|view| report::wal_part(view, &snap, scrape_interval, &mut findings));
+    let wal_part = wal.map(|w| report::wal_part(w, &snap, scrape_interval, &out, &mut findings));
     let slave = opts
         .slave
         .as_ref()

@@ -10,10 +10,11 @@ use super::{
 };
 
 /// The slave starts on the snapshot: it cannot be up before it was taken.
+/// Usage errors of `--slave-up`; else the warning of [`slave_up_before_its_log`].
 pub(super) fn check_slave_up(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
-) -> crate::error::Result<()> {
+) -> crate::error::Result<Option<Finding>> {
     if let (Some(up), Some(t)) = (opts.slave_up, snap.snapshot_time.or(snap.coverage_end))
         && up < t
     {
@@ -45,7 +46,7 @@ pub(super) fn check_slave_up(
             ),
         ));
     }
-    Ok(())
+    Ok(slave_up_before_its_log(opts))
 }
 
 /// How far the master WAL's newest sample may lie after a given
@@ -249,20 +250,49 @@ pub(super) fn run_model(
     Some(model::compute(&inp))
 }
 
+/// A warning when the slave's log starts after the given ready time but
+/// holds the slave's own `Server is ready` line less than a second after it:
+/// a ready time noted to the second (truncated) is up to a second early, so
+/// the log, whose first line is the slave's start, is not taken to hold the
+/// catch-up from that time on and narrows nothing; its ready line gives the
+/// exact time.
+fn slave_up_before_its_log(opts: &CoverageOptions) -> Option<Finding> {
+    let (up, log) = (opts.slave_up?, opts.facts.slave_log.as_ref()?);
+    let first = log.extent.first_ts.filter(|&t| t > up)?;
+    let ready = log
+        .ready
+        .iter()
+        .find(|&&r| r >= up && r < up.saturating_add(1_000))?;
+    Some(Finding::warning(format!(
+        concat!(
+            "the slave's ready time {} is before its log's first line ({}), so the log is not ",
+            "taken to hold the catch-up from then on and narrows no window; the log says the ",
+            "slave was ready at {}: give that ready time (a time noted to the second is up to ",
+            "a second early)"
+        ),
+        fmt_time(up),
+        fmt_time(first),
+        fmt_time(*ready)
+    )))
+}
+
 /// The WAL part of the report; segments that start as after a master
 /// restart become warnings.
 pub(super) fn wal_part(
     view: WalView,
     snap: &SnapshotInfo,
     scrape_interval: i64,
+    model: &Option<ModelOutput>,
     findings: &mut Vec<Finding>,
 ) -> WalPart {
+    let truncations = model.as_ref().map_or(&[][..], |o| o.truncations.as_slice());
     let live = snap.coverage_end.map(|c| view.live_at(c));
     let restarts = wal::restart_hints(
         &view,
         snap.block_range,
         snap.compaction_delay.unwrap_or(0),
         scrape_interval,
+        truncations,
     );
     for h in &restarts {
         findings.push(Finding::warning(format!(

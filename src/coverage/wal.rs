@@ -591,10 +591,19 @@ pub struct RestartHint {
 
 /// Segments whose start is neither a size rotation (the previous segment
 /// is nearly full) nor a head-compaction truncation (every truncation
-/// starts a new segment, at `T_c`: the grid phase `1.5R + delay` mod `R`):
+/// starts a new segment, at `T_c`: the grid phase `1.5R + delay` mod `R`,
+/// or one of `known`, the truncations the model places off that grid: a
+/// fresh master's first one, 1.5 R after its first sample, and the past
+/// ones from the level-1 blocks' ULID times):
 /// Prometheus opens a new segment at every start, so these mark master
 /// restarts (every process start opens a new segment), which reset the remote-write reader (L6).
-pub fn restart_hints(wal: &WalView, r: i64, delay: i64, scrape_interval: i64) -> Vec<RestartHint> {
+pub fn restart_hints(
+    wal: &WalView,
+    r: i64,
+    delay: i64,
+    scrape_interval: i64,
+    known: &[i64],
+) -> Vec<RestartHint> {
     let mut out = Vec::new();
     if r <= 0 {
         return out;
@@ -621,6 +630,9 @@ pub fn restart_hints(wal: &WalView, r: i64, delay: i64, scrape_interval: i64) ->
         // written, so the first one lands just before or after T_c).
         let off = (start - phase).rem_euclid(r);
         if off <= tolerance || r - off <= tolerance {
+            continue;
+        }
+        if known.iter().any(|&t| (start - t).abs() <= tolerance) {
             continue;
         }
         out.push(RestartHint {

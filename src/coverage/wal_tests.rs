@@ -71,7 +71,7 @@ fn restart_hint_for_unexplained_segment_start() {
         ],
     );
     // Phase: 1.5 R mod R = 30 s.
-    let h = restart_hints(&wal, M, 0, 1_000);
+    let h = restart_hints(&wal, M, 0, 1_000, &[]);
     assert_eq!(h.len(), 1, "{h:?}");
     assert_eq!(h[0].segment, "00000003");
     assert_eq!(h[0].at, t0 + 190_000);
@@ -79,7 +79,36 @@ fn restart_hint_for_unexplained_segment_start() {
     // A full previous segment is a size rotation, not a restart.
     let mut full = wal.clone();
     full.segments[2].size = DEFAULT_SEGMENT_SIZE;
-    assert!(restart_hints(&full, M, 0, 1_000).is_empty());
+    assert!(restart_hints(&full, M, 0, 1_000, &[]).is_empty());
+}
+
+/// A master started 11.6 s past a block boundary (R = 1 min, grid phase
+/// :30) compacts its head first 1.5 R after its first sample, at :41.6, off
+/// the grid; segment 1 opens there. Given that truncation (the model places
+/// it, and the first block's ULID time records it), it is no restart hint;
+/// without it, it is one. Segment 2 starts at a grid truncation either way.
+#[test]
+fn no_restart_hint_at_a_fresh_masters_first_truncation() {
+    let t0 = 1_000 * M;
+    let first = t0 + 11_594;
+    let wal = view(
+        t0 + 4 * M,
+        vec![
+            seg(0, first, first + 91_000),
+            seg(1, first + 92_000, t0 + 150_594),
+            seg(2, t0 + 151_594, t0 + 4 * M),
+        ],
+    );
+    let first_truncation = first + 90_000 + 1_012;
+    let h = restart_hints(&wal, M, 0, 1_000, &[]);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].segment, "00000001");
+    assert!(restart_hints(&wal, M, 0, 1_000, &[first_truncation]).is_empty());
+    // A segment far from every truncation, known or on the grid, stays one.
+    let mut late = wal.clone();
+    late.segments[1].min_t = Some(first + 110_000);
+    let h = restart_hints(&late, M, 0, 1_000, &[first_truncation]);
+    assert_eq!(h.len(), 1, "{h:?}");
 }
 
 /// Two truncations 3 s apart (a master started 52 s past a block

@@ -281,6 +281,13 @@ fn render_tail(s: &mut String, r: &CoverageReport) {
     }
     if let Some(v) = &r.verdict {
         s.push_str(&format!("\nVerdict: {v}\n"));
+    } else if r.slave_up.is_none() && r.coverage_end.is_some() {
+        // The plain-words answer needs the slave's start; say how to get it.
+        s.push_str(concat!(
+            "\nVerdict: none without the slave's ready time: give it (--slave-up, RFC 3339 or ",
+            "Unix ms) for what a slave up then loses; the deadline above is when it must be up ",
+            "and caught up\n"
+        ));
     }
     for f in &r.findings {
         s.push_str(&format!(

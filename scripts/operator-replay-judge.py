@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Judges the `coverage` answers of one operator-replay scenario (scripts/operator-replay.sh).
+
+    scripts/operator-replay-judge.py DIR/SCENARIO [ANSWERS]
+
+Reads DIR/SCENARIO/gaps.json (the real loss: `promsnap gaps SLAVE --against MASTER --json`),
+cross-checks it with the two `promtool tsdb dump` files, and judges every
+DIR/SCENARIO/ANSWERS/*.json (default answers/) against it by the done criteria of
+docs/LOSS-WINDOWS.md (the same four as tests/lossruns.rs, plus the verdict's wording); writes
+DIR/SCENARIO/judged-ANSWERS.txt.
+"""
+import collections
+import datetime
+import json
+import os
+import re
+import sys
+
+SCRAPE = 1000  # ms: every scenario's master scrapes itself every 1 s
+
+
+def ms(rfc):
+    return int(datetime.datetime.fromisoformat(rfc.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def sec(x):
+    return f"{x / 1e3:+.1f}s"
+
+
+def span_len(real, a, b, i=SCRAPE):
+    if b < a:
+        return 0
+    return b - a + i if real else ((b - a) // i + 1) * i
+
+
+def union_len(ws, real):
+    v = sorted((w["from"], w["to"]) for w in ws)
+    total, cur = 0, None
+    for a, b in v:
+        if cur and a <= cur[1]:
+            cur = (cur[0], max(cur[1], b))
+        else:
+            if cur:
+                total += span_len(real, *cur)
+            cur = (a, b)
+    return total + (span_len(real, *cur) if cur else 0)
+
+
+def dump_times(path):
+    """series -> sorted sample times (ms) from a `promtool tsdb dump` file."""
+    out = collections.defaultdict(list)
+    line_re = re.compile(r"^(.*\}) (\S+) (\d+)$")
+    with open(path) as f:
+        for line in f:
+            m = line_re.match(line.strip())
+            if m:
+                out[m.group(1)].append(int(m.group(3)))
+    return out
+
+
+def crosscheck(d, c_snap, stop):
+    """The loss by promtool: per series, master samples after C_snap the slave lacks."""
+    mp, sp = os.path.join(d, "master.dump"), os.path.join(d, "slave.dump")
+    if not (os.path.exists(mp) and os.path.exists(sp)):
+        return None
+    master, slave = dump_times(mp), dump_times(sp)
+    lost = collections.Counter()
+    series = 0
+    first = last = None
+    for s, ts in master.items():
+        have = set(slave.get(s, ()))
+        miss = [t for t in ts if t >= c_snap and t <= stop and t not in have]
+        if miss:
+            series += 1
+            for t in miss:
+                lost[t] += 1
+            first = min(miss) if first is None else min(first, min(miss))
+            last = max(miss) if last is None else max(last, max(miss))
+    return {"series": series, "samples": sum(lost.values()), "first": first, "last": last}
+
+
+def windows(cov):
+    out = []
+    for w in cov.get("loss_windows") or []:
+        if w.get("from") is None or w.get("to") is None:
+            continue
+        out.append({
+            "cause": w.get("cause"), "certainty": w.get("certainty"), "from": w["from"],
+            "to": w["to"], "to_earliest": w.get("to_earliest", w["to"]),
+            "series": w.get("series"),
+        })
+    return out
+
+
+def judge(cov, real, gaps_to):
+    c = cov.get("coverage_end") or 0
+    pred = windows(cov)
+    fails = []
+    long_ = lambda w, realw: span_len(realw, w["from"], w["to"]) > 2 * SCRAPE  # noqa: E731
+
+    def matches(p, r):
+        return (abs(p["from"] - r["from"]) <= SCRAPE and r["to"] >= p["to_earliest"] - SCRAPE
+                and r["to"] <= p["to"] + SCRAPE)
+
+    def covers(r, p):
+        return r["from"] <= p["from"] + SCRAPE and r["to"] >= p["to_earliest"] - SCRAPE
+
+    for r in [r for r in real if long_(r, True)]:
+        if not any(matches(p, r) for p in pred):
+            fails.append(f"real loss {sec(r['from'] - c)}..{sec(r['to'] - c)} not in a predicted "
+                         "window (start +-1 s, end in its range +-1 s)")
+    for p in [p for p in pred if long_(p, False) and p["certainty"] != "risk"]:
+        if not any(matches(p, r) or covers(r, p) for r in real if long_(r, True)):
+            fails.append(f"predicted {p['cause']} ({p['certainty']}) {sec(p['from'] - c)}.."
+                         f"{sec(p['to'] - c)} (end from {sec(p['to_earliest'] - c)}) did not happen")
+    if not any(long_(r, True) for r in real):
+        ps = union_len([p for p in pred if p["certainty"] != "risk"], False)
+        rs = union_len(real, True)
+        if ps > rs + 10_000:
+            fails.append(f"boundary sliver predicted {ps / 1e3:.1f} s long, real {rs / 1e3:.1f} s")
+    for r in [r for r in real if r["from"] < gaps_to - 2 * SCRAPE]:
+        if not any(p["from"] - SCRAPE <= r["to"] and p["to"] + SCRAPE >= r["from"] for p in pred):
+            fails.append(f"real loss {sec(r['from'] - c)}..{sec(r['to'] - c)} outside every "
+                         "predicted window: a lost sample called safe")
+    verdict = cov.get("verdict") or ""
+    # "No real loss beyond the boundary sliver" names the sliver; a bare "no loss" with samples
+    # lost is the understatement the issue names as the worst answer.
+    if real and re.search(r"\bno (real )?loss\b(?! beyond)", verdict, re.I):
+        fails.append("verdict says no loss while samples were lost")
+    return fails, pred
+
+
+def main():
+    d = sys.argv[1]
+    times = dict(line.strip().split("=", 1) for line in open(os.path.join(d, "times")) if "=" in line)
+    gaps = json.load(open(os.path.join(d, "gaps.json")))
+    stop = ms(times["master_stop"])
+    real_all = [{"from": m["from"], "to": m["to"], "series": m.get("series"),
+                 "samples": m.get("samples")} for m in gaps["missing"]["merged"]]
+    # The master's last scrapes at its stop are the measurement's edge (criterion 4's exception).
+    real = [r for r in real_all if r["from"] < stop - 2 * SCRAPE]
+    lines = [f"scenario {os.path.basename(d)}"]
+    for k in ("rw_start", "snapshot", "slave_up", "master_stop"):
+        lines.append(f"  {k}: {times.get(k)}")
+    tag = sys.argv[2] if len(sys.argv) > 2 else "answers"
+    answers = os.path.join(d, tag)
+    c_snap = None
+    for f in sorted(os.listdir(answers)):
+        if f.endswith(".json") and os.path.getsize(os.path.join(answers, f)):
+            c_snap = json.load(open(os.path.join(answers, f))).get("coverage_end")
+            if c_snap:
+                break
+    c = c_snap or 0
+    lines.append(f"  C_snap: {c}; slave up {sec(ms(times['slave_up']) - c)}")
+    lines.append("  real loss (gaps --against): " + "; ".join(
+        f"[{sec(r['from'] - c)}, {sec(r['to'] - c)}] {r['series']} series {r['samples']} samples"
+        for r in real_all) if real_all else "  real loss: none")
+    cc = crosscheck(d, c, stop) if c else None
+    if cc:
+        lines.append(f"  promtool cross-check: {cc['series']} series, {cc['samples']} samples, "
+                     f"{sec((cc['first'] or c) - c)}..{sec((cc['last'] or c) - c)}")
+    for f in sorted(os.listdir(answers)):
+        if not f.endswith(".json"):
+            continue
+        name = f[:-5]
+        text = open(os.path.join(answers, name + ".txt")).read()
+        exit_line = text.strip().splitlines()[-1] if text.strip() else "?"
+        try:
+            cov = json.load(open(os.path.join(answers, f)))
+        except (json.JSONDecodeError, OSError):
+            err = " ".join(text.strip().splitlines()[:-1])[:300]
+            lines.append(f"  {name}: no answer ({exit_line}): {err}")
+            continue
+        fails, pred = judge(cov, real, stop)
+        ws = "; ".join(f"{p['cause']} {p['certainty']} [{sec(p['from'] - c)}, "
+                       f"{sec(p['to_earliest'] - c)}..{sec(p['to'] - c)}]" for p in pred)
+        lines.append(f"  {name}: {'PASS' if not fails else 'FAIL'} ({exit_line}); {ws or 'no window'}")
+        for x in fails:
+            lines.append(f"      - {x}")
+        lines.append(f"      verdict: {cov.get('verdict')}")
+    out = "\n".join(lines) + "\n"
+    open(os.path.join(d, f"judged-{tag}.txt"), "w").write(out)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
