@@ -111,7 +111,7 @@ pub(super) fn union_len(mut spans: Vec<(i64, i64)>) -> i64 {
 }
 
 fn describe(w: &LossWindow) -> String {
-    use crate::coverage::{fmt_dur, fmt_time};
+    use crate::coverage::fmt_time;
     let mut extra = Vec::new();
     if let Some(n) = w.series {
         extra.push(format!("{n} series"));
@@ -124,10 +124,41 @@ fn describe(w: &LossWindow) -> String {
         w.cause,
         fmt_time(w.from),
         fmt_time(w.to),
-        fmt_dur(w.to.saturating_sub(w.from).saturating_add(1)),
+        span_words(w.from, w.to),
         if extra.is_empty() { "" } else { ", " },
         extra.join(", ")
     )
+}
+
+/// A window's length in words: one instant is one scrape (every series
+/// sampled there loses that one sample), not "1ms".
+fn span_words(from: i64, to: i64) -> String {
+    if from == to {
+        "one scrape".into()
+    } else {
+        crate::coverage::fmt_dur(to.saturating_sub(from).saturating_add(1))
+    }
+}
+
+/// The catch-up deadline after the verdict. A deadline already past when
+/// the slave came up is said as such, never as a negative time after it.
+fn deadline_words(at: i64, up: i64, more: bool) -> String {
+    use crate::coverage::{fmt_dur, fmt_time};
+    if at < up {
+        format!(
+            " The master's WAL truncation that overtakes the stalled reader is placed at {} \
+             ({} before the slave was up): what it deleted is in the windows above.",
+            fmt_time(at),
+            fmt_dur(up.saturating_sub(at))
+        )
+    } else {
+        format!(
+            " The slave must be caught up before {} ({} after it is up){}.",
+            fmt_time(at),
+            fmt_dur(at.saturating_sub(up)),
+            if more { ", or more is lost" } else { "" }
+        )
+    }
 }
 
 /// The boundary slivers in words.
@@ -136,15 +167,14 @@ fn sliver_text(slivers: &[&LossWindow]) -> Option<String> {
     let parts: Vec<String> = slivers
         .iter()
         .map(|w| {
-            let len = w.to.saturating_sub(w.from).saturating_add(1);
+            let len = span_words(w.from, w.to);
             let who = w
                 .series
                 .map_or("all series".to_string(), |n| format!("{n} series"));
             match (w.certainty, w.bound_to) {
                 (Certainty::Expected, Some(b)) => format!(
-                    "{:?} {} expected for {who} (at most {} if {})",
+                    "{:?} {len} expected for {who} (at most {} if {})",
                     w.cause,
-                    fmt_dur(len),
                     fmt_dur(b.saturating_sub(w.from).saturating_add(1)),
                     if w.slave_range.any_range {
                         "the queue takes its other path, or the slave's block range is shorter \
@@ -154,9 +184,9 @@ fn sliver_text(slivers: &[&LossWindow]) -> Option<String> {
                     }
                 ),
                 (Certainty::Expected, None) => {
-                    format!("{:?} {} expected for {who}", w.cause, fmt_dur(len))
+                    format!("{:?} {len} expected for {who}", w.cause)
                 }
-                _ => format!("{:?} at most {}", w.cause, fmt_dur(len)),
+                _ => format!("{:?} at most {len}", w.cause),
             }
         })
         .collect();
@@ -203,7 +233,7 @@ fn summarize(ws: &[&LossWindow], c: i64) -> String {
 /// its last: more than two intervals of samples, the issue's measure of a
 /// real loss).
 pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, long: i64) -> String {
-    use crate::coverage::{fmt_dur, fmt_time};
+    use crate::coverage::fmt_time;
     // A risk is named as a risk, never as a sliver; nor is an expected
     // boundary window that can run longer than `long` (the new shards'
     // first batches after a reshard, a whole refused backlog): the headline
@@ -252,11 +282,7 @@ pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, lon
             s.push_str(&format!(" At the boundary: {t}."));
         }
         if d.at != i64::MAX {
-            s.push_str(&format!(
-                " The slave must be caught up before {} ({} after it is up).",
-                fmt_time(d.at),
-                fmt_dur(d.at.saturating_sub(up))
-            ));
+            s.push_str(&deadline_words(d.at, up, false));
         }
         s
     } else {
@@ -278,11 +304,7 @@ pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, lon
         }
         // Only risks: the catch-up is still to be won, by the same deadline.
         if real.is_empty() && d.at != i64::MAX {
-            s.push_str(&format!(
-                " The slave must be caught up before {} ({} after it is up), or more is lost.",
-                fmt_time(d.at),
-                fmt_dur(d.at.saturating_sub(up))
-            ));
+            s.push_str(&deadline_words(d.at, up, true));
         }
         s
     };
@@ -290,4 +312,29 @@ pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, lon
         s.push_str(&format!(" Possibly also (at most): {}.", bounds.join("; ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{deadline_words, span_words};
+
+    #[test]
+    fn one_instant_is_one_scrape_not_a_millisecond() {
+        assert_eq!(span_words(5_000, 5_000), "one scrape");
+        assert_eq!(span_words(5_000, 5_999), "1s");
+    }
+
+    #[test]
+    fn a_deadline_past_at_the_slaves_start_is_said_so_never_as_a_negative_time() {
+        let up = 1_796_614_818_000;
+        let past = deadline_words(up - 95_394, up, true);
+        assert!(past.contains("1m35.394s before the slave was up"), "{past}");
+        assert!(!past.contains("after it is up"), "{past}");
+        let ahead = deadline_words(up + 73_012, up, true);
+        assert!(
+            ahead.contains("(1m13.012s after it is up), or more is lost"),
+            "{ahead}"
+        );
+        assert!(!deadline_words(up + 1, up, false).contains("more is lost"));
+    }
 }
