@@ -1086,6 +1086,12 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s600-15s-1t",
     "deb15h-noext",
     "deb5s-slow",
+    // The sixteenth set (docs/LOSS-WINDOWS.md: listed before recording).
+    "deb1s-ph41",
+    "deb3t-ev7",
+    "deb3t-q300",
+    "s7500x3-2s3s5s",
+    "deb1s-ev4",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
