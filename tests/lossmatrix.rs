@@ -439,6 +439,9 @@ pub(crate) struct DebianCfg {
     /// `global: scrape_timeout` (ms; 2.42's default 10 s, and no longer
     /// than a job's interval); job `lm` gets it too, capped at its interval.
     pub(crate) timeout_ms: Option<i64>,
+    /// `global: evaluation_interval` (ms) when it differs from the scrape
+    /// interval (since the sixteenth set: the rules on their own grid).
+    pub(crate) eval_ms: Option<i64>,
 }
 
 /// When a master's snapshot is taken, relative to its blocks.
@@ -560,6 +563,15 @@ impl MasterSpec {
         let mut d = self.debian.expect("deb_exporter on a Debian-config master");
         d.exporter = Some((interval_ms, series));
         self.debian(d)
+    }
+
+    /// A Debian-config master's `evaluation_interval` (ms), unlike its
+    /// scrape intervals.
+    fn deb_eval(mut self, eval_ms: i64) -> MasterSpec {
+        if let Some(d) = self.debian.as_mut() {
+            d.eval_ms = Some(eval_ms);
+        }
+        self
     }
 
     /// A Debian-config master's global `scrape_timeout` (ms).
@@ -2292,6 +2304,76 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         .deb_exporter(5_000, 200)
         .slow(3_000, 4_800)
         .settle(60_000),
+        // Out of sample, sixteenth set (listed in docs/LOSS-WINDOWS.md and
+        // committed before any of it was recorded; judged by main's
+        // estimator): besides repeats (PROMSNAP_LOSS_TAG) of deb15-ext,
+        // deb15-noext, deb15-ext-soon and deb1s-ext, the scenarios at
+        // a new snapshot phase, rules on their own grid, a small queue on
+        // three targets, three exporter targets of thousands of series.
+        MasterSpec::new(
+            "deb1s-ph41",
+            0,
+            1_000,
+            vec![
+                skiphead(AfterSnapshot(11_000)),
+                at("up31", 31_000),
+                Step {
+                    trigger: AfterSnapshot(53_000),
+                    action: Action::Slave {
+                        name: "laterw",
+                        skip_head: false,
+                        late_rw: true,
+                    },
+                },
+                slave("late7", Truncations(7)),
+            ],
+        )
+        .debian(deb(1_000, 1_000, 1_000, true))
+        .snap_phase(41_000)
+        .settle(60_000),
+        MasterSpec::new(
+            "deb3t-ev7",
+            0,
+            15_000,
+            vec![
+                at("up9", 9_000),
+                at("up27", 27_000),
+                slave("late3", Truncations(3)),
+            ],
+        )
+        .debian(deb(15_000, 5_000, 15_000, true))
+        .deb_exporter(10_000, 300)
+        .deb_eval(7_000)
+        .settle(60_000),
+        MasterSpec::new(
+            "deb3t-q300",
+            0,
+            15_000,
+            vec![at("up16", 16_000), at("up49", 49_000)],
+        )
+        .debian(deb(15_000, 5_000, 15_000, true))
+        .deb_exporter(5_000, 2_000)
+        .queue(Some(1_200), Some(300), None)
+        .settle(60_000),
+        MasterSpec::new(
+            "s7500x3-2s3s5s",
+            7_500,
+            2_000,
+            vec![at("up6", 6_000), at("up21", 21_000), at("up56", 56_000)],
+        )
+        .intervals(&[2_000, 3_000, 5_000])
+        .sizes(&[3_000, 2_500, 2_000])
+        .settle(60_000),
+        // Sixteenth set, only as time allows (listed before recording).
+        MasterSpec::new(
+            "deb1s-ev4",
+            0,
+            1_000,
+            vec![at("up18", 18_000), at("up62", 62_000)],
+        )
+        .debian(deb(1_000, 1_000, 1_000, true))
+        .deb_eval(4_000)
+        .settle(60_000),
     ]
 }
 
@@ -2305,6 +2387,7 @@ fn deb(global_ms: i64, self_ms: i64, node_ms: i64, external_labels: bool) -> Deb
         alerting: true,
         exporter: None,
         timeout_ms: None,
+        eval_ms: None,
     }
 }
 
@@ -2463,7 +2546,8 @@ pub(crate) struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) log_format: Option<String>,
     /// Only for a master on the Debian package's configuration
-    /// (`DebianCfg`): `global_interval_ms` (scrape and evaluation),
+    /// (`DebianCfg`): `global_interval_ms` (scrape and evaluation;
+    /// `evaluation_interval_ms` when the evaluation's differs),
     /// `prometheus_job_interval_ms` (the master's self-scrape, timeout the
     /// same), `node_job_interval_ms`, `node_exporter` (its version),
     /// `external_labels` (`{}` without), `alertmanager` (the address nothing
@@ -2552,6 +2636,9 @@ fn debian_record(d: &DebianCfg, live: &DebianLive) -> serde_json::Value {
     }
     if let Some(t) = d.timeout_ms {
         v["scrape_timeout_ms"] = t.into();
+    }
+    if let Some(e) = d.eval_ms {
+        v["evaluation_interval_ms"] = e.into();
     }
     if let Some((iv, n)) = d.exporter {
         v["lm_job"] = serde_json::json!({
@@ -2643,7 +2730,8 @@ expr: sum by (instance) (rate(node_cpu_seconds_total[1m]))\n      \
 /// The Debian package's `prometheus.yml` (`DebianCfg`), ports filled in.
 fn debian_config(d: &DebianCfg, live: &DebianLive) -> String {
     let g = prom_dur(d.global_ms);
-    let mut c = format!("global:\n  scrape_interval: {g}\n  evaluation_interval: {g}\n");
+    let e = prom_dur(d.eval_ms.unwrap_or(d.global_ms));
+    let mut c = format!("global:\n  scrape_interval: {g}\n  evaluation_interval: {e}\n");
     if let Some(t) = d.timeout_ms {
         c.push_str(&format!("  scrape_timeout: {}\n", prom_dur(t)));
     }
