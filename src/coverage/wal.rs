@@ -614,12 +614,12 @@ pub fn restart_hints(
     // no file records), and one within 1/16 of the size limit for a size
     // rotation (the limit minus less than one record, see
     // `rotates_only_at_truncations`: 1/16 is 640 KB of a 10 MB segment).
-    let tolerance = (3 * scrape_interval).max(r / 10);
+    let tolerance = scrape_interval.saturating_mul(3).max(r / 10);
     let full = wal.segment_size - wal.segment_size / 16;
-    let phase = (r + r / 2 + delay).rem_euclid(r);
+    let phase = r.saturating_add(r / 2).saturating_add(delay).rem_euclid(r);
     for pair in wal.segments.windows(2) {
         let [prev, seg] = pair else { continue };
-        if seg.index != prev.index + 1 || prev.size >= full {
+        if prev.index.checked_add(1) != Some(seg.index) || prev.size >= full {
             continue;
         }
         let (Some(start), Some(prev_end)) = (seg.min_t, prev.max_t) else {
@@ -628,11 +628,14 @@ pub fn restart_hints(
         // Distance of the segment's first sample after the nearest truncation
         // on the grid (samples are stamped at most a scrape before they are
         // written, so the first one lands just before or after T_c).
-        let off = (start - phase).rem_euclid(r);
+        let off = start.saturating_sub(phase).rem_euclid(r);
         if off <= tolerance || r - off <= tolerance {
             continue;
         }
-        if known.iter().any(|&t| (start - t).abs() <= tolerance) {
+        if known
+            .iter()
+            .any(|&t| start.abs_diff(t) <= tolerance.unsigned_abs())
+        {
             continue;
         }
         out.push(RestartHint {
