@@ -288,7 +288,11 @@ impl Schedule {
                 .iter()
                 .map(|g| {
                     let from_first = ScrapeGrid {
-                        phase: if g.first == i64::MIN { g.phase } else { g.first },
+                        phase: if g.first == i64::MIN {
+                            g.phase
+                        } else {
+                            g.first
+                        },
                         ..*g
                     };
                     from_first.samples_between(from.max(g.first), to)
