@@ -302,6 +302,36 @@ pub struct ModelOutput {
     pub verdict: Option<String>,
 }
 
+/// Where the reader stalls (`queue::stall_read`): the first batch on the
+/// samples the WAL's grids show by its deadline tick, when they begin at
+/// the reader's first sample (`first_after`).
+fn reader_stall(
+    inp: &ModelInput,
+    t_b: i64,
+    first_after: i64,
+    phase_known: bool,
+    n: u64,
+) -> queue::Stall {
+    let read = |t| {
+        (phase_known && inp.first_sample == Some(first_after))
+            .then_some(inp.scrape_grids.as_ref())
+            .flatten()
+            .and_then(|g| g.samples_read(first_after, t))
+    };
+    // The shards' deadline timers start with the queue: its start as the
+    // master's log shows it (`Starting WAL watcher`, the shards started
+    // just before), when it lies between `t_b` and the first sample.
+    let t_q = inp
+        .facts
+        .master_log
+        .as_ref()
+        .filter(|l| l.decides())
+        .and_then(|l| l.queue_start(first_after))
+        .filter(|&s| s >= t_b)
+        .unwrap_or(t_b);
+    queue::stall_read(&inp.queue, t_q, first_after, n, inp.scrape_interval, read)
+}
+
 /// Runs the calculator.
 pub fn compute(inp: &ModelInput) -> ModelOutput {
     let r = inp.block_range.max(1);
@@ -334,7 +364,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // it forwards (`queue.rs`).
     let series = inp.series.filter(|&n| n > 0);
     let (first_after, phase_known) = grid::first_sample_after(inp, t_b);
-    let stall = series.map(|n| queue::stall(&inp.queue, t_b, first_after, n, inp.scrape_interval));
+    let stall = series.map(|n| reader_stall(inp, t_b, first_after, phase_known, n));
     let position = match (stall, inp.slave_up) {
         (Some(st), Some(up)) => st.position.min(up.max(t_b)),
         (Some(st), None) => st.position,

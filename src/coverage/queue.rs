@@ -271,6 +271,23 @@ pub struct Stall {
 /// The reader's stall from the queue start `t_ws`, the first sample after it
 /// (`first`), `series` samples per scrape every `interval`.
 pub fn stall(q: &Queue, t_ws: i64, first: i64, series: u64, interval: i64) -> Stall {
+    stall_read(q, t_ws, first, series, interval, |_| None)
+}
+
+/// [`stall`], with `read(t)` the samples stamped in `[first, t]` when the
+/// files count them (the master's first seconds can hold fewer samples per
+/// scrape than its newest: rule results before the targets' first
+/// scrapes). 2.42's `runShard` sends the first batch when it is full or when
+/// its `batch_send_deadline` timer, started with the shard, fires: then with
+/// the samples read by that tick, whatever `series` says.
+pub fn stall_read(
+    q: &Queue,
+    t_ws: i64,
+    first: i64,
+    series: u64,
+    interval: i64,
+    read: impl Fn(i64) -> Option<u64>,
+) -> Stall {
     let s = series.max(1);
     let i = interval.max(1);
     let b = q.max_samples_per_send;
@@ -281,7 +298,11 @@ pub fn stall(q: &Queue, t_ws: i64, first: i64, series: u64, interval: i64) -> St
     let full_at = first + (b.div_ceil(per) as i64 - 1) * i + READ_PERIOD;
     let d = q.batch_send_deadline;
     let tick = t_ws + ((first - t_ws).max(0) / d + 1) * d;
-    let (first_send, n1) = if full_at <= tick {
+    // Per shard: the samples read by the tick.
+    let by_tick = read(tick).map(|n| n.div_ceil(shards));
+    let (first_send, n1) = if let Some(n) = by_tick.filter(|&n| n > 0 && n < b) {
+        (tick, n)
+    } else if full_at <= tick {
         (full_at, b)
     } else {
         let scrapes = ((tick - first) / i + 1).max(1) as u64;

@@ -198,12 +198,14 @@ mod grid_tests {
                     phase: 825,
                     series: 305,
                     lag: 0,
+                    first: i64::MIN,
                 },
                 crate::coverage::scrapes::ScrapeGrid {
                     interval: 5_000,
                     phase: 825,
                     series: 305,
                     lag: 0,
+                    first: i64::MIN,
                 },
             ],
         };
@@ -255,6 +257,7 @@ mod grid_tests {
             phase,
             series,
             lag: 0,
+            first: i64::MIN,
         };
         let g = Schedule {
             grids: vec![
@@ -304,6 +307,7 @@ mod grid_tests {
             phase,
             series,
             lag: 0,
+            first: i64::MIN,
         };
         let g = Schedule {
             grids: vec![
@@ -405,5 +409,69 @@ mod grid_tests {
             all.catch_up_shards > floats.catch_up_shards,
             "{floats:?} {all:?}"
         );
+    }
+
+    /// A master's first seconds: its rule group's two series (`ALERTS`,
+    /// `ALERTS_FOR_STATE`) evaluated every second from 2.791 s, its two
+    /// targets (1 073 series) first scraped at 5.809 s, the queue started at
+    /// 0. 2.42's shard sends the first batch at its deadline tick (5 s) with
+    /// the 6 samples read by then, not a full batch of 500: every later
+    /// batch ends at 6 + k·500, and the crossing batch loses what is left of
+    /// it after the samples read before `C_snap`.
+    #[test]
+    fn first_batch_is_what_the_deadline_tick_finds() {
+        use crate::coverage::scrapes::ScrapeGrid;
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let grid = |phase, series, first| ScrapeGrid {
+            interval: 1_000,
+            phase,
+            series,
+            lag: 0,
+            first,
+        };
+        let g = |targets_from: i64| Schedule {
+            grids: vec![
+                grid(2_791, 2, 2_791),
+                grid(targets_from, 1_073, targets_from),
+            ],
+        };
+        let late = g(5_809);
+        let read = |g: &Schedule| {
+            let g = g.clone();
+            move |t| g.samples_read(2_791, t)
+        };
+        let st = stall_read(&q, 0, 2_791, 1_075, 1_000, read(&late));
+        assert_eq!((st.first_send, st.first_batch), (5_000, 6), "{st:?}");
+        // Without the files' count: a full first batch.
+        assert_eq!(stall(&q, 0, 2_791, 1_075, 1_000).first_batch, 500);
+        // Targets scraped before the tick: full before it.
+        let early = stall_read(&q, 0, 2_791, 1_075, 1_000, read(&g(3_809)));
+        assert_eq!(early.first_batch, 500, "{early:?}");
+        let mut checked = 0;
+        for c in (60_000..600_000).step_by(60_000) {
+            let Some(before) = late.samples_read(2_791, c - 1) else {
+                panic!("no count from the first sample");
+            };
+            let reads = Reads {
+                series: 1_075,
+                unsent: 0,
+                before_c: Some(before),
+            };
+            let Some(cr) = (0..15_000)
+                .step_by(250)
+                .map(|ws| {
+                    crossing_with_unsent(&q, &st, ws, c, c + 5_500, reads, 1_000, true, Some(&late))
+                })
+                .find(|cr| !cr.resharded)
+            else {
+                continue;
+            };
+            let lost = 6 + (before - 6).div_ceil(500) * 500 - before;
+            if lost > 0 {
+                assert_eq!(cr.series, Some(lost), "{c}: {cr:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 5, "{checked}");
     }
 }

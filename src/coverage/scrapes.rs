@@ -61,6 +61,24 @@ pub struct ScrapeGrid {
     /// one of its records, so a lag present at every scrape; 0 when its
     /// samples carry the scrape's time.
     pub lag: i64,
+    /// The timestamp of its oldest record in the segments read: its first
+    /// scrape when it started within them (`i64::MIN` when not known).
+    #[serde(skip)]
+    pub first: i64,
+}
+
+impl ScrapeGrid {
+    /// Its samples scraped at timestamps in `[from, to]`.
+    fn samples_between(&self, from: i64, to: i64) -> u64 {
+        if to < from {
+            return 0;
+        }
+        let i = self.interval.max(1);
+        let first = self.phase + (from - self.phase).div_euclid(i) * i;
+        let first = if first < from { first + i } else { first };
+        let n = if first > to { 0 } else { (to - first) / i + 1 };
+        (n as u64).saturating_mul(self.series)
+    }
 }
 
 /// The grids of all targets seen in the WAL.
@@ -74,6 +92,8 @@ pub struct Schedule {
 struct Acc {
     records: u64,
     last: Option<i64>,
+    /// The oldest record's timestamp.
+    first: Option<i64>,
     diffs: BTreeMap<i64, u64>,
     /// The smallest spread of a record's timestamps seen.
     lag: Option<i64>,
@@ -165,21 +185,28 @@ impl Schedule {
                 a.lag = Some(a.lag.map_or(t - oldest, |l| l.min(t - oldest)));
             }
         }
-        Self::from_targets(
-            acc.into_iter()
-                .filter(|(_, a)| a.records >= MIN_RECORDS)
-                .filter_map(|(r, a)| {
-                    let (&d, _) = a
-                        .diffs
-                        .iter()
-                        .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))?;
-                    Some((r, d, a.last?, a.lag.unwrap_or(0)))
-                })
-                .collect(),
+        let kept: Vec<_> = acc
+            .into_iter()
+            .filter(|(_, a)| a.records >= MIN_RECORDS)
+            .filter_map(|(r, a)| {
+                let (&d, _) = a
+                    .diffs
+                    .iter()
+                    .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))?;
+                Some(((r, d, a.last?, a.lag.unwrap_or(0)), a.first?))
+            })
+            .collect();
+        let mut s = Self::from_targets(
+            kept.iter().map(|k| k.0).collect(),
             head_series,
             newest_ref,
             &skipped,
-        )
+        )?;
+        // One grid per target kept, in the same order.
+        for (g, k) in s.grids.iter_mut().zip(&kept) {
+            g.first = k.1;
+        }
+        Some(s)
     }
 
     /// From `(first ref, interval, last timestamp, lag)` per target, sorted
@@ -216,6 +243,7 @@ impl Schedule {
                 phase,
                 series,
                 lag,
+                first: i64::MIN,
             });
         }
         Some(Schedule { grids })
@@ -242,16 +270,35 @@ impl Schedule {
         if to < from {
             return 0;
         }
-        self.grids
-            .iter()
-            .map(|g| {
-                let i = g.interval.max(1);
-                let first = g.phase + (from - g.phase).div_euclid(i) * i;
-                let first = if first < from { first + i } else { first };
-                let n = if first > to { 0 } else { (to - first) / i + 1 };
-                n as u64 * g.series
-            })
-            .sum()
+        self.grids.iter().map(|g| g.samples_between(from, to)).sum()
+    }
+
+    /// Samples scraped at timestamps in `[from, to]`, each target counted
+    /// from its first scrape in the segments read, on the grid of that
+    /// scrape (a target's scrapes drift from its newest one over a long
+    /// WAL): `None` when no target's oldest record is at or before `from`
+    /// (the segments read may begin after it, and targets before them are
+    /// not seen).
+    pub fn samples_read(&self, from: i64, to: i64) -> Option<u64> {
+        if self.grids.iter().map(|g| g.first).min()? > from {
+            return None;
+        }
+        Some(
+            self.grids
+                .iter()
+                .map(|g| {
+                    let from_first = ScrapeGrid {
+                        phase: if g.first == i64::MIN {
+                            g.phase
+                        } else {
+                            g.first
+                        },
+                        ..*g
+                    };
+                    from_first.samples_between(from.max(g.first), to)
+                })
+                .fold(0u64, u64::saturating_add),
+        )
     }
 
     /// Walks the scrapes after `t` in time order until `n` samples are
@@ -346,6 +393,7 @@ fn note(a: &mut Acc, t: i64) {
         *a.diffs.entry(t - l).or_default() += 1;
     }
     a.last = Some(a.last.map_or(t, |l| l.max(t)));
+    a.first = Some(a.first.map_or(t, |f| f.min(t)));
 }
 
 #[cfg(test)]

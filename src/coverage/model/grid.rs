@@ -312,6 +312,7 @@ mod lag_tests {
                     phase: 476_377,
                     series: 605,
                     lag,
+                    first: i64::MIN,
                 }],
             })
         };

@@ -592,7 +592,7 @@ fn unresharded_window(inp: &ModelInput, cr: &Crossing, r: Option<Reshard>) -> Op
     let c = inp.coverage_end;
     let (from, to, series) = match cr.undecided_short {
         Some(u) => u,
-        None => (cr.start.max(c), cr.other_end, None),
+        None => (cr.start.max(c), cr.other_end, cr.other_series),
     };
     (to >= from && series != Some(0)).then(|| {
         let mut w = LossWindow::new(

@@ -37,6 +37,10 @@ pub struct Crossing {
     pub other_end: i64,
     /// Series that lose the sliver, when fewer than all (the short case).
     pub series: Option<u64>,
+    /// The same on the other path, when it is the short case (the
+    /// un-resharded batch of a crossing expected resharded) counted on the
+    /// samples the files show read before `C_snap`.
+    pub other_series: Option<u64>,
     /// When the reshard tick is within the phase uncertainty of the
     /// crossing (the files cannot order them): the un-resharded path's
     /// sliver `(from, to, series)`, the part lost whichever comes first.
@@ -648,6 +652,9 @@ fn assemble(at: &At, tm: &Timing, sh: &Short, lg: &Long, why: String) -> Crossin
         bound_end: lg.bound.max(expected_end),
         other_end: if resharded { sh.end } else { lg.bound },
         series: if resharded { None } else { sh.series },
+        // The un-resharded batch's count where the files hold the samples
+        // read before C_snap (`Reads::before_c`), not a projection.
+        other_series: sh.series.filter(|_| resharded && at.before_c.is_some()),
         undecided_short: (resharded && tm.either)
             .then(|| {
                 let to = sh.end.max(c - 1 + i);
