@@ -208,6 +208,10 @@ pub struct ModelInput {
     pub head_min: i64,
     /// True if the snapshot holds a head block.
     pub head_included: bool,
+    /// False when the snapshot has holes between its blocks or blocks left
+    /// out as unreadable: its blocks then do not hold every sample before
+    /// the coverage end.
+    pub blocks_whole: bool,
     /// Snapshot wall time.
     pub snapshot_time: i64,
     /// Compaction delay `δ` after the `1.5 R` trigger (calibrated from ULIDs).
@@ -264,6 +268,7 @@ impl ModelInput {
             coverage_end,
             head_min,
             head_included: true,
+            blocks_whole: true,
             snapshot_time,
             compaction_delay: 0,
             rw_start: None,

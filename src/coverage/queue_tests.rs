@@ -385,6 +385,43 @@ mod grid_tests {
         assert!(checked >= 10, "{checked}");
     }
 
+    /// One target (no grids): a master scraping itself grows its own series
+    /// in its first minutes, so scrapes × today's series count overstates
+    /// what the reader read before `C_snap`; when the snapshot's blocks
+    /// hold that count (`before_c`), the crossing batch loses what is left
+    /// of it after them: one scrape of that many series.
+    #[test]
+    fn one_grid_counts_what_the_blocks_hold_before_c() {
+        let q = QueueSettings::default().resolve(None, &mut Vec::new());
+        let st = stall(&q, 0, 594, 417, 1_000);
+        let mut checked = 0;
+        for c in (8_000..60_000).step_by(1_000) {
+            let projected = 417 * ((c - 1 - 594) / 1_000 + 1) as u64;
+            // Fewer series in the first scrapes than today.
+            let before = projected - 40 * 5;
+            let reads = Reads {
+                series: 417,
+                unsent: 0,
+                before_c: Some(before),
+            };
+            let Some(cr) = (0..1_000)
+                .step_by(50)
+                .map(|ws| crossing_with_unsent(&q, &st, ws, c, c + 5_500, reads, 1_000, true, None))
+                .find(|cr| !cr.resharded)
+            else {
+                continue;
+            };
+            let end = st.first_batch + (before - st.first_batch).div_ceil(500) * 500;
+            let lost = end - before;
+            if lost == 0 || lost >= 417 {
+                continue;
+            }
+            assert_eq!(cr.series, Some(lost), "{c}: {cr:?}");
+            checked += 1;
+        }
+        assert!(checked >= 3, "{checked}");
+    }
+
     /// 2.42's desired-shards formula takes its input rate from `samplesIn`,
     /// which counts every sample the master appends — native histograms
     /// too, sent or not — while the queue sends only the floats without

@@ -199,6 +199,7 @@ pub(super) fn run_model(
     let mut inp = model::ModelInput::new(snap.block_range, c, hmin, t_snap);
     inp.block_range_assumed = snap.block_range_source == super::Source::Default;
     inp.head_included = snap.head_included;
+    inp.blocks_whole = snap.holes.is_empty() && unreadable_blocks(snap) == 0;
     inp.compaction_delay = snap.compaction_delay.unwrap_or(0);
     inp.rw_start = opts.rw_start;
     // A slave seeded over after it had received: the queue read on until
@@ -315,15 +316,19 @@ pub(super) fn wal_part(
     }
 }
 
+/// The snapshot's blocks left out as unreadable.
+fn unreadable_blocks(snap: &SnapshotInfo) -> usize {
+    snap.findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && f.message.starts_with("block "))
+        .count()
+}
+
 /// What the snapshot itself lacks (holes between blocks, blocks left out
 /// as unreadable) the slave lacks too: remote write never re-sends samples
 /// older than the coverage end. Said first in the verdict.
 pub(super) fn snapshot_loss_first(snap: &SnapshotInfo, verdict: &mut String) {
-    let unreadable = snap
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error && f.message.starts_with("block "))
-        .count();
+    let unreadable = unreadable_blocks(snap);
     if snap.holes.is_empty() && unreadable == 0 {
         return;
     }

@@ -97,9 +97,11 @@ pub(super) fn windows(
 /// blocks hold every sample the master appended before `c`. A reader whose
 /// first sample is the oldest on file forwarded them all, provided it sends
 /// every one (no native histogram skipped) and `c` is the coverage end
-/// itself (no target's samples stamped before their scrape).
+/// itself (no target's samples stamped before their scrape), and no block
+/// is missing (a hole, or one left out as unreadable).
 fn read_before_c(inp: &ModelInput, st: &Stall, c: i64) -> Option<u64> {
     (!inp.head_included
+        && inp.blocks_whole
         && c == inp.coverage_end
         && inp.unsent_per_scrape == 0
         && inp.first_sample == Some(st.first_sample))

@@ -326,7 +326,12 @@ fn short_count(at: &At) -> (i64, Option<u64>, bool, Option<(i64, i64)>) {
             grid_after_c = Some((first, if lost == 0 { c - 1 } else { last }));
         }
     } else if q.min_shards == 1 && c > st.first_sample {
-        let nc = s * ((c - 1 - st.first_sample).div_euclid(at.i) as u64 + 1);
+        // The scrapes before C_snap times today's series count, unless the
+        // files hold the count itself (a master's own series grow in its
+        // first minutes: the count overstates what was read).
+        let nc = at.before_c.unwrap_or_else(|| {
+            s.saturating_mul((c - 1 - st.first_sample).div_euclid(at.i) as u64 + 1)
+        });
         let lost = crossing_batch_end(nc) - nc;
         short_scrapes = lost.div_ceil(s) as i64;
         short_series = (lost < s).then_some(lost);
