@@ -183,6 +183,24 @@ mod flush_tests {
 mod grid_tests {
     use super::*;
 
+    /// Grids of `(interval, phase, series)`, every target scraped since the
+    /// WAL's start.
+    fn schedule(grids: &[(i64, i64, u64)]) -> Schedule {
+        let grids = grids
+            .iter()
+            .map(
+                |&(interval, phase, series)| crate::coverage::scrapes::ScrapeGrid {
+                    interval,
+                    phase,
+                    series,
+                    lag: 0,
+                    first: i64::MIN,
+                },
+            )
+            .collect();
+        Schedule { grids }
+    }
+
     /// `s600x2-1s5s`'s shape: 305 series every 1 s and 305 every 5 s on
     /// the same phase, one shard. The crossing batch ends where the samples
     /// counted scrape by scrape (a burst every fifth second) reach a batch
@@ -191,24 +209,7 @@ mod grid_tests {
     #[test]
     fn crossing_batch_cut_on_two_grids() {
         let q = QueueSettings::default().resolve(None, &mut Vec::new());
-        let g = Schedule {
-            grids: vec![
-                crate::coverage::scrapes::ScrapeGrid {
-                    interval: 1_000,
-                    phase: 825,
-                    series: 305,
-                    lag: 0,
-                    first: i64::MIN,
-                },
-                crate::coverage::scrapes::ScrapeGrid {
-                    interval: 5_000,
-                    phase: 825,
-                    series: 305,
-                    lag: 0,
-                    first: i64::MIN,
-                },
-            ],
-        };
+        let g = schedule(&[(1_000, 825, 305), (5_000, 825, 305)]);
         let st = stall(&q, 0, 5_825, 366, 1_000);
         for c in (95_826..105_826).step_by(1_000) {
             let cr = (0..10_000)
@@ -250,22 +251,12 @@ mod grid_tests {
     /// first sample read (the 30 s one's, up to 30 s later).
     #[test]
     fn resharded_loss_starts_on_the_finest_grid() {
-        use crate::coverage::scrapes::ScrapeGrid;
         let q = QueueSettings::default().resolve(None, &mut Vec::new());
-        let grid = |interval, phase, series| ScrapeGrid {
-            interval,
-            phase,
-            series,
-            lag: 0,
-            first: i64::MIN,
-        };
-        let g = Schedule {
-            grids: vec![
-                grid(5_000, 4_691, 578),
-                grid(15_000, 2_836, 205),
-                grid(30_000, 7_680, 537),
-            ],
-        };
+        let g = schedule(&[
+            (5_000, 4_691, 578),
+            (15_000, 2_836, 205),
+            (30_000, 7_680, 537),
+        ]);
         // The first sample read is the 30 s grid's.
         let st = stall(&q, 0, 7_680, 1_320, 30_000);
         for c in (100_000..160_000).step_by(7_000) {
@@ -300,22 +291,12 @@ mod grid_tests {
     /// decides, not the grids'.
     #[test]
     fn short_crossing_starts_on_any_grid_and_counts_what_was_read() {
-        use crate::coverage::scrapes::ScrapeGrid;
         let q = QueueSettings::default().resolve(None, &mut Vec::new());
-        let grid = |interval, phase, series| ScrapeGrid {
-            interval,
-            phase,
-            series,
-            lag: 0,
-            first: i64::MIN,
-        };
-        let g = Schedule {
-            grids: vec![
-                grid(5_000, 607, 534),
-                grid(10_000, 8_794, 305),
-                grid(15_000, 3_153, 519),
-            ],
-        };
+        let g = schedule(&[
+            (5_000, 607, 534),
+            (10_000, 8_794, 305),
+            (15_000, 3_153, 519),
+        ]);
         let st = stall(&q, 0, 607, 840, 15_000);
         let mut checked = 0;
         for c in (60_000..600_000).step_by(60_000) {
