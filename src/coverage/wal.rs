@@ -339,8 +339,7 @@ fn place_in_deleted(
         }
         if let (None, Some(t0)) = (decided, opened_late) {
             out.undecided = true;
-            // In the segment before, the reader's segment ends at its
-            // position: what follows it is lost.
+            // In the segment before, the reader's segment ends at its position.
             out.watcher_segment_end = Some(t_b - 1);
             out.assumptions.push(format!(
                 "the remote-write reader's position {} is the first scrape after the truncation \
@@ -378,8 +377,7 @@ fn place_in_deleted(
                 fmt_time(t1)
             ));
         } else {
-            let by_size = opened_by_size(truncations, t_b, until, reader_segment, first);
-            let ctx = (t1, first, by_size, reader_segment);
+            let ctx = (t1, first, until, reader_segment);
             overtaken_before_observation(wal, t_b, truncations, ctx, out);
             return None;
         }
@@ -411,18 +409,19 @@ fn opened_by_size(truncations: &[i64], t_b: i64, until: i64, rw: Option<u32>, fi
 /// replayed on the segment numbers ([`date_by_rule`]: the earliest where
 /// the files leave more than one history), never later than the latest
 /// truncation the newest checkpoint allows.
-/// `by_size`: more segments were opened after the reader's than
-/// truncations came, so the WAL rotated by size too and no truncation can
-/// be told from another: overtaken at the first one after the position
+/// `until`: the oldest live segment's start and its slack. When more
+/// segments were opened after the reader's than truncations came by then,
+/// the WAL rotated by size too and no truncation can be told from another: overtaken at the first one after the position
 /// (a copy taken after the slave was up would otherwise date it late and
 /// understate the loss).
 fn overtaken_before_observation(
     wal: &WalView,
     t_b: i64,
     truncations: &[i64],
-    (t1, first, by_size, rw): (i64, u32, bool, Option<u32>),
+    (t1, first, until, rw): (i64, u32, i64, Option<u32>),
     out: &mut Overtake,
 ) {
+    let by_size = opened_by_size(truncations, t_b, until, rw, first);
     let bound = wal
         .checkpoint
         .as_ref()
