@@ -411,9 +411,10 @@ fn opened_by_size(truncations: &[i64], t_b: i64, until: i64, rw: Option<u32>, fi
 /// truncation the newest checkpoint allows.
 /// `until`: the oldest live segment's start and its slack. When more
 /// segments were opened after the reader's than truncations came by then,
-/// the WAL rotated by size too and no truncation can be told from another: overtaken at the first one after the position
-/// (a copy taken after the slave was up would otherwise date it late and
-/// understate the loss).
+/// the WAL rotated by size too and no truncation can be told from
+/// another: overtaken at the first one after the position (a copy taken
+/// after the slave was up would otherwise date it late and understate the
+/// loss).
 fn overtaken_before_observation(
     wal: &WalView,
     t_b: i64,
