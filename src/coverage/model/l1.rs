@@ -115,8 +115,18 @@ fn restarts_between(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<i64> {
 pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
     let base = base_why(inp, t_ws);
     let mut out = Vec::new();
-    // The part of (c, t_ws] not yet placed: samples from `from` on.
-    let mut from = c;
+    // The part of (c, t_ws] not yet placed: samples from `from` on, from
+    // the first scrape after the coverage end on the grids the WAL shows
+    // (the first sample lost), else from the coverage end itself. A first
+    // scrape after `t_ws` keeps the coverage end: `t_ws` is a time given on
+    // another clock, and the window stays rather than vanish.
+    let mut from = inp
+        .scrape_grids
+        .as_ref()
+        .and_then(|g| g.nth_sample_after(c.saturating_sub(1), 1))
+        .map(|x| x.0)
+        .filter(|&t| t > c && t <= t_ws)
+        .unwrap_or(c);
     for s in restarts_between(inp, c, t_ws) {
         if s < from {
             continue; // inside a silence already cut
