@@ -1243,20 +1243,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          (twelfth pass, docs/LOSS-WINDOWS.md).",
     ),
     (
-        "s2k-15s-pre-pre30",
-        "out of sample (twelfth set; the class of s730-pre-pre3, at 15 s): 2 000 series at 15 s, a \
-         slave up and receiving before the snapshot, stopped 30.0 s after it (33.2 s after the \
-         coverage end), wiped, seeded and started again. The master's log shows no failed send of its \
-         queue, the slave's log no refused request. Real loss +15 .. +30 s of all 2 005 series: the two \
-         scrapes between the coverage end and the stop: 30 s by the judge's measure (samples times \
-         the interval), not more than two intervals, so not a long loss. coverage with the stop time \
-         (--slave-received-until, from run.json) predicts L1 expected (C_snap, +28.2..+33.2 s]: \
-         exactly those two scrapes. Read to its far end the window can hold three 15 s instants \
-         (45 s, long), and no long real loss holds it (criterion 2); the boundary-sliver criterion \
-         allows 30 + 10 s. Its pre75 sibling (five scrapes lost, a long \
-         loss) passes with the same rule.",
-    ),
-    (
         "s9500-q19k-ms115-up52",
         "out of sample (twelfth set; passed with main's estimator under the judge's old measure): \
          9 500 series at 1 s, capacity 19 000, max_shards 115, slave up +52.8 s. Real loss +1 s of \

@@ -420,3 +420,94 @@ fn verdict_never_more_optimistic_than_its_inputs() {
     );
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
+
+/// A `wal/` copied after the truncation that overtook the stalled reader
+/// (the later slave's copy of the same master, taken one or more
+/// truncations later) dates the overtaking by the `truncateWAL` rule
+/// replayed on its segment numbers and checkpoint, not at the latest
+/// truncation its checkpoint allows: on every recorded run whose timely
+/// copy finds the reader overtaken before the slave was up (an expected L2
+/// window) and whose segments rotate only at truncations (the numbers count
+/// them), the late copy finds the same truncation, and an expected L2
+/// window that holds the real loss (start and end within one scrape).
+#[test]
+fn late_wal_copy_dates_the_overtaking_like_the_timely_copy() {
+    let dir = testdata("loss-runs");
+    let all: Vec<(PathBuf, RunRecord)> = recorded(&dir)
+        .into_iter()
+        .filter_map(|p| {
+            let rec: RunRecord =
+                serde_json::from_str(&std::fs::read_to_string(p.join("run.json")).ok()?).ok()?;
+            Some((p, rec))
+        })
+        .collect();
+    let mut fails = Vec::new();
+    let mut checked = 0;
+    for (ev, rec) in &all {
+        if later_sibling(ev, rec, &all).is_none() {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = coverage_args(ev, rec, tmp.path());
+        args.push("--json".into());
+        let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let out = promsnap(&argv);
+        let Ok(timely) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+            continue;
+        };
+        let l2 = |cov: &serde_json::Value| {
+            parse_windows(&cov["loss_windows"])
+                .into_iter()
+                .filter(|w| w.cause == "L2" && w.certainty == "expected")
+                .collect::<Vec<_>>()
+        };
+        if l2(&timely).is_empty() {
+            continue;
+        }
+        let Some((late, _)) = run_variant(ev, rec, Variant::LateWal, &all) else {
+            continue;
+        };
+        // Segments that rotate only at truncations (each live one starts
+        // within a scrape and a second of one): the numbers count them.
+        let scrape = rec.scrape_interval_ms;
+        let truncs: Vec<i64> = late["next_truncations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_i64())
+            .collect();
+        let at_truncations = late["wal"]["segments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["min_t"].as_i64())
+            .all(|m| truncs.iter().any(|&t| (m - t).abs() <= scrape + 1_000));
+        if !at_truncations {
+            continue;
+        }
+        checked += 1;
+        if late["deadline"]["at"] != timely["deadline"]["at"] {
+            fails.push(format!(
+                "{}: overtaken at {} with the late copy, {} with the timely one",
+                rec.run, late["deadline"]["at"], timely["deadline"]["at"]
+            ));
+        }
+        for (from, to) in long_losses(ev, scrape) {
+            let held = l2(&late)
+                .iter()
+                .any(|w| (w.from - from).abs() <= scrape && w.to + scrape >= to);
+            if !held {
+                fails.push(format!(
+                    "{}: real loss {from}..{to} in no expected L2 window of the late copy",
+                    rec.run
+                ));
+            }
+        }
+    }
+    eprintln!("lossruns::inputs: {checked} late copies of overtaken runs");
+    assert!(
+        checked > 0,
+        "no recorded run has a late copy of an overtaken reader"
+    );
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}

@@ -79,6 +79,7 @@ pub mod uptail;
 pub mod version;
 pub mod wal;
 pub(crate) mod walread;
+pub mod walrule;
 
 use std::path::{Path, PathBuf};
 

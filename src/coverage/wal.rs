@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::fmt_time;
+use super::walrule::{RuleDating, date_by_rule};
 
 /// A segment file or a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -338,8 +339,7 @@ fn place_in_deleted(
         }
         if let (None, Some(t0)) = (decided, opened_late) {
             out.undecided = true;
-            // In the segment before, the reader's segment ends at its
-            // position: what follows it is lost.
+            // In the segment before, the reader's segment ends at its position.
             out.watcher_segment_end = Some(t_b - 1);
             out.assumptions.push(format!(
                 "the remote-write reader's position {} is the first scrape after the truncation \
@@ -377,8 +377,8 @@ fn place_in_deleted(
                 fmt_time(t1)
             ));
         } else {
-            let by_size = opened_by_size(truncations, t_b, until, reader_segment, first);
-            overtaken_before_observation(wal, t_b, truncations, (t1, first, by_size), out);
+            let ctx = (t1, first, until, reader_segment);
+            overtaken_before_observation(wal, t_b, truncations, ctx, out);
             return None;
         }
     } else {
@@ -405,19 +405,24 @@ fn opened_by_size(truncations: &[i64], t_b: i64, until: i64, rw: Option<u32>, fi
 
 /// The reader's segment ended at the first truncation after its position
 /// (`t1`) and the segment after it is deleted too: overtaken before the
-/// observation, at the latest truncation the newest checkpoint allows.
-/// `by_size`: more segments were opened after the reader's than
-/// truncations came, so the WAL rotated by size too and no truncation can
-/// be told from another: overtaken at the first one after the position
-/// (a copy taken after the slave was up would otherwise date it late and
-/// understate the loss).
+/// observation, at the truncation that deleted it by the `truncateWAL` rule
+/// replayed on the segment numbers ([`date_by_rule`]: the earliest where
+/// the files leave more than one history), never later than the latest
+/// truncation the newest checkpoint allows.
+/// `until`: the oldest live segment's start and its slack. When more
+/// segments were opened after the reader's than truncations came by then,
+/// the WAL rotated by size too and no truncation can be told from
+/// another: overtaken at the first one after the position (a copy taken
+/// after the slave was up would otherwise date it late and understate the
+/// loss).
 fn overtaken_before_observation(
     wal: &WalView,
     t_b: i64,
     truncations: &[i64],
-    (t1, first, by_size): (i64, u32, bool),
+    (t1, first, until, rw): (i64, u32, i64, Option<u32>),
     out: &mut Overtake,
 ) {
+    let by_size = opened_by_size(truncations, t_b, until, rw, first);
     let bound = wal
         .checkpoint
         .as_ref()
@@ -425,14 +430,17 @@ fn overtaken_before_observation(
         .unwrap_or(wal.observed_at)
         .min(wal.observed_at);
     let candidates = truncations.iter().copied().filter(|&t| t <= bound);
-    out.overtaken_at = Some(
-        if by_size {
-            candidates.filter(|&t| t > t_b).min()
-        } else {
-            candidates.filter(|&t| t > t1).max()
-        }
-        .unwrap_or(bound),
-    );
+    let latest = if by_size {
+        candidates.filter(|&t| t > t_b).min()
+    } else {
+        candidates.filter(|&t| t > t1).max()
+    }
+    .unwrap_or(bound);
+    let rule = (!by_size)
+        .then(|| date_by_rule(wal, t_b, truncations, rw))
+        .flatten()
+        .filter(|d| d.at < latest);
+    out.overtaken_at = Some(rule.as_ref().map_or(latest, |d| d.at));
     out.already = true;
     out.why = format!(
         "already overtaken when the WAL was observed ({}): the reader's position {} lies in a \
@@ -449,10 +457,37 @@ fn overtaken_before_observation(
             "; but more segments were opened after the reader's than truncations came (the WAL \
              rotated by size too, at a segment size below the one taken), so the truncation that \
              deleted it is taken as the first one after the position (never understating the loss)"
+                .to_string()
         } else {
-            ""
+            rule.map_or(String::new(), |d| rule_why(&d, fmt_time(latest)))
         }
     );
+}
+
+/// How the rule dated the overtaking (appended to the deadline's why).
+fn rule_why(d: &RuleDating, latest: String) -> String {
+    let how = if d.histories == 0 {
+        "the segment numbers replay to the copy's checkpoint from no oldest segment the master may \
+         have had then (a restart or a size rotation in between?): the earliest truncation the \
+         rule allows is taken (never understating the loss)"
+            .to_string()
+    } else if d.ambiguous {
+        "the oldest segment the master had then is not on file and the histories that replay to \
+         the copy's checkpoint disagree: the earliest is taken (never understating the loss)"
+            .to_string()
+    } else {
+        "the only history that replays to the copy's checkpoint".to_string()
+    };
+    format!(
+        "; by the `truncateWAL` rule (each truncation checkpoints and deletes the older two thirds \
+         of the segments before the one it closes), with the reader in segment {rw:08}, segment \
+         {next:08} was deleted by truncation {rank} after the position, at {at} ({how}), not at \
+         the latest one the checkpoint allows ({latest})",
+        rw = d.reader_segment,
+        next = d.reader_segment.saturating_add(1),
+        rank = d.rank,
+        at = fmt_time(d.at),
+    )
 }
 
 /// Size rotations: the reader's deleted segment ended somewhere between its

@@ -115,8 +115,20 @@ fn restarts_between(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<i64> {
 pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
     let base = base_why(inp, t_ws);
     let mut out = Vec::new();
-    // The part of (c, t_ws] not yet placed: samples from `from` on.
-    let mut from = c;
+    // The part of (c, t_ws] not yet placed: samples from `from` on, from
+    // the first scrape after the coverage end on the grids the WAL shows
+    // (the first sample lost), else from the coverage end itself. A first
+    // scrape after `t_ws` keeps the coverage end: `t_ws` is a time given on
+    // another clock, and the window stays rather than vanish; so does a
+    // target whose own timestamps lag its scrapes (they may precede it).
+    let mut from = inp
+        .scrape_grids
+        .as_ref()
+        .filter(|g| g.grids.iter().all(|g| g.lag == 0))
+        .and_then(|g| g.nth_sample_after(c.saturating_sub(1), 1))
+        .map(|x| x.0)
+        .filter(|&t| t > c && t <= t_ws)
+        .unwrap_or(c);
     for s in restarts_between(inp, c, t_ws) {
         if s < from {
             continue; // inside a silence already cut
@@ -226,6 +238,33 @@ mod tests {
         w.iter()
             .map(|w| (w.from - T0, w.to - T0, w.certainty))
             .collect()
+    }
+
+    /// One target scraped every second, its last sample in the snapshot at
+    /// `C_snap - 1 ms`: the L1 window starts at its next scrape (the first
+    /// sample lost), not at `C_snap`; without the grid, with an exporter's
+    /// lag, or with that scrape after the queue's start, at `C_snap`.
+    #[test]
+    fn l1_starts_at_the_first_scrape_after_the_coverage_end() {
+        use crate::coverage::scrapes::{Schedule, ScrapeGrid};
+        let grid = |interval, lag| Schedule {
+            grids: vec![ScrapeGrid {
+                interval,
+                phase: T0 - 1 - 10 * interval,
+                series: 400,
+                lag,
+            }],
+        };
+        let mut inp = input(vec![seg(0, Some((T0 - 40 * S, T0 + 30 * S)))], T0 + 30 * S);
+        inp.facts.master_restarts.clear();
+        let t_ws = T0 + 20 * S;
+        assert_eq!(spans(&windows(&inp, T0, t_ws))[0].0, 0);
+        inp.scrape_grids = Some(grid(S, 0));
+        assert_eq!(spans(&windows(&inp, T0, t_ws))[0].0, S - 1);
+        inp.scrape_grids = Some(grid(S, 5 * S));
+        assert_eq!(spans(&windows(&inp, T0, t_ws))[0].0, 0);
+        inp.scrape_grids = Some(grid(60 * S, 0));
+        assert_eq!(spans(&windows(&inp, T0, t_ws))[0].0, 0);
     }
 
     /// A slave seeded over after it had received until +20 s: the window is
