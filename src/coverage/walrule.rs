@@ -52,7 +52,9 @@ fn replay(rw: u32, mut first: u32, n: usize) -> (Option<usize>, u32, Option<u32>
         if last < first {
             continue;
         }
-        let m = first + (last - first) * 2 / 3;
+        // In u64: segment numbers come from file names (up to u32::MAX);
+        // the result is at most `last`.
+        let m = u32::try_from(u64::from(first) + u64::from(last - first) * 2 / 3).unwrap_or(last);
         if m <= first {
             continue;
         }
