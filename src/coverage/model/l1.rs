@@ -253,6 +253,7 @@ mod tests {
                 phase: T0 - 1 - 10 * interval,
                 series: 400,
                 lag,
+                first: i64::MIN,
             }],
         };
         let mut inp = input(vec![seg(0, Some((T0 - 40 * S, T0 + 30 * S)))], T0 + 30 * S);
