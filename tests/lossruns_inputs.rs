@@ -354,17 +354,25 @@ fn check(
     fails
 }
 
-/// Every recorded run (the known misses aside) with each input taken away.
-#[test]
-fn verdict_never_more_optimistic_than_its_inputs() {
-    let dir = testdata("loss-runs");
-    let all: Vec<(PathBuf, RunRecord)> = recorded(&dir)
+/// Every recorded run under `dir` with its `run.json` (runs whose record
+/// does not read are left out).
+fn recorded_runs(dir: &Path) -> Vec<(PathBuf, RunRecord)> {
+    recorded(dir)
         .into_iter()
         .filter_map(|p| {
             let rec: RunRecord =
                 serde_json::from_str(&std::fs::read_to_string(p.join("run.json")).ok()?).ok()?;
             Some((p, rec))
         })
+        .collect()
+}
+
+/// Every recorded run (the known misses aside) with each input taken away.
+#[test]
+fn verdict_never_more_optimistic_than_its_inputs() {
+    let dir = testdata("loss-runs");
+    let all: Vec<(PathBuf, RunRecord)> = recorded_runs(&dir)
+        .into_iter()
         .filter(|(_, r)| !KNOWN_MISSES.iter().any(|(k, _)| *k == r.run))
         .collect();
     // PROMSNAP_LOSS_JUDGE=a,b: only the runs whose names start with one of
@@ -433,14 +441,7 @@ fn verdict_never_more_optimistic_than_its_inputs() {
 #[test]
 fn late_wal_copy_dates_the_overtaking_like_the_timely_copy() {
     let dir = testdata("loss-runs");
-    let all: Vec<(PathBuf, RunRecord)> = recorded(&dir)
-        .into_iter()
-        .filter_map(|p| {
-            let rec: RunRecord =
-                serde_json::from_str(&std::fs::read_to_string(p.join("run.json")).ok()?).ok()?;
-            Some((p, rec))
-        })
-        .collect();
+    let all = recorded_runs(&dir);
     let mut fails = Vec::new();
     let mut checked = 0;
     for (ev, rec) in &all {
