@@ -292,12 +292,17 @@ pub fn stall_read(
     let i = interval.max(1);
     let b = q.max_samples_per_send;
     let shards = q.min_shards;
-    // Per shard: s / shards samples per scrape.
+    // Per shard: s / shards samples per scrape. Times come from files and
+    // flags: every step saturates.
     let per = s.div_ceil(shards).max(1);
     // The first batch: full after ⌈B/per⌉ scrapes, or the deadline tick.
-    let full_at = first + (b.div_ceil(per) as i64 - 1) * i + READ_PERIOD;
+    let to_full = i64::try_from(b.div_ceil(per)).unwrap_or(i64::MAX);
+    let full_at = first
+        .saturating_add(to_full.saturating_sub(1).saturating_mul(i))
+        .saturating_add(READ_PERIOD);
     let d = q.batch_send_deadline;
-    let tick = t_ws + ((first - t_ws).max(0) / d + 1) * d;
+    let ticks = (first.saturating_sub(t_ws).max(0) / d).saturating_add(1);
+    let tick = t_ws.saturating_add(ticks.saturating_mul(d));
     // Per shard: the samples read by the tick.
     let by_tick = read(tick).map(|n| n.div_ceil(shards));
     let (first_send, n1) = if let Some(n) = by_tick.filter(|&n| n > 0 && n < b) {
@@ -305,19 +310,22 @@ pub fn stall_read(
     } else if full_at <= tick {
         (full_at, b)
     } else {
-        let scrapes = ((tick - first) / i + 1).max(1) as u64;
-        (tick, (scrapes * per).min(b))
+        let scrapes = (tick.saturating_sub(first) / i).saturating_add(1).max(1) as u64;
+        (tick, scrapes.saturating_mul(per).min(b))
     };
     let slots = (q.capacity / b).max(1);
-    let per_shard = n1 + slots * b + (b - 1);
+    let per_shard = n1
+        .saturating_add(slots.saturating_mul(b))
+        .saturating_add(b - 1);
     let buffered = per_shard.saturating_mul(shards);
     let scrapes = buffered / s; // scrapes fully read before the stalled one
+    let read_span = i64::try_from(scrapes).unwrap_or(i64::MAX).saturating_mul(i);
     Stall {
         first_sample: first,
         first_send,
         first_batch: n1,
         buffered,
-        position: first + scrapes as i64 * i,
+        position: first.saturating_add(read_span),
     }
 }
 
@@ -339,22 +347,24 @@ fn backoff_instant(start: i64, first: i64, max: i64, drift: i64, t: i64) -> i64 
     while at < t {
         if sleep >= max {
             // Constant period from here on.
-            let period = max + drift;
-            let k = (t - at + period - 1) / period;
-            return at + k * period;
+            let period = max.saturating_add(drift).max(1);
+            let k = t.saturating_sub(at).saturating_add(period - 1) / period;
+            return at.saturating_add(k.saturating_mul(period));
         }
-        at += sleep + drift;
-        sleep = (sleep * 2).min(max);
+        at = at.saturating_add(sleep.saturating_add(drift));
+        sleep = sleep.saturating_mul(2).min(max);
     }
     at
 }
 
 /// The first reshard tick at or after `t` (ticks every 10 s from `t_ws`).
 pub fn next_tick(t_ws: i64, t: i64) -> i64 {
-    let k = (t - t_ws + SHARD_UPDATE - 1)
+    let k = t
+        .saturating_sub(t_ws)
+        .saturating_add(SHARD_UPDATE - 1)
         .div_euclid(SHARD_UPDATE)
         .max(1);
-    t_ws + k * SHARD_UPDATE
+    t_ws.saturating_add(k.saturating_mul(SHARD_UPDATE))
 }
 
 #[cfg(test)]

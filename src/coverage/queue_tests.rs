@@ -48,6 +48,26 @@ mod tests {
         assert_eq!(st.buffered, 3_499);
         assert_eq!(st.position, 5_500 + 7_000);
     }
+
+    /// Times read from a damaged WAL or log can sit at either end of i64,
+    /// and flags can be huge: the stall, retry, wake and tick arithmetic
+    /// saturates instead of overflowing.
+    #[test]
+    fn stall_and_schedules_saturate_on_extreme_times() {
+        let mut q = q242();
+        for (t_ws, first) in [(i64::MIN, i64::MAX), (i64::MAX, i64::MIN), (0, i64::MAX)] {
+            let st = stall(&q, t_ws, first, u64::MAX, i64::MAX);
+            assert!(st.first_send >= first.min(t_ws), "{st:?}");
+            let _ = next_retry(&q, t_ws, first);
+            let _ = next_wake(&q, t_ws, first);
+            let _ = next_tick(t_ws, first);
+        }
+        q.max_samples_per_send = u64::MAX;
+        q.capacity = u64::MAX;
+        q.min_shards = u64::MAX;
+        let st = stall(&q, 0, i64::MAX - 1, 1, 1);
+        assert_eq!(st.position, i64::MAX);
+    }
 }
 
 mod reshard_tests {
