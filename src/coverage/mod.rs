@@ -73,6 +73,7 @@ mod options;
 pub mod queue;
 mod report;
 pub mod scrapes;
+pub mod slavehead;
 pub mod slavelog;
 pub mod snapshot;
 pub mod uptail;
@@ -212,6 +213,14 @@ pub struct SlavePart {
     pub own_blocks: Vec<BlockSpan>,
     /// Earliest sample time in the slave's own blocks (ms).
     pub first_received: Option<i64>,
+    /// The slave's head (`wal/`, `chunks_head/`): what it received and holds
+    /// outside its blocks; `None` when it has neither.
+    pub head: Option<slavehead::SlaveHead>,
+    /// The oldest sample the slave holds after the coverage end, in its own
+    /// blocks or its head (ms).
+    pub received_from: Option<i64>,
+    /// The newest (ms).
+    pub received_to: Option<i64>,
 }
 
 /// The whole answer; its JSON form is documented in the README.
@@ -332,6 +341,10 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     if let Some(v) = verdict.as_mut() {
         report::snapshot_loss_first(&snap, v);
     }
+    if let Some(first) = slave.as_ref().and_then(|s| s.received_from) {
+        let seen = slavehead::contradicted(&loss_windows, first);
+        findings.extend(seen.into_iter().map(Finding::warning));
+    }
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
         snapshot_time: snap.snapshot_time,
@@ -368,6 +381,9 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
         missing_snapshot_blocks: Vec::new(),
         own_blocks: Vec::new(),
         first_received: None,
+        head: None,
+        received_from: None,
+        received_to: None,
     };
     match snapshot::analyze(dir, Some(snap.block_range)) {
         Ok(s) => {
@@ -391,6 +407,24 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
             part.first_received = part.own_blocks.iter().map(|b| b.min_time).min();
         }
         Err(e) => findings.push(Finding::error(format!("slave dir unreadable: {e}"))),
+    }
+    part.head = slavehead::read(dir, snap.coverage_end);
+    let head = part.head.as_ref();
+    let blocks_to = part
+        .own_blocks
+        .iter()
+        .map(|b| b.max_time.saturating_sub(1))
+        .max();
+    part.received_from = [part.first_received, head.and_then(|h| h.first_received)]
+        .into_iter()
+        .flatten()
+        .min();
+    part.received_to = [blocks_to, head.and_then(|h| h.last_received)]
+        .into_iter()
+        .flatten()
+        .max();
+    for n in head.map_or(&[][..], |h| h.notes.as_slice()) {
+        findings.push(Finding::note(n.clone()));
     }
     part
 }
