@@ -193,10 +193,10 @@ pub fn contradicted(windows: &[super::LossWindow], first: i64) -> Vec<String> {
         })
         .map(|w| {
             format!(
-                "the slave holds a sample at {} (its first after the coverage end), inside the {:?} \
-                 window {} … {} that loses every series until at least {}: received from the \
-                 master, it contradicts that window (the slave's own scrapes, if it has any \
-                 scrape configs, are not told apart here; the window is kept)",
+                "the slave holds a sample at {} (its first after the coverage end), inside \
+                 the {:?} window {} … {} that loses every series until at least {}: received \
+                 from the master, it contradicts that window (the slave's own scrapes, if it has \
+                 any scrape configs, are not told apart here; the window is kept)",
                 fmt_time(first),
                 w.cause,
                 fmt_time(w.from),

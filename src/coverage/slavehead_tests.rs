@@ -110,18 +110,9 @@ fn torn_and_damaged_heads_give_notes_never_a_panic() {
 }
 
 fn window(cause: Cause, from: i64, to_earliest: i64, to: i64, certainty: Certainty) -> LossWindow {
-    LossWindow {
-        cause,
-        from,
-        to,
-        to_earliest: Some(to_earliest),
-        to_expected: None,
-        bound_to: None,
-        certainty,
-        series: None,
-        ongoing: false,
-        why: String::new(),
-    }
+    let mut w = LossWindow::new(cause, from, to, certainty, String::new());
+    w.to_earliest = Some(to_earliest);
+    w
 }
 
 /// A sample the slave holds inside a window that loses every series until

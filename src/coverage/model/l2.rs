@@ -104,7 +104,8 @@ fn without_wal(
     reader_segment: Option<u32>,
 ) -> (Deadline, String) {
     let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
-    match lowvol::deadline_by_rule(inp, position, truncations, r, reader_segment) {
+    let tol = inp.scrape_interval + SECOND;
+    match lowvol::deadline_by_rule(inp, position, truncations, r, tol, reader_segment) {
         Ok((at, why)) => (
             Deadline {
                 at,

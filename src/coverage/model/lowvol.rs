@@ -71,16 +71,18 @@ pub(super) fn segment_bytes_bound(inp: &ModelInput, r: i64) -> Option<(u64, f64)
 }
 
 /// The deadline by 2.42's truncation rule, when no segment can rotate by
-/// size: `Ok((at, why))`, the first truncation after `position` that can
-/// delete the segment after the reader's (the earliest over every oldest
-/// segment the master may have had), or `Ok((i64::MAX, why))` when none in
-/// `truncations` can; `Err(why)` when the master may rotate by size (the
-/// high-volume rule then holds).
+/// size: `Ok((at, why))`, the first truncation after `position` (less
+/// `tol`, the position's uncertainty) that can delete the segment after the
+/// reader's (the earliest over every oldest segment the master may have
+/// had), or `Ok((i64::MAX, why))` when none in `truncations` can;
+/// `Err(why)` when the master may rotate by size (the high-volume rule then
+/// holds).
 pub(super) fn deadline_by_rule(
     inp: &ModelInput,
     position: i64,
     truncations: &[i64],
     r: i64,
+    tol: i64,
     reader_segment: Option<u32>,
 ) -> Result<(i64, String), String> {
     let Some((bytes, per_s)) = segment_bytes_bound(inp, r) else {
@@ -107,10 +109,13 @@ pub(super) fn deadline_by_rule(
     // Every history the rule replays deletes it by the fourth truncation
     // (the one whose oldest segment is the reader's does): a few more bound
     // the replay's work whatever the forecast's length.
+    // A truncation up to `tol` before the position estimated may have come
+    // after the reader stalled: counted (one truncation earlier at most).
+    let from = position.saturating_sub(tol.max(0));
     let after: Vec<i64> = truncations
         .iter()
         .copied()
-        .filter(|&t| t > position)
+        .filter(|&t| t > from)
         .take(RULE_TRUNCATIONS)
         .collect();
     let Some(&last) = after.last() else {
@@ -145,18 +150,20 @@ pub(super) fn deadline_by_rule(
         findings: Vec::new(),
     };
     let reader = match reader_segment {
-        Some(s) => format!("the reader in segment {s} (a fresh master's first)"),
+        Some(s) => format!("the reader in segment {s}, a fresh master's first"),
         None => "the reader's segment and the oldest segment unknown".to_string(),
     };
-    match date_by_rule(&view, position, &after, Some(rw)) {
+    match date_by_rule(&view, from, &after, Some(rw)) {
         Some(d) => Ok((
             d.at,
             format!(
                 "{basis}; by 2.42's truncateWAL ({reader}) the {} truncation after the reader's \
-                 position ({}) is the first that can delete the segment after the reader's; the \
-                 ones before it checkpoint no segment the reader needs",
+                 position ({}, less {} for its uncertainty) is the first that can delete the \
+                 segment after the reader's; the ones before it checkpoint no segment the reader \
+                 needs",
                 ordinal(d.rank),
-                fmt_time(position)
+                fmt_time(position),
+                crate::coverage::fmt_dur(tol.max(0))
             ),
         )),
         None => Ok((

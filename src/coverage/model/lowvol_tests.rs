@@ -23,7 +23,7 @@ fn block(min_time: i64, max_time: i64, num_samples: u64, num_series: u64) -> Blo
 /// 1-minute blocks, started fresh at `m0` (off the grid), the reader stalled
 /// 14 s after its first sample; truncations 1.5 R after it, then every R.
 fn replay_master(series: u64) -> (ModelInput, i64, Vec<i64>) {
-    let m0 = 1_796_000_000_000 + 23_000;
+    let m0: i64 = 1_796_000_000_000 + 23_000;
     let grid = m0.div_euclid(R) * R;
     let c = grid + 2 * R;
     let mut inp = ModelInput::new(R, c, grid + R, c + 5_000);
@@ -53,13 +53,19 @@ fn a_small_master_is_overtaken_at_the_fourth_truncation_not_the_first() {
     let (bytes, per_s) = segment_bytes_bound(&inp, R).unwrap();
     assert!(bytes < MIN_SEGMENT_SIZE, "{bytes}");
     assert!((per_s - 417.0).abs() < 1.0, "{per_s}");
-    let (at, why) = deadline_by_rule(&inp, position, &truncs, R, Some(0)).unwrap();
+    let (at, why) = deadline_by_rule(&inp, position, &truncs, R, 0, Some(0)).unwrap();
     assert_eq!(at, truncs[3]);
     assert!(why.contains("4th truncation"), "{why}");
-    let (at, _) = deadline_by_rule(&inp, position, &truncs, R, None).unwrap();
+    let (at, _) = deadline_by_rule(&inp, position, &truncs, R, 0, None).unwrap();
     assert_eq!(at, truncs[3]);
+    // A truncation just before the position estimated may have come after
+    // the stall: within the tolerance it counts, one truncation earlier.
+    let (at, _) = deadline_by_rule(&inp, truncs[0] + 2_000, &truncs, R, 3_000, Some(0)).unwrap();
+    assert_eq!(at, truncs[3]);
+    let (at, _) = deadline_by_rule(&inp, truncs[0] + 2_000, &truncs, R, 1_000, Some(0)).unwrap();
+    assert_eq!(at, truncs[4]);
     // Fewer truncations forecast than the rule needs: no deadline named.
-    let (at, why) = deadline_by_rule(&inp, position, &truncs[..3], R, Some(0)).unwrap();
+    let (at, why) = deadline_by_rule(&inp, position, &truncs[..3], R, 0, Some(0)).unwrap();
     assert_eq!(at, i64::MAX);
     assert!(why.contains("none of the 3 truncations"), "{why}");
 }
@@ -72,7 +78,7 @@ fn a_master_that_may_rotate_by_size_keeps_the_high_volume_rule() {
     let (inp, position, truncs) = replay_master(2_000);
     let (bytes, _) = segment_bytes_bound(&inp, R).unwrap();
     assert!(bytes >= MIN_SEGMENT_SIZE, "{bytes}");
-    let why = deadline_by_rule(&inp, position, &truncs, R, Some(0)).unwrap_err();
+    let why = deadline_by_rule(&inp, position, &truncs, R, 0, Some(0)).unwrap_err();
     assert!(why.contains("rotate a segment by size"), "{why}");
     let (mut inp, position, truncs) = replay_master(417);
     inp.native = Some(NativeHistograms {
@@ -81,10 +87,10 @@ fn a_master_that_may_rotate_by_size_keeps_the_high_volume_rule() {
         samples: Some(10),
         wal_samples_after_coverage_end: None,
     });
-    assert!(deadline_by_rule(&inp, position, &truncs, R, Some(0)).is_err());
+    assert!(deadline_by_rule(&inp, position, &truncs, R, 0, Some(0)).is_err());
     let (mut inp, position, truncs) = replay_master(417);
     inp.blocks.clear();
-    assert!(deadline_by_rule(&inp, position, &truncs, R, Some(0)).is_err());
+    assert!(deadline_by_rule(&inp, position, &truncs, R, 0, Some(0)).is_err());
 }
 
 #[test]
