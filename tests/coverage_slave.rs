@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::fill::snapshot;
 use crate::realserver::{Server, free_port, now_ms, tools_available, wait_for, wait_scrapes};
-use crate::util::{copy_dir, promtool_tsdb_dump, run_json};
+use crate::util::{copy_dir, promsnap, promtool_tsdb_dump, run_json};
 
 /// Timestamps at or after `from` in a `promtool tsdb dump` (the last field
 /// of each line): their oldest and newest.
@@ -29,6 +29,24 @@ fn coverage(snap: &Path, slave: &Path) -> (Option<i32>, serde_json::Value) {
         slave.to_str().unwrap(),
         "--json",
     ])
+}
+
+/// A copy of `src` at `dst` whose newest WAL segment is cut 3 bytes before
+/// its last non-zero byte: mid-record.
+fn torn_copy(src: &Path, dst: &Path) -> std::path::PathBuf {
+    copy_dir(src, dst);
+    let mut segs: Vec<_> = std::fs::read_dir(dst.join("wal"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    segs.sort();
+    let last = segs.last().unwrap();
+    let bytes = std::fs::read(last).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).unwrap();
+    std::fs::write(last, &bytes[..end.saturating_sub(3)]).unwrap();
+    dst.to_path_buf()
 }
 
 /// The slave's head, live and stopped: what it received is reported (first
@@ -96,22 +114,22 @@ fn slave_head_reports_what_a_young_slave_received() {
     assert_eq!(r["slave"]["received_to"].as_i64(), Some(hi), "{r}");
     assert!(head["wal_segments"].as_u64().unwrap() >= 1, "{head}");
     assert_eq!(first_live, lo, "the live read saw the same first sample");
+    // The text says it too.
+    let out = promsnap(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--slave",
+        sdata.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  head: samples "), "{text}");
+    assert!(
+        text.contains("  received (own blocks and head): "),
+        "{text}"
+    );
 
     // A copy whose newest segment is cut mid-record.
-    let torn = base.join("torn");
-    copy_dir(&sdata, &torn);
-    let wal = torn.join("wal");
-    let mut segs: Vec<_> = std::fs::read_dir(&wal)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    segs.sort();
-    let last = segs.last().unwrap();
-    let bytes = std::fs::read(last).unwrap();
-    let end = bytes.iter().rposition(|&b| b != 0).unwrap();
-    std::fs::write(last, &bytes[..end.saturating_sub(3)]).unwrap();
+    let torn = torn_copy(&sdata, &base.join("torn"));
     let (code, t) = coverage(&snap, &torn);
     assert!(code == Some(0) || code == Some(1), "{t}");
     let notes = t["slave"]["head"]["notes"].to_string();

@@ -327,10 +327,6 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         &mut assumptions,
     );
     let wal_part = wal.map(|w| report::wal_part(w, &snap, scrape_interval, &out, &mut findings));
-    let slave = opts
-        .slave
-        .as_ref()
-        .map(|s| slave_part(s, &snap, &mut findings));
     let (next_truncations, deadline, loss_windows, mut verdict) = match out {
         Some(o) => {
             assumptions.extend(o.assumptions);
@@ -338,12 +334,12 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
+    let slave = opts
+        .slave
+        .as_ref()
+        .map(|s| slave_part(s, &snap, &loss_windows, &mut findings));
     if let Some(v) = verdict.as_mut() {
         report::snapshot_loss_first(&snap, v);
-    }
-    if let Some(first) = slave.as_ref().and_then(|s| s.received_from) {
-        let seen = slavehead::contradicted(&loss_windows, first);
-        findings.extend(seen.into_iter().map(Finding::warning));
     }
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
@@ -375,7 +371,14 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     })
 }
 
-fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> SlavePart {
+/// The slave's side: its blocks against the snapshot's, its head, and the
+/// windows its first received sample contradicts (warnings).
+fn slave_part(
+    dir: &Path,
+    snap: &SnapshotInfo,
+    windows: &[LossWindow],
+    findings: &mut Vec<Finding>,
+) -> SlavePart {
     let mut part = SlavePart {
         path: dir.to_path_buf(),
         missing_snapshot_blocks: Vec::new(),
@@ -425,6 +428,10 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
         .max();
     for n in head.map_or(&[][..], |h| h.notes.as_slice()) {
         findings.push(Finding::note(n.clone()));
+    }
+    if let Some(first) = part.received_from {
+        let seen = slavehead::contradicted(windows, first);
+        findings.extend(seen.into_iter().map(Finding::warning));
     }
     part
 }

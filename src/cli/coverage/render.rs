@@ -279,11 +279,7 @@ fn render_tail(s: &mut String, r: &CoverageReport) {
             sl.first_received.map_or("-".into(), fmt_time)
         ));
         if let Some(h) = &sl.head {
-            s.push_str(&format!(
-                "  head: {}
-",
-                h.summary()
-            ));
+            s.push_str(&format!("  head: {}\n", h.summary()));
         }
         if let (Some(a), Some(b)) = (sl.received_from, sl.received_to) {
             s.push_str(&format!(

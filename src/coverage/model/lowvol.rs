@@ -61,7 +61,7 @@ pub(super) fn segment_bytes_bound(inp: &ModelInput, r: i64) -> Option<(u64, f64)
         .saturating_mul(2)
         .saturating_add(inp.compaction_delay.max(0));
     let samples = (rate * span as f64).ceil();
-    if !samples.is_finite() || samples < 0.0 || samples > 1e15 {
+    if !samples.is_finite() || !(0.0..=1e15).contains(&samples) {
         return None;
     }
     let bytes = (samples as u64)
@@ -126,29 +126,7 @@ pub(super) fn deadline_by_rule(
     };
     let rw = reader_segment.unwrap_or(UNKNOWN_READER_SEGMENT);
     let n = u32::try_from(after.len()).unwrap_or(u32::MAX);
-    // The WAL the rule would see at the last truncation: the segment it
-    // opened, no checkpoint known (every history is possible).
-    let view = WalView {
-        dir: PathBuf::new(),
-        observed_at: last,
-        observed_at_source: "the last truncation forecast".into(),
-        segments: vec![SegmentRange {
-            name: String::new(),
-            index: rw.saturating_add(n),
-            kind: SegmentKind::Segment,
-            min_t: None,
-            max_t: None,
-            size: 0,
-            histogram_samples: 0,
-            mtime: None,
-            first_record_ok: true,
-            last_record_ok: true,
-            problem: None,
-        }],
-        checkpoint: None,
-        segment_size: MIN_SEGMENT_SIZE,
-        findings: Vec::new(),
-    };
+    let view = rule_view(rw.saturating_add(n), last);
     let reader = match reader_segment {
         Some(s) => format!("the reader in segment {s}, a fresh master's first"),
         None => "the reader's segment and the oldest segment unknown".to_string(),
@@ -175,6 +153,32 @@ pub(super) fn deadline_by_rule(
                 fmt_time(position)
             ),
         )),
+    }
+}
+
+/// The WAL the rule would see at the last truncation `last`: the segment
+/// `newest` it opened, no checkpoint known (every history is possible).
+fn rule_view(newest: u32, last: i64) -> WalView {
+    WalView {
+        dir: PathBuf::new(),
+        observed_at: last,
+        observed_at_source: "the last truncation forecast".into(),
+        segments: vec![SegmentRange {
+            name: String::new(),
+            index: newest,
+            kind: SegmentKind::Segment,
+            min_t: None,
+            max_t: None,
+            size: 0,
+            histogram_samples: 0,
+            mtime: None,
+            first_record_ok: true,
+            last_record_ok: true,
+            problem: None,
+        }],
+        checkpoint: None,
+        segment_size: MIN_SEGMENT_SIZE,
+        findings: Vec::new(),
     }
 }
 
