@@ -49,6 +49,30 @@ fn torn_copy(src: &Path, dst: &Path) -> std::path::PathBuf {
     dst.to_path_buf()
 }
 
+/// The answer's note on what the slave's data was used for, and the text's
+/// head and received lines.
+fn says_what_it_used(snap: &Path, sdata: &Path, r: &serde_json::Value) {
+    // What the answer used it for.
+    assert!(
+        r["findings"].to_string().contains("used only to check"),
+        "{}",
+        r["findings"]
+    );
+    // The text says it too.
+    let out = promsnap(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--slave",
+        sdata.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  head: samples "), "{text}");
+    assert!(
+        text.contains("  received (own blocks and head): "),
+        "{text}"
+    );
+}
+
 /// The slave's head, live and stopped: what it received is reported (first
 /// and last received sample equal to promtool's dump of the stopped slave
 /// past the coverage end), where its blocks report nothing; a copy whose
@@ -114,19 +138,7 @@ fn slave_head_reports_what_a_young_slave_received() {
     assert_eq!(r["slave"]["received_to"].as_i64(), Some(hi), "{r}");
     assert!(head["wal_segments"].as_u64().unwrap() >= 1, "{head}");
     assert_eq!(first_live, lo, "the live read saw the same first sample");
-    // The text says it too.
-    let out = promsnap(&[
-        "coverage",
-        snap.to_str().unwrap(),
-        "--slave",
-        sdata.to_str().unwrap(),
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("  head: samples "), "{text}");
-    assert!(
-        text.contains("  received (own blocks and head): "),
-        "{text}"
-    );
+    says_what_it_used(&snap, &sdata, &r);
 
     // A copy whose newest segment is cut mid-record.
     let torn = torn_copy(&sdata, &base.join("torn"));

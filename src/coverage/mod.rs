@@ -429,8 +429,16 @@ fn slave_part(
     for n in head.map_or(&[][..], |h| h.notes.as_slice()) {
         findings.push(Finding::note(n.clone()));
     }
-    if let Some(first) = part.received_from {
+    if let (Some(first), Some(last)) = (part.received_from, part.received_to) {
         let seen = slavehead::contradicted(windows, first);
+        if seen.is_empty() {
+            findings.push(Finding::note(format!(
+                "the slave holds samples from {} to {} (own blocks and head): used only to check \
+                 the windows that lose every series, and none of them holds its first sample",
+                fmt_time(first),
+                fmt_time(last)
+            )));
+        }
         findings.extend(seen.into_iter().map(Finding::warning));
     }
     part
