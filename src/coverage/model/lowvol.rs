@@ -106,11 +106,11 @@ pub(super) fn deadline_by_rule(
          truncations",
         bytes as f64 / (1 << 20) as f64
     );
+    // A truncation up to `tol` before the position estimated may have come
+    // after the reader stalled: counted (one truncation earlier at most).
     // Every history the rule replays deletes it by the fourth truncation
     // (the one whose oldest segment is the reader's does): a few more bound
     // the replay's work whatever the forecast's length.
-    // A truncation up to `tol` before the position estimated may have come
-    // after the reader stalled: counted (one truncation earlier at most).
     let from = position.saturating_sub(tol.max(0));
     let after: Vec<i64> = truncations
         .iter()
