@@ -73,6 +73,7 @@ mod options;
 pub mod queue;
 mod report;
 pub mod scrapes;
+pub mod slavehead;
 pub mod slavelog;
 pub mod snapshot;
 pub mod uptail;
@@ -212,6 +213,14 @@ pub struct SlavePart {
     pub own_blocks: Vec<BlockSpan>,
     /// Earliest sample time in the slave's own blocks (ms).
     pub first_received: Option<i64>,
+    /// The slave's head (`wal/`, `chunks_head/`): what it received and holds
+    /// outside its blocks; `None` when it has neither.
+    pub head: Option<slavehead::SlaveHead>,
+    /// The oldest sample the slave holds after the coverage end, in its own
+    /// blocks or its head (ms).
+    pub received_from: Option<i64>,
+    /// The newest (ms).
+    pub received_to: Option<i64>,
 }
 
 /// The whole answer; its JSON form is documented in the README.
@@ -318,10 +327,6 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         &mut assumptions,
     );
     let wal_part = wal.map(|w| report::wal_part(w, &snap, scrape_interval, &out, &mut findings));
-    let slave = opts
-        .slave
-        .as_ref()
-        .map(|s| slave_part(s, &snap, &mut findings));
     let (next_truncations, deadline, loss_windows, mut verdict) = match out {
         Some(o) => {
             assumptions.extend(o.assumptions);
@@ -329,6 +334,10 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
+    let slave = opts
+        .slave
+        .as_ref()
+        .map(|s| slave_part(s, &snap, &loss_windows, &mut findings));
     if let Some(v) = verdict.as_mut() {
         report::snapshot_loss_first(&snap, v);
     }
@@ -362,12 +371,22 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     })
 }
 
-fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> SlavePart {
+/// The slave's side: its blocks against the snapshot's, its head, and the
+/// windows its first received sample contradicts (warnings).
+fn slave_part(
+    dir: &Path,
+    snap: &SnapshotInfo,
+    windows: &[LossWindow],
+    findings: &mut Vec<Finding>,
+) -> SlavePart {
     let mut part = SlavePart {
         path: dir.to_path_buf(),
         missing_snapshot_blocks: Vec::new(),
         own_blocks: Vec::new(),
         first_received: None,
+        head: None,
+        received_from: None,
+        received_to: None,
     };
     match snapshot::analyze(dir, Some(snap.block_range)) {
         Ok(s) => {
@@ -391,6 +410,36 @@ fn slave_part(dir: &Path, snap: &SnapshotInfo, findings: &mut Vec<Finding>) -> S
             part.first_received = part.own_blocks.iter().map(|b| b.min_time).min();
         }
         Err(e) => findings.push(Finding::error(format!("slave dir unreadable: {e}"))),
+    }
+    part.head = slavehead::read(dir, snap.coverage_end);
+    let head = part.head.as_ref();
+    let blocks_to = part
+        .own_blocks
+        .iter()
+        .map(|b| b.max_time.saturating_sub(1))
+        .max();
+    part.received_from = [part.first_received, head.and_then(|h| h.first_received)]
+        .into_iter()
+        .flatten()
+        .min();
+    part.received_to = [blocks_to, head.and_then(|h| h.last_received)]
+        .into_iter()
+        .flatten()
+        .max();
+    for n in head.map_or(&[][..], |h| h.notes.as_slice()) {
+        findings.push(Finding::note(n.clone()));
+    }
+    if let (Some(first), Some(last)) = (part.received_from, part.received_to) {
+        let seen = slavehead::contradicted(windows, first);
+        if seen.is_empty() {
+            findings.push(Finding::note(format!(
+                "the slave holds samples from {} to {} (own blocks and head): used only to check \
+                 the windows that lose every series, and none of them holds its first sample",
+                fmt_time(first),
+                fmt_time(last)
+            )));
+        }
+        findings.extend(seen.into_iter().map(Finding::warning));
     }
     part
 }

@@ -27,6 +27,7 @@ mod grid;
 mod l1;
 mod l2;
 mod l4;
+mod lowvol;
 mod race;
 mod refused;
 mod reshard;

@@ -10,7 +10,7 @@ use super::{
 };
 
 /// The slave starts on the snapshot: it cannot be up before it was taken.
-/// Usage errors of `--slave-up`; else the warning of [`slave_up_before_its_log`].
+/// Usage errors of `--slave-up`; else the note of [`slave_up_before_its_log`].
 pub(super) fn check_slave_up(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
@@ -251,29 +251,30 @@ pub(super) fn run_model(
     Some(model::compute(&inp))
 }
 
-/// A warning when the slave's log starts after the given ready time but
-/// holds the slave's own `Server is ready` line less than a second after it:
-/// a ready time noted to the second (truncated) is up to a second early, so
-/// the log, whose first line is the slave's start, is not taken to hold the
-/// catch-up from that time on and narrows nothing; its ready line gives the
-/// exact time.
+/// A note when the slave's log starts after the given ready time but holds
+/// the slave's own `Server is ready` line less than a second after it
+/// ([`SlaveLog::ready_after`](super::slavelog::SlaveLog::ready_after)): a
+/// ready time noted to the second (truncated) is up to a second early; the
+/// log is taken to hold the catch-up from that time on (the slave answered
+/// remote write with 503, retried, until that line), and its ready line
+/// gives the exact time.
 fn slave_up_before_its_log(opts: &CoverageOptions) -> Option<Finding> {
     let (up, log) = (opts.slave_up?, opts.facts.slave_log.as_ref()?);
     let first = log.extent.first_ts.filter(|&t| t > up)?;
-    let ready = log
-        .ready
-        .iter()
-        .find(|&&r| r >= up && r < up.saturating_add(1_000))?;
-    Some(Finding::warning(format!(
+    let ready = log.ready_after(up)?;
+    Some(Finding::note(format!(
         concat!(
-            "the slave's ready time {} is before its log's first line ({}), so the log is not ",
-            "taken to hold the catch-up from then on and narrows no window; the log says the ",
-            "slave was ready at {}: give that ready time (a time noted to the second is up to ",
-            "a second early)"
+            "the slave's ready time {} is before its log's first line ({}); the log says the ",
+            "slave was ready at {}, less than a second later (a time noted to the second is up ",
+            "to a second early), and 2.42 answers remote write with 503 (retried, no loss) until ",
+            "it is ready: the log is taken to hold every refused request from {} on; that ready ",
+            "time ({}) is the exact one"
         ),
         fmt_time(up),
         fmt_time(first),
-        fmt_time(*ready)
+        fmt_time(ready),
+        fmt_time(up),
+        fmt_time(ready)
     )))
 }
 

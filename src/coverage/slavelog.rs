@@ -41,6 +41,9 @@ pub const MAX_READY: usize = 1024;
 pub const REFUSED_MSG: &str = "Out of order sample from remote write";
 /// The message the slave logs when it is ready.
 pub const READY_MSG: &str = "Server is ready to receive web requests.";
+/// How long before its ready line a given ready time may be for the log to
+/// be taken from it ([`SlaveLog::ready_after`]): a time noted to the second.
+pub const READY_SLACK: i64 = 1_000;
 
 /// One request the slave refused (and the master dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,11 +96,28 @@ pub struct SlaveLog {
 
 impl SlaveLog {
     /// True when the log holds every refusal from `from` to `until`: it
-    /// starts by `from`, reaches `until`, nothing was cut.
+    /// starts by `from` (or holds the slave's ready line less than
+    /// [`READY_SLACK`] after it: [`Self::ready_after`]), reaches `until`,
+    /// nothing was cut.
     pub fn covers(&self, from: i64, until: i64) -> bool {
         !self.truncated
-            && self.extent.first_ts.is_some_and(|t| t <= from)
+            && (self.extent.first_ts.is_some_and(|t| t <= from) || self.ready_after(from).is_some())
             && self.extent.reaches().is_some_and(|t| t >= until)
+    }
+
+    /// The slave's own ready line when it is the log's first and less than
+    /// [`READY_SLACK`] after `from` (a ready time noted to the second,
+    /// truncated, is up to a second early): 2.42 answers remote write with
+    /// 503 until it is ready (`/api/v1/write` behind `api.ready`,
+    /// web/api/v1/api.go; `SetReady(true)` just before the `Server is
+    /// ready` line, cmd/prometheus/main.go), which the master's queue
+    /// retries (a 5xx is recoverable): from `from` to that line the slave
+    /// refused no request the master dropped, so the log, which holds every
+    /// line from the ready line on, holds every such refusal from `from`.
+    pub fn ready_after(&self, from: i64) -> Option<i64> {
+        let &r = self.ready.first()?;
+        (r >= from && r < from.saturating_add(READY_SLACK) && self.extent.first_ts <= Some(r))
+            .then_some(r)
     }
 
     /// One line for a human.

@@ -38,7 +38,8 @@ fn reads_every_refused_request_of_a_recorded_log() {
     assert_eq!(l.sample_max, newest);
     assert!(!l.truncated);
     assert!(l.covers(ms("2026-12-06T04:39:05.569Z"), l.extent.last_ts.unwrap()));
-    assert!(!l.covers(ms("2026-12-06T04:39:05.000Z"), l.extent.last_ts.unwrap()));
+    // More than a second before its first line (the ready line): not held.
+    assert!(!l.covers(ms("2026-12-06T04:39:04.499Z"), l.extent.last_ts.unwrap()));
 }
 
 #[test]
@@ -89,4 +90,36 @@ fn memory_is_bounded() {
     assert_eq!(l.errs.len(), MAX_ERRS + 1);
     assert_eq!(l.errs.get("other"), Some(&5));
     assert_eq!(l.refused as usize, MAX_ERRS + 5);
+}
+
+/// A ready time noted to the second (truncated) is up to a second before the
+/// slave's own ready line, the log's first: the slave answered remote write
+/// with 503 until then (retried, nothing dropped), so the log holds every
+/// refusal from that time on. A second or more before, it does not; nor
+/// does a log that does not reach the end asked, or that holds no ready
+/// line.
+#[test]
+fn covers_from_a_ready_time_noted_to_the_second() {
+    let l = parse_bytes(REC.as_bytes());
+    let last = l.extent.last_ts.unwrap();
+    let ready = ms("2026-12-06T04:39:05.499Z");
+    assert_eq!(l.extent.first_ts, Some(ready));
+    // The operator's `date -u +%FT%TZ` at the ready second.
+    let noted = ms("2026-12-06T04:39:05.000Z");
+    assert_eq!(l.ready_after(noted), Some(ready));
+    assert!(l.covers(noted, last));
+    assert!(l.covers(ready - 999, last));
+    assert_eq!(l.ready_after(ready - 1_000), None);
+    assert!(!l.covers(ready - 1_000, last));
+    assert!(!l.covers(noted, last + 1));
+    // Without its ready line the log starts after the time given: not held.
+    let no_ready: String = REC
+        .lines()
+        .filter(|x| !x.contains(READY_MSG))
+        .map(|x| format!("{x}\n"))
+        .collect();
+    let n = parse_bytes(no_ready.as_bytes());
+    assert!(n.ready.is_empty());
+    assert!(n.extent.first_ts.unwrap() > noted);
+    assert!(!n.covers(noted, n.extent.last_ts.unwrap()));
 }

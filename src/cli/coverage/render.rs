@@ -278,6 +278,21 @@ fn render_tail(s: &mut String, r: &CoverageReport) {
             sl.own_blocks.len(),
             sl.first_received.map_or("-".into(), fmt_time)
         ));
+        if let Some(h) = &sl.head {
+            s.push_str(&format!("  head: {}\n", h.summary()));
+        }
+        if let (Some(a), Some(b)) = (sl.received_from, sl.received_to) {
+            s.push_str(&format!(
+                "  received (own blocks and head): {} … {}{}\n",
+                fmt_time(a),
+                fmt_time(b),
+                r.coverage_end.map_or(String::new(), |c| format!(
+                    " (C_snap + {} … + {})",
+                    fmt_dur(a.saturating_sub(c)),
+                    fmt_dur(b.saturating_sub(c))
+                ))
+            ));
+        }
     }
     if let Some(v) = &r.verdict {
         s.push_str(&format!("\nVerdict: {v}\n"));

@@ -3,7 +3,9 @@
 //! up after that.
 
 use super::grid::{deadline_high_volume, deadline_low_volume};
+use super::lowvol;
 use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND, SlaveRangeUse};
+use crate::coverage::fmt_time;
 use crate::coverage::queue::{self, BACKLOG_CATCHUP, READ_RATE, READ_RATE_SLOW, Stall};
 use crate::coverage::wal::simulate_overtake;
 
@@ -32,20 +34,20 @@ pub(super) fn overtaking(
     let mut overtake: Option<(i64, i64, Option<i64>)> = None; // (D, from, t_end(w))
     let mut watcher_segment = None;
     let mut undecided = false;
+    // A master started fresh writes segment 00000000 first and
+    // truncates no earlier than 1.5 R after its first sample: a
+    // reader stalled before that (and no restart) is in segment 0.
+    let reader_segment = inp
+        .first_sample
+        .filter(|&m0| {
+            inp.facts.master_restarts.is_empty()
+                && position >= m0
+                && position < m0 + r + r / 2
+                && m0 - m0.div_euclid(r) * r > r / 10
+        })
+        .map(|_| 0);
     let deadline = match &inp.wal {
         Some(wal) => {
-            // A master started fresh writes segment 00000000 first and
-            // truncates no earlier than 1.5 R after its first sample: a
-            // reader stalled before that (and no restart) is in segment 0.
-            let reader_segment = inp
-                .first_sample
-                .filter(|&m0| {
-                    inp.facts.master_restarts.is_empty()
-                        && position >= m0
-                        && position < m0 + r + r / 2
-                        && m0 - m0.div_euclid(r) * r > r / 10
-                })
-                .map(|_| 0);
             let sim = simulate_overtake(
                 wal,
                 position,
@@ -74,27 +76,12 @@ pub(super) fn overtaking(
             }
         }
         None => {
-            let hi = deadline_high_volume(truncations, position, r).unwrap_or(i64::MAX);
-            let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
-            assumptions.push(
-                "no master WAL given: the deadline uses the high-volume rule (many WAL segments \
-                 per block range); a small master (under one segment per block range) tolerates up \
-                 to `latest`"
-                    .into(),
-            );
-            if inp.slave_up.is_some_and(|u| u >= hi) {
-                overtake = Some((hi, c, None));
+            let (d, why) = without_wal(inp, position, truncations, r, reader_segment);
+            assumptions.push(why);
+            if inp.slave_up.is_some_and(|u| u >= d.at) {
+                overtake = Some((d.at, c, None));
             }
-            Deadline {
-                at: hi,
-                latest: lo.max(hi),
-                watcher_position: position,
-                basis: "high_volume".into(),
-                why: "the first master truncation more than R/2 after the stall position deletes \
-                      the segments after the watcher's; low-volume masters are overtaken 3R–5R \
-                      after it"
-                    .to_string(),
-            }
+            d
         }
     };
     Overtaking {
@@ -102,6 +89,69 @@ pub(super) fn overtaking(
         overtake,
         watcher_segment,
         undecided,
+    }
+}
+
+/// The deadline without the master's WAL: by 2.42's truncation rule when
+/// the snapshot's blocks bound the master below one size rotation between
+/// two truncations ([`lowvol`]), else the high-volume rule. With the
+/// assumption that says which.
+fn without_wal(
+    inp: &ModelInput,
+    position: i64,
+    truncations: &[i64],
+    r: i64,
+    reader_segment: Option<u32>,
+) -> (Deadline, String) {
+    let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
+    let tol = inp.scrape_interval + SECOND;
+    match lowvol::deadline_by_rule(inp, position, truncations, r, tol, reader_segment) {
+        Ok((at, why)) => (
+            Deadline {
+                at,
+                latest: lo.max(at),
+                watcher_position: position,
+                basis: "truncation_rule".into(),
+                why: if at == i64::MAX {
+                    format!("{why}: no deadline within the forecast")
+                } else {
+                    why
+                },
+            },
+            "no master WAL given: the deadline follows 2.42's truncation rule for a WAL whose \
+             segments rotate only at truncations, as the snapshot's sample rate bounds it (label \
+             sets under 1 KiB a series, the rate not growing after the snapshot)"
+                .into(),
+        ),
+        Err(volume) => {
+            let hi = deadline_high_volume(truncations, position, r).unwrap_or(i64::MAX);
+            let mut why = "the first master truncation more than R/2 after the stall position \
+                           deletes the segments after the watcher's; low-volume masters are \
+                           overtaken 3R–5R after it"
+                .to_string();
+            if hi < inp.snapshot_time {
+                why.push_str(&format!(
+                    "; that truncation ({}) is before the snapshot: the reader was already \
+                     overtaken then if the master rotated segments by size by then, which \
+                     without its WAL is not known (the L2 risk below); the WAL places it",
+                    fmt_time(hi)
+                ));
+            }
+            (
+                Deadline {
+                    at: hi,
+                    latest: lo.max(hi),
+                    watcher_position: position,
+                    basis: "high_volume".into(),
+                    why,
+                },
+                format!(
+                    "no master WAL given: the deadline uses the high-volume rule (many WAL \
+                     segments per block range: {volume}); a small master (under one segment per \
+                     block range) tolerates up to `latest`"
+                ),
+            )
+        }
     }
 }
 
