@@ -294,7 +294,6 @@ fn place_in_deleted(
     let oldest = oldest_live.unwrap_or(t_b);
     let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
     let n = first.saturating_sub(1);
-    let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
     // The truncations after the position that may have started the
     // oldest live segment (within `slack` of its first sample), and
     // those clearly before it (each started a deleted segment after the
@@ -323,7 +322,7 @@ fn place_in_deleted(
         _ if at_oldest == 0 => Some(false),
         _ => None,
     };
-    if low_volume && let Some(t1) = next_trunc {
+    if low_volume && let Some(t1) = truncations.iter().copied().find(|&t| t > t_b) {
         out.watcher_segment_end = Some(t1 - 1);
         if let (Some(rw), true) = (reader_segment, at_oldest > 1 && !before_oldest) {
             out.assumptions.push(format!(
