@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::fmt_time;
-use super::walrule::{RuleDating, date_by_rule};
+use super::walrule::{RuleDating, date_by_rule, date_by_size, size_why};
 
 /// A segment file or a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -294,7 +294,6 @@ fn place_in_deleted(
     let oldest = oldest_live.unwrap_or(t_b);
     let low_volume = rotates_only_at_truncations(wal, truncations, t_b, tol);
     let n = first.saturating_sub(1);
-    let next_trunc = truncations.iter().copied().find(|&t| t > t_b);
     // The truncations after the position that may have started the
     // oldest live segment (within `slack` of its first sample), and
     // those clearly before it (each started a deleted segment after the
@@ -323,7 +322,7 @@ fn place_in_deleted(
         _ if at_oldest == 0 => Some(false),
         _ => None,
     };
-    if low_volume && let Some(t1) = next_trunc {
+    if low_volume && let Some(t1) = truncations.iter().copied().find(|&t| t > t_b) {
         out.watcher_segment_end = Some(t1 - 1);
         if let (Some(rw), true) = (reader_segment, at_oldest > 1 && !before_oldest) {
             out.assumptions.push(format!(
@@ -382,7 +381,8 @@ fn place_in_deleted(
             return None;
         }
     } else {
-        overtaken_unplaced(wal, t_b, truncations, (first, oldest), out);
+        let rw = reader_segment.map(|rw| (rw, tol, slack));
+        overtaken_unplaced(wal, t_b, truncations, (first, oldest, rw), out);
         return None;
     }
     Some(n)
@@ -491,38 +491,42 @@ fn rule_why(d: &RuleDating, latest: String) -> String {
 }
 
 /// Size rotations: the reader's deleted segment ended somewhere between its
-/// position and the oldest live segment's start (`oldest`). Taken as early
-/// as possible, and as overtaken: the side that never understates.
+/// position and the oldest live segment's start (`oldest`). Taken as
+/// overtaken: the side that never understates. When the reader's segment
+/// is known (`rw`, with the scrape tolerance and the slack of a segment's
+/// start at a truncation), the deleting truncation is dated by replaying
+/// the size rotations ([`date_by_size`]); else at the latest truncation
+/// before the observation.
 fn overtaken_unplaced(
     wal: &WalView,
     t_b: i64,
     truncations: &[i64],
-    (first, oldest): (u32, i64),
+    (first, oldest, rw): (u32, i64, Option<(u32, i64, i64)>),
     out: &mut Overtake,
 ) {
-    // Size rotations: the reader's segment ended somewhere between its
-    // position and the oldest live segment's start. Taken as early as
-    // possible, and as overtaken: the side that never understates.
-    out.overtaken_at = Some(
-        truncations
-            .iter()
-            .copied()
-            .filter(|&t| t <= wal.observed_at && t > t_b)
-            .max()
-            .unwrap_or(wal.observed_at),
-    );
+    let latest = truncations
+        .iter()
+        .copied()
+        .filter(|&t| t <= wal.observed_at && t > t_b)
+        .max()
+        .unwrap_or(wal.observed_at);
+    let sized = rw
+        .and_then(|(rw, tol, slack)| date_by_size(wal, t_b, truncations, rw, (tol, slack)))
+        .filter(|d| d.at <= latest);
+    out.overtaken_at = Some(sized.as_ref().map_or(latest, |d| d.at));
     out.already = true;
     out.watcher_segment_end = Some(t_b);
     out.why = format!(
         "the reader's position {} is older than every live segment (segments < {first:08} are \
          gone, {}); the WAL rotates by size too, so which deleted segment held it is not \
          decidable: its end is bounded by that position and the oldest live segment's start {}, \
-         and it is taken as overtaken, ending at the position (never understating the loss)",
+         and it is taken as overtaken, ending at the position (never understating the loss){}",
         fmt_time(t_b),
         wal.checkpoint
             .as_ref()
             .map_or("no checkpoint".to_string(), |c| c.name.clone()),
-        fmt_time(oldest)
+        fmt_time(oldest),
+        sized.map_or(String::new(), |d| size_why(&d, fmt_time(latest)))
     );
     out.assumptions.push(
         "the stalled reader's WAL segment was deleted and cannot be placed: its end taken at the \

@@ -115,6 +115,307 @@ pub fn date_by_rule(
     })
 }
 
+/// The overtaking truncation dated by replaying size rotations as well as
+/// truncations ([`date_by_size`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizeDating {
+    /// The truncation that deleted the segment after the reader's (ms).
+    pub at: i64,
+    /// Its rank among the truncations after the reader's position (1-based).
+    pub rank: usize,
+    /// The reader's segment.
+    pub reader_segment: u32,
+    /// How many end states of the replay match the copy (0: none does, and
+    /// `at` is the earliest truncation the rotations allow).
+    pub histories: usize,
+    /// True when the matching histories disagree (the earliest taken).
+    pub ambiguous: bool,
+    /// The segment size taken: the largest closed live segment (bytes).
+    pub segment_size: u64,
+    /// True when a live segment was seen rotated by size (its successor
+    /// starts at no truncation), which bounds the size from above too.
+    pub size_seen: bool,
+    /// True when such a segment was seen but that bound left no history
+    /// ending at the copy (a lagging timestamp, not a size rotation), so it
+    /// was dropped.
+    pub size_doubted: bool,
+    /// The ingest rate's bounds (bytes per second) from the closed live
+    /// segments.
+    pub rate: (u64, u64),
+}
+
+/// At most this many truncations, choices per interval and states are
+/// replayed: beyond them the dating is left to the older rules.
+const MAX_TRUNCATIONS: usize = 2_000;
+const MAX_CHOICES: u32 = 16;
+const MAX_STATES: usize = 20_000;
+
+/// How fast the WAL grows and how big a segment gets, as far as the live
+/// segments tell: the rate's bounds (bytes/ms: a closed segment's size over
+/// its sample span, and over that span and one `tol` more), the smallest
+/// segment size the files allow (the largest closed segment) and, when a
+/// closed segment's successor starts at no truncation (a size rotation:
+/// the next record did not fit), the largest (that segment and one scrape's
+/// bytes more, `tol` at the highest rate). A segment a truncation opened
+/// has its first sample at most `tol` before the truncation's time (a
+/// scrape stamped before it, written after) and at most `slack` after it
+/// (the compaction runs before the new segment is opened).
+#[derive(Clone, Copy)]
+struct Growth {
+    lo: f64,
+    hi: f64,
+    size_lo: u64,
+    size_hi: Option<u64>,
+}
+
+fn growth(wal: &WalView, truncations: &[i64], (tol, slack): (i64, i64)) -> Option<Growth> {
+    let closed = wal.segments.get(..wal.segments.len().saturating_sub(1))?;
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
+    for s in closed {
+        let (Some(a), Some(b)) = (s.min_t, s.max_t) else {
+            continue;
+        };
+        let span = b.saturating_sub(a);
+        if span > 0 && s.size > 0 {
+            hi = hi.max(s.size as f64 / span as f64);
+            lo = lo.min(s.size as f64 / span.saturating_add(tol.max(0)) as f64);
+        }
+    }
+    let size_lo = closed.iter().map(|s| s.size).max()?;
+    if hi <= 0.0 || !lo.is_finite() || size_lo == 0 {
+        return None;
+    }
+    let record = (hi * tol.max(0) as f64) as u64;
+    let size_hi = wal
+        .segments
+        .windows(2)
+        .filter(|p| p[0].index.checked_add(1) == Some(p[1].index))
+        .filter(|p| {
+            p[1].min_t.is_some_and(|t| {
+                !truncations
+                    .iter()
+                    .any(|&c| t >= c.saturating_sub(tol) && t <= c.saturating_add(slack))
+            })
+        })
+        .map(|p| p[0].size.max(size_lo).saturating_add(record))
+        .max();
+    Some(Growth {
+        lo,
+        hi,
+        size_lo,
+        size_hi,
+    })
+}
+
+/// Size rotations in `d` ms at `rate` bytes/ms into segments of `size`
+/// bytes, the segment starting empty.
+fn rotations(d: i64, rate: f64, size: u64) -> u32 {
+    (d.max(0) as f64 * rate / size.max(1) as f64).floor() as u32
+}
+
+/// One replay state: the segment being written, the oldest one, the last
+/// checkpoint and the rank of the truncation that deleted the segment
+/// after the reader's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct State {
+    active: u32,
+    first: u32,
+    ckpt: Option<u32>,
+    deleted: Option<usize>,
+}
+
+/// `truncateWAL` as the `k`-th truncation after the position.
+fn truncate(mut s: State, rw: u32, k: usize) -> State {
+    if let Some(last) = s.active.checked_sub(1)
+        && last >= s.first
+    {
+        let m =
+            u32::try_from(u64::from(s.first) + u64::from(last - s.first) * 2 / 3).unwrap_or(last);
+        if m > s.first {
+            if m > rw && s.deleted.is_none() {
+                s.deleted = Some(k);
+            }
+            s.first = m.saturating_add(1);
+            s.ckpt = Some(m);
+        }
+    }
+    s.active = s.active.saturating_add(1);
+    s
+}
+
+/// Every state after `lo..=hi` size rotations and then (`k > 0`) the
+/// `k`-th truncation; `None` past the bounds.
+fn step(states: &[State], (lo, hi): (u32, u32), rw: u32, k: usize) -> Option<Vec<State>> {
+    if hi.saturating_sub(lo) > MAX_CHOICES {
+        return None;
+    }
+    let mut next: Vec<State> = states
+        .iter()
+        .flat_map(|s| {
+            (lo..=hi).map(move |r| {
+                let s = State {
+                    active: s.active.saturating_add(r),
+                    ..*s
+                };
+                if k > 0 { truncate(s, rw, k) } else { s }
+            })
+        })
+        .collect();
+    next.sort_unstable();
+    next.dedup();
+    (next.len() <= MAX_STATES).then_some(next)
+}
+
+/// The truncation that deleted the segment after the reader's (`rw`, its
+/// position `t_b`) in a WAL that rotates by size as well as at
+/// truncations. Every truncation after the position (`truncations`, up to
+/// the observation) opens a segment, and so does a full one: between two
+/// truncations a segment starts empty, so the size rotations there follow
+/// from the ingest rate and the segment size the live segments show
+/// (`tol`: one scrape and a second; `slack`: how far from a truncation a
+/// segment's first sample may be and still have been started by it);
+/// only the reader's own segment, filled to an unknown level at the
+/// position, leaves one more. Every count within those bounds is replayed
+/// through the 2/3 rule; the histories that end at the copy's newest
+/// segment, oldest live one and checkpoint date the deletion, the earliest
+/// where they disagree; where none does, the earliest any allows (never
+/// understating). `None` when nothing can be replayed.
+pub fn date_by_size(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    rw: u32,
+    (tol, slack): (i64, i64),
+) -> Option<SizeDating> {
+    let seq: Vec<i64> = truncations
+        .iter()
+        .copied()
+        .filter(|&t| t > t_b && t <= wal.observed_at)
+        .collect();
+    if seq.is_empty() || seq.len() > MAX_TRUNCATIONS {
+        return None;
+    }
+    let g = growth(wal, truncations, (tol, slack))?;
+    let first_live = wal.segments.first()?.index;
+    let newest = wal.segments.last()?.index;
+    if rw >= first_live {
+        return None;
+    }
+    let end = (newest, first_live, wal.checkpoint.as_ref().map(|c| c.index));
+    let ctx = (t_b, wal.observed_at, rw, end);
+    let (mut fits, mut any) = replay_sizes(&seq, ctx, &g)?;
+    // A successor starting away from every truncation may be a lagging
+    // timestamp rather than a size rotation: when that upper bound on the
+    // segment size leaves no history ending at the copy, it is dropped.
+    let mut doubted = false;
+    if fits.is_empty() && g.size_hi.is_some() {
+        let loose = Growth { size_hi: None, ..g };
+        if let Some((f, a)) = replay_sizes(&seq, ctx, &loose)
+            && !f.is_empty()
+        {
+            (fits, any, doubted) = (f, a, true);
+        }
+    }
+    let rank = fits.iter().copied().min().or(any)?;
+    Some(SizeDating {
+        at: *seq.get(rank.checked_sub(1)?)?,
+        rank,
+        reader_segment: rw,
+        histories: fits.len(),
+        ambiguous: fits.iter().any(|&k| k != rank),
+        segment_size: g.size_lo,
+        size_seen: g.size_hi.is_some() && !doubted,
+        size_doubted: doubted,
+        rate: ((g.lo * 1e3) as u64, (g.hi * 1e3) as u64),
+    })
+}
+
+/// The replay of every rotation count within `g`'s bounds over the
+/// truncations `seq` after the position, from the reader's segment `rw` at
+/// `t_b` to the observation: the ranks of the deleting truncation in the
+/// histories that end at `end` (the copy's newest segment, oldest live one
+/// and checkpoint), and the earliest in any history.
+type ReplayCtx = (i64, i64, u32, (u32, u32, Option<u32>));
+fn replay_sizes(
+    seq: &[i64],
+    (t_b, observed_at, rw, end): ReplayCtx,
+    g: &Growth,
+) -> Option<(Vec<usize>, Option<usize>)> {
+    let bounds = |d: i64, own: bool| {
+        let lo = g.size_hi.map_or(0, |s| rotations(d, g.lo, s));
+        (
+            lo,
+            rotations(d, g.hi, g.size_lo).saturating_add(u32::from(own)),
+        )
+    };
+    let mut states: Vec<State> = (rw.saturating_sub(255)..=rw)
+        .map(|f0| State {
+            active: rw,
+            first: f0,
+            ckpt: f0.checked_sub(1),
+            deleted: None,
+        })
+        .collect();
+    let mut start = t_b;
+    for (k, &tc) in seq.iter().enumerate() {
+        states = step(&states, bounds(tc.saturating_sub(start), k == 0), rw, k + 1)?;
+        start = tc;
+    }
+    states = step(
+        &states,
+        bounds(observed_at.saturating_sub(start), false),
+        rw,
+        0,
+    )?;
+    let fits = states
+        .iter()
+        .filter(|s| (s.active, s.first, s.ckpt) == end)
+        .filter_map(|s| s.deleted)
+        .collect();
+    Some((fits, states.iter().filter_map(|s| s.deleted).min()))
+}
+
+/// How the size replay dated the overtaking (appended to the deadline's
+/// why), against the latest truncation the copy allows.
+pub fn size_why(d: &SizeDating, latest: String) -> String {
+    let size = if d.size_seen {
+        "a live segment rotated by size shows the segment size"
+    } else if d.size_doubted {
+        "a live segment's successor starts away from every truncation, but taking it for a size \
+         rotation leaves no history ending at the copy (a lagging timestamp?), so the segment \
+         size is bounded only from below, by the largest closed one"
+    } else {
+        "no live segment shows a size rotation, so the segment size is taken as the largest \
+         closed one (at most as many rotations as that allows)"
+    };
+    let how = if d.histories == 0 {
+        "no count of rotations within those bounds replays to the copy's newest segment, oldest \
+         live one and checkpoint: the earliest truncation any count allows is taken (never \
+         understating the loss)"
+    } else if d.ambiguous {
+        "the counts that replay to the copy's newest segment, oldest live one and checkpoint \
+         disagree: the earliest is taken (never understating the loss)"
+    } else {
+        "every count that replays to the copy's newest segment, oldest live one and checkpoint \
+         agrees"
+    };
+    format!(
+        "; replaying the size rotations (a segment of {size_b} bytes: {size}; the closed live \
+         segments grew {lo}..{hi} bytes/s; between two truncations a segment starts empty, only \
+         the reader's own was filled to an unknown level at the position) with the `truncateWAL` \
+         rule, with the reader in segment {rw:08}, segment {next:08} was deleted by truncation \
+         {rank} after the position, at {at} ({how}), not at the latest one before the copy \
+         ({latest})",
+        size_b = d.segment_size,
+        lo = d.rate.0,
+        hi = d.rate.1,
+        rw = d.reader_segment,
+        next = d.reader_segment.saturating_add(1),
+        rank = d.rank,
+        at = super::fmt_time(d.at),
+    )
+}
+
 #[cfg(test)]
 #[path = "walrule_tests.rs"]
 mod tests;

@@ -148,3 +148,130 @@ fn the_rule_never_deletes_before_the_fourth_truncation() {
         }
     }
 }
+
+/// The truncations the model places for the `s20k-busy` master (20 000
+/// series scraped each second, 1m blocks, 10 MB segments, no compression,
+/// started fresh): its first two level-1 blocks' times, then one a minute.
+fn busy_truncations() -> Vec<i64> {
+    let mut t = vec![1_796_444_526_491];
+    t.extend((0..8).map(|k| 1_796_444_551_491 + k * M));
+    t
+}
+
+/// The reader's position in `s20k-busy-overtaken` and `s20k-busy-soon`:
+/// stalled at the master's first sample, in segment `00000000`.
+const BUSY_POSITION: i64 = 1_796_444_435_455;
+
+/// `s20k-busy`'s `wal/` as copied for its later slave (`s20k-busy-late6`),
+/// 4m42s after `s20k-busy-overtaken`'s slave was up: `checkpoint.00000011`
+/// and segments 12–14 (names, sample ranges and sizes as Prometheus 2.42
+/// wrote them). Segment 12 is full (a page short of 10 MiB) and segment 13
+/// starts 12 s before the next truncation: a size rotation.
+fn busy_late_copy() -> WalView {
+    let s = |i: u32, min: i64, max: i64, size: u64| SegmentRange {
+        size,
+        ..seg_range(i, Some((min, max)))
+    };
+    WalView {
+        dir: PathBuf::new(),
+        observed_at: 1_796_444_856_401,
+        observed_at_source: String::new(),
+        segments: vec![
+            s(12, 1_796_444_794_470, 1_796_444_838_455, 10_452_992),
+            s(13, 1_796_444_839_455, 1_796_444_852_455, 3_276_800),
+            s(14, 1_796_444_853_472, 1_796_444_855_463, 695_631),
+        ],
+        checkpoint: Some(SegmentRange {
+            name: "checkpoint.00000011".into(),
+            kind: SegmentKind::Checkpoint,
+            size: 1_540_096,
+            ..seg_range(11, None)
+        }),
+        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    }
+}
+
+/// The size replay on `s20k-busy`'s late copy dates the deletion of
+/// segment 1 at the second truncation after the position (+22 s after the
+/// coverage end), as the copy taken at `s20k-busy-overtaken`'s start shows
+/// (checkpoint 1 and segment 2 live there): every rotation count the
+/// ingest rate and the segment size allow that ends at the copy agrees.
+#[test]
+fn size_replay_dates_the_busy_late_copy_like_the_timely_copy() {
+    let d = date_by_size(
+        &busy_late_copy(),
+        BUSY_POSITION,
+        &busy_truncations(),
+        0,
+        (2_000, 15_000),
+    );
+    let d = d.expect("dated");
+    assert_eq!((d.rank, d.at), (2, 1_796_444_551_491));
+    assert!(d.histories > 0 && !d.ambiguous, "{d:?}");
+    assert!(d.size_seen && !d.size_doubted, "{d:?}");
+    assert_eq!(d.segment_size, 10_452_992);
+}
+
+/// The whole simulation on that copy: overtaken before `s20k-busy-overtaken`'s
+/// slave was up (04:22:53.895, +44 s: an L2 loss), after
+/// `s20k-busy-soon`'s (04:22:15.668, +6 s: no L2 loss), not at the latest
+/// truncation before the copy (04:27:31, after both).
+#[test]
+fn busy_late_copy_overtaking_lies_between_the_two_slaves() {
+    let o = simulate_overtake(
+        &busy_late_copy(),
+        BUSY_POSITION,
+        &busy_truncations(),
+        M,
+        2_000,
+        Some(0),
+    );
+    assert!(o.already);
+    assert_eq!(o.overtaken_at, Some(1_796_444_551_491));
+    assert!(o.overtaken_at > Some(1_796_444_535_668));
+    assert!(o.overtaken_at < Some(1_796_444_573_895));
+    assert!(
+        o.why.contains("truncation 2 after the position"),
+        "{}",
+        o.why
+    );
+}
+
+/// `s600-lag7s`'s late copy (an exporter stamping samples 7 s before its
+/// scrape; 128 MiB segments, so rotations only at truncations): its
+/// segments' first samples lie 6 s before the truncations that opened
+/// them, which reads as a size rotation; that bound on the segment size
+/// leaves no history ending at the copy and is dropped, and the replay
+/// dates the deletion at the fourth truncation, as the timely copy does.
+#[test]
+fn a_lagging_timestamp_is_not_taken_for_a_size_rotation() {
+    let s = |i: u32, min: i64, max: i64, size: u64| SegmentRange {
+        size,
+        ..seg_range(i, Some((min, max)))
+    };
+    let wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: 1_796_499_634_617,
+        observed_at_source: String::new(),
+        segments: vec![
+            s(2, 1_796_499_505_382, 1_796_499_571_377, 163_840),
+            s(3, 1_796_499_565_379, 1_796_499_631_377, 163_840),
+            s(4, 1_796_499_625_379, 1_796_499_634_377, 7_917),
+        ],
+        checkpoint: Some(SegmentRange {
+            name: "checkpoint.00000001".into(),
+            kind: SegmentKind::Checkpoint,
+            size: 32_768,
+            ..seg_range(1, None)
+        }),
+        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    let mut truncs = vec![1_796_499_473_381];
+    truncs.extend((0..5).map(|k| 1_796_499_511_376 + k * M));
+    let d = date_by_size(&wal, 1_796_499_389_377, &truncs, 0, (2_000, 15_000));
+    let d = d.expect("dated");
+    assert_eq!((d.rank, d.at), (4, 1_796_499_631_376));
+    assert!(d.size_doubted && d.histories > 0, "{d:?}");
+}
