@@ -90,7 +90,8 @@ fn shards(inp: &ModelInput, at: i64) -> u64 {
 pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     let i = inp.scrape_interval.max(1);
     let series = inp.series.unwrap_or(1).max(1);
-    let per = (series / shards(inp, r.at)).max(1);
+    let n = shards(inp, r.at);
+    let per = (series / n).max(1);
     let lag = lag(inp);
     // Scrape records crossed: each ends with the scrape's own series
     // (stamped at the scrape, `scrapeLoop.report` appends them after the
@@ -107,7 +108,7 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     } else {
         m.saturating_mul(i)
     };
-    let end = r.sample.saturating_add(span);
+    let end = r.sample.saturating_add(span).max(grid_end(inp, r, n, lag));
     if r.at < r.sample || end <= r.at {
         return end;
     }
@@ -126,6 +127,25 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     } else {
         r.at
     }
+}
+
+/// The end of a refused request counted on the master's scrape grids (the
+/// WAL's, several intervals or one): `max_samples_per_send` samples after
+/// its first one on the grids of the slowest of `n` shards (which shard
+/// sent it no file says; each target's ⌊series / n⌋ series a shard, at
+/// that target's interval), plus the lag of a lagged first sample's
+/// record. A shard holding series of targets slower than the global
+/// interval fills its batch over a longer span than the global count
+/// gives; where the targets are faster, the global count stays the bound
+/// (a slow target's scrape reaches the WAL, and the batch, up to its
+/// timeout after its timestamp, which no file gives: a count by timestamp
+/// alone can hold samples the request did not). `i64::MIN` without grids.
+fn grid_end(inp: &ModelInput, r: &Refused, n: u64, lag: i64) -> i64 {
+    inp.scrape_grids
+        .as_ref()
+        .and_then(|g| g.slowest_shard(n))
+        .and_then(|g| g.nth_sample_after(r.sample, inp.queue.max_samples_per_send))
+        .map_or(i64::MIN, |(at, _)| at.saturating_add(lag))
 }
 
 fn lag(inp: &ModelInput) -> i64 {
