@@ -150,23 +150,27 @@ fn l2_end_grows_with_the_segment_samples() {
 fn l2_ends_at_the_restart_the_masters_log_shows() {
     use super::super::masterlog::{MasterLog, ReaderRestart, Refusal};
     let up = DAY + 3 * H + M;
-    let l2_refused = |restarts: Vec<ReaderRestart>, refusals: Vec<Refusal>| {
-        let mut inp = ModelInput::new(2 * H, DAY + 2 * H + 55 * M, DAY, DAY + 2 * H + 55 * M);
-        inp.series = Some(10_000);
-        inp.rw_start = Some(DAY + 30 * M);
-        inp.slave_up = Some(up);
-        inp.facts.master_log = Some(MasterLog {
-            queue: Some("q".into()),
-            reader_restarts: restarts,
-            refusals,
-            ..MasterLog::default()
-        });
-        compute(&inp)
-            .loss_windows
-            .into_iter()
-            .find(|w| w.cause == Cause::L2)
-            .expect("L2")
-    };
+    use super::super::slavelog::{Refused, SlaveLog};
+    let l2_logs =
+        |restarts: Vec<ReaderRestart>, refusals: Vec<Refusal>, slave: Option<SlaveLog>| {
+            let mut inp = ModelInput::new(2 * H, DAY + 2 * H + 55 * M, DAY, DAY + 2 * H + 55 * M);
+            inp.series = Some(10_000);
+            inp.rw_start = Some(DAY + 30 * M);
+            inp.slave_up = Some(up);
+            inp.facts.master_log = Some(MasterLog {
+                queue: Some("q".into()),
+                reader_restarts: restarts,
+                refusals,
+                ..MasterLog::default()
+            });
+            inp.facts.slave_log = slave;
+            compute(&inp)
+                .loss_windows
+                .into_iter()
+                .find(|w| w.cause == Cause::L2)
+                .expect("L2")
+        };
+    let l2_refused = |restarts, refusals| l2_logs(restarts, refusals, None);
     let l2_with = |restarts| l2_refused(restarts, Vec::new());
     let model = l2_with(Vec::new());
     let (error_at, replay_at) = (up + 7 * SECOND, up + 12 * SECOND + 2);
@@ -198,6 +202,24 @@ fn l2_ends_at_the_restart_the_masters_log_shows() {
     assert_eq!(mixed.to, replay_at + 4_000);
     assert_eq!(mixed.to_expected, Some(replay_at + 4_000));
     assert_eq!(mixed.to_earliest, Some(error_at + 5 * SECOND));
+    // The master's log drops a refusal identical to one in the minute
+    // before; the slave's log holds each refused request's answer.
+    let slave = SlaveLog {
+        refusals: vec![Refused {
+            at: replay_at + 2_500,
+            sample: DAY + 2 * H,
+        }],
+        ..SlaveLog::default()
+    };
+    let both = l2_logs(
+        vec![ReaderRestart {
+            error_at,
+            replay_at: Some(replay_at),
+        }],
+        vec![refusal(replay_at + 300)],
+        Some(slave),
+    );
+    assert_eq!(both.to, replay_at + 2_500);
     // Before the slave is up: not the restart after the overtaking.
     let early = l2_with(vec![ReaderRestart {
         error_at: up - SECOND,

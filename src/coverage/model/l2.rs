@@ -220,17 +220,33 @@ pub(super) fn window(
 /// behind it, so the refusals logged from the restart on, each within
 /// `batch_send_deadline` of the one before (a shard sends a partial batch
 /// by then), extend the loss to the last one's answer (a request holds no
-/// sample newer than its send). `(error, restart, end)`.
+/// sample newer than its send). The master logs them through a one-minute
+/// de-duplication (a refusal identical to one in the minute before is not
+/// in it); the slave's log, when given, holds every one (its clock taken as
+/// the master's). `(error, restart, end)`.
 fn logged_restart(inp: &ModelInput, after: i64) -> Option<(i64, i64, i64)> {
     let log = inp.facts.master_log.as_ref().filter(|l| l.decides())?;
     let r = log.reader_restart(after)?;
     let replay = r.replay_at?.max(r.error_at);
+    let slave = inp
+        .facts
+        .slave_log
+        .as_ref()
+        .map_or(&[][..], |l| &l.refusals[..]);
+    let mut answers: Vec<i64> = log
+        .refusals
+        .iter()
+        .map(|f| f.at)
+        .chain(slave.iter().map(|f| f.at))
+        .filter(|&at| at >= replay)
+        .collect();
+    answers.sort_unstable();
     let mut end = replay;
-    for f in log.refusals.iter().filter(|f| f.at >= replay) {
-        if f.at > end.saturating_add(inp.queue.batch_send_deadline) {
+    for at in answers {
+        if at > end.saturating_add(inp.queue.batch_send_deadline) {
             break;
         }
-        end = end.max(f.at);
+        end = at;
     }
     Some((r.error_at, replay, end))
 }
@@ -245,12 +261,18 @@ fn restart_why(inp: &ModelInput, (error_at, replay_at, end): (i64, i64, i64)) ->
     );
     if end > replay_at {
         s.push_str(&format!(
-            "; requests it logs refused from then to {} held samples of the old segment still \
-             queued, and the new samples batched with them: the loss ends by then",
+            "; requests refused from then to {} (the logs' answers) held samples of the old \
+             segment still queued, and the new samples batched with them: the loss ends by then",
             crate::coverage::fmt_time(end)
         ));
     } else {
         s.push_str(", so the loss ends then");
+    }
+    if inp.facts.slave_log.is_none() {
+        s.push_str(
+            " (the master's log drops a refusal line identical to one in the minute before; the \
+             slave's log would hold every refused request)",
+        );
     }
     s
 }
