@@ -20,7 +20,9 @@
 //!   watcher.go`, `loop`: such as a segment deleted under a stalled reader
 //!   that it then cannot open), then, after a fixed 5 s wait, `msg="Replaying
 //!   WAL"` when `Run` starts again: its start time, taken right before, is
-//!   the reader's new origin (only samples newer than it are sent).
+//!   the reader's new origin (only samples newer than it are sent). Every
+//!   start replays too: only a replay after an error, with no `Starting
+//!   WAL watcher` between them, is read as the restart.
 //!
 //! Lines are read one at a time, each cut at [`MAX_LINE`] bytes, in any of
 //! the formats [`super::logline`] reads, detected per line: logfmt (a
@@ -323,6 +325,9 @@ struct Acc {
     refusals: Vec<Refusal>,
     starts: Vec<i64>,
     reader_restarts: Vec<ReaderRestart>,
+    /// An error logged and no start of the reader since: the next replay
+    /// is its restart.
+    pending_error: bool,
     lines: u64,
 }
 
@@ -383,15 +388,8 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             Some("Starting WAL watcher") => Some(Event::Start(ts)),
             Some("error tailing WAL") => Some(Event::TailError(ts)),
             // Only a replay after an error is a restart (every start
-            // replays too).
-            Some("Replaying WAL")
-                if acc
-                    .reader_restarts
-                    .last()
-                    .is_some_and(|r| r.replay_at.is_none()) =>
-            {
-                Some(Event::Replay(ts))
-            }
+            // replays too, and a new watcher's start ends the wait).
+            Some("Replaying WAL") if acc.pending_error => Some(Event::Replay(ts)),
             _ => None,
         };
         if let Some(ev) = event {
@@ -403,15 +401,22 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             match ev {
                 Event::Reshard(r) => acc.reshards.push(r),
                 Event::Refusal(r) => acc.refusals.push(r),
-                Event::Start(t) => acc.starts.push(t),
-                Event::TailError(t) => acc.reader_restarts.push(ReaderRestart {
-                    error_at: t,
-                    replay_at: None,
-                }),
+                Event::Start(t) => {
+                    acc.starts.push(t);
+                    acc.pending_error = false;
+                }
+                Event::TailError(t) => {
+                    acc.reader_restarts.push(ReaderRestart {
+                        error_at: t,
+                        replay_at: None,
+                    });
+                    acc.pending_error = true;
+                }
                 Event::Replay(t) => {
                     if let Some(r) = acc.reader_restarts.last_mut() {
                         r.replay_at = Some(t);
                     }
+                    acc.pending_error = false;
                 }
             }
         }

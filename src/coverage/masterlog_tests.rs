@@ -288,4 +288,28 @@ fn a_reader_restart_after_a_tail_error_is_read() {
     let l = parse_bytes(cut.as_bytes(), None);
     assert_eq!(l.reader_restarts[0].replay_at, None);
     assert!(l.reader_restart(error_at).is_none());
+    // A new watcher started in between (the queue's own `Starting WAL
+    // watcher` line, moved there): its replay is that start's, not the
+    // restart after the error.
+    let text = std::fs::read_to_string(&p).unwrap();
+    let start = text
+        .lines()
+        .find(|x| x.contains("msg=\"Starting WAL watcher\""))
+        .unwrap()
+        .replacen("04:07:08.982Z", "04:11:45.000Z", 1);
+    let moved: String = text
+        .lines()
+        .flat_map(|x| {
+            let mut v = vec![x.to_string()];
+            if x.contains("msg=\"error tailing WAL\"") {
+                v.push(start.clone());
+            }
+            v
+        })
+        .map(|x| x + "\n")
+        .collect();
+    let l = parse_bytes(moved.as_bytes(), None);
+    assert_eq!(l.starts.len(), 2);
+    assert_eq!(l.reader_restarts[0].replay_at, None);
+    assert!(l.reader_restart(error_at).is_none());
 }
