@@ -18,7 +18,11 @@
 //! before a reshard logged less than the flush deadline before it, where
 //! larger: the old shards flush after the line); without a log
 //! that decides, `max_shards` (the fewest series a shard holds: the
-//! longest span).
+//! longest span). With the master WAL's scrape grids the span is also
+//! walked on them, each target's ⌊series / n⌋ series at its own interval
+//! (the slowest shard's: which shard sent the request no file says), and
+//! the later end is taken: targets slower than the global interval fill a
+//! shard's batch over a longer span than the global count gives.
 //!
 //! What the log **adds**: refused requests starting after the coverage end
 //! are lost from that start; those whose spans touch (within a scrape) are
@@ -89,6 +93,34 @@ fn shards(inp: &ModelInput, at: i64) -> u64 {
 /// The latest sample a refused request can hold.
 pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     let i = inp.scrape_interval.max(1);
+    let lag = lag(inp);
+    let (global, grids) = span_ends(inp, r);
+    let end = global.max(grids);
+    if r.at < r.sample || end <= r.at {
+        return end;
+    }
+    // Answered before its batch span was over: no sample after the answer.
+    // One target without a lag scrapes on the grid of the request's first
+    // sample; otherwise another target's sample may fall anywhere up to it.
+    let one_grid = lag == 0
+        && (inp.targets == Some(1)
+            || inp
+                .scrape_grids
+                .as_ref()
+                .is_some_and(|g| g.grids.len() == 1));
+    if one_grid {
+        r.sample
+            .saturating_add(r.at.saturating_sub(r.sample) / i * i)
+    } else {
+        r.at
+    }
+}
+
+/// A refused request's end by the global interval's count and by the
+/// scrape grids' walk ([`grid_end`], `i64::MIN` without grids), before its
+/// answer bounds it.
+fn span_ends(inp: &ModelInput, r: &Refused) -> (i64, i64) {
+    let i = inp.scrape_interval.max(1);
     let series = inp.series.unwrap_or(1).max(1);
     let n = shards(inp, r.at);
     let per = (series / n).max(1);
@@ -108,25 +140,7 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     } else {
         m.saturating_mul(i)
     };
-    let end = r.sample.saturating_add(span).max(grid_end(inp, r, n, lag));
-    if r.at < r.sample || end <= r.at {
-        return end;
-    }
-    // Answered before its batch span was over: no sample after the answer.
-    // One target without a lag scrapes on the grid of the request's first
-    // sample; otherwise another target's sample may fall anywhere up to it.
-    let one_grid = lag == 0
-        && (inp.targets == Some(1)
-            || inp
-                .scrape_grids
-                .as_ref()
-                .is_some_and(|g| g.grids.len() == 1));
-    if one_grid {
-        r.sample
-            .saturating_add(r.at.saturating_sub(r.sample) / i * i)
-    } else {
-        r.at
-    }
+    (r.sample.saturating_add(span), grid_end(inp, r, n, lag))
 }
 
 /// The end of a refused request counted on the master's scrape grids (the
@@ -276,6 +290,18 @@ pub(super) fn apply(
     }
     let bound = log.refusals.iter().map(|r| request_end(inp, r)).max();
     narrow(windows, bound);
+    if log.refusals.iter().any(|r| {
+        let (global, grids) = span_ends(inp, r);
+        grids > global
+    }) {
+        assumptions.push(
+            "a refused request spans its shard's samples on the master's scrape grids (each \
+             target's series a shard at its own interval, longer than the global interval's \
+             count here); which shard sent it no file says, so the span is the slowest shard's \
+             (each target's ⌊series / shards⌋ series)"
+                .into(),
+        );
+    }
     assumptions.push(format!(
         "the slave's log covers the catch-up ({}): every boundary loss is a request it refused, \
          and it logs each one; its clock is taken as the master's",
