@@ -15,7 +15,14 @@
 //! * `msg="Starting WAL watcher"` when `QueueManager.Start` starts the
 //!   queue's WAL reader (`wlog.Watcher.Start`), right before it starts
 //!   `updateShardsLoop`, whose 10 s ticker then fires at that instant + k ×
-//!   10 s: the phase of the queue's reshard ticks.
+//!   10 s: the phase of the queue's reshard ticks;
+//! * `msg="error tailing WAL"` when the reader's `Run` failed (`wlog/
+//!   watcher.go`, `loop`: such as a segment deleted under a stalled reader
+//!   that it then cannot open), then, after a fixed 5 s wait, `msg="Replaying
+//!   WAL"` when `Run` starts again: its start time, taken right before, is
+//!   the reader's new origin (only samples newer than it are sent). Every
+//!   start replays too: only a replay after an error, with no `Starting
+//!   WAL watcher` between them, is read as the restart.
 //!
 //! Lines are read one at a time, each cut at [`MAX_LINE`] bytes, in any of
 //! the formats [`super::logline`] reads, detected per line: logfmt (a
@@ -60,6 +67,17 @@ pub struct Refusal {
     pub at: i64,
     /// Samples in the request (`count`).
     pub samples: u64,
+}
+
+/// A restart of the queue's WAL reader after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReaderRestart {
+    /// When the error was logged (`error tailing WAL`, Unix ms).
+    pub error_at: i64,
+    /// When the reader started again (the next `Replaying WAL`), if the
+    /// log holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_at: Option<i64>,
 }
 
 /// Where a server's log starts and how far it reaches (the master's and
@@ -204,6 +222,9 @@ pub struct MasterLog {
     /// the origin of the reshard ticks from then on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<i64>,
+    /// Its WAL reader's restarts after an error, in log order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reader_restarts: Vec<ReaderRestart>,
     /// Lines of the queue read.
     pub queue_lines: u64,
     /// Where the log starts and how far it reaches (`master_log_at`). A
@@ -276,6 +297,16 @@ impl MasterLog {
         self.starts.iter().copied().filter(|&s| s <= t).max()
     }
 
+    /// The first restart of the WAL reader whose error was logged at or
+    /// after `t`, with the restart itself logged.
+    pub fn reader_restart(&self, t: i64) -> Option<ReaderRestart> {
+        self.reader_restarts
+            .iter()
+            .copied()
+            .find(|r| r.error_at >= t)
+            .filter(|r| r.replay_at.is_some())
+    }
+
     /// The last refusal logged in `[from, until]`.
     pub fn last_refusal(&self, from: i64, until: i64) -> Option<Refusal> {
         self.refusals
@@ -293,6 +324,10 @@ struct Acc {
     reshards: Vec<Reshard>,
     refusals: Vec<Refusal>,
     starts: Vec<i64>,
+    reader_restarts: Vec<ReaderRestart>,
+    /// An error logged and no start of the reader since: the next replay
+    /// is its restart.
+    pending_error: bool,
     lines: u64,
 }
 
@@ -301,6 +336,8 @@ enum Event {
     Reshard(Reshard),
     Refusal(Refusal),
     Start(i64),
+    TailError(i64),
+    Replay(i64),
 }
 
 /// Reads a master's log; `select` names the slave's queue by its
@@ -349,6 +386,10 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
                 samples: num("count").unwrap_or(0),
             })),
             Some("Starting WAL watcher") => Some(Event::Start(ts)),
+            Some("error tailing WAL") => Some(Event::TailError(ts)),
+            // Only a replay after an error is a restart (every start
+            // replays too, and a new watcher's start ends the wait).
+            Some("Replaying WAL") if acc.pending_error => Some(Event::Replay(ts)),
             _ => None,
         };
         if let Some(ev) = event {
@@ -360,7 +401,23 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             match ev {
                 Event::Reshard(r) => acc.reshards.push(r),
                 Event::Refusal(r) => acc.refusals.push(r),
-                Event::Start(t) => acc.starts.push(t),
+                Event::Start(t) => {
+                    acc.starts.push(t);
+                    acc.pending_error = false;
+                }
+                Event::TailError(t) => {
+                    acc.reader_restarts.push(ReaderRestart {
+                        error_at: t,
+                        replay_at: None,
+                    });
+                    acc.pending_error = true;
+                }
+                Event::Replay(t) => {
+                    if let Some(r) = acc.reader_restarts.last_mut() {
+                        r.replay_at = Some(t);
+                    }
+                    acc.pending_error = false;
+                }
             }
         }
     }
@@ -394,6 +451,7 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
         out.reshards = acc.reshards;
         out.refusals = acc.refusals;
         out.starts = acc.starts;
+        out.reader_restarts = acc.reader_restarts;
         out.queue_lines = acc.lines;
     }
     out

@@ -252,3 +252,64 @@ fn a_log_with_no_prometheus_line_says_so() {
             .is_none()
     );
 }
+
+/// A recorded 2.42 log whose stalled reader was overtaken (`testdata/
+/// loss-runs/deb3t-ev7-late3-r2`): the reader's start replays the WAL too,
+/// but only the replay after `error tailing WAL` is a restart; it comes
+/// 5 s after the error (the watcher's wait).
+#[test]
+fn a_reader_restart_after_a_tail_error_is_read() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs/deb3t-ev7-late3-r2/master-log.txt");
+    let f = std::fs::File::open(&p).unwrap();
+    let l = parse(std::io::BufReader::new(f), None).unwrap();
+    assert!(l.decides(), "{l:?}");
+    let error_at = ms("2026-12-07T04:11:43.012Z");
+    let replay_at = ms("2026-12-07T04:11:48.014Z");
+    assert_eq!(
+        l.reader_restarts,
+        vec![ReaderRestart {
+            error_at,
+            replay_at: Some(replay_at)
+        }]
+    );
+    assert_eq!(
+        l.reader_restart(error_at - 60_000).unwrap().error_at,
+        error_at
+    );
+    assert!(l.reader_restart(error_at + 1).is_none());
+    // An error the log ends after holds no restart to place.
+    let cut: String = std::fs::read_to_string(&p)
+        .unwrap()
+        .lines()
+        .take_while(|x| !x.contains("04:11:48.014Z"))
+        .map(|x| format!("{x}\n"))
+        .collect();
+    let l = parse_bytes(cut.as_bytes(), None);
+    assert_eq!(l.reader_restarts[0].replay_at, None);
+    assert!(l.reader_restart(error_at).is_none());
+    // A new watcher started in between (the queue's own `Starting WAL
+    // watcher` line, moved there): its replay is that start's, not the
+    // restart after the error.
+    let text = std::fs::read_to_string(&p).unwrap();
+    let start = text
+        .lines()
+        .find(|x| x.contains("msg=\"Starting WAL watcher\""))
+        .unwrap()
+        .replacen("04:07:08.982Z", "04:11:45.000Z", 1);
+    let moved: String = text
+        .lines()
+        .flat_map(|x| {
+            let mut v = vec![x.to_string()];
+            if x.contains("msg=\"error tailing WAL\"") {
+                v.push(start.clone());
+            }
+            v
+        })
+        .map(|x| x + "\n")
+        .collect();
+    let l = parse_bytes(moved.as_bytes(), None);
+    assert_eq!(l.starts.len(), 2);
+    assert_eq!(l.reader_restarts[0].replay_at, None);
+    assert!(l.reader_restart(error_at).is_none());
+}

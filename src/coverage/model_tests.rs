@@ -142,6 +142,98 @@ fn l2_end_grows_with_the_segment_samples() {
     assert!(small.to_earliest.unwrap() <= e && e <= small.to);
 }
 
+/// With the master's log holding the reader's restart (`error tailing WAL`,
+/// then `Replaying WAL` after the watcher's 5 s wait), L2 ends at the
+/// restart; an error logged before the slave is up is not that restart,
+/// and without the lines the rule is the model's.
+#[test]
+fn l2_ends_at_the_restart_the_masters_log_shows() {
+    use super::super::masterlog::{MasterLog, ReaderRestart, Refusal};
+    let up = DAY + 3 * H + M;
+    use super::super::slavelog::{Refused, SlaveLog};
+    let l2_logs =
+        |restarts: Vec<ReaderRestart>, refusals: Vec<Refusal>, slave: Option<SlaveLog>| {
+            let mut inp = ModelInput::new(2 * H, DAY + 2 * H + 55 * M, DAY, DAY + 2 * H + 55 * M);
+            inp.series = Some(10_000);
+            inp.rw_start = Some(DAY + 30 * M);
+            inp.slave_up = Some(up);
+            inp.facts.master_log = Some(MasterLog {
+                queue: Some("q".into()),
+                reader_restarts: restarts,
+                refusals,
+                ..MasterLog::default()
+            });
+            inp.facts.slave_log = slave;
+            compute(&inp)
+                .loss_windows
+                .into_iter()
+                .find(|w| w.cause == Cause::L2)
+                .expect("L2")
+        };
+    let l2_refused = |restarts, refusals| l2_logs(restarts, refusals, None);
+    let l2_with = |restarts| l2_refused(restarts, Vec::new());
+    let model = l2_with(Vec::new());
+    let (error_at, replay_at) = (up + 7 * SECOND, up + 12 * SECOND + 2);
+    let placed = l2_with(vec![ReaderRestart {
+        error_at,
+        replay_at: Some(replay_at),
+    }]);
+    assert_eq!(placed.from, model.from);
+    assert_eq!(placed.to, replay_at);
+    assert_eq!(placed.to_expected, Some(replay_at));
+    assert_eq!(placed.to_earliest, Some(error_at + 5 * SECOND));
+    assert!(placed.why.contains("error tailing WAL"), "{}", placed.why);
+    // Requests refused from the restart on held the old segment's samples
+    // still queued and the new ones batched with them: the loss reaches
+    // the last of them within `batch_send_deadline` of the one before.
+    let refusal = |at| Refusal { at, samples: 100 };
+    let mixed = l2_refused(
+        vec![ReaderRestart {
+            error_at,
+            replay_at: Some(replay_at),
+        }],
+        vec![
+            refusal(replay_at - 100),
+            refusal(replay_at + 300),
+            refusal(replay_at + 4_000),
+            refusal(replay_at + 20_000),
+        ],
+    );
+    assert_eq!(mixed.to, replay_at + 4_000);
+    assert_eq!(mixed.to_expected, Some(replay_at + 4_000));
+    assert_eq!(mixed.to_earliest, Some(error_at + 5 * SECOND));
+    // The master's log drops a refusal identical to one in the minute
+    // before; the slave's log holds each refused request's answer.
+    let slave = SlaveLog {
+        refusals: vec![Refused {
+            at: replay_at + 2_500,
+            sample: DAY + 2 * H,
+        }],
+        ..SlaveLog::default()
+    };
+    let both = l2_logs(
+        vec![ReaderRestart {
+            error_at,
+            replay_at: Some(replay_at),
+        }],
+        vec![refusal(replay_at + 300)],
+        Some(slave),
+    );
+    assert_eq!(both.to, replay_at + 2_500);
+    // Before the slave is up: not the restart after the overtaking.
+    let early = l2_with(vec![ReaderRestart {
+        error_at: up - SECOND,
+        replay_at: Some(up + 4 * SECOND),
+    }]);
+    assert_eq!((early.to, early.to_expected), (model.to, model.to_expected));
+    // An error without its replay in the log places nothing.
+    let open = l2_with(vec![ReaderRestart {
+        error_at,
+        replay_at: None,
+    }]);
+    assert_eq!((open.to, open.to_expected), (model.to, model.to_expected));
+}
+
 /// A backlog longer than half the block range, sent on several shards, is
 /// at risk of a lagging shard's batch being refused by the slave's
 /// appendable min time: a risk window (never "No real loss"); a shorter

@@ -301,6 +301,25 @@ impl Schedule {
         )
     }
 
+    /// The grids as the slowest of `shards` shards sees them: a series goes
+    /// to shard `ref % shards` and a target's refs are consecutive, so every
+    /// shard holds at least ⌊series / shards⌋ of each target's series; with
+    /// that many per target a shard fills a batch no sooner than any real
+    /// one. `None` when no target has a series in every shard.
+    pub fn slowest_shard(&self, shards: u64) -> Option<Schedule> {
+        let n = shards.max(1);
+        let grids: Vec<ScrapeGrid> = self
+            .grids
+            .iter()
+            .map(|g| ScrapeGrid {
+                series: g.series / n,
+                ..*g
+            })
+            .filter(|g| g.series > 0)
+            .collect();
+        (!grids.is_empty()).then_some(Schedule { grids })
+    }
+
     /// Walks the scrapes after `t` in time order until `n` samples are
     /// taken: the timestamp of the last scrape taken, and how many distinct
     /// scrape timestamps that took (targets scraped at the same instant

@@ -213,12 +213,17 @@ pub(super) fn window(
     };
     let to_expected = first_send + expected_drain + inp.restart_delay;
     let to_earliest = restart_from + inp.restart_delay;
+    let to_expected = to_expected.clamp(to_earliest, to);
+    let logged = logged_restart(inp, restart_from).filter(|r| r.1 >= from);
+    let (to_earliest, to_expected, to) = logged.map_or((to_earliest, to_expected, to), |l| {
+        (l.0.saturating_add(inp.restart_delay).min(l.1), l.2, l.2)
+    });
     (to >= from).then(|| LossWindow {
         cause: Cause::L2,
         from,
         to,
         to_earliest: Some(to_earliest),
-        to_expected: Some(to_expected.clamp(to_earliest, to)),
+        to_expected: Some(to_expected),
         bound_to: None,
         certainty: if inp.wal.is_some() && !ov.undecided {
             Certainty::Expected
@@ -247,8 +252,79 @@ pub(super) fn window(
             READ_RATE as u64,
             drain(READ_RATE_SLOW) / SECOND,
             READ_RATE_SLOW as u64
-        ) + &lag.map_or(String::new(), |l| super::grid::lag_why(&l)),
+        ) + &lag.map_or(String::new(), |l| super::grid::lag_why(&l))
+            + &logged.map_or(String::new(), |l| restart_why(inp, l)),
     })
+}
+
+/// The reader's restart as the master's log shows it: the first `error
+/// tailing WAL` of the slave's queue at or after `after` (the reader can
+/// fail on the deleted segment only once its blocked send went through,
+/// so not before the slave is up and the overtaking) and the `Replaying
+/// WAL` that follows it. 2.42's watcher (`wlog/watcher.go`, `loop`) waits
+/// 5 s after the error, takes "now" as its start time and logs the replay:
+/// every sample stamped after that start is read and queued, every one up
+/// to it and after the reader's segment never is. The queue's shards may
+/// still hold samples of the old segment then: a request that holds one is
+/// refused whole (older than the coverage end) with the new samples batched
+/// behind it, so the refusals logged from the restart on, each within
+/// `batch_send_deadline` of the one before (a shard sends a partial batch
+/// by then), extend the loss to the last one's answer (a request holds no
+/// sample newer than its send). The master logs them through a one-minute
+/// de-duplication (a refusal identical to one in the minute before is not
+/// in it); the slave's log, when given, holds every one (its clock taken as
+/// the master's). `(error, restart, end)`.
+fn logged_restart(inp: &ModelInput, after: i64) -> Option<(i64, i64, i64)> {
+    let log = inp.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let r = log.reader_restart(after)?;
+    let replay = r.replay_at?.max(r.error_at);
+    let slave = inp
+        .facts
+        .slave_log
+        .as_ref()
+        .map_or(&[][..], |l| &l.refusals[..]);
+    let mut answers: Vec<i64> = log
+        .refusals
+        .iter()
+        .map(|f| f.at)
+        .chain(slave.iter().map(|f| f.at))
+        .filter(|&at| at >= replay)
+        .collect();
+    answers.sort_unstable();
+    let mut end = replay;
+    for at in answers {
+        if at > end.saturating_add(inp.queue.batch_send_deadline) {
+            break;
+        }
+        end = at;
+    }
+    Some((r.error_at, replay, end))
+}
+
+fn restart_why(inp: &ModelInput, (error_at, replay_at, end): (i64, i64, i64)) -> String {
+    let mut s = format!(
+        "; the master's log places the restart: the reader failed at {} (error tailing WAL) and \
+         started again from 'now' by {} (Replaying WAL, after its {}s wait)",
+        crate::coverage::fmt_time(error_at),
+        crate::coverage::fmt_time(replay_at),
+        inp.restart_delay / SECOND
+    );
+    if end > replay_at {
+        s.push_str(&format!(
+            "; requests refused from then to {} (the logs' answers) held samples of the old \
+             segment still queued, and the new samples batched with them: the loss ends by then",
+            crate::coverage::fmt_time(end)
+        ));
+    } else {
+        s.push_str(", so the loss ends then");
+    }
+    if inp.facts.slave_log.is_none() {
+        s.push_str(
+            " (the master's log drops a refusal line identical to one in the minute before; the \
+             slave's log would hold every refused request)",
+        );
+    }
+    s
 }
 
 /// The expected time (ms) from the first successful send `r` until the

@@ -18,7 +18,11 @@
 //! before a reshard logged less than the flush deadline before it, where
 //! larger: the old shards flush after the line); without a log
 //! that decides, `max_shards` (the fewest series a shard holds: the
-//! longest span).
+//! longest span). With the master WAL's scrape grids the span is also
+//! walked on them, each target's ⌊series / n⌋ series at its own interval
+//! (the slowest shard's: which shard sent the request no file says), and
+//! the later end is taken: targets slower than the global interval fill a
+//! shard's batch over a longer span than the global count gives.
 //!
 //! What the log **adds**: refused requests starting after the coverage end
 //! are lost from that start; those whose spans touch (within a scrape) are
@@ -89,25 +93,9 @@ fn shards(inp: &ModelInput, at: i64) -> u64 {
 /// The latest sample a refused request can hold.
 pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     let i = inp.scrape_interval.max(1);
-    let series = inp.series.unwrap_or(1).max(1);
-    let per = (series / shards(inp, r.at)).max(1);
     let lag = lag(inp);
-    // Scrape records crossed: each ends with the scrape's own series
-    // (stamped at the scrape, `scrapeLoop.report` appends them after the
-    // target's samples, one commit); a lagged first sample's record is its
-    // time + lag. After `m` record ends the request can reach the next
-    // record's lagged samples only, `lag` before that scrape.
-    let m = inp.queue.max_samples_per_send.div_ceil(per) as i64;
-    let span = if lag > 0 {
-        lag.saturating_add(
-            (m - 1)
-                .saturating_mul(i)
-                .max(m.saturating_mul(i).saturating_sub(lag)),
-        )
-    } else {
-        m.saturating_mul(i)
-    };
-    let end = r.sample.saturating_add(span);
+    let (global, grids) = span_ends(inp, r);
+    let end = global.max(grids);
     if r.at < r.sample || end <= r.at {
         return end;
     }
@@ -126,6 +114,52 @@ pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     } else {
         r.at
     }
+}
+
+/// A refused request's end by the global interval's count and by the
+/// scrape grids' walk ([`grid_end`], `i64::MIN` without grids), before its
+/// answer bounds it.
+fn span_ends(inp: &ModelInput, r: &Refused) -> (i64, i64) {
+    let i = inp.scrape_interval.max(1);
+    let series = inp.series.unwrap_or(1).max(1);
+    let n = shards(inp, r.at);
+    let per = (series / n).max(1);
+    let lag = lag(inp);
+    // Scrape records crossed: each ends with the scrape's own series
+    // (stamped at the scrape, `scrapeLoop.report` appends them after the
+    // target's samples, one commit); a lagged first sample's record is its
+    // time + lag. After `m` record ends the request can reach the next
+    // record's lagged samples only, `lag` before that scrape.
+    let m = inp.queue.max_samples_per_send.div_ceil(per) as i64;
+    let span = if lag > 0 {
+        lag.saturating_add(
+            (m - 1)
+                .saturating_mul(i)
+                .max(m.saturating_mul(i).saturating_sub(lag)),
+        )
+    } else {
+        m.saturating_mul(i)
+    };
+    (r.sample.saturating_add(span), grid_end(inp, r, n, lag))
+}
+
+/// The end of a refused request counted on the master's scrape grids (the
+/// WAL's, several intervals or one): `max_samples_per_send` samples after
+/// its first one on the grids of the slowest of `n` shards (which shard
+/// sent it no file says; each target's ⌊series / n⌋ series a shard, at
+/// that target's interval), plus the lag of a lagged first sample's
+/// record. A shard holding series of targets slower than the global
+/// interval fills its batch over a longer span than the global count
+/// gives; where the targets are faster, the global count stays the bound
+/// (a slow target's scrape reaches the WAL, and the batch, up to its
+/// timeout after its timestamp, which no file gives: a count by timestamp
+/// alone can hold samples the request did not). `i64::MIN` without grids.
+fn grid_end(inp: &ModelInput, r: &Refused, n: u64, lag: i64) -> i64 {
+    inp.scrape_grids
+        .as_ref()
+        .and_then(|g| g.slowest_shard(n))
+        .and_then(|g| g.nth_sample_after(r.sample, inp.queue.max_samples_per_send))
+        .map_or(i64::MIN, |(at, _)| at.saturating_add(lag))
 }
 
 fn lag(inp: &ModelInput) -> i64 {
@@ -256,6 +290,18 @@ pub(super) fn apply(
     }
     let bound = log.refusals.iter().map(|r| request_end(inp, r)).max();
     narrow(windows, bound);
+    if log.refusals.iter().any(|r| {
+        let (global, grids) = span_ends(inp, r);
+        grids > global
+    }) {
+        assumptions.push(
+            "a refused request spans its shard's samples on the master's scrape grids (each \
+             target's series a shard at its own interval, longer than the global interval's \
+             count here); which shard sent it no file says, so the span is the slowest shard's \
+             (each target's ⌊series / shards⌋ series)"
+                .into(),
+        );
+    }
     assumptions.push(format!(
         "the slave's log covers the catch-up ({}): every boundary loss is a request it refused, \
          and it logs each one; its clock is taken as the master's",

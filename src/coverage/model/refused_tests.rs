@@ -207,3 +207,54 @@ fn a_refusal_just_after_a_reshard_down_spans_the_old_shards() {
     // Before the reshard down, the 90 shards.
     assert_eq!(end(t - 100), sample + 5 * SECOND);
 }
+
+/// On several scrape grids a refused request's span counts each target's
+/// series a shard (⌊series / shards⌋, the slowest shard's) at that
+/// target's own interval: a shard holding series of targets slower than
+/// the global interval fills its 500 samples over a longer span than the
+/// global count gives (the `s7500x3-2s3s5s` shape). Where every target is
+/// scraped at least as often as the global interval, the global count
+/// stays the bound.
+#[test]
+fn a_refused_request_on_several_grids_spans_each_grids_own_interval() {
+    use crate::coverage::scrapes::{Schedule, ScrapeGrid};
+    let (mut inp, c) = input(None);
+    let grid = |interval: i64, series: u64| ScrapeGrid {
+        interval,
+        phase: c - 40 * SECOND,
+        series,
+        lag: 0,
+        first: i64::MIN,
+    };
+    // 400 series every 2 s and 1 000 every 5 s in 100 shards: 4 and 10 a
+    // shard; the global interval 2 s, 14 series a shard by the old count.
+    inp.series = Some(1_400);
+    inp.scrape_interval = 2 * SECOND;
+    inp.queue.max_shards = 100;
+    inp.targets = Some(2);
+    inp.scrape_grids = Some(Schedule {
+        grids: vec![grid(2 * SECOND, 400), grid(5 * SECOND, 1_000)],
+    });
+    let sample = c + 10 * SECOND;
+    let r = Refused {
+        at: sample + 300 * SECOND,
+        sample,
+    };
+    // Every 10 s a shard gets 5 × 4 + 2 × 10 = 40 samples: 480 by +120 s,
+    // then +122 s (484), +124 s (488), +125 s (498), +126 s (502).
+    assert_eq!(super::request_end(&inp, &r), sample + 126 * SECOND);
+    // By the global interval alone: ⌈500 / 14⌉ = 36 scrapes of 2 s.
+    inp.scrape_grids = None;
+    assert_eq!(super::request_end(&inp, &r), sample + 72 * SECOND);
+    // Targets faster than a 15 s global interval: the global count (36
+    // scrapes of 15 s) is longer than the grids' and stays.
+    inp.scrape_interval = 15 * SECOND;
+    inp.scrape_grids = Some(Schedule {
+        grids: vec![grid(5 * SECOND, 400), grid(5 * SECOND, 1_000)],
+    });
+    let r = Refused {
+        at: sample + 900 * SECOND,
+        sample,
+    };
+    assert_eq!(super::request_end(&inp, &r), sample + 36 * 15 * SECOND);
+}
