@@ -192,8 +192,13 @@ pub const DEFAULT_BLOCK_RANGE_MS: i64 = 7_200_000;
 /// Block ranges Prometheus setups commonly use, smallest first; used to infer
 /// the grid from block boundaries.
 const COMMON_RANGES_MS: &[i64] = &[
-    60_000, 120_000, 300_000, 360_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000,
+    60_000, 90_000, 120_000, 180_000, 240_000, 300_000, 360_000, 600_000, 900_000, 1_800_000,
+    3_600_000, 7_200_000,
 ];
+
+/// Every range above ends on this grid; a block ending off it was not cut
+/// from a head.
+const GRID_UNIT_MS: i64 = 30_000;
 
 /// Greatest common divisor.
 fn gcd(a: i64, b: i64) -> i64 {
@@ -208,10 +213,20 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// `--storage.tsdb.min-block-duration`) from block boundaries.
 ///
 /// Every block but the newest (which may be a snapshot head block) and
-/// those ending off the one-minute grid (written by `fill` or a backfill) is
+/// those ending off the 30-second grid (written by `fill` or a backfill) is
 /// used:
 /// the range must divide the greatest common divisor of their maxTimes and be
 /// at least as long as every level-1 block among them. Falls back to 2 h.
+///
+/// Where several ranges fit (one block `[10:22:12, 10:24:00)` fits 2, 3, 4,
+/// 6 … minutes), the level-1 blocks' ULID times decide: 2.42 cuts a block
+/// from the head at the first commit after the head spans more than 1.5
+/// ranges past the block's minTime (`Head.compactable`, triggered by
+/// `dbAppender.Commit`), and the ULID holds when. The smallest range whose
+/// cut a block's ULID shows on time (within a quarter range and 10 s after it)
+/// is taken;
+/// with no such block, the smallest range that fits (the most truncations:
+/// never fewer than the master made).
 pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
     let newest = metas.iter().map(|m| m.max_time).max();
     // Blocks ending off every grid (written by `fill`, a backfill, a
@@ -220,22 +235,38 @@ pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
     let older: Vec<&&BlockMeta> = metas
         .iter()
         .filter(|m| Some(m.max_time) != newest)
-        .filter(|m| m.max_time.rem_euclid(COMMON_RANGES_MS[0]) == 0)
+        .filter(|m| m.max_time.rem_euclid(GRID_UNIT_MS) == 0)
         .collect();
     if older.is_empty() {
         return DEFAULT_BLOCK_RANGE_MS;
     }
     let g = older.iter().fold(0, |g, m| gcd(g, m.max_time));
-    let longest_l1 = older
-        .iter()
-        .filter(|m| m.compaction.level == 1)
+    let level1 = || older.iter().filter(|m| m.compaction.level == 1);
+    let longest_l1 = level1()
         .map(|m| m.max_time.saturating_sub(m.min_time))
         .max()
         .unwrap_or(0);
-    COMMON_RANGES_MS
+    let fits: Vec<i64> = COMMON_RANGES_MS
         .iter()
         .copied()
-        .find(|&r| g % r == 0 && r >= longest_l1)
+        .filter(|&r| g % r == 0 && r >= longest_l1)
+        .collect();
+    // A block's cut on time for range r: its ULID time within
+    // [minTime + 1.5 r, minTime + 1.75 r + 10 s] (the next scrape's commit,
+    // a scrape interval up to a quarter range; the windows of the ranges
+    // listed do not overlap).
+    let on_time = |r: i64| {
+        level1().any(|m| {
+            let cut = crate::format::meta::ulid_time(&m.ulid)
+                .and_then(|t| i64::try_from(t).ok())
+                .map(|t| t.saturating_sub(m.min_time));
+            cut.is_some_and(|d| d >= r / 2 * 3 && d <= r / 4 * 7 + 10_000)
+        })
+    };
+    fits.iter()
+        .copied()
+        .find(|&r| on_time(r))
+        .or_else(|| fits.first().copied())
         .unwrap_or(DEFAULT_BLOCK_RANGE_MS)
 }
 
@@ -259,6 +290,54 @@ pub fn head_block_index(metas: &[&BlockMeta], range: i64, in_snapshot: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every recorded loss run's snapshot (blocks the real 2.42 wrote, on
+    /// 1, 2, 3 and 4 minute ranges) gives back the master's
+    /// `--storage.tsdb.min-block-duration`. Before the ULID rule a 3 m
+    /// master read as 2 m and a 4 m one as 1 m.
+    #[test]
+    fn block_range_from_recorded_snapshots_is_the_masters_flag() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/loss-runs");
+        let Ok(runs) = std::fs::read_dir(&root) else {
+            return;
+        };
+        let (mut checked, mut wrong) = (0, Vec::new());
+        for run in runs.flatten() {
+            let Ok(rec) = std::fs::read_to_string(run.path().join("run.json")) else {
+                continue;
+            };
+            let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
+            let flag = rec["master_flags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|f| {
+                    f.as_str()?
+                        .strip_prefix("--storage.tsdb.min-block-duration=")
+                });
+            let want = match flag {
+                Some(d) => parse_duration(d).unwrap(),
+                None => DEFAULT_BLOCK_RANGE_MS,
+            };
+            let metas: Vec<BlockMeta> = walkdir::WalkDir::new(run.path().join("snapshot"))
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_name() == "meta.json")
+                .map(|e| BlockMeta::parse(&std::fs::read(e.path()).unwrap()).unwrap())
+                .collect();
+            // Fewer than two blocks: nothing to infer from (the 2 h default).
+            if metas.len() < 2 {
+                continue;
+            }
+            let refs: Vec<&BlockMeta> = metas.iter().collect();
+            checked += 1;
+            let got = infer_block_range(&refs);
+            if got != want {
+                wrong.push(format!("{:?}: {got} != {want}", run.file_name()));
+            }
+        }
+        assert!(wrong.is_empty(), "{checked} checked; wrong: {wrong:?}");
+    }
 
     #[test]
     fn a_range_reads_as_two_times_and_a_duration() {
