@@ -82,6 +82,36 @@ fn restart_hint_for_unexplained_segment_start() {
     assert!(restart_hints(&full, M, 0, 1_000, &[]).is_empty());
 }
 
+/// A busy master run with `--storage.tsdb.wal-segment-size=10MB` (the
+/// sizes of `s20k-busy-soon`'s segments as 2.42 wrote them): segments 1 and
+/// 2 open at size rotations, off the truncation grid, which the default
+/// 128 MiB limit did not recognise (two false restart warnings). A closed
+/// segment well short of the others still is no size rotation.
+#[test]
+fn size_rotations_of_a_10mb_segment_limit_are_no_restart() {
+    let t0 = 1_000 * M;
+    let mut wal = view(
+        t0 + 3 * M,
+        vec![
+            seg(0, t0 + 13_000, t0 + 57_000),
+            seg(1, t0 + 58_000, t0 + 102_000),
+            seg(2, t0 + 103_000, t0 + 3 * M),
+        ],
+    );
+    for (s, size) in wal
+        .segments
+        .iter_mut()
+        .zip([10_354_688, 10_452_992, 2_097_152])
+    {
+        s.size = size;
+    }
+    assert!(restart_hints(&wal, M, 0, 1_000, &[]).is_empty());
+    wal.segments[1].size = 4_000_000;
+    let h = restart_hints(&wal, M, 0, 1_000, &[]);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].segment, "00000002");
+}
+
 /// A master started 11.6 s past a block boundary (R = 1 min, grid phase
 /// :30) compacts its head first 1.5 R after its first sample, at :41.6, off
 /// the grid; segment 1 opens there. Given that truncation (the model places
