@@ -87,9 +87,9 @@ impl WalView {
     }
 }
 
-/// Default WAL segment size (128 MiB); 2.42's smallest (10 MB) below.
+/// Default WAL segment size (128 MiB).
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
-const MIN_SEGMENT_SIZE: u64 = 10 << 20;
+pub use super::walrule::MIN_SEGMENT_SIZE;
 
 /// What the truncation simulation found.
 #[derive(Debug, Clone, Default)]
@@ -207,7 +207,7 @@ fn replay_forward(
     } else {
         0.0
     };
-    let seg_size = wal.segment_size.max(1) as f64;
+    let seg_size = super::walrule::segment_limit(wal).max(1) as f64;
     let mut active_bytes = last_seg.size as f64;
     let mut now = wal.observed_at;
 
@@ -651,17 +651,10 @@ pub fn restart_hints(
     // Only a warning rides on these: a segment starting within three scrapes
     // (or R/10) of a truncation on the grid is taken for one (the new
     // segment's first sample comes after the compaction, which takes a time
-    // no file records), and one within 1/16 of the size limit for a size
-    // rotation (the limit minus less than one record, see
-    // `rotates_only_at_truncations`: 1/16 is 640 KB of a 10 MB segment); the
-    // limit is not on file (2.42: 10–256 MB): 10 MB or the largest closed one.
+    // no file records), and one near the size limit for a size
+    // rotation (`walrule::full_segment`).
     let tolerance = scrape_interval.saturating_mul(3).max(r / 10);
-    let largest = wal.segments.iter().rev().skip(1).map(|s| s.size).max();
-    let full = largest
-        .unwrap_or(0)
-        .max(MIN_SEGMENT_SIZE)
-        .min(wal.segment_size);
-    let full = full - full / 16;
+    let full = super::walrule::full_segment(wal);
     let phase = r.saturating_add(r / 2).saturating_add(delay).rem_euclid(r);
     for pair in wal.segments.windows(2) {
         let [prev, seg] = pair else { continue };

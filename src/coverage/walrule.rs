@@ -13,6 +13,34 @@
 
 use super::wal::WalView;
 
+/// 2.42's smallest WAL segment size (`--storage.tsdb.wal-segment-size`
+/// must be 10MB to 256MB, cmd/prometheus/main.go).
+pub const MIN_SEGMENT_SIZE: u64 = 10 << 20;
+
+/// The size from which a closed segment counts as rotated by size: the
+/// limit less 1/16 (a size rotation ends less than one record short of it;
+/// 1/16 is 640 KB of a 10 MB segment). The limit is not on file (2.42 takes
+/// 10–256 MB, 128 MiB by default), so 10 MB or the largest closed segment.
+pub fn full_segment(wal: &WalView) -> u64 {
+    let largest = wal.segments.iter().rev().skip(1).map(|s| s.size).max();
+    let limit = largest.unwrap_or(0).max(MIN_SEGMENT_SIZE);
+    let limit = limit.min(wal.segment_size);
+    limit - limit / 16
+}
+
+/// The segment size limit to forecast rotations with: where a closed
+/// segment of 10 MB or more shows rotations by size, the largest closed one
+/// or 10 MB, whichever is more (the limit is at most a record more than a
+/// size-rotated segment), else the configured or default limit.
+pub fn segment_limit(wal: &WalView) -> u64 {
+    let largest = wal.segments.iter().rev().skip(1).map(|s| s.size).max();
+    largest
+        .filter(|&l| l >= MIN_SEGMENT_SIZE - MIN_SEGMENT_SIZE / 16)
+        .map_or(wal.segment_size, |l| {
+            l.max(MIN_SEGMENT_SIZE).min(wal.segment_size)
+        })
+}
+
 /// The overtaking truncation dated by the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleDating {

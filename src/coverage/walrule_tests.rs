@@ -275,3 +275,21 @@ fn a_lagging_timestamp_is_not_taken_for_a_size_rotation() {
     assert_eq!((d.rank, d.at), (4, 1_796_499_631_376));
     assert!(d.size_doubted && d.histories > 0, "{d:?}");
 }
+
+/// The segment limit the copies show: `s20k-busy`'s closed segment 12, a
+/// page short of 10 MiB, marks rotations by size (the master ran with
+/// `--storage.tsdb.wal-segment-size=10MB`), so rotations are forecast at
+/// 10 MiB, not at the 128 MiB default; the quiet `r2` master's small
+/// segments show none, and the default stays.
+#[test]
+fn the_segment_limit_is_the_size_rotated_segments() {
+    let busy = busy_late_copy();
+    assert_eq!(segment_limit(&busy), MIN_SEGMENT_SIZE);
+    assert!(busy.segments[0].size >= full_segment(&busy));
+    let quiet = r2_late_copy();
+    assert_eq!(
+        segment_limit(&quiet),
+        crate::coverage::wal::DEFAULT_SEGMENT_SIZE
+    );
+    assert!(quiet.segments.iter().all(|s| s.size < full_segment(&quiet)));
+}

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use super::ModelInput;
 use crate::coverage::fmt_time;
+pub use crate::coverage::wal::MIN_SEGMENT_SIZE;
 use crate::coverage::wal::{SegmentKind, SegmentRange, WalView};
 use crate::coverage::walrule::date_by_rule;
 
@@ -24,9 +25,6 @@ pub const WAL_BYTES_PER_SAMPLE: u64 = 96;
 /// Bytes allowed for each series' record (its ref and labels): label sets
 /// under 1 KiB, an assumption the answer states.
 pub const WAL_BYTES_PER_SERIES: u64 = 1024;
-/// 2.42's smallest WAL segment size (`--storage.tsdb.wal-segment-size`
-/// must be 10MB to 256MB, cmd/prometheus/main.go).
-pub const MIN_SEGMENT_SIZE: u64 = 10 << 20;
 
 /// Truncations after the position replayed by the rule.
 const RULE_TRUNCATIONS: usize = 8;
