@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-SCRAPE = 1000  # ms: every scenario's master scrapes itself every 1 s
+SCRAPE = 1000  # ms: the scenario's scrape interval (its times file's scrape_ms; default 1 s)
 
 
 def ms(rfc):
@@ -133,6 +133,9 @@ def judge(cov, real, gaps_to):
 def main():
     d = sys.argv[1]
     times = dict(line.strip().split("=", 1) for line in open(os.path.join(d, "times")) if "=" in line)
+    global SCRAPE
+    # The Debian shape scrapes every 5 s and 15 s: judged at 15 s, as tests/lossruns.rs does.
+    SCRAPE = int(times.get("scrape_ms", SCRAPE))
     gaps = json.load(open(os.path.join(d, "gaps.json")))
     stop = ms(times["master_stop"])
     real_all = [{"from": m["from"], "to": m["to"], "series": m.get("series"),
@@ -140,7 +143,10 @@ def main():
     # The master's last scrapes at its stop are the measurement's edge (criterion 4's exception).
     real = [r for r in real_all if r["from"] < stop - 2 * SCRAPE]
     lines = [f"scenario {os.path.basename(d)}"]
-    for k in ("rw_start", "snapshot", "slave_up", "master_stop"):
+    for k in ("rw_start", "snapshot", "master_restart", "master_restart_ready", "slave_up",
+              "slave_stop", "slave_up2", "master_stop"):
+        if k not in times:
+            continue
         lines.append(f"  {k}: {times.get(k)}")
     tag = sys.argv[2] if len(sys.argv) > 2 else "answers"
     answers = os.path.join(d, tag)
