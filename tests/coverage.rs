@@ -105,6 +105,45 @@ fn human_output_without_slave_up_says_how_to_get_a_verdict() {
     assert!(v["verdict"].is_null(), "{v}");
 }
 
+/// A window of one instant (the boundary's one lost scrape) reads "one
+/// scrape" in the window list, as the verdict says it, not "1ms": a recorded
+/// `skip_head` run (real 2.42 bytes) whose expected sliver is one instant.
+#[test]
+fn an_instant_window_reads_one_scrape() {
+    let run = testdata("loss-runs/ci-skiphead");
+    let snap = run.join("snapshot/20261205T042210Z-74e011ef09f1eaec");
+    let wal = run.join("master-wal");
+    let args = [
+        "coverage",
+        snap.to_str().unwrap(),
+        "--master",
+        wal.to_str().unwrap(),
+        "--rw-start",
+        "1796444429642",
+        "--slave-up",
+        "1796444538376",
+    ];
+    let (code, v) = run_json(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, Some(0), "{v}");
+    let instants: Vec<_> = v["loss_windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["from"] == w["to"])
+        .collect();
+    assert!(!instants.is_empty(), "{v:#}");
+    let out = promsnap(&args);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for w in instants {
+        let t = promsnap::coverage::fmt_time(w["from"].as_i64().unwrap());
+        assert!(
+            text.contains(&format!("{t} → {t} (one scrape)")),
+            "{t}: {text}"
+        );
+    }
+    assert!(!text.contains("(1ms)"), "{text}");
+}
+
 /// A master's log that does not cover the catch-up (a recorded run's, of
 /// another day) is shown and read, but rules out no reshard: the human
 /// output names the queue and the span, and the assumptions say why.
