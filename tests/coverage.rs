@@ -144,6 +144,59 @@ fn an_instant_window_reads_one_scrape() {
     assert!(!text.contains("(1ms)"), "{text}");
 }
 
+/// A recorded run whose master's log shows its reader overtaken (`error
+/// tailing WAL`, then `Replaying WAL`): `coverage` names both times, as a
+/// note when an L2 window reaches the restart and a warning otherwise; and
+/// the real loss (`gaps` of the real servers) ends at the last scrape at or
+/// before that restart, as 2.42's watcher restart says.
+#[test]
+fn a_master_log_with_the_reader_overtaken_is_named() {
+    let run = testdata("loss-runs/s4200-10s-overtaken-r2");
+    let snap = run.join("snapshot/20261206T052005Z-33fb06260eab66fe");
+    let (code, v) = run_json(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--master",
+        run.join("master-wal").to_str().unwrap(),
+        "--rw-start",
+        "1796534295597",
+        "--slave-up",
+        "1796534566025",
+        "--master-log",
+        run.join("master-log.txt").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    let restart = 1_796_534_577_862i64; // 2026-12-06T05:22:57.862Z
+    let f: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["message"].as_str().unwrap().contains("error tailing WAL"))
+        .collect();
+    assert_eq!(f.len(), 1, "{v:#}");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("at 2026-12-06T05:22:52.861Z"), "{msg}");
+    assert!(
+        msg.contains("restarted at 2026-12-06T05:22:57.862Z"),
+        "{msg}"
+    );
+    let interval = v["scrape_interval"].as_i64().unwrap();
+    let reaches = windows_of(&v, "L2")
+        .iter()
+        .any(|w| w["to"].as_i64().unwrap() + interval >= restart);
+    assert_eq!(
+        f[0]["severity"],
+        if reaches { "note" } else { "warning" },
+        "{v:#}"
+    );
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("real-loss.json")).unwrap())
+            .unwrap();
+    let end = real["merged"][0]["to"].as_i64().unwrap();
+    assert!(end <= restart && end + 10_000 > restart, "{end} {restart}");
+}
+
 /// A master's log that does not cover the catch-up (a recorded run's, of
 /// another day) is shown and read, but rules out no reshard: the human
 /// output names the queue and the span, and the assumptions say why.

@@ -185,6 +185,20 @@ impl LogSpan {
     }
 }
 
+/// The queue's WAL reader overtaken: 2.42's watcher logs `error tailing WAL`
+/// with `no such file or directory` when the segment after its own was
+/// deleted under it, and restarts 5 s later (`Replaying WAL`) with its start
+/// time set to then: it sends no sample stamped at or before the restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Overtaken {
+    /// The `error tailing WAL` line.
+    pub at: i64,
+    /// The next `Replaying WAL` line of the queue (absent when the log ends
+    /// before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<i64>,
+}
+
 /// What the master's log says about the slave's queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MasterLog {
@@ -204,6 +218,10 @@ pub struct MasterLog {
     /// the origin of the reshard ticks from then on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<i64>,
+    /// When its WAL reader lost the segment after its own (overtaken by a
+    /// truncation), in log order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overtaken: Vec<Overtaken>,
     /// Lines of the queue read.
     pub queue_lines: u64,
     /// Where the log starts and how far it reaches (`master_log_at`). A
@@ -254,8 +272,15 @@ impl MasterLog {
                 super::fmt_time(r.at)
             )
         });
+        let overtaken = self.overtaken.first().map_or(String::new(), |o| {
+            format!(
+                ", reader overtaken {} (first `error tailing WAL` at {})",
+                self.overtaken.len(),
+                super::fmt_time(o.at)
+            )
+        });
         format!(
-            "queue {q}: reshards {}{first}, refused requests logged {}; covers {}",
+            "queue {q}: reshards {}{first}, refused requests logged {}{overtaken}; covers {}",
             self.reshards.len(),
             self.refusals.len(),
             self.extent.span()
@@ -293,6 +318,7 @@ struct Acc {
     reshards: Vec<Reshard>,
     refusals: Vec<Refusal>,
     starts: Vec<i64>,
+    overtaken: Vec<Overtaken>,
     lines: u64,
 }
 
@@ -301,6 +327,8 @@ enum Event {
     Reshard(Reshard),
     Refusal(Refusal),
     Start(i64),
+    Overtaken(i64),
+    Replay(i64),
 }
 
 /// Reads a master's log; `select` names the slave's queue by its
@@ -349,6 +377,12 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
                 samples: num("count").unwrap_or(0),
             })),
             Some("Starting WAL watcher") => Some(Event::Start(ts)),
+            Some("error tailing WAL")
+                if get("err").is_some_and(|e| e.contains("no such file or directory")) =>
+            {
+                Some(Event::Overtaken(ts))
+            }
+            Some("Replaying WAL") => Some(Event::Replay(ts)),
             _ => None,
         };
         if let Some(ev) = event {
@@ -361,6 +395,15 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
                 Event::Reshard(r) => acc.reshards.push(r),
                 Event::Refusal(r) => acc.refusals.push(r),
                 Event::Start(t) => acc.starts.push(t),
+                Event::Overtaken(at) => acc.overtaken.push(Overtaken {
+                    at,
+                    restarted: None,
+                }),
+                Event::Replay(t) => {
+                    if let Some(o) = acc.overtaken.last_mut().filter(|o| o.restarted.is_none()) {
+                        o.restarted = Some(t);
+                    }
+                }
             }
         }
     }
@@ -394,6 +437,7 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
         out.reshards = acc.reshards;
         out.refusals = acc.refusals;
         out.starts = acc.starts;
+        out.overtaken = acc.overtaken;
         out.queue_lines = acc.lines;
     }
     out

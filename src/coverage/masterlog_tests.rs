@@ -252,3 +252,32 @@ fn a_log_with_no_prometheus_line_says_so() {
             .is_none()
     );
 }
+
+/// A recorded run's real 2.42 log with its reader overtaken: one `error
+/// tailing WAL` (segment 00000001 gone) and the queue's `Replaying WAL` 5 s
+/// later; the queue's first `Replaying WAL` (at its start) is no restart.
+#[test]
+fn real_log_with_the_reader_overtaken() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs/s4200-10s-overtaken-r2/master-log.txt");
+    let f = std::fs::File::open(&p).unwrap();
+    let l = parse(std::io::BufReader::new(f), None).unwrap();
+    assert!(l.decides(), "{l:?}");
+    assert_eq!(
+        l.overtaken,
+        vec![Overtaken {
+            at: ms("2026-12-06T05:22:52.861Z"),
+            restarted: Some(ms("2026-12-06T05:22:57.862Z")),
+        }]
+    );
+    assert!(
+        l.summary().contains("reader overtaken 1"),
+        "{}",
+        l.summary()
+    );
+    // Another error (not a deleted segment) is no overtaking.
+    let other = "ts=2026-12-06T05:22:52.861Z caller=dedupe.go:112 component=remote level=error \
+                 remote_name=q url=http://x/api/v1/write msg=\"error tailing WAL\" \
+                 err=\"segments: corruption\"\n";
+    assert!(parse_bytes(other.as_bytes(), None).overtaken.is_empty());
+}

@@ -398,3 +398,50 @@ pub(super) fn queued_per_scrape(
     };
     samples_per_scrape(&floats, interval, lag)
 }
+
+/// The master's log shows the slave's queue's WAL reader overtaken
+/// ([`super::masterlog::Overtaken`]) with its restart after the coverage
+/// end: 2.42 sends nothing stamped at or before that restart, so what the
+/// slave lacked from the reader's position up to it is lost. A note when an
+/// L2 window reaches the restart (within one scrape interval), else a
+/// warning: the windows leave that loss out.
+pub(super) fn overtaken_in_log(
+    opts: &CoverageOptions,
+    coverage_end: Option<i64>,
+    windows: &[model::LossWindow],
+    interval: i64,
+) -> Option<Finding> {
+    let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let c = coverage_end?;
+    let o = log
+        .overtaken
+        .iter()
+        .find(|o| o.restarted.unwrap_or(o.at) > c)?;
+    let until = o.restarted.unwrap_or(o.at);
+    let held = windows
+        .iter()
+        .any(|w| w.cause == model::Cause::L2 && w.to.saturating_add(interval) >= until);
+    let restart = o.restarted.map_or_else(
+        || "its restart is not in the log (2.42 restarts it 5 s later)".to_string(),
+        |r| format!("it restarted at {} (`Replaying WAL`)", fmt_time(r)),
+    );
+    let msg = format!(
+        "the master's log shows the slave's queue's WAL reader overtaken: `error tailing WAL` \
+         at {} (the segment after the reader's was deleted under it), and {restart}; 2.42 sends \
+         nothing stamped at or before that restart, so what the slave lacked from the reader's \
+         position up to {} is lost{}",
+        fmt_time(o.at),
+        fmt_time(until),
+        if held {
+            " (the L2 window above)"
+        } else {
+            ": no L2 window above reaches it, so the windows and the verdict leave that loss out \
+             (the master's `wal/` copied when the slave came up dates the overtaking)"
+        }
+    );
+    Some(if held {
+        Finding::note(msg)
+    } else {
+        Finding::warning(msg)
+    })
+}
