@@ -197,6 +197,59 @@ fn a_master_log_with_the_reader_overtaken_is_named() {
     assert!(end <= restart && end + 10_000 > restart, "{end} {restart}");
 }
 
+/// A recorded run whose master was restarted (killed, started again) while
+/// the slave was down: its log's second `Starting WAL watcher` is named as a
+/// master restart to give when none is given, and not once one is; the
+/// real loss (real servers) ends before that second start.
+#[test]
+fn a_master_log_with_the_queue_started_again_names_the_restart() {
+    let run = testdata("loss-runs/s1950-restart-up60");
+    let snap = run.join("snapshot/20261206T083114Z-4cb8c0ea9f2afe5b");
+    let log = run.join("master-log.txt");
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "coverage",
+            snap.to_str().unwrap(),
+            "--rw-start",
+            "1796545774665",
+            "--slave-up",
+            "1796545982700",
+            "--master-log",
+            log.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, v) = run_json(&args);
+        assert_eq!(code, Some(0), "{v}");
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["message"].as_str().unwrap().contains("started again"))
+            .map(|f| {
+                (
+                    f["severity"].clone(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let named = ask(&[]);
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert_eq!(named[0].0, "warning");
+    assert!(
+        named[0]
+            .1
+            .contains("give it as a master restart at 2026-12-06T08:33:02.487Z (L6)"),
+        "{named:?}"
+    );
+    assert!(ask(&["--master-restart", "1796545982492"]).is_empty());
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("real-loss.json")).unwrap())
+            .unwrap();
+    assert!(real["merged"][0]["to"].as_i64().unwrap() < 1_796_545_982_487);
+}
+
 /// A master's log that does not cover the catch-up (a recorded run's, of
 /// another day) is shown and read, but rules out no reshard: the human
 /// output names the queue and the span, and the assumptions say why.

@@ -338,6 +338,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         &loss_windows,
         scrape_interval,
     ));
+    findings.extend(report::restart_in_log(opts, snap.coverage_end));
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
         snapshot_time: snap.snapshot_time,

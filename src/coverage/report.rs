@@ -445,3 +445,31 @@ pub(super) fn overtaken_in_log(
         Finding::warning(msg)
     })
 }
+
+/// The master's log shows the slave's queue started again after the
+/// coverage end (a second `Starting WAL watcher`: a master restart, or a
+/// reload that changed its remote_write) while no `--master-restart` is
+/// given: 2.42's new reader sends nothing stamped before its start, so the
+/// windows (no L6) leave out what the old reader had not sent by then.
+pub(super) fn restart_in_log(opts: &CoverageOptions, coverage_end: Option<i64>) -> Option<Finding> {
+    if !opts.facts.master_restarts.is_empty() {
+        return None;
+    }
+    let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let c = coverage_end?;
+    let first = *log.starts.first()?;
+    let again = log
+        .starts
+        .iter()
+        .copied()
+        .find(|&s| s > first && s > c && opts.slave_up.is_none_or(|up| s <= up))?;
+    Some(Finding::warning(format!(
+        "the master's log shows the slave's queue started again at {} (`Starting WAL watcher`: \
+         a master restart, or a reload that changed its remote_write) after the coverage end and \
+         before the slave was up, and no master restart is given: 2.42's new reader sends nothing \
+         stamped before its start, so what the old one had not sent by then is lost and no window \
+         above holds it; give it as a master restart at {} (L6)",
+        fmt_time(again),
+        fmt_time(again)
+    )))
+}
