@@ -399,13 +399,29 @@ pub(super) fn queued_per_scrape(
     samples_per_scrape(&floats, interval, lag)
 }
 
+/// What the master's log shows that the windows do not model: the reader
+/// overtaken ([`overtaken_in_log`]) and the queue started again
+/// ([`restart_in_log`]).
+pub(super) fn logged(
+    opts: &CoverageOptions,
+    snap: &SnapshotInfo,
+    windows: &[model::LossWindow],
+    interval: i64,
+) -> Vec<Finding> {
+    let c = snap.coverage_end;
+    overtaken_in_log(opts, c, windows, interval)
+        .into_iter()
+        .chain(restart_in_log(opts, c))
+        .collect()
+}
+
 /// The master's log shows the slave's queue's WAL reader overtaken
 /// ([`super::masterlog::Overtaken`]) with its restart after the coverage
 /// end: 2.42 sends nothing stamped at or before that restart, so what the
 /// slave lacked from the reader's position up to it is lost. A note when an
 /// L2 window reaches the restart (within one scrape interval), else a
 /// warning: the windows leave that loss out.
-pub(super) fn overtaken_in_log(
+fn overtaken_in_log(
     opts: &CoverageOptions,
     coverage_end: Option<i64>,
     windows: &[model::LossWindow],
@@ -451,7 +467,7 @@ pub(super) fn overtaken_in_log(
 /// reload that changed its remote_write) while no `--master-restart` is
 /// given: 2.42's new reader sends nothing stamped before its start, so the
 /// windows (no L6) leave out what the old reader had not sent by then.
-pub(super) fn restart_in_log(opts: &CoverageOptions, coverage_end: Option<i64>) -> Option<Finding> {
+fn restart_in_log(opts: &CoverageOptions, coverage_end: Option<i64>) -> Option<Finding> {
     if !opts.facts.master_restarts.is_empty() {
         return None;
     }
