@@ -25,6 +25,7 @@
 #             --storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression (segments
 #             rotate by size too); slave up 15 s after the WAL segment written at the snapshot
 #             is deleted (the reader is overtaken; at most 8 min); seeded with `promsnap seed`
+#   busy4k    the same with 4000 series: segments rotate only at truncations
 #   deb-up1m  the Debian package's shape: global 15 s, the master scraping itself every 5 s and
 #             an exporter of 1000 series (job node) every 15 s, 1m blocks; slave up about 1 min
 #             after the snapshot; curl + `cp -r`
@@ -53,7 +54,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,53p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,54p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -160,6 +161,9 @@ run_one() { # SCENARIO BASE
     laterw) seeder=seed; rw_now=no ;;
     busy)
       seeder=seed; series=${REPLAY_SERIES:-20000}; wait_overtaken=yes
+      mflags=(--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression) ;;
+    busy4k)
+      seeder=seed; series=4000; wait_overtaken=yes
       mflags=(--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression) ;;
     deb-up1m) shape=deb; series=1000; delay=60; scrape_ms=15000 ;;
     deb-up5m) shape=deb; series=1000; delay=300; scrape_ms=15000 ;;
@@ -369,5 +373,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,53p' "$0"; exit 2 ;;
+  *) sed -n '2,54p' "$0"; exit 2 ;;
 esac
