@@ -105,6 +105,151 @@ fn human_output_without_slave_up_says_how_to_get_a_verdict() {
     assert!(v["verdict"].is_null(), "{v}");
 }
 
+/// A window of one instant (the boundary's one lost scrape) reads "one
+/// scrape" in the window list, as the verdict says it, not "1ms": a recorded
+/// `skip_head` run (real 2.42 bytes) whose expected sliver is one instant.
+#[test]
+fn an_instant_window_reads_one_scrape() {
+    let run = testdata("loss-runs/ci-skiphead");
+    let snap = run.join("snapshot/20261205T042210Z-74e011ef09f1eaec");
+    let wal = run.join("master-wal");
+    let args = [
+        "coverage",
+        snap.to_str().unwrap(),
+        "--master",
+        wal.to_str().unwrap(),
+        "--rw-start",
+        "1796444429642",
+        "--slave-up",
+        "1796444538376",
+    ];
+    let (code, v) = run_json(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, Some(0), "{v}");
+    let instants: Vec<_> = v["loss_windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["from"] == w["to"])
+        .collect();
+    assert!(!instants.is_empty(), "{v:#}");
+    let out = promsnap(&args);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for w in instants {
+        let t = promsnap::coverage::fmt_time(w["from"].as_i64().unwrap());
+        assert!(
+            text.contains(&format!("{t} → {t} (one scrape)")),
+            "{t}: {text}"
+        );
+    }
+    assert!(!text.contains("(1ms)"), "{text}");
+}
+
+/// A recorded run whose master's log shows its reader overtaken (`error
+/// tailing WAL`, then `Replaying WAL`): `coverage` names both times, as a
+/// note when an L2 window reaches the restart and a warning otherwise; and
+/// the real loss (`gaps` of the real servers) ends at the last scrape at or
+/// before that restart, as 2.42's watcher restart says.
+#[test]
+fn a_master_log_with_the_reader_overtaken_is_named() {
+    let run = testdata("loss-runs/s4200-10s-overtaken-r2");
+    let snap = run.join("snapshot/20261206T052005Z-33fb06260eab66fe");
+    let (code, v) = run_json(&[
+        "coverage",
+        snap.to_str().unwrap(),
+        "--master",
+        run.join("master-wal").to_str().unwrap(),
+        "--rw-start",
+        "1796534295597",
+        "--slave-up",
+        "1796534566025",
+        "--master-log",
+        run.join("master-log.txt").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    let restart = 1_796_534_577_862i64; // 2026-12-06T05:22:57.862Z
+    let f: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["message"].as_str().unwrap().contains("error tailing WAL"))
+        .collect();
+    assert_eq!(f.len(), 1, "{v:#}");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("at 2026-12-06T05:22:52.861Z"), "{msg}");
+    assert!(
+        msg.contains("restarted at 2026-12-06T05:22:57.862Z"),
+        "{msg}"
+    );
+    let interval = v["scrape_interval"].as_i64().unwrap();
+    let reaches = windows_of(&v, "L2")
+        .iter()
+        .any(|w| w["to"].as_i64().unwrap() + interval >= restart);
+    assert_eq!(
+        f[0]["severity"],
+        if reaches { "note" } else { "warning" },
+        "{v:#}"
+    );
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("real-loss.json")).unwrap())
+            .unwrap();
+    let end = real["merged"][0]["to"].as_i64().unwrap();
+    assert!(end <= restart && end + 10_000 > restart, "{end} {restart}");
+}
+
+/// A recorded run whose master was restarted (killed, started again) while
+/// the slave was down: its log's second `Starting WAL watcher` is named as a
+/// master restart to give when none is given, and not once one is; the
+/// real loss (real servers) ends before that second start.
+#[test]
+fn a_master_log_with_the_queue_started_again_names_the_restart() {
+    let run = testdata("loss-runs/s1950-restart-up60");
+    let snap = run.join("snapshot/20261206T083114Z-4cb8c0ea9f2afe5b");
+    let log = run.join("master-log.txt");
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "coverage",
+            snap.to_str().unwrap(),
+            "--rw-start",
+            "1796545774665",
+            "--slave-up",
+            "1796545982700",
+            "--master-log",
+            log.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, v) = run_json(&args);
+        assert_eq!(code, Some(0), "{v}");
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["message"].as_str().unwrap().contains("started again"))
+            .map(|f| {
+                (
+                    f["severity"].clone(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let named = ask(&[]);
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert_eq!(named[0].0, "warning");
+    assert!(
+        named[0]
+            .1
+            .contains("give it as a master restart at 2026-12-06T08:33:02.487Z (L6)"),
+        "{named:?}"
+    );
+    assert!(ask(&["--master-restart", "1796545982492"]).is_empty());
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("real-loss.json")).unwrap())
+            .unwrap();
+    assert!(real["merged"][0]["to"].as_i64().unwrap() < 1_796_545_982_487);
+}
+
 /// A master's log that does not cover the catch-up (a recorded run's, of
 /// another day) is shown and read, but rules out no reshard: the human
 /// output names the queue and the span, and the assumptions say why.

@@ -341,6 +341,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     if let Some(v) = verdict.as_mut() {
         report::snapshot_loss_first(&snap, v);
     }
+    findings.extend(report::logged(opts, &snap, &loss_windows, scrape_interval));
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
         snapshot_time: snap.snapshot_time,

@@ -399,3 +399,95 @@ pub(super) fn queued_per_scrape(
     };
     samples_per_scrape(&floats, interval, lag)
 }
+
+/// What the master's log shows that the windows do not model: the reader
+/// overtaken ([`overtaken_in_log`]) and the queue started again
+/// ([`restart_in_log`]).
+pub(super) fn logged(
+    opts: &CoverageOptions,
+    snap: &SnapshotInfo,
+    windows: &[model::LossWindow],
+    interval: i64,
+) -> Vec<Finding> {
+    let c = snap.coverage_end;
+    overtaken_in_log(opts, c, windows, interval)
+        .into_iter()
+        .chain(restart_in_log(opts, c))
+        .collect()
+}
+
+/// The master's log shows the slave's queue's WAL reader failing and
+/// restarting ([`super::masterlog::ReaderRestart`]: `error tailing WAL`, in
+/// 2.42 the segment after the reader's deleted under it) after the coverage
+/// end: 2.42 sends nothing stamped at or before that restart, so what the
+/// slave lacked from the reader's position up to it is lost. A note when an
+/// L2 window reaches the restart (within one scrape interval), else a
+/// warning: the windows leave that loss out.
+fn overtaken_in_log(
+    opts: &CoverageOptions,
+    coverage_end: Option<i64>,
+    windows: &[model::LossWindow],
+    interval: i64,
+) -> Option<Finding> {
+    let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let c = coverage_end?;
+    let o = log
+        .reader_restarts
+        .iter()
+        .find(|o| o.replay_at.unwrap_or(o.error_at) > c)?;
+    let until = o.replay_at.unwrap_or(o.error_at);
+    let held = windows
+        .iter()
+        .any(|w| w.cause == model::Cause::L2 && w.to.saturating_add(interval) >= until);
+    let restart = o.replay_at.map_or_else(
+        || "its restart is not in the log (2.42 restarts it 5 s later)".to_string(),
+        |r| format!("it restarted at {} (`Replaying WAL`)", fmt_time(r)),
+    );
+    let msg = format!(
+        "the master's log shows the slave's queue's WAL reader overtaken: `error tailing WAL` \
+         at {} (the segment after the reader's was deleted under it), and {restart}; 2.42 sends \
+         nothing stamped at or before that restart, so what the slave lacked from the reader's \
+         position up to {} is lost{}",
+        fmt_time(o.error_at),
+        fmt_time(until),
+        if held {
+            " (the L2 window above)"
+        } else {
+            ": no L2 window above reaches it, so the windows and the verdict leave that loss out \
+             (the master's `wal/` copied when the slave came up dates the overtaking)"
+        }
+    );
+    Some(if held {
+        Finding::note(msg)
+    } else {
+        Finding::warning(msg)
+    })
+}
+
+/// The master's log shows the slave's queue started again after the
+/// coverage end (a second `Starting WAL watcher`: a master restart, or a
+/// reload that changed its remote_write) while no `--master-restart` is
+/// given: 2.42's new reader sends nothing stamped before its start, so the
+/// windows (no L6) leave out what the old reader had not sent by then.
+fn restart_in_log(opts: &CoverageOptions, coverage_end: Option<i64>) -> Option<Finding> {
+    if !opts.facts.master_restarts.is_empty() {
+        return None;
+    }
+    let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let c = coverage_end?;
+    let first = *log.starts.first()?;
+    let again = log
+        .starts
+        .iter()
+        .copied()
+        .find(|&s| s > first && s > c && opts.slave_up.is_none_or(|up| s <= up))?;
+    Some(Finding::warning(format!(
+        "the master's log shows the slave's queue started again at {} (`Starting WAL watcher`: \
+         a master restart, or a reload that changed its remote_write) after the coverage end and \
+         before the slave was up, and no master restart is given: 2.42's new reader sends nothing \
+         stamped before its start, so what the old one had not sent by then is lost and no window \
+         above holds it; give it as a master restart at {} (L6)",
+        fmt_time(again),
+        fmt_time(again)
+    )))
+}

@@ -257,9 +257,19 @@ fn render_loss_windows(s: &mut String, r: &CoverageReport) {
             },
             fmt_time(w.from),
             fmt_time(w.to),
-            fmt_dur(w.to.saturating_sub(w.from).saturating_add(1)),
+            window_len(w.from, w.to),
             w.why
         ));
+    }
+}
+
+/// A window's length: one instant is one scrape (each series sampled there
+/// loses that one sample), as the verdict says it, not "1ms".
+fn window_len(from: i64, to: i64) -> String {
+    if from == to {
+        "one scrape".into()
+    } else {
+        fmt_dur(to.saturating_sub(from).saturating_add(1))
     }
 }
 
