@@ -140,16 +140,18 @@ pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
     // A master that started (fresh) at `first_sample` wrote its first block
     // 1.5 R later and none before; its later blocks are on the grid.
     if let Some(m0) = inp.first_sample {
-        let aligned = m0.div_euclid(r) * r;
-        if m0 - aligned > r / 10 {
-            let first = m0 + r + r / 2 + inp.compaction_delay;
-            let grid_from = aligned + r + r + r / 2;
+        let aligned = m0.saturating_sub(m0.rem_euclid(r));
+        if m0.rem_euclid(r) > r / 10 {
+            let first = m0
+                .saturating_add(r + r / 2)
+                .saturating_add(inp.compaction_delay);
+            let grid_from = aligned.saturating_add(r + r + r / 2);
             truncations.retain(|&t| t >= grid_from);
             if first >= truncs_from {
                 truncations.insert(0, first);
             }
         } else {
-            truncations.retain(|&t| t >= m0 + r + r / 2);
+            truncations.retain(|&t| t >= m0.saturating_add(r + r / 2));
         }
     }
 

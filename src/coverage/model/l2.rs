@@ -42,8 +42,8 @@ pub(super) fn overtaking(
         .filter(|&m0| {
             inp.facts.master_restarts.is_empty()
                 && position >= m0
-                && position < m0 + r + r / 2
-                && m0 - m0.div_euclid(r) * r > r / 10
+                && position < m0.saturating_add(r + r / 2)
+                && m0.rem_euclid(r) > r / 10
         })
         .map(|_| 0);
     let deadline = match &inp.wal {
@@ -53,7 +53,7 @@ pub(super) fn overtaking(
                 position,
                 truncations,
                 r,
-                inp.scrape_interval + SECOND,
+                inp.scrape_interval.saturating_add(SECOND),
                 reader_segment,
             );
             undecided = sim.undecided;
@@ -104,7 +104,7 @@ fn without_wal(
     reader_segment: Option<u32>,
 ) -> (Deadline, String) {
     let lo = deadline_low_volume(truncations, position).map_or(i64::MAX, |(_, b)| b);
-    let tol = inp.scrape_interval + SECOND;
+    let tol = inp.scrape_interval.saturating_add(SECOND);
     match lowvol::deadline_by_rule(inp, position, truncations, r, tol, reader_segment) {
         Ok((at, why)) => (
             Deadline {
