@@ -95,7 +95,21 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
     ),
     ("s13k-busy-overtaken", Variant::LateWal, S13K_LATE_COPY),
     ("s13k-busy-overtaken", Variant::Skew(-SKEW_MS), S13K_SKEW),
+    ("s18k-busy-up165", Variant::Skew(-SKEW_MS), S18K_SKEW),
 ];
+
+const S18K_SKEW: &str = "seventeenth set (added after the first results): 18 000 series at 1 s, \
+    10 MB uncompressed segments cut by size and at truncations; slave up +165.4 s, its wal/ copied \
+    +165.3 s. The reader stalled in segment 0 (position -94 s); the master's log: 'WAL checkpoint \
+    complete first=0 last=2' at +103.4 s (the overtaking; the timely copy of s18k-busy-overtaken \
+    dates it at +103.0 s), 'first=3 last=4' at +163.3 s. Real loss +1.0 .. +177.0 s of 18 005 \
+    series (L2, predicted with the real clock). This copy holds segments 5-7 and checkpoint.00000004: \
+    the reader's segment is older than every live one and the WAL rotates by size, so coverage \
+    takes the latest truncation before the copy, +163.0 s, as the overtaking (never later than the \
+    copy; 'Left: a late copy of a WAL that rotates by size'). With the slave's clock 3 s behind its \
+    start reads +162.4 s, before that truncation: L3 to +163.4 s (a risk), nothing after, against \
+    a loss to +177.0 s. The master's log's checkpoint line dates the overtaking (+103.4 s) and \
+    coverage does not read it";
 
 const S13K_LATE_COPY: &str = "seventeenth set: 13 000 series at 1 s, 10 MB uncompressed segments; \
     slave up +67.5 s, 2.5 s after the truncation that deleted the segment after the stalled reader's \
