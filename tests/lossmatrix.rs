@@ -2374,6 +2374,104 @@ pub(crate) fn matrix() -> Vec<MasterSpec> {
         .debian(deb(1_000, 1_000, 1_000, true))
         .deb_eval(4_000)
         .settle(60_000),
+        // Out of sample, seventeenth set (listed in docs/LOSS-WINDOWS.md and
+        // committed before any of it was recorded; judged by main's
+        // estimator): the scenarios at two snapshot phases never used
+        // and a slave ~7 min later at a fixed time (not a truncation), a busy
+        // WAL rotating by size, three grids of thousands of series, rules on
+        // a 3 s grid, two shards at most, a fixed shard count.
+        MasterSpec::new(
+            "deb1s-ph14",
+            0,
+            1_000,
+            vec![
+                at("up39h", 39_500),
+                skiphead(AfterSnapshot(42_000)),
+                laterw(AfterSnapshot(68_000)),
+                at("up425", 425_000),
+            ],
+        )
+        .debian(deb(1_000, 1_000, 1_000, true))
+        .snap_phase(14_000)
+        .settle(60_000),
+        MasterSpec::new(
+            "deb15-ph57",
+            0,
+            15_000,
+            vec![
+                skiphead(AfterSnapshot(37_000)),
+                at("up40h", 40_500),
+                laterw(AfterSnapshot(74_000)),
+                at("up405", 405_000),
+            ],
+        )
+        .debian(deb(15_000, 5_000, 15_000, true))
+        .snap_phase(57_000)
+        .settle(60_000),
+        MasterSpec::new(
+            "s13k-busy",
+            13_000,
+            1_000,
+            vec![at("up23", 23_000), overtaken(), at("up165", 165_000)],
+        )
+        .busy(false)
+        .settle(60_000),
+        MasterSpec::new(
+            "s8400x3-3s2s5s",
+            8_400,
+            3_000,
+            vec![at("up26", 26_000), at("up72", 72_000), at("up87", 87_000)],
+        )
+        .intervals(&[3_000, 2_000, 5_000])
+        .sizes(&[2_400, 3_600, 2_400])
+        .settle(60_000),
+        MasterSpec::new(
+            "deb3t-ev3",
+            0,
+            10_000,
+            vec![overtaken(), at("up250", 250_000)],
+        )
+        .debian(deb(10_000, 5_000, 10_000, true))
+        .deb_exporter(15_000, 400)
+        .deb_eval(3_000)
+        .settle(60_000),
+        MasterSpec::new(
+            "s5k-ms2",
+            5_000,
+            1_000,
+            vec![at("up23", 23_000), at("up80", 80_000)],
+        )
+        .queue(None, None, Some(2))
+        .settle(60_000),
+        MasterSpec::new(
+            "s3600-2s-fix3",
+            3_600,
+            2_000,
+            vec![at("up26", 26_000), at("up83", 83_000)],
+        )
+        .queue(None, None, Some(3))
+        .queue_shards_deadline(Some(3), None)
+        .settle(60_000),
+        // Seventeenth set, only as time allows (listed before recording).
+        MasterSpec::new(
+            "s900-25s",
+            900,
+            25_000,
+            vec![at("up26", 26_000), at("up270", 270_000)],
+        )
+        .settle(60_000),
+        // Added after the first results (not in the list; said so in
+        // docs/LOSS-WINDOWS.md): s13k-busy wrote 8.7-9.0 MB of WAL a minute,
+        // its segments cut at truncations only; at 18 000 series the 10 MB
+        // segments fill before each truncation (rotation by size).
+        MasterSpec::new(
+            "s18k-busy",
+            18_000,
+            1_000,
+            vec![at("up23", 23_000), overtaken(), at("up165", 165_000)],
+        )
+        .busy(false)
+        .settle(60_000),
     ]
 }
 
@@ -2792,12 +2890,14 @@ fn master_config(
             targets.join(", ")
         ));
     } else {
-        // One job per target, each at its own interval (a timeout no longer
-        // than the shortest interval).
+        // One job per target, each at its own interval, its timeout the
+        // global interval capped at its own (a job finer than the global
+        // interval, as in s8400x3-3s2s5s, would fail the config's check).
         for (i, (t, iv)) in targets.iter().zip(spec.intervals).enumerate() {
             c.push_str(&format!(
-                "  - job_name: lm{i}\n    scrape_interval: {}ms\n    scrape_timeout: {s}\n    static_configs:\n      - targets: [{t}]\n",
-                iv
+                "  - job_name: lm{i}\n    scrape_interval: {}ms\n    scrape_timeout: {}\n    static_configs:\n      - targets: [{t}]\n",
+                iv,
+                prom_dur(spec.scrape_ms.min(*iv))
             ));
         }
     }
