@@ -93,24 +93,8 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
         Variant::NoSlaveReceivedUntil,
         SEEDED_OVER_12,
     ),
-    ("s13k-busy-overtaken", Variant::LateWal, S13K_LATE_COPY),
     ("s13k-busy-overtaken", Variant::Skew(-SKEW_MS), S13K_SKEW),
 ];
-
-const S13K_LATE_COPY: &str = "seventeenth set: 13 000 series at 1 s, 10 MB uncompressed segments; \
-    slave up +67.5 s, 2.5 s after the truncation that deleted the segment after the stalled reader's \
-    (the master's log: 'Creating checkpoint' from_segment=0 to_segment=1 at 07:31:30.521, +64.2 s). \
-    Real loss +1.0 .. +78.0 s of 13 005 series (L2; the timely copy predicts it, deadline +65.0 s). \
-    The late copy (s13k-busy-up165's wal/, taken +165 s: checkpoint.00000001, segments 2-5, each \
-    started at a truncation) dates the overtaking at +125.0 s, one truncation late, and answers 'No \
-    real loss'. Why: segment 00000000 was cut by size, not at a truncation (10 485 760 bytes in the \
-    +23 s copy, s13k-busy-up23's wal-files.json: the first minute's series records and samples), so \
-    the truncations after the reader's position opened segments 2, 3, 4, 5 where the truncateWAL \
-    replay (walrule.rs) assumes 1, 2, 3, 4. The late copy no longer shows the size cut (segments 0 \
-    and 1 are gone, every live one is below 10 MB); the master's log does: its 'WAL checkpoint \
-    complete first=0 last=1' line (07:31:30.588) dates the deletion, and coverage does not read it. \
-    The late_wal_copy_dates_the_overtaking_like_the_timely_copy check fails on the same run \
-    (LATE_COPY_MISSES)";
 
 const S13K_SKEW: &str = "seventeenth set: the slave up +67.5 s, 3.2 s after the truncation that \
     overtook the stalled reader (the master's log: 'Creating checkpoint' from_segment=0 \

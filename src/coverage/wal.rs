@@ -615,7 +615,7 @@ pub fn rotates_only_at_truncations(
             Some(t) if t > since => truncations.iter().any(|&c| (t - c).abs() <= tol),
             _ => true,
         });
-    small && at_truncations
+    small && at_truncations && !super::walrule::could_fill_a_segment(wal, truncations)
 }
 
 /// A WAL segment that starts for no reason but a process start.

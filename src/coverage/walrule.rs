@@ -28,6 +28,32 @@ pub fn full_segment(wal: &WalView) -> u64 {
     limit - limit / 16
 }
 
+/// Whether the WAL's ingest rate could have filled a segment of the smallest
+/// limit 2.42 takes (10 MB; the configured one when smaller is known)
+/// between two truncations: the highest rate a closed live segment shows
+/// over the longest gap between the truncations, times 1.5 (a fresh
+/// master's first truncation comes 1.5 ranges after its start). Then the
+/// segments no copy holds any more may have rotated by size even where
+/// every live one rotated at a truncation (a master's first segment holds
+/// the series records too).
+pub fn could_fill_a_segment(wal: &WalView, truncations: &[i64]) -> bool {
+    let n = wal.segments.len();
+    let rate = wal.segments[..n.saturating_sub(1)]
+        .iter()
+        .filter_map(|s| {
+            let span = s.max_t?.checked_sub(s.min_t?)?;
+            (span > 0).then(|| s.size as f64 / span as f64)
+        })
+        .fold(0.0_f64, f64::max);
+    let gap = truncations
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .max()
+        .unwrap_or(0);
+    let limit = wal.segment_size.min(MIN_SEGMENT_SIZE) as f64;
+    rate * gap.max(0) as f64 * 1.5 >= limit
+}
+
 /// The segment size limit to forecast rotations with: where a closed
 /// segment of 10 MB or more shows rotations by size, the largest closed one
 /// or 10 MB, whichever is more (the limit is at most a record more than a
