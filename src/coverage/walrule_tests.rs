@@ -293,3 +293,13 @@ fn the_segment_limit_is_the_size_rotated_segments() {
     );
     assert!(quiet.segments.iter().all(|s| s.size < full_segment(&quiet)));
 }
+
+/// `s20k-busy`'s copy grows about 250 kB/s: 1.5 truncation intervals fill
+/// a 10 MB segment, so segments a copy no longer holds may have rotated by
+/// size; the quiet `r2` master's cannot.
+#[test]
+fn a_busy_wal_could_fill_the_smallest_segment_a_quiet_one_not() {
+    assert!(could_fill_a_segment(&busy_late_copy(), &busy_truncations()));
+    assert!(!could_fill_a_segment(&r2_late_copy(), &r2_truncations()));
+    assert!(!could_fill_a_segment(&busy_late_copy(), &[]));
+}
