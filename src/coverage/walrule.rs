@@ -11,7 +11,7 @@
 //! histories that end at the copy's checkpoint and oldest live segment
 //! date the deletion; the earliest of them is taken (never understating).
 
-use super::wal::WalView;
+use super::wal::{SegmentRange, WalView};
 
 /// 2.42's smallest WAL segment size (`--storage.tsdb.wal-segment-size`
 /// must be 10MB to 256MB, cmd/prometheus/main.go).
@@ -22,8 +22,7 @@ pub const MIN_SEGMENT_SIZE: u64 = 10 << 20;
 /// 1/16 is 640 KB of a 10 MB segment). The limit is not on file (2.42 takes
 /// 10–256 MB, 128 MiB by default), so 10 MB or the largest closed segment.
 pub fn full_segment(wal: &WalView) -> u64 {
-    let largest = wal.segments.iter().rev().skip(1).map(|s| s.size).max();
-    let limit = largest.unwrap_or(0).max(MIN_SEGMENT_SIZE);
+    let limit = largest_closed(wal).unwrap_or(0).max(MIN_SEGMENT_SIZE);
     let limit = limit.min(wal.segment_size);
     limit - limit / 16
 }
@@ -37,14 +36,7 @@ pub fn full_segment(wal: &WalView) -> u64 {
 /// every live one rotated at a truncation (a master's first segment holds
 /// the series records too).
 pub fn could_fill_a_segment(wal: &WalView, truncations: &[i64]) -> bool {
-    let n = wal.segments.len();
-    let rate = wal.segments[..n.saturating_sub(1)]
-        .iter()
-        .filter_map(|s| {
-            let span = s.max_t?.checked_sub(s.min_t?)?;
-            (span > 0).then(|| s.size as f64 / span as f64)
-        })
-        .fold(0.0_f64, f64::max);
+    let rate = highest_rate(wal);
     let gap = truncations
         .windows(2)
         .map(|w| w[1].saturating_sub(w[0]))
@@ -59,12 +51,33 @@ pub fn could_fill_a_segment(wal: &WalView, truncations: &[i64]) -> bool {
 /// or 10 MB, whichever is more (the limit is at most a record more than a
 /// size-rotated segment), else the configured or default limit.
 pub fn segment_limit(wal: &WalView) -> u64 {
-    let largest = wal.segments.iter().rev().skip(1).map(|s| s.size).max();
-    largest
+    largest_closed(wal)
         .filter(|&l| l >= MIN_SEGMENT_SIZE - MIN_SEGMENT_SIZE / 16)
         .map_or(wal.segment_size, |l| {
             l.max(MIN_SEGMENT_SIZE).min(wal.segment_size)
         })
+}
+
+/// The closed live segments: every one but the newest, still written.
+fn closed(wal: &WalView) -> &[SegmentRange] {
+    wal.segments.split_last().map_or(&[][..], |(_, c)| c)
+}
+
+/// The largest closed segment's size.
+fn largest_closed(wal: &WalView) -> Option<u64> {
+    closed(wal).iter().map(|s| s.size).max()
+}
+
+/// The highest ingest rate a closed segment shows (its bytes over its
+/// sample span, per ms); 0 without one.
+fn highest_rate(wal: &WalView) -> f64 {
+    closed(wal)
+        .iter()
+        .filter_map(|s| {
+            let span = s.max_t?.saturating_sub(s.min_t?);
+            (span > 0).then(|| s.size as f64 / span as f64)
+        })
+        .fold(0.0_f64, f64::max)
 }
 
 /// The overtaking truncation dated by the rule.
@@ -223,19 +236,18 @@ struct Growth {
 }
 
 fn growth(wal: &WalView, truncations: &[i64], (tol, slack): (i64, i64)) -> Option<Growth> {
-    let closed = wal.segments.get(..wal.segments.len().saturating_sub(1))?;
-    let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
-    for s in closed {
+    let hi = highest_rate(wal);
+    let mut lo = f64::INFINITY;
+    for s in closed(wal) {
         let (Some(a), Some(b)) = (s.min_t, s.max_t) else {
             continue;
         };
         let span = b.saturating_sub(a);
         if span > 0 && s.size > 0 {
-            hi = hi.max(s.size as f64 / span as f64);
             lo = lo.min(s.size as f64 / span.saturating_add(tol.max(0)) as f64);
         }
     }
-    let size_lo = closed.iter().map(|s| s.size).max()?;
+    let size_lo = largest_closed(wal)?;
     if hi <= 0.0 || !lo.is_finite() || size_lo == 0 {
         return None;
     }
