@@ -32,12 +32,23 @@ impl Drop for Weed {
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let ours = name.starts_with("seaweedfs-")
-                && self
-                    .ports
-                    .iter()
-                    .any(|p| name.ends_with(&format!("-{p}.sock")));
-            if ours {
+            if !name.starts_with("seaweedfs-") || !name.ends_with(".sock") {
+                continue;
+            }
+            let ours = self
+                .ports
+                .iter()
+                .any(|p| name.ends_with(&format!("-{p}.sock")));
+            // A socket no server listens on is garbage whoever left it (a
+            // run killed before this drop, or a port this list does not
+            // name): connecting is refused. A live one is never touched.
+            let stale = || {
+                matches!(
+                    std::os::unix::net::UnixStream::connect(e.path()),
+                    Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused
+                )
+            };
+            if ours || stale() {
                 let _ = std::fs::remove_file(e.path());
             }
         }
