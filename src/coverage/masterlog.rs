@@ -42,6 +42,10 @@ use serde::Serialize;
 
 use super::logline::{Fields, Format, fields};
 
+#[path = "masterlog_tsdb.rs"]
+mod tsdb;
+pub use tsdb::{HeadCompaction, TsdbLog, WalCheckpoint, go_duration_ms};
+
 /// Longest line kept (bytes); the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 64 * 1024;
 /// Most queues told apart.
@@ -241,6 +245,9 @@ pub struct MasterLog {
     /// [`MAX_QUEUES`]) were not kept.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The master's head compactions and WAL checkpoints (any queue).
+    #[serde(skip_serializing_if = "TsdbLog::is_empty")]
+    pub tsdb: TsdbLog,
 }
 
 impl MasterLog {
@@ -250,9 +257,38 @@ impl MasterLog {
         self.queue.is_some() && !self.ambiguous && !self.truncated
     }
 
+    /// True when the log decides the master's head compactions and WAL
+    /// truncations over its span ([`MasterLog::truncation_span`]): it holds
+    /// the TSDB's lines, nothing cut.
+    pub fn decides_truncations(&self) -> bool {
+        !self.tsdb.is_empty() && !self.truncated && !self.extent.unrecognised
+    }
+
+    /// Where the log holds every head compaction and WAL checkpoint: from
+    /// its first line to how far it reaches.
+    pub fn truncation_span(&self) -> Option<(i64, i64)> {
+        if !self.decides_truncations() {
+            return None;
+        }
+        Some((self.extent.first_ts?, self.extent.reaches()?))
+    }
+
     /// One line for a human: the queue read, its reshards and refusals,
     /// how far the log reaches; or why it is not used.
     pub fn summary(&self) -> String {
+        let tsdb = if self.decides_truncations() {
+            format!(
+                "; head compactions {}, WAL checkpoints {}",
+                self.tsdb.head_compactions.len(),
+                self.tsdb.checkpoints.len()
+            )
+        } else {
+            String::new()
+        };
+        self.queue_summary() + &tsdb
+    }
+
+    fn queue_summary(&self) -> String {
         let Some(q) = self.queue.as_deref().filter(|_| self.decides()) else {
             return if let Some(n) = self.extent.unrecognised_note() {
                 format!("not used: {n}")
@@ -346,6 +382,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     let mut out = MasterLog::default();
     let mut queues: BTreeMap<String, Acc> = BTreeMap::new();
     let mut events = 0usize;
+    let mut tsdb = tsdb::TsdbAcc::default();
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
         let f = fields(&String::from_utf8_lossy(&buf));
@@ -353,6 +390,14 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         let Some(ts) = out.extent.line(&f, cut) else {
             continue;
         };
+        if get("component") == Some("tsdb") {
+            if events >= MAX_EVENTS {
+                out.truncated = true;
+            } else if tsdb.line(&f, ts) {
+                events += 1;
+            }
+            continue;
+        }
         let (name, url) = (get("remote_name"), get("url"));
         let Some(key) = name.or(url) else {
             continue;
@@ -422,6 +467,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         }
     }
     out.extent.finish();
+    out.tsdb = tsdb.log;
     Ok(choose(out, queues, select.is_some()))
 }
 
