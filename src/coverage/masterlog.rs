@@ -1,5 +1,6 @@
 //! The master's log (`coverage --master-log`): the remote-write queue's
-//! reshards and refused requests, as Prometheus 2.42 logs them.
+//! reshards and refused requests, and the master's head compactions and
+//! WAL checkpoints, as Prometheus 2.42 logs them.
 //!
 //! 2.42 logs in logfmt (go-kit) by default: `ts=… caller=… level=…
 //! component=remote remote_name=… url=… msg=…` and the message's own keys;
@@ -23,6 +24,10 @@
 //!   the reader's new origin (only samples newer than it are sent). Every
 //!   start replays too: only a replay after an error, with no `Starting
 //!   WAL watcher` between them, is read as the restart.
+//!
+//! The master's own TSDB lines (`component=tsdb`, any queue) date its head
+//! compactions and WAL checkpoints ([`TsdbLog`], `masterlog_tsdb.rs`): where
+//! the log holds them, they take the place of the truncation forecast.
 //!
 //! Lines are read one at a time, each cut at [`MAX_LINE`] bytes, in any of
 //! the formats [`super::logline`] reads, detected per line: logfmt (a
@@ -391,11 +396,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
             continue;
         };
         if get("component") == Some("tsdb") {
-            if events >= MAX_EVENTS {
-                out.truncated = true;
-            } else if tsdb.line(&f, ts) {
-                events += 1;
-            }
+            out.truncated |= !tsdb.line_within(&f, ts, &mut events);
             continue;
         }
         let (name, url) = (get("remote_name"), get("url"));
@@ -443,32 +444,39 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
                 continue;
             }
             events += 1;
-            match ev {
-                Event::Reshard(r) => acc.reshards.push(r),
-                Event::Refusal(r) => acc.refusals.push(r),
-                Event::Start(t) => {
-                    acc.starts.push(t);
-                    acc.pending_error = false;
-                }
-                Event::TailError(t) => {
-                    acc.reader_restarts.push(ReaderRestart {
-                        error_at: t,
-                        replay_at: None,
-                    });
-                    acc.pending_error = true;
-                }
-                Event::Replay(t) => {
-                    if let Some(r) = acc.reader_restarts.last_mut() {
-                        r.replay_at = Some(t);
-                    }
-                    acc.pending_error = false;
-                }
-            }
+            acc.apply(ev);
         }
     }
     out.extent.finish();
     out.tsdb = tsdb.log;
     Ok(choose(out, queues, select.is_some()))
+}
+
+impl Acc {
+    /// Keeps event `ev` of the queue.
+    fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::Reshard(r) => self.reshards.push(r),
+            Event::Refusal(r) => self.refusals.push(r),
+            Event::Start(t) => {
+                self.starts.push(t);
+                self.pending_error = false;
+            }
+            Event::TailError(t) => {
+                self.reader_restarts.push(ReaderRestart {
+                    error_at: t,
+                    replay_at: None,
+                });
+                self.pending_error = true;
+            }
+            Event::Replay(t) => {
+                if let Some(r) = self.reader_restarts.last_mut() {
+                    r.replay_at = Some(t);
+                }
+                self.pending_error = false;
+            }
+        }
+    }
 }
 
 /// The log as taken at `at` (every line up to it in it): `Err` with its

@@ -111,6 +111,18 @@ impl TsdbLog {
 }
 
 impl TsdbAcc {
+    /// [`TsdbAcc::line`] within the log's event limit (`events` so far):
+    /// false when the limit was reached and the line not read.
+    pub(super) fn line_within(&mut self, f: &Fields, ts: i64, events: &mut usize) -> bool {
+        if *events >= super::MAX_EVENTS {
+            return false;
+        }
+        if self.line(f, ts) {
+            *events += 1;
+        }
+        true
+    }
+
     /// Reads one line of the TSDB at `ts`; true when it is an event kept
     /// (counted against the log's event limit by the caller).
     pub(super) fn line(&mut self, f: &Fields, ts: i64) -> bool {

@@ -257,17 +257,7 @@ fn replay_forward(
         return out;
     };
     let mut active = last_seg.index;
-    let closed: Vec<&SegmentRange> = wal.segments.iter().filter(|s| s.index != active).collect();
-    let bytes: u64 = closed.iter().map(|s| s.size).sum();
-    let time: i64 = closed
-        .iter()
-        .filter_map(|s| Some(s.max_t? - s.min_t?))
-        .sum();
-    let rate = if time > 0 {
-        bytes as f64 / time as f64
-    } else {
-        0.0
-    };
+    let rate = super::walrule::closed_rate(wal);
     let seg_size = super::walrule::segment_limit(wal).max(1) as f64;
     let mut active_bytes = last_seg.size as f64;
     let mut now = wal.observed_at;

@@ -61,9 +61,9 @@ impl<'a> LoggedWal<'a> {
 pub fn deletion_why(c: &WalCheckpoint, w: u32) -> String {
     format!(
         "the master's log dates the truncation: at {at} it checkpointed segments \
-         {first:08}..{last:08} (`Creating checkpoint`) and deleted them by {done} (`WAL checkpoint \
-         complete`), including {next:08}, the one after the reader's segment {w:08}: the slave must \
-         be caught up before {at}",
+         {first:08}..{last:08} (`Creating checkpoint`) and deleted them by {done} (`WAL \
+         checkpoint complete`), including {next:08}, the one after the reader's segment {w:08}: \
+         the slave must be caught up before {at}",
         at = fmt_time(c.at),
         first = c.first,
         last = c.last,

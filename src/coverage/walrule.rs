@@ -70,6 +70,19 @@ fn largest_closed(wal: &WalView) -> Option<u64> {
     closed(wal).iter().map(|s| s.size).max()
 }
 
+/// The ingest rate of the closed live segments together (their bytes over
+/// their sample spans, per ms); 0 without one.
+pub fn closed_rate(wal: &WalView) -> f64 {
+    let c = closed(wal);
+    let bytes: u64 = c.iter().map(|s| s.size).sum();
+    let time: i64 = c.iter().filter_map(|s| Some(s.max_t? - s.min_t?)).sum();
+    if time > 0 {
+        bytes as f64 / time as f64
+    } else {
+        0.0
+    }
+}
+
 /// The highest ingest rate a closed segment shows (its bytes over its
 /// sample span, per ms); 0 without one.
 fn highest_rate(wal: &WalView) -> f64 {

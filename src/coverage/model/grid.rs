@@ -434,7 +434,8 @@ pub(super) fn dating(inp: &ModelInput, t: i64) -> String {
         let grids = sample_grids(inp).len();
         let on = if grids > 1 {
             format!(
-                "the {grids} scrape grids the files show (the first sample past 1.5 block ranges on any)"
+                "the {grids} scrape grids the files show (the first sample past 1.5 block ranges \
+                 on any)"
             )
         } else {
             "the scrape grid".to_string()
