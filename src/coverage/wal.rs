@@ -221,7 +221,7 @@ fn simulate(
     }
     // The log covers the copy's time on: it shows every deletion up to its
     // reach, and none of the next segment.
-    let log = log.filter(|l| l.covers_from(wal.observed_at));
+    let log = log.filter(|l| l.covers_from(wal.observed_at) && l.reach > wal.observed_at);
     let mut out = replay_forward(wal, truncations, tol, (w, first), out, log);
     if let Some(l) = log {
         out.why = no_deletion_why(&l, w) + &out.why;
