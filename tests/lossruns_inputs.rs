@@ -93,17 +93,7 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
         Variant::NoSlaveReceivedUntil,
         SEEDED_OVER_12,
     ),
-    ("s13k-busy-overtaken", Variant::Skew(-SKEW_MS), S13K_SKEW),
 ];
-
-const S13K_SKEW: &str = "seventeenth set: the slave up +67.5 s, 3.2 s after the truncation that \
-    overtook the stalled reader (the master's log: 'Creating checkpoint' from_segment=0 \
-    to_segment=1 at +64.2 s); real loss +1.0 .. +78.0 s of 13 005 series. With the slave's clock \
-    3 s behind, its start reads +64.5 s, before coverage's overtaking at +65.0 s (the truncation \
-    projected on the block grid, 0.7 s after the logged one): L3 to +64.5 s and no L2 or risk \
-    window for the 13.5 s after it. With the logged checkpoint time the skewed start (+64.5 s) still \
-    follows the overtaking (+64.2 s); coverage does not read that line. A skew within the clock \
-    error of the overtaking gets no window for the other side";
 
 const SEEDED_OVER: &str = "eleventh set, a slave up and receiving before the snapshot, stopped \
     +20 s after it, wiped, seeded and started again: real loss +1 .. +20 s, what the old slave \

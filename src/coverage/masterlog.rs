@@ -1,5 +1,6 @@
 //! The master's log (`coverage --master-log`): the remote-write queue's
-//! reshards and refused requests, as Prometheus 2.42 logs them.
+//! reshards and refused requests, and the master's head compactions and
+//! WAL checkpoints, as Prometheus 2.42 logs them.
 //!
 //! 2.42 logs in logfmt (go-kit) by default: `ts=… caller=… level=…
 //! component=remote remote_name=… url=… msg=…` and the message's own keys;
@@ -24,6 +25,10 @@
 //!   start replays too: only a replay after an error, with no `Starting
 //!   WAL watcher` between them, is read as the restart.
 //!
+//! The master's own TSDB lines (`component=tsdb`, any queue) date its head
+//! compactions and WAL checkpoints ([`TsdbLog`], `masterlog_tsdb.rs`): where
+//! the log holds them, they take the place of the truncation forecast.
+//!
 //! Lines are read one at a time, each cut at [`MAX_LINE`] bytes, in any of
 //! the formats [`super::logline`] reads, detected per line: logfmt (a
 //! journal or stderr copy too: words before `ts=` have no `=` and are
@@ -41,6 +46,10 @@ use std::io::BufRead;
 use serde::Serialize;
 
 use super::logline::{Fields, Format, fields};
+
+#[path = "masterlog_tsdb.rs"]
+mod tsdb;
+pub use tsdb::{HeadCompaction, TsdbLog, WalCheckpoint, go_duration_ms};
 
 /// Longest line kept (bytes); the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -241,6 +250,9 @@ pub struct MasterLog {
     /// [`MAX_QUEUES`]) were not kept.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The master's head compactions and WAL checkpoints (any queue).
+    #[serde(skip_serializing_if = "TsdbLog::is_empty")]
+    pub tsdb: TsdbLog,
 }
 
 impl MasterLog {
@@ -250,9 +262,38 @@ impl MasterLog {
         self.queue.is_some() && !self.ambiguous && !self.truncated
     }
 
+    /// True when the log decides the master's head compactions and WAL
+    /// truncations over its span ([`MasterLog::truncation_span`]): it holds
+    /// the TSDB's lines, nothing cut.
+    pub fn decides_truncations(&self) -> bool {
+        !self.tsdb.is_empty() && !self.truncated && !self.extent.unrecognised
+    }
+
+    /// Where the log holds every head compaction and WAL checkpoint: from
+    /// its first line to how far it reaches.
+    pub fn truncation_span(&self) -> Option<(i64, i64)> {
+        if !self.decides_truncations() {
+            return None;
+        }
+        Some((self.extent.first_ts?, self.extent.reaches()?))
+    }
+
     /// One line for a human: the queue read, its reshards and refusals,
     /// how far the log reaches; or why it is not used.
     pub fn summary(&self) -> String {
+        let tsdb = if self.decides_truncations() {
+            format!(
+                "; head compactions {}, WAL checkpoints {}",
+                self.tsdb.head_compactions.len(),
+                self.tsdb.checkpoints.len()
+            )
+        } else {
+            String::new()
+        };
+        self.queue_summary() + &tsdb
+    }
+
+    fn queue_summary(&self) -> String {
         let Some(q) = self.queue.as_deref().filter(|_| self.decides()) else {
             return if let Some(n) = self.extent.unrecognised_note() {
                 format!("not used: {n}")
@@ -346,6 +387,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     let mut out = MasterLog::default();
     let mut queues: BTreeMap<String, Acc> = BTreeMap::new();
     let mut events = 0usize;
+    let mut tsdb = tsdb::TsdbAcc::default();
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
         let f = fields(&String::from_utf8_lossy(&buf));
@@ -353,6 +395,10 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         let Some(ts) = out.extent.line(&f, cut) else {
             continue;
         };
+        if get("component") == Some("tsdb") {
+            out.truncated |= !tsdb.line_within(&f, ts, &mut events);
+            continue;
+        }
         let (name, url) = (get("remote_name"), get("url"));
         let Some(key) = name.or(url) else {
             continue;
@@ -398,31 +444,39 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
                 continue;
             }
             events += 1;
-            match ev {
-                Event::Reshard(r) => acc.reshards.push(r),
-                Event::Refusal(r) => acc.refusals.push(r),
-                Event::Start(t) => {
-                    acc.starts.push(t);
-                    acc.pending_error = false;
-                }
-                Event::TailError(t) => {
-                    acc.reader_restarts.push(ReaderRestart {
-                        error_at: t,
-                        replay_at: None,
-                    });
-                    acc.pending_error = true;
-                }
-                Event::Replay(t) => {
-                    if let Some(r) = acc.reader_restarts.last_mut() {
-                        r.replay_at = Some(t);
-                    }
-                    acc.pending_error = false;
-                }
-            }
+            acc.apply(ev);
         }
     }
     out.extent.finish();
+    out.tsdb = tsdb.log;
     Ok(choose(out, queues, select.is_some()))
+}
+
+impl Acc {
+    /// Keeps event `ev` of the queue.
+    fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::Reshard(r) => self.reshards.push(r),
+            Event::Refusal(r) => self.refusals.push(r),
+            Event::Start(t) => {
+                self.starts.push(t);
+                self.pending_error = false;
+            }
+            Event::TailError(t) => {
+                self.reader_restarts.push(ReaderRestart {
+                    error_at: t,
+                    replay_at: None,
+                });
+                self.pending_error = true;
+            }
+            Event::Replay(t) => {
+                if let Some(r) = self.reader_restarts.last_mut() {
+                    r.replay_at = Some(t);
+                }
+                self.pending_error = false;
+            }
+        }
+    }
 }
 
 /// The log as taken at `at` (every line up to it in it): `Err` with its

@@ -313,3 +313,118 @@ fn a_reader_restart_after_a_tail_error_is_read() {
     assert_eq!(l.reader_restarts[0].replay_at, None);
     assert!(l.reader_restart(error_at).is_none());
 }
+
+fn recorded_log(run: &str) -> MasterLog {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs")
+        .join(run)
+        .join("master-log.txt");
+    parse_bytes(&std::fs::read(p).unwrap(), None)
+}
+
+/// `s13k-busy-overtaken`'s log (2.42, logfmt): five `write block` lines
+/// followed by the head GC of `truncateMemory` are the head compactions;
+/// the snapshot's head block (`Snapshotting block`, no GC after it) is not
+/// one. Each starts at its block's ULID time, the line's time less its
+/// duration. Its two checkpoints pair `Creating checkpoint` with `WAL
+/// checkpoint complete`.
+#[test]
+fn reads_head_compactions_and_checkpoints_of_a_recorded_log() {
+    let l = recorded_log("s13k-busy-overtaken");
+    assert!(l.decides() && l.decides_truncations());
+    let c = &l.tsdb.head_compactions;
+    assert_eq!(c.len(), 5, "{c:?}");
+    // The snapshot's head block ended at its newest sample, off the grid.
+    assert!(c.iter().all(|h| h.max_time % 60_000 == 0), "{c:?}");
+    let ulid = crate::format::meta::ulid_time("01M97PJBXWETBZTCF1E0638YSS").unwrap() as i64;
+    assert_eq!(c[0].at, ulid);
+    // `write block` at 07:30:23.435, duration=143.245533ms.
+    assert!((ms("2026-12-07T07:30:23.435Z") - 143 - ulid).abs() <= 2);
+    assert_eq!(
+        l.tsdb.checkpoints,
+        vec![
+            WalCheckpoint {
+                at: ms("2026-12-07T07:31:30.521Z"),
+                done_at: Some(ms("2026-12-07T07:31:30.588Z")),
+                first: 0,
+                last: 1
+            },
+            WalCheckpoint {
+                at: ms("2026-12-07T07:33:31.940Z"),
+                done_at: Some(ms("2026-12-07T07:33:31.980Z")),
+                first: 2,
+                last: 3
+            }
+        ]
+    );
+    assert_eq!(l.tsdb.deletion_of(1), Some(l.tsdb.checkpoints[0]));
+    assert_eq!(l.tsdb.deletion_of(2), Some(l.tsdb.checkpoints[1]));
+    assert_eq!(l.tsdb.deletion_of(4), None);
+    assert!(
+        l.summary()
+            .ends_with("head compactions 5, WAL checkpoints 2")
+    );
+    let (from, reach) = l.truncation_span().unwrap();
+    assert_eq!(from, ms("2026-12-07T07:28:46.898Z"));
+    assert_eq!(reach, ms("2026-12-07T07:33:46.901Z"));
+}
+
+/// `--log.format=json` (`s4600-ms55-json-up48`): the same events, the GC's
+/// `caller` key once, as `truncateMemory`.
+#[test]
+fn reads_head_compactions_of_a_json_log() {
+    let l = recorded_log("s4600-ms55-json-up48");
+    assert!(l.decides_truncations());
+    let at: Vec<i64> = l.tsdb.head_compactions.iter().map(|c| c.at).collect();
+    let ulid = |u| crate::format::meta::ulid_time(u).unwrap() as i64;
+    assert_eq!(
+        at,
+        vec![
+            ulid("01M966SXS8C3A96XWWNJ47EBBT"),
+            ulid("01M966VGJ0H9MJKTBAE2EDAE6R")
+        ]
+    );
+    assert!(l.tsdb.checkpoints.is_empty());
+}
+
+/// A log of the queue's lines alone holds no TSDB line: it dates no
+/// truncation (the forecast stays).
+#[test]
+fn a_log_without_tsdb_lines_dates_no_truncation() {
+    let l = parse_bytes(LOG.as_bytes(), None);
+    assert!(l.decides());
+    assert!(!l.decides_truncations());
+    assert!(l.truncation_span().is_none());
+    assert!(!l.summary().contains("head compactions"));
+}
+
+/// A checkpoint whose `Creating checkpoint` line the log lost starts at
+/// its completion less its duration.
+#[test]
+fn a_lone_completion_starts_its_duration_earlier() {
+    let line = "ts=2026-12-07T07:31:30.588Z caller=head.go:1191 level=info component=tsdb \
+                msg=\"WAL checkpoint complete\" first=4 last=6 duration=1.5s\n";
+    let l = parse_bytes(line.as_bytes(), None);
+    assert_eq!(
+        l.tsdb.checkpoints,
+        vec![WalCheckpoint {
+            at: ms("2026-12-07T07:31:29.088Z"),
+            done_at: Some(ms("2026-12-07T07:31:30.588Z")),
+            first: 4,
+            last: 6
+        }]
+    );
+    assert_eq!(l.tsdb.deletion_of(3), None);
+}
+
+#[test]
+fn go_durations() {
+    assert_eq!(go_duration_ms("67.519196ms"), Some(67));
+    assert_eq!(go_duration_ms("1.704µs"), Some(0));
+    assert_eq!(go_duration_ms("2m3.5s"), Some(123_500));
+    assert_eq!(go_duration_ms("1h0m0s"), Some(3_600_000));
+    assert_eq!(go_duration_ms("0s"), Some(0));
+    for bad in ["", "5", "ms", "1x", "1.2.3s"] {
+        assert_eq!(go_duration_ms(bad), None, "{bad}");
+    }
+}

@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::fmt_time;
+pub use super::walrule::{RestartHint, restart_hints};
 use super::walrule::{RuleDating, date_by_rule, date_by_size, size_why};
+pub use wallog::LoggedWal;
+pub use wallog::deletion_why;
+use wallog::no_deletion_why;
+
+#[path = "wallog.rs"]
+mod wallog;
 
 /// A segment file or a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,6 +135,44 @@ pub fn simulate_overtake(
     tol: i64,
     reader_segment: Option<u32>,
 ) -> Overtake {
+    simulate_overtake_with(wal, t_b, truncations, (r, tol), reader_segment, None)
+}
+
+/// [`simulate_overtake`] with the master's log (`log`): where the reader's
+/// segment is known, the checkpoint the log shows deleting the next one
+/// dates the overtaking, and over the span the log covers only its
+/// checkpoints delete segments (the `truncateWAL` replay resumes after it).
+pub fn simulate_overtake_with(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    (r, tol): (i64, i64),
+    reader_segment: Option<u32>,
+    log: Option<LoggedWal<'_>>,
+) -> Overtake {
+    let mut out = simulate(wal, t_b, truncations, (r, tol), reader_segment, log);
+    // The reader's segment deleted before the copy, its number known: the
+    // log's checkpoint of the next one dates the deletion.
+    if out.already
+        && out.watcher_segment.is_none()
+        && let (Some(rw), Some(l)) = (reader_segment, log)
+        && let Some(c) = l.deletion_of(rw.saturating_add(1))
+    {
+        out.overtaken_at = Some(c.at);
+        out.undecided = false;
+        out.why = format!("{}; {}", out.why, deletion_why(&c, rw));
+    }
+    out
+}
+
+fn simulate(
+    wal: &WalView,
+    t_b: i64,
+    truncations: &[i64],
+    (r, tol): (i64, i64),
+    reader_segment: Option<u32>,
+    log: Option<LoggedWal<'_>>,
+) -> Overtake {
     let mut out = Overtake::default();
     let segs: Vec<&SegmentRange> = wal.segments.iter().collect();
     let (Some(first_seg), Some(last_seg)) = (segs.first(), segs.last()) else {
@@ -166,7 +211,22 @@ pub fn simulate_overtake(
         }
     }
     out.watcher_segment = Some(w);
-    replay_forward(wal, truncations, tol, (w, first), out)
+    if let Some(l) = log
+        && let Some(c) = l.deletion_of(w.saturating_add(1))
+    {
+        out.overtaken_at = Some(c.at);
+        out.already = c.at <= wal.observed_at;
+        out.why = deletion_why(&c, w);
+        return out;
+    }
+    // The log covers the copy's time on: it shows every deletion up to its
+    // reach, and none of the next segment.
+    let log = log.filter(|l| l.covers_from(wal.observed_at) && l.reach > wal.observed_at);
+    let mut out = replay_forward(wal, truncations, tol, (w, first), out, log);
+    if let Some(l) = log {
+        out.why = no_deletion_why(&l, w) + &out.why;
+    }
+    out
 }
 
 /// Why the forecast truncation at `tc` overtakes the reader in segment `w`:
@@ -191,27 +251,20 @@ fn replay_forward(
     tol: i64,
     (w, mut first): (u32, u32),
     mut out: Overtake,
+    log: Option<LoggedWal<'_>>,
 ) -> Overtake {
     let Some(last_seg) = wal.segments.last() else {
         return out;
     };
     let mut active = last_seg.index;
-    let closed: Vec<&SegmentRange> = wal.segments.iter().filter(|s| s.index != active).collect();
-    let bytes: u64 = closed.iter().map(|s| s.size).sum();
-    let time: i64 = closed
-        .iter()
-        .filter_map(|s| Some(s.max_t? - s.min_t?))
-        .sum();
-    let rate = if time > 0 {
-        bytes as f64 / time as f64
-    } else {
-        0.0
-    };
+    let rate = super::walrule::closed_rate(wal);
     let seg_size = super::walrule::segment_limit(wal).max(1) as f64;
     let mut active_bytes = last_seg.size as f64;
     let mut now = wal.observed_at;
 
-    if let Some((tc, m)) = truncation_under_way(wal, truncations, first, tol) {
+    let reach = log.map(|l| l.reach);
+    let under_way = truncation_under_way(wal, truncations, first, tol).filter(|_| log.is_none());
+    if let Some((tc, m)) = under_way {
         if m > w {
             out.overtaken_at = Some(tc);
             out.already = true;
@@ -248,6 +301,14 @@ fn replay_forward(
         }
         active += 1;
         active_bytes = 0.0;
+        // Within the log's span only its checkpoints delete segments;
+        // after it the rule goes on from the newest one it deleted.
+        if reach.is_some_and(|x| tc <= x) {
+            continue;
+        }
+        if let Some(d) = log.and_then(|l| l.deleted_through()) {
+            first = first.max(d.saturating_add(1));
+        }
         let Some(last) = last_before.checked_sub(1) else {
             continue;
         };
@@ -616,74 +677,6 @@ pub fn rotates_only_at_truncations(
             _ => true,
         });
     small && at_truncations && !super::walrule::could_fill_a_segment(wal, truncations)
-}
-
-/// A WAL segment that starts for no reason but a process start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RestartHint {
-    /// The segment.
-    pub segment: String,
-    /// Its first sample (ms): about when the master came back.
-    pub at: i64,
-    /// Time between the previous segment's last sample and this one's first (ms).
-    pub gap: i64,
-}
-
-/// Segments whose start is neither a size rotation (the previous segment
-/// is nearly full) nor a head-compaction truncation (every truncation
-/// starts a new segment, at `T_c`: the grid phase `1.5R + delay` mod `R`,
-/// or one of `known`, the truncations the model places off that grid: a
-/// fresh master's first one, 1.5 R after its first sample, and the past
-/// ones from the level-1 blocks' ULID times):
-/// Prometheus opens a new segment at every start, so these mark master
-/// restarts (every process start opens a new segment), which reset the remote-write reader (L6).
-pub fn restart_hints(
-    wal: &WalView,
-    r: i64,
-    delay: i64,
-    scrape_interval: i64,
-    known: &[i64],
-) -> Vec<RestartHint> {
-    let mut out = Vec::new();
-    if r <= 0 {
-        return out;
-    }
-    // Only a warning rides on these: a segment starting within three scrapes
-    // (or R/10) of a truncation on the grid is taken for one (the new
-    // segment's first sample comes after the compaction, which takes a time
-    // no file records), and one near the size limit for a size
-    // rotation (`walrule::full_segment`).
-    let tolerance = scrape_interval.saturating_mul(3).max(r / 10);
-    let full = super::walrule::full_segment(wal);
-    let phase = r.saturating_add(r / 2).saturating_add(delay).rem_euclid(r);
-    for pair in wal.segments.windows(2) {
-        let [prev, seg] = pair else { continue };
-        if prev.index.checked_add(1) != Some(seg.index) || prev.size >= full {
-            continue;
-        }
-        let (Some(start), Some(prev_end)) = (seg.min_t, prev.max_t) else {
-            continue;
-        };
-        // Distance of the segment's first sample after the nearest truncation
-        // on the grid (samples are stamped at most a scrape before they are
-        // written, so the first one lands just before or after T_c).
-        let off = start.saturating_sub(phase).rem_euclid(r);
-        if off <= tolerance || r - off <= tolerance {
-            continue;
-        }
-        if known
-            .iter()
-            .any(|&t| start.abs_diff(t) <= tolerance.unsigned_abs())
-        {
-            continue;
-        }
-        out.push(RestartHint {
-            segment: seg.name.clone(),
-            at: start,
-            gap: start - prev_end,
-        });
-    }
-    out
 }
 
 /// Reads a master `wal/` directory (or a data directory holding one).

@@ -282,3 +282,71 @@ fn size_rotations_date_an_unplaceable_overtake_at_the_first_truncation() {
     // (One segment opened per truncation keeps the latest truncation the
     // copy allows: two_truncations_seconds_apart_overtake_the_reader_in_segment_0.)
 }
+
+/// A recorded run's file.
+fn recorded(run: &str, file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs")
+        .join(run)
+        .join(file)
+}
+
+/// `s13k-busy-up23`: the busy master's `wal/` copied 23 s after the
+/// snapshot (segments 0–3, no checkpoint), its reader stalled in segment 0
+/// since the master's start. Its log shows the checkpoint of segments 0..1
+/// (`Creating checkpoint` at 07:31:30.521, complete at 07:31:30.588): with
+/// the log, that dates the overtaking, not the forecast replay.
+#[test]
+fn the_logged_checkpoint_dates_the_overtaking() {
+    let observed = 1_796_628_649_737;
+    let wal = read_wal(&recorded("s13k-busy-up23", "master-wal"), Some(observed)).unwrap();
+    let data = std::fs::read(recorded("s13k-busy-up23", "master-log.txt")).unwrap();
+    let log = crate::coverage::masterlog::parse_bytes(&data, None);
+    let logged = LoggedWal::of(&log).unwrap();
+    let position = 1_796_628_532_277;
+    let tr: Vec<i64> = (0..6).map(|k| 1_796_628_690_000 + k * M).collect();
+    let ms = |s| crate::vocab::parse_rfc3339_ms(s).unwrap();
+    let o = simulate_overtake_with(&wal, position, &tr, (M, 2_000), Some(0), Some(logged));
+    assert_eq!(o.watcher_segment, Some(0));
+    assert_eq!(o.overtaken_at, Some(ms("2026-12-07T07:31:30.521Z")));
+    assert!(!o.already);
+    assert!(o.why.contains("00000000..00000001"), "{}", o.why);
+    // Without it the replay takes a forecast truncation.
+    let o = simulate_overtake(&wal, position, &tr, M, 2_000, Some(0));
+    assert!(o.overtaken_at.is_some_and(|t| tr.contains(&t)), "{o:?}");
+}
+
+/// A log that reaches past a forecast truncation and shows no checkpoint
+/// there: over its span only logged checkpoints delete segments, and the
+/// `truncateWAL` replay resumes after its reach.
+#[test]
+fn no_logged_checkpoint_defers_the_overtaking_past_the_log() {
+    let t0 = 1_000 * M;
+    let wal = view(
+        t0 + 2 * M,
+        vec![seg(0, t0, t0 + 90_000), seg(1, t0 + 90_000, t0 + 2 * M)],
+    );
+    let tr: Vec<i64> = (0..8).map(|k| t0 + 90_000 + k * M).collect();
+    // Without a log: the 4th truncation (t0 + 4.5 m) overtakes.
+    let plain = simulate_overtake(&wal, t0 + 5_000, &tr, M, 2_000, None);
+    assert_eq!(plain.overtaken_at, Some(t0 + 90_000 + 3 * M));
+    // A log from t0 to t0 + 5 m with TSDB lines and no checkpoint.
+    let line = |t: i64, msg: &str| {
+        format!(
+            "ts={} caller=head.go:1219 level=info component=tsdb msg=\"{msg}\" \
+             caller=truncateMemory duration=1ms\n",
+            crate::coverage::fmt_time(t)
+        )
+    };
+    let text = line(t0, "Head GC completed") + &line(t0 + 5 * M, "Head GC completed");
+    let log = crate::coverage::masterlog::parse_bytes(text.as_bytes(), None);
+    let logged = LoggedWal::of(&log).unwrap();
+    let o = simulate_overtake_with(&wal, t0 + 5_000, &tr, (M, 2_000), None, Some(logged));
+    assert!(o.overtaken_at.is_some_and(|t| t > t0 + 5 * M), "{o:?}");
+    assert!(
+        o.why
+            .contains("shows no checkpoint deleting segment 00000001"),
+        "{}",
+        o.why
+    );
+}

@@ -11,6 +11,8 @@
 //! histories that end at the copy's checkpoint and oldest live segment
 //! date the deletion; the earliest of them is taken (never understating).
 
+use serde::Serialize;
+
 use super::wal::{SegmentRange, WalView};
 
 /// 2.42's smallest WAL segment size (`--storage.tsdb.wal-segment-size`
@@ -66,6 +68,19 @@ fn closed(wal: &WalView) -> &[SegmentRange] {
 /// The largest closed segment's size.
 fn largest_closed(wal: &WalView) -> Option<u64> {
     closed(wal).iter().map(|s| s.size).max()
+}
+
+/// The ingest rate of the closed live segments together (their bytes over
+/// their sample spans, per ms); 0 without one.
+pub fn closed_rate(wal: &WalView) -> f64 {
+    let c = closed(wal);
+    let bytes: u64 = c.iter().map(|s| s.size).sum();
+    let time: i64 = c.iter().filter_map(|s| Some(s.max_t? - s.min_t?)).sum();
+    if time > 0 {
+        bytes as f64 / time as f64
+    } else {
+        0.0
+    }
 }
 
 /// The highest ingest rate a closed segment shows (its bytes over its
@@ -480,6 +495,74 @@ pub fn size_why(d: &SizeDating, latest: String) -> String {
         rank = d.rank,
         at = super::fmt_time(d.at),
     )
+}
+
+/// A WAL segment that starts for no reason but a process start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartHint {
+    /// The segment.
+    pub segment: String,
+    /// Its first sample (ms): about when the master came back.
+    pub at: i64,
+    /// Time between the previous segment's last sample and this one's first (ms).
+    pub gap: i64,
+}
+
+/// Segments whose start is neither a size rotation (the previous segment
+/// is nearly full) nor a head-compaction truncation (every truncation
+/// starts a new segment, at `T_c`: the grid phase `1.5R + delay` mod `R`,
+/// or one of `known`, the truncations the model places off that grid: a
+/// fresh master's first one, 1.5 R after its first sample, and the past
+/// ones from the level-1 blocks' ULID times):
+/// Prometheus opens a new segment at every start, so these mark master
+/// restarts (every process start opens a new segment), which reset the remote-write reader (L6).
+pub fn restart_hints(
+    wal: &WalView,
+    r: i64,
+    delay: i64,
+    scrape_interval: i64,
+    known: &[i64],
+) -> Vec<RestartHint> {
+    let mut out = Vec::new();
+    if r <= 0 {
+        return out;
+    }
+    // Only a warning rides on these: a segment starting within three scrapes
+    // (or R/10) of a truncation on the grid is taken for one (the new
+    // segment's first sample comes after the compaction, which takes a time
+    // no file records), and one near the size limit for a size
+    // rotation (`walrule::full_segment`).
+    let tolerance = scrape_interval.saturating_mul(3).max(r / 10);
+    let full = full_segment(wal);
+    let phase = r.saturating_add(r / 2).saturating_add(delay).rem_euclid(r);
+    for pair in wal.segments.windows(2) {
+        let [prev, seg] = pair else { continue };
+        if prev.index.checked_add(1) != Some(seg.index) || prev.size >= full {
+            continue;
+        }
+        let (Some(start), Some(prev_end)) = (seg.min_t, prev.max_t) else {
+            continue;
+        };
+        // Distance of the segment's first sample after the nearest truncation
+        // on the grid (samples are stamped at most a scrape before they are
+        // written, so the first one lands just before or after T_c).
+        let off = start.saturating_sub(phase).rem_euclid(r);
+        if off <= tolerance || r - off <= tolerance {
+            continue;
+        }
+        if known
+            .iter()
+            .any(|&t| start.abs_diff(t) <= tolerance.unsigned_abs())
+        {
+            continue;
+        }
+        out.push(RestartHint {
+            segment: seg.name.clone(),
+            at: start,
+            gap: start - prev_end,
+        });
+    }
+    out
 }
 
 #[cfg(test)]

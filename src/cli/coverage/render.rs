@@ -178,7 +178,8 @@ fn render_forecast(s: &mut String, r: &CoverageReport) {
     let snap = r.snapshot_time;
     if !r.next_truncations.is_empty() {
         s.push_str(
-            "\nMaster head compactions + WAL truncations (forecast from the block grid):\n  ",
+            "\nMaster head compactions + WAL truncations (the blocks', the master's log's, else \
+             forecast on the scrape grids):\n  ",
         );
         let v: Vec<String> = r
             .next_truncations

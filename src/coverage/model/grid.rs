@@ -3,6 +3,7 @@
 //! grid), and the first sample the remote-write reader forwards after a time.
 
 use super::{ModelInput, SECOND};
+use crate::coverage::fmt_time;
 
 /// Head compactions (each followed by a WAL truncation) at or after `after`:
 /// the block `[kR, kR+R)` is written when the head reaches `kR + 1.5R`, plus
@@ -129,12 +130,28 @@ fn forecast_count(inp: &ModelInput, from: i64, r: i64) -> usize {
 /// past ones exact from the level-1 blocks' ULID times.
 pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
     let truncs_from = t_b.min(inp.snapshot_time);
+    let count = forecast_count(inp, truncs_from, r);
+    let grids = sample_grids(inp);
+    let mut truncations = if grids.is_empty() {
+        single_grid(inp, r, truncs_from, count)
+    } else {
+        forecast_on_grids(inp, &grids, r, truncs_from, count)
+    };
+    from_blocks(inp, r, truncs_from, &mut truncations);
+    from_log(inp, r, truncs_from, &mut truncations);
+    truncations
+}
+
+/// The forecast on the one scrape grid of `inp.scrape_interval` through the
+/// head's min time, the compaction delay calibrated on the level-1 blocks
+/// (no grid on file).
+fn single_grid(inp: &ModelInput, r: i64, truncs_from: i64, count: usize) -> Vec<i64> {
     let mut truncations = truncation_times_phased(
         inp.head_min,
         r,
         inp.compaction_delay,
         truncs_from,
-        forecast_count(inp, truncs_from, r),
+        count,
         inp.scrape_interval,
     );
     // A master that started (fresh) at `first_sample` wrote its first block
@@ -154,7 +171,11 @@ pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
             truncations.retain(|&t| t >= m0.saturating_add(r + r / 2));
         }
     }
+    truncations
+}
 
+/// Puts the level-1 blocks' times in place of the forecast ones.
+fn from_blocks(inp: &ModelInput, r: i64, truncs_from: i64, truncations: &mut Vec<i64>) {
     // Past truncations are exact: a level-1 block's ULID time is the head
     // compaction that wrote it, and `Compact` truncates the WAL right after
     // its last head block. Each block replaces the nearest forecast not
@@ -189,7 +210,246 @@ pub(super) fn truncations(inp: &ModelInput, t_b: i64, r: i64) -> Vec<i64> {
     }
     truncations.sort_unstable();
     truncations.dedup();
-    truncations
+}
+
+/// The grids the master appends samples on, as `(interval, a sample's
+/// time)`: every target (and rule group: one commit each) its WAL shows,
+/// else every live target the snapshot's head block shows by its `up`
+/// series (the most frequent step of its newest `up` times); empty when
+/// neither is on file.
+///
+/// A grid's point is one sample, stamped late when its scrape started late
+/// (2.42 aligns a timestamp to the grid only within 2 ms,
+/// `--scrape.timestamp-tolerance`): the grid within [`SAME_GRID`] of the
+/// head's min time (the snapshot's head block), or else of the newest
+/// level-1 block's min time, is put through that sample.
+pub(super) fn sample_grids(inp: &ModelInput) -> Vec<(i64, i64)> {
+    let anchor = if inp.head_included {
+        Some(inp.head_min)
+    } else {
+        inp.blocks
+            .iter()
+            .filter(|b| b.level == 1 && !b.head_block && b.in_order)
+            .map(|b| b.min_time)
+            .max()
+    };
+    let snap = |(i, p): (i64, i64)| match anchor {
+        Some(a) if on_grid(i, p, a) => (i, a),
+        _ => (i, p),
+    };
+    sample_grids_seen(inp).into_iter().map(snap).collect()
+}
+
+/// True when `t` lies on the grid of `interval` through `p`, within
+/// [`SAME_GRID`].
+fn on_grid(interval: i64, p: i64, t: i64) -> bool {
+    let i = interval.max(1);
+    let off = t.saturating_sub(p).rem_euclid(i);
+    off <= SAME_GRID || i - off <= SAME_GRID
+}
+
+/// The grids as the files show them ([`sample_grids`]).
+fn sample_grids_seen(inp: &ModelInput) -> Vec<(i64, i64)> {
+    if let Some(s) = inp.scrape_grids.as_ref().filter(|s| !s.grids.is_empty()) {
+        return s
+            .grids
+            .iter()
+            .map(|g| (g.interval.max(1), g.phase))
+            .collect();
+    }
+    inp.up_tails
+        .iter()
+        .flatten()
+        .filter(|u| !u.stale)
+        .filter_map(|u| {
+            let mut steps: Vec<i64> = u
+                .times
+                .windows(2)
+                .map(|w| w[1].saturating_sub(w[0]))
+                .filter(|&d| d > 0)
+                .collect();
+            steps.sort_unstable();
+            let interval = steps
+                .chunk_by(|a, b| a == b)
+                .max_by_key(|c| c.len())
+                .and_then(|c| c.first().copied())?;
+            Some((interval, *u.times.last()?))
+        })
+        .collect()
+}
+
+/// The first sample on any of `grids` at or after `t` (after it when
+/// `strict`).
+pub(super) fn next_on_grids(grids: &[(i64, i64)], t: i64, strict: bool) -> Option<i64> {
+    grids
+        .iter()
+        .map(|&(i, p)| {
+            let i = i.max(1);
+            let x = p.saturating_add(t.saturating_sub(p).div_euclid(i).saturating_mul(i));
+            if x < t || (strict && x == t) {
+                x.saturating_add(i)
+            } else {
+                x
+            }
+        })
+        .min()
+}
+
+/// How far a grid's point may lie from a head's min time and still be the
+/// grid that sample came from: a grid's point is its newest sample in the
+/// WAL, and a scrape that starts late is stamped late (2.42 aligns a
+/// timestamp to the grid only within 2 ms, `--scrape.timestamp-tolerance`),
+/// so the points drift by a few ms from the samples of the blocks.
+const SAME_GRID: i64 = 50;
+
+/// The head compaction of a head whose min time is `h`: 2.42's
+/// `compactable()` (tsdb/head.go) holds once the head's max time is more
+/// than 1.5 R past its min, and `dbAppender.Commit` (tsdb/db.go) tests it
+/// at every commit: the first sample on any grid past `h + 1.5 R`. The
+/// grid `h` lies on ([`SAME_GRID`]) has its samples at `h + k·interval`:
+/// one landing on `h + 1.5 R` itself is not past it (a scrape started a
+/// few ms late is, which no file foretells).
+fn trigger(grids: &[(i64, i64)], h: i64, r: i64) -> Option<i64> {
+    let span = r.saturating_add(r / 2);
+    let thr = h.saturating_add(span);
+    grids
+        .iter()
+        .filter_map(|&(i, p)| {
+            let i = i.max(1);
+            if on_grid(i, p, h) {
+                Some(h.saturating_add((span / i).saturating_add(1).saturating_mul(i)))
+            } else {
+                next_on_grids(&[(i, p)], thr, true)
+            }
+        })
+        .min()
+}
+
+/// How long after its trigger a head compaction starts (the scrape's
+/// commit, the run loop): the median over the level-1 blocks of their
+/// ULID time less the trigger of their min time (a block's min time is the
+/// head's min then), those within a second before it to R/2 after it; 0
+/// without one.
+fn grid_delay(inp: &ModelInput, grids: &[(i64, i64)], r: i64) -> i64 {
+    let mut d: Vec<i64> = inp
+        .blocks
+        .iter()
+        .filter(|b| b.level == 1 && !b.head_block && b.in_order)
+        .filter_map(|b| Some(b.created?.saturating_sub(trigger(grids, b.min_time, r)?)))
+        .filter(|d| (-SECOND..=r / 2).contains(d))
+        .collect();
+    d.sort_unstable();
+    d.get(d.len() / 2).copied().unwrap_or(0).max(0)
+}
+
+/// The head compactions from `from` on, forecast on every grid the master
+/// appends on ([`sample_grids`]): after the block `[B, B + R)` is written
+/// the head's min time is its oldest sample left, the first sample on any
+/// grid at or after `B + R` (`truncateMemory`'s GC, tsdb/head.go), and the
+/// next compaction comes with the first sample on any grid past that plus
+/// 1.5 R ([`trigger`]), plus the delay the blocks show ([`grid_delay`]).
+/// The head's own block starts at its min time (the snapshot's head block),
+/// a fresh master's first block at its first sample; none before that.
+fn forecast_on_grids(
+    inp: &ModelInput,
+    grids: &[(i64, i64)],
+    r: i64,
+    from: i64,
+    n: usize,
+) -> Vec<i64> {
+    let delay = grid_delay(inp, grids, r);
+    let head_block = inp.head_min.div_euclid(r);
+    let first_block = inp.first_sample.map(|m0| (m0.div_euclid(r), m0));
+    let mut k = from.saturating_sub(r.saturating_mul(3)).div_euclid(r);
+    if let Some((f, _)) = first_block {
+        k = k.max(f);
+    }
+    let mut out = Vec::with_capacity(n);
+    // Bounded: every block with a sample gives one compaction; a grid
+    // coarser than R leaves some blocks empty.
+    for _ in 0..n.saturating_mul(4).saturating_add(16) {
+        if out.len() >= n {
+            break;
+        }
+        let b = k.saturating_mul(r);
+        let h = match first_block {
+            _ if k == head_block && inp.head_included => Some(inp.head_min),
+            Some((f, m0)) if f == k => Some(m0),
+            _ => next_on_grids(grids, b, false),
+        };
+        k = k.saturating_add(1);
+        let Some(h) = h.filter(|&h| h < b.saturating_add(r)) else {
+            continue;
+        };
+        if let Some(t) = trigger(grids, h, r).map(|t| t.saturating_add(delay))
+            && t >= from
+        {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Puts the head compactions the master's log holds in place of the
+/// forecast and the blocks' times over the span it covers (and of any
+/// within R/4 of one it holds: the same compaction); the forecast stays
+/// before and after it.
+fn from_log(inp: &ModelInput, r: i64, truncs_from: i64, truncations: &mut Vec<i64>) {
+    let Some(log) = inp.facts.master_log.as_ref() else {
+        return;
+    };
+    let Some((lo, hi)) = log.truncation_span() else {
+        return;
+    };
+    let logged: Vec<i64> = log
+        .tsdb
+        .head_compactions
+        .iter()
+        .map(|c| c.at)
+        .filter(|&t| t >= lo && t <= hi && t >= truncs_from.saturating_sub(r))
+        .collect();
+    truncations.retain(|&t| (t < lo || t > hi) && !logged.iter().any(|&l| (l - t).abs() <= r / 4));
+    truncations.extend(logged);
+    truncations.sort_unstable();
+    truncations.dedup();
+}
+
+/// How the truncation at `t` is known, for a window's why: the master's
+/// log (a checkpoint, a head compaction), a level-1 block's time, or the
+/// forecast (and why the log does not date it).
+pub(super) fn dating(inp: &ModelInput, t: i64) -> String {
+    let log = inp.facts.master_log.as_ref();
+    let tsdb = log.filter(|l| l.decides_truncations()).map(|l| &l.tsdb);
+    let how = if tsdb.is_some_and(|l| l.checkpoints.iter().any(|c| c.at == t)) {
+        "the checkpoint the master's log shows".to_string()
+    } else if tsdb.is_some_and(|l| l.head_compactions.iter().any(|c| c.at == t)) {
+        "the head compaction the master's log shows".to_string()
+    } else if inp
+        .blocks
+        .iter()
+        .any(|b| b.level == 1 && b.created == Some(t))
+    {
+        "a level-1 block's time (its ULID)".to_string()
+    } else {
+        let grids = sample_grids(inp).len();
+        let on = if grids > 1 {
+            format!(
+                "the {grids} scrape grids the files show (the first sample past 1.5 block ranges \
+                 on any)"
+            )
+        } else {
+            "the scrape grid".to_string()
+        };
+        let log = match log.map(|l| (l, l.truncation_span())) {
+            None => "no master's log given".to_string(),
+            Some((_, Some((_, reach)))) => {
+                format!("the master's log reaches only to {}", fmt_time(reach))
+            }
+            Some((_, None)) => "the master's log holds no TSDB line (`component=tsdb`)".to_string(),
+        };
+        format!("forecast on {on}; {log}")
+    };
+    format!("; the truncation's time: {how}")
 }
 
 /// How long after a start the scrape loops may begin: the discovery
@@ -227,6 +487,9 @@ pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
         && (m <= lim || !covered)
     {
         return (m, true);
+    }
+    if let Some(f) = next_on_grids(&sample_grids(inp), t, true) {
+        return (f, false);
     }
     let last = inp.coverage_end - 1;
     let k = (last - t).div_euclid(i);
@@ -334,3 +597,7 @@ mod lag_tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "grid_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ use super::lowvol;
 use super::{Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND, SlaveRangeUse};
 use crate::coverage::fmt_time;
 use crate::coverage::queue::{self, BACKLOG_CATCHUP, READ_RATE, READ_RATE_SLOW, Stall};
-use crate::coverage::wal::simulate_overtake;
+use crate::coverage::wal::{LoggedWal, simulate_overtake_with};
 
 /// What the overtake simulation (or the closed forms) found.
 pub(super) struct Overtaking {
@@ -48,13 +48,13 @@ pub(super) fn overtaking(
         .map(|_| 0);
     let deadline = match &inp.wal {
         Some(wal) => {
-            let sim = simulate_overtake(
+            let sim = simulate_overtake_with(
                 wal,
                 position,
                 truncations,
-                r,
-                inp.scrape_interval.saturating_add(SECOND),
+                (r, inp.scrape_interval.saturating_add(SECOND)),
                 reader_segment,
+                logged(inp),
             );
             undecided = sim.undecided;
             assumptions.extend(sim.assumptions.iter().cloned());
@@ -76,8 +76,17 @@ pub(super) fn overtaking(
             }
         }
         None => {
-            let (d, why) = without_wal(inp, position, truncations, r, reader_segment);
+            let (mut d, why) = without_wal(inp, position, truncations, r, reader_segment);
             assumptions.push(why);
+            // The reader's segment known (a fresh master's first), the
+            // log's checkpoint of the next one dates the deadline.
+            if let (Some(rw), Some(l)) = (reader_segment, logged(inp))
+                && let Some(c) = l.deletion_of(rw.saturating_add(1))
+            {
+                d.at = c.at;
+                d.latest = c.at;
+                d.why = crate::coverage::wal::deletion_why(&c, rw);
+            }
             if inp.slave_up.is_some_and(|u| u >= d.at) {
                 overtake = Some((d.at, c, None));
             }
@@ -90,6 +99,11 @@ pub(super) fn overtaking(
         watcher_segment,
         undecided,
     }
+}
+
+/// The master's log's WAL checkpoints, when it decides them.
+fn logged(inp: &ModelInput) -> Option<LoggedWal<'_>> {
+    inp.facts.master_log.as_ref().and_then(LoggedWal::of)
 }
 
 /// The deadline without the master's WAL: by 2.42's truncation rule when
@@ -252,7 +266,8 @@ pub(super) fn window(
             READ_RATE as u64,
             drain(READ_RATE_SLOW) / SECOND,
             READ_RATE_SLOW as u64
-        ) + &lag.map_or(String::new(), |l| super::grid::lag_why(&l))
+        ) + &super::grid::dating(inp, d)
+            + &lag.map_or(String::new(), |l| super::grid::lag_why(&l))
             + &logged.map_or(String::new(), |l| restart_why(inp, l)),
     })
 }
