@@ -94,17 +94,34 @@ pub(super) fn windows(
 /// ends at its newest block's end, written by a head compaction half a
 /// block range after it, when every scrape before it had been committed
 /// (a later sample older than it is out of bounds, never in the WAL): its
-/// blocks hold every sample the master appended before `c`. A reader whose
-/// first sample is the oldest on file forwarded them all, provided it sends
-/// every one (no native histogram skipped) and `c` is the coverage end
-/// itself (no target's samples stamped before their scrape), and no block
-/// is missing (a hole, or one left out as unreadable).
+/// blocks hold every sample the master appended before `c`. A snapshot
+/// with its head block holds every sample committed when it read the head
+/// (`RangeHead` up to the newest one, `c`); a sample older than `c`
+/// committed after the read is a scrape in flight then (the isolation
+/// race, `l4.rs`), so the count is exact where the head block's `up`
+/// samples show none (every target's next scrape stamped after `c`, or
+/// its loop stopped). A reader whose first sample is the oldest on file
+/// forwarded them all, provided it sends every one (no native histogram
+/// skipped) and `c` is the coverage end itself (no target's samples
+/// stamped before their scrape), and no block is missing (a hole, or one
+/// left out as unreadable).
 fn read_before_c(inp: &ModelInput, st: &Stall, c: i64) -> Option<u64> {
-    (!inp.head_included
-        && inp.blocks_whole
+    let none_in_flight = || {
+        inp.up_tails.as_deref().is_some_and(|t| {
+            !t.is_empty()
+                && t.iter().all(|t| {
+                    matches!(
+                        super::l4::fate(t, c, inp.scrape_timeout).1,
+                        super::l4::Fate::After(_) | super::l4::Fate::Stopped
+                    )
+                })
+        })
+    };
+    (inp.blocks_whole
         && c == inp.coverage_end
         && inp.unsent_per_scrape == 0
-        && inp.first_sample == Some(st.first_sample))
+        && inp.first_sample == Some(st.first_sample)
+        && (!inp.head_included || none_in_flight()))
     .then(|| {
         inp.blocks
             .iter()
@@ -454,3 +471,7 @@ fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool
     let per_shard = series.div_ceil(shards).max(1);
     (inp.queue.capacity / per_shard) as i64 * inp.scrape_interval > half
 }
+
+#[cfg(test)]
+#[path = "slivers_tests.rs"]
+mod tests;
