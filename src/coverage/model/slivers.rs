@@ -40,6 +40,7 @@ pub(super) fn windows(
                     series: n,
                     unsent: inp.unsent_per_scrape,
                     before_c: read_before_c(inp, &st, c),
+                    tick_late: tick_late(inp, t_q, t_b),
                 },
                 inp.scrape_interval,
                 phase_known,
@@ -128,6 +129,22 @@ fn read_before_c(inp: &ModelInput, st: &Stall, c: i64) -> Option<u64> {
             .filter(|b| b.max_time <= c)
             .fold(0u64, |n, b| n.saturating_add(b.num_samples))
     })
+}
+
+/// How much later than `t_q` the queue's reshard ticks may come: a
+/// remote-write start given to the second (no milliseconds), and not
+/// placed by the master's log, is a time noted to the second, up to a
+/// second before the queue started (`slavelog::READY_SLACK`, as for a
+/// ready time); 0 otherwise.
+fn tick_late(inp: &ModelInput, t_q: i64, t_b: i64) -> i64 {
+    let to_the_second = inp
+        .rw_start
+        .is_some_and(|r| r == t_b && r.rem_euclid(1_000) == 0);
+    if t_q == t_b && to_the_second {
+        crate::coverage::slavelog::READY_SLACK
+    } else {
+        0
+    }
 }
 
 /// The origin of the queue's reshard ticks: its start as the master's log
