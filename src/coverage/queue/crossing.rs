@@ -560,23 +560,6 @@ fn why_resharded(at: &At, tm: &Timing, sh: &Short, lg: &Long) -> String {
     }
 }
 
-/// What the one-shard count stands on: the samples before `C_snap` from
-/// the snapshot's blocks (exact), or projected.
-fn series_basis(at: &At) -> String {
-    if at.before_c.is_some() {
-        "the samples before C_snap counted from the snapshot's blocks, none in flight at its \
-         head read"
-            .to_string()
-    } else {
-        format!(
-            "the samples before C_snap projected from today's series on the scrape grids (a \
-             master whose series changed since its start shifts it): an estimate, the batch \
-             holding from 1 to {} samples after C_snap",
-            at.b.saturating_sub(1)
-        )
-    }
-}
-
 fn why_short(at: &At, tm: &Timing, sh: &Short, lg: &Long) -> String {
     let s = at.s;
     format!(
@@ -595,7 +578,7 @@ fn why_short(at: &At, tm: &Timing, sh: &Short, lg: &Long) -> String {
         sh.scrapes,
         sh.series.map_or(String::new(), |k| format!(
             ", {k} of {s} series ({})",
-            series_basis(at)
+            super::series_basis(at.before_c.is_some(), at.b)
         ))
     ) + &if sh.flushed {
         // The flush named is the long case's latest deadline flush (as
