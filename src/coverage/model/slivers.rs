@@ -32,7 +32,7 @@ pub(super) fn windows(
             let t_q = tick_origin(inp, t_b, up);
             let cr = queue::crossing_with_unsent(
                 q,
-                &st,
+                &logged_first_batch(inp, st, t_q, c),
                 t_q,
                 c,
                 up,
@@ -128,6 +128,31 @@ fn read_before_c(inp: &ModelInput, st: &Stall, c: i64) -> Option<u64> {
             .iter()
             .filter(|b| b.max_time <= c)
             .fold(0u64, |n, b| n.saturating_add(b.num_samples))
+    })
+}
+
+/// The stalled queue's first batch as the master's log shows it: with
+/// one shard, the first request answered after the queue's start (`t_q`)
+/// is the batch its send held through the outage, refused whole when the
+/// reader stalled before the coverage end, and its `non-recoverable
+/// error` line gives its `count` (the first such line since the start:
+/// 2.42's one-minute de-duplication drops only a line equal to one logged
+/// before). The deadline can cut that batch short of `max_samples_per_send`
+/// at whatever the first scrapes held, which the files project from
+/// today's series; every later batch is full until the crossing.
+fn logged_first_batch(inp: &ModelInput, st: Stall, t_q: i64, c: i64) -> Stall {
+    let q = &inp.queue;
+    let logged = inp
+        .facts
+        .master_log
+        .as_ref()
+        .filter(|l| l.decides() && q.min_shards == 1 && st.position < c)
+        .and_then(|l| l.refusals.iter().find(|r| r.at >= t_q))
+        .map(|r| r.samples)
+        .filter(|&n| n > 0 && n <= q.max_samples_per_send);
+    logged.map_or(st, |n| Stall {
+        first_batch: n,
+        ..st
     })
 }
 

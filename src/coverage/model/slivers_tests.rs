@@ -5,7 +5,8 @@
 //! `promtool tsdb dump`).
 
 use super::super::{ModelInput, SECOND};
-use super::read_before_c;
+use super::{logged_first_batch, read_before_c};
+use crate::coverage::masterlog;
 use crate::coverage::queue::Stall;
 use crate::coverage::snapshot::BlockSpan;
 use crate::coverage::uptail::UpTail;
@@ -104,4 +105,37 @@ fn the_head_block_counts_the_samples_before_the_coverage_end_when_no_scrape_is_i
     // Without the head block (`skip_head`) the blocks' end needs no tail.
     inp.head_included = false;
     assert_eq!(read_before_c(&inp, &st, c), Some(sum));
+}
+
+/// `deb15-noext-t40-r3`: the master's log shows the first request answered
+/// after the queue's start refused with `count=419`: the batch the stalled
+/// send held, cut by its deadline short of 500 samples (the next ones are
+/// 500 each). That count, not the projected one, places the crossing
+/// batch's cut (the run lost 450 series at the first scrape after the
+/// coverage end: 500 − (419 + the samples before it) mod 500). A queue of
+/// several shards, or a reader stalled past the coverage end, keeps the
+/// model's count.
+#[test]
+fn the_master_log_gives_the_stalled_first_batch() {
+    let m = include_str!("../../../testdata/loss-runs/deb15-noext-t40-r3/master-log.txt");
+    let log = masterlog::parse_bytes(m.as_bytes(), None);
+    let t_q = log.queue_start(i64::MAX).unwrap();
+    let c = 1_796_615_318_009;
+    let mut inp = ModelInput::new(60 * SECOND, c, c - 60 * SECOND, c);
+    inp.facts.master_log = Some(log);
+    let st = Stall {
+        first_sample: t_q + 100,
+        first_send: t_q + 5 * SECOND,
+        first_batch: 500,
+        buffered: 3_499,
+        position: t_q + 30 * SECOND,
+    };
+    assert_eq!(logged_first_batch(&inp, st, t_q, c).first_batch, 419);
+    let past = Stall {
+        position: c + SECOND,
+        ..st
+    };
+    assert_eq!(logged_first_batch(&inp, past, t_q, c).first_batch, 500);
+    inp.queue.min_shards = 2;
+    assert_eq!(logged_first_batch(&inp, st, t_q, c).first_batch, 500);
 }
