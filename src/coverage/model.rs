@@ -23,6 +23,7 @@ use super::queue::{self, Queue};
 use super::snapshot::BlockSpan;
 use super::wal::WalView;
 
+mod caught_up;
 mod grid;
 mod l1;
 mod l2;
@@ -363,7 +364,9 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         &inp.facts.master_restarts,
         &mut assumptions,
     );
-    windows.extend(l6);
+    // Cut where the master's WAL shows it scraped nothing before the
+    // restart (a restart given as its ready time).
+    windows.extend(l6.into_iter().filter_map(|w| l1::restart_silence(inp, w)));
     let truncations = grid::truncations(inp, t_b, r);
 
     // Where the reader stalls: the queue's buffer after the first sample

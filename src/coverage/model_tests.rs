@@ -540,3 +540,33 @@ fn a_long_expected_boundary_window_is_a_loss_in_the_verdict() {
         "{sliver}"
     );
 }
+
+/// `s1950-restart-up60`: the master was stopped (SIGTERM) 18.3 s after the
+/// coverage end and was ready again 90 s later (its shutdown waited for
+/// the queue's flush deadline, then it was killed); its WAL, copied when
+/// the slave came up, holds no sample between its last scrape before the
+/// stop and the restart (the new segment is empty). Given as its ready
+/// time, L6 ends at that last scrape, the real loss's last sample (`gaps`:
+/// +1.0 … +18.0 s); given as the stop, the same. A copy taken before the
+/// restart shows no silence around it: the window stays as given.
+#[test]
+fn l6_given_at_the_ready_time_ends_at_the_masters_last_sample() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/loss-runs/s1950-restart-up60/master-wal");
+    let (c, rw, up) = (1_796_545_874_003, 1_796_545_774_665, 1_796_545_982_700);
+    let (stopped, ready, real_last) = (1_796_545_892_286, 1_796_545_982_492, 1_796_545_892_002);
+    let mut inp = ModelInput::new(M, c, c - M, c);
+    inp.wal = Some(crate::coverage::wal::read_wal(&dir, Some(1_796_545_982_596)).unwrap());
+    for given in [ready, stopped] {
+        let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[given], &mut Vec::new());
+        assert_eq!(l6.len(), 1);
+        assert_eq!(l6[0].to, given);
+        let cut = l1::restart_silence(&inp, l6[0].clone()).unwrap();
+        assert_eq!((cut.from, cut.to), (l6[0].from, real_last));
+        assert!(cut.why.contains("its WAL shows no sample"), "{}", cut.why);
+    }
+    // Observed before the ready time: the WAL does not show the restart.
+    inp.wal = Some(crate::coverage::wal::read_wal(&dir, Some(ready - 1_000)).unwrap());
+    let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[ready], &mut Vec::new());
+    assert_eq!(l1::restart_silence(&inp, l6[0].clone()).unwrap().to, ready);
+}

@@ -329,6 +329,21 @@ pub fn stall_read(
     }
 }
 
+/// What the one-shard count stands on: the samples before `C_snap` from
+/// the snapshot's blocks (exact), or projected.
+fn series_basis(exact: bool, b: u64) -> String {
+    if exact {
+        "the samples before C_snap counted from the snapshot's blocks".to_string()
+    } else {
+        format!(
+            "the samples before C_snap projected from today's series on the scrape grids (a \
+             master whose series changed since its start shifts it): an estimate, the batch \
+             holding from 1 to {} samples after C_snap",
+            b.saturating_sub(1)
+        )
+    }
+}
+
 /// The retry instants of a send first attempted at `start`: the first at or
 /// after `t`.
 pub fn next_retry(q: &Queue, start: i64, t: i64) -> i64 {

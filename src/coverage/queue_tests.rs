@@ -328,6 +328,7 @@ mod grid_tests {
                     series: 1_358,
                     unsent: 0,
                     before_c: (before != projected).then_some(before),
+                    tick_late: 0,
                 };
                 let Some(cr) = (0..15_000)
                     .step_by(250)
@@ -404,6 +405,7 @@ mod grid_tests {
                 series: 417,
                 unsent: 0,
                 before_c: Some(before),
+                tick_late: 0,
             };
             let Some(cr) = (0..1_000)
                 .step_by(50)
@@ -438,6 +440,7 @@ mod grid_tests {
                 series: 505,
                 unsent,
                 before_c: None,
+                tick_late: 0,
             };
             crossing_with_unsent(&q, &st, 0, c, up, reads, 1_000, true, None)
         };
@@ -494,6 +497,7 @@ mod grid_tests {
                 series: 1_075,
                 unsent: 0,
                 before_c: Some(before),
+                tick_late: 0,
             };
             let Some(cr) = (0..15_000)
                 .step_by(250)

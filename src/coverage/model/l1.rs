@@ -59,6 +59,42 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
     })
 }
 
+/// An L6 window (a restart at `w.to`) cut at the master's last sample
+/// before it where the WAL shows the silence around the restart, as L1 is:
+/// a restart given as its ready time follows a stop during which the master
+/// scraped nothing (a slow shutdown: the queues' flush, up to the flush
+/// deadline, after the scrape manager stopped), and the old reader's
+/// backlog, what the window names, ends with the master's last sample.
+/// `None` when that sample comes before the window's start (nothing
+/// unsent); the window as it was where the WAL does not show the silence.
+pub(super) fn restart_silence(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
+    let Some(wal) = inp.wal.as_ref() else {
+        return Some(w);
+    };
+    let Ok(q) = silence(wal, w.to) else {
+        return Some(w);
+    };
+    if q.last_before >= w.to {
+        return Some(w);
+    }
+    if q.last_before < w.from {
+        return None;
+    }
+    w.why = format!(
+        "{}; its WAL shows no sample from {} to {}: the old reader had nothing after {} to leave \
+         unsent",
+        w.why,
+        fmt_time(q.last_before),
+        q.first_after.map_or_else(
+            || format!("the observation at {}", fmt_time(wal.observed_at)),
+            fmt_time
+        ),
+        fmt_time(q.last_before)
+    );
+    w.to = q.last_before;
+    Some(w)
+}
+
 /// Why the window stops at a restart's silence.
 fn silence_why(base: &str, s: i64, q: Silence, observed_at: i64) -> String {
     format!(

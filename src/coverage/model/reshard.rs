@@ -47,6 +47,7 @@
 //! `risk` (earliest end: the sliver of the path the crossing model
 //! expects); with it, the log decides.
 
+use super::caught_up::{self, CaughtUp};
 use super::{Cause, Certainty, LossWindow, ModelInput, SlaveRangeUse};
 use crate::coverage::masterlog::{MasterLog, Reshard};
 use crate::coverage::queue::{Crossing, SHARD_UPDATE, Stall};
@@ -61,6 +62,9 @@ pub(super) enum Logged {
     NoReshard,
     /// The first reshard after the slave's start.
     Reshard(Reshard),
+    /// The first reshard after the slave's start, which the slave's log
+    /// shows after the catch-up was through: it lost nothing.
+    After(Reshard, CaughtUp),
 }
 
 /// The latest a catch-up that reshards once can end: the slave's start,
@@ -135,7 +139,7 @@ fn with_any_range(inp: &ModelInput, mut w: LossWindow, any: Option<i64>) -> Loss
 }
 
 /// The log's answer for a slave up at `up`.
-fn logged(inp: &ModelInput, up: i64) -> Logged {
+fn logged(inp: &ModelInput, up: i64, series: u64) -> Logged {
     let Some(log) = inp.facts.master_log.as_ref().filter(|l| l.decides()) else {
         return Logged::Unknown;
     };
@@ -146,7 +150,9 @@ fn logged(inp: &ModelInput, up: i64) -> Logged {
     // `slave_up`); it is the catch-up's reshard.
     let early = log.first_reshard(inp.coverage_end.min(up), up);
     match early.or_else(|| log.first_reshard(up, end)) {
-        Some(r) => Logged::Reshard(r),
+        // The slave's log shows the reader at the present by then.
+        Some(r) => caught_up::before_reshard(inp, r, series)
+            .map_or(Logged::Reshard(r), |c| Logged::After(r, c)),
         // No reshard only where the log reaches: one that starts after the
         // slave's start or ends before the catch-up's latest end cannot
         // rule out a reshard outside it.
@@ -206,7 +212,10 @@ pub(super) fn decide(
         assumptions.push(why);
         return (Logged::Unknown, risk_window(inp, cr, st, up, series));
     }
-    let l = logged(inp, up);
+    let l = logged(inp, up, series);
+    if let Logged::After(r, c) = l {
+        assumptions.push(c.words(r));
+    }
     if l == Logged::Unknown {
         assumptions.push(format!(
             "the master's log covers {}, not the whole catch-up from the slave's start {} to its \
@@ -270,7 +279,7 @@ pub(super) fn apply(
             }) else {
                 return;
             };
-            let short = unresharded_window(inp, cr, Some(r));
+            let short = unresharded_window(inp, cr, Unresharded::AfterWake(r));
             let short_to = short.as_ref().map_or(i64::MIN, |w| w.to);
             windows.truncate(before);
             windows.extend(short);
@@ -290,7 +299,12 @@ pub(super) fn apply(
             // The crossing model expected a reshard the log shows did not
             // happen: the crossing batch of the queue as it was.
             windows.truncate(before);
-            windows.extend(unresharded_window(inp, cr, None));
+            windows.extend(unresharded_window(inp, cr, Unresharded::NoReshard));
+        }
+        Logged::After(r, c) if cr.resharded => {
+            // The first reshard came after the catch-up: the same.
+            windows.truncate(before);
+            windows.extend(unresharded_window(inp, cr, Unresharded::After(r, c)));
         }
         _ => {}
     }
@@ -584,11 +598,22 @@ fn logged_window(
     Some(with_any_range(inp, w, any_to))
 }
 
+/// Why the crossing batch is the un-resharded queue's.
+#[derive(Clone, Copy)]
+enum Unresharded {
+    /// No reshard during the catch-up.
+    NoReshard,
+    /// The first reshard after the reader woke.
+    AfterWake(Reshard),
+    /// The first reshard after the catch-up was through.
+    After(Reshard, CaughtUp),
+}
+
 /// The crossing batch when the crossing model expected a reshard before it
 /// and the master's log shows none during the catch-up: the queue's
 /// `min_shards` shards cut it (`Crossing::other_end`, the path without the
 /// reshard).
-fn unresharded_window(inp: &ModelInput, cr: &Crossing, r: Option<Reshard>) -> Option<LossWindow> {
+fn unresharded_window(inp: &ModelInput, cr: &Crossing, r: Unresharded) -> Option<LossWindow> {
     let c = inp.coverage_end;
     let (from, to, series) = match cr.undecided_short {
         Some(u) => u,
@@ -604,8 +629,11 @@ fn unresharded_window(inp: &ModelInput, cr: &Crossing, r: Option<Reshard>) -> Op
                 "{}: the batch crossing the coverage end is one of the queue's {} shard(s), \
                  refused whole (400) and dropped, to {}",
                 match r {
-                    None => "the master's log shows no reshard during the catch-up".to_string(),
-                    Some(r) => format!(
+                    Unresharded::NoReshard => {
+                        "the master's log shows no reshard during the catch-up".to_string()
+                    }
+                    Unresharded::After(r, c) => c.words(r),
+                    Unresharded::AfterWake(r) => format!(
                         "the master's log shows the first reshard after the slave's start at {}, \
                          after the reader woke: the batch holding the coverage end is lost on \
                          either side of it",

@@ -32,7 +32,7 @@ pub(super) fn windows(
             let t_q = tick_origin(inp, t_b, up);
             let cr = queue::crossing_with_unsent(
                 q,
-                &st,
+                &logged_first_batch(inp, st, t_q, c),
                 t_q,
                 c,
                 up,
@@ -40,6 +40,7 @@ pub(super) fn windows(
                     series: n,
                     unsent: inp.unsent_per_scrape,
                     before_c: read_before_c(inp, &st, c),
+                    tick_late: tick_late(inp, t_q, t_b),
                 },
                 inp.scrape_interval,
                 phase_known,
@@ -94,23 +95,81 @@ pub(super) fn windows(
 /// ends at its newest block's end, written by a head compaction half a
 /// block range after it, when every scrape before it had been committed
 /// (a later sample older than it is out of bounds, never in the WAL): its
-/// blocks hold every sample the master appended before `c`. A reader whose
-/// first sample is the oldest on file forwarded them all, provided it sends
-/// every one (no native histogram skipped) and `c` is the coverage end
-/// itself (no target's samples stamped before their scrape), and no block
-/// is missing (a hole, or one left out as unreadable).
+/// blocks hold every sample the master appended before `c`. A snapshot
+/// with its head block holds every sample committed when it read the head
+/// (`RangeHead` up to the newest one, `c`); a sample older than `c`
+/// committed after the read is a scrape in flight then (the isolation
+/// race, `l4.rs`), so the count is exact where the head block's `up`
+/// samples show none (every target's next scrape stamped after `c`, or
+/// its loop stopped). A reader whose first sample is the oldest on file
+/// forwarded them all, provided it sends every one (no native histogram
+/// skipped) and `c` is the coverage end itself (no target's samples
+/// stamped before their scrape), and no block is missing (a hole, or one
+/// left out as unreadable).
 fn read_before_c(inp: &ModelInput, st: &Stall, c: i64) -> Option<u64> {
-    (!inp.head_included
-        && inp.blocks_whole
+    let none_in_flight = || {
+        inp.up_tails.as_deref().is_some_and(|t| {
+            !t.is_empty()
+                && t.iter().all(|t| {
+                    matches!(
+                        super::l4::fate(t, c, inp.scrape_timeout).1,
+                        super::l4::Fate::After(_) | super::l4::Fate::Stopped
+                    )
+                })
+        })
+    };
+    (inp.blocks_whole
         && c == inp.coverage_end
         && inp.unsent_per_scrape == 0
-        && inp.first_sample == Some(st.first_sample))
+        && inp.first_sample == Some(st.first_sample)
+        && (!inp.head_included || none_in_flight()))
     .then(|| {
         inp.blocks
             .iter()
             .filter(|b| b.max_time <= c)
             .fold(0u64, |n, b| n.saturating_add(b.num_samples))
     })
+}
+
+/// The stalled queue's first batch as the master's log shows it: with
+/// one shard, the first request answered after the queue's start (`t_q`)
+/// is the batch its send held through the outage, refused whole when the
+/// reader stalled before the coverage end, and its `non-recoverable
+/// error` line gives its `count` (the first such line since the start:
+/// 2.42's one-minute de-duplication drops only a line equal to one logged
+/// before). The deadline can cut that batch short of `max_samples_per_send`
+/// at whatever the first scrapes held, which the files project from
+/// today's series; every later batch is full until the crossing.
+fn logged_first_batch(inp: &ModelInput, st: Stall, t_q: i64, c: i64) -> Stall {
+    let q = &inp.queue;
+    let logged = inp
+        .facts
+        .master_log
+        .as_ref()
+        .filter(|l| l.decides() && q.min_shards == 1 && st.position < c)
+        .and_then(|l| l.refusals.iter().find(|r| r.at >= t_q))
+        .map(|r| r.samples)
+        .filter(|&n| n > 0 && n <= q.max_samples_per_send);
+    logged.map_or(st, |n| Stall {
+        first_batch: n,
+        ..st
+    })
+}
+
+/// How much later than `t_q` the queue's reshard ticks may come: a
+/// remote-write start given to the second (no milliseconds), and not
+/// placed by the master's log, is a time noted to the second, up to a
+/// second before the queue started (`slavelog::READY_SLACK`, as for a
+/// ready time); 0 otherwise.
+fn tick_late(inp: &ModelInput, t_q: i64, t_b: i64) -> i64 {
+    let to_the_second = inp
+        .rw_start
+        .is_some_and(|r| r == t_b && r.rem_euclid(1_000) == 0);
+    if t_q == t_b && to_the_second {
+        crate::coverage::slavelog::READY_SLACK
+    } else {
+        0
+    }
 }
 
 /// The origin of the queue's reshard ticks: its start as the master's log
@@ -454,3 +513,7 @@ fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool
     let per_shard = series.div_ceil(shards).max(1);
     (inp.queue.capacity / per_shard) as i64 * inp.scrape_interval > half
 }
+
+#[cfg(test)]
+#[path = "slivers_tests.rs"]
+mod tests;

@@ -70,6 +70,10 @@ pub struct Reads {
     pub unsent: u64,
     /// Samples forwarded from the first one to the last before `C_snap`.
     pub before_c: Option<u64>,
+    /// How much later than `t_ws` the queue may have started (its reshard
+    /// ticks with it): an origin given to the second is up to a second
+    /// early; 0 where the files or the master's log place it.
+    pub tick_late: i64,
 }
 
 /// The quantities every step shares.
@@ -92,6 +96,8 @@ struct At<'a> {
     b: u64,
     /// Samples forwarded before `C_snap`, when the files hold them.
     before_c: Option<u64>,
+    /// How much later the reshard ticks may come ([`Reads::tick_late`]).
+    tick_late: i64,
     scrape_phase_known: bool,
     grids: Option<&'a Schedule>,
 }
@@ -209,6 +215,7 @@ pub fn crossing_with_unsent(
         i: interval.max(1),
         b: q.max_samples_per_send,
         before_c: reads.before_c,
+        tick_late: reads.tick_late.max(0),
         scrape_phase_known,
         grids,
     };
@@ -272,7 +279,9 @@ fn timing(at: &At, up: i64) -> Timing {
         tick,
         eps,
         resharded: tick <= cross + eps,
-        either: tick >= earliest_cross - eps && tick <= cross + eps,
+        // A tick that may come up to `tick_late` later (its origin given to
+        // the second) may come after the crossing.
+        either: tick.saturating_add(at.tick_late) >= earliest_cross - eps && tick <= cross + eps,
         earliest_cross,
     }
 }
@@ -567,8 +576,10 @@ fn why_short(at: &At, tm: &Timing, sh: &Short, lg: &Long) -> String {
         at.q.min_shards,
         at.b,
         sh.scrapes,
-        sh.series
-            .map_or(String::new(), |k| format!(", {k} of {s} series"))
+        sh.series.map_or(String::new(), |k| format!(
+            ", {k} of {s} series ({})",
+            super::series_basis(at.before_c.is_some(), at.b)
+        ))
     ) + &if sh.flushed {
         // The flush named is the long case's latest deadline flush (as
         // before this function was split).
