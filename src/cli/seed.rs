@@ -45,7 +45,7 @@ struct Doc<'a> {
 }
 
 /// Quotes a path for a POSIX shell when it needs it.
-fn sh(p: &Path) -> String {
+pub(super) fn sh(p: &Path) -> String {
     let s = p.display().to_string();
     if !s.is_empty()
         && s.chars()
