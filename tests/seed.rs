@@ -238,6 +238,35 @@ fn seed_live_primary_then_replica_serves_it() {
     assert!(sh["to"].as_i64().unwrap() >= c_snap - 1, "{sh}");
     assert!(sh["head_series"].as_u64().unwrap() > 0);
     assert!(sh["why"].as_str().unwrap().contains("not in the seed"));
+
+    // The text names the deadline's assumption (remote write to the replica
+    // starting at the snapshot) and the question that answers otherwise.
+    let replica3 = base.join("replica3");
+    let out = promsnap(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        replica3.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("deadline: the replica must be up and caught up before"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the deadline takes the primary's remote write to the replica as starting at the \
+             snapshot"
+        ),
+        "{text}"
+    );
+    let data_abs = data.canonicalize().unwrap();
+    assert!(
+        text.contains(&format!("--master {} --rw-start T`", data_abs.display())),
+        "{text}"
+    );
 }
 
 /// The admin API off: a clear error, exit 2, nothing written anywhere.

@@ -132,6 +132,16 @@ fn render(r: &SeedReport) -> String {
             rfc3339_ms(d.at),
             d.why
         ));
+        if let Some(snap) = &r.snapshot {
+            s.push_str(&format!(
+                "  (the deadline takes the primary's remote write to the replica as starting at \
+                 the snapshot; if its remote_write already named the replica before, the reader \
+                 stalled then and the deadline is earlier, or past: `promsnap coverage {} \
+                 --master {} --rw-start T`, T when remote write was configured)\n",
+                sh(&snap.path),
+                sh(&r.fill_from)
+            ));
+        }
     }
     s.push_str(&format!("if it is late: {}\n", fill_command(r)));
     s.push_str(
