@@ -257,6 +257,11 @@ pub struct SeedReport {
     pub coverage_end: Option<i64>,
     /// The replica must be up and caught up before `deadline.at`.
     pub deadline: Option<Deadline>,
+    /// With a `remote_write` section in the primary's configuration: the
+    /// primary's start (ms), taken as the remote write's start for the
+    /// coverage and the deadline (the earliest its queues can have started);
+    /// `None`: remote write taken as starting at the snapshot.
+    pub remote_write_since: Option<i64>,
     /// The coverage of the snapshot (the `coverage --json` document).
     pub coverage: Option<CoverageReport>,
     /// The directory to fill the replica from if it is late: the
@@ -305,6 +310,7 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         copy: None,
         coverage_end: None,
         deadline: None,
+        remote_write_since: None,
         coverage: None,
         fill_from: primary.abs_data.clone(),
         ok: true,
