@@ -582,11 +582,15 @@ extown_heal() { # DIR: fill asked as the README says, with external labels and a
 
 killed_target_check() { # DIR TAG TARGET: list TARGET; a copy of it opened by Prometheus
   local k=$1/killed tag=$2 t=$3 p port rc
+  if [ ! -d "$t" ]; then
+    echo "$tag: no target dir (killed before it was created)" >>"$k/summary.txt"
+    return 0
+  fi
   {
     echo "== $tag"
     find "$t" -maxdepth 2 -printf '%P %s\n' | sort
   } >>"$k/states.txt"
-  rm -rf "$k/open"; cp -a "$t" "$k/open"
+  rm -rf "$k/open"; cp -a "$t" "$k/open" || true
   port=$(free_port)
   printf 'global:\n  scrape_interval: 1m\n' >"$k/open.yml"
   prometheus --config.file="$k/open.yml" --storage.tsdb.path="$k/open" \
