@@ -196,6 +196,19 @@ fn seed_live_primary_then_replica_serves_it() {
         )
     );
 
+    // A second seed into the seeded replica: refused before a snapshot is
+    // taken (its head block would overlap the one placed), nothing written.
+    let snaps = || std::fs::read_dir(data.join("snapshots")).unwrap().count();
+    let (n_snaps, before) = (snaps(), block_dirs(&replica));
+    let (code, _, err) = seed_json(&primary.url(), &replica, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("already holds 1 block(s) the primary's data directory does not"),
+        "{err}"
+    );
+    assert_eq!(snaps(), n_snaps, "no snapshot taken");
+    assert_eq!(block_dirs(&replica), before);
+
     // A real Prometheus starts on the seed and serves both blocks.
     let r = Server::launch("replica", base, NO_SCRAPE, &replica, &[]);
     let t = times[times.len() / 2];

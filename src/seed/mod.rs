@@ -9,7 +9,8 @@
 //!    and gives `storage.tsdb.path`, the primary's data directory (unless
 //!    [`SeedOptions::data_dir`] names it: a container's path differs from the
 //!    host's). The replica's directory may be neither inside the primary's
-//!    nor contain it.
+//!    nor contain it, nor hold a block the primary's data directory does
+//!    not (an earlier seed's head block: the new one would overlap it).
 //! 2. `snapshot`: `POST /api/v1/admin/tsdb/snapshot` (`?skip_head=true` when
 //!    asked). Prometheus writes the snapshot under `<data>/snapshots/<name>`:
 //!    hard links of the persisted blocks plus, without `skip_head`, the head
@@ -316,6 +317,7 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         ok: true,
     };
     report.step("flags", StepStatus::Ok, t, primary.describe());
+    steps::check_not_seeded(&opts.to, &primary.data_dir)?;
 
     // 2. snapshot
     let t = Instant::now();

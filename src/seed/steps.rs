@@ -125,6 +125,48 @@ fn remote_write_since(url: &Url, opts: &SeedOptions) -> Option<i64> {
     crate::vocab::parse_rfc3339_ms(info.get("startTime")?.as_str()?)
 }
 
+/// A replica that already holds blocks the primary's data directory does
+/// not (an earlier seed's head block, or data of its own): a new
+/// snapshot's head block, and any block the primary compacted since, would
+/// overlap them and be refused, so the seed would end with nothing copied
+/// and one more snapshot in the primary's `snapshots/`. Said before the
+/// snapshot is taken. Blocks the primary has (a seed killed before it
+/// placed the head block) are fine: the copy skips them.
+pub(super) fn check_not_seeded(to: &Path, data_dir: &Path) -> Result<(), SeedError> {
+    let names = |d: &Path| -> std::collections::BTreeSet<String> {
+        crate::layout::scan(d)
+            .map(|l| {
+                l.blocks
+                    .iter()
+                    .filter_map(|b| b.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if !to.is_dir() {
+        return Ok(());
+    }
+    let primary = names(data_dir);
+    let foreign: Vec<String> = names(to)
+        .into_iter()
+        .filter(|n| !primary.contains(n))
+        .collect();
+    let Some(first) = foreign.first() else {
+        return Ok(());
+    };
+    Err(SeedError::Usage(format!(
+        "{}: already holds {} block(s) the primary's data directory does not ({first}{}): an \
+         earlier seed's head block, or the replica's own data; a new snapshot's blocks would \
+         overlap them and none would be copied. The replica is seeded already (verify it); to \
+         seed it again, empty it first (a killed seed that placed only the primary's blocks is \
+         finished by seeding again)",
+        to.display(),
+        foreign.len(),
+        if foreign.len() > 1 { ", …" } else { "" }
+    )))
+}
+
 /// The primary's data directory must look like one from here.
 fn check_data_dir(data_dir: &Path, source: &str) -> Result<(), SeedError> {
     if data_dir.join("wal").is_dir()
