@@ -449,7 +449,7 @@ heal_path() { # DIR: after the run (both stopped, the real loss measured): heal 
     --slave-up "$slave_up" >"$h/coverage.txt" 2>&1 || rc=$?
   "$PROMSNAP" coverage "$snapshot_dir" --master "$dir/master" --rw-start "$rw_start" \
     --slave-up "$slave_up" --json >"$h/coverage.json" 2>/dev/null || true
-  log "heal: coverage exit $rc: $(tail -1 "$h/coverage.txt")"
+  log "heal: coverage exit $rc: $(grep -m1 '^Verdict' "$h/coverage.txt")"
   # The slave started again (as after its outage), the fill run into it while it runs.
   oracle_start "$dir"
   start_slave "$dir"
