@@ -36,6 +36,33 @@
 #             slave up 60 s after the snapshot; curl + `cp -r`
 #   headgc    the snapshot taken 2 s after the master's second `Head GC completed` log line
 #             (not after its block dir appears); slave up 40 s later; curl + `cp -r`
+# Round three, the heal path (docs/HEAL-REPLAY.md):
+#   heal      the first replay's master; `promsnap seed`; the slave up 15 s after the WAL
+#             segment written at the snapshot is deleted (a real loss of minutes); after the
+#             run the master is stopped and its files checksummed, then: `promsnap verify` of
+#             the snapshot, `coverage`, the slave started again and `promsnap fill SLAVE --from
+#             MASTER` into it while it runs (as the README allows), its HTTP API queried over
+#             the lost range against a Prometheus on a copy of the master's data dir, `gaps
+#             --against` with the slave stopped, the slave restarted and queried again,
+#             `promtool tsdb analyze` of every block fill wrote and `promtool tsdb dump` of the
+#             slave, the master's checksums again (heal/ holds it all)
+#   noapi     `promsnap snapshot` of the running master's data dir and an admin-API snapshot
+#             started at the same moment, compared (noapi-compare.txt); the slave seeded from
+#             promsnap's with `promsnap copy`, up 40 s later
+#   ooo       up40 with the slave's config holding `storage: tsdb: out_of_order_time_window: 10m`;
+#             `answer` gives `--slave-ooo-window 10m` (the operator's slave config) to every
+#             question, and asks once without it (no-ooo-flag)
+#   extown    a master with `external_labels: {cluster: ext}` scraping itself and an exporter of
+#             $REPLAY_SERIES series (default 100), half of them carrying their own `cluster="own"`
+#             label (remote write keeps a series' own label); remote_write added when the slave
+#             is ready (a loss from the snapshot to then); after the run `fill` is asked as the
+#             README says (plain, with `--drop-label cluster`, and by `--match` in two runs)
+#             and the slave is queried against the master (extown/ holds it all)
+#   killed    a master with an exporter of $REPLAY_SERIES series (default 5000) and no slave:
+#             `promsnap seed` and `promsnap fill` SIGKILLed at fractions of their undisturbed
+#             run time; after each kill the target's files are listed, a copy of it is opened by
+#             Prometheus (ready, queried, its log kept), and the run repeated to completion
+#             and once more (killed/ holds it all; no `answer`)
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
@@ -54,7 +81,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,54p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,82p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -89,6 +116,7 @@ master_config() { # FILE SLAVE_PORT|none (globals: mport, shape, eport)
   [ "$shape" = deb ] && gi=15s
   {
     printf 'global:\n  scrape_interval: %s\n  evaluation_interval: %s\n' $gi $gi
+    [ "$shape" = extown ] && printf '  external_labels:\n    cluster: ext\n'
     printf 'scrape_configs:\n  - job_name: prometheus\n'
     # The Debian package's /etc/prometheus/prometheus.yml: the self-scrape every 5 s.
     [ "$shape" = deb ] && printf '    scrape_interval: 5s\n    scrape_timeout: 5s\n'
@@ -102,12 +130,15 @@ master_config() { # FILE SLAVE_PORT|none (globals: mport, shape, eport)
   } >"$1"
 }
 
-exporter() { # PORT N: a fixed /metrics page of N gauge series, until killed
+exporter() { # PORT N [own]: a fixed /metrics page of N gauge series, until killed (with `own`,
+  # every other series carries a label cluster="own")
   exec python3 -c '
 import http.server, sys
 n = int(sys.argv[2])
+own = len(sys.argv) > 3
 lines = ["# HELP replay_series A fixed series.", "# TYPE replay_series gauge"]
-lines += ["replay_series{i=\"%d\",group=\"g%d\"} %d" % (i, i % 16, i % 97) for i in range(n)]
+lines += ["replay_series{i=\"%d\",group=\"g%d\"%s} %d" % (
+    i, i % 16, ",cluster=\"own\"" if own and i % 2 else "", i % 97) for i in range(n)]
 body = ("\n".join(lines) + "\n").encode()
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -119,7 +150,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-' "$1" "$2"
+' "$@"
 }
 
 start_master() { # DIR: prometheus on the master's dir (appends to master.log); pid in $master
@@ -134,7 +165,7 @@ start_master() { # DIR: prometheus on the master's dir (appends to master.log); 
 start_slave() { # DIR: prometheus on the slave's dir (appends to slave.log); pid in $slave
   prometheus --config.file="$1/slave.yml" --storage.tsdb.path="$1/slave" \
     --web.listen-address="127.0.0.1:$sport" --web.enable-remote-write-receiver \
-    2>>"$1/slave.log" &
+    "${sflags[@]}" 2>>"$1/slave.log" &
   slave=$!
   echo "$slave" >>"$1/server.pids"
 }
@@ -149,9 +180,9 @@ run_one() { # SCENARIO BASE
   mport=$(free_port)
   sport=$(free_port)
   shape=base eport=""
-  mflags=()
+  mflags=() sflags=()
   local delay=40 skip=false seeder=cp rw_now=yes series=0 scrape_ms=1000 after=block
-  local wait_overtaken=no restart_slave=no restart_master=no
+  local ooo="" wait_overtaken=no restart_slave=no restart_master=no
   case ${scen%-r[0-9]*} in
     up40) seeder=seed ;;
     up40-cp) ;;
@@ -170,11 +201,17 @@ run_one() { # SCENARIO BASE
     slave-restart) seeder=seed; series=${REPLAY_SERIES:-20000}; restart_slave=yes ;;
     master-restart) delay=60; restart_master=yes ;;
     headgc) after=headgc ;;
+    heal) seeder=seed; wait_overtaken=yes ;;
+    noapi) seeder=offline ;;
+    extown) seeder=seed; rw_now=no; shape=extown; series=${REPLAY_SERIES:-100} ;;
+    ooo) seeder=seed; ooo=10m ;;
+    killed) run_killed "$dir"; return ;;
     *) echo "unknown scenario $scen" >&2; return 2 ;;
   esac
   if [ "$series" -gt 0 ]; then
     eport=$(free_port)
-    exporter "$eport" "$series" &
+    if [ "$shape" = extown ]; then exporter "$eport" "$series" own &
+    else exporter "$eport" "$series" & fi
     echo "$!" >>"$dir/server.pids"
   fi
   if [ $rw_now = yes ]; then master_config "$dir/master.yml" "$sport"
@@ -196,7 +233,14 @@ run_one() { # SCENARIO BASE
   fi
   local q="" snap
   [ $skip = true ] && q="?skip_head=true"
-  if [ $seeder = seed ]; then
+  [ -n "$ooo" ] && echo "slave_ooo=$ooo" >>"$dir/times"
+  if [ $seeder = offline ]; then
+    echo "snapshot=$(now_rfc)" >>"$dir/times"
+    snap=$(offline_snapshot "$dir")
+    mkdir -p "$dir/slave"
+    "$PROMSNAP" copy "$snap" "$dir/slave" --json >"$dir/copy.json" 2>"$dir/copy.err" ||
+      log "$scen: copy exit $?"
+  elif [ $seeder = seed ]; then
     echo "snapshot=$(now_rfc)" >>"$dir/times"
     local sk=()
     [ $skip = true ] && sk=(--skip-head)
@@ -235,6 +279,8 @@ run_one() { # SCENARIO BASE
     sleep "$delay"
   fi
   printf 'global:\n  scrape_interval: 1m\n' >"$dir/slave.yml"
+  # 2.42 takes the out-of-order window from its config file only.
+  [ -n "$ooo" ] && printf 'storage:\n  tsdb:\n    out_of_order_time_window: %s\n' "$ooo" >>"$dir/slave.yml"
   echo "slave_start=$(now_rfc)" >>"$dir/times"
   start_slave "$dir"
   wait_ready "$sport" || log "$scen: slave not ready"
@@ -264,7 +310,374 @@ run_one() { # SCENARIO BASE
   cleanup_dir "$dir" # the exporter: nothing left for the exit trap to stop
   log "$scen: stopped; measuring"
   measure "$dir"
+  case ${scen%-r[0-9]*} in heal) heal_path "$dir" ;; extown) extown_heal "$dir" ;; esac
   log "$scen: done in $dir"
+}
+
+offline_snapshot() { # DIR: `promsnap snapshot` of the running master and an admin-API snapshot
+  # started at the same moment; prints the path of promsnap's (outside the data dir)
+  local dir=$1 name
+  name="$(date -u +%Y%m%dT%H%M%SZ)-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+  mkdir -p "$dir/offline"
+  curl -sf -XPOST "http://127.0.0.1:$mport/api/v1/admin/tsdb/snapshot" >"$dir/snapshot.json" &
+  local cpid=$!
+  local rc=0
+  "$PROMSNAP" snapshot "$dir/master" "$dir/offline/$name" --json >"$dir/offline.json" \
+    2>"$dir/offline.err" || rc=$?
+  wait "$cpid" || true
+  echo "offline_rc=$rc" >>"$dir/times"
+  local api
+  api="$dir/master/snapshots/$(python3 -c \
+    'import json,sys; print(json.load(open(sys.argv[1]))["data"]["name"])' "$dir/snapshot.json")"
+  echo "api_snapshot_dir=$api" >>"$dir/times"
+  compare_snapshots "$dir" "$dir/offline/$name" "$api" >"$dir/noapi-compare.txt" 2>&1 || true
+  echo "$dir/offline/$name"
+}
+
+compare_snapshots() { # DIR OFFLINE API: blocks, head block ranges, dumps up to the earlier end
+  local dir=$1 off=$2 api=$3
+  mkdir -p "$dir/cmp"
+  for s in off api; do
+    local d=$off
+    [ $s = api ] && d=$api
+    "$PROMSNAP" ls "$d" --json >"$dir/cmp/$s.ls.json" 2>&1 || true
+    "$PROMSNAP" verify "$d" >"$dir/cmp/$s.verify.txt" 2>&1 || echo "exit $?" >>"$dir/cmp/$s.verify.txt"
+    # promtool needs a wal/ dir in a snapshot: dump a hard-linked copy with an empty one.
+    rm -rf "$dir/cmp/$s.d"; cp -al "$d" "$dir/cmp/$s.d"; mkdir -p "$dir/cmp/$s.d/wal"
+    promtool tsdb dump "$dir/cmp/$s.d" 2>/dev/null | sort >"$dir/cmp/$s.dump" || true
+    promtool tsdb list "$dir/cmp/$s.d" >"$dir/cmp/$s.list" 2>&1 || true
+  done
+  python3 - "$dir/cmp" <<'PY'
+import json, re, sys
+d = sys.argv[1]
+def blocks(s):
+    doc = json.load(open(f"{d}/{s}.ls.json"))
+    bl = doc.get("blocks", doc) if isinstance(doc, dict) else doc
+    return [(b.get("ulid"), b.get("min_time"), b.get("max_time"), b.get("level"),
+             "head" if b.get("snapshot_head") else "") for b in bl]
+def dump(s):
+    out = {}
+    for line in open(f"{d}/{s}.dump"):
+        m = re.match(r"^(.*\}) (\S+) (\d+)$", line.strip())
+        if m:
+            out.setdefault(m.group(1), {})[int(m.group(3))] = m.group(2)
+    return out
+bo, ba = blocks("off"), blocks("api")
+print("offline blocks:"); [print("  ", b) for b in bo]
+print("api blocks:"); [print("  ", b) for b in ba]
+so = {(b[1], b[2]) for b in bo}; sa = {(b[1], b[2]) for b in ba}
+print("same block ranges:", so == sa, "only offline:", sorted(so - sa), "only api:", sorted(sa - so))
+uo = {b[0] for b in bo}; ua = {b[0] for b in ba}
+print("shared ULIDs:", len(uo & ua), "only offline:", sorted(uo - ua), "only api:", sorted(ua - uo))
+do, da = dump("off"), dump("api")
+end = min(max((max(v) for v in do.values()), default=0), max((max(v) for v in da.values()), default=0))
+n = diff = 0
+for k in set(do) | set(da):
+    a = {t: v for t, v in do.get(k, {}).items() if t <= end}
+    b = {t: v for t, v in da.get(k, {}).items() if t <= end}
+    n += len(b)
+    if a != b:
+        diff += 1
+        if diff <= 5:
+            print("  differs:", k, "offline-only", sorted(set(a) - set(b))[:3], "api-only", sorted(set(b) - set(a))[:3])
+print(f"dump up to {end}: series {len(set(do) | set(da))}, api samples {n}, series differing {diff}")
+for s, dd in (("offline", do), ("api", da)):
+    print(f"{s}: newest sample {max((max(v) for v in dd.values()), default=0)}, series {len(dd)}, samples {sum(len(v) for v in dd.values())}")
+PY
+}
+
+oracle_start() { # DIR: a Prometheus on a copy of the stopped master's data dir (the query oracle)
+  local dir=$1
+  rm -rf "$dir/heal/oracle"; cp -a "$dir/master" "$dir/heal/oracle"
+  rm -rf "$dir/heal/oracle/snapshots"
+  printf 'global:\n  scrape_interval: 1m\n' >"$dir/heal/oracle.yml"
+  oport=$(free_port)
+  prometheus --config.file="$dir/heal/oracle.yml" --storage.tsdb.path="$dir/heal/oracle" \
+    --web.listen-address="127.0.0.1:$oport" 2>>"$dir/heal/oracle.log" &
+  oracle=$!
+  echo "$oracle" >>"$dir/server.pids"
+  wait_ready "$oport"
+}
+
+compare_query() { # DIR TAG: the raw samples of every series over the lost range, slave vs oracle
+  local dir=$1 tag=$2
+  python3 - "$dir" "$tag" "$sport" "$oport" <<'PY'
+import json, sys, urllib.parse, urllib.request
+d, tag, sport, oport = sys.argv[1:5]
+gaps = json.load(open(f"{d}/gaps.json"))
+merged = gaps["missing"]["merged"]
+lo = min(m["from"] for m in merged); hi = max(m["to"] for m in merged)
+def q(port):
+    # A range selector at `hi` reaching back to `lo`: the raw samples of every series.
+    query = '{__name__=~".+"}[%dms]' % (hi - lo + 1)
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode(
+        {"query": query, "time": "%.3f" % (hi / 1000)})
+    doc = json.load(urllib.request.urlopen(url, timeout=120))
+    out = {}
+    for r in doc["data"]["result"]:
+        k = json.dumps(r["metric"], sort_keys=True)
+        out[k] = [(round(float(t) * 1000), v) for t, v in r["values"]]
+    return out
+s, o = q(sport), q(oport)
+ns = sum(len(v) for v in s.values()); no = sum(len(v) for v in o.values())
+missing = sum(len(set(v) - set(s.get(k, []))) for k, v in o.items())
+extra = sum(len(set(v) - set(o.get(k, []))) for k, v in s.items())
+lines = [f"{tag}: range [{lo}, {hi}] ({(hi - lo) / 1e3:.1f} s): slave {len(s)} series {ns} samples; "
+         f"master {len(o)} series {no} samples; master samples the slave lacks: {missing}; "
+         f"slave samples the master lacks: {extra}"]
+bad = [k for k in o if set(o[k]) - set(s.get(k, []))]
+for k in bad[:5]:
+    lines.append(f"  lacks {k}: {sorted(set(o[k]) - set(s.get(k, [])))[:4]}")
+open(f"{d}/heal/query-{tag}.txt", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
+master_sums() { # DIR OUT: checksums of every file of the master's data dir
+  (cd "$1/master" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$2"
+}
+
+heal_path() { # DIR: after the run (both stopped, the real loss measured): heal the slave
+  local dir=$1 h=$1/heal rc
+  mkdir -p "$h"
+  # shellcheck disable=SC1091
+  . "$dir/times"
+  master_sums "$dir" "$h/master.sha256.before"
+  rc=0; "$PROMSNAP" verify "$snapshot_dir" >"$h/verify.txt" 2>&1 || rc=$?
+  log "heal: verify of the snapshot: exit $rc"
+  rc=0; "$PROMSNAP" coverage "$snapshot_dir" --master "$dir/master" --rw-start "$rw_start" \
+    --slave-up "$slave_up" >"$h/coverage.txt" 2>&1 || rc=$?
+  "$PROMSNAP" coverage "$snapshot_dir" --master "$dir/master" --rw-start "$rw_start" \
+    --slave-up "$slave_up" --json >"$h/coverage.json" 2>/dev/null || true
+  log "heal: coverage exit $rc: $(grep -m1 '^Verdict' "$h/coverage.txt")"
+  # The slave started again (as after its outage), the fill run into it while it runs.
+  oracle_start "$dir"
+  start_slave "$dir"
+  wait_ready "$sport" || log "heal: slave not ready"
+  rc=0; "$PROMSNAP" fill "$dir/slave" --from "$dir/master" --dry-run >"$h/fill-dry.txt" 2>&1 || rc=$?
+  log "heal: fill --dry-run exit $rc"
+  rc=0; "$PROMSNAP" fill "$dir/slave" --from "$dir/master" >"$h/fill.txt" 2>&1 || rc=$?
+  "$PROMSNAP" fill "$dir/slave" --from "$dir/master" --dry-run --json >"$h/fill-after.json" 2>&1 || true
+  log "heal: fill exit $rc: $(grep -m1 -i 'added\|wrote\|written' "$h/fill.txt" || true)"
+  find "$dir/slave" -maxdepth 1 >"$h/slave-ls-after-fill.txt"
+  rc=0; "$PROMSNAP" fill "$dir/slave" --from "$dir/master" --json >"$h/fill2.json" 2>&1 || rc=$?
+  log "heal: second fill exit $rc"
+  log "heal: waiting 70 s for the running slave's block reload"
+  sleep 70
+  compare_query "$dir" running >&2 || log "heal: query failed"
+  kill "$slave"; wait "$slave" || true
+  grep -i 'level=error\|level=warn' "$dir/slave.log" >"$h/slave-log-problems.txt" || true
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" --json >"$h/gaps-after.json" 2>&1 || true
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" >"$h/gaps-after.txt" 2>&1 || true
+  log "heal: gaps after fill: $(grep -m3 -i 'missing\|lack\|nothing' "$h/gaps-after.txt" | tr '\n' ' ')"
+  start_slave "$dir"
+  wait_ready "$sport" || log "heal: slave not ready after restart"
+  compare_query "$dir" restarted >&2 || log "heal: query failed"
+  kill "$slave"; wait "$slave" || true
+  kill "$oracle"; wait "$oracle" || true
+  : >"$h/promtool-analyze.txt"
+  for b in $(python3 -c '
+import re, sys
+print(" ".join(sorted(set(re.findall(r"\b[0-9A-HJKMNP-TV-Z]{26}\b", open(sys.argv[1]).read())))))
+' "$h/fill.txt"); do
+    echo "== $b" >>"$h/promtool-analyze.txt"
+    promtool tsdb analyze "$dir/slave" "$b" >>"$h/promtool-analyze.txt" 2>&1 ||
+      echo "promtool analyze $b: exit $?" >>"$h/promtool-analyze.txt"
+  done
+  rc=0; promtool tsdb dump "$dir/slave" >"$h/slave-after.dump" 2>"$h/slave-after.dump.err" || rc=$?
+  echo "promtool dump of the slave: exit $rc" >>"$h/promtool-analyze.txt"
+  promtool tsdb list "$dir/slave" >"$h/slave-list.txt" 2>&1 || true
+  "$PROMSNAP" verify "$dir/slave" >"$h/slave-verify.txt" 2>&1 || true
+  master_sums "$dir" "$h/master.sha256.after"
+  if cmp -s "$h/master.sha256.before" "$h/master.sha256.after"; then
+    log "heal: the master's files are unchanged"
+  else
+    log "heal: THE MASTER'S FILES CHANGED"
+  fi
+}
+
+extown_compare() { # DIR TAG: the slave's series without cluster="ext" against the master's
+  local dir=$1 tag=$2
+  python3 - "$dir" "$tag" "$sport" "$oport" <<'PY'
+import json, sys, urllib.parse, urllib.request, collections
+d, tag, sport, oport = sys.argv[1:5]
+t = dict(l.strip().split("=", 1) for l in open(f"{d}/times") if "=" in l)
+import datetime
+ms = lambda x: int(datetime.datetime.fromisoformat(x.replace("Z", "+00:00")).timestamp() * 1000)
+lo, hi = ms(t["snapshot"]) - 120_000, ms(t["master_stop"])
+def q(port, strip):
+    query = '{__name__=~".+"}[%dms]' % (hi - lo)
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode(
+        {"query": query, "time": "%.3f" % (hi / 1000)})
+    doc = json.load(urllib.request.urlopen(url, timeout=120))
+    out = collections.defaultdict(list)
+    names = collections.defaultdict(set)
+    for r in doc["data"]["result"]:
+        m = dict(r["metric"])
+        if strip and m.get("cluster") == "ext":
+            del m["cluster"]
+        k = json.dumps(m, sort_keys=True)
+        names[k].add(json.dumps(r["metric"], sort_keys=True))
+        out[k] += [round(float(x) * 1000) for x, _ in r["values"]]
+    return out, names
+s, sn = q(sport, True)
+o, _ = q(oport, False)
+lack = sum(len(set(v) - set(s.get(k, []))) for k, v in o.items())
+extra = sum(len(set(v) - set(o.get(k, []))) for k, v in s.items())
+dup = sum(len(v) - len(set(v)) for v in s.values())
+multi = sum(1 for k in sn if len(sn[k]) > 1)
+lines = [f"{tag}: [{lo}, {hi}]: slave {len(s)} series (without cluster=\"ext\") {sum(len(v) for v in s.values())} samples; "
+         f"master {len(o)} series {sum(len(v) for v in o.values())} samples; the slave lacks {lack}, "
+         f"has {extra} the master has not; timestamps held twice (one metric doubled): {dup}; "
+         f"series held under several label sets: {multi}"]
+open(f"{d}/extown/query-{tag}.txt", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
+extown_heal() { # DIR: fill asked as the README says, with external labels and an own `cluster`
+  local dir=$1 e=$1/extown rc
+  mkdir -p "$e"
+  local -A asks=(
+    [plain]=""
+    [drop]="--drop-label cluster"
+  )
+  for k in plain drop; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$PROMSNAP" fill "$dir/slave" --from "$dir/master" ${asks[$k]} --dry-run >"$e/fill-$k.txt" 2>&1 || rc=$?
+    echo "exit $rc" >>"$e/fill-$k.txt"
+    log "extown: fill ${asks[$k]} --dry-run: exit $rc"
+  done
+  rc=0
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" --drop-label cluster >"$e/gaps-drop.txt" 2>&1 || rc=$?
+  echo "exit $rc" >>"$e/gaps-drop.txt"
+  # The two runs by value: the series without an own cluster label (the external label dropped),
+  # then those with cluster="own" by exact label set.
+  rc=0
+  "$PROMSNAP" fill "$dir/slave" --from "$dir/master" --drop-label cluster \
+    --match '{cluster!="own"}' >"$e/fill-match1.txt" 2>&1 || rc=$?
+  echo "exit $rc" >>"$e/fill-match1.txt"
+  log "extown: fill --drop-label cluster --match '{cluster!=\"own\"}': exit $rc"
+  rc=0
+  "$PROMSNAP" fill "$dir/slave" --from "$dir/master" --match '{cluster="own"}' \
+    >"$e/fill-match2.txt" 2>&1 || rc=$?
+  echo "exit $rc" >>"$e/fill-match2.txt"
+  log "extown: fill --match '{cluster=\"own\"}': exit $rc"
+  rc=0
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" --match '{cluster!="own"}' --drop-label cluster \
+    >"$e/gaps-after-1.txt" 2>&1 || rc=$?
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" --match '{cluster="own"}' \
+    >"$e/gaps-after-2.txt" 2>&1 || rc=$?
+  rm -rf "$dir/heal"; mkdir -p "$dir/heal"
+  oracle_start "$dir"
+  start_slave "$dir"
+  wait_ready "$sport" || log "extown: slave not ready"
+  extown_compare "$dir" restarted >&2 || log "extown: query failed"
+  kill "$slave"; wait "$slave" || true
+  kill "$oracle"; wait "$oracle" || true
+  promtool tsdb list "$dir/slave" >"$e/slave-list.txt" 2>&1 || true
+  "$PROMSNAP" verify "$dir/slave" >"$e/slave-verify.txt" 2>&1 || true
+}
+
+killed_target_check() { # DIR TAG TARGET: list TARGET; a copy of it opened by Prometheus
+  local k=$1/killed tag=$2 t=$3 p port rc
+  if [ ! -d "$t" ]; then
+    echo "$tag: no target dir (killed before it was created)" >>"$k/summary.txt"
+    return 0
+  fi
+  {
+    echo "== $tag"
+    find "$t" -maxdepth 2 -printf '%P %s\n' | sort
+  } >>"$k/states.txt"
+  rm -rf "$k/open"; cp -a "$t" "$k/open" || true
+  port=$(free_port)
+  printf 'global:\n  scrape_interval: 1m\n' >"$k/open.yml"
+  prometheus --config.file="$k/open.yml" --storage.tsdb.path="$k/open" \
+    --web.listen-address="127.0.0.1:$port" 2>"$k/open-$tag.log" &
+  p=$!
+  echo "$p" >>"$1/server.pids"
+  rc=0; wait_ready "$port" || rc=1
+  local n
+  n=$(curl -sf "http://127.0.0.1:$port/api/v1/query?query=count(%7B__name__%3D~%22.%2B%22%7D)" || echo fail)
+  kill "$p"; wait "$p" || true
+  echo "$tag: prometheus ready=$([ $rc = 0 ] && echo yes || echo NO); count={$n}; problems: $(grep -c 'level=error\|level=warn' "$k/open-$tag.log")" >>"$k/summary.txt"
+  promtool tsdb list "$k/open" >>"$k/states.txt" 2>&1 || echo "promtool list: exit $?" >>"$k/states.txt"
+}
+
+run_killed() { # DIR: seed and fill killed mid-run, checked, run again
+  local dir=$1 k=$1/killed
+  mkdir -p "$k"
+  mflags=()
+  local series=${REPLAY_SERIES:-5000}
+  eport=$(free_port); shape=base
+  exporter "$eport" "$series" &
+  echo "$!" >>"$dir/server.pids"
+  master_config "$dir/master.yml" none
+  log "killed: master on :$mport, exporter of $series series on :$eport"
+  start_master "$dir"
+  wait_ready "$mport"
+  while [ "$(blocks_in "$dir/master")" -lt 2 ]; do sleep 1; done
+  sleep 5
+  # An undisturbed seed: its run time sets the kill points.
+  local t0 t1 dur
+  t0=$(now_ms)
+  "$PROMSNAP" seed --from "http://127.0.0.1:$mport" --to "$k/seed-full" --json >"$k/seed-full.json" 2>&1 || true
+  t1=$(now_ms); dur=$((t1 - t0))
+  log "killed: undisturbed seed took ${dur} ms"
+  echo "seed undisturbed: ${dur} ms, exit in seed-full.json" >>"$k/summary.txt"
+  local f
+  for f in 5 20 40 60 80 95; do
+    local t=$k/seed-k$f ms=$((dur * f / 100)) pid
+    local sl
+    sl=$(python3 -c "print($ms/1000)")
+    "$PROMSNAP" seed --from "http://127.0.0.1:$mport" --to "$t" --json >"$k/seed-k$f.json" 2>&1 &
+    pid=$!
+    sleep "$sl"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    killed_target_check "$dir" "seed-k$f" "$t"
+    local rc=0
+    "$PROMSNAP" seed --from "http://127.0.0.1:$mport" --to "$t" --json >"$k/seed-k$f-rerun.json" 2>&1 || rc=$?
+    echo "seed-k$f (${ms} ms): rerun exit $rc" >>"$k/summary.txt"
+    rc=0
+    "$PROMSNAP" seed --from "http://127.0.0.1:$mport" --to "$t" --json >"$k/seed-k$f-rerun2.json" 2>&1 || rc=$?
+    echo "seed-k$f: second rerun exit $rc" >>"$k/summary.txt"
+    "$PROMSNAP" verify "$t" >"$k/seed-k$f-verify.txt" 2>&1 || echo "exit $?" >>"$k/seed-k$f-verify.txt"
+  done
+  log "killed: seed done; master runs 90 s more for fill"
+  sleep 90
+  kill "$master"; wait "$master" || true
+  cleanup_dir "$dir"
+  # fill: the seeded replica (an early snapshot) from the stopped master's data dir.
+  rm -rf "$k/fill-full"; cp -a "$k/seed-full" "$k/fill-full"
+  t0=$(now_ms)
+  "$PROMSNAP" fill "$k/fill-full" --from "$dir/master" --json >"$k/fill-full.json" 2>&1 || true
+  t1=$(now_ms); dur=$((t1 - t0))
+  log "killed: undisturbed fill took ${dur} ms"
+  echo "fill undisturbed: ${dur} ms" >>"$k/summary.txt"
+  promtool tsdb dump "$k/fill-full" 2>/dev/null | sort >"$k/fill-full.dump" || true
+  for f in 5 20 40 60 80 95; do
+    local t=$k/fill-k$f ms=$((dur * f / 100)) pid
+    rm -rf "$t"; cp -a "$k/seed-full" "$t"
+    local sl
+    sl=$(python3 -c "print($ms/1000)")
+    "$PROMSNAP" fill "$t" --from "$dir/master" --json >"$k/fill-k$f.json" 2>&1 &
+    pid=$!
+    sleep "$sl"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    killed_target_check "$dir" "fill-k$f" "$t"
+    local rc=0
+    "$PROMSNAP" fill "$t" --from "$dir/master" --json >"$k/fill-k$f-rerun.json" 2>&1 || rc=$?
+    local rc2=0
+    "$PROMSNAP" fill "$t" --from "$dir/master" --json >"$k/fill-k$f-rerun2.json" 2>&1 || rc2=$?
+    promtool tsdb dump "$t" 2>/dev/null | sort >"$k/fill-k$f.dump" || true
+    local same=no
+    cmp -s "$k/fill-k$f.dump" "$k/fill-full.dump" && same=yes
+    echo "fill-k$f (${ms} ms): rerun exit $rc, second rerun exit $rc2, dump equal to the undisturbed fill's: $same" >>"$k/summary.txt"
+  done
+  log "killed: done in $k"
 }
 
 cleanup_dir() { # DIR: stop what is left of this scenario's servers
@@ -284,6 +697,7 @@ measure() { # DIR: the real loss, from both stopped servers' data dirs
 answer() { # DIR: coverage as an operator asks it, then the judge
   local dir=$1
   local slave_stop="" slave_up2="" master_restart="" master_restart_ready="" scrape_ms=1000
+  local slave_ooo=""
   # shellcheck disable=SC1091
   . "$dir/times"
   local out="$dir/${REPLAY_ANSWERS:-answers}" m="$dir/master" up_s
@@ -344,6 +758,14 @@ for line in open(sys.argv[1]):
     v[scrape-given]="$full --scrape-interval $((scrape_ms / 1000))s"
     v[scrape-given-logs]="$full --scrape-interval $((scrape_ms / 1000))s $logs"
   fi
+  if [ -n "$slave_ooo" ]; then
+    # The slave's out-of-order window is the operator's own config: given to every question,
+    # and one question asked without it.
+    v[no-ooo-flag]="$full"
+    for k in "${!v[@]}"; do
+      [ "$k" = no-ooo-flag ] || v[$k]="${v[$k]} --slave-ooo-window $slave_ooo"
+    done
+  fi
   for k in "${!v[@]}"; do
     local rc=0
     # shellcheck disable=SC2086
@@ -373,5 +795,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,54p' "$0"; exit 2 ;;
+  *) sed -n '2,82p' "$0"; exit 2 ;;
 esac

@@ -105,6 +105,67 @@ fn human_output_without_slave_up_says_how_to_get_a_verdict() {
     assert!(v["verdict"].is_null(), "{v}");
 }
 
+/// An answer that names a loss says how to measure and heal it: `gaps
+/// --against` and `fill` with the master's data dir given (`--master`), the
+/// slave's when `--slave` names it; no such line without a verdict. On the
+/// real 2.42 snapshot and its data dir (head included, a boundary sliver
+/// expected with remote write on before the snapshot).
+#[test]
+fn human_output_names_the_heal_commands_when_something_is_lost() {
+    let p = testdata(WITH_HEAD);
+    let master = testdata("prom-2.42-live/data");
+    let (m, s) = (master.to_str().unwrap(), p.to_str().unwrap());
+    let ask = |extra: &[&str]| {
+        let mut a = vec![
+            "coverage",
+            s,
+            "--master",
+            m,
+            "--rw-start",
+            "2026-11-25T09:10:00Z",
+        ];
+        a.extend_from_slice(extra);
+        let out = promsnap(&a);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = ask(&["--slave-up", "2026-11-25T09:13:40Z"]);
+    let (_, v) = run_json(&[
+        "coverage",
+        s,
+        "--master",
+        m,
+        "--rw-start",
+        "2026-11-25T09:10:00Z",
+        "--slave-up",
+        "2026-11-25T09:13:40Z",
+        "--json",
+    ]);
+    assert!(!v["loss_windows"].as_array().unwrap().is_empty(), "{v}");
+    let want = format!(
+        "Heal: once the slave has caught up, `promsnap gaps SLAVE_DATA_DIR --against {m}` \
+         measures what it lacks, and `promsnap fill SLAVE_DATA_DIR --from {m}` writes it back"
+    );
+    assert!(text.contains(&want), "missing {want:?} in\n{text}");
+    // The slave's dir when given (a copy of the master's data stands in for it here).
+    let tmp = tempfile::tempdir().unwrap();
+    let slave = tmp.path().join("replica");
+    copy_dir(&master.join("wal"), &slave.join("wal"));
+    let text = ask(&[
+        "--slave-up",
+        "2026-11-25T09:13:40Z",
+        "--slave",
+        slave.to_str().unwrap(),
+    ]);
+    let sl = slave.to_str().unwrap();
+    assert!(
+        text.contains(&format!("`promsnap fill {sl} --from {m}`")),
+        "{text}"
+    );
+    // No verdict, no heal line.
+    assert!(!ask(&[]).contains("Heal:"));
+}
+
 /// A window of one instant (the boundary's one lost scrape) reads "one
 /// scrape" in the window list, as the verdict says it, not "1ms": a recorded
 /// `skip_head` run (real 2.42 bytes) whose expected sliver is one instant.

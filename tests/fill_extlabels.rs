@@ -436,3 +436,61 @@ fn fill_drop_label_heals_a_running_replica_fed_with_external_labels() {
         );
     }
 }
+
+/// A master whose own series carry the name of its external label
+/// (`testdata/fill-extown`: a real 2.42 master with `external_labels:
+/// {cluster: ext}` and an exporter whose series `i="1"` carries
+/// `cluster="own"`, and its replica; remote write keeps the own label, so
+/// that series has one label set on both sides). `--drop-label cluster`
+/// refuses, naming the series' own value and the two runs; the two runs,
+/// selected by the value, fill the 41 s hole with every metric once, as
+/// promtool reads the filled replica.
+#[test]
+fn drop_label_the_master_carries_itself_refuses_and_names_the_two_runs() {
+    if !have("promtool") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = testdata("fill-extown");
+    let (master, slave) = (tmp.path().join("master"), tmp.path().join("slave"));
+    copy_dir(&d.join("master"), &master);
+    copy_dir(&d.join("slave"), &slave);
+    let before = entries(&slave);
+    let (m, s) = (master.to_str().unwrap(), slave.to_str().unwrap());
+    let out = promsnap(&["fill", s, "--from", m, "--drop-label", "cluster"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "carries the label cluster=\"own\" itself",
+        "`--drop-label cluster --match '{cluster!=\"VALUE\"}'`",
+        "then `--match '{cluster=\"VALUE\"}'` without --drop-label",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in {err}");
+    }
+    assert_eq!(entries(&slave), before, "nothing written");
+    let runs: [&[&str]; 2] = [
+        &["--drop-label", "cluster", "--match", "{cluster!=\"own\"}"],
+        &["--match", "{cluster=\"own\"}"],
+    ];
+    for run in runs {
+        let mut args = vec!["fill", s, "--from", m];
+        args.extend_from_slice(run);
+        let out = promsnap(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{run:?}: {err}");
+    }
+    // Per metric, `cluster="ext"` taken off: the master's times, each once
+    // (a sample written under both label sets would show twice).
+    let want = dump_times(&master);
+    let mut got: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (k, ts) in dump_times(&slave) {
+        got.entry(k.replace(", cluster=\"ext\"", ""))
+            .or_default()
+            .extend(ts);
+    }
+    for ts in got.values_mut() {
+        ts.sort_unstable();
+    }
+    assert_eq!(got.len(), 2);
+    assert_eq!(got, want);
+}

@@ -184,6 +184,8 @@ fn seed_live_primary_then_replica_serves_it() {
     );
     assert!(v["deadline"]["at"].as_i64().unwrap() > c_snap);
     assert!(v["skipped_head"].is_null());
+    // No remote_write in its configuration: taken as starting at the snapshot.
+    assert!(v["remote_write_since"].is_null(), "{v:#}");
     let fill = v["fill_command"].as_str().unwrap();
     assert_eq!(
         fill,
@@ -193,6 +195,19 @@ fn seed_live_primary_then_replica_serves_it() {
             data.canonicalize().unwrap().display()
         )
     );
+
+    // A second seed into the seeded replica: refused before a snapshot is
+    // taken (its head block would overlap the one placed), nothing written.
+    let snaps = || std::fs::read_dir(data.join("snapshots")).unwrap().count();
+    let (n_snaps, before) = (snaps(), block_dirs(&replica));
+    let (code, _, err) = seed_json(&primary.url(), &replica, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("already holds 1 block(s) the primary's data directory does not"),
+        "{err}"
+    );
+    assert_eq!(snaps(), n_snaps, "no snapshot taken");
+    assert_eq!(block_dirs(&replica), before);
 
     // A real Prometheus starts on the seed and serves both blocks.
     let r = Server::launch("replica", base, NO_SCRAPE, &replica, &[]);
@@ -238,6 +253,85 @@ fn seed_live_primary_then_replica_serves_it() {
     assert!(sh["to"].as_i64().unwrap() >= c_snap - 1, "{sh}");
     assert!(sh["head_series"].as_u64().unwrap() > 0);
     assert!(sh["why"].as_str().unwrap().contains("not in the seed"));
+
+    // The text names the deadline's assumption (remote write to the replica
+    // starting at the snapshot) and the question that answers otherwise.
+    let replica3 = base.join("replica3");
+    let out = promsnap(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        replica3.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("deadline: the replica must be up and caught up before"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the deadline takes the primary's remote write to the replica as starting at the \
+             snapshot"
+        ),
+        "{text}"
+    );
+    let data_abs = data.canonicalize().unwrap();
+    assert!(
+        text.contains(&format!("--master {} --rw-start T`", data_abs.display())),
+        "{text}"
+    );
+}
+
+/// A primary whose configuration has `remote_write` (here to a port nobody
+/// listens on: its queue stalls at once, as one to a replica not yet up
+/// does): the seed takes the remote write as on since the primary started
+/// (its `runtimeinfo` `startTime`), the earliest its queue can have
+/// started, for the coverage and the deadline; the text says so. Without
+/// the section (`seed_live_primary_then_replica_serves_it`) it is taken as
+/// starting at the snapshot.
+#[test]
+fn seed_takes_a_configured_remote_write_as_on_since_the_primarys_start() {
+    if !crate::realserver::tools_available("seed") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let data = base.join("primary");
+    let config = format!(
+        "{SELF_SCRAPE_1S}remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n",
+        free_port()
+    );
+    let before = crate::realserver::now_ms();
+    let primary = Server::launch("primary", base, &config, &data, &["--web.enable-admin-api"]);
+    let ready = crate::realserver::now_ms();
+    wait_scrapes(primary.port, 3);
+    let replica = base.join("replica");
+    let (code, v, err) = seed_json(&primary.url(), &replica, &[]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    let since = v["remote_write_since"]
+        .as_i64()
+        .expect("remote_write_since");
+    assert!(
+        before - 1000 <= since && since <= ready,
+        "{since} not in [{before}, {ready}]"
+    );
+    assert_eq!(v["coverage"]["rw_start"], since);
+    assert!(v["deadline"]["at"].as_i64().unwrap() > v["coverage_end"].as_i64().unwrap());
+    let out = promsnap(&[
+        "seed",
+        "--from",
+        &primary.url(),
+        "--to",
+        base.join("r2").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("the primary's configuration has remote_write: its queue is taken as reading since the primary started"),
+        "{text}"
+    );
 }
 
 /// The admin API off: a clear error, exit 2, nothing written anywhere.

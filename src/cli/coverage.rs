@@ -24,7 +24,8 @@ pub struct CoverageArgs {
     /// --observed-at.
     #[arg(long)]
     pub master: Option<PathBuf>,
-    /// When --master was observed (RFC 3339 or Unix ms); default: newest mtime in it.
+    /// When --master was observed (RFC 3339 or Unix ms); default: its WAL's newest sample (a live
+    /// master writes one every scrape; file times are not trusted: a copy carries the copy's).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub observed_at: Option<i64>,
     /// When the slave was (or will be) up and accepting remote write.
@@ -225,6 +226,7 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         writeln!(out)?;
     } else {
         out.write_all(render(&report).as_bytes())?;
+        out.write_all(heal_hint(&report, args).as_bytes())?;
     }
     Ok(if report.has_errors() {
         Outcome::Findings
@@ -232,6 +234,29 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         Outcome::Ok
     })
 }
+/// The operator's next step when the answer names a loss: measure it once the slave has caught
+/// up, and write it back from the master's data (`gaps --against`, `fill`). Empty otherwise.
+fn heal_hint(r: &coverage::CoverageReport, args: &CoverageArgs) -> String {
+    if r.loss_windows.is_empty() || r.slave_up.is_none() {
+        return String::new();
+    }
+    // `--master` may be a copy of `wal/` alone; fill reads the master's data dir.
+    let master = args
+        .master
+        .as_deref()
+        .filter(|m| m.join("wal").is_dir())
+        .map_or_else(|| "MASTER_DATA_DIR".to_string(), super::seed::sh);
+    let slave = args
+        .slave
+        .as_deref()
+        .map_or_else(|| "SLAVE_DATA_DIR".to_string(), super::seed::sh);
+    format!(
+        "Heal: once the slave has caught up, `promsnap gaps {slave} --against {master}` \
+         measures what it lacks, and `promsnap fill {slave} --from {master}` writes it back \
+         (`--dry-run` first; `--drop-label NAME` for each of the master's external_labels)\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     /// `--slave-restart STOPPED,READY`: two times, ready not before stopped.

@@ -70,7 +70,8 @@ pub fn run(args: &FillArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         opts.selectors
             .push(selector::parse(m).map_err(anyhow::Error::msg)?);
     }
-    let report = fill::fill(&args.target, &args.from, &opts)?;
+    let report =
+        fill::fill(&args.target, &args.from, &opts).map_err(|e| own_label_hint(e, args))?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
@@ -90,6 +91,30 @@ pub fn run(args: &FillArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Findings
     })
+}
+
+/// A dropped label that SOURCE's own series carry: the library says why and
+/// what to do; this names the two runs' flags.
+fn own_label_hint(e: promsnap::error::Error, args: &FillArgs) -> anyhow::Error {
+    use promsnap::error::Error;
+    match e {
+        Error::BadOption { option, message } if option == "drop_labels" => {
+            let n = match args.drop_labels.as_slice() {
+                [one] => one.as_str(),
+                _ => "NAME",
+            };
+            anyhow::Error::from(Error::bad_option(
+                option,
+                format!(
+                    "{message}: `--drop-label {n} --match '{{{n}!=\"VALUE\"}}'`, then `--match \
+                     '{{{n}=\"VALUE\"}}'` without --drop-label, VALUE the series' own value \
+                     named above (`!~\"V1|V2\"` and `=~\"V1|V2\"` for several; the master's \
+                     external label must have another)"
+                ),
+            ))
+        }
+        e => anyhow::Error::from(e),
+    }
 }
 
 /// `"name"="v1"|"v2"` of the label names only TARGET's series carry.

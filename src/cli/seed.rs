@@ -45,7 +45,7 @@ struct Doc<'a> {
 }
 
 /// Quotes a path for a POSIX shell when it needs it.
-fn sh(p: &Path) -> String {
+pub(super) fn sh(p: &Path) -> String {
     let s = p.display().to_string();
     if !s.is_empty()
         && s.chars()
@@ -132,6 +132,23 @@ fn render(r: &SeedReport) -> String {
             rfc3339_ms(d.at),
             d.why
         ));
+        match (&r.snapshot, r.remote_write_since) {
+            (_, Some(since)) => s.push_str(&format!(
+                "  (the primary's configuration has remote_write: its queue is taken as reading \
+                 since the primary started, {}, the earliest it can have; a replica added to \
+                 remote_write later has a later deadline: `promsnap coverage` with --rw-start)\n",
+                rfc3339_ms(since)
+            )),
+            (Some(snap), None) => s.push_str(&format!(
+                "  (the deadline takes the primary's remote write to the replica as starting at \
+                 the snapshot; if its remote_write already named the replica before, the reader \
+                 stalled then and the deadline is earlier, or past: `promsnap coverage {} \
+                 --master {} --rw-start T`, T when remote write was configured)\n",
+                sh(&snap.path),
+                sh(&r.fill_from)
+            )),
+            (None, None) => {}
+        }
     }
     s.push_str(&format!("if it is late: {}\n", fill_command(r)));
     s.push_str(

@@ -43,12 +43,20 @@ pub(super) fn join(
         if let Some(n) = relabel::carried(&labels, drop) {
             let mut l = String::new();
             crate::dump::format_labels(&mut l, &stream::borrowed(&labels));
+            let v = labels
+                .iter()
+                .find(|(k, _)| k.as_slice() == n)
+                .map_or(Default::default(), |(_, v)| String::from_utf8_lossy(v));
+            let n = String::from_utf8_lossy(n);
             return Err(Error::bad_option(
                 "drop_labels",
                 format!(
-                    "SOURCE's series {l} carries the label {}: only a label that TARGET's \
-                     series alone carry can be dropped",
-                    String::from_utf8_lossy(n)
+                    "SOURCE's series {l} carries the label {n}=\"{v}\" itself: only a label \
+                     that TARGET's series alone carry can be dropped (remote write adds an \
+                     external label only to a series that lacks the name, so this series has \
+                     the same label set on both sides); fill in two runs, selecting by the \
+                     value: the series without their own {n} with it dropped, then those with \
+                     it by exact label set"
                 ),
             ));
         }

@@ -9,7 +9,8 @@
 //!    and gives `storage.tsdb.path`, the primary's data directory (unless
 //!    [`SeedOptions::data_dir`] names it: a container's path differs from the
 //!    host's). The replica's directory may be neither inside the primary's
-//!    nor contain it.
+//!    nor contain it, nor hold a block the primary's data directory does
+//!    not (an earlier seed's head block: the new one would overlap it).
 //! 2. `snapshot`: `POST /api/v1/admin/tsdb/snapshot` (`?skip_head=true` when
 //!    asked). Prometheus writes the snapshot under `<data>/snapshots/<name>`:
 //!    hard links of the persisted blocks plus, without `skip_head`, the head
@@ -257,6 +258,11 @@ pub struct SeedReport {
     pub coverage_end: Option<i64>,
     /// The replica must be up and caught up before `deadline.at`.
     pub deadline: Option<Deadline>,
+    /// With a `remote_write` section in the primary's configuration: the
+    /// primary's start (ms), taken as the remote write's start for the
+    /// coverage and the deadline (the earliest its queues can have started);
+    /// `None`: remote write taken as starting at the snapshot.
+    pub remote_write_since: Option<i64>,
     /// The coverage of the snapshot (the `coverage --json` document).
     pub coverage: Option<CoverageReport>,
     /// The directory to fill the replica from if it is late: the
@@ -305,11 +311,13 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
         copy: None,
         coverage_end: None,
         deadline: None,
+        remote_write_since: None,
         coverage: None,
         fill_from: primary.abs_data.clone(),
         ok: true,
     };
     report.step("flags", StepStatus::Ok, t, primary.describe());
+    steps::check_not_seeded(&opts.to, &primary.data_dir)?;
 
     // 2. snapshot
     let t = Instant::now();

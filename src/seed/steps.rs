@@ -27,6 +27,10 @@ pub(super) struct Primary {
     flag_path: Option<PathBuf>,
     /// Its `storage.tsdb.min-block-duration` (ms).
     pub(super) block_range: Option<i64>,
+    /// With a `remote_write` section in its configuration: its start
+    /// (`/api/v1/status/runtimeinfo` `startTime`, ms), the earliest its
+    /// remote-write queues can have started.
+    pub(super) remote_write_since: Option<i64>,
 }
 
 impl Primary {
@@ -95,7 +99,72 @@ pub(super) fn primary(url: &Url, opts: &SeedOptions) -> Result<Primary, SeedErro
         source,
         flag_path,
         block_range,
+        remote_write_since: remote_write_since(url, opts),
     })
+}
+
+/// The primary's start when its configuration (`/api/v1/status/config`)
+/// has a `remote_write` section: a queue to the replica configured before
+/// the seed has read the WAL since then at the earliest, and stalled while
+/// the replica was not there, so the deadline is taken from it (the
+/// earliest a queue can have started: never a later deadline than the
+/// real one). None without the section, or when either answer is missing
+/// (best effort: the step does not fail on it).
+fn remote_write_since(url: &Url, opts: &SeedOptions) -> Option<i64> {
+    let get = |path| match call(url, "GET", path, opts.read_timeout, opts.connect_timeout) {
+        Ok(Api::Success(d)) => Some(d),
+        _ => None,
+    };
+    let config = get("/api/v1/status/config")?;
+    let yaml = config.get("yaml")?.as_str()?;
+    // The top-level key, as Prometheus marshals its configuration.
+    if !yaml.lines().any(|l| l.starts_with("remote_write:")) {
+        return None;
+    }
+    let info = get("/api/v1/status/runtimeinfo")?;
+    crate::vocab::parse_rfc3339_ms(info.get("startTime")?.as_str()?)
+}
+
+/// A replica that already holds blocks the primary's data directory does
+/// not (an earlier seed's head block, or data of its own): a new
+/// snapshot's head block, and any block the primary compacted since, would
+/// overlap them and be refused, so the seed would end with nothing copied
+/// and one more snapshot in the primary's `snapshots/`. Said before the
+/// snapshot is taken. Blocks the primary has (a seed killed before it
+/// placed the head block) are fine: the copy skips them.
+pub(super) fn check_not_seeded(to: &Path, data_dir: &Path) -> Result<(), SeedError> {
+    let names = |d: &Path| -> std::collections::BTreeSet<String> {
+        crate::layout::scan(d)
+            .map(|l| {
+                l.blocks
+                    .iter()
+                    .filter_map(|b| b.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if !to.is_dir() {
+        return Ok(());
+    }
+    let primary = names(data_dir);
+    let foreign: Vec<String> = names(to)
+        .into_iter()
+        .filter(|n| !primary.contains(n))
+        .collect();
+    let Some(first) = foreign.first() else {
+        return Ok(());
+    };
+    Err(SeedError::Usage(format!(
+        "{}: already holds {} block(s) the primary's data directory does not ({first}{}): an \
+         earlier seed's head block, or the replica's own data; a new snapshot's blocks would \
+         overlap them and none would be copied. The replica is seeded already (verify it); to \
+         seed it again, empty it first (a killed seed that placed only the primary's blocks is \
+         finished by seeding again)",
+        to.display(),
+        foreign.len(),
+        if foreign.len() > 1 { ", …" } else { "" }
+    )))
 }
 
 /// The primary's data directory must look like one from here.
@@ -384,11 +453,13 @@ pub(super) fn coverage(
         // The head block from the snapshot's contents, not the grid (a
         // backfilled block ends off the grid too).
         head_block: super::head::head_block_by_contents(path, data_dir),
+        rw_start: primary.remote_write_since,
         ..CoverageOptions::default()
     };
     let cov = coverage::coverage(path, &copts)?;
     report.coverage_end = cov.coverage_end;
     report.deadline = cov.deadline.clone();
+    report.remote_write_since = primary.remote_write_since;
     if skip_head {
         report.skipped_head = Some(skipped_head(&cov, head, data_dir));
     }
