@@ -11,6 +11,12 @@
 //! that brings the file under the limit) are cut to the first and the last,
 //! with one note line after the first saying how many were cut and what they
 //! held. Every note line starts with `#`.
+//!
+//! Since the eighteenth set a cut `slave-log.txt` has a whole copy beside
+//! it, `slave-log.txt.gz` (the same lines, none cut, gzip): a refused
+//! request's line names its first sample's series, whose place among its
+//! shard's samples of that scrape fixes where the request ends, and a note
+//! keeps only the first and the last line's series.
 
 /// The most a kept log file holds before its repeated lines are cut.
 pub(crate) const LIMIT: usize = 20_000;
@@ -93,6 +99,37 @@ pub(crate) fn slave_lines(text: &str, from: i64, to: i64) -> Vec<String> {
             || (get(f, "component") == Some("tsdb")
                 && (msg == "write block" || msg == "Head GC completed"))
     })
+}
+
+/// The series the refusal lines of `lines` name (`series`, as 2.42's
+/// `labels.String()` writes it), for the thinned WAL to keep their series
+/// records (`walthin`).
+pub(crate) fn refused_series(lines: &[String]) -> std::collections::HashSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let f = fields(l);
+            (get(&f, "msg").is_some_and(|m| m.contains("Out of order")))
+                .then(|| get(&f, "series").map(str::to_string))
+                .flatten()
+        })
+        .collect()
+}
+
+/// `lines` whole, gzip: the copy beside a cut file (the module's doc).
+pub(crate) fn gzip_whole(header: &str, lines: &[String]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = writeln!(z, "# {header}\n# {} lines, none cut", lines.len());
+    for l in lines {
+        let _ = writeln!(z, "{l}");
+    }
+    z.finish().unwrap_or_default()
+}
+
+/// True when [`render`] cuts `lines`.
+pub(crate) fn is_cut(lines: &[String]) -> bool {
+    lines.iter().map(|l| counted_len(l) + 1).sum::<usize>() > LIMIT
 }
 
 /// One note for the lines cut out of a group.

@@ -33,7 +33,11 @@ fn log(first: i64, last: i64, refusals: &[(i64, i64)]) -> SlaveLog {
     };
     l.refusals = refusals
         .iter()
-        .map(|&(at, sample)| Refused { at, sample })
+        .map(|&(at, sample)| Refused {
+            at,
+            sample,
+            series: None,
+        })
         .collect();
     l.sample_min = l.refusals.iter().map(|r| r.sample).min();
     l.sample_max = l.refusals.iter().map(|r| r.sample).max();
@@ -199,7 +203,16 @@ fn a_refusal_just_after_a_reshard_down_spans_the_old_shards() {
     });
     let sample = c + 28 * SECOND;
     // 90 shards of 100 series: 500 samples span 5 scrapes.
-    let end = |at| super::request_end(&inp, &Refused { at, sample });
+    let end = |at| {
+        super::request_end(
+            &inp,
+            &Refused {
+                at,
+                sample,
+                series: None,
+            },
+        )
+    };
     assert_eq!(end(t + 370), sample + 5 * SECOND);
     // Past the flush deadline only the 8 new shards send: 1 125 series a
     // shard, one scrape.
@@ -239,6 +252,7 @@ fn a_refused_request_on_several_grids_spans_each_grids_own_interval() {
     let r = Refused {
         at: sample + 300 * SECOND,
         sample,
+        series: None,
     };
     // Every 10 s a shard gets 5 × 4 + 2 × 10 = 40 samples: 480 by +120 s,
     // then +122 s (484), +124 s (488), +125 s (498), +126 s (502).
@@ -255,6 +269,7 @@ fn a_refused_request_on_several_grids_spans_each_grids_own_interval() {
     let r = Refused {
         at: sample + 900 * SECOND,
         sample,
+        series: None,
     };
     assert_eq!(super::request_end(&inp, &r), sample + 36 * 15 * SECOND);
 }
