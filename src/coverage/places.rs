@@ -100,6 +100,18 @@ impl Places {
         })
     }
 
+    /// One target's record `record` (refs in order) and the series keys
+    /// `named` (key, ref) placed in it (tests of the model).
+    #[cfg(test)]
+    pub(crate) fn of_record(record: Vec<u64>, named: &[(u64, u64)]) -> Places {
+        let first = record.first().copied().unwrap_or(0);
+        Places {
+            refs: named.iter().copied().collect(),
+            record_of: named.iter().map(|&(_, r)| (r, first)).collect(),
+            records: [(first, record)].into_iter().collect(),
+        }
+    }
+
     /// Series placed.
     pub fn len(&self) -> usize {
         self.refs.len()
