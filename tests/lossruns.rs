@@ -1252,7 +1252,9 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          105 or the 9th/10th of 104 of their shard's samples of -3 s / -2 s), which coverage \
          would place from each line's series and the master's WAL; the recording cut 43 of the 45 \
          crossing lines (their series lost) and thinned the WAL (no refs), so the last place \
-         (+3 s) stands. Recordings since keep both (slave-log.txt.gz, the named series).",
+         (+3 s) stands. Recordings since keep both (slave-log.txt.gz, the named series): \
+         s4700-ms45-up57-r3, the same class recorded with them, passes with the crossing \
+         [+1, +2 s] placed (real +1 .. +2 s).",
     ),
     (
         "s9500-q19k-ms115-up52",
