@@ -3658,7 +3658,12 @@ fn write_evidence(
     .unwrap();
     // Always thinned: the estimator reads of a segment its name, size
     // (wal-files.json, restored by the judge), mtime and sample time range.
-    crate::walthin::thin_dir(wal_copy, &dir.join("master-wal"));
+    // Since the eighteenth set it also keeps the series records of the
+    // series the slave's refusal lines name, and each target's newest
+    // samples record whole (values zeroed): where a refused request's first
+    // sample sits among its shard's samples (walthin).
+    let named = named_series(rec, master_data);
+    crate::walthin::thin_dir_keeping(wal_copy, &dir.join("master-wal"), &named);
     rec.wal_evidence = "thinned".into();
     // The real loss.
     let (from, to) = (rec.gaps_from.to_string(), rec.gaps_to.to_string());
@@ -3807,7 +3812,25 @@ fn write_logs(dir: &Path, rec: &RunRecord, master_data: &Path) {
             rec.run
         );
         std::fs::write(dir.join("slave-log.txt"), logs::render(&header, &lines)).unwrap();
+        if logs::is_cut(&lines) {
+            std::fs::write(
+                dir.join("slave-log.txt.gz"),
+                logs::gzip_whole(&header, &lines),
+            )
+            .unwrap();
+        }
     }
+}
+
+/// The series the slave's refusal lines name over the run's measured range
+/// (the thinned WAL keeps their series records: `walthin`).
+fn named_series(rec: &RunRecord, master_data: &Path) -> std::collections::HashSet<String> {
+    let Some(base) = master_data.parent() else {
+        return Default::default();
+    };
+    std::fs::read_to_string(base.join(format!("slave-{}.log", rec.slave)))
+        .map(|t| logs::refused_series(&logs::slave_lines(&t, rec.master_start, rec.gaps_to)))
+        .unwrap_or_default()
 }
 
 /// What L4 (the isolation race) needs of the snapshot, without its index:

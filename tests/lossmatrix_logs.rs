@@ -11,6 +11,12 @@
 //! that brings the file under the limit) are cut to the first and the last,
 //! with one note line after the first saying how many were cut and what they
 //! held. Every note line starts with `#`.
+//!
+//! Since the eighteenth set a cut `slave-log.txt` has a whole copy beside
+//! it, `slave-log.txt.gz` (the same lines, none cut, gzip): a refused
+//! request's line names its first sample's series, whose place among its
+//! shard's samples of that scrape fixes where the request ends, and a note
+//! keeps only the first and the last line's series.
 
 /// The most a kept log file holds before its repeated lines are cut.
 pub(crate) const LIMIT: usize = 20_000;
@@ -93,6 +99,37 @@ pub(crate) fn slave_lines(text: &str, from: i64, to: i64) -> Vec<String> {
             || (get(f, "component") == Some("tsdb")
                 && (msg == "write block" || msg == "Head GC completed"))
     })
+}
+
+/// The series the refusal lines of `lines` name (`series`, as 2.42's
+/// `labels.String()` writes it), for the thinned WAL to keep their series
+/// records (`walthin`).
+pub(crate) fn refused_series(lines: &[String]) -> std::collections::HashSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let f = fields(l);
+            (get(&f, "msg").is_some_and(|m| m.contains("Out of order")))
+                .then(|| get(&f, "series").map(str::to_string))
+                .flatten()
+        })
+        .collect()
+}
+
+/// `lines` whole, gzip: the copy beside a cut file (the module's doc).
+pub(crate) fn gzip_whole(header: &str, lines: &[String]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = writeln!(z, "# {header}\n# {} lines, none cut", lines.len());
+    for l in lines {
+        let _ = writeln!(z, "{l}");
+    }
+    z.finish().unwrap_or_default()
+}
+
+/// True when [`render`] cuts `lines`.
+pub(crate) fn is_cut(lines: &[String]) -> bool {
+    lines.iter().map(|l| counted_len(l) + 1).sum::<usize>() > LIMIT
 }
 
 /// One note for the lines cut out of a group.
@@ -320,4 +357,38 @@ fn json_lines_are_kept_and_cut_as_their_logfmt() {
         }
     }
     assert!(seen > 0);
+}
+
+/// A cut log's whole copy holds every line (the judge gives it to
+/// `coverage`), and the series the refusal lines name are the ones the
+/// thinned WAL keeps: every line of a recorded whole log
+/// (`s1150-4s-skip-skiphead-r2`, 60 refusals, nothing cut).
+#[test]
+fn a_cut_logs_whole_copy_and_its_named_series() {
+    use std::io::Read as _;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/loss-runs/s1150-4s-skip-skiphead-r2/slave-log.txt"
+    ))
+    .unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let named = refused_series(&lines);
+    let refusals = lines.iter().filter(|l| l.contains("Out of order")).count();
+    // One request per shard and batch: every line names another series.
+    assert_eq!(named.len(), refusals);
+    assert!(named.iter().any(|n| n.contains(r#"i="0""#)), "{named:?}");
+    // Repeated past the limit, the file is cut and the copy keeps it all.
+    let many: Vec<String> = (0..40).flat_map(|_| lines.clone()).collect();
+    assert!(is_cut(&many));
+    let z = gzip_whole("test", &many);
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(&z[..])
+        .read_to_string(&mut s)
+        .unwrap();
+    let back: Vec<&str> = s.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(back, many.iter().map(String::as_str).collect::<Vec<_>>());
 }

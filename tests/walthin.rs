@@ -7,6 +7,13 @@
 //! range and record sequence while a 10 MB segment of a 20 000-series master
 //! shrinks to a few KiB. Records are written uncompressed, in Prometheus'
 //! page format (32 KiB pages of CRC32C'd fragments).
+//!
+//! Since the eighteenth set ([`thin_dir_keeping`]) it also keeps the series
+//! of every series the slave's refusal lines name, and in each segment each
+//! target's newest samples record whole (its refs and timestamps as
+//! written, every value zeroed, snappy-compressed as 2.42 may write it):
+//! where a refused request's first sample sits among its shard's samples of
+//! a scrape (`coverage`'s `places`).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -35,6 +42,16 @@ impl SegWriter {
     }
 
     fn record(&mut self, rec: &[u8]) {
+        self.record_flagged(rec, 0);
+    }
+
+    /// A record snappy-compressed (block format), each fragment flagged.
+    fn record_snappy(&mut self, rec: &[u8]) {
+        let z = snap::raw::Encoder::new().compress_vec(rec).unwrap();
+        self.record_flagged(&z, promsnap::format::wal::SNAPPY_FLAG);
+    }
+
+    fn record_flagged(&mut self, rec: &[u8], flag: u8) {
         let mut rest = rec;
         let mut first = true;
         loop {
@@ -51,7 +68,7 @@ impl SegWriter {
                 (false, true) => 4,
             };
             let frag = &rest[..n];
-            self.buf.push(typ);
+            self.buf.push(typ | flag);
             self.buf.extend_from_slice(&(n as u16).to_be_bytes());
             self.buf.extend_from_slice(&crc32c(frag).to_be_bytes());
             self.buf.extend_from_slice(frag);
@@ -129,6 +146,54 @@ fn thin_samples(rec: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A samples record (type 2) whole, every value zeroed; `None` if
+/// unparsable.
+fn zeroed_samples(rec: &[u8]) -> Option<Vec<u8>> {
+    let mut out = rec.get(..17)?.to_vec();
+    let mut at = 17;
+    while at < rec.len() {
+        let s = at;
+        varint(rec, &mut at)?;
+        varint(rec, &mut at)?;
+        out.extend_from_slice(rec.get(s..at)?);
+        out.extend_from_slice(&[0; 8]);
+        at += 8;
+    }
+    (at == rec.len()).then_some(out)
+}
+
+/// The first ref of a samples record (its target: `coverage`'s scrapes).
+fn first_ref(rec: &[u8]) -> Option<u64> {
+    let base = u64::from_be_bytes(rec.get(1..9)?.try_into().ok()?);
+    let mut at = 17;
+    let d = varint(rec, &mut at)?;
+    Some(base.wrapping_add(d as u64))
+}
+
+/// A series record's entries as `(start, end, ref, labels.String())`.
+fn series_entries(rec: &[u8]) -> Option<Vec<(usize, usize, u64, String)>> {
+    let mut at = 1;
+    let mut out = Vec::new();
+    while at < rec.len() {
+        let s = at;
+        let r = u64::from_be_bytes(rec.get(at..at + 8)?.try_into().ok()?);
+        at += 8;
+        let n = uvarint(rec, &mut at)?;
+        let mut pairs = Vec::new();
+        for _ in 0..n {
+            let mut kv = [String::new(), String::new()];
+            for x in &mut kv {
+                let l = uvarint(rec, &mut at)? as usize;
+                *x = String::from_utf8_lossy(rec.get(at..at + l)?).into_owned();
+                at += l;
+            }
+            pairs.push((kv[0].clone(), kv[1].clone()));
+        }
+        out.push((s, at, r, promsnap::coverage::places::labels_string(&pairs)));
+    }
+    Some(out)
+}
+
 /// A series record (type 1) cut to its first 3 series plus those in
 /// `needed` (referred to by a kept sample: a WAL reader counts the samples
 /// of known series only, so the segments keep their time ranges).
@@ -179,12 +244,32 @@ fn needed_refs(dir: &Path, out: &mut HashSet<u64>) {
     }
 }
 
-fn thin_segment(src: &Path, dst: &Path, needed: &HashSet<u64>) {
+fn thin_segment(src: &Path, dst: &Path, needed: &HashSet<u64>, whole: bool) {
     let bytes = std::fs::read(src).unwrap();
     let mut w = SegWriter { buf: Vec::new() };
-    for r in RecordReader::new(&bytes) {
-        let Ok(r) = r else { break };
-        let d = &r.data;
+    let records: Vec<Vec<u8>> = RecordReader::new(&bytes)
+        .map_while(Result::ok)
+        .map(|r| r.data)
+        .collect();
+    // Each target's newest samples record (by first ref), kept whole.
+    let mut newest = std::collections::HashMap::new();
+    if whole {
+        for (i, d) in records.iter().enumerate() {
+            if d.first() == Some(&2)
+                && let Some(f) = first_ref(d)
+            {
+                newest.insert(f, i);
+            }
+        }
+    }
+    let kept: HashSet<usize> = newest.into_values().collect();
+    for (i, d) in records.iter().enumerate() {
+        if kept.contains(&i)
+            && let Some(z) = zeroed_samples(d)
+        {
+            w.record_snappy(&z);
+            continue;
+        }
         let out = match d.first() {
             Some(2) => thin_samples(d),
             Some(1) => thin_series(d, needed),
@@ -202,19 +287,104 @@ fn thin_segment(src: &Path, dst: &Path, needed: &HashSet<u64>) {
 pub(crate) fn thin_dir(src: &Path, dst: &Path) {
     let mut needed = HashSet::new();
     needed_refs(src, &mut needed);
-    thin_dir_with(src, dst, &needed);
+    thin_dir_with(src, dst, &needed, false);
 }
 
-fn thin_dir_with(src: &Path, dst: &Path, needed: &HashSet<u64>) {
+/// [`thin_dir`], keeping also the series records of the series `named`
+/// (`labels.String()` as the slave's refusal lines write them) and each
+/// target's newest samples record of every segment whole (the module's
+/// doc).
+pub(crate) fn thin_dir_keeping(src: &Path, dst: &Path, named: &HashSet<String>) {
+    let mut needed = HashSet::new();
+    needed_refs(src, &mut needed);
+    named_refs(src, named, &mut needed);
+    thin_dir_with(src, dst, &needed, true);
+}
+
+/// The refs of the series `named` names, from every series record under
+/// `dir` (checkpoints included).
+fn named_refs(dir: &Path, named: &HashSet<String>, out: &mut HashSet<u64>) {
+    if named.is_empty() {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.path().is_dir() {
+            named_refs(&e.path(), named, out);
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(e.path()) else {
+            continue;
+        };
+        for r in RecordReader::new(&bytes) {
+            let Ok(r) = r else { break };
+            if r.data.first() == Some(&1) {
+                let es = series_entries(&r.data).unwrap_or_default();
+                out.extend(es.into_iter().filter(|e| named.contains(&e.3)).map(|e| e.2));
+            }
+        }
+    }
+}
+
+fn thin_dir_with(src: &Path, dst: &Path, needed: &HashSet<u64>, whole: bool) {
     std::fs::create_dir_all(dst).unwrap();
     let mut es: Vec<_> = std::fs::read_dir(src).unwrap().flatten().collect();
     es.sort_by_key(|e| e.file_name());
     for e in es {
         let to = dst.join(e.file_name());
         if e.path().is_dir() {
-            thin_dir_with(&e.path(), &to, needed);
+            thin_dir_with(&e.path(), &to, needed, whole);
         } else {
-            thin_segment(&e.path(), &to, needed);
+            thin_segment(&e.path(), &to, needed, whole);
         }
     }
+}
+
+/// The eighteenth set's thinning, on a real 2.42 WAL (snappy, with a
+/// checkpoint): the series named are placed in the thinned copy as in the
+/// whole WAL (same ref, same record order: a whole samples record kept).
+#[test]
+fn thinning_keeping_named_series_places_them_as_the_whole_wal() {
+    use promsnap::coverage::places::{Places, labels_string};
+    use promsnap::coverage::slavelog::series_key;
+    use promsnap::format::record;
+    let wal =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/prom-2.42-live/data/wal");
+    // A few series the WAL creates, by labels as the slave writes them.
+    let mut named = HashSet::new();
+    for e in std::fs::read_dir(&wal).unwrap().flatten() {
+        if !e.path().is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(e.path()).unwrap();
+        for r in RecordReader::new(&bytes) {
+            let Ok(r) = r else { break };
+            if r.data.first() == Some(&1) {
+                let _ = record::for_each_series(&r.data, 0, |_, l| {
+                    if named.len() < 20 {
+                        named.insert(labels_string(&l.to_vec()));
+                    }
+                });
+            }
+        }
+    }
+    assert!(!named.is_empty());
+    let tmp = tempfile::tempdir().unwrap();
+    let thin = tmp.path().join("wal");
+    thin_dir_keeping(&wal, &thin, &named);
+    let keys: std::collections::BTreeSet<u64> =
+        named.iter().filter_map(|n| series_key(n)).collect();
+    let whole = Places::read(&wal, &keys).unwrap();
+    let thinned = Places::read(&thin, &keys).unwrap();
+    assert_eq!(whole.len(), thinned.len());
+    let mut placed = 0;
+    for k in &keys {
+        for n in [1, 7] {
+            assert_eq!(whole.place(*k, n), thinned.place(*k, n), "key {k} n {n}");
+            placed += usize::from(whole.place(*k, n).is_some());
+        }
+    }
+    assert!(placed > 0);
 }

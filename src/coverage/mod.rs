@@ -70,6 +70,7 @@ pub mod logline;
 pub mod masterlog;
 pub mod model;
 mod options;
+pub mod places;
 pub mod queue;
 mod report;
 pub mod scrapes;

@@ -259,6 +259,9 @@ pub struct ModelInput {
     /// The targets' scrape grids as the master's WAL shows them (L3 with
     /// more than one target).
     pub scrape_grids: Option<super::scrapes::Schedule>,
+    /// The series the slave's refusals name, placed in the master's WAL
+    /// (a refused request's end, `model/refused.rs`).
+    pub series_places: Option<super::places::Places>,
 }
 
 impl ModelInput {
@@ -289,6 +292,7 @@ impl ModelInput {
             targets: None,
             up_tails: None,
             scrape_grids: None,
+            series_places: None,
         }
     }
 }

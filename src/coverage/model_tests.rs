@@ -208,6 +208,7 @@ fn l2_ends_at_the_restart_the_masters_log_shows() {
         refusals: vec![Refused {
             at: replay_at + 2_500,
             sample: DAY + 2 * H,
+            series: None,
         }],
         ..SlaveLog::default()
     };

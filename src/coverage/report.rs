@@ -222,6 +222,7 @@ pub(super) fn run_model(
     let send_histograms = opts.facts.send_native_histograms.unwrap_or(false);
     inp.scrape_grids =
         scrapes::from_master(wal, newest, scrape_interval, send_histograms, assumptions);
+    inp.series_places = series_places(wal, opts.facts.slave_log.as_ref());
     inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
     let lag = inp
         .scrape_grids
@@ -249,6 +250,17 @@ pub(super) fn run_model(
         assumptions.push(COMPACTION_NOT_CALIBRATED.into());
     }
     Some(model::compute(&inp))
+}
+
+/// The series the slave's refusals name, placed in the master's WAL
+/// (`places`); `None` without both.
+fn series_places(
+    wal: Option<&super::wal::WalView>,
+    log: Option<&super::slavelog::SlaveLog>,
+) -> Option<super::places::Places> {
+    let keys: std::collections::BTreeSet<u64> =
+        log?.refusals.iter().filter_map(|r| r.series).collect();
+    super::places::Places::read(&wal?.dir, &keys)
 }
 
 /// A note when the slave's log starts after the given ready time but holds

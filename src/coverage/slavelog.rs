@@ -53,6 +53,25 @@ pub struct Refused {
     /// The first refused sample's time (`timestamp`, Unix ms): where the
     /// request starts.
     pub sample: i64,
+    /// The first refused sample's series as the line names it (`series`,
+    /// 2.42's `labels.String()`), as [`series_key`]; `None` when the line
+    /// names none (no `series`, or an empty label set: no line 2.42 writes).
+    #[serde(skip)]
+    pub series: Option<u64>,
+}
+
+/// A series' key: FNV-1a (64 bit) of its label set as 2.42's
+/// `labels.String()` writes it (`{a="x", b="y"}`), so that the series a
+/// refusal names and a series the master's WAL creates are matched without
+/// keeping their labels. `None` for an empty label set.
+pub fn series_key(labels: &str) -> Option<u64> {
+    let l = labels.trim();
+    if l.is_empty() || l == "{}" {
+        return None;
+    }
+    Some(l.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }))
 }
 
 /// What the slave's log says about the requests it refused.
@@ -80,6 +99,11 @@ pub struct SlaveLog {
     /// most [`MAX_ERRS`] texts, the rest under `other`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub errs: BTreeMap<String, u64>,
+    /// Refusals whose line names no series (see [`Refused::series`]): a log
+    /// holding one is not 2.42's own, line for line (a summary wrote it),
+    /// and may lack others.
+    #[serde(skip)]
+    pub unnamed: u64,
     /// Refusal lines without a readable `timestamp` (not counted above).
     #[serde(skip_serializing_if = "is_zero")]
     pub refusals_without_sample: u64,
@@ -150,6 +174,9 @@ impl SlaveLog {
         }
         self.refusals.push(r);
         self.refused += 1;
+        if r.series.is_none() {
+            self.unnamed += 1;
+        }
         self.refused_first_at = Some(self.refused_first_at.map_or(r.at, |f| f.min(r.at)));
         self.refused_last_at = self.refused_last_at.max(Some(r.at));
         self.sample_min = Some(self.sample_min.map_or(r.sample, |f| f.min(r.sample)));
@@ -180,7 +207,17 @@ pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
                     .and_then(|v| v.parse::<i64>().ok())
                     .filter(|&t| super::plausible(t))
                 {
-                    Some(sample) => out.push(Refused { at: ts, sample }, get("err")),
+                    Some(sample) => {
+                        let series = get("series").and_then(series_key);
+                        out.push(
+                            Refused {
+                                at: ts,
+                                sample,
+                                series,
+                            },
+                            get("err"),
+                        );
+                    }
                     None => out.refusals_without_sample += 1,
                 }
             }

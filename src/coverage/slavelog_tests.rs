@@ -28,7 +28,10 @@ fn reads_every_refused_request_of_a_recorded_log() {
         l.refusals[0],
         Refused {
             at: ms("2026-12-06T04:39:08.843Z"),
-            sample: 1_796_531_796_102
+            sample: 1_796_531_796_102,
+            series: series_key(
+                r#"{__name__="lm_value", i="0", instance="127.0.0.1:44805", job="lm", target="t0"}"#
+            ),
         }
     );
     assert_eq!(l.ready, vec![ms("2026-12-06T04:39:05.499Z")]);

@@ -90,12 +90,76 @@ fn shards(inp: &ModelInput, at: i64) -> u64 {
     .max(1)
 }
 
+/// Every shard count a refusal logged at `at` may have been sent with, by
+/// the master's log that decides it (the latest reshard's `to` before it,
+/// else `min_shards`, and the `from` of every reshard logged less than the
+/// flush deadline before it); `None` without such a log.
+fn shard_counts(inp: &ModelInput, at: i64) -> Option<Vec<u64>> {
+    let log = inp.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let latest = log
+        .reshards
+        .iter()
+        .filter(|r| r.at <= at)
+        .max_by_key(|r| r.at)
+        .map_or(inp.queue.min_shards, |r| r.to);
+    let mut v: Vec<u64> = log
+        .reshards
+        .iter()
+        .filter(|r| r.at <= at && at.saturating_sub(r.at) <= FLUSH_DEADLINE)
+        .map(|r| r.from)
+        .chain([latest])
+        .map(|n| n.max(1))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    Some(v)
+}
+
+/// A refused request's end from its first sample's place among its shard's
+/// samples of that scrape (`places`): `⌊(j + max_samples_per_send − 1) /
+/// per⌋` scrapes after it, the latest over the shard counts it may have
+/// been sent with. Only with one target scraping without a lag (every
+/// scrape's record the same refs in the same order, nothing else in the
+/// shard's stream), every sample sent (no `write_relabel_configs` count),
+/// and the master's log deciding the shard count; `None` otherwise.
+fn placed_end(inp: &ModelInput, r: &Refused) -> Option<i64> {
+    let key = r.series?;
+    let places = inp.series_places.as_ref()?;
+    let one_target = inp.targets == Some(1)
+        || inp
+            .scrape_grids
+            .as_ref()
+            .is_some_and(|g| g.grids.len() == 1);
+    if !one_target || lag(inp) != 0 || inp.facts.sent_series.is_some() {
+        return None;
+    }
+    // The record placing it must be a whole scrape of the target.
+    let scrape = match inp.scrape_grids.as_ref() {
+        Some(g) => g.grids.first().map(|g| g.series),
+        None => inp.series,
+    }?;
+    let i = inp.scrape_interval.max(1);
+    let b = inp.queue.max_samples_per_send.max(1);
+    let mut end: Option<i64> = None;
+    for n in shard_counts(inp, r.at)? {
+        let p = places
+            .place(key, n)
+            .filter(|p| p.per > 0 && p.record == scrape)?;
+        let scrapes = i64::try_from(p.before.saturating_add(b - 1) / p.per).ok()?;
+        let e = r.sample.saturating_add(scrapes.saturating_mul(i));
+        end = Some(end.map_or(e, |x| x.max(e)));
+    }
+    end
+}
+
 /// The latest sample a refused request can hold.
 pub(super) fn request_end(inp: &ModelInput, r: &Refused) -> i64 {
     let i = inp.scrape_interval.max(1);
     let lag = lag(inp);
     let (global, grids) = span_ends(inp, r);
     let end = global.max(grids);
+    // Placed among its shard's samples: no later than that count.
+    let end = placed_end(inp, r).map_or(end, |p| p.min(end));
     if r.at < r.sample || end <= r.at {
         return end;
     }
@@ -290,6 +354,7 @@ pub(super) fn apply(
     }
     let bound = log.refusals.iter().map(|r| request_end(inp, r)).max();
     narrow(windows, bound);
+    narrow_crossing(inp, log, windows, assumptions);
     if log.refusals.iter().any(|r| {
         let (global, grids) = span_ends(inp, r);
         grids > global
@@ -347,6 +412,35 @@ fn add_runs(inp: &ModelInput, log: &SlaveLog, windows: &mut Vec<LossWindow>) -> 
     added
 }
 
+/// The end of the loss that starts at the coverage end, from the slave's
+/// log alone, when each refused request is in it: the latest end of the
+/// requests starting by the coverage end (the crossing batches and the
+/// backlog before them), extended by each run after it that starts within
+/// a scrape of that end. A later run is a separate loss ([`runs`]: a window
+/// of its own). `None` unless every refusal line names its series: 2.42
+/// writes one line per refused request, each naming its first refused
+/// sample's series, so a line naming none was written by a summary of the
+/// log (one that cut lines), and a chain needs every start.
+fn crossing_end(inp: &ModelInput, log: &SlaveLog) -> Option<i64> {
+    if log.unnamed > 0 || log.refusals.is_empty() {
+        return None;
+    }
+    let c = inp.coverage_end;
+    let i = inp.scrape_interval.max(1);
+    let mut end = log
+        .refusals
+        .iter()
+        .filter(|r| r.sample <= c)
+        .map(|r| request_end(inp, r))
+        .fold(c, i64::max);
+    for run in runs(inp, log) {
+        if run.from <= end.saturating_add(i) {
+            end = end.max(run.to);
+        }
+    }
+    Some(end)
+}
+
 /// Every L3 window ends by `bound` (the latest refused request's end);
 /// one that starts after it goes. `None`: no refusal at all.
 fn narrow(windows: &mut Vec<LossWindow>, bound: Option<i64>) {
@@ -357,17 +451,11 @@ fn narrow(windows: &mut Vec<LossWindow>, bound: Option<i64>) {
         let Some(b) = bound.filter(|&b| b >= w.from) else {
             return false;
         };
-        if w.to > b {
-            w.to = b;
-            w.to_earliest = w.to_earliest.map(|e| e.min(b)).filter(|&e| e < b);
-            w.to_expected = w.to_expected.map(|e| e.min(b));
-            w.bound_to = w.bound_to.map(|e| e.min(b));
-            w.why.push_str(&format!(
-                "; the slave's log: no request it refused holds a sample after {}, so the loss \
-                 ends by then",
-                fmt_time(b)
-            ));
-        }
+        cut_at(
+            w,
+            b,
+            "no request it refused holds a sample after {}, so the loss ends by then",
+        );
         true
     });
     // The reshard race's rest past the new shards' first batches
@@ -379,6 +467,54 @@ fn narrow(windows: &mut Vec<LossWindow>, bound: Option<i64>) {
         .map(|w| (w.from, w.to))
         .collect();
     windows.retain(|w| !(w.race_rest && sure.iter().any(|&(f, t)| f <= w.from && w.to <= t)));
+}
+
+/// The L3 windows starting by the first scrape after the coverage end end
+/// by [`crossing_end`]; one that starts after it goes.
+fn narrow_crossing(
+    inp: &ModelInput,
+    log: &SlaveLog,
+    windows: &mut Vec<LossWindow>,
+    assumptions: &mut Vec<String>,
+) {
+    let Some(end) = crossing_end(inp, log) else {
+        return;
+    };
+    let start_by = inp.coverage_end.saturating_add(inp.scrape_interval.max(1));
+    assumptions.push(format!(
+        "every refusal line of the slave's log names its series (2.42 writes each one): the loss \
+         from the coverage end ends with the refused requests that start by it and the runs their \
+         spans reach one after the other ({}); a later run is a window of its own",
+        fmt_time(end)
+    ));
+    windows.retain_mut(|w| {
+        if w.cause != Cause::L3 || w.from > start_by {
+            return true;
+        }
+        if w.from > end {
+            return false;
+        }
+        cut_at(
+            w,
+            end,
+            "the requests it refused that start by the coverage end, and the runs their spans \
+             reach, hold no sample after {}, so the loss from the coverage end ends by then",
+        );
+        true
+    });
+}
+
+/// Cuts `w` at `b` when it reaches past it, saying why (`why` holds one
+/// `{}` for the time).
+fn cut_at(w: &mut LossWindow, b: i64, why: &str) {
+    if w.to > b {
+        w.to = b;
+        w.to_earliest = w.to_earliest.map(|e| e.min(b)).filter(|&e| e < b);
+        w.to_expected = w.to_expected.map(|e| e.min(b));
+        w.bound_to = w.bound_to.map(|e| e.min(b));
+        w.why.push_str("; the slave's log: ");
+        w.why.push_str(&why.replacen("{}", &fmt_time(b), 1));
+    }
 }
 
 /// What the log showed, for the verdict.

@@ -33,7 +33,11 @@ fn log(first: i64, last: i64, refusals: &[(i64, i64)]) -> SlaveLog {
     };
     l.refusals = refusals
         .iter()
-        .map(|&(at, sample)| Refused { at, sample })
+        .map(|&(at, sample)| Refused {
+            at,
+            sample,
+            series: None,
+        })
         .collect();
     l.sample_min = l.refusals.iter().map(|r| r.sample).min();
     l.sample_max = l.refusals.iter().map(|r| r.sample).max();
@@ -199,7 +203,16 @@ fn a_refusal_just_after_a_reshard_down_spans_the_old_shards() {
     });
     let sample = c + 28 * SECOND;
     // 90 shards of 100 series: 500 samples span 5 scrapes.
-    let end = |at| super::request_end(&inp, &Refused { at, sample });
+    let end = |at| {
+        super::request_end(
+            &inp,
+            &Refused {
+                at,
+                sample,
+                series: None,
+            },
+        )
+    };
     assert_eq!(end(t + 370), sample + 5 * SECOND);
     // Past the flush deadline only the 8 new shards send: 1 125 series a
     // shard, one scrape.
@@ -239,6 +252,7 @@ fn a_refused_request_on_several_grids_spans_each_grids_own_interval() {
     let r = Refused {
         at: sample + 300 * SECOND,
         sample,
+        series: None,
     };
     // Every 10 s a shard gets 5 × 4 + 2 × 10 = 40 samples: 480 by +120 s,
     // then +122 s (484), +124 s (488), +125 s (498), +126 s (502).
@@ -255,6 +269,107 @@ fn a_refused_request_on_several_grids_spans_each_grids_own_interval() {
     let r = Refused {
         at: sample + 900 * SECOND,
         sample,
+        series: None,
     };
     assert_eq!(super::request_end(&inp, &r), sample + 36 * 15 * SECOND);
+}
+
+/// With a log of 2.42's own lines (every refusal names its series) the loss
+/// from the coverage end ends with the requests that start by it and the
+/// runs their spans reach; a later run is a window of its own. A log with a
+/// line naming no series (a summary, which may have dropped refusals) keeps
+/// the bound of the latest refused request (the `s1150-4s-skip-skiphead-r2`
+/// shape: one shard's crossing requests, then the new shards' first batches
+/// far after the coverage end).
+#[test]
+fn the_crossing_ends_with_its_own_requests_in_a_log_of_named_lines() {
+    let c = c0();
+    let up = c + 6 * SECOND;
+    let run = |named: bool| {
+        let (mut inp, _) = input(None);
+        // One shard of 2 005 series: 500 samples within one scrape.
+        inp.queue.max_shards = 1;
+        let mut l = log(
+            up - 100,
+            up + 300 * SECOND,
+            &[
+                (c + 7 * SECOND, c - SECOND),
+                (c + 200 * SECOND, c + 40 * SECOND),
+            ],
+        );
+        for (k, r) in l.refusals.iter_mut().enumerate() {
+            r.series = named.then_some(k as u64 + 1);
+        }
+        l.unnamed = if named { 0 } else { 2 };
+        inp.facts.slave_log = Some(l);
+        compute(&inp)
+    };
+    let named = run(true);
+    let w = l3(&named);
+    // The crossing: from the first scrape after the coverage end, by the
+    // crossing request's end (c - 1 s + one scrape).
+    let crossing: Vec<_> = w.iter().filter(|x| x.0 <= c + SECOND).collect();
+    assert!(!crossing.is_empty(), "{w:?}");
+    assert!(crossing.iter().all(|x| x.1 <= c), "{w:?}");
+    // The later run stands as its own window.
+    assert!(w.iter().any(|x| x.0 == c + 40 * SECOND), "{w:?}");
+    // Summarized: the crossing window keeps the latest request's bound.
+    let cut = run(false);
+    let w = l3(&cut);
+    assert!(w.iter().any(|x| x.0 <= c + SECOND && x.1 > c), "{w:?}");
+}
+
+/// A refused request whose series the master's WAL places ends at its
+/// place among its shard's samples: ⌊(j + 500 − 1) / per⌋ scrapes after its
+/// start, for every shard count the master's log allows, not at the
+/// worst place's ⌈(500 − 1) / per⌉ (the `s4700-ms45-up57-r2` shape: 4 705
+/// series in one record in ref order, 1 -> 45 shards, a crossing request
+/// starting at ref 446, the 10th of its shard's 104 samples: +2 scrapes
+/// from its start plus 2, not 3).
+#[test]
+fn a_placed_refusal_ends_at_its_place_among_its_shards_samples() {
+    use crate::coverage::masterlog::{MasterLog, Reshard};
+    use crate::coverage::places::Places;
+    let (mut inp, c) = input(None);
+    inp.series = Some(4_705);
+    let t = c + 40 * SECOND;
+    inp.facts.master_log = Some(MasterLog {
+        queue: Some("q".into()),
+        reshards: vec![Reshard {
+            at: t,
+            from: 1,
+            to: 45,
+        }],
+        ..Default::default()
+    });
+    inp.series_places = Some(Places::of_record((1..=4_705).collect(), &[(7, 446)]));
+    let sample = c - 2 * SECOND;
+    let r = |at| Refused {
+        at,
+        sample,
+        series: Some(7),
+    };
+    // Past the flush deadline only the 45 shards: ⌊(9 + 499) / 104⌋ = 4.
+    assert_eq!(
+        super::request_end(&inp, &r(t + 70 * SECOND)),
+        sample + 4 * SECOND
+    );
+    // Not placed: ⌈500 / 104⌉ = 5 scrapes.
+    let unplaced = Refused {
+        series: None,
+        ..r(t + 70 * SECOND)
+    };
+    assert_eq!(super::request_end(&inp, &unplaced), sample + 5 * SECOND);
+    // Within the flush deadline the one old shard may have sent it too
+    // (⌊(445 + 499) / 4 705⌋ = 0): the later of the two, 4 scrapes.
+    assert_eq!(
+        super::request_end(&inp, &r(t + 2 * SECOND)),
+        sample + 4 * SECOND
+    );
+    // A record that is not a whole scrape of the target places nothing.
+    inp.series_places = Some(Places::of_record((1..=100).collect(), &[(7, 46)]));
+    assert_eq!(
+        super::request_end(&inp, &r(t + 70 * SECOND)),
+        sample + 5 * SECOND
+    );
 }
