@@ -2,9 +2,9 @@
 //! recorded runs' logs: the master's reshard line and the slave's refused
 //! requests as 2.42 wrote them.
 
+use super::super::race::tests::reshard;
 use super::super::{ModelInput, SECOND};
 use super::before_reshard;
-use crate::coverage::masterlog::{self, Reshard};
 use crate::coverage::slavelog;
 
 /// The run's input as the judge gives it: the slave's start from its
@@ -18,13 +18,6 @@ fn input(up: i64, series: u64, interval: i64, slave_log: &str) -> ModelInput {
     inp.targets = Some(1);
     inp.facts.slave_log = Some(slavelog::parse_bytes(slave_log.as_bytes()));
     inp
-}
-
-/// The first reshard the master's log shows after `up`.
-fn reshard(master_log: &str, up: i64) -> Reshard {
-    masterlog::parse_bytes(master_log.as_bytes(), None)
-        .first_reshard(up, i64::MAX)
-        .unwrap()
 }
 
 /// `s350-3s-laterw-up50`: 24 refused requests from the slave's start to

@@ -96,4 +96,4 @@ pub(super) fn reader_behind(inp: &ModelInput, r: Reshard) -> Option<Behind> {
 
 #[cfg(test)]
 #[path = "race_tests.rs"]
-mod tests;
+pub(super) mod tests;

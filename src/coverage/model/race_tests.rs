@@ -21,7 +21,7 @@ fn input(c: i64, up: i64, series: u64, interval: i64, slave_log: &str) -> ModelI
 }
 
 /// The first reshard the master's log shows after `up`.
-fn reshard(master_log: &str, up: i64) -> Reshard {
+pub(in crate::coverage::model) fn reshard(master_log: &str, up: i64) -> Reshard {
     masterlog::parse_bytes(master_log.as_bytes(), None)
         .first_reshard(up, i64::MAX)
         .unwrap()
