@@ -494,3 +494,31 @@ fn drop_label_the_master_carries_itself_refuses_and_names_the_two_runs() {
     assert_eq!(got.len(), 2);
     assert_eq!(got, want);
 }
+
+/// The same pair without `--drop-label`: the name `cluster` is on series
+/// of both sides, so no name is the target's alone, but the replica's
+/// `cluster="ext"` series is a master series' whole label set with the
+/// label added. Plain fill refuses (exit 2, `labels_added_in_target`
+/// names it, nothing written) where it wrote the hole a second time
+/// under the master's label set beside the remote-written series.
+#[test]
+fn plain_fill_refuses_an_external_label_whose_name_the_master_uses_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = testdata("fill-extown");
+    let (master, slave) = (tmp.path().join("master"), tmp.path().join("slave"));
+    copy_dir(&d.join("master"), &master);
+    copy_dir(&d.join("slave"), &slave);
+    let before = entries(&slave);
+    let (m, s) = (master.to_str().unwrap(), slave.to_str().unwrap());
+    let out = promsnap(&["fill", s, "--from", m, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["refused"], true, "{v}");
+    assert_eq!(v["labels_only_in_target"], serde_json::json!([]));
+    let added = &v["labels_added_in_target"][0];
+    assert_eq!(added["name"], "cluster", "{v}");
+    assert_eq!(added["values"], serde_json::json!(["ext"]), "{v}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("give --drop-label cluster"), "{err}");
+    assert_eq!(entries(&slave), before, "nothing written");
+}

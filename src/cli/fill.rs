@@ -119,8 +119,12 @@ fn own_label_hint(e: promsnap::error::Error, args: &FillArgs) -> anyhow::Error {
 
 /// `"name"="v1"|"v2"` of the label names only TARGET's series carry.
 fn only_in_target(r: &FillReport) -> String {
-    r.labels_only_in_target
-        .iter()
+    named(&r.labels_only_in_target)
+}
+
+/// `"name"="v1"|"v2" (N series)` of TARGET's label names in `l`.
+fn named(l: &[promsnap::fill::LabelOnlyInDir]) -> String {
+    l.iter()
         .map(|l| {
             format!(
                 "{}={} ({} series)",
@@ -135,6 +139,24 @@ fn only_in_target(r: &FillReport) -> String {
 
 /// Why nothing was written, and the flags that say what to do.
 fn refusal(r: &FillReport) -> String {
+    if r.labels_only_in_target.is_empty() {
+        let names: Vec<String> = r
+            .labels_added_in_target
+            .iter()
+            .map(|l| format!("--drop-label {}", l.name))
+            .collect();
+        return format!(
+            "nothing written: the target's series carry {} on top of a source series' whole \
+             label set, while source series carry that name themselves. Remote write adds a \
+             master's external_labels only to the series without the name: joined by exact \
+             label set, every sample after the seeding would be written a second time under the \
+             source's label set. If it is the master's external label, give {} (fill then names \
+             the source's own values and the two runs to give); --exact-labels writes by exact \
+             label set anyway",
+            named(&r.labels_added_in_target),
+            names.join(" ")
+        );
+    }
     let names: Vec<&str> = r
         .labels_only_in_target
         .iter()
@@ -193,6 +215,13 @@ pub fn render(r: &FillReport) -> String {
         s.push_str(&format!(
             "warning: joined by exact label set although the target's series carry {}\n",
             only_in_target(r)
+        ));
+    }
+    if !r.labels_added_in_target.is_empty() {
+        s.push_str(&format!(
+            "warning: joined by exact label set although the target's series carry {} on top \
+             of a source series' label set\n",
+            named(&r.labels_added_in_target)
         ));
     }
     let verb = if r.dry_run { "would add" } else { "added" };

@@ -161,6 +161,9 @@ pub struct FillReport {
     /// dropped ones left out), e.g. a master's external labels that remote
     /// write added to the replica's series.
     pub labels_only_in_target: Vec<LabelOnlyInDir>,
+    /// Label names TARGET's series carry on top of a SOURCE series' whole
+    /// label set while SOURCE's own series use the name too (refused too).
+    pub labels_added_in_target: Vec<LabelOnlyInDir>,
     /// The label names dropped from TARGET's series before the join.
     pub dropped_labels: Vec<String>,
     /// Series written under a label set of TARGET's (SOURCE's with the
@@ -602,6 +605,7 @@ impl FillReport {
             series_added: 0,
             samples_added: 0,
             labels_only_in_target: Vec::new(),
+            labels_added_in_target: Vec::new(),
             dropped_labels: opts.drop_labels.clone(),
             target_labels_series: 0,
             target_labels_samples: 0,
@@ -655,7 +659,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         windows: BTreeMap::new(),
         tagged: BTreeMap::new(),
     };
-    let mut names = LabelNames::default();
+    let (mut names, mut sets) = (LabelNames::default(), std::collections::HashSet::new());
     // TARGET's series (times only) are read on a second thread, in
     // batches, while this one reads SOURCE's and writes.
     let result = std::thread::scope(|sc| -> Result<LabelNames> {
@@ -663,7 +667,7 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         let (mine, sel, drop) = (&mine, &sel, &drop);
         let h = sc.spawn(move || send_in_batches(mine, sel, drop, &tx));
         let a = rx.into_iter().flatten();
-        let r = join::join(&mut report, &mut sink, a, b, drop, &mut names);
+        let r = join::join(&mut report, &mut sink, a, b, drop, (&mut names, &mut sets));
         let target_names = h.join().unwrap_or_default();
         r.map(|()| target_names)
     });
@@ -675,7 +679,11 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         .into_iter()
         .filter(|l| !opts.drop_labels.contains(&l.name))
         .collect();
-    if !report.labels_only_in_target.is_empty() && !opts.exact_labels {
+    if report.labels_only_in_target.is_empty() && drop.is_empty() {
+        report.labels_added_in_target = join::added_in_target(&mine, &sel, &sets);
+    }
+    let added = !report.labels_added_in_target.is_empty();
+    if (added || !report.labels_only_in_target.is_empty()) && !opts.exact_labels {
         // Nothing written: the writers are dropped, their tmp dirs removed.
         join::refuse(&mut report);
         return Ok(report);
