@@ -1,5 +1,7 @@
 //! `promsnap gaps` on the real 2.42 data in testdata.
 
+use std::collections::BTreeMap;
+
 use crate::util::{promsnap, run_json, testdata};
 
 const WITH_HEAD: &str = crate::util::LIVE_WITH_HEAD;
@@ -230,4 +232,77 @@ fn external_labels_are_named_and_dropped_labels_join_the_two_label_sets() {
     // queue resharded inside its refused backlog), and nothing else.
     assert!(want.iter().all(|r| r.len() == 1), "{want:?}");
     assert_eq!(got, want);
+}
+
+/// Per series (labels without `cluster`), the sample times of an `.om` file.
+fn om_times_without_cluster(path: &std::path::Path) -> BTreeMap<String, Vec<i64>> {
+    let mut m: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, rest) = line.split_once(' ').unwrap();
+        let key: Vec<&str> = series
+            .split([',', '{', '}'])
+            .filter(|p| !p.is_empty() && !p.starts_with("cluster="))
+            .collect();
+        let ts = rest.split(' ').nth(1).unwrap().replace('.', "");
+        m.entry(key.join(","))
+            .or_default()
+            .push(ts.parse().unwrap());
+    }
+    m
+}
+
+/// A real replica whose master's external label `cluster: ext` has a name
+/// the master's own series use too (`testdata/fill-extown`: `i="1"` carries
+/// `cluster="own"` on both sides, `i="0"` gained `cluster="ext"` by remote
+/// write). No name is dir's alone, yet the remote-written series is a
+/// master series' whole label set plus one label: `labels_added_in_dir`
+/// names it, and `--drop-label cluster` (both sides) joins every series,
+/// the missing samples then exactly the master's the replica lacks under
+/// either label set, from the servers' dumps.
+#[test]
+fn an_external_label_the_master_names_itself_is_found_per_series() {
+    let d = testdata("fill-extown");
+    let (slave, master) = (d.join("slave"), d.join("master"));
+    let (s, m) = (slave.to_str().unwrap(), master.to_str().unwrap());
+    let (code, v) = run_json(&["gaps", s, "--against", m, "--json"]);
+    assert_eq!(code, Some(0), "{:#}", v["errors"]);
+    assert_eq!(v["labels_only_in_dir"], serde_json::json!([]));
+    assert_eq!(
+        v["labels_added_in_dir"],
+        serde_json::json!([{"name": "cluster", "series": 1, "values": ["ext"]}])
+    );
+    let (code, v) = run_json(&[
+        "gaps",
+        s,
+        "--against",
+        m,
+        "--drop-label",
+        "cluster",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{:#}", v["errors"]);
+    assert_eq!(v["labels_added_in_dir"], serde_json::json!([]));
+    let (want_m, want_s) = (
+        om_times_without_cluster(&d.join("master.om")),
+        om_times_without_cluster(&d.join("slave.om")),
+    );
+    let lacking: u64 = want_m
+        .iter()
+        .map(|(k, ts)| {
+            let have = want_s.get(k).cloned().unwrap_or_default();
+            ts.iter().filter(|t| !have.contains(t)).count() as u64
+        })
+        .sum();
+    assert!(lacking > 0);
+    let got: u64 = v["missing"]["per_series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["ranges"].as_array().unwrap().clone())
+        .map(|r| r["samples"].as_u64().unwrap())
+        .sum();
+    assert_eq!(got, lacking);
 }

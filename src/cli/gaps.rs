@@ -187,5 +187,21 @@ pub fn render(r: &GapsReport, top: usize) -> String {
             l.name
         ));
     }
+    for l in &r.labels_added_in_dir {
+        s.push_str(&format!(
+            "\nNote: {} series of dir are a series of against with the label {}={} added, while \
+             series of against carry {} themselves: remote write adds a master's external label \
+             only to the series without the name, so these are joined with none of against's, \
+             whose samples count as missing. If it is the master's external label, give \
+             --drop-label {} (dropped from both sides, the series carrying their own {} \
+             still join).\n",
+            l.series,
+            l.name,
+            super::quoted_values(&l.values),
+            l.name,
+            l.name,
+            l.name
+        ));
+    }
     s
 }

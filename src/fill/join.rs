@@ -3,7 +3,6 @@
 //! [`super::relabel`]) once the join has ended.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use super::relabel::{self, TargetGroup, tagged_from};
@@ -12,7 +11,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::format::chunkenc::Value;
-use crate::gaps::relabel::LabelNames;
+use crate::gaps::relabel::{LabelNames, labels_hash};
 
 /// What the join writes into: the windows of SOURCE's label sets (written
 /// as the series stream by) and the samples to write under a tagged
@@ -86,57 +85,6 @@ pub(super) fn join(
     // TARGET's label names are wanted in full.
     a.for_each(std::mem::drop);
     Ok(())
-}
-
-/// A label set's hash, without its `skip`th pair if given.
-fn labels_hash(labels: &stream::Labels, skip: Option<usize>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for (i, kv) in labels.iter().enumerate() {
-        if Some(i) != skip {
-            kv.hash(&mut h);
-        }
-    }
-    h.finish()
-}
-
-/// The label names TARGET's selected series carry on top of a whole label
-/// set of SOURCE's (`sets`: their hashes) that lacks them: a master's
-/// external label whose name its own series use too (remote write adds it
-/// only to the series without it), which [`LabelNames::only_in_dir`] cannot
-/// see. Memory: `sets`, one hash per SOURCE series; TARGET's label sets
-/// stream by (indexes and head, no chunk read).
-pub(super) fn added_in_target(
-    mine: &stream::Opened,
-    sel: &stream::Select,
-    sets: &HashSet<u64>,
-) -> Vec<crate::gaps::LabelOnlyInDir> {
-    let mut found: BTreeMap<Vec<u8>, (u64, std::collections::BTreeSet<Vec<u8>>)> = BTreeMap::new();
-    let r: Vec<_> = mine.files.iter().filter_map(|f| f.reader().ok()).collect();
-    for (l, _) in stream::label_sets(&r, mine, &sel.selectors) {
-        if sets.contains(&labels_hash(&l, None)) {
-            continue;
-        }
-        for (i, (k, v)) in l.iter().enumerate() {
-            if k.as_slice() != b"__name__" && sets.contains(&labels_hash(&l, Some(i))) {
-                let e = found.entry(k.clone()).or_default();
-                e.0 += 1;
-                if e.1.len() < 3 {
-                    e.1.insert(v.clone());
-                }
-            }
-        }
-    }
-    found
-        .into_iter()
-        .map(|(k, (series, values))| crate::gaps::LabelOnlyInDir {
-            name: String::from_utf8_lossy(&k).into_owned(),
-            series,
-            values: values
-                .iter()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect(),
-        })
-        .collect()
 }
 
 /// The samples held for TARGET's tagged label sets, written into windows

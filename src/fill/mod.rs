@@ -680,7 +680,8 @@ pub fn fill(target: &Path, source: &Path, opts: &FillOptions) -> Result<FillRepo
         .filter(|l| !opts.drop_labels.contains(&l.name))
         .collect();
     if report.labels_only_in_target.is_empty() && drop.is_empty() {
-        report.labels_added_in_target = join::added_in_target(&mine, &sel, &sets);
+        report.labels_added_in_target =
+            crate::gaps::relabel::added_in_dir(&mine, &sel.selectors, &sets);
     }
     let added = !report.labels_added_in_target.is_empty();
     if (added || !report.labels_only_in_target.is_empty()) && !opts.exact_labels {

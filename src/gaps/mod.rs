@@ -150,6 +150,11 @@ pub struct GapsReport {
     /// that remote write added: such series are joined with none of
     /// OTHER's, whose samples then count as missing.
     pub labels_only_in_dir: Vec<LabelOnlyInDir>,
+    /// Label names a DIR series carries on top of an OTHER series' whole
+    /// label set that lacks them, while other OTHER series use the name
+    /// (an external label the master's own series name too); looked for
+    /// when nothing is dropped and `labels_only_in_dir` is empty.
+    pub labels_added_in_dir: Vec<LabelOnlyInDir>,
     /// The label names dropped before the join.
     pub dropped_labels: Vec<String>,
     /// Damaged structures skipped.
@@ -367,6 +372,8 @@ struct Pair<'a> {
     holes: &'a mut Fold<Hole>,
     missing: &'a mut Fold<Run>,
     names: &'a mut relabel::LabelNames,
+    /// OTHER's label sets' hashes ([`relabel::added_in_dir`]).
+    sets: &'a mut std::collections::HashSet<u64>,
 }
 
 impl Pair<'_> {
@@ -398,6 +405,7 @@ impl Pair<'_> {
             }
             if let Some((labels, ts)) = &t {
                 self.names.saw_other(labels);
+                self.sets.insert(relabel::labels_hash(labels, None));
                 count(self.other, ts);
                 let mine = m.as_ref().map_or(&[][..], |(_, ts)| ts.as_slice());
                 fold_missing(self.missing, labels, ts, mine, opts);
@@ -439,6 +447,7 @@ pub fn gaps(
         .map(|n| n.as_bytes().to_vec())
         .collect();
     let mut names = relabel::LabelNames::default();
+    let mut sets = std::collections::HashSet::new();
     let mut dir_sources = sources_of(dir, &mine, &my_readers, opts);
     let mut holes = Fold::<Hole>::default();
     let mut missing = Fold::<Run>::default();
@@ -453,6 +462,7 @@ pub fn gaps(
                 holes: &mut holes,
                 missing: &mut missing,
                 names: &mut names,
+                sets: &mut sets,
             };
             pair.join(
                 series_of(&my_readers, &mine, &sel, &drop),
@@ -477,6 +487,13 @@ pub fn gaps(
     if let Some(o) = theirs {
         errors.extend(o.take_errors().into_iter().map(|e| format!("against: {e}")));
     }
+    let labels_only_in_dir = names.only_in_dir();
+    let labels_added_in_dir =
+        if labels_only_in_dir.is_empty() && drop.is_empty() && !sets.is_empty() {
+            relabel::added_in_dir(&mine, &sel.selectors, &sets)
+        } else {
+            Vec::new()
+        };
     Ok(GapsReport {
         dir: dir_sources,
         against: other_sources,
@@ -485,7 +502,8 @@ pub fn gaps(
         interval: opts.interval,
         holes: holes.finish(0),
         missing,
-        labels_only_in_dir: names.only_in_dir(),
+        labels_only_in_dir,
+        labels_added_in_dir,
         dropped_labels: opts.drop_labels.clone(),
         errors,
     })

@@ -15,11 +15,13 @@
 //! (their sample times in the range), re-sorted by the label set left;
 //! the others still stream by.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
-use super::stream::{Labels, Merged, Sample, SeriesOf};
+use super::stream::{Labels, Merged, Opened, Sample, SeriesOf};
+use crate::selector::Matcher;
 
 /// A label name the series of DIR carry and no series of OTHER has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,6 +95,57 @@ impl LabelNames {
             })
             .collect()
     }
+}
+
+/// A label set's hash, without its `skip`th pair if given.
+pub(crate) fn labels_hash(labels: &Labels, skip: Option<usize>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (i, kv) in labels.iter().enumerate() {
+        if Some(i) != skip {
+            kv.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+/// The label names DIR's selected series carry on top of a whole label set
+/// of OTHER's (`sets`: their [`labels_hash`]es) that lacks them: a master's
+/// external label whose name its own series use too (remote write adds it
+/// only to the series without the name), which [`LabelNames::only_in_dir`]
+/// cannot see. Memory: `sets`, one hash per OTHER series; DIR's label sets
+/// stream by (indexes and head, no chunk read).
+pub(crate) fn added_in_dir(
+    dir: &Opened,
+    selectors: &[Vec<Matcher>],
+    sets: &HashSet<u64>,
+) -> Vec<LabelOnlyInDir> {
+    let mut found: BTreeMap<Vec<u8>, (u64, BTreeSet<Vec<u8>>)> = BTreeMap::new();
+    let r: Vec<_> = dir.files.iter().filter_map(|f| f.reader().ok()).collect();
+    for (l, _) in super::stream::label_sets(&r, dir, selectors) {
+        if sets.contains(&labels_hash(&l, None)) {
+            continue;
+        }
+        for (i, (k, v)) in l.iter().enumerate() {
+            if k.as_slice() != b"__name__" && sets.contains(&labels_hash(&l, Some(i))) {
+                let e = found.entry(k.clone()).or_default();
+                e.0 += 1;
+                if e.1.len() < VALUES_KEPT && !e.1.contains(v) {
+                    e.1.insert(v.clone());
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(k, (series, values))| LabelOnlyInDir {
+            name: String::from_utf8_lossy(&k).into_owned(),
+            series,
+            values: values
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect(),
+        })
+        .collect()
 }
 
 /// True if `labels` has one of `names`.
