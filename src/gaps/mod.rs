@@ -414,6 +414,24 @@ impl Pair<'_> {
     }
 }
 
+/// The label names DIR's series carry that OTHER's lack: by name, and (when
+/// none is and nothing is dropped) per series ([`relabel::added_in_dir`]).
+fn label_notes(
+    names: relabel::LabelNames,
+    sets: &std::collections::HashSet<u64>,
+    dir: &Opened,
+    sel: &Select,
+    drop: &[Vec<u8>],
+) -> (Vec<LabelOnlyInDir>, Vec<LabelOnlyInDir>) {
+    let only = names.only_in_dir();
+    let added = if only.is_empty() && drop.is_empty() && !sets.is_empty() {
+        relabel::added_in_dir(dir, &sel.selectors, sets)
+    } else {
+        Vec::new()
+    };
+    (only, added)
+}
+
 /// Reads `dir` (and `against`) and computes the report. Series stream by
 /// in label order, merged across blocks and the head, the two directories
 /// joined by label set: memory holds one series per block (and the head,
@@ -487,13 +505,7 @@ pub fn gaps(
     if let Some(o) = theirs {
         errors.extend(o.take_errors().into_iter().map(|e| format!("against: {e}")));
     }
-    let labels_only_in_dir = names.only_in_dir();
-    let labels_added_in_dir =
-        if labels_only_in_dir.is_empty() && drop.is_empty() && !sets.is_empty() {
-            relabel::added_in_dir(&mine, &sel.selectors, &sets)
-        } else {
-            Vec::new()
-        };
+    let (labels_only_in_dir, labels_added_in_dir) = label_notes(names, &sets, &mine, &sel, &drop);
     Ok(GapsReport {
         dir: dir_sources,
         against: other_sources,
