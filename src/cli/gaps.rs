@@ -173,6 +173,13 @@ pub fn render(r: &GapsReport, top: usize) -> String {
             r.dropped_labels.join(", ")
         ));
     }
+    s.push_str(&label_notes(r));
+    s
+}
+
+/// The notes on label names only DIR's series carry, by name or per series.
+fn label_notes(r: &GapsReport) -> String {
+    let mut s = String::new();
     for l in &r.labels_only_in_dir {
         s.push_str(&format!(
             "\nNote: {} series of dir carry the label {}={} that no series of against has, so \
