@@ -232,6 +232,21 @@ fn cut(lines: &[String], bucket_ms: i64) -> Vec<String> {
     out
 }
 
+/// The file's text: a header note, then every one of `lines`, none cut
+/// whatever the size (a master with `whole_slave_log`, since the
+/// eighteenth set).
+pub(crate) fn render_whole(header: &str, lines: &[String]) -> String {
+    let mut s = format!(
+        "# {header}\n# {} lines, none cut (kept whole)\n",
+        lines.len()
+    );
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
 /// The file's text: a header note, then `lines`, cut as the module says
 /// when they are over `LIMIT` bytes.
 pub(crate) fn render(header: &str, lines: &[String]) -> String {
@@ -391,4 +406,27 @@ fn a_cut_logs_whole_copy_and_its_named_series() {
         .unwrap();
     let back: Vec<&str> = s.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(back, many.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// `render_whole` keeps every line of a log far over `LIMIT`, where
+/// `render` cuts it.
+#[test]
+fn a_whole_log_keeps_every_refusal() {
+    let lines: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                "ts=2026-12-07T10:00:{:02}.{:03}Z caller=write_handler.go:103 level=error \
+                 component=web msg=\"Out of order sample from remote write\" \
+                 err=\"out of bounds\" series=\"{{i=\\\"{i}\\\"}}\" timestamp={}",
+                i / 10,
+                (i % 10) * 100,
+                1_765_101_600_000_i64 + i
+            )
+        })
+        .collect();
+    let whole = render_whole("h", &lines);
+    assert!(whole.len() > LIMIT);
+    assert!(!whole.contains("# cut lines="));
+    assert_eq!(whole.lines().filter(|l| !l.starts_with('#')).count(), 400);
+    assert!(render("h", &lines).contains("# cut lines="));
 }

@@ -1113,6 +1113,16 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s3600-2s-fix3",
     "s900-25s",
     "s18k-busy",
+    // The eighteenth set (docs/LOSS-WINDOWS.md: listed before recording).
+    "deb1s-ph5",
+    "deb15-ph47",
+    "deb15-rp2",
+    "deb1s-restart",
+    "deb1s-headgc",
+    "s6100-ms35",
+    "s1250-4s-skip",
+    "s12k-ms2-spp100",
+    "s4k-cap250-spp125",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
