@@ -180,6 +180,55 @@ fn newest_block(snap: &Path) -> Option<PathBuf> {
     best.map(|(_, p)| p)
 }
 
+/// Each `--master-restart` given as that restart's ready time; `None` for
+/// a run without a master restart.
+fn restart_at_ready(args: &mut [String], rec: &RunRecord) -> Option<()> {
+    if rec.restarts.is_empty() {
+        return None;
+    }
+    let at: Vec<usize> = (0..args.len())
+        .filter(|&i| args[i] == "--master-restart")
+        .collect();
+    for (i, r) in at.into_iter().zip(&rec.restarts) {
+        args[i + 1] = r.ready.to_string();
+    }
+    Some(())
+}
+
+/// A restart given as its ready time: the master scraped nothing between
+/// its stop and then, so an L6 window reaching past the last real loss
+/// names time the master held no sample of (the replay's finding 6).
+fn l6_past_the_loss(
+    rec: &RunRecord,
+    cov: &serde_json::Value,
+    losses: &[(i64, i64)],
+    clock_error: i64,
+) -> Vec<String> {
+    let c = cov["coverage_end"].as_i64().unwrap_or(0);
+    let Some(&(_, last)) = losses.iter().max_by_key(|l| l.1) else {
+        return Vec::new();
+    };
+    cov["loss_windows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| w["cause"] == "L6")
+        .filter_map(|w| {
+            let end = w["to"]
+                .as_i64()?
+                .max(w["bound_to"].as_i64().unwrap_or(i64::MIN));
+            (end > last + rec.scrape_interval_ms + clock_error).then(|| {
+                format!(
+                    "{} RestartAtReady: L6 to {:+.1} s past the real loss's end {:+.1} s",
+                    rec.run,
+                    (end - c) as f64 / 1e3,
+                    (last - c) as f64 / 1e3
+                )
+            })
+        })
+        .collect()
+}
+
 /// `coverage --json` on one run with `v` applied; `None` when the variant
 /// does not apply to the run.
 fn run_variant(
@@ -237,17 +286,7 @@ fn run_variant(
             args.iter().position(|a| a == "--slave-received-until")?;
             set(&mut args, "--slave-received-until", None);
         }
-        Variant::RestartAtReady => {
-            if rec.restarts.is_empty() {
-                return None;
-            }
-            let at: Vec<usize> = (0..args.len())
-                .filter(|&i| args[i] == "--master-restart")
-                .collect();
-            for (i, r) in at.into_iter().zip(&rec.restarts) {
-                args[i + 1] = r.ready.to_string();
-            }
-        }
+        Variant::RestartAtReady => restart_at_ready(&mut args, rec)?,
         Variant::Skew(ms) => {
             let up = value(&args, "--slave-up")?;
             set(&mut args, "--slave-up", Some((up + ms).to_string()));
@@ -384,22 +423,8 @@ fn check(
             ));
         }
     }
-    // A restart given as its ready time: the master scraped nothing between
-    // its stop and then, so an L6 window reaching past the last real loss
-    // names time the master held no sample of (the replay's finding 6).
-    if v == Variant::RestartAtReady
-        && let Some(&(_, last)) = losses.iter().max_by_key(|l| l.1)
-    {
-        for (w, &b) in predicted.iter().zip(&bound_to) {
-            if w.cause == "L6" && w.to.max(b) > last + scrape + clock_error {
-                fails.push(format!(
-                    "{} {v:?}: L6 to {:+.1} s past the real loss's end {:+.1} s",
-                    rec.run,
-                    (w.to.max(b) - c) as f64 / 1e3,
-                    (last - c) as f64 / 1e3
-                ));
-            }
-        }
+    if v == Variant::RestartAtReady {
+        fails.extend(l6_past_the_loss(rec, &cov, losses, clock_error));
     }
     if (may_lose || v != Variant::NoRwStart) && !named(v, &cov) {
         fails.push(format!("{} {v:?}: the assumption is not named", rec.run));
