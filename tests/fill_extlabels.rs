@@ -16,7 +16,12 @@ const MONITOR: &str = ", monitor=\"example\"";
 
 /// Copies of the fixture's master and slave under `tmp`.
 fn pair(tmp: &Path) -> (PathBuf, PathBuf) {
-    let d = testdata("gaps-extlabels");
+    pair_of("gaps-extlabels", tmp)
+}
+
+/// Copies of a fixture's master and slave under `tmp`.
+fn pair_of(fixture: &str, tmp: &Path) -> (PathBuf, PathBuf) {
+    let d = testdata(fixture);
     let (master, slave) = (tmp.join("master"), tmp.join("slave"));
     copy_dir(&d.join("master"), &master);
     copy_dir(&d.join("slave"), &slave);
@@ -451,10 +456,7 @@ fn drop_label_the_master_carries_itself_refuses_and_names_the_two_runs() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let d = testdata("fill-extown");
-    let (master, slave) = (tmp.path().join("master"), tmp.path().join("slave"));
-    copy_dir(&d.join("master"), &master);
-    copy_dir(&d.join("slave"), &slave);
+    let (master, slave) = pair_of("fill-extown", tmp.path());
     let before = entries(&slave);
     let (m, s) = (master.to_str().unwrap(), slave.to_str().unwrap());
     let out = promsnap(&["fill", s, "--from", m, "--drop-label", "cluster"]);
@@ -504,10 +506,7 @@ fn drop_label_the_master_carries_itself_refuses_and_names_the_two_runs() {
 #[test]
 fn plain_fill_refuses_an_external_label_whose_name_the_master_uses_too() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = testdata("fill-extown");
-    let (master, slave) = (tmp.path().join("master"), tmp.path().join("slave"));
-    copy_dir(&d.join("master"), &master);
-    copy_dir(&d.join("slave"), &slave);
+    let (master, slave) = pair_of("fill-extown", tmp.path());
     let before = entries(&slave);
     let (m, s) = (master.to_str().unwrap(), slave.to_str().unwrap());
     let out = promsnap(&["fill", s, "--from", m, "--json"]);

@@ -85,15 +85,21 @@ impl LabelNames {
         self.dir
             .into_iter()
             .filter(|(k, _)| !other.contains(k))
-            .map(|(k, (series, values))| LabelOnlyInDir {
-                name: String::from_utf8_lossy(&k).into_owned(),
-                series,
-                values: values
-                    .iter()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                    .collect(),
-            })
+            .map(|(k, (series, values))| named(&k, series, &values))
             .collect()
+    }
+}
+
+/// A label name as reported: its series count and up to [`VALUES_KEPT`]
+/// values.
+fn named(name: &[u8], series: u64, values: &BTreeSet<Vec<u8>>) -> LabelOnlyInDir {
+    LabelOnlyInDir {
+        name: String::from_utf8_lossy(name).into_owned(),
+        series,
+        values: values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect(),
     }
 }
 
@@ -137,14 +143,7 @@ pub(crate) fn added_in_dir(
     }
     found
         .into_iter()
-        .map(|(k, (series, values))| LabelOnlyInDir {
-            name: String::from_utf8_lossy(&k).into_owned(),
-            series,
-            values: values
-                .iter()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect(),
-        })
+        .map(|(k, (series, values))| named(&k, series, &values))
         .collect()
 }
 
