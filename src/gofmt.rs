@@ -10,6 +10,42 @@ pub fn duration_ms(ms: i64) -> String {
     duration_ns(i128::from(ms) * 1_000_000)
 }
 
+/// The inverse of [`duration_ms`]: a Go duration as `time.Duration.String()`
+/// writes it (`67.519196ms`, `1.704µs`, `2m3.5s`, `0s`; Prometheus logs its
+/// durations so) in whole ms; `None` for anything else.
+pub fn parse_duration_ms(s: &str) -> Option<i64> {
+    const UNITS: [(&str, f64); 7] = [
+        ("ns", 1e-6),
+        ("us", 1e-3),
+        ("µs", 1e-3),
+        ("ms", 1.0),
+        ("s", 1e3),
+        ("m", 6e4),
+        ("h", 3.6e6),
+    ];
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0_f64;
+    while !rest.is_empty() {
+        let n = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        let v: f64 = rest.get(..n)?.parse().ok()?;
+        rest = rest.get(n..)?;
+        // Longest unit first: `ms` before `m`, `ns`/`us` before `s`.
+        let (unit, mult) = UNITS
+            .into_iter()
+            .filter(|(u, _)| rest.starts_with(u))
+            .max_by_key(|(u, _)| u.len())?;
+        rest = rest.get(unit.len()..)?;
+        total += v * mult;
+    }
+    (total.is_finite() && (0.0..9e15).contains(&total)).then_some(total as i64)
+}
+
 fn duration_ns(ns: i128) -> String {
     let neg = ns < 0;
     let mut u = ns.unsigned_abs();
@@ -321,6 +357,23 @@ mod tests {
         }
         let e = parse_base2_bytes("1kB").unwrap_err().to_string();
         assert!(e.contains("\"1kB\"") && e.contains("KB"), "{e}");
+    }
+
+    #[test]
+    fn go_durations_parse_to_ms() {
+        let p = parse_duration_ms;
+        assert_eq!(p("67.519196ms"), Some(67));
+        assert_eq!(p("1.704µs"), Some(0));
+        assert_eq!(p("2m3.5s"), Some(123_500));
+        assert_eq!(p("1h0m0s"), Some(3_600_000));
+        assert_eq!(p("0s"), Some(0));
+        for bad in ["", "5", "ms", "1x", "1.2.3s"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        // What the formatter writes reads back.
+        for ms in [0, 1, 999, 1_000, 61_500, 3_600_000, 90_061_001] {
+            assert_eq!(p(&duration_ms(ms)), Some(ms), "{ms}");
+        }
     }
 
     #[test]

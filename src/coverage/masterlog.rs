@@ -49,7 +49,7 @@ use super::logline::{Fields, Format, fields};
 
 #[path = "masterlog_tsdb.rs"]
 mod tsdb;
-pub use tsdb::{HeadCompaction, TsdbLog, WalCheckpoint, go_duration_ms};
+pub use tsdb::{HeadCompaction, TsdbLog, WalCheckpoint};
 
 /// Longest line kept (bytes); the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 64 * 1024;

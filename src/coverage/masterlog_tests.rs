@@ -416,15 +416,3 @@ fn a_lone_completion_starts_its_duration_earlier() {
     );
     assert_eq!(l.tsdb.deletion_of(3), None);
 }
-
-#[test]
-fn go_durations() {
-    assert_eq!(go_duration_ms("67.519196ms"), Some(67));
-    assert_eq!(go_duration_ms("1.704µs"), Some(0));
-    assert_eq!(go_duration_ms("2m3.5s"), Some(123_500));
-    assert_eq!(go_duration_ms("1h0m0s"), Some(3_600_000));
-    assert_eq!(go_duration_ms("0s"), Some(0));
-    for bad in ["", "5", "ms", "1x", "1.2.3s"] {
-        assert_eq!(go_duration_ms(bad), None, "{bad}");
-    }
-}

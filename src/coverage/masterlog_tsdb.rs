@@ -129,7 +129,11 @@ impl TsdbAcc {
         self.log.lines += 1;
         let num = |k: &str| f.get(k).and_then(|v| v.parse::<i64>().ok());
         let seg = |k: &str| f.get(k).and_then(|v| v.parse::<u32>().ok());
-        let dur = || f.get("duration").and_then(go_duration_ms).unwrap_or(0);
+        let dur = || {
+            f.get("duration")
+                .and_then(crate::gofmt::parse_duration_ms)
+                .unwrap_or(0)
+        };
         match f.get("msg") {
             Some("write block") => {
                 let at = f
@@ -197,39 +201,4 @@ impl TsdbAcc {
 fn is_truncate_memory(f: &Fields) -> bool {
     f.kv.iter()
         .any(|(k, v)| k == "caller" && v == "truncateMemory")
-}
-
-/// A Go duration (`time.Duration.String()`: `67.519196ms`, `1.704µs`,
-/// `2m3.5s`, `0s`) in whole ms; `None` for anything else.
-pub fn go_duration_ms(s: &str) -> Option<i64> {
-    const UNITS: [(&str, f64); 7] = [
-        ("ns", 1e-6),
-        ("us", 1e-3),
-        ("µs", 1e-3),
-        ("ms", 1.0),
-        ("s", 1e3),
-        ("m", 6e4),
-        ("h", 3.6e6),
-    ];
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0_f64;
-    while !rest.is_empty() {
-        let n = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
-        let v: f64 = rest.get(..n)?.parse().ok()?;
-        rest = rest.get(n..)?;
-        // Longest unit first: `ms` before `m`, `ns`/`us` before `s`.
-        let (unit, mult) = UNITS
-            .into_iter()
-            .filter(|(u, _)| rest.starts_with(u))
-            .max_by_key(|(u, _)| u.len())?;
-        rest = rest.get(unit.len()..)?;
-        total += v * mult;
-    }
-    (total.is_finite() && (0.0..9e15).contains(&total)).then_some(total as i64)
 }
