@@ -15,6 +15,8 @@ mod json_errors;
 mod copy;
 // `promsnap coverage`: snapshot timelines and loss windows.
 mod coverage;
+// `coverage` and `verify` on a snapshot with no block (skip_head before the first block).
+mod coverage_empty;
 // `coverage --slave` on a young slave's head, with real servers (about 40 s).
 mod coverage_slave;
 // `promsnap gaps`: per-series holes and losses against another directory.

@@ -133,6 +133,7 @@ finding_codes! {
     BlockStrayFile = "block_stray_file",
     DirUnrecognised = "dir_unrecognised",
     DuplicateBlockUlid = "duplicate_block_ulid",
+    SnapshotEmpty = "snapshot_empty",
     EncodingTooNew = "encoding_too_new",
     FileMissing = "file_missing",
     FileUnreadable = "file_unreadable",

@@ -164,6 +164,7 @@ pub fn verify_dir_with(
             ),
         ));
     }
+    findings.extend(empty_snapshot(root, &layout, &blocks));
     check_entries(&layout, &blocks, live, &mut findings);
     if layout.kind != DirKind::Block {
         check_blocks_together(&blocks, &mut findings);
@@ -201,6 +202,25 @@ pub fn is_live(root: &Path) -> bool {
 /// ([`layout::nothing_recognisable`]).
 pub fn nothing_recognisable(layout: &Layout) -> bool {
     layout::nothing_recognisable(layout)
+}
+
+/// A snapshot directory with no block (and nothing half-written): valid,
+/// but it carries no history.
+fn empty_snapshot(root: &Path, layout: &Layout, blocks: &[BlockCheck]) -> Option<Finding> {
+    (layout.kind == DirKind::Snapshot && blocks.is_empty() && layout.tmp_dirs.is_empty()).then(
+        || {
+            Finding::new(
+                Severity::Warning,
+                FindingCode::SnapshotEmpty,
+                root,
+                concat!(
+                    "the snapshot holds no block (taken with skip_head=true before the master cut ",
+                    "its first block, or the master had none): Prometheus starts on it, but a ",
+                    "replica seeded from it starts empty and holds only what remote write sends it"
+                ),
+            )
+        },
+    )
 }
 
 /// Checks every block of `root` and the directory itself.

@@ -66,6 +66,7 @@
 //! ```
 
 pub mod causes;
+mod empty;
 pub mod logline;
 pub mod masterlog;
 pub mod model;
@@ -292,22 +293,8 @@ impl CoverageReport {
 /// bad blocks and WAL damage become findings and a partial answer.
 pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
     options::check(opts)?;
-    let with_log;
-    let opts = match &opts.master_log {
-        Some(p) => {
-            with_log = read_master_log(opts, p)?;
-            &with_log
-        }
-        None => opts,
-    };
-    let with_slave_log;
-    let opts = match &opts.slave_log {
-        Some(p) => {
-            with_slave_log = read_slave_log(opts, p)?;
-            &with_slave_log
-        }
-        None => opts,
-    };
+    let with_logs = with_logs(opts)?;
+    let opts = with_logs.as_ref().unwrap_or(opts);
     let mut snap = snapshot::analyze(snapshot, opts.block_range)?;
     if let Some(h) = &opts.head_block {
         snap.set_head_block(h.as_deref());
@@ -317,6 +304,14 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     let mut assumptions = Vec::new();
     let scrape_interval = report::scrape_interval(opts, &snap, &mut assumptions);
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
+    let given = opts.scrape_interval.is_some();
+    let scrape_interval = empty::interval(
+        &snap,
+        given,
+        wal.as_ref(),
+        scrape_interval,
+        &mut assumptions,
+    );
     report::check_observed_at(opts, wal.as_ref())?;
     let native_histograms = report::native_histograms(&snap, wal.as_ref());
     let out = report::run_model(
@@ -335,12 +330,16 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
+    empty::unplaced(&snap, opts.slave_up, &mut verdict, &mut findings);
     let slave = opts
         .slave
         .as_ref()
         .map(|s| slave_part(s, &snap, &loss_windows, &mut findings));
     if let Some(v) = verdict.as_mut() {
         report::snapshot_loss_first(&snap, v);
+        if snap.empty {
+            empty::verdict_lead(v);
+        }
     }
     findings.extend(report::logged(opts, &snap, &loss_windows, scrape_interval));
     Ok(CoverageReport {
@@ -554,6 +553,19 @@ pub fn fmt_dur(ms: i64) -> String {
 }
 
 /// `opts` with the master's log read into `facts.master_log`.
+/// The options with what the master's and the slave's logs (when given)
+/// add; `None` without either.
+fn with_logs(opts: &CoverageOptions) -> crate::error::Result<Option<CoverageOptions>> {
+    let mut out = None;
+    if let Some(p) = &opts.master_log {
+        out = Some(read_master_log(opts, p)?);
+    }
+    if let Some(p) = &opts.slave_log {
+        out = Some(read_slave_log(out.as_ref().unwrap_or(opts), p)?);
+    }
+    Ok(out)
+}
+
 fn read_master_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<CoverageOptions> {
     let f = std::fs::File::open(p).map_err(|e| crate::error::Error::io(p, e))?;
     let log = masterlog::parse(std::io::BufReader::new(f), opts.master_log_queue.as_deref())

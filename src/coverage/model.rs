@@ -262,6 +262,9 @@ pub struct ModelInput {
     /// The series the slave's refusals name, placed in the master's WAL
     /// (a refused request's end, `model/refused.rs`).
     pub series_places: Option<super::places::Places>,
+    /// The slave is seeded from a snapshot with no block (`empty.rs`): it
+    /// has no minimum valid time and refuses nothing at a boundary.
+    pub seeded_empty: bool,
 }
 
 impl ModelInput {
@@ -293,6 +296,7 @@ impl ModelInput {
             up_tails: None,
             scrape_grids: None,
             series_places: None,
+            seeded_empty: false,
         }
     }
 }
@@ -404,9 +408,10 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let l1 = windows.iter().any(|w| w.cause == Cause::L1);
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote
-    // write, and the slave refuses what is older than the coverage end.
-    let ooo = slave::ooo_accepts(inp, t_b, &mut assumptions);
-    if !l1 && !l2 && t_b < c && !ooo {
+    // write, and the slave refuses what is older than the coverage end
+    // (a slave seeded empty refuses nothing).
+    let ooo = !inp.seeded_empty && slave::ooo_accepts(inp, t_b, &mut assumptions);
+    if !l1 && !l2 && t_b < c && !ooo && !inp.seeded_empty {
         slivers::windows(inp, t_b, stall, phase_known, &mut windows, &mut assumptions);
     }
 

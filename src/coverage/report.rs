@@ -88,6 +88,10 @@ pub(super) fn check_observed_at(
 /// default, 1m, is not the safer guess: fewer samples per second put the
 /// stalled reader's position later, after a longer buffer, and so the
 /// overtaking later: it would understate L2.)
+/// The assumption when no block and no flag gives the scrape interval.
+pub(super) const INTERVAL_ASSUMED: &str =
+    "scrape interval not inferable from the newest block: 15s assumed";
+
 pub(super) fn scrape_interval(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
@@ -97,8 +101,7 @@ pub(super) fn scrape_interval(
         (Some(s), _) => s,
         (None, Some(s)) => s,
         (None, None) => {
-            assumptions
-                .push("scrape interval not inferable from the newest block: 15s assumed".into());
+            assumptions.push(INTERVAL_ASSUMED.into());
             15_000
         }
     }
@@ -189,8 +192,10 @@ pub(super) fn run_model(
     native: Option<&NativeHistograms>,
     assumptions: &mut Vec<String>,
 ) -> Option<ModelOutput> {
-    let (Some(c), Some(hmin)) = (snap.coverage_end, snap.head_min) else {
-        return None;
+    let (c, hmin) = match (snap.coverage_end, snap.head_min) {
+        (Some(c), Some(h)) => (c, h),
+        _ if snap.empty => super::empty::model_bounds(wal, assumptions)?,
+        _ => return None,
     };
     let t_snap = snap.snapshot_time.unwrap_or(c);
     if snap.snapshot_time.is_none() {
@@ -223,6 +228,7 @@ pub(super) fn run_model(
     inp.scrape_grids =
         scrapes::from_master(wal, newest, scrape_interval, send_histograms, assumptions);
     inp.series_places = series_places(wal, opts.facts.slave_log.as_ref());
+    inp.seeded_empty = snap.empty;
     inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
     let lag = inp
         .scrape_grids

@@ -381,9 +381,9 @@ pub(super) fn from_master(
     assumptions: &mut Vec<String>,
 ) -> Option<Schedule> {
     // Without the head block (`skip_head`) the newest block holds only the
-    // series created by its end, not the head's: the WAL's refs tell.
-    let head = head?;
-    let head_series = head.head_block.then_some(head.num_series);
+    // series created by its end, not the head's: the WAL's refs tell (and
+    // so without any block: a snapshot with none, `empty.rs`).
+    let head_series = head.and_then(|h| h.head_block.then_some(h.num_series));
     let g = Schedule::from_wal_with(&wal?.dir, head_series, send_histograms)?;
     let seen: Vec<String> = g
         .grids

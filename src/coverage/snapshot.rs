@@ -122,6 +122,11 @@ pub struct SnapshotInfo {
     pub up_tails: Option<Vec<super::uptail::UpTail>>,
     /// Problems and notes.
     pub findings: Vec<Finding>,
+    /// No block at all in the directory (none left out as unreadable
+    /// either): a `skip_head` snapshot taken before the master cut its
+    /// first block (`empty.rs`).
+    #[serde(skip)]
+    pub empty: bool,
 }
 
 impl SnapshotInfo {
@@ -192,7 +197,10 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
     if block_range_source == Source::Default && r == DEFAULT_BLOCK_RANGE_MS {
         findings.push(Finding::note(BLOCK_RANGE_DEFAULT_NOTE.into()));
     }
-    if blocks.is_empty() {
+    let empty = listing.blocks.is_empty();
+    if empty {
+        findings.push(Finding::warning(super::empty::EMPTY_WARNING.into()));
+    } else if blocks.is_empty() {
         findings.push(Finding::error(format!(
             "{}: no readable block: no coverage to report",
             path.display()
@@ -262,6 +270,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         targets,
         up_tails,
         findings,
+        empty,
     })
 }
 

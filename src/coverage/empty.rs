@@ -1,0 +1,143 @@
+//! A snapshot that holds no block.
+//!
+//! The admin API's `snapshot?skip_head=true` copies the persisted blocks
+//! only; before the master cut its first block from the head (2.42 cuts one
+//! when the head spans more than 1.5 block ranges: three hours after the
+//! start with the default 2 h range) it writes an empty directory. A slave
+//! seeded from it starts empty, and 2.42's head without a block has no
+//! minimum valid time (it is raised to the newest block's end only when a
+//! block is loaded or cut), so the slave accepts every sample remote write
+//! sends it, from the master's first on: nothing is refused at a boundary
+//! (no crossing batch, L3, and no isolation race, L4), and the loss is what
+//! the queue never sends (L1: remote write started late; L2: a WAL
+//! truncation overtook the stalled reader; L6 and the operator's facts).
+//!
+//! The model then runs with the coverage end just before the master's
+//! first sample, which the master's WAL dates: segment 0 still live (no
+//! checkpoint folded it) holds it exactly; otherwise the oldest sample on
+//! file is a later bound and the answer says so.
+
+use super::scrapes::Schedule;
+use super::snapshot::SnapshotInfo;
+use super::wal::WalView;
+use super::{Finding, fmt_dur, fmt_time};
+
+/// The finding for a snapshot with no block (a warning: seeding from it is
+/// valid, but it carries no history).
+pub(super) const EMPTY_WARNING: &str = concat!(
+    "the snapshot holds no block (taken with skip_head=true before the master cut its first ",
+    "block, or the master had none): a replica seeded from it starts empty and holds only what ",
+    "remote write sends it"
+);
+
+/// The finding when an empty seed's loss cannot be placed.
+pub(super) const NO_START: &str = concat!(
+    "no coverage end: the snapshot holds no block, and without the master's WAL nothing dates ",
+    "the master's first sample, where a loss from the start of remote write would begin"
+);
+
+/// The verdict then: never an all-clear.
+pub(super) const NO_START_VERDICT: &str = concat!(
+    "Not known: what the queue never sends (remote write started after the master's first ",
+    "sample, a WAL truncation past the stalled reader) is lost, and only the master's WAL (its ",
+    "wal/ directory as copied when the slave came up) dates it."
+);
+
+/// The master's first sample as its WAL shows it, and whether exactly
+/// (segment 0 live, no checkpoint). `None` without a sample on file.
+pub(super) fn first_sample(wal: &WalView) -> Option<(i64, bool)> {
+    let oldest = wal
+        .segments
+        .iter()
+        .chain(wal.checkpoint.iter())
+        .filter_map(|s| s.min_t)
+        .min()?;
+    let exact = wal.checkpoint.is_none() && wal.segments.first().is_some_and(|s| s.index == 0);
+    Some((oldest, exact))
+}
+
+/// What every empty seed's assumption starts with.
+const SEEDED_EMPTY: &str = concat!(
+    "the snapshot holds no block: the slave seeded from it accepts every sample remote write ",
+    "sends (no minimum valid time without a block)"
+);
+
+/// The coverage end and head min the model runs with for an empty seed,
+/// with the assumption that says where they come from; `None` without a
+/// master WAL to date the first sample.
+pub(super) fn model_bounds(
+    wal: Option<&WalView>,
+    assumptions: &mut Vec<String>,
+) -> Option<(i64, i64)> {
+    let (first, exact) = first_sample(wal?)?;
+    assumptions.push(if exact {
+        format!(
+            "{SEEDED_EMPTY}, so no batch is refused at a boundary; the coverage end is taken as \
+             just before the master's first sample, {} (the master WAL's segment 0, still live)",
+            fmt_time(first)
+        )
+    } else {
+        format!(
+            "{SEEDED_EMPTY}; the master's first sample is not on file (segment 0 was folded \
+             into a checkpoint or deleted): the coverage end is taken as just before the oldest \
+             sample the WAL holds, {}, and a loss from the master's start may begin earlier",
+            fmt_time(first)
+        )
+    });
+    Some((first.saturating_sub(1), first))
+}
+
+/// The scrape interval of an empty seed, where no block tells it and none
+/// is `given`: the interval of the WAL's scrape grid with the most series,
+/// in place of the default the report assumed (and its assumption).
+pub(super) fn interval(
+    snap: &SnapshotInfo,
+    given: bool,
+    wal: Option<&WalView>,
+    assumed: i64,
+    assumptions: &mut Vec<String>,
+) -> i64 {
+    let Some(wal) = wal.filter(|_| snap.empty && !given) else {
+        return assumed;
+    };
+    let Some(g) = Schedule::from_wal_with(&wal.dir, None, false)
+        .and_then(|s| s.grids.into_iter().max_by_key(|g| (g.series, -g.interval)))
+    else {
+        return assumed;
+    };
+    assumptions.retain(|a| a != super::report::INTERVAL_ASSUMED);
+    assumptions.push(format!(
+        "scrape interval {}: the master WAL's scrape grid with the most series ({}; the snapshot \
+         holds no block to read it from)",
+        fmt_dur(g.interval),
+        g.series
+    ));
+    g.interval
+}
+
+/// Without the model (no WAL to date the master's first sample), an empty
+/// seed's answer: an error finding and, with the slave's ready time, the
+/// "Not known" verdict.
+pub(super) fn unplaced(
+    snap: &SnapshotInfo,
+    slave_up: Option<i64>,
+    verdict: &mut Option<String>,
+    findings: &mut Vec<Finding>,
+) {
+    if snap.empty && verdict.is_none() {
+        findings.push(Finding::error(NO_START.into()));
+        *verdict = slave_up.map(|_| NO_START_VERDICT.to_string());
+    }
+}
+
+/// The verdict's lead for an empty seed.
+pub(super) fn verdict_lead(verdict: &mut String) {
+    *verdict = format!(
+        "The snapshot holds no block: the slave starts empty and holds only what remote write \
+         sends it. {verdict}"
+    );
+}
+
+#[cfg(test)]
+#[path = "empty_tests.rs"]
+mod tests;
