@@ -334,6 +334,48 @@ fn seed_takes_a_configured_remote_write_as_on_since_the_primarys_start() {
     );
 }
 
+/// `--skip-head` before the primary cut its first block (here 1m blocks,
+/// seconds after the start; with 2.42's default 2 h, any time in the first
+/// three hours): the admin API writes an empty snapshot. The seed is valid
+/// (an empty replica that takes everything from remote write), so it exits
+/// 0 with warnings, and its coverage still gives the deadline.
+#[test]
+fn seed_skip_head_before_the_first_block_seeds_an_empty_replica() {
+    if !crate::realserver::tools_available("seed") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let data = base.join("primary");
+    let config = format!(
+        "{SELF_SCRAPE_1S}remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n",
+        free_port()
+    );
+    let primary = Server::launch("primary", base, &config, &data, &["--web.enable-admin-api"]);
+    wait_scrapes(primary.port, 3);
+    let (code, v, err) = seed_json(&primary.url(), &base.join("replica"), &["--skip-head"]);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    assert!(v["coverage_end"].is_null(), "{v:#}");
+    assert!(v["deadline"]["at"].as_i64().is_some(), "{v:#}");
+    let coverage = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "coverage")
+        .unwrap();
+    assert_eq!(coverage["status"], "warning", "{coverage}");
+    let detail = coverage.to_string();
+    assert!(detail.contains("holds no block"), "{detail}");
+    let codes: Vec<&str> = v["coverage"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(codes.is_empty(), "{codes:?}");
+}
+
 /// The admin API off: a clear error, exit 2, nothing written anywhere.
 #[test]
 fn seed_admin_api_off_writes_nothing() {

@@ -119,15 +119,12 @@ pub(super) fn interval(
 /// seed's answer: an error finding and, with the slave's ready time, the
 /// "Not known" verdict.
 pub(super) fn unplaced(
-    snap: &SnapshotInfo,
     slave_up: Option<i64>,
     verdict: &mut Option<String>,
     findings: &mut Vec<Finding>,
 ) {
-    if snap.empty && verdict.is_none() {
-        findings.push(Finding::error(NO_START.into()));
-        *verdict = slave_up.map(|_| NO_START_VERDICT.to_string());
-    }
+    findings.push(Finding::error(NO_START.into()));
+    *verdict = slave_up.map(|_| NO_START_VERDICT.to_string());
 }
 
 /// The verdict's lead for an empty seed.

@@ -323,6 +323,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         &mut assumptions,
     );
     let wal_part = wal.map(|w| report::wal_part(w, &snap, scrape_interval, &out, &mut findings));
+    let placed = out.is_some();
     let (next_truncations, deadline, loss_windows, mut verdict) = match out {
         Some(o) => {
             assumptions.extend(o.assumptions);
@@ -330,7 +331,9 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
-    empty::unplaced(&snap, opts.slave_up, &mut verdict, &mut findings);
+    if snap.empty && !placed {
+        empty::unplaced(opts.slave_up, &mut verdict, &mut findings);
+    }
     let slave = opts
         .slave
         .as_ref()

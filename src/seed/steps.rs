@@ -470,7 +470,12 @@ pub(super) fn coverage(
             coverage::fmt_time(d.at)
         ),
         (Some(c), None) => format!("C_snap {}; no deadline computed", coverage::fmt_time(*c)),
-        (None, _) => "no block in the snapshot: no coverage".into(),
+        (None, Some(d)) => format!(
+            "the snapshot holds no block: the replica starts empty and takes everything from \
+             remote write; it must be up and caught up before {}",
+            coverage::fmt_time(d.at)
+        ),
+        (None, None) => "no block in the snapshot: no coverage".into(),
     };
     let status = if cov.has_errors() {
         StepStatus::Failed
