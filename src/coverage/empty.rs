@@ -18,7 +18,6 @@
 //! file is a later bound and the answer says so.
 
 use super::scrapes::Schedule;
-use super::snapshot::SnapshotInfo;
 use super::wal::WalView;
 use super::{Finding, fmt_dur, fmt_time};
 
@@ -87,52 +86,43 @@ pub(super) fn model_bounds(
     Some((first.saturating_sub(1), first))
 }
 
-/// The scrape interval of an empty seed, where no block tells it and none
-/// is `given`: the interval of the WAL's scrape grid with the most series,
-/// in place of the default the report assumed (and its assumption).
-pub(super) fn interval(
-    snap: &SnapshotInfo,
-    given: bool,
-    wal: Option<&WalView>,
-    assumed: i64,
-    assumptions: &mut Vec<String>,
-) -> i64 {
-    let Some(wal) = wal.filter(|_| snap.empty && !given) else {
-        return assumed;
-    };
-    let Some(g) = Schedule::from_wal_with(&wal.dir, None, false)
-        .and_then(|s| s.grids.into_iter().max_by_key(|g| (g.series, -g.interval)))
-    else {
-        return assumed;
-    };
-    assumptions.retain(|a| a != super::report::INTERVAL_ASSUMED);
+/// The scrape interval of an empty seed, where no block tells it: the
+/// interval of the WAL's scrape grid with the most series; `None` when the
+/// WAL shows no grid.
+pub(super) fn interval(wal: &WalView, assumptions: &mut Vec<String>) -> Option<i64> {
+    let g = Schedule::from_wal_with(&wal.dir, None, false)?
+        .grids
+        .into_iter()
+        .max_by_key(|g| (g.series, -g.interval))?;
     assumptions.push(format!(
         "scrape interval {}: the master WAL's scrape grid with the most series ({}; the snapshot \
          holds no block to read it from)",
         fmt_dur(g.interval),
         g.series
     ));
-    g.interval
+    Some(g.interval)
 }
 
-/// Without the model (no WAL to date the master's first sample), an empty
-/// seed's answer: an error finding and, with the slave's ready time, the
-/// "Not known" verdict.
-pub(super) fn unplaced(
+/// An empty seed's answer: where the model could not run (not `placed`:
+/// no WAL dates the master's first sample) an error finding and, with the
+/// slave's ready time, the "Not known" verdict; every verdict then leads
+/// with what the snapshot holds.
+pub(super) fn answer(
+    placed: bool,
     slave_up: Option<i64>,
     verdict: &mut Option<String>,
     findings: &mut Vec<Finding>,
 ) {
-    findings.push(Finding::error(NO_START.into()));
-    *verdict = slave_up.map(|_| NO_START_VERDICT.to_string());
-}
-
-/// The verdict's lead for an empty seed.
-pub(super) fn verdict_lead(verdict: &mut String) {
-    *verdict = format!(
-        "The snapshot holds no block: the slave starts empty and holds only what remote write \
-         sends it. {verdict}"
-    );
+    if !placed {
+        findings.push(Finding::error(NO_START.into()));
+        *verdict = slave_up.map(|_| NO_START_VERDICT.to_string());
+    }
+    if let Some(v) = verdict.as_mut() {
+        *v = format!(
+            "The snapshot holds no block: the slave starts empty and holds only what remote \
+             write sends it. {v}"
+        );
+    }
 }
 
 #[cfg(test)]

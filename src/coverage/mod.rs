@@ -302,16 +302,8 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     let mut findings = snap.findings.clone();
     findings.extend(report::check_slave_up(opts, &snap)?);
     let mut assumptions = Vec::new();
-    let scrape_interval = report::scrape_interval(opts, &snap, &mut assumptions);
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
-    let given = opts.scrape_interval.is_some();
-    let scrape_interval = empty::interval(
-        &snap,
-        given,
-        wal.as_ref(),
-        scrape_interval,
-        &mut assumptions,
-    );
+    let scrape_interval = report::scrape_interval(opts, &snap, wal.as_ref(), &mut assumptions);
     report::check_observed_at(opts, wal.as_ref())?;
     let native_histograms = report::native_histograms(&snap, wal.as_ref());
     let out = report::run_model(
@@ -331,19 +323,16 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         }
         None => (Vec::new(), None, Vec::new(), None),
     };
-    if snap.empty && !placed {
-        empty::unplaced(opts.slave_up, &mut verdict, &mut findings);
+    if let Some(v) = verdict.as_mut() {
+        report::snapshot_loss_first(&snap, v);
+    }
+    if snap.empty {
+        empty::answer(placed, opts.slave_up, &mut verdict, &mut findings);
     }
     let slave = opts
         .slave
         .as_ref()
         .map(|s| slave_part(s, &snap, &loss_windows, &mut findings));
-    if let Some(v) = verdict.as_mut() {
-        report::snapshot_loss_first(&snap, v);
-        if snap.empty {
-            empty::verdict_lead(v);
-        }
-    }
     findings.extend(report::logged(opts, &snap, &loss_windows, scrape_interval));
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),

@@ -95,12 +95,20 @@ pub(super) const INTERVAL_ASSUMED: &str =
 pub(super) fn scrape_interval(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
+    wal: Option<&WalView>,
     assumptions: &mut Vec<String>,
 ) -> i64 {
     match (opts.scrape_interval, snap.scrape_interval) {
         (Some(s), _) => s,
         (None, Some(s)) => s,
         (None, None) => {
+            // A snapshot with no block: the WAL's grids tell (`empty.rs`).
+            if let Some(s) = wal
+                .filter(|_| snap.empty)
+                .and_then(|w| super::empty::interval(w, assumptions))
+            {
+                return s;
+            }
             assumptions.push(INTERVAL_ASSUMED.into());
             15_000
         }
