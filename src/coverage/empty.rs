@@ -93,7 +93,7 @@ pub(super) fn interval(wal: &WalView, assumptions: &mut Vec<String>) -> Option<i
     let g = Schedule::from_wal_with(&wal.dir, None, false)?
         .grids
         .into_iter()
-        .max_by_key(|g| (g.series, -g.interval))?;
+        .max_by_key(|g| (g.series, std::cmp::Reverse(g.interval)))?;
     assumptions.push(format!(
         "scrape interval {}: the master WAL's scrape grid with the most series ({}; the snapshot \
          holds no block to read it from)",

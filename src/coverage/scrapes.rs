@@ -405,11 +405,12 @@ pub(super) fn from_master(
 
 fn note(a: &mut Acc, t: i64) {
     a.records += 1;
+    // Saturating: a WAL's timestamps are any i64 (t > l, so never below 1).
     if let Some(l) = a.last
         && t > l
-        && (a.diffs.len() < MAX_DIFFS || a.diffs.contains_key(&(t - l)))
+        && (a.diffs.len() < MAX_DIFFS || a.diffs.contains_key(&t.saturating_sub(l)))
     {
-        *a.diffs.entry(t - l).or_default() += 1;
+        *a.diffs.entry(t.saturating_sub(l)).or_default() += 1;
     }
     a.last = Some(a.last.map_or(t, |l| l.max(t)));
     a.first = Some(a.first.map_or(t, |f| f.min(t)));
