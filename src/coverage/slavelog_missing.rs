@@ -57,11 +57,12 @@ pub struct Missing {
     /// Lines missing.
     pub lines: u64,
     /// The earliest they were logged (ms): a note's `ts_first`; for
-    /// journald the line before the notice (or the notice's own time, or
-    /// the line after it when it is the log's first).
+    /// journald the line before the notice (the line after it when the
+    /// notice is the log's first).
     pub from_at: i64,
     /// The latest they were logged (ms): a note's `ts_last`; for journald
-    /// the line after the notice (or the log's last line).
+    /// the line after the notice (none: its own time, or the log's last
+    /// line).
     pub to_at: i64,
     /// The oldest first refused sample among them (ms; a note only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,26 +80,30 @@ pub struct Missing {
 /// after them.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
-    /// `(lines, from_at)` of a notice read, not yet closed.
-    open: Option<(u64, Option<i64>)>,
+    /// A notice read, not yet closed: its count, the line before it, its
+    /// own time (JSON).
+    open: Option<(u64, Option<i64>, Option<i64>)>,
     /// The time of the last line with one.
     last_ts: Option<i64>,
 }
 
 impl Pending {
-    /// A line with time `t` was read: it closes a notice before it.
+    /// A line with time `t` was read: it closes a notice before it (the
+    /// messages were dropped between the line before the notice and this
+    /// one, the first let through again).
     pub(super) fn line_at(&mut self, log: &mut SlaveLog, t: i64) {
-        if let Some((n, from)) = self.open.take() {
+        if let Some((n, from, _)) = self.open.take() {
             push(log, suppressed(n, from.unwrap_or(t).min(t), t));
         }
         self.last_ts = Some(t);
     }
 
-    /// The log's end: a notice not followed by a line reaches its last.
+    /// The log's end: a notice followed by no line reaches its own time
+    /// (when it has one) or the log's last line.
     pub(super) fn finish(&mut self, log: &mut SlaveLog) {
-        if let Some((n, from)) = self.open.take() {
-            let to = log.extent.last_ts.or(from).unwrap_or(0);
-            push(log, suppressed(n, from.unwrap_or(to), to));
+        if let Some((n, from, own)) = self.open.take() {
+            let to = own.max(log.extent.last_ts).or(from).unwrap_or(0);
+            push(log, suppressed(n, from.unwrap_or(to).min(to), to));
         }
     }
 }
@@ -142,16 +147,20 @@ pub(super) fn read(line: &str, log: &mut SlaveLog, pending: &mut Pending) -> boo
         return false;
     };
     log.extent.lines += 1;
-    let from = own.or(pending.last_ts);
     match pending.open.as_mut() {
         // Two notices with no line between: one span.
-        Some((m, _)) => *m = m.saturating_add(n),
-        None => pending.open = Some((n, from)),
+        Some((m, _, at)) => {
+            *m = m.saturating_add(n);
+            *at = (*at).max(own);
+        }
+        None => pending.open = Some((n, pending.last_ts, own)),
     }
     true
 }
 
-/// journald's notice in `line`: the count and, in JSON, its own time.
+/// journald's notice in `line`: the count and, in JSON, its own time
+/// (written as the first message after the dropped ones was let through:
+/// the span's end, not its start).
 fn journald_notice(line: &str) -> Option<(u64, Option<i64>)> {
     if !line.contains("Suppressed ") {
         return None;

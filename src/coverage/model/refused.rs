@@ -357,13 +357,7 @@ pub(super) fn apply(
         ));
         return Some(read_sentence(log, &added, None));
     }
-    // A missing span's hidden requests end by its latest end.
-    let bound = log
-        .refusals
-        .iter()
-        .map(|r| request_end(inp, r))
-        .chain(missing::latest_end(inp, log))
-        .max();
+    let bound = latest_end(inp, log);
     narrow(windows, bound);
     narrow_crossing(inp, log, windows, assumptions);
     if log.refusals.iter().any(|r| {
@@ -384,6 +378,16 @@ pub(super) fn apply(
         log.extent.span()
     ));
     Some(read_sentence(log, &added, Some(bound)))
+}
+
+/// The latest sample a request the log shows refused, or hides in a span
+/// of missing lines, can hold; `None`: no refusal at all.
+fn latest_end(inp: &ModelInput, log: &SlaveLog) -> Option<i64> {
+    log.refusals
+        .iter()
+        .map(|r| request_end(inp, r))
+        .chain(missing::latest_end(inp, log))
+        .max()
 }
 
 /// Adds the runs after the coverage end that no window holds; returns them.
