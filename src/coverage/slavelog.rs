@@ -170,7 +170,10 @@ impl SlaveLog {
             return format!("not used: {n}");
         }
         if self.truncated {
-            return format!("not used: more than {MAX_REFUSALS} refused requests");
+            return format!(
+                "not used: more than {MAX_REFUSALS} refused requests or {} spans of missing lines",
+                missing::MAX_MISSING
+            );
         }
         let samples = match (self.sample_min, self.sample_max) {
             (Some(a), Some(b)) => format!(

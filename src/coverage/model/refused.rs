@@ -317,8 +317,10 @@ pub(super) fn apply(
     }
     if log.truncated {
         assumptions.push(format!(
-            "the slave's log holds more than {} refused requests: it is not used",
-            crate::coverage::slavelog::MAX_REFUSALS
+            "the slave's log holds more than {} refused requests or {} spans of missing lines: \
+             it is not used",
+            crate::coverage::slavelog::MAX_REFUSALS,
+            crate::coverage::slavelog::missing::MAX_MISSING
         ));
         return Some("The slave's log was not used (too many refused requests).".into());
     }
