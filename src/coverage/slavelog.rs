@@ -21,6 +21,14 @@
 //! which no line is one of these says so and is not used. Memory is
 //! bounded: at most [`MAX_REFUSALS`] refusals are kept (past that the log
 //! says it was cut, and is not used), and a few counters.
+//!
+//! A log may say that lines are missing from it: journald's rate-limit
+//! notice (`Suppressed N messages from UNIT`) or a `# cut` note, the
+//! project's form for a thinned log ([`missing`] documents both). Each is
+//! kept as a [`Missing`] span; a note's oldest and newest first refused
+//! samples (and every one it lists) are kept as refusals naming no series.
+//! What the model makes of them: [`crate::coverage::model`]'s L3 from the
+//! slave's log.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -30,6 +38,7 @@ use serde::Serialize;
 use super::logline::fields;
 pub use super::masterlog::MAX_LINE;
 use super::masterlog::{LogSpan, is_zero};
+pub use missing::{Missing, MissingKind};
 
 /// Most refusals kept.
 pub const MAX_REFUSALS: usize = 200_000;
@@ -113,9 +122,20 @@ pub struct SlaveLog {
     /// Where the log starts and how far it reaches (`slave_log_at`).
     #[serde(flatten)]
     pub extent: LogSpan,
-    /// True when refusals past [`MAX_REFUSALS`] were not kept: not used.
+    /// True when refusals past [`MAX_REFUSALS`] (or missing spans past
+    /// [`missing::MAX_MISSING`]) were not kept: not used.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The spans of wall time the log says lines are missing from
+    /// (journald's rate limit, a `# cut` note: [`missing`]), in log order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<Missing>,
+    /// Lines missing in all (the sum over `missing`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_lines: u64,
+    /// `# cut` notes of other lines than refusals (counted only).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_cut_notes: u64,
 }
 
 impl SlaveLog {
@@ -150,7 +170,10 @@ impl SlaveLog {
             return format!("not used: {n}");
         }
         if self.truncated {
-            return format!("not used: more than {MAX_REFUSALS} refused requests");
+            return format!(
+                "not used: more than {MAX_REFUSALS} refused requests or {} spans of missing lines",
+                missing::MAX_MISSING
+            );
         }
         let samples = match (self.sample_min, self.sample_max) {
             (Some(a), Some(b)) => format!(
@@ -160,8 +183,17 @@ impl SlaveLog {
             ),
             _ => String::new(),
         };
+        let missing = if self.missing_lines > 0 {
+            format!(
+                "; {} line(s) missing ({} span(s): journald's rate limit or a cut note)",
+                self.missing_lines,
+                self.missing.len()
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "refused remote-write requests {}{samples}; covers {}",
+            "refused remote-write requests {}{samples}; covers {}{missing}",
             self.refused,
             self.extent.span()
         )
@@ -195,12 +227,18 @@ impl SlaveLog {
 pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
     let mut out = SlaveLog::default();
     let mut buf = Vec::new();
+    let mut pending = missing::Pending::default();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
-        let f = fields(&String::from_utf8_lossy(&buf));
+        let text = String::from_utf8_lossy(&buf);
+        if missing::read(&text, &mut out, &mut pending) {
+            continue;
+        }
+        let f = fields(&text);
         let get = |k: &str| f.get(k);
         let Some(ts) = out.extent.line(&f, cut) else {
             continue;
         };
+        pending.line_at(&mut out, ts);
         match get("msg") {
             Some(REFUSED_MSG) => {
                 match get("timestamp")
@@ -225,6 +263,7 @@ pub fn parse<R: BufRead>(mut r: R) -> std::io::Result<SlaveLog> {
             _ => {}
         }
     }
+    pending.finish(&mut out);
     out.extent.finish();
     Ok(out)
 }
@@ -246,6 +285,9 @@ pub fn taken_at(mut log: SlaveLog, at: Option<i64>) -> Result<SlaveLog, i64> {
 fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
     super::masterlog::next_line(r, buf)
 }
+
+#[path = "slavelog_missing.rs"]
+pub mod missing;
 
 #[cfg(test)]
 #[path = "slavelog_tests.rs"]

@@ -1,7 +1,7 @@
 use super::*;
 
-/// A recorded run's slave log (real 2.42 lines; the harness's `#` notes
-/// are no log lines and are read as unreadable).
+/// A recorded run's slave log (real 2.42 lines; the harness's `# cut`
+/// notes are spans of missing lines, its other `#` lines comments).
 const REC: &str = include_str!("../../testdata/loss-runs/s4500-ms50-up55-r3/slave-log.txt");
 
 fn ms(s: &str) -> i64 {
@@ -16,12 +16,17 @@ fn reads_every_refused_request_of_a_recorded_log() {
         .iter()
         .filter(|l| l.contains(REFUSED_MSG))
         .count();
-    assert_eq!(l.refused as usize, refusal_lines);
-    assert_eq!(l.refusals.len(), refusal_lines);
+    // Each refusal line, and the starts its `# cut` notes name (no series).
+    let named = l.refusals.iter().filter(|r| r.series.is_some()).count();
+    assert_eq!(named, refusal_lines);
+    assert_eq!(l.refused as usize, l.refusals.len());
+    assert_eq!(l.unnamed as usize, refusal_lines.abs_diff(l.refusals.len()));
     assert_eq!(l.extent.lines as usize, REC.lines().count());
+    let notes = REC.lines().filter(|x| x.starts_with("# cut ")).count();
+    assert_eq!(l.missing.len(), notes);
     assert_eq!(
         l.extent.unreadable_lines as usize,
-        REC.lines().count() - real_lines.len()
+        REC.lines().count() - real_lines.len() - notes
     );
     // The first refusal, as the file has it.
     assert_eq!(

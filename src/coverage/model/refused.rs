@@ -41,6 +41,10 @@
 //! boundary loss). The log never moves a window's start and never widens
 //! one; windows of other causes (requests never sent: L1, L2, L5–L10) are
 //! not refusals and stay.
+//!
+//! A log that says lines are missing from it (journald's rate limit, a
+//! `# cut` note) is read by [`missing`]: each span is taken at the widest
+//! loss it can hide, as a risk, and bounds the narrowing.
 
 use super::reshard::catch_up_end;
 use super::{Cause, Certainty, LossWindow, ModelInput};
@@ -313,8 +317,10 @@ pub(super) fn apply(
     }
     if log.truncated {
         assumptions.push(format!(
-            "the slave's log holds more than {} refused requests: it is not used",
-            crate::coverage::slavelog::MAX_REFUSALS
+            "the slave's log holds more than {} refused requests or {} spans of missing lines: \
+             it is not used",
+            crate::coverage::slavelog::MAX_REFUSALS,
+            crate::coverage::slavelog::missing::MAX_MISSING
         ));
         return Some("The slave's log was not used (too many refused requests).".into());
     }
@@ -325,6 +331,7 @@ pub(super) fn apply(
             .into(),
     );
     let added = add_runs(inp, log, windows);
+    missing::add(inp, log, windows, assumptions);
     let Some(up) = inp.slave_up else {
         assumptions.push(
             "the slave's log is read for its refused requests only: without the slave's ready \
@@ -352,7 +359,7 @@ pub(super) fn apply(
         ));
         return Some(read_sentence(log, &added, None));
     }
-    let bound = log.refusals.iter().map(|r| request_end(inp, r)).max();
+    let bound = latest_end(inp, log);
     narrow(windows, bound);
     narrow_crossing(inp, log, windows, assumptions);
     if log.refusals.iter().any(|r| {
@@ -373,6 +380,16 @@ pub(super) fn apply(
         log.extent.span()
     ));
     Some(read_sentence(log, &added, Some(bound)))
+}
+
+/// The latest sample a request the log shows refused, or hides in a span
+/// of missing lines, can hold; `None`: no refusal at all.
+fn latest_end(inp: &ModelInput, log: &SlaveLog) -> Option<i64> {
+    log.refusals
+        .iter()
+        .map(|r| request_end(inp, r))
+        .chain(missing::latest_end(inp, log))
+        .max()
 }
 
 /// Adds the runs after the coverage end that no window holds; returns them.
@@ -420,9 +437,10 @@ fn add_runs(inp: &ModelInput, log: &SlaveLog, windows: &mut Vec<LossWindow>) -> 
 /// of its own). `None` unless every refusal line names its series: 2.42
 /// writes one line per refused request, each naming its first refused
 /// sample's series, so a line naming none was written by a summary of the
-/// log (one that cut lines), and a chain needs every start.
+/// log (one that cut lines), and a chain needs every start; nor when the
+/// log says lines are missing ([`missing`]).
 fn crossing_end(inp: &ModelInput, log: &SlaveLog) -> Option<i64> {
-    if log.unnamed > 0 || log.refusals.is_empty() {
+    if log.unnamed > 0 || log.refusals.is_empty() || !log.missing.is_empty() {
         return None;
     }
     let c = inp.coverage_end;
@@ -557,6 +575,9 @@ fn read_sentence(log: &SlaveLog, added: &[Run], bound: Option<Option<i64>>) -> S
     s.push('.');
     s
 }
+
+#[path = "refused_missing.rs"]
+mod missing;
 
 #[cfg(test)]
 #[path = "refused_tests.rs"]
