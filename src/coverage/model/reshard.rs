@@ -90,6 +90,24 @@ pub(super) fn half_range(inp: &ModelInput) -> i64 {
     }
 }
 
+/// The words for requests refused because their shard lags another by
+/// more than half the slave's block range (`apart`); with that range
+/// unknown (`half` 0) any lag may be refused.
+fn apart_words(apart: bool, half: i64) -> String {
+    match (apart, half) {
+        (false, _) => String::new(),
+        (true, 0) => ", or older than the newest sample another shard wrote by more than half the \
+                      slave's block range, which no file gives (taken as any: the shorter the \
+                      range, the more is refused)"
+            .to_string(),
+        (true, h) => format!(
+            ", or more than half the block range ({}) older than the newest sample another \
+             shard wrote (a shard's queue spans more than that)",
+            fmt_dur(h)
+        ),
+    }
+}
+
 /// The slave's block range: the operator's, else the master's.
 pub(super) fn slave_range(inp: &ModelInput) -> i64 {
     inp.facts.slave_block_range.unwrap_or(inp.block_range)
@@ -579,15 +597,7 @@ fn logged_window(
             r.to,
             fmt_time(r.at),
             (series / r.to.max(1)).max(1),
-            if apart {
-                format!(
-                    ", or more than half the block range ({}) older than the newest sample \
-                     another shard wrote (a shard's queue spans more than that)",
-                    fmt_dur(half)
-                )
-            } else {
-                String::new()
-            },
+            apart_words(apart, half),
             fmt_dur(batch_span),
             inp.queue.max_samples_per_send,
             fmt_time(to),
