@@ -34,7 +34,7 @@ struct Silence {
 /// with samples on both sides of `s`: the master went on scraping, as after
 /// a change of its remote_write block without a restart).
 /// `Err(true)`: the master went on scraping across `s`; `Err(false)`: the
-/// WAL does not show `s`.
+/// WAL does not show `s` (nor does a segment cut short at a torn record).
 fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
     if !wal.live_at(s) || s > wal.observed_at {
         return Err(false);
@@ -52,6 +52,15 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
         .filter(|&b| b <= s)
         .max()
         .ok_or(false)?;
+    // A segment cut short (a torn record: a copy taken while the master
+    // wrote it) ends where the copy stopped, not where the master did.
+    let cut = wal
+        .segments
+        .iter()
+        .any(|g| g.max_t == Some(last_before) && !g.last_record_ok);
+    if cut {
+        return Err(false);
+    }
     let first_after = ranges().map(|(a, _)| a).filter(|&a| a > s).min();
     Ok(Silence {
         last_before,
