@@ -125,9 +125,10 @@ const RESTART_READY_UNDATED: &str = "a master restart given as its ready time (+
     s) where the master stopped scraping at +15 s: the WAL copy taken when the slave came up \
     holds no segment from before the restart (segments 0-1 went into checkpoint.00000001, which \
     keeps no sample), so no file shows the silence between the stop and the ready time, and L6 \
-    runs to the time given, 70-90 s past the real end (an overstatement; the loss is held). \
-    Given the stop (the judge's own input) the answer is exact. The master's log would date \
-    the stop (the queue's 'Stopping remote storage...'); these recordings kept none";
+    runs to the time given, 70-90 s past the real end (an overstatement; the loss is held), its \
+    end range from the coverage end (the last sample a file shows before the restart). Given \
+    the stop (the judge's own input) it ends there. The master's log would date the stop (the \
+    queue's 'Stopping remote storage...'); these recordings kept none";
 
 const SEEDED_OVER: &str = "eleventh set, a slave up and receiving before the snapshot, stopped \
     +20 s after it, wiped, seeded and started again: real loss +1 .. +20 s, what the old slave \
@@ -190,21 +191,6 @@ fn newest_block(snap: &Path) -> Option<PathBuf> {
         }
     }
     best.map(|(_, p)| p)
-}
-
-/// Each `--master-restart` given as that restart's ready time; `None` for
-/// a run without a master restart.
-fn restart_at_ready(args: &mut [String], rec: &RunRecord) -> Option<()> {
-    if rec.restarts.is_empty() {
-        return None;
-    }
-    let at: Vec<usize> = (0..args.len())
-        .filter(|&i| args[i] == "--master-restart")
-        .collect();
-    for (i, r) in at.into_iter().zip(&rec.restarts) {
-        args[i + 1] = r.ready.to_string();
-    }
-    Some(())
 }
 
 /// A restart given as its ready time: the master scraped nothing between
@@ -315,7 +301,7 @@ fn run_variant(
             args.iter().position(|a| a == "--slave-received-until")?;
             set(&mut args, "--slave-received-until", None);
         }
-        Variant::RestartAtReady => restart_at_ready(&mut args, rec)?,
+        Variant::RestartAtReady => operator::restart_at_ready(&mut args, rec)?,
         Variant::SecondPrecision | Variant::TornWal | Variant::SlaveUpAtStart => {
             operator_args(v, &mut args, rec)?;
         }
@@ -345,15 +331,6 @@ fn run_variant(
         )
     });
     Some((json, clock_error))
-}
-
-/// `coverage --json` on one run as the judge asks it (the whole `wal/` copy).
-fn whole_answer(ev: &Path, rec: &RunRecord) -> serde_json::Value {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut args = coverage_args(ev, rec, tmp.path());
-    args.push("--json".into());
-    let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    serde_json::from_slice(&promsnap(&argv).stdout).unwrap_or(serde_json::Value::Null)
 }
 
 /// What the variant must name among the assumptions, findings or verdict.
@@ -472,7 +449,7 @@ fn check(
         fails.extend(l6_past_the_loss(rec, &cov, losses, clock_error));
     }
     if v == Variant::TornWal {
-        let whole = whole_answer(ev, rec);
+        let whole = operator::whole_answer(ev, rec);
         let drops = operator::torn_drops(&whole, &cov, scrape);
         fails.extend(drops.into_iter().map(|d| format!("{} {v:?}: {d}", rec.run)));
     }

@@ -1,10 +1,13 @@
 //! The inputs as an operator has them at the console (issue 14): times
 //! copied from `date` or a log line to the second, a `wal/` copied from the
 //! running master (its newest segment cut mid-record), and the slave's
-//! process start given for its ready time. Each rewrites the judge's
-//! arguments of one run; `lossruns_inputs.rs` asks and judges them.
+//! process start given for its ready time, a master restart given as its
+//! ready time. Each rewrites the judge's arguments of one run;
+//! `lossruns_inputs.rs` asks and judges them.
 
 use std::path::{Path, PathBuf};
+
+use crate::lossmatrix::RunRecord;
 
 /// The flags that take one time.
 const TIME_FLAGS: &[&str] = &[
@@ -165,4 +168,28 @@ pub(crate) fn torn_drops(
             )
         })
         .collect()
+}
+
+/// Each `--master-restart` given as that restart's ready time; `None` for
+/// a run without a master restart.
+pub(crate) fn restart_at_ready(args: &mut [String], rec: &RunRecord) -> Option<()> {
+    if rec.restarts.is_empty() {
+        return None;
+    }
+    let at: Vec<usize> = (0..args.len())
+        .filter(|&i| args[i] == "--master-restart")
+        .collect();
+    for (i, r) in at.into_iter().zip(&rec.restarts) {
+        args[i + 1] = r.ready.to_string();
+    }
+    Some(())
+}
+
+/// `coverage --json` on one run as the judge asks it (the whole `wal/` copy).
+pub(crate) fn whole_answer(ev: &Path, rec: &RunRecord) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = super::super::coverage_args(ev, rec, tmp.path());
+    args.push("--json".into());
+    let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    serde_json::from_slice(&crate::util::promsnap(&argv).stdout).unwrap_or(serde_json::Value::Null)
 }
