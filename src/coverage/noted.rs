@@ -179,14 +179,44 @@ const READY_BEFORE: i64 = 60_000;
 /// answers remote write with 503 until it is ready, so the outage runs to
 /// that line. Only the first ready line after the time given, with none in
 /// the minute before it (the time given is then a ready time) and before
-/// any slave restart's stop given after it; `None` otherwise.
+/// any slave restart's stop given after it, in a log whose first line is
+/// not after the time given; or the ready line within the
+/// second (minute) of a time given to the second (minute); `None`
+/// otherwise.
 pub(super) fn ready_from_log(opts: &CoverageOptions) -> Option<(CoverageOptions, String)> {
     let up = opts.slave_up?;
     let log = opts.facts.slave_log.as_ref()?;
     let ready = &log.ready;
+    // A ready time noted to the second (taken at its end by `widen`) whose
+    // second holds the log's ready line: the line is the exact time.
+    let width = opts.facts.noted.slave_up;
+    let lo = up.saturating_sub(late(width));
+    if let Some(r) = ready
+        .iter()
+        .copied()
+        .find(|&r| width > 1 && r >= lo && r <= up)
+    {
+        let mut o = opts.clone();
+        o.slave_up = Some(r);
+        // The slave seeded over was stopped before it was ready again.
+        if let Some(t) = o.facts.slave_received_until.as_mut() {
+            *t = (*t).min(r);
+        }
+        let why = format!(
+            "the slave's log says the slave was ready at {}, within the ready time given ({}, {}): \
+             that is its ready time",
+            fmt_time(r),
+            fmt_time(lo),
+            precision(width)
+        );
+        return Some((o, why));
+    }
+    // The log must reach back to the time given (a log that starts at the
+    // ready line shows nothing of what came before it).
     if ready
         .iter()
         .any(|&r| r <= up && r >= up.saturating_sub(READY_BEFORE))
+        || log.extent.first_ts.is_none_or(|f| f > up)
     {
         return None;
     }
