@@ -39,9 +39,9 @@ fn snapshot_with_skip_head_loses_the_head() {
         "coverage",
         p.to_str().unwrap(),
         "--rw-start",
-        "2026-11-25T09:12:35Z",
+        "2026-11-25T09:12:35.000Z",
         "--slave-up",
-        "2026-11-25T09:13:00Z",
+        "2026-11-25T09:13:00.000Z",
         "--json",
     ]);
     assert_eq!(code, Some(0));
@@ -343,7 +343,8 @@ fn human_output_names_the_master_log_and_what_it_covers() {
 
 /// An operator notes the slave's ready time to the second, truncated: here
 /// 0.499 s before the recorded slave's own `Server is ready` line and its
-/// log's first line. 2.42 answers remote write with 503 (retried) until
+/// log's first line (given in ms, `.000`, the same time without the
+/// second's doubt). 2.42 answers remote write with 503 (retried) until
 /// that line, so the log holds the catch-up from the noted time on; the
 /// answer names the exact ready time the log holds. A time a second or more
 /// before that line is not held.
@@ -378,7 +379,23 @@ fn a_ready_time_noted_to_the_second_before_the_slaves_log_is_named() {
         };
         (text("findings"), text("assumptions"))
     };
-    let (findings, assumptions) = ask("2026-12-06T04:39:05Z");
+    // Given to the second, the ready time is that second's (its log's line
+    // within it is the exact time); given in ms, the note names the line.
+    let (_, assumptions) = ask("2026-12-06T04:39:05Z");
+    assert!(
+        assumptions.iter().any(|a| a.contains(
+            "the slave's log says the slave was ready at 2026-12-06T04:39:05.499Z, within the \
+             ready time given"
+        )),
+        "{assumptions:?}"
+    );
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a.contains("the slave's log covers the catch-up")),
+        "{assumptions:?}"
+    );
+    let (findings, assumptions) = ask("2026-12-06T04:39:05.000Z");
     assert!(
         findings
             .iter()
@@ -842,7 +859,7 @@ fn native_histograms_are_not_sent_by_default() {
         "coverage",
         p.to_str().unwrap(),
         "--slave-up",
-        "2026-11-25T10:05:00Z",
+        "2026-11-25T10:05:00.000Z",
         "--json",
     ]);
     assert_eq!(code, Some(0), "{:#}", v["findings"]);
@@ -888,7 +905,7 @@ fn native_histograms_are_not_sent_by_default() {
         "coverage",
         p.to_str().unwrap(),
         "--slave-up",
-        "2026-11-25T10:05:00Z",
+        "2026-11-25T10:05:00.000Z",
         "--send-native-histograms",
         "true",
         "--json",
@@ -915,9 +932,9 @@ fn operator_facts_give_l5_l6_l7_l10_windows() {
         "coverage",
         s,
         "--rw-start",
-        "2026-11-25T02:50:00Z",
+        "2026-11-25T02:50:00.000Z",
         "--slave-up",
-        "2026-11-25T03:01:00Z",
+        "2026-11-25T03:01:00.000Z",
         "--json",
     ];
     let run = |extra: &[&str]| {
@@ -936,7 +953,7 @@ fn operator_facts_give_l5_l6_l7_l10_windows() {
     assert_eq!(l5[0]["to_earliest"], up - 2 * 60_000);
 
     // L6: a restart at 02:58, before the slave is up → [C_snap, 02:58].
-    let (_, v) = run(&["--master-restart", "2026-11-25T02:58:00Z"]);
+    let (_, v) = run(&["--master-restart", "2026-11-25T02:58:00.000Z"]);
     let l6 = windows_of(&v, "L6");
     assert_eq!(l6.len(), 1);
     assert_eq!(l6[0]["from"], c);
@@ -949,7 +966,7 @@ fn operator_facts_give_l5_l6_l7_l10_windows() {
         "--receiver-rejects",
         "404",
         "--rejects-until",
-        "2026-11-25T03:30:00Z",
+        "2026-11-25T03:30:00.000Z",
     ]);
     let l7 = windows_of(&v, "L7");
     assert_eq!(l7.len(), 1);

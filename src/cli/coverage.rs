@@ -8,7 +8,7 @@ use promsnap::coverage::{self, CoverageOptions, OperatorFacts, QueueSettings, Ve
 use super::Outcome;
 
 mod render;
-use super::time::{parse_bytes, parse_duration, parse_time};
+use super::time::{Noted, parse_bytes, parse_duration, parse_noted};
 use render::render;
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -26,14 +26,16 @@ pub struct CoverageArgs {
     pub master: Option<PathBuf>,
     /// When --master was observed (RFC 3339 or Unix ms); default: its WAL's newest sample (a live
     /// master writes one every scrape; file times are not trusted: a copy carries the copy's).
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub observed_at: Option<i64>,
-    /// When the slave was (or will be) up and accepting remote write.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub slave_up: Option<i64>,
+    #[arg(long, value_parser = parse_noted, allow_hyphen_values = true)]
+    pub observed_at: Option<Noted>,
+    /// When the slave was (or will be) up and accepting remote write: its ready time, not its
+    /// process start (a later ready line in --slave-log is taken). A time without sub-second
+    /// digits is anywhere in that second (taken at its end).
+    #[arg(long, value_parser = parse_noted, allow_hyphen_values = true)]
+    pub slave_up: Option<Noted>,
     /// When the master's remote_write to the slave started (default: assumed before the snapshot).
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub rw_start: Option<i64>,
+    #[arg(long, value_parser = parse_noted, allow_hyphen_values = true)]
+    pub rw_start: Option<Noted>,
     /// The master's block range (--storage.tsdb.min-block-duration); default: inferred, else 2h.
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub block_range: Option<i64>,
@@ -51,8 +53,8 @@ pub struct CoverageArgs {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub catch_up: Option<i64>,
     /// L6: a master restart, or a change of its remote_write block or external labels (repeatable).
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true, value_name = "TIME")]
-    pub master_restart: Vec<i64>,
+    #[arg(long, value_parser = parse_noted, allow_hyphen_values = true, value_name = "TIME")]
+    pub master_restart: Vec<Noted>,
     /// L7: the HTTP status the slave's receiver answered remote write with (e.g. 404, 413, 429,
     /// 400).
     #[arg(long, value_name = "CODE")]
@@ -60,12 +62,12 @@ pub struct CoverageArgs {
     /// L7: when the receiver stopped answering --receiver-rejects (default: it still does).
     #[arg(
         long,
-        value_parser = parse_time,
+        value_parser = parse_noted,
         allow_hyphen_values = true,
         value_name = "TIME",
         requires = "receiver_rejects"
     )]
-    pub rejects_until: Option<i64>,
+    pub rejects_until: Option<Noted>,
     /// L8: the slave's --storage.tsdb.retention.time (default 15d if no size retention
     /// either; 0 = off).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
@@ -118,12 +120,12 @@ pub struct CoverageArgs {
     /// A slave restart after --slave-up: when it was stopped and when it was ready again
     /// (repeatable; default: none).
     #[arg(long, value_parser = parse_restart, value_name = "STOPPED,READY")]
-    pub slave_restart: Vec<(i64, i64)>,
+    pub slave_restart: Vec<(Noted, Noted)>,
     /// The slave was already up and receiving this master's remote write before the snapshot,
     /// and was stopped at TIME to be seeded from it (RFC 3339 or Unix ms; --slave-up is its
     /// ready time after the seeding).
-    #[arg(long, value_parser = parse_time, value_name = "TIME")]
-    pub slave_received_until: Option<i64>,
+    #[arg(long, value_parser = parse_noted, value_name = "TIME")]
+    pub slave_received_until: Option<Noted>,
     /// The master's log: the slave's queue's reshards and refused requests during the catch-up.
     /// Read per line: logfmt or --log.format=json, bare (a journal/stderr copy too) or in a
     /// `journalctl -o json` or Docker json-file envelope.
@@ -137,12 +139,12 @@ pub struct CoverageArgs {
     /// quiet log reaches that far (default: its last line). Not before its last line.
     #[arg(
         long,
-        value_parser = parse_time,
+        value_parser = parse_noted,
         value_name = "TIME",
         requires = "master_log",
         allow_hyphen_values = true
     )]
-    pub master_log_at: Option<i64>,
+    pub master_log_at: Option<Noted>,
     /// The slave's log: the remote-write requests it refused, one line each, which place the
     /// boundary loss. Read per line as --master-log is (logfmt or JSON, bare or in an envelope).
     #[arg(long, value_name = "FILE")]
@@ -151,24 +153,24 @@ pub struct CoverageArgs {
     /// its last line). Not before its last line.
     #[arg(
         long,
-        value_parser = parse_time,
+        value_parser = parse_noted,
         value_name = "TIME",
         requires = "slave_log",
         allow_hyphen_values = true
     )]
-    pub slave_log_at: Option<i64>,
+    pub slave_log_at: Option<Noted>,
     /// One JSON document on stdout (format in the README).
     #[arg(long)]
     pub json: bool,
 }
 
 /// `STOPPED,READY`: two times (each as `--slave-up` takes it).
-fn parse_restart(s: &str) -> Result<(i64, i64), String> {
+fn parse_restart(s: &str) -> Result<(Noted, Noted), String> {
     let (a, b) = s
         .split_once(',')
         .ok_or_else(|| format!("{s}: give STOPPED,READY (two times)"))?;
-    let (a, b) = (parse_time(a.trim())?, parse_time(b.trim())?);
-    if b < a {
+    let (a, b) = (parse_noted(a.trim())?, parse_noted(b.trim())?);
+    if b.ms.saturating_add(b.width) <= a.ms {
         return Err(format!(
             "{s}: the slave is ready again before it was stopped"
         ));
@@ -176,22 +178,42 @@ fn parse_restart(s: &str) -> Result<(i64, i64), String> {
     Ok((a, b))
 }
 
+/// How finely each time was given (its last digit's unit).
+fn noted(args: &CoverageArgs) -> coverage::noted::NotedTimes {
+    let w = |n: Option<Noted>| n.map_or(1, |n| n.width);
+    coverage::noted::NotedTimes {
+        observed_at: w(args.observed_at),
+        slave_up: w(args.slave_up),
+        rw_start: w(args.rw_start),
+        master_restarts: args.master_restart.iter().map(|n| n.width).collect(),
+        slave_restarts: args
+            .slave_restart
+            .iter()
+            .map(|(a, b)| (a.width, b.width))
+            .collect(),
+        slave_received_until: w(args.slave_received_until),
+        rejects_until: w(args.rejects_until),
+        master_log_at: w(args.master_log_at),
+        slave_log_at: w(args.slave_log_at),
+    }
+}
+
 /// Runs `coverage`.
 pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let opts = CoverageOptions {
         block_range: args.block_range,
         master: args.master.clone(),
-        observed_at: args.observed_at,
-        slave_up: args.slave_up,
-        rw_start: args.rw_start,
+        observed_at: args.observed_at.map(|n| n.ms),
+        slave_up: args.slave_up.map(|n| n.ms),
+        rw_start: args.rw_start.map(|n| n.ms),
         slave: args.slave.clone(),
         scrape_interval: args.scrape_interval,
         facts: OperatorFacts {
             sample_age_limit: args.sample_age_limit,
             catch_up: args.catch_up,
-            master_restarts: args.master_restart.clone(),
+            master_restarts: args.master_restart.iter().map(|n| n.ms).collect(),
             receiver_rejects: args.receiver_rejects,
-            rejects_until: args.rejects_until,
+            rejects_until: args.rejects_until.map(|n| n.ms),
             slave_retention: args.slave_retention,
             slave_retention_size: args.slave_retention_size,
             send_native_histograms: args.send_native_histograms,
@@ -208,17 +230,22 @@ pub fn run(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
             sent_series: args.sent_series,
             slave_ooo_window: args.slave_ooo_window,
             slave_block_range: args.slave_block_range,
-            slave_restarts: args.slave_restart.clone(),
-            slave_received_until: args.slave_received_until,
+            slave_restarts: args
+                .slave_restart
+                .iter()
+                .map(|(a, b)| (a.ms, b.ms))
+                .collect(),
+            slave_received_until: args.slave_received_until.map(|n| n.ms),
             master_log: None,
             slave_log: None,
+            noted: noted(args),
         },
         head_block: None,
         master_log: args.master_log.clone(),
         master_log_queue: args.master_log_queue.clone(),
-        master_log_at: args.master_log_at,
+        master_log_at: args.master_log_at.map(|n| n.ms),
         slave_log: args.slave_log.clone(),
-        slave_log_at: args.slave_log_at,
+        slave_log_at: args.slave_log_at.map(|n| n.ms),
     };
     let report = coverage::coverage(&args.snapshot, &opts)?;
     if args.json {
@@ -262,7 +289,13 @@ mod tests {
     /// `--slave-restart STOPPED,READY`: two times, ready not before stopped.
     #[test]
     fn slave_restart_takes_two_ordered_times() {
-        assert_eq!(super::parse_restart("1000, 2500"), Ok((1_000, 2_500)));
+        let ms = |(a, b): (super::Noted, super::Noted)| (a.ms, b.ms);
+        assert_eq!(
+            super::parse_restart("1000, 2500").map(ms),
+            Ok((1_000, 2_500))
+        );
+        // Both in the same second: not refused.
+        assert!(super::parse_restart("2026-12-07T05:31:12.400Z,2026-12-07T05:31:12Z").is_ok());
         assert!(super::parse_restart("2500,1000").is_err());
         assert!(super::parse_restart("1000").is_err());
     }

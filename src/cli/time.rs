@@ -2,18 +2,83 @@
 //! as promtool takes them; durations as Prometheus writes them (`2h`, `90m`,
 //! `1h30m`, `15s`, `500ms`, `1d`, `1w`).
 
-/// Parses an RFC 3339 timestamp or Unix milliseconds into Unix ms.
+/// A time as given, and how finely: `width` ms (1: to the millisecond,
+/// 1 000: to the second, 60 000: to the minute), the time being the start
+/// of that range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noted {
+    /// Unix ms (the start of the range).
+    pub ms: i64,
+    /// The range's width (ms).
+    pub width: i64,
+}
+
+/// Parses a time into Unix ms: Unix milliseconds, `@` Unix seconds
+/// (`@1796621472`, as `date -d @…` takes them; a fraction allowed), or RFC
+/// 3339 with `Z` or an offset (`+01:00`), with or without a fraction, or
+/// without seconds (`2026-12-07T05:31Z`).
 pub fn parse_time(s: &str) -> Result<i64, String> {
+    parse_noted(s).map(|n| n.ms)
+}
+
+/// [`parse_time`], with how finely the time was given: Unix ms exactly;
+/// seconds or RFC 3339 to their last digit (no fraction: the second;
+/// no seconds: the minute).
+pub fn parse_noted(s: &str) -> Result<Noted, String> {
     if let Ok(ms) = s.parse::<i64>() {
         if let Some(w) = implausible_ms(ms) {
             eprintln!("promsnap: warning: {w}");
         }
-        return Ok(ms);
+        return Ok(Noted { ms, width: 1 });
     }
+    if let Some(secs) = s.strip_prefix('@') {
+        return unix_seconds(secs).ok_or_else(|| {
+            format!("invalid time {s:?}: expected @ and Unix seconds (@1796621472, @1796621472.25)")
+        });
+    }
+    let b = s.as_bytes();
+    if s.is_ascii() && b.len() > 16 && b[13] == b':' && b[16] != b':' {
+        // No seconds: the minute.
+        let whole = format!("{}:00{}", &s[..16], &s[16..]);
+        return rfc3339(&whole).map(|ms| Noted { ms, width: 60_000 });
+    }
+    let digits = s
+        .get(19..)
+        .and_then(|r| r.strip_prefix('.'))
+        .map_or(0, |f| f.bytes().take_while(u8::is_ascii_digit).count());
+    let width = [1_000, 100, 10].get(digits).copied().unwrap_or(1);
+    rfc3339(s).map(|ms| Noted { ms, width })
+}
+
+/// `SECONDS[.FRACTION]` into a noted time (the fraction's digits give its
+/// width; beyond milliseconds, truncated).
+fn unix_seconds(s: &str) -> Option<Noted> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|c| c.is_ascii_digit()) || (s.contains('.') && frac.is_empty()) {
+        return None;
+    }
+    let secs: i64 = int.parse().ok()?;
+    let ms: i64 = format!("{:0<3}", frac.get(..3).unwrap_or(frac))
+        .parse()
+        .ok()?;
+    let width = [1_000, 100, 10].get(frac.len()).copied().unwrap_or(1);
+    Some(Noted {
+        ms: secs.checked_mul(1_000)?.checked_add(ms)?,
+        width,
+    })
+}
+
+/// RFC 3339 into Unix ms, naming a missing time zone.
+fn rfc3339(s: &str) -> Result<i64, String> {
     promsnap::vocab::parse_rfc3339_ms(s).ok_or_else(|| {
         // A wall time without its zone (as `date +%FT%T` prints one) is
         // ambiguous: say so rather than only that it is not RFC 3339.
-        if promsnap::vocab::parse_rfc3339_ms(&format!("{s}Z")).is_some() {
+        if promsnap::vocab::parse_rfc3339_ms(&format!("{s}Z")).is_some()
+            || promsnap::vocab::parse_rfc3339_ms(&format!("{s}:00Z")).is_some()
+        {
             return format!(
                 concat!(
                     "invalid time {s:?}: it has no time zone; add Z if it is UTC ({s}Z), or ",
@@ -22,7 +87,10 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
                 s = s
             );
         }
-        format!("invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z) or Unix milliseconds")
+        format!(
+            "invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z), Unix milliseconds or \
+             @ and Unix seconds"
+        )
     })
 }
 
@@ -33,7 +101,7 @@ pub fn implausible_ms(ms: i64) -> Option<String> {
         format!(
             concat!(
                 "{ms} is taken as Unix milliseconds ({}); as Unix seconds it ",
-                "would be {}: give {}000 or an RFC 3339 time if seconds were meant"
+                "would be {}: give @{} or an RFC 3339 time if seconds were meant"
             ),
             promsnap::gofmt::rfc3339_ms(ms),
             promsnap::gofmt::rfc3339_ms(ms.saturating_mul(1000)),
@@ -119,6 +187,30 @@ mod tests {
                 .unwrap_err()
                 .contains("no time zone")
         );
+    }
+
+    /// How finely a time was given: its last digit's unit.
+    #[test]
+    fn noted_times() {
+        let n = |s: &str| parse_noted(s).map(|n| (n.ms, n.width));
+        assert_eq!(n("1795597954511"), Ok((1_795_597_954_511, 1)));
+        assert_eq!(n("2026-11-25T09:12:34Z"), Ok((1_795_597_954_000, 1_000)));
+        assert_eq!(n("2026-11-25T09:12:34.5Z"), Ok((1_795_597_954_500, 100)));
+        assert_eq!(n("2026-11-25T09:12:34.51Z"), Ok((1_795_597_954_510, 10)));
+        assert_eq!(n("2026-11-25T09:12:34.512Z"), Ok((1_795_597_954_512, 1)));
+        assert_eq!(n("2026-11-25T09:12:34.512345Z"), Ok((1_795_597_954_512, 1)));
+        assert_eq!(
+            n("2026-11-25T10:12:34+01:00"),
+            Ok((1_795_597_954_000, 1_000))
+        );
+        assert_eq!(n("2026-11-25T09:12Z"), Ok((1_795_597_920_000, 60_000)));
+        assert_eq!(n("2026-11-25T10:12+01:00"), Ok((1_795_597_920_000, 60_000)));
+        assert_eq!(n("@1795597954"), Ok((1_795_597_954_000, 1_000)));
+        assert_eq!(n("@1795597954.25"), Ok((1_795_597_954_250, 10)));
+        for bad in ["@", "@x", "@1.", "@-5", "2026-11-25T09:12", "@1.2.3"] {
+            assert!(n(bad).is_err(), "{bad}");
+        }
+        assert!(n("2026-11-25T09:12").unwrap_err().contains("no time zone"));
     }
 
     #[test]

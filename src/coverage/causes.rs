@@ -83,6 +83,10 @@ pub struct OperatorFacts {
     /// ([`super::slavelog`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slave_log: Option<super::slavelog::SlaveLog>,
+    /// How finely each time was given ([`super::noted`]); every time to
+    /// the millisecond by default.
+    #[serde(skip_serializing_if = "super::noted::NotedTimes::is_exact")]
+    pub noted: super::noted::NotedTimes,
 }
 
 /// Native histograms found in the snapshot and the master WAL.

@@ -70,6 +70,7 @@ mod empty;
 pub mod logline;
 pub mod masterlog;
 pub mod model;
+pub mod noted;
 mod options;
 pub mod places;
 pub mod queue;
@@ -289,19 +290,37 @@ impl CoverageReport {
     }
 }
 
+/// `opts` as the model takes them, with the assumptions that say how: each
+/// time at the side of its range that never understates ([`noted`]), the
+/// logs read, the slave's ready time from its log where that is later.
+fn prepare(opts: &CoverageOptions) -> crate::error::Result<(CoverageOptions, Vec<String>)> {
+    let (mut o, why) = noted::widen(opts);
+    let mut assumptions: Vec<String> = why.into_iter().collect();
+    if let Some(p) = o.master_log.clone() {
+        o = read_master_log(&o, &p)?;
+    }
+    if let Some(p) = o.slave_log.clone() {
+        o = read_slave_log(&o, &p)?;
+    }
+    if let Some((r, why)) = noted::ready_from_log(&o) {
+        o = r;
+        assumptions.push(why);
+    }
+    Ok((o, assumptions))
+}
+
 /// Computes the report. Errors only when the snapshot path is unusable;
 /// bad blocks and WAL damage become findings and a partial answer.
 pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result<CoverageReport> {
     options::check(opts)?;
-    let with_logs = with_logs(opts)?;
-    let opts = with_logs.as_ref().unwrap_or(opts);
+    let (prepared, mut assumptions) = prepare(opts)?;
+    let opts = &prepared;
     let mut snap = snapshot::analyze(snapshot, opts.block_range)?;
     if let Some(h) = &opts.head_block {
         snap.set_head_block(h.as_deref());
     }
     let mut findings = snap.findings.clone();
     findings.extend(report::check_slave_up(opts, &snap)?);
-    let mut assumptions = Vec::new();
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
     let scrape_interval = report::scrape_interval(opts, &snap, wal.as_ref(), &mut assumptions);
     report::check_observed_at(opts, wal.as_ref())?;
@@ -545,24 +564,16 @@ pub fn fmt_dur(ms: i64) -> String {
 }
 
 /// `opts` with the master's log read into `facts.master_log`.
-/// The options with what the master's and the slave's logs (when given)
-/// add; `None` without either.
-fn with_logs(opts: &CoverageOptions) -> crate::error::Result<Option<CoverageOptions>> {
-    let mut out = None;
-    if let Some(p) = &opts.master_log {
-        out = Some(read_master_log(opts, p)?);
-    }
-    if let Some(p) = &opts.slave_log {
-        out = Some(read_slave_log(out.as_ref().unwrap_or(opts), p)?);
-    }
-    Ok(out)
-}
-
 fn read_master_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<CoverageOptions> {
     let f = std::fs::File::open(p).map_err(|e| crate::error::Error::io(p, e))?;
     let log = masterlog::parse(std::io::BufReader::new(f), opts.master_log_queue.as_deref())
         .map_err(|e| crate::error::Error::io(p, e))?;
-    let log = masterlog::taken_at(log, opts.master_log_at).map_err(|last| {
+    let at = noted::log_at(
+        opts.master_log_at,
+        opts.facts.noted.master_log_at,
+        log.extent.last_ts,
+    );
+    let log = masterlog::taken_at(log, at).map_err(|last| {
         crate::error::Error::bad_option(
             "master_log_at",
             format!(
@@ -583,7 +594,12 @@ fn read_slave_log(opts: &CoverageOptions, p: &Path) -> crate::error::Result<Cove
     let f = std::fs::File::open(p).map_err(|e| crate::error::Error::io(p, e))?;
     let log =
         slavelog::parse(std::io::BufReader::new(f)).map_err(|e| crate::error::Error::io(p, e))?;
-    let log = slavelog::taken_at(log, opts.slave_log_at).map_err(|last| {
+    let at = noted::log_at(
+        opts.slave_log_at,
+        opts.facts.noted.slave_log_at,
+        log.extent.last_ts,
+    );
+    let log = slavelog::taken_at(log, at).map_err(|last| {
         crate::error::Error::bad_option(
             "slave_log_at",
             format!(

@@ -347,6 +347,18 @@ fn reader_stall(
     queue::stall_read(&inp.queue, t_q, first_after, n, inp.scrape_interval, read)
 }
 
+/// The end of L1's range: the remote write start given coarser than a
+/// millisecond (`noted`) may be up to that much later than given, and the
+/// watcher sends nothing older than its real start (the seeded-over
+/// slave's stop is already taken at its range's end).
+fn rw_start_end(inp: &ModelInput, t_ws: i64) -> i64 {
+    if inp.rw_start == Some(t_ws) && inp.facts.slave_received_until != Some(t_ws) {
+        t_ws.saturating_add(super::noted::late(inp.facts.noted.rw_start))
+    } else {
+        t_ws
+    }
+}
+
 /// Runs the calculator.
 pub fn compute(inp: &ModelInput) -> ModelOutput {
     let r = inp.block_range.max(1);
@@ -358,7 +370,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // L1: remote write started after the coverage end (cut where a
     // restarted master had nothing to lose).
     if t_ws >= c {
-        windows.extend(l1::windows(inp, c, t_ws));
+        windows.extend(l1::windows(inp, c, rw_start_end(inp, t_ws)));
     }
 
     // L6: a master restart before the slave is up starts a new watcher at

@@ -136,6 +136,7 @@ pub(super) fn read_master(
             for f in &v.findings {
                 findings.push(Finding::error(format!("master WAL: {f}")));
             }
+            assumptions.extend(torn_tail(&v));
             Some(v)
         }
         Err(e) => {
@@ -146,6 +147,20 @@ pub(super) fn read_master(
             None
         }
     }
+}
+
+/// What a `wal/` copied from a running master leaves out: its newest
+/// segment cut at a torn record (not a finding: a live copy's normal tail).
+fn torn_tail(v: &WalView) -> Option<String> {
+    let s = v.segments.last().filter(|s| !s.last_record_ok)?;
+    Some(format!(
+        "the master WAL's newest segment {} ends in a torn record ({}): the copy was taken \
+         while the master wrote it, and holds its samples up to {} only; nothing after is \
+         read, and no silence of the master is read from where the copy stops",
+        s.name,
+        s.problem.as_deref().unwrap_or("cut short"),
+        s.max_t.map_or_else(|| "none".to_string(), fmt_time)
+    ))
 }
 
 /// Native histograms: the newest block's, plus the master WAL's after C_snap.

@@ -34,7 +34,7 @@ struct Silence {
 /// with samples on both sides of `s`: the master went on scraping, as after
 /// a change of its remote_write block without a restart).
 /// `Err(true)`: the master went on scraping across `s`; `Err(false)`: the
-/// WAL does not show `s`.
+/// WAL does not show `s` (nor does a segment cut short at a torn record).
 fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
     if !wal.live_at(s) || s > wal.observed_at {
         return Err(false);
@@ -52,6 +52,15 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
         .filter(|&b| b <= s)
         .max()
         .ok_or(false)?;
+    // A segment cut short (a torn record: a copy taken while the master
+    // wrote it) ends where the copy stopped, not where the master did.
+    let cut = wal
+        .segments
+        .iter()
+        .any(|g| g.max_t == Some(last_before) && !g.last_record_ok);
+    if cut {
+        return Err(false);
+    }
     let first_after = ranges().map(|(a, _)| a).filter(|&a| a > s).min();
     Ok(Silence {
         last_before,
@@ -72,7 +81,7 @@ pub(super) fn restart_silence(inp: &ModelInput, mut w: LossWindow) -> Option<Los
         return Some(w);
     };
     let Ok(q) = silence(wal, w.to) else {
-        return Some(w);
+        return Some(undated_stop(inp, wal, w));
     };
     if q.last_before >= w.to {
         return Some(w);
@@ -93,6 +102,35 @@ pub(super) fn restart_silence(inp: &ModelInput, mut w: LossWindow) -> Option<Los
     );
     w.to = q.last_before;
     Some(w)
+}
+
+/// An L6 window whose restart the WAL was copied after but no longer shows
+/// (no live segment from before it): no file dates when the master stopped
+/// scraping, so the window ends somewhere from the last sample a file shows
+/// before the restart (the coverage end, or the checkpoint's newest) to
+/// the time given (`to_earliest` … `to`).
+fn undated_stop(inp: &ModelInput, wal: &WalView, mut w: LossWindow) -> LossWindow {
+    if wal.observed_at < w.to || wal.live_at(w.to) {
+        return w;
+    }
+    let last = wal
+        .checkpoint
+        .as_ref()
+        .and_then(|c| c.max_t)
+        .filter(|&t| t < w.to)
+        .unwrap_or(inp.coverage_end)
+        .clamp(w.from, w.to);
+    if last < w.to {
+        w.to_earliest = Some(last);
+        w.why = format!(
+            "{}; the master's WAL, copied after the restart, holds no live segment from before it \
+             and no file dates when the master stopped scraping: the window ends somewhere from \
+             {} (the last sample a file shows before it) to the time given",
+            w.why,
+            fmt_time(last)
+        );
+    }
+    w
 }
 
 /// Why the window stops at a restart's silence.
@@ -344,6 +382,33 @@ mod tests {
         );
         let w = windows(&inp, T0, T0 + 105 * S);
         assert_eq!(spans(&w), vec![(0, 14 * S, Certainty::Expected)]);
+    }
+
+    /// An L6 window to a restart given at +85 s whose WAL copy, taken after
+    /// it, holds only the new process's segment: no file dates the stop,
+    /// the window ends from the coverage end to the time given; a segment
+    /// cut at a torn record before the restart shows no silence either.
+    #[test]
+    fn an_undated_stop_is_an_end_range_and_a_torn_segment_no_silence() {
+        let l6 = || LossWindow::new(Cause::L6, T0, T0 + 85 * S, Certainty::Expected, "x".into());
+        let inp = input(
+            vec![seg(2, Some((T0 + 90 * S, T0 + 104 * S)))],
+            T0 + 105 * S,
+        );
+        let w = restart_silence(&inp, l6()).unwrap();
+        assert_eq!((w.to_earliest, w.to), (Some(T0), T0 + 85 * S));
+        assert!(
+            w.why.contains("no file dates when the master stopped"),
+            "{}",
+            w.why
+        );
+        let mut torn = seg(1, Some((T0 - 40 * S, T0 + 20 * S)));
+        let inp = input(vec![torn.clone()], T0 + 105 * S);
+        assert_eq!(restart_silence(&inp, l6()).unwrap().to, T0 + 20 * S);
+        torn.last_record_ok = false;
+        let inp = input(vec![torn], T0 + 105 * S);
+        let w = restart_silence(&inp, l6()).unwrap();
+        assert_eq!((w.to_earliest, w.to), (None, T0 + 85 * S));
     }
 
     /// Scraping again at +90 s: L1 resumes there, up to the queue's start.

@@ -157,15 +157,18 @@ fn logged_first_batch(inp: &ModelInput, st: Stall, t_q: i64, c: i64) -> Stall {
 }
 
 /// How much later than `t_q` the queue's reshard ticks may come: a
-/// remote-write start given to the second (no milliseconds), and not
+/// remote-write start given to the second (no milliseconds, or noted so:
+/// `noted`; to the minute, a minute), and not
 /// placed by the master's log, is a time noted to the second, up to a
 /// second before the queue started (`slavelog::READY_SLACK`, as for a
 /// ready time); 0 otherwise.
 fn tick_late(inp: &ModelInput, t_q: i64, t_b: i64) -> i64 {
-    let to_the_second = inp
-        .rw_start
-        .is_some_and(|r| r == t_b && r.rem_euclid(1_000) == 0);
-    if t_q == t_b && to_the_second {
+    let given = inp.rw_start == Some(t_b) && t_q == t_b;
+    let noted = inp.facts.noted.rw_start;
+    if given && noted > 1 {
+        // Given coarser than a millisecond: up to that much later.
+        noted
+    } else if given && t_b.rem_euclid(1_000) == 0 {
         crate::coverage::slavelog::READY_SLACK
     } else {
         0
