@@ -208,6 +208,11 @@ def main():
             lines.append(f"  {name}: no answer ({exit_line}): {err}")
             continue
         fails, pred = judge(cov, real, stop)
+        if cov.get("verdict") is None and exit_line != "exit 0":
+            # An error in place of an answer (an empty snapshot: no block, no coverage end) is
+            # no answer, whatever the windows.
+            err = [x for x in text.strip().splitlines() if x.startswith("ERROR")]
+            fails.append(f"no verdict ({exit_line}): {' '.join(err)[:200]}")
         ws = "; ".join(f"{p['cause']} {p['certainty']} [{sec(p['from'] - c)}, "
                        f"{sec(p['to_earliest'] - c)}..{sec(p['to'] - c)}]" for p in pred)
         lines.append(f"  {name}: {'PASS' if not fails else 'FAIL'} ({exit_line}); {ws or 'no window'}")

@@ -63,6 +63,20 @@
 #             run time; after each kill the target's files are listed, a copy of it is opened by
 #             Prometheus (ready, queried, its log kept), and the run repeated to completion
 #             and once more (killed/ holds it all; no `answer`)
+# Round four, the issue's table blind (docs/LOSS-WINDOWS.md, "An operator's replay, round four"):
+#   dd-up40, dd-skiphead, dd-up7m, dd-laterw   up40 (curl + `cp -r`), skiphead, up7m, laterw
+#             with Prometheus' default flags (2h blocks: no block flag on either server) and
+#             the Debian package's /etc/prometheus/prometheus.yml (global 15 s, external label
+#             monitor: 'example', an Alertmanager target nothing listens on, the self-scrape every
+#             5 s, job node an exporter of 1000 series every 15 s); the snapshot REPLAY_PHASE s
+#             (default 100) after the master is ready; the loss measured with --drop-label monitor
+#   REPLAY_TAIL=S (any scenario): both servers run S seconds after the slave is ready (default 70)
+#   REPLAY_PHASE=S (any scenario): the snapshot S seconds after the second block appears
+#             (default 5, the harness's phase), after the second head GC (headgc, default 2), or
+#             after the master is ready (dd-*)
+#   `answer` also asks with only what an operator has (op*): the wal/ copied with `cp -a` when
+#             the slave was ready, times as `date` printed them (op-date), as RFC 3339 made from
+#             them, or copied from log lines (op-logtimes), the two stderr logs
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
@@ -81,7 +95,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,82p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,93p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -258,7 +272,11 @@ run_one() { # SCENARIO BASE
     phase=${REPLAY_PHASE:-100}
   else
     # Until the master has written its second block (head compactions every minute).
-    while [ "$(blocks_in "$dir/master")" -lt 2 ]; do sleep 1; done
+    while [ "$(blocks_in "$dir/master")" -lt 2 ]; do
+      # A master stopped from outside (its log says by what signal) would never write them.
+      kill -0 "$master" 2>/dev/null || { log "$scen: the master exited before its second block"; return 1; }
+      sleep 1
+    done
     phase=${REPLAY_PHASE:-5}
   fi
   echo "phase=$after+${phase}s" >>"$dir/times"
@@ -336,8 +354,9 @@ run_one() { # SCENARIO BASE
     wait_ready "$sport" || log "$scen: slave not ready again"
     echo "slave_up2=$(now_rfc)" >>"$dir/times"
   fi
-  log "$scen: slave up; both run 70 s more"
-  sleep 70
+  local tail_s=${REPLAY_TAIL:-70}
+  log "$scen: slave up; both run $tail_s s more"
+  sleep "$tail_s"
   kill "$master"; wait "$master" || true
   echo "master_stop=$(now_rfc)" >>"$dir/times"
   sleep 2
@@ -866,5 +885,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,82p' "$0"; exit 2 ;;
+  *) sed -n '2,93p' "$0"; exit 2 ;;
 esac
