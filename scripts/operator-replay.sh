@@ -850,9 +850,11 @@ for line in open(sys.argv[1]):
     fi
     # The times exactly as `date` printed them (spaces: asked outside the word-split loop).
     local rc=0
+    # shellcheck disable=SC2086
     "$PROMSNAP" coverage "$snapshot_dir" --master "$w" --rw-start "$rw_date" \
       --slave-up "$slave_up_date" $logs >"$out/op-date.txt" 2>&1 || rc=$?
     echo "exit $rc" >>"$out/op-date.txt"
+    # shellcheck disable=SC2086
     "$PROMSNAP" coverage "$snapshot_dir" --master "$w" --rw-start "$rw_date" \
       --slave-up "$slave_up_date" $logs --json >"$out/op-date.json" 2>/dev/null || true
   fi
