@@ -63,6 +63,20 @@
 #             run time; after each kill the target's files are listed, a copy of it is opened by
 #             Prometheus (ready, queried, its log kept), and the run repeated to completion
 #             and once more (killed/ holds it all; no `answer`)
+# Round four, the issue's table blind (docs/LOSS-WINDOWS.md, "An operator's replay, round four"):
+#   dd-up40, dd-skiphead, dd-up7m, dd-laterw   up40 (curl + `cp -r`), skiphead, up7m, laterw
+#             with Prometheus' default flags (2h blocks: no block flag on either server) and
+#             the Debian package's /etc/prometheus/prometheus.yml (global 15 s, external label
+#             monitor: 'example', an Alertmanager target nothing listens on, the self-scrape every
+#             5 s, job node an exporter of 1000 series every 15 s); the snapshot REPLAY_PHASE s
+#             (default 100) after the master is ready; the loss measured with --drop-label monitor
+#   REPLAY_TAIL=S (any scenario): both servers run S seconds after the slave is ready (default 70)
+#   REPLAY_PHASE=S (any scenario): the snapshot S seconds after the second block appears
+#             (default 5, the harness's phase), after the second head GC (headgc, default 2), or
+#             after the master is ready (dd-*)
+#   `answer` also asks with only what an operator has (op*): the wal/ copied with `cp -a` when
+#             the slave was ready, times as `date` printed them (op-date), as RFC 3339 made from
+#             them, or copied from log lines (op-logtimes), the two stderr logs
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
@@ -81,7 +95,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,82p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,93p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -113,6 +127,7 @@ blocks_in() { # DATA: how many block dirs
 
 master_config() { # FILE SLAVE_PORT|none (globals: mport, shape, eport)
   local gi=1s
+  if [ "$shape" = debian ]; then debian_config "$@"; return; fi
   [ "$shape" = deb ] && gi=15s
   {
     printf 'global:\n  scrape_interval: %s\n  evaluation_interval: %s\n' $gi $gi
@@ -124,6 +139,23 @@ master_config() { # FILE SLAVE_PORT|none (globals: mport, shape, eport)
     if [ -n "$eport" ]; then
       printf '  - job_name: node\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$eport"
     fi
+    if [ "$2" != none ]; then
+      printf 'remote_write:\n  - url: http://127.0.0.1:%s/api/v1/write\n' "$2"
+    fi
+  } >"$1"
+}
+
+debian_config() { # FILE SLAVE_PORT|none: the Debian package's /etc/prometheus/prometheus.yml
+  # (global 15 s, external label monitor: 'example', an Alertmanager target, the self-scrape
+  # every 5 s, job node every 15 s), the node target being the local exporter, plus remote_write
+  {
+    printf 'global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n'
+    printf '  external_labels:\n    monitor: '"'"'example'"'"'\n'
+    printf 'alerting:\n  alertmanagers:\n  - static_configs:\n    - targets: ["127.0.0.1:%s"]\n' "$aport"
+    printf 'rule_files:\n'
+    printf 'scrape_configs:\n  - job_name: prometheus\n    scrape_interval: 5s\n    scrape_timeout: 5s\n'
+    printf '    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$mport"
+    printf '  - job_name: node\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$eport"
     if [ "$2" != none ]; then
       printf 'remote_write:\n  - url: http://127.0.0.1:%s/api/v1/write\n' "$2"
     fi
@@ -156,8 +188,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 start_master() { # DIR: prometheus on the master's dir (appends to master.log); pid in $master
   prometheus --config.file="$1/master.yml" --storage.tsdb.path="$1/master" \
     --web.listen-address="127.0.0.1:$mport" --web.enable-admin-api \
-    --storage.tsdb.min-block-duration=1m --storage.tsdb.max-block-duration=1m \
-    "${mflags[@]}" 2>>"$1/master.log" &
+    "${bflags[@]}" "${mflags[@]}" 2>>"$1/master.log" &
   master=$!
   echo "$master" >>"$1/server.pids"
 }
@@ -179,8 +210,11 @@ run_one() { # SCENARIO BASE
   mkdir -p "$dir"
   mport=$(free_port)
   sport=$(free_port)
+  aport=$(free_port) # an Alertmanager address nothing listens on (the Debian config names one)
   shape=base eport=""
   mflags=() sflags=()
+  # 1m blocks, unless the scenario runs Prometheus' default flags (2h blocks: no block flags).
+  bflags=(--storage.tsdb.min-block-duration=1m --storage.tsdb.max-block-duration=1m)
   local delay=40 skip=false seeder=cp rw_now=yes series=0 scrape_ms=1000 after=block
   local ooo="" wait_overtaken=no restart_slave=no restart_master=no
   case ${scen%-r[0-9]*} in
@@ -205,6 +239,10 @@ run_one() { # SCENARIO BASE
     noapi) seeder=offline ;;
     extown) seeder=seed; rw_now=no; shape=extown; series=${REPLAY_SERIES:-100} ;;
     ooo) seeder=seed; ooo=10m ;;
+    dd-up40) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready ;;
+    dd-skiphead) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready; skip=true ;;
+    dd-up7m) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready; delay=420 ;;
+    dd-laterw) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready; rw_now=no ;;
     killed) run_killed "$dir"; return ;;
     *) echo "unknown scenario $scen" >&2; return 2 ;;
   esac
@@ -218,19 +256,31 @@ run_one() { # SCENARIO BASE
   else master_config "$dir/master.yml" none; fi
   log "$scen: master on :$mport, slave on :$sport${eport:+, exporter of $series series on :$eport}"
   echo "master_start=$(now_rfc)" >"$dir/times"
+  echo "master_start_date='$(date)'" >>"$dir/times"
   echo "scrape_ms=$scrape_ms" >>"$dir/times"
   start_master "$dir"
   wait_ready "$mport"
   [ $rw_now = yes ] && echo "rw_start=$(now_rfc)" >>"$dir/times"
+  # The snapshot's phase: REPLAY_PHASE seconds after the second block (default 5), after the
+  # second head GC (default 2), or after the master is ready (dd-*: default 100).
+  local phase
   if [ $after = headgc ]; then
     # Until the master's log holds its second head GC (its second head compaction), then 2 s.
     while [ "$(grep -c 'Head GC completed' "$dir/master.log")" -lt 2 ]; do sleep 0.2; done
-    sleep 2
+    phase=${REPLAY_PHASE:-2}
+  elif [ $after = ready ]; then
+    phase=${REPLAY_PHASE:-100}
   else
     # Until the master has written its second block (head compactions every minute).
-    while [ "$(blocks_in "$dir/master")" -lt 2 ]; do sleep 1; done
-    sleep 5
+    while [ "$(blocks_in "$dir/master")" -lt 2 ]; do
+      # A master stopped from outside (its log says by what signal) would never write them.
+      kill -0 "$master" 2>/dev/null || { log "$scen: the master exited before its second block"; return 1; }
+      sleep 1
+    done
+    phase=${REPLAY_PHASE:-5}
   fi
+  echo "phase=$after+${phase}s" >>"$dir/times"
+  sleep "$phase"
   local q="" snap
   [ $skip = true ] && q="?skip_head=true"
   [ -n "$ooo" ] && echo "slave_ooo=$ooo" >>"$dir/times"
@@ -286,12 +336,15 @@ run_one() { # SCENARIO BASE
   wait_ready "$sport" || log "$scen: slave not ready"
   echo "slave_up=$(now_rfc)" >>"$dir/times"
   echo "slave_up_ms=$(now_ms)" >>"$dir/times"
+  echo "slave_up_date='$(date)'" >>"$dir/times"
   if [ $rw_now = no ]; then
     master_config "$dir/master.yml" "$sport"
     kill -HUP "$master"
     echo "rw_start=$(now_rfc)" >>"$dir/times"
+    echo "rw_start_date='$(date)'" >>"$dir/times"
   fi
-  cp -r "$dir/master/wal" "$dir/master-wal-at-slave-up" 2>/dev/null || true
+  # The operator's copy of the running master's wal/ (cp -a, as the brief of round four says).
+  cp -a "$dir/master/wal" "$dir/master-wal-at-slave-up" 2>/dev/null || true
   if [ $restart_slave = yes ]; then
     log "$scen: slave up; restarted in 20 s"
     sleep 20
@@ -301,8 +354,9 @@ run_one() { # SCENARIO BASE
     wait_ready "$sport" || log "$scen: slave not ready again"
     echo "slave_up2=$(now_rfc)" >>"$dir/times"
   fi
-  log "$scen: slave up; both run 70 s more"
-  sleep 70
+  local tail_s=${REPLAY_TAIL:-70}
+  log "$scen: slave up; both run $tail_s s more"
+  sleep "$tail_s"
   kill "$master"; wait "$master" || true
   echo "master_stop=$(now_rfc)" >>"$dir/times"
   sleep 2
@@ -687,9 +741,11 @@ cleanup_dir() { # DIR: stop what is left of this scenario's servers
 }
 
 measure() { # DIR: the real loss, from both stopped servers' data dirs
-  local dir=$1
-  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" --json >"$dir/gaps.json" || true
-  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" >"$dir/gaps.txt" || true
+  local dir=$1 drop=()
+  # The Debian config's external label: remote write adds it to every series it sends.
+  grep -q "monitor: 'example'" "$dir/master.yml" && drop=(--drop-label monitor)
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" "${drop[@]}" --json >"$dir/gaps.json" || true
+  "$PROMSNAP" gaps "$dir/slave" --against "$dir/master" "${drop[@]}" >"$dir/gaps.txt" || true
   promtool tsdb dump "$dir/master" >"$dir/master.dump" 2>/dev/null || true
   promtool tsdb dump "$dir/slave" >"$dir/slave.dump" 2>/dev/null || true
 }
@@ -697,7 +753,7 @@ measure() { # DIR: the real loss, from both stopped servers' data dirs
 answer() { # DIR: coverage as an operator asks it, then the judge
   local dir=$1
   local slave_stop="" slave_up2="" master_restart="" master_restart_ready="" scrape_ms=1000
-  local slave_ooo=""
+  local slave_ooo="" master_start_date="" rw_start_date="" slave_up_date=""
   # shellcheck disable=SC1091
   . "$dir/times"
   local out="$dir/${REPLAY_ANSWERS:-answers}" m="$dir/master" up_s
@@ -766,6 +822,42 @@ for line in open(sys.argv[1]):
       [ "$k" = no-ooo-flag ] || v[$k]="${v[$k]} --slave-ooo-window $slave_ooo"
     done
   fi
+  # Round four: only what an operator has and types. The copy of wal/ taken (cp -a) when the
+  # slave was ready; the remote write's start as the master's start (remote write on since then)
+  # or as the reload that added it; times as `date` printed them, as RFC 3339 made from them, or
+  # copied from a log line (the master's first line or its reload's `Completed loading`, the
+  # slave's `Server is ready`); the two stderr logs as captured.
+  local w=$dir/master-wal-at-slave-up rw_date rw_rfc rw_log
+  if [ -n "${master_start_date:-}" ]; then
+    if [ -n "${rw_start_date:-}" ]; then
+      rw_date=$rw_start_date
+      rw_log=$(sed -n 's/^ts=\([^ ]*\) .*Completed loading of configuration file.*/\1/p' \
+        "$dir/master.log" | tail -1)
+    else
+      rw_date=$master_start_date
+      rw_log=$(sed -n '1s/^ts=\([^ ]*\) .*/\1/p' "$dir/master.log")
+    fi
+    rw_rfc=$(date -u -d "$rw_date" +%Y-%m-%dT%H:%M:%SZ)
+    local up_rfc
+    up_rfc=$(date -u -d "$slave_up_date" +%Y-%m-%dT%H:%M:%SZ)
+    v[op]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs"
+    v[op-nologs]="--master $w --rw-start $rw_rfc --slave-up $up_rfc"
+    v[op-logtimes]="--master $w --rw-start ${rw_log:-$rw_rfc} --slave-up ${log_up:-$up_rfc} $logs"
+    v[op-no-rwstart]="--master $w --slave-up ${log_up:-$up_rfc} $logs"
+    v[op-datadir]="--master $m --rw-start $rw_rfc --slave-up $up_rfc $logs"
+    if [ "$scrape_ms" != 1000 ]; then
+      v[op-scrape]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --scrape-interval $((scrape_ms / 1000))s"
+    fi
+    # The times exactly as `date` printed them (spaces: asked outside the word-split loop).
+    local rc=0
+    # shellcheck disable=SC2086
+    "$PROMSNAP" coverage "$snapshot_dir" --master "$w" --rw-start "$rw_date" \
+      --slave-up "$slave_up_date" $logs >"$out/op-date.txt" 2>&1 || rc=$?
+    echo "exit $rc" >>"$out/op-date.txt"
+    # shellcheck disable=SC2086
+    "$PROMSNAP" coverage "$snapshot_dir" --master "$w" --rw-start "$rw_date" \
+      --slave-up "$slave_up_date" $logs --json >"$out/op-date.json" 2>/dev/null || true
+  fi
   for k in "${!v[@]}"; do
     local rc=0
     # shellcheck disable=SC2086
@@ -795,5 +887,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,82p' "$0"; exit 2 ;;
+  *) sed -n '2,93p' "$0"; exit 2 ;;
 esac

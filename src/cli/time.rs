@@ -31,6 +31,10 @@ pub fn parse_noted(s: &str) -> Result<Noted, String> {
         }
         return Ok(Noted { ms, width: 1 });
     }
+    // `date`'s own output (to the second).
+    if let Some(r) = date_output_ms(s) {
+        return r.map(|ms| Noted { ms, width: 1_000 });
+    }
     if let Some(secs) = s.strip_prefix('@') {
         return unix_seconds(secs).ok_or_else(|| {
             format!("invalid time {s:?}: expected @ and Unix seconds (@1796621472, @1796621472.25)")
@@ -88,10 +92,56 @@ fn rfc3339(s: &str) -> Result<i64, String> {
             );
         }
         format!(
-            "invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z), Unix milliseconds or \
-             @ and Unix seconds"
+            concat!(
+                "invalid time {s:?}: expected RFC 3339 (2026-11-25T09:12:34Z; ",
+                "`date -u +%Y-%m-%dT%H:%M:%SZ` prints one), `date`'s own output in UTC ",
+                "(Wed Nov 25 09:12:34 UTC 2026), Unix milliseconds or @ and Unix seconds"
+            ),
+            s = s
         )
     })
+}
+
+/// A time as `date` prints it by default (C locale: `Mon Dec  7 13:26:30 UTC 2026`, what an
+/// operator notes by running `date`): taken when its zone is UTC (or GMT); in another zone, whose
+/// abbreviation alone does not fix the offset, an error giving the command that converts it.
+/// `None` when `s` does not have that shape.
+fn date_output_ms(s: &str) -> Option<Result<i64, String>> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]; // from 1970-01-01
+    let t: Vec<&str> = s.split_whitespace().collect();
+    let [wd, mon, day, hms, zone, year] = t.as_slice() else {
+        return None;
+    };
+    let mo = MONTHS.iter().position(|m| m == mon)?;
+    let day: u32 = day.parse().ok()?;
+    let year: u32 = year.parse().ok().filter(|y| (1000..10000).contains(y))?;
+    if !DAYS.contains(wd) || hms.len() != 8 {
+        return None;
+    }
+    let rfc = format!("{year}-{:02}-{day:02}T{hms}Z", mo + 1);
+    let ms = promsnap::vocab::parse_rfc3339_ms(&rfc)?;
+    if !matches!(*zone, "UTC" | "GMT") {
+        return Some(Err(format!(
+            concat!(
+                "invalid time {s:?}: `date` printed it in the zone {zone}, whose offset the ",
+                "abbreviation does not fix; convert it where it was noted: ",
+                "date -u -d '{s}' +%Y-%m-%dT%H:%M:%SZ"
+            ),
+            s = s,
+            zone = zone
+        )));
+    }
+    let weekday = DAYS.get(usize::try_from(ms.div_euclid(86_400_000).rem_euclid(7)).ok()?)?;
+    if weekday != wd {
+        return Some(Err(format!(
+            "invalid time {s:?}: {year}-{:02}-{day:02} is a {weekday}, not a {wd}",
+            mo + 1
+        )));
+    }
+    Some(Ok(ms))
 }
 
 /// A warning when a Unix-millisecond time reads far better as Unix seconds:
@@ -174,6 +224,24 @@ mod tests {
             Ok(1_795_597_954_000)
         );
         assert!(parse_time("yesterday").is_err());
+        // `date`'s own output (C locale), as an operator notes a time by running `date`.
+        assert_eq!(
+            parse_time("Wed Nov 25 09:12:34 UTC 2026"),
+            Ok(1_795_597_954_000)
+        );
+        assert_eq!(
+            parse_time("Mon Dec  7 13:26:30 GMT 2026"),
+            parse_time("2026-12-07T13:26:30Z")
+        );
+        let e = parse_time("Wed Nov 25 10:12:34 CET 2026").unwrap_err();
+        assert!(
+            e.contains("date -u -d 'Wed Nov 25 10:12:34 CET 2026' +%Y-%m-%dT%H:%M:%SZ"),
+            "{e}"
+        );
+        let e = parse_time("Thu Nov 25 09:12:34 UTC 2026").unwrap_err();
+        assert!(e.contains("is a Wed, not a Thu"), "{e}");
+        assert!(parse_time("Wed Nov 25 9:12:34 UTC 2026").is_err());
+        assert!(parse_time("Wed Foo 25 09:12:34 UTC 2026").is_err());
         // An operator's wall time without its zone is named as such.
         let e = parse_time("2026-11-25T09:12:34").unwrap_err();
         assert!(
