@@ -109,7 +109,15 @@ fn wal_with_mtimes(ev: &Path, tmp: &Path) -> PathBuf {
 /// sample at the block's minTime. The block keeps its recorded meta.json.
 fn snapshot_with_targets(ev: &Path, name: &str, tmp: &Path) -> PathBuf {
     let dst = tmp.join("snapshot").join(name);
-    crate::util::copy_dir(&ev.join("snapshot").join(name), &dst);
+    let src = ev.join("snapshot").join(name);
+    if src.is_dir() {
+        crate::util::copy_dir(&src, &dst);
+    } else {
+        // A snapshot that held no block (since the nineteenth set: the
+        // `skip_head` snapshot of a 2h master that never compacted its
+        // head); git keeps no empty directory, so the evidence has none.
+        std::fs::create_dir_all(&dst).unwrap();
+    }
     let Some(t) = std::fs::read_to_string(ev.join("targets.json"))
         .ok()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
@@ -473,7 +481,12 @@ pub(crate) fn judge(ev: &Path) -> Judged {
     args.push("--json".into());
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = promsnap(&argv);
-    let cov: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
+    // An error document (`{"error": …}`, exit 2: coverage refused the
+    // question) is no answer either (since the nineteenth set; before, it
+    // was judged as an answer predicting nothing).
+    let cov: Option<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .ok()
+        .filter(|v: &serde_json::Value| v.get("error").is_none());
     let Some(cov) = cov else {
         j.failures.push(format!(
             "coverage failed (exit {:?}): {}",
@@ -693,7 +706,11 @@ pub(crate) fn table(rs: &[Judged]) -> String {
                     if r.rw_late { "yes" } else { "no" },
                     r.restarts.len()
                 ),
-                sec(r.slave_up - c),
+                // No coverage end (a snapshot without a block): "—".
+                match j.coverage_end {
+                    Some(_) => sec(r.slave_up - c),
+                    None => "—".into(),
+                },
             ),
             None => ("? | ? | ? | ? | ?".into(), "?".into()),
         };
@@ -1079,6 +1096,13 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s1250-4s-skip",
     "s12k-ms2-spp100",
     "s4k-cap250-spp125",
+    // The nineteenth set (docs/LOSS-WINDOWS.md: listed before recording).
+    "self1s-2h",
+    "deb15-2h",
+    "self1s-seed",
+    "deb15-seed",
+    "self1s-ph13",
+    "self1s-sblk2h",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
