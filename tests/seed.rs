@@ -82,6 +82,17 @@ fn launch_primary(base: &Path, data: &Path) -> Server {
     )
 }
 
+/// A real 2.42 primary in `base/primary` as [`launch_primary`], with a
+/// `remote_write` section (to a port nothing listens on).
+fn launch_rw_primary(base: &Path) -> Server {
+    let config = format!(
+        "{SELF_SCRAPE_1S}remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n",
+        free_port()
+    );
+    let data = base.join("primary");
+    Server::launch("primary", base, &config, &data, &["--web.enable-admin-api"])
+}
+
 fn files_equal(a: &Path, b: &Path) {
     for e in walkdir(a) {
         let rel = e.strip_prefix(a).unwrap();
@@ -298,13 +309,8 @@ fn seed_takes_a_configured_remote_write_as_on_since_the_primarys_start() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path();
-    let data = base.join("primary");
-    let config = format!(
-        "{SELF_SCRAPE_1S}remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n",
-        free_port()
-    );
     let before = crate::realserver::now_ms();
-    let primary = Server::launch("primary", base, &config, &data, &["--web.enable-admin-api"]);
+    let primary = launch_rw_primary(base);
     let ready = crate::realserver::now_ms();
     wait_scrapes(primary.port, 3);
     let replica = base.join("replica");
@@ -346,12 +352,7 @@ fn seed_skip_head_before_the_first_block_seeds_an_empty_replica() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path();
-    let data = base.join("primary");
-    let config = format!(
-        "{SELF_SCRAPE_1S}remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n",
-        free_port()
-    );
-    let primary = Server::launch("primary", base, &config, &data, &["--web.enable-admin-api"]);
+    let primary = launch_rw_primary(base);
     wait_scrapes(primary.port, 3);
     let (code, v, err) = seed_json(&primary.url(), &base.join("replica"), &["--skip-head"]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");

@@ -1,6 +1,5 @@
 use super::super::super::{Cause, Certainty, ModelInput, ModelOutput, SECOND, compute};
-use crate::coverage::masterlog::LogSpan;
-use crate::coverage::slavelog::{Missing, MissingKind, Refused, SlaveLog};
+use crate::coverage::slavelog::{Missing, MissingKind, SlaveLog};
 
 const M: i64 = 60 * SECOND;
 const DAY: i64 = 1_796_515_200_000;
@@ -9,45 +8,21 @@ fn c0() -> i64 {
     DAY + 10 * M + 40 * SECOND
 }
 
-/// 2 005 series at 1 s on 1m blocks, remote write long before the
-/// snapshot, the slave up 6 s after it (as `refused_tests`).
+/// The model input of `refused`'s tests (2 005 series at 1 s on 1m
+/// blocks, remote write long before the snapshot, the slave up 6 s after
+/// it) with the slave's log `log`.
 fn input(log: SlaveLog) -> ModelInput {
-    let c = c0();
-    let mut inp = ModelInput::new(M, c, c - 40 * SECOND, c + 500);
-    inp.series = Some(2_005);
-    inp.scrape_interval = SECOND;
-    inp.rw_start = Some(c - 170 * SECOND);
-    inp.first_sample = Some(c - 170 * SECOND);
-    inp.slave_up = Some(c + 6 * SECOND);
-    inp.targets = Some(1);
-    inp.facts.slave_log = Some(log);
-    inp
+    super::super::tests::input(Some(log)).0
 }
 
 /// A log over the whole catch-up holding `refusals` (`(answered, sample)`,
 /// none naming its series) and the spans `missing`.
 fn log(refusals: &[(i64, i64)], missing: &[Missing]) -> SlaveLog {
     let up = c0() + 6 * SECOND;
-    let mut l = SlaveLog {
-        extent: LogSpan {
-            first_ts: Some(up - 100),
-            last_ts: Some(up + 120 * SECOND),
-            ..Default::default()
-        },
-        refused: refusals.len() as u64,
-        unnamed: refusals.len() as u64,
-        missing: missing.to_vec(),
-        missing_lines: missing.iter().map(|m| m.lines).sum(),
-        ..SlaveLog::default()
-    };
-    l.refusals = refusals
-        .iter()
-        .map(|&(at, sample)| Refused {
-            at,
-            sample,
-            series: None,
-        })
-        .collect();
+    let mut l = super::super::tests::log(up - 100, up + 120 * SECOND, refusals);
+    l.unnamed = refusals.len() as u64;
+    l.missing = missing.to_vec();
+    l.missing_lines = missing.iter().map(|m| m.lines).sum();
     l
 }
 

@@ -6,7 +6,7 @@ const DAY: i64 = 1_796_515_200_000;
 
 /// 2 000 series at 1 s on 1m blocks, remote write long before the
 /// snapshot, the slave up 6 s after it (the `s2k-snap40` shape).
-fn input(log: Option<SlaveLog>) -> (ModelInput, i64) {
+pub(super) fn input(log: Option<SlaveLog>) -> (ModelInput, i64) {
     let b = DAY + 10 * M;
     let c = b + 40 * SECOND;
     let mut inp = ModelInput::new(M, c, b, c + 500);
@@ -21,7 +21,7 @@ fn input(log: Option<SlaveLog>) -> (ModelInput, i64) {
 }
 
 /// A log from `first` to `last` holding `refusals` (`(answered, sample)`).
-fn log(first: i64, last: i64, refusals: &[(i64, i64)]) -> SlaveLog {
+pub(super) fn log(first: i64, last: i64, refusals: &[(i64, i64)]) -> SlaveLog {
     let mut l = SlaveLog {
         extent: crate::coverage::masterlog::LogSpan {
             first_ts: Some(first),
