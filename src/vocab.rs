@@ -228,6 +228,19 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// with no such block, the smallest range that fits (the most truncations:
 /// never fewer than the master made).
 pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
+    infer_block_range_from(metas).unwrap_or(DEFAULT_BLOCK_RANGE_MS)
+}
+
+/// [`infer_block_range`], `None` where it falls back to the default.
+///
+/// With no block but the newest to go by (a `skip_head` snapshot between
+/// the master's first and second block), the newest is read alone when
+/// its ULID shows it cut from a head on time for a range it fits: level 1,
+/// ending on the 30-second grid and on that range's grid, no longer than
+/// it. A snapshot's head block ends one millisecond past a sample, off
+/// that grid but by chance, and is made at the snapshot, not 1.5 ranges
+/// after its minTime.
+pub fn infer_block_range_from(metas: &[&BlockMeta]) -> Option<i64> {
     let newest = metas.iter().map(|m| m.max_time).max();
     // Blocks ending off every grid (written by `fill`, a backfill, a
     // snapshot's head) say nothing about the grid: left out, so that one
@@ -238,7 +251,7 @@ pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
         .filter(|m| m.max_time.rem_euclid(GRID_UNIT_MS) == 0)
         .collect();
     if older.is_empty() {
-        return DEFAULT_BLOCK_RANGE_MS;
+        return alone(metas);
     }
     let g = older.iter().fold(0, |g, m| gcd(g, m.max_time));
     let level1 = || older.iter().filter(|m| m.compaction.level == 1);
@@ -251,23 +264,36 @@ pub fn infer_block_range(metas: &[&BlockMeta]) -> i64 {
         .copied()
         .filter(|&r| g % r == 0 && r >= longest_l1)
         .collect();
-    // A block's cut on time for range r: its ULID time within
-    // [minTime + 1.5 r, minTime + 1.75 r + 10 s] (the next scrape's commit,
-    // a scrape interval up to a quarter range; the windows of the ranges
-    // listed do not overlap).
-    let on_time = |r: i64| {
-        level1().any(|m| {
-            let cut = crate::format::meta::ulid_time(&m.ulid)
-                .and_then(|t| i64::try_from(t).ok())
-                .map(|t| t.saturating_sub(m.min_time));
-            cut.is_some_and(|d| d >= r / 2 * 3 && d <= r / 4 * 7 + 10_000)
-        })
-    };
+    let on_time = |r: i64| level1().any(|m| cut_on_time(m, r));
     fits.iter()
         .copied()
         .find(|&r| on_time(r))
         .or_else(|| fits.first().copied())
-        .unwrap_or(DEFAULT_BLOCK_RANGE_MS)
+}
+
+/// A block's cut on time for range `r`: its ULID time within
+/// `[minTime + 1.5 r, minTime + 1.75 r + 10 s]` (the next scrape's commit,
+/// a scrape interval up to a quarter range; the windows of the ranges
+/// listed do not overlap).
+fn cut_on_time(m: &BlockMeta, r: i64) -> bool {
+    let cut = crate::format::meta::ulid_time(&m.ulid)
+        .and_then(|t| i64::try_from(t).ok())
+        .map(|t| t.saturating_sub(m.min_time));
+    cut.is_some_and(|d| d >= r / 2 * 3 && d <= r / 4 * 7 + 10_000)
+}
+
+/// The range of the newest block read alone ([`infer_block_range_from`]).
+fn alone(metas: &[&BlockMeta]) -> Option<i64> {
+    let m = metas.iter().max_by_key(|m| m.max_time)?;
+    if m.compaction.level != 1 || m.max_time.rem_euclid(GRID_UNIT_MS) != 0 {
+        return None;
+    }
+    let span = m.max_time.saturating_sub(m.min_time);
+    COMMON_RANGES_MS
+        .iter()
+        .copied()
+        .filter(|&r| m.max_time.rem_euclid(r) == 0 && r >= span)
+        .find(|&r| cut_on_time(m, r))
 }
 
 /// Index of the snapshot head block among `metas`: the block with the greatest
@@ -294,14 +320,16 @@ mod tests {
     /// Every recorded loss run's snapshot (blocks the real 2.42 wrote, on
     /// 1, 2, 3 and 4 minute ranges) gives back the master's
     /// `--storage.tsdb.min-block-duration`. Before the ULID rule a 3 m
-    /// master read as 2 m and a 4 m one as 1 m.
+    /// master read as 2 m and a 4 m one as 1 m. A snapshot of one block
+    /// gives it too when the block was cut from the head (its ULID on
+    /// time), and nothing (the default) when it is a head block.
     #[test]
     fn block_range_from_recorded_snapshots_is_the_masters_flag() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/loss-runs");
         let Ok(runs) = std::fs::read_dir(&root) else {
             return;
         };
-        let (mut checked, mut wrong) = (0, Vec::new());
+        let (mut checked, mut alone, mut wrong) = (0, 0, Vec::new());
         for run in runs.flatten() {
             let Ok(rec) = std::fs::read_to_string(run.path().join("run.json")) else {
                 continue;
@@ -325,11 +353,24 @@ mod tests {
                 .filter(|e| e.file_name() == "meta.json")
                 .map(|e| BlockMeta::parse(&std::fs::read(e.path()).unwrap()).unwrap())
                 .collect();
-            // Fewer than two blocks: nothing to infer from (the 2 h default).
+            let refs: Vec<&BlockMeta> = metas.iter().collect();
+            // One block (a skip_head snapshot between the master's first
+            // and second block, or a snapshot's head block alone): read
+            // alone only when its ULID shows the cut, and then right.
+            if metas.len() == 1 {
+                if let Some(r) = infer_block_range_from(&refs) {
+                    alone += 1;
+                    if r != want {
+                        wrong.push(format!("{:?} alone: {r} != {want}", run.file_name()));
+                    }
+                } else if metas[0].max_time.rem_euclid(GRID_UNIT_MS) == 0 {
+                    wrong.push(format!("{:?}: a cut block not read alone", run.file_name()));
+                }
+                continue;
+            }
             if metas.len() < 2 {
                 continue;
             }
-            let refs: Vec<&BlockMeta> = metas.iter().collect();
             checked += 1;
             let got = infer_block_range(&refs);
             if got != want {
@@ -337,6 +378,7 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{checked} checked; wrong: {wrong:?}");
+        assert!(alone > 0, "no recorded single-block snapshot read alone");
     }
 
     #[test]

@@ -187,13 +187,7 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
     let mut findings = Vec::new();
     let blocks = block_spans(&listing, &mut findings);
     let r = listing.block_range;
-    let block_range_source = if block_range.is_some() {
-        Source::Flag
-    } else if listing.blocks.iter().filter(|b| b.meta.is_some()).count() > 1 {
-        Source::Inferred
-    } else {
-        Source::Default
-    };
+    let block_range_source = range_source(block_range.is_some(), &listing);
     if block_range_source == Source::Default && r == DEFAULT_BLOCK_RANGE_MS {
         findings.push(Finding::note(BLOCK_RANGE_DEFAULT_NOTE.into()));
     }
@@ -272,6 +266,26 @@ pub fn analyze(path: &Path, block_range: Option<i64>) -> crate::error::Result<Sn
         findings,
         empty,
     })
+}
+
+/// Where the block range comes from: the flag, two or more blocks, or one
+/// block alone whose ULID shows it cut from a head on that range's time
+/// (`vocab::infer_block_range_from`); else the default.
+fn range_source(given: bool, listing: &list::Listing) -> Source {
+    let metas: Vec<_> = listing
+        .blocks
+        .iter()
+        .filter_map(|b| b.meta.as_ref())
+        .collect();
+    if given {
+        Source::Flag
+    } else if metas.len() > 1
+        || (metas.len() == 1 && crate::vocab::infer_block_range_from(&metas).is_some())
+    {
+        Source::Inferred
+    } else {
+        Source::Default
+    }
 }
 
 /// The listed blocks with a plausible range, sorted as listed; the others
