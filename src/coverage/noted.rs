@@ -240,7 +240,7 @@ pub(super) fn ready_from_log(opts: &CoverageOptions) -> Option<(CoverageOptions,
          log's",
         fmt_time(up),
         fmt_time(r),
-        super::fmt_dur(r - up)
+        super::fmt_dur(r.saturating_sub(up))
     );
     Some((o, why))
 }
