@@ -41,6 +41,9 @@ enum Variant {
     NoMasterLog,
     /// No `--slave-log` (runs that kept `slave-log.txt`).
     NoSlaveLog,
+    /// Neither log (runs that kept both): the operator's question of the
+    /// fourth replay's `op-nologs`.
+    NoLogs,
     /// No `--slave-block-range` (the master's range is taken for the
     /// slave's, with a bound for any shorter one).
     NoSlaveBlockRange,
@@ -60,6 +63,10 @@ enum Variant {
     /// `--slave-up` given as the slave's process start (what `ps` or
     /// systemd shows), not its ready time.
     SlaveUpAtStart,
+    /// `--rw-start` given to the second, moved into the second that holds
+    /// the coverage end (runs whose queue started late): the start may be
+    /// after `C_snap`, so an L1 window must reach the second's end.
+    RwStartInCoverageSecond,
 }
 
 const SKEW_MS: i64 = 3_000;
@@ -301,6 +308,18 @@ fn run_variant(
             set(&mut args, "--slave-log", None);
             set(&mut args, "--slave-log-at", None);
         }
+        Variant::NoLogs => {
+            args.iter().position(|a| a == "--master-log")?;
+            args.iter().position(|a| a == "--slave-log")?;
+            for f in [
+                "--master-log",
+                "--master-log-at",
+                "--slave-log",
+                "--slave-log-at",
+            ] {
+                set(&mut args, f, None);
+            }
+        }
         Variant::NoSlaveBlockRange => {
             args.iter().position(|a| a == "--slave-block-range")?;
             set(&mut args, "--slave-block-range", None);
@@ -312,6 +331,9 @@ fn run_variant(
         Variant::RestartAtReady => operator::restart_at_ready(&mut args, rec)?,
         Variant::SecondPrecision | Variant::TornWal | Variant::SlaveUpAtStart => {
             operator_args(v, &mut args, rec)?;
+        }
+        Variant::RwStartInCoverageSecond => {
+            operator::rw_start_in_coverage_second(&mut args, rec)?;
         }
         Variant::Skew(ms) => {
             let up = value(&args, "--slave-up")?;
@@ -353,11 +375,15 @@ fn named(v: Variant, cov: &serde_json::Value) -> bool {
         Variant::Skew(_) => text.contains("on the master's clock"),
         Variant::NoMasterLog => text.contains("no master's log given"),
         Variant::NoSlaveLog => text.contains("no slave's log given"),
+        Variant::NoLogs => {
+            text.contains("no slave's log given") && text.contains("no master's log given")
+        }
         Variant::NoSlaveReceivedUntil => text.contains("no time it received until given"),
         Variant::RestartAtReady => text.contains("restart"),
         Variant::SecondPrecision => text.contains("to the second"),
         Variant::TornWal => text.contains("torn"),
         Variant::SlaveUpAtStart => text.contains("ready"),
+        Variant::RwStartInCoverageSecond => text.contains("reaches past the coverage end"),
         // Only where a window is read against half the slave's range.
         Variant::NoSlaveBlockRange => {
             text.contains("slave's block range not given")
@@ -434,6 +460,15 @@ fn check(
         return Some(fails);
     }
     let predicted = parse_windows(&cov["loss_windows"]);
+    if v == Variant::RwStartInCoverageSecond {
+        // The start given is not the real one (later): the real loss is
+        // not this input's; the second's L1 window and its line are judged.
+        fails.extend(operator::straddle_failures(rec, &predicted, c));
+        if !named(v, &cov) {
+            fails.push(format!("{} {v:?}: the assumption is not named", rec.run));
+        }
+        return Some(fails);
+    }
     let bound_to: Vec<i64> = cov["loss_windows"]
         .as_array()
         .into_iter()
@@ -511,6 +546,7 @@ fn verdict_never_more_optimistic_than_its_inputs() {
                 Variant::SecondPrecision,
                 Variant::TornWal,
                 Variant::SlaveUpAtStart,
+                Variant::RwStartInCoverageSecond,
             ]
         } else {
             &[
@@ -522,12 +558,14 @@ fn verdict_never_more_optimistic_than_its_inputs() {
                 Variant::Skew(SKEW_MS),
                 Variant::NoMasterLog,
                 Variant::NoSlaveLog,
+                Variant::NoLogs,
                 Variant::NoSlaveBlockRange,
                 Variant::NoSlaveReceivedUntil,
                 Variant::RestartAtReady,
                 Variant::SecondPrecision,
                 Variant::TornWal,
                 Variant::SlaveUpAtStart,
+                Variant::RwStartInCoverageSecond,
             ]
         };
         for &v in variants {

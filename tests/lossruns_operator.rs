@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::lossmatrix::RunRecord;
+use crate::util::promsnap;
 
 /// The flags that take one time.
 const TIME_FLAGS: &[&str] = &[
@@ -192,4 +193,47 @@ pub(crate) fn whole_answer(ev: &Path, rec: &RunRecord) -> serde_json::Value {
     args.push("--json".into());
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     serde_json::from_slice(&crate::util::promsnap(&argv).stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// `--rw-start` moved into the second that holds the coverage end, written
+/// to the second (a queue started late, its start noted as the snapshot's
+/// second): `None` for a queue on since the master's start, or a coverage
+/// end on the second's last millisecond (nothing of the second after it).
+pub(crate) fn rw_start_in_coverage_second(args: &mut Vec<String>, rec: &RunRecord) -> Option<()> {
+    if !rec.rw_late {
+        return None;
+    }
+    let mut a = args.clone();
+    a.push("--json".into());
+    let argv: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+    let main: serde_json::Value = serde_json::from_slice(&promsnap(&argv).stdout).ok()?;
+    let c = main["coverage_end"].as_i64()?;
+    if c.rem_euclid(1_000) == 999 {
+        return None;
+    }
+    super::set(args, "--rw-start", Some(to_the_second(c)));
+    Some(())
+}
+
+/// The failures of a `--rw-start` whose second straddles the coverage end
+/// `c`: no L1 window from the first scrape after `c` (within one scrape
+/// interval) to the second's end.
+pub(crate) fn straddle_failures(
+    rec: &RunRecord,
+    predicted: &[super::super::Win],
+    c: i64,
+) -> Vec<String> {
+    let end = c.div_euclid(1_000) * 1_000 + 999;
+    let held = predicted
+        .iter()
+        .any(|w| w.cause == "L1" && w.from <= c + rec.scrape_interval_ms && w.to >= end);
+    if held {
+        return Vec::new();
+    }
+    vec![format!(
+        "{} RwStartInCoverageSecond: no L1 window from the coverage end to its second's end \
+         ({:+.3} s)",
+        rec.run,
+        (end - c) as f64 / 1e3
+    )]
 }

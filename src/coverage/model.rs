@@ -369,8 +369,15 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
 
     // L1: remote write started after the coverage end (cut where a
     // restarted master had nothing to lose).
+    let l1_end = rw_start_end(inp, t_ws);
     if t_ws >= c {
-        windows.extend(l1::windows(inp, c, rw_start_end(inp, t_ws)));
+        windows.extend(l1::windows(inp, c, l1_end));
+    } else if l1_end >= c {
+        // Given to the second (or minute) before the coverage end, the
+        // start's range reaching past it: the real start may be after it.
+        let (w, why) = l1::straddle(inp, c, t_ws, l1_end);
+        windows.push(w);
+        assumptions.push(why);
     }
 
     // L6: a master restart before the slave is up starts a new watcher at
@@ -417,7 +424,11 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let l2 = windows
         .iter()
         .any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
-    let l1 = windows.iter().any(|w| w.cause == Cause::L1);
+    // A risk of L1 (a start given to the second that straddles the
+    // coverage end) leaves the path where remote write ran before it.
+    let l1 = windows
+        .iter()
+        .any(|w| w.cause == Cause::L1 && w.certainty != Certainty::Risk);
 
     // L3/L4: boundary slivers, only when the boundary is crossed by remote
     // write, and the slave refuses what is older than the coverage end

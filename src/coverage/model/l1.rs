@@ -279,6 +279,76 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
     out
 }
 
+/// The L1 window of a remote write start given coarser than a millisecond
+/// (`t_ws`, its range to `end`) before the coverage end `c` whose range
+/// reaches it: the watcher may have started after `c` and sent nothing of
+/// `(c, end]`. A risk (the start may as well be before `c`: nothing lost),
+/// expected when the master's log shows the queue's watcher started in
+/// that range after `c` (2.42 logs `Starting WAL watcher` before it takes
+/// its start time, so the real start is no earlier than the line). The
+/// window runs to the range's end, the side that never understates; with
+/// the assumption that names it.
+pub(super) fn straddle(inp: &ModelInput, c: i64, t_ws: i64, end: i64) -> (LossWindow, String) {
+    let logged = inp
+        .facts
+        .master_log
+        .as_ref()
+        .filter(|l| l.decides())
+        .and_then(|l| l.queue_start(end))
+        .filter(|&s| s >= t_ws);
+    let from = inp
+        .scrape_grids
+        .as_ref()
+        .filter(|g| g.grids.iter().all(|g| g.lag == 0))
+        .and_then(|g| g.nth_sample_after(c.saturating_sub(1), 1))
+        .map(|x| x.0)
+        .filter(|&t| t > c && t <= end)
+        .unwrap_or(c);
+    let (certainty, decided) = match logged {
+        Some(s) if s > c => (
+            Certainty::Expected,
+            format!(
+                "; the master's log shows its WAL watcher started at {}, after the coverage end",
+                fmt_time(s)
+            ),
+        ),
+        Some(s) => (
+            Certainty::Risk,
+            format!(
+                "; the master's log shows its WAL watcher starting at {} (the watcher takes its \
+                 start time just after that line)",
+                fmt_time(s)
+            ),
+        ),
+        None => (Certainty::Risk, String::new()),
+    };
+    let why = format!(
+        "remote write started somewhere from {} to {} (the time given and its range), a range \
+         that reaches past the coverage end {}: a watcher started after it never sends the \
+         samples after the coverage end{decided}",
+        fmt_time(t_ws),
+        fmt_time(end),
+        fmt_time(c)
+    );
+    let assumption = format!(
+        "the remote write start {} was given coarser than a millisecond and its range reaches \
+         past the coverage end {}: remote write may have started after it, an L1 window to the \
+         range's end ({}){}",
+        fmt_time(t_ws),
+        fmt_time(c),
+        fmt_time(end),
+        if certainty == Certainty::Expected {
+            ", expected (the master's log)"
+        } else {
+            ", a risk (no file dates the start within it)"
+        }
+    );
+    (
+        LossWindow::new(Cause::L1, from, end, certainty, why),
+        assumption,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
