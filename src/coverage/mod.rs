@@ -277,6 +277,10 @@ pub struct CoverageReport {
     pub assumptions: Vec<String>,
     /// Plain-words verdict (with `--slave-up`).
     pub verdict: Option<String>,
+    /// The loss on each path of a resharded catch-up only the master's log
+    /// decides (the verdict's first line says it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss_either: Option<model::LossEither>,
     /// The slave's side, with `--slave`.
     pub slave: Option<SlavePart>,
     /// Problems found in the input.
@@ -305,6 +309,8 @@ fn prepare(opts: &CoverageOptions) -> crate::error::Result<(CoverageOptions, Vec
     if let Some((r, why)) = noted::ready_from_log(&o) {
         o = r;
         assumptions.push(why);
+    } else {
+        assumptions.extend(noted::undated_ready(&o));
     }
     Ok((o, assumptions))
 }
@@ -353,6 +359,8 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         .as_ref()
         .map(|s| slave_part(s, &snap, &loss_windows, &mut findings));
     findings.extend(report::logged(opts, &snap, &loss_windows, scrape_interval));
+    let loss_either = verdict.as_ref().and(snap.coverage_end);
+    let loss_either = loss_either.and_then(|c| model::either(&loss_windows, c));
     Ok(CoverageReport {
         snapshot: snapshot.to_path_buf(),
         snapshot_time: snap.snapshot_time,
@@ -377,6 +385,7 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
         deadline,
         loss_windows,
         assumptions,
+        loss_either,
         verdict,
         slave,
         findings,

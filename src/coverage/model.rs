@@ -37,6 +37,7 @@ mod slivers;
 mod verdict;
 
 pub use grid::{truncation_times, truncation_times_phased};
+pub use verdict::{LossEither, either};
 
 /// One second in ms.
 pub const SECOND: i64 = 1_000;

@@ -245,6 +245,34 @@ pub(super) fn ready_from_log(opts: &CoverageOptions) -> Option<(CoverageOptions,
     Some((o, why))
 }
 
+/// The assumption of a slave's ready time no file dates: no slave's log,
+/// or one that shows no ready line in the minute up to the time given
+/// (a log that starts at its ready line, or one taken before it). Given as
+/// the process start (what ps or systemd show), the real ready time is
+/// later by the slave's startup, which no file of the run records (its
+/// `wal/` holds no clock; its blocks are the snapshot's).
+pub(super) fn undated_ready(opts: &CoverageOptions) -> Option<String> {
+    let up = opts.slave_up?;
+    let dated = opts.facts.slave_log.as_ref().is_some_and(|log| {
+        log.ready
+            .iter()
+            .any(|&r| r <= up && r >= up.saturating_sub(READY_BEFORE))
+    });
+    (!dated).then(|| {
+        format!(
+            "nothing dates the slave's ready time {} (no slave's log, or none whose ready line \
+             falls in the minute up to it): it is taken as when the slave began to answer remote \
+             write; if it is the process start (what ps or systemd show), the ready time is later \
+             by the slave's startup (2.42 opens its blocks and replays its WAL first, and answers \
+             remote write with 503, retried, until it is ready), and the windows that end at the \
+             ready time (L1 of a queue started with the slave, the stalled reader's L2 and L3 \
+             catch-up) end as much later, the catch-up deadline as much nearer; the slave's log \
+             (its `Server is ready to receive web requests` line) dates it",
+            fmt_time(up)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

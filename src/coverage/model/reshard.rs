@@ -53,6 +53,10 @@ use crate::coverage::masterlog::{MasterLog, Reshard};
 use crate::coverage::queue::{Crossing, SHARD_UPDATE, Stall};
 use crate::coverage::{fmt_dur, fmt_time};
 
+/// How the resharded catch-up's risk window's `why` begins (the verdict
+/// finds it by it).
+pub(super) const RISK_LEAD: &str = "if the queue reshards while the reader is behind";
+
 /// What the master's log says about the catch-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Logged {
@@ -499,7 +503,7 @@ fn risk_window(
         slave_range: SlaveRangeUse::half_range(true),
         race_rest: false,
         why: format!(
-            "if the queue reshards while the reader is behind (a race of its pace against the \
+            "{RISK_LEAD} (a race of its pace against the \
              10 s reshard tick that no file records; give the master's log to decide it): the \
              new shards (up to {max}, each with {per} or more of the {series} series) start empty \
              at the reader's position, and the slave refuses whole every request {}; such a \

@@ -1,6 +1,8 @@
 //! The plain-words verdict of a run of the calculator, and what changes
 //! when remote write started earlier or later than assumed.
 
+use serde::Serialize;
+
 use super::{Cause, Certainty, Deadline, LossWindow, ModelInput};
 use crate::coverage::fmt_time;
 
@@ -260,6 +262,7 @@ pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, lon
         .filter(|w| w.certainty == Certainty::Bound && !sliver(w))
         .map(describe)
         .collect();
+    let lead = either(windows, c).map(|e| e.words());
     let mut s = if real.is_empty() && risks.is_empty() {
         let mut s = format!(
             "No real loss{}: the slave (up at {}) starts before the master's WAL truncation \
@@ -311,7 +314,73 @@ pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, lon
     if !bounds.is_empty() {
         s.push_str(&format!(" Possibly also (at most): {}.", bounds.join("; ")));
     }
-    s
+    match lead {
+        Some(l) => format!("{l} {s}"),
+        None => s,
+    }
+}
+
+/// The loss on the two paths of a resharded catch-up no file decides: the
+/// verdict's first line when the resharded catch-up's risk window (no
+/// master's log, or one that does not cover the catch-up) reaches past the
+/// expected windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LossEither {
+    /// The loss after the coverage end the model expects (ms; the expected
+    /// windows' union, all series; 1 ms is one scrape, 0 none).
+    pub expected: i64,
+    /// The loss after the coverage end if the queue reshards while its
+    /// reader is behind (ms; the expected windows with the risk window).
+    pub up_to: i64,
+    /// Where that loss ends (the risk window's end, Unix ms).
+    pub up_to_end: i64,
+}
+
+impl LossEither {
+    fn words(&self) -> String {
+        use crate::coverage::{fmt_dur, fmt_time};
+        format!(
+            "Loss either {} or up to {} (to {}): which depends on whether the queue resharded \
+             while its reader was behind in the catch-up, and only the master's log (its \
+             `Remote storage resharding` lines) decides it; no WAL copy, snapshot or block range \
+             orders the 10 s reshard tick against the reader's wake-up (the retry's phase and the \
+             slave's answer pace are in no file).",
+            match self.expected {
+                0 => "none beyond the boundary sliver".to_string(),
+                1 => "one scrape".to_string(),
+                e => format!("about {}", fmt_dur(e)),
+            },
+            fmt_dur(self.up_to),
+            fmt_time(self.up_to_end)
+        )
+    }
+}
+
+/// The two paths' losses (`LossEither`), when a resharded catch-up's risk
+/// window reaches past the expected windows by more than a millisecond.
+pub fn either(windows: &[LossWindow], c: i64) -> Option<LossEither> {
+    let risk = windows
+        .iter()
+        .filter(|w| {
+            w.cause == Cause::L3
+                && w.certainty == Certainty::Risk
+                && w.why.starts_with(super::reshard::RISK_LEAD)
+        })
+        .max_by_key(|w| w.to)?;
+    let expected: Vec<(i64, i64)> = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Expected && w.series.is_none() && w.to >= c)
+        .map(|w| (w.from.max(c), w.to))
+        .collect();
+    let e = union_len(expected.clone());
+    let mut all = expected;
+    all.push((risk.from.max(c), risk.to));
+    let up_to = union_len(all);
+    (up_to > e.saturating_add(1)).then_some(LossEither {
+        expected: e,
+        up_to,
+        up_to_end: risk.to,
+    })
 }
 
 #[cfg(test)]
