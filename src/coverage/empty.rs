@@ -89,10 +89,10 @@ pub(super) fn model_bounds(
 /// The scrape interval of an empty seed, where no block tells it: the
 /// interval of the WAL's scrape grid with the most series; `None` when the
 /// WAL shows no grid.
-pub(super) fn interval(wal: &WalView, assumptions: &mut Vec<String>) -> Option<i64> {
-    let g = Schedule::from_wal_with(&wal.dir, None, false)?
+pub(super) fn interval(s: &Schedule, assumptions: &mut Vec<String>) -> Option<i64> {
+    let g = s
         .grids
-        .into_iter()
+        .iter()
         .max_by_key(|g| (g.series, std::cmp::Reverse(g.interval)))?;
     assumptions.push(format!(
         "scrape interval {}: the master WAL's scrape grid with the most series ({}; the snapshot \

@@ -328,14 +328,15 @@ pub fn coverage(snapshot: &Path, opts: &CoverageOptions) -> crate::error::Result
     let mut findings = snap.findings.clone();
     findings.extend(report::check_slave_up(opts, &snap)?);
     let wal = report::read_master(opts, &mut findings, &mut assumptions);
-    let scrape_interval = report::scrape_interval(opts, &snap, wal.as_ref(), &mut assumptions);
+    let (scrape_interval, grids) =
+        report::scrape_interval(opts, &snap, wal.as_ref(), &mut assumptions);
     report::check_observed_at(opts, wal.as_ref())?;
     let native_histograms = report::native_histograms(&snap, wal.as_ref());
     let out = report::run_model(
         opts,
         &snap,
         wal.as_ref(),
-        scrape_interval,
+        (scrape_interval, grids),
         native_histograms.as_ref(),
         &mut assumptions,
     );

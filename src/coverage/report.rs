@@ -3,7 +3,8 @@
 //! of the report, and the snapshot's own holes in the verdict.
 
 use super::model::{self, ModelOutput};
-use super::snapshot::SnapshotInfo;
+use super::scrapes::Schedule;
+use super::snapshot::{BlockSpan, SnapshotInfo};
 use super::{
     CoverageOptions, Finding, NativeHistograms, Severity, WalPart, WalView, fmt_dur, fmt_time,
     samples_per_scrape, scrapes, sent_series, wal,
@@ -92,27 +93,39 @@ pub(super) fn check_observed_at(
 pub(super) const INTERVAL_ASSUMED: &str =
     "scrape interval not inferable from the newest block: 15s assumed";
 
+/// The scrape interval, and the master WAL's scrape grids when they were
+/// read for it (a snapshot with no block: `empty.rs`), for the model to
+/// take as read (`run_model`).
 pub(super) fn scrape_interval(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
     wal: Option<&WalView>,
     assumptions: &mut Vec<String>,
-) -> i64 {
+) -> (i64, Option<Option<Schedule>>) {
     match (opts.scrape_interval, snap.scrape_interval) {
-        (Some(s), _) => s,
-        (None, Some(s)) => s,
+        (Some(s), _) => (s, None),
+        (None, Some(s)) => (s, None),
         (None, None) => {
             // A snapshot with no block: the WAL's grids tell (`empty.rs`).
-            if let Some(s) = wal
-                .filter(|_| snap.empty)
-                .and_then(|w| super::empty::interval(w, assumptions))
-            {
-                return s;
+            let grids = wal.filter(|_| snap.empty).map(|w| {
+                let send = opts.facts.send_native_histograms.unwrap_or(false);
+                scrapes::read_master(Some(w), newest(snap), send)
+            });
+            let s = grids.as_ref().and_then(|g| {
+                g.as_ref()
+                    .and_then(|g| super::empty::interval(g, assumptions))
+            });
+            if s.is_none() {
+                assumptions.push(INTERVAL_ASSUMED.into());
             }
-            assumptions.push(INTERVAL_ASSUMED.into());
-            15_000
+            (s.unwrap_or(15_000), grids)
         }
     }
+}
+
+/// The newest block: the head block when the snapshot has one.
+fn newest(snap: &SnapshotInfo) -> Option<&BlockSpan> {
+    snap.head_block.as_ref().or(snap.blocks.last())
 }
 
 /// The master WAL, when given and readable (its damage becomes findings).
@@ -211,7 +224,7 @@ pub(super) fn run_model(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
     wal: Option<&WalView>,
-    scrape_interval: i64,
+    (scrape_interval, read): (i64, Option<Option<Schedule>>),
     native: Option<&NativeHistograms>,
     assumptions: &mut Vec<String>,
 ) -> Option<ModelOutput> {
@@ -246,10 +259,10 @@ pub(super) fn run_model(
     inp.slave_up = opts.slave_up;
     inp.wal = wal.cloned();
     inp.scrape_interval = scrape_interval;
-    let newest = snap.head_block.as_ref().or(snap.blocks.last());
+    let newest = newest(snap);
     let send_histograms = opts.facts.send_native_histograms.unwrap_or(false);
-    inp.scrape_grids =
-        scrapes::from_master(wal, newest, scrape_interval, send_histograms, assumptions);
+    let grids = read.unwrap_or_else(|| scrapes::read_master(wal, newest, send_histograms));
+    inp.scrape_grids = scrapes::from_master(grids, scrape_interval, assumptions);
     inp.series_places = series_places(wal, opts.facts.slave_log.as_ref());
     inp.seeded_empty = snap.empty;
     inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();

@@ -371,20 +371,28 @@ fn note_histograms(rec: &[u8], offset: u64, refs: &mut BTreeSet<u64>, cap: u64) 
     let _ = record::for_each_float_histogram(rec, offset, |h, _| add(h.series_ref.get()));
 }
 
-/// The targets' scrape grids from the master's WAL, and an assumption when
-/// the interval given disagrees with what the WAL shows.
-pub(super) fn from_master(
+/// The targets' scrape grids from the master's WAL (read once per answer:
+/// a snapshot with no block takes its interval from them, `empty.rs`).
+pub(super) fn read_master(
     wal: Option<&super::wal::WalView>,
     head: Option<&super::snapshot::BlockSpan>,
-    interval: i64,
     send_histograms: bool,
-    assumptions: &mut Vec<String>,
 ) -> Option<Schedule> {
     // Without the head block (`skip_head`) the newest block holds only the
     // series created by its end, not the head's: the WAL's refs tell (and
     // so without any block: a snapshot with none, `empty.rs`).
     let head_series = head.and_then(|h| h.head_block.then_some(h.num_series));
-    let g = Schedule::from_wal_with(&wal?.dir, head_series, send_histograms)?;
+    Schedule::from_wal_with(&wal?.dir, head_series, send_histograms)
+}
+
+/// The grids read from the master's WAL, with an assumption when the
+/// interval given disagrees with what the WAL shows.
+pub(super) fn from_master(
+    g: Option<Schedule>,
+    interval: i64,
+    assumptions: &mut Vec<String>,
+) -> Option<Schedule> {
+    let g = g?;
     let seen: Vec<String> = g
         .grids
         .iter()
