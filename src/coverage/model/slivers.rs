@@ -30,22 +30,13 @@ pub(super) fn windows(
     match (series, inp.slave_up, stall) {
         (Some(n), Some(up), Some(st)) => {
             let t_q = tick_origin(inp, t_b, up);
-            let cr = queue::crossing_with_unsent(
-                q,
-                &logged_first_batch(inp, st, t_q, c),
-                t_q,
-                c,
-                up,
-                queue::Reads {
-                    series: n,
-                    unsent: inp.unsent_per_scrape,
-                    before_c: read_before_c(inp, &st, c),
-                    tick_late: tick_late(inp, t_q, t_b),
-                },
-                inp.scrape_interval,
-                phase_known,
-                inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
-            );
+            let late = tick_late(inp, t_q, t_b);
+            let mut cr = crossing_at(inp, st, (t_q, late), c, up, n, phase_known);
+            if let Some(b) = late_start_bound(inp, (t_b, t_q), c, up, n)
+                && cr.bound_end > cr.expected_end
+            {
+                cr.bound_end = cr.bound_end.max(b);
+            }
             let tick = queue::next_tick(t_q, queue::next_retry(q, st.first_send, up));
             let all_lag = every_shard_lags(inp, up, n, cr.catch_up_shards);
             risk = lagging_shard(inp, up, n, cr.catch_up_shards, tick, all_lag);
@@ -89,6 +80,78 @@ pub(super) fn windows(
         super::l4::isolation_race(inp, windows, assumptions);
     }
 }
+
+/// The crossing of the queue started at `t_q` (its reshard ticks up to
+/// `late` later) with the reader stalled at `st`.
+fn crossing_at(
+    inp: &ModelInput,
+    st: Stall,
+    (t_q, late): (i64, i64),
+    c: i64,
+    up: i64,
+    n: u64,
+    phase_known: bool,
+) -> queue::Crossing {
+    queue::crossing_with_unsent(
+        &inp.queue,
+        &logged_first_batch(inp, st, t_q, c),
+        t_q,
+        c,
+        up,
+        queue::Reads {
+            series: n,
+            unsent: inp.unsent_per_scrape,
+            before_c: read_before_c(inp, &st, c),
+            tick_late: late,
+        },
+        inp.scrape_interval,
+        phase_known,
+        inp.scrape_grids.as_ref().filter(|g| g.grids.len() > 1),
+    )
+}
+
+/// The other path's latest end over the range of a remote-write start
+/// given coarser than a millisecond (`noted`): the queue's timers (the
+/// shards' `batch_send_deadline`, the backoff retries, the 10 s reshard
+/// ticks) run from its start, so the first retry after the slave's start,
+/// and with it the resharded catch-up's end, rise with the start and drop
+/// by a step where a retry passes the slave's start: the end can peak
+/// anywhere in the range. Taken at its end and every `LATE_STEP` (at most
+/// `LATE_SAMPLES` points) before it, the latest. `None` when the start is
+/// exact or the master's log dates the queue's start.
+fn late_start_bound(
+    inp: &ModelInput,
+    (t_b, t_q): (i64, i64),
+    c: i64,
+    up: i64,
+    n: u64,
+) -> Option<i64> {
+    let w = inp.facts.noted.rw_start;
+    if w <= 1 || inp.rw_start != Some(t_b) || t_q != t_b {
+        return None;
+    }
+    let late = crate::coverage::noted::late(w);
+    let step = (late / LATE_SAMPLES).max(LATE_STEP);
+    let at = |d: i64| {
+        let t = t_b.saturating_add(d);
+        let (first_after, phase_known) = super::grid::first_sample_after(inp, t);
+        let st = super::reader_stall(inp, t, first_after, phase_known, n);
+        let cr = crossing_at(inp, st, (t, 0), c, up, n, phase_known);
+        cr.bound_end.max(cr.expected_end)
+    };
+    (1..=late / step)
+        .map(|k| k * step)
+        .chain(std::iter::once(late))
+        .map(at)
+        .max()
+}
+
+/// The finest step of `late_start_bound` (ms): the resharded end follows
+/// the start within a step, so a peak is missed by less than it.
+const LATE_STEP: i64 = 10;
+
+/// The most points `late_start_bound` takes in a range.
+const LATE_SAMPLES: i64 = 200;
 
 /// The samples the reader forwarded before `c`, when the snapshot's blocks
 /// hold exactly those. A snapshot without its head block (`skip_head`)
