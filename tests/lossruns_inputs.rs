@@ -469,6 +469,9 @@ fn check(
         return Some(fails);
     }
     let predicted = parse_windows(&cov["loss_windows"]);
+    fails.extend(
+        operator::either_missing(&cov, &predicted).map(|e| format!("{} {v:?}: {e}", rec.run)),
+    );
     if v == Variant::RwStartInCoverageSecond {
         // The start given is not the real one (later): the real loss is
         // not this input's; the second's L1 window and its line are judged.

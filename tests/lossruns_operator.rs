@@ -237,3 +237,27 @@ pub(crate) fn straddle_failures(
         (end - c) as f64 / 1e3
     )]
 }
+
+/// A resharded catch-up's risk window (only the master's log decides it)
+/// that reaches past every expected window must lead the verdict with
+/// both paths ("Loss either … or up to …") and give `loss_either`.
+pub(crate) fn either_missing(
+    cov: &serde_json::Value,
+    predicted: &[super::super::Win],
+) -> Option<String> {
+    let c = cov["coverage_end"].as_i64()?;
+    let verdict = cov["verdict"].as_str()?;
+    let expected_end = predicted
+        .iter()
+        .filter(|w| w.certainty == "expected")
+        .map(|w| w.to)
+        .max()
+        .unwrap_or(c)
+        .max(c);
+    let past = predicted
+        .iter()
+        .any(|w| w.reshard_risk && w.to > expected_end + 1);
+    (past && (!verdict.contains("Loss either") || cov["loss_either"].is_null())).then(|| {
+        format!("a reshard risk past the expected windows, but the verdict leads '{verdict:.80}'")
+    })
+}
