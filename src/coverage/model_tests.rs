@@ -571,3 +571,76 @@ fn l6_given_at_the_ready_time_ends_at_the_masters_last_sample() {
     let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[ready], &mut Vec::new());
     assert_eq!(l1::restart_silence(&inp, l6[0].clone()).unwrap().to, ready);
 }
+
+/// A remote write start given to the second, 300 ms before the coverage
+/// end by its digits: the second reaches past the coverage end, so the
+/// real start may be after it. An L1 risk to the second's end, with its
+/// assumption; the same start to the millisecond makes none.
+#[test]
+fn a_start_to_the_second_straddling_the_coverage_end_is_an_l1_risk_to_its_end() {
+    let c = DAY + 90 * M + 300;
+    let mut inp = ModelInput::new(2 * H, c, DAY, c);
+    inp.series = Some(1_000);
+    inp.rw_start = Some(c - 300);
+    inp.slave_up = Some(c + M);
+    inp.facts.noted.rw_start = 1_000;
+    let out = compute(&inp);
+    let l1: Vec<&LossWindow> = out
+        .loss_windows
+        .iter()
+        .filter(|w| w.cause == Cause::L1)
+        .collect();
+    assert_eq!(l1.len(), 1, "{:?}", out.loss_windows);
+    assert_eq!(l1[0].certainty, Certainty::Risk);
+    assert_eq!((l1[0].from, l1[0].to), (c, c - 300 + 999));
+    assert!(
+        out.assumptions
+            .iter()
+            .any(|a| a.contains("reaches past the coverage end")),
+        "{:?}",
+        out.assumptions
+    );
+    inp.facts.noted.rw_start = 1;
+    let exact = compute(&inp);
+    assert!(!exact.loss_windows.iter().any(|w| w.cause == Cause::L1));
+}
+
+/// A resharded catch-up's risk window that reaches past the expected
+/// one-scrape sliver leads the verdict with both paths.
+#[test]
+fn a_reshard_risk_past_the_sliver_leads_with_both_paths() {
+    let c = DAY + 90 * M;
+    let sliver = LossWindow::new(
+        Cause::L3,
+        c + 1_000,
+        c + 1_000,
+        Certainty::Expected,
+        String::new(),
+    );
+    let risk = LossWindow::new(
+        Cause::L3,
+        c + 1_000,
+        c + 7 * M,
+        Certainty::Risk,
+        format!("{} (a race …)", reshard::RISK_LEAD),
+    );
+    let e = either(&[sliver.clone(), risk.clone()], c).unwrap();
+    assert_eq!(
+        (e.expected, e.up_to, e.up_to_end),
+        (1, 7 * M - 1_000 + 1, c + 7 * M)
+    );
+    let d = Deadline {
+        at: i64::MAX,
+        latest: i64::MAX,
+        watcher_position: c,
+        basis: String::new(),
+        why: String::new(),
+    };
+    let v = verdict::verdict(&[sliver.clone(), risk], c + M, &d, c, 1_000);
+    assert!(
+        v.starts_with("Loss either one scrape or up to 6m59.001s"),
+        "{v}"
+    );
+    // Without the risk, no lead.
+    assert!(either(&[sliver], c).is_none());
+}
