@@ -157,6 +157,74 @@ def judge(cov, real, gaps_to):
     return fails, pred
 
 
+# Each answer asked with one input taken away, its fuller answer, and the words by which its
+# assumptions must name what it was not given (round five: never more optimistic than the fuller
+# answer, and it says what it assumed).
+REDUCED = {
+    "op-nowal": ("op", r"no master WAL given"),
+    "op-no-rwstart": ("op", r"no remote write start given"),
+    "op-nologs": ("op", r"no master's log given|no slave's log given"),
+    "op-norestart": ("op", r"no master restart"),
+}
+
+
+def covered(ws, a, b):
+    """Whether the union of windows ws (each widened by one scrape interval) holds [a, b]."""
+    cur = a
+    for w in sorted(ws, key=lambda w: w["from"]):
+        if w["from"] - SCRAPE <= cur:
+            cur = max(cur, w["to"] + SCRAPE)
+    return cur >= b
+
+
+def monotone(answers):
+    """The reduced answers against their fuller ones: no window of the fuller answer (any
+    certainty) left uncovered by the reduced one, no verdict of no loss where the fuller one
+    has an expected window, and the missing input named in the assumptions."""
+    out = []
+    for red, (full, words) in REDUCED.items():
+        pr, pf = os.path.join(answers, red + ".json"), os.path.join(answers, full + ".json")
+        if not (os.path.exists(pr) and os.path.exists(pf)):
+            continue
+        try:
+            r, f = json.load(open(pr)), json.load(open(pf))
+        except (json.JSONDecodeError, OSError):
+            out.append(f"  monotone {red} vs {full}: unreadable")
+            continue
+        if "error" in r or "error" in f:
+            out.append(f"  monotone {red} vs {full}: an error document")
+            continue
+        wr, wf = windows(r), windows(f)
+        bad = [w for w in wf if span_len(False, w["from"], w["to"]) > 2 * SCRAPE
+               and not covered(wr, w["from"], w["to_earliest"])]
+        weaker = [w for w in wf if w["certainty"] == "expected" and not any(
+            x["certainty"] == "expected" and x["from"] - SCRAPE <= w["from"]
+            and x["to"] + SCRAPE >= w["to_earliest"] for x in wr)]
+        notes = []
+        for w in bad:
+            notes.append(f"MORE OPTIMISTIC: {full}'s {w['cause']} {w['certainty']} window "
+                         f"[{w['from']}, {w['to_earliest']}..{w['to']}] not held by {red}")
+        c = f.get("coverage_end") or 0
+        for w in weaker:
+            if w not in bad:
+                notes.append(f"weaker: {full}'s {w['cause']} expected [{sec(w['from'] - c)}, "
+                             f"{sec(w['to'] - c)}] only as a risk/bound in {red}")
+        if any(w["certainty"] == "expected" for w in wf) and re.search(
+                r"\bno (real )?loss\b(?! beyond)", r.get("verdict") or "", re.I):
+            notes.append(f"MORE OPTIMISTIC: {red}'s verdict says no loss")
+        texts = [a if isinstance(a, str) else json.dumps(a) for a in (r.get("assumptions") or [])]
+        named = [t for t in texts if re.search(words, t, re.I)]
+        if not named:
+            notes.append(f"ASSUMPTION NOT NAMED: no assumption of {red} matches /{words}/")
+        ru, fu = union_len(wr, False), union_len(wf, False)
+        out.append(f"  monotone {red} vs {full}: {'FAIL' if any(n.startswith(('MORE', 'ASSUMPTION')) for n in notes) else 'OK'}"
+                   f" (windows {ru / 1e3:.0f} s vs {fu / 1e3:.0f} s)")
+        out += [f"      - {n}" for n in notes]
+        if named:
+            out.append(f"      assumption: {named[0][:240]}")
+    return out
+
+
 def main():
     d = sys.argv[1]
     times = dict(line.strip().split("=", 1) for line in open(os.path.join(d, "times")) if "=" in line)
@@ -219,6 +287,7 @@ def main():
         for x in fails:
             lines.append(f"      - {x}")
         lines.append(f"      verdict: {cov.get('verdict')}")
+    lines += monotone(answers)
     out = "\n".join(lines) + "\n"
     open(os.path.join(d, f"judged-{tag}.txt"), "w").write(out)
     print(out)

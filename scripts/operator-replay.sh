@@ -70,6 +70,21 @@
 #             monitor: 'example', an Alertmanager target nothing listens on, the self-scrape every
 #             5 s, job node an exporter of 1000 series every 15 s); the snapshot REPLAY_PHASE s
 #             (default 100) after the master is ready; the loss measured with --drop-label monitor
+# Round five, the issue's build list at drawn times (docs/LOSS-WINDOWS.md, "An operator's replay,
+# round five"); each takes REPLAY_GRID (the snapshot's second on the minute grid) and REPLAY_DELAY
+# (the slave-up delay after the snapshot), drawn beforehand; seeded with curl + `cp -r`:
+#   bl-head-*   the first replay's master (1 s self-scrape), a snapshot with head
+#   bl-skiphead the same, `?skip_head=true`
+#   bl-two      two targets: the self-scrape every 1 s and an exporter of $REPLAY_SERIES series
+#               (default 50) every 5 s
+#   bl-restart  the master stopped (SIGTERM, waited for) and started again REPLAY_RESTART s
+#               (default 20) after the snapshot, during the outage
+#   bl-busy     busy's master (20000 series at 1 s, 10MB segments, no WAL compression)
+#   bl-laterw   remote_write added (kill -HUP) only when the slave is ready
+#   REPLAY_DELAY=S (any scenario): the slave up S seconds after the snapshot (busy: not waited
+#             for the segment's deletion)
+#   REPLAY_GRID=S (any scenario): after the phase, the snapshot waits for the wall clock's second
+#             S of the minute (0-59)
 #   REPLAY_TAIL=S (any scenario): both servers run S seconds after the slave is ready (default 70)
 #   REPLAY_PHASE=S (any scenario): the snapshot S seconds after the second block appears
 #             (default 5, the harness's phase), after the second head GC (headgc, default 2), or
@@ -95,7 +110,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,93p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,108p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -137,7 +152,9 @@ master_config() { # FILE SLAVE_PORT|none (globals: mport, shape, eport)
     [ "$shape" = deb ] && printf '    scrape_interval: 5s\n    scrape_timeout: 5s\n'
     printf '    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$mport"
     if [ -n "$eport" ]; then
-      printf '  - job_name: node\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$eport"
+      printf '  - job_name: node\n'
+      [ "$shape" = two ] && printf '    scrape_interval: 5s\n'
+      printf '    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$eport"
     fi
     if [ "$2" != none ]; then
       printf 'remote_write:\n  - url: http://127.0.0.1:%s/api/v1/write\n' "$2"
@@ -243,9 +260,19 @@ run_one() { # SCENARIO BASE
     dd-skiphead) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready; skip=true ;;
     dd-up7m) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready; delay=420 ;;
     dd-laterw) shape=debian; series=1000; scrape_ms=15000; bflags=(); after=ready; rw_now=no ;;
+    bl-head-*|bl-head) ;;
+    bl-skiphead) skip=true ;;
+    bl-two) shape=two; series=${REPLAY_SERIES:-50} ;;
+    bl-restart) restart_master=yes ;;
+    bl-busy)
+      series=${REPLAY_SERIES:-20000}
+      mflags=(--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression) ;;
+    bl-laterw) rw_now=no ;;
     killed) run_killed "$dir"; return ;;
     *) echo "unknown scenario $scen" >&2; return 2 ;;
   esac
+  if [ -n "${REPLAY_DELAY:-}" ]; then delay=$REPLAY_DELAY; wait_overtaken=no; fi
+  local restart_at=${REPLAY_RESTART:-20}
   if [ "$series" -gt 0 ]; then
     eport=$(free_port)
     if [ "$shape" = extown ]; then exporter "$eport" "$series" own &
@@ -281,6 +308,17 @@ run_one() { # SCENARIO BASE
   fi
   echo "phase=$after+${phase}s" >>"$dir/times"
   sleep "$phase"
+  if [ -n "${REPLAY_GRID:-}" ]; then
+    # Until the wall clock's second REPLAY_GRID of the minute (the next one at least 1 s ahead).
+    python3 -c '
+import sys, time
+g = int(sys.argv[1]); now = time.time()
+t = (now // 60) * 60 + g
+while t < now + 1:
+    t += 60
+time.sleep(t - now)' "$REPLAY_GRID"
+    echo "grid=$REPLAY_GRID" >>"$dir/times"
+  fi
   local q="" snap
   [ $skip = true ] && q="?skip_head=true"
   [ -n "$ooo" ] && echo "slave_ooo=$ooo" >>"$dir/times"
@@ -307,6 +345,8 @@ run_one() { # SCENARIO BASE
     cp -r "$snap"/. "$dir/slave/"
   fi
   echo "snapshot_dir=$snap" >>"$dir/times"
+  local snap_s
+  snap_s=$(date +%s)
   if [ $wait_overtaken = yes ]; then
     # The segment written at the snapshot: the slave comes up once it is deleted (15 s later).
     local seg waited=0
@@ -316,14 +356,18 @@ run_one() { # SCENARIO BASE
     log "$scen: wal/$seg deleted after ${waited}s (or the cap); slave in 15s"
     sleep 15
   elif [ $restart_master = yes ]; then
-    log "$scen: snapshot $snap; master restarted in 20 s, slave in ${delay}s"
-    sleep 20
+    log "$scen: snapshot $snap; master restarted in $restart_at s, slave in ${delay}s"
+    sleep "$restart_at"
     echo "master_restart=$(now_rfc)" >>"$dir/times"
+    echo "master_restart_date='$(date)'" >>"$dir/times"
     kill "$master"; wait "$master" || true
+    echo "master_stopped=$(now_rfc)" >>"$dir/times"
     start_master "$dir"
     wait_ready "$mport"
     echo "master_restart_ready=$(now_rfc)" >>"$dir/times"
-    sleep $((delay - 20))
+    echo "master_restart_ready_date='$(date)'" >>"$dir/times"
+    local left=$((snap_s + delay - $(date +%s)))
+    if [ "$left" -gt 0 ]; then sleep "$left"; fi
   else
     log "$scen: snapshot $snap; slave in ${delay}s"
     sleep "$delay"
@@ -754,6 +798,7 @@ answer() { # DIR: coverage as an operator asks it, then the judge
   local dir=$1
   local slave_stop="" slave_up2="" master_restart="" master_restart_ready="" scrape_ms=1000
   local slave_ooo="" master_start_date="" rw_start_date="" slave_up_date=""
+  local master_restart_date="" master_restart_ready_date=""
   # shellcheck disable=SC1091
   . "$dir/times"
   local out="$dir/${REPLAY_ANSWERS:-answers}" m="$dir/master" up_s
@@ -845,18 +890,32 @@ for line in open(sys.argv[1]):
     v[op-logtimes]="--master $w --rw-start ${rw_log:-$rw_rfc} --slave-up ${log_up:-$up_rfc} $logs"
     v[op-no-rwstart]="--master $w --slave-up ${log_up:-$up_rfc} $logs"
     v[op-datadir]="--master $m --rw-start $rw_rfc --slave-up $up_rfc $logs"
+    v[op-nowal]="--rw-start $rw_rfc --slave-up $up_rfc $logs"
+    if [ -n "${master_restart_date:-}" ]; then
+      # The restart as the operator noted it: `date` when they stopped it (SIGTERM sent), and
+      # when it was ready again.
+      local mr_rfc mr_ready
+      mr_rfc=$(date -u -d "$master_restart_date" +%Y-%m-%dT%H:%M:%SZ)
+      mr_ready=$(date -u -d "$master_restart_ready_date" +%Y-%m-%dT%H:%M:%SZ)
+      for k in op op-nologs op-logtimes op-no-rwstart op-nowal; do
+        v[$k-norestart]="${v[$k]}"
+        v[$k]="${v[$k]} --master-restart $mr_rfc"
+      done
+      v[op-restart-ready]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --master-restart $mr_ready"
+    fi
     if [ "$scrape_ms" != 1000 ]; then
       v[op-scrape]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --scrape-interval $((scrape_ms / 1000))s"
     fi
     # The times exactly as `date` printed them (spaces: asked outside the word-split loop).
-    local rc=0
+    local rc=0 mr=()
+    [ -n "${master_restart_date:-}" ] && mr=(--master-restart "$master_restart_date")
     # shellcheck disable=SC2086
     "$PROMSNAP" coverage "$snapshot_dir" --master "$w" --rw-start "$rw_date" \
-      --slave-up "$slave_up_date" $logs >"$out/op-date.txt" 2>&1 || rc=$?
+      --slave-up "$slave_up_date" "${mr[@]}" $logs >"$out/op-date.txt" 2>&1 || rc=$?
     echo "exit $rc" >>"$out/op-date.txt"
     # shellcheck disable=SC2086
     "$PROMSNAP" coverage "$snapshot_dir" --master "$w" --rw-start "$rw_date" \
-      --slave-up "$slave_up_date" $logs --json >"$out/op-date.json" 2>/dev/null || true
+      --slave-up "$slave_up_date" "${mr[@]}" $logs --json >"$out/op-date.json" 2>/dev/null || true
   fi
   for k in "${!v[@]}"; do
     local rc=0
@@ -887,5 +946,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,93p' "$0"; exit 2 ;;
+  *) sed -n '2,108p' "$0"; exit 2 ;;
 esac

@@ -33,7 +33,10 @@ pub struct CoverageArgs {
     /// digits is anywhere in that second (taken at its end).
     #[arg(long, value_parser = parse_noted, allow_hyphen_values = true)]
     pub slave_up: Option<Noted>,
-    /// When the master's remote_write to the slave started (default: assumed before the snapshot).
+    /// When the master's remote_write to the slave started (default: assumed before the snapshot):
+    /// the master's start if its config had it then (its log's first `Starting WAL watcher` line
+    /// for the queue), else the reload that added it (`Completed loading of configuration file`).
+    /// Not taken from --master-log: give it.
     #[arg(long, value_parser = parse_noted, allow_hyphen_values = true)]
     pub rw_start: Option<Noted>,
     /// The master's block range (--storage.tsdb.min-block-duration); default: inferred, else 2h.
