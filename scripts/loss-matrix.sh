@@ -72,7 +72,8 @@ if [ "$1" = all ]; then
            deb1s-ph14 deb15-ph57 s13k-busy s8400x3-3s2s5s deb3t-ev3 s5k-ms2 s3600-2s-fix3 s900-25s s18k-busy
            deb1s-ph5 deb15-ph47 deb15-rp2 deb1s-restart deb1s-headgc s6100-ms35 s1250-4s-skip s12k-ms2-spp100
            s4k-cap250-spp125
-           self1s-2h deb15-2h self1s-seed deb15-seed self1s-ph13 self1s-sblk2h)
+           self1s-2h deb15-2h self1s-seed deb15-seed self1s-ph13 self1s-sblk2h
+           self1s-long s1050-15s s2k-min6-cap300 s19k-busy self1s-ph46h)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run
