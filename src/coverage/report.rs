@@ -502,9 +502,12 @@ fn overtaken_in_log(
         .filter(|&s| s > c && s < until)
         .min()
         .unwrap_or(until);
-    let held = windows
-        .iter()
-        .find(|w| w.from <= last && w.to.saturating_add(interval) >= last);
+    // An L2 window reaching it first (the overtaking's own), else any.
+    let reaches = |w: &&model::LossWindow| w.to.saturating_add(interval) >= last;
+    let held = (windows.iter())
+        .filter(|w| w.cause == model::Cause::L2)
+        .find(reaches)
+        .or_else(|| windows.iter().filter(|w| w.from <= last).find(reaches));
     let restart = o.replay_at.map_or_else(
         || "its restart is not in the log (2.42 restarts it 5 s later)".to_string(),
         |r| format!("it restarted at {} (`Replaying WAL`)", fmt_time(r)),
@@ -595,6 +598,17 @@ mod tests {
         assert_eq!(f.severity, super::super::Severity::Note, "{}", f.message);
         assert!(f.message.contains("the L6 window above"), "{}", f.message);
         assert!(!f.message.contains("leave that loss out"), "{}", f.message);
+        // An L2 window reaching it is named before any other.
+        let mut both = l6.clone();
+        both.push(LossWindow::new(
+            Cause::L2,
+            c + 1_000,
+            stop,
+            Certainty::Expected,
+            String::new(),
+        ));
+        let f = overtaken_in_log(&opts, Some(c), &both, 1_000).unwrap();
+        assert!(f.message.contains("the L2 window above"), "{}", f.message);
         let f = overtaken_in_log(&opts, Some(c), &[], 1_000).unwrap();
         assert_eq!(f.severity, super::super::Severity::Warning);
         assert!(f.message.contains("leave that loss out"), "{}", f.message);
