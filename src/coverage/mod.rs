@@ -306,13 +306,7 @@ fn prepare(opts: &CoverageOptions) -> crate::error::Result<(CoverageOptions, Vec
     if let Some(p) = o.slave_log.clone() {
         o = read_slave_log(&o, &p)?;
     }
-    if let Some((r, why)) = noted::ready_from_log(&o) {
-        o = r;
-        assumptions.push(why);
-    } else {
-        assumptions.extend(noted::undated_ready(&o));
-    }
-    Ok((o, assumptions))
+    Ok((noted::from_logs(o, &mut assumptions), assumptions))
 }
 
 /// Computes the report. Errors only when the snapshot path is unusable;

@@ -421,10 +421,10 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
     windows.extend(l2::window(inp, &ov, t_b, position, stall));
     // An L2 risk (the files cannot tell whether the reader was overtaken)
-    // leaves the path where it was not: the boundary slivers.
-    let l2 = windows
-        .iter()
-        .any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
+    // leaves the path where it was not: the boundary slivers. So does an
+    // L2 the master's log alone makes expected (without the WAL its start
+    // is not placed: the slivers keep what may precede it).
+    let l2 = inp.wal.is_some() && !ov.undecided && windows.iter().any(|w| w.cause == Cause::L2);
     // A risk of L1 (a start given to the second that straddles the
     // coverage end) leaves the path where remote write ran before it.
     let l1 = windows
@@ -559,13 +559,30 @@ fn unknown_start_risks(inp: &ModelInput, c: i64) -> Vec<LossWindow> {
             .into_iter()
             .filter(|w| matches!(w.cause, Cause::L2 | Cause::L3) && w.certainty != Certainty::Bound)
         {
-            w.certainty = Certainty::Risk;
-            w.why = format!(
-                "if remote write to the slave ran since the snapshot's oldest sample {} (no remote \
-                 write start given): {}",
-                fmt_time(m0),
-                w.why
-            );
+            // An overtaking the master's log shows happened whatever the
+            // start: its L2 loss stays expected.
+            let up = inp.slave_up.unwrap_or(i64::MAX);
+            let logged = l2::logged_restart(inp, up).is_some_and(|l| l.2 == w.to);
+            let kept = w.cause == Cause::L2 && w.certainty == Certainty::Expected && logged;
+            if !kept {
+                w.certainty = Certainty::Risk;
+            }
+            w.why = if kept {
+                format!(
+                    "the master's log shows the reader overtaken after the slave was up, so \
+                     remote write to the slave ran before the snapshot (no remote write start \
+                     given; taken from its oldest sample {}): {}",
+                    fmt_time(m0),
+                    w.why
+                )
+            } else {
+                format!(
+                    "if remote write to the slave ran since the snapshot's oldest sample {} (no \
+                     remote write start given): {}",
+                    fmt_time(m0),
+                    w.why
+                )
+            };
             out.push(w);
         }
     }

@@ -644,3 +644,41 @@ fn a_reshard_risk_past_the_sliver_leads_with_both_paths() {
     // Without the risk, no lead.
     assert!(either(&[sliver], c).is_none());
 }
+
+/// A recorded master's log (2.42, 1 m blocks, 1 s scrapes) whose queue's
+/// reader failed at 16:29:57.701 (`error tailing WAL`) and started again
+/// at 16:30:02.703, after the slave was up at 16:29:50.536: without the
+/// master's WAL the L2 loss up to that restart is expected (what happened,
+/// not a forecast), with or without the remote write start; without the
+/// log it stays a risk.
+#[test]
+fn a_reader_restart_in_the_masters_log_makes_l2_expected_without_the_wal() {
+    let log = include_bytes!("../../testdata/master-log/overtaken-after-up.log");
+    let c = 1_796_660_376_445;
+    let restart = 1_796_661_002_703;
+    let l2 = |rw: Option<i64>, logged: bool| {
+        let mut inp = ModelInput::new(M, c, 1_796_660_340_444, 1_796_660_377_000);
+        inp.series = Some(417);
+        inp.scrape_interval = 1_000;
+        inp.first_sample = Some(1_796_660_189_444);
+        inp.rw_start = rw;
+        inp.slave_up = Some(1_796_660_990_536);
+        if logged {
+            inp.facts.master_log = Some(super::super::masterlog::parse_bytes(log, None));
+        }
+        compute(&inp)
+            .loss_windows
+            .into_iter()
+            .filter(|w| w.cause == Cause::L2)
+            .collect::<Vec<_>>()
+    };
+    for rw in [Some(1_796_660_184_000), None] {
+        let w = l2(rw, true);
+        let e = w.iter().find(|w| w.certainty == Certainty::Expected);
+        let e = e.unwrap_or_else(|| panic!("{rw:?}: {w:?}"));
+        assert_eq!(e.to, restart, "{rw:?}");
+        assert!(e.why.contains("error tailing WAL"), "{}", e.why);
+        let w = l2(rw, false);
+        assert!(w.iter().all(|w| w.certainty == Certainty::Risk), "{w:?}");
+    }
+}

@@ -245,6 +245,57 @@ pub(super) fn ready_from_log(opts: &CoverageOptions) -> Option<(CoverageOptions,
     Some((o, why))
 }
 
+/// `o` with the remote write start and the slave's ready time taken from
+/// the logs where they date them ([`rw_start_from_log`],
+/// [`ready_from_log`]), and the assumptions that say so.
+pub(super) fn from_logs(mut o: CoverageOptions, assumptions: &mut Vec<String>) -> CoverageOptions {
+    if let Some((r, why)) = rw_start_from_log(&o) {
+        o = r;
+        assumptions.push(why);
+    }
+    if let Some((r, why)) = ready_from_log(&o) {
+        o = r;
+        assumptions.push(why);
+    } else {
+        assumptions.extend(undated_ready(&o));
+    }
+    o
+}
+
+/// `opts` with a remote write start given coarser than a millisecond moved
+/// to the master's log's `Starting WAL watcher` line of the queue within
+/// that range (the reload or start that began the queue): the watcher takes
+/// its start time right after that line, so the line, not the range's end,
+/// is where L1 ends. Only where the log decides the queue and holds exactly
+/// one such line in the range; `None` otherwise.
+pub(super) fn rw_start_from_log(opts: &CoverageOptions) -> Option<(CoverageOptions, String)> {
+    let given = opts.rw_start?;
+    let width = opts.facts.noted.rw_start;
+    let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
+    let end = given.saturating_add(late(width));
+    let mut lines = log
+        .starts
+        .iter()
+        .copied()
+        .filter(|&s| width > 1 && s >= given && s <= end);
+    let s = lines.next()?;
+    if lines.next().is_some() {
+        return None;
+    }
+    let mut o = opts.clone();
+    o.rw_start = Some(s);
+    o.facts.noted.rw_start = 1;
+    let why = format!(
+        "the master's log shows the queue's WAL watcher starting at {}, within the remote write \
+         start given ({}, {}): the watcher takes its start time right after that line, so that \
+         is the remote write start (L1 ends there, not at the range's end)",
+        fmt_time(s),
+        fmt_time(given),
+        precision(width)
+    );
+    Some((o, why))
+}
+
 /// The assumption of a slave's ready time no file dates: no slave's log,
 /// or one that shows no ready line in the minute up to the time given
 /// (a log that starts at its ready line, or one taken before it). Given as
@@ -309,6 +360,36 @@ mod tests {
         let (o, why) = widen(&opts);
         assert_eq!(o.slave_up, opts.slave_up);
         assert!(why.is_none());
+    }
+
+    /// A remote write start given to the second ("17:16:54", as `date`
+    /// printed the reload's time) whose second holds the queue's `Starting
+    /// WAL watcher` line in the master's recorded log (the reload that
+    /// added the `remote_write`, at 17:16:54.435): that line is the start.
+    /// The same second without the log, or a second that holds no such
+    /// line: unchanged.
+    #[test]
+    fn a_remote_write_start_to_the_second_is_its_log_line() {
+        let log = include_bytes!("../../testdata/master-log/reload-started-queue.log");
+        let t = |s: &str| crate::vocab::parse_rfc3339_ms(s).unwrap();
+        let mut opts = CoverageOptions {
+            rw_start: Some(t("2026-12-07T17:16:54Z")),
+            ..Default::default()
+        };
+        opts.facts.noted.rw_start = 1_000;
+        assert!(rw_start_from_log(&opts).is_none());
+        opts.facts.master_log = Some(crate::coverage::masterlog::parse_bytes(log, None));
+        let (o, why) = rw_start_from_log(&opts).unwrap();
+        assert_eq!(o.rw_start, Some(t("2026-12-07T17:16:54.435Z")));
+        assert_eq!(o.facts.noted.rw_start, 1);
+        assert!(why.contains("17:16:54.435"), "{why}");
+        // The master's start (17:07:53) logged no watcher: no line there.
+        opts.rw_start = Some(t("2026-12-07T17:07:53Z"));
+        assert!(rw_start_from_log(&opts).is_none());
+        // Given to the millisecond: as given.
+        opts.rw_start = Some(t("2026-12-07T17:16:54Z"));
+        opts.facts.noted.rw_start = 1;
+        assert!(rw_start_from_log(&opts).is_none());
     }
 
     /// A log taken "at 05:31:12" whose last line is 05:31:12.400: taken at

@@ -474,9 +474,11 @@ pub(super) fn logged(
 /// restarting ([`super::masterlog::ReaderRestart`]: `error tailing WAL`, in
 /// 2.42 the segment after the reader's deleted under it) after the coverage
 /// end: 2.42 sends nothing stamped at or before that restart, so what the
-/// slave lacked from the reader's position up to it is lost. A note when an
-/// L2 window reaches the restart (within one scrape interval), else a
-/// warning: the windows leave that loss out.
+/// slave lacked from the reader's position up to it is lost. A note when a
+/// window of any cause reaches the master's last sample before that restart
+/// (within one scrape interval; a master restart given before it ends its
+/// scraping there: an L6 window holds it), else a warning: the windows
+/// leave that loss out.
 fn overtaken_in_log(
     opts: &CoverageOptions,
     coverage_end: Option<i64>,
@@ -490,9 +492,22 @@ fn overtaken_in_log(
         .iter()
         .find(|o| o.replay_at.unwrap_or(o.error_at) > c)?;
     let until = o.replay_at.unwrap_or(o.error_at);
-    let held = windows
+    // The master's last sample before that restart: none after a master
+    // restart given before it (it stopped scraping at the stop).
+    let last = opts
+        .facts
+        .master_restarts
         .iter()
-        .any(|w| w.cause == model::Cause::L2 && w.to.saturating_add(interval) >= until);
+        .copied()
+        .filter(|&s| s > c && s < until)
+        .min()
+        .unwrap_or(until);
+    // An L2 window reaching it first (the overtaking's own), else any.
+    let reaches = |w: &&model::LossWindow| w.to.saturating_add(interval) >= last;
+    let held = (windows.iter())
+        .filter(|w| w.cause == model::Cause::L2)
+        .find(reaches)
+        .or_else(|| windows.iter().filter(|w| w.from <= last).find(reaches));
     let restart = o.replay_at.map_or_else(
         || "its restart is not in the log (2.42 restarts it 5 s later)".to_string(),
         |r| format!("it restarted at {} (`Replaying WAL`)", fmt_time(r)),
@@ -504,14 +519,20 @@ fn overtaken_in_log(
          position up to {} is lost{}",
         fmt_time(o.error_at),
         fmt_time(until),
-        if held {
-            " (the L2 window above)"
-        } else {
-            ": no L2 window above reaches it, so the windows and the verdict leave that loss out \
-             (the master's `wal/` copied when the slave came up dates the overtaking)"
+        match held {
+            Some(w) if last < until => format!(
+                " (the {:?} window above: the master stopped scraping at its restart at {})",
+                w.cause,
+                fmt_time(last)
+            ),
+            Some(w) => format!(" (the {:?} window above)", w.cause),
+            None => ": no window above reaches it, so the windows and the verdict leave that \
+                     loss out (the master's `wal/` copied when the slave came up dates the \
+                     overtaking)"
+                .to_string(),
         }
     );
-    Some(if held {
+    Some(if held.is_some() {
         Finding::note(msg)
     } else {
         Finding::warning(msg)
@@ -544,4 +565,55 @@ fn restart_in_log(opts: &CoverageOptions, coverage_end: Option<i64>) -> Option<F
         fmt_time(again),
         fmt_time(again)
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::model::{Cause, Certainty, LossWindow};
+
+    /// The recorded master's log of a master SIGTERM'd at 16:25:37.313
+    /// (given to the second) with its reader overtaken at 16:25:42 and
+    /// restarted at 16:25:47: the L6 window the model gave, to the restart
+    /// given, holds what the reader lost (the master scraped nothing after
+    /// the SIGTERM), so the finding is a note naming it; without the
+    /// restart given, or with no window there, a warning that the windows
+    /// leave the loss out.
+    #[test]
+    fn an_overtaken_reader_held_by_a_restarts_window_is_a_note() {
+        let log = include_bytes!("../../testdata/master-log/restart-overtaken.log");
+        let c = 1_796_660_661_013;
+        let stop = 1_796_660_737_999;
+        let mut opts = CoverageOptions::default();
+        opts.facts.master_log = Some(crate::coverage::masterlog::parse_bytes(log, None));
+        opts.facts.master_restarts = vec![stop];
+        let l6 = vec![LossWindow::new(
+            Cause::L6,
+            c,
+            stop,
+            Certainty::Expected,
+            String::new(),
+        )];
+        let f = overtaken_in_log(&opts, Some(c), &l6, 1_000).unwrap();
+        assert_eq!(f.severity, super::super::Severity::Note, "{}", f.message);
+        assert!(f.message.contains("the L6 window above"), "{}", f.message);
+        assert!(!f.message.contains("leave that loss out"), "{}", f.message);
+        // An L2 window reaching it is named before any other.
+        let mut both = l6.clone();
+        both.push(LossWindow::new(
+            Cause::L2,
+            c + 1_000,
+            stop,
+            Certainty::Expected,
+            String::new(),
+        ));
+        let f = overtaken_in_log(&opts, Some(c), &both, 1_000).unwrap();
+        assert!(f.message.contains("the L2 window above"), "{}", f.message);
+        let f = overtaken_in_log(&opts, Some(c), &[], 1_000).unwrap();
+        assert_eq!(f.severity, super::super::Severity::Warning);
+        assert!(f.message.contains("leave that loss out"), "{}", f.message);
+        opts.facts.master_restarts.clear();
+        let f = overtaken_in_log(&opts, Some(c), &l6, 1_000).unwrap();
+        assert_eq!(f.severity, super::super::Severity::Warning);
+    }
 }

@@ -274,9 +274,42 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
             let earliest = t_ws.saturating_sub(inp.queue.batch_send_deadline).max(from);
             w.to_earliest = (earliest < t_ws).then_some(earliest);
         }
+        given_coarse(inp, &mut w);
         out.push(w);
     }
     out
+}
+
+/// An L1 window whose end is a remote write start given coarser than a
+/// millisecond (`inp.rw_start`, the range's start; `w.to` its end, the side
+/// that never understates): the watcher may have started anywhere in that
+/// range, so the last sample lost may be the last scrape before it. The end
+/// is given as a range (`to_earliest` that scrape, or the range's start
+/// without the scrape grids, … `to`).
+fn given_coarse(inp: &ModelInput, w: &mut LossWindow) {
+    let coarse = inp.facts.noted.rw_start > 1;
+    let Some(x) = inp.rw_start.filter(|&x| coarse && x < w.to && x >= w.from) else {
+        return;
+    };
+    let before = x.saturating_sub(1);
+    let last = super::grid::sample_grids(inp)
+        .iter()
+        .map(|&(i, p)| {
+            let i = i.max(1);
+            p.saturating_add(before.saturating_sub(p).div_euclid(i).saturating_mul(i))
+        })
+        .max()
+        .unwrap_or(x)
+        .clamp(w.from, x);
+    w.to_earliest = Some(last);
+    w.why = format!(
+        "{}; the remote write start was given coarser than a millisecond ({} to {}): the last \
+         sample lost is somewhere from the last scrape before it ({}) to the range's end",
+        w.why,
+        fmt_time(x),
+        fmt_time(w.to),
+        fmt_time(last)
+    );
 }
 
 /// The L1 window of a remote write start given coarser than a millisecond
@@ -410,6 +443,41 @@ mod tests {
         assert_eq!(spans(&windows(&inp, T0, t_ws))[0].0, 0);
         inp.scrape_grids = Some(grid(60 * S, 0));
         assert_eq!(spans(&windows(&inp, T0, t_ws))[0].0, 0);
+    }
+
+    /// A remote write start given to the second (+20 s, taken to its end,
+    /// +20.999 s): the window's end is a range from the last scrape before
+    /// that second (+19.4 s on a one-second grid at .4 s; the second's start
+    /// without a grid) to its end; given to the millisecond, no range.
+    #[test]
+    fn l1_of_a_start_to_the_second_ends_in_a_range_from_the_scrape_before_it() {
+        use crate::coverage::scrapes::{Schedule, ScrapeGrid};
+        let mut inp = input(vec![seg(0, Some((T0 - 40 * S, T0 + 30 * S)))], T0 + 30 * S);
+        inp.facts.master_restarts.clear();
+        inp.rw_start = Some(T0 + 20 * S);
+        inp.facts.noted.rw_start = S;
+        let end = T0 + 21 * S - 1;
+        let w = windows(&inp, T0, end);
+        assert_eq!((w[0].to_earliest, w[0].to), (Some(T0 + 20 * S), end));
+        assert!(
+            w[0].why.contains("coarser than a millisecond"),
+            "{}",
+            w[0].why
+        );
+        inp.scrape_grids = Some(Schedule {
+            grids: vec![ScrapeGrid {
+                interval: S,
+                phase: T0 - 10 * S + 400,
+                series: 400,
+                lag: 0,
+                first: i64::MIN,
+            }],
+        });
+        let w = windows(&inp, T0, end);
+        assert_eq!((w[0].to_earliest, w[0].to), (Some(T0 + 19 * S + 400), end));
+        inp.facts.noted.rw_start = 1;
+        let w = windows(&inp, T0, T0 + 20 * S);
+        assert_eq!(w[0].to_earliest, None);
     }
 
     /// A slave seeded over after it had received until +20 s: the window is

@@ -239,7 +239,9 @@ pub(super) fn window(
         to_earliest: Some(to_earliest),
         to_expected: Some(to_expected),
         bound_to: None,
-        certainty: if inp.wal.is_some() && !ov.undecided {
+        // The master's log showing the reader's restart after the slave
+        // was up shows the overtaking itself, not a forecast of it.
+        certainty: if (inp.wal.is_some() && !ov.undecided) || logged.is_some() {
             Certainty::Expected
         } else {
             Certainty::Risk
@@ -289,7 +291,7 @@ pub(super) fn window(
 /// de-duplication (a refusal identical to one in the minute before is not
 /// in it); the slave's log, when given, holds every one (its clock taken as
 /// the master's). `(error, restart, end)`.
-fn logged_restart(inp: &ModelInput, after: i64) -> Option<(i64, i64, i64)> {
+pub(super) fn logged_restart(inp: &ModelInput, after: i64) -> Option<(i64, i64, i64)> {
     let log = inp.facts.master_log.as_ref().filter(|l| l.decides())?;
     let r = log.reader_restart(after)?;
     let replay = r.replay_at?.max(r.error_at);
