@@ -195,14 +195,7 @@ pub(super) fn windows(inp: &ModelInput, c: i64, t_ws: i64) -> Vec<LossWindow> {
     // scrape after `t_ws` keeps the coverage end: `t_ws` is a time given on
     // another clock, and the window stays rather than vanish; so does a
     // target whose own timestamps lag its scrapes (they may precede it).
-    let mut from = inp
-        .scrape_grids
-        .as_ref()
-        .filter(|g| g.grids.iter().all(|g| g.lag == 0))
-        .and_then(|g| g.nth_sample_after(c.saturating_sub(1), 1))
-        .map(|x| x.0)
-        .filter(|&t| t > c && t <= t_ws)
-        .unwrap_or(c);
+    let mut from = first_lost(inp, c, t_ws);
     for s in restarts_between(inp, c, t_ws) {
         if s < from {
             continue; // inside a silence already cut
@@ -312,6 +305,20 @@ fn given_coarse(inp: &ModelInput, w: &mut LossWindow) {
     );
 }
 
+/// The first sample after the coverage end `c` on the WAL's scrape grids
+/// when it is no later than `end`, else `c` itself (no grid, a target whose
+/// timestamps lag its scrapes, or a first scrape past `end`, which may be a
+/// time on another clock: the window stays rather than vanish).
+fn first_lost(inp: &ModelInput, c: i64, end: i64) -> i64 {
+    inp.scrape_grids
+        .as_ref()
+        .filter(|g| g.grids.iter().all(|g| g.lag == 0))
+        .and_then(|g| g.nth_sample_after(c.saturating_sub(1), 1))
+        .map(|x| x.0)
+        .filter(|&t| t > c && t <= end)
+        .unwrap_or(c)
+}
+
 /// The L1 window of a remote write start given coarser than a millisecond
 /// (`t_ws`, its range to `end`) before the coverage end `c` whose range
 /// reaches it: the watcher may have started after `c` and sent nothing of
@@ -329,14 +336,7 @@ pub(super) fn straddle(inp: &ModelInput, c: i64, t_ws: i64, end: i64) -> (LossWi
         .filter(|l| l.decides())
         .and_then(|l| l.queue_start(end))
         .filter(|&s| s >= t_ws);
-    let from = inp
-        .scrape_grids
-        .as_ref()
-        .filter(|g| g.grids.iter().all(|g| g.lag == 0))
-        .and_then(|g| g.nth_sample_after(c.saturating_sub(1), 1))
-        .map(|x| x.0)
-        .filter(|&t| t > c && t <= end)
-        .unwrap_or(c);
+    let from = first_lost(inp, c, end);
     let (certainty, decided) = match logged {
         Some(s) if s > c => (
             Certainty::Expected,
