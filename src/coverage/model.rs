@@ -300,6 +300,13 @@ impl ModelInput {
             seeded_empty: false,
         }
     }
+
+    /// The queue's latest start at or before `until` as the master's log
+    /// shows it (`Starting WAL watcher`), when the log decides such lines.
+    pub(crate) fn logged_queue_start(&self, until: i64) -> Option<i64> {
+        let log = self.facts.master_log.as_ref().filter(|l| l.decides())?;
+        log.queue_start(until)
+    }
 }
 
 /// What the calculator found.
@@ -338,11 +345,7 @@ fn reader_stall(
     // master's log shows it (`Starting WAL watcher`, the shards started
     // just before), when it lies between `t_b` and the first sample.
     let t_q = inp
-        .facts
-        .master_log
-        .as_ref()
-        .filter(|l| l.decides())
-        .and_then(|l| l.queue_start(first_after))
+        .logged_queue_start(first_after)
         .filter(|&s| s >= t_b)
         .unwrap_or(t_b);
     queue::stall_read(&inp.queue, t_q, first_after, n, inp.scrape_interval, read)

@@ -329,13 +329,7 @@ fn first_lost(inp: &ModelInput, c: i64, end: i64) -> i64 {
 /// window runs to the range's end, the side that never understates; with
 /// the assumption that names it.
 pub(super) fn straddle(inp: &ModelInput, c: i64, t_ws: i64, end: i64) -> (LossWindow, String) {
-    let logged = inp
-        .facts
-        .master_log
-        .as_ref()
-        .filter(|l| l.decides())
-        .and_then(|l| l.queue_start(end))
-        .filter(|&s| s >= t_ws);
+    let logged = inp.logged_queue_start(end).filter(|&s| s >= t_ws);
     let from = first_lost(inp, c, end);
     let (certainty, decided) = match logged {
         Some(s) if s > c => (

@@ -244,12 +244,7 @@ fn tick_late(inp: &ModelInput, t_q: i64, t_b: i64) -> i64 {
 /// that line, the remote-write start the files give (`t_b`), which comes
 /// before the watcher's start by the time the queue takes to start.
 fn tick_origin(inp: &ModelInput, t_b: i64, up: i64) -> i64 {
-    inp.facts
-        .master_log
-        .as_ref()
-        .filter(|l| l.decides())
-        .and_then(|l| l.queue_start(up))
-        .unwrap_or(t_b)
+    inp.logged_queue_start(up).unwrap_or(t_b)
 }
 
 /// The crossing batch's windows (the crossing model's paths).
