@@ -27,12 +27,8 @@ use super::wal::WalView;
 use super::{Finding, fmt_dur, fmt_time};
 
 /// The finding for a snapshot with no block (a warning: seeding from it is
-/// valid, but it carries no history).
-pub(super) const EMPTY_WARNING: &str = concat!(
-    "the snapshot holds no block (taken with skip_head=true before the master cut its first ",
-    "block, or the master had none): a replica seeded from it starts empty and holds only what ",
-    "remote write sends it"
-);
+/// valid, but it carries no history): `verify`'s `snapshot_empty` sentence.
+pub(super) const EMPTY_WARNING: &str = crate::vocab::EMPTY_SNAPSHOT;
 
 /// The finding when an empty seed's loss cannot be placed.
 pub(super) const NO_START: &str = concat!(
