@@ -9,6 +9,14 @@ fn wal(rel: &str) -> WalView {
     read_wal(&dir, None).unwrap()
 }
 
+/// `model_bounds` and the one assumption it gave.
+fn bounds(w: &WalView, log: Option<&MasterLog>) -> (Bounds, String) {
+    let mut a = Vec::new();
+    let b = model_bounds(Some(w), log, &mut a).unwrap();
+    assert_eq!(a.len(), 1, "{a:?}");
+    (b, a.remove(0))
+}
+
 #[test]
 fn segment_zero_live_without_a_checkpoint_dates_the_first_sample_exactly() {
     // A 2.42 master 30 s old (testdata/empty-seed): segment 0 holds its start.
@@ -16,10 +24,9 @@ fn segment_zero_live_without_a_checkpoint_dates_the_first_sample_exactly() {
     let (first, exact) = first_sample(&w).unwrap();
     assert!(exact);
     assert_eq!(Some(first), w.segments[0].min_t);
-    let mut a = Vec::new();
-    let b = model_bounds(Some(&w), None, &mut a).unwrap();
+    let (b, a) = bounds(&w, None);
     assert_eq!((b.coverage_end, b.head_min), (first - 1, first));
-    assert!(a[0].contains("segment 0, still live"), "{a:?}");
+    assert!(a.contains("segment 0, still live"), "{a}");
 }
 
 #[test]
@@ -29,9 +36,8 @@ fn a_checkpoint_makes_the_first_sample_a_later_bound() {
     assert!(w.checkpoint.is_some());
     let (_, exact) = first_sample(&w).unwrap();
     assert!(!exact);
-    let mut a = Vec::new();
-    assert!(model_bounds(Some(&w), None, &mut a).is_some());
-    assert!(a[0].contains("may begin earlier"), "{a:?}");
+    let (_, a) = bounds(&w, None);
+    assert!(a.contains("may begin earlier"), "{a}");
 }
 
 #[test]
@@ -78,12 +84,9 @@ fn with_segment_zero_live_the_masters_log_moves_nothing() {
     );
     assert!(log.empty_wal_start(i64::MAX).is_some());
     let (first, _) = first_sample(&w).unwrap();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let with = model_bounds(Some(&w), Some(&log), &mut a).unwrap();
-    let without = model_bounds(Some(&w), None, &mut b).unwrap();
-    assert_eq!(with, without);
-    assert_eq!((with.coverage_end, with.first_range), (first - 1, None));
-    assert_eq!(a, b);
+    let with = bounds(&w, Some(&log));
+    assert_eq!(with, bounds(&w, None));
+    assert_eq!((with.0.coverage_end, with.0.first_range), (first - 1, None));
 }
 
 #[test]
@@ -100,8 +103,7 @@ fn with_segment_zero_gone_the_masters_log_dates_the_start_no_later_than_the_firs
     let log = master_log(&run_file(run, "master-log.txt"));
     let start = log.empty_wal_start(oldest).unwrap();
     assert_eq!(start, log.process_starts[0]);
-    let mut a = Vec::new();
-    let b = model_bounds(Some(&w), Some(&log), &mut a).unwrap();
+    let (b, a) = bounds(&w, Some(&log));
     let from = start.config_at.unwrap();
     assert_eq!(b.first_range, Some((from, oldest)));
     assert_eq!((b.coverage_end, b.head_min), (from - 1, oldest));
@@ -109,12 +111,11 @@ fn with_segment_zero_gone_the_masters_log_dates_the_start_no_later_than_the_firs
         from <= real_first,
         "{from} after the real first sample {real_first}"
     );
-    assert!(a[0].contains("started on an empty WAL"), "{a:?}");
+    assert!(a.contains("started on an empty WAL"), "{a}");
     // Without the log: the oldest sample on file, as before.
-    let mut a = Vec::new();
-    let b = model_bounds(Some(&w), None, &mut a).unwrap();
+    let (b, a) = bounds(&w, None);
     assert_eq!((b.coverage_end, b.first_range), (oldest - 1, None));
-    assert!(a[0].contains("may begin earlier"), "{a:?}");
+    assert!(a.contains("may begin earlier"), "{a}");
 }
 
 #[test]
