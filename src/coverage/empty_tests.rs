@@ -180,3 +180,13 @@ fn the_logs_first_append_never_follows_the_first_sample_in_any_recorded_run() {
          after the log's first append"
     );
 }
+
+#[test]
+fn a_json_log_shows_the_start_on_an_empty_wal_alike() {
+    // s3000-5s-skip-json-up42: the master logged with --log.format=json.
+    let log = master_log(&run_file("s3000-5s-skip-json-up42", "master-log.txt"));
+    assert!(log.extent.json_lines > 0);
+    let s = log.process_starts[0];
+    assert!(s.empty_wal, "{s:?}");
+    assert!(s.config_at.is_some_and(|c| c >= s.replayed_at), "{s:?}");
+}
