@@ -19,7 +19,8 @@
 //! - [`gofmt`]: Go's float and time formatting, for output identical to
 //!   promtool's.
 //! - [`vocab`]: the project's vocabulary below the commands: times (RFC 3339
-//!   with ms, the one human format), ranges with their duration, label sets.
+//!   with ms, the one human format), ranges with their duration, label sets,
+//!   what a snapshot without a block is (`verify` and `coverage` say it alike).
 //! - One module per command: [`list`] (`ls`), [`dump`], [`check`]
 //!   (`verify`), [`walinfo`] (`wal`), [`analyze`], [`gaps`], [`coverage`],
 //!   [`copy`], [`seed`], [`fill`].

@@ -1,7 +1,8 @@
 //! The project's vocabulary, below the commands: how a time, a time range,
 //! a byte size and a label set read for a human, how a duration is written,
-//! the calendar arithmetic behind them, and the block range (the grid blocks
-//! are cut on) inferred from block boundaries.
+//! the calendar arithmetic behind them, the block range (the grid blocks
+//! are cut on) inferred from block boundaries, and what a snapshot without
+//! a block is.
 //! Commands and the policy layer (`check`, `copy`, `coverage`) both stand on
 //! this module instead of borrowing one another's formatting.
 //!
@@ -183,6 +184,17 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
+
+// Snapshots.
+
+/// A snapshot directory with no block, and what seeding a replica from it
+/// gives: the one sentence `verify`'s `snapshot_empty` finding and
+/// `coverage`'s warning both say.
+pub const EMPTY_SNAPSHOT: &str = concat!(
+    "the snapshot holds no block (taken with skip_head=true before the master cut its first ",
+    "block, or the master had none): Prometheus starts on it, but a replica seeded from it ",
+    "starts empty and holds only what remote write sends it"
+);
 
 // Block ranges.
 

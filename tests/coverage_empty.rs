@@ -131,3 +131,26 @@ fn verify_warns_that_an_empty_snapshot_holds_nothing() {
         .collect();
     assert_eq!(codes, ["snapshot_empty"], "{v}");
 }
+
+#[test]
+fn verify_and_coverage_say_an_empty_snapshot_in_one_sentence() {
+    let r = run("late");
+    let (_, v) = run_json(&["verify", r.snapshot.to_str().unwrap(), "--json"]);
+    let said = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["message"].as_str().map(str::to_string))
+            .collect()
+    };
+    let verify = said(&v);
+    assert_eq!(verify, [promsnap::vocab::EMPTY_SNAPSHOT], "{v}");
+    let (_, c) = coverage(&r);
+    assert!(
+        said(&c)
+            .iter()
+            .any(|m| m == promsnap::vocab::EMPTY_SNAPSHOT),
+        "{c}"
+    );
+}

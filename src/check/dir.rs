@@ -213,11 +213,7 @@ fn empty_snapshot(root: &Path, layout: &Layout, blocks: &[BlockCheck]) -> Option
                 Severity::Warning,
                 FindingCode::SnapshotEmpty,
                 root,
-                concat!(
-                    "the snapshot holds no block (taken with skip_head=true before the master cut ",
-                    "its first block, or the master had none): Prometheus starts on it, but a ",
-                    "replica seeded from it starts empty and holds only what remote write sends it"
-                ),
+                crate::vocab::EMPTY_SNAPSHOT,
             )
         },
     )

@@ -15,19 +15,20 @@
 //! The model then runs with the coverage end just before the master's
 //! first sample, which the master's WAL dates: segment 0 still live (no
 //! checkpoint folded it) holds it exactly; otherwise the oldest sample on
-//! file is a later bound and the answer says so.
+//! file is a later bound and the answer says so, unless the master's log
+//! shows its start on an empty WAL: that process appended nothing of its
+//! own before its configuration loaded (`masterlog_start.rs`), so the
+//! first sample lies from that line to the oldest sample on file, and the
+//! coverage end is taken just before the line (never later than without).
 
+use super::masterlog::MasterLog;
 use super::scrapes::Schedule;
 use super::wal::WalView;
 use super::{Finding, fmt_dur, fmt_time};
 
 /// The finding for a snapshot with no block (a warning: seeding from it is
-/// valid, but it carries no history).
-pub(super) const EMPTY_WARNING: &str = concat!(
-    "the snapshot holds no block (taken with skip_head=true before the master cut its first ",
-    "block, or the master had none): a replica seeded from it starts empty and holds only what ",
-    "remote write sends it"
-);
+/// valid, but it carries no history): `verify`'s `snapshot_empty` sentence.
+pub(super) const EMPTY_WARNING: &str = crate::vocab::EMPTY_SNAPSHOT;
 
 /// The finding when an empty seed's loss cannot be placed.
 pub(super) const NO_START: &str = concat!(
@@ -61,29 +62,77 @@ const SEEDED_EMPTY: &str = concat!(
     "sends (no minimum valid time without a block)"
 );
 
-/// The coverage end and head min the model runs with for an empty seed,
-/// with the assumption that says where they come from; `None` without a
-/// master WAL to date the first sample.
+/// Where the model places an empty seed's loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Bounds {
+    /// The coverage end: just before the earliest the master's first
+    /// sample can be.
+    pub coverage_end: i64,
+    /// The head min: the oldest sample on file.
+    pub head_min: i64,
+    /// Where the first sample is not on file and the master's log dates
+    /// its start: the earliest it can be (the log's) and the oldest sample
+    /// on file, the range the first lost sample lies in.
+    pub first_range: Option<(i64, i64)>,
+}
+
+/// The bounds the model runs with for an empty seed, with the assumption
+/// that says where they come from; `None` without a master WAL to date the
+/// first sample. Where segment 0 is gone, a master's log that shows the
+/// master's start on an empty WAL (`masterlog_start.rs`) moves the coverage
+/// end to just before that process's configuration load, before which it
+/// appends nothing of its own: never later than the oldest sample on file.
 pub(super) fn model_bounds(
     wal: Option<&WalView>,
+    log: Option<&MasterLog>,
     assumptions: &mut Vec<String>,
-) -> Option<(i64, i64)> {
+) -> Option<Bounds> {
     let (first, exact) = first_sample(wal?)?;
-    assumptions.push(if exact {
-        format!(
+    let dated = log
+        .filter(|l| !l.extent.unrecognised && !exact)
+        .and_then(|l| l.empty_wal_start(first))
+        .filter(|s| s.first_append() < first);
+    let mut b = Bounds {
+        coverage_end: first.saturating_sub(1),
+        head_min: first,
+        first_range: None,
+    };
+    assumptions.push(match dated {
+        _ if exact => format!(
             "{SEEDED_EMPTY}, so no batch is refused at a boundary; the coverage end is taken as \
              just before the master's first sample, {} (the master WAL's segment 0, still live)",
             fmt_time(first)
-        )
-    } else {
-        format!(
+        ),
+        Some(s) => {
+            let from = s.first_append();
+            b.coverage_end = from.saturating_sub(1);
+            b.first_range = Some((from, first));
+            format!(
+                "{SEEDED_EMPTY}; the master's first sample is not on file (segment 0 was folded \
+                 into a checkpoint or deleted), and its log shows it started on an empty WAL \
+                 (segment 0 replayed alone, at {}) {}: the coverage end is taken as just before \
+                 {}, the first sample lying somewhere from there to the oldest sample the WAL \
+                 holds, {} (samples stamped at their scrape or rule evaluation)",
+                fmt_time(s.replayed_at),
+                if s.config_at.is_some() {
+                    "and its configuration loaded, before which 2.42 neither scrapes nor \
+                     evaluates rules"
+                } else {
+                    "(its configuration's load, before which 2.42 neither scrapes nor evaluates \
+                     rules, is not in the log: from the replay's end)"
+                },
+                fmt_time(from),
+                fmt_time(first)
+            )
+        }
+        None => format!(
             "{SEEDED_EMPTY}; the master's first sample is not on file (segment 0 was folded \
              into a checkpoint or deleted): the coverage end is taken as just before the oldest \
              sample the WAL holds, {}, and a loss from the master's start may begin earlier",
             fmt_time(first)
-        )
+        ),
     });
-    Some((first.saturating_sub(1), first))
+    Some(b)
 }
 
 /// The scrape interval of an empty seed, where no block tells it: the

@@ -50,6 +50,9 @@ use super::logline::{Fields, Format, fields};
 #[path = "masterlog_tsdb.rs"]
 mod tsdb;
 pub use tsdb::{HeadCompaction, TsdbLog, WalCheckpoint};
+#[path = "masterlog_start.rs"]
+mod start;
+pub use start::{MAX_STARTS, ProcessStart};
 
 /// Longest line kept (bytes); the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -253,6 +256,10 @@ pub struct MasterLog {
     /// The master's head compactions and WAL checkpoints (any queue).
     #[serde(skip_serializing_if = "TsdbLog::is_empty")]
     pub tsdb: TsdbLog,
+    /// The master's process starts, in log order (the newest
+    /// [`MAX_STARTS`]).
+    #[serde(skip)]
+    pub process_starts: Vec<ProcessStart>,
 }
 
 impl MasterLog {
@@ -348,6 +355,13 @@ impl MasterLog {
             .filter(|r| r.replay_at.is_some())
     }
 
+    /// The start of the WAL's lineage when the log shows it: the latest
+    /// start on an empty WAL from which the master could append a sample
+    /// at or before `oldest` (the oldest sample on file).
+    pub fn empty_wal_start(&self, oldest: i64) -> Option<ProcessStart> {
+        start::first_start(&self.process_starts, oldest)
+    }
+
     /// The last refusal logged in `[from, until]`.
     pub fn last_refusal(&self, from: i64, until: i64) -> Option<Refusal> {
         self.refusals
@@ -388,6 +402,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     let mut queues: BTreeMap<String, Acc> = BTreeMap::new();
     let mut events = 0usize;
     let mut tsdb = tsdb::TsdbAcc::default();
+    let mut starts = start::StartAcc::default();
     let mut buf = Vec::new();
     while let Some(cut) = next_line(&mut r, &mut buf)? {
         let f = fields(&String::from_utf8_lossy(&buf));
@@ -395,6 +410,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
         let Some(ts) = out.extent.line(&f, cut) else {
             continue;
         };
+        starts.line(&f, ts);
         if get("component") == Some("tsdb") {
             out.truncated |= !tsdb.line_within(&f, ts, &mut events);
             continue;
@@ -449,6 +465,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     }
     out.extent.finish();
     out.tsdb = tsdb.log;
+    out.process_starts = starts.starts;
     Ok(choose(out, queues, select.is_some()))
 }
 

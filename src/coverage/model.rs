@@ -266,6 +266,10 @@ pub struct ModelInput {
     /// The slave is seeded from a snapshot with no block (`empty.rs`): it
     /// has no minimum valid time and refuses nothing at a boundary.
     pub seeded_empty: bool,
+    /// An empty seed whose master's first sample is not on file but whose
+    /// log dates the master's start (`empty.rs`): the earliest the first
+    /// sample can be and the oldest on file, the range L1's start lies in.
+    pub first_sample_range: Option<(i64, i64)>,
 }
 
 impl ModelInput {
@@ -298,6 +302,7 @@ impl ModelInput {
             scrape_grids: None,
             series_places: None,
             seeded_empty: false,
+            first_sample_range: None,
         }
     }
 

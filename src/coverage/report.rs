@@ -228,9 +228,15 @@ pub(super) fn run_model(
     native: Option<&NativeHistograms>,
     assumptions: &mut Vec<String>,
 ) -> Option<ModelOutput> {
+    let mut first_range = None;
     let (c, hmin) = match (snap.coverage_end, snap.head_min) {
         (Some(c), Some(h)) => (c, h),
-        _ if snap.empty => super::empty::model_bounds(wal, assumptions)?,
+        _ if snap.empty => {
+            let log = opts.facts.master_log.as_ref();
+            let b = super::empty::model_bounds(wal, log, assumptions)?;
+            first_range = b.first_range;
+            (b.coverage_end, b.head_min)
+        }
         _ => return None,
     };
     let t_snap = snap.snapshot_time.unwrap_or(c);
@@ -265,6 +271,7 @@ pub(super) fn run_model(
     inp.scrape_grids = scrapes::from_master(grids, scrape_interval, assumptions);
     inp.series_places = series_places(wal, opts.facts.slave_log.as_ref());
     inp.seeded_empty = snap.empty;
+    inp.first_sample_range = first_range;
     inp.first_sample = snap.blocks.iter().map(|b| b.min_time).min();
     let lag = inp
         .scrape_grids

@@ -159,9 +159,18 @@ fn base_why(inp: &ModelInput, t_ws: i64) -> String {
             fmt_time(t_ws)
         );
     }
+    let dated = inp.first_sample_range.map_or(String::new(), |(a, b)| {
+        format!(
+            "; the snapshot holds no block and the master's first sample is not on file: its log \
+             dates its start, so the first sample lost is somewhere from {} (its configuration \
+             loaded) to {} (the oldest sample on file)",
+            fmt_time(a),
+            fmt_time(b)
+        )
+    });
     format!(
         "remote write started at or after the snapshot's coverage end: the watcher never sends \
-         samples older than its start{}",
+         samples older than its start{}{dated}",
         if inp.head_included {
             ""
         } else {
@@ -498,6 +507,27 @@ mod tests {
         let w = windows(&inp, T0, T0 + 20 * S);
         assert_eq!(w[0].to_earliest, None);
         assert!(w[0].why.contains("remote write started"), "{}", w[0].why);
+    }
+
+    /// An empty seed whose first sample the master's log dates (its range
+    /// from +0 to +40 s, the oldest sample on file): the window starts at
+    /// the range's start and its why names the range.
+    #[test]
+    fn an_empty_seeds_dated_first_sample_starts_l1_and_is_named() {
+        let mut inp = input(vec![seg(3, Some((T0 + 40 * S, T0 + 60 * S)))], T0 + 60 * S);
+        inp.facts.master_restarts.clear();
+        inp.seeded_empty = true;
+        inp.first_sample_range = Some((T0 + 1, T0 + 40 * S));
+        let w = windows(&inp, T0, T0 + 50 * S);
+        assert_eq!(spans(&w), vec![(0, 50 * S, Certainty::Expected)]);
+        assert!(
+            w[0].why.contains("(its configuration loaded)"),
+            "{}",
+            w[0].why
+        );
+        inp.first_sample_range = None;
+        let w = windows(&inp, T0, T0 + 50 * S);
+        assert!(!w[0].why.contains("configuration"), "{}", w[0].why);
     }
 
     /// The WAL at the queue's start: the restarted master has not scraped
