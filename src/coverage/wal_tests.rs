@@ -306,7 +306,7 @@ fn the_logged_checkpoint_dates_the_overtaking() {
     let position = 1_796_628_532_277;
     let tr: Vec<i64> = (0..6).map(|k| 1_796_628_690_000 + k * M).collect();
     let ms = |s| crate::vocab::parse_rfc3339_ms(s).unwrap();
-    let o = simulate_overtake_with(&wal, position, &tr, (M, 2_000), Some(0), Some(logged));
+    let o = simulate_overtake_with(&wal, position, &tr, (M, 2_000), Some(0), Some(logged), &[]);
     assert_eq!(o.watcher_segment, Some(0));
     assert_eq!(o.overtaken_at, Some(ms("2026-12-07T07:31:30.521Z")));
     assert!(!o.already);
@@ -341,7 +341,7 @@ fn no_logged_checkpoint_defers_the_overtaking_past_the_log() {
     let text = line(t0, "Head GC completed") + &line(t0 + 5 * M, "Head GC completed");
     let log = crate::coverage::masterlog::parse_bytes(text.as_bytes(), None);
     let logged = LoggedWal::of(&log).unwrap();
-    let o = simulate_overtake_with(&wal, t0 + 5_000, &tr, (M, 2_000), None, Some(logged));
+    let o = simulate_overtake_with(&wal, t0 + 5_000, &tr, (M, 2_000), None, Some(logged), &[]);
     assert!(o.overtaken_at.is_some_and(|t| t > t0 + 5 * M), "{o:?}");
     assert!(
         o.why
@@ -349,4 +349,45 @@ fn no_logged_checkpoint_defers_the_overtaking_past_the_log() {
         "{}",
         o.why
     );
+}
+
+/// The copy taken 0.6 s after a truncation cut segment 9, before a scrape
+/// reached it: segments 6–8 and an empty 9, the reader in 6, the segment
+/// before 9 ending at the forecast truncation's scrape. 2.42 listed 6..8
+/// before the cut: that truncation checkpoints nothing (6 + (7 − 6)·2/3 =
+/// 6), the next one (listing 6..9) checkpoints 6..7 and overtakes the
+/// reader. Read as there before it, 9 had moved the overtaking a minute
+/// early. With a master restart given after 8's last sample (a process
+/// start opens a segment too) the files cannot tell: the pessimistic
+/// reading stays, and its why says so.
+#[test]
+fn an_empty_newest_segment_at_a_forecast_truncation_is_its_own_cut() {
+    let t0 = 1_000 * M;
+    let p = t0 + 3 * M;
+    let mut empty = seg(9, 0, 0);
+    (empty.min_t, empty.max_t, empty.size) = (None, None, 0);
+    let wal = view(
+        p,
+        vec![
+            seg(6, t0, t0 + M),
+            seg(7, t0 + M, t0 + 2 * M),
+            seg(8, t0 + 2 * M, p),
+            empty,
+        ],
+    );
+    let tr = [p + 19, p + 19 + M, p + 19 + 2 * M];
+    let pos = t0 + 30_000;
+    let o = simulate_overtake(&wal, pos, &tr, M, 2_000, None);
+    assert_eq!(o.watcher_segment, Some(6));
+    assert_eq!(o.overtaken_at, Some(tr[1]), "{}", o.why);
+    assert!(o.why.contains("is the cut of the truncation"), "{}", o.why);
+    // A restart given after 8's last sample: unsure, taken as there before.
+    let r = simulate_overtake_with(&wal, pos, &tr, (M, 2_000), None, None, &[p + 500]);
+    assert_eq!(r.overtaken_at, Some(tr[0]), "{}", r.why);
+    assert!(r.why.contains("master restart given"), "{}", r.why);
+    // 8 ending well before the truncation: no evidence of the cut.
+    let far = [p + 5_000, p + 5_000 + M];
+    let f = simulate_overtake(&wal, pos, &far, M, 2_000, None);
+    assert_eq!(f.overtaken_at, Some(far[0]), "{}", f.why);
+    assert!(f.why.contains("never understating"), "{}", f.why);
 }
