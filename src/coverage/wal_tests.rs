@@ -418,3 +418,44 @@ fn a_segment_a_minute_after_an_off_grid_one_is_the_compaction_timers() {
     assert_eq!(h.len(), 1, "{h:?}");
     assert_eq!(h[0].segment, "00000007");
 }
+
+/// `bl-restart` replayed with the copy taken at a head compaction
+/// (`testdata/restart-cut`, docs/LOSS-WINDOWS.md, "A master restart
+/// without the master's log"): the master restarted during the outage; its
+/// `wal/` copied 0.16 s after the compaction at 19:23:31.1 cut segment 9
+/// (thinned: names and sample ranges as 2.42 wrote them), 6–8 and 9 empty.
+/// Its log holds the truth the copy cannot: that compaction checkpointed
+/// nothing, the next one (19:24:31) segments 6..7. Forecast on the log's
+/// compaction times without the log's checkpoints, the reader placed at
+/// the restarted queue's start: the cut's truncation deletes nothing, the
+/// next one is the deadline, as the log shows it; with the restart given
+/// after 8's last sample the copy cannot tell, and the cut's one stays.
+#[test]
+fn the_recorded_copy_at_a_compaction_holds_the_truncations_own_cut() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/restart-cut");
+    let wal = read_wal(&dir.join("wal"), None).unwrap();
+    let text = std::fs::read(dir.join("master.log")).unwrap();
+    let log = crate::coverage::masterlog::parse_bytes(&text, None);
+    let tr: Vec<i64> = log.tsdb.head_compactions.iter().map(|c| c.at).collect();
+    let pos = log.starts[1];
+    let (last, empty) = (&wal.segments[2], &wal.segments[3]);
+    assert_eq!((last.index, empty.index, empty.min_t), (8, 9, None));
+    let cut = tr.iter().copied().find(|&t| t > wal.observed_at).unwrap();
+    let next = tr.iter().copied().find(|&t| t > cut).unwrap();
+    // The log: nothing checkpointed at the cut, 6..7 at the next one.
+    assert!(
+        log.tsdb
+            .checkpoints
+            .iter()
+            .all(|c| (c.at - cut).abs() > M / 2)
+    );
+    let logged = log.tsdb.checkpoints.last().unwrap();
+    assert!((logged.first, logged.last) == (6, 7) && logged.at - next < 1_000);
+    let o = simulate_overtake(&wal, pos, &tr, M, 2_000, None);
+    assert_eq!(o.overtaken_at, Some(next), "{}", o.why);
+    assert!(o.why.contains("is the cut of the truncation"), "{}", o.why);
+    let restart = last.max_t.unwrap();
+    let r = simulate_overtake_with(&wal, pos, &tr, (M, 2_000), None, None, &[restart]);
+    assert_eq!(r.overtaken_at, Some(cut), "{}", r.why);
+    assert!(r.why.contains("never understating"), "{}", r.why);
+}
