@@ -385,11 +385,19 @@ fn an_empty_newest_segment_at_a_forecast_truncation_is_its_own_cut() {
     let r = simulate_overtake_with(&wal, pos, &tr, (M, 2_000), None, None, &[p + 500]);
     assert_eq!(r.overtaken_at, Some(tr[0]), "{}", r.why);
     assert!(r.why.contains("master restart given"), "{}", r.why);
-    // 8 ending well before the truncation: no evidence of the cut.
+    // 8 ending well before the truncation: nothing ties 9 to it.
     let far = [p + 5_000, p + 5_000 + M];
     let f = simulate_overtake(&wal, pos, &far, M, 2_000, None);
     assert_eq!(f.overtaken_at, Some(far[0]), "{}", f.why);
-    assert!(f.why.contains("never understating"), "{}", f.why);
+    assert!(!f.why.contains("cut"), "{}", f.why);
+    // A truncation between 8's last sample and the observation made the
+    // cut (past at the copy): the next one listed 9 already.
+    let mut later = wal.clone();
+    later.observed_at = p + 1_000;
+    let tr = [p - 60_000, p + 2, p + 2 + M, p + 2 + 2 * M];
+    let l = simulate_overtake(&later, pos, &tr, M, 2_000, None);
+    assert_eq!(l.overtaken_at, Some(tr[2]), "{}", l.why);
+    assert!(!l.why.contains("is the cut"), "{}", l.why);
 }
 
 /// After a master restart 2.42 compacted its head 6 s after the start

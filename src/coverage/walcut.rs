@@ -24,10 +24,13 @@ pub(super) enum EmptyNewest {
 /// Reads the copy's newest segment when it is empty (no sample): the cut of
 /// the first forecast truncation after the observation when the segment
 /// before it ends at or within `tol` (one scrape and a second) before that
-/// truncation, was not closed by size, and no given master restart
-/// (`restarts`: a process start also opens a segment) falls after that
-/// last sample; otherwise unsure, and taken as there before the truncation
-/// (never understating).
+/// truncation and no truncation forecast between that last sample and the
+/// observation made it (that one is past at the copy), the segment before
+/// was not closed by size, and no given master restart (`restarts`: a
+/// process start opens a segment too) falls after that last sample. Unsure
+/// (taken as there before the truncation, never understating) when the
+/// cut is in reach but a size rotation or a restart could have opened it;
+/// `None` when nothing ties it to that truncation.
 pub(super) fn empty_newest(
     wal: &WalView,
     truncations: &[i64],
@@ -45,29 +48,28 @@ pub(super) fn empty_newest(
         .checked_sub(2)
         .and_then(|i| wal.segments.get(i))
         .filter(|s| s.index.checked_add(1) == Some(newest.index));
-    let Some(prev) = prev else {
-        return unsure("no segment just before it is in the copy".into());
+    let Some(p) = prev.and_then(|s| s.max_t) else {
+        return (tc.saturating_sub(wal.observed_at) <= tol).then(|| EmptyNewest::Unsure {
+            tc,
+            why: "no segment just before it with a sample is in the copy".into(),
+        });
     };
-    let Some(p) = prev.max_t else {
+    let from = p.saturating_sub(tol);
+    if p > tc
+        || tc - p > tol
+        || truncations
+            .iter()
+            .any(|&t| t >= from && t <= wal.observed_at)
+    {
+        return None;
+    }
+    let prev_index = newest.index.saturating_sub(1);
+    if prev.is_some_and(|s| s.size >= super::super::walrule::full_segment(wal)) {
         return unsure(format!(
-            "the segment before it, {:08}, holds no sample",
-            prev.index
-        ));
-    };
-    if p > tc || tc - p > tol {
-        return unsure(format!(
-            "the last sample of {:08} ({}) is not within one scrape before that truncation",
-            prev.index,
-            fmt_time(p)
+            "{prev_index:08} is full-sized and may have been closed by size"
         ));
     }
-    if prev.size >= super::super::walrule::full_segment(wal) {
-        return unsure(format!(
-            "{:08} is full-sized and may have been closed by size",
-            prev.index
-        ));
-    }
-    if let Some(&r) = restarts.iter().find(|&&r| r >= p.saturating_sub(tol)) {
+    if let Some(&r) = restarts.iter().find(|&&r| r >= from) {
         return unsure(format!(
             "the master restart given at {} may have opened it",
             fmt_time(r)
