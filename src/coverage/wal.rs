@@ -259,6 +259,20 @@ fn overtaking_why(tc: i64, first: u32, m: u32, w: u32) -> String {
     )
 }
 
+/// The truncation at `tc`, under way in the copy (its new segment `active`
+/// there), checkpoints `first..=m` and overtakes the reader in `w`.
+fn under_way_overtakes(out: &mut Overtake, tc: i64, (first, m, w): (u32, u32, u32), active: u32) {
+    out.overtaken_at = Some(tc);
+    out.already = true;
+    out.why = format!(
+        "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is \
+         there, its checkpoint not yet): it checkpoints segments {first:08}..{m:08} and \
+         deletes them, including {next:08}, the one after the reader's segment {w:08}",
+        tc_s = fmt_time(tc),
+        next = w + 1
+    );
+}
+
 /// Replays `truncateWAL` (and size rotations at the observed ingest rate)
 /// for every truncation after the observation, from the observed state
 /// with the reader in segment `w` and `first` the oldest live segment: the
@@ -288,15 +302,7 @@ fn replay_forward(
     let cut = cut.filter(|_| under_way.is_none());
     if let Some((tc, m)) = under_way {
         if m > w {
-            out.overtaken_at = Some(tc);
-            out.already = true;
-            out.why = format!(
-                "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is \
-                 there, its checkpoint not yet): it checkpoints segments {first:08}..{m:08} and \
-                 deletes them, including {next:08}, the one after the reader's segment {w:08}",
-                tc_s = fmt_time(tc),
-                next = w + 1
-            );
+            under_way_overtakes(&mut out, tc, (first, m, w), active);
             return out;
         }
         first = m + 1;
