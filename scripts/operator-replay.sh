@@ -83,6 +83,10 @@
 #   bl-laterw   remote_write added (kill -HUP) only when the slave is ready
 #   REPLAY_DELAY=S (any scenario): the slave up S seconds after the snapshot (busy: not waited
 #             for the segment's deletion)
+#   REPLAY_AT_CUT=1 (any scenario): after the delay, the slave is started as soon as the master
+#             opens its next WAL segment (a head compaction's truncation, or a size rotation),
+#             so that the wal/ copy taken when it is ready holds that segment empty or nearly
+#             (the time it was seen in the times file, wal_cut= and wal_cut_ms=)
 #   REPLAY_GRID=S (any scenario): after the phase, the snapshot waits for the wall clock's second
 #             S of the minute (0-59)
 #   REPLAY_TAIL=S (any scenario): both servers run S seconds after the slave is ready (default 70)
@@ -110,7 +114,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,108p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,112p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -371,6 +375,13 @@ time.sleep(t - now)' "$REPLAY_GRID"
   else
     log "$scen: snapshot $snap; slave in ${delay}s"
     sleep "$delay"
+  fi
+  if [ -n "${REPLAY_AT_CUT:-}" ]; then
+    # Until the master opens its next segment (polled every 20 ms), then the slave at once.
+    local cur
+    cur=$(newest_segment "$dir/master/wal")
+    while [ "$(newest_segment "$dir/master/wal")" = "$cur" ]; do sleep 0.02; done
+    echo "wal_cut=$(now_rfc)" >>"$dir/times"; echo "wal_cut_ms=$(now_ms)" >>"$dir/times"
   fi
   printf 'global:\n  scrape_interval: 1m\n' >"$dir/slave.yml"
   # 2.42 takes the out-of-order window from its config file only.
@@ -946,5 +957,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,108p' "$0"; exit 2 ;;
+  *) sed -n '2,112p' "$0"; exit 2 ;;
 esac

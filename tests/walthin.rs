@@ -388,3 +388,18 @@ fn thinning_keeping_named_series_places_them_as_the_whole_wal() {
     }
     assert!(placed > 0);
 }
+
+/// Thins one `wal/` copy (`PROMSNAP_THIN_SRC`) into `PROMSNAP_THIN_DST`: an
+/// operator replay's copy packaged as testdata (docs/LOSS-WINDOWS.md, "A
+/// master restart without the master's log").
+#[test]
+#[ignore = "writes PROMSNAP_THIN_DST: run by hand"]
+fn thin_one_copy() {
+    let (Ok(src), Ok(dst)) = (
+        std::env::var("PROMSNAP_THIN_SRC"),
+        std::env::var("PROMSNAP_THIN_DST"),
+    ) else {
+        return;
+    };
+    thin_dir(Path::new(&src), Path::new(&dst));
+}

@@ -17,6 +17,10 @@ use wallog::no_deletion_why;
 #[path = "wallog.rs"]
 mod wallog;
 
+#[path = "walcut.rs"]
+mod walcut;
+use walcut::{EmptyNewest, checkpoint_of, cut_why, empty_newest, truncation_under_way, unsure_why};
+
 /// A segment file or a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,13 +139,16 @@ pub fn simulate_overtake(
     tol: i64,
     reader_segment: Option<u32>,
 ) -> Overtake {
-    simulate_overtake_with(wal, t_b, truncations, (r, tol), reader_segment, None)
+    simulate_overtake_with(wal, t_b, truncations, (r, tol), reader_segment, None, &[])
 }
 
 /// [`simulate_overtake`] with the master's log (`log`): where the reader's
 /// segment is known, the checkpoint the log shows deleting the next one
 /// dates the overtaking, and over the span the log covers only its
 /// checkpoints delete segments (the `truncateWAL` replay resumes after it).
+/// `restarts`: the master restarts given (a process start opens a segment
+/// too: an empty newest segment after one is not read as a truncation's
+/// own cut).
 pub fn simulate_overtake_with(
     wal: &WalView,
     t_b: i64,
@@ -149,8 +156,17 @@ pub fn simulate_overtake_with(
     (r, tol): (i64, i64),
     reader_segment: Option<u32>,
     log: Option<LoggedWal<'_>>,
+    restarts: &[i64],
 ) -> Overtake {
-    let mut out = simulate(wal, t_b, truncations, (r, tol), reader_segment, log);
+    let mut out = simulate(
+        wal,
+        t_b,
+        truncations,
+        (r, tol),
+        reader_segment,
+        log,
+        restarts,
+    );
     // The reader's segment deleted before the copy, its number known: the
     // log's checkpoint of the next one dates the deletion.
     if out.already
@@ -172,6 +188,7 @@ fn simulate(
     (r, tol): (i64, i64),
     reader_segment: Option<u32>,
     log: Option<LoggedWal<'_>>,
+    restarts: &[i64],
 ) -> Overtake {
     let mut out = Overtake::default();
     let segs: Vec<&SegmentRange> = wal.segments.iter().collect();
@@ -222,7 +239,8 @@ fn simulate(
     // The log covers the copy's time on: it shows every deletion up to its
     // reach, and none of the next segment.
     let log = log.filter(|l| l.covers_from(wal.observed_at) && l.reach > wal.observed_at);
-    let mut out = replay_forward(wal, truncations, tol, (w, first), out, log);
+    let cut = empty_newest(wal, truncations, tol, restarts).filter(|_| log.is_none());
+    let mut out = replay_forward(wal, (truncations, cut), tol, (w, first), out, log);
     if let Some(l) = log {
         out.why = no_deletion_why(&l, w) + &out.why;
     }
@@ -241,13 +259,28 @@ fn overtaking_why(tc: i64, first: u32, m: u32, w: u32) -> String {
     )
 }
 
+/// The truncation at `tc`, under way in the copy (its new segment `active`
+/// there), checkpoints `first..=m` and overtakes the reader in `w`.
+fn under_way_overtakes(out: &mut Overtake, tc: i64, (first, m, w): (u32, u32, u32), active: u32) {
+    out.overtaken_at = Some(tc);
+    out.already = true;
+    out.why = format!(
+        "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is \
+         there, its checkpoint not yet): it checkpoints segments {first:08}..{m:08} and \
+         deletes them, including {next:08}, the one after the reader's segment {w:08}",
+        tc_s = fmt_time(tc),
+        next = w + 1
+    );
+}
+
 /// Replays `truncateWAL` (and size rotations at the observed ingest rate)
 /// for every truncation after the observation, from the observed state
 /// with the reader in segment `w` and `first` the oldest live segment: the
 /// first one that deletes the segment after the reader's overtakes it.
+/// `cut`: how the copy's empty newest segment reads ([`empty_newest`]).
 fn replay_forward(
     wal: &WalView,
-    truncations: &[i64],
+    (truncations, cut): (&[i64], Option<EmptyNewest>),
     tol: i64,
     (w, mut first): (u32, u32),
     mut out: Overtake,
@@ -263,18 +296,13 @@ fn replay_forward(
     let mut now = wal.observed_at;
 
     let reach = log.map(|l| l.reach);
+    let mut cut_note = String::new();
     let under_way = truncation_under_way(wal, truncations, first, tol).filter(|_| log.is_none());
+    // An empty newest segment one truncation is already under way in is not the next one's.
+    let cut = cut.filter(|_| under_way.is_none());
     if let Some((tc, m)) = under_way {
         if m > w {
-            out.overtaken_at = Some(tc);
-            out.already = true;
-            out.why = format!(
-                "the truncation at {tc_s} is under way in the copy (its new segment {active:08} is \
-                 there, its checkpoint not yet): it checkpoints segments {first:08}..{m:08} and \
-                 deletes them, including {next:08}, the one after the reader's segment {w:08}",
-                tc_s = fmt_time(tc),
-                next = w + 1
-            );
+            under_way_overtakes(&mut out, tc, (first, m, w), active);
             return out;
         }
         first = m + 1;
@@ -294,13 +322,22 @@ fn replay_forward(
             active_bytes = 0.0;
         }
         now = tc;
-        // truncateWAL: NextSegment, never the last, lower 2/3.
-        let last_before = active;
-        if active == w && out.watcher_segment_end.is_none() {
+        // truncateWAL: lists the segments, NextSegment, never the last,
+        // lower 2/3. Its own cut already in the copy: it listed the ones
+        // before it.
+        let own_cut = cut == Some(EmptyNewest::Cut(tc));
+        let last_before = if own_cut {
+            active.saturating_sub(1)
+        } else {
+            active
+        };
+        if active == w && out.watcher_segment_end.is_none() && !own_cut {
             out.watcher_segment_end = Some(tc);
         }
-        active += 1;
-        active_bytes = 0.0;
+        if !own_cut {
+            active += 1;
+            active_bytes = 0.0;
+        }
         // Within the log's span only its checkpoints delete segments;
         // after it the rule goes on from the newest one it deleted.
         if reach.is_some_and(|x| tc <= x) {
@@ -309,25 +346,29 @@ fn replay_forward(
         if let Some(d) = log.and_then(|l| l.deleted_through()) {
             first = first.max(d.saturating_add(1));
         }
-        let Some(last) = last_before.checked_sub(1) else {
+        let m = checkpoint_of(first, last_before);
+        if own_cut {
+            cut_note = cut_why(last_seg, tc, first, m);
+        }
+        let Some(m) = m else {
             continue;
         };
-        if last < first {
-            continue;
-        }
-        let m = first + (last - first) * 2 / 3;
-        if m <= first {
-            continue;
-        }
         if m > w {
             out.overtaken_at = Some(tc);
-            out.why = overtaking_why(tc, first, m, w);
+            out.why = cut_note + &overtaking_why(tc, first, m, w);
+            if let Some(EmptyNewest::Unsure { tc: u, why }) = &cut
+                && *u == tc
+                && checkpoint_of(first, last_before.saturating_sub(1)).is_none_or(|m| m <= w)
+            {
+                out.why += &unsure_why(last_seg, why);
+            }
             return out;
         }
         first = m + 1;
     }
     out.why = format!(
-        "no forecast truncation (until {}) deletes the segment after the reader's segment {w:08}",
+        "{cut_note}no forecast truncation (until {}) deletes the segment after the reader's \
+         segment {w:08}",
         truncations.last().map_or("-".into(), |&t| fmt_time(t))
     );
     out
@@ -595,37 +636,6 @@ fn overtaken_unplaced(
          reader's position and the reader as overtaken (never understating the loss)"
             .into(),
     );
-}
-
-/// A truncation the copy of `wal/` caught under way: `truncateWAL` opens
-/// the new segment first, then writes the checkpoint of the lower two
-/// thirds of the older segments and deletes them. When the newest segment
-/// began at a truncation at or before the observation (no sample yet, or
-/// its first within `tol` after it) and the checkpoint that truncation
-/// writes (segments `first..=m`) is not there, the copy shows the segments
-/// it is about to delete as live: returns that truncation and `m`.
-fn truncation_under_way(
-    wal: &WalView,
-    truncations: &[i64],
-    first: u32,
-    tol: i64,
-) -> Option<(i64, u32)> {
-    let newest = wal.segments.last()?;
-    let tc = truncations
-        .iter()
-        .copied()
-        .filter(|&t| t <= wal.observed_at)
-        .filter(|&t| newest.min_t.is_none_or(|m| m >= t && m - t <= tol))
-        .max()?;
-    // The segments `truncateWAL` listed before opening the new one, the
-    // active one excluded.
-    let last = newest.index.checked_sub(2)?;
-    if last < first {
-        return None;
-    }
-    let m = first + (last - first) * 2 / 3;
-    let done = wal.checkpoint.as_ref().is_some_and(|c| c.index >= m);
-    (m > first && !done).then_some((tc, m))
 }
 
 /// The truncation (its compaction's start: a level-1 block's time, or a

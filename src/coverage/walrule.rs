@@ -497,6 +497,10 @@ pub fn size_why(d: &SizeDating, latest: String) -> String {
     )
 }
 
+/// 2.42's compaction timer (`db.run`: a compaction is tried one minute
+/// after the last one, besides the appends that find the head compactable).
+const COMPACTION_TIMER: i64 = 60_000;
+
 /// A WAL segment that starts for no reason but a process start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestartHint {
@@ -516,6 +520,8 @@ pub struct RestartHint {
 /// ones from the level-1 blocks' ULID times):
 /// Prometheus opens a new segment at every start, so these mark master
 /// restarts (every process start opens a new segment), which reset the remote-write reader (L6).
+/// A segment starting one minute after an off-grid one ([`COMPACTION_TIMER`])
+/// is taken for a truncation too.
 pub fn restart_hints(
     wal: &WalView,
     r: i64,
@@ -535,6 +541,10 @@ pub fn restart_hints(
     let tolerance = scrape_interval.saturating_mul(3).max(r / 10);
     let full = full_segment(wal);
     let phase = r.saturating_add(r / 2).saturating_add(delay).rem_euclid(r);
+    let off_grid = |t: i64| {
+        let off = t.saturating_sub(phase).rem_euclid(r);
+        off > tolerance && r - off > tolerance
+    };
     for pair in wal.segments.windows(2) {
         let [prev, seg] = pair else { continue };
         if prev.index.checked_add(1) != Some(seg.index) || prev.size >= full {
@@ -546,8 +556,16 @@ pub fn restart_hints(
         // Distance of the segment's first sample after the nearest truncation
         // on the grid (samples are stamped at most a scrape before they are
         // written, so the first one lands just before or after T_c).
-        let off = start.saturating_sub(phase).rem_euclid(r);
-        if off <= tolerance || r - off <= tolerance {
+        if !off_grid(start) {
+            continue;
+        }
+        // 2.42's compaction loop (`db.run`) also tries a compaction one
+        // minute after the last one: after a compaction off the grid (a
+        // restart's first), the next may come a minute later, not on it.
+        if prev.min_t.is_some_and(|p| {
+            off_grid(p)
+                && start.saturating_sub(p).abs_diff(COMPACTION_TIMER) <= tolerance.unsigned_abs()
+        }) {
             continue;
         }
         if known

@@ -55,6 +55,7 @@ pub(super) fn overtaking(
                 (r, inp.scrape_interval.saturating_add(SECOND)),
                 reader_segment,
                 logged(inp),
+                &inp.facts.master_restarts,
             );
             undecided = sim.undecided;
             assumptions.extend(sim.assumptions.iter().cloned());
