@@ -1109,6 +1109,11 @@ const OUT_OF_SAMPLE_MASTERS: &[&str] = &[
     "s2k-min6-cap300",
     "s19k-busy",
     "self1s-ph46h",
+    // The twenty-first set (docs/LOSS-WINDOWS.md: listed before recording).
+    "self1s-edge",
+    "s800-10s-2m",
+    "self1s-2rst",
+    "self1s-ph21h",
 ];
 
 /// Runs of out-of-sample masters recorded again to fit a rule on (the
@@ -1154,6 +1159,29 @@ macro_rules! second_loss {
 /// Recorded runs the estimator is known to get wrong, each with what is not
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "self1s-edge-up156",
+        "(twenty-first set) the slave up 5.1 s before the deadline and overtaken all the same: real \
+         loss +1.0 .. +167.0 s of 594 series (L2, the whole outage), predicted L3 expected +1.0 .. \
+         +1.0..+19.0 s and no L2, not even as a risk. The deadline is the master's log's: the \
+         truncation at 19:14:32.064 checkpointed segments 0..1 and deleted them by 32.073; the slave \
+         was ready at 19:14:26.875 (its log). The stalled queue's retry reached it at 28.723 and the \
+         slave refused 6 requests (28.723 .. 28.731: the requests the stalled shard held); then \
+         nothing until 32.130, when 98 refusals followed in 0.13 s: the reader slept in \
+         QueueManager.Append's enqueue backoff (5 ms doubling to max_backoff 5 s, on its own 5 s \
+         phase since it stalled at the master's start) and woke 0.07 s after the truncation, read the \
+         rest of segment 0 and failed to open 00000001: `error tailing WAL` at 32.255, `Replaying \
+         WAL` (the restart from 'now') at 37.255 in the master's log. coverage's L2 window is built \
+         only for a slave up at or after the overtaking truncation (model/l2.rs `window`: `up < d` \
+         gives none): the catch-up a slave up before the deadline still needs (the send's next retry, \
+         up to max_backoff, then the reader's next wake-up, up to max_backoff again, then the rest \
+         of its segment) is not compared with the deadline, and the master's log's `error tailing \
+         WAL` after the slave's start, which coverage reads and names in a warning ('no window above \
+         reaches it'), places no window. Either would have decided it: the reader's wake-up after the \
+         drain came after the deadline (its 5 s period runs from the stall; the slave's log's 3.4 s \
+         gap between the held requests and the read ones shows it), and the master's log line dates \
+         the overtaking.",
+    ),
     (
         "s4500-ms50-up55-r2",
         concat!(
