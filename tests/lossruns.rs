@@ -1160,6 +1160,42 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
+        "self1s-2rst-up109",
+        "(twenty-first set, two master restarts in one outage: SIGTERM at +15 s and +70 s after the \
+         snapshot, each killed 25 s later and started at once; the slave up +109.1 s) the loss is two L6 stretches, [+1.0 s, +15.0 s] (the first process's scrapes after C_snap, up to \
+         its SIGTERM at +15.3 s; times after C_snap) and [+46.0 s, +70.0 s] (the second process's, from its first scrape to \
+         its SIGTERM at +70.3 s); the master itself has no sample between them (stopping from +15.3 \
+         s, killed and started again at +40.4 s, first scrape +46.0 s), so gaps --against reports \
+         one window, [+1.0 s, +70.0 s] of 491 series (19 002 samples). coverage gives two L6 \
+         expected windows, split at the first restart: [+0.0 s, +15.0 s] (to the first process's \
+         last sample in its WAL copy) and [+15.3 s, +70.0 s] (from the first SIGTERM to the second \
+         process's last sample). Not a millisecond of the real loss lies outside their union, and nothing after the \
+         third process's ready time (+95.6 s) was lost, as predicted; the judge's criterion 1 asks one \
+         predicted window per merged real window, and two touching windows of one cause (0.3 s apart, \
+         no master sample between them) do not make one. Either the estimator joining consecutive \
+         restarts' L6 windows where the master has no sample between them, or the judge matching a \
+         real window against touching predicted windows, would pass it; which one is the lead's \
+         call (the first run with two master restarts in one outage).",
+    ),
+    (
+        "self1s-2rst-up215",
+        "(twenty-first set, as self1s-2rst-up109 with the slave up +215.1 s, after checkpoint.00000003 \
+         deleted the first process's segments: the third process's reader, in segment 00000005, was \
+         not overtaken, as predicted) the loss is two L6 stretches, [+1.0 s, +15.0 s] (the first process's scrapes after C_snap, up to \
+         its SIGTERM at +15.3 s; times after C_snap) and [+46.0 s, +70.0 s] (the second process's, from its first scrape to \
+         its SIGTERM at +70.3 s); the master itself has no sample between them (stopping from +15.3 \
+         s, killed and started again at +40.4 s, first scrape +46.0 s), so gaps --against reports \
+         one window, [+1.0 s, +70.0 s] of 491 series (19 002 samples). coverage gives two L6 \
+         expected windows, split at the first restart: [+0.0 s, +0.0 .. +15.3 s] (the first process's segments gone \
+         from the WAL copy: its end ranges to the restart) and [+15.3 s, +70.0 s]. Not a millisecond of the real loss lies outside their union, and nothing after the \
+         third process's ready time (+95.6 s) was lost, as predicted; the judge's criterion 1 asks one \
+         predicted window per merged real window, and two touching windows of one cause (0.3 s apart, \
+         no master sample between them) do not make one. Either the estimator joining consecutive \
+         restarts' L6 windows where the master has no sample between them, or the judge matching a \
+         real window against touching predicted windows, would pass it; which one is the lead's \
+         call (the first run with two master restarts in one outage).",
+    ),
+    (
         "self1s-edge-up156",
         "(twenty-first set) the slave up 5.1 s before the deadline and overtaken all the same: real \
          loss +1.0 .. +167.0 s of 594 series (L2, the whole outage), predicted L3 expected +1.0 .. \
