@@ -14,6 +14,7 @@
 # one run without the others: PROMSNAP_LOSS_TAG=r3 PROMSNAP_LOSS_SLAVES=up35 ... s12k-busyz).
 # PROMSNAP_LOSS_START_PHASE=S starts each master S seconds past a block boundary (wall clock);
 # S=52 with 1m blocks puts two head compactions, 3 s apart, before the snapshot (ci-*-p52).
+# (A master may carry its own start phase, MasterSpec::start_phase; the variable overrides it.)
 #
 # Evidence goes to testdata/loss-runs/<master>-<slave>/ (PROMSNAP_LOSS_OUT to change it); the raw
 # data dirs and server logs to PROMSNAP_LOSS_RAW (default: /tmp/promsnap-loss-raw). Each master
@@ -73,7 +74,8 @@ if [ "$1" = all ]; then
            deb1s-ph5 deb15-ph47 deb15-rp2 deb1s-restart deb1s-headgc s6100-ms35 s1250-4s-skip s12k-ms2-spp100
            s4k-cap250-spp125
            self1s-2h deb15-2h self1s-seed deb15-seed self1s-ph13 self1s-sblk2h
-           self1s-long s1050-15s s2k-min6-cap300 s19k-busy self1s-ph46h)
+           self1s-long s1050-15s s2k-min6-cap300 s19k-busy self1s-ph46h
+           self1s-edge s800-10s-2m self1s-2rst self1s-ph21h)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run
