@@ -432,7 +432,9 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // leaves the path where it was not: the boundary slivers. So does an
     // L2 the master's log alone makes expected (without the WAL its start
     // is not placed: the slivers keep what may precede it).
-    let l2 = inp.wal.is_some() && !ov.undecided && windows.iter().any(|w| w.cause == Cause::L2);
+    let l2 = inp.wal.is_some()
+        && !ov.undecided
+        && (windows.iter()).any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
     // A risk of L1 (a start given to the second that straddles the
     // coverage end) leaves the path where remote write ran before it.
     let l1 = windows

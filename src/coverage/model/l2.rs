@@ -9,6 +9,9 @@ use crate::coverage::fmt_time;
 use crate::coverage::queue::{self, BACKLOG_CATCHUP, READ_RATE, READ_RATE_SLOW, Stall};
 use crate::coverage::wal::{LoggedWal, simulate_overtake_with};
 
+#[path = "l2_near.rs"]
+mod near;
+
 /// What the overtake simulation (or the closed forms) found.
 pub(super) struct Overtaking {
     /// The catch-up deadline.
@@ -187,27 +190,16 @@ pub(super) fn window(
     position: i64,
     stall: Option<Stall>,
 ) -> Option<LossWindow> {
-    let c = inp.coverage_end;
-    let (Some((d, _, seg_end)), Some(up)) = (ov.overtake, inp.slave_up) else {
-        return None;
-    };
+    let up = inp.slave_up?;
+    if let Some((d, seg_end)) = near::deadline_after(inp, ov, up) {
+        return near::window(inp, ov, (t_b, position, stall), up, d, seg_end);
+    }
+    let (d, _, seg_end) = ov.overtake?;
     if up < d {
         return None;
     }
     let restart_from = up.max(d);
-    // The master has no sample between the coverage end (its last sample
-    // plus 1 ms) and its next scrape: the loss starts there, on the WAL's
-    // grids when it shows them, else one interval after that last sample.
-    let first = inp
-        .scrape_grids
-        .as_ref()
-        .and_then(|g| g.nth_sample_after(c - 1, 1))
-        .map_or(c - 1 + inp.scrape_interval.max(1), |x| x.0);
-    let from = first.max(c).max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
-    // Samples stamped before their scrape (`grid::lag`): those appended
-    // after the snapshot with times before the coverage end are lost too.
-    let lag = super::grid::lag(inp).filter(|_| from == first.max(c));
-    let from = lag.map_or(from, |l| l.first.max(t_b + 1));
+    let (from, lag) = loss_start(inp, seg_end, t_b);
     let (rest, how, placed) = rest_of_segment(inp, ov, position);
     let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
     let to = restart_from + inp.queue.max_backoff + drain(READ_RATE_SLOW) + inp.restart_delay;
@@ -273,6 +265,24 @@ pub(super) fn window(
             + &lag.map_or(String::new(), |l| super::grid::lag_why(&l))
             + &logged.map_or(String::new(), |l| restart_why(inp, l)),
     })
+}
+
+/// Where an overtaking's loss starts: the master has no sample between the
+/// coverage end (its last sample plus 1 ms) and its next scrape, so on the
+/// WAL's grids when they show it, else one interval after that last sample;
+/// not before the reader's segment ends (what it holds is sent). Samples
+/// stamped before their scrape (`grid::lag`): those appended after the
+/// snapshot with times before the coverage end are lost too.
+fn loss_start(inp: &ModelInput, seg_end: Option<i64>, t_b: i64) -> (i64, Option<super::grid::Lag>) {
+    let c = inp.coverage_end;
+    let first = inp
+        .scrape_grids
+        .as_ref()
+        .and_then(|g| g.nth_sample_after(c - 1, 1))
+        .map_or(c - 1 + inp.scrape_interval.max(1), |x| x.0);
+    let from = first.max(c).max(seg_end.map_or(c, |e| e + 1)).max(t_b + 1);
+    let lag = super::grid::lag(inp).filter(|_| from == first.max(c));
+    (lag.map_or(from, |l| l.first.max(t_b + 1)), lag)
 }
 
 /// The reader's restart as the master's log shows it: the first `error
@@ -369,8 +379,19 @@ pub(super) fn expected_drain(
     r: i64,
     rest: u64,
 ) -> (i64, u64) {
+    drain_at(inp, st, (t_ws, r), rest, READ_RATE)
+}
+
+/// [`expected_drain`] at `per_shard` samples/s a shard.
+pub(super) fn drain_at(
+    inp: &ModelInput,
+    st: &Stall,
+    (t_ws, r): (i64, i64),
+    rest: u64,
+    per_shard: f64,
+) -> (i64, u64) {
     let q = &inp.queue;
-    let per_ms = READ_RATE / 1000.0;
+    let per_ms = per_shard / 1000.0;
     let first_rate = q.min_shards as f64 * per_ms;
     let tick = queue::next_tick(t_ws, r + 1);
     let before_tick = first_rate * (tick - r) as f64;

@@ -116,9 +116,12 @@ pub(super) fn add(
         let Some((from, to)) = reach(inp, m) else {
             continue;
         };
-        let held = windows
-            .iter()
-            .any(|w| w.from <= from.saturating_add(i) && w.to.saturating_add(i) >= to);
+        // A risk window may not happen: it holds nothing for sure.
+        let held = windows.iter().any(|w| {
+            w.certainty != Certainty::Risk
+                && w.from <= from.saturating_add(i)
+                && w.to.saturating_add(i) >= to
+        });
         if !held {
             windows.push(LossWindow::new(
                 Cause::L3,
