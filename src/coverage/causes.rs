@@ -23,6 +23,10 @@ pub use super::version::{
 use super::wal::WalView;
 use super::{fmt_dur, fmt_time};
 
+#[path = "causes_restart.rs"]
+mod restart;
+pub use restart::restart_windows;
+
 /// One day in ms.
 const DAY: i64 = 86_400_000;
 
@@ -255,96 +259,6 @@ impl Timeline<'_> {
     fn first_unsent(&self) -> i64 {
         self.coverage_end.max(self.stall.saturating_add(1))
     }
-}
-
-/// L6: master restarts (or remote_write config / external label changes).
-/// Each one before the slave is up restarts the WAL watcher at that instant:
-/// everything unsent before it is never sent. Returns the windows and the
-/// effective stall position (the watcher start after the last such restart).
-pub fn restart_windows(
-    coverage_end: i64,
-    rw_start: i64,
-    slave_up: Option<i64>,
-    catch_up: i64,
-    restarts: &[i64],
-    assumptions: &mut Vec<String>,
-) -> (Vec<LossWindow>, i64) {
-    let mut out = Vec::new();
-    if restarts.is_empty() {
-        assumptions.push(
-            "no master restart and no change of its remote_write block or external labels until \
-             the slave has caught up (none given): each one would restart the WAL reader from \
-             'now' (L6)"
-                .into(),
-        );
-        return (out, rw_start);
-    }
-    let mut sorted = restarts.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    if slave_up.is_none() {
-        assumptions.push(
-            "master restarts without the slave's ready time: every restart is taken to be before \
-             the slave was up"
-                .into(),
-        );
-    }
-    let mut stall = rw_start;
-    for r in sorted {
-        if r <= stall {
-            continue; // before remote write started: no reader to reset
-        }
-        let from = coverage_end.max(stall.saturating_add(1));
-        match slave_up {
-            Some(up) if r >= up.saturating_add(catch_up) => {
-                assumptions.push(format!(
-                    "master restart at {} is after the slave was up and caught up: only what was \
-                     still queued at shutdown and not flushed within the flush deadline (1m) is at \
-                     risk; no window",
-                    fmt_time(r)
-                ));
-            }
-            Some(up) if r >= up => {
-                if r >= from {
-                    out.push(LossWindow::new(
-                        Cause::L6,
-                        from,
-                        r,
-                        Certainty::Bound,
-                        format!(
-                            "the master restarted (or its remote_write block changed) at {} while \
-                             the queue was still catching up (slave up {}, catch-up {}): the new \
-                             WAL reader starts at the restart, so whatever the old one had not \
-                             sent yet, at most this range, is never sent",
-                            fmt_time(r),
-                            fmt_time(up),
-                            fmt_dur(catch_up)
-                        ),
-                    ));
-                }
-            }
-            _ => {
-                if r >= from {
-                    out.push(LossWindow::new(
-                        Cause::L6,
-                        from,
-                        r,
-                        Certainty::Expected,
-                        format!(
-                            "the master restarted (or its remote_write block changed) at {} before \
-                             the slave was up: the new WAL reader sends only samples newer than \
-                             the restart, and the old one's backlog (everything after {}) is never \
-                             sent",
-                            fmt_time(r),
-                            fmt_time(from.saturating_sub(1))
-                        ),
-                    ));
-                }
-                stall = r;
-            }
-        }
-    }
-    (out, stall)
 }
 
 /// L5: `sample_age_limit`. Samples whose send time minus their timestamp
