@@ -94,9 +94,10 @@ pub(super) fn window(
          opened that segment, after its blocked send's retry (up to {}s after the slave is up), \
          its own wake-up in the queue's enqueue backoff (up to {}s after that; neither phase is in \
          any file) and the send of the rest of its segment, about {rest} samples ({how}; expected \
-         by {}, up to {:.1}s at {} samples/s a shard with the shards the queue's reshard rule gives). Opened after the truncation, the next segment is \
-         gone: the reader fails, waits {}s and restarts from 'now', and everything after its \
-         segment up to the restart is never sent",
+         by {}, up to {:.1}s at {} samples/s a shard with the shards the queue's reshard rule \
+         gives). Opened after the truncation, the next segment is gone: the reader fails, waits \
+         {}s and restarts from 'now', and everything after its segment up to the restart is never \
+         sent",
         fmt_time(up),
         (d - up) as f64 / 1000.0,
         fmt_time(d),
