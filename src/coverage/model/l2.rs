@@ -225,26 +225,15 @@ pub(super) fn window(
     let (to_earliest, to_expected, to) = logged.map_or((to_earliest, to_expected, to), |l| {
         (l.0.saturating_add(inp.restart_delay).min(l.1), l.2, l.2)
     });
-    (to >= from).then(|| LossWindow {
-        cause: Cause::L2,
-        from,
-        to,
-        to_earliest: Some(to_earliest),
-        to_expected: Some(to_expected),
-        bound_to: None,
-        // The master's log showing the reader's restart after the slave
-        // was up shows the overtaking itself, not a forecast of it.
-        certainty: if (inp.wal.is_some() && !ov.undecided) || logged.is_some() {
-            Certainty::Expected
-        } else {
-            Certainty::Risk
-        },
-        series: None,
-        ongoing: false,
-        slave_range: SlaveRangeUse::default(),
-        race_rest: false,
-        why: format!(
-            "the master's WAL truncation at {} deleted the segment after the one the stalled \
+    // The master's log showing the reader's restart after the slave was up
+    // shows the overtaking itself, not a forecast of it.
+    let certainty = if (inp.wal.is_some() && !ov.undecided) || logged.is_some() {
+        Certainty::Expected
+    } else {
+        Certainty::Risk
+    };
+    let why = format!(
+        "the master's WAL truncation at {} deleted the segment after the one the stalled \
              remote-write reader was in; once the slave is up the reader finishes its segment, \
              fails to open the next, waits {}s and restarts from 'now': everything after its \
              segment up to the restart is never sent. The restart comes after the queue's retry \
@@ -252,19 +241,43 @@ pub(super) fn window(
              segment: about {rest} samples ({how}), expected in {:.1}s (the reader refills the \
              queue as fast as its shards send: {} shard(s) until the queue's next reshard tick, \
              about {shards} after it, each about {} samples/s), up to {}s at {} samples/s",
-            crate::coverage::fmt_time(d),
-            inp.restart_delay / SECOND,
-            inp.queue.max_backoff / SECOND,
-            crate::coverage::fmt_time(first_send),
-            expected_drain as f64 / 1000.0,
-            inp.queue.min_shards,
-            READ_RATE as u64,
-            drain(READ_RATE_SLOW) / SECOND,
-            READ_RATE_SLOW as u64
-        ) + &super::grid::dating(inp, d)
-            + &lag.map_or(String::new(), |l| super::grid::lag_why(&l))
-            + &logged.map_or(String::new(), |l| restart_why(inp, l)),
-    })
+        crate::coverage::fmt_time(d),
+        inp.restart_delay / SECOND,
+        inp.queue.max_backoff / SECOND,
+        crate::coverage::fmt_time(first_send),
+        expected_drain as f64 / 1000.0,
+        inp.queue.min_shards,
+        READ_RATE as u64,
+        drain(READ_RATE_SLOW) / SECOND,
+        READ_RATE_SLOW as u64
+    ) + &super::grid::dating(inp, d)
+        + &lag.map_or(String::new(), |l| super::grid::lag_why(&l))
+        + &logged.map_or(String::new(), |l| restart_why(inp, l));
+    (to >= from).then(|| ranged(from, (to_earliest, to_expected, to), certainty, why))
+}
+
+/// An L2 window over `[from, to]` whose end ranges from `to_earliest`,
+/// expected at `to_expected` (clamped into the range).
+fn ranged(
+    from: i64,
+    (earliest, expected, to): (i64, i64, i64),
+    certainty: Certainty,
+    why: String,
+) -> LossWindow {
+    LossWindow {
+        cause: Cause::L2,
+        from,
+        to,
+        to_earliest: Some(earliest),
+        to_expected: Some(expected.max(earliest).min(to)),
+        bound_to: None,
+        certainty,
+        series: None,
+        ongoing: false,
+        slave_range: SlaveRangeUse::default(),
+        race_rest: false,
+        why,
+    }
 }
 
 /// Where an overtaking's loss starts: the master has no sample between the

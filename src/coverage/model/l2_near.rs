@@ -22,9 +22,10 @@
 //! master's log showing the reader's failure after the slave was up makes it
 //! what happened.
 
-use super::super::{Cause, Certainty, LossWindow, ModelInput, SECOND, SlaveRangeUse};
+use super::super::{Certainty, LossWindow, ModelInput, SECOND};
 use super::{
-    Overtaking, drain_at, expected_drain, logged_restart, loss_start, rest_of_segment, restart_why,
+    Overtaking, drain_at, expected_drain, logged_restart, loss_start, ranged, rest_of_segment,
+    restart_why,
 };
 use crate::coverage::fmt_time;
 use crate::coverage::queue::{self, READ_PERIOD, READ_RATE, READ_RATE_SLOW, Stall};
@@ -122,24 +123,12 @@ pub(super) fn window(
             "; the master's log (`error tailing WAL` after the slave's start, or none) decides it",
         ),
     }
-    (to >= from).then(|| LossWindow {
-        cause: Cause::L2,
-        from,
-        to,
-        to_earliest: Some(to_earliest),
-        to_expected: Some(to_expected.clamp(to_earliest, to)),
-        bound_to: None,
-        certainty: if logged.is_some() {
-            Certainty::Expected
-        } else {
-            Certainty::Risk
-        },
-        series: None,
-        ongoing: false,
-        slave_range: SlaveRangeUse::default(),
-        race_rest: false,
-        why,
-    })
+    let certainty = if logged.is_some() {
+        Certainty::Expected
+    } else {
+        Certainty::Risk
+    };
+    (to >= from).then(|| ranged(from, (to_earliest, to_expected, to), certainty, why))
 }
 
 /// When the reader is expected to open the segment after its own: its
