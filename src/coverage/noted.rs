@@ -259,7 +259,35 @@ pub(super) fn from_logs(mut o: CoverageOptions, assumptions: &mut Vec<String>) -
     } else {
         assumptions.extend(undated_ready(&o));
     }
+    assumptions.extend(restarts_in_ready_second(&mut o));
     o
+}
+
+/// A master restart given coarser than a millisecond whose range holds the
+/// slave's ready time: taken at its range's end (`widen`) it would come
+/// after the slave was up and its L6 window would go. Either side is in the
+/// range, and before the slave was up is the longer loss: the restart is
+/// taken just before the ready time, with the assumption that says so.
+fn restarts_in_ready_second(o: &mut CoverageOptions) -> Option<String> {
+    let up = o.slave_up?;
+    let mut moved = Vec::new();
+    for (i, r) in o.facts.master_restarts.iter_mut().enumerate() {
+        let w = o.facts.noted.master_restarts.get(i).copied().unwrap_or(1);
+        let given = r.saturating_sub(late(w));
+        if w > 1 && given < up && up <= *r {
+            moved.push(format!("{} ({})", fmt_time(given), precision(w)));
+            *r = up - 1;
+        }
+    }
+    (!moved.is_empty()).then(|| {
+        format!(
+            "a master restart given as {} holds the slave's ready time {} in its range: it is \
+             taken just before that (the restart before the slave was up, the longer loss: the \
+             new reader sends nothing older than its start)",
+            moved.join(", "),
+            fmt_time(up)
+        )
+    })
 }
 
 /// `opts` with a remote write start given coarser than a millisecond moved
@@ -360,6 +388,29 @@ mod tests {
         let (o, why) = widen(&opts);
         assert_eq!(o.slave_up, opts.slave_up);
         assert!(why.is_none());
+    }
+
+    /// A master restart given to the second whose second holds the slave's
+    /// ready time (the master ready again 137 ms before the slave, round
+    /// six): taken just before the ready time, not at the second's end
+    /// after it; a restart whose second ends before it is left alone.
+    #[test]
+    fn a_restart_in_the_ready_second_is_taken_before_the_slave() {
+        let up = 1_796_621_502_492;
+        let mut o = CoverageOptions {
+            slave_up: Some(up),
+            ..Default::default()
+        };
+        o.facts.master_restarts = vec![1_796_621_440_999, 1_796_621_502_999];
+        o.facts.noted.master_restarts = vec![1_000, 1_000];
+        let why = restarts_in_ready_second(&mut o).unwrap_or_default();
+        assert_eq!(o.facts.master_restarts, vec![1_796_621_440_999, up - 1]);
+        assert!(why.contains("to the second"), "{why}");
+        // Given to the millisecond: as given.
+        o.facts.master_restarts = vec![1_796_621_502_999];
+        o.facts.noted.master_restarts = vec![1];
+        assert!(restarts_in_ready_second(&mut o).is_none());
+        assert_eq!(o.facts.master_restarts, vec![1_796_621_502_999]);
     }
 
     /// A remote write start given to the second ("17:16:54", as `date`

@@ -114,7 +114,16 @@ pub(super) fn window(
         why.push_str(&super::super::grid::lag_why(l));
     }
     match logged {
-        Some(l) => why.push_str(&restart_why(inp, l)),
+        Some(l) => {
+            why.push_str(&restart_why(inp, l));
+            if l.0 < d {
+                why.push_str(&format!(
+                    "; it failed before the forecast truncation at {}: an earlier one deleted the \
+                     segment after its own (the forecast placed that truncation late)",
+                    fmt_time(d)
+                ));
+            }
+        }
         None if quiet_until > d => why.push_str(&format!(
             "; the master's log shows no failure of the reader up to {}, where it ends",
             fmt_time(quiet_until)
