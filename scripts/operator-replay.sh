@@ -902,13 +902,15 @@ for line in open(sys.argv[1]):
     v[op-no-rwstart]="--master $w --slave-up ${log_up:-$up_rfc} $logs"
     v[op-datadir]="--master $m --rw-start $rw_rfc --slave-up $up_rfc $logs"
     v[op-nowal]="--rw-start $rw_rfc --slave-up $up_rfc $logs"
+    # Round six: the slave's log only (the master's log taken away).
+    v[op-no-masterlog]="--master $w --rw-start $rw_rfc --slave-up $up_rfc --slave-log $dir/slave.log"
     if [ -n "${master_restart_date:-}" ]; then
       # The restart as the operator noted it: `date` when they stopped it (SIGTERM sent), and
       # when it was ready again.
       local mr_rfc mr_ready
       mr_rfc=$(date -u -d "$master_restart_date" +%Y-%m-%dT%H:%M:%SZ)
       mr_ready=$(date -u -d "$master_restart_ready_date" +%Y-%m-%dT%H:%M:%SZ)
-      for k in op op-nologs op-logtimes op-no-rwstart op-nowal; do
+      for k in op op-nologs op-logtimes op-no-rwstart op-nowal op-no-masterlog; do
         v[$k-norestart]="${v[$k]}"
         v[$k]="${v[$k]} --master-restart $mr_rfc"
       done
