@@ -96,6 +96,7 @@
 #   `answer` also asks with only what an operator has (op*): the wal/ copied with `cp -a` when
 #             the slave was ready, times as `date` printed them (op-date), as RFC 3339 made from
 #             them, or copied from log lines (op-logtimes), the two stderr logs
+#             (round six: also with the master's log taken away, the slave's kept: op-no-masterlog)
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
@@ -114,7 +115,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,112p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,113p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -959,5 +960,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,112p' "$0"; exit 2 ;;
+  *) sed -n '2,113p' "$0"; exit 2 ;;
 esac
