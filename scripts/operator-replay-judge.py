@@ -164,6 +164,7 @@ REDUCED = {
     "op-nowal": ("op", r"no master WAL given"),
     "op-no-rwstart": ("op", r"no remote write start given"),
     "op-nologs": ("op", r"no master's log given|no slave's log given"),
+    "op-no-masterlog": ("op", r"no master's log given"),
     "op-norestart": ("op", r"no master restart"),
 }
 

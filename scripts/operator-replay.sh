@@ -96,6 +96,7 @@
 #   `answer` also asks with only what an operator has (op*): the wal/ copied with `cp -a` when
 #             the slave was ready, times as `date` printed them (op-date), as RFC 3339 made from
 #             them, or copied from log lines (op-logtimes), the two stderr logs
+#             (round six: also with the master's log taken away, the slave's kept: op-no-masterlog)
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
@@ -114,7 +115,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,112p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,113p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -902,13 +903,15 @@ for line in open(sys.argv[1]):
     v[op-no-rwstart]="--master $w --slave-up ${log_up:-$up_rfc} $logs"
     v[op-datadir]="--master $m --rw-start $rw_rfc --slave-up $up_rfc $logs"
     v[op-nowal]="--rw-start $rw_rfc --slave-up $up_rfc $logs"
+    # Round six: the slave's log only (the master's log taken away).
+    v[op-no-masterlog]="--master $w --rw-start $rw_rfc --slave-up $up_rfc --slave-log $dir/slave.log"
     if [ -n "${master_restart_date:-}" ]; then
       # The restart as the operator noted it: `date` when they stopped it (SIGTERM sent), and
       # when it was ready again.
       local mr_rfc mr_ready
       mr_rfc=$(date -u -d "$master_restart_date" +%Y-%m-%dT%H:%M:%SZ)
       mr_ready=$(date -u -d "$master_restart_ready_date" +%Y-%m-%dT%H:%M:%SZ)
-      for k in op op-nologs op-logtimes op-no-rwstart op-nowal; do
+      for k in op op-nologs op-logtimes op-no-rwstart op-nowal op-no-masterlog; do
         v[$k-norestart]="${v[$k]}"
         v[$k]="${v[$k]} --master-restart $mr_rfc"
       done
@@ -957,5 +960,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,112p' "$0"; exit 2 ;;
+  *) sed -n '2,113p' "$0"; exit 2 ;;
 esac
