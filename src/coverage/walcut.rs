@@ -56,7 +56,7 @@ pub(super) fn empty_newest(
     };
     let from = p.saturating_sub(tol);
     if p > tc
-        || tc - p > tol
+        || tc.saturating_sub(p) > tol
         || truncations
             .iter()
             .any(|&t| t >= from && t <= wal.observed_at)
@@ -112,7 +112,8 @@ pub(super) fn checkpoint_of(first: u32, last_listed: u32) -> Option<u32> {
     if last < first {
         return None;
     }
-    let m = first + (last - first) * 2 / 3;
+    let m =
+        first.saturating_add(u32::try_from(u64::from(last - first) * 2 / 3).unwrap_or(u32::MAX));
     (m > first).then_some(m)
 }
 
@@ -134,7 +135,11 @@ pub(super) fn truncation_under_way(
         .iter()
         .copied()
         .filter(|&t| t <= wal.observed_at)
-        .filter(|&t| newest.min_t.is_none_or(|m| m >= t && m - t <= tol))
+        .filter(|&t| {
+            newest
+                .min_t
+                .is_none_or(|m| m >= t && m.saturating_sub(t) <= tol)
+        })
         .max()?;
     // The segments `truncateWAL` listed before opening the new one, the
     // active one excluded.

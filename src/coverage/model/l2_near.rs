@@ -100,7 +100,7 @@ pub(super) fn window(
          {}s and restarts from 'now', and everything after its segment up to the restart is never \
          sent",
         fmt_time(up),
-        (d - up) as f64 / 1000.0,
+        d.saturating_sub(up) as f64 / 1000.0,
         fmt_time(d),
         q.max_backoff / SECOND,
         q.max_backoff / SECOND,
@@ -156,7 +156,7 @@ fn expected_open(
     match stall {
         Some(st) => {
             let r = queue::next_retry(q, st.first_send, up.max(st.first_send));
-            let wake = queue::next_wake(q, st.position + READ_PERIOD, r);
+            let wake = queue::next_wake(q, st.position.saturating_add(READ_PERIOD), r);
             wake.saturating_add(expected_drain(inp, &st, t_b, r, expected_rest).0)
         }
         None => up
