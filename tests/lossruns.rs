@@ -1160,16 +1160,6 @@ macro_rules! second_loss {
 /// modelled. Issue 14 stays open while this list is not empty.
 const KNOWN_MISSES: &[(&str, &str)] = &[
     (
-        "self1s-edge-up156-r2",
-        "(twenty-first set, self1s-edge-up156 recorded again, up156 only) the same miss: the slave \
-         ready at 19:48:26.858, 5.16 s before the deadline (the checkpoint of segments 0..1 at \
-         19:48:32.016); the stalled send's retry at 29.719 (6 refused requests to 29.727), then \
-         nothing for 4.4 s, the reader's wake-up at 34.144 (2.1 s after the truncation), 70 \
-         refusals, `error tailing WAL` at 34.255, `Replaying WAL` at 39.256. Real loss +1.0 .. \
-         +169.0 s of 442 series (L2, the whole outage), predicted L3 expected +1.0 .. +1.0..+28.0 s \
-         and no L2: see self1s-edge-up156.",
-    ),
-    (
         "self1s-2rst-up109",
         "(twenty-first set, two master restarts in one outage: SIGTERM at +15 s and +70 s after the \
          snapshot, each killed 25 s later and started at once; the slave up +109.1 s) the loss is two L6 stretches, [+1.0 s, +15.0 s] (the first process's scrapes after C_snap, up to \
@@ -1204,29 +1194,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          restarts' L6 windows where the master has no sample between them, or the judge matching a \
          real window against touching predicted windows, would pass it; which one is the lead's \
          call (the first run with two master restarts in one outage).",
-    ),
-    (
-        "self1s-edge-up156",
-        "(twenty-first set) the slave up 5.1 s before the deadline and overtaken all the same: real \
-         loss +1.0 .. +167.0 s of 594 series (L2, the whole outage), predicted L3 expected +1.0 .. \
-         +1.0..+19.0 s and no L2, not even as a risk. The deadline is the master's log's: the \
-         truncation at 19:14:32.064 checkpointed segments 0..1 and deleted them by 32.073; the slave \
-         was ready at 19:14:26.875 (its log). The stalled queue's retry reached it at 28.723 and the \
-         slave refused 6 requests (28.723 .. 28.731: the requests the stalled shard held); then \
-         nothing until 32.130, when 98 refusals followed in 0.13 s: the reader slept in \
-         QueueManager.Append's enqueue backoff (5 ms doubling to max_backoff 5 s, on its own 5 s \
-         phase since it stalled at the master's start) and woke 0.07 s after the truncation, read the \
-         rest of segment 0 and failed to open 00000001: `error tailing WAL` at 32.255, `Replaying \
-         WAL` (the restart from 'now') at 37.255 in the master's log. coverage's L2 window is built \
-         only for a slave up at or after the overtaking truncation (model/l2.rs `window`: `up < d` \
-         gives none): the catch-up a slave up before the deadline still needs (the send's next retry, \
-         up to max_backoff, then the reader's next wake-up, up to max_backoff again, then the rest \
-         of its segment) is not compared with the deadline, and the master's log's `error tailing \
-         WAL` after the slave's start, which coverage reads and names in a warning ('no window above \
-         reaches it'), places no window. Either would have decided it: the reader's wake-up after the \
-         drain came after the deadline (its 5 s period runs from the stall; the slave's log's 3.4 s \
-         gap between the held requests and the read ones shows it), and the master's log line dates \
-         the overtaking.",
     ),
     (
         "s4500-ms50-up55-r2",
