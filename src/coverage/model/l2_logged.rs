@@ -91,7 +91,10 @@ pub(super) fn window(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::{Cause, Certainty, LossWindow, ModelInput, SECOND, compute};
+    use super::super::super::{
+        Cause, Certainty, Deadline, LossWindow, ModelInput, SECOND, compute,
+    };
+    use super::{Overtaking, window};
     use crate::coverage::masterlog::{MasterLog, parse_bytes};
     use std::path::PathBuf;
 
@@ -138,22 +141,90 @@ mod tests {
         out.loss_windows.into_iter().find(|w| w.cause == Cause::L2)
     }
 
-    /// The restarted reader's failure logged 5 s after the slave was up is
-    /// the overtaking: an expected L2 window after the restart, ending at
-    /// the reader's logged restart (`Replaying WAL`).
+    /// The forecast on the copy placing the restarted reader in its oldest
+    /// live segment (08: its first sample taken as the first after the
+    /// restart, as before the deleted segments were accounted for) and the
+    /// overtaking at a truncation two minutes after the slave was up: the
+    /// reader's failure logged 5 s after the slave was up contradicts it
+    /// and is the overtaking, an expected L2 window from that position to
+    /// the reader's logged restart (`Replaying WAL`). A forecast overtaking
+    /// by the failure leaves the forecast's window; so does no WAL copy.
     #[test]
     fn a_restarted_readers_failure_logged_after_the_slave_is_up_is_the_overtaking() {
         let log = log();
         let failed = log.reader_restarts.last().copied().unwrap();
         assert!(failed.error_at > UP && failed.error_at < UP + 2 * 5 * SECOND);
-        let w = l2(&run_c(true)).expect("an L2 window");
+        let inp = run_c(true);
+        let wal = inp.wal.as_ref().unwrap();
+        let seg8 = &wal.segments[0];
+        assert_eq!(seg8.index, 8);
+        let position = seg8.min_t.unwrap() + 8 * SECOND;
+        let forecast = |d: i64| Overtaking {
+            deadline: Deadline {
+                at: d,
+                latest: d,
+                watcher_position: position,
+                basis: "wal".into(),
+                why: String::new(),
+            },
+            overtake: Some((d, C_SNAP, seg8.max_t)),
+            watcher_segment: Some((8, seg8.max_t)),
+            undecided: false,
+        };
+        let late = forecast(UP + 2 * M);
+        let w = window(&inp, &late, (RESTART, position), UP).expect("an L2 window");
         assert_eq!(w.certainty, Certainty::Expected, "{}", w.why);
-        assert_eq!(w.to, failed.replay_at.unwrap(), "{}", w.why);
-        assert!(w.from > RESTART && w.from < UP, "{}", w.why);
-        assert!(
-            w.why.contains("forecast on the WAL copy did not place"),
-            "{}",
-            w.why
-        );
+        assert_eq!((w.from, w.to), (position, failed.replay_at.unwrap()));
+        assert!(w.why.contains("error tailing WAL"), "{}", w.why);
+        assert!(window(&inp, &forecast(UP - SECOND), (RESTART, position), UP).is_none());
+        let mut no_wal = run_c(true);
+        no_wal.wal = None;
+        assert!(window(&no_wal, &late, (RESTART, position), UP).is_none());
+        assert!(window(&run_c(false), &late, (RESTART, position), UP).is_none());
+    }
+
+    /// Without the master's log the copy (segments 8–10, `checkpoint.00000007`)
+    /// holds no sample between the restart and segment 8's first: the
+    /// restarted reader is placed from the first scrape after the restart
+    /// given (the earliest), never in segment 8; with the log, from the
+    /// restarted queue's start it shows (`Starting WAL watcher`), in the
+    /// segment the log's compactions bound, whose end starts the loss.
+    #[test]
+    fn the_restarted_reader_is_not_placed_after_the_deleted_segments() {
+        let oldest_live = 1_796_672_012_584; // segment 8's first sample
+        for with_log in [false, true] {
+            let inp = run_c(with_log);
+            assert_eq!(inp.wal.as_ref().unwrap().live_range().0, Some(oldest_live));
+            let out = compute(&inp);
+            let stall = (out.assumptions.iter())
+                .find(|a| a.contains("remote-write reader forwards samples newer than"))
+                .unwrap();
+            assert!(stall.contains("on the scrape grid"), "{stall}");
+            let why = (out.assumptions.iter())
+                .find(|a| a.contains("may have held the master's samples"))
+                .unwrap();
+            assert!(why.contains("at the earliest"), "{why}");
+            // No file dates the first sample: a risk, unless the log
+            // shows the overtaking.
+            let w = l2(&inp).expect("an L2 window");
+            assert!(w.from > RESTART && w.from < oldest_live, "{}", w.why);
+            let certainty = if with_log {
+                Certainty::Expected
+            } else {
+                Certainty::Risk
+            };
+            assert_eq!(w.certainty, certainty, "{}", w.why);
+        }
+        // The log's queue start (19:31:37.897) and its compactions: the
+        // reader in the segment the compaction at 19:32:44.795 closed; the
+        // loss from the first scrape after it, to the logged restart.
+        let log = log();
+        let queue = log.starts.last().copied().unwrap();
+        let closed = (log.tsdb.head_compactions.iter().map(|c| c.at))
+            .find(|&t| t > queue + 10 * SECOND)
+            .unwrap();
+        let w = l2(&run_c(true)).unwrap();
+        assert!(w.from >= closed && w.from <= closed + SECOND, "{}", w.why);
+        assert_eq!(w.to, log.reader_restarts.last().unwrap().replay_at.unwrap());
     }
 }
