@@ -25,6 +25,7 @@ use super::wal::WalView;
 
 mod caught_up;
 mod grid;
+mod grid_deleted;
 mod l1;
 mod l2;
 mod l4;
@@ -408,7 +409,9 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // Where the reader stalls: the queue's buffer after the first sample
     // it forwards (`queue.rs`).
     let series = inp.series.filter(|&n| n > 0);
-    let (first_after, phase_known) = grid::first_sample_after(inp, t_b);
+    let (first_after, phase_known, deleted) = grid::first_sample_after_why(inp, t_b);
+    let earliest = deleted.is_some();
+    assumptions.extend(deleted);
     let stall = series.map(|n| reader_stall(inp, t_b, first_after, phase_known, n));
     let position = match (stall, inp.slave_up) {
         (Some(st), Some(up)) => st.position.min(up.max(t_b)),
@@ -426,7 +429,12 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         assumptions.push(stall_assumption(inp, t_b, &st, phase_known));
     }
 
-    let ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
+    let mut ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
+    // The restarted reader placed at its earliest in deleted segments (no
+    // file dates its first sample; truncations forecast while the master
+    // was down may not have happened): the overtaking that placement
+    // implies is a risk, not a forecast, unless the master's log shows it.
+    ov.undecided |= earliest && ov.overtake.is_some();
     windows.extend(l2::window(inp, &ov, t_b, position, stall));
     // An L2 risk (the files cannot tell whether the reader was overtaken)
     // leaves the path where it was not: the boundary slivers. So does an

@@ -467,6 +467,13 @@ const FIRST_TARGETS: i64 = 10 * SECOND;
 /// the next point of the scrape grid through the coverage end's last sample.
 /// True if from files.
 pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
+    let (f, known, _) = first_sample_after_why(inp, t);
+    (f, known)
+}
+
+/// [`first_sample_after`], with why where the master WAL's deleted
+/// segments leave it open ([`super::grid_deleted`]).
+pub(super) fn first_sample_after_why(inp: &ModelInput, t: i64) -> (i64, bool, Option<String>) {
     let i = inp.scrape_interval.max(1);
     let lim = t + FIRST_TARGETS + i;
     let spans: Vec<(i64, i64)> = inp
@@ -480,16 +487,20 @@ pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
         )
         .collect();
     let starts_after = spans.iter().map(|s| s.0).filter(|&m| m > t).min();
-    // Nothing on file covers `t` (the master was down, or had not started):
-    // the first sample after it is the next start on file.
+    // Nothing on file covers `t` (the master was down, or had not started,
+    // unless the WAL segments of that span were deleted): the first sample
+    // after it is the next start on file.
     let covered = spans.iter().any(|&(a, b)| a <= t && t < b);
     if let Some(m) = starts_after
         && (m <= lim || !covered)
     {
-        return (m, true);
+        if let Some((f, why)) = super::grid_deleted::first_in_deleted(inp, t, m, lim) {
+            return (f, false, Some(why));
+        }
+        return (m, true, None);
     }
     if let Some(f) = next_on_grids(&sample_grids(inp), t, true) {
-        return (f, false);
+        return (f, false, None);
     }
     let last = inp.coverage_end - 1;
     let k = (last - t).div_euclid(i);
@@ -497,7 +508,7 @@ pub(super) fn first_sample_after(inp: &ModelInput, t: i64) -> (i64, bool) {
     if f <= t {
         f += i;
     }
-    (f, false)
+    (f, false, None)
 }
 
 /// Samples stamped before their scrape (an exporter's own timestamps, read

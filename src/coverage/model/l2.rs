@@ -12,6 +12,9 @@ use crate::coverage::wal::{LoggedWal, simulate_overtake_with};
 #[path = "l2_near.rs"]
 mod near;
 
+#[path = "l2_logged.rs"]
+mod logged_after_restart;
+
 /// What the overtake simulation (or the closed forms) found.
 pub(super) struct Overtaking {
     /// The catch-up deadline.
@@ -191,6 +194,9 @@ pub(super) fn window(
     stall: Option<Stall>,
 ) -> Option<LossWindow> {
     let up = inp.slave_up?;
+    if let Some(w) = logged_after_restart::window(inp, ov, (t_b, position), up) {
+        return Some(w);
+    }
     if let Some((d, seg_end)) = near::deadline_after(inp, ov, up) {
         return near::window(inp, ov, (t_b, position, stall), up, d, seg_end);
     }
