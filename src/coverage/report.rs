@@ -471,8 +471,13 @@ pub(super) fn logged(
     interval: i64,
 ) -> Vec<Finding> {
     let c = snap.coverage_end;
-    overtaken_in_log(opts, c, windows, interval)
-        .into_iter()
+    let log = opts.facts.master_log.as_ref().filter(|l| l.decides());
+    // One finding for each reader restart after the coverage end: a master
+    // restarted during the outage can show the old process's and the new
+    // one's.
+    let restarts = log.map_or(&[][..], |l| &l.reader_restarts[..]);
+    (0..restarts.len())
+        .filter_map(|i| overtaken_in_log(opts, c, windows, interval, i))
         .chain(restart_in_log(opts, c))
         .collect()
 }
@@ -491,13 +496,14 @@ fn overtaken_in_log(
     coverage_end: Option<i64>,
     windows: &[model::LossWindow],
     interval: i64,
+    nth: usize,
 ) -> Option<Finding> {
     let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
     let c = coverage_end?;
     let o = log
         .reader_restarts
-        .iter()
-        .find(|o| o.replay_at.unwrap_or(o.error_at) > c)?;
+        .get(nth)
+        .filter(|o| o.replay_at.unwrap_or(o.error_at) > c)?;
     let until = o.replay_at.unwrap_or(o.error_at);
     // The master's last sample before that restart: none after a master
     // restart given before it (it stopped scraping at the stop).
@@ -579,6 +585,18 @@ mod tests {
     use super::*;
     use crate::coverage::model::{Cause, Certainty, LossWindow};
 
+    /// The finding on the first reader restart after `c`.
+    fn first_overtaken(opts: &CoverageOptions, c: i64, w: &[LossWindow]) -> Finding {
+        let n = opts
+            .facts
+            .master_log
+            .as_ref()
+            .map_or(0, |l| l.reader_restarts.len());
+        (0..n)
+            .find_map(|i| overtaken_in_log(opts, Some(c), w, 1_000, i))
+            .unwrap()
+    }
+
     /// The recorded master's log of a master SIGTERM'd at 16:25:37.313
     /// (given to the second) with its reader overtaken at 16:25:42 and
     /// restarted at 16:25:47: the L6 window the model gave, to the restart
@@ -601,7 +619,7 @@ mod tests {
             Certainty::Expected,
             String::new(),
         )];
-        let f = overtaken_in_log(&opts, Some(c), &l6, 1_000).unwrap();
+        let f = first_overtaken(&opts, c, &l6);
         assert_eq!(f.severity, super::super::Severity::Note, "{}", f.message);
         assert!(f.message.contains("the L6 window above"), "{}", f.message);
         assert!(!f.message.contains("leave that loss out"), "{}", f.message);
@@ -614,13 +632,46 @@ mod tests {
             Certainty::Expected,
             String::new(),
         ));
-        let f = overtaken_in_log(&opts, Some(c), &both, 1_000).unwrap();
+        let f = first_overtaken(&opts, c, &both);
         assert!(f.message.contains("the L2 window above"), "{}", f.message);
-        let f = overtaken_in_log(&opts, Some(c), &[], 1_000).unwrap();
+        let f = first_overtaken(&opts, c, &[]);
         assert_eq!(f.severity, super::super::Severity::Warning);
         assert!(f.message.contains("leave that loss out"), "{}", f.message);
         opts.facts.master_restarts.clear();
-        let f = overtaken_in_log(&opts, Some(c), &l6, 1_000).unwrap();
+        let f = first_overtaken(&opts, c, &l6);
         assert_eq!(f.severity, super::super::Severity::Warning);
+    }
+
+    /// Run C of the restart recordings: the old process's reader overtaken
+    /// (19:29:39.772, its restart 19:29:44.773) and, after the master's
+    /// restart, the new one's (19:35:36.862, 19:35:41.864). Each gets its
+    /// finding: the second, the loss up to its restart, is not hidden
+    /// behind the first.
+    #[test]
+    fn every_reader_restart_after_the_coverage_end_gets_its_finding() {
+        let log = include_bytes!("../../testdata/restart-overtaken/master.log");
+        let t = |s: &str| crate::vocab::parse_rfc3339_ms(s).unwrap();
+        let c = t("2026-12-07T19:28:00Z");
+        let mut opts = CoverageOptions::default();
+        opts.facts.master_log = Some(crate::coverage::masterlog::parse_bytes(log, None));
+        let found: Vec<Finding> = (0..4)
+            .filter_map(|i| overtaken_in_log(&opts, Some(c), &[], 1_000, i))
+            .collect();
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].message.contains("19:29:39.772"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[1].message.contains("19:35:36.862"),
+            "{}",
+            found[1].message
+        );
+        assert!(
+            found[1].message.contains("19:35:41.864"),
+            "{}",
+            found[1].message
+        );
     }
 }

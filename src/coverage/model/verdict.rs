@@ -262,7 +262,7 @@ pub(super) fn verdict(windows: &[LossWindow], up: i64, d: &Deadline, c: i64, lon
         .filter(|w| w.certainty == Certainty::Bound && !sliver(w))
         .map(describe)
         .collect();
-    let lead = either(windows, c).map(|e| e.words());
+    let lead = either(windows, c).map(|e| e.words() + &other_risks(windows));
     let mut s = if real.is_empty() && risks.is_empty() {
         let mut s = format!(
             "No real loss{}: the slave (up at {}) starts before the master's WAL truncation \
@@ -356,6 +356,38 @@ impl LossEither {
     }
 }
 
+/// Risk windows besides the resharded catch-up's that reach past every
+/// expected window: the "either" lead names only the reshard's two paths,
+/// so it says these are there too (an L2 risk of a reader overtaken, with
+/// no WAL copy or log to rule it out, can be the whole outage).
+fn other_risks(windows: &[LossWindow]) -> String {
+    let end = windows
+        .iter()
+        .filter(|w| w.certainty == Certainty::Expected)
+        .map(|w| w.to)
+        .max()
+        .unwrap_or(i64::MIN);
+    let mut causes: Vec<String> = windows
+        .iter()
+        .filter(|w| {
+            w.certainty == Certainty::Risk
+                && w.to > end
+                && !w.why.starts_with(super::reshard::RISK_LEAD)
+        })
+        .map(|w| format!("{:?}", w.cause))
+        .collect();
+    causes.sort_unstable();
+    causes.dedup();
+    if causes.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Besides those two paths, the risk window(s) below ({}) reach further: a loss no file \
+         given rules out.",
+        causes.join(", ")
+    )
+}
+
 /// The two paths' losses (`LossEither`), when a resharded catch-up's risk
 /// window reaches past the expected windows by more than a millisecond.
 pub fn either(windows: &[LossWindow], c: i64) -> Option<LossEither> {
@@ -386,6 +418,27 @@ pub fn either(windows: &[LossWindow], c: i64) -> Option<LossEither> {
 #[cfg(test)]
 mod tests {
     use super::{deadline_words, span_words};
+
+    /// Round six's `bl-head-b` without a WAL copy or logs: the lead said
+    /// "either none … or up to" for the reshard while an L2 risk (the
+    /// reader overtaken) reached as far: the lead now says it is there.
+    #[test]
+    fn the_either_lead_names_other_risks_that_reach_further() {
+        use super::super::{Cause, Certainty, LossWindow};
+        let c = 1_000_000;
+        let reshard = LossWindow::new(
+            Cause::L3,
+            c,
+            c + 300_000,
+            Certainty::Risk,
+            format!("{} …", super::super::reshard::RISK_LEAD),
+        );
+        let sliver = LossWindow::new(Cause::L3, c, c + 1_000, Certainty::Expected, String::new());
+        let l2 = LossWindow::new(Cause::L2, c, c + 360_000, Certainty::Risk, "deleted".into());
+        assert_eq!(super::other_risks(&[sliver.clone(), reshard.clone()]), "");
+        let words = super::other_risks(&[sliver, reshard, l2]);
+        assert!(words.contains("(L2) reach further"), "{words}");
+    }
 
     #[test]
     fn one_instant_is_one_scrape_not_a_millisecond() {
