@@ -16,8 +16,8 @@
 //! that span is this reader's, and everything it had not read by then, from
 //! its stall position up to the logged restart, is lost.
 
-use super::super::{Cause, Certainty, LossWindow, ModelInput, SlaveRangeUse};
-use super::{Overtaking, logged_restart, loss_start, rest_of_segment, restart_why};
+use super::super::{Certainty, LossWindow, ModelInput};
+use super::{Overtaking, logged_restart, loss_start, ranged, rest_of_segment, restart_why};
 use crate::coverage::fmt_time;
 use crate::coverage::queue::READ_RATE_SLOW;
 
@@ -66,27 +66,15 @@ pub(super) fn window(
         fmt_time(restart),
         fmt_time(position),
         fmt_time(l.0),
-        (l.0 - up) as f64 / 1000.0,
+        l.0.saturating_sub(up) as f64 / 1000.0,
         fmt_time(up),
     );
     if let Some(g) = &lag {
         why.push_str(&super::super::grid::lag_why(g));
     }
     why.push_str(&restart_why(inp, l));
-    Some(LossWindow {
-        cause: Cause::L2,
-        from,
-        to: l.2,
-        to_earliest: Some(l.0.saturating_add(inp.restart_delay).min(l.1)),
-        to_expected: Some(l.2),
-        bound_to: None,
-        certainty: Certainty::Expected,
-        series: None,
-        ongoing: false,
-        slave_range: SlaveRangeUse::default(),
-        race_rest: false,
-        why,
-    })
+    let earliest = l.0.saturating_add(inp.restart_delay).min(l.1);
+    Some(ranged(from, (earliest, l.2, l.2), Certainty::Expected, why))
 }
 
 #[cfg(test)]
