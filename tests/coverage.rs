@@ -258,12 +258,12 @@ fn a_master_log_with_the_reader_overtaken_is_named() {
     assert!(end <= restart && end + 10_000 > restart, "{end} {restart}");
 }
 
-/// A recorded run whose master was restarted (killed, started again) while
-/// the slave was down: its log's second `Starting WAL watcher` is named as a
-/// master restart to give when none is given, and not once one is; the
-/// real loss (real servers) ends before that second start.
+/// A recorded run whose master was restarted (SIGTERM, started again) while
+/// the slave was down: with no restart given, its log's second `Starting
+/// WAL watcher` is taken as the restart (an assumption names it, not once
+/// one is given), and its L6 window holds the real loss (real servers).
 #[test]
-fn a_master_log_with_the_queue_started_again_names_the_restart() {
+fn a_master_log_with_the_queue_started_again_is_taken_as_the_restart() {
     let run = testdata("loss-runs/s1950-restart-up60");
     let snap = run.join("snapshot/20261206T083114Z-4cb8c0ea9f2afe5b");
     let log = run.join("master-log.txt");
@@ -282,33 +282,40 @@ fn a_master_log_with_the_queue_started_again_names_the_restart() {
         args.extend_from_slice(extra);
         let (code, v) = run_json(&args);
         assert_eq!(code, Some(0), "{v}");
-        v["findings"]
+        v
+    };
+    let taken = |v: &serde_json::Value| {
+        v["assumptions"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| f["message"].as_str().unwrap().contains("started again"))
-            .map(|f| {
-                (
-                    f["severity"].clone(),
-                    f["message"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect::<Vec<_>>()
+            .filter_map(|a| a.as_str())
+            .filter(|a| a.contains("taken as the master's restart"))
+            .count()
     };
-    let named = ask(&[]);
-    assert_eq!(named.len(), 1, "{named:?}");
-    assert_eq!(named[0].0, "warning");
-    assert!(
-        named[0]
-            .1
-            .contains("give it as a master restart at 2026-12-06T08:33:02.487Z (L6)"),
-        "{named:?}"
-    );
-    assert!(ask(&["--master-restart", "1796545982492"]).is_empty());
+    let l6_end = |v: &serde_json::Value| {
+        v["loss_windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["cause"] == "L6")
+            .and_then(|w| w["to"].as_i64())
+    };
     let real: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("real-loss.json")).unwrap())
             .unwrap();
-    assert!(real["merged"][0]["to"].as_i64().unwrap() < 1_796_545_982_487);
+    let real_end = real["merged"][0]["to"].as_i64().unwrap();
+    let restart = 1_796_545_982_487; // the second `Starting WAL watcher`
+    let from_log = ask(&[]);
+    assert_eq!(taken(&from_log), 1, "{from_log}");
+    // This recording's log keeps no stop line: the window runs to the
+    // restart, holding the real loss.
+    assert_eq!(l6_end(&from_log), Some(restart));
+    assert!(real_end < restart);
+    // Given at that line: no assumption, the same window.
+    let given = ask(&["--master-restart", "1796545982487"]);
+    assert_eq!(taken(&given), 0, "{given}");
+    assert_eq!(l6_end(&given), Some(restart));
 }
 
 /// A master's log that does not cover the catch-up (a recorded run's, of

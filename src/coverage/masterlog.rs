@@ -17,6 +17,9 @@
 //!   queue's WAL reader (`wlog.Watcher.Start`), right before it starts
 //!   `updateShardsLoop`, whose 10 s ticker then fires at that instant + k ×
 //!   10 s: the phase of the queue's reshard ticks;
+//! * `msg="Stopping remote storage..."` when the queue stops: at the
+//!   master's stop (right after its scrape manager stopped), or at a reload
+//!   that replaced the queue (right before the new one starts);
 //! * `msg="error tailing WAL"` when the reader's `Run` failed (`wlog/
 //!   watcher.go`, `loop`: such as a segment deleted under a stalled reader
 //!   that it then cannot open), then, after a fixed 5 s wait, `msg="Replaying
@@ -260,6 +263,13 @@ pub struct MasterLog {
     /// [`MAX_STARTS`]).
     #[serde(skip)]
     pub process_starts: Vec<ProcessStart>,
+    /// When the master was told to stop (`Received SIGTERM, exiting
+    /// gracefully...`, or the web API's quit: the newest [`MAX_STARTS`]) or
+    /// the queue was (`Stopping remote storage...`: at a stop, after the
+    /// scrape manager stopped; at a reload that replaced it, right before
+    /// the new queue's start), in order of time.
+    #[serde(skip)]
+    pub process_stops: Vec<i64>,
 }
 
 impl MasterLog {
@@ -362,6 +372,22 @@ impl MasterLog {
         start::first_start(&self.process_starts, oldest)
     }
 
+    /// The stop of the master that a restart at `r` (given within `slack`)
+    /// followed, when the log shows it: the master appended nothing from
+    /// it to `r` ([`start::stop_before`]).
+    pub fn stop_before(&self, r: i64, slack: i64) -> Option<i64> {
+        if self.extent.unrecognised {
+            return None;
+        }
+        start::stop_before(
+            &self.process_stops,
+            &self.process_starts,
+            r,
+            slack,
+            self.extent.reaches(),
+        )
+    }
+
     /// The last refusal logged in `[from, until]`.
     pub fn last_refusal(&self, from: i64, until: i64) -> Option<Refusal> {
         self.refusals
@@ -380,6 +406,7 @@ struct Acc {
     refusals: Vec<Refusal>,
     starts: Vec<i64>,
     reader_restarts: Vec<ReaderRestart>,
+    stops: Vec<i64>,
     /// An error logged and no start of the reader since: the next replay
     /// is its restart.
     pending_error: bool,
@@ -391,6 +418,7 @@ enum Event {
     Reshard(Reshard),
     Refusal(Refusal),
     Start(i64),
+    Stop(i64),
     TailError(i64),
     Replay(i64),
 }
@@ -448,6 +476,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
                 samples: num("count").unwrap_or(0),
             })),
             Some("Starting WAL watcher") => Some(Event::Start(ts)),
+            Some("Stopping remote storage...") => Some(Event::Stop(ts)),
             Some("error tailing WAL") => Some(Event::TailError(ts)),
             // Only a replay after an error is a restart (every start
             // replays too, and a new watcher's start ends the wait).
@@ -466,6 +495,7 @@ pub fn parse<R: BufRead>(mut r: R, select: Option<&str>) -> std::io::Result<Mast
     out.extent.finish();
     out.tsdb = tsdb.log;
     out.process_starts = starts.starts;
+    out.process_stops = starts.stops;
     Ok(choose(out, queues, select.is_some()))
 }
 
@@ -479,6 +509,7 @@ impl Acc {
                 self.starts.push(t);
                 self.pending_error = false;
             }
+            Event::Stop(t) => self.stops.push(t),
             Event::TailError(t) => {
                 self.reader_restarts.push(ReaderRestart {
                     error_at: t,
@@ -524,6 +555,8 @@ fn choose(mut out: MasterLog, mut queues: BTreeMap<String, Acc>, named: bool) ->
         out.starts = acc.starts;
         out.reader_restarts = acc.reader_restarts;
         out.queue_lines = acc.lines;
+        out.process_stops.extend(acc.stops);
+        out.process_stops.sort_unstable();
     }
     out
 }

@@ -50,6 +50,41 @@ impl ProcessStart {
     }
 }
 
+/// 2.42's stop on SIGTERM or an interrupt (cmd/prometheus/main.go's
+/// signal actor): when it returns, the run group interrupts every other
+/// actor, the scrape manager first among the ones that append, so the
+/// process appends no sample of a scrape started after this line.
+const STOP_SIGNAL: &str = "Received SIGTERM, exiting gracefully...";
+/// The same stop asked through the web API (`/-/quit`).
+const STOP_WEB: &str = "Received termination request via web service, exiting gracefully...";
+
+/// The latest stop logged at or before `r` after which the master appended
+/// nothing until `r`: the next start's first append (its configuration's
+/// load, see [`ProcessStart::first_append`]) comes at or after `r` less
+/// `slack` (a time given to the second), or no start follows the stop and
+/// the log reaches `r` (`reaches`). `None` when the log shows no such stop
+/// (a crash logs none; a stop followed by a start that ran before `r` is
+/// not `r`'s).
+pub(super) fn stop_before(
+    stops: &[i64],
+    starts: &[ProcessStart],
+    r: i64,
+    slack: i64,
+    reaches: Option<i64>,
+) -> Option<i64> {
+    let s = stops.iter().copied().filter(|&s| s <= r).max()?;
+    let next = starts
+        .iter()
+        .filter(|p| p.replayed_at > s)
+        .map(ProcessStart::first_append)
+        .min();
+    let quiet = match next {
+        Some(a) => a.saturating_add(slack) >= r,
+        None => reaches.is_some_and(|t| t >= r),
+    };
+    quiet.then_some(s)
+}
+
 /// A WAL replay being read.
 #[derive(Default)]
 struct Replay {
@@ -61,6 +96,8 @@ struct Replay {
 #[derive(Default)]
 pub(super) struct StartAcc {
     pub(super) starts: Vec<ProcessStart>,
+    /// When the process was told to stop (the newest [`MAX_STARTS`]).
+    pub(super) stops: Vec<i64>,
     replay: Option<Replay>,
 }
 
@@ -98,6 +135,12 @@ impl StartAcc {
                     empty_wal: !r.checkpoint && r.max_segment == Some(0),
                     config_at: None,
                 });
+            }
+            Some(STOP_SIGNAL | STOP_WEB) => {
+                if self.stops.len() >= MAX_STARTS {
+                    self.stops.remove(0);
+                }
+                self.stops.push(ts);
             }
             Some("Completed loading of configuration file") => {
                 if let Some(s) = self.starts.last_mut().filter(|s| s.config_at.is_none()) {

@@ -416,3 +416,29 @@ fn a_lone_completion_starts_its_duration_earlier() {
     );
     assert_eq!(l.tsdb.deletion_of(3), None);
 }
+
+/// A recorded master SIGTERM'd at 16:25:37.313 (its queue stopping 2 ms
+/// later) and started again (its
+/// configuration loaded, its queue's watcher started, at 16:27:37.447): a
+/// restart given anywhere from the stop to that load (within the slack of
+/// a time given to the second) follows that stop; one given after the new
+/// process ran, or before any stop, follows none the log shows.
+#[test]
+fn a_restart_follows_the_stop_the_log_shows() {
+    let l = parse_bytes(
+        include_bytes!("../../testdata/master-log/restart-overtaken.log"),
+        None,
+    );
+    let sigterm = ms("2026-12-07T16:25:37.313Z");
+    // The queue's `Stopping remote storage...`, 2 ms later, is the latest.
+    let stop = ms("2026-12-07T16:25:37.315Z");
+    let start = ms("2026-12-07T16:27:37.447Z");
+    assert_eq!(l.process_stops.get(..2), Some(&[sigterm, stop][..]));
+    assert_eq!(l.stop_before(start, 0), Some(stop));
+    assert_eq!(l.stop_before(stop + 60_000, 0), Some(stop));
+    assert_eq!(l.stop_before(start + 552, 999), Some(stop));
+    assert_eq!(l.stop_before(start + 552, 0), None);
+    assert_eq!(l.stop_before(start + 60_000, 999), None);
+    assert_eq!(l.stop_before(sigterm - 1, 999), None);
+    assert_eq!(l.stop_before(stop - 1, 999), Some(sigterm));
+}

@@ -462,8 +462,9 @@ pub(super) fn queued_per_scrape(
 }
 
 /// What the master's log shows that the windows do not model: the reader
-/// overtaken ([`overtaken_in_log`]) and the queue started again
-/// ([`restart_in_log`]).
+/// overtaken ([`overtaken_in_log`]). (The queue started again before the
+/// slave was up is taken as a master restart when none is given:
+/// `noted::restarts_from_log`.)
 pub(super) fn logged(
     opts: &CoverageOptions,
     snap: &SnapshotInfo,
@@ -478,7 +479,6 @@ pub(super) fn logged(
     let restarts = log.map_or(&[][..], |l| &l.reader_restarts[..]);
     (0..restarts.len())
         .filter_map(|i| overtaken_in_log(opts, c, windows, interval, i))
-        .chain(restart_in_log(opts, c))
         .collect()
 }
 
@@ -550,34 +550,6 @@ fn overtaken_in_log(
     } else {
         Finding::warning(msg)
     })
-}
-
-/// The master's log shows the slave's queue started again after the
-/// coverage end (a second `Starting WAL watcher`: a master restart, or a
-/// reload that changed its remote_write) while no `--master-restart` is
-/// given: 2.42's new reader sends nothing stamped before its start, so the
-/// windows (no L6) leave out what the old reader had not sent by then.
-fn restart_in_log(opts: &CoverageOptions, coverage_end: Option<i64>) -> Option<Finding> {
-    if !opts.facts.master_restarts.is_empty() {
-        return None;
-    }
-    let log = opts.facts.master_log.as_ref().filter(|l| l.decides())?;
-    let c = coverage_end?;
-    let first = *log.starts.first()?;
-    let again = log
-        .starts
-        .iter()
-        .copied()
-        .find(|&s| s > first && s > c && opts.slave_up.is_none_or(|up| s <= up))?;
-    Some(Finding::warning(format!(
-        "the master's log shows the slave's queue started again at {} (`Starting WAL watcher`: \
-         a master restart, or a reload that changed its remote_write) after the coverage end and \
-         before the slave was up, and no master restart is given: 2.42's new reader sends nothing \
-         stamped before its start, so what the old one had not sent by then is lost and no window \
-         above holds it; give it as a master restart at {} (L6)",
-        fmt_time(again),
-        fmt_time(again)
-    )))
 }
 
 #[cfg(test)]

@@ -76,12 +76,16 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
 /// backlog, what the window names, ends with the master's last sample.
 /// `None` when that sample comes before the window's start (nothing
 /// unsent); the window as it was where the WAL does not show the silence.
-pub(super) fn restart_silence(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
+pub(super) fn restart_silence(inp: &ModelInput, w: LossWindow) -> Option<LossWindow> {
+    let given = w.to;
+    let mut w = logged_stop(inp, w)?;
     let Some(wal) = inp.wal.as_ref() else {
         return Some(w);
     };
     let Ok(q) = silence(wal, w.to) else {
-        return Some(undated_stop(inp, wal, w));
+        // A stop the log dates needs no file to date it.
+        let dated = w.to < given;
+        return Some(if dated { w } else { undated_stop(inp, wal, w) });
     };
     if q.last_before >= w.to {
         return Some(w);
@@ -101,6 +105,45 @@ pub(super) fn restart_silence(inp: &ModelInput, mut w: LossWindow) -> Option<Los
         fmt_time(q.last_before)
     );
     w.to = q.last_before;
+    Some(w)
+}
+
+/// An L6 window (a restart at `w.to`) cut at the stop the master's log
+/// shows before it (`Received SIGTERM`, or the queue's `Stopping remote
+/// storage...`, with no start appending before the restart given): the
+/// old process scraped nothing after that line, so the old reader's
+/// backlog ends there, however late the restart is given (its stop, the
+/// new process's start or its ready time). `None` when the stop is before
+/// the window's start; the window as it was without such a line.
+fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
+    // The restart given within its precision, and a second more: the ready
+    // time an operator or a probe notes comes after the configuration's
+    // load (2.42 is ready right after it), and no scrape of the new process
+    // comes before its scrape manager's first reload, seconds later.
+    let slack = (inp.facts.master_restarts.iter())
+        .position(|&r| r == w.to)
+        .and_then(|i| inp.facts.noted.master_restarts.get(i))
+        .map_or(0, |&width| crate::coverage::noted::late(width))
+        .saturating_add(1_000);
+    let log = inp.facts.master_log.as_ref();
+    let Some(s) = log.and_then(|l| l.stop_before(w.to, slack)) else {
+        return Some(w);
+    };
+    if s >= w.to {
+        return Some(w);
+    }
+    if s < w.from {
+        return None;
+    }
+    w.why = format!(
+        "{}; the master's log shows it stopped at {} (`Received SIGTERM`, or the queue's \
+         `Stopping remote storage...`) and appending nothing again before {}: the old reader had \
+         nothing after the stop to leave unsent",
+        w.why,
+        fmt_time(s),
+        fmt_time(w.to)
+    );
+    w.to = s;
     Some(w)
 }
 
@@ -571,6 +614,25 @@ mod tests {
         let inp = input(vec![torn], T0 + 105 * S);
         let w = restart_silence(&inp, l6()).unwrap();
         assert_eq!((w.to_earliest, w.to), (None, T0 + 85 * S));
+    }
+
+    /// A restart given as its ready time, with the master's log showing
+    /// the SIGTERM before it: the window ends at that stop (no WAL given).
+    #[test]
+    fn the_logged_stop_ends_a_restarts_window() {
+        let log = include_bytes!("../../../testdata/master-log/restart-overtaken.log");
+        let mut inp = input(Vec::new(), T0);
+        inp.wal = None;
+        inp.facts.master_log = Some(crate::coverage::masterlog::parse_bytes(log, None));
+        // The queue's `Stopping remote storage...`, 2 ms after the SIGTERM.
+        let (stop, ready) = (1_796_660_737_315, 1_796_660_857_447);
+        let l6 = |from| LossWindow::new(Cause::L6, from, ready, Certainty::Expected, "x".into());
+        let w = restart_silence(&inp, l6(stop - 60_000)).unwrap();
+        assert_eq!(w.to, stop);
+        assert!(w.why.contains("Stopping remote storage"), "{}", w.why);
+        assert!(restart_silence(&inp, l6(stop + 1)).is_none());
+        inp.facts.master_log = None;
+        assert_eq!(restart_silence(&inp, l6(stop - 60_000)).unwrap().to, ready);
     }
 
     /// Scraping again at +90 s: L1 resumes there, up to the queue's start.
