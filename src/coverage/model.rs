@@ -29,6 +29,7 @@ mod grid_deleted;
 mod l1;
 mod l2;
 mod l4;
+mod l6_stop;
 mod lowvol;
 mod race;
 mod refused;
@@ -393,18 +394,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // L6: a master restart before the slave is up starts a new watcher at
     // that instant. The watcher then stalls at t_b (the queue's few thousand
     // buffered samples are negligible) until the slave is up.
-    let (l6, t_b) = causes::restart_windows(
-        c,
-        t_ws,
-        inp.slave_up,
-        catch_up,
-        &inp.facts.master_restarts,
-        &mut assumptions,
-    );
-    // Cut where the master's WAL shows it scraped nothing before the
-    // restart (a restart given as its ready time).
-    windows.extend(l6.into_iter().filter_map(|w| l1::restart_silence(inp, w)));
-    let truncations = grid::truncations(inp, t_b, r);
+    let (l6, t_b, truncations) = l6_stop::windows(inp, t_ws, catch_up, &mut assumptions);
+    windows.extend(l6);
 
     // Where the reader stalls: the queue's buffer after the first sample
     // it forwards (`queue.rs`).

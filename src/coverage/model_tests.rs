@@ -562,14 +562,19 @@ fn l6_given_at_the_ready_time_ends_at_the_masters_last_sample() {
         let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[given], &mut Vec::new());
         assert_eq!(l6.len(), 1);
         assert_eq!(l6[0].to, given);
-        let cut = l1::restart_silence(&inp, l6[0].clone()).unwrap();
+        let cut = l6_stop::restart_silence(&inp, l6[0].clone(), &[]).unwrap();
         assert_eq!((cut.from, cut.to), (l6[0].from, real_last));
         assert!(cut.why.contains("its WAL shows no sample"), "{}", cut.why);
     }
     // Observed before the ready time: the WAL does not show the restart.
     inp.wal = Some(crate::coverage::wal::read_wal(&dir, Some(ready - 1_000)).unwrap());
     let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[ready], &mut Vec::new());
-    assert_eq!(l1::restart_silence(&inp, l6[0].clone()).unwrap().to, ready);
+    assert_eq!(
+        l6_stop::restart_silence(&inp, l6[0].clone(), &[])
+            .unwrap()
+            .to,
+        ready
+    );
 }
 
 /// A remote write start given to the second, 300 ms before the coverage

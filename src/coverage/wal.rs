@@ -19,6 +19,7 @@ mod wallog;
 
 #[path = "walcut.rs"]
 mod walcut;
+pub(in crate::coverage) use walcut::restart_opened;
 use walcut::{EmptyNewest, checkpoint_of, cut_why, empty_newest, truncation_under_way, unsure_why};
 
 /// A segment file or a checkpoint.

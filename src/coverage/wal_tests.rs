@@ -467,3 +467,50 @@ fn the_recorded_copy_at_a_compaction_holds_the_truncations_own_cut() {
     assert_eq!(r.overtaken_at, Some(cut), "{}", r.why);
     assert!(r.why.contains("never understating"), "{}", r.why);
 }
+
+/// The copy's empty newest segment read as the restarted master's: the
+/// segment before it (opened by the truncation at +1:31.0, one sample at
+/// +1:32.0) ends before the restart given; not with a truncation within a
+/// scrape and a second after that last sample, nor a full-sized segment
+/// before it, nor an observation time given, nor a restart before it.
+#[test]
+fn an_empty_newest_segment_after_the_stop_is_the_restarts() {
+    let t0 = 1_000 * M;
+    let (last, restart, tol) = (t0 + 92_000, t0 + 182_000, 2_000);
+    let segs = || {
+        vec![
+            seg(0, t0, t0 + 71_000),
+            seg(1, t0 + 72_000, t0 + 91_000),
+            seg(2, last, last),
+            seg_range(3, None),
+        ]
+    };
+    let wal = view(last, segs());
+    let tr = [t0 + 31_000, t0 + 91_000, t0 + 151_000];
+    assert_eq!(walcut::restart_opened(&wal, &tr, tol, restart), Some(last));
+    assert_eq!(walcut::restart_opened(&wal, &tr, tol, last), None);
+    // A long segment before it, a truncation within `tol` of its end (after
+    // or, forecast, 1 s before): perhaps its cut.
+    let mut long = segs();
+    long.remove(2);
+    long[1].max_t = Some(last);
+    long[2].index = 2;
+    let wal2 = view(last, long);
+    let at = [t0 + 31_000, last + 500];
+    assert_eq!(walcut::restart_opened(&wal2, &at, tol, restart), None);
+    assert_eq!(walcut::restart_opened(&wal2, &tr, tol, restart), None);
+    let far = [t0 + 31_000, t0 + 151_000];
+    assert_eq!(
+        walcut::restart_opened(&wal2, &far, tol, restart),
+        Some(last)
+    );
+    let mut full = segs();
+    full[2].size = DEFAULT_SEGMENT_SIZE;
+    assert_eq!(
+        walcut::restart_opened(&view(last, full), &tr, tol, restart),
+        None
+    );
+    let mut given = view(last, segs());
+    given.observed_at_source = crate::coverage::walread::OBSERVED_GIVEN.into();
+    assert_eq!(walcut::restart_opened(&given, &tr, tol, restart), None);
+}

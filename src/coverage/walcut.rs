@@ -147,3 +147,43 @@ pub(super) fn truncation_under_way(
     let done = wal.checkpoint.as_ref().is_some_and(|c| c.index >= m);
     (!done).then_some((tc, m))
 }
+
+/// The copy's empty newest segment read as the one a restarted master
+/// opened (every start opens a new segment; 2.42's WAL writer writes a
+/// record into a segment it opens by size at once): for a restart given at
+/// `r` after the segment before it ends (`L`, its newest sample, no torn
+/// record), where no truncation falls within `tol` of `L` (a truncation's
+/// cut opens an empty segment too; one within `tol` of that segment's first
+/// sample opened it instead), that segment is not full-sized (a
+/// size rotation), and the observation is not given (dated by `L`, the
+/// newest sample): the master scraped nothing from `L` to the copy.
+/// Returns `L`; the caller takes the copy as made after the restart.
+pub(in crate::coverage) fn restart_opened(
+    wal: &WalView,
+    truncations: &[i64],
+    tol: i64,
+    r: i64,
+) -> Option<i64> {
+    if wal.observed_at_source == super::super::walread::OBSERVED_GIVEN {
+        return None;
+    }
+    let newest = wal.segments.last().filter(|s| s.min_t.is_none())?;
+    let prev = wal
+        .segments
+        .len()
+        .checked_sub(2)
+        .and_then(|i| wal.segments.get(i))
+        .filter(|s| s.index.checked_add(1) == Some(newest.index) && s.last_record_ok)?;
+    let last = prev.max_t.filter(|&l| l < r)?;
+    // A truncation within `tol` of that last sample may have cut the empty
+    // segment, unless it is the one that opened the segment before (within
+    // `tol` of its first sample: two truncations are a block range apart).
+    let first = prev.min_t.unwrap_or(last);
+    let near =
+        |t: i64| t.saturating_sub(last).saturating_abs() <= tol && t > first.saturating_add(tol);
+    if truncations.iter().any(|&t| near(t)) || prev.size >= super::super::walrule::full_segment(wal)
+    {
+        return None;
+    }
+    Some(last)
+}

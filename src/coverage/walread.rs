@@ -174,6 +174,9 @@ fn findings(
 /// live master writes one every scrape). File times are not used: a
 /// copied `wal/` carries the copy's time, which would move the
 /// observation later and silently drop the truncations in between.
+/// `WalView::observed_at_source` of an observation time the caller gave.
+pub const OBSERVED_GIVEN: &str = "given";
+
 fn observation(
     observed_at: Option<i64>,
     segments: &[SegmentRange],
@@ -186,7 +189,7 @@ fn observation(
         .chain(checkpoint.and_then(|c| c.mtime))
         .max();
     match (observed_at, newest_sample, newest_mtime) {
-        (Some(t), _, _) => (t, "given".to_string()),
+        (Some(t), _, _) => (t, OBSERVED_GIVEN.to_string()),
         (None, Some(t), m) => (
             t,
             format!(

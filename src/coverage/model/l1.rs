@@ -21,11 +21,11 @@ use crate::coverage::wal::WalView;
 
 /// The master's silence around a restart at `s`, as its WAL shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Silence {
+pub(super) struct Silence {
     /// The newest sample at or before the restart.
-    last_before: i64,
+    pub(super) last_before: i64,
     /// The oldest sample after it; `None`: none on file up to the observation.
-    first_after: Option<i64>,
+    pub(super) first_after: Option<i64>,
 }
 
 /// Reads the silence around `s` from the live segments, when they cover it
@@ -35,7 +35,7 @@ struct Silence {
 /// a change of its remote_write block without a restart).
 /// `Err(true)`: the master went on scraping across `s`; `Err(false)`: the
 /// WAL does not show `s` (nor does a segment cut short at a torn record).
-fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
+pub(super) fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
     if !wal.live_at(s) || s > wal.observed_at {
         return Err(false);
     }
@@ -66,114 +66,6 @@ fn silence(wal: &WalView, s: i64) -> Result<Silence, bool> {
         last_before,
         first_after,
     })
-}
-
-/// An L6 window (a restart at `w.to`) cut at the master's last sample
-/// before it where the WAL shows the silence around the restart, as L1 is:
-/// a restart given as its ready time follows a stop during which the master
-/// scraped nothing (a slow shutdown: the queues' flush, up to the flush
-/// deadline, after the scrape manager stopped), and the old reader's
-/// backlog, what the window names, ends with the master's last sample.
-/// `None` when that sample comes before the window's start (nothing
-/// unsent); the window as it was where the WAL does not show the silence.
-pub(super) fn restart_silence(inp: &ModelInput, w: LossWindow) -> Option<LossWindow> {
-    let given = w.to;
-    let mut w = logged_stop(inp, w)?;
-    let Some(wal) = inp.wal.as_ref() else {
-        return Some(w);
-    };
-    let Ok(q) = silence(wal, w.to) else {
-        // A stop the log dates needs no file to date it.
-        let dated = w.to < given;
-        return Some(if dated { w } else { undated_stop(inp, wal, w) });
-    };
-    if q.last_before >= w.to {
-        return Some(w);
-    }
-    if q.last_before < w.from {
-        return None;
-    }
-    w.why = format!(
-        "{}; its WAL shows no sample from {} to {}: the old reader had nothing after {} to leave \
-         unsent",
-        w.why,
-        fmt_time(q.last_before),
-        q.first_after.map_or_else(
-            || format!("the observation at {}", fmt_time(wal.observed_at)),
-            fmt_time
-        ),
-        fmt_time(q.last_before)
-    );
-    w.to = q.last_before;
-    Some(w)
-}
-
-/// An L6 window (a restart at `w.to`) cut at the stop the master's log
-/// shows before it (`Received SIGTERM`, or the queue's `Stopping remote
-/// storage...`, with no start appending before the restart given): the
-/// old process scraped nothing after that line, so the old reader's
-/// backlog ends there, however late the restart is given (its stop, the
-/// new process's start or its ready time). `None` when the stop is before
-/// the window's start; the window as it was without such a line.
-fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
-    // The restart given within its precision, and a second more: the ready
-    // time an operator or a probe notes comes after the configuration's
-    // load (2.42 is ready right after it), and no scrape of the new process
-    // comes before its scrape manager's first reload, seconds later.
-    let slack = (inp.facts.master_restarts.iter())
-        .position(|&r| r == w.to)
-        .and_then(|i| inp.facts.noted.master_restarts.get(i))
-        .map_or(0, |&width| crate::coverage::noted::late(width))
-        .saturating_add(1_000);
-    let log = inp.facts.master_log.as_ref();
-    let Some(s) = log.and_then(|l| l.stop_before(w.to, slack)) else {
-        return Some(w);
-    };
-    if s >= w.to {
-        return Some(w);
-    }
-    if s < w.from {
-        return None;
-    }
-    w.why = format!(
-        "{}; the master's log shows it stopped at {} (`Received SIGTERM`, or the queue's \
-         `Stopping remote storage...`) and appending nothing again before {}: the old reader had \
-         nothing after the stop to leave unsent",
-        w.why,
-        fmt_time(s),
-        fmt_time(w.to)
-    );
-    w.to = s;
-    Some(w)
-}
-
-/// An L6 window whose restart the WAL was copied after but no longer shows
-/// (no live segment from before it): no file dates when the master stopped
-/// scraping, so the window ends somewhere from the last sample a file shows
-/// before the restart (the coverage end, or the checkpoint's newest) to
-/// the time given (`to_earliest` … `to`).
-fn undated_stop(inp: &ModelInput, wal: &WalView, mut w: LossWindow) -> LossWindow {
-    if wal.observed_at < w.to || wal.live_at(w.to) {
-        return w;
-    }
-    let last = wal
-        .checkpoint
-        .as_ref()
-        .and_then(|c| c.max_t)
-        .filter(|&t| t < w.to)
-        .unwrap_or(inp.coverage_end)
-        .clamp(w.from, w.to);
-    if last < w.to {
-        w.to_earliest = Some(last);
-        w.why = format!(
-            "{}; the master's WAL, copied after the restart, holds no live segment from before it \
-             and no file dates when the master stopped scraping: the window ends somewhere from \
-             {} (the last sample a file shows before it) to the time given",
-            w.why,
-            fmt_time(last)
-        );
-    }
-    w
 }
 
 /// Why the window stops at a restart's silence.
@@ -600,7 +492,7 @@ mod tests {
             vec![seg(2, Some((T0 + 90 * S, T0 + 104 * S)))],
             T0 + 105 * S,
         );
-        let w = restart_silence(&inp, l6()).unwrap();
+        let w = super::super::l6_stop::restart_silence(&inp, l6(), &[]).unwrap();
         assert_eq!((w.to_earliest, w.to), (Some(T0), T0 + 85 * S));
         assert!(
             w.why.contains("no file dates when the master stopped"),
@@ -609,10 +501,15 @@ mod tests {
         );
         let mut torn = seg(1, Some((T0 - 40 * S, T0 + 20 * S)));
         let inp = input(vec![torn.clone()], T0 + 105 * S);
-        assert_eq!(restart_silence(&inp, l6()).unwrap().to, T0 + 20 * S);
+        assert_eq!(
+            super::super::l6_stop::restart_silence(&inp, l6(), &[])
+                .unwrap()
+                .to,
+            T0 + 20 * S
+        );
         torn.last_record_ok = false;
         let inp = input(vec![torn], T0 + 105 * S);
-        let w = restart_silence(&inp, l6()).unwrap();
+        let w = super::super::l6_stop::restart_silence(&inp, l6(), &[]).unwrap();
         assert_eq!((w.to_earliest, w.to), (None, T0 + 85 * S));
     }
 
@@ -627,12 +524,17 @@ mod tests {
         // The queue's `Stopping remote storage...`, 2 ms after the SIGTERM.
         let (stop, ready) = (1_796_660_737_315, 1_796_660_857_447);
         let l6 = |from| LossWindow::new(Cause::L6, from, ready, Certainty::Expected, "x".into());
-        let w = restart_silence(&inp, l6(stop - 60_000)).unwrap();
+        let w = super::super::l6_stop::restart_silence(&inp, l6(stop - 60_000), &[]).unwrap();
         assert_eq!(w.to, stop);
         assert!(w.why.contains("Stopping remote storage"), "{}", w.why);
-        assert!(restart_silence(&inp, l6(stop + 1)).is_none());
+        assert!(super::super::l6_stop::restart_silence(&inp, l6(stop + 1), &[]).is_none());
         inp.facts.master_log = None;
-        assert_eq!(restart_silence(&inp, l6(stop - 60_000)).unwrap().to, ready);
+        assert_eq!(
+            super::super::l6_stop::restart_silence(&inp, l6(stop - 60_000), &[])
+                .unwrap()
+                .to,
+            ready
+        );
     }
 
     /// Scraping again at +90 s: L1 resumes there, up to the queue's start.

@@ -1,0 +1,187 @@
+//! L6: where a master restart's window ends. The old reader's backlog
+//! ends with the old process's last sample: the stop the master's log
+//! shows (`logged_stop`), the silence its WAL shows around the restart
+//! (`l1::silence`), the empty segment the restarted master opened
+//! (`restart_segment`), or, where no file dates the stop, a range from the
+//! last sample a file shows to the time given (`undated_stop`).
+
+use super::l1::silence;
+use super::{LossWindow, ModelInput};
+use crate::coverage::fmt_time;
+use crate::coverage::wal::WalView;
+
+/// The L6 windows of the master's restarts (`causes::restart_windows`),
+/// each ended at the stop a file shows, with the reader's stall position
+/// after them (`t_b`) and the truncations from there
+/// (`grid::truncations`).
+pub(super) fn windows(
+    inp: &ModelInput,
+    t_ws: i64,
+    catch_up: i64,
+    assumptions: &mut Vec<String>,
+) -> (Vec<LossWindow>, i64, Vec<i64>) {
+    let (l6, t_b) = crate::coverage::causes::restart_windows(
+        inp.coverage_end,
+        t_ws,
+        inp.slave_up,
+        catch_up,
+        &inp.facts.master_restarts,
+        assumptions,
+    );
+    let truncations = super::grid::truncations(inp, t_b, inp.block_range.max(1));
+    let cut = l6
+        .into_iter()
+        .filter_map(|w| restart_silence(inp, w, &truncations))
+        .collect();
+    (cut, t_b, truncations)
+}
+
+/// An L6 window (a restart at `w.to`) cut at the master's last sample
+/// before it where the WAL shows the silence around the restart, as L1 is:
+/// a restart given as its ready time follows a stop during which the master
+/// scraped nothing (a slow shutdown: the queues' flush, up to the flush
+/// deadline, after the scrape manager stopped), and the old reader's
+/// backlog, what the window names, ends with the master's last sample.
+/// `None` when that sample comes before the window's start (nothing
+/// unsent); the window as it was where the WAL does not show the silence.
+pub(super) fn restart_silence(
+    inp: &ModelInput,
+    w: LossWindow,
+    truncations: &[i64],
+) -> Option<LossWindow> {
+    let given = w.to;
+    let mut w = logged_stop(inp, w)?;
+    let Some(wal) = inp.wal.as_ref() else {
+        return Some(w);
+    };
+    let Ok(q) = silence(wal, w.to) else {
+        // A stop the log dates needs no file to date it.
+        if w.to < given {
+            return Some(w);
+        }
+        return restart_segment(inp, wal, w, truncations)
+            .unwrap_or_else(|w| Some(undated_stop(inp, wal, w)));
+    };
+    if q.last_before >= w.to {
+        return Some(w);
+    }
+    if q.last_before < w.from {
+        return None;
+    }
+    w.why = format!(
+        "{}; its WAL shows no sample from {} to {}: the old reader had nothing after {} to leave \
+         unsent",
+        w.why,
+        fmt_time(q.last_before),
+        q.first_after.map_or_else(
+            || format!("the observation at {}", fmt_time(wal.observed_at)),
+            fmt_time
+        ),
+        fmt_time(q.last_before)
+    );
+    w.to = q.last_before;
+    Some(w)
+}
+
+/// An L6 window (a restart at `w.to`) cut at the stop the master's log
+/// shows before it (`Received SIGTERM`, or the queue's `Stopping remote
+/// storage...`, with no start appending before the restart given): the
+/// old process scraped nothing after that line, so the old reader's
+/// backlog ends there, however late the restart is given (its stop, the
+/// new process's start or its ready time). `None` when the stop is before
+/// the window's start; the window as it was without such a line.
+fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
+    // The restart given within its precision, and a second more: the ready
+    // time an operator or a probe notes comes after the configuration's
+    // load (2.42 is ready right after it), and no scrape of the new process
+    // comes before its scrape manager's first reload, seconds later.
+    let slack = (inp.facts.master_restarts.iter())
+        .position(|&r| r == w.to)
+        .and_then(|i| inp.facts.noted.master_restarts.get(i))
+        .map_or(0, |&width| crate::coverage::noted::late(width))
+        .saturating_add(1_000);
+    let log = inp.facts.master_log.as_ref();
+    let Some(s) = log.and_then(|l| l.stop_before(w.to, slack)) else {
+        return Some(w);
+    };
+    if s >= w.to {
+        return Some(w);
+    }
+    if s < w.from {
+        return None;
+    }
+    w.why = format!(
+        "{}; the master's log shows it stopped at {} (`Received SIGTERM`, or the queue's \
+         `Stopping remote storage...`) and appending nothing again before {}: the old reader had \
+         nothing after the stop to leave unsent",
+        w.why,
+        fmt_time(s),
+        fmt_time(w.to)
+    );
+    w.to = s;
+    Some(w)
+}
+
+/// An L6 window before the slave was up whose restart the copy's empty
+/// newest segment shows (`restart_opened`): the copy, dated by its newest
+/// sample, was taken after the restart (as at the slave's start), and the
+/// master had no sample from that last one on. `Err` with the window as it
+/// was where the copy does not show it.
+fn restart_segment(
+    inp: &ModelInput,
+    wal: &WalView,
+    mut w: LossWindow,
+    truncations: &[i64],
+) -> Result<Option<LossWindow>, LossWindow> {
+    let tol = inp.scrape_interval.saturating_add(1_000);
+    let before_up = inp.slave_up.is_some_and(|up| w.to < up);
+    let Some(last) = before_up
+        .then(|| crate::coverage::wal::restart_opened(wal, truncations, tol, w.to))
+        .flatten()
+    else {
+        return Err(w);
+    };
+    if last < w.from {
+        return Ok(None);
+    }
+    w.why = format!(
+        "{}; the master's WAL copy ends with an empty segment after one whose newest sample is at \
+         {} and no truncation falls there: the segment the restarted master opened, so the copy \
+         (dated by that sample) was taken after the restart (assumed: at the slave's start, as \
+         the procedure copies it) and the master had no sample after {} to leave unsent",
+        w.why,
+        fmt_time(last),
+        fmt_time(last)
+    );
+    w.to = last;
+    Ok(Some(w))
+}
+
+/// An L6 window whose restart the WAL was copied after but no longer shows
+/// (no live segment from before it): no file dates when the master stopped
+/// scraping, so the window ends somewhere from the last sample a file shows
+/// before the restart (the coverage end, or the checkpoint's newest) to
+/// the time given (`to_earliest` … `to`).
+fn undated_stop(inp: &ModelInput, wal: &WalView, mut w: LossWindow) -> LossWindow {
+    if wal.observed_at < w.to || wal.live_at(w.to) {
+        return w;
+    }
+    let last = wal
+        .checkpoint
+        .as_ref()
+        .and_then(|c| c.max_t)
+        .filter(|&t| t < w.to)
+        .unwrap_or(inp.coverage_end)
+        .clamp(w.from, w.to);
+    if last < w.to {
+        w.to_earliest = Some(last);
+        w.why = format!(
+            "{}; the master's WAL, copied after the restart, holds no live segment from before it \
+             and no file dates when the master stopped scraping: the window ends somewhere from \
+             {} (the last sample a file shows before it) to the time given",
+            w.why,
+            fmt_time(last)
+        );
+    }
+    w
+}
