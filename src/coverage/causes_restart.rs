@@ -7,11 +7,14 @@ use super::super::{fmt_dur, fmt_time};
 /// Each one before the slave is up restarts the WAL watcher at that instant:
 /// everything unsent before it is never sent. Returns the windows and the
 /// effective stall position (the watcher start after the last such restart).
+/// A restart at or after the slave's ready time is judged against the
+/// catch-up given; with none (`None`) it is left to the caller, who places
+/// the catch-up from the files (`model::l6_stop::catching_up`).
 pub fn restart_windows(
     coverage_end: i64,
     rw_start: i64,
     slave_up: Option<i64>,
-    catch_up: i64,
+    catch_up: Option<i64>,
     restarts: &[i64],
     assumptions: &mut Vec<String>,
 ) -> (Vec<LossWindow>, i64) {
@@ -42,7 +45,8 @@ pub fn restart_windows(
         }
         let from = coverage_end.max(stall.saturating_add(1));
         match slave_up {
-            Some(up) if r >= up.saturating_add(catch_up) => {
+            Some(up) if r >= up && catch_up.is_none() => {}
+            Some(up) if r >= up.saturating_add(catch_up.unwrap_or(0)) => {
                 assumptions.push(format!(
                     "master restart at {} is after the slave was up and caught up: only what was \
                      still queued at shutdown and not flushed within the flush deadline (1m) is at \
@@ -64,7 +68,7 @@ pub fn restart_windows(
                              sent yet, at most this range, is never sent",
                             fmt_time(r),
                             fmt_time(up),
-                            fmt_dur(catch_up)
+                            fmt_dur(catch_up.unwrap_or(0))
                         ),
                     ));
                 }
@@ -123,14 +127,14 @@ mod tests {
     fn two_restarts_before_the_slave_is_up_make_one_window() {
         let (c, r1, r2, up) = (100_000, 115_000, 170_000, 210_000);
         let mut assumptions = Vec::new();
-        let (w, stall) = restart_windows(c, c - 1, Some(up), 0, &[r2, r1], &mut assumptions);
+        let (w, stall) = restart_windows(c, c - 1, Some(up), Some(0), &[r2, r1], &mut assumptions);
         assert_eq!(w.len(), 1, "{w:#?}");
         assert_eq!((w[0].from, w[0].to), (c, r2));
         assert_eq!(w[0].certainty, Certainty::Expected);
         assert!(w[0].why.contains("restarted again"), "{}", w[0].why);
         assert_eq!(stall, r2);
         // One restart: the window ends at it.
-        let (w, _) = restart_windows(c, c - 1, Some(up), 0, &[r1], &mut assumptions);
+        let (w, _) = restart_windows(c, c - 1, Some(up), Some(0), &[r1], &mut assumptions);
         assert_eq!((w.len(), w[0].from, w[0].to), (1, c, r1));
     }
 }

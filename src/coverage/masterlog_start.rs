@@ -58,13 +58,14 @@ const STOP_SIGNAL: &str = "Received SIGTERM, exiting gracefully...";
 /// The same stop asked through the web API (`/-/quit`).
 const STOP_WEB: &str = "Received termination request via web service, exiting gracefully...";
 
-/// The latest stop logged at or before `r` after which the master appended
-/// nothing until `r`: the next start's first append (its configuration's
-/// load, see [`ProcessStart::first_append`]) comes at or after `r` less
-/// `slack` (a time given to the second), or no start follows the stop and
-/// the log reaches `r` (`reaches`). `None` when the log shows no such stop
-/// (a crash logs none; a stop followed by a start that ran before `r` is
-/// not `r`'s).
+/// The latest stop logged at or before `r` (or up to a second after it: a
+/// restart given as the stop an operator noted) after which the master
+/// appended nothing until `r`: the next start's first append (its
+/// configuration's load, see [`ProcessStart::first_append`]) comes at or
+/// after `r` less `slack` (a time given to the second), or no start follows
+/// the stop and the log reaches `r` (`reaches`). `None` when the log shows
+/// no such stop (a crash logs none; a stop followed by a start that ran
+/// before `r` is not `r`'s).
 pub(super) fn stop_before(
     stops: &[i64],
     starts: &[ProcessStart],
@@ -72,7 +73,9 @@ pub(super) fn stop_before(
     slack: i64,
     reaches: Option<i64>,
 ) -> Option<i64> {
-    let s = stops.iter().copied().filter(|&s| s <= r).max()?;
+    let s = (stops.iter().copied())
+        .filter(|&s| s <= r.saturating_add(1_000))
+        .max()?;
     let next = starts
         .iter()
         .filter(|p| p.replayed_at > s)

@@ -418,11 +418,11 @@ fn a_lone_completion_starts_its_duration_earlier() {
 }
 
 /// A recorded master SIGTERM'd at 16:25:37.313 (its queue stopping 2 ms
-/// later) and started again (its
-/// configuration loaded, its queue's watcher started, at 16:27:37.447): a
-/// restart given anywhere from the stop to that load (within the slack of
-/// a time given to the second) follows that stop; one given after the new
-/// process ran, or before any stop, follows none the log shows.
+/// later) and started again (its configuration loaded, its queue's watcher
+/// started, at 16:27:37.447): a restart given anywhere from the stop to
+/// that load (within the slack of a time given to the second) follows that
+/// stop, as does one given up to a second before it; one given after the
+/// new process ran, or long before any stop, follows none the log shows.
 #[test]
 fn a_restart_follows_the_stop_the_log_shows() {
     let l = parse_bytes(
@@ -439,6 +439,7 @@ fn a_restart_follows_the_stop_the_log_shows() {
     assert_eq!(l.stop_before(start + 552, 999), Some(stop));
     assert_eq!(l.stop_before(start + 552, 0), None);
     assert_eq!(l.stop_before(start + 60_000, 999), None);
-    assert_eq!(l.stop_before(sigterm - 1, 999), None);
-    assert_eq!(l.stop_before(stop - 1, 999), Some(sigterm));
+    // Given just before the line (the stop as an operator noted it).
+    assert_eq!(l.stop_before(sigterm - 1, 0), Some(stop));
+    assert_eq!(l.stop_before(sigterm - 1_001, 999), None);
 }

@@ -29,6 +29,7 @@ mod grid_deleted;
 mod l1;
 mod l2;
 mod l4;
+mod l6_catchup;
 mod l6_stop;
 mod lowvol;
 mod race;
@@ -376,7 +377,6 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     let c = inp.coverage_end;
     let (t_ws, mut assumptions) = start_and_assumptions(inp, c);
     let mut windows = Vec::new();
-    let catch_up = inp.facts.catch_up.unwrap_or(0);
 
     // L1: remote write started after the coverage end (cut where a
     // restarted master had nothing to lose).
@@ -394,7 +394,7 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // L6: a master restart before the slave is up starts a new watcher at
     // that instant. The watcher then stalls at t_b (the queue's few thousand
     // buffered samples are negligible) until the slave is up.
-    let (l6, t_b, truncations) = l6_stop::windows(inp, t_ws, catch_up, &mut assumptions);
+    let (l6, t_b, truncations) = l6_stop::windows(inp, t_ws, inp.facts.catch_up, &mut assumptions);
     windows.extend(l6);
 
     // Where the reader stalls: the queue's buffer after the first sample
@@ -419,6 +419,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         }
         assumptions.push(stall_assumption(inp, t_b, &st, phase_known));
     }
+    let during = l6_catchup::catching_up(inp, (t_b, stall), &truncations, &mut assumptions);
+    windows.extend(during);
 
     let mut ov = l2::overtaking(inp, position, &truncations, r, &mut assumptions);
     // The restarted reader placed at its earliest in deleted segments (no

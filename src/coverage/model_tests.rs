@@ -559,7 +559,7 @@ fn l6_given_at_the_ready_time_ends_at_the_masters_last_sample() {
     let mut inp = ModelInput::new(M, c, c - M, c);
     inp.wal = Some(crate::coverage::wal::read_wal(&dir, Some(1_796_545_982_596)).unwrap());
     for given in [ready, stopped] {
-        let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[given], &mut Vec::new());
+        let (l6, _) = causes::restart_windows(c, rw, Some(up), Some(0), &[given], &mut Vec::new());
         assert_eq!(l6.len(), 1);
         assert_eq!(l6[0].to, given);
         let cut = l6_stop::restart_silence(&inp, l6[0].clone(), &[]).unwrap();
@@ -568,7 +568,7 @@ fn l6_given_at_the_ready_time_ends_at_the_masters_last_sample() {
     }
     // Observed before the ready time: the WAL does not show the restart.
     inp.wal = Some(crate::coverage::wal::read_wal(&dir, Some(ready - 1_000)).unwrap());
-    let (l6, _) = causes::restart_windows(c, rw, Some(up), 0, &[ready], &mut Vec::new());
+    let (l6, _) = causes::restart_windows(c, rw, Some(up), Some(0), &[ready], &mut Vec::new());
     assert_eq!(
         l6_stop::restart_silence(&inp, l6[0].clone(), &[])
             .unwrap()

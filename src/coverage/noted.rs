@@ -265,9 +265,9 @@ pub(super) fn from_logs(mut o: CoverageOptions, assumptions: &mut Vec<String>) -
 }
 
 /// No master restart given, and the master's log (deciding the slave's
-/// queue) shows the queue started again before the slave was up (a later
-/// `Starting WAL watcher`: a master restart, or a reload that changed its
-/// remote_write): each such start is taken as a restart at that line, to
+/// queue) shows the queue started again (a later `Starting WAL watcher`: a
+/// master restart, or a reload that changed its remote_write): each such
+/// start is taken as a restart at that line, to
 /// the millisecond (2.42's new reader takes its start time right after
 /// it), with the assumption that says so. The log's first start is the
 /// queue's own (the remote write start), never taken.
@@ -276,10 +276,7 @@ fn restarts_from_log(o: &mut CoverageOptions) -> Option<String> {
         return None;
     }
     let log = o.facts.master_log.as_ref().filter(|l| l.decides())?;
-    let up = o.slave_up;
-    let again: Vec<i64> = (log.starts.iter().skip(1).copied())
-        .filter(|&s| up.is_none_or(|u| s <= u))
-        .collect();
+    let again: Vec<i64> = log.starts.iter().skip(1).copied().collect();
     if again.is_empty() {
         return None;
     }
@@ -288,9 +285,9 @@ fn restarts_from_log(o: &mut CoverageOptions) -> Option<String> {
     o.facts.master_restarts = again;
     Some(format!(
         "no master restart given: the master's log shows the slave's queue started again at {} \
-         (`Starting WAL watcher`: a master restart, or a reload that changed its remote_write) \
-         before the slave was up, taken as the master's restart(s) (L6); 2.42's new reader sends \
-         nothing stamped before its start",
+         (`Starting WAL watcher`: a master restart, or a reload that changed its remote_write), \
+         taken as the master's restart(s) (L6); 2.42's new reader sends nothing stamped before \
+         its start",
         at.join(", ")
     ))
 }

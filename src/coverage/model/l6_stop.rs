@@ -17,7 +17,7 @@ use crate::coverage::wal::WalView;
 pub(super) fn windows(
     inp: &ModelInput,
     t_ws: i64,
-    catch_up: i64,
+    catch_up: Option<i64>,
     assumptions: &mut Vec<String>,
 ) -> (Vec<LossWindow>, i64, Vec<i64>) {
     let (l6, t_b) = crate::coverage::causes::restart_windows(
@@ -49,14 +49,16 @@ pub(super) fn restart_silence(
     w: LossWindow,
     truncations: &[i64],
 ) -> Option<LossWindow> {
-    let given = w.to;
-    let mut w = logged_stop(inp, w)?;
+    let (mut w, dated) = match logged_stop(inp, w) {
+        Ok(cut) => (cut?, true),
+        Err(w) => (w, false),
+    };
     let Some(wal) = inp.wal.as_ref() else {
         return Some(w);
     };
     let Ok(q) = silence(wal, w.to) else {
         // A stop the log dates needs no file to date it.
-        if w.to < given {
+        if dated {
             return Some(w);
         }
         return restart_segment(inp, wal, w, truncations)
@@ -88,9 +90,10 @@ pub(super) fn restart_silence(
 /// storage...`, with no start appending before the restart given): the
 /// old process scraped nothing after that line, so the old reader's
 /// backlog ends there, however late the restart is given (its stop, the
-/// new process's start or its ready time). `None` when the stop is before
-/// the window's start; the window as it was without such a line.
-fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
+/// new process's start or its ready time). `Ok(None)` when the stop is
+/// before the window's start; `Err` with the window as it was without such
+/// a line.
+fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Result<Option<LossWindow>, LossWindow> {
     // The restart given within its precision, and a second more: the ready
     // time an operator or a probe notes comes after the configuration's
     // load (2.42 is ready right after it), and no scrape of the new process
@@ -102,13 +105,13 @@ fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
         .saturating_add(1_000);
     let log = inp.facts.master_log.as_ref();
     let Some(s) = log.and_then(|l| l.stop_before(w.to, slack)) else {
-        return Some(w);
+        return Err(w);
     };
     if s >= w.to {
-        return Some(w);
+        return Ok(Some(w));
     }
     if s < w.from {
-        return None;
+        return Ok(None);
     }
     w.why = format!(
         "{}; the master's log shows it stopped at {} (`Received SIGTERM`, or the queue's \
@@ -119,7 +122,7 @@ fn logged_stop(inp: &ModelInput, mut w: LossWindow) -> Option<LossWindow> {
         fmt_time(w.to)
     );
     w.to = s;
-    Some(w)
+    Ok(Some(w))
 }
 
 /// An L6 window before the slave was up whose restart the copy's empty
@@ -163,7 +166,10 @@ fn restart_segment(
 /// before the restart (the coverage end, or the checkpoint's newest) to
 /// the time given (`to_earliest` … `to`).
 fn undated_stop(inp: &ModelInput, wal: &WalView, mut w: LossWindow) -> LossWindow {
-    if wal.observed_at < w.to || wal.live_at(w.to) {
+    if wal.observed_at < w.to {
+        return copied_before(wal, w);
+    }
+    if wal.live_at(w.to) {
         return w;
     }
     let last = wal
@@ -172,13 +178,36 @@ fn undated_stop(inp: &ModelInput, wal: &WalView, mut w: LossWindow) -> LossWindo
         .and_then(|c| c.max_t)
         .filter(|&t| t < w.to)
         .unwrap_or(inp.coverage_end)
-        .clamp(w.from, w.to);
+        .max(w.from)
+        .min(w.to);
     if last < w.to {
         w.to_earliest = Some(last);
         w.why = format!(
             "{}; the master's WAL, copied after the restart, holds no live segment from before it \
              and no file dates when the master stopped scraping: the window ends somewhere from \
              {} (the last sample a file shows before it) to the time given",
+            w.why,
+            fmt_time(last)
+        );
+    }
+    w
+}
+
+/// An L6 window whose restart comes after the copy of `wal/` (observed
+/// before it): the master scraped at least until the copy's newest sample
+/// and stopped somewhere from there to the time given, which no file dates:
+/// the window ends in that range (`to_earliest` … `to`).
+fn copied_before(wal: &WalView, mut w: LossWindow) -> LossWindow {
+    let newest = wal.segments.iter().filter_map(|g| g.max_t).max();
+    let Some(last) = newest.map(|t| t.max(w.from).min(w.to)) else {
+        return w;
+    };
+    if last < w.to && w.to_earliest.is_none() {
+        w.to_earliest = Some(last);
+        w.why = format!(
+            "{}; the master's WAL was copied before the restart (its newest sample {}): no file \
+             dates when the master stopped scraping, so the window ends somewhere from there to \
+             the time given",
             w.why,
             fmt_time(last)
         );

@@ -1,0 +1,179 @@
+//! L6 for a master restart after the slave was up, when no catch-up time
+//! is given: the queue is not caught up the moment the slave is ready.
+//!
+//! Once the slave is up, the shard's blocked send goes out at its next
+//! retry (up to `max_backoff` later), the reader wakes from its enqueue
+//! backoff (up to `max_backoff` after that) and reads its backlog, from its
+//! stall to the present, as fast as the shards send it. A restart before
+//! that is through stops the old queue with its backlog unsent (2.42's
+//! `QueueManager.Stop` flushes only what the shards already hold; the new
+//! reader sends only samples after its own start): what the old reader had
+//! not sent, up to the master's stop, is lost. The latest catch-up the
+//! files allow is both waits whole and the backlog at one shard's slowest
+//! pace with the shards the reshard rule gives (`l2::drain_at`); a restart
+//! after it loses at most what was queued at the shutdown (no window). A
+//! restart before it gives a window from the coverage end to the stop:
+//! `expected` when the master's log shows the queue's first refused
+//! request after the slave was up (the stall's own batch, older than the
+//! slave's blocks) only at or after the restart, so nothing had been sent
+//! by then; a `risk` otherwise (the reader may have sent part of it).
+
+use super::{Cause, Certainty, LossWindow, ModelInput};
+use crate::coverage::queue::{READ_RATE_SLOW, Stall};
+use crate::coverage::{fmt_dur, fmt_time};
+
+/// The window of the first master restart at or after the slave's ready
+/// time, before the latest catch-up the files allow (see the module's
+/// text), ended at the stop a file shows (`l6_stop::restart_silence`);
+/// later restarts and one after that catch-up get an assumption.
+pub(super) fn catching_up(
+    inp: &ModelInput,
+    (t_b, stall): (i64, Option<Stall>),
+    truncations: &[i64],
+    assumptions: &mut Vec<String>,
+) -> Option<LossWindow> {
+    let up = inp.slave_up.filter(|_| inp.facts.catch_up.is_none())?;
+    let mut after: Vec<i64> = (inp.facts.master_restarts.iter().copied())
+        .filter(|&r| r >= up)
+        .collect();
+    after.sort_unstable();
+    after.dedup();
+    let (&r, later) = after.split_first()?;
+    for &l in later {
+        assumptions.push(format!(
+            "master restart at {} comes after the one at {} after the slave was up: the reader \
+             the first one started had only its own short backlog to send; only what was still \
+             queued at shutdown and not flushed within the flush deadline (1m) is at risk; no \
+             window",
+            fmt_time(l),
+            fmt_time(r)
+        ));
+    }
+    let latest = latest_catch_up(inp, t_b, stall, up);
+    if r >= latest {
+        assumptions.push(format!(
+            "master restart at {} is after the slave was up and after the slowest catch-up the \
+             files allow ({}: the blocked send's retry and the reader's wake-up, each up to \
+             max_backoff, then its backlog at one shard's slowest pace): only what was still \
+             queued at shutdown and not flushed within the flush deadline (1m) is at risk; no \
+             window (give --catch-up when it is known)",
+            fmt_time(r),
+            fmt_time(latest)
+        ));
+        return None;
+    }
+    let from = inp.coverage_end.max(t_b.saturating_add(1));
+    let position = stall.map_or(t_b, |s| s.position);
+    let unsent = nothing_sent_before(inp, up, r, position);
+    let (certainty, how) = if unsent {
+        (
+            Certainty::Expected,
+            "the master's log shows the queue's first refused request after the slave was up (its \
+             stalled batch) only at or after the restart: nothing after the stall had been sent",
+        )
+    } else {
+        (
+            Certainty::Risk,
+            "no file shows how far the reader got before the restart: at most this range",
+        )
+    };
+    let w = LossWindow::new(
+        Cause::L6,
+        from,
+        r,
+        certainty,
+        format!(
+            "the master restarted (or its remote_write block changed) at {}, {} after the slave \
+             was up ({}) and before the slowest catch-up the files allow ({}): the old queue \
+             stopped with its backlog unsent, and the new reader sends only samples after its \
+             start; {how}",
+            fmt_time(r),
+            fmt_dur(r.saturating_sub(up)),
+            fmt_time(up),
+            fmt_time(latest)
+        ),
+    );
+    super::l6_stop::restart_silence(inp, w, truncations)
+}
+
+/// The latest the queue is caught up: the retry and the wake-up, each up to
+/// `max_backoff`, then the backlog from the stall to the slave's ready
+/// time at one shard's slowest pace, with the shards the reshard rule
+/// gives after its tick.
+fn latest_catch_up(inp: &ModelInput, t_b: i64, stall: Option<Stall>, up: i64) -> i64 {
+    let q = &inp.queue;
+    let i = inp.scrape_interval.max(1);
+    let position = stall.map_or(t_b, |s| s.position);
+    let scrapes = u64::try_from(up.saturating_sub(position) / i).unwrap_or(0);
+    let rest = inp
+        .series
+        .unwrap_or(0)
+        .saturating_mul(scrapes.saturating_add(1));
+    let retried = up.saturating_add(q.max_backoff);
+    let drain = match stall {
+        Some(st) => super::l2::drain_at(inp, &st, (t_b, retried), rest, READ_RATE_SLOW).0,
+        None => (rest as f64 / READ_RATE_SLOW * 1000.0) as i64,
+    };
+    retried
+        .saturating_add(q.max_backoff)
+        .saturating_add(drain.max(0))
+}
+
+/// Whether the master's log shows nothing sent before the restart `r`: the
+/// queue's first refused request after `up` is logged at or after `r`, or
+/// at or after the stop the log shows before `r` (the old reader reads
+/// nothing more once its queue stops). The
+/// stalled batch holds samples from `position`, before the coverage end,
+/// which the slave seeded with the snapshot refuses, so the first request
+/// after the slave is up is refused and logged (no such line came before).
+fn nothing_sent_before(inp: &ModelInput, up: i64, r: i64, position: i64) -> bool {
+    let Some(log) = inp.facts.master_log.as_ref().filter(|l| l.decides()) else {
+        return false;
+    };
+    if position >= inp.coverage_end || log.extent.reaches().is_none_or(|t| t < r) {
+        return false;
+    }
+    let stop = log.stop_before(r, 1_000).unwrap_or(r);
+    log.refusals
+        .iter()
+        .find(|f| f.at >= up)
+        .is_some_and(|f| f.at >= stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000;
+    const C: i64 = 1_796_682_769_871;
+
+    /// The issue's master (441 series at 1 s, remote write on 100 s before
+    /// the coverage end), the slave up 61 s after it.
+    fn input(restart: i64) -> ModelInput {
+        let mut inp = ModelInput::new(60 * S, C, C - 40 * S, C + S);
+        inp.scrape_interval = S;
+        inp.series = Some(441);
+        inp.slave_up = Some(C + 61 * S);
+        inp.facts.master_restarts = vec![restart];
+        inp
+    }
+
+    /// A restart 3 s after the slave was up, before the slowest catch-up
+    /// the files allow: a window from the coverage end to it, a risk
+    /// without the master's log; one an hour later: none, an assumption;
+    /// with a catch-up given, none here (`restart_windows` judges it).
+    #[test]
+    fn a_restart_during_the_catch_up_loses_the_backlog() {
+        let stall = (C - 100 * S, None);
+        let mut why = Vec::new();
+        let w = catching_up(&input(C + 64 * S), stall, &[], &mut why).unwrap();
+        assert_eq!((w.cause, w.from, w.to), (Cause::L6, C, C + 64 * S));
+        assert_eq!(w.certainty, Certainty::Risk, "{}", w.why);
+        assert!(why.is_empty(), "{why:?}");
+        assert!(catching_up(&input(C + 3_600 * S), stall, &[], &mut why).is_none());
+        assert!(why[0].contains("slowest catch-up"), "{why:?}");
+        let mut given = input(C + 64 * S);
+        given.facts.catch_up = Some(10 * S);
+        assert!(catching_up(&given, stall, &[], &mut Vec::new()).is_none());
+    }
+}
