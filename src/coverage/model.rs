@@ -432,10 +432,14 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // An L2 risk (the files cannot tell whether the reader was overtaken)
     // leaves the path where it was not: the boundary slivers. So does an
     // L2 the master's log alone makes expected (without the WAL its start
-    // is not placed: the slivers keep what may precede it).
+    // is not placed: the slivers keep what may precede it), and one that
+    // starts past the boundary's next scrape (the reader's segment runs
+    // past the coverage end: it reads and sends the crossing batch).
+    let at_boundary = |w: &LossWindow| w.from <= c.saturating_add(inp.scrape_interval.max(1));
     let l2 = inp.wal.is_some()
         && !ov.undecided
-        && (windows.iter()).any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk);
+        && (windows.iter())
+            .any(|w| w.cause == Cause::L2 && w.certainty != Certainty::Risk && at_boundary(w));
     // A risk of L1 (a start given to the second that straddles the
     // coverage end) leaves the path where remote write ran before it.
     let l1 = windows

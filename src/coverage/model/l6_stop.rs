@@ -57,12 +57,13 @@ pub(super) fn restart_silence(
         return Some(w);
     };
     let Ok(q) = silence(wal, w.to) else {
-        // A stop the log dates needs no file to date it.
-        if dated {
-            return Some(w);
-        }
-        return restart_segment(inp, wal, w, truncations)
-            .unwrap_or_else(|w| Some(undated_stop(inp, wal, w)));
+        // The restarted master's segment dates its last sample; a stop the
+        // log dates needs no file more.
+        return match restart_segment(inp, wal, w, truncations) {
+            Ok(cut) => cut,
+            Err(w) if dated => Some(w),
+            Err(w) => Some(undated_stop(inp, wal, w)),
+        };
     };
     if q.last_before >= w.to {
         return Some(w);
