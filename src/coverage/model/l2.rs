@@ -95,7 +95,7 @@ pub(super) fn overtaking(
                 d.why = crate::coverage::wal::deletion_why(&c, rw);
             }
             if inp.slave_up.is_some_and(|u| u >= d.at) {
-                overtake = Some((d.at, c, None));
+                overtake = Some((d.at, c, first_segment_end(&d, reader_segment, truncations)));
             }
             d
         }
@@ -106,6 +106,20 @@ pub(super) fn overtaking(
         watcher_segment,
         undecided,
     }
+}
+
+/// Without the WAL, the end of a fresh master's first segment, the stalled
+/// reader's: where the truncation rule holds (segments rotate only at
+/// truncations, `lowvol`), segment 0 ends at the first truncation after the
+/// reader's position (the log's head compaction where it decides them).
+fn first_segment_end(d: &Deadline, reader: Option<u32>, truncations: &[i64]) -> Option<i64> {
+    if reader != Some(0) || d.basis != "truncation_rule" {
+        return None;
+    }
+    truncations
+        .iter()
+        .copied()
+        .find(|&t| t > d.watcher_position)
 }
 
 /// The master's log's WAL checkpoints, when it decides them.
