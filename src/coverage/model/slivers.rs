@@ -578,3 +578,52 @@ fn every_shard_lags(inp: &ModelInput, up: i64, series: u64, shards: u64) -> bool
 #[cfg(test)]
 #[path = "slivers_tests.rs"]
 mod tests;
+
+/// The slivers (`windows[before..]`) beside an L2 window that starts at
+/// `l2_from`, past the boundary's next scrape: the reader's segment ends
+/// there, so its catch-up reads no further and nothing of the slivers is
+/// lost after it (the L2 window holds what follows). Each ends by then; an
+/// expected one that reaches past the first scrape after the coverage end
+/// on its earliest end (the resharded catch-up's path, which only the
+/// master's log decides and the segment's end may cut short) becomes a
+/// risk, beside an expected window of its first scrape alone: the crossing
+/// batch, read and sent from the segment and refused whole.
+pub(super) fn before_l2(
+    inp: &ModelInput,
+    windows: &mut Vec<LossWindow>,
+    before: usize,
+    l2_from: i64,
+) {
+    let end = l2_from.saturating_sub(1);
+    let first = inp.coverage_end.saturating_add(inp.scrape_interval.max(1));
+    let mut crossing = None;
+    for w in windows.iter_mut().skip(before) {
+        w.to = w.to.min(end).max(w.from);
+        w.to_earliest = w.to_earliest.map(|t| t.min(w.to));
+        w.to_expected = w.to_expected.map(|t| t.min(w.to));
+        let long = w.to_earliest.unwrap_or(w.to) > first.max(w.from);
+        if w.cause == Cause::L3 && w.certainty == Certainty::Expected && long {
+            w.certainty = Certainty::Risk;
+            w.to_expected = None;
+            w.why.push_str(
+                "; the reader's segment ends where the L2 window starts, which may cut the \
+                 catch-up short of the reshard: a risk, beside the crossing batch's scrape",
+            );
+            crossing.get_or_insert(w.from);
+        }
+    }
+    let expected = |w: &LossWindow| w.cause == Cause::L3 && w.certainty == Certainty::Expected;
+    if let Some(from) = crossing.filter(|_| !windows.iter().skip(before).any(expected)) {
+        windows.push(LossWindow::new(
+            Cause::L3,
+            from,
+            from,
+            Certainty::Expected,
+            "the crossing batch: the first scrape after the coverage end, read from the stalled \
+             reader's segment (which runs past the coverage end) and sent with older samples \
+             in one request once the slave is up, refused whole (the slave holds the older \
+             ones)"
+                .into(),
+        ));
+    }
+}
