@@ -375,6 +375,11 @@ fn rw_start_end(inp: &ModelInput, t_ws: i64) -> i64 {
 pub fn compute(inp: &ModelInput) -> ModelOutput {
     let r = inp.block_range.max(1);
     let c = inp.coverage_end;
+    if let Some((moved, why)) = l6_stop::restart_from_wal(inp) {
+        let mut out = compute(&moved);
+        out.assumptions.push(why);
+        return out;
+    }
     let (t_ws, mut assumptions) = start_and_assumptions(inp, c);
     let mut windows = Vec::new();
 

@@ -215,3 +215,78 @@ fn copied_before(wal: &WalView, mut w: LossWindow) -> LossWindow {
     }
     w
 }
+
+/// No master restart given and no master's log that decides the queue:
+/// where the `wal/` copy (dated by its newest sample) ends with the empty
+/// segment a restarted master opened (`restart_opened`, taken before the
+/// slave's ready time: the procedure copies `wal/` at the slave's start),
+/// the input with a restart at its last sample plus 1 ms, and the
+/// assumption that says so. The master had no sample from that one to the
+/// copy, so the old reader's backlog ends there either way; the new reader
+/// is placed from it (its first sample, later, no file dates).
+pub(super) fn restart_from_wal(inp: &ModelInput) -> Option<(ModelInput, String)> {
+    let decides = inp.facts.master_log.as_ref().is_some_and(|l| l.decides());
+    if !inp.facts.master_restarts.is_empty() || decides {
+        return None;
+    }
+    let (wal, up) = (inp.wal.as_ref()?, inp.slave_up?);
+    let t_ws = inp.rw_start.unwrap_or(inp.coverage_end);
+    let truncations = super::grid::truncations(inp, t_ws, inp.block_range.max(1));
+    let tol = inp.scrape_interval.saturating_add(1_000);
+    let last = crate::coverage::wal::restart_opened(wal, &truncations, tol, up)
+        .filter(|&l| l >= inp.coverage_end)?;
+    let mut moved = inp.clone();
+    moved.facts.master_restarts = vec![last.saturating_add(1)];
+    moved.facts.noted.master_restarts = vec![1];
+    let why = format!(
+        "no master restart given: the master's WAL copy ends with an empty segment after one \
+         whose newest sample is at {} and no truncation falls there, the segment a restarted \
+         master opens, so the master is taken as stopped after that sample and restarted \
+         before the copy (L6; give the restart, or the master's log, to place it)",
+        fmt_time(last)
+    );
+    Some((moved, why))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::wal::tests::seg_range;
+
+    const S: i64 = 1_000;
+    const C: i64 = 1_796_684_315_000;
+
+    /// A copy at the slave's start holding the old process's segment to
+    /// +9 s and an empty one after it (no truncation near): no restart
+    /// given and no master's log, the master is taken as restarted after
+    /// +9 s; not with a restart given, nor with an observation time given.
+    #[test]
+    fn the_restarted_masters_empty_segment_is_a_restart() {
+        let mut inp = ModelInput::new(60 * S, C, C - 40 * S, C + S);
+        inp.scrape_interval = S;
+        inp.slave_up = Some(C + 130 * S);
+        inp.rw_start = Some(C - 100 * S);
+        inp.wal = Some(WalView {
+            dir: std::path::PathBuf::new(),
+            observed_at: C + 9 * S,
+            observed_at_source: "derived".into(),
+            segments: vec![
+                seg_range(3, Some((C - 20 * S, C + 9 * S))),
+                seg_range(4, None),
+            ],
+            checkpoint: None,
+            segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
+            findings: vec![],
+        });
+        let (moved, why) = restart_from_wal(&inp).unwrap();
+        assert_eq!(moved.facts.master_restarts, vec![C + 9 * S + 1]);
+        assert!(why.contains("empty segment"), "{why}");
+        let mut given = inp.clone();
+        given.facts.master_restarts = vec![C + 100 * S];
+        assert!(restart_from_wal(&given).is_none());
+        if let Some(w) = inp.wal.as_mut() {
+            w.observed_at_source = crate::coverage::walread::OBSERVED_GIVEN.into();
+        }
+        assert!(restart_from_wal(&inp).is_none());
+    }
+}
