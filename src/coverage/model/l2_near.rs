@@ -113,31 +113,58 @@ pub(super) fn window(
     if let Some(l) = &lag {
         why.push_str(&super::super::grid::lag_why(l));
     }
-    match logged {
-        Some(l) => {
-            why.push_str(&restart_why(inp, l));
-            if l.0 < d {
-                why.push_str(&format!(
-                    "; it failed before the forecast truncation at {}: an earlier one deleted the \
-                     segment after its own (the forecast placed that truncation late)",
-                    fmt_time(d)
-                ));
-            }
-        }
-        None if quiet_until > d => why.push_str(&format!(
-            "; the master's log shows no failure of the reader up to {}, where it ends",
-            fmt_time(quiet_until)
-        )),
-        None => why.push_str(
-            "; the master's log (`error tailing WAL` after the slave's start, or none) decides it",
-        ),
-    }
-    let certainty = if logged.is_some() {
+    let misplaced = logged.is_some_and(|l| l.0 < d) && log_dates(inp, d);
+    why.push_str(&logged_why(inp, logged, (quiet_until, d), misplaced));
+    let certainty = if logged.is_some() && !misplaced {
         Certainty::Expected
     } else {
         Certainty::Risk
     };
     (to >= from).then(|| ranged(from, (to_earliest, to_expected, to), certainty, why))
+}
+
+/// Whether the master's log dates the truncation at `d` itself (its TSDB
+/// lines span it): a reader failure logged before `d` then belongs to an
+/// earlier truncation, and the reader was not where the window places it.
+fn log_dates(inp: &ModelInput, d: i64) -> bool {
+    (inp.facts.master_log.as_ref())
+        .and_then(|l| l.truncation_span())
+        .is_some_and(|(a, b)| a <= d && d <= b)
+}
+
+/// What the master's log says of the reader's failure (`logged`), for
+/// the window's why; `quiet_until` where a log with no failure ends.
+fn logged_why(
+    inp: &ModelInput,
+    logged: Option<(i64, i64, i64)>,
+    (quiet_until, d): (i64, i64),
+    misplaced: bool,
+) -> String {
+    match logged {
+        Some(l) if misplaced => format!(
+            "; the master's log shows the reader failing at {}, before the truncation at {} \
+             (the log's own): an earlier truncation deleted the segment after the reader's, so \
+             the reader was not where this window places it (a risk: the window of the reader \
+             as placed elsewhere, if any, holds that loss)",
+            fmt_time(l.0),
+            fmt_time(d)
+        ),
+        Some(l) if l.0 < d => format!(
+            "{}; it failed before the forecast truncation at {}: an earlier one deleted the \
+             segment after its own (the forecast placed that truncation late)",
+            restart_why(inp, l),
+            fmt_time(d)
+        ),
+        Some(l) => restart_why(inp, l),
+        None if quiet_until > d => format!(
+            "; the master's log shows no failure of the reader up to {}, where it ends",
+            fmt_time(quiet_until)
+        ),
+        None => {
+            "; the master's log (`error tailing WAL` after the slave's start, or none) decides it"
+                .into()
+        }
+    }
 }
 
 /// When the reader is expected to open the segment after its own: its
