@@ -3017,7 +3017,9 @@ pub(crate) struct RunRecord {
     pub(crate) snapshot_taken: i64,
     pub(crate) snapshot_name: String,
     pub(crate) skip_head: bool,
-    /// Master restarts during the outage: `{stopped, exited, started, ready}`.
+    /// Master restarts during the recording: `{stopped, exited, started,
+    /// ready}`; since the twenty-second set also those after this slave was
+    /// up (before, only those before its start were recorded).
     pub(crate) restarts: Vec<Restart>,
     /// When the master's `wal/` copy began / ended.
     pub(crate) wal_observed_at: i64,
@@ -4050,6 +4052,13 @@ pub(crate) fn record_master(spec: &MasterSpec, raw: &Path, out: &Path) -> Vec<St
                 });
             }
         }
+    }
+    // Every master restart of the recording goes into every run's record,
+    // also one after that slave was up (a restart during its catch-up; since
+    // the twenty-second set): an operator knows of it. Before, a run's record
+    // held only the restarts before its own slave's start.
+    for s in &mut slaves {
+        s.rec.restarts.clone_from(&restarts);
     }
     let last_up = slaves
         .iter()
