@@ -1370,8 +1370,8 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          misnamed. The files: the held batch's retry at 23:09:54.338 (3.8 s after the ready time, \
          500 refused, out of bounds, the stall's batch from 23:07:10.639), the old shards' flush at \
          the reshard (499 refused, 23:09:55.048), then nothing reached the slave (its log: 7 \
-         refused requests in all, none after 23:09:55.048; no request accepted) until the queue \
-         stopped ('Remote storage stopped' 23:09:58.788): the reader, asleep in Append's enqueue \
+         refused requests in all, none after 23:09:55.048; no sample of the outage arrived) until \
+         the queue stopped ('Remote storage stopped' 23:09:58.788): the reader, asleep in Append's enqueue \
          backoff (up to max_backoff) through the reshard, never read past its stall point \
          (23:07:18.639) before the SIGTERM closed its queue. As in self1s-rstup: a restart seconds \
          after the slave's ready time, before any of the outage was sent, is L6 to the last scrape \
