@@ -97,6 +97,8 @@
 #             the slave was ready, times as `date` printed them (op-date), as RFC 3339 made from
 #             them, or copied from log lines (op-logtimes), the two stderr logs
 #             (round six: also with the master's log taken away, the slave's kept: op-no-masterlog)
+#             (round seven, bl-restart: the restart to the ms from the master's log, its SIGTERM
+#             line (op-restart-logms) and its second ready line (op-restart-ready-logms))
 # A suffix -rN (up40-r2) repeats a scenario in its own directory.
 # The master is started by the script; it runs until its second block is written, is
 # snapshotted, and keeps running until 70 s after the slave is ready; then both are stopped
@@ -115,7 +117,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,113p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,115p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -916,6 +918,16 @@ for line in open(sys.argv[1]):
         v[$k]="${v[$k]} --master-restart $mr_rfc"
       done
       v[op-restart-ready]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --master-restart $mr_ready"
+      # Round seven: the restart to the millisecond, copied from the master's log: its
+      # `Received SIGTERM` line, and its second `Server is ready` line (the ready time).
+      local mr_logms mr_ready_logms
+      mr_logms=$(sed -n 's/^ts=\([^ ]*\) .*Received SIGTERM.*/\1/p' "$dir/master.log" | head -1)
+      mr_ready_logms=$(sed -n 's/^ts=\([^ ]*\) .*Server is ready to receive web requests.*/\1/p' \
+        "$dir/master.log" | sed -n 2p)
+      [ -n "$mr_logms" ] &&
+        v[op-restart-logms]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --master-restart $mr_logms"
+      [ -n "$mr_ready_logms" ] &&
+        v[op-restart-ready-logms]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --master-restart $mr_ready_logms"
     fi
     if [ "$scrape_ms" != 1000 ]; then
       v[op-scrape]="--master $w --rw-start $rw_rfc --slave-up $up_rfc $logs --scrape-interval $((scrape_ms / 1000))s"
@@ -960,5 +972,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,113p' "$0"; exit 2 ;;
+  *) sed -n '2,115p' "$0"; exit 2 ;;
 esac
