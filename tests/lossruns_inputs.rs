@@ -139,8 +139,36 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
         Variant::RestartAtReadyUndated,
         RESTART_READY_UNDATED_NO_LOGS,
     ),
+    (
+        "self1s-rstup-up60",
+        Variant::RestartAtReadyUndated,
+        RESTART_AFTER_COPY,
+    ),
+    (
+        "self1s-rstup-up60-r2",
+        Variant::RestartAtReadyUndated,
+        RESTART_AFTER_COPY,
+    ),
+    (
+        "self1s-rstup7-up60",
+        Variant::RestartAtReadyUndated,
+        RESTART_AFTER_COPY,
+    ),
+    (
+        "self1s-rstup7-up60-r2",
+        Variant::RestartAtReadyUndated,
+        RESTART_AFTER_COPY,
+    ),
     ("s10k-q20k-up40-r2", Variant::NoSlaveLog, HEAD_RAISED_UNSEEN),
 ];
+
+const RESTART_AFTER_COPY: &str = "twenty-second set, a master restart 3.1 s (7.0 s) after the \
+    slave was ready, asked with the restart at its ready time and neither log nor --observed-at: \
+    the wal/ copy, taken when the slave came up, is from before the restart (its newest sample \
+    the slave's ready second), so no file dates the stop; the L6 window ends in a range from that \
+    sample to the ready time given, holding the real end, its far end 1.3-2.9 s past it (the \
+    master's shutdown, 1.0-1.4 s, and its start). The master's log dates it: RestartAtReady and \
+    RestartFromLog pass";
 
 const RESTART_READY_UNDATED_NO_LOGS: &str = "the RestartAtReady miss of s500-restart-overtaken \
     (below), asked without the logs: the copy taken when the slave came up holds checkpoint.00000001 \
