@@ -267,10 +267,10 @@ pub(super) fn from_logs(mut o: CoverageOptions, assumptions: &mut Vec<String>) -
 /// No master restart given, and the master's log (deciding the slave's
 /// queue) shows the queue started again (a later `Starting WAL watcher`: a
 /// master restart, or a reload that changed its remote_write): each such
-/// start is taken as a restart at that line, to
-/// the millisecond (2.42's new reader takes its start time right after
-/// it), with the assumption that says so. The log's first start is the
-/// queue's own (the remote write start), never taken.
+/// start is taken as a restart at that line, to the millisecond (2.42's
+/// new reader takes its start time right after it), with the assumption
+/// that says so. The log's first start is the queue's own (the remote
+/// write start), never taken.
 fn restarts_from_log(o: &mut CoverageOptions) -> Option<String> {
     if !o.facts.master_restarts.is_empty() {
         return None;

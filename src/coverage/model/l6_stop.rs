@@ -36,14 +36,16 @@ pub(super) fn windows(
     (cut, t_b, truncations)
 }
 
-/// An L6 window (a restart at `w.to`) cut at the master's last sample
-/// before it where the WAL shows the silence around the restart, as L1 is:
-/// a restart given as its ready time follows a stop during which the master
-/// scraped nothing (a slow shutdown: the queues' flush, up to the flush
-/// deadline, after the scrape manager stopped), and the old reader's
-/// backlog, what the window names, ends with the master's last sample.
-/// `None` when that sample comes before the window's start (nothing
-/// unsent); the window as it was where the WAL does not show the silence.
+/// An L6 window (a restart at `w.to`) cut at the master's stop: the one
+/// its log shows (`logged_stop`), then the last sample before the restart
+/// where the WAL shows the silence around it (as L1 is) or the restarted
+/// master's empty segment dates it (`restart_segment`). A restart given as
+/// its ready time follows a stop during which the master scraped nothing
+/// (a slow shutdown: the queues' flush, up to the flush deadline, after
+/// the scrape manager stopped), and the old reader's backlog, what the
+/// window names, ends with the master's last sample. `None` when that
+/// sample comes before the window's start (nothing unsent); where no file
+/// dates the stop, the window ends in a range (`undated_stop`).
 pub(super) fn restart_silence(
     inp: &ModelInput,
     w: LossWindow,
