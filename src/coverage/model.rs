@@ -434,13 +434,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     // implies is a risk, not a forecast, unless the master's log shows it.
     ov.undecided |= earliest && ov.overtake.is_some();
     windows.extend(l2::window(inp, &ov, t_b, position, stall));
-    boundary(
-        inp,
-        &ov,
-        (t_b, stall, phase_known),
-        &mut windows,
-        &mut assumptions,
-    );
+    let path = (t_b, stall, phase_known);
+    slivers::boundary(inp, &ov, path, &mut windows, &mut assumptions);
 
     // L5, L7, L8, L9, L10: the operator's facts.
     let watcher_segment = ov.watcher_segment;
@@ -473,45 +468,6 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         loss_windows: windows,
         assumptions,
         verdict,
-    }
-}
-
-/// L3/L4: the boundary slivers, only when the boundary is crossed by
-/// remote write, and the slave refuses what is older than the coverage end
-/// (a slave seeded empty refuses nothing). An L2 risk (the files cannot
-/// tell whether the reader was overtaken) leaves the path where it was not:
-/// the slivers. So does an L2 the master's log alone makes expected
-/// (without the WAL its start is not placed: the slivers keep what may
-/// precede it), and one that starts past the boundary's next scrape (the
-/// reader's segment runs past the coverage end: it reads and sends the
-/// crossing batch; the slivers then end where that L2 starts). A risk of L1
-/// (a start given to the second that straddles the coverage end) leaves
-/// the path where remote write ran before it.
-fn boundary(
-    inp: &ModelInput,
-    ov: &l2::Overtaking,
-    (t_b, stall, phase_known): (i64, Option<queue::Stall>, bool),
-    windows: &mut Vec<LossWindow>,
-    assumptions: &mut Vec<String>,
-) {
-    let c = inp.coverage_end;
-    let decided = |w: &&LossWindow| w.cause == Cause::L2 && w.certainty != Certainty::Risk;
-    let next = c.saturating_add(inp.scrape_interval.max(1));
-    let l2_from = (inp.wal.is_some() && !ov.undecided)
-        .then(|| windows.iter().filter(decided).map(|w| w.from).min())
-        .flatten();
-    let l2 = l2_from.is_some_and(|f| f <= next);
-    let l1 = windows
-        .iter()
-        .any(|w| w.cause == Cause::L1 && w.certainty != Certainty::Risk);
-    let ooo = !inp.seeded_empty && slave::ooo_accepts(inp, t_b, assumptions);
-    if l1 || l2 || t_b >= c || ooo || inp.seeded_empty {
-        return;
-    }
-    let before = windows.len();
-    slivers::windows(inp, t_b, stall, phase_known, windows, assumptions);
-    if let Some(f) = l2_from {
-        slivers::before_l2(inp, windows, before, f);
     }
 }
 

@@ -627,3 +627,42 @@ pub(super) fn before_l2(
         ));
     }
 }
+
+/// L3/L4: the boundary slivers, only when the boundary is crossed by
+/// remote write, and the slave refuses what is older than the coverage end
+/// (a slave seeded empty refuses nothing). An L2 risk (the files cannot
+/// tell whether the reader was overtaken) leaves the path where it was not:
+/// the slivers. So does an L2 the master's log alone makes expected
+/// (without the WAL its start is not placed: the slivers keep what may
+/// precede it), and one that starts past the boundary's next scrape (the
+/// reader's segment runs past the coverage end: it reads and sends the
+/// crossing batch; the slivers then end where that L2 starts). A risk of L1
+/// (a start given to the second that straddles the coverage end) leaves
+/// the path where remote write ran before it.
+pub(super) fn boundary(
+    inp: &ModelInput,
+    ov: &super::l2::Overtaking,
+    (t_b, stall, phase_known): (i64, Option<Stall>, bool),
+    windows: &mut Vec<LossWindow>,
+    assumptions: &mut Vec<String>,
+) {
+    let c = inp.coverage_end;
+    let decided = |w: &&LossWindow| w.cause == Cause::L2 && w.certainty != Certainty::Risk;
+    let next = c.saturating_add(inp.scrape_interval.max(1));
+    let l2_from = (inp.wal.is_some() && !ov.undecided)
+        .then(|| windows.iter().filter(decided).map(|w| w.from).min())
+        .flatten();
+    let l2 = l2_from.is_some_and(|f| f <= next);
+    let l1 = windows
+        .iter()
+        .any(|w| w.cause == Cause::L1 && w.certainty != Certainty::Risk);
+    let ooo = !inp.seeded_empty && super::slave::ooo_accepts(inp, t_b, assumptions);
+    if l1 || l2 || t_b >= c || ooo || inp.seeded_empty {
+        return;
+    }
+    let before = windows.len();
+    self::windows(inp, t_b, stall, phase_known, windows, assumptions);
+    if let Some(f) = l2_from {
+        before_l2(inp, windows, before, f);
+    }
+}
