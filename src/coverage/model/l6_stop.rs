@@ -221,7 +221,8 @@ fn copied_before(wal: &WalView, mut w: LossWindow) -> LossWindow {
 /// No master restart given and no master's log that decides the queue:
 /// where the `wal/` copy (dated by its newest sample) ends with the empty
 /// segment a restarted master opened (`restart_opened`, taken before the
-/// slave's ready time: the procedure copies `wal/` at the slave's start),
+/// slave's ready time: the procedure copies `wal/` at the slave's start;
+/// its file time later than a truncation's cut could leave it empty),
 /// the input with a restart at its last sample plus 1 ms, and the
 /// assumption that says so. The master had no sample from that one to the
 /// copy, so the old reader's backlog ends there either way; the new reader
@@ -237,6 +238,15 @@ pub(super) fn restart_from_wal(inp: &ModelInput) -> Option<(ModelInput, String)>
     let tol = inp.scrape_interval.saturating_add(1_000);
     let last = crate::coverage::wal::restart_opened(wal, &truncations, tol, up)
         .filter(|&l| l >= inp.coverage_end)?;
+    // A truncation's cut the forecast placed off (a long compaction) leaves
+    // an empty segment too, but only until the next scrape: opened (or
+    // copied: its file time is one or the other) later than a scrape, its
+    // timeout and a second after that last sample, it is no such cut.
+    let after = (inp.scrape_interval.saturating_add(inp.scrape_timeout)).saturating_add(1_000);
+    let opened = wal.segments.last().and_then(|g| g.mtime);
+    if opened.is_none_or(|m| m < last.saturating_add(after)) {
+        return None;
+    }
     let mut moved = inp.clone();
     moved.facts.master_restarts = vec![last.saturating_add(1)];
     moved.facts.noted.master_restarts = vec![1];
@@ -253,15 +263,17 @@ pub(super) fn restart_from_wal(inp: &ModelInput) -> Option<(ModelInput, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coverage::wal::SegmentRange;
     use crate::coverage::wal::tests::seg_range;
 
     const S: i64 = 1_000;
     const C: i64 = 1_796_684_315_000;
 
     /// A copy at the slave's start holding the old process's segment to
-    /// +9 s and an empty one after it (no truncation near): no restart
-    /// given and no master's log, the master is taken as restarted after
-    /// +9 s; not with a restart given, nor with an observation time given.
+    /// +9 s and an empty one after it opened at +120 s (no truncation near):
+    /// no restart given and no master's log, the master is taken as
+    /// restarted after +9 s; not with the segment opened a second after that
+    /// sample, nor with a restart given, nor with an observation time given.
     #[test]
     fn the_restarted_masters_empty_segment_is_a_restart() {
         let mut inp = ModelInput::new(60 * S, C, C - 40 * S, C + S);
@@ -274,13 +286,23 @@ mod tests {
             observed_at_source: "derived".into(),
             segments: vec![
                 seg_range(3, Some((C - 20 * S, C + 9 * S))),
-                seg_range(4, None),
+                SegmentRange {
+                    mtime: Some(C + 120 * S),
+                    ..seg_range(4, None)
+                },
             ],
             checkpoint: None,
             segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
             findings: vec![],
         });
         let (moved, why) = restart_from_wal(&inp).unwrap();
+        // Opened (or copied) within a scrape of that last sample: perhaps a
+        // truncation's cut.
+        let mut soon = inp.clone();
+        if let Some(g) = soon.wal.as_mut().and_then(|w| w.segments.last_mut()) {
+            g.mtime = Some(C + 10 * S);
+        }
+        assert!(restart_from_wal(&soon).is_none());
         assert_eq!(moved.facts.master_restarts, vec![C + 9 * S + 1]);
         assert!(why.contains("empty segment"), "{why}");
         let mut given = inp.clone();
