@@ -76,7 +76,8 @@ if [ "$1" = all ]; then
            self1s-2h deb15-2h self1s-seed deb15-seed self1s-ph13 self1s-sblk2h
            self1s-long s1050-15s s2k-min6-cap300 s19k-busy self1s-ph46h
            self1s-edge s800-10s-2m self1s-2rst self1s-ph21h
-           self1s-drawn self1s-rstup self1s-rstpre s1000-2500ms self1s-rstup7)
+           self1s-drawn self1s-rstup self1s-rstpre s1000-2500ms self1s-rstup7
+           self1s-kpre self1s-kup self1s-tup135 self1s-tup75 self1s-tup25)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run

@@ -160,7 +160,27 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
         RESTART_AFTER_COPY,
     ),
     ("s10k-q20k-up40-r2", Variant::NoSlaveLog, HEAD_RAISED_UNSEEN),
+    (
+        "self1s-tup75-up99",
+        Variant::RestartAtReadyUndated,
+        RESTART_AFTER_COPY_23,
+    ),
+    (
+        "self1s-tup25-up99",
+        Variant::RestartAtReadyUndated,
+        RESTART_AFTER_COPY_23,
+    ),
 ];
+
+const RESTART_AFTER_COPY_23: &str = "twenty-third set, the twenty-second set's RESTART_AFTER_COPY \
+    on drawn times: a SIGTERM 7.5 s (2.5 s) after the slave was ready, asked with the restart at \
+    the restarted master's ready time and neither log nor --observed-at: the wal/ copy, taken when \
+    the slave came up, is from before the restart, so no file dates the stop; the L6 window (a \
+    risk, its near end the ready time) ends at the time given, +109.4 s (+106.7 s), past the real \
+    end +107.0 s (+103.0 s): the old process took 1.4 s (3.0 s) to exit after the SIGTERM (its \
+    flush), then the new one's start. The master's log dates the stop (the recorded judge, \
+    RestartAtReady and RestartFromLog pass); self1s-tup135-up99's variant passes (its far end \
+    +114.5 s within a scrape interval of the real end +114.0 s)";
 
 const RESTART_AFTER_COPY: &str = "twenty-second set, a master restart 3.1 s (7.0 s) after the \
     slave was ready, asked with the restart at its ready time and neither log nor --observed-at: \
