@@ -415,6 +415,31 @@ pub(super) fn expected_drain(
     drain_at(inp, st, (t_ws, r), rest, READ_RATE)
 }
 
+/// The latest the reader has read `rest` more samples once the slave is up
+/// at `up`: the blocked send's retry and the reader's own wake-up, each up
+/// to `max_backoff` (no file holds their phases), then the rest at one
+/// shard's slowest pace, [`READ_RATE_SLOW`], with the shards the queue's
+/// reshard rule gives after its tick ([`drain_at`]; one shard without the
+/// stall). `(that time, the read's own part)`.
+pub(super) fn latest_read(
+    inp: &ModelInput,
+    stall: Option<Stall>,
+    (t_b, up): (i64, i64),
+    rest: u64,
+) -> (i64, i64) {
+    let q = &inp.queue;
+    let retried = up.saturating_add(q.max_backoff);
+    let slowest = stall
+        .map_or((rest as f64 / READ_RATE_SLOW * 1000.0) as i64, |st| {
+            drain_at(inp, &st, (t_b, retried), rest, READ_RATE_SLOW).0
+        })
+        .max(0);
+    let latest = retried
+        .saturating_add(q.max_backoff)
+        .saturating_add(slowest);
+    (latest, slowest)
+}
+
 /// [`expected_drain`] at `per_shard` samples/s a shard.
 pub(super) fn drain_at(
     inp: &ModelInput,

@@ -24,7 +24,7 @@
 
 use super::super::{Certainty, LossWindow, ModelInput, SECOND};
 use super::{
-    Overtaking, drain_at, expected_drain, logged_restart, loss_start, ranged, rest_of_segment,
+    Overtaking, expected_drain, latest_read, logged_restart, loss_start, ranged, rest_of_segment,
     restart_why,
 };
 use crate::coverage::fmt_time;
@@ -59,16 +59,9 @@ pub(super) fn window(
     let q = &inp.queue;
     let (from, lag) = loss_start(inp, seg_end, t_b);
     let (rest, how, placed) = rest_of_segment(inp, ov, position);
-    let drain = |rate: f64| (rest as f64 / rate * 1000.0) as i64;
     // The latest: both waits whole, then the rest at one shard's slowest
     // pace, with the shards the queue's reshard rule gives after its tick.
-    let retried = up.saturating_add(q.max_backoff);
-    let slowest = stall.map_or(drain(READ_RATE_SLOW), |st| {
-        drain_at(inp, &st, (t_b, retried), rest, READ_RATE_SLOW).0
-    });
-    let latest_open = retried
-        .saturating_add(q.max_backoff)
-        .saturating_add(slowest);
+    let (latest_open, slowest) = latest_read(inp, stall, (t_b, up), rest);
     let logged = logged_restart(inp, up).filter(|l| l.1 >= from);
     // A master's log that reaches past `d` with no failure of the reader
     // shows it opened the next segment by then, or not before the log ends.

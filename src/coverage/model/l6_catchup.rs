@@ -19,7 +19,7 @@
 //! by then; a `risk` otherwise (the reader may have sent part of it).
 
 use super::{Cause, Certainty, LossWindow, ModelInput};
-use crate::coverage::queue::{READ_RATE_SLOW, Stall};
+use crate::coverage::queue::Stall;
 use crate::coverage::{fmt_dur, fmt_time};
 
 /// The window of the first master restart at or after the slave's ready
@@ -96,12 +96,9 @@ pub(super) fn catching_up(
     super::l6_stop::restart_silence(inp, w, truncations)
 }
 
-/// The latest the queue is caught up: the retry and the wake-up, each up to
-/// `max_backoff`, then the backlog from the stall to the slave's ready
-/// time at one shard's slowest pace, with the shards the reshard rule
-/// gives after its tick.
+/// The latest the queue is caught up: its backlog from the stall to the
+/// slave's ready time read at the latest the files allow (`l2::latest_read`).
 fn latest_catch_up(inp: &ModelInput, t_b: i64, stall: Option<Stall>, up: i64) -> i64 {
-    let q = &inp.queue;
     let i = inp.scrape_interval.max(1);
     let position = stall.map_or(t_b, |s| s.position);
     let scrapes = u64::try_from(up.saturating_sub(position) / i).unwrap_or(0);
@@ -109,14 +106,7 @@ fn latest_catch_up(inp: &ModelInput, t_b: i64, stall: Option<Stall>, up: i64) ->
         .series
         .unwrap_or(0)
         .saturating_mul(scrapes.saturating_add(1));
-    let retried = up.saturating_add(q.max_backoff);
-    let drain = match stall {
-        Some(st) => super::l2::drain_at(inp, &st, (t_b, retried), rest, READ_RATE_SLOW).0,
-        None => (rest as f64 / READ_RATE_SLOW * 1000.0) as i64,
-    };
-    retried
-        .saturating_add(q.max_backoff)
-        .saturating_add(drain.max(0))
+    super::l2::latest_read(inp, stall, (t_b, up), rest).0
 }
 
 /// Whether the master's log shows nothing sent before the restart `r`: the
