@@ -30,6 +30,7 @@ mod l1;
 mod l2;
 mod l4;
 mod l6_catchup;
+mod l6_hint;
 mod l6_stop;
 mod lowvol;
 mod race;
@@ -40,6 +41,7 @@ mod slivers;
 mod verdict;
 
 pub use grid::{truncation_times, truncation_times_phased};
+pub use l6_hint::SegmentRestarts;
 pub use verdict::{LossEither, either};
 
 /// One second in ms.
@@ -273,6 +275,9 @@ pub struct ModelInput {
     /// log dates the master's start (`empty.rs`): the earliest the first
     /// sample can be and the oldest on file, the range L1's start lies in.
     pub first_sample_range: Option<(i64, i64)>,
+    /// Whether a `wal/` segment that starts as a restarted master's may be
+    /// taken as a master restart when none is given (`l6_hint`).
+    pub segment_restarts: SegmentRestarts,
 }
 
 impl ModelInput {
@@ -306,6 +311,7 @@ impl ModelInput {
             series_places: None,
             seeded_empty: false,
             first_sample_range: None,
+            segment_restarts: SegmentRestarts::Look,
         }
     }
 
@@ -380,7 +386,13 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         out.assumptions.push(why);
         return out;
     }
+    if let Some((moved, why)) = l6_hint::restart_from_hint(inp) {
+        let mut out = compute(&moved);
+        out.assumptions.push(why);
+        return out;
+    }
     let (t_ws, mut assumptions) = start_and_assumptions(inp, c);
+    assumptions.extend(l6_hint::none_assumed(inp));
     let mut windows = Vec::new();
 
     // L1: remote write started after the coverage end (cut where a
@@ -454,6 +466,8 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
     }
     // The slave's log: the requests it refused add runs and narrow L3.
     let read = refused::apply(inp, &mut windows, &mut assumptions);
+    let hinted = l6_hint::risks(inp, &windows);
+    windows.extend(hinted);
     windows.sort_by_key(|w| (w.from, w.to));
 
     let deadline = ov.deadline;
