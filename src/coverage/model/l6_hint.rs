@@ -97,7 +97,9 @@ pub(super) fn restart_from_hint(inp: &ModelInput) -> Option<(ModelInput, String)
 pub(super) fn none_assumed(inp: &ModelInput) -> Option<String> {
     let decides = inp.facts.master_log.as_ref().is_some_and(|l| l.decides());
     (inp.facts.master_restarts.is_empty() && !decides).then(|| {
-        "no master restart given and none on file: the master is taken as running without a          restart until the slave caught up; a restart in between loses what its queue had not          sent, up to its stop (L6)"
+        "no master restart given and none on file: the master is taken as running without a \
+         restart until the slave caught up; a restart in between loses what its queue had not \
+         sent, up to its stop (L6)"
             .to_string()
     })
 }
