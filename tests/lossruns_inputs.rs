@@ -316,48 +316,32 @@ fn newest_block(snap: &Path) -> Option<PathBuf> {
 /// A restart given as its ready time: the master scraped nothing between
 /// its stop and then, so an L6 window reaching past the last real loss
 /// names time the master held no sample of (the replay's finding 6).
-fn l6_past_the_loss(
-    v: Variant,
-    rec: &RunRecord,
-    cov: &serde_json::Value,
-    losses: &[(i64, i64)],
-    clock_error: i64,
-) -> Vec<String> {
-    let c = cov["coverage_end"].as_i64().unwrap_or(0);
-    let Some(&(_, last)) = losses.iter().max_by_key(|l| l.1) else {
-        return Vec::new();
-    };
-    cov["loss_windows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|w| w["cause"] == "L6")
-        .filter_map(|w| {
-            let end = w["to"]
-                .as_i64()?
-                .max(w["bound_to"].as_i64().unwrap_or(i64::MIN));
-            (end > last + rec.scrape_interval_ms + clock_error).then(|| {
-                format!(
-                    "{} {v:?}: L6 to {:+.1} s past the real loss's end {:+.1} s",
-                    rec.run,
-                    (end - c) as f64 / 1e3,
-                    (last - c) as f64 / 1e3
-                )
-            })
-        })
-        .collect()
+fn l6_end(w: &serde_json::Value) -> Option<(String, i64)> {
+    let end = w["to"]
+        .as_i64()?
+        .max(w["bound_to"].as_i64().unwrap_or(i64::MIN));
+    (w["cause"] == "L6").then(|| ("L6 to".to_string(), end))
 }
 
 /// No restart given, the copy showing one: a window expected to end (at
 /// its earliest) past the last real loss names a loss that did not happen
 /// (criterion 2 of `tests/lossruns.rs`, read loosely: risks and bounds
 /// aside, one scrape interval allowed).
-fn expected_past_the_loss(
+fn expected_end(w: &serde_json::Value) -> Option<(String, i64)> {
+    let end = w["to_earliest"].as_i64().or_else(|| w["to"].as_i64())?;
+    let cause = w["cause"].as_str().unwrap_or("?");
+    (w["certainty"] == "expected").then(|| (format!("{cause} expected to (at the earliest)"), end))
+}
+
+/// The windows whose end (`end_of`) lies more than a scrape interval past
+/// the last real loss.
+fn past_the_loss(
     v: Variant,
     rec: &RunRecord,
     cov: &serde_json::Value,
     losses: &[(i64, i64)],
     clock_error: i64,
+    end_of: fn(&serde_json::Value) -> Option<(String, i64)>,
 ) -> Vec<String> {
     let c = cov["coverage_end"].as_i64().unwrap_or(0);
     let Some(&(_, last)) = losses.iter().max_by_key(|l| l.1) else {
@@ -367,19 +351,15 @@ fn expected_past_the_loss(
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|w| w["certainty"] == "expected")
-        .filter_map(|w| {
-            let end = w["to_earliest"].as_i64().or_else(|| w["to"].as_i64())?;
-            (end > last + rec.scrape_interval_ms + clock_error).then(|| {
-                format!(
-                    "{} {v:?}: {} expected to {:+.1} s at the earliest, past the real loss's end \
-                     {:+.1} s",
-                    rec.run,
-                    w["cause"].as_str().unwrap_or("?"),
-                    (end - c) as f64 / 1e3,
-                    (last - c) as f64 / 1e3
-                )
-            })
+        .filter_map(end_of)
+        .filter(|(_, end)| *end > last + rec.scrape_interval_ms + clock_error)
+        .map(|(what, end)| {
+            format!(
+                "{} {v:?}: {what} {:+.1} s past the real loss's end {:+.1} s",
+                rec.run,
+                (end - c) as f64 / 1e3,
+                (last - c) as f64 / 1e3
+            )
         })
         .collect()
 }
@@ -429,10 +409,15 @@ fn drop_logs(v: Variant, args: &mut Vec<String>) -> Option<()> {
 /// No `--master-restart`, for a run with a restart that kept the master's
 /// log; `None` for any other.
 fn restarts_from_log(args: &mut Vec<String>, rec: &RunRecord) -> Option<()> {
+    args.iter().position(|a| a == "--master-log")?;
+    restarts_dropped(args, rec)
+}
+
+/// Every `--master-restart` taken away; `None` for a run without a restart.
+fn restarts_dropped(args: &mut Vec<String>, rec: &RunRecord) -> Option<()> {
     if rec.restarts.is_empty() {
         return None;
     }
-    args.iter().position(|a| a == "--master-log")?;
     while args.iter().any(|a| a == "--master-restart") {
         set(args, "--master-restart", None);
     }
@@ -445,6 +430,12 @@ fn restart_at_ready_undated(args: &mut Vec<String>, rec: &RunRecord) -> Option<(
     operator::restart_at_ready(args, rec)?;
     args.iter().position(|a| a == "--master")?;
     set(args, "--observed-at", None);
+    drop_both_logs(args);
+    Some(())
+}
+
+/// Neither log nor the time either was taken at.
+fn drop_both_logs(args: &mut Vec<String>) {
     for log in [
         "--master-log",
         "--master-log-at",
@@ -453,27 +444,14 @@ fn restart_at_ready_undated(args: &mut Vec<String>, rec: &RunRecord) -> Option<(
     ] {
         set(args, log, None);
     }
-    Some(())
 }
 
 /// No restart and no log, the `wal/` copy kept; `None` for a run without
 /// a restart or a copy.
 fn restart_unknown(args: &mut Vec<String>, rec: &RunRecord) -> Option<()> {
-    if rec.restarts.is_empty() {
-        return None;
-    }
     args.iter().position(|a| a == "--master")?;
-    while args.iter().any(|a| a == "--master-restart") {
-        set(args, "--master-restart", None);
-    }
-    for log in [
-        "--master-log",
-        "--master-log-at",
-        "--slave-log",
-        "--slave-log-at",
-    ] {
-        set(args, log, None);
-    }
+    restarts_dropped(args, rec)?;
+    drop_both_logs(args);
     Some(())
 }
 
@@ -702,10 +680,17 @@ fn check(
         v,
         Variant::RestartAtReady | Variant::RestartFromLog | Variant::RestartAtReadyUndated
     ) {
-        fails.extend(l6_past_the_loss(v, rec, &cov, losses, clock_error));
+        fails.extend(past_the_loss(v, rec, &cov, losses, clock_error, l6_end));
     }
     if v == Variant::RestartUnknown {
-        fails.extend(expected_past_the_loss(v, rec, &cov, losses, clock_error));
+        fails.extend(past_the_loss(
+            v,
+            rec,
+            &cov,
+            losses,
+            clock_error,
+            expected_end,
+        ));
     }
     if v == Variant::TornWal {
         let whole = operator::whole_answer(ev, rec);
