@@ -185,11 +185,6 @@ const INPUT_MISSES: &[(&str, Variant, &str)] = &[
         Variant::RestartUnknown,
         RESTART_UNKNOWN_NO_SILENCE,
     ),
-    (
-        "s400-restart-laterw-laterw",
-        Variant::RestartUnknown,
-        RESTART_UNKNOWN_EMPTY_NEWEST,
-    ),
 ];
 
 const RESTART_UNKNOWN_NO_SILENCE: &str = "no restart given and neither log: the copy taken when \
@@ -198,15 +193,6 @@ const RESTART_UNKNOWN_NO_SILENCE: &str = "no restart given and neither log: the 
     stop is deleted, so no silence between two segments shows the restart, and the answer is the \
     one without it: an L2 window expected from +1 s to the slave's catch-up (+162 s / +180 s at \
     the earliest), the real loss +1 .. +15 s inside it. Pessimistic, not an understatement; the \
-    restart given (any form) or the master's log decides it";
-
-const RESTART_UNKNOWN_EMPTY_NEWEST: &str = "no restart given and neither log, remote write \
-    enabled by the restart itself (+106 s, the slave up 0.1 s later): the copy ends with segment \
-    1 (its last sample +16 s, the stop) and the restarted master's empty segment 2, so no segment \
-    with samples follows the silence (the silence rule needs one) and the copy is dated by the \
-    --observed-at given (the empty-segment rule reads only a copy dated by its newest sample). \
-    The L1 window runs from +2 s to the remote write start +106 s, where the master had no \
-    sample after +16 s: pessimistic by the 90 s the master was down, not an understatement; the \
     restart given (any form) or the master's log decides it";
 
 const RESTART_AFTER_COPY_23: &str = "twenty-third set, the twenty-second set's RESTART_AFTER_COPY \

@@ -48,21 +48,33 @@ pub(super) fn restart_from_hint(inp: &ModelInput) -> Option<(ModelInput, String)
         return None;
     }
     let (wal, up) = (inp.wal.as_ref()?, inp.slave_up?);
-    let t_ws = inp.rw_start.unwrap_or(inp.coverage_end);
     let scrape = inp.scrape_interval.max(1);
     let silence = scrape.saturating_add(scrape / 2);
     let full = crate::coverage::walrule::full_segment(wal);
-    let hints: Vec<(String, i64, i64)> = wal
+    // The newest segment still empty when a copy taken at a known time was
+    // made: the master wrote nothing from its predecessor's last sample to
+    // the copy. A live master's newest sample is at most a scrape, its
+    // timeout (the append waits for the scrape) and a second old.
+    let given = wal.observed_at_source == crate::coverage::walread::OBSERVED_GIVEN;
+    let empty_silence = (scrape.saturating_add(inp.scrape_timeout)).saturating_add(1_000);
+    let newest = wal.segments.last().map(|g| g.index);
+    let hints: Vec<(String, i64, i64, bool)> = wal
         .segments
         .windows(2)
         .filter_map(|pair| {
             let [prev, seg] = pair else { return None };
             let next = prev.index.checked_add(1) == Some(seg.index);
-            let (stop, start) = (prev.max_t?, seg.min_t?);
+            let stop = prev.max_t.filter(|_| prev.last_record_ok)?;
+            let (start, least) = match seg.min_t {
+                Some(m) => (m, silence),
+                None if given && newest == Some(seg.index) => (wal.observed_at, empty_silence),
+                None => return None,
+            };
             let gap = start.saturating_sub(stop);
-            (next && prev.size < full && gap > silence).then(|| (seg.name.clone(), stop, gap))
+            (next && prev.size < full && gap > least)
+                .then(|| (seg.name.clone(), stop, gap, seg.min_t.is_none()))
         })
-        .filter(|&(_, stop, _)| stop >= inp.coverage_end.max(t_ws) && stop < up)
+        .filter(|&(_, stop, _, _)| stop >= inp.coverage_end && stop < up)
         .collect();
     if hints.is_empty() {
         return None;
@@ -73,9 +85,14 @@ pub(super) fn restart_from_hint(inp: &ModelInput) -> Option<(ModelInput, String)
     moved.segment_restarts = SegmentRestarts::Taken(hints.iter().map(|h| h.0.clone()).collect());
     let each: Vec<String> = hints
         .iter()
-        .map(|(seg, stop, gap)| {
+        .map(|(seg, stop, gap, empty)| {
+            let how = if *empty {
+                "is empty in the copy taken"
+            } else {
+                "starts"
+            };
             format!(
-                "segment {seg} starts {} after its predecessor's last sample ({})",
+                "segment {seg} {how} {} after its predecessor's last sample ({})",
                 crate::coverage::fmt_dur(*gap),
                 fmt_time(*stop)
             )
@@ -222,5 +239,31 @@ mod tests {
         let mut off = input(6 * S);
         off.segment_restarts = SegmentRestarts::Off;
         assert!(restart_from_hint(&off).is_none());
+    }
+
+    /// The newest segment empty in a copy taken at a known time, 13 s after
+    /// its predecessor's last sample (more than a scrape, its 10 s timeout
+    /// and a second): a restart after that sample; 12 s is not, nor is a
+    /// copy dated by its newest sample (nothing then dates the silence).
+    #[test]
+    fn an_empty_newest_segment_long_after_the_last_sample_is_a_restart() {
+        let with_copy_at = |after: i64, source: &str| {
+            let mut inp = input(6 * S);
+            let stop = inp.coverage_end + 9 * S;
+            if let Some(w) = inp.wal.as_mut() {
+                w.segments.truncate(1);
+                w.segments.push(seg_range(4, None));
+                w.observed_at = stop + after;
+                w.observed_at_source = source.into();
+            }
+            (inp, stop)
+        };
+        let given = crate::coverage::walread::OBSERVED_GIVEN;
+        let (inp, stop) = with_copy_at(13 * S, given);
+        let (moved, why) = restart_from_hint(&inp).unwrap();
+        assert_eq!(moved.facts.master_restarts, vec![stop + 1]);
+        assert!(why.contains("segment 00000004 is empty"), "{why}");
+        assert!(restart_from_hint(&with_copy_at(12 * S, given).0).is_none());
+        assert!(restart_from_hint(&with_copy_at(13 * S, "derived").0).is_none());
     }
 }
