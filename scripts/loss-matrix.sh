@@ -77,7 +77,8 @@ if [ "$1" = all ]; then
            self1s-long s1050-15s s2k-min6-cap300 s19k-busy self1s-ph46h
            self1s-edge s800-10s-2m self1s-2rst self1s-ph21h
            self1s-drawn self1s-rstup self1s-rstpre s1000-2500ms self1s-rstup7
-           self1s-kpre self1s-kup self1s-tup135 self1s-tup75 self1s-tup25)
+           self1s-kpre self1s-kup self1s-tup135 self1s-tup75 self1s-tup25
+           self1s-tup227 self1s-tup338 self1s-tup354 self1s-kup155 self1s-lm4k-tup92)
 fi
 mkdir -p "$raw"
 cargo test --test integration --no-run
