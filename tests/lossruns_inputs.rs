@@ -302,11 +302,16 @@ fn newest_block(snap: &Path) -> Option<PathBuf> {
 /// A restart given as its ready time: the master scraped nothing between
 /// its stop and then, so an L6 window reaching past the last real loss
 /// names time the master held no sample of (the replay's finding 6).
+/// The `risk` of a restart after the catch-up (what the shards still held
+/// at the stop, lost if the master was killed) names no backlog: not
+/// counted.
 fn l6_end(w: &serde_json::Value) -> Option<(String, i64)> {
     let end = w["to"]
         .as_i64()?
         .max(w["bound_to"].as_i64().unwrap_or(i64::MIN));
-    (w["cause"] == "L6").then(|| ("L6 to".to_string(), end))
+    let why = w["why"].as_str().unwrap_or_default();
+    let last_batch = w["certainty"] == "risk" && why.contains("still held at the stop");
+    (w["cause"] == "L6" && !last_batch).then(|| ("L6 to".to_string(), end))
 }
 
 /// No restart given, the copy showing one: a window expected to end (at

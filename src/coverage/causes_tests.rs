@@ -308,7 +308,11 @@ fn l6_master_restart_before_the_slave_is_up() {
         master_restarts: vec![DAY0 + 3 * H + 2 * M],
         ..Default::default()
     });
-    assert!(only(&out, Cause::L6).is_empty());
+    // After it: only the shards' last batch, lost if the master was killed.
+    let l6 = only(&out, Cause::L6);
+    assert_eq!(l6.len(), 1);
+    assert_eq!(l6[0].certainty, Certainty::Risk);
+    assert!(l6[0].to <= DAY0 + 3 * H + 2 * M && l6[0].to - l6[0].from <= 20_000);
     // Before remote write started: no reader to reset.
     let (out, _, _) = seed(OperatorFacts {
         master_restarts: vec![DAY0 + 2 * H],

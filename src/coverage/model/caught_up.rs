@@ -72,7 +72,7 @@ impl CaughtUp {
 
 /// Samples the master scraped with timestamps in `[from, to]`: the WAL's
 /// scrape grids, or the series every scrape interval.
-fn samples_between(inp: &ModelInput, series: u64, from: i64, to: i64) -> Option<u64> {
+pub(super) fn samples_between(inp: &ModelInput, series: u64, from: i64, to: i64) -> Option<u64> {
     let span = to.checked_sub(from).filter(|&s| s >= 0)?;
     let scrapes = |interval: i64| u64::try_from(span / interval.max(1)).ok()?.checked_add(1);
     match inp.scrape_grids.as_ref().filter(|g| !g.grids.is_empty()) {
