@@ -392,7 +392,6 @@ pub fn compute(inp: &ModelInput) -> ModelOutput {
         return out;
     }
     let (t_ws, mut assumptions) = start_and_assumptions(inp, c);
-    assumptions.extend(l6_hint::none_assumed(inp));
     let mut windows = Vec::new();
 
     // L1: remote write started after the coverage end (cut where a

@@ -109,18 +109,6 @@ pub(super) fn restart_from_hint(inp: &ModelInput) -> Option<(ModelInput, String)
     Some((moved, why))
 }
 
-/// The assumption of an answer that knows of no restart: none given, no
-/// master's log that decides the queue, none read from the segments.
-pub(super) fn none_assumed(inp: &ModelInput) -> Option<String> {
-    let decides = inp.facts.master_log.as_ref().is_some_and(|l| l.decides());
-    (inp.facts.master_restarts.is_empty() && !decides).then(|| {
-        "no master restart given and none on file: the master is taken as running without a \
-         restart until the slave caught up; a restart in between loses what its queue had not \
-         sent, up to its stop (L6)"
-            .to_string()
-    })
-}
-
 /// Where the restarts were taken from segments: the windows of the answer
 /// without them that `windows` does not hold, each a risk.
 pub(super) fn risks(inp: &ModelInput, windows: &[LossWindow]) -> Vec<LossWindow> {
