@@ -120,7 +120,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,115p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,118p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -997,5 +997,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,115p' "$0"; exit 2 ;;
+  *) sed -n '2,118p' "$0"; exit 2 ;;
 esac
