@@ -79,6 +79,9 @@
 #               (default 50) every 5 s
 #   bl-restart  the master stopped (SIGTERM, waited for) and started again REPLAY_RESTART s
 #               (default 20) after the snapshot, during the outage
+#   bl-restart-up  (round eight) the master stopped (SIGTERM, waited for) and started again
+#               REPLAY_RESTART_AFTER_UP s (default 20) after the slave is ready (and after the
+#               wal/ copy), during the catch-up; the same times noted as for bl-restart
 #   bl-busy     busy's master (20000 series at 1 s, 10MB segments, no WAL compression)
 #   bl-laterw   remote_write added (kill -HUP) only when the slave is ready
 #   REPLAY_DELAY=S (any scenario): the slave up S seconds after the snapshot (busy: not waited
@@ -117,7 +120,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROMSNAP=${PROMSNAP:-$PWD/target/release/promsnap}
 [ -x "$PROMSNAP" ] || PROMSNAP=$PWD/target/debug/promsnap
-[ $# -ge 1 ] || { sed -n '2,115p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,118p' "$0"; exit 2; }
 
 base=""
 cleanup() { # every server this run started (their pids in BASE/*/server.pids)
@@ -271,6 +274,7 @@ run_one() { # SCENARIO BASE
     bl-skiphead) skip=true ;;
     bl-two) shape=two; series=${REPLAY_SERIES:-50} ;;
     bl-restart) restart_master=yes ;;
+    bl-restart-up) restart_master=up ;;
     bl-busy)
       series=${REPLAY_SERIES:-20000}
       mflags=(--storage.tsdb.wal-segment-size=10MB --no-storage.tsdb.wal-compression) ;;
@@ -279,7 +283,7 @@ run_one() { # SCENARIO BASE
     *) echo "unknown scenario $scen" >&2; return 2 ;;
   esac
   if [ -n "${REPLAY_DELAY:-}" ]; then delay=$REPLAY_DELAY; wait_overtaken=no; fi
-  local restart_at=${REPLAY_RESTART:-20}
+  local restart_at=${REPLAY_RESTART:-20} restart_up=${REPLAY_RESTART_AFTER_UP:-20}
   if [ "$series" -gt 0 ]; then
     eport=$(free_port)
     if [ "$shape" = extown ]; then exporter "$eport" "$series" own &
@@ -366,12 +370,16 @@ time.sleep(t - now)' "$REPLAY_GRID"
     log "$scen: snapshot $snap; master restarted in $restart_at s, slave in ${delay}s"
     sleep "$restart_at"
     echo "master_restart=$(now_rfc)" >>"$dir/times"
+    echo "master_restart_ms=$(now_ms)" >>"$dir/times"
     echo "master_restart_date='$(date)'" >>"$dir/times"
     kill "$master"; wait "$master" || true
     echo "master_stopped=$(now_rfc)" >>"$dir/times"
+    echo "master_stopped_ms=$(now_ms)" >>"$dir/times"
+    echo "master_stopped_date='$(date)'" >>"$dir/times"
     start_master "$dir"
     wait_ready "$mport"
     echo "master_restart_ready=$(now_rfc)" >>"$dir/times"
+    echo "master_restart_ready_ms=$(now_ms)" >>"$dir/times"
     echo "master_restart_ready_date='$(date)'" >>"$dir/times"
     local left=$((snap_s + delay - $(date +%s)))
     if [ "$left" -gt 0 ]; then sleep "$left"; fi
@@ -403,6 +411,23 @@ time.sleep(t - now)' "$REPLAY_GRID"
   fi
   # The operator's copy of the running master's wal/ (cp -a, as the brief of round four says).
   cp -a "$dir/master/wal" "$dir/master-wal-at-slave-up" 2>/dev/null || true
+  if [ $restart_master = up ]; then
+    # Round eight: the master restarted after the slave is ready (the copy above taken before).
+    log "$scen: slave up; master restarted in $restart_up s"
+    sleep "$restart_up"
+    echo "master_restart=$(now_rfc)" >>"$dir/times"
+    echo "master_restart_ms=$(now_ms)" >>"$dir/times"
+    echo "master_restart_date='$(date)'" >>"$dir/times"
+    kill "$master"; wait "$master" || true
+    echo "master_stopped=$(now_rfc)" >>"$dir/times"
+    echo "master_stopped_ms=$(now_ms)" >>"$dir/times"
+    echo "master_stopped_date='$(date)'" >>"$dir/times"
+    start_master "$dir"
+    wait_ready "$mport"
+    echo "master_restart_ready=$(now_rfc)" >>"$dir/times"
+    echo "master_restart_ready_ms=$(now_ms)" >>"$dir/times"
+    echo "master_restart_ready_date='$(date)'" >>"$dir/times"
+  fi
   if [ $restart_slave = yes ]; then
     log "$scen: slave up; restarted in 20 s"
     sleep 20
@@ -972,5 +997,5 @@ case $1 in
     for j in "${jobs_[@]}"; do wait "$j" || true; done
     ;;
   answer) shift; for d in "$@"; do dir=$d; answer "$d"; done ;;
-  *) sed -n '2,115p' "$0"; exit 2 ;;
+  *) sed -n '2,118p' "$0"; exit 2 ;;
 esac
