@@ -228,6 +228,17 @@ start_slave() { # DIR: prometheus on the slave's dir (appends to slave.log); pid
   echo "$slave" >>"$1/server.pids"
 }
 
+stamp() { # DIR NAME: NAME's time in DIR/times: RFC 3339, ms, and as `date` prints it
+  { echo "$2=$(now_rfc)"; echo "$2_ms=$(now_ms)"; echo "$2_date='$(date)'"; } >>"$1/times"
+}
+restart_master_now() { # DIR PORT: SIGTERM the master, wait for it, start it again until ready
+  stamp "$1" master_restart
+  kill "$master"; wait "$master" || true
+  stamp "$1" master_stopped
+  start_master "$1"
+  wait_ready "$2"
+  stamp "$1" master_restart_ready
+}
 newest_segment() { # WALDIR: the newest segment's file name
   find "$1" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9]{8}' -printf '%f\n' | sort | tail -1
 }
@@ -369,18 +380,7 @@ time.sleep(t - now)' "$REPLAY_GRID"
   elif [ $restart_master = yes ]; then
     log "$scen: snapshot $snap; master restarted in $restart_at s, slave in ${delay}s"
     sleep "$restart_at"
-    echo "master_restart=$(now_rfc)" >>"$dir/times"
-    echo "master_restart_ms=$(now_ms)" >>"$dir/times"
-    echo "master_restart_date='$(date)'" >>"$dir/times"
-    kill "$master"; wait "$master" || true
-    echo "master_stopped=$(now_rfc)" >>"$dir/times"
-    echo "master_stopped_ms=$(now_ms)" >>"$dir/times"
-    echo "master_stopped_date='$(date)'" >>"$dir/times"
-    start_master "$dir"
-    wait_ready "$mport"
-    echo "master_restart_ready=$(now_rfc)" >>"$dir/times"
-    echo "master_restart_ready_ms=$(now_ms)" >>"$dir/times"
-    echo "master_restart_ready_date='$(date)'" >>"$dir/times"
+    restart_master_now "$dir" "$mport"
     local left=$((snap_s + delay - $(date +%s)))
     if [ "$left" -gt 0 ]; then sleep "$left"; fi
   else
@@ -415,18 +415,7 @@ time.sleep(t - now)' "$REPLAY_GRID"
     # Round eight: the master restarted after the slave is ready (the copy above taken before).
     log "$scen: slave up; master restarted in $restart_up s"
     sleep "$restart_up"
-    echo "master_restart=$(now_rfc)" >>"$dir/times"
-    echo "master_restart_ms=$(now_ms)" >>"$dir/times"
-    echo "master_restart_date='$(date)'" >>"$dir/times"
-    kill "$master"; wait "$master" || true
-    echo "master_stopped=$(now_rfc)" >>"$dir/times"
-    echo "master_stopped_ms=$(now_ms)" >>"$dir/times"
-    echo "master_stopped_date='$(date)'" >>"$dir/times"
-    start_master "$dir"
-    wait_ready "$mport"
-    echo "master_restart_ready=$(now_rfc)" >>"$dir/times"
-    echo "master_restart_ready_ms=$(now_ms)" >>"$dir/times"
-    echo "master_restart_ready_date='$(date)'" >>"$dir/times"
+    restart_master_now "$dir" "$mport"
   fi
   if [ $restart_slave = yes ]; then
     log "$scen: slave up; restarted in 20 s"
