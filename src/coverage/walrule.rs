@@ -271,6 +271,7 @@ fn growth(wal: &WalView, truncations: &[i64], (tol, slack): (i64, i64)) -> Optio
         .segments
         .windows(2)
         .filter(|p| p[0].index.checked_add(1) == Some(p[1].index))
+        .filter(|p| !started_after_silence(&p[0], &p[1], tol))
         .filter(|p| {
             p[1].min_t.is_some_and(|t| {
                 !truncations
@@ -286,6 +287,29 @@ fn growth(wal: &WalView, truncations: &[i64], (tol, slack): (i64, i64)) -> Optio
         size_lo,
         size_hi,
     })
+}
+
+/// True when `seg` starts more than `tol` (a scrape and a second) after
+/// `prev`'s last sample: no truncation or size rotation stops the scrapes,
+/// a process start does, and opens a segment of its own
+/// (`coverage::model::l6_hint` reads it as a master restart).
+fn started_after_silence(prev: &SegmentRange, seg: &SegmentRange, tol: i64) -> bool {
+    match (prev.max_t, seg.min_t) {
+        (Some(a), Some(b)) => b.saturating_sub(a) > tol.max(0),
+        _ => false,
+    }
+}
+
+/// The first samples of the live segments a process start opened
+/// ([`started_after_silence`]): openings neither a truncation nor a size
+/// rotation explains.
+fn process_starts(wal: &WalView, tol: i64) -> Vec<i64> {
+    wal.segments
+        .windows(2)
+        .filter(|p| p[0].index.checked_add(1) == Some(p[1].index))
+        .filter(|p| started_after_silence(&p[0], &p[1], tol))
+        .filter_map(|p| p[1].min_t)
+        .collect()
 }
 
 /// Size rotations in `d` ms at `rate` bytes/ms into segments of `size`
@@ -384,14 +408,15 @@ pub fn date_by_size(
     }
     let end = (newest, first_live, wal.checkpoint.as_ref().map(|c| c.index));
     let ctx = (t_b, wal.observed_at, rw, end);
-    let (mut fits, mut any) = replay_sizes(&seq, ctx, &g)?;
+    let starts = process_starts(wal, tol);
+    let (mut fits, mut any) = replay_sizes(&seq, ctx, &g, &starts)?;
     // A successor starting away from every truncation may be a lagging
     // timestamp rather than a size rotation: when that upper bound on the
     // segment size leaves no history ending at the copy, it is dropped.
     let mut doubted = false;
     if fits.is_empty() && g.size_hi.is_some() {
         let loose = Growth { size_hi: None, ..g };
-        if let Some((f, a)) = replay_sizes(&seq, ctx, &loose)
+        if let Some((f, a)) = replay_sizes(&seq, ctx, &loose, &starts)
             && !f.is_empty()
         {
             (fits, any, doubted) = (f, a, true);
@@ -421,12 +446,20 @@ fn replay_sizes(
     seq: &[i64],
     (t_b, observed_at, rw, end): ReplayCtx,
     g: &Growth,
+    starts: &[i64],
 ) -> Option<(Vec<usize>, Option<usize>)> {
-    let bounds = |d: i64, own: bool| {
+    // The openings in `(from, to]`: size rotations within the rate's and
+    // the size's bounds, and every process start there.
+    let bounds = |(from, to): (i64, i64), own: bool| {
+        let d = to.saturating_sub(from);
+        let started = starts.iter().filter(|&&t| t > from && t <= to).count();
+        let started = u32::try_from(started).unwrap_or(u32::MAX);
         let lo = g.size_hi.map_or(0, |s| rotations(d, g.lo, s));
         (
-            lo,
-            rotations(d, g.hi, g.size_lo).saturating_add(u32::from(own)),
+            lo.saturating_add(started),
+            rotations(d, g.hi, g.size_lo)
+                .saturating_add(u32::from(own))
+                .saturating_add(started),
         )
     };
     let mut states: Vec<State> = (rw.saturating_sub(255)..=rw)
@@ -439,15 +472,10 @@ fn replay_sizes(
         .collect();
     let mut start = t_b;
     for (k, &tc) in seq.iter().enumerate() {
-        states = step(&states, bounds(tc.saturating_sub(start), k == 0), rw, k + 1)?;
+        states = step(&states, bounds((start, tc), k == 0), rw, k + 1)?;
         start = tc;
     }
-    states = step(
-        &states,
-        bounds(observed_at.saturating_sub(start), false),
-        rw,
-        0,
-    )?;
+    states = step(&states, bounds((start, observed_at), false), rw, 0)?;
     let fits = states
         .iter()
         .filter(|s| (s.active, s.first, s.ckpt) == end)

@@ -303,3 +303,43 @@ fn a_busy_wal_could_fill_the_smallest_segment_a_quiet_one_not() {
     assert!(!could_fill_a_segment(&r2_late_copy(), &r2_truncations()));
     assert!(!could_fill_a_segment(&busy_late_copy(), &[]));
 }
+
+/// Round eight's `bl-restart-up`, the master's data dir after the run (no
+/// log): the reader in segment 0 of a fresh master, checkpoint.00000003,
+/// segment 4 opened by the truncation at 01:31:31.623 (0.3 s after the
+/// slave's ready time), 5 by the master's restart 6 s after 4's last sample
+/// (a SIGTERM 29 s after the ready time), 6 by the next truncation. Counted
+/// as a size rotation, the restart's segment made the histories disagree
+/// and the earliest (01:30:31.623, a minute early) was taken; as a process
+/// start, the one history left dates the deletion of segment 1 at
+/// 01:31:31.623, when it happened.
+#[test]
+fn a_restarts_segment_is_no_size_rotation() {
+    let s = |i: u32, min: i64, max: i64, size: u64| SegmentRange {
+        size,
+        ..seg_range(i, Some((min, max)))
+    };
+    let wal = WalView {
+        dir: PathBuf::new(),
+        observed_at: 1_796_693_589_618,
+        observed_at_source: String::new(),
+        segments: vec![
+            s(4, 1_796_693_492_618, 1_796_693_519_618, 98_304),
+            s(5, 1_796_693_525_618, 1_796_693_550_618, 65_536),
+            s(6, 1_796_693_551_618, 1_796_693_589_618, 98_304),
+        ],
+        checkpoint: Some(SegmentRange {
+            name: "checkpoint.00000003".into(),
+            kind: SegmentKind::Checkpoint,
+            size: 32_768,
+            ..seg_range(3, None)
+        }),
+        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    };
+    let mut truncs = vec![1_796_693_367_623, 1_796_693_371_622];
+    truncs.extend((0..10).map(|k| 1_796_693_431_623 + k * M));
+    let d = date_by_size(&wal, 1_796_693_284_618, &truncs, 0, (2_000, 15_000));
+    let d = d.expect("dated");
+    assert_eq!(d.at, 1_796_693_491_623, "{d:?}");
+}
