@@ -289,15 +289,22 @@ fn growth(wal: &WalView, truncations: &[i64], (tol, slack): (i64, i64)) -> Optio
     })
 }
 
-/// True when `seg` starts more than `tol` (a scrape and a second) after
-/// `prev`'s last sample: no truncation or size rotation stops the scrapes,
-/// a process start does, and opens a segment of its own
-/// (`coverage::model::l6_hint` reads it as a master restart).
-fn started_after_silence(prev: &SegmentRange, seg: &SegmentRange, tol: i64) -> bool {
-    match (prev.max_t, seg.min_t) {
-        (Some(a), Some(b)) => b.saturating_sub(a) > tol.max(0),
-        _ => false,
+/// The time from `prev`'s last sample to `seg`'s first, when `seg` is the
+/// segment right after `prev` and both hold samples. No truncation or size
+/// rotation stops the scrapes: a silence longer than a scrape is a process
+/// start, which opens a segment of its own (`process_starts`, and
+/// `coverage::model::l6_hint`, which reads it as a master restart).
+pub fn silence_between(prev: &SegmentRange, seg: &SegmentRange) -> Option<i64> {
+    if prev.index.checked_add(1) != Some(seg.index) {
+        return None;
     }
+    Some(seg.min_t?.saturating_sub(prev.max_t?))
+}
+
+/// True when `seg` starts more than `tol` (a scrape and a second) after
+/// `prev`'s last sample ([`silence_between`]).
+fn started_after_silence(prev: &SegmentRange, seg: &SegmentRange, tol: i64) -> bool {
+    silence_between(prev, seg).is_some_and(|gap| gap > tol.max(0))
 }
 
 /// The first samples of the live segments a process start opened
@@ -306,7 +313,6 @@ fn started_after_silence(prev: &SegmentRange, seg: &SegmentRange, tol: i64) -> b
 fn process_starts(wal: &WalView, tol: i64) -> Vec<i64> {
     wal.segments
         .windows(2)
-        .filter(|p| p[0].index.checked_add(1) == Some(p[1].index))
         .filter(|p| started_after_silence(&p[0], &p[1], tol))
         .filter_map(|p| p[1].min_t)
         .collect()

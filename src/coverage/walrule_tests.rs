@@ -162,34 +162,48 @@ fn busy_truncations() -> Vec<i64> {
 /// stalled at the master's first sample, in segment `00000000`.
 const BUSY_POSITION: i64 = 1_796_444_435_455;
 
+/// A live segment as a copy lists it: its sample range and size.
+fn sized(i: u32, min: i64, max: i64, size: u64) -> SegmentRange {
+    SegmentRange {
+        size,
+        ..seg_range(i, Some((min, max)))
+    }
+}
+
+/// A `wal/` copy observed at `observed_at`: `segments` after
+/// `checkpoint.<index>` of `size` bytes.
+fn copy(observed_at: i64, segments: Vec<SegmentRange>, (index, size): (u32, u64)) -> WalView {
+    WalView {
+        dir: PathBuf::new(),
+        observed_at,
+        observed_at_source: String::new(),
+        segments,
+        checkpoint: Some(SegmentRange {
+            name: format!("checkpoint.{index:08}"),
+            kind: SegmentKind::Checkpoint,
+            size,
+            ..seg_range(index, None)
+        }),
+        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
+        findings: vec![],
+    }
+}
+
 /// `s20k-busy`'s `wal/` as copied for its later slave (`s20k-busy-late6`),
 /// 4m42s after `s20k-busy-overtaken`'s slave was up: `checkpoint.00000011`
 /// and segments 12–14 (names, sample ranges and sizes as Prometheus 2.42
 /// wrote them). Segment 12 is full (a page short of 10 MiB) and segment 13
 /// starts 12 s before the next truncation: a size rotation.
 fn busy_late_copy() -> WalView {
-    let s = |i: u32, min: i64, max: i64, size: u64| SegmentRange {
-        size,
-        ..seg_range(i, Some((min, max)))
-    };
-    WalView {
-        dir: PathBuf::new(),
-        observed_at: 1_796_444_856_401,
-        observed_at_source: String::new(),
-        segments: vec![
-            s(12, 1_796_444_794_470, 1_796_444_838_455, 10_452_992),
-            s(13, 1_796_444_839_455, 1_796_444_852_455, 3_276_800),
-            s(14, 1_796_444_853_472, 1_796_444_855_463, 695_631),
+    copy(
+        1_796_444_856_401,
+        vec![
+            sized(12, 1_796_444_794_470, 1_796_444_838_455, 10_452_992),
+            sized(13, 1_796_444_839_455, 1_796_444_852_455, 3_276_800),
+            sized(14, 1_796_444_853_472, 1_796_444_855_463, 695_631),
         ],
-        checkpoint: Some(SegmentRange {
-            name: "checkpoint.00000011".into(),
-            kind: SegmentKind::Checkpoint,
-            size: 1_540_096,
-            ..seg_range(11, None)
-        }),
-        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    }
+        (11, 1_540_096),
+    )
 }
 
 /// The size replay on `s20k-busy`'s late copy dates the deletion of
@@ -246,28 +260,15 @@ fn busy_late_copy_overtaking_lies_between_the_two_slaves() {
 /// dates the deletion at the fourth truncation, as the timely copy does.
 #[test]
 fn a_lagging_timestamp_is_not_taken_for_a_size_rotation() {
-    let s = |i: u32, min: i64, max: i64, size: u64| SegmentRange {
-        size,
-        ..seg_range(i, Some((min, max)))
-    };
-    let wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: 1_796_499_634_617,
-        observed_at_source: String::new(),
-        segments: vec![
-            s(2, 1_796_499_505_382, 1_796_499_571_377, 163_840),
-            s(3, 1_796_499_565_379, 1_796_499_631_377, 163_840),
-            s(4, 1_796_499_625_379, 1_796_499_634_377, 7_917),
+    let wal = copy(
+        1_796_499_634_617,
+        vec![
+            sized(2, 1_796_499_505_382, 1_796_499_571_377, 163_840),
+            sized(3, 1_796_499_565_379, 1_796_499_631_377, 163_840),
+            sized(4, 1_796_499_625_379, 1_796_499_634_377, 7_917),
         ],
-        checkpoint: Some(SegmentRange {
-            name: "checkpoint.00000001".into(),
-            kind: SegmentKind::Checkpoint,
-            size: 32_768,
-            ..seg_range(1, None)
-        }),
-        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+        (1, 32_768),
+    );
     let mut truncs = vec![1_796_499_473_381];
     truncs.extend((0..5).map(|k| 1_796_499_511_376 + k * M));
     let d = date_by_size(&wal, 1_796_499_389_377, &truncs, 0, (2_000, 15_000));
@@ -315,28 +316,15 @@ fn a_busy_wal_could_fill_the_smallest_segment_a_quiet_one_not() {
 /// 01:31:31.623, when it happened.
 #[test]
 fn a_restarts_segment_is_no_size_rotation() {
-    let s = |i: u32, min: i64, max: i64, size: u64| SegmentRange {
-        size,
-        ..seg_range(i, Some((min, max)))
-    };
-    let wal = WalView {
-        dir: PathBuf::new(),
-        observed_at: 1_796_693_589_618,
-        observed_at_source: String::new(),
-        segments: vec![
-            s(4, 1_796_693_492_618, 1_796_693_519_618, 98_304),
-            s(5, 1_796_693_525_618, 1_796_693_550_618, 65_536),
-            s(6, 1_796_693_551_618, 1_796_693_589_618, 98_304),
+    let wal = copy(
+        1_796_693_589_618,
+        vec![
+            sized(4, 1_796_693_492_618, 1_796_693_519_618, 98_304),
+            sized(5, 1_796_693_525_618, 1_796_693_550_618, 65_536),
+            sized(6, 1_796_693_551_618, 1_796_693_589_618, 98_304),
         ],
-        checkpoint: Some(SegmentRange {
-            name: "checkpoint.00000003".into(),
-            kind: SegmentKind::Checkpoint,
-            size: 32_768,
-            ..seg_range(3, None)
-        }),
-        segment_size: crate::coverage::wal::DEFAULT_SEGMENT_SIZE,
-        findings: vec![],
-    };
+        (3, 32_768),
+    );
     let mut truncs = vec![1_796_693_367_623, 1_796_693_371_622];
     truncs.extend((0..10).map(|k| 1_796_693_431_623 + k * M));
     let d = date_by_size(&wal, 1_796_693_284_618, &truncs, 0, (2_000, 15_000));

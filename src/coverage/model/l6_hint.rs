@@ -22,7 +22,7 @@
 //! most likely reading.
 
 use super::{Certainty, LossWindow, ModelInput, compute};
-use crate::coverage::fmt_time;
+use crate::coverage::{fmt_time, walrule};
 
 /// Whether an unexplained WAL segment start may be taken as a master
 /// restart (no restart given, no master's log that decides the queue).
@@ -50,7 +50,7 @@ pub(super) fn restart_from_hint(inp: &ModelInput) -> Option<(ModelInput, String)
     let (wal, up) = (inp.wal.as_ref()?, inp.slave_up?);
     let scrape = inp.scrape_interval.max(1);
     let silence = scrape.saturating_add(scrape / 2);
-    let full = crate::coverage::walrule::full_segment(wal);
+    let full = walrule::full_segment(wal);
     // The newest segment still empty when a copy taken at a known time was
     // made: the master wrote nothing from its predecessor's last sample to
     // the copy. A live master's newest sample is at most a scrape, its
@@ -63,15 +63,18 @@ pub(super) fn restart_from_hint(inp: &ModelInput) -> Option<(ModelInput, String)
         .windows(2)
         .filter_map(|pair| {
             let [prev, seg] = pair else { return None };
-            let next = prev.index.checked_add(1) == Some(seg.index);
             let stop = prev.max_t.filter(|_| prev.last_record_ok)?;
-            let (start, least) = match seg.min_t {
-                Some(m) => (m, silence),
-                None if given && newest == Some(seg.index) => (wal.observed_at, empty_silence),
+            let (gap, least) = match seg.min_t {
+                Some(_) => (walrule::silence_between(prev, seg)?, silence),
+                None if given
+                    && newest == Some(seg.index)
+                    && prev.index.checked_add(1) == newest =>
+                {
+                    (wal.observed_at.saturating_sub(stop), empty_silence)
+                }
                 None => return None,
             };
-            let gap = start.saturating_sub(stop);
-            (next && prev.size < full && gap > least)
+            (prev.size < full && gap > least)
                 .then(|| (seg.name.clone(), stop, gap, seg.min_t.is_none()))
         })
         .filter(|&(_, stop, _, _)| stop >= inp.coverage_end && stop < up)
